@@ -1,0 +1,2 @@
+# cmd/ — the `ignis` command, one file per subcommand.
+CLI_SRCS += cmd/main.c

@@ -1,0 +1,53 @@
+/*
+ * utils/fileio.h — whole-file input and crash-safe output.
+ *
+ * Output files are never written in place: ig_ofile_open() creates
+ * "<path>.tmp.XXXXXX" next to the target, and ig_ofile_commit() flushes,
+ * fsyncs and renames it over the target.  On any failure (or an explicit
+ * ig_ofile_abort()) the temporary file is removed, so a failed command
+ * leaves no half-written file.  The path "-" means standard input/output.
+ */
+#ifndef IG_FILEIO_H
+#define IG_FILEIO_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "utils/err.h"
+
+typedef struct ig_ofile {
+    FILE *fp;
+    char *path; /* final name, NULL for stdout */
+    char *tmp;  /* temporary name */
+} ig_ofile;
+
+/* Opens path for writing through a temporary file.  Returns the stream or
+ * NULL with err set ("path: reason"). */
+FILE *ig_ofile_open(ig_ofile *o, const char *path, ig_err *err);
+
+/* Flushes and renames the temporary file over the target; 0 or -1. */
+int ig_ofile_commit(ig_ofile *o, ig_err *err);
+
+/* Closes and removes the temporary file. Safe to call twice. */
+void ig_ofile_abort(ig_ofile *o);
+
+/* Writes len bytes to path atomically (open + write + commit). */
+int ig_write_file_atomic(const char *path, const void *data, size_t len, ig_err *err);
+
+/* Reads a whole file ("-" = stdin) into a malloc'd, NUL-terminated buffer.
+ * Returns 0 or -1 with err set naming the file. */
+int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err);
+
+/* True when data starts with the gzip magic bytes. */
+int ig_is_gzip(const uint8_t *data, size_t len);
+
+/* Inflates a gzip (or zlib) buffer.  Returns 0, or -1 with err set to the
+ * reason ("truncated gzip stream", "corrupt gzip data").  The output is
+ * capped at max_out bytes to bound memory on hostile input. */
+int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err);
+
+/* Compresses into a gzip stream at the given level (1..9). */
+int ig_gzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, int level, ig_err *err);
+
+#endif

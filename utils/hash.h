@@ -1,0 +1,66 @@
+/*
+ * utils/hash.h — fast non-cryptographic hashing and an id table.
+ *
+ * ig_idtab is an open-addressing set of 32-bit ids.  The table stores only
+ * (hash, id) pairs; the caller's eq callback compares a probe key with the
+ * element behind an id.  This lets every interning table of the profile
+ * model (strings, functions, locations, stacks, samples) share one hash
+ * implementation while keeping the elements in their own dense arrays.
+ */
+#ifndef IG_HASH_H
+#define IG_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t ig_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Hashes bytes; 8 bytes at a time. */
+static inline uint64_t ig_hash_bytes(const void *data, size_t len, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = ig_hash_mix(h ^ v) + 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        len -= 8;
+    }
+    uint64_t v = 0;
+    memcpy(&v, p, len);
+    return ig_hash_mix(h ^ v ^ ((uint64_t)len << 56));
+}
+
+static inline uint64_t ig_hash_u64(uint64_t h, uint64_t v)
+{
+    return ig_hash_mix(h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6)));
+}
+
+typedef int (*ig_idtab_eq)(const void *ctx, uint32_t id, const void *key);
+
+typedef struct ig_idtab {
+    uint32_t *ids;    /* 0 = empty slot */
+    uint32_t *hashes;
+    size_t cap;       /* power of two */
+    size_t count;
+} ig_idtab;
+
+/* Finds the id whose element equals key, or 0. */
+uint32_t ig_idtab_find(const ig_idtab *t, uint64_t hash, const void *key, ig_idtab_eq eq, const void *ctx);
+
+/* Inserts id (which must not be present) under hash. */
+void ig_idtab_insert(ig_idtab *t, uint64_t hash, uint32_t id);
+
+void ig_idtab_free(ig_idtab *t);
+
+#endif
