@@ -9,6 +9,7 @@
 #   LIB_PKGS       pkg-config packages libignis links against
 #   CLI_SRCS       sources of the `ignis` command besides the library
 #   CLI_PKGS       pkg-config packages the command links against
+#   CLI_LIBS       raw linker flags for the command (e.g. -lstdc++)
 #   PROTOS         .proto files below proto/, compiled with protoc-c into the library
 #   TEST_BINS      test programs; tests/AREA/NAME.c builds $(B)/tests/AREA/NAME
 #   TEST_PKGS      extra pkg-config packages for tests (cmocka is always there)
@@ -53,6 +54,7 @@ LIB_SRCS :=
 LIB_PKGS := zlib libprotobuf-c
 CLI_SRCS :=
 CLI_PKGS :=
+CLI_LIBS :=
 PROTOS   :=
 TEST_BINS :=
 TEST_PKGS :=
@@ -71,7 +73,7 @@ pkg_libs   = $(if $(strip $(1)),$(shell $(PKG_CONFIG) --libs $(1)))
 ALL_PKGS   := $(sort $(LIB_PKGS) $(CLI_PKGS))
 CFLAGS     := $(BASEFLAGS) $(WARN) $(call pkg_cflags,$(ALL_PKGS))
 LIB_LDLIBS := $(call pkg_libs,$(LIB_PKGS)) -lpthread -lm
-CLI_LDLIBS := $(call pkg_libs,$(sort $(LIB_PKGS) $(CLI_PKGS))) -lpthread -lm -ldl
+CLI_LDLIBS := $(call pkg_libs,$(sort $(LIB_PKGS) $(CLI_PKGS))) $(CLI_LIBS) -lpthread -lm -ldl
 TEST_LDLIBS := $(call pkg_libs,$(sort $(TEST_PKGS) cmocka)) $(CLI_LDLIBS)
 
 PROTO_C    := $(PROTOS:%.proto=$(B)/gen/%.pb-c.c)

@@ -1,0 +1,29 @@
+# exporters/ — span exporters behind libtrace/export.h.
+
+# ---- OTLP exporters (protobuf/JSON over HTTP, JSON-lines file) ----
+LIB_SRCS += exporters/otlp_encode.c exporters/otlp_config.c exporters/otlp_http.c exporters/otlp_file.c
+PROTOS   += opentelemetry/proto/common/v1/common.proto \
+            opentelemetry/proto/resource/v1/resource.proto \
+            opentelemetry/proto/trace/v1/trace.proto \
+            opentelemetry/proto/collector/trace/v1/trace_service.proto
+LIB_PKGS += libcurl json-c
+# protoc-c output must survive make's intermediate-file clean-up.
+OTLP_GEN := $(patsubst %.proto,$(B)/gen/%.pb-c.c,$(filter opentelemetry/%,$(PROTOS)))
+.SECONDARY: $(OTLP_GEN) $(OTLP_GEN:.c=.h)
+# ---- end OTLP exporters ----
+
+# ---- SVG flame graphs (exporters/svg.c, svg.js; cmd/flame.c) ----
+LIB_SRCS += exporters/svg.c
+CLI_SRCS += cmd/flame.c
+TEST_BINS += tests/flame/test_svg
+TEST_SCRIPTS += tests/flame/t_cli.sh tests/flame/t_chromium.sh
+BENCH_SCRIPTS += bench/flame.sh
+# svg.js becomes a C string: whole-line comments dropped, lines trimmed.
+$(B)/gen/exporters/svg_js.h: exporters/svg.js exporters/build.mk
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from exporters/svg.js -- do not edit */'; \
+	   echo 'static const char ig_svg_js[] ='; \
+	   sed -e 's/^[[:space:]]*//' -e '/^\/\//d' -e '/^$$/d' -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+	       -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@.tmp && mv $@.tmp $@
+$(B)/obj/exporters/svg.o: $(B)/gen/exporters/svg_js.h
+# ---- end SVG flame graphs ----

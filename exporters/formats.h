@@ -1,0 +1,56 @@
+/*
+ * exporters/formats.h — every profile file format behind one registry.
+ *
+ * Readers turn bytes into an ignis_profile; writers turn a profile into
+ * bytes in an ig_strbuf.  Errors are one line; text readers say the line
+ * ("line 12: missing sample count"), and ig_profile_load() prefixes the
+ * file name.  Commands only call ig_profile_load()/ig_profile_save(), so a
+ * new format is one file plus one row in the table of formats.c.
+ */
+#ifndef IG_EXPORTERS_FORMATS_H
+#define IG_EXPORTERS_FORMATS_H
+
+#include "ignis/profile.h"
+#include "profile/tree.h"
+#include "utils/err.h"
+#include "utils/strbuf.h"
+
+/* Options for writers that draw or filter (SVG, folded). */
+typedef struct ig_write_opts {
+    ig_tree_opts tree;               /* value index, reverse, focus/ignore/thread */
+    const char *title;               /* SVG title; NULL = default */
+    int width;                       /* SVG width in pixels; 0 = 1200 */
+    double minwidth;                 /* hide frames narrower than this many pixels; <0 = default 0.1 */
+    int inverted;                    /* icicle: root at the top */
+    const ignis_profile *diff_base;  /* differential flame graph against this */
+} ig_write_opts;
+
+/* pprof: gzipped (or plain) profile.proto. */
+int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err);
+int ig_pprof_write(const ignis_profile *p, ig_strbuf *out, ig_err *err);
+
+/* Folded stacks (FlameGraph): "root;...;leaf COUNT" lines. */
+int ig_folded_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err);
+int ig_folded_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err);
+
+/* `perf script` text output (read only). */
+int ig_perfscript_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err);
+
+/* Interactive SVG flame graph (write only). */
+int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err);
+
+/* Format name for a path by extension: "pprof" (.pb.gz .pb .pprof .prof),
+ * "folded" (.folded .txt .collapsed), "svg" (.svg), "perf-script"
+ * (.perf .script .perf-script); NULL when unknown. */
+const char *ig_format_for_path(const char *path);
+
+/* Reads path ("-" = stdin) as `format` (NULL: detect from the contents:
+ * gzip/protobuf -> pprof, perf script blocks -> perf-script, else folded). */
+int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);
+
+/* Writes p to path in `format` (NULL: by extension, default pprof) through
+ * a temporary file renamed on success.  o may be NULL. */
+int ig_profile_save(const ignis_profile *p, const char *path, const char *format,
+                    const ig_write_opts *o, ig_err *err);
+
+#endif

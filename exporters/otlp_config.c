@@ -1,0 +1,291 @@
+/*
+ * exporters/otlp_config.c — OTLP exporter settings from the environment.
+ *
+ * Follows the OpenTelemetry exporter specification: every setting has a
+ * general OTEL_EXPORTER_OTLP_* variable and a traces-specific
+ * OTEL_EXPORTER_OTLP_TRACES_* one that wins when set (an empty variable
+ * counts as unset).  A bad value never stops the service: it is reported
+ * once through the warning callback and replaced by its default.  The only
+ * hard error is an endpoint that is not an http(s) URL, because guessing a
+ * destination for telemetry would be worse than not exporting.
+ *
+ * The two parsers that read text from outside (the W3C-baggage-like header
+ * list and the Retry-After value of responses) are pure functions with
+ * fuzz targets in fuzz/.
+ */
+#include "exporters/otlp.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_ENDPOINT "http://localhost:4318"
+#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_RETRY_BASE_MS 1000
+#define DEFAULT_RETRY_MAX_MS 5000
+#define DEFAULT_RETRY_ATTEMPTS 5
+
+void ig_otlp_warn_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "ignis: %s\n", msg);
+}
+
+static void warnf(ig_otlp_warn_fn *warn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warnf(ig_otlp_warn_fn *warn, void *ctx, const char *fmt, ...)
+{
+    if (!warn)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    warn(ctx, buf);
+}
+
+/* ---- headers --------------------------------------------------------------- */
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static void trim(const char **b, const char **e)
+{
+    while (*b < *e && (**b == ' ' || **b == '\t'))
+        (*b)++;
+    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+}
+
+/* Percent-decodes [b, e) into out; returns a reason on failure. */
+static const char *percent_decode(const char *b, const char *e, ig_strbuf *out)
+{
+    for (const char *p = b; p < e; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%') {
+            if (e - p < 3 || hexval((unsigned char)p[1]) < 0 || hexval((unsigned char)p[2]) < 0)
+                return "invalid percent-encoding";
+            c = (unsigned char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
+            p += 2;
+        }
+        if (c == '\r' || c == '\n' || c == '\0')
+            return "control character in value";
+        ig_sb_putc(out, (char)c);
+    }
+    return NULL;
+}
+
+/* Parses one `key=value` entry into a "Key: value" line; NULL reason = ok. */
+static const char *parse_header_entry(const char *b, const char *e, ig_strbuf *line)
+{
+    const char *eq = memchr(b, '=', (size_t)(e - b));
+    if (!eq)
+        return "missing '='";
+    const char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
+    trim(&kb, &ke);
+    trim(&vb, &ve);
+    if (kb == ke)
+        return "empty key";
+    for (const char *p = kb; p < ke; p++)
+        if (!is_tchar((unsigned char)*p))
+            return "key is not an HTTP token";
+    if (vb == ve)
+        return "empty value";
+    ig_sb_append(line, kb, (size_t)(ke - kb));
+    ig_sb_puts(line, ": ");
+    return percent_decode(vb, ve, line);
+}
+
+int ig_otlp_parse_headers(const char *s, const char *what, ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
+{
+    int skipped = 0, index = 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        if (!e)
+            e = p + strlen(p);
+        const char *b = p, *te = e;
+        trim(&b, &te);
+        index++;
+        if (b < te) {
+            ig_strbuf line = IG_STRBUF_INIT;
+            const char *why = parse_header_entry(b, te, &line);
+            if (why) {
+                warnf(warn, ctx, "%s: ignoring entry %d: %s", what, index, why);
+                ig_sb_free(&line);
+                skipped++;
+            } else {
+                cfg->headers = ig_xrealloc(cfg->headers, sizeof *cfg->headers * (cfg->nheaders + 1));
+                cfg->headers[cfg->nheaders++] = ig_sb_detach(&line, NULL);
+            }
+        }
+        p = *e ? e + 1 : e;
+    }
+    return skipped;
+}
+
+/* ---- endpoint -------------------------------------------------------------- */
+
+static bool is_http_url(const char *u)
+{
+    size_t skip = !strncasecmp(u, "http://", 7) ? 7 : !strncasecmp(u, "https://", 8) ? 8 : 0;
+    return skip && u[skip] && u[skip] != '/';
+}
+
+char *ig_otlp_traces_url(const char *traces_endpoint, const char *base_endpoint, ig_err *err)
+{
+    ig_strbuf url = IG_STRBUF_INIT;
+    const char *what;
+    if (traces_endpoint && *traces_endpoint) {
+        what = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+        ig_sb_puts(&url, traces_endpoint);
+    } else {
+        what = "OTEL_EXPORTER_OTLP_ENDPOINT";
+        const char *base = base_endpoint && *base_endpoint ? base_endpoint : DEFAULT_ENDPOINT;
+        ig_sb_puts(&url, base);
+        ig_sb_puts(&url, url.len && url.data[url.len - 1] == '/' ? "v1/traces" : "/v1/traces");
+    }
+    if (!is_http_url(url.data)) {
+        ig_err_set(err, "%s: '%s' is not an http:// or https:// URL", what,
+                   traces_endpoint && *traces_endpoint ? traces_endpoint : base_endpoint);
+        ig_sb_free(&url);
+        return NULL;
+    }
+    return ig_sb_detach(&url, NULL);
+}
+
+/* ---- Retry-After ----------------------------------------------------------- */
+
+int64_t ig_otlp_parse_retry_after(const char *value, time_t now)
+{
+    const char *b = value, *e = value + strlen(value);
+    trim(&b, &e);
+    if (b == e)
+        return -1;
+    if (*b >= '0' && *b <= '9') {
+        int64_t secs = 0;
+        for (const char *p = b; p < e; p++) {
+            if (*p < '0' || *p > '9')
+                return -1;
+            if (secs < 86400 * 365)
+                secs = secs * 10 + (*p - '0');
+        }
+        return secs * 1000;
+    }
+    char date[128];
+    if ((size_t)(e - b) >= sizeof date)
+        return -1;
+    memcpy(date, b, (size_t)(e - b));
+    date[e - b] = '\0';
+    time_t t = curl_getdate(date, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    return t > now ? ((int64_t)t - (int64_t)now) * 1000 : 0;
+}
+
+/* ---- environment ----------------------------------------------------------- */
+
+/* The traces-specific variable when set and non-empty, else the general. */
+static const char *otlp_env(const char *suffix, const char **name)
+{
+    static __thread char buf[2][96];
+    snprintf(buf[0], sizeof buf[0], "OTEL_EXPORTER_OTLP_TRACES_%s", suffix);
+    snprintf(buf[1], sizeof buf[1], "OTEL_EXPORTER_OTLP_%s", suffix);
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(buf[i]);
+        if (v && *v) {
+            *name = buf[i];
+            return v;
+        }
+    }
+    *name = buf[1];
+    return NULL;
+}
+
+/* A positive int from the environment, or def with a warning. */
+static int env_positive_int(const char *name, const char *v, int def, ig_otlp_warn_fn *warn, void *ctx)
+{
+    if (!v || !*v)
+        return def;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (errno || *end || n <= 0 || n > INT_MAX) {
+        warnf(warn, ctx, "%s: invalid value '%s', using %d", name, v, def);
+        return def;
+    }
+    return (int)n;
+}
+
+static void config_protocol(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
+{
+    const char *name, *v = otlp_env("PROTOCOL", &name);
+    if (!v || !strcmp(v, "http/protobuf"))
+        cfg->json = false;
+    else if (!strcmp(v, "http/json"))
+        cfg->json = true;
+    else
+        warnf(warn, ctx, "%s: unsupported protocol '%s', using http/protobuf", name, v);
+}
+
+static void config_compression(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
+{
+    const char *name, *v = otlp_env("COMPRESSION", &name);
+    if (!v || !strcmp(v, "none"))
+        cfg->gzip = false;
+    else if (!strcmp(v, "gzip"))
+        cfg->gzip = true;
+    else
+        warnf(warn, ctx, "%s: unsupported compression '%s', sending uncompressed", name, v);
+}
+
+int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx, ig_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = ig_otlp_traces_url(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), err);
+    if (!cfg->url)
+        return -1;
+    config_protocol(cfg, warn, ctx);
+    config_compression(cfg, warn, ctx);
+    const char *name, *v = otlp_env("TIMEOUT", &name);
+    cfg->timeout_ms = env_positive_int(name, v, DEFAULT_TIMEOUT_MS, warn, ctx);
+    if ((v = otlp_env("HEADERS", &name)))
+        ig_otlp_parse_headers(v, name, cfg, warn, ctx);
+    cfg->retry_base_ms = env_positive_int("IGNIS_OTLP_RETRY_BASE_MS", getenv("IGNIS_OTLP_RETRY_BASE_MS"),
+                                          DEFAULT_RETRY_BASE_MS, warn, ctx);
+    cfg->retry_max_ms = env_positive_int("IGNIS_OTLP_RETRY_MAX_MS", getenv("IGNIS_OTLP_RETRY_MAX_MS"),
+                                         DEFAULT_RETRY_MAX_MS, warn, ctx);
+    cfg->retry_max_attempts = env_positive_int("IGNIS_OTLP_RETRY_MAX_ATTEMPTS", getenv("IGNIS_OTLP_RETRY_MAX_ATTEMPTS"),
+                                               DEFAULT_RETRY_ATTEMPTS, warn, ctx);
+    return 0;
+}
+
+void ig_otlp_config_free(ig_otlp_config *cfg)
+{
+    free(cfg->url);
+    for (size_t i = 0; i < cfg->nheaders; i++)
+        free(cfg->headers[i]);
+    free(cfg->headers);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,704 @@
+/*
+ * exporters/pprof.c — pprof (profile.proto) reader and writer.
+ *
+ * Reading: the input is gunzipped if it starts with the gzip magic (output
+ * capped at IG_PPROF_MAX_SIZE so a hostile file cannot exhaust memory),
+ * decoded in one go by the protobuf-c code generated from our own
+ * proto/profile.proto, then validated and copied table by table into an
+ * ignis_profile: strings first (every pprof string index becomes a model
+ * string id), then mappings, functions, locations and samples.  pprof ids
+ * are arbitrary nonzero integers; an ig_idmap translates them to the model's
+ * own ids (identity fast path when a producer numbered them 1..n, as Go and
+ * pprof do; otherwise a sorted table searched by bisection).  Every index is
+ * checked before use and every failure is one line saying which element is
+ * wrong ("location 7: mapping id 99 does not exist").  Sample values may be
+ * negative (diff profiles) but their absolute sum per value type must fit
+ * in an int64, so merging never overflows.
+ *
+ * Writing: the model's tables already are pprof tables (dense ids 1..n,
+ * string id 0 = ""), so the writer points protobuf-c messages at the
+ * model's strings without copying them, packs the message and gzips it
+ * (level 1, like the Go runtime).
+ *
+ * Frame kinds, which profile.proto has no field for, travel in the mapping
+ * file name, as perf names them: a location in a mapping called
+ * "[kernel.kallsyms]" (or any "[kernel...]"/"[vmlinux]") is kernel code, in
+ * "[jit]" or "/tmp/perf-PID.map" JIT code.  The writer gives a kernel (JIT)
+ * location whose mapping does not already say so a synthetic mapping
+ * "[kernel.kallsyms]" ("[jit]") with has_functions set, so `pprof` neither
+ * tries to symbolize it nor loses the kind.
+ */
+#include "exporters/formats.h"
+#include "profile.pb-c.h"
+#include "utils/fileio.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IG_PPROF_MAX_SIZE ((size_t)1 << 30) /* decompressed bytes */
+
+typedef Perftools__Profiles__Profile pb_profile;
+typedef Perftools__Profiles__ValueType pb_value_type;
+typedef Perftools__Profiles__Sample pb_sample;
+typedef Perftools__Profiles__Label pb_label;
+typedef Perftools__Profiles__Mapping pb_mapping;
+typedef Perftools__Profiles__Location pb_location;
+typedef Perftools__Profiles__Line pb_line;
+typedef Perftools__Profiles__Function pb_function;
+
+/* ---- frame kinds in mapping names -------------------------------------- */
+
+#define KERNEL_MAPPING "[kernel.kallsyms]"
+#define JIT_MAPPING "[jit]"
+
+/* The frame kind a mapping file name implies (see the comment on top). */
+static ignis_frame_kind kind_of_mapping_name(const char *name)
+{
+    if (!strncmp(name, "[kernel", 7) || !strcmp(name, "[vmlinux]"))
+        return IGNIS_FRAME_KERNEL;
+    if (!strcmp(name, JIT_MAPPING))
+        return IGNIS_FRAME_JIT;
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    size_t n = strlen(base);
+    if (!strncmp(base, "perf-", 5) && n > 4 && !strcmp(base + n - 4, ".map"))
+        return IGNIS_FRAME_JIT;
+    return IGNIS_FRAME_USER;
+}
+
+/* ---- pprof id -> model id ---------------------------------------------- */
+
+typedef struct idpair {
+    uint64_t pprof_id;
+    uint32_t model_id;
+} idpair;
+
+typedef struct ig_idmap {
+    idpair *pairs; /* sorted by pprof_id unless dense */
+    size_t n;
+    int dense;     /* pprof ids are exactly 1..n in order */
+} ig_idmap;
+
+static int idpair_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const idpair *)a)->pprof_id, y = ((const idpair *)b)->pprof_id;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the pairs and rejects zero or duplicate ids; what names the table. */
+static int idmap_finish(ig_idmap *m, const char *what, ig_err *err)
+{
+    m->dense = 1;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->pairs[i].pprof_id != i + 1)
+            m->dense = 0;
+    if (m->dense)
+        return 0;
+    qsort(m->pairs, m->n, sizeof *m->pairs, idpair_cmp);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->pairs[i].pprof_id == 0)
+            return ig_err_set(err, "%s with id 0", what);
+        if (i && m->pairs[i].pprof_id == m->pairs[i - 1].pprof_id)
+            return ig_err_set(err, "duplicate %s id %" PRIu64, what, m->pairs[i].pprof_id);
+    }
+    return 0;
+}
+
+/* The model id for a pprof id, 0 when it does not exist. */
+static uint32_t idmap_get(const ig_idmap *m, uint64_t id)
+{
+    if (m->dense)
+        return id >= 1 && id <= m->n ? m->pairs[id - 1].model_id : 0;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->pairs[mid].pprof_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n && m->pairs[lo].pprof_id == id ? m->pairs[lo].model_id : 0;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+typedef struct reader {
+    const pb_profile *pb;
+    ignis_profile *p;
+    uint32_t *str;        /* pprof string index -> model string id */
+    ig_idmap mappings, functions, locations;
+    uint32_t *scratch;    /* one stack */
+    ignis_label *labels;  /* one sample's labels */
+    ig_err *err;
+} reader;
+
+/* Translates a string index; -1 with the error naming `what` when bad. */
+static int string_at(reader *r, int64_t idx, uint32_t *out, const char *what, uint64_t id)
+{
+    if (idx < 0 || (uint64_t)idx >= r->pb->n_string_table)
+        return ig_err_set(r->err, "%s %" PRIu64 ": string index %" PRId64 " out of range (%zu strings)",
+                          what, id, idx, r->pb->n_string_table);
+    *out = r->str[idx];
+    return 0;
+}
+
+static int read_strings(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    if (pb->n_string_table == 0)
+        return ig_err_set(r->err, "not a pprof profile (no string table)");
+    if (pb->string_table[0][0] != '\0')
+        return ig_err_set(r->err, "not a pprof profile (string table must start with \"\")");
+    r->str = ig_xmalloc(pb->n_string_table * sizeof *r->str);
+    for (size_t i = 0; i < pb->n_string_table; i++)
+        r->str[i] = ignis_profile_intern(r->p, pb->string_table[i]);
+    return 0;
+}
+
+static int read_value_types(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    ignis_profile *p = r->p;
+    for (size_t i = 0; i < pb->n_sample_type; i++) {
+        uint32_t t, u;
+        if (string_at(r, pb->sample_type[i]->type, &t, "sample type", i) ||
+            string_at(r, pb->sample_type[i]->unit, &u, "sample type", i))
+            return -1;
+        if (ignis_profile_add_value_type(p, ignis_profile_string(p, t), ignis_profile_string(p, u)) < 0)
+            return ig_err_set(r->err, "cannot add sample type %zu", i);
+    }
+    if (pb->n_sample && !pb->n_sample_type)
+        return ig_err_set(r->err, "samples without sample types");
+    return 0;
+}
+
+/* Period, time, comments, default sample type, drop/keep frames. */
+static int read_metadata(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    ignis_profile *p = r->p;
+    uint32_t s, t = 0, u = 0;
+    if (pb->period_type && (string_at(r, pb->period_type->type, &t, "period type", 0) ||
+                            string_at(r, pb->period_type->unit, &u, "period type", 0)))
+        return -1;
+    if (t || u || pb->period)
+        ignis_profile_set_period(p, ignis_profile_string(p, t), ignis_profile_string(p, u), pb->period);
+    ignis_profile_set_time(p, pb->time_nanos, pb->duration_nanos);
+    for (size_t i = 0; i < pb->n_comment; i++) {
+        if (string_at(r, pb->comment[i], &s, "comment", i))
+            return -1;
+        ignis_profile_add_comment(p, ignis_profile_string(p, s));
+    }
+    if (string_at(r, pb->default_sample_type, &s, "default sample type", 0))
+        return -1;
+    if (s)
+        ignis_profile_set_default_sample_type(p, ignis_profile_string(p, s));
+    uint32_t drop, keep;
+    if (string_at(r, pb->drop_frames, &drop, "drop_frames", 0) ||
+        string_at(r, pb->keep_frames, &keep, "keep_frames", 0))
+        return -1;
+    if (drop || keep)
+        ignis_profile_set_drop_keep(p, ignis_profile_string(p, drop), ignis_profile_string(p, keep));
+    return 0;
+}
+
+static int read_mappings(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    r->mappings.pairs = ig_xcalloc(pb->n_mapping + 1, sizeof(idpair));
+    r->mappings.n = pb->n_mapping;
+    for (size_t i = 0; i < pb->n_mapping; i++) {
+        const pb_mapping *pm = pb->mapping[i];
+        ignis_mapping m = {pm->memory_start, pm->memory_limit, pm->file_offset, 0, 0,
+                           pm->has_functions, pm->has_filenames, pm->has_line_numbers,
+                           pm->has_inline_frames};
+        if (string_at(r, pm->filename, &m.filename, "mapping", pm->id) ||
+            string_at(r, pm->build_id, &m.build_id, "mapping", pm->id))
+            return -1;
+        r->mappings.pairs[i].pprof_id = pm->id;
+        r->mappings.pairs[i].model_id = ignis_profile_add_mapping(r->p, &m);
+    }
+    return idmap_finish(&r->mappings, "mapping", r->err);
+}
+
+static int read_functions(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    r->functions.pairs = ig_xcalloc(pb->n_function + 1, sizeof(idpair));
+    r->functions.n = pb->n_function;
+    for (size_t i = 0; i < pb->n_function; i++) {
+        const pb_function *pf = pb->function[i];
+        ignis_function f = {0, 0, 0, pf->start_line};
+        if (string_at(r, pf->name, &f.name, "function", pf->id) ||
+            string_at(r, pf->system_name, &f.system_name, "function", pf->id) ||
+            string_at(r, pf->filename, &f.filename, "function", pf->id))
+            return -1;
+        r->functions.pairs[i].pprof_id = pf->id;
+        r->functions.pairs[i].model_id = ignis_profile_add_function(r->p, &f);
+    }
+    return idmap_finish(&r->functions, "function", r->err);
+}
+
+static int read_location(reader *r, const pb_location *pl, ignis_line *lines, uint32_t *out)
+{
+    ignis_location loc = {0, pl->address, lines, (uint32_t)pl->n_line, IGNIS_FRAME_USER, pl->is_folded};
+    if (pl->mapping_id) {
+        loc.mapping = idmap_get(&r->mappings, pl->mapping_id);
+        if (!loc.mapping)
+            return ig_err_set(r->err, "location %" PRIu64 ": mapping id %" PRIu64 " does not exist",
+                              pl->id, pl->mapping_id);
+        const ignis_mapping *m = ignis_profile_mapping(r->p, loc.mapping);
+        loc.kind = (uint8_t)kind_of_mapping_name(ignis_profile_string(r->p, m->filename));
+    }
+    for (size_t j = 0; j < pl->n_line; j++) {
+        const pb_line *pn = pl->line[j];
+        lines[j].function = idmap_get(&r->functions, pn->function_id);
+        if (!lines[j].function)
+            return ig_err_set(r->err, "location %" PRIu64 ": function id %" PRIu64 " does not exist",
+                              pl->id, pn->function_id);
+        lines[j].line = pn->line;
+        lines[j].column = pn->column;
+    }
+    *out = ignis_profile_add_location(r->p, &loc);
+    if (!*out)
+        return ig_err_set(r->err, "location %" PRIu64 ": invalid", pl->id);
+    return 0;
+}
+
+static int read_locations(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    r->locations.pairs = ig_xcalloc(pb->n_location + 1, sizeof(idpair));
+    r->locations.n = pb->n_location;
+    size_t cap = 16;
+    ignis_line *lines = ig_xmalloc(cap * sizeof *lines);
+    int rc = 0;
+    for (size_t i = 0; i < pb->n_location && !rc; i++) {
+        const pb_location *pl = pb->location[i];
+        if (pl->n_line > cap) {
+            cap = pl->n_line;
+            lines = ig_xrealloc(lines, cap * sizeof *lines);
+        }
+        r->locations.pairs[i].pprof_id = pl->id;
+        rc = read_location(r, pl, lines, &r->locations.pairs[i].model_id);
+    }
+    free(lines);
+    return rc ? rc : idmap_finish(&r->locations, "location", r->err);
+}
+
+static int read_labels(reader *r, const pb_sample *ps, size_t si, uint32_t *out)
+{
+    for (size_t j = 0; j < ps->n_label; j++) {
+        const pb_label *pl = ps->label[j];
+        ignis_label *l = &r->labels[j];
+        memset(l, 0, sizeof *l);
+        if (string_at(r, pl->key, &l->key, "sample", si) || string_at(r, pl->str, &l->str, "sample", si) ||
+            string_at(r, pl->num_unit, &l->num_unit, "sample", si))
+            return -1;
+        if (l->str)
+            l->num_unit = 0;
+        else
+            l->num = pl->num;
+    }
+    *out = ignis_profile_add_labels(r->p, r->labels, ps->n_label);
+    return 0;
+}
+
+/* Adds |v| to *sum; false when the sum no longer fits in an int64. */
+static int add_magnitude(uint64_t *sum, int64_t v)
+{
+    if (v == INT64_MIN)
+        return 0;
+    *sum += (uint64_t)(v < 0 ? -v : v);
+    return *sum <= (uint64_t)INT64_MAX;
+}
+
+static int read_samples(reader *r)
+{
+    const pb_profile *pb = r->pb;
+    size_t nv = pb->n_sample_type, scap = 64, lcap = 8;
+    uint64_t *mag = ig_xcalloc(nv + 1, sizeof *mag);
+    r->scratch = ig_xmalloc(scap * sizeof *r->scratch);
+    r->labels = ig_xmalloc(lcap * sizeof *r->labels);
+    int rc = 0;
+    for (size_t i = 0; i < pb->n_sample && !rc; i++) {
+        const pb_sample *ps = pb->sample[i];
+        if (ps->n_value != nv) {
+            rc = ig_err_set(r->err, "sample %zu: %zu values but %zu sample types", i, ps->n_value, nv);
+            break;
+        }
+        if (ps->n_location_id > scap) {
+            scap = ps->n_location_id;
+            r->scratch = ig_xrealloc(r->scratch, scap * sizeof *r->scratch);
+        }
+        for (size_t j = 0; j < ps->n_location_id && !rc; j++) {
+            r->scratch[j] = idmap_get(&r->locations, ps->location_id[j]);
+            if (!r->scratch[j])
+                rc = ig_err_set(r->err, "sample %zu: location id %" PRIu64 " does not exist", i,
+                                ps->location_id[j]);
+        }
+        for (size_t k = 0; k < nv && !rc; k++)
+            if (!add_magnitude(&mag[k], ps->value[k]))
+                rc = ig_err_set(r->err, "sample %zu: values too large (sum overflows 64 bits)", i);
+        if (rc)
+            break;
+        if (ps->n_label > lcap) {
+            lcap = ps->n_label;
+            r->labels = ig_xrealloc(r->labels, lcap * sizeof *r->labels);
+        }
+        uint32_t labels = 0;
+        if (read_labels(r, ps, i, &labels)) {
+            rc = -1;
+            break;
+        }
+        uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, ps->n_location_id);
+        if (!stack || ignis_profile_add_sample(r->p, stack, labels, ps->value) < 0)
+            rc = ig_err_set(r->err, "sample %zu: invalid", i);
+    }
+    free(mag);
+    return rc;
+}
+
+static int read_profile(reader *r)
+{
+    if (read_strings(r) || read_value_types(r) || read_metadata(r) || read_mappings(r) ||
+        read_functions(r) || read_locations(r) || read_samples(r))
+        return -1;
+    return 0;
+}
+
+static void reader_free(reader *r)
+{
+    free(r->str);
+    free(r->mappings.pairs);
+    free(r->functions.pairs);
+    free(r->locations.pairs);
+    free(r->scratch);
+    free(r->labels);
+}
+
+int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
+{
+    *out = NULL;
+    uint8_t *raw = NULL;
+    if (ig_is_gzip(data, len)) {
+        if (ig_gunzip(data, len, &raw, &len, IG_PPROF_MAX_SIZE, err))
+            return -1;
+        data = raw;
+    }
+    if (len == 0) {
+        free(raw);
+        return ig_err_set(err, "empty pprof profile");
+    }
+    pb_profile *pb = perftools__profiles__profile__unpack(NULL, len, data);
+    free(raw);
+    if (!pb)
+        return ig_err_set(err, "not a pprof profile (invalid protobuf data)");
+    reader r = {.pb = pb, .p = ignis_profile_new(), .err = err};
+    int rc = read_profile(&r);
+    reader_free(&r);
+    perftools__profiles__profile__free_unpacked(pb, NULL);
+    if (rc) {
+        ignis_profile_free(r.p);
+        return -1;
+    }
+    *out = r.p;
+    return 0;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* Everything the encoded message points at, freed in one place. */
+typedef struct writer {
+    const ignis_profile *p;
+    pb_profile pb;
+    char **strings;
+    pb_value_type *vtypes, **vtype_ptrs, period_type;
+    pb_mapping *maps, **map_ptrs;
+    pb_function *funcs, **func_ptrs;
+    pb_location *locs, **loc_ptrs;
+    pb_line *lines, **line_ptrs;
+    pb_sample *samples, **sample_ptrs;
+    uint64_t *loc_ids;
+    int64_t *comments;
+    pb_label *labels, **label_ptrs;
+    uint64_t kernel_map, jit_map; /* synthetic mapping ids, 0 = unused */
+} writer;
+
+static void write_strings(writer *w, size_t extra)
+{
+    size_t n = ignis_profile_num_strings(w->p);
+    w->strings = ig_xmalloc((n + extra) * sizeof *w->strings);
+    for (size_t i = 0; i < n; i++)
+        w->strings[i] = (char *)ignis_profile_string(w->p, (uint32_t)i);
+    w->pb.n_string_table = n;
+    w->pb.string_table = w->strings;
+}
+
+/* Appends a string the model does not have; returns its index. */
+static int64_t extra_string(writer *w, const char *s)
+{
+    for (size_t i = 0; i < w->pb.n_string_table; i++)
+        if (!strcmp(w->strings[i], s))
+            return (int64_t)i;
+    w->strings[w->pb.n_string_table] = (char *)s;
+    return (int64_t)w->pb.n_string_table++;
+}
+
+static void write_value_types(writer *w)
+{
+    const ignis_profile *p = w->p;
+    size_t n = ignis_profile_num_values(p);
+    w->vtypes = ig_xcalloc(n + 1, sizeof *w->vtypes);
+    w->vtype_ptrs = ig_xcalloc(n + 1, sizeof *w->vtype_ptrs);
+    for (size_t i = 0; i < n; i++) {
+        ignis_value_type vt = ignis_profile_value_type(p, i);
+        perftools__profiles__value_type__init(&w->vtypes[i]);
+        w->vtypes[i].type = vt.type;
+        w->vtypes[i].unit = vt.unit;
+        w->vtype_ptrs[i] = &w->vtypes[i];
+    }
+    w->pb.n_sample_type = n;
+    w->pb.sample_type = w->vtype_ptrs;
+}
+
+static void write_metadata(writer *w)
+{
+    const ignis_profile *p = w->p;
+    ignis_value_type pt = ignis_profile_period_type(p);
+    perftools__profiles__value_type__init(&w->period_type);
+    if (pt.type || pt.unit) {
+        w->period_type.type = pt.type;
+        w->period_type.unit = pt.unit;
+        w->pb.period_type = &w->period_type;
+    }
+    w->pb.period = ignis_profile_period(p);
+    w->pb.time_nanos = ignis_profile_time_nanos(p);
+    w->pb.duration_nanos = ignis_profile_duration_nanos(p);
+    w->pb.default_sample_type = ignis_profile_default_sample_type(p);
+    w->pb.drop_frames = ignis_profile_drop_frames(p);
+    w->pb.keep_frames = ignis_profile_keep_frames(p);
+    size_t nc = ignis_profile_num_comments(p);
+    w->comments = ig_xcalloc(nc + 1, sizeof *w->comments);
+    for (size_t i = 0; i < nc; i++)
+        w->comments[i] = ignis_profile_comment(p, i);
+    w->pb.n_comment = nc;
+    w->pb.comment = w->comments;
+}
+
+/* The mapping a location is written with: its own unless its kind needs
+ * a synthetic kernel/JIT mapping (see the comment on top). */
+static uint64_t mapping_for_location(writer *w, const ignis_location *loc)
+{
+    if (loc->kind == IGNIS_FRAME_USER)
+        return loc->mapping;
+    if (loc->mapping) {
+        const ignis_mapping *m = ignis_profile_mapping(w->p, loc->mapping);
+        if (m && kind_of_mapping_name(ignis_profile_string(w->p, m->filename)) == loc->kind)
+            return loc->mapping;
+    }
+    return loc->kind == IGNIS_FRAME_KERNEL ? w->kernel_map : w->jit_map;
+}
+
+static void write_mappings(writer *w)
+{
+    const ignis_profile *p = w->p;
+    size_t n = ignis_profile_num_mappings(p);
+    w->maps = ig_xcalloc(n + 2, sizeof *w->maps);
+    w->map_ptrs = ig_xcalloc(n + 2, sizeof *w->map_ptrs);
+    for (size_t i = 0; i < n; i++) {
+        const ignis_mapping *m = ignis_profile_mapping(p, (uint32_t)(i + 1));
+        pb_mapping *pm = &w->maps[i];
+        perftools__profiles__mapping__init(pm);
+        pm->id = i + 1;
+        pm->memory_start = m->start;
+        pm->memory_limit = m->limit;
+        pm->file_offset = m->offset;
+        pm->filename = m->filename;
+        pm->build_id = m->build_id;
+        pm->has_functions = m->has_functions;
+        pm->has_filenames = m->has_filenames;
+        pm->has_line_numbers = m->has_line_numbers;
+        pm->has_inline_frames = m->has_inline_frames;
+        w->map_ptrs[i] = pm;
+    }
+    w->pb.n_mapping = n;
+    /* synthetic kind mappings, only when some location needs them */
+    int need_k = 0, need_j = 0;
+    for (uint32_t id = 1; id <= ignis_profile_num_locations(p); id++) {
+        const ignis_location *loc = ignis_profile_location(p, id);
+        ignis_location probe = *loc;
+        if (loc->kind == IGNIS_FRAME_USER || mapping_for_location(w, &probe) == loc->mapping)
+            continue;
+        need_k |= loc->kind == IGNIS_FRAME_KERNEL;
+        need_j |= loc->kind == IGNIS_FRAME_JIT;
+    }
+    const char *names[2] = {KERNEL_MAPPING, JIT_MAPPING};
+    int need[2] = {need_k, need_j};
+    for (int k = 0; k < 2; k++) {
+        if (!need[k])
+            continue;
+        pb_mapping *pm = &w->maps[w->pb.n_mapping];
+        perftools__profiles__mapping__init(pm);
+        pm->id = w->pb.n_mapping + 1;
+        pm->filename = extra_string(w, names[k]);
+        pm->has_functions = 1;
+        w->map_ptrs[w->pb.n_mapping++] = pm;
+        *(k ? &w->jit_map : &w->kernel_map) = pm->id;
+    }
+    w->pb.mapping = w->map_ptrs;
+}
+
+static void write_functions(writer *w)
+{
+    const ignis_profile *p = w->p;
+    size_t n = ignis_profile_num_functions(p);
+    w->funcs = ig_xcalloc(n + 1, sizeof *w->funcs);
+    w->func_ptrs = ig_xcalloc(n + 1, sizeof *w->func_ptrs);
+    for (size_t i = 0; i < n; i++) {
+        const ignis_function *f = ignis_profile_function(p, (uint32_t)(i + 1));
+        pb_function *pf = &w->funcs[i];
+        perftools__profiles__function__init(pf);
+        pf->id = i + 1;
+        pf->name = f->name;
+        pf->system_name = f->system_name;
+        pf->filename = f->filename;
+        pf->start_line = f->start_line;
+        w->func_ptrs[i] = pf;
+    }
+    w->pb.n_function = n;
+    w->pb.function = w->func_ptrs;
+}
+
+static void write_locations(writer *w)
+{
+    const ignis_profile *p = w->p;
+    size_t n = ignis_profile_num_locations(p), nl = 0;
+    for (uint32_t id = 1; id <= n; id++)
+        nl += ignis_profile_location(p, id)->nlines;
+    w->locs = ig_xcalloc(n + 1, sizeof *w->locs);
+    w->loc_ptrs = ig_xcalloc(n + 1, sizeof *w->loc_ptrs);
+    w->lines = ig_xcalloc(nl + 1, sizeof *w->lines);
+    w->line_ptrs = ig_xcalloc(nl + 1, sizeof *w->line_ptrs);
+    size_t li = 0;
+    for (uint32_t id = 1; id <= n; id++) {
+        const ignis_location *loc = ignis_profile_location(p, id);
+        pb_location *pl = &w->locs[id - 1];
+        perftools__profiles__location__init(pl);
+        pl->id = id;
+        pl->mapping_id = mapping_for_location(w, loc);
+        pl->address = loc->address;
+        pl->is_folded = loc->is_folded;
+        pl->n_line = loc->nlines;
+        pl->line = &w->line_ptrs[li];
+        for (uint32_t j = 0; j < loc->nlines; j++, li++) {
+            perftools__profiles__line__init(&w->lines[li]);
+            w->lines[li].function_id = loc->lines[j].function;
+            w->lines[li].line = loc->lines[j].line;
+            w->lines[li].column = loc->lines[j].column;
+            w->line_ptrs[li] = &w->lines[li];
+        }
+        w->loc_ptrs[id - 1] = pl;
+    }
+    w->pb.n_location = n;
+    w->pb.location = w->loc_ptrs;
+}
+
+static void write_samples(writer *w)
+{
+    const ignis_profile *p = w->p;
+    size_t n = ignis_profile_num_samples(p), nv = ignis_profile_num_values(p);
+    size_t total_locs = 0, total_labels = 0;
+    for (size_t i = 0; i < n; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        size_t depth, nlab;
+        ignis_profile_stack(p, s.stack, &depth);
+        ignis_profile_labels(p, s.labels, &nlab);
+        total_locs += depth;
+        total_labels += nlab;
+    }
+    w->samples = ig_xcalloc(n + 1, sizeof *w->samples);
+    w->sample_ptrs = ig_xcalloc(n + 1, sizeof *w->sample_ptrs);
+    w->loc_ids = ig_xmalloc((total_locs + 1) * sizeof *w->loc_ids);
+    w->labels = ig_xcalloc(total_labels + 1, sizeof *w->labels);
+    w->label_ptrs = ig_xcalloc(total_labels + 1, sizeof *w->label_ptrs);
+    size_t lo = 0, la = 0;
+    for (size_t i = 0; i < n; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        pb_sample *ps = &w->samples[i];
+        perftools__profiles__sample__init(ps);
+        size_t depth, nlab;
+        const uint32_t *stack = ignis_profile_stack(p, s.stack, &depth);
+        ps->location_id = &w->loc_ids[lo];
+        ps->n_location_id = depth;
+        for (size_t j = 0; j < depth; j++)
+            w->loc_ids[lo++] = stack[j];
+        ps->value = (int64_t *)s.values;
+        ps->n_value = nv;
+        const ignis_label *labels = ignis_profile_labels(p, s.labels, &nlab);
+        ps->label = &w->label_ptrs[la];
+        ps->n_label = nlab;
+        for (size_t j = 0; j < nlab; j++, la++) {
+            pb_label *pl = &w->labels[la];
+            perftools__profiles__label__init(pl);
+            pl->key = labels[j].key;
+            pl->str = labels[j].str;
+            if (!labels[j].str) {
+                pl->num = labels[j].num;
+                pl->num_unit = labels[j].num_unit;
+            }
+            w->label_ptrs[la] = pl;
+        }
+        w->sample_ptrs[i] = ps;
+    }
+    w->pb.n_sample = n;
+    w->pb.sample = w->sample_ptrs;
+}
+
+static void writer_free(writer *w)
+{
+    free(w->strings);
+    free(w->vtypes);
+    free(w->vtype_ptrs);
+    free(w->maps);
+    free(w->map_ptrs);
+    free(w->funcs);
+    free(w->func_ptrs);
+    free(w->locs);
+    free(w->loc_ptrs);
+    free(w->lines);
+    free(w->line_ptrs);
+    free(w->samples);
+    free(w->sample_ptrs);
+    free(w->loc_ids);
+    free(w->comments);
+    free(w->labels);
+    free(w->label_ptrs);
+}
+
+int ig_pprof_write(const ignis_profile *p, ig_strbuf *out, ig_err *err)
+{
+    writer w = {.p = p};
+    perftools__profiles__profile__init(&w.pb);
+    write_strings(&w, 2);
+    write_value_types(&w);
+    write_metadata(&w);
+    write_mappings(&w);
+    write_functions(&w);
+    write_locations(&w);
+    write_samples(&w);
+    size_t n = perftools__profiles__profile__get_packed_size(&w.pb);
+    uint8_t *buf = ig_xmalloc(n + 1);
+    perftools__profiles__profile__pack(&w.pb, buf);
+    writer_free(&w);
+    uint8_t *gz;
+    size_t gzlen;
+    int rc = ig_gzip(buf, n, &gz, &gzlen, 1, err);
+    free(buf);
+    if (rc)
+        return -1;
+    ig_sb_append(out, gz, gzlen);
+    free(gz);
+    return 0;
+}

@@ -1,0 +1,513 @@
+/*
+ * exporters/svg.c — interactive SVG flame graphs.
+ *
+ * The graph is drawn from the call tree of profile/tree.h.  Its nodes are
+ * stored depth-first with children sorted by name, so one walk lays out
+ * the whole graph: a child starts where its parent starts plus the totals
+ * of its previous siblings, and is as wide as its total.  Subtrees
+ * narrower than `minwidth` pixels are skipped without being visited, so
+ * the cost is proportional to the frames drawn, not to the tree.  The
+ * walk runs twice: once to measure (frames, depth, largest diff delta)
+ * and once to write.
+ *
+ * Each frame is one <g> holding a <title> (name, then the values shown as
+ * a tooltip), a <rect> and, when the frame is wide enough, a <text> label
+ * truncated with "..".  The <g> carries the frame's value (v), from which
+ * the embedded script (exporters/svg.js) rebuilds exact integer offsets
+ * for zoom and "Matched: X%".  Hidden frames leave no hole: drawn
+ * children are packed from their parent's left edge.  Numbers are rounded to
+ * 0.1 px and written without trailing ".0" to keep big graphs small.
+ *
+ * Colours are a pure function of (kind, name): user frames take warm hues
+ * (reds and yellows) from a hash of the name, kernel frames orange, JIT
+ * frames green, inlined frames cyan.  A differential graph colours every
+ * frame by the change of its share of the total between the base and the
+ * new profile: red grew, blue shrank, intensity relative to the largest
+ * change.  The output is deterministic: same input, same bytes.
+ */
+#include "exporters/formats.h"
+#include "exporters/svg_js.h"
+#include "utils/hash.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FONT_SIZE 12
+#define CHAR_WIDTH 0.59 /* average glyph width / font size (Verdana) */
+#define ROW_HEIGHT 16
+#define RECT_HEIGHT 15
+#define TEXT_DY 11.5    /* text baseline below the top of a row */
+#define XPAD 10
+#define YPAD_TOP 58     /* title, subtitle, buttons */
+#define YPAD_BOTTOM 30  /* details line, "Matched" */
+#define DEFAULT_WIDTH 1200
+#define DEFAULT_MINWIDTH 0.1
+#define HIGHLIGHT "#e23de2"
+
+typedef struct svg_ctx {
+    const ig_tree *tree;
+    ig_strbuf *out;
+    const char *type, *unit;
+    int width, inverted, diff;
+    double frame_w;      /* width of the frame area in px */
+    double px_per_unit;  /* frame_w / total */
+    double minwidth;     /* px */
+    double root_y;       /* y of the root row */
+    int64_t total, base_total;
+    /* measured by the first walk */
+    size_t frames, pruned;
+    uint32_t max_depth;
+    double max_delta;    /* diff: largest |share change| */
+} svg_ctx;
+
+typedef void (*frame_fn)(svg_ctx *c, const ig_tree_node *n, int64_t offset);
+
+/* ---- small writers -------------------------------------------------------- */
+
+static void put_i64(ig_strbuf *sb, int64_t v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    ig_sb_append(sb, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* A pixel coordinate rounded to 0.1, without a trailing ".0". */
+static void put_px(ig_strbuf *sb, double x)
+{
+    int64_t t = llround(x * 10);
+    if (t < 0) {
+        ig_sb_putc(sb, '-');
+        t = -t;
+    }
+    put_i64(sb, t / 10);
+    if (t % 10) {
+        ig_sb_putc(sb, '.');
+        ig_sb_putc(sb, (char)('0' + t % 10));
+    }
+}
+
+static void put_attr_px(ig_strbuf *sb, const char *name, double x)
+{
+    ig_sb_puts(sb, name);
+    put_px(sb, x);
+    ig_sb_putc(sb, '"');
+}
+
+/* ---- colours -------------------------------------------------------------- */
+
+static void hsl_hex(double h, double s, double l, char out[8])
+{
+    double c = (1 - fabs(2 * l - 1)) * s;
+    double hp = fmod(h, 360) / 60;
+    double x = c * (1 - fabs(fmod(hp, 2) - 1));
+    double r = 0, g = 0, b = 0;
+    if (hp < 1) { r = c; g = x; }
+    else if (hp < 2) { r = x; g = c; }
+    else if (hp < 3) { g = c; b = x; }
+    else if (hp < 4) { g = x; b = c; }
+    else if (hp < 5) { r = x; b = c; }
+    else { r = c; b = x; }
+    double m = l - c / 2;
+    snprintf(out, 8, "#%02x%02x%02x", (int)lround((r + m) * 255), (int)lround((g + m) * 255),
+             (int)lround((b + m) * 255));
+}
+
+/* Three numbers in [0,1) derived from a name, stable across runs. */
+static void name_hash(const char *name, double v[3])
+{
+    uint64_t h = ig_hash_bytes(name, strlen(name), 0x1f1a7e5ULL);
+    for (int i = 0; i < 3; i++)
+        v[i] = (double)((h >> (i * 21)) & 0x1fffff) / (double)0x200000;
+}
+
+static void kind_colour(int kind, const char *name, char out[8])
+{
+    double v[3];
+    name_hash(name, v);
+    switch (kind) {
+    case IG_NODE_ROOT:
+        hsl_hex(40, 0.08, 0.78, out);
+        break;
+    case IG_NODE_KERNEL: /* orange, darker and more saturated than user */
+        hsl_hex(25 + 7 * v[0], 0.90, 0.52 + 0.06 * v[1], out);
+        break;
+    case IG_NODE_JIT: /* green */
+        hsl_hex(95 + 35 * v[0], 0.55, 0.50 + 0.10 * v[1], out);
+        break;
+    case IG_NODE_INLINED: /* cyan */
+        hsl_hex(178 + 17 * v[0], 0.60, 0.55 + 0.10 * v[1], out);
+        break;
+    default: { /* warm: reds (0..16) and yellows (40..58), orange is the kernel's */
+        double h = v[0] < 0.5 ? 32 * v[0] : 40 + 36 * (v[0] - 0.5);
+        hsl_hex(h, 0.72 + 0.2 * v[1], 0.58 + 0.08 * v[2], out);
+    }
+    }
+}
+
+/* Share change of a node between base and new profile, in [-1, 1]. */
+static double share_delta(const svg_ctx *c, const ig_tree_node *n)
+{
+    double now = c->total > 0 ? (double)n->total / (double)c->total : 0;
+    double was = c->base_total > 0 ? (double)n->base_total / (double)c->base_total : 0;
+    return now - was;
+}
+
+static void diff_colour(const svg_ctx *c, const ig_tree_node *n, char out[8])
+{
+    double d = share_delta(c, n);
+    double k = c->max_delta > 0 ? fabs(d) / c->max_delta : 0;
+    int fade = (int)lround(255 - 210 * k);
+    if (d > 0)
+        snprintf(out, 8, "#ff%02x%02x", fade, fade);
+    else if (d < 0)
+        snprintf(out, 8, "#%02x%02xff", fade, fade);
+    else
+        snprintf(out, 8, "#f2f2f2");
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+static const char *node_name(const svg_ctx *c, const ig_tree_node *n)
+{
+    const char *s = ig_tree_name(c->tree, n->name);
+    if (n->kind == IG_NODE_ROOT && (!s || !*s))
+        return "all";
+    return s ? s : "";
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* Byte length of the first `chars` code points of s. */
+static size_t utf8_prefix(const char *s, size_t chars)
+{
+    size_t i = 0;
+    while (s[i] && chars) {
+        i++;
+        while (((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        chars--;
+    }
+    return i;
+}
+
+/* Writes the label that fits in w pixels (same rule as label() in svg.js);
+ * returns 0 when nothing fits. */
+static int put_label(ig_strbuf *sb, const char *name, double w)
+{
+    double fit = floor((w - 6) / (FONT_SIZE * CHAR_WIDTH));
+    if (fit < 3)
+        return 0;
+    size_t n = (size_t)fit;
+    if (utf8_len(name) <= n) {
+        ig_sb_put_xml(sb, name);
+        return 1;
+    }
+    size_t bytes = utf8_prefix(name, n - 2);
+    char *cut = ig_xmalloc(bytes + 3);
+    memcpy(cut, name, bytes);
+    memcpy(cut + bytes, "..", 3);
+    ig_sb_put_xml(sb, cut);
+    free(cut);
+    return 1;
+}
+
+static double pct(int64_t v, int64_t total)
+{
+    return total > 0 ? 100.0 * (double)v / (double)total : 0;
+}
+
+/* "1.50s cpu" / "1234 samples" */
+static void put_value(const svg_ctx *c, int64_t v)
+{
+    char buf[64];
+    ig_format_value(v, c->unit, buf, sizeof buf);
+    ig_sb_puts(c->out, buf);
+    if (c->type && *c->type) {
+        ig_sb_putc(c->out, ' ');
+        ig_sb_put_xml(c->out, c->type);
+    }
+}
+
+static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
+{
+    ig_strbuf *sb = c->out;
+    ig_sb_put_xml(sb, node_name(c, n));
+    ig_sb_putc(sb, '\n');
+    if (c->diff) {
+        ig_sb_puts(sb, "new: ");
+        put_value(c, n->total);
+        ig_sb_printf(sb, " (%.2f%%), base: ", pct(n->total, c->total));
+        put_value(c, n->base_total);
+        ig_sb_printf(sb, " (%.2f%%)\ndelta: %s", pct(n->base_total, c->base_total),
+                     n->total >= n->base_total ? "+" : "-");
+        put_value(c, llabs(n->total - n->base_total));
+        ig_sb_printf(sb, " (%+.2f points of the total)", 100 * share_delta(c, n));
+        return;
+    }
+    put_value(c, n->total);
+    ig_sb_printf(sb, " (%.2f%%)", pct(n->total, c->total));
+    if (n->self > 0 && n->self != n->total) {
+        ig_sb_puts(sb, ", self ");
+        put_value(c, n->self);
+        ig_sb_printf(sb, " (%.2f%%)", pct(n->self, c->total));
+    }
+    if (n->kind == IG_NODE_KERNEL)
+        ig_sb_puts(sb, " [kernel]");
+    else if (n->kind == IG_NODE_JIT)
+        ig_sb_puts(sb, " [jit]");
+    else if (n->kind == IG_NODE_INLINED)
+        ig_sb_puts(sb, " [inlined]");
+    if (n->module && ig_tree_name(c->tree, n->module)[0]) {
+        ig_sb_puts(sb, " in ");
+        ig_sb_put_xml(sb, ig_tree_name(c->tree, n->module));
+    }
+}
+
+/* ---- the walk -------------------------------------------------------------- */
+
+typedef struct walk_entry {
+    uint32_t next_child;  /* next child to look at, 0 = done */
+    int64_t child_offset; /* where the next drawn child starts (value units) */
+} walk_entry;
+
+static int drawn(const svg_ctx *c, const ig_tree_node *n)
+{
+    return n->total > 0 && (double)n->total * c->px_per_unit >= c->minwidth;
+}
+
+/* Calls fn for every node that is drawn, depth-first, with its offset.
+ * Drawn children are packed from their parent's left edge: a hidden
+ * sibling leaves no hole, exactly as when the tree itself pruned it
+ * (ig_tree_opts.min_total), so both ways give the same picture. */
+static void walk(svg_ctx *c, frame_fn fn)
+{
+    const ig_tree_node *root = ig_tree_node_at(c->tree, 0);
+    size_t cap = 64, sp = 0;
+    walk_entry *st = ig_xmalloc(cap * sizeof *st);
+    fn(c, root, 0);
+    st[sp++] = (walk_entry){root->first_child, 0};
+    while (sp) {
+        walk_entry *top = &st[sp - 1];
+        if (!top->next_child) {
+            sp--;
+            continue;
+        }
+        const ig_tree_node *n = ig_tree_node_at(c->tree, top->next_child);
+        int64_t offset = top->child_offset;
+        top->next_child = n->next_sibling;
+        if (!drawn(c, n)) {
+            c->pruned++;
+            continue;
+        }
+        top->child_offset += n->total;
+        fn(c, n, offset);
+        if (sp == cap) {
+            cap *= 2;
+            st = ig_xrealloc(st, cap * sizeof *st);
+        }
+        st[sp++] = (walk_entry){n->first_child, offset};
+    }
+    free(st);
+}
+
+static void measure_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
+{
+    (void)offset;
+    c->frames++;
+    if (n->depth > c->max_depth)
+        c->max_depth = n->depth;
+    if (c->diff) {
+        double d = fabs(share_delta(c, n));
+        if (d > c->max_delta)
+            c->max_delta = d;
+    }
+}
+
+static void write_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
+{
+    ig_strbuf *sb = c->out;
+    double x = XPAD + (double)offset * c->px_per_unit;
+    double w = (double)n->total * c->px_per_unit;
+    double y = c->inverted ? c->root_y + n->depth * ROW_HEIGHT : c->root_y - n->depth * ROW_HEIGHT;
+    char fill[8];
+    if (c->diff && n->kind != IG_NODE_ROOT)
+        diff_colour(c, n, fill);
+    else
+        kind_colour(n->kind, node_name(c, n), fill);
+
+    ig_sb_puts(sb, "<g v=\"");
+    put_i64(sb, n->total);
+    ig_sb_puts(sb, "\"><title>");
+    put_tooltip(c, n);
+    ig_sb_puts(sb, "</title><rect");
+    put_attr_px(sb, " x=\"", x);
+    put_attr_px(sb, " y=\"", y);
+    put_attr_px(sb, " width=\"", w);
+    ig_sb_printf(sb, " height=\"%d\" fill=\"%s\"/>", RECT_HEIGHT, fill);
+    size_t mark = sb->len;
+    ig_sb_puts(sb, "<text");
+    put_attr_px(sb, " x=\"", x + 3);
+    put_attr_px(sb, " y=\"", y + TEXT_DY);
+    ig_sb_putc(sb, '>');
+    if (put_label(sb, node_name(c, n), w))
+        ig_sb_puts(sb, "</text>");
+    else
+        sb->len = mark, sb->data[mark] = '\0';
+    ig_sb_puts(sb, "</g>\n");
+}
+
+/* ---- document -------------------------------------------------------------- */
+
+static const char svg_style[] =
+    "<style>\n"
+    "text{font-family:Verdana,\"DejaVu Sans\",sans-serif;font-size:12px;fill:#000}\n"
+    "#title{font-size:17px;font-weight:bold;text-anchor:middle}\n"
+    "#sub{fill:#555;text-anchor:middle}\n"
+    "#search,#matched{text-anchor:end}\n"
+    ".btn{fill:#1d4f91;cursor:pointer}.btn:hover{text-decoration:underline}\n"
+    "#frames g{cursor:pointer}#frames text{pointer-events:none}\n"
+    "#frames g:hover rect{stroke:#222;stroke-width:.8}\n"
+    ".fade{opacity:.45}.hide{display:none}\n"
+    "</style>\n";
+
+static const char *default_title(const ig_write_opts *o)
+{
+    if (o->diff_base)
+        return "Differential Flame Graph";
+    return o->inverted ? "Icicle Graph" : "Flame Graph";
+}
+
+static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
+{
+    ig_strbuf *sb = c->out;
+    ig_sb_put_xml(sb, c->type && *c->type ? c->type : "value");
+    if (c->unit && *c->unit) {
+        ig_sb_puts(sb, " (");
+        ig_sb_put_xml(sb, c->unit);
+        ig_sb_putc(sb, ')');
+    }
+    ig_sb_puts(sb, " \xc2\xb7 total ");
+    char buf[64];
+    ig_format_value(c->total, c->unit, buf, sizeof buf);
+    ig_sb_put_xml(sb, buf);
+    if (c->diff) {
+        ig_format_value(c->base_total, c->unit, buf, sizeof buf);
+        ig_sb_puts(sb, ", base ");
+        ig_sb_put_xml(sb, buf);
+        ig_sb_puts(sb, " \xc2\xb7 red grew, blue shrank");
+    }
+    if (o->tree.reverse)
+        ig_sb_puts(sb, " \xc2\xb7 callers (reversed)");
+    ig_sb_printf(sb, " \xc2\xb7 %zu frames", c->frames);
+    if (c->pruned)
+        ig_sb_printf(sb, " (narrower than %gpx hidden)", c->minwidth);
+}
+
+static void write_document(svg_ctx *c, const ig_write_opts *o)
+{
+    ig_strbuf *sb = c->out;
+    int rows = c->total > 0 ? (int)c->max_depth + 1 : 1;
+    int height = YPAD_TOP + rows * ROW_HEIGHT + YPAD_BOTTOM;
+    c->root_y = c->inverted ? YPAD_TOP : YPAD_TOP + (rows - 1) * ROW_HEIGHT;
+
+    ig_sb_printf(sb,
+                 "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+                 "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                 "xmlns=\"http://www.w3.org/2000/svg\">\n",
+                 c->width, height, c->width, height);
+    ig_sb_puts(sb, svg_style);
+    ig_sb_puts(sb, "<defs><linearGradient id=\"bg\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"1\">"
+                   "<stop offset=\"5%\" stop-color=\"#f7f7f4\"/>"
+                   "<stop offset=\"95%\" stop-color=\"#e9e9df\"/></linearGradient></defs>\n"
+                   "<rect width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
+    ig_sb_printf(sb, "<text id=\"title\" x=\"%d\" y=\"24\">", c->width / 2);
+    ig_sb_put_xml(sb, o->title ? o->title : default_title(o));
+    ig_sb_printf(sb, "</text>\n<text id=\"sub\" x=\"%d\" y=\"42\">", c->width / 2);
+    write_subtitle(c, o);
+    ig_sb_printf(sb, "</text>\n<text id=\"reset\" class=\"btn hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n"
+                     "<text id=\"search\" class=\"btn\" x=\"%d\" y=\"24\">Search</text>\n"
+                     "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
+                     "<text id=\"matched\" x=\"%d\" y=\"%d\"></text>\n",
+                 XPAD, c->width - XPAD, XPAD, height - 10, c->width - XPAD, height - 10);
+    ig_sb_puts(sb, "<g id=\"frames\">\n");
+    if (c->total > 0)
+        walk(c, write_frame);
+    else
+        ig_sb_printf(sb, "<text x=\"%d\" y=\"%d\" style=\"text-anchor:middle\">No samples</text>\n",
+                     c->width / 2, YPAD_TOP + 12);
+    ig_sb_puts(sb, "</g>\n<script type=\"text/ecmascript\"><![CDATA[\nvar C={W:");
+    put_px(sb, c->frame_w);
+    ig_sb_printf(sb, ",x:%d,h:%d,ty:%g,r0:", XPAD, ROW_HEIGHT, TEXT_DY);
+    put_px(sb, c->root_y);
+    ig_sb_printf(sb, ",fs:%d,tot:", FONT_SIZE);
+    put_i64(sb, c->total);
+    ig_sb_puts(sb, ",hl:\"" HIGHLIGHT "\"};\n");
+    ig_sb_puts(sb, ig_svg_js);
+    ig_sb_puts(sb, "]]></script>\n</svg>\n");
+}
+
+/* The smallest total worth keeping while the tree is built, so memory
+ * stays proportional to what is drawn.  Filters shrink the total by an
+ * unknown amount, so with filters the tree keeps everything and only the
+ * walk prunes.  Rounded down: the walk makes the exact decision. */
+static int64_t prune_threshold(const ignis_profile *p, const ig_write_opts *o)
+{
+    const ig_tree_opts *t = &o->tree;
+    if (t->focus || t->ignore || t->thread || t->root)
+        return 0;
+    int vi = t->value < 0 ? ignis_profile_default_value(p) : t->value;
+    if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
+        return 0;
+    int width = o->width ? o->width : DEFAULT_WIDTH;
+    double minwidth = o->minwidth < 0 ? DEFAULT_MINWIDTH : o->minwidth;
+    double frame_w = width > 2 * XPAD ? width - 2 * XPAD : 1;
+    double v = floor(minwidth * (double)ignis_profile_total(p, (size_t)vi) / frame_w);
+    return v > 0 ? (int64_t)v : 0;
+}
+
+int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err)
+{
+    ig_write_opts defaults = {.tree = {.value = -1}, .minwidth = -1};
+    if (!o)
+        o = &defaults;
+    if (o->width < 0 || o->width > 1000000)
+        return ig_err_set(err, "--width: %d is out of range", o->width);
+    ig_tree_opts topts = o->tree;
+    if (!topts.min_total)
+        topts.min_total = prune_threshold(p, o);
+    ig_tree *t = ig_tree_build(p, &topts, err);
+    if (!t)
+        return -1;
+    if (o->diff_base && ig_tree_add_base(t, o->diff_base, err) < 0) {
+        ig_tree_free(t);
+        return -1;
+    }
+    svg_ctx c = {.tree = t, .out = out, .inverted = o->inverted, .diff = o->diff_base != NULL};
+    c.type = ig_tree_value_type(t);
+    c.unit = ig_tree_value_unit(t);
+    c.width = o->width ? o->width : DEFAULT_WIDTH;
+    c.frame_w = c.width > 2 * XPAD ? c.width - 2 * XPAD : 1;
+    c.minwidth = o->minwidth < 0 ? DEFAULT_MINWIDTH : o->minwidth;
+    c.total = ig_tree_total(t);
+    c.base_total = ig_tree_node_at(t, 0)->base_total;
+    c.px_per_unit = c.total > 0 ? c.frame_w / (double)c.total : 0;
+    if (c.total > 0)
+        walk(&c, measure_frame);
+    write_document(&c, o); /* the subtitle uses the measured counts */
+    ig_tree_free(t);
+    return 0;
+}

@@ -1,0 +1,321 @@
+/*
+ * libtrace/internal.h — data structures shared by the tracing SDK's files.
+ *
+ * Layout of the SDK:
+ *   tcache.c     per-thread cache: span block pools, id generator, counters
+ *   span.c       span start/end, attributes, events, links, limits
+ *   context.c    contexts, baggage storage, the thread-local current stack
+ *   sampler.c    samplers (always/ratio/parent-based)
+ *   resource.c   resource detection and OTEL_RESOURCE_ATTRIBUTES
+ *   env.c        logging and environment parsing
+ *   provider.c   provider and tracers, options, counters, fork registry
+ *   batch.c      batch + simple processors (MPSC ring, export thread)
+ *   console.c    console exporter
+ *   w3c.c b3.c baggage.c propagate.c   propagation formats and carriers
+ *
+ * A span is one fixed-size block (IG_SPAN_BLOCK bytes): the header below
+ * followed by a bump arena holding the name, attributes, events and links;
+ * rare overflow goes to malloc'd chunks.  Blocks come from the creating
+ * thread's cache and return to it through a lock-free remote-free list, so
+ * the export thread never touches malloc for spans.
+ */
+#ifndef IG_TRACE_INTERNAL_H
+#define IG_TRACE_INTERNAL_H
+
+#include "ignis/trace.h"
+#include "libtrace/export.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define IG_SPAN_BLOCK 1024
+#define IG_NSTRIPES 256
+
+#define IG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define IG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- logging and environment (env.c) ---------------------------------- */
+void ig_tlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Integer env var >= min; unset -> def; invalid -> warning + def. */
+int ig_env_int(const char *name, int def, int min);
+/* Same for a string value (no env lookup): returns 0 ok, -1 invalid. */
+int ig_parse_int(const char *s, long min, long max, long *out);
+/* Trims spaces/tabs; returns length, *start set. */
+size_t ig_trim(const char *s, size_t len, const char **start);
+
+/* ---- time ---------------------------------------------------------------- */
+static inline uint64_t ig_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- per-thread cache (tcache.c) ------------------------------------------ */
+typedef struct ig_stack_entry {
+    ignis_span *span;     /* ref held; or NULL */
+    ignis_context *ctx;   /* ref held; or NULL */
+} ig_stack_entry;
+
+typedef struct ig_tcache ig_tcache;
+struct ig_tcache {
+    uint64_t rng[4];                     /* xoshiro256** state */
+    ignis_span *free;                    /* local free blocks */
+    size_t nfree;
+    _Atomic(ignis_span *) remote_free;   /* blocks freed by other threads */
+    unsigned stripe;                     /* counter stripe index */
+    bool owns_stripe;                    /* stripe used by this cache only */
+    ig_stack_entry *stack;               /* current span/context stack */
+    uint32_t depth, cap;
+    ig_tcache *next;                     /* registry */
+    bool orphan;                         /* thread exited; adoptable */
+};
+
+ig_tcache *ig_tcache_slow(void);
+extern __thread ig_tcache *ig_tls_cache __attribute__((tls_model("initial-exec")));
+
+static inline ig_tcache *ig_tcache_get(void)
+{
+    ig_tcache *tc = ig_tls_cache;
+    return IG_LIKELY(tc != NULL) ? tc : ig_tcache_slow();
+}
+
+static inline uint64_t ig_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t ig_rand64(ig_tcache *tc)
+{
+    uint64_t *s = tc->rng;
+    uint64_t r = ig_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = ig_rotl(s[3], 45);
+    return r;
+}
+
+/* Reseeds the calling thread's generator (after fork). */
+void ig_tcache_reseed(ig_tcache *tc);
+ignis_span *ig_span_block_alloc(ig_tcache *tc);
+void ig_span_block_free(ignis_span *s);
+void ig_tcache_atfork_prepare(void);
+void ig_tcache_atfork_parent(void);
+void ig_tcache_atfork_child(void);
+
+/* ---- counters --------------------------------------------------------------- */
+typedef struct ig_stripe {
+    _Alignas(64) _Atomic uint64_t started;
+    _Atomic uint64_t sampled;
+    _Atomic uint64_t ended;
+    _Atomic uint64_t kept;
+} ig_stripe;
+
+/* Increment of a per-thread stripe: a plain load+store when the stripe is
+ * owned by one thread (no lock prefix on the hot path), else atomic add. */
+static inline void ig_count(ig_tcache *tc, _Atomic uint64_t *c)
+{
+    if (IG_LIKELY(tc->owns_stripe))
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- sampler (sampler.c) --------------------------------------------------- */
+typedef struct ig_sampler {
+    ignis_sampler_kind kind;
+    double ratio;
+    uint64_t threshold; /* reject when the trace id's low 56 bits < threshold */
+} ig_sampler;
+
+void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio);
+/* parent_valid/parent_sampled describe the parent span context. */
+bool ig_sampler_should_sample(const ig_sampler *s, const uint8_t trace_id[16], bool parent_valid,
+                              bool parent_remote, bool parent_sampled);
+bool ig_ratio_sampled(uint64_t threshold, const uint8_t trace_id[16]);
+uint64_t ig_ratio_threshold(double ratio);
+/* Parses OTEL_TRACES_SAMPLER / _ARG values; warns and defaults. */
+void ig_sampler_from_strings(const char *name, const char *arg, ignis_sampler_kind *kind, double *ratio);
+const char *ig_sampler_name(ignis_sampler_kind k);
+
+/* ---- resource (resource.c) ------------------------------------------------- */
+typedef struct ig_kv {
+    char *key, *value;
+} ig_kv;
+/* Parses OTEL_RESOURCE_ATTRIBUTES syntax (k=v,k2=v2, percent-decoded).
+ * Returns 0 and a malloc'd array, or -1 with a reason in why. */
+int ig_resource_attrs_parse(const char *s, ig_kv **out, size_t *n, char *why, size_t whylen);
+void ig_kv_free(ig_kv *kv, size_t n);
+
+/* Owned attribute storage (for resource and scopes). */
+typedef struct ig_attr_set {
+    ig_attr *attrs;
+    size_t n;
+} ig_attr_set;
+void ig_attr_set_put(ig_attr_set *set, const ignis_attribute *a);
+void ig_attr_set_free(ig_attr_set *set);
+const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key);
+/* Builds the provider resource. */
+void ig_resource_build(ig_attr_set *res, const ignis_provider_options *o);
+
+/* ---- processor (batch.c) --------------------------------------------------- */
+typedef struct ig_processor ig_processor;
+ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *o);
+ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms);
+/* Takes over the span reference; never blocks on I/O in batch mode. */
+void ig_processor_on_end(ig_processor *p, ignis_span *s);
+int ig_processor_force_flush(ig_processor *p, int timeout_ms);
+/* 0 ok, -1 timed out (exporter abandoned). */
+int ig_processor_shutdown(ig_processor *p, int timeout_ms);
+/* Frees (only after a successful shutdown; else leaks on purpose). */
+void ig_processor_free(ig_processor *p);
+uint64_t ig_processor_dropped(ig_processor *p);
+ig_exporter *ig_processor_exporter(ig_processor *p);
+void ig_processor_atfork_prepare(ig_processor *p);
+void ig_processor_atfork_parent(ig_processor *p);
+void ig_processor_atfork_child(ig_processor *p);
+
+/* ---- exporters -------------------------------------------------------------- */
+ig_exporter *ig_console_exporter_new(FILE *out);
+
+/* ---- provider, tracer, span ------------------------------------------------- */
+struct ignis_tracer {
+    ignis_tracer_provider *tp;
+    ig_scope scope;
+    ig_attr_set scope_attrs;
+    char *name, *version;
+    ignis_tracer *next;
+};
+
+struct ignis_tracer_provider {
+    ig_attr_set resource_attrs;
+    ig_resource resource;
+    ig_sampler sampler;
+    ignis_span_limits limits;
+    bool keep_errors;
+    bool disabled;
+    _Atomic bool shut;
+    ig_processor *proc;     /* NULL for the `none` exporter */
+    ig_exporter *exporter;  /* owned by proc when proc != NULL */
+    pthread_mutex_t lock;   /* tracers list */
+    ignis_tracer *tracers;
+    ig_stripe *stripes;     /* IG_NSTRIPES */
+    _Atomic uint64_t dropped_unowned;
+    bool logged;
+    ignis_tracer_provider *next_live; /* fork registry */
+};
+
+/* Internal constructor with an explicit exporter (tests, bench). */
+ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
+                                                            char *errbuf, size_t errlen);
+
+enum {
+    IG_SPAN_RECORDING = 1 << 0,
+    IG_SPAN_SAMPLED = 1 << 1,
+    IG_SPAN_ENDED = 1 << 2,
+};
+
+typedef struct ig_chunk {
+    struct ig_chunk *next;
+    char data[];
+} ig_chunk;
+
+struct ignis_span {
+    ig_span_data d;
+    _Atomic uint32_t refs;
+    uint8_t st;
+    ig_tcache *home;
+    ignis_tracer *tracer;
+    ignis_span *next_free;
+    uint32_t attr_cap, event_cap, link_cap;
+    char *ap, *aend;       /* arena bump pointer / end */
+    ig_chunk *chunks;
+    _Alignas(16) char arena[];
+};
+
+void ig_span_free(ignis_span *s);
+static inline void ig_span_unref(ignis_span *s)
+{
+    if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        ig_span_free(s);
+}
+
+/* A parent span context as seen by span start and inject. */
+typedef struct ig_sc {
+    const uint8_t *trace_id, *span_id;
+    uint8_t flags;
+    bool remote;
+    bool valid;
+    const char *tracestate;
+} ig_sc;
+
+/* The span context of this thread's current span/context. */
+void ig_current_sc(ig_sc *sc);
+void ig_context_sc(const ignis_context *ctx, ig_sc *sc);
+void ig_span_sc(const ignis_span *s, ig_sc *sc);
+
+/* ---- context (context.c) ----------------------------------------------------- */
+typedef struct ig_bag_entry {
+    char *key, *value, *meta;
+} ig_bag_entry;
+
+typedef struct ig_baggage {
+    _Atomic uint32_t refs;
+    size_t n;
+    ig_bag_entry e[];
+} ig_baggage;
+
+struct ignis_context {
+    _Atomic uint32_t refs;
+    ignis_span *span;  /* local span (ref) */
+    bool has_remote;
+    uint8_t trace_id[16], span_id[8], flags;
+    char *tracestate;  /* owned (remote only) */
+    ig_baggage *bag;   /* ref or NULL */
+};
+
+ig_baggage *ig_baggage_new(const ig_bag_entry *e, size_t n); /* copies */
+void ig_baggage_unref(ig_baggage *b);
+ig_baggage *ig_current_baggage(void);
+const ig_baggage *ig_context_baggage(const ignis_context *ctx);
+/* A new context from base with its baggage replaced (bag ref taken). */
+ignis_context *ig_context_with_bag(const ignis_context *base, ig_baggage *bag);
+void ig_tcache_stack_clear(ig_tcache *tc);
+
+/* ---- propagation formats ------------------------------------------------------ */
+typedef struct ig_remote {
+    uint8_t trace_id[16], span_id[8], flags;
+    bool valid;
+} ig_remote;
+
+/* traceparent: 0 valid, -1 invalid. */
+int ig_traceparent_parse(const char *s, size_t len, ig_remote *out);
+void ig_traceparent_format(const uint8_t tid[16], const uint8_t sid[8], uint8_t flags, char out[56]);
+/* tracestate: returns the normalised value (malloc'd, members joined by ","),
+ * NULL for empty or invalid; *invalid set on a grammar/limit violation. */
+char *ig_tracestate_parse(const char *s, size_t len, bool *invalid);
+/* baggage: parses members (invalid ones skipped) into a new baggage appended
+ * to `base` entries (header values win); NULL if nothing valid. */
+ig_baggage *ig_baggage_parse(const char *s, size_t len, const ig_baggage *base);
+/* Formats baggage within the W3C limits (malloc'd; NULL if empty). */
+char *ig_baggage_format(const ig_baggage *b);
+/* B3 single header: 0 valid, -1 invalid. */
+int ig_b3_parse_single(const char *s, size_t len, ig_remote *out);
+/* B3 multi: any argument may be NULL. */
+int ig_b3_parse_multi(const char *tid, const char *sid, const char *sampled, const char *flags, ig_remote *out);
+
+int ig_hex_decode(const char *s, size_t n, uint8_t *out); /* lowercase only */
+void ig_hex_encode(const uint8_t *in, size_t n, char *out);
+static inline bool ig_all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+#endif

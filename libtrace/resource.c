@@ -1,0 +1,240 @@
+/*
+ * libtrace/resource.c — the provider's resource and owned attribute sets.
+ *
+ * The resource is built once per provider, lowest precedence first:
+ * telemetry.sdk.*, process.pid, process.executable.name and host.name;
+ * then OTEL_RESOURCE_ATTRIBUTES (comma-separated key=value with
+ * percent-encoded values — one malformed escape or member discards the
+ * whole variable with a warning, as the spec says); then attributes given
+ * in the options; service.name comes last from OTEL_SERVICE_NAME /
+ * options, defaulting to unknown_service:<executable>.
+ */
+#include "libtrace/internal.h"
+#include "utils/strbuf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ig_kv_free(ig_kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes [s, s+n) into a new string; NULL on a bad escape. */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *out = ig_xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+            free(out);
+            return NULL;
+        }
+        *o++ = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    *o = '\0';
+    return out;
+}
+
+int ig_resource_attrs_parse(const char *s, ig_kv **out, size_t *nout, char *why, size_t whylen)
+{
+    *out = NULL;
+    *nout = 0;
+    ig_kv *kv = NULL;
+    size_t n = 0;
+    const char *p = s;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t mlen = comma ? (size_t)(comma - p) : strlen(p);
+        const char *m;
+        size_t ml = ig_trim(p, mlen, &m);
+        if (ml > 0) {
+            const char *eq = memchr(m, '=', ml);
+            const char *k, *v;
+            size_t kl = eq ? ig_trim(m, (size_t)(eq - m), &k) : 0;
+            size_t vl = eq ? ig_trim(eq + 1, ml - (size_t)(eq - m) - 1, &v) : 0;
+            if (!eq || kl == 0) {
+                snprintf(why, whylen, "member \"%.*s\" is not key=value", (int)(ml > 40 ? 40 : ml), m);
+                ig_kv_free(kv, n);
+                return -1;
+            }
+            char *key = pct_decode(k, kl), *val = key ? pct_decode(v, vl) : NULL;
+            if (!key || !val) {
+                snprintf(why, whylen, "bad percent-encoding in \"%.*s\"", (int)(ml > 40 ? 40 : ml), m);
+                free(key);
+                ig_kv_free(kv, n);
+                return -1;
+            }
+            kv = ig_xrealloc(kv, (n + 1) * sizeof *kv);
+            kv[n].key = key;
+            kv[n].value = val;
+            n++;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *out = kv;
+    *nout = n;
+    return 0;
+}
+
+/* ---- owned attribute sets ---------------------------------------------- */
+
+static void attr_copy_value(ig_attr *d, const ignis_attribute *a)
+{
+    d->type = (uint8_t)a->type;
+    switch (a->type) {
+    case IGNIS_ATTR_STRING:
+        d->v.s = ig_xstrdup(a->v.s ? a->v.s : "");
+        d->len = (uint32_t)strlen(d->v.s);
+        return;
+    case IGNIS_ATTR_BOOL: d->v.b = a->v.b; return;
+    case IGNIS_ATTR_INT: d->v.i = a->v.i; return;
+    case IGNIS_ATTR_DOUBLE: d->v.d = a->v.d; return;
+    case IGNIS_ATTR_STRING_ARRAY: {
+        const char **sa = ig_xcalloc(a->len + 1, sizeof *sa);
+        for (size_t i = 0; i < a->len; i++)
+            sa[i] = ig_xstrdup(a->v.sa[i] ? a->v.sa[i] : "");
+        d->v.sa = sa;
+        d->len = (uint32_t)a->len;
+        return;
+    }
+    case IGNIS_ATTR_BOOL_ARRAY:
+    case IGNIS_ATTR_INT_ARRAY:
+    case IGNIS_ATTR_DOUBLE_ARRAY: {
+        size_t es = a->type == IGNIS_ATTR_BOOL_ARRAY ? sizeof(bool) : 8;
+        void *p = ig_xmalloc(a->len * es + 1);
+        if (a->len)
+            memcpy(p, a->v.ia, a->len * es);
+        d->v.ia = p;
+        d->len = (uint32_t)a->len;
+        return;
+    }
+    }
+    d->type = IG_ATTR_STRING;
+    d->v.s = ig_xstrdup("");
+    d->len = 0;
+}
+
+static void attr_free_value(ig_attr *a)
+{
+    if (a->type == IG_ATTR_STRING_ARRAY)
+        for (uint32_t i = 0; i < a->len; i++)
+            free((void *)a->v.sa[i]);
+    free((void *)a->v.s);
+}
+
+const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->attrs[i].key, key) == 0)
+            return &set->attrs[i];
+    return NULL;
+}
+
+void ig_attr_set_put(ig_attr_set *set, const ignis_attribute *a)
+{
+    if (!a->key || !*a->key || (unsigned)a->type > IGNIS_ATTR_DOUBLE_ARRAY)
+        return;
+    ig_attr *d = (ig_attr *)ig_attr_set_find(set, a->key);
+    if (d) {
+        attr_free_value(d);
+    } else {
+        set->attrs = ig_xrealloc(set->attrs, (set->n + 1) * sizeof *set->attrs);
+        d = &set->attrs[set->n++];
+        memset(d, 0, sizeof *d);
+        d->key = ig_xstrdup(a->key);
+    }
+    attr_copy_value(d, a);
+}
+
+void ig_attr_set_free(ig_attr_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        attr_free_value(&set->attrs[i]);
+        free((void *)set->attrs[i].key);
+    }
+    free(set->attrs);
+    set->attrs = NULL;
+    set->n = 0;
+}
+
+/* ---- resource -------------------------------------------------------------- */
+
+static void put_str(ig_attr_set *r, const char *k, const char *v)
+{
+    ig_attr_set_put(r, &IGNIS_ATTR_STR(k, v));
+}
+
+static void executable_name(char *buf, size_t len)
+{
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = '\0';
+        const char *base = strrchr(path, '/');
+        snprintf(buf, len, "%s", base ? base + 1 : path);
+        return;
+    }
+    snprintf(buf, len, "%s", program_invocation_short_name);
+}
+
+void ig_resource_build(ig_attr_set *r, const ignis_provider_options *o)
+{
+    char exe[256], host[256];
+    executable_name(exe, sizeof exe);
+    put_str(r, "telemetry.sdk.name", "ignis");
+    put_str(r, "telemetry.sdk.language", "c");
+    put_str(r, "telemetry.sdk.version", IGNIS_VERSION);
+    ig_attr_set_put(r, &IGNIS_ATTR_I64("process.pid", (int64_t)getpid()));
+    put_str(r, "process.executable.name", exe);
+    if (gethostname(host, sizeof host) == 0) {
+        host[sizeof host - 1] = '\0';
+        put_str(r, "host.name", host);
+    }
+    if (o->resource_attributes && *o->resource_attributes) {
+        ig_kv *kv;
+        size_t n;
+        char why[128];
+        if (ig_resource_attrs_parse(o->resource_attributes, &kv, &n, why, sizeof why) < 0) {
+            ig_tlog(IGNIS_LOG_WARN, "OTEL_RESOURCE_ATTRIBUTES: %s; ignoring the whole value", why);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                put_str(r, kv[i].key, kv[i].value);
+            ig_kv_free(kv, n);
+        }
+    }
+    for (size_t i = 0; i < o->nresource; i++)
+        ig_attr_set_put(r, &o->resource[i]);
+    if (o->service_name && *o->service_name) {
+        put_str(r, "service.name", o->service_name);
+    } else if (!ig_attr_set_find(r, "service.name")) {
+        char svc[300];
+        snprintf(svc, sizeof svc, "unknown_service:%s", exe);
+        put_str(r, "service.name", svc);
+    }
+}

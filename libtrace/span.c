@@ -1,0 +1,501 @@
+/*
+ * libtrace/span.c — span lifecycle, attributes, events, links and limits.
+ *
+ * ignis_span_start takes a block from the thread cache, resolves the parent
+ * (current stack top, explicit span, context, or none), draws ids from the
+ * thread's xoshiro generator and asks the sampler.  An unsampled span (no
+ * keep-errors mode) stops there: it carries only its span context and costs
+ * a few nanoseconds.  A recording span also fills the export record
+ * (ig_span_data) that lives at the head of the block; names, keys and
+ * values are copied into the block's bump arena, so a typical span costs
+ * no malloc at all.  Ending a span hands the block to the processor.
+ *
+ * Limits are applied as values arrive: beyond the attribute/event/link
+ * count limits new entries are dropped and counted in the record's
+ * dropped_* fields; strings are cut to the value length limit at a UTF-8
+ * character boundary.  Setting an existing attribute key replaces it.
+ */
+#include "libtrace/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ------------------------------------------------------------------ */
+
+static void *arena_alloc_slow(ignis_span *s, size_t n)
+{
+    size_t size = n > 2048 ? n : 4096;
+    ig_chunk *c = malloc(sizeof *c + size);
+    if (!c)
+        abort();
+    c->next = s->chunks;
+    s->chunks = c;
+    if (n > 2048)
+        return c->data;
+    s->ap = c->data + n;
+    s->aend = c->data + size;
+    return c->data;
+}
+
+static inline void *arena_alloc(ignis_span *s, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (IG_LIKELY((size_t)(s->aend - s->ap) >= n)) {
+        void *p = s->ap;
+        s->ap += n;
+        return p;
+    }
+    return arena_alloc_slow(s, n);
+}
+
+static char *arena_strndup(ignis_span *s, const char *str, size_t n)
+{
+    char *p = arena_alloc(s, n + 1);
+    memcpy(p, str, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *arena_strdup(ignis_span *s, const char *str) { return arena_strndup(s, str, strlen(str)); }
+
+/* Length of str cut to `limit` bytes at a UTF-8 character boundary. */
+static size_t utf8_cut(const char *str, size_t len, int limit)
+{
+    if (limit < 0 || len <= (size_t)limit)
+        return len;
+    size_t cut = (size_t)limit;
+    while (cut > 0 && ((unsigned char)str[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+void ig_span_free(ignis_span *s)
+{
+    for (ig_chunk *c = s->chunks, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    s->chunks = NULL;
+    ig_span_block_free(s);
+}
+
+/* ---- attributes --------------------------------------------------------------- */
+
+static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int vlimit)
+{
+    d->type = (uint8_t)a->type;
+    switch (a->type) {
+    case IGNIS_ATTR_STRING: {
+        const char *v = a->v.s ? a->v.s : "";
+        size_t n = utf8_cut(v, strlen(v), vlimit);
+        d->v.s = arena_strndup(s, v, n);
+        d->len = (uint32_t)n;
+        return;
+    }
+    case IGNIS_ATTR_BOOL: d->v.b = a->v.b; return;
+    case IGNIS_ATTR_INT: d->v.i = a->v.i; return;
+    case IGNIS_ATTR_DOUBLE: d->v.d = a->v.d; return;
+    case IGNIS_ATTR_STRING_ARRAY: {
+        const char **sa = arena_alloc(s, (a->len + 1) * sizeof *sa);
+        for (size_t i = 0; i < a->len; i++) {
+            const char *v = a->v.sa[i] ? a->v.sa[i] : "";
+            sa[i] = arena_strndup(s, v, utf8_cut(v, strlen(v), vlimit));
+        }
+        d->v.sa = sa;
+        d->len = (uint32_t)a->len;
+        return;
+    }
+    case IGNIS_ATTR_BOOL_ARRAY:
+    case IGNIS_ATTR_INT_ARRAY:
+    case IGNIS_ATTR_DOUBLE_ARRAY: {
+        size_t es = a->type == IGNIS_ATTR_BOOL_ARRAY ? sizeof(bool) : 8;
+        void *p = arena_alloc(s, a->len * es + 1);
+        if (a->len)
+            memcpy(p, a->v.ia, a->len * es);
+        d->v.ia = p;
+        d->len = (uint32_t)a->len;
+        return;
+    }
+    }
+}
+
+/* Appends or replaces attribute `a` in a growable arena array. */
+static void put_attr(ignis_span *s, ig_attr **arr, uint32_t *n, uint32_t *cap, uint32_t *dropped, int limit,
+                     const ignis_attribute *a)
+{
+    if (!a->key || !*a->key || (unsigned)a->type > IGNIS_ATTR_DOUBLE_ARRAY)
+        return;
+    ig_attr *v = *arr;
+    for (uint32_t i = 0; i < *n; i++)
+        if (strcmp(v[i].key, a->key) == 0) {
+            copy_value(s, &v[i], a, s->tracer->tp->limits.attribute_value_length);
+            return;
+        }
+    if (limit >= 0 && *n >= (uint32_t)limit) {
+        (*dropped)++;
+        return;
+    }
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        ig_attr *na = arena_alloc(s, nc * sizeof *na);
+        if (*n)
+            memcpy(na, v, *n * sizeof *na);
+        *arr = v = na;
+        *cap = nc;
+    }
+    ig_attr *d = &v[(*n)++];
+    d->key = arena_strdup(s, a->key);
+    d->len = 0;
+    copy_value(s, d, a, s->tracer->tp->limits.attribute_value_length);
+}
+
+static inline bool writable(const ignis_span *s)
+{
+    return s && (s->st & (IG_SPAN_RECORDING | IG_SPAN_ENDED)) == IG_SPAN_RECORDING;
+}
+
+static void span_put(ignis_span *s, const ignis_attribute *a)
+{
+    put_attr(s, (ig_attr **)&s->d.attrs, &s->d.nattrs, &s->attr_cap, &s->d.dropped_attrs,
+             s->tracer->tp->limits.attribute_count, a);
+}
+
+/* Builds an exactly-sized attribute array (events, links). */
+static const ig_attr *attr_list(ignis_span *s, const ignis_attribute *a, size_t n, int limit, uint32_t *count,
+                                uint32_t *dropped)
+{
+    ig_attr *arr = NULL;
+    uint32_t cap = 0;
+    *count = *dropped = 0;
+    if (n == 0)
+        return NULL;
+    size_t want = limit >= 0 && (size_t)limit < n ? (size_t)limit : n;
+    if (want) {
+        arr = arena_alloc(s, want * sizeof *arr);
+        cap = (uint32_t)want;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t before = *count;
+        put_attr(s, &arr, count, &cap, dropped, limit, &a[i]);
+        (void)before;
+    }
+    return arr;
+}
+
+void ignis_span_set_attributes(ignis_span *s, const ignis_attribute *attrs, size_t n)
+{
+    if (!writable(s))
+        return;
+    for (size_t i = 0; i < n; i++)
+        span_put(s, &attrs[i]);
+}
+
+void ignis_span_set_string(ignis_span *s, const char *key, const char *value)
+{
+    if (writable(s))
+        span_put(s, &IGNIS_ATTR_STR(key, value));
+}
+
+void ignis_span_set_int(ignis_span *s, const char *key, int64_t value)
+{
+    if (writable(s))
+        span_put(s, &IGNIS_ATTR_I64(key, value));
+}
+
+void ignis_span_set_double(ignis_span *s, const char *key, double value)
+{
+    if (writable(s))
+        span_put(s, &IGNIS_ATTR_F64(key, value));
+}
+
+void ignis_span_set_bool(ignis_span *s, const char *key, bool value)
+{
+    if (writable(s))
+        span_put(s, &IGNIS_ATTR_BOOL(key, value));
+}
+
+#define ARRAY_SETTER(fn, T, TYPE, field)                                                          \
+    void fn(ignis_span *s, const char *key, const T *v, size_t n)                                 \
+    {                                                                                             \
+        if (writable(s))                                                                          \
+            span_put(s, &(ignis_attribute){.key = key, .type = TYPE, .len = n, .v.field = v});    \
+    }
+ARRAY_SETTER(ignis_span_set_int_array, int64_t, IGNIS_ATTR_INT_ARRAY, ia)
+ARRAY_SETTER(ignis_span_set_double_array, double, IGNIS_ATTR_DOUBLE_ARRAY, da)
+ARRAY_SETTER(ignis_span_set_bool_array, bool, IGNIS_ATTR_BOOL_ARRAY, ba)
+
+void ignis_span_set_string_array(ignis_span *s, const char *key, const char *const *v, size_t n)
+{
+    if (writable(s))
+        span_put(s, &(ignis_attribute){.key = key, .type = IGNIS_ATTR_STRING_ARRAY, .len = n, .v.sa = v});
+}
+
+/* ---- events, links, status, name ------------------------------------------------ */
+
+void ignis_span_add_event(ignis_span *s, const char *name, const ignis_attribute *attrs, size_t n,
+                          uint64_t time_ns)
+{
+    if (!writable(s))
+        return;
+    const ignis_span_limits *lim = &s->tracer->tp->limits;
+    if (lim->event_count >= 0 && s->d.nevents >= (uint32_t)lim->event_count) {
+        s->d.dropped_events++;
+        return;
+    }
+    if (s->d.nevents == s->event_cap) {
+        uint32_t nc = s->event_cap ? s->event_cap * 2 : 4;
+        ig_event *ne = arena_alloc(s, nc * sizeof *ne);
+        if (s->d.nevents)
+            memcpy(ne, s->d.events, s->d.nevents * sizeof *ne);
+        s->d.events = ne;
+        s->event_cap = nc;
+    }
+    ig_event *e = (ig_event *)&s->d.events[s->d.nevents++];
+    e->name = arena_strdup(s, name ? name : "");
+    e->time_ns = time_ns ? time_ns : ig_now_ns();
+    e->attrs = attr_list(s, attrs, n, lim->event_attribute_count, &e->nattrs, &e->dropped_attrs);
+}
+
+void ignis_span_record_exception(ignis_span *s, const char *type, const char *message, const char *stacktrace,
+                                 const ignis_attribute *attrs, size_t n)
+{
+    if (!writable(s))
+        return;
+    ignis_attribute a[3 + 64];
+    size_t k = 0;
+    if (type)
+        a[k++] = IGNIS_ATTR_STR("exception.type", type);
+    if (message)
+        a[k++] = IGNIS_ATTR_STR("exception.message", message);
+    if (stacktrace)
+        a[k++] = IGNIS_ATTR_STR("exception.stacktrace", stacktrace);
+    for (size_t i = 0; i < n && k < sizeof a / sizeof *a; i++)
+        a[k++] = attrs[i];
+    ignis_span_add_event(s, "exception", a, k, 0);
+}
+
+static void add_link(ignis_span *s, const ignis_link *l)
+{
+    const ignis_span_limits *lim = &s->tracer->tp->limits;
+    if (!l || !ignis_span_context_is_valid(&l->context))
+        return;
+    if (lim->link_count >= 0 && s->d.nlinks >= (uint32_t)lim->link_count) {
+        s->d.dropped_links++;
+        return;
+    }
+    if (s->d.nlinks == s->link_cap) {
+        uint32_t nc = s->link_cap ? s->link_cap * 2 : 4;
+        ig_link *nl = arena_alloc(s, nc * sizeof *nl);
+        if (s->d.nlinks)
+            memcpy(nl, s->d.links, s->d.nlinks * sizeof *nl);
+        s->d.links = nl;
+        s->link_cap = nc;
+    }
+    ig_link *d = (ig_link *)&s->d.links[s->d.nlinks++];
+    memcpy(d->trace_id, l->context.trace_id, 16);
+    memcpy(d->span_id, l->context.span_id, 8);
+    d->flags = l->context.trace_flags;
+    d->tracestate = l->context.tracestate && *l->context.tracestate ? arena_strdup(s, l->context.tracestate) : NULL;
+    d->attrs = attr_list(s, l->attrs, l->nattrs, lim->link_attribute_count, &d->nattrs, &d->dropped_attrs);
+}
+
+void ignis_span_add_link(ignis_span *s, const ignis_link *link)
+{
+    if (writable(s))
+        add_link(s, link);
+}
+
+void ignis_span_set_status(ignis_span *s, ignis_status_code code, const char *description)
+{
+    if (!writable(s) || code == IGNIS_STATUS_UNSET || s->d.status_code == IG_STATUS_OK)
+        return;
+    if (code == IGNIS_STATUS_OK) {
+        s->d.status_code = IG_STATUS_OK;
+        s->d.status_message = NULL;
+    } else if (code == IGNIS_STATUS_ERROR) {
+        s->d.status_code = IG_STATUS_ERROR;
+        s->d.status_message = description && *description ? arena_strdup(s, description) : NULL;
+    }
+}
+
+void ignis_span_update_name(ignis_span *s, const char *name)
+{
+    if (writable(s))
+        s->d.name = arena_strdup(s, name ? name : "");
+}
+
+/* ---- context accessors -------------------------------------------------------- */
+
+bool ignis_span_is_recording(const ignis_span *s) { return writable(s); }
+
+void ig_span_sc(const ignis_span *s, ig_sc *sc)
+{
+    sc->trace_id = s->d.trace_id;
+    sc->span_id = s->d.span_id;
+    sc->flags = s->d.flags;
+    sc->remote = false;
+    sc->valid = true;
+    sc->tracestate = s->d.tracestate;
+}
+
+void ignis_span_get_context(const ignis_span *s, ignis_span_context *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return;
+    memcpy(out->trace_id, s->d.trace_id, 16);
+    memcpy(out->span_id, s->d.span_id, 8);
+    out->trace_flags = s->d.flags;
+    out->tracestate = s->d.tracestate;
+}
+
+bool ignis_span_context_is_valid(const ignis_span_context *sc)
+{
+    return sc && !ig_all_zero(sc->trace_id, 16) && !ig_all_zero(sc->span_id, 8);
+}
+
+ignis_span *ignis_span_retain(ignis_span *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void ignis_span_release(ignis_span *s)
+{
+    if (s)
+        ig_span_unref(s);
+}
+
+/* ---- start / end ---------------------------------------------------------------- */
+
+static void resolve_parent(const ignis_span_options *o, ig_sc *p)
+{
+    if (!o || o->parent_mode == IGNIS_PARENT_CURRENT) {
+        ig_current_sc(p);
+    } else if (o->parent_mode == IGNIS_PARENT_SPAN && o->parent_span) {
+        ig_span_sc(o->parent_span, p);
+    } else if (o->parent_mode == IGNIS_PARENT_CONTEXT && o->parent_context) {
+        ig_context_sc(o->parent_context, p);
+    } else {
+        p->valid = false;
+    }
+}
+
+static void new_ids(ig_tcache *tc, ignis_span *s, const ig_sc *p)
+{
+    if (p->valid) {
+        memcpy(s->d.trace_id, p->trace_id, 16);
+    } else {
+        uint64_t a, b;
+        do {
+            a = ig_rand64(tc);
+            b = ig_rand64(tc);
+        } while (!(a | b));
+        memcpy(s->d.trace_id, &a, 8);
+        memcpy(s->d.trace_id + 8, &b, 8);
+    }
+    uint64_t id;
+    do
+        id = ig_rand64(tc);
+    while (!id);
+    memcpy(s->d.span_id, &id, 8);
+}
+
+enum { IG_SPAN_COUNTED = 1 << 3 };
+
+ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
+{
+    ig_tcache *tc = ig_tcache_get();
+    ignis_span *s = ig_span_block_alloc(tc);
+    if (IG_UNLIKELY(!s))
+        return NULL;
+    atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
+    s->tracer = t;
+    s->chunks = NULL;
+    s->ap = s->arena;
+    s->aend = (char *)s + IG_SPAN_BLOCK;
+    ig_sc p;
+    resolve_parent(o, &p);
+    new_ids(tc, s, &p);
+    s->d.tracestate = p.valid && p.tracestate ? arena_strdup(s, p.tracestate) : NULL;
+    ignis_tracer_provider *tp = t ? t->tp : NULL;
+    if (IG_UNLIKELY(!tp || tp->disabled || atomic_load_explicit(&tp->shut, memory_order_relaxed))) {
+        s->d.flags = p.valid ? (p.flags & IGNIS_TRACE_FLAG_SAMPLED) : 0;
+        s->st = 0;
+        return s;
+    }
+    ig_stripe *stripe = &tp->stripes[tc->stripe];
+    ig_count(tc, &stripe->started);
+    bool sampled = ig_sampler_should_sample(&tp->sampler, s->d.trace_id, p.valid, p.remote,
+                                            p.valid && (p.flags & IGNIS_TRACE_FLAG_SAMPLED));
+    s->d.flags = sampled ? IGNIS_TRACE_FLAG_SAMPLED : 0;
+    if (!sampled && !tp->keep_errors) {
+        s->st = IG_SPAN_COUNTED;
+        return s;
+    }
+    if (sampled)
+        ig_count(tc, &stripe->sampled);
+    s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
+    s->d.resource = &tp->resource;
+    s->d.scope = &t->scope;
+    s->d.has_parent = p.valid;
+    s->d.parent_is_remote = p.valid && p.remote;
+    if (p.valid)
+        memcpy(s->d.parent_span_id, p.span_id, 8);
+    else
+        memset(s->d.parent_span_id, 0, 8);
+    s->d.name = arena_strdup(s, name ? name : "");
+    int kind = o ? (int)o->kind : 0;
+    s->d.kind = kind >= IG_KIND_INTERNAL && kind <= IG_KIND_CONSUMER ? (uint8_t)kind : IG_KIND_INTERNAL;
+    s->d.start_ns = o && o->start_time_ns ? o->start_time_ns : ig_now_ns();
+    s->d.end_ns = 0;
+    s->d.attrs = NULL;
+    s->d.nattrs = s->d.dropped_attrs = 0;
+    s->d.events = NULL;
+    s->d.nevents = s->d.dropped_events = 0;
+    s->d.links = NULL;
+    s->d.nlinks = s->d.dropped_links = 0;
+    s->d.status_code = IG_STATUS_UNSET;
+    s->d.status_message = NULL;
+    s->attr_cap = s->event_cap = s->link_cap = 0;
+    if (o) {
+        for (size_t i = 0; i < o->nattrs; i++)
+            span_put(s, &o->attrs[i]);
+        for (size_t i = 0; i < o->nlinks; i++)
+            add_link(s, &o->links[i]);
+    }
+    return s;
+}
+
+void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
+{
+    if (IG_UNLIKELY(!s))
+        return;
+    uint8_t st = s->st;
+    if (!(st & IG_SPAN_COUNTED) || (st & IG_SPAN_ENDED)) {
+        ig_span_unref(s);
+        return;
+    }
+    ignis_tracer_provider *tp = s->tracer->tp;
+    ig_tcache *tc = ig_tcache_get();
+    ig_stripe *stripe = &tp->stripes[tc->stripe];
+    ig_count(tc, &stripe->ended);
+    s->st = st | IG_SPAN_ENDED;
+    if (!(st & IG_SPAN_RECORDING)) {
+        ig_span_unref(s);
+        return;
+    }
+    s->d.end_ns = end_time_ns ? end_time_ns : ig_now_ns();
+    if (s->d.end_ns < s->d.start_ns)
+        s->d.end_ns = s->d.start_ns;
+    bool export = st & IG_SPAN_SAMPLED;
+    if (!export && s->d.status_code == IG_STATUS_ERROR) {
+        export = true;
+        ig_count(tc, &stripe->kept);
+    }
+    if (export && tp->proc)
+        ig_processor_on_end(tp->proc, s);
+    else
+        ig_span_unref(s);
+}

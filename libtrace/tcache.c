@@ -1,0 +1,149 @@
+/*
+ * libtrace/tcache.c — the per-thread cache behind every span.
+ *
+ * Each thread that starts spans owns an ig_tcache: a xoshiro256** id
+ * generator seeded from getrandom(), a LIFO of free span blocks, a counter
+ * stripe of its own, and the thread's current-span stack.  Allocation pops
+ * the local list; when it is empty the thread takes the whole remote-free
+ * list in one atomic exchange (blocks freed by the export thread are pushed
+ * there with a CAS), and only then calls malloc.  A push-only / take-all
+ * list has no ABA problem, so no locks are needed on the hot path.
+ *
+ * When a thread exits its cache becomes an orphan (blocks still in flight
+ * keep returning to it) and the next new thread adopts it, so memory stays
+ * bounded by the peak number of live threads.  The registry mutex is taken
+ * only on thread start/exit and around fork().
+ */
+#include "libtrace/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+__thread ig_tcache *ig_tls_cache __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static ig_tcache *g_caches;
+static unsigned g_next_stripe;
+static pthread_key_t g_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+static void tcache_thread_exit(void *arg)
+{
+    ig_tcache *tc = arg;
+    ig_tcache_stack_clear(tc);
+    free(tc->stack);
+    tc->stack = NULL;
+    tc->cap = 0;
+    ig_tls_cache = NULL;
+    pthread_mutex_lock(&g_reg_mu);
+    tc->orphan = true;
+    pthread_mutex_unlock(&g_reg_mu);
+}
+
+static void make_key(void) { pthread_key_create(&g_key, tcache_thread_exit); }
+
+void ig_tcache_reseed(ig_tcache *tc)
+{
+    uint64_t seed[4] = {0};
+    size_t got = 0;
+    while (got < sizeof seed) {
+        ssize_t r = getrandom((char *)seed + got, sizeof seed - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got < sizeof seed) { /* no getrandom: mix time, pid, address */
+        uint64_t x = ig_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)tc;
+        for (int i = 0; i < 4; i++) {
+            x += 0x9e3779b97f4a7c15ull;
+            uint64_t z = x;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            seed[i] ^= z ^ (z >> 31);
+        }
+    }
+    if (!(seed[0] | seed[1] | seed[2] | seed[3]))
+        seed[0] = 1;
+    memcpy(tc->rng, seed, sizeof seed);
+}
+
+ig_tcache *ig_tcache_slow(void)
+{
+    pthread_once(&g_key_once, make_key);
+    pthread_mutex_lock(&g_reg_mu);
+    ig_tcache *tc = NULL;
+    for (ig_tcache *c = g_caches; c; c = c->next)
+        if (c->orphan) {
+            tc = c;
+            break;
+        }
+    if (tc) {
+        tc->orphan = false;
+        tc->depth = 0; /* a fork orphan may hold a dead thread's stack */
+    } else {
+        tc = calloc(1, sizeof *tc);
+        if (!tc)
+            abort();
+        tc->stripe = g_next_stripe++;
+        tc->owns_stripe = tc->stripe < IG_NSTRIPES;
+        if (!tc->owns_stripe)
+            tc->stripe = IG_NSTRIPES - 1; /* shared: atomic adds */
+        tc->next = g_caches;
+        g_caches = tc;
+    }
+    pthread_mutex_unlock(&g_reg_mu);
+    if (!tc->owns_stripe)
+        ig_tlog(IGNIS_LOG_INFO, "more than %d threads: counters use atomic adds", IG_NSTRIPES);
+    ig_tcache_reseed(tc);
+    ig_tls_cache = tc;
+    pthread_setspecific(g_key, tc);
+    return tc;
+}
+
+ignis_span *ig_span_block_alloc(ig_tcache *tc)
+{
+    ignis_span *s = tc->free;
+    if (IG_UNLIKELY(!s)) {
+        s = atomic_exchange_explicit(&tc->remote_free, NULL, memory_order_acquire);
+        if (!s) {
+            s = aligned_alloc(64, IG_SPAN_BLOCK);
+            if (!s)
+                return NULL;
+            s->home = tc;
+            return s;
+        }
+    }
+    tc->free = s->next_free;
+    return s;
+}
+
+void ig_span_block_free(ignis_span *s)
+{
+    ig_tcache *home = s->home;
+    if (home == ig_tls_cache) {
+        s->next_free = home->free;
+        home->free = s;
+        return;
+    }
+    ignis_span *old = atomic_load_explicit(&home->remote_free, memory_order_relaxed);
+    do {
+        s->next_free = old;
+    } while (!atomic_compare_exchange_weak_explicit(&home->remote_free, &old, s, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+void ig_tcache_atfork_prepare(void) { pthread_mutex_lock(&g_reg_mu); }
+void ig_tcache_atfork_parent(void) { pthread_mutex_unlock(&g_reg_mu); }
+
+void ig_tcache_atfork_child(void)
+{
+    pthread_mutex_init(&g_reg_mu, NULL);
+    /* The other threads are gone: their caches become adoptable. */
+    for (ig_tcache *c = g_caches; c; c = c->next)
+        if (c != ig_tls_cache)
+            c->orphan = true;
+    if (ig_tls_cache)
+        ig_tcache_reseed(ig_tls_cache);
+}

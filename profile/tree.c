@@ -1,0 +1,800 @@
+/*
+ * profile/tree.c — call trees and top tables from the profile model.
+ *
+ * Both views start the same way: every sample is expanded into its
+ * root-first frame path (a location gives one frame per line, the physical
+ * function first and its inlined callees after it), filtered by the focus /
+ * ignore / thread / root regexes, and weighted by one value.  Frame names
+ * are interned into the view's own name table so views outlive nothing.
+ *
+ * The tree is then built without any per-node hash: paths are sorted
+ * (name rank, kind) lexicographically and walked in order, so each new
+ * node is appended in depth-first pre-order, children come out sorted by
+ * name, and a finished subtree is always the tail of the node array — which
+ * is what lets min_total prune a node by truncating the array.  A diff tree
+ * merges two such trees (the base's values as base_total/base_self).
+ */
+#include "profile/tree.h"
+#include "utils/hash.h"
+#include "utils/strbuf.h"
+
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a small growable array -------------------------------------------- */
+
+typedef struct arr {
+    void *data;
+    size_t len, cap, elem;
+} arr;
+
+static void *arr_push(arr *a, size_t n)
+{
+    if (a->len + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 64;
+        while (cap < a->len + n)
+            cap *= 2;
+        a->data = ig_xrealloc(a->data, cap * a->elem);
+        a->cap = cap;
+    }
+    void *p = (char *)a->data + a->len * a->elem;
+    a->len += n;
+    return p;
+}
+
+#define ARR(type) {NULL, 0, 0, sizeof(type)}
+#define EL(a, type, i) (((type *)(a).data)[i])
+
+/* ---- name table ---------------------------------------------------------- */
+
+typedef struct names {
+    arr strs; /* char *, id = index; id 0 is "" */
+    ig_idtab ids;
+} names;
+
+typedef struct name_key {
+    const char *s;
+    size_t len;
+} name_key;
+
+static int name_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const names *nm = ctx;
+    const name_key *k = key;
+    const char *s = EL(nm->strs, char *, id - 1);
+    return !strncmp(s, k->s, k->len) && s[k->len] == '\0';
+}
+
+static uint32_t names_intern(names *nm, const char *s)
+{
+    name_key k = {s, strlen(s)};
+    uint64_t h = ig_hash_bytes(s, k.len, 7);
+    uint32_t id = ig_idtab_find(&nm->ids, h, &k, name_eq, nm);
+    if (id)
+        return id - 1;
+    *(char **)arr_push(&nm->strs, 1) = ig_xstrdup(s);
+    ig_idtab_insert(&nm->ids, h, (uint32_t)nm->strs.len);
+    return (uint32_t)nm->strs.len - 1;
+}
+
+static void names_init(names *nm)
+{
+    memset(nm, 0, sizeof *nm);
+    nm->strs = (arr)ARR(char *);
+    names_intern(nm, "");
+}
+
+static void names_free(names *nm)
+{
+    for (size_t i = 0; i < nm->strs.len; i++)
+        free(EL(nm->strs, char *, i));
+    free(nm->strs.data);
+    ig_idtab_free(&nm->ids);
+}
+
+static const char *names_get(const names *nm, uint32_t id)
+{
+    return id < nm->strs.len ? EL(nm->strs, char *, id) : "";
+}
+
+/* ---- expanding samples into filtered frame paths ------------------------ */
+
+typedef struct frame {
+    uint32_t name;
+    uint32_t module;
+    uint8_t kind;
+} frame;
+
+enum { RE_FOCUS, RE_IGNORE, RE_ROOT, RE_THREAD, RE_COUNT };
+static const char *const re_flag[RE_COUNT] = {"--focus", "--ignore", "--root", "--thread"};
+
+typedef struct expander {
+    const ignis_profile *p;
+    names *nm;
+    int vi;
+    int reverse;
+    regex_t re[RE_COUNT];
+    int has_re[RE_COUNT];
+    arr loc_off;   /* uint32_t per location id: offset into pool, UINT32_MAX = not yet */
+    arr loc_n;     /* uint32_t per location id */
+    arr pool;      /* frame */
+    arr name_flags;/* uint8_t per name: bit 0 computed, bit 1+r match of regex r */
+    arr thread_ok; /* int8_t per label set: 0 unknown, 1 keep, -1 drop */
+} expander;
+
+static void expander_free(expander *x)
+{
+    for (int r = 0; r < RE_COUNT; r++)
+        if (x->has_re[r])
+            regfree(&x->re[r]);
+    free(x->loc_off.data);
+    free(x->loc_n.data);
+    free(x->pool.data);
+    free(x->name_flags.data);
+    free(x->thread_ok.data);
+}
+
+static int expander_init(expander *x, const ignis_profile *p, names *nm, const ig_tree_opts *o, ig_err *err)
+{
+    memset(x, 0, sizeof *x);
+    x->p = p;
+    x->nm = nm;
+    x->loc_off = (arr)ARR(uint32_t);
+    x->loc_n = (arr)ARR(uint32_t);
+    x->pool = (arr)ARR(frame);
+    x->name_flags = (arr)ARR(uint8_t);
+    x->thread_ok = (arr)ARR(int8_t);
+    static const ig_tree_opts none = {-1, 0, NULL, NULL, NULL, NULL, 0};
+    if (!o)
+        o = &none;
+    x->reverse = o->reverse;
+    x->vi = o->value < 0 ? ignis_profile_default_value(p) : o->value;
+    if (x->vi < 0 || (size_t)x->vi >= ignis_profile_num_values(p)) {
+        if (!ignis_profile_num_values(p))
+            return ig_err_set(err, "profile has no sample values");
+        return ig_err_set(err, "--value: no value #%d (profile has %zu)", o->value, ignis_profile_num_values(p));
+    }
+    const char *pat[RE_COUNT] = {o->focus, o->ignore, o->root, o->thread};
+    for (int r = 0; r < RE_COUNT; r++) {
+        if (!pat[r] || !*pat[r])
+            continue;
+        int rc = regcomp(&x->re[r], pat[r], REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &x->re[r], msg, sizeof msg);
+            expander_free(x);
+            return ig_err_set(err, "%s: invalid regular expression '%s': %s", re_flag[r], pat[r], msg);
+        }
+        x->has_re[r] = 1;
+    }
+    size_t nloc = ignis_profile_num_locations(p) + 1;
+    memset(arr_push(&x->loc_off, nloc), 0xff, nloc * sizeof(uint32_t));
+    memset(arr_push(&x->loc_n, nloc), 0, nloc * sizeof(uint32_t));
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Frames of one location, root-first: physical function, then inlined. */
+static const frame *location_frames(expander *x, uint32_t loc_id, uint32_t *n)
+{
+    if (EL(x->loc_off, uint32_t, loc_id) == UINT32_MAX) {
+        const ignis_location *loc = ignis_profile_location(x->p, loc_id);
+        uint32_t nl = loc->nlines ? loc->nlines : 1;
+        uint32_t module = 0;
+        const ignis_mapping *m = ignis_profile_mapping(x->p, loc->mapping);
+        if (m && m->filename)
+            module = names_intern(x->nm, base_name(ignis_profile_string(x->p, m->filename)));
+        size_t off = x->pool.len;
+        arr_push(&x->pool, nl);
+        for (uint32_t i = 0; i < nl; i++) {
+            char buf[1024];
+            uint32_t li = nl - 1 - i; /* physical (last line) first */
+            frame *f = &EL(x->pool, frame, off + i);
+            f->name = names_intern(x->nm, ignis_profile_frame_name(x->p, loc_id, li, buf, sizeof buf));
+            f->module = module;
+            f->kind = li + 1 < nl ? IG_NODE_INLINED : loc->kind;
+        }
+        EL(x->loc_off, uint32_t, loc_id) = (uint32_t)off;
+        EL(x->loc_n, uint32_t, loc_id) = nl;
+    }
+    *n = EL(x->loc_n, uint32_t, loc_id);
+    return &EL(x->pool, frame, EL(x->loc_off, uint32_t, loc_id));
+}
+
+/* Does regex r match name id? Cached per name. */
+static int name_matches(expander *x, uint32_t name, int r)
+{
+    while (x->name_flags.len <= name)
+        *(uint8_t *)arr_push(&x->name_flags, 1) = 0;
+    uint8_t *f = &EL(x->name_flags, uint8_t, name);
+    if (!(*f & 1)) {
+        *f = 1;
+        for (int i = 0; i < RE_COUNT - 1; i++)
+            if (x->has_re[i] && !regexec(&x->re[i], names_get(x->nm, name), 0, NULL, 0))
+                *f |= (uint8_t)(2u << i);
+    }
+    return (*f >> (r + 1)) & 1;
+}
+
+static int thread_matches(expander *x, uint32_t labels)
+{
+    if (!x->has_re[RE_THREAD])
+        return 1;
+    while (x->thread_ok.len <= labels)
+        *(int8_t *)arr_push(&x->thread_ok, 1) = 0;
+    int8_t *ok = &EL(x->thread_ok, int8_t, labels);
+    if (!*ok) {
+        const char *t = ignis_profile_label_str(x->p, labels, "thread");
+        if (!t)
+            t = ignis_profile_label_str(x->p, labels, "thread_name");
+        char num[32];
+        int64_t tid;
+        if (!t && (ignis_profile_label_num(x->p, labels, "tid", &tid) ||
+                   ignis_profile_label_num(x->p, labels, "thread_id", &tid))) {
+            snprintf(num, sizeof num, "%" PRId64, tid);
+            t = num;
+        }
+        *ok = t && !regexec(&x->re[RE_THREAD], t, 0, NULL, 0) ? 1 : -1;
+    }
+    return *ok > 0;
+}
+
+/* Expands sample s into out (root-first).  Returns the path length, or -1
+ * when the filters drop the sample. */
+static long expand(expander *x, const ignis_sample *s, arr *out)
+{
+    out->len = 0;
+    if (!thread_matches(x, s->labels))
+        return -1;
+    size_t depth;
+    const uint32_t *locs = ignis_profile_stack(x->p, s->stack, &depth);
+    for (size_t i = depth; i > 0; i--) {
+        uint32_t n;
+        const frame *f = location_frames(x, locs[i - 1], &n);
+        memcpy(arr_push(out, n), f, n * sizeof *f);
+    }
+    frame *fr = out->data;
+    size_t n = out->len;
+    if (x->has_re[RE_IGNORE] || x->has_re[RE_FOCUS]) {
+        int focus = !x->has_re[RE_FOCUS];
+        for (size_t i = 0; i < n; i++) {
+            if (x->has_re[RE_IGNORE] && name_matches(x, fr[i].name, RE_IGNORE))
+                return -1;
+            if (!focus && name_matches(x, fr[i].name, RE_FOCUS))
+                focus = 1;
+        }
+        if (!focus)
+            return -1;
+    }
+    if (x->has_re[RE_ROOT]) {
+        size_t i = 0;
+        while (i < n && !name_matches(x, fr[i].name, RE_ROOT))
+            i++;
+        if (i == n)
+            return -1;
+        memmove(fr, fr + i, (n - i) * sizeof *fr);
+        n -= i;
+        out->len = n;
+    }
+    if (x->reverse)
+        for (size_t i = 0; i < n / 2; i++) {
+            frame t = fr[i];
+            fr[i] = fr[n - 1 - i];
+            fr[n - 1 - i] = t;
+        }
+    return (long)n;
+}
+
+/* ---- tree ---------------------------------------------------------------- */
+
+struct ig_tree {
+    names nm;
+    arr nodes; /* ig_tree_node */
+    int diff;
+    int value; /* value index used */
+    char vtype[64], vunit[64];
+};
+
+typedef struct path {
+    size_t off;   /* into keys/frames */
+    uint32_t len;
+    int64_t value;
+} path;
+
+typedef struct sort_ctx {
+    const uint32_t *keys;
+} sort_ctx;
+
+static int path_cmp(const void *a, const void *b, void *ctx)
+{
+    const path *x = a, *y = b;
+    const uint32_t *k = ((const sort_ctx *)ctx)->keys;
+    uint32_t n = x->len < y->len ? x->len : y->len;
+    const uint32_t *kx = k + x->off, *ky = k + y->off;
+    for (uint32_t i = 0; i < n; i++)
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int rank_cmp(const void *a, const void *b, void *ctx)
+{
+    const names *nm = ctx;
+    return strcmp(names_get(nm, *(const uint32_t *)a), names_get(nm, *(const uint32_t *)b));
+}
+
+/* The builder's per-depth state while walking sorted paths. */
+typedef struct walk {
+    arr open;   /* uint32_t node index per depth (index 0 = root) */
+    arr okey;   /* uint32_t key per open depth */
+    arr lastc;  /* uint32_t last linked child per open depth */
+} walk;
+
+static void link_child(ig_tree *t, walk *w, size_t depth, uint32_t node)
+{
+    ig_tree_node *nodes = t->nodes.data;
+    uint32_t parent_slot = (uint32_t)depth - 1;
+    uint32_t parent = EL(w->open, uint32_t, parent_slot);
+    uint32_t last = EL(w->lastc, uint32_t, parent_slot);
+    if (last)
+        nodes[last].next_sibling = node;
+    else
+        nodes[parent].first_child = node;
+    EL(w->lastc, uint32_t, parent_slot) = node;
+}
+
+/* Closes open nodes deeper than `keep` (depth index), pruning small ones. */
+static void close_to(ig_tree *t, walk *w, size_t keep, int64_t min_total)
+{
+    while (w->open.len > keep + 1) {
+        size_t d = w->open.len - 1;
+        uint32_t node = EL(w->open, uint32_t, d);
+        if (min_total > 0 && EL(t->nodes, ig_tree_node, node).total < min_total)
+            t->nodes.len = node; /* the subtree is the array's tail */
+        else
+            link_child(t, w, d, node);
+        w->open.len--;
+        w->okey.len--;
+        w->lastc.len--;
+    }
+}
+
+static void build_from_paths(ig_tree *t, arr *paths, const uint32_t *keys, const frame *frames, int64_t min_total)
+{
+    walk w = {ARR(uint32_t), ARR(uint32_t), ARR(uint32_t)};
+    ig_tree_node *root = arr_push(&t->nodes, 1);
+    memset(root, 0, sizeof *root);
+    root->kind = IG_NODE_ROOT;
+    root->name = names_intern(&t->nm, "root");
+    *(uint32_t *)arr_push(&w.open, 1) = 0;
+    *(uint32_t *)arr_push(&w.okey, 1) = UINT32_MAX;
+    *(uint32_t *)arr_push(&w.lastc, 1) = 0;
+    for (size_t i = 0; i < paths->len; i++) {
+        const path *pa = &EL(*paths, path, i);
+        const uint32_t *k = keys + pa->off;
+        size_t common = 0;
+        while (common < pa->len && common + 1 < w.open.len && EL(w.okey, uint32_t, common + 1) == k[common])
+            common++;
+        close_to(t, &w, common, min_total);
+        for (size_t d = common; d < pa->len; d++) {
+            const frame *f = &frames[pa->off + d];
+            uint32_t idx = (uint32_t)t->nodes.len;
+            ig_tree_node *nd = arr_push(&t->nodes, 1);
+            memset(nd, 0, sizeof *nd);
+            nd->name = f->name;
+            nd->module = f->module;
+            nd->kind = f->kind;
+            nd->depth = (uint32_t)d + 1;
+            nd->parent = EL(w.open, uint32_t, d);
+            *(uint32_t *)arr_push(&w.open, 1) = idx;
+            *(uint32_t *)arr_push(&w.okey, 1) = k[d];
+            *(uint32_t *)arr_push(&w.lastc, 1) = 0;
+        }
+        ig_tree_node *nodes = t->nodes.data;
+        for (size_t d = 0; d <= pa->len; d++)
+            nodes[EL(w.open, uint32_t, d)].total += pa->value;
+        nodes[EL(w.open, uint32_t, pa->len)].self += pa->value;
+    }
+    close_to(t, &w, 0, min_total);
+    free(w.open.data);
+    free(w.okey.data);
+    free(w.lastc.data);
+}
+
+static void set_value_names(ig_tree *t, const ignis_profile *p)
+{
+    ignis_value_type vt = ignis_profile_value_type(p, (size_t)t->value);
+    snprintf(t->vtype, sizeof t->vtype, "%s", ignis_profile_string(p, vt.type));
+    snprintf(t->vunit, sizeof t->vunit, "%s", ignis_profile_string(p, vt.unit));
+}
+
+/* Builds a plain tree into t (whose name table may already hold names). */
+static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o, ig_err *err)
+{
+    expander x;
+    if (expander_init(&x, p, &t->nm, o, err))
+        return -1;
+    t->value = x.vi;
+    set_value_names(t, p);
+    arr paths = ARR(path), frames = ARR(frame), tmp = ARR(frame);
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        int64_t v = s.values[x.vi];
+        if (!v)
+            continue;
+        long n = expand(&x, &s, &tmp);
+        if (n < 0)
+            continue;
+        path *pa = arr_push(&paths, 1);
+        pa->off = frames.len;
+        pa->len = (uint32_t)n;
+        pa->value = v;
+        if (n)
+            memcpy(arr_push(&frames, (size_t)n), tmp.data, (size_t)n * sizeof(frame));
+    }
+    /* rank names alphabetically so that sorted paths give sorted children */
+    size_t nn = t->nm.strs.len;
+    uint32_t *order = ig_xmalloc(nn * sizeof *order);
+    uint32_t *rank = ig_xmalloc(nn * sizeof *rank);
+    for (size_t i = 0; i < nn; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, nn, sizeof *order, rank_cmp, &t->nm);
+    for (size_t i = 0; i < nn; i++)
+        rank[order[i]] = (uint32_t)i;
+    uint32_t *keys = ig_xmalloc((frames.len + 1) * sizeof *keys);
+    for (size_t i = 0; i < frames.len; i++) {
+        const frame *f = &EL(frames, frame, i);
+        keys[i] = rank[f->name] << 3 | f->kind;
+    }
+    sort_ctx sc = {keys};
+    qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
+    build_from_paths(t, &paths, keys, frames.data, o ? o->min_total : 0);
+    free(order);
+    free(rank);
+    free(keys);
+    free(paths.data);
+    free(frames.data);
+    free(tmp.data);
+    expander_free(&x);
+    return 0;
+}
+
+ig_tree *ig_tree_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err)
+{
+    ig_tree *t = ig_xcalloc(1, sizeof *t);
+    names_init(&t->nm);
+    t->nodes = (arr)ARR(ig_tree_node);
+    if (build_into(t, p, opts, err)) {
+        ig_tree_free(t);
+        return NULL;
+    }
+    ig_tree_node *nodes = t->nodes.data;
+    nodes[0].parent = 0;
+    return t;
+}
+
+void ig_tree_free(ig_tree *t)
+{
+    if (!t)
+        return;
+    names_free(&t->nm);
+    free(t->nodes.data);
+    free(t);
+}
+
+/* ---- diff: merging a base tree ------------------------------------------ */
+
+static int node_cmp(const ig_tree *t, const ig_tree_node *a, const ig_tree_node *b)
+{
+    int c = strcmp(names_get(&t->nm, a->name), names_get(&t->nm, b->name));
+    return c ? c : (int)a->kind - (int)b->kind;
+}
+
+typedef struct merge_item {
+    uint32_t a, b;      /* node in new tree / base tree; UINT32_MAX = absent */
+    uint32_t parent;    /* index in the merged array */
+} merge_item;
+
+int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
+{
+    ig_tree *bt = ig_xcalloc(1, sizeof *bt);
+    bt->nm = t->nm; /* share the name table while building the base */
+    bt->nodes = (arr)ARR(ig_tree_node);
+    int vi = ignis_profile_find_value(base, t->vtype);
+    ig_tree_opts o = {vi, 0, NULL, NULL, NULL, NULL, 0};
+    int rc = build_into(bt, base, &o, err);
+    t->nm = bt->nm; /* it may have grown */
+    if (rc) {
+        free(bt->nodes.data);
+        free(bt);
+        return ig_err_prefix(err, "base profile");
+    }
+    const ig_tree_node *A = t->nodes.data, *Bn = bt->nodes.data;
+    arr out = ARR(ig_tree_node), lastc = ARR(uint32_t), stack = ARR(merge_item), kids = ARR(merge_item);
+    merge_item first = {0, 0, UINT32_MAX};
+    *(merge_item *)arr_push(&stack, 1) = first;
+    while (stack.len) {
+        merge_item it = EL(stack, merge_item, --stack.len);
+        uint32_t idx = (uint32_t)out.len;
+        ig_tree_node *nd = arr_push(&out, 1);
+        *(uint32_t *)arr_push(&lastc, 1) = 0;
+        const ig_tree_node *src = it.a != UINT32_MAX ? &A[it.a] : &Bn[it.b];
+        *nd = *src;
+        nd->first_child = nd->next_sibling = 0;
+        nd->total = it.a != UINT32_MAX ? A[it.a].total : 0;
+        nd->self = it.a != UINT32_MAX ? A[it.a].self : 0;
+        nd->base_total = it.b != UINT32_MAX ? Bn[it.b].total : 0;
+        nd->base_self = it.b != UINT32_MAX ? Bn[it.b].self : 0;
+        if (it.parent == UINT32_MAX) {
+            nd->parent = 0;
+        } else {
+            ig_tree_node *o2 = out.data;
+            nd->parent = it.parent;
+            uint32_t last = EL(lastc, uint32_t, it.parent);
+            if (last)
+                o2[last].next_sibling = idx;
+            else
+                o2[it.parent].first_child = idx;
+            EL(lastc, uint32_t, it.parent) = idx;
+        }
+        /* merge the two sorted child lists, then push them in reverse */
+        kids.len = 0;
+        uint32_t ca = it.a != UINT32_MAX ? A[it.a].first_child : 0;
+        uint32_t cb = it.b != UINT32_MAX ? Bn[it.b].first_child : 0;
+        while (ca || cb) {
+            merge_item k = {UINT32_MAX, UINT32_MAX, idx};
+            int c = !ca ? 1 : !cb ? -1 : node_cmp(t, &A[ca], &Bn[cb]);
+            if (c <= 0) {
+                k.a = ca;
+                ca = A[ca].next_sibling;
+            }
+            if (c >= 0) {
+                k.b = cb;
+                cb = Bn[cb].next_sibling;
+            }
+            *(merge_item *)arr_push(&kids, 1) = k;
+        }
+        for (size_t i = kids.len; i > 0; i--)
+            *(merge_item *)arr_push(&stack, 1) = EL(kids, merge_item, i - 1);
+    }
+    free(t->nodes.data);
+    t->nodes = out;
+    t->diff = 1;
+    free(bt->nodes.data);
+    free(bt);
+    free(lastc.data);
+    free(stack.data);
+    free(kids.data);
+    return 0;
+}
+
+size_t ig_tree_size(const ig_tree *t) { return t->nodes.len; }
+
+const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i)
+{
+    return i < t->nodes.len ? &EL(t->nodes, ig_tree_node, i) : NULL;
+}
+
+const char *ig_tree_name(const ig_tree *t, uint32_t name) { return names_get(&t->nm, name); }
+int ig_tree_is_diff(const ig_tree *t) { return t->diff; }
+int64_t ig_tree_total(const ig_tree *t) { return EL(t->nodes, ig_tree_node, 0).total; }
+const char *ig_tree_value_type(const ig_tree *t) { return t->vtype; }
+const char *ig_tree_value_unit(const ig_tree *t) { return t->vunit; }
+
+/* ---- top table ----------------------------------------------------------- */
+
+struct ig_top {
+    names nm;
+    arr rows;   /* ig_top_row, sorted */
+    int64_t total;
+    char vtype[64], vunit[64];
+};
+
+typedef struct top_acc {
+    arr flat, cum, stamp, bflat, bcum; /* int64_t / int64_t / uint64_t per name */
+} top_acc;
+
+static void grow_to(arr *a, size_t n)
+{
+    if (a->len < n) {
+        size_t old = a->len;
+        arr_push(a, n - old);
+        memset((char *)a->data + old * a->elem, 0, (n - old) * a->elem);
+    }
+}
+
+/* Accumulates flat/cum per name of profile p into acc (base = 1: b arrays). */
+static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const ig_tree_opts *o, int base,
+                          ig_err *err)
+{
+    ig_tree_opts oo = o ? *o : (ig_tree_opts){-1, 0, NULL, NULL, NULL, NULL, 0};
+    oo.reverse = 0;
+    expander x;
+    if (expander_init(&x, p, &t->nm, &oo, err))
+        return -1;
+    if (!base) {
+        ignis_value_type vt = ignis_profile_value_type(p, (size_t)x.vi);
+        snprintf(t->vtype, sizeof t->vtype, "%s", ignis_profile_string(p, vt.type));
+        snprintf(t->vunit, sizeof t->vunit, "%s", ignis_profile_string(p, vt.unit));
+    }
+    arr tmp = ARR(frame);
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        int64_t v = s.values[x.vi];
+        if (!v)
+            continue;
+        long n = expand(&x, &s, &tmp);
+        if (n < 0)
+            continue;
+        if (!base)
+            t->total += v;
+        size_t nn = t->nm.strs.len;
+        arr *flat = base ? &acc->bflat : &acc->flat, *cum = base ? &acc->bcum : &acc->cum;
+        grow_to(flat, nn);
+        grow_to(cum, nn);
+        grow_to(&acc->stamp, nn);
+        const frame *fr = tmp.data;
+        uint64_t stamp = ((uint64_t)base << 63) | (i + 1);
+        for (long j = 0; j < n; j++) {
+            uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
+            if (*st != stamp) {
+                *st = stamp;
+                EL(*cum, int64_t, fr[j].name) += v;
+            }
+        }
+        if (n > 0)
+            EL(*flat, int64_t, fr[n - 1].name) += v;
+    }
+    free(tmp.data);
+    expander_free(&x);
+    return 0;
+}
+
+static int row_cmp_flat(const void *a, const void *b, void *ctx)
+{
+    const ig_top_row *x = a, *y = b;
+    if (x->flat != y->flat)
+        return x->flat > y->flat ? -1 : 1;
+    if (x->cum != y->cum)
+        return x->cum > y->cum ? -1 : 1;
+    return strcmp(names_get(ctx, x->name), names_get(ctx, y->name));
+}
+
+static int row_cmp_cum(const void *a, const void *b, void *ctx)
+{
+    const ig_top_row *x = a, *y = b;
+    if (x->cum != y->cum)
+        return x->cum > y->cum ? -1 : 1;
+    return row_cmp_flat(a, b, ctx);
+}
+
+static void top_rows(ig_top *t, top_acc *acc, ig_top_sort sort)
+{
+    size_t nn = t->nm.strs.len;
+    grow_to(&acc->flat, nn);
+    grow_to(&acc->cum, nn);
+    grow_to(&acc->bflat, nn);
+    grow_to(&acc->bcum, nn);
+    t->rows.len = 0;
+    for (size_t i = 1; i < nn; i++) {
+        int64_t f = EL(acc->flat, int64_t, i), c = EL(acc->cum, int64_t, i);
+        int64_t bf = EL(acc->bflat, int64_t, i), bc = EL(acc->bcum, int64_t, i);
+        if (!f && !c && !bf && !bc)
+            continue;
+        ig_top_row *r = arr_push(&t->rows, 1);
+        r->name = (uint32_t)i;
+        r->flat = f;
+        r->cum = c;
+        r->base_flat = bf;
+        r->base_cum = bc;
+    }
+    qsort_r(t->rows.data, t->rows.len, sizeof(ig_top_row), sort == IG_SORT_CUM ? row_cmp_cum : row_cmp_flat,
+            &t->nm);
+}
+
+static void acc_free(top_acc *acc)
+{
+    free(acc->flat.data);
+    free(acc->cum.data);
+    free(acc->stamp.data);
+    free(acc->bflat.data);
+    free(acc->bcum.data);
+}
+
+ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_sort sort, ig_err *err)
+{
+    ig_top *t = ig_xcalloc(1, sizeof *t);
+    names_init(&t->nm);
+    t->rows = (arr)ARR(ig_top_row);
+    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
+    if (top_accumulate(t, &acc, p, opts, 0, err)) {
+        acc_free(&acc);
+        ig_top_free(t);
+        return NULL;
+    }
+    top_rows(t, &acc, sort);
+    acc_free(&acc);
+    return t;
+}
+
+int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_err *err)
+{
+    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
+    grow_to(&acc.flat, t->nm.strs.len);
+    grow_to(&acc.cum, t->nm.strs.len);
+    for (size_t i = 0; i < t->rows.len; i++) {
+        const ig_top_row *r = &EL(t->rows, ig_top_row, i);
+        EL(acc.flat, int64_t, r->name) = r->flat;
+        EL(acc.cum, int64_t, r->name) = r->cum;
+    }
+    ig_tree_opts o = {ignis_profile_find_value(base, t->vtype), 0, NULL, NULL, NULL, NULL, 0};
+    if (top_accumulate(t, &acc, base, &o, 1, err)) {
+        acc_free(&acc);
+        return ig_err_prefix(err, "base profile");
+    }
+    top_rows(t, &acc, sort);
+    acc_free(&acc);
+    return 0;
+}
+
+void ig_top_free(ig_top *t)
+{
+    if (!t)
+        return;
+    names_free(&t->nm);
+    free(t->rows.data);
+    free(t);
+}
+
+size_t ig_top_rows(const ig_top *t) { return t->rows.len; }
+const ig_top_row *ig_top_row_at(const ig_top *t, size_t i)
+{
+    return i < t->rows.len ? &EL(t->rows, ig_top_row, i) : NULL;
+}
+const char *ig_top_name(const ig_top *t, uint32_t name) { return names_get(&t->nm, name); }
+int64_t ig_top_total(const ig_top *t) { return t->total; }
+const char *ig_top_value_type(const ig_top *t) { return t->vtype; }
+const char *ig_top_value_unit(const ig_top *t) { return t->vunit; }
+
+/* ---- value formatting (pprof's ScaledLabel) ------------------------------- */
+
+void ig_format_value(int64_t v, const char *unit, char *buf, size_t len)
+{
+    static const struct { const char *unit; const char *names[5]; double step[5]; } scales[] = {
+        {"nanoseconds", {"ns", "us", "ms", "s", NULL}, {1, 1e3, 1e6, 1e9, 0}},
+        {"microseconds", {"us", "ms", "s", NULL, NULL}, {1, 1e3, 1e6, 0, 0}},
+        {"milliseconds", {"ms", "s", NULL, NULL, NULL}, {1, 1e3, 0, 0, 0}},
+        {"seconds", {"s", NULL, NULL, NULL, NULL}, {1, 0, 0, 0, 0}},
+        {"bytes", {"B", "kB", "MB", "GB", "TB"}, {1, 1024.0, 1048576.0, 1073741824.0, 1099511627776.0}},
+    };
+    for (size_t s = 0; unit && s < sizeof scales / sizeof scales[0]; s++) {
+        if (strcmp(unit, scales[s].unit))
+            continue;
+        double a = v < 0 ? -(double)v : (double)v;
+        int k = 0;
+        while (k + 1 < 5 && scales[s].names[k + 1] && a >= scales[s].step[k + 1])
+            k++;
+        char num[64];
+        snprintf(num, sizeof num, "%.2f", (double)v / scales[s].step[k]);
+        size_t n = strlen(num);
+        if (n > 3 && !strcmp(num + n - 3, ".00"))
+            num[n - 3] = '\0';
+        if (!strcmp(num, "0") || !strcmp(num, "-0")) {
+            snprintf(buf, len, "0");
+            return;
+        }
+        snprintf(buf, len, "%s%s", num, scales[s].names[k]);
+        return;
+    }
+    snprintf(buf, len, "%" PRId64, v);
+}

@@ -1,0 +1,112 @@
+/*
+ * profile/tree.h — call trees and top tables derived from the profile model.
+ *
+ * Every view of a profile (SVG flame graph, `ignis report`, the terminal
+ * viewer) is computed here from ignis_profile, so they agree to the unit.
+ *
+ * A tree merges stacks root-first (or leaf-first with `reverse`), one node
+ * per frame: a location expands into its lines, the physical function being
+ * the caller and inlined functions its callees.  Sibling nodes merge when
+ * their frame name and kind are equal.  Nodes are stored in one array in
+ * depth-first order with children sorted by name, so a flame graph is laid
+ * out by one linear walk.  The tree is built by sorting the root-first
+ * frame paths of all samples and walking them in order, so nodes are
+ * appended in depth-first order and no per-node hash table is needed;
+ * memory is one node per distinct frame path (fewer with min_total).
+ *
+ * Filters follow pprof: `focus` keeps samples with a frame matching the
+ * regex, `ignore` drops samples with a frame matching it, `thread` keeps
+ * samples whose "thread" (or "thread_name"/"tid") label matches.  A diff tree
+ * also carries, per node, the value of the same path in a base profile.
+ */
+#ifndef IG_PROFILE_TREE_H
+#define IG_PROFILE_TREE_H
+
+#include "ignis/profile.h"
+#include "utils/err.h"
+
+/* Frame kinds of a tree node: the location kinds plus "inlined". */
+enum { IG_NODE_USER = IGNIS_FRAME_USER, IG_NODE_KERNEL = IGNIS_FRAME_KERNEL,
+       IG_NODE_JIT = IGNIS_FRAME_JIT, IG_NODE_INLINED = 3, IG_NODE_ROOT = 4 };
+
+typedef struct ig_tree_opts {
+    int value;          /* value index; -1 = the profile's default */
+    int reverse;        /* merge from the leaf (callers tree) */
+    const char *focus;  /* POSIX extended regex or NULL */
+    const char *ignore; /* POSIX extended regex or NULL */
+    const char *thread; /* POSIX extended regex on the thread label or NULL */
+    const char *root;   /* if set, only the subtree under the first frame
+                           matching this regex (like pprof -focus + show_from) */
+    int64_t min_total;  /* drop nodes whose total is below this (their value
+                           stays in the parent's total); 0 keeps every node.
+                           Writers that cannot show tiny frames (SVG minwidth)
+                           use it to keep memory proportional to what is drawn. */
+} ig_tree_opts;
+
+typedef struct ig_tree_node {
+    uint32_t name;        /* index into the tree's names (ig_tree_name) */
+    uint32_t parent;      /* node index; the root's parent is itself (0) */
+    uint32_t first_child; /* 0 = none (node 0 is the root, never a child) */
+    uint32_t next_sibling;/* 0 = none */
+    uint32_t depth;       /* root = 0 */
+    uint8_t kind;         /* IG_NODE_* */
+    uint32_t module;      /* index into names of the module (mapping file base name), 0 = none */
+    int64_t total;        /* value of this node and its descendants */
+    int64_t self;         /* value where this node is the leaf */
+    int64_t base_total;   /* diff trees: total of the same path in the base */
+    int64_t base_self;
+} ig_tree_node;
+
+typedef struct ig_tree ig_tree;
+
+/* Builds the tree of profile p.  Returns NULL with err set on a bad regex
+ * ("--focus: invalid regular expression ...") or a bad value index. */
+ig_tree *ig_tree_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err);
+
+/* Adds the values of a base profile to a tree (diff): each node gets
+ * base_total/base_self of the same frame path in base, paths only present
+ * in base are added with total 0.  The value used is the base value type
+ * with the same type name, else the base default. */
+int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err);
+
+void ig_tree_free(ig_tree *t);
+
+size_t ig_tree_size(const ig_tree *t);                 /* number of nodes (root included) */
+const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i);
+const char *ig_tree_name(const ig_tree *t, uint32_t name);
+int ig_tree_is_diff(const ig_tree *t);
+int64_t ig_tree_total(const ig_tree *t);               /* root total */
+/* The value type being shown, e.g. "cpu"/"nanoseconds". */
+const char *ig_tree_value_type(const ig_tree *t);
+const char *ig_tree_value_unit(const ig_tree *t);
+
+/* ---- top table (flat / cumulative per function) ------------------------ */
+
+typedef struct ig_top_row {
+    uint32_t name;   /* index into the table's names */
+    int64_t flat;    /* value where the function is the leaf */
+    int64_t cum;     /* value of samples with the function anywhere (once) */
+    int64_t base_flat, base_cum; /* diff tables */
+} ig_top_row;
+
+typedef enum { IG_SORT_FLAT = 0, IG_SORT_CUM = 1 } ig_top_sort;
+
+typedef struct ig_top ig_top;
+
+/* Per-function table, sorted by flat (then cum, then name) or by cum.
+ * Uses the same options and filters as the tree (reverse is ignored). */
+ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_sort sort, ig_err *err);
+int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_err *err);
+void ig_top_free(ig_top *t);
+size_t ig_top_rows(const ig_top *t);
+const ig_top_row *ig_top_row_at(const ig_top *t, size_t i);
+const char *ig_top_name(const ig_top *t, uint32_t name);
+int64_t ig_top_total(const ig_top *t); /* total of all (filtered) samples */
+const char *ig_top_value_type(const ig_top *t);
+const char *ig_top_value_unit(const ig_top *t);
+
+/* Formats a value with its unit the way pprof does ("1.50s", "120ms",
+ * "3.2MB", "1234"). */
+void ig_format_value(int64_t v, const char *unit, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * profiler/perf.c — opening sampling events and draining their rings.
+ *
+ * Design.  The kernel writes records into a power-of-two data area after
+ * one metadata page and advances data_head; we read from data_tail and
+ * publish the new tail when done.  The ordering rules are the ones in
+ * perf_event_open(2): load data_head with acquire semantics before reading
+ * any record, and store data_tail with release semantics after the last
+ * read, so the kernel never overwrites a record we are still parsing.
+ * Records are parsed where they lie; the rare record that straddles the
+ * end of the data area is copied whole into a 64 KiB scratch buffer (a
+ * record's size is a 16-bit field, so it always fits).  Nothing else is
+ * copied: the user stack of a sample is unwound straight out of the ring.
+ */
+#include "profiler/perf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "utils/strbuf.h"
+
+#define SAMPLE_TYPE (PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD | \
+                     PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
+
+static void fill_attr(const ig_perf_opts *o, struct perf_event_attr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    a->type = PERF_TYPE_SOFTWARE;
+    a->config = PERF_COUNT_SW_CPU_CLOCK;
+    a->freq = 1;
+    a->sample_freq = o->freq;
+    a->sample_type = SAMPLE_TYPE;
+    a->sample_regs_user = IG_PERF_REGS_MASK;
+    a->sample_stack_user = o->stack_size;
+    a->exclude_callchain_user = 1;
+    a->exclude_callchain_kernel = o->kernel ? 0 : 1;
+    a->exclude_kernel = o->kernel ? 0 : 1;
+    a->exclude_hv = 1;
+    a->inherit = o->inherit;
+    a->enable_on_exec = o->enable_on_exec;
+    a->disabled = o->enable_on_exec;
+    a->mmap = o->sideband;
+    a->mmap2 = o->sideband;
+    a->comm = o->sideband;
+    a->comm_exec = o->sideband;
+    a->task = o->sideband;
+    /* Wake a poller once 64 KiB are waiting; the recorder also polls on a
+     * timer, so this only bounds latency and the risk of overflow. */
+    a->watermark = 1;
+    a->wakeup_watermark = 64 * 1024;
+}
+
+int ig_perf_open(const ig_perf_opts *o, pid_t tid)
+{
+    struct perf_event_attr a;
+    fill_attr(o, &a);
+    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int ig_ring_map(ig_ring *r, int fd, size_t pages)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    size_t psz = (size_t)sysconf(_SC_PAGESIZE);
+    for (;;) {
+        size_t len = (pages + 1) * psz;
+        void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) {
+            r->meta = m;
+            r->map_len = len;
+            size_t off = r->meta->data_offset ? r->meta->data_offset : psz;
+            r->size = r->meta->data_size ? r->meta->data_size : pages * psz;
+            r->data = (uint8_t *)m + off;
+            r->scratch = ig_xmalloc(65536);
+            r->tail = __atomic_load_n(&r->meta->data_tail, __ATOMIC_RELAXED);
+            r->head = r->tail;
+            return 0;
+        }
+        if ((errno != EPERM && errno != ENOMEM) || pages <= 1)
+            return -1;
+        pages /= 2;
+    }
+}
+
+void ig_ring_unmap(ig_ring *r)
+{
+    if (r->meta)
+        munmap(r->meta, r->map_len);
+    free(r->scratch);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+void ig_ring_begin(ig_ring *r)
+{
+    r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+}
+
+const struct perf_event_header *ig_ring_next(ig_ring *r)
+{
+    if (r->head - r->tail < sizeof(struct perf_event_header))
+        return NULL;
+    size_t mask = r->size - 1;
+    size_t off = (size_t)(r->tail & mask);
+    struct perf_event_header h;
+    if (off + sizeof h <= r->size) {
+        memcpy(&h, r->data + off, sizeof h);
+    } else {
+        size_t first = r->size - off;
+        memcpy(&h, r->data + off, first);
+        memcpy((uint8_t *)&h + first, r->data, sizeof h - first);
+    }
+    if (h.size < sizeof h || r->head - r->tail < h.size) {
+        /* A corrupt or partial record: skip to what the kernel wrote. */
+        r->tail = r->head;
+        return NULL;
+    }
+    const struct perf_event_header *rec;
+    if (off + h.size <= r->size) {
+        rec = (const struct perf_event_header *)(r->data + off);
+    } else {
+        size_t first = r->size - off;
+        memcpy(r->scratch, r->data + off, first);
+        memcpy(r->scratch + first, r->data, h.size - first);
+        rec = (const struct perf_event_header *)r->scratch;
+    }
+    r->tail += h.size;
+    return rec;
+}
+
+void ig_ring_end(ig_ring *r)
+{
+    __atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* Bounds-checked cursor over a record's payload. */
+typedef struct cursor {
+    const uint8_t *p, *end;
+    bool bad;
+} cursor;
+
+static uint64_t take_u64(cursor *c)
+{
+    uint64_t v = 0;
+    if ((size_t)(c->end - c->p) < 8) {
+        c->bad = true;
+        return 0;
+    }
+    memcpy(&v, c->p, 8);
+    c->p += 8;
+    return v;
+}
+
+static const uint8_t *take_bytes(cursor *c, uint64_t n)
+{
+    if ((uint64_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return NULL;
+    }
+    const uint8_t *at = c->p;
+    c->p += n;
+    return at;
+}
+
+int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s)
+{
+    cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
+    memset(s, 0, sizeof *s);
+    s->user_mode = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_USER;
+    s->ip = take_u64(&c);
+    uint64_t pidtid = take_u64(&c);
+    s->pid = (uint32_t)pidtid;
+    s->tid = (uint32_t)(pidtid >> 32);
+    s->time = take_u64(&c);
+    s->period = take_u64(&c);
+    s->nr_chain = take_u64(&c);
+    if (s->nr_chain > 4096)
+        return -1;
+    s->chain = (const uint64_t *)take_bytes(&c, s->nr_chain * 8);
+    s->regs_abi = take_u64(&c);
+    if (s->regs_abi != PERF_SAMPLE_REGS_ABI_NONE)
+        for (int i = 0; i < IG_PREG_COUNT; i++)
+            s->regs[i] = take_u64(&c);
+    uint64_t size = take_u64(&c);
+    if (size) {
+        s->stack = take_bytes(&c, size);
+        s->stack_size = take_u64(&c);
+        if (s->stack_size > size)
+            s->stack_size = size;
+    }
+    if (c.bad)
+        return -1;
+    if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE)
+        s->stack_size = 0;
+    return 0;
+}
+
+int ig_perf_paranoid(void)
+{
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    int v = -99;
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = -99;
+        fclose(f);
+    }
+    return v;
+}

@@ -1,0 +1,94 @@
+/*
+ * profiler/perf.h — perf_event_open sampling events and their ring buffers.
+ *
+ * One event per attached thread: a software cpu-clock event in frequency
+ * mode that records the IP, pid/tid, time, period, the kernel callchain,
+ * the user registers and a copy of the user stack.  Each event owns a
+ * ring buffer (ig_ring) that the kernel fills and we drain in place; only
+ * a record that wraps around the end of the buffer is copied, into one
+ * scratch buffer of the ring.
+ */
+#ifndef IG_PROFILER_PERF_H
+#define IG_PROFILER_PERF_H
+
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Largest user stack copy perf accepts (the record size is 16 bits). */
+#define IG_PERF_MAX_STACK 65528u
+
+/* The user registers we sample, in perf's x86_64 numbering: AX BX CX DX SI
+ * DI BP SP IP and R8..R15.  Sample records carry them in bit order. */
+enum {
+    IG_PREG_AX, IG_PREG_BX, IG_PREG_CX, IG_PREG_DX, IG_PREG_SI, IG_PREG_DI,
+    IG_PREG_BP, IG_PREG_SP, IG_PREG_IP,
+    IG_PREG_R8, IG_PREG_R9, IG_PREG_R10, IG_PREG_R11,
+    IG_PREG_R12, IG_PREG_R13, IG_PREG_R14, IG_PREG_R15,
+    IG_PREG_COUNT
+};
+#define IG_PERF_REGS_MASK 0xff01ffULL /* bits 0-8 and 16-23 */
+
+typedef struct ig_perf_opts {
+    unsigned freq;         /* samples per second per thread */
+    unsigned stack_size;   /* bytes of user stack to copy, multiple of 8 */
+    bool kernel;           /* record kernel callchains */
+    bool inherit;          /* follow threads/processes the target creates */
+    bool enable_on_exec;   /* start disabled, enable at exec (-- CMD) */
+    bool sideband;         /* ask for MMAP2/COMM/FORK/EXIT records */
+} ig_perf_opts;
+
+/* Opens the sampling event on thread `tid`.  Returns the fd, or -1 with
+ * errno set (EACCES/EPERM: not permitted, ESRCH: no such thread). */
+int ig_perf_open(const ig_perf_opts *o, pid_t tid);
+
+typedef struct ig_ring {
+    int fd;
+    struct perf_event_mmap_page *meta;
+    uint8_t *data;       /* data area, `size` bytes, a power of two */
+    size_t size;
+    size_t map_len;
+    uint64_t tail;       /* our read position */
+    uint64_t head;       /* kernel write position seen at ig_ring_begin */
+    uint8_t *scratch;    /* for records that wrap (64 KiB) */
+} ig_ring;
+
+/* Maps `pages` data pages (a power of two) of fd; halves the size while
+ * the kernel refuses (locked memory limit).  Returns 0 or -1 (errno). */
+int ig_ring_map(ig_ring *r, int fd, size_t pages);
+void ig_ring_unmap(ig_ring *r);
+
+/* Reading: ig_ring_begin() snapshots the kernel head (acquire barrier),
+ * ig_ring_next() returns the next record (pointing into the buffer, or into
+ * the scratch copy when it wraps) or NULL when caught up, and ig_ring_end()
+ * publishes the new tail (release barrier) so the kernel can reuse the
+ * space.  A record pointer is valid until the next ig_ring_next(). */
+void ig_ring_begin(ig_ring *r);
+const struct perf_event_header *ig_ring_next(ig_ring *r);
+void ig_ring_end(ig_ring *r);
+
+/* A parsed PERF_RECORD_SAMPLE (pointers into the record). */
+typedef struct ig_perf_sample {
+    uint64_t ip;
+    uint32_t pid, tid;
+    uint64_t time;
+    uint64_t period;
+    uint64_t nr_chain;
+    const uint64_t *chain;   /* kernel callchain with context markers */
+    uint64_t regs_abi;       /* PERF_SAMPLE_REGS_ABI_NONE: no user regs */
+    uint64_t regs[IG_PREG_COUNT];
+    uint64_t stack_size;     /* bytes valid in stack (dyn_size) */
+    const uint8_t *stack;    /* copy of the user stack from regs[SP] */
+    bool user_mode;          /* the sample hit user code */
+} ig_perf_sample;
+
+/* Parses a sample record laid out as ig_perf_open() asked.  Returns 0, or
+ * -1 when the record is malformed (lengths beyond its size). */
+int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s);
+
+/* perf_event_paranoid value, or -99 when unreadable. */
+int ig_perf_paranoid(void);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * profiler/procmap.c — modules (mapped ELF files) and per-process maps.
+ *
+ * Design.  Unwinding reads two kinds of memory: the copied stack, and the
+ * unwind tables of the code (.eh_frame_hdr, .eh_frame).  The latter never
+ * change at run time, so instead of reading the target's memory we map
+ * each ELF file read-only into the profiler once (page cache backed, so it
+ * costs address space, not RSS) and translate a target address into a file
+ * offset through the load bias and the PT_LOAD headers.  Files are opened
+ * through /proc/PID/root (containers); a deleted or replaced file is taken
+ * from /proc/PID/map_files, which pins the inode the target really maps.
+ * The vDSO has no file: it is the same image in every process on this
+ * kernel, so our own copy (AT_SYSINFO_EHDR) serves.
+ *
+ * Only executable mappings are kept per process, sorted by address; an
+ * address in a module's read-only data (where .eh_frame lives) is found
+ * through the module's extent around its executable mapping.
+ */
+#include "profiler/procmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "utils/strbuf.h"
+
+/* DWARF exception-header pointer encodings we accept in .eh_frame_hdr. */
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_sdata4 0x0b
+#define DW_EH_PE_udata8 0x04
+#define DW_EH_PE_sdata8 0x0c
+#define DW_EH_PE_datarel 0x30
+
+static int encoded_size(uint8_t enc)
+{
+    switch (enc & 0x0f) {
+    case DW_EH_PE_udata4: case DW_EH_PE_sdata4: return 4;
+    case DW_EH_PE_udata8: case DW_EH_PE_sdata8: return 8;
+    default: return -1;
+    }
+}
+
+/* Maps a module vaddr to a file offset; false when not backed by the file. */
+static bool vaddr_to_offset(const ig_module *m, uint64_t vaddr, uint64_t len, uint64_t *off)
+{
+    for (int i = 0; i < m->nloads; i++) {
+        const ig_load *l = &m->loads[i];
+        if (vaddr >= l->vaddr && vaddr + len <= l->vaddr + l->filesz) {
+            *off = vaddr - l->vaddr + l->offset;
+            return *off + len <= m->size;
+        }
+    }
+    return false;
+}
+
+/* Locates the binary-search table of PT_GNU_EH_FRAME. */
+static void parse_eh_frame_hdr(ig_module *m, uint64_t hdr_vaddr)
+{
+    uint64_t off;
+    if (!vaddr_to_offset(m, hdr_vaddr, 4, &off))
+        return;
+    const uint8_t *h = m->bytes + off;
+    if (h[0] != 1)
+        return;
+    int ptr_size = encoded_size(h[1]), count_size = encoded_size(h[2]);
+    if (ptr_size < 0 || count_size < 0 || h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+        return;
+    uint64_t count_off;
+    if (!vaddr_to_offset(m, hdr_vaddr + 4 + ptr_size, count_size, &count_off))
+        return;
+    uint64_t count = 0;
+    if (count_size == 4) {
+        uint32_t c32;
+        memcpy(&c32, m->bytes + count_off, 4);
+        count = c32;
+    } else {
+        memcpy(&count, m->bytes + count_off, 8);
+    }
+    uint64_t table = hdr_vaddr + 4 + ptr_size + count_size, table_off;
+    if (!count || !vaddr_to_offset(m, table, count * 8, &table_off))
+        return;
+    m->eh_hdr_vaddr = hdr_vaddr;
+    m->table_vaddr = table;
+    m->fde_count = count;
+    m->has_table = true;
+}
+
+/* Reads the program headers; false for anything that is not a usable ELF. */
+static bool parse_elf(ig_module *m)
+{
+    elf_version(EV_CURRENT);
+    Elf *e = elf_memory((char *)m->bytes, m->size);
+    if (!e)
+        return false;
+    size_t n = 0;
+    bool ok = elf_kind(e) == ELF_K_ELF && gelf_getclass(e) == ELFCLASS64 && elf_getphdrnum(e, &n) == 0;
+    uint64_t eh_vaddr = 0;
+    m->loads = ok && n ? ig_xcalloc(n, sizeof *m->loads) : NULL;
+    m->lo = UINT64_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e, (int)i, &ph))
+            continue;
+        if (ph.p_type == PT_GNU_EH_FRAME)
+            eh_vaddr = ph.p_vaddr;
+        if (ph.p_type != PT_LOAD || ph.p_offset > m->size)
+            continue;
+        ig_load *l = &m->loads[m->nloads++];
+        *l = (ig_load){ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz};
+        if (l->filesz > m->size - l->offset)
+            l->filesz = m->size - l->offset;
+        if (ph.p_vaddr < m->lo)
+            m->lo = ph.p_vaddr;
+        if (ph.p_vaddr + ph.p_memsz > m->hi)
+            m->hi = ph.p_vaddr + ph.p_memsz;
+    }
+    elf_end(e);
+    if (!ok || !m->nloads)
+        return false;
+    if (eh_vaddr)
+        parse_eh_frame_hdr(m, eh_vaddr);
+    return true;
+}
+
+static void module_free(ig_module *m)
+{
+    if (m->own_bytes && m->bytes)
+        munmap((void *)m->bytes, m->size);
+    free(m->loads);
+    free(m->name);
+    free(m->open_path);
+    free(m);
+}
+
+void ig_modcache_free(ig_modcache *mc)
+{
+    for (size_t i = 0; i < mc->n; i++)
+        module_free(mc->mods[i]);
+    free(mc->mods);
+    memset(mc, 0, sizeof *mc);
+}
+
+static ig_module *cache_find(ig_modcache *mc, uint64_t dev, uint64_t ino, const char *name)
+{
+    for (size_t i = 0; i < mc->n; i++) {
+        ig_module *m = mc->mods[i];
+        if (m->dev == dev && m->ino == ino && (ino || !strcmp(m->name, name)))
+            return m;
+    }
+    return NULL;
+}
+
+static ig_module *cache_add(ig_modcache *mc, ig_module *m)
+{
+    if (mc->n == mc->cap) {
+        mc->cap = mc->cap ? mc->cap * 2 : 16;
+        mc->mods = ig_xrealloc(mc->mods, mc->cap * sizeof *mc->mods);
+    }
+    mc->mods[mc->n++] = m;
+    return m;
+}
+
+/* Our own vDSO image: same kernel, same bytes as the target's. */
+static ig_module *vdso_module(ig_modcache *mc)
+{
+    ig_module *m = cache_find(mc, 0, 0, "[vdso]");
+    if (m)
+        return m->bytes ? m : NULL;
+    m = ig_xcalloc(1, sizeof *m);
+    m->name = ig_xstrdup("[vdso]");
+    m->open_path = ig_xstrdup("");
+    cache_add(mc, m);
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+            lo == getauxval(AT_SYSINFO_EHDR)) {
+            m->bytes = (const uint8_t *)lo;
+            m->size = hi - lo;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (m->bytes && !parse_elf(m))
+        m->bytes = NULL;
+    return m->bytes ? m : NULL;
+}
+
+static int open_mapped_file(pid_t pid, const char *name, uint64_t start, uint64_t end, uint64_t ino,
+                            char *path, size_t len)
+{
+    size_t nlen = strlen(name);
+    bool deleted = nlen > 10 && !strcmp(name + nlen - 10, " (deleted)");
+    int fd = -1;
+    if (!deleted) {
+        snprintf(path, len, "/proc/%d/root%s", (int)pid, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && ino && fstat(fd, &st) == 0 && st.st_ino != ino) {
+            close(fd); /* replaced since it was mapped */
+            fd = -1;
+        }
+    }
+    if (fd < 0 && start) {
+        snprintf(path, len, "/proc/%d/map_files/%lx-%lx", (int)pid, (unsigned long)start, (unsigned long)end);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    return fd;
+}
+
+ig_module *ig_module_get(ig_modcache *mc, pid_t pid, const char *name, uint64_t start, uint64_t end,
+                         uint64_t dev, uint64_t ino)
+{
+    (void)dev;
+    if (!strcmp(name, "[vdso]"))
+        return vdso_module(mc);
+    if (name[0] != '/')
+        return NULL;
+    char path[4200];
+    int fd = open_mapped_file(pid, name, start, end, ino, path, sizeof path);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
+        close(fd);
+        return NULL;
+    }
+    ig_module *m = cache_find(mc, st.st_dev, st.st_ino, name);
+    if (m) {
+        close(fd);
+        return m->bytes ? m : NULL;
+    }
+    m = ig_xcalloc(1, sizeof *m);
+    m->name = ig_xstrdup(name);
+    m->open_path = ig_xstrdup(path);
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    cache_add(mc, m);
+    void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (b == MAP_FAILED)
+        return NULL;
+    m->bytes = b;
+    m->size = (size_t)st.st_size;
+    m->own_bytes = true;
+    if (!parse_elf(m)) {
+        munmap(b, m->size);
+        m->bytes = NULL;
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- per-process maps ---------------------------------------------------- */
+
+static void map_free(ig_map *m)
+{
+    free(m->name);
+}
+
+void ig_maps_clear(ig_maps *maps)
+{
+    for (size_t i = 0; i < maps->n; i++)
+        map_free(&maps->v[i]);
+    free(maps->v);
+    memset(maps, 0, sizeof *maps);
+}
+
+void ig_maps_copy(ig_maps *dst, const ig_maps *src)
+{
+    ig_maps_clear(dst);
+    dst->v = ig_xcalloc(src->n ? src->n : 1, sizeof *dst->v);
+    dst->cap = src->n ? src->n : 1;
+    dst->n = src->n;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->v[i] = src->v[i];
+        dst->v[i].name = ig_xstrdup(src->v[i].name);
+    }
+}
+
+static uint64_t compute_bias(const ig_module *mod, uint64_t start, uint64_t pgoff)
+{
+    for (int i = 0; i < mod->nloads; i++) {
+        const ig_load *l = &mod->loads[i];
+        uint64_t page_off = l->offset & ~0xfffULL;
+        if (pgoff >= page_off && pgoff < l->offset + (l->filesz ? l->filesz : 1))
+            return start - pgoff + l->offset - l->vaddr;
+    }
+    return start - pgoff; /* no matching segment: assume vaddr == offset */
+}
+
+void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
+                 const char *name, uint64_t dev, uint64_t ino)
+{
+    uint64_t end = start + len;
+    /* drop overlapped mappings */
+    size_t w = 0;
+    for (size_t i = 0; i < maps->n; i++) {
+        if (maps->v[i].start < end && maps->v[i].end > start)
+            map_free(&maps->v[i]);
+        else
+            maps->v[w++] = maps->v[i];
+    }
+    maps->n = w;
+    if (maps->n == maps->cap) {
+        maps->cap = maps->cap ? maps->cap * 2 : 32;
+        maps->v = ig_xrealloc(maps->v, maps->cap * sizeof *maps->v);
+    }
+    size_t at = maps->n;
+    while (at > 0 && maps->v[at - 1].start > start)
+        at--;
+    memmove(&maps->v[at + 1], &maps->v[at], (maps->n - at) * sizeof *maps->v);
+    maps->n++;
+    ig_map *m = &maps->v[at];
+    memset(m, 0, sizeof *m);
+    m->start = start;
+    m->end = end;
+    m->pgoff = pgoff;
+    m->name = ig_xstrdup(name);
+    m->mod = ig_module_get(mc, pid, name, start, end, dev, ino);
+    m->bias = m->mod ? compute_bias(m->mod, start, pgoff) : start - pgoff;
+    maps->hint = 0;
+}
+
+int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    ig_maps fresh = {0};
+    char line[4400];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off, ino;
+        unsigned maj, min;
+        char perms[8];
+        int name_at = 0;
+        if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &lo, &hi, perms, &off, &maj, &min, &ino, &name_at) < 7)
+            continue;
+        if (perms[2] != 'x')
+            continue;
+        char *name = line + name_at;
+        name[strcspn(name, "\n")] = '\0';
+        ig_maps_add(&fresh, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
+    }
+    fclose(f);
+    ig_maps_clear(maps);
+    *maps = fresh;
+    return 0;
+}
+
+ig_map *ig_maps_find(ig_maps *maps, uint64_t addr)
+{
+    if (maps->hint < maps->n) {
+        ig_map *h = &maps->v[maps->hint];
+        if (addr >= h->start && addr < h->end)
+            return h;
+    }
+    size_t lo = 0, hi = maps->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (maps->v[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < maps->n && addr >= maps->v[lo].start && addr < maps->v[lo].end) {
+        maps->hint = lo;
+        return &maps->v[lo];
+    }
+    return NULL;
+}
+
+static int read_module_word(const ig_map *m, uint64_t addr, uint64_t *val)
+{
+    uint64_t off;
+    if (!ig_map_module_contains(m, addr) || !vaddr_to_offset(m->mod, addr - m->bias, 8, &off))
+        return -1;
+    memcpy(val, m->mod->bytes + off, 8);
+    return 0;
+}
+
+int ig_maps_read_word(ig_maps *maps, uint64_t addr, uint64_t *val)
+{
+    if (maps->hint < maps->n && read_module_word(&maps->v[maps->hint], addr, val) == 0)
+        return 0;
+    /* the first mapping ending above addr, and its neighbours */
+    size_t lo = 0, hi = maps->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (maps->v[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo > 0 ? lo - 1 : 0; i < maps->n && i <= lo + 1; i++)
+        if (read_module_word(&maps->v[i], addr, val) == 0)
+            return 0;
+    return -1;
+}

@@ -1,0 +1,428 @@
+/*
+ * profiler/sym/module.c — one ELF file as the symbolizer sees it.
+ *
+ * A module is opened once (ig_symtab caches it per build-id) and keeps:
+ * the PT_LOAD program headers that turn a file offset into an ELF virtual
+ * address, a sorted table of function symbols, and the libdw Dwarf handle
+ * of whichever file carries the DWARF — the file itself, or a separate
+ * debug file found the way gdb and elfutils look for one:
+ *
+ *   <debugdir>/.build-id/ab/cdef...debug       (by build-id)
+ *   <dir>/<debuglink>, <dir>/.debug/<debuglink>,
+ *   <debugdir>/<dir>/<debuglink>               (by .gnu_debuglink)
+ *
+ * A debuglink candidate is accepted only when its build-id matches the
+ * file's (or, without build-ids, when its CRC32 matches the link's), so a
+ * stale debug file never names the wrong code.  A path under
+ * /proc/PID/root/ (a container) also searches the container's debugdir.
+ *
+ * Files are read with ELF_C_READ (pread on demand, no mmap), so a file
+ * truncated behind our back yields read errors, never SIGBUS.  Every
+ * failure leaves a module that names nothing (usable = 0): callers show
+ * module+0xoffset.
+ */
+#include "profiler/sym/sym_internal.h"
+#include "utils/strbuf.h"
+
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+int ig_elf_open(const char *path, int *fd, Elf **elf, struct stat *st)
+{
+    *fd = -1;
+    *elf = NULL;
+    /* O_NONBLOCK: a FIFO planted at the path must not hang us. */
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (f < 0)
+        return -1;
+    if (fstat(f, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(f);
+        return -1;
+    }
+    Elf *e = elf_begin(f, ELF_C_READ, NULL);
+    if (!e || elf_kind(e) != ELF_K_ELF) {
+        if (e)
+            elf_end(e);
+        close(f);
+        return -1;
+    }
+    *fd = f;
+    *elf = e;
+    return 0;
+}
+
+int ig_elf_build_id_hex(Elf *elf, char *buf, size_t len)
+{
+    const void *id = NULL;
+    ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+    if (n <= 0 || !id || len < 3)
+        return -1;
+    const unsigned char *p = id;
+    size_t max = (len - 1) / 2;
+    if ((size_t)n > max)
+        n = (ssize_t)max;
+    for (ssize_t i = 0; i < n; i++)
+        snprintf(buf + 2 * i, 3, "%02x", p[i]);
+    return 0;
+}
+
+void ig_elf_identity(Elf *elf, const struct stat *st, char *buf, size_t len)
+{
+    char bid[41];
+    if (elf && ig_elf_build_id_hex(elf, bid, sizeof bid) == 0) {
+        snprintf(buf, len, "b:%s", bid);
+        return;
+    }
+    snprintf(buf, len, "f:%llu:%llu:%lld.%09ld:%lld", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+             (long long)st->st_size);
+}
+
+/* ---- program headers ----------------------------------------------------- */
+
+static void load_program_headers(ig_module *m, Elf *elf)
+{
+    size_t n = 0;
+    if (elf_getphdrnum(elf, &n) != 0 || n == 0 || n > 4096)
+        return;
+    m->loads = ig_xcalloc(n, sizeof *m->loads);
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_filesz == 0)
+            continue;
+        m->loads[m->nloads++] = (ig_load){ph.p_offset, ph.p_filesz, ph.p_vaddr};
+    }
+}
+
+int ig_module_off_to_vaddr(const ig_module *m, uint64_t off, uint64_t *vaddr)
+{
+    for (size_t i = 0; i < m->nloads; i++) {
+        const ig_load *l = &m->loads[i];
+        if (off >= l->off && off - l->off < l->filesz) {
+            *vaddr = off - l->off + l->vaddr;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ig_module_vaddr_to_off(const ig_module *m, uint64_t vaddr, uint64_t *off)
+{
+    for (size_t i = 0; i < m->nloads; i++) {
+        const ig_load *l = &m->loads[i];
+        if (vaddr >= l->vaddr && vaddr - l->vaddr < l->filesz) {
+            *off = vaddr - l->vaddr + l->off;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- ELF symbol table ---------------------------------------------------- */
+
+static int bind_rank(int bind)
+{
+    return bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+}
+
+static void push_symbols(ig_module *m, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, size_t *cap)
+{
+    Elf_Data *d = elf_getdata(scn, NULL);
+    size_t esz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+    if (!d || !d->d_buf || esz == 0)
+        return;
+    size_t n = d->d_size / esz;
+    for (size_t i = 1; i < n; i++) {
+        GElf_Sym s;
+        if (!gelf_getsym(d, (int)i, &s))
+            break;
+        int type = GELF_ST_TYPE(s.st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || s.st_value == 0)
+            continue;
+        const char *name = elf_strptr(elf, sh->sh_link, s.st_name);
+        if (!name || !*name)
+            continue;
+        if (m->nsyms == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            m->syms = ig_xrealloc(m->syms, *cap * sizeof *m->syms);
+        }
+        m->syms[m->nsyms++] = (ig_elfsym){s.st_value, s.st_size, name, bind_rank(GELF_ST_BIND(s.st_info))};
+    }
+}
+
+static void load_symbols_of_type(ig_module *m, Elf *elf, Elf64_Word type)
+{
+    size_t cap = 0;
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr sh;
+        if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+            push_symbols(m, elf, scn, &sh, &cap);
+    }
+}
+
+/* Aliases at one address: keep the global, sized, non-underscore one. */
+static int better_alias(const ig_elfsym *a, const ig_elfsym *b)
+{
+    if (a->rank != b->rank)
+        return a->rank < b->rank;
+    if ((a->size > 0) != (b->size > 0))
+        return a->size > 0;
+    return (a->name[0] != '_') && (b->name[0] == '_');
+}
+
+static int cmp_elfsym(const void *pa, const void *pb)
+{
+    const ig_elfsym *a = pa, *b = pb;
+    if (a->addr != b->addr)
+        return a->addr < b->addr ? -1 : 1;
+    return better_alias(a, b) ? -1 : better_alias(b, a) ? 1 : 0;
+}
+
+static void sort_symbols(ig_module *m)
+{
+    if (!m->nsyms)
+        return;
+    qsort(m->syms, m->nsyms, sizeof *m->syms, cmp_elfsym);
+    size_t w = 0;
+    for (size_t i = 0; i < m->nsyms; i++)
+        if (w == 0 || m->syms[w - 1].addr != m->syms[i].addr)
+            m->syms[w++] = m->syms[i];
+    m->nsyms = w;
+}
+
+/* .symtab of the file, else .symtab of the debug file, else .dynsym. */
+static void load_symbols(ig_module *m)
+{
+    if (m->elf)
+        load_symbols_of_type(m, m->elf, SHT_SYMTAB);
+    if (!m->nsyms && m->dbg_elf)
+        load_symbols_of_type(m, m->dbg_elf, SHT_SYMTAB);
+    if (!m->nsyms && m->elf)
+        load_symbols_of_type(m, m->elf, SHT_DYNSYM);
+    sort_symbols(m);
+}
+
+const ig_elfsym *ig_module_elfsym(const ig_module *m, uint64_t vaddr)
+{
+    size_t lo = 0, hi = m->nsyms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->syms[mid].addr <= vaddr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const ig_elfsym *s = &m->syms[lo - 1];
+    if (s->size > 0)
+        return vaddr - s->addr < s->size ? s : NULL;
+    /* Unsized (hand-written asm): up to the next symbol, never unbounded. */
+    if (lo < m->nsyms)
+        return s;
+    return NULL;
+}
+
+/* ---- separate debug info ------------------------------------------------- */
+
+static uint32_t file_crc32(int fd)
+{
+    unsigned char buf[65536];
+    uLong crc = crc32(0L, Z_NULL, 0);
+    off_t pos = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof buf, pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        crc = crc32(crc, buf, (uInt)n);
+        pos += n;
+    }
+    return (uint32_t)crc;
+}
+
+typedef struct debug_want {
+    const char *bid;     /* build-id the debug file must carry, or NULL */
+    int check_crc;
+    GElf_Word crc;
+    dev_t self_dev;      /* the module file itself is never its debug file */
+    ino_t self_ino;
+} debug_want;
+
+static int try_debug_file(ig_module *m, const char *cand, const debug_want *w)
+{
+    int fd;
+    Elf *elf;
+    struct stat st;
+    if (ig_elf_open(cand, &fd, &elf, &st) < 0)
+        return 0;
+    int ok = !(st.st_dev == w->self_dev && st.st_ino == w->self_ino);
+    if (ok && w->bid) {
+        char bid[41] = "";
+        ok = ig_elf_build_id_hex(elf, bid, sizeof bid) == 0 && strcmp(bid, w->bid) == 0;
+    } else if (ok && w->check_crc) {
+        ok = file_crc32(fd) == w->crc;
+    }
+    if (!ok) {
+        elf_end(elf);
+        close(fd);
+        return 0;
+    }
+    m->dbg_fd = fd;
+    m->dbg_elf = elf;
+    return 1;
+}
+
+/* Length of a "/proc/PID/root" prefix of path, else 0. */
+static size_t container_root_len(const char *path)
+{
+    if (strncmp(path, "/proc/", 6) != 0)
+        return 0;
+    const char *p = path + 6;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == path + 6 || strncmp(p, "/root/", 6) != 0)
+        return 0;
+    return (size_t)(p + 5 - path);
+}
+
+static int find_by_build_id(ig_module *m, const char *bid, const char *path, const ig_debug_dirs *dd,
+                            const debug_want *w)
+{
+    if (strlen(bid) < 4)
+        return 0;
+    size_t root = container_root_len(path);
+    char cand[4096];
+    for (size_t i = 0; i < dd->n; i++) {
+        snprintf(cand, sizeof cand, "%s/.build-id/%.2s/%s.debug", dd->dirs[i], bid, bid + 2);
+        if (try_debug_file(m, cand, w))
+            return 1;
+        if (root) {
+            snprintf(cand, sizeof cand, "%.*s%s/.build-id/%.2s/%s.debug", (int)root, path, dd->dirs[i], bid,
+                     bid + 2);
+            if (try_debug_file(m, cand, w))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int find_by_debuglink(ig_module *m, const char *path, const ig_debug_dirs *dd, debug_want *w)
+{
+    GElf_Word crc = 0;
+    const char *link = dwelf_elf_gnu_debuglink(m->elf, &crc);
+    if (!link || !*link || strchr(link, '/') || strlen(link) > 255)
+        return 0;
+    w->check_crc = 1;
+    w->crc = crc;
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 1;
+    const char *dir = slash ? path : ".";
+    size_t root = container_root_len(path);
+    char cand[4096];
+    snprintf(cand, sizeof cand, "%.*s/%s", dirlen, dir, link);
+    if (try_debug_file(m, cand, w))
+        return 1;
+    snprintf(cand, sizeof cand, "%.*s/.debug/%s", dirlen, dir, link);
+    if (try_debug_file(m, cand, w))
+        return 1;
+    for (size_t i = 0; i < dd->n && slash; i++) {
+        /* <debugdir>/<dir>/<link>, dir taken inside the container. */
+        snprintf(cand, sizeof cand, "%s%.*s/%s", dd->dirs[i], dirlen - (int)root, path + root, link);
+        if (try_debug_file(m, cand, w))
+            return 1;
+        if (root) {
+            snprintf(cand, sizeof cand, "%.*s%s%.*s/%s", (int)root, path, dd->dirs[i], dirlen - (int)root,
+                     path + root, link);
+            if (try_debug_file(m, cand, w))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A Dwarf with at least one unit, or NULL. */
+static Dwarf *open_dwarf(Elf *elf)
+{
+    Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+    if (!dw)
+        return NULL;
+    Dwarf_CU *cu = NULL;
+    Dwarf_Die cudie;
+    uint8_t unit_type;
+    if (dwarf_get_units(dw, NULL, &cu, NULL, &unit_type, &cudie, NULL) != 0) {
+        dwarf_end(dw);
+        return NULL;
+    }
+    return dw;
+}
+
+static void find_debug_info(ig_module *m, const char *path, const struct stat *st, const ig_debug_dirs *dd)
+{
+    if (m->elf && (m->dwarf = open_dwarf(m->elf)))
+        return;
+    debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL};
+    if (st) {
+        w.self_dev = st->st_dev;
+        w.self_ino = st->st_ino;
+    }
+    int found = w.bid && find_by_build_id(m, w.bid, path, dd, &w);
+    if (!found && m->elf)
+        found = find_by_debuglink(m, path, dd, &w);
+    if (found)
+        m->dwarf = open_dwarf(m->dbg_elf);
+}
+
+/* ---- the module ---------------------------------------------------------- */
+
+void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const struct stat *st, const char *bid,
+                    const ig_debug_dirs *dd)
+{
+    memset(m, 0, sizeof *m);
+    m->path = ig_xstrdup(path);
+    m->fd = fd;
+    m->dbg_fd = -1;
+    m->elf = elf;
+    if (elf)
+        ig_elf_build_id_hex(elf, m->build_id, sizeof m->build_id);
+    else if (bid)
+        snprintf(m->build_id, sizeof m->build_id, "%s", bid);
+    find_debug_info(m, path, elf ? st : NULL, dd);
+    /* Offsets are the file's; a debug-only module (file gone or replaced)
+     * relies on the program headers objcopy keeps in the debug file. */
+    if (elf)
+        load_program_headers(m, elf);
+    else if (m->dbg_elf)
+        load_program_headers(m, m->dbg_elf);
+    load_symbols(m);
+    m->usable = m->nloads > 0 && (m->dwarf || m->nsyms);
+}
+
+void ig_module_close(ig_module *m)
+{
+    ig_dwarf_index_free(m);
+    if (m->dwarf)
+        dwarf_end(m->dwarf);
+    if (m->dbg_elf)
+        elf_end(m->dbg_elf);
+    if (m->elf)
+        elf_end(m->elf);
+    if (m->dbg_fd >= 0)
+        close(m->dbg_fd);
+    if (m->fd >= 0)
+        close(m->fd);
+    free(m->loads);
+    free(m->syms);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+    m->fd = m->dbg_fd = -1;
+}

@@ -1,0 +1,86 @@
+/*
+ * profiler/symbols.h — turning code addresses into function names and
+ * source lines (elfutils libdw), cached per file / build-id.
+ *
+ * Contract between the sampling engine (profiler/record*.c, unwind*.c),
+ * which knows processes and their mappings, and the symbolizer, which only
+ * knows ELF files.  The engine hands over a file (as the target sees it,
+ * already prefixed with /proc/PID/root when needed), its build-id if known,
+ * and the FILE OFFSET of the address (runtime address - mapping start +
+ * mapping page offset); the symbolizer maps offsets to ELF addresses through
+ * the program headers itself.  Results are cached per (module, offset); a
+ * module is opened once per build-id (or path+inode when it has none).
+ */
+#ifndef IG_PROFILER_SYMBOLS_H
+#define IG_PROFILER_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ig_symtab ig_symtab;
+
+/* One frame of a symbolized address, inlined-first order.  Strings are
+ * owned by the ig_symtab and live as long as it does. */
+typedef struct ig_symframe {
+    const char *func;    /* demangled name; NULL when unknown */
+    const char *sysname; /* linker (mangled) name; NULL when unknown */
+    const char *file;    /* source file; NULL when unknown */
+    int line;            /* 0 when unknown */
+    int column;
+    uint64_t func_start; /* file offset of the function start, 0 unknown */
+} ig_symframe;
+
+ig_symtab *ig_symtab_new(void);
+void ig_symtab_free(ig_symtab *st);
+
+/* Symbolizes the code at `offset` in the file `path`.  build_id_hex may
+ * be NULL.  Fills up to `max` frames inlined-first (the innermost inlined
+ * function first, the physical function last) and returns how many, 0 when
+ * the address cannot be named (the caller then shows module+0xoffset).
+ * Never fails hard: a missing, stripped, replaced or corrupt file gives 0. */
+int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex,
+                     uint64_t offset, ig_symframe *out, int max);
+
+/* Reads the GNU build-id of a file as lowercase hex into buf (>= 41 bytes).
+ * Returns 0 or -1. */
+int ig_symtab_build_id(ig_symtab *st, const char *path, char *buf, size_t len);
+
+/* ---- extensions (compatible with the contract above) -------------------
+ *
+ * Threading: an ig_symtab is used by one thread at a time (the engine's
+ * sampling thread); it holds no locks.  Lookups after the first for a
+ * given (module, offset) are a hash probe and a copy.  Pass build_id_hex
+ * whenever known: a file replaced under a running mapping is detected by
+ * it (and still named from its debug file found by build-id); without it
+ * the file at `path` is trusted as first opened, never re-stat'ed per
+ * sample.  Offsets of non-leaf frames should be return address - 1 so
+ * the call instruction, not the next line, is named. */
+
+/* Colon-separated global debug directories searched for
+ * .build-id/xx/yyyy.debug and debuglink files (default "/usr/lib/debug";
+ * "" disables).  Affects modules opened afterwards. */
+void ig_symtab_set_debug_dirs(ig_symtab *st, const char *dirs);
+
+/* Overrides /proc/kallsyms (before the first ig_symtab_kernel call) and
+ * the directory of perf-PID.map files (default "/tmp"). */
+void ig_symtab_set_kallsyms_path(ig_symtab *st, const char *path);
+void ig_symtab_set_perfmap_dir(ig_symtab *st, const char *dir);
+
+/* Counters for tests and the bench. */
+typedef struct ig_symtab_stats {
+    uint64_t lookups;        /* ig_symtab_lookup calls */
+    uint64_t cache_hits;     /* answered from the (module, offset) cache */
+    uint64_t modules;        /* distinct modules (files) opened */
+    uint64_t debug_files;    /* separate debug files found */
+} ig_symtab_stats;
+void ig_symtab_get_stats(const ig_symtab *st, ig_symtab_stats *out);
+
+/* Kernel addresses via /proc/kallsyms (loaded once).  Returns the symbol
+ * name or NULL. */
+const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr);
+
+/* JIT code via /tmp/perf-PID.map (reloaded when it changes).  Returns the
+ * symbol name or NULL. */
+const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * viewer/layout.c — flame graph geometry in terminal cells.
+ *
+ * The tree stores nodes in depth-first order with children sorted by name,
+ * so laying out a pane is one walk from the zoomed node with an explicit
+ * stack: a child starts where its previous sibling ended (children are
+ * packed to the left, the parent's self value is the gap on the right).
+ * Start and end are rounded to whole cells separately, so frames tile the
+ * row without gaps or overlaps, and a subtree whose rounded width is zero
+ * is never entered.  The walk therefore visits the visible frames plus the
+ * sibling lists they own — a few thousand nodes for a huge profile.
+ *
+ * Colours are classes (enum ig_style), not curses pairs: the model decides
+ * what a frame means (kernel, JIT, inlined, module shade, diff growth), the
+ * curses layer decides what that looks like.
+ */
+#include "viewer/layout.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utils/hash.h"
+#include "utils/strbuf.h"
+
+void ig_frames_reset(ig_frames *f)
+{
+    f->n = 0;
+}
+
+void ig_frames_free(ig_frames *f)
+{
+    free(f->v);
+    memset(f, 0, sizeof *f);
+}
+
+static ig_frame *frames_push(ig_frames *f)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 256;
+        f->v = ig_xrealloc(f->v, f->cap * sizeof *f->v);
+    }
+    return &f->v[f->n++];
+}
+
+long ig_frames_at(const ig_frames *f, int row, int col)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        const ig_frame *fr = &f->v[i];
+        if (fr->row == row && col >= fr->col && col < fr->col + fr->width)
+            return (long)i;
+    }
+    return -1;
+}
+
+long ig_frames_find(const ig_frames *f, uint8_t pane, uint32_t node)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].pane == pane && f->v[i].node == node)
+            return (long)i;
+    return -1;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+int ig_utf8_decode(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int n;
+    uint32_t c;
+    if (u[0] < 0x80) {
+        *cp = u[0];
+        return 1;
+    } else if ((u[0] & 0xe0) == 0xc0) {
+        n = 2, c = u[0] & 0x1f;
+    } else if ((u[0] & 0xf0) == 0xe0) {
+        n = 3, c = u[0] & 0x0f;
+    } else if ((u[0] & 0xf8) == 0xf0) {
+        n = 4, c = u[0] & 0x07;
+    } else {
+        *cp = 0xfffd;
+        return 1;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return 1;
+        }
+        c = (c << 6) | (u[i] & 0x3f);
+    }
+    *cp = c;
+    return n;
+}
+
+size_t ig_utf8_len(const char *s)
+{
+    size_t n = 0;
+    uint32_t cp;
+    while (*s) {
+        s += ig_utf8_decode(s, &cp);
+        n++;
+    }
+    return n;
+}
+
+size_t ig_layout_fit(const char *name, int cols, int *ellipsis)
+{
+    *ellipsis = 0;
+    if (cols <= 0)
+        return 0;
+    size_t len = ig_utf8_len(name);
+    int keep = cols;
+    if (len > (size_t)cols && cols >= 2) {
+        keep = cols - 1;
+        *ellipsis = 1;
+    }
+    const char *p = name;
+    uint32_t cp;
+    for (int i = 0; i < keep && *p; i++)
+        p += ig_utf8_decode(p, &cp);
+    return (size_t)(p - name);
+}
+
+/* ---- colours ----------------------------------------------------------- */
+
+int ig_layout_diff_level(int64_t v, int64_t total, int64_t base_v, int64_t base_total)
+{
+    double now = total > 0 ? (double)v / (double)total : 0;
+    double before = base_total > 0 ? (double)base_v / (double)base_total : 0;
+    if (now == before)
+        return 0;
+    if (before <= 0)
+        return 3;
+    double r = (now - before) / before;
+    double a = fabs(r);
+    int level = a < 0.05 ? 0 : a < 0.25 ? 1 : a < 1.0 ? 2 : 3;
+    return r < 0 ? -level : level;
+}
+
+static uint8_t user_shade(const ig_tree *t, const ig_tree_node *n)
+{
+    const char *key = ig_tree_name(t, n->module ? n->module : n->name);
+    return (uint8_t)(IG_ST_USER0 + ig_hash_bytes(key, strlen(key), 7) % IG_USER_SHADES);
+}
+
+uint8_t ig_layout_style(const ig_tree *t, uint32_t node)
+{
+    const ig_tree_node *n = ig_tree_node_at(t, node);
+    if (ig_tree_is_diff(t)) {
+        const ig_tree_node *root = ig_tree_node_at(t, 0);
+        int level = ig_layout_diff_level(n->total, root->total, n->base_total, root->base_total);
+        if (level > 0)
+            return (uint8_t)(IG_ST_GROW1 + level - 1);
+        if (level < 0)
+            return (uint8_t)(IG_ST_SHRINK1 - level - 1);
+        return IG_ST_SAME;
+    }
+    switch (n->kind) {
+    case IG_NODE_ROOT: return IG_ST_ROOT;
+    case IG_NODE_KERNEL: return IG_ST_KERNEL;
+    case IG_NODE_JIT: return IG_ST_JIT;
+    case IG_NODE_INLINED: return IG_ST_INLINED;
+    default: return user_shade(t, n);
+    }
+}
+
+/* ---- geometry ---------------------------------------------------------- */
+
+struct walk {
+    uint32_t node;
+    int64_t offset; /* value offset of the node's left edge from the zoom's */
+};
+
+typedef struct layout_ctx {
+    const ig_layout_spec *s;
+    ig_frames *out;
+    double scale;     /* columns per unit of value */
+    int *row_end;     /* per visible row: column where the last frame ended */
+    uint8_t *row_style;
+} layout_ctx;
+
+static int depth_visible(const ig_layout_spec *s, int depth)
+{
+    int rel = depth - s->first_depth;
+    return rel >= 0 && rel < s->nrows;
+}
+
+/* Same-coloured neighbours would merge visually: bump the shade. */
+static uint8_t distinct_from_left(layout_ctx *c, int rel, int col, uint8_t style)
+{
+    if (c->row_end[rel] == col && c->row_style[rel] == style && style >= IG_ST_USER0 &&
+        style < IG_ST_USER0 + IG_USER_SHADES)
+        style = (uint8_t)(IG_ST_USER0 + (style - IG_ST_USER0 + 1) % IG_USER_SHADES);
+    return style;
+}
+
+static void emit(layout_ctx *c, uint32_t node, int depth, int col, int width, uint8_t flags)
+{
+    const ig_layout_spec *s = c->s;
+    int rel = depth - s->first_depth;
+    ig_frame *f = frames_push(c->out);
+    f->node = node;
+    f->row = s->row0 + s->dir * rel;
+    f->col = col;
+    f->width = width;
+    f->pane = s->pane;
+    f->flags = flags;
+    f->style = distinct_from_left(c, rel, col, ig_layout_style(s->tree, node));
+    c->row_end[rel] = col + width;
+    c->row_style[rel] = f->style;
+}
+
+static void emit_ancestors(layout_ctx *c)
+{
+    const ig_layout_spec *s = c->s;
+    uint32_t chain[4096];
+    int n = 0;
+    uint32_t a = s->zoom;
+    while (a != 0 && n < 4096) {
+        a = ig_tree_node_at(s->tree, a)->parent;
+        chain[n++] = a;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        int depth = (int)ig_tree_node_at(s->tree, chain[i])->depth;
+        if (depth_visible(s, depth))
+            emit(c, chain[i], depth, s->col0, s->width, IG_FRAME_DIM);
+    }
+}
+
+static int cell_of(const layout_ctx *c, int64_t offset)
+{
+    return c->s->col0 + (int)floor((double)offset * c->scale + 0.5);
+}
+
+static void push_children(layout_ctx *c, struct walk **stack, size_t *n, size_t *cap,
+                          const ig_tree_node *parent, int64_t offset)
+{
+    /* Children are pushed right to left so the stack pops them in order. */
+    size_t first = *n;
+    for (uint32_t ch = parent->first_child; ch; ch = ig_tree_node_at(c->s->tree, ch)->next_sibling) {
+        const ig_tree_node *cn = ig_tree_node_at(c->s->tree, ch);
+        if (cell_of(c, offset + cn->total) > cell_of(c, offset)) {
+            if (*n == *cap) {
+                *cap *= 2;
+                *stack = ig_xrealloc(*stack, *cap * sizeof **stack);
+            }
+            (*stack)[(*n)++] = (struct walk){ch, offset};
+        }
+        offset += cn->total > 0 ? cn->total : 0;
+    }
+    for (size_t i = first, j = *n ? *n - 1 : 0; i < j; i++, j--) {
+        struct walk t = (*stack)[i];
+        (*stack)[i] = (*stack)[j];
+        (*stack)[j] = t;
+    }
+}
+
+void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
+{
+    if (s->width <= 0 || s->nrows <= 0 || s->zoom >= ig_tree_size(s->tree))
+        return;
+    layout_ctx c = {s, out, 0, ig_xcalloc((size_t)s->nrows, sizeof(int)),
+                    ig_xcalloc((size_t)s->nrows, 1)};
+    for (int i = 0; i < s->nrows; i++)
+        c.row_end[i] = -1;
+    if (s->show_ancestors)
+        emit_ancestors(&c);
+    const ig_tree_node *z = ig_tree_node_at(s->tree, s->zoom);
+    if (z->total <= 0) {
+        if (depth_visible(s, (int)z->depth))
+            emit(&c, s->zoom, (int)z->depth, s->col0, s->width, 0);
+        goto done;
+    }
+    c.scale = (double)s->width / (double)z->total;
+    size_t cap = 256, n = 0;
+    struct walk *stack = ig_xmalloc(cap * sizeof *stack);
+    stack[n++] = (struct walk){s->zoom, 0};
+    while (n > 0) {
+        struct walk w = stack[--n];
+        const ig_tree_node *node = ig_tree_node_at(s->tree, w.node);
+        int depth = (int)node->depth;
+        if (depth - s->first_depth >= s->nrows)
+            continue;
+        int col = cell_of(&c, w.offset);
+        int end = cell_of(&c, w.offset + node->total);
+        if (end <= col)
+            continue;
+        if (depth_visible(s, depth))
+            emit(&c, w.node, depth, col, end - col, 0);
+        push_children(&c, &stack, &n, &cap, node, w.offset);
+    }
+    free(stack);
+done:
+    free(c.row_end);
+    free(c.row_style);
+}
