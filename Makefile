@@ -124,8 +124,10 @@ $(INTERNAL_A): $(LIB_OBJS) $(filter-out $(MAIN_OBJ),$(CLI_OBJS))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(IGNIS): $(MAIN_OBJ) $(INTERNAL_A)
-	$(CC) $(LDSAN) -rdynamic -o $@ $(MAIN_OBJ) $(INTERNAL_A) $(CLI_LDLIBS)
+# The command links every object directly (not through the archive), so the
+# weak subcommand references in cmd/main.c resolve to whatever is built.
+$(IGNIS): $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(LDSAN) -rdynamic -o $@ $(CLI_OBJS) $(LIB_OBJS) $(CLI_LDLIBS)
 
 $(B)/ignis.pc: Makefile
 	@mkdir -p $(B)

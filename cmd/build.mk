@@ -1,2 +1,2 @@
 # cmd/ — the `ignis` command, one file per subcommand.
-CLI_SRCS += cmd/main.c
+CLI_SRCS += cmd/main.c cmd/common.c cmd/report.c

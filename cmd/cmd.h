@@ -19,4 +19,15 @@ int cmd_top(int argc, char **argv);
 /* Prints "ignis CMD: msg" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct ignis_profile;
+
+/* Loads a profile in any readable format (cmd/common.c); on failure prints
+ * "ignis CMD: FILE: reason" and returns NULL. */
+struct ignis_profile *cmd_load_profile(const char *cmd, const char *path, const char *format);
+
+/* Resolves a --value argument: NULL = the profile's default, a 0-based
+ * index, a value type name ("cpu", "alloc_space") or "type/unit".  Returns
+ * the index, or -1 after printing "ignis CMD: --value: ..." . */
+int cmd_resolve_value(const char *cmd, const struct ignis_profile *p, const char *spec);
+
 #endif

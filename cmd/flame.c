@@ -70,36 +70,8 @@ static int parse_pixels(const char *flag, const char *s, double *out)
     return 0;
 }
 
-/* Resolves --value (a type name such as "cpu", or an index). */
-static int resolve_value(const ignis_profile *p, const char *arg, int *out)
-{
-    size_t n = ignis_profile_num_values(p);
-    char *end;
-    long i = strtol(arg, &end, 10);
-    if (*arg && !*end) {
-        if (i < 0 || (size_t)i >= n) {
-            cmd_error(CMD, "--value: index %ld out of range (the profile has %zu values)", i, n);
-            return -1;
-        }
-        *out = (int)i;
-        return 0;
-    }
-    int vi = ignis_profile_find_value(p, arg);
-    if (vi < 0) {
-        char have[256] = "";
-        for (size_t k = 0; k < n; k++) {
-            const char *t = ignis_profile_string(p, ignis_profile_value_type(p, k).type);
-            size_t len = strlen(have);
-            snprintf(have + len, sizeof have - len, "%s%s", k ? ", " : "", t);
-        }
-        cmd_error(CMD, "--value: the profile has no value '%s' (it has: %s)", arg, have);
-        return -1;
-    }
-    *out = vi;
-    return 0;
-}
-
-/* IN with its extension (".pb.gz" counts as one) replaced by ".svg". */
+/* IN with its extension replaced by ".svg"; a compressed one (".pb.gz",
+ * ".folded.gz") counts as one extension. */
 static char *default_output(const char *in)
 {
     if (!strcmp(in, "-"))
@@ -189,16 +161,6 @@ static int parse_args(int argc, char **argv, flame_args *a)
     return -1;
 }
 
-static int load(const char *path, const char *format, ignis_profile **p)
-{
-    ig_err err;
-    if (ig_profile_load(path, format, p, &err) < 0) {
-        cmd_error(CMD, "%s", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
 static int render(flame_args *a, const ignis_profile *p, const char *out_path)
 {
     ig_err err;
@@ -226,12 +188,12 @@ int cmd_flame(int argc, char **argv)
     char *out_path = a.out ? strdup(a.out) : default_output(a.in);
     ignis_profile *p = NULL, *base = NULL;
     rc = 1;
-    if (!out_path || load(a.in, a.format, &p) < 0)
+    if (!out_path || !(p = cmd_load_profile(CMD, a.in, a.format)))
         goto done;
-    if (a.value && resolve_value(p, a.value, &a.w.tree.value) < 0)
+    if ((a.w.tree.value = cmd_resolve_value(CMD, p, a.value)) < 0)
         goto done;
     if (a.diff) {
-        if (load(a.diff, NULL, &base) < 0)
+        if (!(base = cmd_load_profile(CMD, a.diff, NULL)))
             goto done;
         a.w.diff_base = base;
     }

@@ -5,8 +5,11 @@ LIB_SRCS += exporters/otlp_encode.c exporters/otlp_config.c exporters/otlp_http.
 PROTOS   += opentelemetry/proto/common/v1/common.proto \
             opentelemetry/proto/resource/v1/resource.proto \
             opentelemetry/proto/trace/v1/trace.proto \
-            opentelemetry/proto/collector/trace/v1/trace_service.proto
+            opentelemetry/proto/collector/trace/v1/trace_service.proto \
+            opentelemetry/ignis/trace_shallow.proto
 LIB_PKGS += libcurl json-c
+BENCH_BINS    += bench/otlp_bench
+BENCH_SCRIPTS += bench/otlp.sh
 # protoc-c output must survive make's intermediate-file clean-up.
 OTLP_GEN := $(patsubst %.proto,$(B)/gen/%.pb-c.c,$(filter opentelemetry/%,$(PROTOS)))
 .SECONDARY: $(OTLP_GEN) $(OTLP_GEN:.c=.h)
@@ -17,6 +20,7 @@ LIB_SRCS += exporters/svg.c
 CLI_SRCS += cmd/flame.c
 TEST_BINS += tests/flame/test_svg
 TEST_SCRIPTS += tests/flame/t_cli.sh tests/flame/t_chromium.sh
+BENCH_BINS += bench/flame_phases
 BENCH_SCRIPTS += bench/flame.sh
 # svg.js becomes a C string: whole-line comments dropped, lines trimmed.
 $(B)/gen/exporters/svg_js.h: exporters/svg.js exporters/build.mk
@@ -27,3 +31,17 @@ $(B)/gen/exporters/svg_js.h: exporters/svg.js exporters/build.mk
 	       -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@.tmp && mv $@.tmp $@
 $(B)/obj/exporters/svg.o: $(B)/gen/exporters/svg_js.h
 # ---- end SVG flame graphs ----
+
+# ---- profile formats (pprof, folded, perf script; cmd/convert.c) ----
+LIB_SRCS += exporters/pprof.c exporters/folded.c exporters/perfscript.c exporters/formats.c
+PROTOS   += profile.proto
+CLI_SRCS += cmd/convert.c
+TEST_BINS += tests/formats/test_pprof tests/formats/test_folded tests/formats/test_perfscript \
+             tests/formats/test_formats tests/fuzz/replay_fuzz_pprof tests/fuzz/replay_fuzz_folded \
+             tests/fuzz/replay_fuzz_perfscript
+TEST_SCRIPTS += tests/formats/t_bad_input.sh tests/formats/t_go_pprof.sh
+FUZZERS  += fuzz/fuzz_pprof.c fuzz/fuzz_folded.c fuzz/fuzz_perfscript.c
+BENCH_BINS += bench/gen_folded bench/read_profile
+BENCH_SCRIPTS += bench/formats.sh
+.SECONDARY: $(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h
+# ---- end profile formats ----

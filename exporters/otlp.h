@@ -41,6 +41,7 @@ ig_exporter *ig_otlp_file_exporter_new(const char *path, ig_err *err);
 typedef struct ig_otlp_arena {
     struct ig_otlp_chunk *chunks;
     char *cur, *end;
+    ig_strbuf spans; /* packed spans of the batch being encoded */
 } ig_otlp_arena;
 
 void ig_otlp_arena_free(ig_otlp_arena *a);
@@ -98,10 +99,15 @@ int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ct
 
 void ig_otlp_config_free(ig_otlp_config *cfg);
 
-/* The default warning sink: "ignis: <msg>" on stderr. */
-void ig_otlp_warn_stderr(void *ctx, const char *msg);
+/* The default warning sink: the SDK's logger (ignis_trace_set_logger). */
+void ig_otlp_warn_log(void *ctx, const char *msg);
 
 /* ---- internal: exporters -------------------------------------------------- */
+
+/* Delay before retry number `attempt` (1 = first retry): base doubled per
+ * attempt up to max, with "equal jitter" (uniform in [d/2, d]) drawn from
+ * the LCG state *rng so that clients desynchronise. */
+int64_t ig_otlp_backoff_ms(int base_ms, int max_ms, int attempt, uint64_t *rng);
 
 /* OTLP/HTTP exporter with an explicit configuration (copied). */
 ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err);

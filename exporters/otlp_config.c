@@ -5,7 +5,8 @@
  * general OTEL_EXPORTER_OTLP_* variable and a traces-specific
  * OTEL_EXPORTER_OTLP_TRACES_* one that wins when set (an empty variable
  * counts as unset).  A bad value never stops the service: it is reported
- * once through the warning callback and replaced by its default.  The only
+ * once through the warning callback (by default the SDK's logger, see
+ * ignis_trace_set_logger) and replaced by its default.  The only
  * hard error is an endpoint that is not an http(s) URL, because guessing a
  * destination for telemetry would be worse than not exporting.
  *
@@ -14,6 +15,7 @@
  * fuzz targets in fuzz/.
  */
 #include "exporters/otlp.h"
+#include "libtrace/internal.h" /* ig_tlog: the SDK's (replaceable) logger */
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -29,11 +31,12 @@
 #define DEFAULT_RETRY_BASE_MS 1000
 #define DEFAULT_RETRY_MAX_MS 5000
 #define DEFAULT_RETRY_ATTEMPTS 5
+#define MAX_RETRY_AFTER_S (86400 * 365) /* longer delays saturate */
 
-void ig_otlp_warn_stderr(void *ctx, const char *msg)
+void ig_otlp_warn_log(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "ignis: %s\n", msg);
+    ig_tlog(IGNIS_LOG_WARN, "%s", msg);
 }
 
 static void warnf(ig_otlp_warn_fn *warn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -186,10 +189,10 @@ int64_t ig_otlp_parse_retry_after(const char *value, time_t now)
         for (const char *p = b; p < e; p++) {
             if (*p < '0' || *p > '9')
                 return -1;
-            if (secs < 86400 * 365)
+            if (secs < MAX_RETRY_AFTER_S)
                 secs = secs * 10 + (*p - '0');
         }
-        return secs * 1000;
+        return (secs < MAX_RETRY_AFTER_S ? secs : MAX_RETRY_AFTER_S) * 1000;
     }
     char date[128];
     if ((size_t)(e - b) >= sizeof date)
@@ -199,7 +202,8 @@ int64_t ig_otlp_parse_retry_after(const char *value, time_t now)
     time_t t = curl_getdate(date, NULL);
     if (t == (time_t)-1)
         return -1;
-    return t > now ? ((int64_t)t - (int64_t)now) * 1000 : 0;
+    int64_t secs = t > now ? (int64_t)t - (int64_t)now : 0;
+    return (secs < MAX_RETRY_AFTER_S ? secs : MAX_RETRY_AFTER_S) * 1000;
 }
 
 /* ---- environment ----------------------------------------------------------- */

@@ -13,7 +13,7 @@
  * JSON: the same request in the OTLP/JSON mapping (protobuf JSON with
  * lowerCamelCase names, trace and span ids as lowercase hex, enums as
  * integers, 64-bit integers as decimal strings, default values omitted),
- * built as a json-c tree.
+ * streamed with json-c doing the escaping.
  *
  * Responses: partial_success is read from either encoding.
  */
@@ -62,6 +62,8 @@ static void arena_add_chunk(ig_otlp_arena *a, size_t size)
     a->end = c->data + size;
 }
 
+static void free_chunks(ig_otlp_arena *a);
+
 /* Rewinds the arena; when the last batch needed several chunks they are
  * merged into one big enough for it, so the arena settles on one chunk. */
 static void arena_reset(ig_otlp_arena *a)
@@ -72,7 +74,7 @@ static void arena_reset(ig_otlp_arena *a)
         size_t total = 0;
         for (struct ig_otlp_chunk *c = a->chunks; c; c = c->next)
             total += c->size;
-        ig_otlp_arena_free(a);
+        free_chunks(a);
         arena_add_chunk(a, total);
         return;
     }
@@ -91,7 +93,7 @@ static void *arena_alloc(ig_otlp_arena *a, size_t n)
     return p;
 }
 
-void ig_otlp_arena_free(ig_otlp_arena *a)
+static void free_chunks(ig_otlp_arena *a)
 {
     struct ig_otlp_chunk *c = a->chunks;
     while (c) {
@@ -101,6 +103,12 @@ void ig_otlp_arena_free(ig_otlp_arena *a)
     }
     a->chunks = NULL;
     a->cur = a->end = NULL;
+}
+
+void ig_otlp_arena_free(ig_otlp_arena *a)
+{
+    free_chunks(a);
+    ig_sb_free(&a->spans);
 }
 
 #define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
@@ -322,7 +330,6 @@ static PbScopeSpans *pb_scope_spans(ig_otlp_arena *a, span_group *g)
         sc->attributes = pb_attrs(a, g->scope->attrs, g->scope->nattrs);
         ss->scope = sc;
     }
-    ss->spans = ARENA_ARRAY(a, PbSpan *, g->count);
     return ss;
 }
 
@@ -348,11 +355,96 @@ static PbResourceSpans *pb_resource_spans(ig_otlp_arena *a, span_group *groups, 
     return rs;
 }
 
+/* protobuf-c writes an unknown field as tag + data, so a length-delimited
+ * one carries its own length prefix: a base-128 varint. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* An upper bound of an attribute list's encoded size.  Every nested
+ * message costs at most a 1-byte tag and a 5-byte length; a scalar at
+ * most a tag and a 10-byte varint.  48 bytes per attribute and 24 per
+ * array element cover every wrapper with room to spare. */
+static size_t attrs_bound(const ig_attr *attrs, size_t n)
+{
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ig_attr *at = &attrs[i];
+        b += 48 + (at->key ? strlen(at->key) : 0);
+        if (at->type == IG_ATTR_STRING)
+            b += at->v.s ? strlen(at->v.s) : 0;
+        else if (at->type >= IG_ATTR_STRING_ARRAY)
+            b += 24 + (size_t)at->len * 24;
+        if (at->type == IG_ATTR_STRING_ARRAY)
+            for (uint32_t k = 0; k < at->len; k++)
+                b += at->v.sa[k] ? strlen(at->v.sa[k]) : 0;
+    }
+    return b;
+}
+
+static size_t str_bound(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* An upper bound of a span's encoded size (fixed fields, ids, counts and
+ * status fit in 256 bytes; strings and attributes are added). */
+static size_t span_bound(const ig_span_data *s)
+{
+    size_t b = 256 + str_bound(s->name) + str_bound(s->tracestate) + str_bound(s->status_message) +
+               attrs_bound(s->attrs, s->nattrs);
+    for (uint32_t i = 0; i < s->nevents; i++)
+        b += 64 + str_bound(s->events[i].name) + attrs_bound(s->events[i].attrs, s->events[i].nattrs);
+    for (uint32_t i = 0; i < s->nlinks; i++)
+        b += 96 + str_bound(s->links[i].tracestate) + attrs_bound(s->links[i].attrs, s->links[i].nattrs);
+    return b;
+}
+
+/* Packs one span, length-prefixed, at the end of buf; returns its offset.
+ * protobuf-c needs the buffer to be large enough up front; a computed
+ * bound (instead of protobuf_c_message_get_packed_size, which would walk
+ * the whole span once more) sizes it.  The span is packed after a gap
+ * for the longest prefix, then moved down to its prefix. */
+static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
+{
+    struct ig_otlp_chunk *chunk = a->chunks;
+    char *mark = a->cur;
+    PbSpan *p = pb_span(a, s);
+    ig_sb_reserve(buf, span_bound(s) + 5);
+    size_t off = buf->len;
+    uint8_t *out = (uint8_t *)buf->data + off;
+    size_t size = opentelemetry__proto__trace__v1__span__pack(p, out + 5);
+    size_t pre = put_varint(out, size);
+    if (pre < 5)
+        memmove(out + pre, out + 5, size);
+    buf->len += pre + size;
+    if (a->chunks == chunk)
+        a->cur = mark; /* the span's tree is no longer needed */
+    return off;
+}
+
+/*
+ * Packing the whole request tree in one protobuf_c_message_pack() call
+ * costs O(depth x nodes): protobuf-c recomputes the size of every nested
+ * message once per enclosing level (six levels down to an AnyValue).  So
+ * each span is packed on its own, and ScopeSpans carries the packed spans
+ * as protobuf-c "unknown fields" with the spans' field number (2), which
+ * protobuf-c copies verbatim: same bytes on the wire, about half the work.
+ */
 void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_arena *a, ig_strbuf *out)
 {
     arena_reset(a);
+    ig_sb_reset(&a->spans);
     span_group *groups = ARENA_ARRAY(a, span_group, n);
     size_t *gid = ARENA_ARRAY(a, size_t, n);
+    size_t *off = ARENA_ARRAY(a, size_t, n + 1);
     size_t ng = group_spans(spans, n, groups, gid);
 
     PbRequest req;
@@ -361,9 +453,16 @@ void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_ar
     for (size_t g = 0; g < ng; g++)
         if (!groups[g].ss)
             req.resource_spans[req.n_resource_spans++] = pb_resource_spans(a, groups, ng, g);
+    for (size_t i = 0; i < n; i++)
+        off[i] = pack_span(a, spans[i], &a->spans);
+    off[n] = a->spans.len;
+    for (size_t g = 0; g < ng; g++)
+        groups[g].ss->base.unknown_fields = ARENA_ARRAY(a, ProtobufCMessageUnknownField, groups[g].count);
     for (size_t i = 0; i < n; i++) {
-        PbScopeSpans *ss = groups[gid[i]].ss;
-        ss->spans[ss->n_spans++] = pb_span(a, spans[i]);
+        ProtobufCMessage *m = &groups[gid[i]].ss->base;
+        m->unknown_fields[m->n_unknown_fields++] = (ProtobufCMessageUnknownField){
+            .tag = 2, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+            .len = off[i + 1] - off[i], .data = (uint8_t *)a->spans.data + off[i]};
     }
 
     size_t size = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
@@ -375,225 +474,319 @@ void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_ar
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static json_object *js_hex(const uint8_t *p, size_t n)
+/*
+ * The JSON body is streamed into the output buffer rather than built as a
+ * json-c tree (a tree costs a dozen hash-table objects per span, and
+ * freeing them churns the heap).  json-c still does all escaping and
+ * number formatting: one reusable string object and one double object are
+ * set to each value and serialised into their own reused print buffers.
+ */
+typedef struct json_writer {
+    ig_strbuf *out;
+    json_object *str, *dbl;
+    bool first; /* no member written yet in the current object/array */
+} json_writer;
+
+static void jw_raw(json_writer *w, const char *s)
+{
+    ig_sb_puts(w->out, s);
+}
+
+static void jw_string_len(json_writer *w, const char *s, size_t len)
+{
+    size_t n;
+    json_object_set_string_len(w->str, s ? s : "", s ? (int)len : 0);
+    const char *t = json_object_to_json_string_length(w->str, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    ig_sb_append(w->out, t, n);
+}
+
+static void jw_string(json_writer *w, const char *s)
+{
+    jw_string_len(w, s, s ? strlen(s) : 0);
+}
+
+/* Opens an object or array. */
+static void jw_open(json_writer *w, char c)
+{
+    ig_sb_putc(w->out, c);
+    w->first = true;
+}
+
+static void jw_close(json_writer *w, char c)
+{
+    ig_sb_putc(w->out, c);
+    w->first = false;
+}
+
+/* Separator plus `"key":`; key is a plain ASCII identifier. */
+static void jw_key(json_writer *w, const char *key)
+{
+    if (!w->first)
+        ig_sb_putc(w->out, ',');
+    w->first = false;
+    ig_sb_putc(w->out, '"');
+    ig_sb_puts(w->out, key);
+    ig_sb_puts(w->out, "\":");
+}
+
+/* Separator before an array element. */
+static void jw_elem(json_writer *w)
+{
+    if (!w->first)
+        ig_sb_putc(w->out, ',');
+    w->first = false;
+}
+
+static void jw_hex(json_writer *w, const char *key, const uint8_t *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
-    char buf[33];
+    char buf[35];
+    buf[0] = '"';
     for (size_t i = 0; i < n; i++) {
-        buf[2 * i] = digits[p[i] >> 4];
-        buf[2 * i + 1] = digits[p[i] & 15];
+        buf[1 + 2 * i] = digits[p[i] >> 4];
+        buf[2 + 2 * i] = digits[p[i] & 15];
     }
-    buf[2 * n] = '\0';
-    return json_object_new_string(buf);
+    buf[1 + 2 * n] = '"';
+    buf[2 + 2 * n] = '\0';
+    jw_key(w, key);
+    jw_raw(w, buf);
 }
 
-static json_object *js_u64(uint64_t v)
+/* 64-bit integers are decimal strings in OTLP/JSON. */
+static void jw_u64_string(json_writer *w, const char *key, uint64_t v)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    return json_object_new_string(buf);
+    jw_key(w, key);
+    ig_sb_printf(w->out, "\"%llu\"", (unsigned long long)v);
 }
 
-static json_object *js_i64(int64_t v)
+static void jw_uint(json_writer *w, const char *key, uint32_t v)
 {
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return json_object_new_string(buf);
+    jw_key(w, key);
+    ig_sb_printf(w->out, "%lu", (unsigned long)v);
+}
+
+static void jw_opt_uint(json_writer *w, const char *key, uint32_t v)
+{
+    if (v)
+        jw_uint(w, key, v);
+}
+
+static void jw_opt_string(json_writer *w, const char *key, const char *s)
+{
+    if (s && *s) {
+        jw_key(w, key);
+        jw_string(w, s);
+    }
 }
 
 /* Protobuf JSON writes non-finite doubles as strings. */
-static json_object *js_double(double d)
+static void jw_double(json_writer *w, double d)
 {
-    if (isnan(d))
-        return json_object_new_string("NaN");
-    if (isinf(d))
-        return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
-    return json_object_new_double(d);
-}
-
-static json_object *js_any(const char *member, json_object *v)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, member, v);
-    return o;
-}
-
-static json_object *js_array_value(const ig_attr *at)
-{
-    json_object *vals = json_object_new_array_ext((int)at->len);
-    for (uint32_t i = 0; i < at->len; i++) {
-        json_object *v;
-        switch (at->type) {
-        case IG_ATTR_STRING_ARRAY:
-            v = js_any("stringValue", json_object_new_string(at->v.sa[i] ? at->v.sa[i] : ""));
-            break;
-        case IG_ATTR_BOOL_ARRAY: v = js_any("boolValue", json_object_new_boolean(at->v.ba[i])); break;
-        case IG_ATTR_INT_ARRAY: v = js_any("intValue", js_i64(at->v.ia[i])); break;
-        default: v = js_any("doubleValue", js_double(at->v.da[i])); break;
-        }
-        json_object_array_add(vals, v);
+    if (isnan(d) || isinf(d)) {
+        jw_raw(w, isnan(d) ? "\"NaN\"" : d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
     }
-    return js_any("arrayValue", js_any("values", vals));
+    size_t n;
+    json_object_set_double(w->dbl, d);
+    const char *t = json_object_to_json_string_length(w->dbl, JSON_C_TO_STRING_PLAIN, &n);
+    ig_sb_append(w->out, t, n);
 }
 
-static json_object *js_value(const ig_attr *at)
+/* One AnyValue object for element i of an array attribute, or the scalar. */
+static void jw_any_scalar(json_writer *w, uint8_t type, const ig_attr *at, uint32_t i)
 {
-    switch (at->type) {
+    jw_open(w, '{');
+    switch (type) {
     case IG_ATTR_STRING:
-        return js_any("stringValue", json_object_new_string_len(at->v.s ? at->v.s : "", at->v.s ? (int)at->len : 0));
-    case IG_ATTR_BOOL: return js_any("boolValue", json_object_new_boolean(at->v.b));
-    case IG_ATTR_INT: return js_any("intValue", js_i64(at->v.i));
-    case IG_ATTR_DOUBLE: return js_any("doubleValue", js_double(at->v.d));
-    default: return js_array_value(at);
+        jw_key(w, "stringValue");
+        if (at->type == IG_ATTR_STRING)
+            jw_string(w, at->v.s); /* NUL-terminated, as in the protobuf path */
+        else
+            jw_string(w, at->v.sa[i]);
+        break;
+    case IG_ATTR_BOOL:
+        jw_key(w, "boolValue");
+        jw_raw(w, (at->type == IG_ATTR_BOOL ? at->v.b : at->v.ba[i]) ? "true" : "false");
+        break;
+    case IG_ATTR_INT:
+        jw_key(w, "intValue");
+        ig_sb_printf(w->out, "\"%lld\"", (long long)(at->type == IG_ATTR_INT ? at->v.i : at->v.ia[i]));
+        break;
+    default:
+        jw_key(w, "doubleValue");
+        jw_double(w, at->type == IG_ATTR_DOUBLE ? at->v.d : at->v.da[i]);
+        break;
     }
+    jw_close(w, '}');
 }
 
-static void js_add_attrs(json_object *o, const ig_attr *attrs, size_t n, uint32_t dropped)
+static void jw_value(json_writer *w, const ig_attr *at)
+{
+    if (at->type < IG_ATTR_STRING_ARRAY) {
+        jw_any_scalar(w, at->type, at, 0);
+        return;
+    }
+    uint8_t elem = (uint8_t)(at->type - IG_ATTR_STRING_ARRAY); /* same order as the scalars */
+    jw_open(w, '{');
+    jw_key(w, "arrayValue");
+    jw_open(w, '{');
+    jw_key(w, "values");
+    jw_open(w, '[');
+    for (uint32_t i = 0; i < at->len; i++) {
+        jw_elem(w);
+        jw_any_scalar(w, elem, at, i);
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
+static void jw_attrs(json_writer *w, const ig_attr *attrs, size_t n, uint32_t dropped)
 {
     if (n) {
-        json_object *arr = json_object_new_array_ext((int)n);
+        jw_key(w, "attributes");
+        jw_open(w, '[');
         for (size_t i = 0; i < n; i++) {
-            json_object *kv = json_object_new_object();
-            json_object_object_add(kv, "key", json_object_new_string(attrs[i].key ? attrs[i].key : ""));
-            json_object_object_add(kv, "value", js_value(&attrs[i]));
-            json_object_array_add(arr, kv);
+            jw_elem(w);
+            jw_open(w, '{');
+            jw_key(w, "key");
+            jw_string(w, attrs[i].key);
+            jw_key(w, "value");
+            jw_value(w, &attrs[i]);
+            jw_close(w, '}');
         }
-        json_object_object_add(o, "attributes", arr);
+        jw_close(w, ']');
     }
-    if (dropped)
-        json_object_object_add(o, "droppedAttributesCount", json_object_new_int64(dropped));
+    jw_opt_uint(w, "droppedAttributesCount", dropped);
 }
 
-static void js_add_string(json_object *o, const char *key, const char *s)
+static void jw_event(json_writer *w, const ig_event *e)
 {
-    if (s && *s)
-        json_object_object_add(o, key, json_object_new_string(s));
+    jw_open(w, '{');
+    jw_u64_string(w, "timeUnixNano", e->time_ns);
+    jw_opt_string(w, "name", e->name);
+    jw_attrs(w, e->attrs, e->nattrs, e->dropped_attrs);
+    jw_close(w, '}');
 }
 
-static void js_add_uint(json_object *o, const char *key, uint32_t v)
+static void jw_link(json_writer *w, const ig_link *l)
 {
-    if (v)
-        json_object_object_add(o, key, json_object_new_int64(v));
+    jw_open(w, '{');
+    jw_hex(w, "traceId", l->trace_id, 16);
+    jw_hex(w, "spanId", l->span_id, 8);
+    jw_opt_string(w, "traceState", l->tracestate);
+    jw_attrs(w, l->attrs, l->nattrs, l->dropped_attrs);
+    jw_uint(w, "flags", l->flags | FLAG_HAS_IS_REMOTE);
+    jw_close(w, '}');
 }
 
-static json_object *js_event(const ig_event *e)
+static void jw_span(json_writer *w, const ig_span_data *s)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "timeUnixNano", js_u64(e->time_ns));
-    js_add_string(o, "name", e->name);
-    js_add_attrs(o, e->attrs, e->nattrs, e->dropped_attrs);
-    return o;
-}
-
-static json_object *js_link(const ig_link *l)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "traceId", js_hex(l->trace_id, 16));
-    json_object_object_add(o, "spanId", js_hex(l->span_id, 8));
-    js_add_string(o, "traceState", l->tracestate);
-    js_add_attrs(o, l->attrs, l->nattrs, l->dropped_attrs);
-    json_object_object_add(o, "flags", json_object_new_int64(l->flags | FLAG_HAS_IS_REMOTE));
-    return o;
-}
-
-static json_object *js_span(const ig_span_data *s)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "traceId", js_hex(s->trace_id, 16));
-    json_object_object_add(o, "spanId", js_hex(s->span_id, 8));
-    js_add_string(o, "traceState", s->tracestate);
+    jw_open(w, '{');
+    jw_hex(w, "traceId", s->trace_id, 16);
+    jw_hex(w, "spanId", s->span_id, 8);
+    jw_opt_string(w, "traceState", s->tracestate);
     if (s->has_parent)
-        json_object_object_add(o, "parentSpanId", js_hex(s->parent_span_id, 8));
-    json_object_object_add(o, "flags", json_object_new_int64(span_flags(s)));
-    json_object_object_add(o, "name", json_object_new_string(s->name ? s->name : ""));
-    js_add_uint(o, "kind", s->kind);
-    json_object_object_add(o, "startTimeUnixNano", js_u64(s->start_ns));
-    json_object_object_add(o, "endTimeUnixNano", js_u64(s->end_ns));
-    js_add_attrs(o, s->attrs, s->nattrs, s->dropped_attrs);
+        jw_hex(w, "parentSpanId", s->parent_span_id, 8);
+    jw_uint(w, "flags", span_flags(s));
+    jw_key(w, "name");
+    jw_string(w, s->name);
+    jw_opt_uint(w, "kind", s->kind);
+    jw_u64_string(w, "startTimeUnixNano", s->start_ns);
+    jw_u64_string(w, "endTimeUnixNano", s->end_ns);
+    jw_attrs(w, s->attrs, s->nattrs, s->dropped_attrs);
     if (s->nevents) {
-        json_object *arr = json_object_new_array_ext((int)s->nevents);
-        for (uint32_t i = 0; i < s->nevents; i++)
-            json_object_array_add(arr, js_event(&s->events[i]));
-        json_object_object_add(o, "events", arr);
+        jw_key(w, "events");
+        jw_open(w, '[');
+        for (uint32_t i = 0; i < s->nevents; i++) {
+            jw_elem(w);
+            jw_event(w, &s->events[i]);
+        }
+        jw_close(w, ']');
     }
-    js_add_uint(o, "droppedEventsCount", s->dropped_events);
+    jw_opt_uint(w, "droppedEventsCount", s->dropped_events);
     if (s->nlinks) {
-        json_object *arr = json_object_new_array_ext((int)s->nlinks);
-        for (uint32_t i = 0; i < s->nlinks; i++)
-            json_object_array_add(arr, js_link(&s->links[i]));
-        json_object_object_add(o, "links", arr);
+        jw_key(w, "links");
+        jw_open(w, '[');
+        for (uint32_t i = 0; i < s->nlinks; i++) {
+            jw_elem(w);
+            jw_link(w, &s->links[i]);
+        }
+        jw_close(w, ']');
     }
-    js_add_uint(o, "droppedLinksCount", s->dropped_links);
+    jw_opt_uint(w, "droppedLinksCount", s->dropped_links);
     if (s->status_code != IG_STATUS_UNSET || (s->status_message && *s->status_message)) {
-        json_object *st = json_object_new_object();
-        js_add_string(st, "message", s->status_message);
-        js_add_uint(st, "code", s->status_code);
-        json_object_object_add(o, "status", st);
+        jw_key(w, "status");
+        jw_open(w, '{');
+        jw_opt_string(w, "message", s->status_message);
+        jw_opt_uint(w, "code", s->status_code);
+        jw_close(w, '}');
     }
-    return o;
+    jw_close(w, '}');
 }
 
-static json_object *js_scope_spans(const ig_scope *sc)
+static void jw_scope_spans(json_writer *w, const span_group *g, const ig_span_data *const *spans,
+                           const size_t *gid, size_t n, size_t self)
 {
-    json_object *ss = json_object_new_object();
-    if (sc) {
-        json_object *o = json_object_new_object();
-        js_add_string(o, "name", sc->name);
-        js_add_string(o, "version", sc->version);
-        js_add_attrs(o, sc->attrs, sc->nattrs, 0);
-        json_object_object_add(ss, "scope", o);
+    jw_open(w, '{');
+    if (g->scope) {
+        jw_key(w, "scope");
+        jw_open(w, '{');
+        jw_opt_string(w, "name", g->scope->name);
+        jw_opt_string(w, "version", g->scope->version);
+        jw_attrs(w, g->scope->attrs, g->scope->nattrs, 0);
+        jw_close(w, '}');
     }
-    json_object_object_add(ss, "spans", json_object_new_array());
-    return ss;
-}
-
-static json_object *js_resource_spans(const ig_resource *r)
-{
-    json_object *rs = json_object_new_object();
-    if (r) {
-        json_object *o = json_object_new_object();
-        js_add_attrs(o, r->attrs, r->nattrs, 0);
-        json_object_object_add(rs, "resource", o);
-    }
-    json_object_object_add(rs, "scopeSpans", json_object_new_array());
-    return rs;
+    jw_key(w, "spans");
+    jw_open(w, '[');
+    for (size_t i = 0; i < n; i++)
+        if (gid[i] == self) {
+            jw_elem(w);
+            jw_span(w, spans[i]);
+        }
+    jw_close(w, ']');
+    jw_close(w, '}');
 }
 
 void ig_otlp_encode_json(const ig_span_data *const *spans, size_t n, ig_strbuf *out)
 {
     span_group *groups = ig_xmalloc(sizeof *groups * (n ? n : 1));
     size_t *gid = ig_xmalloc(sizeof *gid * (n ? n : 1));
-    json_object **scope_arr = ig_xmalloc(sizeof *scope_arr * (n ? n : 1));
     size_t ng = group_spans(spans, n, groups, gid);
+    json_writer w = {out, json_object_new_string(""), json_object_new_double(0), true};
 
-    json_object *root = json_object_new_object();
-    json_object *rss = json_object_new_array();
-    json_object_object_add(root, "resourceSpans", rss);
+    jw_open(&w, '{');
+    jw_key(&w, "resourceSpans");
+    jw_open(&w, '[');
     for (size_t g = 0; g < ng; g++) {
         if (groups[g].emitted)
             continue;
-        json_object *rs = js_resource_spans(groups[g].res);
-        json_object *sss = json_object_object_get(rs, "scopeSpans");
+        jw_elem(&w);
+        jw_open(&w, '{');
+        if (groups[g].res) {
+            jw_key(&w, "resource");
+            jw_open(&w, '{');
+            jw_attrs(&w, groups[g].res->attrs, groups[g].res->nattrs, 0);
+            jw_close(&w, '}');
+        }
+        jw_key(&w, "scopeSpans");
+        jw_open(&w, '[');
         for (size_t h = g; h < ng; h++) {
             if (groups[h].res != groups[g].res)
                 continue;
-            json_object *ss = js_scope_spans(groups[h].scope);
-            json_object_array_add(sss, ss);
-            scope_arr[h] = json_object_object_get(ss, "spans");
+            jw_elem(&w);
+            jw_scope_spans(&w, &groups[h], spans, gid, n, h);
             groups[h].emitted = true;
         }
-        json_object_array_add(rss, rs);
+        jw_close(&w, ']');
+        jw_close(&w, '}');
     }
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(scope_arr[gid[i]], js_span(spans[i]));
-
-    size_t len;
-    const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    ig_sb_append(out, text, len);
-    json_object_put(root);
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    json_object_put(w.str);
+    json_object_put(w.dbl);
     free(groups);
     free(gid);
-    free(scope_arr);
 }
 
 /* ---- responses ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
  * file.  "-" writes to standard output.
  */
 #include "exporters/otlp.h"
+#include "libtrace/internal.h" /* ig_tlog */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +54,7 @@ static int file_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     ig_sb_putc(&f->line, '\n');
     if (write_all(f->fd, f->line.data, f->line.len) < 0) {
         if (!f->failing)
-            fprintf(stderr, "ignis: %s: cannot write spans: %s\n", f->path, strerror(errno));
+            ig_tlog(IGNIS_LOG_WARN, "%s: cannot write spans: %s", f->path, strerror(errno));
         f->failing = true;
         atomic_fetch_add(&e->counters.failed, n);
         return IG_EXPORT_FAILED;

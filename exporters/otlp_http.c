@@ -18,7 +18,7 @@
  * up immediately instead of sleeping.  A 2xx response is read for
  * partial_success; rejected spans are counted apart from exported ones.
  *
- * Failures are reported on stderr once per change of state (working ->
+ * Failures are reported through the SDK's logger once per change of state (working ->
  * failing -> working), not once per batch.
  *
  * After fork() the child abandons the parent's CURL handle — it may be in
@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "ignis/common.h"
+#include "libtrace/internal.h" /* ig_tlog */
 #include "utils/fileio.h"
 
 typedef struct otlp_http {
@@ -185,25 +186,30 @@ static attempt_result post_once(otlp_http *h, const void *data, size_t len, int6
 
 /* ---- export ------------------------------------------------------------------ */
 
+int64_t ig_otlp_backoff_ms(int base_ms, int max_ms, int attempt, uint64_t *rng)
+{
+    int64_t d = base_ms;
+    for (int i = 1; i < attempt && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    int64_t half = d / 2;
+    return d - half + (half ? (int64_t)((*rng >> 33) % (uint64_t)(half + 1)) : 0);
+}
+
 static int64_t backoff_ms(otlp_http *h, int attempt)
 {
-    int64_t d = h->cfg.retry_base_ms;
-    for (int i = 1; i < attempt && d < h->cfg.retry_max_ms; i++)
-        d *= 2;
-    if (d > h->cfg.retry_max_ms)
-        d = h->cfg.retry_max_ms;
-    h->rng = h->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    int64_t half = d / 2;
-    return d - half + (half ? (int64_t)((h->rng >> 33) % (uint64_t)(half + 1)) : 0);
+    return ig_otlp_backoff_ms(h->cfg.retry_base_ms, h->cfg.retry_max_ms, attempt, &h->rng);
 }
 
 static void note_state(otlp_http *h, bool failed, const char *why)
 {
     if (failed && !h->failing)
-        fprintf(stderr, "ignis: OTLP export to %s failed: %s (spans dropped; reported once until it recovers)\n",
+        ig_tlog(IGNIS_LOG_WARN, "OTLP export to %s failed: %s (spans dropped; reported once until it recovers)",
                 h->cfg.url, why);
     else if (!failed && h->failing)
-        fprintf(stderr, "ignis: OTLP export to %s recovered\n", h->cfg.url);
+        ig_tlog(IGNIS_LOG_WARN, "OTLP export to %s recovered", h->cfg.url);
     h->failing = failed;
 }
 
@@ -219,7 +225,7 @@ static void account_success(otlp_http *h, size_t n)
     if ((uint64_t)rejected > n)
         rejected = (int64_t)n;
     if (rejected)
-        fprintf(stderr, "ignis: OTLP receiver rejected %lld spans%s%s\n", (long long)rejected, msg[0] ? ": " : "", msg);
+        ig_tlog(IGNIS_LOG_WARN, "OTLP receiver rejected %lld spans%s%s", (long long)rejected, msg[0] ? ": " : "", msg);
     atomic_fetch_add(&h->base.counters.rejected, (uint64_t)rejected);
     atomic_fetch_add(&h->base.counters.exported, n - (uint64_t)rejected);
     note_state(h, false, NULL);
@@ -277,7 +283,9 @@ static int http_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     uint8_t *gz;
     size_t gzlen;
     ig_err err;
-    if (ig_gzip((const uint8_t *)h->body.data, h->body.len, &gz, &gzlen, 6, &err) < 0)
+    /* level 1: the exporter shares the CPU with the service, and OTLP
+     * bodies (repeated keys and ids) already shrink about 4x at it */
+    if (ig_gzip((const uint8_t *)h->body.data, h->body.len, &gz, &gzlen, 1, &err) < 0)
         return fail_export(h, n, err.msg);
     int rc = send_with_retries(h, gz, gzlen, n, deadline);
     free(gz);
@@ -338,6 +346,10 @@ static void copy_config(ig_otlp_config *dst, const ig_otlp_config *src)
 
 ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err)
 {
+    if (!cfg->url || !*cfg->url) {
+        ig_err_set(err, "OTLP exporter: no endpoint URL");
+        return NULL;
+    }
     pthread_once(&curl_once, curl_init_once);
     otlp_http *h = ig_xcalloc(1, sizeof *h);
     copy_config(&h->cfg, cfg);
@@ -360,7 +372,7 @@ ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err)
 ig_exporter *ig_otlp_http_exporter_from_env(ig_err *err)
 {
     ig_otlp_config cfg;
-    if (ig_otlp_config_from_env(&cfg, ig_otlp_warn_stderr, NULL, err) < 0)
+    if (ig_otlp_config_from_env(&cfg, ig_otlp_warn_log, NULL, err) < 0)
         return NULL;
     ig_exporter *e = ig_otlp_http_exporter_new(&cfg, err);
     ig_otlp_config_free(&cfg);

@@ -4,7 +4,8 @@
  * Reading: the input is gunzipped if it starts with the gzip magic (output
  * capped at IG_PPROF_MAX_SIZE so a hostile file cannot exhaust memory),
  * decoded in one go by the protobuf-c code generated from our own
- * proto/profile.proto, then validated and copied table by table into an
+ * proto/profile.proto (into a bump arena: decoding is allocation-bound
+ * otherwise), then validated and copied table by table into an
  * ignis_profile: strings first (every pprof string index becomes a model
  * string id), then mappings, functions, locations and samples.  pprof ids
  * are arbitrary nonzero integers; an ig_idmap translates them to the model's
@@ -17,8 +18,10 @@
  *
  * Writing: the model's tables already are pprof tables (dense ids 1..n,
  * string id 0 = ""), so the writer points protobuf-c messages at the
- * model's strings without copying them, packs the message and gzips it
- * (level 1, like the Go runtime).
+ * model's strings without copying them and packs the message; samples,
+ * the bulk of a profile, are then packed one by one into the same buffer
+ * (a repeated field may be split anywhere on the wire), and the result is
+ * gzipped (level 1, like the Go runtime).
  *
  * Frame kinds, which profile.proto has no field for, travel in the mapping
  * file name, as perf names them: a location in a mapping called
@@ -33,6 +36,7 @@
 #include "utils/fileio.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +127,48 @@ static uint32_t idmap_get(const ig_idmap *m, uint64_t id)
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* protobuf-c allocates every decoded message, array and string separately;
+ * a bump arena makes those allocations nearly free and releases them all
+ * at once instead of walking the message tree in free_unpacked(). */
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    max_align_t data[];
+} arena_chunk;
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+    arena_chunk **head = ctx;
+    n = (n + 15) & ~(size_t)15;
+    arena_chunk *c = *head;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+        c = ig_xmalloc(sizeof *c + size);
+        c->size = size;
+        c->used = 0;
+        c->next = *head;
+        *head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void arena_noop_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+static void arena_release(arena_chunk *c)
+{
+    while (c) {
+        arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
 typedef struct reader {
     const pb_profile *pb;
     ignis_profile *p;
@@ -161,7 +207,7 @@ static int read_value_types(reader *r)
     const pb_profile *pb = r->pb;
     ignis_profile *p = r->p;
     for (size_t i = 0; i < pb->n_sample_type; i++) {
-        uint32_t t, u;
+        uint32_t t = 0, u = 0;
         if (string_at(r, pb->sample_type[i]->type, &t, "sample type", i) ||
             string_at(r, pb->sample_type[i]->unit, &u, "sample type", i))
             return -1;
@@ -178,7 +224,7 @@ static int read_metadata(reader *r)
 {
     const pb_profile *pb = r->pb;
     ignis_profile *p = r->p;
-    uint32_t s, t = 0, u = 0;
+    uint32_t s = 0, t = 0, u = 0;
     if (pb->period_type && (string_at(r, pb->period_type->type, &t, "period type", 0) ||
                             string_at(r, pb->period_type->unit, &u, "period type", 0)))
         return -1;
@@ -194,7 +240,7 @@ static int read_metadata(reader *r)
         return -1;
     if (s)
         ignis_profile_set_default_sample_type(p, ignis_profile_string(p, s));
-    uint32_t drop, keep;
+    uint32_t drop = 0, keep = 0;
     if (string_at(r, pb->drop_frames, &drop, "drop_frames", 0) ||
         string_at(r, pb->keep_frames, &keep, "keep_frames", 0))
         return -1;
@@ -391,14 +437,18 @@ int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *
         free(raw);
         return ig_err_set(err, "empty pprof profile");
     }
-    pb_profile *pb = perftools__profiles__profile__unpack(NULL, len, data);
+    arena_chunk *chunks = NULL;
+    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &chunks};
+    pb_profile *pb = perftools__profiles__profile__unpack(&alloc, len, data);
     free(raw);
-    if (!pb)
+    if (!pb) {
+        arena_release(chunks);
         return ig_err_set(err, "not a pprof profile (invalid protobuf data)");
+    }
     reader r = {.pb = pb, .p = ignis_profile_new(), .err = err};
     int rc = read_profile(&r);
     reader_free(&r);
-    perftools__profiles__profile__free_unpacked(pb, NULL);
+    arena_release(chunks);
     if (rc) {
         ignis_profile_free(r.p);
         return -1;
@@ -419,10 +469,7 @@ typedef struct writer {
     pb_function *funcs, **func_ptrs;
     pb_location *locs, **loc_ptrs;
     pb_line *lines, **line_ptrs;
-    pb_sample *samples, **sample_ptrs;
-    uint64_t *loc_ids;
     int64_t *comments;
-    pb_label *labels, **label_ptrs;
     uint64_t kernel_map, jit_map; /* synthetic mapping ids, 0 = unused */
 } writer;
 
@@ -487,17 +534,21 @@ static void write_metadata(writer *w)
     w->pb.comment = w->comments;
 }
 
-/* The mapping a location is written with: its own unless its kind needs
- * a synthetic kernel/JIT mapping (see the comment on top). */
-static uint64_t mapping_for_location(writer *w, const ignis_location *loc)
+/* Whether a location's kind is not already implied by its own mapping. */
+static int needs_kind_mapping(const writer *w, const ignis_location *loc)
 {
     if (loc->kind == IGNIS_FRAME_USER)
+        return 0;
+    const ignis_mapping *m = ignis_profile_mapping(w->p, loc->mapping);
+    return !m || kind_of_mapping_name(ignis_profile_string(w->p, m->filename)) != loc->kind;
+}
+
+/* The mapping a location is written with: its own unless its kind needs
+ * a synthetic kernel/JIT mapping (see the comment on top). */
+static uint64_t mapping_for_location(const writer *w, const ignis_location *loc)
+{
+    if (!needs_kind_mapping(w, loc))
         return loc->mapping;
-    if (loc->mapping) {
-        const ignis_mapping *m = ignis_profile_mapping(w->p, loc->mapping);
-        if (m && kind_of_mapping_name(ignis_profile_string(w->p, m->filename)) == loc->kind)
-            return loc->mapping;
-    }
     return loc->kind == IGNIS_FRAME_KERNEL ? w->kernel_map : w->jit_map;
 }
 
@@ -528,8 +579,7 @@ static void write_mappings(writer *w)
     int need_k = 0, need_j = 0;
     for (uint32_t id = 1; id <= ignis_profile_num_locations(p); id++) {
         const ignis_location *loc = ignis_profile_location(p, id);
-        ignis_location probe = *loc;
-        if (loc->kind == IGNIS_FRAME_USER || mapping_for_location(w, &probe) == loc->mapping)
+        if (!needs_kind_mapping(w, loc))
             continue;
         need_k |= loc->kind == IGNIS_FRAME_KERNEL;
         need_j |= loc->kind == IGNIS_FRAME_JIT;
@@ -605,55 +655,72 @@ static void write_locations(writer *w)
     w->pb.location = w->loc_ptrs;
 }
 
-static void write_samples(writer *w)
+static void put_varint(ig_strbuf *sb, uint64_t v)
+{
+    uint8_t buf[10];
+    size_t n = 0;
+    do {
+        buf[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    ig_sb_append(sb, buf, n);
+}
+
+/* Samples are encoded one at a time straight after the rest of the message
+ * (repeated fields may come in any order on the wire), so the writer never
+ * holds a protobuf-c copy of every sample. */
+static void write_samples(writer *w, ig_strbuf *raw)
 {
     const ignis_profile *p = w->p;
     size_t n = ignis_profile_num_samples(p), nv = ignis_profile_num_values(p);
-    size_t total_locs = 0, total_labels = 0;
+    size_t scap = 64, lcap = 8;
+    uint64_t *ids = ig_xmalloc(scap * sizeof *ids);
+    pb_label *labels = ig_xmalloc(lcap * sizeof *labels);
+    pb_label **label_ptrs = ig_xmalloc(lcap * sizeof *label_ptrs);
     for (size_t i = 0; i < n; i++) {
         ignis_sample s = ignis_profile_sample(p, i);
-        size_t depth, nlab;
-        ignis_profile_stack(p, s.stack, &depth);
-        ignis_profile_labels(p, s.labels, &nlab);
-        total_locs += depth;
-        total_labels += nlab;
-    }
-    w->samples = ig_xcalloc(n + 1, sizeof *w->samples);
-    w->sample_ptrs = ig_xcalloc(n + 1, sizeof *w->sample_ptrs);
-    w->loc_ids = ig_xmalloc((total_locs + 1) * sizeof *w->loc_ids);
-    w->labels = ig_xcalloc(total_labels + 1, sizeof *w->labels);
-    w->label_ptrs = ig_xcalloc(total_labels + 1, sizeof *w->label_ptrs);
-    size_t lo = 0, la = 0;
-    for (size_t i = 0; i < n; i++) {
-        ignis_sample s = ignis_profile_sample(p, i);
-        pb_sample *ps = &w->samples[i];
-        perftools__profiles__sample__init(ps);
         size_t depth, nlab;
         const uint32_t *stack = ignis_profile_stack(p, s.stack, &depth);
-        ps->location_id = &w->loc_ids[lo];
-        ps->n_location_id = depth;
-        for (size_t j = 0; j < depth; j++)
-            w->loc_ids[lo++] = stack[j];
-        ps->value = (int64_t *)s.values;
-        ps->n_value = nv;
-        const ignis_label *labels = ignis_profile_labels(p, s.labels, &nlab);
-        ps->label = &w->label_ptrs[la];
-        ps->n_label = nlab;
-        for (size_t j = 0; j < nlab; j++, la++) {
-            pb_label *pl = &w->labels[la];
-            perftools__profiles__label__init(pl);
-            pl->key = labels[j].key;
-            pl->str = labels[j].str;
-            if (!labels[j].str) {
-                pl->num = labels[j].num;
-                pl->num_unit = labels[j].num_unit;
-            }
-            w->label_ptrs[la] = pl;
+        const ignis_label *ml = ignis_profile_labels(p, s.labels, &nlab);
+        if (depth > scap) {
+            scap = depth * 2;
+            ids = ig_xrealloc(ids, scap * sizeof *ids);
         }
-        w->sample_ptrs[i] = ps;
+        if (nlab > lcap) {
+            lcap = nlab * 2;
+            labels = ig_xrealloc(labels, lcap * sizeof *labels);
+            label_ptrs = ig_xrealloc(label_ptrs, lcap * sizeof *label_ptrs);
+        }
+        for (size_t j = 0; j < depth; j++)
+            ids[j] = stack[j];
+        for (size_t j = 0; j < nlab; j++) {
+            perftools__profiles__label__init(&labels[j]);
+            labels[j].key = ml[j].key;
+            labels[j].str = ml[j].str;
+            if (!ml[j].str) {
+                labels[j].num = ml[j].num;
+                labels[j].num_unit = ml[j].num_unit;
+            }
+            label_ptrs[j] = &labels[j];
+        }
+        pb_sample ps;
+        perftools__profiles__sample__init(&ps);
+        ps.location_id = ids;
+        ps.n_location_id = depth;
+        ps.value = (int64_t *)s.values;
+        ps.n_value = nv;
+        ps.label = label_ptrs;
+        ps.n_label = nlab;
+        size_t len = perftools__profiles__sample__get_packed_size(&ps);
+        put_varint(raw, 2 << 3 | 2); /* field 2 (sample), length-delimited */
+        put_varint(raw, len);
+        ig_sb_reserve(raw, len + 1);
+        perftools__profiles__sample__pack(&ps, (uint8_t *)raw->data + raw->len);
+        raw->len += len;
     }
-    w->pb.n_sample = n;
-    w->pb.sample = w->sample_ptrs;
+    free(ids);
+    free(labels);
+    free(label_ptrs);
 }
 
 static void writer_free(writer *w)
@@ -669,12 +736,7 @@ static void writer_free(writer *w)
     free(w->loc_ptrs);
     free(w->lines);
     free(w->line_ptrs);
-    free(w->samples);
-    free(w->sample_ptrs);
-    free(w->loc_ids);
     free(w->comments);
-    free(w->labels);
-    free(w->label_ptrs);
 }
 
 int ig_pprof_write(const ignis_profile *p, ig_strbuf *out, ig_err *err)
@@ -687,15 +749,17 @@ int ig_pprof_write(const ignis_profile *p, ig_strbuf *out, ig_err *err)
     write_mappings(&w);
     write_functions(&w);
     write_locations(&w);
-    write_samples(&w);
+    ig_strbuf raw = IG_STRBUF_INIT;
     size_t n = perftools__profiles__profile__get_packed_size(&w.pb);
-    uint8_t *buf = ig_xmalloc(n + 1);
-    perftools__profiles__profile__pack(&w.pb, buf);
+    ig_sb_reserve(&raw, n + 1);
+    perftools__profiles__profile__pack(&w.pb, (uint8_t *)raw.data);
+    raw.len = n;
+    write_samples(&w, &raw);
     writer_free(&w);
     uint8_t *gz;
     size_t gzlen;
-    int rc = ig_gzip(buf, n, &gz, &gzlen, 1, err);
-    free(buf);
+    int rc = ig_gzip((const uint8_t *)raw.data, raw.len, &gz, &gzlen, 1, err);
+    ig_sb_free(&raw);
     if (rc)
         return -1;
     ig_sb_append(out, gz, gzlen);

@@ -4,26 +4,29 @@
  * The graph is drawn from the call tree of profile/tree.h.  Its nodes are
  * stored depth-first with children sorted by name, so one walk lays out
  * the whole graph: a child starts where its parent starts plus the totals
- * of its previous siblings, and is as wide as its total.  Subtrees
- * narrower than `minwidth` pixels are skipped without being visited, so
- * the cost is proportional to the frames drawn, not to the tree.  The
- * walk runs twice: once to measure (frames, depth, largest diff delta)
- * and once to write.
+ * of its previous drawn siblings, and is as wide as its total.  Frames
+ * narrower than `minwidth` pixels are not drawn; without filters the tree
+ * is already built without them (ig_tree_opts.min_total, so memory follows
+ * what is drawn), and the walk skips the rest without visiting their
+ * subtrees.  Either way a hidden frame leaves no hole: drawn children are
+ * packed from their parent's left edge, and the parent keeps its total.
+ * The walk runs twice: once to measure (frames, depth, largest diff
+ * delta), once to write.
  *
  * Each frame is one <g> holding a <title> (name, then the values shown as
  * a tooltip), a <rect> and, when the frame is wide enough, a <text> label
  * truncated with "..".  The <g> carries the frame's value (v), from which
- * the embedded script (exporters/svg.js) rebuilds exact integer offsets
- * for zoom and "Matched: X%".  Hidden frames leave no hole: drawn
- * children are packed from their parent's left edge.  Numbers are rounded to
- * 0.1 px and written without trailing ".0" to keep big graphs small.
+ * the embedded script (exporters/svg.js: zoom, search, "Matched: X%")
+ * rebuilds exact integer offsets.  Numbers are rounded to 0.1 px and
+ * written without a trailing ".0" to keep big graphs small.
  *
  * Colours are a pure function of (kind, name): user frames take warm hues
  * (reds and yellows) from a hash of the name, kernel frames orange, JIT
  * frames green, inlined frames cyan.  A differential graph colours every
  * frame by the change of its share of the total between the base and the
- * new profile: red grew, blue shrank, intensity relative to the largest
- * change.  The output is deterministic: same input, same bytes.
+ * new profile, from light grey towards red (grew) or blue (shrank), the
+ * intensity relative to the largest change; labels on dark fills are
+ * white.  The output is deterministic: same input, same bytes.
  */
 #include "exporters/formats.h"
 #include "exporters/svg_js.h"
@@ -57,9 +60,11 @@ typedef struct svg_ctx {
     double root_y;       /* y of the root row */
     int64_t total, base_total;
     /* measured by the first walk */
-    size_t frames, pruned;
+    size_t frames;
+    int64_t hidden;      /* value under frames too narrow to draw */
     uint32_t max_depth;
     double max_delta;    /* diff: largest |share change| */
+    unsigned kinds;      /* bit per IG_NODE_* kind drawn */
 } svg_ctx;
 
 typedef void (*frame_fn)(svg_ctx *c, const ig_tree_node *n, int64_t offset);
@@ -101,6 +106,14 @@ static void put_attr_px(ig_strbuf *sb, const char *name, double x)
     ig_sb_putc(sb, '"');
 }
 
+static const char *node_name(const svg_ctx *c, const ig_tree_node *n)
+{
+    if (n->kind == IG_NODE_ROOT)
+        return "all";
+    const char *s = ig_tree_name(c->tree, n->name);
+    return s ? s : "";
+}
+
 /* ---- colours -------------------------------------------------------------- */
 
 static void hsl_hex(double h, double s, double l, char out[8])
@@ -136,8 +149,8 @@ static void kind_colour(int kind, const char *name, char out[8])
     case IG_NODE_ROOT:
         hsl_hex(40, 0.08, 0.78, out);
         break;
-    case IG_NODE_KERNEL: /* orange, darker and more saturated than user */
-        hsl_hex(25 + 7 * v[0], 0.90, 0.52 + 0.06 * v[1], out);
+    case IG_NODE_KERNEL: /* orange, more saturated than user frames */
+        hsl_hex(24 + 6 * v[0], 0.92, 0.53 + 0.05 * v[1], out);
         break;
     case IG_NODE_JIT: /* green */
         hsl_hex(95 + 35 * v[0], 0.55, 0.50 + 0.10 * v[1], out);
@@ -145,8 +158,8 @@ static void kind_colour(int kind, const char *name, char out[8])
     case IG_NODE_INLINED: /* cyan */
         hsl_hex(178 + 17 * v[0], 0.60, 0.55 + 0.10 * v[1], out);
         break;
-    default: { /* warm: reds (0..16) and yellows (40..58), orange is the kernel's */
-        double h = v[0] < 0.5 ? 32 * v[0] : 40 + 36 * (v[0] - 0.5);
+    default: { /* warm: reds (0..14) and yellows (44..60); orange is the kernel's */
+        double h = v[0] < 0.5 ? 28 * v[0] : 44 + 32 * (v[0] - 0.5);
         hsl_hex(h, 0.72 + 0.2 * v[1], 0.58 + 0.08 * v[2], out);
     }
     }
@@ -162,26 +175,30 @@ static double share_delta(const svg_ctx *c, const ig_tree_node *n)
 
 static void diff_colour(const svg_ctx *c, const ig_tree_node *n, char out[8])
 {
+    /* from a light grey (lightness varied by name, so that neighbours with
+     * no change stay apart) towards red or blue */
+    double v[3];
+    name_hash(node_name(c, n), v);
+    double grey = 216 + 14 * v[0];
     double d = share_delta(c, n);
     double k = c->max_delta > 0 ? fabs(d) / c->max_delta : 0;
-    int fade = (int)lround(255 - 210 * k);
-    if (d > 0)
-        snprintf(out, 8, "#ff%02x%02x", fade, fade);
-    else if (d < 0)
-        snprintf(out, 8, "#%02x%02xff", fade, fade);
-    else
-        snprintf(out, 8, "#f2f2f2");
+    double hi = grey + (255 - grey) * k, lo = grey + (40 - grey) * k;
+    int r = (int)lround(d > 0 ? hi : lo), b = (int)lround(d < 0 ? hi : lo), g = (int)lround(lo);
+    if (d == 0)
+        r = g = b = (int)lround(grey);
+    snprintf(out, 8, "#%02x%02x%02x", r, g, b);
+}
+
+/* Whether a fill is dark enough to want white text. */
+static int is_dark(const char *fill)
+{
+    unsigned r, g, b;
+    if (sscanf(fill, "#%2x%2x%2x", &r, &g, &b) != 3)
+        return 0;
+    return 0.299 * r + 0.587 * g + 0.114 * b < 90;
 }
 
 /* ---- text ------------------------------------------------------------------ */
-
-static const char *node_name(const svg_ctx *c, const ig_tree_node *n)
-{
-    const char *s = ig_tree_name(c->tree, n->name);
-    if (n->kind == IG_NODE_ROOT && (!s || !*s))
-        return "all";
-    return s ? s : "";
-}
 
 static size_t utf8_len(const char *s)
 {
@@ -280,8 +297,10 @@ static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
 /* ---- the walk -------------------------------------------------------------- */
 
 typedef struct walk_entry {
+    const ig_tree_node *node;
     uint32_t next_child;  /* next child to look at, 0 = done */
-    int64_t child_offset; /* where the next drawn child starts (value units) */
+    int64_t offset;       /* where the node starts (value units) */
+    int64_t child_offset; /* where the next drawn child starts */
 } walk_entry;
 
 static int drawn(const svg_ctx *c, const ig_tree_node *n)
@@ -298,28 +317,29 @@ static void walk(svg_ctx *c, frame_fn fn)
     const ig_tree_node *root = ig_tree_node_at(c->tree, 0);
     size_t cap = 64, sp = 0;
     walk_entry *st = ig_xmalloc(cap * sizeof *st);
+    c->hidden = 0;
     fn(c, root, 0);
-    st[sp++] = (walk_entry){root->first_child, 0};
+    st[sp++] = (walk_entry){root, root->first_child, 0, 0};
     while (sp) {
         walk_entry *top = &st[sp - 1];
         if (!top->next_child) {
+            /* what neither self nor a drawn child covers was hidden */
+            c->hidden += top->node->total - top->node->self - (top->child_offset - top->offset);
             sp--;
             continue;
         }
         const ig_tree_node *n = ig_tree_node_at(c->tree, top->next_child);
         int64_t offset = top->child_offset;
         top->next_child = n->next_sibling;
-        if (!drawn(c, n)) {
-            c->pruned++;
+        if (!drawn(c, n))
             continue;
-        }
         top->child_offset += n->total;
         fn(c, n, offset);
         if (sp == cap) {
             cap *= 2;
             st = ig_xrealloc(st, cap * sizeof *st);
         }
-        st[sp++] = (walk_entry){n->first_child, offset};
+        st[sp++] = (walk_entry){n, n->first_child, offset, offset};
     }
     free(st);
 }
@@ -328,6 +348,7 @@ static void measure_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
 {
     (void)offset;
     c->frames++;
+    c->kinds |= 1u << n->kind;
     if (n->depth > c->max_depth)
         c->max_depth = n->depth;
     if (c->diff) {
@@ -351,7 +372,7 @@ static void write_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
 
     ig_sb_puts(sb, "<g v=\"");
     put_i64(sb, n->total);
-    ig_sb_puts(sb, "\"><title>");
+    ig_sb_puts(sb, is_dark(fill) ? "\" class=\"w\"><title>" : "\"><title>");
     put_tooltip(c, n);
     ig_sb_puts(sb, "</title><rect");
     put_attr_px(sb, " x=\"", x);
@@ -376,12 +397,12 @@ static const char svg_style[] =
     "<style>\n"
     "text{font-family:Verdana,\"DejaVu Sans\",sans-serif;font-size:12px;fill:#000}\n"
     "#title{font-size:17px;font-weight:bold;text-anchor:middle}\n"
-    "#sub{fill:#555;text-anchor:middle}\n"
+    "#sub{fill:#555;text-anchor:middle}.key{fill:#555;font-size:11px}\n"
     "#search,#matched{text-anchor:end}\n"
     ".btn{fill:#1d4f91;cursor:pointer}.btn:hover{text-decoration:underline}\n"
     "#frames g{cursor:pointer}#frames text{pointer-events:none}\n"
     "#frames g:hover rect{stroke:#222;stroke-width:.8}\n"
-    ".fade{opacity:.45}.hide{display:none}\n"
+    ".fade{opacity:.45}.hide{display:none}.w text{fill:#fff}\n"
     "</style>\n";
 
 static const char *default_title(const ig_write_opts *o)
@@ -413,8 +434,37 @@ static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
     if (o->tree.reverse)
         ig_sb_puts(sb, " \xc2\xb7 callers (reversed)");
     ig_sb_printf(sb, " \xc2\xb7 %zu frames", c->frames);
-    if (c->pruned)
+    if (c->hidden > 0)
         ig_sb_printf(sb, " (narrower than %gpx hidden)", c->minwidth);
+}
+
+/* A key to the frame colours, under "Reset Zoom", when the graph mixes
+ * kinds (user, kernel, JIT, inlined) and is wide enough to hold it. */
+static void write_legend(svg_ctx *c)
+{
+    static const struct { int kind; const char *label; } keys[] = {
+        {IG_NODE_USER, "user"}, {IG_NODE_KERNEL, "kernel"}, {IG_NODE_JIT, "JIT"}, {IG_NODE_INLINED, "inlined"}};
+    unsigned mixed = c->kinds & ~(1u << IG_NODE_ROOT);
+    if (c->diff || c->width < 900 || !(mixed & (mixed - 1)))
+        return;
+    int x = XPAD;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!(mixed & (1u << keys[i].kind)))
+            continue;
+        char fill[8], fill2[8];
+        if (keys[i].kind == IG_NODE_USER) { /* reds and yellows: half each */
+            hsl_hex(6, 0.8, 0.62, fill);
+            hsl_hex(50, 0.8, 0.62, fill2);
+        } else {
+            kind_colour(keys[i].kind, keys[i].label, fill);
+            memcpy(fill2, fill, sizeof fill);
+        }
+        ig_sb_printf(c->out, "<rect x=\"%d\" y=\"33\" width=\"5\" height=\"10\" fill=\"%s\"/>"
+                             "<rect x=\"%d\" y=\"33\" width=\"5\" height=\"10\" fill=\"%s\"/>"
+                             "<text x=\"%d\" y=\"42\" class=\"key\">%s</text>\n",
+                     x, fill, x + 5, fill2, x + 14, keys[i].label);
+        x += 24 + (int)(strlen(keys[i].label) * 7);
+    }
 }
 
 static void write_document(svg_ctx *c, const ig_write_opts *o)
@@ -443,6 +493,7 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
                      "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
                      "<text id=\"matched\" x=\"%d\" y=\"%d\"></text>\n",
                  XPAD, c->width - XPAD, XPAD, height - 10, c->width - XPAD, height - 10);
+    write_legend(c);
     ig_sb_puts(sb, "<g id=\"frames\">\n");
     if (c->total > 0)
         walk(c, write_frame);

@@ -26,6 +26,8 @@ function init() {
     rst = byId("reset"); sbtn = byId("search");
     var last = [], cursor = [], owner = [];
     for (var g = fr.firstElementChild; g; g = g.nextElementSibling) {
+        // skip the "No samples" text of an empty graph
+        if (g.tagName !== "g") continue;
         var t = g.firstElementChild, r = t.nextElementSibling;
         var d = Math.round(Math.abs(+r.getAttribute("y") - C.r0) / C.h);
         var v = +g.getAttribute("v"), o = 0;
@@ -73,23 +75,27 @@ function label(name, w) {
     return name.length <= n ? name : name.slice(0, n - 2) + "..";
 }
 
+// Pixels rounded to 0.1 without a trailing ".0", as svg.c writes them.
+function px(x) { return String(Math.round(x * 10) / 10); }
+
 function place(f, x, w) {
-    f.r.setAttribute("x", x.toFixed(1));
-    f.r.setAttribute("width", w.toFixed(1));
+    f.r.setAttribute("x", px(x));
+    f.r.setAttribute("width", px(w));
     var s = label(f.n, w);
     if (!f.t && s) {
         f.t = document.createElementNS(NS, "text");
-        f.t.setAttribute("y", (+f.r.getAttribute("y") + C.ty).toFixed(1));
+        f.t.setAttribute("y", px(+f.r.getAttribute("y") + C.ty));
         f.g.appendChild(f.t);
     }
     if (f.t) {
-        f.t.setAttribute("x", (x + 3).toFixed(1));
+        f.t.setAttribute("x", px(x + 3));
         f.t.textContent = s;
     }
 }
 
 function show(f, cls) {
-    if (cls) f.g.setAttribute("class", cls); else f.g.removeAttribute("class");
+    f.g.classList.toggle("fade", cls === "fade");
+    f.g.classList.toggle("hide", cls === "hide");
 }
 
 // Zooms on frame z: it and its descendants fill the width, its ancestors

@@ -289,20 +289,6 @@ void ig_tcache_stack_clear(ig_tcache *tc)
         pop_one(tc);
 }
 
-void ig_current_sc(ig_sc *sc)
-{
-    ig_tcache *tc = ig_tls_cache;
-    if (!tc || !tc->depth) {
-        sc->valid = false;
-        return;
-    }
-    ig_stack_entry *e = &tc->stack[tc->depth - 1];
-    if (e->span)
-        ig_span_sc(e->span, sc);
-    else
-        ig_context_sc(e->ctx, sc);
-}
-
 ignis_span *ignis_span_current(void)
 {
     ig_tcache *tc = ig_tls_cache;

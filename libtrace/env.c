@@ -26,9 +26,14 @@ void ignis_trace_set_logger(void (*fn)(int level, const char *msg, void *arg), v
 
 static void default_log(int level, const char *msg)
 {
-    if (level >= IGNIS_LOG_INFO) {
+    if (level >= IGNIS_LOG_DEBUG) {
         const char *v = getenv("IGNIS_TRACE_VERBOSE");
         if (!v || strcmp(v, "1") != 0)
+            return;
+    }
+    if (level >= IGNIS_LOG_INFO) {
+        const char *q = getenv("IGNIS_TRACE_QUIET");
+        if (q && strcmp(q, "1") == 0)
             return;
     }
     fprintf(stderr, "ignis: trace: %s\n", msg);

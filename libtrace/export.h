@@ -32,6 +32,7 @@ typedef enum ig_attr_type {
 typedef struct ig_attr {
     const char *key;
     uint8_t type; /* ig_attr_type */
+    uint16_t key_len; /* strlen(key) when < 65535 (set by the SDK; 0 = unknown) */
     uint32_t len;
     union {
         const char *s;

@@ -46,13 +46,6 @@ int ig_parse_int(const char *s, long min, long max, long *out);
 /* Trims spaces/tabs; returns length, *start set. */
 size_t ig_trim(const char *s, size_t len, const char **start);
 
-/* ---- time ---------------------------------------------------------------- */
-static inline uint64_t ig_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- per-thread cache (tcache.c) ------------------------------------------ */
 typedef struct ig_stack_entry {
@@ -70,6 +63,7 @@ struct ig_tcache {
     bool owns_stripe;                    /* stripe used by this cache only */
     ig_stack_entry *stack;               /* current span/context stack */
     uint32_t depth, cap;
+    uint64_t clk_tsc, clk_ns;            /* TSC clock anchor (clock.c) */
     ig_tcache *next;                     /* registry */
     bool orphan;                         /* thread exited; adoptable */
 };
@@ -98,9 +92,34 @@ static inline uint64_t ig_rand64(ig_tcache *tc)
     return r;
 }
 
+/* ---- time (clock.c) --------------------------------------------------------- */
+extern bool ig_clock_tsc;
+extern _Atomic uint64_t ig_clock_mult;
+extern uint64_t ig_clock_window;
+void ig_clock_setup(void); /* reads IGNIS_TRACE_CLOCK once */
+uint64_t ig_clock_reanchor(ig_tcache *tc);
+
+/* Nanoseconds since the epoch (CLOCK_REALTIME, or the TSC clock). */
+static inline uint64_t ig_now_ns(void)
+{
+#if defined(__x86_64__)
+    ig_tcache *tc = ig_tls_cache;
+    if (ig_clock_tsc && IG_LIKELY(tc != NULL)) {
+        uint64_t d = __builtin_ia32_rdtsc() - tc->clk_tsc;
+        if (IG_UNLIKELY(d >= ig_clock_window))
+            return ig_clock_reanchor(tc);
+        return tc->clk_ns +
+               (uint64_t)(((unsigned __int128)d * atomic_load_explicit(&ig_clock_mult, memory_order_relaxed)) >> 32);
+    }
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Reseeds the calling thread's generator (after fork). */
 void ig_tcache_reseed(ig_tcache *tc);
-ignis_span *ig_span_block_alloc(ig_tcache *tc);
+ignis_span *ig_span_block_alloc_slow(ig_tcache *tc);
 void ig_span_block_free(ignis_span *s);
 void ig_tcache_atfork_prepare(void);
 void ig_tcache_atfork_parent(void);
@@ -132,10 +151,37 @@ typedef struct ig_sampler {
 } ig_sampler;
 
 void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio);
-/* parent_valid/parent_sampled describe the parent span context. */
-bool ig_sampler_should_sample(const ig_sampler *s, const uint8_t trace_id[16], bool parent_valid,
-                              bool parent_remote, bool parent_sampled);
-bool ig_ratio_sampled(uint64_t threshold, const uint8_t trace_id[16]);
+
+static inline bool ig_ratio_sampled(uint64_t threshold, const uint8_t tid[16])
+{
+    uint64_t r = 0;
+    for (int i = 9; i < 16; i++)
+        r = (r << 8) | tid[i];
+    return r >= threshold;
+}
+
+/* parent_valid/parent_sampled describe the parent span context; remote and
+ * local parents are treated alike (the spec's default delegates). */
+static inline bool ig_sampler_should_sample(const ig_sampler *s, const uint8_t tid[16], bool parent_valid,
+                                            bool parent_remote, bool parent_sampled)
+{
+    (void)parent_remote;
+    switch (s->kind) {
+    case IGNIS_SAMPLER_ALWAYS_ON:
+        return true;
+    case IGNIS_SAMPLER_ALWAYS_OFF:
+        return false;
+    case IGNIS_SAMPLER_TRACEIDRATIO:
+        return ig_ratio_sampled(s->threshold, tid);
+    case IGNIS_SAMPLER_PARENTBASED_ALWAYS_ON:
+        return parent_valid ? parent_sampled : true;
+    case IGNIS_SAMPLER_PARENTBASED_ALWAYS_OFF:
+        return parent_valid ? parent_sampled : false;
+    case IGNIS_SAMPLER_PARENTBASED_TRACEIDRATIO:
+        return parent_valid ? parent_sampled : ig_ratio_sampled(s->threshold, tid);
+    }
+    return true;
+}
 uint64_t ig_ratio_threshold(double ratio);
 /* Parses OTEL_TRACES_SAMPLER / _ARG values; warns and defaults. */
 void ig_sampler_from_strings(const char *name, const char *arg, ignis_sampler_kind *kind, double *ratio);
@@ -172,7 +218,14 @@ int ig_processor_force_flush(ig_processor *p, int timeout_ms);
 int ig_processor_shutdown(ig_processor *p, int timeout_ms);
 /* Frees (only after a successful shutdown; else leaks on purpose). */
 void ig_processor_free(ig_processor *p);
+bool ig_processor_abandoned(ig_processor *p);
+/* After an abandoned shutdown: either the thread already exited (returns
+ * true; the exporter is destroyed and the caller frees as usual) or the
+ * thread will call cb(arg) as its last act, which must free everything. */
+bool ig_processor_hand_over(ig_processor *p, void (*cb)(void *), void *arg);
 uint64_t ig_processor_dropped(ig_processor *p);
+/* Exporter counters: exported, failed, rejected, retries (final after shutdown). */
+void ig_processor_counters(ig_processor *p, uint64_t out[4]);
 ig_exporter *ig_processor_exporter(ig_processor *p);
 void ig_processor_atfork_prepare(ig_processor *p);
 void ig_processor_atfork_parent(ig_processor *p);
@@ -236,12 +289,43 @@ struct ignis_span {
     _Alignas(16) char arena[];
 };
 
+static inline ignis_span *ig_span_block_alloc(ig_tcache *tc)
+{
+    ignis_span *s = tc->free;
+    if (IG_UNLIKELY(!s))
+        return ig_span_block_alloc_slow(tc);
+    ignis_span *next = s->next_free;
+    tc->free = next;
+    if (next) { /* the next span's block is likely cold (last written by the export thread) */
+        __builtin_prefetch(next, 1, 3);
+        __builtin_prefetch((char *)next + 64, 1, 3);
+        __builtin_prefetch((char *)next + 128, 1, 3);
+        __builtin_prefetch((char *)next + 192, 1, 3);
+        __builtin_prefetch((char *)next + 256, 1, 3);
+        __builtin_prefetch((char *)next + 320, 1, 3);
+    }
+    return s;
+}
+
 void ig_span_free(ignis_span *s);
+/* Drops a reference; true if it was the last one (chunks are then freed
+ * and the caller must return the block with ig_span_block_free*). */
+bool ig_span_unref_last(ignis_span *s);
+/* Returns a chain of blocks (linked by next_free, same home) in one CAS. */
+void ig_span_block_free_chain(ignis_span *first, ignis_span *last);
 static inline void ig_span_unref(ignis_span *s)
 {
-    if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1 ||
-        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1) {
+        ig_tcache *home = s->home;
+        if (IG_LIKELY(!s->chunks && home == ig_tls_cache)) {
+            s->next_free = home->free;
+            home->free = s;
+            return;
+        }
         ig_span_free(s);
+    } else if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        ig_span_free(s);
+    }
 }
 
 /* A parent span context as seen by span start and inject. */
@@ -253,10 +337,32 @@ typedef struct ig_sc {
     const char *tracestate;
 } ig_sc;
 
-/* The span context of this thread's current span/context. */
-void ig_current_sc(ig_sc *sc);
 void ig_context_sc(const ignis_context *ctx, ig_sc *sc);
-void ig_span_sc(const ignis_span *s, ig_sc *sc);
+
+static inline void ig_span_sc(const ignis_span *s, ig_sc *sc)
+{
+    sc->trace_id = s->d.trace_id;
+    sc->span_id = s->d.span_id;
+    sc->flags = s->d.flags;
+    sc->remote = false;
+    sc->valid = true;
+    sc->tracestate = s->d.tracestate;
+}
+
+/* The span context of this thread's current span/context. */
+static inline void ig_current_sc(ig_sc *sc)
+{
+    ig_tcache *tc = ig_tls_cache;
+    if (!tc || !tc->depth) {
+        sc->valid = false;
+        return;
+    }
+    ig_stack_entry *e = &tc->stack[tc->depth - 1];
+    if (e->span)
+        ig_span_sc(e->span, sc);
+    else
+        ig_context_sc(e->ctx, sc);
+}
 
 /* ---- context (context.c) ----------------------------------------------------- */
 typedef struct ig_bag_entry {

@@ -145,7 +145,8 @@ static void attr_free_value(ig_attr *a)
     if (a->type == IG_ATTR_STRING_ARRAY)
         for (uint32_t i = 0; i < a->len; i++)
             free((void *)a->v.sa[i]);
-    free((void *)a->v.s);
+    if (a->type == IG_ATTR_STRING || a->type >= IG_ATTR_STRING_ARRAY)
+        free((void *)a->v.s);
 }
 
 const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key)
@@ -168,6 +169,8 @@ void ig_attr_set_put(ig_attr_set *set, const ignis_attribute *a)
         d = &set->attrs[set->n++];
         memset(d, 0, sizeof *d);
         d->key = ig_xstrdup(a->key);
+        size_t kl = strlen(a->key);
+        d->key_len = kl < 0xffff ? (uint16_t)kl : 0xffff;
     }
     attr_copy_value(d, a);
 }
@@ -197,7 +200,10 @@ static void executable_name(char *buf, size_t len)
     if (n > 0) {
         path[n] = '\0';
         const char *base = strrchr(path, '/');
-        snprintf(buf, len, "%s", base ? base + 1 : path);
+        base = base ? base + 1 : path;
+        size_t n = strnlen(base, len - 1);
+        memcpy(buf, base, n);
+        buf[n] = '\0';
         return;
     }
     snprintf(buf, len, "%s", program_invocation_short_name);

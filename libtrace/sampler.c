@@ -28,40 +28,11 @@ uint64_t ig_ratio_threshold(double ratio)
     return (uint64_t)t;
 }
 
-bool ig_ratio_sampled(uint64_t threshold, const uint8_t tid[16])
-{
-    uint64_t r = 0;
-    for (int i = 9; i < 16; i++)
-        r = (r << 8) | tid[i];
-    return r >= threshold;
-}
-
 void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio)
 {
     s->kind = kind;
     s->ratio = ratio;
     s->threshold = ig_ratio_threshold(ratio);
-}
-
-bool ig_sampler_should_sample(const ig_sampler *s, const uint8_t tid[16], bool parent_valid, bool parent_remote,
-                              bool parent_sampled)
-{
-    (void)parent_remote; /* remote and local parents are treated alike by the defaults */
-    switch (s->kind) {
-    case IGNIS_SAMPLER_ALWAYS_ON:
-        return true;
-    case IGNIS_SAMPLER_ALWAYS_OFF:
-        return false;
-    case IGNIS_SAMPLER_TRACEIDRATIO:
-        return ig_ratio_sampled(s->threshold, tid);
-    case IGNIS_SAMPLER_PARENTBASED_ALWAYS_ON:
-        return parent_valid ? parent_sampled : true;
-    case IGNIS_SAMPLER_PARENTBASED_ALWAYS_OFF:
-        return parent_valid ? parent_sampled : false;
-    case IGNIS_SAMPLER_PARENTBASED_TRACEIDRATIO:
-        return parent_valid ? parent_sampled : ig_ratio_sampled(s->threshold, tid);
-    }
-    return true;
 }
 
 static const struct {

@@ -69,14 +69,29 @@ static size_t utf8_cut(const char *str, size_t len, int limit)
     return cut;
 }
 
-void ig_span_free(ignis_span *s)
+static void free_chunks(ignis_span *s)
 {
     for (ig_chunk *c = s->chunks, *n; c; c = n) {
         n = c->next;
         free(c);
     }
     s->chunks = NULL;
+}
+
+void ig_span_free(ignis_span *s)
+{
+    free_chunks(s);
     ig_span_block_free(s);
+}
+
+bool ig_span_unref_last(ignis_span *s)
+{
+    if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        free_chunks(s);
+        return true;
+    }
+    return false;
 }
 
 /* ---- attributes --------------------------------------------------------------- */
@@ -126,8 +141,10 @@ static void put_attr(ignis_span *s, ig_attr **arr, uint32_t *n, uint32_t *cap, u
     if (!a->key || !*a->key || (unsigned)a->type > IGNIS_ATTR_DOUBLE_ARRAY)
         return;
     ig_attr *v = *arr;
+    size_t kl = strlen(a->key);
+    uint16_t kl16 = kl < 0xffff ? (uint16_t)kl : 0xffff;
     for (uint32_t i = 0; i < *n; i++)
-        if (strcmp(v[i].key, a->key) == 0) {
+        if (v[i].key_len == kl16 && (kl16 < 0xffff ? memcmp(v[i].key, a->key, kl) == 0 : strcmp(v[i].key, a->key) == 0)) {
             copy_value(s, &v[i], a, s->tracer->tp->limits.attribute_value_length);
             return;
         }
@@ -144,7 +161,8 @@ static void put_attr(ignis_span *s, ig_attr **arr, uint32_t *n, uint32_t *cap, u
         *cap = nc;
     }
     ig_attr *d = &v[(*n)++];
-    d->key = arena_strdup(s, a->key);
+    d->key = arena_strndup(s, a->key, kl);
+    d->key_len = kl16;
     d->len = 0;
     copy_value(s, d, a, s->tracer->tp->limits.attribute_value_length);
 }
@@ -328,16 +346,6 @@ void ignis_span_update_name(ignis_span *s, const char *name)
 
 bool ignis_span_is_recording(const ignis_span *s) { return writable(s); }
 
-void ig_span_sc(const ignis_span *s, ig_sc *sc)
-{
-    sc->trace_id = s->d.trace_id;
-    sc->span_id = s->d.span_id;
-    sc->flags = s->d.flags;
-    sc->remote = false;
-    sc->valid = true;
-    sc->tracestate = s->d.tracestate;
-}
-
 void ignis_span_get_context(const ignis_span *s, ignis_span_context *out)
 {
     memset(out, 0, sizeof *out);
@@ -415,7 +423,7 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     s->chunks = NULL;
     s->ap = s->arena;
     s->aend = (char *)s + IG_SPAN_BLOCK;
-    ig_sc p;
+    ig_sc p = {0};
     resolve_parent(o, &p);
     new_ids(tc, s, &p);
     s->d.tracestate = p.valid && p.tracestate ? arena_strdup(s, p.tracestate) : NULL;
@@ -494,7 +502,7 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
         export = true;
         ig_count(tc, &stripe->kept);
     }
-    if (export && tp->proc)
+    if (export && tp->proc && !atomic_load_explicit(&tp->shut, memory_order_relaxed))
         ig_processor_on_end(tp->proc, s);
     else
         ig_span_unref(s);

@@ -95,25 +95,22 @@ ig_tcache *ig_tcache_slow(void)
     }
     pthread_mutex_unlock(&g_reg_mu);
     if (!tc->owns_stripe)
-        ig_tlog(IGNIS_LOG_INFO, "more than %d threads: counters use atomic adds", IG_NSTRIPES);
+        ig_tlog(IGNIS_LOG_DEBUG, "more than %d threads: counters use atomic adds", IG_NSTRIPES);
     ig_tcache_reseed(tc);
     ig_tls_cache = tc;
     pthread_setspecific(g_key, tc);
     return tc;
 }
 
-ignis_span *ig_span_block_alloc(ig_tcache *tc)
+ignis_span *ig_span_block_alloc_slow(ig_tcache *tc)
 {
-    ignis_span *s = tc->free;
-    if (IG_UNLIKELY(!s)) {
-        s = atomic_exchange_explicit(&tc->remote_free, NULL, memory_order_acquire);
-        if (!s) {
-            s = aligned_alloc(64, IG_SPAN_BLOCK);
-            if (!s)
-                return NULL;
-            s->home = tc;
-            return s;
-        }
+    ignis_span *s = atomic_exchange_explicit(&tc->remote_free, NULL, memory_order_acquire);
+    if (!s) {
+        s = aligned_alloc(64, IG_SPAN_BLOCK);
+        if (!s)
+            return NULL;
+        s->home = tc;
+        return s;
     }
     tc->free = s->next_free;
     return s;
@@ -146,4 +143,19 @@ void ig_tcache_atfork_child(void)
             c->orphan = true;
     if (ig_tls_cache)
         ig_tcache_reseed(ig_tls_cache);
+}
+
+void ig_span_block_free_chain(ignis_span *first, ignis_span *last)
+{
+    ig_tcache *home = first->home;
+    if (home == ig_tls_cache) {
+        last->next_free = home->free;
+        home->free = first;
+        return;
+    }
+    ignis_span *old = atomic_load_explicit(&home->remote_free, memory_order_relaxed);
+    do {
+        last->next_free = old;
+    } while (!atomic_compare_exchange_weak_explicit(&home->remote_free, &old, first, memory_order_release,
+                                                    memory_order_relaxed));
 }

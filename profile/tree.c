@@ -325,88 +325,98 @@ static int path_cmp(const void *a, const void *b, void *ctx)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
+static void grow_names(arr *a, size_t n)
+{
+    if (a->len < n) {
+        size_t old = a->len;
+        arr_push(a, n - old);
+        memset((uint32_t *)a->data + old, 0, (n - old) * sizeof(uint32_t));
+    }
+}
+
 static int rank_cmp(const void *a, const void *b, void *ctx)
 {
     const names *nm = ctx;
     return strcmp(names_get(nm, *(const uint32_t *)a), names_get(nm, *(const uint32_t *)b));
 }
 
-/* The builder's per-depth state while walking sorted paths. */
-typedef struct walk {
-    arr open;   /* uint32_t node index per depth (index 0 = root) */
-    arr okey;   /* uint32_t key per open depth */
-    arr lastc;  /* uint32_t last linked child per open depth */
-} walk;
+/* A run of sorted paths [lo, hi) sharing their first `depth` keys: one node
+ * to emit under `parent` (depth 0 is the root). */
+typedef struct group {
+    uint32_t lo, hi, depth, parent;
+} group;
 
-static void link_child(ig_tree *t, walk *w, size_t depth, uint32_t node)
+static uint32_t key_at(const path *pa, const uint32_t *keys, uint32_t d)
 {
-    ig_tree_node *nodes = t->nodes.data;
-    uint32_t parent_slot = (uint32_t)depth - 1;
-    uint32_t parent = EL(w->open, uint32_t, parent_slot);
-    uint32_t last = EL(w->lastc, uint32_t, parent_slot);
-    if (last)
-        nodes[last].next_sibling = node;
-    else
-        nodes[parent].first_child = node;
-    EL(w->lastc, uint32_t, parent_slot) = node;
+    return keys[pa->off + d];
 }
 
-/* Closes open nodes deeper than `keep` (depth index), pruning small ones. */
-static void close_to(ig_tree *t, walk *w, size_t keep, int64_t min_total)
+/* Emits the tree depth-first from sorted paths.  A group's total is a
+ * difference of prefix sums, so a group below min_total is skipped whole:
+ * neither it nor its subtree is ever materialised. */
+static void build_from_paths(ig_tree *t, const arr *paths, const uint32_t *keys, const uint32_t *rank_name,
+                             const uint32_t *name_module, int64_t min_total)
 {
-    while (w->open.len > keep + 1) {
-        size_t d = w->open.len - 1;
-        uint32_t node = EL(w->open, uint32_t, d);
-        if (min_total > 0 && EL(t->nodes, ig_tree_node, node).total < min_total)
-            t->nodes.len = node; /* the subtree is the array's tail */
-        else
-            link_child(t, w, d, node);
-        w->open.len--;
-        w->okey.len--;
-        w->lastc.len--;
-    }
-}
-
-static void build_from_paths(ig_tree *t, arr *paths, const uint32_t *keys, const frame *frames, int64_t min_total)
-{
-    walk w = {ARR(uint32_t), ARR(uint32_t), ARR(uint32_t)};
-    ig_tree_node *root = arr_push(&t->nodes, 1);
-    memset(root, 0, sizeof *root);
-    root->kind = IG_NODE_ROOT;
-    root->name = names_intern(&t->nm, "root");
-    *(uint32_t *)arr_push(&w.open, 1) = 0;
-    *(uint32_t *)arr_push(&w.okey, 1) = UINT32_MAX;
-    *(uint32_t *)arr_push(&w.lastc, 1) = 0;
-    for (size_t i = 0; i < paths->len; i++) {
-        const path *pa = &EL(*paths, path, i);
-        const uint32_t *k = keys + pa->off;
-        size_t common = 0;
-        while (common < pa->len && common + 1 < w.open.len && EL(w.okey, uint32_t, common + 1) == k[common])
-            common++;
-        close_to(t, &w, common, min_total);
-        for (size_t d = common; d < pa->len; d++) {
-            const frame *f = &frames[pa->off + d];
-            uint32_t idx = (uint32_t)t->nodes.len;
-            ig_tree_node *nd = arr_push(&t->nodes, 1);
-            memset(nd, 0, sizeof *nd);
-            nd->name = f->name;
-            nd->module = f->module;
-            nd->kind = f->kind;
-            nd->depth = (uint32_t)d + 1;
-            nd->parent = EL(w.open, uint32_t, d);
-            *(uint32_t *)arr_push(&w.open, 1) = idx;
-            *(uint32_t *)arr_push(&w.okey, 1) = k[d];
-            *(uint32_t *)arr_push(&w.lastc, 1) = 0;
+    const path *P = paths->data;
+    size_t np = paths->len;
+    int64_t *psum = ig_xmalloc((np + 1) * sizeof *psum);
+    psum[0] = 0;
+    for (size_t i = 0; i < np; i++)
+        psum[i + 1] = psum[i] + P[i].value;
+    arr stack = ARR(group), lastc = ARR(uint32_t);
+    *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX};
+    uint32_t root_name = names_intern(&t->nm, "root");
+    while (stack.len) {
+        group g = EL(stack, group, --stack.len);
+        int64_t total = psum[g.hi] - psum[g.lo];
+        if (g.depth && min_total > 0 && total < min_total)
+            continue;
+        uint32_t idx = (uint32_t)t->nodes.len;
+        ig_tree_node *nd = arr_push(&t->nodes, 1);
+        *(uint32_t *)arr_push(&lastc, 1) = 0;
+        memset(nd, 0, sizeof *nd);
+        nd->total = total;
+        nd->depth = g.depth;
+        if (g.depth) {
+            uint32_t key = key_at(&P[g.lo], keys, g.depth - 1);
+            nd->name = rank_name[key >> 3];
+            nd->kind = (uint8_t)(key & 7);
+            nd->module = name_module[nd->name];
+            nd->parent = g.parent;
+            ig_tree_node *nodes = t->nodes.data;
+            uint32_t last = EL(lastc, uint32_t, g.parent);
+            if (last)
+                nodes[last].next_sibling = idx;
+            else
+                nodes[g.parent].first_child = idx;
+            EL(lastc, uint32_t, g.parent) = idx;
+        } else {
+            nd->name = root_name;
+            nd->kind = IG_NODE_ROOT;
         }
-        ig_tree_node *nodes = t->nodes.data;
-        for (size_t d = 0; d <= pa->len; d++)
-            nodes[EL(w.open, uint32_t, d)].total += pa->value;
-        nodes[EL(w.open, uint32_t, pa->len)].self += pa->value;
+        /* paths that end here come first: they are this node's self value */
+        uint32_t i = g.lo;
+        while (i < g.hi && P[i].len == g.depth)
+            i++;
+        EL(t->nodes, ig_tree_node, idx).self = psum[i] - psum[g.lo];
+        /* children: runs of equal key at position depth, pushed in reverse */
+        size_t first = stack.len;
+        while (i < g.hi) {
+            uint32_t key = key_at(&P[i], keys, g.depth), j = i + 1;
+            while (j < g.hi && key_at(&P[j], keys, g.depth) == key)
+                j++;
+            *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx};
+            i = j;
+        }
+        for (size_t a = first, b = stack.len; b > a + 1; a++, b--) {
+            group tmp = EL(stack, group, a);
+            EL(stack, group, a) = EL(stack, group, b - 1);
+            EL(stack, group, b - 1) = tmp;
+        }
     }
-    close_to(t, &w, 0, min_total);
-    free(w.open.data);
-    free(w.okey.data);
-    free(w.lastc.data);
+    free(psum);
+    free(stack.data);
+    free(lastc.data);
 }
 
 static void set_value_names(ig_tree *t, const ignis_profile *p)
@@ -424,7 +434,8 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         return -1;
     t->value = x.vi;
     set_value_names(t, p);
-    arr paths = ARR(path), frames = ARR(frame), tmp = ARR(frame);
+    arr paths = ARR(path), keys = ARR(uint32_t), tmp = ARR(frame), name_module = ARR(uint32_t);
+    /* first pass: paths as (name << 3 | kind) keys; names are ranked below */
     size_t ns = ignis_profile_num_samples(p);
     for (size_t i = 0; i < ns; i++) {
         ignis_sample s = ignis_profile_sample(p, i);
@@ -435,12 +446,19 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         if (n < 0)
             continue;
         path *pa = arr_push(&paths, 1);
-        pa->off = frames.len;
+        pa->off = keys.len;
         pa->len = (uint32_t)n;
         pa->value = v;
-        if (n)
-            memcpy(arr_push(&frames, (size_t)n), tmp.data, (size_t)n * sizeof(frame));
+        uint32_t *k = arr_push(&keys, (size_t)n);
+        grow_names(&name_module, t->nm.strs.len);
+        for (long j = 0; j < n; j++) {
+            const frame *f = &EL(tmp, frame, j);
+            k[j] = f->name << 3 | f->kind;
+            if (!EL(name_module, uint32_t, f->name))
+                EL(name_module, uint32_t, f->name) = f->module;
+        }
     }
+    grow_names(&name_module, t->nm.strs.len + 1);
     /* rank names alphabetically so that sorted paths give sorted children */
     size_t nn = t->nm.strs.len;
     uint32_t *order = ig_xmalloc(nn * sizeof *order);
@@ -450,19 +468,17 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     qsort_r(order, nn, sizeof *order, rank_cmp, &t->nm);
     for (size_t i = 0; i < nn; i++)
         rank[order[i]] = (uint32_t)i;
-    uint32_t *keys = ig_xmalloc((frames.len + 1) * sizeof *keys);
-    for (size_t i = 0; i < frames.len; i++) {
-        const frame *f = &EL(frames, frame, i);
-        keys[i] = rank[f->name] << 3 | f->kind;
-    }
-    sort_ctx sc = {keys};
+    uint32_t *kd = keys.data;
+    for (size_t i = 0; i < keys.len; i++)
+        kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
+    sort_ctx sc = {kd};
     qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
-    build_from_paths(t, &paths, keys, frames.data, o ? o->min_total : 0);
+    build_from_paths(t, &paths, kd, order, name_module.data, o ? o->min_total : 0);
     free(order);
     free(rank);
-    free(keys);
+    free(keys.data);
+    free(name_module.data);
     free(paths.data);
-    free(frames.data);
     free(tmp.data);
     expander_free(&x);
     return 0;

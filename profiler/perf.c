@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,17 +51,36 @@ static void fill_attr(const ig_perf_opts *o, struct perf_event_attr *a)
     a->comm = o->sideband;
     a->comm_exec = o->sideband;
     a->task = o->sideband;
-    /* Wake a poller once 64 KiB are waiting; the recorder also polls on a
-     * timer, so this only bounds latency and the risk of overflow. */
+    /* The recorder also polls on a timer, so the watermark only bounds
+     * latency and the risk of overflow. */
     a->watermark = 1;
-    a->wakeup_watermark = 64 * 1024;
+    a->wakeup_watermark = o->wakeup_bytes ? o->wakeup_bytes : 64 * 1024;
 }
 
-int ig_perf_open(const ig_perf_opts *o, pid_t tid)
+int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu)
 {
     struct perf_event_attr a;
     fill_attr(o, &a);
-    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    return (int)syscall(SYS_perf_event_open, &a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int ig_perf_open_sink(int cpu, unsigned wakeup_bytes)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_DUMMY;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    a.watermark = 1;
+    a.wakeup_watermark = wakeup_bytes ? wakeup_bytes : 64 * 1024;
+    return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int ig_perf_redirect(int fd, int sink_fd)
+{
+    return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, sink_fd);
 }
 
 int ig_ring_map(ig_ring *r, int fd, size_t pages)

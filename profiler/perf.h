@@ -38,11 +38,23 @@ typedef struct ig_perf_opts {
     bool inherit;          /* follow threads/processes the target creates */
     bool enable_on_exec;   /* start disabled, enable at exec (-- CMD) */
     bool sideband;         /* ask for MMAP2/COMM/FORK/EXIT records */
+    unsigned wakeup_bytes; /* wake a poller when this much is waiting */
 } ig_perf_opts;
 
-/* Opens the sampling event on thread `tid`.  Returns the fd, or -1 with
- * errno set (EACCES/EPERM: not permitted, ESRCH: no such thread). */
-int ig_perf_open(const ig_perf_opts *o, pid_t tid);
+/* Opens the sampling event on thread `tid` while it runs on `cpu`.  The
+ * kernel refuses to mmap an inherited event that is not bound to a CPU, so
+ * inherited sampling takes one event per (thread, CPU), all redirected into
+ * one ring per CPU.  Returns the fd, or -1 with errno set (EACCES/EPERM:
+ * not permitted, ESRCH: no such thread, ENODEV/EINVAL: CPU offline). */
+int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu);
+
+/* Opens the owner of a CPU's ring: a dummy event on the calling thread,
+ * which never produces records itself but whose ring the sampling events
+ * of that CPU write to (ig_perf_redirect).  wakeup_bytes as in opts. */
+int ig_perf_open_sink(int cpu, unsigned wakeup_bytes);
+
+/* Sends event fd's records to the ring of sink_fd (same CPU).  0 or -1. */
+int ig_perf_redirect(int fd, int sink_fd);
 
 typedef struct ig_ring {
     int fd;

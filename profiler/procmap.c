@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <elfutils/libdw.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -134,6 +135,10 @@ static bool parse_elf(ig_module *m)
 
 static void module_free(ig_module *m)
 {
+    if (m->cfi)
+        dwarf_cfi_end(m->cfi);
+    if (m->elf)
+        elf_end(m->elf);
     if (m->own_bytes && m->bytes)
         munmap((void *)m->bytes, m->size);
     free(m->loads);
@@ -243,7 +248,13 @@ ig_module *ig_module_get(ig_modcache *mc, pid_t pid, const char *name, uint64_t 
     }
     m = ig_xcalloc(1, sizeof *m);
     m->name = ig_xstrdup(name);
-    m->open_path = ig_xstrdup(path);
+    /* The symbolizer opens files by path, possibly after the target exited
+     * (samples are drained late): prefer the plain path when it is the
+     * very same file in our mount namespace, /proc/PID/... otherwise. */
+    struct stat same;
+    bool plain = !strncmp(path, "/proc/", 6) && strstr(path, "/root/") && stat(name, &same) == 0 &&
+                 same.st_dev == st.st_dev && same.st_ino == st.st_ino;
+    m->open_path = ig_xstrdup(plain ? name : path);
     m->dev = st.st_dev;
     m->ino = st.st_ino;
     cache_add(mc, m);
@@ -300,11 +311,12 @@ static uint64_t compute_bias(const ig_module *mod, uint64_t start, uint64_t pgof
     return start - pgoff; /* no matching segment: assume vaddr == offset */
 }
 
-void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
-                 const char *name, uint64_t dev, uint64_t ino)
+/* Inserts a mapping in address order after dropping the ones it overlaps;
+ * the module is opened only when `reuse` has no identical entry. */
+static void add_mapping(ig_maps *maps, const ig_maps *reuse, ig_modcache *mc, pid_t pid, uint64_t start,
+                        uint64_t len, uint64_t pgoff, const char *name, uint64_t dev, uint64_t ino)
 {
     uint64_t end = start + len;
-    /* drop overlapped mappings */
     size_t w = 0;
     for (size_t i = 0; i < maps->n; i++) {
         if (maps->v[i].start < end && maps->v[i].end > start)
@@ -328,9 +340,23 @@ void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint
     m->end = end;
     m->pgoff = pgoff;
     m->name = ig_xstrdup(name);
+    maps->hint = 0;
+    for (size_t i = 0; reuse && i < reuse->n; i++) {
+        const ig_map *o = &reuse->v[i];
+        if (o->start == start && o->end == end && o->pgoff == pgoff && !strcmp(o->name, name)) {
+            m->mod = o->mod;
+            m->bias = o->bias;
+            return;
+        }
+    }
     m->mod = ig_module_get(mc, pid, name, start, end, dev, ino);
     m->bias = m->mod ? compute_bias(m->mod, start, pgoff) : start - pgoff;
-    maps->hint = 0;
+}
+
+void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint64_t len, uint64_t pgoff,
+                 const char *name, uint64_t dev, uint64_t ino)
+{
+    add_mapping(maps, NULL, mc, pid, start, len, pgoff, name, dev, ino);
 }
 
 int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
@@ -353,7 +379,7 @@ int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
             continue;
         char *name = line + name_at;
         name[strcspn(name, "\n")] = '\0';
-        ig_maps_add(&fresh, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
+        add_mapping(&fresh, maps, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
     }
     fclose(f);
     ig_maps_clear(maps);

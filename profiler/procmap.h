@@ -36,6 +36,9 @@ typedef struct ig_module {
     uint64_t eh_hdr_vaddr, table_vaddr, fde_count;
     char build_id[41];    /* hex or "" */
     bool build_id_known;
+    void *elf;            /* Elf * over bytes, for libdw's CFI (lazy) */
+    void *cfi;            /* Dwarf_CFI * of .eh_frame, NULL if none */
+    bool cfi_tried;
 } ig_module;
 
 typedef struct ig_modcache {

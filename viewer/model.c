@@ -3,9 +3,12 @@
  *
  * Every view is derived from the profile through profile/tree.h: the flame
  * graph is one ig_tree built with the current filters and value, the top
- * table an ig_top, the sandwich view two more trees (leaf-first "callers"
- * and root-first "callees", both rooted at the chosen function).  Changing
- * a filter or the value rebuilds them; zoom and selection survive a
+ * table an ig_top.  The sandwich view is two more trees built from the
+ * flame graph's own tree (viewer/treeprof.c): "callers" holds, for each
+ * outermost occurrence of the function, its path to the root reversed;
+ * "callees" the subtrees below it — so both honour the filters and a diff
+ * carries over.  Changing a filter or the value rebuilds everything (the
+ * table and sandwich on screen included); zoom and selection survive a
  * rebuild by the path of frame names from the root, which is also what
  * keeps a live `ignis top` flame graph steady while it refreshes.
  *
@@ -24,6 +27,7 @@
 #include <string.h>
 
 #include "utils/strbuf.h"
+#include "viewer/treeprof.h"
 
 void ig_viewer_message(ig_viewer *v, int is_error, const char *fmt, ...)
 {
@@ -106,10 +110,13 @@ static void drop_derived(ig_viewer *v)
     free(v->name_match);
     v->name_match = NULL;
     v->name_match_len = 0;
+    free(v->scratch);
+    v->scratch = NULL;
     v->layout_valid = 0;
 }
 
 static void compute_match_stats(ig_viewer *v);
+static void compute_view_match(ig_viewer *v);
 
 static ig_tree *build_tree(const ig_viewer *v, const ig_tree_opts *o, ig_err *err)
 {
@@ -119,6 +126,21 @@ static ig_tree *build_tree(const ig_viewer *v, const ig_tree_opts *o, ig_err *er
         return NULL;
     }
     return t;
+}
+
+static int ensure_top(ig_viewer *v);
+
+/* After a rebuild, the table or sandwich on screen is built again. */
+static void refresh_mode(ig_viewer *v)
+{
+    if (v->mode == IG_MODE_TOP || (v->mode != IG_MODE_FLAME && v->back_mode == IG_MODE_TOP))
+        ensure_top(v);
+    if (v->mode == IG_MODE_SANDWICH && v->sandwich_fn) {
+        char *fn = ig_xstrdup(v->sandwich_fn);
+        if (ig_viewer_show_sandwich(v, fn) < 0)
+            v->mode = IG_MODE_FLAME;
+        free(fn);
+    }
 }
 
 static int rebuild(ig_viewer *v, ig_err *err)
@@ -144,8 +166,7 @@ static int rebuild(ig_viewer *v, ig_err *err)
     path_free(&zp);
     path_free(&sp);
     compute_match_stats(v);
-    if (v->mode == IG_MODE_SANDWICH)
-        v->mode = IG_MODE_FLAME;
+    refresh_mode(v);
     return 0;
 }
 
@@ -401,7 +422,7 @@ void ig_viewer_zoom_in(ig_viewer *v)
             v->zoom[v->nzoom - 1] = v->sel;
     }
     v->layout_valid = 0;
-    compute_match_stats(v);
+    compute_view_match(v);
 }
 
 void ig_viewer_zoom_out(ig_viewer *v)
@@ -420,7 +441,7 @@ void ig_viewer_zoom_out(ig_viewer *v)
         return;
     v->sel = v->zoom[--v->nzoom];
     v->layout_valid = 0;
-    compute_match_stats(v);
+    compute_view_match(v);
 }
 
 /* ---- search -------------------------------------------------------------- */
@@ -449,14 +470,18 @@ int ig_viewer_node_matches(ig_viewer *v, const ig_tree *t, uint32_t node)
 }
 
 /* Sum of totals of matched nodes in [from, to) not below another match
- * in that range; `covered` is scratch, one byte per node. */
+ * in that range; `covered` is scratch, one byte per node.  The nodes are
+ * one depth-first array (profile/tree.h), walked directly. */
 static int64_t matched_sum(ig_viewer *v, uint32_t from, uint32_t to, uint8_t *covered)
 {
+    const ig_tree_node *nodes = ig_tree_node_at(v->tree, 0);
     int64_t sum = 0;
     for (uint32_t i = from; i < to; i++) {
-        const ig_tree_node *n = ig_tree_node_at(v->tree, i);
+        const ig_tree_node *n = &nodes[i];
         int above = i != from && n->parent >= from && covered[n->parent - from];
-        int m = name_matches(v, n->name);
+        int m = n->name < v->name_match_len ? v->name_match[n->name] : -1;
+        if (m < 0)
+            m = name_matches(v, n->name);
         covered[i - from] = (uint8_t)(above || m);
         if (m && !above)
             sum += n->total;
@@ -467,12 +492,38 @@ static int64_t matched_sum(ig_viewer *v, uint32_t from, uint32_t to, uint8_t *co
 /* End (exclusive) of the subtree of node in depth-first order. */
 static uint32_t subtree_end(const ig_tree *t, uint32_t node)
 {
+    const ig_tree_node *nodes = ig_tree_node_at(t, 0);
     size_t n = ig_tree_size(t);
-    uint32_t depth = ig_tree_node_at(t, node)->depth;
+    uint32_t depth = nodes[node].depth;
     uint32_t i = node + 1;
-    while (i < n && ig_tree_node_at(t, i)->depth > depth)
+    while (i < n && nodes[i].depth > depth)
         i++;
     return i;
+}
+
+/* One byte per node of the tree, kept across searches (no page faults
+ * for a fresh buffer on every keystroke). */
+static uint8_t *scratch(ig_viewer *v)
+{
+    if (!v->scratch) {
+        size_t n = ig_tree_size(v->tree);
+        v->scratch = ig_xmalloc(n ? n : 1);
+    }
+    return v->scratch;
+}
+
+/* The share of the zoom that matches; the share of the whole is kept
+ * from the last search (zooming does not change it). */
+static void compute_view_match(ig_viewer *v)
+{
+    uint32_t z = ig_viewer_zoom_node(v);
+    if (!v->has_search || !v->tree || z == 0) {
+        v->match_view = v->match_total;
+        return;
+    }
+    uint32_t end = subtree_end(v->tree, z);
+    int64_t ztotal = ig_tree_node_at(v->tree, z)->total;
+    v->match_view = ztotal > 0 ? (double)matched_sum(v, z, end, scratch(v)) / (double)ztotal : 0;
 }
 
 static void compute_match_stats(ig_viewer *v)
@@ -481,13 +532,9 @@ static void compute_match_stats(ig_viewer *v)
     if (!v->has_search || !v->tree)
         return;
     size_t n = ig_tree_size(v->tree);
-    uint8_t *covered = ig_xmalloc(n ? n : 1);
     int64_t total = ig_tree_node_at(v->tree, 0)->total;
-    v->match_total = total > 0 ? (double)matched_sum(v, 0, (uint32_t)n, covered) / (double)total : 0;
-    uint32_t z = ig_viewer_zoom_node(v);
-    int64_t ztotal = ig_tree_node_at(v->tree, z)->total;
-    v->match_view = ztotal > 0 ? (double)matched_sum(v, z, subtree_end(v->tree, z), covered) / (double)ztotal : 0;
-    free(covered);
+    v->match_total = total > 0 ? (double)matched_sum(v, 0, (uint32_t)n, scratch(v)) / (double)total : 0;
+    compute_view_match(v);
 }
 
 int ig_viewer_set_search(ig_viewer *v, const char *regex)
@@ -517,10 +564,14 @@ int ig_viewer_set_search(ig_viewer *v, const char *regex)
     return 0;
 }
 
+int ig_viewer_text_matches(ig_viewer *v, const char *name)
+{
+    return v->has_search && regexec(&v->search_re, name, 0, NULL, 0) == 0;
+}
+
 static int top_row_matches(ig_viewer *v, size_t i)
 {
-    const ig_top_row *r = ig_top_row_at(v->top, i);
-    return regexec(&v->search_re, ig_top_name(v->top, r->name), 0, NULL, 0) == 0;
+    return ig_viewer_text_matches(v, ig_top_name(v->top, ig_top_row_at(v->top, i)->name));
 }
 
 static void next_top_match(ig_viewer *v, int dir)
@@ -666,18 +717,33 @@ void ig_viewer_focus_row(ig_viewer *v)
 
 /* ---- sandwich ------------------------------------------------------------ */
 
+/* Builds a sandwich tree from a profile of tree paths (and its base side). */
+static ig_tree *sandwich_tree(const ig_viewer *v, ignis_profile *p, ignis_profile *base, ig_err *err)
+{
+    ig_tree_opts o = {.value = 0};
+    ig_tree *t = ig_tree_build(p, &o, err);
+    if (t && v->base && ig_tree_add_base(t, base, err) < 0) {
+        ig_tree_free(t);
+        t = NULL;
+    }
+    return t;
+}
+
 int ig_viewer_show_sandwich(ig_viewer *v, const char *function)
 {
-    char *re = ig_regex_exact(function);
-    ig_tree_opts o = tree_opts(v);
-    o.root = re;
+    ignis_profile *up, *down, *bup = NULL, *bdown = NULL;
+    ig_sandwich_profiles(v->tree, function, 0, &up, &down);
+    if (v->base)
+        ig_sandwich_profiles(v->tree, function, 1, &bup, &bdown);
     ig_err err;
-    ig_tree *callees = build_tree(v, &o, &err);
-    o.reverse = 1;
-    ig_tree *callers = callees ? build_tree(v, &o, &err) : NULL;
-    free(re);
-    if (!callers) {
-        ig_tree_free(callees);
+    ig_tree *callers = sandwich_tree(v, up, bup, &err);
+    ig_tree *callees = callers ? sandwich_tree(v, down, bdown, &err) : NULL;
+    ignis_profile_free(up);
+    ignis_profile_free(down);
+    ignis_profile_free(bup);
+    ignis_profile_free(bdown);
+    if (!callees) {
+        ig_tree_free(callers);
         ig_viewer_message(v, 1, "%s", err.msg);
         return -1;
     }

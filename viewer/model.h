@@ -56,6 +56,7 @@ typedef struct ig_viewer {
     /* data */
     const ignis_profile *profile, *base;  /* borrowed; base != NULL: diff */
     char *title;                          /* shown in the header */
+    const char *app;                      /* "top" for the live view; NULL: view/diff */
     int value;                            /* value index shown */
     char *focus, *ignore, *thread;        /* filters (NULL = none) */
     ig_tree *tree;                        /* main flame graph tree */
@@ -82,6 +83,7 @@ typedef struct ig_viewer {
     int8_t *name_match;                   /* per tree name: -1 unknown, 0, 1 */
     size_t name_match_len;
     double match_total, match_view;       /* fractions of total / of zoom */
+    uint8_t *scratch;                     /* one byte per tree node */
 
     /* prompt and picker */
     ig_prompt_kind prompt;
@@ -141,6 +143,9 @@ const char *ig_viewer_selected_name(const ig_viewer *v);
 const ig_frames *ig_viewer_layout(ig_viewer *v);
 /* True when node matches the search. */
 int ig_viewer_node_matches(ig_viewer *v, const ig_tree *t, uint32_t node);
+
+/* True when a name matches the search. */
+int ig_viewer_text_matches(ig_viewer *v, const char *name);
 
 /* Sets the one-line message. */
 void ig_viewer_message(ig_viewer *v, int is_error, const char *fmt, ...)

@@ -231,11 +231,13 @@ typedef struct ignis_trace_counters {
 IGNIS_API void ignis_tracer_provider_counters(ignis_tracer_provider *tp, ignis_trace_counters *out);
 
 /** Log levels passed to the logger. */
-enum { IGNIS_LOG_ERROR = 0, IGNIS_LOG_WARN = 1, IGNIS_LOG_INFO = 2 };
+enum { IGNIS_LOG_ERROR = 0, IGNIS_LOG_WARN = 1, IGNIS_LOG_INFO = 2, IGNIS_LOG_DEBUG = 3 };
 
-/** Replaces the SDK's logger (default: "ignis: trace: <msg>" lines on
- *  stderr for warnings and errors, info only when IGNIS_TRACE_VERBOSE=1).
- *  Pass NULL to restore the default. */
+/** Replaces the SDK's logger.  The default writes "ignis: trace: <msg>"
+ *  lines on stderr for errors, warnings and info (the counter summary at
+ *  shutdown); debug lines only with IGNIS_TRACE_VERBOSE=1, and nothing
+ *  below a warning with IGNIS_TRACE_QUIET=1.  Pass NULL to restore the
+ *  default. */
 IGNIS_API void ignis_trace_set_logger(void (*fn)(int level, const char *msg, void *arg), void *arg);
 
 /* ------------------------------------------------------------------------ */

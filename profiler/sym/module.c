@@ -350,12 +350,41 @@ static int find_by_debuglink(ig_module *m, const char *path, const ig_debug_dirs
     return 0;
 }
 
+/* libdw 0.188 runs strlen() on DWARF string sections without bounds, so a
+ * corrupt file whose .debug_str / .debug_line_str lacks its final NUL
+ * reads past the buffer (found by fuzz/fuzz_elf_symbolize.c).  Compilers
+ * always terminate them; refuse the DWARF of a file that does not.
+ * Called after dwarf_begin_elf, which has decompressed the sections. */
+static int string_sections_terminated(Elf *elf)
+{
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+            continue;
+        const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+        if (!name || (strcmp(name, ".debug_str") != 0 && strcmp(name, ".debug_line_str") != 0))
+            continue;
+        Elf_Data *d = elf_getdata(scn, NULL);
+        if (d && d->d_size > 0 && (!d->d_buf || ((const char *)d->d_buf)[d->d_size - 1] != '\0'))
+            return 0;
+    }
+    return 1;
+}
+
 /* A Dwarf with at least one unit, or NULL. */
 static Dwarf *open_dwarf(Elf *elf)
 {
     Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
     if (!dw)
         return NULL;
+    if (!string_sections_terminated(elf)) {
+        dwarf_end(dw);
+        return NULL;
+    }
     Dwarf_CU *cu = NULL;
     Dwarf_Die cudie;
     uint8_t unit_type;
@@ -368,15 +397,11 @@ static Dwarf *open_dwarf(Elf *elf)
 
 static void find_debug_info(ig_module *m, const char *path, const struct stat *st, const ig_debug_dirs *dd)
 {
-    if (m->elf && (m->dwarf = open_dwarf(m->elf)))
+    if ((m->dwarf = open_dwarf(m->elf)))
         return;
-    debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL};
-    if (st) {
-        w.self_dev = st->st_dev;
-        w.self_ino = st->st_ino;
-    }
+    debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL, .self_dev = st->st_dev, .self_ino = st->st_ino};
     int found = w.bid && find_by_build_id(m, w.bid, path, dd, &w);
-    if (!found && m->elf)
+    if (!found)
         found = find_by_debuglink(m, path, dd, &w);
     if (found)
         m->dwarf = open_dwarf(m->dbg_elf);
@@ -392,17 +417,17 @@ void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const stru
     m->fd = fd;
     m->dbg_fd = -1;
     m->elf = elf;
-    if (elf)
-        ig_elf_build_id_hex(elf, m->build_id, sizeof m->build_id);
-    else if (bid)
-        snprintf(m->build_id, sizeof m->build_id, "%s", bid);
-    find_debug_info(m, path, elf ? st : NULL, dd);
-    /* Offsets are the file's; a debug-only module (file gone or replaced)
-     * relies on the program headers objcopy keeps in the debug file. */
-    if (elf)
-        load_program_headers(m, elf);
-    else if (m->dbg_elf)
-        load_program_headers(m, m->dbg_elf);
+    if (!elf) {
+        /* The file is gone or was replaced: a debug file has the names but
+         * not the file layout (objcopy --only-keep-debug zeroes p_offset
+         * and p_filesz), so offsets cannot be placed.  Name nothing. */
+        if (bid)
+            snprintf(m->build_id, sizeof m->build_id, "%s", bid);
+        return;
+    }
+    ig_elf_build_id_hex(elf, m->build_id, sizeof m->build_id);
+    find_debug_info(m, path, st, dd);
+    load_program_headers(m, elf);
     load_symbols(m);
     m->usable = m->nloads > 0 && (m->dwarf || m->nsyms);
 }

@@ -83,9 +83,9 @@ int ig_elf_open(const char *path, int *fd, Elf **elf, struct stat *st);
 void ig_elf_identity(Elf *elf, const struct stat *st, char *buf, size_t len);
 
 /* Builds module m from an opened file (fd, elf, st), taking them over, and
- * finds its debug info.  elf may be NULL (file missing or replaced): the
- * module then relies on the debug file found by build-id `bid`.  Leaves m
- * closable either way; m->usable tells whether anything can be named. */
+ * finds its debug info.  elf NULL (file missing, or replaced: its build-id
+ * is not `bid`) gives a module that names nothing.  m->usable tells
+ * whether anything can be named. */
 void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const struct stat *st, const char *bid,
                     const ig_debug_dirs *dd);
 void ig_module_close(ig_module *m);
@@ -146,6 +146,12 @@ void ig_kallsyms_parse(ig_ksymtab *tab, char *text, size_t len);
 
 /* Parses perf-PID.map text ("START SIZE name", hex); later lines win. */
 void ig_perfmap_parse(ig_ksymtab *tab, char *text, size_t len);
+
+/* Reads and parses a kallsyms file; leaves tab empty when unreadable. */
+void ig_kallsyms_load(ig_ksymtab *tab, const char *path);
+
+/* Name of addr in the perf map at path, re-reading it when it changed. */
+const char *ig_perfmap_find(ig_perfmap *pm, const char *path, uint64_t addr);
 
 /* Symbol containing addr, or NULL. */
 const char *ig_ksymtab_find(const ig_ksymtab *tab, uint64_t addr);

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "opentelemetry/ignis/trace_shallow.pb-c.h"
 #include "utils/fileio.h"
 #include "utils/strbuf.h"
 
@@ -49,6 +50,7 @@ struct rcv {
     json_object **jreqs;
     size_t njreqs;
     size_t posts, accepted, spans, connections, gzip_posts, json_posts;
+    size_t refused_spans; /* spans in requests answered with a scripted failure */
     uint64_t bytes;
 };
 
@@ -83,6 +85,46 @@ static size_t count_json_spans(json_object *root)
     return n;
 }
 
+/* Counts the spans of a protobuf request through the shallow view (spans
+ * left as bytes), so a benchmark receiver keeps up with the exporter. */
+static bool count_shallow(rcv *r, const uint8_t *data, size_t len)
+{
+    Ignis__Otlp__Shallow__Request *q = ignis__otlp__shallow__request__unpack(NULL, len, data);
+    if (!q)
+        return false;
+    for (size_t i = 0; i < q->n_resource_spans; i++)
+        for (size_t j = 0; j < q->resource_spans[i]->n_scope_spans; j++) {
+            const Ignis__Otlp__Shallow__ScopeSpans *ss = q->resource_spans[i]->scope_spans[j];
+            for (size_t k = 0; k < ss->n_spans; k++)
+                r->spans += ss->spans[k].len > 0;
+        }
+    ignis__otlp__shallow__request__free_unpacked(q, NULL);
+    return true;
+}
+
+/* Spans in a body that will not be recorded (0 when it does not parse). */
+static size_t count_any(rcv_conn *conn, bool gz, bool json)
+{
+    uint8_t *plain = (uint8_t *)conn->body.data;
+    size_t plen = conn->body.len, n = 0;
+    ig_err err;
+    if (gz && ig_gunzip((uint8_t *)conn->body.data, conn->body.len, &plain, &plen, 256u << 20, &err) < 0)
+        return 0;
+    if (json) {
+        json_object *root = json_tokener_parse(plain ? (const char *)plain : "");
+        n = root ? count_json_spans(root) : 0;
+        json_object_put(root);
+    } else {
+        RcvRequest *q = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, plen, plain);
+        n = q ? count_proto_spans(q) : 0;
+        if (q)
+            opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(q, NULL);
+    }
+    if (gz)
+        free(plain);
+    return n;
+}
+
 /* Decodes and records a body; returns false when it does not parse.
  * Called with r->mu held. */
 static bool record_body(rcv *r, const uint8_t *data, size_t len, bool json)
@@ -97,11 +139,18 @@ static bool record_body(rcv *r, const uint8_t *data, size_t len, bool json)
             json_object_put(root);
             return false;
         }
+        if (r->count_only) {
+            r->spans += count_json_spans(root);
+            json_object_put(root);
+            return true;
+        }
         r->jreqs = ig_xrealloc(r->jreqs, sizeof *r->jreqs * (r->njreqs + 1));
         r->jreqs[r->njreqs++] = root;
         r->spans += count_json_spans(root);
         return true;
     }
+    if (r->count_only)
+        return count_shallow(r, data, len);
     RcvRequest *q = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, len, data);
     if (!q)
         return false;
@@ -181,12 +230,13 @@ static enum MHD_Result finish_post(rcv *r, struct MHD_Connection *c, rcv_conn *c
     }
     rcv_reply scripted;
     if (next_scripted(r, &scripted)) {
+        r->refused_spans += count_any(conn, gz, json);
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
         return reply(c, scripted.status, "", 0, NULL, scripted.retry_after[0] ? scripted.retry_after : NULL);
     }
     bool ok = true;
-    if (!r->count_only) {
+    {
         uint8_t *plain = (uint8_t *)conn->body.data;
         size_t plen = conn->body.len;
         ig_err err;
@@ -330,7 +380,11 @@ void rcv_capture_header(rcv *r, const char *name)
 void rcv_captured(rcv *r, char *buf, size_t len)
 {
     pthread_mutex_lock(&r->mu);
-    snprintf(buf, len, "%s", r->captured);
+    if (len) {
+        size_t n = strnlen(r->captured, len - 1);
+        memcpy(buf, r->captured, n);
+        buf[n] = '\0';
+    }
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -349,6 +403,7 @@ RCV_COUNTER(rcv_connections, connections, size_t)
 RCV_COUNTER(rcv_gzip_posts, gzip_posts, size_t)
 RCV_COUNTER(rcv_json_posts, json_posts, size_t)
 RCV_COUNTER(rcv_bytes, bytes, uint64_t)
+RCV_COUNTER(rcv_refused_spans, refused_spans, size_t)
 
 static bool rcv_wait_field(rcv *r, const size_t *field, size_t n, int timeout_ms)
 {

@@ -30,9 +30,10 @@ typedef struct rcv_span {
     const RcvSpan *span;
 } rcv_span;
 
-/* Starts listening on 127.0.0.1 (ephemeral port).  count_only: do not
- * decode or keep bodies, only count requests and bytes (benchmarks).
- * NULL on failure. */
+/* Starts listening on 127.0.0.1 (ephemeral port).  count_only: decode
+ * each request only down to its spans (left as bytes) to count them, then
+ * drop it (benchmarks: keeps up, memory stays flat); otherwise requests
+ * are fully decoded and kept for rcv_spans.  NULL on failure. */
 rcv *rcv_start(bool count_only);
 void rcv_stop(rcv *r);
 int rcv_port(const rcv *r);
@@ -57,6 +58,7 @@ size_t rcv_connections(rcv *r);  /* TCP connections accepted */
 size_t rcv_gzip_posts(rcv *r);   /* POSTs with Content-Encoding: gzip */
 size_t rcv_json_posts(rcv *r);   /* POSTs with Content-Type: application/json */
 uint64_t rcv_bytes(rcv *r);      /* body bytes received */
+size_t rcv_refused_spans(rcv *r); /* spans in POSTs answered by the script */
 
 /* Waits (bounded) until at least n spans / n posts arrived; false on timeout. */
 bool rcv_wait_spans(rcv *r, size_t n, int timeout_ms);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,8 +157,31 @@ static void test_retry_after(void **state)
     assert_int_equal(ig_otlp_parse_retry_after("-1", now), -1);
     assert_int_equal(ig_otlp_parse_retry_after("5s", now), -1);
     assert_int_equal(ig_otlp_parse_retry_after("soon", now), -1);
-    /* huge values saturate instead of overflowing */
-    assert_true(ig_otlp_parse_retry_after("99999999999999999999999", now) > 0);
+    /* huge values (and far-future dates) saturate at a year instead of
+     * overflowing */
+    assert_int_equal(ig_otlp_parse_retry_after("99999999999999999999999", now), 86400LL * 365 * 1000);
+    assert_int_equal(ig_otlp_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), 86400LL * 365 * 1000);
+}
+
+/* ---- backoff ------------------------------------------------------------------ */
+
+static void test_backoff_exponential_with_jitter(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    int64_t expect[] = {1000, 2000, 4000, 5000, 5000, 5000};
+    for (int attempt = 1; attempt <= 6; attempt++) {
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int k = 0; k < 200; k++) {
+            int64_t d = ig_otlp_backoff_ms(1000, 5000, attempt, &rng);
+            assert_true(d >= expect[attempt - 1] / 2 && d <= expect[attempt - 1]);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        /* jitter spreads the delays over most of [d/2, d] */
+        assert_true(hi - lo > expect[attempt - 1] / 4);
+    }
+    assert_int_equal(ig_otlp_backoff_ms(1, 1, 30, &rng), 1);
 }
 
 /* ---- environment ------------------------------------------------------------ */
@@ -279,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_headers_empty_list_members),
         cmocka_unit_test(test_endpoint_resolution),
         cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_backoff_exponential_with_jitter),
         cmocka_unit_test(test_env_defaults),
         cmocka_unit_test(test_env_traces_specific_wins),
         cmocka_unit_test(test_env_invalid_values_default_with_warning),

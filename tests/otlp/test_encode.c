@@ -343,6 +343,33 @@ static void test_json_non_finite_doubles(void **state)
     ig_sb_free(&buf);
 }
 
+static void test_json_escaping_round_trips(void **state)
+{
+    (void)state;
+    static const char *const tricky[] = {"quote\" back\\slash", "line\nbreak\ttab\x01ctl", "caf\xc3\xa9 \xe2\x9c\x93", "</script>"};
+    ig_attr attrs[4];
+    for (int i = 0; i < 4; i++)
+        attrs[i] = (ig_attr){.key = tricky[3 - i], .type = IG_ATTR_STRING, .len = (uint32_t)strlen(tricky[i]), .v.s = tricky[i]};
+    ig_span_data s = fx_spans[2];
+    s.name = tricky[0];
+    s.attrs = attrs;
+    s.nattrs = 4;
+    const ig_span_data *batch[] = {&s};
+    ig_strbuf buf = IG_STRBUF_INIT;
+    ig_otlp_encode_json(batch, 1, &buf);
+    json_object *root = json_tokener_parse(buf.data);
+    assert_non_null(root);
+    json_object *span = idx(get(idx(get(idx(get(root, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
+    assert_string_equal(str(span, "name"), tricky[0]);
+    json_object *a = get(span, "attributes");
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(str(idx(a, (size_t)i), "key"), tricky[3 - i]);
+        assert_string_equal(str(get(idx(a, (size_t)i), "value"), "stringValue"), tricky[i]);
+    }
+    json_object_put(root);
+    ig_sb_free(&buf);
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
 static void test_response_partial_success_proto(void **state)
@@ -400,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_proto_empty_batch),
         cmocka_unit_test(test_json_mapping),
         cmocka_unit_test(test_json_non_finite_doubles),
+        cmocka_unit_test(test_json_escaping_round_trips),
         cmocka_unit_test(test_response_partial_success_proto),
         cmocka_unit_test(test_response_partial_success_json),
     };

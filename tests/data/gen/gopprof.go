@@ -6,7 +6,8 @@
 // warmLoop the rest) and keeps allocations from allocKeep live, then writes
 // go_cpu.pb.gz and go_heap.pb.gz.  The expected totals hard-coded in
 // tests/formats/test_pprof.c come from `go tool pprof -top -raw` on the
-// committed files.
+// committed files.  pprof_merged.pb.gz is pprof's own output:
+//   go tool pprof -proto -output pprof_merged.pb.gz go_cpu.pb.gz go_cpu.pb.gz
 package main
 
 import (

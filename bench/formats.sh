@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# bench/formats.sh — speed and memory of the profile formats on the issue's
+# benchmark file: 200,000 distinct folded stacks, 30 frames deep, 20,000
+# function names (~100 MB), generated once into $IGNIS_BUILD/bench/.
+# Prints wall time and peak RSS (/usr/bin/time) of whole commands, CPU
+# time (user+sys), and the in-process phase times of bench/read_profile.
+# Targets (issue 2): read the folded file <= 0.5 s (it is part of
+# `ignis flame` <= 0.5 s), read the same data as pprof <= 0.5 s.
+# Wall times are only meaningful on an otherwise idle machine; the load
+# average is printed with the figures.
+set -eu
+B=${IGNIS_BUILD:-build}
+IGNIS=$B/ignis
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "bench/formats.sh: /usr/bin/time is missing (Debian package 'time', see scripts/deps.sh)"; exit 1; }
+mkdir -p "$B/bench"
+big=$B/bench/big.folded
+if [ ! -s "$big" ]; then
+  echo "generating $big ..."
+  "$B/bench/gen_folded" >"$big.tmp" && mv "$big.tmp" "$big"
+fi
+shuffled=$B/bench/big-shuffled.folded
+[ -s "$shuffled" ] || shuf --random-source=<(yes) "$big" >"$shuffled"
+echo "input: $(du -m "$big" | cut -f1) MB, $(wc -l <"$big") stacks; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+measure() { # LABEL CMD...
+  local label=$1; shift
+  local out
+  out=$( { $TIME -f '%e s wall, %U+%S s cpu, %M KB peak RSS' "$@" >/dev/null; } 2>&1 | tail -1)
+  printf '%-44s %s\n' "$label" "$out"
+}
+
+measure "convert folded -> pprof" "$IGNIS" convert "$big" -o "$B/bench/big.pb.gz"
+measure "convert pprof -> /dev/null (read+encode)" "$IGNIS" convert "$B/bench/big.pb.gz" -o /dev/null --format pprof
+measure "report (read pprof + top table)" "$IGNIS" report "$B/bench/big.pb.gz" --top 5
+measure "report (read folded + top table)" "$IGNIS" report "$big" --top 5
+if "$IGNIS" flame --help >/dev/null 2>&1; then
+  measure "flame folded -> svg" "$IGNIS" flame "$big" -o "$B/bench/big.svg"
+fi
+echo "phases (bench/read_profile, in-process):"
+printf '  %-40s %s\n' "folded (sorted, as generated):" "$("$B/bench/read_profile" "$big" --no-encode)"
+printf '  %-40s %s\n' "folded (shuffled lines):" "$("$B/bench/read_profile" "$shuffled" --no-encode)"
+printf '  %-40s %s\n' "pprof:" "$("$B/bench/read_profile" "$B/bench/big.pb.gz")"

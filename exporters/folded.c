@@ -1,0 +1,604 @@
+/*
+ * exporters/folded.c — folded stacks (Brendan Gregg's FlameGraph format).
+ *
+ * One line per stack: frames root first joined by ';', then the count after
+ * the LAST space.  '#' lines and blank lines are ignored.  A frame name may
+ * end in an annotation: "_[k]" kernel, "_[j]" JIT, "_[i]" inlined.  An
+ * inlined frame is a callee inlined into the frame before it, so a run
+ * "caller;a_[i];b_[i]" becomes ONE location whose lines are b, a, caller
+ * (innermost first) — exactly how pprof and the model store inlining.
+ *
+ * Counts.  Integers are stored exactly as ("samples", "count").  A file
+ * with fractional counts is stored scaled to integers: if the longest
+ * fraction has d significant decimals the whole file is read with scale
+ * 10^3, 10^6 or 10^9 (the smallest that holds d; more than 9 decimals is
+ * an error) and the value unit says so: "milli-count", "micro-count",
+ * "nano-count".  The writer prints such values back as decimals, so a
+ * fractional file round-trips exactly.  The reader starts with scale 1 and
+ * restarts from the top the first time a count needs a finer scale, so an
+ * integer file is read in a single pass.
+ *
+ * Speed.  The reader never copies a line: it walks the buffer with memchr,
+ * and caches frame groups (a physical frame plus its inlined callees) by
+ * their bytes in a private hash table, so each distinct group is interned
+ * in the model once.  Consecutive lines of sorted files share long
+ * prefixes; the location ids of the shared prefix are reused from the
+ * previous line without hashing at all.
+ *
+ * The writer renders each location once (its lines joined by ';' with
+ * annotations), assembles every sample's line in one arena, sorts the lines
+ * and merges equal stacks (labels are not representable and merge away).
+ * Samples whose chosen value is 0 are not written.
+ */
+#include "exporters/formats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KIND_INLINED = 3 };
+
+/* ---- frame-group cache ------------------------------------------------- */
+
+/* Keys are copied into the cache's own arena: comparing against the first
+ * occurrence in a 100 MB input would cost a cache miss per lookup. */
+typedef struct group_slot {
+    uint64_t hash;
+    size_t off;   /* key offset in the arena */
+    uint32_t len;
+    uint32_t loc; /* 0 = empty */
+} group_slot;
+
+typedef struct group_cache {
+    group_slot *slots;
+    size_t cap, count; /* cap is a power of two */
+    ig_strbuf keys;
+} group_cache;
+
+/* A hash for short keys (frame names): one multiply per 8 bytes and the
+ * tail read as two overlapping words.  ig_hash_bytes mixes harder, which
+ * costs more than all other per-frame work on the hot path. */
+static inline uint64_t key_hash(const char *s, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        w = (uint64_t)a << 32 | b;
+    } else if (len) {
+        const unsigned char *u = (const unsigned char *)s;
+        w = (uint64_t)u[0] << 16 | (uint64_t)u[len >> 1] << 8 | u[len - 1];
+    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+/* memcmp(a, b, len) == 0 for short keys, without the call. */
+static inline int key_eq(const char *a, const char *b, size_t len)
+{
+    while (len >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+        a += 8;
+        b += 8;
+        len -= 8;
+    }
+    while (len--)
+        if (*a++ != *b++)
+            return 0;
+    return 1;
+}
+
+static void cache_grow(group_cache *c)
+{
+    size_t ncap = c->cap ? c->cap * 2 : 4096;
+    group_slot *ns = ig_xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!c->slots[i].loc)
+            continue;
+        size_t j = c->slots[i].hash & (ncap - 1);
+        while (ns[j].loc)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = ns;
+    c->cap = ncap;
+}
+
+/* The slot for text: either its cached entry or the empty slot to fill. */
+static group_slot *cache_slot(group_cache *c, const char *text, uint32_t len, uint64_t hash)
+{
+    if ((c->count + 1) * 2 > c->cap)
+        cache_grow(c);
+    size_t j = hash & (c->cap - 1);
+    for (;;) {
+        group_slot *s = &c->slots[j];
+        if (!s->loc || (s->hash == hash && s->len == len && key_eq(c->keys.data + s->off, text, len)))
+            return s;
+        j = (j + 1) & (c->cap - 1);
+    }
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+typedef struct frame {
+    const char *name;
+    uint32_t len;  /* without the annotation */
+    uint8_t kind;  /* ignis_frame_kind or KIND_INLINED */
+} frame;
+
+typedef struct folded_reader {
+    ignis_profile *p;
+    group_cache cache;
+    int scale_digits;      /* 0, 3, 6 or 9 */
+    int64_t scale;         /* 10^scale_digits */
+    int need_digits;       /* set when a count needs a finer scale */
+    /* the previous line: its stack text and, per group, end offset + id */
+    const char *prev;
+    size_t prev_len;
+    uint32_t *group_end, *group_loc;
+    size_t ngroups, gcap;
+    uint32_t *stack;       /* leaf-first scratch */
+    size_t scap;
+    ignis_line *lines;
+    size_t lcap;
+    int64_t total;
+    ig_err *err;
+} folded_reader;
+
+/* Splits an annotation off a frame. */
+static frame parse_frame(const char *s, size_t len)
+{
+    frame f = {s, (uint32_t)len, IGNIS_FRAME_USER};
+    if (len >= 4 && s[len - 4] == '_' && s[len - 3] == '[' && s[len - 1] == ']') {
+        char c = s[len - 2];
+        uint8_t kind = c == 'k' ? IGNIS_FRAME_KERNEL : c == 'j' ? IGNIS_FRAME_JIT : c == 'i' ? KIND_INLINED : 255;
+        if (kind != 255) {
+            f.kind = kind;
+            f.len = (uint32_t)len - 4;
+        }
+    }
+    return f;
+}
+
+static int is_inlined_frame(const char *s, size_t len)
+{
+    return len >= 4 && !memcmp(s + len - 4, "_[i]", 4);
+}
+
+/* Parses a count "123", "-4", "1.25" at the current scale. */
+static int parse_count(folded_reader *r, const char *s, size_t len, int64_t *out, size_t lineno)
+{
+    const char *e = s + len;
+    int neg = s < e && *s == '-';
+    if (neg || (s < e && *s == '+'))
+        s++;
+    const char *digits = s;
+    uint64_t v = 0;
+    for (; s < e && *s >= '0' && *s <= '9'; s++) {
+        if (v > (uint64_t)(INT64_MAX / 10))
+            return ig_err_set(r->err, "line %zu: sample count too large", lineno);
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    size_t int_digits = (size_t)(s - digits);
+    const char *frac = s, *frac_end = s;
+    if (s < e && *s == '.') {
+        frac = ++s;
+        while (s < e && *s >= '0' && *s <= '9')
+            s++;
+        frac_end = s;
+        while (frac_end > frac && frac_end[-1] == '0') /* 1.50 has two decimals, 2.0 none */
+            frac_end--;
+    }
+    if (s != e || (int_digits == 0 && frac == frac_end && (size_t)(s - frac) == 0))
+        return ig_err_set(r->err, "line %zu: invalid sample count '%.*s'", lineno, (int)len, e - len);
+    int d = (int)(frac_end - frac);
+    if (d > r->scale_digits) {
+        if (d > 9)
+            return ig_err_set(r->err, "line %zu: sample count '%.*s' has more than 9 decimals", lineno,
+                              (int)len, e - len);
+        r->need_digits = d <= 3 ? 3 : d <= 6 ? 6 : 9;
+        return -1;
+    }
+    if (v > (uint64_t)(INT64_MAX / r->scale))
+        return ig_err_set(r->err, "line %zu: sample count too large", lineno);
+    v *= (uint64_t)r->scale;
+    int64_t unit = r->scale;
+    for (const char *c = frac; c < frac_end; c++) {
+        unit /= 10;
+        v += (uint64_t)(*c - '0') * (uint64_t)unit;
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return ig_err_set(r->err, "line %zu: sample count too large", lineno);
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* Interns one group: frames[0] is the physical caller, the rest inlined. */
+static uint32_t add_group(folded_reader *r, const frame *frames, size_t n)
+{
+    if (n > r->lcap) {
+        r->lcap = n * 2;
+        r->lines = ig_xrealloc(r->lines, r->lcap * sizeof *r->lines);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ignis_function f = {0, 0, 0, 0};
+        f.name = f.system_name = ignis_profile_intern_n(r->p, frames[i].name, frames[i].len);
+        ignis_line *l = &r->lines[n - 1 - i]; /* innermost first */
+        l->function = ignis_profile_add_function(r->p, &f);
+        l->line = l->column = 0;
+    }
+    uint8_t kind = frames[0].kind == KIND_INLINED ? IGNIS_FRAME_USER : frames[0].kind;
+    ignis_location loc = {0, 0, r->lines, (uint32_t)n, kind, false};
+    return ignis_profile_add_location(r->p, &loc);
+}
+
+static void push_group(folded_reader *r, uint32_t end, uint32_t loc)
+{
+    if (r->ngroups == r->gcap) {
+        r->gcap = r->gcap ? r->gcap * 2 : 64;
+        r->group_end = ig_xrealloc(r->group_end, r->gcap * sizeof *r->group_end);
+        r->group_loc = ig_xrealloc(r->group_loc, r->gcap * sizeof *r->group_loc);
+    }
+    r->group_end[r->ngroups] = end;
+    r->group_loc[r->ngroups++] = loc;
+}
+
+/* How many leading groups of the previous line this stack shares. */
+static size_t shared_groups(folded_reader *r, const char *s, size_t len)
+{
+    size_t max = len < r->prev_len ? len : r->prev_len, common = 0;
+    if (!r->prev)
+        return 0;
+    while (common + 8 <= max) { /* eight bytes at a time, then the tail */
+        uint64_t a, b;
+        memcpy(&a, s + common, 8);
+        memcpy(&b, r->prev + common, 8);
+        if (a != b)
+            break;
+        common += 8;
+    }
+    while (common < max && s[common] == r->prev[common])
+        common++;
+    size_t g = 0;
+    /* a group is shared when it ends before the common prefix does and
+     * both lines continue with ';' there */
+    while (g < r->ngroups && r->group_end[g] < common && s[r->group_end[g]] == ';')
+        g++;
+    /* the frame after the last shared group must not be inlined into it */
+    while (g > 0) {
+        const char *start = s + r->group_end[g - 1] + 1;
+        const char *end = memchr(start, ';', (size_t)(s + len - start));
+        if (!end)
+            end = s + len;
+        if (!is_inlined_frame(start, (size_t)(end - start)))
+            break;
+        g--;
+    }
+    return g;
+}
+
+/* Parses one group starting at *pos: a frame plus the inlined frames that
+ * follow it.  Sets *gend to the group's end offset and advances *pos.
+ * *next_len caches the length of the frame at *pos (SIZE_MAX = unknown),
+ * so the frame that ended the previous group is not scanned twice. */
+static int parse_group(folded_reader *r, const char *s, size_t len, size_t *pos, size_t *gend, size_t *next_len,
+                       size_t lineno)
+{
+    frame frames[64];
+    size_t n = 0, start = *pos;
+    while (*pos <= len) {
+        const char *f = s + *pos;
+        size_t flen = *next_len;
+        if (flen == SIZE_MAX) {
+            const char *semi = memchr(f, ';', len - *pos);
+            flen = semi ? (size_t)(semi - f) : len - *pos;
+        }
+        *next_len = SIZE_MAX;
+        if (flen == 0)
+            return ig_err_set(r->err, "line %zu: empty frame name", lineno);
+        if (n > 0 && !is_inlined_frame(f, flen)) {
+            *next_len = flen;
+            break;
+        }
+        if (n == sizeof frames / sizeof frames[0])
+            return ig_err_set(r->err, "line %zu: more than 64 inlined frames in a row", lineno);
+        frames[n++] = parse_frame(f, flen);
+        *gend = *pos + flen;
+        *pos = *gend + 1;
+    }
+    uint32_t glen = (uint32_t)(*gend - start);
+    uint64_t h = key_hash(s + start, glen);
+    group_slot *slot = cache_slot(&r->cache, s + start, glen, h);
+    if (!slot->loc) {
+        /* checked here, on first sight of a group, not on every line */
+        if (memchr(s + start, '\0', glen))
+            return ig_err_set(r->err, "line %zu: NUL byte (not a folded stacks file)", lineno);
+        uint32_t loc = add_group(r, frames, n);
+        if (!loc)
+            return ig_err_set(r->err, "line %zu: cannot add frame", lineno);
+        *slot = (group_slot){h, r->cache.keys.len, glen, loc};
+        ig_sb_append(&r->cache.keys, s + start, glen);
+        r->cache.count++;
+    }
+    push_group(r, (uint32_t)*gend, slot->loc);
+    return 0;
+}
+
+static int parse_stack(folded_reader *r, const char *s, size_t len, size_t lineno, uint32_t *stack_id)
+{
+    size_t g = shared_groups(r, s, len);
+    r->ngroups = g;
+    size_t pos = g ? r->group_end[g - 1] + 1 : 0, gend = 0, next_len = SIZE_MAX;
+    while (pos <= len)
+        if (parse_group(r, s, len, &pos, &gend, &next_len, lineno))
+            return -1;
+    r->prev = s;
+    r->prev_len = len;
+    if (r->ngroups > r->scap) {
+        r->scap = r->ngroups * 2;
+        r->stack = ig_xrealloc(r->stack, r->scap * sizeof *r->stack);
+    }
+    for (size_t i = 0; i < r->ngroups; i++)
+        r->stack[i] = r->group_loc[r->ngroups - 1 - i];
+    *stack_id = ignis_profile_add_stack(r->p, r->stack, r->ngroups);
+    return *stack_id ? 0 : ig_err_set(r->err, "line %zu: cannot add stack", lineno);
+}
+
+static int parse_line(folded_reader *r, const char *s, size_t len, size_t lineno)
+{
+    while (len && (s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    size_t lead = 0;
+    while (lead < len && (s[lead] == ' ' || s[lead] == '\t'))
+        lead++;
+    if (lead == len || s[lead] == '#')
+        return 0;
+    const char *sp = s + len;
+    while (sp > s + lead && sp[-1] != ' ' && sp[-1] != '\t')
+        sp--;
+    if (sp == s + lead)
+        return ig_err_set(r->err, "line %zu: missing sample count", lineno);
+    int64_t count;
+    if (parse_count(r, sp, (size_t)(s + len - sp), &count, lineno))
+        return -1;
+    size_t slen = (size_t)(sp - s);
+    while (slen > lead && (s[slen - 1] == ' ' || s[slen - 1] == '\t'))
+        slen--;
+    if (slen == lead)
+        return ig_err_set(r->err, "line %zu: empty stack", lineno);
+    uint32_t stack;
+    if (parse_stack(r, s + lead, slen - lead, lineno, &stack))
+        return -1;
+    int64_t mag = count < 0 ? -count : count;
+    if (__builtin_add_overflow(r->total, mag, &r->total))
+        return ig_err_set(r->err, "line %zu: sample counts overflow 64 bits", lineno);
+    return ignis_profile_add_sample(r->p, stack, 0, &count) ? ig_err_set(r->err, "line %zu: invalid sample", lineno)
+                                                            : 0;
+}
+
+static const char *unit_for_digits(int d)
+{
+    return d == 0 ? "count" : d == 3 ? "milli-count" : d == 6 ? "micro-count" : "nano-count";
+}
+
+/* One pass at the reader's scale; sets need_digits when it must restart. */
+static int read_pass(folded_reader *r, const uint8_t *data, size_t len)
+{
+    r->p = ignis_profile_new();
+    ignis_profile_add_value_type(r->p, "samples", unit_for_digits(r->scale_digits));
+    const char *s = (const char *)data, *end = s + len;
+    size_t lineno = 0;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t ll = nl ? (size_t)(nl - s) : (size_t)(end - s);
+        lineno++;
+        if (parse_line(r, s, ll, lineno))
+            return -1;
+        s += ll + 1;
+    }
+    if (ignis_profile_num_samples(r->p) == 0)
+        return ig_err_set(r->err, "no stacks found");
+    return 0;
+}
+
+static void reader_reset(folded_reader *r)
+{
+    ignis_profile_free(r->p);
+    r->p = NULL;
+    free(r->cache.slots);
+    ig_sb_free(&r->cache.keys);
+    memset(&r->cache, 0, sizeof r->cache);
+    r->prev = NULL;
+    r->prev_len = 0;
+    r->ngroups = 0;
+    r->total = 0;
+}
+
+int ig_folded_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
+{
+    folded_reader r = {.scale = 1, .err = err};
+    *out = NULL;
+    int rc;
+    for (;;) {
+        rc = read_pass(&r, data, len);
+        if (rc == 0 || !r.need_digits)
+            break;
+        /* a count needs a finer scale: start over with it */
+        int d = r.need_digits;
+        reader_reset(&r);
+        r.need_digits = 0;
+        r.scale_digits = d;
+        r.scale = d == 3 ? 1000 : d == 6 ? 1000000 : 1000000000;
+    }
+    if (rc == 0) {
+        *out = r.p;
+        r.p = NULL;
+    }
+    reader_reset(&r);
+    free(r.group_end);
+    free(r.group_loc);
+    free(r.stack);
+    free(r.lines);
+    return rc;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+typedef struct line_ref {
+    size_t off;
+    uint32_t len;
+    int64_t value;
+} line_ref;
+
+static int line_cmp(const void *a, const void *b, void *arena)
+{
+    const line_ref *x = a, *y = b;
+    const char *arena_base = arena;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(arena_base + x->off, arena_base + y->off, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Appends a frame name so that the reader gets it back: ';' becomes ':',
+ * control characters '?', surrounding blanks are dropped, an empty name is
+ * "[unknown]", and a name that itself ends like an annotation ("x_[k]")
+ * ends in ')' instead of ']'.  (A '#' that would start a line is replaced
+ * by the caller.) */
+static void put_name(ig_strbuf *sb, const char *name)
+{
+    while (*name == ' ' || *name == '\t')
+        name++;
+    size_t n = strlen(name);
+    while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+        n--;
+    if (!n) {
+        name = "[unknown]";
+        n = strlen(name);
+    }
+    size_t start = sb->len;
+    ig_sb_append(sb, name, n);
+    for (char *c = sb->data + start; c < sb->data + sb->len; c++)
+        if (*c == ';')
+            *c = ':';
+        else if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (parse_frame(sb->data + start, sb->len - start).kind != IGNIS_FRAME_USER)
+        sb->data[sb->len - 1] = ')';
+}
+
+/* The text of one location: caller first, inlined callees after. */
+static void render_location(const ignis_profile *p, uint32_t id, ig_strbuf *sb)
+{
+    const ignis_location *loc = ignis_profile_location(p, id);
+    char buf[4096];
+    uint32_t n = loc->nlines ? loc->nlines : 1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t li = n - 1 - k;
+        if (k)
+            ig_sb_putc(sb, ';');
+        put_name(sb, ignis_profile_frame_name(p, id, li, buf, sizeof buf));
+        if (k)
+            ig_sb_puts(sb, "_[i]");
+        else if (loc->kind == IGNIS_FRAME_KERNEL)
+            ig_sb_puts(sb, "_[k]");
+        else if (loc->kind == IGNIS_FRAME_JIT)
+            ig_sb_puts(sb, "_[j]");
+    }
+}
+
+/* Prints a scaled value back as a decimal ("1.25"). */
+static void put_value(ig_strbuf *sb, int64_t v, int digits)
+{
+    if (!digits) {
+        ig_sb_printf(sb, "%" PRId64, v);
+        return;
+    }
+    uint64_t scale = digits == 3 ? 1000 : digits == 6 ? 1000000 : 1000000000;
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char frac[16];
+    snprintf(frac, sizeof frac, "%0*" PRIu64, digits, m % scale);
+    int fl = digits;
+    while (fl > 0 && frac[fl - 1] == '0')
+        fl--;
+    ig_sb_printf(sb, "%s%" PRIu64, v < 0 ? "-" : "", m / scale);
+    if (fl)
+        ig_sb_printf(sb, ".%.*s", fl, frac);
+}
+
+static int unit_digits(const char *unit)
+{
+    return !strcmp(unit, "milli-count") ? 3 : !strcmp(unit, "micro-count") ? 6 : !strcmp(unit, "nano-count") ? 9 : 0;
+}
+
+int ig_folded_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err)
+{
+    int vi = o && o->tree.value >= 0 ? o->tree.value : ignis_profile_default_value(p);
+    if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
+        return ig_err_set(err, "folded: no sample value %d in this profile", vi);
+    int digits = unit_digits(ignis_profile_string(p, ignis_profile_value_type(p, (size_t)vi).unit));
+    /* each location's text, once */
+    size_t nloc = ignis_profile_num_locations(p);
+    ig_strbuf names = IG_STRBUF_INIT;
+    size_t *name_off = ig_xcalloc(nloc + 2, sizeof *name_off);
+    for (uint32_t id = 1; id <= nloc; id++) {
+        name_off[id] = names.len;
+        render_location(p, id, &names);
+    }
+    name_off[nloc + 1] = names.len;
+    /* every sample's line, into one arena */
+    size_t ns = ignis_profile_num_samples(p), nl = 0;
+    line_ref *refs = ig_xmalloc((ns + 1) * sizeof *refs);
+    ig_strbuf arena = IG_STRBUF_INIT;
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        size_t depth;
+        const uint32_t *stack = ignis_profile_stack(p, s.stack, &depth);
+        if (!s.values[vi] || !depth)
+            continue;
+        size_t off = arena.len;
+        for (size_t j = depth; j-- > 0;) {
+            uint32_t id = stack[j];
+            ig_sb_append(&arena, names.data + name_off[id], name_off[id + 1] - name_off[id]);
+            if (j)
+                ig_sb_putc(&arena, ';');
+        }
+        if (arena.data[off] == '#') /* not a comment */
+            arena.data[off] = '?';
+        refs[nl++] = (line_ref){off, (uint32_t)(arena.len - off), s.values[vi]};
+    }
+    qsort_r(refs, nl, sizeof *refs, line_cmp, arena.data);
+    for (size_t i = 0; i < nl;) {
+        int64_t v = refs[i].value;
+        size_t j = i + 1;
+        while (j < nl && !line_cmp(&refs[i], &refs[j], arena.data))
+            v = (int64_t)((uint64_t)v + (uint64_t)refs[j++].value);
+        if (v) {
+            ig_sb_append(out, arena.data + refs[i].off, refs[i].len);
+            ig_sb_putc(out, ' ');
+            put_value(out, v, digits);
+            ig_sb_putc(out, '\n');
+        }
+        i = j;
+    }
+    free(refs);
+    free(name_off);
+    ig_sb_free(&arena);
+    ig_sb_free(&names);
+    return 0;
+}

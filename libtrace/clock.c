@@ -1,0 +1,106 @@
+/*
+ * libtrace/clock.c — span timestamps.
+ *
+ * By default a timestamp is clock_gettime(CLOCK_REALTIME), served by the
+ * vDSO.  On virtual machines whose clock source is kvm-clock/hyperv that
+ * read costs 30-70 ns, which is most of a span's budget, so an opt-in
+ * TSC clock is offered (IGNIS_TRACE_CLOCK=tsc; x86-64 with an invariant
+ * TSC only): each thread keeps an anchor (tsc, realtime ns) and converts
+ * later rdtsc readings with a global ns-per-tick factor.  The anchor is
+ * refreshed every ~1 ms from CLOCK_REALTIME, so NTP adjustments are
+ * followed and any error is bounded by 1 ms of frequency error (the factor
+ * is re-estimated against CLOCK_MONOTONIC_RAW over an ever longer base).
+ * A reading that goes backwards (thread moved to a CPU whose TSC is
+ * behind) simply re-anchors.
+ */
+#include "libtrace/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+bool ig_clock_tsc;
+_Atomic uint64_t ig_clock_mult;     /* ns per tick << 32 */
+uint64_t ig_clock_window = 1;       /* ticks between re-anchors */
+static uint64_t origin_tsc, origin_raw;
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+
+static uint64_t read_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__)
+static bool cpu_has_invariant_tsc(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return false;
+    char line[4096];
+    bool constant = false, nonstop = false;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        constant = strstr(line, " constant_tsc") != NULL;
+        nonstop = strstr(line, " nonstop_tsc") != NULL;
+        break;
+    }
+    fclose(f);
+    return constant && nonstop;
+}
+
+static void clock_init(void)
+{
+    const char *v = getenv("IGNIS_TRACE_CLOCK");
+    if (!v || strcmp(v, "tsc") != 0) {
+        if (v && *v && strcmp(v, "realtime") != 0)
+            ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK: unknown clock \"%.32s\"; using realtime", v);
+        return;
+    }
+    if (!cpu_has_invariant_tsc()) {
+        ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK=tsc: no invariant TSC on this CPU; using realtime");
+        return;
+    }
+    origin_raw = read_clock(CLOCK_MONOTONIC_RAW);
+    origin_tsc = __rdtsc();
+    uint64_t raw;
+    do /* calibrate over 2 ms, refined later */
+        raw = read_clock(CLOCK_MONOTONIC_RAW);
+    while (raw - origin_raw < 2000000);
+    uint64_t ticks = __rdtsc() - origin_tsc;
+    if (ticks == 0)
+        return;
+    uint64_t mult = (uint64_t)(((unsigned __int128)(raw - origin_raw) << 32) / ticks);
+    atomic_store(&ig_clock_mult, mult);
+    ig_clock_window = ticks / 2; /* ~1 ms */
+    ig_clock_tsc = true;
+}
+
+uint64_t ig_clock_reanchor(ig_tcache *tc)
+{
+    uint64_t ns = read_clock(CLOCK_REALTIME);
+    uint64_t t = __rdtsc();
+    tc->clk_tsc = t;
+    tc->clk_ns = ns;
+    uint64_t raw = read_clock(CLOCK_MONOTONIC_RAW);
+    if (raw - origin_raw > 100000000ull && t > origin_tsc) /* refine the factor */
+        atomic_store_explicit(&ig_clock_mult,
+                              (uint64_t)(((unsigned __int128)(raw - origin_raw) << 32) / (t - origin_tsc)),
+                              memory_order_relaxed);
+    return ns;
+}
+#else
+static void clock_init(void) {}
+uint64_t ig_clock_reanchor(ig_tcache *tc)
+{
+    (void)tc;
+    return read_clock(CLOCK_REALTIME);
+}
+#endif
+
+void ig_clock_setup(void) { pthread_once(&clock_once, clock_init); }

@@ -1,0 +1,399 @@
+/*
+ * libtrace/provider.c — tracer providers, options, tracers and counters.
+ *
+ * A provider owns everything a span needs besides its own block: the
+ * resource, sampler, limits, the processor and exporter, its tracers (one
+ * per instrumentation scope, created under a mutex and never freed before
+ * the provider) and the counters.  Hot counters live in per-thread stripes
+ * (see internal.h) and are summed when read.
+ *
+ * Options come from ignis_provider_options_init (spec defaults) or
+ * ignis_provider_options_from_env (defaults overridden by OTEL_*); each
+ * invalid environment value is warned about and defaulted.
+ *
+ * Fork safety: every live provider is in a registry; one pthread_atfork
+ * handler set locks the registry, the thread-cache registry and each
+ * processor before fork() and resets them in the child (empty queue, no
+ * export thread until the next span ends, exporter->after_fork_child).
+ */
+#include "libtrace/internal.h"
+#include "exporters/otlp.h"
+#include "utils/strbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- options -------------------------------------------------------------------- */
+
+void ignis_provider_options_init(ignis_provider_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->sampler = IGNIS_SAMPLER_PARENTBASED_ALWAYS_ON;
+    o->sampler_ratio = 1.0;
+    o->exporter = IGNIS_EXPORTER_OTLP;
+    o->processor = IGNIS_PROCESSOR_BATCH;
+    o->batch = (ignis_batch_options){5000, 30000, 2048, 512};
+    o->limits = (ignis_span_limits){128, -1, 128, 128, 128, 128};
+}
+
+static bool env_true(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return false;
+    if (!strcasecmp(v, "true") || !strcmp(v, "1"))
+        return true;
+    if (strcasecmp(v, "false") && strcmp(v, "0"))
+        ig_tlog(IGNIS_LOG_WARN, "%s: invalid boolean \"%.32s\"; using false", name, v);
+    return false;
+}
+
+static int env_limit(const char *specific, const char *general, int def)
+{
+    int g = ig_env_int(general, def, 0);
+    return ig_env_int(specific, g, 0);
+}
+
+void ignis_provider_options_from_env(ignis_provider_options *o)
+{
+    ignis_provider_options_init(o);
+    o->disabled = env_true("OTEL_SDK_DISABLED");
+    const char *svc = getenv("OTEL_SERVICE_NAME");
+    o->service_name = svc && *svc ? svc : NULL;
+    o->resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES");
+    ig_sampler_from_strings(getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG"), &o->sampler,
+                            &o->sampler_ratio);
+    o->keep_errors = env_true("IGNIS_KEEP_ERRORS");
+    const char *ex = getenv("OTEL_TRACES_EXPORTER");
+    if (ex && *ex) {
+        const char *p;
+        size_t n = ig_trim(ex, strlen(ex), &p);
+        const char *comma = memchr(p, ',', n);
+        if (comma) {
+            ig_tlog(IGNIS_LOG_WARN, "OTEL_TRACES_EXPORTER: only one exporter is supported; using the first");
+            n = ig_trim(p, (size_t)(comma - p), &p);
+        }
+        if (n == 4 && !memcmp(p, "otlp", 4))
+            o->exporter = IGNIS_EXPORTER_OTLP;
+        else if (n == 7 && !memcmp(p, "console", 7))
+            o->exporter = IGNIS_EXPORTER_CONSOLE;
+        else if (n == 4 && !memcmp(p, "none", 4))
+            o->exporter = IGNIS_EXPORTER_NONE;
+        else if (n == 9 && !memcmp(p, "otlp_file", 9))
+            o->exporter = IGNIS_EXPORTER_OTLP_FILE;
+        else
+            ig_tlog(IGNIS_LOG_WARN, "OTEL_TRACES_EXPORTER: unknown exporter \"%.32s\"; using otlp", ex);
+    }
+    const char *file = getenv("IGNIS_TRACES_FILE");
+    o->file_path = file && *file ? file : NULL;
+    const char *proc = getenv("IGNIS_TRACES_PROCESSOR");
+    if (proc && !strcmp(proc, "simple"))
+        o->processor = IGNIS_PROCESSOR_SIMPLE;
+    else if (proc && *proc && strcmp(proc, "batch"))
+        ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACES_PROCESSOR: unknown processor \"%.32s\"; using batch", proc);
+    o->batch.schedule_delay_ms = ig_env_int("OTEL_BSP_SCHEDULE_DELAY", 5000, 0);
+    o->batch.export_timeout_ms = ig_env_int("OTEL_BSP_EXPORT_TIMEOUT", 30000, 0);
+    o->batch.max_queue_size = ig_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1);
+    o->batch.max_export_batch_size = ig_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1);
+    if (o->batch.max_export_batch_size > o->batch.max_queue_size) {
+        ig_tlog(IGNIS_LOG_WARN, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE %d exceeds OTEL_BSP_MAX_QUEUE_SIZE %d; using %d",
+                o->batch.max_export_batch_size, o->batch.max_queue_size, o->batch.max_queue_size);
+        o->batch.max_export_batch_size = o->batch.max_queue_size;
+    }
+    o->limits.attribute_count = env_limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+    int vlen = ig_env_int("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", -1, 0);
+    o->limits.attribute_value_length = ig_env_int("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", vlen, 0);
+    o->limits.event_count = ig_env_int("OTEL_SPAN_EVENT_COUNT_LIMIT", 128, 0);
+    o->limits.link_count = ig_env_int("OTEL_SPAN_LINK_COUNT_LIMIT", 128, 0);
+    o->limits.event_attribute_count = env_limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+    o->limits.link_attribute_count = env_limit("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+}
+
+/* ---- fork registry --------------------------------------------------------------------- */
+
+static pthread_mutex_t g_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static ignis_tracer_provider *g_live;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g_live_mu);
+    for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
+        if (p->proc)
+            ig_processor_atfork_prepare(p->proc);
+    ig_tcache_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+    ig_tcache_atfork_parent();
+    for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
+        if (p->proc)
+            ig_processor_atfork_parent(p->proc);
+    pthread_mutex_unlock(&g_live_mu);
+}
+
+static void atfork_child(void)
+{
+    ig_tcache_atfork_child();
+    for (ignis_tracer_provider *p = g_live; p; p = p->next_live) {
+        pthread_mutex_init(&p->lock, NULL);
+        if (p->proc)
+            ig_processor_atfork_child(p->proc);
+    }
+    pthread_mutex_init(&g_live_mu, NULL);
+}
+
+static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+
+static void live_add(ignis_tracer_provider *tp)
+{
+    pthread_once(&g_atfork_once, register_atfork);
+    pthread_mutex_lock(&g_live_mu);
+    tp->next_live = g_live;
+    g_live = tp;
+    pthread_mutex_unlock(&g_live_mu);
+}
+
+static void live_remove(ignis_tracer_provider *tp)
+{
+    pthread_mutex_lock(&g_live_mu);
+    for (ignis_tracer_provider **pp = &g_live; *pp; pp = &(*pp)->next_live)
+        if (*pp == tp) {
+            *pp = tp->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&g_live_mu);
+}
+
+/* ---- provider ----------------------------------------------------------------------------- */
+
+static ig_exporter *make_exporter(const ignis_provider_options *o, char *errbuf, size_t errlen)
+{
+    ig_err err = {{0}};
+    ig_exporter *e = NULL;
+    switch (o->exporter) {
+    case IGNIS_EXPORTER_NONE:
+        return NULL;
+    case IGNIS_EXPORTER_CONSOLE:
+        return ig_console_exporter_new(stdout);
+    case IGNIS_EXPORTER_OTLP_FILE:
+        e = ig_otlp_file_exporter_new(o->file_path ? o->file_path : "traces.jsonl", &err);
+        break;
+    case IGNIS_EXPORTER_OTLP:
+        e = ig_otlp_http_exporter_from_env(&err);
+        break;
+    }
+    if (!e && errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", err.msg[0] ? err.msg : "cannot create the trace exporter");
+    return e;
+}
+
+ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
+                                                            char *errbuf, size_t errlen)
+{
+    (void)errbuf;
+    (void)errlen;
+    ig_clock_setup();
+    ignis_tracer_provider *tp = ig_xcalloc(1, sizeof *tp);
+    ig_resource_build(&tp->resource_attrs, o);
+    tp->resource.attrs = tp->resource_attrs.attrs;
+    tp->resource.nattrs = tp->resource_attrs.n;
+    ig_sampler_init(&tp->sampler, o->sampler, o->sampler_ratio);
+    tp->limits = o->limits;
+    tp->keep_errors = o->keep_errors;
+    tp->disabled = o->disabled;
+    tp->exporter = e;
+    if (e)
+        tp->proc = o->processor == IGNIS_PROCESSOR_SIMPLE ? ig_simple_processor_new(e, o->batch.export_timeout_ms)
+                                                          : ig_batch_processor_new(e, &o->batch);
+    pthread_mutex_init(&tp->lock, NULL);
+    tp->stripes = aligned_alloc(64, IG_NSTRIPES * sizeof *tp->stripes);
+    if (!tp->stripes)
+        abort();
+    memset(tp->stripes, 0, IG_NSTRIPES * sizeof *tp->stripes);
+    live_add(tp);
+    ig_tlog(IGNIS_LOG_DEBUG, "provider: sampler %s ratio %g, exporter %s, keep_errors %d",
+            ig_sampler_name(o->sampler), o->sampler_ratio, e ? e->name : "none", o->keep_errors);
+    return tp;
+}
+
+ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o, char *errbuf, size_t errlen)
+{
+    ignis_provider_options def;
+    if (!o) {
+        ignis_provider_options_init(&def);
+        o = &def;
+    }
+    ig_exporter *e = NULL;
+    if (!o->disabled) {
+        e = make_exporter(o, errbuf, errlen);
+        if (!e && o->exporter != IGNIS_EXPORTER_NONE)
+            return NULL;
+    }
+    return ig_tracer_provider_new_with_exporter(o, e, errbuf, errlen);
+}
+
+ignis_tracer_provider *ignis_tracer_provider_from_env(char *errbuf, size_t errlen)
+{
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    return ignis_tracer_provider_new(&o, errbuf, errlen);
+}
+
+void ignis_tracer_provider_counters(ignis_tracer_provider *tp, ignis_trace_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!tp)
+        return;
+    for (int i = 0; i < IG_NSTRIPES; i++) {
+        out->spans_started += atomic_load_explicit(&tp->stripes[i].started, memory_order_relaxed);
+        out->spans_sampled += atomic_load_explicit(&tp->stripes[i].sampled, memory_order_relaxed);
+        out->spans_ended += atomic_load_explicit(&tp->stripes[i].ended, memory_order_relaxed);
+        out->spans_kept_errors += atomic_load_explicit(&tp->stripes[i].kept, memory_order_relaxed);
+    }
+    if (tp->proc) {
+        uint64_t c[4];
+        out->spans_dropped = ig_processor_dropped(tp->proc);
+        ig_processor_counters(tp->proc, c);
+        out->spans_exported = c[0];
+        out->export_failures = c[1];
+        out->export_rejected = c[2];
+        out->export_retries = c[3];
+    }
+}
+
+int ignis_tracer_provider_force_flush(ignis_tracer_provider *tp, int timeout_ms)
+{
+    if (!tp || !tp->proc || atomic_load(&tp->shut))
+        return 0;
+    return ig_processor_force_flush(tp->proc, timeout_ms);
+}
+
+static void log_counters(ignis_tracer_provider *tp)
+{
+    ignis_trace_counters c;
+    ignis_tracer_provider_counters(tp, &c);
+    ig_tlog(IGNIS_LOG_INFO,
+            "shutdown: spans started %llu sampled %llu ended %llu kept-errors %llu exported %llu dropped(queue full) %llu "
+            "export failures %llu rejected %llu retries %llu",
+            (unsigned long long)c.spans_started, (unsigned long long)c.spans_sampled,
+            (unsigned long long)c.spans_ended, (unsigned long long)c.spans_kept_errors,
+            (unsigned long long)c.spans_exported, (unsigned long long)c.spans_dropped,
+            (unsigned long long)c.export_failures, (unsigned long long)c.export_rejected,
+            (unsigned long long)c.export_retries);
+
+}
+
+int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms)
+{
+    if (!tp)
+        return 0;
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&tp->shut, &expected, true))
+        return 0;
+    int rc = tp->proc ? ig_processor_shutdown(tp->proc, timeout_ms) : 0;
+    if (rc < 0)
+        ig_tlog(IGNIS_LOG_WARN, "shutdown: exporter did not finish within %d ms; abandoned", timeout_ms);
+    log_counters(tp);
+    return rc;
+}
+
+static void provider_release(ignis_tracer_provider *tp)
+{
+    if (tp->proc)
+        ig_processor_free(tp->proc);
+    for (ignis_tracer *t = tp->tracers, *n; t; t = n) {
+        n = t->next;
+        free(t->name);
+        free(t->version);
+        ig_attr_set_free(&t->scope_attrs);
+        free(t);
+    }
+    ig_attr_set_free(&tp->resource_attrs);
+    pthread_mutex_destroy(&tp->lock);
+    free(tp->stripes);
+    free(tp);
+}
+
+static void provider_release_cb(void *arg) { provider_release(arg); }
+
+void ignis_tracer_provider_free(ignis_tracer_provider *tp)
+{
+    if (!tp)
+        return;
+    ignis_tracer_provider_shutdown(tp, 30000);
+    live_remove(tp);
+    if (ignis_tracer_provider_global() == tp)
+        ignis_tracer_provider_set_global(NULL);
+    /* A stuck export thread may still read spans that point into tp: it
+     * frees everything itself when (if ever) it finishes. */
+    if (tp->proc && ig_processor_abandoned(tp->proc) && !ig_processor_hand_over(tp->proc, provider_release_cb, tp))
+        return;
+    provider_release(tp);
+}
+
+static _Atomic(ignis_tracer_provider *) g_global;
+
+void ignis_tracer_provider_set_global(ignis_tracer_provider *tp) { atomic_store(&g_global, tp); }
+ignis_tracer_provider *ignis_tracer_provider_global(void) { return atomic_load(&g_global); }
+
+/* ---- tracers ------------------------------------------------------------------------------------ */
+
+static bool same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+static bool same_attr(const ig_attr *x, const ignis_attribute *a)
+{
+    if (x->type != (uint8_t)a->type)
+        return false;
+    switch (a->type) {
+    case IGNIS_ATTR_STRING: return !strcmp(x->v.s, a->v.s ? a->v.s : "");
+    case IGNIS_ATTR_BOOL: return x->v.b == a->v.b;
+    case IGNIS_ATTR_INT: return x->v.i == a->v.i;
+    case IGNIS_ATTR_DOUBLE: return x->v.d == a->v.d;
+    default: return false; /* arrays: treat as a distinct scope */
+    }
+}
+
+static bool same_scope(const ignis_tracer *t, const char *name, const char *version, const ignis_attribute *attrs,
+                       size_t n)
+{
+    if (!same_str(t->name, name) || !same_str(t->version, version) || t->scope_attrs.n != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const ig_attr *x = attrs[i].key ? ig_attr_set_find(&t->scope_attrs, attrs[i].key) : NULL;
+        if (!x || !same_attr(x, &attrs[i]))
+            return false;
+    }
+    return true;
+}
+
+ignis_tracer *ignis_tracer_get(ignis_tracer_provider *tp, const char *name, const char *version,
+                               const ignis_attribute *attrs, size_t nattrs)
+{
+    if (!tp)
+        return NULL;
+    if (!name || !*name) {
+        ig_tlog(IGNIS_LOG_WARN, "ignis_tracer_get: empty instrumentation scope name");
+        name = "";
+    }
+    pthread_mutex_lock(&tp->lock);
+    ignis_tracer *t;
+    for (t = tp->tracers; t; t = t->next)
+        if (same_scope(t, name, version, attrs, nattrs))
+            break;
+    if (!t) {
+        t = ig_xcalloc(1, sizeof *t);
+        t->tp = tp;
+        t->name = ig_xstrdup(name);
+        t->version = version ? ig_xstrdup(version) : NULL;
+        for (size_t i = 0; i < nattrs; i++)
+            ig_attr_set_put(&t->scope_attrs, &attrs[i]);
+        t->scope = (ig_scope){t->name, t->version, t->scope_attrs.attrs, t->scope_attrs.n};
+        t->next = tp->tracers;
+        tp->tracers = t;
+    }
+    pthread_mutex_unlock(&tp->lock);
+    return t;
+}

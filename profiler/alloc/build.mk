@@ -1,0 +1,34 @@
+# profiler/alloc/ — allocation (heap) profiles: the LD_PRELOAD sampler
+# (libignis-alloc.so), the uprobe attach route and `ignis record --alloc`.
+CLI_SRCS += profiler/alloc/heaptab.c profiler/alloc/heapprof.c profiler/alloc/collect.c \
+            profiler/alloc/alloc_record.c profiler/alloc/attach.c
+LIB_SRCS += profiler/alloc/api.c
+CLI_PKGS += libelf
+TEST_BINS += tests/alloc/test_sampler tests/alloc/test_heaptab tests/alloc/test_heapprof
+TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh
+BENCH_SCRIPTS += bench/alloc.sh
+
+# The preload library: shim objects plus the profile model and pprof writer
+# from libignis.a.  Not built in sanitizer variants: a preloaded malloc
+# cannot run under ASan/TSan (they own malloc themselves).
+ALLOC_SHIM_OBJS := $(B)/obj/profiler/alloc/shim.o $(B)/obj/profiler/alloc/heaptab.o \
+                   $(B)/obj/profiler/alloc/heapprof.o
+ifeq ($(SANITIZE)$(TSAN)$(FUZZ),)
+EXTRA_TARGETS += $(B)/libignis-alloc.so
+INSTALL_EXTRA += install -d $(DESTDIR)$(PREFIX)/lib/ignis && \
+                 install -m 755 $(B)/libignis-alloc.so $(DESTDIR)$(PREFIX)/lib/ignis/libignis-alloc.so;
+endif
+$(B)/libignis-alloc.so: $(ALLOC_SHIM_OBJS) $(B)/libignis.a profiler/alloc/shim.map
+	$(CC) -shared -Wl,--version-script=profiler/alloc/shim.map -Wl,-z,nodelete -o $@ \
+	    $(ALLOC_SHIM_OBJS) $(B)/libignis.a $(call pkg_libs,zlib libprotobuf-c) -ldl -lpthread -lm
+
+# A standalone `record --alloc` driver for the shell tests (tests/alloc/*.sh
+# use `ignis record --alloc` when cmd/record.c dispatches it, else this).
+EXTRA_TARGETS += $(B)/tests/alloc/alloc_record
+$(B)/tests/alloc/alloc_record: tests/alloc/alloc_record_main.c $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)
+EXTRA_TARGETS += $(B)/tests/alloc/heapcheck
+$(B)/tests/alloc/heapcheck: tests/alloc/heapcheck.c $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)

@@ -1,0 +1,83 @@
+/*
+ * profiler/alloc/heaptab.h — the tables of sampled allocations.
+ *
+ * Two tables, both allocated with mmap so they never call malloc (the
+ * preload shim uses them from inside its malloc hooks):
+ *   records  one per distinct (call stack, allocation size): how many
+ *            sampled allocations had it (count) and how many of those
+ *            are still live (inuse).  Dense array, ids 0..n-1, plus an
+ *            open-addressing index by hash.  Guarded by one lock: only
+ *            sampled allocations insert.
+ *   live     the addresses of sampled allocations not yet freed, each
+ *            pointing to its record.  Lock-striped (64 stripes); a
+ *            counting filter indexed by the address hash answers "not
+ *            sampled" for almost every free() without taking a lock.
+ * Both are fixed-size (chosen at creation); when full, new records or
+ * live entries are dropped and counted, never a crash.  Thread-safe.
+ */
+#ifndef IG_ALLOC_HEAPTAB_H
+#define IG_ALLOC_HEAPTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IG_HEAP_MAX_DEPTH 64
+
+typedef struct ig_heaprec {
+    uint64_t hash;
+    uint64_t size;   /* bytes per allocation */
+    uint64_t count;  /* sampled allocations */
+    uint64_t inuse;  /* sampled allocations not yet freed */
+    uint32_t depth;
+    uint32_t flags;
+    uint64_t ips[IG_HEAP_MAX_DEPTH]; /* return addresses, leaf first */
+} ig_heaprec;
+
+typedef struct ig_heaptab ig_heaptab;
+
+typedef struct ig_heaptab_stats {
+    uint64_t records;         /* distinct (stack, size) records */
+    uint64_t live;            /* live sampled allocations tracked */
+    uint64_t dropped_records; /* samples lost: record table full */
+    uint64_t dropped_live;    /* live entries lost: stripe full */
+} ig_heaptab_stats;
+
+/* Creates the tables (mmap, MAP_NORESERVE: only touched pages cost).
+ * max_records and live_per_stripe are rounded up to powers of two.
+ * NULL when the mapping fails. */
+ig_heaptab *ig_heaptab_new(uint32_t max_records, uint32_t live_per_stripe);
+void ig_heaptab_destroy(ig_heaptab *t);
+
+/* Records a sampled allocation of `size` bytes at `ptr` with its stack
+ * (depth frames, truncated to IG_HEAP_MAX_DEPTH).  ptr 0 counts the
+ * allocation without tracking it as live.  Returns the record id or -1
+ * when the record table is full. */
+int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *ips, int depth);
+
+/* The live filter: filter[ig_heaptab_filter_index(ptr)] is 0 when ptr is
+ * certainly not a live sampled allocation.  Lets free() hooks decide
+ * inline, with one multiply and one load, before calling remove. */
+static inline uint32_t ig_heaptab_filter_index(uint64_t ptr)
+{
+    return (uint32_t)((ptr * 0x9E3779B97F4A7C15ULL) >> 48);
+}
+const uint16_t *ig_heaptab_filter(const ig_heaptab *t);
+
+/* Forgets a live sampled allocation; false (cheaply) when ptr is not one.
+ * A second free of the same pointer finds nothing and is harmless. */
+bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr);
+
+/* Copies up to max records into out (the caller's memory); returns how
+ * many records exist (may exceed max). */
+size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max);
+
+void ig_heaptab_get_stats(ig_heaptab *t, ig_heaptab_stats *st);
+
+/* fork() support: take every lock before fork, release after in the
+ * parent, and reset them in the child (only the forking thread exists). */
+void ig_heaptab_lock_all(ig_heaptab *t);
+void ig_heaptab_unlock_all(ig_heaptab *t);
+void ig_heaptab_reset_locks(ig_heaptab *t);
+
+#endif

@@ -1,0 +1,1024 @@
+/*
+ * profiler/record.c — the sampling engine: events, threads, processes and
+ * the path from a perf sample to a profile sample.
+ *
+ * Design.  Every thread of a target gets one cpu-clock event with
+ * `inherit` set, so threads (and processes) it creates later are sampled
+ * from their first instruction, into the creating event's ring, without
+ * new file descriptors.  Threads that existed before attach are found in
+ * /proc/PID/task, rescanned every 100 ms in case one was created between
+ * the scan and the attach of its creator; a thread that then turns out to
+ * be inherited (its FORK record arrives) has its direct event closed, so
+ * nothing is counted twice.  The kernel reports POLLHUP on an event only
+ * when its thread and all inheriting children have exited: then the ring
+ * is drained and the fd closed, which is why thousands of short-lived
+ * threads leak nothing.
+ *
+ * A sample flows: parse (pointers into the ring) -> unwind the copied user
+ * stack (unwind.c) -> map each address to a profile location through a
+ * per-process cache (address -> location id), symbolizing on a miss
+ * (symbols.h) -> intern the stack -> add (1 sample, period ns) under the
+ * thread's cached label set.  In steady state a sample costs the unwind
+ * plus a few hash lookups; nothing is allocated.
+ *
+ * Profile ids are only valid in the profile they were made in; each
+ * ig_recorder_take_profile() bumps a generation number and every cached
+ * id carries the generation it belongs to.
+ */
+#include "profiler/record.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "profiler/perf.h"
+#include "profiler/procmap.h"
+#include "profiler/symbols.h"
+#include "profiler/u64map.h"
+#include "profiler/unwind.h"
+#include "utils/strbuf.h"
+
+#define MAX_FRAMES 512
+#define MAX_KERNEL_FRAMES 128
+#define RESCAN_NS 100000000LL     /* thread rescan period */
+#define MAPS_RESCAN_NS 20000000LL /* at most one /proc/PID/maps reload per 20 ms */
+#define RETURN_BIT (1ULL << 63)
+
+typedef struct event {
+    int fd;
+    pid_t tid;
+    bool doomed;          /* its thread turned out to be inherited: close */
+} event;
+
+typedef struct thread {
+    pid_t tid, pid;
+    char comm[17];
+    bool sampled;
+    bool dead;
+    bool direct;          /* has events of its own (not only inherited) */
+    uint32_t labels, labels_gen;
+    uint32_t root, root_gen;
+} thread;
+
+typedef struct proc {
+    pid_t pid;
+    ig_maps maps;
+    ig_unwinder *unw;
+    ig_u64map locs;       /* address (| RETURN_BIT) -> location id */
+    uint32_t locs_gen;
+    int64_t maps_loaded_ns;
+    bool maps_stale;
+} proc;
+
+struct ig_recorder {
+    ig_record_opts o;
+    ig_perf_opts popts;
+    size_t ring_pages;
+    bool follow;
+
+    ig_ring *rings;       /* one per CPU, owned by a dummy sink event */
+    int *ring_cpu;
+    size_t nrings;
+    event *events;        /* per (thread, CPU), redirected into the rings */
+    size_t nevents, cap_events;
+    struct pollfd *pfds;
+    size_t npfds;
+    bool pfds_dirty;
+
+    thread *threads;
+    size_t nthreads, cap_threads;
+    ig_u64map tid_index;  /* tid -> index + 1 */
+    ig_u64map dead_tids;  /* tids that could not be attached (gone) */
+
+    proc **procs;
+    size_t nprocs, cap_procs;
+    ig_u64map pid_index;  /* pid -> index + 1 */
+
+    ig_modcache mods;
+    ig_symtab *sym;
+
+    ignis_profile *prof;
+    uint32_t gen;
+    ig_u64map kern_locs;
+    uint32_t kern_gen;
+    int64_t prof_start_real, prof_start_mono;
+    int64_t last_scan;
+
+    uint64_t ips[MAX_FRAMES];
+    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 1];
+    ig_record_stats st;
+};
+
+static int64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- profiles ------------------------------------------------------------ */
+
+static ignis_profile *new_profile(ig_recorder *r)
+{
+    ignis_profile *p = ignis_profile_new();
+    if (!p) {
+        fprintf(stderr, "ignis: out of memory\n");
+        abort();
+    }
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_profile_add_value_type(p, "cpu", "nanoseconds");
+    ignis_profile_set_period(p, "cpu", "nanoseconds", 1000000000LL / r->popts.freq);
+    ignis_profile_set_default_sample_type(p, "cpu");
+    r->prof_start_real = now_ns(CLOCK_REALTIME);
+    r->prof_start_mono = now_ns(CLOCK_MONOTONIC);
+    return p;
+}
+
+ignis_profile *ig_recorder_take_profile(ig_recorder *r)
+{
+    ignis_profile *p = r->prof;
+    ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
+    r->prof = new_profile(r);
+    r->gen++;
+    return p;
+}
+
+const ig_record_stats *ig_recorder_stats(const ig_recorder *r)
+{
+    return &r->st;
+}
+
+/* ---- threads and processes ----------------------------------------------- */
+
+static void read_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, len - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        close(fd);
+    }
+    if (!buf[0])
+        snprintf(buf, len, "%d", (int)tid);
+}
+
+static thread *find_thread(ig_recorder *r, pid_t tid)
+{
+    uint64_t i;
+    return ig_u64map_get(&r->tid_index, (uint64_t)tid, &i) ? &r->threads[i - 1] : NULL;
+}
+
+static thread *get_thread(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    thread *t = find_thread(r, tid);
+    if (t)
+        return t;
+    if (r->nthreads == r->cap_threads) {
+        r->cap_threads = r->cap_threads ? r->cap_threads * 2 : 64;
+        r->threads = ig_xrealloc(r->threads, r->cap_threads * sizeof *r->threads);
+    }
+    t = &r->threads[r->nthreads++];
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    t->pid = pid;
+    t->labels_gen = t->root_gen = UINT32_MAX;
+    read_comm(pid, tid, t->comm, sizeof t->comm);
+    ig_u64map_put(&r->tid_index, (uint64_t)tid, r->nthreads);
+    return t;
+}
+
+static proc *find_proc(ig_recorder *r, pid_t pid)
+{
+    uint64_t i;
+    return ig_u64map_get(&r->pid_index, (uint64_t)pid, &i) ? r->procs[i - 1] : NULL;
+}
+
+static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
+{
+    proc *p = find_proc(r, pid);
+    if (p)
+        return p;
+    p = ig_xcalloc(1, sizeof *p);
+    p->pid = pid;
+    if (parent)
+        ig_maps_copy(&p->maps, &parent->maps);
+    else
+        ig_maps_load(&p->maps, &r->mods, pid);
+    p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
+    p->unw = ig_unwinder_new(&p->maps);
+    if (r->nprocs == r->cap_procs) {
+        r->cap_procs = r->cap_procs ? r->cap_procs * 2 : 8;
+        r->procs = ig_xrealloc(r->procs, r->cap_procs * sizeof *r->procs);
+    }
+    r->procs[r->nprocs++] = p;
+    ig_u64map_put(&r->pid_index, (uint64_t)pid, r->nprocs);
+    return p;
+}
+
+/* Maps changed under cached addresses: forget unwind state and locations. */
+static void proc_invalidate(proc *p)
+{
+    if (p->unw)
+        ig_unwinder_flush(p->unw);
+    ig_u64map_clear(&p->locs);
+}
+
+static void proc_reload_maps(ig_recorder *r, proc *p)
+{
+    ig_maps_load(&p->maps, &r->mods, p->pid);
+    p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
+    p->maps_stale = false;
+    proc_invalidate(p);
+    r->st.maps_reloads++;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static size_t pick_ring_pages(const ig_perf_opts *po)
+{
+    /* room for half a second of samples on one CPU (one thread at a time) */
+    uint64_t bytes = (uint64_t)po->freq * (po->stack_size + 512) / 2;
+    size_t pages = 16;
+    while (pages < 2048 && (uint64_t)pages * 4096 < bytes)
+        pages *= 2;
+    return pages;
+}
+
+static int open_rings(ig_recorder *r, ig_err *err)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    if (ncpu < 1)
+        ncpu = 1;
+    r->rings = ig_xcalloc((size_t)ncpu, sizeof *r->rings);
+    r->ring_cpu = ig_xcalloc((size_t)ncpu, sizeof *r->ring_cpu);
+    int first_errno = 0;
+    for (int cpu = 0; cpu < ncpu; cpu++) {
+        int fd = ig_perf_open_sink(cpu, r->popts.wakeup_bytes);
+        if (fd < 0) { /* offline CPU */
+            if (!first_errno)
+                first_errno = errno;
+            continue;
+        }
+        if (ig_ring_map(&r->rings[r->nrings], fd, r->ring_pages) != 0) {
+            if (!first_errno)
+                first_errno = errno;
+            close(fd);
+            continue;
+        }
+        r->ring_cpu[r->nrings++] = cpu;
+    }
+    if (!r->nrings)
+        return ig_err_set(err, "perf_event_open: cannot create ring buffers: %s", strerror(first_errno));
+    return 0;
+}
+
+static void close_rings(ig_recorder *r)
+{
+    for (size_t i = 0; i < r->nrings; i++) {
+        int fd = r->rings[i].fd;
+        ig_ring_unmap(&r->rings[i]);
+        close(fd);
+    }
+    free(r->rings);
+    free(r->ring_cpu);
+    r->rings = NULL;
+    r->nrings = 0;
+}
+
+static void add_event(ig_recorder *r, int fd, pid_t tid)
+{
+    if (r->nevents == r->cap_events) {
+        r->cap_events = r->cap_events ? r->cap_events * 2 : 16;
+        r->events = ig_xrealloc(r->events, r->cap_events * sizeof *r->events);
+    }
+    r->events[r->nevents++] = (event){fd, tid, false};
+    r->pfds_dirty = true;
+    r->st.events_open++;
+    r->st.events_opened++;
+}
+
+/* Opens one event per CPU on thread tid, each writing to that CPU's ring.
+ * All or nothing: returns 0, or -1 with errno of the failure. */
+static int open_thread(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    size_t first = r->nevents;
+    for (size_t k = 0; k < r->nrings; k++) {
+        int fd = ig_perf_open(&r->popts, tid, r->ring_cpu[k]);
+        if (fd < 0 && (errno == EACCES || errno == EPERM) && r->popts.kernel) {
+            r->popts.kernel = false; /* kernel callchains not permitted: user only */
+            r->st.kernel = false;
+            fd = ig_perf_open(&r->popts, tid, r->ring_cpu[k]);
+        }
+        if (fd >= 0 && ig_perf_redirect(fd, r->rings[k].fd) != 0) {
+            int saved = errno;
+            close(fd);
+            fd = -1;
+            errno = saved;
+        }
+        if (fd < 0) {
+            int saved = errno;
+            while (r->nevents > first) {
+                close(r->events[--r->nevents].fd);
+                r->st.events_open--;
+            }
+            errno = saved;
+            return -1;
+        }
+        add_event(r, fd, tid);
+    }
+    get_thread(r, pid, tid)->direct = true;
+    r->st.attached++;
+    return 0;
+}
+
+static void process_ring(ig_recorder *r, ig_ring *ring);
+
+/* Closes event i (moving the last event into its slot). */
+static void close_event(ig_recorder *r, size_t i)
+{
+    close(r->events[i].fd);
+    r->events[i] = r->events[--r->nevents];
+    r->pfds_dirty = true;
+    r->st.events_open--;
+}
+
+/* Marks the direct events of tid for closing (it is inherited as well). */
+static void doom_thread_events(ig_recorder *r, pid_t tid)
+{
+    for (size_t i = 0; i < r->nevents; i++)
+        if (r->events[i].tid == tid)
+            r->events[i].doomed = true;
+}
+
+/* ---- locations ------------------------------------------------------------- */
+
+static uint32_t profile_mapping(ig_recorder *r, ig_map *m)
+{
+    if (m->prof_gen == r->gen + 1 && m->prof_mapping)
+        return m->prof_mapping;
+    const char *bid = NULL;
+    if (m->mod && !m->mod->build_id_known) {
+        m->mod->build_id_known = true;
+        if (m->mod->open_path[0] &&
+            ig_symtab_build_id(r->sym, m->mod->open_path, m->mod->build_id, sizeof m->mod->build_id) != 0)
+            m->mod->build_id[0] = '\0';
+    }
+    if (m->mod && m->mod->build_id[0])
+        bid = m->mod->build_id;
+    ignis_mapping pm = {0};
+    pm.start = m->start;
+    pm.limit = m->end;
+    pm.offset = m->pgoff;
+    pm.filename = ignis_profile_intern(r->prof, m->name[0] ? m->name : "[anon]");
+    pm.build_id = ignis_profile_intern(r->prof, bid);
+    pm.has_functions = pm.has_filenames = pm.has_line_numbers = pm.has_inline_frames = m->mod != NULL;
+    m->prof_mapping = ignis_profile_add_mapping(r->prof, &pm);
+    m->prof_gen = r->gen + 1;
+    return m->prof_mapping;
+}
+
+static uint32_t add_function(ig_recorder *r, const char *name, const char *sysname, const char *file)
+{
+    ignis_function f = {0};
+    f.name = ignis_profile_intern(r->prof, name ? name : sysname);
+    f.system_name = ignis_profile_intern(r->prof, sysname ? sysname : name);
+    f.filename = ignis_profile_intern(r->prof, file);
+    return ignis_profile_add_function(r->prof, &f);
+}
+
+static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr, bool is_return)
+{
+    ignis_location loc = {0};
+    loc.address = addr;
+    loc.kind = IGNIS_FRAME_USER;
+    ignis_line lines[16];
+    if (m) {
+        loc.mapping = profile_mapping(r, m);
+        if (m->mod && m->mod->open_path[0]) {
+            ig_symframe fr[16];
+            uint64_t off = addr - m->start + m->pgoff - (is_return ? 1 : 0);
+            int n = ig_symtab_lookup(r->sym, m->mod->open_path, m->mod->build_id[0] ? m->mod->build_id : NULL,
+                                     off, fr, 16);
+            for (int i = 0; i < n; i++) {
+                lines[i].function = add_function(r, fr[i].func, fr[i].sysname, fr[i].file);
+                lines[i].line = fr[i].line;
+                lines[i].column = fr[i].column;
+            }
+            loc.lines = lines;
+            loc.nlines = n > 0 ? (uint32_t)n : 0;
+        } else if (!m->mod && (!m->name[0] || !strncmp(m->name, "//anon", 6) || !strncmp(m->name, "[anon", 5))) {
+            const char *name = ig_symtab_perfmap(r->sym, p->pid, addr);
+            if (name) {
+                lines[0] = (ignis_line){add_function(r, name, name, NULL), 0, 0};
+                loc.lines = lines;
+                loc.nlines = 1;
+            }
+            loc.kind = IGNIS_FRAME_JIT;
+        }
+    } else {
+        const char *name = ig_symtab_perfmap(r->sym, p->pid, addr);
+        if (name) {
+            lines[0] = (ignis_line){add_function(r, name, name, NULL), 0, 0};
+            loc.lines = lines;
+            loc.nlines = 1;
+            loc.kind = IGNIS_FRAME_JIT;
+        }
+    }
+    return ignis_profile_add_location(r->prof, &loc);
+}
+
+static uint32_t user_location(ig_recorder *r, proc *p, uint64_t addr, bool is_return)
+{
+    if (p->locs_gen != r->gen + 1) {
+        ig_u64map_clear(&p->locs);
+        p->locs_gen = r->gen + 1;
+    }
+    uint64_t key = addr | (is_return ? RETURN_BIT : 0), id;
+    if (ig_u64map_get(&p->locs, key, &id))
+        return (uint32_t)id;
+    ig_map *m = ig_maps_find(&p->maps, addr);
+    int64_t now;
+    if (!m && (p->maps_stale || (now = now_ns(CLOCK_MONOTONIC)) - p->maps_loaded_ns > MAPS_RESCAN_NS)) {
+        proc_reload_maps(r, p);
+        p->locs_gen = r->gen + 1;
+        m = ig_maps_find(&p->maps, addr);
+    }
+    id = symbolize_user(r, p, m, addr, is_return);
+    ig_u64map_put(&p->locs, key, id); /* unknown ones too: a reload clears the cache */
+    return (uint32_t)id;
+}
+
+static uint32_t kernel_location(ig_recorder *r, uint64_t addr)
+{
+    if (r->kern_gen != r->gen + 1) {
+        ig_u64map_clear(&r->kern_locs);
+        r->kern_gen = r->gen + 1;
+    }
+    uint64_t id;
+    if (ig_u64map_get(&r->kern_locs, addr, &id))
+        return (uint32_t)id;
+    ignis_location loc = {0};
+    loc.address = addr;
+    loc.kind = IGNIS_FRAME_KERNEL;
+    ignis_line line = {0};
+    const char *name = ig_symtab_kernel(r->sym, addr);
+    if (name) {
+        line.function = add_function(r, name, name, NULL);
+        loc.lines = &line;
+        loc.nlines = 1;
+    }
+    id = ignis_profile_add_location(r->prof, &loc);
+    ig_u64map_put(&r->kern_locs, addr, id);
+    return (uint32_t)id;
+}
+
+static uint32_t thread_labels(ig_recorder *r, thread *t)
+{
+    if (t->labels_gen == r->gen)
+        return t->labels;
+    ignis_label l[2] = {{0}, {0}};
+    l[0].key = ignis_profile_intern(r->prof, "thread");
+    l[0].str = ignis_profile_intern(r->prof, t->comm);
+    l[1].key = ignis_profile_intern(r->prof, "tid");
+    l[1].num = t->tid;
+    t->labels = ignis_profile_add_labels(r->prof, l, 2);
+    t->labels_gen = r->gen;
+    return t->labels;
+}
+
+static uint32_t thread_root(ig_recorder *r, thread *t)
+{
+    if (t->root_gen == r->gen)
+        return t->root;
+    char name[64];
+    snprintf(name, sizeof name, "%s [%d]", t->comm, (int)t->tid);
+    uint32_t f = ignis_profile_function_named(r->prof, name, NULL, 0);
+    t->root = ignis_profile_location_for_function(r->prof, f, IGNIS_FRAME_USER);
+    t->root_gen = r->gen;
+    return t->root;
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
+static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
+{
+    ig_perf_sample s;
+    if (ig_perf_parse_sample(h, &s) != 0) {
+        r->st.bad++;
+        return;
+    }
+    if (r->o.ntids) { /* --tid: inherited children of picked threads are not wanted */
+        bool wanted = false;
+        for (size_t i = 0; i < r->o.ntids && !wanted; i++)
+            wanted = r->o.tids[i] == (pid_t)s.tid;
+        if (!wanted)
+            return;
+    }
+    thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
+    proc *p = get_proc(r, (pid_t)s.pid, NULL);
+    if (p->maps_stale) /* launched or exec'd: read the new program's maps */
+        proc_reload_maps(r, p);
+    else if (s.regs_abi && !ig_maps_find(&p->maps, s.regs[IG_PREG_IP]) &&
+             now_ns(CLOCK_MONOTONIC) - p->maps_loaded_ns > MAPS_RESCAN_NS)
+        proc_reload_maps(r, p); /* code mapped after our last look (dlopen) */
+    size_t n = 0;
+    for (uint64_t i = 0; i < s.nr_chain && n < MAX_KERNEL_FRAMES; i++)
+        if (s.chain[i] < (uint64_t)PERF_CONTEXT_MAX)
+            r->stack[n++] = kernel_location(r, s.chain[i]);
+    ig_unwind_end end = IG_UNWIND_ROOT;
+    int nu = ig_unwind(p->unw, &s, r->ips, MAX_FRAMES, &end);
+    for (int i = 0; i < nu; i++)
+        r->stack[n++] = user_location(r, p, r->ips[i], i > 0);
+    if (end != IG_UNWIND_ROOT)
+        r->st.partial++;
+    if (r->o.per_thread)
+        r->stack[n++] = thread_root(r, t);
+    if (n == 0) { /* nothing at all: keep the sample under its raw IP */
+        r->stack[n++] = user_location(r, p, s.ip, false);
+    }
+    uint32_t stack = ignis_profile_add_stack(r->prof, r->stack, n);
+    int64_t values[2] = {1, (int64_t)s.period};
+    ignis_profile_add_sample(r->prof, stack, thread_labels(r, t), values);
+    r->st.samples++;
+    if (!t->sampled) {
+        t->sampled = true;
+        r->st.threads++;
+    }
+}
+
+typedef struct task_rec {
+    uint32_t pid, ppid, tid, ptid;
+    uint64_t time;
+} task_rec;
+
+static void handle_fork(ig_recorder *r, const struct perf_event_header *h)
+{
+    if (h->size < sizeof *h + sizeof(task_rec))
+        return;
+    task_rec tr;
+    memcpy(&tr, h + 1, sizeof tr);
+    proc *parent = find_proc(r, (pid_t)tr.ppid);
+    if (tr.pid != tr.ppid && parent)
+        get_proc(r, (pid_t)tr.pid, parent);
+    thread *t = find_thread(r, (pid_t)tr.tid);
+    if (t && t->direct && !r->o.ntids) { /* attached directly but inherited too */
+        doom_thread_events(r, t->tid);
+        t->direct = false;
+    }
+    t = get_thread(r, (pid_t)tr.pid, (pid_t)tr.tid);
+    t->dead = false;
+}
+
+static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
+{
+    if (h->size < sizeof *h + sizeof(task_rec))
+        return;
+    task_rec tr;
+    memcpy(&tr, h + 1, sizeof tr);
+    thread *t = find_thread(r, (pid_t)tr.tid);
+    if (t)
+        t->dead = true;
+}
+
+static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
+{
+    const uint8_t *b = (const uint8_t *)(h + 1), *end = (const uint8_t *)h + h->size;
+    if (end - b < 9)
+        return;
+    uint32_t pid, tid;
+    memcpy(&pid, b, 4);
+    memcpy(&tid, b + 4, 4);
+    const char *name = (const char *)(b + 8);
+    size_t len = strnlen(name, (size_t)(end - b - 8));
+    thread *t = get_thread(r, (pid_t)pid, (pid_t)tid);
+    if (len >= sizeof t->comm)
+        len = sizeof t->comm - 1;
+    if (len != strlen(t->comm) || memcmp(t->comm, name, len)) {
+        memcpy(t->comm, name, len);
+        t->comm[len] = '\0';
+        t->labels_gen = t->root_gen = UINT32_MAX;
+    }
+    if (h->misc & PERF_RECORD_MISC_COMM_EXEC) {
+        proc *p = find_proc(r, (pid_t)pid);
+        if (p) { /* a new program: its mappings arrive next */
+            ig_maps_clear(&p->maps);
+            p->maps_stale = true;
+            proc_invalidate(p);
+        }
+    }
+}
+
+static void handle_mmap2(ig_recorder *r, const struct perf_event_header *h)
+{
+    struct {
+        uint32_t pid, tid;
+        uint64_t addr, len, pgoff;
+        uint32_t maj, min;
+        uint64_t ino, ino_gen;
+        uint32_t prot, flags;
+    } m;
+    if (h->size < sizeof *h + sizeof m + 1)
+        return;
+    memcpy(&m, h + 1, sizeof m);
+    const char *name = (const char *)(h + 1) + sizeof m;
+    size_t maxlen = h->size - sizeof *h - sizeof m;
+    if (strnlen(name, maxlen) == maxlen || !(m.prot & 4 /* PROT_EXEC */))
+        return;
+    proc *p = find_proc(r, (pid_t)m.pid);
+    if (!p)
+        return; /* its maps are read from /proc when its first sample arrives */
+    bool overlaps = false;
+    for (size_t i = 0; i < p->maps.n && !overlaps; i++)
+        overlaps = p->maps.v[i].start < m.addr + m.len && p->maps.v[i].end > m.addr;
+    if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)
+        m.ino = 0;
+    ig_maps_add(&p->maps, &r->mods, p->pid, m.addr, m.len, m.pgoff, name, 0, m.ino);
+    if (overlaps)
+        proc_invalidate(p);
+}
+
+static void handle_record(ig_recorder *r, const struct perf_event_header *h)
+{
+    switch (h->type) {
+    case PERF_RECORD_SAMPLE: handle_sample(r, h); break;
+    case PERF_RECORD_MMAP2: handle_mmap2(r, h); break;
+    case PERF_RECORD_COMM: handle_comm(r, h); break;
+    case PERF_RECORD_FORK: handle_fork(r, h); break;
+    case PERF_RECORD_EXIT: handle_exit(r, h); break;
+    case PERF_RECORD_LOST:
+        if (h->size >= sizeof *h + 16) {
+            uint64_t lost;
+            memcpy(&lost, (const uint8_t *)(h + 1) + 8, 8);
+            r->st.lost += lost;
+        }
+        break;
+    case PERF_RECORD_LOST_SAMPLES:
+        if (h->size >= sizeof *h + 8) {
+            uint64_t lost;
+            memcpy(&lost, h + 1, 8);
+            r->st.lost += lost;
+        }
+        break;
+    default: break; /* throttle, mmap (v1), ... */
+    }
+}
+
+static void process_ring(ig_recorder *r, ig_ring *ring)
+{
+    ig_ring_begin(ring);
+    const struct perf_event_header *h;
+    while ((h = ig_ring_next(ring)))
+        handle_record(r, h);
+    ig_ring_end(ring);
+}
+
+/* ---- attaching ------------------------------------------------------------- */
+
+static int permission_error(ig_err *err, pid_t pid)
+{
+    return ig_err_set(err,
+                      "-p %d: perf_event_open: permission denied (kernel.perf_event_paranoid=%d); run as root or "
+                      "with CAP_PERFMON and CAP_SYS_PTRACE (setcap cap_perfmon,cap_sys_ptrace+ep ignis), or "
+                      "allow it with 'sysctl kernel.perf_event_paranoid=1'",
+                      (int)pid, ig_perf_paranoid());
+}
+
+static void drain_all(ig_recorder *r)
+{
+    for (size_t i = 0; i < r->nrings; i++)
+        process_ring(r, &r->rings[i]);
+}
+
+/* Attaches every thread of pid we do not know yet.  Returns how many were
+ * attached, or -1 with errno from the first failure other than a thread
+ * that vanished. */
+static int scan_tasks(ig_recorder *r, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int attached = 0, failure = 0;
+    struct dirent *de;
+    bool drained = false;
+    while ((de = readdir(d))) {
+        pid_t tid = (pid_t)atoi(de->d_name);
+        uint64_t dummy;
+        if (tid <= 0 || find_thread(r, tid) || ig_u64map_get(&r->dead_tids, (uint64_t)tid, &dummy))
+            continue;
+        if (!drained) { /* its FORK record may be waiting */
+            drain_all(r);
+            drained = true;
+            if (find_thread(r, tid))
+                continue;
+        }
+        if (open_thread(r, pid, tid) == 0)
+            attached++;
+        else if (errno == ESRCH)
+            ig_u64map_put(&r->dead_tids, (uint64_t)tid, 1);
+        else if (!failure)
+            failure = errno;
+    }
+    closedir(d);
+    if (failure && !attached) {
+        errno = failure;
+        return -1;
+    }
+    return attached;
+}
+
+static int attach_process(ig_recorder *r, pid_t pid, ig_err *err)
+{
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return ig_err_set(err, "-p %d: no such process", (int)pid);
+    get_proc(r, pid, NULL);
+    size_t before = r->nevents;
+    for (int round = 0; round < 8; round++) {
+        int n = scan_tasks(r, pid);
+        if (n < 0) {
+            if (errno == EACCES || errno == EPERM)
+                return permission_error(err, pid);
+            if (errno == ENOENT || errno == ESRCH)
+                break;
+            return ig_err_set(err, "-p %d: perf_event_open: %s", (int)pid, strerror(errno));
+        }
+        if (n == 0)
+            break;
+    }
+    if (r->nevents == before)
+        return ig_err_set(err, "-p %d: the process exited before it could be attached", (int)pid);
+    return 0;
+}
+
+static int attach_tid(ig_recorder *r, pid_t tid, ig_err *err)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    FILE *f = fopen(path, "re");
+    pid_t pid = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Tgid: %d", &pid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (pid <= 0)
+        return ig_err_set(err, "--tid %d: no such thread", (int)tid);
+    get_proc(r, pid, NULL);
+    if (open_thread(r, pid, tid) != 0) {
+        if (errno == EACCES || errno == EPERM)
+            return permission_error(err, pid);
+        return ig_err_set(err, "--tid %d: perf_event_open: %s", (int)tid, strerror(errno));
+    }
+    return 0;
+}
+
+/* Forks the command stopped on a pipe, attaches, then lets it exec.  A
+ * second (close-on-exec) pipe reports an exec failure back. */
+static int launch(ig_recorder *r, ig_err *err)
+{
+    int go[2], fail[2];
+    if (pipe2(go, O_CLOEXEC) != 0)
+        return ig_err_set(err, "pipe: %s", strerror(errno));
+    if (pipe2(fail, O_CLOEXEC) != 0) {
+        close(go[0]), close(go[1]);
+        return ig_err_set(err, "pipe: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(go[0]), close(go[1]), close(fail[0]), close(fail[1]);
+        return ig_err_set(err, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        char c;
+        close(go[1]);
+        close(fail[0]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(127);
+        execvp(r->o.argv[0], r->o.argv);
+        int e = errno;
+        if (write(fail[1], &e, sizeof e) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(go[0]);
+    close(fail[1]);
+    r->st.child = pid;
+    get_proc(r, pid, NULL)->maps_stale = true;
+    int rc = open_thread(r, pid, pid);
+    int open_errno = errno;
+    if (rc == 0 && write(go[1], "g", 1) != 1)
+        rc = -1, open_errno = errno;
+    close(go[1]);
+    int e = 0;
+    ssize_t got = read(fail[0], &e, sizeof e);
+    close(fail[0]);
+    if (rc != 0 || got == (ssize_t)sizeof e) {
+        int status;
+        if (rc != 0)
+            kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        r->st.child = 0;
+        if (rc != 0) {
+            if (open_errno == EACCES || open_errno == EPERM)
+                return permission_error(err, pid);
+            return ig_err_set(err, "perf_event_open: %s", strerror(open_errno));
+        }
+        return ig_err_set(err, "%s: %s", r->o.argv[0], strerror(e));
+    }
+    return 0;
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+static int check_opts(const ig_record_opts *o, ig_err *err)
+{
+    if (!o->npids && !o->ntids && !(o->argv && o->argv[0]))
+        return ig_err_set(err, "nothing to record: give -p PID, --tid TID or -- CMD");
+    if (o->argv && o->argv[0] && (o->npids || o->ntids))
+        return ig_err_set(err, "-p/--tid and a command are mutually exclusive");
+    if (o->freq < 1 || o->freq > IG_RECORD_MAX_FREQ)
+        return ig_err_set(err, "-F %u: frequency must be 1..%u Hz", o->freq, IG_RECORD_MAX_FREQ);
+    if (o->stack_size < 64 || o->stack_size > IG_PERF_MAX_STACK || o->stack_size % 8)
+        return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->stack_size,
+                          IG_PERF_MAX_STACK);
+    return 0;
+}
+
+ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
+{
+    if (check_opts(o, err) != 0)
+        return NULL;
+    ig_recorder *r = ig_xcalloc(1, sizeof *r);
+    r->o = *o;
+    r->st.child_status = -1;
+    r->popts.freq = o->freq;
+    r->popts.stack_size = o->stack_size;
+    r->popts.kernel = !o->no_kernel;
+    r->popts.inherit = o->ntids == 0;
+    r->popts.sideband = true;
+    r->ring_pages = pick_ring_pages(&r->popts);
+    r->popts.wakeup_bytes = (unsigned)(r->ring_pages * 4096 / 4);
+    r->st.kernel = r->popts.kernel;
+    r->follow = o->npids && !o->ntids;
+    r->sym = ig_symtab_new();
+    r->prof = new_profile(r);
+    r->st.start_ns = r->prof_start_real;
+    int rc = open_rings(r, err);
+    if (rc == 0 && o->argv && o->argv[0]) {
+        r->popts.enable_on_exec = true;
+        rc = launch(r, err);
+        r->popts.enable_on_exec = false;
+    }
+    for (size_t i = 0; rc == 0 && i < o->ntids; i++)
+        rc = attach_tid(r, o->tids[i], err);
+    for (size_t i = 0; rc == 0 && !o->ntids && i < o->npids; i++)
+        rc = attach_process(r, o->pids[i], err);
+    if (rc != 0) {
+        ig_recorder_free(r);
+        return NULL;
+    }
+    r->last_scan = now_ns(CLOCK_MONOTONIC);
+    return r;
+}
+
+/* pfds: the rings first (data), then every thread event (POLLHUP once the
+ * thread and everything that inherited from it exited). */
+static void rebuild_pollfds(ig_recorder *r)
+{
+    r->npfds = r->nrings + r->nevents;
+    r->pfds = ig_xrealloc(r->pfds, (r->npfds ? r->npfds : 1) * sizeof *r->pfds);
+    for (size_t i = 0; i < r->nrings; i++)
+        r->pfds[i] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
+    for (size_t i = 0; i < r->nevents; i++)
+        r->pfds[r->nrings + i] = (struct pollfd){r->events[i].fd, POLLIN, 0};
+    r->pfds_dirty = false;
+}
+
+static void reap_child(ig_recorder *r)
+{
+    int status;
+    if (r->st.child > 0 && r->st.child_status < 0 && waitpid(r->st.child, &status, WNOHANG) == r->st.child)
+        r->st.child_status = status;
+}
+
+int ig_recorder_poll(ig_recorder *r, int timeout_ms)
+{
+    if (r->pfds_dirty)
+        rebuild_pollfds(r);
+    if (poll(r->pfds, r->npfds, r->nevents ? timeout_ms : 0) < 0 && errno != EINTR)
+        return -1;
+    /* drain everything, then close events whose threads all exited */
+    drain_all(r);
+    size_t nev = r->npfds - r->nrings;
+    for (size_t i = nev; i-- > 0;) {
+        const struct pollfd *pf = &r->pfds[r->nrings + i];
+        if (i < r->nevents && (pf->revents & (POLLHUP | POLLERR)) && pf->fd == r->events[i].fd)
+            close_event(r, i);
+    }
+    for (size_t i = r->nevents; i-- > 0;)
+        if (r->events[i].doomed)
+            close_event(r, i);
+    reap_child(r);
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    if (r->follow && now - r->last_scan >= RESCAN_NS) {
+        r->last_scan = now;
+        for (size_t i = 0; i < r->o.npids; i++)
+            scan_tasks(r, r->o.pids[i]);
+    }
+    if (r->nevents)
+        return 1;
+    drain_all(r);
+    if (r->follow) { /* a last look: threads may remain without events */
+        for (size_t i = 0; i < r->o.npids; i++)
+            scan_tasks(r, r->o.pids[i]);
+        if (r->nevents)
+            return 1;
+    }
+    if (r->st.child > 0 && r->st.child_status < 0) {
+        /* its events hung up in do_exit: it is about to be a zombie */
+        int status;
+        if (waitpid(r->st.child, &status, 0) == r->st.child)
+            r->st.child_status = status;
+    }
+    return 0;
+}
+
+void ig_recorder_free(ig_recorder *r)
+{
+    if (!r)
+        return;
+    while (r->nevents)
+        close(r->events[--r->nevents].fd);
+    close_rings(r);
+    if (r->st.child > 0 && r->st.child_status < 0) {
+        kill(r->st.child, SIGTERM);
+        int status;
+        for (int i = 0; i < 200 && waitpid(r->st.child, &status, WNOHANG) == 0; i++) {
+            struct timespec ts = {0, 10000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (waitpid(r->st.child, &status, WNOHANG) == 0) {
+            kill(r->st.child, SIGKILL);
+            waitpid(r->st.child, &status, 0);
+        }
+    }
+    for (size_t i = 0; i < r->nprocs; i++) {
+        ig_unwinder_free(r->procs[i]->unw);
+        ig_maps_clear(&r->procs[i]->maps);
+        ig_u64map_clear(&r->procs[i]->locs);
+        free(r->procs[i]);
+    }
+    free(r->procs);
+    free(r->events);
+    free(r->pfds);
+    free(r->threads);
+    ig_u64map_clear(&r->tid_index);
+    ig_u64map_clear(&r->dead_tids);
+    ig_u64map_clear(&r->pid_index);
+    ig_u64map_clear(&r->kern_locs);
+    ig_modcache_free(&r->mods);
+    if (r->sym)
+        ig_symtab_free(r->sym);
+    ignis_profile_free(r->prof);
+    free(r);
+}
+
+int ig_parse_pid_list(const char *s, pid_t **out)
+{
+    *out = NULL;
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v <= 0 || v > 0x3fffffff || (*end && *end != ',')) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+        *out = ig_xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+        (*out)[n++] = (pid_t)v;
+        p = *end ? end + 1 : end;
+        if (*end == ',' && !*p) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+    }
+    return n ? n : -1;
+}

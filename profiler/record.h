@@ -1,0 +1,95 @@
+/*
+ * profiler/record.h — the sampling engine behind `ignis record` and
+ * `ignis top`: attach to processes (or launch one), sample their threads,
+ * unwind and symbolize each sample online into an ignis_profile.
+ *
+ * Usage (single-threaded; one recorder per caller thread):
+ *
+ *     ig_record_opts o = IG_RECORD_OPTS_INIT;
+ *     o.pids = pids; o.npids = n;            // or o.argv = cmd (-- CMD)
+ *     ig_err err;
+ *     ig_recorder *r = ig_recorder_new(&o, &err);
+ *     if (!r) die(err.msg);
+ *     while (!stop && ig_recorder_poll(r, 100) > 0)
+ *         show(ig_recorder_stats(r));        // samples, lost, threads ...
+ *     ignis_profile *p = ig_recorder_take_profile(r);
+ *     ig_recorder_free(r);
+ *
+ * ig_recorder_take_profile() hands over everything collected since the
+ * previous call (or since the start) and starts a fresh profile, so a live
+ * view can call it once per refresh and merge or replace.  Unwind tables,
+ * symbol caches and the set of followed threads survive the swap; only ids
+ * that belong to a profile are forgotten.
+ */
+#ifndef IG_PROFILER_RECORD_H
+#define IG_PROFILER_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ignis/profile.h"
+#include "utils/err.h"
+
+typedef struct ig_record_opts {
+    const pid_t *pids;     /* processes to attach to (-p) */
+    size_t npids;
+    const pid_t *tids;     /* only these threads (--tid); not followed */
+    size_t ntids;
+    char *const *argv;     /* command to launch (-- CMD), NULL-terminated */
+    unsigned freq;         /* samples per second per thread; default 99 */
+    unsigned stack_size;   /* user stack bytes per sample; default 16384 */
+    bool no_kernel;        /* leave kernel frames out */
+    bool per_thread;       /* add the thread as the root frame */
+} ig_record_opts;
+
+#define IG_RECORD_DEFAULT_FREQ 99u
+#define IG_RECORD_DEFAULT_STACK 16384u
+#define IG_RECORD_MAX_FREQ 100000u
+#define IG_RECORD_OPTS_INIT {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false}
+
+typedef struct ig_record_stats {
+    uint64_t samples;      /* samples added to profiles */
+    uint64_t lost;         /* samples the kernel dropped (ring full) */
+    uint64_t partial;      /* samples not unwound to the thread root */
+    uint64_t bad;          /* malformed records skipped */
+    uint64_t threads;      /* distinct threads that were sampled */
+    uint64_t events_open;  /* perf events currently open */
+    uint64_t events_opened;/* perf events opened in total */
+    uint64_t attached;     /* threads attached directly (not inherited) */
+    uint64_t maps_reloads; /* /proc/PID/maps re-reads (new code seen) */
+    bool kernel;           /* kernel callchains are being recorded */
+    pid_t child;           /* the launched command, 0 for -p */
+    int child_status;      /* its wait status once it exited, else -1 */
+    int64_t start_ns;      /* CLOCK_REALTIME at attach */
+} ig_record_stats;
+
+typedef struct ig_recorder ig_recorder;
+
+/* Validates options, attaches (or forks and execs argv, attaching before
+ * the exec) and returns a recorder that is sampling.  On failure returns
+ * NULL with a one-line reason in err (no such process, permission with the
+ * perf_event_paranoid / CAP_PERFMON fix, bad option value, exec failure). */
+ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err);
+
+/* Waits up to timeout_ms for data, then drains every ring into the current
+ * profile, follows new threads and closes events of exited ones.  Returns
+ * 1 while some target is alive, 0 once every target exited (all data
+ * drained), -1 on an unrecoverable error (err-less; see stats). */
+int ig_recorder_poll(ig_recorder *r, int timeout_ms);
+
+/* The profile collected since the previous call; the caller owns it.  A
+ * new empty profile starts.  Its duration is the time it covers. */
+ignis_profile *ig_recorder_take_profile(ig_recorder *r);
+
+/* Counters since ig_recorder_new (they are not reset by take_profile). */
+const ig_record_stats *ig_recorder_stats(const ig_recorder *r);
+
+/* Stops sampling and frees everything.  A launched command that is still
+ * running gets SIGTERM and is reaped. */
+void ig_recorder_free(ig_recorder *r);
+
+/* Parses "1234,5678" into pids; returns the count or -1 on a bad list. */
+int ig_parse_pid_list(const char *s, pid_t **out);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * profiler/sym/symbols.c — the symbolizer behind profiler/symbols.h.
+ *
+ * Three caches make every sample after the first cheap:
+ *
+ *   paths    "path\0build-id" -> module.  The hot path hashes the path
+ *            string and probes; no syscall per sample.
+ *   modules  identity -> module, identity being "b:<build-id>" or
+ *            "f:dev:ino:mtime:size" for files without one.  The same
+ *            library reached through several paths (/proc/PID/root/...,
+ *            symlinks) is opened and indexed once.  When the engine gives
+ *            a build-id it is looked up before any file is opened.
+ *   results  (module, offset) -> frames.  A sample's addresses repeat
+ *            (hot loops), so after warm-up a lookup is two hash probes
+ *            and a memcpy of the frames.
+ *
+ * Resolving a miss: offset -> vaddr through PT_LOAD (module.c), DWARF
+ * frames with inline chain (dwarf.c), else the ELF symbol table, else
+ * nothing (the caller prints module+0xoffset).  Names are interned once
+ * into a chunked arena that never moves, so the strings handed out live
+ * as long as the ig_symtab; C++ names are demangled with the C++ runtime's
+ * __cxa_demangle, once per distinct mangled name.
+ *
+ * Modules that cannot be read (missing, corrupt, replaced under the
+ * mapping) are cached too, as unusable, so a bad mapping costs one probe per
+ * sample rather than an open().  Single-threaded by design: the engine's
+ * sampling thread owns the ig_symtab.
+ */
+#include "profiler/sym/sym_internal.h"
+#include "utils/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FRAMES 32          /* inline depth kept per address */
+#define ARENA_CHUNK 65536
+#define MAX_DEMANGLE_LEN 4096
+
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+typedef struct path_ent {
+    char *key;      /* path "\0" build-id */
+    size_t keylen;
+    uint32_t mod;   /* module id (index + 1) */
+} path_ent;
+
+typedef struct result {
+    uint32_t mod;
+    uint32_t n;
+    uint64_t offset;
+    size_t first;   /* index into frames */
+} result;
+
+struct ig_symtab {
+    ig_debug_dirs dd;
+    char *kallsyms_path;
+    char *perfmap_dir;
+
+    ig_module *mods;
+    char **mod_ids;
+    size_t nmods, cap_mods;
+    ig_idtab mod_tab;
+
+    path_ent *paths;
+    size_t npaths, cap_paths;
+    ig_idtab path_tab;
+
+    result *results;
+    size_t nresults, cap_results;
+    ig_idtab result_tab;
+    ig_symframe *frames;
+    size_t nframes, cap_frames;
+
+    /* interned strings: id -> pointer, demangled form of each (0 unknown,
+     * UINT32_MAX none) */
+    const char **strs;
+    uint32_t *demangled;
+    size_t nstrs, cap_strs;
+    ig_idtab str_tab;
+    char **chunks;
+    size_t nchunks;
+    char *chunk_pos;
+    size_t chunk_left;
+
+    ig_ksymtab kallsyms;
+    int kallsyms_loaded;
+    ig_perfmap *pmaps;
+    size_t npmaps;
+
+    ig_symtab_stats stats;
+};
+
+/* ---- string interning ---------------------------------------------------- */
+
+static int str_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const ig_symtab *st = ctx;
+    return strcmp(st->strs[id - 1], key) == 0;
+}
+
+static char *arena_copy(ig_symtab *st, const char *s, size_t len)
+{
+    if (len + 1 > st->chunk_left) {
+        size_t sz = len + 1 > ARENA_CHUNK ? len + 1 : ARENA_CHUNK;
+        st->chunks = ig_xrealloc(st->chunks, (st->nchunks + 1) * sizeof *st->chunks);
+        st->chunks[st->nchunks++] = st->chunk_pos = ig_xmalloc(sz);
+        st->chunk_left = sz;
+    }
+    char *p = st->chunk_pos;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    st->chunk_pos += len + 1;
+    st->chunk_left -= len + 1;
+    return p;
+}
+
+static uint32_t intern_id(ig_symtab *st, const char *s)
+{
+    size_t len = strlen(s);
+    uint64_t h = ig_hash_bytes(s, len, 0x5e1f);
+    uint32_t id = ig_idtab_find(&st->str_tab, h, s, str_eq, st);
+    if (id)
+        return id;
+    if (st->nstrs == st->cap_strs) {
+        st->cap_strs = st->cap_strs ? st->cap_strs * 2 : 256;
+        st->strs = ig_xrealloc(st->strs, st->cap_strs * sizeof *st->strs);
+        st->demangled = ig_xrealloc(st->demangled, st->cap_strs * sizeof *st->demangled);
+    }
+    st->strs[st->nstrs] = arena_copy(st, s, len);
+    st->demangled[st->nstrs] = 0;
+    id = (uint32_t)++st->nstrs;
+    ig_idtab_insert(&st->str_tab, h, id);
+    return id;
+}
+
+static const char *intern(ig_symtab *st, const char *s)
+{
+    if (!s)
+        return NULL;
+    uint32_t id = intern_id(st, s); /* may grow st->strs: read it after */
+    return st->strs[id - 1];
+}
+
+/* The demangled form of an interned mangled name, or the name itself. */
+static const char *demangle(ig_symtab *st, const char *name)
+{
+    if (!name)
+        return NULL;
+    uint32_t id = intern_id(st, name);
+    if (st->demangled[id - 1] == 0) {
+        st->demangled[id - 1] = UINT32_MAX;
+        if (strncmp(name, "_Z", 2) == 0 && strlen(name) < MAX_DEMANGLE_LEN) {
+            int status = -1;
+            char *d = __cxa_demangle(name, NULL, NULL, &status);
+            if (d && status == 0) {
+                uint32_t did = intern_id(st, d); /* may grow st->demangled */
+                st->demangled[id - 1] = did;
+            }
+            free(d);
+        }
+    }
+    uint32_t did = st->demangled[id - 1];
+    return st->strs[(did == UINT32_MAX ? id : did) - 1];
+}
+
+/* ---- modules ------------------------------------------------------------- */
+
+static int mod_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const ig_symtab *st = ctx;
+    return strcmp(st->mod_ids[id - 1], key) == 0;
+}
+
+static uint32_t find_module(ig_symtab *st, const char *ident)
+{
+    return ig_idtab_find(&st->mod_tab, ig_hash_bytes(ident, strlen(ident), 0x30d), ident, mod_eq, st);
+}
+
+static uint32_t add_module(ig_symtab *st, const char *ident, const char *path, int fd, Elf *elf,
+                           const struct stat *sb, const char *bid)
+{
+    if (st->nmods == st->cap_mods) {
+        st->cap_mods = st->cap_mods ? st->cap_mods * 2 : 16;
+        st->mods = ig_xrealloc(st->mods, st->cap_mods * sizeof *st->mods);
+        st->mod_ids = ig_xrealloc(st->mod_ids, st->cap_mods * sizeof *st->mod_ids);
+    }
+    ig_module *m = &st->mods[st->nmods];
+    ig_module_init(m, path, fd, elf, sb, bid, &st->dd);
+    st->mod_ids[st->nmods] = ig_xstrdup(ident);
+    uint32_t id = (uint32_t)++st->nmods;
+    ig_idtab_insert(&st->mod_tab, ig_hash_bytes(ident, strlen(ident), 0x30d), id);
+    st->stats.modules++;
+    if (m->dbg_elf)
+        st->stats.debug_files++;
+    return id;
+}
+
+/* The module for a path the cache has not seen.  With a build-id from the
+ * engine, a module already known by it is reused without opening anything;
+ * a file that is gone or carries another build-id (replaced under the
+ * mapping) gives a module that names nothing, cached per build-id. */
+static uint32_t open_module(ig_symtab *st, const char *path, const char *bid)
+{
+    char ident[160];
+    if (bid) {
+        snprintf(ident, sizeof ident, "b:%s", bid);
+        uint32_t id = find_module(st, ident);
+        if (id)
+            return id;
+    }
+    int fd;
+    Elf *elf;
+    struct stat sb;
+    int opened = ig_elf_open(path, &fd, &elf, &sb) == 0;
+    char file_ident[160];
+    if (opened)
+        ig_elf_identity(elf, &sb, file_ident, sizeof file_ident);
+    if (bid && (!opened || strcmp(file_ident, ident) != 0)) {
+        if (opened) {
+            elf_end(elf);
+            close(fd);
+        }
+        snprintf(ident, sizeof ident, "dbg:%s", bid);
+        uint32_t id = find_module(st, ident);
+        return id ? id : add_module(st, ident, path, -1, NULL, NULL, bid);
+    }
+    if (!opened) {
+        snprintf(ident, sizeof ident, "missing:%s", path);
+        uint32_t id = find_module(st, ident);
+        return id ? id : add_module(st, ident, path, -1, NULL, NULL, NULL);
+    }
+    uint32_t id = find_module(st, file_ident);
+    if (id) {
+        elf_end(elf);
+        close(fd);
+        return id;
+    }
+    return add_module(st, file_ident, path, fd, elf, &sb, NULL);
+}
+
+/* The module of a real file with that build-id, else fallback. */
+static uint32_t module_by_build_id(ig_symtab *st, const char *bid, uint32_t fallback)
+{
+    char ident[160];
+    snprintf(ident, sizeof ident, "b:%s", bid);
+    uint32_t id = find_module(st, ident);
+    return id ? id : fallback;
+}
+
+static int path_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const ig_symtab *st = ctx;
+    const path_ent *e = &st->paths[id - 1];
+    const ig_strbuf *k = key;
+    return e->keylen == k->len && memcmp(e->key, k->data, k->len) == 0;
+}
+
+static uint32_t module_for_path(ig_symtab *st, const char *path, const char *bid)
+{
+    char keybuf[4096 + 64];
+    size_t plen = strlen(path), blen = bid ? strlen(bid) : 0;
+    if (plen + blen + 2 > sizeof keybuf || blen > 128)
+        return 0;
+    memcpy(keybuf, path, plen + 1);
+    memcpy(keybuf + plen + 1, bid ? bid : "", blen);
+    ig_strbuf key = {keybuf, plen + 1 + blen, 0};
+    uint64_t h = ig_hash_bytes(keybuf, key.len, 0x9a7);
+    uint32_t id = ig_idtab_find(&st->path_tab, h, &key, path_eq, st);
+    if (id) {
+        path_ent *e = &st->paths[id - 1];
+        if (bid && !st->mods[e->mod - 1].usable)
+            e->mod = module_by_build_id(st, bid, e->mod); /* known by now? */
+        return e->mod;
+    }
+    uint32_t mod = open_module(st, path, bid);
+    if (st->npaths == st->cap_paths) {
+        st->cap_paths = st->cap_paths ? st->cap_paths * 2 : 16;
+        st->paths = ig_xrealloc(st->paths, st->cap_paths * sizeof *st->paths);
+    }
+    path_ent *e = &st->paths[st->npaths];
+    e->key = ig_xmalloc(key.len);
+    memcpy(e->key, keybuf, key.len);
+    e->keylen = key.len;
+    e->mod = mod;
+    ig_idtab_insert(&st->path_tab, h, (uint32_t)++st->npaths);
+    return mod;
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+typedef struct result_key {
+    uint32_t mod;
+    uint64_t offset;
+} result_key;
+
+static int result_eq(const void *ctx, uint32_t id, const void *key)
+{
+    const ig_symtab *st = ctx;
+    const result *r = &st->results[id - 1];
+    const result_key *k = key;
+    return r->mod == k->mod && r->offset == k->offset;
+}
+
+static ig_symframe *new_frame(ig_symtab *st)
+{
+    if (st->nframes == st->cap_frames) {
+        st->cap_frames = st->cap_frames ? st->cap_frames * 2 : 256;
+        st->frames = ig_xrealloc(st->frames, st->cap_frames * sizeof *st->frames);
+    }
+    ig_symframe *f = &st->frames[st->nframes++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
+static uint64_t start_offset(const ig_module *m, uint64_t vaddr)
+{
+    uint64_t off = 0;
+    if (vaddr && ig_module_vaddr_to_off(m, vaddr, &off) < 0)
+        off = 0;
+    return off;
+}
+
+static int add_dwarf_frames(ig_symtab *st, ig_module *m, uint64_t vaddr)
+{
+    ig_rawframe raw[MAX_FRAMES];
+    int n = ig_dwarf_frames(m, vaddr, raw, MAX_FRAMES);
+    for (int i = 0; i < n; i++) {
+        const char *sys = raw[i].linkage ? raw[i].linkage : raw[i].name;
+        const ig_elfsym *es = NULL;
+        if (!sys && i == n - 1 && (es = ig_module_elfsym(m, vaddr)))
+            sys = es->name;
+        ig_symframe *f = new_frame(st);
+        f->sysname = intern(st, sys);
+        f->func = raw[i].linkage || es ? demangle(st, f->sysname) : f->sysname;
+        f->file = intern(st, raw[i].file);
+        f->line = raw[i].line;
+        f->column = raw[i].column;
+        f->func_start = start_offset(m, raw[i].start_vaddr);
+    }
+    return n;
+}
+
+static int add_elf_frame(ig_symtab *st, ig_module *m, uint64_t vaddr)
+{
+    const ig_elfsym *es = ig_module_elfsym(m, vaddr);
+    if (!es)
+        return 0;
+    ig_symframe *f = new_frame(st);
+    f->sysname = intern(st, es->name);
+    f->func = demangle(st, f->sysname);
+    f->func_start = start_offset(m, es->addr);
+    return 1;
+}
+
+static result *resolve(ig_symtab *st, uint32_t mod, uint64_t offset, uint64_t hash)
+{
+    ig_module *m = &st->mods[mod - 1];
+    size_t first = st->nframes;
+    int n = 0;
+    uint64_t vaddr;
+    if (ig_module_off_to_vaddr(m, offset, &vaddr) == 0) {
+        n = add_dwarf_frames(st, m, vaddr);
+        if (n == 0)
+            n = add_elf_frame(st, m, vaddr);
+    }
+    if (st->nresults == st->cap_results) {
+        st->cap_results = st->cap_results ? st->cap_results * 2 : 1024;
+        st->results = ig_xrealloc(st->results, st->cap_results * sizeof *st->results);
+    }
+    result *r = &st->results[st->nresults];
+    *r = (result){mod, (uint32_t)n, offset, first};
+    ig_idtab_insert(&st->result_tab, hash, (uint32_t)++st->nresults);
+    return r;
+}
+
+int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, uint64_t offset, ig_symframe *out,
+                     int max)
+{
+    if (!st || !path || !out || max <= 0)
+        return 0;
+    st->stats.lookups++;
+    if (build_id_hex && !*build_id_hex)
+        build_id_hex = NULL;
+    uint32_t mod = module_for_path(st, path, build_id_hex);
+    if (!mod || !st->mods[mod - 1].usable)
+        return 0;
+    result_key k = {mod, offset};
+    uint64_t h = ig_hash_u64(mod, offset);
+    uint32_t id = ig_idtab_find(&st->result_tab, h, &k, result_eq, st);
+    const result *r;
+    if (id) {
+        st->stats.cache_hits++;
+        r = &st->results[id - 1];
+    } else {
+        r = resolve(st, mod, offset, h);
+    }
+    int n = (int)r->n < max ? (int)r->n : max;
+    if (n > 0)
+        memcpy(out, &st->frames[r->first], (size_t)n * sizeof *out);
+    return n;
+}
+
+/* ---- build-id, kernel, perf maps ----------------------------------------- */
+
+/* Goes through the module cache, so the file is opened once for both its
+ * build-id and its symbols. */
+int ig_symtab_build_id(ig_symtab *st, const char *path, char *buf, size_t len)
+{
+    if (!st || !path || !buf || len < 41)
+        return -1;
+    uint32_t mod = module_for_path(st, path, NULL);
+    if (!mod || !st->mods[mod - 1].build_id[0])
+        return -1;
+    snprintf(buf, len, "%s", st->mods[mod - 1].build_id);
+    return 0;
+}
+
+const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr)
+{
+    if (!st->kallsyms_loaded) {
+        st->kallsyms_loaded = 1;
+        ig_kallsyms_load(&st->kallsyms, st->kallsyms_path ? st->kallsyms_path : "/proc/kallsyms");
+    }
+    return ig_ksymtab_find(&st->kallsyms, addr);
+}
+
+const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr)
+{
+    ig_perfmap *pm = NULL;
+    for (size_t i = 0; i < st->npmaps && !pm; i++)
+        if (st->pmaps[i].pid == pid)
+            pm = &st->pmaps[i];
+    if (!pm) {
+        st->pmaps = ig_xrealloc(st->pmaps, (st->npmaps + 1) * sizeof *st->pmaps);
+        pm = &st->pmaps[st->npmaps++];
+        memset(pm, 0, sizeof *pm);
+        pm->pid = pid;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/perf-%d.map", st->perfmap_dir ? st->perfmap_dir : "/tmp", pid);
+    return ig_perfmap_find(pm, path, addr);
+}
+
+/* ---- life cycle and settings --------------------------------------------- */
+
+static void free_debug_dirs(ig_debug_dirs *dd)
+{
+    for (size_t i = 0; i < dd->n; i++)
+        free(dd->dirs[i]);
+    free(dd->dirs);
+    dd->dirs = NULL;
+    dd->n = 0;
+}
+
+void ig_symtab_set_debug_dirs(ig_symtab *st, const char *dirs)
+{
+    free_debug_dirs(&st->dd);
+    const char *p = dirs ? dirs : "";
+    while (*p) {
+        size_t len = strcspn(p, ":");
+        if (len) {
+            st->dd.dirs = ig_xrealloc(st->dd.dirs, (st->dd.n + 1) * sizeof *st->dd.dirs);
+            char *d = ig_xmalloc(len + 1);
+            memcpy(d, p, len);
+            d[len] = '\0';
+            st->dd.dirs[st->dd.n++] = d;
+        }
+        p += len + (p[len] == ':');
+    }
+}
+
+void ig_symtab_set_kallsyms_path(ig_symtab *st, const char *path)
+{
+    free(st->kallsyms_path);
+    st->kallsyms_path = path ? ig_xstrdup(path) : NULL;
+}
+
+void ig_symtab_set_perfmap_dir(ig_symtab *st, const char *dir)
+{
+    free(st->perfmap_dir);
+    st->perfmap_dir = dir ? ig_xstrdup(dir) : NULL;
+}
+
+void ig_symtab_get_stats(const ig_symtab *st, ig_symtab_stats *out)
+{
+    *out = st->stats;
+}
+
+ig_symtab *ig_symtab_new(void)
+{
+    elf_version(EV_CURRENT);
+    ig_symtab *st = ig_xcalloc(1, sizeof *st);
+    ig_symtab_set_debug_dirs(st, "/usr/lib/debug");
+    return st;
+}
+
+void ig_symtab_free(ig_symtab *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->nmods; i++) {
+        ig_module_close(&st->mods[i]);
+        free(st->mod_ids[i]);
+    }
+    for (size_t i = 0; i < st->npaths; i++)
+        free(st->paths[i].key);
+    for (size_t i = 0; i < st->nchunks; i++)
+        free(st->chunks[i]);
+    for (size_t i = 0; i < st->npmaps; i++)
+        ig_ksymtab_free(&st->pmaps[i].tab);
+    free(st->mods);
+    free(st->mod_ids);
+    free(st->paths);
+    free(st->results);
+    free(st->frames);
+    free(st->strs);
+    free(st->demangled);
+    free(st->chunks);
+    free(st->pmaps);
+    ig_idtab_free(&st->mod_tab);
+    ig_idtab_free(&st->path_tab);
+    ig_idtab_free(&st->result_tab);
+    ig_idtab_free(&st->str_tab);
+    ig_ksymtab_free(&st->kallsyms);
+    free_debug_dirs(&st->dd);
+    free(st->kallsyms_path);
+    free(st->perfmap_dir);
+    free(st);
+}

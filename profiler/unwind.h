@@ -1,0 +1,41 @@
+/*
+ * profiler/unwind.h — DWARF unwinding of sampled user stacks (libunwind).
+ *
+ * One ig_unwinder per target process: a libunwind remote address space
+ * whose accessors serve the registers and stack copy of the sample being
+ * unwound and the unwind tables of the process's modules (procmap.h).
+ * libunwind's global register-state cache is kept across samples, so a
+ * frame seen before costs a hash lookup instead of a CFI parse.
+ */
+#ifndef IG_PROFILER_UNWIND_H
+#define IG_PROFILER_UNWIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profiler/perf.h"
+#include "profiler/procmap.h"
+
+typedef struct ig_unwinder ig_unwinder;
+
+/* The process's maps must outlive the unwinder (it keeps the pointer). */
+ig_unwinder *ig_unwinder_new(ig_maps *maps);
+void ig_unwinder_free(ig_unwinder *u);
+
+/* Forgets cached unwind state (after exec or munmap-like changes). */
+void ig_unwinder_flush(ig_unwinder *u);
+
+/* Why an unwind ended. */
+typedef enum ig_unwind_end {
+    IG_UNWIND_ROOT,      /* reached the outermost frame (fully unwound) */
+    IG_UNWIND_NO_REGS,   /* no user registers in the sample (kernel thread) */
+    IG_UNWIND_NO_INFO,   /* code without unwind info (JIT, unknown module) */
+    IG_UNWIND_BAD_STACK, /* needed memory outside the stack copy */
+    IG_UNWIND_TOO_DEEP,  /* hit the frame limit */
+} ig_unwind_end;
+
+/* Unwinds the user stack of sample `s` into ips[0..return) (ips[0] is the
+ * sampled PC, later ones return addresses).  `*end` says why it stopped. */
+int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end);
+
+#endif

@@ -1,0 +1,15 @@
+# samples/cpu/ — CPU-bound programs with known profiles for the profiler
+# tests and benchmark (tests/profiler/, bench/profiler.sh).  Built -O2 -g
+# WITHOUT frame pointers, so only DWARF unwinding can walk them.
+CPU_D := $(B)/samples/cpu
+CPU_SAMPLE_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -D_GNU_SOURCE
+SAMPLE_BINS += $(CPU_D)/cpu_shares $(CPU_D)/cpu_recurse $(CPU_D)/cpu_late $(CPU_D)/libcpu_late.so \
+               $(CPU_D)/cpu_churn
+
+$(CPU_D)/cpu_%: samples/cpu/cpu_%.c samples/cpu/cpu_common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPU_SAMPLE_CFLAGS) -o $@ $< -lpthread -ldl
+
+$(CPU_D)/libcpu_late.so: samples/cpu/cpu_late_lib.c samples/cpu/cpu_common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPU_SAMPLE_CFLAGS) -fPIC -shared -o $@ $<

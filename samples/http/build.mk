@@ -1,0 +1,13 @@
+# samples/http — two traced HTTP services (frontend -> backend) and a load
+# driver, linked against the public static library like a real service.
+HTTP_D := $(B)/samples
+HTTP_SAMPLE_PKGS := libmicrohttpd libcurl
+SAMPLE_BINS += $(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend $(HTTP_D)/sample-load
+
+$(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend: $(HTTP_D)/sample-%: samples/http/%.c samples/http/common.h $(B)/libignis.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< $(B)/libignis.a $(LDSAN) $(call pkg_libs,$(HTTP_SAMPLE_PKGS)) $(LIB_LDLIBS)
+
+$(HTTP_D)/sample-load: samples/http/load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< $(LDSAN) $(call pkg_libs,libcurl)

@@ -1,0 +1,43 @@
+# tests/alloc/lib.sh — shared helpers of the heap profiler's shell tests.
+# Sourced; expects IGNIS_BUILD (set by tests/run.sh) or defaults to build.
+B=${IGNIS_BUILD:-build}
+IGNIS=${IGNIS:-$B/ignis}
+SHIM=$B/libignis-alloc.so
+SITES=$B/samples/alloc/allocsites
+FAULTS=$B/samples/alloc/allocfaults
+CHECK=$B/tests/alloc/heapcheck
+export IGNIS_ALLOC_LIB=$PWD/$SHIM
+TMP=$(mktemp -d /tmp/ignis-alloc-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 77; }
+
+[ -x "$SITES" ] && [ -x "$CHECK" ] || skip "alloc samples not built in $B"
+
+# `ignis record --alloc` once cmd/record.c dispatches it, else the driver.
+if "$IGNIS" record --alloc --help 2>/dev/null | grep -q -- --sample-bytes; then
+  RECORD=("$IGNIS" record)
+else
+  RECORD=("$B/tests/alloc/alloc_record" record)
+fi
+
+# value FILE FUNC COLUMN: one value of heapcheck's table (0 when absent).
+# Columns: 2 alloc_objects, 3 alloc_space, 4 inuse_objects, 5 inuse_space.
+value() { awk -v f="$2" -v c="$3" '$1 == f { v = $c } END { print v + 0 }' "$1"; }
+
+# within A B PCT: |A - B| <= PCT% of B
+within() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= b * p / 100) }'; }
+
+# share_ok TABLE FUNC EXPECTED_PERCENT TOLERANCE_PP (of the four sites' alloc_space)
+share_ok() {
+  awk -v f="$2" -v e="$3" -v t="$4" '
+    $1 ~ /^(site_a|site_b|site_c|site_c_grow)$/ { s[$1] = $3; tot += $3 }
+    END { sh = 100 * s[f] / tot; d = sh - e; if (d < 0) d = -d;
+          printf "%s: %.2f%% of the sites (expected %.2f%% +- %s pp)\n", f, sh, e, t; exit !(d <= t) }' "$1"
+}
+
+# Per round and thread, allocsites allocates: site_a 3 x 2000 B, site_b
+# 30 x 100 B (calloc), site_c_grow 1 x 500 B, site_c 1 x 1000 B (realloc),
+# leak_site 1 x 48 B (never freed).
+SITE_BYTES=10500

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The attach route (uprobes on the target's libc) on allocsites with three
+# threads started before the attach: with --every 1 every call is seen, so
+# counts and bytes per site must be EXACT (tolerance 0), in-use only at
+# the leak site (exactly its bytes), and no records lost.  Then --every 4
+# (counts scaled back, tolerance 0 for totals that are multiples of 4 per
+# thread), and the clear messages for a missing pid and a static binary.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/alloc/lib.sh
+[ -r /sys/bus/event_source/devices/uprobe/type ] || skip "no uprobe PMU"
+
+attach_run() { # ROUNDS THREADS EVERY OUT
+  rm -f "$TMP/in" "$TMP/out" "$TMP/rec.err"
+  mkfifo "$TMP/in"
+  "$SITES" -r "$1" -t "$2" --wait < "$TMP/in" > "$TMP/out" &
+  local sp=$!
+  exec 3>"$TMP/in"
+  for _ in $(seq 1000); do grep -q ready "$TMP/out" && break; sleep 0.01; done
+  "${RECORD[@]}" --alloc -p $sp --every "$3" -o "$4" 2> "$TMP/rec.err" &
+  local rp=$!
+  for _ in $(seq 3000); do grep -q "attached\|ignis record:" "$TMP/rec.err" && break; sleep 0.01; done
+  grep -q attached "$TMP/rec.err" || { cat "$TMP/rec.err"; kill $sp; fail "attach failed"; }
+  echo go >&3; exec 3>&-
+  wait $sp || fail "allocsites failed"
+  wait $rp || { cat "$TMP/rec.err"; fail "record --alloc -p failed"; }
+  cat "$TMP/rec.err"
+}
+
+if ! out=$("${RECORD[@]}" --alloc -p 999999 -o "$TMP/x.pb.gz" 2>&1); then
+  echo "$out"
+  echo "$out" | grep -q "no such process" || fail "missing pid: unclear message"
+else
+  fail "missing pid accepted"
+fi
+
+R=200 T=3 n=$((200 * 3))
+attach_run $R $T 1 "$TMP/a.pb.gz"
+grep -q " 0 records lost" "$TMP/rec.err" || skip "records were lost (machine too loaded for an exact count)"
+"$CHECK" "$TMP/a.pb.gz" > "$TMP/a.txt" || fail heapcheck
+cat "$TMP/a.txt"
+[ "$(value "$TMP/a.txt" site_a 2)" -eq $((3 * n)) ] || fail "site_a alloc_objects != $((3 * n))"
+[ "$(value "$TMP/a.txt" site_a 3)" -eq $((6000 * n)) ] || fail "site_a alloc_space"
+[ "$(value "$TMP/a.txt" site_b 2)" -eq $((30 * n)) ] || fail "site_b (calloc) alloc_objects"
+[ "$(value "$TMP/a.txt" site_b 3)" -eq $((3000 * n)) ] || fail "site_b alloc_space"
+[ "$(value "$TMP/a.txt" site_c 3)" -eq $((1000 * n)) ] || fail "site_c (realloc) alloc_space"
+[ "$(value "$TMP/a.txt" site_c_grow 3)" -eq $((500 * n)) ] || fail "site_c_grow alloc_space"
+[ "$(value "$TMP/a.txt" leak_site 4)" -eq $n ] || fail "leak_site inuse_objects != $n"
+[ "$(value "$TMP/a.txt" leak_site 5)" -eq $((48 * n)) ] || fail "leak_site inuse_space"
+for f in site_a site_b site_c site_c_grow; do
+  [ "$(value "$TMP/a.txt" $f 5)" -eq 0 ] || fail "$f shows in-use bytes"
+done
+grep -q "probe cost" "$TMP/rec.err" || fail "no probe cost in the summary"
+
+attach_run 400 1 4 "$TMP/e.pb.gz"
+grep -q " 0 records lost" "$TMP/rec.err" || skip "records were lost (machine too loaded)"
+"$CHECK" "$TMP/e.pb.gz" > "$TMP/e.txt" || fail heapcheck
+cat "$TMP/e.txt"
+# 1200 site_a calls: the 300 recorded ones stand for 4 each
+[ "$(value "$TMP/e.txt" site_a 2)" -eq 1200 ] || fail "--every 4: site_a alloc_objects != 1200"
+[ "$(value "$TMP/e.txt" site_b 2)" -eq 12000 ] || fail "--every 4: site_b alloc_objects != 12000"
+
+if [ -x "$B/samples/alloc/allocsites-static" ]; then
+  rm -f "$TMP/in"; mkfifo "$TMP/in"
+  "$B/samples/alloc/allocsites-static" -r 1 --wait < "$TMP/in" > "$TMP/out" &
+  sp=$!
+  exec 3>"$TMP/in"
+  for _ in $(seq 1000); do grep -q ready "$TMP/out" && break; sleep 0.01; done
+  out=$("${RECORD[@]}" --alloc -p $sp -o "$TMP/s.pb.gz" 2>&1); rc=$?
+  echo go >&3; exec 3>&-; wait $sp
+  echo "$out"
+  [ $rc -ne 0 ] && echo "$out" | grep -q "statically linked" || fail "static target: unclear message"
+fi
+echo "attach route ok"

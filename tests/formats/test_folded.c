@@ -1,0 +1,277 @@
+/*
+ * tests/formats/test_folded.c — folded stacks reader and writer.
+ */
+#include "helpers.h"
+
+static char *write_folded(const ignis_profile *p, int value)
+{
+    ig_write_opts o = {.tree = {.value = value}};
+    ig_strbuf sb = IG_STRBUF_INIT;
+    ig_err err;
+    if (ig_folded_write(p, &o, &sb, &err))
+        fail_msg("%s", err.msg);
+    return sb.data ? sb.data : calloc(1, 1);
+}
+
+static void parses_lines(void **state)
+{
+    (void)state;
+    ignis_profile *p = read_folded_text("# a comment\n"
+                                        "main;parse;lex 7\n"
+                                        "\n"
+                                        "   \n"
+                                        "main;parse 3\r\n"
+                                        "main;parse;lex 5\n" /* merges with line 2 */
+                                        "main;run work 2\n"  /* spaces inside names */
+                                        "solo 1");           /* no final newline */
+    assert_int_equal(ignis_profile_num_values(p), 1);
+    assert_string_equal(ignis_profile_string(p, ignis_profile_value_type(p, 0).type), "samples");
+    assert_string_equal(ignis_profile_string(p, ignis_profile_value_type(p, 0).unit), "count");
+    assert_int_equal(ignis_profile_total(p, 0), 18);
+    assert_int_equal(ignis_profile_num_samples(p), 4);
+    assert_int_equal(value_of_stack(p, "main;parse;lex", 0), 12);
+    assert_int_equal(value_of_stack(p, "main;parse", 0), 3);
+    assert_int_equal(value_of_stack(p, "main;run work", 0), 2);
+    assert_int_equal(value_of_stack(p, "solo", 0), 1);
+    /* leaf first in the model, one location per function */
+    for (size_t i = 0; i < ignis_profile_num_samples(p); i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        size_t n;
+        const uint32_t *locs = ignis_profile_stack(p, s.stack, &n);
+        char buf[64];
+        if (s.values[0] == 12) {
+            assert_int_equal(n, 3);
+            assert_string_equal(ignis_profile_frame_name(p, locs[0], 0, buf, sizeof buf), "lex");
+            assert_string_equal(ignis_profile_frame_name(p, locs[2], 0, buf, sizeof buf), "main");
+        }
+    }
+    assert_int_equal(ignis_profile_num_functions(p), 5);
+    assert_int_equal(ignis_profile_num_locations(p), 5);
+    ignis_profile_free(p);
+}
+
+static void writer_sorts_and_merges(void **state)
+{
+    (void)state;
+    ignis_profile *p = read_folded_text("b;c 1\na;b 2\nb;c 4\nb 0\n");
+    char *out = write_folded(p, -1);
+    assert_string_equal(out, "a;b 2\nb;c 5\n"); /* sorted, merged, zero dropped */
+    free(out);
+    ignis_profile_free(p);
+}
+
+static void annotations_are_kinds(void **state)
+{
+    (void)state;
+    const char *text = "main;read;sys_read_[k];vfs_read_[k] 4\n"
+                       "main;interp;hot_[j] 2\n"
+                       "main;outer;inl_a_[i];inl_b_[i];leaf 3\n"
+                       "main;outer;inl_a_[i] 1\n";
+    ignis_profile *p = read_folded_text(text);
+    int kernel = 0, jit = 0, inl = 0;
+    for (uint32_t id = 1; id <= ignis_profile_num_locations(p); id++) {
+        const ignis_location *l = ignis_profile_location(p, id);
+        char n0[64], n1[64], n2[64];
+        ignis_profile_frame_name(p, id, 0, n0, sizeof n0);
+        if (!strncmp(n0, "sys_read", 8) || !strncmp(n0, "vfs_read", 8)) {
+            assert_int_equal(l->kind, IGNIS_FRAME_KERNEL);
+            kernel++;
+        } else if (!strcmp(n0, "hot")) {
+            assert_int_equal(l->kind, IGNIS_FRAME_JIT);
+            jit++;
+        } else if (l->nlines == 3) { /* outer with two inlined callees, innermost first */
+            ignis_profile_frame_name(p, id, 1, n1, sizeof n1);
+            ignis_profile_frame_name(p, id, 2, n2, sizeof n2);
+            assert_string_equal(n0, "inl_b");
+            assert_string_equal(n1, "inl_a");
+            assert_string_equal(n2, "outer");
+            inl++;
+        } else if (l->nlines == 2) {
+            ignis_profile_frame_name(p, id, 1, n1, sizeof n1);
+            assert_string_equal(n0, "inl_a");
+            assert_string_equal(n1, "outer");
+            inl++;
+        } else {
+            assert_int_equal(l->nlines, 1);
+            assert_int_equal(l->kind, IGNIS_FRAME_USER);
+        }
+    }
+    assert_int_equal(kernel, 2);
+    assert_int_equal(jit, 1);
+    assert_int_equal(inl, 2);
+    /* the stack depth counts locations: outer+inlined is one */
+    assert_int_equal(value_of_stack(p, "main;outer;inl_a;inl_b;leaf", 0), 3);
+    /* the writer puts the annotations back, byte for byte (sorted input) */
+    char *out = write_folded(p, -1);
+    assert_string_equal(out, "main;interp;hot_[j] 2\n"
+                             "main;outer;inl_a_[i] 1\n"
+                             "main;outer;inl_a_[i];inl_b_[i];leaf 3\n"
+                             "main;read;sys_read_[k];vfs_read_[k] 4\n");
+    free(out);
+    ignis_profile_free(p);
+}
+
+/* Lines that share prefixes with their predecessor: the reused prefix must
+ * never swallow or split an inline group. */
+static void shared_prefixes(void **state)
+{
+    (void)state;
+    const char *text = "a;b;c 1\n"
+                       "a;b;c_[i] 2\n"
+                       "a;b_[i];c 3\n"
+                       "a;b_[i];c_[i] 4\n"
+                       "a;b 5\n"
+                       "a;b;c;d 6\n"
+                       "a;bb;c 7\n"
+                       "a;b;c 8\n";
+    ignis_profile *p = read_folded_text(text);
+    char *out = write_folded(p, -1);
+    assert_string_equal(out, "a;b 5\n"
+                             "a;b;c 9\n"
+                             "a;b;c;d 6\n"
+                             "a;b;c_[i] 2\n"
+                             "a;b_[i];c 3\n"
+                             "a;b_[i];c_[i] 4\n"
+                             "a;bb;c 7\n");
+    /* depths in locations */
+    for (size_t i = 0; i < ignis_profile_num_samples(p); i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        size_t n;
+        ignis_profile_stack(p, s.stack, &n);
+        size_t expect = s.values[0] == 2 ? 2 : s.values[0] == 3 ? 2 : s.values[0] == 4 ? 1 : s.values[0] == 5 ? 2
+                      : s.values[0] == 6 ? 4 : 3;
+        assert_int_equal(n, expect);
+    }
+    free(out);
+    ignis_profile_free(p);
+}
+
+static void decimal_counts(void **state)
+{
+    (void)state;
+    ignis_profile *p = read_folded_text("a;b 2\na;c 1.5\na;d 0.25\n");
+    assert_string_equal(ignis_profile_string(p, ignis_profile_value_type(p, 0).unit), "milli-count");
+    assert_int_equal(ignis_profile_total(p, 0), 3750);
+    assert_int_equal(value_of_stack(p, "a;b", 0), 2000);
+    char *out = write_folded(p, -1);
+    assert_string_equal(out, "a;b 2\na;c 1.5\na;d 0.25\n");
+    free(out);
+    ignis_profile_free(p);
+    /* finer scales, and "2.0"/"3.50" do not need more than they carry */
+    p = read_folded_text("x 2.0\ny 3.50\nz 0.0000001\n");
+    assert_string_equal(ignis_profile_string(p, ignis_profile_value_type(p, 0).unit), "nano-count");
+    assert_int_equal(value_of_stack(p, "z", 0), 100);
+    out = write_folded(p, -1);
+    assert_string_equal(out, "x 2\ny 3.5\nz 0.0000001\n");
+    free(out);
+    ignis_profile_free(p);
+    /* integer files stay exact integers, even huge ones */
+    p = read_folded_text("x 9000000000000000000\ny 1.0\n");
+    assert_string_equal(ignis_profile_string(p, ignis_profile_value_type(p, 0).unit), "count");
+    assert_int_equal(value_of_stack(p, "x", 0), 9000000000000000000LL);
+    ignis_profile_free(p);
+    expect_folded_error("x 1.0123456789\n", "line 1: sample count '1.0123456789' has more than 9 decimals");
+    expect_folded_error("x 9300000000000000000\n", "line 1: sample count too large");
+    expect_folded_error("x 9000000000000000000\ny 9000000000000000000\n", "line 2: sample counts overflow");
+}
+
+static void errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_folded_error("a;b 1\n# c\n\nmain;foo\n", "line 4: missing sample count");
+    expect_folded_error("a;b 1\na;b x12\n", "line 2: invalid sample count 'x12'");
+    expect_folded_error("a;;b 1\n", "line 1: empty frame name");
+    expect_folded_error("a;b; 1\n", "line 1: empty frame name");
+    expect_folded_error(";a 1\n", "line 1: empty frame name");
+    expect_folded_error("   5\n", "line 1: missing sample count");
+    expect_folded_error("# only comments\n\n", "no stacks found");
+    ignis_profile *p = NULL;
+    ig_err err;
+    assert_int_equal(ig_folded_read((const uint8_t *)"a 1\nb\0c 2\n", 10, &p, &err), -1);
+    assert_string_equal(err.msg, "line 2: NUL byte (not a folded stacks file)");
+    expect_folded_error("a .\n", "line 1: invalid sample count '.'");
+    expect_folded_error("a -\n", "line 1: invalid sample count '-'");
+}
+
+static void value_choice(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_profile_add_value_type(p, "cpu", "nanoseconds");
+    uint32_t f = ignis_profile_function_named(p, "f", NULL, 0);
+    uint32_t loc = ignis_profile_location_for_function(p, f, IGNIS_FRAME_USER);
+    int64_t v[] = {3, 30000};
+    ignis_profile_add_sample(p, ignis_profile_add_stack(p, &loc, 1), 0, v);
+    char *out = write_folded(p, -1); /* default = last value */
+    assert_string_equal(out, "f 30000\n");
+    free(out);
+    out = write_folded(p, 0);
+    assert_string_equal(out, "f 3\n");
+    free(out);
+    ig_write_opts o = {.tree = {.value = 2}};
+    ig_strbuf sb = IG_STRBUF_INIT;
+    ig_err err;
+    assert_int_equal(ig_folded_write(p, &o, &sb, &err), -1);
+    assert_non_null(strstr(err.msg, "no sample value 2"));
+    ignis_profile_free(p);
+}
+
+/* pprof -> folded -> model and folded -> pprof -> folded keep every stack
+ * and total exactly. */
+static void round_trips_with_pprof(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *d = slurp("tests/data/go_cpu.pb.gz", &len);
+    ignis_profile *p = NULL, *q;
+    ig_err err;
+    assert_int_equal(ig_pprof_read(d, len, &p, &err), 0);
+    free(d);
+    char *text = write_folded(p, 1);
+    q = read_folded_text(text);
+    assert_int_equal(ignis_profile_total(q, 0), ignis_profile_total(p, 1));
+    char *a = fingerprint(p, 1), *b = fingerprint(q, 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* folded -> pprof -> folded is the identity on sorted folded text */
+    ig_strbuf pb = IG_STRBUF_INIT;
+    assert_int_equal(ig_pprof_write(q, &pb, &err), 0);
+    ignis_profile *r = NULL;
+    assert_int_equal(ig_pprof_read((const uint8_t *)pb.data, pb.len, &r, &err), 0);
+    char *text2 = write_folded(r, -1);
+    assert_string_equal(text, text2);
+    ig_sb_free(&pb);
+    free(text);
+    free(text2);
+    ignis_profile_free(p);
+    ignis_profile_free(q);
+    ignis_profile_free(r);
+    /* the same for a file with every annotation and decimal counts */
+    const char *src = "m;k_[k] 1.5\nm;o;i_[i] 2\nm;o;i_[i];x_[j] 0.001\n";
+    q = read_folded_text(src);
+    assert_int_equal(ig_pprof_write(q, &pb, &err), 0);
+    assert_int_equal(ig_pprof_read((const uint8_t *)pb.data, pb.len, &r, &err), 0);
+    text2 = write_folded(r, -1);
+    assert_string_equal(text2, src);
+    free(text2);
+    ig_sb_free(&pb);
+    ignis_profile_free(q);
+    ignis_profile_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parses_lines),
+        cmocka_unit_test(writer_sorts_and_merges),
+        cmocka_unit_test(annotations_are_kinds),
+        cmocka_unit_test(shared_prefixes),
+        cmocka_unit_test(decimal_counts),
+        cmocka_unit_test(errors_name_the_line),
+        cmocka_unit_test(value_choice),
+        cmocka_unit_test(round_trips_with_pprof),
+    };
+    return cmocka_run_group_tests_name("formats/folded", tests, NULL, NULL);
+}

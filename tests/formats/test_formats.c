@@ -1,0 +1,213 @@
+/*
+ * tests/formats/test_formats.c — the format registry: choosing formats by
+ * extension and by content, loading with file-named errors, atomic saving,
+ * and the public ignis_profile_read_file/write_file.
+ */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/ignis-fmt-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    return 0;
+}
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void write_text(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* Number of entries in the scratch directory (to spot leftover temp files). */
+static int dir_entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void format_by_extension(void **state)
+{
+    (void)state;
+    assert_string_equal(ig_format_for_path("x.pb.gz"), "pprof");
+    assert_string_equal(ig_format_for_path("dir/cpu.pprof"), "pprof");
+    assert_string_equal(ig_format_for_path("a.prof"), "pprof");
+    assert_string_equal(ig_format_for_path("a.pb"), "pprof");
+    assert_string_equal(ig_format_for_path("out.folded"), "folded");
+    assert_string_equal(ig_format_for_path("out.TXT"), "folded");
+    assert_string_equal(ig_format_for_path("out.collapsed"), "folded");
+    assert_string_equal(ig_format_for_path("flame.svg"), "svg");
+    assert_string_equal(ig_format_for_path("perf.script"), "perf-script");
+    assert_null(ig_format_for_path("noext"));
+    assert_null(ig_format_for_path(".svg"));
+}
+
+static void detects_by_content(void **state)
+{
+    (void)state;
+    ignis_profile *p = NULL;
+    ig_err err;
+    /* gzip pprof under a misleading name */
+    size_t len;
+    uint8_t *gz = slurp("tests/data/go_cpu.pb.gz", &len);
+    write_text(path_in("cpu.txt"), gz, len);
+    assert_int_equal(ig_profile_load(path_in("cpu.txt"), NULL, &p, &err), 0);
+    assert_int_equal(ignis_profile_total(p, 1), 2400000000LL);
+    ignis_profile_free(p);
+    /* raw (not gzipped) protobuf */
+    uint8_t *raw;
+    size_t rawlen;
+    assert_int_equal(ig_gunzip(gz, len, &raw, &rawlen, 1 << 24, &err), 0);
+    write_text(path_in("cpu.raw"), raw, rawlen);
+    assert_int_equal(ig_profile_load(path_in("cpu.raw"), NULL, &p, &err), 0);
+    assert_int_equal(ignis_profile_total(p, 0), 240);
+    ignis_profile_free(p);
+    free(raw);
+    free(gz);
+    /* perf script and folded text */
+    assert_int_equal(ig_profile_load("tests/data/perf_dwarf.txt", NULL, &p, &err), 0);
+    assert_int_equal(ignis_profile_total(p, 0), 492);
+    ignis_profile_free(p);
+    write_text(path_in("a.pb.gz"), "main;f 3\n", 9); /* content wins over the name */
+    assert_int_equal(ig_profile_load(path_in("a.pb.gz"), NULL, &p, &err), 0);
+    assert_int_equal(value_of_stack(p, "main;f", 0), 3);
+    ignis_profile_free(p);
+    /* an explicit format is obeyed */
+    assert_int_equal(ig_profile_load(path_in("a.pb.gz"), "pprof", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "not a pprof profile"));
+}
+
+static void load_errors_name_the_file(void **state)
+{
+    (void)state;
+    ignis_profile *p = NULL;
+    ig_err err;
+    char want[512];
+    write_text(path_in("empty.pb.gz"), "", 0);
+    assert_int_equal(ig_profile_load(path_in("empty.pb.gz"), NULL, &p, &err), -1);
+    snprintf(want, sizeof want, "%s: empty file", path_in("empty.pb.gz"));
+    assert_string_equal(err.msg, want);
+    write_text(path_in("bad.folded"), "a;b 1\nc;d\n", 10);
+    assert_int_equal(ig_profile_load(path_in("bad.folded"), NULL, &p, &err), -1);
+    snprintf(want, sizeof want, "%s: line 2: missing sample count", path_in("bad.folded"));
+    assert_string_equal(err.msg, want);
+    size_t len;
+    uint8_t *gz = slurp("tests/data/go_heap.pb.gz", &len);
+    write_text(path_in("cut.pb.gz"), gz, len / 2);
+    free(gz);
+    assert_int_equal(ig_profile_load(path_in("cut.pb.gz"), NULL, &p, &err), -1);
+    snprintf(want, sizeof want, "%s: truncated gzip stream", path_in("cut.pb.gz"));
+    assert_string_equal(err.msg, want);
+    /* an ELF binary is not a profile */
+    assert_int_equal(ig_profile_load("/bin/true", NULL, &p, &err), -1);
+    assert_string_equal(err.msg, "/bin/true: not a pprof profile (invalid protobuf data)");
+    assert_int_equal(ig_profile_load(path_in("missing"), NULL, &p, &err), -1);
+    assert_non_null(strstr(err.msg, "No such file"));
+    assert_int_equal(ig_profile_load("tests/data/go_cpu.pb.gz", "svg", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot be read"));
+    assert_int_equal(ig_profile_load("tests/data/go_cpu.pb.gz", "xml", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "unknown format 'xml'"));
+    assert_null(p);
+}
+
+static void save_is_atomic(void **state)
+{
+    (void)state;
+    ignis_profile *p = read_folded_text("main;f 3\nmain;g 1\n");
+    ig_err err;
+    int before = dir_entries();
+    /* a failing writer leaves nothing behind */
+    ig_write_opts o = {.tree = {.value = 5}};
+    assert_int_equal(ig_profile_save(p, path_in("out.folded"), NULL, &o, &err), -1);
+    assert_non_null(strstr(err.msg, "out.folded: folded: no sample value 5"));
+    assert_int_equal(dir_entries(), before);
+    assert_int_equal(ig_profile_save(p, path_in("out.perf"), NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot be written"));
+    assert_int_equal(dir_entries(), before);
+    /* a good one writes exactly the file, by extension */
+    assert_int_equal(ig_profile_save(p, path_in("out.folded"), NULL, NULL, &err), 0);
+    size_t len;
+    uint8_t *d = slurp(path_in("out.folded"), &len);
+    assert_string_equal((char *)d, "main;f 3\nmain;g 1\n");
+    free(d);
+    assert_int_equal(ig_profile_save(p, path_in("noext"), NULL, NULL, &err), 0); /* pprof by default */
+    d = slurp(path_in("noext"), &len);
+    assert_true(ig_is_gzip(d, len));
+    free(d);
+    assert_int_equal(dir_entries(), before + 2);
+    /* devices are written in place, never replaced */
+    assert_int_equal(ig_profile_save(p, "/dev/null", "pprof", NULL, &err), 0);
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    ignis_profile_free(p);
+}
+
+static void public_api(void **state)
+{
+    (void)state;
+    ignis_profile *p = NULL;
+    char err[256];
+    assert_int_equal(ignis_profile_read_file("tests/data/go_heap.pb.gz", NULL, &p, err, sizeof err), 0);
+    assert_int_equal(ignis_profile_write_file(p, path_in("heap.folded"), NULL, err, sizeof err), 0);
+    ignis_profile *q = NULL;
+    assert_int_equal(ignis_profile_read_file(path_in("heap.folded"), "folded", &q, err, sizeof err), 0);
+    /* folded keeps the default value (inuse_space) */
+    assert_int_equal(ignis_profile_total(q, 0), ignis_profile_total(p, 3));
+    ignis_profile_free(q);
+    assert_int_equal(ignis_profile_write_file(p, path_in("x.svg"), "bogus", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown format 'bogus'"));
+    assert_int_equal(ignis_profile_read_file(path_in("nope"), NULL, &q, err, sizeof err), -1);
+    assert_non_null(strstr(err, "nope"));
+    ignis_profile_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(format_by_extension),
+        cmocka_unit_test(detects_by_content),
+        cmocka_unit_test(load_errors_name_the_file),
+        cmocka_unit_test(save_is_atomic),
+        cmocka_unit_test(public_api),
+    };
+    return cmocka_run_group_tests_name("formats/registry", tests, make_dir, remove_dir);
+}

@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_folded.c"
+#define FUZZ_NAME "fuzz_folded"
+#include "fuzz/replay.c"

@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_tracestate.c"
+#define FUZZ_NAME "fuzz_tracestate"
+#include "fuzz/replay.c"

@@ -1,0 +1,81 @@
+# tests/profiler/lib.sh — shared helpers of the profiler shell tests.
+# Sourced; expects $IGNIS and $IGNIS_BUILD (tests/run.sh exports both).
+set -u
+IGNIS=${IGNIS:-build/ignis}
+B=${IGNIS_BUILD:-build}
+S=$B/samples/cpu
+T=$(mktemp -d /tmp/ignis-prof-test.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ -x "$IGNIS" ] || fail "$IGNIS not built"
+for s in cpu_shares cpu_recurse cpu_late cpu_churn; do
+  [ -x "$S/$s" ] || fail "$S/$s not built"
+done
+
+# Starts a sample in the background; its pid is left in $SAMPLE_PID.
+start_sample() {
+  "$S/$1" "${@:2}" >"$T/$1.out" 2>&1 &
+  SAMPLE_PID=$!
+  PIDS+=("$SAMPLE_PID")
+}
+
+# Runs ignis record in the background (stderr to $T/rec.err); pid in $REC_PID.
+start_record() {
+  "$IGNIS" record "$@" 2>"$T/rec.err" &
+  REC_PID=$!
+  PIDS+=("$REC_PID")
+}
+
+# Waits (bounded) until the recorder says it is recording.
+wait_recording() {
+  for _ in $(seq 400); do
+    grep -q 'ignis record: recording' "$T/rec.err" 2>/dev/null && return 0
+    kill -0 "$REC_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$T/rec.err" >&2
+  fail "recorder did not start"
+}
+
+# Waits for the recorder to exit (bounded); its status in $REC_STATUS.
+wait_record() {
+  for _ in $(seq 1200); do
+    kill -0 "$REC_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$REC_PID" 2>/dev/null && { kill -9 "$REC_PID"; fail "recorder hung"; }
+  wait "$REC_PID"
+  REC_STATUS=$?
+}
+
+# Value of a summary line ("samples", "lost samples", "threads seen", ...).
+summary() {
+  sed -n "s/^  $1 *\([0-9.]*\).*/\1/p" "$T/rec.err" | head -1
+}
+
+# Percentage of samples not fully unwound, from the summary.
+partial_pct() {
+  sed -n 's/^  not fully unwound [0-9]* (\([0-9.]*\)%).*/\1/p' "$T/rec.err"
+}
+
+# Sum of folded counts over lines matching an extended regex.
+folded_sum() {
+  awk -v re="$2" '{ n = $NF; l = $0; sub(/ [0-9]+$/, "", l); if (l ~ re) s += n } END { print s + 0 }' "$1"
+}
+
+# Integer percentage a/b*100.
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print -1; else printf "%d\n", a * 100 / b + 0.5 }'; }
+
+# Asserts lo <= v <= hi.
+in_range() {
+  awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }' || fail "$4: $1 not in [$2, $3]"
+}

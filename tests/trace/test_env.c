@@ -1,0 +1,294 @@
+/*
+ * tests/trace/test_env.c — configuration from the environment: batch
+ * settings, span limits (general vs specific variables), exporter and
+ * processor selection, invalid values (warned, defaulted), and the
+ * resource (service.name rules, OTEL_RESOURCE_ATTRIBUTES percent-decoding,
+ * a decoding error discarding the whole value, detected attributes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "tests/trace/helpers.h"
+
+#include <unistd.h>
+
+static const char *vars[] = {
+    "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED", "IGNIS_KEEP_ERRORS", "IGNIS_TRACES_PROCESSOR", "IGNIS_TRACES_FILE",
+    "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+};
+
+static int clear_env(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+    logcap_reset();
+    return 0;
+}
+
+static void defaults(void **st)
+{
+    (void)st;
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.batch.schedule_delay_ms, 5000);
+    assert_int_equal(o.batch.export_timeout_ms, 30000);
+    assert_int_equal(o.batch.max_queue_size, 2048);
+    assert_int_equal(o.batch.max_export_batch_size, 512);
+    assert_int_equal(o.limits.attribute_count, 128);
+    assert_int_equal(o.limits.attribute_value_length, -1);
+    assert_int_equal(o.limits.event_count, 128);
+    assert_int_equal(o.limits.link_count, 128);
+    assert_int_equal(o.limits.event_attribute_count, 128);
+    assert_int_equal(o.limits.link_attribute_count, 128);
+    assert_int_equal(o.sampler, IGNIS_SAMPLER_PARENTBASED_ALWAYS_ON);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_OTLP);
+    assert_int_equal(o.processor, IGNIS_PROCESSOR_BATCH);
+    assert_false(o.keep_errors);
+    assert_false(o.disabled);
+    assert_null(o.service_name);
+    assert_int_equal(g_logcap.warnings, 0);
+}
+
+static void values(void **st)
+{
+    (void)st;
+    setenv("OTEL_BSP_SCHEDULE_DELAY", "250", 1);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", " 1000 ", 1);
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100", 1);
+    setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10", 1);
+    setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "7", 1);         /* general */
+    setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "5", 1);    /* specific wins */
+    setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64", 1);
+    setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "3", 1);
+    setenv("OTEL_SPAN_LINK_COUNT_LIMIT", "0", 1);
+    setenv("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "2", 1);
+    setenv("OTEL_TRACES_EXPORTER", "console", 1);
+    setenv("IGNIS_KEEP_ERRORS", "1", 1);
+    setenv("IGNIS_TRACES_PROCESSOR", "simple", 1);
+    setenv("OTEL_SDK_DISABLED", "true", 1);
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.batch.schedule_delay_ms, 250);
+    assert_int_equal(o.batch.export_timeout_ms, 1000);
+    assert_int_equal(o.batch.max_queue_size, 100);
+    assert_int_equal(o.batch.max_export_batch_size, 10);
+    assert_int_equal(o.limits.attribute_count, 5);
+    assert_int_equal(o.limits.event_attribute_count, 7); /* falls back to the general limit */
+    assert_int_equal(o.limits.link_attribute_count, 2);
+    assert_int_equal(o.limits.attribute_value_length, 64);
+    assert_int_equal(o.limits.event_count, 3);
+    assert_int_equal(o.limits.link_count, 0);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_CONSOLE);
+    assert_int_equal(o.processor, IGNIS_PROCESSOR_SIMPLE);
+    assert_true(o.keep_errors);
+    assert_true(o.disabled);
+    assert_int_equal(g_logcap.warnings, 0);
+    setenv("OTEL_TRACES_EXPORTER", "none", 1);
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_NONE);
+    setenv("OTEL_TRACES_EXPORTER", "otlp_file", 1);
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_OTLP_FILE);
+    setenv("OTEL_TRACES_EXPORTER", "otlp", 1);
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_OTLP);
+}
+
+static void invalid_values(void **st)
+{
+    (void)st;
+    setenv("OTEL_BSP_SCHEDULE_DELAY", "soon", 1);
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "-5", 1);
+    setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "99999999999999", 1);
+    setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "12abc", 1);
+    setenv("OTEL_TRACES_EXPORTER", "zipkin", 1);
+    setenv("OTEL_SDK_DISABLED", "maybe", 1);
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.batch.schedule_delay_ms, 5000);
+    assert_int_equal(o.batch.max_queue_size, 2048);
+    assert_int_equal(o.batch.max_export_batch_size, 512);
+    assert_int_equal(o.limits.event_count, 128);
+    assert_int_equal(o.exporter, IGNIS_EXPORTER_OTLP);
+    assert_false(o.disabled);
+    assert_int_equal(g_logcap.warnings, 6);
+    /* batch larger than queue: clamped with a warning */
+    clear_env(NULL);
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "64", 1);
+    setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "128", 1);
+    ignis_provider_options_from_env(&o);
+    assert_int_equal(o.batch.max_export_batch_size, 64);
+    assert_int_equal(g_logcap.warnings, 1);
+    assert_non_null(strstr(g_logcap.last, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"));
+}
+
+/* ---- resource ------------------------------------------------------------------ */
+
+static void resource_parse(void **st)
+{
+    (void)st;
+    ig_kv *kv;
+    size_t n;
+    char why[128];
+    assert_int_equal(ig_resource_attrs_parse("a=1, b = two%20words ,c=%E2%82%AC,d=x%3Dy%2Cz,,", &kv, &n, why, sizeof why), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(kv[0].key, "a");
+    assert_string_equal(kv[0].value, "1");
+    assert_string_equal(kv[1].key, "b");
+    assert_string_equal(kv[1].value, "two words");
+    assert_string_equal(kv[2].value, "\xe2\x82\xac");
+    assert_string_equal(kv[3].value, "x=y,z");
+    ig_kv_free(kv, n);
+    const char *bad[] = {"a=1,b=%zz", "a=1,b=%4", "a=%", "novalue", "=x", "a=1,b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (ig_resource_attrs_parse(bad[i], &kv, &n, why, sizeof why) == 0)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_null(kv);
+        assert_int_equal(n, 0);
+    }
+}
+
+static const ig_attr *res_find(const ignis_tracer_provider *tp, const char *k)
+{
+    return ig_attr_set_find(&tp->resource_attrs, k);
+}
+
+static void resource_build(void **st)
+{
+    (void)st;
+    setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,deployment.environment=prod,team=a%20b", 1);
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    o.exporter = IGNIS_EXPORTER_NONE;
+    ignis_tracer_provider *tp = ignis_tracer_provider_new(&o, NULL, 0);
+    assert_string_equal(res_find(tp, "service.name")->v.s, "from-attrs");
+    assert_string_equal(res_find(tp, "deployment.environment")->v.s, "prod");
+    assert_string_equal(res_find(tp, "team")->v.s, "a b");
+    assert_string_equal(res_find(tp, "telemetry.sdk.name")->v.s, "ignis");
+    assert_string_equal(res_find(tp, "telemetry.sdk.language")->v.s, "c");
+    assert_string_equal(res_find(tp, "telemetry.sdk.version")->v.s, IGNIS_VERSION);
+    assert_int_equal(res_find(tp, "process.pid")->v.i, getpid());
+    assert_string_equal(res_find(tp, "process.executable.name")->v.s, "test_env");
+    char host[256];
+    gethostname(host, sizeof host);
+    assert_string_equal(res_find(tp, "host.name")->v.s, host);
+    ignis_tracer_provider_free(tp);
+
+    /* OTEL_SERVICE_NAME wins over the attribute */
+    setenv("OTEL_SERVICE_NAME", "checkout", 1);
+    ignis_provider_options_from_env(&o);
+    o.exporter = IGNIS_EXPORTER_NONE;
+    tp = ignis_tracer_provider_new(&o, NULL, 0);
+    assert_string_equal(res_find(tp, "service.name")->v.s, "checkout");
+    ignis_tracer_provider_free(tp);
+
+    /* a decoding error discards the whole value, with a warning */
+    unsetenv("OTEL_SERVICE_NAME");
+    setenv("OTEL_RESOURCE_ATTRIBUTES", "team=ok,service.name=svc,broken=%G1", 1);
+    ignis_provider_options_from_env(&o);
+    o.exporter = IGNIS_EXPORTER_NONE;
+    tp = ignis_tracer_provider_new(&o, NULL, 0);
+    assert_null(res_find(tp, "team"));
+    assert_string_equal(res_find(tp, "service.name")->v.s, "unknown_service:test_env");
+    assert_int_equal(g_logcap.warnings, 1);
+    assert_non_null(strstr(g_logcap.last, "OTEL_RESOURCE_ATTRIBUTES"));
+    ignis_tracer_provider_free(tp);
+
+    /* options: programmatic attributes win over the string */
+    ignis_provider_options_init(&o);
+    o.exporter = IGNIS_EXPORTER_NONE;
+    o.resource_attributes = "k=from-string,j=1";
+    ignis_attribute extra[] = {IGNIS_ATTR_STR("k", "from-options"), IGNIS_ATTR_I64("n", 7)};
+    o.resource = extra;
+    o.nresource = 2;
+    tp = ignis_tracer_provider_new(&o, NULL, 0);
+    assert_string_equal(res_find(tp, "k")->v.s, "from-options");
+    assert_string_equal(res_find(tp, "j")->v.s, "1");
+    assert_int_equal(res_find(tp, "n")->v.i, 7);
+    ignis_tracer_provider_free(tp);
+}
+
+static void exporter_none_and_disabled(void **st)
+{
+    (void)st;
+    setenv("OTEL_TRACES_EXPORTER", "none", 1);
+    setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
+    ignis_tracer_provider *tp = ignis_tracer_provider_from_env(NULL, 0);
+    assert_non_null(tp);
+    ignis_tracer *t = ignis_tracer_get(tp, "x", NULL, NULL, 0);
+    ignis_span *s = ignis_span_start(t, "a", NULL);
+    assert_true(ignis_span_is_recording(s));
+    ignis_span_end(s, 0);
+    ignis_trace_counters c;
+    ignis_tracer_provider_counters(tp, &c);
+    assert_int_equal(c.spans_sampled, 1);
+    assert_int_equal(c.spans_exported, 0);
+    assert_int_equal(ignis_tracer_provider_force_flush(tp, 100), 0);
+    ignis_tracer_provider_free(tp);
+
+    setenv("OTEL_SDK_DISABLED", "true", 1);
+    tp = ignis_tracer_provider_from_env(NULL, 0);
+    t = ignis_tracer_get(tp, "x", NULL, NULL, 0);
+    s = ignis_span_start(t, "a", NULL);
+    assert_false(ignis_span_is_recording(s));
+    ignis_span_end(s, 0);
+    ignis_tracer_provider_counters(tp, &c);
+    assert_int_equal(c.spans_started, 0);
+    ignis_tracer_provider_free(tp);
+}
+
+/* otlp_file: spans land in IGNIS_TRACES_FILE as OTLP-JSON lines. */
+static void exporter_otlp_file(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/ignis-trace-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    setenv("OTEL_TRACES_EXPORTER", "otlp_file", 1);
+    setenv("IGNIS_TRACES_FILE", path, 1);
+    setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
+    char err[256] = "";
+    ignis_tracer_provider *tp = ignis_tracer_provider_from_env(err, sizeof err);
+    assert_non_null(tp);
+    ignis_tracer *t = ignis_tracer_get(tp, "file", NULL, NULL, 0);
+    ignis_span *s = ignis_span_start(t, "to-file", NULL);
+    ignis_span_context sc;
+    ignis_span_get_context(s, &sc);
+    char tid[33];
+    ignis_trace_id_hex(sc.trace_id, tid);
+    ignis_span_end(s, 0);
+    assert_int_equal(ignis_tracer_provider_shutdown(tp, 10000), 0);
+    ignis_tracer_provider_free(tp);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    assert_true(getline(&line, &cap, f) > 0);
+    assert_non_null(strstr(line, tid));
+    assert_non_null(strstr(line, "to-file"));
+    free(line);
+    fclose(f);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(defaults, clear_env),
+        cmocka_unit_test_setup(values, clear_env),
+        cmocka_unit_test_setup(invalid_values, clear_env),
+        cmocka_unit_test_setup(resource_parse, clear_env),
+        cmocka_unit_test_setup(resource_build, clear_env),
+        cmocka_unit_test_setup(exporter_none_and_disabled, clear_env),
+        cmocka_unit_test_setup(exporter_otlp_file, clear_env),
+    };
+    return cmocka_run_group_tests_name("trace_env", tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# tests/viewer/e2e_view.sh — drives the real `ignis view` in tmux.
+#
+# Every check sends keys with `tmux send-keys` and polls `capture-pane`
+# (bounded, 10 s) until the expected text is on the screen; nothing waits
+# for a fixed time.  Covers a Go runtime pprof file, a folded file and a
+# perf-script file: flame graph, navigation, zoom, search, top table,
+# callers, diff, export, help, quit, bad input, a too-small terminal, the
+# ASCII fallback and resizing.
+set -u
+command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
+cd "$(dirname "$0")/../.."
+IGNIS=${IGNIS:-${IGNIS_BUILD:-build}/ignis}
+case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
+[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
+
+tmp=$(mktemp -d)
+sock=$tmp/tmux.sock
+trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+T() { tmux -S "$sock" "$@"; }
+fails=0
+pass=0
+
+# start NAME LANG W H ARGS...: runs ignis view in a detached session; when
+# it exits the pane shows "exited rc=N" (and stays open).
+start() {
+  local name=$1 lang=$2 w=$3 h=$4; shift 4
+  T new-session -d -s "$name" -x "$w" -y "$h" \
+    "env LANG=$lang LC_ALL=$lang TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
+}
+screen() { T capture-pane -t "$1" -p; }
+# expect NAME TEXT: polls the pane until TEXT (fixed string) shows up.
+expect() {
+  local name=$1 text=$2 i
+  for i in $(seq 100); do
+    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
+    sleep 0.1
+  done
+  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
+  fails=$((fails + 1)); return 1
+}
+expect_not() {
+  local name=$1 text=$2
+  if screen "$name" | grep -qF -- "$text"; then
+    echo "FAIL [$name]: unexpected on screen: $text"; fails=$((fails + 1)); return 1
+  fi
+  pass=$((pass + 1))
+}
+keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
+
+# ---- Go runtime pprof -------------------------------------------------------
+go=tests/data/go_cpu.pb.gz
+if [ -f $go ]; then
+  start go C.UTF-8 120 40 $go
+  expect go "ignis view $go | cpu | total"
+  expect go "main.hotLoop"
+  expect go " root | total"
+  keys go k; expect go " runtime.main | total"
+  keys go k k; expect go " main.hotLoop | total 1.80s (75.00% of all, 75.00% of zoom)"
+  keys go Enter; expect go " main.hotLoop | total 1.80s (75.00% of all, 100.00% of zoom)"
+  expect go "| zoom 1"
+  expect_not go "main.warmLoop"
+  keys go Escape; expect go "main.warmLoop"
+  keys go / w a r m Enter; expect go "/warm: matched 25.00% of total / 25.00% of view"
+  expect go " main.warmLoop | total 600ms"
+  keys go t; expect go "      flat   flat%    sum%        cum    cum%  name"
+  expect go "     1.80s  75.00%  75.00%      1.80s  75.00%  main.hotLoop"
+  keys go o; expect go "sorted by cum"
+  keys go '?'; expect go "ignis view: keys"
+  keys go Escape; expect go "      flat   flat%"
+  keys go q; expect go "exited rc=0"
+else
+  echo "FAIL: $go missing"; fails=$((fails + 1))
+fi
+
+# ---- folded: flame graph, callers, diff, export --------------------------------
+cat > $tmp/base.folded <<'EOF'
+main;parse;lex 40
+main;parse;alloc 10
+main;render;draw 40
+main;render;alloc 10
+EOF
+cat > $tmp/new.folded <<'EOF'
+main;parse;lex 70
+main;parse;alloc 10
+main;render;draw 10
+main;render;alloc 10
+EOF
+start fo C.UTF-8 100 30 $tmp/new.folded
+expect fo "main"
+keys fo k k; expect fo " parse | total 80 (80.00% of all"
+keys fo k; expect fo " lex | total 70"
+keys fo l; expect fo " alloc | total 10"
+keys fo c; expect fo "callers of alloc"
+expect fo "callees of alloc"
+expect fo "render"
+keys fo Escape; expect fo "arrows move  Enter zoom"
+keys fo e; expect fo "export view to (.svg/.folded): ignis-view.svg"
+for i in $(seq 14); do keys fo BSpace; done
+keys fo -l "$tmp/out.folded"; keys fo Enter
+expect fo "exported the view to $tmp/out.folded (folded)"
+if grep -qx "main;parse;lex 70" $tmp/out.folded && [ "$(wc -l < $tmp/out.folded)" -eq 4 ]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL: export content"; cat $tmp/out.folded; fails=$((fails + 1))
+fi
+keys fo x r e n d e r Enter; expect fo "total 80 | ignore=render"
+keys fo q; expect fo "exited rc=0"
+
+start df C.UTF-8 120 30 --diff $tmp/base.folded $tmp/new.folded
+expect df "ignis diff $tmp/new.folded"
+keys df k k k; expect df " lex | total 70 (70.00% of all, 70.00% of zoom) | self 70 (70.00%) | diff +30.00% (base 40.00%)"
+keys df t; expect df "cum%       dflat       dcum  name"
+expect df "        70  70.00%  70.00%         70  70.00%         +30        +30  lex"
+expect df "-30        -30  draw"
+keys df q; expect df "exited rc=0"
+
+# ---- perf script --------------------------------------------------------------
+ps=tests/data/perf_fp.txt
+if [ -f $ps ]; then
+  start ps C.UTF-8 160 40 $ps
+  expect ps "ignis view $ps"
+  expect ps "burn_hot"
+  keys ps / b u r n _ Enter; expect ps "/burn_: matched"
+  keys ps t; expect ps "burn_hot"
+  keys ps T; expect ps "Show which thread?"
+  expect ps "(all threads)"
+  expect ps "  perfprog"
+  keys ps Down Enter; expect ps "| thread=^perfprog\$"
+  keys ps s; expect ps "Show which value?"
+  keys ps Up Enter; expect ps "| samples | total"
+  keys ps q; expect ps "exited rc=0"
+fi
+
+# ---- bad input, small terminal, ASCII, resize ------------------------------------
+out=$("$IGNIS" view $tmp/missing.pb.gz 2>$tmp/err); rc=$?
+if [ $rc -eq 1 ] && [ -z "$out" ] && [ "$(wc -l < $tmp/err)" -eq 1 ] && grep -q "missing.pb.gz" $tmp/err; then
+  pass=$((pass + 1))
+else
+  echo "FAIL: bad input: rc=$rc out=[$out] err=[$(cat $tmp/err)]"; fails=$((fails + 1))
+fi
+printf 'garbage\x01\x02 not a profile\n' > $tmp/bad.pb.gz
+out=$("$IGNIS" view --format pprof $tmp/bad.pb.gz 2>$tmp/err); rc=$?
+if [ $rc -eq 1 ] && [ -z "$out" ] && [ "$(wc -l < $tmp/err)" -eq 1 ]; then
+  pass=$((pass + 1))
+else
+  echo "FAIL: corrupt input: rc=$rc err=[$(cat $tmp/err)]"; fails=$((fails + 1))
+fi
+
+start sm C.UTF-8 30 8 $tmp/new.folded
+expect sm "terminal too small (30x8)"
+T resize-window -t sm -x 80 -y 24
+expect sm "arrows move  Enter zoom"
+keys sm q; expect sm "exited rc=0"
+
+printf 'main;a_function_with_a_very_long_name_that_is_cut 1\nmain;b 1\n' > $tmp/long.folded
+start as C 80 24 $tmp/long.folded
+expect as "a_function_with_a_very_long_name_that_i~b"
+keys as q; expect as "exited rc=0"
+start ut C.UTF-8 80 24 $tmp/long.folded
+expect ut "a_function_with_a_very_long_name_that_i…b"
+keys ut q; expect ut "exited rc=0"
+
+echo "$pass checks passed, $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,489 @@
+/*
+ * tests/viewer/test_model.c — the viewer model driven by keys, read back
+ * from its rendered cell grid; no curses involved.
+ *
+ * Profiles are small enough that every expected number is worked out by
+ * hand from the sample counts in the comments.
+ */
+#include "tests/viewer/helpers.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "exporters/formats.h"
+#include "viewer/model.h"
+#include "viewer/screen.h"
+
+/* main;a;b 50 / main;a;c 30 / main;d 20  (total 100) */
+static const char *const simple[] = {"main;a;b 50", "main;a;c 30", "main;d 20", NULL};
+
+typedef struct fixture {
+    ignis_profile *p, *base;
+    ig_viewer *v;
+    ig_screen s;
+} fixture;
+
+static fixture *open_viewer(const char *const *lines, const char *const *base_lines, int w, int h)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->p = test_profile(lines);
+    f->base = base_lines ? test_profile(base_lines) : NULL;
+    ig_err err;
+    f->v = ig_viewer_new(f->p, f->base, "test.folded", &err);
+    assert_non_null(f->v);
+    ig_screen_init(&f->s, w, h, 1);
+    ig_viewer_render(f->v, &f->s);
+    return f;
+}
+
+static void close_viewer(fixture *f)
+{
+    ig_viewer_free(f->v);
+    ignis_profile_free(f->p);
+    ignis_profile_free(f->base);
+    ig_screen_free(&f->s);
+    free(f);
+}
+
+static void keys(fixture *f, const char *ks)
+{
+    for (const char *k = ks; *k; k++)
+        ig_viewer_key(f->v, *k == '\n' ? IG_KEY_ENTER : (unsigned char)*k);
+    ig_viewer_render(f->v, &f->s);
+}
+
+static void key(fixture *f, int k)
+{
+    ig_viewer_key(f->v, k);
+    ig_viewer_render(f->v, &f->s);
+}
+
+/* Row of the screen containing text, or -1. */
+static int screen_find(fixture *f, const char *text)
+{
+    for (int r = 0; r < f->s.h; r++) {
+        char *row = ig_screen_row(&f->s, r);
+        int hit = strstr(row, text) != NULL;
+        free(row);
+        if (hit)
+            return r;
+    }
+    return -1;
+}
+
+static void assert_on_screen(fixture *f, const char *text)
+{
+    if (screen_find(f, text) < 0) {
+        for (int r = 0; r < f->s.h; r++) {
+            char *row = ig_screen_row(&f->s, r);
+            print_message("|%s|\n", row);
+            free(row);
+        }
+        fail_msg("not on screen: %s", text);
+    }
+}
+
+static const char *selected(fixture *f)
+{
+    return ig_viewer_selected_name(f->v);
+}
+
+static void test_initial_screen(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    assert_on_screen(f, "ignis view test.folded | samples | total 100");
+    /* root at the bottom of the graph (row 21), main above it */
+    assert_int_equal(screen_find(f, "main"), 20);
+    assert_int_equal(screen_find(f, "root"), 21);
+    assert_on_screen(f, "total 100 (100.00% of all, 100.00% of zoom)");
+    close_viewer(f);
+}
+
+static void test_navigation(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    key(f, IG_KEY_UP);
+    assert_string_equal(selected(f), "main");
+    key(f, IG_KEY_UP);
+    assert_string_equal(selected(f), "a"); /* heaviest child: 80 vs 20 */
+    key(f, IG_KEY_RIGHT);
+    assert_string_equal(selected(f), "d");
+    key(f, IG_KEY_RIGHT);
+    assert_string_equal(selected(f), "d"); /* nothing further right */
+    keys(f, "h");
+    assert_string_equal(selected(f), "a");
+    keys(f, "k");
+    assert_string_equal(selected(f), "b");
+    keys(f, "l");
+    assert_string_equal(selected(f), "c");
+    assert_on_screen(f, " c | total 30 (30.00% of all, 30.00% of zoom) | self 30 (30.00%)");
+    keys(f, "jj");
+    assert_string_equal(selected(f), "main");
+    /* icicle: up goes to the parent */
+    keys(f, "ik");
+    assert_string_equal(selected(f), "root");
+    assert_int_equal(screen_find(f, "root"), 1);
+    close_viewer(f);
+}
+
+static void test_zoom_stack(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "kk\n"); /* zoom into a (80) */
+    assert_int_equal(ig_viewer_zoom_node(f->v), f->v->sel);
+    assert_on_screen(f, " a | total 80 (80.00% of all, 100.00% of zoom)");
+    assert_on_screen(f, "| zoom 1");
+    keys(f, "l"); /* d is outside the zoom: not drawn, a has no right neighbour */
+    assert_string_equal(selected(f), "a");
+    keys(f, "k");
+    assert_string_equal(selected(f), "b");
+    assert_on_screen(f, " b | total 50 (50.00% of all, 62.50% of zoom)");
+    keys(f, "\n"); /* zoom into b */
+    assert_int_equal(f->v->nzoom, 3);
+    key(f, IG_KEY_ESC);
+    assert_int_equal(f->v->nzoom, 2);
+    assert_string_equal(selected(f), "b");
+    key(f, IG_KEY_BACKSPACE);
+    assert_int_equal(f->v->nzoom, 1);
+    assert_string_equal(selected(f), "a");
+    assert_on_screen(f, " d ");
+    close_viewer(f);
+}
+
+/* x;f 10 / y;f;f 20 / y;g 30 / z 40: "f" matches 30 of 100 (the nested f
+ * is not counted twice). */
+static const char *const searchy[] = {"x;f 10", "y;f;f 20", "y;g 30", "z 40", NULL};
+
+static void test_search(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(searchy, NULL, 120, 30);
+    keys(f, "/^f$\n");
+    assert_true(f->v->has_search);
+    assert_on_screen(f, "/^f$: matched 30.00% of total / 30.00% of view");
+    /* the first match in depth-first order is x;f */
+    assert_string_equal(selected(f), "f");
+    uint32_t first = f->v->sel;
+    keys(f, "n");
+    uint32_t second = f->v->sel;
+    assert_true(second > first);
+    keys(f, "n");
+    uint32_t third = f->v->sel;
+    assert_true(third > second); /* the nested f */
+    keys(f, "n");
+    assert_int_equal(f->v->sel, first); /* wraps */
+    keys(f, "N");
+    assert_int_equal(f->v->sel, third);
+    /* zoom into y (total 50): f covers 20 of it */
+    f->v->sel = 0; /* root; its heaviest child is y */
+    keys(f, "k");
+    assert_string_equal(selected(f), "y");
+    keys(f, "\n");
+    assert_on_screen(f, "matched 30.00% of total / 40.00% of view");
+    /* a bad regex is reported and leaves no search */
+    keys(f, "/(\n");
+    assert_false(f->v->has_search);
+    assert_on_screen(f, "search: invalid regular expression '('");
+    close_viewer(f);
+}
+
+static void test_filters(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "f^c$\n");
+    assert_on_screen(f, "total 30 | focus=^c$");
+    keys(f, "f");
+    assert_string_equal(f->v->input, "^c$"); /* the prompt starts with the filter */
+    for (int i = 0; i < 3; i++)
+        key(f, IG_KEY_BACKSPACE);
+    keys(f, "\n");
+    assert_null(f->v->focus);
+    assert_on_screen(f, "total 100");
+    keys(f, "x^a$\n");
+    assert_on_screen(f, "total 20 | ignore=^a$");
+    keys(f, "x[\n"); /* bad: keeps the previous filter */
+    assert_string_equal(f->v->ignore, "^a$");
+    assert_on_screen(f, "--ignore");
+    close_viewer(f);
+}
+
+static void test_thread_and_value_pickers(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_profile_add_value_type(p, "cpu", "nanoseconds");
+    test_add(p, "main;work", (int64_t[]){3, 3000000}, "worker-1");
+    test_add(p, "main;io", (int64_t[]){1, 1000000}, "io-thread");
+    ig_err err;
+    ig_viewer *v = ig_viewer_new(p, NULL, "t", &err);
+    assert_non_null(v);
+    ig_screen s;
+    ig_screen_init(&s, 80, 24, 1);
+    assert_int_equal(v->value, 1); /* the last value type by default */
+    ig_viewer_key(v, 'T');
+    assert_int_equal(v->mode, IG_MODE_PICK);
+    assert_int_equal(v->npick, 3);
+    assert_string_equal(v->pick_items[0], "(all threads)");
+    assert_string_equal(v->pick_items[1], "io-thread");
+    ig_viewer_key(v, IG_KEY_DOWN);
+    ig_viewer_key(v, IG_KEY_DOWN);
+    ig_viewer_key(v, IG_KEY_ENTER);
+    assert_string_equal(v->thread, "^worker-1$");
+    assert_int_equal(ig_tree_total(v->tree), 3000000);
+    ig_viewer_key(v, 's');
+    ig_viewer_render(v, &s);
+    char *row = ig_screen_row(&s, 2);
+    assert_non_null(strstr(row, "samples (count)"));
+    free(row);
+    ig_viewer_key(v, IG_KEY_UP);
+    ig_viewer_key(v, IG_KEY_ENTER);
+    assert_int_equal(v->value, 0);
+    assert_int_equal(ig_tree_total(v->tree), 3); /* thread filter kept */
+    ig_screen_free(&s);
+    ig_viewer_free(v);
+    ignis_profile_free(p);
+}
+
+static void test_top_table(void **state)
+{
+    (void)state;
+    /* flat: b 50, c 30, d 20; cum: main 100, a 80 */
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "t");
+    assert_int_equal(f->v->mode, IG_MODE_TOP);
+    assert_on_screen(f, "      flat   flat%    sum%        cum    cum%  name");
+    assert_int_equal(screen_find(f, "        50  50.00%  50.00%         50  50.00%  b"), 2);
+    assert_int_equal(screen_find(f, "        30  30.00%  80.00%         30  30.00%  c"), 3);
+    assert_int_equal(screen_find(f, "        20  20.00% 100.00%         20  20.00%  d"), 4);
+    keys(f, "o");
+    assert_int_equal(screen_find(f, "         0   0.00%   0.00%        100 100.00%  main"), 2);
+    assert_on_screen(f, "sorted by cum");
+    keys(f, "j\n"); /* a: focus */
+    assert_int_equal(f->v->mode, IG_MODE_FLAME);
+    assert_string_equal(f->v->focus, "^a$");
+    assert_on_screen(f, "total 80 | focus=^a$");
+    close_viewer(f);
+}
+
+/* f is called from p (10) and q (30); f calls g (25), self 15 */
+static const char *const sandwich[] = {"main;p;f 10", "main;q;f;g 25", "main;q;f 5", "main;r 7", NULL};
+
+static void test_sandwich(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(sandwich, NULL, 100, 30);
+    assert_int_equal(ig_viewer_show_sandwich(f->v, "f"), 0);
+    ig_viewer_render(f->v, &f->s);
+    const ig_tree *up = f->v->callers, *down = f->v->callees;
+    const ig_tree_node *fu = ig_tree_node_at(up, ig_tree_node_at(up, 0)->first_child);
+    assert_string_equal(ig_tree_name(up, fu->name), "f");
+    assert_int_equal(fu->total, 40);
+    /* callers: p 10, q 30, each called by main */
+    const ig_tree_node *c1 = ig_tree_node_at(up, fu->first_child);
+    const ig_tree_node *c2 = ig_tree_node_at(up, c1->next_sibling);
+    assert_string_equal(ig_tree_name(up, c1->name), "p");
+    assert_int_equal(c1->total, 10);
+    assert_string_equal(ig_tree_name(up, c2->name), "q");
+    assert_int_equal(c2->total, 30);
+    assert_string_equal(ig_tree_name(up, ig_tree_node_at(up, c2->first_child)->name), "main");
+    const ig_tree_node *fd = ig_tree_node_at(down, ig_tree_node_at(down, 0)->first_child);
+    assert_int_equal(fd->total, 40);
+    assert_int_equal(fd->self, 15);
+    const ig_tree_node *g = ig_tree_node_at(down, fd->first_child);
+    assert_string_equal(ig_tree_name(down, g->name), "g");
+    assert_int_equal(g->total, 25);
+    assert_on_screen(f, "callers of f");
+    assert_on_screen(f, "callees of f");
+    /* callers above: "main" is drawn above "q" which is above "f" */
+    int rf = screen_find(f, "f    ");
+    int rq = screen_find(f, "q  ");
+    assert_true(rq >= 0 && rq < rf);
+    assert_string_equal(selected(f), "f");
+    keys(f, "j");
+    assert_string_equal(selected(f), "g");
+    key(f, IG_KEY_ESC);
+    assert_int_equal(f->v->mode, IG_MODE_FLAME);
+    close_viewer(f);
+}
+
+static void test_sandwich_from_keys(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(sandwich, NULL, 100, 30);
+    keys(f, "t"); /* by flat: g 25, f 15 (10 under p + 5 under q), r 7 */
+    assert_string_equal(ig_top_name(f->v->top, ig_top_row_at(f->v->top, 0)->name), "g");
+    assert_string_equal(ig_top_name(f->v->top, ig_top_row_at(f->v->top, 1)->name), "f");
+    assert_int_equal(ig_top_row_at(f->v->top, 1)->flat, 15);
+    keys(f, "jc");
+    assert_int_equal(f->v->mode, IG_MODE_SANDWICH);
+    assert_string_equal(f->v->sandwich_fn, "f");
+    key(f, IG_KEY_ESC);
+    assert_int_equal(f->v->mode, IG_MODE_TOP);
+    close_viewer(f);
+}
+
+static void test_diff(void **state)
+{
+    (void)state;
+    /* base: a 50 b 50; new: a 80 b 20 -> a grew (+60%), b shrank (-60%) */
+    static const char *const base[] = {"main;a 50", "main;b 50", NULL};
+    static const char *const now[] = {"main;a 80", "main;b 20", NULL};
+    fixture *f = open_viewer(now, base, 120, 24);
+    assert_on_screen(f, "ignis diff");
+    const ig_frames *fr = ig_viewer_layout(f->v);
+    int seen = 0;
+    for (size_t i = 0; i < fr->n; i++) {
+        const char *n = ig_tree_name(f->v->tree, ig_tree_node_at(f->v->tree, fr->v[i].node)->name);
+        if (!strcmp(n, "a")) {
+            assert_int_equal(fr->v[i].style, IG_ST_GROW2);
+            seen++;
+        } else if (!strcmp(n, "b")) {
+            assert_int_equal(fr->v[i].style, IG_ST_SHRINK2);
+            seen++;
+        } else if (!strcmp(n, "main")) {
+            assert_int_equal(fr->v[i].style, IG_ST_SAME);
+        }
+    }
+    assert_int_equal(seen, 2);
+    keys(f, "kk");
+    assert_on_screen(f, "diff +30.00% (base 50.00%)");
+    keys(f, "t");
+    assert_on_screen(f, "cum%       dflat       dcum  name");
+    assert_on_screen(f, " 80.00%         +30        +30  a");
+    assert_on_screen(f, " 20.00%         -30        -30  b");
+    assert_on_screen(f, "100.00%           0          0  main");
+    close_viewer(f);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = 0;
+    fclose(fp);
+    return buf;
+}
+
+static void test_export_zoomed_view(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "kk\n"); /* zoom a */
+    char dir[] = "/tmp/ig-view-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/view.folded", dir);
+    keys(f, "e");
+    assert_string_equal(f->v->input, "ignis-view.svg");
+    while (f->v->input_len)
+        key(f, IG_KEY_BACKSPACE);
+    keys(f, path);
+    keys(f, "\n");
+    assert_on_screen(f, "exported the view to");
+    /* the zoomed subtree with its ancestors, nothing of d */
+    ignis_profile *back;
+    ig_err err;
+    assert_int_equal(ig_profile_load(path, "folded", &back, &err), 0);
+    assert_int_equal(ignis_profile_total(back, 0), 80);
+    assert_int_equal(ignis_profile_num_samples(back), 2);
+    ignis_profile_free(back);
+    char *text = slurp(path);
+    assert_non_null(strstr(text, "main;a;b 50"));
+    assert_non_null(strstr(text, "main;a;c 30"));
+    assert_null(strstr(text, ";d"));
+    unlink(path);
+    snprintf(path, sizeof path, "%s/view.svg", dir);
+    assert_int_equal(ig_viewer_export(f->v, path), 0);
+    text = slurp(path);
+    assert_non_null(strstr(text, "<svg"));
+    unlink(path);
+    snprintf(path, sizeof path, "%s/view.perf", dir);
+    assert_int_equal(ig_viewer_export(f->v, path), -1);
+    rmdir(dir);
+    close_viewer(f);
+}
+
+static void test_small_ascii_and_mouse(void **state)
+{
+    (void)state;
+    static const char *const uni[] = {"main;caf\xc3\xa9_very_long_function_name_that_wont_fit 1", "main;z 1", NULL};
+    fixture *f = open_viewer(uni, NULL, 40, 10);
+    /* the 20-column frame shows 19 code points and an ellipsis, then z */
+    assert_on_screen(f, "caf\xc3\xa9_very_long_func\xe2\x80\xa6z");
+    ig_screen_free(&f->s);
+    ig_screen_init(&f->s, 40, 10, 0);
+    ig_viewer_render(f->v, &f->s);
+    assert_on_screen(f, "caf?_very_long_func~z");
+    ig_screen_free(&f->s);
+    ig_screen_init(&f->s, 30, 8, 1);
+    ig_viewer_render(f->v, &f->s);
+    assert_on_screen(f, "terminal too small (30x8)");
+    ig_screen_free(&f->s);
+    ig_screen_init(&f->s, 40, 10, 1);
+    ig_viewer_render(f->v, &f->s);
+    int row = screen_find(f, "z   ");
+    ig_viewer_click(f->v, row, 25, 0);
+    assert_string_equal(selected(f), "z");
+    ig_viewer_click(f->v, row, 25, 1);
+    assert_int_equal(ig_viewer_zoom_node(f->v), f->v->sel);
+    close_viewer(f);
+}
+
+static void test_help_and_quit(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "?");
+    assert_on_screen(f, "ignis view: keys");
+    keys(f, "x"); /* any key closes the help */
+    assert_int_equal(f->v->mode, IG_MODE_FLAME);
+    assert_int_equal(f->v->prompt, IG_PROMPT_NONE);
+    keys(f, "q");
+    assert_true(f->v->quit);
+    close_viewer(f);
+}
+
+/* A rebuilt profile (live view) keeps the zoom by its path of names. */
+static void test_set_profile_keeps_zoom(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 24);
+    keys(f, "kk\n");
+    static const char *const more[] = {"main;d 5", "main;a;x 1", "main;a;c 9", NULL};
+    ignis_profile *p2 = test_profile(more);
+    ig_err err;
+    assert_int_equal(ig_viewer_set_profile(f->v, p2, &err), 0);
+    ig_viewer_render(f->v, &f->s);
+    assert_on_screen(f, " a | total 10 (66.67% of all, 100.00% of zoom)");
+    ignis_profile_free(f->p);
+    f->p = p2;
+    close_viewer(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_initial_screen),
+        cmocka_unit_test(test_navigation),
+        cmocka_unit_test(test_zoom_stack),
+        cmocka_unit_test(test_search),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_thread_and_value_pickers),
+        cmocka_unit_test(test_top_table),
+        cmocka_unit_test(test_sandwich),
+        cmocka_unit_test(test_sandwich_from_keys),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_export_zoomed_view),
+        cmocka_unit_test(test_small_ascii_and_mouse),
+        cmocka_unit_test(test_help_and_quit),
+        cmocka_unit_test(test_set_profile_keeps_zoom),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
