@@ -14,7 +14,8 @@ set -u
 cd "$(dirname "$0")/.."
 B=${IGNIS_BUILD:-build}
 BENCH=$B/samples/alloc/allocbench
-SHIM=$PWD/$B/libignis-alloc.so
+SHIM=$B/libignis-alloc.so
+case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac
 [ -x "$BENCH" ] && [ -f "$SHIM" ] || { echo "bench/alloc.sh: build first (make B=$B)"; exit 0; }
 if "$B/ignis" record --alloc --help 2>/dev/null | grep -q -- --sample-bytes; then
   RECORD=("$B/ignis" record)
@@ -54,7 +55,7 @@ attach_ns() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2fx", a / b; else print "-" }'; }
 
-declare -A N=([malloc]=2000000 [mixed]=20000)
+declare -A N=([malloc]=20000000 [mixed]=20000)
 declare -A NA=([malloc]=20000 [mixed]=2000)
 printf '%-8s %-34s %14s %10s\n' workload route "CPU ns/op" slowdown
 for m in malloc mixed; do
@@ -72,7 +73,7 @@ for m in malloc mixed; do
     echo "         ($(cat "$TMP/cost"))"
   fi
   if command -v heaptrack >/dev/null; then
-    h=$(cd "$TMP" && cpu_ns heaptrack -o "$TMP/ht" "$OLDPWD/$BENCH" $m ${NA[$m]})
-    printf '%-8s %-34s %14s %10s\n' $m "heaptrack (every call, $((NA[$m])) ops)" "${h:--}" "$(ratio "${h:-0}" "$base")"
+    h=$(cd "$TMP" && cpu_ns heaptrack -o "$TMP/ht" "$(cd "$OLDPWD" && realpath "$BENCH")" $m ${NA[$m]})
+    printf '%-8s %-34s %14s %10s\n' $m "heaptrack ($((NA[$m])) ops, incl. start-up)" "${h:--}" "$(ratio "${h:-0}" "$base")"
   fi
 done

@@ -107,6 +107,8 @@ static void print_summary(const ig_record_stats *st, double secs, const char *ou
             pct, (unsigned long long)st->threads, secs);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
+    if (!st->samples)
+        fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }
 
 typedef struct record_args {

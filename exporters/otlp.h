@@ -26,7 +26,8 @@
 
 /* OTLP/HTTP exporter configured from the standard environment variables
  * (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _PROTOCOL (http/protobuf default,
- * http/json), _HEADERS, _TIMEOUT, _COMPRESSION).  NULL with err set on an
+ * http/json), _HEADERS, _TIMEOUT, _COMPRESSION, and for https
+ * _CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY).  NULL with err set on an
  * invalid setting that cannot be defaulted. */
 ig_exporter *ig_otlp_http_exporter_from_env(ig_err *err);
 
@@ -72,6 +73,9 @@ typedef struct ig_otlp_config {
     int retry_base_ms;   /* first backoff delay */
     int retry_max_ms;    /* backoff ceiling */
     int retry_max_attempts; /* attempts in total, >= 1 */
+    char *ca_file;       /* _CERTIFICATE: PEM trust roots for https, or NULL */
+    char *client_cert;   /* _CLIENT_CERTIFICATE (mTLS), or NULL */
+    char *client_key;    /* _CLIENT_KEY (mTLS), or NULL */
 } ig_otlp_config;
 
 /* Called with one line per ignored setting or entry (no trailing newline). */

@@ -276,6 +276,12 @@ int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ct
     cfg->timeout_ms = env_positive_int(name, v, DEFAULT_TIMEOUT_MS, warn, ctx);
     if ((v = otlp_env("HEADERS", &name)))
         ig_otlp_parse_headers(v, name, cfg, warn, ctx);
+    if ((v = otlp_env("CERTIFICATE", &name)))
+        cfg->ca_file = ig_xstrdup(v);
+    if ((v = otlp_env("CLIENT_CERTIFICATE", &name)))
+        cfg->client_cert = ig_xstrdup(v);
+    if ((v = otlp_env("CLIENT_KEY", &name)))
+        cfg->client_key = ig_xstrdup(v);
     cfg->retry_base_ms = env_positive_int("IGNIS_OTLP_RETRY_BASE_MS", getenv("IGNIS_OTLP_RETRY_BASE_MS"),
                                           DEFAULT_RETRY_BASE_MS, warn, ctx);
     cfg->retry_max_ms = env_positive_int("IGNIS_OTLP_RETRY_MAX_MS", getenv("IGNIS_OTLP_RETRY_MAX_MS"),
@@ -291,5 +297,8 @@ void ig_otlp_config_free(ig_otlp_config *cfg)
     for (size_t i = 0; i < cfg->nheaders; i++)
         free(cfg->headers[i]);
     free(cfg->headers);
+    free(cfg->ca_file);
+    free(cfg->client_cert);
+    free(cfg->client_key);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -138,6 +138,12 @@ static CURL *open_handle(otlp_http *h)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    if (h->cfg.ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->cfg.ca_file);
+    if (h->cfg.client_cert)
+        curl_easy_setopt(c, CURLOPT_SSLCERT, h->cfg.client_cert);
+    if (h->cfg.client_key)
+        curl_easy_setopt(c, CURLOPT_SSLKEY, h->cfg.client_key);
     return c;
 }
 
@@ -334,6 +340,9 @@ static void copy_config(ig_otlp_config *dst, const ig_otlp_config *src)
     dst->headers = ig_xmalloc(sizeof *dst->headers * (src->nheaders ? src->nheaders : 1));
     for (size_t i = 0; i < src->nheaders; i++)
         dst->headers[i] = ig_xstrdup(src->headers[i]);
+    dst->ca_file = src->ca_file ? ig_xstrdup(src->ca_file) : NULL;
+    dst->client_cert = src->client_cert ? ig_xstrdup(src->client_cert) : NULL;
+    dst->client_key = src->client_key ? ig_xstrdup(src->client_key) : NULL;
     if (dst->timeout_ms <= 0)
         dst->timeout_ms = 10000;
     if (dst->retry_max_attempts <= 0)

@@ -3,9 +3,10 @@
  *
  * Reading: the input is gunzipped if it starts with the gzip magic (output
  * capped at IG_PPROF_MAX_SIZE so a hostile file cannot exhaust memory),
- * decoded in one go by the protobuf-c code generated from our own
- * proto/profile.proto (into a bump arena: decoding is allocation-bound
- * otherwise), then validated and copied table by table into an
+ * decoded by the protobuf-c code generated from our own proto/profile.proto
+ * (into bump arenas: decoding is allocation-bound otherwise) — the tables
+ * in one go, the samples one at a time (see "streaming samples") — then
+ * validated and copied table by table into an
  * ignis_profile: strings first (every pprof string index becomes a model
  * string id), then mappings, functions, locations and samples.  pprof ids
  * are arbitrary nonzero integers; an ig_idmap translates them to the model's
@@ -142,7 +143,12 @@ static void *arena_alloc(void *ctx, size_t n)
     n = (n + 15) & ~(size_t)15;
     arena_chunk *c = *head;
     if (!c || c->size - c->used < n) {
-        size_t size = n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+        /* chunks double from 4 KiB to 64 MiB: small inputs stay cheap */
+        size_t size = c ? c->size * 2 : 4096;
+        if (size > ((size_t)64 << 20))
+            size = (size_t)64 << 20;
+        if (size < n)
+            size = n;
         c = ig_xmalloc(sizeof *c + size);
         c->size = size;
         c->used = 0;
@@ -158,6 +164,21 @@ static void arena_noop_free(void *ctx, void *p)
 {
     (void)ctx;
     (void)p;
+}
+
+/* Keeps the newest (largest) chunk, emptied, and frees the others. */
+static void arena_recycle(arena_chunk *c)
+{
+    if (!c)
+        return;
+    arena_chunk *old = c->next;
+    c->next = NULL;
+    c->used = 0;
+    while (old) {
+        arena_chunk *next = old->next;
+        free(old);
+        old = next;
+    }
 }
 
 static void arena_release(arena_chunk *c)
@@ -360,56 +381,154 @@ static int add_magnitude(uint64_t *sum, int64_t v)
     return *sum <= (uint64_t)INT64_MAX;
 }
 
-static int read_samples(reader *r)
+/* ---- streaming samples ------------------------------------------------- */
+
+/* Samples are most of a profile.  Rather than letting protobuf-c build
+ * all of them at once, the reader walks the top-level fields itself:
+ * everything but the samples is copied aside and unpacked as a Profile
+ * (the tables), then each Sample field is unpacked on its own into a
+ * recycled arena and added to the model.  Memory stays proportional to
+ * the tables plus one sample. */
+
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-    const pb_profile *pb = r->pb;
-    size_t nv = pb->n_sample_type, scap = 64, lcap = 8;
-    uint64_t *mag = ig_xcalloc(nv + 1, sizeof *mag);
-    r->scratch = ig_xmalloc(scap * sizeof *r->scratch);
-    r->labels = ig_xmalloc(lcap * sizeof *r->labels);
-    int rc = 0;
-    for (size_t i = 0; i < pb->n_sample && !rc; i++) {
-        const pb_sample *ps = pb->sample[i];
-        if (ps->n_value != nv) {
-            rc = ig_err_set(r->err, "sample %zu: %zu values but %zu sample types", i, ps->n_value, nv);
-            break;
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
         }
-        if (ps->n_location_id > scap) {
-            scap = ps->n_location_id;
-            r->scratch = ig_xrealloc(r->scratch, scap * sizeof *r->scratch);
-        }
-        for (size_t j = 0; j < ps->n_location_id && !rc; j++) {
-            r->scratch[j] = idmap_get(&r->locations, ps->location_id[j]);
-            if (!r->scratch[j])
-                rc = ig_err_set(r->err, "sample %zu: location id %" PRIu64 " does not exist", i,
-                                ps->location_id[j]);
-        }
-        for (size_t k = 0; k < nv && !rc; k++)
-            if (!add_magnitude(&mag[k], ps->value[k]))
-                rc = ig_err_set(r->err, "sample %zu: values too large (sum overflows 64 bits)", i);
-        if (rc)
-            break;
-        if (ps->n_label > lcap) {
-            lcap = ps->n_label;
-            r->labels = ig_xrealloc(r->labels, lcap * sizeof *r->labels);
-        }
-        uint32_t labels = 0;
-        if (read_labels(r, ps, i, &labels)) {
-            rc = -1;
-            break;
-        }
-        uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, ps->n_location_id);
-        if (!stack || ignis_profile_add_sample(r->p, stack, labels, ps->value) < 0)
-            rc = ig_err_set(r->err, "sample %zu: invalid", i);
     }
-    free(mag);
-    return rc;
+    return -1;
 }
 
-static int read_profile(reader *r)
+/* Calls fn for each top-level field: its number, its bytes [start, end)
+ * (tag included) and, for a length-delimited field, its payload. */
+typedef int (*field_fn)(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
+                        const uint8_t *payload, size_t plen);
+
+static int for_each_field(const uint8_t *data, size_t len, field_fn fn, void *ctx)
+{
+    const uint8_t *p = data, *end = data + len;
+    while (p < end) {
+        const uint8_t *start = p, *payload = NULL;
+        uint64_t tag, v, plen = 0;
+        if (get_varint(&p, end, &tag) || (tag >> 3) == 0)
+            return -1;
+        int wire = (int)(tag & 7);
+        if (wire == 0 && get_varint(&p, end, &v))
+            return -1;
+        else if (wire == 1 && (size_t)(end - p) >= 8)
+            p += 8;
+        else if (wire == 5 && (size_t)(end - p) >= 4)
+            p += 4;
+        else if (wire == 2 && !get_varint(&p, end, &plen) && plen <= (uint64_t)(end - p))
+            payload = p, p += plen;
+        else if (wire != 0)
+            return -1;
+        int rc = fn(ctx, tag >> 3, wire, start, p, payload, (size_t)plen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct split {
+    ig_strbuf rest;  /* every field but the samples */
+    size_t nsamples;
+} split;
+
+static int keep_non_sample(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
+                           const uint8_t *payload, size_t plen)
+{
+    split *sp = ctx;
+    (void)payload;
+    (void)plen;
+    if (field == 2) {
+        if (wire != 2)
+            return -1;
+        sp->nsamples++;
+        return 0;
+    }
+    ig_sb_append(&sp->rest, start, (size_t)(end - start));
+    return 0;
+}
+
+typedef struct sample_pass {
+    reader *r;
+    arena_chunk **arena;
+    uint64_t *mag;   /* |value| sums per type, to refuse overflow */
+    size_t index, scap, lcap;
+} sample_pass;
+
+static int read_sample(sample_pass *sp, const pb_sample *ps)
+{
+    reader *r = sp->r;
+    size_t i = sp->index++, nv = r->pb->n_sample_type;
+    if (ps->n_value != nv)
+        return ig_err_set(r->err, "sample %zu: %zu values but %zu sample types", i, ps->n_value, nv);
+    if (ps->n_location_id > sp->scap) {
+        sp->scap = ps->n_location_id * 2;
+        r->scratch = ig_xrealloc(r->scratch, sp->scap * sizeof *r->scratch);
+    }
+    for (size_t j = 0; j < ps->n_location_id; j++) {
+        r->scratch[j] = idmap_get(&r->locations, ps->location_id[j]);
+        if (!r->scratch[j])
+            return ig_err_set(r->err, "sample %zu: location id %" PRIu64 " does not exist", i, ps->location_id[j]);
+    }
+    for (size_t k = 0; k < nv; k++)
+        if (!add_magnitude(&sp->mag[k], ps->value[k]))
+            return ig_err_set(r->err, "sample %zu: values too large (sum overflows 64 bits)", i);
+    if (ps->n_label > sp->lcap) {
+        sp->lcap = ps->n_label * 2;
+        r->labels = ig_xrealloc(r->labels, sp->lcap * sizeof *r->labels);
+    }
+    uint32_t labels = 0;
+    if (read_labels(r, ps, i, &labels))
+        return -1;
+    uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, ps->n_location_id);
+    if (!stack || ignis_profile_add_sample(r->p, stack, labels, ps->value) < 0)
+        return ig_err_set(r->err, "sample %zu: invalid", i);
+    return 0;
+}
+
+static int unpack_sample(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
+                         const uint8_t *payload, size_t plen)
+{
+    sample_pass *sp = ctx;
+    (void)wire;
+    (void)start;
+    (void)end;
+    if (field != 2)
+        return 0;
+    arena_recycle(*sp->arena);
+    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, sp->arena};
+    pb_sample *ps = perftools__profiles__sample__unpack(&alloc, plen, payload);
+    if (!ps)
+        return ig_err_set(sp->r->err, "sample %zu: invalid protobuf data", sp->index);
+    return read_sample(sp, ps) ? -2 : 0;
+}
+
+static int read_samples(reader *r, const uint8_t *data, size_t len, size_t nsamples)
+{
+    if (nsamples && !r->pb->n_sample_type)
+        return ig_err_set(r->err, "samples without sample types");
+    arena_chunk *arena = NULL;
+    sample_pass sp = {r, &arena, ig_xcalloc(r->pb->n_sample_type + 1, sizeof(uint64_t)), 0, 64, 8};
+    r->scratch = ig_xmalloc(sp.scap * sizeof *r->scratch);
+    r->labels = ig_xmalloc(sp.lcap * sizeof *r->labels);
+    int rc = for_each_field(data, len, unpack_sample, &sp);
+    free(sp.mag);
+    arena_release(arena);
+    return rc ? -1 : 0;
+}
+
+static int read_tables(reader *r)
 {
     if (read_strings(r) || read_value_types(r) || read_metadata(r) || read_mappings(r) ||
-        read_functions(r) || read_locations(r) || read_samples(r))
+        read_functions(r) || read_locations(r))
         return -1;
     return 0;
 }
@@ -422,6 +541,30 @@ static void reader_free(reader *r)
     free(r->locations.pairs);
     free(r->scratch);
     free(r->labels);
+}
+
+/* Decodes raw (not gzipped) profile.proto bytes into r->p. */
+static int read_message(reader *r, const uint8_t *data, size_t len)
+{
+    split sp = {IG_STRBUF_INIT, 0};
+    if (for_each_field(data, len, keep_non_sample, &sp)) {
+        ig_sb_free(&sp.rest);
+        return ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
+    }
+    arena_chunk *chunks = NULL;
+    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &chunks};
+    const uint8_t *rest = sp.rest.data ? (const uint8_t *)sp.rest.data : (const uint8_t *)"";
+    pb_profile *pb = perftools__profiles__profile__unpack(&alloc, sp.rest.len, rest);
+    ig_sb_free(&sp.rest);
+    int rc;
+    if (!pb) {
+        rc = ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
+    } else {
+        r->pb = pb;
+        rc = read_tables(r) || read_samples(r, data, len, sp.nsamples) ? -1 : 0;
+    }
+    arena_release(chunks);
+    return rc;
 }
 
 int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
@@ -437,18 +580,10 @@ int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *
         free(raw);
         return ig_err_set(err, "empty pprof profile");
     }
-    arena_chunk *chunks = NULL;
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &chunks};
-    pb_profile *pb = perftools__profiles__profile__unpack(&alloc, len, data);
-    free(raw);
-    if (!pb) {
-        arena_release(chunks);
-        return ig_err_set(err, "not a pprof profile (invalid protobuf data)");
-    }
-    reader r = {.pb = pb, .p = ignis_profile_new(), .err = err};
-    int rc = read_profile(&r);
+    reader r = {.p = ignis_profile_new(), .err = err};
+    int rc = read_message(&r, data, len);
     reader_free(&r);
-    arena_release(chunks);
+    free(raw);
     if (rc) {
         ignis_profile_free(r.p);
         return -1;

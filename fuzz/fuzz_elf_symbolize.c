@@ -13,37 +13,33 @@
 
 #include "profiler/symbols.h"
 
-static char fuzz_dir[64];
+/* A scratch directory per input, removed before returning: libFuzzer ends
+ * with _Exit, so nothing registered with atexit would clean up.  One file
+ * serves as the ELF, the kallsyms file and (through a symlink) the perf
+ * map of pid 1.  tmpfs when there is one: rewriting files on ext4 is slow. */
+typedef struct scratch {
+    char dir[64], elf[96], map[96];
+} scratch;
 
-static void remove_fuzz_dir(void)
+static void scratch_make(scratch *s)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", fuzz_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz: could not remove %s\n", fuzz_dir);
-}
-
-/* One file serves as the ELF, the kallsyms file and (through a symlink
- * made once) the perf map of pid 1. */
-static const char *fuzz_input_path(void)
-{
-    static char path[96];
-    if (!fuzz_dir[0]) {
-        /* tmpfs when there is one: rewriting a file on ext4 flushes it */
-        snprintf(fuzz_dir, sizeof fuzz_dir, "/dev/shm/ig-fuzz-sym-XXXXXX");
-        if (!mkdtemp(fuzz_dir)) {
-            snprintf(fuzz_dir, sizeof fuzz_dir, "/tmp/ig-fuzz-sym-XXXXXX");
-            if (!mkdtemp(fuzz_dir))
-                abort();
-        }
-        atexit(remove_fuzz_dir);
-        snprintf(path, sizeof path, "%s/input.elf", fuzz_dir);
-        char link[96];
-        snprintf(link, sizeof link, "%s/perf-1.map", fuzz_dir);
-        if (symlink("input.elf", link) != 0)
+    snprintf(s->dir, sizeof s->dir, "/dev/shm/ig-fuzz-sym-XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        snprintf(s->dir, sizeof s->dir, "/tmp/ig-fuzz-sym-XXXXXX");
+        if (!mkdtemp(s->dir))
             abort();
     }
-    return path;
+    snprintf(s->elf, sizeof s->elf, "%s/input.elf", s->dir);
+    snprintf(s->map, sizeof s->map, "%s/perf-1.map", s->dir);
+    if (symlink("input.elf", s->map) != 0)
+        abort();
+}
+
+static void scratch_remove(const scratch *s)
+{
+    unlink(s->map);
+    unlink(s->elf);
+    rmdir(s->dir);
 }
 
 static void write_file(const char *path, const uint8_t *data, size_t size)
@@ -58,13 +54,15 @@ static void write_file(const char *path, const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *elf = fuzz_input_path();
+    scratch sc;
+    scratch_make(&sc);
+    const char *elf = sc.elf;
     write_file(elf, data, size);
 
     ig_symtab *st = ig_symtab_new();
     ig_symtab_set_debug_dirs(st, "");
     ig_symtab_set_kallsyms_path(st, elf);
-    ig_symtab_set_perfmap_dir(st, fuzz_dir);
+    ig_symtab_set_perfmap_dir(st, sc.dir);
     uint64_t offs[8] = {0, 0x40, 0x1000, 0x1130, size / 2, size ? size - 1 : 0, 0, 0};
     if (size >= 16) {
         memcpy(&offs[6], data + size - 8, 8);
@@ -83,5 +81,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char bid[41];
     (void)ig_symtab_build_id(st, elf, bid, sizeof bid);
     ig_symtab_free(st);
+    scratch_remove(&sc);
     return 0;
 }

@@ -6,14 +6,16 @@
  *
  * The including file defines FUZZ_NAME; the corpus is fuzz/corpus/NAME/.
  */
-#include <cmocka.h>
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -171,7 +171,6 @@ ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms)
     return p;
 }
 
-ig_exporter *ig_processor_exporter(ig_processor *p) { return p->e; }
 uint64_t ig_processor_dropped(ig_processor *p) { return atomic_load_explicit(&p->dropped, memory_order_relaxed); }
 
 static void wake(ig_processor *p)
@@ -215,13 +214,17 @@ static int export_timeout(ig_processor *p)
 
 static void export_batch(ig_processor *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         p->batch[i] = &p->bspans[i]->d;
+        __builtin_prefetch(p->bspans[i], 0, 3);
+    }
     p->e->export_spans(p->e, p->batch, n, export_timeout(p));
     /* Return blocks home in chains: one CAS per run of same-home spans. */
     ignis_span *first = NULL, *last = NULL;
     for (size_t i = 0; i < n; i++) {
         ignis_span *s = p->bspans[i];
+        if (i + 8 < n)
+            __builtin_prefetch(p->bspans[i + 8], 1, 3); /* its first line: refs, next_free */
         if (!ig_span_unref_last(s))
             continue;
         if (first && first->home != s->home) {

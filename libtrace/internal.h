@@ -3,6 +3,7 @@
  *
  * Layout of the SDK:
  *   tcache.c     per-thread cache: span block pools, id generator, counters
+ *   clock.c      timestamps: CLOCK_REALTIME, or the opt-in TSC clock
  *   span.c       span start/end, attributes, events, links, limits
  *   context.c    contexts, baggage storage, the thread-local current stack
  *   sampler.c    samplers (always/ratio/parent-based)
@@ -226,7 +227,6 @@ bool ig_processor_hand_over(ig_processor *p, void (*cb)(void *), void *arg);
 uint64_t ig_processor_dropped(ig_processor *p);
 /* Exporter counters: exported, failed, rejected, retries (final after shutdown). */
 void ig_processor_counters(ig_processor *p, uint64_t out[4]);
-ig_exporter *ig_processor_exporter(ig_processor *p);
 void ig_processor_atfork_prepare(ig_processor *p);
 void ig_processor_atfork_parent(ig_processor *p);
 void ig_processor_atfork_child(ig_processor *p);
@@ -277,15 +277,16 @@ typedef struct ig_chunk {
 } ig_chunk;
 
 struct ignis_span {
-    ig_span_data d;
+    /* first cache line: what the export thread touches besides the record */
     _Atomic uint32_t refs;
     uint8_t st;
     ig_tcache *home;
-    ignis_tracer *tracer;
     ignis_span *next_free;
-    uint32_t attr_cap, event_cap, link_cap;
-    char *ap, *aend;       /* arena bump pointer / end */
     ig_chunk *chunks;
+    ignis_tracer *tracer;
+    char *ap, *aend;       /* arena bump pointer / end */
+    uint32_t attr_cap, event_cap, link_cap;
+    ig_span_data d;
     _Alignas(16) char arena[];
 };
 
@@ -294,17 +295,18 @@ static inline ignis_span *ig_span_block_alloc(ig_tcache *tc)
     ignis_span *s = tc->free;
     if (IG_UNLIKELY(!s))
         return ig_span_block_alloc_slow(tc);
-    ignis_span *next = s->next_free;
-    tc->free = next;
-    if (next) { /* the next span's block is likely cold (last written by the export thread) */
-        __builtin_prefetch(next, 1, 3);
-        __builtin_prefetch((char *)next + 64, 1, 3);
-        __builtin_prefetch((char *)next + 128, 1, 3);
-        __builtin_prefetch((char *)next + 192, 1, 3);
-        __builtin_prefetch((char *)next + 256, 1, 3);
-        __builtin_prefetch((char *)next + 320, 1, 3);
-    }
+    tc->free = s->next_free;
     return s;
+}
+
+/* A recording span will probably be followed by another: its block is
+ * likely cold (last touched by the export thread), so start fetching it. */
+static inline void ig_span_block_prefetch_next(ig_tcache *tc)
+{
+    char *next = (char *)tc->free;
+    if (next)
+        for (int i = 0; i < 6; i++)
+            __builtin_prefetch(next + 64 * i, 1, 3);
 }
 
 void ig_span_free(ignis_span *s);
@@ -404,8 +406,9 @@ void ig_traceparent_format(const uint8_t tid[16], const uint8_t sid[8], uint8_t 
 /* tracestate: returns the normalised value (malloc'd, members joined by ","),
  * NULL for empty or invalid; *invalid set on a grammar/limit violation. */
 char *ig_tracestate_parse(const char *s, size_t len, bool *invalid);
-/* baggage: parses members (invalid ones skipped) into a new baggage appended
- * to `base` entries (header values win); NULL if nothing valid. */
+/* baggage: parses members (invalid ones skipped, a repeated key keeps the
+ * last value) into a new baggage; NULL if nothing valid.  `base` is unused
+ * (extracted baggage replaces the context's, as in OpenTelemetry). */
 ig_baggage *ig_baggage_parse(const char *s, size_t len, const ig_baggage *base);
 /* Formats baggage within the W3C limits (malloc'd; NULL if empty). */
 char *ig_baggage_format(const ig_baggage *b);

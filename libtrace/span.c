@@ -192,11 +192,8 @@ static const ig_attr *attr_list(ignis_span *s, const ignis_attribute *a, size_t 
         arr = arena_alloc(s, want * sizeof *arr);
         cap = (uint32_t)want;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t before = *count;
+    for (size_t i = 0; i < n; i++)
         put_attr(s, &arr, count, &cap, dropped, limit, &a[i]);
-        (void)before;
-    }
     return arr;
 }
 
@@ -412,6 +409,9 @@ static void new_ids(ig_tcache *tc, ignis_span *s, const ig_sc *p)
 
 enum { IG_SPAN_COUNTED = 1 << 3 };
 
+static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
+                            const ignis_span_options *o);
+
 ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
 {
     ig_tcache *tc = ig_tcache_get();
@@ -444,13 +444,23 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     }
     if (sampled)
         ig_count(tc, &stripe->sampled);
+    ig_span_block_prefetch_next(tc);
     s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
+    start_recording(s, t, &p, name, o);
+    return s;
+}
+
+/* Fills the export record of a span that records. */
+static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
+                            const ignis_span_options *o)
+{
+    ignis_tracer_provider *tp = t->tp;
     s->d.resource = &tp->resource;
     s->d.scope = &t->scope;
-    s->d.has_parent = p.valid;
-    s->d.parent_is_remote = p.valid && p.remote;
-    if (p.valid)
-        memcpy(s->d.parent_span_id, p.span_id, 8);
+    s->d.has_parent = p->valid;
+    s->d.parent_is_remote = p->valid && p->remote;
+    if (p->valid)
+        memcpy(s->d.parent_span_id, p->span_id, 8);
     else
         memset(s->d.parent_span_id, 0, 8);
     s->d.name = arena_strdup(s, name ? name : "");
@@ -473,7 +483,6 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
         for (size_t i = 0; i < o->nlinks; i++)
             add_link(s, &o->links[i]);
     }
-    return s;
 }
 
 void ignis_span_end(ignis_span *s, uint64_t end_time_ns)

@@ -300,6 +300,7 @@ struct ig_tree {
     arr nodes; /* ig_tree_node */
     int diff;
     int value; /* value index used */
+    int64_t min_total; /* pruning threshold the tree was built with */
     char vtype[64], vunit[64];
 };
 
@@ -433,6 +434,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     if (expander_init(&x, p, &t->nm, o, err))
         return -1;
     t->value = x.vi;
+    t->min_total = o ? o->min_total : 0;
     set_value_names(t, p);
     arr paths = ARR(path), keys = ARR(uint32_t), tmp = ARR(frame), name_module = ARR(uint32_t);
     /* first pass: paths as (name << 3 | kind) keys; names are ranked below */
@@ -472,7 +474,8 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     for (size_t i = 0; i < keys.len; i++)
         kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
     sort_ctx sc = {kd};
-    qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
+    if (paths.len)
+        qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
     build_from_paths(t, &paths, kd, order, name_module.data, o ? o->min_total : 0);
     free(order);
     free(rank);
@@ -526,7 +529,10 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     bt->nm = t->nm; /* share the name table while building the base */
     bt->nodes = (arr)ARR(ig_tree_node);
     int vi = ignis_profile_find_value(base, t->vtype);
-    ig_tree_opts o = {vi, 0, NULL, NULL, NULL, NULL, 0};
+    /* A pruned tree gets a base pruned 16 times finer: a base node dropped
+     * there is worth under 1/16 of the smallest node shown, so deltas stay
+     * within that, while memory stays proportional to what is drawn. */
+    ig_tree_opts o = {vi, 0, NULL, NULL, NULL, NULL, t->min_total / 16};
     int rc = build_into(bt, base, &o, err);
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
@@ -577,6 +583,8 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
                 k.b = cb;
                 cb = Bn[cb].next_sibling;
             }
+            if (k.a == UINT32_MAX && t->min_total > 0)
+                continue; /* base-only: total 0, below the pruning threshold */
             *(merge_item *)arr_push(&kids, 1) = k;
         }
         for (size_t i = kids.len; i > 0; i--)
@@ -714,7 +722,8 @@ static void top_rows(ig_top *t, top_acc *acc, ig_top_sort sort)
         r->base_flat = bf;
         r->base_cum = bc;
     }
-    qsort_r(t->rows.data, t->rows.len, sizeof(ig_top_row), sort == IG_SORT_CUM ? row_cmp_cum : row_cmp_flat,
+    if (t->rows.len)
+        qsort_r(t->rows.data, t->rows.len, sizeof(ig_top_row), sort == IG_SORT_CUM ? row_cmp_cum : row_cmp_flat,
             &t->nm);
 }
 

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,6 +113,8 @@ struct ig_recorder {
     uint32_t kern_gen;
     int64_t prof_start_real, prof_start_mono;
     int64_t last_scan;
+    struct rlimit nofile_saved; /* restored for a launched command */
+    bool nofile_raised;
 
     uint64_t ips[MAX_FRAMES];
     uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 1];
@@ -808,6 +811,8 @@ static int launch(ig_recorder *r, ig_err *err)
         close(fail[0]);
         if (read(go[0], &c, 1) != 1)
             _exit(127);
+        if (r->nofile_raised)
+            setrlimit(RLIMIT_NOFILE, &r->nofile_saved);
         execvp(r->o.argv[0], r->o.argv);
         int e = errno;
         if (write(fail[1], &e, sizeof e) < 0)
@@ -877,6 +882,14 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->sym = ig_symtab_new();
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
+    /* one fd per (thread, CPU): lift the soft limit to the hard one */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        r->nofile_saved = nofile;
+        r->nofile_raised = true;
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     int rc = open_rings(r, err);
     if (rc == 0 && o->argv && o->argv[0]) {
         r->popts.enable_on_exec = true;

@@ -232,7 +232,15 @@ static void flame_key(ig_viewer *v, int key)
     }
 }
 
+static void dispatch(ig_viewer *v, int key);
+
 void ig_viewer_key(ig_viewer *v, int key)
+{
+    dispatch(v, key);
+    ig_viewer_settle(v);
+}
+
+static void dispatch(ig_viewer *v, int key)
 {
     if (v->prompt != IG_PROMPT_NONE) {
         prompt_key(v, key);

@@ -309,8 +309,19 @@ static void layout_sandwich(ig_viewer *v)
     ig_layout_flame(&v->frames, &s);
 }
 
+void ig_viewer_settle(ig_viewer *v)
+{
+    /* Outside the sandwich view the selection lives in the flame graph. */
+    if (v->mode != IG_MODE_SANDWICH && v->sel_pane != IG_PANE_MAIN) {
+        v->sel_pane = IG_PANE_MAIN;
+        v->sel = ig_viewer_zoom_node(v);
+        v->layout_valid = 0;
+    }
+}
+
 const ig_frames *ig_viewer_layout(ig_viewer *v)
 {
+    ig_viewer_settle(v);
     if (v->layout_valid)
         return &v->frames;
     ig_frames_reset(&v->frames);

@@ -135,6 +135,11 @@ void ig_viewer_focus_row(ig_viewer *v);         /* Enter in the top table */
 int ig_viewer_show_sandwich(ig_viewer *v, const char *function);
 int ig_viewer_export(ig_viewer *v, const char *path);
 
+/* Restores invariants after a mode change (the selection belongs to the
+ * flame graph outside the sandwich view); the key handler and the
+ * renderer call it. */
+void ig_viewer_settle(ig_viewer *v);
+
 /* ---- queries ----------------------------------------------------------- */
 uint32_t ig_viewer_zoom_node(const ig_viewer *v);
 const ig_tree *ig_viewer_pane_tree(const ig_viewer *v, int pane);

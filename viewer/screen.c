@@ -368,26 +368,30 @@ static const char *help_lines[] = {
     "ignis view: keys",
     "",
     "  arrows, h j k l   move the selection (parent, child, neighbours)",
-    "  Enter             zoom into the selected frame (table: focus the function)",
+    "  Enter             zoom into the frame (table: focus on the function)",
     "  Esc, Backspace    zoom out / go back",
-    "  i                 flame graph (root at the bottom) or icicle (root at the top)",
-    "  /                 search by regular expression; n / N next / previous match",
-    "  t                 top table (flat, flat%, sum%, cum, cum%); o sorts by flat or cum",
-    "  c                 callers and callees of the selected function (sandwich)",
-    "  f / x             focus on / ignore frames matching a regular expression",
-    "  T                 only one thread (from the thread labels)",
-    "  s                 choose the value shown (cpu, samples, alloc_space ...)",
-    "  e                 export the current view as .svg or .folded",
+    "  i                 root at the bottom (flame) or at the top (icicle)",
+    "  /  n  N           search by regex; next / previous match",
+    "  t  o              top table; sort it by flat or by cum",
+    "  c                 callers and callees of the function (sandwich)",
+    "  f  x              focus on / ignore frames matching a regex",
+    "  T  s              pick a thread / the value shown (cpu, alloc...)",
+    "  e                 export the view (zoom, filters) as .svg/.folded",
     "  mouse             click selects, double click zooms",
-    "  ?                 this help",
-    "  q                 quit",
+    "  ?  q              this help; quit",
+    "",
+    "  diff colours: red grew, blue shrank, grey unchanged (share of total)",
 };
 
-static void draw_help(ig_screen *s)
+static void draw_help(ig_viewer *v, ig_screen *s)
 {
     size_t n = sizeof help_lines / sizeof help_lines[0];
-    for (size_t i = 0; i < n && (int)i + 1 < s->h - 2; i++)
-        ig_screen_text(s, (int)i + 1, 1, -1, i == 0 ? IG_ST_TABLE_HEADER : IG_ST_NORMAL, help_lines[i]);
+    int row = 1;
+    for (size_t i = 0; i < n && row < s->h - 2; i++, row++)
+        ig_screen_text(s, row, 1, -1, i == 0 ? IG_ST_TABLE_HEADER : IG_ST_NORMAL, help_lines[i]);
+    if (v->app && !strcmp(v->app, "top") && row < s->h - 2)
+        ig_screen_text(s, row, 1, -1, IG_ST_NORMAL,
+                       "  ignis top: f switches table / flame graph, r resets the window");
 }
 
 static void draw_pick(ig_viewer *v, ig_screen *s)
@@ -421,12 +425,13 @@ void ig_viewer_render(ig_viewer *v, ig_screen *s)
     if (v->width != s->w || v->height != s->h)
         ig_viewer_resize(v, s->w, s->h);
     v->utf8 = s->utf8;
+    ig_viewer_settle(v);
     draw_header(v, s);
     switch (v->mode) {
     case IG_MODE_FLAME:
     case IG_MODE_SANDWICH: draw_frames(v, s); break;
     case IG_MODE_TOP: draw_top(v, s); break;
-    case IG_MODE_HELP: draw_help(s); break;
+    case IG_MODE_HELP: draw_help(v, s); break;
     case IG_MODE_PICK: draw_pick(v, s); break;
     }
     draw_status(v, s);

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "viewer/screen.h"
@@ -216,9 +217,21 @@ static void setup_terminal(void)
 int ig_tui_run(ig_viewer *v, const ig_tui_hooks *hooks, ig_err *err)
 {
     int utf8 = ig_tui_locale_utf8();
-    SCREEN *scr = newterm(NULL, stdout, stdin);
-    if (!scr)
+    /* `ignis view - < file` or a redirected stdout: talk to the terminal. */
+    FILE *in = stdin, *out = stdout, *tty = NULL;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        tty = fopen("/dev/tty", "r+");
+        if (!tty)
+            return ig_err_set(err, "/dev/tty: no terminal to draw on");
+        in = isatty(STDIN_FILENO) ? stdin : tty;
+        out = isatty(STDOUT_FILENO) ? stdout : tty;
+    }
+    SCREEN *scr = newterm(NULL, out, in);
+    if (!scr) {
+        if (tty)
+            fclose(tty);
         return ig_err_set(err, "cannot use the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+    }
     set_term(scr);
     setup_terminal();
     ig_screen s;
@@ -247,6 +260,8 @@ int ig_tui_run(ig_viewer *v, const ig_tui_hooks *hooks, ig_err *err)
     ig_screen_free(&s);
     endwin();
     delscreen(scr);
+    if (tty)
+        fclose(tty);
     return 0;
 }
 

@@ -43,6 +43,7 @@ typedef struct alloc_args {
     const char *output;
     long long sample_bytes;
     long every;
+    unsigned stack_size;
     char **argv;
     bool quiet;
 } alloc_args;
@@ -65,6 +66,8 @@ static void usage(FILE *out)
             "                       1 records every allocation)\n"
             "      --every N        attach: record one allocation in N per probe (default 1);\n"
             "                       frees are always recorded so in-use stays right\n"
+            "      --stack-size N   attach: user stack bytes copied per allocation (default\n"
+            "                       8192; less data, but deep stacks are cut short)\n"
             "  -q, --quiet          no summary\n"
             "  -h, --help           this help\n");
 }
@@ -76,6 +79,7 @@ static int parse_args(int argc, char **argv, alloc_args *a)
         {"duration", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
         {"sample-bytes", required_argument, NULL, 'S'}, {"every", required_argument, NULL, 'E'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"stack-size", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -120,6 +124,15 @@ static int parse_args(int argc, char **argv, alloc_args *a)
                 return 2;
             }
             break;
+        case 'K': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 512 || v > 65528 || v % 8) {
+                cmd_error("record", "--stack-size %s: need a multiple of 8 from 512 to 65528", optarg);
+                return 2;
+            }
+            a->stack_size = (unsigned)v;
+            break;
+        }
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -256,6 +269,50 @@ static void print_summary(const ignis_profile *p, const char *what, const char *
             files, files == 1 ? "" : "s", output);
 }
 
+/* The child side: environment for the shim, then exec. */
+static void exec_with_shim(const alloc_args *a, const char *lib, const char *dir)
+{
+    char buf[PATH_MAX + 64];
+    const char *pre = getenv("LD_PRELOAD");
+    ig_strbuf sb = IG_STRBUF_INIT;
+    ig_sb_puts(&sb, lib);
+    if (pre && *pre)
+        ig_sb_printf(&sb, ":%s", pre);
+    setenv("LD_PRELOAD", sb.data, 1);
+    snprintf(buf, sizeof buf, "%s/heap.%%p.pb.gz", dir);
+    setenv("IGNIS_ALLOC_OUTPUT", buf, 1);
+    snprintf(buf, sizeof buf, "%lld", a->sample_bytes);
+    setenv("IGNIS_ALLOC_SAMPLE_BYTES", buf, 1);
+    if (a->duration > 0)
+        setenv("IGNIS_ALLOC_SIGNAL", "USR2", 1);
+    unsetenv("IGNIS_ALLOC_START");
+    execvp(a->argv[0], a->argv);
+    fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* -d expired: ask the command for a dump (SIGUSR2), wait until the file
+ * is renamed into place (or 30 s), then end it: SIGTERM, SIGKILL after
+ * 5 s.  Fills the wait status. */
+static void end_after_duration(pid_t child, const char *dir, int *status, const sigset_t *set)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/heap.%d.pb.gz", dir, (int)child);
+    unlink(path);
+    kill(child, SIGUSR2);
+    double give_up = now_s() + 30;
+    while (!file_exists(path) && now_s() < give_up) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        if (sigtimedwait(set, NULL, &ts) == SIGCHLD && waitpid(child, status, WNOHANG) == child)
+            return; /* it exited by itself (and dumped at exit) */
+    }
+    kill(child, SIGTERM);
+    if (!wait_child(child, now_s() + 5, status, set)) {
+        kill(child, SIGKILL);
+        waitpid(child, status, 0);
+    }
+}
+
 static int run_preload(const alloc_args *a)
 {
     char lib[PATH_MAX];
@@ -284,43 +341,12 @@ static int run_preload(const alloc_args *a)
     }
     if (child == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        char buf[PATH_MAX + 64];
-        const char *pre = getenv("LD_PRELOAD");
-        ig_strbuf sb = IG_STRBUF_INIT;
-        ig_sb_puts(&sb, lib);
-        if (pre && *pre)
-            ig_sb_printf(&sb, ":%s", pre);
-        setenv("LD_PRELOAD", sb.data, 1);
-        snprintf(buf, sizeof buf, "%s/heap.%%p.pb.gz", dir);
-        setenv("IGNIS_ALLOC_OUTPUT", buf, 1);
-        snprintf(buf, sizeof buf, "%lld", a->sample_bytes);
-        setenv("IGNIS_ALLOC_SAMPLE_BYTES", buf, 1);
-        if (a->duration > 0)
-            setenv("IGNIS_ALLOC_SIGNAL", "USR2", 1);
-        unsetenv("IGNIS_ALLOC_START");
-        execvp(a->argv[0], a->argv);
-        fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], strerror(errno));
-        _exit(127);
+        exec_with_shim(a, lib, dir);
     }
     int status = 0;
     bool stopped_by_us = false;
     if (!wait_child(child, a->duration > 0 ? t0 + a->duration : 0, &status, &set)) {
-        /* -d expired: ask for a dump, wait for it, then end the command */
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/heap.%d.pb.gz", dir, (int)child);
-        unlink(path);
-        kill(child, SIGUSR2);
-        double give_up = now_s() + 30;
-        while (!file_exists(path) && now_s() < give_up) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            if (sigtimedwait(&set, NULL, &ts) == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
-                break;
-        }
-        kill(child, SIGTERM);
-        if (!wait_child(child, now_s() + 5, &status, &set)) {
-            kill(child, SIGKILL);
-            waitpid(child, &status, 0);
-        }
+        end_after_duration(child, dir, &status, &set);
         stopped_by_us = true;
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -370,6 +396,6 @@ int ig_alloc_record_main(int argc, char **argv)
     if (a.argv)
         return run_preload(&a);
     ig_attach_opts o = {.pid = a.pid, .duration = a.duration, .every = a.every, .output = a.output,
-                        .quiet = a.quiet};
+                        .quiet = a.quiet, .stack_size = a.stack_size};
     return ig_alloc_attach(&o);
 }

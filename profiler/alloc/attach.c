@@ -84,7 +84,7 @@ __attribute__((format(printf, 1, 2))) static void record_error(const char *fmt, 
 const char *const ig_alloc_fn_names[IG_FN_COUNT] = {"malloc", "calloc", "realloc", "posix_memalign",
                                                     "aligned_alloc", "memalign", "valloc", "pvalloc", "free"};
 
-#define ENTRY_STACK 8192u
+#define DEFAULT_STACK 8192u
 /* No PERF_SAMPLE_PERIOD: with it the kernel samples every hit of a
  * tracepoint-like event whatever sample_period says. */
 #define SAMPLE_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | \
@@ -348,13 +348,21 @@ typedef struct event {
     uint64_t *ips;     /* entry stacks, owned by the batch */
 } event;
 
+typedef struct thread_ring {
+    ig_ring ring;
+    pid_t tid;
+    size_t fd_lo, fd_hi;        /* its events: fds[fd_lo .. fd_hi) */
+    bool closed;                /* the thread exited: ring and fds released */
+} thread_ring;
+
 typedef struct session {
     pid_t pid;
     long every;
+    unsigned stack_size;
     int type, retbit;
     char lib_path[PATH_MAX];
     uint64_t offsets[IG_FN_COUNT];
-    ig_ring *rings;             /* one per thread */
+    thread_ring *rings;         /* one per attached thread */
     size_t nrings, caprings, ring_pages;
     size_t threads_attached;
     int *fds;
@@ -373,6 +381,9 @@ typedef struct session {
     size_t nbatch, capbatch;
     _Alignas(8) uint8_t scratch[65536]; /* one sample record without its identifier */
     uint64_t hits, records, bad, nested, unmatched, partial, lost;
+    uint64_t alloc_calls, free_calls;   /* probed calls (records x period) */
+    double entry_ns, pair_ns;           /* calibrated probe cost */
+    double t0, cpu0, cpu1;              /* start; target CPU seconds */
 } session;
 
 static void add_fd(session *s, int fd)
@@ -395,7 +406,7 @@ static int attach_thread(session *s, pid_t tid, ig_err *err)
         const probe *pr = &s->probes[i];
         bool alloc = pr->fn != IG_FN_FREE;
         probe_spec ps = {s->lib_path, s->offsets[pr->fn], pr->ret, alloc ? (uint64_t)s->every : 1,
-                         (alloc && !pr->ret) ? ENTRY_STACK : 0u};
+                         (alloc && !pr->ret) ? s->stack_size : 0u};
         int fd = open_uprobe(s->type, s->retbit, &ps, tid, -1, leader < 0);
         if (fd < 0) {
             if (errno == ESRCH)
@@ -417,16 +428,36 @@ static int attach_thread(session *s, pid_t tid, ig_err *err)
                 s->caprings = s->caprings ? s->caprings * 2 : 16;
                 s->rings = ig_xrealloc(s->rings, s->caprings * sizeof *s->rings);
             }
-            if (ig_ring_map(&s->rings[s->nrings], fd, s->ring_pages) < 0)
+            thread_ring *tr = &s->rings[s->nrings];
+            memset(tr, 0, sizeof *tr);
+            if (ig_ring_map(&tr->ring, fd, s->ring_pages) < 0)
                 return ig_err_set(err, "mmap of the perf ring: %s", strerror(errno));
+            tr->tid = tid;
+            tr->fd_lo = s->nfds - 1;
             s->nrings++;
             leader = fd;
         } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, leader) < 0) {
             return ig_err_set(err, "PERF_EVENT_IOC_SET_OUTPUT: %s", strerror(errno));
         }
     }
+    if (leader >= 0)
+        s->rings[s->nrings - 1].fd_hi = s->nfds;
     s->threads_attached++;
     return 0;
+}
+
+/* Releases the ring and events of a thread that exited (already drained:
+ * a dead thread writes nothing more), so short-lived threads leak no
+ * file descriptors or ring memory. */
+static void release_thread(session *s, thread_ring *tr)
+{
+    ig_ring_unmap(&tr->ring);
+    for (size_t k = tr->fd_lo; k < tr->fd_hi; k++)
+        if (s->fds[k] >= 0) {
+            close(s->fds[k]);
+            s->fds[k] = -1;
+        }
+    tr->closed = true;
 }
 
 /* Ring pages per thread: 64 MiB shared by the threads present at attach,
@@ -460,18 +491,26 @@ static int attach_all(session *s, ig_err *err)
     DIR *d = opendir(dir);
     if (!d)
         return s->threads_attached ? 0 : ig_err_set(err, "-p %d: no such process", (int)s->pid);
+    ig_u64map present = {0};
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) && rc == 0) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         uint64_t tid = (uint64_t)atoll(e->d_name), v;
+        ig_u64map_put(&present, tid, 1);
         if (ig_u64map_get(&s->attached, tid, &v))
             continue;
         ig_u64map_put(&s->attached, tid, 1);
         rc = attach_thread(s, (pid_t)tid, err);
     }
     closedir(d);
+    for (size_t i = 0; i < s->nrings; i++) {
+        uint64_t v;
+        if (!s->rings[i].closed && !ig_u64map_get(&present, (uint64_t)s->rings[i].tid, &v))
+            release_thread(s, &s->rings[i]);
+    }
+    ig_u64map_clear(&present);
     return rc;
 }
 
@@ -569,6 +608,10 @@ static void take_sample(session *s, const struct perf_event_header *h)
     }
     s->records++;
     s->hits += pr->fn == IG_FN_FREE ? 1 : (uint64_t)s->every;
+    if (pr->fn == IG_FN_FREE)
+        s->free_calls++;
+    else if (!pr->ret)
+        s->alloc_calls += (uint64_t)s->every;
     event *e = push_event(s);
     e->time = smp.time;
     e->tid = smp.tid;
@@ -624,7 +667,9 @@ static void take_sideband(session *s, const struct perf_event_header *h)
 static void drain(session *s)
 {
     for (size_t i = 0; i < s->nrings; i++) {
-        ig_ring *r = &s->rings[i];
+        if (s->rings[i].closed)
+            continue;
+        ig_ring *r = &s->rings[i].ring;
         ig_ring_begin(r);
         const struct perf_event_header *h;
         while ((h = ig_ring_next(r))) {
@@ -787,9 +832,11 @@ static ignis_profile *build_profile(session *s)
 static void session_free(session *s)
 {
     for (size_t i = 0; i < s->nrings; i++)
-        ig_ring_unmap(&s->rings[i]);
+        if (!s->rings[i].closed)
+            ig_ring_unmap(&s->rings[i].ring);
     for (size_t i = 0; i < s->nfds; i++)
-        close(s->fds[i]);
+        if (s->fds[i] >= 0)
+            close(s->fds[i]);
     free(s->rings);
     free(s->fds);
     for (size_t i = 0; i < s->threads.cap; i++)
@@ -841,99 +888,117 @@ static void on_stop(int sig)
     g_stop = 1;
 }
 
-int ig_alloc_attach(const ig_attach_opts *o)
+/* Everything up to the first drain: the PMU, the allocator's symbols, the
+ * probe cost, the target's maps and the probes on its threads. */
+static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
 {
-    session s;
-    memset(&s, 0, sizeof s);
-    s.pid = o->pid;
-    s.every = o->every > 0 ? o->every : 1;
-    ig_err err;
-    if (uprobe_pmu(&s.type, &s.retbit) < 0) {
-        record_error("/sys/bus/event_source/devices/uprobe: no uprobe PMU in this kernel "
-                            "(CONFIG_UPROBE_EVENTS); use --alloc -- CMD (preload) instead");
-        return 1;
-    }
-    if (find_allocator(&s, &err) < 0) {
-        record_error("%s", err.msg);
-        return 1;
-    }
-    double entry_ns, pair_ns;
-    calibrate(s.type, s.retbit, &entry_ns, &pair_ns);
-    s.tab = ig_heaptab_new(1u << 18, 1u << 16);
-    s.st = ig_symtab_new();
-    if (!s.tab || ig_maps_load(&s.maps, &s.mc, s.pid) < 0) {
-        record_error("-p %d: cannot read the process's mappings", (int)s.pid);
-        session_free(&s);
-        return 1;
-    }
-    s.uw = ig_unwinder_new(&s.maps);
-    s.ring_pages = ring_pages_for(s.pid);
-    if (attach_all(&s, &err) < 0) {
-        record_error("%s", err.msg);
-        session_free(&s);
-        return 1;
-    }
+    memset(s, 0, sizeof *s);
+    s->pid = o->pid;
+    s->every = o->every > 0 ? o->every : 1;
+    s->stack_size = o->stack_size ? o->stack_size : DEFAULT_STACK;
+    if (uprobe_pmu(&s->type, &s->retbit) < 0)
+        return ig_err_set(err, "/sys/bus/event_source/devices/uprobe: no uprobe PMU in this kernel "
+                               "(CONFIG_UPROBE_EVENTS); use --alloc -- CMD (preload) instead");
+    if (find_allocator(s, err) < 0)
+        return -1;
+    calibrate(s->type, s->retbit, &s->entry_ns, &s->pair_ns);
+    s->tab = ig_heaptab_new(1u << 18, 1u << 16);
+    s->st = ig_symtab_new();
+    if (!s->tab || ig_maps_load(&s->maps, &s->mc, s->pid) < 0)
+        return ig_err_set(err, "-p %d: cannot read the process's mappings", (int)s->pid);
+    s->uw = ig_unwinder_new(&s->maps);
+    s->ring_pages = ring_pages_for(s->pid);
+    return attach_all(s, err);
+}
+
+/* Drains until the target exits, -d passes, or SIGINT/SIGTERM. */
+static void session_run(session *s, const ig_attach_opts *o)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     g_stop = 0;
-    double t0 = mono_ns(), cpu0 = cpu_seconds(s.pid), cpu1 = cpu0;
-    if (!o->quiet)
-        fprintf(stderr, "ignis record: attached to %d: %d probes on %s in %zu threads\n", (int)s.pid, s.nprobes,
-                s.lib_path, s.threads_attached);
+    s->t0 = mono_ns();
+    s->cpu0 = s->cpu1 = cpu_seconds(s->pid);
     /* The target produces records as fast as its threads trap; give the
      * reader a head start over them (best effort, needs privilege). */
     if (setpriority(PRIO_PROCESS, 0, -10) < 0 && !o->quiet)
         fprintf(stderr, "ignis record: cannot raise our priority (%s); records may be lost under load\n",
                 strerror(errno));
-    struct pollfd *pfd = ig_xcalloc(s.nrings, sizeof *pfd);
+    struct pollfd *pfd = NULL;
+    ig_err err;
     for (;;) {
-        for (size_t i = 0; i < s.nrings; i++)
-            pfd[i] = (struct pollfd){.fd = s.rings[i].fd, .events = POLLIN};
-        poll(pfd, s.nrings, 20);
-        drain(&s);
-        replay(&s);
-        if (attach_all(&s, &err) < 0 && !o->quiet)
+        pfd = ig_xrealloc(pfd, (s->nrings + 1) * sizeof *pfd);
+        nfds_t np = 0;
+        for (size_t i = 0; i < s->nrings; i++)
+            if (!s->rings[i].closed)
+                pfd[np++] = (struct pollfd){.fd = s->rings[i].ring.fd, .events = POLLIN};
+        poll(pfd, np, 20);
+        drain(s);
+        replay(s);
+        if (attach_all(s, &err) < 0 && !o->quiet)
             fprintf(stderr, "ignis record: %s\n", err.msg);
-        double c = cpu_seconds(s.pid);
+        double c = cpu_seconds(s->pid);
         if (c >= 0)
-            cpu1 = c;
-        if (g_stop || !target_alive(s.pid) || (o->duration > 0 && mono_ns() - t0 >= o->duration * 1e9))
+            s->cpu1 = c;
+        if (g_stop || !target_alive(s->pid) || (o->duration > 0 && mono_ns() - s->t0 >= o->duration * 1e9))
             break;
     }
-    drain(&s);
-    replay(&s);
+    drain(s);
+    replay(s);
     free(pfd);
+}
+
+static void print_summary(const session *s, const ignis_profile *p, const char *output)
+{
+    fprintf(stderr,
+            "ignis record: pid %d: est. %.0f allocations, %.1f MiB allocated; %.0f objects, %.3f MiB in use "
+            "at the end; %zu call sites; wrote %s\n",
+            (int)s->pid, (double)ignis_profile_total(p, IG_HEAP_ALLOC_OBJECTS),
+            (double)ignis_profile_total(p, IG_HEAP_ALLOC_SPACE) / 1048576.0,
+            (double)ignis_profile_total(p, IG_HEAP_INUSE_OBJECTS),
+            (double)ignis_profile_total(p, IG_HEAP_INUSE_SPACE) / 1048576.0, ignis_profile_num_samples(p), output);
+    fprintf(stderr,
+            "ignis record: %llu probe hits (%llu records, every %ld), %llu records lost (ring full), %llu stacks "
+            "not fully unwound, %llu nested calls folded, %llu returns without entry, %zu threads seen\n",
+            (unsigned long long)s->hits, (unsigned long long)s->records, s->every, (unsigned long long)s->lost,
+            (unsigned long long)s->partial, (unsigned long long)s->nested, (unsigned long long)s->unmatched,
+            s->threads.count);
+    if (s->entry_ns < 0)
+        return;
+    double added_ms = ((double)s->alloc_calls * s->pair_ns + (double)s->free_calls * s->entry_ns) / 1e6;
+    double cpu = s->cpu1 >= 0 && s->cpu0 >= 0 ? s->cpu1 - s->cpu0 : -1.0;
+    fprintf(stderr,
+            "ignis record: probe cost (calibrated here): %.2f us per entry probe hit, %.2f us per entry+return "
+            "pair => about %.0f ms added to the target for %llu allocation and %llu free calls; target CPU time "
+            "while attached %.2f s\n",
+            s->entry_ns / 1e3, s->pair_ns / 1e3, added_ms, (unsigned long long)s->alloc_calls,
+            (unsigned long long)s->free_calls, cpu);
+}
+
+int ig_alloc_attach(const ig_attach_opts *o)
+{
+    session s;
+    ig_err err;
+    if (session_start(&s, o, &err) < 0) {
+        record_error("%s", err.msg);
+        session_free(&s);
+        return 1;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "ignis record: attached to %d: %d probes on %s in %zu threads\n", (int)s.pid, s.nprobes,
+                s.lib_path, s.threads_attached);
+    session_run(&s, o);
     ignis_profile *p = build_profile(&s);
-    ignis_profile_set_time(p, (int64_t)time(NULL) * 1000000000, (int64_t)(mono_ns() - t0));
+    ignis_profile_set_time(p, (int64_t)time(NULL) * 1000000000, (int64_t)(mono_ns() - s.t0));
     int rc = 0;
     if (ig_profile_save(p, o->output, NULL, NULL, &err) < 0) {
         record_error("%s", err.msg);
         rc = 1;
     } else if (!o->quiet) {
-        fprintf(stderr,
-                "ignis record: pid %d: est. %.0f allocations, %.1f MiB allocated; %.0f objects, %.3f MiB in use "
-                "at the end; %zu call sites; wrote %s\n",
-                (int)s.pid, (double)ignis_profile_total(p, IG_HEAP_ALLOC_OBJECTS),
-                (double)ignis_profile_total(p, IG_HEAP_ALLOC_SPACE) / 1048576.0,
-                (double)ignis_profile_total(p, IG_HEAP_INUSE_OBJECTS),
-                (double)ignis_profile_total(p, IG_HEAP_INUSE_SPACE) / 1048576.0, ignis_profile_num_samples(p),
-                o->output);
-        fprintf(stderr,
-                "ignis record: %llu probe hits (%llu records, every %ld), %llu records lost (ring full), %llu stacks "
-                "not fully unwound, %llu nested calls folded, %llu returns without entry, %zu threads seen\n",
-                (unsigned long long)s.hits, (unsigned long long)s.records, s.every, (unsigned long long)s.lost,
-                (unsigned long long)s.partial,
-                (unsigned long long)s.nested, (unsigned long long)s.unmatched, s.threads.count);
-        if (entry_ns >= 0)
-            fprintf(stderr,
-                    "ignis record: probe cost (calibrated here): %.2f us per entry probe hit, %.2f us per "
-                    "entry+return pair => about %.0f ms added to the target; target CPU time while attached "
-                    "%.2f s\n",
-                    entry_ns / 1e3, pair_ns / 1e3, (double)s.hits * (pair_ns > 0 ? pair_ns : entry_ns) / 2e6,
-                    cpu1 >= 0 && cpu0 >= 0 ? cpu1 - cpu0 : -1.0);
+        print_summary(&s, p, o->output);
     }
     ignis_profile_free(p);
     session_free(&s);

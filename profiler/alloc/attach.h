@@ -19,6 +19,7 @@ typedef struct ig_attach_opts {
     pid_t pid;
     double duration;      /* seconds; 0 = until the target exits or SIGINT */
     long every;           /* record one allocation in `every` per probe */
+    unsigned stack_size;  /* user stack bytes copied per allocation; 0 = 8192 */
     const char *output;
     bool quiet;
 } ig_attach_opts;

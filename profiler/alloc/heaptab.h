@@ -60,7 +60,7 @@ int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *i
  * inline, with one multiply and one load, before calling remove. */
 static inline uint32_t ig_heaptab_filter_index(uint64_t ptr)
 {
-    return (uint32_t)((ptr * 0x9E3779B97F4A7C15ULL) >> 48);
+    return (uint32_t)(ptr >> 4) & 0xffff; /* neighbours share cache lines */
 }
 const uint16_t *ig_heaptab_filter(const ig_heaptab *t);
 

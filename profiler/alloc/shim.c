@@ -550,6 +550,9 @@ static void read_environment(void)
                     IG_ALLOC_DEFAULT_INTERVAL);
         else
             g_interval = n;
+        /* threads that allocated before this constructor drew their
+         * countdown from the default interval: make them redraw */
+        __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELAXED);
     }
     if ((v = getenv("IGNIS_ALLOC_OUTPUT")) && *v)
         snprintf(g_output, sizeof g_output, "%s", v);

@@ -11,3 +11,8 @@ SAMPLE_BINS += $(B)/samples/alloc/allocsites-static
 $(B)/samples/alloc/allocsites-static: samples/alloc/allocsites.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLOC_SAMPLE_CFLAGS) -static -o $@ $< -lpthread -lm
+# C++ with exceptions, for the shim's libunwind isolation test.
+SAMPLE_BINS += $(B)/samples/alloc/allocexc
+$(B)/samples/alloc/allocexc: samples/alloc/allocexc.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -Wall -Wextra -Werror -o $@ $<

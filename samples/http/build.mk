@@ -2,12 +2,15 @@
 # driver, linked against the public static library like a real service.
 HTTP_D := $(B)/samples
 HTTP_SAMPLE_PKGS := libmicrohttpd libcurl
+# Compiled as a service outside the tree would be: public headers only.
+HTTP_SAMPLE_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. $(SANFLAGS) \
+                     $(call pkg_cflags,$(HTTP_SAMPLE_PKGS))
 SAMPLE_BINS += $(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend $(HTTP_D)/sample-load
 
 $(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend: $(HTTP_D)/sample-%: samples/http/%.c samples/http/common.h $(B)/libignis.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O2 -o $@ $< $(B)/libignis.a $(LDSAN) $(call pkg_libs,$(HTTP_SAMPLE_PKGS)) $(LIB_LDLIBS)
+	$(CC) $(HTTP_SAMPLE_CFLAGS) -o $@ $< $(B)/libignis.a $(LDSAN) $(call pkg_libs,$(HTTP_SAMPLE_PKGS)) $(LIB_LDLIBS)
 
 $(HTTP_D)/sample-load: samples/http/load.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O2 -o $@ $< $(LDSAN) $(call pkg_libs,libcurl)
+	$(CC) $(HTTP_SAMPLE_CFLAGS) -o $@ $< $(LDSAN) $(call pkg_libs,libcurl)

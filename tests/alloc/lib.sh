@@ -1,12 +1,14 @@
 # tests/alloc/lib.sh — shared helpers of the heap profiler's shell tests.
 # Sourced; expects IGNIS_BUILD (set by tests/run.sh) or defaults to build.
 B=${IGNIS_BUILD:-build}
+case $B in /*) ;; *) B=$PWD/$B ;; esac  # absolute: tests change directory
 IGNIS=${IGNIS:-$B/ignis}
+case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS ;; esac
 SHIM=$B/libignis-alloc.so
 SITES=$B/samples/alloc/allocsites
 FAULTS=$B/samples/alloc/allocfaults
 CHECK=$B/tests/alloc/heapcheck
-export IGNIS_ALLOC_LIB=$PWD/$SHIM
+export IGNIS_ALLOC_LIB=$SHIM
 TMP=$(mktemp -d /tmp/ignis-alloc-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -17,7 +17,7 @@ attach_run() { # ROUNDS THREADS EVERY OUT
   local sp=$!
   exec 3>"$TMP/in"
   for _ in $(seq 1000); do grep -q ready "$TMP/out" && break; sleep 0.01; done
-  "${RECORD[@]}" --alloc -p $sp --every "$3" -o "$4" 2> "$TMP/rec.err" &
+  "${RECORD[@]}" --alloc -p $sp --every "$3" --stack-size 2048 -o "$4" 2> "$TMP/rec.err" &
   local rp=$!
   for _ in $(seq 3000); do grep -q "attached\|ignis record:" "$TMP/rec.err" && break; sleep 0.01; done
   grep -q attached "$TMP/rec.err" || { cat "$TMP/rec.err"; kill $sp; fail "attach failed"; }
@@ -59,6 +59,17 @@ cat "$TMP/e.txt"
 # 1200 site_a calls: the 300 recorded ones stand for 4 each
 [ "$(value "$TMP/e.txt" site_a 2)" -eq 1200 ] || fail "--every 4: site_a alloc_objects != 1200"
 [ "$(value "$TMP/e.txt" site_b 2)" -eq 12000 ] || fail "--every 4: site_b alloc_objects != 12000"
+
+# -d ends the recording while the target lives on (and still writes)
+rm -f "$TMP/in"; mkfifo "$TMP/in"
+"$SITES" -r 10 --hold < "$TMP/in" > "$TMP/out" &
+sp=$!
+exec 3>"$TMP/in"
+for _ in $(seq 1000); do grep -q done "$TMP/out" && break; sleep 0.01; done
+"${RECORD[@]}" --alloc -p $sp -d 0.5 -o "$TMP/d.pb.gz" 2> "$TMP/rec.err" || { cat "$TMP/rec.err"; fail "-d attach failed"; }
+kill -0 $sp || fail "the target did not survive the attach"
+echo bye >&3; exec 3>&-; wait $sp
+"$CHECK" "$TMP/d.pb.gz" > /dev/null || fail "-d attach: no readable profile"
 
 if [ -x "$B/samples/alloc/allocsites-static" ]; then
   rm -f "$TMP/in"; mkfifo "$TMP/in"

@@ -12,11 +12,22 @@ cd "$(dirname "$0")/../.."
 [ -x "$FAULTS" ] || skip "allocfaults not built"
 
 export IGNIS_ALLOC_SAMPLE_BYTES=1
-out=$(cd "$TMP" && LD_PRELOAD="$IGNIS_ALLOC_LIB" "$OLDPWD/$FAULTS" 2>&1); rc=$?
+out=$(cd "$TMP" && LD_PRELOAD="$IGNIS_ALLOC_LIB" "$FAULTS" 2>&1); rc=$?
 echo "$out"
 [ $rc -eq 0 ] && [ "$out" = ok ] || fail "allocfaults under the shim: exit $rc"
 ls "$TMP"/ignis-heap.*.pb.gz >/dev/null 2>&1 || fail "no exit dump in the working directory"
 rm -f "$TMP"/ignis-heap.*
+
+# C++: exceptions still work with the shim's unwinder loaded, and every
+# exception object (one malloc per throw) is recorded, although the C++
+# runtime allocated before the shim's constructor ran
+if [ -x "$B/samples/alloc/allocexc" ]; then
+  (cd "$TMP" && LD_PRELOAD="$IGNIS_ALLOC_LIB" IGNIS_ALLOC_OUTPUT="$TMP/exc.pb.gz" "$B/samples/alloc/allocexc") \
+    || fail "C++ exceptions broke under the shim"
+  "$CHECK" -s "$TMP/exc.pb.gz" > "$TMP/exc.txt" || fail heapcheck
+  cat "$TMP/exc.txt"
+  [ "$(value "$TMP/exc.txt" __cxa_allocate_exception 2)" -eq 10000 ] || fail "exception allocations != 10000"
+fi
 
 # double free: same death with and without the shim
 "$FAULTS" --double-free >/dev/null 2>"$TMP/plain.err"; plain=$?

@@ -2,7 +2,8 @@
 # `ignis record --alloc -- CMD` end to end: the preload route writes a
 # symbolized profile that `ignis report` reads; -d ends a long-running
 # command after asking it to dump (its leak must be in the profile);
-# bad options and a missing command give one-line errors.
+# bad options and a missing command give one-line errors; the dumps of
+# every process a command starts are merged.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/alloc/lib.sh
@@ -19,6 +20,14 @@ grep -q done "$TMP/out" || fail "command did not run"
 "$CHECK" "$TMP/d.pb.gz" > "$TMP/d.txt" || fail heapcheck
 cat "$TMP/d.txt"
 [ "$(value "$TMP/d.txt" leak_site 5)" -eq 4800 ] || fail "-d: leak_site in-use != 4800"
+
+# a command that runs the program twice: every process dumps, ignis merges
+"${RECORD[@]}" --alloc --sample-bytes 1 -o "$TMP/m.pb.gz" -- sh -c "'$SITES' -r 100 && '$SITES' -r 100" \
+  > /dev/null 2> "$TMP/err" || { cat "$TMP/err"; fail "record of sh -c failed"; }
+cat "$TMP/err"
+grep -q "dumps merged" "$TMP/err" || fail "several processes: not merged"
+"$CHECK" "$TMP/m.pb.gz" > "$TMP/m.txt" || fail heapcheck
+[ "$(value "$TMP/m.txt" leak_site 5)" -eq 9600 ] || fail "merged dumps: leak_site in-use != 2 x 4800"
 
 # reports read it like any profile
 if [ -x "$IGNIS" ]; then

@@ -549,6 +549,48 @@ static void bad_string_table(void **state)
     expect_msg_error(&m, "no string table");
 }
 
+/* Packs m, appends `extra` bytes and reads the result. */
+static int msg_read_plus(msg *m, const uint8_t *extra, size_t n, ignis_profile **out, ig_err *err)
+{
+    size_t len = perftools__profiles__profile__get_packed_size(&m->pb);
+    uint8_t *buf = malloc(len + n);
+    perftools__profiles__profile__pack(&m->pb, buf);
+    memcpy(buf + len, extra, n);
+    int rc = ig_pprof_read(buf, len + n, out, err);
+    free(buf);
+    return rc;
+}
+
+/* Samples are decoded one by one from the wire: framing errors in them are
+ * caught, and a sample may come before or after the tables. */
+static void sample_framing(void **state)
+{
+    (void)state;
+    msg m;
+    msg_init(&m);
+    ignis_profile *p = NULL;
+    ig_err err = {{0}};
+    /* a second copy of the sample, after the string table */
+    size_t n = perftools__profiles__sample__get_packed_size(&m.s);
+    uint8_t extra[256] = {0x12, (uint8_t)n};
+    perftools__profiles__sample__pack(&m.s, extra + 2);
+    assert_int_equal(msg_read_plus(&m, extra, n + 2, &p, &err), 0);
+    assert_int_equal(ignis_profile_total(p, 0), 14);
+    ignis_profile_free(p);
+    const uint8_t truncated[] = {0x12, 0x05, 0x0a};
+    assert_int_equal(msg_read_plus(&m, truncated, sizeof truncated, &p, &err), -1);
+    assert_string_equal(err.msg, "not a pprof profile (invalid protobuf data)");
+    const uint8_t wrong_wire[] = {0x10, 0x01};
+    assert_int_equal(msg_read_plus(&m, wrong_wire, sizeof wrong_wire, &p, &err), -1);
+    assert_string_equal(err.msg, "not a pprof profile (invalid protobuf data)");
+    const uint8_t bad_sample[] = {0x12, 0x02, 0x0a, 0x05};
+    assert_int_equal(msg_read_plus(&m, bad_sample, sizeof bad_sample, &p, &err), -1);
+    assert_string_equal(err.msg, "sample 1: invalid protobuf data");
+    const uint8_t group[] = {0x0b};
+    assert_int_equal(msg_read_plus(&m, group, sizeof group, &p, &err), -1);
+    assert_null(p);
+}
+
 static void not_protobuf(void **state)
 {
     (void)state;
@@ -595,6 +637,7 @@ int main(void)
         cmocka_unit_test(bad_ids),
         cmocka_unit_test(bad_values),
         cmocka_unit_test(bad_string_table),
+        cmocka_unit_test(sample_framing),
         cmocka_unit_test(not_protobuf),
         cmocka_unit_test(truncated_gzip),
     };

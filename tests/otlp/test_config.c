@@ -35,7 +35,8 @@ static void clear_env(void)
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_COMPRESSION",
         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "IGNIS_OTLP_RETRY_BASE_MS", "IGNIS_OTLP_RETRY_MAX_MS",
-        "IGNIS_OTLP_RETRY_MAX_ATTEMPTS",
+        "IGNIS_OTLP_RETRY_MAX_ATTEMPTS", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
@@ -220,6 +221,9 @@ static void test_env_traces_specific_wins(void **state)
     setenv("OTEL_EXPORTER_OTLP_HEADERS", "a=general", 1);
     setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=traces", 1);
     setenv("IGNIS_OTLP_RETRY_BASE_MS", "5", 1);
+    setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/general-ca.pem", 1);
+    setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/traces-ca.pem", 1);
+    setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem", 1);
     ig_otlp_config cfg;
     warnings w = {0};
     ig_err err;
@@ -231,6 +235,9 @@ static void test_env_traces_specific_wins(void **state)
     assert_int_equal(cfg.nheaders, 1);
     assert_string_equal(cfg.headers[0], "b: traces");
     assert_int_equal(cfg.retry_base_ms, 5);
+    assert_string_equal(cfg.ca_file, "/etc/traces-ca.pem");
+    assert_null(cfg.client_cert);
+    assert_string_equal(cfg.client_key, "/etc/key.pem");
     assert_int_equal(w.n, 0);
     ig_otlp_config_free(&cfg);
     clear_env();

@@ -462,6 +462,7 @@ static void test_collector_down(void **state)
     long rss1 = vm_kb(fe.pid, "VmRSS:");
     assert_int_equal(run_load(fe.port, 1200), 1200);
     long rss2 = vm_kb(fe.pid, "VmRSS:");
+    fprintf(stderr, "collector down: frontend RSS %ld kB after 300 requests, %ld kB after 1500\n", rss1, rss2);
     counters fc, bc;
     stop(&fe, &fc);
     stop(&be, &bc);
@@ -470,11 +471,12 @@ static void test_collector_down(void **state)
     assert_int_equal(fc.sampled, 2 * 1500);
     assert_int_equal(fc.ended, 2 * 1500);
     assert_int_equal(fc.exported + bc.exported, 0);
-    assert_true(fc.dropped >= fc.sampled - 64 - 32 - 32);
-    assert_true(bc.dropped > 0);
+    assert_true(fc.dropped > 0 && bc.dropped > 0);
+    assert_true(fc.dropped + fc.failed >= fc.sampled - 64 - 32); /* all but queue + one batch */
     assert_true(fc.dropped + fc.failed <= fc.sampled);
-    /* 1200 more requests (4800 spans) did not grow memory with them */
-    if (rss2 - rss1 > 4096)
+    /* 1200 more requests did not grow memory with their 2400 frontend spans
+     * (an SDK keeping them would need at least 2.4 MB: 1 kB blocks) */
+    if (rss2 - rss1 > 2048)
         fail_msg("frontend RSS grew from %ld kB to %ld kB with the collector down", rss1, rss2);
 }
 

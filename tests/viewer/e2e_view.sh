@@ -147,11 +147,33 @@ else
   echo "FAIL: corrupt input: rc=$rc err=[$(cat $tmp/err)]"; fails=$((fails + 1))
 fi
 
+out=$("$IGNIS" view --value nope $tmp/new.folded 2>$tmp/err); rc=$?
+if [ $rc -eq 1 ] && [ -z "$out" ] && grep -qx "ignis view: --value: the profile has no value 'nope'" $tmp/err; then
+  pass=$((pass + 1))
+else
+  echo "FAIL: bad --value: rc=$rc err=[$(cat $tmp/err)]"; fails=$((fails + 1))
+fi
+"$IGNIS" view >/dev/null 2>$tmp/err; rc=$?
+[ $rc -eq 2 ] && pass=$((pass + 1)) || { echo "FAIL: no file: rc=$rc"; fails=$((fails + 1)); }
+
+# command-line filters and icicle: the root is on the first row under the header
+start op C.UTF-8 120 24 --focus lex --icicle $tmp/new.folded
+expect op "ignis view $tmp/new.folded | samples | total 70 | focus=lex"
+if [ "$(screen op | sed -n 2p | cut -c1-4)" = root ]; then pass=$((pass + 1)); else
+  echo "FAIL: icicle root not on row 2"; screen op; fails=$((fails + 1)); fi
+keys op q; expect op "exited rc=0"
+
 start sm C.UTF-8 30 8 $tmp/new.folded
 expect sm "terminal too small (30x8)"
 T resize-window -t sm -x 80 -y 24
 expect sm "arrows move  Enter zoom"
 keys sm q; expect sm "exited rc=0"
+
+# a profile on standard input: keys still come from the terminal
+start si C.UTF-8 80 24 "- < $tmp/new.folded"
+expect si "ignis view - | samples | total 100"
+keys si k; expect si " main | total 100"
+keys si q; expect si "exited rc=0"
 
 printf 'main;a_function_with_a_very_long_name_that_is_cut 1\nmain;b 1\n' > $tmp/long.folded
 start as C 80 24 $tmp/long.folded

@@ -324,6 +324,11 @@ static void test_sandwich_from_keys(void **state)
     assert_string_equal(f->v->sandwich_fn, "f");
     key(f, IG_KEY_ESC);
     assert_int_equal(f->v->mode, IG_MODE_TOP);
+    keys(f, "t"); /* back in the flame graph, the selection is there too */
+    assert_int_equal(f->v->sel_pane, IG_PANE_MAIN);
+    assert_string_equal(selected(f), "root");
+    keys(f, "k");
+    assert_string_equal(selected(f), "main");
     close_viewer(f);
 }
 
@@ -467,6 +472,47 @@ static void test_set_profile_keeps_zoom(void **state)
     close_viewer(f);
 }
 
+/* Thousands of pseudo-random keys and clicks over every mode at several
+ * sizes: nothing crashes (the suite also runs under ASan/UBSan) and after
+ * every key the selection is a drawn frame whenever a graph is shown. */
+static void test_random_keys_keep_invariants(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {"main;a;b;c 50", "main;a;k:sys 7", "main;d;j:jit 20", "x;f;f;f 9",
+                                        "main;a;b;c;d;e;f;g;h;i;j;k 3", NULL};
+    static const int pool[] = {IG_KEY_UP, IG_KEY_DOWN, IG_KEY_LEFT, IG_KEY_RIGHT, IG_KEY_ENTER, IG_KEY_ESC,
+                               IG_KEY_BACKSPACE, IG_KEY_PGUP, IG_KEY_PGDN, IG_KEY_HOME, IG_KEY_END,
+                               'h', 'j', 'k', 'l', 'i', 't', 'o', 'c', '/', 'n', 'N', 'f', 'x', 'T',
+                               's', '?', 'a', 'b', '.', '*', '(', '^', '$'};
+    fixture *f = open_viewer(lines, NULL, 80, 24);
+    static const int sizes[][2] = {{80, 24}, {40, 10}, {200, 60}, {20, 5}};
+    uint64_t rng = 42;
+    for (int i = 0; i < 20000; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        if (i % 2500 == 0) {
+            const int *sz = sizes[(i / 2500) % 4];
+            ig_screen_free(&f->s);
+            ig_screen_init(&f->s, sz[0], sz[1], (i / 2500) % 2);
+        }
+        if (rng % 17 == 0)
+            ig_viewer_click(f->v, (int)(rng >> 8) % f->s.h, (int)(rng >> 16) % f->s.w, (rng >> 24) % 2);
+        else
+            ig_viewer_key(f->v, pool[(rng >> 8) % (sizeof pool / sizeof pool[0])]);
+        f->v->quit = 0;
+        ig_viewer_render(f->v, &f->s);
+        int big = f->s.w >= IG_MIN_W && f->s.h >= IG_MIN_H;
+        if (big && (f->v->mode == IG_MODE_FLAME || f->v->mode == IG_MODE_SANDWICH) &&
+            f->v->prompt == IG_PROMPT_NONE)
+            if (ig_frames_find(ig_viewer_layout(f->v), f->v->sel_pane, f->v->sel) < 0) {
+                print_message("iteration %d: mode %d pane %d sel %u zoom %u scroll %d size %dx%d rng %llu\n", i,
+                              f->v->mode, f->v->sel_pane, f->v->sel, ig_viewer_zoom_node(f->v), f->v->scroll,
+                              f->s.w, f->s.h, (unsigned long long)rng);
+                fail();
+            }
+    }
+    close_viewer(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_small_ascii_and_mouse),
         cmocka_unit_test(test_help_and_quit),
         cmocka_unit_test(test_set_profile_keeps_zoom),
+        cmocka_unit_test(test_random_keys_keep_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_perf_records.c"
+#define FUZZ_NAME "fuzz_perf_records"
+#include "fuzz/replay.c"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Options against ground truth: --tid records only the picked thread;
+# --no-kernel leaves no kernel frame; -p A,B records both processes (the
+# --per-thread roots name both pids); output formats follow the extension
+# (.pb.gz is gzip, .svg is SVG); SIGINT ends a recording without -d and the
+# profile is still written.
+. "$(dirname "$0")/lib.sh"
+
+# --tid: only worker-a of cpu_shares
+start_sample cpu_shares 60; shares=$SAMPLE_PID
+tid=
+for _ in $(seq 200); do
+  for t in /proc/$shares/task/*; do
+    [ "$(cat "$t/comm" 2>/dev/null)" = worker-a ] && tid=${t##*/}
+  done
+  [ -n "$tid" ] && break
+  sleep 0.05
+done
+[ -n "$tid" ] || fail "worker-a thread not found"
+"$IGNIS" record --tid "$tid" -F 499 -d 2 --no-kernel -o "$T/tid.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "--tid failed"; }
+cat "$T/rec.err"
+a=$(folded_sum "$T/tid.folded" ';worker_a;hot_[ab]$')
+other=$(folded_sum "$T/tid.folded" 'worker_b|hot_c|hot_d')
+echo "--tid $tid: worker_a $a, others $other"
+[ "$a" -gt 0 ] || fail "--tid: no samples of worker-a"
+[ "$other" -eq 0 ] || fail "--tid: samples of other threads"
+[ "$(summary 'threads seen')" -eq 1 ] || fail "--tid: more than one thread seen"
+grep -q '_\[k\]' "$T/tid.folded" && fail "--no-kernel: kernel frames present"
+
+# two processes at once
+start_sample cpu_recurse 60; rec1=$SAMPLE_PID
+start_sample cpu_recurse 60; rec2=$SAMPLE_PID
+"$IGNIS" record -p "$rec1,$rec2" -F 499 -d 2 --per-thread -o "$T/two.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
+for p in "$rec1" "$rec2"; do
+  [ "$(folded_sum "$T/two.folded" "^cpu_recurse \\[$p\\];_start;")" -gt 0 ] || fail "-p A,B: no samples of $p"
+done
+echo "ok: -p $rec1,$rec2"
+
+# formats by extension
+"$IGNIS" record -p "$rec1" -d 1 -o "$T/p.pb.gz" 2>/dev/null || fail "pb.gz failed"
+[ "$(head -c2 "$T/p.pb.gz" | od -An -tx1 | tr -d ' ')" = 1f8b ] || fail ".pb.gz is not gzip"
+"$IGNIS" record -p "$rec1" -d 1 -o "$T/p.svg" 2>/dev/null || fail "svg failed"
+grep -q '<svg' "$T/p.svg" || fail ".svg is not SVG"
+echo "ok: formats"
+
+# SIGINT without -d: stops, writes, exit 0
+start_record -p "$rec2" -F 499 -o "$T/int.folded"
+wait_recording
+ticks() { awk '{ print $14 + $15 }' /proc/"$rec2"/stat; }
+t0=$(ticks)
+for _ in $(seq 400); do [ $(( $(ticks) - t0 )) -ge 30 ] && break; sleep 0.05; done
+kill -INT "$REC_PID"
+wait_record
+[ "$REC_STATUS" -eq 0 ] || { cat "$T/rec.err"; fail "SIGINT: exit $REC_STATUS"; }
+[ "$(folded_sum "$T/int.folded" 'recurse_leaf')" -gt 0 ] || fail "SIGINT: profile without samples"
+kill -0 "$rec2" || fail "SIGINT to ignis killed the target"
+echo ok
