@@ -7,7 +7,7 @@
 # Each runs under: no profiler; the preload shim (libignis-alloc.so,
 # default 512 KiB byte sampling); the attach route (`record --alloc -p`,
 # uprobes, --every 1 and --every 64); heaptrack when installed.  The
-# figure is the target's own CPU time per operation (min of 3 runs;
+# figure is the target's own CPU time per operation (min of 5 runs;
 # uprobe traps are charged to the target), so a busy machine does not
 # blur it; slowdown = profiled / baseline.
 set -u
@@ -26,10 +26,10 @@ export IGNIS_ALLOC_LIB=$SHIM
 TMP=$(mktemp -d /tmp/ignis-alloc-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# cpu_ns_per_op CMD...: min over 3 runs of the program's CPU ns per op
+# cpu_ns_per_op CMD...: min over 5 runs of the program's CPU ns per op
 cpu_ns() {
   local best=
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     local line; line=$("$@" 2>/dev/null | grep '^ops') || return 1
     local v; v=$(echo "$line" | awk '{ printf "%.1f", $4 * 1e9 / $2 }')
     if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$v; fi
@@ -55,7 +55,7 @@ attach_ns() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2fx", a / b; else print "-" }'; }
 
-declare -A N=([malloc]=20000000 [mixed]=20000)
+declare -A N=([malloc]=20000000 [mixed]=50000)
 declare -A NA=([malloc]=20000 [mixed]=2000)
 printf '%-8s %-34s %14s %10s\n' workload route "CPU ns/op" slowdown
 for m in malloc mixed; do

@@ -37,10 +37,21 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+/* A ring cell.  The span pointer carries two tag bits (blocks are 64-byte
+ * aligned): EXCLUSIVE — the queue holds the only reference, so the export
+ * thread needs not read the block's reference count; CHUNKS — the span has
+ * overflow chunks to free.  The home cache travels in the cell so that
+ * returning the block needs no read of it either. */
 typedef struct ig_cell {
     _Atomic size_t seq;
-    ignis_span *span;
+    uintptr_t span;
+    ig_tcache *home;
+    uintptr_t pad;
 } ig_cell;
+
+enum { TAG_EXCLUSIVE = 1, TAG_CHUNKS = 2, TAG_MASK = 63 };
+
+static inline ignis_span *untag(uintptr_t t) { return (ignis_span *)(t & ~(uintptr_t)TAG_MASK); }
 
 enum { TS_NONE = 0, TS_RUNNING = 1, TS_FAILED = 2 };
 
@@ -66,7 +77,8 @@ struct ig_processor {
     uint64_t flush_req, flush_done;
     bool stop, exited, abandoned, destroyed;
     uint64_t deadline_ns; /* shutdown deadline, 0 = none */
-    ignis_span **bspans;
+    uintptr_t *bspans;    /* tagged, as in the cells */
+    ig_tcache **bhome;
     const ig_span_data **batch;
     void (*orphan_cb)(void *); /* abandoned: called by the exiting thread to free all */
     void *orphan_arg;
@@ -150,8 +162,9 @@ ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *
     p->wake_n = p->batch_size;
     p->cells = calloc(cap, sizeof *p->cells);
     p->bspans = calloc(p->batch_size, sizeof *p->bspans);
+    p->bhome = calloc(p->batch_size, sizeof *p->bhome);
     p->batch = calloc(p->batch_size, sizeof *p->batch);
-    if (!p->cells || !p->bspans || !p->batch)
+    if (!p->cells || !p->bspans || !p->bhome || !p->batch)
         abort();
     reset_ring(p);
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -190,6 +203,7 @@ static size_t take(ig_processor *p)
         ig_cell *c = &p->cells[p->head & p->mask];
         if (atomic_load_explicit(&c->seq, memory_order_acquire) != p->head + 1)
             break;
+        p->bhome[n] = c->home;
         p->bspans[n++] = c->span;
         atomic_store_explicit(&c->seq, p->head + p->mask + 1, memory_order_release);
         p->head++;
@@ -212,32 +226,45 @@ static int export_timeout(ig_processor *p)
     return t;
 }
 
+/* Frees the batch's blocks back to their threads: exclusively owned spans
+ * without touching their memory, grouped into return nodes (one CAS per
+ * group of up to IG_RET_CAP blocks with the same home). */
+static void release_batch(ig_processor *p, size_t n)
+{
+    ignis_span *node = NULL;
+    ig_ret_node *r = NULL;
+    ig_tcache *node_home = NULL;
+    for (size_t i = 0; i < n; i++) {
+        ignis_span *s = untag(p->bspans[i]);
+        if (p->bspans[i] & TAG_EXCLUSIVE) {
+            if (p->bspans[i] & TAG_CHUNKS)
+                ig_span_free_chunks(s);
+        } else if (!ig_span_unref_last(s)) {
+            continue; /* someone else still holds it */
+        }
+        if (node && (node_home != p->bhome[i] || r->n == IG_RET_CAP)) {
+            ig_span_block_return(node);
+            node = NULL;
+        }
+        if (!node) {
+            node = s;
+            node_home = p->bhome[i];
+            r = (ig_ret_node *)s->arena;
+            r->n = 0;
+        } else {
+            r->p[r->n++] = s;
+        }
+    }
+    if (node)
+        ig_span_block_return(node);
+}
+
 static void export_batch(ig_processor *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        p->batch[i] = &p->bspans[i]->d;
-        __builtin_prefetch(p->bspans[i], 0, 3);
-    }
+    for (size_t i = 0; i < n; i++)
+        p->batch[i] = &untag(p->bspans[i])->d;
     p->e->export_spans(p->e, p->batch, n, export_timeout(p));
-    /* Return blocks home in chains: one CAS per run of same-home spans. */
-    ignis_span *first = NULL, *last = NULL;
-    for (size_t i = 0; i < n; i++) {
-        ignis_span *s = p->bspans[i];
-        if (i + 8 < n)
-            __builtin_prefetch(p->bspans[i + 8], 1, 3); /* its first line: refs, next_free */
-        if (!ig_span_unref_last(s))
-            continue;
-        if (first && first->home != s->home) {
-            ig_span_block_free_chain(first, last);
-            first = NULL;
-        }
-        s->next_free = first;
-        if (!first)
-            last = s;
-        first = s;
-    }
-    if (first)
-        ig_span_block_free_chain(first, last);
+    release_batch(p, n);
 }
 
 /* Exports everything published so far; with `upto`, also waits for spans
@@ -296,7 +323,7 @@ static void *export_main(void *arg)
         if (atomic_load(&p->tail) - p->head >= p->wake_n)
             continue;
         struct pollfd pfd = {p->efd, POLLIN, 0};
-        poll(&pfd, 1, p->delay_ms);
+        poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1); /* delay 0: export at once, but do not spin */
         uint64_t v;
         ssize_t r = read(p->efd, &v, sizeof v);
         (void)r;
@@ -342,7 +369,13 @@ static void batch_on_end(ig_processor *p, ignis_span *s)
             pos = atomic_load_explicit(&p->tail, memory_order_relaxed);
         }
     }
-    c->span = s;
+    uintptr_t tag = (uintptr_t)s;
+    if (atomic_load_explicit(&s->refs, memory_order_relaxed) == 1)
+        tag |= TAG_EXCLUSIVE; /* only the queue holds it now: nobody can take another reference */
+    if (s->chunks)
+        tag |= TAG_CHUNKS;
+    c->span = tag;
+    c->home = s->home;
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     if (IG_UNLIKELY(pos + 1 == atomic_load(&p->wake_at)))
         wake(p);
@@ -483,7 +516,7 @@ void ig_processor_free(ig_processor *p)
         size_t n;
         while ((n = take(p)) > 0)
             for (size_t i = 0; i < n; i++)
-                ig_span_unref(p->bspans[i]);
+                ig_span_unref(untag(p->bspans[i]));
         close(p->efd);
     }
     pthread_mutex_destroy(&p->mu);
@@ -491,6 +524,7 @@ void ig_processor_free(ig_processor *p)
     pthread_cond_destroy(&p->cv);
     free(p->cells);
     free(p->bspans);
+    free(p->bhome);
     free(p->batch);
     free(p);
 }
@@ -523,7 +557,7 @@ void ig_processor_atfork_child(ig_processor *p)
         for (size_t i = 0; i <= p->mask; i++) {
             size_t seq = atomic_load_explicit(&p->cells[i].seq, memory_order_relaxed);
             if ((seq & p->mask) == ((i + 1) & p->mask))
-                ig_span_unref(p->cells[i].span);
+                ig_span_unref(untag(p->cells[i].span));
         }
         reset_ring(p);
         close(p->efd);

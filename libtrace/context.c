@@ -243,9 +243,9 @@ static ignis_scope push(ignis_span *span, ignis_context *ctx)
     ig_tcache *tc = ig_tcache_get();
     if (tc->depth == tc->cap) {
         tc->cap = tc->cap ? tc->cap * 2 : 16;
-        tc->stack = ig_xrealloc(tc->stack, tc->cap * sizeof *tc->stack);
+        tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
     }
-    tc->stack[tc->depth++] = (ig_stack_entry){span, ctx};
+    tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
     return (ignis_scope){tc->depth};
 }
 
@@ -261,7 +261,7 @@ ignis_scope ignis_context_attach(ignis_context *ctx)
 
 static void pop_one(ig_tcache *tc)
 {
-    ig_stack_entry e = tc->stack[--tc->depth];
+    ig_stack_entry e = tc->scopes[--tc->depth];
     if (e.span)
         ignis_span_release(e.span);
     if (e.ctx)
@@ -294,7 +294,7 @@ ignis_span *ignis_span_current(void)
     ig_tcache *tc = ig_tls_cache;
     if (!tc || !tc->depth)
         return NULL;
-    ig_stack_entry *e = &tc->stack[tc->depth - 1];
+    ig_stack_entry *e = &tc->scopes[tc->depth - 1];
     return e->span ? e->span : e->ctx->span;
 }
 
@@ -302,8 +302,8 @@ ig_baggage *ig_current_baggage(void)
 {
     ig_tcache *tc = ig_tls_cache;
     for (uint32_t i = tc ? tc->depth : 0; i > 0; i--)
-        if (tc->stack[i - 1].ctx)
-            return tc->stack[i - 1].ctx->bag;
+        if (tc->scopes[i - 1].ctx)
+            return tc->scopes[i - 1].ctx->bag;
     return NULL;
 }
 
@@ -312,7 +312,7 @@ ignis_context *ignis_context_current(void)
     ig_tcache *tc = ig_tls_cache;
     if (!tc || !tc->depth)
         return ctx_alloc();
-    ig_stack_entry *e = &tc->stack[tc->depth - 1];
+    ig_stack_entry *e = &tc->scopes[tc->depth - 1];
     if (e->ctx)
         return ignis_context_retain(e->ctx);
     ignis_context *c = ctx_alloc();

@@ -28,6 +28,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -57,12 +58,12 @@ typedef struct ig_stack_entry {
 typedef struct ig_tcache ig_tcache;
 struct ig_tcache {
     uint64_t rng[4];                     /* xoshiro256** state */
-    ignis_span *free;                    /* local free blocks */
-    size_t nfree;
-    _Atomic(ignis_span *) remote_free;   /* blocks freed by other threads */
+    ignis_span **stack;                  /* local free blocks (a pointer stack: */
+    uint32_t nstack, capstack;           /* popping one does not touch the block) */
+    _Atomic(ignis_span *) remote_free;   /* return nodes pushed by other threads */
     unsigned stripe;                     /* counter stripe index */
     bool owns_stripe;                    /* stripe used by this cache only */
-    ig_stack_entry *stack;               /* current span/context stack */
+    ig_stack_entry *scopes;              /* current span/context stack */
     uint32_t depth, cap;
     uint64_t clk_tsc, clk_ns;            /* TSC clock anchor (clock.c) */
     ig_tcache *next;                     /* registry */
@@ -292,36 +293,54 @@ struct ignis_span {
 
 static inline ignis_span *ig_span_block_alloc(ig_tcache *tc)
 {
-    ignis_span *s = tc->free;
-    if (IG_UNLIKELY(!s))
-        return ig_span_block_alloc_slow(tc);
-    tc->free = s->next_free;
-    return s;
+    if (IG_LIKELY(tc->nstack))
+        return tc->stack[--tc->nstack];
+    return ig_span_block_alloc_slow(tc);
 }
 
 /* A recording span will probably be followed by another: its block is
  * likely cold (last touched by the export thread), so start fetching it. */
 static inline void ig_span_block_prefetch_next(ig_tcache *tc)
 {
-    char *next = (char *)tc->free;
-    if (next)
+    if (tc->nstack) {
+        char *next = (char *)tc->stack[tc->nstack - 1];
         for (int i = 0; i < 6; i++)
             __builtin_prefetch(next + 64 * i, 1, 3);
+    }
 }
+
+void ig_tcache_stack_grow(ig_tcache *tc);
+
+/* Returns a block to its own thread's cache (caller is the home thread). */
+static inline void ig_span_block_push_local(ig_tcache *tc, ignis_span *s)
+{
+    if (IG_UNLIKELY(tc->nstack == tc->capstack))
+        ig_tcache_stack_grow(tc);
+    tc->stack[tc->nstack++] = s;
+}
+
+/* The export thread returns blocks in nodes: the first block of a group
+ * lists the others in its arena, so the rest are not written at all. */
+typedef struct ig_ret_node {
+    uint32_t n;
+    ignis_span *p[];
+} ig_ret_node;
+#define IG_RET_CAP ((IG_SPAN_BLOCK - offsetof(ignis_span, arena) - sizeof(ig_ret_node)) / sizeof(ignis_span *))
+/* Pushes node (whose arena lists n more blocks) to its home thread. */
+void ig_span_block_return(ignis_span *node);
 
 void ig_span_free(ignis_span *s);
 /* Drops a reference; true if it was the last one (chunks are then freed
  * and the caller must return the block with ig_span_block_free*). */
 bool ig_span_unref_last(ignis_span *s);
-/* Returns a chain of blocks (linked by next_free, same home) in one CAS. */
-void ig_span_block_free_chain(ignis_span *first, ignis_span *last);
+/* Frees the overflow chunks of a span (export thread, exclusive owner). */
+void ig_span_free_chunks(ignis_span *s);
 static inline void ig_span_unref(ignis_span *s)
 {
     if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1) {
         ig_tcache *home = s->home;
         if (IG_LIKELY(!s->chunks && home == ig_tls_cache)) {
-            s->next_free = home->free;
-            home->free = s;
+            ig_span_block_push_local(home, s);
             return;
         }
         ig_span_free(s);
@@ -359,7 +378,7 @@ static inline void ig_current_sc(ig_sc *sc)
         sc->valid = false;
         return;
     }
-    ig_stack_entry *e = &tc->stack[tc->depth - 1];
+    ig_stack_entry *e = &tc->scopes[tc->depth - 1];
     if (e->span)
         ig_span_sc(e->span, sc);
     else

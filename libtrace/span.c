@@ -69,7 +69,7 @@ static size_t utf8_cut(const char *str, size_t len, int limit)
     return cut;
 }
 
-static void free_chunks(ignis_span *s)
+void ig_span_free_chunks(ignis_span *s)
 {
     for (ig_chunk *c = s->chunks, *n; c; c = n) {
         n = c->next;
@@ -80,7 +80,7 @@ static void free_chunks(ignis_span *s)
 
 void ig_span_free(ignis_span *s)
 {
-    free_chunks(s);
+    ig_span_free_chunks(s);
     ig_span_block_free(s);
 }
 
@@ -88,7 +88,7 @@ bool ig_span_unref_last(ignis_span *s)
 {
     if (atomic_load_explicit(&s->refs, memory_order_acquire) == 1 ||
         atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-        free_chunks(s);
+        ig_span_free_chunks(s);
         return true;
     }
     return false;

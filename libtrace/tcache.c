@@ -2,12 +2,15 @@
  * libtrace/tcache.c — the per-thread cache behind every span.
  *
  * Each thread that starts spans owns an ig_tcache: a xoshiro256** id
- * generator seeded from getrandom(), a LIFO of free span blocks, a counter
- * stripe of its own, and the thread's current-span stack.  Allocation pops
- * the local list; when it is empty the thread takes the whole remote-free
- * list in one atomic exchange (blocks freed by the export thread are pushed
- * there with a CAS), and only then calls malloc.  A push-only / take-all
- * list has no ABA problem, so no locks are needed on the hot path.
+ * generator seeded from getrandom(), a stack of pointers to free span
+ * blocks, a counter stripe of its own, and the thread's current-span
+ * stack.  Allocation pops the local stack; when it is empty the thread
+ * takes the whole remote list in one atomic exchange and only then calls
+ * malloc.  The export thread returns blocks in "return nodes": the first
+ * block of a group lists up to ~95 others in its arena and is pushed with
+ * one CAS, so returning a block does not write to it — a block's cache
+ * lines move between the two threads as little as possible.  A push-only /
+ * take-all list has no ABA problem, so no locks are needed on the hot path.
  *
  * When a thread exits its cache becomes an orphan (blocks still in flight
  * keep returning to it) and the next new thread adopts it, so memory stays
@@ -33,8 +36,8 @@ static void tcache_thread_exit(void *arg)
 {
     ig_tcache *tc = arg;
     ig_tcache_stack_clear(tc);
-    free(tc->stack);
-    tc->stack = NULL;
+    free(tc->scopes);
+    tc->scopes = NULL;
     tc->cap = 0;
     ig_tls_cache = NULL;
     pthread_mutex_lock(&g_reg_mu);
@@ -102,33 +105,60 @@ ig_tcache *ig_tcache_slow(void)
     return tc;
 }
 
+void ig_tcache_stack_grow(ig_tcache *tc)
+{
+    uint32_t cap = tc->capstack ? tc->capstack * 2 : 256;
+    ignis_span **st = realloc(tc->stack, cap * sizeof *st);
+    if (!st)
+        abort();
+    tc->stack = st;
+    tc->capstack = cap;
+}
+
+/* Takes every return node pushed by other threads into the local stack. */
+static void take_returns(ig_tcache *tc)
+{
+    ignis_span *node = atomic_exchange_explicit(&tc->remote_free, NULL, memory_order_acquire);
+    while (node) {
+        ignis_span *next = node->next_free;
+        ig_ret_node *r = (ig_ret_node *)node->arena;
+        for (uint32_t i = 0; i < r->n; i++)
+            ig_span_block_push_local(tc, r->p[i]);
+        ig_span_block_push_local(tc, node);
+        node = next;
+    }
+}
+
 ignis_span *ig_span_block_alloc_slow(ig_tcache *tc)
 {
-    ignis_span *s = atomic_exchange_explicit(&tc->remote_free, NULL, memory_order_acquire);
-    if (!s) {
-        s = aligned_alloc(64, IG_SPAN_BLOCK);
-        if (!s)
-            return NULL;
-        s->home = tc;
-        return s;
-    }
-    tc->free = s->next_free;
+    take_returns(tc);
+    if (tc->nstack)
+        return tc->stack[--tc->nstack];
+    ignis_span *s = aligned_alloc(64, IG_SPAN_BLOCK);
+    if (!s)
+        return NULL;
+    s->home = tc;
     return s;
+}
+
+void ig_span_block_return(ignis_span *node)
+{
+    ig_tcache *home = node->home;
+    ignis_span *old = atomic_load_explicit(&home->remote_free, memory_order_relaxed);
+    do {
+        node->next_free = old;
+    } while (!atomic_compare_exchange_weak_explicit(&home->remote_free, &old, node, memory_order_release,
+                                                    memory_order_relaxed));
 }
 
 void ig_span_block_free(ignis_span *s)
 {
-    ig_tcache *home = s->home;
-    if (home == ig_tls_cache) {
-        s->next_free = home->free;
-        home->free = s;
+    if (s->home == ig_tls_cache) {
+        ig_span_block_push_local(s->home, s);
         return;
     }
-    ignis_span *old = atomic_load_explicit(&home->remote_free, memory_order_relaxed);
-    do {
-        s->next_free = old;
-    } while (!atomic_compare_exchange_weak_explicit(&home->remote_free, &old, s, memory_order_release,
-                                                    memory_order_relaxed));
+    ((ig_ret_node *)s->arena)->n = 0; /* a node listing only itself */
+    ig_span_block_return(s);
 }
 
 void ig_tcache_atfork_prepare(void) { pthread_mutex_lock(&g_reg_mu); }
@@ -143,19 +173,4 @@ void ig_tcache_atfork_child(void)
             c->orphan = true;
     if (ig_tls_cache)
         ig_tcache_reseed(ig_tls_cache);
-}
-
-void ig_span_block_free_chain(ignis_span *first, ignis_span *last)
-{
-    ig_tcache *home = first->home;
-    if (home == ig_tls_cache) {
-        last->next_free = home->free;
-        home->free = first;
-        return;
-    }
-    ignis_span *old = atomic_load_explicit(&home->remote_free, memory_order_relaxed);
-    do {
-        last->next_free = old;
-    } while (!atomic_compare_exchange_weak_explicit(&home->remote_free, &old, first, memory_order_release,
-                                                    memory_order_relaxed));
 }

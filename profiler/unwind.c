@@ -55,9 +55,13 @@ enum { REG_SAME, REG_UNDEF, REG_AT_CFA, REG_VAL_CFA };
 typedef struct cfi_rule {
     uint8_t kind;
     uint8_t cfa_reg;
-    uint8_t how[NDWREG];
+    uint8_t nsaved;          /* registers restored from (or computed off) the CFA */
+    uint8_t saved_reg[16];
+    uint8_t saved_how[16];   /* REG_AT_CFA or REG_VAL_CFA */
+    int32_t saved_off[16];
+    int32_t ra_off;          /* return address at CFA + ra_off */
+    uint16_t undef_mask;     /* registers the caller's value is lost for */
     int64_t cfa_off;
-    int32_t off[NDWREG];
 } cfi_rule;
 
 struct ig_unwinder {
@@ -246,10 +250,10 @@ static bool decode_frame(Dwarf_Frame *fr, cfi_rule *rule)
     if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1)
         return false;
     if (ops[0].atom == DW_OP_bregx) {
-        rule->cfa_reg = (uint8_t)ops[0].number;
-        rule->cfa_off = (int64_t)ops[0].number2;
         if (ops[0].number >= 16)
             return false;
+        rule->cfa_reg = (uint8_t)ops[0].number;
+        rule->cfa_off = (int64_t)ops[0].number2;
     } else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg15) {
         rule->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
         rule->cfa_off = (int64_t)ops[0].number;
@@ -259,17 +263,28 @@ static bool decode_frame(Dwarf_Frame *fr, cfi_rule *rule)
     for (int r = 0; r < NDWREG; r++) {
         if (r == 7)
             continue; /* the caller's stack pointer is the CFA */
+        uint8_t how;
+        int32_t off = 0;
         if (dwarf_frame_register(fr, r, mem, &ops, &nops) != 0)
             return false;
         if (nops == 0)
-            rule->how[r] = ops ? REG_UNDEF : REG_SAME;
-        else if (!decode_cfa_offset(ops, nops, &rule->how[r], &rule->off[r]))
+            how = ops ? REG_UNDEF : REG_SAME;
+        else if (!decode_cfa_offset(ops, nops, &how, &off))
             return false;
+        if (r == 16) {
+            if (how == REG_UNDEF)
+                rule->kind = RULE_ROOT; /* the outermost frame (_start, clone) */
+            else if (how != REG_AT_CFA)
+                return false;
+            rule->ra_off = off;
+        } else if (how == REG_UNDEF) {
+            rule->undef_mask |= (uint16_t)(1u << r);
+        } else if (how != REG_SAME) {
+            rule->saved_reg[rule->nsaved] = (uint8_t)r;
+            rule->saved_how[rule->nsaved] = how;
+            rule->saved_off[rule->nsaved++] = off;
+        }
     }
-    if (rule->how[16] == REG_UNDEF)
-        rule->kind = RULE_ROOT; /* the outermost frame (_start, clone) */
-    else if (rule->how[16] != REG_AT_CFA)
-        return false;
     return true;
 }
 
@@ -323,30 +338,24 @@ static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
     if (rule->kind != RULE_STEP || !(st->valid & (1u << rule->cfa_reg)))
         return -2;
     uint64_t cfa = st->reg[rule->cfa_reg] + (uint64_t)rule->cfa_off, ra;
-    if (!load_stack(c, cfa + (uint64_t)(int64_t)rule->off[16], &ra))
+    if (!load_stack(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
         return -1;
-    fast_state next = {{0}, 0, ra};
-    for (int r = 0; r < 16; r++) {
-        switch (rule->how[r]) {
-        case REG_SAME:
-            next.reg[r] = st->reg[r];
-            next.valid |= st->valid & (1u << r);
-            break;
-        case REG_AT_CFA:
-            if (load_stack(c, cfa + (uint64_t)(int64_t)rule->off[r], &next.reg[r]))
-                next.valid |= 1u << r;
-            break;
-        case REG_VAL_CFA:
-            next.reg[r] = cfa + (uint64_t)(int64_t)rule->off[r];
-            next.valid |= 1u << r;
-            break;
-        default:
-            break;
+    uint16_t valid = st->valid & (uint16_t)~rule->undef_mask;
+    for (int i = 0; i < rule->nsaved; i++) {
+        int r = rule->saved_reg[i];
+        uint64_t at = cfa + (uint64_t)(int64_t)rule->saved_off[i];
+        if (rule->saved_how[i] == REG_VAL_CFA) {
+            st->reg[r] = at;
+            valid |= (uint16_t)(1u << r);
+        } else if (load_stack(c, at, &st->reg[r])) {
+            valid |= (uint16_t)(1u << r);
+        } else {
+            valid &= (uint16_t)~(1u << r);
         }
     }
-    next.reg[7] = cfa;
-    next.valid |= 1u << 7;
-    *st = next;
+    st->reg[7] = cfa;
+    st->valid = valid | (1u << 7);
+    st->pc = ra;
     return 1;
 }
 

@@ -11,7 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libncurses-dev zlib1g-dev
   libjson-c-dev libmicrohttpd-dev libcmocka-dev
   clang libclang-rt-14-dev
-  golang-go chromium tmux linux-perf procps
+  golang-go chromium tmux linux-perf procps time
 )
 
 missing=()

@@ -26,6 +26,7 @@
 void ig_frames_reset(ig_frames *f)
 {
     f->n = 0;
+    f->clipped = 0;
 }
 
 void ig_frames_free(ig_frames *f)
@@ -279,12 +280,14 @@ void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
         struct walk w = stack[--n];
         const ig_tree_node *node = ig_tree_node_at(s->tree, w.node);
         int depth = (int)node->depth;
-        if (depth - s->first_depth >= s->nrows)
-            continue;
         int col = cell_of(&c, w.offset);
         int end = cell_of(&c, w.offset + node->total);
         if (end <= col)
             continue;
+        if (depth - s->first_depth >= s->nrows) {
+            out->clipped = 1;
+            continue;
+        }
         if (depth_visible(s, depth))
             emit(&c, w.node, depth, col, end - col, 0);
         push_children(&c, &stack, &n, &cap, node, w.offset);

@@ -58,6 +58,7 @@ typedef struct ig_frame {
 typedef struct ig_frames {
     ig_frame *v;
     size_t n, cap;
+    int clipped;     /* some wide enough frame was deeper than the rows */
 } ig_frames;
 
 /* Where and how a tree is drawn. */

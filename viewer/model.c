@@ -311,8 +311,10 @@ static void layout_sandwich(ig_viewer *v)
 
 void ig_viewer_settle(ig_viewer *v)
 {
-    /* Outside the sandwich view the selection lives in the flame graph. */
-    if (v->mode != IG_MODE_SANDWICH && v->sel_pane != IG_PANE_MAIN) {
+    /* Outside the sandwich view the selection lives in the flame graph
+     * (help and pickers return to the view they were opened from). */
+    ig_view_mode shown = v->mode == IG_MODE_HELP || v->mode == IG_MODE_PICK ? v->back_mode : v->mode;
+    if (shown != IG_MODE_SANDWICH && v->sel_pane != IG_PANE_MAIN) {
         v->sel_pane = IG_PANE_MAIN;
         v->sel = ig_viewer_zoom_node(v);
         v->layout_valid = 0;
@@ -324,11 +326,25 @@ const ig_frames *ig_viewer_layout(ig_viewer *v)
     ig_viewer_settle(v);
     if (v->layout_valid)
         return &v->frames;
-    ig_frames_reset(&v->frames);
-    if (v->mode == IG_MODE_FLAME)
-        layout_flame(v);
-    else if (v->mode == IG_MODE_SANDWICH)
-        layout_sandwich(v);
+    for (;;) {
+        ig_frames_reset(&v->frames);
+        if (v->mode == IG_MODE_FLAME)
+            layout_flame(v);
+        else if (v->mode == IG_MODE_SANDWICH)
+            layout_sandwich(v);
+        else
+            break;
+        /* A rebuild (filter, live refresh) can leave the selection on a
+         * frame too narrow to draw: move it to the nearest drawn ancestor. */
+        const ig_tree *t = ig_viewer_pane_tree(v, v->sel_pane);
+        uint32_t top = v->sel_pane == IG_PANE_MAIN ? 0 : pane_root(t);
+        if (ig_frames_find(&v->frames, v->sel_pane, v->sel) >= 0)
+            break;
+        if (v->sel == top)
+            break; /* nothing drawable (no rows) */
+        /* Climb; above a sandwich pane's function there is only its root. */
+        v->sel = v->sel == 0 ? top : ig_tree_node_at(t, v->sel)->parent;
+    }
     v->layout_valid = 1;
     return &v->frames;
 }

@@ -143,6 +143,11 @@ static void draw_header(ig_viewer *v, ig_screen *s)
         ig_sb_printf(&sb, " | thread=%s", v->thread);
     if (v->nzoom > 1)
         ig_sb_printf(&sb, " | zoom %d", v->nzoom - 1);
+    if (v->mode == IG_MODE_FLAME) {
+        const ig_frames *f = ig_viewer_layout(v);
+        if (v->scroll > 0 || f->clipped)
+            ig_sb_printf(&sb, " | depth %d-%d%s", v->scroll, v->scroll + s->h - 4, f->clipped ? "+" : "");
+    }
     int n = ig_screen_text(s, 0, 0, s->w - 7, IG_ST_HEADER, sb.data);
     (void)n;
     ig_screen_text(s, 0, s->w - 7, 7, IG_ST_HEADER, " ? help");

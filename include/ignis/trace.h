@@ -27,7 +27,11 @@
  *   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT,
  *   OTEL_SDK_DISABLED; and ours: IGNIS_KEEP_ERRORS=1 (export unsampled spans
  *   that end with status error), IGNIS_TRACES_PROCESSOR=simple (export
- *   synchronously, for debugging).  The OTLP exporter reads the
+ *   synchronously, for debugging), IGNIS_TRACE_CLOCK=tsc (timestamps from
+ *   the CPU's invariant TSC, re-anchored to CLOCK_REALTIME every ~1 ms;
+ *   cheaper than clock_gettime on VMs; default realtime),
+ *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging).  The OTLP
+ *   exporter reads the
  *   OTEL_EXPORTER_OTLP_* variables.  Invalid values are warned about (see
  *   ignis_trace_set_logger) and replaced by the default.
  *
@@ -204,9 +208,10 @@ IGNIS_API int ignis_tracer_provider_force_flush(ignis_tracer_provider *tp, int t
 IGNIS_API int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms);
 
 /** Frees the provider and its tracers (shuts down with a 30 s timeout if
- *  not done yet).  If shutdown timed out, the memory still used by the
- *  abandoned export thread is deliberately leaked.  All spans must have
- *  been ended. */
+ *  not done yet).  If shutdown timed out, the abandoned export thread frees
+ *  the provider itself if its exporter ever returns (with the simple
+ *  processor the memory is leaked instead).  All spans must have been
+ *  ended, and no tracer of this provider may be used afterwards. */
 IGNIS_API void ignis_tracer_provider_free(ignis_tracer_provider *tp);
 
 /** Optional process-wide provider for libraries that do not get one passed
@@ -246,7 +251,7 @@ IGNIS_API void ignis_trace_set_logger(void (*fn)(int level, const char *msg, voi
 
 /** Returns the tracer for an instrumentation scope (same name, version
  *  and attributes give the same tracer).  name NULL or "" is allowed (a
- *  warning is logged once).  Owned by the provider.  With tp NULL, returns
+ *  warning is logged).  Owned by the provider.  With tp NULL, returns
  *  NULL, which ignis_span_start accepts (non-recording spans). */
 IGNIS_API ignis_tracer *ignis_tracer_get(ignis_tracer_provider *tp, const char *name, const char *version,
                                          const ignis_attribute *attrs, size_t nattrs);

@@ -9,8 +9,8 @@
  *   read from /sys/bus/event_source/devices/uprobe/format/retprobe).
  *   Aliases (two names, one address) are probed once.
  *   Events.  For each thread present at attach: an entry probe per
- *   allocation function (period --every, user regs + 16 KiB of user
- *   stack), a return probe per allocation function (period --every, regs
+ *   allocation function (period --every, user regs + --stack-size bytes
+ *   of user stack, 8 KiB by default), a return probe per allocation function (period --every, regs
  *   only: the returned pointer in rax), and an entry probe on free (period
  *   1, regs only).  All of a thread's events write into one ring
  *   (PERF_EVENT_IOC_SET_OUTPUT); per-thread events keep per-thread
@@ -18,10 +18,14 @@
  *   /proc/PID/task after every drain (the kernel refuses to mmap
  *   inherited per-thread events, and inherited uprobe events on per-CPU
  *   rings delivered no samples here), so a new thread's first
- *   allocations, before the rescan, are missed.
- *   PERF_SAMPLE_IDENTIFIER tells which probe fired (inherited events
- *   report their parent's id); the rest of the record has the CPU
- *   profiler's layout and is parsed by ig_perf_parse_sample().
+ *   allocations, before the rescan (20 ms), are missed; exited threads'
+ *   rings and fds are released at the same rescan.  Rings are 64 MiB
+ *   shared by the threads at attach (256 KiB - 16 MiB each), and we run
+ *   at nice -10 so the reader keeps up; losses are counted and reported.
+ *   PERF_SAMPLE_IDENTIFIER tells which probe fired; the record is copied
+ *   without it (and with the period slot PERF_SAMPLE_PERIOD would have
+ *   filled, a flag that makes the kernel ignore sample_period for these
+ *   events) into the CPU profiler's layout for ig_perf_parse_sample().
  *   Matching.  Records from all rings are drained, entry stacks unwound
  *   at once (profiler/unwind.h) while the stack copy is in the ring, then
  *   sorted by time and replayed: an entry waits in its thread's slot for
@@ -32,9 +36,14 @@
  *   counts.  With --every N the Nth entry and the Nth return of a
  *   function in a thread are the same call, so pairs still match; each
  *   recorded allocation then stands for N (counts are scaled by N).
+ *   Frees are always recorded (period 1, no stack), so in-use stays right
+ *   for the recorded allocations.  posix_memalign's pointer is read from
+ *   *memptr with process_vm_readv when its return is replayed (best
+ *   effort: the variable may have changed by then).
  *   Cost.  Every probed call traps whether recorded or not; before
- *   attaching we time a uprobe on a function of our own (a calibration
- *   loop) and report that cost times the number of probe hits.
+ *   attaching we time a uprobe on a function of our own (thread CPU time,
+ *   median of 5) and report that cost times the calls seen, next to the
+ *   target's own CPU time while attached.
  */
 #include "profiler/alloc/attach.h"
 

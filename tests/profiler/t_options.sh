@@ -30,9 +30,14 @@ grep -q '_\[k\]' "$T/tid.folded" && fail "--no-kernel: kernel frames present"
 # two processes at once
 start_sample cpu_recurse 60; rec1=$SAMPLE_PID
 start_sample cpu_recurse 60; rec2=$SAMPLE_PID
-"$IGNIS" record -p "$rec1,$rec2" -F 499 -d 2 --per-thread -o "$T/two.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
+cputicks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+for _ in $(seq 400); do   # both running their loops (bounded wait)
+  [ "$(cputicks "$rec1")" -ge 5 ] && [ "$(cputicks "$rec2")" -ge 5 ] && break
+  sleep 0.05
+done
+"$IGNIS" record -p "$rec1,$rec2" -F 499 -d 3 --per-thread -o "$T/two.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
 for p in "$rec1" "$rec2"; do
-  [ "$(folded_sum "$T/two.folded" "^cpu_recurse \\[$p\\];_start;")" -gt 0 ] || fail "-p A,B: no samples of $p"
+  [ "$(folded_sum "$T/two.folded" "^cpu_recurse \\[$p\\];_start;.*;run;")" -gt 0 ] || { cat "$T/rec.err"; fail "-p A,B: no samples of $p"; }
 done
 echo "ok: -p $rec1,$rec2"
 
@@ -46,9 +51,8 @@ echo "ok: formats"
 # SIGINT without -d: stops, writes, exit 0
 start_record -p "$rec2" -F 499 -o "$T/int.folded"
 wait_recording
-ticks() { awk '{ print $14 + $15 }' /proc/"$rec2"/stat; }
-t0=$(ticks)
-for _ in $(seq 400); do [ $(( $(ticks) - t0 )) -ge 30 ] && break; sleep 0.05; done
+t0=$(cputicks "$rec2")
+for _ in $(seq 400); do [ $(( $(cputicks "$rec2") - t0 )) -ge 30 ] && break; sleep 0.05; done
 kill -INT "$REC_PID"
 wait_record
 [ "$REC_STATUS" -eq 0 ] || { cat "$T/rec.err"; fail "SIGINT: exit $REC_STATUS"; }

@@ -183,5 +183,15 @@ start ut C.UTF-8 80 24 $tmp/long.folded
 expect ut "a_function_with_a_very_long_name_that_i…b"
 keys ut q; expect ut "exited rc=0"
 
+# deeper than the screen: the header says which depths are shown, and the
+# view scrolls to keep the selection visible
+for i in $(seq 0 49); do printf 'f%02d;' $i; done | sed 's/;$/ 10\n/' > $tmp/deep.folded
+start dp C.UTF-8 80 24 $tmp/deep.folded
+expect dp "| depth 0-20+"
+for i in $(seq 30); do keys dp k; done
+expect dp " f29 | total 10"
+expect dp "| depth 10-30+"
+keys dp q; expect dp "exited rc=0"
+
 echo "$pass checks passed, $fails failed"
 [ $fails -eq 0 ]

@@ -71,6 +71,7 @@ static void test_widths_proportional(void **state)
     assert_int_equal(d->col, 80);
     assert_int_equal(d->width, 20);
     assert_int_equal(f.n, 6);
+    assert_false(f.clipped);
     ig_frames_free(&f);
     ig_tree_free(t);
     ignis_profile_free(p);
@@ -170,6 +171,7 @@ static void test_vertical_window(void **state)
     ig_layout_spec s = {.tree = t, .width = 40, .row0 = 5, .dir = -1, .nrows = 3, .first_depth = 2};
     ig_layout_flame(&f, &s);
     assert_int_equal(f.n, 3); /* depths 2, 3, 4 = b, c, d */
+    assert_true(f.clipped);    /* e and f are deeper */
     assert_int_equal(frame_of(&f, t, (const char *[]){"a", "b", NULL})->row, 5);
     assert_int_equal(frame_of(&f, t, (const char *[]){"a", "b", "c", "d", NULL})->row, 3);
     assert_int_equal(ig_frames_at(&f, 4, 39), ig_frames_find(&f, 0, node_by_path(t, (const char *[]){"a", "b", "c", NULL})));

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# scripts/demo.sh — `make demo`: the main jobs of ignis on the bundled samples.
+#
+#   1. the two sample HTTP services, traced with libignis (spans to an
+#      OTLP-JSON lines file), under load, while `ignis record -p` profiles
+#      both processes;
+#   2. a CPU profile of the two-thread sample (`ignis record -- CMD`), shown
+#      as the pprof -top table, folded stacks and an SVG flame graph;
+#   3. an allocation profile of the allocation sample (`--alloc`);
+# and ends with the `ignis view` commands to explore what was written.
+# Everything lands in demo-out/.  Traffic goes to 127.0.0.1 only.
+set -euo pipefail
+B=${IGNIS_BUILD:-build}
+IGNIS=$B/ignis
+OUT=demo-out
+rm -rf "$OUT"; mkdir -p "$OUT"
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Starts a sample service in the background and echoes "PID PORT".
+start_service() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  local pid=$! port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || { echo "demo: $* failed:" >&2; cat "$log" >&2; exit 1; }
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "demo: $* did not start" >&2; exit 1; }
+  echo "$pid $port"
+}
+
+step "1. Two traced services under load, profiled live with ignis record -p"
+export OTEL_TRACES_EXPORTER=otlp_file OTEL_BSP_SCHEDULE_DELAY=200
+read -r be_pid be_port < <(IGNIS_TRACES_FILE=$OUT/traces-backend.jsonl OTEL_SERVICE_NAME=demo-backend \
+  start_service "$OUT/backend.log" "$B/samples/http/sample-backend" --port 0)
+pids+=("$be_pid")
+read -r fe_pid fe_port < <(IGNIS_TRACES_FILE=$OUT/traces-frontend.jsonl OTEL_SERVICE_NAME=demo-frontend \
+  start_service "$OUT/frontend.log" "$B/samples/http/sample-frontend" --backend "http://127.0.0.1:$be_port" --port 0)
+pids+=("$fe_pid")
+echo "backend pid $be_pid on 127.0.0.1:$be_port, frontend pid $fe_pid on 127.0.0.1:$fe_port"
+"$IGNIS" record -p "$fe_pid,$be_pid" -F 999 -d 4 -o "$OUT/services.pb.gz" &
+rec=$!
+"$B/samples/http/sample-load" --url "http://127.0.0.1:$fe_port/hello?items=20000" --count 3000 --fail-every 100
+wait "$rec"
+kill -TERM "$fe_pid" "$be_pid"; wait "$fe_pid" "$be_pid" 2>/dev/null || true
+grep -h '^counters' "$OUT/frontend.log" "$OUT/backend.log" || true
+spans=$(cat "$OUT"/traces-*.jsonl | grep -o '"spanId"' | wc -l)
+traces=$(cat "$OUT"/traces-*.jsonl | grep -o '"traceId":"[0-9a-f]*"' | sort -u | wc -l)
+echo "exported $spans spans in $traces traces to $OUT/traces-*.jsonl (OTLP JSON, one request per line)"
+"$IGNIS" report "$OUT/services.pb.gz" --top 10
+
+step "2. CPU profile of a two-thread sample: ignis record -- CMD"
+"$IGNIS" record -F 999 -o "$OUT/cpu.pb.gz" -- "$B/samples/cpu/cpu_shares" 3
+"$IGNIS" report "$OUT/cpu.pb.gz" --top 10
+"$IGNIS" convert "$OUT/cpu.pb.gz" -o "$OUT/cpu.folded"
+"$IGNIS" flame "$OUT/cpu.pb.gz" -o "$OUT/cpu.svg" --title "ignis demo: cpu_shares"
+"$IGNIS" flame "$OUT/services.pb.gz" -o "$OUT/services.svg" --title "ignis demo: sample services"
+echo "wrote $OUT/cpu.pb.gz, $OUT/cpu.folded, $OUT/cpu.svg, $OUT/services.svg"
+
+step "3. Allocation profile: ignis record --alloc -- CMD"
+"$IGNIS" record --alloc -o "$OUT/heap.pb.gz" -- "$B/samples/alloc/allocsites" -r 20000 -t 2
+"$IGNIS" report "$OUT/heap.pb.gz" --value alloc_space --top 6
+"$IGNIS" report "$OUT/heap.pb.gz" --value inuse_space --top 3
+
+step "Explore"
+cat <<EOF
+  $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
+  $IGNIS view $OUT/services.pb.gz
+  $IGNIS view --diff $OUT/cpu.pb.gz $OUT/services.pb.gz
+  $IGNIS view $OUT/heap.pb.gz         # s switches alloc_space / inuse_space
+  open $OUT/cpu.svg in a browser; go tool pprof -top $OUT/cpu.pb.gz agrees with ignis report
+EOF
