@@ -13,7 +13,11 @@
  * ends the spans), so that other load on the machine disturbs it less; the
  * load average is printed too.  The clock is chosen by IGNIS_TRACE_CLOCK.
  *
- *   usage: trace_bench [spans-per-figure]   (default 2000000)
+ * With --profile, runs each loop once without timing, for instruction
+ * counts under `valgrind --tool=callgrind --toggle-collect=sampled_loop`
+ * (or unsampled_loop / export_main), which are repeatable under load.
+ *
+ *   usage: trace_bench [spans-per-figure] [--sampled-only | --profile]
  */
 #include "libtrace/internal.h"
 
@@ -92,7 +96,7 @@ static void *sampled_loop(void *arg)
     return NULL;
 }
 
-static void *unsampled_loop(void *arg)
+__attribute__((noinline, noipa)) static void *unsampled_loop(void *arg)
 {
     run *r = arg;
     double t0 = now_s(), c0 = cpu_s();
@@ -263,6 +267,17 @@ int main(int argc, char **argv)
         if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
             load[0] = -1;
         fclose(la);
+    }
+    if (argc > 2 && !strcmp(argv[2], "--profile")) {
+        ignis_tracer_provider *tp = make_provider(IGNIS_SAMPLER_ALWAYS_ON);
+        run r = {ignis_tracer_get(tp, "bench", "1", NULL, 0), n, 0, 0};
+        sampled_loop(&r);
+        ignis_tracer_provider_free(tp);
+        tp = make_provider(IGNIS_SAMPLER_ALWAYS_OFF);
+        r.t = ignis_tracer_get(tp, "bench", "1", NULL, 0);
+        unsampled_loop(&r);
+        ignis_tracer_provider_free(tp);
+        return 0;
     }
     const char *clk = getenv("IGNIS_TRACE_CLOCK");
     printf("ignis tracing SDK — %ld spans per figure (best of %d runs), clock %s, load average %.2f\n", n, REPS,

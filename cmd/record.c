@@ -2,7 +2,9 @@
  * cmd/record.c — `ignis record`: sample running processes or a command
  * and write the profile (pprof, folded or SVG by the output extension).
  *
- * The command only parses options, drives the recorder (profiler/record.h)
+ * `--alloc` selects allocation profiling instead, handled entirely by
+ * profiler/alloc/alloc_record.c.  Otherwise the command only parses
+ * options, drives the recorder (profiler/record.h)
  * until the duration ends, a signal arrives or every target exited, and
  * writes what it has.  SIGINT/SIGTERM only set a flag: the poll loop sees
  * it within 100 ms and the profile is still written.
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "exporters/formats.h"
+#include "profiler/alloc/alloc_record.h"
 #include "profiler/perf.h"
 #include "profiler/record.h"
 
@@ -49,6 +52,7 @@ static void usage(FILE *out)
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
             "      --per-thread      add the thread as the root frame\n"
             "  -q, --quiet           no status line or summary\n"
+            "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n",
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
 }
@@ -227,8 +231,19 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
         fprintf(stderr, "\r\033[K");
 }
 
+/* True when --alloc appears among the options (before any "--"). */
+static bool wants_alloc(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--alloc"))
+            return true;
+    return false;
+}
+
 int cmd_record(int argc, char **argv)
 {
+    if (wants_alloc(argc, argv))
+        return ig_alloc_record_main(argc, argv);
     record_args a = {.o = IG_RECORD_OPTS_INIT};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {

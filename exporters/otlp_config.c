@@ -16,6 +16,7 @@
  */
 #include "exporters/otlp.h"
 #include "libtrace/internal.h" /* ig_tlog: the SDK's (replaceable) logger */
+#include "utils/percent.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -60,17 +61,6 @@ static bool is_tchar(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void trim(const char **b, const char **e)
 {
     while (*b < *e && (**b == ' ' || **b == '\t'))
@@ -79,22 +69,17 @@ static void trim(const char **b, const char **e)
         (*e)--;
 }
 
+/* A header value may not contain CR, LF or NUL, raw or escaped. */
+static bool header_byte_ok(unsigned char c) { return c != '\r' && c != '\n' && c != '\0'; }
+
 /* Percent-decodes [b, e) into out; returns a reason on failure. */
 static const char *percent_decode(const char *b, const char *e, ig_strbuf *out)
 {
-    for (const char *p = b; p < e; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '%') {
-            if (e - p < 3 || hexval((unsigned char)p[1]) < 0 || hexval((unsigned char)p[2]) < 0)
-                return "invalid percent-encoding";
-            c = (unsigned char)(hexval((unsigned char)p[1]) * 16 + hexval((unsigned char)p[2]));
-            p += 2;
-        }
-        if (c == '\r' || c == '\n' || c == '\0')
-            return "control character in value";
-        ig_sb_putc(out, (char)c);
+    switch (ig_percent_decode(b, (size_t)(e - b), NULL, header_byte_ok, out)) {
+    case IG_PCT_OK: return NULL;
+    case IG_PCT_BAD_ESCAPE: return "invalid percent-encoding";
+    default: return "control character in value";
     }
-    return NULL;
 }
 
 /* Parses one `key=value` entry into a "Key: value" line; NULL reason = ok. */

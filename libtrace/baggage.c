@@ -12,6 +12,7 @@
  * formatting, entries that would exceed them are left out.
  */
 #include "libtrace/internal.h"
+#include "utils/percent.h"
 #include "utils/strbuf.h"
 
 #include <stdlib.h>
@@ -33,44 +34,6 @@ static bool octet(unsigned char c)
            (c >= 0x5d && c <= 0x7e);
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes a value; NULL if it has a non-octet or a bad escape. */
-static char *decode_value(const char *v, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hexv(v[i + 1]) : -1, lo = i + 2 < n ? hexv(v[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                goto bad;
-            *o++ = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (octet(c)) {
-            *o++ = (char)c;
-        } else {
-            goto bad;
-        }
-    }
-    *o = '\0';
-    return out;
-bad:
-    free(out);
-    return NULL;
-}
-
 /* Parses one member into e (malloc'd strings); -1 if invalid. */
 static int parse_member(const char *m, size_t n, ig_bag_entry *e)
 {
@@ -87,7 +50,7 @@ static int parse_member(const char *m, size_t n, ig_bag_entry *e)
     for (size_t i = 0; i < kn; i++)
         if (!tchar((unsigned char)k[i]))
             return -1;
-    char *val = decode_value(v, vn);
+    char *val = ig_percent_decode_dup(v, vn, octet, NULL); /* raw bytes: baggage-octets only */
     if (!val)
         return -1;
     e->key = strndup(k, kn);
@@ -168,12 +131,7 @@ char *ig_baggage_format(const ig_baggage *b)
         ig_sb_reset(&m);
         ig_sb_puts(&m, e->key);
         ig_sb_putc(&m, '=');
-        for (const unsigned char *v = (const unsigned char *)e->value; *v; v++) {
-            if (octet(*v) && *v != '%')
-                ig_sb_putc(&m, (char)*v);
-            else
-                ig_sb_printf(&m, "%%%02X", *v);
-        }
+        ig_percent_encode(&m, e->value, octet);
         if (e->meta) {
             ig_sb_putc(&m, ';');
             ig_sb_puts(&m, e->meta);

@@ -10,6 +10,7 @@
  * options, defaulting to unknown_service:<executable>.
  */
 #include "libtrace/internal.h"
+#include "utils/percent.h"
 #include "utils/strbuf.h"
 
 #include <errno.h>
@@ -24,39 +25,6 @@ void ig_kv_free(ig_kv *kv, size_t n)
         free(kv[i].value);
     }
     free(kv);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes [s, s+n) into a new string; NULL on a bad escape. */
-static char *pct_decode(const char *s, size_t n)
-{
-    char *out = ig_xmalloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *o++ = s[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0) {
-            free(out);
-            return NULL;
-        }
-        *o++ = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    *o = '\0';
-    return out;
 }
 
 int ig_resource_attrs_parse(const char *s, ig_kv **out, size_t *nout, char *why, size_t whylen)
@@ -81,7 +49,8 @@ int ig_resource_attrs_parse(const char *s, ig_kv **out, size_t *nout, char *why,
                 ig_kv_free(kv, n);
                 return -1;
             }
-            char *key = pct_decode(k, kl), *val = key ? pct_decode(v, vl) : NULL;
+            char *key = ig_percent_decode_dup(k, kl, NULL, NULL);
+            char *val = key ? ig_percent_decode_dup(v, vl, NULL, NULL) : NULL;
             if (!key || !val) {
                 snprintf(why, whylen, "bad percent-encoding in \"%.*s\"", (int)(ml > 40 ? 40 : ml), m);
                 free(key);

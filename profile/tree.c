@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- a small growable array -------------------------------------------- */
 
@@ -46,6 +47,34 @@ static void *arr_push(arr *a, size_t n)
 }
 
 #define ARR(type) {NULL, 0, 0, sizeof(type)}
+
+/* Reserves room for n elements up front.  Big arrays (the node array of a
+ * large profile) would otherwise be copied at every doubling and fault in
+ * page by page; a single reservation backed by transparent huge pages
+ * costs neither, and untouched capacity is never resident. */
+static void arr_reserve(arr *a, size_t n)
+{
+    if (n <= a->cap)
+        return;
+    a->data = ig_xrealloc(a->data, n * a->elem);
+    a->cap = n;
+    size_t bytes = n * a->elem, huge = (size_t)2 << 20;
+    if (bytes >= 4 * huge) {
+        uintptr_t lo = ((uintptr_t)a->data + huge - 1) & ~(uintptr_t)(huge - 1);
+        uintptr_t hi = ((uintptr_t)a->data + bytes) & ~(uintptr_t)(huge - 1);
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+}
+
+/* Gives back unused reserved capacity. */
+static void arr_shrink(arr *a)
+{
+    if (a->len && a->len < a->cap) {
+        a->data = ig_xrealloc(a->data, a->len * a->elem);
+        a->cap = a->len;
+    }
+}
 #define EL(a, type, i) (((type *)(a).data)[i])
 
 /* ---- name table ---------------------------------------------------------- */
@@ -275,13 +304,26 @@ static long expand(expander *x, const ignis_sample *s, arr *out)
             return -1;
     }
     if (x->has_re[RE_ROOT]) {
-        size_t i = 0;
-        while (i < n && !name_matches(x, fr[i].name, RE_ROOT))
-            i++;
-        if (i == n)
-            return -1;
-        memmove(fr, fr + i, (n - i) * sizeof *fr);
-        n -= i;
+        /* root-first: start at the first match (callees of it); reversed:
+         * end at the last match, so the reversed path starts there and
+         * goes on to its callers */
+        size_t i;
+        if (x->reverse) {
+            i = n;
+            while (i > 0 && !name_matches(x, fr[i - 1].name, RE_ROOT))
+                i--;
+            if (!i)
+                return -1;
+            n = i;
+        } else {
+            i = 0;
+            while (i < n && !name_matches(x, fr[i].name, RE_ROOT))
+                i++;
+            if (i == n)
+                return -1;
+            memmove(fr, fr + i, (n - i) * sizeof *fr);
+            n -= i;
+        }
         out->len = n;
     }
     if (x->reverse)
@@ -301,6 +343,8 @@ struct ig_tree {
     int diff;
     int value; /* value index used */
     int64_t min_total; /* pruning threshold the tree was built with */
+    int reverse;       /* and its filters, applied to a diff base too */
+    char *focus, *ignore, *thread, *root;
     char vtype[64], vunit[64];
 };
 
@@ -435,6 +479,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         return -1;
     t->value = x.vi;
     t->min_total = o ? o->min_total : 0;
+    t->reverse = o ? o->reverse : 0;
     set_value_names(t, p);
     arr paths = ARR(path), keys = ARR(uint32_t), tmp = ARR(frame), name_module = ARR(uint32_t);
     /* first pass: paths as (name << 3 | kind) keys; names are ranked below */
@@ -476,7 +521,9 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     sort_ctx sc = {kd};
     if (paths.len)
         qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
+    arr_reserve(&t->nodes, t->nodes.len + keys.len + 1); /* a node per key at most */
     build_from_paths(t, &paths, kd, order, name_module.data, o ? o->min_total : 0);
+    arr_shrink(&t->nodes);
     free(order);
     free(rank);
     free(keys.data);
@@ -496,6 +543,12 @@ ig_tree *ig_tree_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err 
         ig_tree_free(t);
         return NULL;
     }
+    if (opts) {
+        t->focus = opts->focus ? ig_xstrdup(opts->focus) : NULL;
+        t->ignore = opts->ignore ? ig_xstrdup(opts->ignore) : NULL;
+        t->thread = opts->thread ? ig_xstrdup(opts->thread) : NULL;
+        t->root = opts->root ? ig_xstrdup(opts->root) : NULL;
+    }
     ig_tree_node *nodes = t->nodes.data;
     nodes[0].parent = 0;
     return t;
@@ -507,6 +560,10 @@ void ig_tree_free(ig_tree *t)
         return;
     names_free(&t->nm);
     free(t->nodes.data);
+    free(t->focus);
+    free(t->ignore);
+    free(t->thread);
+    free(t->root);
     free(t);
 }
 
@@ -532,7 +589,7 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     /* A pruned tree gets a base pruned 16 times finer: a base node dropped
      * there is worth under 1/16 of the smallest node shown, so deltas stay
      * within that, while memory stays proportional to what is drawn. */
-    ig_tree_opts o = {vi, 0, NULL, NULL, NULL, NULL, t->min_total / 16};
+    ig_tree_opts o = {vi, t->reverse, t->focus, t->ignore, t->thread, t->root, t->min_total / 16};
     int rc = build_into(bt, base, &o, err);
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
@@ -542,6 +599,8 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     }
     const ig_tree_node *A = t->nodes.data, *Bn = bt->nodes.data;
     arr out = ARR(ig_tree_node), lastc = ARR(uint32_t), stack = ARR(merge_item), kids = ARR(merge_item);
+    arr_reserve(&out, t->nodes.len + bt->nodes.len);
+    arr_reserve(&lastc, t->nodes.len + bt->nodes.len);
     merge_item first = {0, 0, UINT32_MAX};
     *(merge_item *)arr_push(&stack, 1) = first;
     while (stack.len) {
@@ -591,6 +650,7 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
             *(merge_item *)arr_push(&stack, 1) = EL(kids, merge_item, i - 1);
     }
     free(t->nodes.data);
+    arr_shrink(&out);
     t->nodes = out;
     t->diff = 1;
     free(bt->nodes.data);
@@ -620,6 +680,7 @@ struct ig_top {
     names nm;
     arr rows;   /* ig_top_row, sorted */
     int64_t total;
+    char *focus, *ignore, *thread, *root; /* filters, applied to a diff base too */
     char vtype[64], vunit[64];
 };
 
@@ -749,6 +810,12 @@ ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_so
     }
     top_rows(t, &acc, sort);
     acc_free(&acc);
+    if (opts) {
+        t->focus = opts->focus ? ig_xstrdup(opts->focus) : NULL;
+        t->ignore = opts->ignore ? ig_xstrdup(opts->ignore) : NULL;
+        t->thread = opts->thread ? ig_xstrdup(opts->thread) : NULL;
+        t->root = opts->root ? ig_xstrdup(opts->root) : NULL;
+    }
     return t;
 }
 
@@ -762,7 +829,7 @@ int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_e
         EL(acc.flat, int64_t, r->name) = r->flat;
         EL(acc.cum, int64_t, r->name) = r->cum;
     }
-    ig_tree_opts o = {ignis_profile_find_value(base, t->vtype), 0, NULL, NULL, NULL, NULL, 0};
+    ig_tree_opts o = {ignis_profile_find_value(base, t->vtype), 0, t->focus, t->ignore, t->thread, t->root, 0};
     if (top_accumulate(t, &acc, base, &o, 1, err)) {
         acc_free(&acc);
         return ig_err_prefix(err, "base profile");
@@ -778,6 +845,10 @@ void ig_top_free(ig_top *t)
         return;
     names_free(&t->nm);
     free(t->rows.data);
+    free(t->focus);
+    free(t->ignore);
+    free(t->thread);
+    free(t->root);
     free(t);
 }
 

@@ -1,8 +1,9 @@
 /*
  * profiler/u64map.h — a small open-addressing hash map from 64-bit keys to
  * 64-bit values, for the recorder's hot lookups (address -> location id,
- * tid -> thread).  Key 0 is reserved as "empty"; callers never use it
- * (addresses and tids are non-zero).  Linear probing, grows at 50% load.
+ * tid -> thread).  Key 0 marks an empty slot, so it is never stored: a
+ * lookup of 0 misses and a put of 0 is ignored (callers then just recompute,
+ * e.g. for a sampled IP of 0).  Linear probing, grows at 50% load.
  */
 #ifndef IG_PROFILER_U64MAP_H
 #define IG_PROFILER_U64MAP_H
@@ -23,7 +24,7 @@ typedef struct ig_u64map {
 
 static inline bool ig_u64map_get(const ig_u64map *m, uint64_t key, uint64_t *val)
 {
-    if (!m->cap)
+    if (!m->cap || !key)
         return false;
     size_t mask = m->cap - 1;
     for (size_t i = (size_t)ig_hash_mix(key) & mask;; i = (i + 1) & mask) {
@@ -54,6 +55,8 @@ static inline void ig_u64map_grow(ig_u64map *m)
 
 static inline void ig_u64map_put(ig_u64map *m, uint64_t key, uint64_t val)
 {
+    if (!key)
+        return;
     if ((m->count + 1) * 2 > m->cap)
         ig_u64map_grow(m);
     size_t mask = m->cap - 1;

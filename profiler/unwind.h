@@ -1,11 +1,14 @@
 /*
- * profiler/unwind.h — DWARF unwinding of sampled user stacks (libunwind).
+ * profiler/unwind.h — DWARF unwinding of sampled user stacks.
  *
- * One ig_unwinder per target process: a libunwind remote address space
- * whose accessors serve the registers and stack copy of the sample being
- * unwound and the unwind tables of the process's modules (procmap.h).
- * libunwind's global register-state cache is kept across samples, so a
- * frame seen before costs a hash lookup instead of a CFI parse.
+ * One ig_unwinder per target process.  Frames are stepped with CFI rows
+ * that libdw computed once per code address and that are cached here
+ * ("CFA = reg + off, registers saved at CFA + n"); rows of any other shape
+ * (DWARF expressions, signal frames, no CFI) hand over to a libunwind
+ * remote address space whose accessors serve the sample's registers and
+ * stack copy and the modules' unwind tables (procmap.h).  Setting
+ * IGNIS_UNWINDER=libunwind in the environment uses libunwind for every
+ * frame (for benchmarks and comparisons).
  */
 #ifndef IG_PROFILER_UNWIND_H
 #define IG_PROFILER_UNWIND_H

@@ -1,2 +1,2 @@
 # utils/ — shared helpers (errors, buffers, files, gzip, hashing).
-LIB_SRCS += utils/err.c utils/strbuf.c utils/fileio.c utils/hash.c
+LIB_SRCS += utils/err.c utils/strbuf.c utils/fileio.c utils/hash.c utils/percent.c

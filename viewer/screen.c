@@ -260,6 +260,8 @@ static void draw_frame(ig_viewer *v, ig_screen *s, const ig_frame *f)
     if (f->pane == v->sel_pane && f->node == v->sel)
         style = IG_ST_SELECTED;
     ig_screen_fill(s, f->row, f->col, f->width, ' ', style);
+    if (f->width < 3)
+        return; /* a letter or two of a name reads as noise: colour only */
     const char *name = node_label(t, f->node);
     int ell;
     size_t bytes = ig_layout_fit(name, f->width, &ell);

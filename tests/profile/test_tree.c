@@ -148,6 +148,44 @@ static void test_tree_reverse_and_prune(void **state)
     ignis_profile_free(p);
 }
 
+static void test_tree_root_reverse_gives_callers(void **state)
+{
+    (void)state;
+    ignis_profile *p = sample_profile();
+    add(p, "main;x;b", 7, NULL);
+    ig_err err;
+    char s[512];
+    ig_tree_opts o = {-1, 1, NULL, NULL, NULL, "^b$", 0};
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    render(t, s, sizeof s);
+    /* b's callers: a (5) and x (7), each called from main */
+    assert_string_equal(s, "root(12/0) b(12/0) a(5/0) main(5/5) x(7/0) main(7/7)");
+    ig_tree_free(t);
+    ignis_profile_free(p);
+}
+
+static void test_tree_diff_filters_base_too(void **state)
+{
+    (void)state;
+    ignis_profile *p = sample_profile();
+    ignis_profile *base = sample_profile();
+    add(base, "main;d", 10, "t1");
+    ig_err err;
+    ig_tree_opts o = {-1, 0, NULL, "^d$", NULL, NULL, 0};
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    assert_int_equal(ig_tree_add_base(t, base, &err), 0);
+    /* d is ignored on both sides: the base total equals the new total */
+    assert_int_equal(ig_tree_node_at(t, 0)->base_total, ig_tree_node_at(t, 0)->total);
+    ig_tree_free(t);
+    ig_top *top = ig_top_build(p, &o, IG_SORT_FLAT, &err);
+    assert_int_equal(ig_top_add_base(top, base, IG_SORT_FLAT, &err), 0);
+    for (size_t i = 0; i < ig_top_rows(top); i++)
+        assert_string_not_equal(ig_top_name(top, ig_top_row_at(top, i)->name), "d");
+    ig_top_free(top);
+    ignis_profile_free(base);
+    ignis_profile_free(p);
+}
+
 static void test_tree_diff(void **state)
 {
     (void)state;
@@ -257,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_order_and_totals), cmocka_unit_test(test_tree_filters),
         cmocka_unit_test(test_tree_reverse_and_prune), cmocka_unit_test(test_tree_diff),
+        cmocka_unit_test(test_tree_root_reverse_gives_callers), cmocka_unit_test(test_tree_diff_filters_base_too),
         cmocka_unit_test(test_inline_frames_expand),  cmocka_unit_test(test_top_table),
         cmocka_unit_test(test_format_value),
     };

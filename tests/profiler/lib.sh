@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 [ -x "$IGNIS" ] || fail "$IGNIS not built"
-for s in cpu_shares cpu_recurse cpu_late cpu_churn; do
+for s in cpu_shares cpu_recurse cpu_late cpu_churn cpu_jit; do
   [ -x "$S/$s" ] || fail "$S/$s not built"
 done
 

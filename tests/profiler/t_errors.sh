@@ -56,5 +56,21 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   [ "$rc" -eq 1 ] || fail "permission: exit $rc"
   grep -q 'perf_event_paranoid' "$T/err" && grep -q 'CAP_PERFMON' "$T/err" || fail "permission: no explanation"
   echo "ok: permission"
+  # ... while its own process is profiled with user frames only (the
+  # kernel callchain is not permitted at perf_event_paranoid >= 2)
+  if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
+    mkdir -p "$T/nobody" && chmod 777 "$T" "$T/nobody"
+    timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$IGNIS" record -F 499 \
+      -o "$T/nobody/own.folded" -- "$S/cpu_recurse" 1 2>"$T/err"
+    rc=$?
+    cat "$T/err"
+    [ "$rc" -eq 0 ] || fail "unprivileged own process: exit $rc"
+    [ "$(folded_sum "$T/nobody/own.folded" ';recurse_leaf$')" -gt 0 ] || fail "unprivileged: no recurse_leaf"
+    if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 2 ]; then
+      grep -q 'user frames only' "$T/err" || fail "unprivileged: kernel frames not reported off"
+      grep -q '_\[k\]' "$T/nobody/own.folded" && fail "unprivileged: kernel frames present"
+    fi
+    echo "ok: unprivileged own process"
+  fi
 fi
 echo ok

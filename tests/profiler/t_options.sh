@@ -26,18 +26,30 @@ echo "--tid $tid: worker_a $a, others $other"
 [ "$other" -eq 0 ] || fail "--tid: samples of other threads"
 [ "$(summary 'threads seen')" -eq 1 ] || fail "--tid: more than one thread seen"
 grep -q '_\[k\]' "$T/tid.folded" && fail "--no-kernel: kernel frames present"
+kill "$shares"; wait "$shares" 2>/dev/null
 
 # two processes at once
 start_sample cpu_recurse 60; rec1=$SAMPLE_PID
 start_sample cpu_recurse 60; rec2=$SAMPLE_PID
 cputicks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
-for _ in $(seq 400); do   # both running their loops (bounded wait)
-  [ "$(cputicks "$rec1")" -ge 5 ] && [ "$(cputicks "$rec2")" -ge 5 ] && break
+ran=
+for _ in $(seq 600); do   # both running their loops (bounded wait)
+  [ "$(cputicks "$rec1")" -ge 5 ] && [ "$(cputicks "$rec2")" -ge 5 ] && { ran=1; break; }
   sleep 0.05
 done
+[ -n "$ran" ] || fail "the two samples did not get CPU time within 30 s"
+t1=$(cputicks "$rec1"); t2=$(cputicks "$rec2")
 "$IGNIS" record -p "$rec1,$rec2" -F 499 -d 3 --per-thread -o "$T/two.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
-for p in "$rec1" "$rec2"; do
+d1=$(( $(cputicks "$rec1") - t1 )); d2=$(( $(cputicks "$rec2") - t2 ))
+echo "CPU ticks while recording: $d1 and $d2"
+hz=$(getconf CLK_TCK)
+for pd in "$rec1:$d1" "$rec2:$d2"; do
+  p=${pd%%:*}; d=${pd#*:}
+  ns=$(folded_sum "$T/two.folded" "^cpu_recurse \\[$p\\];")
   [ "$(folded_sum "$T/two.folded" "^cpu_recurse \\[$p\\];_start;.*;run;")" -gt 0 ] || { cat "$T/rec.err"; fail "-p A,B: no samples of $p"; }
+  # the sampled CPU time (sum of periods) matches the CPU the process used
+  # (its tick counters, read around the recording, bound it from above)
+  in_range "$(pct "$ns" $(( d * 1000000000 / hz )))" 50 110 "sampled CPU time of $p vs its used CPU time (%)"
 done
 echo "ok: -p $rec1,$rec2"
 

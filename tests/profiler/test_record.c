@@ -25,6 +25,7 @@
 
 #include "profiler/perf.h"
 #include "profiler/record.h"
+#include "profiler/u64map.h"
 
 /* ---- ring buffer -------------------------------------------------------- */
 
@@ -208,6 +209,32 @@ static void test_pid_list(void **state)
         assert_int_equal(ig_parse_pid_list(bad[i], &p), -1);
         assert_null(p);
     }
+}
+
+/* ---- the hash map behind the caches ---------------------------------------- */
+
+static void test_u64map(void **state)
+{
+    (void)state;
+    ig_u64map m = {0};
+    uint64_t v;
+    assert_false(ig_u64map_get(&m, 5, &v));
+    for (uint64_t k = 1; k <= 20000; k++)   /* grows many times */
+        ig_u64map_put(&m, k * 0x9e3779b97f4a7c15ULL, k);
+    for (uint64_t k = 1; k <= 20000; k++) {
+        assert_true(ig_u64map_get(&m, k * 0x9e3779b97f4a7c15ULL, &v));
+        assert_int_equal(v, k);
+    }
+    assert_int_equal(m.count, 20000);
+    ig_u64map_put(&m, 0x9e3779b97f4a7c15ULL, 77); /* overwrite */
+    assert_true(ig_u64map_get(&m, 0x9e3779b97f4a7c15ULL, &v));
+    assert_int_equal(v, 77);
+    assert_int_equal(m.count, 20000);
+    ig_u64map_put(&m, 0, 1); /* the empty-slot key is never stored */
+    assert_false(ig_u64map_get(&m, 0, &v));
+    assert_int_equal(m.count, 20000);
+    ig_u64map_clear(&m);
+    assert_false(ig_u64map_get(&m, 0x9e3779b97f4a7c15ULL, &v));
 }
 
 /* ---- the recorder on a real process ------------------------------------- */
@@ -403,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_ring_partial_and_corrupt),
         cmocka_unit_test(test_parse_sample),
         cmocka_unit_test(test_pid_list),
+        cmocka_unit_test(test_u64map),
         cmocka_unit_test(test_recorder_profile),
         cmocka_unit_test(test_recorder_launch_and_exit),
     };

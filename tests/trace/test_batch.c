@@ -200,12 +200,48 @@ static void failed_exports_counted(void **st)
     collector_fini(&c);
 }
 
+/* Spans still referenced when they end (a retained handle, a scope) and
+ * spans with overflow chunks travel the batch queue's slower paths. */
+static void retained_and_large_spans(void **st)
+{
+    (void)st;
+    collector c;
+    collector_init(&c);
+    ignis_tracer_provider *tp = make(&c, 64, 8, 600000);
+    ignis_tracer *t = ignis_tracer_get(tp, "batch", NULL, NULL, 0);
+    ignis_span *kept = ignis_span_start(t, "retained", NULL);
+    ignis_span_retain(kept);
+    ignis_scope sc = ignis_span_make_current(kept);
+    ignis_span_end(kept, 0);
+    char big[5000];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 20; i++) {
+        ignis_span *s = ignis_span_start(t, "large", NULL); /* child of the ended current span */
+        ignis_span_set_string(s, "big", big);
+        ignis_span_end(s, 0);
+    }
+    assert_int_equal(ignis_tracer_provider_force_flush(tp, 20000), 0);
+    assert_int_equal(c.n, 21);
+    const rec_span *r = collector_find(&c, "retained"), *l = collector_find(&c, "large");
+    assert_memory_equal(l->parent, r->span_id, 8);
+    assert_int_equal(strlen(rec_find_attr(l, "big")->s), 255); /* copy truncated by the recorder */
+    ignis_span_context ctx;
+    ignis_span_get_context(kept, &ctx); /* still readable: exported but referenced */
+    assert_memory_equal(ctx.span_id, r->span_id, 8);
+    ignis_scope_end(sc);
+    ignis_span_release(kept);
+    ignis_tracer_provider_free(tp);
+    collector_fini(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(delivers_full_batches), cmocka_unit_test(schedule_delay_timer),
         cmocka_unit_test(full_queue_drops_and_counts), cmocka_unit_test(stuck_exporter_timeouts),
         cmocka_unit_test(shutdown_delivers_queue), cmocka_unit_test(failed_exports_counted),
+        cmocka_unit_test(retained_and_large_spans),
     };
     return cmocka_run_group_tests_name("trace_batch", tests, NULL, NULL);
 }

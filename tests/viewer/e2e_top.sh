@@ -78,6 +78,11 @@ T send-keys -t top r
 expect "reset: the window and the session start again"
 T send-keys -t top f
 expect "sorted by flat"
+expect "spin_hot"
+# the target exits: the view stays, says so, and q still writes the profile
+kill "$spin_pid"; wait "$spin_pid" 2>/dev/null; spin_pid=
+expect "the target exited; q quits"
+expect "| exited"
 T send-keys -t top q
 expect "exited rc=0"
 grep -q "ignis top: wrote $tmp/top.pb.gz" $tmp/top.err || { echo "FAIL: no 'wrote' line: $(cat $tmp/top.err)"; fails=$((fails + 1)); }

@@ -186,7 +186,7 @@ keys ut q; expect ut "exited rc=0"
 # deeper than the screen: the header says which depths are shown, and the
 # view scrolls to keep the selection visible
 for i in $(seq 0 49); do printf 'f%02d;' $i; done | sed 's/;$/ 10\n/' > $tmp/deep.folded
-start dp C.UTF-8 80 24 $tmp/deep.folded
+start dp C.UTF-8 120 24 $tmp/deep.folded
 expect dp "| depth 0-20+"
 for i in $(seq 30); do keys dp k; done
 expect dp " f29 | total 10"

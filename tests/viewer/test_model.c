@@ -362,6 +362,25 @@ static void test_diff(void **state)
     assert_on_screen(f, " 80.00%         +30        +30  a");
     assert_on_screen(f, " 20.00%         -30        -30  b");
     assert_on_screen(f, "100.00%           0          0  main");
+    /* a diff exports the new side; the SVG carries the comparison */
+    char dir[] = "/tmp/ig-diff-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/d.folded", dir);
+    assert_int_equal(ig_viewer_export(f->v, path), 0);
+    ignis_profile *back;
+    ig_err err;
+    assert_int_equal(ig_profile_load(path, "folded", &back, &err), 0);
+    assert_int_equal(ignis_profile_total(back, 0), 100);
+    ignis_profile_free(back);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/d.svg", dir);
+    assert_int_equal(ig_viewer_export(f->v, path), 0);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    fclose(fp);
+    unlink(path);
+    rmdir(dir);
     close_viewer(f);
 }
 

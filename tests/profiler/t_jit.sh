@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# JIT code (samples/cpu/cpu_jit.c): a spin loop in an anonymous executable
+# mapping named only in /tmp/perf-PID.map.  The profile names it from the
+# map as a JIT frame (folded "_[j]") under its caller, not as an address.
+. "$(dirname "$0")/lib.sh"
+"$IGNIS" record -F 499 -o "$T/out.folded" -- "$S/cpu_jit" 2 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
+cat "$T/rec.err"
+jit=$(folded_sum "$T/out.folded" ';main;call_jit;jit_spin_loop_\[j\](;|$)')
+all=$(folded_sum "$T/out.folded" ';call_jit(;|$)')
+echo "jit_spin_loop under call_jit: $jit of $all"
+[ "$jit" -gt 0 ] || fail "JIT frame not named from the perf map"
+in_range "$(pct "$jit" "$all")" 90 100 "call_jit samples in the named JIT frame (%)"
+echo ok
