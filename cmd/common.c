@@ -5,9 +5,20 @@
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void cmd_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ignis %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
 
 struct ignis_profile *cmd_load_profile(const char *cmd, const char *path, const char *format)
 {

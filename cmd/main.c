@@ -9,7 +9,6 @@
 #include "cmd/cmd.h"
 #include "ignis/common.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,16 +34,6 @@ static const struct command commands[] = {
     {"top", cmd_top, "live view of a running process's hottest functions"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-void cmd_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "ignis %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 static void usage(FILE *out)
 {
