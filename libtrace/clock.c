@@ -1,11 +1,16 @@
 /*
  * libtrace/clock.c — span timestamps.
  *
- * By default a timestamp is clock_gettime(CLOCK_REALTIME), served by the
- * vDSO.  On virtual machines whose clock source is kvm-clock/hyperv that
- * read costs 30-70 ns, which is most of a span's budget, so an opt-in
- * TSC clock is offered (IGNIS_TRACE_CLOCK=tsc; x86-64 with an invariant
- * TSC only): each thread keeps an anchor (tsc, realtime ns) and converts
+ * A timestamp is clock_gettime(CLOCK_REALTIME), served by the vDSO, or
+ * the TSC clock below.  On virtual machines whose clock source is
+ * kvm-clock/hyperv the vDSO read costs 30-70 ns, which is most of a span's
+ * budget.  IGNIS_TRACE_CLOCK selects: `auto` (the default) uses the TSC
+ * only when it is validated — the CPU reports an invariant TSC
+ * (constant_tsc and nonstop_tsc) AND the kernel itself uses tsc as its
+ * current clocksource, i.e. it has not marked the TSC unstable; `tsc`
+ * forces it on any invariant-TSC CPU (with a warning when the kernel
+ * distrusts it); `realtime` never uses it.  Each thread keeps an anchor
+ * (tsc, realtime ns) and converts
  * later rdtsc readings with a global ns-per-tick factor.  The anchor is
  * refreshed every ~1 ms from CLOCK_REALTIME, so NTP adjustments are
  * followed and any error is bounded by 1 ms of frequency error (the factor
@@ -54,17 +59,38 @@ static bool cpu_has_invariant_tsc(void)
     return constant && nonstop;
 }
 
+/* True when the kernel's current clocksource is the TSC (it has not been
+ * marked unstable, e.g. by tsc=unstable or a failed watchdog check). */
+static bool kernel_uses_tsc(void)
+{
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (!f)
+        return false;
+    char name[64] = "";
+    bool tsc = fgets(name, sizeof name, f) && strcmp(name, "tsc\n") == 0;
+    fclose(f);
+    return tsc;
+}
+
 static void clock_init(void)
 {
     const char *v = getenv("IGNIS_TRACE_CLOCK");
-    if (!v || strcmp(v, "tsc") != 0) {
-        if (v && *v && strcmp(v, "realtime") != 0)
+    bool force = v && strcmp(v, "tsc") == 0;
+    if (v && *v && !force && strcmp(v, "auto") != 0) {
+        if (strcmp(v, "realtime") != 0)
             ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK: unknown clock \"%.32s\"; using realtime", v);
         return;
     }
     if (!cpu_has_invariant_tsc()) {
-        ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK=tsc: no invariant TSC on this CPU; using realtime");
+        if (force)
+            ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK=tsc: no invariant TSC on this CPU; using realtime");
         return;
+    }
+    if (!kernel_uses_tsc()) {
+        if (!force)
+            return; /* auto: the kernel distrusts the TSC, so do we */
+        ig_tlog(IGNIS_LOG_WARN, "IGNIS_TRACE_CLOCK=tsc: the kernel's clocksource is not tsc; "
+                                "timestamps re-anchor to realtime every ~1 ms");
     }
     origin_raw = read_clock(CLOCK_MONOTONIC_RAW);
     origin_tsc = __rdtsc();

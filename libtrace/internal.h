@@ -57,7 +57,7 @@ typedef struct ig_stack_entry {
 
 typedef struct ig_tcache ig_tcache;
 struct ig_tcache {
-    uint64_t rng[4];                     /* xoshiro256** state */
+    uint64_t rng[4];                     /* id generator seed (wyrand uses rng[0]) */
     ignis_span **stack;                  /* local free blocks (a pointer stack: */
     uint32_t nstack, capstack;           /* popping one does not touch the block) */
     _Atomic(ignis_span *) remote_free;   /* return nodes pushed by other threads */
@@ -79,19 +79,13 @@ static inline ig_tcache *ig_tcache_get(void)
     return IG_LIKELY(tc != NULL) ? tc : ig_tcache_slow();
 }
 
-static inline uint64_t ig_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
+/* Ids come from wyrand (Wang Yi): one multiply per 64 bits, passes
+ * BigCrush and PractRand; its state is rng[0], seeded from getrandom(). */
 static inline uint64_t ig_rand64(ig_tcache *tc)
 {
-    uint64_t *s = tc->rng;
-    uint64_t r = ig_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = ig_rotl(s[3], 45);
-    return r;
+    uint64_t x = tc->rng[0] += 0xa0761d6478bd642full;
+    unsigned __int128 m = (unsigned __int128)x * (x ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
 /* ---- time (clock.c) --------------------------------------------------------- */
@@ -204,6 +198,11 @@ typedef struct ig_attr_set {
     size_t n;
 } ig_attr_set;
 void ig_attr_set_put(ig_attr_set *set, const ignis_attribute *a);
+/* Copies a's value (a valid type) into d, strings cut to vlimit bytes at
+ * a UTF-8 boundary (-1: no limit); every string and array is one
+ * alloc(ctx, size) call (span.c: the span arena; resource.c: malloc). */
+typedef void *ig_alloc_fn(void *ctx, size_t n);
+void ig_attr_copy_value(ig_attr *d, const ignis_attribute *a, int vlimit, ig_alloc_fn *alloc, void *ctx);
 void ig_attr_set_free(ig_attr_set *set);
 const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key);
 /* Builds the provider resource. */
@@ -287,6 +286,9 @@ struct ignis_span {
     ignis_tracer *tracer;
     char *ap, *aend;       /* arena bump pointer / end */
     uint32_t attr_cap, event_cap, link_cap;
+    uint32_t attr_fast;    /* attribute slots the fast path may fill: min(cap, count limit) */
+    uint32_t vlimit;       /* attribute value length limit (UINT32_MAX: none) */
+    uint64_t keymask;      /* one bit per key hash set: a clear bit proves a key is new */
     ig_span_data d;
     _Alignas(16) char arena[];
 };

@@ -73,40 +73,15 @@ int ig_resource_attrs_parse(const char *s, ig_kv **out, size_t *nout, char *why,
 
 /* ---- owned attribute sets ---------------------------------------------- */
 
+static void *xmalloc_cb(void *ctx, size_t n)
+{
+    (void)ctx;
+    return ig_xmalloc(n);
+}
+
 static void attr_copy_value(ig_attr *d, const ignis_attribute *a)
 {
-    d->type = (uint8_t)a->type;
-    switch (a->type) {
-    case IGNIS_ATTR_STRING:
-        d->v.s = ig_xstrdup(a->v.s ? a->v.s : "");
-        d->len = (uint32_t)strlen(d->v.s);
-        return;
-    case IGNIS_ATTR_BOOL: d->v.b = a->v.b; return;
-    case IGNIS_ATTR_INT: d->v.i = a->v.i; return;
-    case IGNIS_ATTR_DOUBLE: d->v.d = a->v.d; return;
-    case IGNIS_ATTR_STRING_ARRAY: {
-        const char **sa = ig_xcalloc(a->len + 1, sizeof *sa);
-        for (size_t i = 0; i < a->len; i++)
-            sa[i] = ig_xstrdup(a->v.sa[i] ? a->v.sa[i] : "");
-        d->v.sa = sa;
-        d->len = (uint32_t)a->len;
-        return;
-    }
-    case IGNIS_ATTR_BOOL_ARRAY:
-    case IGNIS_ATTR_INT_ARRAY:
-    case IGNIS_ATTR_DOUBLE_ARRAY: {
-        size_t es = a->type == IGNIS_ATTR_BOOL_ARRAY ? sizeof(bool) : 8;
-        void *p = ig_xmalloc(a->len * es + 1);
-        if (a->len)
-            memcpy(p, a->v.ia, a->len * es);
-        d->v.ia = p;
-        d->len = (uint32_t)a->len;
-        return;
-    }
-    }
-    d->type = IG_ATTR_STRING;
-    d->v.s = ig_xstrdup("");
-    d->len = 0;
+    ig_attr_copy_value(d, a, -1, xmalloc_cb, NULL); /* each piece malloc'd: see attr_free_value */
 }
 
 static void attr_free_value(ig_attr *a)

@@ -48,11 +48,41 @@ static inline void *arena_alloc(ignis_span *s, size_t n)
     return arena_alloc_slow(s, n);
 }
 
+/* Copies n bytes (1..32) with at most four fixed-size moves, which the
+ * compiler inlines; short keys, values and names are the common case. */
+static inline __attribute__((always_inline)) void copy_small(char *d, const char *src, size_t n)
+{
+    if (n >= 16) {
+        memcpy(d, src, 16);
+        memcpy(d + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, src, 8);
+        memcpy(d + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, src, 4);
+        memcpy(d + n - 4, src + n - 4, 4);
+    } else {
+        d[0] = src[0];
+        d[n / 2] = src[n / 2];
+        d[n - 1] = src[n - 1];
+    }
+}
+
+/* Copies str[0..n) and a NUL to d. */
+static inline __attribute__((always_inline)) void copy_str(char *d, const char *str, size_t n)
+{
+    if (n < 32 && str[n] == '\0') {
+        copy_small(d, str, n + 1);
+        return;
+    }
+    memcpy(d, str, n);
+    d[n] = '\0';
+}
+
 static char *arena_strndup(ignis_span *s, const char *str, size_t n)
 {
     char *p = arena_alloc(s, n + 1);
-    memcpy(p, str, n);
-    p[n] = '\0';
+    copy_str(p, str, n);
     return p;
 }
 
@@ -96,14 +126,16 @@ bool ig_span_unref_last(ignis_span *s)
 
 /* ---- attributes --------------------------------------------------------------- */
 
-static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int vlimit)
+void ig_attr_copy_value(ig_attr *d, const ignis_attribute *a, int vlimit, ig_alloc_fn *alloc, void *ctx)
 {
     d->type = (uint8_t)a->type;
     switch (a->type) {
     case IGNIS_ATTR_STRING: {
         const char *v = a->v.s ? a->v.s : "";
         size_t n = utf8_cut(v, strlen(v), vlimit);
-        d->v.s = arena_strndup(s, v, n);
+        char *p = alloc(ctx, n + 1);
+        copy_str(p, v, n);
+        d->v.s = p;
         d->len = (uint32_t)n;
         return;
     }
@@ -111,11 +143,15 @@ static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int 
     case IGNIS_ATTR_INT: d->v.i = a->v.i; return;
     case IGNIS_ATTR_DOUBLE: d->v.d = a->v.d; return;
     case IGNIS_ATTR_STRING_ARRAY: {
-        const char **sa = arena_alloc(s, (a->len + 1) * sizeof *sa);
+        const char **sa = alloc(ctx, (a->len + 1) * sizeof *sa);
         for (size_t i = 0; i < a->len; i++) {
             const char *v = a->v.sa[i] ? a->v.sa[i] : "";
-            sa[i] = arena_strndup(s, v, utf8_cut(v, strlen(v), vlimit));
+            size_t n = utf8_cut(v, strlen(v), vlimit);
+            char *p = alloc(ctx, n + 1);
+            copy_str(p, v, n);
+            sa[i] = p;
         }
+        sa[a->len] = NULL;
         d->v.sa = sa;
         d->len = (uint32_t)a->len;
         return;
@@ -124,7 +160,7 @@ static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int 
     case IGNIS_ATTR_INT_ARRAY:
     case IGNIS_ATTR_DOUBLE_ARRAY: {
         size_t es = a->type == IGNIS_ATTR_BOOL_ARRAY ? sizeof(bool) : 8;
-        void *p = arena_alloc(s, a->len * es + 1);
+        void *p = alloc(ctx, a->len * es + 1);
         if (a->len)
             memcpy(p, a->v.ia, a->len * es);
         d->v.ia = p;
@@ -132,6 +168,13 @@ static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int 
         return;
     }
     }
+}
+
+static void *arena_alloc_cb(void *span, size_t n) { return arena_alloc(span, n); }
+
+static void copy_value(ignis_span *s, ig_attr *d, const ignis_attribute *a, int vlimit)
+{
+    ig_attr_copy_value(d, a, vlimit, arena_alloc_cb, s);
 }
 
 /* Appends or replaces attribute `a` in a growable arena array. */
@@ -172,10 +215,55 @@ static inline bool writable(const ignis_span *s)
     return s && (s->st & (IG_SPAN_RECORDING | IG_SPAN_ENDED)) == IG_SPAN_RECORDING;
 }
 
+/* Key hash bit for the span's key mask (kl > 0). */
+static inline uint64_t key_bit(const char *key, size_t kl)
+{
+    return 1ull << ((kl * 7 + (unsigned char)key[kl - 1] + (unsigned char)key[0]) & 63);
+}
+
+/* The general path: replaces, drops over the limit, grows the array. */
 static void span_put(ignis_span *s, const ignis_attribute *a)
 {
-    put_attr(s, (ig_attr **)&s->d.attrs, &s->d.nattrs, &s->attr_cap, &s->d.dropped_attrs,
-             s->tracer->tp->limits.attribute_count, a);
+    int limit = s->tracer->tp->limits.attribute_count;
+    put_attr(s, (ig_attr **)&s->d.attrs, &s->d.nattrs, &s->attr_cap, &s->d.dropped_attrs, limit, a);
+    s->attr_fast = limit >= 0 && (uint32_t)limit < s->attr_cap ? (uint32_t)limit : s->attr_cap;
+    if (a->key && *a->key)
+        s->keymask |= key_bit(a->key, strlen(a->key));
+}
+
+/* The fast path of adding an attribute: a key not set before (its mask
+ * bit is clear), a free slot below the count limit and room in the arena
+ * for the key and `extra` bytes of value.  Copies the key and returns the
+ * slot (value at slot->key + round8(kl + 1)), or NULL for span_put. */
+static inline __attribute__((always_inline)) ig_attr *fast_slot(ignis_span *s, const char *key, size_t kl, size_t extra)
+{
+    uint32_t n = s->d.nattrs;
+    if (IG_UNLIKELY(n >= s->attr_fast || kl - 1 >= 0xfffe))
+        return NULL;
+    uint64_t bit = key_bit(key, kl);
+    size_t kspace = (kl + 8) & ~(size_t)7;
+    if ((s->keymask & bit) || (size_t)(s->aend - s->ap) < kspace + extra)
+        return NULL;
+    char *p = s->ap;
+    s->ap = p + kspace + extra;
+    copy_str(p, key, kl);
+    ig_attr *d = (ig_attr *)&s->d.attrs[n];
+    d->key = p;
+    d->key_len = (uint16_t)kl;
+    s->keymask |= bit;
+    s->d.nattrs = n + 1;
+    return d;
+}
+
+static inline bool put_scalar_fast(ignis_span *s, const char *key, uint8_t type, uint64_t bits)
+{
+    ig_attr *d = fast_slot(s, key, key ? strlen(key) : 0, 0);
+    if (!d)
+        return false;
+    d->type = type;
+    d->len = 0;
+    memcpy(&d->v, &bits, sizeof bits);
+    return true;
 }
 
 /* Builds an exactly-sized attribute array (events, links). */
@@ -207,26 +295,50 @@ void ignis_span_set_attributes(ignis_span *s, const ignis_attribute *attrs, size
 
 void ignis_span_set_string(ignis_span *s, const char *key, const char *value)
 {
-    if (writable(s))
-        span_put(s, &IGNIS_ATTR_STR(key, value));
+    if (!writable(s))
+        return;
+    if (key && value) {
+        size_t kl = strlen(key), vl = strlen(value);
+        ig_attr *d = vl <= s->vlimit ? fast_slot(s, key, kl, (vl + 8) & ~(size_t)7) : NULL;
+        if (IG_LIKELY(d != NULL)) {
+            char *v = (char *)d->key + ((kl + 8) & ~(size_t)7);
+            copy_str(v, value, vl);
+            d->type = IG_ATTR_STRING;
+            d->len = (uint32_t)vl;
+            d->v.s = v;
+            return;
+        }
+    }
+    span_put(s, &IGNIS_ATTR_STR(key, value));
 }
 
 void ignis_span_set_int(ignis_span *s, const char *key, int64_t value)
 {
-    if (writable(s))
+    if (writable(s) && !put_scalar_fast(s, key, IG_ATTR_INT, (uint64_t)value))
         span_put(s, &IGNIS_ATTR_I64(key, value));
 }
 
 void ignis_span_set_double(ignis_span *s, const char *key, double value)
 {
-    if (writable(s))
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if (writable(s) && !put_scalar_fast(s, key, IG_ATTR_DOUBLE, bits))
         span_put(s, &IGNIS_ATTR_F64(key, value));
 }
 
 void ignis_span_set_bool(ignis_span *s, const char *key, bool value)
 {
-    if (writable(s))
-        span_put(s, &IGNIS_ATTR_BOOL(key, value));
+    if (!writable(s))
+        return;
+    ig_attr *d = fast_slot(s, key, key ? strlen(key) : 0, 0);
+    if (d) {
+        d->type = IG_ATTR_BOOL;
+        d->len = 0;
+        d->v.i = 0;
+        d->v.b = value;
+        return;
+    }
+    span_put(s, &IGNIS_ATTR_BOOL(key, value));
 }
 
 #define ARRAY_SETTER(fn, T, TYPE, field)                                                          \
@@ -247,6 +359,18 @@ void ignis_span_set_string_array(ignis_span *s, const char *key, const char *con
 
 /* ---- events, links, status, name ------------------------------------------------ */
 
+/* A full arena array of n elements of `size` bytes, moved to one twice as
+ * large (4 to start with); old space stays in the arena until the span ends. */
+static void *arena_grow(ignis_span *s, const void *old, uint32_t n, uint32_t *cap, size_t size)
+{
+    uint32_t nc = *cap ? *cap * 2 : 4;
+    void *p = arena_alloc(s, nc * size);
+    if (n)
+        memcpy(p, old, n * size);
+    *cap = nc;
+    return p;
+}
+
 void ignis_span_add_event(ignis_span *s, const char *name, const ignis_attribute *attrs, size_t n,
                           uint64_t time_ns)
 {
@@ -257,14 +381,8 @@ void ignis_span_add_event(ignis_span *s, const char *name, const ignis_attribute
         s->d.dropped_events++;
         return;
     }
-    if (s->d.nevents == s->event_cap) {
-        uint32_t nc = s->event_cap ? s->event_cap * 2 : 4;
-        ig_event *ne = arena_alloc(s, nc * sizeof *ne);
-        if (s->d.nevents)
-            memcpy(ne, s->d.events, s->d.nevents * sizeof *ne);
-        s->d.events = ne;
-        s->event_cap = nc;
-    }
+    if (s->d.nevents == s->event_cap)
+        s->d.events = arena_grow(s, s->d.events, s->d.nevents, &s->event_cap, sizeof(ig_event));
     ig_event *e = (ig_event *)&s->d.events[s->d.nevents++];
     e->name = arena_strdup(s, name ? name : "");
     e->time_ns = time_ns ? time_ns : ig_now_ns();
@@ -298,14 +416,8 @@ static void add_link(ignis_span *s, const ignis_link *l)
         s->d.dropped_links++;
         return;
     }
-    if (s->d.nlinks == s->link_cap) {
-        uint32_t nc = s->link_cap ? s->link_cap * 2 : 4;
-        ig_link *nl = arena_alloc(s, nc * sizeof *nl);
-        if (s->d.nlinks)
-            memcpy(nl, s->d.links, s->d.nlinks * sizeof *nl);
-        s->d.links = nl;
-        s->link_cap = nc;
-    }
+    if (s->d.nlinks == s->link_cap)
+        s->d.links = arena_grow(s, s->d.links, s->d.nlinks, &s->link_cap, sizeof(ig_link));
     ig_link *d = (ig_link *)&s->d.links[s->d.nlinks++];
     memcpy(d->trace_id, l->context.trace_id, 16);
     memcpy(d->span_id, l->context.span_id, 8);
@@ -409,6 +521,9 @@ static void new_ids(ig_tcache *tc, ignis_span *s, const ig_sc *p)
 
 enum { IG_SPAN_COUNTED = 1 << 3 };
 
+/* Attribute slots reserved in the arena when a recording span starts. */
+#define IG_ATTR_PREALLOC 8
+
 static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
                             const ignis_span_options *o);
 
@@ -468,7 +583,7 @@ static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, cons
     s->d.kind = kind >= IG_KIND_INTERNAL && kind <= IG_KIND_CONSUMER ? (uint8_t)kind : IG_KIND_INTERNAL;
     s->d.start_ns = o && o->start_time_ns ? o->start_time_ns : ig_now_ns();
     s->d.end_ns = 0;
-    s->d.attrs = NULL;
+    s->d.attrs = arena_alloc(s, IG_ATTR_PREALLOC * sizeof(ig_attr));
     s->d.nattrs = s->d.dropped_attrs = 0;
     s->d.events = NULL;
     s->d.nevents = s->d.dropped_events = 0;
@@ -476,7 +591,12 @@ static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, cons
     s->d.nlinks = s->d.dropped_links = 0;
     s->d.status_code = IG_STATUS_UNSET;
     s->d.status_message = NULL;
-    s->attr_cap = s->event_cap = s->link_cap = 0;
+    s->attr_cap = IG_ATTR_PREALLOC;
+    s->event_cap = s->link_cap = 0;
+    int climit = tp->limits.attribute_count, vlimit = tp->limits.attribute_value_length;
+    s->attr_fast = climit >= 0 && climit < IG_ATTR_PREALLOC ? (uint32_t)climit : IG_ATTR_PREALLOC;
+    s->vlimit = vlimit >= 0 ? (uint32_t)vlimit : UINT32_MAX;
+    s->keymask = 0;
     if (o) {
         for (size_t i = 0; i < o->nattrs; i++)
             span_put(s, &o->attrs[i]);

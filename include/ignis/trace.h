@@ -27,9 +27,10 @@
  *   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT,
  *   OTEL_SDK_DISABLED; and ours: IGNIS_KEEP_ERRORS=1 (export unsampled spans
  *   that end with status error), IGNIS_TRACES_PROCESSOR=simple (export
- *   synchronously, for debugging), IGNIS_TRACE_CLOCK=tsc (timestamps from
- *   the CPU's invariant TSC, re-anchored to CLOCK_REALTIME every ~1 ms;
- *   cheaper than clock_gettime on VMs; default realtime),
+ *   synchronously, for debugging), IGNIS_TRACE_CLOCK=auto|tsc|realtime
+ *   (tsc: timestamps from the CPU's invariant TSC, re-anchored to
+ *   CLOCK_REALTIME every ~1 ms, cheaper than clock_gettime on VMs; the
+ *   default auto uses it only when the kernel's own clocksource is tsc),
  *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging).  The OTLP
  *   exporter reads the
  *   OTEL_EXPORTER_OTLP_* variables.  Invalid values are warned about (see

@@ -69,7 +69,7 @@ partial_pct() {
 
 # Sum of folded counts over lines matching an extended regex.
 folded_sum() {
-  awk -v re="$2" '{ n = $NF; l = $0; sub(/ [0-9]+$/, "", l); if (l ~ re) s += n } END { print s + 0 }' "$1"
+  awk -v re="$2" '{ n = $NF; l = $0; sub(/ [0-9]+$/, "", l); if (l ~ re) s += n } END { printf "%.0f\n", s }' "$1"
 }
 
 # Integer percentage a/b*100.

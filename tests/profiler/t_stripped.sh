@@ -9,8 +9,8 @@ cat "$T/rec.err"
 # _start (unnamed now) ... libc's __libc_start_call_main ... 22 frames of the binary
 deep=$(awk '{ l = $0; sub(/ [0-9]+$/, "", l); n = split(l, f, ";"); c = 0
               for (i = 1; i <= n; i++) if (f[i] ~ /^stripped_recurse\+0x[0-9a-f]+$/) c++
-              if (c >= 23 && f[2] ~ /__libc_start/) s += $NF } END { print s + 0 }' "$T/out.folded")
-total=$(awk '{ s += $NF } END { print s + 0 }' "$T/out.folded")
+              if (c >= 23 && f[2] ~ /__libc_start/) s += $NF } END { printf "%.0f\n", s }' "$T/out.folded")
+total=$(awk '{ s += $NF } END { printf "%.0f\n", s }' "$T/out.folded")
 echo "stacks through >= 23 unnamed frames of the stripped binary: $deep of $total"
 [ "$deep" -gt 0 ] || fail "no deep stacks through the stripped binary"
 in_range "$(partial_pct)" 0 1 "not fully unwound (%)"

@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 typedef struct rec_attr {
@@ -289,6 +291,42 @@ __attribute__((unused)) static void logcap_reset(void)
     g_logcap.last_info[0] = '\0';
     pthread_mutex_unlock(&g_logcap.mu);
     ignis_trace_set_logger(logcap_fn, NULL);
+}
+
+/* ---- a header carrier (propagation tests) ---------------------------------------- */
+
+/* Headers to extract from (k/v, n) and the ones injected (setk/setv). */
+typedef struct hdrs {
+    const char *k[10], *v[10];
+    size_t n;
+    char setk[10][32], setv[10][600];
+    size_t nset;
+} hdrs;
+
+static inline const char *hget(void *arg, const char *name)
+{
+    hdrs *h = arg;
+    for (size_t i = 0; i < h->n; i++)
+        if (!strcasecmp(h->k[i], name))
+            return h->v[i];
+    return NULL;
+}
+
+static inline void hset(void *arg, const char *name, const char *value)
+{
+    hdrs *h = arg;
+    snprintf(h->setk[h->nset], sizeof h->setk[0], "%s", name);
+    snprintf(h->setv[h->nset], sizeof h->setv[0], "%s", value);
+    h->nset++;
+}
+
+/* The value injected under name (any case), or NULL. */
+static inline const char *hfind(hdrs *h, const char *name)
+{
+    for (size_t i = 0; i < h->nset; i++)
+        if (!strcasecmp(h->setk[i], name))
+            return h->setv[i];
+    return NULL;
 }
 
 #endif

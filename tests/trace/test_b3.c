@@ -85,38 +85,6 @@ static void b3_multi_vectors(void **st)
 
 /* ---- carrier ------------------------------------------------------------------- */
 
-typedef struct hdrs {
-    const char *k[10], *v[10];
-    size_t n;
-    char setk[10][32], setv[10][200];
-    size_t nset;
-} hdrs;
-
-static const char *hget(void *arg, const char *name)
-{
-    hdrs *h = arg;
-    for (size_t i = 0; i < h->n; i++)
-        if (!strcasecmp(h->k[i], name))
-            return h->v[i];
-    return NULL;
-}
-
-static void hset(void *arg, const char *name, const char *value)
-{
-    hdrs *h = arg;
-    snprintf(h->setk[h->nset], 32, "%s", name);
-    snprintf(h->setv[h->nset], 200, "%s", value);
-    h->nset++;
-}
-
-static const char *hfind(hdrs *h, const char *name)
-{
-    for (size_t i = 0; i < h->nset; i++)
-        if (!strcasecmp(h->setk[i], name))
-            return h->setv[i];
-    return NULL;
-}
-
 static void b3_extract_inject(void **st)
 {
     (void)st;

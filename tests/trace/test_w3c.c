@@ -172,38 +172,6 @@ static void tracestate_invalid(void **st)
 
 /* ---- through the carrier ---------------------------------------------------------- */
 
-typedef struct hdrs {
-    const char *k[8], *v[8];
-    size_t n;
-    char setk[8][32], setv[8][600];
-    size_t nset;
-} hdrs;
-
-static const char *hget(void *arg, const char *name)
-{
-    hdrs *h = arg;
-    for (size_t i = 0; i < h->n; i++)
-        if (!strcasecmp(h->k[i], name))
-            return h->v[i];
-    return NULL;
-}
-
-static void hset(void *arg, const char *name, const char *value)
-{
-    hdrs *h = arg;
-    snprintf(h->setk[h->nset], 32, "%s", name);
-    snprintf(h->setv[h->nset], 600, "%s", value);
-    h->nset++;
-}
-
-static const char *hfind(hdrs *h, const char *name)
-{
-    for (size_t i = 0; i < h->nset; i++)
-        if (!strcasecmp(h->setk[i], name))
-            return h->setv[i];
-    return NULL;
-}
-
 static void extract_and_inject(void **st)
 {
     (void)st;
