@@ -38,15 +38,15 @@ start_service() {
 step "1. Two traced services under load, profiled live with ignis record -p"
 export OTEL_TRACES_EXPORTER=otlp_file OTEL_BSP_SCHEDULE_DELAY=200
 read -r be_pid be_port < <(IGNIS_TRACES_FILE=$OUT/traces-backend.jsonl OTEL_SERVICE_NAME=demo-backend \
-  start_service "$OUT/backend.log" "$B/samples/http/sample-backend" --port 0)
+  start_service "$OUT/backend.log" "$B/samples/sample-backend" --port 0)
 pids+=("$be_pid")
 read -r fe_pid fe_port < <(IGNIS_TRACES_FILE=$OUT/traces-frontend.jsonl OTEL_SERVICE_NAME=demo-frontend \
-  start_service "$OUT/frontend.log" "$B/samples/http/sample-frontend" --backend "http://127.0.0.1:$be_port" --port 0)
+  start_service "$OUT/frontend.log" "$B/samples/sample-frontend" --backend "http://127.0.0.1:$be_port" --port 0)
 pids+=("$fe_pid")
 echo "backend pid $be_pid on 127.0.0.1:$be_port, frontend pid $fe_pid on 127.0.0.1:$fe_port"
 "$IGNIS" record -p "$fe_pid,$be_pid" -F 999 -d 4 -o "$OUT/services.pb.gz" &
 rec=$!
-"$B/samples/http/sample-load" --url "http://127.0.0.1:$fe_port/hello?items=20000" --count 3000 --fail-every 100
+"$B/samples/sample-load" --url "http://127.0.0.1:$fe_port/hello?items=20000" --count 3000 --fail-every 100
 wait "$rec"
 kill -TERM "$fe_pid" "$be_pid"; wait "$fe_pid" "$be_pid" 2>/dev/null || true
 grep -h '^counters' "$OUT/frontend.log" "$OUT/backend.log" || true
@@ -72,7 +72,6 @@ step "Explore"
 cat <<EOF
   $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
   $IGNIS view $OUT/services.pb.gz
-  $IGNIS view --diff $OUT/cpu.pb.gz $OUT/services.pb.gz
   $IGNIS view $OUT/heap.pb.gz         # s switches alloc_space / inuse_space
   open $OUT/cpu.svg in a browser; go tool pprof -top $OUT/cpu.pb.gz agrees with ignis report
 EOF
