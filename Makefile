@@ -88,7 +88,7 @@ IGNIS      := $(B)/ignis
 TEST_OUT   := $(TEST_BINS:%=$(B)/%)
 BENCH_OUT  := $(BENCH_BINS:%=$(B)/%)
 
-.PHONY: all lib deps demo test check bench bench-run fuzz fuzz-run install clean tests-build
+.PHONY: all lib deps demo test check check-tsan bench bench-run fuzz fuzz-run install clean tests-build
 .DEFAULT_GOAL := all
 
 all: lib $(IGNIS) $(SAMPLE_BINS) $(EXTRA_TARGETS)
@@ -149,6 +149,12 @@ test:
 
 check: tests-build
 	@IGNIS_BUILD=$(B) bash tests/run.sh $(B) $(TEST_OUT) -- $(TEST_SCRIPTS)
+
+# The threaded tests (SDK, exporter, heap table, live view) under ThreadSanitizer.
+TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live,$(TEST_BINS))
+check-tsan:
+	@$(MAKE) --no-print-directory TSAN=1 tests-build
+	@IGNIS_BUILD=build-tsan bash tests/run.sh build-tsan $(TSAN_TESTS:%=build-tsan/%) --
 
 # ---- benchmarks -------------------------------------------------------------
 $(B)/bench/%: bench/%.c $(INTERNAL_A)

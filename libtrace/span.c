@@ -3,12 +3,20 @@
  *
  * ignis_span_start takes a block from the thread cache, resolves the parent
  * (current stack top, explicit span, context, or none), draws ids from the
- * thread's xoshiro generator and asks the sampler.  An unsampled span (no
+ * thread's wyrand generator and asks the sampler.  An unsampled span (no
  * keep-errors mode) stops there: it carries only its span context and costs
  * a few nanoseconds.  A recording span also fills the export record
  * (ig_span_data) that lives at the head of the block; names, keys and
  * values are copied into the block's bump arena, so a typical span costs
  * no malloc at all.  Ending a span hands the block to the processor.
+ *
+ * Setting an attribute has a fast path (the setters for one scalar or
+ * string): eight attribute slots are reserved when a recording span
+ * starts, a 64-bit mask of key hashes proves most keys new without
+ * scanning, and key and value are copied with one arena bump and inlined
+ * fixed-size moves.  Anything else — a key whose mask bit is set (maybe a
+ * replacement), the count or length limit, a full array or arena — takes
+ * the general path, which keeps the mask and the fast-path bound current.
  *
  * Limits are applied as values arrive: beyond the attribute/event/link
  * count limits new entries are dropped and counted in the record's

@@ -1,7 +1,7 @@
 /*
  * libtrace/tcache.c — the per-thread cache behind every span.
  *
- * Each thread that starts spans owns an ig_tcache: a xoshiro256** id
+ * Each thread that starts spans owns an ig_tcache: a wyrand id
  * generator seeded from getrandom(), a stack of pointers to free span
  * blocks, a counter stripe of its own, and the thread's current-span
  * stack.  Allocation pops the local stack; when it is empty the thread

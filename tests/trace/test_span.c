@@ -126,6 +126,50 @@ static void attributes(void **st)
     fx_free(f);
 }
 
+/* Many keys (past the preallocated slots, with key-hash collisions) and
+ * values of every short length: each key appears once, holding the last
+ * value set, whatever path (fast or general) stored it. */
+static void many_keys_replaced(void **st)
+{
+    (void)st;
+    fx *f = fx_new(NULL);
+    ignis_span *s = ignis_span_start(f->t, "many", NULL);
+    char k[16], v[64];
+    for (int i = 0; i < 14; i++) {
+        snprintf(k, sizeof k, "%.*s%d", i % 5 + 1, "kkkkk", i);
+        memset(v, 'a' + i, sizeof v);
+        v[i * 3] = '\0'; /* lengths 0, 3, ..., 39 */
+        ignis_span_set_string(s, k, v);
+    }
+    for (int i = 0; i < 14; i += 2) { /* replace every other one with another type */
+        snprintf(k, sizeof k, "%.*s%d", i % 5 + 1, "kkkkk", i);
+        ignis_span_set_int(s, k, 1000 + i);
+    }
+    ignis_span_set_bool(s, "k1", true);   /* not a key above: new */
+    ignis_span_set_double(s, "k1", 0.25); /* replaced */
+    ignis_span_end(s, 0);
+    const rec_span *r = &f->col.spans[0];
+    assert_int_equal(r->nattrs, 15);
+    assert_int_equal(r->dropped_attrs, 0);
+    for (int i = 0; i < 14; i++) {
+        snprintf(k, sizeof k, "%.*s%d", i % 5 + 1, "kkkkk", i);
+        const rec_attr *a = rec_find_attr(r, k);
+        assert_non_null(a);
+        if (i % 2 == 0) {
+            assert_int_equal(a->type, IG_ATTR_INT);
+            assert_int_equal(a->i, 1000 + i);
+        } else {
+            memset(v, 'a' + i, sizeof v);
+            v[i * 3] = '\0';
+            assert_int_equal(a->type, IG_ATTR_STRING);
+            assert_string_equal(a->s, v);
+        }
+    }
+    assert_int_equal(rec_find_attr(r, "k1")->type, IG_ATTR_DOUBLE);
+    assert_true(rec_find_attr(r, "k1")->d == 0.25);
+    fx_free(f);
+}
+
 /* Values larger than the span block's arena go to overflow chunks. */
 static void big_values(void **st)
 {
@@ -431,7 +475,7 @@ static void console_line(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parents),          cmocka_unit_test(attributes),
+        cmocka_unit_test(parents),          cmocka_unit_test(attributes), cmocka_unit_test(many_keys_replaced),
         cmocka_unit_test(big_values),       cmocka_unit_test(limits),
         cmocka_unit_test(events_status_times), cmocka_unit_test(unsampled_and_keep_errors),
         cmocka_unit_test(null_safety),      cmocka_unit_test(tracers_by_scope),
