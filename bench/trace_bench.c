@@ -145,7 +145,7 @@ static void print_drops(ignis_tracer_provider *tp, const char *what, const char 
  * in issue 3 (measured there on this machine type, not here). */
 static void print_summary(void)
 {
-    printf("\n%-44s %12s %12s %10s %22s\n", "figure", "ours wall", "ours cpu", "target", "opentelemetry-cpp");
+    printf("\n%-52s %12s %12s %10s %18s\n", "figure", "ours wall", "ours cpu", "target", "opentelemetry-cpp");
     for (int i = 0; i < g_nrows; i++) {
         const row *r = &g_rows[i];
         char wall[24], cpu[24];
@@ -156,7 +156,7 @@ static void print_summary(void)
             snprintf(wall, sizeof wall, "%.2f%% drop", r->drop_pct);
             snprintf(cpu, sizeof cpu, "-");
         }
-        printf("%-44s %12s %12s %10s %22s\n", r->what, wall, cpu, r->target, r->otel);
+        printf("%-52s %12s %12s %10s %18s\n", r->what, wall, cpu, r->target, r->otel);
     }
 }
 
