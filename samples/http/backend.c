@@ -36,19 +36,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
     (void)cls, (void)version, (void)upload, (void)upload_size;
-    static int headers_seen;
-    if (!*con_cls) { /* first call: headers only */
-        *con_cls = &headers_seen;
+    if (sample_first_call(con_cls))
         return MHD_YES;
-    }
-    ignis_carrier carrier;
-    ignis_context *parent = ignis_extract(NULL, sample_mhd_carrier(c, &carrier));
-    ignis_attribute attrs[] = {IGNIS_ATTR_STR("http.request.method", method), IGNIS_ATTR_STR("url.path", url)};
-    ignis_span_options o = {.kind = IGNIS_SPAN_KIND_SERVER, .parent_mode = IGNIS_PARENT_CONTEXT,
-                            .parent_context = parent, .attrs = attrs, .nattrs = 2};
-    char name[128];
-    snprintf(name, sizeof name, "%s %s", method, url);
-    ignis_span *span = ignis_span_start(tracer, name, &o);
+    ignis_context *parent;
+    ignis_span *span = sample_server_span(tracer, c, method, url, &parent);
     const char *user = ignis_baggage_get(parent, "user.id"); /* W3C baggage from the caller */
     ignis_span_set_string(span, "app.user", user ? user : "anonymous");
     ignis_context_release(parent);

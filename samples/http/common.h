@@ -36,6 +36,33 @@ static inline const ignis_carrier *sample_mhd_carrier(struct MHD_Connection *c, 
     return out;
 }
 
+/* Libmicrohttpd calls a handler twice per request: first with headers only.
+ * Returns true on that first call (the handler just answers MHD_YES). */
+static inline bool sample_first_call(void **con_cls)
+{
+    static int headers_seen;
+    if (*con_cls)
+        return false;
+    *con_cls = &headers_seen;
+    return true;
+}
+
+/* Starts the SERVER span of a request under the context extracted from
+ * its headers ("METHOD /path", with method and path attributes).  The
+ * extracted context is returned in *parent; the caller releases it. */
+static inline ignis_span *sample_server_span(ignis_tracer *tracer, struct MHD_Connection *c, const char *method,
+                                             const char *url, ignis_context **parent)
+{
+    ignis_carrier carrier;
+    *parent = ignis_extract(NULL, sample_mhd_carrier(c, &carrier));
+    ignis_attribute attrs[] = {IGNIS_ATTR_STR("http.request.method", method), IGNIS_ATTR_STR("url.path", url)};
+    ignis_span_options o = {.kind = IGNIS_SPAN_KIND_SERVER, .parent_mode = IGNIS_PARENT_CONTEXT,
+                            .parent_context = *parent, .attrs = attrs, .nattrs = 2};
+    char name[128];
+    snprintf(name, sizeof name, "%s %s", method, url);
+    return ignis_span_start(tracer, name, &o);
+}
+
 /* Outgoing request headers: appended to a curl_slist. */
 static inline void sample_curl_set(void *arg, const char *name, const char *value)
 {
