@@ -402,6 +402,25 @@ static uint32_t add_function(ig_recorder *r, const char *name, const char *sysna
     return ignis_profile_add_function(r->prof, &f);
 }
 
+/* pprof takes the first mapping as the main binary (`File:` in pprof -top),
+ * so before a profile's first mapping goes in, the executable's does. */
+static void add_main_mapping_first(ig_recorder *r, proc *p)
+{
+    if (ignis_profile_num_mappings(r->prof))
+        return;
+    char link[64], exe[4096];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)p->pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    for (size_t i = 0; i < p->maps.n; i++)
+        if (!strcmp(p->maps.v[i].name, exe)) {
+            profile_mapping(r, &p->maps.v[i]);
+            return;
+        }
+}
+
 static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr, bool is_return)
 {
     ignis_location loc = {0};
@@ -409,6 +428,7 @@ static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr
     loc.kind = IGNIS_FRAME_USER;
     ignis_line lines[16];
     if (m) {
+        add_main_mapping_first(r, p);
         loc.mapping = profile_mapping(r, m);
         if (m->mod && m->mod->open_path[0]) {
             ig_symframe fr[16];
