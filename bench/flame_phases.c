@@ -5,7 +5,8 @@
  * the whole SVG write (tree included), so the SVG drawing itself is the
  * difference of the last two.  Prints one line:
  *   read 0.123 s | tree 0.045 s (12345 nodes) | svg 0.050 s (1.6 MB, 12345 frames)
- * usage: flame_phases FILE [--reverse]
+ * usage: flame_phases FILE [--reverse] [--full]
+ * --full builds the unpruned tree (min_total 0), as `ignis view` does.
  */
 #include "exporters/formats.h"
 
@@ -31,7 +32,7 @@ static size_t count(const char *hay, const char *needle)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: flame_phases FILE [--reverse]\n");
+        fprintf(stderr, "usage: flame_phases FILE [--reverse] [--full]\n");
         return 2;
     }
     ignis_profile *p;
@@ -43,11 +44,17 @@ int main(int argc, char **argv)
     }
     double t1 = now();
     ig_write_opts o = {.tree = {.value = -1}, .minwidth = -1};
-    o.tree.reverse = argc > 2 && !strcmp(argv[2], "--reverse");
+    int full = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--reverse"))
+            o.tree.reverse = 1;
+        else if (!strcmp(argv[i], "--full"))
+            full = 1;
+    }
     /* the threshold ig_svg_write uses: 0.1 px of 1180 px */
     int vi = ignis_profile_default_value(p);
     ig_tree_opts to = o.tree;
-    to.min_total = (int64_t)(0.1 * (double)ignis_profile_total(p, (size_t)vi) / 1180);
+    to.min_total = full ? 0 : (int64_t)(0.1 * (double)ignis_profile_total(p, (size_t)vi) / 1180);
     ig_tree *t = ig_tree_build(p, &to, &err);
     if (!t) {
         fprintf(stderr, "flame_phases: %s\n", err.msg);

@@ -7,12 +7,16 @@
  * ignore / thread / root regexes, and weighted by one value.  Frame names
  * are interned into the view's own name table so views outlive nothing.
  *
- * The tree is then built without any per-node hash: paths are sorted
- * (name rank, kind) lexicographically and walked in order, so each new
- * node is appended in depth-first pre-order, children come out sorted by
- * name, and a finished subtree is always the tail of the node array — which
- * is what lets min_total prune a node by truncating the array.  A diff tree
- * merges two such trees (the base's values as base_total/base_self).
+ * The tree is then built without any per-node hash: paths are ordered
+ * by (name rank, kind) keys one level at a time, most significant first
+ * (an MSD sort fused with the depth-first walk), so each new node is
+ * appended in depth-first pre-order, children come out sorted by name, and
+ * a run of paths below min_total is skipped before it is ever sorted.
+ * When every location is a single frame and no regex looks at frames, the
+ * paths are the profile's own stacks read in place through a per-location
+ * key table, so nothing is copied per frame (100 MB inputs have 6M).
+ * A diff tree merges two such trees (the base's values as base_total /
+ * base_self).
  */
 #include "profile/tree.h"
 #include "utils/hash.h"
@@ -348,26 +352,26 @@ struct ig_tree {
     char vtype[64], vunit[64];
 };
 
+/* A sample's frame path, weighted by its value.  In general ids are keys
+ * (name rank << 3 | kind) root-first, copied out of the expanded frames.
+ * On the fast path (every location one frame, no frame filter) ids is the
+ * sample's stack of location ids read in place from the profile, and a
+ * per-location table gives each one's key: nothing is copied per frame. */
 typedef struct path {
-    size_t off;   /* into keys/frames */
+    const uint32_t *ids;
     uint32_t len;
     int64_t value;
 } path;
 
-typedef struct sort_ctx {
-    const uint32_t *keys;
-} sort_ctx;
+typedef struct keyer {
+    const uint32_t *loc_key; /* key per location id; NULL = ids are keys */
+    int leaf_first;          /* ids run leaf-first: frame d is ids[len - 1 - d] */
+} keyer;
 
-static int path_cmp(const void *a, const void *b, void *ctx)
+static inline uint32_t key_at(const keyer *k, const path *pa, uint32_t d)
 {
-    const path *x = a, *y = b;
-    const uint32_t *k = ((const sort_ctx *)ctx)->keys;
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    const uint32_t *kx = k + x->off, *ky = k + y->off;
-    for (uint32_t i = 0; i < n; i++)
-        if (kx[i] != ky[i])
-            return kx[i] < ky[i] ? -1 : 1;
-    return x->len < y->len ? -1 : x->len > y->len;
+    uint32_t id = pa->ids[k->leaf_first ? pa->len - 1 - d : d];
+    return k->loc_key ? k->loc_key[id] : id;
 }
 
 static void grow_names(arr *a, size_t n)
@@ -385,72 +389,113 @@ static int rank_cmp(const void *a, const void *b, void *ctx)
     return strcmp(names_get(nm, *(const uint32_t *)a), names_get(nm, *(const uint32_t *)b));
 }
 
-/* A run of sorted paths [lo, hi) sharing their first `depth` keys: one node
- * to emit under `parent` (depth 0 is the root). */
-typedef struct group {
-    uint32_t lo, hi, depth, parent;
-} group;
-
-static uint32_t key_at(const path *pa, const uint32_t *keys, uint32_t d)
+static int u64_cmp(const void *a, const void *b)
 {
-    return keys[pa->off + d];
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
-/* Emits the tree depth-first from sorted paths.  A group's total is a
- * difference of prefix sums, so a group below min_total is skipped whole:
- * neither it nor its subtree is ever materialised. */
-static void build_from_paths(ig_tree *t, const arr *paths, const uint32_t *keys, const uint32_t *rank_name,
+/* A run of paths ord[lo, hi) sharing their first `depth` keys, the last of
+ * them `key`: one node to emit under `parent` (depth 0 is the root). */
+typedef struct group {
+    uint32_t lo, hi, depth, parent, key;
+    int64_t total;
+} group;
+
+/* Orders ord[lo, hi) by the key at `depth`, paths ending there first.
+ * sk[i] gets (key + 1, or 0 for an ended path) << 32 | path index, so the
+ * caller reads the runs from it.  Ties keep the path index order, and
+ * input is often already in order (sorted files), which costs one scan. */
+static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *sk, uint32_t lo, uint32_t hi,
+                       uint32_t depth)
+{
+    int sorted = 1;
+    for (uint32_t i = lo; i < hi; i++) {
+        const path *pa = &P[ord[i]];
+        uint64_t key = pa->len > depth ? (uint64_t)key_at(k, pa, depth) + 1 : 0;
+        sk[i] = key << 32 | ord[i];
+        if (i > lo && sk[i] < sk[i - 1])
+            sorted = 0;
+    }
+    if (sorted)
+        return;
+    if (hi - lo <= 16) {
+        for (uint32_t i = lo + 1; i < hi; i++) {
+            uint64_t v = sk[i];
+            uint32_t j = i;
+            for (; j > lo && sk[j - 1] > v; j--)
+                sk[j] = sk[j - 1];
+            sk[j] = v;
+        }
+    } else {
+        qsort(sk + lo, hi - lo, sizeof *sk, u64_cmp);
+    }
+    for (uint32_t i = lo; i < hi; i++)
+        ord[i] = (uint32_t)sk[i];
+}
+
+/* Emits the tree depth-first by sorting the paths one level at a time
+ * (most significant key first): a node's paths are ordered by their next
+ * key only when the node is emitted, and a run below min_total is skipped
+ * whole, so neither it nor its subtree is ever sorted or materialised. */
+static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k, const uint32_t *rank_name,
                              const uint32_t *name_module, int64_t min_total)
 {
-    const path *P = paths->data;
-    size_t np = paths->len;
-    int64_t *psum = ig_xmalloc((np + 1) * sizeof *psum);
-    psum[0] = 0;
-    for (size_t i = 0; i < np; i++)
-        psum[i + 1] = psum[i] + P[i].value;
-    arr stack = ARR(group), lastc = ARR(uint32_t);
-    *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX};
+    uint32_t *ord = ig_xmalloc((np + 1) * sizeof *ord);
+    uint64_t *sk = ig_xmalloc((np + 1) * sizeof *sk);
+    uint64_t all = 0;
+    for (size_t i = 0; i < np; i++) {
+        ord[i] = (uint32_t)i;
+        all += (uint64_t)P[i].value;
+    }
+    /* last[d]: the last node emitted at depth d under the current parent
+     * (pre-order: emitting a node at depth d resets depth d + 1) */
+    arr stack = ARR(group), last = ARR(uint32_t);
+    *(uint32_t *)arr_push(&last, 1) = 0;
+    *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX, 0, (int64_t)all};
     uint32_t root_name = names_intern(&t->nm, "root");
     while (stack.len) {
         group g = EL(stack, group, --stack.len);
-        int64_t total = psum[g.hi] - psum[g.lo];
-        if (g.depth && min_total > 0 && total < min_total)
-            continue;
         uint32_t idx = (uint32_t)t->nodes.len;
         ig_tree_node *nd = arr_push(&t->nodes, 1);
-        *(uint32_t *)arr_push(&lastc, 1) = 0;
+        if (last.len < g.depth + 2)
+            arr_push(&last, 1);
+        EL(last, uint32_t, g.depth + 1) = 0;
         memset(nd, 0, sizeof *nd);
-        nd->total = total;
+        nd->total = g.total;
         nd->depth = g.depth;
         if (g.depth) {
-            uint32_t key = key_at(&P[g.lo], keys, g.depth - 1);
-            nd->name = rank_name[key >> 3];
-            nd->kind = (uint8_t)(key & 7);
+            nd->name = rank_name[g.key >> 3];
+            nd->kind = (uint8_t)(g.key & 7);
             nd->module = name_module[nd->name];
             nd->parent = g.parent;
             ig_tree_node *nodes = t->nodes.data;
-            uint32_t last = EL(lastc, uint32_t, g.parent);
-            if (last)
-                nodes[last].next_sibling = idx;
+            uint32_t prev = EL(last, uint32_t, g.depth);
+            if (prev)
+                nodes[prev].next_sibling = idx;
             else
                 nodes[g.parent].first_child = idx;
-            EL(lastc, uint32_t, g.parent) = idx;
+            EL(last, uint32_t, g.depth) = idx;
         } else {
             nd->name = root_name;
             nd->kind = IG_NODE_ROOT;
         }
+        sort_level(P, k, ord, sk, g.lo, g.hi, g.depth);
         /* paths that end here come first: they are this node's self value */
         uint32_t i = g.lo;
-        while (i < g.hi && P[i].len == g.depth)
-            i++;
-        EL(t->nodes, ig_tree_node, idx).self = psum[i] - psum[g.lo];
+        uint64_t self = 0;
+        while (i < g.hi && !(sk[i] >> 32))
+            self += (uint64_t)P[ord[i++]].value;
+        EL(t->nodes, ig_tree_node, idx).self = (int64_t)self;
         /* children: runs of equal key at position depth, pushed in reverse */
         size_t first = stack.len;
         while (i < g.hi) {
-            uint32_t key = key_at(&P[i], keys, g.depth), j = i + 1;
-            while (j < g.hi && key_at(&P[j], keys, g.depth) == key)
-                j++;
-            *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx};
+            uint64_t key = sk[i] >> 32, sum = 0;
+            uint32_t j = i;
+            while (j < g.hi && sk[j] >> 32 == key)
+                sum += (uint64_t)P[ord[j++]].value;
+            if (!(min_total > 0 && (int64_t)sum < min_total))
+                *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx, (uint32_t)(key - 1), (int64_t)sum};
             i = j;
         }
         for (size_t a = first, b = stack.len; b > a + 1; a++, b--) {
@@ -459,9 +504,10 @@ static void build_from_paths(ig_tree *t, const arr *paths, const uint32_t *keys,
             EL(stack, group, b - 1) = tmp;
         }
     }
-    free(psum);
+    free(ord);
+    free(sk);
     free(stack.data);
-    free(lastc.data);
+    free(last.data);
 }
 
 static void set_value_names(ig_tree *t, const ignis_profile *p)
@@ -469,6 +515,87 @@ static void set_value_names(ig_tree *t, const ignis_profile *p)
     ignis_value_type vt = ignis_profile_value_type(p, (size_t)t->value);
     snprintf(t->vtype, sizeof t->vtype, "%s", ignis_profile_string(p, vt.type));
     snprintf(t->vunit, sizeof t->vunit, "%s", ignis_profile_string(p, vt.unit));
+}
+
+/* Can paths be read straight from the profile's stacks?  Yes when every
+ * location is one frame and no regex looks at frames. */
+static int fast_paths(const expander *x)
+{
+    if (x->has_re[RE_FOCUS] || x->has_re[RE_IGNORE] || x->has_re[RE_ROOT])
+        return 0;
+    size_t nloc = ignis_profile_num_locations(x->p);
+    for (uint32_t id = 1; id <= nloc; id++)
+        if (ignis_profile_location(x->p, id)->nlines > 1)
+            return 0;
+    return 1;
+}
+
+/* Records the module of each name: the first frame met with one, in path
+ * order (what the slow path does per frame). */
+static void note_modules(expander *x, const path *P, size_t np, int reverse, arr *name_module, size_t nnames)
+{
+    grow_names(name_module, nnames);
+    uint32_t *nmod = name_module->data;
+    for (size_t i = 0; i < np; i++)
+        for (uint32_t d = 0; d < P[i].len; d++) {
+            uint32_t loc = P[i].ids[reverse ? d : P[i].len - 1 - d], n;
+            const frame *f = location_frames(x, loc, &n);
+            if (!nmod[f->name])
+                nmod[f->name] = f->module;
+        }
+}
+
+/* Fast path: paths are the samples' stacks; names interned in the same
+ * order as expand() would (root-first, sample by sample). */
+static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nframes)
+{
+    size_t ns = ignis_profile_num_samples(x->p);
+    int modules = 0;
+    *nframes = 0;
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(x->p, i);
+        int64_t v = s.values[x->vi];
+        if (!v || !thread_matches(x, s.labels))
+            continue;
+        size_t depth;
+        const uint32_t *locs = ignis_profile_stack(x->p, s.stack, &depth);
+        for (size_t j = depth; j-- > 0;)
+            if (EL(x->loc_off, uint32_t, locs[j]) == UINT32_MAX) {
+                uint32_t n;
+                modules |= location_frames(x, locs[j], &n)->module != 0;
+            }
+        *(path *)arr_push(paths, 1) = (path){locs, (uint32_t)depth, v};
+        *nframes += depth;
+    }
+    if (modules)
+        note_modules(x, paths->data, paths->len, x->reverse, name_module, x->nm->strs.len);
+    return paths->len;
+}
+
+/* General path: expand (and filter) every sample into keys of name ids. */
+static void collect_keys(expander *x, arr *paths, arr *keys, arr *name_module)
+{
+    arr tmp = ARR(frame);
+    size_t ns = ignis_profile_num_samples(x->p);
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(x->p, i);
+        int64_t v = s.values[x->vi];
+        if (!v)
+            continue;
+        long n = expand(x, &s, &tmp);
+        if (n < 0)
+            continue;
+        *(path *)arr_push(paths, 1) = (path){NULL, (uint32_t)n, v};
+        uint32_t *k = arr_push(keys, (size_t)n);
+        grow_names(name_module, x->nm->strs.len);
+        for (long j = 0; j < n; j++) {
+            const frame *f = &EL(tmp, frame, j);
+            k[j] = f->name << 3 | f->kind;
+            if (!EL(*name_module, uint32_t, f->name))
+                EL(*name_module, uint32_t, f->name) = f->module;
+        }
+    }
+    free(tmp.data);
 }
 
 /* Builds a plain tree into t (whose name table may already hold names). */
@@ -481,30 +608,14 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     t->min_total = o ? o->min_total : 0;
     t->reverse = o ? o->reverse : 0;
     set_value_names(t, p);
-    arr paths = ARR(path), keys = ARR(uint32_t), tmp = ARR(frame), name_module = ARR(uint32_t);
-    /* first pass: paths as (name << 3 | kind) keys; names are ranked below */
-    size_t ns = ignis_profile_num_samples(p);
-    for (size_t i = 0; i < ns; i++) {
-        ignis_sample s = ignis_profile_sample(p, i);
-        int64_t v = s.values[x.vi];
-        if (!v)
-            continue;
-        long n = expand(&x, &s, &tmp);
-        if (n < 0)
-            continue;
-        path *pa = arr_push(&paths, 1);
-        pa->off = keys.len;
-        pa->len = (uint32_t)n;
-        pa->value = v;
-        uint32_t *k = arr_push(&keys, (size_t)n);
-        grow_names(&name_module, t->nm.strs.len);
-        for (long j = 0; j < n; j++) {
-            const frame *f = &EL(tmp, frame, j);
-            k[j] = f->name << 3 | f->kind;
-            if (!EL(name_module, uint32_t, f->name))
-                EL(name_module, uint32_t, f->name) = f->module;
-        }
-    }
+    arr paths = ARR(path), keys = ARR(uint32_t), name_module = ARR(uint32_t);
+    int fast = fast_paths(&x);
+    size_t nframes = 0;
+    /* first pass: paths (and the names they use); names are ranked below */
+    if (fast)
+        collect_fast(&x, &paths, &name_module, &nframes);
+    else
+        collect_keys(&x, &paths, &keys, &name_module);
     grow_names(&name_module, t->nm.strs.len + 1);
     /* rank names alphabetically so that sorted paths give sorted children */
     size_t nn = t->nm.strs.len;
@@ -515,21 +626,41 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     qsort_r(order, nn, sizeof *order, rank_cmp, &t->nm);
     for (size_t i = 0; i < nn; i++)
         rank[order[i]] = (uint32_t)i;
-    uint32_t *kd = keys.data;
-    for (size_t i = 0; i < keys.len; i++)
-        kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
-    sort_ctx sc = {kd};
-    if (paths.len)
-        qsort_r(paths.data, paths.len, sizeof(path), path_cmp, &sc);
-    arr_reserve(&t->nodes, t->nodes.len + keys.len + 1); /* a node per key at most */
-    build_from_paths(t, &paths, kd, order, name_module.data, o ? o->min_total : 0);
+    path *P = paths.data;
+    keyer k = {NULL, 0};
+    uint32_t *loc_key = NULL;
+    if (fast) {
+        size_t nloc = ignis_profile_num_locations(p);
+        loc_key = ig_xcalloc(nloc + 1, sizeof *loc_key);
+        for (uint32_t id = 1; id <= nloc; id++) {
+            uint32_t off = EL(x.loc_off, uint32_t, id);
+            if (off != UINT32_MAX) {
+                const frame *f = &EL(x.pool, frame, off);
+                loc_key[id] = rank[f->name] << 3 | f->kind;
+            }
+        }
+        k.loc_key = loc_key;
+        k.leaf_first = !x.reverse;
+    } else {
+        uint32_t *kd = keys.data;
+        for (size_t i = 0; i < keys.len; i++)
+            kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
+        size_t off = 0;
+        for (size_t i = 0; i < paths.len; i++) {
+            P[i].ids = kd + off;
+            off += P[i].len;
+        }
+        nframes = keys.len;
+    }
+    arr_reserve(&t->nodes, t->nodes.len + nframes + 1); /* a node per frame at most */
+    build_from_paths(t, P, paths.len, &k, order, name_module.data, o ? o->min_total : 0);
     arr_shrink(&t->nodes);
+    free(loc_key);
     free(order);
     free(rank);
     free(keys.data);
     free(name_module.data);
     free(paths.data);
-    free(tmp.data);
     expander_free(&x);
     return 0;
 }

@@ -49,8 +49,8 @@ typedef struct ig_tree_node {
     uint32_t first_child; /* 0 = none (node 0 is the root, never a child) */
     uint32_t next_sibling;/* 0 = none */
     uint32_t depth;       /* root = 0 */
-    uint8_t kind;         /* IG_NODE_* */
     uint32_t module;      /* index into names of the module (mapping file base name), 0 = none */
+    uint8_t kind;         /* IG_NODE_* (after module: the node packs into 56 bytes) */
     int64_t total;        /* value of this node and its descendants */
     int64_t self;         /* value where this node is the leaf */
     int64_t base_total;   /* diff trees: total of the same path in the base */
