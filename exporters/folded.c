@@ -23,7 +23,9 @@
  * their bytes in a private hash table, so each distinct group is interned
  * in the model once.  Consecutive lines of sorted files share long
  * prefixes; the location ids of the shared prefix are reused from the
- * previous line without hashing at all.
+ * previous line without hashing at all.  Files of 1 MB and more are
+ * tokenised in two threads (see "reading in two threads" below), then
+ * merged in file order, so the model is the same as a one-pass read.
  *
  * The writer renders each location once (its lines joined by ';' with
  * annotations), assembles every sample's line in one arena, sorts the lines
@@ -31,8 +33,10 @@
  * Samples whose chosen value is 0 are not written.
  */
 #include "exporters/formats.h"
+#include "utils/hash.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,8 +434,290 @@ static void reader_reset(folded_reader *r)
     r->total = 0;
 }
 
+/* ---- reading in two threads -------------------------------------------- */
+
+/* The common case (integer counts, no inlined frames, no errors) is read
+ * in two halves split at a newline.  Each half is tokenised by its own
+ * thread into a private frame cache (local ids in order of first sight)
+ * and one record per line: how many frames it shares with the line
+ * before, its new frames' local ids and its count.  A sequential merge then
+ * interns the local frames of the first half, then the unseen ones of the
+ * second, and adds stacks and samples line by line: exactly the order, ids
+ * and values of the one-pass reader, so the model is identical.  Anything
+ * unusual (a fraction, "_[i]", any error) makes the fast path give up and
+ * the one-pass reader run instead, with its exact error messages. */
+
+typedef struct part {
+    const char *s, *end;   /* whole lines */
+    group_cache cache;     /* slot->loc is the local id */
+    uint32_t *key_off;     /* per local id: key offset in cache.keys */
+    uint32_t *key_len;
+    size_t nlocal, lcap;
+    uint32_t *rec;         /* per line: shared, nnew, count lo, count hi, ids */
+    size_t nrec, reccap;
+    uint32_t *fend;        /* end offset of each frame of the previous line */
+    size_t nf, fcap;
+    int fail;
+} part;
+
+static void part_free(part *pt)
+{
+    free(pt->cache.slots);
+    ig_sb_free(&pt->cache.keys);
+    free(pt->key_off);
+    free(pt->key_len);
+    free(pt->rec);
+    free(pt->fend);
+}
+
+static uint32_t *part_rec(part *pt, size_t n)
+{
+    if (pt->nrec + n > pt->reccap) {
+        pt->reccap = (pt->nrec + n) * 2 > 1024 ? (pt->nrec + n) * 2 : 1024;
+        pt->rec = ig_xrealloc(pt->rec, pt->reccap * sizeof *pt->rec);
+        ig_prefault(pt->rec + pt->nrec, (pt->reccap - pt->nrec) * sizeof *pt->rec);
+    }
+    uint32_t *p = pt->rec + pt->nrec;
+    pt->nrec += n;
+    return p;
+}
+
+/* A count that the one-pass reader would store unscaled: [+-]digits. */
+static int plain_count(const char *s, const char *e, int64_t *out)
+{
+    int neg = s < e && *s == '-';
+    if (neg || (s < e && *s == '+'))
+        s++;
+    if (s == e)
+        return -1;
+    uint64_t v = 0;
+    for (; s < e; s++) {
+        if (*s < '0' || *s > '9' || v > (uint64_t)(INT64_MAX / 10))
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+/* The local id of a frame, interning it on first sight. */
+static uint32_t part_frame(part *pt, const char *f, uint32_t len)
+{
+    uint64_t h = key_hash(f, len);
+    group_slot *slot = cache_slot(&pt->cache, f, len, h);
+    if (slot->loc)
+        return slot->loc;
+    if (memchr(f, '\0', len) || pt->nlocal + 1 >= UINT32_MAX)
+        return 0;
+    if (pt->nlocal + 2 > pt->lcap) {
+        pt->lcap = pt->lcap ? pt->lcap * 2 : 1024;
+        pt->key_off = ig_xrealloc(pt->key_off, pt->lcap * sizeof *pt->key_off);
+        pt->key_len = ig_xrealloc(pt->key_len, pt->lcap * sizeof *pt->key_len);
+    }
+    uint32_t id = (uint32_t)++pt->nlocal;
+    pt->key_off[id] = (uint32_t)pt->cache.keys.len;
+    pt->key_len[id] = len;
+    *slot = (group_slot){h, pt->cache.keys.len, len, id};
+    ig_sb_append(&pt->cache.keys, f, len);
+    pt->cache.count++;
+    return id;
+}
+
+/* Tokenises one stack (trimmed, non-empty) sharing what it can with the
+ * previous line prev/prev_len. */
+static int part_stack(part *pt, const char *s, size_t len, const char *prev, size_t prev_len, int64_t count)
+{
+    size_t max = len < prev_len ? len : prev_len, common = 0;
+    if (prev) {
+        while (common + 8 <= max) {
+            uint64_t a, b;
+            memcpy(&a, s + common, 8);
+            memcpy(&b, prev + common, 8);
+            if (a != b)
+                break;
+            common += 8;
+        }
+        while (common < max && s[common] == prev[common])
+            common++;
+    }
+    size_t g = 0;
+    while (g < pt->nf && pt->fend[g] < common && s[pt->fend[g]] == ';')
+        g++;
+    size_t at = pt->nrec;
+    uint32_t *hdr = part_rec(pt, 4);
+    hdr[0] = (uint32_t)g;
+    hdr[2] = (uint32_t)(uint64_t)count;
+    hdr[3] = (uint32_t)((uint64_t)count >> 32);
+    pt->nf = g;
+    size_t pos = g ? pt->fend[g - 1] + 1 : 0, nnew = 0;
+    while (pos <= len) {
+        const char *f = s + pos;
+        const char *semi = memchr(f, ';', len - pos);
+        size_t flen = semi ? (size_t)(semi - f) : len - pos;
+        if (!flen || flen > UINT32_MAX || is_inlined_frame(f, flen))
+            return -1;
+        uint32_t id = part_frame(pt, f, (uint32_t)flen);
+        if (!id)
+            return -1;
+        *part_rec(pt, 1) = id;
+        nnew++;
+        if (pt->nf == pt->fcap) {
+            pt->fcap = pt->fcap ? pt->fcap * 2 : 64;
+            pt->fend = ig_xrealloc(pt->fend, pt->fcap * sizeof *pt->fend);
+        }
+        pt->fend[pt->nf++] = (uint32_t)(pos + flen);
+        pos += flen + 1;
+    }
+    pt->rec[at + 1] = (uint32_t)nnew;
+    return 0;
+}
+
+/* Tokenises every line of a part (the fast path's half of parse_line). */
+static void *part_parse(void *arg)
+{
+    part *pt = arg;
+    const char *s = pt->s, *prev = NULL;
+    size_t prev_len = 0;
+    while (s < pt->end) {
+        const char *nl = memchr(s, '\n', (size_t)(pt->end - s));
+        size_t len = nl ? (size_t)(nl - s) : (size_t)(pt->end - s);
+        const char *line = s;
+        s += len + 1;
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+            len--;
+        size_t lead = 0;
+        while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
+            lead++;
+        if (lead == len || line[lead] == '#')
+            continue;
+        const char *sp = line + len;
+        while (sp > line + lead && sp[-1] != ' ' && sp[-1] != '\t')
+            sp--;
+        int64_t count;
+        if (sp == line + lead || plain_count(sp, line + len, &count))
+            goto fail;
+        size_t slen = (size_t)(sp - line);
+        while (slen > lead && (line[slen - 1] == ' ' || line[slen - 1] == '\t'))
+            slen--;
+        if (slen == lead || slen - lead > UINT32_MAX)
+            goto fail;
+        if (part_stack(pt, line + lead, slen - lead, prev, prev_len, count))
+            goto fail;
+        prev = line + lead;
+        prev_len = slen - lead;
+    }
+    return NULL;
+fail:
+    pt->fail = 1;
+    return NULL;
+}
+
+/* Interns a part's frames and adds its lines.  0 done, 1 give up. */
+static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t **cur, size_t *ccap)
+{
+    uint32_t *map = ig_xmalloc((pt->nlocal + 1) * sizeof *map);
+    for (uint32_t id = 1; id <= pt->nlocal; id++) {
+        const char *text = pt->cache.keys.data + pt->key_off[id];
+        uint32_t len = pt->key_len[id];
+        group_slot *slot = cache_slot(global, text, len, key_hash(text, len));
+        if (!slot->loc) {
+            frame f = parse_frame(text, len);
+            uint32_t loc = add_group(r, &f, 1);
+            if (!loc) {
+                free(map);
+                return 1;
+            }
+            *slot = (group_slot){key_hash(text, len), global->keys.len, len, loc};
+            ig_sb_append(&global->keys, text, len);
+            global->count++;
+        }
+        map[id] = slot->loc;
+    }
+    for (size_t i = 0; i < pt->nrec;) {
+        const uint32_t *h = pt->rec + i;
+        size_t g = h[0], nnew = h[1], n = g + nnew;
+        int64_t count = (int64_t)((uint64_t)h[2] | (uint64_t)h[3] << 32);
+        if (n > *ccap) {
+            *ccap = n * 2;
+            *cur = ig_xrealloc(*cur, *ccap * sizeof **cur);
+        }
+        for (size_t k = 0; k < nnew; k++)
+            (*cur)[g + k] = map[h[4 + k]];
+        i += 4 + nnew;
+        if (n > r->scap) {
+            r->scap = n * 2;
+            r->stack = ig_xrealloc(r->stack, r->scap * sizeof *r->stack);
+        }
+        for (size_t k = 0; k < n; k++)
+            r->stack[k] = (*cur)[n - 1 - k];
+        uint32_t stack = ignis_profile_add_stack(r->p, r->stack, n);
+        int64_t mag = count < 0 ? -count : count;
+        if (!stack || __builtin_add_overflow(r->total, mag, &r->total) ||
+            ignis_profile_add_sample(r->p, stack, 0, &count)) {
+            free(map);
+            return 1;
+        }
+    }
+    free(map);
+    return 0;
+}
+
+/* The fast path: 0 = *out read, 1 = not the common case (read it the
+ * one-pass way). */
+static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
+{
+    const char *s = (const char *)data, *end = s + len;
+    part parts[2];
+    memset(parts, 0, sizeof parts);
+    /* split at the first newline after the middle; small inputs stay whole */
+    const char *mid = end;
+    if (len >= ((size_t)1 << 20)) {
+        const char *nl = memchr(s + len / 2, '\n', len - len / 2);
+        mid = nl ? nl + 1 : end;
+    }
+    parts[0].s = s;
+    parts[0].end = mid;
+    parts[1].s = mid;
+    parts[1].end = end;
+    pthread_t th;
+    int threaded = mid < end && pthread_create(&th, NULL, part_parse, &parts[1]) == 0;
+    part_parse(&parts[0]);
+    if (threaded)
+        pthread_join(th, NULL);
+    else if (mid < end)
+        part_parse(&parts[1]);
+    int rc = parts[0].fail || parts[1].fail;
+    folded_reader r = {.scale = 1};
+    group_cache global = {0};
+    uint32_t *cur = NULL;
+    size_t ccap = 0;
+    if (!rc) {
+        r.p = ignis_profile_new();
+        ignis_profile_add_value_type(r.p, "samples", unit_for_digits(0));
+        rc = merge_part(&r, &parts[0], &global, &cur, &ccap) || merge_part(&r, &parts[1], &global, &cur, &ccap) ||
+             ignis_profile_num_samples(r.p) == 0;
+    }
+    if (!rc) {
+        *out = r.p;
+        r.p = NULL;
+    }
+    ignis_profile_free(r.p);
+    free(global.slots);
+    ig_sb_free(&global.keys);
+    free(cur);
+    free(r.stack);
+    free(r.lines);
+    part_free(&parts[0]);
+    part_free(&parts[1]);
+    return rc;
+}
+
 int ig_folded_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
 {
+    if (!read_parallel(data, len, out))
+        return 0;
     folded_reader r = {.scale = 1, .err = err};
     *out = NULL;
     int rc;

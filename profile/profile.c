@@ -7,7 +7,9 @@
  * sample values) live in pools: one growable array per kind, elements
  * pointing into them by offset.  So adding a sample with a known stack costs
  * one hash probe and an addition, and memory grows only with what is
- * distinct.
+ * distinct.  A pool that grows has its new capacity prefaulted at once
+ * (ig_prefault): filling big pools page fault by page fault cost more than
+ * the interning itself on a VM.
  */
 #include "ignis/profile.h"
 #include "utils/hash.h"
@@ -30,6 +32,7 @@ static void *vec_push(vec *v, size_t n)
         while (cap < v->len + n)
             cap *= 2;
         v->data = ig_xrealloc(v->data, cap * v->elem);
+        ig_prefault((char *)v->data + v->len * v->elem, (cap - v->len) * v->elem);
         v->cap = cap;
     }
     void *p = (char *)v->data + v->len * v->elem;

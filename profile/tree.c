@@ -389,10 +389,42 @@ static int rank_cmp(const void *a, const void *b, void *ctx)
     return strcmp(names_get(nm, *(const uint32_t *)a), names_get(nm, *(const uint32_t *)b));
 }
 
-static int u64_cmp(const void *a, const void *b)
+static void insertion_sort(uint64_t *a, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* Sorts a[0, n) ascending: insertion-sorted runs of 16, then bottom-up
+ * merges through tmp (n elements); inline compares, no callback. */
+static void sort_u64(uint64_t *a, size_t n, uint64_t *tmp)
+{
+    const size_t run = 16;
+    for (size_t i = 0; i < n; i += run)
+        insertion_sort(a + i, n - i < run ? n - i : run);
+    uint64_t *src = a, *dst = tmp;
+    for (size_t w = run; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = src[j] < src[i] ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
 }
 
 /* A run of paths ord[lo, hi) sharing their first `depth` keys, the last of
@@ -406,8 +438,8 @@ typedef struct group {
  * sk[i] gets (key + 1, or 0 for an ended path) << 32 | path index, so the
  * caller reads the runs from it.  Ties keep the path index order, and
  * input is often already in order (sorted files), which costs one scan. */
-static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *sk, uint32_t lo, uint32_t hi,
-                       uint32_t depth)
+static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *sk, uint64_t *tmp, uint32_t lo,
+                       uint32_t hi, uint32_t depth)
 {
     int sorted = 1;
     for (uint32_t i = lo; i < hi; i++) {
@@ -419,17 +451,7 @@ static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *s
     }
     if (sorted)
         return;
-    if (hi - lo <= 16) {
-        for (uint32_t i = lo + 1; i < hi; i++) {
-            uint64_t v = sk[i];
-            uint32_t j = i;
-            for (; j > lo && sk[j - 1] > v; j--)
-                sk[j] = sk[j - 1];
-            sk[j] = v;
-        }
-    } else {
-        qsort(sk + lo, hi - lo, sizeof *sk, u64_cmp);
-    }
+    sort_u64(sk + lo, hi - lo, tmp);
     for (uint32_t i = lo; i < hi; i++)
         ord[i] = (uint32_t)sk[i];
 }
@@ -442,7 +464,7 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
                              const uint32_t *name_module, int64_t min_total)
 {
     uint32_t *ord = ig_xmalloc((np + 1) * sizeof *ord);
-    uint64_t *sk = ig_xmalloc((np + 1) * sizeof *sk);
+    uint64_t *sk = ig_xmalloc((np + 1) * sizeof *sk), *tmp = ig_xmalloc((np + 1) * sizeof *tmp);
     uint64_t all = 0;
     for (size_t i = 0; i < np; i++) {
         ord[i] = (uint32_t)i;
@@ -454,9 +476,15 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
     *(uint32_t *)arr_push(&last, 1) = 0;
     *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX, 0, (int64_t)all};
     uint32_t root_name = names_intern(&t->nm, "root");
+    size_t ready = t->nodes.len; /* nodes prefaulted up to here */
     while (stack.len) {
         group g = EL(stack, group, --stack.len);
         uint32_t idx = (uint32_t)t->nodes.len;
+        if (idx >= ready && idx < t->nodes.cap) { /* fault in the next 4 MB at once */
+            size_t more = t->nodes.cap - idx < 65536 ? t->nodes.cap - idx : 65536;
+            ig_prefault(&EL(t->nodes, ig_tree_node, idx), more * sizeof(ig_tree_node));
+            ready = idx + more;
+        }
         ig_tree_node *nd = arr_push(&t->nodes, 1);
         if (last.len < g.depth + 2)
             arr_push(&last, 1);
@@ -480,7 +508,7 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
             nd->name = root_name;
             nd->kind = IG_NODE_ROOT;
         }
-        sort_level(P, k, ord, sk, g.lo, g.hi, g.depth);
+        sort_level(P, k, ord, sk, tmp, g.lo, g.hi, g.depth);
         /* paths that end here come first: they are this node's self value */
         uint32_t i = g.lo;
         uint64_t self = 0;
@@ -506,6 +534,7 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
     }
     free(ord);
     free(sk);
+    free(tmp);
     free(stack.data);
     free(last.data);
 }

@@ -1,7 +1,12 @@
 /*
  * utils/fileio.c — whole-file input, atomic output, gzip (see fileio.h).
+ *
+ * ig_gunzip sizes its output from the gzip trailer (ISIZE, the size mod
+ * 2^32) when that is plausible, so a big profile is inflated into one
+ * prefaulted buffer instead of one that doubles and faults page by page.
  */
 #include "utils/fileio.h"
+#include "utils/hash.h"
 #include "utils/strbuf.h"
 
 #include <errno.h>
@@ -123,6 +128,20 @@ int ig_is_gzip(const uint8_t *data, size_t len)
     return len >= 2 && data[0] == 0x1f && data[1] == 0x8b;
 }
 
+/* Only a hint: bounded by max_out and by deflate's best ratio (1032:1), so
+ * a forged trailer cannot make a small input reserve a huge buffer. */
+static void reserve_from_trailer(ig_strbuf *sb, const uint8_t *in, size_t inlen, size_t max_out)
+{
+    if (inlen < 18 || !ig_is_gzip(in, inlen))
+        return;
+    const uint8_t *t = in + inlen - 4;
+    size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+    if (!isize || isize > max_out || isize / 1032 > inlen)
+        return;
+    ig_sb_reserve(sb, isize + (1 << 16));
+    ig_prefault(sb->data, isize);
+}
+
 int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err)
 {
     z_stream zs;
@@ -130,6 +149,7 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
     if (inflateInit2(&zs, 15 + 32) != Z_OK) /* gzip or zlib header */
         return ig_err_set(err, "cannot initialise zlib");
     ig_strbuf sb = IG_STRBUF_INIT;
+    reserve_from_trailer(&sb, in, inlen, max_out);
     zs.next_in = (Bytef *)in;
     zs.avail_in = (uInt)inlen;
     int rc;

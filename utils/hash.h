@@ -6,6 +6,8 @@
  * element behind an id.  This lets every interning table of the profile
  * model (strings, functions, locations, stacks, samples) share one hash
  * implementation while keeping the elements in their own dense arrays.
+ *
+ * ig_prefault is the memory helper those tables and pools share.
  */
 #ifndef IG_HASH_H
 #define IG_HASH_H
@@ -62,5 +64,13 @@ uint32_t ig_idtab_find(const ig_idtab *t, uint64_t hash, const void *key, ig_idt
 void ig_idtab_insert(ig_idtab *t, uint64_t hash, uint32_t id);
 
 void ig_idtab_free(ig_idtab *t);
+
+/* Faults in the pages of [p, p + bytes) in one system call
+ * (MADV_POPULATE_WRITE) before they are written.  Big tables and pools are
+ * filled page after page, and on a VM a page fault taken one at a time
+ * costs several microseconds: prefaulting is about 4 times cheaper.  Only
+ * whole pages inside the range are touched; content is unchanged; a kernel
+ * without the feature simply faults as before. */
+void ig_prefault(void *p, size_t bytes);
 
 #endif

@@ -110,8 +110,6 @@ static void drop_derived(ig_viewer *v)
     free(v->name_match);
     v->name_match = NULL;
     v->name_match_len = 0;
-    free(v->scratch);
-    v->scratch = NULL;
     v->layout_valid = 0;
 }
 
@@ -496,22 +494,37 @@ int ig_viewer_node_matches(ig_viewer *v, const ig_tree *t, uint32_t node)
     return regexec(&v->search_re, ig_tree_name(t, name), 0, NULL, 0) == 0;
 }
 
-/* Sum of totals of matched nodes in [from, to) not below another match
- * in that range; `covered` is scratch, one byte per node.  The nodes are
- * one depth-first array (profile/tree.h), walked directly. */
-static int64_t matched_sum(ig_viewer *v, uint32_t from, uint32_t to, uint8_t *covered)
+/* The first node after node's subtree, within the subtree [from, to) of
+ * `from`: the next sibling of node or of its nearest ancestor that has
+ * one (the node array is in depth-first pre-order, profile/tree.h). */
+static uint32_t after_subtree(const ig_tree_node *nodes, uint32_t node, uint32_t from, uint32_t to)
+{
+    for (uint32_t j = node;; j = nodes[j].parent) {
+        if (j == from)
+            return to;
+        if (nodes[j].next_sibling)
+            return nodes[j].next_sibling;
+    }
+}
+
+/* Sum of totals of matched nodes in the subtree [from, to) of `from` not
+ * below another match.  A match covers its whole subtree, which is skipped
+ * unread, so a search that matches often touches few nodes. */
+static int64_t matched_sum(ig_viewer *v, uint32_t from, uint32_t to)
 {
     const ig_tree_node *nodes = ig_tree_node_at(v->tree, 0);
     int64_t sum = 0;
-    for (uint32_t i = from; i < to; i++) {
+    for (uint32_t i = from; i < to;) {
         const ig_tree_node *n = &nodes[i];
-        int above = i != from && n->parent >= from && covered[n->parent - from];
         int m = n->name < v->name_match_len ? v->name_match[n->name] : -1;
         if (m < 0)
             m = name_matches(v, n->name);
-        covered[i - from] = (uint8_t)(above || m);
-        if (m && !above)
-            sum += n->total;
+        if (!m) {
+            i++;
+            continue;
+        }
+        sum += n->total;
+        i = after_subtree(nodes, i, from, to);
     }
     return sum;
 }
@@ -528,17 +541,6 @@ static uint32_t subtree_end(const ig_tree *t, uint32_t node)
     return i;
 }
 
-/* One byte per node of the tree, kept across searches (no page faults
- * for a fresh buffer on every keystroke). */
-static uint8_t *scratch(ig_viewer *v)
-{
-    if (!v->scratch) {
-        size_t n = ig_tree_size(v->tree);
-        v->scratch = ig_xmalloc(n ? n : 1);
-    }
-    return v->scratch;
-}
-
 /* The share of the zoom that matches; the share of the whole is kept
  * from the last search (zooming does not change it). */
 static void compute_view_match(ig_viewer *v)
@@ -550,7 +552,7 @@ static void compute_view_match(ig_viewer *v)
     }
     uint32_t end = subtree_end(v->tree, z);
     int64_t ztotal = ig_tree_node_at(v->tree, z)->total;
-    v->match_view = ztotal > 0 ? (double)matched_sum(v, z, end, scratch(v)) / (double)ztotal : 0;
+    v->match_view = ztotal > 0 ? (double)matched_sum(v, z, end) / (double)ztotal : 0;
 }
 
 static void compute_match_stats(ig_viewer *v)
@@ -560,7 +562,7 @@ static void compute_match_stats(ig_viewer *v)
         return;
     size_t n = ig_tree_size(v->tree);
     int64_t total = ig_tree_node_at(v->tree, 0)->total;
-    v->match_total = total > 0 ? (double)matched_sum(v, 0, (uint32_t)n, scratch(v)) / (double)total : 0;
+    v->match_total = total > 0 ? (double)matched_sum(v, 0, (uint32_t)n) / (double)total : 0;
     compute_view_match(v);
 }
 

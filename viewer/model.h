@@ -83,7 +83,6 @@ typedef struct ig_viewer {
     int8_t *name_match;                   /* per tree name: -1 unknown, 0, 1 */
     size_t name_match_len;
     double match_total, match_view;       /* fractions of total / of zoom */
-    uint8_t *scratch;                     /* one byte per tree node */
 
     /* prompt and picker */
     ig_prompt_kind prompt;

@@ -11,10 +11,10 @@ perf script -i "$T/perf.data" -F comm,tid,ip,sym 2>/dev/null >"$T/perf.txt" || s
 # the first frame line after each sample header is the leaf
 perf_top=$(awk '/^[^ \t]/ { want = 1; next }
                want && NF >= 2 { want = 0; n[$2]++ }
-               END { for (f in n) print n[f], f }' "$T/perf.txt" | sort -rn | head -1 | awk '{ print $2 }')
+               END { for (f in n) printf "%.0f %s\n", n[f], f }' "$T/perf.txt" | sort -rn | head -1 | awk '{ print $2 }')
 "$IGNIS" record -F 499 -o "$T/ig.folded" -- "$S/cpu_shares" 3 2>"$T/rec.err" >/dev/null || { cat "$T/rec.err"; fail "ignis record failed"; }
 ig_top=$(awk '{ n = $NF; l = $0; sub(/ [0-9]+$/, "", l); k = split(l, f, ";"); s[f[k]] += n }
-              END { for (x in s) print s[x], x }' "$T/ig.folded" | sort -rn | head -1 | awk '{ print $2 }')
+              END { for (x in s) printf "%.0f %s\n", s[x], x }' "$T/ig.folded" | sort -rn | head -1 | awk '{ print $2 }')
 echo "hottest leaf: perf=$perf_top ignis=$ig_top"
 [ -n "$ig_top" ] || fail "no ignis samples"
 [ "$perf_top" = "$ig_top" ] || fail "perf says $perf_top, ignis says $ig_top"
