@@ -9,22 +9,13 @@
 # Wall times only mean something on an idle machine: the load average is
 # printed with them.
 set -eu
-B=${IGNIS_BUILD:-build}
-IGNIS=$B/ignis
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "bench/flame.sh: /usr/bin/time is missing (Debian package 'time')"; exit 1; }
-mkdir -p "$B/bench"
-big=$B/bench/big.folded
-if [ ! -s "$big" ]; then
-  echo "generating $big ..."
-  "$B/bench/gen_folded" >"$big.tmp" && mv "$big.tmp" "$big"
-fi
+. "$(dirname "$0")/lib.sh"
 half=$B/bench/big-half.folded
 [ -s "$half" ] || awk 'NR % 2' "$big" >"$half"
 out=$B/bench/flame
 mkdir -p "$out"
 echo "== ignis flame (targets: <= 0.5 s, <= 300 MB peak RSS)"
-echo "input: $(du -m "$big" | cut -f1) MB, $(wc -l <"$big") stacks; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_input_line
 
 measure() { # LABEL CMD...
   local label=$1; shift

@@ -9,19 +9,10 @@
 # Wall times are only meaningful on an otherwise idle machine; the load
 # average is printed with the figures.
 set -eu
-B=${IGNIS_BUILD:-build}
-IGNIS=$B/ignis
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "bench/formats.sh: /usr/bin/time is missing (Debian package 'time', see scripts/deps.sh)"; exit 1; }
-mkdir -p "$B/bench"
-big=$B/bench/big.folded
-if [ ! -s "$big" ]; then
-  echo "generating $big ..."
-  "$B/bench/gen_folded" >"$big.tmp" && mv "$big.tmp" "$big"
-fi
+. "$(dirname "$0")/lib.sh"
 shuffled=$B/bench/big-shuffled.folded
 [ -s "$shuffled" ] || shuf --random-source=<(yes) "$big" >"$shuffled"
-echo "input: $(du -m "$big" | cut -f1) MB, $(wc -l <"$big") stacks; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_input_line
 
 measure() { # LABEL CMD...
   local label=$1; shift

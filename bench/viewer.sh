@@ -13,15 +13,8 @@
 # Wall times need an idle machine (the load average is printed); the CPU
 # times (CLOCK_PROCESS_CPUTIME_ID) are what the code costs regardless.
 set -eu
-B=${IGNIS_BUILD:-build}
-IGNIS=$B/ignis
-mkdir -p "$B/bench"
-big=$B/bench/big.folded
-if [ ! -s "$big" ]; then
-  echo "generating $big ..."
-  "$B/bench/gen_folded" >"$big.tmp" && mv "$big.tmp" "$big"
-fi
-echo "input: $(du -m "$big" | cut -f1) MB, $(wc -l <"$big") stacks; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+. "$(dirname "$0")/lib.sh"
+bench_input_line
 line=$(IGNIS_VIEW_BENCH=${KEYS:-200} "$IGNIS" view "$big")
 echo "ignis view: $line"
 get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
