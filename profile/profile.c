@@ -525,7 +525,8 @@ static int stack_eq(const void *ctx, uint32_t id, const void *key)
     const ignis_profile *p = ctx;
     const span_rec *s = &AT(p->stacks, span_rec, id - 1);
     const ids_key *k = key;
-    return s->len == k->n && !memcmp(&AT(p->stack_pool, uint32_t, s->off), k->ids, k->n * sizeof(uint32_t));
+    return s->len == k->n &&
+           (k->n == 0 || !memcmp(&AT(p->stack_pool, uint32_t, s->off), k->ids, k->n * sizeof(uint32_t)));
 }
 
 IGNIS_API uint32_t ignis_profile_add_stack(ignis_profile *p, const uint32_t *locations, size_t n)

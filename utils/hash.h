@@ -39,7 +39,8 @@ static inline uint64_t ig_hash_bytes(const void *data, size_t len, uint64_t seed
         len -= 8;
     }
     uint64_t v = 0;
-    memcpy(&v, p, len);
+    if (len)            /* p may be NULL for an empty key */
+        memcpy(&v, p, len);
     return ig_hash_mix(h ^ v ^ ((uint64_t)len << 56));
 }
 
