@@ -1,27 +1,41 @@
 /*
  * libtrace/batch.c — the batch and simple span processors.
  *
- * Batch: ended spans go into a bounded lock-free MPSC ring (Vyukov's
- * sequence-numbered cells; capacity max_queue_size rounded up to a power
- * of two).  A producer claims a cell with one CAS on the tail, stores the
- * span and publishes it by bumping the cell's sequence; a full ring drops
- * the span and counts it.  Producers never take a lock and never wait.
+ * Batch: every thread that ends spans gets its own bounded ring for the
+ * processor (a single-producer/single-consumer queue; capacity
+ * max_queue_size rounded up to a power of two).  Ending a span writes one
+ * cell and bumps the ring's tail: no compare-and-swap and no cache line
+ * written by another producer, so threads do not slow each other down.
+ * The export thread is the one consumer of all rings.
  *
- * One export thread (started lazily by the first span to end, so a child
- * after fork() gets its own) consumes the ring.  It sleeps in poll() on an
- * eventfd for at most schedule_delay ms; the producer whose span fills a
- * batch (its position equals `wake_at`, published by the sleeping thread)
- * writes the eventfd.  Flush and shutdown requests are generation numbers
- * under a mutex that is never held during an export; callers wait on a
- * condition variable with a deadline, so force_flush/shutdown always
- * return within their timeout even when the exporter is stuck (shutdown
- * then abandons the thread and its memory on purpose).
+ * max_queue_size stays a bound on the spans queued by all threads
+ * together: a producer takes queue credits from the processor's shared
+ * budget `avail` in chunks (up to 64, fewer as threads multiply, one
+ * credit when the queue is small), spends one per span, and drops and
+ * counts a span when no credit is left; the export thread gives credits
+ * back as it takes spans.  A thread's ring is found in its tcache by the
+ * processor's id; when a thread exits its tcache — rings included — is
+ * adopted by the next new thread, so rings are bounded by the peak number
+ * of live threads, and the export thread keeps draining a dead thread's
+ * ring meanwhile.
+ *
+ * The export thread (started lazily by the first span to end, so a child
+ * after fork() gets its own) sleeps in poll() on an eventfd for at most
+ * schedule_delay ms.  A producer that refills its credits while the
+ * thread sleeps and sees at least a batch outstanding writes the eventfd
+ * (checked once per credit chunk, so a wake-up comes within a chunk of the
+ * batch size).  Flush and shutdown requests are generation numbers under a
+ * mutex that is never held during an export; callers wait on a condition
+ * variable with a deadline, so force_flush/shutdown always return within
+ * their timeout even when the exporter is stuck (shutdown then abandons
+ * the thread and its memory on purpose).
  *
  * Fork: the prepare handler takes the processor mutex (never held during
  * I/O, so this cannot deadlock on a mid-export thread); in the child the
  * mutex, condition and eventfd are recreated, queued spans are released,
- * the ring is reset, the exporter drops its parent state
- * (after_fork_child) and the export thread restarts on the next span.
+ * the rings and the credit budget are reset, the exporter drops its
+ * parent state (after_fork_child) and the export thread restarts on the
+ * next span.
  *
  * Simple: exports each span synchronously from ignis_span_end under a
  * mutex (debugging only).
@@ -30,7 +44,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +56,27 @@
  * overflow chunks to free.  The home cache travels in the cell so that
  * returning the block needs no read of it either. */
 typedef struct ig_cell {
-    _Atomic size_t seq;
     uintptr_t span;
     ig_tcache *home;
-    uintptr_t pad;
 } ig_cell;
 
 enum { TAG_EXCLUSIVE = 1, TAG_CHUNKS = 2, TAG_MASK = 63 };
 
 static inline ignis_span *untag(uintptr_t t) { return (ignis_span *)(t & ~(uintptr_t)TAG_MASK); }
+
+/* One thread's queue.  The producer's line and the consumer's line are
+ * apart; each side reads the other's index only when it must. */
+struct ig_ring {
+    _Alignas(64) _Atomic size_t tail; /* producer: next cell to fill */
+    size_t head_seen;                 /* producer: last head it read */
+    uint32_t credits;                 /* producer: queue credits in hand */
+    _Atomic uint64_t dropped;         /* producer: spans dropped (single writer) */
+    _Alignas(64) _Atomic size_t head; /* consumer: next cell to take */
+    _Alignas(64) ig_ring *next;       /* processor's list; set before publication */
+    _Atomic bool owned;               /* held by some thread's slot */
+    size_t mask;
+    ig_cell cells[];
+};
 
 enum { TS_NONE = 0, TS_RUNNING = 1, TS_FAILED = 2 };
 
@@ -60,18 +85,23 @@ struct ig_processor {
     ig_exporter *e;
     int export_timeout_ms;
     pthread_mutex_t emu; /* simple: serialises export calls */
-    /* batch */
-    ig_cell *cells;
-    size_t mask, batch_size;
-    size_t wake_n; /* queued spans that wake the export thread */
-    int delay_ms;
-    _Alignas(64) _Atomic size_t tail;
-    _Alignas(64) _Atomic size_t wake_at;
+    /* batch: read by producers, rarely written */
+    _Alignas(64) uint64_t id;    /* unique, never reused: the tcache slot key */
+    size_t ring_mask;
+    size_t queue_size;           /* max_queue_size: the credit budget */
+    size_t batch_size;
+    size_t wake_n;               /* outstanding credits that wake the export thread */
+    _Atomic uint32_t chunk;      /* credits taken at a time */
     _Atomic int thread_state;
-    _Atomic uint64_t dropped;
-    _Alignas(64) size_t head; /* export thread only */
-    pthread_t thread;
+    _Atomic(ig_ring *) rings;    /* every ring, newest first; append-only */
+    int delay_ms;
     int efd;
+    /* shared counters, each on its own line */
+    _Alignas(64) _Atomic size_t avail; /* unclaimed queue credits */
+    _Alignas(64) _Atomic int asleep;   /* the export thread is (about to be) in poll() */
+    /* export thread only */
+    _Alignas(64) ig_ring *cursor; /* where the next take() starts */
+    pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t flush_req, flush_done;
@@ -85,6 +115,8 @@ struct ig_processor {
     _Atomic bool snapped;      /* exporter destroyed; counters below are final */
     uint64_t final[4];         /* exported, failed, rejected, retries */
 };
+
+static _Atomic uint64_t g_processor_ids;
 
 /* Snapshot the exporter's counters, then destroy it. */
 static void destroy_exporter(ig_processor *p)
@@ -134,39 +166,48 @@ static void init_sync(ig_processor *p)
     pthread_mutex_init(&p->emu, NULL);
 }
 
-static void reset_ring(ig_processor *p)
+/* Credits a producer takes at a time: at most 64, at most a quarter of a
+ * batch (so a wake-up comes close to the batch size), and small enough that
+ * credits idle in other threads' hands cannot starve the queue (1/8 of it
+ * over all rings). */
+static void update_chunk(ig_processor *p, size_t nrings)
 {
-    for (size_t i = 0; i <= p->mask; i++)
-        atomic_store_explicit(&p->cells[i].seq, i, memory_order_relaxed);
-    atomic_store(&p->tail, 0);
-    p->head = 0;
-    atomic_store(&p->wake_at, p->wake_n);
+    size_t k = p->batch_size / 4;
+    size_t share = p->queue_size / (8 * nrings);
+    if (share < k)
+        k = share;
+    if (k > 64)
+        k = 64;
+    atomic_store_explicit(&p->chunk, k ? (uint32_t)k : 1, memory_order_relaxed);
 }
 
 ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *o)
 {
-    ig_processor *p = calloc(1, sizeof *p);
+    ig_processor *p = aligned_alloc(64, sizeof *p);
     if (!p)
         abort();
+    memset(p, 0, sizeof *p);
     p->is_batch = true;
     p->e = e;
+    p->id = atomic_fetch_add(&g_processor_ids, 1) + 1;
     p->export_timeout_ms = o->export_timeout_ms > 0 ? o->export_timeout_ms : 30000;
+    p->queue_size = (size_t)(o->max_queue_size > 0 ? o->max_queue_size : 2048);
     size_t cap = 2;
-    while (cap < (size_t)(o->max_queue_size > 0 ? o->max_queue_size : 2048))
+    while (cap < p->queue_size)
         cap <<= 1;
-    p->mask = cap - 1;
+    p->ring_mask = cap - 1;
     p->batch_size = o->max_export_batch_size > 0 ? (size_t)o->max_export_batch_size : 512;
-    if (p->batch_size > cap)
-        p->batch_size = cap;
+    if (p->batch_size > p->queue_size)
+        p->batch_size = p->queue_size;
     p->delay_ms = o->schedule_delay_ms >= 0 ? o->schedule_delay_ms : 5000;
     p->wake_n = p->batch_size;
-    p->cells = calloc(cap, sizeof *p->cells);
+    atomic_store(&p->avail, p->queue_size);
+    update_chunk(p, 1);
     p->bspans = calloc(p->batch_size, sizeof *p->bspans);
     p->bhome = calloc(p->batch_size, sizeof *p->bhome);
     p->batch = calloc(p->batch_size, sizeof *p->batch);
-    if (!p->cells || !p->bspans || !p->bhome || !p->batch)
+    if (!p->bspans || !p->bhome || !p->batch)
         abort();
-    reset_ring(p);
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     init_sync(p);
     return p;
@@ -174,9 +215,10 @@ ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *
 
 ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms)
 {
-    ig_processor *p = calloc(1, sizeof *p);
+    ig_processor *p = aligned_alloc(64, sizeof *p);
     if (!p)
         abort();
+    memset(p, 0, sizeof *p);
     p->e = e;
     p->export_timeout_ms = export_timeout_ms > 0 ? export_timeout_ms : 30000;
     p->efd = -1;
@@ -184,7 +226,23 @@ ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms)
     return p;
 }
 
-uint64_t ig_processor_dropped(ig_processor *p) { return atomic_load_explicit(&p->dropped, memory_order_relaxed); }
+uint64_t ig_processor_dropped(ig_processor *p)
+{
+    uint64_t n = 0;
+    if (p->is_batch)
+        for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next)
+            n += atomic_load_explicit(&r->dropped, memory_order_relaxed);
+    return n;
+}
+
+size_t ig_processor_rings(ig_processor *p)
+{
+    size_t n = 0;
+    if (p->is_batch)
+        for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next)
+            n++;
+    return n;
+}
 
 static void wake(ig_processor *p)
 {
@@ -193,21 +251,130 @@ static void wake(ig_processor *p)
     (void)r; /* EAGAIN only if the counter saturates: already awake */
 }
 
-/* ---- export thread -------------------------------------------------------------- */
+/* ---- rings ------------------------------------------------------------------------ */
 
-/* Takes up to batch_size published spans from the ring. */
-static size_t take(ig_processor *p)
+static ig_ring *ring_new(ig_processor *p)
+{
+    size_t cap = p->ring_mask + 1;
+    ig_ring *r = aligned_alloc(64, (sizeof *r + cap * sizeof(ig_cell) + 63) & ~(size_t)63);
+    if (!r)
+        abort();
+    memset(r, 0, sizeof *r);
+    r->mask = p->ring_mask;
+    atomic_store_explicit(&r->owned, true, memory_order_relaxed);
+    size_t n = 1;
+    ig_ring *head = atomic_load_explicit(&p->rings, memory_order_relaxed);
+    for (ig_ring *q = head; q; q = q->next)
+        n++;
+    r->next = head;
+    atomic_store_explicit(&p->rings, r, memory_order_release); /* under the registry lock */
+    update_chunk(p, n);
+    return r;
+}
+
+/* A ring for this thread: one left by a thread that gave it up, or a new
+ * one.  Caller holds the registry lock. */
+static ig_ring *ring_claim(ig_processor *p)
+{
+    for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next) {
+        bool expect = false;
+        if (atomic_compare_exchange_strong_explicit(&r->owned, &expect, true, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return r;
+    }
+    return ring_new(p);
+}
+
+/* The calling thread's ring for p, looked up past the first slot, or
+ * claimed; it moves to the first slot.  A slot pushed out of the last place
+ * gives its ring up (the owner is this thread, so its writes are
+ * published by the release store). */
+static __attribute__((noinline)) ig_ring *ring_slow(ig_processor *p, ig_tcache *tc)
+{
+    ig_tcache_lock();
+    ig_ring *r = NULL;
+    int at = IG_RING_SLOTS - 1;
+    for (int i = 0; i < IG_RING_SLOTS; i++)
+        if (atomic_load_explicit(&tc->rings[i].proc, memory_order_relaxed) == p->id) {
+            r = atomic_load_explicit(&tc->rings[i].ring, memory_order_relaxed);
+            at = i;
+            break;
+        }
+    if (!r) {
+        for (int i = 0; i < IG_RING_SLOTS; i++)
+            if (!atomic_load_explicit(&tc->rings[i].proc, memory_order_relaxed)) {
+                at = i;
+                break;
+            }
+        ig_ring *old = atomic_load_explicit(&tc->rings[at].ring, memory_order_relaxed);
+        if (old && atomic_load_explicit(&tc->rings[at].proc, memory_order_relaxed))
+            atomic_store_explicit(&old->owned, false, memory_order_release);
+        r = ring_claim(p);
+    }
+    for (int i = at; i > 0; i--) {
+        atomic_store_explicit(&tc->rings[i].proc, atomic_load_explicit(&tc->rings[i - 1].proc, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&tc->rings[i].ring, atomic_load_explicit(&tc->rings[i - 1].ring, memory_order_relaxed),
+                              memory_order_relaxed);
+    }
+    atomic_store_explicit(&tc->rings[0].ring, r, memory_order_relaxed);
+    atomic_store_explicit(&tc->rings[0].proc, p->id, memory_order_relaxed);
+    ig_tcache_unlock();
+    return r;
+}
+
+/* Spans queued in every ring (export thread). */
+static size_t queued(ig_processor *p)
 {
     size_t n = 0;
-    while (n < p->batch_size) {
-        ig_cell *c = &p->cells[p->head & p->mask];
-        if (atomic_load_explicit(&c->seq, memory_order_acquire) != p->head + 1)
+    for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next)
+        n += atomic_load_explicit(&r->tail, memory_order_acquire) - atomic_load_explicit(&r->head, memory_order_relaxed);
+    return n;
+}
+
+/* Releases the spans queued in a ring and empties it (free, fork child). */
+static void ring_release(ig_ring *r)
+{
+    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    for (; h != t; h++)
+        ig_span_unref(untag(r->cells[h & r->mask].span));
+    atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+    r->head_seen = 0;
+    r->credits = 0;
+}
+
+/* ---- export thread -------------------------------------------------------------- */
+
+/* Takes up to batch_size queued spans, visiting the rings round-robin from
+ * where the last full batch stopped, and gives their credits back. */
+static size_t take(ig_processor *p)
+{
+    ig_ring *first = atomic_load_explicit(&p->rings, memory_order_acquire);
+    ig_ring *start = p->cursor ? p->cursor : first;
+    ig_ring *r = start;
+    size_t n = 0;
+    while (r) {
+        size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        size_t m = t - h;
+        if (m > p->batch_size - n)
+            m = p->batch_size - n;
+        for (size_t i = 0; i < m; i++, h++) {
+            const ig_cell *c = &r->cells[h & r->mask];
+            p->bhome[n] = c->home;
+            p->bspans[n++] = c->span;
+        }
+        if (m)
+            atomic_store_explicit(&r->head, h, memory_order_release);
+        r = r->next ? r->next : first;
+        if (n == p->batch_size || r == start)
             break;
-        p->bhome[n] = c->home;
-        p->bspans[n++] = c->span;
-        atomic_store_explicit(&c->seq, p->head + p->mask + 1, memory_order_release);
-        p->head++;
     }
+    p->cursor = r;
+    if (n)
+        atomic_fetch_add_explicit(&p->avail, n, memory_order_relaxed);
     return n;
 }
 
@@ -267,21 +434,12 @@ static void export_batch(ig_processor *p, size_t n)
     release_batch(p, n);
 }
 
-/* Exports everything published so far; with `upto`, also waits for spans
- * claimed before that position to be published (a producer between its
- * CAS and its publish store finishes within a few instructions). */
-static void drain(ig_processor *p, size_t upto)
+/* Exports everything queued so far. */
+static void drain(ig_processor *p)
 {
-    for (;;) {
-        size_t n = take(p);
-        if (n) {
-            export_batch(p, n);
-            continue;
-        }
-        if (p->head >= upto)
-            return;
-        sched_yield();
-    }
+    size_t n;
+    while ((n = take(p)) > 0)
+        export_batch(p, n);
 }
 
 static void *export_main(void *arg)
@@ -292,13 +450,13 @@ static void *export_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     uint64_t flushed = 0;
     for (;;) {
-        drain(p, 0);
+        drain(p);
         pthread_mutex_lock(&p->mu);
         uint64_t req = p->flush_req;
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);
         if (req > flushed || stop) {
-            drain(p, atomic_load(&p->tail));
+            drain(p);
             if (p->e->force_flush)
                 p->e->force_flush(p->e, export_timeout(p));
             flushed = req;
@@ -317,13 +475,17 @@ static void *export_main(void *arg)
             }
             continue;
         }
-        /* Publish where a producer must wake us, then re-check (Dekker
-         * with the producer's seq_cst CAS on tail / load of wake_at). */
-        atomic_store(&p->wake_at, p->head + p->wake_n);
-        if (atomic_load(&p->tail) - p->head >= p->wake_n)
+        /* Announce the sleep, then re-check (Dekker with the producer's
+         * fence after publishing and before reading `asleep`). */
+        atomic_store(&p->asleep, 1);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (queued(p) >= p->wake_n) {
+            atomic_store(&p->asleep, 0);
             continue;
+        }
         struct pollfd pfd = {p->efd, POLLIN, 0};
         poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1); /* delay 0: export at once, but do not spin */
+        atomic_store(&p->asleep, 0);
         uint64_t v;
         ssize_t r = read(p->efd, &v, sizeof v);
         (void)r;
@@ -347,38 +509,75 @@ static void start_thread(ig_processor *p)
 
 /* ---- producer side ------------------------------------------------------------------ */
 
+/* Wakes the export thread if it sleeps while a batch is outstanding
+ * (credits taken count as outstanding: checked once per chunk). */
+static void maybe_wake(ig_processor *p)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&p->asleep, memory_order_relaxed))
+        return;
+    if (p->queue_size - atomic_load_explicit(&p->avail, memory_order_relaxed) < p->wake_n)
+        return;
+    if (atomic_exchange(&p->asleep, 0))
+        wake(p);
+}
+
+/* Takes a chunk of credits from the shared budget; 0 when the queue is full. */
+static uint32_t take_credits(ig_processor *p)
+{
+    size_t want = atomic_load_explicit(&p->chunk, memory_order_relaxed);
+    size_t avail = atomic_load_explicit(&p->avail, memory_order_relaxed);
+    for (;;) {
+        if (!avail)
+            return 0;
+        size_t got = avail < want ? avail : want;
+        if (atomic_compare_exchange_weak_explicit(&p->avail, &avail, avail - got, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (uint32_t)got;
+    }
+}
+
+static void drop(ig_processor *p, ig_ring *r, ignis_span *s)
+{
+    atomic_store_explicit(&r->dropped, atomic_load_explicit(&r->dropped, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    ig_span_unref(s);
+    maybe_wake(p);
+}
+
 static void batch_on_end(ig_processor *p, ignis_span *s)
 {
     if (IG_UNLIKELY(atomic_load_explicit(&p->thread_state, memory_order_acquire) != TS_RUNNING))
         start_thread(p);
-    size_t pos = atomic_load_explicit(&p->tail, memory_order_relaxed);
-    ig_cell *c;
-    for (;;) {
-        c = &p->cells[pos & p->mask];
-        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        intptr_t dif = (intptr_t)seq - (intptr_t)pos;
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&p->tail, &pos, pos + 1, memory_order_seq_cst,
-                                                      memory_order_relaxed))
-                break;
-        } else if (dif < 0) {
-            atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
-            ig_span_unref(s);
-            return;
-        } else {
-            pos = atomic_load_explicit(&p->tail, memory_order_relaxed);
-        }
+    ig_tcache *tc = ig_tls_cache; /* set: the caller took it */
+    ig_ring *r = atomic_load_explicit(&tc->rings[0].ring, memory_order_relaxed);
+    if (IG_UNLIKELY(atomic_load_explicit(&tc->rings[0].proc, memory_order_relaxed) != p->id))
+        r = ring_slow(p, tc);
+    bool refilled = false;
+    if (IG_UNLIKELY(!r->credits)) {
+        r->credits = take_credits(p);
+        if (!r->credits)
+            return drop(p, r, s);
+        refilled = true;
     }
+    size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    if (IG_UNLIKELY(t - r->head_seen > r->mask)) {
+        r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (t - r->head_seen > r->mask)
+            return drop(p, r, s); /* cannot happen while credits bound the queue; kept as a guard */
+    }
+    r->credits--;
     uintptr_t tag = (uintptr_t)s;
     if (atomic_load_explicit(&s->refs, memory_order_relaxed) == 1)
         tag |= TAG_EXCLUSIVE; /* only the queue holds it now: nobody can take another reference */
     if (s->chunks)
         tag |= TAG_CHUNKS;
+    ig_cell *c = &r->cells[t & r->mask];
     c->span = tag;
     c->home = s->home;
-    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    if (IG_UNLIKELY(pos + 1 == atomic_load(&p->wake_at)))
-        wake(p);
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    if (IG_UNLIKELY(refilled))
+        maybe_wake(p);
 }
 
 static void simple_on_end(ig_processor *p, ignis_span *s)
@@ -512,17 +711,21 @@ void ig_processor_free(ig_processor *p)
         destroy_exporter(p);
     }
     if (p->is_batch) {
-        /* spans still queued (ended after shutdown began) */
-        size_t n;
-        while ((n = take(p)) > 0)
-            for (size_t i = 0; i < n; i++)
-                ig_span_unref(untag(p->bspans[i]));
+        ig_tcache_lock(); /* no thread can reach the rings after this */
+        ig_tcache_forget_ring(p->id);
+        ig_tcache_unlock();
+        ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire);
+        while (r) {
+            ig_ring *next = r->next;
+            ring_release(r); /* spans still queued (ended after shutdown began) */
+            free(r);
+            r = next;
+        }
         close(p->efd);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->emu);
     pthread_cond_destroy(&p->cv);
-    free(p->cells);
     free(p->bspans);
     free(p->bhome);
     free(p->batch);
@@ -551,15 +754,14 @@ void ig_processor_atfork_child(ig_processor *p)
 {
     init_sync(p);
     if (p->is_batch) {
-        /* Release spans still queued: a cell is full when its sequence is
-         * one past its index (mod capacity).  Spans the parent's export
-         * thread held mid-export are leaked (bounded by one batch). */
-        for (size_t i = 0; i <= p->mask; i++) {
-            size_t seq = atomic_load_explicit(&p->cells[i].seq, memory_order_relaxed);
-            if ((seq & p->mask) == ((i + 1) & p->mask))
-                ig_span_unref(untag(p->cells[i].span));
-        }
-        reset_ring(p);
+        /* Release the spans still queued and reset the budget.  Spans the
+         * parent's export thread held mid-export are leaked (bounded by
+         * one batch). */
+        for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_relaxed); r; r = r->next)
+            ring_release(r);
+        atomic_store(&p->avail, p->queue_size);
+        atomic_store(&p->asleep, 0);
+        p->cursor = NULL;
         close(p->efd);
         p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         p->flush_req = p->flush_done = 0;

@@ -6,7 +6,7 @@ LIB_SRCS += libtrace/env.c libtrace/tcache.c libtrace/sampler.c libtrace/resourc
 TEST_BINS += tests/trace/test_w3c tests/trace/test_b3 tests/trace/test_baggage \
              tests/trace/test_sampler tests/trace/test_span tests/trace/test_env \
              tests/trace/test_batch tests/trace/test_fork tests/trace/test_stress \
-             tests/trace/test_clock tests/trace/test_percent \
+             tests/trace/test_clock tests/trace/test_percent tests/trace/test_rings \
              tests/fuzz/replay_fuzz_traceparent tests/fuzz/replay_fuzz_tracestate \
              tests/fuzz/replay_fuzz_baggage tests/fuzz/replay_fuzz_b3
 FUZZERS += fuzz/fuzz_traceparent.c fuzz/fuzz_tracestate.c fuzz/fuzz_baggage.c fuzz/fuzz_b3.c

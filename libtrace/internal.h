@@ -56,6 +56,17 @@ typedef struct ig_stack_entry {
 } ig_stack_entry;
 
 typedef struct ig_tcache ig_tcache;
+
+/* A thread's span queue for one batch processor (batch.c), found by the
+ * processor's unique id.  Written by the owning thread; cleared under the
+ * registry lock when the processor is freed. */
+typedef struct ig_ring ig_ring;
+typedef struct ig_ring_slot {
+    _Atomic uint64_t proc;
+    _Atomic(ig_ring *) ring;
+} ig_ring_slot;
+#define IG_RING_SLOTS 4
+
 struct ig_tcache {
     uint64_t rng[4];                     /* id generator seed (wyrand uses rng[0]) */
     ignis_span **stack;                  /* local free blocks (a pointer stack: */
@@ -68,6 +79,7 @@ struct ig_tcache {
     uint64_t clk_tsc, clk_ns;            /* TSC clock anchor (clock.c) */
     ig_tcache *next;                     /* registry */
     bool orphan;                         /* thread exited; adoptable */
+    ig_ring_slot rings[IG_RING_SLOTS];   /* most recently used first */
 };
 
 ig_tcache *ig_tcache_slow(void);
@@ -117,6 +129,11 @@ static inline uint64_t ig_now_ns(void)
 void ig_tcache_reseed(ig_tcache *tc);
 ignis_span *ig_span_block_alloc_slow(ig_tcache *tc);
 void ig_span_block_free(ignis_span *s);
+/* The registry lock: held while a thread's ring slots change hands. */
+void ig_tcache_lock(void);
+void ig_tcache_unlock(void);
+/* Clears every thread's slot for processor `proc` (caller holds the lock). */
+void ig_tcache_forget_ring(uint64_t proc);
 void ig_tcache_atfork_prepare(void);
 void ig_tcache_atfork_parent(void);
 void ig_tcache_atfork_child(void);
@@ -225,6 +242,8 @@ bool ig_processor_abandoned(ig_processor *p);
  * thread will call cb(arg) as its last act, which must free everything. */
 bool ig_processor_hand_over(ig_processor *p, void (*cb)(void *), void *arg);
 uint64_t ig_processor_dropped(ig_processor *p);
+/* Span queues (one per thread that ended spans; reused across threads). */
+size_t ig_processor_rings(ig_processor *p);
 /* Exporter counters: exported, failed, rejected, retries (final after shutdown). */
 void ig_processor_counters(ig_processor *p, uint64_t out[4]);
 void ig_processor_atfork_prepare(ig_processor *p);

@@ -14,8 +14,11 @@
  *
  * When a thread exits its cache becomes an orphan (blocks still in flight
  * keep returning to it) and the next new thread adopts it, so memory stays
- * bounded by the peak number of live threads.  The registry mutex is taken
- * only on thread start/exit and around fork().
+ * bounded by the peak number of live threads; the adopter also inherits
+ * the dead thread's span queues (its ring slots, see batch.c).  The
+ * registry mutex is taken only on thread start/exit, when a thread first
+ * ends a span for a processor, when a processor is freed, and around
+ * fork().
  */
 #include "libtrace/internal.h"
 
@@ -159,6 +162,19 @@ void ig_span_block_free(ignis_span *s)
     }
     ((ig_ret_node *)s->arena)->n = 0; /* a node listing only itself */
     ig_span_block_return(s);
+}
+
+void ig_tcache_lock(void) { pthread_mutex_lock(&g_reg_mu); }
+void ig_tcache_unlock(void) { pthread_mutex_unlock(&g_reg_mu); }
+
+void ig_tcache_forget_ring(uint64_t proc)
+{
+    for (ig_tcache *c = g_caches; c; c = c->next)
+        for (int i = 0; i < IG_RING_SLOTS; i++)
+            if (atomic_load_explicit(&c->rings[i].proc, memory_order_relaxed) == proc) {
+                atomic_store_explicit(&c->rings[i].ring, NULL, memory_order_relaxed);
+                atomic_store_explicit(&c->rings[i].proc, 0, memory_order_relaxed);
+            }
 }
 
 void ig_tcache_atfork_prepare(void) { pthread_mutex_lock(&g_reg_mu); }
