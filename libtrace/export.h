@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignis/trace.h"
+
 typedef enum ig_attr_type {
     IG_ATTR_STRING = 0,
     IG_ATTR_BOOL,
@@ -34,16 +36,7 @@ typedef struct ig_attr {
     uint8_t type; /* ig_attr_type */
     uint16_t key_len; /* strlen(key) when < 65535 (set by the SDK; 0 = unknown) */
     uint32_t len;
-    union {
-        const char *s;
-        bool b;
-        int64_t i;
-        double d;
-        const char *const *sa;
-        const bool *ba;
-        const int64_t *ia;
-        const double *da;
-    } v;
+    ignis_attr_value v; /* the public union: what the application passed, copied */
 } ig_attr;
 
 typedef struct ig_resource {

@@ -87,6 +87,19 @@ typedef enum ignis_attr_type {
     IGNIS_ATTR_DOUBLE_ARRAY,
 } ignis_attr_type;
 
+/** An attribute value: the member that is set follows ignis_attr_type
+ *  (s: string, b/i/d: scalars, sa/ba/ia/da: arrays of `len` elements). */
+typedef union ignis_attr_value {
+    const char *s;
+    bool b;
+    int64_t i;
+    double d;
+    const char *const *sa;
+    const bool *ba;
+    const int64_t *ia;
+    const double *da;
+} ignis_attr_value;
+
 /** One key/value attribute, used for span start attributes, events, links,
  *  tracer scopes and resources.  The SDK copies keys and values.  `len` is
  *  the element count for arrays and ignored for scalars and strings
@@ -95,16 +108,7 @@ typedef struct ignis_attribute {
     const char *key;
     ignis_attr_type type;
     size_t len;
-    union {
-        const char *s;
-        bool b;
-        int64_t i;
-        double d;
-        const char *const *sa;
-        const bool *ba;
-        const int64_t *ia;
-        const double *da;
-    } v;
+    ignis_attr_value v;
 } ignis_attribute;
 
 /** Compound literals for attribute arrays:
