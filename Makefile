@@ -38,7 +38,7 @@ SANFLAGS := -fsanitize=thread
 else ifeq ($(FUZZ),1)
 B        ?= build-fuzz
 CC       := clang
-SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 B        ?= build
 SANFLAGS :=

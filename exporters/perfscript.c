@@ -276,11 +276,12 @@ static ignis_frame_kind kind_of_dso(span d, uint64_t addr)
         return IGNIS_FRAME_KERNEL;
     if ((d.len == 0 || span_is(d, "unknown") || span_is(d, "[unknown]")) && addr >= 0xffff800000000000ULL)
         return IGNIS_FRAME_KERNEL;
-    const char *base = d.s;
+    size_t start = 0; /* of the base name (offsets: d.s may be NULL when empty) */
     for (size_t i = 0; i < d.len; i++)
         if (d.s[i] == '/')
-            base = d.s + i + 1;
-    size_t bl = (size_t)(d.s + d.len - base);
+            start = i + 1;
+    size_t bl = d.len - start;
+    const char *base = bl ? d.s + start : "";
     if ((bl > 9 && !memcmp(base, "perf-", 5) && !memcmp(base + bl - 4, ".map", 4)) || span_is(d, "[jit]"))
         return IGNIS_FRAME_JIT;
     return IGNIS_FRAME_USER;

@@ -2,8 +2,8 @@
  * fuzz/fuzz_perf_records.c — libFuzzer target for the perf ring reader
  * and the sample parser (profiler/perf.c).
  *
- * The input is laid into a 4 KiB ring starting at an offset taken from its
- * first two bytes (so records straddle the wrap point) with data_head at
+ * The input is laid into a 4 KiB ring starting at an 8-aligned offset taken
+ * from its first two bytes (so records straddle the wrap point) with data_head at
  * its end, as if the kernel had written it.  Every record ig_ring_next()
  * returns must lie within what was written, and every sample that parses
  * must have its callchain and stack copy inside the record; reading must
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    size_t start = (size_t)(data[0] | data[1] << 8) % RING;
+    size_t start = (size_t)(data[0] | data[1] << 8) % RING & ~(size_t)7; /* records start 8-aligned */
     data += 2, size -= 2;
     if (size > RING)
         size = RING;

@@ -136,8 +136,9 @@ const struct perf_event_header *ig_ring_next(ig_ring *r)
         memcpy(&h, r->data + off, first);
         memcpy((uint8_t *)&h + first, r->data, sizeof h - first);
     }
-    if (h.size < sizeof h || r->head - r->tail < h.size) {
-        /* A corrupt or partial record: skip to what the kernel wrote. */
+    if (h.size < sizeof h || h.size % 8 || (r->tail & 7) || r->head - r->tail < h.size) {
+        /* A corrupt or partial record (the kernel writes whole records of
+         * a multiple of 8 bytes at 8-byte offsets): skip to its head. */
         r->tail = r->head;
         return NULL;
     }
