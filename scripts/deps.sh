@@ -12,6 +12,7 @@ PKGS=(
   libjson-c-dev libmicrohttpd-dev libcmocka-dev
   clang libclang-rt-14-dev
   golang-go chromium tmux linux-perf procps time
+  libjemalloc2 libtcmalloc-minimal4
 )
 
 missing=()

@@ -5,7 +5,8 @@ CLI_SRCS += profiler/alloc/heaptab.c profiler/alloc/heapprof.c profiler/alloc/co
 LIB_SRCS += profiler/alloc/api.c
 CLI_PKGS += libelf
 TEST_BINS += tests/alloc/test_sampler tests/alloc/test_heaptab tests/alloc/test_heapprof
-TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh
+TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh \
+                tests/alloc/t_attach_allocators.sh
 BENCH_SCRIPTS += bench/alloc.sh
 
 # The preload library: shim objects plus the profile model and pprof writer

@@ -43,3 +43,25 @@ share_ok() {
 # 30 x 100 B (calloc), site_c_grow 1 x 500 B, site_c 1 x 1000 B (realloc),
 # leak_site 1 x 48 B (never freed).
 SITE_BYTES=10500
+
+# attach_run ROUNDS THREADS EVERY OUT: starts allocsites (its threads
+# created, waiting on a fifo; under LD_PRELOAD=$TARGET_PRELOAD when set),
+# attaches `record --alloc -p` with --every EVERY, lets it run, and leaves
+# the summary in $TMP/rec.err.
+attach_run() { # ROUNDS THREADS EVERY OUT
+  rm -f "$TMP/in" "$TMP/out" "$TMP/rec.err"
+  mkfifo "$TMP/in"
+  env ${TARGET_PRELOAD:+LD_PRELOAD=$TARGET_PRELOAD} "$SITES" -r "$1" -t "$2" --wait < "$TMP/in" > "$TMP/out" &
+  local sp=$!
+  exec 3>"$TMP/in"
+  for _ in $(seq 1000); do grep -q ready "$TMP/out" && break; sleep 0.01; done
+  "${RECORD[@]}" --alloc -p $sp --every "$3" --stack-size 2048 -o "$4" 2> "$TMP/rec.err" &
+  local rp=$!
+  for _ in $(seq 3000); do grep -q "attached\|ignis record:" "$TMP/rec.err" && break; sleep 0.01; done
+  grep -q attached "$TMP/rec.err" || { cat "$TMP/rec.err"; kill $sp; fail "attach failed"; }
+  echo go >&3; exec 3>&-
+  wait $sp || fail "allocsites failed"
+  wait $rp || { cat "$TMP/rec.err"; fail "record --alloc -p failed"; }
+  cat "$TMP/rec.err"
+}
+

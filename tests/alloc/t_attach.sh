@@ -10,23 +10,6 @@ cd "$(dirname "$0")/../.."
 . tests/alloc/lib.sh
 [ -r /sys/bus/event_source/devices/uprobe/type ] || skip "no uprobe PMU"
 
-attach_run() { # ROUNDS THREADS EVERY OUT
-  rm -f "$TMP/in" "$TMP/out" "$TMP/rec.err"
-  mkfifo "$TMP/in"
-  "$SITES" -r "$1" -t "$2" --wait < "$TMP/in" > "$TMP/out" &
-  local sp=$!
-  exec 3>"$TMP/in"
-  for _ in $(seq 1000); do grep -q ready "$TMP/out" && break; sleep 0.01; done
-  "${RECORD[@]}" --alloc -p $sp --every "$3" --stack-size 2048 -o "$4" 2> "$TMP/rec.err" &
-  local rp=$!
-  for _ in $(seq 3000); do grep -q "attached\|ignis record:" "$TMP/rec.err" && break; sleep 0.01; done
-  grep -q attached "$TMP/rec.err" || { cat "$TMP/rec.err"; kill $sp; fail "attach failed"; }
-  echo go >&3; exec 3>&-
-  wait $sp || fail "allocsites failed"
-  wait $rp || { cat "$TMP/rec.err"; fail "record --alloc -p failed"; }
-  cat "$TMP/rec.err"
-}
-
 if ! out=$("${RECORD[@]}" --alloc -p 999999 -o "$TMP/x.pb.gz" 2>&1); then
   echo "$out"
   echo "$out" | grep -q "no such process" || fail "missing pid: unclear message"
