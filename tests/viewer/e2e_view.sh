@@ -5,7 +5,7 @@
 # (bounded, 10 s) until the expected text is on the screen; nothing waits
 # for a fixed time.  Covers a Go runtime pprof file, a folded file and a
 # perf-script file: flame graph, navigation, zoom, search, top table,
-# callers, diff, export, help, quit, bad input, a too-small terminal, the
+# callers, diff, export, help, quit, mouse clicks, bad input, a too-small terminal, the
 # ASCII fallback and resizing.
 set -u
 command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
@@ -69,6 +69,18 @@ if [ -f $go ]; then
   keys go '?'; expect go "ignis view: keys"
   keys go Escape; expect go "      flat   flat%"
   keys go q; expect go "exited rc=0"
+  # mouse (SGR 1006 reports, as xterm sends them): a click selects the frame
+  # under the pointer, a double click zooms into it
+  start mouse C.UTF-8 120 30 $go
+  expect mouse " root | total"
+  row=$(screen mouse | grep -n "main.warmLoop" | cut -d: -f1)
+  col=$(screen mouse | grep "main.warmLoop" | awk '{ print index($0, "main.warmLoop") }')
+  press() { printf '\e[<0;%d;%dM\e[<0;%d;%dm' "$1" "$2" "$1" "$2"; }
+  keys mouse -l "$(press $((col + 2)) "$row")"
+  expect mouse " main.warmLoop | total 600ms (25.00% of all, 25.00% of zoom)"
+  keys mouse -l "$(press 3 "$row")$(press 3 "$row")" # one write: well inside the double-click interval
+  expect mouse " main.hotLoop | total 1.80s (75.00% of all, 100.00% of zoom)"
+  keys mouse q; expect mouse "exited rc=0"
 else
   echo "FAIL: $go missing"; fails=$((fails + 1))
 fi
