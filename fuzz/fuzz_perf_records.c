@@ -2,11 +2,12 @@
  * fuzz/fuzz_perf_records.c — libFuzzer target for the perf ring reader
  * and the sample parser (profiler/perf.c).
  *
- * The input is laid into a 4 KiB ring starting at an 8-aligned offset taken
- * from its first two bytes (so records straddle the wrap point) with data_head at
+ * The input is laid into a 4 KiB ring starting at an offset taken from its
+ * first two bytes (so records straddle the wrap point) with data_head at
  * its end, as if the kernel had written it.  Every record ig_ring_next()
  * returns must lie within what was written, and every sample that parses
- * must have its callchain and stack copy inside the record; reading must
+ * must have its callchain and stack copy inside the record, and be 8-byte
+ * aligned (misaligned records are served from the scratch copy); reading must
  * end (the tail only moves forward, never past the head).
  */
 #include <setjmp.h> /* before cmocka.h in fuzz/replay.c */
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    size_t start = (size_t)(data[0] | data[1] << 8) % RING & ~(size_t)7; /* records start 8-aligned */
+    size_t start = (size_t)(data[0] | data[1] << 8) % RING;
     data += 2, size -= 2;
     if (size > RING)
         size = RING;
@@ -47,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct perf_event_header *h;
     uint64_t sum = 0;
     while ((h = ig_ring_next(&r))) {
-        if (r.tail > start + size || h->size < sizeof *h)
+        if (((uintptr_t)h & 7) || r.tail > start + size || h->size < sizeof *h)
             abort();
         ig_perf_sample s;
         if (h->type != PERF_RECORD_SAMPLE || ig_perf_parse_sample(h, &s) != 0)

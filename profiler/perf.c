@@ -136,17 +136,18 @@ const struct perf_event_header *ig_ring_next(ig_ring *r)
         memcpy(&h, r->data + off, first);
         memcpy((uint8_t *)&h + first, r->data, sizeof h - first);
     }
-    if (h.size < sizeof h || h.size % 8 || (r->tail & 7) || r->head - r->tail < h.size) {
-        /* A corrupt or partial record (the kernel writes whole records of
-         * a multiple of 8 bytes at 8-byte offsets): skip to its head. */
+    if (h.size < sizeof h || r->head - r->tail < h.size) {
+        /* A corrupt or partial record: skip to what the kernel wrote. */
         r->tail = r->head;
         return NULL;
     }
     const struct perf_event_header *rec;
-    if (off + h.size <= r->size) {
+    if (off + h.size <= r->size && !(off & 7)) { /* the kernel's records: 8-aligned */
         rec = (const struct perf_event_header *)(r->data + off);
-    } else {
+    } else { /* straddles the end (or misaligned): an aligned copy */
         size_t first = r->size - off;
+        if (first > h.size)
+            first = h.size;
         memcpy(r->scratch, r->data + off, first);
         memcpy(r->scratch + first, r->data, h.size - first);
         rec = (const struct perf_event_header *)r->scratch;
