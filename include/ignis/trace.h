@@ -160,7 +160,7 @@ typedef struct ignis_span_limits {
 typedef struct ignis_batch_options {
     int schedule_delay_ms;     /**< default 5000 */
     int export_timeout_ms;     /**< default 30000 */
-    int max_queue_size;        /**< default 2048 (rounded up to a power of two) */
+    int max_queue_size;        /**< default 2048: spans queued by all threads together */
     int max_export_batch_size; /**< default 512 (at most max_queue_size) */
 } ignis_batch_options;
 
