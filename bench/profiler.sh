@@ -2,26 +2,39 @@
 # bench/profiler.sh — cost of `ignis record` beside `perf record
 # --call-graph dwarf` + `perf script` on the same CPU-bound sample
 # (samples/cpu/cpu_shares: two busy threads), at 99 Hz and 999 Hz:
-#   - profiler CPU time per sample: user+sys of the profiler from attach to
-#     a written, symbolized profile, divided by the samples in it (perf:
-#     perf record + perf script, the least perf needs to name frames);
-#   - peak RSS of the profiler;
-#   - target slowdown: work per second of the sample with vs without the
-#     profiler (its own counter, printed at exit);
-#   - samples not fully unwound (ignis summary);
-#   - the engine split (profiler_engine): attach, first-second warm-up
-#     (symbol tables), steady-state us/sample, with the cached-CFI unwinder
-#     and with libunwind alone (IGNIS_UNWINDER=libunwind).
+#   - profiler CPU time per sample: user+sys of the whole `ignis record`
+#     process (start-up, attach, unwinding, symbolizing, writing pprof)
+#     divided by the samples in it, with a fresh empty symbol cache (cold)
+#     and again with the cache the cold run filled (warm: the production
+#     pattern of recording the same service again and again); "in-proc" is
+#     the part from attach to the written profile (the summary's own
+#     getrusage figure, without the dynamic loader's start-up).  perf:
+#     perf record + perf script, the least perf needs to name frames;
+#   - peak RSS of the profiler; samples not fully unwound;
+#   - target slowdown: work rate (units/s, the sample's own counter) with
+#     vs without the profiler, in PAIRED runs whose order alternates
+#     (base, profiled), (profiled, base), ... so load drifting on a shared
+#     machine hits both sides alike; the median of the pairs' slowdowns is
+#     reported with their range.  Twice: with cpu_shares' two threads on
+#     all cores (on a 2-core machine any CPU the profiler uses is taken
+#     from the target) and pinned to CPU 0 with taskset (a core free for
+#     the profiler, as on a service that does not saturate its machine);
+#   - the engine split (profiler_engine): attach, first-second warm-up,
+#     steady-state us/sample.
 # Targets (issue 4): <= 5 us/sample, <= 1% slowdown at 99 Hz, >= 99% unwound.
-# BENCH_SECONDS (default 10) sets the recording length.
+# BENCH_SECONDS (default 10) sets the 99 Hz recording length (999 Hz: half);
+# BENCH_PAIRS (default 5) and BENCH_PAIR_SECONDS (default 3) the slowdown runs.
 set -u
 B=${IGNIS_BUILD:-build}
 IGNIS=$B/ignis
 S=$B/samples/cpu
 D=${BENCH_SECONDS:-10}
+PAIRS=${BENCH_PAIRS:-5}
+PD=${BENCH_PAIR_SECONDS:-3}
 T=$(mktemp -d /tmp/ignis-bench-prof.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 [ -x "$IGNIS" ] && [ -x "$S/cpu_shares" ] || { echo "bench/profiler.sh: build first ($IGNIS, $S/cpu_shares)"; exit 1; }
+export IGNIS_CACHE_DIR=$T/cache # never the user's cache
 
 # timed CMD... : runs CMD under /usr/bin/time, leaves "user sys maxrss_kb" in $T/time
 timed() { /usr/bin/time -f '%U %S %M' -o "$T/time" "$@"; }
@@ -29,19 +42,28 @@ cpu_of() { awk '{ print $1 + $2 }' "$T/time"; }
 rss_of() { awk '{ print $3 }' "$T/time"; }
 summary() { sed -n "s/^  $1 *\([0-9.]*\).*/\1/p" "$T/rec.err" | head -1; }
 per_sample() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "n/a" }'; }
+row() { printf '%-5s %-11s %8s %8s %10s %10s %10s %9s\n' "$@"; }
 
-echo "== profiler: ignis record vs perf record --call-graph dwarf + perf script ($D s, cpu_shares)"
-printf '%-6s %-8s %10s %10s %12s %10s %10s\n' Hz tool samples cpu_s us/sample maxRSS_MB unwound%
+echo "== profiler CPU per sample: ignis record (cold / warm symbol cache) vs perf record --call-graph dwarf + perf script"
+echo "   (cpu_shares, 2 busy threads; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+row Hz tool samples cpu_ms us/sample in-proc maxRSS_MB unwound%
 for hz in 99 999; do
-  "$S/cpu_shares" $((D + 5)) >/dev/null & pid=$!
-  timed "$IGNIS" record -p "$pid" -F "$hz" -d "$D" -o "$T/p.pb.gz" 2>"$T/rec.err"
-  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-  n=$(summary samples); cpu=$(cpu_of); part=$(sed -n 's/^  not fully unwound [0-9]* (\([0-9.]*\)%).*/\1/p' "$T/rec.err")
-  printf '%-6s %-8s %10s %10s %12s %10s %10s\n' "$hz" ignis "$n" "$cpu" "$(per_sample "$cpu" "$n")" \
-    "$(( $(rss_of) / 1024 ))" "$(awk -v p="$part" 'BEGIN { printf "%.2f", 100 - p }')"
+  secs=$D; [ "$hz" = 999 ] && secs=$(( (D + 1) / 2 ))
+  rm -rf "$IGNIS_CACHE_DIR"
+  for run in cold warm; do
+    "$S/cpu_shares" $((secs + 5)) >/dev/null & pid=$!
+    timed "$IGNIS" record -p "$pid" -F "$hz" -d "$secs" -o "$T/p.pb.gz" 2>"$T/rec.err"
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    n=$(summary samples); cpu=$(cpu_of)
+    inproc=$(sed -n 's/^  profiler cpu .*(\([0-9.]*\) us\/sample.*/\1/p' "$T/rec.err")
+    part=$(sed -n 's/^  not fully unwound [0-9]* (\([0-9.]*\)%).*/\1/p' "$T/rec.err")
+    row "$hz" "ignis-$run" "$n" "$(awk -v c="$cpu" 'BEGIN { printf "%.0f", c * 1000 }')" \
+      "$(per_sample "$cpu" "$n")" "${inproc:-n/a}" "$(( $(rss_of) / 1024 ))" \
+      "$(awk -v p="${part:-100}" 'BEGIN { printf "%.2f", 100 - p }')"
+  done
   if command -v perf >/dev/null; then
-    "$S/cpu_shares" $((D + 5)) >/dev/null & pid=$!
-    timed perf record -q -F "$hz" --call-graph dwarf -p "$pid" -o "$T/perf.data" -- sleep "$D" 2>/dev/null
+    "$S/cpu_shares" $((secs + 5)) >/dev/null & pid=$!
+    timed perf record -q -F "$hz" --call-graph dwarf -p "$pid" -o "$T/perf.data" -- sleep "$secs" 2>/dev/null
     rec_cpu=$(cpu_of); rec_rss=$(rss_of)
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
     timed perf script -i "$T/perf.data" -F comm,tid,ip,sym,dso >"$T/perf.txt" 2>/dev/null
@@ -49,34 +71,57 @@ for hz in 99 999; do
     pn=$(grep -c '^[^ 	]' "$T/perf.txt")
     cpu=$(awk -v a="$rec_cpu" -v b="$scr_cpu" 'BEGIN { print a + b }')
     rss=$(( (rec_rss > scr_rss ? rec_rss : scr_rss) / 1024 ))
-    printf '%-6s %-8s %10s %10s %12s %10s %10s\n' "$hz" perf "$pn" "$cpu" "$(per_sample "$cpu" "$pn")" "$rss" "-"
+    row "$hz" perf "$pn" "$(awk -v c="$cpu" 'BEGIN { printf "%.0f", c * 1000 }')" "$(per_sample "$cpu" "$pn")" - "$rss" -
+    rm -f "$T/perf.data" "$T/perf.txt"
   fi
 done
+timed bash -c 'for i in $(seq 20); do "$0" record --help >/dev/null; done' "$IGNIS"
+echo "   start-up of the ignis binary alone (record --help, mostly dynamic loading of its libraries):" \
+  "$(awk -v c="$(cpu_of)" 'BEGIN { printf "%.1f ms CPU", c * 1000 / 20 }')"
 
 echo
-echo "== target slowdown (cpu_shares work rate, units/s; $D s runs)"
+echo "== target slowdown: $PAIRS paired runs of $PD s per setting, order alternating; warm cache"
 rate() { sed -n 's/^units_per_sec //p' "$1"; }
-"$S/cpu_shares" "$D" >"$T/base1"
-for hz in 99 999; do
-  "$IGNIS" record -q -F "$hz" -o "$T/s.pb.gz" -- "$S/cpu_shares" "$D" >"$T/prof$hz" 2>/dev/null
-done
-"$S/cpu_shares" "$D" >"$T/base2"
-base=$(awk -v a="$(rate "$T/base1")" -v b="$(rate "$T/base2")" 'BEGIN { print (a + b) / 2 }')
-echo "baseline: $(rate "$T/base1") and $(rate "$T/base2") units/s (mean $base)"
-for hz in 99 999; do
-  r=$(rate "$T/prof$hz")
-  echo "ignis record -F $hz: $r units/s, slowdown $(awk -v b="$base" -v r="$r" 'BEGIN { printf "%.1f%%", (b - r) * 100 / b }')"
+slowdowns() { # HZ PIN: prints one slowdown (%) per pair
+  local hz=$1 pin=$2 i first b p
+  for i in $(seq "$PAIRS"); do
+    for first in base prof; do
+      [ $((i % 2)) -eq 0 ] && first=$([ "$first" = base ] && echo prof || echo base)
+      if [ "$first" = base ]; then
+        $pin "$S/cpu_shares" "$PD" >"$T/base"
+      else
+        "$IGNIS" record -q -F "$hz" -o "$T/s.pb.gz" -- $pin "$S/cpu_shares" "$PD" >"$T/prof" 2>/dev/null
+      fi
+    done
+    b=$(rate "$T/base"); p=$(rate "$T/prof")
+    awk -v b="$b" -v p="$p" 'BEGIN { if (b > 0) printf "%.2f %s %s\n", (b - p) * 100 / b, b, p }'
+  done
+}
+report() { # LABEL < "slowdown base prof" lines
+  sort -n | awk -v label="$1" '{ s[NR] = $1; base += $2; prof += $3 }
+    END { if (!NR) { print label ": no data"; exit }
+          m = NR % 2 ? s[(NR + 1) / 2] : (s[NR / 2] + s[NR / 2 + 1]) / 2
+          printf "%-34s median %6.2f%%  range %6.2f%% .. %6.2f%%  (mean units/s: base %.0f, profiled %.0f)\n",
+                 label, m, s[1], s[NR], base / NR, prof / NR }'
+}
+for setting in all pinned; do
+  pin=""; what="2 threads on all cores"
+  if [ "$setting" = pinned ]; then
+    command -v taskset >/dev/null || { echo "(taskset missing: pinned setting skipped)"; continue; }
+    pin="taskset -c 0"; what="2 threads pinned to CPU 0"
+  fi
+  for hz in 99 999; do
+    slowdowns "$hz" "$pin" | report "-F $hz, $what"
+  done
 done
 
 if [ -x "$B/bench/profiler_engine" ]; then
   echo
-  echo "== engine split at 999 Hz ($D s): cached CFI (default) vs libunwind only"
-  for u in cfi libunwind; do
-    for prog in cpu_shares cpu_recurse; do
-      printf '%-10s %-12s ' "$u" "$prog"
-      IGNIS_UNWINDER=$u "$B/bench/profiler_engine" 999 "$D" "$S/$prog" $((D + 2)) 2>/dev/null |
-        tr '\n' ' ' | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(samples|attach_ms|warmup_ms|steady_us_per_sample|total_us_per_sample)=/) printf "%s ", $i; print "" }'
-    done
+  echo "== engine split at 999 Hz (5 s, launched cpu_shares / cpu_recurse; warm cache)"
+  for prog in cpu_shares cpu_recurse; do
+    printf '%-12s ' "$prog"
+    "$B/bench/profiler_engine" 999 5 "$S/$prog" 7 2>/dev/null |
+      tr '\n' ' ' | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(samples|attach_ms|warmup_ms|steady_us_per_sample|total_us_per_sample)=/) printf "%s ", $i; print "" }'
   done
 fi
 echo "(the machine is shared: figures vary with the load of other processes)"

@@ -4,7 +4,8 @@
  * sample, measured with the thread CPU clock around ig_recorder_poll) and
  * taking the profile.  Runs against a sample program it launches.
  *   usage: profiler_engine HZ SECONDS PROGRAM [ARGS...]
- * Prints one line of key=value pairs for bench/profiler.sh.
+ * Prints one line of key=value pairs for bench/profiler.sh.  The symbol
+ * cache is used only when IGNIS_CACHE_DIR is set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
     o.freq = (unsigned)atoi(argv[1]);
     double secs = atof(argv[2]);
     o.argv = argv + 3;
+    /* the persistent symbol cache only when the caller names one */
+    const char *cache = getenv("IGNIS_CACHE_DIR");
+    o.cache_dir = cache && *cache ? cache : NULL;
     ig_err err;
     double c0 = cpu_now();
     ig_recorder *r = ig_recorder_new(&o, &err);

@@ -6,8 +6,12 @@
  * profiler/alloc/alloc_record.c.  Otherwise the command only parses
  * options, drives the recorder (profiler/record.h)
  * until the duration ends, a signal arrives or every target exited, and
- * writes what it has.  SIGINT/SIGTERM only set a flag: the poll loop sees
- * it within 100 ms and the profile is still written.
+ * writes what it has.  SIGINT/SIGTERM only set a flag; they are blocked
+ * except while the recorder waits in ppoll(), so a stop signal ends the
+ * wait at once however long it is, and the profile is still written.  The symbolizer's
+ * persistent cache lives in ig_symtab_default_cache_dir() unless
+ * --no-cache; the summary's "profiler cpu" is this process's CPU time from
+ * attach until the profile and the cache are written.
  */
 #include "cmd/cmd.h"
 
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +30,7 @@
 #include "profiler/alloc/alloc_record.h"
 #include "profiler/perf.h"
 #include "profiler/record.h"
+#include "profiler/symbols.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -51,6 +57,8 @@ static void usage(FILE *out)
             "                        max %u; K suffix allowed)\n"
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
             "      --per-thread      add the thread as the root frame\n"
+            "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
+            "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
             "  -q, --quiet           no status line or summary\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n",
@@ -97,7 +105,17 @@ static void print_status(const ig_record_stats *st, double secs)
     fflush(stderr);
 }
 
-static void print_summary(const ig_record_stats *st, double secs, const char *out)
+/* CPU time (user + system) this process has used so far, in seconds. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void print_summary(const ig_record_stats *st, double secs, double cpu, const char *out)
 {
     double pct = st->samples ? 100.0 * (double)st->partial / (double)st->samples : 0.0;
     fprintf(stderr,
@@ -106,9 +124,11 @@ static void print_summary(const ig_record_stats *st, double secs, const char *ou
             "  lost samples      %llu\n"
             "  not fully unwound %llu (%.2f%%)\n"
             "  threads seen      %llu\n"
-            "  duration          %.2f s\n",
+            "  duration          %.2f s\n"
+            "  profiler cpu      %.1f ms (%.1f us/sample, attach to written profile)\n",
             out, (unsigned long long)st->samples, (unsigned long long)st->lost, (unsigned long long)st->partial,
-            pct, (unsigned long long)st->threads, secs);
+            pct, (unsigned long long)st->threads, secs, cpu * 1e3,
+            st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     if (!st->samples)
@@ -120,10 +140,12 @@ typedef struct record_args {
     const char *output;
     double duration;
     bool quiet;
+    bool no_cache;
+    char cache_dir[4096];
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD };
+enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE };
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -137,6 +159,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"stack-size", required_argument, NULL, OPT_STACK},
         {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -183,6 +206,7 @@ static int parse_args(int argc, char **argv, record_args *a)
             break;
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
+        case OPT_NO_CACHE: a->no_cache = true; break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -201,6 +225,8 @@ static int parse_args(int argc, char **argv, record_args *a)
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
     if (!a->output)
         a->output = "ignis.pb.gz";
+    if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
+        a->o.cache_dir = a->cache_dir;
     if (!ig_format_for_path(a->output) && strcmp(a->output, "-"))
         return cmd_error("record", "-o %s: unknown extension (use .pb.gz, .folded or .svg)", a->output), 2;
     return -1;
@@ -212,7 +238,9 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
     double last_status = -1;
     while (!stop_signal) {
         double secs = elapsed_since(t0);
-        int timeout = 100;
+        /* Data, exits and stop signals end the wait early; the timeout
+         * only paces the status line (each wake-up costs CPU). */
+        int timeout = live ? 100 : 500;
         if (a->duration > 0) {
             if (secs >= a->duration)
                 break;
@@ -258,8 +286,17 @@ int cmd_record(int argc, char **argv)
     ig_err err;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    ig_recorder *r = ig_recorder_new(&a.o, &err);
+    double cpu0 = cpu_seconds();
+    sigset_t stops, wait_mask, saved;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
+    a.o.poll_sigmask = &wait_mask;
+    ig_recorder *r = ig_recorder_new(&a.o, &err); /* a launched command keeps the usual mask */
+    sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
+        sigprocmask(SIG_SETMASK, &saved, NULL);
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
         return 1;
@@ -273,17 +310,19 @@ int cmd_record(int argc, char **argv)
                     (unsigned long long)st->attached, a.o.freq);
     }
     record_loop(r, &a, &t0);
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     ignis_profile *p = ig_recorder_take_profile(r);
     double secs = elapsed_since(&t0);
     rc = 0;
     if (ig_profile_save(p, a.output, NULL, NULL, &err) != 0) {
         cmd_error("record", "%s", err.msg);
         rc = 1;
-    } else if (!a.quiet) {
-        print_summary(st, secs, a.output);
     }
     ignis_profile_free(p);
-    ig_recorder_free(r);
+    ig_record_stats final = *st;
+    ig_recorder_free(r); /* also writes the symbol cache back */
+    if (rc == 0 && !a.quiet)
+        print_summary(&final, secs, cpu_seconds() - cpu0, a.output);
     free(a.pids), free(a.tids);
     return rc;
 }

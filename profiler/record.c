@@ -6,8 +6,10 @@
  * `inherit` set, so threads (and processes) it creates later are sampled
  * from their first instruction, into the creating event's ring, without
  * new file descriptors.  Threads that existed before attach are found in
- * /proc/PID/task, rescanned every 100 ms in case one was created between
- * the scan and the attach of its creator; a thread that then turns out to
+ * /proc/PID/task, rescanned after 100 ms in case one was created between
+ * the scan and the attach of its creator (then at doubling intervals up to
+ * 1.6 s while nothing new turns up: after attach every new thread is
+ * inherited, and each scan costs syscalls); a thread that then turns out to
  * be inherited (its FORK record arrives) has its direct event closed, so
  * nothing is counted twice.  The kernel reports POLLHUP on an event only
  * when its thread and all inheriting children have exited: then the ring
@@ -50,7 +52,8 @@
 
 #define MAX_FRAMES 512
 #define MAX_KERNEL_FRAMES 128
-#define RESCAN_NS 100000000LL     /* thread rescan period */
+#define RESCAN_NS 100000000LL     /* first thread rescan period ... */
+#define RESCAN_MAX_NS 1600000000LL /* ... doubling up to this while nothing new turns up */
 #define MAPS_RESCAN_NS 20000000LL /* at most one /proc/PID/maps reload per 20 ms */
 #define RETURN_BIT (1ULL << 63)
 
@@ -113,6 +116,7 @@ struct ig_recorder {
     uint32_t kern_gen;
     int64_t prof_start_real, prof_start_mono;
     int64_t last_scan;
+    int64_t rescan_ns;    /* current rescan period (backs off, see poll) */
     struct rlimit nofile_saved; /* restored for a launched command */
     bool nofile_raised;
 
@@ -900,6 +904,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->st.kernel = r->popts.kernel;
     r->follow = o->npids && !o->ntids;
     r->sym = ig_symtab_new();
+    ig_symtab_set_cache_dir(r->sym, o->cache_dir);
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
     /* one fd per (thread, CPU): lift the soft limit to the hard one */
@@ -925,6 +930,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         return NULL;
     }
     r->last_scan = now_ns(CLOCK_MONOTONIC);
+    r->rescan_ns = RESCAN_NS;
     return r;
 }
 
@@ -952,7 +958,9 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
 {
     if (r->pfds_dirty)
         rebuild_pollfds(r);
-    if (poll(r->pfds, r->npfds, r->nevents ? timeout_ms : 0) < 0 && errno != EINTR)
+    int wait_ms = r->nevents ? timeout_ms : 0;
+    struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
+    if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
     /* drain everything, then close events whose threads all exited */
     drain_all(r);
@@ -967,10 +975,14 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
             close_event(r, i);
     reap_child(r);
     int64_t now = now_ns(CLOCK_MONOTONIC);
-    if (r->follow && now - r->last_scan >= RESCAN_NS) {
+    if (r->follow && now - r->last_scan >= r->rescan_ns) {
+        /* Only a thread created by one not attached yet can be missed, a
+         * race of the first moments: back off while scans find nothing. */
         r->last_scan = now;
+        int found = 0;
         for (size_t i = 0; i < r->o.npids; i++)
-            scan_tasks(r, r->o.pids[i]);
+            found += scan_tasks(r, r->o.pids[i]) > 0;
+        r->rescan_ns = found ? RESCAN_NS : r->rescan_ns * 2 > RESCAN_MAX_NS ? RESCAN_MAX_NS : r->rescan_ns * 2;
     }
     if (r->nevents)
         return 1;

@@ -24,6 +24,7 @@
 #ifndef IG_PROFILER_RECORD_H
 #define IG_PROFILER_RECORD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -41,12 +42,19 @@ typedef struct ig_record_opts {
     unsigned stack_size;   /* user stack bytes per sample; default 16384 */
     bool no_kernel;        /* leave kernel frames out */
     bool per_thread;       /* add the thread as the root frame */
+    const char *cache_dir; /* persistent symbol cache (symbols.h), NULL: none */
+    const sigset_t *poll_sigmask; /* signal mask while ig_recorder_poll waits
+                                   * (ppoll), so a stop signal blocked
+                                   * elsewhere ends the wait at once; NULL:
+                                   * the caller's mask.  Must outlive the
+                                   * recorder. */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
 #define IG_RECORD_DEFAULT_STACK 16384u
 #define IG_RECORD_MAX_FREQ 100000u
-#define IG_RECORD_OPTS_INIT {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false}
+#define IG_RECORD_OPTS_INIT                                                                                        \
+    {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL}
 
 typedef struct ig_record_stats {
     uint64_t samples;      /* samples added to profiles */

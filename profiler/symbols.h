@@ -82,12 +82,27 @@ void ig_symtab_set_debug_dirs(ig_symtab *st, const char *dirs);
 void ig_symtab_set_kallsyms_path(ig_symtab *st, const char *path);
 void ig_symtab_set_perfmap_dir(ig_symtab *st, const char *dir);
 
+/* Persistent cache (profiler/sym/cache.c): per build-id the decompressed
+ * separate debug file, the DWARF CU table and the frames of every address
+ * named (written back by ig_symtab_free), and the kallsyms table per boot,
+ * kept in `dir` between runs so repeated records skip their fixed cost.
+ * NULL (the default) turns it off.  Affects modules opened afterwards. */
+void ig_symtab_set_cache_dir(ig_symtab *st, const char *dir);
+
+/* The default cache directory: $IGNIS_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ignis, else $HOME/.cache/ignis.  0, or -1 when none can
+ * be named. */
+int ig_symtab_default_cache_dir(char *buf, size_t len);
+
 /* Counters for tests and the bench. */
 typedef struct ig_symtab_stats {
     uint64_t lookups;        /* ig_symtab_lookup calls */
     uint64_t cache_hits;     /* answered from the (module, offset) cache */
     uint64_t modules;        /* distinct modules (files) opened */
     uint64_t debug_files;    /* separate debug files found */
+    uint64_t cached_debug_files; /* ... of them opened from the cache */
+    uint64_t persisted_hits; /* addresses answered from an earlier run's frames */
+    int kallsyms_source;     /* 0 not loaded, 1 /proc/kallsyms, 2 the cache */
 } ig_symtab_stats;
 void ig_symtab_get_stats(const ig_symtab *st, ig_symtab_stats *out);
 

@@ -4,8 +4,12 @@
  *
  * Two sorted interval tables per module, both built lazily and kept:
  *   1. CU ranges: every compile unit's address ranges (dwarf_ranges on the
- *      CU DIE), built on the module's first lookup.  This does not rely on
- *      .debug_aranges, which clang and some gcc builds do not emit.
+ *      CU DIE), built on the module's first lookup that .debug_aranges
+ *      cannot answer.  The aranges (when a file has them) name the CU of
+ *      an address without touching the others, which for libc is most of
+ *      the first lookup's cost; clang and some gcc builds do not emit
+ *      them, and an address they miss or misplace (no function of that
+ *      CU contains it) takes the full table.
  *   2. function ranges per CU: every DW_TAG_subprogram with code (also
  *      inside namespaces and classes), built on the CU's first lookup.
  * A lookup is then two binary searches and a walk down ONE function's DIE
@@ -25,6 +29,7 @@
 #include "utils/strbuf.h"
 
 #include <dwarf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +117,128 @@ static void build_cu_index(ig_module *m)
         qsort(rv.v, rv.n, sizeof *rv.v, cmp_range);
     m->cu_ranges = rv.v;
     m->ncu_ranges = rv.n;
+}
+
+/* ---- CU table through the persistent cache --------------------------------
+ *
+ * debug/<xx>/<rest>.cuidx, native byte order, keyed by the build-id of
+ * the module whose DWARF it indexes:
+ *   header  "IGCUIX\0\1", u32 version, u32 ncus, u64 nranges,
+ *           u64 size of .debug_info
+ *   cus     ncus x u64 CU DIE offset (each < the .debug_info size)
+ *   ranges  nranges x {u64 lo, u64 hi, u64 cu index (< ncus)}, lo < hi,
+ *           sorted by lo
+ * and nothing after.  Walking every CU of libc is ~20 ms; this is one
+ * read. */
+
+#define CUIDX_MAGIC "IGCUIX\0\1"
+#define CUIDX_VERSION 1u
+
+typedef struct cuidx_hdr {
+    char magic[8];
+    uint32_t version, ncus;
+    uint64_t nranges, info_size;
+} cuidx_hdr;
+
+const char *ig_cuindex_parse(const uint8_t *data, size_t len, uint64_t info_size, ig_cuinfo **cus, size_t *ncus,
+                             ig_range **ranges, size_t *nranges)
+{
+    cuidx_hdr h;
+    const char *why = ig_symcache_header(data, len, &h, sizeof h, CUIDX_MAGIC, CUIDX_VERSION);
+    if (why)
+        return why;
+    if (h.info_size != info_size)
+        return ".debug_info size differs";
+    uint64_t cus_bytes = (uint64_t)h.ncus * 8, room = len - sizeof h;
+    if (cus_bytes > room || h.nranges > (room - cus_bytes) / sizeof(ig_range) ||
+        room - cus_bytes != h.nranges * sizeof(ig_range))
+        return "size does not match its header (truncated?)";
+    ig_cuinfo *c = ig_xcalloc(h.ncus ? h.ncus : 1, sizeof *c);
+    ig_range *r = ig_xmalloc((h.nranges ? h.nranges : 1) * sizeof *r);
+    const uint8_t *p = data + sizeof h;
+    for (uint32_t i = 0; i < h.ncus && !why; i++) {
+        uint64_t off;
+        memcpy(&off, p + (size_t)i * 8, 8);
+        c[i].die_off = off;
+        if (off >= info_size)
+            why = "CU offset outside .debug_info";
+    }
+    memcpy(r, p + cus_bytes, h.nranges * sizeof *r);
+    for (uint64_t i = 0; i < h.nranges && !why; i++)
+        if (r[i].lo >= r[i].hi || r[i].ref >= h.ncus || (i && r[i].lo < r[i - 1].lo))
+            why = "corrupt range";
+    if (why) {
+        free(c);
+        free(r);
+        return why;
+    }
+    *cus = c;
+    *ncus = h.ncus;
+    *ranges = r;
+    *nranges = h.nranges;
+    return NULL;
+}
+
+uint8_t *ig_cuindex_encode(const ig_module *m, uint64_t info_size, size_t *len)
+{
+    if (m->ncus > UINT32_MAX)
+        return NULL;
+    cuidx_hdr h = {.version = CUIDX_VERSION, .ncus = (uint32_t)m->ncus, .nranges = m->ncu_ranges,
+                   .info_size = info_size};
+    memcpy(h.magic, CUIDX_MAGIC, 8);
+    *len = sizeof h + m->ncus * 8 + m->ncu_ranges * sizeof(ig_range);
+    uint8_t *out = ig_xmalloc(*len), *p = out + sizeof h;
+    memcpy(out, &h, sizeof h);
+    for (size_t i = 0; i < m->ncus; i++, p += 8)
+        memcpy(p, &m->cus[i].die_off, 8);
+    if (m->ncu_ranges)
+        memcpy(p, m->cu_ranges, m->ncu_ranges * sizeof(ig_range));
+    return out;
+}
+
+static uint64_t debug_info_size(Dwarf *dw)
+{
+    Elf *elf = dwarf_getelf(dw);
+    size_t shstrndx;
+    Elf_Scn *scn = NULL;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    while ((scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr sh;
+        const char *name;
+        if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+            !strcmp(name, ".debug_info"))
+            return (sh.sh_flags & SHF_COMPRESSED) ? 0 : sh.sh_size;
+    }
+    return 0;
+}
+
+/* The CU table from the cache, else built and stored there. */
+static void cached_cu_index(ig_module *m)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.cuidx", m->build_id + 2);
+    char sub[16];
+    snprintf(sub, sizeof sub, "debug/%.2s", m->build_id);
+    uint64_t info = debug_info_size(m->dwarf);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (info && ig_symcache_read(m->cache, sub, name, &data, &len) == 0) {
+        const char *why = ig_cuindex_parse(data, len, info, &m->cus, &m->ncus, &m->cu_ranges, &m->ncu_ranges);
+        free(data);
+        if (!why) {
+            m->dwarf_indexed = 1;
+            return;
+        }
+        ig_symcache_remove(m->cache, sub, name, why);
+    }
+    build_cu_index(m);
+    if (!info)
+        return;
+    data = ig_cuindex_encode(m, info, &len);
+    if (data)
+        ig_symcache_write(m->cache, sub, name, data, len);
+    free(data);
 }
 
 /* ---- function table of one CU -------------------------------------------- */
@@ -279,19 +406,49 @@ static int fill_frames(chain *c, Dwarf_Die *cudie, uint64_t pc, ig_rawframe *out
     return k;
 }
 
+/* The function range of vaddr in a CU, indexing the CU on first use. */
+static const ig_range *function_in(ig_module *m, ig_cuinfo *ci, uint64_t vaddr)
+{
+    if (!ci->indexed)
+        index_functions(m, ci);
+    return find_range(ci->funcs, ci->nfuncs, vaddr);
+}
+
+/* The CU of vaddr through .debug_aranges, without walking every CU (that
+ * walk is most of the cost of a big library's first lookup).  Only CUs
+ * actually hit get an entry.  NULL when there are no aranges or they do
+ * not cover vaddr; the caller then falls back to the full CU table. */
+static ig_cuinfo *cu_by_aranges(ig_module *m, uint64_t vaddr)
+{
+    Dwarf_Die cudie;
+    if (m->dwarf_indexed || !dwarf_addrdie(m->dwarf, vaddr, &cudie))
+        return NULL;
+    Dwarf_Off off = dwarf_dieoffset(&cudie);
+    for (size_t i = 0; i < m->nacus; i++)
+        if (m->acus[i].die_off == off)
+            return &m->acus[i];
+    m->acus = ig_xrealloc(m->acus, (m->nacus + 1) * sizeof *m->acus);
+    m->acus[m->nacus] = (ig_cuinfo){.die_off = off};
+    return &m->acus[m->nacus++];
+}
+
 int ig_dwarf_frames(ig_module *m, uint64_t vaddr, ig_rawframe *out, int max)
 {
     if (!m->dwarf || max <= 0)
         return 0;
-    if (!m->dwarf_indexed)
-        build_cu_index(m);
-    const ig_range *cr = find_range(m->cu_ranges, m->ncu_ranges, vaddr);
-    if (!cr)
-        return 0;
-    ig_cuinfo *ci = &m->cus[cr->ref];
-    if (!ci->indexed)
-        index_functions(m, ci);
-    const ig_range *fr = find_range(ci->funcs, ci->nfuncs, vaddr);
+    if (!m->dwarf_indexed && m->cache && m->build_id[0])
+        cached_cu_index(m); /* the cache has it, or gets it for next time */
+    ig_cuinfo *ci = cu_by_aranges(m, vaddr);
+    const ig_range *fr = ci ? function_in(m, ci, vaddr) : NULL;
+    if (!fr) {
+        if (!m->dwarf_indexed)
+            build_cu_index(m);
+        const ig_range *cr = find_range(m->cu_ranges, m->ncu_ranges, vaddr);
+        if (!cr)
+            return 0;
+        ci = &m->cus[cr->ref];
+        fr = function_in(m, ci, vaddr);
+    }
     if (!fr)
         return 0;
     chain c;
@@ -306,6 +463,11 @@ int ig_dwarf_frames(ig_module *m, uint64_t vaddr, ig_rawframe *out, int max)
 
 void ig_dwarf_index_free(ig_module *m)
 {
+    for (size_t i = 0; i < m->nacus; i++)
+        free(m->acus[i].funcs);
+    free(m->acus);
+    m->acus = NULL;
+    m->nacus = 0;
     for (size_t i = 0; i < m->ncus; i++)
         free(m->cus[i].funcs);
     free(m->cus);

@@ -20,6 +20,13 @@
  * truncated behind our back yields read errors, never SIGBUS.  Every
  * failure leaves a module that names nothing (usable = 0): callers show
  * module+0xoffset.
+ *
+ * Opening is split in two: ig_module_init reads the build-id and program
+ * headers only (enough for a mapping's build-id), ig_module_load the debug
+ * info and symbol table, when the first address of the module needs a
+ * name, so libraries that are mapped but never sampled cost nothing.
+ * DWARF whose sections are compressed (Debian's -dbg files) is taken from
+ * the persistent cache (cache.c): inflated once, mapped from then on.
  */
 #include "profiler/sym/sym_internal.h"
 #include "utils/strbuf.h"
@@ -30,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -203,6 +211,8 @@ static void load_symbols(ig_module *m)
 {
     if (m->elf)
         load_symbols_of_type(m, m->elf, SHT_SYMTAB);
+    if (!m->nsyms && m->cache_elf) /* mapped: no copy */
+        load_symbols_of_type(m, m->cache_elf, SHT_SYMTAB);
     if (!m->nsyms && m->dbg_elf)
         load_symbols_of_type(m, m->dbg_elf, SHT_SYMTAB);
     if (!m->nsyms && m->elf)
@@ -210,8 +220,12 @@ static void load_symbols(ig_module *m)
     sort_symbols(m);
 }
 
-const ig_elfsym *ig_module_elfsym(const ig_module *m, uint64_t vaddr)
+const ig_elfsym *ig_module_elfsym(ig_module *m, uint64_t vaddr)
 {
+    if (m->syms_pending) { /* DWARF names most addresses: read on first need */
+        m->syms_pending = 0;
+        load_symbols(m);
+    }
     size_t lo = 0, hi = m->nsyms;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -350,6 +364,18 @@ static int find_by_debuglink(ig_module *m, const char *path, const ig_debug_dirs
     return 0;
 }
 
+/* The next section after scn that has contents and a name. */
+static Elf_Scn *next_section(Elf *elf, Elf_Scn *scn, size_t shstrndx, GElf_Shdr *sh, const char **name)
+{
+    while ((scn = elf_nextscn(elf, scn))) {
+        if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS)
+            continue;
+        if ((*name = elf_strptr(elf, shstrndx, sh->sh_name)))
+            return scn;
+    }
+    return NULL;
+}
+
 /* libdw 0.188 runs strlen() on DWARF string sections without bounds, so a
  * corrupt file whose .debug_str / .debug_line_str lacks its final NUL
  * reads past the buffer (found by fuzz/fuzz_elf_symbolize.c).  Compilers
@@ -360,13 +386,10 @@ static int string_sections_terminated(Elf *elf)
     size_t shstrndx;
     if (elf_getshdrstrndx(elf, &shstrndx) != 0)
         return 0;
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn))) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-            continue;
-        const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-        if (!name || (strcmp(name, ".debug_str") != 0 && strcmp(name, ".debug_line_str") != 0))
+    GElf_Shdr sh;
+    const char *name;
+    for (Elf_Scn *scn = NULL; (scn = next_section(elf, scn, shstrndx, &sh, &name));) {
+        if (strcmp(name, ".debug_str") != 0 && strcmp(name, ".debug_line_str") != 0)
             continue;
         Elf_Data *d = elf_getdata(scn, NULL);
         if (d && d->d_size > 0 && (!d->d_buf || ((const char *)d->d_buf)[d->d_size - 1] != '\0'))
@@ -375,8 +398,20 @@ static int string_sections_terminated(Elf *elf)
     return 1;
 }
 
-/* A Dwarf with at least one unit, or NULL. */
-static Dwarf *open_dwarf(Elf *elf)
+int ig_elf_has_compressed_debug(Elf *elf)
+{
+    size_t shstrndx;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    GElf_Shdr sh;
+    const char *name;
+    for (Elf_Scn *scn = NULL; (scn = next_section(elf, scn, shstrndx, &sh, &name));)
+        if ((sh.sh_flags & SHF_COMPRESSED) && !strncmp(name, ".debug_", 7))
+            return 1;
+    return 0;
+}
+
+Dwarf *ig_dwarf_open(Elf *elf)
 {
     Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
     if (!dw)
@@ -395,27 +430,67 @@ static Dwarf *open_dwarf(Elf *elf)
     return dw;
 }
 
-static void find_debug_info(ig_module *m, const char *path, const struct stat *st, const ig_debug_dirs *dd)
+/* The Dwarf of an ELF whose DWARF sections are compressed comes from the
+ * persistent cache (decompressed once, mapped afterwards) when the file
+ * carries the module's build-id; otherwise libdw inflates it in memory. */
+static Dwarf *open_dwarf_cached(ig_module *m, Elf *elf, int elf_fd, ig_symcache *cache)
 {
-    if ((m->dwarf = open_dwarf(m->elf)))
+    if (!cache || !m->build_id[0] || !ig_elf_has_compressed_debug(elf))
+        return ig_dwarf_open(elf);
+    char bid[41] = "";
+    if (ig_elf_build_id_hex(elf, bid, sizeof bid) != 0 || strcmp(bid, m->build_id) != 0)
+        return ig_dwarf_open(elf);
+    int fd;
+    Elf *cached;
+    if (ig_symcache_debug_store(cache, m->build_id, elf_fd, &fd, &cached) != 0)
+        return ig_dwarf_open(elf);
+    Dwarf *dw = ig_dwarf_open(cached);
+    if (!dw) {
+        elf_end(cached);
+        close(fd);
+        return ig_dwarf_open(elf);
+    }
+    m->cache_fd = fd;
+    m->cache_elf = cached;
+    return dw;
+}
+
+/* The cached, decompressed DWARF of this build-id, when there is one. */
+static int use_cached_debug(ig_module *m, ig_symcache *cache)
+{
+    if (!cache || !m->build_id[0] || ig_symcache_debug_open(cache, m->build_id, &m->cache_fd, &m->cache_elf) != 0)
+        return 0;
+    if ((m->dwarf = ig_dwarf_open(m->cache_elf)))
+        return 1;
+    elf_end(m->cache_elf);
+    close(m->cache_fd);
+    m->cache_elf = NULL;
+    m->cache_fd = -1;
+    return 0;
+}
+
+static void find_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
+{
+    if (use_cached_debug(m, cache))
         return;
-    debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL, .self_dev = st->st_dev, .self_ino = st->st_ino};
-    int found = w.bid && find_by_build_id(m, w.bid, path, dd, &w);
+    if ((m->dwarf = open_dwarf_cached(m, m->elf, m->fd, cache)))
+        return;
+    debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL, .self_dev = m->dev, .self_ino = m->ino};
+    int found = w.bid && find_by_build_id(m, w.bid, m->path, dd, &w);
     if (!found)
-        found = find_by_debuglink(m, path, dd, &w);
+        found = find_by_debuglink(m, m->path, dd, &w);
     if (found)
-        m->dwarf = open_dwarf(m->dbg_elf);
+        m->dwarf = open_dwarf_cached(m, m->dbg_elf, m->dbg_fd, cache);
 }
 
 /* ---- the module ---------------------------------------------------------- */
 
-void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const struct stat *st, const char *bid,
-                    const ig_debug_dirs *dd)
+void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const struct stat *st, const char *bid)
 {
     memset(m, 0, sizeof *m);
     m->path = ig_xstrdup(path);
     m->fd = fd;
-    m->dbg_fd = -1;
+    m->dbg_fd = m->cache_fd = -1;
     m->elf = elf;
     if (!elf) {
         /* The file is gone or was replaced: a debug file has the names but
@@ -423,12 +498,27 @@ void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const stru
          * and p_filesz), so offsets cannot be placed.  Name nothing. */
         if (bid)
             snprintf(m->build_id, sizeof m->build_id, "%s", bid);
+        m->loaded = 1;
         return;
     }
+    m->dev = st->st_dev;
+    m->ino = st->st_ino;
     ig_elf_build_id_hex(elf, m->build_id, sizeof m->build_id);
-    find_debug_info(m, path, st, dd);
     load_program_headers(m, elf);
-    load_symbols(m);
+    m->usable = m->nloads > 0; /* until ig_module_load says otherwise */
+}
+
+void ig_module_load(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
+{
+    if (m->loaded)
+        return;
+    m->loaded = 1;
+    m->cache = cache;
+    find_debug_info(m, dd, cache);
+    if (m->dwarf)
+        m->syms_pending = 1;
+    else
+        load_symbols(m);
     m->usable = m->nloads > 0 && (m->dwarf || m->nsyms);
 }
 
@@ -439,6 +529,13 @@ void ig_module_close(ig_module *m)
         dwarf_end(m->dwarf);
     if (m->dbg_elf)
         elf_end(m->dbg_elf);
+    if (m->cache_elf)
+        elf_end(m->cache_elf);
+    if (m->cache_fd >= 0)
+        close(m->cache_fd);
+    if (m->fc_map)
+        munmap((void *)m->fc_map, m->fc_len);
+    free(m->fc_new);
     if (m->elf)
         elf_end(m->elf);
     if (m->dbg_fd >= 0)
@@ -449,5 +546,5 @@ void ig_module_close(ig_module *m)
     free(m->syms);
     free(m->path);
     memset(m, 0, sizeof *m);
-    m->fd = m->dbg_fd = -1;
+    m->fd = m->dbg_fd = m->cache_fd = -1;
 }

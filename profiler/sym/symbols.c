@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define MAX_FRAMES 32          /* inline depth kept per address */
@@ -55,6 +56,7 @@ typedef struct result {
 
 struct ig_symtab {
     ig_debug_dirs dd;
+    ig_symcache *cache;  /* NULL: no persistent cache */
     char *kallsyms_path;
     char *perfmap_dir;
 
@@ -84,8 +86,7 @@ struct ig_symtab {
     char *chunk_pos;
     size_t chunk_left;
 
-    ig_ksymtab kallsyms;
-    int kallsyms_loaded;
+    ig_kernsyms kernel;
     ig_perfmap *pmaps;
     size_t npmaps;
 
@@ -187,14 +188,24 @@ static uint32_t add_module(ig_symtab *st, const char *ident, const char *path, i
         st->mod_ids = ig_xrealloc(st->mod_ids, st->cap_mods * sizeof *st->mod_ids);
     }
     ig_module *m = &st->mods[st->nmods];
-    ig_module_init(m, path, fd, elf, sb, bid, &st->dd);
+    ig_module_init(m, path, fd, elf, sb, bid);
     st->mod_ids[st->nmods] = ig_xstrdup(ident);
     uint32_t id = (uint32_t)++st->nmods;
     ig_idtab_insert(&st->mod_tab, ig_hash_bytes(ident, strlen(ident), 0x30d), id);
     st->stats.modules++;
-    if (m->dbg_elf)
-        st->stats.debug_files++;
     return id;
+}
+
+/* Debug info and symbols of a module, looked for on its first lookup. */
+static void load_module(ig_symtab *st, ig_module *m)
+{
+    if (m->loaded)
+        return;
+    ig_module_load(m, &st->dd, st->cache);
+    if (m->dbg_elf || m->cache_elf)
+        st->stats.debug_files++;
+    if (m->cache_elf)
+        st->stats.cached_debug_files++;
 }
 
 /* The module for a path the cache has not seen.  With a build-id from the
@@ -354,16 +365,162 @@ static int add_elf_frame(ig_symtab *st, ig_module *m, uint64_t vaddr)
     return 1;
 }
 
+/* ---- the persistent frames cache (framecache.c) ---------------------------- */
+
+/* What the frames of a module depend on besides its build-id. */
+static uint32_t debug_kind(const ig_module *m)
+{
+    return (m->dwarf ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
+}
+
+static void frames_entry_name(const ig_module *m, char *sub, size_t sublen, char *name, size_t namelen)
+{
+    snprintf(sub, sublen, "debug/%.2s", m->build_id);
+    snprintf(name, namelen, "%s.frames", m->build_id + 2);
+}
+
+static void drop_frames_cache(ig_symtab *st, ig_module *m, const char *why)
+{
+    char sub[16], name[64];
+    frames_entry_name(m, sub, sizeof sub, name, sizeof name);
+    if (why)
+        ig_symcache_remove(st->cache, sub, name, why);
+    if (m->fc_map)
+        munmap((void *)m->fc_map, m->fc_len);
+    m->fc_map = NULL;
+    m->fc_state = 2;
+}
+
+static void load_frames_cache(ig_symtab *st, ig_module *m)
+{
+    m->fc_state = 2;
+    char sub[16], name[64];
+    frames_entry_name(m, sub, sizeof sub, name, sizeof name);
+    m->fc_map = ig_symcache_map(st->cache, sub, name, &m->fc_len);
+    if (!m->fc_map)
+        return;
+    const char *why = ig_framecache_view(&m->fc, m->fc_map, m->fc_len);
+    if (why)
+        drop_frames_cache(st, m, why);
+    else if (m->fc.debug_kind != debug_kind(m))
+        drop_frames_cache(st, m, NULL); /* other debug info then: rewritten at the end */
+    else
+        m->fc_state = 1;
+}
+
+/* Pushes the cached frames of offset; their count, or -1 when not cached. */
+static int frames_from_cache(ig_symtab *st, ig_module *m, uint64_t offset)
+{
+    if (!m->fc_state)
+        load_frames_cache(st, m);
+    uint32_t first, n;
+    int corrupt = 0;
+    if (m->fc_state != 1 || ig_framecache_find(&m->fc, offset, &first, &n, &corrupt) != 0) {
+        if (corrupt)
+            drop_frames_cache(st, m, "corrupt entry");
+        return -1;
+    }
+    size_t mark = st->nframes;
+    for (uint32_t i = 0; i < n; i++) {
+        ig_symframe in;
+        if (ig_framecache_frame(&m->fc, first + i, &in) != 0) {
+            st->nframes = mark;
+            drop_frames_cache(st, m, "corrupt frame");
+            return -1;
+        }
+        ig_symframe *f = new_frame(st);
+        f->func = intern(st, in.func);
+        f->sysname = intern(st, in.sysname);
+        f->file = intern(st, in.file);
+        f->line = in.line;
+        f->column = in.column;
+        f->func_start = in.func_start;
+    }
+    st->stats.persisted_hits++;
+    return (int)n;
+}
+
+static void note_new_result(ig_module *m, uint32_t id)
+{
+    if (m->nfc_new == m->cap_fc_new) {
+        m->cap_fc_new = m->cap_fc_new ? m->cap_fc_new * 2 : 64;
+        m->fc_new = ig_xrealloc(m->fc_new, m->cap_fc_new * sizeof *m->fc_new);
+    }
+    m->fc_new[m->nfc_new++] = id;
+}
+
+/* Writes the module's entry again: this run's new answers, then the
+ * entry's old ones, up to the cap. */
+static void save_frames_cache(ig_symtab *st, ig_module *m)
+{
+    size_t max = ig_framecache_max_entries(), n = 0;
+    size_t old = m->fc_state == 1 ? m->fc.nents : 0;
+    size_t total = m->nfc_new + old < max ? m->nfc_new + old : max;
+    ig_fc_entry *ents = ig_xmalloc((total ? total : 1) * sizeof *ents);
+    for (size_t i = 0; i < m->nfc_new && n < total; i++) {
+        const result *r = &st->results[m->fc_new[i] - 1];
+        ents[n++] = (ig_fc_entry){r->offset, &st->frames[r->first], r->n};
+    }
+    /* old answers: their frames go through the arena (one pointer per string) */
+    ig_symframe *old_frames = ig_xmalloc((old ? m->fc.nframes : 1) * sizeof *old_frames);
+    for (size_t i = 0; i < old && n < total; i++) {
+        uint64_t off;
+        memcpy(&off, m->fc.ents + i * 16, 8);
+        uint32_t first, k;
+        int corrupt = 0;
+        if (ig_framecache_find(&m->fc, off, &first, &k, &corrupt) != 0)
+            break;
+        int ok = 1;
+        for (uint32_t j = 0; j < k && ok; j++) {
+            ig_symframe *f = &old_frames[first + j];
+            ok = ig_framecache_frame(&m->fc, first + j, f) == 0;
+            f->func = intern(st, f->func);
+            f->sysname = intern(st, f->sysname);
+            f->file = intern(st, f->file);
+        }
+        if (!ok)
+            break;
+        ents[n++] = (ig_fc_entry){off, &old_frames[first], k};
+    }
+    size_t len;
+    uint8_t *data = ig_framecache_encode(ents, n, debug_kind(m), &len);
+    if (data) {
+        char sub[16], name[64];
+        frames_entry_name(m, sub, sizeof sub, name, sizeof name);
+        ig_symcache_write(st->cache, sub, name, data, len);
+    }
+    free(data);
+    free(old_frames);
+    free(ents);
+}
+
+static void save_frames_caches(ig_symtab *st)
+{
+    for (size_t i = 0; st->cache && i < st->nmods; i++)
+        if (st->mods[i].nfc_new && st->mods[i].build_id[0])
+            save_frames_cache(st, &st->mods[i]);
+}
+
+/* ---- resolving ------------------------------------------------------------- */
+
 static result *resolve(ig_symtab *st, uint32_t mod, uint64_t offset, uint64_t hash)
 {
     ig_module *m = &st->mods[mod - 1];
     size_t first = st->nframes;
-    int n = 0;
+    int n = -1;
+    int persist = st->cache && m->build_id[0];
+    if (persist)
+        n = frames_from_cache(st, m, offset);
     uint64_t vaddr;
-    if (ig_module_off_to_vaddr(m, offset, &vaddr) == 0) {
-        n = add_dwarf_frames(st, m, vaddr);
-        if (n == 0)
-            n = add_elf_frame(st, m, vaddr);
+    if (n < 0) {
+        n = 0;
+        if (ig_module_off_to_vaddr(m, offset, &vaddr) == 0) {
+            n = add_dwarf_frames(st, m, vaddr);
+            if (n == 0)
+                n = add_elf_frame(st, m, vaddr);
+        }
+        if (persist)
+            note_new_result(m, (uint32_t)st->nresults + 1);
     }
     if (st->nresults == st->cap_results) {
         st->cap_results = st->cap_results ? st->cap_results * 2 : 1024;
@@ -384,7 +541,10 @@ int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, 
     if (build_id_hex && !*build_id_hex)
         build_id_hex = NULL;
     uint32_t mod = module_for_path(st, path, build_id_hex);
-    if (!mod || !st->mods[mod - 1].usable)
+    if (!mod)
+        return 0;
+    load_module(st, &st->mods[mod - 1]);
+    if (!st->mods[mod - 1].usable)
         return 0;
     result_key k = {mod, offset};
     uint64_t h = ig_hash_u64(mod, offset);
@@ -419,11 +579,9 @@ int ig_symtab_build_id(ig_symtab *st, const char *path, char *buf, size_t len)
 
 const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr)
 {
-    if (!st->kallsyms_loaded) {
-        st->kallsyms_loaded = 1;
-        ig_kallsyms_load(&st->kallsyms, st->kallsyms_path ? st->kallsyms_path : "/proc/kallsyms");
-    }
-    return ig_ksymtab_find(&st->kallsyms, addr);
+    const char *name = ig_kernsyms_find(&st->kernel, st->kallsyms_path, st->cache, addr);
+    st->stats.kallsyms_source = st->kernel.source;
+    return name;
 }
 
 const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr)
@@ -477,6 +635,12 @@ void ig_symtab_set_kallsyms_path(ig_symtab *st, const char *path)
     st->kallsyms_path = path ? ig_xstrdup(path) : NULL;
 }
 
+void ig_symtab_set_cache_dir(ig_symtab *st, const char *dir)
+{
+    ig_symcache_free(st->cache);
+    st->cache = ig_symcache_new(dir);
+}
+
 void ig_symtab_set_perfmap_dir(ig_symtab *st, const char *dir)
 {
     free(st->perfmap_dir);
@@ -500,6 +664,7 @@ void ig_symtab_free(ig_symtab *st)
 {
     if (!st)
         return;
+    save_frames_caches(st);
     for (size_t i = 0; i < st->nmods; i++) {
         ig_module_close(&st->mods[i]);
         free(st->mod_ids[i]);
@@ -523,7 +688,8 @@ void ig_symtab_free(ig_symtab *st)
     ig_idtab_free(&st->path_tab);
     ig_idtab_free(&st->result_tab);
     ig_idtab_free(&st->str_tab);
-    ig_ksymtab_free(&st->kallsyms);
+    ig_kernsyms_free(&st->kernel);
+    ig_symcache_free(st->cache);
     free_debug_dirs(&st->dd);
     free(st->kallsyms_path);
     free(st->perfmap_dir);

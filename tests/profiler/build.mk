@@ -12,3 +12,10 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
 # the ring reader / sample parser fuzz target and its corpus replay
 FUZZERS += fuzz/fuzz_perf_records.c
 TEST_BINS += tests/fuzz/replay_fuzz_perf_records
+# the persistent symbol cache (profiler/sym/cache.c): warm = cold answers,
+# corrupt entries rebuilt, --no-cache, unwritable directories; the fuzz
+# targets of its four entry readers and their corpus replays
+TEST_BINS += tests/profiler/test_symcache tests/fuzz/replay_fuzz_ksym_cache tests/fuzz/replay_fuzz_cuindex_cache \
+             tests/fuzz/replay_fuzz_debug_cache tests/fuzz/replay_fuzz_frames_cache
+TEST_SCRIPTS += tests/profiler/t_cache.sh
+FUZZERS += fuzz/fuzz_ksym_cache.c fuzz/fuzz_cuindex_cache.c fuzz/fuzz_debug_cache.c fuzz/fuzz_frames_cache.c

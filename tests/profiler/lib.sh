@@ -5,6 +5,8 @@ IGNIS=${IGNIS:-build/ignis}
 B=${IGNIS_BUILD:-build}
 S=$B/samples/cpu
 T=$(mktemp -d /tmp/ignis-prof-test.XXXXXX)
+# ignis record's symbol cache: per test, never the user's ~/.cache/ignis
+export IGNIS_CACHE_DIR=$T/cache
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
