@@ -124,10 +124,13 @@ $(INTERNAL_A): $(LIB_OBJS) $(filter-out $(MAIN_OBJ),$(CLI_OBJS))
 	@rm -f $@
 	ar rcs $@ $^
 
-# The command links every object directly (not through the archive), so the
-# weak subcommand references in cmd/main.c resolve to whatever is built.
-$(IGNIS): $(CLI_OBJS) $(LIB_OBJS)
-	$(CC) $(LDSAN) -rdynamic -o $@ $(CLI_OBJS) $(LIB_OBJS) $(CLI_LDLIBS)
+# The command links its own objects directly (so the weak subcommand
+# references in cmd/main.c resolve to whatever is built) and the library
+# through the archive with --as-needed: only the library objects it uses
+# come in, and only the shared libraries those need are loaded at start
+# (not libcurl and its TLS stack, which only the OTLP exporter uses).
+$(IGNIS): $(CLI_OBJS) $(B)/libignis.a
+	$(CC) $(LDSAN) -rdynamic -Wl,--as-needed -o $@ $(CLI_OBJS) $(B)/libignis.a $(CLI_LDLIBS)
 
 $(B)/ignis.pc: Makefile
 	@mkdir -p $(B)
