@@ -364,15 +364,18 @@ static char *read_text(const char *path, size_t *len)
 
 /* /proc files report size 0: read in big steps into one growing buffer
  * (the kernel formats /proc/kallsyms per read call, ~5 MB). */
-static char *read_proc_text(const char *path, size_t *len)
+/* Reads a /proc text file whole, in reads of about `chunk` bytes: large
+ * for kallsyms (fewer system calls), small for sysctl files, whose read
+ * handler allocates and clears a kernel buffer as large as the read. */
+static char *read_proc_text(const char *path, size_t *len, size_t chunk)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return NULL;
-    size_t cap = 1 << 20, n = 0;
+    size_t cap = chunk * 4, n = 0;
     char *buf = ig_xmalloc(cap + 1);
     for (;;) {
-        if (cap - n < (1 << 18)) {
+        if (cap - n < chunk) {
             cap *= 2;
             buf = ig_xrealloc(buf, cap + 1);
         }
@@ -392,7 +395,7 @@ static char *read_proc_text(const char *path, size_t *len)
 void ig_kallsyms_load(ig_ksymtab *tab, const char *path)
 {
     size_t len;
-    char *text = read_proc_text(path, &len);
+    char *text = read_proc_text(path, &len, 1 << 18);
     if (text)
         ig_kallsyms_parse(tab, text, len);
 }
@@ -407,7 +410,7 @@ static int current_key(ig_ksymkey *key, uint64_t **ranges, size_t *nranges)
     *ranges = NULL;
     *nranges = 0;
     size_t len;
-    char *b = read_proc_text("/proc/sys/kernel/random/boot_id", &len);
+    char *b = read_proc_text("/proc/sys/kernel/random/boot_id", &len, 64);
     if (!b)
         return -1;
     b[strcspn(b, "\n")] = '\0';
@@ -418,7 +421,7 @@ static int current_key(ig_ksymkey *key, uint64_t **ranges, size_t *nranges)
     if (!ok)
         return -1;
     /* No /proc/modules: a kernel without module support; none can load. */
-    char *mods = read_proc_text("/proc/modules", &len);
+    char *mods = read_proc_text("/proc/modules", &len, 4096);
     if (!mods)
         mods = ig_xstrdup("");
     /* "name size refcount deps state 0xaddr" */
