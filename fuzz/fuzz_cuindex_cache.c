@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "fuzz/cache_checks.h"
 #include "profiler/sym/sym_internal.h"
 
 #include <stdlib.h>
@@ -44,9 +45,7 @@ static void parse_and_check(const uint8_t *data, size_t size, uint64_t info_size
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *copy = malloc(size ? size : 1); /* exact size: ASan sees overreads */
-    if (size)
-        memcpy(copy, data, size);
+    uint8_t *copy = fuzz_exact_copy(data, size);
     uint64_t claimed = 0;
     if (size >= 32)
         memcpy(&claimed, copy + 24, 8);

@@ -23,9 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *copy = malloc(size ? size : 1); /* exact size: ASan sees overreads */
-    if (size)
-        memcpy(copy, data, size);
+    uint8_t *copy = fuzz_exact_copy(data, size);
     ig_fc_view v;
     if (ig_framecache_view(&v, copy, size) != NULL) {
         free(copy);
