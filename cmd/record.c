@@ -240,7 +240,7 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
         double secs = elapsed_since(t0);
         /* Data, exits and stop signals end the wait early; the timeout
          * only paces the status line (each wake-up costs CPU). */
-        int timeout = live ? 100 : 500;
+        int timeout = live ? 100 : 1000;
         if (a->duration > 0) {
             if (secs >= a->duration)
                 break;
