@@ -24,7 +24,8 @@
  * schedule_delay ms.  A producer that refills its credits while the
  * thread sleeps and sees at least a batch outstanding writes the eventfd
  * (checked once per credit chunk, so a wake-up comes within a chunk of the
- * batch size).  Flush and shutdown requests are generation numbers under a
+ * batch size); woken so, it exports full batches only, and the partial
+ * rest when the schedule delay elapses, as the OTel batch processor does.  Flush and shutdown requests are generation numbers under a
  * mutex that is never held during an export; callers wait on a condition
  * variable with a deadline, so force_flush/shutdown always return within
  * their timeout even when the exporter is stuck (shutdown then abandons
@@ -435,28 +436,31 @@ static void export_batch(ig_processor *p, size_t n)
 }
 
 /* Exports everything queued so far. */
-static void drain(ig_processor *p)
+/* Exports full batches while there are some; with `all` (the schedule
+ * delay elapsed, a flush, shutdown) also the partial one at the end. */
+static void drain(ig_processor *p, bool all)
 {
     size_t n;
-    while ((n = take(p)) > 0)
+    while ((all || queued(p) >= p->batch_size) && (n = take(p)) > 0)
         export_batch(p, n);
 }
 
 static void *export_main(void *arg)
 {
     ig_processor *p = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigset_t signals;
+    sigfillset(&signals);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
     uint64_t flushed = 0;
+    bool all = false; /* the schedule delay elapsed */
     for (;;) {
-        drain(p);
+        drain(p, all);
         pthread_mutex_lock(&p->mu);
         uint64_t req = p->flush_req;
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);
         if (req > flushed || stop) {
-            drain(p);
+            drain(p, true);
             if (p->e->force_flush)
                 p->e->force_flush(p->e, export_timeout(p));
             flushed = req;
@@ -484,7 +488,8 @@ static void *export_main(void *arg)
             continue;
         }
         struct pollfd pfd = {p->efd, POLLIN, 0};
-        poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1); /* delay 0: export at once, but do not spin */
+        /* delay 0: export at once, but do not spin */
+        all = poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1) == 0;
         atomic_store(&p->asleep, 0);
         uint64_t v;
         ssize_t r = read(p->efd, &v, sizeof v);

@@ -279,10 +279,26 @@ static int open_rings(ig_recorder *r, ig_err *err)
                 first_errno = errno;
             continue;
         }
-        if (ig_ring_map(&r->rings[r->nrings], fd, r->ring_pages) != 0) {
+        ig_ring *ring = &r->rings[r->nrings];
+        if (ig_ring_map(ring, fd, r->ring_pages) != 0) {
             if (!first_errno)
                 first_errno = errno;
             close(fd);
+            continue;
+        }
+        if (ring->size < r->ring_pages * 4096) {
+            /* The locked-memory limit (perf_event_mlock_kb, unprivileged)
+             * gave a smaller ring: its wake-up watermark must shrink too,
+             * or the ring overflows between timed wake-ups.  The
+             * watermark is fixed at open, so open this CPU's sink again;
+             * the next CPUs start at the smaller size. */
+            int fd_used = ring->fd;
+            size_t got = ring->size / 4096;
+            ig_ring_unmap(ring);
+            close(fd_used);
+            r->ring_pages = got ? got : 1;
+            r->popts.wakeup_bytes = (unsigned)(r->ring_pages * 4096 / 4);
+            cpu--;
             continue;
         }
         r->ring_cpu[r->nrings++] = cpu;
