@@ -17,12 +17,6 @@ mkdir -p "$out"
 echo "== ignis flame (targets: <= 0.5 s, <= 300 MB peak RSS)"
 bench_input_line
 
-measure() { # LABEL CMD...
-  local label=$1; shift
-  local res
-  res=$( { $TIME -f '%e s wall, %U+%S s cpu, %M KB peak RSS' "$@" >/dev/null; } 2>&1 | tail -1)
-  printf '%-40s %s\n' "$label" "$res"
-}
 
 measure "ignis flame folded -> svg" "$IGNIS" flame "$big" -o "$out/big.svg"
 measure "ignis flame --inverted" "$IGNIS" flame "$big" -o "$out/big-inverted.svg" --inverted

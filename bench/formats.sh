@@ -14,12 +14,7 @@ shuffled=$B/bench/big-shuffled.folded
 [ -s "$shuffled" ] || shuf --random-source=<(yes) "$big" >"$shuffled"
 bench_input_line
 
-measure() { # LABEL CMD...
-  local label=$1; shift
-  local out
-  out=$( { $TIME -f '%e s wall, %U+%S s cpu, %M KB peak RSS' "$@" >/dev/null; } 2>&1 | tail -1)
-  printf '%-44s %s\n' "$label" "$out"
-}
+MEASURE_WIDTH=44
 
 measure "convert folded -> pprof" "$IGNIS" convert "$big" -o "$B/bench/big.pb.gz"
 measure "convert pprof -> /dev/null (read+encode)" "$IGNIS" convert "$B/bench/big.pb.gz" -o /dev/null --format pprof

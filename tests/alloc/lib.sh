@@ -65,3 +65,22 @@ attach_run() { # ROUNDS THREADS EVERY OUT
   cat "$TMP/rec.err"
 }
 
+
+# exact_sites TABLE N WHAT: the heapcheck table of an allocsites run in which
+# every allocation was recorded (N = rounds x threads) must show each site's
+# exact counts and bytes, and in-use bytes only at the leak site.
+exact_sites() {
+  local t=$1 n=$2 w=$3
+  [ "$(value "$t" site_a 2)" -eq $((3 * n)) ] || fail "$w: site_a alloc_objects != $((3 * n))"
+  [ "$(value "$t" site_a 3)" -eq $((6000 * n)) ] || fail "$w: site_a alloc_space != $((6000 * n))"
+  [ "$(value "$t" site_b 2)" -eq $((30 * n)) ] || fail "$w: site_b (calloc) alloc_objects != $((30 * n))"
+  [ "$(value "$t" site_b 3)" -eq $((3000 * n)) ] || fail "$w: site_b alloc_space != $((3000 * n))"
+  [ "$(value "$t" site_c 3)" -eq $((1000 * n)) ] || fail "$w: site_c (realloc) alloc_space != $((1000 * n))"
+  [ "$(value "$t" site_c_grow 3)" -eq $((500 * n)) ] || fail "$w: site_c_grow alloc_space != $((500 * n))"
+  [ "$(value "$t" leak_site 4)" -eq "$n" ] || fail "$w: leak_site inuse_objects != $n"
+  [ "$(value "$t" leak_site 5)" -eq $((48 * n)) ] || fail "$w: leak_site inuse_space != $((48 * n))"
+  local f
+  for f in site_a site_b site_c site_c_grow; do
+    [ "$(value "$t" $f 5)" -eq 0 ] || fail "$w: $f shows in-use bytes but frees everything"
+  done
+}

@@ -22,17 +22,7 @@ attach_run $R $T 1 "$TMP/a.pb.gz"
 grep -q " 0 records lost" "$TMP/rec.err" || skip "records were lost (machine too loaded for an exact count)"
 "$CHECK" "$TMP/a.pb.gz" > "$TMP/a.txt" || fail heapcheck
 cat "$TMP/a.txt"
-[ "$(value "$TMP/a.txt" site_a 2)" -eq $((3 * n)) ] || fail "site_a alloc_objects != $((3 * n))"
-[ "$(value "$TMP/a.txt" site_a 3)" -eq $((6000 * n)) ] || fail "site_a alloc_space"
-[ "$(value "$TMP/a.txt" site_b 2)" -eq $((30 * n)) ] || fail "site_b (calloc) alloc_objects"
-[ "$(value "$TMP/a.txt" site_b 3)" -eq $((3000 * n)) ] || fail "site_b alloc_space"
-[ "$(value "$TMP/a.txt" site_c 3)" -eq $((1000 * n)) ] || fail "site_c (realloc) alloc_space"
-[ "$(value "$TMP/a.txt" site_c_grow 3)" -eq $((500 * n)) ] || fail "site_c_grow alloc_space"
-[ "$(value "$TMP/a.txt" leak_site 4)" -eq $n ] || fail "leak_site inuse_objects != $n"
-[ "$(value "$TMP/a.txt" leak_site 5)" -eq $((48 * n)) ] || fail "leak_site inuse_space"
-for f in site_a site_b site_c site_c_grow; do
-  [ "$(value "$TMP/a.txt" $f 5)" -eq 0 ] || fail "$f shows in-use bytes"
-done
+exact_sites "$TMP/a.txt" $n "attach"
 grep -q "probe cost" "$TMP/rec.err" || fail "no probe cost in the summary"
 
 attach_run 400 1 4 "$TMP/e.pb.gz"

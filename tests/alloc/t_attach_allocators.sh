@@ -19,15 +19,7 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
   grep -q " 0 records lost" "$TMP/rec.err" || { echo "$lib: records lost (machine too loaded), skipped"; continue; }
   "$CHECK" "$TMP/$lib.pb.gz" > "$TMP/$lib.txt" || fail "$lib: heapcheck"
   cat "$TMP/$lib.txt"
-  [ "$(value "$TMP/$lib.txt" site_a 2)" -eq $((3 * n)) ] || fail "$lib: site_a alloc_objects != $((3 * n))"
-  [ "$(value "$TMP/$lib.txt" site_a 3)" -eq $((6000 * n)) ] || fail "$lib: site_a alloc_space"
-  [ "$(value "$TMP/$lib.txt" site_b 2)" -eq $((30 * n)) ] || fail "$lib: site_b (calloc) alloc_objects"
-  [ "$(value "$TMP/$lib.txt" site_c 3)" -eq $((1000 * n)) ] || fail "$lib: site_c (realloc) alloc_space"
-  [ "$(value "$TMP/$lib.txt" leak_site 4)" -eq $n ] || fail "$lib: leak_site inuse_objects != $n"
-  [ "$(value "$TMP/$lib.txt" leak_site 5)" -eq $((48 * n)) ] || fail "$lib: leak_site inuse_space"
-  for f in site_a site_b site_c site_c_grow; do
-    [ "$(value "$TMP/$lib.txt" $f 5)" -eq 0 ] || fail "$lib: $f shows in-use bytes"
-  done
+  exact_sites "$TMP/$lib.txt" $n "$lib"
   ran=$((ran + 1))
 done
 [ $ran -gt 0 ] || skip "neither jemalloc nor tcmalloc is installed"

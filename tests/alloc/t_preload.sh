@@ -16,16 +16,7 @@ R=500 T=4
 "$CHECK" "$TMP/all.pb.gz" > "$TMP/all.txt" || fail "heapcheck"
 cat "$TMP/all.txt"
 n=$((R * T))
-[ "$(value "$TMP/all.txt" site_a 2)" -eq $((3 * n)) ] || fail "site_a alloc_objects != $((3 * n))"
-[ "$(value "$TMP/all.txt" site_a 3)" -eq $((6000 * n)) ] || fail "site_a alloc_space != $((6000 * n))"
-[ "$(value "$TMP/all.txt" site_b 2)" -eq $((30 * n)) ] || fail "site_b alloc_objects != $((30 * n))"
-[ "$(value "$TMP/all.txt" site_c 3)" -eq $((1000 * n)) ] || fail "site_c (realloc) alloc_space != $((1000 * n))"
-[ "$(value "$TMP/all.txt" site_c_grow 3)" -eq $((500 * n)) ] || fail "site_c_grow alloc_space"
-[ "$(value "$TMP/all.txt" leak_site 4)" -eq $n ] || fail "leak_site inuse_objects != $n"
-[ "$(value "$TMP/all.txt" leak_site 5)" -eq $((48 * n)) ] || fail "leak_site inuse_space != $((48 * n))"
-for f in site_a site_b site_c site_c_grow; do
-  [ "$(value "$TMP/all.txt" $f 5)" -eq 0 ] || fail "$f has in-use bytes but frees everything"
-done
+exact_sites "$TMP/all.txt" $n "preload"
 grep -q '^PERIOD space bytes 1$' "$TMP/all.txt" || fail "period type is not space/bytes 1"
 
 # 2. byte sampling, 2 threads: shares and unbiased total
