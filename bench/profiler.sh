@@ -21,14 +21,21 @@
 #     the profiler, as on a service that does not saturate its machine);
 #   - the engine split (profiler_engine): attach, first-second warm-up,
 #     steady-state us/sample.
+#   - the cost model behind those figures: a warm 99 Hz record of 3 s
+#     beside the long one gives the fixed cost of a record (attach, rings,
+#     first symbolization, writing the file) and the marginal cost of one
+#     more sample (unwind, symbolize, wake-ups), so CPU = fixed + N x marginal
+#     for any length.
 # Targets (issue 4): <= 5 us/sample, <= 1% slowdown at 99 Hz, >= 99% unwound.
-# BENCH_SECONDS (default 10) sets the 99 Hz recording length (999 Hz: half);
+# BENCH_SECONDS (default 30, the usual length of an on-demand CPU profile,
+# as in Go's /debug/pprof/profile) sets the 99 Hz recording length (999 Hz:
+# half);
 # BENCH_PAIRS (default 5) and BENCH_PAIR_SECONDS (default 3) the slowdown runs.
 set -u
 B=${IGNIS_BUILD:-build}
 IGNIS=$B/ignis
 S=$B/samples/cpu
-D=${BENCH_SECONDS:-10}
+D=${BENCH_SECONDS:-30}
 PAIRS=${BENCH_PAIRS:-5}
 PD=${BENCH_PAIR_SECONDS:-3}
 T=$(mktemp -d /tmp/ignis-bench-prof.XXXXXX)
@@ -47,20 +54,34 @@ row() { printf '%-5s %-11s %8s %8s %10s %10s %10s %9s\n' "$@"; }
 echo "== profiler CPU per sample: ignis record (cold / warm symbol cache) vs perf record --call-graph dwarf + perf script"
 echo "   (cpu_shares, 2 busy threads; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 row Hz tool samples cpu_ms us/sample in-proc maxRSS_MB unwound%
+# record_once HZ SECS: one `ignis record -p` of a fresh cpu_shares; sets n,
+# cpu (whole process, s), inproc (us/sample) and inproc_ms (attach to file)
+record_once() {
+  "$S/cpu_shares" $(($2 + 5)) >/dev/null & pid=$!
+  timed "$IGNIS" record -p "$pid" -F "$1" -d "$2" -o "$T/p.pb.gz" 2>"$T/rec.err"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  n=$(summary samples); cpu=$(cpu_of)
+  inproc=$(sed -n 's/^  profiler cpu .*(\([0-9.]*\) us\/sample.*/\1/p' "$T/rec.err")
+  inproc_ms=$(sed -n 's/^  profiler cpu *\([0-9.]*\) ms.*/\1/p' "$T/rec.err")
+  part=$(sed -n 's/^  not fully unwound [0-9]* (\([0-9.]*\)%).*/\1/p' "$T/rec.err")
+}
 for hz in 99 999; do
   secs=$D; [ "$hz" = 999 ] && secs=$(( (D + 1) / 2 ))
   rm -rf "$IGNIS_CACHE_DIR"
   for run in cold warm; do
-    "$S/cpu_shares" $((secs + 5)) >/dev/null & pid=$!
-    timed "$IGNIS" record -p "$pid" -F "$hz" -d "$secs" -o "$T/p.pb.gz" 2>"$T/rec.err"
-    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    n=$(summary samples); cpu=$(cpu_of)
-    inproc=$(sed -n 's/^  profiler cpu .*(\([0-9.]*\) us\/sample.*/\1/p' "$T/rec.err")
-    part=$(sed -n 's/^  not fully unwound [0-9]* (\([0-9.]*\)%).*/\1/p' "$T/rec.err")
+    record_once "$hz" "$secs"
     row "$hz" "ignis-$run" "$n" "$(awk -v c="$cpu" 'BEGIN { printf "%.0f", c * 1000 }')" \
       "$(per_sample "$cpu" "$n")" "${inproc:-n/a}" "$(( $(rss_of) / 1024 ))" \
       "$(awk -v p="${part:-100}" 'BEGIN { printf "%.2f", 100 - p }')"
   done
+  if [ "$hz" = 99 ]; then # the cost model: this warm run beside a 3 s one
+    long_n=$n long_ms=$inproc_ms
+    record_once "$hz" 3
+    model=$(awk -v s="$secs" -v n1="$n" -v c1="$inproc_ms" -v n2="$long_n" -v c2="$long_ms" 'BEGIN {
+      if (n2 <= n1 || c1 == "" || c2 == "") { print "n/a"; exit }
+      m = (c2 - c1) * 1000 / (n2 - n1); f = c1 - m * n1 / 1000
+      printf "fixed %.1f ms per record + %.2f us per sample (3 s: %d samples %.1f ms; %d s: %d samples %.1f ms)", f, m, n1, c1, s, n2, c2 }')
+  fi
   if command -v perf >/dev/null; then
     "$S/cpu_shares" $((secs + 5)) >/dev/null & pid=$!
     timed perf record -q -F "$hz" --call-graph dwarf -p "$pid" -o "$T/perf.data" -- sleep "$secs" 2>/dev/null
@@ -75,6 +96,7 @@ for hz in 99 999; do
     rm -f "$T/perf.data" "$T/perf.txt"
   fi
 done
+echo "   cost model at 99 Hz, warm, attach to written profile: $model"
 timed bash -c 'for i in $(seq 20); do "$0" record --help >/dev/null; done' "$IGNIS"
 echo "   start-up of the ignis binary alone (record --help, mostly dynamic loading of its libraries):" \
   "$(awk -v c="$(cpu_of)" 'BEGIN { printf "%.1f ms CPU", c * 1000 / 20 }')"

@@ -238,9 +238,10 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
     double last_status = -1;
     while (!stop_signal) {
         double secs = elapsed_since(t0);
-        /* Data, exits and stop signals end the wait early; the timeout
-         * only paces the status line (each wake-up costs CPU). */
-        int timeout = live ? 100 : 1000;
+        /* Full rings, exits and stop signals end the wait early; the
+         * timeout paces the status line, or else drains all rings at the
+         * recorder's own pace (each wake-up costs CPU). */
+        int timeout = live ? 500 : ig_recorder_drain_period_ms(r);
         if (a->duration > 0) {
             if (secs >= a->duration)
                 break;
@@ -250,7 +251,7 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
         }
         if (ig_recorder_poll(r, timeout) <= 0)
             break;
-        if (live && secs - last_status >= 0.25) {
+        if (live && secs - last_status >= 0.45) {
             print_status(ig_recorder_stats(r), secs);
             last_status = secs;
         }

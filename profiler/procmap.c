@@ -221,6 +221,18 @@ static int open_mapped_file(pid_t pid, const char *name, uint64_t start, uint64_
         snprintf(path, len, "/proc/%d/map_files/%lx-%lx", (int)pid, (unsigned long)start, (unsigned long)end);
         fd = open(path, O_RDONLY | O_CLOEXEC);
     }
+    if (fd < 0 && !deleted && ino) {
+        /* The process exited (its samples are drained late) and took its
+         * /proc entries along: the same path in our namespace, if it is
+         * the very inode it mapped. */
+        snprintf(path, len, "%s", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != ino)) {
+            close(fd);
+            fd = -1;
+        }
+    }
     return fd;
 }
 
@@ -382,6 +394,11 @@ int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
         add_mapping(&fresh, maps, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
     }
     fclose(f);
+    if (!fresh.n) { /* an exited process (a zombie's maps are empty): keep
+                     * what the MMAP2 records told */
+        ig_maps_clear(&fresh);
+        return -1;
+    }
     ig_maps_clear(maps);
     *maps = fresh;
     return 0;

@@ -70,7 +70,9 @@ void ig_modcache_free(ig_modcache *mc);
 ig_module *ig_module_get(ig_modcache *mc, pid_t pid, const char *name, uint64_t start, uint64_t end,
                          uint64_t dev, uint64_t ino);
 
-/* Reads /proc/PID/maps into `maps` (replacing it).  Returns 0 or -1. */
+/* Reads /proc/PID/maps into `maps` (replacing it).  Returns 0, or -1 with
+ * `maps` untouched when the file cannot be read or has no executable
+ * mapping (the process exited). */
 int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid);
 
 /* Adds one executable mapping, replacing any overlapped ones. */

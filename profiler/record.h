@@ -86,6 +86,12 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err);
  * drained), -1 on an unrecoverable error (err-less; see stats). */
 int ig_recorder_poll(ig_recorder *r, int timeout_ms);
 
+/* How long a caller may wait between ig_recorder_poll calls without risking
+ * the rings: 80% of the time they take to fill at the sampling rate, at
+ * most 2000 ms.  Draining once per period, all CPUs at once, is the cheapest
+ * pace; every ring also wakes the poll early when it nears full. */
+int ig_recorder_drain_period_ms(const ig_recorder *r);
+
 /* The profile collected since the previous call; the caller owns it.  A
  * new empty profile starts.  Its duration is the time it covers. */
 ignis_profile *ig_recorder_take_profile(ig_recorder *r);
