@@ -21,8 +21,8 @@
 #     the profiler, as on a service that does not saturate its machine);
 #   - the engine split (profiler_engine): attach, first-second warm-up,
 #     steady-state us/sample.
-#   - the cost model behind those figures: a warm 99 Hz record of 3 s
-#     beside the long one gives the fixed cost of a record (attach, rings,
+#   - the cost model behind those figures: warm 99 Hz records of 3 s
+#     (median) beside the long ones give the fixed cost of a record (attach, rings,
 #     first symbolization, writing the file) and the marginal cost of one
 #     more sample (unwind, symbolize, wake-ups), so CPU = fixed + N x marginal
 #     for any length.
@@ -84,10 +84,12 @@ for hz in 99 999; do
   done
   read -r inproc_ms n cpu_ms us inproc rss unw < <(sort -n "$T/warm" | awk -v k="$WARM_RUNS" 'NR == int((k + 1) / 2)')
   row "$hz" ignis-warm "$n" "$cpu_ms" "$us" "$inproc" "$rss" "$unw"
-  echo "      warm in-proc us/sample over $WARM_RUNS runs: $(sort -n "$T/warm" | awk '{ printf "%s%s", NR > 1 ? ", " : "", $5 }')"
+  echo "      warm in-proc us/sample over $WARM_RUNS runs: $(sort -n "$T/warm" | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $5 }')"
   if [ "$hz" = 99 ]; then # the cost model: the median warm run beside a 3 s one
     long_n=$n long_ms=$inproc_ms
-    record_once "$hz" 3
+    : >"$T/short"
+    for i in $(seq "$WARM_RUNS"); do record_once "$hz" 3; echo "${inproc_ms:-0} $n" >>"$T/short"; done
+    read -r inproc_ms n < <(sort -n "$T/short" | awk -v k="$WARM_RUNS" 'NR == int((k + 1) / 2)')
     model=$(awk -v s="$secs" -v n1="$n" -v c1="$inproc_ms" -v n2="$long_n" -v c2="$long_ms" 'BEGIN {
       if (n2 <= n1 || c1 == "" || c2 == "") { print "n/a"; exit }
       m = (c2 - c1) * 1000 / (n2 - n1); f = c1 - m * n1 / 1000
