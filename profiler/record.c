@@ -263,7 +263,7 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * least half the ring.  Wake-ups, not samples, dominate the cost at 99 Hz:
  * each one is a context switch into a profiler whose caches went cold,
  * about 0.2 ms here, so one timed wake-up for all CPUs beats one per ring
- * (bench/profiler.sh: 4.9 against 6.1 us per sample over 30 s).  Larger
+ * (30 s records at 99 Hz here, medians: 4.9 against 6.1 us per sample).  Larger
  * rings cost more again (every ring page touched is a TLB miss, and the
  * kernel zeroes them at attach), and all rings together stay within
  * RING_BUDGET so a machine with many CPUs does not lock hundreds of MiB. */
