@@ -260,7 +260,8 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * (ig_recorder_drain_period_ms: 80% of the time a ring takes to fill, at
  * most 2 s).  Each ring's own wake-up watermark is the backstop for bursts
  * and late timers: it leaves a quarter of a second of headroom, and at
- * least half the ring.  Wake-ups, not samples, dominate the cost at 99 Hz:
+ * high rates, where the ring holds less than half a second, at least
+ * three quarters of the ring (10 kHz lost more with half).  Wake-ups, not samples, dominate the cost at 99 Hz:
  * each one is a context switch into a profiler whose caches went cold,
  * about 0.2 ms here, so one timed wake-up for all CPUs beats one per ring
  * (30 s records at 99 Hz here, medians: 4.9 against 6.1 us per sample).  Larger
@@ -302,8 +303,8 @@ static unsigned wakeup_bytes_for(const ig_perf_opts *po, size_t pages)
     double fill = 1.0 - RING_HEADROOM_SECONDS / ring_seconds(po, pages);
     if (fill > 0.9)
         fill = 0.9;
-    if (fill < 0.5)
-        fill = 0.5;
+    if (fill < 0.25)
+        fill = 0.25;
     return (unsigned)((double)pages * 4096 * fill);
 }
 
