@@ -259,15 +259,17 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * two seconds of them, and the caller drains all rings at once on a timer
  * (ig_recorder_drain_period_ms: 80% of the time a ring takes to fill, at
  * most 2 s).  Each ring's own wake-up watermark is the backstop for bursts
- * and late timers: it leaves a quarter of a second of headroom, and at
- * high rates, where the ring holds less than half a second, at least
- * three quarters of the ring (10 kHz lost more with half).  Wake-ups, not samples, dominate the cost at 99 Hz:
- * each one is a context switch into a profiler whose caches went cold,
- * about 0.2 ms here, so one timed wake-up for all CPUs beats one per ring
- * (30 s records at 99 Hz here, medians: 4.9 against 6.1 us per sample).  Larger
- * rings cost more again (every ring page touched is a TLB miss, and the
- * kernel zeroes them at attach), and all rings together stay within
- * RING_BUDGET so a machine with many CPUs does not lock hundreds of MiB. */
+ * and late timers: a quarter of a second short of full, but never past 90%
+ * of the ring nor below a quarter of it (at 10 kHz a ring holds 50 ms, and
+ * waking at half of it lost up to 2% of the samples).
+ *
+ * Wake-ups, not samples, dominate the cost at 99 Hz: each one is a context
+ * switch into a profiler whose caches went cold, about 0.2 ms here, so one
+ * timed wake-up for all CPUs beats one per ring (30 s records at 99 Hz
+ * here, medians: 4.9 against 6.1 us per sample).  Larger rings cost more
+ * again (every ring page touched is a TLB miss, and the kernel zeroes them
+ * at attach), and all rings together stay within RING_BUDGET so a machine
+ * with many CPUs does not lock hundreds of MiB. */
 #define RING_MIN_PAGES 16
 #define RING_MAX_PAGES 2048
 #define RING_BUDGET ((uint64_t)128 << 20)

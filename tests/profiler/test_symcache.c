@@ -136,6 +136,14 @@ static void answers(ig_symtab *st, const char *path, answer *out)
     }
 }
 
+/* The answers of a symbolizer without any cache: the ground truth. */
+static void uncached_answers(const char *path, answer *out)
+{
+    ig_symtab *ref = symtab_with(NULL);
+    answers(ref, path, out);
+    ig_symtab_free(ref);
+}
+
 static int same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && !strcmp(a, b));
@@ -283,9 +291,7 @@ static void own_compressed_dwarf_is_cached_too(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], cold[2 * FX_MAX], warm[2 * FX_MAX];
-    ig_symtab *ref = symtab_with(NULL);
-    answers(ref, zself_path, want);
-    ig_symtab_free(ref);
+    uncached_answers(zself_path, want);
     const char *cache = fresh_dir("cache-self");
     ig_symtab *st = symtab_with(cache);
     answers(st, zself_path, cold);
@@ -317,9 +323,7 @@ static void corrupt_entries_are_ignored_and_rebuilt(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], got[2 * FX_MAX];
-    ig_symtab *ref = symtab_with(NULL);
-    answers(ref, stripped_path, want);
-    ig_symtab_free(ref);
+    uncached_answers(stripped_path, want);
     const char *cache = fresh_dir("cache-corrupt");
     ig_symtab *st = symtab_with(cache);
     answers(st, stripped_path, got);
@@ -504,7 +508,6 @@ static void unwritable_cache_dir_still_symbolizes(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], got[2 * FX_MAX], other[2 * FX_MAX];
-    ig_symtab *ref;
     char file[700], cache[800];
     snprintf(file, sizeof file, "%s/plainfile", tmp);
     sh("echo x > '%s'%s", file, "");
@@ -516,9 +519,7 @@ static void unwritable_cache_dir_still_symbolizes(void **state)
     ig_symtab_kernel(st, 0xffffffff81000000ULL);
     ig_symtab_free(st);
     assert_true(release_stderr(NULL) <= 1);
-    ref = symtab_with(NULL);
-    answers(ref, stripped_path, want);
-    ig_symtab_free(ref);
+    uncached_answers(stripped_path, want);
     st = symtab_with(cache);
     answers(st, stripped_path, got);
     ig_symtab_free(st);
