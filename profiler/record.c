@@ -14,7 +14,9 @@
  * nothing is counted twice.  The kernel reports POLLHUP on an event only
  * when its thread and all inheriting children have exited: then the ring
  * is drained and the fd closed, which is why thousands of short-lived
- * threads leak nothing.
+ * threads leak nothing.  The recorder sleeps on a pidfd per target rather
+ * than on those event fds (see rebuild_pollfds), and checks them for
+ * hang-ups after each drain.
  *
  * A sample flows: parse (pointers into the ring) -> unwind the copied user
  * stack (unwind.c) -> map each address to a profile location through a
@@ -39,6 +41,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,9 +97,13 @@ struct ig_recorder {
     size_t nrings;
     event *events;        /* per (thread, CPU), redirected into the rings */
     size_t nevents, cap_events;
-    struct pollfd *pfds;
+    struct pollfd *pfds;  /* what the recorder sleeps on (see rebuild_pollfds) */
     size_t npfds;
     bool pfds_dirty;
+    struct pollfd *hup_pfds; /* every event, polled for hang-ups after a drain */
+    int *pidfds;          /* one per target process (or --tid thread); -1 once it fired */
+    size_t npidfds;
+    bool wait_pidfds;     /* sleep on the pidfds rather than the event fds */
 
     thread *threads;
     size_t nthreads, cap_threads;
@@ -258,23 +265,37 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * samples a second whatever the number of threads, so it is sized for about
  * two seconds of them, and the caller drains all rings at once on a timer
  * (ig_recorder_drain_period_ms: 80% of the time a ring takes to fill, at
- * most 2 s).  Each ring's own wake-up watermark is the backstop for bursts
- * and late timers: a quarter of a second short of full, but never past 90%
- * of the ring nor below a quarter of it (at 10 kHz a ring holds 50 ms, and
- * waking at half of it lost up to 2% of the samples).
+ * most 2 s).
+ *
+ * The kernel's wake-up watermark is not a fill level: it wakes pollers
+ * each time another `wakeup_watermark` bytes have been written, whether or
+ * not they were read.  With a timed drain, those wake-ups only come on top
+ * of it (one per ring per watermark: three drains per period on two CPUs,
+ * two of them of a few samples).  So a ring that holds a second or more
+ * (RING_TIMED_SECONDS: the timer's 20% slack is then 0.2 s or more, far
+ * beyond a wake-up's latency) is drained by the timer alone: its fd is
+ * polled for hang-ups only, and its watermark is the whole ring so the
+ * kernel's own wake-ups, which then end in the kernel, are rare.  A ring
+ * that fills faster (above about 500 Hz with the default 16 KiB stack
+ * copy, where even the largest ring holds less than a second) keeps
+ * POLLIN and a watermark of a quarter of a second short of full, never
+ * past 90% of the ring nor below a quarter of it (at 10 kHz a ring holds
+ * 50 ms, and waking at half of it lost up to 2% of the samples).
  *
  * Wake-ups, not samples, dominate the cost at 99 Hz: each one is a context
- * switch into a profiler whose caches went cold, about 0.2 ms here, so one
- * timed wake-up for all CPUs beats one per ring (30 s records at 99 Hz
- * here, medians: 4.9 against 6.1 us per sample).  Larger rings cost more
- * again (every ring page touched is a TLB miss, and the kernel zeroes them
- * at attach), and all rings together stay within RING_BUDGET so a machine
- * with many CPUs does not lock hundreds of MiB. */
+ * switch into a profiler whose caches went cold, about 0.2 ms here (30 s
+ * records at 99 Hz here, medians: one wake-up per ring 6.1 us per sample,
+ * the timer and the watermarks 4.9; the timer alone, sleeping on pidfds,
+ * saved 3-4 ms more per record in four of five paired runs).  Larger rings
+ * cost more again (every ring page touched is a TLB miss, and the kernel
+ * zeroes them at attach), and all rings together stay within RING_BUDGET
+ * so a machine with many CPUs does not lock hundreds of MiB. */
 #define RING_MIN_PAGES 16
 #define RING_MAX_PAGES 2048
 #define RING_BUDGET ((uint64_t)128 << 20)
 #define RING_SECONDS 2
 #define RING_HEADROOM_SECONDS 0.25
+#define RING_TIMED_SECONDS 1.0
 #define DRAIN_MAX_MS 2000
 
 static uint64_t sample_bytes(const ig_perf_opts *po)
@@ -300,8 +321,16 @@ static double ring_seconds(const ig_perf_opts *po, size_t pages)
     return (double)pages * 4096 / ((double)po->freq * (double)sample_bytes(po));
 }
 
+/* True when rings of `pages` are drained by the timer alone. */
+static bool rings_timed(const ig_perf_opts *po, size_t pages)
+{
+    return ring_seconds(po, pages) >= RING_TIMED_SECONDS;
+}
+
 static unsigned wakeup_bytes_for(const ig_perf_opts *po, size_t pages)
 {
+    if (rings_timed(po, pages))
+        return (unsigned)(pages * 4096);
     double fill = 1.0 - RING_HEADROOM_SECONDS / ring_seconds(po, pages);
     if (fill > 0.9)
         fill = 0.9;
@@ -955,6 +984,113 @@ static int check_opts(const ig_record_opts *o, ig_err *err)
     return 0;
 }
 
+/* ---- waiting ---------------------------------------------------------------
+ *
+ * What the recorder sleeps on.  Samples arrive through the rings: at low
+ * rates the timer alone drains them (rings_timed), at high rates each
+ * ring's watermark wakes the recorder too.  The end of a target is learnt
+ * from a pidfd per target process (or --tid thread), readable once all its
+ * threads exited.  An event fd is not slept on: the kernel wakes every
+ * poller of every event sharing a ring at each of its watermarks, and those
+ * wake-ups, though they end in the kernel, were a tenth of the recorder's
+ * CPU at 99 Hz.  Instead the events are polled for hang-ups, without
+ * waiting, after each drain.  Without pidfds (before Linux 5.3, or 6.9 for
+ * --tid) the event fds are slept on for their hang-ups, as before. */
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+static int pidfd_open_for(pid_t pid, unsigned flags)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+#else
+    (void)pid, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Opens a pidfd per target; any failure but a target already gone falls
+ * back to sleeping on the event fds. */
+static void open_pidfds(ig_recorder *r)
+{
+    size_t n = r->st.child > 0 ? 1 : r->o.ntids ? r->o.ntids : r->o.npids;
+    r->pidfds = ig_xcalloc(n ? n : 1, sizeof *r->pidfds);
+    r->wait_pidfds = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        pid_t pid = r->st.child > 0 ? r->st.child : r->o.ntids ? r->o.tids[i] : r->o.pids[i];
+        int fd = pidfd_open_for(pid, r->o.ntids ? PIDFD_THREAD : 0);
+        if (fd < 0 && errno != ESRCH)
+            r->wait_pidfds = false;
+        r->pidfds[r->npidfds++] = fd;
+    }
+    r->pfds_dirty = true;
+}
+
+static void close_pidfds(ig_recorder *r)
+{
+    for (size_t i = 0; i < r->npidfds; i++)
+        if (r->pidfds[i] >= 0)
+            close(r->pidfds[i]);
+    free(r->pidfds);
+    r->pidfds = NULL;
+    r->npidfds = 0;
+}
+
+static void rebuild_pollfds(ig_recorder *r)
+{
+    bool timed = rings_timed(&r->popts, r->ring_pages);
+    size_t cap = r->nrings + r->npidfds + r->nevents + 1;
+    r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
+    r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
+    size_t n = 0;
+    for (size_t i = 0; !timed && i < r->nrings; i++)
+        r->pfds[n++] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
+    for (size_t i = 0; r->wait_pidfds && i < r->npidfds; i++)
+        if (r->pidfds[i] >= 0)
+            r->pfds[n++] = (struct pollfd){r->pidfds[i], POLLIN, 0};
+    for (size_t i = 0; !r->wait_pidfds && i < r->nevents; i++)
+        r->pfds[n++] = (struct pollfd){r->events[i].fd, 0, 0};
+    r->npfds = n;
+    for (size_t i = 0; i < r->nevents; i++)
+        r->hup_pfds[i] = (struct pollfd){r->events[i].fd, 0, 0};
+    r->pfds_dirty = false;
+}
+
+/* Closes the pidfds of targets that exited: they stay readable. */
+static void retire_pidfds(ig_recorder *r)
+{
+    for (size_t i = 0; r->wait_pidfds && i < r->npfds; i++) {
+        if (!(r->pfds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        for (size_t j = 0; j < r->npidfds; j++)
+            if (r->pidfds[j] == r->pfds[i].fd) {
+                close(r->pidfds[j]);
+                r->pidfds[j] = -1;
+                r->pfds_dirty = true;
+            }
+    }
+}
+
+/* Closes the events whose threads (and all that inherited from them)
+ * exited, and those doomed as duplicates. */
+static void close_hung_up_events(ig_recorder *r)
+{
+    if (r->pfds_dirty)
+        rebuild_pollfds(r);
+    size_t n = r->nevents;
+    if (n && poll(r->hup_pfds, n, 0) > 0)
+        for (size_t i = n; i-- > 0;)
+            if (i < r->nevents && (r->hup_pfds[i].revents & (POLLHUP | POLLERR)) &&
+                r->hup_pfds[i].fd == r->events[i].fd)
+                close_event(r, i);
+    for (size_t i = r->nevents; i-- > 0;)
+        if (r->events[i].doomed)
+            close_event(r, i);
+}
+
 ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
 {
     if (check_opts(o, err) != 0)
@@ -997,22 +1133,10 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         ig_recorder_free(r);
         return NULL;
     }
+    open_pidfds(r);
     r->last_scan = now_ns(CLOCK_MONOTONIC);
     r->rescan_ns = RESCAN_NS;
     return r;
-}
-
-/* pfds: the rings first (data), then every thread event (POLLHUP once the
- * thread and everything that inherited from it exited). */
-static void rebuild_pollfds(ig_recorder *r)
-{
-    r->npfds = r->nrings + r->nevents;
-    r->pfds = ig_xrealloc(r->pfds, (r->npfds ? r->npfds : 1) * sizeof *r->pfds);
-    for (size_t i = 0; i < r->nrings; i++)
-        r->pfds[i] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
-    for (size_t i = 0; i < r->nevents; i++)
-        r->pfds[r->nrings + i] = (struct pollfd){r->events[i].fd, POLLIN, 0};
-    r->pfds_dirty = false;
 }
 
 static void reap_child(ig_recorder *r)
@@ -1030,17 +1154,10 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
     if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
+    retire_pidfds(r);
     /* drain everything, then close events whose threads all exited */
     drain_all(r);
-    size_t nev = r->npfds - r->nrings;
-    for (size_t i = nev; i-- > 0;) {
-        const struct pollfd *pf = &r->pfds[r->nrings + i];
-        if (i < r->nevents && (pf->revents & (POLLHUP | POLLERR)) && pf->fd == r->events[i].fd)
-            close_event(r, i);
-    }
-    for (size_t i = r->nevents; i-- > 0;)
-        if (r->events[i].doomed)
-            close_event(r, i);
+    close_hung_up_events(r);
     reap_child(r);
     int64_t now = now_ns(CLOCK_MONOTONIC);
     if (r->follow && now - r->last_scan >= r->rescan_ns) {
@@ -1076,6 +1193,7 @@ void ig_recorder_free(ig_recorder *r)
         return;
     while (r->nevents)
         close(r->events[--r->nevents].fd);
+    close_pidfds(r);
     close_rings(r);
     if (r->st.child > 0 && r->st.child_status < 0) {
         kill(r->st.child, SIGTERM);
@@ -1098,6 +1216,7 @@ void ig_recorder_free(ig_recorder *r)
     free(r->procs);
     free(r->events);
     free(r->pfds);
+    free(r->hup_pfds);
     free(r->threads);
     ig_u64map_clear(&r->tid_index);
     ig_u64map_clear(&r->dead_tids);
