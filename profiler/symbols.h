@@ -102,6 +102,7 @@ typedef struct ig_symtab_stats {
     uint64_t debug_files;    /* separate debug files found */
     uint64_t cached_debug_files; /* ... of them opened from the cache */
     uint64_t persisted_hits; /* addresses answered from an earlier run's frames */
+    uint64_t dwarf_opened;   /* modules whose DWARF was opened (cached DWARF: on first need) */
     int kallsyms_source;     /* 0 not loaded, 1 /proc/kallsyms, 2 the cache */
 } ig_symtab_stats;
 void ig_symtab_get_stats(const ig_symtab *st, ig_symtab_stats *out);

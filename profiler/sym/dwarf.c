@@ -434,7 +434,7 @@ static ig_cuinfo *cu_by_aranges(ig_module *m, uint64_t vaddr)
 
 int ig_dwarf_frames(ig_module *m, uint64_t vaddr, ig_rawframe *out, int max)
 {
-    if (!m->dwarf || max <= 0)
+    if (max <= 0 || !ig_module_dwarf(m))
         return 0;
     if (!m->dwarf_indexed && m->cache && m->build_id[0])
         cached_cu_index(m); /* the cache has it, or gets it for next time */

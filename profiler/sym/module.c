@@ -455,24 +455,19 @@ static Dwarf *open_dwarf_cached(ig_module *m, Elf *elf, int elf_fd, ig_symcache 
     return dw;
 }
 
-/* The cached, decompressed DWARF of this build-id, when there is one. */
+/* The cached, decompressed DWARF of this build-id, when there is one; its
+ * Dwarf is opened on first need (ig_module_dwarf). */
 static int use_cached_debug(ig_module *m, ig_symcache *cache)
 {
     if (!cache || !m->build_id[0] || ig_symcache_debug_open(cache, m->build_id, &m->cache_fd, &m->cache_elf) != 0)
         return 0;
-    if ((m->dwarf = ig_dwarf_open(m->cache_elf)))
-        return 1;
-    elf_end(m->cache_elf);
-    close(m->cache_fd);
-    m->cache_elf = NULL;
-    m->cache_fd = -1;
-    return 0;
+    m->dwarf_deferred = 1;
+    return 1;
 }
 
-static void find_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
+/* The debug info of a module not (or not usably) in the cache. */
+static void find_uncached_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
 {
-    if (use_cached_debug(m, cache))
-        return;
     if ((m->dwarf = open_dwarf_cached(m, m->elf, m->fd, cache)))
         return;
     debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL, .self_dev = m->dev, .self_ino = m->ino};
@@ -481,6 +476,33 @@ static void find_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *
         found = find_by_debuglink(m, m->path, dd, &w);
     if (found)
         m->dwarf = open_dwarf_cached(m, m->dbg_elf, m->dbg_fd, cache);
+}
+
+static void find_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
+{
+    if (!use_cached_debug(m, cache))
+        find_uncached_debug_info(m, dd, cache);
+}
+
+Dwarf *ig_module_dwarf(ig_module *m)
+{
+    if (!m->dwarf_deferred)
+        return m->dwarf;
+    m->dwarf_deferred = 0;
+    if ((m->dwarf = ig_dwarf_open(m->cache_elf)))
+        return m->dwarf;
+    elf_end(m->cache_elf);
+    close(m->cache_fd);
+    m->cache_elf = NULL;
+    m->cache_fd = -1;
+    if (m->elf)
+        find_uncached_debug_info(m, m->dd, m->cache);
+    return m->dwarf;
+}
+
+unsigned ig_module_debug_kind(const ig_module *m)
+{
+    return (m->dwarf || m->dwarf_deferred ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
 }
 
 /* ---- the module ---------------------------------------------------------- */
@@ -514,12 +536,13 @@ void ig_module_load(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
         return;
     m->loaded = 1;
     m->cache = cache;
+    m->dd = dd;
     find_debug_info(m, dd, cache);
-    if (m->dwarf)
+    if (m->dwarf || m->dwarf_deferred)
         m->syms_pending = 1;
     else
         load_symbols(m);
-    m->usable = m->nloads > 0 && (m->dwarf || m->nsyms);
+    m->usable = m->nloads > 0 && (m->dwarf || m->dwarf_deferred || m->nsyms);
 }
 
 void ig_module_close(ig_module *m)

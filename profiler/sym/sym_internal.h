@@ -63,6 +63,8 @@ typedef struct ig_fc_view {
     uint32_t debug_kind;
 } ig_fc_view;
 
+typedef struct ig_debug_dirs ig_debug_dirs;
+
 typedef struct ig_module {
     char *path;
     char build_id[41];  /* lowercase hex, "" when none */
@@ -73,6 +75,8 @@ typedef struct ig_module {
     Elf *dbg_elf;       /* separate debug file, NULL when none */
     Elf *cache_elf;     /* decompressed copy from the cache, NULL when none */
     Dwarf *dwarf;       /* from whichever file carries .debug_info */
+    int dwarf_deferred; /* cache_elf carries it: opened on first need (ig_module_dwarf) */
+    const ig_debug_dirs *dd; /* where ig_module_load looked, for a deferred failure */
     ig_load *loads;
     size_t nloads;
     ig_elfsym *syms;
@@ -97,10 +101,10 @@ typedef struct ig_module {
 } ig_module;
 
 /* Where separate debug files are searched (see ig_symtab_set_debug_dirs). */
-typedef struct ig_debug_dirs {
+struct ig_debug_dirs {
     char **dirs;
     size_t n;
-} ig_debug_dirs;
+};
 
 /* ---- module.c ------------------------------------------------------------ */
 
@@ -120,6 +124,17 @@ void ig_elf_identity(Elf *elf, const struct stat *st, char *buf, size_t len);
 void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const struct stat *st, const char *bid);
 void ig_module_load(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache);
 void ig_module_close(ig_module *m);
+
+/* The module's DWARF, or NULL.  From the persistent cache it is opened on
+ * the first address that needs it: a record whose addresses the frames
+ * cache all answers never reads it (libc's took 0.5-1.3 ms to open here).
+ * Should libdw then refuse the cached file, the module looks for its debug
+ * info as if it were not cached. */
+Dwarf *ig_module_dwarf(ig_module *m);
+
+/* What the frames of a module are made from, as kept with the frames
+ * cache: bit 0 DWARF, bit 1 a separate or cached debug file. */
+unsigned ig_module_debug_kind(const ig_module *m);
 
 /* Reads the GNU build-id note of elf as lowercase hex; 0 or -1. */
 int ig_elf_build_id_hex(Elf *elf, char *buf, size_t len);

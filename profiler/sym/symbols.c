@@ -370,7 +370,7 @@ static int add_elf_frame(ig_symtab *st, ig_module *m, uint64_t vaddr)
 /* What the frames of a module depend on besides its build-id. */
 static uint32_t debug_kind(const ig_module *m)
 {
-    return (m->dwarf ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
+    return ig_module_debug_kind(m);
 }
 
 static void frames_entry_name(const ig_module *m, char *sub, size_t sublen, char *name, size_t namelen)
@@ -454,7 +454,9 @@ static void note_new_result(ig_module *m, uint32_t id)
 static void save_frames_cache(ig_symtab *st, ig_module *m)
 {
     size_t max = ig_framecache_max_entries(), n = 0;
-    size_t old = m->fc_state == 1 ? m->fc.nents : 0;
+    /* the old answers only while made from the same debug info (a cached
+     * debug file libdw refused on first use changes it mid-record) */
+    size_t old = m->fc_state == 1 && m->fc.debug_kind == debug_kind(m) ? m->fc.nents : 0;
     size_t total = m->nfc_new + old < max ? m->nfc_new + old : max;
     ig_fc_entry *ents = ig_xmalloc((total ? total : 1) * sizeof *ents);
     for (size_t i = 0; i < m->nfc_new && n < total; i++) {
@@ -650,6 +652,9 @@ void ig_symtab_set_perfmap_dir(ig_symtab *st, const char *dir)
 void ig_symtab_get_stats(const ig_symtab *st, ig_symtab_stats *out)
 {
     *out = st->stats;
+    out->dwarf_opened = 0;
+    for (size_t i = 0; i < st->nmods; i++)
+        out->dwarf_opened += st->mods[i].dwarf != NULL;
 }
 
 ig_symtab *ig_symtab_new(void)

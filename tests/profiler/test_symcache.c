@@ -29,6 +29,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gelf.h>
+#include <libelf.h>
+
 #include "profiler/sym/sym_internal.h"
 #include "tests/symbols/sym_fixture.h"
 
@@ -302,9 +305,29 @@ static void own_compressed_dwarf_is_cached_too(void **state)
     ig_symtab_stats s;
     ig_symtab_get_stats(st, &s);
     assert_int_equal(s.cached_debug_files, 1);
+    /* every answer came from the frames entry: the DWARF stayed closed */
+    assert_int_equal(s.persisted_hits, 2 * fx.nnames);
+    assert_int_equal(s.dwarf_opened, 0);
     ig_symtab_free(st);
     assert_same_answers(want, cold);
     assert_same_answers(want, warm);
+    /* an address the entry lacks opens it, and is named as without a cache */
+    uint64_t extra = fx_offset(&fx, "marker") + 1;
+    answer extra_want, extra_got;
+    st = symtab_with(NULL);
+    lookup_into(st, zself_path, extra, &extra_want);
+    ig_symtab_free(st);
+    st = symtab_with(cache);
+    lookup_into(st, zself_path, extra, &extra_got);
+    ig_symtab_get_stats(st, &s);
+    assert_int_equal(s.dwarf_opened, 1);
+    ig_symtab_free(st);
+    assert_true(extra_want.n > 0);
+    assert_int_equal(extra_got.n, extra_want.n);
+    for (int j = 0; j < extra_got.n; j++) {
+        assert_string_equal(extra_got.f[j].func, extra_want.f[j].func);
+        assert_int_equal(extra_got.f[j].line, extra_want.f[j].line);
+    }
     /* uncompressed DWARF in the file itself: only the CU table is cached */
     cache = fresh_dir("cache-plain");
     st = symtab_with(cache);
@@ -317,6 +340,64 @@ static void own_compressed_dwarf_is_cached_too(void **state)
     entry_path(cache, "cuidx", cu, sizeof cu);
     assert_int_equal(size_of(dbg), -1);
     assert_true(size_of(cu) > 0);
+}
+
+/* Zeroes the start of path's .debug_info: still an ELF, but DWARF libdw
+ * refuses. */
+static void spoil_debug_info(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    assert_non_null(elf);
+    size_t shstrndx;
+    assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+    GElf_Shdr sh = {0};
+    int found = 0;
+    for (Elf_Scn *scn = NULL; !found && (scn = elf_nextscn(elf, scn));) {
+        const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+        found = name && !strcmp(name, ".debug_info");
+    }
+    elf_end(elf);
+    assert_true(found && sh.sh_size > 0);
+    static char zeros[4096];
+    size_t n = sh.sh_size < sizeof zeros ? sh.sh_size : sizeof zeros;
+    assert_int_equal(pwrite(fd, zeros, n, (off_t)sh.sh_offset), (ssize_t)n);
+    close(fd);
+}
+
+/* The cached DWARF is opened on first need; should libdw refuse it then,
+ * the module finds its debug file as if uncached, and names alike. */
+static void refused_cached_dwarf_falls_back(void **state)
+{
+    (void)state;
+    static answer want[2 * FX_MAX], got[2 * FX_MAX];
+    uncached_answers(stripped_path, want);
+    const char *cache = fresh_dir("cache-refused");
+    ig_symtab *st = symtab_with(cache);
+    answers(st, stripped_path, got);
+    ig_symtab_free(st);
+    char dbg[800], frames[800];
+    entry_path(cache, "debug", dbg, sizeof dbg);
+    entry_path(cache, "frames", frames, sizeof frames);
+    spoil_debug_info(dbg);
+    ino_t spoilt = inode_of(dbg);
+    unlink(frames); /* so that names need the DWARF */
+    st = symtab_with(cache);
+    answers(st, stripped_path, got);
+    ig_symtab_stats s;
+    ig_symtab_get_stats(st, &s);
+    assert_int_equal(s.dwarf_opened, 1);
+    ig_symtab_free(st);
+    assert_same_answers(want, got);
+    /* the spoilt entry was stored again from the debug file */
+    assert_true(size_of(dbg) > 0 && inode_of(dbg) != spoilt);
+    st = symtab_with(cache);
+    unlink(frames);
+    answers(st, stripped_path, got);
+    ig_symtab_free(st);
+    assert_same_answers(want, got);
 }
 
 static void corrupt_entries_are_ignored_and_rebuilt(void **state)
@@ -741,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(separate_debug_file_cold_warm_same_frames),
         cmocka_unit_test(own_compressed_dwarf_is_cached_too),
+        cmocka_unit_test(refused_cached_dwarf_falls_back),
         cmocka_unit_test(corrupt_entries_are_ignored_and_rebuilt),
         cmocka_unit_test(frames_of_earlier_runs_answer_again),
         cmocka_unit_test(frames_entry_parser_refuses_bad_entries),
