@@ -26,7 +26,9 @@
  * info and symbol table, when the first address of the module needs a
  * name, so libraries that are mapped but never sampled cost nothing.
  * DWARF whose sections are compressed (Debian's -dbg files) is taken from
- * the persistent cache (cache.c): inflated once, mapped from then on.
+ * the persistent cache (cache.c): inflated once, mapped from then on, and
+ * only opened by libdw when an address needs it (ig_module_dwarf): the
+ * frames cache answers most addresses of a service recorded again.
  */
 #include "profiler/sym/sym_internal.h"
 #include "utils/strbuf.h"
