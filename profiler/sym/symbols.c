@@ -367,12 +367,6 @@ static int add_elf_frame(ig_symtab *st, ig_module *m, uint64_t vaddr)
 
 /* ---- the persistent frames cache (framecache.c) ---------------------------- */
 
-/* What the frames of a module depend on besides its build-id. */
-static uint32_t debug_kind(const ig_module *m)
-{
-    return ig_module_debug_kind(m);
-}
-
 static void frames_entry_name(const ig_module *m, char *sub, size_t sublen, char *name, size_t namelen)
 {
     snprintf(sub, sublen, "debug/%.2s", m->build_id);
@@ -402,7 +396,7 @@ static void load_frames_cache(ig_symtab *st, ig_module *m)
     const char *why = ig_framecache_view(&m->fc, m->fc_map, m->fc_len);
     if (why)
         drop_frames_cache(st, m, why);
-    else if (m->fc.debug_kind != debug_kind(m))
+    else if (m->fc.debug_kind != ig_module_debug_kind(m))
         drop_frames_cache(st, m, NULL); /* other debug info then: rewritten at the end */
     else
         m->fc_state = 1;
@@ -456,7 +450,7 @@ static void save_frames_cache(ig_symtab *st, ig_module *m)
     size_t max = ig_framecache_max_entries(), n = 0;
     /* the old answers only while made from the same debug info (a cached
      * debug file libdw refused on first use changes it mid-record) */
-    size_t old = m->fc_state == 1 && m->fc.debug_kind == debug_kind(m) ? m->fc.nents : 0;
+    size_t old = m->fc_state == 1 && m->fc.debug_kind == ig_module_debug_kind(m) ? m->fc.nents : 0;
     size_t total = m->nfc_new + old < max ? m->nfc_new + old : max;
     ig_fc_entry *ents = ig_xmalloc((total ? total : 1) * sizeof *ents);
     for (size_t i = 0; i < m->nfc_new && n < total; i++) {
@@ -485,7 +479,7 @@ static void save_frames_cache(ig_symtab *st, ig_module *m)
         ents[n++] = (ig_fc_entry){off, &old_frames[first], k};
     }
     size_t len;
-    uint8_t *data = ig_framecache_encode(ents, n, debug_kind(m), &len);
+    uint8_t *data = ig_framecache_encode(ents, n, ig_module_debug_kind(m), &len);
     if (data) {
         char sub[16], name[64];
         frames_entry_name(m, sub, sizeof sub, name, sizeof name);

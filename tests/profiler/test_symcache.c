@@ -140,11 +140,12 @@ static void answers(ig_symtab *st, const char *path, answer *out)
 }
 
 /* The answers of a symbolizer without any cache: the ground truth. */
-static void uncached_answers(const char *path, answer *out)
+/* answers() from a symtab of its own on cache_dir (NULL: no cache). */
+static void answers_through(const char *cache_dir, const char *path, answer *out)
 {
-    ig_symtab *ref = symtab_with(NULL);
-    answers(ref, path, out);
-    ig_symtab_free(ref);
+    ig_symtab *st = symtab_with(cache_dir);
+    answers(st, path, out);
+    ig_symtab_free(st);
 }
 
 static int same_str(const char *a, const char *b)
@@ -294,7 +295,7 @@ static void own_compressed_dwarf_is_cached_too(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], cold[2 * FX_MAX], warm[2 * FX_MAX];
-    uncached_answers(zself_path, want);
+    answers_through(NULL, zself_path, want);
     const char *cache = fresh_dir("cache-self");
     ig_symtab *st = symtab_with(cache);
     answers(st, zself_path, cold);
@@ -373,18 +374,16 @@ static void refused_cached_dwarf_falls_back(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], got[2 * FX_MAX];
-    uncached_answers(stripped_path, want);
+    answers_through(NULL, stripped_path, want);
     const char *cache = fresh_dir("cache-refused");
-    ig_symtab *st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     char dbg[800], frames[800];
     entry_path(cache, "debug", dbg, sizeof dbg);
     entry_path(cache, "frames", frames, sizeof frames);
     spoil_debug_info(dbg);
     ino_t spoilt = inode_of(dbg);
     unlink(frames); /* so that names need the DWARF */
-    st = symtab_with(cache);
+    ig_symtab *st = symtab_with(cache);
     answers(st, stripped_path, got);
     ig_symtab_stats s;
     ig_symtab_get_stats(st, &s);
@@ -393,10 +392,8 @@ static void refused_cached_dwarf_falls_back(void **state)
     assert_same_answers(want, got);
     /* the spoilt entry was stored again from the debug file */
     assert_true(size_of(dbg) > 0 && inode_of(dbg) != spoilt);
-    st = symtab_with(cache);
     unlink(frames);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     assert_same_answers(want, got);
 }
 
@@ -404,11 +401,9 @@ static void corrupt_entries_are_ignored_and_rebuilt(void **state)
 {
     (void)state;
     static answer want[2 * FX_MAX], got[2 * FX_MAX];
-    uncached_answers(stripped_path, want);
+    answers_through(NULL, stripped_path, want);
     const char *cache = fresh_dir("cache-corrupt");
-    ig_symtab *st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     char dbg[800], cu[800];
     entry_path(cache, "debug", dbg, sizeof dbg);
     entry_path(cache, "cuidx", cu, sizeof cu);
@@ -422,9 +417,7 @@ static void corrupt_entries_are_ignored_and_rebuilt(void **state)
     truncate_half(dbg);
     truncate_half(cu);
     capture_stderr();
-    st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     assert_int_equal(release_stderr("ignored and rebuilt"), 2);
     assert_same_answers(want, got);
     assert_int_equal(size_of(dbg), dbg_size);
@@ -435,18 +428,14 @@ static void corrupt_entries_are_ignored_and_rebuilt(void **state)
     sh("head -c %s /dev/urandom > '%s'", "4096", dbg);
     sh("head -c %s /dev/zero > '%s'", "200", cu);
     capture_stderr();
-    st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     assert_int_equal(release_stderr("ignored and rebuilt"), 2);
     assert_same_answers(want, got);
     assert_int_equal(size_of(dbg), dbg_size);
 
     /* the next one is warm and silent */
     capture_stderr();
-    st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     assert_int_equal(release_stderr(NULL), 0);
     assert_same_answers(want, got);
 }
@@ -465,9 +454,7 @@ static void frames_of_earlier_runs_answer_again(void **state)
     ig_symtab_free(ref);
 
     const char *cache = fresh_dir("cache-frames");
-    ig_symtab *st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(cache, stripped_path, got);
     assert_same_answers(want, got);
     char frames[800];
     entry_path(cache, "frames", frames, sizeof frames);
@@ -476,7 +463,7 @@ static void frames_of_earlier_runs_answer_again(void **state)
 
     /* warm: all from the entry, which is not rewritten (nothing new) */
     ino_t ino = inode_of(frames);
-    st = symtab_with(cache);
+    ig_symtab *st = symtab_with(cache);
     answers(st, stripped_path, got);
     ig_symtab_stats s;
     ig_symtab_get_stats(st, &s);
@@ -600,10 +587,8 @@ static void unwritable_cache_dir_still_symbolizes(void **state)
     ig_symtab_kernel(st, 0xffffffff81000000ULL);
     ig_symtab_free(st);
     assert_true(release_stderr(NULL) <= 1);
-    uncached_answers(stripped_path, want);
-    st = symtab_with(cache);
-    answers(st, stripped_path, got);
-    ig_symtab_free(st);
+    answers_through(NULL, stripped_path, want);
+    answers_through(cache, stripped_path, got);
     assert_same_answers(want, got);
 }
 
