@@ -58,7 +58,7 @@ int ig_ofile_commit(ig_ofile *o, ig_err *err)
     }
     int bad = fflush(o->fp) != 0 || ferror(o->fp);
     int saved = errno;
-    if (!bad && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
+    if (!bad && !o->no_sync && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
         bad = 1, saved = errno;
     if (fclose(o->fp) != 0 && !bad)
         bad = 1, saved = errno;
@@ -87,18 +87,29 @@ void ig_ofile_abort(ig_ofile *o)
     o->tmp = o->path = NULL;
 }
 
-int ig_write_file_atomic(const char *path, const void *data, size_t len, ig_err *err)
+static int write_file(const char *path, const void *data, size_t len, int no_sync, ig_err *err)
 {
     ig_ofile o;
     FILE *fp = ig_ofile_open(&o, path, err);
     if (!fp)
         return -1;
+    o.no_sync = no_sync;
     if (len && fwrite(data, 1, len, fp) != len) {
         ig_err_set(err, "%s: write failed: %s", path, strerror(errno));
         ig_ofile_abort(&o);
         return -1;
     }
     return ig_ofile_commit(&o, err);
+}
+
+int ig_write_file_atomic(const char *path, const void *data, size_t len, ig_err *err)
+{
+    return write_file(path, data, len, 0, err);
+}
+
+int ig_write_cache_file(const char *path, const void *data, size_t len, ig_err *err)
+{
+    return write_file(path, data, len, 1, err);
 }
 
 int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err)

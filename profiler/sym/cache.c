@@ -35,7 +35,8 @@
  * $HOME/.cache/ignis (ig_symtab_default_cache_dir), created 0700 on the
  * first write.  A directory that cannot be written turns writing off with
  * one warning; every write goes through utils/fileio.h (temporary file,
- * fsync, rename), so readers see whole entries or none.
+ * rename, no fsync: entries are checked when read), so readers see whole
+ * entries or none.
  */
 #include "profiler/sym/sym_internal.h"
 #include "utils/fileio.h"
@@ -156,7 +157,7 @@ int ig_symcache_write(ig_symcache *c, const char *sub, const char *name, const v
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", c->dir, sub, name);
     ig_err err;
-    if (ig_write_file_atomic(path, data, len, &err) != 0) {
+    if (ig_write_cache_file(path, data, len, &err) != 0) {
         ig_symcache_warn(c->dir, "cannot write; not caching");
         c->no_writes = 1;
         return -1;
@@ -416,6 +417,7 @@ int ig_symcache_debug_store(ig_symcache *c, const char *bid, int src_fd, int *fd
         c->no_writes = 1;
         return -1;
     }
+    o.no_sync = 1; /* as every entry: checked when opened, rebuilt if bad */
     int wfd = fileno(fp);
     if (copy_fd(src_fd, wfd) != 0 || decompress_in_place(wfd) != 0) {
         ig_ofile_abort(&o);
