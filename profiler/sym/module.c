@@ -26,9 +26,10 @@
  * info and symbol table, when the first address of the module needs a
  * name, so libraries that are mapped but never sampled cost nothing.
  * DWARF whose sections are compressed (Debian's -dbg files) is taken from
- * the persistent cache (cache.c): inflated once, mapped from then on, and
- * only opened by libdw when an address needs it (ig_module_dwarf): the
- * frames cache answers most addresses of a service recorded again.
+ * the persistent cache (cache.c): inflated once, mapped from then on.
+ * DWARF libdw can open as it is (cached, or uncompressed) is only opened
+ * when an address needs it (ig_module_dwarf): the frames cache answers most
+ * addresses of a service recorded again.
  */
 #include "profiler/sym/sym_internal.h"
 #include "utils/strbuf.h"
@@ -457,54 +458,92 @@ static Dwarf *open_dwarf_cached(ig_module *m, Elf *elf, int elf_fd, ig_symcache 
     return dw;
 }
 
-/* The cached, decompressed DWARF of this build-id, when there is one; its
- * Dwarf is opened on first need (ig_module_dwarf). */
+/* True when elf has a .debug_info and no compressed .debug_* section:
+ * libdw can open it as it is, so that can wait (ig_module_dwarf). */
+static int has_plain_dwarf(Elf *elf)
+{
+    size_t shstrndx;
+    if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+        return 0;
+    GElf_Shdr sh;
+    const char *name;
+    int info = 0;
+    for (Elf_Scn *scn = NULL; (scn = next_section(elf, scn, shstrndx, &sh, &name));) {
+        if ((sh.sh_flags & SHF_COMPRESSED) && !strncmp(name, ".debug_", 7))
+            return 0;
+        info |= !strcmp(name, ".debug_info") && sh.sh_size > 0;
+    }
+    return info;
+}
+
+/* The cached, decompressed DWARF of this build-id, when there is one. */
 static int use_cached_debug(ig_module *m, ig_symcache *cache)
 {
     if (!cache || !m->build_id[0] || ig_symcache_debug_open(cache, m->build_id, &m->cache_fd, &m->cache_elf) != 0)
         return 0;
-    m->dwarf_deferred = 1;
+    m->dwarf_elf = m->cache_elf;
     return 1;
 }
 
-/* The debug info of a module not (or not usably) in the cache. */
-static void find_uncached_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
+/* DWARF in elf: left for later when it is plain (defer), else opened now
+ * (compressed DWARF goes through the cache, which inflates it once). */
+static int take_dwarf_of(ig_module *m, Elf *elf, int fd, ig_symcache *cache, int defer)
 {
-    if ((m->dwarf = open_dwarf_cached(m, m->elf, m->fd, cache)))
-        return;
+    if (defer && has_plain_dwarf(elf)) {
+        m->dwarf_elf = elf;
+        return 1;
+    }
+    return (m->dwarf = open_dwarf_cached(m, elf, fd, cache)) != NULL;
+}
+
+/* A separate debug file, by build-id, else by debuglink. */
+static void find_separate_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache, int defer)
+{
     debug_want w = {.bid = m->build_id[0] ? m->build_id : NULL, .self_dev = m->dev, .self_ino = m->ino};
     int found = w.bid && find_by_build_id(m, w.bid, m->path, dd, &w);
     if (!found)
         found = find_by_debuglink(m, m->path, dd, &w);
     if (found)
-        m->dwarf = open_dwarf_cached(m, m->dbg_elf, m->dbg_fd, cache);
+        take_dwarf_of(m, m->dbg_elf, m->dbg_fd, cache, defer);
+}
+
+/* The debug info of a module not (or not usably) in the cache. */
+static void find_uncached_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache, int defer)
+{
+    if (!take_dwarf_of(m, m->elf, m->fd, cache, defer))
+        find_separate_debug_info(m, dd, cache, defer);
 }
 
 static void find_debug_info(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
 {
     if (!use_cached_debug(m, cache))
-        find_uncached_debug_info(m, dd, cache);
+        find_uncached_debug_info(m, dd, cache, 1);
 }
 
 Dwarf *ig_module_dwarf(ig_module *m)
 {
-    if (!m->dwarf_deferred)
+    Elf *elf = m->dwarf_elf;
+    if (!elf)
         return m->dwarf;
-    m->dwarf_deferred = 0;
-    if ((m->dwarf = ig_dwarf_open(m->cache_elf)))
+    m->dwarf_elf = NULL;
+    if ((m->dwarf = ig_dwarf_open(elf)))
         return m->dwarf;
-    elf_end(m->cache_elf);
-    close(m->cache_fd);
-    m->cache_elf = NULL;
-    m->cache_fd = -1;
-    if (m->elf)
-        find_uncached_debug_info(m, m->dd, m->cache);
+    if (elf == m->cache_elf) { /* refused: search as if it were not cached */
+        elf_end(m->cache_elf);
+        close(m->cache_fd);
+        m->cache_elf = NULL;
+        m->cache_fd = -1;
+        if (m->elf)
+            find_uncached_debug_info(m, m->dd, m->cache, 0);
+    } else if (elf == m->elf) { /* the file's own DWARF refused: a debug file's */
+        find_separate_debug_info(m, m->dd, m->cache, 0);
+    }
     return m->dwarf;
 }
 
 unsigned ig_module_debug_kind(const ig_module *m)
 {
-    return (m->dwarf || m->dwarf_deferred ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
+    return (m->dwarf || m->dwarf_elf ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
 }
 
 /* ---- the module ---------------------------------------------------------- */
@@ -540,11 +579,11 @@ void ig_module_load(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache)
     m->cache = cache;
     m->dd = dd;
     find_debug_info(m, dd, cache);
-    if (m->dwarf || m->dwarf_deferred)
+    if (m->dwarf || m->dwarf_elf)
         m->syms_pending = 1;
     else
         load_symbols(m);
-    m->usable = m->nloads > 0 && (m->dwarf || m->dwarf_deferred || m->nsyms);
+    m->usable = m->nloads > 0 && (m->dwarf || m->dwarf_elf || m->nsyms);
 }
 
 void ig_module_close(ig_module *m)

@@ -75,7 +75,7 @@ typedef struct ig_module {
     Elf *dbg_elf;       /* separate debug file, NULL when none */
     Elf *cache_elf;     /* decompressed copy from the cache, NULL when none */
     Dwarf *dwarf;       /* from whichever file carries .debug_info */
-    int dwarf_deferred; /* cache_elf carries it: opened on first need (ig_module_dwarf) */
+    Elf *dwarf_elf;     /* carries DWARF not opened yet (ig_module_dwarf) */
     const ig_debug_dirs *dd; /* where ig_module_load looked, for a deferred failure */
     ig_load *loads;
     size_t nloads;
@@ -125,11 +125,13 @@ void ig_module_init(ig_module *m, const char *path, int fd, Elf *elf, const stru
 void ig_module_load(ig_module *m, const ig_debug_dirs *dd, ig_symcache *cache);
 void ig_module_close(ig_module *m);
 
-/* The module's DWARF, or NULL.  From the persistent cache it is opened on
- * the first address that needs it: a record whose addresses the frames
- * cache all answers never reads it (libc's took 0.5-1.3 ms to open here).
- * Should libdw then refuse the cached file, the module looks for its debug
- * info as if it were not cached. */
+/* The module's DWARF, or NULL.  DWARF that needs no inflating (from the
+ * persistent cache, or uncompressed in the file or its debug file) is
+ * opened on the first address that needs it: a record whose addresses the
+ * frames cache all answers never reads it (libc's took 0.5-1.3 ms to open
+ * here, and libdw reads a file's whole debug sections when it opens it).
+ * Should libdw then refuse that file, the module looks further, as the
+ * eager search would have. */
 Dwarf *ig_module_dwarf(ig_module *m);
 
 /* What the frames of a module are made from, as kept with the frames

@@ -341,6 +341,13 @@ static void own_compressed_dwarf_is_cached_too(void **state)
     entry_path(cache, "cuidx", cu, sizeof cu);
     assert_int_equal(size_of(dbg), -1);
     assert_true(size_of(cu) > 0);
+    /* ... and the file's own DWARF stays closed when the frames answer */
+    st = symtab_with(cache);
+    assert_inline_chain(st, inline_path);
+    ig_symtab_get_stats(st, &s);
+    assert_int_equal(s.persisted_hits, 1);
+    assert_int_equal(s.dwarf_opened, 0);
+    ig_symtab_free(st);
 }
 
 /* Zeroes the start of path's .debug_info: still an ELF, but DWARF libdw
