@@ -30,7 +30,7 @@
 # BENCH_SECONDS (default 30, the usual length of an on-demand CPU profile,
 # as in Go's /debug/pprof/profile) sets the 99 Hz recording length (999 Hz:
 # half);
-# BENCH_WARM_RUNS (default 3) the warm runs whose median is reported;
+# BENCH_WARM_RUNS (default 5) the warm runs whose median is reported;
 # BENCH_PAIRS (default 5) and BENCH_PAIR_SECONDS (default 3) the slowdown runs.
 set -u
 B=${IGNIS_BUILD:-build}
@@ -39,7 +39,7 @@ S=$B/samples/cpu
 D=${BENCH_SECONDS:-30}
 PAIRS=${BENCH_PAIRS:-5}
 PD=${BENCH_PAIR_SECONDS:-3}
-WARM_RUNS=${BENCH_WARM_RUNS:-3}
+WARM_RUNS=${BENCH_WARM_RUNS:-5}
 T=$(mktemp -d /tmp/ignis-bench-prof.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 [ -x "$IGNIS" ] && [ -x "$S/cpu_shares" ] || { echo "bench/profiler.sh: build first ($IGNIS, $S/cpu_shares)"; exit 1; }
@@ -71,7 +71,7 @@ for hz in 99 999; do
   secs=$D; [ "$hz" = 999 ] && secs=$(( (D + 1) / 2 ))
   rm -rf "$IGNIS_CACHE_DIR"
   # cold: one run on an empty cache; warm: the median (by in-proc CPU) of
-  # WARM_RUNS runs, since one run on this shared VM varies by +-20%
+  # WARM_RUNS runs, since one run on this shared VM varies by +-30% (drains that stall for ms, ring pages costly on first touch)
   record_once "$hz" "$secs"
   row "$hz" ignis-cold "$n" "$(awk -v c="$cpu" 'BEGIN { printf "%.0f", c * 1000 }')" \
     "$(per_sample "$cpu" "$n")" "${inproc:-n/a}" "$(( $(rss_of) / 1024 ))" \
