@@ -71,7 +71,8 @@ for hz in 99 999; do
   secs=$D; [ "$hz" = 999 ] && secs=$(( (D + 1) / 2 ))
   rm -rf "$IGNIS_CACHE_DIR"
   # cold: one run on an empty cache; warm: the median (by in-proc CPU) of
-  # WARM_RUNS runs, since one run on this shared VM varies by +-30% (drains that stall for ms, ring pages costly on first touch)
+  # WARM_RUNS runs, since one run on this shared VM varies by +-30%
+  # (drains that stall for ms, ring pages costly on first touch)
   record_once "$hz" "$secs"
   row "$hz" ignis-cold "$n" "$(awk -v c="$cpu" 'BEGIN { printf "%.0f", c * 1000 }')" \
     "$(per_sample "$cpu" "$n")" "${inproc:-n/a}" "$(( $(rss_of) / 1024 ))" \
