@@ -30,4 +30,8 @@ struct ignis_profile *cmd_load_profile(const char *cmd, const char *path, const 
  * the index, or -1 after printing "ignis CMD: --value: ..." . */
 int cmd_resolve_value(const char *cmd, const struct ignis_profile *p, const char *spec);
 
+/* Flushes standard output; on a write error (a full disk, a closed pipe)
+ * prints "ignis CMD: stdout: reason" and returns 1, else 0. */
+int cmd_finish_stdout(const char *cmd);
+
 #endif

@@ -1,10 +1,12 @@
 /*
  * cmd/common.c — what several subcommands share: loading a profile with a
- * one-line error, and resolving the --value option the same way everywhere.
+ * one-line error, resolving the --value option the same way everywhere,
+ * and reporting a failed write to standard output.
  */
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,4 +67,13 @@ int cmd_resolve_value(const char *cmd, const struct ignis_profile *p, const char
     }
     cmd_error(cmd, "--value: no value named '%s' (available: %s)", spec, avail);
     return -1;
+}
+
+int cmd_finish_stdout(const char *cmd)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    cmd_error(cmd, "stdout: %s", strerror(errno ? errno : EIO));
+    return 1;
 }

@@ -285,6 +285,12 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     ig_err err;
+    ig_ofile out; /* created before sampling: a bad -o must not cost the run */
+    if (!ig_ofile_open(&out, a.output, &err)) {
+        cmd_error("record", "%s", err.msg);
+        free(a.pids), free(a.tids);
+        return 1;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     double cpu0 = cpu_seconds();
@@ -298,6 +304,7 @@ int cmd_record(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
         sigprocmask(SIG_SETMASK, &saved, NULL);
+        ig_ofile_abort(&out);
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
         return 1;
@@ -315,7 +322,7 @@ int cmd_record(int argc, char **argv)
     ignis_profile *p = ig_recorder_take_profile(r);
     double secs = elapsed_since(&t0);
     rc = 0;
-    if (ig_profile_save(p, a.output, NULL, NULL, &err) != 0) {
+    if (ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) != 0) {
         cmd_error("record", "%s", err.msg);
         rc = 1;
     }

@@ -183,7 +183,7 @@ int cmd_report(int argc, char **argv)
     size_t shown = top && (size_t)top < ig_top_rows(t) ? (size_t)top : ig_top_rows(t);
     print_header(p, path, t, shown);
     print_rows(t, shown, base != NULL);
-    rc = fflush(stdout) ? 1 : 0;
+    rc = cmd_finish_stdout("report");
 out:
     ig_top_free(t);
     ignis_profile_free(base);

@@ -5,16 +5,20 @@
  *
  * Loading maps the whole file (profiles are parsed from one buffer, which
  * lets the text readers avoid copying lines; stdin and pipes are read into
- * memory instead), then picks a reader: the one
- * named by `format`, else by content: gzip or binary bytes -> pprof; text
- * whose first record looks like a perf script sample -> perf-script; any
- * other text -> folded.  Extensions are not trusted for reading; content is.
+ * memory instead), inflates it if it is gzip (any format; capped at
+ * IG_PROFILE_MAX_SIZE while inflating), then picks a reader: the one named
+ * by `format`, else by content.  Each format has a sniffer: pprof when the
+ * whole buffer walks as Profile fields with their wire types, perf script
+ * when the first record is a sample header (with a time, or a stack under
+ * it), folded when the first line ends in a count.  Every format that fits
+ * is tried in that order until one reads the file; when none fits, or all
+ * that fit fail, the one-line error names each format and why.
+ * Extensions are not trusted for reading; content is.
  *
  * Saving encodes the whole output in memory first, then writes it through
- * ig_write_file_atomic() (temporary name + rename), so a failed encode or
- * write never leaves a partial file.  Devices and pipes such as /dev/null
- * are written directly (renaming over them would replace the device).
- * Every error is prefixed with the file name.
+ * utils/fileio.c (temporary name + rename for a regular file, in place for
+ * a device or FIFO, through symlinks), so a failed encode or write never
+ * leaves a partial file.  Every error is prefixed with the file name.
  */
 #include "exporters/formats.h"
 #include "utils/fileio.h"
@@ -77,13 +81,51 @@ const char *ig_format_for_path(const char *path)
 
 /* ---- content detection ------------------------------------------------- */
 
-/* Text: no control bytes other than tab/CR/LF in the first 4 KiB. */
-static int looks_like_text(const uint8_t *d, size_t len)
+/* Each sniffer says whether the bytes have its format's shape; when they do
+ * not, it sets *why to a short reason for the "no format fits" message. */
+typedef int (*sniff_fn)(const uint8_t *d, size_t len, char *why, size_t whylen);
+
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-    size_t n = len < 4096 ? len : 4096;
-    for (size_t i = 0; i < n; i++)
-        if ((d[i] < 0x20 && d[i] != '\t' && d[i] != '\n' && d[i] != '\r') || d[i] == 0x7f)
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
             return 0;
+        }
+    }
+    return -1;
+}
+
+/* The wire type profile.proto gives each top-level field of a Profile
+ * (1..14), -1 for numbers it does not define; comment (13) may be packed. */
+static int profile_wire_type(uint64_t field)
+{
+    static const int8_t wire[15] = {-1, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 0, 0, 0};
+    return field < 15 ? wire[field] : -1;
+}
+
+/* pprof: the whole buffer is a sequence of Profile fields, each with a
+ * number profile.proto defines and that field's wire type.  Text almost
+ * never walks that way to its last byte; protobuf always does. */
+static int sniff_pprof(const uint8_t *d, size_t len, char *why, size_t whylen)
+{
+    const uint8_t *p = d, *end = d + len;
+    while (p < end) {
+        size_t at = (size_t)(p - d);
+        uint64_t tag, v;
+        if (get_varint(&p, end, &tag))
+            return snprintf(why, whylen, "not protobuf data (bad field tag at byte %zu)", at), 0;
+        int wire = (int)(tag & 7), want = profile_wire_type(tag >> 3);
+        if (want < 0 || (wire != want && !(tag >> 3 == 13 && wire == 2)))
+            return snprintf(why, whylen, "not protobuf data (byte %zu is not a Profile field tag)", at), 0;
+        if (get_varint(&p, end, &v) || (wire == 2 && v > (uint64_t)(end - p)))
+            return snprintf(why, whylen, "not protobuf data (field at byte %zu runs past the end)", at), 0;
+        if (wire == 2)
+            p += v;
+    }
     return 1;
 }
 
@@ -121,31 +163,48 @@ static int has_time_token(const char *s, const char *e)
 
 /* perf script: a header line then an indented "hexaddr sym" frame, or a
  * header with perf's "secs.usecs:" time field. */
-static int looks_like_perf_script(const uint8_t *d, size_t len)
+static int sniff_perf_script(const uint8_t *d, size_t len, char *why, size_t whylen)
 {
     const char *s = (const char *)d, *end = s + (len < 65536 ? len : 65536), *le;
     const char *l1 = next_record(s, end, &le);
-    if (!l1 || *l1 == ' ' || *l1 == '\t')
-        return 0;
-    if (has_time_token(l1, le))
-        return 1;
-    const char *l1e = le;
-    const char *l2 = next_record(l1e + 1, end, &le);
-    if (!l2 || (*l2 != ' ' && *l2 != '\t'))
-        return 0;
-    while (l2 < le && (*l2 == ' ' || *l2 == '\t'))
-        l2++;
-    const char *h = l2;
-    while (h < le && ((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
-        h++;
-    return h > l2 && h < le && *h == ' ';
+    if (l1 && *l1 != ' ' && *l1 != '\t') {
+        if (has_time_token(l1, le))
+            return 1;
+        const char *l2 = next_record(le + 1, end, &le);
+        if (l2 && (*l2 == ' ' || *l2 == '\t')) {
+            while (l2 < le && (*l2 == ' ' || *l2 == '\t'))
+                l2++;
+            const char *h = l2;
+            while (h < le && ((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+                h++;
+            if (h > l2 && h < le && *h == ' ')
+                return 1;
+        }
+    }
+    snprintf(why, whylen, "no sample header with a time or a stack under it");
+    return 0;
 }
 
-static const char *detect_format(const uint8_t *d, size_t len)
+/* Folded stacks: the first record is "frames COUNT". */
+static int sniff_folded(const uint8_t *d, size_t len, char *why, size_t whylen)
 {
-    if (ig_is_gzip(d, len) || !looks_like_text(d, len))
-        return "pprof";
-    return looks_like_perf_script(d, len) ? "perf-script" : "folded";
+    const char *s = (const char *)d, *end = s + len, *le;
+    const char *l = next_record(s, end, &le);
+    if (!l)
+        return snprintf(why, whylen, "no stacks"), 0;
+    while (le > l && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
+        le--;
+    const char *c = le;
+    while (c > l && ((c[-1] >= '0' && c[-1] <= '9') || c[-1] == '.'))
+        c--;
+    if (c > l && (c[-1] == '-' || c[-1] == '+'))
+        c--;
+    int digits = 0;
+    for (const char *q = c; q < le; q++)
+        digits |= *q >= '0' && *q <= '9';
+    if (!digits || c == l || (c[-1] != ' ' && c[-1] != '\t'))
+        return snprintf(why, whylen, "its first line does not end in a sample count"), 0;
+    return 1;
 }
 
 /* ---- load and save ----------------------------------------------------- */
@@ -190,6 +249,64 @@ static void close_input(input *in)
         free(in->data);
 }
 
+/* Replaces gzip-compressed input by its inflated bytes (any format may be
+ * compressed; the cap bounds memory while inflating). */
+static int inflate_input(input *in, ig_err *err)
+{
+    if (!ig_is_gzip(in->data, in->len))
+        return 0;
+    uint8_t *raw;
+    size_t rawlen;
+    if (ig_gunzip(in->data, in->len, &raw, &rawlen, IG_PROFILE_MAX_SIZE, err))
+        return -1;
+    close_input(in);
+    *in = (input){raw, rawlen, 0};
+    return 0;
+}
+
+static const struct {
+    const char *format, *label;
+    sniff_fn sniff;
+} sniffers[] = {
+    {"pprof", "pprof", sniff_pprof},
+    {"perf-script", "perf script", sniff_perf_script},
+    {"folded", "folded stacks", sniff_folded},
+};
+#define NSNIFFERS (sizeof sniffers / sizeof sniffers[0])
+
+/* Reads the bytes with every reader whose format they look like, in the
+ * order of the table, until one succeeds.  When one reader was tried its
+ * error stands, marked with the format it assumed; otherwise the message
+ * says what every format found wrong. */
+static int read_detected(const uint8_t *d, size_t len, ignis_profile **out, ig_err *err)
+{
+    char why[NSNIFFERS][sizeof err->msg];
+    int fits[NSNIFFERS], tried = 0;
+    for (size_t i = 0; i < NSNIFFERS; i++) {
+        fits[i] = sniffers[i].sniff(d, len, why[i], sizeof why[i]);
+        if (!fits[i])
+            continue;
+        ig_err e;
+        if (!format_named(sniffers[i].format)->read(d, len, out, &e))
+            return 0;
+        memcpy(why[i], e.msg, sizeof e.msg);
+        tried++;
+    }
+    char msg[sizeof err->msg];
+    size_t n = 0;
+    for (size_t i = 0; i < NSNIFFERS; i++) {
+        if (tried == 1 && fits[i])
+            return ig_err_set(err, "%s (read as %s)", why[i], sniffers[i].label);
+        if (tried && !fits[i])
+            continue;
+        n += (size_t)snprintf(msg + n, n < sizeof msg ? sizeof msg - n : 0, "%s%s: %s", n ? "; " : "",
+                              sniffers[i].label, why[i]);
+        if (n >= sizeof msg)
+            break;
+    }
+    return ig_err_set(err, "%s (%s)", tried ? "no format reads it" : "not a profile in a format ignis reads", msg);
+}
+
 int ig_profile_load(const char *path, const char *format_name, ignis_profile **out, ig_err *err)
 {
     *out = NULL;
@@ -201,37 +318,19 @@ int ig_profile_load(const char *path, const char *format_name, ignis_profile **o
     input in;
     if (open_input(path, &in, err))
         return -1;
-    int rc;
-    if (in.len == 0) {
-        rc = ig_err_set(err, "empty file");
-    } else {
-        if (!f)
-            f = format_named(detect_format(in.data, in.len));
-        rc = f->read(in.data, in.len, out, err);
-    }
+    int rc = in.len == 0 ? ig_err_set(err, "empty file") : inflate_input(&in, err);
+    if (!rc && in.len == 0)
+        rc = ig_err_set(err, "empty file (after decompression)");
+    else if (!rc)
+        rc = f ? f->read(in.data, in.len, out, err) : read_detected(in.data, in.len, out, err);
     close_input(&in);
     if (rc)
         ig_err_prefix(err, display_name(path));
     return rc;
 }
 
-/* Writes to a device or pipe in place; everything else atomically. */
-static int write_output(const char *path, const void *data, size_t len, ig_err *err)
-{
-    struct stat st;
-    if (strcmp(path, "-") && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        FILE *fp = fopen(path, "wb");
-        if (!fp)
-            return ig_err_set(err, "%s: %s", path, strerror(errno));
-        int bad = (len && fwrite(data, 1, len, fp) != len);
-        bad |= fclose(fp) != 0;
-        return bad ? ig_err_set(err, "%s: write failed", path) : 0;
-    }
-    return ig_write_file_atomic(path, data, len, err);
-}
-
-int ig_profile_save(const ignis_profile *p, const char *path, const char *format_name, const ig_write_opts *o,
-                    ig_err *err)
+int ig_profile_encode(const ignis_profile *p, const char *path, const char *format_name, const ig_write_opts *o,
+                      ig_strbuf *out, ig_err *err)
 {
     if (!format_name)
         format_name = ig_format_for_path(path);
@@ -243,14 +342,35 @@ int ig_profile_save(const ignis_profile *p, const char *path, const char *format
     if (!f->write)
         return ig_err_set(err, "%s: the %s format cannot be written", path, f->name);
     ig_write_opts defaults = {.tree = {.value = -1}, .minwidth = -1};
+    if (f->write(p, o ? o : &defaults, out, err))
+        return ig_err_prefix(err, path);
+    return 0;
+}
+
+int ig_profile_save(const ignis_profile *p, const char *path, const char *format_name, const ig_write_opts *o,
+                    ig_err *err)
+{
     ig_strbuf sb = IG_STRBUF_INIT;
-    int rc = f->write(p, o ? o : &defaults, &sb, err);
-    if (rc)
-        ig_err_prefix(err, path);
-    else
-        rc = write_output(path, sb.data ? sb.data : "", sb.len, err);
+    int rc = ig_profile_encode(p, path, format_name, o, &sb, err);
+    if (!rc)
+        rc = ig_write_file_atomic(path, sb.data ? sb.data : "", sb.len, err);
     ig_sb_free(&sb);
     return rc;
+}
+
+int ig_profile_save_to(const ignis_profile *p, ig_ofile *out, const char *path, const char *format_name,
+                       const ig_write_opts *o, ig_err *err)
+{
+    ig_strbuf sb = IG_STRBUF_INIT;
+    int rc = ig_profile_encode(p, path, format_name, o, &sb, err);
+    if (!rc && sb.len && fwrite(sb.data, 1, sb.len, out->fp) != sb.len)
+        rc = ig_err_set(err, "%s: %s", path, strerror(errno));
+    ig_sb_free(&sb);
+    if (rc) {
+        ig_ofile_abort(out);
+        return -1;
+    }
+    return ig_ofile_commit(out, err);
 }
 
 /* ---- public API (include/ignis/profile.h) ------------------------------ */

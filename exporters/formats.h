@@ -13,7 +13,11 @@
 #include "ignis/profile.h"
 #include "profile/tree.h"
 #include "utils/err.h"
+#include "utils/fileio.h"
 #include "utils/strbuf.h"
+
+/* The most a compressed profile may inflate to (bytes); reading stops there. */
+#define IG_PROFILE_MAX_SIZE ((size_t)1 << 30)
 
 /* Options for writers that draw or filter (SVG, folded). */
 typedef struct ig_write_opts {
@@ -44,13 +48,27 @@ int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out,
  * (.perf .script .perf-script); NULL when unknown. */
 const char *ig_format_for_path(const char *path);
 
-/* Reads path ("-" = stdin) as `format` (NULL: detect from the contents:
- * gzip/protobuf -> pprof, perf script blocks -> perf-script, else folded). */
+/* Reads path ("-" = stdin), inflating gzip first, as `format` (NULL:
+ * detect from the contents: every format whose shape the bytes have is
+ * tried, pprof, then perf-script, then folded; the error names the formats
+ * tried and why each failed). */
 int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);
 
+/* Encodes p into out in `format` (NULL: by path's extension, default
+ * pprof); errors are prefixed with path.  o may be NULL. */
+int ig_profile_encode(const ignis_profile *p, const char *path, const char *format, const ig_write_opts *o,
+                      ig_strbuf *out, ig_err *err);
+
 /* Writes p to path in `format` (NULL: by extension, default pprof) through
- * a temporary file renamed on success.  o may be NULL. */
+ * utils/fileio.c: a temporary file renamed on success (devices and FIFOs
+ * in place, symlinks followed).  o may be NULL. */
 int ig_profile_save(const ignis_profile *p, const char *path, const char *format,
                     const ig_write_opts *o, ig_err *err);
+
+/* The same into an output already opened with ig_ofile_open(path) (so a
+ * command can check its output before long work): encodes, writes and
+ * commits, or aborts the output on failure. */
+int ig_profile_save_to(const ignis_profile *p, ig_ofile *out, const char *path, const char *format,
+                       const ig_write_opts *o, ig_err *err);
 
 #endif

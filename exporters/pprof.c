@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IG_PPROF_MAX_SIZE ((size_t)1 << 30) /* decompressed bytes */
+#define IG_PPROF_MAX_SIZE IG_PROFILE_MAX_SIZE /* decompressed bytes */
 
 typedef Perftools__Profiles__Profile pb_profile;
 typedef Perftools__Profiles__ValueType pb_value_type;

@@ -1,20 +1,194 @@
 /*
- * utils/fileio.c — whole-file input, atomic output, gzip (see fileio.h).
+ * utils/fileio.c — whole-file input, safe output, gzip (see fileio.h).
+ *
+ * Output: ig_ofile_open() first finds what the path names.  A symlink is
+ * followed (readlink, hop by hop, relative links against their own
+ * directory, dangling ones to the file they would create), so the link
+ * survives and its target gets the bytes.  A regular or missing target is
+ * written to "<target>.tmp.XXXXXX" in the target's directory, opened with
+ * O_EXCL and mode 0666 so the umask (and a default ACL) applies to a new
+ * file; an existing file's mode, and its owner and group where we may set
+ * them, are copied onto the temporary file before it is renamed over the
+ * target.  Devices and FIFOs are opened for writing in place, never
+ * created, truncated or renamed over; sockets and directories are refused.
+ * Every failure names the path and the reason from errno ("out.svg: No
+ * space left on device").
  *
  * ig_gunzip sizes its output from the gzip trailer (ISIZE, the size mod
  * 2^32) when that is plausible, so a big profile is inflated into one
  * prefaulted buffer instead of one that doubles and faults page by page.
+ * The output never grows past the caller's cap: inflate is handed at most
+ * the room left under it, so a gzip bomb costs the cap, not its size.
+ * Concatenated gzip members (as `cat a.gz b.gz` or pigz make) are read
+ * whole; bytes after the last member are an error.
  */
 #include "utils/fileio.h"
 #include "utils/hash.h"
 #include "utils/strbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <zlib.h>
+
+#define MAX_SYMLINK_HOPS 40
+
+/* ---- output ------------------------------------------------------------ */
+
+/* The directory part of path with its trailing '/', or "" (a malloc'd copy). */
+static char *dir_prefix(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+    char *d = ig_xmalloc(n + 1);
+    memcpy(d, path, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* The link's target as a path usable from here: relative targets are
+ * relative to the directory holding the link. */
+static char *link_target(const char *link, ig_err *err, const char *shown)
+{
+    char buf[4096];
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    if (n < 0) {
+        ig_err_set(err, "%s: cannot read symlink: %s", shown, strerror(errno));
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (buf[0] == '/')
+        return ig_xstrdup(buf);
+    char *dir = dir_prefix(link);
+    size_t len = strlen(dir) + (size_t)n + 1;
+    char *t = ig_xmalloc(len);
+    snprintf(t, len, "%s%s", dir, buf);
+    free(dir);
+    return t;
+}
+
+/* Follows symlinks from path to the file that gets written.  Returns the
+ * malloc'd path and sets *exists and *st (lstat of it when it exists). */
+static char *resolve_output(const char *path, struct stat *st, int *exists, ig_err *err)
+{
+    char *cur = ig_xstrdup(path);
+    for (int hops = 0;; hops++) {
+        if (lstat(cur, st) != 0) {
+            if (errno == ENOENT) {
+                *exists = 0;
+                return cur;
+            }
+            ig_err_set(err, "%s: %s", path, strerror(errno));
+            free(cur);
+            return NULL;
+        }
+        if (!S_ISLNK(st->st_mode)) {
+            *exists = 1;
+            return cur;
+        }
+        if (hops == MAX_SYMLINK_HOPS) {
+            ig_err_set(err, "%s: %s", path, strerror(ELOOP));
+            free(cur);
+            return NULL;
+        }
+        char *next = link_target(cur, err, path);
+        free(cur);
+        if (!next)
+            return NULL;
+        cur = next;
+    }
+}
+
+/* Creates "<target>.tmp.XXXXXX" exclusively with `mode` (the umask
+ * applies); sets o->tmp.  Returns the fd or -1 with errno set. */
+static int create_temp(ig_ofile *o, const char *target, mode_t mode)
+{
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = strlen(target) + 16;
+    o->tmp = ig_xmalloc(n);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            r = ig_hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32, (uint64_t)attempt);
+        }
+        char suffix[7];
+        for (int i = 0; i < 6; i++, r /= 62)
+            suffix[i] = chars[r % 62];
+        suffix[6] = '\0';
+        snprintf(o->tmp, n, "%s.tmp.%s", target, suffix);
+        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Gives the temporary file the existing target's owner, group and mode;
+ * an owner we may not set is left as ours (only root may give files away). */
+static void copy_attributes(int fd, const struct stat *st)
+{
+    struct stat now;
+    if (fstat(fd, &now) == 0 && (now.st_uid != st->st_uid || now.st_gid != st->st_gid) &&
+        fchown(fd, st->st_uid, st->st_gid) != 0)
+        (void)!fchown(fd, (uid_t)-1, st->st_gid); /* at least the group, if we belong to it */
+    (void)!fchmod(fd, st->st_mode & 07777);
+}
+
+static FILE *stream_for(ig_ofile *o, int fd, const char *path, ig_err *err)
+{
+    o->fp = fdopen(fd, "w");
+    if (!o->fp) {
+        ig_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    o->path = ig_xstrdup(path);
+    return o->fp;
+}
+
+/* A device or FIFO: opened for writing as it is (a FIFO waits for its
+ * reader, as a shell redirection does). */
+static FILE *open_in_place(ig_ofile *o, const char *path, const char *target, ig_err *err)
+{
+    int fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        ig_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    o->in_place = 1;
+    return stream_for(o, fd, path, err);
+}
+
+static FILE *open_temp(ig_ofile *o, const char *path, const char *target, const struct stat *st, ig_err *err)
+{
+    int fd = create_temp(o, target, st ? 0600 : 0666);
+    if (fd < 0) {
+        ig_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        return NULL;
+    }
+    if (st)
+        copy_attributes(fd, st);
+    o->target = ig_xstrdup(target);
+    if (!stream_for(o, fd, path, err)) {
+        unlink(o->tmp);
+        free(o->tmp);
+        free(o->target);
+        o->tmp = o->target = NULL;
+        return NULL;
+    }
+    return o->fp;
+}
 
 FILE *ig_ofile_open(ig_ofile *o, const char *path, ig_err *err)
 {
@@ -23,28 +197,33 @@ FILE *ig_ofile_open(ig_ofile *o, const char *path, ig_err *err)
         o->fp = stdout;
         return o->fp;
     }
-    size_t n = strlen(path) + 16;
-    o->tmp = ig_xmalloc(n);
-    snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        ig_err_set(err, "%s: cannot create: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
+    struct stat st;
+    int exists;
+    char *target = resolve_output(path, &st, &exists, err);
+    if (!target)
         return NULL;
-    }
-    fchmod(fd, 0644);
-    o->fp = fdopen(fd, "w");
-    if (!o->fp) {
-        close(fd);
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        ig_err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    o->path = ig_xstrdup(path);
-    return o->fp;
+    FILE *fp = NULL;
+    if (!exists || S_ISREG(st.st_mode))
+        fp = open_temp(o, path, target, exists ? &st : NULL, err);
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
+        fp = open_in_place(o, path, target, err);
+    else if (S_ISDIR(st.st_mode))
+        ig_err_set(err, "%s: %s", path, strerror(EISDIR));
+    else if (S_ISSOCK(st.st_mode))
+        ig_err_set(err, "%s: is a socket (cannot write a file to it)", path);
+    else
+        ig_err_set(err, "%s: not a regular file, device or FIFO", path);
+    free(target);
+    return fp;
+}
+
+/* Flushes the stream; 0, or the errno of the failed write. */
+static int flush_error(FILE *fp)
+{
+    errno = 0;
+    if (fflush(fp) == 0 && !ferror(fp))
+        return 0;
+    return errno ? errno : EIO;
 }
 
 int ig_ofile_commit(ig_ofile *o, ig_err *err)
@@ -52,27 +231,28 @@ int ig_ofile_commit(ig_ofile *o, ig_err *err)
     if (!o->fp)
         return ig_err_set(err, "output file not open");
     if (!o->path) { /* stdout */
-        int bad = fflush(o->fp) != 0 || ferror(o->fp);
+        int e = flush_error(o->fp);
         o->fp = NULL;
-        return bad ? ig_err_set(err, "standard output: write error") : 0;
+        return e ? ig_err_set(err, "stdout: %s", strerror(e)) : 0;
     }
-    int bad = fflush(o->fp) != 0 || ferror(o->fp);
-    int saved = errno;
-    if (!bad && !o->no_sync && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
-        bad = 1, saved = errno;
-    if (fclose(o->fp) != 0 && !bad)
-        bad = 1, saved = errno;
+    int e = flush_error(o->fp);
+    if (!e && o->tmp && !o->no_sync && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
+        e = errno;
+    if (fclose(o->fp) != 0 && !e)
+        e = errno ? errno : EIO;
     o->fp = NULL;
-    if (!bad && rename(o->tmp, o->path) != 0)
-        bad = 1, saved = errno;
-    if (bad) {
-        ig_err_set(err, "%s: write failed: %s", o->path, strerror(saved));
-        unlink(o->tmp);
+    if (!e && o->tmp && rename(o->tmp, o->target) != 0)
+        e = errno;
+    if (e) {
+        ig_err_set(err, "%s: %s", o->path, strerror(e));
+        if (o->tmp)
+            unlink(o->tmp);
     }
     free(o->tmp);
+    free(o->target);
     free(o->path);
-    o->tmp = o->path = NULL;
-    return bad ? -1 : 0;
+    o->tmp = o->target = o->path = NULL;
+    return e ? -1 : 0;
 }
 
 void ig_ofile_abort(ig_ofile *o)
@@ -83,8 +263,9 @@ void ig_ofile_abort(ig_ofile *o)
     if (o->tmp)
         unlink(o->tmp);
     free(o->tmp);
+    free(o->target);
     free(o->path);
-    o->tmp = o->path = NULL;
+    o->tmp = o->target = o->path = NULL;
 }
 
 static int write_file(const char *path, const void *data, size_t len, int no_sync, ig_err *err)
@@ -95,7 +276,7 @@ static int write_file(const char *path, const void *data, size_t len, int no_syn
         return -1;
     o.no_sync = no_sync;
     if (len && fwrite(data, 1, len, fp) != len) {
-        ig_err_set(err, "%s: write failed: %s", path, strerror(errno));
+        ig_err_set(err, "%s: %s", o.path ? path : "stdout", strerror(errno));
         ig_ofile_abort(&o);
         return -1;
     }
@@ -149,8 +330,33 @@ static void reserve_from_trailer(ig_strbuf *sb, const uint8_t *in, size_t inlen,
     size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
     if (!isize || isize > max_out || isize / 1032 > inlen)
         return;
-    ig_sb_reserve(sb, isize + (1 << 16));
+    size_t cap = isize + (1 << 16) < max_out + 2 ? isize + (1 << 16) : max_out + 2;
+    sb->data = ig_xmalloc(cap);
+    sb->cap = cap;
     ig_prefault(sb->data, isize);
+}
+
+/* Room for more output, never past max_out + 1 bytes (one byte over the
+ * cap tells that the cap was exceeded) plus the terminating NUL. */
+static size_t grow_output(ig_strbuf *sb, size_t max_out)
+{
+    size_t limit = max_out + 2;
+    if (sb->cap - sb->len <= 1 && sb->cap < limit) {
+        size_t cap = sb->cap ? sb->cap * 2 : (size_t)1 << 16;
+        if (cap > limit || cap < sb->cap)
+            cap = limit;
+        sb->data = ig_xrealloc(sb->data, cap);
+        sb->cap = cap;
+    }
+    size_t room = sb->cap - sb->len - 1, below_cap = max_out + 1 - sb->len;
+    return room < below_cap ? room : below_cap;
+}
+
+static int gunzip_fail(z_stream *zs, ig_strbuf *sb, int rc)
+{
+    inflateEnd(zs);
+    ig_sb_free(sb);
+    return rc;
 }
 
 int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err)
@@ -161,33 +367,42 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
         return ig_err_set(err, "cannot initialise zlib");
     ig_strbuf sb = IG_STRBUF_INIT;
     reserve_from_trailer(&sb, in, inlen, max_out);
+    int gzip = ig_is_gzip(in, inlen);
     zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)inlen;
-    int rc;
-    do {
-        ig_sb_reserve(&sb, 1 << 16);
+    zs.avail_in = inlen > UINT_MAX ? UINT_MAX : (uInt)inlen;
+    size_t fed = zs.avail_in; /* bytes of `in` handed to zlib so far */
+    for (;;) {
+        size_t room = grow_output(&sb, max_out);
         zs.next_out = (Bytef *)sb.data + sb.len;
-        zs.avail_out = (uInt)(sb.cap - sb.len - 1);
+        zs.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
         size_t before = zs.avail_out;
-        rc = inflate(&zs, Z_NO_FLUSH);
+        int rc = inflate(&zs, Z_NO_FLUSH);
         sb.len += before - zs.avail_out;
-        if (sb.len > max_out) {
-            inflateEnd(&zs);
-            ig_sb_free(&sb);
-            return ig_err_set(err, "decompressed data larger than %zu bytes", max_out);
+        if (sb.len > max_out)
+            return gunzip_fail(&zs, &sb, ig_err_set(err, "decompressed data larger than %zu bytes", max_out));
+        if (zs.avail_in == 0 && fed < inlen) { /* inputs over 4 GiB go in slices */
+            size_t more = inlen - fed > UINT_MAX ? UINT_MAX : inlen - fed;
+            zs.avail_in = (uInt)more;
+            fed += more;
         }
-        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
-            inflateEnd(&zs);
-            ig_sb_free(&sb);
-            return ig_err_set(err, "truncated gzip stream");
+        if (rc == Z_STREAM_END) {
+            size_t left = zs.avail_in + (inlen - fed), at = inlen - left;
+            if (!left)
+                break;
+            if (!gzip || !ig_is_gzip(in + at, left))
+                return gunzip_fail(&zs, &sb, ig_err_set(err, "%zu bytes of trailing garbage after the gzip data "
+                                                             "(at byte %zu)", left, at));
+            inflateReset(&zs); /* the next member of a multi-member file */
+            continue;
         }
-        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-            inflateEnd(&zs);
-            ig_sb_free(&sb);
-            return ig_err_set(err, "corrupt gzip data (%s)", zs.msg ? zs.msg : "inflate failed");
-        }
-    } while (rc != Z_STREAM_END);
+        if (rc == Z_BUF_ERROR && zs.avail_in == 0)
+            return gunzip_fail(&zs, &sb, ig_err_set(err, "truncated gzip stream"));
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return gunzip_fail(&zs, &sb, ig_err_set(err, "corrupt gzip data (%s)", zs.msg ? zs.msg : "inflate failed"));
+    }
     inflateEnd(&zs);
+    if (!sb.data)
+        grow_output(&sb, max_out);
     sb.data[sb.len] = '\0';
     *out = (uint8_t *)ig_sb_detach(&sb, outlen);
     return 0;

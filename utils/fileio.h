@@ -1,11 +1,16 @@
 /*
  * utils/fileio.h — whole-file input and crash-safe output.
  *
- * Output files are never written in place: ig_ofile_open() creates
- * "<path>.tmp.XXXXXX" next to the target, and ig_ofile_commit() flushes,
+ * Regular output files are never written in place: ig_ofile_open() creates
+ * "<target>.tmp.XXXXXX" next to the target, and ig_ofile_commit() flushes,
  * fsyncs and renames it over the target.  On any failure (or an explicit
  * ig_ofile_abort()) the temporary file is removed, so a failed command
- * leaves no half-written file.  The path "-" means standard input/output.
+ * leaves no half-written file.  A symlink is followed (its target is
+ * replaced, the link stays); a device or FIFO is written in place, never
+ * replaced; a socket or directory is refused.  A replaced file keeps its
+ * mode (and owner, where permitted); a new one gets 0666 minus the umask.
+ * The path "-" means standard input/output.  Errors read "PATH: reason",
+ * e.g. "out.svg: No space left on device".
  */
 #ifndef IG_FILEIO_H
 #define IG_FILEIO_H
@@ -18,22 +23,27 @@
 
 typedef struct ig_ofile {
     FILE *fp;
-    char *path; /* final name, NULL for stdout */
-    char *tmp;  /* temporary name */
-    int no_sync; /* set after open: commit renames without fsync */
+    char *path;   /* the name given (for messages), NULL for stdout */
+    char *target; /* what the temporary file is renamed to (symlinks resolved) */
+    char *tmp;    /* temporary name; NULL when written in place */
+    int in_place; /* a device or FIFO, written directly */
+    int no_sync;  /* set after open: commit renames without fsync */
 } ig_ofile;
 
-/* Opens path for writing through a temporary file.  Returns the stream or
- * NULL with err set ("path: reason"). */
+/* Opens path for writing (through a temporary file when it is or will be a
+ * regular file).  Returns the stream or NULL with err set ("path: reason"). */
 FILE *ig_ofile_open(ig_ofile *o, const char *path, ig_err *err);
 
-/* Flushes and renames the temporary file over the target; 0 or -1. */
+/* Flushes and renames the temporary file over the target (or closes a
+ * device/FIFO, or flushes stdout); 0, or -1 with err set ("path: reason",
+ * "stdout: reason"). */
 int ig_ofile_commit(ig_ofile *o, ig_err *err);
 
 /* Closes and removes the temporary file. Safe to call twice. */
 void ig_ofile_abort(ig_ofile *o);
 
-/* Writes len bytes to path atomically (open + write + commit). */
+/* Writes len bytes to path (open + write + commit): atomically for a
+ * regular file, in place for a device or FIFO. */
 int ig_write_file_atomic(const char *path, const void *data, size_t len, ig_err *err);
 
 /* The same without the fsync, for cache entries that are checked when read
@@ -48,9 +58,11 @@ int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err);
 /* True when data starts with the gzip magic bytes. */
 int ig_is_gzip(const uint8_t *data, size_t len);
 
-/* Inflates a gzip (or zlib) buffer.  Returns 0, or -1 with err set to the
- * reason ("truncated gzip stream", "corrupt gzip data").  The output is
- * capped at max_out bytes to bound memory on hostile input. */
+/* Inflates a gzip (or zlib) buffer; every member of a multi-member gzip
+ * file.  Returns 0, or -1 with err set to the reason ("truncated gzip
+ * stream", "corrupt gzip data", trailing garbage after the last member).
+ * The output is capped at max_out bytes while inflating, so memory stays
+ * under max_out whatever the input claims; it is NUL-terminated. */
 int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err);
 
 /* Compresses into a gzip stream at the given level (1..9). */

@@ -24,7 +24,7 @@ expect() {
 head -c 700 tests/data/go_heap.pb.gz >"$tmp/truncated.pb.gz"
 expect "truncated gzip" "$tmp/truncated.pb.gz" "$tmp/truncated.pb.gz: truncated gzip stream"
 
-expect "not a profile (ELF)" /bin/true "/bin/true: not a pprof profile"
+expect "not a profile (ELF)" /bin/true "/bin/true: not a profile in a format ignis reads (pprof: not protobuf data"
 
 : >"$tmp/empty.folded"
 expect "empty file" "$tmp/empty.folded" "$tmp/empty.folded: empty file"

@@ -127,7 +127,7 @@ static void load_errors_name_the_file(void **state)
     assert_string_equal(err.msg, want);
     write_text(path_in("bad.folded"), "a;b 1\nc;d\n", 10);
     assert_int_equal(ig_profile_load(path_in("bad.folded"), NULL, &p, &err), -1);
-    snprintf(want, sizeof want, "%s: line 2: missing sample count", path_in("bad.folded"));
+    snprintf(want, sizeof want, "%s: line 2: missing sample count (read as folded stacks)", path_in("bad.folded"));
     assert_string_equal(err.msg, want);
     size_t len;
     uint8_t *gz = slurp("tests/data/go_heap.pb.gz", &len);
@@ -138,7 +138,7 @@ static void load_errors_name_the_file(void **state)
     assert_string_equal(err.msg, want);
     /* an ELF binary is not a profile */
     assert_int_equal(ig_profile_load("/bin/true", NULL, &p, &err), -1);
-    assert_string_equal(err.msg, "/bin/true: not a pprof profile (invalid protobuf data)");
+    assert_non_null(strstr(err.msg, "/bin/true: not a profile in a format ignis reads (pprof: not protobuf data"));
     assert_int_equal(ig_profile_load(path_in("missing"), NULL, &p, &err), -1);
     assert_non_null(strstr(err.msg, "No such file"));
     assert_int_equal(ig_profile_load("tests/data/go_cpu.pb.gz", "svg", &p, &err), -1);
