@@ -2,13 +2,15 @@
  * exporters/pprof.c — pprof (profile.proto) reader and writer.
  *
  * Reading: the input is gunzipped if it starts with the gzip magic (output
- * capped at IG_PPROF_MAX_SIZE so a hostile file cannot exhaust memory),
- * decoded by the protobuf-c code generated from our own proto/profile.proto
- * (into bump arenas: decoding is allocation-bound otherwise) — the tables
- * in one go, the samples one at a time (see "streaming samples") — then
- * validated and copied table by table into an
- * ignis_profile: strings first (every pprof string index becomes a model
- * string id), then mappings, functions, locations and samples.  pprof ids
+ * capped at IG_PPROF_MAX_SIZE while inflating, so a hostile file cannot
+ * exhaust memory), then decoded by the protobuf-c code generated from our
+ * own proto/profile.proto one table element at a time (see "streaming the
+ * tables"), each into a recycled bump arena whose budget is a small
+ * multiple of the element's wire size, so memory follows the input and
+ * the model, never protobuf-c's tens of bytes per empty sub-message.
+ * Elements are validated and copied into an ignis_profile: strings first
+ * (every pprof string index becomes a model string id), then sample types,
+ * mappings, functions, locations and samples.  pprof ids
  * are arbitrary nonzero integers; an ig_idmap translates them to the model's
  * own ids (identity fast path when a producer numbered them 1..n, as Go and
  * pprof do; otherwise a sorted table searched by bisection).  Every index is
@@ -81,7 +83,7 @@ typedef struct idpair {
 
 typedef struct ig_idmap {
     idpair *pairs; /* sorted by pprof_id unless dense */
-    size_t n;
+    size_t n, cap;
     int dense;     /* pprof ids are exactly 1..n in order */
 } ig_idmap;
 
@@ -126,25 +128,61 @@ static uint32_t idmap_get(const ig_idmap *m, uint64_t id)
     return lo < m->n && m->pairs[lo].pprof_id == id ? m->pairs[lo].model_id : 0;
 }
 
+/* Records the i-th pair of a table of `count` (i < count); the array grows
+ * as the table is read, so an input that fails early costs little. */
+static void idmap_set(ig_idmap *m, size_t i, size_t count, uint64_t pprof_id, uint32_t model_id)
+{
+    if (i >= m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        if (cap > count)
+            cap = count;
+        m->pairs = ig_xrealloc(m->pairs, cap * sizeof *m->pairs);
+        m->cap = cap;
+    }
+    m->pairs[i] = (idpair){pprof_id, model_id};
+    m->n = i + 1;
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* protobuf-c allocates every decoded message, array and string separately;
  * a bump arena makes those allocations nearly free and releases them all
- * at once instead of walking the message tree in free_unpacked(). */
+ * at once.  The arena is refilled for each message, and each fill has a
+ * budget proportional to the message's wire size: protobuf-c spends tens
+ * of bytes on an empty sub-message of two wire bytes, so without it a
+ * small hostile file could claim gigabytes. */
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, size;
     max_align_t data[];
 } arena_chunk;
 
+typedef struct arena {
+    arena_chunk *head;
+    size_t spent, budget; /* bytes handed out since the last reset, and the most allowed */
+    int over;             /* an allocation was refused */
+} arena;
+
+/* 8: a packed array costs 8 bytes per element of at least one wire byte;
+ * messages of a real profile cost less, and the slack covers small ones. */
+#define ARENA_BYTES_PER_WIRE_BYTE 8
+#define ARENA_SLACK ((size_t)64 << 10)
+
 static void *arena_alloc(void *ctx, size_t n)
 {
-    arena_chunk **head = ctx;
+    arena *a = ctx;
     n = (n + 15) & ~(size_t)15;
-    arena_chunk *c = *head;
+    if (n > a->budget - a->spent) {
+        a->over = 1;
+        return NULL;
+    }
+    a->spent += n;
+    arena_chunk *c = a->head;
     if (!c || c->size - c->used < n) {
-        /* chunks double from 4 KiB to 64 MiB: small inputs stay cheap */
-        size_t size = c ? c->size * 2 : 4096;
+        /* one chunk for what the budget still allows (up to 64 MiB): a
+         * message rarely needs a second, and the newest chunk is kept for
+         * the next message, so small messages allocate nothing */
+        size_t size = a->budget - a->spent + n;
         if (size > ((size_t)64 << 20))
             size = (size_t)64 << 20;
         if (size < n)
@@ -152,8 +190,8 @@ static void *arena_alloc(void *ctx, size_t n)
         c = ig_xmalloc(sizeof *c + size);
         c->size = size;
         c->used = 0;
-        c->next = *head;
-        *head = c;
+        c->next = a->head;
+        a->head = c;
     }
     void *p = (char *)c->data + c->used;
     c->used += n;
@@ -166,77 +204,114 @@ static void arena_noop_free(void *ctx, void *p)
     (void)p;
 }
 
-/* Keeps the newest (largest) chunk, emptied, and frees the others. */
-static void arena_recycle(arena_chunk *c)
+/* Empties the arena for a message of `wire` bytes: keeps the newest
+ * (largest) chunk, frees the others, sets the budget. */
+static void arena_reset(arena *a, size_t wire)
 {
-    if (!c)
-        return;
-    arena_chunk *old = c->next;
-    c->next = NULL;
-    c->used = 0;
-    while (old) {
-        arena_chunk *next = old->next;
-        free(old);
-        old = next;
+    arena_chunk *c = a->head;
+    if (c) {
+        arena_chunk *old = c->next;
+        c->next = NULL;
+        c->used = 0;
+        while (old) {
+            arena_chunk *next = old->next;
+            free(old);
+            old = next;
+        }
+    }
+    a->spent = 0;
+    a->over = 0;
+    a->budget = wire * ARENA_BYTES_PER_WIRE_BYTE + ARENA_SLACK;
+}
+
+static void arena_release(arena *a)
+{
+    while (a->head) {
+        arena_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
     }
 }
 
-static void arena_release(arena_chunk *c)
-{
-    while (c) {
-        arena_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
-}
+/* Profile fields (profile.proto) the reader streams one element at a time. */
+enum {
+    F_SAMPLE_TYPE = 1,
+    F_SAMPLE = 2,
+    F_MAPPING = 3,
+    F_LOCATION = 4,
+    F_FUNCTION = 5,
+    F_STRING = 6,
+    F_TABLES = 7 /* fields below this are the streamed tables */
+};
 
 typedef struct reader {
-    const pb_profile *pb;
+    const pb_profile *pb; /* everything but the tables: scalars, period type, comments */
     ignis_profile *p;
-    uint32_t *str;        /* pprof string index -> model string id */
+    size_t count[F_TABLES]; /* elements of each table on the wire */
+    uint32_t *str;          /* pprof string index -> model string id */
+    size_t nstrings;
+    size_t nvalues;         /* sample types */
     ig_idmap mappings, functions, locations;
-    uint32_t *scratch;    /* one stack */
-    ignis_label *labels;  /* one sample's labels */
+    uint32_t *scratch;      /* one stack */
+    ignis_label *labels;    /* one sample's labels */
+    ignis_line *lines;      /* one location's lines */
+    size_t scap, lcap, linecap;
+    uint64_t *mag;          /* |value| sums per type, to refuse overflow */
+    arena arena;            /* the element being decoded */
     ig_err *err;
 } reader;
+
+/* Decodes one message of a table into the arena; NULL with the error set
+ * ("location entry 7: invalid protobuf data"; `what` names the table). */
+static void *unpack_element(reader *r, const ProtobufCMessageDescriptor *d, const char *what, size_t index,
+                            const uint8_t *payload, size_t plen)
+{
+    arena_reset(&r->arena, plen);
+    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &r->arena};
+    void *m = protobuf_c_message_unpack(d, &alloc, plen, payload);
+    if (m)
+        return m;
+    if (r->arena.over)
+        ig_err_set(r->err, "%s %zu: decoding its %zu bytes needs more than %zu bytes of memory", what, index,
+                   plen, r->arena.budget);
+    else
+        ig_err_set(r->err, "%s %zu: invalid protobuf data", what, index);
+    return NULL;
+}
 
 /* Translates a string index; -1 with the error naming `what` when bad. */
 static int string_at(reader *r, int64_t idx, uint32_t *out, const char *what, uint64_t id)
 {
-    if (idx < 0 || (uint64_t)idx >= r->pb->n_string_table)
+    if (idx < 0 || (uint64_t)idx >= r->nstrings)
         return ig_err_set(r->err, "%s %" PRIu64 ": string index %" PRId64 " out of range (%zu strings)",
-                          what, id, idx, r->pb->n_string_table);
+                          what, id, idx, r->nstrings);
     *out = r->str[idx];
     return 0;
 }
 
-static int read_strings(reader *r)
+/* One string of the table, interned straight from the wire bytes (up to a
+ * NUL, as a C string would end). */
+static int read_string(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    const pb_profile *pb = r->pb;
-    if (pb->n_string_table == 0)
-        return ig_err_set(r->err, "not a pprof profile (no string table)");
-    if (pb->string_table[0][0] != '\0')
+    size_t len = plen ? strnlen((const char *)payload, plen) : 0;
+    if (i == 0 && len)
         return ig_err_set(r->err, "not a pprof profile (string table must start with \"\")");
-    r->str = ig_xmalloc(pb->n_string_table * sizeof *r->str);
-    for (size_t i = 0; i < pb->n_string_table; i++)
-        r->str[i] = ignis_profile_intern(r->p, pb->string_table[i]);
+    r->str[i] = ignis_profile_intern_n(r->p, (const char *)payload, len);
+    r->nstrings = i + 1;
     return 0;
 }
 
-static int read_value_types(reader *r)
+static int read_value_type(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    const pb_profile *pb = r->pb;
+    const pb_value_type *vt =
+        unpack_element(r, &perftools__profiles__value_type__descriptor, "sample type entry", i, payload, plen);
+    uint32_t t = 0, u = 0;
+    if (!vt || string_at(r, vt->type, &t, "sample type", i) || string_at(r, vt->unit, &u, "sample type", i))
+        return -1;
     ignis_profile *p = r->p;
-    for (size_t i = 0; i < pb->n_sample_type; i++) {
-        uint32_t t = 0, u = 0;
-        if (string_at(r, pb->sample_type[i]->type, &t, "sample type", i) ||
-            string_at(r, pb->sample_type[i]->unit, &u, "sample type", i))
-            return -1;
-        if (ignis_profile_add_value_type(p, ignis_profile_string(p, t), ignis_profile_string(p, u)) < 0)
-            return ig_err_set(r->err, "cannot add sample type %zu", i);
-    }
-    if (pb->n_sample && !pb->n_sample_type)
-        return ig_err_set(r->err, "samples without sample types");
+    if (ignis_profile_add_value_type(p, ignis_profile_string(p, t), ignis_profile_string(p, u)) < 0)
+        return ig_err_set(r->err, "cannot add sample type %zu", i);
+    r->nvalues++;
     return 0;
 }
 
@@ -270,45 +345,56 @@ static int read_metadata(reader *r)
     return 0;
 }
 
-static int read_mappings(reader *r)
+static int read_mapping(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    const pb_profile *pb = r->pb;
-    r->mappings.pairs = ig_xcalloc(pb->n_mapping + 1, sizeof(idpair));
-    r->mappings.n = pb->n_mapping;
-    for (size_t i = 0; i < pb->n_mapping; i++) {
-        const pb_mapping *pm = pb->mapping[i];
-        ignis_mapping m = {pm->memory_start, pm->memory_limit, pm->file_offset, 0, 0,
-                           pm->has_functions, pm->has_filenames, pm->has_line_numbers,
-                           pm->has_inline_frames};
-        if (string_at(r, pm->filename, &m.filename, "mapping", pm->id) ||
-            string_at(r, pm->build_id, &m.build_id, "mapping", pm->id))
-            return -1;
-        r->mappings.pairs[i].pprof_id = pm->id;
-        r->mappings.pairs[i].model_id = ignis_profile_add_mapping(r->p, &m);
-    }
-    return idmap_finish(&r->mappings, "mapping", r->err);
+    const pb_mapping *pm =
+        unpack_element(r, &perftools__profiles__mapping__descriptor, "mapping entry", i, payload, plen);
+    if (!pm)
+        return -1;
+    ignis_mapping m = {pm->memory_start, pm->memory_limit, pm->file_offset, 0, 0,
+                       pm->has_functions, pm->has_filenames, pm->has_line_numbers,
+                       pm->has_inline_frames};
+    if (string_at(r, pm->filename, &m.filename, "mapping", pm->id) ||
+        string_at(r, pm->build_id, &m.build_id, "mapping", pm->id))
+        return -1;
+    if (!pm->id)
+        return ig_err_set(r->err, "mapping with id 0");
+    idmap_set(&r->mappings, i, r->count[F_MAPPING], pm->id, ignis_profile_add_mapping(r->p, &m));
+    return 0;
 }
 
-static int read_functions(reader *r)
+static int read_function(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    const pb_profile *pb = r->pb;
-    r->functions.pairs = ig_xcalloc(pb->n_function + 1, sizeof(idpair));
-    r->functions.n = pb->n_function;
-    for (size_t i = 0; i < pb->n_function; i++) {
-        const pb_function *pf = pb->function[i];
-        ignis_function f = {0, 0, 0, pf->start_line};
-        if (string_at(r, pf->name, &f.name, "function", pf->id) ||
-            string_at(r, pf->system_name, &f.system_name, "function", pf->id) ||
-            string_at(r, pf->filename, &f.filename, "function", pf->id))
-            return -1;
-        r->functions.pairs[i].pprof_id = pf->id;
-        r->functions.pairs[i].model_id = ignis_profile_add_function(r->p, &f);
-    }
-    return idmap_finish(&r->functions, "function", r->err);
+    const pb_function *pf =
+        unpack_element(r, &perftools__profiles__function__descriptor, "function entry", i, payload, plen);
+    if (!pf)
+        return -1;
+    ignis_function f = {0, 0, 0, pf->start_line};
+    if (string_at(r, pf->name, &f.name, "function", pf->id) ||
+        string_at(r, pf->system_name, &f.system_name, "function", pf->id) ||
+        string_at(r, pf->filename, &f.filename, "function", pf->id))
+        return -1;
+    if (!pf->id)
+        return ig_err_set(r->err, "function with id 0");
+    idmap_set(&r->functions, i, r->count[F_FUNCTION], pf->id, ignis_profile_add_function(r->p, &f));
+    return 0;
 }
 
-static int read_location(reader *r, const pb_location *pl, ignis_line *lines, uint32_t *out)
+static int read_location(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
+    const pb_location *pl =
+        unpack_element(r, &perftools__profiles__location__descriptor, "location entry", i, payload, plen);
+    if (!pl)
+        return -1;
+    if (!pl->id)
+        return ig_err_set(r->err, "location with id 0");
+    if (pl->n_line > UINT32_MAX)
+        return ig_err_set(r->err, "location %" PRIu64 ": too many lines", pl->id);
+    if (pl->n_line > r->linecap) { /* bounded: each line took its own decoded message */
+        r->linecap = pl->n_line * 2;
+        r->lines = ig_xrealloc(r->lines, r->linecap * sizeof *r->lines);
+    }
+    ignis_line *lines = r->lines;
     ignis_location loc = {0, pl->address, lines, (uint32_t)pl->n_line, IGNIS_FRAME_USER, pl->is_folded};
     if (pl->mapping_id) {
         loc.mapping = idmap_get(&r->mappings, pl->mapping_id);
@@ -327,31 +413,11 @@ static int read_location(reader *r, const pb_location *pl, ignis_line *lines, ui
         lines[j].line = pn->line;
         lines[j].column = pn->column;
     }
-    *out = ignis_profile_add_location(r->p, &loc);
-    if (!*out)
+    uint32_t id = ignis_profile_add_location(r->p, &loc);
+    if (!id)
         return ig_err_set(r->err, "location %" PRIu64 ": invalid", pl->id);
+    idmap_set(&r->locations, i, r->count[F_LOCATION], pl->id, id);
     return 0;
-}
-
-static int read_locations(reader *r)
-{
-    const pb_profile *pb = r->pb;
-    r->locations.pairs = ig_xcalloc(pb->n_location + 1, sizeof(idpair));
-    r->locations.n = pb->n_location;
-    size_t cap = 16;
-    ignis_line *lines = ig_xmalloc(cap * sizeof *lines);
-    int rc = 0;
-    for (size_t i = 0; i < pb->n_location && !rc; i++) {
-        const pb_location *pl = pb->location[i];
-        if (pl->n_line > cap) {
-            cap = pl->n_line;
-            lines = ig_xrealloc(lines, cap * sizeof *lines);
-        }
-        r->locations.pairs[i].pprof_id = pl->id;
-        rc = read_location(r, pl, lines, &r->locations.pairs[i].model_id);
-    }
-    free(lines);
-    return rc ? rc : idmap_finish(&r->locations, "location", r->err);
 }
 
 static int read_labels(reader *r, const pb_sample *ps, size_t si, uint32_t *out)
@@ -381,14 +447,49 @@ static int add_magnitude(uint64_t *sum, int64_t v)
     return *sum <= (uint64_t)INT64_MAX;
 }
 
-/* ---- streaming samples ------------------------------------------------- */
+static int read_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
+{
+    const pb_sample *ps = unpack_element(r, &perftools__profiles__sample__descriptor, "sample", i, payload, plen);
+    if (!ps)
+        return -1;
+    size_t nv = r->nvalues;
+    if (ps->n_value != nv)
+        return ig_err_set(r->err, "sample %zu: %zu values but %zu sample types", i, ps->n_value, nv);
+    if (ps->n_location_id > r->scap) {
+        r->scap = ps->n_location_id * 2;
+        r->scratch = ig_xrealloc(r->scratch, r->scap * sizeof *r->scratch);
+    }
+    for (size_t j = 0; j < ps->n_location_id; j++) {
+        r->scratch[j] = idmap_get(&r->locations, ps->location_id[j]);
+        if (!r->scratch[j])
+            return ig_err_set(r->err, "sample %zu: location id %" PRIu64 " does not exist", i, ps->location_id[j]);
+    }
+    for (size_t k = 0; k < nv; k++)
+        if (!add_magnitude(&r->mag[k], ps->value[k]))
+            return ig_err_set(r->err, "sample %zu: values too large (sum overflows 64 bits)", i);
+    if (ps->n_label > r->lcap) {
+        r->lcap = ps->n_label * 2;
+        r->labels = ig_xrealloc(r->labels, r->lcap * sizeof *r->labels);
+    }
+    uint32_t labels = 0;
+    if (read_labels(r, ps, i, &labels))
+        return -1;
+    uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, ps->n_location_id);
+    if (!stack || ignis_profile_add_sample(r->p, stack, labels, ps->value) < 0)
+        return ig_err_set(r->err, "sample %zu: invalid", i);
+    return 0;
+}
 
-/* Samples are most of a profile.  Rather than letting protobuf-c build
- * all of them at once, the reader walks the top-level fields itself:
- * everything but the samples is copied aside and unpacked as a Profile
- * (the tables), then each Sample field is unpacked on its own into a
- * recycled arena and added to the model.  Memory stays proportional to
- * the tables plus one sample. */
+/* ---- streaming the tables ---------------------------------------------- */
+
+/* Rather than letting protobuf-c build the whole Profile at once (which
+ * costs many times the wire size), the reader walks the top-level fields
+ * itself.  One walk counts each table's elements and copies the remaining
+ * fields (scalars, period type, comments) aside to be unpacked as a small
+ * Profile; then one walk per table, in dependency order (strings, sample
+ * types, mappings, functions, locations, samples), decodes each element
+ * on its own into the recycled arena and adds it to the model.  Memory
+ * stays proportional to the model plus one element. */
 
 static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -436,101 +537,88 @@ static int for_each_field(const uint8_t *data, size_t len, field_fn fn, void *ct
 }
 
 typedef struct split {
-    ig_strbuf rest;  /* every field but the samples */
-    size_t nsamples;
+    reader *r;
+    ig_strbuf rest; /* every field but the tables */
 } split;
 
-static int keep_non_sample(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
-                           const uint8_t *payload, size_t plen)
+static int split_fields(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
+                        const uint8_t *payload, size_t plen)
 {
     split *sp = ctx;
     (void)payload;
     (void)plen;
-    if (field == 2) {
+    if (field < F_TABLES) {
         if (wire != 2)
             return -1;
-        sp->nsamples++;
+        sp->r->count[field]++;
         return 0;
     }
     ig_sb_append(&sp->rest, start, (size_t)(end - start));
     return 0;
 }
 
-typedef struct sample_pass {
+typedef int (*element_fn)(reader *r, const uint8_t *payload, size_t plen, size_t index);
+
+typedef struct table_walk {
     reader *r;
-    arena_chunk **arena;
-    uint64_t *mag;   /* |value| sums per type, to refuse overflow */
-    size_t index, scap, lcap;
-} sample_pass;
+    uint64_t field;
+    element_fn fn;
+    size_t index;
+} table_walk;
 
-static int read_sample(sample_pass *sp, const pb_sample *ps)
+static int table_field(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
+                       const uint8_t *payload, size_t plen)
 {
-    reader *r = sp->r;
-    size_t i = sp->index++, nv = r->pb->n_sample_type;
-    if (ps->n_value != nv)
-        return ig_err_set(r->err, "sample %zu: %zu values but %zu sample types", i, ps->n_value, nv);
-    if (ps->n_location_id > sp->scap) {
-        sp->scap = ps->n_location_id * 2;
-        r->scratch = ig_xrealloc(r->scratch, sp->scap * sizeof *r->scratch);
-    }
-    for (size_t j = 0; j < ps->n_location_id; j++) {
-        r->scratch[j] = idmap_get(&r->locations, ps->location_id[j]);
-        if (!r->scratch[j])
-            return ig_err_set(r->err, "sample %zu: location id %" PRIu64 " does not exist", i, ps->location_id[j]);
-    }
-    for (size_t k = 0; k < nv; k++)
-        if (!add_magnitude(&sp->mag[k], ps->value[k]))
-            return ig_err_set(r->err, "sample %zu: values too large (sum overflows 64 bits)", i);
-    if (ps->n_label > sp->lcap) {
-        sp->lcap = ps->n_label * 2;
-        r->labels = ig_xrealloc(r->labels, sp->lcap * sizeof *r->labels);
-    }
-    uint32_t labels = 0;
-    if (read_labels(r, ps, i, &labels))
-        return -1;
-    uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, ps->n_location_id);
-    if (!stack || ignis_profile_add_sample(r->p, stack, labels, ps->value) < 0)
-        return ig_err_set(r->err, "sample %zu: invalid", i);
-    return 0;
-}
-
-static int unpack_sample(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
-                         const uint8_t *payload, size_t plen)
-{
-    sample_pass *sp = ctx;
+    table_walk *w = ctx;
     (void)wire;
     (void)start;
     (void)end;
-    if (field != 2)
+    if (field != w->field)
         return 0;
-    arena_recycle(*sp->arena);
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, sp->arena};
-    pb_sample *ps = perftools__profiles__sample__unpack(&alloc, plen, payload);
-    if (!ps)
-        return ig_err_set(sp->r->err, "sample %zu: invalid protobuf data", sp->index);
-    return read_sample(sp, ps) ? -2 : 0;
+    return w->fn(w->r, payload, plen, w->index++);
 }
 
-static int read_samples(reader *r, const uint8_t *data, size_t len, size_t nsamples)
+static int read_table(reader *r, const uint8_t *data, size_t len, uint64_t field, element_fn fn)
 {
-    if (nsamples && !r->pb->n_sample_type)
-        return ig_err_set(r->err, "samples without sample types");
-    arena_chunk *arena = NULL;
-    sample_pass sp = {r, &arena, ig_xcalloc(r->pb->n_sample_type + 1, sizeof(uint64_t)), 0, 64, 8};
-    r->scratch = ig_xmalloc(sp.scap * sizeof *r->scratch);
-    r->labels = ig_xmalloc(sp.lcap * sizeof *r->labels);
-    int rc = for_each_field(data, len, unpack_sample, &sp);
-    free(sp.mag);
-    arena_release(arena);
-    return rc ? -1 : 0;
+    table_walk w = {r, field, fn, 0};
+    if (!r->count[field])
+        return 0;
+    return for_each_field(data, len, table_field, &w) ? -1 : 0;
 }
 
-static int read_tables(reader *r)
+/* The scalars, period type and comments: a small Profile message. */
+static int unpack_rest(reader *r, const ig_strbuf *rest)
 {
-    if (read_strings(r) || read_value_types(r) || read_metadata(r) || read_mappings(r) ||
-        read_functions(r) || read_locations(r))
-        return -1;
+    const uint8_t *d = rest->data ? (const uint8_t *)rest->data : (const uint8_t *)"";
+    arena_reset(&r->arena, rest->len);
+    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &r->arena};
+    r->pb = perftools__profiles__profile__unpack(&alloc, rest->len, d);
+    if (!r->pb)
+        return ig_err_set(r->err, r->arena.over ? "not a pprof profile (its header fields need too much memory)"
+                                                : "not a pprof profile (invalid protobuf data)");
     return 0;
+}
+
+static int read_tables(reader *r, const uint8_t *data, size_t len)
+{
+    if (r->count[F_STRING] == 0)
+        return ig_err_set(r->err, "not a pprof profile (no string table)");
+    r->str = ig_xmalloc(r->count[F_STRING] * sizeof *r->str);
+    if (read_table(r, data, len, F_STRING, read_string) || read_table(r, data, len, F_SAMPLE_TYPE, read_value_type))
+        return -1;
+    if (r->count[F_SAMPLE] && !r->nvalues)
+        return ig_err_set(r->err, "samples without sample types");
+    if (read_metadata(r) || read_table(r, data, len, F_MAPPING, read_mapping) ||
+        idmap_finish(&r->mappings, "mapping", r->err) || read_table(r, data, len, F_FUNCTION, read_function) ||
+        idmap_finish(&r->functions, "function", r->err) || read_table(r, data, len, F_LOCATION, read_location) ||
+        idmap_finish(&r->locations, "location", r->err))
+        return -1;
+    r->mag = ig_xcalloc(r->nvalues + 1, sizeof *r->mag);
+    r->scap = 64;
+    r->lcap = 8;
+    r->scratch = ig_xmalloc(r->scap * sizeof *r->scratch);
+    r->labels = ig_xmalloc(r->lcap * sizeof *r->labels);
+    return read_table(r, data, len, F_SAMPLE, read_sample);
 }
 
 static void reader_free(reader *r)
@@ -541,29 +629,30 @@ static void reader_free(reader *r)
     free(r->locations.pairs);
     free(r->scratch);
     free(r->labels);
+    free(r->lines);
+    free(r->mag);
+    arena_release(&r->arena);
 }
 
 /* Decodes raw (not gzipped) profile.proto bytes into r->p. */
 static int read_message(reader *r, const uint8_t *data, size_t len)
 {
-    split sp = {IG_STRBUF_INIT, 0};
-    if (for_each_field(data, len, keep_non_sample, &sp)) {
-        ig_sb_free(&sp.rest);
-        return ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
-    }
-    arena_chunk *chunks = NULL;
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &chunks};
-    const uint8_t *rest = sp.rest.data ? (const uint8_t *)sp.rest.data : (const uint8_t *)"";
-    pb_profile *pb = perftools__profiles__profile__unpack(&alloc, sp.rest.len, rest);
-    ig_sb_free(&sp.rest);
-    int rc;
-    if (!pb) {
+    split sp = {r, IG_STRBUF_INIT};
+    int rc = for_each_field(data, len, split_fields, &sp);
+    if (rc)
         rc = ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
-    } else {
-        r->pb = pb;
-        rc = read_tables(r) || read_samples(r, data, len, sp.nsamples) ? -1 : 0;
-    }
-    arena_release(chunks);
+    else
+        rc = unpack_rest(r, &sp.rest);
+    ig_sb_free(&sp.rest);
+    if (rc)
+        return -1;
+    /* r->pb lives in the arena: its chunks are set aside while the
+     * tables reuse the arena element by element */
+    arena_chunk *keep = r->arena.head;
+    r->arena.head = NULL;
+    rc = read_tables(r, data, len);
+    arena_release(&r->arena);
+    r->arena.head = keep;
     return rc;
 }
 
