@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
 #include "profile/tree.h"
+#include "utils/satmath.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -72,7 +73,7 @@ static void print_header(const ignis_profile *p, const char *path, const ig_top 
     }
     int64_t shown_flat = 0;
     for (size_t i = 0; i < shown; i++)
-        shown_flat += ig_top_row_at(t, i)->flat;
+        shown_flat = ig_sat_add(shown_flat, ig_top_row_at(t, i)->flat);
     char sf[32], pc[16];
     ig_format_value(shown_flat, ig_top_value_unit(t), sf, sizeof sf);
     pct(pc, sizeof pc, shown_flat, total);
@@ -92,7 +93,7 @@ static void print_rows(const ig_top *t, size_t shown, int diff)
     for (size_t i = 0; i < shown; i++) {
         const ig_top_row *r = ig_top_row_at(t, i);
         char flat[32], cum[32], fp[16], sp[16], cp[16];
-        sum += r->flat;
+        sum = ig_sat_add(sum, r->flat);
         ig_format_value(r->flat, unit, flat, sizeof flat);
         ig_format_value(r->cum, unit, cum, sizeof cum);
         pct(fp, sizeof fp, r->flat, total);
@@ -100,10 +101,11 @@ static void print_rows(const ig_top *t, size_t shown, int diff)
         pct(cp, sizeof cp, r->cum, total);
         if (diff) {
             char df[32], dc[32];
-            ig_format_value(r->flat - r->base_flat, unit, df, sizeof df);
-            ig_format_value(r->cum - r->base_cum, unit, dc, sizeof dc);
-            printf("%10s %s %s%9s %10s %s %s%9s  %s\n", flat, fp, r->flat >= r->base_flat ? "+" : "",
-                   df, cum, cp, r->cum >= r->base_cum ? "+" : "", dc, ig_top_name(t, r->name));
+            int64_t dflat = ig_sat_sub(r->flat, r->base_flat), dcum = ig_sat_sub(r->cum, r->base_cum);
+            ig_format_value(dflat, unit, df, sizeof df);
+            ig_format_value(dcum, unit, dc, sizeof dc);
+            printf("%10s %s %s%9s %10s %s %s%9s  %s\n", flat, fp, dflat >= 0 ? "+" : "", df, cum, cp,
+                   dcum >= 0 ? "+" : "", dc, ig_top_name(t, r->name));
         } else {
             printf("%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp, ig_top_name(t, r->name));
         }

@@ -30,6 +30,10 @@
  * value types are fixed before the first sample.  comm, pid and tid become
  * the labels "thread_name", "pid" and "tid".
  *
+ * Numbers that do not fit in an int64 (pid, tid, period) are errors, and
+ * so is a file whose total of some value type does not: the model's sums
+ * must never wrap.
+ *
  * Memory: samples are added to the model as each block ends and merged
  * there; the reader keeps only the current block.
  */
@@ -77,6 +81,7 @@ typedef struct perf_reader {
     ignis_line *lines;
     size_t scap;
     int64_t *values;
+    int64_t *totals;  /* per value type, to refuse a sum that overflows */
     /* last mapping used, to skip the model's hash for runs of one dso */
     span last_dso;
     uint32_t last_map;
@@ -110,11 +115,14 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
+/* The value of n decimal digits, or -1 when it does not fit in an int64
+ * (never truncated: a number that is too big is an error). */
 static int64_t to_int(const char *s, size_t n)
 {
     int64_t v = 0;
-    for (size_t i = 0; i < n && v < INT64_MAX / 10 - 10; i++)
-        v = v * 10 + (s[i] - '0');
+    for (size_t i = 0; i < n; i++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v))
+            return -1;
     return v;
 }
 
@@ -130,7 +138,8 @@ static int span_is(span a, const char *lit)
 
 /* ---- headers ----------------------------------------------------------- */
 
-/* "pid", "pid/tid": sets pid/tid, returns 1; else 0. */
+/* "pid", "pid/tid": sets pid/tid, returns 1; else 0 (-1 for a number
+ * too big to be one). */
 static int parse_pid(span t, int64_t *pid, int64_t *tid)
 {
     const char *slash = memchr(t.s, '/', t.len);
@@ -139,14 +148,14 @@ static int parse_pid(span t, int64_t *pid, int64_t *tid)
             return 0;
         *pid = -1;
         *tid = to_int(t.s, t.len);
-        return 1;
+        return *tid < 0 ? -1 : 1;
     }
     size_t a = (size_t)(slash - t.s), b = t.len - a - 1;
     if (!all_digits(t.s, a) || !all_digits(slash + 1, b))
         return 0;
     *pid = to_int(t.s, a);
     *tid = to_int(slash + 1, b);
-    return 1;
+    return *pid < 0 || *tid < 0 ? -1 : 1;
 }
 
 /* "123.456789:" */
@@ -194,7 +203,10 @@ static int parse_header(perf_reader *r, const char *s, const char *end, header *
         t = next_token(&c, end);
         if (!t.len)
             return ig_err_set(r->err, "line %zu: malformed sample header (no pid/tid)", lineno);
-        if (parse_pid(t, &h->pid, &h->tid))
+        int pid = parse_pid(t, &h->pid, &h->tid);
+        if (pid < 0)
+            return ig_err_set(r->err, "line %zu: pid/tid '%.*s' out of range", lineno, (int)t.len, t.s);
+        if (pid)
             break;
     }
     h->comm = (span){first.s, 0};
@@ -209,6 +221,8 @@ static int parse_header(perf_reader *r, const char *s, const char *end, header *
         t = next_token(&c, end);
     if (all_digits(t.s, t.len)) {
         h->period = to_int(t.s, t.len);
+        if (h->period < 0)
+            return ig_err_set(r->err, "line %zu: period '%.*s' out of range", lineno, (int)t.len, t.s);
         t = next_token(&c, end);
     }
     if (t.len < 2 || t.s[t.len - 1] != ':')
@@ -382,6 +396,10 @@ static int end_block(perf_reader *r)
     size_t ev = event_index(r, r->h.event);
     if (r->has_period && r->h.period >= 0 && ev < r->nevents)
         r->values[1 + ev] = r->h.period;
+    for (size_t k = 0; k < nv; k++)
+        if (__builtin_add_overflow(r->totals[k], r->values[k], &r->totals[k]))
+            return ig_err_set(r->err, "line %zu: the total of '%s' overflows 64 bits", r->h_line,
+                              ignis_profile_string(r->p, ignis_profile_value_type(r->p, k).type));
     if (!stack || ignis_profile_add_sample(r->p, stack, block_labels(r), r->values))
         return ig_err_set(r->err, "line %zu: invalid sample", r->h_line);
     r->h_line = 0;
@@ -504,6 +522,7 @@ static void set_value_types(perf_reader *r)
                                  r->period_constant ? r->first_period : 0);
     }
     r->values = ig_xcalloc(ignis_profile_num_values(r->p), sizeof *r->values);
+    r->totals = ig_xcalloc(ignis_profile_num_values(r->p), sizeof *r->totals);
 }
 
 int ig_perfscript_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
@@ -524,6 +543,7 @@ int ig_perfscript_read(const uint8_t *data, size_t len, ignis_profile **out, ig_
     free(r.stack);
     free(r.lines);
     free(r.values);
+    free(r.totals);
     if (rc) {
         ignis_profile_free(r.p);
         return -1;

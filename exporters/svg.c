@@ -31,6 +31,7 @@
 #include "exporters/formats.h"
 #include "exporters/svg_js.h"
 #include "utils/hash.h"
+#include "utils/satmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -269,9 +270,9 @@ static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
         put_value(c, n->total);
         ig_sb_printf(sb, " (%.2f%%), base: ", pct(n->total, c->total));
         put_value(c, n->base_total);
-        ig_sb_printf(sb, " (%.2f%%)\ndelta: %s", pct(n->base_total, c->base_total),
-                     n->total >= n->base_total ? "+" : "-");
-        put_value(c, llabs(n->total - n->base_total));
+        int64_t delta = ig_sat_sub(n->total, n->base_total);
+        ig_sb_printf(sb, " (%.2f%%)\ndelta: %s", pct(n->base_total, c->base_total), delta >= 0 ? "+" : "-");
+        put_value(c, ig_sat_abs(delta));
         ig_sb_printf(sb, " (%+.2f points of the total)", 100 * share_delta(c, n));
         return;
     }
@@ -324,7 +325,8 @@ static void walk(svg_ctx *c, frame_fn fn)
         walk_entry *top = &st[sp - 1];
         if (!top->next_child) {
             /* what neither self nor a drawn child covers was hidden */
-            c->hidden += top->node->total - top->node->self - (top->child_offset - top->offset);
+            int64_t covered = ig_sat_add(top->node->self, ig_sat_sub(top->child_offset, top->offset));
+            c->hidden = ig_sat_add(c->hidden, ig_sat_sub(top->node->total, covered));
             sp--;
             continue;
         }
@@ -333,7 +335,7 @@ static void walk(svg_ctx *c, frame_fn fn)
         top->next_child = n->next_sibling;
         if (!drawn(c, n))
             continue;
-        top->child_offset += n->total;
+        top->child_offset = ig_sat_add(top->child_offset, n->total);
         fn(c, n, offset);
         if (sp == cap) {
             cap *= 2;

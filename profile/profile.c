@@ -13,6 +13,7 @@
  */
 #include "ignis/profile.h"
 #include "utils/hash.h"
+#include "utils/satmath.h"
 #include "utils/strbuf.h"
 
 #include <stdlib.h>
@@ -691,7 +692,7 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
         ig_idtab_insert(&p->sample_ids, h, (uint32_t)p->samples.len);
     }
     for (size_t i = 0; i < nv; i++)
-        v[i] = (int64_t)((uint64_t)v[i] + (uint64_t)values[i]); /* wraps, never UB */
+        v[i] = ig_sat_add(v[i], values[i]); /* clamps, never wraps */
     return 0;
 }
 
@@ -717,10 +718,10 @@ IGNIS_API int64_t ignis_profile_total(const ignis_profile *p, size_t vi)
     size_t nv = p->value_types.len;
     if (vi >= nv)
         return 0;
-    uint64_t t = 0;
+    int64_t t = 0;
     for (size_t i = 0; i < p->samples.len; i++)
-        t += (uint64_t)AT(p->values, int64_t, i * nv + vi);
-    return (int64_t)t;
+        t = ig_sat_add(t, AT(p->values, int64_t, i * nv + vi));
+    return t;
 }
 
 /* ---- naming ------------------------------------------------------------ */

@@ -20,6 +20,7 @@
  */
 #include "profile/tree.h"
 #include "utils/hash.h"
+#include "utils/satmath.h"
 #include "utils/strbuf.h"
 
 #include <inttypes.h>
@@ -465,16 +466,16 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
 {
     uint32_t *ord = ig_xmalloc((np + 1) * sizeof *ord);
     uint64_t *sk = ig_xmalloc((np + 1) * sizeof *sk), *tmp = ig_xmalloc((np + 1) * sizeof *tmp);
-    uint64_t all = 0;
+    int64_t all = 0;
     for (size_t i = 0; i < np; i++) {
         ord[i] = (uint32_t)i;
-        all += (uint64_t)P[i].value;
+        all = ig_sat_add(all, P[i].value);
     }
     /* last[d]: the last node emitted at depth d under the current parent
      * (pre-order: emitting a node at depth d resets depth d + 1) */
     arr stack = ARR(group), last = ARR(uint32_t);
     *(uint32_t *)arr_push(&last, 1) = 0;
-    *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX, 0, (int64_t)all};
+    *(group *)arr_push(&stack, 1) = (group){0, (uint32_t)np, 0, UINT32_MAX, 0, all};
     uint32_t root_name = names_intern(&t->nm, "root");
     size_t ready = t->nodes.len; /* nodes prefaulted up to here */
     while (stack.len) {
@@ -511,19 +512,20 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
         sort_level(P, k, ord, sk, tmp, g.lo, g.hi, g.depth);
         /* paths that end here come first: they are this node's self value */
         uint32_t i = g.lo;
-        uint64_t self = 0;
+        int64_t self = 0;
         while (i < g.hi && !(sk[i] >> 32))
-            self += (uint64_t)P[ord[i++]].value;
-        EL(t->nodes, ig_tree_node, idx).self = (int64_t)self;
+            self = ig_sat_add(self, P[ord[i++]].value);
+        EL(t->nodes, ig_tree_node, idx).self = self;
         /* children: runs of equal key at position depth, pushed in reverse */
         size_t first = stack.len;
         while (i < g.hi) {
-            uint64_t key = sk[i] >> 32, sum = 0;
+            uint64_t key = sk[i] >> 32;
+            int64_t sum = 0;
             uint32_t j = i;
             while (j < g.hi && sk[j] >> 32 == key)
-                sum += (uint64_t)P[ord[j++]].value;
-            if (!(min_total > 0 && (int64_t)sum < min_total))
-                *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx, (uint32_t)(key - 1), (int64_t)sum};
+                sum = ig_sat_add(sum, P[ord[j++]].value);
+            if (!(min_total > 0 && sum < min_total))
+                *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx, (uint32_t)(key - 1), sum};
             i = j;
         }
         for (size_t a = first, b = stack.len; b > a + 1; a++, b--) {
@@ -882,7 +884,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         if (n < 0)
             continue;
         if (!base)
-            t->total += v;
+            t->total = ig_sat_add(t->total, v);
         size_t nn = t->nm.strs.len;
         arr *flat = base ? &acc->bflat : &acc->flat, *cum = base ? &acc->bcum : &acc->cum;
         grow_to(flat, nn);
@@ -894,11 +896,11 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
             uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
             if (*st != stamp) {
                 *st = stamp;
-                EL(*cum, int64_t, fr[j].name) += v;
+                EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
             }
         }
         if (n > 0)
-            EL(*flat, int64_t, fr[n - 1].name) += v;
+            EL(*flat, int64_t, fr[n - 1].name) = ig_sat_add(EL(*flat, int64_t, fr[n - 1].name), v);
     }
     free(tmp.data);
     expander_free(&x);

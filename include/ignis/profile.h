@@ -241,8 +241,9 @@ IGNIS_API bool ignis_profile_label_num(const ignis_profile *p, uint32_t labels, 
 
 /**
  * Adds `values` (ignis_profile_num_values() of them) to the sample with
- * this stack and label set, creating it if new.  Returns 0, or -1 for a bad
- * stack id or when there are no value types.
+ * this stack and label set, creating it if new; sums saturate at
+ * INT64_MIN/INT64_MAX rather than wrap.  Returns 0, or -1 for a bad stack
+ * id or when there are no value types.
  */
 IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_t labels, const int64_t *values);
 
@@ -252,7 +253,7 @@ IGNIS_API size_t ignis_profile_num_samples(const ignis_profile *p);
 /** The i-th merged sample (0-based, in insertion order). */
 IGNIS_API ignis_sample ignis_profile_sample(const ignis_profile *p, size_t i);
 
-/** Sum of value `vi` over all samples. */
+/** Sum of value `vi` over all samples (saturating, like the samples). */
 IGNIS_API int64_t ignis_profile_total(const ignis_profile *p, size_t vi);
 
 /* ---- naming ------------------------------------------------------------ */

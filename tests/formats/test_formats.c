@@ -200,6 +200,48 @@ static void public_api(void **state)
     ignis_profile_free(p);
 }
 
+/* Values from API callers (or merged profiles) add up saturating: two
+ * samples of INT64_MAX give INT64_MAX in the model, the call tree, the
+ * top table and the SVG, never a wrapped negative total. */
+static void sums_saturate(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_function fa = {ignis_profile_intern(p, "a"), 0, 0, 0}, fb = {ignis_profile_intern(p, "b"), 0, 0, 0};
+    ignis_line la = {ignis_profile_add_function(p, &fa), 0, 0}, lb = {ignis_profile_add_function(p, &fb), 0, 0};
+    ignis_location loca = {0, 1, &la, 1, IGNIS_FRAME_USER, false}, locb = {0, 2, &lb, 1, IGNIS_FRAME_USER, false};
+    uint32_t ids[2] = {ignis_profile_add_location(p, &loca), ignis_profile_add_location(p, &locb)};
+    uint32_t sa = ignis_profile_add_stack(p, &ids[0], 1), sb = ignis_profile_add_stack(p, &ids[1], 1);
+    int64_t big = INT64_MAX, small = INT64_MIN;
+    assert_int_equal(ignis_profile_add_sample(p, sa, 0, &big), 0);
+    assert_int_equal(ignis_profile_add_sample(p, sa, 0, &big), 0); /* merged into one sample */
+    assert_int_equal(ignis_profile_sample(p, 0).values[0], INT64_MAX);
+    assert_int_equal(ignis_profile_add_sample(p, sb, 0, &big), 0);
+    assert_int_equal(ignis_profile_total(p, 0), INT64_MAX);
+    ig_err err;
+    ig_tree_opts o = {0, 0, NULL, NULL, NULL, NULL, 0};
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    assert_non_null(t);
+    assert_int_equal(ig_tree_total(t), INT64_MAX);
+    ig_tree_free(t);
+    ig_top *top = ig_top_build(p, &o, IG_SORT_FLAT, &err);
+    assert_non_null(top);
+    assert_int_equal(ig_top_total(top), INT64_MAX);
+    ig_top_free(top);
+    ig_strbuf sb_svg = IG_STRBUF_INIT;
+    ig_write_opts wo = {.tree = o, .minwidth = -1};
+    assert_int_equal(ig_svg_write(p, &wo, &sb_svg, &err), 0);
+    assert_non_null(strstr(sb_svg.data, "<g v=\"9223372036854775807\"><title>all"));
+    assert_null(strstr(sb_svg.data, "v=\"-"));
+    ig_sb_free(&sb_svg);
+    /* and downwards */
+    assert_int_equal(ignis_profile_add_sample(p, sb, 0, &small), 0);
+    assert_int_equal(ignis_profile_add_sample(p, sb, 0, &small), 0);
+    assert_int_equal(ignis_profile_sample(p, 1).values[0], INT64_MIN);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +250,7 @@ int main(void)
         cmocka_unit_test(load_errors_name_the_file),
         cmocka_unit_test(save_is_atomic),
         cmocka_unit_test(public_api),
+        cmocka_unit_test(sums_saturate),
     };
     return cmocka_run_group_tests_name("formats/registry", tests, make_dir, remove_dir);
 }
