@@ -8,12 +8,16 @@
  * uses the same code), so report, view and flame agree to the unit.  The
  * layout follows pprof: a header with the value type and totals, then
  * flat, flat%, sum%, cum, cum% and the name.  With --diff the table gains
- * the base values and the deltas.
+ * the base values and the deltas.  Names and types come from the file,
+ * so control characters and ill-formed UTF-8 in them are printed as
+ * "\xHH": a function name must not retitle or clear the terminal, nor
+ * break the table into extra lines.
  */
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
 #include "profile/tree.h"
 #include "utils/satmath.h"
+#include "utils/utf8.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,6 +43,16 @@ static void usage(FILE *out)
             "  -h, --help           this help\n");
 }
 
+/* s as the terminal may show it (see the comment on top); valid until the
+ * next call. */
+static const char *printable(const char *s)
+{
+    static ig_strbuf sb;
+    ig_sb_reset(&sb);
+    ig_utf8_append_escaped(&sb, s, strlen(s));
+    return sb.data ? sb.data : "";
+}
+
 static void pct(char *buf, size_t len, int64_t v, int64_t total)
 {
     double p = total ? 100.0 * (double)v / (double)total : 0.0;
@@ -53,8 +67,8 @@ static void print_header(const ignis_profile *p, const char *path, const ig_top 
     char tot[32], dur[32];
     int64_t total = ig_top_total(t);
     ig_format_value(total, ig_top_value_unit(t), tot, sizeof tot);
-    printf("File: %s\n", path);
-    printf("Type: %s\n", ig_top_value_type(t));
+    printf("File: %s\n", printable(path));
+    printf("Type: %s\n", printable(ig_top_value_type(t)));
     if (ignis_profile_time_nanos(p)) {
         time_t secs = (time_t)(ignis_profile_time_nanos(p) / 1000000000);
         struct tm tm;
@@ -105,9 +119,9 @@ static void print_rows(const ig_top *t, size_t shown, int diff)
             ig_format_value(dflat, unit, df, sizeof df);
             ig_format_value(dcum, unit, dc, sizeof dc);
             printf("%10s %s %s%9s %10s %s %s%9s  %s\n", flat, fp, dflat >= 0 ? "+" : "", df, cum, cp,
-                   dcum >= 0 ? "+" : "", dc, ig_top_name(t, r->name));
+                   dcum >= 0 ? "+" : "", dc, printable(ig_top_name(t, r->name)));
         } else {
-            printf("%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp, ig_top_name(t, r->name));
+            printf("%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp, printable(ig_top_name(t, r->name)));
         }
     }
 }

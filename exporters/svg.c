@@ -15,7 +15,9 @@
  *
  * Each frame is one <g> holding a <title> (name, then the values shown as
  * a tooltip), a <rect> and, when the frame is wide enough, a <text> label
- * truncated with "..".  The <g> carries the frame's value (v), from which
+ * truncated with "..".  Text is written as well-formed XML whatever the
+ * names hold: ill-formed UTF-8 and control characters become U+FFFD.
+ * The <g> carries the frame's value (v), from which
  * the embedded script (exporters/svg.js: zoom, search, "Matched: X%")
  * rebuilds exact integer offsets.  Numbers are rounded to 0.1 px and
  * written without a trailing ".0" to keep big graphs small.
@@ -32,6 +34,7 @@
 #include "exporters/svg_js.h"
 #include "utils/hash.h"
 #include "utils/satmath.h"
+#include "utils/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -201,24 +204,54 @@ static int is_dark(const char *fill)
 
 /* ---- text ------------------------------------------------------------------ */
 
+/* Appends s as XML character data: &, <, >, " and ' escaped; ill-formed
+ * UTF-8, control characters and U+FFFE/U+FFFF (which XML 1.0 does not
+ * allow, or which would act in a tooltip) as U+FFFD.  Names come from
+ * binaries and files, so any byte may appear; the document must parse. */
+static void put_text(ig_strbuf *sb, const char *s)
+{
+    size_t n = strlen(s), run = 0, i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t len = ig_utf8_next(s + i, n - i, &cp);
+        const char *rep = NULL;
+        switch (cp) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default:
+            if (cp == IG_UTF8_INVALID || (ig_utf8_is_control(cp) && cp != '\t') || cp == 0xfffe || cp == 0xffff)
+                rep = IG_UTF8_REPLACEMENT;
+        }
+        if (rep) {
+            ig_sb_append(sb, s + run, i - run);
+            ig_sb_puts(sb, rep);
+            run = i + len;
+        }
+        i += len;
+    }
+    ig_sb_append(sb, s + run, n - run);
+}
+
+/* Characters of s as put_text() writes them (an ill-formed sequence is one). */
 static size_t utf8_len(const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
+    size_t n = 0, len = strlen(s);
+    uint32_t cp;
+    for (size_t i = 0; i < len; n++)
+        i += ig_utf8_next(s + i, len - i, &cp);
     return n;
 }
 
-/* Byte length of the first `chars` code points of s. */
+/* Byte length of the first `chars` characters of s. */
 static size_t utf8_prefix(const char *s, size_t chars)
 {
-    size_t i = 0;
-    while (s[i] && chars) {
-        i++;
-        while (((unsigned char)s[i] & 0xc0) == 0x80)
-            i++;
-        chars--;
-    }
+    size_t i = 0, len = strlen(s);
+    uint32_t cp;
+    for (; i < len && chars; chars--)
+        i += ig_utf8_next(s + i, len - i, &cp);
     return i;
 }
 
@@ -231,14 +264,14 @@ static int put_label(ig_strbuf *sb, const char *name, double w)
         return 0;
     size_t n = (size_t)fit;
     if (utf8_len(name) <= n) {
-        ig_sb_put_xml(sb, name);
+        put_text(sb, name);
         return 1;
     }
     size_t bytes = utf8_prefix(name, n - 2);
     char *cut = ig_xmalloc(bytes + 3);
     memcpy(cut, name, bytes);
     memcpy(cut + bytes, "..", 3);
-    ig_sb_put_xml(sb, cut);
+    put_text(sb, cut);
     free(cut);
     return 1;
 }
@@ -256,14 +289,14 @@ static void put_value(const svg_ctx *c, int64_t v)
     ig_sb_puts(c->out, buf);
     if (c->type && *c->type) {
         ig_sb_putc(c->out, ' ');
-        ig_sb_put_xml(c->out, c->type);
+        put_text(c->out, c->type);
     }
 }
 
 static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
 {
     ig_strbuf *sb = c->out;
-    ig_sb_put_xml(sb, node_name(c, n));
+    put_text(sb, node_name(c, n));
     ig_sb_putc(sb, '\n');
     if (c->diff) {
         ig_sb_puts(sb, "new: ");
@@ -291,7 +324,7 @@ static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
         ig_sb_puts(sb, " [inlined]");
     if (n->module && ig_tree_name(c->tree, n->module)[0]) {
         ig_sb_puts(sb, " in ");
-        ig_sb_put_xml(sb, ig_tree_name(c->tree, n->module));
+        put_text(sb, ig_tree_name(c->tree, n->module));
     }
 }
 
@@ -417,20 +450,20 @@ static const char *default_title(const ig_write_opts *o)
 static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
 {
     ig_strbuf *sb = c->out;
-    ig_sb_put_xml(sb, c->type && *c->type ? c->type : "value");
+    put_text(sb, c->type && *c->type ? c->type : "value");
     if (c->unit && *c->unit) {
         ig_sb_puts(sb, " (");
-        ig_sb_put_xml(sb, c->unit);
+        put_text(sb, c->unit);
         ig_sb_putc(sb, ')');
     }
     ig_sb_puts(sb, " \xc2\xb7 total ");
     char buf[64];
     ig_format_value(c->total, c->unit, buf, sizeof buf);
-    ig_sb_put_xml(sb, buf);
+    put_text(sb, buf);
     if (c->diff) {
         ig_format_value(c->base_total, c->unit, buf, sizeof buf);
         ig_sb_puts(sb, ", base ");
-        ig_sb_put_xml(sb, buf);
+        put_text(sb, buf);
         ig_sb_puts(sb, " \xc2\xb7 red grew, blue shrank");
     }
     if (o->tree.reverse)
@@ -487,7 +520,7 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
                    "<stop offset=\"95%\" stop-color=\"#e9e9df\"/></linearGradient></defs>\n"
                    "<rect width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
     ig_sb_printf(sb, "<text id=\"title\" x=\"%d\" y=\"24\">", c->width / 2);
-    ig_sb_put_xml(sb, o->title ? o->title : default_title(o));
+    put_text(sb, o->title ? o->title : default_title(o));
     ig_sb_printf(sb, "</text>\n<text id=\"sub\" x=\"%d\" y=\"42\">", c->width / 2);
     write_subtitle(c, o);
     ig_sb_printf(sb, "</text>\n<text id=\"reset\" class=\"btn hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n"

@@ -1,2 +1,3 @@
 # utils/ — shared helpers (errors, buffers, files, gzip, hashing).
-LIB_SRCS += utils/err.c utils/strbuf.c utils/fileio.c utils/hash.c utils/percent.c
+LIB_SRCS += utils/err.c utils/strbuf.c utils/fileio.c utils/hash.c utils/percent.c utils/utf8.c
+TEST_BINS += tests/utils/test_utf8

@@ -1,0 +1,47 @@
+/*
+ * utils/utf8.h — UTF-8 validation and repair for output formats that
+ * require well-formed text (SVG/XML, OTLP JSON) and for terminals.
+ *
+ * Names in profiles and spans come from binaries and callers that owe us
+ * nothing: any byte sequence.  Decoding follows Unicode's Table 3-7
+ * (no overlongs, no surrogates, nothing above U+10FFFF), and an ill-formed
+ * sequence is replaced by one U+FFFD per maximal subpart, as Unicode
+ * recommends (so "\xe2\x82" is one U+FFFD, "\xff\xfe" two).
+ */
+#ifndef IG_UTF8_H
+#define IG_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "utils/strbuf.h"
+
+/* U+FFFD REPLACEMENT CHARACTER, encoded. */
+#define IG_UTF8_REPLACEMENT "\xef\xbf\xbd"
+
+/* What ig_utf8_next() sets *cp to for an ill-formed sequence. */
+#define IG_UTF8_INVALID UINT32_C(0xFFFFFFFF)
+
+/* Decodes the character at s, n > 0 bytes being readable.  Returns its
+ * length (1..4) and sets *cp; for an ill-formed sequence returns the length
+ * of its maximal subpart (1..3, what one U+FFFD replaces) and sets *cp to
+ * IG_UTF8_INVALID.  Returns 0 only when n is 0. */
+size_t ig_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* Whether s[0..n) is well-formed UTF-8. */
+bool ig_utf8_valid(const char *s, size_t n);
+
+/* Appends s[0..n) to out, each ill-formed sequence replaced by U+FFFD. */
+void ig_utf8_append_valid(ig_strbuf *out, const char *s, size_t n);
+
+/* Whether cp is a control character (C0, DEL or C1): what a terminal may
+ * act on and what most text formats should not carry raw. */
+bool ig_utf8_is_control(uint32_t cp);
+
+/* Appends s[0..n) to out for a terminal or a line-oriented text: control
+ * characters and the bytes of ill-formed sequences become "\xHH" (one per
+ * byte), a backslash stays as it is, everything else is copied. */
+void ig_utf8_append_escaped(ig_strbuf *out, const char *s, size_t n);
+
+#endif
