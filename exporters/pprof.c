@@ -163,10 +163,14 @@ typedef struct arena {
     int over;             /* an allocation was refused */
 } arena;
 
-/* 8: a packed array costs 8 bytes per element of at least one wire byte;
- * messages of a real profile cost less, and the slack covers small ones. */
+/* 8: a packed array costs 8 bytes per element of at least one wire byte.
+ * protobuf-c also spends 32-64 bytes of bookkeeping per field of a message
+ * with more than 16 fields, and 50-70 bytes per repeated sub-message (a
+ * line, a label): the slack lets a real element (thousands of lines or
+ * labels) through, while an element of millions of empty sub-messages is
+ * refused at 8 times its size plus the slack. */
 #define ARENA_BYTES_PER_WIRE_BYTE 8
-#define ARENA_SLACK ((size_t)64 << 10)
+#define ARENA_SLACK ((size_t)1 << 20)
 
 static void *arena_alloc(void *ctx, size_t n)
 {
@@ -233,7 +237,8 @@ static void arena_release(arena *a)
     }
 }
 
-/* Profile fields (profile.proto) the reader streams one element at a time. */
+/* Profile fields (profile.proto).  The repeated ones are streamed one
+ * element at a time; of the scalars only the last occurrence counts. */
 enum {
     F_SAMPLE_TYPE = 1,
     F_SAMPLE = 2,
@@ -241,13 +246,16 @@ enum {
     F_LOCATION = 4,
     F_FUNCTION = 5,
     F_STRING = 6,
-    F_TABLES = 7 /* fields below this are the streamed tables */
+    F_PERIOD_TYPE = 11,
+    F_COMMENT = 13,
+    F_LAST = 14
 };
 
 typedef struct reader {
-    const pb_profile *pb; /* everything but the tables: scalars, period type, comments */
+    const pb_profile *pb; /* the scalar fields (period, time, drop/keep frames, ...) */
     ignis_profile *p;
-    size_t count[F_TABLES]; /* elements of each table on the wire */
+    size_t count[F_LAST + 1]; /* occurrences of each field on the wire */
+    uint32_t period_type, period_unit; /* model strings, merged from every period_type */
     uint32_t *str;          /* pprof string index -> model string id */
     size_t nstrings;
     size_t nvalues;         /* sample types */
@@ -260,6 +268,8 @@ typedef struct reader {
     arena arena;            /* the element being decoded */
     ig_err *err;
 } reader;
+
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
 /* Decodes one message of a table into the arena; NULL with the error set
  * ("location entry 7: invalid protobuf data"; `what` names the table). */
@@ -316,22 +326,44 @@ static int read_value_type(reader *r, const uint8_t *payload, size_t plen, size_
 }
 
 /* Period, time, comments, default sample type, drop/keep frames. */
+/* One period_type message; like protobuf's merge of a repeated singular
+ * message, a later one overrides the fields it sets. */
+static int read_period_type(reader *r, const uint8_t *payload, size_t plen, size_t i)
+{
+    const pb_value_type *vt =
+        unpack_element(r, &perftools__profiles__value_type__descriptor, "period type entry", i, payload, plen);
+    uint32_t t = 0, u = 0;
+    if (!vt || string_at(r, vt->type, &t, "period type", 0) || string_at(r, vt->unit, &u, "period type", 0))
+        return -1;
+    r->period_type = vt->type ? t : r->period_type;
+    r->period_unit = vt->unit ? u : r->period_unit;
+    return 0;
+}
+
+/* One comment field: a string index (varint) or a packed run of them. */
+static int read_comments(reader *r, const uint8_t *payload, size_t plen, size_t i)
+{
+    const uint8_t *c = payload, *end = payload + plen;
+    while (c < end) {
+        uint64_t idx;
+        uint32_t s = 0;
+        if (get_varint(&c, end, &idx))
+            return ig_err_set(r->err, "comment field %zu: invalid protobuf data", i);
+        if (string_at(r, (int64_t)idx, &s, "comment", i))
+            return -1;
+        ignis_profile_add_comment(r->p, ignis_profile_string(r->p, s));
+    }
+    return 0;
+}
+
 static int read_metadata(reader *r)
 {
     const pb_profile *pb = r->pb;
     ignis_profile *p = r->p;
-    uint32_t s = 0, t = 0, u = 0;
-    if (pb->period_type && (string_at(r, pb->period_type->type, &t, "period type", 0) ||
-                            string_at(r, pb->period_type->unit, &u, "period type", 0)))
-        return -1;
+    uint32_t s = 0, t = r->period_type, u = r->period_unit;
     if (t || u || pb->period)
         ignis_profile_set_period(p, ignis_profile_string(p, t), ignis_profile_string(p, u), pb->period);
     ignis_profile_set_time(p, pb->time_nanos, pb->duration_nanos);
-    for (size_t i = 0; i < pb->n_comment; i++) {
-        if (string_at(r, pb->comment[i], &s, "comment", i))
-            return -1;
-        ignis_profile_add_comment(p, ignis_profile_string(p, s));
-    }
     if (string_at(r, pb->default_sample_type, &s, "default sample type", 0))
         return -1;
     if (s)
@@ -493,7 +525,7 @@ static int read_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
 
 static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-    uint64_t r = 0;
+    uint64_t r = 0; /* protobuf's base-128 varint: the framing protobuf-c does not expose */
     for (int shift = 0; shift < 64 && *p < end; shift += 7) {
         uint8_t b = *(*p)++;
         r |= (uint64_t)(b & 0x7f) << shift;
@@ -538,22 +570,32 @@ static int for_each_field(const uint8_t *data, size_t len, field_fn fn, void *ct
 
 typedef struct split {
     reader *r;
-    ig_strbuf rest; /* every field but the tables */
+    const uint8_t *last[F_LAST + 1][2]; /* the last occurrence of each scalar field [start, end) */
 } split;
 
+/* The wire type profile.proto gives each field, -1 for numbers it lacks. */
+static int field_wire_type(uint64_t field)
+{
+    static const int8_t wire[F_LAST + 1] = {-1, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 0, 0, 0};
+    return field <= F_LAST ? wire[field] : -1;
+}
+
+/* Counts the repeated fields and notes the last occurrence of each scalar
+ * one; fields profile.proto does not define are skipped. */
 static int split_fields(void *ctx, uint64_t field, int wire, const uint8_t *start, const uint8_t *end,
                         const uint8_t *payload, size_t plen)
 {
     split *sp = ctx;
     (void)payload;
     (void)plen;
-    if (field < F_TABLES) {
-        if (wire != 2)
-            return -1;
-        sp->r->count[field]++;
+    int want = field_wire_type(field);
+    if (want < 0)
         return 0;
-    }
-    ig_sb_append(&sp->rest, start, (size_t)(end - start));
+    if (wire != want && !(field == F_COMMENT && wire == 2)) /* comments may be packed */
+        return -1;
+    sp->r->count[field]++;
+    sp->last[field][0] = start;
+    sp->last[field][1] = end;
     return 0;
 }
 
@@ -570,11 +612,13 @@ static int table_field(void *ctx, uint64_t field, int wire, const uint8_t *start
                        const uint8_t *payload, size_t plen)
 {
     table_walk *w = ctx;
-    (void)wire;
-    (void)start;
-    (void)end;
     if (field != w->field)
         return 0;
+    if (wire == 0) { /* a varint field: its value's bytes */
+        uint64_t tag;
+        get_varint(&start, end, &tag);
+        payload = start, plen = (size_t)(end - start);
+    }
     return w->fn(w->r, payload, plen, w->index++);
 }
 
@@ -586,7 +630,7 @@ static int read_table(reader *r, const uint8_t *data, size_t len, uint64_t field
     return for_each_field(data, len, table_field, &w) ? -1 : 0;
 }
 
-/* The scalars, period type and comments: a small Profile message. */
+/* The scalar fields (their last occurrences): a small Profile message. */
 static int unpack_rest(reader *r, const ig_strbuf *rest)
 {
     const uint8_t *d = rest->data ? (const uint8_t *)rest->data : (const uint8_t *)"";
@@ -594,8 +638,10 @@ static int unpack_rest(reader *r, const ig_strbuf *rest)
     ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &r->arena};
     r->pb = perftools__profiles__profile__unpack(&alloc, rest->len, d);
     if (!r->pb)
-        return ig_err_set(r->err, r->arena.over ? "not a pprof profile (its header fields need too much memory)"
-                                                : "not a pprof profile (invalid protobuf data)");
+        return r->arena.over ? ig_err_set(r->err, "not a pprof profile (decoding its %zu bytes of fields outside the "
+                                                  "tables needs more than %zu bytes of memory)", rest->len,
+                                          r->arena.budget)
+                             : ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
     return 0;
 }
 
@@ -604,7 +650,8 @@ static int read_tables(reader *r, const uint8_t *data, size_t len)
     if (r->count[F_STRING] == 0)
         return ig_err_set(r->err, "not a pprof profile (no string table)");
     r->str = ig_xmalloc(r->count[F_STRING] * sizeof *r->str);
-    if (read_table(r, data, len, F_STRING, read_string) || read_table(r, data, len, F_SAMPLE_TYPE, read_value_type))
+    if (read_table(r, data, len, F_STRING, read_string) || read_table(r, data, len, F_SAMPLE_TYPE, read_value_type) ||
+        read_table(r, data, len, F_PERIOD_TYPE, read_period_type) || read_table(r, data, len, F_COMMENT, read_comments))
         return -1;
     if (r->count[F_SAMPLE] && !r->nvalues)
         return ig_err_set(r->err, "samples without sample types");
@@ -637,13 +684,17 @@ static void reader_free(reader *r)
 /* Decodes raw (not gzipped) profile.proto bytes into r->p. */
 static int read_message(reader *r, const uint8_t *data, size_t len)
 {
-    split sp = {r, IG_STRBUF_INIT};
+    split sp = {r, {{0}}};
     int rc = for_each_field(data, len, split_fields, &sp);
+    ig_strbuf rest = IG_STRBUF_INIT;
+    for (uint64_t f = 1; !rc && f <= F_LAST; f++)
+        if (field_wire_type(f) == 0 && f != F_COMMENT && sp.last[f][0])
+            ig_sb_append(&rest, sp.last[f][0], (size_t)(sp.last[f][1] - sp.last[f][0]));
     if (rc)
         rc = ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
     else
-        rc = unpack_rest(r, &sp.rest);
-    ig_sb_free(&sp.rest);
+        rc = unpack_rest(r, &rest);
+    ig_sb_free(&rest);
     if (rc)
         return -1;
     /* r->pb lives in the arena: its chunks are set aside while the

@@ -124,7 +124,7 @@ static int create_temp(ig_ofile *o, const char *target, mode_t mode)
             suffix[i] = chars[r % 62];
         suffix[6] = '\0';
         snprintf(o->tmp, n, "%s.tmp.%s", target, suffix);
-        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        int fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode); /* readable, as mkstemp's */
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }

@@ -229,6 +229,45 @@ static void sample_of_empty_labels(void **state)
     check_pprof(&c);
 }
 
+/* Four million "period" fields: protobuf-c would keep 32-64 bytes of
+ * bookkeeping for each 2-byte field; only the last one counts. */
+static void repeated_scalars(void **state)
+{
+    (void)state;
+    pprof_case c = {{0}, 0, NULL};
+    put(&c.in, "\x32\x00", 2);
+    for (size_t i = 0; i < 4 * ELEMENTS; i++)
+        put(&c.in, "\x60\x01", 2);
+    check_pprof(&c);
+}
+
+/* Big but real elements still read: a location with 5000 inlined lines,
+ * a sample with 3000 labels. */
+static void big_real_elements(void **state)
+{
+    (void)state;
+    pprof_case c = {{0}, 0, NULL};
+    put(&c.in, "\x0a\x04\x08\x01\x10\x02\x32\x00\x32\x01" "s" "\x32\x01" "c" "\x32\x01" "f", 17);
+    put(&c.in, "\x2a\x04\x08\x01\x10\x03", 6); /* function 1 "f" */
+    buf loc = {0};
+    put(&loc, "\x08\x01", 2);
+    for (size_t i = 0; i < 5000; i++)
+        put(&loc, "\x22\x04\x08\x01\x10\x07", 6); /* line {function 1, line 7} */
+    put(&c.in, "\x22", 1);
+    put_varint(&c.in, loc.len);
+    put(&c.in, loc.d, loc.len);
+    buf s = {0};
+    put(&s, "\x0a\x01\x01\x12\x01\x05", 6); /* location 1, value 5 */
+    for (size_t i = 0; i < 3000; i++)
+        put(&s, "\x1a\x04\x08\x02\x10\x03", 6); /* label {key "s", str "c"} */
+    put(&c.in, "\x12", 1);
+    put_varint(&c.in, s.len);
+    put(&c.in, s.d, s.len);
+    free(loc.d);
+    free(s.d);
+    check_pprof(&c);
+}
+
 /* ---- gzip ------------------------------------------------------------------ */
 
 typedef struct gz_case {
@@ -292,7 +331,8 @@ int main(void)
         cmocka_unit_test(empty_strings),       cmocka_unit_test(empty_locations),
         cmocka_unit_test(bare_locations),      cmocka_unit_test(bare_functions),
         cmocka_unit_test(bare_mappings),       cmocka_unit_test(empty_sample_types),
-        cmocka_unit_test(sample_of_empty_labels), cmocka_unit_test(gunzip_stops_at_the_cap),
+        cmocka_unit_test(sample_of_empty_labels), cmocka_unit_test(repeated_scalars),
+        cmocka_unit_test(big_real_elements),   cmocka_unit_test(gunzip_stops_at_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
