@@ -164,7 +164,6 @@ static FILE *open_in_place(ig_ofile *o, const char *path, const char *target, ig
         ig_err_set(err, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    o->in_place = 1;
     return stream_for(o, fd, path, err);
 }
 
@@ -365,6 +364,8 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 32) != Z_OK) /* gzip or zlib header */
         return ig_err_set(err, "cannot initialise zlib");
+    if (max_out > SIZE_MAX / 2)
+        max_out = SIZE_MAX / 2; /* room for the +2 below */
     ig_strbuf sb = IG_STRBUF_INIT;
     reserve_from_trailer(&sb, in, inlen, max_out);
     int gzip = ig_is_gzip(in, inlen);

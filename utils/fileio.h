@@ -25,8 +25,7 @@ typedef struct ig_ofile {
     FILE *fp;
     char *path;   /* the name given (for messages), NULL for stdout */
     char *target; /* what the temporary file is renamed to (symlinks resolved) */
-    char *tmp;    /* temporary name; NULL when written in place */
-    int in_place; /* a device or FIFO, written directly */
+    char *tmp;    /* temporary name; NULL when written in place (device, FIFO) */
     int no_sync;  /* set after open: commit renames without fsync */
 } ig_ofile;
 
