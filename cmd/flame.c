@@ -5,8 +5,9 @@
  * The command only parses and checks options, loads the profile (and the
  * base profile of a differential graph) through exporters/formats.h, and
  * hands both to ig_svg_write(), which builds the call tree and draws it.
- * The SVG is assembled in memory and written through a temporary file
- * renamed at the end, so any error leaves no output file behind.  The
+ * The SVG is assembled in memory and written by utils/fileio.c: a regular
+ * file through a temporary file renamed at the end (so any error leaves no
+ * output file behind), a device or FIFO in place, a symlink's target.  The
  * default output is IN with its extension replaced by ".svg"; "-o -" (or
  * IN "-") writes to standard output.
  */
