@@ -105,31 +105,85 @@ static char *resolve_output(const char *path, struct stat *st, int *exists, ig_e
     }
 }
 
-/* Creates "<target>.tmp.XXXXXX" exclusively with `mode` (the umask
- * applies); sets o->tmp.  Returns the fd or -1 with errno set. */
-static int create_temp(ig_ofile *o, const char *target, mode_t mode)
+/* Fills o->tmp with "<target>.tmp.XXXXXX", a fresh random suffix. */
+static void temp_name(ig_ofile *o, const char *target, int attempt)
 {
     static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     size_t n = strlen(target) + 16;
-    o->tmp = ig_xmalloc(n);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t r = 0;
-        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            r = ig_hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32, (uint64_t)attempt);
-        }
-        char suffix[7];
-        for (int i = 0; i < 6; i++, r /= 62)
-            suffix[i] = chars[r % 62];
-        suffix[6] = '\0';
-        snprintf(o->tmp, n, "%s.tmp.%s", target, suffix);
-        int fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode); /* readable, as mkstemp's */
+    if (!o->tmp)
+        o->tmp = ig_xmalloc(n);
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = ig_hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 32, (uint64_t)attempt);
+    }
+    char suffix[7];
+    for (int i = 0; i < 6; i++, r /= 62)
+        suffix[i] = chars[r % 62];
+    suffix[6] = '\0';
+    snprintf(o->tmp, n, "%s.tmp.%s", target, suffix);
+}
+
+/* An unnamed file in the target's directory (O_TMPFILE), linked under a
+ * temporary name only at commit: nothing is left behind if the process
+ * dies first.  -1 when the file system (or /proc, needed to link it) has
+ * no support, and the caller falls back to a named temporary file. */
+static int create_unnamed(ig_ofile *o, const char *target, mode_t mode)
+{
+#ifdef O_TMPFILE
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
+    char *dir = dir_prefix(target);
+    int fd = open(*dir ? dir : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+    int saved = errno;
+    free(dir);
+    if (fd >= 0) {
+        temp_name(o, target, 0);
+        o->anon = 1;
+    }
+    errno = saved;
+    return fd;
+#else
+    (void)o, (void)target, (void)mode;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+/* Creates the temporary file with `mode` (the umask applies); sets o->tmp
+ * (and o->anon when it is unnamed).  Returns the fd or -1 with errno set. */
+static int create_temp(ig_ofile *o, const char *target, mode_t mode)
+{
+    int fd = create_unnamed(o, target, mode);
+    if (fd >= 0)
+        return fd;
+    for (int attempt = 0; attempt < 100; attempt++) { /* a named create reports the real error */
+        temp_name(o, target, attempt);
+        fd = open(o->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode); /* readable, as mkstemp's */
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
     errno = EEXIST;
     return -1;
+}
+
+/* Gives an unnamed temporary file its temporary name (a fresh one if
+ * another process took it).  0, or the errno. */
+static int link_unnamed(ig_ofile *o, int fd)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    for (int attempt = 1; attempt < 100; attempt++) {
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) == 0) {
+            o->anon = 0;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return errno;
+        temp_name(o, o->target, attempt);
+    }
+    return EEXIST;
 }
 
 /* Gives the temporary file the existing target's owner, group and mode;
@@ -180,7 +234,8 @@ static FILE *open_temp(ig_ofile *o, const char *path, const char *target, const 
         copy_attributes(fd, st);
     o->target = ig_xstrdup(target);
     if (!stream_for(o, fd, path, err)) {
-        unlink(o->tmp);
+        if (!o->anon)
+            unlink(o->tmp);
         free(o->tmp);
         free(o->target);
         o->tmp = o->target = NULL;
@@ -237,6 +292,8 @@ int ig_ofile_commit(ig_ofile *o, ig_err *err)
     int e = flush_error(o->fp);
     if (!e && o->tmp && !o->no_sync && fsync(fileno(o->fp)) != 0 && errno != EINVAL)
         e = errno;
+    if (!e && o->anon)
+        e = link_unnamed(o, fileno(o->fp));
     if (fclose(o->fp) != 0 && !e)
         e = errno ? errno : EIO;
     o->fp = NULL;
@@ -244,7 +301,7 @@ int ig_ofile_commit(ig_ofile *o, ig_err *err)
         e = errno;
     if (e) {
         ig_err_set(err, "%s: %s", o->path, strerror(e));
-        if (o->tmp)
+        if (o->tmp && !o->anon)
             unlink(o->tmp);
     }
     free(o->tmp);
@@ -259,7 +316,7 @@ void ig_ofile_abort(ig_ofile *o)
     if (o->fp && o->path)
         fclose(o->fp);
     o->fp = NULL;
-    if (o->tmp)
+    if (o->tmp && !o->anon)
         unlink(o->tmp);
     free(o->tmp);
     free(o->target);

@@ -2,8 +2,10 @@
  * utils/fileio.h — whole-file input and crash-safe output.
  *
  * Regular output files are never written in place: ig_ofile_open() creates
- * "<target>.tmp.XXXXXX" next to the target, and ig_ofile_commit() flushes,
- * fsyncs and renames it over the target.  On any failure (or an explicit
+ * an unnamed file (O_TMPFILE) in the target's directory, or where the file
+ * system has none "<target>.tmp.XXXXXX", and ig_ofile_commit() flushes,
+ * fsyncs, names it "<target>.tmp.XXXXXX" and renames it over the target.
+ * So a process killed while writing (SIGKILL, a crash) leaves nothing.  On any failure (or an explicit
  * ig_ofile_abort()) the temporary file is removed, so a failed command
  * leaves no half-written file.  A symlink is followed (its target is
  * replaced, the link stays); a device or FIFO is written in place, never
@@ -26,6 +28,7 @@ typedef struct ig_ofile {
     char *path;   /* the name given (for messages), NULL for stdout */
     char *target; /* what the temporary file is renamed to (symlinks resolved) */
     char *tmp;    /* temporary name; NULL when written in place (device, FIFO) */
+    int anon;     /* tmp is not linked yet: an O_TMPFILE, linked at commit */
     int no_sync;  /* set after open: commit renames without fsync */
 } ig_ofile;
 

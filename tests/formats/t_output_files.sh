@@ -181,6 +181,19 @@ if "$IGNIS" record -q -o "$T/rec.pb.gz" -- true 2>"$T/err"; then
     bad "record -o UNWRITABLE: exit $rc, command ran: $([ -e "$T/ran" ] && echo yes || echo no), stderr: $(cat "$T/err")"
   fi
   no_temp_files "$T"
+  # A recorder killed while its output is open leaves no temporary file:
+  # the output is an unnamed file (O_TMPFILE) until it is committed.
+  mkdir "$T/k"
+  "$IGNIS" record -q -o "$T/k/out.pb.gz" -- sh -c 'echo $$ >"$0"; exec sleep 60' "$T/child" 2>/dev/null &
+  rec=$!
+  for _ in $(seq 1000); do [ -s "$T/child" ] && break; sleep 0.02; done # poll for the start
+  kill -9 $rec 2>/dev/null; wait $rec 2>/dev/null
+  [ -s "$T/child" ] && kill "$(cat "$T/child")" 2>/dev/null
+  if [ -s "$T/child" ] && [ -z "$(ls -A "$T/k")" ]; then
+    ok "record killed with SIGKILL leaves nothing in the output directory"
+  else
+    bad "record killed with SIGKILL left: $(ls -A "$T/k" | tr '\n' ' ') (child started: $([ -s "$T/child" ] && echo yes || echo no))"
+  fi
 else
   echo "skip record -o checks: record does not work here: $(tail -1 "$T/err")"
 fi
