@@ -271,14 +271,18 @@ static ig_tui_app trace_app(trace_ui *u)
     return app;
 }
 
-/* One action and the redraw after it, in milliseconds. */
-static double timed(ig_tview *v, ig_screen *s, int key)
+/* One action and the redraw after it: wall and CPU milliseconds. */
+typedef struct cost {
+    double wall, cpu;
+} cost;
+
+static cost timed(ig_tview *v, ig_screen *s, int key)
 {
-    double t0 = now_ms();
+    double t0 = now_ms(), c0 = cpu_ms();
     if (key)
         ig_tview_key(v, key);
     ig_tview_render(v, s);
-    return now_ms() - t0;
+    return (cost){now_ms() - t0, cpu_ms() - c0};
 }
 
 static int bench_keys(trace_ui *u, const int *session, size_t len, int n, const char *what)
@@ -307,7 +311,7 @@ static int bench_keys(trace_ui *u, const int *session, size_t len, int n, const 
  * open (open_ms); then the biggest trace's waterfall, keys in it and in
  * the list (rendered through curses offscreen), the operations and one
  * operation's histogram and bucket. */
-static int run_trace_bench(trace_ui *u, int n, double open_ms)
+static int run_trace_bench(trace_ui *u, int n, cost open)
 {
     static const int waterfall_keys[] = {IG_KEY_DOWN, IG_KEY_DOWN, IG_KEY_DOWN, IG_KEY_PGDN, IG_KEY_PGDN,
                                          IG_KEY_UP, ' ', ' ', IG_KEY_RIGHT, IG_KEY_LEFT, 'z', '+', '-', '>',
@@ -325,9 +329,10 @@ static int run_trace_bench(trace_ui *u, int n, double open_ms)
     double sort_ms = now_ms() - t0;
     const ig_trace_row *r = ig_tview_selected_trace(v);
     unsigned spans = r ? r->span_count : 0;
-    double waterfall_ms = timed(v, &s, IG_KEY_ENTER);
-    printf("list_open_ms=%.1f sort_by_spans_ms=%.1f waterfall_ms=%.1f waterfall_spans=%u", open_ms, sort_ms,
-           waterfall_ms, spans);
+    cost waterfall = timed(v, &s, IG_KEY_ENTER);
+    printf("list_open_ms=%.1f list_open_cpu_ms=%.1f sort_by_spans_ms=%.1f waterfall_ms=%.1f waterfall_cpu_ms=%.1f"
+           " waterfall_spans=%u",
+           open.wall, open.cpu, sort_ms, waterfall.wall, waterfall.cpu, spans);
     int rc = bench_keys(u, waterfall_keys, sizeof waterfall_keys / sizeof waterfall_keys[0], n, "waterfall");
     while (rc == 0 && v->npages > 1)
         ig_tview_back(v);
@@ -335,14 +340,13 @@ static int run_trace_bench(trace_ui *u, int n, double open_ms)
     if (rc == 0)
         rc = bench_keys(u, list_keys, sizeof list_keys / sizeof list_keys[0], n, "list");
     if (rc == 0) {
-        double ops_ms = timed(v, &s, 'p');
+        cost ops = timed(v, &s, 'p');
         size_t nops = ig_tview_page(v)->kind == IG_TP_OPS ? ig_tview_page(v)->ops.ops.n : 0;
         ig_tview_set_sort(v, IG_OCOL_COUNT, true);
-        double hist_ms = timed(v, &s, IG_KEY_ENTER);
-        double bucket_ms = timed(v, &s, IG_KEY_ENTER);
-        printf(" operations_ms=%.1f operations=%zu histogram_ms=%.1f bucket_list_ms=%.1f traces=%llu spans=%llu"
-               " peak_rss_mb=%.1f\n",
-               ops_ms, nops, hist_ms, bucket_ms, (unsigned long long)v->summary.traces,
+        cost hist = timed(v, &s, IG_KEY_ENTER), bucket = timed(v, &s, IG_KEY_ENTER);
+        printf(" operations_ms=%.1f operations_cpu_ms=%.1f operations=%zu histogram_ms=%.1f bucket_list_ms=%.1f"
+               " traces=%llu spans=%llu peak_rss_mb=%.1f\n",
+               ops.wall, ops.cpu, nops, hist.wall, bucket.wall, (unsigned long long)v->summary.traces,
                (unsigned long long)v->summary.spans, (double)peak_rss_kb() / 1024.0);
     }
     ig_screen_free(&s);
@@ -356,7 +360,7 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
                           "profiles, not traces", path);
         return 2;
     }
-    double t0 = now_ms();
+    double t0 = now_ms(), c0 = cpu_ms();
     ig_err err;
     ig_store *s = open_traces(path, kind, o->collect, &err);
     if (!s) {
@@ -375,7 +379,7 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
             ig_screen_init(&scr, 120, 40, 1);
             ig_tview_render(u.v, &scr);
             ig_screen_free(&scr);
-            rc = run_trace_bench(&u, atoi(bench), now_ms() - t0);
+            rc = run_trace_bench(&u, atoi(bench), (cost){now_ms() - t0, cpu_ms() - c0});
         } else {
             ig_tui_app app = trace_app(&u);
             if (ig_tui_run_app(&app, &err) < 0)

@@ -453,13 +453,20 @@ static uint32_t *index_slot(span_index *x, uint64_t key, const ig_store_span *sp
     }
 }
 
+static int cmp_span_start(const void *a, const void *b)
+{
+    const ig_store_span *x = a, *y = b;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static int load_spans(ig_store *s, int64_t trace, ig_store_trace *t, ig_err *err)
 {
     sqlite3_stmt *st;
     if (prepare(s, "SELECT s.id, s.span_id, s.parent_span_id, s.operation, s.resource, s.scope, s.kind, s.start_ns, "
                    "s.end_ns, s.status_code, s.status_message, o.service, o.name "
-                   "FROM spans s JOIN operations o ON o.id = s.operation WHERE s.trace = ?1 "
-                   "ORDER BY s.start_ns, s.id",
+                   "FROM spans s JOIN operations o ON o.id = s.operation WHERE s.trace = ?1",
                 &st, err))
         return -1;
     sqlite3_bind_int64(st, 1, trace);
@@ -495,6 +502,9 @@ static int load_spans(ig_store *s, int64_t trace, ig_store_trace *t, ig_err *err
         sp->name = o->name;
     }
     free(ops.slots);
+    /* sorted here: SQLite's ORDER BY (a temporary B-tree of whole rows)
+     * took three times as long as reading them */
+    qsort(t->spans, t->nspans, sizeof *t->spans, cmp_span_start);
     return finish(s, st, rc, "load trace", err);
 }
 

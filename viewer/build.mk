@@ -8,6 +8,8 @@ CLI_PKGS += ncursesw
 TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live
 TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh
 BENCH_SCRIPTS += bench/viewer.sh
+BENCH_BINS += bench/gen_traces
+BENCH_SCRIPTS += bench/traces_view.sh
 TEST_BINS += tests/viewer/test_traces
 TEST_SCRIPTS += tests/viewer/e2e_traces.sh
 # writes the known traces into a store file for e2e_traces.sh
