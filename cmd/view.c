@@ -193,9 +193,12 @@ static int has_suffix(const char *s, const char *suffix)
 enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
 
 /* What a file holds, from its first bytes: an SQLite database is a trace
- * store (opening it checks its application_id and refuses another
- * application's), OTLP-JSON lines start with {"resourceSpans"; an empty
- * or missing .db is a store too, so that the store explains the problem. */
+ * store, OTLP-JSON lines start with {"resourceSpans"; an empty or missing
+ * .db is a store too, so that the store explains the problem.  The
+ * application_id is not read from the header here: while `ignis collect`
+ * has a new store open, the page that carries it is still in the WAL and
+ * the file's header says 0.  Opening the store checks it through SQLite
+ * and refuses another application's database with one line. */
 static int input_kind(const char *path)
 {
     if (!strcmp(path, "-"))

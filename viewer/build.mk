@@ -3,7 +3,7 @@
 CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c \
             viewer/tui.c viewer/live.c cmd/view.c cmd/top.c
 # the trace views (a store of collect/): waterfall geometry, model, keys, rendering
-CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tkeys.c viewer/tscreen.c
+CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c
 CLI_PKGS += ncursesw
 TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live
 TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh

@@ -8,11 +8,11 @@
  * window fetches the rows around it with limit/offset (about 200 rows, one
  * indexed query), so a store of a million traces opens as fast as one of a
  * hundred.  A trace page holds one loaded trace and its waterfall; the
- * time window it shows is a stack of zooms.  The operations page holds
- * the per-operation statistics of the whole store, the histogram page the
- * finer histogram of one operation, on log-spaced bounds between its
- * fastest and slowest span, so a bucket maps exactly onto the trace
- * filter's operation duration range.
+ * time window it shows is a stack of zooms.  The span details page is
+ * built in viewer/tdetails.c, the operations and histogram pages in
+ * viewer/tops.c (viewer/tpages.h is what they share).  Search matches
+ * rows of the page shown; in a waterfall every span, folded or not, with
+ * one regexec per distinct (service, name).
  *
  * Live views poll PRAGMA data_version (ig_tview_poll): the list refetches
  * its window, keeping the selected trace; a trace page reloads only when
@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/arena.h"
 #include "profile/tree.h"
 #include "utils/hash.h"
 #include "utils/strbuf.h"
+#include "viewer/tpages.h"
 
 void ig_tview_message(ig_tview *v, int is_error, const char *fmt, ...)
 {
@@ -175,7 +175,7 @@ static ig_trace_filter store_filter(const ig_tfilter *f)
 
 /* ---- pages ------------------------------------------------------------------------------ */
 
-static void page_free(ig_tpage *p)
+void ig_tpage_free(ig_tpage *p)
 {
     if (!p)
         return;
@@ -189,13 +189,7 @@ static void page_free(ig_tpage *p)
         ig_store_trace_free(&p->trace.trace);
         free(p->trace.match);
         break;
-    case IG_TP_SPAN:
-        ig_store_span_details_free(&p->span.d);
-        free(p->span.lines);
-        free(p->span.link_stored);
-        free(p->span.link_trace);
-        ig_arena_destroy(p->span.arena);
-        break;
+    case IG_TP_SPAN: ig_tdetails_free(&p->span); break;
     case IG_TP_OPS:
         ig_store_ops_free(&p->ops.ops);
         free(p->ops.order);
@@ -207,7 +201,7 @@ static void page_free(ig_tpage *p)
     free(p);
 }
 
-static ig_tpage *page_new(ig_tpage_kind kind)
+ig_tpage *ig_tpage_new(ig_tpage_kind kind)
 {
     ig_tpage *p = ig_xcalloc(1, sizeof *p);
     p->kind = kind;
@@ -220,25 +214,25 @@ ig_tpage *ig_tview_page(const ig_tview *v)
 }
 
 /* Pushes p; a full stack forgets its oldest page above the first list. */
-static void page_push(ig_tview *v, ig_tpage *p)
+void ig_tpage_push(ig_tview *v, ig_tpage *p)
 {
     if (v->npages == IG_TPAGES_MAX) {
-        page_free(v->pages[1]);
+        ig_tpage_free(v->pages[1]);
         memmove(&v->pages[1], &v->pages[2], (IG_TPAGES_MAX - 2) * sizeof v->pages[0]);
         v->npages--;
     }
     v->pages[v->npages++] = p;
 }
 
-static void page_pop(ig_tview *v)
+void ig_tpage_pop(ig_tview *v)
 {
     if (v->npages <= 1)
         return;
-    page_free(v->pages[--v->npages]);
+    ig_tpage_free(v->pages[--v->npages]);
 }
 
 /* Rows of the screen that show table rows, waterfall rows or lines. */
-static size_t body_rows(const ig_tview *v)
+size_t ig_tview_body_rows(const ig_tview *v)
 {
     return v->height > 5 ? (size_t)(v->height - 4) : 1;
 }
@@ -285,7 +279,7 @@ static ig_trace_sort list_sort_key(int column)
 
 static size_t list_window_size(const ig_tview *v)
 {
-    size_t rows = body_rows(v);
+    size_t rows = ig_tview_body_rows(v);
     return rows * 3 > 200 ? rows * 3 : 200;
 }
 
@@ -308,7 +302,7 @@ static int list_fetch(ig_tview *v, ig_tlist *l, size_t offset, ig_err *err)
  * in the window (fetching another window when they are not). */
 static int list_settle(ig_tview *v, ig_tlist *l, ig_err *err)
 {
-    size_t rows = body_rows(v);
+    size_t rows = ig_tview_body_rows(v);
     for (int pass = 0; pass < 2; pass++) {
         if (l->sel >= l->total)
             l->sel = l->total ? l->total - 1 : 0;
@@ -353,14 +347,14 @@ static int list_reload(ig_tview *v, ig_tlist *l, ig_err *err)
     return list_settle(v, l, err);
 }
 
-static ig_tpage *list_page_new(ig_tview *v, ig_tfilter filter, int sort, ig_err *err)
+ig_tpage *ig_tlist_page_new(ig_tview *v, ig_tfilter filter, int sort, ig_err *err)
 {
-    ig_tpage *p = page_new(IG_TP_LIST);
+    ig_tpage *p = ig_tpage_new(IG_TP_LIST);
     p->list.filter = filter;
     p->list.sort = sort;
     p->list.desc = true;
     if (list_fetch(v, &p->list, 0, err) < 0) {
-        page_free(p);
+        ig_tpage_free(p);
         return NULL;
     }
     return p;
@@ -484,8 +478,6 @@ int ig_tview_filter_clear(ig_tview *v)
 
 /* ---- sorting -------------------------------------------------------------------------------- */
 
-static int ops_sort(ig_tops *o);
-
 int ig_tview_set_sort(ig_tview *v, int column, bool desc)
 {
     ig_tpage *p = ig_tview_page(v);
@@ -494,7 +486,7 @@ int ig_tview_set_sort(ig_tview *v, int column, bool desc)
             return -1;
         p->ops.sort = column;
         p->ops.desc = desc;
-        return ops_sort(&p->ops);
+        return ig_tops_sort(&p->ops);
     }
     if (p->kind != IG_TP_LIST || column < 0 || column >= IG_TCOLS)
         return -1;
@@ -518,7 +510,7 @@ int ig_tview_set_sort(ig_tview *v, int column, bool desc)
 
 static size_t trace_rows(const ig_tview *v)
 {
-    return body_rows(v);
+    return ig_tview_body_rows(v);
 }
 
 static void trace_settle(ig_tview *v, ig_ttrace *t)
@@ -532,7 +524,7 @@ static void trace_settle(ig_tview *v, ig_ttrace *t)
         t->scroll = t->sel - rows + 1;
 }
 
-static void trace_select_span(ig_tview *v, ig_ttrace *t, int32_t span)
+void ig_ttrace_select(ig_tview *v, ig_ttrace *t, int32_t span)
 {
     if (span < 0)
         return;
@@ -546,7 +538,7 @@ void ig_tview_select_span(ig_tview *v, int32_t span)
 {
     ig_tpage *p = ig_tview_page(v);
     if (p->kind == IG_TP_TRACE && span >= 0 && (size_t)span < p->trace.trace.nspans)
-        trace_select_span(v, &p->trace, span);
+        ig_ttrace_select(v, &p->trace, span);
 }
 
 int32_t ig_tview_selected_span(const ig_tview *v)
@@ -585,16 +577,16 @@ static int trace_load(ig_tview *v, ig_ttrace *t, int64_t trace, ig_err *err)
 
 int ig_tview_open_trace(ig_tview *v, int64_t trace, const uint8_t *span_id)
 {
-    ig_tpage *p = page_new(IG_TP_TRACE);
+    ig_tpage *p = ig_tpage_new(IG_TP_TRACE);
     ig_err err;
     if (trace_load(v, &p->trace, trace, &err) < 0) {
-        page_free(p);
+        ig_tpage_free(p);
         ig_tview_message(v, 1, "%s", err.msg);
         return -1;
     }
-    page_push(v, p);
+    ig_tpage_push(v, p);
     if (span_id)
-        trace_select_span(v, &p->trace, ig_waterfall_find_span(&p->trace.wf, span_id));
+        ig_ttrace_select(v, &p->trace, ig_waterfall_find_span(&p->trace.wf, span_id));
     return 0;
 }
 
@@ -620,7 +612,7 @@ static int trace_reload(ig_tview *v, ig_ttrace *t, ig_err *err)
         if (ncollapsed)
             ig_waterfall_relayout(&t->wf);
         if (sel >= 0)
-            trace_select_span(v, t, ig_waterfall_find_span(&t->wf, sel_id));
+            ig_ttrace_select(v, t, ig_waterfall_find_span(&t->wf, sel_id));
     }
     free(collapsed);
     return rc;
@@ -733,421 +725,6 @@ void ig_tview_pan(ig_tview *v, int dir)
     }
     t->zoom_from[t->nzoom - 1] = from;
     t->zoom_to[t->nzoom - 1] = to;
-}
-
-/* ---- span details ---------------------------------------------------------------------------- */
-
-typedef struct lines_builder {
-    ig_tspan *sp;
-    size_t cap;
-} lines_builder;
-
-enum { VALUE_SHOWN_MAX = 2048 };
-
-static ig_tline *line_add(lines_builder *b, uint8_t style, const char *text)
-{
-    ig_tspan *sp = b->sp;
-    if (sp->nlines == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        sp->lines = ig_xrealloc(sp->lines, b->cap * sizeof *sp->lines);
-    }
-    ig_tline *l = &sp->lines[sp->nlines++];
-    *l = (ig_tline){ig_arena_strdup(sp->arena, text), style, -1, 0};
-    return l;
-}
-
-static void line_printf(lines_builder *b, uint8_t style, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void line_printf(lines_builder *b, uint8_t style, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    line_add(b, style, buf);
-}
-
-/* "  key    value" with the key padded to key_width; long values are cut. */
-static void line_kv(lines_builder *b, int indent, int key_width, const char *key, const char *value, size_t len)
-{
-    ig_strbuf sb = IG_STRBUF_INIT;
-    ig_sb_printf(&sb, "%*s%-*s  ", indent, "", key_width, key);
-    int kw = (int)ig_utf8_len(sb.data);
-    size_t shown = len > VALUE_SHOWN_MAX ? VALUE_SHOWN_MAX : len;
-    while (shown < len && shown > 0 && ((unsigned char)value[shown] & 0xc0) == 0x80)
-        shown--; /* do not cut a UTF-8 sequence */
-    ig_sb_append(&sb, value, shown);
-    if (shown < len)
-        ig_sb_printf(&sb, " ... (%zu bytes)", len);
-    ig_tline *l = line_add(b, IG_ST_NORMAL, sb.data);
-    l->key_width = kw;
-    ig_sb_free(&sb);
-}
-
-static void lines_attrs(lines_builder *b, int indent, const ig_store_attrs *a)
-{
-    int kw = 0;
-    for (size_t i = 0; i < a->n; i++) {
-        int n = (int)ig_utf8_len(a->kv[i].key);
-        if (n > kw)
-            kw = n;
-    }
-    if (kw > 32)
-        kw = 32;
-    for (size_t i = 0; i < a->n; i++)
-        line_kv(b, indent, kw, a->kv[i].key, a->kv[i].value, a->kv[i].value_len);
-    if (a->dropped)
-        line_printf(b, IG_ST_DIM, "%*s(%u dropped by the sender)", indent, "", a->dropped);
-}
-
-static const char *kind_name(uint8_t kind)
-{
-    static const char *names[] = {"unspecified", "internal", "server", "client", "producer", "consumer"};
-    return kind < 6 ? names[kind] : "unspecified";
-}
-
-static void lines_span(lines_builder *b, const ig_ttrace *t, uint32_t i)
-{
-    const ig_store_span *sp = &t->trace.spans[i];
-    const ig_wf_node *nd = &t->wf.nodes[i];
-    char id[17], pid[17], d[32], at[32];
-    ig_hex(sp->span_id, 8, id);
-    ig_hex(sp->parent_span_id, 8, pid);
-    ig_format_duration(sp->end_ns - sp->start_ns, d, sizeof d);
-    uint64_t t0 = t->zoom_from[0];
-    ig_format_duration(sp->start_ns >= t0 ? sp->start_ns - t0 : 0, at, sizeof at);
-    line_printf(b, IG_ST_TABLE_HEADER, "Span %s", sp->name);
-    const char *kv[][2] = {{"service", sp->service}, {"span id", id}, {"kind", kind_name(sp->kind)}};
-    for (size_t k = 0; k < 3; k++)
-        line_kv(b, 2, 12, kv[k][0], kv[k][1], strlen(kv[k][1]));
-    char buf[256];
-    if (sp->parent_state == IG_PARENT_NONE)
-        snprintf(buf, sizeof buf, "none (a root)");
-    else if (nd->flags & IG_WF_ORPHAN)
-        snprintf(buf, sizeof buf, "%s never arrived: shown under the root", pid);
-    else if (nd->flags & IG_WF_CYCLE)
-        snprintf(buf, sizeof buf, "%s closes a loop of parents: cut, shown under the root", pid);
-    else
-        snprintf(buf, sizeof buf, "%s %s", pid, t->trace.spans[nd->parent].name);
-    line_kv(b, 2, 12, "parent", buf, strlen(buf));
-    if (nd->flags & IG_WF_SKEW) {
-        const ig_store_span *pp = &t->trace.spans[nd->parent];
-        char e[32];
-        if (sp->start_ns < pp->start_ns) {
-            ig_format_duration(pp->start_ns - sp->start_ns, e, sizeof e);
-            snprintf(buf, sizeof buf, "starts %s before its parent (clock skew?)", e);
-        } else {
-            ig_format_duration(sp->end_ns - pp->end_ns, e, sizeof e);
-            snprintf(buf, sizeof buf, "ends %s after its parent (clock skew?)", e);
-        }
-        line_kv(b, 2, 12, "timing", buf, strlen(buf));
-    }
-    snprintf(buf, sizeof buf, "+%s from the trace start, lasts %s", at, d);
-    line_kv(b, 2, 12, "time", buf, strlen(buf));
-    snprintf(buf, sizeof buf, "%s%s%s", sp->status_code == 2 ? "ERROR" : sp->status_code == 1 ? "OK" : "unset",
-             *sp->status_message ? ": " : "", sp->status_message);
-    ig_tline *st = NULL;
-    line_kv(b, 2, 12, "status", buf, strlen(buf));
-    st = &b->sp->lines[b->sp->nlines - 1];
-    if (sp->status_code == 2)
-        st->style = IG_ST_ERROR;
-    if (*b->sp->d.trace_state)
-        line_kv(b, 2, 12, "trace state", b->sp->d.trace_state, strlen(b->sp->d.trace_state));
-    if (nd->flags & IG_WF_CRITICAL)
-        line_kv(b, 2, 12, "critical", "on the critical path", 20);
-}
-
-static void lines_events(lines_builder *b, const ig_ttrace *t, uint32_t i)
-{
-    const ig_store_span_details *d = &b->sp->d;
-    line_add(b, IG_ST_NORMAL, "");
-    line_printf(b, IG_ST_TABLE_HEADER, "Events (%zu)", d->nevents);
-    uint64_t t0 = t->trace.spans[i].start_ns;
-    for (size_t e = 0; e < d->nevents; e++) {
-        char at[32];
-        const ig_store_event_details *ev = &d->events[e];
-        ig_format_duration(ev->time_ns >= t0 ? ev->time_ns - t0 : t0 - ev->time_ns, at, sizeof at);
-        line_printf(b, IG_ST_NORMAL, "  %s%s  %s", ev->time_ns >= t0 ? "+" : "-", at, ev->name);
-        lines_attrs(b, 6, &ev->attrs);
-    }
-    if (d->dropped_events)
-        line_printf(b, IG_ST_DIM, "  (%u dropped by the sender)", d->dropped_events);
-}
-
-static void lines_links(ig_tview *v, lines_builder *b)
-{
-    ig_tspan *sp = b->sp;
-    const ig_store_span_details *d = &sp->d;
-    line_add(b, IG_ST_NORMAL, "");
-    line_printf(b, IG_ST_TABLE_HEADER, "Links (%zu)", d->nlinks);
-    sp->link_stored = ig_xcalloc(d->nlinks ? d->nlinks : 1, sizeof *sp->link_stored);
-    sp->link_trace = ig_xcalloc(d->nlinks ? d->nlinks : 1, sizeof *sp->link_trace);
-    for (size_t k = 0; k < d->nlinks; k++) {
-        const ig_store_link *l = &d->links[k];
-        char tid[33], sid[17];
-        ig_hex(l->trace_id, 16, tid);
-        ig_hex(l->span_id, 8, sid);
-        ig_err err;
-        int found = ig_store_find_trace(v->store, l->trace_id, &sp->link_trace[k], &err);
-        sp->link_stored[k] = found == 1;
-        bool same = !memcmp(l->trace_id, sp->trace_id, 16);
-        ig_tline *ln = NULL;
-        line_printf(b, found == 1 ? IG_ST_NORMAL : IG_ST_DIM, "  -> trace %s span %s  %s", tid, sid,
-                    found == 1 ? (same ? "(this trace: Enter selects the span)" : "(Enter opens it)")
-                               : "(not in the store)");
-        ln = &sp->lines[sp->nlines - 1];
-        ln->link = (int32_t)k;
-        if (*l->trace_state)
-            line_kv(b, 6, 11, "trace state", l->trace_state, strlen(l->trace_state));
-        lines_attrs(b, 6, &l->attrs);
-    }
-    if (d->dropped_links)
-        line_printf(b, IG_ST_DIM, "  (%u dropped by the sender)", d->dropped_links);
-}
-
-static void lines_resource(lines_builder *b)
-{
-    const ig_store_span_details *d = &b->sp->d;
-    line_add(b, IG_ST_NORMAL, "");
-    line_printf(b, IG_ST_TABLE_HEADER, "Resource (%s)", d->service);
-    lines_attrs(b, 2, &d->resource);
-    if (*d->resource_schema_url)
-        line_kv(b, 2, 10, "schema url", d->resource_schema_url, strlen(d->resource_schema_url));
-    line_add(b, IG_ST_NORMAL, "");
-    line_printf(b, IG_ST_TABLE_HEADER, "Scope %s%s%s", *d->scope_name ? d->scope_name : "(unnamed)",
-                *d->scope_version ? " " : "", d->scope_version);
-    lines_attrs(b, 2, &d->scope);
-}
-
-static int open_span(ig_tview *v)
-{
-    int32_t s = ig_tview_selected_span(v);
-    if (s < 0)
-        return -1;
-    const ig_ttrace *t = &ig_tview_page(v)->trace;
-    ig_tpage *p = page_new(IG_TP_SPAN);
-    ig_err err;
-    if (ig_store_span_details_load(v->store, t->trace.spans[s].id, &p->span.d, &err) < 0) {
-        page_free(p);
-        ig_tview_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    p->span.arena = ig_arena_new();
-    memcpy(p->span.trace_id, t->trace.trace_id, 16);
-    lines_builder b = {&p->span, 0};
-    lines_span(&b, t, (uint32_t)s);
-    line_add(&b, IG_ST_NORMAL, "");
-    line_printf(&b, IG_ST_TABLE_HEADER, "Attributes (%zu)", p->span.d.attrs.n);
-    lines_attrs(&b, 2, &p->span.d.attrs);
-    lines_events(&b, t, (uint32_t)s);
-    lines_links(v, &b);
-    lines_resource(&b);
-    page_push(v, p);
-    return 0;
-}
-
-/* Enter on a link line: the linked trace, at the linked span. */
-static int follow_link(ig_tview *v, ig_tspan *sp)
-{
-    if (sp->sel >= sp->nlines || sp->lines[sp->sel].link < 0)
-        return -1;
-    int32_t k = sp->lines[sp->sel].link;
-    const ig_store_link *l = &sp->d.links[k];
-    char tid[33];
-    ig_hex(l->trace_id, 16, tid);
-    ig_err err;
-    int64_t id;
-    int found = ig_store_find_trace(v->store, l->trace_id, &id, &err);
-    if (found < 0) {
-        ig_tview_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    if (!found) {
-        ig_tview_message(v, 1, "linked trace %s is not in the store", tid);
-        return -1;
-    }
-    ig_tpage *below = v->npages >= 2 ? v->pages[v->npages - 2] : NULL;
-    if (below && below->kind == IG_TP_TRACE && below->trace.trace.id == id) {
-        int32_t s = ig_waterfall_find_span(&below->trace.wf, l->span_id);
-        if (s >= 0) { /* a link within the trace shown below: select the span there */
-            page_pop(v);
-            trace_select_span(v, &below->trace, s);
-            return 0;
-        }
-    }
-    return ig_tview_open_trace(v, id, l->span_id);
-}
-
-/* ---- operations ------------------------------------------------------------------------------ */
-
-static int cmp_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? -1 : a > b;
-}
-
-static int ops_cmp(const void *a, const void *b, void *ctx)
-{
-    const ig_tops *o = ctx;
-    const ig_store_op_stats *x = &o->ops.ops[*(const size_t *)a], *y = &o->ops.ops[*(const size_t *)b];
-    int c = 0;
-    switch (o->sort) {
-    case IG_OCOL_SERVICE: c = strcmp(x->service, y->service); break;
-    case IG_OCOL_NAME: c = strcmp(x->name, y->name); break;
-    case IG_OCOL_COUNT: c = cmp_u64(x->count, y->count); break;
-    case IG_OCOL_ERRORS:
-        c = (x->errors * (double)y->count > y->errors * (double)x->count) -
-            (x->errors * (double)y->count < y->errors * (double)x->count);
-        break;
-    case IG_OCOL_P50: c = cmp_u64(x->p50_ns, y->p50_ns); break;
-    case IG_OCOL_P90: c = cmp_u64(x->p90_ns, y->p90_ns); break;
-    default: c = cmp_u64(x->p99_ns, y->p99_ns); break;
-    }
-    if (o->desc)
-        c = -c;
-    if (!c) /* the store's order: service, then name */
-        c = cmp_u64(*(const size_t *)a, *(const size_t *)b);
-    return c;
-}
-
-static int ops_sort(ig_tops *o)
-{
-    int64_t keep = o->sel < o->ops.n ? o->ops.ops[o->order[o->sel]].id : 0;
-    for (size_t i = 0; i < o->ops.n; i++)
-        o->order[i] = i;
-    qsort_r(o->order, o->ops.n, sizeof *o->order, ops_cmp, o);
-    for (size_t i = 0; i < o->ops.n; i++)
-        if (o->ops.ops[o->order[i]].id == keep)
-            o->sel = i;
-    return 0;
-}
-
-static int ops_load(ig_tview *v, ig_tops *o, ig_err *err)
-{
-    ig_store_ops ops;
-    if (ig_store_operations(v->store, NULL, &ops, err) < 0)
-        return -1;
-    int64_t keep = o->sel < o->ops.n ? o->ops.ops[o->order[o->sel]].id : 0;
-    ig_store_ops_free(&o->ops);
-    free(o->order);
-    o->ops = ops;
-    o->order = ig_xmalloc((ops.n ? ops.n : 1) * sizeof *o->order);
-    o->sel = 0;
-    for (size_t i = 0; i < ops.n; i++)
-        o->order[i] = i;
-    qsort_r(o->order, ops.n, sizeof *o->order, ops_cmp, o);
-    for (size_t i = 0; keep && i < ops.n; i++)
-        if (ops.ops[o->order[i]].id == keep)
-            o->sel = i;
-    o->stale = false;
-    return 0;
-}
-
-int ig_tview_open_operations(ig_tview *v)
-{
-    ig_tpage *p = page_new(IG_TP_OPS);
-    p->ops.sort = IG_OCOL_SERVICE;
-    ig_err err;
-    if (ops_load(v, &p->ops, &err) < 0) {
-        page_free(p);
-        ig_tview_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    page_push(v, p);
-    return 0;
-}
-
-static void ops_settle(ig_tview *v, ig_tops *o)
-{
-    size_t rows = body_rows(v);
-    if (o->sel >= o->ops.n)
-        o->sel = o->ops.n ? o->ops.n - 1 : 0;
-    if (o->sel < o->scroll)
-        o->scroll = o->sel;
-    if (o->sel >= o->scroll + rows)
-        o->scroll = o->sel - rows + 1;
-}
-
-/* Upper bounds of about `want` buckets, log-spaced from lo to hi, strictly
- * increasing, the last one hi. */
-static size_t hist_bounds(uint64_t lo, uint64_t hi, size_t want, uint64_t *b)
-{
-    if (hi <= lo || want < 2) {
-        b[0] = hi;
-        return 1;
-    }
-    double a = lo > 0 ? (double)lo : 1.0, r = (double)hi / a;
-    size_t n = 0;
-    for (size_t i = 1; i <= want; i++) {
-        uint64_t e = i == want ? hi : (uint64_t)ceil(a * pow(r, (double)i / (double)want));
-        if (e > hi)
-            e = hi;
-        if (n && e <= b[n - 1])
-            continue;
-        b[n++] = e;
-        if (e == hi)
-            break;
-    }
-    return n;
-}
-
-static int hist_load(ig_tview *v, ig_thist *h, ig_err *err)
-{
-    return ig_store_op_histogram(v->store, h->op.id, NULL, h->bounds, h->nb, h->counts, err);
-}
-
-static int open_histogram(ig_tview *v, const ig_store_op_stats *op)
-{
-    ig_tpage *p = page_new(IG_TP_HIST);
-    ig_thist *h = &p->hist;
-    h->op = *op;
-    size_t ls = strlen(op->service), ln = strlen(op->name);
-    h->names = ig_xmalloc(ls + ln + 2);
-    memcpy(h->names, op->service, ls + 1);
-    memcpy(h->names + ls + 1, op->name, ln + 1);
-    h->op.service = h->names;
-    h->op.name = h->names + ls + 1;
-    int want = (v->width - 12) / 2;
-    want = want < 8 ? 8 : want > IG_THIST_MAX ? IG_THIST_MAX : want;
-    h->nb = hist_bounds(op->min_ns, op->max_ns, (size_t)want, h->bounds);
-    ig_err err;
-    if (hist_load(v, h, &err) < 0) {
-        page_free(p);
-        ig_tview_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    /* start on the fullest bucket */
-    for (size_t i = 0; i < h->nb; i++)
-        if (h->counts[i] > h->counts[h->sel])
-            h->sel = i;
-    page_push(v, p);
-    return 0;
-}
-
-/* Enter on a histogram: the traces with a span of the operation in the bucket. */
-static int list_bucket(ig_tview *v, const ig_thist *h)
-{
-    if (h->sel >= h->nb)
-        return -1;
-    uint64_t lo = h->sel ? h->bounds[h->sel - 1] + 1 : 0, hi = h->bounds[h->sel] + 1;
-    ig_tfilter f = {0};
-    f.operation = h->op.id;
-    f.op_min_ns = lo;
-    f.op_max_ns = hi;
-    char a[32], b[32];
-    ig_format_duration(h->sel ? h->bounds[h->sel - 1] : 0, a, sizeof a);
-    ig_format_duration(h->bounds[h->sel], b, sizeof b);
-    ig_strbuf sb = IG_STRBUF_INIT;
-    ig_sb_printf(&sb, "%s %s %s%s..%s", h->op.service, h->op.name, h->sel ? ">" : "", a, b);
-    f.operation_label = ig_sb_detach(&sb, NULL);
-    ig_err err;
-    ig_tpage *p = list_page_new(v, f, IG_TCOL_DURATION, &err);
-    if (!p) {
-        ig_tview_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    page_push(v, p);
-    ig_tview_message(v, 0, "%llu traces with %s", (unsigned long long)p->list.total, f.operation_label);
-    return 0;
 }
 
 /* ---- search ------------------------------------------------------------------------------------ */
@@ -1283,7 +860,7 @@ static void next_span_match(ig_tview *v, ig_ttrace *t, int dir)
     if (found < 0)
         ig_tview_message(v, 0, "no span matches /%s", v->search);
     else
-        trace_select_span(v, t, (int32_t)found);
+        ig_ttrace_select(v, t, (int32_t)found);
 }
 
 void ig_tview_next_match(ig_tview *v, int dir)
@@ -1317,7 +894,7 @@ void ig_tview_next_match(ig_tview *v, int dir)
     case IG_TP_OPS:
         if (p->ops.ops.n && (i = next_index(v, p->ops.sel, p->ops.ops.n, dir, ops_row_matches, &p->ops)) >= 0) {
             p->ops.sel = (size_t)i;
-            ops_settle(v, &p->ops);
+            ig_tops_settle(v, &p->ops);
         }
         break;
     case IG_TP_HIST: break;
@@ -1358,7 +935,7 @@ void ig_tview_move(ig_tview *v, long delta)
     case IG_TP_SPAN: {
         ig_tspan *s = &p->span;
         s->sel = moved(s->sel, s->nlines, delta);
-        size_t rows = body_rows(v);
+        size_t rows = ig_tview_body_rows(v);
         if (s->sel < s->scroll)
             s->scroll = s->sel;
         if (s->sel >= s->scroll + rows)
@@ -1367,7 +944,7 @@ void ig_tview_move(ig_tview *v, long delta)
     }
     case IG_TP_OPS:
         p->ops.sel = moved(p->ops.sel, p->ops.ops.n, delta);
-        ops_settle(v, &p->ops);
+        ig_tops_settle(v, &p->ops);
         break;
     case IG_TP_HIST:
         p->hist.sel = moved(p->hist.sel, p->hist.nb, delta);
@@ -1385,13 +962,13 @@ int ig_tview_open(ig_tview *v)
         const ig_trace_row *r = ig_tview_selected_trace(v);
         return r ? ig_tview_open_trace(v, r->id, NULL) : -1;
     }
-    case IG_TP_TRACE: return open_span(v);
-    case IG_TP_SPAN: return follow_link(v, &p->span);
+    case IG_TP_TRACE: return ig_tdetails_open(v);
+    case IG_TP_SPAN: return ig_tdetails_follow_link(v, &p->span);
     case IG_TP_OPS:
         if (p->ops.sel >= p->ops.ops.n)
             return -1;
-        return open_histogram(v, &p->ops.ops.ops[p->ops.order[p->ops.sel]]);
-    case IG_TP_HIST: return list_bucket(v, &p->hist);
+        return ig_thist_open(v, &p->ops.ops.ops[p->ops.order[p->ops.sel]]);
+    case IG_TP_HIST: return ig_thist_list_bucket(v, &p->hist);
     }
     return -1;
 }
@@ -1403,7 +980,7 @@ void ig_tview_back(ig_tview *v)
         p->trace.nzoom--;
         return;
     }
-    page_pop(v);
+    ig_tpage_pop(v);
 }
 
 /* ---- refreshing ------------------------------------------------------------------------------------- */
@@ -1418,12 +995,12 @@ int ig_tview_refresh(ig_tview *v)
     case IG_TP_LIST: rc = list_reload(v, &p->list, &err); break;
     case IG_TP_TRACE: rc = trace_reload(v, &p->trace, &err); break;
     case IG_TP_OPS:
-        rc = ops_load(v, &p->ops, &err);
+        rc = ig_tops_load(v, &p->ops, &err);
         if (rc == 0)
-            ops_settle(v, &p->ops);
+            ig_tops_settle(v, &p->ops);
         break;
     case IG_TP_HIST:
-        rc = hist_load(v, &p->hist, &err);
+        rc = ig_thist_load(v, &p->hist, &err);
         p->hist.stale = rc < 0;
         break;
     case IG_TP_SPAN: break;
@@ -1467,11 +1044,11 @@ ig_tview *ig_tview_new(ig_store *s, const char *title, ig_err *err)
     v->data_version = ig_store_data_version(s);
     ig_tfilter none = {0};
     ig_tpage *p;
-    if (ig_store_summary_get(s, &v->summary, err) < 0 || !(p = list_page_new(v, none, IG_TCOL_START, err))) {
+    if (ig_store_summary_get(s, &v->summary, err) < 0 || !(p = ig_tlist_page_new(v, none, IG_TCOL_START, err))) {
         ig_tview_free(v);
         return NULL;
     }
-    page_push(v, p);
+    ig_tpage_push(v, p);
     return v;
 }
 
@@ -1480,7 +1057,7 @@ void ig_tview_free(ig_tview *v)
     if (!v)
         return;
     while (v->npages)
-        page_free(v->pages[--v->npages]);
+        ig_tpage_free(v->pages[--v->npages]);
     if (v->has_search)
         regfree(&v->search_re);
     for (size_t i = 0; i < v->npick; i++)
@@ -1505,7 +1082,7 @@ void ig_tview_resize(ig_tview *v, int width, int height)
             ig_tview_message(v, 1, "%s", err.msg);
         break;
     case IG_TP_TRACE: trace_settle(v, &p->trace); break;
-    case IG_TP_OPS: ops_settle(v, &p->ops); break;
+    case IG_TP_OPS: ig_tops_settle(v, &p->ops); break;
     default: ig_tview_move(v, 0); break;
     }
 }

@@ -716,6 +716,40 @@ static void test_links(void **state)
     close_view(f);
 }
 
+/* A 1 MB attribute value and a name with control characters: stored as
+ * sent, shown cut (with the length) and with the control characters
+ * drawn as '?'. */
+static void test_long_values(void **state)
+{
+    (void)state;
+    size_t big = 1 << 20;
+    char *attrs = malloc(big + 64);
+    int n = snprintf(attrs, 64, "{\"payload\":\"");
+    memset(attrs + n, 'x', big);
+    strcpy(attrs + n + big, "\"}");
+    tf_span sp = {1, 1, 0, "svc", "line one\nline\ttwo", 0, 1000, 0, NULL, attrs, NULL, 0, 0, 0};
+    ig_err err;
+    ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+    assert_int_equal(tf_insert(s, &sp, 1), 0);
+    free(attrs);
+    fixture *f = open_view(s, 100, 30);
+    assert_on_screen(f, "svc              line one?line?two");
+    key(f, IG_KEY_ENTER);
+    assert_on_screen(f, "svc line one?line?two");
+    key(f, IG_KEY_ENTER);
+    assert_on_screen(f, "Span line one?line?two");
+    const ig_tspan *d = &ig_tview_page(f->v)->span;
+    int found = 0;
+    for (size_t i = 0; i < d->nlines; i++)
+        if (strstr(d->lines[i].text, "payload  xxxx")) {
+            assert_non_null(strstr(d->lines[i].text, "x ... (1048576 bytes)"));
+            assert_true(strlen(d->lines[i].text) < 4096);
+            found = 1;
+        }
+    assert_true(found);
+    close_view(f);
+}
+
 /* ---- operations ------------------------------------------------------------------------ */
 
 static void select_operation(fixture *f, const char *service, const char *name)
@@ -940,6 +974,28 @@ static void test_live_refresh(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Bars at the edges of the window: clipped, at least one cell, or none. */
+static void test_bar_edges(void **state)
+{
+    (void)state;
+    int col, n;
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 10, 99, &col, &n), 0);   /* before */
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 200, 300, &col, &n), 0); /* after */
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 50, 150, &col, &n), 1);  /* across the start */
+    assert_true(col == 0 && n == 5);
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 150, 900, &col, &n), 1); /* across the end */
+    assert_true(col == 5 && n == 5);
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 100, 100, &col, &n), 1); /* zero length */
+    assert_true(col == 0 && n == 1);
+    assert_int_equal(ig_waterfall_bar(100, 200, 10, 199, 199, &col, &n), 1); /* at the last cell */
+    assert_true(col == 9 && n == 1);
+    assert_int_equal(ig_waterfall_bar(100, 100, 10, 100, 100, &col, &n), 1); /* an empty window */
+    assert_true(col == 0 && n >= 1 && col + n <= 10);
+    assert_int_equal(ig_waterfall_bar(100, 200, 0, 100, 200, &col, &n), 0);  /* no room */
+    assert_int_equal(ig_waterfall_cell(100, 200, 10, 50), -5);
+    assert_int_equal(ig_waterfall_cell(0, UINT64_MAX, 100, UINT64_MAX), 100); /* no overflow */
+}
+
 /* ---- parsing --------------------------------------------------------------------------- */
 
 static void test_durations(void **state)
@@ -999,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_waterfall_huge_traces),
         cmocka_unit_test(test_span_details),
         cmocka_unit_test(test_links),
+        cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_operations),
         cmocka_unit_test(test_histogram_buckets_list_their_traces),
         cmocka_unit_test(test_histogram_keys_and_clicks),
@@ -1006,6 +1063,7 @@ int main(void)
         cmocka_unit_test(test_small_and_empty),
         cmocka_unit_test(test_ascii_fallback),
         cmocka_unit_test(test_live_refresh),
+        cmocka_unit_test(test_bar_edges),
         cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
