@@ -17,7 +17,8 @@
  * Live views poll PRAGMA data_version (ig_tview_poll): the list refetches
  * its window, keeping the selected trace; a trace page reloads only when
  * its trace grew; the operations pages are marked stale instead of
- * spending a scan of every span on each commit.
+ * spending a scan of every span on each commit, and so is a list or trace
+ * whose last query took longer than live_budget_ms.
  */
 #include "viewer/tmodel.h"
 
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "profile/tree.h"
 #include "utils/hash.h"
@@ -40,6 +42,13 @@ void ig_tview_message(ig_tview *v, int is_error, const char *fmt, ...)
     vsnprintf(v->message, sizeof v->message, fmt, ap);
     va_end(ap);
     v->message_is_error = is_error;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 void ig_hex(const uint8_t *bytes, size_t n, char *out)
@@ -288,9 +297,12 @@ static int list_fetch(ig_tview *v, ig_tlist *l, size_t offset, ig_err *err)
 {
     ig_trace_filter f = store_filter(&l->filter);
     ig_trace_list rows;
+    double t0 = now_ms();
     if (ig_store_list_traces(v->store, &f, list_sort_key(l->sort), l->desc, offset, list_window_size(v), &rows,
                              err) < 0)
         return -1;
+    l->fetch_ms = now_ms() - t0;
+    l->stale = false;
     ig_trace_list_free(&l->win);
     l->win = rows;
     l->win_off = offset;
@@ -553,8 +565,11 @@ int32_t ig_tview_selected_span(const ig_tview *v)
 static int trace_load(ig_tview *v, ig_ttrace *t, int64_t trace, ig_err *err)
 {
     ig_store_trace loaded;
+    double t0 = now_ms();
     if (ig_store_load_trace(v->store, trace, &loaded, err) < 0)
         return -1;
+    t->load_ms = now_ms() - t0;
+    t->stale = false;
     ig_waterfall_free(&t->wf);
     ig_store_trace_free(&t->trace);
     free(t->match);
@@ -952,6 +967,8 @@ void ig_tview_move(ig_tview *v, long delta)
     }
 }
 
+static void settle_stale(ig_tview *v);
+
 /* ---- opening and going back ---------------------------------------------------------------------- */
 
 int ig_tview_open(ig_tview *v)
@@ -981,6 +998,7 @@ void ig_tview_back(ig_tview *v)
         return;
     }
     ig_tpage_pop(v);
+    settle_stale(v);
 }
 
 /* ---- refreshing ------------------------------------------------------------------------------------- */
@@ -1010,25 +1028,41 @@ int ig_tview_refresh(ig_tview *v)
     return rc;
 }
 
+/* Reloads the page shown when the store changed under it and reloading
+ * is cheap enough to do unasked. */
+static void settle_stale(ig_tview *v)
+{
+    ig_tpage *p = ig_tview_page(v);
+    if (p->kind == IG_TP_LIST && p->list.stale && p->list.fetch_ms <= v->live_budget_ms) {
+        ig_tview_refresh(v);
+    } else if (p->kind == IG_TP_TRACE && p->trace.stale) {
+        if (!trace_changed(v, &p->trace))
+            p->trace.stale = false;
+        else if (p->trace.load_ms <= v->live_budget_ms)
+            ig_tview_refresh(v);
+    }
+}
+
 int ig_tview_poll(ig_tview *v)
 {
     uint64_t dv = ig_store_data_version(v->store);
     if (dv == v->data_version)
         return 0;
     v->data_version = dv;
-    ig_tpage *p = ig_tview_page(v);
     ig_err err;
     ig_store_summary_get(v->store, &v->summary, &err);
     for (int i = 0; i < v->npages; i++) {
-        if (v->pages[i]->kind == IG_TP_OPS)
-            v->pages[i]->ops.stale = true;
-        if (v->pages[i]->kind == IG_TP_HIST)
-            v->pages[i]->hist.stale = true;
+        ig_tpage *p = v->pages[i];
+        if (p->kind == IG_TP_LIST)
+            p->list.stale = true;
+        else if (p->kind == IG_TP_TRACE)
+            p->trace.stale = true;
+        else if (p->kind == IG_TP_OPS)
+            p->ops.stale = true;
+        else if (p->kind == IG_TP_HIST)
+            p->hist.stale = true;
     }
-    if (p->kind == IG_TP_LIST)
-        return ig_tview_refresh(v) == 0;
-    if (p->kind == IG_TP_TRACE && trace_changed(v, &p->trace))
-        return ig_tview_refresh(v) == 0;
+    settle_stale(v);
     return 1;
 }
 
@@ -1041,6 +1075,7 @@ ig_tview *ig_tview_new(ig_store *s, const char *title, ig_err *err)
     v->title = ig_xstrdup(title ? title : ig_store_path(s));
     v->width = 80;
     v->height = 24;
+    v->live_budget_ms = 150;
     v->data_version = ig_store_data_version(s);
     ig_tfilter none = {0};
     ig_tpage *p;

@@ -71,6 +71,8 @@ typedef struct ig_tlist {
     ig_trace_list win;       /* the rows [win_off, win_off + win.n) */
     size_t win_off;
     uint64_t total;          /* traces matching the filter */
+    double fetch_ms;         /* what the last fetch took (live refresh budget) */
+    bool stale;              /* the store changed since the last fetch */
 } ig_tlist;
 
 #define IG_TZOOM_MAX 32
@@ -84,6 +86,8 @@ typedef struct ig_ttrace {
     bool no_critical;        /* critical path highlight turned off */
     int8_t *match;           /* per span: matches the search */
     bool match_known;        /* match is computed for the current search */
+    double load_ms;          /* what loading it took (live refresh budget) */
+    bool stale;              /* the store changed: the trace may have too */
 } ig_ttrace;
 
 /* One line of the span details; link >= 0 for a line that follows a link. */
@@ -161,6 +165,8 @@ typedef struct ig_tview {
     int message_is_error;
     int utf8;
     int live;                            /* refreshed as the store changes (header says so) */
+    double live_budget_ms;               /* a live refresh repeats a query by itself only when
+                                          * it took at most this long (default 150 ms) */
     int quit;
 } ig_tview;
 
@@ -176,8 +182,12 @@ void ig_tview_click(ig_tview *v, int row, int col, int dbl);
 /* Renders the shown page into s (viewer/tscreen.c). */
 void ig_tview_render(ig_tview *v, struct ig_screen *s);
 
-/* Live view: when another connection committed since the last call, reloads
- * what the page shows (the list, a trace that grew) and returns 1. */
+/* Live view: when another connection committed since the last call,
+ * returns 1 and reloads what the page shows (the list, a trace that grew)
+ * when the query that reloads it took at most live_budget_ms last time;
+ * a slower page (an attribute filter over millions of spans) and the
+ * operations pages are marked stale instead, and 'r' reloads them, so a
+ * busy collector never keeps the interface waiting. */
 int ig_tview_poll(ig_tview *v);
 
 /* ---- actions (what the keys do); 0 or -1 with the message set ----------- */

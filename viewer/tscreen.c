@@ -261,6 +261,8 @@ static void list_status(ig_tview *v, const ig_tlist *l, ig_strbuf *sb)
                  l->sort == IG_TCOL_START ? (l->desc ? "newest first" : "oldest first")
                  : text                   ? (l->desc ? "Z to A" : "A to Z")
                                           : (l->desc ? "largest first" : "smallest first"));
+    if (l->stale)
+        ig_sb_puts(sb, " | the store changed: r refreshes");
     const ig_trace_row *r = ig_tview_selected_trace(v);
     if (r) {
         char tid[33];
@@ -399,6 +401,8 @@ static void trace_status(ig_tview *v, const ig_ttrace *t, ig_strbuf *sb)
     ig_format_duration(sp->end_ns - sp->start_ns, d, sizeof d);
     uint64_t base = t->zoom_from[0];
     ig_format_duration(sp->start_ns - base, at, sizeof at);
+    if (t->stale)
+        ig_sb_puts(sb, " the trace changed: r reloads |");
     ig_sb_printf(sb, " %s (%s) | %s at +%s", sp->name, sp->service, d, at);
     if (sp->status_code == 2)
         ig_sb_printf(sb, " | ERROR%s%s", *sp->status_message ? ": " : "", sp->status_message);

@@ -940,6 +940,7 @@ static void test_live_refresh(void **state)
     ig_store *r = ig_store_open(path, IG_STORE_READONLY, &err);
     assert_non_null(r);
     fixture *f = open_view(r, 100, 30);
+    f->v->live_budget_ms = 1e9; /* whatever the machine's load: reload by itself */
     assert_on_screen(f, "| 1 traces, 5 spans");
     assert_int_equal(ig_tview_poll(f->v), 0); /* nothing new */
     assert_int_equal(tf_insert(w, tf_known + 5, 3), 0); /* trace 2 */
@@ -967,6 +968,30 @@ static void test_live_refresh(void **state)
     assert_on_screen(f, "the store changed: r refreshes");
     keys(f, "r");
     assert_not_on_screen(f, "the store changed");
+    /* a page whose query costs more than the budget waits for r */
+    keys(f, "t");
+    f->v->live_budget_ms = 0;
+    static const tf_span more = {30, 0x301, 0, "frontend", "GET /more", 0, TF_MS, 0, NULL, NULL, NULL, 0, 0, 0};
+    assert_int_equal(tf_insert(w, &more, 1), 0);
+    assert_int_equal(ig_tview_poll(f->v), 1);
+    render(f);
+    assert_int_equal(ig_tview_page(f->v)->list.total, 3);
+    assert_on_screen(f, "| 4 traces, 13 spans"); /* the summary is always fresh */
+    assert_on_screen(f, "| the store changed: r refreshes");
+    keys(f, "r");
+    assert_int_equal(ig_tview_page(f->v)->list.total, 4);
+    assert_not_on_screen(f, "the store changed");
+    /* and a trace that changed under its page says so */
+    open_trace(f, 1);
+    assert_int_equal(tf_insert(w, &(tf_span){1, 0x17, 0x11, "backend", "later still", 97 * TF_MS, 98 * TF_MS, 0,
+                                             NULL, NULL, NULL, 0, 0, 0}, 1), 0);
+    assert_int_equal(ig_tview_poll(f->v), 1);
+    render(f);
+    assert_int_equal(ig_tview_page(f->v)->trace.trace.nspans, 6);
+    assert_on_screen(f, " the trace changed: r reloads | GET /checkout (frontend)");
+    keys(f, "r");
+    assert_int_equal(ig_tview_page(f->v)->trace.trace.nspans, 7);
+    assert_not_on_screen(f, "the trace changed");
     close_view(f);
     ig_store_close(w);
     char cmd[128];
