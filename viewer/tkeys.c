@@ -260,9 +260,14 @@ static int common_key(ig_tview *v, int key)
         while (v->npages > 1)
             ig_tview_back(v);
         return 1;
-    case 'p':
-        if (ig_tview_page(v)->kind != IG_TP_OPS)
-            ig_tview_open_operations(v);
+    case 'p': /* back to the operations when they are open below, else open them */
+        for (int i = v->npages - 1; i >= 0; i--)
+            if (v->pages[i]->kind == IG_TP_OPS) {
+                while (ig_tview_page(v)->kind != IG_TP_OPS)
+                    ig_tview_back(v);
+                return 1;
+            }
+        ig_tview_open_operations(v);
         return 1;
     case 'r': ig_tview_refresh(v); return 1;
     default: return 0;

@@ -977,6 +977,11 @@ int ig_tview_open(ig_tview *v)
     switch (p->kind) {
     case IG_TP_LIST: {
         const ig_trace_row *r = ig_tview_selected_trace(v);
+        if (r && r->span_count > v->max_trace_spans) {
+            ig_tview_message(v, 1, "this trace has %u spans; the waterfall shows traces of up to %zu", r->span_count,
+                             v->max_trace_spans);
+            return -1;
+        }
         return r ? ig_tview_open_trace(v, r->id, NULL) : -1;
     }
     case IG_TP_TRACE: return ig_tdetails_open(v);
@@ -1076,6 +1081,7 @@ ig_tview *ig_tview_new(ig_store *s, const char *title, ig_err *err)
     v->width = 80;
     v->height = 24;
     v->live_budget_ms = 150;
+    v->max_trace_spans = IG_TRACE_SPANS_MAX;
     v->data_version = ig_store_data_version(s);
     ig_tfilter none = {0};
     ig_tpage *p;

@@ -76,6 +76,8 @@ typedef struct ig_tlist {
 } ig_tlist;
 
 #define IG_TZOOM_MAX 32
+/* Traces with more spans are not loaded from the list (memory follows spans). */
+#define IG_TRACE_SPANS_MAX 1000000
 
 typedef struct ig_ttrace {
     ig_store_trace trace;
@@ -167,6 +169,7 @@ typedef struct ig_tview {
     int live;                            /* refreshed as the store changes (header says so) */
     double live_budget_ms;               /* a live refresh repeats a query by itself only when
                                           * it took at most this long (default 150 ms) */
+    size_t max_trace_spans;              /* bigger traces are not opened (IG_TRACE_SPANS_MAX) */
     int quit;
 } ig_tview;
 

@@ -495,6 +495,22 @@ static void test_waterfall_cycle(void **state)
     close_view(f);
 }
 
+/* A trace bigger than the viewer's bound is not loaded. */
+static void test_trace_too_big(void **state)
+{
+    (void)state;
+    fixture *f = open_known(100, 30);
+    f->v->max_trace_spans = 4;
+    assert_int_equal(ig_tview_set_sort(f->v, IG_TCOL_SPANS, true), 0);
+    key(f, IG_KEY_ENTER); /* trace 1: 5 spans */
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_LIST);
+    assert_on_screen(f, "this trace has 5 spans; the waterfall shows traces of up to 4");
+    key(f, IG_KEY_DOWN);
+    key(f, IG_KEY_ENTER); /* 3 spans */
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_TRACE);
+    close_view(f);
+}
+
 static void test_waterfall_no_root(void **state)
 {
     (void)state;
@@ -840,6 +856,9 @@ static void test_histogram_buckets_list_their_traces(void **state)
     assert_on_screen(f, "| frontend GET /item >18.68ms..20ms");
     assert_on_screen(f, "2 traces with frontend GET /item");
     assert_int_equal(trace_number(selected_row(f)), 25);
+    keys(f, "p"); /* back to the operations below, not a second copy */
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_OPS);
+    assert_int_equal(f->v->npages, 2);
     close_view(f);
 }
 
@@ -1074,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_waterfall_missing_parent_and_skew),
         cmocka_unit_test(test_waterfall_cycle),
         cmocka_unit_test(test_waterfall_no_root),
+        cmocka_unit_test(test_trace_too_big),
         cmocka_unit_test(test_waterfall_fold_and_move),
         cmocka_unit_test(test_waterfall_zoom),
         cmocka_unit_test(test_waterfall_search),
