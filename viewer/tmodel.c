@@ -255,10 +255,10 @@ static const ig_tcolumn list_columns[IG_TCOLS] = {
 };
 
 static const ig_tcolumn ops_columns[IG_OCOLS] = {
-    [IG_OCOL_SERVICE] = {"service", 16, 0}, [IG_OCOL_NAME] = {"operation", 24, 0},
-    [IG_OCOL_COUNT] = {"spans", 9, 1},      [IG_OCOL_ERRORS] = {"errors", 8, 1},
-    [IG_OCOL_P50] = {"p50", 10, 1},         [IG_OCOL_P90] = {"p90", 10, 1},
-    [IG_OCOL_P99] = {"p99", 10, 1},         [IG_OCOL_HIST] = {"  latency (2ms..15s)", 0, 0},
+    [IG_OCOL_SERVICE] = {"service", 14, 0}, [IG_OCOL_NAME] = {"operation", 22, 0},
+    [IG_OCOL_COUNT] = {"spans", 8, 1},      [IG_OCOL_ERRORS] = {"errors", 8, 1},
+    [IG_OCOL_P50] = {"p50", 9, 1},          [IG_OCOL_P90] = {"p90", 9, 1},
+    [IG_OCOL_P99] = {"p99", 9, 1},          [IG_OCOL_HIST] = {"  latency (2ms..15s)", 0, 0},
 };
 
 const ig_tcolumn *ig_tview_list_columns(void) { return list_columns; }
@@ -388,7 +388,7 @@ static int list_apply(ig_tview *v, ig_tfilter *old)
         return -1;
     }
     filter_free(old);
-    ig_tview_message(v, 0, "%llu traces match", (unsigned long long)l->total);
+    ig_tview_message(v, 0, "%llu trace%s", (unsigned long long)l->total, l->total == 1 ? " matches" : "s match");
     return 0;
 }
 

@@ -185,6 +185,7 @@ int ig_thist_list_bucket(ig_tview *v, const ig_thist *h)
         return -1;
     }
     ig_tpage_push(v, p);
-    ig_tview_message(v, 0, "%llu traces with %s", (unsigned long long)p->list.total, f.operation_label);
+    ig_tview_message(v, 0, "%llu trace%s with %s", (unsigned long long)p->list.total, p->list.total == 1 ? "" : "s",
+                     f.operation_label);
     return 0;
 }

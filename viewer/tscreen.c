@@ -15,6 +15,7 @@
  * beside it.  Only the rows on screen are visited, so a redraw costs the
  * same for a trace of ten spans or of a hundred thousand.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,12 @@
 #include "viewer/tmodel.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
+
+/* The plural ending of a count: "1 span", "2 spans". */
+static const char *plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
 
 /* Glyphs with their ASCII fallback. */
 static uint32_t glyph(const ig_screen *s, uint32_t unicode, char ascii)
@@ -105,14 +112,18 @@ static void table_header(ig_tview *v, ig_screen *s, const ig_tcolumn *cols, int 
 
 /* ---- header, status, bottom line --------------------------------------------------- */
 
-static void header_text(ig_tview *v, const ig_tpage *p, ig_strbuf *sb)
+/* The header, shorter as `cut` grows: 1 names the store by its file name
+ * only, 2 also cuts trace ids to their first 16 digits. */
+static void header_text(ig_tview *v, const ig_tpage *p, int cut, ig_strbuf *sb)
 {
-    ig_sb_printf(sb, " ignis view %s", v->title);
+    const char *slash = strrchr(v->title, '/');
+    bool short_ids = cut >= 2;
+    ig_sb_printf(sb, " ignis view %s", cut >= 1 && slash && slash[1] ? slash + 1 : v->title);
     char a[32], b[32], c[32], tid[33];
     switch (p->kind) {
     case IG_TP_LIST:
-        ig_sb_printf(sb, " | %llu traces, %llu spans", (unsigned long long)v->summary.traces,
-                     (unsigned long long)v->summary.spans);
+        ig_sb_printf(sb, " | %llu trace%s, %llu span%s", (unsigned long long)v->summary.traces,
+                     plural(v->summary.traces), (unsigned long long)v->summary.spans, plural(v->summary.spans));
         describe_filter(&p->list.filter, sb);
         break;
     case IG_TP_TRACE: {
@@ -121,23 +132,29 @@ static void header_text(ig_tview *v, const ig_tpage *p, ig_strbuf *sb)
         for (size_t i = 0; i < t->trace.nspans; i++)
             errors += t->trace.spans[i].status_code == 2;
         ig_hex(t->trace.trace_id, 16, tid);
+        if (short_ids)
+            strcpy(tid + 16, v->utf8 ? "\u2026" : "~");
         ig_format_duration(t->zoom_to[0] - t->zoom_from[0], a, sizeof a);
-        ig_sb_printf(sb, " | trace %s | %s, %zu spans, %zu errors", tid, a, t->trace.nspans, errors);
+        ig_sb_printf(sb, " | trace %s | %s, %zu span%s, %zu error%s", tid, a, t->trace.nspans,
+                     plural(t->trace.nspans), errors, plural(errors));
         break;
     }
     case IG_TP_SPAN:
         ig_hex(p->span.trace_id, 16, tid);
+        if (short_ids)
+            strcpy(tid + 16, v->utf8 ? "\u2026" : "~");
         ig_sb_printf(sb, " | span of trace %s", tid);
         break;
     case IG_TP_OPS:
-        ig_sb_printf(sb, " | %zu operations, %llu spans", p->ops.ops.n, (unsigned long long)v->summary.spans);
+        ig_sb_printf(sb, " | %zu operation%s, %llu span%s", p->ops.ops.n, plural(p->ops.ops.n),
+                     (unsigned long long)v->summary.spans, plural(v->summary.spans));
         break;
     case IG_TP_HIST:
         ig_format_duration(p->hist.op.p50_ns, a, sizeof a);
         ig_format_duration(p->hist.op.p90_ns, b, sizeof b);
         ig_format_duration(p->hist.op.p99_ns, c, sizeof c);
-        ig_sb_printf(sb, " | %s %s | %llu spans | p50 %s p90 %s p99 %s", p->hist.op.service, p->hist.op.name,
-                     (unsigned long long)p->hist.op.count, a, b, c);
+        ig_sb_printf(sb, " | %s %s | %llu span%s | p50 %s p90 %s p99 %s", p->hist.op.service, p->hist.op.name,
+                     (unsigned long long)p->hist.op.count, plural(p->hist.op.count), a, b, c);
         break;
     }
     if (v->live)
@@ -148,7 +165,11 @@ static void draw_header(ig_tview *v, ig_screen *s)
 {
     ig_screen_fill(s, 0, 0, s->w, ' ', IG_ST_HEADER);
     ig_strbuf sb = IG_STRBUF_INIT;
-    header_text(v, ig_tview_page(v), &sb);
+    header_text(v, ig_tview_page(v), 0, &sb);
+    for (int cut = 1; cut <= 2 && (int)ig_utf8_len(sb.data) > s->w - 7; cut++) {
+        ig_sb_reset(&sb);
+        header_text(v, ig_tview_page(v), cut, &sb);
+    }
     ig_screen_text(s, 0, 0, s->w - 7, IG_ST_HEADER, sb.data);
     ig_screen_text(s, 0, s->w - 7, 7, IG_ST_HEADER, " ? help");
     ig_sb_free(&sb);
@@ -424,7 +445,7 @@ static void trace_status(ig_tview *v, const ig_ttrace *t, ig_strbuf *sb)
     if ((nd->flags & IG_WF_CRITICAL) && !t->no_critical)
         ig_sb_puts(sb, " | critical path");
     if (nd->nchildren && (nd->flags & IG_WF_COLLAPSED))
-        ig_sb_printf(sb, " | %u children folded", nd->nchildren);
+        ig_sb_printf(sb, " | %u %s folded", nd->nchildren, nd->nchildren == 1 ? "child" : "children");
 }
 
 /* ---- span details --------------------------------------------------------------------------- */
@@ -550,8 +571,9 @@ static void draw_hist(ig_tview *v, ig_screen *s, ig_thist *h)
     char line[256], mn[32], mx[32];
     ig_format_duration(h->op.min_ns, mn, sizeof mn);
     ig_format_duration(h->op.max_ns, mx, sizeof mx);
-    snprintf(line, sizeof line, " latency of %s %s: %llu spans from %s to %s, %llu errors", h->op.service,
-             h->op.name, (unsigned long long)h->op.count, mn, mx, (unsigned long long)h->op.errors);
+    snprintf(line, sizeof line, " latency of %s %s: %llu span%s from %s to %s, %llu error%s", h->op.service,
+             h->op.name, (unsigned long long)h->op.count, plural(h->op.count), mn, mx,
+             (unsigned long long)h->op.errors, plural(h->op.errors));
     ig_screen_text(s, 1, 0, -1, IG_ST_TABLE_HEADER, line);
     int x0, bw;
     ig_tview_hist_cells(v, &x0, &bw);
@@ -567,7 +589,7 @@ static void draw_hist(ig_tview *v, ig_screen *s, ig_thist *h)
     cell_text(s, top, 0, x0 - 1, 1, IG_ST_DIM, num);
     cell_text(s, top + height - 1, 0, x0 - 1, 1, IG_ST_DIM, "0");
     for (size_t b = 0; b < h->nb; b++) {
-        int x = x0 + (int)b * bw, w = bw > 2 ? bw - 1 : bw;
+        int x = x0 + (int)b * bw, w = bw > 1 ? bw - 1 : 1; /* a gap between buckets when there is room */
         bool sel = b == h->sel;
         if (sel)
             for (int r = 0; r < height; r++)

@@ -112,7 +112,7 @@ expect_row tr 3 "100ms      5      1 frontend         GET /checkout"
 # search, the waterfall of trace 1, marks, fold, zoom
 keys tr /; type_text tr 'checkout'; keys tr Enter
 expect tr "/checkout (n/N: next/previous match)"
-keys tr Enter; expect tr "| trace 00000000000000000000000000000001 | 100ms, 5 spans, 1 errors"
+keys tr Enter; expect tr "| trace 00000000000000000000000000000001 | 100ms, 5 spans, 1 error"
 expect tr "-   frontend GET /checkout"
 expect tr "     !  db SELECT orders"
 keys tr Down; expect tr " POST /charge (backend) | 50ms at +10ms"
@@ -127,7 +127,7 @@ keys tr Escape; expect tr "by span count, largest first"
 
 # ---- operations -> histogram -> bucket -> traces ---------------------------------
 keys tr p; expect tr "| 18 operations, 56 spans"
-expect tr "frontend        GET /item                     20       0      10ms      18ms      20ms"
+expect tr "frontend      GET /item                  20       0     10ms     18ms     20ms"
 keys tr /; type_text tr 'GET /item'; keys tr Enter
 expect tr " operation 13 of 18 | by service"
 keys tr Enter; expect tr "latency of frontend GET /item: 20 spans from 1ms to 20ms, 0 errors"
@@ -173,7 +173,7 @@ if [ "$out" = "ignis view: $tmp/spans.jsonl: reading OTLP-JSON files is not buil
   check "jsonl without the importer: rc=$rc" test $rc -eq 1
 else
   start js 100 30 $tmp/spans.jsonl
-  expect js "| 1 traces, 1 spans"
+  expect js "| 1 trace, 1 span"
   expect js "250ms      1      0 jsonsvc          from a file"
   keys js q; expect js "exited rc=0"
 fi

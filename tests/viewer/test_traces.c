@@ -355,7 +355,7 @@ static void test_waterfall_nests_and_marks(void **state)
     (void)state;
     fixture *f = open_known(100, 30);
     open_trace(f, 1);
-    assert_on_screen(f, "| trace 00000000000000000000000000000001 | 100ms, 5 spans, 1 errors");
+    assert_on_screen(f, "| trace 00000000000000000000000000000001 | 100ms, 5 spans, 1 error");
     /* tree order, children by start; a service badge where the service changes */
     assert_int_equal(span_row(f, "GET /checkout"), 2);
     assert_int_equal(span_row(f, "POST /charge"), 3);
@@ -790,12 +790,12 @@ static void test_operations(void **state)
     assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_OPS);
     assert_on_screen(f, "| 18 operations, 56 spans");
     /* GET /item: 20 spans of 1..20 ms: nearest-rank p50 10 ms, p90 18 ms, p99 20 ms */
-    assert_on_screen(f, "frontend        GET /item                     20       0      10ms      18ms      20ms");
-    assert_on_screen(f, "payments        POST /pay                      1  100.0%     200ms     200ms     200ms");
-    assert_on_screen(f, "db              SELECT orders                  1  100.0%      25ms      25ms      25ms");
+    assert_on_screen(f, "frontend      GET /item                  20       0     10ms     18ms     20ms");
+    assert_on_screen(f, "payments      POST /pay                   1  100.0%    200ms    200ms    200ms");
+    assert_on_screen(f, "db            SELECT orders               1  100.0%     25ms     25ms     25ms");
     /* the spanmetrics buckets as a sparkline: GET /item has 1 ms spans in the
      * first four buckets (<=2, 4, 6, 8 ms: 2 each), 2 in <=10 ms, 10 in <=50 ms */
-    assert_on_screen(f, "GET /item                     20       0      10ms      18ms      20ms   "
+    assert_on_screen(f, "GET /item                  20       0     10ms     18ms     20ms   "
                         "\u2582\u2582\u2582\u2582\u2582\u2588 ");
     /* sorted by p99, largest first: POST /pay (200 ms) */
     keys(f, "7");
@@ -944,6 +944,21 @@ static void test_ascii_fallback(void **state)
     close_view(f);
 }
 
+/* A header too long for the screen names the store by its file name,
+ * then cuts the trace id. */
+static void test_narrow_header(void **state)
+{
+    (void)state;
+    fixture *f = open_known(80, 24);
+    free(f->v->title);
+    f->v->title = strdup("/a/long/directory/name/of/the/store/traces.db");
+    render(f);
+    assert_on_screen(f, " ignis view traces.db | 26 traces, 56 spans");
+    open_trace(f, 1);
+    assert_on_screen(f, " ignis view traces.db | trace 0000000000000000\u2026 | 100ms, 5 spans, 1 error");
+    close_view(f);
+}
+
 /* ---- live refresh ----------------------------------------------------------------------- */
 
 static void test_live_refresh(void **state)
@@ -960,7 +975,7 @@ static void test_live_refresh(void **state)
     assert_non_null(r);
     fixture *f = open_view(r, 100, 30);
     f->v->live_budget_ms = 1e9; /* whatever the machine's load: reload by itself */
-    assert_on_screen(f, "| 1 traces, 5 spans");
+    assert_on_screen(f, "| 1 trace, 5 spans");
     assert_int_equal(ig_tview_poll(f->v), 0); /* nothing new */
     assert_int_equal(tf_insert(w, tf_known + 5, 3), 0); /* trace 2 */
     assert_int_equal(ig_tview_poll(f->v), 1);
@@ -1107,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_help_and_quit),
         cmocka_unit_test(test_small_and_empty),
         cmocka_unit_test(test_ascii_fallback),
+        cmocka_unit_test(test_narrow_header),
         cmocka_unit_test(test_live_refresh),
         cmocka_unit_test(test_bar_edges),
         cmocka_unit_test(test_durations),
