@@ -385,6 +385,9 @@ static int list_apply(ig_tview *v, ig_tfilter *old)
         l->sel = sel;
         l->scroll = scroll;
         ig_tview_message(v, 1, "%s", err.msg);
+        ig_err again; /* the rows of the filter put back (when the store answers) */
+        if (list_fetch(v, l, l->win_off, &again) == 0)
+            list_settle(v, l, &again);
         return -1;
     }
     filter_free(old);
@@ -513,6 +516,9 @@ int ig_tview_set_sort(ig_tview *v, int column, bool desc)
         l->sort = old_sort;
         l->desc = old_desc;
         ig_tview_message(v, 1, "%s", err.msg);
+        ig_err again; /* the rows of the order put back (when the store answers) */
+        if (list_fetch(v, l, 0, &again) == 0)
+            list_settle(v, l, &again);
         return -1;
     }
     return 0;
@@ -605,7 +611,21 @@ int ig_tview_open_trace(ig_tview *v, int64_t trace, const uint8_t *span_id)
     return 0;
 }
 
-/* Reloads the shown trace, keeping the selection, collapsed spans and zoom. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t span_key(const ig_store_span *sp)
+{
+    uint64_t k;
+    memcpy(&k, sp->span_id, 8);
+    return k;
+}
+
+/* Reloads the shown trace, keeping the selection, folded spans and zoom.
+ * Folded spans are found again by id: sorted, one bisection per span. */
 static int trace_reload(ig_tview *v, ig_ttrace *t, ig_err *err)
 {
     uint8_t sel_id[8] = {0};
@@ -616,13 +636,14 @@ static int trace_reload(ig_tview *v, ig_ttrace *t, ig_err *err)
     uint64_t *collapsed = ig_xmalloc((t->trace.nspans ? t->trace.nspans : 1) * sizeof *collapsed);
     for (size_t i = 0; i < t->trace.nspans; i++)
         if (t->wf.nodes[i].flags & IG_WF_COLLAPSED)
-            memcpy(&collapsed[ncollapsed++], t->trace.spans[i].span_id, 8);
+            collapsed[ncollapsed++] = span_key(&t->trace.spans[i]);
+    qsort(collapsed, ncollapsed, sizeof *collapsed, cmp_u64);
     int rc = trace_load(v, t, t->trace.id, err);
     if (rc == 0) {
-        for (size_t i = 0; i < ncollapsed; i++) {
-            int32_t s = ig_waterfall_find_span(&t->wf, (const uint8_t *)&collapsed[i]);
-            if (s >= 0)
-                t->wf.nodes[s].flags |= IG_WF_COLLAPSED;
+        for (size_t i = 0; ncollapsed && i < t->trace.nspans; i++) {
+            uint64_t k = span_key(&t->trace.spans[i]);
+            if (bsearch(&k, collapsed, ncollapsed, sizeof *collapsed, cmp_u64))
+                t->wf.nodes[i].flags |= IG_WF_COLLAPSED;
         }
         if (ncollapsed)
             ig_waterfall_relayout(&t->wf);
@@ -903,8 +924,10 @@ void ig_tview_next_match(ig_tview *v, int dir)
     }
     case IG_TP_TRACE: next_span_match(v, &p->trace, dir); return;
     case IG_TP_SPAN:
-        if (p->span.nlines && (i = next_index(v, p->span.sel, p->span.nlines, dir, line_matches, &p->span)) >= 0)
+        if (p->span.nlines && (i = next_index(v, p->span.sel, p->span.nlines, dir, line_matches, &p->span)) >= 0) {
             p->span.sel = (size_t)i;
+            ig_tview_move(v, 0); /* scrolls to it */
+        }
         break;
     case IG_TP_OPS:
         if (p->ops.ops.n && (i = next_index(v, p->ops.sel, p->ops.ops.n, dir, ops_row_matches, &p->ops)) >= 0) {
@@ -1008,12 +1031,21 @@ void ig_tview_back(ig_tview *v)
 
 /* ---- refreshing ------------------------------------------------------------------------------------- */
 
+/* The store's trace and span counts (a scan of the traces table). */
+static void summary_load(ig_tview *v)
+{
+    ig_err err;
+    double t0 = now_ms();
+    if (ig_store_summary_get(v->store, &v->summary, &err) == 0)
+        v->summary_ms = now_ms() - t0;
+}
+
 int ig_tview_refresh(ig_tview *v)
 {
     ig_tpage *p = ig_tview_page(v);
     ig_err err;
     int rc = 0;
-    ig_store_summary_get(v->store, &v->summary, &err);
+    summary_load(v);
     switch (p->kind) {
     case IG_TP_LIST: rc = list_reload(v, &p->list, &err); break;
     case IG_TP_TRACE: rc = trace_reload(v, &p->trace, &err); break;
@@ -1054,8 +1086,8 @@ int ig_tview_poll(ig_tview *v)
     if (dv == v->data_version)
         return 0;
     v->data_version = dv;
-    ig_err err;
-    ig_store_summary_get(v->store, &v->summary, &err);
+    if (v->summary_ms <= v->live_budget_ms)
+        summary_load(v);
     for (int i = 0; i < v->npages; i++) {
         ig_tpage *p = v->pages[i];
         if (p->kind == IG_TP_LIST)
@@ -1085,10 +1117,12 @@ ig_tview *ig_tview_new(ig_store *s, const char *title, ig_err *err)
     v->data_version = ig_store_data_version(s);
     ig_tfilter none = {0};
     ig_tpage *p;
+    double t0 = now_ms();
     if (ig_store_summary_get(s, &v->summary, err) < 0 || !(p = ig_tlist_page_new(v, none, IG_TCOL_START, err))) {
         ig_tview_free(v);
         return NULL;
     }
+    v->summary_ms = now_ms() - t0 - p->list.fetch_ms;
     ig_tpage_push(v, p);
     return v;
 }

@@ -149,6 +149,7 @@ typedef struct ig_tview {
     ig_tpage *pages[IG_TPAGES_MAX];      /* pages[npages-1] is shown */
     int npages;
     ig_store_summary summary;
+    double summary_ms;                   /* what reading the summary took */
     uint64_t data_version;
     int width, height;
     int help;
