@@ -131,11 +131,9 @@ static void lines_span(lines_builder *b, const ig_ttrace *t, uint32_t i)
     line_kv(b, 2, 12, "time", buf, strlen(buf));
     snprintf(buf, sizeof buf, "%s%s%s", sp->status_code == 2 ? "ERROR" : sp->status_code == 1 ? "OK" : "unset",
              *sp->status_message ? ": " : "", sp->status_message);
-    ig_tline *st = NULL;
     line_kv(b, 2, 12, "status", buf, strlen(buf));
-    st = &b->sp->lines[b->sp->nlines - 1];
     if (sp->status_code == 2)
-        st->style = IG_ST_ERROR;
+        b->sp->lines[b->sp->nlines - 1].style = IG_ST_ERROR;
     if (*b->sp->d.trace_state)
         line_kv(b, 2, 12, "trace state", b->sp->d.trace_state, strlen(b->sp->d.trace_state));
     if (nd->flags & IG_WF_CRITICAL)
@@ -176,12 +174,10 @@ static void lines_links(ig_tview *v, lines_builder *b)
         int found = ig_store_find_trace(v->store, l->trace_id, &sp->link_trace[k], &err);
         sp->link_stored[k] = found == 1;
         bool same = !memcmp(l->trace_id, sp->trace_id, 16);
-        ig_tline *ln = NULL;
         line_printf(b, found == 1 ? IG_ST_NORMAL : IG_ST_DIM, "  -> trace %s span %s  %s", tid, sid,
                     found == 1 ? (same ? "(this trace: Enter selects the span)" : "(Enter opens it)")
                                : "(not in the store)");
-        ln = &sp->lines[sp->nlines - 1];
-        ln->link = (int32_t)k;
+        sp->lines[sp->nlines - 1].link = (int32_t)k;
         if (*l->trace_state)
             line_kv(b, 6, 11, "trace state", l->trace_state, strlen(l->trace_state));
         lines_attrs(b, 6, &l->attrs);

@@ -501,7 +501,9 @@ int ig_tview_set_sort(ig_tview *v, int column, bool desc)
             return -1;
         p->ops.sort = column;
         p->ops.desc = desc;
-        return ig_tops_sort(&p->ops);
+        ig_tops_sort(&p->ops);
+        ig_tops_settle(v, &p->ops);
+        return 0;
     }
     if (p->kind != IG_TP_LIST || column < 0 || column >= IG_TCOLS)
         return -1;

@@ -453,8 +453,6 @@ static void trace_status(ig_tview *v, const ig_ttrace *t, ig_strbuf *sb)
 static void draw_span(ig_tview *v, ig_screen *s, ig_tspan *sp)
 {
     ig_screen_fill(s, 1, 0, s->w, ' ', IG_ST_TABLE_HEADER);
-    char tid[33];
-    ig_hex(sp->trace_id, 16, tid);
     ig_strbuf title = IG_STRBUF_INIT;
     ig_sb_printf(&title, " span details (%zu lines)", sp->nlines);
     ig_screen_text(s, 1, 0, -1, IG_ST_TABLE_HEADER, title.data);

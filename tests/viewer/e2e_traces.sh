@@ -13,9 +13,10 @@ set -u
 command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
 cd "$(dirname "$0")/../.."
 B=${IGNIS_BUILD:-build}
+case $B in /*) ;; *) B=$PWD/$B;; esac
 IGNIS=${IGNIS:-$B/ignis}
 case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
-STORE_TOOL=$PWD/$B/tests/viewer/trace_store
+STORE_TOOL=$B/tests/viewer/trace_store
 [ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
 [ -x "$STORE_TOOL" ] || { echo "no $STORE_TOOL (make builds it)"; exit 1; }
 
