@@ -1,33 +1,54 @@
 /*
- * cmd/view.c — `ignis view FILE` and `ignis view --diff BASE NEW`.
+ * cmd/view.c — `ignis view FILE`, `ignis view --diff BASE NEW` and
+ * `ignis view traces.db` / `ignis view --collect` / `ignis view FILE.jsonl`.
  *
  * Loads the profile(s) with the format registry before touching the
  * terminal, so a file that cannot be read prints one line and exits 1
  * without ever opening a screen.  Then hands a viewer model to the curses
- * loop.  IGNIS_VIEW_BENCH=N replaces the loop with an offscreen benchmark
- * (N keystrokes rendered through curses into /dev/null) that prints the
- * open time, the time per keystroke and the peak RSS; bench/viewer.sh
- * uses it.
+ * loop.  A trace store (an SQLite file: the store itself checks its
+ * application_id) or OTLP-JSON lines go to the trace views instead
+ * (viewer/tmodel.h): a store file is opened read-only and refreshed live
+ * while `ignis collect` writes to it; a .jsonl file is imported into a
+ * private in-memory store first.  IGNIS_VIEW_BENCH=N replaces the loop
+ * with an offscreen benchmark (N keystrokes rendered through curses into
+ * /dev/null) that prints the open time, the time per keystroke and the
+ * peak RSS; bench/viewer.sh and bench/traces_view.sh use it.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "collect/store.h"
 #include "exporters/formats.h"
 #include "viewer/model.h"
+#include "viewer/screen.h"
+#include "viewer/tmodel.h"
 #include "viewer/tui.h"
+
+/* The OTLP-JSON lines importer (collect/import.c).  Weak, so that this
+ * command links in a build without it and says so. */
+int ig_collect_import_jsonl(ig_store *s, const char *path, ig_err *err);
+#pragma weak ig_collect_import_jsonl
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ignis view [options] FILE\n"
-            "       ignis view [options] --diff BASE NEW\n\n"
+            "       ignis view [options] --diff BASE NEW\n"
+            "       ignis view traces.db | FILE.jsonl\n"
+            "       ignis view --collect [traces.db]\n\n"
             "Explore a profile (pprof, folded stacks, perf script) in the terminal:\n"
-            "flame graph, top table, callers/callees, search, filters, export.\n\n"
+            "flame graph, top table, callers/callees, search, filters, export.\n"
+            "Or the traces of a trace store (what `ignis collect` writes) or of an\n"
+            "OTLP-JSON lines file: trace list, waterfall, span details, operations.\n\n"
             "Options:\n"
+            "  --collect          the store `ignis collect` writes by default\n"
+            "                     ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
+            "                     refreshed as spans arrive\n"
             "  --diff BASE        compare NEW against BASE (colours by growth/shrink)\n"
             "  -s, --value TYPE   value to show (e.g. cpu, samples, alloc_space)\n"
             "  --format FMT       input format: pprof, folded, perf-script (default: detect)\n"
@@ -41,7 +62,7 @@ static void usage(FILE *out)
 
 struct view_opts {
     const char *diff, *value, *format, *focus, *ignore, *thread;
-    int icicle;
+    int icicle, collect;
 };
 
 static int parse(int argc, char **argv, struct view_opts *o)
@@ -51,7 +72,7 @@ static int parse(int argc, char **argv, struct view_opts *o)
         {"format", required_argument, 0, 'F'}, {"focus", required_argument, 0, 'f'},
         {"ignore", required_argument, 0, 'x'}, {"thread", required_argument, 0, 'T'},
         {"icicle", no_argument, 0, 'i'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"collect", no_argument, 0, 'C'},      {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
@@ -63,10 +84,13 @@ static int parse(int argc, char **argv, struct view_opts *o)
         case 'x': o->ignore = optarg; break;
         case 'T': o->thread = optarg; break;
         case 'i': o->icicle = 1; break;
+        case 'C': o->collect = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
+    if (o->collect && optind == argc)
+        return -1;
     if (optind != argc - 1) {
         cmd_error("view", optind >= argc ? "missing the profile file (see --help)"
                                          : "too many arguments (see --help)");
@@ -158,13 +182,239 @@ static int apply_options(ig_viewer *v, const struct view_opts *o, const ignis_pr
     return 0;
 }
 
+/* ---- trace stores and OTLP-JSON files ------------------------------------------- */
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
+
+/* What a file holds, from its first bytes: an SQLite database is a trace
+ * store, OTLP-JSON lines start with {"resourceSpans"; an empty or missing
+ * .db is a store too, so that the store explains the problem.  The
+ * application_id is not read from the header here: while `ignis collect`
+ * has a new store open, the page that carries it is still in the WAL and
+ * the file's header says 0.  Opening the store checks it through SQLite
+ * and refuses another application's database with one line. */
+static int input_kind(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return INPUT_PROFILE;
+    char head[512];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n = fread(head, 1, sizeof head - 1, f);
+        fclose(f);
+    }
+    head[n] = 0;
+    if (n >= 16 && !memcmp(head, "SQLite format 3", 16))
+        return INPUT_STORE;
+    if (n == 0 && has_suffix(path, ".db"))
+        return INPUT_STORE;
+    if (has_suffix(path, ".jsonl"))
+        return INPUT_OTLP_JSON;
+    size_t i = strspn(head, " \t\r\n");
+    if (head[i] == '{' && strstr(head + i, "\"resourceSpans\""))
+        return INPUT_OTLP_JSON;
+    return INPUT_PROFILE;
+}
+
+static ig_store *open_traces(const char *path, int kind, int collect, ig_err *err)
+{
+    if (kind == INPUT_OTLP_JSON) {
+        if (!ig_collect_import_jsonl) {
+            ig_err_set(err, "%s: reading OTLP-JSON files is not built into this ignis", path);
+            return NULL;
+        }
+        ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, err);
+        if (s && ig_collect_import_jsonl(s, path, err) < 0) {
+            ig_store_close(s);
+            return NULL;
+        }
+        return s;
+    }
+    ig_store *s = ig_store_open(path, IG_STORE_READONLY, err);
+    if (!s && collect && access(path, F_OK) != 0)
+        ig_err_set(err, "%s: no trace store yet (start `ignis collect`, which creates it)", path);
+    return s;
+}
+
+/* The trace views under the curses loop; live stores are polled once a second. */
+typedef struct trace_ui {
+    ig_tview *v;
+    double last_poll;
+} trace_ui;
+
+static void tui_render(void *m, ig_screen *s) { ig_tview_render(((trace_ui *)m)->v, s); }
+static void tui_key(void *m, int key) { ig_tview_key(((trace_ui *)m)->v, key); }
+static void tui_click(void *m, int row, int col, int dbl) { ig_tview_click(((trace_ui *)m)->v, row, col, dbl); }
+static int tui_done(void *m) { return ((trace_ui *)m)->v->quit; }
+
+static void tui_tick(void *m)
+{
+    trace_ui *u = m;
+    double now = now_ms();
+    if (now - u->last_poll < 1000)
+        return;
+    u->last_poll = now;
+    ig_tview_poll(u->v);
+}
+
+static ig_tui_app trace_app(trace_ui *u)
+{
+    ig_tui_app app = {u, tui_render, tui_key, tui_click, tui_done, 0, NULL};
+    if (u->v->live) {
+        app.tick_ms = 250;
+        app.tick = tui_tick;
+    }
+    return app;
+}
+
+/* One action and the redraw after it: wall and CPU milliseconds. */
+typedef struct cost {
+    double wall, cpu;
+} cost;
+
+static cost timed(ig_tview *v, ig_screen *s, int key)
+{
+    double t0 = now_ms(), c0 = cpu_ms();
+    if (key)
+        ig_tview_key(v, key);
+    ig_tview_render(v, s);
+    return (cost){now_ms() - t0, cpu_ms() - c0};
+}
+
+static int bench_keys(trace_ui *u, const int *session, size_t len, int n, const char *what)
+{
+    int *keys = malloc((size_t)n * sizeof *keys);
+    for (int i = 0; i < n; i++)
+        keys[i] = session[(size_t)i % len];
+    ig_tui_app app = trace_app(u);
+    app.tick = NULL;
+    ig_tui_timing small, wide;
+    ig_err err;
+    int rc = ig_tui_bench_app(&app, 80, 24, keys, n, &small, &err);
+    if (rc == 0)
+        rc = ig_tui_bench_app(&app, 300, 80, keys, n, &wide, &err);
+    free(keys);
+    if (rc < 0) {
+        cmd_error("view", "%s", err.msg);
+        return -1;
+    }
+    printf(" %s_key_ms_80x24=%.2f %s_key_max_ms_80x24=%.2f", what, small.wall_mean, what, small.wall_max);
+    printf(" %s_key_ms_300x80=%.2f %s_key_max_ms_300x80=%.2f", what, wide.wall_mean, what, wide.wall_max);
+    return 0;
+}
+
+/* The trace views' benchmark (bench/traces_view.sh): the trace list is
+ * open (open_ms); then the biggest trace's waterfall, keys in it and in
+ * the list (rendered through curses offscreen), the operations and one
+ * operation's histogram and bucket. */
+static int run_trace_bench(trace_ui *u, int n, cost open)
+{
+    static const int waterfall_keys[] = {IG_KEY_DOWN, IG_KEY_DOWN, IG_KEY_DOWN, IG_KEY_PGDN, IG_KEY_PGDN,
+                                         IG_KEY_UP, ' ', ' ', IG_KEY_RIGHT, IG_KEY_LEFT, 'z', '+', '-', '>',
+                                         '<', '0', IG_KEY_END, IG_KEY_HOME, '/', 'w', 'o', 'r', 'k',
+                                         IG_KEY_ENTER, 'n', 'n', 'N', IG_KEY_DOWN};
+    static const int list_keys[] = {IG_KEY_DOWN, IG_KEY_DOWN, IG_KEY_PGDN, IG_KEY_PGDN, IG_KEY_PGDN, IG_KEY_UP,
+                                    IG_KEY_PGUP, IG_KEY_END, IG_KEY_UP, IG_KEY_HOME, IG_KEY_DOWN};
+    ig_tview *v = u->v;
+    ig_screen s;
+    ig_screen_init(&s, 120, 40, 1);
+    ig_tview_render(v, &s);
+    double t0 = now_ms();
+    ig_tview_set_sort(v, IG_TCOL_SPANS, true);
+    ig_tview_render(v, &s);
+    double sort_ms = now_ms() - t0;
+    const ig_trace_row *r = ig_tview_selected_trace(v);
+    unsigned spans = r ? r->span_count : 0;
+    cost waterfall = timed(v, &s, IG_KEY_ENTER);
+    printf("list_open_ms=%.1f list_open_cpu_ms=%.1f sort_by_spans_ms=%.1f waterfall_ms=%.1f waterfall_cpu_ms=%.1f"
+           " waterfall_spans=%u",
+           open.wall, open.cpu, sort_ms, waterfall.wall, waterfall.cpu, spans);
+    int rc = bench_keys(u, waterfall_keys, sizeof waterfall_keys / sizeof waterfall_keys[0], n, "waterfall");
+    while (rc == 0 && v->npages > 1)
+        ig_tview_back(v);
+    ig_tview_set_sort(v, IG_TCOL_START, true);
+    if (rc == 0)
+        rc = bench_keys(u, list_keys, sizeof list_keys / sizeof list_keys[0], n, "list");
+    if (rc == 0) {
+        cost ops = timed(v, &s, 'p');
+        size_t nops = ig_tview_page(v)->kind == IG_TP_OPS ? ig_tview_page(v)->ops.ops.n : 0;
+        ig_tview_set_sort(v, IG_OCOL_COUNT, true);
+        cost hist = timed(v, &s, IG_KEY_ENTER), bucket = timed(v, &s, IG_KEY_ENTER);
+        printf(" operations_ms=%.1f operations_cpu_ms=%.1f operations=%zu histogram_ms=%.1f bucket_list_ms=%.1f"
+               " traces=%llu spans=%llu peak_rss_mb=%.1f\n",
+               ops.wall, ops.cpu, nops, hist.wall, bucket.wall, (unsigned long long)v->summary.traces,
+               (unsigned long long)v->summary.spans, (double)peak_rss_kb() / 1024.0);
+    }
+    ig_screen_free(&s);
+    return rc < 0 ? 1 : 0;
+}
+
+static int view_traces(const struct view_opts *o, const char *path, int kind)
+{
+    if (o->diff || o->value || o->format || o->focus || o->ignore || o->thread || o->icicle) {
+        cmd_error("view", "%s: --diff, --value, --format, --focus, --ignore, --thread and --icicle are for "
+                          "profiles, not traces", path);
+        return 2;
+    }
+    double t0 = now_ms(), c0 = cpu_ms();
+    ig_err err;
+    ig_store *s = open_traces(path, kind, o->collect, &err);
+    if (!s) {
+        cmd_error("view", "%s", err.msg);
+        return 1;
+    }
+    trace_ui u = {ig_tview_new(s, path, &err), 0};
+    int rc = 1;
+    if (!u.v) {
+        cmd_error("view", "%s", err.msg);
+    } else {
+        u.v->live = kind == INPUT_STORE;
+        const char *bench = getenv("IGNIS_VIEW_BENCH");
+        if (bench && atoi(bench) > 0) {
+            ig_screen scr;
+            ig_screen_init(&scr, 120, 40, 1);
+            ig_tview_render(u.v, &scr);
+            ig_screen_free(&scr);
+            rc = run_trace_bench(&u, atoi(bench), (cost){now_ms() - t0, cpu_ms() - c0});
+        } else {
+            ig_tui_app app = trace_app(&u);
+            if (ig_tui_run_app(&app, &err) < 0)
+                cmd_error("view", "%s", err.msg);
+            else
+                rc = 0;
+        }
+    }
+    ig_tview_free(u.v);
+    ig_store_close(s);
+    return rc;
+}
+
 int cmd_view(int argc, char **argv)
 {
     struct view_opts o = {0};
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (o.collect) {
+        char def[4096];
+        const char *store = optind < argc ? argv[argc - 1] : ig_store_default_path(def, sizeof def);
+        if (!store) {
+            cmd_error("view", "--collect: no default trace store path (set IGNIS_TRACE_DB or HOME)");
+            return 1;
+        }
+        return view_traces(&o, store, INPUT_STORE);
+    }
     const char *path = argv[argc - 1];
+    int kind = input_kind(path);
+    if (kind != INPUT_PROFILE)
+        return view_traces(&o, path, kind);
     double t0 = now_ms(), c0 = cpu_ms();
     ignis_profile *p = NULL, *base = NULL;
     ig_err err;

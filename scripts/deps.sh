@@ -10,6 +10,7 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler
   libcurl4-openssl-dev libncurses-dev zlib1g-dev
   libjson-c-dev libmicrohttpd-dev libcmocka-dev
+  libsqlite3-dev sqlite3 prometheus
   clang libclang-rt-14-dev
   golang-go chromium tmux linux-perf procps time
   libjemalloc2 libtcmalloc-minimal4

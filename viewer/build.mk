@@ -2,7 +2,18 @@
 # search, filters, keys, rendering into a cell grid) and a thin curses layer.
 CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c \
             viewer/tui.c viewer/live.c cmd/view.c cmd/top.c
+# the trace views (a store of collect/): waterfall geometry, model, keys, rendering
+CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c
 CLI_PKGS += ncursesw
 TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live
 TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh
 BENCH_SCRIPTS += bench/viewer.sh
+BENCH_BINS += bench/gen_traces
+BENCH_SCRIPTS += bench/traces_view.sh
+TEST_BINS += tests/viewer/test_traces
+TEST_SCRIPTS += tests/viewer/e2e_traces.sh
+# writes the known traces into a store file for e2e_traces.sh
+EXTRA_TARGETS += $(B)/tests/viewer/trace_store
+$(B)/tests/viewer/trace_store: tests/viewer/trace_store.c tests/viewer/trace_fixture.h $(INTERNAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)

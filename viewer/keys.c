@@ -53,23 +53,32 @@ static void prompt_submit(ig_viewer *v)
     }
 }
 
+int ig_prompt_edit(char *input, size_t *len, int key)
+{
+    if (key == IG_KEY_ENTER || key == '\r')
+        return 1;
+    if (key == IG_KEY_ESC)
+        return -1;
+    if (key == IG_KEY_BACKSPACE || key == 8) {
+        if (*len > 0)
+            (*len)--;
+        /* Drop a whole UTF-8 sequence. */
+        while (*len > 0 && ((unsigned char)input[*len] & 0xc0) == 0x80)
+            (*len)--;
+    } else if (key >= 0x20 && key < 0x100 && key != 0x7f && *len + 1 < IG_PROMPT_MAX) {
+        input[(*len)++] = (char)key;
+    }
+    input[*len] = 0;
+    return 0;
+}
+
 static void prompt_key(ig_viewer *v, int key)
 {
-    if (key == IG_KEY_ENTER || key == '\r') {
+    int done = ig_prompt_edit(v->input, &v->input_len, key);
+    if (done > 0)
         prompt_submit(v);
-    } else if (key == IG_KEY_ESC) {
+    else if (done < 0)
         v->prompt = IG_PROMPT_NONE;
-    } else if (key == IG_KEY_BACKSPACE || key == 8) {
-        if (v->input_len > 0)
-            v->input_len--;
-        /* Drop a whole UTF-8 sequence. */
-        while (v->input_len > 0 && ((unsigned char)v->input[v->input_len] & 0xc0) == 0x80)
-            v->input_len--;
-        v->input[v->input_len] = 0;
-    } else if (key >= 0x20 && key < 0x100 && key != 0x7f && v->input_len + 1 < IG_PROMPT_MAX) {
-        v->input[v->input_len++] = (char)key;
-        v->input[v->input_len] = 0;
-    }
 }
 
 /* ---- picker ---------------------------------------------------------------- */

@@ -38,9 +38,11 @@ enum ig_style {
     IG_ST_SHRINK2,
     IG_ST_SHRINK3,
     IG_ST_TABLE_HEADER,
-    IG_ST_COUNT
+    IG_ST_SVC0,       /* trace views: a service's bars, IG_SVC_SHADES colours */
+    IG_ST_COUNT = IG_ST_SVC0 + 8
 };
 #define IG_USER_SHADES 6
+#define IG_SVC_SHADES 8
 
 /* Frame flags. */
 enum { IG_FRAME_DIM = 1, IG_FRAME_MATCH = 2, IG_FRAME_SELECTED = 4 };

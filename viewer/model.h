@@ -155,6 +155,11 @@ int ig_viewer_text_matches(ig_viewer *v, const char *name);
 void ig_viewer_message(ig_viewer *v, int is_error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Edits a prompt's input (IG_PROMPT_MAX bytes, NUL-terminated) with one
+ * key: returns 1 for Enter, -1 for Esc, 0 after an edit (shared by the
+ * profile and trace viewers). */
+int ig_prompt_edit(char *input, size_t *len, int key);
+
 /* Escapes regex metacharacters of a name and anchors it: ^name$. */
 char *ig_regex_exact(const char *name);
 

@@ -8,7 +8,8 @@
  * codes, mouse clicks to cell coordinates, KEY_RESIZE to a new grid.  Style
  * classes map to colour pairs: a 256-colour palette when the terminal has
  * one, the eight basic colours otherwise, and attributes alone without
- * colour support.
+ * colour support.  The loop drives an ig_tui_app (render, key, click,
+ * tick), so the profile viewer and the trace viewer share it.
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include "viewer/tui.h"
@@ -65,6 +66,14 @@ static const struct colour palette256[IG_ST_COUNT] = {
     [IG_ST_SHRINK2] = {16, 111, 0},
     [IG_ST_SHRINK3] = {231, 27, 0},
     [IG_ST_TABLE_HEADER] = {231, 24, A_BOLD},
+    [IG_ST_SVC0] = {16, 75, 0},
+    [IG_ST_SVC0 + 1] = {16, 114, 0},
+    [IG_ST_SVC0 + 2] = {16, 215, 0},
+    [IG_ST_SVC0 + 3] = {16, 176, 0},
+    [IG_ST_SVC0 + 4] = {16, 80, 0},
+    [IG_ST_SVC0 + 5] = {16, 222, 0},
+    [IG_ST_SVC0 + 6] = {16, 147, 0},
+    [IG_ST_SVC0 + 7] = {16, 209, 0},
 };
 
 static const struct colour palette8[IG_ST_COUNT] = {
@@ -94,6 +103,14 @@ static const struct colour palette8[IG_ST_COUNT] = {
     [IG_ST_SHRINK2] = {COLOR_BLACK, COLOR_BLUE, 0},
     [IG_ST_SHRINK3] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
     [IG_ST_TABLE_HEADER] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+    [IG_ST_SVC0] = {COLOR_BLACK, COLOR_CYAN, 0},
+    [IG_ST_SVC0 + 1] = {COLOR_BLACK, COLOR_GREEN, 0},
+    [IG_ST_SVC0 + 2] = {COLOR_BLACK, COLOR_YELLOW, 0},
+    [IG_ST_SVC0 + 3] = {COLOR_BLACK, COLOR_MAGENTA, 0},
+    [IG_ST_SVC0 + 4] = {COLOR_WHITE, COLOR_BLUE, A_BOLD},
+    [IG_ST_SVC0 + 5] = {COLOR_WHITE, COLOR_RED, A_BOLD},
+    [IG_ST_SVC0 + 6] = {COLOR_BLACK, COLOR_WHITE, 0},
+    [IG_ST_SVC0 + 7] = {COLOR_WHITE, COLOR_GREEN, A_BOLD},
 };
 
 static attr_t style_attr[IG_ST_COUNT];
@@ -148,7 +165,7 @@ static void blit(const ig_screen *s)
     attrset(A_NORMAL);
 }
 
-static void draw(ig_viewer *v, ig_screen *s)
+static void draw(const ig_tui_app *app, ig_screen *s)
 {
     int h, w;
     getmaxyx(stdscr, h, w);
@@ -157,7 +174,7 @@ static void draw(ig_viewer *v, ig_screen *s)
         ig_screen_free(s);
         ig_screen_init(s, w, h, utf8);
     }
-    ig_viewer_render(v, s);
+    app->render(app->model, s);
     blit(s);
     wnoutrefresh(stdscr);
     doupdate();
@@ -180,20 +197,20 @@ static int translate_key(int ch)
     }
 }
 
-static void handle_mouse(ig_viewer *v)
+static void handle_mouse(const ig_tui_app *app)
 {
     MEVENT ev;
     if (getmouse(&ev) != OK)
         return;
     if (ev.bstate & BUTTON1_DOUBLE_CLICKED)
-        ig_viewer_click(v, ev.y, ev.x, 1);
+        app->click(app->model, ev.y, ev.x, 1);
     else if (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED))
-        ig_viewer_click(v, ev.y, ev.x, 0);
+        app->click(app->model, ev.y, ev.x, 0);
     else if (ev.bstate & BUTTON4_PRESSED)
-        ig_viewer_key(v, IG_KEY_UP);
+        app->key(app->model, IG_KEY_UP);
 #ifdef BUTTON5_PRESSED
     else if (ev.bstate & BUTTON5_PRESSED)
-        ig_viewer_key(v, IG_KEY_DOWN);
+        app->key(app->model, IG_KEY_DOWN);
 #endif
 }
 
@@ -214,7 +231,52 @@ static void setup_terminal(void)
     setup_colours();
 }
 
+/* ---- the profile viewer as an app ------------------------------------------ */
+
+typedef struct viewer_app {
+    ig_viewer *v;
+    const ig_tui_hooks *hooks;
+} viewer_app;
+
+static void viewer_render(void *m, ig_screen *s) { ig_viewer_render(((viewer_app *)m)->v, s); }
+static void viewer_click(void *m, int row, int col, int dbl) { ig_viewer_click(((viewer_app *)m)->v, row, col, dbl); }
+static int viewer_done(void *m) { return ((viewer_app *)m)->v->quit; }
+
+/* A key hook sees every key first, outside prompts. */
+static void viewer_key(void *m, int key)
+{
+    viewer_app *a = m;
+    if (a->hooks && a->hooks->key && a->v->prompt == IG_PROMPT_NONE && a->hooks->key(a->v, key, a->hooks->ctx))
+        return;
+    ig_viewer_key(a->v, key);
+}
+
+static void viewer_tick(void *m)
+{
+    viewer_app *a = m;
+    a->hooks->tick(a->v, a->hooks->ctx);
+}
+
+static ig_tui_app viewer_as_app(viewer_app *a)
+{
+    ig_tui_app app = {a, viewer_render, viewer_key, viewer_click, viewer_done, 0, NULL};
+    if (a->hooks && a->hooks->tick) {
+        app.tick = viewer_tick;
+        app.tick_ms = a->hooks->tick_ms;
+    }
+    return app;
+}
+
 int ig_tui_run(ig_viewer *v, const ig_tui_hooks *hooks, ig_err *err)
+{
+    viewer_app a = {v, hooks};
+    ig_tui_app app = viewer_as_app(&a);
+    return ig_tui_run_app(&app, err);
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+int ig_tui_run_app(const ig_tui_app *app, ig_err *err)
 {
     int utf8 = ig_tui_locale_utf8();
     /* `ignis view - < file` or a redirected stdout: talk to the terminal. */
@@ -236,26 +298,23 @@ int ig_tui_run(ig_viewer *v, const ig_tui_hooks *hooks, ig_err *err)
     setup_terminal();
     ig_screen s;
     ig_screen_init(&s, COLS, LINES, utf8);
-    timeout(hooks && hooks->tick_ms > 0 ? hooks->tick_ms : -1);
-    while (!v->quit) {
-        draw(v, &s);
+    timeout(app->tick && app->tick_ms > 0 ? app->tick_ms : -1);
+    while (!app->done(app->model)) {
+        draw(app, &s);
         int ch = getch();
         /* Ticks run whether or not a key came: typing must not stall a
          * live view (the hook checks the time itself). */
-        if (hooks && hooks->tick)
-            hooks->tick(v, hooks->ctx);
+        if (app->tick)
+            app->tick(app->model);
         if (ch == ERR)
             continue;
         if (ch == KEY_RESIZE)
             continue;
         if (ch == KEY_MOUSE) {
-            handle_mouse(v);
+            handle_mouse(app);
             continue;
         }
-        int key = translate_key(ch);
-        if (hooks && hooks->key && v->prompt == IG_PROMPT_NONE && hooks->key(v, key, hooks->ctx))
-            continue;
-        ig_viewer_key(v, key);
+        app->key(app->model, translate_key(ch));
     }
     ig_screen_free(&s);
     endwin();
@@ -273,6 +332,14 @@ static double clock_ms(clockid_t id)
 }
 
 int ig_tui_bench(ig_viewer *v, int w, int h, const int *keys, int nkeys, ig_tui_timing *t, ig_err *err)
+{
+    viewer_app a = {v, NULL};
+    ig_tui_app app = viewer_as_app(&a);
+    return ig_tui_bench_app(&app, w, h, keys, nkeys, t, err);
+}
+
+int ig_tui_bench_app(const ig_tui_app *app, int w, int h, const int *keys, int nkeys, ig_tui_timing *t,
+                     ig_err *err)
 {
     int utf8 = ig_tui_locale_utf8();
     FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
@@ -294,11 +361,11 @@ int ig_tui_bench(ig_viewer *v, int w, int h, const int *keys, int nkeys, ig_tui_
     ig_screen_init(&s, w, h, utf8);
     memset(t, 0, sizeof *t);
     int verbose = getenv("IGNIS_VIEW_BENCH_VERBOSE") != NULL;
-    draw(v, &s);
+    draw(app, &s);
     for (int i = 0; i < nkeys; i++) {
         double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
-        ig_viewer_key(v, keys[i]);
-        draw(v, &s);
+        app->key(app->model, keys[i]);
+        draw(app, &s);
         double dt = clock_ms(CLOCK_MONOTONIC) - t0, dc = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
         t->wall_mean += dt / nkeys;
         t->cpu_mean += dc / nkeys;

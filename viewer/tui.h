@@ -1,12 +1,32 @@
 /*
  * viewer/tui.h — the curses layer: draws the model's cell grid, maps
  * terminal keys and mouse events to model actions.
+ *
+ * It drives any model that renders into an ig_screen: the profile viewer
+ * (ig_tui_run) and the trace viewer (viewer/tmodel.h) through the same
+ * ig_tui_app callbacks, so both share keys, mouse handling and colours.
  */
 #ifndef IG_VIEWER_TUI_H
 #define IG_VIEWER_TUI_H
 
 #include "utils/err.h"
 #include "viewer/model.h"
+
+struct ig_screen;
+
+/* A model the loop drives.  render draws it into the grid; key and click
+ * take curses-free key codes (viewer/model.h) and cell coordinates; done
+ * says when to leave; tick (optional) runs after every key and at least
+ * every tick_ms milliseconds when tick_ms > 0 (input waits no longer). */
+typedef struct ig_tui_app {
+    void *model;
+    void (*render)(void *model, struct ig_screen *s);
+    void (*key)(void *model, int key);
+    void (*click)(void *model, int row, int col, int dbl);
+    int (*done)(void *model);
+    int tick_ms;
+    void (*tick)(void *model);
+} ig_tui_app;
 
 /* tick is called after every key and at least every tick_ms (live views;
  * it checks the time itself) and may change v.
@@ -25,6 +45,9 @@ int ig_tui_locale_utf8(void);
  * err set when the terminal cannot be initialised. */
 int ig_tui_run(ig_viewer *v, const ig_tui_hooks *hooks, ig_err *err);
 
+/* Runs the interactive loop of any model until app->done says so. */
+int ig_tui_run_app(const ig_tui_app *app, ig_err *err);
+
 /* Per-keystroke times of ig_tui_bench, in milliseconds: wall clock and
  * process CPU time (CLOCK_PROCESS_CPUTIME_ID). */
 typedef struct ig_tui_timing {
@@ -35,5 +58,9 @@ typedef struct ig_tui_timing {
  * /dev/null) after each of nkeys keys and times each keystroke (the
  * model's action plus the redraw).  Returns 0 or -1 with err set. */
 int ig_tui_bench(ig_viewer *v, int w, int h, const int *keys, int nkeys, ig_tui_timing *out, ig_err *err);
+
+/* The same benchmark for any model. */
+int ig_tui_bench_app(const ig_tui_app *app, int w, int h, const int *keys, int nkeys, ig_tui_timing *out,
+                     ig_err *err);
 
 #endif

@@ -1,0 +1,33 @@
+/*
+ * collect/arena.h — a bump allocator for results and decoded batches.
+ *
+ * Store results (a trace list, a loaded trace, span details) and decoded
+ * requests are made of many small strings and arrays that all die
+ * together; one arena per result means one free, and no per-string
+ * malloc.  Chunks double in size up to 1 MiB; a request bigger than a
+ * chunk gets a chunk of its own.
+ */
+#ifndef IG_COLLECT_ARENA_H
+#define IG_COLLECT_ARENA_H
+
+#include <stddef.h>
+
+typedef struct ig_store_arena {
+    struct ig_arena_chunk *chunks;
+    char *cur, *end;
+    size_t bytes;               /* total bytes of all chunks */
+} ig_store_arena;
+
+/* Allocates n bytes aligned to 16 (abort on out-of-memory). */
+void *ig_arena_alloc(ig_store_arena *a, size_t n);
+/* Copies len bytes and a NUL. */
+char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len);
+char *ig_arena_strdup(ig_store_arena *a, const char *s);
+/* Releases every chunk; the arena can be used again. */
+void ig_arena_free(ig_store_arena *a);
+
+/* A heap-allocated arena (for result structs that hold a pointer). */
+ig_store_arena *ig_arena_new(void);
+void ig_arena_destroy(ig_store_arena *a);
+
+#endif

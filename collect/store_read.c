@@ -1,0 +1,1056 @@
+/*
+ * collect/store_read.c — the store's queries for `ignis view`.
+ *
+ * Trace list: one SELECT over the `traces` summary table with the
+ * filter's conditions in its WHERE clause, sorted and paged by SQLite, and
+ * one count(*) with the same conditions.  Conditions about spans (service,
+ * name, operation bucket) are EXISTS probes into the spans_trace index
+ * (trace, operation, start, end, status), so the first page of a sorted
+ * list stops after `limit` matches; the attribute condition pre-filters
+ * span rows by substring (the key as the JSON text spells it) before it
+ * looks inside the JSON.
+ *
+ * One trace: its spans (sorted by start) with operation names interned per
+ * operation id, then its events and link counts; parents are resolved
+ * in memory by span id, and a parent chain that loops is cut where it
+ * closes (ig_store_span.parent_state says why a span has no parent).
+ *
+ * Operations: one pass over the spans_trace index (it covers operation,
+ * start, end and status) collects every span's duration per operation;
+ * sorting each operation's durations gives exact nearest-rank
+ * percentiles.
+ */
+#include "collect/store_impl.h"
+
+#include <json-c/json.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utils/hash.h"
+#include "utils/strbuf.h"
+
+const double ig_span_bounds_s[IG_SPAN_BOUNDS] = {0.002, 0.004, 0.006, 0.008, 0.010, 0.050, 0.100, 0.200,
+                                                 0.400, 0.800, 1.0,   1.4,   2.0,   5.0,   10.0,  15.0};
+
+/* ---- REGEXP ----------------------------------------------------------------------- */
+
+static void regex_free(void *p)
+{
+    regfree(p);
+    free(p);
+}
+
+/* text REGEXP pattern: calls regexp(pattern, text); POSIX ERE, compiled
+ * once per statement (auxdata). */
+static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    regex_t *re = sqlite3_get_auxdata(ctx, 0);
+    if (!re) {
+        const char *pattern = (const char *)sqlite3_value_text(argv[0]);
+        re = ig_xmalloc(sizeof *re);
+        if (!pattern || regcomp(re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+            free(re);
+            sqlite3_result_error(ctx, "invalid regular expression", -1);
+            return;
+        }
+        sqlite3_set_auxdata(ctx, 0, re, regex_free);
+        if (!(re = sqlite3_get_auxdata(ctx, 0))) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+    }
+    const char *text = (const char *)sqlite3_value_text(argv[1]);
+    sqlite3_result_int(ctx, text && regexec(re, text, 0, NULL, 0) == 0);
+}
+
+int ig_store_register_functions(ig_store *s)
+{
+    return sqlite3_create_function(s->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_regexp,
+                                   NULL, NULL);
+}
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static const char *col_text(sqlite3_stmt *st, int i, ig_store_arena *a)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return ig_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+}
+
+static void col_blob(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
+{
+    memset(out, 0, n);
+    const void *p = sqlite3_column_blob(st, i);
+    size_t len = (size_t)sqlite3_column_bytes(st, i);
+    if (p)
+        memcpy(out, p, len < n ? len : n);
+}
+
+/* Finishes a statement that stepped until rc; 0 when it ended well. */
+static int finish(ig_store *s, sqlite3_stmt *st, int rc, const char *what, ig_err *err)
+{
+    if (rc == SQLITE_DONE || rc == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    int r = ig_store_fail(s, rc, what, err);
+    sqlite3_finalize(st);
+    return r < 0 ? r : -1;
+}
+
+static int prepare(ig_store *s, const char *sql, sqlite3_stmt **st, ig_err *err)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        ig_store_fail(s, rc, "query", err);
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The key as it appears in the stored JSON text, with its quotes and
+ * colon: the substring a span's attributes must contain to have it. */
+static void json_key_needle(const char *key, ig_strbuf *out)
+{
+    json_object *o = json_object_new_string(key);
+    size_t n;
+    const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    ig_sb_append(out, t, n);
+    ig_sb_putc(out, ':');
+    json_object_put(o);
+}
+
+/* A read transaction so several queries see one snapshot; nested in a
+ * transaction the caller has open, it is that one. */
+static bool read_begin(ig_store *s, ig_err *err)
+{
+    err->msg[0] = '\0';
+    if (!sqlite3_get_autocommit(s->db))
+        return false;
+    return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static void read_end(ig_store *s, bool began)
+{
+    if (began)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* ---- the trace list --------------------------------------------------------------------- */
+
+/* Text of a json_each value as the filter compares it. */
+#define JSON_VALUE_TEXT "(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN '' " \
+                        "ELSE CAST(j.value AS TEXT) END)"
+
+typedef struct where_clause {
+    ig_strbuf sql;
+    ig_strbuf needle;
+} where_clause;
+
+/* Appends the filter's conditions; parameters are named so one binding
+ * function serves both the list and the count. */
+static int build_where(const ig_trace_filter *f, where_clause *w, ig_err *err)
+{
+    ig_sb_puts(&w->sql, " WHERE 1");
+    if (!f)
+        return 0;
+    if (f->name_regex && *f->name_regex) {
+        regex_t re;
+        int rc = regcomp(&re, f->name_regex, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char msg[128];
+            regerror(rc, &re, msg, sizeof msg);
+            return ig_err_set(err, "name regex '%s': %s", f->name_regex, msg);
+        }
+        regfree(&re);
+    }
+    bool by_service = f->service && *f->service, by_name = f->name_regex && *f->name_regex;
+    if (by_service || by_name) {
+        ig_sb_puts(&w->sql, " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND s.operation IN "
+                            "(SELECT id FROM operations WHERE 1");
+        if (by_service)
+            ig_sb_puts(&w->sql, " AND service = :service");
+        if (by_name)
+            ig_sb_puts(&w->sql, " AND name REGEXP :name");
+        ig_sb_puts(&w->sql, "))");
+    }
+    if (f->attr_key && *f->attr_key) {
+        json_key_needle(f->attr_key, &w->needle);
+        ig_sb_puts(&w->sql, " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND ("
+                            "(instr(s.attributes, :needle) AND EXISTS (SELECT 1 FROM json_each(s.attributes) j "
+                            "WHERE j.key = :key AND " JSON_VALUE_TEXT " = :value)) "
+                            "OR s.resource IN (SELECT r.id FROM resources r, json_each(r.attributes) j "
+                            "WHERE j.key = :key AND " JSON_VALUE_TEXT " = :value)))");
+    }
+    if (f->min_duration_ns)
+        ig_sb_puts(&w->sql, " AND t.end_ns - t.start_ns >= :mindur");
+    if (f->max_duration_ns)
+        ig_sb_puts(&w->sql, " AND t.end_ns - t.start_ns <= :maxdur");
+    if (f->start_from_ns)
+        ig_sb_puts(&w->sql, " AND t.start_ns >= :from");
+    if (f->start_to_ns)
+        ig_sb_puts(&w->sql, " AND t.start_ns < :to");
+    if (f->errors_only)
+        ig_sb_puts(&w->sql, " AND t.error_count > 0");
+    if (f->operation) {
+        ig_sb_puts(&w->sql, " AND EXISTS (SELECT 1 FROM spans s WHERE s.trace = t.id AND s.operation = :op"
+                            " AND s.end_ns - s.start_ns >= :opmin");
+        if (f->op_max_duration_ns)
+            ig_sb_puts(&w->sql, " AND s.end_ns - s.start_ns < :opmax");
+        ig_sb_puts(&w->sql, ")");
+    }
+    return 0;
+}
+
+static void bind_named_text(sqlite3_stmt *st, const char *name, const char *v, int len)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i)
+        sqlite3_bind_text(st, i, v, len, SQLITE_STATIC);
+}
+
+static void bind_named_int(sqlite3_stmt *st, const char *name, uint64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i)
+        sqlite3_bind_int64(st, i, (int64_t)v);
+}
+
+static void bind_filter(sqlite3_stmt *st, const ig_trace_filter *f, const where_clause *w)
+{
+    if (!f)
+        return;
+    bind_named_text(st, ":service", f->service, -1);
+    bind_named_text(st, ":name", f->name_regex, -1);
+    bind_named_text(st, ":needle", w->needle.data, (int)w->needle.len);
+    bind_named_text(st, ":key", f->attr_key, -1);
+    bind_named_text(st, ":value", f->attr_value ? f->attr_value : "", -1);
+    bind_named_int(st, ":mindur", f->min_duration_ns);
+    bind_named_int(st, ":maxdur", f->max_duration_ns);
+    bind_named_int(st, ":from", f->start_from_ns);
+    bind_named_int(st, ":to", f->start_to_ns);
+    bind_named_int(st, ":op", (uint64_t)f->operation);
+    bind_named_int(st, ":opmin", f->op_min_duration_ns);
+    bind_named_int(st, ":opmax", f->op_max_duration_ns);
+}
+
+static const char *sort_column(ig_trace_sort sort)
+{
+    switch (sort) {
+    case IG_TRACE_SORT_DURATION: return "t.end_ns - t.start_ns";
+    case IG_TRACE_SORT_SPANS: return "t.span_count";
+    case IG_TRACE_SORT_ERRORS: return "t.error_count";
+    case IG_TRACE_SORT_SERVICE: return "t.root_service";
+    case IG_TRACE_SORT_NAME: return "t.root_name";
+    default: return "t.start_ns";
+    }
+}
+
+static int count_traces(ig_store *s, const ig_trace_filter *f, const where_clause *w, uint64_t *total, ig_err *err)
+{
+    ig_strbuf sql = IG_STRBUF_INIT;
+    ig_sb_puts(&sql, "SELECT count(*) FROM traces t");
+    ig_sb_append(&sql, w->sql.data, w->sql.len);
+    sqlite3_stmt *st;
+    int rc = prepare(s, sql.data, &st, err);
+    ig_sb_free(&sql);
+    if (rc)
+        return -1;
+    bind_filter(st, f, w);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *total = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    return finish(s, st, rc, "count traces", err);
+}
+
+static void read_trace_row(sqlite3_stmt *st, ig_trace_row *r, ig_store_arena *a)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    col_blob(st, 1, r->trace_id, 16);
+    r->start_ns = (uint64_t)sqlite3_column_int64(st, 2);
+    r->end_ns = (uint64_t)sqlite3_column_int64(st, 3);
+    r->root_service = col_text(st, 4, a);
+    r->root_name = col_text(st, 5, a);
+    r->has_root = sqlite3_column_int(st, 6) != 0;
+    r->span_count = (uint32_t)sqlite3_column_int64(st, 7);
+    r->error_count = (uint32_t)sqlite3_column_int64(st, 8);
+}
+
+static int select_traces(ig_store *s, const ig_trace_filter *f, const where_clause *w, ig_trace_sort sort,
+                         bool desc, size_t offset, size_t limit, ig_trace_list *out, ig_err *err)
+{
+    ig_strbuf sql = IG_STRBUF_INIT;
+    const char *dir = desc ? "DESC" : "ASC";
+    ig_sb_puts(&sql, "SELECT t.id, t.trace_id, t.start_ns, t.end_ns, t.root_service, t.root_name, t.has_root, "
+                     "t.span_count, t.error_count FROM traces t");
+    ig_sb_append(&sql, w->sql.data, w->sql.len);
+    ig_sb_printf(&sql, " ORDER BY %s %s", sort_column(sort), dir);
+    if (sort != IG_TRACE_SORT_START)
+        ig_sb_printf(&sql, ", t.start_ns %s", dir);
+    ig_sb_printf(&sql, ", t.id %s LIMIT %zu OFFSET %zu", dir, limit, offset);
+    sqlite3_stmt *st;
+    int rc = prepare(s, sql.data, &st, err);
+    ig_sb_free(&sql);
+    if (rc)
+        return -1;
+    bind_filter(st, f, w);
+    size_t cap = limit < 1024 ? limit : 1024;
+    out->rows = ig_xmalloc((cap ? cap : 1) * sizeof *out->rows);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap *= 2;
+            out->rows = ig_xrealloc(out->rows, cap * sizeof *out->rows);
+        }
+        read_trace_row(st, &out->rows[out->n++], out->arena);
+    }
+    return finish(s, st, rc, "list traces", err);
+}
+
+int ig_store_list_traces(ig_store *s, const ig_trace_filter *f, ig_trace_sort sort, bool descending, size_t offset,
+                         size_t limit, ig_trace_list *out, ig_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->arena = ig_arena_new();
+    where_clause w = {IG_STRBUF_INIT, IG_STRBUF_INIT};
+    bool began = read_begin(s, err); /* the count and the rows agree */
+    int rc = build_where(f, &w, err);
+    if (rc == 0)
+        rc = count_traces(s, f, &w, &out->total, err);
+    if (rc == 0 && limit)
+        rc = select_traces(s, f, &w, sort, descending, offset, limit, out, err);
+    read_end(s, began);
+    ig_sb_free(&w.sql);
+    ig_sb_free(&w.needle);
+    if (rc)
+        ig_trace_list_free(out);
+    return rc ? -1 : 0;
+}
+
+void ig_trace_list_free(ig_trace_list *l)
+{
+    free(l->rows);
+    ig_arena_destroy(l->arena);
+    memset(l, 0, sizeof *l);
+}
+
+int ig_store_find_trace(ig_store *s, const uint8_t trace_id[16], int64_t *id, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT id FROM traces WHERE trace_id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW;
+    if (found) {
+        *id = sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    return finish(s, st, rc, "find trace", err) ? -1 : found;
+}
+
+int ig_store_services(ig_store *s, char ***names, size_t *n, ig_err *err)
+{
+    *names = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT DISTINCT service FROM operations ORDER BY service", &st, err))
+        return -1;
+    ig_strbuf text = IG_STRBUF_INIT;
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        ig_sb_append(&text, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, 0) + 1 : 1);
+        count++;
+    }
+    if (finish(s, st, rc, "services", err)) {
+        ig_sb_free(&text);
+        return -1;
+    }
+    /* one block: the pointer array, then the strings */
+    char **block = ig_xmalloc(count * sizeof(char *) + text.len + 1);
+    char *strings = (char *)(block + count);
+    if (text.len)
+        memcpy(strings, text.data, text.len);
+    for (size_t i = 0, off = 0; i < count; i++) {
+        block[i] = strings + off;
+        off += strlen(strings + off) + 1;
+    }
+    ig_sb_free(&text);
+    *names = block;
+    *n = count;
+    return 0;
+}
+
+/* ---- one trace -------------------------------------------------------------------------- */
+
+/* Interned (service, name) per operation id, for the spans of one trace. */
+typedef struct op_name {
+    int64_t id; /* 0 = empty */
+    const char *service, *name;
+} op_name;
+
+typedef struct op_names {
+    op_name *slots;
+    size_t cap, count;
+} op_names;
+
+static op_name *op_slot(op_names *t, int64_t id)
+{
+    if (2 * (t->count + 1) > t->cap) {
+        op_names bigger = {ig_xcalloc(t->cap ? t->cap * 2 : 64, sizeof(op_name)), t->cap ? t->cap * 2 : 64, 0};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].id) {
+                *op_slot(&bigger, t->slots[i].id) = t->slots[i];
+                bigger.count++;
+            }
+        free(t->slots);
+        *t = bigger;
+    }
+    for (size_t i = ig_hash_mix((uint64_t)id) & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+        if (!t->slots[i].id || t->slots[i].id == id)
+            return &t->slots[i];
+}
+
+/* A hash of span ids (first wins) and of span row ids, to an index. */
+typedef struct span_index {
+    uint32_t *slots; /* index + 1; 0 = empty */
+    size_t cap;
+} span_index;
+
+static void index_init(span_index *x, size_t n)
+{
+    x->cap = 16;
+    while (x->cap < 2 * n)
+        x->cap *= 2;
+    x->slots = ig_xcalloc(x->cap, sizeof *x->slots);
+}
+
+static uint64_t span_key(const uint8_t id[8])
+{
+    uint64_t k;
+    memcpy(&k, id, 8);
+    return k;
+}
+
+/* Finds the slot of key among spans (keyed by key_of); inserts when absent. */
+static uint32_t *index_slot(span_index *x, uint64_t key, const ig_store_span *spans, bool by_row)
+{
+    for (size_t i = ig_hash_mix(key) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+        uint32_t v = x->slots[i];
+        if (!v)
+            return &x->slots[i];
+        const ig_store_span *sp = &spans[v - 1];
+        if ((by_row ? (uint64_t)sp->id : span_key(sp->span_id)) == key)
+            return &x->slots[i];
+    }
+}
+
+static int cmp_span_start(const void *a, const void *b)
+{
+    const ig_store_span *x = a, *y = b;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int load_spans(ig_store *s, int64_t trace, ig_store_trace *t, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT s.id, s.span_id, s.parent_span_id, s.operation, s.resource, s.scope, s.kind, s.start_ns, "
+                   "s.end_ns, s.status_code, s.status_message, o.service, o.name "
+                   "FROM spans s JOIN operations o ON o.id = s.operation WHERE s.trace = ?1",
+                &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trace);
+    op_names ops = {0};
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (t->nspans == cap) {
+            cap = cap ? cap * 2 : 64;
+            t->spans = ig_xrealloc(t->spans, cap * sizeof *t->spans);
+        }
+        ig_store_span *sp = &t->spans[t->nspans++];
+        memset(sp, 0, sizeof *sp);
+        sp->id = sqlite3_column_int64(st, 0);
+        col_blob(st, 1, sp->span_id, 8);
+        col_blob(st, 2, sp->parent_span_id, 8);
+        sp->parent_state = sqlite3_column_type(st, 2) == SQLITE_NULL ? IG_PARENT_NONE : IG_PARENT_MISSING;
+        sp->parent = -1;
+        sp->operation = sqlite3_column_int64(st, 3);
+        sp->resource = sqlite3_column_int64(st, 4);
+        sp->scope = sqlite3_column_int64(st, 5);
+        sp->kind = (uint8_t)sqlite3_column_int(st, 6);
+        sp->start_ns = (uint64_t)sqlite3_column_int64(st, 7);
+        sp->end_ns = (uint64_t)sqlite3_column_int64(st, 8);
+        sp->status_code = (uint8_t)sqlite3_column_int(st, 9);
+        sp->status_message = col_text(st, 10, t->arena);
+        op_name *o = op_slot(&ops, sp->operation);
+        if (!o->id) {
+            *o = (op_name){sp->operation, col_text(st, 11, t->arena), col_text(st, 12, t->arena)};
+            ops.count++;
+        }
+        sp->service = o->service;
+        sp->name = o->name;
+    }
+    free(ops.slots);
+    /* sorted here: SQLite's ORDER BY (a temporary B-tree of whole rows)
+     * took three times as long as reading them */
+    qsort(t->spans, t->nspans, sizeof *t->spans, cmp_span_start);
+    return finish(s, st, rc, "load trace", err);
+}
+
+/* Walks up from span i; cuts the parent link that closes a loop. */
+static void break_cycles_from(ig_store_trace *t, size_t i, uint8_t *mark, uint32_t *path)
+{
+    size_t depth = 0;
+    int32_t cur = (int32_t)i;
+    while (cur >= 0 && mark[cur] == 0) {
+        mark[cur] = 1;
+        path[depth++] = (uint32_t)cur;
+        int32_t up = t->spans[cur].parent;
+        if (up >= 0 && mark[up] == 1) { /* up is on this path: the edge cur -> up closes a loop */
+            t->spans[cur].parent = -1;
+            t->spans[cur].parent_state = IG_PARENT_CYCLE;
+            break;
+        }
+        cur = up;
+    }
+    while (depth)
+        mark[path[--depth]] = 2;
+}
+
+static void resolve_parents(ig_store_trace *t)
+{
+    span_index byid;
+    index_init(&byid, t->nspans);
+    for (size_t i = 0; i < t->nspans; i++) {
+        uint32_t *slot = index_slot(&byid, span_key(t->spans[i].span_id), t->spans, false);
+        if (!*slot)
+            *slot = (uint32_t)i + 1;
+    }
+    for (size_t i = 0; i < t->nspans; i++) {
+        ig_store_span *sp = &t->spans[i];
+        if (sp->parent_state == IG_PARENT_NONE)
+            continue;
+        uint32_t v = *index_slot(&byid, span_key(sp->parent_span_id), t->spans, false);
+        if (v) {
+            sp->parent = (int32_t)(v - 1);
+            sp->parent_state = IG_PARENT_FOUND;
+        }
+    }
+    free(byid.slots);
+    uint8_t *mark = ig_xcalloc(t->nspans ? t->nspans : 1, 1);
+    uint32_t *path = ig_xmalloc((t->nspans ? t->nspans : 1) * sizeof *path);
+    for (size_t i = 0; i < t->nspans; i++)
+        if (!mark[i])
+            break_cycles_from(t, i, mark, path);
+    free(mark);
+    free(path);
+}
+
+/* Events of the trace's spans, and how many links each has. */
+static int load_events_and_links(ig_store *s, int64_t trace, ig_store_trace *t, ig_err *err)
+{
+    span_index byrow;
+    index_init(&byrow, t->nspans);
+    for (size_t i = 0; i < t->nspans; i++)
+        *index_slot(&byrow, (uint64_t)t->spans[i].id, t->spans, true) = (uint32_t)i + 1;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, "SELECT e.span, e.time_ns, e.name FROM events e "
+                        "WHERE e.span IN (SELECT id FROM spans WHERE trace = ?1) ORDER BY e.span, e.time_ns, e.id",
+                     &st, err) ? SQLITE_ERROR : SQLITE_OK;
+    size_t cap = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, trace);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            uint32_t v = *index_slot(&byrow, (uint64_t)sqlite3_column_int64(st, 0), t->spans, true);
+            if (!v)
+                continue;
+            if (t->nevents == cap) {
+                cap = cap ? cap * 2 : 64;
+                t->events = ig_xrealloc(t->events, cap * sizeof *t->events);
+            }
+            t->events[t->nevents++] = (ig_store_event){v - 1, (uint64_t)sqlite3_column_int64(st, 1),
+                                                       col_text(st, 2, t->arena)};
+        }
+        if (finish(s, st, rc, "load events", err))
+            rc = SQLITE_ERROR;
+        else
+            rc = SQLITE_OK;
+    }
+    if (rc == SQLITE_OK && prepare(s, "SELECT l.span, count(*) FROM links l "
+                                      "WHERE l.span IN (SELECT id FROM spans WHERE trace = ?1) GROUP BY l.span",
+                                   &st, err) == 0) {
+        sqlite3_bind_int64(st, 1, trace);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            uint32_t v = *index_slot(&byrow, (uint64_t)sqlite3_column_int64(st, 0), t->spans, true);
+            if (v)
+                t->spans[v - 1].nlinks = (uint32_t)sqlite3_column_int64(st, 1);
+        }
+        rc = finish(s, st, rc, "load links", err) ? SQLITE_ERROR : SQLITE_OK;
+    } else {
+        rc = SQLITE_ERROR;
+    }
+    free(byrow.slots);
+    /* events are grouped by span row id; point each span at its group */
+    for (size_t i = 0; i < t->nevents; i++) {
+        ig_store_span *sp = &t->spans[t->events[i].span];
+        if (!sp->nevents++)
+            sp->first_event = (uint32_t)i;
+    }
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int load_trace_row(ig_store *s, int64_t trace, ig_store_trace *t, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT trace_id, start_ns, end_ns FROM traces WHERE id = ?1", &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, trace);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return ig_err_set(err, "%s: trace not found (deleted by retention?)", s->path);
+    }
+    if (rc == SQLITE_ROW) {
+        col_blob(st, 0, t->trace_id, 16);
+        t->start_ns = (uint64_t)sqlite3_column_int64(st, 1);
+        t->end_ns = (uint64_t)sqlite3_column_int64(st, 2);
+        rc = SQLITE_DONE;
+    }
+    return finish(s, st, rc, "load trace", err);
+}
+
+int ig_store_load_trace(ig_store *s, int64_t trace, ig_store_trace *out, ig_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->id = trace;
+    out->arena = ig_arena_new();
+    /* one read transaction: the trace, its spans and events agree */
+    bool began = read_begin(s, err);
+    int rc = load_trace_row(s, trace, out, err);
+    if (rc == 0)
+        rc = load_spans(s, trace, out, err);
+    if (rc == 0) {
+        resolve_parents(out);
+        rc = load_events_and_links(s, trace, out, err);
+    }
+    read_end(s, began);
+    if (rc) {
+        if (!err->msg[0])
+            ig_err_set(err, "%s: cannot read: %s", s->path, sqlite3_errmsg(s->db));
+        ig_store_trace_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void ig_store_trace_free(ig_store_trace *t)
+{
+    free(t->spans);
+    free(t->events);
+    ig_arena_destroy(t->arena);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- one span's details ---------------------------------------------------------------- */
+
+static uint8_t vtype(const char *json_type)
+{
+    if (!json_type)
+        return IG_SV_NULL;
+    switch (json_type[0]) {
+    case 't': return json_type[1] == 'e' ? IG_SV_STRING : IG_SV_BOOL; /* text, true */
+    case 'f': return IG_SV_BOOL;
+    case 'i': return IG_SV_INT;
+    case 'r': return IG_SV_DOUBLE;
+    case 'a': return IG_SV_ARRAY;
+    case 'o': return IG_SV_OBJECT;
+    default: return IG_SV_NULL;
+    }
+}
+
+/* Parses a stored JSON object of attributes with json_each. */
+static int parse_attrs(ig_store *s, const char *json, int len, uint32_t dropped, ig_store_attrs *out,
+                       ig_store_arena *a, ig_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->dropped = dropped;
+    if (!json || len <= 2)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT key, type, CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                   "WHEN 'null' THEN '' ELSE CAST(value AS TEXT) END FROM json_each(?1)",
+                &st, err))
+        return -1;
+    sqlite3_bind_text(st, 1, json, len, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            ig_store_kv *bigger = ig_arena_alloc(a, (cap ? cap * 2 : 8) * sizeof *bigger);
+            if (out->n)
+                memcpy(bigger, out->kv, out->n * sizeof *bigger);
+            out->kv = bigger;
+            cap = cap ? cap * 2 : 8;
+        }
+        ig_store_kv *kv = &out->kv[out->n++];
+        kv->key = col_text(st, 0, a);
+        kv->type = vtype((const char *)sqlite3_column_text(st, 1));
+        kv->value = col_text(st, 2, a);
+        kv->value_len = (size_t)sqlite3_column_bytes(st, 2);
+    }
+    return finish(s, st, rc, "attributes", err);
+}
+
+static int load_span_row(ig_store *s, int64_t span, ig_store_span_details *d, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT s.attributes, s.dropped_attributes, s.dropped_events, s.dropped_links, s.trace_state, "
+                   "s.flags, r.service, r.attributes, r.dropped_attributes, r.schema_url, c.name, c.version, "
+                   "c.attributes, c.dropped_attributes FROM spans s JOIN resources r ON r.id = s.resource "
+                   "JOIN scopes c ON c.id = s.scope WHERE s.id = ?1",
+                &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, span);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return ig_err_set(err, "%s: span not found (deleted by retention?)", s->path);
+    }
+    if (rc != SQLITE_ROW)
+        return finish(s, st, rc, "span details", err);
+    ig_store_arena *a = d->arena;
+#define JSON_COL(i) (const char *)sqlite3_column_text(st, i), sqlite3_column_bytes(st, i)
+    int r = parse_attrs(s, JSON_COL(0), (uint32_t)sqlite3_column_int64(st, 1), &d->attrs, a, err);
+    d->dropped_events = (uint32_t)sqlite3_column_int64(st, 2);
+    d->dropped_links = (uint32_t)sqlite3_column_int64(st, 3);
+    d->trace_state = col_text(st, 4, a);
+    d->flags = (uint32_t)sqlite3_column_int64(st, 5);
+    d->service = col_text(st, 6, a);
+    if (r == 0)
+        r = parse_attrs(s, JSON_COL(7), (uint32_t)sqlite3_column_int64(st, 8), &d->resource, a, err);
+    d->resource_schema_url = col_text(st, 9, a);
+    d->scope_name = col_text(st, 10, a);
+    d->scope_version = col_text(st, 11, a);
+    if (r == 0)
+        r = parse_attrs(s, JSON_COL(12), (uint32_t)sqlite3_column_int64(st, 13), &d->scope, a, err);
+#undef JSON_COL
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int load_span_events(ig_store *s, int64_t span, ig_store_span_details *d, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT time_ns, name, attributes, dropped_attributes FROM events WHERE span = ?1 "
+                   "ORDER BY time_ns, id",
+                &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, span);
+    size_t cap = 0;
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (d->nevents == cap) {
+            cap = cap ? cap * 2 : 8;
+            d->events = ig_xrealloc(d->events, cap * sizeof *d->events);
+        }
+        ig_store_event_details *e = &d->events[d->nevents++];
+        e->time_ns = (uint64_t)sqlite3_column_int64(st, 0);
+        e->name = col_text(st, 1, d->arena);
+        r = parse_attrs(s, (const char *)sqlite3_column_text(st, 2), sqlite3_column_bytes(st, 2),
+                        (uint32_t)sqlite3_column_int64(st, 3), &e->attrs, d->arena, err);
+    }
+    if (r) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    return finish(s, st, rc, "span events", err);
+}
+
+static int load_span_links(ig_store *s, int64_t span, ig_store_span_details *d, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT trace_id, span_id, trace_state, flags, attributes, dropped_attributes FROM links "
+                   "WHERE span = ?1 ORDER BY id",
+                &st, err))
+        return -1;
+    sqlite3_bind_int64(st, 1, span);
+    size_t cap = 0;
+    int rc, r = 0;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (d->nlinks == cap) {
+            cap = cap ? cap * 2 : 8;
+            d->links = ig_xrealloc(d->links, cap * sizeof *d->links);
+        }
+        ig_store_link *l = &d->links[d->nlinks++];
+        col_blob(st, 0, l->trace_id, 16);
+        col_blob(st, 1, l->span_id, 8);
+        l->trace_state = col_text(st, 2, d->arena);
+        l->flags = (uint32_t)sqlite3_column_int64(st, 3);
+        r = parse_attrs(s, (const char *)sqlite3_column_text(st, 4), sqlite3_column_bytes(st, 4),
+                        (uint32_t)sqlite3_column_int64(st, 5), &l->attrs, d->arena, err);
+    }
+    if (r) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    return finish(s, st, rc, "span links", err);
+}
+
+int ig_store_span_details_load(ig_store *s, int64_t span, ig_store_span_details *out, ig_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->id = span;
+    out->arena = ig_arena_new();
+    bool began = read_begin(s, err);
+    int rc = load_span_row(s, span, out, err);
+    if (rc == 0)
+        rc = load_span_events(s, span, out, err);
+    if (rc == 0)
+        rc = load_span_links(s, span, out, err);
+    read_end(s, began);
+    if (rc) {
+        if (!err->msg[0])
+            ig_err_set(err, "%s: cannot read: %s", s->path, sqlite3_errmsg(s->db));
+        ig_store_span_details_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void ig_store_span_details_free(ig_store_span_details *d)
+{
+    free(d->events);
+    free(d->links);
+    ig_arena_destroy(d->arena);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- operations ------------------------------------------------------------------------- */
+
+typedef struct op_acc {
+    int64_t id;
+    uint64_t *durations;
+    size_t n, cap;
+    uint64_t errors;
+} op_acc;
+
+/* Operation id -> accumulator; ids are dense from 1, so an array indexed
+ * by id works unless ids are sparse (then a hash would be better, but the
+ * writer hands them out in order). */
+typedef struct op_table {
+    op_acc *by_id;
+    size_t cap;
+} op_table;
+
+static op_acc *op_acc_get(op_table *t, int64_t id)
+{
+    if (id <= 0)
+        return NULL;
+    if ((size_t)id >= t->cap) {
+        size_t ncap = t->cap ? t->cap : 64;
+        while (ncap <= (size_t)id)
+            ncap *= 2;
+        t->by_id = ig_xrealloc(t->by_id, ncap * sizeof *t->by_id);
+        memset(t->by_id + t->cap, 0, (ncap - t->cap) * sizeof *t->by_id);
+        t->cap = ncap;
+    }
+    return &t->by_id[id];
+}
+
+static void op_acc_add(op_acc *a, uint64_t d, bool error)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->durations = ig_xrealloc(a->durations, a->cap * sizeof *a->durations);
+    }
+    a->durations[a->n++] = d;
+    a->errors += error;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the smallest value with at least p% of values <= it. */
+static uint64_t percentile(const uint64_t *sorted, size_t n, unsigned p)
+{
+    size_t rank = (n * p + 99) / 100;
+    return sorted[rank ? rank - 1 : 0];
+}
+
+static size_t bucket_of(uint64_t d)
+{
+    size_t i = 0;
+    while (i < IG_SPAN_BOUNDS && (double)d > ig_span_bounds_s[i] * 1e9)
+        i++;
+    return i;
+}
+
+static void op_stats_fill(ig_store_op_stats *o, op_acc *a)
+{
+    qsort(a->durations, a->n, sizeof *a->durations, cmp_u64);
+    o->count = a->n;
+    o->errors = a->errors;
+    o->min_ns = a->durations[0];
+    o->max_ns = a->durations[a->n - 1];
+    o->p50_ns = percentile(a->durations, a->n, 50);
+    o->p90_ns = percentile(a->durations, a->n, 90);
+    o->p99_ns = percentile(a->durations, a->n, 99);
+    double sum = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        sum += (double)a->durations[i];
+        o->buckets[bucket_of(a->durations[i])]++;
+    }
+    o->mean_ns = sum / (double)a->n;
+}
+
+/* The span scan of ig_store_operations and ig_store_op_histogram. */
+static int prepare_span_scan(ig_store *s, const ig_trace_filter *f, bool one_op, sqlite3_stmt **st, ig_err *err)
+{
+    ig_strbuf sql = IG_STRBUF_INIT;
+    ig_sb_puts(&sql, "SELECT operation, end_ns - start_ns, status_code FROM spans WHERE 1");
+    if (one_op)
+        ig_sb_puts(&sql, " AND operation = :op");
+    if (f && (f->start_from_ns || f->start_to_ns)) {
+        ig_sb_puts(&sql, " AND trace IN (SELECT id FROM traces WHERE 1");
+        if (f->start_from_ns)
+            ig_sb_puts(&sql, " AND start_ns >= :from");
+        if (f->start_to_ns)
+            ig_sb_puts(&sql, " AND start_ns < :to");
+        ig_sb_puts(&sql, ")");
+    }
+    int rc = prepare(s, sql.data, st, err);
+    ig_sb_free(&sql);
+    if (rc)
+        return -1;
+    if (f) {
+        bind_named_int(*st, ":from", f->start_from_ns);
+        bind_named_int(*st, ":to", f->start_to_ns);
+    }
+    return 0;
+}
+
+static int op_names_fill(ig_store *s, ig_store_ops *out, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT id, service, name FROM operations", &st, err))
+        return -1;
+    /* out->ops is in increasing id order: find each row by bisection */
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        size_t lo = 0, hi = out->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (out->ops[mid].id < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < out->n && out->ops[lo].id == id) { /* only operations that have spans */
+            out->ops[lo].service = col_text(st, 1, out->arena);
+            out->ops[lo].name = col_text(st, 2, out->arena);
+        }
+    }
+    return finish(s, st, rc, "operations", err);
+}
+
+static int cmp_ops(const void *a, const void *b)
+{
+    const ig_store_op_stats *x = a, *y = b;
+    int c = strcmp(x->service, y->service);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+int ig_store_operations(ig_store *s, const ig_trace_filter *f, ig_store_ops *out, ig_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->arena = ig_arena_new();
+    sqlite3_stmt *st;
+    op_table table = {0};
+    bool began = read_begin(s, err);
+    int rc = prepare_span_scan(s, f, false, &st, err);
+    if (rc == 0) {
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            op_acc *a = op_acc_get(&table, sqlite3_column_int64(st, 0));
+            int64_t d = sqlite3_column_int64(st, 1);
+            if (a)
+                op_acc_add(a, d > 0 ? (uint64_t)d : 0, sqlite3_column_int(st, 2) == 2);
+        }
+        rc = finish(s, st, step, "operations", err);
+    }
+    if (rc == 0) {
+        size_t n = 0;
+        for (size_t i = 0; i < table.cap; i++)
+            n += table.by_id[i].n > 0;
+        out->ops = ig_xcalloc(n ? n : 1, sizeof *out->ops);
+        for (size_t i = 0; i < table.cap; i++) {
+            if (!table.by_id[i].n)
+                continue;
+            ig_store_op_stats *o = &out->ops[out->n++];
+            o->id = (int64_t)i;
+            o->service = o->name = "";
+            op_stats_fill(o, &table.by_id[i]);
+        }
+        rc = op_names_fill(s, out, err);
+    }
+    read_end(s, began);
+    for (size_t i = 0; i < table.cap; i++)
+        free(table.by_id[i].durations);
+    free(table.by_id);
+    if (rc) {
+        ig_store_ops_free(out);
+        return -1;
+    }
+    qsort(out->ops, out->n, sizeof *out->ops, cmp_ops);
+    return 0;
+}
+
+void ig_store_ops_free(ig_store_ops *o)
+{
+    free(o->ops);
+    ig_arena_destroy(o->arena);
+    memset(o, 0, sizeof *o);
+}
+
+int ig_store_op_histogram(ig_store *s, int64_t operation, const ig_trace_filter *f, const uint64_t *bounds_ns,
+                          size_t nbounds, uint64_t *counts, ig_err *err)
+{
+    memset(counts, 0, (nbounds + 1) * sizeof *counts);
+    for (size_t i = 1; i < nbounds; i++)
+        if (bounds_ns[i] <= bounds_ns[i - 1])
+            return ig_err_set(err, "histogram bounds must increase");
+    sqlite3_stmt *st;
+    if (prepare_span_scan(s, f, true, &st, err))
+        return -1;
+    bind_named_int(st, ":op", (uint64_t)operation);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t d = sqlite3_column_int64(st, 1);
+        uint64_t u = d > 0 ? (uint64_t)d : 0;
+        size_t lo = 0, hi = nbounds; /* first bound >= u */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (bounds_ns[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        counts[lo]++;
+    }
+    return finish(s, st, rc, "histogram", err);
+}
