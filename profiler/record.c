@@ -533,11 +533,13 @@ static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr
     if (m) {
         add_main_mapping_first(r, p);
         loc.mapping = profile_mapping(r, m);
-        if (m->mod && m->mod->open_path[0]) {
+        if (m->mod) {
             ig_symframe fr[16];
             uint64_t off = addr - m->start + m->pgoff - (is_return ? 1 : 0);
-            int n = ig_symtab_lookup(r->sym, m->mod->open_path, m->mod->build_id[0] ? m->mod->build_id : NULL,
-                                     off, fr, 16);
+            const char *bid = m->mod->build_id[0] ? m->mod->build_id : NULL;
+            int n = m->mod->open_path[0] /* a file, else the vDSO's image */
+                        ? ig_symtab_lookup(r->sym, m->mod->open_path, bid, off, fr, 16)
+                        : ig_symtab_lookup_image(r->sym, m->mod->name, bid, m->mod->bytes, m->mod->size, off, fr, 16);
             for (int i = 0; i < n; i++) {
                 lines[i].function = add_function(r, fr[i].func, fr[i].sysname, fr[i].file);
                 lines[i].line = fr[i].line;
