@@ -54,15 +54,18 @@ static int encoded_size(uint8_t enc)
     }
 }
 
-/* Maps a module vaddr to a file offset; false when not backed by the file. */
+/* Maps a module vaddr to a file offset; false when not backed by the file.
+ * vaddr comes from the target (an unwinder's guess) and the segments from
+ * its files: offsets are compared, never sums that could wrap. */
 static bool vaddr_to_offset(const ig_module *m, uint64_t vaddr, uint64_t len, uint64_t *off)
 {
     for (int i = 0; i < m->nloads; i++) {
         const ig_load *l = &m->loads[i];
-        if (vaddr >= l->vaddr && vaddr + len <= l->vaddr + l->filesz) {
-            *off = vaddr - l->vaddr + l->offset;
-            return *off + len <= m->size;
-        }
+        uint64_t in = vaddr - l->vaddr;
+        if (vaddr < l->vaddr || in > l->filesz || l->filesz - in < len)
+            continue;
+        *off = l->offset + in; /* parse_elf keeps every segment inside the file */
+        return true;
     }
     return false;
 }
@@ -91,7 +94,7 @@ static void parse_eh_frame_hdr(ig_module *m, uint64_t hdr_vaddr)
         memcpy(&count, m->bytes + count_off, 8);
     }
     uint64_t table = hdr_vaddr + 4 + ptr_size + count_size, table_off;
-    if (!count || !vaddr_to_offset(m, table, count * 8, &table_off))
+    if (!count || count > m->size / 8 || !vaddr_to_offset(m, table, count * 8, &table_off))
         return;
     m->eh_hdr_vaddr = hdr_vaddr;
     m->table_vaddr = table;
@@ -117,7 +120,7 @@ static bool parse_elf(ig_module *m)
             continue;
         if (ph.p_type == PT_GNU_EH_FRAME)
             eh_vaddr = ph.p_vaddr;
-        if (ph.p_type != PT_LOAD || ph.p_offset > m->size)
+        if (ph.p_type != PT_LOAD || ph.p_offset > m->size || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
             continue;
         ig_load *l = &m->loads[m->nloads++];
         *l = (ig_load){ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz};

@@ -21,7 +21,12 @@
  *   access_reg       the sampled user registers (read-only)
  *   access_mem       the stack copy when the address is inside it, else the
  *                    module bytes (procmap.c), else an error, which ends the
- *                    unwind cleanly ("stack pointer outside the copy")
+ *                    unwind cleanly ("stack pointer outside the copy");
+ *                    addresses are the target's (a frame pointer of -8 asks
+ *                    for 2^64 - 8), so bounds are checked on offsets
+ *
+ * An unwind is whole only when it reaches the thread's first frame (see
+ * ig_unwind_end in unwind.h); the CFI rows cached here tell that too.
  *   find_proc_info   the module's .eh_frame_hdr search table, described as a
  *                    UNW_INFO_FORMAT_REMOTE_TABLE and searched by libunwind's
  *                    dwarf_search_unwind_table (as perf does)
@@ -73,14 +78,30 @@ struct ig_unwinder {
     size_t nrules, cap_rules;
 };
 
-/* What the accessors see while one sample is unwound. */
+/* What the accessors see while one sample is unwound.  The stack copy
+ * holds the `stack_size` bytes from the sampled SP (`stack_lo`) up; both
+ * come from the target, so no bound is ever computed as stack_lo + size
+ * (it wraps when the SP is near 2^64). */
 typedef struct sample_ctx {
     ig_unwinder *u;
     const ig_perf_sample *s;
     const uint64_t *regs;      /* registers of the frame libunwind starts at */
-    uint64_t stack_lo, stack_hi;
+    uint64_t stack_lo, stack_size;
     bool bad_stack;
 } sample_ctx;
+
+/* The word at addr in the stack copy; false when any of its 8 bytes lies
+ * outside.  addr is whatever a register or a stack slot said (a frame
+ * pointer of -8 asks for 2^64 - 8, where `addr + 8` wraps to 0), so the
+ * check is done on the offset, which cannot wrap. */
+static bool stack_word(const sample_ctx *c, uint64_t addr, uint64_t *val)
+{
+    uint64_t off = addr - c->stack_lo;
+    if (addr < c->stack_lo || c->stack_size < 8 || off > c->stack_size - 8)
+        return false;
+    memcpy(val, c->s->stack + off, 8);
+    return true;
+}
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
 {
@@ -116,12 +137,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
     sample_ctx *c = arg;
     if (write)
         return -UNW_EINVAL;
-    if (addr >= c->stack_lo && addr + 8 <= c->stack_hi) {
-        memcpy(val, c->s->stack + (addr - c->stack_lo), 8);
-        return 0;
-    }
     uint64_t v;
-    if (ig_maps_read_word(c->u->maps, addr, &v) == 0) {
+    if (stack_word(c, addr, &v) || ig_maps_read_word(c->u->maps, addr, &v) == 0) {
         *val = v;
         return 0;
     }
@@ -321,14 +338,6 @@ typedef struct fast_state {
     uint64_t pc;
 } fast_state;
 
-static bool load_stack(const sample_ctx *c, uint64_t addr, uint64_t *val)
-{
-    if (addr < c->stack_lo || addr + 8 > c->stack_hi || addr + 8 < addr)
-        return false;
-    memcpy(val, c->s->stack + (addr - c->stack_lo), 8);
-    return true;
-}
-
 /* One step with a cached rule; returns an ig_unwind_end-like verdict:
  * 1 stepped, 0 root, -1 bad stack, -2 needs libunwind. */
 static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
@@ -338,7 +347,7 @@ static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
     if (rule->kind != RULE_STEP || !(st->valid & (1u << rule->cfa_reg)))
         return -2;
     uint64_t cfa = st->reg[rule->cfa_reg] + (uint64_t)rule->cfa_off, ra;
-    if (!load_stack(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
+    if (!stack_word(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
         return -1;
     uint16_t valid = st->valid & (uint16_t)~rule->undef_mask;
     for (int i = 0; i < rule->nsaved; i++) {
@@ -347,7 +356,7 @@ static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
         if (rule->saved_how[i] == REG_VAL_CFA) {
             st->reg[r] = at;
             valid |= (uint16_t)(1u << r);
-        } else if (load_stack(c, at, &st->reg[r])) {
+        } else if (stack_word(c, at, &st->reg[r])) {
             valid |= (uint16_t)(1u << r);
         } else {
             valid &= (uint16_t)~(1u << r);
@@ -452,7 +461,7 @@ int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, i
         *end = IG_UNWIND_NO_REGS;
         return 0;
     }
-    sample_ctx c = {u, s, s->regs, s->regs[IG_PREG_SP], s->regs[IG_PREG_SP] + s->stack_size, false};
+    sample_ctx c = {u, s, s->regs, s->regs[IG_PREG_SP], s->stack ? s->stack_size : 0, false};
     int n = 0;
     ips[n++] = s->regs[IG_PREG_IP];
     if (u->libunwind_only)

@@ -4,7 +4,7 @@
 CPU_D := $(B)/samples/cpu
 CPU_SAMPLE_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -D_GNU_SOURCE
 SAMPLE_BINS += $(CPU_D)/cpu_shares $(CPU_D)/cpu_recurse $(CPU_D)/cpu_late $(CPU_D)/libcpu_late.so \
-               $(CPU_D)/cpu_churn $(CPU_D)/cpu_jit $(CPU_D)/cpu_vdso
+               $(CPU_D)/cpu_churn $(CPU_D)/cpu_jit $(CPU_D)/cpu_vdso $(CPU_D)/cpu_nocfi
 
 $(CPU_D)/cpu_%: samples/cpu/cpu_%.c samples/cpu/cpu_common.h
 	@mkdir -p $(dir $@)
