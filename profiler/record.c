@@ -51,6 +51,7 @@
 #include "profiler/symbols.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
+#include "profile/truncated.h"
 #include "utils/strbuf.h"
 
 #define MAX_FRAMES 512
@@ -128,7 +129,7 @@ struct ig_recorder {
     bool nofile_raised;
 
     uint64_t ips[MAX_FRAMES];
-    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 1];
+    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
     ig_record_stats st;
 };
 
@@ -670,13 +671,14 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
     int nu = ig_unwind(p->unw, &s, r->ips, MAX_FRAMES, &end);
     for (int i = 0; i < nu; i++)
         r->stack[n++] = user_location(r, p, r->ips[i], i > 0);
-    if (end != IG_UNWIND_ROOT)
+    if (n == 0) /* nothing at all: keep the sample under its raw IP */
+        r->stack[n++] = user_location(r, p, s.ip, false);
+    if (end != IG_UNWIND_ROOT) { /* the thread's first frame not reached: say so */
         r->st.partial++;
+        r->stack[n++] = ig_truncated_location(r->prof);
+    }
     if (r->o.per_thread)
         r->stack[n++] = thread_root(r, t);
-    if (n == 0) { /* nothing at all: keep the sample under its raw IP */
-        r->stack[n++] = user_location(r, p, s.ip, false);
-    }
     uint32_t stack = ignis_profile_add_stack(r->prof, r->stack, n);
     int64_t values[2] = {1, (int64_t)s.period};
     ignis_profile_add_sample(r->prof, stack, thread_labels(r, t), values);

@@ -53,8 +53,12 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 
 /* A cached CFI row, reduced to what stepping needs: the CFA as register +
  * offset and, per DWARF register (16 = return address), how the caller's
- * value is found. */
-enum { RULE_STEP, RULE_ROOT, RULE_SLOW };
+ * value is found.  Its kind: RULE_STEP the fast path steps it; RULE_ROOT
+ * the return address is undefined, the CFI's mark of the outermost frame
+ * of a thread (glibc's _start, clone and clone3 carry it); RULE_SLOW CFI
+ * of another shape, for libunwind; RULE_NONE no CFI covers the address,
+ * libunwind can only guess (the frame-pointer chain). */
+enum { RULE_STEP, RULE_ROOT, RULE_SLOW, RULE_NONE };
 enum { REG_SAME, REG_UNDEF, REG_AT_CFA, REG_VAL_CFA };
 #define NDWREG 17
 typedef struct cfi_rule {
@@ -305,6 +309,14 @@ static bool decode_frame(Dwarf_Frame *fr, cfi_rule *rule)
     return true;
 }
 
+/* True when the row marks the return address undefined. */
+static bool ra_undefined(Dwarf_Frame *fr)
+{
+    Dwarf_Op mem[3], *ops;
+    size_t nops;
+    return dwarf_frame_register(fr, 16, mem, &ops, &nops) == 0 && nops == 0 && ops != NULL;
+}
+
 /* The cached rule for code at `pc` (already pc - 1 for return addresses). */
 static const cfi_rule *rule_for(ig_unwinder *u, uint64_t pc)
 {
@@ -313,14 +325,14 @@ static const cfi_rule *rule_for(ig_unwinder *u, uint64_t pc)
         return &u->rules[idx - 1];
     cfi_rule rule;
     memset(&rule, 0, sizeof rule);
-    rule.kind = RULE_SLOW;
+    rule.kind = RULE_NONE;
     ig_map *m = ig_maps_find(u->maps, pc);
     Dwarf_CFI *cfi = m && m->mod ? module_cfi(m->mod) : NULL;
     Dwarf_Frame *fr = NULL;
     if (cfi && dwarf_cfi_addrframe(cfi, pc - m->bias, &fr) == 0) {
         rule.kind = RULE_STEP;
         if (!decode_frame(fr, &rule))
-            rule.kind = RULE_SLOW;
+            rule.kind = ra_undefined(fr) ? RULE_ROOT : RULE_SLOW;
     }
     free(fr);
     if (u->nrules == u->cap_rules) {
@@ -409,6 +421,22 @@ void ig_unwinder_flush(ig_unwinder *u)
     u->nrules = 0;
 }
 
+/* Whether libunwind's "no caller" for the frame at pc is the end of the
+ * thread's stack rather than a guess that failed.  It is when the frame's
+ * CFI says so (the return address undefined, or computed as 0), or when a
+ * frame without CFI, reached by unwinding (not the sampled frame, whose
+ * registers may hold anything), has a zero frame pointer: the frame-chain
+ * convention of thread entries in code without CFI (musl's _start, Go).
+ * A stop because memory outside the stack copy was needed never is. */
+static bool libunwind_reached_root(sample_ctx *c, uint64_t pc, bool sampled, uint64_t fp)
+{
+    if (c->bad_stack)
+        return false;
+    if (rule_for(c->u, sampled ? pc : pc - 1)->kind != RULE_NONE)
+        return true;
+    return !sampled && fp == 0;
+}
+
 /* Continues with libunwind from the registers in `regs` (whose IP is
  * already ips[n-1]). */
 static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, int n, int max,
@@ -422,9 +450,15 @@ static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, 
     }
     uint64_t last_sp = regs[IG_PREG_SP];
     for (;;) {
+        unw_word_t fp = 1;
+        bool sampled = n == 1;
+        unw_get_reg(&cur, UNW_X86_64_RBP, &fp);
+        c->bad_stack = false;
         int r = unw_step(&cur);
         if (r == 0) {
-            *end = IG_UNWIND_ROOT;
+            *end = libunwind_reached_root(c, ips[n - 1], sampled, fp) ? IG_UNWIND_ROOT
+                   : c->bad_stack                                       ? IG_UNWIND_BAD_STACK
+                                                                        : IG_UNWIND_NO_INFO;
             return n;
         }
         if (r < 0) {
@@ -439,7 +473,7 @@ static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, 
         unw_get_reg(&cur, UNW_REG_IP, &ip);
         unw_get_reg(&cur, UNW_REG_SP, &sp);
         if (ip == 0) { /* some roots end with a zero return address */
-            *end = IG_UNWIND_ROOT;
+            *end = libunwind_reached_root(c, ips[n - 1], sampled, 0) ? IG_UNWIND_ROOT : IG_UNWIND_NO_INFO;
             return n;
         }
         if (!ig_maps_find(c->u->maps, ip)) { /* not code: a guess gone wrong */
