@@ -25,4 +25,9 @@ int64_t ig_truncated_value(const ignis_profile *p, size_t vi);
 /* That sum as a percentage of the total of value `vi` (0 when empty). */
 double ig_truncated_percent(const ignis_profile *p, size_t vi);
 
+/* The same, remembered for the last (profile, value) asked in this thread
+ * while its sample and location counts and its total stay the same: for a viewer that
+ * redraws on every keystroke (a pass over 200,000 samples is ~5 ms). */
+double ig_truncated_percent_cached(const ignis_profile *p, size_t vi);
+
 #endif

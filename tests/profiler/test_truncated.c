@@ -103,6 +103,20 @@ static void the_share_survives_files(void **state)
     rmdir(dir);
 }
 
+/* The viewer's cached share follows a profile that grows (ignis top). */
+static void the_cached_share_follows_the_profile(void **state)
+{
+    (void)state;
+    ignis_profile *p = test_profile(quarter);
+    assert_true(ig_truncated_percent_cached(p, 0) > 24.999 && ig_truncated_percent_cached(p, 0) < 25.001);
+    int64_t v[1] = {100};
+    test_add(p, "_start;main;h", v, NULL);
+    assert_true(ig_truncated_percent_cached(p, 0) > 12.499 && ig_truncated_percent_cached(p, 0) < 12.501);
+    test_add(p, "[truncated];f", v, NULL); /* an existing sample grows */
+    assert_true(ig_truncated_percent_cached(p, 0) > 41.666 && ig_truncated_percent_cached(p, 0) < 41.667);
+    ignis_profile_free(p);
+}
+
 static char *header_of(const char *const *lines)
 {
     ignis_profile *p = test_profile(lines);
@@ -139,6 +153,7 @@ int main(void)
         cmocka_unit_test(only_the_synthetic_root_counts),
         cmocka_unit_test(empty_and_huge_profiles),
         cmocka_unit_test(the_share_survives_files),
+        cmocka_unit_test(the_cached_share_follows_the_profile),
         cmocka_unit_test(the_viewer_header_shows_it),
     };
     return cmocka_run_group_tests_name("truncated", tests, NULL, NULL);
