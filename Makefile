@@ -64,6 +64,9 @@ BENCH_BINS :=
 BENCH_SCRIPTS :=
 FUZZERS  :=
 EXTRA_TARGETS :=
+# The internal archive (library + command objects) tests and tools link;
+# defined before the fragments so their rules can name it as a prerequisite.
+INTERNAL_A := $(B)/libignis-internal.a
 
 include $(sort $(wildcard */build.mk) $(wildcard */*/build.mk))
 
@@ -82,7 +85,6 @@ PROTO_OBJS := $(PROTOS:%.proto=$(B)/obj/gen/%.pb-c.o)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(PROTO_OBJS)
 CLI_OBJS   := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 MAIN_OBJ   := $(B)/obj/cmd/main.o
-INTERNAL_A := $(B)/libignis-internal.a
 
 IGNIS      := $(B)/ignis
 TEST_OUT   := $(TEST_BINS:%=$(B)/%)

@@ -122,7 +122,7 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             "ignis record: wrote %s\n"
             "  samples           %llu\n"
             "  lost samples      %llu\n"
-            "  not fully unwound %llu (%.2f%%)\n"
+            "  not fully unwound %llu (%.2f%%), rooted at [truncated]\n"
             "  threads seen      %llu\n"
             "  duration          %.2f s\n"
             "  profiler cpu      %.1f ms (%.1f us/sample, attach to written profile)\n",

@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
 #include "profile/tree.h"
+#include "profile/truncated.h"
 #include "utils/satmath.h"
 #include "utils/utf8.h"
 
@@ -85,6 +86,11 @@ static void print_header(const ignis_profile *p, const char *path, const ig_top 
         else
             printf("Duration: %s\n", dur);
     }
+    int vi = ignis_profile_find_value(p, ig_top_value_type(t));
+    double truncated = vi >= 0 ? ig_truncated_percent(p, (size_t)vi) : 0.0;
+    if (truncated > 0)
+        printf("Truncated: %.2f%% of the total in stacks not unwound to a thread's first frame "
+               "(rooted at " IG_TRUNCATED_FRAME ")\n", truncated);
     int64_t shown_flat = 0;
     for (size_t i = 0; i < shown; i++)
         shown_flat = ig_sat_add(shown_flat, ig_top_row_at(t, i)->flat);

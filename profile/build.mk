@@ -1,4 +1,4 @@
 # profile/ — the one profile model (samples, stacks, locations, functions,
 # mappings, labels) and the call tree built from it.
-LIB_SRCS += profile/version.c profile/profile.c profile/tree.c
+LIB_SRCS += profile/version.c profile/profile.c profile/tree.c profile/truncated.c
 TEST_BINS += tests/profile/test_model tests/profile/test_tree

@@ -51,6 +51,7 @@
 #include "profiler/symbols.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
+#include "profile/truncated.h"
 #include "utils/strbuf.h"
 
 #define MAX_FRAMES 512
@@ -128,7 +129,7 @@ struct ig_recorder {
     bool nofile_raised;
 
     uint64_t ips[MAX_FRAMES];
-    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 1];
+    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
     ig_record_stats st;
 };
 
@@ -533,11 +534,13 @@ static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr
     if (m) {
         add_main_mapping_first(r, p);
         loc.mapping = profile_mapping(r, m);
-        if (m->mod && m->mod->open_path[0]) {
+        if (m->mod) {
             ig_symframe fr[16];
             uint64_t off = addr - m->start + m->pgoff - (is_return ? 1 : 0);
-            int n = ig_symtab_lookup(r->sym, m->mod->open_path, m->mod->build_id[0] ? m->mod->build_id : NULL,
-                                     off, fr, 16);
+            const char *bid = m->mod->build_id[0] ? m->mod->build_id : NULL;
+            int n = m->mod->open_path[0] /* a file, else the vDSO's image */
+                        ? ig_symtab_lookup(r->sym, m->mod->open_path, bid, off, fr, 16)
+                        : ig_symtab_lookup_image(r->sym, m->mod->name, bid, m->mod->bytes, m->mod->size, off, fr, 16);
             for (int i = 0; i < n; i++) {
                 lines[i].function = add_function(r, fr[i].func, fr[i].sysname, fr[i].file);
                 lines[i].line = fr[i].line;
@@ -668,13 +671,14 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
     int nu = ig_unwind(p->unw, &s, r->ips, MAX_FRAMES, &end);
     for (int i = 0; i < nu; i++)
         r->stack[n++] = user_location(r, p, r->ips[i], i > 0);
-    if (end != IG_UNWIND_ROOT)
+    if (n == 0) /* nothing at all: keep the sample under its raw IP */
+        r->stack[n++] = user_location(r, p, s.ip, false);
+    if (end != IG_UNWIND_ROOT) { /* the thread's first frame not reached: say so */
         r->st.partial++;
+        r->stack[n++] = ig_truncated_location(r->prof);
+    }
     if (r->o.per_thread)
         r->stack[n++] = thread_root(r, t);
-    if (n == 0) { /* nothing at all: keep the sample under its raw IP */
-        r->stack[n++] = user_location(r, p, s.ip, false);
-    }
     uint32_t stack = ignis_profile_add_stack(r->prof, r->stack, n);
     int64_t values[2] = {1, (int64_t)s.period};
     ignis_profile_add_sample(r->prof, stack, thread_labels(r, t), values);

@@ -41,6 +41,14 @@ void ig_symtab_free(ig_symtab *st);
 int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex,
                      uint64_t offset, ig_symframe *out, int max);
 
+/* The same for an ELF image that exists only in memory: the vDSO, read
+ * from the target.  `name` labels it ("[vdso]"); the image is copied on
+ * first use (it need not outlive the call) and known from then on by its
+ * build-id (build_id_hex, when given, finds it without a copy), else by a
+ * hash of its bytes.  Offsets are file offsets of the image, as above. */
+int ig_symtab_lookup_image(ig_symtab *st, const char *name, const char *build_id_hex, const void *image,
+                           size_t size, uint64_t offset, ig_symframe *out, int max);
+
 /* Reads the GNU build-id of a file as lowercase hex into buf (>= 41 bytes).
  * Returns 0 or -1. */
 int ig_symtab_build_id(ig_symtab *st, const char *path, char *buf, size_t len);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile/truncated.h"
 #include "utils/strbuf.h"
 
 void ig_screen_init(ig_screen *s, int w, int h, int utf8)
@@ -135,6 +136,9 @@ static void draw_header(ig_viewer *v, ig_screen *s)
     ig_strbuf sb = IG_STRBUF_INIT;
     ig_sb_printf(&sb, " ignis %s %s | %s | total %s", v->app ? v->app : v->base ? "diff" : "view", v->title,
                  ig_tree_value_type(v->tree), total);
+    double truncated = v->value >= 0 ? ig_truncated_percent_cached(v->profile, (size_t)v->value) : 0.0;
+    if (truncated > 0)
+        ig_sb_printf(&sb, " | truncated %.1f%%", truncated);
     if (v->focus)
         ig_sb_printf(&sb, " | focus=%s", v->focus);
     if (v->ignore)

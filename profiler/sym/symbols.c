@@ -528,15 +528,10 @@ static result *resolve(ig_symtab *st, uint32_t mod, uint64_t offset, uint64_t ha
     return r;
 }
 
-int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, uint64_t offset, ig_symframe *out,
-                     int max)
+/* The frames of offset in module mod (0: none), from the results cache
+ * or resolved now. */
+static int lookup_in_module(ig_symtab *st, uint32_t mod, uint64_t offset, ig_symframe *out, int max)
 {
-    if (!st || !path || !out || max <= 0)
-        return 0;
-    st->stats.lookups++;
-    if (build_id_hex && !*build_id_hex)
-        build_id_hex = NULL;
-    uint32_t mod = module_for_path(st, path, build_id_hex);
     if (!mod)
         return 0;
     load_module(st, &st->mods[mod - 1]);
@@ -556,6 +551,64 @@ int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, 
     if (n > 0)
         memcpy(out, &st->frames[r->first], (size_t)n * sizeof *out);
     return n;
+}
+
+int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, uint64_t offset, ig_symframe *out,
+                     int max)
+{
+    if (!st || !path || !out || max <= 0)
+        return 0;
+    st->stats.lookups++;
+    if (build_id_hex && !*build_id_hex)
+        build_id_hex = NULL;
+    return lookup_in_module(st, module_for_path(st, path, build_id_hex), offset, out, max);
+}
+
+/* The module of an ELF image in memory, known by its own build-id (else a
+ * hash of its bytes): copied on first sight, the copy owned by the module.
+ * A build-id from the caller that is already known skips even the copy. */
+static uint32_t module_for_image(ig_symtab *st, const char *name, const char *bid, const void *image, size_t size)
+{
+    char ident[200];
+    if (bid) {
+        snprintf(ident, sizeof ident, "b:%s", bid);
+        uint32_t id = find_module(st, ident);
+        if (id)
+            return id;
+    }
+    void *copy = ig_xmalloc(size);
+    memcpy(copy, image, size);
+    Elf *elf = elf_memory(copy, size);
+    char own[41];
+    if (elf && elf_kind(elf) == ELF_K_ELF && ig_elf_build_id_hex(elf, own, sizeof own) == 0)
+        snprintf(ident, sizeof ident, "b:%s", own);
+    else
+        snprintf(ident, sizeof ident, "img:%.64s:%016llx:%zu", name,
+                 (unsigned long long)ig_hash_bytes(image, size, 0x1a6e), size);
+    uint32_t id = find_module(st, ident);
+    if (id || !elf || elf_kind(elf) != ELF_K_ELF) {
+        if (elf)
+            elf_end(elf);
+        free(copy);
+        return id ? id : add_module(st, ident, name, -1, NULL, NULL, NULL);
+    }
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    sb.st_size = (off_t)size;
+    id = add_module(st, ident, name, -1, elf, &sb, NULL);
+    st->mods[id - 1].image = copy;
+    return id;
+}
+
+int ig_symtab_lookup_image(ig_symtab *st, const char *name, const char *build_id_hex, const void *image, size_t size,
+                           uint64_t offset, ig_symframe *out, int max)
+{
+    if (!st || !name || !image || !size || !out || max <= 0)
+        return 0;
+    st->stats.lookups++;
+    if (build_id_hex && !*build_id_hex)
+        build_id_hex = NULL;
+    return lookup_in_module(st, module_for_image(st, name, build_id_hex, image, size), offset, out, max);
 }
 
 /* ---- build-id, kernel, perf maps ----------------------------------------- */
