@@ -7,7 +7,10 @@
  * shares one ig_resource per provider and one ig_scope per tracer), keeping
  * the order in which each group first appears.  The tree never copies
  * strings or ids: its fields point into the span records, which outlive the
- * call.  All tree nodes come from an arena that is rewound, not freed,
+ * call (except a string that is not valid UTF-8: protobuf `string` fields
+ * must be UTF-8 and a Collector rejects the whole request otherwise, so it
+ * gets an arena copy with U+FFFD in place of each ill-formed subsequence;
+ * JSON strings get the same).  All tree nodes come from an arena that is rewound, not freed,
  * between batches, so steady-state encoding does no malloc at all.
  *
  * JSON: the same request in the OTLP/JSON mapping (protobuf JSON with
@@ -18,6 +21,7 @@
  * Responses: partial_success is read from either encoding.
  */
 #include "exporters/otlp.h"
+#include "utils/utf8_valid.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -114,6 +118,24 @@ void ig_otlp_arena_free(ig_otlp_arena *a)
 #define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
 #define ARENA_ARRAY(a, T, n) ((T *)arena_alloc((a), sizeof(T) * ((n) ? (n) : 1)))
 
+/* A string for a protobuf `string` field, which must be UTF-8: s itself
+ * (NULL: ""), or when it is not valid UTF-8 a copy in the arena with
+ * U+FFFD for each ill-formed subsequence; a->grown counts the bytes the
+ * copies added, for the buffer bound of pack_span. */
+static char *pb_str(ig_otlp_arena *a, const char *s)
+{
+    if (!s)
+        return (char *)"";
+    size_t n = strlen(s);
+    if (__builtin_expect(ig_utf8_is_valid(s, n), 1))
+        return (char *)s;
+    char *t = arena_alloc(a, IG_UTF8_SANITIZED_MAX(n) + 1);
+    size_t m = ig_utf8_sanitize_to(t, s, n);
+    t[m] = '\0';
+    a->grown += m - n;
+    return t;
+}
+
 /* ---- protobuf: attributes ----------------------------------------------- */
 
 static PbAny *pb_any(ig_otlp_arena *a)
@@ -127,7 +149,7 @@ static PbAny *pb_any_string(ig_otlp_arena *a, const char *s)
 {
     PbAny *v = pb_any(a);
     v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v->string_value = (char *)(s ? s : "");
+    v->string_value = pb_str(a, s);
     return v;
 }
 
@@ -194,7 +216,7 @@ static PbKV **pb_attrs(ig_otlp_arena *a, const ig_attr *attrs, size_t n)
     PbKV *kvs = ARENA_ARRAY(a, PbKV, n);
     for (size_t i = 0; i < n; i++) {
         opentelemetry__proto__common__v1__key_value__init(&kvs[i]);
-        kvs[i].key = (char *)(attrs[i].key ? attrs[i].key : "");
+        kvs[i].key = pb_str(a, attrs[i].key);
         kvs[i].value = pb_value(a, &attrs[i]);
         out[i] = &kvs[i];
     }
@@ -218,7 +240,7 @@ static PbEvent **pb_events(ig_otlp_arena *a, const ig_span_data *s)
         PbEvent *pe = ARENA_NEW(a, PbEvent);
         opentelemetry__proto__trace__v1__span__event__init(pe);
         pe->time_unix_nano = e->time_ns;
-        pe->name = (char *)(e->name ? e->name : "");
+        pe->name = pb_str(a, e->name);
         pe->n_attributes = e->nattrs;
         pe->attributes = pb_attrs(a, e->attrs, e->nattrs);
         pe->dropped_attributes_count = e->dropped_attrs;
@@ -238,7 +260,7 @@ static PbLink **pb_links(ig_otlp_arena *a, const ig_span_data *s)
         opentelemetry__proto__trace__v1__span__link__init(pl);
         pl->trace_id = pb_bytes(l->trace_id, 16);
         pl->span_id = pb_bytes(l->span_id, 8);
-        pl->trace_state = (char *)(l->tracestate ? l->tracestate : "");
+        pl->trace_state = pb_str(a, l->tracestate);
         pl->n_attributes = l->nattrs;
         pl->attributes = pb_attrs(a, l->attrs, l->nattrs);
         pl->dropped_attributes_count = l->dropped_attrs;
@@ -259,11 +281,11 @@ static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
     opentelemetry__proto__trace__v1__span__init(p);
     p->trace_id = pb_bytes(s->trace_id, 16);
     p->span_id = pb_bytes(s->span_id, 8);
-    p->trace_state = (char *)(s->tracestate ? s->tracestate : "");
+    p->trace_state = pb_str(a, s->tracestate);
     if (s->has_parent)
         p->parent_span_id = pb_bytes(s->parent_span_id, 8);
     p->flags = span_flags(s);
-    p->name = (char *)(s->name ? s->name : "");
+    p->name = pb_str(a, s->name);
     p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
     p->start_time_unix_nano = s->start_ns;
     p->end_time_unix_nano = s->end_ns;
@@ -280,7 +302,7 @@ static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
         PbStatus *st = ARENA_NEW(a, PbStatus);
         opentelemetry__proto__trace__v1__status__init(st);
         st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
-        st->message = (char *)(s->status_message ? s->status_message : "");
+        st->message = pb_str(a, s->status_message);
         p->status = st;
     }
     return p;
@@ -324,8 +346,8 @@ static PbScopeSpans *pb_scope_spans(ig_otlp_arena *a, span_group *g)
     if (g->scope) {
         PbScope *sc = ARENA_NEW(a, PbScope);
         opentelemetry__proto__common__v1__instrumentation_scope__init(sc);
-        sc->name = (char *)(g->scope->name ? g->scope->name : "");
-        sc->version = (char *)(g->scope->version ? g->scope->version : "");
+        sc->name = pb_str(a, g->scope->name);
+        sc->version = pb_str(a, g->scope->version);
         sc->n_attributes = g->scope->nattrs;
         sc->attributes = pb_attrs(a, g->scope->attrs, g->scope->nattrs);
         ss->scope = sc;
@@ -416,8 +438,9 @@ static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
 {
     struct ig_otlp_chunk *chunk = a->chunks;
     char *mark = a->cur;
+    a->grown = 0;
     PbSpan *p = pb_span(a, s);
-    ig_sb_reserve(buf, span_bound(s) + 5);
+    ig_sb_reserve(buf, span_bound(s) + a->grown + 5);
     size_t off = buf->len;
     uint8_t *out = (uint8_t *)buf->data + off;
     size_t size = opentelemetry__proto__trace__v1__span__pack(p, out + 5);
@@ -483,6 +506,7 @@ void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_ar
  */
 typedef struct json_writer {
     ig_strbuf *out;
+    ig_strbuf fixed; /* a string that was not UTF-8, with U+FFFD in place */
     json_object *str, *dbl;
     bool first; /* no member written yet in the current object/array */
 } json_writer;
@@ -492,9 +516,18 @@ static void jw_raw(json_writer *w, const char *s)
     ig_sb_puts(w->out, s);
 }
 
+/* JSON text is UTF-8: json-c escapes quotes and control characters but
+ * copies other bytes as they are, so text that is not UTF-8 is first
+ * given U+FFFD for each ill-formed subsequence. */
 static void jw_string_len(json_writer *w, const char *s, size_t len)
 {
     size_t n;
+    if (s && !ig_utf8_is_valid(s, len)) {
+        ig_sb_reset(&w->fixed);
+        ig_utf8_sanitize(&w->fixed, s, len);
+        s = w->fixed.data;
+        len = w->fixed.len;
+    }
     json_object_set_string_len(w->str, s ? s : "", s ? (int)len : 0);
     const char *t = json_object_to_json_string_length(w->str, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     ig_sb_append(w->out, t, n);
@@ -753,7 +786,7 @@ void ig_otlp_encode_json(const ig_span_data *const *spans, size_t n, ig_strbuf *
     span_group *groups = ig_xmalloc(sizeof *groups * (n ? n : 1));
     size_t *gid = ig_xmalloc(sizeof *gid * (n ? n : 1));
     size_t ng = group_spans(spans, n, groups, gid);
-    json_writer w = {out, json_object_new_string(""), json_object_new_double(0), true};
+    json_writer w = {out, IG_STRBUF_INIT, json_object_new_string(""), json_object_new_double(0), true};
 
     jw_open(&w, '{');
     jw_key(&w, "resourceSpans");
@@ -785,6 +818,7 @@ void ig_otlp_encode_json(const ig_span_data *const *spans, size_t n, ig_strbuf *
     jw_close(&w, '}');
     json_object_put(w.str);
     json_object_put(w.dbl);
+    ig_sb_free(&w.fixed);
     free(groups);
     free(gid);
 }
