@@ -424,11 +424,19 @@ struct ignis_context {
     uint8_t trace_id[16], span_id[8], flags;
     char *tracestate;  /* owned (remote only) */
     ig_baggage *bag;   /* ref or NULL */
+    /* B3 debug flag of an extracted trace: kept, like baggage, by contexts
+     * derived from this one, and injected again for spans of that trace. */
+    bool b3_debug;
+    uint8_t debug_trace[16];
 };
 
 ig_baggage *ig_baggage_new(const ig_bag_entry *e, size_t n); /* copies */
 void ig_baggage_unref(ig_baggage *b);
 ig_baggage *ig_current_baggage(void);
+/* The nearest context entry of this thread's scope stack, or NULL. */
+const ignis_context *ig_current_context_entry(void);
+/* true when ctx carries the B3 debug flag for the trace trace_id. */
+bool ig_context_b3_debug(const ignis_context *ctx, const uint8_t trace_id[16]);
 const ig_baggage *ig_context_baggage(const ignis_context *ctx);
 /* A new context from base with its baggage replaced (bag ref taken). */
 ignis_context *ig_context_with_bag(const ignis_context *base, ig_baggage *bag);
@@ -438,6 +446,7 @@ void ig_tcache_stack_clear(ig_tcache *tc);
 typedef struct ig_remote {
     uint8_t trace_id[16], span_id[8], flags;
     bool valid;
+    bool debug; /* B3 debug ("d", X-B3-Flags: 1); implies sampled */
 } ig_remote;
 
 /* traceparent: 0 valid, -1 invalid. */
