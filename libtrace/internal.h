@@ -276,6 +276,7 @@ struct ignis_tracer_provider {
     ignis_tracer *tracers;
     ig_stripe *stripes;     /* IG_NSTRIPES */
     _Atomic uint64_t dropped_unowned;
+    int64_t detected_pid;   /* process.pid as detected (updated in a fork child) */
     bool logged;
     ignis_tracer_provider *next_live; /* fork registry */
 };

@@ -14,7 +14,8 @@
  * Fork safety: every live provider is in a registry; one pthread_atfork
  * handler set locks the registry, the thread-cache registry and each
  * processor before fork() and resets them in the child (empty queue, no
- * export thread until the next span ends, exporter->after_fork_child).
+ * export thread until the next span ends, exporter->after_fork_child, the
+ * resource's process.pid set to the child's).
  */
 #include "libtrace/internal.h"
 #include "exporters/otlp.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- options -------------------------------------------------------------------- */
 
@@ -134,11 +136,24 @@ static void atfork_parent(void)
     pthread_mutex_unlock(&g_live_mu);
 }
 
+/* The child's spans carry its own process.pid (unless the application set
+ * the attribute itself: then it is left alone). */
+static void update_pid(ignis_tracer_provider *tp, int64_t pid)
+{
+    ig_attr *a = (ig_attr *)ig_attr_set_find(&tp->resource_attrs, "process.pid");
+    if (a && a->type == IG_ATTR_INT && a->v.i == tp->detected_pid) {
+        a->v.i = pid;
+        tp->detected_pid = pid;
+    }
+}
+
 static void atfork_child(void)
 {
     ig_tcache_atfork_child();
+    int64_t pid = (int64_t)getpid();
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live) {
         pthread_mutex_init(&p->lock, NULL);
+        update_pid(p, pid);
         if (p->proc)
             ig_processor_atfork_child(p->proc);
     }
@@ -198,6 +213,7 @@ ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider
     ig_clock_setup();
     ignis_tracer_provider *tp = ig_xcalloc(1, sizeof *tp);
     ig_resource_build(&tp->resource_attrs, o);
+    tp->detected_pid = (int64_t)getpid();
     tp->resource.attrs = tp->resource_attrs.attrs;
     tp->resource.nattrs = tp->resource_attrs.n;
     ig_sampler_init(&tp->sampler, o->sampler, o->sampler_ratio);
