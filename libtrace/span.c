@@ -8,7 +8,8 @@
  * a few nanoseconds.  A recording span also fills the export record
  * (ig_span_data) that lives at the head of the block; names, keys and
  * values are copied into the block's bump arena, so a typical span costs
- * no malloc at all.  Ending a span hands the block to the processor.
+ * no malloc at all.  Ending a span hands the block to the processor (the
+ * provider's callback processors see it first, synchronously).
  *
  * Setting an attribute has a fast path (the setters for one scalar or
  * string): eight attribute slots are reserved when a recording span
@@ -570,6 +571,8 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     ig_span_block_prefetch_next(tc);
     s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
     start_recording(s, t, &p, name, o);
+    if (IG_UNLIKELY(tp->start_hooks))
+        ig_provider_run_start_hooks(tp, s, &p);
     return s;
 }
 
@@ -639,8 +642,17 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
         export = true;
         ig_count(tc, &stripe->kept);
     }
-    if (export && tp->proc && !atomic_load_explicit(&tp->shut, memory_order_relaxed))
-        ig_processor_on_end(tp->proc, s);
-    else
+    if (IG_UNLIKELY(tp->nhooks))
+        ig_provider_run_end_hooks(tp, s);
+    if (!export) {
         ig_span_unref(s);
+    } else if (IG_UNLIKELY(atomic_load_explicit(&tp->shut, memory_order_relaxed))) {
+        if (tp->nqueues || !tp->nhooks)
+            atomic_fetch_add(&tp->dropped_late, 1); /* ended after shutdown began */
+        ig_span_unref(s);
+    } else if (IG_LIKELY(tp->nqueues == 1)) {
+        ig_processor_on_end(tp->queues[0], s);
+    } else {
+        ig_provider_dispatch(tp, tc, s);
+    }
 }
