@@ -13,6 +13,7 @@ TEST_BINS += tests/trace/test_w3c tests/trace/test_b3 tests/trace/test_baggage \
              tests/trace/test_clock tests/trace/test_percent tests/trace/test_rings tests/trace/test_utf8 tests/trace/test_plugin \
              tests/fuzz/replay_fuzz_traceparent tests/fuzz/replay_fuzz_tracestate \
              tests/fuzz/replay_fuzz_baggage tests/fuzz/replay_fuzz_b3
+TEST_SCRIPTS += tests/trace/t_link.sh
 FUZZERS += fuzz/fuzz_traceparent.c fuzz/fuzz_tracestate.c fuzz/fuzz_baggage.c fuzz/fuzz_b3.c
 BENCH_BINS += bench/trace_bench
 BENCH_SCRIPTS += bench/trace.sh
