@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -166,12 +167,13 @@ typedef struct ig_sampler {
 
 void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio);
 
+/* The trace id's low 56 bits (bytes 9..15, big-endian) against the
+ * threshold: one load and a byte swap. */
 static inline bool ig_ratio_sampled(uint64_t threshold, const uint8_t tid[16])
 {
-    uint64_t r = 0;
-    for (int i = 9; i < 16; i++)
-        r = (r << 8) | tid[i];
-    return r >= threshold;
+    uint64_t w;
+    memcpy(&w, tid + 8, 8);
+    return (__builtin_bswap64(w) & 0x00ffffffffffffffull) >= threshold;
 }
 
 /* parent_valid/parent_sampled describe the parent span context; remote and
