@@ -113,6 +113,8 @@ void ig_otlp_arena_free(ig_otlp_arena *a)
 {
     free_chunks(a);
     ig_sb_free(&a->spans);
+    free(a->kv);
+    a->kv = NULL;
 }
 
 #define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
@@ -223,6 +225,216 @@ static PbKV **pb_attrs(ig_otlp_arena *a, const ig_attr *attrs, size_t n)
     return out;
 }
 
+/* ---- protobuf: the attribute cache ----------------------------------------- */
+
+/*
+ * Most span attributes repeat from span to span with the same key and
+ * value (a method, a status code, a route), and packing one KeyValue with
+ * its AnyValue through protobuf-c's generic packer costs more than the
+ * rest of the span.  So a scalar attribute is packed once (by the
+ * generated KeyValue packer, after UTF-8 repair) into a pool, found again
+ * by a hash of its key, type and value bytes (compared in full on a hit),
+ * and copied: the span carries its attributes as protobuf-c unknown
+ * fields with the attributes' field number (9), which protobuf-c writes
+ * verbatim — the same bytes on the wire.  The pool and table have fixed
+ * sizes; when one fills up, nothing more is cached until the next batch
+ * starts from an empty cache.  Arrays and large values are packed per
+ * span.
+ */
+#define KV_SLOTS 4096          /* power of two */
+#define KV_POOL (1u << 20)
+#define KV_MAX_ITEM 512        /* key + value bytes worth caching */
+#define SPAN_ATTRS_FIELD 9     /* opentelemetry.proto.trace.v1.Span.attributes */
+
+typedef struct kv_slot {
+    uint64_t hash;             /* 0: empty */
+    uint32_t off;              /* pool: key, value, then the length-prefixed KeyValue */
+    uint16_t klen, vlen, plen;
+    uint8_t type;
+} kv_slot;
+
+struct ig_otlp_kvcache {
+    kv_slot slots[KV_SLOTS];
+    size_t used;
+    size_t pool_len;
+    bool full;                 /* start again at the next batch */
+    uint8_t pool[KV_POOL];
+};
+
+static void kv_reset(struct ig_otlp_kvcache *kv)
+{
+    memset(kv->slots, 0, sizeof kv->slots);
+    kv->used = kv->pool_len = 0;
+    kv->full = false;
+}
+
+/* protobuf-c writes an unknown field as tag + data, so a length-delimited
+ * one carries its own length prefix: a base-128 varint. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A fast hash of a cache key's bytes (wyhash's 64x64->128 multiply mix;
+ * a miss only costs a packing, and a hit is compared in full). */
+static inline uint64_t kv_mix(uint64_t a, uint64_t b)
+{
+    unsigned __int128 m = (unsigned __int128)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static uint64_t kv_hash(const void *data, size_t n, uint64_t h)
+{
+    const uint8_t *p = data;
+    h ^= n * 0x9e3779b97f4a7c15ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = kv_mix(h ^ v, 0xa0761d6478bd642full);
+    }
+    uint64_t v = 0;
+    if (n >= 4) { /* two overlapping 4-byte loads cover 4..7 bytes */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        v = (uint64_t)lo << 32 | hi;
+    } else if (n) {
+        v = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+    }
+    return kv_mix(h ^ v, 0xe7037ed1a0b428dbull);
+}
+
+/* memcmp(a, b, n) == 0 for the short keys and values of attributes: eight
+ * bytes at a time, the tail with overlapping loads, no call. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t x, y;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    if (n >= 4) {
+        uint32_t p, q, r, t;
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return p == q && r == t;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The bytes that identify a scalar attribute's value. */
+static size_t value_bytes(const ig_attr *at, const void **p)
+{
+    switch (at->type) {
+    case IG_ATTR_STRING: *p = at->v.s ? at->v.s : ""; return strlen(*p);
+    case IG_ATTR_BOOL: *p = &at->v.b; return 1;
+    default: *p = &at->v.i; return 8; /* int, double: the 8 bytes */
+    }
+}
+
+/* Packs attribute `at` with its length prefix at `out` (room for
+ * kv_bound bytes); returns the length. */
+static size_t pack_kv(ig_otlp_arena *a, const ig_attr *at, uint8_t *out)
+{
+    PbKV kv;
+    opentelemetry__proto__common__v1__key_value__init(&kv);
+    kv.key = pb_str(a, at->key);
+    kv.value = pb_value(a, at);
+    size_t size = opentelemetry__proto__common__v1__key_value__get_packed_size(&kv);
+    size_t pre = put_varint(out, size);
+    opentelemetry__proto__common__v1__key_value__pack(&kv, out + pre);
+    return pre + size;
+}
+
+/* Upper bound of pack_kv's output (every byte of text may become a
+ * 3-byte U+FFFD; wrappers and scalars fit in 64 bytes, array elements in
+ * 24 each). */
+static size_t kv_bound(const ig_attr *at)
+{
+    size_t b = 64 + 3 * (at->key ? strlen(at->key) : 0);
+    if (at->type == IG_ATTR_STRING)
+        b += 3 * (at->v.s ? strlen(at->v.s) : 0);
+    else if (at->type >= IG_ATTR_STRING_ARRAY)
+        b += 24 + (size_t)at->len * 24;
+    if (at->type == IG_ATTR_STRING_ARRAY)
+        for (uint32_t k = 0; k < at->len; k++)
+            b += 3 * (at->v.sa[k] ? strlen(at->v.sa[k]) : 0);
+    return b;
+}
+
+/* The length-prefixed packed KeyValue of `at`: from the cache, packed
+ * into it, or (arrays, large values, a full cache) into the arena. */
+static ProtobufCMessageUnknownField span_attr(ig_otlp_arena *a, const ig_attr *at)
+{
+    ProtobufCMessageUnknownField f = {.tag = SPAN_ATTRS_FIELD, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED};
+    struct ig_otlp_kvcache *kv = a->kv;
+    const char *key = at->key ? at->key : "";
+    size_t klen = at->key_len && at->key_len < 0xffff ? at->key_len : strlen(key);
+    const void *val = NULL;
+    size_t vlen = at->type < IG_ATTR_STRING_ARRAY ? value_bytes(at, &val) : 0;
+    if (kv && at->type < IG_ATTR_STRING_ARRAY && klen + vlen <= KV_MAX_ITEM) {
+        uint64_t h = kv_hash(val, vlen, kv_hash(key, klen, at->type)) | 1;
+        size_t i = h & (KV_SLOTS - 1);
+        for (; kv->slots[i].hash; i = (i + 1) & (KV_SLOTS - 1)) {
+            const kv_slot *e = &kv->slots[i];
+            if (e->hash == h && e->type == at->type && e->klen == klen && e->vlen == vlen &&
+                same_bytes(kv->pool + e->off, (const uint8_t *)key, klen) &&
+                same_bytes(kv->pool + e->off + klen, val, vlen)) {
+                f.len = e->plen;
+                f.data = kv->pool + e->off + klen + vlen;
+                return f;
+            }
+        }
+        size_t need = klen + vlen + kv_bound(at);
+        if (!kv->full && kv->used < KV_SLOTS / 2 && kv->pool_len + need <= KV_POOL) {
+            kv_slot *e = &kv->slots[i];
+            uint8_t *p = kv->pool + kv->pool_len;
+            memcpy(p, key, klen);
+            memcpy(p + klen, val, vlen);
+            *e = (kv_slot){h, (uint32_t)kv->pool_len, (uint16_t)klen, (uint16_t)vlen, 0, at->type};
+            e->plen = (uint16_t)pack_kv(a, at, p + klen + vlen);
+            kv->pool_len += klen + vlen + e->plen;
+            kv->used++;
+            f.len = e->plen;
+            f.data = p + klen + vlen;
+            return f;
+        }
+        kv->full = true;
+    }
+    f.data = arena_alloc(a, kv_bound(at));
+    f.len = pack_kv(a, at, f.data);
+    return f;
+}
+
+/* The span's attributes as unknown fields (see above); *bytes gets their
+ * packed size. */
+static void pb_span_attrs(ig_otlp_arena *a, PbSpan *p, const ig_span_data *s, size_t *bytes)
+{
+    *bytes = 0;
+    if (!s->nattrs)
+        return;
+    ProtobufCMessageUnknownField *u = ARENA_ARRAY(a, ProtobufCMessageUnknownField, s->nattrs);
+    for (uint32_t i = 0; i < s->nattrs; i++) {
+        u[i] = span_attr(a, &s->attrs[i]);
+        *bytes += 1 + u[i].len;
+    }
+    p->base.n_unknown_fields = s->nattrs;
+    p->base.unknown_fields = u;
+}
+
 /* ---- protobuf: spans ------------------------------------------------------ */
 
 static ProtobufCBinaryData pb_bytes(const uint8_t *p, size_t n)
@@ -275,7 +487,7 @@ static uint32_t span_flags(const ig_span_data *s)
     return s->flags | FLAG_HAS_IS_REMOTE | (s->has_parent && s->parent_is_remote ? FLAG_IS_REMOTE : 0);
 }
 
-static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
+static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s, size_t *attr_bytes)
 {
     PbSpan *p = ARENA_NEW(a, PbSpan);
     opentelemetry__proto__trace__v1__span__init(p);
@@ -289,8 +501,7 @@ static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
     p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
     p->start_time_unix_nano = s->start_ns;
     p->end_time_unix_nano = s->end_ns;
-    p->n_attributes = s->nattrs;
-    p->attributes = pb_attrs(a, s->attrs, s->nattrs);
+    pb_span_attrs(a, p, s, attr_bytes);
     p->dropped_attributes_count = s->dropped_attrs;
     p->n_events = s->nevents;
     p->events = pb_events(a, s);
@@ -377,19 +588,6 @@ static PbResourceSpans *pb_resource_spans(ig_otlp_arena *a, span_group *groups, 
     return rs;
 }
 
-/* protobuf-c writes an unknown field as tag + data, so a length-delimited
- * one carries its own length prefix: a base-128 varint. */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* An upper bound of an attribute list's encoded size.  Every nested
  * message costs at most a 1-byte tag and a 5-byte length; a scalar at
  * most a tag and a 10-byte varint.  48 bytes per attribute and 24 per
@@ -418,10 +616,9 @@ static size_t str_bound(const char *s)
 
 /* An upper bound of a span's encoded size (fixed fields, ids, counts and
  * status fit in 256 bytes; strings and attributes are added). */
-static size_t span_bound(const ig_span_data *s)
+static size_t span_bound(const ig_span_data *s, size_t attr_bytes)
 {
-    size_t b = 256 + str_bound(s->name) + str_bound(s->tracestate) + str_bound(s->status_message) +
-               attrs_bound(s->attrs, s->nattrs);
+    size_t b = 256 + str_bound(s->name) + str_bound(s->tracestate) + str_bound(s->status_message) + attr_bytes;
     for (uint32_t i = 0; i < s->nevents; i++)
         b += 64 + str_bound(s->events[i].name) + attrs_bound(s->events[i].attrs, s->events[i].nattrs);
     for (uint32_t i = 0; i < s->nlinks; i++)
@@ -439,8 +636,9 @@ static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
     struct ig_otlp_chunk *chunk = a->chunks;
     char *mark = a->cur;
     a->grown = 0;
-    PbSpan *p = pb_span(a, s);
-    ig_sb_reserve(buf, span_bound(s) + a->grown + 5);
+    size_t attr_bytes;
+    PbSpan *p = pb_span(a, s, &attr_bytes);
+    ig_sb_reserve(buf, span_bound(s, attr_bytes) + a->grown + 5);
     size_t off = buf->len;
     uint8_t *out = (uint8_t *)buf->data + off;
     size_t size = opentelemetry__proto__trace__v1__span__pack(p, out + 5);
@@ -464,6 +662,12 @@ static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
 void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_arena *a, ig_strbuf *out)
 {
     arena_reset(a);
+    if (!a->kv) {
+        a->kv = ig_xmalloc(sizeof *a->kv);
+        kv_reset(a->kv);
+    } else if (a->kv->full) {
+        kv_reset(a->kv);
+    }
     ig_sb_reset(&a->spans);
     span_group *groups = ARENA_ARRAY(a, span_group, n);
     size_t *gid = ARENA_ARRAY(a, size_t, n);

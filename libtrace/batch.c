@@ -581,6 +581,7 @@ static void *export_main(void *arg)
     sigset_t signals;
     sigfillset(&signals);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    pthread_setname_np(pthread_self(), "ignis-export"); /* for top -H, perf */
     uint64_t flushed = 0;
     bool all = false; /* the schedule delay elapsed */
     for (;;) {

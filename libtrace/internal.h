@@ -130,6 +130,8 @@ static inline uint64_t ig_now_ns(void)
 void ig_tcache_reseed(ig_tcache *tc);
 ignis_span *ig_span_block_alloc_slow(ig_tcache *tc);
 void ig_span_block_free(ignis_span *s);
+/* Counter stripes handed out so far (a sum need not read the others). */
+unsigned ig_tcache_stripes_used(void);
 /* The registry lock: held while a thread's ring slots change hands. */
 void ig_tcache_lock(void);
 void ig_tcache_unlock(void);

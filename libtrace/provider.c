@@ -318,14 +318,15 @@ void ignis_tracer_provider_counters(ignis_tracer_provider *tp, ignis_trace_count
     memset(out, 0, sizeof *out);
     if (!tp)
         return;
-    for (int i = 0; i < IG_NSTRIPES; i++) {
-        out->spans_started += atomic_load_explicit(&tp->stripes[i].started, memory_order_relaxed);
-        out->spans_sampled += atomic_load_explicit(&tp->stripes[i].sampled, memory_order_relaxed);
-        out->spans_ended += atomic_load_explicit(&tp->stripes[i].ended, memory_order_relaxed);
-        out->spans_kept_errors += atomic_load_explicit(&tp->stripes[i].kept, memory_order_relaxed);
+    for (unsigned i = 0, n = ig_tcache_stripes_used(); i < n; i++) {
+        const ig_stripe *st = &tp->stripes[i];
+        out->spans_started += atomic_load_explicit(&st->started, memory_order_relaxed);
+        out->spans_sampled += atomic_load_explicit(&st->sampled, memory_order_relaxed);
+        out->spans_ended += atomic_load_explicit(&st->ended, memory_order_relaxed);
+        out->spans_kept_errors += atomic_load_explicit(&st->kept, memory_order_relaxed);
+        /* exporter `none`: discarded, counted as exported */
+        out->spans_exported += atomic_load_explicit(&st->discarded, memory_order_relaxed);
     }
-    for (int i = 0; i < IG_NSTRIPES; i++) /* exporter `none`: discarded, counted as exported */
-        out->spans_exported += atomic_load_explicit(&tp->stripes[i].discarded, memory_order_relaxed);
     out->spans_dropped = atomic_load(&tp->dropped_late);
     for (size_t i = 0; i < tp->nqueues; i++) {
         uint64_t c[4];

@@ -207,6 +207,67 @@ static void test_proto_arena_reuse_and_large_batch(void **state)
     free(batch);
 }
 
+/* The attribute cache (packed KeyValues reused from span to span) against
+ * ground truth: the same key with other values and other types, values
+ * that differ only past their first eight bytes, thousands of distinct
+ * values (more than the cache takes in one batch), values too large to
+ * cache and arrays, over several batches through one arena — every
+ * attribute decodes to exactly what its span held. */
+static void test_proto_attribute_cache(void **state)
+{
+    (void)state;
+    enum { N = 3000, PER = 6 };
+    static ig_span_data spans[N];
+    static const ig_span_data *ptrs[N];
+    static ig_attr attrs[N][PER];
+    static char uniq[N][40], big[2][700];
+    static const int64_t ia[] = {1, 2, 3};
+    memset(big[0], 'x', sizeof big[0] - 1);
+    memset(big[1], 'x', sizeof big[1] - 1);
+    big[1][650] = 'y'; /* differs far from the start */
+    for (int i = 0; i < N; i++) {
+        snprintf(uniq[i], sizeof uniq[i], "value-differs-after-eight-%06d", i);
+        spans[i] = fx_spans[2];
+        spans[i].span_id[0] = (uint8_t)i;
+        attrs[i][0] = (ig_attr){.key = "k", .type = IG_ATTR_STRING, .v.s = i % 3 ? "GET" : "PUT"};
+        attrs[i][1] = (ig_attr){.key = "t", .type = (uint8_t)(i % 3 == 0 ? IG_ATTR_INT : i % 3 == 1 ? IG_ATTR_BOOL
+                                                                                                    : IG_ATTR_DOUBLE)};
+        if (i % 3 == 0)
+            attrs[i][1].v.i = 1;
+        else if (i % 3 == 1)
+            attrs[i][1].v.b = true;
+        else
+            attrs[i][1].v.d = 1.0;
+        attrs[i][2] = (ig_attr){.key = "unique", .type = IG_ATTR_STRING, .v.s = uniq[i]};
+        attrs[i][3] = (ig_attr){.key = "big", .type = IG_ATTR_STRING, .v.s = big[i % 2]};
+        attrs[i][4] = (ig_attr){.key = "ia", .type = IG_ATTR_INT_ARRAY, .len = 3, .v.ia = ia};
+        attrs[i][5] = (ig_attr){.key = i % 2 ? "same-value-key-a" : "same-value-key-b", .type = IG_ATTR_INT,
+                                .v.i = 200};
+        spans[i].attrs = attrs[i];
+        spans[i].nattrs = PER;
+        ptrs[i] = &spans[i];
+    }
+    ig_otlp_arena arena = {0};
+    /* one batch of all (more distinct attributes than the cache takes),
+     * then batches of 1000 through the same (reset, then warm) cache */
+    const size_t batches[][2] = {{0, N}, {0, 1000}, {1000, 1000}, {2000, 1000}, {0, 1000}, {500, 1000}};
+    for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+        size_t first = batches[b][0], n = batches[b][1];
+        ig_strbuf buf = IG_STRBUF_INIT;
+        ig_otlp_encode_proto(ptrs + first, n, &arena, &buf);
+        Req *r = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, buf.len, (uint8_t *)buf.data);
+        assert_non_null(r);
+        const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = r->resource_spans[0]->scope_spans[0];
+        assert_int_equal(ss->n_spans, n);
+        for (size_t i = 0; i < n; i++)
+            check_span(ss->spans[i], &spans[first + i]);
+        free_req(r);
+        ig_sb_free(&buf);
+    }
+    ig_otlp_arena_free(&arena);
+}
+
 static void test_proto_empty_batch(void **state)
 {
     (void)state;
@@ -543,6 +604,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_round_trip_every_field),
         cmocka_unit_test(test_proto_arena_reuse_and_large_batch),
+        cmocka_unit_test(test_proto_attribute_cache),
         cmocka_unit_test(test_proto_empty_batch),
         cmocka_unit_test(test_json_mapping),
         cmocka_unit_test(test_json_non_finite_doubles),
