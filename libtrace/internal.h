@@ -10,7 +10,9 @@
  *   resource.c   resource detection and OTEL_RESOURCE_ATTRIBUTES
  *   env.c        logging and environment parsing
  *   provider.c   provider and tracers, options, counters, fork registry
- *   batch.c      batch + simple processors (MPSC ring, export thread)
+ *   batch.c      batch, simple and callback processors (rings, export thread)
+ *   plugin.c     the public exporter/processor constructors (callbacks)
+ *   spandata.c   the public read-only span view (ignis_span_data_*)
  *   console.c    console exporter
  *   w3c.c b3.c baggage.c propagate.c   propagation formats and carriers
  *
