@@ -322,8 +322,12 @@ static int http_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     int64_t deadline = now_ms() + budget;
     if (!h->curl && !(h->curl = open_handle(h)))
         return fail_export(h, n, "cannot create a CURL handle");
-    if (!h->multi && !(h->multi = curl_multi_init()))
-        return fail_export(h, n, "cannot create a CURL multi handle");
+    if (!h->multi) {
+        CURLM *m = curl_multi_init();
+        if (!m)
+            return fail_export(h, n, "cannot create a CURL multi handle");
+        atomic_store(&h->multi, m);
+    }
 
     ig_sb_reset(&h->body);
     if (h->cfg.json)

@@ -21,7 +21,7 @@ static void accepts_well_formed_text(void **st)
     (void)st;
     const char *ok[] = {"", "plain ascii, longer than eight bytes", "caf\xC3\xA9", "\xE2\x82\xAC 10",
                         "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF",
-                        "0123456\xC3\xA9" "0123456789abcdef"};
+                        ("0123456\xC3\xA9" "0123456789abcdef")};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         assert_true(ig_utf8_is_valid(ok[i], strlen(ok[i])));
 }
