@@ -533,8 +533,8 @@ enum { IG_SPAN_COUNTED = 1 << 3 };
 /* Attribute slots reserved in the arena when a recording span starts. */
 #define IG_ATTR_PREALLOC 8
 
-static __attribute__((noinline)) ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p,
-                                                             const char *name, const ignis_span_options *o);
+static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
+                                          const ignis_span_options *o);
 
 ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
 {
@@ -573,10 +573,10 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     return start_recording(s, t, &p, name, o);
 }
 
-/* Fills the export record of a span that records (apart from
- * ignis_span_start, so that the non-recording path stays short). */
-static __attribute__((noinline)) ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p,
-                                                             const char *name, const ignis_span_options *o)
+/* Fills the export record of a span that records (inlined: a call here
+ * costs the sampled path more than its registers cost the other). */
+static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
+                                          const ignis_span_options *o)
 {
     ignis_tracer_provider *tp = t->tp;
     s->d.resource = &tp->resource;
