@@ -39,6 +39,7 @@ struct ignis_span_exporter {
     ig_exporter base;
     ignis_exporter_options o;
     char *name;
+    bool given; /* to a processor, which owns it */
 };
 
 static int custom_export(ig_exporter *e, const ig_span_data *const *spans, size_t n, int timeout_ms)
@@ -82,21 +83,40 @@ ignis_span_exporter *ignis_span_exporter_new(const ignis_exporter_options *o)
 
 void ignis_span_exporter_free(ignis_span_exporter *e)
 {
+    if (e && e->given) {
+        ig_tlog(IGNIS_LOG_WARN, "ignis_span_exporter_free: exporter \"%s\" belongs to a processor; not freed", e->name);
+        return;
+    }
     if (e)
         custom_destroy(&e->base);
 }
 
-ignis_span_processor *ignis_batch_span_processor_new(ignis_span_exporter *e, const ignis_batch_options *o)
+/* An exporter goes to one processor; NULL when it already went to one. */
+static ig_exporter *take_exporter(ignis_span_exporter *e)
 {
     if (!e)
         return NULL;
+    if (e->given) {
+        ig_tlog(IGNIS_LOG_WARN, "exporter \"%s\" was already given to a processor", e->name);
+        return NULL;
+    }
+    e->given = true;
+    return &e->base;
+}
+
+ignis_span_processor *ignis_batch_span_processor_new(ignis_span_exporter *e, const ignis_batch_options *o)
+{
+    ig_exporter *x = take_exporter(e);
+    if (!x)
+        return NULL;
     ignis_batch_options def = {5000, 30000, 2048, 512};
-    return ig_batch_processor_new(&e->base, o ? o : &def);
+    return ig_batch_processor_new(x, o ? o : &def);
 }
 
 ignis_span_processor *ignis_simple_span_processor_new(ignis_span_exporter *e, int export_timeout_ms)
 {
-    return e ? ig_simple_processor_new(&e->base, export_timeout_ms) : NULL;
+    ig_exporter *x = take_exporter(e);
+    return x ? ig_simple_processor_new(x, export_timeout_ms) : NULL;
 }
 
 ignis_span_processor *ignis_span_processor_new(const ignis_processor_options *o)
@@ -113,6 +133,10 @@ void ignis_span_processor_free(ignis_span_processor *p)
 {
     if (!p)
         return;
+    if (ig_processor_given(p)) {
+        ig_tlog(IGNIS_LOG_WARN, "ignis_span_processor_free: the processor belongs to a provider; not freed");
+        return;
+    }
     if (ig_processor_shutdown(p, 30000) < 0 && ig_processor_abandoned(p) &&
         !ig_processor_hand_over(p, free_processor_cb, p))
         return; /* a stuck export thread frees it if it ever returns (simple: leaked) */

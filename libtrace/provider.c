@@ -287,17 +287,17 @@ ignis_tracer_provider *ignis_tracer_provider_new_with_processors(const ignis_pro
                 snprintf(errbuf, errlen, "span processor %zu was already given to a provider", i);
             return NULL; /* it belongs to that provider: nothing is taken or freed */
         }
-    for (size_t i = 0; i < n; i++)
-        if (procs[i])
-            ig_processor_give(procs[i]);
     ig_exporter *e = NULL;
     if (!o->disabled) {
         e = make_exporter(o, errbuf, errlen);
         if (!e && o->exporter != IGNIS_EXPORTER_NONE) {
-            free_unused(procs, n);
+            free_unused(procs, n); /* taken over, as documented */
             return NULL;
         }
     }
+    for (size_t i = 0; i < n; i++)
+        if (procs[i])
+            ig_processor_give(procs[i]);
     return provider_new(o, e, procs, n);
 }
 

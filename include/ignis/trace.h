@@ -587,19 +587,21 @@ typedef struct ignis_exporter_options {
 IGNIS_API ignis_span_exporter *ignis_span_exporter_new(const ignis_exporter_options *o);
 
 /** Frees an exporter that was never given to a processor (calls its
- *  shutdown callback).  Exporters given to a processor belong to it. */
+ *  shutdown callback).  Exporters given to a processor belong to it: for
+ *  those this only logs a warning. */
 IGNIS_API void ignis_span_exporter_free(ignis_span_exporter *e);
 
-/** A batch processor around `e` (which it takes over, even on failure):
- *  spans are queued (bounded by max_queue_size; a full queue drops and
- *  counts) and exported from a background thread in batches, as with the
- *  built-in exporters.  o NULL: the defaults (5000, 30000, 2048, 512).
- *  Returns NULL if e is NULL. */
+/** A batch processor around `e`, which it takes over: spans are queued
+ *  (bounded by max_queue_size; a full queue drops and counts) and exported
+ *  from a background thread in batches, as with the built-in exporters.
+ *  o NULL: the defaults (5000, 30000, 2048, 512).  Returns NULL if e is
+ *  NULL or already belongs to a processor (warned). */
 IGNIS_API ignis_span_processor *ignis_batch_span_processor_new(ignis_span_exporter *e, const ignis_batch_options *o);
 
-/** A simple processor around `e` (taken over, even on failure): each span
- *  is exported synchronously in ignis_span_end, one export at a time
- *  (debugging and tests).  export_timeout_ms <= 0: 30000.  NULL if e is NULL. */
+/** A simple processor around `e`, which it takes over: each span is
+ *  exported synchronously in ignis_span_end, one export at a time
+ *  (debugging and tests).  export_timeout_ms <= 0: 30000.  NULL if e is
+ *  NULL or already belongs to a processor (warned). */
 IGNIS_API ignis_span_processor *ignis_simple_span_processor_new(ignis_span_exporter *e, int export_timeout_ms);
 
 /** Callbacks of a custom span processor (all may be NULL). */
@@ -623,7 +625,8 @@ typedef struct ignis_processor_options {
 IGNIS_API ignis_span_processor *ignis_span_processor_new(const ignis_processor_options *o);
 
 /** Frees a processor that was never given to a provider (shuts it down
- *  first, waiting up to 30 s).  Processors given to a provider belong to it. */
+ *  first, waiting up to 30 s).  Processors given to a provider belong to
+ *  it: for those this only logs a warning. */
 IGNIS_API void ignis_span_processor_free(ignis_span_processor *p);
 
 /** Creates a provider as ignis_tracer_provider_new does, with `n` more

@@ -371,10 +371,35 @@ static void options_sizes(void **st)
     assert_null(ignis_span_processor_new(&po));
     assert_null(ignis_batch_span_processor_new(NULL, NULL));
     assert_null(ignis_simple_span_processor_new(NULL, 0));
-    /* a processor never given to a provider is freed on its own */
+    /* a processor never given to a provider is freed on its own; an
+     * exporter goes to one processor only, and what belongs to a processor
+     * or provider is not freed by the application (ASan would see it) */
     eo = (ignis_exporter_options){.sz = sizeof eo, .arg = &r, .export_spans = rec_export, .shutdown = rec_shutdown};
-    ignis_span_processor_free(ignis_batch_span_processor_new(ignis_span_exporter_new(&eo), NULL));
+    ignis_span_exporter *ex = ignis_span_exporter_new(&eo);
+    ignis_span_processor *p = ignis_batch_span_processor_new(ex, NULL);
+    assert_non_null(p);
+    assert_null(ignis_simple_span_processor_new(ex, 0));
+    ignis_span_exporter_free(ex); /* belongs to p: warned, not freed */
+    assert_int_equal(r.shutdowns, 0);
+    ignis_span_processor_free(p);
     assert_int_equal(r.shutdowns, 1);
+    ignis_provider_options o;
+    ignis_provider_options_init(&o);
+    o.exporter = IGNIS_EXPORTER_NONE;
+    p = ignis_span_processor_new(&(ignis_processor_options){.sz = sizeof(ignis_processor_options)});
+    ignis_tracer_provider *tp = ignis_tracer_provider_new_with_processors(&o, &p, 1, NULL, 0);
+    assert_non_null(tp);
+    ignis_span_processor_free(p); /* belongs to tp: warned, not freed */
+    ignis_tracer_provider_free(tp);
+    /* a provider that cannot be made still takes its processors over */
+    o.exporter = IGNIS_EXPORTER_OTLP_FILE;
+    o.file_path = "/nonexistent-dir/traces.jsonl";
+    eo.arg = &r;
+    p = ignis_batch_span_processor_new(ignis_span_exporter_new(&eo), NULL);
+    char err[256] = "";
+    assert_null(ignis_tracer_provider_new_with_processors(&o, &p, 1, err, sizeof err));
+    assert_non_null(strstr(err, "nonexistent-dir"));
+    assert_int_equal(r.shutdowns, 2); /* freed with its exporter */
 }
 
 int main(void)
