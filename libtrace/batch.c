@@ -25,7 +25,10 @@
  * thread sleeps and sees at least a batch outstanding writes the eventfd
  * (checked once per credit chunk, so a wake-up comes within a chunk of the
  * batch size); woken so, it exports full batches only, and the partial
- * rest when the schedule delay elapses, as the OTel batch processor does.  Flush and shutdown requests are generation numbers under a
+ * rest when the schedule delay elapses, as the OTel batch processor does
+ * (when the credits taken reach a batch but fewer spans are queued —
+ * credits still in producers' hands — it sleeps 1 ms, not the delay, then
+ * takes what is there: no wake-up is lost).  Flush and shutdown requests are generation numbers under a
  * mutex that is never held during an export; callers wait on a condition
  * variable with a deadline, so force_flush/shutdown always return within
  * their timeout even when the exporter is stuck (shutdown then abandons
@@ -583,7 +586,7 @@ static void *export_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     pthread_setname_np(pthread_self(), "ignis-export"); /* for top -H, perf */
     uint64_t flushed = 0;
-    bool all = false; /* the schedule delay elapsed */
+    bool all = false; /* the schedule delay (or a linger) elapsed */
     for (;;) {
         drain(p, all);
         pthread_mutex_lock(&p->mu);
@@ -614,13 +617,22 @@ static void *export_main(void *arg)
          * fence after publishing and before reading `asleep`). */
         atomic_store(&p->asleep, 1);
         atomic_thread_fence(memory_order_seq_cst);
-        if (queued(p) >= p->wake_n) {
+        size_t q = queued(p);
+        if (q >= p->wake_n) {
             atomic_store(&p->asleep, 0);
             continue;
         }
+        /* Producers wake us when the credits they took reach a batch,
+         * which they check only when they take credits: if the credits
+         * taken already reach one (some still in producers' hands, or
+         * their wake-up came while we were awake), no wake-up may come for
+         * the rest, so wait only a moment (1 ms), then take what is
+         * there.  Idle credits cost one early, partial export (none when
+         * nothing is queued: no polling while idle). */
+        bool pending = q && p->queue_size - atomic_load_explicit(&p->avail, memory_order_relaxed) >= p->wake_n;
         struct pollfd pfd = {p->efd, POLLIN, 0};
         /* delay 0: export at once, but do not spin */
-        all = poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1) == 0;
+        all = poll(&pfd, 1, pending || p->delay_ms <= 0 ? 1 : p->delay_ms) == 0;
         atomic_store(&p->asleep, 0);
         uint64_t v;
         ssize_t r = read(p->efd, &v, sizeof v);
