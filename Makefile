@@ -95,7 +95,7 @@ BENCH_OUT  := $(BENCH_BINS:%=$(B)/%)
 
 all: lib $(IGNIS) $(SAMPLE_BINS) $(EXTRA_TARGETS)
 
-lib: $(B)/libignis.so $(B)/libignis.a $(B)/ignis.pc
+lib: $(B)/libignis.so $(B)/libignis.so.0 $(B)/libignis.a $(B)/ignis.pc
 
 deps:
 	@bash scripts/deps.sh
@@ -115,8 +115,14 @@ $(B)/obj/%.o: %.c | $(PROTO_H)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- libraries and the command ----------------------------------------------
-$(B)/libignis.so: $(LIB_OBJS)
+# The real file is libignis.so.0.1.0; libignis.so.0 (the soname, what the
+# loader looks for) and libignis.so (what -lignis finds) link to it, in the
+# build tree as once installed.
+$(B)/libignis.so.0.1.0: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libignis.so.0 $(LDSAN) -o $@ $^ $(LIB_LDLIBS)
+
+$(B)/libignis.so.0 $(B)/libignis.so: $(B)/libignis.so.0.1.0
+	ln -sf libignis.so.0.1.0 $@
 
 $(B)/libignis.a: $(LIB_OBJS)
 	@rm -f $@
@@ -195,7 +201,8 @@ demo:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/ignis $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/ignis/*.h $(DESTDIR)$(PREFIX)/include/ignis/
-	install -m 755 $(B)/libignis.so $(DESTDIR)$(PREFIX)/lib/libignis.so.0
+	install -m 755 $(B)/libignis.so.0.1.0 $(DESTDIR)$(PREFIX)/lib/libignis.so.0.1.0
+	ln -sf libignis.so.0.1.0 $(DESTDIR)$(PREFIX)/lib/libignis.so.0
 	ln -sf libignis.so.0 $(DESTDIR)$(PREFIX)/lib/libignis.so
 	install -m 644 $(B)/libignis.a $(DESTDIR)$(PREFIX)/lib/
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(B)/ignis.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ignis.pc

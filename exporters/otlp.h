@@ -43,6 +43,8 @@ typedef struct ig_otlp_arena {
     struct ig_otlp_chunk *chunks;
     char *cur, *end;
     ig_strbuf spans; /* packed spans of the batch being encoded */
+    struct ig_otlp_kvcache *kv; /* packed attributes seen before (otlp_encode.c) */
+    size_t grown;    /* bytes added by U+FFFD replacement in the span being packed */
 } ig_otlp_arena;
 
 void ig_otlp_arena_free(ig_otlp_arena *a);

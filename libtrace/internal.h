@@ -10,7 +10,9 @@
  *   resource.c   resource detection and OTEL_RESOURCE_ATTRIBUTES
  *   env.c        logging and environment parsing
  *   provider.c   provider and tracers, options, counters, fork registry
- *   batch.c      batch + simple processors (MPSC ring, export thread)
+ *   batch.c      batch, simple and callback processors (rings, export thread)
+ *   plugin.c     the public exporter/processor constructors (callbacks)
+ *   spandata.c   the public read-only span view (ignis_span_data_*)
  *   console.c    console exporter
  *   w3c.c b3.c baggage.c propagate.c   propagation formats and carriers
  *
@@ -30,6 +32,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -129,6 +132,8 @@ static inline uint64_t ig_now_ns(void)
 void ig_tcache_reseed(ig_tcache *tc);
 ignis_span *ig_span_block_alloc_slow(ig_tcache *tc);
 void ig_span_block_free(ignis_span *s);
+/* Counter stripes handed out so far (a sum need not read the others). */
+unsigned ig_tcache_stripes_used(void);
 /* The registry lock: held while a thread's ring slots change hands. */
 void ig_tcache_lock(void);
 void ig_tcache_unlock(void);
@@ -144,6 +149,7 @@ typedef struct ig_stripe {
     _Atomic uint64_t sampled;
     _Atomic uint64_t ended;
     _Atomic uint64_t kept;
+    _Atomic uint64_t discarded; /* ended with no processor (exporter none) */
 } ig_stripe;
 
 /* Increment of a per-thread stripe: a plain load+store when the stripe is
@@ -165,12 +171,13 @@ typedef struct ig_sampler {
 
 void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio);
 
+/* The trace id's low 56 bits (bytes 9..15, big-endian) against the
+ * threshold: one load and a byte swap. */
 static inline bool ig_ratio_sampled(uint64_t threshold, const uint8_t tid[16])
 {
-    uint64_t r = 0;
-    for (int i = 9; i < 16; i++)
-        r = (r << 8) | tid[i];
-    return r >= threshold;
+    uint64_t w;
+    memcpy(&w, tid + 8, 8);
+    return (__builtin_bswap64(w) & 0x00ffffffffffffffull) >= threshold;
 }
 
 /* parent_valid/parent_sampled describe the parent span context; remote and
@@ -225,18 +232,35 @@ const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key);
 /* Builds the provider resource. */
 void ig_resource_build(ig_attr_set *res, const ignis_provider_options *o);
 
+struct ig_sc;
+
 /* ---- processor (batch.c) --------------------------------------------------- */
-typedef struct ig_processor ig_processor;
+/* The public ignis_span_processor is this processor. */
+typedef struct ignis_span_processor ig_processor;
+enum { IG_PROC_BATCH, IG_PROC_SIMPLE, IG_PROC_CALLBACKS };
 ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *o);
 ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms);
-/* Takes over the span reference; never blocks on I/O in batch mode. */
+/* An application's processor (a copy of its callbacks). */
+ig_processor *ig_callback_processor_new(const ignis_processor_options *cb);
+int ig_processor_kind(const ig_processor *p);
+/* Whether p was handed to a provider; marks it so. */
+bool ig_processor_given(const ig_processor *p);
+void ig_processor_give(ig_processor *p);
+/* Batch/simple: takes over the span reference; never blocks on I/O in
+ * batch mode. */
 void ig_processor_on_end(ig_processor *p, ignis_span *s);
+/* Callbacks: a recording span started / ended. */
+void ig_processor_started(ig_processor *p, ignis_span *s, const ignis_span_context *parent);
+void ig_processor_ended(ig_processor *p, const ignis_span *s);
 int ig_processor_force_flush(ig_processor *p, int timeout_ms);
 /* 0 ok, -1 timed out (exporter abandoned). */
 int ig_processor_shutdown(ig_processor *p, int timeout_ms);
 /* Frees (only after a successful shutdown; else leaks on purpose). */
 void ig_processor_free(ig_processor *p);
 bool ig_processor_abandoned(ig_processor *p);
+/* Waits (bounded) until the export thread has ended; true if it has (or
+ * never ran).  For tests of an abandoned shutdown. */
+bool ig_processor_wait_exit(ig_processor *p, int timeout_ms);
 /* After an abandoned shutdown: either the thread already exited (returns
  * true; the exporter is destroyed and the caller frees as usual) or the
  * thread will call cb(arg) as its last act, which must free everything. */
@@ -270,12 +294,19 @@ struct ignis_tracer_provider {
     bool keep_errors;
     bool disabled;
     _Atomic bool shut;
-    ig_processor *proc;     /* NULL for the `none` exporter */
+    ig_processor *proc;     /* the built-in one for o->exporter; NULL for `none` */
     ig_exporter *exporter;  /* owned by proc when proc != NULL */
+    ig_processor **queues;  /* batch/simple processors (given ones, then proc) */
+    size_t nqueues;
+    ig_processor **hooks;   /* callback processors, in the order given */
+    size_t nhooks;
+    bool start_hooks;       /* some hook has on_start */
+    _Atomic int pending_release; /* abandoned threads that will free the provider */
     pthread_mutex_t lock;   /* tracers list */
     ignis_tracer *tracers;
     ig_stripe *stripes;     /* IG_NSTRIPES */
-    _Atomic uint64_t dropped_unowned;
+    _Atomic uint64_t dropped_late;   /* sampled spans that ended after shutdown began */
+    int64_t detected_pid;   /* process.pid as detected (updated in a fork child) */
     bool logged;
     ignis_tracer_provider *next_live; /* fork registry */
 };
@@ -283,6 +314,11 @@ struct ignis_tracer_provider {
 /* Internal constructor with an explicit exporter (tests, bench). */
 ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
                                                             char *errbuf, size_t errlen);
+/* Span start/end calls into the callback processors (span.c). */
+void ig_provider_run_start_hooks(ignis_tracer_provider *tp, ignis_span *s, const struct ig_sc *parent);
+void ig_provider_run_end_hooks(ignis_tracer_provider *tp, const ignis_span *s);
+/* An exported span with several batch/simple processors, or none. */
+void ig_provider_dispatch(ignis_tracer_provider *tp, ig_tcache *tc, ignis_span *s);
 
 enum {
     IG_SPAN_RECORDING = 1 << 0,
@@ -424,11 +460,19 @@ struct ignis_context {
     uint8_t trace_id[16], span_id[8], flags;
     char *tracestate;  /* owned (remote only) */
     ig_baggage *bag;   /* ref or NULL */
+    /* B3 debug flag of an extracted trace: kept, like baggage, by contexts
+     * derived from this one, and injected again for spans of that trace. */
+    bool b3_debug;
+    uint8_t debug_trace[16];
 };
 
 ig_baggage *ig_baggage_new(const ig_bag_entry *e, size_t n); /* copies */
 void ig_baggage_unref(ig_baggage *b);
 ig_baggage *ig_current_baggage(void);
+/* The nearest context entry of this thread's scope stack, or NULL. */
+const ignis_context *ig_current_context_entry(void);
+/* true when ctx carries the B3 debug flag for the trace trace_id. */
+bool ig_context_b3_debug(const ignis_context *ctx, const uint8_t trace_id[16]);
 const ig_baggage *ig_context_baggage(const ignis_context *ctx);
 /* A new context from base with its baggage replaced (bag ref taken). */
 ignis_context *ig_context_with_bag(const ignis_context *base, ig_baggage *bag);
@@ -438,6 +482,7 @@ void ig_tcache_stack_clear(ig_tcache *tc);
 typedef struct ig_remote {
     uint8_t trace_id[16], span_id[8], flags;
     bool valid;
+    bool debug; /* B3 debug ("d", X-B3-Flags: 1); implies sampled */
 } ig_remote;
 
 /* traceparent: 0 valid, -1 invalid. */

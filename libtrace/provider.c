@@ -14,7 +14,8 @@
  * Fork safety: every live provider is in a registry; one pthread_atfork
  * handler set locks the registry, the thread-cache registry and each
  * processor before fork() and resets them in the child (empty queue, no
- * export thread until the next span ends, exporter->after_fork_child).
+ * export thread until the next span ends, exporter->after_fork_child, the
+ * resource's process.pid set to the child's).
  */
 #include "libtrace/internal.h"
 #include "exporters/otlp.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- options -------------------------------------------------------------------- */
 
@@ -120,8 +122,8 @@ static void atfork_prepare(void)
 {
     pthread_mutex_lock(&g_live_mu);
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
-        if (p->proc)
-            ig_processor_atfork_prepare(p->proc);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_prepare(p->queues[i]);
     ig_tcache_atfork_prepare();
 }
 
@@ -129,18 +131,31 @@ static void atfork_parent(void)
 {
     ig_tcache_atfork_parent();
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
-        if (p->proc)
-            ig_processor_atfork_parent(p->proc);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_parent(p->queues[i]);
     pthread_mutex_unlock(&g_live_mu);
+}
+
+/* The child's spans carry its own process.pid (unless the application set
+ * the attribute itself: then it is left alone). */
+static void update_pid(ignis_tracer_provider *tp, int64_t pid)
+{
+    ig_attr *a = (ig_attr *)ig_attr_set_find(&tp->resource_attrs, "process.pid");
+    if (a && a->type == IG_ATTR_INT && a->v.i == tp->detected_pid) {
+        a->v.i = pid;
+        tp->detected_pid = pid;
+    }
 }
 
 static void atfork_child(void)
 {
     ig_tcache_atfork_child();
+    int64_t pid = (int64_t)getpid();
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live) {
         pthread_mutex_init(&p->lock, NULL);
-        if (p->proc)
-            ig_processor_atfork_child(p->proc);
+        update_pid(p, pid);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_child(p->queues[i]);
     }
     pthread_mutex_init(&g_live_mu, NULL);
 }
@@ -190,14 +205,33 @@ static ig_exporter *make_exporter(const ignis_provider_options *o, char *errbuf,
     return e;
 }
 
-ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
-                                                            char *errbuf, size_t errlen)
+/* Sorts the given processors into hooks (callbacks) and queues
+ * (batch/simple), the built-in one last. */
+static void attach_processors(ignis_tracer_provider *tp, ig_processor *const *procs, size_t n)
 {
-    (void)errbuf;
-    (void)errlen;
+    tp->queues = ig_xcalloc(n + 1, sizeof *tp->queues);
+    tp->hooks = ig_xcalloc(n + 1, sizeof *tp->hooks);
+    for (size_t i = 0; i < n; i++) {
+        if (!procs[i])
+            continue;
+        if (ig_processor_kind(procs[i]) == IG_PROC_CALLBACKS) {
+            tp->hooks[tp->nhooks++] = procs[i];
+            tp->start_hooks = true;
+        } else {
+            tp->queues[tp->nqueues++] = procs[i];
+        }
+    }
+    if (tp->proc)
+        tp->queues[tp->nqueues++] = tp->proc;
+}
+
+static ignis_tracer_provider *provider_new(const ignis_provider_options *o, ig_exporter *e, ig_processor *const *procs,
+                                           size_t n)
+{
     ig_clock_setup();
     ignis_tracer_provider *tp = ig_xcalloc(1, sizeof *tp);
     ig_resource_build(&tp->resource_attrs, o);
+    tp->detected_pid = (int64_t)getpid();
     tp->resource.attrs = tp->resource_attrs.attrs;
     tp->resource.nattrs = tp->resource_attrs.n;
     ig_sampler_init(&tp->sampler, o->sampler, o->sampler_ratio);
@@ -208,31 +242,68 @@ ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider
     if (e)
         tp->proc = o->processor == IGNIS_PROCESSOR_SIMPLE ? ig_simple_processor_new(e, o->batch.export_timeout_ms)
                                                           : ig_batch_processor_new(e, &o->batch);
+    attach_processors(tp, procs, n);
     pthread_mutex_init(&tp->lock, NULL);
     tp->stripes = aligned_alloc(64, IG_NSTRIPES * sizeof *tp->stripes);
     if (!tp->stripes)
         abort();
     memset(tp->stripes, 0, IG_NSTRIPES * sizeof *tp->stripes);
     live_add(tp);
-    ig_tlog(IGNIS_LOG_DEBUG, "provider: sampler %s ratio %g, exporter %s, keep_errors %d",
-            ig_sampler_name(o->sampler), o->sampler_ratio, e ? e->name : "none", o->keep_errors);
+    ig_tlog(IGNIS_LOG_DEBUG, "provider: sampler %s ratio %g, exporter %s, keep_errors %d, %zu more processor(s)",
+            ig_sampler_name(o->sampler), o->sampler_ratio, e ? e->name : "none", o->keep_errors,
+            tp->nqueues + tp->nhooks - (tp->proc ? 1 : 0));
     return tp;
 }
 
-ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o, char *errbuf, size_t errlen)
+ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
+                                                            char *errbuf, size_t errlen)
+{
+    (void)errbuf;
+    (void)errlen;
+    return provider_new(o, e, NULL, 0);
+}
+
+static void free_unused(ig_processor *const *procs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (procs[i])
+            ignis_span_processor_free(procs[i]);
+}
+
+ignis_tracer_provider *ignis_tracer_provider_new_with_processors(const ignis_provider_options *o,
+                                                                ignis_span_processor *const *procs, size_t n,
+                                                                char *errbuf, size_t errlen)
 {
     ignis_provider_options def;
     if (!o) {
         ignis_provider_options_init(&def);
         o = &def;
     }
+    if (n && !procs)
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (procs[i] && ig_processor_given(procs[i])) {
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "span processor %zu was already given to a provider", i);
+            return NULL; /* it belongs to that provider: nothing is taken or freed */
+        }
     ig_exporter *e = NULL;
     if (!o->disabled) {
         e = make_exporter(o, errbuf, errlen);
-        if (!e && o->exporter != IGNIS_EXPORTER_NONE)
+        if (!e && o->exporter != IGNIS_EXPORTER_NONE) {
+            free_unused(procs, n); /* taken over, as documented */
             return NULL;
+        }
     }
-    return ig_tracer_provider_new_with_exporter(o, e, errbuf, errlen);
+    for (size_t i = 0; i < n; i++)
+        if (procs[i])
+            ig_processor_give(procs[i]);
+    return provider_new(o, e, procs, n);
+}
+
+ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o, char *errbuf, size_t errlen)
+{
+    return ignis_tracer_provider_new_with_processors(o, NULL, 0, errbuf, errlen);
 }
 
 ignis_tracer_provider *ignis_tracer_provider_from_env(char *errbuf, size_t errlen)
@@ -247,28 +318,59 @@ void ignis_tracer_provider_counters(ignis_tracer_provider *tp, ignis_trace_count
     memset(out, 0, sizeof *out);
     if (!tp)
         return;
-    for (int i = 0; i < IG_NSTRIPES; i++) {
-        out->spans_started += atomic_load_explicit(&tp->stripes[i].started, memory_order_relaxed);
-        out->spans_sampled += atomic_load_explicit(&tp->stripes[i].sampled, memory_order_relaxed);
-        out->spans_ended += atomic_load_explicit(&tp->stripes[i].ended, memory_order_relaxed);
-        out->spans_kept_errors += atomic_load_explicit(&tp->stripes[i].kept, memory_order_relaxed);
+    for (unsigned i = 0, n = ig_tcache_stripes_used(); i < n; i++) {
+        const ig_stripe *st = &tp->stripes[i];
+        out->spans_started += atomic_load_explicit(&st->started, memory_order_relaxed);
+        out->spans_sampled += atomic_load_explicit(&st->sampled, memory_order_relaxed);
+        out->spans_ended += atomic_load_explicit(&st->ended, memory_order_relaxed);
+        out->spans_kept_errors += atomic_load_explicit(&st->kept, memory_order_relaxed);
+        /* exporter `none`: discarded, counted as exported */
+        out->spans_exported += atomic_load_explicit(&st->discarded, memory_order_relaxed);
     }
-    if (tp->proc) {
+    out->spans_dropped = atomic_load(&tp->dropped_late);
+    for (size_t i = 0; i < tp->nqueues; i++) {
         uint64_t c[4];
-        out->spans_dropped = ig_processor_dropped(tp->proc);
-        ig_processor_counters(tp->proc, c);
-        out->spans_exported = c[0];
-        out->export_failures = c[1];
-        out->export_rejected = c[2];
-        out->export_retries = c[3];
+        out->spans_dropped += ig_processor_dropped(tp->queues[i]);
+        ig_processor_counters(tp->queues[i], c);
+        out->spans_exported += c[0];
+        out->export_failures += c[1];
+        out->export_rejected += c[2];
+        out->export_retries += c[3];
     }
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+    uint64_t now = mono_ms();
+    return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* Runs op on every processor (hooks first) within one deadline. */
+static int each_processor(ignis_tracer_provider *tp, int timeout_ms, int (*op)(ig_processor *, int))
+{
+    uint64_t deadline = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+    int rc = 0;
+    for (size_t i = 0; i < tp->nhooks; i++)
+        if (op(tp->hooks[i], remaining_ms(deadline)) < 0)
+            rc = -1;
+    for (size_t i = 0; i < tp->nqueues; i++)
+        if (op(tp->queues[i], remaining_ms(deadline)) < 0)
+            rc = -1;
+    return rc;
 }
 
 int ignis_tracer_provider_force_flush(ignis_tracer_provider *tp, int timeout_ms)
 {
-    if (!tp || !tp->proc || atomic_load(&tp->shut))
+    if (!tp || atomic_load(&tp->shut))
         return 0;
-    return ig_processor_force_flush(tp->proc, timeout_ms);
+    return each_processor(tp, timeout_ms, ig_processor_force_flush);
 }
 
 static void log_counters(ignis_tracer_provider *tp)
@@ -276,7 +378,7 @@ static void log_counters(ignis_tracer_provider *tp)
     ignis_trace_counters c;
     ignis_tracer_provider_counters(tp, &c);
     ig_tlog(IGNIS_LOG_INFO,
-            "shutdown: spans started %llu sampled %llu ended %llu kept-errors %llu exported %llu dropped(queue full) %llu "
+            "shutdown: spans started %llu sampled %llu ended %llu kept-errors %llu exported %llu dropped %llu "
             "export failures %llu rejected %llu retries %llu",
             (unsigned long long)c.spans_started, (unsigned long long)c.spans_sampled,
             (unsigned long long)c.spans_ended, (unsigned long long)c.spans_kept_errors,
@@ -293,7 +395,7 @@ int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms)
     bool expected = false;
     if (!atomic_compare_exchange_strong(&tp->shut, &expected, true))
         return 0;
-    int rc = tp->proc ? ig_processor_shutdown(tp->proc, timeout_ms) : 0;
+    int rc = each_processor(tp, timeout_ms, ig_processor_shutdown);
     if (rc < 0)
         ig_tlog(IGNIS_LOG_WARN, "shutdown: exporter did not finish within %d ms; abandoned", timeout_ms);
     log_counters(tp);
@@ -302,8 +404,12 @@ int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms)
 
 static void provider_release(ignis_tracer_provider *tp)
 {
-    if (tp->proc)
-        ig_processor_free(tp->proc);
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_free(tp->hooks[i]);
+    for (size_t i = 0; i < tp->nqueues; i++)
+        ig_processor_free(tp->queues[i]);
+    free(tp->hooks);
+    free(tp->queues);
     for (ignis_tracer *t = tp->tracers, *n; t; t = n) {
         n = t->next;
         free(t->name);
@@ -317,7 +423,14 @@ static void provider_release(ignis_tracer_provider *tp)
     free(tp);
 }
 
-static void provider_release_cb(void *arg) { provider_release(arg); }
+/* The last of the abandoned export threads (or the provider's owner)
+ * frees the provider. */
+static void provider_release_cb(void *arg)
+{
+    ignis_tracer_provider *tp = arg;
+    if (atomic_fetch_sub(&tp->pending_release, 1) == 1)
+        provider_release(tp);
+}
 
 void ignis_tracer_provider_free(ignis_tracer_provider *tp)
 {
@@ -327,11 +440,55 @@ void ignis_tracer_provider_free(ignis_tracer_provider *tp)
     live_remove(tp);
     if (ignis_tracer_provider_global() == tp)
         ignis_tracer_provider_set_global(NULL);
-    /* A stuck export thread may still read spans that point into tp: it
-     * frees everything itself when (if ever) it finishes. */
-    if (tp->proc && ig_processor_abandoned(tp->proc) && !ig_processor_hand_over(tp->proc, provider_release_cb, tp))
+    /* A stuck export thread may still read spans that point into tp: the
+     * last one frees everything itself when (if ever) it finishes. */
+    atomic_store(&tp->pending_release, 1 + (int)tp->nqueues);
+    for (size_t i = 0; i < tp->nqueues; i++)
+        if (!ig_processor_abandoned(tp->queues[i]) ||
+            ig_processor_hand_over(tp->queues[i], provider_release_cb, tp))
+            atomic_fetch_sub(&tp->pending_release, 1);
+    provider_release_cb(tp);
+}
+
+/* ---- span processors at span start and end ------------------------------------- */
+
+void ig_provider_run_start_hooks(ignis_tracer_provider *tp, ignis_span *s, const ig_sc *parent)
+{
+    ignis_span_context pc, *pp = NULL;
+    if (parent->valid) {
+        memset(&pc, 0, sizeof pc);
+        memcpy(pc.trace_id, parent->trace_id, 16);
+        memcpy(pc.span_id, parent->span_id, 8);
+        pc.trace_flags = parent->flags;
+        pc.is_remote = parent->remote;
+        pc.tracestate = parent->tracestate;
+        pp = &pc;
+    }
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_started(tp->hooks[i], s, pp);
+}
+
+void ig_provider_run_end_hooks(ignis_tracer_provider *tp, const ignis_span *s)
+{
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_ended(tp->hooks[i], s);
+}
+
+/* A span to export when there is not exactly one batch/simple processor:
+ * none (exporter `none`: discarded, and counted unless callback processors
+ * took it) or several (each gets a reference). */
+void ig_provider_dispatch(ignis_tracer_provider *tp, ig_tcache *tc, ignis_span *s)
+{
+    size_t n = tp->nqueues;
+    if (!n) {
+        if (!tp->nhooks)
+            ig_count(tc, &tp->stripes[tc->stripe].discarded);
+        ig_span_unref(s);
         return;
-    provider_release(tp);
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        ig_processor_on_end(tp->queues[i], ignis_span_retain(s));
+    ig_processor_on_end(tp->queues[n - 1], s);
 }
 
 static _Atomic(ignis_tracer_provider *) g_global;

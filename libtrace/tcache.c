@@ -31,7 +31,7 @@ __thread ig_tcache *ig_tls_cache __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static ig_tcache *g_caches;
-static unsigned g_next_stripe;
+static _Atomic unsigned g_next_stripe; /* written under g_reg_mu, read by counter sums */
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
@@ -92,7 +92,7 @@ ig_tcache *ig_tcache_slow(void)
         tc = calloc(1, sizeof *tc);
         if (!tc)
             abort();
-        tc->stripe = g_next_stripe++;
+        tc->stripe = atomic_fetch_add_explicit(&g_next_stripe, 1, memory_order_relaxed);
         tc->owns_stripe = tc->stripe < IG_NSTRIPES;
         if (!tc->owns_stripe)
             tc->stripe = IG_NSTRIPES - 1; /* shared: atomic adds */
@@ -162,6 +162,12 @@ void ig_span_block_free(ignis_span *s)
     }
     ((ig_ret_node *)s->arena)->n = 0; /* a node listing only itself */
     ig_span_block_return(s);
+}
+
+unsigned ig_tcache_stripes_used(void)
+{
+    unsigned n = atomic_load_explicit(&g_next_stripe, memory_order_relaxed);
+    return n < IG_NSTRIPES ? n : IG_NSTRIPES;
 }
 
 void ig_tcache_lock(void) { pthread_mutex_lock(&g_reg_mu); }
