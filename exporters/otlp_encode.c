@@ -21,7 +21,7 @@
  * Responses: partial_success is read from either encoding.
  */
 #include "exporters/otlp.h"
-#include "utils/utf8_valid.h"
+#include "utils/utf8.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -129,7 +129,7 @@ static char *pb_str(ig_otlp_arena *a, const char *s)
     if (!s)
         return (char *)"";
     size_t n = strlen(s);
-    if (__builtin_expect(ig_utf8_is_valid(s, n), 1))
+    if (__builtin_expect(ig_utf8_valid(s, n), 1))
         return (char *)s;
     char *t = arena_alloc(a, IG_UTF8_SANITIZED_MAX(n) + 1);
     size_t m = ig_utf8_sanitize_to(t, s, n);
@@ -726,9 +726,9 @@ static void jw_raw(json_writer *w, const char *s)
 static void jw_string_len(json_writer *w, const char *s, size_t len)
 {
     size_t n;
-    if (s && !ig_utf8_is_valid(s, len)) {
+    if (s && !ig_utf8_valid(s, len)) {
         ig_sb_reset(&w->fixed);
-        ig_utf8_sanitize(&w->fixed, s, len);
+        ig_utf8_append_valid(&w->fixed, s, len);
         s = w->fixed.data;
         len = w->fixed.len;
     }

@@ -6,7 +6,7 @@
  * valid UTF-8 (escapes that are not become U+FFFD).
  */
 #include "libtrace/internal.h"
-#include "utils/utf8_valid.h"
+#include "utils/utf8.h"
 
 #include <setjmp.h> /* for fuzz/replay.c, which includes cmocka.h */
 #include <stdarg.h>
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (b->n > 180)
         abort();
     for (size_t i = 0; i < b->n; i++)
-        if (!ig_utf8_is_valid(b->e[i].value, strlen(b->e[i].value)))
+        if (!ig_utf8_valid(b->e[i].value, strlen(b->e[i].value)))
             abort();
     char *s = ig_baggage_format(b);
     if (s) {

@@ -19,7 +19,7 @@
 #include "libtrace/internal.h"
 #include "utils/percent.h"
 #include "utils/strbuf.h"
-#include "utils/utf8_valid.h"
+#include "utils/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +62,9 @@ static int parse_member(const char *m, size_t n, ig_bag_entry *e)
     if (!val)
         return -1;
     size_t len = strlen(val);
-    if (!ig_utf8_is_valid(val, len)) {
+    if (!ig_utf8_valid(val, len)) {
         ig_strbuf sb = IG_STRBUF_INIT;
-        ig_utf8_sanitize(&sb, val, len);
+        ig_utf8_append_valid(&sb, val, len);
         free(val);
         val = ig_sb_detach(&sb, NULL);
     }

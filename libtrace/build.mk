@@ -6,7 +6,6 @@ LIB_SRCS += libtrace/env.c libtrace/tcache.c libtrace/sampler.c libtrace/resourc
             libtrace/plugin.c libtrace/spandata.c
 # UTF-8 checks for baggage and the OTLP encoders (listed here, not in
 # utils/build.mk, so that branches adding other utils do not collide).
-LIB_SRCS += utils/utf8_valid.c
 TEST_BINS += tests/trace/test_w3c tests/trace/test_b3 tests/trace/test_baggage \
              tests/trace/test_sampler tests/trace/test_span tests/trace/test_env \
              tests/trace/test_batch tests/trace/test_fork tests/trace/test_stress \

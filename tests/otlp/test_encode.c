@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "exporters/otlp.h"
-#include "utils/utf8_valid.h"
+#include "utils/utf8.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "tests/otlp/fixture.h"
 
@@ -515,7 +515,7 @@ static void test_json_invalid_utf8_replaced(void **state)
     ig_sb_free(&buf);
 }
 
-static bool pb_valid(const char *s) { return s && ig_utf8_is_valid(s, strlen(s)); }
+static bool pb_valid(const char *s) { return s && ig_utf8_valid(s, strlen(s)); }
 
 static void test_proto_invalid_utf8_replaced(void **state)
 {

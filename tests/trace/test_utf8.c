@@ -1,5 +1,5 @@
 /*
- * tests/trace/test_utf8.c — utils/utf8_valid.{c,h} against hand-checked
+ * tests/trace/test_utf8.c — utils/utf8.{c,h} (validation and U+FFFD repair) against hand-checked
  * cases from Unicode Table 3-7 and the "maximal subpart" examples of
  * Unicode §3.9 (Table 3-8), which Python's bytes.decode("utf-8",
  * "replace") reproduces byte for byte.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utils/utf8_valid.h"
+#include "utils/utf8.h"
 
 #define FFFD "\xEF\xBF\xBD"
 
@@ -23,7 +23,7 @@ static void accepts_well_formed_text(void **st)
                         "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF",
                         ("0123456\xC3\xA9" "0123456789abcdef")};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-        assert_true(ig_utf8_is_valid(ok[i], strlen(ok[i])));
+        assert_true(ig_utf8_valid(ok[i], strlen(ok[i])));
 }
 
 static void finds_the_first_bad_byte(void **st)
@@ -43,17 +43,17 @@ static void finds_the_first_bad_byte(void **st)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(ig_utf8_valid_prefix(bad[i].s, strlen(bad[i].s)), bad[i].prefix);
-        assert_false(ig_utf8_is_valid(bad[i].s, strlen(bad[i].s)));
+        assert_false(ig_utf8_valid(bad[i].s, strlen(bad[i].s)));
     }
 }
 
 static void check_sanitized(const char *in, size_t n, const char *want)
 {
     ig_strbuf sb = IG_STRBUF_INIT;
-    ig_utf8_sanitize(&sb, in, n);
+    ig_utf8_append_valid(&sb, in, n);
     assert_string_equal(sb.data, want);
     assert_int_equal(sb.len, strlen(want));
-    assert_true(ig_utf8_is_valid(sb.data, sb.len));
+    assert_true(ig_utf8_valid(sb.data, sb.len));
     char *buf = malloc(IG_UTF8_SANITIZED_MAX(n) + 1);
     assert_int_equal(ig_utf8_sanitize_to(buf, in, n), strlen(want));
     free(buf);
@@ -78,7 +78,7 @@ static void replaces_maximal_subparts(void **st)
     char all_bad[64];
     memset(all_bad, 0x80, sizeof all_bad);
     ig_strbuf sb = IG_STRBUF_INIT;
-    ig_utf8_sanitize(&sb, all_bad, sizeof all_bad);
+    ig_utf8_append_valid(&sb, all_bad, sizeof all_bad);
     assert_int_equal(sb.len, IG_UTF8_SANITIZED_MAX(sizeof all_bad));
     ig_sb_free(&sb);
 }
