@@ -63,6 +63,24 @@ char *ig_arena_strdup(ig_store_arena *a, const char *s)
     return ig_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
 }
 
+void ig_arena_reset(ig_store_arena *a)
+{
+    struct ig_arena_chunk *keep = a->chunks;
+    if (!keep)
+        return;
+    struct ig_arena_chunk *c = keep->next;
+    while (c) {
+        struct ig_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    a->chunks = keep;
+    a->cur = keep->data;
+    a->end = keep->data + keep->size;
+    a->bytes = sizeof *keep + keep->size;
+}
+
 void ig_arena_free(ig_store_arena *a)
 {
     struct ig_arena_chunk *c = a->chunks;

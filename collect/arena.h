@@ -23,6 +23,9 @@ void *ig_arena_alloc(ig_store_arena *a, size_t n);
 /* Copies len bytes and a NUL. */
 char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len);
 char *ig_arena_strdup(ig_store_arena *a, const char *s);
+/* Forgets every allocation but keeps the newest (largest) chunk, so an
+ * arena reused for one item after another settles on one chunk. */
+void ig_arena_reset(ig_store_arena *a);
 /* Releases every chunk; the arena can be used again. */
 void ig_arena_free(ig_store_arena *a);
 
