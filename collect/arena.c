@@ -49,6 +49,12 @@ void *ig_arena_alloc(ig_store_arena *a, size_t n)
     return p;
 }
 
+void ig_arena_reserve(ig_store_arena *a, size_t n)
+{
+    if (!a->cur || (size_t)(a->end - a->cur) < n)
+        add_chunk(a, n);
+}
+
 char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len)
 {
     char *p = ig_arena_alloc(a, len + 1);

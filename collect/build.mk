@@ -48,3 +48,7 @@ $(B)/tests/collect/%: tests/collect/%.c $(COLLECT_A) $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(sort $(TEST_PKGS) cmocka)) -MMD -MP -o $@ $< $(COLLECT_A) $(INTERNAL_A) \
 	    $(LDSAN) $(TEST_LDLIBS)
+
+# Benchmark: ingest rate and receiver RSS with libignis services as load.
+BENCH_BINS    += bench/collect_load
+BENCH_SCRIPTS += bench/collect.sh

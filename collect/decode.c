@@ -502,6 +502,13 @@ ig_batch *ig_decode_proto(const uint8_t *body, size_t len, ig_decode_stats *st, 
     ProtobufCAllocator alloc = {scratch_alloc, scratch_free, &request};
     ShallowRequest *req = ignis__otlp__collect__request__unpack(&alloc, len, body);
     int rc = req ? 0 : ig_err_set(err, "malformed ExportTraceServiceRequest (protobuf)");
+    if (req) { /* the batch's arrays and strings in one go: about the body's size */
+        size_t spans = 0;
+        for (size_t i = 0; i < req->n_resource_spans; i++)
+            for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+                spans += req->resource_spans[i]->scope_spans[j]->n_spans;
+        ig_batch_reserve(c.b, spans < UINT32_MAX ? (uint32_t)spans : 0, len + len / 4 + 4096);
+    }
     for (size_t i = 0; req && rc == 0 && i < req->n_resource_spans; i++)
         rc = decode_resource_spans(&c, req->resource_spans[i], err);
     if (rc < 0 && req)

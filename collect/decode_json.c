@@ -514,6 +514,7 @@ ig_batch *ig_decode_json(const char *body, size_t len, ig_decode_stats *st, ig_e
     }
     decode_ctx c;
     ig_decode_ctx_init(&c, st);
+    ig_batch_reserve(c.b, 0, len / 2 + 4096); /* JSON text is about twice what the batch keeps */
     jctx j = {&c, err, NULL};
     json_object *rss;
     size_t n;

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -286,6 +287,10 @@ static int serve(const collect_opts *o, ig_store *s)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     ig_err err;
+    if (ig_store_checkpoint_in_background(s, &err) < 0) {
+        say(err.msg);
+        return 1;
+    }
     ig_writer_config wc = {s, &counters, o->max_queue_bytes, 200, 1000, o->retain_ns, o->max_db_bytes, say};
     ig_writer *w = ig_writer_start(&wc, &err);
     if (!w) {
@@ -347,6 +352,10 @@ int ignis_collect_main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Request bodies and batches come and go by the megabyte: keep them on
+     * the heap (reused) rather than in fresh mmaps that fault page by page. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     ig_err err;
     ig_store *s = ig_store_open(o.db, IG_STORE_CREATE, &err);
     if (!s) {

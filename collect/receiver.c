@@ -193,6 +193,8 @@ static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, re
         return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
     }
     q->traces = true;
+    if (clen) /* one allocation for the body when its size is announced */
+        ig_sb_reserve(&q->body, strtoull(clen, NULL, 10) + 1);
     return MHD_YES;
 }
 

@@ -323,6 +323,12 @@ int ig_store_insert(ig_store *s, const struct ig_batch *b, ig_err *err);
 int ig_store_commit(ig_store *s, ig_err *err);
 void ig_store_rollback(ig_store *s);
 
+/* Moves WAL checkpoints (copying committed pages into the database file,
+ * and its fsync) to a thread with its own connection, woken when the WAL
+ * passes about 4 MiB, so the thread that commits never waits for the
+ * disk.  For a writable store on disk; stopped by ig_store_close. */
+int ig_store_checkpoint_in_background(ig_store *s, ig_err *err);
+
 /* Retention, in its own short transactions: deletes whole traces, oldest
  * arrival first, while they arrived before received_before_ns (0: no age
  * limit) or the pages in use exceed max_bytes (0: no size limit; deletes

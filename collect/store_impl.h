@@ -6,12 +6,22 @@
 #ifndef IG_COLLECT_STORE_IMPL_H
 #define IG_COLLECT_STORE_IMPL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "collect/arena.h"
 #include "collect/store.h"
 
 struct store_writer; /* prepared insert statements and caches (store_write.c) */
+
+/* The background checkpointer (store.c). */
+typedef struct store_checkpointer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int wal_pages;            /* last size the WAL hook reported */
+    bool stop;
+} store_checkpointer;
 
 struct ig_store {
     sqlite3 *db;
@@ -20,6 +30,7 @@ struct ig_store {
     int lock_fd;              /* flock'd while a writer has the file, else -1 */
     bool in_txn;
     struct store_writer *w;   /* created on the first write */
+    store_checkpointer *ckpt; /* or NULL */
 };
 
 /* Sets err to "PATH: what: sqlite's message" and returns -1, or
