@@ -49,6 +49,6 @@ $(B)/tests/collect/%: tests/collect/%.c $(COLLECT_A) $(B)/libignis-internal.a
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(sort $(TEST_PKGS) cmocka)) -MMD -MP -o $@ $< $(COLLECT_A) $(INTERNAL_A) \
 	    $(LDSAN) $(TEST_LDLIBS)
 
-# Benchmark: ingest rate and receiver RSS with libignis services as load.
-BENCH_BINS    += bench/collect_load
+# Benchmark: ingest rate and receiver RSS with libignis services as load
+# (tests/collect/emit, built with the tests).
 BENCH_SCRIPTS += bench/collect.sh

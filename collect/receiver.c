@@ -89,7 +89,7 @@ static enum MHD_Result send_status(ig_receiver *r, struct MHD_Connection *c, req
         json_object_object_add(o, "code", json_object_new_int(code));
         json_object_object_add(o, "message", json_object_new_string(message));
         size_t n;
-        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
         enum MHD_Result ret = send_response(c, http, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", retry_after);
         json_object_put(o);
         return ret;
@@ -120,7 +120,7 @@ static enum MHD_Result send_success(ig_receiver *r, struct MHD_Connection *c, re
             json_object_object_add(o, "partialSuccess", ps);
         }
         size_t n;
-        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
         enum MHD_Result ret = send_response(c, 200, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", 0);
         json_object_put(o);
         return ret;

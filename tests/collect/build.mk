@@ -2,4 +2,13 @@
 # metrics, writer (cmocka, linked with the collector's archive by the rule
 # in collect/build.mk) and shell tests that run the real command with
 # libignis services, curl, sqlite3 and Prometheus.
-TEST_BINS += tests/collect/test_decode tests/collect/test_store
+TEST_BINS += tests/collect/test_decode tests/collect/test_store tests/collect/test_metrics
+
+# A service traced with libignis (public API and the static library, like
+# a real one): the load and the ground truth of the shell tests and bench.
+EXTRA_TARGETS += $(B)/tests/collect/emit
+$(B)/tests/collect/emit: tests/collect/emit.c $(B)/libignis.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< $(B)/libignis.a \
+	    $(LDSAN) $(LIB_LDLIBS)
+TEST_SCRIPTS += tests/collect/t_receiver.sh
