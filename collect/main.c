@@ -163,6 +163,7 @@ static int parse_options(int argc, char **argv, collect_opts *o)
     uint64_t n;
     int c;
     optind = 1;
+    opterr = 0; /* one line of our own instead */
     while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'l': o->listen = optarg; break;
@@ -197,7 +198,10 @@ static int parse_options(int argc, char **argv, collect_opts *o)
             o->imports[o->nimports++] = optarg;
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            fprintf(stderr, "ignis collect: %s: unknown option or missing value (see 'ignis collect --help')\n",
+                    argv[optind - 1]);
+            return 2;
         }
     }
     if (optind < argc) {

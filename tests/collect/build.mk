@@ -12,3 +12,9 @@ $(B)/tests/collect/emit: tests/collect/emit.c $(B)/libignis.a
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< $(B)/libignis.a \
 	    $(LDSAN) $(LIB_LDLIBS)
 TEST_SCRIPTS += tests/collect/t_receiver.sh
+TEST_SCRIPTS += tests/collect/t_prometheus.sh
+TEST_SCRIPTS += tests/collect/t_signals.sh
+TEST_SCRIPTS += tests/collect/t_disk_full.sh
+TEST_SCRIPTS += tests/collect/t_bad_db.sh
+TEST_SCRIPTS += tests/collect/t_import.sh
+TEST_SCRIPTS += tests/collect/t_forward.sh
