@@ -51,4 +51,5 @@ $(B)/tests/collect/%: tests/collect/%.c $(COLLECT_A) $(B)/libignis-internal.a
 
 # Benchmark: ingest rate and receiver RSS with libignis services as load
 # (tests/collect/emit, built with the tests).
+BENCH_BINS    += bench/collect_read
 BENCH_SCRIPTS += bench/collect.sh

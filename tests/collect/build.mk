@@ -18,3 +18,7 @@ TEST_SCRIPTS += tests/collect/t_disk_full.sh
 TEST_SCRIPTS += tests/collect/t_bad_db.sh
 TEST_SCRIPTS += tests/collect/t_import.sh
 TEST_SCRIPTS += tests/collect/t_forward.sh
+
+# Fuzz targets for the request decoders, and their corpus replays.
+FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c
+TEST_BINS += tests/fuzz/replay_fuzz_collect_proto tests/fuzz/replay_fuzz_collect_json
