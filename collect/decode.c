@@ -84,15 +84,34 @@ static void put_string(decode_ctx *c, const char *s, size_t len)
         plain = ch >= 0x20 && ch != '"' && ch != '\\';
     }
     if (plain) { /* the common case: nothing to escape */
-        ig_sb_putc(&c->json, '"');
-        ig_sb_append(&c->json, s, len);
-        ig_sb_putc(&c->json, '"');
+        ig_sb_reserve(&c->json, len + 2);
+        char *p = c->json.data + c->json.len;
+        *p = '"';
+        memcpy(p + 1, s, len);
+        p[len + 1] = '"';
+        c->json.len += len + 2;
+        c->json.data[c->json.len] = '\0';
         return;
     }
     json_object_set_string_len(c->str, s, (int)len);
     size_t n;
     const char *t = json_object_to_json_string_length(c->str, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     ig_sb_append(&c->json, t, n);
+}
+
+/* Decimal digits of v (printf costs ten times more; attributes are
+ * mostly small integers). */
+static void put_int(decode_ctx *c, int64_t v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    ig_sb_append(&c->json, p, (size_t)(buf + sizeof buf - p));
 }
 
 static void put_cstring(decode_ctx *c, const char *s)
@@ -131,7 +150,7 @@ static void put_value(decode_ctx *c, const PbAny *v, int depth)
         ig_sb_puts(&c->json, v->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        ig_sb_printf(&c->json, "%lld", (long long)v->int_value);
+        put_int(c, v->int_value);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         put_double(c, v->double_value);

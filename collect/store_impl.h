@@ -49,6 +49,9 @@ int ig_store_exec(ig_store *s, const char *sql, ig_err *err);
 /* Frees the writer's statements (store_write.c). */
 void ig_store_writer_free(ig_store *s);
 
+/* Forgets the writer's cached trace ids (after retention deleted traces). */
+void ig_store_writer_forget_traces(ig_store *s);
+
 /* Registers the REGEXP function for this connection (store_read.c). */
 int ig_store_register_functions(ig_store *s);
 
