@@ -180,8 +180,10 @@ static int parse_options(int argc, char **argv, collect_opts *o)
             o->max_db_bytes = n << 20;
             break;
         case 'b':
-            if (parse_size(optarg, &o->max_body) < 0 || o->max_body < 1024 || o->max_body > (1ull << 31))
-                return bad_value("--max-body", optarg, "a size from 1k to 2G, like 16M");
+            /* a batch holds strings as long as the body, and SQLite's
+             * longest value is 1e9 bytes */
+            if (parse_size(optarg, &o->max_body) < 0 || o->max_body < 1024 || o->max_body > (512u << 20))
+                return bad_value("--max-body", optarg, "a size from 1k to 512M, like 16M");
             break;
         case 'Q':
             if (parse_size(optarg, &n) < 0 || n < 1 || n > (1u << 20))

@@ -66,7 +66,17 @@ static const char *reason(int rc, sqlite3 *db)
 int ig_store_fail(ig_store *s, int rc, const char *what, ig_err *err)
 {
     ig_err_set(err, "%s: %s%s%s", s->path, what ? what : "", what ? ": " : "", reason(rc, s->db));
-    return ig_store_rc_retryable(rc) ? IG_STORE_RETRY : -1;
+    if (ig_store_rc_retryable(rc))
+        return IG_STORE_RETRY;
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+        return IG_STORE_CORRUPT;
+    default:
+        return -1;
+    }
 }
 
 int ig_store_prepare(ig_store *s, const char *sql, sqlite3_stmt **st, ig_err *err)

@@ -33,8 +33,9 @@ struct ig_store {
     store_checkpointer *ckpt; /* or NULL */
 };
 
-/* Sets err to "PATH: what: sqlite's message" and returns -1, or
- * IG_STORE_RETRY when rc says the failure may pass (full, I/O, busy). */
+/* Sets err to "PATH: what: sqlite's message" and returns IG_STORE_RETRY
+ * when rc says the failure may pass (full, I/O, busy), IG_STORE_CORRUPT
+ * for a damaged or vanished database, else -1. */
 int ig_store_fail(ig_store *s, int rc, const char *what, ig_err *err);
 
 /* True for result codes after which a write may succeed later. */

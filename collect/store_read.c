@@ -96,9 +96,9 @@ static int finish(ig_store *s, sqlite3_stmt *st, int rc, const char *what, ig_er
         sqlite3_finalize(st);
         return 0;
     }
-    int r = ig_store_fail(s, rc, what, err);
+    ig_store_fail(s, rc, what, err);
     sqlite3_finalize(st);
-    return r < 0 ? r : -1;
+    return -1;
 }
 
 static int prepare(ig_store *s, const char *sql, sqlite3_stmt **st, ig_err *err)

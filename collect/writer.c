@@ -11,9 +11,12 @@
  * A transaction that fails with IG_STORE_RETRY (disk full, I/O, busy) is
  * rolled back and its batches stay pending; the thread waits retry_ms and
  * tries again, forever while the process runs, and until the stop
- * deadline once stopping.  A fatal error (damaged database) stops
- * writing: pending and later batches are counted as dropped, every
- * submit is refused, and ig_writer_fatal() tells the collector to exit.
+ * deadline once stopping.  A batch that cannot be stored at all (-1, e.g.
+ * a value past SQLite's length limit) is rolled back, left out, counted
+ * as dropped and reported; the others go in with the next transaction.
+ * A damaged database (IG_STORE_CORRUPT) stops writing: pending and later
+ * batches are counted as dropped, every submit is refused, and
+ * ig_writer_fatal() tells the collector to exit.
  *
  * Retention runs between transactions, at most once a second while it has
  * nothing to delete, in slices of RETAIN_SLICE traces.
@@ -190,14 +193,20 @@ static void take_queue(ig_writer *w)
 }
 
 /* One transaction over pending batches; sets *upto to the first batch not
- * in it.  0, IG_STORE_RETRY or -1. */
-static int write_pending(ig_writer *w, ig_batch **upto, ig_err *err)
+ * in it, and *bad to the batch an insert failed on (NULL when the begin or
+ * the commit failed).  0, -1, IG_STORE_RETRY or IG_STORE_CORRUPT. */
+static int write_pending(ig_writer *w, ig_batch **upto, ig_batch **bad, ig_err *err)
 {
     int64_t until = now_ms() + w->cfg.commit_ms;
     ig_batch *b = w->pending;
+    *bad = NULL;
     int rc = ig_store_begin(w->cfg.store, err);
     while (!rc && b) {
         rc = ig_store_insert(w->cfg.store, b, err);
+        if (rc) {
+            *bad = b;
+            break;
+        }
         b = b->next;
         if (now_ms() >= until)
             break;
@@ -208,6 +217,31 @@ static int write_pending(ig_writer *w, ig_batch **upto, ig_err *err)
         ig_store_rollback(w->cfg.store);
     *upto = b;
     return rc;
+}
+
+/* Takes one batch that cannot be stored out of the pending list. */
+static void drop_batch(ig_writer *w, ig_batch *bad, const ig_err *err)
+{
+    pthread_mutex_lock(&w->mu);
+    ig_batch **p = &w->pending, *prev = NULL;
+    while (*p && *p != bad) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (*p) {
+        *p = bad->next;
+        if (w->pending_tail == bad)
+            w->pending_tail = prev;
+        w->bytes -= ig_batch_bytes(bad);
+        w->spans -= bad->nspans;
+        w->dropped += bad->nspans;
+        atomic_fetch_add(&w->cfg.counters->spans_dropped, bad->nspans);
+        atomic_store(&w->cfg.counters->queue_bytes, w->bytes);
+        atomic_store(&w->cfg.counters->queue_spans, w->spans);
+    }
+    pthread_mutex_unlock(&w->mu);
+    logf_(w, "%s; %u accepted spans of one request dropped", err->msg, bad->nspans);
+    ig_batch_free(bad);
 }
 
 static void set_state(ig_writer *w, bool failing, const char *why)
@@ -302,8 +336,12 @@ static void *writer_main(void *arg)
         }
         if (w->pending) {
             ig_err err = {{0}};
-            ig_batch *upto;
-            int rc = write_pending(w, &upto, &err);
+            ig_batch *upto, *bad;
+            int rc = write_pending(w, &upto, &bad, &err);
+            if (rc == -1 && bad) {
+                drop_batch(w, bad, &err);
+                continue;
+            }
             if (rc == 0) {
                 pthread_mutex_lock(&w->mu);
                 release(w, upto, true);

@@ -42,6 +42,7 @@ expect "a directory" 1 "$dir/adir: not a regular file" "" --db "$dir/adir"
 
 expect "bad --retain" 2 "--retain: invalid value 'soon'" "" --db "$dir/x.db" --retain soon
 expect "bad --max-body" 2 "--max-body: invalid value '12'" "" --db "$dir/x.db" --max-body 12
+expect "too big --max-body" 2 "--max-body: invalid value '1G'" "" --db "$dir/x.db" --max-body 1G
 expect "bad --forward" 1 "--forward: 'ftp://x' is not an http:// or https:// URL" "" --db "$dir/x.db" --forward ftp://x
 expect "unknown option" 2 "--frobnicate: unknown option" "" --db "$dir/x.db" --frobnicate
 timeout 30 "$IGNIS" collect --listen 999.1.1.1:80 --db "$dir/y.db" >"$dir/out" 2>"$dir/err"

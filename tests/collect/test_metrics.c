@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "collect/metrics.h"
+#include "collect/store_impl.h" /* the connection, to lower SQLite's length limit */
 #include "collect/writer.h"
 #include "tests/collect/helpers.h"
 
@@ -265,6 +266,42 @@ static void writer_runs_retention(void **state)
     remove_temp();
 }
 
+/* A request the store cannot take (a value past SQLite's length limit)
+ * is left out and counted; the requests around it are stored. */
+static void writer_drops_what_cannot_be_stored(void **state)
+{
+    (void)state;
+    char path[200];
+    ig_store *s = temp_store(path, sizeof path);
+    sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, 10000);
+    static ig_collect_counters c;
+    memset(&c, 0, sizeof c);
+    ig_writer_config cfg = {s, &c, 64 << 20, 50, 100, 0, 0, NULL};
+    ig_err err;
+    ig_writer *w = ig_writer_start(&cfg, &err);
+    char *big = h_alloc(20001);
+    memset(big, 'b', 20000);
+    for (int i = 0; i < 3; i++) {
+        PbSpan *sp = h_span((uint64_t)i + 1, 1, 0, "op", T0, T0 + 1);
+        PbSpan *sp2 = h_span((uint64_t)i + 1, 2, 1, "op", T0, T0 + 1);
+        if (i == 1)
+            h_attrs(sp2, 1, h_str("big", big));
+        PbSpan *spans[] = {sp, sp2};
+        ig_batch *b = batch_of("svc", spans, 2);
+        b->received_ns = wall_ns();
+        assert_int_equal(ig_writer_submit(w, b), IG_SUBMIT_OK);
+    }
+    assert_int_equal(ig_writer_stop(w, 5000), 2);
+    assert_int_equal(atomic_load(&c.spans_stored), 4);
+    assert_int_equal(atomic_load(&c.spans_dropped), 2);
+    ig_store_summary sum;
+    assert_int_equal(ig_store_summary_get(s, &sum, &err), 0);
+    assert_int_equal(sum.spans, 4);
+    assert_int_equal(sum.traces, 2);
+    ig_store_close(s);
+    remove_temp();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +312,7 @@ int main(void)
         cmocka_unit_test_teardown(writer_commits_everything, teardown),
         cmocka_unit_test_teardown(writer_queue_is_bounded, teardown),
         cmocka_unit_test_teardown(writer_runs_retention, teardown),
+        cmocka_unit_test_teardown(writer_drops_what_cannot_be_stored, teardown),
     };
     return cmocka_run_group_tests_name("collect/metrics", tests, NULL, NULL);
 }

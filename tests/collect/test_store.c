@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collect/import.h"
 #include "collect/store.h"
+#include "exporters/otlp.h"
 #include "tests/collect/helpers.h"
 #include "utils/fileio.h"
 
@@ -706,6 +708,55 @@ static void data_version_moves(void **state)
     ig_store_close(w);
 }
 
+/* `ignis view FILE.jsonl`: OTLP-JSON lines into a private in-memory store. */
+static void import_into_memory(void **state)
+{
+    (void)state;
+    ig_attr rattr[] = {{.key = "service.name", .type = IG_ATTR_STRING, .len = 4, .v.s = "file"}};
+    ig_resource res = {rattr, 1};
+    ig_scope scope = {.name = "lib"};
+    ig_span_data sp[2];
+    const ig_span_data *ptrs[2];
+    ig_strbuf lines = IG_STRBUF_INIT;
+    for (int line = 0; line < 2; line++) {
+        for (int i = 0; i < 2; i++) {
+            memset(&sp[i], 0, sizeof sp[i]);
+            sp[i].resource = &res;
+            sp[i].scope = &scope;
+            memset(sp[i].trace_id, 0x10 + line, 16);
+            memset(sp[i].span_id, 0x20 + i, 8);
+            sp[i].has_parent = i == 1;
+            memset(sp[i].parent_span_id, 0x20, 8);
+            sp[i].name = i ? "child" : "root";
+            sp[i].start_ns = T0;
+            sp[i].end_ns = T0 + MS;
+            ptrs[i] = &sp[i];
+        }
+        ig_otlp_encode_json(ptrs, 2, &lines);
+        ig_sb_putc(&lines, '\n');
+    }
+    ig_sb_puts(&lines, "\n{not json\n");
+    char file[400];
+    snprintf(file, sizeof file, "%s/spans.jsonl", dir);
+    assert_int_equal(ig_write_file_atomic(file, lines.data, lines.len, NULL), 0);
+    ig_sb_free(&lines);
+    ig_err err;
+    ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+    assert_non_null(s);
+    ig_import_stats st;
+    assert_int_equal(ig_import_jsonl(s, file, 1 << 20, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.lines, 3);
+    assert_int_equal(st.bad_lines, 1);
+    assert_int_equal(st.spans, 4);
+    ig_trace_list l;
+    assert_int_equal(ig_store_list_traces(s, NULL, IG_TRACE_SORT_START, false, 0, 10, &l, &err), 0);
+    assert_int_equal(l.total, 2);
+    assert_string_equal(l.rows[0].root_service, "file");
+    assert_int_equal(l.rows[0].span_count, 2);
+    ig_trace_list_free(&l);
+    ig_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -725,6 +776,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(retention_by_size, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_forgets_new_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(data_version_moves, setup, teardown),
+        cmocka_unit_test_setup_teardown(import_into_memory, setup, teardown),
     };
     return cmocka_run_group_tests_name("collect/store", tests, NULL, NULL);
 }
