@@ -2,7 +2,7 @@
 # metrics, writer (cmocka, linked with the collector's archive by the rule
 # in collect/build.mk) and shell tests that run the real command with
 # libignis services, curl, sqlite3 and Prometheus.
-TEST_BINS += tests/collect/test_decode tests/collect/test_store tests/collect/test_metrics
+TEST_BINS += tests/collect/test_decode tests/collect/test_store tests/collect/test_metrics tests/collect/test_receiver
 
 # A service traced with libignis (public API and the static library, like
 # a real one): the load and the ground truth of the shell tests and bench.
