@@ -40,7 +40,8 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ignis COMMAND [options]\n\n"
-                 "ignis records, converts and shows CPU and allocation profiles.\n\n"
+                 "ignis records, converts and shows CPU and allocation profiles, and collects\n"
+                 "OpenTelemetry traces.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);

@@ -266,17 +266,42 @@ static void wrap(ig_strbuf *b, int field)
     *b = o;
 }
 
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 /* 200,000 nested arrays, written on the wire by hand: protobuf-c would
- * recurse once per level (and overflow the stack) if it were let in. */
+ * recurse once per level (and overflow the stack) if it were let in.
+ * Lengths are computed inside out first, so the bytes are written in one
+ * pass from the outside in. */
 static void hostile_nesting_on_the_wire(void **state)
 {
     (void)state;
-    ig_strbuf v = IG_STRBUF_INIT;
-    ig_sb_append(&v, "\x18\x07", 2); /* AnyValue{int_value: 7} */
-    for (int i = 0; i < 200000; i++) {
-        wrap(&v, 1); /* ArrayValue.values */
-        wrap(&v, 5); /* AnyValue.array_value */
+    enum { LEVELS = 200000 };
+    uint64_t *any_len = malloc((LEVELS + 1) * sizeof *any_len), *arr_len = malloc((LEVELS + 1) * sizeof *arr_len);
+    any_len[0] = 2; /* AnyValue{int_value: 7} */
+    for (int i = 1; i <= LEVELS; i++) {
+        arr_len[i] = 1 + varint_len(any_len[i - 1]) + any_len[i - 1];  /* ArrayValue{values: any} */
+        any_len[i] = 1 + varint_len(arr_len[i]) + arr_len[i];          /* AnyValue{array_value: arr} */
     }
+    ig_strbuf v = IG_STRBUF_INIT;
+    ig_sb_reserve(&v, any_len[LEVELS]);
+    for (int i = LEVELS; i >= 1; i--) {
+        ig_sb_putc(&v, 0x2a);
+        put_varint(&v, arr_len[i]);
+        ig_sb_putc(&v, 0x0a);
+        put_varint(&v, any_len[i - 1]);
+    }
+    ig_sb_append(&v, "\x18\x07", 2);
+    assert_int_equal(v.len, any_len[LEVELS]);
+    free(any_len);
+    free(arr_len);
     wrap(&v, 2); /* KeyValue.value */
     ig_strbuf span = IG_STRBUF_INIT;
     ig_sb_append(&span, "\x0a\x10", 2);
