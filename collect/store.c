@@ -303,7 +303,7 @@ ig_store *ig_store_open(const char *path, int flags, ig_err *err)
         goto fail;
     if (kind == STORE_EMPTY && create_schema(s, err) < 0)
         goto fail;
-    if (ig_store_register_functions(s) != SQLITE_OK) {
+    if (ig_store_register_functions(s) != SQLITE_OK || ig_store_register_scan_function(s) != SQLITE_OK) {
         ig_err_set(err, "%s: cannot register SQL functions", s->path);
         goto fail;
     }

@@ -31,6 +31,7 @@ struct ig_store {
     bool in_txn;
     struct store_writer *w;   /* created on the first write */
     store_checkpointer *ckpt; /* or NULL */
+    void *scan;               /* the accumulator of a span scan in progress (store_read.c) */
 };
 
 /* Sets err to "PATH: what: sqlite's message" and returns IG_STORE_RETRY
@@ -55,5 +56,9 @@ void ig_store_writer_forget_traces(ig_store *s);
 
 /* Registers the REGEXP function for this connection (store_read.c). */
 int ig_store_register_functions(ig_store *s);
+
+/* Registers ig_collect_span(), the row callback of the operations scans
+ * (store_read.c). */
+int ig_store_register_scan_function(ig_store *s);
 
 #endif

@@ -554,10 +554,22 @@ static void operations(void **state)
         PbSpan *spans[] = {sp};
         put(s, "web", spans, 1, T0);
     }
+    /* many equal durations (the selection's hard case): 150 x 5 ms, 50 x 3 ms, 1 x 7 ms */
+    for (int k = 0; k < 201; k++) {
+        uint64_t d = k < 150 ? 5 * MS : k < 200 ? 3 * MS : 7 * MS;
+        PbSpan *sp = h_span(6000 + (uint64_t)k, 1, 0, "flat", T0, T0 + d);
+        PbSpan *spans[] = {sp};
+        put(s, "api", spans, 1, T0);
+    }
     ig_store_ops ops;
     ig_err err;
     assert_int_equal(ig_store_operations(s, NULL, &ops, &err), 0);
-    assert_int_equal(ops.n, 2);
+    assert_int_equal(ops.n, 3);
+    const ig_store_op_stats *flat = &ops.ops[1];
+    assert_string_equal(flat->name, "flat");
+    assert_true(flat->min_ns == 3 * MS && flat->max_ns == 7 * MS);
+    assert_true(flat->p50_ns == 5 * MS && flat->p90_ns == 5 * MS && flat->p99_ns == 5 * MS);
+    assert_true(flat->mean_ns > 4.5 * MS && flat->mean_ns < 4.6 * MS);
     const ig_store_op_stats *f = &ops.ops[0];
     assert_string_equal(f->service, "api");
     assert_string_equal(f->name, "fetch");
@@ -575,7 +587,7 @@ static void operations(void **state)
         want_le_10ms += dur[k] <= 10 * MS;
     assert_int_equal(in_buckets, N);
     assert_int_equal(f->buckets[0] + f->buckets[1] + f->buckets[2] + f->buckets[3] + f->buckets[4], want_le_10ms);
-    const ig_store_op_stats *r = &ops.ops[1];
+    const ig_store_op_stats *r = &ops.ops[2];
     assert_string_equal(r->name, "render");
     assert_int_equal(r->buckets[13], 1); /* 3 s: (2 s, 5 s] */
     assert_int_equal(r->buckets[14], 2); /* 6 s, 9 s: (5 s, 10 s] */
