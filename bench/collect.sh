@@ -26,7 +26,7 @@ cpid=""
 cleanup() { [ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 
-"$IGNIS" collect --listen 127.0.0.1:0 --db "$dir/bench.db" --retain 0 --max-db-mb 0 -q >"$dir/out" 2>"$dir/err" &
+"$IGNIS" collect --listen 127.0.0.1:0 --db "$dir/bench.db" --retain 0 --max-db-mb 0 -q ${COLLECT_BENCH_ARGS:-} >"$dir/out" 2>"$dir/err" &
 cpid=$!
 for _ in $(seq 600); do grep -q '^listening on' "$dir/out" && break; sleep 0.05; done
 port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$dir/out")

@@ -25,8 +25,9 @@ done
 
 rm -f "$DB" "$DB-wal" "$DB-shm"
 start_collect
-(OTEL_SERVICE_NAME=killed emit 2000000 10 >"$dir/emit.out" 2>&1) &
-emitter=$!
+OTEL_SERVICE_NAME=killed OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=$URL OTEL_BSP_SCHEDULE_DELAY=100 IGNIS_TRACE_QUIET=1 \
+  "$EMIT" 2000000 10 >"$dir/emit.out" 2>&1 &
+emitter=$! # the emitter itself, so that killing it stops it
 _pids+=("$emitter")
 wait_metric ignis_collect_spans_stored_total 20000 120 || fail "kill -9: nothing stored"
 committed=$(metric ignis_collect_spans_stored_total)
