@@ -38,9 +38,9 @@ export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$port/v1/traces IGNIS
 echo "== ignis collect: OTLP/HTTP protobuf from 2 libignis services into the store (target >= 200,000 spans/s, RSS <= 128 MB)"
 total=$((2 * SPANS))
 t0=$(date +%s.%N)
-OTEL_SERVICE_NAME=bench-a "$EMIT" "$SPANS" 20 >"$dir/a.out" &
+OTEL_SERVICE_NAME=bench-a /usr/bin/time -f 'cpu %U %S' -o "$dir/a.time" "$EMIT" "$SPANS" 20 >"$dir/a.out" &
 a=$!
-OTEL_SERVICE_NAME=bench-b "$EMIT" "$SPANS" 20 >"$dir/b.out" &
+OTEL_SERVICE_NAME=bench-b /usr/bin/time -f 'cpu %U %S' -o "$dir/b.time" "$EMIT" "$SPANS" 20 >"$dir/b.out" &
 b=$!
 wait $a $b
 t_sent=$(date +%s.%N)
@@ -48,10 +48,17 @@ until [ "$(stored)" -ge "$total" ]; do sleep 0.02; done
 t1=$(date +%s.%N)
 cat "$dir/a.out" "$dir/b.out" | grep -q 'dropped [1-9]\|failed [1-9]' && { echo "collect.sh: the services lost spans:"; cat "$dir/a.out" "$dir/b.out"; exit 1; }
 hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$cpid/status")
-awk -v n="$total" -v t0="$t0" -v ts="$t_sent" -v t1="$t1" -v hwm="$hwm" -v cpu="$(cpu_s)" 'BEGIN {
-  printf "  %d spans stored in %.2f s = %.0f spans/s (services done after %.2f s)\n", n, t1 - t0, n / (t1 - t0), ts - t0
+threads=$(for t in /proc/$cpid/task/*; do awk -v n="$(cat "$t/comm")" '{printf "%s %.2f s, ", n, ($14 + $15) / 100}' "$t/stat"; done)
+refused=$(curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^ignis_collect_requests_total{code="429"} //p')
+svc_cpu=$(cat "$dir/a.time" "$dir/b.time" | awk '/^cpu/ {s += $2 + $3} END {printf "%.2f", s}')
+awk -v n="$total" -v t0="$t0" -v ts="$t_sent" -v t1="$t1" -v hwm="$hwm" -v cpu="$(cpu_s)" -v scpu="$svc_cpu" \
+    -v refused="${refused:-0}" -v threads="${threads%, }" 'BEGIN {
+  printf "  %d spans stored in %.2f s = %.0f spans/s (services done after %.2f s; %d requests answered 429)\n",
+         n, t1 - t0, n / (t1 - t0), ts - t0, refused
   printf "  receiver: peak RSS %.1f MB, CPU %.2f s = %.2f us per span (HTTP threads + writer + checkpoints)\n",
-         hwm / 1024, cpu, cpu * 1e6 / n }'
+         hwm / 1024, cpu, cpu * 1e6 / n
+  printf "  receiver threads: %s\n", threads
+  printf "  services: CPU %.2f s = %.2f us per span (spans, batch processor, OTLP encoding, HTTP)\n", scpu, scpu * 1e6 / n }'
 
 OTEL_SERVICE_NAME=bench-wide "$EMIT" 10000 10000 >/dev/null
 until [ "$(stored)" -ge $((total + 10000)) ]; do sleep 0.02; done

@@ -122,6 +122,7 @@ static void send_item(ig_forwarder *f, fwd_item *it, int timeout_ms)
 static void *forward_main(void *arg)
 {
     ig_forwarder *f = arg;
+    pthread_setname_np(pthread_self(), "ig-forward"); /* in top -H and /proc */
     pthread_mutex_lock(&f->mu);
     for (;;) {
         while (!f->head && !f->stop)

@@ -77,7 +77,7 @@ static void usage(FILE *out)
             "  --max-db-mb N        delete the oldest traces while the store uses more than N MiB\n"
             "                       (default 1024; 0: no limit)\n"
             "  --max-body SIZE      largest request body, compressed and inflated (default 16M)\n"
-            "  --max-queue-mb N     memory for spans waiting for the store (default 64); when it\n"
+            "  --max-queue-mb N     memory for spans waiting for the store (default 48); when it\n"
             "                       is full, senders get 429 and retry\n"
             "  --forward URL        also send every accepted request, unchanged, to this OTLP/HTTP\n"
             "                       endpoint (OTEL_EXPORTER_OTLP_HEADERS etc. apply)\n"
@@ -344,7 +344,7 @@ int ignis_collect_main(int argc, char **argv)
 {
     char defdb[1024];
     collect_opts o = {.listen = "127.0.0.1:4318", .retain_ns = 24ull * 3600 * 1000000000ull,
-                      .max_db_bytes = 1024ull << 20, .max_body = 16u << 20, .max_queue_bytes = 64u << 20,
+                      .max_db_bytes = 1024ull << 20, .max_body = 16u << 20, .max_queue_bytes = 48u << 20,
                       .max_series = 10000, .shutdown_ms = 10000};
     int st = parse_options(argc, argv, &o);
     if (st >= 0) {

@@ -339,6 +339,7 @@ typedef struct checkpoint_args {
 static void *checkpoint_main(void *arg)
 {
     checkpoint_args *a = arg;
+    pthread_setname_np(pthread_self(), "ig-checkpoint"); /* in top -H and /proc */
     store_checkpointer *c = a->c;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
@@ -370,6 +371,15 @@ int ig_store_checkpoint_in_background(ig_store *s, ig_err *err)
         return -1;
     }
     sqlite3_busy_timeout(a->db, 1000);
+    /* a connection learns the database is in WAL mode when it first reads
+     * it; until then a checkpoint is a no-op */
+    rc = sqlite3_exec(a->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        ig_err_set(err, "%s: checkpoint connection: %s", s->path, reason(rc, a->db));
+        sqlite3_close_v2(a->db);
+        free(a);
+        return -1;
+    }
     store_checkpointer *c = a->c = ig_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);

@@ -320,6 +320,7 @@ static bool wait_to_retry(ig_writer *w)
 static void *writer_main(void *arg)
 {
     ig_writer *w = arg;
+    pthread_setname_np(pthread_self(), "ig-writer"); /* in top -H and /proc */
     while (wait_for_work(w)) {
         bool fatal;
         pthread_mutex_lock(&w->mu);

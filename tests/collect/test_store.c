@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collect/import.h"
@@ -720,6 +721,37 @@ static void data_version_moves(void **state)
     ig_store_close(w);
 }
 
+/* Background checkpoints move committed pages from the WAL into the
+ * database file while the writer goes on (the file grows without a
+ * checkpoint of the writer's own). */
+static void background_checkpoints(void **state)
+{
+    (void)state;
+    ig_store *s = open_new();
+    ig_err err;
+    assert_int_equal(ig_store_checkpoint_in_background(s, &err), 0);
+    char *pad = h_alloc(3001);
+    memset(pad, 'c', 3000);
+    for (int i = 0; i < 3000; i++) { /* ~10 MB, 1000-page WALs many times over */
+        PbSpan *sp = h_span(900 + (uint64_t)i, 1, 0, "x", T0, T0 + 1);
+        h_attrs(sp, 1, h_str("pad", pad));
+        PbSpan *spans[] = {sp};
+        put(s, "svc", spans, 1, T0);
+    }
+    struct stat sb;
+    bool moved = false;
+    for (int tries = 0; tries < 1000 && !moved; tries++) { /* bounded wait for the thread */
+        moved = stat(path, &sb) == 0 && sb.st_size > (4 << 20);
+        if (!moved) {
+            struct timespec pause = {0, 10 * 1000000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    assert_true(moved);
+    ig_store_close(s);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM spans"), 3000);
+}
+
 /* `ignis view FILE.jsonl`: OTLP-JSON lines into a private in-memory store. */
 static void import_into_memory(void **state)
 {
@@ -789,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rollback_forgets_new_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(data_version_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(import_into_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(background_checkpoints, setup, teardown),
     };
     return cmocka_run_group_tests_name("collect/store", tests, NULL, NULL);
 }
