@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "collect/decode.h"
@@ -45,6 +47,7 @@ struct ig_receiver {
 };
 
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_UNAVAILABLE = 14 };
+enum { HTTP_NICE = 5 };
 
 /* One request in progress. */
 typedef struct request {
@@ -324,6 +327,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     ig_receiver *r = cls;
     (void)version;
+    static __thread bool reniced;
+    if (!reniced) { /* see the top comment */
+        reniced = true;
+        setpriority(PRIO_PROCESS, (id_t)gettid(), HTTP_NICE);
+    }
     request *q = *con_cls;
     if (!q) {
         q = *con_cls = ig_xcalloc(1, sizeof *q);
