@@ -13,7 +13,10 @@
  * reserved in the writer's queue; only then are the spans counted in the
  * metrics, the body queued for forwarding, the batch pushed to the writer
  * and 200 sent.  All of this runs on the HTTP thread; the disk is the
- * writer thread's.
+ * writer thread's.  HTTP threads lower their own priority (nice +5): when
+ * the CPUs are short, the one writer thread, the pipeline's narrowest
+ * point, runs first and drains the queue, so senders are slowed by later
+ * answers more often than turned away with 429.
  */
 #include "collect/receiver.h"
 
