@@ -18,6 +18,7 @@
 #pragma weak cmd_flame
 #pragma weak cmd_report
 #pragma weak cmd_convert
+#pragma weak cmd_collect
 
 struct command {
     const char *name;
@@ -32,13 +33,15 @@ static const struct command commands[] = {
     {"convert", cmd_convert, "convert between pprof, folded stacks and perf script"},
     {"view", cmd_view, "explore a profile in the terminal (flame graph, top, callers)"},
     {"top", cmd_top, "live view of a running process's hottest functions"},
+    {"collect", cmd_collect, "receive OpenTelemetry traces (OTLP/HTTP) into a local trace store"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ignis COMMAND [options]\n\n"
-                 "ignis records, converts and shows CPU and allocation profiles.\n\n"
+                 "ignis records, converts and shows CPU and allocation profiles, and collects\n"
+                 "OpenTelemetry traces.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);

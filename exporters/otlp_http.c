@@ -349,6 +349,17 @@ static int http_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     return rc;
 }
 
+int ig_otlp_http_send_body(ig_exporter *e, const void *body, size_t len, size_t nspans, int timeout_ms)
+{
+    otlp_http *h = (otlp_http *)e;
+    int64_t budget = h->cfg.timeout_ms;
+    if (timeout_ms > 0 && timeout_ms < budget)
+        budget = timeout_ms;
+    if (!h->curl && !(h->curl = open_handle(h)))
+        return fail_export(h, nspans, "cannot create a CURL handle");
+    return send_with_retries(h, body, len, nspans, now_ms() + budget);
+}
+
 static int http_force_flush(ig_exporter *e, int timeout_ms)
 {
     (void)e;
