@@ -22,14 +22,27 @@
  *   - libunwind is dlopen'ed RTLD_LOCAL: its _Unwind_* and backtrace
  *     exports must not interpose the target's C++ exception machinery.
  *   - Threads.  Counters are per thread; the tables are lock-striped.
- *   - fork.  pthread_atfork takes every table lock before fork and
- *     releases (parent) or resets (child) them afterwards; the child gets a
- *     new wake-up pipe and dumper thread.
+ *   - Signal handlers that allocate.  While a thread unwinds or holds a
+ *     table lock (a sampled allocation, the free of a possibly sampled
+ *     pointer, a dump) its signals are blocked, so a handler never meets a
+ *     lock its own thread holds nor re-enters libunwind: it runs just
+ *     after, and its allocations are sampled like any others (two system
+ *     calls per sampled event; unsampled calls pay nothing).
+ *   - fork.  A child starts with empty tables of its own (the parent's
+ *     allocations stay the parent's: counted once, not once per process)
+ *     and a new wake-up pipe and dumper thread.  Built with system calls
+ *     only, in the atfork child handler.  A raw clone() that skips the
+ *     atfork handlers is not supported.
  *   - Double free, realloc(p, 0), realloc(NULL, n), calloc overflow: we
  *     only ever look up the pointer (absent the second time) and pass the
  *     call on unchanged, so the target sees libc's own behaviour.
  *
- * Delivery.  A profile is written (guarded, outside any table lock) at
+ * Delivery.  Under `ignis record --alloc` (IGNIS_ALLOC_TABLE_DIR set) the
+ * records live in a file of the process's own (heapfile.h) that ignis
+ * reads after the process ended, whichever way it ended (exit, _exit, a
+ * signal, exec): nothing is written at exit.  If that file cannot be
+ * created, and when the shim is preloaded on its own, a profile is
+ * written (guarded, outside any table lock) at
  * exit, on IGNIS_ALLOC_SIGNAL, every IGNIS_ALLOC_INTERVAL seconds, or on
  * request through the API.  The signal handler only writes a byte into a
  * pipe; a dumper thread (started only when a signal or an interval is
@@ -42,7 +55,8 @@
  * 524288; 1 = every allocation), IGNIS_ALLOC_OUTPUT (default
  * ignis-heap.%p.pb.gz, %p = pid), IGNIS_ALLOC_SIGNAL (USR1, USR2 or a
  * number), IGNIS_ALLOC_INTERVAL (seconds), IGNIS_ALLOC_START=0 (load
- * inactive; start through ignis_alloc_start()).
+ * inactive; start through ignis_alloc_start()), IGNIS_ALLOC_TABLE_DIR
+ * (set by `ignis record`: keep the records in a file there).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -55,10 +69,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exporters/formats.h"
+#include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/heaptab.h"
 #include "profiler/alloc/sampler.h"
@@ -68,6 +84,8 @@
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define SKIP_FRAMES_MAX 8
+#define MAX_RECORDS (1u << 16)
+#define LIVE_PER_STRIPE (1u << 13)
 
 /* ---- the real allocator and the bootstrap buffer ------------------------- */
 
@@ -151,12 +169,28 @@ static TLS unsigned tls_gen;   /* g_gen when this thread drew its countdown */
 static unsigned g_gen = 1;     /* bumped when the interval changes */
 
 static ig_heaptab *g_tab;
+static ig_heapfile *g_file;     /* g_tab's records under ignis record, else NULL */
+static char g_table_dir[2048];  /* IGNIS_ALLOC_TABLE_DIR */
 static int64_t g_interval = IG_ALLOC_DEFAULT_INTERVAL;
 static int g_active;
 static uint64_t g_self_lo, g_self_hi; /* our own text: frames skipped */
 static int (*unw_backtrace_fn)(void **, int);
 static uint64_t g_samples;
 
+/* Blocks every signal of the calling thread (see "Signal handlers" above). */
+static inline void block_signals(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static inline void restore_signals(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Signals blocked, guard set. */
 static void record_sample(void *p, size_t size)
 {
     void *buf[IG_HEAP_MAX_DEPTH + SKIP_FRAMES_MAX];
@@ -168,6 +202,10 @@ static void record_sample(void *p, size_t size)
     int d = 0;
     for (int i = skip; i < n && d < IG_HEAP_MAX_DEPTH; i++)
         ips[d++] = (uint64_t)(uintptr_t)buf[i];
+    if (g_file) {
+        ig_heapfile_note_modules(g_file); /* a dlopen'ed library is logged before its frames */
+        ig_heapfile_count_sample(g_file);
+    }
     ig_heaptab_add(g_tab, (uint64_t)(uintptr_t)p, size, ips, d);
     __atomic_add_fetch(&g_samples, 1, __ATOMIC_RELAXED);
 }
@@ -195,9 +233,12 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     s->countdown = ig_sampler_next(s, interval);
     if (tls_guard || !p || !__atomic_load_n(&g_active, __ATOMIC_RELAXED))
         return;
+    sigset_t old;
+    block_signals(&old);
     tls_guard = 1;
     record_sample(p, size);
     tls_guard = 0;
+    restore_signals(&old);
 }
 
 /* The only per-allocation cost: a thread-local subtraction and two
@@ -216,8 +257,12 @@ static inline void forget(void *p)
 {
     const uint16_t *f = __atomic_load_n(&g_filter, __ATOMIC_ACQUIRE);
     uint64_t a = (uint64_t)(uintptr_t)p;
-    if (f && __builtin_expect(__atomic_load_n(&f[ig_heaptab_filter_index(a)], __ATOMIC_RELAXED) != 0, 0))
+    if (f && __builtin_expect(__atomic_load_n(&f[ig_heaptab_filter_index(a)], __ATOMIC_RELAXED) != 0, 0)) {
+        sigset_t old;
+        block_signals(&old);
         ig_heaptab_remove(g_tab, a);
+        restore_signals(&old);
+    }
 }
 
 /* ---- the interposed functions -------------------------------------------- */
@@ -408,6 +453,8 @@ static int dump_profile(const char *path, ig_err *err)
 {
     if (!g_tab)
         return ig_err_set(err, "heap sampler not initialised");
+    sigset_t old;
+    block_signals(&old);
     int saved_guard = tls_guard;
     tls_guard = 1;
     while (__atomic_exchange_n(&g_dump_lock, 1, __ATOMIC_ACQUIRE))
@@ -417,6 +464,7 @@ static int dump_profile(const char *path, ig_err *err)
     int rc = write_profile(full, err);
     __atomic_store_n(&g_dump_lock, 0, __ATOMIC_RELEASE);
     tls_guard = saved_guard;
+    restore_signals(&old);
     return rc;
 }
 
@@ -474,28 +522,77 @@ static void start_dumper(void)
     pthread_attr_destroy(&at);
 }
 
+/* ---- the tables ------------------------------------------------------------ */
+
+/* "ignis-alloc: MSG\n" with write(2) alone (usable in a fork child). */
+static void complain_async(const char *msg)
+{
+    struct iovec iov[3] = {{(void *)"ignis-alloc: ", 13}, {(void *)msg, strlen(msg)}, {(void *)"\n", 1}};
+    if (writev(2, iov, 3) < 0)
+        return;
+}
+
+/* Makes empty tables the current ones: records in a new file of
+ * g_table_dir when set (its module log copied from `parent`'s, else read
+ * from the loader), else in anonymous memory.  System calls only when
+ * parent is given (the atfork child handler).  0 or -1. */
+static int start_tables(const ig_heapfile *parent)
+{
+    ig_heapfile *file = NULL;
+    int64_t interval = __atomic_load_n(&g_interval, __ATOMIC_RELAXED);
+    if (g_table_dir[0]) {
+        file = ig_heapfile_create(g_table_dir, interval, MAX_RECORDS);
+        if (!file)
+            complain_async("cannot create a heap table file in IGNIS_ALLOC_TABLE_DIR; writing a profile at exit "
+                           "instead (lost if the process does not end through exit)");
+        else if (parent)
+            ig_heapfile_copy_modules(file, parent);
+        else
+            ig_heapfile_note_modules(file);
+    }
+    ig_heaptab_store store;
+    if (file)
+        ig_heapfile_store(file, &store);
+    ig_heaptab *tab = ig_heaptab_new_with(MAX_RECORDS, LIVE_PER_STRIPE, file ? &store : NULL);
+    if (!tab) {
+        ig_heapfile_close(file);
+        return -1;
+    }
+    g_file = file;
+    g_tab = tab;
+    __atomic_store_n(&g_filter, ig_heaptab_filter(tab), __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 static void before_fork(void)
 {
     while (__atomic_exchange_n(&g_dump_lock, 1, __ATOMIC_ACQUIRE))
         sched_yield();
-    if (g_tab)
-        ig_heaptab_lock_all(g_tab);
 }
 
 static void after_fork_parent(void)
 {
-    if (g_tab)
-        ig_heaptab_unlock_all(g_tab);
     __atomic_store_n(&g_dump_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* The child's allocations are its own: it drops the copy of the parent's
+ * tables (and its mapping of the parent's file, untouched) for new ones. */
 static void after_fork_child(void)
 {
-    if (g_tab)
-        ig_heaptab_reset_locks(g_tab);
     g_dump_lock = 0;
+    ig_heaptab *old_tab = g_tab;
+    ig_heapfile *old_file = g_file;
+    __atomic_store_n(&g_filter, NULL, __ATOMIC_RELEASE);
+    g_tab = NULL;
+    g_file = NULL;
+    g_samples = 0;
+    if (old_tab && start_tables(old_file) < 0)
+        complain_async("cannot map heap tables in a forked child; not sampling it");
+    if (old_tab)
+        ig_heaptab_destroy(old_tab);
+    ig_heapfile_close(old_file);
     if (g_pipe[0] >= 0) { /* the parent's dumper is not ours: start our own */
         close(g_pipe[0]);
         close(g_pipe[1]);
@@ -564,6 +661,12 @@ static void read_environment(void)
     }
     if ((v = getenv("IGNIS_ALLOC_INTERVAL")) && *v)
         g_period_s = atoi(v);
+    if ((v = getenv("IGNIS_ALLOC_TABLE_DIR")) && *v) {
+        if (strlen(v) < sizeof g_table_dir - 64)
+            snprintf(g_table_dir, sizeof g_table_dir, "%s", v);
+        else
+            fprintf(stderr, "ignis-alloc: IGNIS_ALLOC_TABLE_DIR: path too long; writing a profile at exit\n");
+    }
 }
 
 static void load_unwinder(void)
@@ -583,13 +686,11 @@ __attribute__((constructor(101))) static void shim_init(void)
     read_environment();
     dl_iterate_phdr(find_self, NULL);
     load_unwinder();
-    g_tab = ig_heaptab_new(1u << 16, 1u << 13);
-    if (!g_tab) {
+    if (start_tables(NULL) < 0) {
         fprintf(stderr, "ignis-alloc: cannot map the heap tables; not sampling\n");
         tls_guard = 0;
         return;
     }
-    __atomic_store_n(&g_filter, ig_heaptab_filter(g_tab), __ATOMIC_RELEASE);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     start_dumper();
     if (g_signal && g_pipe[0] >= 0) {
@@ -605,9 +706,11 @@ __attribute__((constructor(101))) static void shim_init(void)
     tls_guard = 0;
 }
 
+/* Without a table file, the profile is written at exit.  (A file needs
+ * nothing: ignis reads it.) */
 __attribute__((destructor)) static void shim_fini(void)
 {
-    if (g_tab && __atomic_load_n(&g_active, __ATOMIC_RELAXED))
+    if (g_tab && !g_file && __atomic_load_n(&g_active, __ATOMIC_RELAXED))
         dump_or_complain();
 }
 
@@ -619,6 +722,8 @@ EXPORT int ig_alloc_shim_start(int64_t sample_bytes)
         return -1;
     if (sample_bytes > 0) {
         __atomic_store_n(&g_interval, sample_bytes, __ATOMIC_RELAXED);
+        if (g_file)
+            ig_heapfile_set_interval(g_file, sample_bytes);
         __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELAXED); /* every thread redraws its countdown */
     }
     __atomic_store_n(&g_active, 1, __ATOMIC_RELEASE);
