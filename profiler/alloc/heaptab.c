@@ -206,7 +206,7 @@ static int64_t live_put(ig_heaptab *t, stripe *s, uint64_t h, uint64_t ptr, uint
                 return -1; /* keep probe chains short: at most 7/8 full */
             e->ptr = ptr;
             e->rec = rec;
-            s->count++;
+            __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED); /* read without the lock */
             return 0;
         }
     }
@@ -263,7 +263,7 @@ static void live_delete(ig_heaptab *t, stripe *s, uint32_t i)
         }
     }
     s->slots[i].ptr = 0;
-    s->count--;
+    __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
 }
 
 bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr)
@@ -314,11 +314,16 @@ void ig_heaptab_get_stats(ig_heaptab *t, ig_heaptab_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->records = __atomic_load_n(&t->sh->nrecs, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < NSTRIPES; i++) {
-        spin_lock(&t->stripes[i].lock);
-        st->live += t->stripes[i].count;
-        spin_unlock(&t->stripes[i].lock);
-    }
+    for (int i = 0; i < NSTRIPES; i++)
+        st->live += __atomic_load_n(&t->stripes[i].count, __ATOMIC_RELAXED);
     st->dropped_records = __atomic_load_n(&t->sh->dropped_records, __ATOMIC_RELAXED);
     st->dropped_live = __atomic_load_n(&t->sh->dropped_live, __ATOMIC_RELAXED);
+}
+
+void ig_heaptab_count_dropped(ig_heaptab *t, uint64_t records, uint64_t live)
+{
+    if (records)
+        __atomic_add_fetch(&t->sh->dropped_records, records, __ATOMIC_RELAXED);
+    if (live)
+        __atomic_add_fetch(&t->sh->dropped_live, live, __ATOMIC_RELAXED);
 }

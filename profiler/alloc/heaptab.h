@@ -28,6 +28,11 @@
 
 #define IG_HEAP_MAX_DEPTH 64
 
+/* A one-frame stack of this address stands for "allocated in a signal
+ * handler while its thread was inside the sampler's unwinder": counted,
+ * its stack not taken (heapprof names the frame). */
+#define IG_HEAP_IP_SIGNAL 1u
+
 typedef struct ig_heaprec {
     uint64_t hash;
     uint64_t size;   /* bytes per allocation */
@@ -105,6 +110,12 @@ bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr);
  * many records exist (may exceed max). */
 size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max);
 
+/* Counts without taking a lock (safe anywhere, even in a signal handler
+ * that interrupted a table operation); live is a moment's sum. */
 void ig_heaptab_get_stats(ig_heaptab *t, ig_heaptab_stats *st);
+
+/* Counts samples (records) and live entries lost outside the table, e.g.
+ * by a caller's full queue.  Lock-free. */
+void ig_heaptab_count_dropped(ig_heaptab *t, uint64_t records, uint64_t live);
 
 #endif

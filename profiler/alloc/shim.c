@@ -22,12 +22,12 @@
  *   - libunwind is dlopen'ed RTLD_LOCAL: its _Unwind_* and backtrace
  *     exports must not interpose the target's C++ exception machinery.
  *   - Threads.  Counters are per thread; the tables are lock-striped.
- *   - Signal handlers that allocate.  While a thread unwinds or holds a
- *     table lock (a sampled allocation, the free of a possibly sampled
- *     pointer, a dump) its signals are blocked, so a handler never meets a
- *     lock its own thread holds nor re-enters libunwind: it runs just
- *     after, and its allocations are sampled like any others (two system
- *     calls per sampled event; unsampled calls pay nothing).
+ *   - Signal handlers that allocate.  A handler that allocates or frees
+ *     while its thread is inside the sampler (unwinding, or holding a
+ *     table lock) has its operations queued and applied when the thread
+ *     leaves the sampler: counted, never waiting on its own thread, no
+ *     system call on the way (see "re-entry" for when its stack is left
+ *     out).
  *   - fork.  A child starts with empty tables of its own (the parent's
  *     allocations stay the parent's: counted once, not once per process)
  *     and a new wake-up pipe and dumper thread.  Built with system calls
@@ -177,7 +177,7 @@ static uint64_t g_self_lo, g_self_hi; /* our own text: frames skipped */
 static int (*unw_backtrace_fn)(void **, int);
 static uint64_t g_samples;
 
-/* Blocks every signal of the calling thread (see "Signal handlers" above). */
+/* Blocks every signal of the calling thread (dumps, and the rare drain). */
 static inline void block_signals(sigset_t *old)
 {
     sigset_t all;
@@ -190,24 +190,148 @@ static inline void restore_signals(const sigset_t *old)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* Signals blocked, guard set. */
-static void record_sample(void *p, size_t size)
+/* ---- re-entry from signal handlers -----------------------------------------
+ *
+ * A thread is "busy" while it unwinds or works in the tables.  A signal
+ * handler that allocates or frees on that thread meanwhile must not wait
+ * for a lock its own thread holds: its operations go to the thread's
+ * queue and the thread applies them in order when it leaves.  Its stack is
+ * taken at once with unw_backtrace — unless the thread was inside the
+ * dynamic loader's lists (unw_backtrace, or logging modules, both run
+ * dl_iterate_phdr, whose lock is not async-signal-safe: a handler that
+ * interrupts taking it and takes it again waits forever).  Then the
+ * allocation is counted under the synthetic frame IG_HEAP_IP_SIGNAL.
+ * Slots are reserved with a compare-and-swap (handlers may nest); the
+ * queue is only compacted with signals blocked, which happens only after
+ * a handler queued something.  No system call on the common paths. */
+
+enum { OP_ADD, OP_REMOVE };
+
+typedef struct queued_op {
+    uint64_t ptr, size;
+    uint32_t op;
+    int32_t stack; /* slot in tls_stacks, or -1: IG_HEAP_IP_SIGNAL */
+} queued_op;
+
+typedef struct queued_stack {
+    int32_t depth;
+    uint64_t ips[IG_HEAP_MAX_DEPTH];
+} queued_stack;
+
+#define NQUEUED 32
+#define NSTACKS 4 /* more adds in one stay counted, under IG_HEAP_IP_SIGNAL */
+static TLS queued_op tls_ops[NQUEUED];
+static TLS queued_stack tls_stacks[NSTACKS];
+static TLS unsigned tls_nops, tls_nstacks;
+static TLS int tls_busy, tls_in_loader, tls_warm;
+
+/* The caller's stack, leaf first, without the shim's own frames. */
+static int capture_stack(uint64_t *ips)
 {
+    if (tls_in_loader) { /* a handler that interrupted dl_iterate_phdr */
+        ips[0] = IG_HEAP_IP_SIGNAL;
+        return 1;
+    }
     void *buf[IG_HEAP_MAX_DEPTH + SKIP_FRAMES_MAX];
+    tls_in_loader = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int n = unw_backtrace_fn ? unw_backtrace_fn(buf, IG_HEAP_MAX_DEPTH + SKIP_FRAMES_MAX) : 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_in_loader = 0;
     int skip = 0;
     while (skip < n && (uint64_t)(uintptr_t)buf[skip] >= g_self_lo && (uint64_t)(uintptr_t)buf[skip] < g_self_hi)
         skip++;
-    uint64_t ips[IG_HEAP_MAX_DEPTH];
     int d = 0;
     for (int i = skip; i < n && d < IG_HEAP_MAX_DEPTH; i++)
         ips[d++] = (uint64_t)(uintptr_t)buf[i];
+    return d;
+}
+
+/* Reserves slot *out of [0, cap) in *count; false when all are taken. */
+static bool reserve_slot(unsigned *count, unsigned cap, unsigned *out)
+{
+    unsigned i = __atomic_load_n(count, __ATOMIC_RELAXED);
+    do {
+        if (i >= cap)
+            return false;
+    } while (!__atomic_compare_exchange_n(count, &i, i + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    *out = i;
+    return true;
+}
+
+/* Queues an operation of a signal handler (tls_busy); a full queue drops
+ * it, counted. */
+static void queue_op(uint32_t op, uint64_t ptr, uint64_t size)
+{
+    unsigned i, k;
+    if (!reserve_slot(&tls_nops, NQUEUED, &i)) {
+        ig_heaptab_count_dropped(g_tab, op == OP_ADD, op == OP_REMOVE);
+        return;
+    }
+    int32_t stack = -1;
+    if (op == OP_ADD && reserve_slot(&tls_nstacks, NSTACKS, &k)) {
+        tls_stacks[k].depth = capture_stack(tls_stacks[k].ips);
+        stack = (int32_t)k;
+    }
+    tls_ops[i] = (queued_op){ptr, size, op, stack};
+}
+
+static void add_sample(uint64_t p, uint64_t size, const uint64_t *ips, int depth)
+{
     if (g_file) {
+        tls_in_loader = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         ig_heapfile_note_modules(g_file); /* a dlopen'ed library is logged before its frames */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_in_loader = 0;
         ig_heapfile_count_sample(g_file);
     }
-    ig_heaptab_add(g_tab, (uint64_t)(uintptr_t)p, size, ips, d);
+    ig_heaptab_add(g_tab, p, size, ips, depth);
     __atomic_add_fetch(&g_samples, 1, __ATOMIC_RELAXED);
+}
+
+static void apply(const queued_op *q)
+{
+    static const uint64_t signal_stack[1] = {IG_HEAP_IP_SIGNAL};
+    if (q->op == OP_REMOVE)
+        ig_heaptab_remove(g_tab, q->ptr);
+    else if (q->stack < 0)
+        add_sample(q->ptr, q->size, signal_stack, 1);
+    else
+        add_sample(q->ptr, q->size, tls_stacks[q->stack].ips, tls_stacks[q->stack].depth);
+}
+
+static inline void enter_busy(void)
+{
+    tls_busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Applies what handlers queued meanwhile, in order (handlers may queue
+ * more while it runs, past the ones applied), then stops being busy.
+ * Stack slots are freed once the queue is empty. */
+static void leave_busy(void)
+{
+    for (;;) {
+        unsigned n;
+        while ((n = __atomic_load_n(&tls_nops, __ATOMIC_RELAXED)) != 0) {
+            for (unsigned i = 0; i < n; i++)
+                apply(&tls_ops[i]);
+            sigset_t old;
+            block_signals(&old);
+            memmove(tls_ops, tls_ops + n, (tls_nops - n) * sizeof tls_ops[0]);
+            tls_nops -= n;
+            if (!tls_nops)
+                tls_nstacks = 0;
+            restore_signals(&old);
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_busy = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&tls_nops, __ATOMIC_RELAXED))
+            return;
+        enter_busy(); /* a handler queued between the last look and now */
+    }
 }
 
 static uint64_t thread_seed(void)
@@ -216,6 +340,19 @@ static uint64_t thread_seed(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ig_hash_mix((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)ts.tv_nsec ^
                        (uint64_t)(uintptr_t)&tls_sampler);
+}
+
+/* A thread's first unwind allocates for libunwind itself (the loader
+ * gives its thread-local storage a block): done once, guarded, before the
+ * thread's first sample, so that it is not counted as the program's. */
+static void warm_unwinder(void)
+{
+    void *buf[4];
+    tls_warm = 1;
+    tls_guard = 1;
+    if (unw_backtrace_fn)
+        unw_backtrace_fn(buf, 4);
+    tls_guard = 0;
 }
 
 static __attribute__((noinline)) void sample_slow(void *p, size_t size)
@@ -233,12 +370,17 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     s->countdown = ig_sampler_next(s, interval);
     if (tls_guard || !p || !__atomic_load_n(&g_active, __ATOMIC_RELAXED))
         return;
-    sigset_t old;
-    block_signals(&old);
-    tls_guard = 1;
-    record_sample(p, size);
-    tls_guard = 0;
-    restore_signals(&old);
+    if (tls_busy) { /* a signal handler, inside the sampler of its own thread */
+        queue_op(OP_ADD, (uint64_t)(uintptr_t)p, size);
+        return;
+    }
+    if (!tls_warm)
+        warm_unwinder();
+    enter_busy();
+    uint64_t ips[IG_HEAP_MAX_DEPTH];
+    int depth = capture_stack(ips);
+    add_sample((uint64_t)(uintptr_t)p, size, ips, depth);
+    leave_busy();
 }
 
 /* The only per-allocation cost: a thread-local subtraction and two
@@ -252,17 +394,40 @@ static inline void account(void *p, size_t size)
 
 static const uint16_t *g_filter; /* the live filter of g_tab */
 
-/* free()'s cost: one multiply and one load unless p may be sampled. */
+static __attribute__((noinline)) void forget_slow(uint64_t a)
+{
+    if (tls_busy) { /* a signal handler, inside the sampler of its own thread */
+        queue_op(OP_REMOVE, a, 0);
+        return;
+    }
+    enter_busy();
+    ig_heaptab_remove(g_tab, a);
+    leave_busy();
+}
+
+/* A handler frees what it allocated while its add waits in the queue
+ * (the filter does not know it yet): the remove follows the add. */
+static __attribute__((noinline)) void forget_queued(uint64_t a)
+{
+    if (!tls_busy)
+        return;
+    unsigned n = __atomic_load_n(&tls_nops, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < n; i++)
+        if (tls_ops[i].op == OP_ADD && tls_ops[i].ptr == a) {
+            queue_op(OP_REMOVE, a, 0);
+            return;
+        }
+}
+
+/* free()'s cost: one multiply and two loads unless p may be sampled. */
 static inline void forget(void *p)
 {
     const uint16_t *f = __atomic_load_n(&g_filter, __ATOMIC_ACQUIRE);
     uint64_t a = (uint64_t)(uintptr_t)p;
-    if (f && __builtin_expect(__atomic_load_n(&f[ig_heaptab_filter_index(a)], __ATOMIC_RELAXED) != 0, 0)) {
-        sigset_t old;
-        block_signals(&old);
-        ig_heaptab_remove(g_tab, a);
-        restore_signals(&old);
-    }
+    if (f && __builtin_expect(__atomic_load_n(&f[ig_heaptab_filter_index(a)], __ATOMIC_RELAXED) != 0, 0))
+        forget_slow(a);
+    else if (__builtin_expect(__atomic_load_n(&tls_nops, __ATOMIC_RELAXED) != 0, 0))
+        forget_queued(a);
 }
 
 /* ---- the interposed functions -------------------------------------------- */
@@ -582,6 +747,8 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
     g_dump_lock = 0;
+    tls_nops = tls_nstacks = 0; /* a handler's leftovers belong to the parent */
+    tls_busy = tls_in_loader = 0;
     ig_heaptab *old_tab = g_tab;
     ig_heapfile *old_file = g_file;
     __atomic_store_n(&g_filter, NULL, __ATOMIC_RELEASE);

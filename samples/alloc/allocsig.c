@@ -6,9 +6,10 @@
  * so under a heap profiler that records every allocation it spends most
  * of its time inside the profiler's own malloc hook.  A second thread
  * sends it SIGUSR1 M times, each time waiting until the handler has run
- * before sending the next one (signals of one kind do not queue), so the
- * handler runs exactly M times; each run makes H allocations of 200 bytes
- * at handler_site and frees them.  At the end the program prints
+ * and the loop has gone round twice more before sending the next one
+ * (signals of one kind do not queue; one handler per loop turn at most),
+ * so the handler runs exactly M times; each run makes H allocations of
+ * 200 bytes at handler_site and frees them.  At the end the program prints
  *     main_site COUNT
  *     handler_site M*H
  * (COUNT depends on timing; the profile must show exactly these).
@@ -28,6 +29,7 @@
 
 static void *volatile sink;
 static volatile int g_handled, g_stop;
+static volatile long g_turns;
 static long g_per_handler = 4;
 static pthread_t g_main;
 
@@ -55,6 +57,7 @@ __attribute__((noinline)) static long main_site(void)
         sink = p;
         free(p);
         n++;
+        __atomic_store_n(&g_turns, n, __ATOMIC_RELEASE);
     }
     return n;
 }
@@ -65,6 +68,9 @@ static void *sender(void *arg)
     for (long i = 0; i < m; i++) {
         pthread_kill(g_main, SIGUSR1);
         while (__atomic_load_n(&g_handled, __ATOMIC_ACQUIRE) <= i)
+            sched_yield();
+        long t = __atomic_load_n(&g_turns, __ATOMIC_ACQUIRE);
+        while (__atomic_load_n(&g_turns, __ATOMIC_ACQUIRE) < t + 2)
             sched_yield();
     }
     __atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
