@@ -384,6 +384,9 @@ int cmd_record(int argc, char **argv)
         int not_run = cmd_lookup_status(a.o.argv[0]);
         return not_run ? not_run : CMD_EXIT_FAILED;
     }
+    /* A closed stderr (a pipe whose reader is gone) must not cost the
+     * profile; set after the launch, so the command keeps its SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
         if (a.o.argv)

@@ -460,6 +460,7 @@ static int run_preload(const alloc_args *a)
         sigprocmask(SIG_SETMASK, &old, NULL);
         exec_with_shim(a, lib, dir);
     }
+    signal(SIGPIPE, SIG_IGN); /* a closed stderr must not cost the profile (the command keeps its own) */
     int status = 0;
     cmd_end why = wait_command(child, a, t0, &status, &set);
     int rc = write_preload_profile(a, dir, child, why, status, t0);

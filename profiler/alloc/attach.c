@@ -912,6 +912,7 @@ static void catch_stop_signals(void)
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)
             sigaction(sig, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* nor does a closed stderr */
     g_stop = 0;
 }
 

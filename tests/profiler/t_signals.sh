@@ -5,7 +5,8 @@
 # TERM: 0; HUP and QUIT kill it: 128+N).  -p: ignis stops, the target lives
 # on, exit 0.  A command that traps the signal and exits 7 gives 7; one
 # that ignores it is killed at a second signal (137); SIGTERM to the whole
-# process group (a terminal, systemd) is one stop, not two.
+# process group (a terminal, systemd) is one stop, not two; a stderr whose
+# reader went away does not kill ignis (SIGPIPE) on its way out.
 # Synchronisation: the target has used CPU (its /proc stat ticks) before
 # the signal, so the profile must hold its hot functions.
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +22,14 @@ burn() {
   done
   fail "pid $1 used no CPU"
 }
-child_pid() { sed -n 's/.*recording .* (pid \([0-9]*\)).*/\1/p' "$T/rec.err" | head -1; }
+# burn_child: burn for the launched command (whose pid is also killed at
+# cleanup, should ignis die before it)
+burn_child() {
+  local p; p=$(sed -n 's/.*recording .* (pid \([0-9]*\)).*/\1/p' "$T/rec.err" | head -1)
+  [ -n "$p" ] || fail "no command pid in the recorder's output"
+  PIDS+=("$p")
+  burn "$p"
+}
 # record_bg ARGS...: start_record in its own process group (set -m), so
 # SIGINT and SIGQUIT are not ignored as in a script's background jobs
 record_bg() { set -m; start_record "$@"; set +m; }
@@ -33,7 +41,7 @@ for sig in INT TERM HUP QUIT; do
   rm -f "$T/c.folded"
   record_bg -F 499 -o "$T/c.folded" -- "$S/cpu_shares" 100
   wait_recording
-  burn "$(child_pid)"
+  burn_child
   kill -$sig "$REC_PID"
   wait_record
   cat "$T/rec.err"
@@ -59,7 +67,7 @@ done
 # SIGTERM to the process group: ignis and the command both get it
 record_bg -F 499 -o "$T/g.folded" -- "$S/cpu_shares" 100
 wait_recording
-burn "$(child_pid)"
+burn_child
 kill -TERM -- -"$REC_PID"
 wait_record
 cat "$T/rec.err"
@@ -69,7 +77,7 @@ cat "$T/rec.err"
 # the command decides: it traps TERM and exits 7
 record_bg -F 499 -o "$T/t.folded" -- sh -c 'trap "exit 7" TERM; while :; do :; done'
 wait_recording
-burn "$(child_pid)"
+burn_child
 kill -TERM "$REC_PID"
 wait_record
 cat "$T/rec.err"
@@ -79,7 +87,7 @@ cat "$T/rec.err"
 # the command ignores TERM: a second signal stops at once and kills it
 record_bg -F 499 -o "$T/i.folded" -- sh -c 'trap "" TERM; while :; do :; done'
 wait_recording
-burn "$(child_pid)"
+burn_child
 kill -TERM "$REC_PID"
 for _ in $(seq 400); do grep -q "again to stop" "$T/rec.err" && break; sleep 0.05; done
 grep -q "again to stop" "$T/rec.err" || fail "no notice after the first SIGTERM"
@@ -88,4 +96,23 @@ wait_record
 cat "$T/rec.err"
 [ "$REC_STATUS" -eq 137 ] || fail "ignored SIGTERM: exit status $REC_STATUS, expected 137 (killed)"
 [ -s "$T/i.folded" ] || fail "ignored SIGTERM: empty profile"
+# stderr is a pipe whose reader went away (`record ... 2>&1 | head -1`,
+# then Ctrl-C): the notice ignis writes must not kill it (SIGPIPE)
+mkfifo "$T/err.fifo"
+set -m
+"$IGNIS" record -F 499 -o "$T/p2.folded" -- sh -c 'trap "exit 7" TERM; while :; do :; done' 2> "$T/err.fifo" &
+REC_PID=$!; PIDS+=("$REC_PID")
+set +m
+exec 4< "$T/err.fifo"
+read -r line <&4
+exec 4<&-
+echo "$line"
+cpid=$(echo "$line" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
+[ -n "$cpid" ] || fail "closed stderr: no pid in '$line'"
+PIDS+=("$cpid")
+burn "$cpid"
+kill -TERM "$REC_PID"
+wait_record
+[ "$REC_STATUS" -eq 7 ] || fail "closed stderr: exit status $REC_STATUS, expected 7 (141 = killed by SIGPIPE)"
+[ -s "$T/p2.folded" ] || fail "closed stderr: no profile"
 echo ok
