@@ -178,8 +178,10 @@ ig_heapfile *ig_heapfile_create(const char *dir, int64_t interval, uint32_t max_
     h->mods_reserved = HF_MODS_STEP;
     h->recs_off = recs_off;
     h->rec_cap = rec_cap;
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(h->magic, IG_HEAPFILE_MAGIC, 8); /* last: a reader never sees half a header */
+    uint64_t magic;
+    memcpy(&magic, IG_HEAPFILE_MAGIC, 8);
+    /* last, with release order: a reader never sees half a header */
+    __atomic_store_n((uint64_t *)(void *)h->magic, magic, __ATOMIC_RELEASE);
     return f;
 }
 

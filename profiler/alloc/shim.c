@@ -14,11 +14,12 @@
  *   - Early use.  dlsym itself may allocate; while the real functions are
  *     being resolved, requests are served from a static bootstrap buffer
  *     (never freed; free() and realloc() recognise its addresses).
- *   - Re-entry.  A thread-local guard is set while we unwind, record or
- *     write a profile; allocations made meanwhile (by libunwind, libc,
- *     the profile writer) go straight to the real allocator unsampled.
- *     Thread-locals use the initial-exec TLS model, so touching them
- *     never allocates.
+ *   - Re-entry.  A thread-local guard is set while we initialise, write a
+ *     profile or run the unwinder for the first time in a thread (when
+ *     libunwind allocates for itself); allocations made meanwhile go
+ *     straight to the real allocator unsampled.  While a sample is taken
+ *     the thread is "busy" instead (next rule).  Thread-locals use the
+ *     initial-exec TLS model, so touching them never allocates.
  *   - libunwind is dlopen'ed RTLD_LOCAL: its _Unwind_* and backtrace
  *     exports must not interpose the target's C++ exception machinery.
  *   - Threads.  Counters are per thread; the tables are lock-striped.
@@ -42,9 +43,9 @@
  * reads after the process ended, whichever way it ended (exit, _exit, a
  * signal, exec): nothing is written at exit.  If that file cannot be
  * created, and when the shim is preloaded on its own, a profile is
- * written (guarded, outside any table lock) at
- * exit, on IGNIS_ALLOC_SIGNAL, every IGNIS_ALLOC_INTERVAL seconds, or on
- * request through the API.  The signal handler only writes a byte into a
+ * written (guarded, signals blocked, taking no table lock) at exit, on
+ * IGNIS_ALLOC_SIGNAL, every IGNIS_ALLOC_INTERVAL seconds, or on request
+ * through the API.  The signal handler only writes a byte into a
  * pipe; a dumper thread (started only when a signal or an interval is
  * configured) does the work, so no profile is ever written inside a
  * signal handler or a malloc hook.  Profiles carry raw addresses, the
