@@ -12,7 +12,7 @@
  * however long it is, and the profile is still written.  With -- CMD the
  * first one is passed on to the command and recording goes on until it
  * ends (at most CMD_STOP_GRACE_S; a second signal stops at once, and a
- * command still running is killed); ignis then exits with the command's
+ * command still running is ended); ignis then exits with the command's
  * status (cmd/stop.h).  The symbolizer's
  * persistent cache lives in ig_symtab_default_cache_dir() unless
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
@@ -320,12 +320,19 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
     return why;
 }
 
-/* A command still running after a stop signal's grace period (or a second
- * stop signal) is killed and reaped through the recorder. */
-static void kill_command(ig_recorder *r)
+/* A command still running after a stop signal's grace period gets
+ * SIGTERM, and SIGKILL 2 s later; after a second stop signal, SIGKILL at
+ * once.  It is reaped through the recorder. */
+static void end_command(ig_recorder *r)
 {
     const ig_record_stats *st = ig_recorder_stats(r);
-    kill(st->child, SIGKILL);
+    if (stop_count < 2) {
+        kill(st->child, SIGTERM);
+        for (int i = 0; i < 40 && stop_count < 2 && command_running(st); i++)
+            ig_recorder_poll(r, 50);
+    }
+    if (command_running(st))
+        kill(st->child, SIGKILL);
     for (int i = 0; i < 100 && command_running(st); i++)
         ig_recorder_poll(r, 50);
 }
@@ -359,14 +366,7 @@ int cmd_record(int argc, char **argv)
         return rc;
     }
     sigset_t stops, wait_mask, saved;
-    cmd_stop_signals(&stops); /* those ignored at start stay ignored (and the command's) */
-    struct sigaction sa = {0};
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sigismember(&stops, sig) == 1)
-            sigaction(sig, &sa, NULL);
+    cmd_stop_signals(&stops);
     ig_err err;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -374,6 +374,13 @@ int cmd_record(int argc, char **argv)
     sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
     a.o.poll_sigmask = &wait_mask;
     ig_recorder *r = ig_recorder_new(&a.o, &err); /* a launched command keeps the usual mask */
+    struct sigaction sa = {0}; /* after the launch: the command keeps our dispositions */
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &sa, NULL);
     sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
         sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -397,7 +404,7 @@ int cmd_record(int argc, char **argv)
     }
     rec_end why = record_loop(r, &a, &t0);
     if (why == REC_STOPPED && command_running(st))
-        kill_command(r);
+        end_command(r);
     sigprocmask(SIG_SETMASK, &saved, NULL);
     ignis_profile *p = ig_recorder_take_profile(r);
     double secs = elapsed_since(&t0);

@@ -4,8 +4,9 @@
  * Design.  The terminal's signals carry si_code SI_KERNEL and reach the
  * whole foreground group; everything sent with kill() carries SI_USER (or
  * SI_QUEUE), and reaches only whom it was sent to — so only the latter is
- * passed on.  Signals ignored at start are left ignored, as shells expect
- * of the programs they start in the background.
+ * passed on.  A SIGHUP ignored at start stays ignored (nohup asked for
+ * it); SIGINT and SIGQUIT ignored at start were only the shell's way to
+ * shield a background job from the terminal, so they are caught.
  */
 #include "cmd/stop.h"
 
@@ -23,7 +24,7 @@ void cmd_stop_signals(sigset_t *set)
     sigemptyset(set);
     for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
         struct sigaction old;
-        if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+        if (stop_signals[i] == SIGHUP && sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
             continue;
         sigaddset(set, stop_signals[i]);
     }

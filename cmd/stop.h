@@ -3,15 +3,19 @@
  * a command (the CPU route in cmd/record.c, the heap routes in
  * profiler/alloc/).
  *
- * Stop signals are SIGINT, SIGTERM, SIGHUP and SIGQUIT.  One that was
- * ignored when ignis started (nohup, a background job of a script) stays
- * ignored, and a launched command inherits that.  A stop signal that only
+ * Stop signals are SIGINT, SIGTERM, SIGQUIT and SIGHUP — SIGHUP only if it
+ * was not ignored when ignis started (nohup).  SIGINT and SIGQUIT count
+ * even when a script started ignis in the background (which ignores them):
+ * `kill -INT` is how scripts stop a recording.  A launched command keeps
+ * the dispositions ignis started with (handlers are set after it is
+ * launched).  A stop signal that only
  * ignis received (kill, timeout, a service manager sending it to the main
  * process) is passed on to the command; one the terminal sent went to the
  * whole foreground process group, the command included, and is not sent
  * twice.  ignis then waits for the command to end, at most
  * CMD_STOP_GRACE_S seconds (a second stop signal ends the wait at once),
- * writes the profile, and kills a command still running.
+ * writes the profile, and ends a command still running (SIGTERM, SIGKILL
+ * 2 s later; SIGKILL at once after a second stop signal).
  *
  * Exit status with a command: the command's (128 + N when signal N ended
  * it, as shells and `time` report it; 0 when -d ended the recording while
@@ -37,12 +41,12 @@
     "Stopping: SIGINT, SIGTERM, SIGHUP or SIGQUIT ends the recording and the profile is\n"                   \
     "written.  With -- CMD the signal is passed on to CMD (unless the terminal sent it to\n"               \
     "both), ignis waits up to " CMD_STOP_STR(CMD_STOP_GRACE_S) " s for CMD to end (a second signal: at once)\n" \
-    "and kills it if it still runs.\n\n"                                                                    \
+    "and ends it if it still runs (SIGTERM, then SIGKILL; SIGKILL after a second signal).\n\n"               \
     "Exit status: with -- CMD, CMD's exit status (128+N if signal N ended it; 0 if -d\n"                   \
     "ended the recording while it ran), 126/127 if it could not be run; with -p, 0.\n"                     \
     "125 (-- CMD) or 1 (-p) if ignis failed and no profile was written; 2 for bad usage.\n"
 
-/* Fills set with the stop signals that are not ignored. */
+/* Fills set with the stop signals (SIGHUP left out when ignored). */
 void cmd_stop_signals(sigset_t *set);
 
 /* Whether a stop signal (its si_code and si_pid) goes on to the command

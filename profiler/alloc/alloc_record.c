@@ -192,6 +192,13 @@ static int find_preload_lib(char *out, size_t len)
 
 /* ---- waiting for the command ---------------------------------------------- */
 
+/* Never runs (the signal is blocked and taken by sigtimedwait); it only
+ * makes a signal ignored at start deliverable. */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -200,11 +207,12 @@ static double now_s(void)
 }
 
 /* Why the command's profile was taken. */
-typedef enum { CMD_ENDED, CMD_DURATION, CMD_STOPPED } cmd_end;
+typedef enum { CMD_ENDED, CMD_DURATION, CMD_STOPPED, CMD_STOPPED_NOW } cmd_end;
 
 /* Waits for the command to exit (CMD_ENDED, *status filled), -d to pass
  * (CMD_DURATION), or, after a stop signal was passed on, the grace period
- * or a second stop signal (CMD_STOPPED); the last two leave it running. */
+ * (CMD_STOPPED) or a second stop signal (CMD_STOPPED_NOW); all but the
+ * first leave it running. */
 static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *status, const sigset_t *set)
 {
     double deadline = a->duration > 0 ? t0 + a->duration : 0;
@@ -224,7 +232,7 @@ static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *st
         if (sig <= 0 || sig == SIGCHLD)
             continue;
         if (stopping)
-            return CMD_STOPPED;
+            return CMD_STOPPED_NOW;
         bool forward = cmd_stop_forward(si.si_code, si.si_pid, child);
         if (forward)
             kill(child, sig);
@@ -237,14 +245,15 @@ static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *st
     }
 }
 
-/* Ends a command still running once its profile is taken: after -d,
- * SIGTERM and SIGKILL 5 s later (or at a stop signal); after a stop
- * signal it already had its chance: SIGKILL.  Fills the wait status. */
+/* Ends a command still running once its profile is taken: SIGTERM, and
+ * SIGKILL if it still runs 5 s later (after -d) or 2 s later (after the
+ * grace period of a stop signal), or at a stop signal; at once after a
+ * second stop signal.  Fills the wait status. */
 static void end_command(pid_t child, cmd_end why, int *status, const sigset_t *set)
 {
-    if (why == CMD_DURATION) {
+    if (why != CMD_STOPPED_NOW) {
         kill(child, SIGTERM);
-        double give_up = now_s() + 5;
+        double give_up = now_s() + (why == CMD_DURATION ? 5 : 2);
         while (now_s() < give_up) {
             if (waitpid(child, status, WNOHANG) == child)
                 return;
@@ -417,8 +426,8 @@ static int write_preload_profile(const alloc_args *a, const char *dir, pid_t chi
         char what[256];
         if (why == CMD_DURATION)
             snprintf(what, sizeof what, "%s (pid %d) ran for -d %g s", a->argv[0], (int)child, a->duration);
-        else if (why == CMD_STOPPED)
-            snprintf(what, sizeof what, "%s (pid %d) still ran after the stop signal (now killed)", a->argv[0],
+        else if (why != CMD_ENDED)
+            snprintf(what, sizeof what, "%s (pid %d) still ran after the stop signal (now ended)", a->argv[0],
                      (int)child);
         else if (WIFEXITED(status))
             snprintf(what, sizeof what, "%s (pid %d) exited %d", a->argv[0], (int)child, WEXITSTATUS(status));
@@ -460,13 +469,23 @@ static int run_preload(const alloc_args *a)
         sigprocmask(SIG_SETMASK, &old, NULL);
         exec_with_shim(a, lib, dir);
     }
-    signal(SIGPIPE, SIG_IGN); /* a closed stderr must not cost the profile (the command keeps its own) */
+    /* After the fork, so the command keeps our dispositions: a closed stderr
+     * must not cost the profile, and a stop signal ignored at start (a
+     * script's background job) must still reach sigtimedwait, which an
+     * ignored signal never does. */
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&set, sig) == 1 && sig != SIGCHLD)
+            sigaction(sig, &sa, NULL);
     int status = 0;
     cmd_end why = wait_command(child, a, t0, &status, &set);
     int rc = write_preload_profile(a, dir, child, why, status, t0);
     if (why != CMD_ENDED) {
         end_command(child, why, &status, &set);
-        if (why == CMD_STOPPED && rc != CMD_EXIT_FAILED)
+        if (why != CMD_DURATION && rc != CMD_EXIT_FAILED)
             rc = cmd_exit_status(status);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);

@@ -62,6 +62,25 @@ if [ -f "$SHIM" ]; then
   done
   preload_stop TERM group
   preload_stop INT group
+  # started in the background without job control, as scripts do: SIGINT
+  # is ignored by ignis and the command from the start; ignis still stops
+  # on it, the command keeps ignoring it (ignis leaves it its dispositions)
+  # and is ended with SIGTERM once the grace period is over
+  rm -f "$TMP/in" "$TMP/out" "$TMP/p.pb.gz"
+  mkfifo "$TMP/in"
+  exec 3<>"$TMP/in"
+  "${RECORD[@]}" --alloc --sample-bytes 1 -o "$TMP/p.pb.gz" -- "$SITES" -r 100 --hold < "$TMP/in" \
+    > "$TMP/out" 2> "$TMP/err" &
+  rp=$!
+  wait_for "$TMP/out" done $rp
+  kill -INT $rp
+  wait $rp
+  rc=$?
+  exec 3>&-
+  cat "$TMP/err"
+  [ $rc -eq 143 ] || fail "SIGINT ignored at start: exit status $rc, expected 143 (ended by SIGTERM)"
+  "$CHECK" "$TMP/p.pb.gz" > "$TMP/p.txt" || fail "SIGINT ignored at start: heapcheck"
+  exact_sites "$TMP/p.txt" 100 "SIGINT ignored at start"
   # stderr's reader went away: the notice must not kill ignis (SIGPIPE)
   rm -f "$TMP/in" "$TMP/out" "$TMP/p.pb.gz" "$TMP/err.fifo"
   mkfifo "$TMP/in" "$TMP/err.fifo"
