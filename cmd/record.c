@@ -54,6 +54,22 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         stop_count++;
 }
 
+/* Catches the stop signals in `stops`; with only_default, just those not
+ * ignored now — safe before a command is launched, since a caught signal
+ * is SIG_DFL again after exec, as it was; an ignored one must stay ignored
+ * for the command, so it is caught only after the launch. */
+static void catch_stops(const sigset_t *stops, bool only_default)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(stops, sig) == 1 && sigaction(sig, NULL, &old) == 0 &&
+            !(only_default && old.sa_handler == SIG_IGN))
+            sigaction(sig, &sa, NULL);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -367,6 +383,7 @@ int cmd_record(int argc, char **argv)
     }
     sigset_t stops, wait_mask, saved;
     cmd_stop_signals(&stops);
+    catch_stops(&stops, true); /* a signal while attaching stops at once after it */
     ig_err err;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -374,13 +391,7 @@ int cmd_record(int argc, char **argv)
     sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
     a.o.poll_sigmask = &wait_mask;
     ig_recorder *r = ig_recorder_new(&a.o, &err); /* a launched command keeps the usual mask */
-    struct sigaction sa = {0}; /* after the launch: the command keeps our dispositions */
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sigismember(&stops, sig) == 1)
-            sigaction(sig, &sa, NULL);
+    catch_stops(&stops, false); /* after the launch: the command kept our dispositions */
     sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
         sigprocmask(SIG_SETMASK, &saved, NULL);

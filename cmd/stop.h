@@ -7,12 +7,11 @@
  * was not ignored when ignis started (nohup).  SIGINT and SIGQUIT count
  * even when a script started ignis in the background (which ignores them):
  * `kill -INT` is how scripts stop a recording.  A launched command keeps
- * the dispositions ignis started with (handlers are set after it is
- * launched).  A stop signal that only
- * ignis received (kill, timeout, a service manager sending it to the main
- * process) is passed on to the command; one the terminal sent went to the
- * whole foreground process group, the command included, and is not sent
- * twice.  ignis then waits for the command to end, at most
+ * the dispositions ignis started with (an ignored signal is caught only
+ * once it is launched).  A stop signal that only ignis received (kill,
+ * timeout, a service manager sending it to the main process) is passed on
+ * to the command; one the terminal sent went to the whole foreground
+ * process group, the command included, and is not sent twice.  ignis then waits for the command to end, at most
  * CMD_STOP_GRACE_S seconds (a second stop signal ends the wait at once),
  * writes the profile, and ends a command still running (SIGTERM, SIGKILL
  * 2 s later; SIGKILL at once after a second stop signal).
