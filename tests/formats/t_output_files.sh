@@ -175,12 +175,27 @@ fi
 if "$IGNIS" record -q -o "$T/rec.pb.gz" -- true 2>"$T/err"; then
   "$IGNIS" record -q -o "$T/nodir/x.pb.gz" -- touch "$T/ran" 2>"$T/err"
   rc=$?
-  if [ $rc -eq 1 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/x.pb.gz: cannot create" "$T/err"; then
+  if [ $rc -eq 125 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/x.pb.gz: cannot create" "$T/err"; then
     ok "record -o UNWRITABLE fails before the command runs: $(cat "$T/err")"
   else
     bad "record -o UNWRITABLE: exit $rc, command ran: $([ -e "$T/ran" ] && echo yes || echo no), stderr: $(cat "$T/err")"
   fi
   no_temp_files "$T"
+  # The same for allocation profiles, launched (preload) and attached (-p).
+  "$IGNIS" record --alloc -q -o "$T/nodir/h.pb.gz" -- touch "$T/ran" 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 125 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/h.pb.gz: cannot create" "$T/err"; then
+    ok "record --alloc -o UNWRITABLE fails before the command runs"
+  else
+    bad "record --alloc -o UNWRITABLE: exit $rc, command ran: $([ -e "$T/ran" ] && echo yes || echo no), stderr: $(cat "$T/err")"
+  fi
+  "$IGNIS" record --alloc -q -p $$ -o "$T/nodir/h.pb.gz" 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/h.pb.gz: cannot create" "$T/err"; then
+    ok "record --alloc -p PID -o UNWRITABLE fails before attaching"
+  else
+    bad "record --alloc -p -o UNWRITABLE: exit $rc, stderr: $(cat "$T/err")"
+  fi
   # A recorder killed while its output is open leaves no temporary file:
   # the output is an unnamed file (O_TMPFILE) until it is committed.
   mkdir "$T/k"
