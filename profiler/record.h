@@ -66,6 +66,14 @@ typedef struct ig_record_stats {
     uint64_t events_opened;/* perf events opened in total */
     uint64_t attached;     /* threads attached directly (not inherited) */
     uint64_t maps_reloads; /* /proc/PID/maps re-reads (new code seen) */
+    uint64_t unattached;   /* threads that could not be attached (not sampled) */
+    int unattached_errno;  /* ... the first reason (EMFILE: file descriptors) */
+    uint64_t throttled;    /* times the kernel throttled sampling (THROTTLE) */
+    bool per_cpu;          /* one event per CPU, filtered by process (many threads) */
+    uint64_t target_cpu_ns;    /* CPU time the targets used while recorded (their
+                                * /proc/PID/stat, a launched command's rusage); 0:
+                                * unknown (a target vanished between two looks) */
+    uint64_t target_sampled_ns;/* ... and the CPU time their samples account for */
     bool kernel;           /* kernel callchains are being recorded */
     pid_t child;           /* the launched command, 0 for -p */
     int child_status;      /* its wait status once it exited, else -1 */

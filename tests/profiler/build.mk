@@ -9,7 +9,8 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_churn.sh tests/profiler/t_killed.sh tests/profiler/t_errors.sh \
                 tests/profiler/t_small_stack.sh tests/profiler/t_options.sh tests/profiler/t_deleted.sh \
                 tests/profiler/t_stripped.sh tests/profiler/t_jit.sh tests/profiler/t_perf_compare.sh \
-                tests/profiler/t_short.sh
+                tests/profiler/t_short.sh tests/profiler/t_forkexec.sh \
+                tests/profiler/t_mntns.sh tests/profiler/t_threads.sh
 # the ring reader / sample parser fuzz target and its corpus replay
 FUZZERS += fuzz/fuzz_perf_records.c
 TEST_BINS += tests/fuzz/replay_fuzz_perf_records
