@@ -162,7 +162,20 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
-    if (!st->samples)
+    double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;
+    if (st->target_cpu_ns)
+        fprintf(stderr, "  target cpu        %.2f s, %.0f%% of it sampled\n", (double)st->target_cpu_ns / 1e9,
+                100.0 * covered);
+    if (covered < 0.5 && st->target_cpu_ns > 500000000 && !st->per_cpu)
+        fprintf(stderr, "  (the kernel samples threads that share CPUs poorly; sampling per CPU needs root,\n"
+                        "   CAP_PERFMON or kernel.perf_event_paranoid <= 0, and -p)\n");
+    if (st->unattached)
+        fprintf(stderr, "  threads not sampled %llu (could not attach: %s)\n", (unsigned long long)st->unattached,
+                strerror(st->unattached_errno));
+    if (st->throttled)
+        fprintf(stderr, "  throttled         %llu times (kernel.perf_cpu_time_max_percent)\n",
+                (unsigned long long)st->throttled);
+    if (!st->samples && st->target_cpu_ns < 10000000)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }
 
@@ -392,7 +405,6 @@ int cmd_record(int argc, char **argv)
         return a.o.argv ? CMD_EXIT_FAILED : 1;
     }
     struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     double cpu0 = cpu_seconds();
     sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
     a.o.poll_sigmask = &wait_mask;
@@ -412,6 +424,7 @@ int cmd_record(int argc, char **argv)
     /* A closed stderr (a pipe whose reader is gone) must not cost the
      * profile; set after the launch, so the command keeps its SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* -d counts from when sampling began, after the attach */
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
         if (a.o.argv)
