@@ -6,7 +6,7 @@
 # run ends before the recorder's first drain, so the map must have been
 # opened (and held) while the process ran.
 . "$(dirname "$0")/lib.sh"
-"$IGNIS" record -F 499 -o "$T/short.folded" -- "$S/cpu_jit" 0.3 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
+CPU_SAMPLE_CLOCK=cpu "$IGNIS" record -F 499 -o "$T/short.folded" -- "$S/cpu_jit" 0.3 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
 jit=$(folded_sum "$T/short.folded" ';main;call_jit;jit_spin_loop_\[j\](;|$)')
 all=$(folded_sum "$T/short.folded" ';call_jit(;|$)')
 echo "short run, map deleted at exit: jit_spin_loop under call_jit: $jit of $all"
