@@ -456,8 +456,12 @@ void ignis_span_set_status(ignis_span *s, ignis_status_code code, const char *de
 
 void ignis_span_update_name(ignis_span *s, const char *name)
 {
-    if (writable(s))
-        s->d.name = arena_strdup(s, name ? name : "");
+    if (!writable(s))
+        return;
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX); /* published at the next scope change */
 }
 
 /* ---- context accessors -------------------------------------------------------- */
@@ -533,8 +537,28 @@ enum { IG_SPAN_COUNTED = 1 << 3 };
 /* Attribute slots reserved in the arena when a recording span starts. */
 #define IG_ATTR_PREALLOC 8
 
-static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                                          const ignis_span_options *o);
+/* thread.id and thread.name (semantic conventions: the OS thread id, so
+ * that a profiler can join samples to spans by thread and time) from the
+ * thread cache; the name is interned there, so no copy is made.  Set
+ * before the application's attributes, which may replace them. */
+static inline void put_thread_attrs(ignis_span *s, const ig_tcache *tc)
+{
+    ig_attr *a = (ig_attr *)s->d.attrs;
+    a[0] = (ig_attr){.key = "thread.id", .type = IG_ATTR_INT, .key_len = 9, .v.i = tc->tid};
+    s->keymask = key_bit("thread.id", 9);
+    s->d.nattrs = 1;
+    if (tc->thread_name && tc->thread_name_len <= s->vlimit) {
+        a[1] = (ig_attr){.key = "thread.name", .type = IG_ATTR_STRING, .key_len = 11, .len = tc->thread_name_len,
+                         .v.s = tc->thread_name};
+        s->keymask |= key_bit("thread.name", 11);
+        s->d.nattrs = 2;
+    } else if (tc->thread_name) {
+        span_put(s, &IGNIS_ATTR_STR("thread.name", tc->thread_name)); /* cut to the value length limit */
+    }
+}
+
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o);
 
 ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
 {
@@ -570,13 +594,13 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
         ig_count(tc, &stripe->sampled);
     ig_span_block_prefetch_next(tc);
     s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
-    return start_recording(s, t, &p, name, o);
+    return start_recording(s, tc, t, &p, name, o);
 }
 
 /* Fills the export record of a span that records (inlined: a call here
  * costs the sampled path more than its registers cost the other). */
-static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                                          const ignis_span_options *o)
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o)
 {
     ignis_tracer_provider *tp = t->tp;
     s->d.resource = &tp->resource;
@@ -587,7 +611,10 @@ static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const 
         memcpy(s->d.parent_span_id, p->span_id, 8);
     else
         memset(s->d.parent_span_id, 0, 8);
-    s->d.name = arena_strdup(s, name ? name : "");
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX);
     int kind = o ? (int)o->kind : 0;
     s->d.kind = kind >= IG_KIND_INTERNAL && kind <= IG_KIND_CONSUMER ? (uint8_t)kind : IG_KIND_INTERNAL;
     s->d.start_ns = o && o->start_time_ns ? o->start_time_ns : ig_now_ns();
@@ -606,6 +633,8 @@ static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const 
     s->attr_fast = climit >= 0 && climit < IG_ATTR_PREALLOC ? (uint32_t)climit : IG_ATTR_PREALLOC;
     s->vlimit = vlimit >= 0 ? (uint32_t)vlimit : UINT32_MAX;
     s->keymask = 0;
+    if (IG_LIKELY(tp->thread_attrs) && s->attr_fast >= 2)
+        put_thread_attrs(s, tc);
     if (o) {
         for (size_t i = 0; i < o->nattrs; i++)
             span_put(s, &o->attrs[i]);

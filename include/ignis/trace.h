@@ -196,6 +196,10 @@ typedef struct ignis_provider_options {
     ignis_processor_kind processor;
     ignis_batch_options batch;
     ignis_span_limits limits;
+    bool thread_context;             /**< publish the current span per thread and the process
+                                          context for profilers (default true; see "Span context
+                                          publishing" below; IGNIS_THREAD_CONTEXT=0 turns it off) */
+    bool thread_attributes;          /**< thread.id / thread.name on recording spans (default true) */
 } ignis_provider_options;
 
 /** Fills `o` with the OpenTelemetry defaults (no environment). */
