@@ -255,7 +255,10 @@ static ignis_scope push(ignis_span *span, ignis_context *ctx)
         tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
     }
     tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
-    ig_tctx_sync(tc);
+    if (span && IG_LIKELY(tc->tctx != NULL))
+        ig_tctx_publish_span(tc->tctx, span); /* the common case, without looking at the stack */
+    else
+        ig_tctx_sync(tc);
     return (ignis_scope){tc->depth};
 }
 

@@ -90,6 +90,9 @@ struct ig_tcache {
     int64_t tid;                         /* the owning thread's id (gettid), for thread.id */
     const char *thread_name;             /* interned thread name (thread.name), or NULL */
     uint32_t thread_name_len;
+    uint32_t nthread_attrs;              /* 1 or 2: thread.id[, thread.name] */
+    uint64_t thread_keymask;             /* their key bits (span.c's key mask) */
+    ig_attr thread_attrs[2];             /* copied into each recording span */
 };
 
 ig_tcache *ig_tcache_slow(void);
@@ -575,34 +578,45 @@ void ig_procctx_forget(void);
 /* Address of the published thread directory (the ignis extension). */
 uint64_t ig_tctx_directory_address(void);
 
-/* Copies the current span (or none) of tc's scope stack into its record:
- * `valid` cleared, a release fence, ids, flags and name, a release store
- * of `valid`.  Stores only; the reader sees the thread either before or
- * after (the spec assumes it reads a stopped thread; the fences also order
- * the stores for a reader on another CPU). */
-static inline void ig_tctx_publish(ig_tctx_block *b, const ig_tcache *tc)
+/* Copies n (< 2 * 32) bytes with at most two fixed-size moves of each
+ * size the compiler inlines (no call into memcpy for a variable length). */
+static inline __attribute__((always_inline)) void ig_copy_upto64(uint8_t *d, const char *s, size_t n)
 {
-    ig_otel_record *r = &b->rec;
-    __atomic_store_n(&r->valid, 0, __ATOMIC_RELAXED);
+    if (n >= 32) {
+        memcpy(d, s, 32);
+        memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = (uint8_t)s[0];
+        d[n / 2] = (uint8_t)s[n / 2];
+        d[n - 1] = (uint8_t)s[n - 1];
+    }
+}
+
+/* Publishing: `valid` cleared, a release fence, ids, flags and name, a
+ * release store of `valid`.  Stores only; the reader sees the thread
+ * either before or after (the spec assumes it reads a stopped thread; the
+ * fences also order the stores for a reader on another CPU). */
+static inline __attribute__((always_inline)) void ig_tctx_begin(ig_tctx_block *b)
+{
+    __atomic_store_n(&b->rec.valid, 0, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     b->seq++;
-    if (!tc->depth)
-        return;
-    const ig_stack_entry *e = &tc->scopes[tc->depth - 1];
-    const ignis_span *s = e->span ? e->span : e->ctx->span;
-    const uint8_t *tid, *sid;
-    uint8_t flags;
-    if (s) {
-        tid = s->d.trace_id;
-        sid = s->d.span_id;
-        flags = s->d.flags;
-    } else if (e->ctx->has_remote) {
-        tid = e->ctx->trace_id;
-        sid = e->ctx->span_id;
-        flags = e->ctx->flags;
-    } else {
-        return; /* an empty context: no span is current */
-    }
+}
+
+static inline __attribute__((always_inline)) void ig_tctx_put(ig_tctx_block *b, const uint8_t *tid,
+                                                              const uint8_t *sid, uint8_t flags,
+                                                              const ignis_span *s)
+{
+    ig_otel_record *r = &b->rec;
     memcpy(r->trace_id, tid, 16);
     memcpy(r->span_id, sid, 8);
     r->trace_flags = flags;
@@ -610,11 +624,33 @@ static inline void ig_tctx_publish(ig_tctx_block *b, const ig_tcache *tc)
     if (n) {
         r->attrs_data[0] = 0; /* key index 0: span_name */
         r->attrs_data[1] = (uint8_t)n;
-        memcpy(r->attrs_data + 2, s->d.name, n);
+        ig_copy_upto64(r->attrs_data + 2, s->d.name, n);
         n += 2;
     }
     r->attrs_data_size = (uint16_t)n;
     __atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
+}
+
+/* The span just made current (s non-NULL). */
+static inline __attribute__((always_inline)) void ig_tctx_publish_span(ig_tctx_block *b, const ignis_span *s)
+{
+    ig_tctx_begin(b);
+    ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+}
+
+/* The current span (or none) of tc's scope stack. */
+static inline __attribute__((always_inline)) void ig_tctx_publish(ig_tctx_block *b, const ig_tcache *tc)
+{
+    ig_tctx_begin(b);
+    if (!tc->depth)
+        return;
+    const ig_stack_entry *e = &tc->scopes[tc->depth - 1];
+    const ignis_span *s = e->span ? e->span : e->ctx->span;
+    if (s)
+        ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+    else if (e->ctx->has_remote)
+        ig_tctx_put(b, e->ctx->trace_id, e->ctx->span_id, e->ctx->flags, NULL);
+    /* else an empty context: no span is current */
 }
 
 /* After the scope stack changed: publish, if this process publishes. */

@@ -277,7 +277,7 @@ static ignis_tracer_provider *provider_new(const ignis_provider_options *o, ig_e
     tp->limits = o->limits;
     tp->keep_errors = o->keep_errors;
     tp->disabled = o->disabled;
-    tp->thread_attrs = o->thread_attributes;
+    tp->thread_attrs = o->thread_attributes && (o->limits.attribute_count < 0 || o->limits.attribute_count >= 2);
     /* IGNIS_THREAD_CONTEXT=0 is the operator's switch: it wins over the option. */
     tp->publishes_ctx = o->thread_context && !o->disabled && !env_off("IGNIS_THREAD_CONTEXT");
     tp->exporter = e;

@@ -543,18 +543,16 @@ enum { IG_SPAN_COUNTED = 1 << 3 };
  * before the application's attributes, which may replace them. */
 static inline void put_thread_attrs(ignis_span *s, const ig_tcache *tc)
 {
-    ig_attr *a = (ig_attr *)s->d.attrs;
-    a[0] = (ig_attr){.key = "thread.id", .type = IG_ATTR_INT, .key_len = 9, .v.i = tc->tid};
-    s->keymask = key_bit("thread.id", 9);
-    s->d.nattrs = 1;
-    if (tc->thread_name && tc->thread_name_len <= s->vlimit) {
-        a[1] = (ig_attr){.key = "thread.name", .type = IG_ATTR_STRING, .key_len = 11, .len = tc->thread_name_len,
-                         .v.s = tc->thread_name};
-        s->keymask |= key_bit("thread.name", 11);
-        s->d.nattrs = 2;
-    } else if (tc->thread_name) {
-        span_put(s, &IGNIS_ATTR_STR("thread.name", tc->thread_name)); /* cut to the value length limit */
+    if (IG_LIKELY(tc->thread_name_len <= s->vlimit)) {
+        memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof tc->thread_attrs);
+        s->keymask = tc->thread_keymask;
+        s->d.nattrs = tc->nthread_attrs;
+        return;
     }
+    memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof(ig_attr));
+    s->keymask = tc->thread_keymask & ~key_bit("thread.name", 11);
+    s->d.nattrs = 1;
+    span_put(s, &IGNIS_ATTR_STR("thread.name", tc->thread_name)); /* cut to the value length limit */
 }
 
 static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
@@ -633,7 +631,7 @@ static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tr
     s->attr_fast = climit >= 0 && climit < IG_ATTR_PREALLOC ? (uint32_t)climit : IG_ATTR_PREALLOC;
     s->vlimit = vlimit >= 0 ? (uint32_t)vlimit : UINT32_MAX;
     s->keymask = 0;
-    if (IG_LIKELY(tp->thread_attrs) && s->attr_fast >= 2)
+    if (IG_LIKELY(tp->thread_attrs)) /* off when the count limit leaves no room for both */
         put_thread_attrs(s, tc);
     if (o) {
         for (size_t i = 0; i < o->nattrs; i++)

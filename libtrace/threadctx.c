@@ -96,12 +96,29 @@ static const char *intern_name(const char *name)
     return g_names[g_nnames++] = ig_xstrdup(name);
 }
 
+/* span.c's key-mask bit (kept in step with key_bit there). */
+static uint64_t key_bit(const char *key, size_t kl)
+{
+    return 1ull << ((kl * 7 + (unsigned char)key[kl - 1] + (unsigned char)key[0]) & 63);
+}
+
 void ig_tcache_identify(ig_tcache *tc)
 {
     char name[17] = {0};
     tc->tid = (int64_t)gettid();
     tc->thread_name = prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && name[0] ? intern_name(name) : NULL;
     tc->thread_name_len = tc->thread_name ? (uint32_t)strlen(tc->thread_name) : 0;
+    /* The span attributes, ready to copy (semantic conventions: thread.id
+     * is the OS thread id here, the one perf samples carry). */
+    tc->thread_attrs[0] = (ig_attr){.key = "thread.id", .type = IG_ATTR_INT, .key_len = 9, .v.i = tc->tid};
+    tc->thread_keymask = key_bit("thread.id", 9);
+    tc->nthread_attrs = 1;
+    if (tc->thread_name) {
+        tc->thread_attrs[1] = (ig_attr){.key = "thread.name", .type = IG_ATTR_STRING, .key_len = 11,
+                                        .len = tc->thread_name_len, .v.s = tc->thread_name};
+        tc->thread_keymask |= key_bit("thread.name", 11);
+        tc->nthread_attrs = 2;
+    }
     if (tc->tctx)
         tc->tctx->tid = (uint32_t)tc->tid;
 }
