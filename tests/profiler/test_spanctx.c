@@ -66,7 +66,7 @@ static void child_start(child *c, const char *env)
         unsetenv("IGNIS_THREAD_CONTEXT");
         if (env)
             putenv((char *)env);
-        setenv("IGNIS_LOG_LEVEL", "error", 1);
+        setenv("IGNIS_TRACE_QUIET", "1", 1);
         execl(g_child_path, g_child_path, (char *)NULL);
         _exit(127);
     }
