@@ -601,14 +601,15 @@ static inline __attribute__((always_inline)) void ig_copy_upto64(uint8_t *d, con
     }
 }
 
-/* Publishing: `valid` cleared, a release fence, ids, flags and name, a
- * release store of `valid`.  Stores only; the reader sees the thread
- * either before or after (the spec assumes it reads a stopped thread; the
- * fences also order the stores for a reader on another CPU). */
+/* Publishing: `valid` cleared, a compiler fence, ids, flags and name, a
+ * release store of `valid`.  Stores only.  The spec's model is a reader of
+ * a stopped or interrupted thread (signal-handler semantics), for which
+ * compiler ordering is enough; on x86 the stores also reach a reader on
+ * another CPU in this order (TSO), and such a reader checks `seq` anyway. */
 static inline __attribute__((always_inline)) void ig_tctx_begin(ig_tctx_block *b)
 {
     __atomic_store_n(&b->rec.valid, 0, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     b->seq++;
 }
 

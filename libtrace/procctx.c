@@ -46,7 +46,7 @@ typedef Opentelemetry__Proto__Common__V1__ArrayValue PbArray;
 typedef Opentelemetry__Proto__Resource__V1__Resource PbResource;
 
 typedef struct ig_procctx_header {
-    char signature[8];
+    uint64_t signature; /* the bytes "OTEL_CTX" */
     uint32_t version;
     uint32_t payload_size;
     uint64_t published_at_ns;
@@ -229,13 +229,11 @@ int ig_procctx_publish(const ig_attr_set *res)
         return -1;
     }
     uint64_t now = realtime_ns();
-    if (g_map) { /* the updating protocol */
-        __atomic_store_n(&g_map->published_at_ns, 0, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        g_map->payload_size = size;
-        g_map->payload = (uint64_t)(uintptr_t)payload;
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        __atomic_store_n(&g_map->published_at_ns, now, __ATOMIC_RELAXED);
+    if (g_map) { /* the updating protocol; a full barrier after the 0, release before the new time */
+        (void)__atomic_exchange_n(&g_map->published_at_ns, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_map->payload_size, size, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_map->payload, (uint64_t)(uintptr_t)payload, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_map->published_at_ns, now, __ATOMIC_RELEASE);
         name_mapping();
         free(g_payload);
         g_payload = payload;
@@ -254,8 +252,9 @@ int ig_procctx_publish(const ig_attr_set *res)
     g_map->payload_size = size;
     g_map->published_at_ns = now;
     g_map->payload = (uint64_t)(uintptr_t)payload;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    memcpy(g_map->signature, "OTEL_CTX", 8); /* last: the header is complete */
+    uint64_t sig;
+    memcpy(&sig, "OTEL_CTX", 8);
+    __atomic_store_n(&g_map->signature, sig, __ATOMIC_SEQ_CST); /* last: the header is complete */
     name_mapping();
     ig_tlog(IGNIS_LOG_DEBUG, "process context: published %u payload bytes", size);
     return 0;

@@ -148,8 +148,6 @@ void ig_tctx_detach(ig_tcache *tc)
 {
     if (!tc->tctx)
         return;
-    __atomic_store_n(&tc->tctx->rec.valid, 0, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    tc->tctx->seq++;
+    ig_tctx_begin(tc->tctx);
     tc->tctx->tid = 0;
 }
