@@ -621,7 +621,9 @@ static inline __attribute__((always_inline)) void ig_tctx_put(ig_tctx_block *b, 
     memcpy(r->trace_id, tid, 16);
     memcpy(r->span_id, sid, 8);
     r->trace_flags = flags;
-    uint32_t n = s && (s->st & IG_SPAN_RECORDING) ? s->pub_name_len : 0;
+    /* pub_name_len, not st: st changes when another thread ends the span
+     * (a context may carry it here); pub_name_len is fixed at start. */
+    uint32_t n = s ? s->pub_name_len : 0;
     if (n) {
         r->attrs_data[0] = 0; /* key index 0: span_name */
         r->attrs_data[1] = (uint8_t)n;

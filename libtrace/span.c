@@ -569,6 +569,7 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     s->chunks = NULL;
     s->ap = s->arena;
     s->aend = (char *)s + IG_SPAN_BLOCK;
+    s->pub_name_len = 0; /* a name is published for recording spans only (start_recording) */
     ig_sc p; /* resolve_parent sets valid, and the rest when valid */
     resolve_parent(o, &p);
     new_ids(tc, s, &p);
