@@ -23,7 +23,7 @@ BENCH_SCRIPTS += bench/trace.sh
 # A service linked with libignis.so whose spans tests/profiler/test_spanctx.c
 # reads from outside (a separate program: the dynamic library, TLSDESC).
 EXTRA_TARGETS += $(B)/tests/trace/spanctx_child
-$(B)/tests/trace/spanctx_child: tests/trace/spanctx_child.c $(B)/libignis.so
+$(B)/tests/trace/spanctx_child: tests/trace/spanctx_child.c $(B)/libignis.so $(B)/libignis.so.0
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< -L$(B) \
 	  -Wl,-rpath,$(abspath $(B)) -lignis -lpthread -ldl
