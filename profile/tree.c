@@ -1620,7 +1620,7 @@ int ig_top_unmatched(const ig_top *t, char *buf, size_t len)
 struct ig_threads {
     names nm;
     arr rows;        /* ig_thread_row */
-    int64_t total_all;
+    int64_t total, total_all;
 };
 
 static int thread_row_cmp(const void *a, const void *b)
@@ -1665,6 +1665,7 @@ ig_threads *ig_threads_build(const ignis_profile *p, const ig_tree_opts *opts, i
         }
         grow_to(&value, t->nm.strs.len);
         EL(value, int64_t, *id - 1) = ig_sat_add(EL(value, int64_t, *id - 1), v);
+        t->total = ig_sat_add(t->total, v);
     }
     for (size_t i = 0; i < value.len; i++)
         if (EL(value, int64_t, i))
@@ -1695,6 +1696,7 @@ const ig_thread_row *ig_threads_row(const ig_threads *t, size_t i)
 {
     return i < t->rows.len ? &EL(t->rows, ig_thread_row, i) : NULL;
 }
+int64_t ig_threads_total(const ig_threads *t) { return t->total; }
 int64_t ig_threads_total_all(const ig_threads *t) { return t->total_all; }
 
 char *ig_thread_regex(const char *const *names_, size_t n)
@@ -1866,7 +1868,8 @@ static void copy_entry(copier *c, uint32_t loc_id, const uint8_t *keep, uint32_t
     *(uint32_t *)arr_push(stack, 1) = ignis_profile_add_location(c->q, &nl);
 }
 
-ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err)
+ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opts, char *unmatched, size_t len,
+                                 ig_err *err)
 {
     ig_tree_opts o = {.value = -1};
     if (opts) { /* the filters only: frames stay one per line */
@@ -1921,6 +1924,8 @@ ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opt
     free(c.location.data);
     free(c.labels.data);
     free(c.lines.data);
+    if (unmatched && len)
+        describe_unmatched(&x, &o, unmatched, len);
     expander_free(&x);
     names_free(&nm);
     return c.q;

@@ -178,7 +178,7 @@ const char *ig_top_value_unit(const ig_top *t);
 
 /* A thread is named by its "thread" label, else "thread_name", else the
  * decimal "tid" (or "thread_id"): the text --thread matches.  Samples with
- * none are one row named "". */
+ * none are one row named "" (and --thread matches "" for them). */
 typedef struct ig_thread_row {
     const char *name;
     int64_t value;
@@ -193,6 +193,7 @@ ig_threads *ig_threads_build(const ignis_profile *p, const ig_tree_opts *opts, i
 void ig_threads_free(ig_threads *t);
 size_t ig_threads_count(const ig_threads *t);
 const ig_thread_row *ig_threads_row(const ig_threads *t, size_t i);
+int64_t ig_threads_total(const ig_threads *t);     /* the rows' sum: what the other filters kept */
 int64_t ig_threads_total_all(const ig_threads *t); /* the whole profile: per-thread % are of this */
 
 /* A regex for ig_tree_opts.thread that matches exactly these thread names
@@ -205,8 +206,11 @@ char *ig_thread_regex(const char *const *names, size_t n);
  * min_total are ignored): the kept samples with every value, their paths
  * edited by the frame filters (a location that loses some of its inlined
  * lines becomes a new location with the rest), labels, mappings and
- * metadata as in p.  NULL with err set on a bad filter. */
-ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err);
+ * metadata as in p.  unmatched (len bytes, may be NULL) gets what
+ * ig_tree_unmatched() would say, or "".  NULL with err set on a bad
+ * filter. */
+ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opts, char *unmatched, size_t len,
+                                 ig_err *err);
 
 /* Formats a value with its unit the way pprof does ("1.50s", "120ms",
  * "3.2MB", "1234"). */

@@ -554,7 +554,7 @@ static void test_profile_filter(void **state)
     ig_err err;
     char s[512], s2[512];
     ig_tree_opts o = {.value = -1, .focus = "^main$", .hide = "^(a|leaf_inl)$", .thread = "t1|^$"};
-    ignis_profile *q = ig_profile_filter(p, &o, &err);
+    ignis_profile *q = ig_profile_filter(p, &o, NULL, 0, &err);
     assert_non_null(q);
     /* the copy's plain tree is the filtered tree of the original */
     ig_tree *t = ig_tree_build(p, &o, &err), *u = ig_tree_build(q, NULL, &err);
@@ -586,7 +586,7 @@ static void test_profile_filter(void **state)
     assert_true(found);
     ignis_profile_free(q);
     ig_tree_opts bad = {.value = -1, .show = "["};
-    assert_null(ig_profile_filter(p, &bad, &err));
+    assert_null(ig_profile_filter(p, &bad, NULL, 0, &err));
     ignis_profile_free(p);
 }
 
