@@ -39,10 +39,22 @@
 
 #include "ignis/profile.h"
 #include "utils/err.h"
+#include "utils/progress.h"
 
 /* Frame kinds of a tree node: the location kinds plus "inlined". */
 enum { IG_NODE_USER = IGNIS_FRAME_USER, IG_NODE_KERNEL = IGNIS_FRAME_KERNEL,
        IG_NODE_JIT = IGNIS_FRAME_JIT, IG_NODE_INLINED = 3, IG_NODE_ROOT = 4 };
+
+/* What one frame of a tree or top table stands for, as pprof's
+ * -functions/-lines/-files and perf's --sort sym/srcline/dso choose it.
+ * At file and module granularity consecutive frames of the same file or
+ * module merge into one (a call inside libc is one "libc.so.6" frame). */
+typedef enum ig_granularity {
+    IG_GRAN_FUNCTION = 0, /* the function (default) */
+    IG_GRAN_LINE,         /* function and source line: "fn file.c:12" (fn alone without a line) */
+    IG_GRAN_FILE,         /* the source file as recorded ("[no file]" when unknown) */
+    IG_GRAN_MODULE,       /* the mapped file's base name ("[kernel]", "[no module]") */
+} ig_granularity;
 
 typedef struct ig_tree_opts {
     int value;          /* value index; -1 = the profile's default.  A diff
@@ -59,6 +71,9 @@ typedef struct ig_tree_opts {
                            stays in the parent's total); 0 keeps every node.
                            Writers that cannot show tiny frames (SVG minwidth)
                            use it to keep memory proportional to what is drawn. */
+    ig_granularity granularity; /* what a frame is; IG_GRAN_FUNCTION by default */
+    ig_progress *progress;      /* NULL, or progress to report and a cancel flag to
+                                   honour: a cancelled build fails with "cancelled" */
     const char *hide;       /* drop frames matching this regex (samples stay) */
     const char *show;       /* drop frames NOT matching this regex (samples stay) */
     const char *prune_from; /* drop the callees of the matching frame nearest
@@ -135,6 +150,24 @@ const char *ig_tree_value_unit(const ig_tree *t);
  * with err set. */
 int ig_diff_base_value(const ignis_profile *p, int vi, int explicit_value, const ignis_profile *base, ig_err *err);
 
+/* Where the frames named `name` come from (the first such frame met):
+ * its function, source file ("" when unknown) and line — the function's
+ * start line at function granularity, the frame's own line at line
+ * granularity, 0 when unknown.  At file and module granularity function is
+ * "" (a frame holds many functions). */
+typedef struct ig_frame_source {
+    const char *function;
+    const char *file;
+    int64_t line;
+} ig_frame_source;
+ig_frame_source ig_tree_frame_source(const ig_tree *t, uint32_t name);
+
+/* Marks, per sample of p (ignis_profile_sample order), whether the
+ * filters of opts keep it (1) or drop it (0); a sample whose value is 0
+ * is dropped.  keep holds ignis_profile_num_samples(p) bytes.  Returns 0,
+ * or -1 with err set (bad regex, bad value, cancelled). */
+int ig_tree_keep_samples(const ignis_profile *p, const ig_tree_opts *opts, uint8_t *keep, ig_err *err);
+
 /* ---- top table (flat / cumulative per function) ------------------------ */
 
 typedef struct ig_top_row {
@@ -173,6 +206,8 @@ double ig_top_base_scale(const ig_top *t);
 int ig_top_unmatched(const ig_top *t, char *buf, size_t len); /* as ig_tree_unmatched */
 const char *ig_top_value_type(const ig_top *t);
 const char *ig_top_value_unit(const ig_top *t);
+/* As ig_tree_frame_source, for a row's name. */
+ig_frame_source ig_top_frame_source(const ig_top *t, uint32_t name);
 
 /* ---- threads (the viewer's thread picker) ------------------------------ */
 
