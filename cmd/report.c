@@ -3,6 +3,7 @@
  *
  *   ignis report IN [--top N] [-s flat|cum] [--value V] [filters]
  *                   [--diff BASE [--normalize]] [--reverse] [--threads]
+ *                   [--list REGEX [--source-path DIRS]]
  *
  * The numbers come from profile/tree.c's top table (the viewer's `t` table
  * uses the same code), so report, view and flame agree to the unit.  The
@@ -16,13 +17,16 @@
  * table gains the deltas and is ordered by the size of the change;
  * functions only in the base are rows of 0.  --reverse lists under each
  * function the call paths that lead to it (the reversed tree, as perf
- * report -G); --threads prints the value of each thread instead.  Names
+ * report -G); --threads prints the value of each thread instead, and
+ * --list the source lines of the matching functions with their costs
+ * (pprof's list, from profile/source.h).  Names
  * and types come from the file, so control characters and ill-formed
  * UTF-8 in them are printed as "\xHH": a function name must not retitle or
  * clear the terminal, nor break the table into extra lines.
  */
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
+#include "profile/source.h"
 #include "profile/tree.h"
 #include "utils/satmath.h"
 #include "utils/utf8.h"
@@ -52,6 +56,10 @@ static void usage(FILE *out)
             "                        in a diff by the size of the change\n"
             "      --reverse         under each function, the call paths leading to it\n"
             "      --threads         the value of each thread instead of functions\n"
+            "      --list RE         the source lines of the functions matching RE with\n"
+            "                        their flat and cum values (pprof -list=RE)\n"
+            "      --source-path DIRS  where --list looks for source files moved or recorded\n"
+            "                        with relative paths (':'-separated; pprof -source_path)\n"
             CMD_HELP_INPUT
             CMD_HELP_DIFF
             CMD_HELP_FILTERS
@@ -89,7 +97,7 @@ static void delta(char *buf, size_t len, int64_t d, const char *unit)
 
 typedef struct report_args {
     cmd_common c;
-    const char *in;
+    const char *in, *list, *source_path;
     long top;
     int threads;
 } report_args;
@@ -251,7 +259,83 @@ static int print_threads(const report_args *a, const ignis_profile *p, const ig_
     return 0;
 }
 
-enum { OPT_TOP = 1, OPT_PPROF_TOP, OPT_THREADS };
+/* One listed source line: "flat cum line: text" as pprof's list prints
+ * it, "." for no cost; a gap (line 0) is "...". */
+static void print_source_line(const ig_source_line *l, const char *unit)
+{
+    if (!l->line) {
+        printf("%10s %10s %8s\n", "", "", "...");
+        return;
+    }
+    char flat[32], cum[32];
+    if (l->flat)
+        ig_format_value(l->flat, unit, flat, sizeof flat);
+    if (l->cum)
+        ig_format_value(l->cum, unit, cum, sizeof cum);
+    printf("%10s %10s %8" PRId64 ":", l->flat ? flat : ".", l->cum ? cum : ".", l->line);
+    if (l->text) {
+        /* tabs to spaces (8 columns), then what a terminal may show */
+        ig_strbuf sb = IG_STRBUF_INIT;
+        for (const char *c = l->text; *c; c++)
+            if (*c == '\t')
+                do
+                    ig_sb_putc(&sb, ' ');
+                while (sb.len % 8);
+            else
+                ig_sb_putc(&sb, *c);
+        printf("%s", sb.data ? printable(sb.data) : "");
+        ig_sb_free(&sb);
+    }
+    printf("\n");
+}
+
+/* pprof's list: a ROUTINE block per function matching a->list. */
+static int print_list(const report_args *a, const ignis_profile *p, const ig_tree_opts *to)
+{
+    ig_source_opts so = {.tree = to, .context = -1, .search_path = a->source_path};
+    ig_err err;
+    ig_source *src = ig_source_list(p, a->list, &so, &err);
+    if (!src) {
+        cmd_error(CMD, "%s", err.msg);
+        return 1;
+    }
+    if (!ig_source_count(src)) {
+        cmd_error(CMD, "--list=%s: no function matches", a->list);
+        ig_source_free(src);
+        return 1;
+    }
+    const char *unit = ig_source_value_unit(src);
+    int64_t total = a->c.relative ? ig_source_total(src) : ig_source_profile_total(src);
+    char tot[32], pc[16];
+    printf("File: %s\n", printable(a->in));
+    printf("Type: %s\n", printable(ig_source_value_type(src)));
+    print_filters(a, unit, ig_source_total(src), ig_source_profile_total(src));
+    ig_format_value(total, unit, tot, sizeof tot);
+    printf("Total: %s\n", tot);
+    for (size_t i = 0; i < ig_source_count(src); i++) {
+        const ig_source_fn *f = ig_source_at(src, i);
+        char flat[32], cum[32];
+        printf("ROUTINE ======================== %s", printable(f->name));
+        printf(" in %s\n", printable(f->path ? f->path : *f->file ? f->file : "(no file)"));
+        ig_format_value(f->flat, unit, flat, sizeof flat);
+        ig_format_value(f->cum, unit, cum, sizeof cum);
+        pct(pc, sizeof pc, f->cum, total);
+        printf("%10s %10s (flat, cum) %s of Total\n", flat, cum, pc);
+        if (!f->path)
+            printf("%10s %10s %8s (source not shown: %s)\n", "", "", "", printable(f->why ? f->why : "unknown"));
+        for (size_t j = 0; j < f->nlines; j++)
+            print_source_line(&f->lines[j], unit);
+        if (f->nolines_flat || f->nolines_cum) {
+            ig_format_value(f->nolines_flat, unit, flat, sizeof flat);
+            ig_format_value(f->nolines_cum, unit, cum, sizeof cum);
+            printf("%10s %10s %8s (frames without a line number)\n", flat, cum, "?");
+        }
+    }
+    ig_source_free(src);
+    return 0;
+}
+
+enum { OPT_TOP = 1, OPT_PPROF_TOP, OPT_THREADS, OPT_LIST, OPT_SOURCE_PATH };
 
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, report_args *a)
@@ -261,6 +345,9 @@ static int parse_args(int argc, char **argv, report_args *a)
         {"nodecount", 0, CMD_ARG_REQUIRED, 0, OPT_TOP},
         {"top", 0, CMD_ARG_NONE, CMD_OPT_PPROF, OPT_PPROF_TOP}, /* pprof -top: this table */
         {"threads", 0, CMD_ARG_NONE, 0, OPT_THREADS},
+        {"list", 0, CMD_ARG_REQUIRED, 0, OPT_LIST},
+        {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
+        {"source_path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts,
@@ -279,6 +366,10 @@ static int parse_args(int argc, char **argv, report_args *a)
                 rc = cmd_usage_error(CMD, o.spelled, "'%s' is not a non-negative number", o.arg);
         } else if (id == OPT_THREADS) {
             a->threads = 1;
+        } else if (id == OPT_LIST) {
+            a->list = o.arg;
+        } else if (id == OPT_SOURCE_PATH) {
+            a->source_path = o.arg;
         } else if (id >= CMD_O_FIRST && cmd_common_option(CMD, &a->c, id, o.arg)) {
             rc = 2;
         }
@@ -306,8 +397,6 @@ static int report(report_args *a, const ignis_profile *p, const ignis_profile *b
         return 1;
     if (base && cmd_check_diff(CMD, p, to.value, a->c.value != NULL, base, a->c.diff))
         return 1;
-    if (a->threads)
-        return print_threads(a, p, &to);
     ig_err err;
     ig_top *t = ig_top_build(p, &to, a->c.sort == IG_SORT_CUM ? IG_SORT_CUM : IG_SORT_FLAT, &err);
     ig_tree *rev = NULL;
@@ -323,6 +412,10 @@ static int report(report_args *a, const ignis_profile *p, const ignis_profile *b
     }
     if (a->c.nactive && !ig_top_total(t) && ig_top_total_all(t)) {
         cmd_error(CMD, "the filters together kept no samples");
+        goto out;
+    }
+    if (a->threads || a->list) {
+        rc = a->threads ? print_threads(a, p, &to) : print_list(a, p, &to);
         goto out;
     }
     if (base && ig_top_add_base(t, base, a->c.sort == IG_SORT_CUM ? IG_SORT_CUM : IG_SORT_FLAT, &err)) {
