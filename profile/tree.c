@@ -1541,6 +1541,67 @@ static void grow_to(arr *a, size_t n)
     }
 }
 
+/* Room for every name in the accumulators. */
+static void top_grow(ig_top *t, top_acc *acc)
+{
+    size_t nn = t->nm.strs.len;
+    grow_to(&acc->flat, nn);
+    grow_to(&acc->cum, nn);
+    grow_to(&acc->bflat, nn);
+    grow_to(&acc->bcum, nn);
+    grow_to(&acc->stamp, nn);
+}
+
+/* Adds v to the cum of every name of fr[0, n) not yet stamped (stamp: one
+ * per sample, so a name counts once per sample). */
+static void top_cum(top_acc *acc, int base, uint64_t stamp, int64_t v, const frame *fr, size_t n)
+{
+    arr *cum = base ? &acc->bcum : &acc->cum;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
+        if (*st != stamp) {
+            *st = stamp;
+            EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
+        }
+    }
+}
+
+static void top_flat(top_acc *acc, int base, uint32_t name, int64_t v)
+{
+    arr *flat = base ? &acc->bflat : &acc->flat;
+    EL(*flat, int64_t, name) = ig_sat_add(EL(*flat, int64_t, name), v);
+}
+
+static uint64_t top_stamp(int base, size_t i)
+{
+    return ((uint64_t)base << 63) | (i + 1);
+}
+
+/* Without frame filters a sample's frames are its locations' frames in
+ * any order (cum counts distinct names, and merging equal neighbours at
+ * file or module granularity changes no name), the leaf location's last
+ * frame flat: read in place, nothing is copied.  0 when the labels drop
+ * the sample. */
+static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s)
+{
+    if (!labels_ok(x, s->labels))
+        return 0;
+    size_t depth;
+    uint32_t n;
+    const uint32_t *locs = ignis_profile_stack(x->p, s->stack, &depth);
+    for (size_t j = 0; j < depth; j++) /* names first, so the arrays grow once */
+        location_frames(x, locs[j], &n);
+    top_grow(t, acc);
+    int64_t v = s->values[x->vi];
+    for (size_t j = 0; j < depth; j++) {
+        const frame *fr = location_frames(x, locs[j], &n);
+        top_cum(acc, base, top_stamp(base, i), v, fr, n);
+        if (j == 0)
+            top_flat(acc, base, fr[n - 1].name, v);
+    }
+    return 1;
+}
+
 /* Accumulates flat/cum per name of profile p into acc (base = 1: b arrays). */
 static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const ig_tree_opts *o, int base,
                           ig_err *err)
@@ -1568,26 +1629,19 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         if (!v)
             continue;
         x.all = ig_sat_add(x.all, v);
+        if (!x.frame_filters) {
+            if (top_add_stack(t, acc, &x, base, i, &s))
+                kept = ig_sat_add(kept, v);
+            continue;
+        }
         long n = expand(&x, &s, &tmp);
         if (n < 0)
             continue;
         kept = ig_sat_add(kept, v);
-        size_t nn = t->nm.strs.len;
-        arr *flat = base ? &acc->bflat : &acc->flat, *cum = base ? &acc->bcum : &acc->cum;
-        grow_to(flat, nn);
-        grow_to(cum, nn);
-        grow_to(&acc->stamp, nn);
-        const frame *fr = tmp.data;
-        uint64_t stamp = ((uint64_t)base << 63) | (i + 1);
-        for (long j = 0; j < n; j++) {
-            uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
-            if (*st != stamp) {
-                *st = stamp;
-                EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
-            }
-        }
+        top_grow(t, acc);
+        top_cum(acc, base, top_stamp(base, i), v, tmp.data, (size_t)n);
         if (n > 0)
-            EL(*flat, int64_t, fr[n - 1].name) = ig_sat_add(EL(*flat, int64_t, fr[n - 1].name), v);
+            top_flat(acc, base, EL(tmp, frame, n - 1).name, v);
     }
     if (base) {
         t->base_total = kept;
