@@ -633,10 +633,9 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
 /* The smallest total worth keeping while the tree is built, so memory
  * stays proportional to what is drawn.  Filters shrink the total by an
  * unknown amount, so with filters the tree keeps everything and only the
- * walk prunes.  A diff prunes 16 times finer: a frame too small to draw
- * may still be large in the base, and the base's frame then shows with
- * the new value within 1/16 of the smallest frame drawn.  Rounded down:
- * the walk makes the exact decision. */
+ * walk prunes.  In a diff, a frame pruned here but large enough in the
+ * base is drawn as removed: its new value, under the threshold, is less
+ * than minwidth.  Rounded down: the walk makes the exact decision. */
 static int64_t prune_threshold(const ignis_profile *p, const ig_write_opts *o)
 {
     const ig_tree_opts *t = &o->tree;
@@ -649,7 +648,7 @@ static int64_t prune_threshold(const ignis_profile *p, const ig_write_opts *o)
     int width = o->width ? o->width : DEFAULT_WIDTH;
     double minwidth = o->minwidth < 0 ? DEFAULT_MINWIDTH : o->minwidth;
     double frame_w = width > 2 * XPAD ? width - 2 * XPAD : 1;
-    double v = floor(minwidth * (double)ignis_profile_total(p, (size_t)vi) / frame_w / (o->diff_base ? 16 : 1));
+    double v = floor(minwidth * (double)ignis_profile_total(p, (size_t)vi) / frame_w);
     return v > 0 ? (int64_t)v : 0;
 }
 
