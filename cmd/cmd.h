@@ -44,6 +44,25 @@ void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * (exit status 2):
  *   ignis report: --xyz: unknown option (ignis report --help)
  *   ignis report: --top: missing value (ignis report --help)
+ *
+ * A command lists its own options, then the shared tables it takes:
+ *
+ *   static const cmd_opt own[] = {{"collect", 0, CMD_ARG_NONE, 0, OPT_COLLECT}, {NULL, 0, 0, 0, 0}};
+ *   static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts,
+ *                                           cmd_sort_opts, cmd_inverted_opts, NULL};
+ *   cmd_common c = CMD_COMMON_INIT;
+ *   cmd_opts o;
+ *   cmd_opts_init(&o, "view", tables, argc, argv, 0);
+ *   for (int id; (id = cmd_opts_next(&o)) != CMD_OPTS_END;)
+ *       if (id == CMD_OPTS_ERROR || (id >= CMD_O_FIRST && cmd_common_option("view", &c, id, o.arg)))
+ *           return 2;                                  (after freeing)
+ *       else if (id == OPT_COLLECT) ...
+ *   ... c.help, c.format, c.value (cmd_tree_value), cmd_common_tree_opts(&c, &tree_opts),
+ *   o.operands[0 .. o.noperands) ...; cmd_opts_free(&o); cmd_common_free(&c);
+ *
+ * Short names are few and mean one thing everywhere: -h help, -s sort
+ * (flat|cum, as perf's report -s), -o output, -q quiet, -n rows; --value
+ * has none (pprof's -sample_index=V is accepted).
  */
 
 enum { CMD_ARG_NONE = 0, CMD_ARG_REQUIRED = 1 };
@@ -94,7 +113,8 @@ enum {
     CMD_O_HELP = CMD_O_FIRST,                                    /* cmd_input_opts */
     CMD_O_FORMAT, CMD_O_VALUE,
     CMD_O_FOCUS, CMD_O_IGNORE, CMD_O_THREAD, CMD_O_HIDE, CMD_O_SHOW,  /* cmd_filter_opts */
-    CMD_O_SHOW_FROM, CMD_O_PRUNE_FROM, CMD_O_TAGFOCUS, CMD_O_TAGIGNORE, CMD_O_RELATIVE,
+    CMD_O_SHOW_FROM, CMD_O_PRUNE_FROM, CMD_O_TAGFOCUS, CMD_O_TAGIGNORE,
+    CMD_O_RELATIVE,                                              /* cmd_percent_opts */
     CMD_O_DIFF, CMD_O_NORMALIZE,                                 /* cmd_diff_opts */
     CMD_O_SORT,                                                  /* cmd_sort_opts */
     CMD_O_REVERSE,                                               /* cmd_reverse_opts */
@@ -105,10 +125,12 @@ enum {
  * (pprof: -sample_index=V). */
 extern const cmd_opt cmd_input_opts[];
 /* --focus, --ignore, --thread (comma lists and repeats: any of them),
- * --hide, --show, --show-from, --prune-from, --tagfocus, --tagignore,
- * --relative-percentages; pprof's spellings (-show_from, -prune_from,
- * -relative_percentages) too. */
+ * --hide, --show, --show-from, --prune-from, --tagfocus, --tagignore;
+ * pprof's spellings (-show_from, -prune_from) too. */
 extern const cmd_opt cmd_filter_opts[];
+/* --relative-percentages (pprof: -relative_percentages): percentages of
+ * what the filters kept, not of the whole profile. */
+extern const cmd_opt cmd_percent_opts[];
 /* --diff BASE (pprof: -diff_base=BASE), --normalize. */
 extern const cmd_opt cmd_diff_opts[];
 /* -s, --sort flat|cum. */
@@ -150,7 +172,8 @@ void cmd_common_free(cmd_common *c);
     "      --prune-from RE   drop the callees of the frame matching RE\n" \
     "      --tagfocus [KEY=]V[,V]  only samples with a label matching: a regex, or a\n" \
     "                        numeric range N, N:, :N, N:M with units (bytes=1kb:)\n" \
-    "      --tagignore [KEY=]V[,V] drop samples with such a label\n" \
+    "      --tagignore [KEY=]V[,V] drop samples with such a label\n"
+#define CMD_HELP_PERCENT \
     "      --relative-percentages  percentages of what the filters kept (default:\n" \
     "                        of the whole profile, as pprof)\n"
 #define CMD_HELP_INPUT \

@@ -207,6 +207,10 @@ const cmd_opt cmd_filter_opts[] = {
     {"prune_from", 0, CMD_ARG_REQUIRED, 0, CMD_O_PRUNE_FROM},
     {"tagfocus", 0, CMD_ARG_REQUIRED, 0, CMD_O_TAGFOCUS},
     {"tagignore", 0, CMD_ARG_REQUIRED, 0, CMD_O_TAGIGNORE},
+    {NULL, 0, 0, 0, 0},
+};
+
+const cmd_opt cmd_percent_opts[] = {
     {"relative-percentages", 0, CMD_ARG_NONE, 0, CMD_O_RELATIVE},
     {"relative_percentages", 0, CMD_ARG_NONE, 0, CMD_O_RELATIVE},
     {NULL, 0, 0, 0, 0},

@@ -46,7 +46,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'ignis help COMMAND' (or 'ignis COMMAND --help') for a command's options.\n"
                  "Formats: pprof (.pb.gz), folded stacks (.folded), perf script text (read),\n"
-                 "SVG flame graphs (.svg, write).\n");
+                 "each gzipped or not; SVG flame graphs (.svg, write).\n");
 }
 
 static const struct command *command_named(const char *name)

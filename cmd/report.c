@@ -63,6 +63,7 @@ static void usage(FILE *out)
             CMD_HELP_INPUT
             CMD_HELP_DIFF
             CMD_HELP_FILTERS
+            CMD_HELP_PERCENT
             "  -h, --help            this help\n\n"
             "A filter that matches no sample is an error (exit 1).  pprof's spellings\n"
             "work too: -top, -nodecount=N, -focus=RE, -sample_index=V, -diff_base=F.\n");
@@ -350,7 +351,7 @@ static int parse_args(int argc, char **argv, report_args *a)
         {"source_path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
         {NULL, 0, 0, 0, 0},
     };
-    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts,
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
                                             cmd_sort_opts, cmd_reverse_opts, NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
