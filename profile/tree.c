@@ -50,8 +50,12 @@ typedef struct arr {
     size_t len, cap, elem;
 } arr;
 
+/* Appends n elements (uninitialised) and returns the first; pushing none
+ * to an empty array returns NULL (no offset from a null pointer). */
 static void *arr_push(arr *a, size_t n)
 {
+    if (!a->data && !n)
+        return NULL;
     if (a->len + n > a->cap) {
         size_t cap = a->cap ? a->cap : 64;
         while (cap < a->len + n)
@@ -265,6 +269,95 @@ static void expander_free(expander *x)
     free(x->labels_ok.data);
 }
 
+/* ---- regexes --------------------------------------------------------------- */
+
+/* How big glibc's compiled form of an extended regex may grow, roughly:
+ * regcomp copies a repeated item once per repetition ('+' as "xx*",
+ * "{m,n}" n times), so repeating a repetition multiplies ("a++++...",
+ * "((a+)+)+", "(a{99}){99}") and a short pattern can take minutes and
+ * gigabytes.  Each item costs 1, a group the sum of its items, a
+ * repetition multiplies the item before it. */
+static double regex_cost(const char *p)
+{
+    double sum[64] = {0}, last[64] = {0};
+    int d = 0;
+    for (; *p; p++) {
+        double mult = 0;
+        switch (*p) {
+        case '\\':
+            if (p[1])
+                p++;
+            sum[d] += last[d] = 1;
+            break;
+        case '[': { /* a bracket expression is one item */
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']')
+                q += q[0] == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=') && strchr(q + 2, ']') ? strchr(q + 2, ']') - q + 1 : 1;
+            p = *q ? q : q - 1;
+            sum[d] += last[d] = 1;
+            break;
+        }
+        case '(':
+            if (d < 63) {
+                d++;
+                sum[d] = last[d] = 0;
+            }
+            break;
+        case ')':
+            if (d > 0) {
+                double g = sum[d] > 1 ? sum[d] : 1;
+                d--;
+                sum[d] += last[d] = g;
+            }
+            break;
+        case '*': case '?': mult = 1; break;
+        case '+': mult = 2; break;
+        case '{': {
+            char *end;
+            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : (end++, lo + 1);
+            if (*end != '}') {
+                sum[d] += last[d] = 1;
+                break;
+            }
+            p = end;
+            mult = (double)(hi > lo ? hi : lo) + 1;
+            break;
+        }
+        case '|': last[d] = 0; break;
+        default: sum[d] += last[d] = 1;
+        }
+        if (mult > 0) { /* replace the last item by its repetition */
+            sum[d] += last[d] * (mult - 1);
+            last[d] *= mult;
+        }
+    }
+    double total = 0;
+    for (int i = 0; i <= d; i++)
+        total += sum[i];
+    return total;
+}
+
+/* Compiles pat (POSIX extended, no subexpressions) for option flag; a
+ * pattern glibc would take too long to compile is refused. */
+static int compile_regex(regex_t *re, const char *pat, const char *flag, ig_err *err)
+{
+    if (regex_cost(pat) > 2000)
+        return ig_err_set(err, "%s: regular expression '%s' repeats repetitions too deeply (simplify it)", flag, pat);
+    int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        return ig_err_set(err, "%s: invalid regular expression '%s': %s", flag, pat, msg);
+    }
+    return 0;
+}
+
 /* ---- quantities with units (tag filter ranges, numeric labels) ---------- */
 
 typedef struct unit_def {
@@ -397,12 +490,11 @@ static int tag_filter_init(tag_filter *tf, const char *spec, int ignore, ig_err 
         size_t len = comma ? (size_t)(comma - v) : strlen(v);
         char *text = xstrndup(v, len);
         tag_value *tv = &tf->values[i];
-        int rc = regcomp(&tv->re, text, REG_EXTENDED | REG_NOSUB);
-        if (rc) {
-            char msg[128];
-            regerror(rc, &tv->re, msg, sizeof msg);
+        char which[512];
+        snprintf(which, sizeof which, "%s=%s", flag, spec);
+        if (compile_regex(&tv->re, text, which, err)) {
             free(text);
-            return ig_err_set(err, "%s=%s: invalid regular expression: %s", flag, spec, msg);
+            return -1;
         }
         tf->n++;
         parse_range(text, tv);
@@ -478,12 +570,9 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
     for (int r = 0; r < RE_COUNT; r++) {
         if (!pat[r] || !*pat[r])
             continue;
-        int rc = regcomp(&x->re[r], pat[r], REG_EXTENDED | REG_NOSUB);
-        if (rc) {
-            char msg[128];
-            regerror(rc, &x->re[r], msg, sizeof msg);
+        if (compile_regex(&x->re[r], pat[r], re_flag[r], err)) {
             expander_free(x);
-            return ig_err_set(err, "%s: invalid regular expression '%s': %s", re_flag[r], pat[r], msg);
+            return -1;
         }
         x->has_re[r] = 1;
         if (r < RE_FRAMES)
@@ -1299,7 +1388,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
             kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
         size_t off = 0;
         for (size_t i = 0; i < paths.len; i++) {
-            P[i].ids = kd + off;
+            P[i].ids = kd ? kd + off : NULL; /* NULL: every path is empty */
             off += P[i].len;
         }
         nframes = keys.len;

@@ -356,6 +356,16 @@ static void test_frame_filters(void **state)
     ig_tree_opts bad = {.value = -1, .hide = "("};
     assert_null(ig_tree_build(p, &bad, &err));
     assert_non_null(strstr(err.msg, "--hide: invalid regular expression"));
+    /* glibc's regcomp copies repeated repetitions: refused before it runs */
+    ig_tree_opts slow = {.value = -1, .focus = "x+++++++++++++++++++++++++"};
+    assert_null(ig_tree_build(p, &slow, &err));
+    assert_non_null(strstr(err.msg, "--focus: regular expression 'x++"));
+    ig_tree_opts nested = {.value = -1, .ignore = "((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+"};
+    assert_null(ig_tree_build(p, &nested, &err));
+    ig_tree_opts fine = {.value = -1, .focus = "^(main|[[:alpha:]]+_x{2,9})$|b{100}|\\+\\+\\+"};
+    t = ig_tree_build(p, &fine, &err);
+    assert_non_null(t);
+    ig_tree_free(t);
     ignis_profile_free(p);
 }
 
