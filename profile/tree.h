@@ -237,8 +237,9 @@ char *ig_thread_regex(const char *const *names, size_t n);
 
 /* ---- filtered copy --------------------------------------------------------- */
 
-/* A new profile holding what the filters of opts keep (value, reverse and
- * min_total are ignored): the kept samples with every value, their paths
+/* A new profile holding what the filters of opts keep (value, reverse,
+ * min_total, granularity and progress are ignored: frames are the
+ * profile's lines): the kept samples with every value, their paths
  * edited by the frame filters (a location that loses some of its inlined
  * lines becomes a new location with the rest), labels, mappings and
  * metadata as in p.  unmatched (len bytes, may be NULL) gets what
