@@ -119,6 +119,7 @@ enum {
     CMD_O_SORT,                                                  /* cmd_sort_opts */
     CMD_O_REVERSE,                                               /* cmd_reverse_opts */
     CMD_O_INVERTED,                                              /* cmd_inverted_opts */
+    CMD_O_GRANULARITY, CMD_O_FUNCTIONS, CMD_O_LINES, CMD_O_FILES, /* cmd_granularity_opts */
 };
 
 /* -h/--help; --format F (the INPUT format, in every command); --value V
@@ -139,11 +140,15 @@ extern const cmd_opt cmd_sort_opts[];
 extern const cmd_opt cmd_reverse_opts[];
 /* --inverted (also --icicle): the root at the top. */
 extern const cmd_opt cmd_inverted_opts[];
+/* --granularity function|line|file|module (plural too): what a frame is;
+ * pprof's -functions, -lines and -files. */
+extern const cmd_opt cmd_granularity_opts[];
 
 /* What the shared options set. */
 typedef struct cmd_common {
     const char *format, *value, *diff;
     int help, normalize, relative, sort, reverse, inverted; /* sort: ig_top_sort, -1 = not given */
+    int granularity;               /* ig_granularity */
     /* filters; repeated regexes (and --thread lists) are alternatives */
     char *focus, *ignore, *thread, *hide, *show, *show_from, *prune_from;
     char **tagfocus, **tagignore;  /* NULL-terminated, or NULL */
@@ -156,8 +161,8 @@ typedef struct cmd_common {
 /* Stores a shared option (id >= CMD_O_FIRST): returns 0, or 2 after
  * printing a usage error (a bad --sort value). */
 int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg);
-/* Copies the filters, normalize, relative and reverse into o (which keeps
- * pointers into c). */
+/* Copies the filters, normalize, relative, reverse and granularity into o
+ * (which keeps pointers into c). */
 void cmd_common_tree_opts(const cmd_common *c, struct ig_tree_opts *o);
 void cmd_common_free(cmd_common *c);
 
@@ -179,6 +184,9 @@ void cmd_common_free(cmd_common *c);
 #define CMD_HELP_INPUT \
     "      --format F        input format: pprof, folded, perf-script (default: detect)\n" \
     "      --value V         sample value: index, type or type/unit (pprof -sample_index=V)\n"
+#define CMD_HELP_GRANULARITY \
+    "      --granularity G   what a frame is: function (default), line, file, module\n" \
+    "                        (pprof -functions, -lines, -files)\n"
 #define CMD_HELP_DIFF \
     "      --diff BASE       compare with profile BASE (pprof -diff_base=BASE)\n" \
     "      --normalize       scale BASE to the same total first\n"

@@ -239,6 +239,26 @@ const cmd_opt cmd_inverted_opts[] = {
     {NULL, 0, 0, 0, 0},
 };
 
+const cmd_opt cmd_granularity_opts[] = {
+    {"granularity", 0, CMD_ARG_REQUIRED, 0, CMD_O_GRANULARITY},
+    {"functions", 0, CMD_ARG_NONE, CMD_OPT_PPROF, CMD_O_FUNCTIONS},
+    {"lines", 0, CMD_ARG_NONE, CMD_OPT_PPROF, CMD_O_LINES},
+    {"files", 0, CMD_ARG_NONE, CMD_OPT_PPROF, CMD_O_FILES},
+    {NULL, 0, 0, 0, 0},
+};
+
+/* "function", "line", "file", "module", or their plurals. */
+static int parse_granularity(const char *s)
+{
+    static const char *const names[] = {"function", "line", "file", "module"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(names[i]);
+        if (!strncmp(s, names[i], n) && (!s[n] || !strcmp(s + n, "s")))
+            return i;
+    }
+    return -1;
+}
+
 static char *concat3(const char *a, const char *b, const char *c)
 {
     size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
@@ -326,6 +346,13 @@ int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
     case CMD_O_NORMALIZE: c->normalize = 1; break;
     case CMD_O_REVERSE: c->reverse = 1; break;
     case CMD_O_INVERTED: c->inverted = 1; break;
+    case CMD_O_FUNCTIONS: c->granularity = IG_GRAN_FUNCTION; break;
+    case CMD_O_LINES: c->granularity = IG_GRAN_LINE; break;
+    case CMD_O_FILES: c->granularity = IG_GRAN_FILE; break;
+    case CMD_O_GRANULARITY:
+        if ((c->granularity = parse_granularity(arg)) < 0)
+            return cmd_usage_error(cmd, "--granularity", "'%s' is not function, line, file or module", arg);
+        break;
     case CMD_O_SORT:
         if (!strcmp(arg, "flat"))
             c->sort = IG_SORT_FLAT;
@@ -353,6 +380,7 @@ void cmd_common_tree_opts(const cmd_common *c, ig_tree_opts *o)
     o->normalize = c->normalize;
     o->relative = c->relative;
     o->reverse = c->reverse;
+    o->granularity = (ig_granularity)c->granularity;
 }
 
 static void strs_free(char **l)

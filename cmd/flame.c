@@ -40,6 +40,7 @@ static void usage(FILE *out)
             "      --normalize       scale BASE to the same total first\n"
             "      --format F        input format: pprof, folded, perf-script (default: detect)\n"
             "      --value V         sample value to draw (index, type or type/unit)\n"
+            CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
             CMD_HELP_PERCENT
             "  -q, --quiet           do not say what was written\n"
@@ -122,7 +123,7 @@ static int parse_args(int argc, char **argv, flame_args *a)
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
-                                            cmd_reverse_opts, cmd_inverted_opts, NULL};
+                                            cmd_reverse_opts, cmd_inverted_opts, cmd_granularity_opts, NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
     long width = 0;

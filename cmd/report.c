@@ -62,6 +62,7 @@ static void usage(FILE *out)
             "                        with relative paths (':'-separated; pprof -source_path)\n"
             CMD_HELP_INPUT
             CMD_HELP_DIFF
+            CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
             CMD_HELP_PERCENT
             "  -h, --help            this help\n\n"
@@ -352,7 +353,7 @@ static int parse_args(int argc, char **argv, report_args *a)
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
-                                            cmd_sort_opts, cmd_reverse_opts, NULL};
+                                            cmd_sort_opts, cmd_reverse_opts, cmd_granularity_opts, NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
     int id, rc = -1;

@@ -50,6 +50,14 @@ has pp "6 60.00% 60.00% 6 60.00% hot_a"
 run pp2 report "$T/new.folded" -diff_base "$T/base.folded" -nodecount 1
 has pp2 "Base: $T/base.folded"
 
+# ---- what a frame is: --granularity, pprof's -lines --------------------------------------------
+run gl report "$DATA/go_cpu.pb.gz" --granularity line -n 1
+has gl "1.39s 57.92% 57.92% 1.39s 57.92% main.hotLoop gopprof.go:28"
+run gl2 report "$DATA/go_cpu.pb.gz" -lines -n 1
+cmp -s "$T/gl.out" "$T/gl2.out" || fail "-lines is not --granularity line"
+run gl3 report "$DATA/go_cpu.pb.gz" --granularity=bogus
+one_line_error gl3 2 "ignis report: --granularity: 'bogus' is not function, line, file or module (ignis report --help)"
+
 # ---- -s and --reverse in report --------------------------------------------------------------
 run sort report "$T/threads.perf" -s cum -n 1
 has sort "0 0.00% 0.00% 10ms 100% main"
