@@ -457,11 +457,16 @@ static int attach_thread(session *s, pid_t tid, ig_err *err)
     return 0;
 }
 
-/* Releases the ring and events of a thread that exited (already drained:
- * a dead thread writes nothing more), so short-lived threads leak no
- * file descriptors or ring memory. */
+static void drain_ring(session *s, thread_ring *tr);
+
+/* Releases the ring and events of a thread that exited, so short-lived
+ * threads leak no file descriptors or ring memory.  The ring is drained
+ * first: the thread may have written its last calls between the loop's
+ * drain and the rescan that found it gone (a dead thread writes nothing
+ * more, so this drain is its last). */
 static void release_thread(session *s, thread_ring *tr)
 {
+    drain_ring(s, tr);
     ig_ring_unmap(&tr->ring);
     for (size_t k = tr->fd_lo; k < tr->fd_hi; k++)
         if (s->fds[k] >= 0) {
@@ -675,22 +680,26 @@ static void take_sideband(session *s, const struct perf_event_header *h)
     ig_maps_add(&s->maps, &s->mc, s->pid, addr, len, pgoff, name, ((uint64_t)maj << 8) | min, ino);
 }
 
+static void drain_ring(session *s, thread_ring *tr)
+{
+    if (tr->closed)
+        return;
+    ig_ring *r = &tr->ring;
+    ig_ring_begin(r);
+    const struct perf_event_header *h;
+    while ((h = ig_ring_next(r))) {
+        if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof *h + 16)
+            take_sample(s, h);
+        else
+            take_sideband(s, h);
+    }
+    ig_ring_end(r);
+}
+
 static void drain(session *s)
 {
-    for (size_t i = 0; i < s->nrings; i++) {
-        if (s->rings[i].closed)
-            continue;
-        ig_ring *r = &s->rings[i].ring;
-        ig_ring_begin(r);
-        const struct perf_event_header *h;
-        while ((h = ig_ring_next(r))) {
-            if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof *h + 16)
-                take_sample(s, h);
-            else
-                take_sideband(s, h);
-        }
-        ig_ring_end(r);
-    }
+    for (size_t i = 0; i < s->nrings; i++)
+        drain_ring(s, &s->rings[i]);
 }
 
 /* ---- replaying events in time order ---------------------------------------------- */

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/collect/t_disk_full.sh — the store's disk fills up.
 #
-# The database lives on a 4 MiB tmpfs (needs root) that a filler file
-# makes nearly full.  A libignis service (one attempt per export, so a
+# The database lives on a 64 MiB tmpfs (needs root) that a filler file
+# makes nearly full; 64 MiB holds everything the 8 MiB queue can have
+# acknowledged however slow the writer is (a slow machine acknowledged
+# 18k spans, more than 4 MiB could ever store).  A libignis service (one attempt per export, so a
 # refused batch counts as failed at once) sends until `ignis collect`
 # answers 503: from then on nothing more is acknowledged, the spans it
 # had acknowledged wait in its queue, and what was committed stays
@@ -12,11 +14,11 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "needs root to mount a tmpfs"; exit 77; }
 mkdir "$dir/small"
-mount -t tmpfs -o size=4m tmpfs "$dir/small" 2>/dev/null || { echo "cannot mount a tmpfs here"; exit 77; }
+mount -t tmpfs -o size=64m tmpfs "$dir/small" 2>/dev/null || { echo "cannot mount a tmpfs here"; exit 77; }
 _mounts+=("$dir/small")
 DB=$dir/small/traces.db
 
-start_collect --max-queue-mb 16
+start_collect --max-queue-mb 8
 free_kb=$(df -k --output=avail "$dir/small" | tail -1)
 dd if=/dev/zero of="$dir/small/filler" bs=1k count=$((free_kb - 700)) status=none 2>/dev/null
 out=$(IGNIS_OTLP_RETRY_MAX_ATTEMPTS=1 OTEL_SERVICE_NAME=full emit 60000 10) # failures are expected
