@@ -122,6 +122,8 @@ enum {
     CMD_O_REVERSE,                                               /* cmd_reverse_opts */
     CMD_O_INVERTED,                                              /* cmd_inverted_opts */
     CMD_O_GRANULARITY, CMD_O_FUNCTIONS, CMD_O_LINES, CMD_O_FILES, /* cmd_granularity_opts */
+    CMD_O_SPAN, CMD_O_TRACE, CMD_O_SPAN_NAME, CMD_O_SPANS,       /* cmd_span_opts */
+    CMD_O_SLOW_VS_FAST, CMD_O_THRESHOLD,
 };
 
 /* -h/--help; --format F (the INPUT format, in every command); --value V
@@ -145,6 +147,12 @@ extern const cmd_opt cmd_inverted_opts[];
 /* --granularity function|line|file|module (plural too): what a frame is;
  * pprof's -functions, -lines and -files. */
 extern const cmd_opt cmd_granularity_opts[];
+/* Span-linked profiles (profile/spans.h): --span ID (repeatable),
+ * --trace ID, --span-name NAME select samples by their span labels;
+ * --spans STORE|FILE.jsonl gives span times (a span then brings its
+ * descendants); --slow-vs-fast NAME [--threshold DUR] compares the slow
+ * spans of an operation with the others. */
+extern const cmd_opt cmd_span_opts[];
 
 /* What the shared options set. */
 typedef struct cmd_common {
@@ -156,6 +164,12 @@ typedef struct cmd_common {
     char **tagfocus, **tagignore;  /* NULL-terminated, or NULL */
     char **active;                 /* "focus=RE" per filter given, in order; NULL-terminated */
     size_t nactive, ntagfocus, ntagignore;
+    /* span options (cmd_span_opts) and what cmd_apply_spans made of them */
+    char **span_ids;               /* NULL-terminated, or NULL */
+    size_t nspan_ids;
+    const char *trace_id, *span_name, *spans_src, *slow_vs_fast, *threshold;
+    struct ig_span_select *span_sel; /* the sample filter cmd_common_tree_opts passes on */
+    char *span_base;               /* --slow-vs-fast: what the base is, for headers */
 } cmd_common;
 
 #define CMD_COMMON_INIT {.sort = -1}
@@ -171,6 +185,13 @@ int cmd_one_input(const char *cmd, const cmd_common *c, const cmd_opts *o, void 
 /* Copies the filters, normalize, relative, reverse and granularity into o
  * (which keeps pointers into c). */
 void cmd_common_tree_opts(const cmd_common *c, struct ig_tree_opts *o);
+/* Applies the span options to a loaded profile *p, before views are built:
+ * --span/--trace/--span-name become c->span_sel (call
+ * cmd_common_tree_opts again afterwards); --slow-vs-fast replaces *p by the
+ * samples of the operation's slow spans and sets *base to the others',
+ * with normalize on and c->diff naming the base.  Prints what it compared.
+ * Returns 0, 1 after printing an error, 2 after a usage error. */
+int cmd_apply_spans(const char *cmd, cmd_common *c, struct ignis_profile **p, struct ignis_profile **base);
 void cmd_common_free(cmd_common *c);
 
 /* Help text of the shared options, to embed in a command's usage. */
@@ -194,6 +215,15 @@ void cmd_common_free(cmd_common *c);
 #define CMD_HELP_GRANULARITY \
     "      --granularity G   what a frame is: function (default), line, file, module\n" \
     "                        (pprof -functions, -lines, -files)\n"
+#define CMD_HELP_SPANS \
+    "      --span ID         only samples taken in span ID (and its children, with --spans)\n" \
+    "      --trace ID        only samples of trace ID\n" \
+    "      --span-name NAME  only samples of the spans named NAME (one operation)\n" \
+    "      --slow-vs-fast NAME  diff of NAME's slowest spans (above its p90) against\n" \
+    "                        the others: what slow requests do that fast ones don't\n" \
+    "      --threshold DUR   --slow-vs-fast: slow means at least DUR (e.g. 200ms)\n" \
+    "      --spans SRC       span times and parents from a trace store or OTLP-JSON\n" \
+    "                        file (default: durations estimated from the profile)\n"
 #define CMD_HELP_DIFF \
     "      --diff BASE       compare with profile BASE (pprof -diff_base=BASE)\n" \
     "      --normalize       scale BASE to the same total first\n"

@@ -15,6 +15,7 @@
  */
 #include "cmd/cmd.h"
 #include "exporters/formats.h"
+#include "profile/spans.h"
 #include "profile/tree.h"
 
 #include <errno.h>
@@ -338,7 +339,8 @@ int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
     static const struct { int id; const char *name; } filter_names[] = {
         {CMD_O_FOCUS, "focus"}, {CMD_O_IGNORE, "ignore"}, {CMD_O_THREAD, "thread"}, {CMD_O_HIDE, "hide"},
         {CMD_O_SHOW, "show"}, {CMD_O_SHOW_FROM, "show_from"}, {CMD_O_PRUNE_FROM, "prune_from"},
-        {CMD_O_TAGFOCUS, "tagfocus"}, {CMD_O_TAGIGNORE, "tagignore"}};
+        {CMD_O_TAGFOCUS, "tagfocus"}, {CMD_O_TAGIGNORE, "tagignore"}, {CMD_O_SPAN, "span"},
+        {CMD_O_TRACE, "trace"}, {CMD_O_SPAN_NAME, "span_name"}};
     for (size_t i = 0; i < sizeof filter_names / sizeof filter_names[0]; i++)
         if (filter_names[i].id == id)
             c->active = list_add(c->active, &c->nactive, concat3(filter_names[i].name, "=", arg));
@@ -355,6 +357,12 @@ int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
     case CMD_O_PRUNE_FROM: add_alternative(&c->prune_from, arg, strlen(arg)); break;
     case CMD_O_TAGFOCUS: c->tagfocus = list_add(c->tagfocus, &c->ntagfocus, concat3(arg, "", "")); break;
     case CMD_O_TAGIGNORE: c->tagignore = list_add(c->tagignore, &c->ntagignore, concat3(arg, "", "")); break;
+    case CMD_O_SPAN: c->span_ids = list_add(c->span_ids, &c->nspan_ids, concat3(arg, "", "")); break;
+    case CMD_O_TRACE: c->trace_id = arg; break;
+    case CMD_O_SPAN_NAME: c->span_name = arg; break;
+    case CMD_O_SPANS: c->spans_src = arg; break;
+    case CMD_O_SLOW_VS_FAST: c->slow_vs_fast = arg; break;
+    case CMD_O_THRESHOLD: c->threshold = arg; break;
     case CMD_O_RELATIVE: c->relative = 1; break;
     case CMD_O_DIFF: c->diff = arg; break;
     case CMD_O_NORMALIZE: c->normalize = 1; break;
@@ -395,6 +403,8 @@ void cmd_common_tree_opts(const cmd_common *c, ig_tree_opts *o)
     o->relative = c->relative;
     o->reverse = c->reverse;
     o->granularity = (ig_granularity)c->granularity;
+    o->keep_labels = c->span_sel ? ig_span_keep_labels : NULL;
+    o->keep_labels_ctx = c->span_sel;
 }
 
 static void strs_free(char **l)
@@ -416,6 +426,11 @@ void cmd_common_free(cmd_common *c)
     strs_free(c->tagfocus);
     strs_free(c->tagignore);
     strs_free(c->active);
+    strs_free(c->span_ids);
+    if (c->span_sel)
+        ig_span_select_free(c->span_sel);
+    free(c->span_sel);
+    free(c->span_base);
     memset(c, 0, sizeof *c);
     c->sort = -1;
 }

@@ -36,6 +36,8 @@ static void usage(FILE *out)
                  "                        type/unit; default for folded: sample counts when the\n"
                  "                        profile has them, else its default value)\n"
                  CMD_HELP_FILTERS
+                 "      --span ID, --trace ID, --span-name NAME  only samples of that span (with\n"
+                 "                        its children given --spans SRC), trace or operation\n"
                  "  -q, --quiet           do not say what was written\n"
                  "  -h, --help            this help\n");
 }
@@ -60,7 +62,7 @@ static int parse_args(int argc, char **argv, convert_args *a)
         {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
         {NULL, 0, 0, 0, 0},
     };
-    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, NULL};
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_span_opts, NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
     int id, rc = -1;
@@ -110,9 +112,16 @@ int cmd_convert(int argc, char **argv)
         cmd_common_free(&a.c);
         return rc;
     }
-    ignis_profile *p = cmd_load_profile(CMD, a.in, a.c.format), *q = NULL;
+    ignis_profile *p = NULL, *q = NULL, *unused = NULL;
     rc = 1;
-    if (p && a.c.nactive)
+    if (a.c.slow_vs_fast) {
+        rc = cmd_usage_error(CMD, "--slow-vs-fast", "makes a diff: use ignis flame, report or view");
+        goto out;
+    }
+    if (!(p = cmd_load_profile(CMD, a.in, a.c.format)) || (rc = cmd_apply_spans(CMD, &a.c, &p, &unused)) != 0)
+        goto out;
+    rc = 1;
+    if (a.c.nactive)
         q = filtered(&a, p);
     const ignis_profile *w = a.c.nactive ? q : p;
     ig_write_opts wo = {.tree = {.value = -1}, .minwidth = -1};
@@ -130,6 +139,7 @@ int cmd_convert(int argc, char **argv)
             }
         }
     }
+out:
     ignis_profile_free(q);
     ignis_profile_free(p);
     cmd_common_free(&a.c);

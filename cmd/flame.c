@@ -42,6 +42,7 @@ static void usage(FILE *out)
             "      --value V         sample value to draw (index, type or type/unit)\n"
             CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
+            CMD_HELP_SPANS
             CMD_HELP_PERCENT
             "  -q, --quiet           do not say what was written\n"
             "  -h, --help            this help\n");
@@ -123,7 +124,8 @@ static int parse_args(int argc, char **argv, flame_args *a)
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
-                                            cmd_reverse_opts, cmd_inverted_opts, cmd_granularity_opts, NULL};
+                                            cmd_reverse_opts, cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts,
+                                            NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
     long width = 0;
@@ -201,9 +203,17 @@ int cmd_flame(int argc, char **argv)
     rc = 1;
     if (!out_path || !(p = cmd_load_profile(CMD, a.in, a.c.format)))
         goto done;
+    if ((rc = cmd_apply_spans(CMD, &a.c, &p, &base)) != 0)
+        goto done;
+    rc = 1;
+    cmd_common_tree_opts(&a.c, &a.w.tree);
     if ((a.w.tree.value = cmd_tree_value(CMD, p, a.c.value)) == -2)
         goto done;
-    if (a.c.diff) {
+    if (base) {
+        if (cmd_check_diff(CMD, p, a.w.tree.value, a.c.value != NULL, base, a.c.diff))
+            goto done;
+        a.w.diff_base = base;
+    } else if (a.c.diff) {
         if (!(base = cmd_load_profile(CMD, a.c.diff, a.c.format)) ||
             cmd_check_diff(CMD, p, a.w.tree.value, a.c.value != NULL, base, a.c.diff))
             goto done;

@@ -65,6 +65,7 @@ static void usage(FILE *out)
             CMD_HELP_DIFF
             CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
+            CMD_HELP_SPANS
             CMD_HELP_PERCENT
             "  -h, --help            this help\n\n"
             "A filter that matches no sample is an error (exit 1).  pprof's spellings\n"
@@ -366,7 +367,8 @@ static int parse_args(int argc, char **argv, report_args *a)
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
-                                            cmd_sort_opts, cmd_reverse_opts, cmd_granularity_opts, NULL};
+                                            cmd_sort_opts, cmd_reverse_opts, cmd_granularity_opts, cmd_span_opts,
+                                            NULL};
     cmd_opts o;
     cmd_opts_init(&o, CMD, tables, argc, argv, 0);
     int id, rc = -1;
@@ -458,8 +460,11 @@ int cmd_report(int argc, char **argv)
     }
     ignis_profile *p = cmd_load_profile(CMD, a.in, a.c.format), *base = NULL;
     rc = 1;
-    if (p && (!a.c.diff || (base = cmd_load_profile(CMD, a.c.diff, a.c.format))))
-        rc = report(&a, p, base);
+    if (p && (rc = cmd_apply_spans(CMD, &a.c, &p, &base)) == 0) {
+        rc = 1;
+        if (base || !a.c.diff || (base = cmd_load_profile(CMD, a.c.diff, a.c.format)))
+            rc = report(&a, p, base);
+    }
     if (rc == 0)
         rc = cmd_finish_stdout(CMD);
     ignis_profile_free(base);

@@ -238,7 +238,9 @@ typedef struct expander {
     regex_t re[RE_COUNT];
     int has_re[RE_COUNT];
     int frame_filters;  /* some frame regex is set */
-    int label_filters;  /* the thread regex or a tag filter is set */
+    int label_filters;  /* the thread regex, a tag filter or keep_labels is set */
+    int (*keep_labels)(void *ctx, const ignis_profile *p, uint32_t labels);
+    void *keep_labels_ctx;
     tag_filter *tags;
     size_t ntags;
     unsigned matched;   /* RE_BIT(r): regex r matched (a frame, or a thread) */
@@ -588,7 +590,9 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
             return -1;
         }
     }
-    x->label_filters = x->has_re[RE_THREAD] || x->ntags;
+    x->keep_labels = o->keep_labels;
+    x->keep_labels_ctx = o->keep_labels_ctx;
+    x->label_filters = x->has_re[RE_THREAD] || x->ntags || x->keep_labels;
     size_t nloc = ignis_profile_num_locations(p) + 1;
     memset(arr_push(&x->loc_off, nloc), 0xff, nloc * sizeof(uint32_t));
     memset(arr_push(&x->loc_n, nloc), 0, nloc * sizeof(uint32_t));
@@ -728,6 +732,8 @@ static int labels_ok(expander *x, uint32_t labels)
             if (tf->ignore ? m : !m)
                 keep = 0;
         }
+        if (keep && x->keep_labels && !x->keep_labels(x->keep_labels_ctx, x->p, labels))
+            keep = 0;
         *ok = keep ? 1 : -1;
     }
     return *ok > 0;
@@ -2167,6 +2173,7 @@ ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opt
         o.focus = opts->focus, o.ignore = opts->ignore, o.thread = opts->thread, o.root = opts->root;
         o.hide = opts->hide, o.show = opts->show, o.prune_from = opts->prune_from;
         o.tagfocus = opts->tagfocus, o.tagignore = opts->tagignore;
+        o.keep_labels = opts->keep_labels, o.keep_labels_ctx = opts->keep_labels_ctx;
     }
     names nm;
     names_init(&nm);

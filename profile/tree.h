@@ -91,6 +91,11 @@ typedef struct ig_tree_opts {
                            filters) equals the new profile's (pprof -normalize) */
     int relative;       /* percentages of what the filters kept rather than of
                            the whole profile (ig_tree_pct_total) */
+    /* A sample filter the caller decides per label set (the span
+     * selections of profile/spans.h): a sample is kept only when it
+     * returns non-zero.  Asked once per label set; NULL = no such filter. */
+    int (*keep_labels)(void *ctx, const ignis_profile *p, uint32_t labels);
+    void *keep_labels_ctx;
 } ig_tree_opts;
 
 typedef struct ig_tree_node {

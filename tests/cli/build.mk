@@ -4,3 +4,10 @@
 # tags, threads), one option parser (spellings, errors, help) and files
 # (gzipped text inputs, folded counts), pprof's list (report --list).
 TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_files.sh tests/cli/t_list.sh
+# span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
+# (a generated profile and spans file whose every number is known)
+TEST_SCRIPTS += tests/cli/t_spans.sh
+EXTRA_TARGETS += $(B)/tests/cli/mkspanprof
+$(B)/tests/cli/mkspanprof: tests/cli/mkspanprof.c $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)

@@ -1,0 +1,234 @@
+/*
+ * cmd/spanopts.c — the span options every profile-reading command shares:
+ * --span, --trace, --span-name, --spans, --slow-vs-fast, --threshold.
+ *
+ * The selection logic lives in profile/spans.c; this file turns options
+ * into it.  Span times come from --spans: a trace store (collect/store.h)
+ * or an OTLP-JSON file imported into a private in-memory store, of which
+ * only the traces the profile's samples carry are loaded — so the cost
+ * follows the profile, not the store.  Times from a trace and samples
+ * from a profile are joined by ids only, never by clock, so clocks that
+ * disagree between machines cannot misattribute a sample.
+ */
+#include "cmd/cmd.h"
+#include "collect/import.h"
+#include "collect/store.h"
+#include "profile/spans.h"
+#include "profile/tree.h"
+#include "viewer/tmodel.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+const cmd_opt cmd_span_opts[] = {
+    {"span", 0, CMD_ARG_REQUIRED, 0, CMD_O_SPAN},
+    {"trace", 0, CMD_ARG_REQUIRED, 0, CMD_O_TRACE},
+    {"span-name", 0, CMD_ARG_REQUIRED, 0, CMD_O_SPAN_NAME},
+    {"spans", 0, CMD_ARG_REQUIRED, 0, CMD_O_SPANS},
+    {"slow-vs-fast", 0, CMD_ARG_REQUIRED, 0, CMD_O_SLOW_VS_FAST},
+    {"threshold", 0, CMD_ARG_REQUIRED, 0, CMD_O_THRESHOLD},
+    {NULL, 0, 0, 0, 0},
+};
+
+#define IMPORT_MAX_LINE (64u << 20)
+
+static uint64_t id_of(const uint8_t b[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static int hexval(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+static void import_warn(void *ctx, const char *msg)
+{
+    unsigned *n = ctx;
+    if ((*n)++ < 3)
+        fprintf(stderr, "ignis: --spans: %s\n", msg);
+}
+
+static ig_store *open_source(const char *path, ig_err *err)
+{
+    size_t n = strlen(path);
+    int jsonl = (n > 6 && !strcmp(path + n - 6, ".jsonl")) || (n > 5 && !strcmp(path + n - 5, ".json")) ||
+                (n > 9 && !strcmp(path + n - 9, ".jsonl.gz")) || !strcmp(path, "-");
+    if (!jsonl)
+        return ig_store_open(path, IG_STORE_READONLY, err);
+    ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, err);
+    ig_import_stats st = {0};
+    unsigned warned = 0;
+    if (s && ig_import_jsonl(s, path, IMPORT_MAX_LINE, import_warn, &warned, &st, err) < 0) {
+        ig_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Span times of the traces the profile's samples belong to. */
+static int load_times(const char *path, const ignis_profile *p, ig_span_times *t, ig_err *err)
+{
+    ig_store *s = open_source(path, err);
+    if (!s)
+        return -1;
+    size_t n;
+    char(*ids)[33] = ig_span_trace_ids(p, &n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint8_t tid[16];
+        for (int k = 0; k < 16; k++)
+            tid[k] = (uint8_t)(hexval(ids[i][2 * k]) << 4 | hexval(ids[i][2 * k + 1]));
+        int64_t id;
+        int found = ig_store_find_trace(s, tid, &id, err);
+        if (found < 0)
+            rc = -1;
+        if (found <= 0)
+            continue;
+        ig_store_trace tr;
+        if (ig_store_load_trace(s, id, &tr, err) < 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t k = 0; k < tr.nspans; k++) {
+            const ig_store_span *sp = &tr.spans[k];
+            uint64_t parent = sp->parent >= 0 ? id_of(tr.spans[sp->parent].span_id)
+                              : sp->parent_state == IG_PARENT_CYCLE ? 0 : id_of(sp->parent_span_id);
+            uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+            ig_span_times_add(t, id_of(sp->span_id), parent, dur, sp->name);
+        }
+        ig_store_trace_free(&tr);
+    }
+    free(ids);
+    ig_store_close(s);
+    if (rc == 0 && !t->n)
+        rc = ig_err_set(err, "%s: none of the profile's %zu trace%s is there", path, n, n == 1 ? "" : "s");
+    return rc;
+}
+
+/* Does any sample pass the selection? */
+static int selects_any(const ignis_profile *p, ig_span_select *sel)
+{
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++)
+        if (ig_span_keep_labels(sel, p, ignis_profile_sample(p, i).labels))
+            return 1;
+    return 0;
+}
+
+static int select_spans(const char *cmd, cmd_common *c, const ignis_profile *p, const ig_span_times *times)
+{
+    ig_err err;
+    ig_span_select *sel = ig_xcalloc(1, sizeof *sel);
+    c->span_sel = sel;
+    for (size_t i = 0; i < c->nspan_ids; i++) {
+        uint64_t id;
+        if (ig_span_parse_span_id(c->span_ids[i], "--span", &id, &err) < 0)
+            return cmd_usage_error(cmd, "--span", "%s", strchr(err.msg, ' ') + 1);
+        ig_span_select_add(sel, id, times);
+    }
+    if (c->trace_id && ig_span_parse_trace_id(c->trace_id, "--trace", sel->trace_id, &err) < 0)
+        return cmd_usage_error(cmd, "--trace", "%s", strchr(err.msg, ' ') + 1);
+    if (c->span_name)
+        sel->name = ig_xstrdup(c->span_name);
+    const char *what = c->nspan_ids ? "--span" : c->trace_id ? "--trace" : "--span-name";
+    if (!ig_span_labelled_samples(p)) {
+        cmd_error(cmd, "%s: no sample of this profile carries span labels (record a libignis service with "
+                       "`ignis record`, which labels samples with their span)", what);
+        return 1;
+    }
+    if (!selects_any(p, sel)) {
+        cmd_error(cmd, "%s: no sample was taken in %s", what,
+                  c->nspan_ids ? "that span" : c->trace_id ? "that trace" : "spans of that name");
+        return 1;
+    }
+    return 0;
+}
+
+static ignis_profile *select_copy(const ignis_profile *p, ig_span_select *sel, ig_err *err)
+{
+    ig_tree_opts o = {.value = -1, .keep_labels = ig_span_keep_labels, .keep_labels_ctx = sel};
+    char why[64];
+    return ig_profile_filter(p, &o, why, sizeof why, err);
+}
+
+static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis_profile **base,
+                        const ig_span_times *times)
+{
+    uint64_t threshold = 0;
+    ig_err err;
+    if (c->threshold) {
+        if (ig_parse_duration(c->threshold, &threshold, &err) < 0)
+            return cmd_usage_error(cmd, "--threshold", "%s", err.msg);
+        if (!threshold)
+            return cmd_usage_error(cmd, "--threshold", "must be more than 0");
+    }
+    int vi = c->value ? cmd_resolve_value(cmd, *p, c->value) : ignis_profile_default_value(*p);
+    if (vi < 0)
+        return 1;
+    ig_span_select slow, fast;
+    ig_span_split_stats st;
+    if (ig_span_split(*p, vi, c->slow_vs_fast, times, threshold, &slow, &fast, &st, &err) < 0) {
+        cmd_error(cmd, "%s", err.msg);
+        return 1;
+    }
+    ignis_profile *s = select_copy(*p, &slow, &err), *f = s ? select_copy(*p, &fast, &err) : NULL;
+    ig_span_select_free(&slow);
+    ig_span_select_free(&fast);
+    if (!f) {
+        ignis_profile_free(s);
+        cmd_error(cmd, "%s", err.msg);
+        return 1;
+    }
+    char cut[32], sp50[32], fp50[32];
+    ig_format_duration(st.cut_ns, cut, sizeof cut);
+    ig_format_duration(st.slow_p50_ns, sp50, sizeof sp50);
+    ig_format_duration(st.fast_p50_ns, fp50, sizeof fp50);
+    fprintf(stderr,
+            "ignis %s: --slow-vs-fast %s: %zu of %zu spans %s %s (%s; durations %s): slow p50 %s, "
+            "others p50 %s; the diff shows the slow spans' samples against the others', normalized\n",
+            cmd, c->slow_vs_fast, st.slow, st.spans, threshold ? "at least" : "above", cut,
+            threshold ? "--threshold" : "their p90", st.from_times ? "from the spans" : "estimated from the profile",
+            sp50, fp50);
+    size_t len = strlen(c->slow_vs_fast) + 64;
+    c->span_base = ig_xmalloc(len);
+    snprintf(c->span_base, len, "spans of '%s' up to %s (the fast ones)", c->slow_vs_fast, cut);
+    c->diff = c->span_base;
+    c->normalize = 1;
+    ignis_profile_free(*p);
+    *p = s;
+    *base = f;
+    return 0;
+}
+
+int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_profile **base)
+{
+    int selecting = c->nspan_ids || c->trace_id || c->span_name;
+    if (c->threshold && !c->slow_vs_fast)
+        return cmd_usage_error(cmd, "--threshold", "only with --slow-vs-fast");
+    if (!selecting && !c->slow_vs_fast) {
+        if (c->spans_src)
+            return cmd_usage_error(cmd, "--spans", "needs --span, --trace, --span-name or --slow-vs-fast");
+        return 0;
+    }
+    if (c->slow_vs_fast && (selecting || c->diff))
+        return cmd_usage_error(cmd, "--slow-vs-fast", "chooses its own spans and base: not with %s",
+                               c->diff ? "--diff" : "--span, --trace or --span-name");
+    ig_span_times times = {0}, *tp = NULL;
+    if (c->spans_src) {
+        ig_err err;
+        if (load_times(c->spans_src, *p, &times, &err) < 0) {
+            cmd_error(cmd, "--spans: %s", err.msg);
+            ig_span_times_free(&times);
+            return 1;
+        }
+        tp = &times;
+    }
+    int rc = c->slow_vs_fast ? slow_vs_fast(cmd, c, p, base, tp) : select_spans(cmd, c, *p, tp);
+    ig_span_times_free(&times);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * profile/spans.h — span-linked profiles: the samples of one span, one
+ * trace or one operation, and an operation's slow spans against its fast
+ * ones.
+ *
+ * Samples taken while a libignis span was current on their thread carry
+ * the labels trace_id and span_id (lowercase hex, 32 and 16 digits) and
+ * span_name, the names Pyroscope uses for span profiles.  A selection
+ * (ig_span_select) is a predicate on those labels that the tree code asks
+ * once per label set (ig_tree_opts.keep_labels), so `report`, `flame`,
+ * `view` and `convert` all select the same samples.
+ *
+ * Span times (ig_span_times) come from a span source when the command has
+ * one (a trace store or an OTLP-JSON file, `--spans`): then selecting a
+ * span selects its descendants too, and slow vs fast compares the spans'
+ * real durations.  Without one, a span's duration is estimated from the
+ * profile: the chosen value summed over the span's samples (wall time in
+ * a --wall profile, CPU time in a CPU profile), and only the samples
+ * labelled with the span itself are its own.  Unlabelled samples are never
+ * attributed to any span.
+ */
+#ifndef IG_PROFILE_SPANS_H
+#define IG_PROFILE_SPANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ignis/profile.h"
+#include "profiler/u64map.h"
+#include "utils/err.h"
+
+/* Durations and parents of spans, keyed by span id. */
+typedef struct ig_span_time {
+    uint64_t span_id, parent_id; /* parent 0: a root (or unknown) */
+    uint64_t duration_ns;
+    char *name;
+} ig_span_time;
+
+typedef struct ig_span_times {
+    ig_span_time *rows;
+    size_t n, cap;
+    ig_u64map index; /* span id -> 1 + row */
+} ig_span_times;
+
+/* Adds a span (a repeated id keeps its first row). */
+void ig_span_times_add(ig_span_times *t, uint64_t span_id, uint64_t parent_id, uint64_t duration_ns,
+                       const char *name);
+void ig_span_times_free(ig_span_times *t);
+
+/* What to keep: samples of the given spans (and, with span times, their
+ * descendants), of one trace, and/or of one operation; every condition
+ * given must hold. */
+typedef struct ig_span_select {
+    ig_u64map spans;   /* selected span ids (value unused) */
+    int by_span;       /* the span condition is set (spans may be empty) */
+    char trace_id[33]; /* lowercase hex, "" = any trace */
+    char *name;        /* span_name, NULL = any */
+} ig_span_select;
+
+/* Parses a span id (16 hex digits) or trace id (32) as printed by
+ * traces and logs; case-insensitive.  Returns 0, or -1 with err naming
+ * flag ("--span: 'xyz' is not a 16-digit hex span id"). */
+int ig_span_parse_span_id(const char *s, const char *flag, uint64_t *out, ig_err *err);
+int ig_span_parse_trace_id(const char *s, const char *flag, char out[33], ig_err *err);
+
+/* Selects span id (and its descendants when times is not NULL). */
+void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times *times);
+void ig_span_select_free(ig_span_select *s);
+
+/* The predicate for ig_tree_opts.keep_labels (ctx: an ig_span_select). */
+int ig_span_keep_labels(void *ctx, const ignis_profile *p, uint32_t labels);
+
+/* Number of samples of p carrying a span_id label. */
+size_t ig_span_labelled_samples(const ignis_profile *p);
+
+/* The trace ids (lowercase hex) the samples of p carry, each once, as a
+ * malloc'd array of char[33]; *n their count. */
+char (*ig_span_trace_ids(const ignis_profile *p, size_t *n))[33];
+
+typedef struct ig_span_split_stats {
+    size_t spans, slow;  /* spans of the operation; how many are slow */
+    uint64_t cut_ns;     /* slow: duration > cut (the p90), or >= the threshold */
+    int from_times;      /* durations from span times, not estimated */
+    uint64_t slow_p50_ns, fast_p50_ns;
+} ig_span_split_stats;
+
+/* Splits the spans named `name` into slow and fast: durations from times
+ * when given, else estimated from value vi of p (see the file comment);
+ * slow are those above the p90 or, with threshold_ns > 0, at least the
+ * threshold.  Fills two selections (descendants included with times).
+ * Errors: no sample carries span labels, no span has that name, or one
+ * side would be empty. */
+int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,
+                  uint64_t threshold_ns, ig_span_select *slow, ig_span_select *fast, ig_span_split_stats *st,
+                  ig_err *err);
+
+#endif
