@@ -91,6 +91,13 @@ static void usage(FILE *out)
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
             "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
             "  -q, --quiet           no status line or summary\n"
+            "      --off-cpu         record where threads wait instead of where they run: every\n"
+            "                        switch-out with its stacks, valued by the time off the CPU\n"
+            "                        (labels state = sleeping, uninterruptible, runnable... and\n"
+            "                        wchan, the kernel function it waited in)\n"
+            "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
+            "                        (label state = running for the CPU samples)\n"
+            "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n\n" CMD_STOP_HELP,
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
@@ -122,6 +129,27 @@ static int parse_stack_size(const char *s, unsigned *out)
     return 0;
 }
 
+/* "250us", "1.5ms", "2s", "100ns" or "0" into nanoseconds. */
+static int parse_duration_ns(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0 || s[0] == '-')
+        return -1;
+    static const struct { const char *unit; double ns; } units[] = {
+        {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
+    };
+    double scale = v == 0 && !*end ? 1 : 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !scale; i++)
+        if (!strcmp(end, units[i].unit))
+            scale = units[i].ns;
+    if (!scale || v * scale > 1e18)
+        return -1;
+    *out = (uint64_t)(v * scale);
+    return 0;
+}
+
 static double elapsed_since(const struct timespec *t0)
 {
     struct timespec t;
@@ -148,7 +176,8 @@ static double cpu_seconds(void)
 
 static void print_summary(const ig_record_stats *st, double secs, double cpu, const char *out)
 {
-    double pct = st->samples ? 100.0 * (double)st->partial / (double)st->samples : 0.0;
+    uint64_t stacks = st->samples + st->intervals; /* CPU samples and off-CPU intervals */
+    double pct = stacks ? 100.0 * (double)st->partial / (double)stacks : 0.0;
     fprintf(stderr,
             "ignis record: wrote %s\n"
             "  samples           %llu\n"
@@ -163,7 +192,9 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;
-    if (st->target_cpu_ns)
+    if (!st->cpu_events) /* --off-cpu: no CPU samples to compare */
+        covered = 1.0;
+    else if (st->target_cpu_ns)
         fprintf(stderr, "  target cpu        %.2f s, %.0f%% of it sampled\n", (double)st->target_cpu_ns / 1e9,
                 100.0 * covered);
     if (covered < 0.5 && st->target_cpu_ns > 500000000 && !st->per_cpu)
@@ -175,8 +206,24 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
     if (st->throttled)
         fprintf(stderr, "  throttled         %llu times (kernel.perf_cpu_time_max_percent)\n",
                 (unsigned long long)st->throttled);
-    if (!st->samples && st->target_cpu_ns < 10000000)
+    if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
+}
+
+/* The off-CPU lines of the summary (--off-cpu, --wall). */
+static void print_offcpu_summary(const ig_record_stats *st, double cpu)
+{
+    fprintf(stderr,
+            "  switch-outs       %llu (%s; %.2f us of profiler cpu each)\n"
+            "  off-CPU intervals %llu, %.3f s\n",
+            (unsigned long long)st->switches, st->switch_states ? "sched:sched_switch" : "context-switches",
+            st->switches ? cpu * 1e6 / (double)st->switches : 0.0, (unsigned long long)st->intervals,
+            (double)st->offcpu_ns / 1e9);
+    if (st->offcpu_short)
+        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
+    if (st->offcpu_unmatched)
+        fprintf(stderr, "  unmatched         %llu switch-outs dropped: their switch-in was lost\n",
+                (unsigned long long)st->offcpu_unmatched);
 }
 
 typedef struct record_args {
@@ -189,7 +236,7 @@ typedef struct record_args {
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE };
+enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN };
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -204,6 +251,9 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
+        {"wall", no_argument, NULL, OPT_WALL},
+        {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -251,6 +301,12 @@ static int parse_args(int argc, char **argv, record_args *a)
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
+        case OPT_OFF_CPU: a->o.off_cpu = true; break;
+        case OPT_WALL: a->o.wall = true; break;
+        case OPT_OFF_CPU_MIN:
+            if (parse_duration_ns(optarg, &a->o.off_cpu_min_ns))
+                return cmd_error("record", "--off-cpu-min %s: expected a duration such as 10us, 1ms or 0", optarg), 2;
+            break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -267,6 +323,8 @@ static int parse_args(int argc, char **argv, record_args *a)
         return cmd_error("record", "nothing to record: give -p PID, --tid TID or -- CMD (see --help)"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
+    if (a->o.off_cpu && a->o.wall)
+        return cmd_error("record", "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
     if (!a->output)
         a->output = "ignis.pb.gz";
     if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
@@ -427,11 +485,18 @@ int cmd_record(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0); /* -d counts from when sampling began, after the attach */
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
-        if (a.o.argv)
-            fprintf(stderr, "ignis record: recording %s (pid %d) at %u Hz\n", a.o.argv[0], (int)st->child, a.o.freq);
+        char how[64];
+        if (a.o.off_cpu)
+            snprintf(how, sizeof how, "off the CPU");
         else
-            fprintf(stderr, "ignis record: recording %llu threads at %u Hz; Ctrl-C to stop\n",
-                    (unsigned long long)st->attached, a.o.freq);
+            snprintf(how, sizeof how, "%sat %u Hz", a.o.wall ? "wall-clock time, on the CPU " : "", a.o.freq);
+        if (a.o.argv)
+            fprintf(stderr, "ignis record: recording %s (pid %d) %s\n", a.o.argv[0], (int)st->child, how);
+        else
+            fprintf(stderr, "ignis record: recording %llu threads %s; Ctrl-C to stop\n",
+                    (unsigned long long)st->attached, how);
+        if (st->switch_note[0])
+            fprintf(stderr, "ignis record: %s\n", st->switch_note);
     }
     rec_end why = record_loop(r, &a, &t0);
     if (why == REC_STOPPED && command_running(st))
@@ -448,8 +513,12 @@ int cmd_record(int argc, char **argv)
     ignis_profile_free(p);
     ig_record_stats final = *st;
     ig_recorder_free(r); /* also writes the symbol cache back (and ends a command -d left running) */
-    if (written && !a.quiet)
-        print_summary(&final, secs, cpu_seconds() - cpu0, a.output);
+    if (written && !a.quiet) {
+        double cpu = cpu_seconds() - cpu0;
+        print_summary(&final, secs, cpu, a.output);
+        if (a.o.off_cpu || a.o.wall)
+            print_offcpu_summary(&final, cpu);
+    }
     free(a.pids), free(a.tids);
     return rc;
 }
