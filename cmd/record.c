@@ -485,11 +485,13 @@ int cmd_record(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0); /* -d counts from when sampling began, after the attach */
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
-        char how[64];
+        char how[96];
         if (a.o.off_cpu)
-            snprintf(how, sizeof how, "off the CPU");
+            snprintf(how, sizeof how, "off the CPU (every switch-out)");
+        else if (a.o.wall)
+            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it at every switch-out)", a.o.freq);
         else
-            snprintf(how, sizeof how, "%sat %u Hz", a.o.wall ? "wall-clock time, on the CPU " : "", a.o.freq);
+            snprintf(how, sizeof how, "at %u Hz", a.o.freq);
         if (a.o.argv)
             fprintf(stderr, "ignis record: recording %s (pid %d) %s\n", a.o.argv[0], (int)st->child, how);
         else
