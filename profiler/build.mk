@@ -4,7 +4,7 @@ CLI_SRCS += profiler/perf.c profiler/procmap.c profiler/unwind.c profiler/record
             profiler/offcpu.c profiler/sched_switch.c
 CLI_PKGS += libunwind-generic libdw libelf
 BENCH_BINS += bench/profiler_engine
-BENCH_SCRIPTS += bench/profiler.sh
+BENCH_SCRIPTS += bench/profiler.sh bench/offcpu.sh
 # off-CPU and wall-clock profiles: a profile's samples with their labels,
 # for the shell tests (tests/profiler/t_offcpu*.sh)
 EXTRA_TARGETS += $(B)/tests/profiler/profdump

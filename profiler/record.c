@@ -465,7 +465,11 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
  * Switch events (off-CPU, wall) write at the targets' pace, one sample per
  * switch-out, which nothing bounds: their rings get SWITCH_RING_PAGES, are
  * always polled for POLLIN with the watermark at half the ring, and the
- * timer drains them at least every SWITCH_DRAIN_MS. */
+ * timer drains them at least every SWITCH_DRAIN_MS.  Their watermark is a
+ * quarter of the ring, and a ring that full is drained whole (see
+ * drain_all): a switch-heavy target (a ping-pong over a pipe) fills 32 MiB
+ * in 70 ms here, and holding back its last 20 ms while the recorder waits
+ * for a CPU lost records. */
 #define RING_MIN_PAGES 16
 #define RING_MAX_PAGES 2048
 #define RING_BUDGET ((uint64_t)128 << 20)
@@ -473,7 +477,7 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
 #define RING_HEADROOM_SECONDS 0.25
 #define RING_TIMED_SECONDS 1.0
 #define DRAIN_MAX_MS 2000
-#define SWITCH_RING_PAGES 2048
+#define SWITCH_RING_PAGES 8192
 #define SWITCH_DRAIN_MS 250
 
 static uint64_t sample_bytes(const ig_perf_opts *po)
@@ -489,8 +493,8 @@ static size_t pick_ring_pages(const ig_perf_opts *po, long nrings)
     uint64_t budget = RING_BUDGET / (uint64_t)(nrings > 0 ? nrings : 1);
     if (bytes > budget)
         bytes = budget;
-    size_t pages = RING_MIN_PAGES;
-    while (pages < RING_MAX_PAGES && (uint64_t)pages * 4096 < bytes)
+    size_t pages = RING_MIN_PAGES, max = ig_perf_kind_switches(po->kind) ? SWITCH_RING_PAGES : RING_MAX_PAGES;
+    while (pages < max && (uint64_t)pages * 4096 < bytes)
         pages *= 2;
     return pages;
 }
@@ -510,7 +514,7 @@ static bool rings_timed(const ig_perf_opts *po, size_t pages)
 static unsigned wakeup_bytes_for(const ig_perf_opts *po, size_t pages)
 {
     if (ig_perf_kind_switches(po->kind))
-        return (unsigned)(pages * 4096 / 2);
+        return (unsigned)(pages * 4096 / 4);
     if (rings_timed(po, pages))
         return (unsigned)(pages * 4096);
     double fill = 1.0 - RING_HEADROOM_SECONDS / ring_seconds(po, pages);
@@ -1406,9 +1410,10 @@ static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_
  * the next drain.  A flush (the end, a profile handed over) takes all that
  * is visible, still in time order.  Stamps are on CLOCK_MONOTONIC to
  * compare with the drain's clock; a kernel without use_clockid gets the
- * merge without the hold-back.  A ring more than half full (switch events
- * of a thread that switches very often) is drained whole, since holding
- * records back would then overflow it. */
+ * merge without the hold-back.  A ring a quarter full or more (switch
+ * events of a thread that switches very often) is drained whole, since
+ * holding records back would then overflow it; a switch-in never needs
+ * the hold-back, its switch-out was written before it happened. */
 
 static void swap_fronts(ring_front *a, ring_front *b)
 {
@@ -1459,7 +1464,7 @@ static void drain_all(ig_recorder *r, bool flush)
     size_t n = 0;
     for (size_t i = 0; i < r->nrings; i++) {
         ig_ring_begin(&r->rings[i]);
-        if (r->rings[i].head - r->rings[i].tail > r->rings[i].size / 2)
+        if (r->rings[i].head - r->rings[i].tail >= r->rings[i].size / 4)
             horizon = UINT64_MAX;
         const struct perf_event_header *h = ig_ring_peek(&r->rings[i]);
         if (h)
