@@ -86,6 +86,8 @@ static void usage(FILE *out)
             "  -o, --output FILE     .pb.gz (pprof, default ignis.pb.gz), .folded or .svg\n"
             "      --stack-size N    user stack bytes copied per sample (default 16K,\n"
             "                        max %u; K suffix allowed)\n"
+            "  -g, --call-graph dwarf[,N]  perf's spellings: call graphs are always recorded\n"
+            "                        and unwound with DWARF; N is --stack-size\n"
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
             "      --per-thread      add the thread as the root frame\n"
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
@@ -236,7 +238,10 @@ typedef struct record_args {
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN };
+enum {
+    OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN
+};
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -251,6 +256,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
         {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
         {"wall", no_argument, NULL, OPT_WALL},
         {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
@@ -262,7 +268,7 @@ static int parse_args(int argc, char **argv, record_args *a)
     unsigned long v;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:F:d:o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:F:d:o:qgh", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             free(a->pids);
@@ -298,6 +304,16 @@ static int parse_args(int argc, char **argv, record_args *a)
                                  IG_PERF_MAX_STACK), 2;
             a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
             break;
+        case 'g': break; /* perf -g: call graphs are always on */
+        case OPT_CALL_GRAPH: /* perf --call-graph dwarf[,SIZE] */
+            if (strncmp(optarg, "dwarf", 5) || (optarg[5] && optarg[5] != ','))
+                return cmd_error("record", "--call-graph %s: ignis unwinds with DWARF: use dwarf[,SIZE]", optarg), 2;
+            if (optarg[5] && (parse_stack_size(optarg + 6, &a->o.stack_size) || a->o.stack_size < 64 ||
+                              a->o.stack_size > IG_PERF_MAX_STACK))
+                return cmd_error("record", "--call-graph %s: expected dwarf,64..%u (bytes, K suffix allowed)", optarg,
+                                 IG_PERF_MAX_STACK), 2;
+            a->o.stack_size &= ~7u;
+            break;
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
@@ -310,10 +326,12 @@ static int parse_args(int argc, char **argv, record_args *a)
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
-            if (optopt)
-                cmd_error("record", "-%c: unknown option or missing value (see --help)", optopt);
+            if (optopt > 0 && optopt < 256)
+                cmd_error("record", "-%c: %s (ignis record --help)", optopt,
+                          strchr("pFdo", optopt) ? "missing value" : "unknown option");
             else
-                cmd_error("record", "%s: unknown option (see --help)", argv[optind - 1]);
+                cmd_error("record", "%s: %s (ignis record --help)", argv[optind - 1],
+                          optopt ? "missing value" : "unknown option");
             return 2;
         }
     }

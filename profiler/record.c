@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -150,6 +151,7 @@ struct ig_recorder {
     struct pollfd *pfds;  /* what the recorder sleeps on (see rebuild_pollfds) */
     size_t npfds;
     bool pfds_dirty;
+    int perfmap_watch;    /* inotify on the perf map folder, or -1 (see watch_perfmaps) */
     struct pollfd *hup_pfds; /* every event, polled for hang-ups after a drain */
     int *pidfds;          /* one per target process (or --tid thread); -1 once it fired */
     size_t npidfds;
@@ -322,6 +324,7 @@ static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
         hold_module_files(r, &p->maps);
     p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
     p->unw = ig_unwinder_new(&p->maps);
+    ig_symtab_perfmap_hold(r->sym, pid); /* a JIT's map, if it has one yet */
     if (r->nprocs == r->cap_procs) {
         r->cap_procs = r->cap_procs ? r->cap_procs * 2 : 8;
         r->procs = ig_xrealloc(r->procs, r->cap_procs * sizeof *r->procs);
@@ -1806,7 +1809,7 @@ static void close_pidfds(ig_recorder *r)
 
 static void rebuild_pollfds(ig_recorder *r)
 {
-    size_t cap = r->nrings + r->npidfds + r->nevents + 1;
+    size_t cap = r->nrings + r->npidfds + r->nevents + 2;
     r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
@@ -1820,6 +1823,8 @@ static void rebuild_pollfds(ig_recorder *r)
             r->pfds[n++] = (struct pollfd){r->pidfds[i], POLLIN, 0};
     for (size_t i = 0; !r->wait_pidfds && i < r->nevents; i++)
         r->pfds[n++] = (struct pollfd){r->events[i].fd, 0, 0};
+    if (r->perfmap_watch >= 0)
+        r->pfds[n++] = (struct pollfd){r->perfmap_watch, POLLIN, 0};
     r->npfds = n;
     for (size_t i = 0; i < r->nevents; i++)
         r->hup_pfds[i] = (struct pollfd){r->events[i].fd, 0, 0};
@@ -1918,11 +1923,81 @@ static int choose_switch_kind(ig_recorder *r, ig_err *err)
     return 0;
 }
 
+/* JIT runtimes announce their code in /tmp/perf-PID.map, and many delete
+ * it when they exit; the recorder reads a process's samples up to two
+ * seconds later, when the map may be gone.  So the recorder watches the
+ * folder (inotify) and opens a map as soon as one of its processes (or a
+ * child of one, not drained yet) creates it; the symbolizer reads the
+ * held file, unlinked or not.  Maps that exist when a process is first
+ * seen are opened then (get_proc). */
+static void watch_perfmaps(ig_recorder *r)
+{
+    r->perfmap_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (r->perfmap_watch < 0)
+        return;
+    if (inotify_add_watch(r->perfmap_watch, ig_symtab_perfmap_dir(r->sym), IN_CREATE | IN_MOVED_TO) < 0) {
+        close(r->perfmap_watch);
+        r->perfmap_watch = -1;
+    }
+}
+
+/* The parent of pid (from /proc/PID/stat), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    int ppid = 0;
+    char state;
+    if (!close_paren || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2)
+        return 0;
+    return ppid;
+}
+
+/* Is pid recorded here: a process seen, a target, the launched command, or
+ * a child of one of them whose records are not drained yet. */
+static bool ours(ig_recorder *r, pid_t pid)
+{
+    for (int hops = 0; pid > 1 && hops < 2; hops++, pid = parent_of(pid)) {
+        if (find_proc(r, pid) || pid == r->st.child)
+            return true;
+        for (size_t i = 0; i < r->o.npids; i++)
+            if (r->o.pids[i] == pid)
+                return true;
+    }
+    return false;
+}
+
+static void hold_new_perfmaps(ig_recorder *r)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(r->perfmap_watch, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+            int pid = 0, end = 0;
+            if (ev->len && sscanf(ev->name, "perf-%d.map%n", &pid, &end) == 1 && !ev->name[end] && pid > 0 &&
+                ours(r, pid))
+                ig_symtab_perfmap_hold(r->sym, pid);
+            off += (ssize_t)sizeof *ev + ev->len;
+        }
+    }
+}
+
 ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
 {
     if (check_opts(o, err) != 0)
         return NULL;
     ig_recorder *r = ig_xcalloc(1, sizeof *r);
+    r->perfmap_watch = -1;
     r->o = *o;
     r->st.child_status = -1;
     r->cpu_events = r->st.cpu_events = !o->off_cpu;
@@ -1950,6 +2025,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->follow = o->npids && !o->ntids;
     r->sym = ig_symtab_new();
     ig_symtab_set_cache_dir(r->sym, o->cache_dir);
+    watch_perfmaps(r);
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
     /* one fd per (thread, CPU): lift the soft limit to the hard one */
@@ -2011,6 +2087,8 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
     retire_pidfds(r);
+    if (r->perfmap_watch >= 0)
+        hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
     drain_all(r, false);
     close_hung_up_events(r);
@@ -2052,6 +2130,8 @@ void ig_recorder_free(ig_recorder *r)
     while (r->nevents)
         close(r->events[--r->nevents].fd);
     close_pidfds(r);
+    if (r->perfmap_watch >= 0)
+        close(r->perfmap_watch);
     close_rings(r);
     if (r->st.child > 0 && r->st.child_status < 0) {
         kill(r->st.child, SIGTERM);

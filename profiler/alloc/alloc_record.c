@@ -144,7 +144,7 @@ static int parse_args(int argc, char **argv, alloc_args *a)
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
-            cmd_error("record", "%s: unknown option (see 'ignis record --alloc --help')", argv[optind - 1]);
+            cmd_error("record", "%s: unknown option (ignis record --alloc --help)", argv[optind - 1]);
             return 2;
         }
     }

@@ -34,8 +34,8 @@ printf 'main;a 30\nmain;b 70\n' >"$T/p.folded"
 writers() {
   local target=$1
   "$IGNIS" flame "$T/p.folded" -o "$target" 2>"$T/err" || return 1
-  "$IGNIS" convert "$T/p.folded" -o "$target" --format folded 2>"$T/err" || return 1
-  "$IGNIS" convert "$T/p.folded" -o "$target" --format pprof 2>"$T/err" || return 1
+  "$IGNIS" convert "$T/p.folded" -o "$target" --to folded 2>"$T/err" || return 1
+  "$IGNIS" convert "$T/p.folded" -o "$target" --to pprof 2>"$T/err" || return 1
 }
 
 no_temp_files() { # DIR...: no "*.tmp.*" left
@@ -68,7 +68,7 @@ fi
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from-fifo" &
 reader=$!
-"$IGNIS" convert "$T/p.folded" -o "$T/fifo" --format folded 2>"$T/err" || bad "writing to a FIFO: $(cat "$T/err")"
+"$IGNIS" convert "$T/p.folded" -o "$T/fifo" --to folded 2>"$T/err" || bad "writing to a FIFO: $(cat "$T/err")"
 wait "$reader"
 [ -p "$T/fifo" ] || bad "the FIFO was replaced"
 cmp -s "$T/from-fifo" "$T/want.folded" && ok "a FIFO gets the bytes" || bad "the FIFO reader got: $(head -c 200 "$T/from-fifo")"
@@ -113,7 +113,7 @@ ln -s rel.svg "$T/a/chain.svg"
 check_link "a chain of symlinks" "$T/a/chain.svg" "$T/b/target.svg"
 ln -s ../b/dangling.svg "$T/a/dangling.svg"
 check_link "a dangling relative symlink creates its target" "$T/a/dangling.svg" "$T/b/dangling.svg"
-(cd "$T/a" && "$IGNIS" convert "$T/p.folded" -o rel.svg --format folded 2>"$T/err") || bad "relative path to a link: $(cat "$T/err")"
+(cd "$T/a" && "$IGNIS" convert "$T/p.folded" -o rel.svg --to folded 2>"$T/err") || bad "relative path to a link: $(cat "$T/err")"
 [ -L "$T/a/rel.svg" ] && cmp -s "$T/b/target.svg" "$T/want.folded" && ok "a link named by a relative path" ||
   bad "link named by a relative path"
 ln -s loop1 "$T/loop2"; ln -s loop2 "$T/loop1"
