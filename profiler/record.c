@@ -1207,9 +1207,10 @@ static void handle_switch_sample(ig_recorder *r, const struct perf_event_header 
         return;
     }
     const char *state = IG_STATE_BLOCKED;
-    if (kind == IG_PERF_SCHED_SWITCH) {
+    if (kind == IG_PERF_SCHED_SWITCH) { /* prev is the sampled thread (its pid in the
+                                         * kernel's namespace, not always ours) */
         ig_sched_switch_rec rec;
-        if (ig_sched_switch_decode(&r->ssfmt, s.raw, s.raw_size, &rec) != 0 || rec.prev_pid != (int32_t)s.tid) {
+        if (ig_sched_switch_decode(&r->ssfmt, s.raw, s.raw_size, &rec) != 0) {
             r->st.bad++;
             return;
         }
@@ -1413,10 +1414,10 @@ static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_
  * the next drain.  A flush (the end, a profile handed over) takes all that
  * is visible, still in time order.  Stamps are on CLOCK_MONOTONIC to
  * compare with the drain's clock; a kernel without use_clockid gets the
- * merge without the hold-back.  A ring a quarter full or more (switch
- * events of a thread that switches very often) is drained whole, since
- * holding records back would then overflow it; a switch-in never needs
- * the hold-back, its switch-out was written before it happened. */
+ * merge without the hold-back.  A switch events' ring a quarter full or
+ * more (a thread that switches very often) is drained whole, since holding
+ * records back would then overflow it; a switch-in never needs the
+ * hold-back, its switch-out was written before it happened. */
 
 static void swap_fronts(ring_front *a, ring_front *b)
 {
@@ -1467,7 +1468,7 @@ static void drain_all(ig_recorder *r, bool flush)
     size_t n = 0;
     for (size_t i = 0; i < r->nrings; i++) {
         ig_ring_begin(&r->rings[i]);
-        if (r->rings[i].head - r->rings[i].tail >= r->rings[i].size / 4)
+        if (ig_perf_kind_switches(r->ring_kind[i]) && r->rings[i].head - r->rings[i].tail >= r->rings[i].size / 4)
             horizon = UINT64_MAX;
         const struct perf_event_header *h = ig_ring_peek(&r->rings[i]);
         if (h)

@@ -35,6 +35,12 @@ done
 # or preempted, never sleeping
 [ "$(dump_sum "$T/dump" ';phase_compute(;|$)' '^(sleeping|blocked|uninterruptible)$')" -eq 0 ] ||
   fail "phase_compute has sleeping time"
+# the state label filters like any label: the running part is the CPU samples
+"$IGNIS" convert "$T/wall.pb.gz" --tagfocus state=running --value wall --to folded -o "$T/run.folded" -q ||
+  fail "convert --tagfocus state=running"
+[ "$(awk '{ s += $NF } END { printf "%.0f\n", s }' "$T/run.folded")" = \
+  "$(awk -F'\t' '$3 == "running" { s += $1 } END { printf "%.0f\n", s }' "$T/dump")" ] ||
+  fail "--tagfocus state=running does not keep the running samples"
 # the value types: samples, cpu, off_cpu, wall (the default)
 "$IGNIS" report "$T/wall.pb.gz" -n 3 >"$T/rep" || fail "report"
 grep -q '^Type: wall' "$T/rep" || fail "default value is not wall"
