@@ -180,6 +180,9 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
 {
     uint64_t stacks = st->samples + st->intervals; /* CPU samples and off-CPU intervals */
     double pct = stacks ? 100.0 * (double)st->partial / (double)stacks : 0.0;
+    char per_sample[48] = "no CPU samples"; /* --off-cpu: per switch-out below */
+    if (st->cpu_events)
+        snprintf(per_sample, sizeof per_sample, "%.1f us/sample", st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
     fprintf(stderr,
             "ignis record: wrote %s\n"
             "  samples           %llu\n"
@@ -187,10 +190,9 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             "  not fully unwound %llu (%.2f%%), rooted at [truncated]\n"
             "  threads seen      %llu\n"
             "  duration          %.2f s\n"
-            "  profiler cpu      %.1f ms (%.1f us/sample, attach to written profile)\n",
+            "  profiler cpu      %.1f ms (%s, attach to written profile)\n",
             out, (unsigned long long)st->samples, (unsigned long long)st->lost, (unsigned long long)st->partial,
-            pct, (unsigned long long)st->threads, secs, cpu * 1e3,
-            st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
+            pct, (unsigned long long)st->threads, secs, cpu * 1e3, per_sample);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;
