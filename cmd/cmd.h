@@ -15,6 +15,7 @@
 #ifndef IG_CMD_H
 #define IG_CMD_H
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,6 +163,11 @@ typedef struct cmd_common {
 /* Stores a shared option (id >= CMD_O_FIRST): returns 0, or 2 after
  * printing a usage error (a bad --sort value). */
 int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg);
+/* The end of a command's parsing (rc < 0 while nothing decided yet):
+ * --help prints usage and gives 0; otherwise exactly one operand, the
+ * input, must be there (a usage error, 2, when not).  Returns rc, or
+ * the decision. */
+int cmd_one_input(const char *cmd, const cmd_common *c, const cmd_opts *o, void (*usage)(FILE *), int rc);
 /* Copies the filters, normalize, relative, reverse and granularity into o
  * (which keeps pointers into c). */
 void cmd_common_tree_opts(const cmd_common *c, struct ig_tree_opts *o);

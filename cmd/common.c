@@ -319,6 +319,20 @@ static char **list_add(char **list, size_t *n, char *s)
     return l;
 }
 
+int cmd_one_input(const char *cmd, const cmd_common *c, const cmd_opts *o, void (*usage)(FILE *), int rc)
+{
+    if (rc >= 0)
+        return rc;
+    if (c->help) {
+        usage(stdout);
+        return 0;
+    }
+    if (o->noperands != 1)
+        return cmd_usage_error(cmd, o->noperands ? o->operands[1] : "IN",
+                               o->noperands ? "one input file expected" : "missing input file");
+    return rc;
+}
+
 int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
 {
     static const struct { int id; const char *name; } filter_names[] = {

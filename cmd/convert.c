@@ -78,15 +78,9 @@ static int parse_args(int argc, char **argv, convert_args *a)
                 rc = 2;
         }
     }
-    if (rc < 0 && a->c.help) {
-        usage(stdout);
-        rc = 0;
-    } else if (rc < 0 && o.noperands != 1) {
-        rc = cmd_usage_error(CMD, o.noperands ? o.operands[1] : "IN",
-                             o.noperands ? "one input file expected" : "missing input file");
-    } else if (rc < 0 && !a->out) {
+    rc = cmd_one_input(CMD, &a->c, &o, usage, rc);
+    if (rc < 0 && !a->out)
         rc = cmd_usage_error(CMD, "-o", "missing output file");
-    }
     if (rc < 0)
         a->in = o.operands[0];
     cmd_opts_free(&o);

@@ -148,13 +148,7 @@ static int parse_args(int argc, char **argv, flame_args *a)
                 rc = 2;
         }
     }
-    if (rc < 0 && a->c.help) {
-        usage(stdout);
-        rc = 0;
-    } else if (rc < 0 && o.noperands != 1) {
-        rc = cmd_usage_error(CMD, o.noperands ? o.operands[1] : "IN",
-                             o.noperands ? "one input file expected" : "missing input file");
-    }
+    rc = cmd_one_input(CMD, &a->c, &o, usage, rc);
     if (rc < 0) {
         a->in = o.operands[0];
         cmd_common_tree_opts(&a->c, &a->w.tree);
