@@ -59,6 +59,11 @@ struct ig_spanbpf_event {
     __u8 rec[IG_SPANBPF_REC_BYTES];
 };
 
+/* The same layout for clang -target bpf and the host compiler. */
+_Static_assert(sizeof(struct ig_spanbpf_proc) == 40, "ig_spanbpf_proc layout");
+_Static_assert(sizeof(struct ig_spanbpf_head) == 48, "ig_spanbpf_head layout");
+_Static_assert(sizeof(struct ig_spanbpf_event) == 48 + IG_SPANBPF_REC_BYTES, "ig_spanbpf_event layout");
+
 /* Per-CPU counters (array index). */
 enum {
     IG_SPANBPF_ST_SAMPLES,    /* program runs */

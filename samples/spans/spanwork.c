@@ -218,7 +218,11 @@ int main(int argc, char **argv)
     for (int t = 0; t < threads; t++)
         pthread_join(ws[t].th, NULL);
     uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - t0;
-    if (write_log(log, ws, threads) != 0) {
+    int wrote = write_log(log, ws, threads);
+    for (int t = 0; t < threads; t++)
+        free(ws[t].log);
+    free(ws);
+    if (wrote != 0) {
         fprintf(stderr, "spanwork: cannot write %s\n", log);
         return 1;
     }

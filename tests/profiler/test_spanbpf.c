@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "profiler/bpf/spanctx_abi.h"
 #include "profiler/perf.h"
 #include "profiler/spanbpf.h"
 #include "profiler/spanctx.h"
@@ -188,6 +189,66 @@ static void test_join_capacity(void **state)
     }
     assert_int_equal(ig_spanjoin_pending(j), 0);
     ig_spanjoin_free(j);
+}
+
+/* ---- the program's events ------------------------------------------------------ */
+
+static void test_decode_event(void **state)
+{
+    (void)state;
+    struct ig_spanbpf_event e;
+    memset(&e, 0, sizeof e);
+    e.h = (struct ig_spanbpf_head){.time = 123456789, .ip = 0x401234, .period = 1001001, .tgid = 40, .tid = 41,
+                                   .cpu = 3, .drops = 2, .kind = IG_SPANBPF_SPAN, .rec_len = 36, .name_key = 0};
+    for (int i = 0; i < 16; i++)
+        e.rec[i] = (uint8_t)(0xa0 + i); /* trace id */
+    memset(e.rec + 16, 0x5b, 8);        /* span id */
+    e.rec[24] = 1;                      /* valid */
+    e.rec[25] = 1;                      /* sampled */
+    e.rec[26] = 8;                      /* attrs-data-size */
+    memcpy(e.rec + 28, "\x00\x06span-a", 8);
+    ig_spanbpf_label l;
+    assert_int_equal(ig_spanbpf_decode_event(&e, sizeof e, &l), 0);
+    assert_true(l.in_span);
+    assert_int_equal(l.tgid, 40);
+    assert_int_equal(l.tid, 41);
+    assert_int_equal(l.cpu, 3);
+    assert_int_equal(l.cpu_drops, 2);
+    assert_int_equal(l.time, 123456789);
+    assert_int_equal(l.ip, 0x401234);
+    assert_int_equal(l.period, 1001001);
+    assert_int_equal(l.trace_id[0], 0xa0);
+    assert_int_equal(l.trace_id[15], 0xaf);
+    assert_int_equal(l.span_id[7], 0x5b);
+    assert_int_equal(l.trace_flags, 1);
+    assert_string_equal(l.name, "span-a");
+    assert_int_equal(l.name_len, 6);
+
+    e.h.name_key = -1; /* no span_name in the key map: ids only */
+    assert_int_equal(ig_spanbpf_decode_event(&e, sizeof e, &l), 0);
+    assert_true(l.in_span);
+    assert_int_equal(l.name_len, 0);
+    e.h.name_key = 0;
+    e.h.rec_len = 60000; /* beyond the copy: bounded by it */
+    e.rec[26] = 0xff;
+    e.rec[27] = 0xff;
+    e.rec[36] = 1;   /* then an entry of another key */
+    e.rec[37] = 200; /* running past the copy: ends the parse */
+    assert_int_equal(ig_spanbpf_decode_event(&e, sizeof e, &l), 0);
+    assert_true(l.in_span);
+    assert_string_equal(l.name, "span-a");
+    e.rec[24] = 2; /* not valid: no span */
+    assert_int_equal(ig_spanbpf_decode_event(&e, sizeof e, &l), 0);
+    assert_false(l.in_span);
+    assert_int_equal(l.tid, 41);
+    e.rec[24] = 1;
+    assert_int_equal(ig_spanbpf_decode_event(&e, sizeof e - 1, &l), 0); /* a span event cut short */
+    assert_false(l.in_span);
+    e.h.kind = IG_SPANBPF_NONE; /* a short event: no record */
+    assert_int_equal(ig_spanbpf_decode_event(&e.h, sizeof e.h, &l), 0);
+    assert_false(l.in_span);
+    assert_int_equal(l.time, 123456789);
+    assert_int_equal(ig_spanbpf_decode_event(&e.h, sizeof e.h - 1, &l), -1);
 }
 
 /* ---- a child with pipes ------------------------------------------------------------ */
@@ -359,7 +420,8 @@ static void session_drain(session *s)
         }
         ig_ring_end(&s->rings[i]);
     }
-    qsort(batch, nb, sizeof *batch, by_time);
+    if (nb)
+        qsort(batch, nb, sizeof *batch, by_time);
     for (size_t i = 0; i < nb; i++) {
         const ig_perf_sample *ps = &batch[i].ps;
         ig_spanjoin_sample q = {.cpu = (uint32_t)batch[i].cpu, .tid = ps->tid, .time = ps->time, .ip = ps->ip,
@@ -825,6 +887,7 @@ int main(void)
     if (only && *only)
         cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_event),
         cmocka_unit_test(test_join_in_step),
         cmocka_unit_test(test_join_lost_samples_and_events),
         cmocka_unit_test(test_join_checks),
