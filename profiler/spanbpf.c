@@ -1,6 +1,6 @@
 /*
  * profiler/spanbpf.c — loads and feeds the span-label BPF program, drains
- * its labels, and joins them with samples (see spanbpf.h for the contract
+ * its events, and joins them with samples (see spanbpf.h for the contract
  * and profiler/bpf/spanctx.bpf.c for the program).
  *
  * Design.  The program's object is compiled with clang -target bpf at
@@ -8,7 +8,7 @@
  * is read from disk at run time but the kernel's BTF (for CO-RE).  libbpf
  * is linked (a small library; its own dependencies, libelf and zlib, the
  * command loads anyway).  libbpf's messages are kept, not printed: the
- * last one completes our one-line error when loading fails.
+ * first warning completes our one-line error when loading fails.
  *
  * A followed process is one entry in the program's hash map: the TLS
  * offset (profiler/spanctx.c resolves it from the ELF relocations, as the
@@ -314,7 +314,8 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
     sb->ncpus = libbpf_num_possible_cpus();
     if (sb->ncpus < 1)
         sb->ncpus = 1;
-    sb->ns_per_tick = 1000000000L / sysconf(_SC_CLK_TCK);
+    long hz = sysconf(_SC_CLK_TCK);
+    sb->ns_per_tick = 1000000000L / (hz > 0 ? hz : 100);
     sb->boot_offset_ns = boottime_offset_ns();
     LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o && o->btf_path ? o->btf_path : NULL);
     sb->skel = ig_spanctx_bpf__open_opts(&oo);
