@@ -100,6 +100,9 @@ static void usage(FILE *out)
             "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
             "                        (label state = running for the CPU samples)\n"
             "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
+            "      --no-span-labels  do not label CPU samples with the libignis span they ran in\n"
+            "                        (trace_id, span_id, span_name; needs BPF: root or\n"
+            "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n\n" CMD_STOP_HELP,
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
@@ -210,6 +213,10 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
     if (st->throttled)
         fprintf(stderr, "  throttled         %llu times (kernel.perf_cpu_time_max_percent)\n",
                 (unsigned long long)st->throttled);
+    if (st->span_procs)
+        fprintf(stderr, "  span labels       %llu samples in spans, %llu outside, %llu not told (unlabelled)\n",
+                (unsigned long long)st->span_labelled, (unsigned long long)st->span_outside,
+                (unsigned long long)st->span_unlabelled);
     if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }
@@ -242,7 +249,7 @@ typedef struct record_args {
 
 enum {
     OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
-    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS
 };
 
 /* Returns -1 on success (continue), else the exit status. */
@@ -262,6 +269,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
         {"wall", no_argument, NULL, OPT_WALL},
         {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
+        {"no-span-labels", no_argument, NULL, OPT_NO_SPAN_LABELS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -321,6 +329,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         case OPT_NO_CACHE: a->no_cache = true; break;
         case OPT_OFF_CPU: a->o.off_cpu = true; break;
         case OPT_WALL: a->o.wall = true; break;
+        case OPT_NO_SPAN_LABELS: a->o.span_labels = false; break;
         case OPT_OFF_CPU_MIN:
             if (parse_duration_ns(optarg, &a->o.off_cpu_min_ns))
                 return cmd_error("record", "--off-cpu-min %s: expected a duration such as 10us, 1ms or 0", optarg), 2;
@@ -381,6 +390,18 @@ static double pass_stop_on(ig_recorder *r, const record_args *a, double secs, bo
     return secs + CMD_STOP_GRACE_S;
 }
 
+/* The recorder's span-label notes since the last call, one line each
+ * (a note replaced before it was shown is not). */
+static void show_span_notes(const ig_record_stats *st, const record_args *a, bool live)
+{
+    static unsigned shown;
+    if (st->span_notes == shown)
+        return;
+    shown = st->span_notes;
+    if (!a->quiet)
+        fprintf(stderr, "%signis record: %s\n", live ? "\r\033[K" : "", st->span_note);
+}
+
 static rec_end record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0)
 {
     bool live = !a->quiet && isatty(2);
@@ -413,7 +434,9 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
             if (left_ms < timeout)
                 timeout = (int)left_ms + 1;
         }
-        if (ig_recorder_poll(r, timeout) <= 0) {
+        int alive = ig_recorder_poll(r, timeout);
+        show_span_notes(ig_recorder_stats(r), a, live);
+        if (alive <= 0) {
             why = REC_EXITED;
             break;
         }
@@ -467,6 +490,7 @@ int cmd_record(int argc, char **argv)
     if (wants_alloc(argc, argv))
         return ig_alloc_record_main(argc, argv);
     record_args a = {.o = IG_RECORD_OPTS_INIT};
+    a.o.span_labels = true;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
         free(a.pids), free(a.tids);

@@ -39,6 +39,19 @@
  * attached, throttling, lost records) is counted, and the targets' CPU
  * time is measured beside what the samples account for, for the summary.
  *
+ * Span labels (opts.span_labels): a BPF program on the cpu-clock events
+ * reads, at each sample, the OTEP 4947 record of the sampled thread of a
+ * followed process (profiler/spanbpf.h has the contract this file keeps:
+ * attach before enabling, drain the program's events after ig_ring_begin
+ * of every ring, join them per CPU in time order).  A process is followed
+ * once it publishes its context (OTEP 4719), looked for when first seen,
+ * after an exec, and again at growing intervals (10 ms to 1 s) since its
+ * tracer provider may come later.  If BPF cannot load, nothing is labelled
+ * and a process that publishes gets a one-line note saying why; a sample
+ * whose span cannot be told stays unlabelled, never wrongly labelled.
+ * Off-CPU intervals are not labelled (the switch events are tracepoints or
+ * software events the program does not run on).
+ *
  * Profile ids are only valid in the profile they were made in; each
  * ig_recorder_take_profile() bumps a generation number and every cached
  * id carries the generation it belongs to.
@@ -50,6 +63,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +79,8 @@
 #include "profiler/perf.h"
 #include "profiler/procmap.h"
 #include "profiler/sched_switch.h"
+#include "profiler/spanbpf.h"
+#include "profiler/spanctx.h"
 #include "profiler/symbols.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
@@ -80,6 +96,8 @@
 #define REORDER_MAX_NS 20000000ULL /* records this recent wait for the next drain (see drain_all) */
 #define FUTURE_NS 1000000000ULL   /* a stamp further ahead than this is not our clock's */
 #define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
+#define SPAN_RETRY_MIN_NS 10000000LL   /* a process not publishing yet: looked at again */
+#define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -115,6 +133,9 @@ typedef struct proc {
     bool target;          /* a -p process or the launched command: its CPU is measured */
     bool cpu_unknown;     /* it vanished before its CPU time could be read */
     uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
+    enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
+    int64_t span_next_ns, span_backoff_ns;             /* ... the next look, and the interval */
+    uint64_t span_found_ns;                            /* ... when it was found publishing */
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -180,6 +201,10 @@ struct ig_recorder {
     struct rlimit nofile_saved; /* restored for a launched command */
     bool nofile_raised;
     size_t max_events;    /* file descriptors events may take (see event_budget) */
+
+    ig_spanbpf *sb;       /* span labels: the program, NULL when off or not loadable */
+    ig_spanjoin *join;    /* ... its events waiting for their samples */
+    char span_err[512];   /* ... why it is not loaded */
 
     uint64_t ips[MAX_KERNEL_FRAMES + MAX_FRAMES];       /* kernel frames, then user frames */
     uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
@@ -431,6 +456,176 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
     p->cpu_unknown = false;
 }
 
+/* ---- span labels (see the file comment) ---------------------------------------- */
+
+static void span_note(ig_recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void span_note(ig_recorder *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->st.span_note, sizeof r->st.span_note, fmt, ap);
+    va_end(ap);
+    r->st.span_notes++;
+}
+
+static bool spans_wanted(const ig_recorder *r)
+{
+    return r->o.span_labels && r->cpu_events;
+}
+
+/* Loads the program, once the rings (and their clock) are known and
+ * before any sampling event opens.  Failing is not an error: why is kept
+ * for the note of a process that publishes its context. */
+static void spans_on(ig_recorder *r)
+{
+    if (!spans_wanted(r))
+        return;
+    if (!r->popts.mono_clock) {
+        snprintf(r->span_err, sizeof r->span_err,
+                 "span labels need perf events stamped on CLOCK_MONOTONIC (Linux 4.1)");
+        return;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    /* the events of all CPUs for 3 s: a drain period (2 s at most) and the hold-back */
+    uint64_t events = (uint64_t)(ncpu > 0 ? ncpu : 1) * r->popts.freq * 3;
+    if (events < 16384)
+        events = 16384;
+    if (events > (1u << 20))
+        events = 1u << 20;
+    ig_spanbpf_opts so = {.ring_bytes = (size_t)events * 160};
+    ig_err e;
+    r->sb = ig_spanbpf_new_opts(&so, &e);
+    if (!r->sb) {
+        snprintf(r->span_err, sizeof r->span_err, "%s", e.msg);
+        return;
+    }
+    r->join = ig_spanjoin_new((size_t)events);
+}
+
+/* Span labels are off from now on (the program could not be attached). */
+static void spans_off(ig_recorder *r, const char *why)
+{
+    snprintf(r->span_err, sizeof r->span_err, "%s", why);
+    ig_spanjoin_free(r->join);
+    ig_spanbpf_free(r->sb);
+    r->join = NULL;
+    r->sb = NULL;
+    if (r->st.span_procs)
+        span_note(r, "span labels off from here on: %s", why);
+}
+
+/* Does p publish its span context yet?  If so, follow it (or say why its
+ * samples get no span labels); if not, look again later. */
+static void span_look(ig_recorder *r, proc *p, int64_t now)
+{
+    ig_spanctx *c;
+    ig_err e;
+    if (ig_spanctx_open(p->pid, &c, &e) < 0) {
+        if (kill(p->pid, 0) != 0 && errno == ESRCH) {
+            p->span = SPAN_DONE;
+            return;
+        }
+        p->span_backoff_ns = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
+        if (p->span_backoff_ns > SPAN_RETRY_MAX_NS)
+            p->span_backoff_ns = SPAN_RETRY_MAX_NS;
+        p->span_next_ns = now + p->span_backoff_ns;
+        return;
+    }
+    ig_spanctx_free(c);
+    p->span = SPAN_DONE;
+    p->span_found_ns = (uint64_t)now;
+    if (!r->sb) {
+        span_note(r, "process %d publishes its span context, but its samples get no span labels: %s", (int)p->pid,
+                  r->span_err);
+        return;
+    }
+    if (ig_spanbpf_add_process(r->sb, p->pid, &e) != 0) {
+        span_note(r, "process %d: no span labels: %s", (int)p->pid, e.msg);
+        return;
+    }
+    p->span = SPAN_FOLLOWED;
+    r->st.span_procs++;
+    span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name", (int)p->pid);
+}
+
+static void span_look_all(ig_recorder *r)
+{
+    if (!spans_wanted(r))
+        return;
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        proc *p = r->procs[i];
+        if (p->span == SPAN_LOOK && !p->exited && now >= p->span_next_ns)
+            span_look(r, p, now);
+    }
+}
+
+/* wait_ms shortened to the next look at a process (-1: no limit). */
+static int span_wait_ms(const ig_recorder *r, int wait_ms)
+{
+    if (!spans_wanted(r) || wait_ms == 0)
+        return wait_ms;
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const proc *p = r->procs[i];
+        if (p->span != SPAN_LOOK || p->exited)
+            continue;
+        int64_t left = p->span_next_ns > now ? (p->span_next_ns - now + 999999) / 1000000 : 0;
+        if (wait_ms < 0 || left < wait_ms)
+            wait_ms = (int)left;
+    }
+    return wait_ms;
+}
+
+/* p exec'd at `time`: its new image publishes its own context, or none.
+ * An exec drained after the look that found the new image is not news. */
+static void span_exec(ig_recorder *r, proc *p, uint64_t time)
+{
+    if (p->span != SPAN_LOOK && time && time < p->span_found_ns)
+        return;
+    if (p->span == SPAN_FOLLOWED && r->sb)
+        ig_spanbpf_remove_process(r->sb, p->pid);
+    p->span = SPAN_LOOK;
+    p->span_next_ns = p->span_backoff_ns = 0;
+}
+
+static void span_exit(ig_recorder *r, pid_t pid)
+{
+    proc *p = find_proc(r, pid);
+    if (!p)
+        return;
+    if (p->span == SPAN_FOLLOWED && r->sb)
+        ig_spanbpf_remove_process(r->sb, pid);
+    p->span = SPAN_DONE;
+}
+
+/* The span sample s (of ring CPU cpu) ran in, NULL if none or not known.
+ * Every sample of a followed process is asked for, in time order per CPU. */
+static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+{
+    if (!r->join)
+        return NULL;
+    ig_spanjoin_stats before, after;
+    ig_spanjoin_stats_get(r->join, &before);
+    ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, s->ip, s->period};
+    const ig_spanbpf_label *l = ig_spanjoin_take(r->join, &js);
+    if (p->span != SPAN_FOLLOWED)
+        return NULL;
+    ig_spanjoin_stats_get(r->join, &after);
+    r->st.span_labelled += after.labelled - before.labelled;
+    r->st.span_outside += after.outside - before.outside;
+    r->st.span_unlabelled += after.unlabelled - before.unlabelled;
+    return l;
+}
+
+static uint32_t hex_string(ig_recorder *r, const uint8_t *b, size_t n)
+{
+    char hex[2 * 16 + 1];
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    return ignis_profile_intern(r->prof, hex);
+}
+
 /* ---- events ----------------------------------------------------------------- */
 
 /* Ring size and wake-up points.  A CPU's ring receives at most `freq`
@@ -655,6 +850,9 @@ static int open_event(ig_recorder *r, pid_t tid, size_t k)
         fd = -1;
         errno = saved;
     }
+    ig_err e;
+    if (fd >= 0 && r->sb && !ig_perf_kind_switches(po->kind) && ig_spanbpf_attach(r->sb, fd, &e) != 0)
+        spans_off(r, e.msg); /* before the event is enabled, as spanbpf.h asks */
     return fd;
 }
 
@@ -1039,6 +1237,33 @@ static uint32_t state_labels(ig_recorder *r, thread *t, const char *state, uint6
     return t->slabels;
 }
 
+/* The labels of a sample taken in a span: the thread's (and its state in a
+ * wall-clock profile), then trace_id, span_id (lowercase hex, as W3C
+ * traceparent writes them) and span_name (pprof string labels, the names
+ * Pyroscope's span profiles use).  Interned by the profile. */
+static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const ig_spanbpf_label *sl)
+{
+    ignis_label l[6] = {{0}, {0}, {0}, {0}, {0}, {0}};
+    size_t n = 0;
+    l[n].key = ignis_profile_intern(r->prof, "thread");
+    l[n++].str = ignis_profile_intern(r->prof, t->comm);
+    l[n].key = ignis_profile_intern(r->prof, "tid");
+    l[n++].num = t->tid;
+    if (state) {
+        l[n].key = ignis_profile_intern(r->prof, "state");
+        l[n++].str = ignis_profile_intern(r->prof, state);
+    }
+    l[n].key = ignis_profile_intern(r->prof, "trace_id");
+    l[n++].str = hex_string(r, sl->trace_id, sizeof sl->trace_id);
+    l[n].key = ignis_profile_intern(r->prof, "span_id");
+    l[n++].str = hex_string(r, sl->span_id, sizeof sl->span_id);
+    if (sl->name_len) {
+        l[n].key = ignis_profile_intern(r->prof, "span_name");
+        l[n++].str = ignis_profile_intern(r->prof, sl->name);
+    }
+    return ignis_profile_add_labels(r->prof, l, n);
+}
+
 /* ---- records ----------------------------------------------------------------- */
 
 static bool tid_wanted(const ig_recorder *r, pid_t tid)
@@ -1126,8 +1351,9 @@ static void note_sampled(ig_recorder *r, thread *t)
     }
 }
 
-/* An on-CPU sample: cpu time, and wall time in a wall-clock profile. */
-static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
+/* An on-CPU sample (of ring CPU cpu): cpu time, and wall time in a
+ * wall-clock profile. */
+static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int cpu)
 {
     ig_perf_sample s;
     if (ig_perf_parse_sample(h, &s) != 0) {
@@ -1139,6 +1365,7 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
     proc *p = sample_proc(r, &s);
     if (!p)
         return; /* a CPU-wide event's sample of a process we do not follow */
+    const ig_spanbpf_label *span = sample_span(r, p, &s, cpu);
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
     uint32_t nk, nu;
     bool whole;
@@ -1148,7 +1375,9 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
     values[r->vi_cpu] = (int64_t)s.period;
     if (r->vi_wall >= 0)
         values[r->vi_wall] = (int64_t)s.period;
-    uint32_t labels = r->o.wall ? state_labels(r, t, IG_STATE_RUNNING, 0) : thread_labels(r, t);
+    uint32_t labels = span         ? span_labels(r, t, r->o.wall ? IG_STATE_RUNNING : NULL, span)
+                      : r->o.wall ? state_labels(r, t, IG_STATE_RUNNING, 0)
+                                  : thread_labels(r, t);
     ignis_profile_add_sample(r->prof, stack, labels, values);
     r->st.samples++;
     if (p->target || r->st.child > 0)
@@ -1295,6 +1524,8 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
     thread *t = find_thread(r, (pid_t)tr.tid);
     if (t)
         t->dead = true;
+    if (tr.pid == tr.tid)
+        span_exit(r, (pid_t)tr.pid);
     const ig_offcpu_interval *iv = r->oc ? ig_offcpu_in(r->oc, (pid_t)tr.tid, tr.time) : NULL;
     if (iv) /* its switch-in was lost: the wait ended by the exit at the latest */
         add_interval(iv, r);
@@ -1326,6 +1557,7 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
             ig_maps_clear(&p->maps);
             p->maps_stale = true;
             proc_invalidate(p);
+            span_exec(r, p, ig_perf_record_time(h));
         }
     }
 }
@@ -1360,15 +1592,15 @@ static void handle_mmap2(ig_recorder *r, const struct perf_event_header *h)
         proc_invalidate(p);
 }
 
-/* Handles record h of a ring whose events are of `kind`. */
-static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind)
+/* Handles record h of a ring (of CPU cpu) whose events are of `kind`. */
+static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind, int cpu)
 {
     switch (h->type) {
     case PERF_RECORD_SAMPLE:
         if (ig_perf_kind_switches(kind))
             handle_switch_sample(r, h, kind);
         else
-            handle_sample(r, h);
+            handle_sample(r, h, cpu);
         break;
     case PERF_RECORD_SWITCH:
     case PERF_RECORD_SWITCH_CPU_WIDE: handle_switch(r, h); break;
@@ -1474,11 +1706,13 @@ static void drain_all(ig_recorder *r, bool flush)
         if (h)
             heap_push(hp, &n, (ring_front){merge_time(r, h, now), i, h});
     }
+    if (r->sb) /* after every ring's begin: each sample visible has its event in by now */
+        ig_spanbpf_drain(r->sb, ig_spanjoin_push, r->join);
     while (n && hp[0].time <= horizon) {
         ig_ring *ring = &r->rings[hp[0].ring];
         if (hp[0].time > r->last_time) /* a stamp from the future was made 0 */
             r->last_time = hp[0].time;
-        handle_record(r, hp[0].h, r->ring_kind[hp[0].ring]);
+        handle_record(r, hp[0].h, r->ring_kind[hp[0].ring], r->ring_cpu[hp[0].ring]);
         ig_ring_advance(ring, hp[0].h);
         ig_ring_end(ring); /* the space is the kernel's again at once: a long drain loses less */
         const struct perf_event_header *h = ig_ring_peek(ring);
@@ -2046,6 +2280,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         r->max_events = event_budget();
         double hold_ns = r->cpu_events ? ring_seconds(&r->popts, r->ring_pages) * 1e9 / 8 : 1e18;
         r->reorder_ns = hold_ns < (double)REORDER_MAX_NS ? (uint64_t)hold_ns : REORDER_MAX_NS;
+        spans_on(r); /* before the first sampling event opens */
         if (wants_per_cpu(r))
             try_per_cpu(r);
     }
@@ -2083,7 +2318,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
 {
     if (r->pfds_dirty)
         rebuild_pollfds(r);
-    int wait_ms = r->nevents ? timeout_ms : 0;
+    int wait_ms = span_wait_ms(r, r->nevents ? timeout_ms : 0);
     struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
     if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
@@ -2092,6 +2327,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
         hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
     drain_all(r, false);
+    span_look_all(r);
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
     if (r->per_cpu && !followed_alive(r)) {
@@ -2164,6 +2400,8 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->pid_index);
     ig_u64map_clear(&r->kern_locs);
     ig_offcpu_free(r->oc);
+    ig_spanjoin_free(r->join);
+    ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)
         ig_symtab_free(r->sym);

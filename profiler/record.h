@@ -61,6 +61,10 @@ typedef struct ig_record_opts {
                             * off_cpu/ns, wall/ns (on-CPU samples at freq) */
     uint64_t off_cpu_min_ns; /* off-CPU intervals shorter than this are left
                               * out (counted in stats.offcpu_short) */
+    bool span_labels;      /* label CPU samples taken in a span of a target that
+                            * publishes OTEP 4947 thread context (libignis) with
+                            * trace_id, span_id, span_name (profiler/spanbpf.h);
+                            * without BPF, a note and no labels */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
@@ -68,7 +72,7 @@ typedef struct ig_record_opts {
 #define IG_RECORD_MAX_FREQ 100000u
 #define IG_RECORD_OPTS_INIT                                                                                        \
     {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL,             \
-     false, false, 0}
+     false, false, 0, false}
 
 typedef struct ig_record_stats {
     uint64_t samples;      /* samples added to profiles */
@@ -104,6 +108,14 @@ typedef struct ig_record_stats {
     bool switch_states;    /* states from sched:sched_switch (else only
                             * runnable/blocked, from context-switch events) */
     char switch_note[640]; /* why sched:sched_switch is not used; "" if it is */
+    /* span_labels */
+    uint64_t span_procs;     /* processes whose samples get span labels */
+    uint64_t span_labelled;  /* CPU samples labelled with their span */
+    uint64_t span_outside;   /* ... of those processes, taken outside any span */
+    uint64_t span_unlabelled;/* ... whose span could not be told (left unlabelled) */
+    unsigned span_notes;     /* notes so far (one line each: a process followed,
+                              * or why span labels are off); the last in span_note */
+    char span_note[512];
 } ig_record_stats;
 
 typedef struct ig_recorder ig_recorder;

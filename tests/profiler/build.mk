@@ -16,6 +16,8 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
                 tests/profiler/t_mntns.sh tests/profiler/t_threads.sh tests/profiler/t_offcpu.sh \
                 tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh
+# span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
+TEST_SCRIPTS += tests/profiler/t_spans.sh
 # stop signals in every mode (and `ignis top -o`), and record's exit status
 TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
 # the ring reader / sample parser fuzz target and its corpus replay (also

@@ -4,8 +4,9 @@
  *     VALUE <tab> THREAD <tab> STATE <tab> WCHAN <tab> STACK
  * VALUE is the sample's value of the named type, THREAD, STATE and WCHAN
  * its labels ("-" when absent), STACK its frames root first, joined by
- * ';' (inlined functions after their caller, as flame graphs draw them).
- *   usage: profdump FILE VALUE_TYPE
+ * ';' (inlined functions after their caller, as flame graphs draw them),
+ * then one column per extra label KEY asked for (span labels: span_name...).
+ *   usage: profdump FILE VALUE_TYPE [KEY...]
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +21,8 @@ static const char *label(const ignis_profile *p, uint32_t labels, const char *ke
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: profdump FILE VALUE_TYPE\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: profdump FILE VALUE_TYPE [KEY...]\n");
         return 2;
     }
     ignis_profile *p;
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
                 sep = ";";
             }
         }
+        for (int k = 3; k < argc; k++)
+            printf("\t%s", label(p, s.labels, argv[k]));
         printf("\n");
     }
     ignis_profile_free(p);
