@@ -46,7 +46,8 @@
  * of every ring, join them per CPU in time order).  A process is followed
  * once it publishes its context (OTEP 4719), looked for when first seen,
  * after an exec, and again at growing intervals (10 ms to 1 s) since its
- * tracer provider may come later.  If BPF cannot load, nothing is labelled
+ * tracer provider may come later (a process the targets started, for about
+ * 2 s: thousands of children must not cost a /proc read each per second).  If BPF cannot load, nothing is labelled
  * and a process that publishes gets a one-line note saying why; a sample
  * whose span cannot be told stays unlabelled, never wrongly labelled.
  * Off-CPU intervals are not labelled (the switch events are tracepoints or
@@ -473,18 +474,14 @@ static bool spans_wanted(const ig_recorder *r)
     return r->o.span_labels && r->cpu_events;
 }
 
-/* Loads the program, once the rings (and their clock) are known and
- * before any sampling event opens.  Failing is not an error: why is kept
- * for the note of a process that publishes its context. */
+/* Loads the program before the profile starts (loading takes 0.1 s or
+ * more: not recording time) and before any sampling event opens.
+ * Failing is not an error: why is kept for the note of a process that
+ * publishes its context. */
 static void spans_on(ig_recorder *r)
 {
     if (!spans_wanted(r))
         return;
-    if (!r->popts.mono_clock) {
-        snprintf(r->span_err, sizeof r->span_err,
-                 "span labels need perf events stamped on CLOCK_MONOTONIC (Linux 4.1)");
-        return;
-    }
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     /* the events of all CPUs for 3 s: a drain period (2 s at most) and the hold-back */
     uint64_t events = (uint64_t)(ncpu > 0 ? ncpu : 1) * r->popts.freq * 3;
@@ -502,7 +499,8 @@ static void spans_on(ig_recorder *r)
     r->join = ig_spanjoin_new((size_t)events);
 }
 
-/* Span labels are off from now on (the program could not be attached). */
+/* Span labels are off from now on (the program could not be attached,
+ * or the events are not on its clock). */
 static void spans_off(ig_recorder *r, const char *why)
 {
     snprintf(r->span_err, sizeof r->span_err, "%s", why);
@@ -523,6 +521,10 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
     if (ig_spanctx_open(p->pid, &c, &e) < 0) {
         if (kill(p->pid, 0) != 0 && errno == ESRCH) {
             p->span = SPAN_DONE;
+            return;
+        }
+        if (!p->target && p->span_backoff_ns >= SPAN_RETRY_MAX_NS) {
+            p->span = SPAN_DONE; /* a child that publishes nothing: its exec, if any, looks again */
             return;
         }
         p->span_backoff_ns = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
@@ -2261,6 +2263,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->sym = ig_symtab_new();
     ig_symtab_set_cache_dir(r->sym, o->cache_dir);
     watch_perfmaps(r);
+    spans_on(r); /* before the profile's clock starts, and before any sampling event opens */
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
     /* one fd per (thread, CPU): lift the soft limit to the hard one */
@@ -2280,7 +2283,13 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         r->max_events = event_budget();
         double hold_ns = r->cpu_events ? ring_seconds(&r->popts, r->ring_pages) * 1e9 / 8 : 1e18;
         r->reorder_ns = hold_ns < (double)REORDER_MAX_NS ? (uint64_t)hold_ns : REORDER_MAX_NS;
-        spans_on(r); /* before the first sampling event opens */
+        if (r->sb && !r->popts.mono_clock)
+            spans_off(r, "span labels need perf events stamped on CLOCK_MONOTONIC (Linux 4.1)");
+        /* the first profile covers the time from the first event on, not
+         * the rings' setup (mapping and zeroing them took 0.3 s on a busy
+         * machine, which a wall-clock profile's threads did not live) */
+        r->prof_start_real = r->st.start_ns = now_ns(CLOCK_REALTIME);
+        r->prof_start_mono = now_ns(CLOCK_MONOTONIC);
         if (wants_per_cpu(r))
             try_per_cpu(r);
     }
