@@ -99,8 +99,11 @@ want=$(awk -F'\t' '$6 == "span-b" { s += $1 } END { print s + 0 }' "$T/dump")
 got=$(awk '{ s += $NF } END { print s + 0 }' "$T/b.folded")
 echo "--tagfocus span_name=span-b: $got samples (labelled: $want)"
 [ "$got" -gt 0 ] && [ "$got" = "$want" ] || fail "--tagfocus span_name=span-b kept $got samples, $want are labelled so"
+# ... and what it keeps is span-b's work: stacks through work_b (the rest is span bookkeeping)
+inb=$(awk '$0 ~ /(^|;)work_b(;| )/ { s += $NF } END { print s + 0 }' "$T/b.folded")
+[ $((inb * 100)) -ge $((got * 95)) ] || fail "--tagfocus span_name=span-b: only $inb of $got samples in work_b"
 "$IGNIS" report "$T/spans.pb.gz" --tagfocus span_name=span-b -n 10 >"$T/rep" || fail "report --tagfocus"
-grep -q 'work_b' "$T/rep" || { cat "$T/rep"; fail "report --tagfocus span_name=span-b: work_b is not among the top functions"; }
+grep -q 'tagfocus=span_name=span-b' "$T/rep" || { cat "$T/rep"; fail "report --tagfocus span_name=span-b: filter not applied"; }
 
 # --no-span-labels: the same recording without them
 record_spans "$T/plain.pb.gz" --no-span-labels
