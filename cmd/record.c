@@ -93,6 +93,16 @@ static void usage(FILE *out)
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
             "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
             "  -q, --quiet           no status line or summary\n"
+            "      --off-cpu         record where threads wait instead of where they run: every\n"
+            "                        switch-out with its stacks, valued by the time off the CPU\n"
+            "                        (labels state = sleeping, uninterruptible, runnable... and\n"
+            "                        wchan, the kernel function it waited in)\n"
+            "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
+            "                        (label state = running for the CPU samples)\n"
+            "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
+            "      --no-span-labels  do not label CPU samples with the libignis span they ran in\n"
+            "                        (trace_id, span_id, span_name; needs BPF: root or\n"
+            "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n\n" CMD_STOP_HELP,
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
@@ -124,6 +134,27 @@ static int parse_stack_size(const char *s, unsigned *out)
     return 0;
 }
 
+/* "250us", "1.5ms", "2s", "100ns" or "0" into nanoseconds. */
+static int parse_duration_ns(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !isfinite(v) || v < 0 || s[0] == '-')
+        return -1;
+    static const struct { const char *unit; double ns; } units[] = {
+        {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
+    };
+    double scale = v == 0 && !*end ? 1 : 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !scale; i++)
+        if (!strcmp(end, units[i].unit))
+            scale = units[i].ns;
+    if (!scale || v * scale > 1e18)
+        return -1;
+    *out = (uint64_t)(v * scale);
+    return 0;
+}
+
 static double elapsed_since(const struct timespec *t0)
 {
     struct timespec t;
@@ -150,7 +181,11 @@ static double cpu_seconds(void)
 
 static void print_summary(const ig_record_stats *st, double secs, double cpu, const char *out)
 {
-    double pct = st->samples ? 100.0 * (double)st->partial / (double)st->samples : 0.0;
+    uint64_t stacks = st->samples + st->intervals; /* CPU samples and off-CPU intervals */
+    double pct = stacks ? 100.0 * (double)st->partial / (double)stacks : 0.0;
+    char per_sample[48] = "no CPU samples"; /* --off-cpu: per switch-out below */
+    if (st->cpu_events)
+        snprintf(per_sample, sizeof per_sample, "%.1f us/sample", st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
     fprintf(stderr,
             "ignis record: wrote %s\n"
             "  samples           %llu\n"
@@ -158,14 +193,15 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             "  not fully unwound %llu (%.2f%%), rooted at [truncated]\n"
             "  threads seen      %llu\n"
             "  duration          %.2f s\n"
-            "  profiler cpu      %.1f ms (%.1f us/sample, attach to written profile)\n",
+            "  profiler cpu      %.1f ms (%s, attach to written profile)\n",
             out, (unsigned long long)st->samples, (unsigned long long)st->lost, (unsigned long long)st->partial,
-            pct, (unsigned long long)st->threads, secs, cpu * 1e3,
-            st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
+            pct, (unsigned long long)st->threads, secs, cpu * 1e3, per_sample);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;
-    if (st->target_cpu_ns)
+    if (!st->cpu_events) /* --off-cpu: no CPU samples to compare */
+        covered = 1.0;
+    else if (st->target_cpu_ns)
         fprintf(stderr, "  target cpu        %.2f s, %.0f%% of it sampled\n", (double)st->target_cpu_ns / 1e9,
                 100.0 * covered);
     if (covered < 0.5 && st->target_cpu_ns > 500000000 && !st->per_cpu)
@@ -177,8 +213,28 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
     if (st->throttled)
         fprintf(stderr, "  throttled         %llu times (kernel.perf_cpu_time_max_percent)\n",
                 (unsigned long long)st->throttled);
-    if (!st->samples && st->target_cpu_ns < 10000000)
+    if (st->span_procs)
+        fprintf(stderr, "  span labels       %llu samples in spans, %llu outside, %llu not told (unlabelled)\n",
+                (unsigned long long)st->span_labelled, (unsigned long long)st->span_outside,
+                (unsigned long long)st->span_unlabelled);
+    if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
+}
+
+/* The off-CPU lines of the summary (--off-cpu, --wall). */
+static void print_offcpu_summary(const ig_record_stats *st, double cpu)
+{
+    fprintf(stderr,
+            "  switch-outs       %llu (%s; %.2f us of profiler cpu each)\n"
+            "  off-CPU intervals %llu, %.3f s\n",
+            (unsigned long long)st->switches, st->switch_states ? "sched:sched_switch" : "context-switches",
+            st->switches ? cpu * 1e6 / (double)st->switches : 0.0, (unsigned long long)st->intervals,
+            (double)st->offcpu_ns / 1e9);
+    if (st->offcpu_short)
+        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
+    if (st->offcpu_unmatched)
+        fprintf(stderr, "  unmatched         %llu switch-outs dropped: their switch-in was lost\n",
+                (unsigned long long)st->offcpu_unmatched);
 }
 
 typedef struct record_args {
@@ -191,7 +247,10 @@ typedef struct record_args {
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH };
+enum {
+    OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS
+};
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -207,6 +266,10 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
         {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+        {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
+        {"wall", no_argument, NULL, OPT_WALL},
+        {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
+        {"no-span-labels", no_argument, NULL, OPT_NO_SPAN_LABELS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -264,6 +327,13 @@ static int parse_args(int argc, char **argv, record_args *a)
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
+        case OPT_OFF_CPU: a->o.off_cpu = true; break;
+        case OPT_WALL: a->o.wall = true; break;
+        case OPT_NO_SPAN_LABELS: a->o.span_labels = false; break;
+        case OPT_OFF_CPU_MIN:
+            if (parse_duration_ns(optarg, &a->o.off_cpu_min_ns))
+                return cmd_error("record", "--off-cpu-min %s: expected a duration such as 10us, 1ms or 0", optarg), 2;
+            break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -282,6 +352,8 @@ static int parse_args(int argc, char **argv, record_args *a)
         return cmd_error("record", "nothing to record: give -p PID, --tid TID or -- CMD (see --help)"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
+    if (a->o.off_cpu && a->o.wall)
+        return cmd_error("record", "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
     if (!a->output)
         a->output = "ignis.pb.gz";
     if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
@@ -318,6 +390,18 @@ static double pass_stop_on(ig_recorder *r, const record_args *a, double secs, bo
     return secs + CMD_STOP_GRACE_S;
 }
 
+/* The recorder's span-label notes since the last call, one line each
+ * (a note replaced before it was shown is not). */
+static void show_span_notes(const ig_record_stats *st, const record_args *a, bool live)
+{
+    static unsigned shown;
+    if (st->span_notes == shown)
+        return;
+    shown = st->span_notes;
+    if (!a->quiet)
+        fprintf(stderr, "%signis record: %s\n", live ? "\r\033[K" : "", st->span_note);
+}
+
 static rec_end record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0)
 {
     bool live = !a->quiet && isatty(2);
@@ -350,7 +434,9 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
             if (left_ms < timeout)
                 timeout = (int)left_ms + 1;
         }
-        if (ig_recorder_poll(r, timeout) <= 0) {
+        int alive = ig_recorder_poll(r, timeout);
+        show_span_notes(ig_recorder_stats(r), a, live);
+        if (alive <= 0) {
             why = REC_EXITED;
             break;
         }
@@ -404,6 +490,7 @@ int cmd_record(int argc, char **argv)
     if (wants_alloc(argc, argv))
         return ig_alloc_record_main(argc, argv);
     record_args a = {.o = IG_RECORD_OPTS_INIT};
+    a.o.span_labels = true;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
         free(a.pids), free(a.tids);
@@ -442,11 +529,20 @@ int cmd_record(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0); /* -d counts from when sampling began, after the attach */
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
-        if (a.o.argv)
-            fprintf(stderr, "ignis record: recording %s (pid %d) at %u Hz\n", a.o.argv[0], (int)st->child, a.o.freq);
+        char how[96];
+        if (a.o.off_cpu)
+            snprintf(how, sizeof how, "off the CPU (every switch-out)");
+        else if (a.o.wall)
+            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it at every switch-out)", a.o.freq);
         else
-            fprintf(stderr, "ignis record: recording %llu threads at %u Hz; Ctrl-C to stop\n",
-                    (unsigned long long)st->attached, a.o.freq);
+            snprintf(how, sizeof how, "at %u Hz", a.o.freq);
+        if (a.o.argv)
+            fprintf(stderr, "ignis record: recording %s (pid %d) %s\n", a.o.argv[0], (int)st->child, how);
+        else
+            fprintf(stderr, "ignis record: recording %llu threads %s; Ctrl-C to stop\n",
+                    (unsigned long long)st->attached, how);
+        if (st->switch_note[0])
+            fprintf(stderr, "ignis record: %s\n", st->switch_note);
     }
     rec_end why = record_loop(r, &a, &t0);
     if (why == REC_STOPPED && command_running(st))
@@ -463,8 +559,12 @@ int cmd_record(int argc, char **argv)
     ignis_profile_free(p);
     ig_record_stats final = *st;
     ig_recorder_free(r); /* also writes the symbol cache back (and ends a command -d left running) */
-    if (written && !a.quiet)
-        print_summary(&final, secs, cpu_seconds() - cpu0, a.output);
+    if (written && !a.quiet) {
+        double cpu = cpu_seconds() - cpu0;
+        print_summary(&final, secs, cpu, a.output);
+        if (a.o.off_cpu || a.o.wall)
+            print_offcpu_summary(&final, cpu);
+    }
     free(a.pids), free(a.tids);
     return rc;
 }

@@ -1,6 +1,8 @@
 /*
- * fuzz/fuzz_perf_records.c — libFuzzer target for the perf ring reader
- * and the sample parser (profiler/perf.c).
+ * fuzz/fuzz_perf_records.c — libFuzzer target for the perf ring reader,
+ * the sample parser (profiler/perf.c), switch-out samples with
+ * sched_switch raw data and its decoder (profiler/sched_switch.c), and
+ * switch records.
  *
  * The input is laid into a 4 KiB ring starting at an offset taken from its
  * first two bytes (so records straddle the wrap point) with data_head at
@@ -9,13 +11,16 @@
  * read from within it), and every sample that parses
  * must have its callchain and stack copy inside the record, and be 8-byte
  * aligned (misaligned records are served from the scratch copy); reading must
- * end (the tail only moves forward, never past the head).
+ * end (the tail only moves forward, never past the head).  Every record is
+ * also read as a switch-out sample, whose raw data must lie inside it and
+ * decode only within it, and as a switch record.
  */
 #include <setjmp.h> /* before cmocka.h in fuzz/replay.c */
 #include <stdarg.h>
 #include <stddef.h>
 
 #include "profiler/perf.h"
+#include "profiler/sched_switch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +57,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (((uintptr_t)h & 7) || r.tail > start + size || h->size < sizeof *h)
             abort();
         sum += ig_perf_record_time(h); /* reads only within the record */
+        const uint8_t *lo = (const uint8_t *)h, *hi = lo + h->size;
+        ig_perf_switch sw;
+        if (ig_perf_parse_switch(h, &sw) == 0)
+            sum += sw.time + sw.tid + sw.out;
         ig_perf_sample s;
+        if (ig_perf_parse_sample_of(h, IG_PERF_SCHED_SWITCH, &s) == 0) {
+            if (s.raw_size && (s.raw < lo || s.raw + s.raw_size > hi))
+                abort();
+            /* the kernel's layout (sched_switch.h), and one placed by the input */
+            ig_sched_switch_fmt f = {372, {24, 4}, {32, 8}}, g = {1, {h->misc, 4}, {h->misc >> 4, 4}};
+            ig_sched_switch_rec rec;
+            if (ig_sched_switch_decode(&f, s.raw, s.raw_size, &rec) == 0)
+                sum += (uint64_t)rec.prev_state + (uint64_t)rec.prev_pid;
+            if (ig_sched_switch_decode(&g, s.raw, s.raw_size, &rec) == 0)
+                sum += (uint64_t)rec.prev_state;
+        }
         if (h->type != PERF_RECORD_SAMPLE || ig_perf_parse_sample(h, &s) != 0)
             continue;
-        const uint8_t *lo = (const uint8_t *)h, *hi = lo + h->size;
         if (s.nr_chain && ((const uint8_t *)s.chain < lo || (const uint8_t *)(s.chain + s.nr_chain) > hi))
             abort();
         for (uint64_t i = 0; i < s.nr_chain; i++)

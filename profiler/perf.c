@@ -32,14 +32,43 @@
 #define SAMPLE_TYPE (PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD | \
                      PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
 
+bool ig_perf_kind_switches(ig_perf_kind k)
+{
+    return k == IG_PERF_SCHED_SWITCH || k == IG_PERF_CONTEXT_SWITCHES;
+}
+
+/* What the event counts: cpu-clock in frequency mode, or every switch-out
+ * (period 1) with the switch records that give the switch-ins.  A switch
+ * is counted in kernel mode, so an event that excluded the kernel would
+ * never fire: only the kernel callchain follows `kernel`. */
+static void fill_kind(const ig_perf_opts *o, struct perf_event_attr *a)
+{
+    switch (o->kind) {
+    case IG_PERF_SCHED_SWITCH:
+        a->type = PERF_TYPE_TRACEPOINT;
+        a->config = o->tp_id;
+        a->sample_type |= PERF_SAMPLE_RAW;
+        break;
+    case IG_PERF_CONTEXT_SWITCHES:
+        a->type = PERF_TYPE_SOFTWARE;
+        a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+        break;
+    default:
+        a->type = PERF_TYPE_SOFTWARE;
+        a->config = PERF_COUNT_SW_CPU_CLOCK;
+        a->freq = 1;
+        a->sample_freq = o->freq;
+        return;
+    }
+    a->sample_period = 1;
+    a->exclude_kernel = 0;
+    a->context_switch = 1;
+}
+
 static void fill_attr(const ig_perf_opts *o, struct perf_event_attr *a)
 {
     memset(a, 0, sizeof *a);
     a->size = sizeof *a;
-    a->type = PERF_TYPE_SOFTWARE;
-    a->config = PERF_COUNT_SW_CPU_CLOCK;
-    a->freq = 1;
-    a->sample_freq = o->freq;
     a->sample_type = SAMPLE_TYPE;
     a->sample_regs_user = IG_PERF_REGS_MASK;
     a->sample_stack_user = o->stack_size;
@@ -47,6 +76,7 @@ static void fill_attr(const ig_perf_opts *o, struct perf_event_attr *a)
     a->exclude_callchain_kernel = o->kernel ? 0 : 1;
     a->exclude_kernel = o->kernel ? 0 : 1;
     a->exclude_hv = 1;
+    fill_kind(o, a);
     a->inherit = o->inherit;
     a->enable_on_exec = o->enable_on_exec;
     a->disabled = o->enable_on_exec;
@@ -230,6 +260,11 @@ static const uint8_t *take_bytes(cursor *c, uint64_t n)
 
 int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s)
 {
+    return ig_perf_parse_sample_of(h, IG_PERF_CPU_CLOCK, s);
+}
+
+int ig_perf_parse_sample_of(const struct perf_event_header *h, ig_perf_kind kind, ig_perf_sample *s)
+{
     cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
     memset(s, 0, sizeof *s);
     s->user_mode = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_USER;
@@ -243,6 +278,14 @@ int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s)
     if (s->nr_chain > 4096)
         return -1;
     s->chain = (const uint64_t *)take_bytes(&c, s->nr_chain * 8);
+    if (kind == IG_PERF_SCHED_SWITCH) { /* u32 size, then size bytes (padded to 8 with the size) */
+        uint32_t raw_size = 0;
+        const uint8_t *at = take_bytes(&c, 4);
+        if (at)
+            memcpy(&raw_size, at, 4);
+        s->raw = take_bytes(&c, raw_size);
+        s->raw_size = s->raw ? raw_size : 0;
+    }
     s->regs_abi = take_u64(&c);
     if (s->regs_abi != PERF_SAMPLE_REGS_ABI_NONE)
         for (int i = 0; i < IG_PREG_COUNT; i++)
@@ -258,6 +301,22 @@ int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s)
         return -1;
     if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE)
         s->stack_size = 0;
+    return 0;
+}
+
+int ig_perf_parse_switch(const struct perf_event_header *h, ig_perf_switch *sw)
+{
+    /* SWITCH: sample_id only; SWITCH_CPU_WIDE: next/prev pid and tid first.
+     * Either way the sample_id {pid, tid, time} ends the record. */
+    size_t body = h->type == PERF_RECORD_SWITCH ? 0 : h->type == PERF_RECORD_SWITCH_CPU_WIDE ? 8 : SIZE_MAX;
+    if (body == SIZE_MAX || h->size < sizeof *h + body + 16)
+        return -1;
+    const uint8_t *id = (const uint8_t *)h + h->size - 16;
+    memcpy(&sw->pid, id, 4);
+    memcpy(&sw->tid, id + 4, 4);
+    memcpy(&sw->time, id + 8, 8);
+    sw->out = (h->misc & PERF_RECORD_MISC_SWITCH_OUT) != 0;
+    sw->preempt = sw->out && (h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
     return 0;
 }
 

@@ -4,7 +4,12 @@
  * One event per attached thread (or one per CPU for every thread on it):
  * a software cpu-clock event in frequency mode that records the IP,
  * pid/tid, time, period, the kernel callchain, the user registers and a
- * copy of the user stack.  Side-band records (MMAP2, COMM, FORK, EXIT,
+ * copy of the user stack.  Off-CPU profiles use a switch event instead (or
+ * beside it): the sched:sched_switch tracepoint, whose raw data carries the
+ * state the thread leaves the CPU in, or the context-switches software
+ * event where the tracepoint cannot be used; either samples every
+ * switch-out of its thread with the same stacks, and asks for
+ * PERF_RECORD_SWITCH records, whose switch-ins end the off-CPU intervals.  Side-band records (MMAP2, COMM, FORK, EXIT,
  * LOST, THROTTLE) carry the pid/tid and time too (sample_id_all), on
  * CLOCK_MONOTONIC when the kernel allows, so records of several rings can
  * be put in time order and compared with the recorder's own clock.  Each
@@ -35,7 +40,18 @@ enum {
 };
 #define IG_PERF_REGS_MASK 0xff01ffULL /* bits 0-8 and 16-23 */
 
+/* What an event samples. */
+typedef enum ig_perf_kind {
+    IG_PERF_CPU_CLOCK,        /* cpu-clock at `freq` */
+    IG_PERF_SCHED_SWITCH,     /* every switch-out: sched:sched_switch (tracepoint
+                               * `tp_id`), with its raw data */
+    IG_PERF_CONTEXT_SWITCHES, /* every switch-out: the context-switches software
+                               * event (no tracefs, no raw data) */
+} ig_perf_kind;
+
 typedef struct ig_perf_opts {
+    ig_perf_kind kind;
+    unsigned tp_id;        /* IG_PERF_SCHED_SWITCH: the tracepoint's id */
     unsigned freq;         /* samples per second per thread */
     unsigned stack_size;   /* bytes of user stack to copy, multiple of 8 */
     bool kernel;           /* record kernel callchains */
@@ -45,6 +61,12 @@ typedef struct ig_perf_opts {
     bool mono_clock;       /* timestamps on CLOCK_MONOTONIC (use_clockid) */
     unsigned wakeup_bytes; /* wake a poller when this much is waiting */
 } ig_perf_opts;
+
+/* True for the kinds that sample switch-outs.  Those events sample kernel
+ * code (the scheduler), so they never set exclude_kernel: they need
+ * perf_event_paranoid <= 1 or CAP_PERFMON even without kernel callchains,
+ * and the tracepoint's raw data needs CAP_PERFMON or paranoid -1. */
+bool ig_perf_kind_switches(ig_perf_kind k);
 
 /* Opens the sampling event on thread `tid` while it runs on `cpu`.  The
  * kernel refuses to mmap an inherited event that is not bound to a CPU, so
@@ -114,11 +136,30 @@ typedef struct ig_perf_sample {
     uint64_t stack_size;     /* bytes valid in stack (dyn_size) */
     const uint8_t *stack;    /* copy of the user stack from regs[SP] */
     bool user_mode;          /* the sample hit user code */
+    const uint8_t *raw;      /* IG_PERF_SCHED_SWITCH: the tracepoint's data */
+    uint32_t raw_size;
 } ig_perf_sample;
 
-/* Parses a sample record laid out as ig_perf_open() asked.  Returns 0, or
- * -1 when the record is malformed (lengths beyond its size). */
+/* Parses a sample record laid out as ig_perf_open() asked for `kind`
+ * (the sched_switch tracepoint's carries raw data after the callchain).
+ * Returns 0, or -1 when the record is malformed (lengths beyond its size). */
+int ig_perf_parse_sample_of(const struct perf_event_header *h, ig_perf_kind kind, ig_perf_sample *s);
+
+/* The same for the cpu-clock and context-switches layout. */
 int ig_perf_parse_sample(const struct perf_event_header *h, ig_perf_sample *s);
+
+/* A PERF_RECORD_SWITCH or PERF_RECORD_SWITCH_CPU_WIDE record: the thread
+ * that left or entered the CPU (its sample_id) and when. */
+typedef struct ig_perf_switch {
+    uint32_t pid, tid;
+    uint64_t time;
+    bool out;                /* a switch-out (else a switch-in) */
+    bool preempt;            /* ... while runnable (preempted) */
+} ig_perf_switch;
+
+/* Parses a switch record of an event opened with `sideband`.  0, or -1
+ * when it is not one or too short to carry its sample_id. */
+int ig_perf_parse_switch(const struct perf_event_header *h, ig_perf_switch *sw);
 
 /* perf_event_paranoid value, or -99 when unreadable. */
 int ig_perf_paranoid(void);

@@ -39,6 +39,20 @@
  * attached, throttling, lost records) is counted, and the targets' CPU
  * time is measured beside what the samples account for, for the summary.
  *
+ * Span labels (opts.span_labels): a BPF program on the cpu-clock events
+ * reads, at each sample, the OTEP 4947 record of the sampled thread of a
+ * followed process (profiler/spanbpf.h has the contract this file keeps:
+ * attach before enabling, drain the program's events after ig_ring_begin
+ * of every ring, join them per CPU in time order).  A process is followed
+ * once it publishes its context (OTEP 4719), looked for when first seen,
+ * after an exec, and again at growing intervals (10 ms to 1 s) since its
+ * tracer provider may come later (a process the targets started, for about
+ * 2 s: thousands of children must not cost a /proc read each per second).  If BPF cannot load, nothing is labelled
+ * and a process that publishes gets a one-line note saying why; a sample
+ * whose span cannot be told stays unlabelled, never wrongly labelled.
+ * Off-CPU intervals are not labelled (the switch events are tracepoints or
+ * software events the program does not run on).
+ *
  * Profile ids are only valid in the profile they were made in; each
  * ig_recorder_take_profile() bumps a generation number and every cached
  * id carries the generation it belongs to.
@@ -50,6 +64,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +76,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profiler/offcpu.h"
 #include "profiler/perf.h"
 #include "profiler/procmap.h"
+#include "profiler/sched_switch.h"
+#include "profiler/spanbpf.h"
+#include "profiler/spanctx.h"
 #include "profiler/symbols.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
@@ -78,6 +97,8 @@
 #define REORDER_MAX_NS 20000000ULL /* records this recent wait for the next drain (see drain_all) */
 #define FUTURE_NS 1000000000ULL   /* a stamp further ahead than this is not our clock's */
 #define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
+#define SPAN_RETRY_MIN_NS 10000000LL   /* a process not publishing yet: looked at again */
+#define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -95,6 +116,10 @@ typedef struct thread {
     bool direct;          /* has events of its own (not only inherited) */
     uint32_t labels, labels_gen;
     uint32_t root, root_gen;
+    /* the last label set with a state (off-CPU, wall), and what it holds */
+    uint32_t slabels, slabels_gen;
+    const char *slabels_state;
+    uint64_t slabels_wchan;
 } thread;
 
 typedef struct proc {
@@ -109,6 +134,9 @@ typedef struct proc {
     bool target;          /* a -p process or the launched command: its CPU is measured */
     bool cpu_unknown;     /* it vanished before its CPU time could be read */
     uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
+    enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
+    int64_t span_next_ns, span_backoff_ns;             /* ... the next look, and the interval */
+    uint64_t span_found_ns;                            /* ... when it was found publishing */
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -120,12 +148,22 @@ typedef struct ring_front {
 
 struct ig_recorder {
     ig_record_opts o;
-    ig_perf_opts popts;
-    size_t ring_pages;
+    ig_perf_opts popts;   /* the cpu-clock events */
+    size_t ring_pages;    /* ... and their rings' size */
+    ig_perf_opts swopts;  /* the switch events (off-CPU, wall) */
+    size_t sw_ring_pages;
+    bool cpu_events, switch_events;
+    ig_sched_switch_fmt ssfmt; /* swopts.kind IG_PERF_SCHED_SWITCH: its raw data */
+    ig_offcpu *oc;        /* open off-CPU intervals */
+    int vi_cpu, vi_off, vi_wall; /* value indices (-1 absent); samples is 0 */
+    size_t nvalues;
+    uint64_t last_time;   /* the latest record time handled */
+    uint32_t waiting_loc, waiting_gen; /* WAITING_FRAME's location (gen + 1) */
     bool follow;
 
-    ig_ring *rings;       /* one per CPU, owned by a dummy sink event */
+    ig_ring *rings;       /* one per CPU and kind, owned by a dummy sink event */
     int *ring_cpu;
+    ig_perf_kind *ring_kind;
     size_t nrings;
     ring_front *fronts;   /* min-heap by time, one entry per ring (drain_all) */
     uint64_t reorder_ns;  /* how recent a record must be to wait for the next drain */
@@ -165,7 +203,11 @@ struct ig_recorder {
     bool nofile_raised;
     size_t max_events;    /* file descriptors events may take (see event_budget) */
 
-    uint64_t ips[MAX_FRAMES];
+    ig_spanbpf *sb;       /* span labels: the program, NULL when off or not loadable */
+    ig_spanjoin *join;    /* ... its events waiting for their samples */
+    char span_err[512];   /* ... why it is not loaded */
+
+    uint64_t ips[MAX_KERNEL_FRAMES + MAX_FRAMES];       /* kernel frames, then user frames */
     uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
     ig_record_stats st;
 };
@@ -179,6 +221,9 @@ static int64_t now_ns(clockid_t clk)
 
 /* ---- profiles ------------------------------------------------------------ */
 
+/* The values of a profile: samples/count, then cpu/ns (CPU profiles),
+ * off_cpu/ns (off-CPU) or cpu, off_cpu and wall (wall-clock), the last
+ * one the default.  The same layout in every profile of a recorder. */
 static ignis_profile *new_profile(ig_recorder *r)
 {
     ignis_profile *p = ignis_profile_new();
@@ -186,20 +231,39 @@ static ignis_profile *new_profile(ig_recorder *r)
         fprintf(stderr, "ignis: out of memory\n");
         abort();
     }
+    r->vi_cpu = r->vi_off = r->vi_wall = -1;
     ignis_profile_add_value_type(p, "samples", "count");
-    ignis_profile_add_value_type(p, "cpu", "nanoseconds");
-    ignis_profile_set_period(p, "cpu", "nanoseconds", 1000000000LL / r->popts.freq);
-    ignis_profile_set_default_sample_type(p, "cpu");
+    if (r->cpu_events)
+        r->vi_cpu = ignis_profile_add_value_type(p, "cpu", "nanoseconds");
+    if (r->switch_events)
+        r->vi_off = ignis_profile_add_value_type(p, "off_cpu", "nanoseconds");
+    if (r->o.wall)
+        r->vi_wall = ignis_profile_add_value_type(p, "wall", "nanoseconds");
+    r->nvalues = ignis_profile_num_values(p);
+    if (r->cpu_events)
+        ignis_profile_set_period(p, "cpu", "nanoseconds", 1000000000LL / r->popts.freq);
+    ignis_profile_set_default_sample_type(p, r->o.wall ? "wall" : r->switch_events ? "off_cpu" : "cpu");
     r->prof_start_real = now_ns(CLOCK_REALTIME);
     r->prof_start_mono = now_ns(CLOCK_MONOTONIC);
     return p;
 }
 
 static void drain_all(ig_recorder *r, bool flush);
+static void add_interval(const ig_offcpu_interval *iv, void *ctx);
+
+/* The time up to which the records are in: now, on the records' clock
+ * (CLOCK_MONOTONIC), or the latest record's time on a kernel without it. */
+static uint64_t records_now(const ig_recorder *r)
+{
+    uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    return r->popts.mono_clock ? (now > r->last_time ? now : r->last_time) : r->last_time;
+}
 
 ignis_profile *ig_recorder_take_profile(ig_recorder *r)
 {
     drain_all(r, true); /* everything written so far belongs to this profile */
+    if (r->oc) /* threads off the CPU now: their time so far is this profile's */
+        ig_offcpu_split_all(r->oc, records_now(r), add_interval, r);
     ignis_profile *p = r->prof;
     ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
     r->prof = new_profile(r);
@@ -393,6 +457,177 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
     p->cpu_unknown = false;
 }
 
+/* ---- span labels (see the file comment) ---------------------------------------- */
+
+static void span_note(ig_recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void span_note(ig_recorder *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->st.span_note, sizeof r->st.span_note, fmt, ap);
+    va_end(ap);
+    r->st.span_notes++;
+}
+
+static bool spans_wanted(const ig_recorder *r)
+{
+    return r->o.span_labels && r->cpu_events;
+}
+
+/* Loads the program before the profile starts (loading takes 0.1 s or
+ * more: not recording time) and before any sampling event opens.
+ * Failing is not an error: why is kept for the note of a process that
+ * publishes its context. */
+static void spans_on(ig_recorder *r)
+{
+    if (!spans_wanted(r))
+        return;
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    /* the events of all CPUs for 3 s: a drain period (2 s at most) and the hold-back */
+    uint64_t events = (uint64_t)(ncpu > 0 ? ncpu : 1) * r->popts.freq * 3;
+    if (events < 16384)
+        events = 16384;
+    if (events > (1u << 20))
+        events = 1u << 20;
+    ig_spanbpf_opts so = {.ring_bytes = (size_t)events * 160};
+    ig_err e;
+    r->sb = ig_spanbpf_new_opts(&so, &e);
+    if (!r->sb) {
+        snprintf(r->span_err, sizeof r->span_err, "%s", e.msg);
+        return;
+    }
+    r->join = ig_spanjoin_new((size_t)events);
+}
+
+/* Span labels are off from now on (the program could not be attached,
+ * or the events are not on its clock). */
+static void spans_off(ig_recorder *r, const char *why)
+{
+    snprintf(r->span_err, sizeof r->span_err, "%s", why);
+    ig_spanjoin_free(r->join);
+    ig_spanbpf_free(r->sb);
+    r->join = NULL;
+    r->sb = NULL;
+    if (r->st.span_procs)
+        span_note(r, "span labels off from here on: %s", why);
+}
+
+/* Does p publish its span context yet?  If so, follow it (or say why its
+ * samples get no span labels); if not, look again later. */
+static void span_look(ig_recorder *r, proc *p, int64_t now)
+{
+    ig_spanctx *c;
+    ig_err e;
+    if (ig_spanctx_open(p->pid, &c, &e) < 0) {
+        if (kill(p->pid, 0) != 0 && errno == ESRCH) {
+            p->span = SPAN_DONE;
+            return;
+        }
+        if (!p->target && p->span_backoff_ns >= SPAN_RETRY_MAX_NS) {
+            p->span = SPAN_DONE; /* a child that publishes nothing: its exec, if any, looks again */
+            return;
+        }
+        p->span_backoff_ns = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
+        if (p->span_backoff_ns > SPAN_RETRY_MAX_NS)
+            p->span_backoff_ns = SPAN_RETRY_MAX_NS;
+        p->span_next_ns = now + p->span_backoff_ns;
+        return;
+    }
+    ig_spanctx_free(c);
+    p->span = SPAN_DONE;
+    p->span_found_ns = (uint64_t)now;
+    if (!r->sb) {
+        span_note(r, "process %d publishes its span context, but its samples get no span labels: %s", (int)p->pid,
+                  r->span_err);
+        return;
+    }
+    if (ig_spanbpf_add_process(r->sb, p->pid, &e) != 0) {
+        span_note(r, "process %d: no span labels: %s", (int)p->pid, e.msg);
+        return;
+    }
+    p->span = SPAN_FOLLOWED;
+    r->st.span_procs++;
+    span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name", (int)p->pid);
+}
+
+static void span_look_all(ig_recorder *r)
+{
+    if (!spans_wanted(r))
+        return;
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        proc *p = r->procs[i];
+        if (p->span == SPAN_LOOK && !p->exited && now >= p->span_next_ns)
+            span_look(r, p, now);
+    }
+}
+
+/* wait_ms shortened to the next look at a process (-1: no limit). */
+static int span_wait_ms(const ig_recorder *r, int wait_ms)
+{
+    if (!spans_wanted(r) || wait_ms == 0)
+        return wait_ms;
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const proc *p = r->procs[i];
+        if (p->span != SPAN_LOOK || p->exited)
+            continue;
+        int64_t left = p->span_next_ns > now ? (p->span_next_ns - now + 999999) / 1000000 : 0;
+        if (wait_ms < 0 || left < wait_ms)
+            wait_ms = (int)left;
+    }
+    return wait_ms;
+}
+
+/* p exec'd at `time`: its new image publishes its own context, or none.
+ * An exec drained after the look that found the new image is not news. */
+static void span_exec(ig_recorder *r, proc *p, uint64_t time)
+{
+    if (p->span != SPAN_LOOK && time && time < p->span_found_ns)
+        return;
+    if (p->span == SPAN_FOLLOWED && r->sb)
+        ig_spanbpf_remove_process(r->sb, p->pid);
+    p->span = SPAN_LOOK;
+    p->span_next_ns = p->span_backoff_ns = 0;
+}
+
+static void span_exit(ig_recorder *r, pid_t pid)
+{
+    proc *p = find_proc(r, pid);
+    if (!p)
+        return;
+    if (p->span == SPAN_FOLLOWED && r->sb)
+        ig_spanbpf_remove_process(r->sb, pid);
+    p->span = SPAN_DONE;
+}
+
+/* The span sample s (of ring CPU cpu) ran in, NULL if none or not known.
+ * Every sample of a followed process is asked for, in time order per CPU. */
+static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+{
+    if (!r->join)
+        return NULL;
+    ig_spanjoin_stats before, after;
+    ig_spanjoin_stats_get(r->join, &before);
+    ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, s->ip, s->period};
+    const ig_spanbpf_label *l = ig_spanjoin_take(r->join, &js);
+    if (p->span != SPAN_FOLLOWED)
+        return NULL;
+    ig_spanjoin_stats_get(r->join, &after);
+    r->st.span_labelled += after.labelled - before.labelled;
+    r->st.span_outside += after.outside - before.outside;
+    r->st.span_unlabelled += after.unlabelled - before.unlabelled;
+    return l;
+}
+
+static uint32_t hex_string(ig_recorder *r, const uint8_t *b, size_t n)
+{
+    char hex[2 * 16 + 1];
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    return ignis_profile_intern(r->prof, hex);
+}
+
 /* ---- events ----------------------------------------------------------------- */
 
 /* Ring size and wake-up points.  A CPU's ring receives at most `freq`
@@ -425,7 +660,16 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
  * each ring page costs 4k-13k cycles on a VM (measured here; later laps
  * cost about 70), so 512-page rings came out even with 1024 and 256 worse.
  * All rings together stay within RING_BUDGET so a machine with many CPUs
- * does not lock hundreds of MiB. */
+ * does not lock hundreds of MiB.
+ *
+ * Switch events (off-CPU, wall) write at the targets' pace, one sample per
+ * switch-out, which nothing bounds: their rings get SWITCH_RING_PAGES, are
+ * always polled for POLLIN with the watermark at half the ring, and the
+ * timer drains them at least every SWITCH_DRAIN_MS.  Their watermark is a
+ * quarter of the ring, and a ring that full is drained whole (see
+ * drain_all): a switch-heavy target (a ping-pong over a pipe) fills 32 MiB
+ * in 70 ms here, and holding back its last 20 ms while the recorder waits
+ * for a CPU lost records. */
 #define RING_MIN_PAGES 16
 #define RING_MAX_PAGES 2048
 #define RING_BUDGET ((uint64_t)128 << 20)
@@ -433,20 +677,24 @@ static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
 #define RING_HEADROOM_SECONDS 0.25
 #define RING_TIMED_SECONDS 1.0
 #define DRAIN_MAX_MS 2000
+#define SWITCH_RING_PAGES 8192
+#define SWITCH_DRAIN_MS 250
 
 static uint64_t sample_bytes(const ig_perf_opts *po)
 {
     return po->stack_size + 512; /* the stack copy plus header, regs, chain */
 }
 
-static size_t pick_ring_pages(const ig_perf_opts *po, long ncpu)
+/* Pages for each ring of po's kind when there are nrings in all. */
+static size_t pick_ring_pages(const ig_perf_opts *po, long nrings)
 {
-    uint64_t bytes = (uint64_t)po->freq * sample_bytes(po) * RING_SECONDS;
-    uint64_t budget = RING_BUDGET / (uint64_t)(ncpu > 0 ? ncpu : 1);
+    uint64_t bytes = ig_perf_kind_switches(po->kind) ? (uint64_t)SWITCH_RING_PAGES * 4096
+                                                     : (uint64_t)po->freq * sample_bytes(po) * RING_SECONDS;
+    uint64_t budget = RING_BUDGET / (uint64_t)(nrings > 0 ? nrings : 1);
     if (bytes > budget)
         bytes = budget;
-    size_t pages = RING_MIN_PAGES;
-    while (pages < RING_MAX_PAGES && (uint64_t)pages * 4096 < bytes)
+    size_t pages = RING_MIN_PAGES, max = ig_perf_kind_switches(po->kind) ? SWITCH_RING_PAGES : RING_MAX_PAGES;
+    while (pages < max && (uint64_t)pages * 4096 < bytes)
         pages *= 2;
     return pages;
 }
@@ -460,11 +708,13 @@ static double ring_seconds(const ig_perf_opts *po, size_t pages)
 /* True when rings of `pages` are drained by the timer alone. */
 static bool rings_timed(const ig_perf_opts *po, size_t pages)
 {
-    return ring_seconds(po, pages) >= RING_TIMED_SECONDS;
+    return !ig_perf_kind_switches(po->kind) && ring_seconds(po, pages) >= RING_TIMED_SECONDS;
 }
 
 static unsigned wakeup_bytes_for(const ig_perf_opts *po, size_t pages)
 {
+    if (ig_perf_kind_switches(po->kind))
+        return (unsigned)(pages * 4096 / 4);
     if (rings_timed(po, pages))
         return (unsigned)(pages * 4096);
     double fill = 1.0 - RING_HEADROOM_SECONDS / ring_seconds(po, pages);
@@ -477,39 +727,44 @@ static unsigned wakeup_bytes_for(const ig_perf_opts *po, size_t pages)
 
 int ig_recorder_drain_period_ms(const ig_recorder *r)
 {
-    double ms = ring_seconds(&r->popts, r->ring_pages) * 800;
-    return ms > DRAIN_MAX_MS ? DRAIN_MAX_MS : ms < 10 ? 10 : (int)ms;
+    int period = DRAIN_MAX_MS;
+    if (r->cpu_events) {
+        double ms = ring_seconds(&r->popts, r->ring_pages) * 800;
+        period = ms > DRAIN_MAX_MS ? DRAIN_MAX_MS : ms < 10 ? 10 : (int)ms;
+    }
+    return r->switch_events && period > SWITCH_DRAIN_MS ? SWITCH_DRAIN_MS : period;
 }
 
-static int open_rings(ig_recorder *r, ig_err *err)
+/* The options and ring size of events of ring k's kind. */
+static ig_perf_opts *kind_opts(ig_recorder *r, size_t k)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-    if (ncpu < 1)
-        ncpu = 1;
-    r->rings = ig_xcalloc((size_t)ncpu, sizeof *r->rings);
-    r->ring_cpu = ig_xcalloc((size_t)ncpu, sizeof *r->ring_cpu);
-    int first_errno = 0;
+    return ig_perf_kind_switches(r->ring_kind[k]) ? &r->swopts : &r->popts;
+}
+
+/* Opens a ring per CPU for the events of po (pages each). */
+static void open_rings_of(ig_recorder *r, ig_perf_opts *po, size_t *pages, long ncpu, int *first_errno)
+{
     for (int cpu = 0; cpu < ncpu; cpu++) {
-        int fd = ig_perf_open_sink(cpu, &r->popts);
-        if (fd < 0 && errno == EINVAL && r->popts.mono_clock && !r->nrings) {
-            r->popts.mono_clock = false; /* before Linux 4.1: perf's own clock */
-            fd = ig_perf_open_sink(cpu, &r->popts);
+        int fd = ig_perf_open_sink(cpu, po);
+        if (fd < 0 && errno == EINVAL && po->mono_clock && !r->nrings) {
+            po->mono_clock = false; /* before Linux 4.1: perf's own clock */
+            fd = ig_perf_open_sink(cpu, po);
             if (fd < 0)
-                r->popts.mono_clock = true; /* no: an offline CPU */
+                po->mono_clock = true; /* no: an offline CPU */
         }
         if (fd < 0) { /* offline CPU */
-            if (!first_errno)
-                first_errno = errno;
+            if (!*first_errno)
+                *first_errno = errno;
             continue;
         }
         ig_ring *ring = &r->rings[r->nrings];
-        if (ig_ring_map(ring, fd, r->ring_pages) != 0) {
-            if (!first_errno)
-                first_errno = errno;
+        if (ig_ring_map(ring, fd, *pages) != 0) {
+            if (!*first_errno)
+                *first_errno = errno;
             close(fd);
             continue;
         }
-        if (ring->size < r->ring_pages * 4096) {
+        if (ring->size < *pages * 4096) {
             /* The locked-memory limit (perf_event_mlock_kb, unprivileged)
              * gave a smaller ring: its wake-up watermark must shrink too,
              * or the ring overflows between timed wake-ups.  The
@@ -519,12 +774,31 @@ static int open_rings(ig_recorder *r, ig_err *err)
             size_t got = ring->size / 4096;
             ig_ring_unmap(ring);
             close(fd_used);
-            r->ring_pages = got ? got : 1;
-            r->popts.wakeup_bytes = wakeup_bytes_for(&r->popts, r->ring_pages);
+            *pages = got ? got : 1;
+            po->wakeup_bytes = wakeup_bytes_for(po, *pages);
             cpu--;
             continue;
         }
+        r->ring_kind[r->nrings] = po->kind;
         r->ring_cpu[r->nrings++] = cpu;
+    }
+}
+
+static int open_rings(ig_recorder *r, ig_err *err)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    if (ncpu < 1)
+        ncpu = 1;
+    r->rings = ig_xcalloc((size_t)ncpu * 2, sizeof *r->rings);
+    r->ring_cpu = ig_xcalloc((size_t)ncpu * 2, sizeof *r->ring_cpu);
+    r->ring_kind = ig_xcalloc((size_t)ncpu * 2, sizeof *r->ring_kind);
+    int first_errno = 0;
+    if (r->cpu_events)
+        open_rings_of(r, &r->popts, &r->ring_pages, ncpu, &first_errno);
+    if (r->switch_events) {
+        r->swopts.mono_clock = r->popts.mono_clock; /* one clock for all records */
+        open_rings_of(r, &r->swopts, &r->sw_ring_pages, ncpu, &first_errno);
+        r->popts.mono_clock = r->swopts.mono_clock;
     }
     if (!r->nrings)
         return ig_err_set(err, "perf_event_open: cannot create ring buffers: %s", strerror(first_errno));
@@ -540,6 +814,7 @@ static void close_rings(ig_recorder *r)
     }
     free(r->rings);
     free(r->ring_cpu);
+    free(r->ring_kind);
     r->rings = NULL;
     r->nrings = 0;
 }
@@ -556,19 +831,20 @@ static void add_event(ig_recorder *r, int fd, pid_t tid)
     r->st.events_opened++;
 }
 
-/* Opens the sampling event of thread tid (-1: every thread) on ring k's
- * CPU, redirected into that ring.  Kernel callchains that are not permitted
- * are turned off for good.  Returns the fd, or -1 with errno. */
+/* Opens the event of ring k's kind for thread tid (-1: every thread) on
+ * its CPU, redirected into that ring.  Kernel callchains that are not
+ * permitted are turned off for good.  Returns the fd, or -1 with errno. */
 static int open_event(ig_recorder *r, pid_t tid, size_t k)
 {
-    ig_perf_opts o = r->popts;
-    o.inherit = tid >= 0 && r->popts.inherit;
+    ig_perf_opts *po = kind_opts(r, k);
+    ig_perf_opts o = *po;
+    o.inherit = tid >= 0 && po->inherit;
     int fd = ig_perf_open(&o, tid, r->ring_cpu[k]);
     if (fd < 0 && (errno == EACCES || errno == EPERM) && o.kernel) {
         o.kernel = false; /* kernel callchains not permitted: user only */
         fd = ig_perf_open(&o, tid, r->ring_cpu[k]);
         if (fd >= 0)
-            r->popts.kernel = r->st.kernel = false;
+            r->popts.kernel = r->swopts.kernel = r->st.kernel = false;
     }
     if (fd >= 0 && ig_perf_redirect(fd, r->rings[k].fd) != 0) {
         int saved = errno;
@@ -576,6 +852,9 @@ static int open_event(ig_recorder *r, pid_t tid, size_t k)
         fd = -1;
         errno = saved;
     }
+    ig_err e;
+    if (fd >= 0 && r->sb && !ig_perf_kind_switches(po->kind) && ig_spanbpf_attach(r->sb, fd, &e) != 0)
+        spans_off(r, e.msg); /* before the event is enabled, as spanbpf.h asks */
     return fd;
 }
 
@@ -668,8 +947,8 @@ static size_t count_tasks(pid_t pid)
 
 static bool wants_per_cpu(const ig_recorder *r)
 {
-    if (!r->o.npids || r->o.ntids)
-        return false;
+    if (!r->o.npids || r->o.ntids || r->switch_events)
+        return false; /* switch events stay per thread: per CPU they would copy every task's stacks */
     size_t threads = 0;
     for (size_t i = 0; i < r->o.npids; i++)
         threads += count_tasks(r->o.pids[i]);
@@ -932,57 +1211,276 @@ static uint32_t thread_root(ig_recorder *r, thread *t)
     return t->root;
 }
 
+/* The labels of a sample with a state (off-CPU and wall profiles): the
+ * thread's, its state and, for a wait, the kernel wait channel.  The
+ * thread keeps the last set it used.  Later per-sample labels (a span's
+ * trace_id, span_id) extend this set. */
+static uint32_t state_labels(ig_recorder *r, thread *t, const char *state, uint64_t wchan)
+{
+    if (t->slabels_gen == r->gen && t->slabels_state == state && t->slabels_wchan == wchan)
+        return t->slabels;
+    ignis_label l[4] = {{0}, {0}, {0}, {0}};
+    size_t n = 0;
+    l[n].key = ignis_profile_intern(r->prof, "thread");
+    l[n++].str = ignis_profile_intern(r->prof, t->comm);
+    l[n].key = ignis_profile_intern(r->prof, "tid");
+    l[n++].num = t->tid;
+    l[n].key = ignis_profile_intern(r->prof, "state");
+    l[n++].str = ignis_profile_intern(r->prof, state);
+    const char *wname = wchan ? ig_symtab_kernel(r->sym, wchan) : NULL;
+    if (wname) {
+        l[n].key = ignis_profile_intern(r->prof, "wchan");
+        l[n++].str = ignis_profile_intern(r->prof, wname);
+    }
+    t->slabels = ignis_profile_add_labels(r->prof, l, n);
+    t->slabels_gen = r->gen;
+    t->slabels_state = state;
+    t->slabels_wchan = wchan;
+    return t->slabels;
+}
+
+/* The labels of a sample taken in a span: the thread's (and its state in a
+ * wall-clock profile), then trace_id, span_id (lowercase hex, as W3C
+ * traceparent writes them) and span_name (pprof string labels, the names
+ * Pyroscope's span profiles use).  Interned by the profile. */
+static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const ig_spanbpf_label *sl)
+{
+    ignis_label l[6] = {{0}, {0}, {0}, {0}, {0}, {0}};
+    size_t n = 0;
+    l[n].key = ignis_profile_intern(r->prof, "thread");
+    l[n++].str = ignis_profile_intern(r->prof, t->comm);
+    l[n].key = ignis_profile_intern(r->prof, "tid");
+    l[n++].num = t->tid;
+    if (state) {
+        l[n].key = ignis_profile_intern(r->prof, "state");
+        l[n++].str = ignis_profile_intern(r->prof, state);
+    }
+    l[n].key = ignis_profile_intern(r->prof, "trace_id");
+    l[n++].str = hex_string(r, sl->trace_id, sizeof sl->trace_id);
+    l[n].key = ignis_profile_intern(r->prof, "span_id");
+    l[n++].str = hex_string(r, sl->span_id, sizeof sl->span_id);
+    if (sl->name_len) {
+        l[n].key = ignis_profile_intern(r->prof, "span_name");
+        l[n++].str = ignis_profile_intern(r->prof, sl->name);
+    }
+    return ignis_profile_add_labels(r->prof, l, n);
+}
+
 /* ---- records ----------------------------------------------------------------- */
 
-static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
+static bool tid_wanted(const ig_recorder *r, pid_t tid)
+{
+    if (!r->o.ntids) /* --tid: inherited children of picked threads are not wanted */
+        return true;
+    for (size_t i = 0; i < r->o.ntids; i++)
+        if (r->o.tids[i] == tid)
+            return true;
+    return false;
+}
+
+/* The process of a sample, with its maps current for the sampled IP; NULL
+ * for a CPU-wide event's sample of a process we do not follow. */
+static proc *sample_proc(ig_recorder *r, const ig_perf_sample *s)
+{
+    proc *p = r->per_cpu ? find_proc(r, (pid_t)s->pid) : get_proc(r, (pid_t)s->pid, NULL);
+    if (!p)
+        return NULL;
+    if (p->maps_stale) /* launched or exec'd: read the new program's maps */
+        proc_reload_maps(r, p);
+    else if (s->regs_abi && !ig_maps_find(&p->maps, s->regs[IG_PREG_IP]) &&
+             now_ns(CLOCK_MONOTONIC) - p->maps_loaded_ns > MAPS_RESCAN_NS)
+        proc_reload_maps(r, p); /* code mapped after our last look (dlopen) */
+    return p;
+}
+
+/* A sample's frames as addresses in r->ips: the kernel callchain (*nk
+ * frames, context markers left out), then the unwound user stack (*nu).
+ * *whole: the user stack reached its thread's first frame. */
+static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint32_t *nk, uint32_t *nu, bool *whole)
+{
+    uint32_t k = 0;
+    for (uint64_t i = 0; i < s->nr_chain && k < MAX_KERNEL_FRAMES; i++)
+        if (s->chain[i] < (uint64_t)PERF_CONTEXT_MAX)
+            r->ips[k++] = s->chain[i];
+    ig_unwind_end end = IG_UNWIND_ROOT;
+    int u = ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end);
+    *nk = k;
+    *nu = u > 0 ? (uint32_t)u : 0;
+    *whole = end == IG_UNWIND_ROOT;
+}
+
+/* The frame of waits that began before the recording: their stacks were
+ * never sampled. */
+#define WAITING_FRAME "[waiting when recording began]"
+
+static uint32_t waiting_location(ig_recorder *r)
+{
+    if (r->waiting_gen != r->gen + 1) {
+        uint32_t f = ignis_profile_function_named(r->prof, WAITING_FRAME, NULL, 0);
+        r->waiting_loc = ignis_profile_location_for_function(r->prof, f, IGNIS_FRAME_USER);
+        r->waiting_gen = r->gen + 1;
+    }
+    return r->waiting_loc;
+}
+
+/* The profile stack of frames ips (nk kernel, then nu user; ip when there
+ * are none), rooted at [truncated] when not whole, and at the thread with
+ * --per-thread. */
+static uint32_t frames_stack(ig_recorder *r, proc *p, thread *t, const uint64_t *ips, uint32_t nk, uint32_t nu,
+                             bool whole, uint64_t ip)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < nk; i++)
+        r->stack[n++] = kernel_location(r, ips[i]);
+    for (uint32_t i = 0; i < nu; i++)
+        r->stack[n++] = user_location(r, p, ips[nk + i], i > 0);
+    if (n == 0) /* nothing at all: keep the sample under its raw IP */
+        r->stack[n++] = user_location(r, p, ip, false);
+    if (!whole) { /* the thread's first frame not reached: say so */
+        r->st.partial++;
+        r->stack[n++] = ig_truncated_location(r->prof);
+    }
+    if (r->o.per_thread)
+        r->stack[n++] = thread_root(r, t);
+    return ignis_profile_add_stack(r->prof, r->stack, n);
+}
+
+static void note_sampled(ig_recorder *r, thread *t)
+{
+    if (!t->sampled) {
+        t->sampled = true;
+        r->st.threads++;
+    }
+}
+
+/* An on-CPU sample (of ring CPU cpu): cpu time, and wall time in a
+ * wall-clock profile. */
+static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int cpu)
 {
     ig_perf_sample s;
     if (ig_perf_parse_sample(h, &s) != 0) {
         r->st.bad++;
         return;
     }
-    if (r->o.ntids) { /* --tid: inherited children of picked threads are not wanted */
-        bool wanted = false;
-        for (size_t i = 0; i < r->o.ntids && !wanted; i++)
-            wanted = r->o.tids[i] == (pid_t)s.tid;
-        if (!wanted)
-            return;
-    }
-    proc *p = r->per_cpu ? find_proc(r, (pid_t)s.pid) : get_proc(r, (pid_t)s.pid, NULL);
+    if (!tid_wanted(r, (pid_t)s.tid))
+        return;
+    proc *p = sample_proc(r, &s);
     if (!p)
         return; /* a CPU-wide event's sample of a process we do not follow */
+    const ig_spanbpf_label *span = sample_span(r, p, &s, cpu);
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
-    if (p->maps_stale) /* launched or exec'd: read the new program's maps */
-        proc_reload_maps(r, p);
-    else if (s.regs_abi && !ig_maps_find(&p->maps, s.regs[IG_PREG_IP]) &&
-             now_ns(CLOCK_MONOTONIC) - p->maps_loaded_ns > MAPS_RESCAN_NS)
-        proc_reload_maps(r, p); /* code mapped after our last look (dlopen) */
-    size_t n = 0;
-    for (uint64_t i = 0; i < s.nr_chain && n < MAX_KERNEL_FRAMES; i++)
-        if (s.chain[i] < (uint64_t)PERF_CONTEXT_MAX)
-            r->stack[n++] = kernel_location(r, s.chain[i]);
-    ig_unwind_end end = IG_UNWIND_ROOT;
-    int nu = ig_unwind(p->unw, &s, r->ips, MAX_FRAMES, &end);
-    for (int i = 0; i < nu; i++)
-        r->stack[n++] = user_location(r, p, r->ips[i], i > 0);
-    if (n == 0) /* nothing at all: keep the sample under its raw IP */
-        r->stack[n++] = user_location(r, p, s.ip, false);
-    if (end != IG_UNWIND_ROOT) { /* the thread's first frame not reached: say so */
-        r->st.partial++;
-        r->stack[n++] = ig_truncated_location(r->prof);
-    }
-    if (r->o.per_thread)
-        r->stack[n++] = thread_root(r, t);
-    uint32_t stack = ignis_profile_add_stack(r->prof, r->stack, n);
-    int64_t values[2] = {1, (int64_t)s.period};
-    ignis_profile_add_sample(r->prof, stack, thread_labels(r, t), values);
+    uint32_t nk, nu;
+    bool whole;
+    sample_frames(r, p, &s, &nk, &nu, &whole);
+    uint32_t stack = frames_stack(r, p, t, r->ips, nk, nu, whole, s.ip);
+    int64_t values[4] = {1, 0, 0, 0};
+    values[r->vi_cpu] = (int64_t)s.period;
+    if (r->vi_wall >= 0)
+        values[r->vi_wall] = (int64_t)s.period;
+    uint32_t labels = span         ? span_labels(r, t, r->o.wall ? IG_STATE_RUNNING : NULL, span)
+                      : r->o.wall ? state_labels(r, t, IG_STATE_RUNNING, 0)
+                                  : thread_labels(r, t);
+    ignis_profile_add_sample(r->prof, stack, labels, values);
     r->st.samples++;
     if (p->target || r->st.child > 0)
         r->st.target_sampled_ns += s.period;
-    if (!t->sampled) {
-        t->sampled = true;
-        r->st.threads++;
+    note_sampled(r, t);
+}
+
+/* A closed off-CPU interval (ig_offcpu_in, ig_offcpu_split_all): one
+ * sample of its duration, unless the whole wait is under the threshold. */
+static void add_interval(const ig_offcpu_interval *iv, void *ctx)
+{
+    ig_recorder *r = ctx;
+    if (iv->end - iv->out_time < r->o.off_cpu_min_ns) {
+        r->st.offcpu_short++;
+        return;
     }
+    proc *p = find_proc(r, iv->pid);
+    if (!p)
+        return;
+    thread *t = get_thread(r, iv->pid, iv->tid);
+    uint64_t ns = iv->end - iv->start;
+    uint32_t stack;
+    if (iv->before_start) {
+        r->stack[0] = waiting_location(r);
+        if (r->o.per_thread)
+            r->stack[1] = thread_root(r, t);
+        stack = ignis_profile_add_stack(r->prof, r->stack, r->o.per_thread ? 2 : 1);
+    } else {
+        stack = frames_stack(r, p, t, iv->ips, iv->nkernel, iv->nuser, !iv->truncated, 0);
+    }
+    bool waiting = strcmp(iv->state, IG_STATE_RUNNABLE) != 0; /* a preempted thread waits for no channel */
+    uint32_t labels = state_labels(r, t, iv->state, waiting ? iv->wchan : 0);
+    int64_t values[4] = {1, 0, 0, 0};
+    values[r->vi_off] = (int64_t)ns;
+    if (r->vi_wall >= 0)
+        values[r->vi_wall] = (int64_t)ns;
+    ignis_profile_add_sample(r->prof, stack, labels, values);
+    r->st.intervals++;
+    r->st.offcpu_ns += ns;
+    note_sampled(r, t);
+}
+
+static const char *kernel_name(uint64_t addr, void *ctx)
+{
+    return ig_symtab_kernel(((ig_recorder *)ctx)->sym, addr);
+}
+
+/* A switch-out sample: opens the thread's off-CPU interval with its stacks
+ * and the state it left the CPU in (the tracepoint's prev_state; the
+ * context-switches event's comes with the switch-out record next). */
+static void handle_switch_sample(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind)
+{
+    ig_perf_sample s;
+    if (ig_perf_parse_sample_of(h, kind, &s) != 0) {
+        r->st.bad++;
+        return;
+    }
+    const char *state = IG_STATE_BLOCKED;
+    if (kind == IG_PERF_SCHED_SWITCH) { /* prev is the sampled thread (its pid in the
+                                         * kernel's namespace, not always ours) */
+        ig_sched_switch_rec rec;
+        if (ig_sched_switch_decode(&r->ssfmt, s.raw, s.raw_size, &rec) != 0) {
+            r->st.bad++;
+            return;
+        }
+        state = ig_sched_state_name(rec.prev_state);
+    }
+    if (!tid_wanted(r, (pid_t)s.tid))
+        return;
+    proc *p = sample_proc(r, &s);
+    if (!p)
+        return;
+    r->st.switches++;
+    ig_offcpu_interval iv = {0};
+    iv.pid = (pid_t)s.pid;
+    iv.tid = (pid_t)s.tid;
+    iv.out_time = s.time;
+    iv.state = state;
+    iv.wchan = ig_offcpu_wchan(r->oc, s.chain, s.nr_chain, kernel_name, r);
+    bool whole;
+    sample_frames(r, p, &s, &iv.nkernel, &iv.nuser, &whole);
+    iv.truncated = !whole;
+    iv.ips = r->ips;
+    ig_offcpu_out(r->oc, &iv);
+}
+
+/* A switch record: a switch-in closes its thread's interval; a switch-out
+ * gives the state (preempted or not) when the sample had none. */
+static void handle_switch(ig_recorder *r, const struct perf_event_header *h)
+{
+    ig_perf_switch sw;
+    if (!r->oc || ig_perf_parse_switch(h, &sw) != 0)
+        return;
+    if (sw.out) {
+        if (r->swopts.kind == IG_PERF_CONTEXT_SWITCHES)
+            ig_offcpu_set_state(r->oc, (pid_t)sw.tid, sw.preempt ? IG_STATE_RUNNABLE : IG_STATE_BLOCKED);
+        return;
+    }
+    const ig_offcpu_interval *iv = ig_offcpu_in(r->oc, (pid_t)sw.tid, sw.time);
+    if (iv)
+        add_interval(iv, r);
 }
 
 typedef struct task_rec {
@@ -1028,6 +1526,11 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
     thread *t = find_thread(r, (pid_t)tr.tid);
     if (t)
         t->dead = true;
+    if (tr.pid == tr.tid)
+        span_exit(r, (pid_t)tr.pid);
+    const ig_offcpu_interval *iv = r->oc ? ig_offcpu_in(r->oc, (pid_t)tr.tid, tr.time) : NULL;
+    if (iv) /* its switch-in was lost: the wait ended by the exit at the latest */
+        add_interval(iv, r);
 }
 
 static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
@@ -1056,6 +1559,7 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
             ig_maps_clear(&p->maps);
             p->maps_stale = true;
             proc_invalidate(p);
+            span_exec(r, p, ig_perf_record_time(h));
         }
     }
 }
@@ -1090,10 +1594,18 @@ static void handle_mmap2(ig_recorder *r, const struct perf_event_header *h)
         proc_invalidate(p);
 }
 
-static void handle_record(ig_recorder *r, const struct perf_event_header *h)
+/* Handles record h of a ring (of CPU cpu) whose events are of `kind`. */
+static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind, int cpu)
 {
     switch (h->type) {
-    case PERF_RECORD_SAMPLE: handle_sample(r, h); break;
+    case PERF_RECORD_SAMPLE:
+        if (ig_perf_kind_switches(kind))
+            handle_switch_sample(r, h, kind);
+        else
+            handle_sample(r, h, cpu);
+        break;
+    case PERF_RECORD_SWITCH:
+    case PERF_RECORD_SWITCH_CPU_WIDE: handle_switch(r, h); break;
     case PERF_RECORD_MMAP2: handle_mmap2(r, h); break;
     case PERF_RECORD_COMM: handle_comm(r, h); break;
     case PERF_RECORD_FORK: handle_fork(r, h); break;
@@ -1136,7 +1648,10 @@ static void handle_record(ig_recorder *r, const struct perf_event_header *h)
  * the next drain.  A flush (the end, a profile handed over) takes all that
  * is visible, still in time order.  Stamps are on CLOCK_MONOTONIC to
  * compare with the drain's clock; a kernel without use_clockid gets the
- * merge without the hold-back. */
+ * merge without the hold-back.  A switch events' ring a quarter full or
+ * more (a thread that switches very often) is drained whole, since holding
+ * records back would then overflow it; a switch-in never needs the
+ * hold-back, its switch-out was written before it happened. */
 
 static void swap_fronts(ring_front *a, ring_front *b)
 {
@@ -1187,13 +1702,19 @@ static void drain_all(ig_recorder *r, bool flush)
     size_t n = 0;
     for (size_t i = 0; i < r->nrings; i++) {
         ig_ring_begin(&r->rings[i]);
+        if (ig_perf_kind_switches(r->ring_kind[i]) && r->rings[i].head - r->rings[i].tail >= r->rings[i].size / 4)
+            horizon = UINT64_MAX;
         const struct perf_event_header *h = ig_ring_peek(&r->rings[i]);
         if (h)
             heap_push(hp, &n, (ring_front){merge_time(r, h, now), i, h});
     }
+    if (r->sb) /* after every ring's begin: each sample visible has its event in by now */
+        ig_spanbpf_drain(r->sb, ig_spanjoin_push, r->join);
     while (n && hp[0].time <= horizon) {
         ig_ring *ring = &r->rings[hp[0].ring];
-        handle_record(r, hp[0].h);
+        if (hp[0].time > r->last_time) /* a stamp from the future was made 0 */
+            r->last_time = hp[0].time;
+        handle_record(r, hp[0].h, r->ring_kind[hp[0].ring], r->ring_cpu[hp[0].ring]);
         ig_ring_advance(ring, hp[0].h);
         ig_ring_end(ring); /* the space is the kernel's again at once: a long drain loses less */
         const struct perf_event_header *h = ig_ring_peek(ring);
@@ -1205,6 +1726,8 @@ static void drain_all(ig_recorder *r, bool flush)
     }
     for (size_t i = 0; i < r->nrings; i++)
         ig_ring_end(&r->rings[i]); /* records skipped as corrupt */
+    if (r->oc)
+        r->st.offcpu_unmatched = ig_offcpu_get_stats(r->oc)->unmatched;
 }
 
 /* ---- attaching ------------------------------------------------------------- */
@@ -1216,6 +1739,38 @@ static int permission_error(ig_err *err, pid_t pid)
                       "with CAP_PERFMON and CAP_SYS_PTRACE (setcap cap_perfmon,cap_sys_ptrace+ep ignis), or "
                       "allow it with 'sysctl kernel.perf_event_paranoid=1'",
                       (int)pid, ig_perf_paranoid());
+}
+
+/* A thread attached while off the CPU (-p, --tid) will show only its
+ * switch-in: its wait so far is counted from now, under WAITING_FRAME,
+ * with the state /proc gives.  Read after its events opened, so a wake-up
+ * in between still closes it (at once). */
+static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    const char *paren = n > 0 ? (buf[n] = '\0', strrchr(buf, ')')) : NULL;
+    if (!paren || paren[1] != ' ')
+        return;
+    static const struct { char c; int64_t bits; } states[] = {
+        {'S', 1}, {'D', 2}, {'T', 4}, {'t', 8}, {'P', 64}, {'I', 128},
+    };
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (paren[2] == states[i].c) {
+            ig_offcpu_interval iv = {0};
+            iv.pid = pid;
+            iv.tid = tid;
+            iv.out_time = records_now(r);
+            iv.state = ig_sched_state_name(states[i].bits);
+            iv.before_start = true;
+            ig_offcpu_out(r->oc, &iv);
+            return;
+        }
 }
 
 /* Notes whether thread tid could be attached: a thread that cannot (out
@@ -1263,6 +1818,8 @@ static int scan_tasks(ig_recorder *r, pid_t pid)
         if (open_thread(r, pid, tid) == 0) {
             attached++;
             note_attach(r, tid, true, 0);
+            if (r->oc)
+                presume_waiting(r, pid, tid);
         } else if (errno == ESRCH) {
             ig_u64map_put(&r->dead_tids, (uint64_t)tid, 1);
         } else {
@@ -1343,6 +1900,8 @@ static int attach_tid(ig_recorder *r, pid_t tid, ig_err *err)
             return permission_error(err, pid);
         return ig_err_set(err, "--tid %d: perf_event_open: %s", (int)tid, strerror(errno));
     }
+    if (r->oc)
+        presume_waiting(r, pid, tid);
     return 0;
 }
 
@@ -1419,6 +1978,8 @@ static int check_opts(const ig_record_opts *o, ig_err *err)
     if (o->stack_size < 64 || o->stack_size > IG_PERF_MAX_STACK || o->stack_size % 8)
         return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->stack_size,
                           IG_PERF_MAX_STACK);
+    if (o->off_cpu && o->wall)
+        return ig_err_set(err, "--off-cpu and --wall: choose one (--wall includes the off-CPU time)");
     return 0;
 }
 
@@ -1485,13 +2046,15 @@ static void close_pidfds(ig_recorder *r)
 
 static void rebuild_pollfds(ig_recorder *r)
 {
-    bool timed = rings_timed(&r->popts, r->ring_pages);
     size_t cap = r->nrings + r->npidfds + r->nevents + 2;
     r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
-    for (size_t i = 0; !timed && i < r->nrings; i++)
-        r->pfds[n++] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
+    for (size_t i = 0; i < r->nrings; i++) {
+        bool switches = ig_perf_kind_switches(r->ring_kind[i]);
+        if (!rings_timed(kind_opts(r, i), switches ? r->sw_ring_pages : r->ring_pages))
+            r->pfds[n++] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
+    }
     for (size_t i = 0; r->wait_pidfds && i < r->npidfds; i++)
         if (r->pidfds[i] >= 0)
             r->pfds[n++] = (struct pollfd){r->pidfds[i], POLLIN, 0};
@@ -1538,6 +2101,63 @@ static void close_hung_up_events(ig_recorder *r)
     for (size_t i = r->nevents; i-- > 0;)
         if (r->events[i].doomed)
             close_event(r, i);
+}
+
+/* ---- switch events ----------------------------------------------------------
+ *
+ * Off-CPU and wall profiles sample every switch-out.  sched:sched_switch
+ * says in what state the thread left (S, D, preempted...), but needs
+ * tracefs for its id and CAP_PERFMON (or perf_event_paranoid -1) for its
+ * raw data; the context-switches software event needs neither and tells
+ * only preempted from blocked (its switch-out record's flag).  So the
+ * tracepoint is used where it can be, the software event elsewhere, with
+ * a note saying what is missing.  Both count in kernel mode, so both need
+ * kernel events (perf_event_paranoid <= 1 or CAP_PERFMON): without them
+ * there is no off-CPU profile, and the error says so. */
+
+/* Opens an event of o on this thread and closes it: 0, or -1 with errno. */
+static int probe_event(ig_perf_opts o)
+{
+    o.inherit = o.sideband = o.enable_on_exec = false;
+    int fd = ig_perf_open(&o, 0, -1);
+    if (fd < 0 && (errno == EACCES || errno == EPERM) && o.kernel) {
+        o.kernel = false; /* kernel callchains may be what is refused */
+        fd = ig_perf_open(&o, 0, -1);
+    }
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int choose_switch_kind(ig_recorder *r, ig_err *err)
+{
+    ig_err why;
+    if (ig_sched_switch_find(&r->ssfmt, &why) == 0) {
+        r->swopts.kind = IG_PERF_SCHED_SWITCH;
+        r->swopts.tp_id = r->ssfmt.id;
+        if (probe_event(r->swopts) == 0) {
+            r->st.switch_states = true;
+            return 0;
+        }
+        if (errno == EACCES || errno == EPERM)
+            ig_err_set(&why, "sched:sched_switch: permission denied (kernel.perf_event_paranoid=%d, need "
+                             "CAP_PERFMON or root)", ig_perf_paranoid());
+        else
+            ig_err_set(&why, "sched:sched_switch: perf_event_open: %s", strerror(errno));
+    }
+    r->swopts.kind = IG_PERF_CONTEXT_SWITCHES;
+    if (probe_event(r->swopts) != 0) {
+        const char *flag = r->o.wall ? "--wall" : "--off-cpu";
+        if (errno == EACCES || errno == EPERM)
+            return ig_err_set(err, "%s: %.200s; context-switches: permission denied (kernel.perf_event_paranoid=%d): "
+                                   "switch-outs are kernel events: run as root or with CAP_PERFMON, or allow them "
+                                   "with 'sysctl kernel.perf_event_paranoid=1'", flag, why.msg, ig_perf_paranoid());
+        return ig_err_set(err, "%s: %.200s; context-switches: perf_event_open: %s", flag, why.msg, strerror(errno));
+    }
+    snprintf(r->st.switch_note, sizeof r->st.switch_note,
+             "%s; off-CPU states are only runnable or blocked (context-switch events)", why.msg);
+    return 0;
 }
 
 /* JIT runtimes announce their code in /tmp/perf-PID.map, and many delete
@@ -1617,19 +2237,33 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->perfmap_watch = -1;
     r->o = *o;
     r->st.child_status = -1;
+    r->cpu_events = r->st.cpu_events = !o->off_cpu;
+    r->switch_events = o->off_cpu || o->wall;
     r->popts.freq = o->freq;
     r->popts.stack_size = o->stack_size;
     r->popts.kernel = !o->no_kernel;
     r->popts.inherit = o->ntids == 0;
-    r->popts.sideband = true;
+    r->popts.sideband = !r->switch_events; /* one event per thread and CPU asks for them */
     r->popts.mono_clock = true;
-    r->ring_pages = pick_ring_pages(&r->popts, sysconf(_SC_NPROCESSORS_CONF));
+    r->swopts = r->popts;
+    r->swopts.sideband = true;
+    if (r->switch_events && choose_switch_kind(r, err) != 0) {
+        free(r);
+        return NULL;
+    }
+    if (r->switch_events)
+        r->oc = ig_offcpu_new();
+    long nrings = sysconf(_SC_NPROCESSORS_CONF) * (r->cpu_events + r->switch_events);
+    r->ring_pages = pick_ring_pages(&r->popts, nrings);
     r->popts.wakeup_bytes = wakeup_bytes_for(&r->popts, r->ring_pages);
+    r->sw_ring_pages = pick_ring_pages(&r->swopts, nrings);
+    r->swopts.wakeup_bytes = wakeup_bytes_for(&r->swopts, r->sw_ring_pages);
     r->st.kernel = r->popts.kernel;
     r->follow = o->npids && !o->ntids;
     r->sym = ig_symtab_new();
     ig_symtab_set_cache_dir(r->sym, o->cache_dir);
     watch_perfmaps(r);
+    spans_on(r); /* before the profile's clock starts, and before any sampling event opens */
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
     /* one fd per (thread, CPU): lift the soft limit to the hard one */
@@ -1647,15 +2281,22 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     if (rc == 0) {
         r->fronts = ig_xcalloc(r->nrings, sizeof *r->fronts);
         r->max_events = event_budget();
-        double hold_ns = ring_seconds(&r->popts, r->ring_pages) * 1e9 / 8;
+        double hold_ns = r->cpu_events ? ring_seconds(&r->popts, r->ring_pages) * 1e9 / 8 : 1e18;
         r->reorder_ns = hold_ns < (double)REORDER_MAX_NS ? (uint64_t)hold_ns : REORDER_MAX_NS;
+        if (r->sb && !r->popts.mono_clock)
+            spans_off(r, "span labels need perf events stamped on CLOCK_MONOTONIC (Linux 4.1)");
+        /* the first profile covers the time from the first event on, not
+         * the rings' setup (mapping and zeroing them took 0.3 s on a busy
+         * machine, which a wall-clock profile's threads did not live) */
+        r->prof_start_real = r->st.start_ns = now_ns(CLOCK_REALTIME);
+        r->prof_start_mono = now_ns(CLOCK_MONOTONIC);
         if (wants_per_cpu(r))
             try_per_cpu(r);
     }
     if (rc == 0 && o->argv && o->argv[0]) {
-        r->popts.enable_on_exec = true;
+        r->popts.enable_on_exec = r->swopts.enable_on_exec = true;
         rc = launch(r, err);
-        r->popts.enable_on_exec = false;
+        r->popts.enable_on_exec = r->swopts.enable_on_exec = false;
     }
     for (size_t i = 0; rc == 0 && i < o->ntids; i++)
         rc = attach_tid(r, o->tids[i], err);
@@ -1686,7 +2327,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
 {
     if (r->pfds_dirty)
         rebuild_pollfds(r);
-    int wait_ms = r->nevents ? timeout_ms : 0;
+    int wait_ms = span_wait_ms(r, r->nevents ? timeout_ms : 0);
     struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000L};
     if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
@@ -1695,6 +2336,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
         hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
     drain_all(r, false);
+    span_look_all(r);
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
     if (r->per_cpu && !followed_alive(r)) {
@@ -1766,6 +2408,9 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->failed_tids);
     ig_u64map_clear(&r->pid_index);
     ig_u64map_clear(&r->kern_locs);
+    ig_offcpu_free(r->oc);
+    ig_spanjoin_free(r->join);
+    ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)
         ig_symtab_free(r->sym);

@@ -15,6 +15,14 @@
  *     ignis_profile *p = ig_recorder_take_profile(r);
  *     ig_recorder_free(r);
  *
+ * With off_cpu the recorder samples every switch-out of the targets'
+ * threads instead of their CPU, and each sample's value is how long the
+ * thread stayed off the CPU (ns) from that switch-out to its next switch-in;
+ * with wall, on-CPU samples and off-CPU intervals go into one profile
+ * valued in wall time.  Both label each sample with the thread's `state`
+ * (running, runnable, sleeping, uninterruptible, ...) and, for waits, its
+ * kernel wait channel (`wchan`) when kernel callchains are permitted.
+ *
  * ig_recorder_take_profile() hands over everything collected since the
  * previous call (or since the start) and starts a fresh profile, so a live
  * view can call it once per refresh and merge or replace.  Unwind tables,
@@ -48,13 +56,23 @@ typedef struct ig_record_opts {
                                    * elsewhere ends the wait at once; NULL:
                                    * the caller's mask.  Must outlive the
                                    * recorder. */
+    bool off_cpu;          /* off-CPU profile: values samples/count, off_cpu/ns */
+    bool wall;             /* wall-clock profile: samples/count, cpu/ns,
+                            * off_cpu/ns, wall/ns (on-CPU samples at freq) */
+    uint64_t off_cpu_min_ns; /* off-CPU intervals shorter than this are left
+                              * out (counted in stats.offcpu_short) */
+    bool span_labels;      /* label CPU samples taken in a span of a target that
+                            * publishes OTEP 4947 thread context (libignis) with
+                            * trace_id, span_id, span_name (profiler/spanbpf.h);
+                            * without BPF, a note and no labels */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
 #define IG_RECORD_DEFAULT_STACK 16384u
 #define IG_RECORD_MAX_FREQ 100000u
 #define IG_RECORD_OPTS_INIT                                                                                        \
-    {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL}
+    {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL,             \
+     false, false, 0, false}
 
 typedef struct ig_record_stats {
     uint64_t samples;      /* samples added to profiles */
@@ -80,6 +98,24 @@ typedef struct ig_record_stats {
     pid_t child;           /* the launched command, 0 for -p */
     int child_status;      /* its wait status once it exited, else -1 */
     int64_t start_ns;      /* CLOCK_REALTIME at attach */
+    bool cpu_events;       /* on-CPU samples are taken (not with off_cpu) */
+    /* off_cpu and wall */
+    uint64_t switches;     /* switch-outs recorded */
+    uint64_t intervals;    /* off-CPU intervals in the profiles */
+    uint64_t offcpu_ns;    /* ... their time */
+    uint64_t offcpu_short; /* intervals under off_cpu_min_ns, left out */
+    uint64_t offcpu_unmatched; /* intervals dropped: their switch-in was lost */
+    bool switch_states;    /* states from sched:sched_switch (else only
+                            * runnable/blocked, from context-switch events) */
+    char switch_note[640]; /* why sched:sched_switch is not used; "" if it is */
+    /* span_labels */
+    uint64_t span_procs;     /* processes whose samples get span labels */
+    uint64_t span_labelled;  /* CPU samples labelled with their span */
+    uint64_t span_outside;   /* ... of those processes, taken outside any span */
+    uint64_t span_unlabelled;/* ... whose span could not be told (left unlabelled) */
+    unsigned span_notes;     /* notes so far (one line each: a process followed,
+                              * or why span labels are off); the last in span_note */
+    char span_note[512];
 } ig_record_stats;
 
 typedef struct ig_recorder ig_recorder;

@@ -305,6 +305,8 @@ bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, const char **key, con
 
 const char *ig_spanctx_schema(const ig_spanctx *c) { return c ? c->schema : NULL; }
 
+int ig_spanctx_name_key(const ig_spanctx *c) { return c ? c->name_key : -1; }
+
 /* ---- records -------------------------------------------------------------------------- */
 
 int ig_spanctx_decode_record(const uint8_t *buf, size_t n, int name_key, ig_spanlabel *out)

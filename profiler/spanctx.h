@@ -72,6 +72,9 @@ void ig_spanctx_free(ig_spanctx *c);
 const char *ig_spanctx_resource(const ig_spanctx *c, const char *key);
 size_t ig_spanctx_resource_count(const ig_spanctx *c);
 bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, const char **key, const char **value);
+/* The index of "span_name" in threadlocal.attribute_key_map, -1 if absent
+ * (the name_key of ig_spanctx_decode_record). */
+int ig_spanctx_name_key(const ig_spanctx *c);
 /* threadlocal.schema_version, or NULL. */
 const char *ig_spanctx_schema(const ig_spanctx *c);
 

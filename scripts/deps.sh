@@ -12,6 +12,7 @@ PKGS=(
   libjson-c-dev libmicrohttpd-dev libcmocka-dev
   libsqlite3-dev sqlite3 prometheus
   clang libclang-rt-14-dev
+  libbpf-dev bpftool
   golang-go chromium tmux linux-perf procps time
   libjemalloc2 libtcmalloc-minimal4
 )

@@ -2,8 +2,11 @@
 # sample parser, the recorder API, and shell tests of `ignis record` on the
 # samples/cpu programs (shares, recursion, inlining, dlopen and late
 # threads, thread churn, killed targets, bad input, options, deleted and
-# stripped binaries, JIT perf maps, agreement with perf).
-TEST_BINS += tests/profiler/test_record tests/profiler/test_truncated
+# stripped binaries, JIT perf maps, agreement with perf); off-CPU and
+# wall-clock profiles on samples/offcpu (test_offcpu: formats, records,
+# pairing, wait channels; t_offcpu, t_wall: shares against the threads' own
+# measurements; t_offcpu_edges: no tracefs, permission, attach, kill).
+TEST_BINS += tests/profiler/test_record tests/profiler/test_truncated tests/profiler/test_offcpu
 TEST_PKGS += libelf
 TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/profiler/t_late.sh \
                 tests/profiler/t_churn.sh tests/profiler/t_killed.sh tests/profiler/t_errors.sh \
@@ -11,12 +14,17 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_stripped.sh tests/profiler/t_jit.sh tests/profiler/t_perf_compare.sh \
                 tests/profiler/t_short.sh tests/profiler/t_nocfi.sh \
                 tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
-                tests/profiler/t_mntns.sh tests/profiler/t_threads.sh
+                tests/profiler/t_mntns.sh tests/profiler/t_threads.sh tests/profiler/t_offcpu.sh \
+                tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh
+# span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
+TEST_SCRIPTS += tests/profiler/t_spans.sh
 # stop signals in every mode (and `ignis top -o`), and record's exit status
 TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
-# the ring reader / sample parser fuzz target and its corpus replay
-FUZZERS += fuzz/fuzz_perf_records.c
-TEST_BINS += tests/fuzz/replay_fuzz_perf_records
+# the ring reader / sample parser fuzz target and its corpus replay (also
+# switch-out samples, sched_switch raw data and switch records), and the
+# sched_switch format file parser's
+FUZZERS += fuzz/fuzz_perf_records.c fuzz/fuzz_sched_format.c
+TEST_BINS += tests/fuzz/replay_fuzz_perf_records tests/fuzz/replay_fuzz_sched_format
 # the unwinder (registers + stack bytes against this process's real
 # modules) and the symbolizer's offsets: fuzz target and corpus replay
 FUZZERS += fuzz/fuzz_unwind.c

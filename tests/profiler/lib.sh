@@ -81,3 +81,27 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print -1; else printf "%d\n
 in_range() {
   awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }' || fail "$4: $1 not in [$2, $3]"
 }
+
+# ---- off-CPU and wall-clock profiles (samples/offcpu/offcpu_phases) ----
+PHASES=$B/samples/offcpu/offcpu_phases
+PROFDUMP=$B/tests/profiler/profdump
+
+# Ground truth, from the phases' own lines (ns): "TOTAL_WALL TOTAL_CPU" and
+# per phase "WALL CPU", summed over the worker threads.
+#   truth FILE life|sleep|mutex|pipe|compute
+truth() {
+  awk -v what="$2" '$1 == "worker" { for (i = 3; i < NF; i += 3) if ($i == what) { w += $(i + 1); c += $(i + 2) } }
+                    END { printf "%.0f %.0f\n", w, c }' "$1"
+}
+
+# Sum of a profdump's values over the worker threads' samples whose stack
+# matches the extended regex RE and whose STATE and WCHAN labels match
+# (regexes, default any).   dump_sum DUMP RE [STATE_RE] [WCHAN_RE]
+dump_sum() {
+  awk -F'\t' -v re="$2" -v st="${3:-.}" -v wc="${4:-.}" \
+    '$2 ~ /^worker-/ && $5 ~ re && $3 ~ st && $4 ~ wc { s += $1 } END { printf "%.0f\n", s }' "$1"
+}
+
+# Percentage points a/b*100 - c/d*100 (3 decimals); abs_le X LIM: |X| <= LIM.
+points() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.3f\n", 100 * a / b - 100 * c / d }'; }
+abs_le() { awk -v x="$1" -v l="$2" 'BEGIN { exit !(x <= l && -x <= l) }'; }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# bench/offcpu.sh — off-CPU profiles (`ignis record --off-cpu`): accuracy
+# beside perf, and cost.
+#   - accuracy: samples/offcpu/offcpu_phases (workers that sleep, wait on a
+#     mutex, read a pipe and compute; each phase measures its own wall and
+#     CPU time) recorded by ignis, and by perf record -e sched:sched_switch
+#     --call-graph dwarf --switch-events whose switch-outs are paired with
+#     the switch-ins in perf script's output here (perf has no off-CPU
+#     report without its BPF build): each phase's share of the workers'
+#     off-CPU time, measured / ignis / perf;
+#   - cost, on a switch-heavy target (samples/offcpu/offcpu_pingpong: two
+#     threads passing a byte over pipes, two switch-outs per round trip):
+#     its round trips per second and its own CPU time per round trip
+#     (where the kernel's work at each recorded switch-out is charged)
+#     alone and recorded, in PAIRED runs whose order alternates so load
+#     drifting on a shared machine hits both sides alike; medians.  Recorded
+#     by ignis with the default 16 KiB stack copy and with 4 KiB, and by perf
+#     (same events, 16 KiB).  And ignis's own CPU per switch-out: total
+#     (the summary's attach-to-profile figure over the switch-outs) and
+#     marginal (two record lengths: the cost of one more switch-out).
+# Targets (issue 13): <= 2 us of profiler CPU per switch-out recorded; the
+# target's switch rate down by <= 5%.
+# OFFCPU_PAIRS (default 5) and OFFCPU_SECONDS (default 3) set the cost runs.
+set -u
+B=${IGNIS_BUILD:-build}
+IGNIS=$B/ignis
+S=$B/samples/offcpu
+PAIRS=${OFFCPU_PAIRS:-5}
+SECS=${OFFCPU_SECONDS:-3}
+T=$(mktemp -d /tmp/ignis-bench-offcpu.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+[ -x "$IGNIS" ] && [ -x "$S/offcpu_phases" ] && [ -x "$S/offcpu_pingpong" ] ||
+  { echo "bench/offcpu.sh: build first ($IGNIS, $S/offcpu_*)"; exit 1; }
+export IGNIS_CACHE_DIR=$T/cache # never the user's cache
+DUMP=$B/tests/profiler/profdump
+
+# perf with sched:sched_switch: tracefs is needed for the tracepoint's id;
+# when it is not mounted, perf runs in a mount namespace of its own with a
+# tracefs there (root only), so the host is left as it was.
+perf_ok=0
+perf_tp() {
+  if [ -r /sys/kernel/tracing/events/sched/sched_switch/id ]; then
+    perf record -q -e sched:sched_switch -c 1 --call-graph dwarf,16384 --switch-events "$@"
+  else
+    unshare -m --propagation private sh -c 'mount -t tracefs nodev /sys/kernel/tracing && exec "$@"' sh \
+      perf record -q -e sched:sched_switch -c 1 --call-graph dwarf,16384 --switch-events "$@"
+  fi
+}
+if command -v perf >/dev/null && perf_tp -o "$T/probe.data" -- true >/dev/null 2>&1; then perf_ok=1; fi
+rm -f "$T/probe.data"
+
+echo "== accuracy: share of the workers' off-CPU time per phase (offcpu_phases, 20 cycles)"
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"$IGNIS" record --off-cpu -q -o "$T/off.pb.gz" -- "$S/offcpu_phases" 20 >"$T/truth.ignis" || { echo "ignis record failed"; exit 1; }
+"$DUMP" "$T/off.pb.gz" off_cpu >"$T/dump.ignis"
+# measured: per phase wall - cpu, summed over the workers; total: their lives
+measured() { awk -v what="$2" '$1 == "worker" { for (i = 3; i < NF; i += 3) if ($i == what) s += $(i + 1) - $(i + 2) }
+                              END { printf "%.0f\n", s }' "$1"; }
+ignis_site() { awk -F'\t' -v re="$1" '$2 ~ /^worker-/ && $5 ~ re { s += $1 } END { printf "%.0f\n", s }' "$T/dump.ignis"; }
+if [ "$perf_ok" -eq 1 ]; then
+  perf_tp -o "$T/phases.data" -- "$S/offcpu_phases" 20 >"$T/truth.perf" 2>/dev/null
+  # pair each worker's switch-out sample (its callchain names the phase)
+  # with its next switch-in; off-CPU ns per phase
+  perf script -i "$T/phases.data" -F comm,tid,time,event,ip,sym --show-switch-events --ns 2>/dev/null | awk '
+    function ns(t) { sub(/:$/, "", t); split(t, p, "."); return p[1] * 1e9 + substr(p[2] "000000000", 1, 9) }
+    /sched:sched_switch:/ { if ($1 ~ /^worker-/) { tid = $2; t = ns($3); site = "other"; insample = 1 } else insample = 0; next }
+    insample && /phase_(sleep|mutex|pipe|compute)/ { if (site == "other") { match($0, /phase_[a-z]+/); site = substr($0, RSTART + 6, RLENGTH - 6) } next }
+    insample && /^$/ { out[tid] = t; where[tid] = site; insample = 0; next }
+    /PERF_RECORD_SWITCH IN/ { tid = $2; if (tid in out) { s[where[tid]] += ns($3) - out[tid]; total += ns($3) - out[tid]; delete out[tid] } }
+    END { for (k in s) printf "%s %.0f\n", k, s[k]; printf "total %.0f\n", total }' >"$T/perf.sites"
+  rm -f "$T/phases.data"
+fi
+printf '%-8s %22s   %22s\n' "" "ignis run" "perf run"
+printf '%-8s %10s %10s   %10s %10s\n' phase measured ignis measured perf
+tot_i=$(ignis_site .)
+for ph in sleep mutex pipe compute; do
+  share() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else print "n/a" }'; }
+  mi=$(share "$(measured "$T/truth.ignis" "$ph")" "$(measured "$T/truth.ignis" life)")
+  i=$(share "$(ignis_site ";phase_$ph(;|$)")" "$tot_i")
+  mp=n/a p=n/a
+  if [ "$perf_ok" -eq 1 ]; then
+    mp=$(share "$(measured "$T/truth.perf" "$ph")" "$(measured "$T/truth.perf" life)")
+    p=$(share "$(awk -v ph="$ph" '$1 == ph { print $2 }' "$T/perf.sites")" "$(awk '$1 == "total" { print $2 }' "$T/perf.sites")")
+  fi
+  printf '%-8s %10s %10s   %10s %10s\n' "$ph" "$mi" "$i" "$mp" "$p"
+done
+[ "$perf_ok" -eq 1 ] || echo "   (perf columns: perf or sched:sched_switch not available)"
+
+echo
+echo "== cost on a switch-heavy target (offcpu_pingpong, ${SECS}s runs, $PAIRS alternating pairs, medians)"
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
+pp() { "$@" 2>"$T/rec.err" | awk '/^round_trips_per_sec/ { r = $2 } /^cpu_us_per_round_trip/ { c = $2 } END { print r, c }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cost_row() { # LABEL RECORDER...: paired runs against the bare target
+  local label=$1; shift
+  : >"$T/pairs"
+  for i in $(seq "$PAIRS"); do
+    if [ $((i % 2)) -eq 1 ]; then
+      read -r r0 c0 <<<"$(pp "$S/offcpu_pingpong" "$SECS")"; read -r r1 c1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"
+    else
+      read -r r1 c1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"; read -r r0 c0 <<<"$(pp "$S/offcpu_pingpong" "$SECS")"
+    fi
+    echo "$r0 $c0 $r1 $c1" >>"$T/pairs"
+  done
+  local base rate cb c drop
+  base=$(awk '{ print $1 }' "$T/pairs" | median); rate=$(awk '{ print $3 }' "$T/pairs" | median)
+  cb=$(awk '{ print $2 }' "$T/pairs" | median); c=$(awk '{ print $4 }' "$T/pairs" | median)
+  drop=$(awk '{ print 100 * (1 - $3 / $1) }' "$T/pairs" | median)
+  printf '%-28s %9.0f %9.0f %8.1f%% %9.2f %9.2f\n' "$label" "$base" "$rate" "$drop" "$cb" "$c"
+}
+printf '%-28s %9s %9s %9s %9s %9s\n' recorder "alone/s" "recorded/s" "drop" "cpu_us/rt" "(recorded)"
+cost_row "ignis --off-cpu" "$IGNIS" record --off-cpu -q -o "$T/pp.pb.gz" --
+cost_row "ignis --off-cpu, 4K stacks" "$IGNIS" record --off-cpu --stack-size 4K -q -o "$T/pp.pb.gz" --
+if [ "$perf_ok" -eq 1 ]; then
+  perf_pp() { perf_tp -o "$T/pp.data" -- "$@"; }
+  cost_row "perf sched_switch dwarf" perf_pp
+  rm -f "$T/pp.data"
+fi
+
+echo
+echo "== ignis profiler CPU per switch-out (offcpu_pingpong; total: attach to written profile)"
+per_switch() { # SECS: one record; prints "switch-outs cpu_ms lost"
+  "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" -- "$S/offcpu_pingpong" "$1" >/dev/null 2>"$T/rec.err"
+  local n ms lost
+  n=$(sed -n 's/^  switch-outs *\([0-9]*\).*/\1/p' "$T/rec.err")
+  ms=$(sed -n 's/^  profiler cpu *\([0-9.]*\) ms.*/\1/p' "$T/rec.err")
+  lost=$(sed -n 's/^  lost samples *\([0-9]*\).*/\1/p' "$T/rec.err")
+  echo "${n:-0} ${ms:-0} ${lost:-0}"
+}
+read -r n1 ms1 l1 <<<"$(per_switch 1)"
+read -r n2 ms2 l2 <<<"$(per_switch $((SECS * 2)))"
+printf '  1 s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' "$n1" "$ms1" \
+  "$(awk -v c="$ms1" -v n="$n1" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l1"
+printf '  %d s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' $((SECS * 2)) "$n2" "$ms2" \
+  "$(awk -v c="$ms2" -v n="$n2" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l2"
+printf '  marginal:    %.2f us per switch-out\n' \
+  "$(awk -v a="$ms1" -v b="$ms2" -v m="$n1" -v n="$n2" 'BEGIN { print (n > m) ? (b - a) * 1e3 / (n - m) : 0 }')"

@@ -1,0 +1,513 @@
+/*
+ * profiler/spanbpf.c — loads and feeds the span-label BPF program, drains
+ * its events, and joins them with samples (see spanbpf.h for the contract
+ * and profiler/bpf/spanctx.bpf.c for the program).
+ *
+ * Design.  The program's object is compiled with clang -target bpf at
+ * build time and embedded in the binary as a bpftool skeleton, so nothing
+ * is read from disk at run time but the kernel's BTF (for CO-RE).  libbpf
+ * is linked (a small library; its own dependencies, libelf and zlib, the
+ * command loads anyway).  libbpf's messages are kept, not printed: the
+ * first warning completes our one-line error when loading fails.
+ *
+ * A followed process is one entry in the program's hash map: the TLS
+ * offset (profiler/spanctx.c resolves it from the ELF relocations, as the
+ * OpenTelemetry eBPF profiler does), the span_name key index, and the
+ * identity of the process image read from /proc/PID/stat (start time,
+ * stack top), which the program compares with the sampled task's so that
+ * an exec'd image or a reused pid is never read with a stale offset.
+ *
+ * The join keeps events in one circular array (a fixed capacity: the
+ * oldest is pushed out when full) threaded into one FIFO per CPU by slot
+ * indices.  Push and take are O(1) (take also drops the events of samples
+ * never asked about, ahead of the match).
+ */
+#include "profiler/spanbpf.h"
+#include "profiler/spanctx.h"
+#include "profiler/bpf/spanctx_abi.h"
+#include "utils/strbuf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the join (no BPF) ------------------------------------------------------------ */
+
+#define JOIN_MAX_CPUS 65536
+
+typedef struct jslot {
+    ig_spanbpf_label l;
+    uint32_t next; /* slot + 1 of this CPU's next event, 0: none */
+    bool live;
+    bool gap;      /* events of this CPU were lost just before this one */
+} jslot;
+
+typedef struct jcpu {
+    uint32_t first, last;   /* slot + 1 of this CPU's queue, 0: empty */
+    uint32_t drops;         /* the program's drop count at this CPU's last event */
+    uint64_t evicted_until; /* samples up to this time may have lost their event (0: none) */
+} jcpu;
+
+struct ig_spanjoin {
+    jslot *slots;
+    size_t cap;          /* power of two */
+    uint64_t head, tail; /* slots [tail, head) are held (mod cap) */
+    jcpu *cpus;
+    size_t ncpus;
+    ig_spanbpf_label out; /* what take returns */
+    ig_spanjoin_stats st;
+};
+
+ig_spanjoin *ig_spanjoin_new(size_t capacity)
+{
+    ig_spanjoin *j = ig_xcalloc(1, sizeof *j);
+    size_t want = capacity ? capacity : 16384;
+    if (want > (1u << 30))
+        want = 1u << 30; /* slot indices are 32-bit */
+    j->cap = 16;
+    while (j->cap < want)
+        j->cap *= 2;
+    j->slots = ig_xcalloc(j->cap, sizeof *j->slots);
+    return j;
+}
+
+void ig_spanjoin_free(ig_spanjoin *j)
+{
+    if (!j)
+        return;
+    free(j->cpus);
+    free(j->slots);
+    free(j);
+}
+
+static jcpu *cpu_queue(ig_spanjoin *j, uint32_t cpu, bool grow)
+{
+    if (cpu < j->ncpus)
+        return &j->cpus[cpu];
+    if (!grow || cpu >= JOIN_MAX_CPUS)
+        return NULL;
+    size_t n = j->ncpus ? j->ncpus : 64;
+    while (n <= cpu)
+        n *= 2;
+    j->cpus = ig_xrealloc(j->cpus, n * sizeof *j->cpus);
+    memset(j->cpus + j->ncpus, 0, (n - j->ncpus) * sizeof *j->cpus);
+    j->ncpus = n;
+    return &j->cpus[cpu];
+}
+
+/* Removes the CPU's oldest event. */
+static void pop_front(ig_spanjoin *j, jcpu *c)
+{
+    jslot *s = &j->slots[c->first - 1];
+    s->live = false;
+    c->first = s->next;
+    if (!c->first)
+        c->last = 0;
+    /* reclaim the slots freed at the old end */
+    while (j->tail != j->head && !j->slots[j->tail & (j->cap - 1)].live)
+        j->tail++;
+}
+
+void ig_spanjoin_push(void *join, const ig_spanbpf_label *l)
+{
+    ig_spanjoin *j = join;
+    jcpu *c = cpu_queue(j, l->cpu, true);
+    if (!c)
+        return; /* not a CPU number */
+    if (j->head - j->tail == j->cap) { /* full: the oldest event goes (its CPU's first) */
+        jslot *old = &j->slots[j->tail & (j->cap - 1)];
+        jcpu *oc = &j->cpus[old->l.cpu];
+        if (old->l.time > oc->evicted_until)
+            oc->evicted_until = old->l.time;
+        pop_front(j, oc);
+        j->st.evicted++;
+    }
+    uint32_t i = (uint32_t)(j->head++ & (j->cap - 1));
+    j->slots[i] = (jslot){.l = *l, .live = true, .gap = l->cpu_drops != c->drops};
+    c->drops = l->cpu_drops;
+    if (c->last)
+        j->slots[c->last - 1].next = i + 1u;
+    else
+        c->first = i + 1u;
+    c->last = i + 1u;
+}
+
+const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sample *s)
+{
+    jcpu *c = cpu_queue(j, s->cpu, false);
+    if (!c || (c->evicted_until && s->time <= c->evicted_until)) {
+        j->st.unlabelled++;
+        return NULL;
+    }
+    while (c->first && j->slots[c->first - 1].l.time < s->time) {
+        pop_front(j, c); /* an earlier sample's */
+        j->st.skipped++;
+    }
+    const jslot *e = c->first ? &j->slots[c->first - 1] : NULL;
+    if (!e || e->gap || e->l.tid != s->tid || (s->ip && e->l.ip != s->ip) ||
+        (s->period && e->l.period != s->period)) {
+        j->st.unlabelled++; /* not drained yet, or maybe a later sample's: left for it */
+        return NULL;
+    }
+    j->out = e->l;
+    pop_front(j, c);
+    if (!j->out.in_span) {
+        j->st.outside++;
+        return NULL;
+    }
+    j->st.labelled++;
+    return &j->out;
+}
+
+size_t ig_spanjoin_pending(const ig_spanjoin *j)
+{
+    size_t n = 0;
+    for (uint64_t p = j->tail; p != j->head; p++)
+        n += j->slots[p & (j->cap - 1)].live;
+    return n;
+}
+
+void ig_spanjoin_stats_get(const ig_spanjoin *j, ig_spanjoin_stats *out) { *out = j->st; }
+
+/* ---- events ------------------------------------------------------------------------ */
+
+int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ig_spanbpf_event e; /* copied: the ring buffer's records are only 8-byte aligned */
+    if (size < sizeof e.h)
+        return -1;
+    memcpy(&e, data, size < sizeof e ? size : sizeof e);
+    *out = (ig_spanbpf_label){.tgid = e.h.tgid, .tid = e.h.tid, .cpu = e.h.cpu, .cpu_drops = e.h.drops,
+                              .time = e.h.time, .ip = e.h.ip, .period = e.h.period};
+    ig_spanlabel sl;
+    if (e.h.kind != IG_SPANBPF_SPAN || size < sizeof e)
+        return 0;
+    if (ig_spanctx_decode_record(e.rec, e.h.rec_len < sizeof e.rec ? e.h.rec_len : sizeof e.rec, e.h.name_key,
+                                 &sl) != 1)
+        return 0;
+    out->in_span = true;
+    memcpy(out->trace_id, sl.trace_id, sizeof out->trace_id);
+    memcpy(out->span_id, sl.span_id, sizeof out->span_id);
+    out->trace_flags = sl.trace_flags;
+    out->name_len = (uint8_t)(sl.name_len < IG_SPANBPF_NAME_MAX ? sl.name_len : IG_SPANBPF_NAME_MAX);
+    memcpy(out->name, sl.name, out->name_len);
+    out->name[out->name_len] = '\0';
+    return 0;
+}
+
+/* ---- the program ---------------------------------------------------------------------- */
+
+#ifdef IG_HAVE_SPANBPF
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "profiler/bpf/spanctx.skel.h"
+
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+
+#define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
+#define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
+
+struct ig_spanbpf {
+    struct ig_spanctx_bpf *skel;
+    struct ring_buffer *rb;
+    ig_spanbpf_label_fn cb; /* during a drain */
+    void *cb_ctx;
+    size_t delivered;
+    long ns_per_tick;       /* for /proc/PID/stat starttime */
+    int64_t boot_offset_ns; /* our time namespace's boottime offset */
+    int ncpus;
+};
+
+/* libbpf's first warning since the load began (the cause; later ones say
+ * what failed because of it), for our error line.  Loading is
+ * single-threaded in practice; the buffer is per thread anyway. */
+static __thread char g_libbpf_msg[256];
+
+static int keep_libbpf_message(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    if (level == LIBBPF_DEBUG || g_libbpf_msg[0])
+        return 0;
+    char line[sizeof g_libbpf_msg];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    const char *text = strncmp(line, "libbpf: ", 8) ? line : line + 8;
+    snprintf(g_libbpf_msg, sizeof g_libbpf_msg, "%s", text);
+    return 0;
+}
+
+static int read_int_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    int v = -1;
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static int load_error(int e, ig_err *err)
+{
+    char why[128];
+    libbpf_strerror(e, why, sizeof why); /* knows libbpf's own codes (4000+) too */
+    if (e == EPERM || e == EACCES)
+        return ig_err_set(err,
+                          "span labels need BPF: loading the perf_event program is not permitted (%s); run as "
+                          "root or with CAP_BPF and CAP_PERFMON (kernel.unprivileged_bpf_disabled=%d)",
+                          why, read_int_file("/proc/sys/kernel/unprivileged_bpf_disabled"));
+    if (g_libbpf_msg[0])
+        return ig_err_set(err, "span labels need BPF: loading the perf_event program failed: %s (libbpf: %s)", why,
+                          g_libbpf_msg);
+    return ig_err_set(err, "span labels need BPF: loading the perf_event program failed: %s", why);
+}
+
+/* The boottime offset of our time namespace (0 outside one). */
+static int64_t boottime_offset_ns(void)
+{
+    FILE *f = fopen("/proc/self/timens_offsets", "re");
+    int64_t off = 0;
+    char name[32];
+    long long s, ns;
+    while (f && fscanf(f, "%31s %lld %lld", name, &s, &ns) == 3)
+        if (!strcmp(name, "boottime"))
+            off = (int64_t)s * 1000000000 + ns;
+    if (f)
+        fclose(f);
+    return off;
+}
+
+/* The ring buffer: a power of two of at least a page (the kernel's rule). */
+static size_t ring_size(const ig_spanbpf_opts *o, int ncpus)
+{
+    size_t want = o && o->ring_bytes ? o->ring_bytes : (size_t)ncpus * 65536;
+    size_t sz = o && o->ring_bytes ? (size_t)sysconf(_SC_PAGESIZE) : 256 * 1024;
+    while (sz < want && sz < 256u * 1024 * 1024)
+        sz *= 2;
+    return sz;
+}
+
+static int on_event(void *ctx, void *data, size_t size);
+
+ig_spanbpf *ig_spanbpf_new(ig_err *err) { return ig_spanbpf_new_opts(NULL, err); }
+
+ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
+{
+    const char *btf = o && o->btf_path ? o->btf_path : DEFAULT_BTF;
+    if (access(btf, R_OK) != 0) {
+        ig_err_set(err, "span labels need BPF: kernel BTF %s: %s (a kernel built with CONFIG_DEBUG_INFO_BTF)", btf,
+                   strerror(errno));
+        return NULL;
+    }
+    libbpf_set_print(keep_libbpf_message);
+    g_libbpf_msg[0] = '\0';
+    ig_spanbpf *sb = ig_xcalloc(1, sizeof *sb);
+    sb->ncpus = libbpf_num_possible_cpus();
+    if (sb->ncpus < 1)
+        sb->ncpus = 1;
+    long hz = sysconf(_SC_CLK_TCK);
+    sb->ns_per_tick = 1000000000L / (hz > 0 ? hz : 100);
+    sb->boot_offset_ns = boottime_offset_ns();
+    LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o && o->btf_path ? o->btf_path : NULL);
+    sb->skel = ig_spanctx_bpf__open_opts(&oo);
+    if (!sb->skel) {
+        load_error(errno, err);
+        ig_spanbpf_free(sb);
+        return NULL;
+    }
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != PROC_PID_INIT_INO) {
+        sb->skel->rodata->pidns_dev = (uint64_t)st.st_dev;
+        sb->skel->rodata->pidns_ino = (uint64_t)st.st_ino;
+    }
+    bpf_map__set_max_entries(sb->skel->maps.labels, (uint32_t)ring_size(o, sb->ncpus));
+    int rc = ig_spanctx_bpf__load(sb->skel);
+    if (rc) {
+        load_error(-rc, err);
+        ig_spanbpf_free(sb);
+        return NULL;
+    }
+    sb->rb = ring_buffer__new(bpf_map__fd(sb->skel->maps.labels), on_event, sb, NULL);
+    if (!sb->rb) {
+        load_error(errno, err);
+        ig_spanbpf_free(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+void ig_spanbpf_free(ig_spanbpf *sb)
+{
+    if (!sb)
+        return;
+    ring_buffer__free(sb->rb);
+    ig_spanctx_bpf__destroy(sb->skel);
+    free(sb);
+}
+
+/* starttime (field 22) and startstack (field 28) of /proc/PID/stat. */
+static int read_identity(pid_t pid, uint64_t *start_ticks, uint64_t *start_stack, ig_err *err)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return ig_err_set(err, "%s: %s", path, strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    if (!p)
+        return ig_err_set(err, "%s: not in the expected format", path);
+    p++;
+    unsigned long long v[26] = {0};
+    int got = 0; /* v[i] is field i + 3 */
+    for (char *tok = strtok(p, " "); tok && got < 26; tok = strtok(NULL, " "))
+        v[got++] = strtoull(tok, NULL, 10);
+    if (got < 26)
+        return ig_err_set(err, "%s: too few fields", path);
+    *start_ticks = v[22 - 3];
+    *start_stack = v[28 - 3];
+    if (!*start_stack)
+        return ig_err_set(err, "%s: the stack address is hidden (not permitted to read process %d)", path, (int)pid);
+    return 0;
+}
+
+int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
+{
+    ig_spanctx *c;
+    if (ig_spanctx_open(pid, &c, err) < 0)
+        return -1;
+    int64_t offset;
+    struct ig_spanbpf_proc p = {.name_key = ig_spanctx_name_key(c)};
+    int rc = ig_spanctx_tls_offset(c, &offset, err);
+    ig_spanctx_free(c);
+    if (rc < 0)
+        return -1;
+    uint64_t ticks, stack;
+    if (read_identity(pid, &ticks, &stack, err) < 0)
+        return -1;
+    p.tls_offset = offset;
+    p.start_stack = stack;
+    int64_t lo = (int64_t)ticks * sb->ns_per_tick - sb->boot_offset_ns;
+    p.start_lo = lo > 0 ? (uint64_t)lo : 0;
+    p.start_hi = (uint64_t)(lo + sb->ns_per_tick);
+    uint32_t key = (uint32_t)pid;
+    if (bpf_map__update_elem(sb->skel->maps.procs, &key, sizeof key, &p, sizeof p, BPF_ANY) != 0)
+        return ig_err_set(err, "process %d: cannot follow it for span labels: %s (%d processes at most)", (int)pid,
+                          strerror(errno), IG_SPANBPF_MAX_PROCS);
+    return 0;
+}
+
+void ig_spanbpf_remove_process(ig_spanbpf *sb, pid_t pid)
+{
+    uint32_t key = (uint32_t)pid;
+    bpf_map__delete_elem(sb->skel->maps.procs, &key, sizeof key, 0);
+}
+
+int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err)
+{
+    int prog = bpf_program__fd(sb->skel->progs.ig_span_label);
+    if (ioctl(perf_event_fd, PERF_EVENT_IOC_SET_BPF, prog) != 0)
+        return ig_err_set(err, "attaching the span-label BPF program to perf event fd %d: %s%s", perf_event_fd,
+                          strerror(errno), errno == EEXIST ? " (the event has a BPF program already)" : "");
+    return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+    ig_spanbpf *sb = ctx;
+    ig_spanbpf_label l;
+    if (ig_spanbpf_decode_event(data, size, &l) < 0)
+        return 0;
+    sb->delivered++;
+    if (sb->cb)
+        sb->cb(sb->cb_ctx, &l);
+    return 0;
+}
+
+size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
+{
+    sb->cb = cb;
+    sb->cb_ctx = ctx;
+    sb->delivered = 0;
+    ring_buffer__consume(sb->rb);
+    sb->cb = NULL;
+    return sb->delivered;
+}
+
+void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out)
+{
+    uint64_t sum[IG_SPANBPF_ST_COUNT] = {0};
+    uint64_t *per_cpu = ig_xcalloc((size_t)sb->ncpus, sizeof *per_cpu);
+    for (uint32_t k = 0; k < IG_SPANBPF_ST_COUNT; k++) {
+        if (bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu,
+                                 0) != 0)
+            continue;
+        for (int c = 0; c < sb->ncpus; c++)
+            sum[k] += per_cpu[c];
+    }
+    free(per_cpu);
+    *out = (ig_spanbpf_stats){.samples = sum[IG_SPANBPF_ST_SAMPLES],
+                              .labelled = sum[IG_SPANBPF_ST_LABELLED],
+                              .no_span = sum[IG_SPANBPF_ST_NO_SPAN],
+                              .stale = sum[IG_SPANBPF_ST_STALE],
+                              .unreadable = sum[IG_SPANBPF_ST_UNREADABLE],
+                              .dropped = sum[IG_SPANBPF_ST_DROPPED]};
+}
+
+int ig_spanbpf_prog_fd(const ig_spanbpf *sb) { return bpf_program__fd(sb->skel->progs.ig_span_label); }
+
+#else /* no BPF program for this build */
+
+struct ig_spanbpf {
+    int unused;
+};
+
+ig_spanbpf *ig_spanbpf_new(ig_err *err) { return ig_spanbpf_new_opts(NULL, err); }
+
+ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
+{
+    (void)o;
+    ig_err_set(err, "span labels need BPF: this build has no span-label program (x86-64 only)");
+    return NULL;
+}
+
+void ig_spanbpf_free(ig_spanbpf *sb) { free(sb); }
+int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
+{
+    (void)sb;
+    return ig_err_set(err, "process %d: no span-label program in this build", (int)pid);
+}
+void ig_spanbpf_remove_process(ig_spanbpf *sb, pid_t pid) { (void)sb, (void)pid; }
+int ig_spanbpf_attach(ig_spanbpf *sb, int fd, ig_err *err)
+{
+    (void)sb, (void)fd;
+    return ig_err_set(err, "no span-label program in this build");
+}
+size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
+{
+    (void)sb, (void)cb, (void)ctx;
+    return 0;
+}
+void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out)
+{
+    (void)sb;
+    memset(out, 0, sizeof *out);
+}
+int ig_spanbpf_prog_fd(const ig_spanbpf *sb)
+{
+    (void)sb;
+    return -1;
+}
+
+#endif

@@ -1,0 +1,15 @@
+# samples/spans/ — services whose spans do known CPU work, the ground truth
+# for span labels on samples (tests/profiler/test_spanbpf.c, bench/spanbpf.sh):
+# spanwork (linked with libignis.so, as a real service is) and spanfake (no
+# libignis; a fake record everywhere in its TLS, exec'd by spanwork -x).
+SPANS_D := $(B)/samples/spans
+SAMPLE_BINS += $(SPANS_D)/spanwork $(SPANS_D)/spanfake
+
+$(SPANS_D)/spanwork: samples/spans/spanwork.c $(B)/libignis.so $(B)/libignis.so.0
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< -L$(B) \
+	  -Wl,-rpath,$(abspath $(B)) -lignis -lpthread
+
+$(SPANS_D)/spanfake: samples/spans/spanfake.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<

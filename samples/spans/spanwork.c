@@ -1,0 +1,238 @@
+/*
+ * samples/spans/spanwork.c — a service linked with libignis.so whose spans
+ * do known CPU work, the ground truth for span labels on samples
+ * (tests/profiler/test_spanbpf.c, bench/spanbpf.sh).
+ *
+ * Each of T threads runs R rounds of:
+ *   span "span-a" current: work_a() 10 ms, then span "span-b" (its child)
+ *   current: work_b() 10 ms, then work_a() 10 ms again;
+ *   no span current: work_none() 20 ms;
+ *   20 times: span "short" current: work_short() 1 ms, then no span:
+ *   work_none() 0.2 ms (so samples fall on both sides of many span
+ *   boundaries a millisecond apart).
+ * Durations are of thread CPU time, so a loaded machine stretches the run
+ * but not the number of samples each part gets; with -i they are fixed
+ * iteration counts instead (about 500 per microsecond), for a benchmark
+ * that times the same work with and without a profiler.  Each work function spins
+ * in its own code (no calls but the clock check), so a sample's IP says
+ * which one ran, hence which span must be current.
+ *
+ * Protocol: prints "READY pid=<pid> work_a=<address of work_a>" once the
+ * tracer provider publishes its context, then waits for one byte on stdin
+ * before it starts its threads (so a profiler attaches first and its
+ * inherited events follow them); when done it writes, to the -l file, one
+ * line per span instance:
+ *   SPAN <tid> <name> <trace id hex> <span id hex> <start ns> <end ns>
+ * (CLOCK_MONOTONIC, taken right after the span was made current and right
+ * before its scope ended), prints "DONE elapsed_ns=<wall time of the
+ * threads' work>" and exits, or, with -x PROG, execs PROG (the same pid
+ * becomes another program).
+ *
+ *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-x PROG]
+ */
+#include "ignis/trace.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHORT_SPANS 20
+
+typedef struct span_log {
+    int tid;
+    const char *name;
+    uint8_t trace[16], span[8];
+    uint64_t start, end;
+} span_log;
+
+typedef struct worker {
+    pthread_t th;
+    int rounds;
+    span_log *log;
+    size_t nlog, caplog;
+} worker;
+
+static ignis_tracer *g_tracer;
+static volatile uint64_t g_sink;
+static int g_fixed; /* -i: iterations, not CPU time */
+
+static uint64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins for us microseconds of this thread's CPU time, in the caller's code. */
+static inline __attribute__((always_inline)) void spin_us(unsigned us)
+{
+    if (g_fixed) {
+        uint64_t x = g_sink;
+        for (uint64_t i = 0; i < us * 500ull; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+        g_sink = x;
+        return;
+    }
+    uint64_t end = now_ns(CLOCK_THREAD_CPUTIME_ID) + us * 1000ull;
+    uint64_t x = g_sink;
+    do {
+        for (int i = 0; i < 5000; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+        g_sink = x;
+    } while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end);
+}
+
+__attribute__((noinline)) void work_a(unsigned us) { spin_us(us); }
+__attribute__((noinline)) void work_b(unsigned us) { spin_us(us); }
+__attribute__((noinline)) void work_short(unsigned us) { spin_us(us); }
+__attribute__((noinline)) void work_none(unsigned us) { spin_us(us); }
+
+static span_log *log_begin(worker *w, ignis_span *s, const char *name)
+{
+    if (w->nlog == w->caplog) {
+        w->caplog = w->caplog ? 2 * w->caplog : 256;
+        w->log = realloc(w->log, w->caplog * sizeof *w->log);
+        if (!w->log)
+            abort();
+    }
+    span_log *l = &w->log[w->nlog++];
+    ignis_span_context sc;
+    ignis_span_get_context(s, &sc);
+    l->tid = (int)gettid();
+    l->name = name;
+    memcpy(l->trace, sc.trace_id, 16);
+    memcpy(l->span, sc.span_id, 8);
+    l->start = now_ns(CLOCK_MONOTONIC);
+    return l;
+}
+
+static void *run(void *arg)
+{
+    worker *w = arg;
+    for (int r = 0; r < w->rounds; r++) {
+        ignis_span *a = ignis_span_start(g_tracer, "span-a", NULL);
+        ignis_scope sa = ignis_span_make_current(a);
+        span_log *la = log_begin(w, a, "span-a");
+        work_a(10000);
+        ignis_span *b = ignis_span_start(g_tracer, "span-b", NULL);
+        ignis_scope sb = ignis_span_make_current(b);
+        span_log *lb = log_begin(w, b, "span-b");
+        work_b(10000);
+        lb->end = now_ns(CLOCK_MONOTONIC);
+        ignis_scope_end(sb);
+        ignis_span_end(b, 0);
+        work_a(10000);
+        w->log[la - w->log].end = now_ns(CLOCK_MONOTONIC);
+        ignis_scope_end(sa);
+        ignis_span_end(a, 0);
+
+        work_none(20000);
+
+        for (int i = 0; i < SHORT_SPANS; i++) {
+            ignis_span *s = ignis_span_start(g_tracer, "short", NULL);
+            ignis_scope ss = ignis_span_make_current(s);
+            span_log *ls = log_begin(w, s, "short");
+            work_short(1000);
+            ls->end = now_ns(CLOCK_MONOTONIC);
+            ignis_scope_end(ss);
+            ignis_span_end(s, 0);
+            work_none(200);
+        }
+    }
+    return NULL;
+}
+
+static void hex(FILE *f, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%02x", p[i]);
+}
+
+static int write_log(const char *path, worker *ws, int n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (int t = 0; t < n; t++)
+        for (size_t i = 0; i < ws[t].nlog; i++) {
+            const span_log *l = &ws[t].log[i];
+            fprintf(f, "SPAN %d %s ", l->tid, l->name);
+            hex(f, l->trace, 16);
+            fputc(' ', f);
+            hex(f, l->span, 8);
+            fprintf(f, " %llu %llu\n", (unsigned long long)l->start, (unsigned long long)l->end);
+        }
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *log = NULL, *exec_prog = NULL;
+    int rounds = 10, threads = 2, opt;
+    while ((opt = getopt(argc, argv, "l:r:t:ix:")) != -1) {
+        if (opt == 'l')
+            log = optarg;
+        else if (opt == 'r')
+            rounds = atoi(optarg);
+        else if (opt == 't')
+            threads = atoi(optarg);
+        else if (opt == 'x')
+            exec_prog = optarg;
+        else if (opt == 'i')
+            g_fixed = 1;
+        else
+            return 2;
+    }
+    if (!log || rounds < 1 || threads < 1 || threads > 64) {
+        fprintf(stderr, "usage: spanwork -l LOG [-r ROUNDS] [-t THREADS (1..64)] [-i] [-x PROG]\n");
+        return 2;
+    }
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    o.service_name = "spanwork";
+    o.exporter = IGNIS_EXPORTER_NONE;
+    o.sampler = IGNIS_SAMPLER_ALWAYS_ON;
+    char err[256];
+    ignis_tracer_provider *tp = ignis_tracer_provider_new(&o, err, sizeof err);
+    if (!tp) {
+        fprintf(stderr, "spanwork: %s\n", err);
+        return 2;
+    }
+    g_tracer = ignis_tracer_get(tp, "spanwork", "1", NULL, 0);
+    printf("READY pid=%d work_a=%p\n", (int)getpid(), (void *)work_a);
+    fflush(stdout);
+    char c;
+    if (read(0, &c, 1) != 1)
+        return 3; /* the driver went away */
+
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    worker *ws = calloc((size_t)threads, sizeof *ws);
+    for (int t = 0; t < threads; t++) {
+        ws[t].rounds = rounds;
+        pthread_create(&ws[t].th, NULL, run, &ws[t]);
+    }
+    for (int t = 0; t < threads; t++)
+        pthread_join(ws[t].th, NULL);
+    uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - t0;
+    int wrote = write_log(log, ws, threads);
+    for (int t = 0; t < threads; t++)
+        free(ws[t].log);
+    free(ws);
+    if (wrote != 0) {
+        fprintf(stderr, "spanwork: cannot write %s\n", log);
+        return 1;
+    }
+    printf("DONE elapsed_ns=%llu\n", (unsigned long long)elapsed);
+    fflush(stdout);
+    ignis_tracer_provider_free(tp);
+    if (exec_prog) {
+        execl(exec_prog, exec_prog, (char *)NULL);
+        perror(exec_prog);
+        return 1;
+    }
+    return 0;
+}
