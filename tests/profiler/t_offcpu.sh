@@ -8,11 +8,18 @@
 # (sleeping; runnable for a compute phase preempted) and the wait channel
 # (hrtimer_nanosleep, a futex wait, a pipe read).
 . "$(dirname "$0")/lib.sh"
-"$IGNIS" record --off-cpu -o "$T/off.pb.gz" -- "$PHASES" 20 >"$T/truth" 2>"$T/rec.err"
-rc=$?
-cat "$T/rec.err" "$T/truth"
-[ "$rc" -eq 0 ] || fail "record exited $rc"
-[ "$(summary 'lost samples')" = 0 ] || fail "records were lost: the shares cannot be compared"
+# A machine too loaded for the reader loses records (counted in the
+# summary): the shares are then not comparable, so the run is repeated,
+# and after three lossy runs the test is skipped, not failed.
+for attempt in 1 2 3; do
+  "$IGNIS" record --off-cpu -o "$T/off.pb.gz" -- "$PHASES" 20 >"$T/truth" 2>"$T/rec.err"
+  rc=$?
+  cat "$T/rec.err" "$T/truth"
+  [ "$rc" -eq 0 ] || fail "record exited $rc"
+  [ "$(summary 'lost samples')" = 0 ] && break
+  echo "run $attempt: records were lost (machine too loaded); again"
+  [ "$attempt" = 3 ] && { echo "records lost in 3 runs: the shares cannot be compared, skipped"; exit 77; }
+done
 grep -q '^  unmatched' "$T/rec.err" && fail "switch-outs without their switch-in"
 "$PROFDUMP" "$T/off.pb.gz" off_cpu >"$T/dump" || fail "profdump"
 # the wait states: sched_switch's prev_state, or preempted/blocked only

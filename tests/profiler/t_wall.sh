@@ -6,11 +6,18 @@
 # each phase's share of their wall time, and the whole profile accounts for
 # every thread's life.
 . "$(dirname "$0")/lib.sh"
-"$IGNIS" record --wall -F 1999 -o "$T/wall.pb.gz" -- "$PHASES" 20 >"$T/truth" 2>"$T/rec.err"
-rc=$?
-cat "$T/rec.err" "$T/truth"
-[ "$rc" -eq 0 ] || fail "record exited $rc"
-[ "$(summary 'lost samples')" = 0 ] || fail "records were lost: the shares cannot be compared"
+# A machine too loaded for the reader loses records (counted in the
+# summary): the shares are then not comparable, so the run is repeated,
+# and after three lossy runs the test is skipped, not failed.
+for attempt in 1 2 3; do
+  "$IGNIS" record --wall -F 1999 -o "$T/wall.pb.gz" -- "$PHASES" 20 >"$T/truth" 2>"$T/rec.err"
+  rc=$?
+  cat "$T/rec.err" "$T/truth"
+  [ "$rc" -eq 0 ] || fail "record exited $rc"
+  [ "$(summary 'lost samples')" = 0 ] && break
+  echo "run $attempt: records were lost (machine too loaded); again"
+  [ "$attempt" = 3 ] && { echo "records lost in 3 runs: the shares cannot be compared, skipped"; exit 77; }
+done
 "$PROFDUMP" "$T/wall.pb.gz" wall >"$T/dump" || fail "profdump"
 
 read -r life_w life_c <<<"$(truth "$T/truth" life)"
