@@ -6,7 +6,9 @@ PROTOS   += opentelemetry/proto/common/v1/common.proto \
             opentelemetry/proto/resource/v1/resource.proto \
             opentelemetry/proto/trace/v1/trace.proto \
             opentelemetry/proto/collector/trace/v1/trace_service.proto \
-            opentelemetry/ignis/trace_shallow.proto
+            opentelemetry/ignis/trace_shallow.proto \
+            opentelemetry/proto/profiles/v1development/profiles.proto \
+            opentelemetry/proto/collector/profiles/v1development/profiles_service.proto
 LIB_PKGS += libcurl json-c
 BENCH_BINS    += bench/otlp_bench
 BENCH_SCRIPTS += bench/otlp.sh
@@ -45,3 +47,7 @@ BENCH_BINS += bench/gen_folded bench/read_profile
 BENCH_SCRIPTS += bench/formats.sh
 .SECONDARY: $(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h
 # ---- end profile formats ----
+
+# ---- OTLP profiles (encode, decode, OTLP/JSON, export) ----
+LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c exporters/pbjson.c
+# ---- end OTLP profiles ----
