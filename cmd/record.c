@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/record_export.h"
 #include "exporters/formats.h"
 #include "profiler/alloc/alloc_record.h"
 #include "profiler/perf.h"
@@ -59,6 +60,9 @@ static void usage(FILE *out)
             "      --per-thread      add the thread as the root frame\n"
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
             "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
+            "      --export          also send the profile to the OTLP collector\n"
+            "                        (OTEL_EXPORTER_OTLP_[PROFILES_]ENDPOINT, default\n"
+            "                        http://localhost:4318/v1development/profiles)\n"
             "  -q, --quiet           no status line or summary\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n",
@@ -141,11 +145,12 @@ typedef struct record_args {
     double duration;
     bool quiet;
     bool no_cache;
+    bool export_otlp;
     char cache_dir[4096];
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE };
+enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_EXPORT };
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -160,6 +165,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"export", no_argument, NULL, OPT_EXPORT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -207,6 +213,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
+        case OPT_EXPORT: a->export_otlp = true; break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -326,6 +333,8 @@ int cmd_record(int argc, char **argv)
         cmd_error("record", "%s", err.msg);
         rc = 1;
     }
+    if (rc == 0 && a.export_otlp)
+        rc = cmd_record_export(p, &a.o, st, a.quiet);
     ignis_profile_free(p);
     ig_record_stats final = *st;
     ig_recorder_free(r); /* also writes the symbol cache back */

@@ -49,5 +49,33 @@ BENCH_SCRIPTS += bench/formats.sh
 # ---- end profile formats ----
 
 # ---- OTLP profiles (encode, decode, OTLP/JSON, export) ----
-LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c exporters/pbjson.c
+LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c exporters/pbjson.c \
+            exporters/otlp_profiles_resource.c exporters/otlp_profiles_send.c
 # ---- end OTLP profiles ----
+
+# ---- the network library: fetching profiles from URLs, sending OTLP profiles ----
+# fetch.c and htlhash.c need libcurl and libcrypto, and with the exporter
+# they live in libignis-net.so, which the command loads with dlopen the
+# first time it needs the network (exporters/net_load.c), like
+# libignis-collect.so: plain `ignis` starts without libcurl's TLS stack.
+# Tests link the same objects as an archive.
+NET_SRCS := exporters/fetch.c exporters/htlhash.c exporters/net_plugin.c
+NET_OBJS := $(NET_SRCS:%.c=$(B)/obj/%.o)
+NET_PKGS := libcurl libcrypto libdw libelf
+NET_A    := $(B)/libignis-net.a
+NET_SO   := $(B)/libignis-net.so
+CLI_SRCS += exporters/net_load.c cmd/record_export.c
+EXTRA_TARGETS += $(NET_SO)
+INSTALL_EXTRA += install -d $(DESTDIR)$(PREFIX)/lib/ignis && \
+                 install -m 755 $(NET_SO) $(DESTDIR)$(PREFIX)/lib/ignis/libignis-net.so;
+$(NET_OBJS): CFLAGS += $(call pkg_cflags,$(NET_PKGS))
+$(NET_A): $(NET_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+# Everything but ignis_net_api stays local (exporters/net_plugin.map).
+$(NET_SO): $(NET_OBJS) $(B)/libignis-internal.a exporters/net_plugin.map
+	$(CC) -shared -Wl,--version-script=exporters/net_plugin.map -Wl,--no-undefined -Wl,--as-needed -o $@ \
+	    $(NET_OBJS) $(INTERNAL_A) $(LDSAN) $(call pkg_libs,$(sort $(NET_PKGS) $(LIB_PKGS) $(CLI_PKGS))) $(CLI_LIBS) \
+	    -lpthread -lm -ldl
+TEST_PKGS += libcrypto
+# ---- end network library ----

@@ -149,8 +149,9 @@ typedef struct ig_otlp_profiles_stats {
 
 typedef struct ig_otlp_profiles_opts {
     size_t max_queue;          /* intervals waiting at most; 0: 8 */
-    bool htlhash;              /* add process.executable.build_id.htlhash of the mapped files
-                                * (only for profiles of this machine, just recorded) */
+    ig_htlhash_fn *htlhash;    /* adds process.executable.build_id.htlhash to mappings; only
+                                * for profiles of this machine, just recorded (NULL: none) */
+    void *htlhash_ctx;
     ig_otlp_warn_fn *warn;     /* where queued exports report failures (NULL: stderr) */
     void *warn_ctx;
 } ig_otlp_profiles_opts;
