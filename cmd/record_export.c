@@ -17,15 +17,12 @@
 
 int cmd_record_export(const ignis_profile *p, const ig_record_opts *o, const ig_record_stats *st, bool quiet)
 {
-    pid_t pid = st->child ? st->child : o->npids == 1 ? o->pids[0] : 0;
-    ig_profile_resource res;
-    ig_profile_resource_detect(&res, pid, o->argv ? o->argv[0] : NULL, st->child != 0);
+    ig_net_send_opts so = {st->child ? st->child : o->npids == 1 ? o->pids[0] : 0, o->argv ? o->argv[0] : NULL,
+                           st->child != 0, true, NULL, NULL};
     char url[1024];
     ig_otlp_profiles_stats ps;
     ig_err err;
-    int rc = ig_net_send_profile(p, &res, true, NULL, NULL, url, sizeof url, &ps, &err);
-    ig_profile_resource_free(&res);
-    if (rc) {
+    if (ig_net_send_profile(p, &so, url, sizeof url, &ps, &err)) {
         cmd_error("record", "--export: %s", err.msg);
         return 1;
     }

@@ -41,7 +41,8 @@ CLI_SRCS += cmd/convert.c
 TEST_BINS += tests/formats/test_pprof tests/formats/test_folded tests/formats/test_perfscript \
              tests/formats/test_formats tests/formats/test_memory tests/fuzz/replay_fuzz_pprof tests/fuzz/replay_fuzz_folded \
              tests/fuzz/replay_fuzz_perfscript
-TEST_SCRIPTS += tests/formats/t_bad_input.sh tests/formats/t_go_pprof.sh tests/formats/t_output_files.sh tests/formats/t_detect.sh tests/formats/t_overflow.sh
+TEST_SCRIPTS += tests/formats/t_bad_input.sh tests/formats/t_go_pprof.sh tests/formats/t_output_files.sh tests/formats/t_detect.sh tests/formats/t_overflow.sh \
+                tests/formats/t_http_fetch.sh
 FUZZERS  += fuzz/fuzz_pprof.c fuzz/fuzz_folded.c fuzz/fuzz_perfscript.c
 BENCH_BINS += bench/gen_folded bench/read_profile
 BENCH_SCRIPTS += bench/formats.sh
@@ -50,7 +51,7 @@ BENCH_SCRIPTS += bench/formats.sh
 
 # ---- OTLP profiles (encode, decode, OTLP/JSON, export) ----
 LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c exporters/pbjson.c \
-            exporters/otlp_profiles_resource.c exporters/otlp_profiles_send.c
+            exporters/otlp_profiles_send.c
 # ---- end OTLP profiles ----
 
 # ---- the network library: fetching profiles from URLs, sending OTLP profiles ----
@@ -59,7 +60,7 @@ LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c ex
 # first time it needs the network (exporters/net_load.c), like
 # libignis-collect.so: plain `ignis` starts without libcurl's TLS stack.
 # Tests link the same objects as an archive.
-NET_SRCS := exporters/fetch.c exporters/htlhash.c exporters/net_plugin.c
+NET_SRCS := exporters/fetch.c exporters/htlhash.c exporters/resource_detect.c exporters/net_plugin.c
 NET_OBJS := $(NET_SRCS:%.c=$(B)/obj/%.o)
 NET_PKGS := libcurl libcrypto libdw libelf
 NET_A    := $(B)/libignis-net.a

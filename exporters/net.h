@@ -68,6 +68,8 @@ typedef struct ig_net_api {
     void (*stats)(ig_otlp_profiles_exporter *x, ig_otlp_profiles_stats *st);
     void (*exporter_free)(ig_otlp_profiles_exporter *x, int timeout_ms);
     ig_htlhash_fn *htlhash;
+    void (*resource_detect)(ig_profile_resource *r, pid_t pid, const char *exe_fallback, bool launched);
+    void (*resource_free)(ig_profile_resource *r);
 } ig_net_api;
 
 /* The table (in libignis-net.so). */
@@ -79,14 +81,21 @@ __attribute__((visibility("default"))) const ig_net_api *ignis_net_api(void);
  * command only (exporters/net_load.c). */
 const ig_net_api *ig_net_load(ig_err *err);
 
+/* What ig_net_send_profile sends a profile with. */
+typedef struct ig_net_send_opts {
+    pid_t pid;               /* the resource's process (ig_profile_resource_detect), 0: none */
+    const char *exe;         /* its executable when /proc no longer has it */
+    bool launched;           /* we launched it (it shared our cgroup) */
+    bool htlhash;            /* the htlhash of the mapped files (a profile of this machine, just recorded) */
+    ig_otlp_warn_fn *warn;   /* warnings about the settings (NULL: stderr) */
+    void *warn_ctx;
+} ig_net_send_opts;
+
 /* Sends p now to the OTLP endpoint the environment configures
- * (OTEL_EXPORTER_OTLP_[PROFILES_]*), with resource res (NULL: none) and,
- * when htlhash, the htlhash of the mapped files (a profile of this
- * machine just recorded).  Warnings about the settings go to warn (NULL:
- * stderr).  Copies the URL into url (when not NULL) and the exporter's
- * counters into st (when not NULL).  0, or -1 with one line in err.  In
- * the ignis command only (exporters/net_load.c). */
-int ig_net_send_profile(const ignis_profile *p, const ig_profile_resource *res, bool htlhash, ig_otlp_warn_fn *warn,
-                        void *warn_ctx, char *url, size_t urllen, ig_otlp_profiles_stats *st, ig_err *err);
+ * (OTEL_EXPORTER_OTLP_[PROFILES_]*).  Copies the URL into url (when not
+ * NULL) and the exporter's counters into st (when not NULL).  0, or -1
+ * with one line in err.  In the ignis command only (exporters/net_load.c). */
+int ig_net_send_profile(const ignis_profile *p, const ig_net_send_opts *o, char *url, size_t urllen,
+                        ig_otlp_profiles_stats *st, ig_err *err);
 
 #endif

@@ -81,19 +81,22 @@ const ig_net_api *ig_net_load(ig_err *err)
     return loaded;
 }
 
-int ig_net_send_profile(const ignis_profile *p, const ig_profile_resource *res, bool htlhash, ig_otlp_warn_fn *warn,
-                        void *warn_ctx, char *url, size_t urllen, ig_otlp_profiles_stats *st, ig_err *err)
+int ig_net_send_profile(const ignis_profile *p, const ig_net_send_opts *so, char *url, size_t urllen,
+                        ig_otlp_profiles_stats *st, ig_err *err)
 {
     const ig_net_api *net = ig_net_load(err);
     if (!net)
         return -1;
-    ig_otlp_profiles_opts o = {1, htlhash ? net->htlhash : NULL, NULL, warn, warn_ctx};
+    ig_otlp_profiles_opts o = {1, so->htlhash ? net->htlhash : NULL, NULL, so->warn, so->warn_ctx};
     ig_otlp_profiles_exporter *x = net->exporter_from_env(&o, err);
     if (!x)
         return -1;
     if (url)
         snprintf(url, urllen, "%s", net->exporter_url(x));
-    int rc = net->export_now(x, p, res, 0, err);
+    ig_profile_resource res;
+    net->resource_detect(&res, so->pid, so->exe, so->launched);
+    int rc = net->export_now(x, p, &res, 0, err);
+    net->resource_free(&res);
     if (st)
         net->stats(x, st);
     net->exporter_free(x, 0);

@@ -17,6 +17,8 @@ static const ig_net_api api = {
     .stats = ig_otlp_profiles_exporter_stats,
     .exporter_free = ig_otlp_profiles_exporter_free,
     .htlhash = ig_htlhash_file,
+    .resource_detect = ig_profile_resource_detect,
+    .resource_free = ig_profile_resource_free,
 };
 
 const ig_net_api *ignis_net_api(void)

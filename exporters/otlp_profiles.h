@@ -68,17 +68,21 @@ typedef struct ig_profile_resource {
  * exe_fallback's base name, for a command that already exited), the
  * container id from /proc/PID/cgroup (else, for a command we launched,
  * from our own cgroup, which it inherited), host.name, service.name and
- * OTEL_RESOURCE_ATTRIBUTES. */
+ * OTEL_RESOURCE_ATTRIBUTES.  In libignis-net.so (exporters/resource_detect.c;
+ * the command reaches it through exporters/net.h). */
 void ig_profile_resource_detect(ig_profile_resource *r, pid_t pid, const char *exe_fallback, bool launched);
-
-void ig_profile_resource_copy(ig_profile_resource *dst, const ig_profile_resource *src);
-void ig_profile_resource_free(ig_profile_resource *r);
 
 /* The container id in the text of a /proc/PID/cgroup file: the last
  * 64-hex-digit id in a path component ("docker-ID.scope", "ID",
  * "cri-containerd-ID.scope", "libpod-ID" ...) of any line.  Copies it
- * (65 bytes with the NUL) and returns true, or false when there is none. */
+ * (65 bytes with the NUL) and returns true, or false when there is none
+ * (exporters/resource_detect.c). */
 bool ig_container_id_from_cgroup(const char *text, size_t len, char out[65]);
+
+/* Adds an attribute to the extra ones; copy and free (otlp_profiles_send.c). */
+void ig_profile_resource_add(ig_profile_resource *r, const char *key, const char *value);
+void ig_profile_resource_copy(ig_profile_resource *dst, const ig_profile_resource *src);
+void ig_profile_resource_free(ig_profile_resource *r);
 
 /* ---- encoding (exporters/otlp_profiles_encode.c) -------------------------- */
 

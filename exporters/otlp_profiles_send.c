@@ -60,6 +60,52 @@ struct ig_otlp_profiles_exporter {
     ig_otlp_profiles_stats st;
 };
 
+/* ---- resources ------------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? ig_xstrdup(s) : NULL;
+}
+
+void ig_profile_resource_add(ig_profile_resource *r, const char *key, const char *value)
+{
+    r->extra_keys = ig_xrealloc(r->extra_keys, (r->nextra + 1) * sizeof *r->extra_keys);
+    r->extra_values = ig_xrealloc(r->extra_values, (r->nextra + 1) * sizeof *r->extra_values);
+    r->extra_keys[r->nextra] = ig_xstrdup(key);
+    r->extra_values[r->nextra++] = ig_xstrdup(value);
+}
+
+void ig_profile_resource_copy(ig_profile_resource *dst, const ig_profile_resource *src)
+{
+    memset(dst, 0, sizeof *dst);
+    if (!src)
+        return;
+    dst->pid = src->pid;
+    dst->executable_name = dup_or_null(src->executable_name);
+    dst->host_name = dup_or_null(src->host_name);
+    dst->service_name = dup_or_null(src->service_name);
+    dst->container_id = dup_or_null(src->container_id);
+    for (size_t i = 0; i < src->nextra; i++)
+        ig_profile_resource_add(dst, src->extra_keys[i], src->extra_values[i]);
+}
+
+void ig_profile_resource_free(ig_profile_resource *r)
+{
+    if (!r)
+        return;
+    free(r->executable_name);
+    free(r->host_name);
+    free(r->service_name);
+    free(r->container_id);
+    for (size_t i = 0; i < r->nextra; i++) {
+        free(r->extra_keys[i]);
+        free(r->extra_values[i]);
+    }
+    free(r->extra_keys);
+    free(r->extra_values);
+    memset(r, 0, sizeof *r);
+}
+
 /* ---- answers -------------------------------------------------------------------------- */
 
 /* A short printable excerpt of a text body: its first line. */

@@ -58,18 +58,16 @@ static void keep_warning(void *ctx, const char *msg)
 int ig_viewer_send(ig_viewer *v)
 {
     ignis_profile *p = ig_profile_of_subtree(v->tree, ig_viewer_zoom_node(v), 0);
-    ig_profile_resource res;
-    ig_profile_resource_detect(&res, 0, NULL, false);
     char url[512] = "", warning[200] = "";
+    ig_net_send_opts so = {0, NULL, false, false, keep_warning, warning};
     ig_err err;
-    int rc = ig_net_send_profile(p, &res, false, keep_warning, warning, url, sizeof url, NULL, &err);
+    int rc = ig_net_send_profile(p, &so, url, sizeof url, NULL, &err);
     if (rc == 0)
         ig_viewer_message(v, 0, "sent the view to %s%s%s", url, warning[0] ? " (" : "", warning[0] ? warning : "");
     else
         ig_viewer_message(v, 1, "send: %s", err.msg);
     if (rc == 0 && warning[0])
         strncat(v->message, ")", sizeof v->message - strlen(v->message) - 1);
-    ig_profile_resource_free(&res);
     ignis_profile_free(p);
     return rc;
 }

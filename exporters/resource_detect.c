@@ -1,7 +1,10 @@
 /*
- * exporters/otlp_profiles_resource.c — the resource a profile is sent
- * with: process.pid, process.executable.name, host.name, service.name and
+ * exporters/resource_detect.c — the resource a profile is sent with:
+ * process.pid, process.executable.name, host.name, service.name and
  * container.id, plus OTEL_RESOURCE_ATTRIBUTES (see otlp_profiles.h).
+ * Part of libignis-net.so (it shares the tracing SDK's parser of
+ * OTEL_RESOURCE_ATTRIBUTES, which would bring the SDK, and with it
+ * libcurl, into the ignis binary).
  *
  * Precedence follows the OpenTelemetry SDKs: what is detected (the
  * process, the host, the cgroup) is overridden by OTEL_RESOURCE_ATTRIBUTES,
@@ -126,13 +129,6 @@ static char *executable_of(pid_t pid)
     return dup_or_null(base ? base + 1 : target);
 }
 
-static void add_extra(ig_profile_resource *r, const char *key, const char *value)
-{
-    r->extra_keys = ig_xrealloc(r->extra_keys, (r->nextra + 1) * sizeof *r->extra_keys);
-    r->extra_values = ig_xrealloc(r->extra_values, (r->nextra + 1) * sizeof *r->extra_values);
-    r->extra_keys[r->nextra] = ig_xstrdup(key);
-    r->extra_values[r->nextra++] = ig_xstrdup(value);
-}
 
 /* OTEL_RESOURCE_ATTRIBUTES over what was detected. */
 static void apply_env_attributes(ig_profile_resource *r)
@@ -159,7 +155,7 @@ static void apply_env_attributes(ig_profile_resource *r)
         } else if (!strcmp(k, "container.id")) {
             set(&r->container_id, v);
         } else {
-            add_extra(r, k, v);
+            ig_profile_resource_add(r, k, v);
         }
     }
     ig_kv_free(kv, n);
@@ -190,35 +186,4 @@ void ig_profile_resource_detect(ig_profile_resource *r, pid_t pid, const char *e
     const char *svc = getenv("OTEL_SERVICE_NAME");
     if (svc && *svc)
         set(&r->service_name, svc);
-}
-
-void ig_profile_resource_copy(ig_profile_resource *dst, const ig_profile_resource *src)
-{
-    memset(dst, 0, sizeof *dst);
-    if (!src)
-        return;
-    dst->pid = src->pid;
-    dst->executable_name = dup_or_null(src->executable_name);
-    dst->host_name = dup_or_null(src->host_name);
-    dst->service_name = dup_or_null(src->service_name);
-    dst->container_id = dup_or_null(src->container_id);
-    for (size_t i = 0; i < src->nextra; i++)
-        add_extra(dst, src->extra_keys[i], src->extra_values[i]);
-}
-
-void ig_profile_resource_free(ig_profile_resource *r)
-{
-    if (!r)
-        return;
-    free(r->executable_name);
-    free(r->host_name);
-    free(r->service_name);
-    free(r->container_id);
-    for (size_t i = 0; i < r->nextra; i++) {
-        free(r->extra_keys[i]);
-        free(r->extra_values[i]);
-    }
-    free(r->extra_keys);
-    free(r->extra_values);
-    memset(r, 0, sizeof *r);
 }
