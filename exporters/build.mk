@@ -52,6 +52,8 @@ BENCH_SCRIPTS += bench/formats.sh
 # ---- OTLP profiles (encode, decode, OTLP/JSON, export) ----
 LIB_SRCS += exporters/otlp_profiles_encode.c exporters/otlp_profiles_decode.c exporters/pbjson.c \
             exporters/otlp_profiles_send.c
+FUZZERS   += fuzz/fuzz_otlp_profiles.c
+TEST_BINS += tests/fuzz/replay_fuzz_otlp_profiles
 # ---- end OTLP profiles ----
 
 # ---- the network library: fetching profiles from URLs, sending OTLP profiles ----
