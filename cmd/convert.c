@@ -1,9 +1,11 @@
 /*
  * cmd/convert.c — `ignis convert IN -o OUT [--format F] [--from F]`.
  *
- * Reads any readable format (pprof, folded, perf script; detected from the
- * contents unless --from says) and writes any writable one (pprof, folded,
- * svg; chosen by OUT's extension unless --format says, pprof by default).
+ * Reads any readable format (pprof, OTLP profiles in protobuf or JSON,
+ * folded, perf script; detected from the contents unless --from says; IN
+ * may be an http(s) URL, fetched as `go tool pprof` does) and writes any
+ * writable one (pprof, OTLP profiles, folded, svg; chosen by OUT's
+ * extension unless --format says, pprof by default).
  * --value picks the sample value for single-value outputs (folded, svg).
  * The output goes through a temporary file, so a failure leaves nothing.
  */
@@ -17,12 +19,15 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ignis convert IN -o OUT [--format F] [--from F] [--value V]\n\n"
-                 "Converts a profile between formats.\n\n"
+                 "Converts a profile between formats.  IN may be a file, '-' or an http(s)://\n"
+                 "URL (e.g. http://host:6060/debug/pprof/profile?seconds=30).\n\n"
                  "  -o, --output OUT  output file ('-' = standard output)\n"
-                 "  -f, --format F    output format: pprof, folded, svg (default: by OUT's\n"
-                 "                    extension: .pb.gz .pprof -> pprof, .folded .txt -> folded,\n"
-                 "                    .svg -> svg; otherwise pprof)\n"
-                 "      --from F      input format: pprof, folded, perf-script (default: detected)\n"
+                 "  -f, --format F    output format: pprof, otlp, otlp-json, folded, svg (default:\n"
+                 "                    by OUT's extension: .pb.gz .pprof -> pprof, .otlp.pb -> otlp\n"
+                 "                    (OTLP profiles request), .otlp.json -> otlp-json, .folded\n"
+                 "                    .txt -> folded, .svg -> svg; otherwise pprof)\n"
+                 "      --from F      input format: pprof, otlp, otlp-json, folded, perf-script\n"
+                 "                    (default: detected)\n"
                  "      --value V     sample value for folded/svg output (name, type/unit or index)\n"
                  "  -h, --help        this help\n");
 }

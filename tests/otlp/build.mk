@@ -17,7 +17,7 @@ $(B)/tests/otlp/send_profile: tests/otlp/send_profile.c $(INTERNAL_A)
 	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)
 # The encoder, decoder, OTLP/JSON, resource and the exporter's queue; links
 # the network library's archive (container ids, htlhash) before the internal one.
-TEST_BINS += tests/otlp/test_profiles
+TEST_BINS += tests/otlp/test_profiles tests/otlp/test_profiles_view
 $(B)/tests/otlp/test_profiles: tests/otlp/test_profiles.c $(NET_A) $(INTERNAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,$(sort $(TEST_PKGS) cmocka)) -MMD -MP -o $@ $< $(NET_A) $(INTERNAL_A) \
