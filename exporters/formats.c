@@ -16,8 +16,11 @@
  * Extensions are not trusted for reading; content is.
  *
  * OTLP profiles requests (protobuf or OTLP/JSON, exporters/otlp_profiles*.c)
- * are formats like the others: sniffed first, because their shape is the
- * strictest (a pprof file never has only fields 1 and 2).
+ * are formats like the others.  An OTLP request also walks as pprof fields
+ * (its fields 1 and 2 are pprof's sample types and samples), so it is
+ * tried as pprof first, which refuses it at once (no string table), then
+ * as OTLP; a pprof file never has only fields 1 and 2, so it is never
+ * taken for OTLP.
  *
  * A path that is an http:// or https:// URL is fetched (as `go tool pprof`
  * does) by the fetcher the ignis command registers (exporters/net_load.c
@@ -307,9 +310,9 @@ static const struct {
     const char *format, *label;
     sniff_fn sniff;
 } sniffers[] = {
+    {"pprof", "pprof", sniff_pprof},
     {"otlp", "OTLP profiles", sniff_otlp},
     {"otlp-json", "OTLP/JSON profiles", sniff_otlp_json},
-    {"pprof", "pprof", sniff_pprof},
     {"perf-script", "perf script", sniff_perf_script},
     {"folded", "folded stacks", sniff_folded},
 };

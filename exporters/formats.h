@@ -62,7 +62,7 @@ bool ig_is_url(const char *path);
 
 /* Reads path ("-" = stdin; an http(s) URL through the fetcher), inflating
  * gzip first, as `format` (NULL: detect from the contents: every format
- * whose shape the bytes have is tried, OTLP profiles, OTLP/JSON, pprof,
+ * whose shape the bytes have is tried, pprof, OTLP profiles, OTLP/JSON,
  * perf-script, folded; the error names the formats tried and why each
  * failed). */
 int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);

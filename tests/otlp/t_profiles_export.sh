@@ -61,6 +61,18 @@ if "$IGNIS" record -q -o "$dir/probe.pb.gz" -- true 2>"$dir/probe.err"; then
     || fail "record --export: OTEL_EXPORTER_OTLP_COMPRESSION=gzip was not applied"
   echo "ok   record --export (protobuf, gzip): same samples as the pprof, resource, build ids, htlhash"
 
+  # the fresh profile through OTLP and back keeps everything pprof holds
+  "$IGNIS" convert "$dir/rec.pb.gz" -o "$dir/rec.otlp.pb" && "$IGNIS" convert "$dir/rec.otlp.pb" -o "$dir/rec2.pb.gz" \
+    || fail "record profile: convert through OTLP"
+  diff <("$IGNIS" report "$dir/rec.pb.gz" | tail -n +2) <("$IGNIS" report "$dir/rec2.pb.gz" | tail -n +2) \
+    || fail "record profile: ignis report differs after the OTLP round trip"
+  if command -v go >/dev/null; then
+    export GOCACHE=$dir/gocache GOPROXY=off HOME=${HOME:-$dir}
+    diff <(go tool pprof -raw "$dir/rec.pb.gz" 2>&1) <(go tool pprof -raw "$dir/rec2.pb.gz" 2>&1) | head -20 >"$dir/raw.diff"
+    [ -s "$dir/raw.diff" ] && { cat "$dir/raw.diff"; fail "record profile: go tool pprof -raw differs after the OTLP round trip"; }
+  fi
+  echo "ok   the recorded profile: pprof -> OTLP -> pprof unchanged"
+
   start recjson
   OTEL_EXPORTER_OTLP_PROFILES_ENDPOINT=$URL/v1development/profiles OTEL_EXPORTER_OTLP_PROFILES_PROTOCOL=http/json \
     "$IGNIS" record -q --export -o "$dir/recjson.pb.gz" -- "$B/samples/cpu/cpu_shares" 1 >/dev/null 2>"$dir/recjson.err" \
