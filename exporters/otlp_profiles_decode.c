@@ -526,6 +526,9 @@ static int check_attrs(dec *d, const int32_t *idx, size_t n, const char *what, s
 
 /* ---- mappings, functions, locations, stacks ------------------------------------------------ */
 
+/* The frame kind a mapping's name implies, the rule of exporters/pprof.c
+ * ("[kernel...]", "[vmlinux]", "[jit]", perf-PID.map), for producers that
+ * send no profile.frame.type. */
 static ignis_frame_kind kind_of_mapping_name(const char *name)
 {
     if (!strncmp(name, "[kernel", 7) || !strcmp(name, "[vmlinux]"))
@@ -609,8 +612,9 @@ static int function_id(dec *d, int64_t idx, uint32_t *out)
     return 0;
 }
 
-/* The frame kind a location's attributes (else its mapping's name) give. */
-static int location_attrs(dec *d, const pb_location *pl, size_t idx, ignis_location *loc)
+/* What a location's attributes say: folded, and its frame kind (else its
+ * mapping's name says it, as in pprof files). */
+static int location_attrs(dec *d, const pb_location *pl, ignis_location *loc)
 {
     bool kind_set = false;
     for (size_t i = 0; i < pl->n_attribute_indices; i++) {
@@ -630,7 +634,6 @@ static int location_attrs(dec *d, const pb_location *pl, size_t idx, ignis_locat
     }
     if (!kind_set && loc->mapping)
         loc->kind = (uint8_t)kind_of_mapping_name(str(d, ignis_profile_mapping(d->p, loc->mapping)->filename));
-    (void)idx;
     return 0;
 }
 
@@ -668,7 +671,7 @@ static int location_id(dec *d, int64_t idx, uint32_t *out)
         loc.address = pl->address;
         loc.lines = lines;
         loc.nlines = (uint32_t)pl->n_lines;
-        if (location_attrs(d, pl, (size_t)idx, &loc)) {
+        if (location_attrs(d, pl, &loc)) {
             free(lines);
             return -1;
         }
