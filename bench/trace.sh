@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/trace.sh — runs the tracing SDK benchmark (bench/trace_bench.c):
 # ns per span (sampled with 3 attributes through the batch processor into a
-# discarding exporter, 1 and 2 threads; unsampled), inject+extract, and
+# discarding exporter, 1 and 2 threads; unsampled; the same spans made
+# current, whose scope push and pop publish the thread's span for
+# profilers, against the plain ones), inject+extract, and
 # drops at the default queue (tight loop, and a paced 500k spans/s
 # producer), each in a summary table beside its target and the
 # opentelemetry-cpp figures measured side by side in issues 3 and 11

@@ -8,15 +8,19 @@
  * path.  `ignis top` starts on the top table (self and total per
  * function); `f` switches between it and the live flame graph, `r`
  * resets the window and the session, `q` quits and, with -o, writes
- * everything sampled since the start (or the last reset).
+ * everything sampled since the start (or the last reset).  A stop signal
+ * (cmd/stop.h) quits the same way, so -o is written then too: its handler
+ * is set before the terminal opens, which keeps ncurses's own away.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/stop.h"
 #include "exporters/formats.h"
 #include "profiler/record.h"
 #include "viewer/live.h"
@@ -50,6 +54,14 @@ typedef struct top_state {
     double last_ms;
 } top_state;
 
+static volatile sig_atomic_t top_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    top_stop = 1;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -80,6 +92,8 @@ static void refresh(ig_viewer *v, top_state *t)
 static void tick(ig_viewer *v, void *ctx)
 {
     top_state *t = ctx;
+    if (top_stop)
+        v->quit = 1;
     if (t->alive) {
         int rc = ig_recorder_poll(t->rec, 0);
         if (rc <= 0) {
@@ -191,7 +205,7 @@ static int run(top_state *t, const struct top_opts *o)
 {
     /* The first second is collected before the screen opens. */
     double start = now_ms();
-    while (t->alive && now_ms() - start < 1000)
+    while (t->alive && !top_stop && now_ms() - start < 1000)
         t->alive = ig_recorder_poll(t->rec, 100) > 0;
     ig_err err;
     ig_viewer *v = ig_viewer_new(ig_live_push(&t->live, ig_recorder_take_profile(t->rec)), NULL, "", &err);
@@ -237,6 +251,14 @@ int cmd_top(int argc, char **argv)
     ro.argv = o.argv;
     ro.freq = o.freq;
     ro.no_kernel = o.no_kernel;
+    sigset_t stops;
+    cmd_stop_signals(&stops);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &sa, NULL);
     ig_err err;
     t.rec = ig_recorder_new(&ro, &err);
     if (!t.rec) {

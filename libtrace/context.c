@@ -11,7 +11,8 @@
  * entry's; the current baggage is that of the nearest context entry, so
  * making a span current keeps the baggage around it (and the B3 debug
  * flag, which applies to the trace it was extracted with).  Scope tokens are
- * stack depths, which makes out-of-order ends detectable.
+ * stack depths, which makes out-of-order ends detectable.  Every push and
+ * pop republishes the new top for profilers (ig_tctx_sync, threadctx.c).
  */
 #include "libtrace/internal.h"
 #include "utils/strbuf.h"
@@ -254,6 +255,10 @@ static ignis_scope push(ignis_span *span, ignis_context *ctx)
         tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
     }
     tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
+    if (span && IG_LIKELY(tc->tctx != NULL))
+        ig_tctx_publish_span(tc->tctx, span); /* the common case, without looking at the stack */
+    else
+        ig_tctx_sync(tc);
     return (ignis_scope){tc->depth};
 }
 
@@ -289,12 +294,15 @@ void ignis_scope_end(ignis_scope scope)
                 tc->depth - scope.depth);
     while (tc->depth >= scope.depth)
         pop_one(tc);
+    ig_tctx_sync(tc);
 }
 
 void ig_tcache_stack_clear(ig_tcache *tc)
 {
     while (tc->depth)
         pop_one(tc);
+    if (tc->tctx)
+        ig_tctx_publish(tc->tctx, tc);
 }
 
 ignis_span *ignis_span_current(void)

@@ -6,6 +6,8 @@
  *   clock.c      timestamps: CLOCK_REALTIME, or the opt-in TSC clock
  *   span.c       span start/end, attributes, events, links, limits
  *   context.c    contexts, baggage storage, the thread-local current stack
+ *   threadctx.c  the current span published per thread (OTEP 4947 record)
+ *   procctx.c    the process context mapping OTEL_CTX (OTEP 4719)
  *   sampler.c    samplers (always/ratio/parent-based)
  *   resource.c   resource detection and OTEL_RESOURCE_ATTRIBUTES
  *   env.c        logging and environment parsing
@@ -59,6 +61,7 @@ typedef struct ig_stack_entry {
 } ig_stack_entry;
 
 typedef struct ig_tcache ig_tcache;
+typedef struct ig_tctx_block ig_tctx_block;
 
 /* A thread's span queue for one batch processor (batch.c), found by the
  * processor's unique id.  Written by the owning thread; cleared under the
@@ -83,6 +86,13 @@ struct ig_tcache {
     ig_tcache *next;                     /* registry */
     bool orphan;                         /* thread exited; adoptable */
     ig_ring_slot rings[IG_RING_SLOTS];   /* most recently used first */
+    ig_tctx_block *tctx;                 /* published current span (threadctx.c), or NULL */
+    int64_t tid;                         /* the owning thread's id (gettid), for thread.id */
+    const char *thread_name;             /* interned thread name (thread.name), or NULL */
+    uint32_t thread_name_len;
+    uint32_t nthread_attrs;              /* 1 or 2: thread.id[, thread.name] */
+    uint64_t thread_keymask;             /* their key bits (span.c's key mask) */
+    ig_attr thread_attrs[2];             /* copied into each recording span */
 };
 
 ig_tcache *ig_tcache_slow(void);
@@ -293,6 +303,8 @@ struct ignis_tracer_provider {
     ignis_span_limits limits;
     bool keep_errors;
     bool disabled;
+    bool thread_attrs;      /* thread.id / thread.name on recording spans */
+    bool publishes_ctx;     /* thread_context on: may own the process context */
     _Atomic bool shut;
     ig_processor *proc;     /* the built-in one for o->exporter; NULL for `none` */
     ig_exporter *exporter;  /* owned by proc when proc != NULL */
@@ -344,6 +356,7 @@ struct ignis_span {
     uint32_t attr_fast;    /* attribute slots the fast path may fill: min(cap, count limit) */
     uint32_t vlimit;       /* attribute value length limit (UINT32_MAX: none) */
     uint64_t keymask;      /* one bit per key hash set: a clear bit proves a key is new */
+    uint32_t pub_name_len; /* bytes of d.name the thread context publishes (recording spans) */
     ig_span_data d;
     _Alignas(16) char arena[];
 };
@@ -510,6 +523,147 @@ static inline bool ig_all_zero(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         acc |= p[i];
     return acc == 0;
+}
+
+/* ---- the published current span (threadctx.c, procctx.c) -------------------------
+ *
+ * OTEP 4947 "Thread Context": each thread's TLS pointer otel_thread_ctx_v1
+ * points at a Thread-Local Context Record.  libignis keeps one record per
+ * thread cache for the cache's life and, as the spec allows, leaves the
+ * pointer fixed and toggles `valid` around each update.  The record is
+ * preceded by 8 bytes of its own (owner thread id, update count) that only
+ * ignis readers use; see include/ignis/trace.h for the whole contract. */
+#define IG_TCTX_NAME_MAX 64 /* span name bytes published (cut at a UTF-8 boundary) */
+
+typedef struct ig_otel_record {   /* OTEP 4947, byte-packed, host endianness */
+    uint8_t trace_id[16];         /* 0 */
+    uint8_t span_id[8];           /* 16 */
+    uint8_t valid;                /* 24: 1 = valid, anything else = ignore */
+    uint8_t trace_flags;          /* 25 */
+    uint16_t attrs_data_size;     /* 26 */
+    uint8_t attrs_data[2 + IG_TCTX_NAME_MAX]; /* 28: {key index, length, bytes} */
+} ig_otel_record;
+
+struct ig_tctx_block {
+    uint32_t tid;                 /* owner thread (0: none: the thread exited) */
+    uint32_t seq;                 /* updates so far (wraps) */
+    ig_otel_record rec;           /* what otel_thread_ctx_v1 points at */
+};
+
+_Static_assert(offsetof(ig_otel_record, span_id) == 16, "OTEP 4947 span-id at 16");
+_Static_assert(offsetof(ig_otel_record, valid) == 24, "OTEP 4947 valid at 24");
+_Static_assert(offsetof(ig_otel_record, trace_flags) == 25, "OTEP 4947 trace-flags at 25");
+_Static_assert(offsetof(ig_otel_record, attrs_data_size) == 26, "OTEP 4947 attrs-data-size at 26");
+_Static_assert(offsetof(ig_otel_record, attrs_data) == 28, "OTEP 4947 attrs-data at 28");
+_Static_assert(offsetof(ig_tctx_block, rec) == 8, "ignis block header is 8 bytes");
+
+/* Nonzero once a provider turned publishing on (it stays on). */
+extern _Atomic int ig_tctx_enabled;
+/* Gives tc a record, registers it and points this thread's TLS at it;
+ * then publishes the current span (caller: the owning thread). */
+void ig_tctx_attach(ig_tcache *tc);
+/* The thread ended or forked away: record invalid, no owner (registry lock held). */
+void ig_tctx_detach(ig_tcache *tc);
+/* Fills tc's tid and interned thread name (registry lock held). */
+void ig_tcache_identify(ig_tcache *tc);
+/* Turns publishing on (provider creation with thread_context set). */
+void ig_tctx_enable(void);
+/* The OTEP 4719 process context: publishes (or updates) the mapping with
+ * `res` plus the threadlocal.* keys; 0 ok, -1 failed (logged). */
+int ig_procctx_publish(const ig_attr_set *res);
+/* Unmaps the process context (no provider left to describe the process). */
+void ig_procctx_drop(void);
+/* In a fork child: the mapping was not inherited (MADV_DONTFORK). */
+void ig_procctx_forget(void);
+/* Address of the published thread directory (the ignis extension). */
+uint64_t ig_tctx_directory_address(void);
+
+/* Copies n (< 2 * 32) bytes with at most two fixed-size moves of each
+ * size the compiler inlines (no call into memcpy for a variable length). */
+static inline __attribute__((always_inline)) void ig_copy_upto64(uint8_t *d, const char *s, size_t n)
+{
+    if (n >= 32) {
+        memcpy(d, s, 32);
+        memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = (uint8_t)s[0];
+        d[n / 2] = (uint8_t)s[n / 2];
+        d[n - 1] = (uint8_t)s[n - 1];
+    }
+}
+
+/* Publishing: `valid` cleared, a compiler fence, ids, flags and name, a
+ * release store of `valid`.  Stores only.  The spec's model is a reader of
+ * a stopped or interrupted thread (signal-handler semantics), for which
+ * compiler ordering is enough; on x86 the stores also reach a reader on
+ * another CPU in this order (TSO), and such a reader checks `seq` anyway. */
+static inline __attribute__((always_inline)) void ig_tctx_begin(ig_tctx_block *b)
+{
+    __atomic_store_n(&b->rec.valid, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    b->seq++;
+}
+
+static inline __attribute__((always_inline)) void ig_tctx_put(ig_tctx_block *b, const uint8_t *tid,
+                                                              const uint8_t *sid, uint8_t flags,
+                                                              const ignis_span *s)
+{
+    ig_otel_record *r = &b->rec;
+    memcpy(r->trace_id, tid, 16);
+    memcpy(r->span_id, sid, 8);
+    r->trace_flags = flags;
+    /* pub_name_len, not st: st changes when another thread ends the span
+     * (a context may carry it here); pub_name_len is fixed at start. */
+    uint32_t n = s ? s->pub_name_len : 0;
+    if (n) {
+        r->attrs_data[0] = 0; /* key index 0: span_name */
+        r->attrs_data[1] = (uint8_t)n;
+        ig_copy_upto64(r->attrs_data + 2, s->d.name, n);
+        n += 2;
+    }
+    r->attrs_data_size = (uint16_t)n;
+    __atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
+}
+
+/* The span just made current (s non-NULL). */
+static inline __attribute__((always_inline)) void ig_tctx_publish_span(ig_tctx_block *b, const ignis_span *s)
+{
+    ig_tctx_begin(b);
+    ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+}
+
+/* The current span (or none) of tc's scope stack. */
+static inline __attribute__((always_inline)) void ig_tctx_publish(ig_tctx_block *b, const ig_tcache *tc)
+{
+    ig_tctx_begin(b);
+    if (!tc->depth)
+        return;
+    const ig_stack_entry *e = &tc->scopes[tc->depth - 1];
+    const ignis_span *s = e->span ? e->span : e->ctx->span;
+    if (s)
+        ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+    else if (e->ctx->has_remote)
+        ig_tctx_put(b, e->ctx->trace_id, e->ctx->span_id, e->ctx->flags, NULL);
+    /* else an empty context: no span is current */
+}
+
+/* After the scope stack changed: publish, if this process publishes. */
+static inline void ig_tctx_sync(ig_tcache *tc)
+{
+    ig_tctx_block *b = tc->tctx;
+    if (IG_LIKELY(b != NULL))
+        ig_tctx_publish(b, tc);
+    else if (IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_attach(tc);
 }
 
 #endif

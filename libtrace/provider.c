@@ -15,7 +15,8 @@
  * handler set locks the registry, the thread-cache registry and each
  * processor before fork() and resets them in the child (empty queue, no
  * export thread until the next span ends, exporter->after_fork_child, the
- * resource's process.pid set to the child's).
+ * resource's process.pid set to the child's, the process context published
+ * again for the child).
  */
 #include "libtrace/internal.h"
 #include "exporters/otlp.h"
@@ -37,6 +38,8 @@ void ignis_provider_options_init(ignis_provider_options *o)
     o->processor = IGNIS_PROCESSOR_BATCH;
     o->batch = (ignis_batch_options){5000, 30000, 2048, 512};
     o->limits = (ignis_span_limits){128, -1, 128, 128, 128, 128};
+    o->thread_context = true;
+    o->thread_attributes = true;
 }
 
 static bool env_true(const char *name)
@@ -48,6 +51,19 @@ static bool env_true(const char *name)
         return true;
     if (strcasecmp(v, "false") && strcmp(v, "0"))
         ig_tlog(IGNIS_LOG_WARN, "%s: invalid boolean \"%.32s\"; using false", name, v);
+    return false;
+}
+
+/* A boolean that defaults to true: true unless set to 0/false. */
+static bool env_off(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return false;
+    if (!strcasecmp(v, "false") || !strcmp(v, "0"))
+        return true;
+    if (strcasecmp(v, "true") && strcmp(v, "1"))
+        ig_tlog(IGNIS_LOG_WARN, "%s: invalid boolean \"%.32s\"; using true", name, v);
     return false;
 }
 
@@ -67,6 +83,8 @@ void ignis_provider_options_from_env(ignis_provider_options *o)
     ig_sampler_from_strings(getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG"), &o->sampler,
                             &o->sampler_ratio);
     o->keep_errors = env_true("IGNIS_KEEP_ERRORS");
+    o->thread_context = !env_off("IGNIS_THREAD_CONTEXT");
+    o->thread_attributes = !env_off("IGNIS_THREAD_ATTRIBUTES");
     const char *ex = getenv("OTEL_TRACES_EXPORTER");
     if (ex && *ex) {
         const char *p;
@@ -147,6 +165,8 @@ static void update_pid(ignis_tracer_provider *tp, int64_t pid)
     }
 }
 
+static ignis_tracer_provider *g_ctx_owner; /* whose resource the process context shows (g_live_mu) */
+
 static void atfork_child(void)
 {
     ig_tcache_atfork_child();
@@ -157,18 +177,29 @@ static void atfork_child(void)
         for (size_t i = 0; i < p->nqueues; i++)
             ig_processor_atfork_child(p->queues[i]);
     }
+    /* The mapping is MADV_DONTFORK: the child publishes its own, with its pid. */
+    ig_procctx_forget();
+    if (g_ctx_owner)
+        ig_procctx_publish(&g_ctx_owner->resource_attrs);
     pthread_mutex_init(&g_live_mu, NULL);
 }
 
 static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
+/* The first live provider that publishes owns the process context (a
+ * singleton, OTEP 4719); when it goes, the next one takes over, and with
+ * none left the mapping is dropped.  Thread records stay on for good. */
 static void live_add(ignis_tracer_provider *tp)
 {
     pthread_once(&g_atfork_once, register_atfork);
     pthread_mutex_lock(&g_live_mu);
     tp->next_live = g_live;
     g_live = tp;
+    if (tp->publishes_ctx && !g_ctx_owner && ig_procctx_publish(&tp->resource_attrs) == 0)
+        g_ctx_owner = tp;
     pthread_mutex_unlock(&g_live_mu);
+    if (tp->publishes_ctx)
+        ig_tctx_enable();
 }
 
 static void live_remove(ignis_tracer_provider *tp)
@@ -179,6 +210,14 @@ static void live_remove(ignis_tracer_provider *tp)
             *pp = tp->next_live;
             break;
         }
+    if (g_ctx_owner == tp) {
+        g_ctx_owner = NULL;
+        for (ignis_tracer_provider *p = g_live; p && !g_ctx_owner; p = p->next_live)
+            if (p->publishes_ctx && ig_procctx_publish(&p->resource_attrs) == 0)
+                g_ctx_owner = p;
+        if (!g_ctx_owner)
+            ig_procctx_drop();
+    }
     pthread_mutex_unlock(&g_live_mu);
 }
 
@@ -238,6 +277,9 @@ static ignis_tracer_provider *provider_new(const ignis_provider_options *o, ig_e
     tp->limits = o->limits;
     tp->keep_errors = o->keep_errors;
     tp->disabled = o->disabled;
+    tp->thread_attrs = o->thread_attributes && (o->limits.attribute_count < 0 || o->limits.attribute_count >= 2);
+    /* IGNIS_THREAD_CONTEXT=0 is the operator's switch: it wins over the option. */
+    tp->publishes_ctx = o->thread_context && !o->disabled && !env_off("IGNIS_THREAD_CONTEXT");
     tp->exporter = e;
     if (e)
         tp->proc = o->processor == IGNIS_PROCESSOR_SIMPLE ? ig_simple_processor_new(e, o->batch.export_timeout_ms)

@@ -456,8 +456,12 @@ void ignis_span_set_status(ignis_span *s, ignis_status_code code, const char *de
 
 void ignis_span_update_name(ignis_span *s, const char *name)
 {
-    if (writable(s))
-        s->d.name = arena_strdup(s, name ? name : "");
+    if (!writable(s))
+        return;
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX); /* published at the next scope change */
 }
 
 /* ---- context accessors -------------------------------------------------------- */
@@ -533,8 +537,26 @@ enum { IG_SPAN_COUNTED = 1 << 3 };
 /* Attribute slots reserved in the arena when a recording span starts. */
 #define IG_ATTR_PREALLOC 8
 
-static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                                          const ignis_span_options *o);
+/* thread.id and thread.name (semantic conventions: the OS thread id, so
+ * that a profiler can join samples to spans by thread and time) from the
+ * thread cache; the name is interned there, so no copy is made.  Set
+ * before the application's attributes, which may replace them. */
+static inline void put_thread_attrs(ignis_span *s, const ig_tcache *tc)
+{
+    if (IG_LIKELY(tc->thread_name_len <= s->vlimit)) {
+        memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof tc->thread_attrs);
+        s->keymask = tc->thread_keymask;
+        s->d.nattrs = tc->nthread_attrs;
+        return;
+    }
+    memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof(ig_attr));
+    s->keymask = tc->thread_keymask & ~key_bit("thread.name", 11);
+    s->d.nattrs = 1;
+    span_put(s, &IGNIS_ATTR_STR("thread.name", tc->thread_name)); /* cut to the value length limit */
+}
+
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o);
 
 ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
 {
@@ -547,6 +569,7 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     s->chunks = NULL;
     s->ap = s->arena;
     s->aend = (char *)s + IG_SPAN_BLOCK;
+    s->pub_name_len = 0; /* a name is published for recording spans only (start_recording) */
     ig_sc p; /* resolve_parent sets valid, and the rest when valid */
     resolve_parent(o, &p);
     new_ids(tc, s, &p);
@@ -570,13 +593,13 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
         ig_count(tc, &stripe->sampled);
     ig_span_block_prefetch_next(tc);
     s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
-    return start_recording(s, t, &p, name, o);
+    return start_recording(s, tc, t, &p, name, o);
 }
 
 /* Fills the export record of a span that records (inlined: a call here
  * costs the sampled path more than its registers cost the other). */
-static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                                          const ignis_span_options *o)
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o)
 {
     ignis_tracer_provider *tp = t->tp;
     s->d.resource = &tp->resource;
@@ -587,7 +610,10 @@ static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const 
         memcpy(s->d.parent_span_id, p->span_id, 8);
     else
         memset(s->d.parent_span_id, 0, 8);
-    s->d.name = arena_strdup(s, name ? name : "");
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX);
     int kind = o ? (int)o->kind : 0;
     s->d.kind = kind >= IG_KIND_INTERNAL && kind <= IG_KIND_CONSUMER ? (uint8_t)kind : IG_KIND_INTERNAL;
     s->d.start_ns = o && o->start_time_ns ? o->start_time_ns : ig_now_ns();
@@ -606,6 +632,8 @@ static inline ignis_span *start_recording(ignis_span *s, ignis_tracer *t, const 
     s->attr_fast = climit >= 0 && climit < IG_ATTR_PREALLOC ? (uint32_t)climit : IG_ATTR_PREALLOC;
     s->vlimit = vlimit >= 0 ? (uint32_t)vlimit : UINT32_MAX;
     s->keymask = 0;
+    if (IG_LIKELY(tp->thread_attrs)) /* off when the count limit leaves no room for both */
+        put_thread_attrs(s, tc);
     if (o) {
         for (size_t i = 0; i < o->nattrs; i++)
             span_put(s, &o->attrs[i]);

@@ -123,4 +123,14 @@ const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr);
  * symbol name or NULL. */
 const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr);
 
+/* Opens pid's perf map now, if it exists, and keeps it open, so that it
+ * can still be read after the process deleted it (JIT runtimes often
+ * unlink it at exit, before the recorder drains that process's samples).
+ * At most IG_PERFMAP_HELD files are held.  0 when held, -1 otherwise. */
+#define IG_PERFMAP_HELD 256
+int ig_symtab_perfmap_hold(ig_symtab *st, int pid);
+
+/* The folder perf maps are read from ("/tmp" unless set). */
+const char *ig_symtab_perfmap_dir(const ig_symtab *st);
+
 #endif

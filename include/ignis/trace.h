@@ -31,7 +31,10 @@
  *   (tsc: timestamps from the CPU's invariant TSC, re-anchored to
  *   CLOCK_REALTIME every ~1 ms, cheaper than clock_gettime on VMs; the
  *   default auto uses it only when the kernel's own clocksource is tsc),
- *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging).  The OTLP
+ *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging),
+ *   IGNIS_THREAD_CONTEXT=0 (publish nothing for profilers; see "Span context
+ *   publishing" below; wins over the provider option),
+ *   IGNIS_THREAD_ATTRIBUTES=0 (no thread.id / thread.name).  The OTLP
  *   exporter reads the
  *   OTEL_EXPORTER_OTLP_* variables.  Invalid values are warned about (see
  *   ignis_trace_set_logger) and replaced by the default.
@@ -48,6 +51,49 @@
  *   - All functions accept NULL handles and then do nothing (or return an
  *     invalid/empty value), so instrumented code needs no checks when
  *     tracing is not set up.
+ *
+ * Span context publishing (for profilers outside the process: ignis record,
+ * the OpenTelemetry eBPF profiler, Parca, Pyroscope).  On by default
+ * (ignis_provider_options.thread_context; off with IGNIS_THREAD_CONTEXT=0).
+ * The contract, all on Linux, native endianness:
+ *   - Process context, OTEP 4719 version 2: a mapping named in
+ *     /proc/PID/maps "/memfd:OTEL_CTX" (or "[anon:OTEL_CTX]" where memfd is
+ *     refused), MADV_DONTFORK, holding a 32-byte header: char[8] "OTEL_CTX"
+ *     (written last), uint32 version = 2, uint32 payload_size, uint64
+ *     published_at_ns (CLOCK_REALTIME; 0 while an update is in progress),
+ *     uint64 address of the payload, a protobuf
+ *     opentelemetry.proto.resource.v1.Resource: the first live publishing
+ *     provider's resource (service.name, ...) plus threadlocal.schema_version
+ *     = "tlsdesc_v1_dev", threadlocal.attribute_key_map = ["span_name"] and
+ *     ignis.threadlocal.directory (int: see below).  Readers re-read the
+ *     header after the payload and retry if published_at_ns changed.  When
+ *     the provider is freed the next publishing provider takes over; with
+ *     none left the mapping is removed.  A fork child publishes its own.
+ *   - Thread context, OTEP 4947: the thread-local `otel_thread_ctx_v1`
+ *     (exported in .dynsym; TLSDESC dialect in libignis.so; a program that
+ *     links libignis.a statically must keep it in its dynamic symbol table:
+ *     -Wl,--export-dynamic-symbol=otel_thread_ctx_v1) points, from a
+ *     thread's first use of the SDK to its exit, at that thread's record:
+ *     uint8 trace_id[16] @0, uint8 span_id[8] @16, uint8 valid @24 (1 =
+ *     valid), uint8 trace_flags @25, uint16 attrs_data_size @26, attrs @28
+ *     as {uint8 key index, uint8 length, bytes}: key 0 = span_name, the
+ *     span's name cut to 64 bytes at a UTF-8 boundary (recording spans only;
+ *     unsampled spans publish ids and flags without a name).  The pointer
+ *     stays fixed; `valid` is cleared, the record rewritten and `valid` set
+ *     again (release order) on every ignis_span_make_current,
+ *     ignis_context_attach and ignis_scope_end, so the record always
+ *     describes ignis_span_current() (or a current remote context); with no
+ *     span current `valid` is 0.  Span start and end alone publish nothing.
+ *   - ignis extension: 8 bytes before each record, uint32 owner thread id
+ *     (0 once the thread exited) and uint32 update count (+1 per update);
+ *     ignis.threadlocal.directory is the address of a list of 512-byte
+ *     chunks {char[8] "IGTCDIR1", uint32 count, uint32 capacity (61),
+ *     uint64 next chunk, uint64 record-block addresses[61]} (append-only),
+ *     so a reader without the thread's thread pointer finds its record.
+ *   - Spans also get the attributes thread.id (the OS thread id, gettid) and
+ *     thread.name (the name the thread had when it first used the SDK), set
+ *     before the application's own, which replace them
+ *     (ignis_provider_options.thread_attributes; IGNIS_THREAD_ATTRIBUTES=0).
  */
 #ifndef IGNIS_TRACE_H
 #define IGNIS_TRACE_H
@@ -196,6 +242,10 @@ typedef struct ignis_provider_options {
     ignis_processor_kind processor;
     ignis_batch_options batch;
     ignis_span_limits limits;
+    bool thread_context;             /**< publish the current span per thread and the process
+                                          context for profilers (default true; see "Span context
+                                          publishing" below; IGNIS_THREAD_CONTEXT=0 turns it off) */
+    bool thread_attributes;          /**< thread.id / thread.name on recording spans (default true) */
 } ignis_provider_options;
 
 /** Fills `o` with the OpenTelemetry defaults (no environment). */

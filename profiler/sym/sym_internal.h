@@ -315,6 +315,7 @@ void ig_kernsyms_free(ig_kernsyms *k);
 
 typedef struct ig_perfmap {
     int pid;
+    int fd;              /* the file held open (read even once unlinked), or -1 */
     int loaded;
     off_t size;
     struct timespec mtime;
@@ -333,8 +334,16 @@ void ig_perfmap_parse(ig_ksymtab *tab, char *text, size_t len);
 /* Reads and parses a kallsyms file; leaves tab empty when unreadable. */
 void ig_kallsyms_load(ig_ksymtab *tab, const char *path);
 
-/* Name of addr in the perf map at path, re-reading it when it changed. */
+/* Name of addr in the perf map at path, re-reading it when it changed.
+ * The file is held open (pm->fd): once the path is gone, the held file is
+ * still read; a new file at the path replaces it. */
 const char *ig_perfmap_find(ig_perfmap *pm, const char *path, uint64_t addr);
+
+/* Opens path into pm->fd when nothing is held yet; 0 when held. */
+int ig_perfmap_hold(ig_perfmap *pm, const char *path);
+
+/* Closes the held file and frees the table. */
+void ig_perfmap_free(ig_perfmap *pm);
 
 /* Symbol containing addr, or NULL. */
 const char *ig_ksymtab_find(const ig_ksymtab *tab, uint64_t addr);

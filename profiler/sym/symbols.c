@@ -89,6 +89,7 @@ struct ig_symtab {
     ig_kernsyms kernel;
     ig_perfmap *pmaps;
     size_t npmaps;
+    size_t pmaps_held;     /* perf map files opened by ig_symtab_perfmap_hold */
 
     ig_symtab_stats stats;
 };
@@ -633,21 +634,50 @@ const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr)
     return name;
 }
 
+/* The perf map state of pid, created on first use. */
+static ig_perfmap *perfmap_of(ig_symtab *st, int pid)
+{
+    for (size_t i = 0; i < st->npmaps; i++)
+        if (st->pmaps[i].pid == pid)
+            return &st->pmaps[i];
+    st->pmaps = ig_xrealloc(st->pmaps, (st->npmaps + 1) * sizeof *st->pmaps);
+    ig_perfmap *pm = &st->pmaps[st->npmaps++];
+    memset(pm, 0, sizeof *pm);
+    pm->pid = pid;
+    pm->fd = -1;
+    return pm;
+}
+
+static void perfmap_path(const ig_symtab *st, int pid, char *path, size_t len)
+{
+    snprintf(path, len, "%s/perf-%d.map", ig_symtab_perfmap_dir(st), pid);
+}
+
 const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr)
 {
-    ig_perfmap *pm = NULL;
-    for (size_t i = 0; i < st->npmaps && !pm; i++)
-        if (st->pmaps[i].pid == pid)
-            pm = &st->pmaps[i];
-    if (!pm) {
-        st->pmaps = ig_xrealloc(st->pmaps, (st->npmaps + 1) * sizeof *st->pmaps);
-        pm = &st->pmaps[st->npmaps++];
-        memset(pm, 0, sizeof *pm);
-        pm->pid = pid;
-    }
     char path[4096];
-    snprintf(path, sizeof path, "%s/perf-%d.map", st->perfmap_dir ? st->perfmap_dir : "/tmp", pid);
-    return ig_perfmap_find(pm, path, addr);
+    perfmap_path(st, pid, path, sizeof path);
+    return ig_perfmap_find(perfmap_of(st, pid), path, addr);
+}
+
+int ig_symtab_perfmap_hold(ig_symtab *st, int pid)
+{
+    if (st->pmaps_held >= IG_PERFMAP_HELD)
+        return -1;
+    char path[4096];
+    perfmap_path(st, pid, path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return -1; /* the common case: no JIT, no state */
+    ig_perfmap *pm = perfmap_of(st, pid);
+    int had = pm->fd >= 0;
+    int rc = ig_perfmap_hold(pm, path);
+    st->pmaps_held += !had && pm->fd >= 0;
+    return rc;
+}
+
+const char *ig_symtab_perfmap_dir(const ig_symtab *st)
+{
+    return st->perfmap_dir ? st->perfmap_dir : "/tmp";
 }
 
 /* ---- life cycle and settings --------------------------------------------- */
@@ -726,7 +756,7 @@ void ig_symtab_free(ig_symtab *st)
     for (size_t i = 0; i < st->nchunks; i++)
         free(st->chunks[i]);
     for (size_t i = 0; i < st->npmaps; i++)
-        ig_ksymtab_free(&st->pmaps[i].tab);
+        ig_perfmap_free(&st->pmaps[i]);
     free(st->mods);
     free(st->mod_ids);
     free(st->paths);

@@ -38,5 +38,6 @@ int main(int argc, char **argv)
     uint64_t x = 7;
     while (cpu_running())
         x = spin_nocfi(x, 50 * CPU_UNIT_ITERS);
-    return (int)(x & 1);
+    cpu_result = x;
+    return 0;
 }

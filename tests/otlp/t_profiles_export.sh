@@ -82,10 +82,10 @@ if "$IGNIS" record -q -o "$dir/probe.pb.gz" -- true 2>"$dir/probe.err"; then
   compare recjson --pprof "$dir/recjson.pb.gz"
   echo "ok   record --export (OTLP/JSON)"
 
-  # a collector that is down: one error, exit 1, the profile is still written
+  # a collector that is down: one error, exit 125 (ignis failed, -- CMD), the profile is still written
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 IGNIS_OTLP_RETRY_MAX_ATTEMPTS=2 \
     "$IGNIS" record -q --export -o "$dir/down.pb.gz" -- "$B/samples/cpu/cpu_shares" 0.2 >/dev/null 2>"$dir/down.err"
-  [ $? -eq 1 ] || fail "record --export to a collector that is down did not exit 1"
+  [ $? -eq 125 ] || fail "record --export to a collector that is down did not exit 125"
   grep -q 'ignis record: --export: http://127.0.0.1:1/v1development/profiles: ' "$dir/down.err" \
     || { cat "$dir/down.err"; fail "no one-line error for a collector that is down"; }
   [ -s "$dir/down.pb.gz" ] || fail "the profile was not written when the export failed"

@@ -10,7 +10,10 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_small_stack.sh tests/profiler/t_options.sh tests/profiler/t_deleted.sh \
                 tests/profiler/t_stripped.sh tests/profiler/t_jit.sh tests/profiler/t_perf_compare.sh \
                 tests/profiler/t_short.sh tests/profiler/t_nocfi.sh \
-                tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh
+                tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
+                tests/profiler/t_mntns.sh tests/profiler/t_threads.sh
+# stop signals in every mode (and `ignis top -o`), and record's exit status
+TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
 # the ring reader / sample parser fuzz target and its corpus replay
 FUZZERS += fuzz/fuzz_perf_records.c
 TEST_BINS += tests/fuzz/replay_fuzz_perf_records
