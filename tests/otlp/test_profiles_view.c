@@ -5,7 +5,7 @@
  *
  * The collector is a libmicrohttpd server in the test that keeps the last
  * request body; the body is decoded and its samples checked against the
- * view that was on screen.
+ * view that was on screen.  The '?' screen lists the key.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -171,11 +171,36 @@ static void test_send_error_in_the_message_line(void **state)
     stop(&col);
 }
 
+/* The key is listed where users look for keys: the '?' screen. */
+static void test_help_lists_the_key(void **state)
+{
+    (void)state;
+    ignis_profile *p = test_profile(lines);
+    ig_err err;
+    ig_viewer *v = ig_viewer_new(p, NULL, "t", &err);
+    assert_non_null(v);
+    ig_screen s;
+    ig_screen_init(&s, 80, 24, 1);
+    ig_viewer_key(v, '?');
+    ig_viewer_render(v, &s);
+    int found = 0;
+    for (int r = 0; r < s.h && !found; r++) {
+        char *row = ig_screen_row(&s, r);
+        found = strstr(row, "  E   ") && strstr(row, "OTLP collector");
+        free(row);
+    }
+    assert_true(found);
+    ig_viewer_free(v);
+    ig_screen_free(&s);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_the_zoomed_view),
         cmocka_unit_test(test_send_error_in_the_message_line),
+        cmocka_unit_test(test_help_lists_the_key),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
