@@ -14,7 +14,9 @@
  * attributes) are decoded at different depths, so each depth has an arena
  * of its own and a message stays valid while the ones below it are
  * resolved.  What was resolved is memoized per element, so the model only
- * receives what some sample references, and each element is decoded once.
+ * receives what some sample references (mappings excepted: all of them,
+ * in table order, as the encoder writes pprof's), and each element is
+ * decoded once.
  * Attribute values (AnyValue) are walked first and refused when nested
  * deeper than 32 levels.  Every index is checked against its table, and
  * every error names the element ("stack 7: location index 99 out of range
@@ -1181,6 +1183,19 @@ static int read_sample(dec *d, const profile_ref *pr, size_t pi, size_t si, cons
     return rc < 0 ? fail(d, "profile %zu sample %zu: invalid", pi, si) : 0;
 }
 
+/* Mappings are resolved in table order before any sample, all of them:
+ * the writer puts them first in the model's order (few and small), so a
+ * pprof profile comes back with its mapping ids and the mappings no
+ * sample uses. */
+static int read_mappings(dec *d)
+{
+    uint32_t id;
+    int rc = 0;
+    for (size_t i = 1; i < d->tab[T_MAPPING].n && !rc; i++)
+        rc = mapping_id(d, (int64_t)i, &id);
+    return rc;
+}
+
 static int read_samples(dec *d)
 {
     size_t nv = ignis_profile_num_values(d->p);
@@ -1244,6 +1259,8 @@ int ig_otlp_profiles_read(const uint8_t *data, size_t len, ignis_profile **out, 
     int rc = walk_request(&d);
     if (!rc)
         rc = read_structure(&d);
+    if (!rc)
+        rc = read_mappings(&d);
     if (!rc)
         rc = read_samples(&d);
     dec_free(&d);

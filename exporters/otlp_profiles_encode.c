@@ -7,7 +7,9 @@
  * model id (string, mapping, function, location, stack, label set) gets
  * its OTLP index the first time a sample needs it, so a request holds only
  * what its samples reference and half of a profile (a request split after
- * 413) gets a dictionary of its own.  Entries are deduplicated by content
+ * 413) gets a dictionary of its own.  Mappings are the exception: all of
+ * them go first, in the model's order, so pprof's mapping ids and unused
+ * mappings survive a round trip.  Entries are deduplicated by content
  * (an ig_idtab per table) and packed the moment they are created, each
  * into its table's buffer as one element of the repeated field: the
  * dictionary is those buffers one after the other, and no protobuf-c tree
@@ -773,6 +775,10 @@ void ig_otlp_profiles_encode(const ignis_profile *p, const ig_otlp_encode_opts *
         o = &defaults;
     enc e;
     enc_init(&e, p, o);
+    /* mappings first, all of them in the model's order (few and small):
+     * pprof -> OTLP -> pprof keeps mapping ids and unused mappings */
+    for (uint32_t id = 1; id <= ignis_profile_num_mappings(p); id++)
+        mapping_index(&e, id);
     size_t n = ignis_profile_num_samples(p), first = o->first < n ? o->first : n;
     size_t end = o->count > n - first ? n : first + o->count;
     for (size_t i = first; i < end; i++) {

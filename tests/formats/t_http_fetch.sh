@@ -178,6 +178,9 @@ expect_error cap_stream "the answer is larger than 1000000 bytes" \
   env IGNIS_FETCH_MAX_BYTES=1000000 "$IGNIS" report "$BIG/stream"
 expect_error cap_sized "the answer is larger than 1000000 bytes" \
   env IGNIS_FETCH_MAX_BYTES=1000000 "$IGNIS" view "$BIG/sized"
+# a URL is a profile even when it ends like a trace file (.jsonl, .db)
+expect_error view_url_jsonl "the answer is larger than 1000000 bytes" \
+  env IGNIS_FETCH_MAX_BYTES=1000000 "$IGNIS" view "$BIG/traces.jsonl"
 expect_error bad_timeout "IGNIS_FETCH_TIMEOUT: 'soon' is not a positive whole number" \
   env IGNIS_FETCH_TIMEOUT=soon "$IGNIS" report "$BIG/stream"
 exit 0

@@ -263,6 +263,44 @@ static void test_pprof_otlp_pprof(void **state)
     ig_sb_free(&pp), ig_sb_free(&otlp), ig_sb_free(&pp2);
 }
 
+/* Mapping ids survive, with the mappings no sample uses: the first sample
+ * here uses the second mapping (a recording maps libc before the kernel
+ * frame of the first sample), the third is used by none. */
+static void test_mapping_ids_kept(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    const char *names[3] = {"/usr/lib/libc.so.6", "[kernel.kallsyms]", "/usr/lib/libunused.so"};
+    uint32_t maps[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        ignis_mapping m = {0x1000 * (i + 1), 0x1000 * (i + 2), 0, ignis_profile_intern(p, names[i]), 0,
+                           true, false, false, false};
+        maps[i] = ignis_profile_add_mapping(p, &m);
+    }
+    ignis_line kl = {ignis_profile_function_named(p, "do_syscall_64", NULL, 0), 0, 0};
+    ignis_line cl = {ignis_profile_function_named(p, "clone3", NULL, 0), 0, 0};
+    ignis_location lk = {maps[1], 0x2100, &kl, 1, IGNIS_FRAME_KERNEL, false};
+    ignis_location lc = {maps[0], 0x1100, &cl, 1, IGNIS_FRAME_USER, false};
+    uint32_t locs[2] = {ignis_profile_add_location(p, &lk), ignis_profile_add_location(p, &lc)};
+    int64_t v = 1;
+    ignis_profile_add_sample(p, ignis_profile_add_stack(p, locs, 2), 0, &v);
+    for (int json = 0; json < 2; json++) {
+        ig_strbuf b = IG_STRBUF_INIT;
+        if (json)
+            ig_otlp_profiles_encode_json(p, NULL, &b);
+        else
+            ig_otlp_profiles_encode(p, NULL, &b);
+        ignis_profile *q = decode(&b, json);
+        assert_int_equal(ignis_profile_num_mappings(q), 3);
+        for (uint32_t i = 0; i < 3; i++)
+            assert_string_equal(S(q, ignis_profile_mapping(q, maps[i])->filename), names[i]);
+        ignis_profile_free(q);
+        ig_sb_free(&b);
+    }
+    ignis_profile_free(p);
+}
+
 /* ---- what the wire holds ------------------------------------------------------------------------- */
 
 static const char *wstr(const pb_request *r, int32_t i)
@@ -691,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_data_files),
         cmocka_unit_test(test_round_trip_everything),
         cmocka_unit_test(test_pprof_otlp_pprof),
+        cmocka_unit_test(test_mapping_ids_kept),
         cmocka_unit_test(test_wire_layout),
         cmocka_unit_test(test_sample_ranges),
         cmocka_unit_test(test_decode_foreign),
