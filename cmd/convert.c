@@ -1,10 +1,12 @@
 /*
  * cmd/convert.c — `ignis convert IN -o OUT [--to F] [--format F] [filters]`.
  *
- * Reads any readable format (pprof, folded, perf script, gzipped or not;
- * detected from the contents unless --format says: --format is the input
- * format in every command) and writes any writable one (pprof, folded,
- * svg; chosen by OUT's extension unless --to says, pprof by default).
+ * Reads any readable format (pprof, OTLP profiles in protobuf or JSON,
+ * folded, perf script, gzipped or not; detected from the contents unless
+ * --format says: --format is the input format in every command; IN may be
+ * an http(s) URL, fetched as `go tool pprof` does) and writes any writable
+ * one (pprof, OTLP profiles, folded, svg; chosen by OUT's extension unless
+ * --to says, pprof by default).
  * The filters every command takes (--focus, --ignore, --thread, --hide,
  * ...) make a filtered copy of the profile first, so any output format
  * holds only what they keep.  --value picks the sample value for
@@ -25,13 +27,17 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ignis convert IN -o OUT [options]\n\n"
-                 "Converts a profile between formats, optionally keeping only what filters select.\n\n"
+                 "Converts a profile between formats, optionally keeping only what filters select.\n"
+                 "IN may be a file, '-' or an http(s):// URL (e.g.\n"
+                 "http://host:6060/debug/pprof/profile?seconds=30).\n\n"
                  "  -o, --output OUT      output file ('-' = standard output)\n"
-                 "  -t, --to F            output format: pprof, folded, svg (default: by OUT's\n"
-                 "                        extension: .pb.gz .pprof -> pprof, .folded .txt -> folded,\n"
-                 "                        .svg -> svg; otherwise pprof); also --output-format F\n"
-                 "      --format F        input format: pprof, folded, perf-script (default:\n"
-                 "                        detected; --from F is the same)\n"
+                 "  -t, --to F            output format: pprof, otlp, otlp-json, folded, svg\n"
+                 "                        (default: by OUT's extension: .pb.gz .pprof -> pprof,\n"
+                 "                        .otlp.pb -> otlp (OTLP profiles request), .otlp.json ->\n"
+                 "                        otlp-json, .folded .txt -> folded, .svg -> svg; otherwise\n"
+                 "                        pprof); also --output-format F\n"
+                 "      --format F        input format: pprof, otlp, otlp-json, folded, perf-script\n"
+                 "                        (default: detected; --from F is the same)\n"
                  "      --value V         sample value for folded/svg output (index, type or\n"
                  "                        type/unit; default for folded: sample counts when the\n"
                  "                        profile has them, else its default value)\n"

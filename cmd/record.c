@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/record_export.h"
 #include "exporters/formats.h"
 #include "profiler/alloc/alloc_record.h"
 #include "profiler/perf.h"
@@ -92,6 +93,11 @@ static void usage(FILE *out)
             "      --per-thread      add the thread as the root frame\n"
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
             "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
+            "      --export          also send the profile to the OTLP collector\n"
+            "                        (OTEL_EXPORTER_OTLP_[PROFILES_]ENDPOINT, default\n"
+            "                        http://localhost:4318/v1development/profiles); if it\n"
+            "                        cannot be sent the file is still written, exit status\n"
+            "                        125 (-- CMD) or 1 (-p)\n"
             "  -q, --quiet           no status line or summary\n"
             "      --off-cpu         record where threads wait instead of where they run: every\n"
             "                        switch-out with its stacks, valued by the time off the CPU\n"
@@ -243,13 +249,14 @@ typedef struct record_args {
     double duration;
     bool quiet;
     bool no_cache;
+    bool export_otlp;
     char cache_dir[4096];
     pid_t *pids, *tids;
 } record_args;
 
 enum {
     OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
-    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT
 };
 
 /* Returns -1 on success (continue), else the exit status. */
@@ -270,6 +277,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"wall", no_argument, NULL, OPT_WALL},
         {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
         {"no-span-labels", no_argument, NULL, OPT_NO_SPAN_LABELS},
+        {"export", no_argument, NULL, OPT_EXPORT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -334,6 +342,7 @@ static int parse_args(int argc, char **argv, record_args *a)
             if (parse_duration_ns(optarg, &a->o.off_cpu_min_ns))
                 return cmd_error("record", "--off-cpu-min %s: expected a duration such as 10us, 1ms or 0", optarg), 2;
             break;
+        case OPT_EXPORT: a->export_otlp = true; break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -556,6 +565,10 @@ int cmd_record(int argc, char **argv)
         cmd_error("record", "%s", err.msg);
         rc = a.o.argv ? CMD_EXIT_FAILED : 1;
     }
+    /* a profile that was not sent is an ignis failure; a command's own
+     * failure status is kept (it says more) */
+    if (written && a.export_otlp && cmd_record_export(p, &a.o, st, a.quiet) && rc == 0)
+        rc = a.o.argv ? CMD_EXIT_FAILED : 1;
     ignis_profile_free(p);
     ig_record_stats final = *st;
     ig_recorder_free(r); /* also writes the symbol cache back (and ends a command -d left running) */

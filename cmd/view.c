@@ -41,8 +41,9 @@ static void usage(FILE *out)
             "       ignis view [options] --diff BASE NEW\n"
             "       ignis view traces.db | FILE.jsonl\n"
             "       ignis view --collect [traces.db]\n\n"
-            "Explore a profile (pprof, folded stacks, perf script) in the terminal:\n"
-            "flame graph, top table, callers/callees, search, filters, export.\n"
+            "Explore a profile (pprof, OTLP profiles, folded stacks, perf script; a file or\n"
+            "an http(s):// URL such as http://host:6060/debug/pprof/profile?seconds=30) in\n"
+            "the terminal: flame graph, top table, callers/callees, search, filters, export.\n"
             "Or the traces of a trace store (what `ignis collect` writes) or of an\n"
             "OTLP-JSON lines file: trace list, waterfall, span details, operations.\n\n"
             "Options:\n"
@@ -51,7 +52,8 @@ static void usage(FILE *out)
             "                     refreshed as spans arrive\n"
             "  --diff BASE        compare NEW against BASE (colours by growth/shrink)\n"
             "  -s, --value TYPE   value to show (e.g. cpu, samples, alloc_space)\n"
-            "  --format FMT       input format: pprof, folded, perf-script (default: detect)\n"
+            "  --format FMT       input format: pprof, otlp, otlp-json, folded, perf-script\n"
+            "                     (default: detect)\n"
             "  --focus RE         keep only samples with a frame matching RE\n"
             "  --ignore RE        drop samples with a frame matching RE\n"
             "  --thread RE        keep only samples of threads matching RE\n"
@@ -201,7 +203,7 @@ enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
  * and refuses another application's database with one line. */
 static int input_kind(const char *path)
 {
-    if (!strcmp(path, "-"))
+    if (!strcmp(path, "-") || ig_is_url(path)) /* a URL is a profile, whatever it ends with */
         return INPUT_PROFILE;
     char head[512];
     size_t n = 0;

@@ -15,12 +15,24 @@
  * that fit fail, the one-line error names each format and why.
  * Extensions are not trusted for reading; content is.
  *
+ * OTLP profiles requests (protobuf or OTLP/JSON, exporters/otlp_profiles*.c)
+ * are formats like the others.  An OTLP request also walks as pprof fields
+ * (its fields 1 and 2 are pprof's sample types and samples), so it is
+ * tried as pprof first, which refuses it at once (no string table), then
+ * as OTLP; a pprof file never has only fields 1 and 2, so it is never
+ * taken for OTLP.
+ *
+ * A path that is an http:// or https:// URL is fetched (as `go tool pprof`
+ * does) by the fetcher the ignis command registers (exporters/net_load.c
+ * loads libcurl only then); the bytes then go the way a file's go.
+ *
  * Saving encodes the whole output in memory first, then writes it through
  * utils/fileio.c (temporary name + rename for a regular file, in place for
  * a device or FIFO, through symlinks), so a failed encode or write never
  * leaves a partial file.  Every error is prefixed with the file name.
  */
 #include "exporters/formats.h"
+#include "exporters/otlp_profiles.h"
 #include "utils/fileio.h"
 
 #include <stdlib.h>
@@ -48,7 +60,27 @@ typedef struct format {
     const char *exts[5];
 } format;
 
+static int write_otlp(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err)
+{
+    (void)o;
+    (void)err;
+    ig_otlp_profiles_encode(p, NULL, out);
+    return 0;
+}
+
+static int write_otlp_json(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err)
+{
+    (void)o;
+    (void)err;
+    ig_otlp_profiles_encode_json(p, NULL, out);
+    ig_sb_putc(out, '\n');
+    return 0;
+}
+
 static const format formats[] = {
+    /* before pprof: ".otlp.pb" also ends in ".pb" */
+    {"otlp", ig_otlp_profiles_read, write_otlp, {".otlp.pb", ".otlp", NULL}},
+    {"otlp-json", ig_otlp_profiles_read_json, write_otlp_json, {".otlp.json", NULL}},
     {"pprof", ig_pprof_read, write_pprof, {".pb.gz", ".pb", ".pprof", ".prof", NULL}},
     {"folded", ig_folded_read, ig_folded_write, {".folded", ".txt", ".collapsed", NULL}},
     {"perf-script", ig_perfscript_read, NULL, {".perf", ".script", ".perf-script", NULL}},
@@ -264,11 +296,23 @@ static int inflate_input(input *in, ig_err *err)
     return 0;
 }
 
+static int sniff_otlp(const uint8_t *d, size_t len, char *why, size_t whylen)
+{
+    return ig_otlp_profiles_sniff(d, len, why, whylen);
+}
+
+static int sniff_otlp_json(const uint8_t *d, size_t len, char *why, size_t whylen)
+{
+    return ig_otlp_profiles_sniff_json(d, len, why, whylen);
+}
+
 static const struct {
     const char *format, *label;
     sniff_fn sniff;
 } sniffers[] = {
     {"pprof", "pprof", sniff_pprof},
+    {"otlp", "OTLP profiles", sniff_otlp},
+    {"otlp-json", "OTLP/JSON profiles", sniff_otlp_json},
     {"perf-script", "perf script", sniff_perf_script},
     {"folded", "folded stacks", sniff_folded},
 };
@@ -307,23 +351,54 @@ static int read_detected(const uint8_t *d, size_t len, ignis_profile **out, ig_e
     return ig_err_set(err, "%s (%s)", tried ? "no format reads it" : "not a profile in a format ignis reads", msg);
 }
 
+static int load_input(input *in, const char *path, const format *f, ignis_profile **out, ig_err *err);
+
+static ig_profile_fetch_fn *fetcher;
+
+void ig_profile_set_fetcher(ig_profile_fetch_fn *fn)
+{
+    fetcher = fn;
+}
+
+bool ig_is_url(const char *path)
+{
+    return !strncasecmp(path, "http://", 7) || !strncasecmp(path, "https://", 8);
+}
+
+/* A URL's bytes through the registered fetcher. */
+static int fetch_input(const char *url, input *in, ig_err *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!fetcher)
+        return ig_err_set(err, "%s: URLs are fetched by the ignis command only", url);
+    return fetcher(url, &in->data, &in->len, err);
+}
+
 int ig_profile_load(const char *path, const char *format_name, ignis_profile **out, ig_err *err)
 {
     *out = NULL;
     const format *f = NULL;
     if (format_name && !(f = format_named(format_name)))
-        return ig_err_set(err, "unknown format '%s' (pprof, folded, perf-script)", format_name);
+        return ig_err_set(err, "unknown format '%s' (pprof, folded, perf-script, otlp, otlp-json)", format_name);
     if (f && !f->read)
         return ig_err_set(err, "%s: the %s format cannot be read", display_name(path), f->name);
     input in;
+    if (ig_is_url(path))
+        return fetch_input(path, &in, err) ? -1 : load_input(&in, path, f, out, err);
     if (open_input(path, &in, err))
         return -1;
-    int rc = in.len == 0 ? ig_err_set(err, "empty file") : inflate_input(&in, err);
-    if (!rc && in.len == 0)
+    return load_input(&in, path, f, out, err);
+}
+
+/* Reads a profile from the bytes of in (which it releases). */
+static int load_input(input *in, const char *path, const format *f, ignis_profile **out, ig_err *err)
+{
+    int rc = in->len == 0 ? ig_err_set(err, "empty file") : inflate_input(in, err);
+    if (!rc && in->len == 0)
         rc = ig_err_set(err, "empty file (after decompression)");
     else if (!rc)
-        rc = f ? f->read(in.data, in.len, out, err) : read_detected(in.data, in.len, out, err);
-    close_input(&in);
+        rc = f ? f->read(in->data, in->len, out, err) : read_detected(in->data, in->len, out, err);
+    close_input(in);
     if (rc)
         ig_err_prefix(err, display_name(path));
     return rc;
@@ -338,7 +413,7 @@ int ig_profile_encode(const ignis_profile *p, const char *path, const char *form
         format_name = "pprof";
     const format *f = format_named(format_name);
     if (!f)
-        return ig_err_set(err, "unknown format '%s' (pprof, folded, svg)", format_name);
+        return ig_err_set(err, "unknown format '%s' (pprof, folded, svg, otlp, otlp-json)", format_name);
     if (!f->write)
         return ig_err_set(err, "%s: the %s format cannot be written", path, f->name);
     ig_write_opts defaults = {.tree = {.value = -1}, .minwidth = -1};

@@ -43,15 +43,28 @@ int ig_perfscript_read(const uint8_t *data, size_t len, ignis_profile **out, ig_
 /* Interactive SVG flame graph (write only). */
 int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err);
 
-/* Format name for a path by extension: "pprof" (.pb.gz .pb .pprof .prof),
- * "folded" (.folded .txt .collapsed), "svg" (.svg), "perf-script"
- * (.perf .script .perf-script); NULL when unknown. */
+/* Format name for a path by extension: "otlp" (.otlp.pb .otlp),
+ * "otlp-json" (.otlp.json), "pprof" (.pb.gz .pb .pprof .prof), "folded"
+ * (.folded .txt .collapsed), "svg" (.svg), "perf-script" (.perf .script
+ * .perf-script); NULL when unknown. */
 const char *ig_format_for_path(const char *path);
 
-/* Reads path ("-" = stdin), inflating gzip first, as `format` (NULL:
- * detect from the contents: every format whose shape the bytes have is
- * tried, pprof, then perf-script, then folded; the error names the formats
- * tried and why each failed). */
+/* Fetches an http(s) URL's body (malloc'd) for ig_profile_load; 0 or -1
+ * with a one-line error naming the URL. */
+typedef int ig_profile_fetch_fn(const char *url, uint8_t **data, size_t *len, ig_err *err);
+
+/* Registers the fetcher of URLs (the ignis command does, at start:
+ * exporters/net_load.c); without one a URL is an error. */
+void ig_profile_set_fetcher(ig_profile_fetch_fn *fn);
+
+/* Whether path is an http:// or https:// URL. */
+bool ig_is_url(const char *path);
+
+/* Reads path ("-" = stdin; an http(s) URL through the fetcher), inflating
+ * gzip first, as `format` (NULL: detect from the contents: every format
+ * whose shape the bytes have is tried, pprof, OTLP profiles, OTLP/JSON,
+ * perf-script, folded; the error names the formats tried and why each
+ * failed). */
 int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);
 
 /* Encodes p into out in `format` (NULL: by path's extension, default

@@ -2,9 +2,11 @@
  * exporters/otlp_config.c — OTLP exporter settings from the environment.
  *
  * Follows the OpenTelemetry exporter specification: every setting has a
- * general OTEL_EXPORTER_OTLP_* variable and a traces-specific
- * OTEL_EXPORTER_OTLP_TRACES_* one that wins when set (an empty variable
- * counts as unset).  A bad value never stops the service: it is reported
+ * general OTEL_EXPORTER_OTLP_* variable and a signal-specific one
+ * (OTEL_EXPORTER_OTLP_TRACES_*, OTEL_EXPORTER_OTLP_PROFILES_*) that wins
+ * when set (an empty variable counts as unset).  The signal (ig_otlp_signal)
+ * names that prefix and the path a base endpoint gets (v1/traces,
+ * v1development/profiles); everything else is shared by every signal.  A bad value never stops the service: it is reported
  * once through the warning callback (by default the SDK's logger, see
  * ignis_trace_set_logger) and replaced by its default.  The only
  * hard error is an endpoint that is not an http(s) URL, because guessing a
@@ -139,26 +141,37 @@ static bool is_http_url(const char *u)
     return skip && u[skip] && u[skip] != '/';
 }
 
-char *ig_otlp_traces_url(const char *traces_endpoint, const char *base_endpoint, ig_err *err)
+const ig_otlp_signal ig_otlp_traces = {"TRACES", "v1/traces"};
+const ig_otlp_signal ig_otlp_profiles = {"PROFILES", "v1development/profiles"};
+
+char *ig_otlp_signal_url(const ig_otlp_signal *sig, const char *signal_endpoint, const char *base_endpoint,
+                         ig_err *err)
 {
     ig_strbuf url = IG_STRBUF_INIT;
-    const char *what;
-    if (traces_endpoint && *traces_endpoint) {
-        what = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-        ig_sb_puts(&url, traces_endpoint);
+    char what[64];
+    if (signal_endpoint && *signal_endpoint) {
+        snprintf(what, sizeof what, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", sig->env_name);
+        ig_sb_puts(&url, signal_endpoint);
     } else {
-        what = "OTEL_EXPORTER_OTLP_ENDPOINT";
+        snprintf(what, sizeof what, "OTEL_EXPORTER_OTLP_ENDPOINT");
         const char *base = base_endpoint && *base_endpoint ? base_endpoint : DEFAULT_ENDPOINT;
         ig_sb_puts(&url, base);
-        ig_sb_puts(&url, url.len && url.data[url.len - 1] == '/' ? "v1/traces" : "/v1/traces");
+        if (!url.len || url.data[url.len - 1] != '/')
+            ig_sb_putc(&url, '/');
+        ig_sb_puts(&url, sig->path);
     }
     if (!is_http_url(url.data)) {
         ig_err_set(err, "%s: '%s' is not an http:// or https:// URL", what,
-                   traces_endpoint && *traces_endpoint ? traces_endpoint : base_endpoint);
+                   signal_endpoint && *signal_endpoint ? signal_endpoint : base_endpoint);
         ig_sb_free(&url);
         return NULL;
     }
     return ig_sb_detach(&url, NULL);
+}
+
+char *ig_otlp_traces_url(const char *traces_endpoint, const char *base_endpoint, ig_err *err)
+{
+    return ig_otlp_signal_url(&ig_otlp_traces, traces_endpoint, base_endpoint, err);
 }
 
 /* ---- Retry-After ----------------------------------------------------------- */
@@ -193,11 +206,11 @@ int64_t ig_otlp_parse_retry_after(const char *value, time_t now)
 
 /* ---- environment ----------------------------------------------------------- */
 
-/* The traces-specific variable when set and non-empty, else the general. */
-static const char *otlp_env(const char *suffix, const char **name)
+/* The signal-specific variable when set and non-empty, else the general. */
+static const char *otlp_env(const ig_otlp_signal *sig, const char *suffix, const char **name)
 {
     static __thread char buf[2][96];
-    snprintf(buf[0], sizeof buf[0], "OTEL_EXPORTER_OTLP_TRACES_%s", suffix);
+    snprintf(buf[0], sizeof buf[0], "OTEL_EXPORTER_OTLP_%s_%s", sig->env_name, suffix);
     snprintf(buf[1], sizeof buf[1], "OTEL_EXPORTER_OTLP_%s", suffix);
     for (int i = 0; i < 2; i++) {
         const char *v = getenv(buf[i]);
@@ -227,9 +240,9 @@ static int env_positive_int(const char *name, const char *v, int def, ig_otlp_wa
     return (int)n;
 }
 
-static void config_protocol(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
+static void config_protocol(const ig_otlp_signal *sig, ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
 {
-    const char *name, *v = otlp_env("PROTOCOL", &name);
+    const char *name, *v = otlp_env(sig, "PROTOCOL", &name);
     if (!v || !strcmp(v, "http/protobuf"))
         cfg->json = false;
     else if (!strcmp(v, "http/json"))
@@ -238,9 +251,9 @@ static void config_protocol(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ct
         warnf(warn, ctx, "%s: unsupported protocol '%s', using http/protobuf", name, v);
 }
 
-static void config_compression(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
+static void config_compression(const ig_otlp_signal *sig, ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx)
 {
-    const char *name, *v = otlp_env("COMPRESSION", &name);
+    const char *name, *v = otlp_env(sig, "COMPRESSION", &name);
     if (!v || !strcmp(v, "none"))
         cfg->gzip = false;
     else if (!strcmp(v, "gzip"))
@@ -249,23 +262,26 @@ static void config_compression(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void 
         warnf(warn, ctx, "%s: unsupported compression '%s', sending uncompressed", name, v);
 }
 
-int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx, ig_err *err)
+int ig_otlp_config_from_env_for(const ig_otlp_signal *sig, ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx,
+                                ig_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->url = ig_otlp_traces_url(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), err);
+    char name_buf[96];
+    snprintf(name_buf, sizeof name_buf, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", sig->env_name);
+    cfg->url = ig_otlp_signal_url(sig, getenv(name_buf), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), err);
     if (!cfg->url)
         return -1;
-    config_protocol(cfg, warn, ctx);
-    config_compression(cfg, warn, ctx);
-    const char *name, *v = otlp_env("TIMEOUT", &name);
+    config_protocol(sig, cfg, warn, ctx);
+    config_compression(sig, cfg, warn, ctx);
+    const char *name, *v = otlp_env(sig, "TIMEOUT", &name);
     cfg->timeout_ms = env_positive_int(name, v, DEFAULT_TIMEOUT_MS, warn, ctx);
-    if ((v = otlp_env("HEADERS", &name)))
+    if ((v = otlp_env(sig, "HEADERS", &name)))
         ig_otlp_parse_headers(v, name, cfg, warn, ctx);
-    if ((v = otlp_env("CERTIFICATE", &name)))
+    if ((v = otlp_env(sig, "CERTIFICATE", &name)))
         cfg->ca_file = ig_xstrdup(v);
-    if ((v = otlp_env("CLIENT_CERTIFICATE", &name)))
+    if ((v = otlp_env(sig, "CLIENT_CERTIFICATE", &name)))
         cfg->client_cert = ig_xstrdup(v);
-    if ((v = otlp_env("CLIENT_KEY", &name)))
+    if ((v = otlp_env(sig, "CLIENT_KEY", &name)))
         cfg->client_key = ig_xstrdup(v);
     cfg->retry_base_ms = env_positive_int("IGNIS_OTLP_RETRY_BASE_MS", getenv("IGNIS_OTLP_RETRY_BASE_MS"),
                                           DEFAULT_RETRY_BASE_MS, warn, ctx);
@@ -274,6 +290,11 @@ int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ct
     cfg->retry_max_attempts = env_positive_int("IGNIS_OTLP_RETRY_MAX_ATTEMPTS", getenv("IGNIS_OTLP_RETRY_MAX_ATTEMPTS"),
                                                DEFAULT_RETRY_ATTEMPTS, warn, ctx);
     return 0;
+}
+
+int ig_otlp_config_from_env(ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx, ig_err *err)
+{
+    return ig_otlp_config_from_env_for(&ig_otlp_traces, cfg, warn, ctx, err);
 }
 
 void ig_otlp_config_free(ig_otlp_config *cfg)

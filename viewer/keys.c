@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "utils/strbuf.h"
+#include "viewer/export.h"
 #include "viewer/model.h"
 
 /* ---- prompt ---------------------------------------------------------------- */
@@ -277,6 +278,7 @@ static void dispatch(ig_viewer *v, int key)
     case 'x': prompt_begin(v, IG_PROMPT_IGNORE, v->ignore); return;
     case 'T': pick_begin(v, 'T'); return;
     case 's': pick_begin(v, 's'); return;
+    case 'E': ig_viewer_send(v); return; /* the view to the OTLP collector */
     default: break;
     }
     if (v->mode == IG_MODE_TOP)

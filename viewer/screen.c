@@ -388,6 +388,7 @@ static const char *help_lines[] = {
     "  f  x              focus on / ignore frames matching a regex",
     "  T  s              pick a thread / the value shown (cpu, alloc...)",
     "  e                 export the view (zoom, filters) as .svg/.folded",
+    "  E                 send the view to the OTLP collector (OTEL_EXPORTER_OTLP_*)",
     "  mouse             click selects, double click zooms",
     "  ?  q              this help; quit",
     "",

@@ -1,0 +1,118 @@
+/*
+ * exporters/net_load.c — the ignis command's side of libignis-net.so (see
+ * exporters/net.h): finds and loads the library the first time the
+ * network is needed, and registers the URL fetcher with the format
+ * registry at start, so every command that reads a profile (report,
+ * flame, convert, view, diffs) takes an http(s) URL without linking
+ * libcurl.  The library is looked up like libignis-collect.so:
+ * $IGNIS_NET_LIB, next to the ignis binary, then ../lib/ignis/.
+ */
+#include "exporters/formats.h"
+#include "exporters/net.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char LIB[] = "libignis-net.so";
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const ig_net_api *loaded;
+static char why[400];
+
+/* Directory of the running binary into dir; false when unknown. */
+static bool exe_dir(char *dir, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
+    if (n <= 0)
+        return false;
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
+static void *open_lib(void)
+{
+    const char *env = getenv("IGNIS_NET_LIB");
+    if (env && *env)
+        return dlopen(env, RTLD_NOW | RTLD_LOCAL);
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    if (!exe_dir(dir, sizeof dir))
+        return NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, LIB);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h || access(path, F_OK) == 0) /* there, but it does not load: say why */
+        return h;
+    snprintf(path, sizeof path, "%s/../lib/ignis/%s", dir, LIB);
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
+static void load(void)
+{
+    void *h = open_lib();
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(why, sizeof why, "%s: cannot load (%s); it is looked for in $IGNIS_NET_LIB, next to the ignis "
+                                  "binary and in ../lib/ignis", LIB, e ? e : "not found");
+        return;
+    }
+    const ig_net_api *(*get)(void);
+    *(void **)&get = dlsym(h, "ignis_net_api");
+    const ig_net_api *api = get ? get() : NULL;
+    if (!api || api->abi != IG_NET_ABI || api->size != sizeof *api) {
+        snprintf(why, sizeof why, "%s: not the library of this ignis (another version?)", LIB);
+        return;
+    }
+    loaded = api; /* the library stays loaded until exit */
+}
+
+const ig_net_api *ig_net_load(ig_err *err)
+{
+    pthread_once(&once, load);
+    if (!loaded)
+        ig_err_set(err, "%s", why);
+    return loaded;
+}
+
+int ig_net_send_profile(const ignis_profile *p, const ig_net_send_opts *so, char *url, size_t urllen,
+                        ig_otlp_profiles_stats *st, ig_err *err)
+{
+    const ig_net_api *net = ig_net_load(err);
+    if (!net)
+        return -1;
+    ig_otlp_profiles_opts o = {1, so->htlhash ? net->htlhash : NULL, NULL, so->warn, so->warn_ctx};
+    ig_otlp_profiles_exporter *x = net->exporter_from_env(&o, err);
+    if (!x)
+        return -1;
+    if (url)
+        snprintf(url, urllen, "%s", net->exporter_url(x));
+    ig_profile_resource res;
+    net->resource_detect(&res, so->pid, so->exe, so->launched);
+    int rc = net->export_now(x, p, &res, 0, err);
+    net->resource_free(&res);
+    if (st)
+        net->stats(x, st);
+    net->exporter_free(x, 0);
+    return rc;
+}
+
+static int fetch_profile(const char *url, uint8_t **data, size_t *len, ig_err *err)
+{
+    const ig_net_api *net = ig_net_load(err);
+    if (!net)
+        return -1;
+    ig_fetch_opts o = {0, 0, -1};
+    return net->fetch(url, &o, data, len, err);
+}
+
+__attribute__((constructor)) static void register_fetcher(void)
+{
+    ig_profile_set_fetcher(fetch_profile);
+}
