@@ -87,7 +87,14 @@ static void arr_shrink(arr *a)
 typedef struct names {
     arr strs; /* char *, id = index; id 0 is "" */
     ig_idtab ids;
+    arr src;  /* name_src per name id (where its frames come from), grown on demand */
 } names;
+
+/* The function, file and line of the first frame given a name (all name ids). */
+typedef struct name_src {
+    uint32_t function, file, set;
+    int64_t line;
+} name_src;
 
 typedef struct name_key {
     const char *s;
@@ -118,20 +125,46 @@ static void names_init(names *nm)
 {
     memset(nm, 0, sizeof *nm);
     nm->strs = (arr)ARR(char *);
+    nm->src = (arr)ARR(name_src);
     names_intern(nm, "");
 }
+
+static void names_note_source(names *nm, uint32_t name, uint32_t function, uint32_t file, int64_t line)
+{
+    if (nm->src.len <= name) {
+        size_t old = nm->src.len;
+        arr_push(&nm->src, name + 1 - old);
+        memset(&EL(nm->src, name_src, old), 0, (name + 1 - old) * sizeof(name_src));
+    }
+    name_src *ns = &EL(nm->src, name_src, name);
+    if (!ns->set)
+        *ns = (name_src){function, file, 1, line};
+}
+
+static ig_frame_source names_source(const names *nm, uint32_t name);
 
 static void names_free(names *nm)
 {
     for (size_t i = 0; i < nm->strs.len; i++)
         free(EL(nm->strs, char *, i));
     free(nm->strs.data);
+    free(nm->src.data);
     ig_idtab_free(&nm->ids);
 }
 
 static const char *names_get(const names *nm, uint32_t id)
 {
     return id < nm->strs.len ? EL(nm->strs, char *, id) : "";
+}
+
+static ig_frame_source names_source(const names *nm, uint32_t name)
+{
+    ig_frame_source fs = {"", "", 0};
+    if (name < nm->src.len && EL(nm->src, name_src, name).set) {
+        const name_src *ns = &EL(nm->src, name_src, name);
+        fs = (ig_frame_source){names_get(nm, ns->function), names_get(nm, ns->file), ns->line};
+    }
+    return fs;
 }
 
 /* ---- expanding samples into filtered frame paths ------------------------ */
@@ -150,6 +183,8 @@ typedef struct expander {
     names *nm;
     int vi;
     int reverse;
+    ig_granularity gran;
+    ig_progress *progress;
     regex_t re[RE_COUNT];
     int has_re[RE_COUNT];
     arr loc_off;   /* uint32_t per location id: offset into pool, UINT32_MAX = not yet */
@@ -185,6 +220,8 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
     if (!o)
         o = &none;
     x->reverse = o->reverse;
+    x->gran = o->granularity;
+    x->progress = o->progress;
     x->vi = o->value < 0 ? ignis_profile_default_value(p) : o->value;
     if (x->vi < 0 || (size_t)x->vi >= ignis_profile_num_values(p)) {
         if (!ignis_profile_num_values(p))
@@ -216,6 +253,48 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+/* The name of line li of a location at the expander's granularity, and
+ * where it comes from (names_note_source). */
+static uint32_t frame_name(expander *x, uint32_t loc_id, const ignis_location *loc, uint32_t li, uint32_t module)
+{
+    char buf[1024], full[1100];
+    const char *fname = ignis_profile_frame_name(x->p, loc_id, li, buf, sizeof buf);
+    const ignis_line *ln = li < loc->nlines ? &loc->lines[li] : NULL;
+    const ignis_function *fn = ln ? ignis_profile_function(x->p, ln->function) : NULL;
+    const char *file = fn ? ignis_profile_string(x->p, fn->filename) : "";
+    int64_t line = x->gran == IG_GRAN_LINE && ln ? ln->line : fn ? fn->start_line : 0;
+    const char *name = fname;
+    switch (x->gran) {
+    case IG_GRAN_LINE:
+        if (ln && ln->line > 0) {
+            snprintf(full, sizeof full, "%s %s:%" PRId64, fname, *file ? base_name(file) : "?", ln->line);
+            name = full;
+        }
+        break;
+    case IG_GRAN_FILE:
+        if (*file)
+            name = file;
+        else if (module)
+            name = (snprintf(full, sizeof full, "[%s]", names_get(x->nm, module)), full);
+        else
+            name = loc->kind == IGNIS_FRAME_KERNEL ? "[kernel]" : "[no file]";
+        break;
+    case IG_GRAN_MODULE:
+        name = module ? names_get(x->nm, module) : loc->kind == IGNIS_FRAME_KERNEL ? "[kernel]" : "[no module]";
+        file = "";
+        break;
+    default: break;
+    }
+    if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE) {
+        fname = "";
+        line = 0;
+    }
+    uint32_t id = names_intern(x->nm, name);
+    uint32_t fid = names_intern(x->nm, fname), file_id = names_intern(x->nm, file);
+    names_note_source(x->nm, id, fid, file_id, line);
+    return id;
+}
+
 /* Frames of one location, root-first: physical function, then inlined. */
 static const frame *location_frames(expander *x, uint32_t loc_id, uint32_t *n)
 {
@@ -226,15 +305,15 @@ static const frame *location_frames(expander *x, uint32_t loc_id, uint32_t *n)
         const ignis_mapping *m = ignis_profile_mapping(x->p, loc->mapping);
         if (m && m->filename)
             module = names_intern(x->nm, base_name(ignis_profile_string(x->p, m->filename)));
+        int whole = x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE; /* no inlined frames */
         size_t off = x->pool.len;
         arr_push(&x->pool, nl);
         for (uint32_t i = 0; i < nl; i++) {
-            char buf[1024];
             uint32_t li = nl - 1 - i; /* physical (last line) first */
             frame *f = &EL(x->pool, frame, off + i);
-            f->name = names_intern(x->nm, ignis_profile_frame_name(x->p, loc_id, li, buf, sizeof buf));
+            f->name = frame_name(x, loc_id, loc, li, module);
             f->module = module;
-            f->kind = li + 1 < nl ? IG_NODE_INLINED : loc->kind;
+            f->kind = li + 1 < nl && !whole ? IG_NODE_INLINED : loc->kind;
         }
         EL(x->loc_off, uint32_t, loc_id) = (uint32_t)off;
         EL(x->loc_n, uint32_t, loc_id) = nl;
@@ -297,6 +376,13 @@ static long expand(expander *x, const ignis_sample *s, arr *out)
     }
     frame *fr = out->data;
     size_t n = out->len;
+    if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE) {
+        size_t k = 0; /* consecutive frames of one file or module merge */
+        for (size_t i = 0; i < n; i++)
+            if (!k || fr[k - 1].name != fr[i].name)
+                fr[k++] = fr[i];
+        out->len = n = k;
+    }
     if (x->has_re[RE_IGNORE] || x->has_re[RE_FOCUS]) {
         int focus = !x->has_re[RE_FOCUS];
         for (size_t i = 0; i < n; i++) {
@@ -350,6 +436,7 @@ struct ig_tree {
     int64_t min_total; /* pruning threshold the tree was built with */
     int reverse;       /* and its filters, applied to a diff base too */
     char *focus, *ignore, *thread, *root;
+    ig_granularity gran;
     char vtype[64], vunit[64];
 };
 
@@ -461,9 +548,12 @@ static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *s
  * (most significant key first): a node's paths are ordered by their next
  * key only when the node is emitted, and a run below min_total is skipped
  * whole, so neither it nor its subtree is ever sorted or materialised. */
-static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k, const uint32_t *rank_name,
-                             const uint32_t *name_module, int64_t min_total)
+static int build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k, const uint32_t *rank_name,
+                            const uint32_t *name_module, int64_t min_total, ig_progress *pr)
 {
+    ig_progress_step(pr, "building the call tree", np);
+    uint64_t ended = 0; /* paths that ended (at a node or in a pruned run): the progress */
+    int cancelled = 0;
     uint32_t *ord = ig_xmalloc((np + 1) * sizeof *ord);
     uint64_t *sk = ig_xmalloc((np + 1) * sizeof *sk), *tmp = ig_xmalloc((np + 1) * sizeof *tmp);
     int64_t all = 0;
@@ -479,6 +569,12 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
     uint32_t root_name = names_intern(&t->nm, "root");
     size_t ready = t->nodes.len; /* nodes prefaulted up to here */
     while (stack.len) {
+        if (ended >= 65536) {
+            cancelled = ig_progress_add(pr, ended);
+            ended = 0;
+            if (cancelled)
+                break;
+        }
         group g = EL(stack, group, --stack.len);
         uint32_t idx = (uint32_t)t->nodes.len;
         if (idx >= ready && idx < t->nodes.cap) { /* fault in the next 4 MB at once */
@@ -515,6 +611,7 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
         int64_t self = 0;
         while (i < g.hi && !(sk[i] >> 32))
             self = ig_sat_add(self, P[ord[i++]].value);
+        ended += i - g.lo;
         EL(t->nodes, ig_tree_node, idx).self = self;
         /* children: runs of equal key at position depth, pushed in reverse */
         size_t first = stack.len;
@@ -526,6 +623,8 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
                 sum = ig_sat_add(sum, P[ord[j++]].value);
             if (!(min_total > 0 && sum < min_total))
                 *(group *)arr_push(&stack, 1) = (group){i, j, g.depth + 1, idx, (uint32_t)(key - 1), sum};
+            else
+                ended += j - i;
             i = j;
         }
         for (size_t a = first, b = stack.len; b > a + 1; a++, b--) {
@@ -539,6 +638,7 @@ static void build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *
     free(tmp);
     free(stack.data);
     free(last.data);
+    return cancelled ? -1 : 0;
 }
 
 static void set_value_names(ig_tree *t, const ignis_profile *p)
@@ -554,6 +654,8 @@ static int fast_paths(const expander *x)
 {
     if (x->has_re[RE_FOCUS] || x->has_re[RE_IGNORE] || x->has_re[RE_ROOT])
         return 0;
+    if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE)
+        return 0; /* frames merge: paths differ from stacks */
     size_t nloc = ignis_profile_num_locations(x->p);
     for (uint32_t id = 1; id <= nloc; id++)
         if (ignis_profile_location(x->p, id)->nlines > 1)
@@ -583,7 +685,10 @@ static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nf
     size_t ns = ignis_profile_num_samples(x->p);
     int modules = 0;
     *nframes = 0;
+    ig_progress_step(x->progress, "reading the samples", ns);
     for (size_t i = 0; i < ns; i++) {
+        if ((i & 65535) == 65535 && ig_progress_add(x->progress, 65536))
+            return 0;
         ignis_sample s = ignis_profile_sample(x->p, i);
         int64_t v = s.values[x->vi];
         if (!v || !thread_matches(x, s.labels))
@@ -608,7 +713,10 @@ static void collect_keys(expander *x, arr *paths, arr *keys, arr *name_module)
 {
     arr tmp = ARR(frame);
     size_t ns = ignis_profile_num_samples(x->p);
+    ig_progress_step(x->progress, "reading the samples", ns);
     for (size_t i = 0; i < ns; i++) {
+        if ((i & 65535) == 65535 && ig_progress_add(x->progress, 65536))
+            break;
         ignis_sample s = ignis_profile_sample(x->p, i);
         int64_t v = s.values[x->vi];
         if (!v)
@@ -638,6 +746,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     t->value = x.vi;
     t->min_total = o ? o->min_total : 0;
     t->reverse = o ? o->reverse : 0;
+    t->gran = o ? o->granularity : IG_GRAN_FUNCTION;
     set_value_names(t, p);
     arr paths = ARR(path), keys = ARR(uint32_t), name_module = ARR(uint32_t);
     int fast = fast_paths(&x);
@@ -647,6 +756,13 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         collect_fast(&x, &paths, &name_module, &nframes);
     else
         collect_keys(&x, &paths, &keys, &name_module);
+    if (ig_progress_cancelled(x.progress)) {
+        free(keys.data);
+        free(name_module.data);
+        free(paths.data);
+        expander_free(&x);
+        return ig_err_set(err, "cancelled");
+    }
     grow_names(&name_module, t->nm.strs.len + 1);
     /* rank names alphabetically so that sorted paths give sorted children */
     size_t nn = t->nm.strs.len;
@@ -684,7 +800,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         nframes = keys.len;
     }
     arr_reserve(&t->nodes, t->nodes.len + nframes + 1); /* a node per frame at most */
-    build_from_paths(t, P, paths.len, &k, order, name_module.data, o ? o->min_total : 0);
+    int rc = build_from_paths(t, P, paths.len, &k, order, name_module.data, o ? o->min_total : 0, x.progress);
     arr_shrink(&t->nodes);
     free(loc_key);
     free(order);
@@ -693,7 +809,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     free(name_module.data);
     free(paths.data);
     expander_free(&x);
-    return 0;
+    return rc ? ig_err_set(err, "cancelled") : 0;
 }
 
 ig_tree *ig_tree_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err)
@@ -752,6 +868,7 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
      * there is worth under 1/16 of the smallest node shown, so deltas stay
      * within that, while memory stays proportional to what is drawn. */
     ig_tree_opts o = {vi, t->reverse, t->focus, t->ignore, t->thread, t->root, t->min_total / 16};
+    o.granularity = t->gran;
     int rc = build_into(bt, base, &o, err);
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
@@ -835,6 +952,34 @@ int ig_tree_is_diff(const ig_tree *t) { return t->diff; }
 int64_t ig_tree_total(const ig_tree *t) { return EL(t->nodes, ig_tree_node, 0).total; }
 const char *ig_tree_value_type(const ig_tree *t) { return t->vtype; }
 const char *ig_tree_value_unit(const ig_tree *t) { return t->vunit; }
+ig_frame_source ig_tree_frame_source(const ig_tree *t, uint32_t name) { return names_source(&t->nm, name); }
+
+int ig_tree_keep_samples(const ignis_profile *p, const ig_tree_opts *opts, uint8_t *keep, ig_err *err)
+{
+    names nm;
+    names_init(&nm);
+    ig_tree_opts o = opts ? *opts : (ig_tree_opts){-1, 0, NULL, NULL, NULL, NULL, 0};
+    o.reverse = 0;
+    expander x;
+    if (expander_init(&x, p, &nm, &o, err)) {
+        names_free(&nm);
+        return -1;
+    }
+    arr tmp = ARR(frame);
+    size_t ns = ignis_profile_num_samples(p);
+    int cancelled = 0;
+    ig_progress_step(x.progress, "filtering the samples", ns);
+    for (size_t i = 0; i < ns && !cancelled; i++) {
+        if ((i & 65535) == 65535)
+            cancelled = ig_progress_add(x.progress, 65536);
+        ignis_sample s = ignis_profile_sample(p, i);
+        keep[i] = s.values[x.vi] != 0 && expand(&x, &s, &tmp) >= 0;
+    }
+    free(tmp.data);
+    expander_free(&x);
+    names_free(&nm);
+    return cancelled ? ig_err_set(err, "cancelled") : 0;
+}
 
 /* ---- top table ----------------------------------------------------------- */
 
@@ -843,6 +988,7 @@ struct ig_top {
     arr rows;   /* ig_top_row, sorted */
     int64_t total;
     char *focus, *ignore, *thread, *root; /* filters, applied to a diff base too */
+    ig_granularity gran;
     char vtype[64], vunit[64];
 };
 
@@ -875,7 +1021,11 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
     }
     arr tmp = ARR(frame);
     size_t ns = ignis_profile_num_samples(p);
+    int cancelled = 0;
+    ig_progress_step(x.progress, "counting per function", ns);
     for (size_t i = 0; i < ns; i++) {
+        if ((i & 65535) == 65535 && (cancelled = ig_progress_add(x.progress, 65536)))
+            break;
         ignis_sample s = ignis_profile_sample(p, i);
         int64_t v = s.values[x.vi];
         if (!v)
@@ -904,7 +1054,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
     }
     free(tmp.data);
     expander_free(&x);
-    return 0;
+    return cancelled ? ig_err_set(err, "cancelled") : 0;
 }
 
 static int row_cmp_flat(const void *a, const void *b, void *ctx)
@@ -972,6 +1122,7 @@ ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_so
     }
     top_rows(t, &acc, sort);
     acc_free(&acc);
+    t->gran = opts ? opts->granularity : IG_GRAN_FUNCTION;
     if (opts) {
         t->focus = opts->focus ? ig_xstrdup(opts->focus) : NULL;
         t->ignore = opts->ignore ? ig_xstrdup(opts->ignore) : NULL;
@@ -992,6 +1143,7 @@ int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_e
         EL(acc.cum, int64_t, r->name) = r->cum;
     }
     ig_tree_opts o = {ignis_profile_find_value(base, t->vtype), 0, t->focus, t->ignore, t->thread, t->root, 0};
+    o.granularity = t->gran;
     if (top_accumulate(t, &acc, base, &o, 1, err)) {
         acc_free(&acc);
         return ig_err_prefix(err, "base profile");
@@ -1023,6 +1175,7 @@ const char *ig_top_name(const ig_top *t, uint32_t name) { return names_get(&t->n
 int64_t ig_top_total(const ig_top *t) { return t->total; }
 const char *ig_top_value_type(const ig_top *t) { return t->vtype; }
 const char *ig_top_value_unit(const ig_top *t) { return t->vunit; }
+ig_frame_source ig_top_frame_source(const ig_top *t, uint32_t name) { return names_source(&t->nm, name); }
 
 /* ---- value formatting (pprof's ScaledLabel) ------------------------------- */
 

@@ -24,10 +24,22 @@
 
 #include "ignis/profile.h"
 #include "utils/err.h"
+#include "utils/progress.h"
 
 /* Frame kinds of a tree node: the location kinds plus "inlined". */
 enum { IG_NODE_USER = IGNIS_FRAME_USER, IG_NODE_KERNEL = IGNIS_FRAME_KERNEL,
        IG_NODE_JIT = IGNIS_FRAME_JIT, IG_NODE_INLINED = 3, IG_NODE_ROOT = 4 };
+
+/* What one frame of a tree or top table stands for, as pprof's
+ * -functions/-lines/-files and perf's --sort sym/srcline/dso choose it.
+ * At file and module granularity consecutive frames of the same file or
+ * module merge into one (a call inside libc is one "libc.so.6" frame). */
+typedef enum ig_granularity {
+    IG_GRAN_FUNCTION = 0, /* the function (default) */
+    IG_GRAN_LINE,         /* function and source line: "fn file.c:12" (fn alone without a line) */
+    IG_GRAN_FILE,         /* the source file as recorded ("[no file]" when unknown) */
+    IG_GRAN_MODULE,       /* the mapped file's base name ("[kernel]", "[no module]") */
+} ig_granularity;
 
 typedef struct ig_tree_opts {
     int value;          /* value index; -1 = the profile's default */
@@ -41,6 +53,9 @@ typedef struct ig_tree_opts {
                            stays in the parent's total); 0 keeps every node.
                            Writers that cannot show tiny frames (SVG minwidth)
                            use it to keep memory proportional to what is drawn. */
+    ig_granularity granularity; /* what a frame is; IG_GRAN_FUNCTION by default */
+    ig_progress *progress;      /* NULL, or progress to report and a cancel flag to
+                                   honour: a cancelled build fails with "cancelled" */
 } ig_tree_opts;
 
 typedef struct ig_tree_node {
@@ -80,6 +95,24 @@ int64_t ig_tree_total(const ig_tree *t);               /* root total */
 const char *ig_tree_value_type(const ig_tree *t);
 const char *ig_tree_value_unit(const ig_tree *t);
 
+/* Where the frames named `name` come from (the first such frame met):
+ * its function, source file ("" when unknown) and line — the function's
+ * start line at function granularity, the frame's own line at line
+ * granularity, 0 when unknown.  At file and module granularity function is
+ * "" (a frame holds many functions). */
+typedef struct ig_frame_source {
+    const char *function;
+    const char *file;
+    int64_t line;
+} ig_frame_source;
+ig_frame_source ig_tree_frame_source(const ig_tree *t, uint32_t name);
+
+/* Marks, per sample of p (ignis_profile_sample order), whether the
+ * filters of opts keep it (1) or drop it (0); a sample whose value is 0
+ * is dropped.  keep holds ignis_profile_num_samples(p) bytes.  Returns 0,
+ * or -1 with err set (bad regex, bad value, cancelled). */
+int ig_tree_keep_samples(const ignis_profile *p, const ig_tree_opts *opts, uint8_t *keep, ig_err *err);
+
 /* ---- top table (flat / cumulative per function) ------------------------ */
 
 typedef struct ig_top_row {
@@ -104,6 +137,8 @@ const char *ig_top_name(const ig_top *t, uint32_t name);
 int64_t ig_top_total(const ig_top *t); /* total of all (filtered) samples */
 const char *ig_top_value_type(const ig_top *t);
 const char *ig_top_value_unit(const ig_top *t);
+/* As ig_tree_frame_source, for a row's name. */
+ig_frame_source ig_top_frame_source(const ig_top *t, uint32_t name);
 
 /* Formats a value with its unit the way pprof does ("1.50s", "120ms",
  * "3.2MB", "1234"). */

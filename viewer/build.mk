@@ -12,8 +12,9 @@ BENCH_BINS += bench/gen_traces
 BENCH_SCRIPTS += bench/traces_view.sh
 TEST_BINS += tests/viewer/test_traces
 TEST_SCRIPTS += tests/viewer/e2e_traces.sh
-# writes the known traces into a store file for e2e_traces.sh
+# writes the known traces into a store file for e2e_traces.sh (the archive is
+# named in full: INTERNAL_A is defined after the fragments are included)
 EXTRA_TARGETS += $(B)/tests/viewer/trace_store
-$(B)/tests/viewer/trace_store: tests/viewer/trace_store.c tests/viewer/trace_fixture.h $(INTERNAL_A)
+$(B)/tests/viewer/trace_store: tests/viewer/trace_store.c tests/viewer/trace_fixture.h $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)
