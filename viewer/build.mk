@@ -1,7 +1,7 @@
 # viewer/ — `ignis view` and `ignis top`: a curses-free model (layout,
 # search, filters, keys, rendering into a cell grid) and a thin curses layer.
-CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c \
-            viewer/tui.c viewer/live.c cmd/view.c cmd/top.c
+CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/treeprof.c viewer/tui.c \
+            viewer/live.c viewer/job.c viewer/tasks.c viewer/prompt.c viewer/cxxname.c cmd/view.c cmd/top.c
 # the trace views (a store of collect/): waterfall geometry, model, keys, rendering
 CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c
 CLI_PKGS += ncursesw
