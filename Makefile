@@ -154,7 +154,7 @@ check: tests-build
 	@IGNIS_BUILD=$(B) bash tests/run.sh $(B) $(TEST_OUT) -- $(TEST_SCRIPTS)
 
 # The threaded tests (SDK, exporter, heap table, live view) under ThreadSanitizer.
-TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live,$(TEST_BINS))
+TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live tests/viewer/test_tasks,$(TEST_BINS))
 check-tsan:
 	@$(MAKE) --no-print-directory TSAN=1 tests-build
 	@IGNIS_BUILD=build-tsan bash tests/run.sh build-tsan $(TSAN_TESTS:%=build-tsan/%) --

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,8 +265,11 @@ enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
  * and refuses another application's database with one line. */
 static int input_kind(const char *path)
 {
+    struct stat st;
     if (!strcmp(path, "-"))
         return INPUT_PROFILE;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* a FIFO is read once, by the profile loader */
+        return has_suffix(path, ".jsonl") ? INPUT_OTLP_JSON : INPUT_PROFILE;
     char head[512];
     size_t n = 0;
     FILE *f = fopen(path, "rb");

@@ -28,9 +28,13 @@ struct ig_job {
     struct timespec start;
 };
 
+void (*ig_job_test_hold)(ig_progress *progress);
+
 static void *run(void *arg)
 {
     ig_job *j = arg;
+    if (ig_job_test_hold)
+        ig_job_test_hold(&j->progress);
     j->fn(j->ctx, &j->progress);
     pthread_mutex_lock(&j->lock);
     j->done = 1;
@@ -39,12 +43,12 @@ static void *run(void *arg)
     return NULL;
 }
 
-ig_job *ig_job_start(ig_job_fn fn, void *ctx, int threaded)
+ig_job *ig_job_start(ig_job_fn fn, void *ctx, int threaded, const char *step)
 {
     ig_job *j = ig_xcalloc(1, sizeof *j);
     j->fn = fn;
     j->ctx = ctx;
-    atomic_init(&j->progress.step, "working");
+    atomic_init(&j->progress.step, step);
     atomic_init(&j->progress.done, 0);
     atomic_init(&j->progress.total, 0);
     atomic_init(&j->progress.cancel, 0);
@@ -117,4 +121,15 @@ void ig_job_free(ig_job *j)
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cond);
     free(j);
+}
+
+void ig_job_abandon(ig_job *j)
+{
+    if (!j)
+        return;
+    if (ig_job_wait(j, 0) || !j->threaded) {
+        ig_job_free(j);
+        return;
+    }
+    pthread_detach(j->thread);
 }

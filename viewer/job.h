@@ -23,8 +23,9 @@ typedef struct ig_job ig_job;
 typedef void (*ig_job_fn)(void *ctx, ig_progress *progress);
 
 /* Starts fn(ctx) on a new thread (or runs it now when !threaded, or when
- * no thread can be created).  Never NULL. */
-ig_job *ig_job_start(ig_job_fn fn, void *ctx, int threaded);
+ * no thread can be created); step names the work until fn names its
+ * first step (static text).  Never NULL. */
+ig_job *ig_job_start(ig_job_fn fn, void *ctx, int threaded, const char *step);
 
 /* Waits up to ms milliseconds (0: just looks, < 0: until done); returns 1
  * once the job is done. */
@@ -40,5 +41,15 @@ double ig_job_elapsed_ms(const ig_job *j);
 
 /* Waits for the job to end and frees it (NULL is allowed). */
 void ig_job_free(ig_job *j);
+
+/* Leaves a running job that cannot stop (a read blocked on a FIFO) to run
+ * on alone: its thread is detached, and the job and its context are never
+ * freed.  Only for a process about to end.  A finished job is freed. */
+void ig_job_abandon(ig_job *j);
+
+/* Tests only (NULL otherwise): runs on the worker before the job's
+ * function, so a test can hold a job while it looks at the screen; it
+ * must return once the job is cancelled. */
+extern void (*ig_job_test_hold)(ig_progress *progress);
 
 #endif

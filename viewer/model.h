@@ -144,6 +144,8 @@ typedef struct ig_viewer {
 
     /* long work */
     int threaded;                         /* tasks on a worker thread */
+    size_t drop_nodes;                    /* a tree this big is freed before its rebuild
+                                             (0: IG_TREE_DROP_NODES, 4M nodes) */
     struct ig_task *task;                 /* running, NULL when idle */
     unsigned needs;                       /* IG_NEED_*: work queued behind it */
     unsigned bg_needs;                    /* the part of it that refreshes what is on screen

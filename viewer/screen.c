@@ -287,64 +287,73 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
     }
 }
 
-/* Module and file:line of a frame, "" when unknown. */
-static void frame_location(ig_viewer *v, const ig_tree *t, const ig_tree_node *n, ig_strbuf *sb)
+/* Module and file:line of a frame (each "" when unknown). */
+static void frame_location(ig_viewer *v, const ig_tree *t, const ig_tree_node *n, ig_strbuf *mod, ig_strbuf *file)
 {
-    if (t == v->tree) {
-        ig_frame_source fs = ig_tree_frame_source(t, n->name);
-        if (n->module && v->built.gran != IG_GRAN_MODULE)
-            ig_sb_puts(sb, ig_tree_name(t, n->module));
-        if (*fs.file && v->built.gran != IG_GRAN_FILE) {
-            ig_sb_printf(sb, "%s%s", sb->len ? " " : "", fs.file);
-            if (fs.line > 0)
-                ig_sb_printf(sb, ":%lld", (long long)fs.line);
-        }
-    } else if (n->module) {
-        ig_sb_puts(sb, ig_tree_name(t, n->module));
+    if (n->module && !(t == v->tree && v->built.gran == IG_GRAN_MODULE))
+        ig_sb_puts(mod, ig_tree_name(t, n->module));
+    if (t != v->tree || v->built.gran == IG_GRAN_FILE)
+        return;
+    ig_frame_source fs = ig_tree_frame_source(t, n->name);
+    if (*fs.file) {
+        ig_sb_puts(file, fs.file);
+        if (fs.line > 0)
+            ig_sb_printf(file, ":%lld", (long long)fs.line);
     }
 }
 
+/* The numbers, " | " the name cut to fit, " | " module and file (the
+ * file cut from the left: its end names it best). */
 static void draw_frame_status(ig_viewer *v, ig_screen *s, int row)
 {
     const ig_tree *t = ig_viewer_pane_tree(v, v->sel_pane);
     const ig_tree_node *n = ig_tree_node_at(t, v->sel);
-    ig_strbuf nums = IG_STRBUF_INIT, loc = IG_STRBUF_INIT;
+    ig_strbuf nums = IG_STRBUF_INIT, mod = IG_STRBUF_INIT, file = IG_STRBUF_INIT;
     frame_numbers(v, t, n, 0, &nums);
     if (cols(nums.data) + 24 > s->w) {
         ig_sb_reset(&nums);
         frame_numbers(v, t, n, 1, &nums);
     }
-    frame_location(v, t, n, &loc);
+    frame_location(v, t, n, &mod, &file);
     char buf[1024];
     const char *name = node_label(v, t, v->sel, buf, sizeof buf);
     int x = ig_screen_text(s, row, 1, -1, IG_ST_STATUS, nums.data) + 1;
     int room = s->w - x - 3; /* " | " before the name */
-    int lc = loc.data && loc.len ? cols(loc.data) : 0;
+    int mc = mod.len ? cols(mod.data) : 0, fc = file.len ? cols(file.data) : 0;
+    int lc = mc + (mc && fc ? 1 : 0) + fc; /* module, space, file */
     int namec = cols(name);
-    if (room > 0) {
-        x += ig_screen_text(s, row, x, -1, IG_ST_STATUS, " | ");
-        if (lc && namec + 3 + lc > room) {
-            /* the location gets what the name leaves, at least its tail */
-            int want = room - (namec < room / 2 ? namec : room / 2) - 3;
-            if (want < 8)
-                lc = 0;
-            else if (lc > want)
-                lc = want;
-        }
-        int nroom = room - (lc ? lc + 3 : 0);
-        x += text_cut(s, row, x, nroom, IG_ST_STATUS, name);
-        if (lc) {
-            x += ig_screen_text(s, row, x, -1, IG_ST_STATUS, " | ");
-            const char *l = tail_cols(loc.data, lc);
-            if (l != loc.data && lc > 1) {
-                ig_screen_fill(s, row, x++, 1, s->utf8 ? 0x2026 : '~', IG_ST_STATUS);
-                l = tail_cols(loc.data, lc - 1);
-            }
-            ig_screen_text(s, row, x, -1, IG_ST_STATUS, l);
+    if (room <= 0)
+        goto out;
+    x += ig_screen_text(s, row, x, -1, IG_ST_STATUS, " | ");
+    if (lc && namec + 3 + lc > room) {
+        /* the location gets what the name leaves, the name at least half */
+        int want = room - (namec < room / 2 ? namec : room / 2) - 3;
+        if (want < mc + 8) { /* no room for a useful file name */
+            fc = 0;
+            lc = mc <= want ? mc : 0;
+        } else if (lc > want) {
+            fc = want - mc - (mc ? 1 : 0);
+            lc = want;
         }
     }
+    x += text_cut(s, row, x, room - (lc ? lc + 3 : 0), IG_ST_STATUS, name);
+    if (lc) {
+        x += ig_screen_text(s, row, x, -1, IG_ST_STATUS, " | ");
+        if (mc)
+            x += ig_screen_text(s, row, x, mc, IG_ST_STATUS, mod.data) + (fc ? 1 : 0);
+        if (fc) {
+            const char *f = file.data;
+            if (cols(f) > fc) {
+                ig_screen_fill(s, row, x++, 1, s->utf8 ? 0x2026 : '~', IG_ST_STATUS);
+                f = tail_cols(f, fc - 1);
+            }
+            ig_screen_text(s, row, x, -1, IG_ST_STATUS, f);
+        }
+    }
+out:
     ig_sb_free(&nums);
-    ig_sb_free(&loc);
+    ig_sb_free(&mod);
+    ig_sb_free(&file);
 }
 
 static void draw_top_status(ig_viewer *v, ig_strbuf *sb)
@@ -385,6 +394,15 @@ static void draw_status(ig_viewer *v, ig_screen *s)
     ig_strbuf sb = IG_STRBUF_INIT;
     if (!v->tree)
         ig_sb_puts(&sb, " no call tree yet");
+    else if (v->prompt == IG_PROMPT_SEARCH) { /* what the search finds, as it is typed */
+        if (!v->has_search)
+            ig_sb_puts(&sb, " type a regex (no capital letter: any case)");
+        else if (!v->match_ready)
+            ig_sb_puts(&sb, " counting the matches...");
+        else
+            ig_sb_printf(&sb, " matched %.2f%% of total / %.2f%% of view%s", 100 * v->match_total,
+                         100 * v->match_view, v->search_icase ? " (any case)" : "");
+    }
     else if (v->mode == IG_MODE_FLAME || v->mode == IG_MODE_SANDWICH)
         draw_frame_status(v, s, row);
     else if (v->mode == IG_MODE_TOP)

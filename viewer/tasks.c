@@ -276,7 +276,7 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
             t->min_total = ignis_profile_total(v->profile, (size_t)v->value) / IG_PREVIEW_DETAIL;
             v->needs |= IG_NEED_TREE_BG;
         }
-        if (k == IG_NEED_TREE && v->tree && ig_tree_size(v->tree) > IG_TREE_DROP_NODES) {
+        if (k == IG_NEED_TREE && v->tree && ig_tree_size(v->tree) > (v->drop_nodes ? v->drop_nodes : IG_TREE_DROP_NODES)) {
             /* two such trees would not fit the memory budget */
             ig_name_path_free(&v->keep_zoom);
             ig_name_path_free(&v->keep_sel);
@@ -357,6 +357,19 @@ static void free_task(ig_task *t)
     free(t);
 }
 
+static const char *first_step(unsigned kind)
+{
+    switch (kind) {
+    case IG_NEED_LOAD: return "reading";
+    case IG_NEED_TREE: case IG_NEED_TREE_BG: return "building the call tree";
+    case IG_NEED_TOP: return "counting per function";
+    case IG_NEED_SANDWICH: return "finding the function";
+    case IG_NEED_SOURCE: return "listing the source";
+    case IG_NEED_EXPORT: return "exporting the view";
+    default: return "searching";
+    }
+}
+
 static const unsigned order[] = {IG_NEED_LOAD, IG_NEED_TREE, IG_NEED_TREE_BG, IG_NEED_TOP, IG_NEED_SANDWICH,
                                  IG_NEED_SOURCE, IG_NEED_EXPORT, IG_NEED_MATCH};
 
@@ -374,7 +387,7 @@ static int start_next(ig_viewer *v)
         t->background = v->tree && (always_background(t->kind) || (v->bg_needs & k));
         v->bg_needs &= ~k;
         v->task = t;
-        t->job = ig_job_start(run, t, v->threaded);
+        t->job = ig_job_start(run, t, v->threaded, first_step(t->kind));
         return 1;
     }
     return 0;
@@ -625,10 +638,24 @@ static void finish(ig_viewer *v)
 /* Stops the running task.  by_user: Esc, the model goes back to where it
  * was; else a newer request supersedes it, and work other than a tree is
  * queued again to run after that request. */
+/* A load blocked in a read (a FIFO, a slow disk) cannot be stopped: when
+ * the user gives up, it is left to run on alone while the process ends. */
+static int abandon_load(ig_viewer *v)
+{
+    ig_task *t = v->task;
+    if (!t || t->kind != IG_NEED_LOAD || ig_job_wait(t->job, 0))
+        return 0;
+    ig_job_cancel(t->job);
+    ig_job_abandon(t->job); /* t goes with it */
+    v->task = NULL;
+    v->quit = 1;
+    return 1;
+}
+
 static void cancel_running(ig_viewer *v, int by_user)
 {
     ig_task *t = v->task;
-    if (!t)
+    if (!t || (by_user && abandon_load(v)))
         return;
     ig_job_cancel(t->job);
     v->task = NULL;
@@ -763,7 +790,7 @@ void ig_viewer_progress_text(const ig_viewer *v, char *buf, size_t len)
 
 void ig_viewer_tasks_free(ig_viewer *v)
 {
-    if (v->task) {
+    if (v->task && !abandon_load(v)) {
         ig_job_cancel(v->task->job);
         free_task(v->task);
         v->task = NULL;

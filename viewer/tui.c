@@ -220,12 +220,28 @@ static void handle_mouse(const ig_tui_app *app)
 #endif
 }
 
+/* Home, End and Delete as the common terminals send them, whatever TERM
+ * says (a tmux or screen pane often runs with another terminal's TERM):
+ * an unknown sequence would reach the prompt as a lone Esc. */
+static void define_keys(void)
+{
+    static const struct { const char *seq; int key; } keys[] = {
+        {"\033[1~", KEY_HOME}, {"\033[7~", KEY_HOME}, {"\033[H", KEY_HOME}, {"\033OH", KEY_HOME},
+        {"\033[4~", KEY_END},  {"\033[8~", KEY_END},  {"\033[F", KEY_END},  {"\033OF", KEY_END},
+        {"\033[3~", KEY_DC},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_defined(keys[i].seq) <= 0)
+            define_key(keys[i].seq, keys[i].key);
+}
+
 static void setup_terminal(void)
 {
     cbreak();
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    define_keys();
     set_escdelay(25);
     curs_set(0);
     mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
