@@ -25,6 +25,7 @@ struct ig_job {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int done;
+    void (*abandoned)(void *ctx); /* set: nobody waits, the worker frees everything */
     struct timespec start;
 };
 
@@ -39,7 +40,14 @@ static void *run(void *arg)
     pthread_mutex_lock(&j->lock);
     j->done = 1;
     pthread_cond_broadcast(&j->cond);
+    void (*free_ctx)(void *) = j->abandoned;
     pthread_mutex_unlock(&j->lock);
+    if (free_ctx) {
+        free_ctx(j->ctx);
+        pthread_mutex_destroy(&j->lock);
+        pthread_cond_destroy(&j->cond);
+        free(j);
+    }
     return NULL;
 }
 
@@ -123,13 +131,22 @@ void ig_job_free(ig_job *j)
     free(j);
 }
 
-void ig_job_abandon(ig_job *j)
+void ig_job_abandon(ig_job *j, void (*free_ctx)(void *ctx))
 {
     if (!j)
         return;
-    if (ig_job_wait(j, 0) || !j->threaded) {
-        ig_job_free(j);
-        return;
+    pthread_mutex_lock(&j->lock);
+    int done = j->done || !j->threaded;
+    if (!done) {
+        /* detached under the lock: once it is released the worker may
+         * free j at any time */
+        pthread_detach(j->thread);
+        j->abandoned = free_ctx;
     }
-    pthread_detach(j->thread);
+    pthread_mutex_unlock(&j->lock);
+    if (done) {
+        void *ctx = j->ctx;
+        ig_job_free(j);
+        free_ctx(ctx);
+    }
 }

@@ -43,9 +43,10 @@ double ig_job_elapsed_ms(const ig_job *j);
 void ig_job_free(ig_job *j);
 
 /* Leaves a running job that cannot stop (a read blocked on a FIFO) to run
- * on alone: its thread is detached, and the job and its context are never
- * freed.  Only for a process about to end.  A finished job is freed. */
-void ig_job_abandon(ig_job *j);
+ * on alone: its thread is detached and frees the job, and its context
+ * with free_ctx, when fn returns (never, if the process ends first).  A
+ * finished job is freed at once, with its context. */
+void ig_job_abandon(ig_job *j, void (*free_ctx)(void *ctx));
 
 /* Tests only (NULL otherwise): runs on the worker before the job's
  * function, so a test can hold a job while it looks at the screen; it

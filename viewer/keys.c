@@ -346,6 +346,7 @@ static void busy_key(ig_viewer *v, int key)
     switch (key) {
     case IG_KEY_ESC: ig_viewer_cancel(v); break;
     case 'q': v->quit = 1; break;
+    case '?': v->back_mode = v->mode; v->mode = IG_MODE_HELP; break;
     default:
         ig_viewer_progress_text(v, what, sizeof what);
         ig_viewer_message(v, 0, "busy: %s", *what ? what : "waiting (Esc cancels)");

@@ -173,6 +173,8 @@ static void drop_derived(ig_viewer *v)
     ig_top_free(v->top);
     ig_tree_free(v->callers);
     ig_tree_free(v->callees);
+    ig_child_cache_free(&v->children[IG_PANE_CALLERS]);
+    ig_child_cache_free(&v->children[IG_PANE_CALLEES]);
     v->top = NULL;
     v->callers = v->callees = NULL;
     reset_name_match(v);
@@ -208,6 +210,8 @@ static void refresh_mode(ig_viewer *v, int background, int keep_opts)
         }
         ig_tree_free(v->callers);
         ig_tree_free(v->callees);
+        ig_child_cache_free(&v->children[IG_PANE_CALLERS]);
+        ig_child_cache_free(&v->children[IG_PANE_CALLEES]);
         v->callers = v->callees = NULL;
         if (shown == IG_MODE_SANDWICH)
             v->mode = v->back_mode == IG_MODE_TOP ? IG_MODE_TOP : IG_MODE_FLAME;
@@ -223,6 +227,7 @@ static void refresh_mode(ig_viewer *v, int background, int keep_opts)
 void ig_viewer_install_tree(ig_viewer *v, ig_tree *t, const ig_name_path *zp, const ig_name_path *sp, int background,
                             int keep_opts)
 {
+    ig_child_cache_free(&v->children[IG_PANE_MAIN]); /* a new tree may take the old one's address */
     ig_tree_free(v->tree);
     reset_name_match(v); /* it is indexed by the old tree's names */
     v->layout_valid = 0;
@@ -332,6 +337,8 @@ void ig_viewer_free(ig_viewer *v)
     ig_tree_free(v->tree);
     ig_source_free(v->source);
     ig_frames_free(&v->frames);
+    for (int pane = 0; pane < 3; pane++)
+        ig_child_cache_free(&v->children[pane]);
     if (v->has_search)
         regfree(&v->search_re);
     for (size_t i = 0; i < v->npick; i++)
@@ -451,7 +458,7 @@ static void layout_flame(ig_viewer *v)
     int rows = flame_rows(v);
     ig_layout_spec s = {.tree = v->tree, .pane = IG_PANE_MAIN, .zoom = ig_viewer_zoom_node(v),
                         .col0 = 0, .width = v->width, .nrows = rows, .first_depth = v->scroll,
-                        .show_ancestors = 1};
+                        .show_ancestors = 1, .children = &v->children[IG_PANE_MAIN]};
     s.row0 = v->icicle ? 1 : 1 + rows - 1;
     s.dir = v->icicle ? 1 : -1;
     ig_layout_flame(&v->frames, &s);
@@ -464,11 +471,13 @@ static void layout_sandwich(ig_viewer *v)
     uint32_t cr = pane_root(v->callers), ce = pane_root(v->callees);
     ig_layout_spec s = {.tree = v->callers, .pane = IG_PANE_CALLERS, .zoom = cr, .width = v->width,
                         .row0 = up, .dir = -1, .nrows = up,
-                        .first_depth = (int)ig_tree_node_at(v->callers, cr)->depth};
+                        .first_depth = (int)ig_tree_node_at(v->callers, cr)->depth,
+                        .children = &v->children[IG_PANE_CALLERS]};
     ig_layout_flame(&v->frames, &s);
     s = (ig_layout_spec){.tree = v->callees, .pane = IG_PANE_CALLEES, .zoom = ce, .width = v->width,
                          .row0 = up + 1, .dir = 1, .nrows = down,
-                         .first_depth = (int)ig_tree_node_at(v->callees, ce)->depth};
+                         .first_depth = (int)ig_tree_node_at(v->callees, ce)->depth,
+                         .children = &v->children[IG_PANE_CALLEES]};
     ig_layout_flame(&v->frames, &s);
 }
 
@@ -554,10 +563,12 @@ static void navigate_vertical(ig_viewer *v, ig_nav dir)
     }
     uint32_t best = 0;
     int64_t best_total = -1;
-    for (uint32_t ch = n->first_child; ch; ch = ig_tree_node_at(t, ch)->next_sibling)
-        if (ig_tree_node_at(t, ch)->total > best_total) {
-            best = ch;
-            best_total = ig_tree_node_at(t, ch)->total;
+    const ig_child *kids;
+    size_t nk = ig_tree_children(&v->children[v->sel_pane], t, v->sel, &kids);
+    for (size_t k = 0; k < nk; k++)
+        if (kids[k].total > best_total) {
+            best = kids[k].node;
+            best_total = kids[k].total;
         }
     if (best)
         try_select(v, v->sel_pane, best);

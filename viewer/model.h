@@ -167,6 +167,7 @@ typedef struct ig_viewer {
     /* layout cache */
     ig_frames frames;
     int layout_valid;
+    ig_child_cache children[3];           /* per pane: wide nodes' children (viewer/layout.h) */
 } ig_viewer;
 
 /* Work the model queues behind the running task (ig_viewer.needs). */

@@ -258,8 +258,10 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
     ig_task *t = ig_xcalloc(1, sizeof *t);
     t->kind = k;
     switch (k) {
-    case IG_NEED_LOAD:
-        t->load = *v->load;
+    case IG_NEED_LOAD: /* copied: a load left behind on Esc outlives the viewer */
+        t->load.path = t->arg = ig_xstrdup(v->load->path);
+        t->load.base_path = t->arg2 = v->load->base_path ? ig_xstrdup(v->load->base_path) : NULL;
+        t->load.format = t->title = v->load->format ? ig_xstrdup(v->load->format) : NULL;
         break;
     case IG_NEED_TREE:
     case IG_NEED_TREE_BG:
@@ -355,6 +357,11 @@ static void free_task(ig_task *t)
     ig_top_free(t->out_top);
     ig_source_free(t->out_source);
     free(t);
+}
+
+static void free_task_ctx(void *ctx)
+{
+    free_task(ctx);
 }
 
 static const char *first_step(unsigned kind)
@@ -499,6 +506,8 @@ static void apply(ig_viewer *v, ig_task *t)
         ig_name_path sp = same ? ig_name_path_of(ig_viewer_pane_tree(v, v->sel_pane), v->sel) : (ig_name_path){0, 0};
         ig_tree_free(v->callers);
         ig_tree_free(v->callees);
+        ig_child_cache_free(&v->children[IG_PANE_CALLERS]);
+        ig_child_cache_free(&v->children[IG_PANE_CALLEES]);
         v->callers = t->out_callers;
         v->callees = t->out_callees;
         t->out_callers = t->out_callees = NULL;
@@ -646,7 +655,9 @@ static int abandon_load(ig_viewer *v)
     if (!t || t->kind != IG_NEED_LOAD || ig_job_wait(t->job, 0))
         return 0;
     ig_job_cancel(t->job);
-    ig_job_abandon(t->job); /* t goes with it */
+    ig_job *j = t->job;
+    t->job = NULL;
+    ig_job_abandon(j, free_task_ctx); /* t goes with it */
     v->task = NULL;
     v->quit = 1;
     return 1;
