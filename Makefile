@@ -64,6 +64,9 @@ BENCH_BINS :=
 BENCH_SCRIPTS :=
 FUZZERS  :=
 EXTRA_TARGETS :=
+# The internal archive (library + command objects) tests and tools link;
+# defined before the fragments so their rules can name it as a prerequisite.
+INTERNAL_A := $(B)/libignis-internal.a
 
 include $(sort $(wildcard */build.mk) $(wildcard */*/build.mk))
 
@@ -82,7 +85,6 @@ PROTO_OBJS := $(PROTOS:%.proto=$(B)/obj/gen/%.pb-c.o)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(PROTO_OBJS)
 CLI_OBJS   := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 MAIN_OBJ   := $(B)/obj/cmd/main.o
-INTERNAL_A := $(B)/libignis-internal.a
 
 IGNIS      := $(B)/ignis
 TEST_OUT   := $(TEST_BINS:%=$(B)/%)
@@ -93,7 +95,7 @@ BENCH_OUT  := $(BENCH_BINS:%=$(B)/%)
 
 all: lib $(IGNIS) $(SAMPLE_BINS) $(EXTRA_TARGETS)
 
-lib: $(B)/libignis.so $(B)/libignis.a $(B)/ignis.pc
+lib: $(B)/libignis.so $(B)/libignis.so.0 $(B)/libignis.a $(B)/ignis.pc
 
 deps:
 	@bash scripts/deps.sh
@@ -113,8 +115,14 @@ $(B)/obj/%.o: %.c | $(PROTO_H)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # ---- libraries and the command ----------------------------------------------
-$(B)/libignis.so: $(LIB_OBJS)
+# The real file is libignis.so.0.1.0; libignis.so.0 (the soname, what the
+# loader looks for) and libignis.so (what -lignis finds) link to it, in the
+# build tree as once installed.
+$(B)/libignis.so.0.1.0: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libignis.so.0 $(LDSAN) -o $@ $^ $(LIB_LDLIBS)
+
+$(B)/libignis.so.0 $(B)/libignis.so: $(B)/libignis.so.0.1.0
+	ln -sf libignis.so.0.1.0 $@
 
 $(B)/libignis.a: $(LIB_OBJS)
 	@rm -f $@
@@ -153,8 +161,8 @@ test:
 check: tests-build
 	@IGNIS_BUILD=$(B) bash tests/run.sh $(B) $(TEST_OUT) -- $(TEST_SCRIPTS)
 
-# The threaded tests (SDK, exporter, heap table, live view) under ThreadSanitizer.
-TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live tests/viewer/test_tasks,$(TEST_BINS))
+# The threaded tests (SDK, exporter, heap table, live view, viewer tasks, collector) under ThreadSanitizer.
+TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live tests/viewer/test_tasks tests/collect/test_metrics tests/collect/test_receiver,$(TEST_BINS))
 check-tsan:
 	@$(MAKE) --no-print-directory TSAN=1 tests-build
 	@IGNIS_BUILD=build-tsan bash tests/run.sh build-tsan $(TSAN_TESTS:%=build-tsan/%) --
@@ -193,7 +201,8 @@ demo:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/ignis $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/ignis/*.h $(DESTDIR)$(PREFIX)/include/ignis/
-	install -m 755 $(B)/libignis.so $(DESTDIR)$(PREFIX)/lib/libignis.so.0
+	install -m 755 $(B)/libignis.so.0.1.0 $(DESTDIR)$(PREFIX)/lib/libignis.so.0.1.0
+	ln -sf libignis.so.0.1.0 $(DESTDIR)$(PREFIX)/lib/libignis.so.0
 	ln -sf libignis.so.0 $(DESTDIR)$(PREFIX)/lib/libignis.so
 	install -m 644 $(B)/libignis.a $(DESTDIR)$(PREFIX)/lib/
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(B)/ignis.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ignis.pc

@@ -119,9 +119,9 @@ static int bench_sdk(const char *url, long total, int ctl_fd, int res_fd, pid_t 
     printf("otlp export through the SDK (batch processor, http/protobuf): %ld spans in %.2f s = %.0f spans/s, "
            "peak RSS %.1f MB\n", total, dt, exported / dt, ru.ru_maxrss / 1024.0);
     printf("  receiver decoded %llu spans in %llu requests; SDK counted %llu exported, %llu dropped;\n"
-           "  CPU: application+exporter %.2f s, receiver %.2f s\n",
+           "  CPU: application+exporter %.2f s (%.0f ns/span), receiver %.2f s\n",
            (unsigned long long)got, (unsigned long long)posts, (unsigned long long)exported,
-           (unsigned long long)dropped, cpu, cpu_r);
+           (unsigned long long)dropped, cpu, cpu * 1e9 / (double)total, cpu_r);
     if (rc != 0 || got != exported || exported + dropped != (uint64_t)total) {
         fprintf(stderr, "otlp_bench: span counts do not match\n");
         return 1;

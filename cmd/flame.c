@@ -16,7 +16,6 @@
 #include "utils/fileio.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +27,24 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: ignis flame IN [-o OUT.svg] [options]\n\n"
             "Writes an interactive SVG flame graph of a profile (pprof, folded stacks or\n"
-            "perf script text).  Click a frame to zoom, Ctrl-F to search.\n\n"
-            "  -o, --output FILE    output file (default: IN with the extension .svg; - = stdout)\n"
-            "      --format FMT     input format: pprof, folded, perf-script (default: detect)\n"
-            "      --title TEXT     title (default: Flame Graph)\n"
-            "      --width PX       image width in pixels (default 1200)\n"
-            "      --minwidth PX    hide frames narrower than this (default 0.1)\n"
-            "      --inverted       icicle graph: root at the top\n"
-            "      --reverse        merge stacks from the leaf (callers graph)\n"
-            "      --diff BASE      differential graph against profile BASE (red grew, blue shrank)\n"
-            "      --value NAME|N   sample value to draw (type name or index; default: the profile's)\n"
-            "      --focus RE       keep samples with a frame matching RE\n"
-            "      --ignore RE      drop samples with a frame matching RE\n"
-            "      --thread RE      keep samples whose thread label matches RE\n"
-            "  -h, --help           this help\n");
+            "perf script text, gzipped or not).  Click a frame to zoom, Ctrl-F to search.\n\n"
+            "  -o, --output FILE     output file (default: IN with the extension .svg; - = stdout)\n"
+            "      --title TEXT      title (default: Flame Graph)\n"
+            "      --width PX        image width in pixels (default 1200)\n"
+            "      --minwidth PX     hide frames narrower than this (default 0.1)\n"
+            "      --inverted        icicle graph: root at the top (also --icicle)\n"
+            "      --reverse         merge stacks from the leaf (callers graph)\n"
+            "      --diff BASE       differential graph against profile BASE: red grew, blue\n"
+            "                        shrank, frames only in BASE drawn dashed at their base\n"
+            "                        width (pprof -diff_base=BASE)\n"
+            "      --normalize       scale BASE to the same total first\n"
+            "      --format F        input format: pprof, folded, perf-script (default: detect)\n"
+            "      --value V         sample value to draw (index, type or type/unit)\n"
+            CMD_HELP_GRANULARITY
+            CMD_HELP_FILTERS
+            CMD_HELP_PERCENT
+            "  -q, --quiet           do not say what was written\n"
+            "  -h, --help            this help\n");
 }
 
 /* Parses a whole decimal number within [lo, hi]. */
@@ -100,66 +103,68 @@ static char *default_output(const char *in)
 }
 
 typedef struct flame_args {
-    const char *in, *out, *format, *diff, *value;
+    cmd_common c;
+    const char *in, *out;
+    int quiet;
     ig_write_opts w;
 } flame_args;
 
-enum { OPT_FORMAT = 256, OPT_TITLE, OPT_WIDTH, OPT_MINWIDTH, OPT_INVERTED, OPT_REVERSE,
-       OPT_DIFF, OPT_VALUE, OPT_FOCUS, OPT_IGNORE, OPT_THREAD };
+enum { OPT_OUTPUT = 1, OPT_TITLE, OPT_WIDTH, OPT_MINWIDTH, OPT_QUIET };
 
 /* Returns -1 to continue, else the exit status. */
 static int parse_args(int argc, char **argv, flame_args *a)
 {
-    static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'},   {"format", required_argument, 0, OPT_FORMAT},
-        {"title", required_argument, 0, OPT_TITLE}, {"width", required_argument, 0, OPT_WIDTH},
-        {"minwidth", required_argument, 0, OPT_MINWIDTH}, {"inverted", no_argument, 0, OPT_INVERTED},
-        {"reverse", no_argument, 0, OPT_REVERSE}, {"diff", required_argument, 0, OPT_DIFF},
-        {"value", required_argument, 0, OPT_VALUE}, {"focus", required_argument, 0, OPT_FOCUS},
-        {"ignore", required_argument, 0, OPT_IGNORE}, {"thread", required_argument, 0, OPT_THREAD},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    static const cmd_opt own[] = {
+        {"output", 'o', CMD_ARG_REQUIRED, 0, OPT_OUTPUT},
+        {"title", 0, CMD_ARG_REQUIRED, 0, OPT_TITLE},
+        {"width", 0, CMD_ARG_REQUIRED, 0, OPT_WIDTH},
+        {"minwidth", 0, CMD_ARG_REQUIRED, 0, OPT_MINWIDTH},
+        {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
+        {NULL, 0, 0, 0, 0},
     };
-    long width;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': a->out = optarg; break;
-        case OPT_FORMAT: a->format = optarg; break;
-        case OPT_TITLE: a->w.title = optarg; break;
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
+                                            cmd_reverse_opts, cmd_inverted_opts, cmd_granularity_opts, NULL};
+    cmd_opts o;
+    cmd_opts_init(&o, CMD, tables, argc, argv, 0);
+    long width = 0;
+    int id, rc = -1;
+    while (rc < 0 && (id = cmd_opts_next(&o)) != CMD_OPTS_END) {
+        switch (id) {
+        case CMD_OPTS_ERROR: rc = 2; break;
+        case OPT_OUTPUT: a->out = o.arg; break;
+        case OPT_TITLE: a->w.title = o.arg; break;
         case OPT_WIDTH:
-            if (parse_long("--width", optarg, 100, 100000, &width))
-                return 1;
+            if (parse_long("--width", o.arg, 100, 100000, &width))
+                rc = 1;
             a->w.width = (int)width;
             break;
         case OPT_MINWIDTH:
-            if (parse_pixels("--minwidth", optarg, &a->w.minwidth))
-                return 1;
+            if (parse_pixels("--minwidth", o.arg, &a->w.minwidth))
+                rc = 1;
             break;
-        case OPT_INVERTED: a->w.inverted = 1; break;
-        case OPT_REVERSE: a->w.tree.reverse = 1; break;
-        case OPT_DIFF: a->diff = optarg; break;
-        case OPT_VALUE: a->value = optarg; break;
-        case OPT_FOCUS: a->w.tree.focus = optarg; break;
-        case OPT_IGNORE: a->w.tree.ignore = optarg; break;
-        case OPT_THREAD: a->w.tree.thread = optarg; break;
-        case 'h': usage(stdout); return 0;
-        case ':':
-            cmd_error(CMD, "%s: missing argument", argv[optind - 1]);
-            return 2;
+        case OPT_QUIET: a->quiet = 1; break;
         default:
-            cmd_error(CMD, "%s: unknown option (see 'ignis flame --help')", argv[optind - 1]);
-            return 2;
+            if (cmd_common_option(CMD, &a->c, id, o.arg))
+                rc = 2;
         }
     }
-    if (optind != argc - 1) {
-        cmd_error(CMD, optind >= argc ? "missing input file (see 'ignis flame --help')"
-                                      : "expected one input file, got %d arguments", argc - optind);
-        return 2;
+    rc = cmd_one_input(CMD, &a->c, &o, usage, rc);
+    if (rc < 0) {
+        a->in = o.operands[0];
+        cmd_common_tree_opts(&a->c, &a->w.tree);
+        a->w.inverted = a->c.inverted;
     }
-    a->in = argv[optind];
-    return -1;
+    cmd_opts_free(&o);
+    return rc;
+}
+
+/* Frames drawn: one <g v="..."> element each (see exporters/svg.c). */
+static size_t count_frames(const ig_strbuf *sb)
+{
+    size_t n = 0;
+    for (const char *s = sb->data; s && (s = strstr(s, "<g v=\"")); s++)
+        n++;
+    return n;
 }
 
 static int render(flame_args *a, const ignis_profile *p, const char *out_path)
@@ -175,6 +180,9 @@ static int render(flame_args *a, const ignis_profile *p, const char *out_path)
     if (ig_write_file_atomic(out_path, sb.data, sb.len, &err) < 0) {
         cmd_error(CMD, "%s", err.msg);
         rc = 1;
+    } else if (!a->quiet && strcmp(out_path, "-")) {
+        size_t n = count_frames(&sb);
+        fprintf(stderr, "ignis flame: wrote %s (%zu frame%s)\n", out_path, n, n == 1 ? "" : "s");
     }
     ig_sb_free(&sb);
     return rc;
@@ -182,19 +190,22 @@ static int render(flame_args *a, const ignis_profile *p, const char *out_path)
 
 int cmd_flame(int argc, char **argv)
 {
-    flame_args a = {.w = {.tree = {.value = -1}, .minwidth = -1}};
+    flame_args a = {.c = CMD_COMMON_INIT, .w = {.tree = {.value = -1}, .minwidth = -1}};
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
+    if (rc >= 0) {
+        cmd_common_free(&a.c);
         return rc;
+    }
     char *out_path = a.out ? strdup(a.out) : default_output(a.in);
     ignis_profile *p = NULL, *base = NULL;
     rc = 1;
-    if (!out_path || !(p = cmd_load_profile(CMD, a.in, a.format)))
+    if (!out_path || !(p = cmd_load_profile(CMD, a.in, a.c.format)))
         goto done;
-    if ((a.w.tree.value = cmd_resolve_value(CMD, p, a.value)) < 0)
+    if ((a.w.tree.value = cmd_tree_value(CMD, p, a.c.value)) == -2)
         goto done;
-    if (a.diff) {
-        if (!(base = cmd_load_profile(CMD, a.diff, NULL)))
+    if (a.c.diff) {
+        if (!(base = cmd_load_profile(CMD, a.c.diff, a.c.format)) ||
+            cmd_check_diff(CMD, p, a.w.tree.value, a.c.value != NULL, base, a.c.diff))
             goto done;
         a.w.diff_base = base;
     }
@@ -203,5 +214,6 @@ done:
     ignis_profile_free(p);
     ignis_profile_free(base);
     free(out_path);
+    cmd_common_free(&a.c);
     return rc;
 }

@@ -1,10 +1,12 @@
 /*
  * cmd/main.c — the `ignis` command: dispatches to one subcommand per file.
  *
- * The table below is the whole command-line surface.  A subcommand whose
- * file is not linked into this build (weak symbol left NULL) is reported as
- * unavailable instead of failing at link time, so the tree builds while a
- * subcommand is being written.
+ * The table below is the whole command-line surface.  `ignis help CMD` is
+ * `ignis CMD --help`.  A subcommand whose file is not linked into this
+ * build (weak symbol left NULL) is reported as unavailable instead of
+ * failing at link time, so the tree builds while a subcommand is being
+ * written.  Errors read like every command's: "ignis: xyz: unknown command
+ * (ignis --help)".
  */
 #include "cmd/cmd.h"
 #include "ignis/common.h"
@@ -18,6 +20,7 @@
 #pragma weak cmd_flame
 #pragma weak cmd_report
 #pragma weak cmd_convert
+#pragma weak cmd_collect
 
 struct command {
     const char *name;
@@ -32,19 +35,54 @@ static const struct command commands[] = {
     {"convert", cmd_convert, "convert between pprof, folded stacks and perf script"},
     {"view", cmd_view, "explore a profile in the terminal (flame graph, top, callers)"},
     {"top", cmd_top, "live view of a running process's hottest functions"},
+    {"collect", cmd_collect, "receive OpenTelemetry traces (OTLP/HTTP) into a local trace store"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ignis COMMAND [options]\n\n"
-                 "ignis records, converts and shows CPU and allocation profiles.\n\n"
+                 "ignis records, converts and shows CPU and allocation profiles, and collects\n"
+                 "OpenTelemetry traces.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nRun 'ignis COMMAND --help' for a command's options.\n"
+    fprintf(out, "\nRun 'ignis help COMMAND' (or 'ignis COMMAND --help') for a command's options.\n"
                  "Formats: pprof (.pb.gz), folded stacks (.folded), perf script text (read),\n"
-                 "SVG flame graphs (.svg, write).\n");
+                 "each gzipped or not; SVG flame graphs (.svg, write).\n");
+}
+
+static const struct command *command_named(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(name, commands[i].name))
+            return &commands[i];
+    return NULL;
+}
+
+static int run(const struct command *c, int argc, char **argv)
+{
+    if (!c->run) {
+        fprintf(stderr, "ignis: %s: not available in this build\n", c->name);
+        return 2;
+    }
+    return c->run(argc, argv);
+}
+
+/* `ignis help [CMD]`. */
+static int help(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage(stdout);
+        return 0;
+    }
+    const struct command *c = command_named(argv[2]);
+    if (!c) {
+        fprintf(stderr, "ignis: %s: unknown command (ignis --help)\n", argv[2]);
+        return 2;
+    }
+    char *args[] = {argv[2], "--help", NULL};
+    return run(c, 2, args);
 }
 
 int main(int argc, char **argv)
@@ -54,23 +92,17 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[1];
-    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        usage(stdout);
-        return 0;
-    }
+    if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+        return usage(stdout), 0;
+    if (!strcmp(name, "help"))
+        return help(argc, argv);
     if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
         printf("ignis %s\n", ignis_version());
         return 0;
     }
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(name, commands[i].name))
-            continue;
-        if (!commands[i].run) {
-            fprintf(stderr, "ignis: '%s' is not available in this build\n", name);
-            return 2;
-        }
-        return commands[i].run(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "ignis: unknown command '%s' (see 'ignis --help')\n", name);
+    const struct command *c = command_named(name);
+    if (c)
+        return run(c, argc - 1, argv + 1);
+    fprintf(stderr, "ignis: %s: unknown %s (ignis --help)\n", name, name[0] == '-' ? "option" : "command");
     return 2;
 }

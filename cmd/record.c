@@ -6,14 +6,20 @@
  * profiler/alloc/alloc_record.c.  Otherwise the command only parses
  * options, drives the recorder (profiler/record.h)
  * until the duration ends, a signal arrives or every target exited, and
- * writes what it has.  SIGINT/SIGTERM only set a flag; they are blocked
- * except while the recorder waits in ppoll(), so a stop signal ends the
- * wait at once however long it is, and the profile is still written.  The symbolizer's
+ * writes what it has.  Stop signals (cmd/stop.h: SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT) only count themselves in a flag; they are blocked except while
+ * the recorder waits in ppoll(), so a stop signal ends the wait at once
+ * however long it is, and the profile is still written.  With -- CMD the
+ * first one is passed on to the command and recording goes on until it
+ * ends (at most CMD_STOP_GRACE_S; a second signal stops at once, and a
+ * command still running is ended); ignis then exits with the command's
+ * status (cmd/stop.h).  The symbolizer's
  * persistent cache lives in ig_symtab_default_cache_dir() unless
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
  * attach until the profile and the cache are written.
  */
 #include "cmd/cmd.h"
+#include "cmd/stop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,11 +38,36 @@
 #include "profiler/record.h"
 #include "profiler/symbols.h"
 
-static volatile sig_atomic_t stop_signal;
+/* Set by the stop-signal handler, which runs only inside ppoll: how many
+ * came (at most 2), and who sent the first. */
+static volatile sig_atomic_t stop_count, stop_signal, stop_code, stop_sender;
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-    stop_signal = sig;
+    (void)uc;
+    if (stop_count == 0) {
+        stop_signal = sig;
+        stop_code = si->si_code;
+        stop_sender = si->si_pid;
+    }
+    if (stop_count < 2)
+        stop_count++;
+}
+
+/* Catches the stop signals in `stops`; with only_default, just those not
+ * ignored now — safe before a command is launched, since a caught signal
+ * is SIG_DFL again after exec, as it was; an ignored one must stay ignored
+ * for the command, so it is caught only after the launch. */
+static void catch_stops(const sigset_t *stops, bool only_default)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(stops, sig) == 1 && sigaction(sig, NULL, &old) == 0 &&
+            !(only_default && old.sa_handler == SIG_IGN))
+            sigaction(sig, &sa, NULL);
 }
 
 static void usage(FILE *out)
@@ -55,13 +86,15 @@ static void usage(FILE *out)
             "  -o, --output FILE     .pb.gz (pprof, default ignis.pb.gz), .folded or .svg\n"
             "      --stack-size N    user stack bytes copied per sample (default 16K,\n"
             "                        max %u; K suffix allowed)\n"
+            "  -g, --call-graph dwarf[,N]  perf's spellings: call graphs are always recorded\n"
+            "                        and unwound with DWARF; N is --stack-size\n"
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
             "      --per-thread      add the thread as the root frame\n"
             "      --no-cache        do not use or fill the symbol cache ($IGNIS_CACHE_DIR,\n"
             "                        else $XDG_CACHE_HOME/ignis, else ~/.cache/ignis)\n"
             "  -q, --quiet           no status line or summary\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
-            "  -h, --help            this help\n",
+            "  -h, --help            this help\n\n" CMD_STOP_HELP,
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
 }
 
@@ -122,7 +155,7 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             "ignis record: wrote %s\n"
             "  samples           %llu\n"
             "  lost samples      %llu\n"
-            "  not fully unwound %llu (%.2f%%)\n"
+            "  not fully unwound %llu (%.2f%%), rooted at [truncated]\n"
             "  threads seen      %llu\n"
             "  duration          %.2f s\n"
             "  profiler cpu      %.1f ms (%.1f us/sample, attach to written profile)\n",
@@ -131,7 +164,20 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             st->samples ? cpu * 1e6 / (double)st->samples : 0.0);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
-    if (!st->samples)
+    double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;
+    if (st->target_cpu_ns)
+        fprintf(stderr, "  target cpu        %.2f s, %.0f%% of it sampled\n", (double)st->target_cpu_ns / 1e9,
+                100.0 * covered);
+    if (covered < 0.5 && st->target_cpu_ns > 500000000 && !st->per_cpu)
+        fprintf(stderr, "  (the kernel samples threads that share CPUs poorly; sampling per CPU needs root,\n"
+                        "   CAP_PERFMON or kernel.perf_event_paranoid <= 0, and -p)\n");
+    if (st->unattached)
+        fprintf(stderr, "  threads not sampled %llu (could not attach: %s)\n", (unsigned long long)st->unattached,
+                strerror(st->unattached_errno));
+    if (st->throttled)
+        fprintf(stderr, "  throttled         %llu times (kernel.perf_cpu_time_max_percent)\n",
+                (unsigned long long)st->throttled);
+    if (!st->samples && st->target_cpu_ns < 10000000)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }
 
@@ -145,7 +191,7 @@ typedef struct record_args {
     pid_t *pids, *tids;
 } record_args;
 
-enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE };
+enum { OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH };
 
 /* Returns -1 on success (continue), else the exit status. */
 static int parse_args(int argc, char **argv, record_args *a)
@@ -160,6 +206,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
         {"per-thread", no_argument, NULL, OPT_PER_THREAD},
         {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -168,7 +215,7 @@ static int parse_args(int argc, char **argv, record_args *a)
     unsigned long v;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:F:d:o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:F:d:o:qgh", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             free(a->pids);
@@ -204,16 +251,28 @@ static int parse_args(int argc, char **argv, record_args *a)
                                  IG_PERF_MAX_STACK), 2;
             a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
             break;
+        case 'g': break; /* perf -g: call graphs are always on */
+        case OPT_CALL_GRAPH: /* perf --call-graph dwarf[,SIZE] */
+            if (strncmp(optarg, "dwarf", 5) || (optarg[5] && optarg[5] != ','))
+                return cmd_error("record", "--call-graph %s: ignis unwinds with DWARF: use dwarf[,SIZE]", optarg), 2;
+            if (optarg[5] && (parse_stack_size(optarg + 6, &a->o.stack_size) || a->o.stack_size < 64 ||
+                              a->o.stack_size > IG_PERF_MAX_STACK))
+                return cmd_error("record", "--call-graph %s: expected dwarf,64..%u (bytes, K suffix allowed)", optarg,
+                                 IG_PERF_MAX_STACK), 2;
+            a->o.stack_size &= ~7u;
+            break;
         case OPT_NO_KERNEL: a->o.no_kernel = true; break;
         case OPT_PER_THREAD: a->o.per_thread = true; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
-            if (optopt)
-                cmd_error("record", "-%c: unknown option or missing value (see --help)", optopt);
+            if (optopt > 0 && optopt < 256)
+                cmd_error("record", "-%c: %s (ignis record --help)", optopt,
+                          strchr("pFdo", optopt) ? "missing value" : "unknown option");
             else
-                cmd_error("record", "%s: unknown option (see --help)", argv[optind - 1]);
+                cmd_error("record", "%s: %s (ignis record --help)", argv[optind - 1],
+                          optopt ? "missing value" : "unknown option");
             return 2;
         }
     }
@@ -232,25 +291,69 @@ static int parse_args(int argc, char **argv, record_args *a)
     return -1;
 }
 
-static void record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0)
+/* Why the recording ended. */
+typedef enum { REC_EXITED, REC_DURATION, REC_STOPPED } rec_end;
+
+static bool command_running(const ig_record_stats *st)
+{
+    return st->child > 0 && st->child_status < 0;
+}
+
+/* The first stop signal: passed on to a command still running, which then
+ * has CMD_STOP_GRACE_S seconds to end.  Returns that deadline in seconds
+ * since the start, or 0 to stop now. */
+static double pass_stop_on(ig_recorder *r, const record_args *a, double secs, bool live)
+{
+    const ig_record_stats *st = ig_recorder_stats(r);
+    if (!command_running(st))
+        return 0;
+    bool forward = cmd_stop_forward(stop_code, stop_sender, st->child);
+    if (forward)
+        kill(st->child, stop_signal);
+    if (!a->quiet) {
+        if (live)
+            fprintf(stderr, "\r\033[K");
+        cmd_stop_notice(stop_signal, forward, a->o.argv[0], st->child);
+    }
+    return secs + CMD_STOP_GRACE_S;
+}
+
+static rec_end record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0)
 {
     bool live = !a->quiet && isatty(2);
-    double last_status = -1;
-    while (!stop_signal) {
+    double last_status = -1, grace_end = 0;
+    rec_end why;
+    for (;;) {
         double secs = elapsed_since(t0);
+        if (stop_count) {
+            if (grace_end == 0 && stop_count == 1)
+                grace_end = pass_stop_on(r, a, secs, live);
+            if (grace_end == 0 || stop_count > 1 || secs >= grace_end) {
+                why = REC_STOPPED;
+                break;
+            }
+        }
         /* Full rings, exits and stop signals end the wait early; the
          * timeout paces the status line, or else drains all rings at the
          * recorder's own pace (each wake-up costs CPU). */
         int timeout = live ? 500 : ig_recorder_drain_period_ms(r);
-        if (a->duration > 0) {
-            if (secs >= a->duration)
+        double until = grace_end;
+        if (!until && a->duration > 0) {
+            if (secs >= a->duration) {
+                why = REC_DURATION;
                 break;
-            double left_ms = (a->duration - secs) * 1000.0;
+            }
+            until = a->duration;
+        }
+        if (until > 0) {
+            double left_ms = (until - secs) * 1000.0;
             if (left_ms < timeout)
                 timeout = (int)left_ms + 1;
         }
-        if (ig_recorder_poll(r, timeout) <= 0)
+        if (ig_recorder_poll(r, timeout) <= 0) {
+            why = REC_EXITED;
             break;
+        }
         if (live && secs - last_status >= 0.45) {
             print_status(ig_recorder_stats(r), secs);
             last_status = secs;
@@ -258,6 +361,33 @@ static void record_loop(ig_recorder *r, const record_args *a, const struct times
     }
     if (live)
         fprintf(stderr, "\r\033[K");
+    return why;
+}
+
+/* A command still running after a stop signal's grace period gets
+ * SIGTERM, and SIGKILL 2 s later; after a second stop signal, SIGKILL at
+ * once.  It is reaped through the recorder. */
+static void end_command(ig_recorder *r)
+{
+    const ig_record_stats *st = ig_recorder_stats(r);
+    if (stop_count < 2) {
+        kill(st->child, SIGTERM);
+        for (int i = 0; i < 40 && stop_count < 2 && command_running(st); i++)
+            ig_recorder_poll(r, 50);
+    }
+    if (command_running(st))
+        kill(st->child, SIGKILL);
+    for (int i = 0; i < 100 && command_running(st); i++)
+        ig_recorder_poll(r, 50);
+}
+
+/* The exit status with a command (cmd/stop.h): the command's, or 0 when
+ * -d ended the recording while it ran. */
+static int command_status(const ig_record_stats *st, rec_end why)
+{
+    if (st->child_status < 0)
+        return why == REC_DURATION ? 0 : CMD_EXIT_FAILED;
+    return cmd_exit_status(st->child_status);
 }
 
 /* True when --alloc appears among the options (before any "--"). */
@@ -279,36 +409,37 @@ int cmd_record(int argc, char **argv)
         free(a.pids), free(a.tids);
         return rc;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigset_t stops, wait_mask, saved;
+    cmd_stop_signals(&stops);
+    catch_stops(&stops, true); /* a signal while attaching stops at once after it */
     ig_err err;
     ig_ofile out; /* created before sampling: a bad -o must not cost the run */
     if (!ig_ofile_open(&out, a.output, &err)) {
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
-        return 1;
+        return a.o.argv ? CMD_EXIT_FAILED : 1;
     }
     struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     double cpu0 = cpu_seconds();
-    sigset_t stops, wait_mask, saved;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGTERM);
     sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
     a.o.poll_sigmask = &wait_mask;
     ig_recorder *r = ig_recorder_new(&a.o, &err); /* a launched command keeps the usual mask */
+    catch_stops(&stops, false); /* after the launch: the command kept our dispositions */
     sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
         sigprocmask(SIG_SETMASK, &saved, NULL);
         ig_ofile_abort(&out);
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
-        return 1;
+        if (!a.o.argv)
+            return 1;
+        int not_run = cmd_lookup_status(a.o.argv[0]);
+        return not_run ? not_run : CMD_EXIT_FAILED;
     }
+    /* A closed stderr (a pipe whose reader is gone) must not cost the
+     * profile; set after the launch, so the command keeps its SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* -d counts from when sampling began, after the attach */
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
         if (a.o.argv)
@@ -317,19 +448,22 @@ int cmd_record(int argc, char **argv)
             fprintf(stderr, "ignis record: recording %llu threads at %u Hz; Ctrl-C to stop\n",
                     (unsigned long long)st->attached, a.o.freq);
     }
-    record_loop(r, &a, &t0);
+    rec_end why = record_loop(r, &a, &t0);
+    if (why == REC_STOPPED && command_running(st))
+        end_command(r);
     sigprocmask(SIG_SETMASK, &saved, NULL);
     ignis_profile *p = ig_recorder_take_profile(r);
     double secs = elapsed_since(&t0);
-    rc = 0;
-    if (ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) != 0) {
+    rc = a.o.argv ? command_status(st, why) : 0;
+    bool written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;
+    if (!written) {
         cmd_error("record", "%s", err.msg);
-        rc = 1;
+        rc = a.o.argv ? CMD_EXIT_FAILED : 1;
     }
     ignis_profile_free(p);
     ig_record_stats final = *st;
-    ig_recorder_free(r); /* also writes the symbol cache back */
-    if (rc == 0 && !a.quiet)
+    ig_recorder_free(r); /* also writes the symbol cache back (and ends a command -d left running) */
+    if (written && !a.quiet)
         print_summary(&final, secs, cpu_seconds() - cpu0, a.output);
     free(a.pids), free(a.tids);
     return rc;

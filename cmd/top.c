@@ -9,7 +9,9 @@
  * total per function) and has the keys of `ignis view` (t: table / flame
  * graph, f: focus, ...); `r` resets the window, `q` quits and, with -o,
  * writes everything sampled since the start, resets included.  When the
- * target exits, the last window stays on screen.
+ * target exits, the last window stays on screen.  A stop signal
+ * (cmd/stop.h) quits the same way, so -o is written then too: its handler
+ * is set before the terminal opens, which keeps ncurses's own away.
  *
  * With -- CMD the command must not draw over the screen: its standard
  * output and error go to a file (--cmd-output, else a new file in
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/stop.h"
 #include "exporters/formats.h"
 #include "profiler/record.h"
 #include "viewer/live.h"
@@ -65,6 +69,14 @@ typedef struct top_state {
     double last_ms;
 } top_state;
 
+static volatile sig_atomic_t top_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    top_stop = 1;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -99,6 +111,8 @@ static void refresh(ig_viewer *v, top_state *t)
 static void tick(ig_viewer *v, void *ctx)
 {
     top_state *t = ctx;
+    if (top_stop)
+        v->quit = 1;
     if (t->alive) {
         int rc = ig_recorder_poll(t->rec, 0);
         if (rc <= 0) {
@@ -270,7 +284,7 @@ static int run(top_state *t, const struct top_opts *o, cmd_io *io)
 {
     /* The first second is collected before the screen opens. */
     double start = now_ms();
-    while (t->alive && now_ms() - start < 1000)
+    while (t->alive && !top_stop && now_ms() - start < 1000)
         t->alive = ig_recorder_poll(t->rec, 100) > 0;
     ig_err err;
     ig_viewer *v = ig_viewer_new(ig_live_push(&t->live, ig_recorder_take_profile(t->rec)), NULL, "", &err);
@@ -327,6 +341,14 @@ int cmd_top(int argc, char **argv)
     ro.argv = o.argv;
     ro.freq = o.freq;
     ro.no_kernel = o.no_kernel;
+    sigset_t stops;
+    cmd_stop_signals(&stops);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &sa, NULL);
     ig_err err;
     cmd_io io = {.saved = {-1, -1, -1}};
     if (o.argv && cmd_io_redirect(&io, o.cmd_output, &err) < 0) {

@@ -18,6 +18,7 @@
  * peak RSS; bench/viewer.sh and bench/traces_view.sh use it.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "collect/import.h"
 #include "collect/store.h"
 #include "exporters/formats.h"
 #include "viewer/model.h"
@@ -35,8 +37,6 @@
 
 /* The OTLP-JSON lines importer (collect/import.c).  Weak, so that this
  * command links in a build without it and says so. */
-int ig_collect_import_jsonl(ig_store *s, const char *path, ig_err *err);
-#pragma weak ig_collect_import_jsonl
 
 static void usage(FILE *out)
 {
@@ -294,18 +294,31 @@ static int input_kind(const char *path)
     return INPUT_PROFILE;
 }
 
+/* OTLP-JSON lines files (`ignis view FILE.jsonl`): lines up to the
+ * receiver's default body limit; the first few bad lines are named on
+ * stderr before the screen opens, the rest only counted. */
+#define IMPORT_MAX_LINE ((size_t)16 << 20)
+
+static void import_warn(void *ctx, const char *msg)
+{
+    unsigned *warned = ctx;
+    if ((*warned)++ < 5)
+        fprintf(stderr, "ignis view: %s\n", msg);
+}
+
 static ig_store *open_traces(const char *path, int kind, int collect, ig_err *err)
 {
     if (kind == INPUT_OTLP_JSON) {
-        if (!ig_collect_import_jsonl) {
-            ig_err_set(err, "%s: reading OTLP-JSON files is not built into this ignis", path);
-            return NULL;
-        }
         ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, err);
-        if (s && ig_collect_import_jsonl(s, path, err) < 0) {
+        ig_import_stats st = {0};
+        unsigned warned = 0;
+        if (s && ig_import_jsonl(s, path, IMPORT_MAX_LINE, import_warn, &warned, &st, err) < 0) {
             ig_store_close(s);
             return NULL;
         }
+        if (s && st.bad_lines + st.rejected)
+            fprintf(stderr, "ignis view: %s: %" PRIu64 " spans read; %" PRIu64 " lines skipped, %" PRIu64
+                    " spans rejected\n", path, st.spans, st.bad_lines, st.rejected);
         return s;
     }
     ig_store *s = ig_store_open(path, IG_STORE_READONLY, err);

@@ -49,6 +49,12 @@ void *ig_arena_alloc(ig_store_arena *a, size_t n)
     return p;
 }
 
+void ig_arena_reserve(ig_store_arena *a, size_t n)
+{
+    if (!a->cur || (size_t)(a->end - a->cur) < n)
+        add_chunk(a, n);
+}
+
 char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len)
 {
     char *p = ig_arena_alloc(a, len + 1);
@@ -61,6 +67,24 @@ char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len)
 char *ig_arena_strdup(ig_store_arena *a, const char *s)
 {
     return ig_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+void ig_arena_reset(ig_store_arena *a)
+{
+    struct ig_arena_chunk *keep = a->chunks;
+    if (!keep)
+        return;
+    struct ig_arena_chunk *c = keep->next;
+    while (c) {
+        struct ig_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    a->chunks = keep;
+    a->cur = keep->data;
+    a->end = keep->data + keep->size;
+    a->bytes = sizeof *keep + keep->size;
 }
 
 void ig_arena_free(ig_store_arena *a)

@@ -20,9 +20,15 @@ typedef struct ig_store_arena {
 
 /* Allocates n bytes aligned to 16 (abort on out-of-memory). */
 void *ig_arena_alloc(ig_store_arena *a, size_t n);
+/* Makes the next n bytes of allocations come from one chunk (a caller
+ * that knows roughly how much it will need saves the doubling steps). */
+void ig_arena_reserve(ig_store_arena *a, size_t n);
 /* Copies len bytes and a NUL. */
 char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len);
 char *ig_arena_strdup(ig_store_arena *a, const char *s);
+/* Forgets every allocation but keeps the newest (largest) chunk, so an
+ * arena reused for one item after another settles on one chunk. */
+void ig_arena_reset(ig_store_arena *a);
 /* Releases every chunk; the arena can be used again. */
 void ig_arena_free(ig_store_arena *a);
 

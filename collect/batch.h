@@ -91,6 +91,10 @@ typedef struct ig_batch {
 ig_batch *ig_batch_new(void);
 void ig_batch_free(ig_batch *b);
 
+/* Sizes the span array for nspans and the string arena for about
+ * arena_bytes, when the decoder knows them up front. */
+void ig_batch_reserve(ig_batch *b, uint32_t nspans, size_t arena_bytes);
+
 /* Memory the batch holds (arena and arrays), for queue accounting. */
 size_t ig_batch_bytes(const ig_batch *b);
 

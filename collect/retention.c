@@ -145,6 +145,7 @@ int ig_store_retain(ig_store *s, uint64_t received_before_ns, uint64_t max_bytes
         return 0;
     if ((rc = delete_through(s, cut, deleted_traces, deleted_spans, err)))
         return rc;
+    ig_store_writer_forget_traces(s);
     rc = sqlite3_exec(s->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return ig_store_fail(s, rc, "incremental vacuum", err);

@@ -16,6 +16,8 @@
  * never write one database; readers take no lock.  Connections use WAL
  * with synchronous=NORMAL: commits do not wait for the disk, a crash
  * loses at most the last transactions and never the file's integrity.
+ * The collector moves checkpoints (the only step that fsyncs) to a thread
+ * of their own with its own connection; the writer's WAL hook wakes it.
  */
 #include "collect/store_impl.h"
 
@@ -64,7 +66,17 @@ static const char *reason(int rc, sqlite3 *db)
 int ig_store_fail(ig_store *s, int rc, const char *what, ig_err *err)
 {
     ig_err_set(err, "%s: %s%s%s", s->path, what ? what : "", what ? ": " : "", reason(rc, s->db));
-    return ig_store_rc_retryable(rc) ? IG_STORE_RETRY : -1;
+    if (ig_store_rc_retryable(rc))
+        return IG_STORE_RETRY;
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+        return IG_STORE_CORRUPT;
+    default:
+        return -1;
+    }
 }
 
 int ig_store_prepare(ig_store *s, const char *sql, sqlite3_stmt **st, ig_err *err)
@@ -257,6 +269,8 @@ static int open_connection(ig_store *s, ig_err *err)
     if (rc != SQLITE_OK)
         return ig_err_set(err, "%s: %s", s->path, reason(rc, s->db));
     sqlite3_extended_result_codes(s->db, 1);
+    /* more and larger lookaside slots: statement steps allocate cursors */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1024, 512);
     return 0;
 }
 
@@ -289,7 +303,7 @@ ig_store *ig_store_open(const char *path, int flags, ig_err *err)
         goto fail;
     if (kind == STORE_EMPTY && create_schema(s, err) < 0)
         goto fail;
-    if (ig_store_register_functions(s) != SQLITE_OK) {
+    if (ig_store_register_functions(s) != SQLITE_OK || ig_store_register_scan_function(s) != SQLITE_OK) {
         ig_err_set(err, "%s: cannot register SQL functions", s->path);
         goto fail;
     }
@@ -299,10 +313,111 @@ fail:
     return NULL;
 }
 
+/* ---- background checkpoints ------------------------------------------------------- */
+
+enum { CHECKPOINT_PAGES = 1000 };
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    store_checkpointer *c = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&c->mu);
+        c->wal_pages = pages;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+typedef struct checkpoint_args {
+    store_checkpointer *c;
+    sqlite3 *db;
+} checkpoint_args;
+
+static void *checkpoint_main(void *arg)
+{
+    checkpoint_args *a = arg;
+    pthread_setname_np(pthread_self(), "ig-checkpoint"); /* in top -H and /proc */
+    store_checkpointer *c = a->c;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        if (c->wal_pages < CHECKPOINT_PAGES) {
+            pthread_cond_wait(&c->cv, &c->mu);
+            continue;
+        }
+        c->wal_pages = 0;
+        pthread_mutex_unlock(&c->mu);
+        sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    sqlite3_close_v2(a->db);
+    free(a);
+    return NULL;
+}
+
+int ig_store_checkpoint_in_background(ig_store *s, ig_err *err)
+{
+    if (s->ckpt || (s->flags & (IG_STORE_READONLY | IG_STORE_MEMORY)))
+        return 0;
+    checkpoint_args *a = ig_xcalloc(1, sizeof *a);
+    int rc = sqlite3_open_v2(s->path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ig_err_set(err, "%s: checkpoint connection: %s", s->path, reason(rc, a->db));
+        sqlite3_close_v2(a->db);
+        free(a);
+        return -1;
+    }
+    sqlite3_busy_timeout(a->db, 1000);
+    /* a connection learns the database is in WAL mode when it first reads
+     * it; until then a checkpoint is a no-op */
+    rc = sqlite3_exec(a->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        ig_err_set(err, "%s: checkpoint connection: %s", s->path, reason(rc, a->db));
+        sqlite3_close_v2(a->db);
+        free(a);
+        return -1;
+    }
+    store_checkpointer *c = a->c = ig_xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (pthread_create(&c->thread, NULL, checkpoint_main, a) != 0) {
+        sqlite3_close_v2(a->db);
+        free(a);
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return ig_err_set(err, "%s: cannot start the checkpoint thread", s->path);
+    }
+    s->ckpt = c;
+    sqlite3_wal_hook(s->db, on_wal_commit, c); /* replaces the automatic checkpoint */
+    return 0;
+}
+
+static void stop_checkpointer(ig_store *s)
+{
+    store_checkpointer *c = s->ckpt;
+    if (!c)
+        return;
+    sqlite3_wal_hook(s->db, NULL, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    s->ckpt = NULL;
+}
+
 void ig_store_close(ig_store *s)
 {
     if (!s)
         return;
+    stop_checkpointer(s);
     if (s->in_txn)
         ig_store_rollback(s);
     ig_store_writer_free(s);

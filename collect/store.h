@@ -24,10 +24,11 @@
  *
  * Writing (the collector's writer thread and imports): ig_store_begin,
  * ig_store_insert (one decoded batch, collect/batch.h), ig_store_commit,
- * and ig_store_retain for retention.  Write calls distinguish an error
- * that may pass (disk full, I/O error, busy: IG_STORE_RETRY, the batch
- * can be inserted again later) from a fatal one (-1: corrupt database,
- * not ours, out of memory).
+ * and ig_store_retain for retention.  Write calls tell an error that may
+ * pass (IG_STORE_RETRY: disk full, I/O error, busy; insert the batches
+ * again later) from a damaged database (IG_STORE_CORRUPT: stop writing)
+ * and from anything else (-1: this batch cannot be stored, e.g. a value
+ * over SQLite's length limit).
  */
 #ifndef IG_COLLECT_STORE_H
 #define IG_COLLECT_STORE_H
@@ -308,12 +309,14 @@ int ig_store_op_histogram(ig_store *s, int64_t operation, const ig_trace_filter 
 
 /* ---- writing (collect/writer.c, collect/import.c) ---------------------------- */
 
-/* Write calls return 0, -1 (fatal; err set) or IG_STORE_RETRY: the
- * database is full (SQLITE_FULL: the disk or --max-db-mb's hard cap), or
- * an I/O error or lock timeout happened; the open transaction was rolled
- * back and nothing committed is affected, so the same batches can be
- * inserted again in a new transaction later. */
+/* Write calls return 0 or, with err set, -1 (this write cannot succeed:
+ * roll back and leave the batch out), IG_STORE_RETRY (the database is
+ * full, an I/O error or a lock timeout happened: roll back; nothing
+ * committed is affected and the same batches can be inserted again
+ * later) or IG_STORE_CORRUPT (the database is damaged or was replaced:
+ * stop writing to it). */
 #define IG_STORE_RETRY (-2)
+#define IG_STORE_CORRUPT (-3)
 
 int ig_store_begin(ig_store *s, ig_err *err);
 /* Inserts a batch of validated spans (collect/batch.h) in the open
@@ -322,6 +325,12 @@ int ig_store_begin(ig_store *s, ig_err *err);
 int ig_store_insert(ig_store *s, const struct ig_batch *b, ig_err *err);
 int ig_store_commit(ig_store *s, ig_err *err);
 void ig_store_rollback(ig_store *s);
+
+/* Moves WAL checkpoints (copying committed pages into the database file,
+ * and its fsync) to a thread with its own connection, woken when the WAL
+ * passes about 4 MiB, so the thread that commits never waits for the
+ * disk.  For a writable store on disk; stopped by ig_store_close. */
+int ig_store_checkpoint_in_background(ig_store *s, ig_err *err);
 
 /* Retention, in its own short transactions: deletes whole traces, oldest
  * arrival first, while they arrived before received_before_ns (0: no age

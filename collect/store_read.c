@@ -96,9 +96,9 @@ static int finish(ig_store *s, sqlite3_stmt *st, int rc, const char *what, ig_er
         sqlite3_finalize(st);
         return 0;
     }
-    int r = ig_store_fail(s, rc, what, err);
+    ig_store_fail(s, rc, what, err);
     sqlite3_finalize(st);
-    return r < 0 ? r : -1;
+    return -1;
 }
 
 static int prepare(ig_store *s, const char *sql, sqlite3_stmt **st, ig_err *err)
@@ -839,90 +839,149 @@ void ig_store_span_details_free(ig_store_span_details *d)
 /* ---- operations ------------------------------------------------------------------------- */
 
 typedef struct op_acc {
-    int64_t id;
     uint64_t *durations;
     size_t n, cap;
     uint64_t errors;
 } op_acc;
 
-/* Operation id -> accumulator; ids are dense from 1, so an array indexed
- * by id works unless ids are sparse (then a hash would be better, but the
- * writer hands them out in order). */
+/* Operation id -> accumulator, an array indexed by id: the writer hands
+ * ids out densely from 1; a larger id than the operations table holds
+ * (a foreign or damaged file) is skipped. */
 typedef struct op_table {
     op_acc *by_id;
     size_t cap;
+    int64_t only;      /* one operation, or 0 */
+    const uint64_t *bounds; /* ig_store_op_histogram: its bounds */
+    size_t nbounds;
+    uint64_t *counts;
 } op_table;
 
-static op_acc *op_acc_get(op_table *t, int64_t id)
-{
-    if (id <= 0)
-        return NULL;
-    if ((size_t)id >= t->cap) {
-        size_t ncap = t->cap ? t->cap : 64;
-        while (ncap <= (size_t)id)
-            ncap *= 2;
-        t->by_id = ig_xrealloc(t->by_id, ncap * sizeof *t->by_id);
-        memset(t->by_id + t->cap, 0, (ncap - t->cap) * sizeof *t->by_id);
-        t->cap = ncap;
-    }
-    return &t->by_id[id];
-}
+enum { MAX_OPERATIONS = 1 << 24 };
 
 static void op_acc_add(op_acc *a, uint64_t d, bool error)
 {
     if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 16;
+        a->cap = a->cap ? a->cap * 2 : 64;
         a->durations = ig_xrealloc(a->durations, a->cap * sizeof *a->durations);
     }
     a->durations[a->n++] = d;
     a->errors += error;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* First index in bounds[0..n) that is >= d (n when none). */
+static size_t first_bound_at_least(const uint64_t *bounds, size_t n, uint64_t d)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (bounds[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* Nearest rank: the smallest value with at least p% of values <= it. */
-static uint64_t percentile(const uint64_t *sorted, size_t n, unsigned p)
+/* ig_collect_span(operation, duration, status): called by SQLite for every
+ * span row of the scan, so the scan returns one row, not one per span
+ * (sqlite3_step and column calls per row cost more than the scan). */
+static void sql_collect_span(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    size_t rank = (n * p + 99) / 100;
-    return sorted[rank ? rank - 1 : 0];
+    (void)argc;
+    ig_store *s = sqlite3_user_data(ctx);
+    op_table *t = s->scan;
+    if (!t)
+        return;
+    int64_t op = sqlite3_value_int64(argv[0]), d = sqlite3_value_int64(argv[1]);
+    uint64_t dur = d > 0 ? (uint64_t)d : 0;
+    if (t->counts) {
+        if (op == t->only)
+            t->counts[first_bound_at_least(t->bounds, t->nbounds, dur)]++;
+        return;
+    }
+    if (op > 0 && (size_t)op < t->cap)
+        op_acc_add(&t->by_id[op], dur, sqlite3_value_int(argv[2]) == 2);
 }
 
-static size_t bucket_of(uint64_t d)
+int ig_store_register_scan_function(ig_store *s)
 {
-    size_t i = 0;
-    while (i < IG_SPAN_BOUNDS && (double)d > ig_span_bounds_s[i] * 1e9)
-        i++;
-    return i;
+    return sqlite3_create_function(s->db, "ig_collect_span", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, s, sql_collect_span,
+                                   NULL, NULL);
 }
 
-static void op_stats_fill(ig_store_op_stats *o, op_acc *a)
+/* Moves the k-th smallest of v[0..n) to v[k] (everything before it is
+ * <= it, everything after >=): Hoare partitioning, median of three. */
+static void select_kth(uint64_t *v, size_t n, size_t k)
 {
-    qsort(a->durations, a->n, sizeof *a->durations, cmp_u64);
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t a = v[lo], b = v[mid], c = v[hi];
+        uint64_t pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint64_t x = v[i];
+                v[i] = v[j];
+                v[j] = x;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return; /* between j and i: equal to the pivot */
+    }
+}
+
+/* Nearest rank: the smallest value with at least p% of values <= it.
+ * Called for decreasing p, so each selection works on what the previous
+ * one left below its rank. */
+static uint64_t percentile(uint64_t *v, size_t n, size_t *limit, unsigned p)
+{
+    size_t rank = (n * p + 99) / 100, k = rank ? rank - 1 : 0;
+    select_kth(v, *limit, k);
+    *limit = k + 1;
+    return v[k];
+}
+
+static void op_stats_fill(ig_store_op_stats *o, op_acc *a, const uint64_t *bounds_ns)
+{
     o->count = a->n;
     o->errors = a->errors;
-    o->min_ns = a->durations[0];
-    o->max_ns = a->durations[a->n - 1];
-    o->p50_ns = percentile(a->durations, a->n, 50);
-    o->p90_ns = percentile(a->durations, a->n, 90);
-    o->p99_ns = percentile(a->durations, a->n, 99);
+    uint64_t mn = UINT64_MAX, mx = 0;
     double sum = 0;
     for (size_t i = 0; i < a->n; i++) {
-        sum += (double)a->durations[i];
-        o->buckets[bucket_of(a->durations[i])]++;
+        uint64_t d = a->durations[i];
+        mn = d < mn ? d : mn;
+        mx = d > mx ? d : mx;
+        sum += (double)d;
+        o->buckets[first_bound_at_least(bounds_ns, IG_SPAN_BOUNDS, d)]++;
     }
+    o->min_ns = mn;
+    o->max_ns = mx;
     o->mean_ns = sum / (double)a->n;
+    size_t limit = a->n;
+    o->p99_ns = percentile(a->durations, a->n, &limit, 99);
+    o->p90_ns = percentile(a->durations, a->n, &limit, 90);
+    o->p50_ns = percentile(a->durations, a->n, &limit, 50);
 }
 
-/* The span scan of ig_store_operations and ig_store_op_histogram. */
-static int prepare_span_scan(ig_store *s, const ig_trace_filter *f, bool one_op, sqlite3_stmt **st, ig_err *err)
+/* Runs the span scan with `t` receiving every span (one statement, one row). */
+static int scan_spans(ig_store *s, const ig_trace_filter *f, op_table *t, ig_err *err)
 {
     ig_strbuf sql = IG_STRBUF_INIT;
-    ig_sb_puts(&sql, "SELECT operation, end_ns - start_ns, status_code FROM spans WHERE 1");
-    if (one_op)
+    ig_sb_puts(&sql, "SELECT count(ig_collect_span(operation, end_ns - start_ns, status_code)) FROM spans WHERE 1");
+    if (t->only)
         ig_sb_puts(&sql, " AND operation = :op");
     if (f && (f->start_from_ns || f->start_to_ns)) {
         ig_sb_puts(&sql, " AND trace IN (SELECT id FROM traces WHERE 1");
@@ -932,14 +991,37 @@ static int prepare_span_scan(ig_store *s, const ig_trace_filter *f, bool one_op,
             ig_sb_puts(&sql, " AND start_ns < :to");
         ig_sb_puts(&sql, ")");
     }
-    int rc = prepare(s, sql.data, st, err);
+    sqlite3_stmt *st;
+    int rc = prepare(s, sql.data, &st, err);
     ig_sb_free(&sql);
     if (rc)
         return -1;
     if (f) {
-        bind_named_int(*st, ":from", f->start_from_ns);
-        bind_named_int(*st, ":to", f->start_to_ns);
+        bind_named_int(st, ":from", f->start_from_ns);
+        bind_named_int(st, ":to", f->start_to_ns);
     }
+    bind_named_int(st, ":op", (uint64_t)t->only);
+    s->scan = t;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    s->scan = NULL;
+    return finish(s, st, rc, "operations", err);
+}
+
+/* Names of the operations that have spans, and the size of the id table. */
+static int op_table_init(ig_store *s, op_table *t, ig_err *err)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT coalesce(max(id), 0) FROM operations", &st, err))
+        return -1;
+    int rc = sqlite3_step(st);
+    int64_t max = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (finish(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, "operations", err))
+        return -1;
+    if (max < 0 || max >= MAX_OPERATIONS)
+        return ig_err_set(err, "%s: operation ids up to %lld: not a store this ignis wrote", s->path, (long long)max);
+    t->cap = (size_t)max + 1;
+    t->by_id = ig_xcalloc(t->cap, sizeof *t->by_id);
     return 0;
 }
 
@@ -979,20 +1061,14 @@ int ig_store_operations(ig_store *s, const ig_trace_filter *f, ig_store_ops *out
 {
     memset(out, 0, sizeof *out);
     out->arena = ig_arena_new();
-    sqlite3_stmt *st;
     op_table table = {0};
+    uint64_t bounds_ns[IG_SPAN_BOUNDS];
+    for (size_t i = 0; i < IG_SPAN_BOUNDS; i++)
+        bounds_ns[i] = (uint64_t)(ig_span_bounds_s[i] * 1e9 + 0.5);
     bool began = read_begin(s, err);
-    int rc = prepare_span_scan(s, f, false, &st, err);
-    if (rc == 0) {
-        int step;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            op_acc *a = op_acc_get(&table, sqlite3_column_int64(st, 0));
-            int64_t d = sqlite3_column_int64(st, 1);
-            if (a)
-                op_acc_add(a, d > 0 ? (uint64_t)d : 0, sqlite3_column_int(st, 2) == 2);
-        }
-        rc = finish(s, st, step, "operations", err);
-    }
+    int rc = op_table_init(s, &table, err);
+    if (rc == 0)
+        rc = scan_spans(s, f, &table, err);
     if (rc == 0) {
         size_t n = 0;
         for (size_t i = 0; i < table.cap; i++)
@@ -1004,7 +1080,7 @@ int ig_store_operations(ig_store *s, const ig_trace_filter *f, ig_store_ops *out
             ig_store_op_stats *o = &out->ops[out->n++];
             o->id = (int64_t)i;
             o->service = o->name = "";
-            op_stats_fill(o, &table.by_id[i]);
+            op_stats_fill(o, &table.by_id[i], bounds_ns);
         }
         rc = op_names_fill(s, out, err);
     }
@@ -1034,23 +1110,8 @@ int ig_store_op_histogram(ig_store *s, int64_t operation, const ig_trace_filter 
     for (size_t i = 1; i < nbounds; i++)
         if (bounds_ns[i] <= bounds_ns[i - 1])
             return ig_err_set(err, "histogram bounds must increase");
-    sqlite3_stmt *st;
-    if (prepare_span_scan(s, f, true, &st, err))
-        return -1;
-    bind_named_int(st, ":op", (uint64_t)operation);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t d = sqlite3_column_int64(st, 1);
-        uint64_t u = d > 0 ? (uint64_t)d : 0;
-        size_t lo = 0, hi = nbounds; /* first bound >= u */
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (bounds_ns[mid] < u)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        counts[lo]++;
-    }
-    return finish(s, st, rc, "histogram", err);
+    if (operation <= 0)
+        return 0;
+    op_table t = {.only = operation, .bounds = bounds_ns, .nbounds = nbounds, .counts = counts};
+    return scan_spans(s, f, &t, err) ? -1 : 0;
 }

@@ -8,7 +8,11 @@
  * Per batch, spans are first grouped by trace in a small hash table, so
  * each trace's summary row is upserted once (INSERT … ON CONFLICT DO
  * UPDATE … RETURNING id gives the row id whether it existed or not), then
- * spans, events and links are appended.  Resources, scopes and operations
+ * spans, events and links are appended.  Spans go SPAN_ROWS to a
+ * statement (one multi-row INSERT: the statement's set-up and cursors are
+ * paid once per 16 rows) with row ids the writer hands out itself from
+ * max(id) + 1, so events and links know their span's id without asking.
+ * Resources, scopes and operations
  * are deduplicated through in-memory caches keyed by content (the
  * decoder's digest for resources and scopes, service and name for
  * operations) in front of the same upsert; the caches are bounded
@@ -36,16 +40,19 @@ typedef struct cache_entry {
 typedef struct id_cache {
     cache_entry *slots;
     size_t cap, count;
+    size_t max;                 /* entries before it is cleared (0: CACHE_MAX) */
 } id_cache;
 
-enum { CACHE_MAX = 1 << 16 };
+enum { CACHE_MAX = 1 << 16, TRACE_CACHE_MAX = 1 << 18 };
 
 static void cache_clear(id_cache *c)
 {
     for (size_t i = 0; i < c->cap; i++)
         free(c->slots[i].key);
     free(c->slots);
+    size_t max = c->max;
     memset(c, 0, sizeof *c);
+    c->max = max;
 }
 
 static cache_entry *cache_slot(id_cache *c, uint64_t hash, const void *key, size_t keylen)
@@ -67,10 +74,10 @@ static int64_t cache_get(id_cache *c, uint64_t hash, const void *key, size_t key
 
 static void cache_put(id_cache *c, uint64_t hash, const void *key, size_t keylen, int64_t id)
 {
-    if (c->count >= CACHE_MAX)
+    if (c->count >= (c->max ? c->max : CACHE_MAX))
         cache_clear(c);
     if (2 * (c->count + 1) > c->cap) {
-        id_cache bigger = {ig_xcalloc(c->cap ? c->cap * 2 : 64, sizeof(cache_entry)), c->cap ? c->cap * 2 : 64, 0};
+        id_cache bigger = {ig_xcalloc(c->cap ? c->cap * 2 : 64, sizeof(cache_entry)), c->cap ? c->cap * 2 : 64, 0, c->max};
         for (size_t i = 0; i < c->cap; i++)
             if (c->slots[i].id) {
                 *cache_slot(&bigger, c->slots[i].hash, c->slots[i].key, c->slots[i].keylen) = c->slots[i];
@@ -103,7 +110,12 @@ typedef struct trace_agg {
 } trace_agg;
 
 struct store_writer {
-    sqlite3_stmt *resource, *scope, *operation, *trace, *span, *event, *link;
+    sqlite3_stmt *resource, *scope, *operation, *trace_find, *trace_new, *trace_add, *event, *link;
+    id_cache traces_by_id;        /* trace_id -> traces.id of traces seen lately */
+    sqlite3_stmt *span1, *spans;  /* one row, SPAN_ROWS rows */
+    int64_t next_span;            /* id of the next span; 0 = read max(id) first */
+    int64_t *ops, *traces;        /* per span of the batch: operation and trace ids */
+    size_t ops_cap;
     id_cache resources, scopes, operations;
     trace_agg *aggs;          /* per-batch table, power-of-two capacity */
     size_t aggcap;
@@ -121,21 +133,29 @@ static const char SQL_SCOPE[] =
 static const char SQL_OPERATION[] =
     "INSERT INTO operations (service, name) VALUES (?1, ?2) "
     "ON CONFLICT (service, name) DO UPDATE SET name = excluded.name RETURNING id";
-/* In DO UPDATE, bare column names are the stored row's values. */
-static const char SQL_TRACE[] =
+/* Traces: found through the writer's cache or the unique index, then
+ * updated by row id or inserted (single-row statements need no statement
+ * journal, unlike an upsert). */
+static const char SQL_TRACE_FIND[] = "SELECT id FROM traces WHERE trace_id = ?1";
+static const char SQL_TRACE_NEW[] =
     "INSERT INTO traces (trace_id, received_ns, start_ns, end_ns, root_service, root_name, has_root, span_count, error_count) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (trace_id) DO UPDATE SET "
-    "root_service = CASE WHEN NOT has_root AND (excluded.has_root OR excluded.start_ns < start_ns) "
-    "  THEN excluded.root_service ELSE root_service END, "
-    "root_name = CASE WHEN NOT has_root AND (excluded.has_root OR excluded.start_ns < start_ns) "
-    "  THEN excluded.root_name ELSE root_name END, "
-    "has_root = has_root OR excluded.has_root, start_ns = min(start_ns, excluded.start_ns), "
-    "end_ns = max(end_ns, excluded.end_ns), span_count = span_count + excluded.span_count, "
-    "error_count = error_count + excluded.error_count RETURNING id";
-static const char SQL_SPAN[] =
-    "INSERT INTO spans (trace, span_id, parent_span_id, operation, resource, scope, kind, start_ns, end_ns, "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_TRACE_ADD[] =
+    "UPDATE traces SET "
+    "root_service = CASE WHEN NOT has_root AND (?4 OR ?2 < start_ns) THEN ?5 ELSE root_service END, "
+    "root_name = CASE WHEN NOT has_root AND (?4 OR ?2 < start_ns) THEN ?6 ELSE root_name END, "
+    "has_root = has_root OR ?4, start_ns = min(start_ns, ?2), end_ns = max(end_ns, ?3), "
+    "span_count = span_count + ?7, error_count = error_count + ?8 WHERE id = ?1";
+enum { SPAN_COLS = 18, SPAN_ROWS = 16 };
+/* OR IGNORE: a NOT NULL constraint that may abort would make every
+ * multi-row INSERT open a statement journal; nothing bound here is NULL
+ * where the schema says NOT NULL and ids are unique, and insert_spans
+ * checks that every row went in. */
+static const char SQL_SPAN_HEAD[] =
+    "INSERT OR IGNORE INTO spans (id, trace, span_id, parent_span_id, operation, resource, scope, kind, start_ns, end_ns, "
     "status_code, status_message, flags, trace_state, attributes, dropped_attributes, dropped_events, dropped_links) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    "VALUES ";
+static const char SQL_SPAN_ROW[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char SQL_EVENT[] =
     "INSERT INTO events (span, time_ns, name, attributes, dropped_attributes) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_LINK[] =
@@ -147,13 +167,17 @@ void ig_store_writer_free(ig_store *s)
     struct store_writer *w = s->w;
     if (!w)
         return;
-    sqlite3_stmt *all[] = {w->resource, w->scope, w->operation, w->trace, w->span, w->event, w->link};
+    sqlite3_stmt *all[] = {w->resource, w->scope, w->operation, w->trace_find, w->trace_new, w->trace_add,
+                           w->span1, w->spans, w->event, w->link};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     cache_clear(&w->resources);
     cache_clear(&w->scopes);
     cache_clear(&w->operations);
+    cache_clear(&w->traces_by_id);
     free(w->aggs);
+    free(w->ops);
+    free(w->traces);
     free(w->resource_ids);
     free(w->scope_ids);
     ig_sb_free(&w->key);
@@ -168,10 +192,25 @@ static int writer_init(ig_store *s, ig_err *err)
     if (s->flags & IG_STORE_READONLY)
         return ig_err_set(err, "%s: opened read-only", s->path);
     struct store_writer *w = s->w = ig_xcalloc(1, sizeof *w);
-    if (ig_store_prepare(s, SQL_RESOURCE, &w->resource, err) || ig_store_prepare(s, SQL_SCOPE, &w->scope, err) ||
-        ig_store_prepare(s, SQL_OPERATION, &w->operation, err) || ig_store_prepare(s, SQL_TRACE, &w->trace, err) ||
-        ig_store_prepare(s, SQL_SPAN, &w->span, err) || ig_store_prepare(s, SQL_EVENT, &w->event, err) ||
-        ig_store_prepare(s, SQL_LINK, &w->link, err)) {
+    ig_strbuf one = IG_STRBUF_INIT, many = IG_STRBUF_INIT;
+    ig_sb_puts(&one, SQL_SPAN_HEAD);
+    ig_sb_puts(&one, SQL_SPAN_ROW);
+    ig_sb_puts(&many, SQL_SPAN_HEAD);
+    for (int i = 0; i < SPAN_ROWS; i++) {
+        ig_sb_puts(&many, i ? "," : "");
+        ig_sb_puts(&many, SQL_SPAN_ROW);
+    }
+    w->traces_by_id.max = TRACE_CACHE_MAX;
+    int rc = ig_store_prepare(s, SQL_RESOURCE, &w->resource, err) || ig_store_prepare(s, SQL_SCOPE, &w->scope, err) ||
+             ig_store_prepare(s, SQL_OPERATION, &w->operation, err) ||
+             ig_store_prepare(s, SQL_TRACE_FIND, &w->trace_find, err) ||
+             ig_store_prepare(s, SQL_TRACE_NEW, &w->trace_new, err) ||
+             ig_store_prepare(s, SQL_TRACE_ADD, &w->trace_add, err) ||
+             ig_store_prepare(s, one.data, &w->span1, err) || ig_store_prepare(s, many.data, &w->spans, err) ||
+             ig_store_prepare(s, SQL_EVENT, &w->event, err) || ig_store_prepare(s, SQL_LINK, &w->link, err);
+    ig_sb_free(&one);
+    ig_sb_free(&many);
+    if (rc) {
         ig_store_writer_free(s);
         return -1;
     }
@@ -212,7 +251,15 @@ void ig_store_rollback(ig_store *s)
         cache_clear(&s->w->resources);
         cache_clear(&s->w->scopes);
         cache_clear(&s->w->operations);
+        cache_clear(&s->w->traces_by_id);
+        s->w->next_span = 0;
     }
+}
+
+void ig_store_writer_forget_traces(ig_store *s)
+{
+    if (s->w)
+        cache_clear(&s->w->traces_by_id);
 }
 
 /* ---- binding helpers ------------------------------------------------------------------ */
@@ -353,9 +400,53 @@ static void aggregate_traces(struct store_writer *w, const ig_batch *b)
     }
 }
 
-static int upsert_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
+static uint64_t trace_hash(const uint8_t *trace_id)
 {
-    sqlite3_stmt *st = s->w->trace;
+    return ig_hash_bytes(trace_id, 16, 0x7472);
+}
+
+/* traces.id of a stored trace, or 0. */
+static int find_trace(ig_store *s, const uint8_t *trace_id, int64_t *id, ig_err *err)
+{
+    struct store_writer *w = s->w;
+    uint64_t h = trace_hash(trace_id);
+    if ((*id = cache_get(&w->traces_by_id, h, trace_id, 16)))
+        return 0;
+    sqlite3_stmt *st = w->trace_find;
+    sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ig_store_fail(s, rc, "find trace", err);
+    if (*id)
+        cache_put(&w->traces_by_id, h, trace_id, 16, *id);
+    return 0;
+}
+
+/* Adds a batch's share to a stored trace; *gone when the row is not there
+ * any more (retention deleted it after it was cached). */
+static int add_to_trace(ig_store *s, const ig_batch *b, const trace_agg *a, int64_t id, bool *gone, ig_err *err)
+{
+    sqlite3_stmt *st = s->w->trace_add;
+    const ig_batch_span *root = &b->spans[a->root];
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (int64_t)a->start);
+    sqlite3_bind_int64(st, 3, (int64_t)a->end);
+    sqlite3_bind_int(st, 4, a->has_root);
+    bind_text(st, 5, b->resources[root->resource].service);
+    bind_text(st, 6, root->name);
+    sqlite3_bind_int64(st, 7, a->spans);
+    sqlite3_bind_int64(st, 8, a->errors);
+    int rc = step_done(s, st, "update trace", err);
+    *gone = rc == 0 && sqlite3_changes(s->db) == 0;
+    return rc;
+}
+
+static int new_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
+{
+    struct store_writer *w = s->w;
+    sqlite3_stmt *st = w->trace_new;
     const ig_batch_span *root = &b->spans[a->root];
     sqlite3_bind_blob(st, 1, a->trace_id, 16, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)b->received_ns);
@@ -366,7 +457,24 @@ static int upsert_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *er
     sqlite3_bind_int(st, 7, a->has_root);
     sqlite3_bind_int64(st, 8, a->spans);
     sqlite3_bind_int64(st, 9, a->errors);
-    return step_id(s, st, "insert trace", &a->id, err);
+    int rc = step_done(s, st, "insert trace", err);
+    if (rc)
+        return rc;
+    a->id = sqlite3_last_insert_rowid(s->db);
+    cache_put(&w->traces_by_id, trace_hash(a->trace_id), a->trace_id, 16, a->id);
+    return 0;
+}
+
+static int store_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
+{
+    int rc = find_trace(s, a->trace_id, &a->id, err);
+    if (rc || !a->id)
+        return rc ? rc : new_trace(s, b, a, err);
+    bool gone;
+    if ((rc = add_to_trace(s, b, a, a->id, &gone, err)) || !gone)
+        return rc;
+    cache_clear(&s->w->traces_by_id); /* stale: the trace was deleted */
+    return new_trace(s, b, a, err);
 }
 
 /* ---- spans, events, links ------------------------------------------------------------------- */
@@ -407,42 +515,96 @@ static int insert_links(ig_store *s, const ig_batch *b, const ig_batch_span *sp,
     return 0;
 }
 
-static int insert_span(ig_store *s, const ig_batch *b, const ig_batch_span *sp, int64_t trace, ig_err *err)
+/* Binds span i of the batch as the row starting at parameter p. */
+static void bind_span(struct store_writer *w, sqlite3_stmt *st, int p, const ig_batch *b, uint32_t i, int64_t id)
+{
+    const ig_batch_span *sp = &b->spans[i];
+    sqlite3_bind_int64(st, p, id);
+    sqlite3_bind_int64(st, p + 1, w->traces[i]);
+    sqlite3_bind_blob(st, p + 2, sp->span_id, 8, SQLITE_STATIC);
+    if (sp->has_parent)
+        sqlite3_bind_blob(st, p + 3, sp->parent_span_id, 8, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, p + 3);
+    sqlite3_bind_int64(st, p + 4, w->ops[i]);
+    sqlite3_bind_int64(st, p + 5, w->resource_ids[sp->resource]);
+    sqlite3_bind_int64(st, p + 6, w->scope_ids[sp->scope]);
+    sqlite3_bind_int(st, p + 7, sp->kind);
+    sqlite3_bind_int64(st, p + 8, (int64_t)sp->start_ns);
+    sqlite3_bind_int64(st, p + 9, (int64_t)sp->end_ns);
+    sqlite3_bind_int(st, p + 10, sp->status_code);
+    bind_text_or_null(st, p + 11, sp->status_message);
+    sqlite3_bind_int64(st, p + 12, sp->flags);
+    bind_text_or_null(st, p + 13, sp->trace_state);
+    bind_text(st, p + 14, sp->attrs);
+    sqlite3_bind_int64(st, p + 15, sp->dropped_attrs);
+    sqlite3_bind_int64(st, p + 16, sp->dropped_events);
+    sqlite3_bind_int64(st, p + 17, sp->dropped_links);
+}
+
+/* The id the next span gets: one past the largest stored. */
+static int first_span_id(ig_store *s, int64_t *id, ig_err *err)
 {
     struct store_writer *w = s->w;
-    int64_t op;
-    int rc = operation_id(s, b->resources[sp->resource].service, sp->name, &op, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = w->span;
-    sqlite3_bind_int64(st, 1, trace);
-    sqlite3_bind_blob(st, 2, sp->span_id, 8, SQLITE_STATIC);
-    if (sp->has_parent)
-        sqlite3_bind_blob(st, 3, sp->parent_span_id, 8, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 3);
-    sqlite3_bind_int64(st, 4, op);
-    sqlite3_bind_int64(st, 5, w->resource_ids[sp->resource]);
-    sqlite3_bind_int64(st, 6, w->scope_ids[sp->scope]);
-    sqlite3_bind_int(st, 7, sp->kind);
-    sqlite3_bind_int64(st, 8, (int64_t)sp->start_ns);
-    sqlite3_bind_int64(st, 9, (int64_t)sp->end_ns);
-    sqlite3_bind_int(st, 10, sp->status_code);
-    bind_text_or_null(st, 11, sp->status_message);
-    sqlite3_bind_int64(st, 12, sp->flags);
-    bind_text_or_null(st, 13, sp->trace_state);
-    bind_text(st, 14, sp->attrs);
-    sqlite3_bind_int64(st, 15, sp->dropped_attrs);
-    sqlite3_bind_int64(st, 16, sp->dropped_events);
-    sqlite3_bind_int64(st, 17, sp->dropped_links);
-    if ((rc = step_done(s, st, "insert span", err)))
-        return rc;
-    if (!sp->nevents && !sp->nlinks)
-        return 0;
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((rc = insert_events(s, b, sp, id, err)))
-        return rc;
-    return insert_links(s, b, sp, id, err);
+    if (!w->next_span) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) + 1 FROM spans", -1, &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            w->next_span = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK)
+            return ig_store_fail(s, rc, "span ids", err);
+    }
+    *id = w->next_span;
+    return 0;
+}
+
+/* Operation and trace ids of every span of the batch. */
+static int span_refs(ig_store *s, const ig_batch *b, ig_err *err)
+{
+    struct store_writer *w = s->w;
+    if (b->nspans > w->ops_cap) {
+        w->ops = ig_xrealloc(w->ops, b->nspans * sizeof *w->ops);
+        w->traces = ig_xrealloc(w->traces, b->nspans * sizeof *w->traces);
+        w->ops_cap = b->nspans;
+    }
+    for (uint32_t i = 0; i < b->nspans; i++) {
+        const ig_batch_span *sp = &b->spans[i];
+        int rc = operation_id(s, b->resources[sp->resource].service, sp->name, &w->ops[i], err);
+        if (rc)
+            return rc;
+        w->traces[i] = agg_slot(w, sp->trace_id)->id;
+    }
+    return 0;
+}
+
+static int insert_spans(ig_store *s, const ig_batch *b, int64_t first, ig_err *err)
+{
+    struct store_writer *w = s->w;
+    uint32_t i = 0;
+    while (i < b->nspans) {
+        uint32_t n = b->nspans - i >= SPAN_ROWS ? SPAN_ROWS : 1;
+        sqlite3_stmt *st = n == SPAN_ROWS ? w->spans : w->span1;
+        for (uint32_t k = 0; k < n; k++)
+            bind_span(w, st, 1 + (int)k * SPAN_COLS, b, i + k, first + i + k);
+        int rc = step_done(s, st, "insert span", err);
+        if (rc)
+            return rc;
+        if (sqlite3_changes(s->db) != (int)n)
+            return ig_err_set(err, "%s: insert span: %d of %u rows stored", s->path, sqlite3_changes(s->db), n);
+        i += n;
+    }
+    for (i = 0; i < b->nspans; i++) {
+        const ig_batch_span *sp = &b->spans[i];
+        int rc = insert_events(s, b, sp, first + i, err);
+        if (!rc)
+            rc = insert_links(s, b, sp, first + i, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* Row ids of the batch's resources and scopes. */
@@ -478,8 +640,13 @@ int ig_store_insert(ig_store *s, const ig_batch *b, ig_err *err)
     aggregate_traces(w, b);
     for (size_t i = 0; i < w->aggcap && !rc; i++)
         if (w->aggs[i].trace_id)
-            rc = upsert_trace(s, b, &w->aggs[i], err);
-    for (uint32_t i = 0; i < b->nspans && !rc; i++)
-        rc = insert_span(s, b, &b->spans[i], agg_slot(w, b->spans[i].trace_id)->id, err);
+            rc = store_trace(s, b, &w->aggs[i], err);
+    int64_t first = 0;
+    if (!rc)
+        rc = span_refs(s, b, err);
+    if (!rc)
+        rc = first_span_id(s, &first, err);
+    if (!rc && !(rc = insert_spans(s, b, first, err)))
+        w->next_span = first + b->nspans;
     return rc;
 }

@@ -30,7 +30,10 @@
  * The writer renders each location once (its lines joined by ';' with
  * annotations), assembles every sample's line in one arena, sorts the lines
  * and merges equal stacks (labels are not representable and merge away).
- * Samples whose chosen value is 0 are not written.
+ * Samples whose chosen value is 0 are not written.  Unless a value is
+ * chosen, a sampled profile is written as sample counts ("samples"/"count"),
+ * which is what flamegraph.pl and speedscope expect of folded stacks; other
+ * profiles (heap) as their default value.
  */
 #include "exporters/formats.h"
 #include "utils/hash.h"
@@ -832,9 +835,20 @@ static int unit_digits(const char *unit)
     return !strcmp(unit, "milli-count") ? 3 : !strcmp(unit, "micro-count") ? 6 : !strcmp(unit, "nano-count") ? 9 : 0;
 }
 
+/* The "samples"/"count" value when the profile has one, else the default. */
+static int sample_counts(const ignis_profile *p)
+{
+    for (size_t i = 0; i < ignis_profile_num_values(p); i++) {
+        ignis_value_type vt = ignis_profile_value_type(p, i);
+        if (!strcmp(ignis_profile_string(p, vt.type), "samples") && !strcmp(ignis_profile_string(p, vt.unit), "count"))
+            return (int)i;
+    }
+    return ignis_profile_default_value(p);
+}
+
 int ig_folded_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out, ig_err *err)
 {
-    int vi = o && o->tree.value >= 0 ? o->tree.value : ignis_profile_default_value(p);
+    int vi = o && o->tree.value >= 0 ? o->tree.value : sample_counts(p);
     if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
         return ig_err_set(err, "folded: no sample value %d in this profile", vi);
     int digits = unit_digits(ignis_profile_string(p, ignis_profile_value_type(p, (size_t)vi).unit));

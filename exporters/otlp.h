@@ -43,6 +43,8 @@ typedef struct ig_otlp_arena {
     struct ig_otlp_chunk *chunks;
     char *cur, *end;
     ig_strbuf spans; /* packed spans of the batch being encoded */
+    struct ig_otlp_kvcache *kv; /* packed attributes seen before (otlp_encode.c) */
+    size_t grown;    /* bytes added by U+FFFD replacement in the span being packed */
 } ig_otlp_arena;
 
 void ig_otlp_arena_free(ig_otlp_arena *a);
@@ -115,5 +117,11 @@ int64_t ig_otlp_backoff_ms(int base_ms, int max_ms, int attempt, uint64_t *rng);
 
 /* OTLP/HTTP exporter with an explicit configuration (copied). */
 ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err);
+
+/* Posts an already encoded request body of nspans spans (in the
+ * exporter's content type and encoding) with the same retries, deadline
+ * and counters as an export; `ignis collect --forward` sends what it
+ * received this way.  IG_EXPORT_OK or IG_EXPORT_FAILED. */
+int ig_otlp_http_send_body(ig_exporter *e, const void *body, size_t len, size_t nspans, int timeout_ms);
 
 #endif

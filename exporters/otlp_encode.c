@@ -7,7 +7,10 @@
  * shares one ig_resource per provider and one ig_scope per tracer), keeping
  * the order in which each group first appears.  The tree never copies
  * strings or ids: its fields point into the span records, which outlive the
- * call.  All tree nodes come from an arena that is rewound, not freed,
+ * call (except a string that is not valid UTF-8: protobuf `string` fields
+ * must be UTF-8 and a Collector rejects the whole request otherwise, so it
+ * gets an arena copy with U+FFFD in place of each ill-formed subsequence;
+ * JSON strings get the same).  All tree nodes come from an arena that is rewound, not freed,
  * between batches, so steady-state encoding does no malloc at all.
  *
  * JSON: the same request in the OTLP/JSON mapping (protobuf JSON with
@@ -18,6 +21,7 @@
  * Responses: partial_success is read from either encoding.
  */
 #include "exporters/otlp.h"
+#include "utils/utf8.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -109,10 +113,30 @@ void ig_otlp_arena_free(ig_otlp_arena *a)
 {
     free_chunks(a);
     ig_sb_free(&a->spans);
+    free(a->kv);
+    a->kv = NULL;
 }
 
 #define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
 #define ARENA_ARRAY(a, T, n) ((T *)arena_alloc((a), sizeof(T) * ((n) ? (n) : 1)))
+
+/* A string for a protobuf `string` field, which must be UTF-8: s itself
+ * (NULL: ""), or when it is not valid UTF-8 a copy in the arena with
+ * U+FFFD for each ill-formed subsequence; a->grown counts the bytes the
+ * copies added, for the buffer bound of pack_span. */
+static char *pb_str(ig_otlp_arena *a, const char *s)
+{
+    if (!s)
+        return (char *)"";
+    size_t n = strlen(s);
+    if (__builtin_expect(ig_utf8_valid(s, n), 1))
+        return (char *)s;
+    char *t = arena_alloc(a, IG_UTF8_SANITIZED_MAX(n) + 1);
+    size_t m = ig_utf8_sanitize_to(t, s, n);
+    t[m] = '\0';
+    a->grown += m - n;
+    return t;
+}
 
 /* ---- protobuf: attributes ----------------------------------------------- */
 
@@ -127,7 +151,7 @@ static PbAny *pb_any_string(ig_otlp_arena *a, const char *s)
 {
     PbAny *v = pb_any(a);
     v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v->string_value = (char *)(s ? s : "");
+    v->string_value = pb_str(a, s);
     return v;
 }
 
@@ -194,11 +218,221 @@ static PbKV **pb_attrs(ig_otlp_arena *a, const ig_attr *attrs, size_t n)
     PbKV *kvs = ARENA_ARRAY(a, PbKV, n);
     for (size_t i = 0; i < n; i++) {
         opentelemetry__proto__common__v1__key_value__init(&kvs[i]);
-        kvs[i].key = (char *)(attrs[i].key ? attrs[i].key : "");
+        kvs[i].key = pb_str(a, attrs[i].key);
         kvs[i].value = pb_value(a, &attrs[i]);
         out[i] = &kvs[i];
     }
     return out;
+}
+
+/* ---- protobuf: the attribute cache ----------------------------------------- */
+
+/*
+ * Most span attributes repeat from span to span with the same key and
+ * value (a method, a status code, a route), and packing one KeyValue with
+ * its AnyValue through protobuf-c's generic packer costs more than the
+ * rest of the span.  So a scalar attribute is packed once (by the
+ * generated KeyValue packer, after UTF-8 repair) into a pool, found again
+ * by a hash of its key, type and value bytes (compared in full on a hit),
+ * and copied: the span carries its attributes as protobuf-c unknown
+ * fields with the attributes' field number (9), which protobuf-c writes
+ * verbatim — the same bytes on the wire.  The pool and table have fixed
+ * sizes; when one fills up, nothing more is cached until the next batch
+ * starts from an empty cache.  Arrays and large values are packed per
+ * span.
+ */
+#define KV_SLOTS 4096          /* power of two */
+#define KV_POOL (1u << 20)
+#define KV_MAX_ITEM 512        /* key + value bytes worth caching */
+#define SPAN_ATTRS_FIELD 9     /* opentelemetry.proto.trace.v1.Span.attributes */
+
+typedef struct kv_slot {
+    uint64_t hash;             /* 0: empty */
+    uint32_t off;              /* pool: key, value, then the length-prefixed KeyValue */
+    uint16_t klen, vlen, plen;
+    uint8_t type;
+} kv_slot;
+
+struct ig_otlp_kvcache {
+    kv_slot slots[KV_SLOTS];
+    size_t used;
+    size_t pool_len;
+    bool full;                 /* start again at the next batch */
+    uint8_t pool[KV_POOL];
+};
+
+static void kv_reset(struct ig_otlp_kvcache *kv)
+{
+    memset(kv->slots, 0, sizeof kv->slots);
+    kv->used = kv->pool_len = 0;
+    kv->full = false;
+}
+
+/* protobuf-c writes an unknown field as tag + data, so a length-delimited
+ * one carries its own length prefix: a base-128 varint. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A fast hash of a cache key's bytes (wyhash's 64x64->128 multiply mix;
+ * a miss only costs a packing, and a hit is compared in full). */
+static inline uint64_t kv_mix(uint64_t a, uint64_t b)
+{
+    unsigned __int128 m = (unsigned __int128)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static uint64_t kv_hash(const void *data, size_t n, uint64_t h)
+{
+    const uint8_t *p = data;
+    h ^= n * 0x9e3779b97f4a7c15ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = kv_mix(h ^ v, 0xa0761d6478bd642full);
+    }
+    uint64_t v = 0;
+    if (n >= 4) { /* two overlapping 4-byte loads cover 4..7 bytes */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        v = (uint64_t)lo << 32 | hi;
+    } else if (n) {
+        v = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+    }
+    return kv_mix(h ^ v, 0xe7037ed1a0b428dbull);
+}
+
+/* memcmp(a, b, n) == 0 for the short keys and values of attributes: eight
+ * bytes at a time, the tail with overlapping loads, no call. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t x, y;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    if (n >= 4) {
+        uint32_t p, q, r, t;
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return p == q && r == t;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* The bytes that identify a scalar attribute's value. */
+static size_t value_bytes(const ig_attr *at, const void **p)
+{
+    switch (at->type) {
+    case IG_ATTR_STRING: *p = at->v.s ? at->v.s : ""; return strlen(*p);
+    case IG_ATTR_BOOL: *p = &at->v.b; return 1;
+    default: *p = &at->v.i; return 8; /* int, double: the 8 bytes */
+    }
+}
+
+/* Packs attribute `at` with its length prefix at `out` (room for
+ * kv_bound bytes); returns the length. */
+static size_t pack_kv(ig_otlp_arena *a, const ig_attr *at, uint8_t *out)
+{
+    PbKV kv;
+    opentelemetry__proto__common__v1__key_value__init(&kv);
+    kv.key = pb_str(a, at->key);
+    kv.value = pb_value(a, at);
+    size_t size = opentelemetry__proto__common__v1__key_value__get_packed_size(&kv);
+    size_t pre = put_varint(out, size);
+    opentelemetry__proto__common__v1__key_value__pack(&kv, out + pre);
+    return pre + size;
+}
+
+/* Upper bound of pack_kv's output (every byte of text may become a
+ * 3-byte U+FFFD; wrappers and scalars fit in 64 bytes, array elements in
+ * 24 each). */
+static size_t kv_bound(const ig_attr *at)
+{
+    size_t b = 64 + 3 * (at->key ? strlen(at->key) : 0);
+    if (at->type == IG_ATTR_STRING)
+        b += 3 * (at->v.s ? strlen(at->v.s) : 0);
+    else if (at->type >= IG_ATTR_STRING_ARRAY)
+        b += 24 + (size_t)at->len * 24;
+    if (at->type == IG_ATTR_STRING_ARRAY)
+        for (uint32_t k = 0; k < at->len; k++)
+            b += 3 * (at->v.sa[k] ? strlen(at->v.sa[k]) : 0);
+    return b;
+}
+
+/* The length-prefixed packed KeyValue of `at`: from the cache, packed
+ * into it, or (arrays, large values, a full cache) into the arena. */
+static ProtobufCMessageUnknownField span_attr(ig_otlp_arena *a, const ig_attr *at)
+{
+    ProtobufCMessageUnknownField f = {.tag = SPAN_ATTRS_FIELD, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED};
+    struct ig_otlp_kvcache *kv = a->kv;
+    const char *key = at->key ? at->key : "";
+    size_t klen = at->key_len && at->key_len < 0xffff ? at->key_len : strlen(key);
+    const void *val = NULL;
+    size_t vlen = at->type < IG_ATTR_STRING_ARRAY ? value_bytes(at, &val) : 0;
+    if (kv && at->type < IG_ATTR_STRING_ARRAY && klen + vlen <= KV_MAX_ITEM) {
+        uint64_t h = kv_hash(val, vlen, kv_hash(key, klen, at->type)) | 1;
+        size_t i = h & (KV_SLOTS - 1);
+        for (; kv->slots[i].hash; i = (i + 1) & (KV_SLOTS - 1)) {
+            const kv_slot *e = &kv->slots[i];
+            if (e->hash == h && e->type == at->type && e->klen == klen && e->vlen == vlen &&
+                same_bytes(kv->pool + e->off, (const uint8_t *)key, klen) &&
+                same_bytes(kv->pool + e->off + klen, val, vlen)) {
+                f.len = e->plen;
+                f.data = kv->pool + e->off + klen + vlen;
+                return f;
+            }
+        }
+        size_t need = klen + vlen + kv_bound(at);
+        if (!kv->full && kv->used < KV_SLOTS / 2 && kv->pool_len + need <= KV_POOL) {
+            kv_slot *e = &kv->slots[i];
+            uint8_t *p = kv->pool + kv->pool_len;
+            memcpy(p, key, klen);
+            memcpy(p + klen, val, vlen);
+            *e = (kv_slot){h, (uint32_t)kv->pool_len, (uint16_t)klen, (uint16_t)vlen, 0, at->type};
+            e->plen = (uint16_t)pack_kv(a, at, p + klen + vlen);
+            kv->pool_len += klen + vlen + e->plen;
+            kv->used++;
+            f.len = e->plen;
+            f.data = p + klen + vlen;
+            return f;
+        }
+        kv->full = true;
+    }
+    f.data = arena_alloc(a, kv_bound(at));
+    f.len = pack_kv(a, at, f.data);
+    return f;
+}
+
+/* The span's attributes as unknown fields (see above); *bytes gets their
+ * packed size. */
+static void pb_span_attrs(ig_otlp_arena *a, PbSpan *p, const ig_span_data *s, size_t *bytes)
+{
+    *bytes = 0;
+    if (!s->nattrs)
+        return;
+    ProtobufCMessageUnknownField *u = ARENA_ARRAY(a, ProtobufCMessageUnknownField, s->nattrs);
+    for (uint32_t i = 0; i < s->nattrs; i++) {
+        u[i] = span_attr(a, &s->attrs[i]);
+        *bytes += 1 + u[i].len;
+    }
+    p->base.n_unknown_fields = s->nattrs;
+    p->base.unknown_fields = u;
 }
 
 /* ---- protobuf: spans ------------------------------------------------------ */
@@ -218,7 +452,7 @@ static PbEvent **pb_events(ig_otlp_arena *a, const ig_span_data *s)
         PbEvent *pe = ARENA_NEW(a, PbEvent);
         opentelemetry__proto__trace__v1__span__event__init(pe);
         pe->time_unix_nano = e->time_ns;
-        pe->name = (char *)(e->name ? e->name : "");
+        pe->name = pb_str(a, e->name);
         pe->n_attributes = e->nattrs;
         pe->attributes = pb_attrs(a, e->attrs, e->nattrs);
         pe->dropped_attributes_count = e->dropped_attrs;
@@ -238,7 +472,7 @@ static PbLink **pb_links(ig_otlp_arena *a, const ig_span_data *s)
         opentelemetry__proto__trace__v1__span__link__init(pl);
         pl->trace_id = pb_bytes(l->trace_id, 16);
         pl->span_id = pb_bytes(l->span_id, 8);
-        pl->trace_state = (char *)(l->tracestate ? l->tracestate : "");
+        pl->trace_state = pb_str(a, l->tracestate);
         pl->n_attributes = l->nattrs;
         pl->attributes = pb_attrs(a, l->attrs, l->nattrs);
         pl->dropped_attributes_count = l->dropped_attrs;
@@ -253,22 +487,21 @@ static uint32_t span_flags(const ig_span_data *s)
     return s->flags | FLAG_HAS_IS_REMOTE | (s->has_parent && s->parent_is_remote ? FLAG_IS_REMOTE : 0);
 }
 
-static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
+static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s, size_t *attr_bytes)
 {
     PbSpan *p = ARENA_NEW(a, PbSpan);
     opentelemetry__proto__trace__v1__span__init(p);
     p->trace_id = pb_bytes(s->trace_id, 16);
     p->span_id = pb_bytes(s->span_id, 8);
-    p->trace_state = (char *)(s->tracestate ? s->tracestate : "");
+    p->trace_state = pb_str(a, s->tracestate);
     if (s->has_parent)
         p->parent_span_id = pb_bytes(s->parent_span_id, 8);
     p->flags = span_flags(s);
-    p->name = (char *)(s->name ? s->name : "");
+    p->name = pb_str(a, s->name);
     p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
     p->start_time_unix_nano = s->start_ns;
     p->end_time_unix_nano = s->end_ns;
-    p->n_attributes = s->nattrs;
-    p->attributes = pb_attrs(a, s->attrs, s->nattrs);
+    pb_span_attrs(a, p, s, attr_bytes);
     p->dropped_attributes_count = s->dropped_attrs;
     p->n_events = s->nevents;
     p->events = pb_events(a, s);
@@ -280,7 +513,7 @@ static PbSpan *pb_span(ig_otlp_arena *a, const ig_span_data *s)
         PbStatus *st = ARENA_NEW(a, PbStatus);
         opentelemetry__proto__trace__v1__status__init(st);
         st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status_code;
-        st->message = (char *)(s->status_message ? s->status_message : "");
+        st->message = pb_str(a, s->status_message);
         p->status = st;
     }
     return p;
@@ -324,8 +557,8 @@ static PbScopeSpans *pb_scope_spans(ig_otlp_arena *a, span_group *g)
     if (g->scope) {
         PbScope *sc = ARENA_NEW(a, PbScope);
         opentelemetry__proto__common__v1__instrumentation_scope__init(sc);
-        sc->name = (char *)(g->scope->name ? g->scope->name : "");
-        sc->version = (char *)(g->scope->version ? g->scope->version : "");
+        sc->name = pb_str(a, g->scope->name);
+        sc->version = pb_str(a, g->scope->version);
         sc->n_attributes = g->scope->nattrs;
         sc->attributes = pb_attrs(a, g->scope->attrs, g->scope->nattrs);
         ss->scope = sc;
@@ -353,19 +586,6 @@ static PbResourceSpans *pb_resource_spans(ig_otlp_arena *a, span_group *groups, 
         rs->scope_spans[rs->n_scope_spans++] = groups[g].ss;
     }
     return rs;
-}
-
-/* protobuf-c writes an unknown field as tag + data, so a length-delimited
- * one carries its own length prefix: a base-128 varint. */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
 }
 
 /* An upper bound of an attribute list's encoded size.  Every nested
@@ -396,10 +616,9 @@ static size_t str_bound(const char *s)
 
 /* An upper bound of a span's encoded size (fixed fields, ids, counts and
  * status fit in 256 bytes; strings and attributes are added). */
-static size_t span_bound(const ig_span_data *s)
+static size_t span_bound(const ig_span_data *s, size_t attr_bytes)
 {
-    size_t b = 256 + str_bound(s->name) + str_bound(s->tracestate) + str_bound(s->status_message) +
-               attrs_bound(s->attrs, s->nattrs);
+    size_t b = 256 + str_bound(s->name) + str_bound(s->tracestate) + str_bound(s->status_message) + attr_bytes;
     for (uint32_t i = 0; i < s->nevents; i++)
         b += 64 + str_bound(s->events[i].name) + attrs_bound(s->events[i].attrs, s->events[i].nattrs);
     for (uint32_t i = 0; i < s->nlinks; i++)
@@ -416,8 +635,10 @@ static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
 {
     struct ig_otlp_chunk *chunk = a->chunks;
     char *mark = a->cur;
-    PbSpan *p = pb_span(a, s);
-    ig_sb_reserve(buf, span_bound(s) + 5);
+    a->grown = 0;
+    size_t attr_bytes;
+    PbSpan *p = pb_span(a, s, &attr_bytes);
+    ig_sb_reserve(buf, span_bound(s, attr_bytes) + a->grown + 5);
     size_t off = buf->len;
     uint8_t *out = (uint8_t *)buf->data + off;
     size_t size = opentelemetry__proto__trace__v1__span__pack(p, out + 5);
@@ -441,6 +662,12 @@ static size_t pack_span(ig_otlp_arena *a, const ig_span_data *s, ig_strbuf *buf)
 void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_arena *a, ig_strbuf *out)
 {
     arena_reset(a);
+    if (!a->kv) {
+        a->kv = ig_xmalloc(sizeof *a->kv);
+        kv_reset(a->kv);
+    } else if (a->kv->full) {
+        kv_reset(a->kv);
+    }
     ig_sb_reset(&a->spans);
     span_group *groups = ARENA_ARRAY(a, span_group, n);
     size_t *gid = ARENA_ARRAY(a, size_t, n);
@@ -483,6 +710,7 @@ void ig_otlp_encode_proto(const ig_span_data *const *spans, size_t n, ig_otlp_ar
  */
 typedef struct json_writer {
     ig_strbuf *out;
+    ig_strbuf fixed; /* a string that was not UTF-8, with U+FFFD in place */
     json_object *str, *dbl;
     bool first; /* no member written yet in the current object/array */
 } json_writer;
@@ -492,9 +720,18 @@ static void jw_raw(json_writer *w, const char *s)
     ig_sb_puts(w->out, s);
 }
 
+/* JSON text is UTF-8: json-c escapes quotes and control characters but
+ * copies other bytes as they are, so text that is not UTF-8 is first
+ * given U+FFFD for each ill-formed subsequence. */
 static void jw_string_len(json_writer *w, const char *s, size_t len)
 {
     size_t n;
+    if (s && !ig_utf8_valid(s, len)) {
+        ig_sb_reset(&w->fixed);
+        ig_utf8_append_valid(&w->fixed, s, len);
+        s = w->fixed.data;
+        len = w->fixed.len;
+    }
     json_object_set_string_len(w->str, s ? s : "", s ? (int)len : 0);
     const char *t = json_object_to_json_string_length(w->str, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     ig_sb_append(w->out, t, n);
@@ -753,7 +990,7 @@ void ig_otlp_encode_json(const ig_span_data *const *spans, size_t n, ig_strbuf *
     span_group *groups = ig_xmalloc(sizeof *groups * (n ? n : 1));
     size_t *gid = ig_xmalloc(sizeof *gid * (n ? n : 1));
     size_t ng = group_spans(spans, n, groups, gid);
-    json_writer w = {out, json_object_new_string(""), json_object_new_double(0), true};
+    json_writer w = {out, IG_STRBUF_INIT, json_object_new_string(""), json_object_new_double(0), true};
 
     jw_open(&w, '{');
     jw_key(&w, "resourceSpans");
@@ -785,6 +1022,7 @@ void ig_otlp_encode_json(const ig_span_data *const *spans, size_t n, ig_strbuf *
     jw_close(&w, '}');
     json_object_put(w.str);
     json_object_put(w.dbl);
+    ig_sb_free(&w.fixed);
     free(groups);
     free(gid);
 }

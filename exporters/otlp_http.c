@@ -2,8 +2,12 @@
  * exporters/otlp_http.c — the OTLP/HTTP trace exporter (libcurl).
  *
  * One export = one POST of an ExportTraceServiceRequest (protobuf or JSON,
- * optionally gzip) to the traces URL, on one reused CURL easy handle so
- * that the connection stays alive between batches.  The exporter is only
+ * optionally gzip) to the traces URL, on one reused CURL easy handle run
+ * through a multi handle (which keeps the connection alive between
+ * batches).  The multi handle's poll is what makes an export cancellable:
+ * when the SDK's shutdown runs out of time it calls cancel(), which sets
+ * a flag and wakes the poll (curl_multi_wakeup), so the transfer or the
+ * backoff wait in progress ends at once and no later attempt starts.  The exporter is only
  * ever called from the SDK's export thread, so it needs no lock: the
  * request body, the compressed copy, the response and the encoding arena
  * are buffers owned by the exporter and reused batch after batch.
@@ -21,10 +25,10 @@
  * Failures are reported through the SDK's logger once per change of state (working ->
  * failing -> working), not once per batch.
  *
- * After fork() the child abandons the parent's CURL handle — it may be in
- * the middle of a transfer run by a thread that does not exist in the
- * child, and cleaning it up could write to a socket the parent still uses
- * — and opens its own.  Abandoned handles stay on a global list (they are
+ * After fork() the child abandons the parent's CURL handles — they may be
+ * in the middle of a transfer run by a thread that does not exist in the
+ * child, and cleaning them up could write to a socket the parent still
+ * uses — and opens its own.  Abandoned handles stay on a global list (they are
  * deliberately never released, which keeps leak checkers quiet).
  */
 #include "exporters/otlp.h"
@@ -46,6 +50,8 @@ typedef struct otlp_http {
     ig_exporter base;
     ig_otlp_config cfg;
     CURL *curl;
+    _Atomic(CURLM *) multi; /* runs curl; woken by cancel() from another thread */
+    _Atomic bool cancelled; /* shutdown gave up: end the export, start none */
     struct curl_slist *headers;
     ig_otlp_arena arena;
     ig_strbuf body;     /* encoded request */
@@ -58,7 +64,7 @@ typedef struct otlp_http {
 typedef enum { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL } attempt_result;
 
 static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
-static CURL **abandoned;
+static void **abandoned; /* CURL and CURLM handles left by a fork parent */
 static size_t nabandoned;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -75,13 +81,15 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
+static bool cancelled(otlp_http *h) { return atomic_load_explicit(&h->cancelled, memory_order_acquire); }
+
+/* Waits ms milliseconds, or less if cancel() comes (the multi handle's
+ * poll with nothing to watch is a sleep that curl_multi_wakeup ends). */
+static void sleep_ms(otlp_http *h, int64_t ms)
 {
     int64_t until = now_ms() + ms;
-    for (int64_t left = ms; left > 0; left = until - now_ms()) {
-        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    for (int64_t left = ms; left > 0 && !cancelled(h); left = until - now_ms())
+        curl_multi_poll(h->multi, NULL, 0, left > 1000 ? 1000 : (int)left, NULL);
 }
 
 /* ---- curl callbacks ------------------------------------------------------ */
@@ -168,6 +176,35 @@ static bool status_retryable(long status)
     return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+/* Runs the transfer set up on h->curl to its end (curl's own timeouts
+ * bound it) or until cancel(). */
+static CURLcode perform(otlp_http *h)
+{
+    if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    CURLcode rc = CURLE_OK;
+    int running = 1;
+    for (;;) {
+        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        if (cancelled(h) || curl_multi_poll(h->multi, NULL, 0, 1000, NULL) != CURLM_OK || cancelled(h)) {
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+    }
+    CURLMsg *m;
+    int left;
+    while (!running && (m = curl_multi_info_read(h->multi, &left)))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl)
+            rc = m->data.result;
+    curl_multi_remove_handle(h->multi, h->curl);
+    return rc;
+}
+
 static attempt_result post_once(otlp_http *h, const void *data, size_t len, int64_t remaining,
                                 char *why, size_t whylen)
 {
@@ -177,7 +214,11 @@ static attempt_result post_once(otlp_http *h, const void *data, size_t len, int6
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)remaining);
     curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)remaining);
-    CURLcode rc = curl_easy_perform(h->curl);
+    CURLcode rc = perform(h);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && cancelled(h)) {
+        snprintf(why, whylen, "cancelled at shutdown");
+        return ATTEMPT_FAIL;
+    }
     if (rc != CURLE_OK) {
         snprintf(why, whylen, "%s", curl_easy_strerror(rc));
         return curl_error_retryable(rc) ? ATTEMPT_RETRY : ATTEMPT_FAIL;
@@ -249,8 +290,8 @@ static int send_with_retries(otlp_http *h, const void *data, size_t len, size_t 
     char why[256] = "export timeout";
     for (int attempt = 1;; attempt++) {
         int64_t remaining = deadline - now_ms();
-        if (remaining <= 0)
-            return fail_export(h, n, why);
+        if (remaining <= 0 || cancelled(h))
+            return fail_export(h, n, cancelled(h) ? "cancelled at shutdown" : why);
         attempt_result r = post_once(h, data, len, remaining, why, sizeof why);
         if (r == ATTEMPT_OK) {
             account_success(h, n);
@@ -262,7 +303,7 @@ static int send_with_retries(otlp_http *h, const void *data, size_t len, size_t 
         if (now_ms() + delay >= deadline)
             return fail_export(h, n, why);
         atomic_fetch_add(&h->base.counters.retries, 1);
-        sleep_ms(delay);
+        sleep_ms(h, delay);
     }
 }
 
@@ -271,12 +312,22 @@ static int http_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     otlp_http *h = (otlp_http *)e;
     if (n == 0)
         return IG_EXPORT_OK;
+    if (cancelled(h))
+        return fail_export(h, n, "cancelled at shutdown");
+    /* The SDK always passes a positive timeout; <= 0 (tests, benchmarks)
+     * leaves only the configured one. */
     int64_t budget = h->cfg.timeout_ms;
     if (timeout_ms > 0 && timeout_ms < budget)
         budget = timeout_ms;
     int64_t deadline = now_ms() + budget;
     if (!h->curl && !(h->curl = open_handle(h)))
         return fail_export(h, n, "cannot create a CURL handle");
+    if (!h->multi) {
+        CURLM *m = curl_multi_init();
+        if (!m)
+            return fail_export(h, n, "cannot create a CURL multi handle");
+        atomic_store(&h->multi, m);
+    }
 
     ig_sb_reset(&h->body);
     if (h->cfg.json)
@@ -298,6 +349,17 @@ static int http_export(ig_exporter *e, const ig_span_data *const *spans, size_t 
     return rc;
 }
 
+int ig_otlp_http_send_body(ig_exporter *e, const void *body, size_t len, size_t nspans, int timeout_ms)
+{
+    otlp_http *h = (otlp_http *)e;
+    int64_t budget = h->cfg.timeout_ms;
+    if (timeout_ms > 0 && timeout_ms < budget)
+        budget = timeout_ms;
+    if (!h->curl && !(h->curl = open_handle(h)))
+        return fail_export(h, nspans, "cannot create a CURL handle");
+    return send_with_retries(h, body, len, nspans, now_ms() + budget);
+}
+
 static int http_force_flush(ig_exporter *e, int timeout_ms)
 {
     (void)e;
@@ -305,15 +367,33 @@ static int http_force_flush(ig_exporter *e, int timeout_ms)
     return 0; /* nothing is buffered between exports */
 }
 
+static void abandon(void *handle)
+{
+    pthread_mutex_lock(&abandoned_lock);
+    abandoned = ig_xrealloc(abandoned, sizeof *abandoned * (nabandoned + 1));
+    abandoned[nabandoned++] = handle;
+    pthread_mutex_unlock(&abandoned_lock);
+}
+
+static void http_cancel(ig_exporter *e)
+{
+    otlp_http *h = (otlp_http *)e;
+    atomic_store_explicit(&h->cancelled, true, memory_order_release);
+    CURLM *m = atomic_load(&h->multi);
+    if (m)
+        curl_multi_wakeup(m);
+}
+
 static void http_after_fork_child(ig_exporter *e)
 {
     otlp_http *h = (otlp_http *)e;
     if (h->curl) {
-        pthread_mutex_lock(&abandoned_lock);
-        abandoned = ig_xrealloc(abandoned, sizeof *abandoned * (nabandoned + 1));
-        abandoned[nabandoned++] = h->curl;
-        pthread_mutex_unlock(&abandoned_lock);
+        abandon(h->curl);
         h->curl = NULL; /* reopened by the next export */
+    }
+    if (h->multi) {
+        abandon(h->multi);
+        h->multi = curl_multi_init();
     }
     ig_sb_reset(&h->body);
     ig_sb_reset(&h->resp);
@@ -325,6 +405,8 @@ static void http_destroy(ig_exporter *e)
     otlp_http *h = (otlp_http *)e;
     if (h->curl)
         curl_easy_cleanup(h->curl);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
     curl_slist_free_all(h->headers);
     ig_otlp_arena_free(&h->arena);
     ig_sb_free(&h->body);
@@ -364,7 +446,8 @@ ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err)
     copy_config(&h->cfg, cfg);
     h->headers = build_headers(&h->cfg);
     h->curl = open_handle(h);
-    if (!h->curl || !h->headers) {
+    h->multi = curl_multi_init();
+    if (!h->curl || !h->headers || !h->multi) {
         ig_err_set(err, "OTLP exporter: cannot initialise libcurl");
         http_destroy(&h->base);
         return NULL;
@@ -374,6 +457,7 @@ ig_exporter *ig_otlp_http_exporter_new(const ig_otlp_config *cfg, ig_err *err)
     h->base.export_spans = http_export;
     h->base.force_flush = http_force_flush;
     h->base.after_fork_child = http_after_fork_child;
+    h->base.cancel = http_cancel;
     h->base.destroy = http_destroy;
     return &h->base;
 }

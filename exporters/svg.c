@@ -28,7 +28,15 @@
  * frame by the change of its share of the total between the base and the
  * new profile, from light grey towards red (grew) or blue (shrank), the
  * intensity relative to the largest change; labels on dark fills are
- * white.  The output is deterministic: same input, same bytes.
+ * white.  Frames only in the base (removed) are drawn too, dashed, as wide
+ * as their base value: a frame's width is its value plus the widths of the
+ * removed frames below it, computed bottom-up (frame_widths), and <g v>
+ * carries that width, so the script's zoom still adds up.
+ *
+ * Percentages are of the whole profile, before filters (pprof's rule),
+ * unless the tree was built with `relative`; the subtitle lists the
+ * filters and the share they kept.  The output is deterministic: same
+ * input, same bytes.
  */
 #include "exporters/formats.h"
 #include "exporters/svg_js.h"
@@ -62,11 +70,14 @@ typedef struct svg_ctx {
     double px_per_unit;  /* frame_w / total */
     double minwidth;     /* px */
     double root_y;       /* y of the root row */
-    int64_t total, base_total;
+    int64_t total, base_total;   /* kept by the filters (root values) */
+    int64_t pct_total, base_pct_total; /* what percentages are of */
+    int64_t *span;       /* per node: value plus removed frames below (layout units) */
     /* measured by the first walk */
     size_t frames;
     int64_t hidden;      /* value under frames too narrow to draw */
     uint32_t max_depth;
+    size_t removed;      /* frames only in the base drawn */
     double max_delta;    /* diff: largest |share change| */
     unsigned kinds;      /* bit per IG_NODE_* kind drawn */
 } svg_ctx;
@@ -172,9 +183,15 @@ static void kind_colour(int kind, const char *name, char out[8])
 /* Share change of a node between base and new profile, in [-1, 1]. */
 static double share_delta(const svg_ctx *c, const ig_tree_node *n)
 {
-    double now = c->total > 0 ? (double)n->total / (double)c->total : 0;
-    double was = c->base_total > 0 ? (double)n->base_total / (double)c->base_total : 0;
+    double now = c->pct_total > 0 ? (double)n->total / (double)c->pct_total : 0;
+    double was = c->base_pct_total > 0 ? (double)n->base_total / (double)c->base_pct_total : 0;
     return now - was;
+}
+
+/* A frame only in the base of a diff. */
+static int removed(const svg_ctx *c, const ig_tree_node *n)
+{
+    return c->diff && n->total == 0 && n->base_total > 0;
 }
 
 static void diff_colour(const svg_ctx *c, const ig_tree_node *n, char out[8])
@@ -301,20 +318,23 @@ static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
     if (c->diff) {
         ig_sb_puts(sb, "new: ");
         put_value(c, n->total);
-        ig_sb_printf(sb, " (%.2f%%), base: ", pct(n->total, c->total));
+        ig_sb_printf(sb, " (%.2f%%), base: ", pct(n->total, c->pct_total));
         put_value(c, n->base_total);
         int64_t delta = ig_sat_sub(n->total, n->base_total);
-        ig_sb_printf(sb, " (%.2f%%)\ndelta: %s", pct(n->base_total, c->base_total), delta >= 0 ? "+" : "-");
+        ig_sb_printf(sb, " (%.2f%%)\ndelta: %s", pct(n->base_total, c->base_pct_total),
+                     delta > 0 ? "+" : delta < 0 ? "-" : "");
         put_value(c, ig_sat_abs(delta));
         ig_sb_printf(sb, " (%+.2f points of the total)", 100 * share_delta(c, n));
+        if (removed(c, n))
+            ig_sb_puts(sb, " [removed: only in the base]");
         return;
     }
     put_value(c, n->total);
-    ig_sb_printf(sb, " (%.2f%%)", pct(n->total, c->total));
+    ig_sb_printf(sb, " (%.2f%%)", pct(n->total, c->pct_total));
     if (n->self > 0 && n->self != n->total) {
         ig_sb_puts(sb, ", self ");
         put_value(c, n->self);
-        ig_sb_printf(sb, " (%.2f%%)", pct(n->self, c->total));
+        ig_sb_printf(sb, " (%.2f%%)", pct(n->self, c->pct_total));
     }
     if (n->kind == IG_NODE_KERNEL)
         ig_sb_puts(sb, " [kernel]");
@@ -337,9 +357,33 @@ typedef struct walk_entry {
     int64_t child_offset; /* where the next drawn child starts */
 } walk_entry;
 
+static int64_t width_of(const svg_ctx *c, const ig_tree_node *n)
+{
+    return c->span[n - ig_tree_node_at(c->tree, 0)];
+}
+
 static int drawn(const svg_ctx *c, const ig_tree_node *n)
 {
-    return n->total > 0 && (double)n->total * c->px_per_unit >= c->minwidth;
+    int64_t w = width_of(c, n);
+    return w > 0 && (double)w * c->px_per_unit >= c->minwidth;
+}
+
+/* Each node's width in value units: its total, plus the widths of the
+ * removed frames below it; a removed frame is as wide as its base value.
+ * Nodes are in pre-order, so a backward pass sees children first. */
+static int64_t *frame_widths(const svg_ctx *c)
+{
+    size_t n = ig_tree_size(c->tree);
+    const ig_tree_node *nodes = ig_tree_node_at(c->tree, 0);
+    int64_t *w = ig_xmalloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = removed(c, &nodes[i]) ? nodes[i].base_total : nodes[i].total;
+    for (size_t i = n; i-- > 1;) {
+        uint32_t p = nodes[i].parent;
+        if (!removed(c, &nodes[p]))
+            w[p] = ig_sat_add(w[p], ig_sat_sub(w[i], nodes[i].total));
+    }
+    return w;
 }
 
 /* Calls fn for every node that is drawn, depth-first, with its offset.
@@ -358,8 +402,10 @@ static void walk(svg_ctx *c, frame_fn fn)
         walk_entry *top = &st[sp - 1];
         if (!top->next_child) {
             /* what neither self nor a drawn child covers was hidden */
-            int64_t covered = ig_sat_add(top->node->self, ig_sat_sub(top->child_offset, top->offset));
-            c->hidden = ig_sat_add(c->hidden, ig_sat_sub(top->node->total, covered));
+            const ig_tree_node *nd = top->node;
+            int64_t own = removed(c, nd) ? nd->base_self : nd->self;
+            int64_t covered = ig_sat_add(own, ig_sat_sub(top->child_offset, top->offset));
+            c->hidden = ig_sat_add(c->hidden, ig_sat_sub(width_of(c, nd), covered));
             sp--;
             continue;
         }
@@ -368,7 +414,7 @@ static void walk(svg_ctx *c, frame_fn fn)
         top->next_child = n->next_sibling;
         if (!drawn(c, n))
             continue;
-        top->child_offset = ig_sat_add(top->child_offset, n->total);
+        top->child_offset = ig_sat_add(top->child_offset, width_of(c, n));
         fn(c, n, offset);
         if (sp == cap) {
             cap *= 2;
@@ -383,6 +429,7 @@ static void measure_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
 {
     (void)offset;
     c->frames++;
+    c->removed += removed(c, n);
     c->kinds |= 1u << n->kind;
     if (n->depth > c->max_depth)
         c->max_depth = n->depth;
@@ -397,7 +444,7 @@ static void write_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
 {
     ig_strbuf *sb = c->out;
     double x = XPAD + (double)offset * c->px_per_unit;
-    double w = (double)n->total * c->px_per_unit;
+    double w = (double)width_of(c, n) * c->px_per_unit;
     double y = c->inverted ? c->root_y + n->depth * ROW_HEIGHT : c->root_y - n->depth * ROW_HEIGHT;
     char fill[8];
     if (c->diff && n->kind != IG_NODE_ROOT)
@@ -406,8 +453,9 @@ static void write_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
         kind_colour(n->kind, node_name(c, n), fill);
 
     ig_sb_puts(sb, "<g v=\"");
-    put_i64(sb, n->total);
-    ig_sb_puts(sb, is_dark(fill) ? "\" class=\"w\"><title>" : "\"><title>");
+    put_i64(sb, width_of(c, n));
+    ig_sb_puts(sb, removed(c, n) ? (is_dark(fill) ? "\" class=\"w rm\"><title>" : "\" class=\"rm\"><title>")
+                                 : is_dark(fill) ? "\" class=\"w\"><title>" : "\"><title>");
     put_tooltip(c, n);
     ig_sb_puts(sb, "</title><rect");
     put_attr_px(sb, " x=\"", x);
@@ -438,6 +486,7 @@ static const char svg_style[] =
     "#frames g{cursor:pointer}#frames text{pointer-events:none}\n"
     "#frames g:hover rect{stroke:#222;stroke-width:.8}\n"
     ".fade{opacity:.45}.hide{display:none}.w text{fill:#fff}\n"
+    ".rm rect{stroke:#1d4f91;stroke-width:.8;stroke-dasharray:3,2}\n"
     "</style>\n";
 
 static const char *default_title(const ig_write_opts *o)
@@ -445,6 +494,36 @@ static const char *default_title(const ig_write_opts *o)
     if (o->diff_base)
         return "Differential Flame Graph";
     return o->inverted ? "Icicle Graph" : "Flame Graph";
+}
+
+/* " · focus=RE, ... kept X (Y%) of Z" when filters are set. */
+static void write_filters(svg_ctx *c, const ig_tree_opts *t)
+{
+    const struct { const char *name, *re; } res[] = {
+        {"focus", t->focus}, {"ignore", t->ignore}, {"thread", t->thread}, {"show_from", t->root},
+        {"hide", t->hide}, {"show", t->show}, {"prune_from", t->prune_from}};
+    int n = 0;
+    for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
+        if (res[i].re && *res[i].re) {
+            ig_sb_puts(c->out, n++ ? ", " : " \xc2\xb7 ");
+            ig_sb_printf(c->out, "%s=", res[i].name);
+            put_text(c->out, res[i].re);
+        }
+    for (int ignore = 0; ignore < 2; ignore++)
+        for (const char *const *l = ignore ? t->tagignore : t->tagfocus; l && *l; l++) {
+            ig_sb_puts(c->out, n++ ? ", " : " \xc2\xb7 ");
+            ig_sb_puts(c->out, ignore ? "tagignore=" : "tagfocus=");
+            put_text(c->out, *l);
+        }
+    if (!n)
+        return;
+    char kept[64], all[64];
+    ig_format_value(c->total, c->unit, kept, sizeof kept);
+    ig_format_value(ig_tree_total_all(c->tree), c->unit, all, sizeof all);
+    ig_sb_puts(c->out, " kept ");
+    put_text(c->out, kept);
+    ig_sb_printf(c->out, " (%.2f%%) of ", pct(c->total, ig_tree_total_all(c->tree)));
+    put_text(c->out, all);
 }
 
 static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
@@ -464,8 +543,13 @@ static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
         ig_format_value(c->base_total, c->unit, buf, sizeof buf);
         ig_sb_puts(sb, ", base ");
         put_text(sb, buf);
+        if (o->tree.normalize)
+            ig_sb_puts(sb, " (normalized)");
         ig_sb_puts(sb, " \xc2\xb7 red grew, blue shrank");
+        if (c->removed)
+            ig_sb_puts(sb, ", dashed only in the base");
     }
+    write_filters(c, &o->tree);
     if (o->tree.reverse)
         ig_sb_puts(sb, " \xc2\xb7 callers (reversed)");
     ig_sb_printf(sb, " \xc2\xb7 %zu frames", c->frames);
@@ -505,7 +589,7 @@ static void write_legend(svg_ctx *c)
 static void write_document(svg_ctx *c, const ig_write_opts *o)
 {
     ig_strbuf *sb = c->out;
-    int rows = c->total > 0 ? (int)c->max_depth + 1 : 1;
+    int rows = c->span[0] > 0 ? (int)c->max_depth + 1 : 1;
     int height = YPAD_TOP + rows * ROW_HEIGHT + YPAD_BOTTOM;
     c->root_y = c->inverted ? YPAD_TOP : YPAD_TOP + (rows - 1) * ROW_HEIGHT;
 
@@ -530,7 +614,7 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
                  XPAD, c->width - XPAD, XPAD, height - 10, c->width - XPAD, height - 10);
     write_legend(c);
     ig_sb_puts(sb, "<g id=\"frames\">\n");
-    if (c->total > 0)
+    if (c->span[0] > 0)
         walk(c, write_frame);
     else
         ig_sb_printf(sb, "<text x=\"%d\" y=\"%d\" style=\"text-anchor:middle\">No samples</text>\n",
@@ -540,7 +624,7 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
     ig_sb_printf(sb, ",x:%d,h:%d,ty:%g,r0:", XPAD, ROW_HEIGHT, TEXT_DY);
     put_px(sb, c->root_y);
     ig_sb_printf(sb, ",fs:%d,tot:", FONT_SIZE);
-    put_i64(sb, c->total);
+    put_i64(sb, c->span[0]);
     ig_sb_puts(sb, ",hl:\"" HIGHLIGHT "\"};\n");
     ig_sb_puts(sb, ig_svg_js);
     ig_sb_puts(sb, "]]></script>\n</svg>\n");
@@ -549,11 +633,14 @@ static void write_document(svg_ctx *c, const ig_write_opts *o)
 /* The smallest total worth keeping while the tree is built, so memory
  * stays proportional to what is drawn.  Filters shrink the total by an
  * unknown amount, so with filters the tree keeps everything and only the
- * walk prunes.  Rounded down: the walk makes the exact decision. */
+ * walk prunes.  In a diff, a frame pruned here but large enough in the
+ * base is drawn as removed: its new value, under the threshold, is less
+ * than minwidth.  Rounded down: the walk makes the exact decision. */
 static int64_t prune_threshold(const ignis_profile *p, const ig_write_opts *o)
 {
     const ig_tree_opts *t = &o->tree;
-    if (t->focus || t->ignore || t->thread || t->root)
+    if (t->focus || t->ignore || t->thread || t->root || t->hide || t->show || t->prune_from || t->tagfocus ||
+        t->tagignore)
         return 0;
     int vi = t->value < 0 ? ignis_profile_default_value(p) : t->value;
     if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
@@ -590,10 +677,15 @@ int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out,
     c.minwidth = o->minwidth < 0 ? DEFAULT_MINWIDTH : o->minwidth;
     c.total = ig_tree_total(t);
     c.base_total = ig_tree_node_at(t, 0)->base_total;
-    c.px_per_unit = c.total > 0 ? c.frame_w / (double)c.total : 0;
-    if (c.total > 0)
+    c.pct_total = ig_tree_pct_total(t);
+    c.base_pct_total = o->tree.relative ? c.base_total
+                                        : (int64_t)((double)ig_tree_base_total_all(t) * ig_tree_base_scale(t));
+    c.span = frame_widths(&c);
+    c.px_per_unit = c.span[0] > 0 ? c.frame_w / (double)c.span[0] : 0;
+    if (c.span[0] > 0)
         walk(&c, measure_frame);
     write_document(&c, o); /* the subtitle uses the measured counts */
+    free(c.span);
     ig_tree_free(t);
     return 0;
 }

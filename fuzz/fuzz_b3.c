@@ -1,7 +1,8 @@
 /*
  * fuzz/fuzz_b3.c — libFuzzer target for the B3 single-header parser and,
  * with the input split at NUL bytes into four strings, the multi-header
- * parser.  A valid result must have non-zero ids and only the sampled bit.
+ * parser.  A valid result must have non-zero ids and only the sampled bit;
+ * a debug flag implies sampled.
  */
 #include "libtrace/internal.h"
 
@@ -16,6 +17,8 @@ static void check(const ig_remote *r)
 {
     if (!r->valid || ig_all_zero(r->trace_id, 16) || ig_all_zero(r->span_id, 8) || (r->flags & ~1u))
         abort();
+    if (r->debug && !(r->flags & IGNIS_TRACE_FLAG_SAMPLED))
+        abort(); /* debug implies sampled */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,9 +2,11 @@
  * fuzz/fuzz_baggage.c — libFuzzer target for the W3C baggage parser and
  * formatter: whatever parses must format within the limits (8192 bytes,
  * 180 members) and the formatted text must parse back to the same
- * entries (keys, decoded values, metadata).
+ * entries (keys, decoded values, metadata).  Every decoded value is
+ * valid UTF-8 (escapes that are not become U+FFFD).
  */
 #include "libtrace/internal.h"
+#include "utils/utf8.h"
 
 #include <setjmp.h> /* for fuzz/replay.c, which includes cmocka.h */
 #include <stdarg.h>
@@ -22,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (b->n > 180)
         abort();
+    for (size_t i = 0; i < b->n; i++)
+        if (!ig_utf8_valid(b->e[i].value, strlen(b->e[i].value)))
+            abort();
     char *s = ig_baggage_format(b);
     if (s) {
         if (strlen(s) > 8192)

@@ -1,8 +1,9 @@
 /*
  * fuzz/fuzz_elf_symbolize.c — libFuzzer target for the symbolizer: the
  * input is written to a temporary file and symbolized as an ELF file at
- * offsets taken from the input itself and a few fixed ones; the same bytes
- * are then read as a kallsyms file and as a perf map.  Corrupt ELF, DWARF
+ * offsets taken from the input itself and a few fixed ones, and as an ELF
+ * image in memory (the vDSO's route); the same bytes are then read as a
+ * kallsyms file and as a perf map.  Corrupt ELF, DWARF
  * or text must never crash, hang or leak.
  */
 #include <stdint.h>
@@ -75,6 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int k = 0; k < n; k++)
             if (f[k].func && strlen(f[k].func) > (1u << 20))
                 abort();
+        n = ig_symtab_lookup_image(st, "[image]", NULL, data, size, offs[i], f, 16); /* as the vDSO */
+        if (n < 0 || n > 16)
+            abort();
         (void)ig_symtab_kernel(st, offs[i]);
         (void)ig_symtab_perfmap(st, 1, offs[i]);
     }

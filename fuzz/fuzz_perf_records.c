@@ -5,7 +5,8 @@
  * The input is laid into a 4 KiB ring starting at an offset taken from its
  * first two bytes (so records straddle the wrap point) with data_head at
  * its end, as if the kernel had written it.  Every record ig_ring_next()
- * returns must lie within what was written, and every sample that parses
+ * returns must lie within what was written (its time, ig_perf_record_time,
+ * read from within it), and every sample that parses
  * must have its callchain and stack copy inside the record, and be 8-byte
  * aligned (misaligned records are served from the scratch copy); reading must
  * end (the tail only moves forward, never past the head).
@@ -50,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while ((h = ig_ring_next(&r))) {
         if (((uintptr_t)h & 7) || r.tail > start + size || h->size < sizeof *h)
             abort();
+        sum += ig_perf_record_time(h); /* reads only within the record */
         ig_perf_sample s;
         if (h->type != PERF_RECORD_SAMPLE || ig_perf_parse_sample(h, &s) != 0)
             continue;

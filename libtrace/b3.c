@@ -11,6 +11,10 @@
  * legacy true/false) and X-B3-Flags (1 = debug, implies sampled).  An
  * absent sampling state ("defer") is treated as not sampled.
  * ParentSpanId is validated but never used; the injector never sends it.
+ *
+ * Debug is reported apart (ig_remote.debug): the OTel B3 spec says it MUST
+ * be propagated, so extraction keeps it in the context and injection sends
+ * `-d` / X-B3-Flags: 1 again (propagate.c).
  */
 #include "libtrace/internal.h"
 
@@ -79,6 +83,7 @@ int ig_b3_parse_single(const char *s, size_t len, ig_remote *out)
         return -1;
     if (nf >= 3 && (fl[2] != 1 || parse_sampling(f[2], 1, &out->flags) < 0))
         return -1;
+    out->debug = nf >= 3 && f[2][0] == 'd';
     uint8_t parent[8];
     if (nf == 4 && (fl[3] != 16 || ig_hex_decode(f[3], 16, parent) < 0))
         return -1;
@@ -104,8 +109,10 @@ int ig_b3_parse_multi(const char *tid, const char *sid, const char *sampled, con
     }
     if (flags) {
         n = ig_trim(flags, strlen(flags), &p);
-        if (n == 1 && p[0] == '1')
+        if (n == 1 && p[0] == '1') {
             out->flags = IGNIS_TRACE_FLAG_SAMPLED;
+            out->debug = true;
+        }
         else if (!(n == 1 && p[0] == '0'))
             return -1;
     }

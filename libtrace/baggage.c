@@ -5,7 +5,12 @@
  *   member  = key OWS "=" OWS value *( OWS ";" OWS property )
  *
  * Keys are RFC 7230 tokens; values are percent-decoded (baggage-octets
- * only: no spaces, quotes, commas, semicolons or backslashes raw).
+ * only: no spaces, quotes, commas, semicolons or backslashes raw).  The
+ * decoded value is UTF-8: as the W3C spec requires, escaped octets that
+ * are not UTF-8 become U+FFFD (one per maximal ill-formed subsequence, so
+ * %FF%FE gives two).  A value holding %00 is refused and its member
+ * skipped: the API hands values out as C strings, which cannot carry the
+ * NUL, and a value cut at it would silently be another value.
  * Properties are kept verbatim as the entry's metadata.  An invalid member
  * is skipped and the others kept.  Limits (W3C): at most 180 members and
  * 8192 bytes — when parsing, members past the limits are ignored; when
@@ -14,6 +19,7 @@
 #include "libtrace/internal.h"
 #include "utils/percent.h"
 #include "utils/strbuf.h"
+#include "utils/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +33,8 @@ static bool tchar(unsigned char c)
         return true;
     return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
+
+static bool not_nul(unsigned char c) { return c != 0; }
 
 static bool octet(unsigned char c)
 {
@@ -50,9 +58,16 @@ static int parse_member(const char *m, size_t n, ig_bag_entry *e)
     for (size_t i = 0; i < kn; i++)
         if (!tchar((unsigned char)k[i]))
             return -1;
-    char *val = ig_percent_decode_dup(v, vn, octet, NULL); /* raw bytes: baggage-octets only */
+    char *val = ig_percent_decode_dup(v, vn, octet, not_nul); /* raw bytes: baggage-octets only */
     if (!val)
         return -1;
+    size_t len = strlen(val);
+    if (!ig_utf8_valid(val, len)) {
+        ig_strbuf sb = IG_STRBUF_INIT;
+        ig_utf8_append_valid(&sb, val, len);
+        free(val);
+        val = ig_sb_detach(&sb, NULL);
+    }
     e->key = strndup(k, kn);
     e->value = val;
     e->meta = NULL;

@@ -25,7 +25,10 @@
  * thread sleeps and sees at least a batch outstanding writes the eventfd
  * (checked once per credit chunk, so a wake-up comes within a chunk of the
  * batch size); woken so, it exports full batches only, and the partial
- * rest when the schedule delay elapses, as the OTel batch processor does.  Flush and shutdown requests are generation numbers under a
+ * rest when the schedule delay elapses, as the OTel batch processor does
+ * (when the credits taken reach a batch but fewer spans are queued —
+ * credits still in producers' hands — it sleeps 1 ms, not the delay, then
+ * takes what is there: no wake-up is lost).  Flush and shutdown requests are generation numbers under a
  * mutex that is never held during an export; callers wait on a condition
  * variable with a deadline, so force_flush/shutdown always return within
  * their timeout even when the exporter is stuck (shutdown then abandons
@@ -40,6 +43,21 @@
  *
  * Simple: exports each span synchronously from ignis_span_end under a
  * mutex (debugging only).
+ *
+ * Callbacks: an application's span processor (ignis_span_processor_new):
+ * on_start/on_end are called from the SDK's hot path, flush and shutdown
+ * are passed on.
+ *
+ * A shutdown that runs out of time: past its deadline no export starts;
+ * the deadline's "expiry" (by the shutdown caller when its wait times out,
+ * or by the export thread if it gets there first) counts as dropped every
+ * span still queued and the part of the export in flight that the
+ * exporter has not accounted yet, freezes the exporter's counters (what
+ * the abandoned export does later is not counted twice) and asks the
+ * exporter to cancel the export in flight.  Batches are taken and the
+ * export in flight is recorded under the processor mutex, so the count is
+ * exact: once shutdown returns, every span handed to the processor is
+ * exported, failed, rejected or dropped.
  */
 #include "libtrace/internal.h"
 
@@ -81,8 +99,9 @@ struct ig_ring {
 
 enum { TS_NONE = 0, TS_RUNNING = 1, TS_FAILED = 2 };
 
-struct ig_processor {
+struct ignis_span_processor {
     bool is_batch;
+    int kind;            /* IG_PROC_* */
     ig_exporter *e;
     int export_timeout_ms;
     pthread_mutex_t emu; /* simple: serialises export calls */
@@ -113,35 +132,59 @@ struct ig_processor {
     const ig_span_data **batch;
     void (*orphan_cb)(void *); /* abandoned: called by the exiting thread to free all */
     void *orphan_arg;
-    _Atomic bool snapped;      /* exporter destroyed; counters below are final */
+    _Atomic bool snapped;      /* exporter destroyed or frozen; counters below are final */
     uint64_t final[4];         /* exported, failed, rejected, retries */
+    /* a shutdown that ran out of time (under mu) */
+    bool frozen;               /* counters final, nothing more is exported */
+    size_t inflight;           /* spans of the export running now */
+    uint64_t inflight_base;    /* spans the exporter had accounted when it began */
+    _Atomic uint64_t late_dropped; /* dropped at the deadline or after it */
+    /* callbacks (IG_PROC_CALLBACKS) */
+    ignis_processor_options cb;
+    bool cb_shut;
+    _Atomic bool given;        /* handed to a provider */
 };
 
 static _Atomic uint64_t g_processor_ids;
 
 /* Snapshot the exporter's counters, then destroy it. */
+static void read_counters(const ig_exporter *e, uint64_t out[4])
+{
+    out[0] = atomic_load(&e->counters.exported);
+    out[1] = atomic_load(&e->counters.failed);
+    out[2] = atomic_load(&e->counters.rejected);
+    out[3] = atomic_load(&e->counters.retries);
+}
+
+/* Spans the exporter has counted one way or another. */
+static uint64_t accounted(const ig_exporter *e)
+{
+    uint64_t c[4];
+    read_counters(e, c);
+    return c[0] + c[1] + c[2];
+}
+
+/* Snapshot the exporter's counters (unless frozen earlier), then destroy it. */
 static void destroy_exporter(ig_processor *p)
 {
-    ig_export_counters *c = &p->e->counters;
-    p->final[0] = atomic_load(&c->exported);
-    p->final[1] = atomic_load(&c->failed);
-    p->final[2] = atomic_load(&c->rejected);
-    p->final[3] = atomic_load(&c->retries);
-    atomic_store(&p->snapped, true);
+    if (!atomic_load(&p->snapped)) {
+        read_counters(p->e, p->final);
+        atomic_store(&p->snapped, true);
+    }
     p->e->destroy(p->e);
 }
 
 void ig_processor_counters(ig_processor *p, uint64_t out[4])
 {
+    if (p->kind == IG_PROC_CALLBACKS) {
+        memset(out, 0, 4 * sizeof *out);
+        return;
+    }
     if (atomic_load(&p->snapped)) {
         memcpy(out, p->final, sizeof p->final);
         return;
     }
-    ig_export_counters *c = &p->e->counters;
-    out[0] = atomic_load(&c->exported);
-    out[1] = atomic_load(&c->failed);
-    out[2] = atomic_load(&c->rejected);
-    out[3] = atomic_load(&c->retries);
+    read_counters(p->e, out);
 }
 
 static uint64_t mono_ns(void)
@@ -189,6 +232,7 @@ ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *
         abort();
     memset(p, 0, sizeof *p);
     p->is_batch = true;
+    p->kind = IG_PROC_BATCH;
     p->e = e;
     p->id = atomic_fetch_add(&g_processor_ids, 1) + 1;
     p->export_timeout_ms = o->export_timeout_ms > 0 ? o->export_timeout_ms : 30000;
@@ -220,6 +264,7 @@ ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms)
     if (!p)
         abort();
     memset(p, 0, sizeof *p);
+    p->kind = IG_PROC_SIMPLE;
     p->e = e;
     p->export_timeout_ms = export_timeout_ms > 0 ? export_timeout_ms : 30000;
     p->efd = -1;
@@ -227,9 +272,27 @@ ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms)
     return p;
 }
 
+ig_processor *ig_callback_processor_new(const ignis_processor_options *cb)
+{
+    ig_processor *p = aligned_alloc(64, sizeof *p);
+    if (!p)
+        abort();
+    memset(p, 0, sizeof *p);
+    p->kind = IG_PROC_CALLBACKS;
+    p->cb = *cb;
+    p->efd = -1;
+    init_sync(p);
+    return p;
+}
+
+int ig_processor_kind(const ig_processor *p) { return p->kind; }
+
+bool ig_processor_given(const ig_processor *p) { return atomic_load(&p->given); }
+void ig_processor_give(ig_processor *p) { atomic_store(&p->given, true); }
+
 uint64_t ig_processor_dropped(ig_processor *p)
 {
-    uint64_t n = 0;
+    uint64_t n = atomic_load(&p->late_dropped);
     if (p->is_batch)
         for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next)
             n += atomic_load_explicit(&r->dropped, memory_order_relaxed);
@@ -346,6 +409,44 @@ static void ring_release(ig_ring *r)
     r->credits = 0;
 }
 
+/* Releases the spans queued in every ring without exporting them and
+ * counts them as dropped (shutdown's time ran out; mu held: the rings'
+ * one consumer at a time). */
+static void discard_queued(ig_processor *p)
+{
+    size_t n = 0;
+    for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_acquire); r; r = r->next) {
+        size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+        size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        for (; h != t; h++, n++)
+            ig_span_unref(untag(r->cells[h & r->mask].span));
+        atomic_store_explicit(&r->head, h, memory_order_release);
+    }
+    if (n) {
+        atomic_fetch_add_explicit(&p->avail, n, memory_order_relaxed);
+        atomic_fetch_add(&p->late_dropped, n);
+    }
+}
+
+/* Shutdown's time ran out (mu held): counts as dropped what is queued and
+ * the part of the export in flight the exporter has not accounted yet,
+ * and freezes the counters, so nothing is counted twice or left out. */
+static void expire(ig_processor *p)
+{
+    if (p->frozen)
+        return;
+    uint64_t c[4];
+    read_counters(p->e, c);
+    uint64_t done = c[0] + c[1] + c[2] - p->inflight_base;
+    uint64_t lost = p->inflight > done ? p->inflight - done : 0;
+    memcpy(p->final, c, sizeof c);
+    atomic_store(&p->snapped, true);
+    p->frozen = true;
+    atomic_fetch_add(&p->late_dropped, lost);
+    if (p->is_batch)
+        discard_queued(p);
+}
+
 /* ---- export thread -------------------------------------------------------------- */
 
 /* Takes up to batch_size queued spans, visiting the rings round-robin from
@@ -379,6 +480,8 @@ static size_t take(ig_processor *p)
     return n;
 }
 
+/* The time an export may take: the export timeout, or what is left of
+ * shutdown's (at least 1 ms: no export starts once it has passed). */
 static int export_timeout(ig_processor *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -387,11 +490,19 @@ static int export_timeout(ig_processor *p)
     int t = p->export_timeout_ms;
     if (dl) {
         uint64_t now = mono_ns();
-        int left = now >= dl ? 0 : (int)((dl - now) / 1000000ull);
-        if (left < t)
-            t = left;
+        uint64_t left = now >= dl ? 1 : (dl - now + 999999ull) / 1000000ull;
+        if (left < (uint64_t)t)
+            t = (int)left;
     }
     return t;
+}
+
+static bool is_frozen(ig_processor *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool f = p->frozen;
+    pthread_mutex_unlock(&p->mu);
+    return f;
 }
 
 /* Frees the batch's blocks back to their threads: exclusively owned spans
@@ -427,21 +538,43 @@ static void release_batch(ig_processor *p, size_t n)
         ig_span_block_return(node);
 }
 
+/* Takes the next batch to export, recorded as in flight: a full one, or
+ * with `all` whatever is queued.  0 when there is none, or when shutdown's
+ * deadline has passed (then what is queued is dropped and counted). */
+static size_t begin_export(ig_processor *p, bool all)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&p->mu);
+    if (!p->frozen && p->stop && p->deadline_ns && mono_ns() >= p->deadline_ns)
+        expire(p);
+    if (p->frozen) {
+        discard_queued(p); /* spans that raced with shutdown */
+    } else if (all || queued(p) >= p->batch_size) {
+        n = take(p);
+        p->inflight = n;
+        p->inflight_base = accounted(p->e);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 static void export_batch(ig_processor *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         p->batch[i] = &untag(p->bspans[i])->d;
     p->e->export_spans(p->e, p->batch, n, export_timeout(p));
+    pthread_mutex_lock(&p->mu);
+    p->inflight = 0;
+    pthread_mutex_unlock(&p->mu);
     release_batch(p, n);
 }
 
-/* Exports everything queued so far. */
 /* Exports full batches while there are some; with `all` (the schedule
  * delay elapsed, a flush, shutdown) also the partial one at the end. */
 static void drain(ig_processor *p, bool all)
 {
     size_t n;
-    while ((all || queued(p) >= p->batch_size) && (n = take(p)) > 0)
+    while ((n = begin_export(p, all)) > 0)
         export_batch(p, n);
 }
 
@@ -451,8 +584,9 @@ static void *export_main(void *arg)
     sigset_t signals;
     sigfillset(&signals);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    pthread_setname_np(pthread_self(), "ignis-export"); /* for top -H, perf */
     uint64_t flushed = 0;
-    bool all = false; /* the schedule delay elapsed */
+    bool all = false; /* the schedule delay (or a linger) elapsed */
     for (;;) {
         drain(p, all);
         pthread_mutex_lock(&p->mu);
@@ -461,7 +595,7 @@ static void *export_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (req > flushed || stop) {
             drain(p, true);
-            if (p->e->force_flush)
+            if (p->e->force_flush && !is_frozen(p))
                 p->e->force_flush(p->e, export_timeout(p));
             flushed = req;
             pthread_mutex_lock(&p->mu);
@@ -483,13 +617,22 @@ static void *export_main(void *arg)
          * fence after publishing and before reading `asleep`). */
         atomic_store(&p->asleep, 1);
         atomic_thread_fence(memory_order_seq_cst);
-        if (queued(p) >= p->wake_n) {
+        size_t q = queued(p);
+        if (q >= p->wake_n) {
             atomic_store(&p->asleep, 0);
             continue;
         }
+        /* Producers wake us when the credits they took reach a batch,
+         * which they check only when they take credits: if the credits
+         * taken already reach one (some still in producers' hands, or
+         * their wake-up came while we were awake), no wake-up may come for
+         * the rest, so wait only a moment (1 ms), then take what is
+         * there.  Idle credits cost one early, partial export (none when
+         * nothing is queued: no polling while idle). */
+        bool pending = q && p->queue_size - atomic_load_explicit(&p->avail, memory_order_relaxed) >= p->wake_n;
         struct pollfd pfd = {p->efd, POLLIN, 0};
         /* delay 0: export at once, but do not spin */
-        all = poll(&pfd, 1, p->delay_ms > 0 ? p->delay_ms : 1) == 0;
+        all = poll(&pfd, 1, pending || p->delay_ms <= 0 ? 1 : p->delay_ms) == 0;
         atomic_store(&p->asleep, 0);
         uint64_t v;
         ssize_t r = read(p->efd, &v, sizeof v);
@@ -589,8 +732,21 @@ static void simple_on_end(ig_processor *p, ignis_span *s)
 {
     const ig_span_data *d = &s->d;
     pthread_mutex_lock(&p->emu);
-    if (!p->destroyed)
+    pthread_mutex_lock(&p->mu);
+    bool go = !p->destroyed && !p->frozen;
+    if (go) {
+        p->inflight = 1;
+        p->inflight_base = accounted(p->e);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (go) {
         p->e->export_spans(p->e, &d, 1, p->export_timeout_ms);
+        pthread_mutex_lock(&p->mu);
+        p->inflight = 0;
+        pthread_mutex_unlock(&p->mu);
+    } else {
+        atomic_fetch_add(&p->late_dropped, 1);
+    }
     pthread_mutex_unlock(&p->emu);
     ig_span_unref(s);
 }
@@ -601,6 +757,18 @@ void ig_processor_on_end(ig_processor *p, ignis_span *s)
         batch_on_end(p, s);
     else
         simple_on_end(p, s);
+}
+
+void ig_processor_started(ig_processor *p, ignis_span *s, const ignis_span_context *parent)
+{
+    if (p->cb.on_start)
+        p->cb.on_start(p->cb.arg, s, parent);
+}
+
+void ig_processor_ended(ig_processor *p, const ignis_span *s)
+{
+    if (p->cb.on_end)
+        p->cb.on_end(p->cb.arg, &s->d);
 }
 
 /* ---- flush / shutdown ------------------------------------------------------------------ */
@@ -640,6 +808,8 @@ int ig_processor_force_flush(ig_processor *p, int timeout_ms)
 {
     if (timeout_ms < 0)
         timeout_ms = 0;
+    if (p->kind == IG_PROC_CALLBACKS)
+        return p->cb.force_flush && p->cb.force_flush(p->cb.arg, timeout_ms) != 0 ? -1 : 0;
     if (!p->is_batch)
         return simple_flush(p, timeout_ms);
     if (atomic_load(&p->thread_state) != TS_RUNNING)
@@ -652,14 +822,37 @@ int ig_processor_force_flush(ig_processor *p, int timeout_ms)
     return wait_until(p, &p->flush_done, req, &p->exited, deadline);
 }
 
+/* The time ran out while an export may be running: count and freeze
+ * (unless the export thread got out meanwhile), then ask the exporter to
+ * cancel.  Returns false when the thread has exited after all. */
+static bool give_up(ig_processor *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool exited = p->is_batch && p->exited;
+    if (!exited) {
+        expire(p);
+        p->abandoned = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!exited && p->e->cancel)
+        p->e->cancel(p->e);
+    return !exited;
+}
+
 int ig_processor_shutdown(ig_processor *p, int timeout_ms)
 {
     if (timeout_ms < 0)
         timeout_ms = 0;
+    if (p->kind == IG_PROC_CALLBACKS) {
+        if (p->cb_shut)
+            return 0;
+        p->cb_shut = true;
+        return p->cb.shutdown && p->cb.shutdown(p->cb.arg, timeout_ms) != 0 ? -1 : 0;
+    }
     if (!p->is_batch) {
         int rc = simple_flush(p, timeout_ms);
         if (rc < 0) {
-            p->abandoned = true;
+            give_up(p);
             return -1;
         }
         pthread_mutex_lock(&p->emu);
@@ -677,8 +870,7 @@ int ig_processor_shutdown(ig_processor *p, int timeout_ms)
     if (running) {
         wake(p);
         uint64_t never = 1;
-        if (wait_until(p, &never, 2, &p->exited, deadline) < 0) {
-            p->abandoned = true;
+        if (wait_until(p, &never, 2, &p->exited, deadline) < 0 && give_up(p)) {
             pthread_detach(p->thread);
             return -1;
         }
@@ -686,7 +878,15 @@ int ig_processor_shutdown(ig_processor *p, int timeout_ms)
     }
     p->destroyed = true;
     destroy_exporter(p);
-    return 0;
+    return p->frozen ? -1 : 0; /* frozen: the thread itself found the deadline passed */
+}
+
+bool ig_processor_wait_exit(ig_processor *p, int timeout_ms)
+{
+    if (!p->is_batch || atomic_load(&p->thread_state) != TS_RUNNING)
+        return true;
+    uint64_t never = 1;
+    return wait_until(p, &never, 2, &p->exited, mono_ns() + (uint64_t)timeout_ms * 1000000ull) == 0;
 }
 
 bool ig_processor_hand_over(ig_processor *p, void (*cb)(void *), void *arg)
@@ -710,6 +910,13 @@ bool ig_processor_hand_over(ig_processor *p, void (*cb)(void *), void *arg)
 
 void ig_processor_free(ig_processor *p)
 {
+    if (p->kind == IG_PROC_CALLBACKS) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_mutex_destroy(&p->emu);
+        pthread_cond_destroy(&p->cv);
+        free(p);
+        return;
+    }
     if (p->abandoned && !p->destroyed) {
         /* called by the abandoned export thread itself on its way out */
         p->destroyed = true;
@@ -743,16 +950,16 @@ bool ig_processor_abandoned(ig_processor *p) { return p->abandoned; }
 
 void ig_processor_atfork_prepare(ig_processor *p)
 {
-    pthread_mutex_lock(&p->mu);
     if (!p->is_batch)
-        pthread_mutex_lock(&p->emu);
+        pthread_mutex_lock(&p->emu); /* emu before mu, as simple_on_end takes them */
+    pthread_mutex_lock(&p->mu);
 }
 
 void ig_processor_atfork_parent(ig_processor *p)
 {
+    pthread_mutex_unlock(&p->mu);
     if (!p->is_batch)
         pthread_mutex_unlock(&p->emu);
-    pthread_mutex_unlock(&p->mu);
 }
 
 void ig_processor_atfork_child(ig_processor *p)

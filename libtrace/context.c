@@ -9,8 +9,10 @@
  * a span (ignis_span_make_current) or a whole context (ignis_context_attach,
  * e.g. one captured on another thread).  The current span is the top
  * entry's; the current baggage is that of the nearest context entry, so
- * making a span current keeps the baggage around it.  Scope tokens are
- * stack depths, which makes out-of-order ends detectable.
+ * making a span current keeps the baggage around it (and the B3 debug
+ * flag, which applies to the trace it was extracted with).  Scope tokens are
+ * stack depths, which makes out-of-order ends detectable.  Every push and
+ * pop republishes the new top for profilers (ig_tctx_sync, threadctx.c).
  */
 #include "libtrace/internal.h"
 #include "utils/strbuf.h"
@@ -74,7 +76,14 @@ static ignis_context *ctx_clone(const ignis_context *base)
     c->flags = base->flags;
     c->tracestate = base->tracestate ? ig_xstrdup(base->tracestate) : NULL;
     c->bag = bag_ref(base->bag);
+    c->b3_debug = base->b3_debug;
+    memcpy(c->debug_trace, base->debug_trace, 16);
     return c;
+}
+
+bool ig_context_b3_debug(const ignis_context *ctx, const uint8_t trace_id[16])
+{
+    return ctx && ctx->b3_debug && memcmp(ctx->debug_trace, trace_id, 16) == 0;
 }
 
 static void ctx_clear_span(ignis_context *c)
@@ -246,6 +255,10 @@ static ignis_scope push(ignis_span *span, ignis_context *ctx)
         tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
     }
     tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
+    if (span && IG_LIKELY(tc->tctx != NULL))
+        ig_tctx_publish_span(tc->tctx, span); /* the common case, without looking at the stack */
+    else
+        ig_tctx_sync(tc);
     return (ignis_scope){tc->depth};
 }
 
@@ -281,12 +294,15 @@ void ignis_scope_end(ignis_scope scope)
                 tc->depth - scope.depth);
     while (tc->depth >= scope.depth)
         pop_one(tc);
+    ig_tctx_sync(tc);
 }
 
 void ig_tcache_stack_clear(ig_tcache *tc)
 {
     while (tc->depth)
         pop_one(tc);
+    if (tc->tctx)
+        ig_tctx_publish(tc->tctx, tc);
 }
 
 ignis_span *ignis_span_current(void)
@@ -298,13 +314,19 @@ ignis_span *ignis_span_current(void)
     return e->span ? e->span : e->ctx->span;
 }
 
-ig_baggage *ig_current_baggage(void)
+const ignis_context *ig_current_context_entry(void)
 {
     ig_tcache *tc = ig_tls_cache;
     for (uint32_t i = tc ? tc->depth : 0; i > 0; i--)
         if (tc->scopes[i - 1].ctx)
-            return tc->scopes[i - 1].ctx->bag;
+            return tc->scopes[i - 1].ctx;
     return NULL;
+}
+
+ig_baggage *ig_current_baggage(void)
+{
+    const ignis_context *c = ig_current_context_entry();
+    return c ? c->bag : NULL;
 }
 
 ignis_context *ignis_context_current(void)
@@ -317,6 +339,11 @@ ignis_context *ignis_context_current(void)
         return ignis_context_retain(e->ctx);
     ignis_context *c = ctx_alloc();
     c->span = ignis_span_retain(e->span);
-    c->bag = bag_ref(ig_current_baggage());
+    const ignis_context *around = ig_current_context_entry();
+    if (around) {
+        c->bag = bag_ref(around->bag);
+        c->b3_debug = around->b3_debug;
+        memcpy(c->debug_trace, around->debug_trace, 16);
+    }
     return c;
 }

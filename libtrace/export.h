@@ -75,7 +75,9 @@ enum { IG_KIND_UNSPECIFIED = 0, IG_KIND_INTERNAL = 1, IG_KIND_SERVER = 2,
 /* OTLP Status.StatusCode values. */
 enum { IG_STATUS_UNSET = 0, IG_STATUS_OK = 1, IG_STATUS_ERROR = 2 };
 
-typedef struct ig_span_data {
+/* The public ignis_span_data (include/ignis/trace.h) is this record: the
+ * accessors in libtrace/spandata.c read it for custom exporters. */
+typedef struct ignis_span_data {
     const ig_resource *resource;
     const ig_scope *scope;
     uint8_t trace_id[16];
@@ -120,6 +122,10 @@ struct ig_exporter {
     /* Called in the child after fork(): drop connections and locks held
      * by the parent's threads so the child can export on its own. May be NULL. */
     void (*after_fork_child)(ig_exporter *e);
+    /* Called from another thread when shutdown's time ran out: the export
+     * in progress, if any, should return as soon as it can, and every
+     * later one at once (the processor starts none).  May be NULL. */
+    void (*cancel)(ig_exporter *e);
     /* Releases everything; the exporter is not used afterwards. */
     void (*destroy)(ig_exporter *e);
 };

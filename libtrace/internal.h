@@ -6,11 +6,15 @@
  *   clock.c      timestamps: CLOCK_REALTIME, or the opt-in TSC clock
  *   span.c       span start/end, attributes, events, links, limits
  *   context.c    contexts, baggage storage, the thread-local current stack
+ *   threadctx.c  the current span published per thread (OTEP 4947 record)
+ *   procctx.c    the process context mapping OTEL_CTX (OTEP 4719)
  *   sampler.c    samplers (always/ratio/parent-based)
  *   resource.c   resource detection and OTEL_RESOURCE_ATTRIBUTES
  *   env.c        logging and environment parsing
  *   provider.c   provider and tracers, options, counters, fork registry
- *   batch.c      batch + simple processors (MPSC ring, export thread)
+ *   batch.c      batch, simple and callback processors (rings, export thread)
+ *   plugin.c     the public exporter/processor constructors (callbacks)
+ *   spandata.c   the public read-only span view (ignis_span_data_*)
  *   console.c    console exporter
  *   w3c.c b3.c baggage.c propagate.c   propagation formats and carriers
  *
@@ -30,6 +34,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -56,6 +61,7 @@ typedef struct ig_stack_entry {
 } ig_stack_entry;
 
 typedef struct ig_tcache ig_tcache;
+typedef struct ig_tctx_block ig_tctx_block;
 
 /* A thread's span queue for one batch processor (batch.c), found by the
  * processor's unique id.  Written by the owning thread; cleared under the
@@ -80,6 +86,13 @@ struct ig_tcache {
     ig_tcache *next;                     /* registry */
     bool orphan;                         /* thread exited; adoptable */
     ig_ring_slot rings[IG_RING_SLOTS];   /* most recently used first */
+    ig_tctx_block *tctx;                 /* published current span (threadctx.c), or NULL */
+    int64_t tid;                         /* the owning thread's id (gettid), for thread.id */
+    const char *thread_name;             /* interned thread name (thread.name), or NULL */
+    uint32_t thread_name_len;
+    uint32_t nthread_attrs;              /* 1 or 2: thread.id[, thread.name] */
+    uint64_t thread_keymask;             /* their key bits (span.c's key mask) */
+    ig_attr thread_attrs[2];             /* copied into each recording span */
 };
 
 ig_tcache *ig_tcache_slow(void);
@@ -129,6 +142,8 @@ static inline uint64_t ig_now_ns(void)
 void ig_tcache_reseed(ig_tcache *tc);
 ignis_span *ig_span_block_alloc_slow(ig_tcache *tc);
 void ig_span_block_free(ignis_span *s);
+/* Counter stripes handed out so far (a sum need not read the others). */
+unsigned ig_tcache_stripes_used(void);
 /* The registry lock: held while a thread's ring slots change hands. */
 void ig_tcache_lock(void);
 void ig_tcache_unlock(void);
@@ -144,6 +159,7 @@ typedef struct ig_stripe {
     _Atomic uint64_t sampled;
     _Atomic uint64_t ended;
     _Atomic uint64_t kept;
+    _Atomic uint64_t discarded; /* ended with no processor (exporter none) */
 } ig_stripe;
 
 /* Increment of a per-thread stripe: a plain load+store when the stripe is
@@ -165,12 +181,13 @@ typedef struct ig_sampler {
 
 void ig_sampler_init(ig_sampler *s, ignis_sampler_kind kind, double ratio);
 
+/* The trace id's low 56 bits (bytes 9..15, big-endian) against the
+ * threshold: one load and a byte swap. */
 static inline bool ig_ratio_sampled(uint64_t threshold, const uint8_t tid[16])
 {
-    uint64_t r = 0;
-    for (int i = 9; i < 16; i++)
-        r = (r << 8) | tid[i];
-    return r >= threshold;
+    uint64_t w;
+    memcpy(&w, tid + 8, 8);
+    return (__builtin_bswap64(w) & 0x00ffffffffffffffull) >= threshold;
 }
 
 /* parent_valid/parent_sampled describe the parent span context; remote and
@@ -225,18 +242,35 @@ const ig_attr *ig_attr_set_find(const ig_attr_set *set, const char *key);
 /* Builds the provider resource. */
 void ig_resource_build(ig_attr_set *res, const ignis_provider_options *o);
 
+struct ig_sc;
+
 /* ---- processor (batch.c) --------------------------------------------------- */
-typedef struct ig_processor ig_processor;
+/* The public ignis_span_processor is this processor. */
+typedef struct ignis_span_processor ig_processor;
+enum { IG_PROC_BATCH, IG_PROC_SIMPLE, IG_PROC_CALLBACKS };
 ig_processor *ig_batch_processor_new(ig_exporter *e, const ignis_batch_options *o);
 ig_processor *ig_simple_processor_new(ig_exporter *e, int export_timeout_ms);
-/* Takes over the span reference; never blocks on I/O in batch mode. */
+/* An application's processor (a copy of its callbacks). */
+ig_processor *ig_callback_processor_new(const ignis_processor_options *cb);
+int ig_processor_kind(const ig_processor *p);
+/* Whether p was handed to a provider; marks it so. */
+bool ig_processor_given(const ig_processor *p);
+void ig_processor_give(ig_processor *p);
+/* Batch/simple: takes over the span reference; never blocks on I/O in
+ * batch mode. */
 void ig_processor_on_end(ig_processor *p, ignis_span *s);
+/* Callbacks: a recording span started / ended. */
+void ig_processor_started(ig_processor *p, ignis_span *s, const ignis_span_context *parent);
+void ig_processor_ended(ig_processor *p, const ignis_span *s);
 int ig_processor_force_flush(ig_processor *p, int timeout_ms);
 /* 0 ok, -1 timed out (exporter abandoned). */
 int ig_processor_shutdown(ig_processor *p, int timeout_ms);
 /* Frees (only after a successful shutdown; else leaks on purpose). */
 void ig_processor_free(ig_processor *p);
 bool ig_processor_abandoned(ig_processor *p);
+/* Waits (bounded) until the export thread has ended; true if it has (or
+ * never ran).  For tests of an abandoned shutdown. */
+bool ig_processor_wait_exit(ig_processor *p, int timeout_ms);
 /* After an abandoned shutdown: either the thread already exited (returns
  * true; the exporter is destroyed and the caller frees as usual) or the
  * thread will call cb(arg) as its last act, which must free everything. */
@@ -269,13 +303,22 @@ struct ignis_tracer_provider {
     ignis_span_limits limits;
     bool keep_errors;
     bool disabled;
+    bool thread_attrs;      /* thread.id / thread.name on recording spans */
+    bool publishes_ctx;     /* thread_context on: may own the process context */
     _Atomic bool shut;
-    ig_processor *proc;     /* NULL for the `none` exporter */
+    ig_processor *proc;     /* the built-in one for o->exporter; NULL for `none` */
     ig_exporter *exporter;  /* owned by proc when proc != NULL */
+    ig_processor **queues;  /* batch/simple processors (given ones, then proc) */
+    size_t nqueues;
+    ig_processor **hooks;   /* callback processors, in the order given */
+    size_t nhooks;
+    bool start_hooks;       /* some hook has on_start */
+    _Atomic int pending_release; /* abandoned threads that will free the provider */
     pthread_mutex_t lock;   /* tracers list */
     ignis_tracer *tracers;
     ig_stripe *stripes;     /* IG_NSTRIPES */
-    _Atomic uint64_t dropped_unowned;
+    _Atomic uint64_t dropped_late;   /* sampled spans that ended after shutdown began */
+    int64_t detected_pid;   /* process.pid as detected (updated in a fork child) */
     bool logged;
     ignis_tracer_provider *next_live; /* fork registry */
 };
@@ -283,6 +326,11 @@ struct ignis_tracer_provider {
 /* Internal constructor with an explicit exporter (tests, bench). */
 ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
                                                             char *errbuf, size_t errlen);
+/* Span start/end calls into the callback processors (span.c). */
+void ig_provider_run_start_hooks(ignis_tracer_provider *tp, ignis_span *s, const struct ig_sc *parent);
+void ig_provider_run_end_hooks(ignis_tracer_provider *tp, const ignis_span *s);
+/* An exported span with several batch/simple processors, or none. */
+void ig_provider_dispatch(ignis_tracer_provider *tp, ig_tcache *tc, ignis_span *s);
 
 enum {
     IG_SPAN_RECORDING = 1 << 0,
@@ -308,6 +356,7 @@ struct ignis_span {
     uint32_t attr_fast;    /* attribute slots the fast path may fill: min(cap, count limit) */
     uint32_t vlimit;       /* attribute value length limit (UINT32_MAX: none) */
     uint64_t keymask;      /* one bit per key hash set: a clear bit proves a key is new */
+    uint32_t pub_name_len; /* bytes of d.name the thread context publishes (recording spans) */
     ig_span_data d;
     _Alignas(16) char arena[];
 };
@@ -424,11 +473,19 @@ struct ignis_context {
     uint8_t trace_id[16], span_id[8], flags;
     char *tracestate;  /* owned (remote only) */
     ig_baggage *bag;   /* ref or NULL */
+    /* B3 debug flag of an extracted trace: kept, like baggage, by contexts
+     * derived from this one, and injected again for spans of that trace. */
+    bool b3_debug;
+    uint8_t debug_trace[16];
 };
 
 ig_baggage *ig_baggage_new(const ig_bag_entry *e, size_t n); /* copies */
 void ig_baggage_unref(ig_baggage *b);
 ig_baggage *ig_current_baggage(void);
+/* The nearest context entry of this thread's scope stack, or NULL. */
+const ignis_context *ig_current_context_entry(void);
+/* true when ctx carries the B3 debug flag for the trace trace_id. */
+bool ig_context_b3_debug(const ignis_context *ctx, const uint8_t trace_id[16]);
 const ig_baggage *ig_context_baggage(const ignis_context *ctx);
 /* A new context from base with its baggage replaced (bag ref taken). */
 ignis_context *ig_context_with_bag(const ignis_context *base, ig_baggage *bag);
@@ -438,6 +495,7 @@ void ig_tcache_stack_clear(ig_tcache *tc);
 typedef struct ig_remote {
     uint8_t trace_id[16], span_id[8], flags;
     bool valid;
+    bool debug; /* B3 debug ("d", X-B3-Flags: 1); implies sampled */
 } ig_remote;
 
 /* traceparent: 0 valid, -1 invalid. */
@@ -465,6 +523,147 @@ static inline bool ig_all_zero(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         acc |= p[i];
     return acc == 0;
+}
+
+/* ---- the published current span (threadctx.c, procctx.c) -------------------------
+ *
+ * OTEP 4947 "Thread Context": each thread's TLS pointer otel_thread_ctx_v1
+ * points at a Thread-Local Context Record.  libignis keeps one record per
+ * thread cache for the cache's life and, as the spec allows, leaves the
+ * pointer fixed and toggles `valid` around each update.  The record is
+ * preceded by 8 bytes of its own (owner thread id, update count) that only
+ * ignis readers use; see include/ignis/trace.h for the whole contract. */
+#define IG_TCTX_NAME_MAX 64 /* span name bytes published (cut at a UTF-8 boundary) */
+
+typedef struct ig_otel_record {   /* OTEP 4947, byte-packed, host endianness */
+    uint8_t trace_id[16];         /* 0 */
+    uint8_t span_id[8];           /* 16 */
+    uint8_t valid;                /* 24: 1 = valid, anything else = ignore */
+    uint8_t trace_flags;          /* 25 */
+    uint16_t attrs_data_size;     /* 26 */
+    uint8_t attrs_data[2 + IG_TCTX_NAME_MAX]; /* 28: {key index, length, bytes} */
+} ig_otel_record;
+
+struct ig_tctx_block {
+    uint32_t tid;                 /* owner thread (0: none: the thread exited) */
+    uint32_t seq;                 /* updates so far (wraps) */
+    ig_otel_record rec;           /* what otel_thread_ctx_v1 points at */
+};
+
+_Static_assert(offsetof(ig_otel_record, span_id) == 16, "OTEP 4947 span-id at 16");
+_Static_assert(offsetof(ig_otel_record, valid) == 24, "OTEP 4947 valid at 24");
+_Static_assert(offsetof(ig_otel_record, trace_flags) == 25, "OTEP 4947 trace-flags at 25");
+_Static_assert(offsetof(ig_otel_record, attrs_data_size) == 26, "OTEP 4947 attrs-data-size at 26");
+_Static_assert(offsetof(ig_otel_record, attrs_data) == 28, "OTEP 4947 attrs-data at 28");
+_Static_assert(offsetof(ig_tctx_block, rec) == 8, "ignis block header is 8 bytes");
+
+/* Nonzero once a provider turned publishing on (it stays on). */
+extern _Atomic int ig_tctx_enabled;
+/* Gives tc a record, registers it and points this thread's TLS at it;
+ * then publishes the current span (caller: the owning thread). */
+void ig_tctx_attach(ig_tcache *tc);
+/* The thread ended or forked away: record invalid, no owner (registry lock held). */
+void ig_tctx_detach(ig_tcache *tc);
+/* Fills tc's tid and interned thread name (registry lock held). */
+void ig_tcache_identify(ig_tcache *tc);
+/* Turns publishing on (provider creation with thread_context set). */
+void ig_tctx_enable(void);
+/* The OTEP 4719 process context: publishes (or updates) the mapping with
+ * `res` plus the threadlocal.* keys; 0 ok, -1 failed (logged). */
+int ig_procctx_publish(const ig_attr_set *res);
+/* Unmaps the process context (no provider left to describe the process). */
+void ig_procctx_drop(void);
+/* In a fork child: the mapping was not inherited (MADV_DONTFORK). */
+void ig_procctx_forget(void);
+/* Address of the published thread directory (the ignis extension). */
+uint64_t ig_tctx_directory_address(void);
+
+/* Copies n (< 2 * 32) bytes with at most two fixed-size moves of each
+ * size the compiler inlines (no call into memcpy for a variable length). */
+static inline __attribute__((always_inline)) void ig_copy_upto64(uint8_t *d, const char *s, size_t n)
+{
+    if (n >= 32) {
+        memcpy(d, s, 32);
+        memcpy(d + n - 32, s + n - 32, 32);
+    } else if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n) {
+        d[0] = (uint8_t)s[0];
+        d[n / 2] = (uint8_t)s[n / 2];
+        d[n - 1] = (uint8_t)s[n - 1];
+    }
+}
+
+/* Publishing: `valid` cleared, a compiler fence, ids, flags and name, a
+ * release store of `valid`.  Stores only.  The spec's model is a reader of
+ * a stopped or interrupted thread (signal-handler semantics), for which
+ * compiler ordering is enough; on x86 the stores also reach a reader on
+ * another CPU in this order (TSO), and such a reader checks `seq` anyway. */
+static inline __attribute__((always_inline)) void ig_tctx_begin(ig_tctx_block *b)
+{
+    __atomic_store_n(&b->rec.valid, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    b->seq++;
+}
+
+static inline __attribute__((always_inline)) void ig_tctx_put(ig_tctx_block *b, const uint8_t *tid,
+                                                              const uint8_t *sid, uint8_t flags,
+                                                              const ignis_span *s)
+{
+    ig_otel_record *r = &b->rec;
+    memcpy(r->trace_id, tid, 16);
+    memcpy(r->span_id, sid, 8);
+    r->trace_flags = flags;
+    /* pub_name_len, not st: st changes when another thread ends the span
+     * (a context may carry it here); pub_name_len is fixed at start. */
+    uint32_t n = s ? s->pub_name_len : 0;
+    if (n) {
+        r->attrs_data[0] = 0; /* key index 0: span_name */
+        r->attrs_data[1] = (uint8_t)n;
+        ig_copy_upto64(r->attrs_data + 2, s->d.name, n);
+        n += 2;
+    }
+    r->attrs_data_size = (uint16_t)n;
+    __atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
+}
+
+/* The span just made current (s non-NULL). */
+static inline __attribute__((always_inline)) void ig_tctx_publish_span(ig_tctx_block *b, const ignis_span *s)
+{
+    ig_tctx_begin(b);
+    ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+}
+
+/* The current span (or none) of tc's scope stack. */
+static inline __attribute__((always_inline)) void ig_tctx_publish(ig_tctx_block *b, const ig_tcache *tc)
+{
+    ig_tctx_begin(b);
+    if (!tc->depth)
+        return;
+    const ig_stack_entry *e = &tc->scopes[tc->depth - 1];
+    const ignis_span *s = e->span ? e->span : e->ctx->span;
+    if (s)
+        ig_tctx_put(b, s->d.trace_id, s->d.span_id, s->d.flags, s);
+    else if (e->ctx->has_remote)
+        ig_tctx_put(b, e->ctx->trace_id, e->ctx->span_id, e->ctx->flags, NULL);
+    /* else an empty context: no span is current */
+}
+
+/* After the scope stack changed: publish, if this process publishes. */
+static inline void ig_tctx_sync(ig_tcache *tc)
+{
+    ig_tctx_block *b = tc->tctx;
+    if (IG_LIKELY(b != NULL))
+        ig_tctx_publish(b, tc);
+    else if (IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_attach(tc);
 }
 
 #endif

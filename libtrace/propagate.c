@@ -6,7 +6,9 @@
  * and B3 after it (a later propagator's span context wins, as in the
  * OpenTelemetry composite propagator); for B3 the single `b3` header wins
  * over X-B3-*.  Invalid headers are ignored.  Baggage from the header
- * replaces the base context's baggage.
+ * replaces the base context's baggage.  A B3 debug flag is kept in the
+ * extracted context and injected again for spans of that trace: `-d` in
+ * `b3`, and X-B3-Flags: 1 instead of X-B3-Sampled.
  *
  * The header-line helpers adapt arrays of "Name: value" strings (the shape
  * of curl_slist and of many HTTP server APIs) to the carrier interface.
@@ -73,18 +75,22 @@ void ignis_inject_with(unsigned props, const ignis_context *ctx, const ignis_car
         return;
     ig_sc sc;
     const ig_baggage *bag;
+    const ignis_context *dbg_ctx; /* where a B3 debug flag would be */
     if (ctx) {
         ig_context_sc(ctx, &sc);
         bag = ig_context_baggage(ctx);
+        dbg_ctx = ctx;
     } else {
         ig_current_sc(&sc);
         bag = ig_current_baggage();
+        dbg_ctx = ig_current_context_entry();
     }
     if (sc.valid) {
         char tid[33], sid[17];
         ig_hex_encode(sc.trace_id, 16, tid);
         ig_hex_encode(sc.span_id, 8, sid);
         bool sampled = sc.flags & IGNIS_TRACE_FLAG_SAMPLED;
+        bool debug = ig_context_b3_debug(dbg_ctx, sc.trace_id);
         if (props & IGNIS_PROPAGATE_TRACECONTEXT) {
             char tp[56];
             ig_traceparent_format(sc.trace_id, sc.span_id, sc.flags, tp);
@@ -95,13 +101,16 @@ void ignis_inject_with(unsigned props, const ignis_context *ctx, const ignis_car
         }
         if (props & IGNIS_PROPAGATE_B3) {
             char b3[64];
-            snprintf(b3, sizeof b3, "%s-%s-%c", tid, sid, sampled ? '1' : '0');
+            snprintf(b3, sizeof b3, "%s-%s-%c", tid, sid, debug ? 'd' : sampled ? '1' : '0');
             c->set(c->arg, "b3", b3);
         }
         if (props & IGNIS_PROPAGATE_B3MULTI) {
             c->set(c->arg, "X-B3-TraceId", tid);
             c->set(c->arg, "X-B3-SpanId", sid);
-            c->set(c->arg, "X-B3-Sampled", sampled ? "1" : "0");
+            if (debug) /* implies accept: the spec says not to send X-B3-Sampled too */
+                c->set(c->arg, "X-B3-Flags", "1");
+            else
+                c->set(c->arg, "X-B3-Sampled", sampled ? "1" : "0");
         }
     }
     if ((props & IGNIS_PROPAGATE_BAGGAGE) && bag) {
@@ -160,6 +169,8 @@ ignis_context *ignis_extract_with(unsigned props, const ignis_context *base, con
         memcpy(sc.trace_id, r.trace_id, 16);
         memcpy(sc.span_id, r.span_id, 8);
         ctx = ignis_context_with_remote(base, &sc);
+        ctx->b3_debug = r.debug;
+        memcpy(ctx->debug_trace, r.trace_id, 16);
     } else {
         ctx = ig_context_with_bag(base, base ? base->bag : NULL); /* a copy of base */
     }

@@ -14,7 +14,9 @@
  * Fork safety: every live provider is in a registry; one pthread_atfork
  * handler set locks the registry, the thread-cache registry and each
  * processor before fork() and resets them in the child (empty queue, no
- * export thread until the next span ends, exporter->after_fork_child).
+ * export thread until the next span ends, exporter->after_fork_child, the
+ * resource's process.pid set to the child's, the process context published
+ * again for the child).
  */
 #include "libtrace/internal.h"
 #include "exporters/otlp.h"
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- options -------------------------------------------------------------------- */
 
@@ -35,6 +38,8 @@ void ignis_provider_options_init(ignis_provider_options *o)
     o->processor = IGNIS_PROCESSOR_BATCH;
     o->batch = (ignis_batch_options){5000, 30000, 2048, 512};
     o->limits = (ignis_span_limits){128, -1, 128, 128, 128, 128};
+    o->thread_context = true;
+    o->thread_attributes = true;
 }
 
 static bool env_true(const char *name)
@@ -46,6 +51,19 @@ static bool env_true(const char *name)
         return true;
     if (strcasecmp(v, "false") && strcmp(v, "0"))
         ig_tlog(IGNIS_LOG_WARN, "%s: invalid boolean \"%.32s\"; using false", name, v);
+    return false;
+}
+
+/* A boolean that defaults to true: true unless set to 0/false. */
+static bool env_off(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return false;
+    if (!strcasecmp(v, "false") || !strcmp(v, "0"))
+        return true;
+    if (strcasecmp(v, "true") && strcmp(v, "1"))
+        ig_tlog(IGNIS_LOG_WARN, "%s: invalid boolean \"%.32s\"; using true", name, v);
     return false;
 }
 
@@ -65,6 +83,8 @@ void ignis_provider_options_from_env(ignis_provider_options *o)
     ig_sampler_from_strings(getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG"), &o->sampler,
                             &o->sampler_ratio);
     o->keep_errors = env_true("IGNIS_KEEP_ERRORS");
+    o->thread_context = !env_off("IGNIS_THREAD_CONTEXT");
+    o->thread_attributes = !env_off("IGNIS_THREAD_ATTRIBUTES");
     const char *ex = getenv("OTEL_TRACES_EXPORTER");
     if (ex && *ex) {
         const char *p;
@@ -120,8 +140,8 @@ static void atfork_prepare(void)
 {
     pthread_mutex_lock(&g_live_mu);
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
-        if (p->proc)
-            ig_processor_atfork_prepare(p->proc);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_prepare(p->queues[i]);
     ig_tcache_atfork_prepare();
 }
 
@@ -129,31 +149,57 @@ static void atfork_parent(void)
 {
     ig_tcache_atfork_parent();
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live)
-        if (p->proc)
-            ig_processor_atfork_parent(p->proc);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_parent(p->queues[i]);
     pthread_mutex_unlock(&g_live_mu);
 }
+
+/* The child's spans carry its own process.pid (unless the application set
+ * the attribute itself: then it is left alone). */
+static void update_pid(ignis_tracer_provider *tp, int64_t pid)
+{
+    ig_attr *a = (ig_attr *)ig_attr_set_find(&tp->resource_attrs, "process.pid");
+    if (a && a->type == IG_ATTR_INT && a->v.i == tp->detected_pid) {
+        a->v.i = pid;
+        tp->detected_pid = pid;
+    }
+}
+
+static ignis_tracer_provider *g_ctx_owner; /* whose resource the process context shows (g_live_mu) */
 
 static void atfork_child(void)
 {
     ig_tcache_atfork_child();
+    int64_t pid = (int64_t)getpid();
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live) {
         pthread_mutex_init(&p->lock, NULL);
-        if (p->proc)
-            ig_processor_atfork_child(p->proc);
+        update_pid(p, pid);
+        for (size_t i = 0; i < p->nqueues; i++)
+            ig_processor_atfork_child(p->queues[i]);
     }
+    /* The mapping is MADV_DONTFORK: the child publishes its own, with its pid. */
+    ig_procctx_forget();
+    if (g_ctx_owner)
+        ig_procctx_publish(&g_ctx_owner->resource_attrs);
     pthread_mutex_init(&g_live_mu, NULL);
 }
 
 static void register_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
+/* The first live provider that publishes owns the process context (a
+ * singleton, OTEP 4719); when it goes, the next one takes over, and with
+ * none left the mapping is dropped.  Thread records stay on for good. */
 static void live_add(ignis_tracer_provider *tp)
 {
     pthread_once(&g_atfork_once, register_atfork);
     pthread_mutex_lock(&g_live_mu);
     tp->next_live = g_live;
     g_live = tp;
+    if (tp->publishes_ctx && !g_ctx_owner && ig_procctx_publish(&tp->resource_attrs) == 0)
+        g_ctx_owner = tp;
     pthread_mutex_unlock(&g_live_mu);
+    if (tp->publishes_ctx)
+        ig_tctx_enable();
 }
 
 static void live_remove(ignis_tracer_provider *tp)
@@ -164,6 +210,14 @@ static void live_remove(ignis_tracer_provider *tp)
             *pp = tp->next_live;
             break;
         }
+    if (g_ctx_owner == tp) {
+        g_ctx_owner = NULL;
+        for (ignis_tracer_provider *p = g_live; p && !g_ctx_owner; p = p->next_live)
+            if (p->publishes_ctx && ig_procctx_publish(&p->resource_attrs) == 0)
+                g_ctx_owner = p;
+        if (!g_ctx_owner)
+            ig_procctx_drop();
+    }
     pthread_mutex_unlock(&g_live_mu);
 }
 
@@ -190,49 +244,108 @@ static ig_exporter *make_exporter(const ignis_provider_options *o, char *errbuf,
     return e;
 }
 
-ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
-                                                            char *errbuf, size_t errlen)
+/* Sorts the given processors into hooks (callbacks) and queues
+ * (batch/simple), the built-in one last. */
+static void attach_processors(ignis_tracer_provider *tp, ig_processor *const *procs, size_t n)
 {
-    (void)errbuf;
-    (void)errlen;
+    tp->queues = ig_xcalloc(n + 1, sizeof *tp->queues);
+    tp->hooks = ig_xcalloc(n + 1, sizeof *tp->hooks);
+    for (size_t i = 0; i < n; i++) {
+        if (!procs[i])
+            continue;
+        if (ig_processor_kind(procs[i]) == IG_PROC_CALLBACKS) {
+            tp->hooks[tp->nhooks++] = procs[i];
+            tp->start_hooks = true;
+        } else {
+            tp->queues[tp->nqueues++] = procs[i];
+        }
+    }
+    if (tp->proc)
+        tp->queues[tp->nqueues++] = tp->proc;
+}
+
+static ignis_tracer_provider *provider_new(const ignis_provider_options *o, ig_exporter *e, ig_processor *const *procs,
+                                           size_t n)
+{
     ig_clock_setup();
     ignis_tracer_provider *tp = ig_xcalloc(1, sizeof *tp);
     ig_resource_build(&tp->resource_attrs, o);
+    tp->detected_pid = (int64_t)getpid();
     tp->resource.attrs = tp->resource_attrs.attrs;
     tp->resource.nattrs = tp->resource_attrs.n;
     ig_sampler_init(&tp->sampler, o->sampler, o->sampler_ratio);
     tp->limits = o->limits;
     tp->keep_errors = o->keep_errors;
     tp->disabled = o->disabled;
+    tp->thread_attrs = o->thread_attributes && (o->limits.attribute_count < 0 || o->limits.attribute_count >= 2);
+    /* IGNIS_THREAD_CONTEXT=0 is the operator's switch: it wins over the option. */
+    tp->publishes_ctx = o->thread_context && !o->disabled && !env_off("IGNIS_THREAD_CONTEXT");
     tp->exporter = e;
     if (e)
         tp->proc = o->processor == IGNIS_PROCESSOR_SIMPLE ? ig_simple_processor_new(e, o->batch.export_timeout_ms)
                                                           : ig_batch_processor_new(e, &o->batch);
+    attach_processors(tp, procs, n);
     pthread_mutex_init(&tp->lock, NULL);
     tp->stripes = aligned_alloc(64, IG_NSTRIPES * sizeof *tp->stripes);
     if (!tp->stripes)
         abort();
     memset(tp->stripes, 0, IG_NSTRIPES * sizeof *tp->stripes);
     live_add(tp);
-    ig_tlog(IGNIS_LOG_DEBUG, "provider: sampler %s ratio %g, exporter %s, keep_errors %d",
-            ig_sampler_name(o->sampler), o->sampler_ratio, e ? e->name : "none", o->keep_errors);
+    ig_tlog(IGNIS_LOG_DEBUG, "provider: sampler %s ratio %g, exporter %s, keep_errors %d, %zu more processor(s)",
+            ig_sampler_name(o->sampler), o->sampler_ratio, e ? e->name : "none", o->keep_errors,
+            tp->nqueues + tp->nhooks - (tp->proc ? 1 : 0));
     return tp;
 }
 
-ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o, char *errbuf, size_t errlen)
+ignis_tracer_provider *ig_tracer_provider_new_with_exporter(const ignis_provider_options *o, ig_exporter *e,
+                                                            char *errbuf, size_t errlen)
+{
+    (void)errbuf;
+    (void)errlen;
+    return provider_new(o, e, NULL, 0);
+}
+
+static void free_unused(ig_processor *const *procs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (procs[i])
+            ignis_span_processor_free(procs[i]);
+}
+
+ignis_tracer_provider *ignis_tracer_provider_new_with_processors(const ignis_provider_options *o,
+                                                                ignis_span_processor *const *procs, size_t n,
+                                                                char *errbuf, size_t errlen)
 {
     ignis_provider_options def;
     if (!o) {
         ignis_provider_options_init(&def);
         o = &def;
     }
+    if (n && !procs)
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (procs[i] && ig_processor_given(procs[i])) {
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "span processor %zu was already given to a provider", i);
+            return NULL; /* it belongs to that provider: nothing is taken or freed */
+        }
     ig_exporter *e = NULL;
     if (!o->disabled) {
         e = make_exporter(o, errbuf, errlen);
-        if (!e && o->exporter != IGNIS_EXPORTER_NONE)
+        if (!e && o->exporter != IGNIS_EXPORTER_NONE) {
+            free_unused(procs, n); /* taken over, as documented */
             return NULL;
+        }
     }
-    return ig_tracer_provider_new_with_exporter(o, e, errbuf, errlen);
+    for (size_t i = 0; i < n; i++)
+        if (procs[i])
+            ig_processor_give(procs[i]);
+    return provider_new(o, e, procs, n);
+}
+
+ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o, char *errbuf, size_t errlen)
+{
+    return ignis_tracer_provider_new_with_processors(o, NULL, 0, errbuf, errlen);
 }
 
 ignis_tracer_provider *ignis_tracer_provider_from_env(char *errbuf, size_t errlen)
@@ -247,28 +360,59 @@ void ignis_tracer_provider_counters(ignis_tracer_provider *tp, ignis_trace_count
     memset(out, 0, sizeof *out);
     if (!tp)
         return;
-    for (int i = 0; i < IG_NSTRIPES; i++) {
-        out->spans_started += atomic_load_explicit(&tp->stripes[i].started, memory_order_relaxed);
-        out->spans_sampled += atomic_load_explicit(&tp->stripes[i].sampled, memory_order_relaxed);
-        out->spans_ended += atomic_load_explicit(&tp->stripes[i].ended, memory_order_relaxed);
-        out->spans_kept_errors += atomic_load_explicit(&tp->stripes[i].kept, memory_order_relaxed);
+    for (unsigned i = 0, n = ig_tcache_stripes_used(); i < n; i++) {
+        const ig_stripe *st = &tp->stripes[i];
+        out->spans_started += atomic_load_explicit(&st->started, memory_order_relaxed);
+        out->spans_sampled += atomic_load_explicit(&st->sampled, memory_order_relaxed);
+        out->spans_ended += atomic_load_explicit(&st->ended, memory_order_relaxed);
+        out->spans_kept_errors += atomic_load_explicit(&st->kept, memory_order_relaxed);
+        /* exporter `none`: discarded, counted as exported */
+        out->spans_exported += atomic_load_explicit(&st->discarded, memory_order_relaxed);
     }
-    if (tp->proc) {
+    out->spans_dropped = atomic_load(&tp->dropped_late);
+    for (size_t i = 0; i < tp->nqueues; i++) {
         uint64_t c[4];
-        out->spans_dropped = ig_processor_dropped(tp->proc);
-        ig_processor_counters(tp->proc, c);
-        out->spans_exported = c[0];
-        out->export_failures = c[1];
-        out->export_rejected = c[2];
-        out->export_retries = c[3];
+        out->spans_dropped += ig_processor_dropped(tp->queues[i]);
+        ig_processor_counters(tp->queues[i], c);
+        out->spans_exported += c[0];
+        out->export_failures += c[1];
+        out->export_rejected += c[2];
+        out->export_retries += c[3];
     }
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+    uint64_t now = mono_ms();
+    return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* Runs op on every processor (hooks first) within one deadline. */
+static int each_processor(ignis_tracer_provider *tp, int timeout_ms, int (*op)(ig_processor *, int))
+{
+    uint64_t deadline = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+    int rc = 0;
+    for (size_t i = 0; i < tp->nhooks; i++)
+        if (op(tp->hooks[i], remaining_ms(deadline)) < 0)
+            rc = -1;
+    for (size_t i = 0; i < tp->nqueues; i++)
+        if (op(tp->queues[i], remaining_ms(deadline)) < 0)
+            rc = -1;
+    return rc;
 }
 
 int ignis_tracer_provider_force_flush(ignis_tracer_provider *tp, int timeout_ms)
 {
-    if (!tp || !tp->proc || atomic_load(&tp->shut))
+    if (!tp || atomic_load(&tp->shut))
         return 0;
-    return ig_processor_force_flush(tp->proc, timeout_ms);
+    return each_processor(tp, timeout_ms, ig_processor_force_flush);
 }
 
 static void log_counters(ignis_tracer_provider *tp)
@@ -276,7 +420,7 @@ static void log_counters(ignis_tracer_provider *tp)
     ignis_trace_counters c;
     ignis_tracer_provider_counters(tp, &c);
     ig_tlog(IGNIS_LOG_INFO,
-            "shutdown: spans started %llu sampled %llu ended %llu kept-errors %llu exported %llu dropped(queue full) %llu "
+            "shutdown: spans started %llu sampled %llu ended %llu kept-errors %llu exported %llu dropped %llu "
             "export failures %llu rejected %llu retries %llu",
             (unsigned long long)c.spans_started, (unsigned long long)c.spans_sampled,
             (unsigned long long)c.spans_ended, (unsigned long long)c.spans_kept_errors,
@@ -293,7 +437,7 @@ int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms)
     bool expected = false;
     if (!atomic_compare_exchange_strong(&tp->shut, &expected, true))
         return 0;
-    int rc = tp->proc ? ig_processor_shutdown(tp->proc, timeout_ms) : 0;
+    int rc = each_processor(tp, timeout_ms, ig_processor_shutdown);
     if (rc < 0)
         ig_tlog(IGNIS_LOG_WARN, "shutdown: exporter did not finish within %d ms; abandoned", timeout_ms);
     log_counters(tp);
@@ -302,8 +446,12 @@ int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms)
 
 static void provider_release(ignis_tracer_provider *tp)
 {
-    if (tp->proc)
-        ig_processor_free(tp->proc);
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_free(tp->hooks[i]);
+    for (size_t i = 0; i < tp->nqueues; i++)
+        ig_processor_free(tp->queues[i]);
+    free(tp->hooks);
+    free(tp->queues);
     for (ignis_tracer *t = tp->tracers, *n; t; t = n) {
         n = t->next;
         free(t->name);
@@ -317,7 +465,14 @@ static void provider_release(ignis_tracer_provider *tp)
     free(tp);
 }
 
-static void provider_release_cb(void *arg) { provider_release(arg); }
+/* The last of the abandoned export threads (or the provider's owner)
+ * frees the provider. */
+static void provider_release_cb(void *arg)
+{
+    ignis_tracer_provider *tp = arg;
+    if (atomic_fetch_sub(&tp->pending_release, 1) == 1)
+        provider_release(tp);
+}
 
 void ignis_tracer_provider_free(ignis_tracer_provider *tp)
 {
@@ -327,11 +482,55 @@ void ignis_tracer_provider_free(ignis_tracer_provider *tp)
     live_remove(tp);
     if (ignis_tracer_provider_global() == tp)
         ignis_tracer_provider_set_global(NULL);
-    /* A stuck export thread may still read spans that point into tp: it
-     * frees everything itself when (if ever) it finishes. */
-    if (tp->proc && ig_processor_abandoned(tp->proc) && !ig_processor_hand_over(tp->proc, provider_release_cb, tp))
+    /* A stuck export thread may still read spans that point into tp: the
+     * last one frees everything itself when (if ever) it finishes. */
+    atomic_store(&tp->pending_release, 1 + (int)tp->nqueues);
+    for (size_t i = 0; i < tp->nqueues; i++)
+        if (!ig_processor_abandoned(tp->queues[i]) ||
+            ig_processor_hand_over(tp->queues[i], provider_release_cb, tp))
+            atomic_fetch_sub(&tp->pending_release, 1);
+    provider_release_cb(tp);
+}
+
+/* ---- span processors at span start and end ------------------------------------- */
+
+void ig_provider_run_start_hooks(ignis_tracer_provider *tp, ignis_span *s, const ig_sc *parent)
+{
+    ignis_span_context pc, *pp = NULL;
+    if (parent->valid) {
+        memset(&pc, 0, sizeof pc);
+        memcpy(pc.trace_id, parent->trace_id, 16);
+        memcpy(pc.span_id, parent->span_id, 8);
+        pc.trace_flags = parent->flags;
+        pc.is_remote = parent->remote;
+        pc.tracestate = parent->tracestate;
+        pp = &pc;
+    }
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_started(tp->hooks[i], s, pp);
+}
+
+void ig_provider_run_end_hooks(ignis_tracer_provider *tp, const ignis_span *s)
+{
+    for (size_t i = 0; i < tp->nhooks; i++)
+        ig_processor_ended(tp->hooks[i], s);
+}
+
+/* A span to export when there is not exactly one batch/simple processor:
+ * none (exporter `none`: discarded, and counted unless callback processors
+ * took it) or several (each gets a reference). */
+void ig_provider_dispatch(ignis_tracer_provider *tp, ig_tcache *tc, ignis_span *s)
+{
+    size_t n = tp->nqueues;
+    if (!n) {
+        if (!tp->nhooks)
+            ig_count(tc, &tp->stripes[tc->stripe].discarded);
+        ig_span_unref(s);
         return;
-    provider_release(tp);
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        ig_processor_on_end(tp->queues[i], ignis_span_retain(s));
+    ig_processor_on_end(tp->queues[n - 1], s);
 }
 
 static _Atomic(ignis_tracer_provider *) g_global;

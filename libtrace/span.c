@@ -8,7 +8,8 @@
  * a few nanoseconds.  A recording span also fills the export record
  * (ig_span_data) that lives at the head of the block; names, keys and
  * values are copied into the block's bump arena, so a typical span costs
- * no malloc at all.  Ending a span hands the block to the processor.
+ * no malloc at all.  Ending a span hands the block to the processor (the
+ * provider's callback processors see it first, synchronously).
  *
  * Setting an attribute has a fast path (the setters for one scalar or
  * string): eight attribute slots are reserved when a recording span
@@ -455,8 +456,12 @@ void ignis_span_set_status(ignis_span *s, ignis_status_code code, const char *de
 
 void ignis_span_update_name(ignis_span *s, const char *name)
 {
-    if (writable(s))
-        s->d.name = arena_strdup(s, name ? name : "");
+    if (!writable(s))
+        return;
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX); /* published at the next scope change */
 }
 
 /* ---- context accessors -------------------------------------------------------- */
@@ -532,8 +537,26 @@ enum { IG_SPAN_COUNTED = 1 << 3 };
 /* Attribute slots reserved in the arena when a recording span starts. */
 #define IG_ATTR_PREALLOC 8
 
-static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                            const ignis_span_options *o);
+/* thread.id and thread.name (semantic conventions: the OS thread id, so
+ * that a profiler can join samples to spans by thread and time) from the
+ * thread cache; the name is interned there, so no copy is made.  Set
+ * before the application's attributes, which may replace them. */
+static inline void put_thread_attrs(ignis_span *s, const ig_tcache *tc)
+{
+    if (IG_LIKELY(tc->thread_name_len <= s->vlimit)) {
+        memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof tc->thread_attrs);
+        s->keymask = tc->thread_keymask;
+        s->d.nattrs = tc->nthread_attrs;
+        return;
+    }
+    memcpy((ig_attr *)s->d.attrs, tc->thread_attrs, sizeof(ig_attr));
+    s->keymask = tc->thread_keymask & ~key_bit("thread.name", 11);
+    s->d.nattrs = 1;
+    span_put(s, &IGNIS_ATTR_STR("thread.name", tc->thread_name)); /* cut to the value length limit */
+}
+
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o);
 
 ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span_options *o)
 {
@@ -546,7 +569,8 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     s->chunks = NULL;
     s->ap = s->arena;
     s->aend = (char *)s + IG_SPAN_BLOCK;
-    ig_sc p = {0};
+    s->pub_name_len = 0; /* a name is published for recording spans only (start_recording) */
+    ig_sc p; /* resolve_parent sets valid, and the rest when valid */
     resolve_parent(o, &p);
     new_ids(tc, s, &p);
     s->d.tracestate = p.valid && p.tracestate ? arena_strdup(s, p.tracestate) : NULL;
@@ -558,7 +582,7 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
     }
     ig_stripe *stripe = &tp->stripes[tc->stripe];
     ig_count(tc, &stripe->started);
-    bool sampled = ig_sampler_should_sample(&tp->sampler, s->d.trace_id, p.valid, p.remote,
+    bool sampled = ig_sampler_should_sample(&tp->sampler, s->d.trace_id, p.valid, p.valid && p.remote,
                                             p.valid && (p.flags & IGNIS_TRACE_FLAG_SAMPLED));
     s->d.flags = sampled ? IGNIS_TRACE_FLAG_SAMPLED : 0;
     if (!sampled && !tp->keep_errors) {
@@ -569,13 +593,13 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
         ig_count(tc, &stripe->sampled);
     ig_span_block_prefetch_next(tc);
     s->st = IG_SPAN_COUNTED | IG_SPAN_RECORDING | (sampled ? IG_SPAN_SAMPLED : 0);
-    start_recording(s, t, &p, name, o);
-    return s;
+    return start_recording(s, tc, t, &p, name, o);
 }
 
-/* Fills the export record of a span that records. */
-static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, const char *name,
-                            const ignis_span_options *o)
+/* Fills the export record of a span that records (inlined: a call here
+ * costs the sampled path more than its registers cost the other). */
+static inline ignis_span *start_recording(ignis_span *s, ig_tcache *tc, ignis_tracer *t, const ig_sc *p,
+                                          const char *name, const ignis_span_options *o)
 {
     ignis_tracer_provider *tp = t->tp;
     s->d.resource = &tp->resource;
@@ -586,7 +610,10 @@ static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, cons
         memcpy(s->d.parent_span_id, p->span_id, 8);
     else
         memset(s->d.parent_span_id, 0, 8);
-    s->d.name = arena_strdup(s, name ? name : "");
+    name = name ? name : "";
+    size_t nl = strlen(name);
+    s->d.name = arena_strndup(s, name, nl);
+    s->pub_name_len = (uint32_t)utf8_cut(name, nl, IG_TCTX_NAME_MAX);
     int kind = o ? (int)o->kind : 0;
     s->d.kind = kind >= IG_KIND_INTERNAL && kind <= IG_KIND_CONSUMER ? (uint8_t)kind : IG_KIND_INTERNAL;
     s->d.start_ns = o && o->start_time_ns ? o->start_time_ns : ig_now_ns();
@@ -605,11 +632,44 @@ static void start_recording(ignis_span *s, ignis_tracer *t, const ig_sc *p, cons
     s->attr_fast = climit >= 0 && climit < IG_ATTR_PREALLOC ? (uint32_t)climit : IG_ATTR_PREALLOC;
     s->vlimit = vlimit >= 0 ? (uint32_t)vlimit : UINT32_MAX;
     s->keymask = 0;
+    if (IG_LIKELY(tp->thread_attrs)) /* off when the count limit leaves no room for both */
+        put_thread_attrs(s, tc);
     if (o) {
         for (size_t i = 0; i < o->nattrs; i++)
             span_put(s, &o->attrs[i]);
         for (size_t i = 0; i < o->nlinks; i++)
             add_link(s, &o->links[i]);
+    }
+    if (IG_UNLIKELY(tp->start_hooks))
+        ig_provider_run_start_hooks(tp, s, p);
+    return s;
+}
+
+/* Ends a recording span and hands it on (apart from ignis_span_end, so
+ * that the non-recording path stays short). */
+static __attribute__((noinline)) void end_recording(ignis_span *s, ig_tcache *tc, uint8_t st, uint64_t end_time_ns)
+{
+    ignis_tracer_provider *tp = s->tracer->tp;
+    s->d.end_ns = end_time_ns ? end_time_ns : ig_now_ns();
+    if (s->d.end_ns < s->d.start_ns)
+        s->d.end_ns = s->d.start_ns;
+    bool export = st & IG_SPAN_SAMPLED;
+    if (!export && s->d.status_code == IG_STATUS_ERROR) {
+        export = true;
+        ig_count(tc, &tp->stripes[tc->stripe].kept);
+    }
+    if (IG_UNLIKELY(tp->nhooks))
+        ig_provider_run_end_hooks(tp, s);
+    if (!export) {
+        ig_span_unref(s);
+    } else if (IG_UNLIKELY(atomic_load_explicit(&tp->shut, memory_order_relaxed))) {
+        if (tp->nqueues || !tp->nhooks)
+            atomic_fetch_add(&tp->dropped_late, 1); /* ended after shutdown began */
+        ig_span_unref(s);
+    } else if (IG_LIKELY(tp->nqueues == 1)) {
+        ig_processor_on_end(tp->queues[0], s);
+    } else {
+        ig_provider_dispatch(tp, tc, s);
     }
 }
 
@@ -618,29 +678,12 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
     if (IG_UNLIKELY(!s))
         return;
     uint8_t st = s->st;
-    if (!(st & IG_SPAN_COUNTED) || (st & IG_SPAN_ENDED)) {
-        ig_span_unref(s);
-        return;
+    if ((st & (IG_SPAN_COUNTED | IG_SPAN_ENDED)) == IG_SPAN_COUNTED) {
+        ig_tcache *tc = ig_tcache_get();
+        ig_count(tc, &s->tracer->tp->stripes[tc->stripe].ended);
+        s->st = st | IG_SPAN_ENDED;
+        if (st & IG_SPAN_RECORDING)
+            return end_recording(s, tc, st, end_time_ns);
     }
-    ignis_tracer_provider *tp = s->tracer->tp;
-    ig_tcache *tc = ig_tcache_get();
-    ig_stripe *stripe = &tp->stripes[tc->stripe];
-    ig_count(tc, &stripe->ended);
-    s->st = st | IG_SPAN_ENDED;
-    if (!(st & IG_SPAN_RECORDING)) {
-        ig_span_unref(s);
-        return;
-    }
-    s->d.end_ns = end_time_ns ? end_time_ns : ig_now_ns();
-    if (s->d.end_ns < s->d.start_ns)
-        s->d.end_ns = s->d.start_ns;
-    bool export = st & IG_SPAN_SAMPLED;
-    if (!export && s->d.status_code == IG_STATUS_ERROR) {
-        export = true;
-        ig_count(tc, &stripe->kept);
-    }
-    if (export && tp->proc && !atomic_load_explicit(&tp->shut, memory_order_relaxed))
-        ig_processor_on_end(tp->proc, s);
-    else
-        ig_span_unref(s);
+    ig_span_unref(s);
 }

@@ -19,6 +19,11 @@
  * registry mutex is taken only on thread start/exit, when a thread first
  * ends a span for a processor, when a processor is freed, and around
  * fork().
+ *
+ * A cache also carries its thread's identity (thread.id, thread.name for
+ * span attributes) and, when thread context publishing is on, the record
+ * the thread's otel_thread_ctx_v1 points at (threadctx.c): adopting a
+ * cache re-points the adopter's TLS at it and renames its owner.
  */
 #include "libtrace/internal.h"
 
@@ -31,7 +36,7 @@ __thread ig_tcache *ig_tls_cache __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static ig_tcache *g_caches;
-static unsigned g_next_stripe;
+static _Atomic unsigned g_next_stripe; /* written under g_reg_mu, read by counter sums */
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
@@ -44,6 +49,7 @@ static void tcache_thread_exit(void *arg)
     tc->cap = 0;
     ig_tls_cache = NULL;
     pthread_mutex_lock(&g_reg_mu);
+    ig_tctx_detach(tc);
     tc->orphan = true;
     pthread_mutex_unlock(&g_reg_mu);
 }
@@ -92,19 +98,22 @@ ig_tcache *ig_tcache_slow(void)
         tc = calloc(1, sizeof *tc);
         if (!tc)
             abort();
-        tc->stripe = g_next_stripe++;
+        tc->stripe = atomic_fetch_add_explicit(&g_next_stripe, 1, memory_order_relaxed);
         tc->owns_stripe = tc->stripe < IG_NSTRIPES;
         if (!tc->owns_stripe)
             tc->stripe = IG_NSTRIPES - 1; /* shared: atomic adds */
         tc->next = g_caches;
         g_caches = tc;
     }
+    ig_tcache_identify(tc);
     pthread_mutex_unlock(&g_reg_mu);
     if (!tc->owns_stripe)
         ig_tlog(IGNIS_LOG_DEBUG, "more than %d threads: counters use atomic adds", IG_NSTRIPES);
     ig_tcache_reseed(tc);
     ig_tls_cache = tc;
     pthread_setspecific(g_key, tc);
+    if (tc->tctx || atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed))
+        ig_tctx_attach(tc); /* this thread's otel_thread_ctx_v1 -> the cache's record */
     return tc;
 }
 
@@ -164,6 +173,12 @@ void ig_span_block_free(ignis_span *s)
     ig_span_block_return(s);
 }
 
+unsigned ig_tcache_stripes_used(void)
+{
+    unsigned n = atomic_load_explicit(&g_next_stripe, memory_order_relaxed);
+    return n < IG_NSTRIPES ? n : IG_NSTRIPES;
+}
+
 void ig_tcache_lock(void) { pthread_mutex_lock(&g_reg_mu); }
 void ig_tcache_unlock(void) { pthread_mutex_unlock(&g_reg_mu); }
 
@@ -185,8 +200,12 @@ void ig_tcache_atfork_child(void)
     pthread_mutex_init(&g_reg_mu, NULL);
     /* The other threads are gone: their caches become adoptable. */
     for (ig_tcache *c = g_caches; c; c = c->next)
-        if (c != ig_tls_cache)
+        if (c != ig_tls_cache) {
             c->orphan = true;
-    if (ig_tls_cache)
+            ig_tctx_detach(c);
+        }
+    if (ig_tls_cache) {
         ig_tcache_reseed(ig_tls_cache);
+        ig_tcache_identify(ig_tls_cache); /* the child's thread id */
+    }
 }

@@ -1,6 +1,9 @@
 # profile/ — the one profile model (samples, stacks, locations, functions,
 # mappings, labels) and the call tree built from it.
-LIB_SRCS += profile/version.c profile/profile.c profile/tree.c profile/source.c
+LIB_SRCS += profile/version.c profile/profile.c profile/tree.c profile/truncated.c profile/source.c
 TEST_BINS += tests/profile/test_model tests/profile/test_tree
 # source listings (pprof list) and frame granularity
 TEST_BINS += tests/profile/test_source tests/profile/test_granularity
+# the filters (regexes, label filter specs): fuzz target and corpus replay
+FUZZERS += fuzz/fuzz_filters.c
+TEST_BINS += tests/fuzz/replay_fuzz_filters

@@ -396,7 +396,8 @@ static void build_listing(ig_source *s, walker *w, const ig_source_opts *o)
     int context = o && o->context >= 0 ? o->context : 3;
     if (context > 1000)
         context = 1000;
-    qsort(w->en, w->nen, sizeof *w->en, entry_cmp);
+    if (w->nen) /* qsort must not get a null array, even empty */
+        qsort(w->en, w->nen, sizeof *w->en, entry_cmp);
     s->fns = ig_xcalloc(w->nrt ? w->nrt : 1, sizeof *s->fns);
     /* line indexes first (the array moves while it grows), pointers after */
     size_t *first = ig_xcalloc(w->nrt + 1, sizeof *first), cap = 0, len = 0;

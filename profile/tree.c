@@ -3,9 +3,13 @@
  *
  * Both views start the same way: every sample is expanded into its
  * root-first frame path (a location gives one frame per line, the physical
- * function first and its inlined callees after it), filtered by the focus /
- * ignore / thread / root regexes, and weighted by one value.  Frame names
- * are interned into the view's own name table so views outlive nothing.
+ * function first and its inlined callees after it), filtered, and weighted
+ * by one value.  Label filters (thread, tagfocus, tagignore) are decided
+ * once per label set, frame regexes once per frame name; each filter
+ * notes whether it matched anything, and the value of every sample read
+ * is summed before filtering, so percentages can be of the whole profile.
+ * Frame names are interned into the view's own name table so views
+ * outlive nothing.
  *
  * The tree is then built without any per-node hash: paths are ordered
  * by (name rank, kind) keys one level at a time, most significant first
@@ -16,18 +20,27 @@
  * paths are the profile's own stacks read in place through a per-location
  * key table, so nothing is copied per frame (100 MB inputs have 6M).
  * A diff tree merges two such trees (the base's values as base_total /
- * base_self).
+ * base_self, scaled when normalized; base-only paths as nodes of total 0).
+ * The base must have the same value types unless the value was chosen.
+ *
+ * The same expander gives the top table (flat at the leaf, cum once per
+ * function per sample), the per-thread values of the thread picker, and
+ * ig_profile_filter(), which copies the samples the filters keep into a
+ * new profile, rebuilding locations whose inlined lines a frame filter cut.
  */
 #include "profile/tree.h"
 #include "utils/hash.h"
 #include "utils/satmath.h"
 #include "utils/strbuf.h"
 
+#include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 
 /* ---- a small growable array -------------------------------------------- */
@@ -37,8 +50,12 @@ typedef struct arr {
     size_t len, cap, elem;
 } arr;
 
+/* Appends n elements (uninitialised) and returns the first; pushing none
+ * to an empty array returns NULL (no offset from a null pointer). */
 static void *arr_push(arr *a, size_t n)
 {
+    if (!a->data && !n)
+        return NULL;
     if (a->len + n > a->cap) {
         size_t cap = a->cap ? a->cap : 64;
         while (cap < a->len + n)
@@ -81,6 +98,14 @@ static void arr_shrink(arr *a)
     }
 }
 #define EL(a, type, i) (((type *)(a).data)[i])
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *d = ig_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
 
 /* ---- name table ---------------------------------------------------------- */
 
@@ -175,8 +200,33 @@ typedef struct frame {
     uint8_t kind;
 } frame;
 
-enum { RE_FOCUS, RE_IGNORE, RE_ROOT, RE_THREAD, RE_COUNT };
-static const char *const re_flag[RE_COUNT] = {"--focus", "--ignore", "--root", "--thread"};
+/* The frame regexes (cached per name as bits of name_flags), then the
+ * thread regex (cached per label set with the label filters). */
+enum { RE_FOCUS, RE_IGNORE, RE_ROOT, RE_HIDE, RE_SHOW, RE_PRUNE, RE_FRAMES, RE_THREAD = RE_FRAMES, RE_COUNT };
+static const char *const re_flag[RE_COUNT] = {"--focus", "--ignore", "--show-from", "--hide",
+                                              "--show",  "--prune-from", "--thread"};
+#define RE_BIT(r) (1u << ((r) + 1))
+
+/* Units of numeric label values and of tag filter ranges: a quantity is
+ * converted to bytes or nanoseconds, or left as is (UNIT_NONE). */
+enum { UNIT_NONE, UNIT_BYTES, UNIT_TIME };
+
+/* One value of a tag filter: a regex, and a numeric range when the text
+ * reads as one. */
+typedef struct tag_value {
+    regex_t re;
+    int numeric, unit_kind;
+    double lo, hi; /* inclusive, in bytes / nanoseconds / plain */
+} tag_value;
+
+typedef struct tag_filter {
+    const char *spec;  /* as given, for messages */
+    char *key;         /* NULL: any label */
+    tag_value *values;
+    size_t n;
+    int ignore;        /* tagignore: a match drops the sample */
+    int matched;       /* some label set matched */
+} tag_filter;
 
 typedef struct expander {
     const ignis_profile *p;
@@ -187,11 +237,17 @@ typedef struct expander {
     ig_progress *progress;
     regex_t re[RE_COUNT];
     int has_re[RE_COUNT];
+    int frame_filters;  /* some frame regex is set */
+    int label_filters;  /* the thread regex or a tag filter is set */
+    tag_filter *tags;
+    size_t ntags;
+    unsigned matched;   /* RE_BIT(r): regex r matched (a frame, or a thread) */
+    int64_t all;        /* value of every sample read, before filters */
     arr loc_off;   /* uint32_t per location id: offset into pool, UINT32_MAX = not yet */
     arr loc_n;     /* uint32_t per location id */
     arr pool;      /* frame */
-    arr name_flags;/* uint8_t per name: bit 0 computed, bit 1+r match of regex r */
-    arr thread_ok; /* int8_t per label set: 0 unknown, 1 keep, -1 drop */
+    arr name_flags;/* uint8_t per name: bit 0 computed, RE_BIT(r) match of frame regex r */
+    arr labels_ok; /* int8_t per label set: 0 unknown, 1 keep, -1 drop */
 } expander;
 
 static void expander_free(expander *x)
@@ -199,11 +255,293 @@ static void expander_free(expander *x)
     for (int r = 0; r < RE_COUNT; r++)
         if (x->has_re[r])
             regfree(&x->re[r]);
+    for (size_t i = 0; i < x->ntags; i++) {
+        for (size_t j = 0; j < x->tags[i].n; j++)
+            regfree(&x->tags[i].values[j].re);
+        free(x->tags[i].values);
+        free(x->tags[i].key);
+    }
+    free(x->tags);
     free(x->loc_off.data);
     free(x->loc_n.data);
     free(x->pool.data);
     free(x->name_flags.data);
-    free(x->thread_ok.data);
+    free(x->labels_ok.data);
+}
+
+/* ---- regexes --------------------------------------------------------------- */
+
+/* How big glibc's compiled form of an extended regex may grow, roughly:
+ * regcomp copies a repeated item once per repetition ('+' as "xx*",
+ * "{m,n}" n times), so repeating a repetition multiplies ("a++++...",
+ * "((a+)+)+", "(a{99}){99}") and a short pattern can take minutes and
+ * gigabytes.  Each item costs 1, a group the sum of its items, a
+ * repetition multiplies the item before it. */
+static double regex_cost(const char *p)
+{
+    double sum[64] = {0}, last[64] = {0};
+    int d = 0;
+    for (; *p; p++) {
+        double mult = 0;
+        switch (*p) {
+        case '\\':
+            if (p[1])
+                p++;
+            sum[d] += last[d] = 1;
+            break;
+        case '[': { /* a bracket expression is one item */
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']')
+                q += q[0] == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=') && strchr(q + 2, ']') ? strchr(q + 2, ']') - q + 1 : 1;
+            p = *q ? q : q - 1;
+            sum[d] += last[d] = 1;
+            break;
+        }
+        case '(':
+            if (d < 63) {
+                d++;
+                sum[d] = last[d] = 0;
+            }
+            break;
+        case ')':
+            if (d > 0) {
+                double g = sum[d] > 1 ? sum[d] : 1;
+                d--;
+                sum[d] += last[d] = g;
+            }
+            break;
+        case '*': case '?': mult = 1; break;
+        case '+': mult = 2; break;
+        case '{': {
+            char *end;
+            unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+            if (*end == ',')
+                hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : (end++, lo + 1);
+            if (*end != '}') {
+                sum[d] += last[d] = 1;
+                break;
+            }
+            p = end;
+            mult = (double)(hi > lo ? hi : lo) + 1;
+            break;
+        }
+        case '|': last[d] = 0; break;
+        default: sum[d] += last[d] = 1;
+        }
+        if (mult > 0) { /* replace the last item by its repetition */
+            sum[d] += last[d] * (mult - 1);
+            last[d] *= mult;
+        }
+    }
+    double total = 0;
+    for (int i = 0; i <= d; i++)
+        total += sum[i];
+    return total;
+}
+
+/* Compiles pat (POSIX extended, no subexpressions) for option flag; a
+ * pattern glibc would take too long to compile is refused. */
+static int compile_regex(regex_t *re, const char *pat, const char *flag, ig_err *err)
+{
+    if (regex_cost(pat) > 2000)
+        return ig_err_set(err, "%s: regular expression '%s' repeats repetitions too deeply (simplify it)", flag, pat);
+    int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        return ig_err_set(err, "%s: invalid regular expression '%s': %s", flag, pat, msg);
+    }
+    return 0;
+}
+
+/* ---- quantities with units (tag filter ranges, numeric labels) ---------- */
+
+typedef struct unit_def {
+    const char *name;
+    int kind;
+    double factor;
+} unit_def;
+
+static const unit_def units[] = {
+    {"b", UNIT_BYTES, 1}, {"byte", UNIT_BYTES, 1}, {"bytes", UNIT_BYTES, 1},
+    {"kb", UNIT_BYTES, 1024.0}, {"kib", UNIT_BYTES, 1024.0}, {"kilobytes", UNIT_BYTES, 1024.0},
+    {"mb", UNIT_BYTES, 1048576.0}, {"mib", UNIT_BYTES, 1048576.0}, {"megabytes", UNIT_BYTES, 1048576.0},
+    {"gb", UNIT_BYTES, 1073741824.0}, {"gib", UNIT_BYTES, 1073741824.0},
+    {"tb", UNIT_BYTES, 1099511627776.0}, {"tib", UNIT_BYTES, 1099511627776.0},
+    {"pb", UNIT_BYTES, 1125899906842624.0},
+    {"ns", UNIT_TIME, 1}, {"nanosecond", UNIT_TIME, 1}, {"nanoseconds", UNIT_TIME, 1},
+    {"us", UNIT_TIME, 1e3}, {"\xc2\xb5s", UNIT_TIME, 1e3}, {"microsecond", UNIT_TIME, 1e3},
+    {"microseconds", UNIT_TIME, 1e3}, {"ms", UNIT_TIME, 1e6}, {"millisecond", UNIT_TIME, 1e6},
+    {"milliseconds", UNIT_TIME, 1e6}, {"s", UNIT_TIME, 1e9}, {"sec", UNIT_TIME, 1e9},
+    {"second", UNIT_TIME, 1e9}, {"seconds", UNIT_TIME, 1e9}, {"m", UNIT_TIME, 60e9},
+    {"min", UNIT_TIME, 60e9}, {"minute", UNIT_TIME, 60e9}, {"minutes", UNIT_TIME, 60e9},
+    {"h", UNIT_TIME, 3600e9}, {"hour", UNIT_TIME, 3600e9}, {"hours", UNIT_TIME, 3600e9},
+};
+
+static const unit_def *unit_named(const char *s, size_t len)
+{
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == len && !strncasecmp(units[i].name, s, len))
+            return &units[i];
+    return NULL;
+}
+
+/* Parses "12", "1.5kb", "10ms" (all of [s, end)) into a value in base
+ * units and its unit kind.  Returns 0, or -1 if it is not a quantity. */
+static int parse_quantity(const char *s, const char *end, double *v, int *kind)
+{
+    const char *q = s;
+    while (q < end && (isdigit((unsigned char)*q) || *q == '.'))
+        q++;
+    if (q == s || !isdigit((unsigned char)*s))
+        return -1;
+    char num[64];
+    if ((size_t)(q - s) >= sizeof num)
+        return -1;
+    memcpy(num, s, (size_t)(q - s));
+    num[q - s] = '\0';
+    char *nend;
+    double d = strtod(num, &nend);
+    if (*nend)
+        return -1;
+    *kind = UNIT_NONE;
+    if (q < end) {
+        const unit_def *u = unit_named(q, (size_t)(end - q));
+        if (!u)
+            return -1;
+        d *= u->factor;
+        *kind = u->kind;
+    }
+    *v = d;
+    return 0;
+}
+
+/* "N", "N:", ":N", "N:M" (pprof's numeric tag ranges). */
+static int parse_range(const char *s, tag_value *tv)
+{
+    const char *end = s + strlen(s), *colon = strchr(s, ':');
+    int klo = UNIT_NONE, khi = UNIT_NONE;
+    tv->lo = -HUGE_VAL;
+    tv->hi = HUGE_VAL;
+    if (!colon) {
+        if (parse_quantity(s, end, &tv->lo, &klo))
+            return -1;
+        tv->hi = tv->lo;
+        khi = klo;
+    } else {
+        if (colon == s && colon + 1 == end)
+            return -1;
+        if (colon > s && parse_quantity(s, colon, &tv->lo, &klo))
+            return -1;
+        if (colon + 1 < end && parse_quantity(colon + 1, end, &tv->hi, &khi))
+            return -1;
+        if (colon == s)
+            klo = khi;
+        if (colon + 1 == end)
+            khi = klo;
+    }
+    if (klo != khi && klo != UNIT_NONE && khi != UNIT_NONE)
+        return -1;
+    tv->unit_kind = klo != UNIT_NONE ? klo : khi;
+    tv->numeric = 1;
+    return 0;
+}
+
+/* A numeric label's value in base units: its num_unit, else a key that
+ * names a unit ("bytes"), else plain. */
+static double label_quantity(const ignis_profile *p, const ignis_label *l, int *kind)
+{
+    const char *u = l->num_unit ? ignis_profile_string(p, l->num_unit) : "";
+    const unit_def *d = *u ? unit_named(u, strlen(u)) : NULL;
+    if (!d) {
+        const char *k = ignis_profile_string(p, l->key);
+        d = unit_named(k, strlen(k));
+    }
+    *kind = d ? d->kind : UNIT_NONE;
+    return (double)l->num * (d ? d->factor : 1);
+}
+
+static int tag_filter_init(tag_filter *tf, const char *spec, int ignore, ig_err *err)
+{
+    const char *flag = ignore ? "--tagignore" : "--tagfocus";
+    memset(tf, 0, sizeof *tf);
+    tf->spec = spec;
+    tf->ignore = ignore;
+    const char *eq = strchr(spec, '='), *vals = spec;
+    if (eq) {
+        if (eq == spec)
+            return ig_err_set(err, "%s=%s: missing label name before '='", flag, spec);
+        tf->key = xstrndup(spec, (size_t)(eq - spec));
+        vals = eq + 1;
+    }
+    if (!*vals)
+        return ig_err_set(err, "%s=%s: no value to match", flag, spec);
+    size_t n = 1;
+    for (const char *c = vals; *c; c++)
+        n += *c == ',';
+    tf->values = ig_xcalloc(n, sizeof *tf->values);
+    const char *v = vals;
+    for (size_t i = 0; i < n; i++) {
+        const char *comma = strchr(v, ',');
+        size_t len = comma ? (size_t)(comma - v) : strlen(v);
+        char *text = xstrndup(v, len);
+        tag_value *tv = &tf->values[i];
+        char which[512];
+        snprintf(which, sizeof which, "%s=%s", flag, spec);
+        if (compile_regex(&tv->re, text, which, err)) {
+            free(text);
+            return -1;
+        }
+        tf->n++;
+        parse_range(text, tv);
+        free(text);
+        v = comma ? comma + 1 : v + len;
+    }
+    return 0;
+}
+
+static int tag_value_matches(const ignis_profile *p, const tag_value *tv, const ignis_label *l)
+{
+    if (l->str)
+        return !regexec(&tv->re, ignis_profile_string(p, l->str), 0, NULL, 0);
+    if (tv->numeric) {
+        int kind;
+        double q = label_quantity(p, l, &kind);
+        if (tv->unit_kind == UNIT_NONE)
+            q = (double)l->num;
+        else if (kind != tv->unit_kind)
+            return 0;
+        return q >= tv->lo && q <= tv->hi;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, l->num);
+    return !regexec(&tv->re, num, 0, NULL, 0);
+}
+
+static int tag_matches(const ignis_profile *p, const tag_filter *tf, uint32_t labels)
+{
+    size_t n;
+    const ignis_label *ls = ignis_profile_labels(p, labels, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (tf->key && strcmp(ignis_profile_string(p, ls[i].key), tf->key))
+            continue;
+        for (size_t j = 0; j < tf->n; j++)
+            if (tag_value_matches(p, &tf->values[j], &ls[i]))
+                return 1;
+    }
+    return 0;
+}
+
+static size_t list_len(const char *const *l)
+{
+    size_t n = 0;
+    while (l && l[n])
+        n++;
+    return n;
 }
 
 static int expander_init(expander *x, const ignis_profile *p, names *nm, const ig_tree_opts *o, ig_err *err)
@@ -215,8 +553,8 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
     x->loc_n = (arr)ARR(uint32_t);
     x->pool = (arr)ARR(frame);
     x->name_flags = (arr)ARR(uint8_t);
-    x->thread_ok = (arr)ARR(int8_t);
-    static const ig_tree_opts none = {-1, 0, NULL, NULL, NULL, NULL, 0};
+    x->labels_ok = (arr)ARR(int8_t);
+    static const ig_tree_opts none = {.value = -1};
     if (!o)
         o = &none;
     x->reverse = o->reverse;
@@ -228,19 +566,29 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
             return ig_err_set(err, "profile has no sample values");
         return ig_err_set(err, "--value: no value #%d (profile has %zu)", o->value, ignis_profile_num_values(p));
     }
-    const char *pat[RE_COUNT] = {o->focus, o->ignore, o->root, o->thread};
+    const char *pat[RE_COUNT] = {o->focus, o->ignore, o->root, o->hide, o->show, o->prune_from, o->thread};
     for (int r = 0; r < RE_COUNT; r++) {
         if (!pat[r] || !*pat[r])
             continue;
-        int rc = regcomp(&x->re[r], pat[r], REG_EXTENDED | REG_NOSUB);
-        if (rc) {
-            char msg[128];
-            regerror(rc, &x->re[r], msg, sizeof msg);
+        if (compile_regex(&x->re[r], pat[r], re_flag[r], err)) {
             expander_free(x);
-            return ig_err_set(err, "%s: invalid regular expression '%s': %s", re_flag[r], pat[r], msg);
+            return -1;
         }
         x->has_re[r] = 1;
+        if (r < RE_FRAMES)
+            x->frame_filters = 1;
     }
+    size_t nf = list_len(o->tagfocus), ni = list_len(o->tagignore);
+    x->tags = ig_xcalloc(nf + ni + 1, sizeof *x->tags);
+    for (size_t i = 0; i < nf + ni; i++) {
+        int bad = tag_filter_init(&x->tags[i], i < nf ? o->tagfocus[i] : o->tagignore[i - nf], i >= nf, err);
+        x->ntags++; /* freed by expander_free even when incomplete */
+        if (bad) {
+            expander_free(x);
+            return -1;
+        }
+    }
+    x->label_filters = x->has_re[RE_THREAD] || x->ntags;
     size_t nloc = ignis_profile_num_locations(p) + 1;
     memset(arr_push(&x->loc_off, nloc), 0xff, nloc * sizeof(uint32_t));
     memset(arr_push(&x->loc_n, nloc), 0, nloc * sizeof(uint32_t));
@@ -322,50 +670,117 @@ static const frame *location_frames(expander *x, uint32_t loc_id, uint32_t *n)
     return &EL(x->pool, frame, EL(x->loc_off, uint32_t, loc_id));
 }
 
-/* Does regex r match name id? Cached per name. */
-static int name_matches(expander *x, uint32_t name, int r)
+
+/* Which frame regexes match name id (RE_BIT(r) bits)?  Cached per name. */
+static unsigned name_flags(expander *x, uint32_t name)
 {
     while (x->name_flags.len <= name)
         *(uint8_t *)arr_push(&x->name_flags, 1) = 0;
     uint8_t *f = &EL(x->name_flags, uint8_t, name);
     if (!(*f & 1)) {
         *f = 1;
-        for (int i = 0; i < RE_COUNT - 1; i++)
-            if (x->has_re[i] && !regexec(&x->re[i], names_get(x->nm, name), 0, NULL, 0))
-                *f |= (uint8_t)(2u << i);
+        for (int r = 0; r < RE_FRAMES; r++)
+            if (x->has_re[r] && !regexec(&x->re[r], names_get(x->nm, name), 0, NULL, 0))
+                *f |= (uint8_t)RE_BIT(r);
     }
-    return (*f >> (r + 1)) & 1;
+    return *f;
 }
 
-static int thread_matches(expander *x, uint32_t labels)
+/* The name --thread matches for a label set: "thread", else "thread_name",
+ * else the decimal "tid" or "thread_id" (written into num); NULL if none
+ * (matched as ""). */
+static const char *thread_name(const ignis_profile *p, uint32_t labels, char num[32])
 {
-    if (!x->has_re[RE_THREAD])
+    const char *t = ignis_profile_label_str(p, labels, "thread");
+    if (!t)
+        t = ignis_profile_label_str(p, labels, "thread_name");
+    int64_t tid;
+    if (!t && (ignis_profile_label_num(p, labels, "tid", &tid) || ignis_profile_label_num(p, labels, "thread_id", &tid))) {
+        snprintf(num, 32, "%" PRId64, tid);
+        t = num;
+    }
+    return t;
+}
+
+/* Do the label filters (thread, tagfocus, tagignore) keep a label set?
+ * Cached per set; every filter is evaluated, so each one knows whether it
+ * matched anything. */
+static int labels_ok(expander *x, uint32_t labels)
+{
+    if (!x->label_filters)
         return 1;
-    while (x->thread_ok.len <= labels)
-        *(int8_t *)arr_push(&x->thread_ok, 1) = 0;
-    int8_t *ok = &EL(x->thread_ok, int8_t, labels);
+    while (x->labels_ok.len <= labels)
+        *(int8_t *)arr_push(&x->labels_ok, 1) = 0;
+    int8_t *ok = &EL(x->labels_ok, int8_t, labels);
     if (!*ok) {
-        const char *t = ignis_profile_label_str(x->p, labels, "thread");
-        if (!t)
-            t = ignis_profile_label_str(x->p, labels, "thread_name");
-        char num[32];
-        int64_t tid;
-        if (!t && (ignis_profile_label_num(x->p, labels, "tid", &tid) ||
-                   ignis_profile_label_num(x->p, labels, "thread_id", &tid))) {
-            snprintf(num, sizeof num, "%" PRId64, tid);
-            t = num;
+        int keep = 1;
+        if (x->has_re[RE_THREAD]) {
+            char num[32];
+            const char *t = thread_name(x->p, labels, num);
+            int m = !regexec(&x->re[RE_THREAD], t ? t : "", 0, NULL, 0);
+            x->matched |= m ? RE_BIT(RE_THREAD) : 0;
+            keep = m;
         }
-        *ok = t && !regexec(&x->re[RE_THREAD], t, 0, NULL, 0) ? 1 : -1;
+        for (size_t i = 0; i < x->ntags; i++) {
+            tag_filter *tf = &x->tags[i];
+            int m = tag_matches(x->p, tf, labels);
+            tf->matched |= m;
+            if (tf->ignore ? m : !m)
+                keep = 0;
+        }
+        *ok = keep ? 1 : -1;
     }
     return *ok > 0;
 }
 
-/* Expands sample s into out (root-first).  Returns the path length, or -1
+/* The frames of a root-first path fr[0, n) that the frame filters keep
+ * (before hide/show): [*lo, *hi).  Returns 0 when show_from (root) finds
+ * no match, which drops the sample. */
+static int kept_range(expander *x, const frame *fr, size_t n, size_t *lo, size_t *hi)
+{
+    *lo = 0;
+    *hi = n;
+    if (x->has_re[RE_ROOT]) {
+        /* root-first: start at the first match (callees of it); reversed:
+         * end at the last match, so the reversed path starts there and
+         * goes on to its callers */
+        if (x->reverse) {
+            while (*hi > 0 && !(name_flags(x, fr[*hi - 1].name) & RE_BIT(RE_ROOT)))
+                (*hi)--;
+            if (!*hi)
+                return 0;
+        } else {
+            while (*lo < n && !(name_flags(x, fr[*lo].name) & RE_BIT(RE_ROOT)))
+                (*lo)++;
+            if (*lo == n)
+                return 0;
+        }
+    }
+    if (x->has_re[RE_PRUNE])
+        for (size_t i = *hi; i > *lo; i--)
+            if (name_flags(x, fr[i - 1].name) & RE_BIT(RE_PRUNE)) {
+                *hi = i;
+                break;
+            }
+    return 1;
+}
+
+/* Is a frame left by hide and show? */
+static int frame_shown(expander *x, const frame *f)
+{
+    if (!x->has_re[RE_HIDE] && !x->has_re[RE_SHOW])
+        return 1;
+    unsigned fl = name_flags(x, f->name);
+    return !(fl & RE_BIT(RE_HIDE)) && (!x->has_re[RE_SHOW] || (fl & RE_BIT(RE_SHOW)));
+}
+
+/* Expands sample s into out, root-first and unedited, and applies the
+ * sample filters (labels, focus, ignore).  Returns the path length, or -1
  * when the filters drop the sample. */
-static long expand(expander *x, const ignis_sample *s, arr *out)
+static long sample_frames(expander *x, const ignis_sample *s, arr *out)
 {
     out->len = 0;
-    if (!thread_matches(x, s->labels))
+    if (!labels_ok(x, s->labels))
         return -1;
     size_t depth;
     const uint32_t *locs = ignis_profile_stack(x->p, s->stack, &depth);
@@ -374,47 +789,46 @@ static long expand(expander *x, const ignis_sample *s, arr *out)
         const frame *f = location_frames(x, locs[i - 1], &n);
         memcpy(arr_push(out, n), f, n * sizeof *f);
     }
-    frame *fr = out->data;
-    size_t n = out->len;
     if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE) {
+        frame *fr = out->data;
         size_t k = 0; /* consecutive frames of one file or module merge */
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < out->len; i++)
             if (!k || fr[k - 1].name != fr[i].name)
                 fr[k++] = fr[i];
-        out->len = n = k;
+        out->len = k;
     }
-    if (x->has_re[RE_IGNORE] || x->has_re[RE_FOCUS]) {
-        int focus = !x->has_re[RE_FOCUS];
-        for (size_t i = 0; i < n; i++) {
-            if (x->has_re[RE_IGNORE] && name_matches(x, fr[i].name, RE_IGNORE))
-                return -1;
-            if (!focus && name_matches(x, fr[i].name, RE_FOCUS))
-                focus = 1;
-        }
-        if (!focus)
+    if (x->frame_filters) {
+        const frame *fr = out->data;
+        unsigned any = 0;
+        for (size_t i = 0; i < out->len; i++)
+            any |= name_flags(x, fr[i].name);
+        x->matched |= any & ~1u;
+        if (x->has_re[RE_IGNORE] && (any & RE_BIT(RE_IGNORE)))
+            return -1;
+        if (x->has_re[RE_FOCUS] && !(any & RE_BIT(RE_FOCUS)))
             return -1;
     }
-    if (x->has_re[RE_ROOT]) {
-        /* root-first: start at the first match (callees of it); reversed:
-         * end at the last match, so the reversed path starts there and
-         * goes on to its callers */
-        size_t i;
-        if (x->reverse) {
-            i = n;
-            while (i > 0 && !name_matches(x, fr[i - 1].name, RE_ROOT))
-                i--;
-            if (!i)
-                return -1;
-            n = i;
-        } else {
-            i = 0;
-            while (i < n && !name_matches(x, fr[i].name, RE_ROOT))
-                i++;
-            if (i == n)
-                return -1;
-            memmove(fr, fr + i, (n - i) * sizeof *fr);
-            n -= i;
-        }
+    return (long)out->len;
+}
+
+/* Expands sample s into out (root-first, or leaf-first when reversed) with
+ * every filter applied.  Returns the path length, or -1 when the filters
+ * drop the sample. */
+static long expand(expander *x, const ignis_sample *s, arr *out)
+{
+    long len = sample_frames(x, s, out);
+    if (len < 0)
+        return -1;
+    frame *fr = out->data;
+    size_t n = (size_t)len;
+    if (x->frame_filters) {
+        size_t lo, hi;
+        if (!kept_range(x, fr, n, &lo, &hi))
+            return -1;
+        n = 0;
+        for (size_t i = lo; i < hi; i++)
+            if (frame_shown(x, &fr[i]))
+                fr[n++] = fr[i];
         out->len = n;
     }
     if (x->reverse)
@@ -426,19 +840,198 @@ static long expand(expander *x, const ignis_sample *s, arr *out)
     return (long)n;
 }
 
+/* The first filter that matched nothing, described into buf ("" if none). */
+static void describe_unmatched(const expander *x, const ig_tree_opts *o, char *buf, size_t len)
+{
+    static const int order[] = {RE_THREAD, RE_FOCUS, RE_IGNORE, RE_ROOT, RE_HIDE, RE_SHOW, RE_PRUNE};
+    const char *pat[RE_COUNT] = {o->focus, o->ignore, o->root, o->hide, o->show, o->prune_from, o->thread};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        int r = order[i];
+        if (x->has_re[r] && !(x->matched & RE_BIT(r))) {
+            snprintf(buf, len, "%s=%s: expression matched no samples", re_flag[r], pat[r]);
+            return;
+        }
+        if (r == RE_THREAD)
+            for (size_t t = 0; t < x->ntags; t++)
+                if (!x->tags[t].matched) {
+                    snprintf(buf, len, "%s=%s: expression matched no samples",
+                             x->tags[t].ignore ? "--tagignore" : "--tagfocus", x->tags[t].spec);
+                    return;
+                }
+    }
+}
+
+/* ---- options a view keeps (its filters apply to a diff base too) -------- */
+
+static char *xstrdup_or_null(const char *s)
+{
+    return s ? ig_xstrdup(s) : NULL;
+}
+
+static const char *const *list_dup(const char *const *l)
+{
+    if (!l)
+        return NULL;
+    size_t n = list_len(l);
+    char **d = ig_xcalloc(n + 1, sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = ig_xstrdup(l[i]);
+    return (const char *const *)d;
+}
+
+static void list_free(const char *const *l)
+{
+    for (size_t i = 0; l && l[i]; i++)
+        free((char *)l[i]);
+    free((void *)l);
+}
+
+/* dst = a deep copy of src (or the defaults when src is NULL). */
+static void opts_keep(ig_tree_opts *dst, const ig_tree_opts *src)
+{
+    static const ig_tree_opts none = {.value = -1};
+    *dst = src ? *src : none;
+    dst->focus = xstrdup_or_null(dst->focus);
+    dst->ignore = xstrdup_or_null(dst->ignore);
+    dst->thread = xstrdup_or_null(dst->thread);
+    dst->root = xstrdup_or_null(dst->root);
+    dst->hide = xstrdup_or_null(dst->hide);
+    dst->show = xstrdup_or_null(dst->show);
+    dst->prune_from = xstrdup_or_null(dst->prune_from);
+    dst->tagfocus = list_dup(dst->tagfocus);
+    dst->tagignore = list_dup(dst->tagignore);
+}
+
+static void opts_release(ig_tree_opts *o)
+{
+    free((char *)o->focus);
+    free((char *)o->ignore);
+    free((char *)o->thread);
+    free((char *)o->root);
+    free((char *)o->hide);
+    free((char *)o->show);
+    free((char *)o->prune_from);
+    list_free(o->tagfocus);
+    list_free(o->tagignore);
+}
+
+/* ---- which value a diff compares ----------------------------------------- */
+
+/* The value types of p as "type/unit" lines. */
+static char *value_types(const ignis_profile *p)
+{
+    ig_strbuf sb = IG_STRBUF_INIT;
+    for (size_t i = 0; i < ignis_profile_num_values(p); i++) {
+        ignis_value_type vt = ignis_profile_value_type(p, i);
+        ig_sb_printf(&sb, "%s/%s\n", ignis_profile_string(p, vt.type), ignis_profile_string(p, vt.unit));
+    }
+    ig_sb_putc(&sb, '\0');
+    return ig_sb_detach(&sb, NULL);
+}
+
+/* Is every line of a also a line of b? */
+static int lines_within(const char *a, const char *b)
+{
+    for (const char *l = a; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = (size_t)(e - l);
+        int found = 0;
+        for (const char *m = b; *m && !found;) {
+            const char *f = strchr(m, '\n');
+            found = (size_t)(f - m) == len && !memcmp(l, m, len);
+            m = f + 1;
+        }
+        if (!found)
+            return 0;
+        l = e + 1;
+    }
+    return 1;
+}
+
+/* "[a/b c/d]" of a value_types() text. */
+static void types_display(const char *types, char *buf, size_t len)
+{
+    snprintf(buf, len, "[%s", types);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    for (char *c = buf; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    if (n + 2 <= len) {
+        buf[n] = ']';
+        buf[n + 1] = '\0';
+    }
+}
+
+/* The index in base of the value (vtype, vunit) of a profile whose value
+ * types are `types`; see ig_tree_add_base. */
+static int base_value(const char *types, const char *vtype, const char *vunit, int explicit_value,
+                      const ignis_profile *base, ig_err *err)
+{
+    char *btypes = value_types(base);
+    int same = lines_within(types, btypes) && lines_within(btypes, types), bi = -1;
+    for (size_t i = 0; i < ignis_profile_num_values(base) && bi < 0; i++) {
+        ignis_value_type vt = ignis_profile_value_type(base, i);
+        if (!strcmp(ignis_profile_string(base, vt.type), vtype) && !strcmp(ignis_profile_string(base, vt.unit), vunit))
+            bi = (int)i;
+    }
+    if (bi < 0 || (!same && !explicit_value)) {
+        char a[256], b[256];
+        types_display(types, a, sizeof a);
+        types_display(btypes, b, sizeof b);
+        if (bi >= 0)
+            ig_err_set(err, "incompatible sample types %s and %s (--value picks one both have)", a, b);
+        else
+            ig_err_set(err, "incompatible sample types %s and %s", a, b);
+        bi = -1;
+    }
+    free(btypes);
+    return bi;
+}
+
+int ig_diff_base_value(const ignis_profile *p, int vi, int explicit_value, const ignis_profile *base, ig_err *err)
+{
+    if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
+        return ig_err_set(err, "--value: no value #%d", vi);
+    char *types = value_types(p);
+    ignis_value_type vt = ignis_profile_value_type(p, (size_t)vi);
+    int bi = base_value(types, ignis_profile_string(p, vt.type), ignis_profile_string(p, vt.unit), explicit_value,
+                        base, err);
+    free(types);
+    return bi;
+}
+
+/* v * f, rounded, saturating. */
+static int64_t scale_value(int64_t v, double f)
+{
+    if (f == 1)
+        return v;
+    double r = nearbyint((double)v * f);
+    if (r >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (r <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)r;
+}
+
 /* ---- tree ---------------------------------------------------------------- */
 
 struct ig_tree {
     names nm;
     arr nodes; /* ig_tree_node */
     int diff;
-    int value; /* value index used */
-    int64_t min_total; /* pruning threshold the tree was built with */
-    int reverse;       /* and its filters, applied to a diff base too */
-    char *focus, *ignore, *thread, *root;
-    ig_granularity gran;
+    int value;            /* value index used */
+    ig_tree_opts opts;    /* as built (a copy): applied to a diff base too */
+    char *types;          /* the profile's value types (value_types) */
+    int64_t total_all;    /* every sample, before filters */
+    int64_t base_total_all;
+    double base_scale;    /* diff: base values were multiplied by this */
+    char unmatched[256];  /* the first filter that matched nothing, or "" */
     char vtype[64], vunit[64];
 };
+
 
 /* A sample's frame path, weighted by its value.  In general ids are keys
  * (name rank << 3 | kind) root-first, copied out of the expanded frames.
@@ -652,7 +1245,7 @@ static void set_value_names(ig_tree *t, const ignis_profile *p)
  * location is one frame and no regex looks at frames. */
 static int fast_paths(const expander *x)
 {
-    if (x->has_re[RE_FOCUS] || x->has_re[RE_IGNORE] || x->has_re[RE_ROOT])
+    if (x->frame_filters)
         return 0;
     if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE)
         return 0; /* frames merge: paths differ from stacks */
@@ -691,7 +1284,10 @@ static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nf
             return 0;
         ignis_sample s = ignis_profile_sample(x->p, i);
         int64_t v = s.values[x->vi];
-        if (!v || !thread_matches(x, s.labels))
+        if (!v)
+            continue;
+        x->all = ig_sat_add(x->all, v);
+        if (!labels_ok(x, s.labels))
             continue;
         size_t depth;
         const uint32_t *locs = ignis_profile_stack(x->p, s.stack, &depth);
@@ -721,6 +1317,7 @@ static void collect_keys(expander *x, arr *paths, arr *keys, arr *name_module)
         int64_t v = s.values[x->vi];
         if (!v)
             continue;
+        x->all = ig_sat_add(x->all, v);
         long n = expand(x, &s, &tmp);
         if (n < 0)
             continue;
@@ -744,9 +1341,6 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     if (expander_init(&x, p, &t->nm, o, err))
         return -1;
     t->value = x.vi;
-    t->min_total = o ? o->min_total : 0;
-    t->reverse = o ? o->reverse : 0;
-    t->gran = o ? o->granularity : IG_GRAN_FUNCTION;
     set_value_names(t, p);
     arr paths = ARR(path), keys = ARR(uint32_t), name_module = ARR(uint32_t);
     int fast = fast_paths(&x);
@@ -794,7 +1388,7 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
             kd[i] = rank[kd[i] >> 3] << 3 | (kd[i] & 7);
         size_t off = 0;
         for (size_t i = 0; i < paths.len; i++) {
-            P[i].ids = kd + off;
+            P[i].ids = kd ? kd + off : NULL; /* NULL: every path is empty */
             off += P[i].len;
         }
         nframes = keys.len;
@@ -808,6 +1402,9 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     free(keys.data);
     free(name_module.data);
     free(paths.data);
+    t->total_all = x.all;
+    if (o)
+        describe_unmatched(&x, o, t->unmatched, sizeof t->unmatched);
     expander_free(&x);
     return rc ? ig_err_set(err, "cancelled") : 0;
 }
@@ -817,15 +1414,12 @@ ig_tree *ig_tree_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err 
     ig_tree *t = ig_xcalloc(1, sizeof *t);
     names_init(&t->nm);
     t->nodes = (arr)ARR(ig_tree_node);
-    if (build_into(t, p, opts, err)) {
+    opts_keep(&t->opts, opts);
+    t->types = value_types(p);
+    t->base_scale = 1;
+    if (build_into(t, p, &t->opts, err)) {
         ig_tree_free(t);
         return NULL;
-    }
-    if (opts) {
-        t->focus = opts->focus ? ig_xstrdup(opts->focus) : NULL;
-        t->ignore = opts->ignore ? ig_xstrdup(opts->ignore) : NULL;
-        t->thread = opts->thread ? ig_xstrdup(opts->thread) : NULL;
-        t->root = opts->root ? ig_xstrdup(opts->root) : NULL;
     }
     ig_tree_node *nodes = t->nodes.data;
     nodes[0].parent = 0;
@@ -838,10 +1432,8 @@ void ig_tree_free(ig_tree *t)
         return;
     names_free(&t->nm);
     free(t->nodes.data);
-    free(t->focus);
-    free(t->ignore);
-    free(t->thread);
-    free(t->root);
+    opts_release(&t->opts);
+    free(t->types);
     free(t);
 }
 
@@ -860,21 +1452,40 @@ typedef struct merge_item {
 
 int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
 {
+    int vi = base_value(t->types, t->vtype, t->vunit, t->opts.value >= 0, base, err);
+    if (vi < 0)
+        return ig_err_prefix(err, "base profile");
     ig_tree *bt = ig_xcalloc(1, sizeof *bt);
     bt->nm = t->nm; /* share the name table while building the base */
     bt->nodes = (arr)ARR(ig_tree_node);
-    int vi = ignis_profile_find_value(base, t->vtype);
     /* A pruned tree gets a base pruned 16 times finer: a base node dropped
      * there is worth under 1/16 of the smallest node shown, so deltas stay
-     * within that, while memory stays proportional to what is drawn. */
-    ig_tree_opts o = {vi, t->reverse, t->focus, t->ignore, t->thread, t->root, t->min_total / 16};
-    o.granularity = t->gran;
+     * within that, while memory stays proportional to what is drawn.  The
+     * base's total (before filters) is only known after its build, so a
+     * normalized base is pruned by the whole profiles' ratio. */
+    ig_tree_opts o = t->opts;
+    o.value = vi;
+    double scale = 1;
+    if (t->opts.normalize) {
+        int64_t btotal = ignis_profile_total(base, (size_t)vi);
+        scale = btotal > 0 && t->total_all > 0 ? (double)t->total_all / (double)btotal : 1;
+    }
+    o.min_total = scale_value(t->opts.min_total / 16, 1 / scale);
     int rc = build_into(bt, base, &o, err);
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
         free(bt->nodes.data);
         free(bt);
         return ig_err_prefix(err, "base profile");
+    }
+    t->base_total_all = bt->total_all;
+    t->base_scale = scale;
+    if (scale != 1) {
+        ig_tree_node *bn = bt->nodes.data;
+        for (size_t i = 0; i < bt->nodes.len; i++) {
+            bn[i].total = scale_value(bn[i].total, scale);
+            bn[i].self = scale_value(bn[i].self, scale);
+        }
     }
     const ig_tree_node *A = t->nodes.data, *Bn = bt->nodes.data;
     arr out = ARR(ig_tree_node), lastc = ARR(uint32_t), stack = ARR(merge_item), kids = ARR(merge_item);
@@ -921,8 +1532,8 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
                 k.b = cb;
                 cb = Bn[cb].next_sibling;
             }
-            if (k.a == UINT32_MAX && t->min_total > 0)
-                continue; /* base-only: total 0, below the pruning threshold */
+            if (k.a == UINT32_MAX && Bn[k.b].total < t->opts.min_total)
+                continue; /* base-only, below the pruning threshold */
             *(merge_item *)arr_push(&kids, 1) = k;
         }
         for (size_t i = kids.len; i > 0; i--)
@@ -950,6 +1561,16 @@ const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i)
 const char *ig_tree_name(const ig_tree *t, uint32_t name) { return names_get(&t->nm, name); }
 int ig_tree_is_diff(const ig_tree *t) { return t->diff; }
 int64_t ig_tree_total(const ig_tree *t) { return EL(t->nodes, ig_tree_node, 0).total; }
+int64_t ig_tree_total_all(const ig_tree *t) { return t->total_all; }
+int64_t ig_tree_pct_total(const ig_tree *t) { return t->opts.relative ? ig_tree_total(t) : t->total_all; }
+int64_t ig_tree_base_total_all(const ig_tree *t) { return t->base_total_all; }
+double ig_tree_base_scale(const ig_tree *t) { return t->base_scale; }
+
+int ig_tree_unmatched(const ig_tree *t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", t->unmatched);
+    return t->unmatched[0] != '\0';
+}
 const char *ig_tree_value_type(const ig_tree *t) { return t->vtype; }
 const char *ig_tree_value_unit(const ig_tree *t) { return t->vunit; }
 ig_frame_source ig_tree_frame_source(const ig_tree *t, uint32_t name) { return names_source(&t->nm, name); }
@@ -986,9 +1607,13 @@ int ig_tree_keep_samples(const ignis_profile *p, const ig_tree_opts *opts, uint8
 struct ig_top {
     names nm;
     arr rows;   /* ig_top_row, sorted */
-    int64_t total;
-    char *focus, *ignore, *thread, *root; /* filters, applied to a diff base too */
-    ig_granularity gran;
+    int diff;
+    int64_t total, total_all;           /* kept / every sample */
+    int64_t base_total, base_total_all; /* diff: the base's (kept scaled, all raw) */
+    double base_scale;
+    ig_tree_opts opts;                  /* filters, applied to a diff base too */
+    char *types;                        /* the profile's value types (value_types) */
+    char unmatched[256];
     char vtype[64], vunit[64];
 };
 
@@ -1005,11 +1630,72 @@ static void grow_to(arr *a, size_t n)
     }
 }
 
+/* Room for every name in the accumulators. */
+static void top_grow(ig_top *t, top_acc *acc)
+{
+    size_t nn = t->nm.strs.len;
+    grow_to(&acc->flat, nn);
+    grow_to(&acc->cum, nn);
+    grow_to(&acc->bflat, nn);
+    grow_to(&acc->bcum, nn);
+    grow_to(&acc->stamp, nn);
+}
+
+/* Adds v to the cum of every name of fr[0, n) not yet stamped (stamp: one
+ * per sample, so a name counts once per sample). */
+static void top_cum(top_acc *acc, int base, uint64_t stamp, int64_t v, const frame *fr, size_t n)
+{
+    arr *cum = base ? &acc->bcum : &acc->cum;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
+        if (*st != stamp) {
+            *st = stamp;
+            EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
+        }
+    }
+}
+
+static void top_flat(top_acc *acc, int base, uint32_t name, int64_t v)
+{
+    arr *flat = base ? &acc->bflat : &acc->flat;
+    EL(*flat, int64_t, name) = ig_sat_add(EL(*flat, int64_t, name), v);
+}
+
+static uint64_t top_stamp(int base, size_t i)
+{
+    return ((uint64_t)base << 63) | (i + 1);
+}
+
+/* Without frame filters a sample's frames are its locations' frames in
+ * any order (cum counts distinct names, and merging equal neighbours at
+ * file or module granularity changes no name), the leaf location's last
+ * frame flat: read in place, nothing is copied.  0 when the labels drop
+ * the sample. */
+static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s)
+{
+    if (!labels_ok(x, s->labels))
+        return 0;
+    size_t depth;
+    uint32_t n;
+    const uint32_t *locs = ignis_profile_stack(x->p, s->stack, &depth);
+    for (size_t j = 0; j < depth; j++) /* names first, so the arrays grow once */
+        location_frames(x, locs[j], &n);
+    top_grow(t, acc);
+    int64_t v = s->values[x->vi];
+    for (size_t j = 0; j < depth; j++) {
+        const frame *fr = location_frames(x, locs[j], &n);
+        top_cum(acc, base, top_stamp(base, i), v, fr, n);
+        if (j == 0)
+            top_flat(acc, base, fr[n - 1].name, v);
+    }
+    return 1;
+}
+
 /* Accumulates flat/cum per name of profile p into acc (base = 1: b arrays). */
 static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const ig_tree_opts *o, int base,
                           ig_err *err)
 {
-    ig_tree_opts oo = o ? *o : (ig_tree_opts){-1, 0, NULL, NULL, NULL, NULL, 0};
+    ig_tree_opts oo = *o;
     oo.reverse = 0;
     expander x;
     if (expander_init(&x, p, &t->nm, &oo, err))
@@ -1020,6 +1706,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         snprintf(t->vunit, sizeof t->vunit, "%s", ignis_profile_string(p, vt.unit));
     }
     arr tmp = ARR(frame);
+    int64_t kept = 0;
     size_t ns = ignis_profile_num_samples(p);
     int cancelled = 0;
     ig_progress_step(x.progress, "counting per function", ns);
@@ -1030,49 +1717,68 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         int64_t v = s.values[x.vi];
         if (!v)
             continue;
+        x.all = ig_sat_add(x.all, v);
+        if (!x.frame_filters) {
+            if (top_add_stack(t, acc, &x, base, i, &s))
+                kept = ig_sat_add(kept, v);
+            continue;
+        }
         long n = expand(&x, &s, &tmp);
         if (n < 0)
             continue;
-        if (!base)
-            t->total = ig_sat_add(t->total, v);
-        size_t nn = t->nm.strs.len;
-        arr *flat = base ? &acc->bflat : &acc->flat, *cum = base ? &acc->bcum : &acc->cum;
-        grow_to(flat, nn);
-        grow_to(cum, nn);
-        grow_to(&acc->stamp, nn);
-        const frame *fr = tmp.data;
-        uint64_t stamp = ((uint64_t)base << 63) | (i + 1);
-        for (long j = 0; j < n; j++) {
-            uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
-            if (*st != stamp) {
-                *st = stamp;
-                EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
-            }
-        }
+        kept = ig_sat_add(kept, v);
+        top_grow(t, acc);
+        top_cum(acc, base, top_stamp(base, i), v, tmp.data, (size_t)n);
         if (n > 0)
-            EL(*flat, int64_t, fr[n - 1].name) = ig_sat_add(EL(*flat, int64_t, fr[n - 1].name), v);
+            top_flat(acc, base, EL(tmp, frame, n - 1).name, v);
+    }
+    if (base) {
+        t->base_total = kept;
+        t->base_total_all = x.all;
+    } else {
+        t->total = kept;
+        t->total_all = x.all;
+        describe_unmatched(&x, o, t->unmatched, sizeof t->unmatched);
     }
     free(tmp.data);
     expander_free(&x);
     return cancelled ? ig_err_set(err, "cancelled") : 0;
 }
 
+typedef struct row_order {
+    const names *nm;
+    int diff;
+} row_order;
+
+static int64_t abs_delta(int64_t now, int64_t was)
+{
+    return ig_sat_abs(ig_sat_sub(now, was));
+}
+
+static int cmp_desc(int64_t a, int64_t b)
+{
+    return a != b ? (a > b ? -1 : 1) : 0;
+}
+
 static int row_cmp_flat(const void *a, const void *b, void *ctx)
 {
     const ig_top_row *x = a, *y = b;
-    if (x->flat != y->flat)
-        return x->flat > y->flat ? -1 : 1;
-    if (x->cum != y->cum)
-        return x->cum > y->cum ? -1 : 1;
-    return strcmp(names_get(ctx, x->name), names_get(ctx, y->name));
+    const row_order *ro = ctx;
+    int c = 0;
+    if (ro->diff && !(c = cmp_desc(abs_delta(x->flat, x->base_flat), abs_delta(y->flat, y->base_flat))))
+        c = cmp_desc(abs_delta(x->cum, x->base_cum), abs_delta(y->cum, y->base_cum));
+    if (!c && !(c = cmp_desc(x->flat, y->flat)))
+        c = cmp_desc(x->cum, y->cum);
+    return c ? c : strcmp(names_get(ro->nm, x->name), names_get(ro->nm, y->name));
 }
 
 static int row_cmp_cum(const void *a, const void *b, void *ctx)
 {
     const ig_top_row *x = a, *y = b;
-    if (x->cum != y->cum)
-        return x->cum > y->cum ? -1 : 1;
-    return row_cmp_flat(a, b, ctx);
+    const row_order *ro = ctx;
+    int c = ro->diff ? cmp_desc(abs_delta(x->cum, x->base_cum), abs_delta(y->cum, y->base_cum))
+                     : cmp_desc(x->cum, y->cum);
+    return c ? c : row_cmp_flat(a, b, ctx);
 }
 
 static void top_rows(ig_top *t, top_acc *acc, ig_top_sort sort)
@@ -1095,9 +1801,10 @@ static void top_rows(ig_top *t, top_acc *acc, ig_top_sort sort)
         r->base_flat = bf;
         r->base_cum = bc;
     }
+    row_order ro = {&t->nm, t->diff};
     if (t->rows.len)
         qsort_r(t->rows.data, t->rows.len, sizeof(ig_top_row), sort == IG_SORT_CUM ? row_cmp_cum : row_cmp_flat,
-            &t->nm);
+                &ro);
 }
 
 static void acc_free(top_acc *acc)
@@ -1114,26 +1821,25 @@ ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_so
     ig_top *t = ig_xcalloc(1, sizeof *t);
     names_init(&t->nm);
     t->rows = (arr)ARR(ig_top_row);
+    t->base_scale = 1;
+    opts_keep(&t->opts, opts);
+    t->types = value_types(p);
     top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
-    if (top_accumulate(t, &acc, p, opts, 0, err)) {
+    if (top_accumulate(t, &acc, p, &t->opts, 0, err)) {
         acc_free(&acc);
         ig_top_free(t);
         return NULL;
     }
     top_rows(t, &acc, sort);
     acc_free(&acc);
-    t->gran = opts ? opts->granularity : IG_GRAN_FUNCTION;
-    if (opts) {
-        t->focus = opts->focus ? ig_xstrdup(opts->focus) : NULL;
-        t->ignore = opts->ignore ? ig_xstrdup(opts->ignore) : NULL;
-        t->thread = opts->thread ? ig_xstrdup(opts->thread) : NULL;
-        t->root = opts->root ? ig_xstrdup(opts->root) : NULL;
-    }
     return t;
 }
 
 int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_err *err)
 {
+    int vi = base_value(t->types, t->vtype, t->vunit, t->opts.value >= 0, base, err);
+    if (vi < 0)
+        return ig_err_prefix(err, "base profile");
     top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
     grow_to(&acc.flat, t->nm.strs.len);
     grow_to(&acc.cum, t->nm.strs.len);
@@ -1142,12 +1848,25 @@ int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_e
         EL(acc.flat, int64_t, r->name) = r->flat;
         EL(acc.cum, int64_t, r->name) = r->cum;
     }
-    ig_tree_opts o = {ignis_profile_find_value(base, t->vtype), 0, t->focus, t->ignore, t->thread, t->root, 0};
-    o.granularity = t->gran;
+    ig_tree_opts o = t->opts;
+    o.value = vi;
     if (top_accumulate(t, &acc, base, &o, 1, err)) {
         acc_free(&acc);
         return ig_err_prefix(err, "base profile");
     }
+    t->base_scale = 1;
+    if (t->opts.normalize && t->base_total_all > 0 && t->total_all > 0)
+        t->base_scale = (double)t->total_all / (double)t->base_total_all;
+    if (t->base_scale != 1) {
+        grow_to(&acc.bflat, t->nm.strs.len);
+        grow_to(&acc.bcum, t->nm.strs.len);
+        for (size_t i = 0; i < acc.bflat.len; i++) {
+            EL(acc.bflat, int64_t, i) = scale_value(EL(acc.bflat, int64_t, i), t->base_scale);
+            EL(acc.bcum, int64_t, i) = scale_value(EL(acc.bcum, int64_t, i), t->base_scale);
+        }
+        t->base_total = scale_value(t->base_total, t->base_scale);
+    }
+    t->diff = 1;
     top_rows(t, &acc, sort);
     acc_free(&acc);
     return 0;
@@ -1159,10 +1878,8 @@ void ig_top_free(ig_top *t)
         return;
     names_free(&t->nm);
     free(t->rows.data);
-    free(t->focus);
-    free(t->ignore);
-    free(t->thread);
-    free(t->root);
+    opts_release(&t->opts);
+    free(t->types);
     free(t);
 }
 
@@ -1173,9 +1890,337 @@ const ig_top_row *ig_top_row_at(const ig_top *t, size_t i)
 }
 const char *ig_top_name(const ig_top *t, uint32_t name) { return names_get(&t->nm, name); }
 int64_t ig_top_total(const ig_top *t) { return t->total; }
+int64_t ig_top_total_all(const ig_top *t) { return t->total_all; }
+int64_t ig_top_pct_total(const ig_top *t) { return t->opts.relative ? t->total : t->total_all; }
+int ig_top_is_diff(const ig_top *t) { return t->diff; }
+int64_t ig_top_base_total(const ig_top *t) { return t->base_total; }
+int64_t ig_top_base_total_all(const ig_top *t) { return t->base_total_all; }
+double ig_top_base_scale(const ig_top *t) { return t->base_scale; }
 const char *ig_top_value_type(const ig_top *t) { return t->vtype; }
 const char *ig_top_value_unit(const ig_top *t) { return t->vunit; }
 ig_frame_source ig_top_frame_source(const ig_top *t, uint32_t name) { return names_source(&t->nm, name); }
+
+int ig_top_unmatched(const ig_top *t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", t->unmatched);
+    return t->unmatched[0] != '\0';
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+struct ig_threads {
+    names nm;
+    arr rows;        /* ig_thread_row */
+    int64_t total, total_all;
+};
+
+static int thread_row_cmp(const void *a, const void *b)
+{
+    const ig_thread_row *x = a, *y = b;
+    int c = cmp_desc(x->value, y->value);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+ig_threads *ig_threads_build(const ignis_profile *p, const ig_tree_opts *opts, ig_err *err)
+{
+    ig_threads *t = ig_xcalloc(1, sizeof *t);
+    names_init(&t->nm);
+    t->rows = (arr)ARR(ig_thread_row);
+    ig_tree_opts o = opts ? *opts : (ig_tree_opts){.value = -1};
+    o.thread = NULL;
+    o.reverse = 0;
+    names frames;  /* the expander's frame names, apart from the thread names */
+    names_init(&frames);
+    expander x;
+    if (expander_init(&x, p, &frames, &o, err)) {
+        names_free(&frames);
+        ig_threads_free(t);
+        return NULL;
+    }
+    arr tmp = ARR(frame), value = ARR(int64_t), by_labels = ARR(uint32_t); /* labels -> name id + 1 */
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        int64_t v = s.values[x.vi];
+        if (!v)
+            continue;
+        x.all = ig_sat_add(x.all, v);
+        if (expand(&x, &s, &tmp) < 0)
+            continue;
+        grow_names(&by_labels, (size_t)s.labels + 1);
+        uint32_t *id = &EL(by_labels, uint32_t, s.labels);
+        if (!*id) {
+            char num[32];
+            const char *name = thread_name(p, s.labels, num);
+            *id = names_intern(&t->nm, name ? name : "") + 1;
+        }
+        grow_to(&value, t->nm.strs.len);
+        EL(value, int64_t, *id - 1) = ig_sat_add(EL(value, int64_t, *id - 1), v);
+        t->total = ig_sat_add(t->total, v);
+    }
+    for (size_t i = 0; i < value.len; i++)
+        if (EL(value, int64_t, i))
+            *(ig_thread_row *)arr_push(&t->rows, 1) = (ig_thread_row){names_get(&t->nm, (uint32_t)i),
+                                                                        EL(value, int64_t, i)};
+    if (t->rows.len)
+        qsort(t->rows.data, t->rows.len, sizeof(ig_thread_row), thread_row_cmp);
+    t->total_all = x.all;
+    free(tmp.data);
+    free(value.data);
+    free(by_labels.data);
+    expander_free(&x);
+    names_free(&frames);
+    return t;
+}
+
+void ig_threads_free(ig_threads *t)
+{
+    if (!t)
+        return;
+    names_free(&t->nm);
+    free(t->rows.data);
+    free(t);
+}
+
+size_t ig_threads_count(const ig_threads *t) { return t->rows.len; }
+const ig_thread_row *ig_threads_row(const ig_threads *t, size_t i)
+{
+    return i < t->rows.len ? &EL(t->rows, ig_thread_row, i) : NULL;
+}
+int64_t ig_threads_total(const ig_threads *t) { return t->total; }
+int64_t ig_threads_total_all(const ig_threads *t) { return t->total_all; }
+
+char *ig_thread_regex(const char *const *names_, size_t n)
+{
+    if (!n)
+        return NULL;
+    ig_strbuf sb = IG_STRBUF_INIT;
+    ig_sb_puts(&sb, "^(");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ig_sb_putc(&sb, '|');
+        for (const char *c = names_[i]; *c; c++) {
+            if (strchr("\\^$.|?*+()[]{}", *c))
+                ig_sb_putc(&sb, '\\');
+            ig_sb_putc(&sb, *c);
+        }
+    }
+    ig_sb_puts(&sb, ")$");
+    return ig_sb_detach(&sb, NULL);
+}
+
+/* ---- filtered copy --------------------------------------------------------- */
+
+/* Ids of the new profile for ids of the old one, made on first use. */
+typedef struct copier {
+    const ignis_profile *p;
+    ignis_profile *q;
+    arr mapping, function, location, labels; /* uint32_t per old id: new id, 0 = not yet */
+    arr lines;                                /* ignis_line scratch */
+} copier;
+
+static uint32_t *slot(arr *a, uint32_t id)
+{
+    grow_names(a, (size_t)id + 1);
+    return &EL(*a, uint32_t, id);
+}
+
+static uint32_t copy_string(copier *c, uint32_t id)
+{
+    return id ? ignis_profile_intern(c->q, ignis_profile_string(c->p, id)) : 0;
+}
+
+static uint32_t copy_mapping(copier *c, uint32_t id)
+{
+    const ignis_mapping *m = ignis_profile_mapping(c->p, id);
+    if (!m)
+        return 0;
+    uint32_t *s = slot(&c->mapping, id);
+    if (!*s) {
+        ignis_mapping n = *m;
+        n.filename = copy_string(c, m->filename);
+        n.build_id = copy_string(c, m->build_id);
+        *s = ignis_profile_add_mapping(c->q, &n);
+    }
+    return *s;
+}
+
+static uint32_t copy_function(copier *c, uint32_t id)
+{
+    const ignis_function *f = ignis_profile_function(c->p, id);
+    if (!f)
+        return 0;
+    uint32_t *s = slot(&c->function, id);
+    if (!*s) {
+        ignis_function n = {copy_string(c, f->name), copy_string(c, f->system_name), copy_string(c, f->filename),
+                            f->start_line};
+        *s = ignis_profile_add_function(c->q, &n);
+    }
+    return *s;
+}
+
+/* The location's lines[first, first + n) as a location of the new profile
+ * (the whole location is copied once and remembered). */
+static uint32_t copy_lines(copier *c, uint32_t id, uint32_t first, uint32_t n)
+{
+    const ignis_location *loc = ignis_profile_location(c->p, id);
+    int whole = first == 0 && n == loc->nlines;
+    uint32_t *s = whole ? slot(&c->location, id) : NULL;
+    if (s && *s)
+        return *s;
+    c->lines.len = 0;
+    for (uint32_t i = first; i < first + n; i++) {
+        ignis_line l = loc->lines[i];
+        l.function = copy_function(c, l.function);
+        *(ignis_line *)arr_push(&c->lines, 1) = l;
+    }
+    ignis_location nl = *loc;
+    nl.mapping = copy_mapping(c, loc->mapping);
+    nl.lines = c->lines.data;
+    nl.nlines = n;
+    uint32_t nid = ignis_profile_add_location(c->q, &nl);
+    if (s)
+        *s = nid;
+    return nid;
+}
+
+static uint32_t copy_labels(copier *c, uint32_t id)
+{
+    if (!id)
+        return 0;
+    uint32_t *s = slot(&c->labels, id);
+    if (!*s) {
+        size_t n;
+        const ignis_label *ls = ignis_profile_labels(c->p, id, &n);
+        ignis_label *nl = ig_xmalloc((n ? n : 1) * sizeof *nl);
+        for (size_t i = 0; i < n; i++)
+            nl[i] = (ignis_label){copy_string(c, ls[i].key), copy_string(c, ls[i].str), ls[i].num,
+                                  copy_string(c, ls[i].num_unit)};
+        *s = ignis_profile_add_labels(c->q, nl, n);
+        free(nl);
+    }
+    return *s;
+}
+
+static void copy_metadata(copier *c)
+{
+    const ignis_profile *p = c->p;
+    for (size_t i = 0; i < ignis_profile_num_values(p); i++) {
+        ignis_value_type vt = ignis_profile_value_type(p, i);
+        ignis_profile_add_value_type(c->q, ignis_profile_string(p, vt.type), ignis_profile_string(p, vt.unit));
+    }
+    ignis_value_type pt = ignis_profile_period_type(p);
+    if (pt.type || pt.unit || ignis_profile_period(p))
+        ignis_profile_set_period(c->q, ignis_profile_string(p, pt.type), ignis_profile_string(p, pt.unit),
+                                 ignis_profile_period(p));
+    ignis_profile_set_time(c->q, ignis_profile_time_nanos(p), ignis_profile_duration_nanos(p));
+    if (ignis_profile_default_sample_type(p))
+        ignis_profile_set_default_sample_type(c->q, ignis_profile_string(p, ignis_profile_default_sample_type(p)));
+    for (size_t i = 0; i < ignis_profile_num_comments(p); i++)
+        ignis_profile_add_comment(c->q, ignis_profile_string(p, ignis_profile_comment(p, i)));
+    if (ignis_profile_drop_frames(p) || ignis_profile_keep_frames(p))
+        ignis_profile_set_drop_keep(c->q, ignis_profile_string(p, ignis_profile_drop_frames(p)),
+                                    ignis_profile_string(p, ignis_profile_keep_frames(p)));
+}
+
+/* Appends to stack (leaf-first, built root-first here and reversed by the
+ * caller) the locations of one stack entry whose frames fr[0, n) are kept
+ * where keep[i].  Frame i of a location is its line n - 1 - i; kept lines
+ * form runs, and a location that keeps every line is copied as it is. */
+static void copy_entry(copier *c, uint32_t loc_id, const uint8_t *keep, uint32_t n, arr *stack)
+{
+    const ignis_location *loc = ignis_profile_location(c->p, loc_id);
+    if (!loc->nlines) { /* one frame named by its address */
+        if (keep[0])
+            *(uint32_t *)arr_push(stack, 1) = copy_lines(c, loc_id, 0, 0);
+        return;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++)
+        kept += keep[i];
+    if (!kept)
+        return;
+    if (kept == n) {
+        *(uint32_t *)arr_push(stack, 1) = copy_lines(c, loc_id, 0, n);
+        return;
+    }
+    /* the kept lines, inlined-first, as one new location */
+    c->lines.len = 0;
+    for (uint32_t li = 0; li < n; li++)
+        if (keep[n - 1 - li]) {
+            ignis_line l = loc->lines[li];
+            l.function = copy_function(c, l.function);
+            *(ignis_line *)arr_push(&c->lines, 1) = l;
+        }
+    ignis_location nl = *loc;
+    nl.mapping = copy_mapping(c, loc->mapping);
+    nl.lines = c->lines.data;
+    nl.nlines = kept;
+    *(uint32_t *)arr_push(stack, 1) = ignis_profile_add_location(c->q, &nl);
+}
+
+ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opts, char *unmatched, size_t len,
+                                 ig_err *err)
+{
+    ig_tree_opts o = {.value = -1};
+    if (opts) { /* the filters only: frames stay one per line */
+        o.focus = opts->focus, o.ignore = opts->ignore, o.thread = opts->thread, o.root = opts->root;
+        o.hide = opts->hide, o.show = opts->show, o.prune_from = opts->prune_from;
+        o.tagfocus = opts->tagfocus, o.tagignore = opts->tagignore;
+    }
+    names nm;
+    names_init(&nm);
+    expander x;
+    if (expander_init(&x, p, &nm, &o, err)) {
+        names_free(&nm);
+        return NULL;
+    }
+    copier c = {p, ignis_profile_new(), ARR(uint32_t), ARR(uint32_t), ARR(uint32_t), ARR(uint32_t), ARR(ignis_line)};
+    copy_metadata(&c);
+    arr tmp = ARR(frame), keep = ARR(uint8_t), stack = ARR(uint32_t);
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        ignis_sample s = ignis_profile_sample(p, i);
+        long n = sample_frames(&x, &s, &tmp);
+        size_t lo = 0, hi = n > 0 ? (size_t)n : 0;
+        if (n < 0 || (x.frame_filters && !kept_range(&x, tmp.data, (size_t)n, &lo, &hi)))
+            continue;
+        keep.len = 0;
+        uint8_t *k = arr_push(&keep, (size_t)n + 1);
+        for (size_t f = 0; f < (size_t)n; f++)
+            k[f] = f >= lo && f < hi && frame_shown(&x, &EL(tmp, frame, f));
+        size_t depth, off = 0;
+        const uint32_t *locs = ignis_profile_stack(p, s.stack, &depth);
+        stack.len = 0;
+        for (size_t d = depth; d > 0; d--) { /* root-first, as the frames */
+            uint32_t nf;
+            location_frames(&x, locs[d - 1], &nf);
+            copy_entry(&c, locs[d - 1], k + off, nf, &stack);
+            off += nf;
+        }
+        uint32_t *st = stack.data;
+        for (size_t a = 0, b = stack.len; b > a + 1; a++, b--) {
+            uint32_t t = st[a];
+            st[a] = st[b - 1];
+            st[b - 1] = t;
+        }
+        uint32_t sid = ignis_profile_add_stack(c.q, st, stack.len);
+        ignis_profile_add_sample(c.q, sid, copy_labels(&c, s.labels), s.values);
+    }
+    free(tmp.data);
+    free(keep.data);
+    free(stack.data);
+    free(c.mapping.data);
+    free(c.function.data);
+    free(c.location.data);
+    free(c.labels.data);
+    free(c.lines.data);
+    if (unmatched && len)
+        describe_unmatched(&x, &o, unmatched, len);
+    expander_free(&x);
+    names_free(&nm);
+    return c.q;
+}
 
 /* ---- value formatting (pprof's ScaledLabel) ------------------------------- */
 
@@ -1209,3 +2254,4 @@ void ig_format_value(int64_t v, const char *unit, char *buf, size_t len)
     }
     snprintf(buf, len, "%" PRId64, v);
 }
+

@@ -11,6 +11,9 @@
  * end of the data area is copied whole into a 64 KiB scratch buffer (a
  * record's size is a 16-bit field, so it always fits).  Nothing else is
  * copied: the user stack of a sample is unwound straight out of the ring.
+ * A reader may peek at a record and leave it there (the tail stays before
+ * it), which is how the recorder holds back records too recent to be put
+ * in time order with the other rings.
  */
 #include "profiler/perf.h"
 
@@ -21,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "utils/strbuf.h"
@@ -51,6 +55,11 @@ static void fill_attr(const ig_perf_opts *o, struct perf_event_attr *a)
     a->comm = o->sideband;
     a->comm_exec = o->sideband;
     a->task = o->sideband;
+    a->sample_id_all = o->sideband; /* every record carries pid/tid and time */
+    if (o->mono_clock) {
+        a->use_clockid = 1;
+        a->clockid = CLOCK_MONOTONIC;
+    }
     /* The recorder also polls on a timer, so the watermark only bounds
      * latency and the risk of overflow. */
     a->watermark = 1;
@@ -64,8 +73,9 @@ int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu)
     return (int)syscall(SYS_perf_event_open, &a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
-int ig_perf_open_sink(int cpu, unsigned wakeup_bytes)
+int ig_perf_open_sink(int cpu, const ig_perf_opts *o)
 {
+    unsigned wakeup_bytes = o->wakeup_bytes;
     struct perf_event_attr a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
@@ -75,6 +85,10 @@ int ig_perf_open_sink(int cpu, unsigned wakeup_bytes)
     a.exclude_hv = 1;
     a.watermark = 1;
     a.wakeup_watermark = wakeup_bytes ? wakeup_bytes : 64 * 1024;
+    if (o->mono_clock) {
+        a.use_clockid = 1;
+        a.clockid = CLOCK_MONOTONIC;
+    }
     return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
@@ -122,7 +136,7 @@ void ig_ring_begin(ig_ring *r)
     r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
 }
 
-const struct perf_event_header *ig_ring_next(ig_ring *r)
+const struct perf_event_header *ig_ring_peek(ig_ring *r)
 {
     if (r->head - r->tail < sizeof(struct perf_event_header))
         return NULL;
@@ -152,13 +166,37 @@ const struct perf_event_header *ig_ring_next(ig_ring *r)
         memcpy(r->scratch + first, r->data, h.size - first);
         rec = (const struct perf_event_header *)r->scratch;
     }
-    r->tail += h.size;
     return rec;
+}
+
+void ig_ring_advance(ig_ring *r, const struct perf_event_header *h)
+{
+    r->tail += h->size;
+}
+
+const struct perf_event_header *ig_ring_next(ig_ring *r)
+{
+    const struct perf_event_header *h = ig_ring_peek(r);
+    if (h)
+        ig_ring_advance(r, h);
+    return h;
 }
 
 void ig_ring_end(ig_ring *r)
 {
     __atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);
+}
+
+uint64_t ig_perf_record_time(const struct perf_event_header *h)
+{
+    uint64_t t = 0;
+    if (h->type == PERF_RECORD_SAMPLE) { /* ip, pid/tid, time */
+        if (h->size >= sizeof *h + 24)
+            memcpy(&t, (const uint8_t *)(h + 1) + 16, 8);
+    } else if (h->size >= sizeof *h + 16) { /* ..., sample_id {pid/tid, time} */
+        memcpy(&t, (const uint8_t *)h + h->size - 8, 8);
+    }
+    return t;
 }
 
 /* Bounds-checked cursor over a record's payload. */

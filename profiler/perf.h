@@ -1,12 +1,16 @@
 /*
  * profiler/perf.h — perf_event_open sampling events and their ring buffers.
  *
- * One event per attached thread: a software cpu-clock event in frequency
- * mode that records the IP, pid/tid, time, period, the kernel callchain,
- * the user registers and a copy of the user stack.  Each event owns a
- * ring buffer (ig_ring) that the kernel fills and we drain in place; only
- * a record that wraps around the end of the buffer is copied, into one
- * scratch buffer of the ring.
+ * One event per attached thread (or one per CPU for every thread on it):
+ * a software cpu-clock event in frequency mode that records the IP,
+ * pid/tid, time, period, the kernel callchain, the user registers and a
+ * copy of the user stack.  Side-band records (MMAP2, COMM, FORK, EXIT,
+ * LOST, THROTTLE) carry the pid/tid and time too (sample_id_all), on
+ * CLOCK_MONOTONIC when the kernel allows, so records of several rings can
+ * be put in time order and compared with the recorder's own clock.  Each
+ * event writes to a ring buffer (ig_ring) that the kernel fills and we
+ * drain in place; only a record that wraps around the end of the buffer is
+ * copied, into one scratch buffer of the ring.
  */
 #ifndef IG_PROFILER_PERF_H
 #define IG_PROFILER_PERF_H
@@ -38,20 +42,25 @@ typedef struct ig_perf_opts {
     bool inherit;          /* follow threads/processes the target creates */
     bool enable_on_exec;   /* start disabled, enable at exec (-- CMD) */
     bool sideband;         /* ask for MMAP2/COMM/FORK/EXIT records */
+    bool mono_clock;       /* timestamps on CLOCK_MONOTONIC (use_clockid) */
     unsigned wakeup_bytes; /* wake a poller when this much is waiting */
 } ig_perf_opts;
 
 /* Opens the sampling event on thread `tid` while it runs on `cpu`.  The
  * kernel refuses to mmap an inherited event that is not bound to a CPU, so
  * inherited sampling takes one event per (thread, CPU), all redirected into
- * one ring per CPU.  Returns the fd, or -1 with errno set (EACCES/EPERM:
- * not permitted, ESRCH: no such thread, ENODEV/EINVAL: CPU offline). */
+ * one ring per CPU.  tid -1 samples every thread on the CPU (inherit must
+ * be off; needs CAP_PERFMON or perf_event_paranoid <= 0).  Returns the fd,
+ * or -1 with errno set (EACCES/EPERM: not permitted, ESRCH: no such
+ * thread, ENODEV: CPU offline, EINVAL: CPU offline or mono_clock refused). */
 int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu);
 
 /* Opens the owner of a CPU's ring: a dummy event on the calling thread,
  * which never produces records itself but whose ring the sampling events
- * of that CPU write to (ig_perf_redirect).  wakeup_bytes as in opts. */
-int ig_perf_open_sink(int cpu, unsigned wakeup_bytes);
+ * of that CPU write to (ig_perf_redirect).  Uses wakeup_bytes and
+ * mono_clock of opts (the kernel redirects only between events of one
+ * clock). */
+int ig_perf_open_sink(int cpu, const ig_perf_opts *o);
 
 /* Sends event fd's records to the ring of sink_fd (same CPU).  0 or -1. */
 int ig_perf_redirect(int fd, int sink_fd);
@@ -76,10 +85,21 @@ void ig_ring_unmap(ig_ring *r);
  * ig_ring_next() returns the next record (pointing into the buffer, or into
  * the scratch copy when it wraps) or NULL when caught up, and ig_ring_end()
  * publishes the new tail (release barrier) so the kernel can reuse the
- * space.  A record pointer is valid until the next ig_ring_next(). */
+ * space.  A record pointer is valid until the next ig_ring_next().
+ * ig_ring_peek() returns the next record without consuming it (the same
+ * one again until ig_ring_advance() steps past it), so a reader can leave
+ * a record in the ring for a later drain; valid until the next peek. */
 void ig_ring_begin(ig_ring *r);
 const struct perf_event_header *ig_ring_next(ig_ring *r);
+const struct perf_event_header *ig_ring_peek(ig_ring *r);
+void ig_ring_advance(ig_ring *r, const struct perf_event_header *h);
 void ig_ring_end(ig_ring *r);
+
+/* The time of a record of an event opened by ig_perf_open() with
+ * `sideband` set: a sample's time field, else the time of the sample_id
+ * that ends every other record.  0 when the record is too short to hold
+ * one. */
+uint64_t ig_perf_record_time(const struct perf_event_header *h);
 
 /* A parsed PERF_RECORD_SAMPLE (pointers into the record). */
 typedef struct ig_perf_sample {

@@ -9,8 +9,9 @@
  * offset through the load bias and the PT_LOAD headers.  Files are opened
  * through /proc/PID/root (containers); a deleted or replaced file is taken
  * from /proc/PID/map_files, which pins the inode the target really maps.
- * The vDSO has no file: it is the same image in every process on this
- * kernel, so our own copy (AT_SYSINFO_EHDR) serves.
+ * The vDSO has no file: its image is read from the target's memory when
+ * the mapping is added (shared with our own, AT_SYSINFO_EHDR, when the
+ * bytes match; ours serves when the target's cannot be read).
  *
  * Only executable mappings are kept per process, sorted by address; an
  * address in a module's read-only data (where .eh_frame lives) is found
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "utils/hash.h"
 #include "utils/strbuf.h"
 
 /* DWARF exception-header pointer encodings we accept in .eh_frame_hdr. */
@@ -51,15 +54,18 @@ static int encoded_size(uint8_t enc)
     }
 }
 
-/* Maps a module vaddr to a file offset; false when not backed by the file. */
+/* Maps a module vaddr to a file offset; false when not backed by the file.
+ * vaddr comes from the target (an unwinder's guess) and the segments from
+ * its files: offsets are compared, never sums that could wrap. */
 static bool vaddr_to_offset(const ig_module *m, uint64_t vaddr, uint64_t len, uint64_t *off)
 {
     for (int i = 0; i < m->nloads; i++) {
         const ig_load *l = &m->loads[i];
-        if (vaddr >= l->vaddr && vaddr + len <= l->vaddr + l->filesz) {
-            *off = vaddr - l->vaddr + l->offset;
-            return *off + len <= m->size;
-        }
+        uint64_t in = vaddr - l->vaddr;
+        if (vaddr < l->vaddr || in > l->filesz || l->filesz - in < len)
+            continue;
+        *off = l->offset + in; /* parse_elf keeps every segment inside the file */
+        return true;
     }
     return false;
 }
@@ -88,7 +94,7 @@ static void parse_eh_frame_hdr(ig_module *m, uint64_t hdr_vaddr)
         memcpy(&count, m->bytes + count_off, 8);
     }
     uint64_t table = hdr_vaddr + 4 + ptr_size + count_size, table_off;
-    if (!count || !vaddr_to_offset(m, table, count * 8, &table_off))
+    if (!count || count > m->size / 8 || !vaddr_to_offset(m, table, count * 8, &table_off))
         return;
     m->eh_hdr_vaddr = hdr_vaddr;
     m->table_vaddr = table;
@@ -114,7 +120,7 @@ static bool parse_elf(ig_module *m)
             continue;
         if (ph.p_type == PT_GNU_EH_FRAME)
             eh_vaddr = ph.p_vaddr;
-        if (ph.p_type != PT_LOAD || ph.p_offset > m->size)
+        if (ph.p_type != PT_LOAD || ph.p_offset > m->size || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
             continue;
         ig_load *l = &m->loads[m->nloads++];
         *l = (ig_load){ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz};
@@ -175,8 +181,22 @@ static ig_module *cache_add(ig_modcache *mc, ig_module *m)
     return m;
 }
 
-/* Our own vDSO image: same kernel, same bytes as the target's. */
-static ig_module *vdso_module(ig_modcache *mc)
+/* The GNU build-id of a module's ELF as lowercase hex ("" when none). */
+static void note_build_id(ig_module *m)
+{
+    m->build_id[0] = '\0';
+    m->build_id_known = true;
+    Elf *e = elf_memory((char *)m->bytes, m->size);
+    const unsigned char *id = NULL;
+    ssize_t n = e ? dwelf_elf_gnu_build_id(e, (const void **)&id) : -1;
+    for (ssize_t i = 0; id && i < n && i < 20; i++)
+        snprintf(m->build_id + 2 * i, 3, "%02x", id[i]);
+    if (e)
+        elf_end(e);
+}
+
+/* Our own vDSO image (AT_SYSINFO_EHDR). */
+static ig_module *own_vdso_module(ig_modcache *mc)
 {
     ig_module *m = cache_find(mc, 0, 0, "[vdso]");
     if (m)
@@ -199,7 +219,74 @@ static ig_module *vdso_module(ig_modcache *mc)
         fclose(f);
     if (m->bytes && !parse_elf(m))
         m->bytes = NULL;
+    if (m->bytes)
+        note_build_id(m);
     return m->bytes ? m : NULL;
+}
+
+#define VDSO_MAX (1u << 20)
+#define VDSO_DEV UINT64_MAX /* modcache key of vDSO images read from a target */
+
+/* The target's vDSO at [start, end) read from /proc/PID/mem into a
+ * private read-only mapping (own_bytes); NULL when it cannot be read. */
+static uint8_t *read_vdso(pid_t pid, uint64_t start, uint64_t end, size_t *size)
+{
+    if (end <= start || end - start > VDSO_MAX)
+        return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    *size = (size_t)(end - start);
+    uint8_t *b = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ssize_t got = b == MAP_FAILED ? -1 : pread(fd, b, *size, (off_t)start);
+    close(fd);
+    if (b != MAP_FAILED && (got < 0 || (size_t)got != *size || mprotect(b, *size, PROT_READ) != 0)) {
+        munmap(b, *size);
+        return NULL;
+    }
+    return b == MAP_FAILED ? NULL : b;
+}
+
+/* The vDSO of process pid mapped at [start, end): the image the target
+ * really runs (read from its memory: a 32-bit process or one that patched
+ * its vDSO has another), shared with our own when the bytes are the same,
+ * else kept once per distinct image; our own (same kernel) when the
+ * target's cannot be read (no ptrace access, or it exited). */
+static ig_module *vdso_module(ig_modcache *mc, pid_t pid, uint64_t start, uint64_t end)
+{
+    ig_module *own = own_vdso_module(mc);
+    size_t size;
+    uint8_t *img = read_vdso(pid, start, end, &size);
+    if (!img)
+        return own;
+    if (own && own->size == size && !memcmp(own->bytes, img, size)) {
+        munmap(img, size);
+        return own;
+    }
+    uint64_t key = ig_hash_bytes(img, size, 0xd50) | 1;
+    ig_module *m = cache_find(mc, VDSO_DEV, key, "[vdso]");
+    if (m) {
+        munmap(img, size);
+        return m->bytes ? m : NULL;
+    }
+    m = ig_xcalloc(1, sizeof *m);
+    m->name = ig_xstrdup("[vdso]");
+    m->open_path = ig_xstrdup("");
+    m->dev = VDSO_DEV;
+    m->ino = key;
+    m->bytes = img;
+    m->size = size;
+    m->own_bytes = true;
+    cache_add(mc, m);
+    if (!parse_elf(m)) {
+        munmap(img, size);
+        m->bytes = NULL;
+        return NULL;
+    }
+    note_build_id(m);
+    return m;
 }
 
 static int open_mapped_file(pid_t pid, const char *name, uint64_t start, uint64_t end, uint64_t ino,
@@ -241,7 +328,7 @@ ig_module *ig_module_get(ig_modcache *mc, pid_t pid, const char *name, uint64_t 
 {
     (void)dev;
     if (!strcmp(name, "[vdso]"))
-        return vdso_module(mc);
+        return vdso_module(mc, pid, start, end);
     if (name[0] != '/')
         return NULL;
     char path[4200];

@@ -92,7 +92,7 @@ int ig_maps_read_word(ig_maps *maps, uint64_t addr, uint64_t *val);
 /* The ELF virtual-address-space extent (runtime) of a mapping's module. */
 static inline bool ig_map_module_contains(const ig_map *m, uint64_t addr)
 {
-    return m->mod && addr >= m->bias + m->mod->lo && addr < m->bias + m->mod->hi;
+    return m->mod && addr - m->bias >= m->mod->lo && addr - m->bias < m->mod->hi; /* no wrapping sums */
 }
 
 #endif

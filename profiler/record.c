@@ -25,6 +25,20 @@
  * thread's cached label set.  In steady state a sample costs the unwind
  * plus a few hash lookups; nothing is allocated.
  *
+ * Records are handled in time order across the rings (see drain_all): a
+ * process's FORK, its EXEC (COMM) and MMAP2 records and its samples land in
+ * the rings of whichever CPUs it ran on, and a sample handled before them
+ * would be named with its parent's program.
+ *
+ * A -p process with many more threads than CPUs is sampled with one event
+ * per CPU instead, where permitted (see try_per_cpu): the kernel samples
+ * threads that take turns on a CPU poorly, and attaching hundreds of them
+ * took longer than the record and could exhaust the file descriptors.
+ * Those events sample every thread on the CPU; records of processes that
+ * are not followed are dropped.  What cannot be sampled (threads not
+ * attached, throttling, lost records) is counted, and the targets' CPU
+ * time is measured beside what the samples account for, for the summary.
+ *
  * Profile ids are only valid in the profile they were made in; each
  * ig_recorder_take_profile() bumps a generation number and every cached
  * id carries the generation it belongs to.
@@ -39,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -51,6 +66,7 @@
 #include "profiler/symbols.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
+#include "profile/truncated.h"
 #include "utils/strbuf.h"
 
 #define MAX_FRAMES 512
@@ -59,10 +75,15 @@
 #define RESCAN_MAX_NS 1600000000LL /* ... doubling up to this while nothing new turns up */
 #define MAPS_RESCAN_NS 20000000LL /* at most one /proc/PID/maps reload per 20 ms */
 #define RETURN_BIT (1ULL << 63)
+#define REORDER_MAX_NS 20000000ULL /* records this recent wait for the next drain (see drain_all) */
+#define FUTURE_NS 1000000000ULL   /* a stamp further ahead than this is not our clock's */
+#define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
+#define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
+                                   * this) for the files the symbolizer holds, pidfds, the output */
 
 typedef struct event {
     int fd;
-    pid_t tid;
+    pid_t tid;            /* -1: a CPU-wide event */
     bool doomed;          /* its thread turned out to be inherited: close */
 } event;
 
@@ -84,7 +105,18 @@ typedef struct proc {
     uint32_t locs_gen;
     int64_t maps_loaded_ns;
     bool maps_stale;
+    bool exited;          /* gone (pidfd, kill), or it may be gone */
+    bool target;          /* a -p process or the launched command: its CPU is measured */
+    bool cpu_unknown;     /* it vanished before its CPU time could be read */
+    uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
 } proc;
+
+/* A ring's oldest record not handled yet, in the merge of the rings. */
+typedef struct ring_front {
+    uint64_t time;
+    size_t ring;
+    const struct perf_event_header *h;
+} ring_front;
 
 struct ig_recorder {
     ig_record_opts o;
@@ -95,11 +127,15 @@ struct ig_recorder {
     ig_ring *rings;       /* one per CPU, owned by a dummy sink event */
     int *ring_cpu;
     size_t nrings;
+    ring_front *fronts;   /* min-heap by time, one entry per ring (drain_all) */
+    uint64_t reorder_ns;  /* how recent a record must be to wait for the next drain */
+    bool per_cpu;         /* CPU-wide events: only followed processes' records count */
     event *events;        /* per (thread, CPU), redirected into the rings */
     size_t nevents, cap_events;
     struct pollfd *pfds;  /* what the recorder sleeps on (see rebuild_pollfds) */
     size_t npfds;
     bool pfds_dirty;
+    int perfmap_watch;    /* inotify on the perf map folder, or -1 (see watch_perfmaps) */
     struct pollfd *hup_pfds; /* every event, polled for hang-ups after a drain */
     int *pidfds;          /* one per target process (or --tid thread); -1 once it fired */
     size_t npidfds;
@@ -109,6 +145,7 @@ struct ig_recorder {
     size_t nthreads, cap_threads;
     ig_u64map tid_index;  /* tid -> index + 1 */
     ig_u64map dead_tids;  /* tids that could not be attached (gone) */
+    ig_u64map failed_tids;/* tids that could not be attached (still there) */
 
     proc **procs;
     size_t nprocs, cap_procs;
@@ -126,9 +163,10 @@ struct ig_recorder {
     int64_t rescan_ns;    /* current rescan period (backs off, see poll) */
     struct rlimit nofile_saved; /* restored for a launched command */
     bool nofile_raised;
+    size_t max_events;    /* file descriptors events may take (see event_budget) */
 
     uint64_t ips[MAX_FRAMES];
-    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 1];
+    uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
     ig_record_stats st;
 };
 
@@ -157,8 +195,11 @@ static ignis_profile *new_profile(ig_recorder *r)
     return p;
 }
 
+static void drain_all(ig_recorder *r, bool flush);
+
 ignis_profile *ig_recorder_take_profile(ig_recorder *r)
 {
+    drain_all(r, true); /* everything written so far belongs to this profile */
     ignis_profile *p = r->prof;
     ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
     r->prof = new_profile(r);
@@ -195,7 +236,9 @@ static thread *find_thread(ig_recorder *r, pid_t tid)
     return ig_u64map_get(&r->tid_index, (uint64_t)tid, &i) ? &r->threads[i - 1] : NULL;
 }
 
-static thread *get_thread(ig_recorder *r, pid_t pid, pid_t tid)
+/* The thread, created if new with `comm` as its name (NULL: read it from
+ * /proc, or the tid when it is gone). */
+static thread *get_thread_named(ig_recorder *r, pid_t pid, pid_t tid, const char *comm)
 {
     thread *t = find_thread(r, tid);
     if (t)
@@ -209,9 +252,17 @@ static thread *get_thread(ig_recorder *r, pid_t pid, pid_t tid)
     t->tid = tid;
     t->pid = pid;
     t->labels_gen = t->root_gen = UINT32_MAX;
-    read_comm(pid, tid, t->comm, sizeof t->comm);
+    if (comm)
+        snprintf(t->comm, sizeof t->comm, "%s", comm);
+    else
+        read_comm(pid, tid, t->comm, sizeof t->comm);
     ig_u64map_put(&r->tid_index, (uint64_t)tid, r->nthreads);
     return t;
+}
+
+static thread *get_thread(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    return get_thread_named(r, pid, tid, NULL);
 }
 
 static proc *find_proc(ig_recorder *r, pid_t pid)
@@ -219,6 +270,8 @@ static proc *find_proc(ig_recorder *r, pid_t pid)
     uint64_t i;
     return ig_u64map_get(&r->pid_index, (uint64_t)pid, &i) ? r->procs[i - 1] : NULL;
 }
+
+static void hold_module_files(ig_recorder *r, const ig_maps *maps);
 
 static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
 {
@@ -229,10 +282,11 @@ static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
     p->pid = pid;
     if (parent)
         ig_maps_copy(&p->maps, &parent->maps);
-    else
-        ig_maps_load(&p->maps, &r->mods, pid);
+    else if (ig_maps_load(&p->maps, &r->mods, pid) == 0)
+        hold_module_files(r, &p->maps);
     p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
     p->unw = ig_unwinder_new(&p->maps);
+    ig_symtab_perfmap_hold(r->sym, pid); /* a JIT's map, if it has one yet */
     if (r->nprocs == r->cap_procs) {
         r->cap_procs = r->cap_procs ? r->cap_procs * 2 : 8;
         r->procs = ig_xrealloc(r->procs, r->cap_procs * sizeof *r->procs);
@@ -252,11 +306,91 @@ static void proc_invalidate(proc *p)
 
 static void proc_reload_maps(ig_recorder *r, proc *p)
 {
-    ig_maps_load(&p->maps, &r->mods, p->pid);
+    if (ig_maps_load(&p->maps, &r->mods, p->pid) == 0)
+        hold_module_files(r, &p->maps);
     p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
     p->maps_stale = false;
     proc_invalidate(p);
     r->st.maps_reloads++;
+}
+
+/* ---- how much of the targets' CPU time was sampled ----------------------------
+ *
+ * The kernel can sample less than a thread runs without saying so (per-thread
+ * cpu-clock events of hundreds of threads sharing few CPUs), so the summary
+ * compares what the samples account for with the CPU time the targets used
+ * while recorded: utime + stime of /proc/PID/stat before their events
+ * opened and as each drain begins, so a drain that takes long (a cold
+ * symbol cache on a busy machine) does not count CPU time it could not
+ * sample (a launched command's: its rusage once reaped).  A -p target's
+ * samples count (its threads, not processes it started); a launched
+ * command's whole tree counts, as its rusage does. */
+
+static bool read_cpu_ns(pid_t pid, uint64_t *ns)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the comm may hold anything */
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return false;
+    long hz = sysconf(_SC_CLK_TCK);
+    *ns = (uint64_t)(utime + stime) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
+    return true;
+}
+
+/* p's CPU time counts from base_ns, read before its first event opened. */
+static void mark_target(proc *p, uint64_t base_ns)
+{
+    p->target = true;
+    p->cpu_base_ns = p->cpu_seen_ns = base_ns;
+}
+
+static uint64_t cpu_now_ns(pid_t pid)
+{
+    uint64_t ns;
+    return read_cpu_ns(pid, &ns) ? ns : 0;
+}
+
+static void update_target_cpu(ig_recorder *r)
+{
+    uint64_t used = 0;
+    bool known = true;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        proc *p = r->procs[i];
+        if (!p->target)
+            continue;
+        uint64_t ns;
+        if (p->pid == r->st.child && r->st.child_status >= 0)
+            ; /* reaped: its rusage is in */
+        else if (read_cpu_ns(p->pid, &ns))
+            p->cpu_seen_ns = ns > p->cpu_seen_ns ? ns : p->cpu_seen_ns;
+        else
+            p->cpu_unknown = true;
+        known &= !p->cpu_unknown;
+        used += p->cpu_seen_ns - p->cpu_base_ns;
+    }
+    r->st.target_cpu_ns = known ? used : 0;
+}
+
+/* The launched command was reaped: its rusage covers it and what it waited for. */
+static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
+{
+    proc *p = find_proc(r, r->st.child);
+    if (!p)
+        return;
+    uint64_t ns = (uint64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000000ULL +
+                  (uint64_t)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000ULL;
+    p->cpu_seen_ns = ns > p->cpu_base_ns ? ns : p->cpu_base_ns;
+    p->cpu_unknown = false;
 }
 
 /* ---- events ----------------------------------------------------------------- */
@@ -356,7 +490,13 @@ static int open_rings(ig_recorder *r, ig_err *err)
     r->ring_cpu = ig_xcalloc((size_t)ncpu, sizeof *r->ring_cpu);
     int first_errno = 0;
     for (int cpu = 0; cpu < ncpu; cpu++) {
-        int fd = ig_perf_open_sink(cpu, r->popts.wakeup_bytes);
+        int fd = ig_perf_open_sink(cpu, &r->popts);
+        if (fd < 0 && errno == EINVAL && r->popts.mono_clock && !r->nrings) {
+            r->popts.mono_clock = false; /* before Linux 4.1: perf's own clock */
+            fd = ig_perf_open_sink(cpu, &r->popts);
+            if (fd < 0)
+                r->popts.mono_clock = true; /* no: an offline CPU */
+        }
         if (fd < 0) { /* offline CPU */
             if (!first_errno)
                 first_errno = errno;
@@ -416,24 +556,60 @@ static void add_event(ig_recorder *r, int fd, pid_t tid)
     r->st.events_opened++;
 }
 
+/* Opens the sampling event of thread tid (-1: every thread) on ring k's
+ * CPU, redirected into that ring.  Kernel callchains that are not permitted
+ * are turned off for good.  Returns the fd, or -1 with errno. */
+static int open_event(ig_recorder *r, pid_t tid, size_t k)
+{
+    ig_perf_opts o = r->popts;
+    o.inherit = tid >= 0 && r->popts.inherit;
+    int fd = ig_perf_open(&o, tid, r->ring_cpu[k]);
+    if (fd < 0 && (errno == EACCES || errno == EPERM) && o.kernel) {
+        o.kernel = false; /* kernel callchains not permitted: user only */
+        fd = ig_perf_open(&o, tid, r->ring_cpu[k]);
+        if (fd >= 0)
+            r->popts.kernel = r->st.kernel = false;
+    }
+    if (fd >= 0 && ig_perf_redirect(fd, r->rings[k].fd) != 0) {
+        int saved = errno;
+        close(fd);
+        fd = -1;
+        errno = saved;
+    }
+    return fd;
+}
+
+/* How many events may be open at once: the descriptors left under
+ * RLIMIT_NOFILE, less a reserve, so that running out of them costs
+ * threads (counted) rather than symbol files or the output. */
+static size_t event_budget(void)
+{
+    struct rlimit nofile;
+    uint64_t limit = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? (uint64_t)nofile.rlim_cur : 1024;
+    if (limit > 1u << 30)
+        limit = 1u << 30;
+    size_t in_use = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        in_use += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    uint64_t reserve = limit / 4 > FD_RESERVE_MIN ? limit / 4 : FD_RESERVE_MIN;
+    return limit > reserve + in_use ? (size_t)(limit - reserve - in_use) : 0;
+}
+
 /* Opens one event per CPU on thread tid, each writing to that CPU's ring.
  * All or nothing: returns 0, or -1 with errno of the failure. */
 static int open_thread(ig_recorder *r, pid_t pid, pid_t tid)
 {
+    if (r->nevents + r->nrings > r->max_events) {
+        errno = EMFILE;
+        return -1;
+    }
     size_t first = r->nevents;
     for (size_t k = 0; k < r->nrings; k++) {
-        int fd = ig_perf_open(&r->popts, tid, r->ring_cpu[k]);
-        if (fd < 0 && (errno == EACCES || errno == EPERM) && r->popts.kernel) {
-            r->popts.kernel = false; /* kernel callchains not permitted: user only */
-            r->st.kernel = false;
-            fd = ig_perf_open(&r->popts, tid, r->ring_cpu[k]);
-        }
-        if (fd >= 0 && ig_perf_redirect(fd, r->rings[k].fd) != 0) {
-            int saved = errno;
-            close(fd);
-            fd = -1;
-            errno = saved;
-        }
+        int fd = open_event(r, tid, k);
         if (fd < 0) {
             int saved = errno;
             while (r->nevents > first) {
@@ -450,7 +626,99 @@ static int open_thread(ig_recorder *r, pid_t pid, pid_t tid)
     return 0;
 }
 
-static void process_ring(ig_recorder *r, ig_ring *ring);
+/* ---- one event per CPU -------------------------------------------------------
+ *
+ * Per-thread events fail a process whose threads outnumber the CPUs.  The
+ * kernel samples such threads poorly: cpu-clock events of threads that
+ * take turns on a CPU lost most samples here (2 busy threads on 2 CPUs:
+ * 94% of their CPU time sampled; 30: 63-72%; 200: 0-12%; perf record -p
+ * alike), silently.  Attaching costs a syscall per (thread, CPU), and the
+ * recorder, one runnable thread among hundreds, got so little CPU that
+ * attaching 200 threads took longer than a 3 s record (500: 26 s); the
+ * descriptors run out at RLIMIT_NOFILE / CPUs threads.  So for more than
+ * PER_CPU_THREADS_PER_CPU threads per CPU, or when the descriptors would
+ * not do, the recorder opens one event per CPU for every thread instead,
+ * where that is permitted (CAP_PERFMON, or perf_event_paranoid <= 0): a
+ * CPU's clock ticks whichever thread runs, attach is a few syscalls, and
+ * every thread of the target, old or new, is sampled.  These events see
+ * other processes too: their samples (at most `freq` per CPU and second in
+ * all) and side-band records are dropped, except the FORKs of followed
+ * processes, whose children are followed as inherit would.  That is why a
+ * few threads keep their own events: on a machine busy with other work,
+ * the rings then fill at the target's pace, not the machine's (3 threads
+ * at 999 Hz on 2 busy CPUs: per CPU, a cold first drain lost most of
+ * the samples).  Where per-CPU events are not permitted, threads are
+ * attached one by one, those that cannot be are counted
+ * (stats.unattached), and the summary's share of the targets' CPU time
+ * shows what the kernel did not sample. */
+
+static size_t count_tasks(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += atoi(de->d_name) > 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static bool wants_per_cpu(const ig_recorder *r)
+{
+    if (!r->o.npids || r->o.ntids)
+        return false;
+    size_t threads = 0;
+    for (size_t i = 0; i < r->o.npids; i++)
+        threads += count_tasks(r->o.pids[i]);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return threads > PER_CPU_THREADS_PER_CPU * (size_t)(cpus > 0 ? cpus : 1) ||
+           (uint64_t)threads * r->nrings > r->max_events;
+}
+
+static void close_event(ig_recorder *r, size_t i);
+
+/* Opens an event per CPU for every thread; false (nothing open) when the
+ * kernel does not permit it. */
+static bool try_per_cpu(ig_recorder *r)
+{
+    size_t first = r->nevents;
+    bool kernel = r->popts.kernel;
+    for (size_t k = 0; k < r->nrings; k++) {
+        int fd = open_event(r, -1, k);
+        if (fd < 0) {
+            while (r->nevents > first)
+                close_event(r, r->nevents - 1);
+            r->popts.kernel = r->st.kernel = kernel;
+            return false;
+        }
+        add_event(r, fd, -1);
+    }
+    r->per_cpu = r->st.per_cpu = true;
+    return true;
+}
+
+/* Per-CPU events never hang up: the recording ends when the targets and
+ * every process they started are gone. */
+static bool followed_alive(ig_recorder *r)
+{
+    for (size_t i = 0; i < r->npidfds; i++)
+        if (r->pidfds[i] >= 0 && r->wait_pidfds)
+            return true;
+    bool alive = false;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        proc *p = r->procs[i];
+        if (p->exited)
+            continue;
+        if (kill(p->pid, 0) == 0 || errno == EPERM)
+            alive = true;
+        else
+            p->exited = true;
+    }
+    return alive;
+}
 
 /* Closes event i (moving the last event into its slot). */
 static void close_event(ig_recorder *r, size_t i)
@@ -471,17 +739,42 @@ static void doom_thread_events(ig_recorder *r, pid_t tid)
 
 /* ---- locations ------------------------------------------------------------- */
 
+/* Asks the symbolizer for the module's build-id, which opens the file
+ * there (once; it stays open). */
+static void learn_build_id(ig_recorder *r, ig_module *mod)
+{
+    if (mod->build_id_known)
+        return;
+    mod->build_id_known = true;
+    if (!mod->open_path[0] || ig_symtab_build_id(r->sym, mod->open_path, mod->build_id, sizeof mod->build_id) != 0)
+        mod->build_id[0] = '\0';
+}
+
+/* A file reached through /proc/PID/ (another mount namespace, a deleted
+ * or replaced file) cannot be opened again once the process is gone, and
+ * a short-lived process is gone before its samples are drained.  So the
+ * symbolizer opens such files as soon as their mapping is known, while the
+ * path still leads to them, and keeps them open.  Files we can open by
+ * their own path wait for their first sample. */
+static void hold_module_file(ig_recorder *r, const ig_map *m)
+{
+    if (m && m->mod && !m->mod->build_id_known && !strncmp(m->mod->open_path, "/proc/", 6))
+        learn_build_id(r, m->mod);
+}
+
+static void hold_module_files(ig_recorder *r, const ig_maps *maps)
+{
+    for (size_t i = 0; i < maps->n; i++)
+        hold_module_file(r, &maps->v[i]);
+}
+
 static uint32_t profile_mapping(ig_recorder *r, ig_map *m)
 {
     if (m->prof_gen == r->gen + 1 && m->prof_mapping)
         return m->prof_mapping;
     const char *bid = NULL;
-    if (m->mod && !m->mod->build_id_known) {
-        m->mod->build_id_known = true;
-        if (m->mod->open_path[0] &&
-            ig_symtab_build_id(r->sym, m->mod->open_path, m->mod->build_id, sizeof m->mod->build_id) != 0)
-            m->mod->build_id[0] = '\0';
-    }
+    if (m->mod)
+        learn_build_id(r, m->mod);
     if (m->mod && m->mod->build_id[0])
         bid = m->mod->build_id;
     ignis_mapping pm = {0};
@@ -533,11 +826,13 @@ static uint32_t symbolize_user(ig_recorder *r, proc *p, ig_map *m, uint64_t addr
     if (m) {
         add_main_mapping_first(r, p);
         loc.mapping = profile_mapping(r, m);
-        if (m->mod && m->mod->open_path[0]) {
+        if (m->mod) {
             ig_symframe fr[16];
             uint64_t off = addr - m->start + m->pgoff - (is_return ? 1 : 0);
-            int n = ig_symtab_lookup(r->sym, m->mod->open_path, m->mod->build_id[0] ? m->mod->build_id : NULL,
-                                     off, fr, 16);
+            const char *bid = m->mod->build_id[0] ? m->mod->build_id : NULL;
+            int n = m->mod->open_path[0] /* a file, else the vDSO's image */
+                        ? ig_symtab_lookup(r->sym, m->mod->open_path, bid, off, fr, 16)
+                        : ig_symtab_lookup_image(r->sym, m->mod->name, bid, m->mod->bytes, m->mod->size, off, fr, 16);
             for (int i = 0; i < n; i++) {
                 lines[i].function = add_function(r, fr[i].func, fr[i].sysname, fr[i].file);
                 lines[i].line = fr[i].line;
@@ -653,8 +948,10 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
         if (!wanted)
             return;
     }
+    proc *p = r->per_cpu ? find_proc(r, (pid_t)s.pid) : get_proc(r, (pid_t)s.pid, NULL);
+    if (!p)
+        return; /* a CPU-wide event's sample of a process we do not follow */
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
-    proc *p = get_proc(r, (pid_t)s.pid, NULL);
     if (p->maps_stale) /* launched or exec'd: read the new program's maps */
         proc_reload_maps(r, p);
     else if (s.regs_abi && !ig_maps_find(&p->maps, s.regs[IG_PREG_IP]) &&
@@ -668,17 +965,20 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h)
     int nu = ig_unwind(p->unw, &s, r->ips, MAX_FRAMES, &end);
     for (int i = 0; i < nu; i++)
         r->stack[n++] = user_location(r, p, r->ips[i], i > 0);
-    if (end != IG_UNWIND_ROOT)
+    if (n == 0) /* nothing at all: keep the sample under its raw IP */
+        r->stack[n++] = user_location(r, p, s.ip, false);
+    if (end != IG_UNWIND_ROOT) { /* the thread's first frame not reached: say so */
         r->st.partial++;
+        r->stack[n++] = ig_truncated_location(r->prof);
+    }
     if (r->o.per_thread)
         r->stack[n++] = thread_root(r, t);
-    if (n == 0) { /* nothing at all: keep the sample under its raw IP */
-        r->stack[n++] = user_location(r, p, s.ip, false);
-    }
     uint32_t stack = ignis_profile_add_stack(r->prof, r->stack, n);
     int64_t values[2] = {1, (int64_t)s.period};
     ignis_profile_add_sample(r->prof, stack, thread_labels(r, t), values);
     r->st.samples++;
+    if (p->target || r->st.child > 0)
+        r->st.target_sampled_ns += s.period;
     if (!t->sampled) {
         t->sampled = true;
         r->st.threads++;
@@ -697,6 +997,8 @@ static void handle_fork(ig_recorder *r, const struct perf_event_header *h)
     task_rec tr;
     memcpy(&tr, h + 1, sizeof tr);
     proc *parent = find_proc(r, (pid_t)tr.ppid);
+    if (r->per_cpu && !parent)
+        return; /* not a process we follow */
     if (tr.pid != tr.ppid && parent)
         get_proc(r, (pid_t)tr.pid, parent);
     thread *t = find_thread(r, (pid_t)tr.tid);
@@ -704,7 +1006,16 @@ static void handle_fork(ig_recorder *r, const struct perf_event_header *h)
         doom_thread_events(r, t->tid);
         t->direct = false;
     }
-    t = get_thread(r, (pid_t)tr.pid, (pid_t)tr.tid);
+    /* A new thread is named as the thread that made it (until its COMM):
+     * /proc may show a later name, or none once it exited. */
+    char comm[sizeof t->comm];
+    thread *creator = find_thread(r, (pid_t)tr.ptid);
+    snprintf(comm, sizeof comm, "%s", creator ? creator->comm : "");
+    if (t && t->dead && comm[0]) { /* a tid used again */
+        memcpy(t->comm, comm, sizeof comm);
+        t->labels_gen = t->root_gen = UINT32_MAX;
+    }
+    t = get_thread_named(r, (pid_t)tr.pid, (pid_t)tr.tid, comm[0] ? comm : NULL);
     t->dead = false;
 }
 
@@ -727,6 +1038,8 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
     uint32_t pid, tid;
     memcpy(&pid, b, 4);
     memcpy(&tid, b + 4, 4);
+    if (r->per_cpu && !find_proc(r, (pid_t)pid))
+        return;
     const char *name = (const char *)(b + 8);
     size_t len = strnlen(name, (size_t)(end - b - 8));
     thread *t = get_thread(r, (pid_t)pid, (pid_t)tid);
@@ -772,6 +1085,7 @@ static void handle_mmap2(ig_recorder *r, const struct perf_event_header *h)
     if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)
         m.ino = 0;
     ig_maps_add(&p->maps, &r->mods, p->pid, m.addr, m.len, m.pgoff, name, 0, m.ino);
+    hold_module_file(r, ig_maps_find(&p->maps, m.addr));
     if (overlaps)
         proc_invalidate(p);
 }
@@ -798,17 +1112,99 @@ static void handle_record(ig_recorder *r, const struct perf_event_header *h)
             r->st.lost += lost;
         }
         break;
-    default: break; /* throttle, mmap (v1), ... */
+    case PERF_RECORD_THROTTLE: r->st.throttled++; break;
+    default: break; /* unthrottle, mmap (v1), ... */
     }
 }
 
-static void process_ring(ig_recorder *r, ig_ring *ring)
+/* ---- time order across rings -------------------------------------------------
+ *
+ * Each CPU's ring is in time order, but one process's records are spread
+ * over the rings of the CPUs it ran on: its FORK in one, the COMM and MMAP2
+ * records of the program it execs in another, its samples in a third.
+ * Draining ring after ring handled samples before the records that give
+ * them their program and name (a fork+exec'd child's samples named with the
+ * parent's functions, labelled with a tid).  So, as perf's ordered events
+ * do, a drain merges the rings by time: a binary heap holds each ring's
+ * oldest record not handled yet (a few compares per record; the records
+ * are read in place), and the oldest of all is handled next.
+ *
+ * A record is stamped before the kernel makes it visible, so one stamped
+ * just before the drain began may still be coming into some ring.  Records
+ * stamped within reorder_ns of the drain's start (20 ms, less when the
+ * rings hold under 160 ms) therefore stay in their ring, in place, until
+ * the next drain.  A flush (the end, a profile handed over) takes all that
+ * is visible, still in time order.  Stamps are on CLOCK_MONOTONIC to
+ * compare with the drain's clock; a kernel without use_clockid gets the
+ * merge without the hold-back. */
+
+static void swap_fronts(ring_front *a, ring_front *b)
 {
-    ig_ring_begin(ring);
-    const struct perf_event_header *h;
-    while ((h = ig_ring_next(ring)))
-        handle_record(r, h);
-    ig_ring_end(ring);
+    ring_front t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void heap_sift_down(ring_front *hp, size_t n, size_t i)
+{
+    for (;;) {
+        size_t least = i, l = 2 * i + 1;
+        if (l < n && hp[l].time < hp[least].time)
+            least = l;
+        if (l + 1 < n && hp[l + 1].time < hp[least].time)
+            least = l + 1;
+        if (least == i)
+            return;
+        swap_fronts(&hp[i], &hp[least]);
+        i = least;
+    }
+}
+
+static void heap_push(ring_front *hp, size_t *n, ring_front f)
+{
+    size_t i = (*n)++;
+    hp[i] = f;
+    while (i > 0 && hp[(i - 1) / 2].time > hp[i].time) {
+        swap_fronts(&hp[i], &hp[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+}
+
+/* A record's place in the merge; a stamp that cannot be ours (far in the
+ * future) is taken at once rather than held forever. */
+static uint64_t merge_time(const ig_recorder *r, const struct perf_event_header *h, uint64_t now)
+{
+    uint64_t t = ig_perf_record_time(h);
+    return r->popts.mono_clock && t > now + FUTURE_NS ? 0 : t;
+}
+
+static void drain_all(ig_recorder *r, bool flush)
+{
+    update_target_cpu(r); /* the CPU time the records up to now account for */
+    uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    uint64_t horizon = flush || !r->popts.mono_clock ? UINT64_MAX : now - r->reorder_ns;
+    ring_front *hp = r->fronts;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrings; i++) {
+        ig_ring_begin(&r->rings[i]);
+        const struct perf_event_header *h = ig_ring_peek(&r->rings[i]);
+        if (h)
+            heap_push(hp, &n, (ring_front){merge_time(r, h, now), i, h});
+    }
+    while (n && hp[0].time <= horizon) {
+        ig_ring *ring = &r->rings[hp[0].ring];
+        handle_record(r, hp[0].h);
+        ig_ring_advance(ring, hp[0].h);
+        ig_ring_end(ring); /* the space is the kernel's again at once: a long drain loses less */
+        const struct perf_event_header *h = ig_ring_peek(ring);
+        if (h)
+            hp[0].h = h, hp[0].time = merge_time(r, h, now);
+        else
+            hp[0] = hp[--n];
+        heap_sift_down(hp, n, 0);
+    }
+    for (size_t i = 0; i < r->nrings; i++)
+        ig_ring_end(&r->rings[i]); /* records skipped as corrupt */
 }
 
 /* ---- attaching ------------------------------------------------------------- */
@@ -822,10 +1218,22 @@ static int permission_error(ig_err *err, pid_t pid)
                       (int)pid, ig_perf_paranoid());
 }
 
-static void drain_all(ig_recorder *r)
+/* Notes whether thread tid could be attached: a thread that cannot (out
+ * of file descriptors, say) is counted once as not sampled, and no longer
+ * once a later scan attaches it. */
+static void note_attach(ig_recorder *r, pid_t tid, bool ok, int why)
 {
-    for (size_t i = 0; i < r->nrings; i++)
-        process_ring(r, &r->rings[i]);
+    uint64_t state = 0;
+    ig_u64map_get(&r->failed_tids, (uint64_t)tid, &state);
+    if (ok && state == 1) {
+        ig_u64map_put(&r->failed_tids, (uint64_t)tid, 2);
+        r->st.unattached--;
+    } else if (!ok && state == 0) {
+        ig_u64map_put(&r->failed_tids, (uint64_t)tid, 1);
+        if (!r->st.unattached_errno)
+            r->st.unattached_errno = why;
+        r->st.unattached++;
+    }
 }
 
 /* Attaches every thread of pid we do not know yet.  Returns how many were
@@ -847,17 +1255,21 @@ static int scan_tasks(ig_recorder *r, pid_t pid)
         if (tid <= 0 || find_thread(r, tid) || ig_u64map_get(&r->dead_tids, (uint64_t)tid, &dummy))
             continue;
         if (!drained) { /* its FORK record may be waiting */
-            drain_all(r);
+            drain_all(r, false);
             drained = true;
             if (find_thread(r, tid))
                 continue;
         }
-        if (open_thread(r, pid, tid) == 0)
+        if (open_thread(r, pid, tid) == 0) {
             attached++;
-        else if (errno == ESRCH)
+            note_attach(r, tid, true, 0);
+        } else if (errno == ESRCH) {
             ig_u64map_put(&r->dead_tids, (uint64_t)tid, 1);
-        else if (!failure)
-            failure = errno;
+        } else {
+            if (!failure)
+                failure = errno;
+            note_attach(r, tid, false, errno);
+        }
     }
     closedir(d);
     if (failure && !attached) {
@@ -867,19 +1279,41 @@ static int scan_tasks(ig_recorder *r, pid_t pid)
     return attached;
 }
 
-static int attach_process(ig_recorder *r, pid_t pid, ig_err *err)
+/* With per-CPU events a process is followed, not attached; its main
+ * thread must still be one we may sample on its own (the same permission
+ * check as per-thread events).  cpu_ns: its CPU time before the events
+ * opened. */
+static int follow_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *err)
+{
+    int fd = open_event(r, pid, 0);
+    if (fd < 0) {
+        if (errno == EACCES || errno == EPERM)
+            return permission_error(err, pid);
+        if (errno == ESRCH)
+            return ig_err_set(err, "-p %d: the process exited before it could be attached", (int)pid);
+        return ig_err_set(err, "-p %d: perf_event_open: %s", (int)pid, strerror(errno));
+    }
+    close(fd);
+    mark_target(get_proc(r, pid, NULL), cpu_ns);
+    r->st.attached += count_tasks(pid);
+    return 0;
+}
+
+static int attach_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *err)
 {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
         return ig_err_set(err, "-p %d: no such process", (int)pid);
-    get_proc(r, pid, NULL);
+    if (r->per_cpu)
+        return follow_process(r, pid, cpu_ns, err);
+    mark_target(get_proc(r, pid, NULL), cpu_now_ns(pid));
     size_t before = r->nevents;
     for (int round = 0; round < 8; round++) {
         int n = scan_tasks(r, pid);
         if (n < 0) {
             if (errno == EACCES || errno == EPERM)
                 return permission_error(err, pid);
-            if (errno == ENOENT || errno == ESRCH)
-                break;
+            if (errno == ENOENT || errno == ESRCH || r->nevents > before)
+                break; /* gone, or some threads attached: the others are counted */
             return ig_err_set(err, "-p %d: perf_event_open: %s", (int)pid, strerror(errno));
         }
         if (n == 0)
@@ -945,7 +1379,9 @@ static int launch(ig_recorder *r, ig_err *err)
     close(go[0]);
     close(fail[1]);
     r->st.child = pid;
-    get_proc(r, pid, NULL)->maps_stale = true;
+    proc *p = get_proc(r, pid, NULL);
+    p->maps_stale = true;
+    mark_target(p, cpu_now_ns(pid));
     int rc = open_thread(r, pid, pid);
     int open_errno = errno;
     if (rc == 0 && write(go[1], "g", 1) != 1)
@@ -1014,6 +1450,12 @@ static int pidfd_open_for(pid_t pid, unsigned flags)
 #endif
 }
 
+/* The process (or --tid thread) of pidfds[i]. */
+static pid_t target_pid(const ig_recorder *r, size_t i)
+{
+    return r->st.child > 0 ? r->st.child : r->o.ntids ? r->o.tids[i] : r->o.pids[i];
+}
+
 /* Opens a pidfd per target; any failure but a target already gone falls
  * back to sleeping on the event fds. */
 static void open_pidfds(ig_recorder *r)
@@ -1022,7 +1464,7 @@ static void open_pidfds(ig_recorder *r)
     r->pidfds = ig_xcalloc(n ? n : 1, sizeof *r->pidfds);
     r->wait_pidfds = n > 0;
     for (size_t i = 0; i < n; i++) {
-        pid_t pid = r->st.child > 0 ? r->st.child : r->o.ntids ? r->o.tids[i] : r->o.pids[i];
+        pid_t pid = target_pid(r, i);
         int fd = pidfd_open_for(pid, r->o.ntids ? PIDFD_THREAD : 0);
         if (fd < 0 && errno != ESRCH)
             r->wait_pidfds = false;
@@ -1044,7 +1486,7 @@ static void close_pidfds(ig_recorder *r)
 static void rebuild_pollfds(ig_recorder *r)
 {
     bool timed = rings_timed(&r->popts, r->ring_pages);
-    size_t cap = r->nrings + r->npidfds + r->nevents + 1;
+    size_t cap = r->nrings + r->npidfds + r->nevents + 2;
     r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
@@ -1055,6 +1497,8 @@ static void rebuild_pollfds(ig_recorder *r)
             r->pfds[n++] = (struct pollfd){r->pidfds[i], POLLIN, 0};
     for (size_t i = 0; !r->wait_pidfds && i < r->nevents; i++)
         r->pfds[n++] = (struct pollfd){r->events[i].fd, 0, 0};
+    if (r->perfmap_watch >= 0)
+        r->pfds[n++] = (struct pollfd){r->perfmap_watch, POLLIN, 0};
     r->npfds = n;
     for (size_t i = 0; i < r->nevents; i++)
         r->hup_pfds[i] = (struct pollfd){r->events[i].fd, 0, 0};
@@ -1072,6 +1516,9 @@ static void retire_pidfds(ig_recorder *r)
                 close(r->pidfds[j]);
                 r->pidfds[j] = -1;
                 r->pfds_dirty = true;
+                proc *p = r->o.ntids ? NULL : find_proc(r, target_pid(r, j));
+                if (p) /* gone, though maybe a zombie yet */
+                    p->exited = true;
             }
     }
 }
@@ -1093,11 +1540,81 @@ static void close_hung_up_events(ig_recorder *r)
             close_event(r, i);
 }
 
+/* JIT runtimes announce their code in /tmp/perf-PID.map, and many delete
+ * it when they exit; the recorder reads a process's samples up to two
+ * seconds later, when the map may be gone.  So the recorder watches the
+ * folder (inotify) and opens a map as soon as one of its processes (or a
+ * child of one, not drained yet) creates it; the symbolizer reads the
+ * held file, unlinked or not.  Maps that exist when a process is first
+ * seen are opened then (get_proc). */
+static void watch_perfmaps(ig_recorder *r)
+{
+    r->perfmap_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (r->perfmap_watch < 0)
+        return;
+    if (inotify_add_watch(r->perfmap_watch, ig_symtab_perfmap_dir(r->sym), IN_CREATE | IN_MOVED_TO) < 0) {
+        close(r->perfmap_watch);
+        r->perfmap_watch = -1;
+    }
+}
+
+/* The parent of pid (from /proc/PID/stat), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    int ppid = 0;
+    char state;
+    if (!close_paren || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2)
+        return 0;
+    return ppid;
+}
+
+/* Is pid recorded here: a process seen, a target, the launched command, or
+ * a child of one of them whose records are not drained yet. */
+static bool ours(ig_recorder *r, pid_t pid)
+{
+    for (int hops = 0; pid > 1 && hops < 2; hops++, pid = parent_of(pid)) {
+        if (find_proc(r, pid) || pid == r->st.child)
+            return true;
+        for (size_t i = 0; i < r->o.npids; i++)
+            if (r->o.pids[i] == pid)
+                return true;
+    }
+    return false;
+}
+
+static void hold_new_perfmaps(ig_recorder *r)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(r->perfmap_watch, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+            int pid = 0, end = 0;
+            if (ev->len && sscanf(ev->name, "perf-%d.map%n", &pid, &end) == 1 && !ev->name[end] && pid > 0 &&
+                ours(r, pid))
+                ig_symtab_perfmap_hold(r->sym, pid);
+            off += (ssize_t)sizeof *ev + ev->len;
+        }
+    }
+}
+
 ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
 {
     if (check_opts(o, err) != 0)
         return NULL;
     ig_recorder *r = ig_xcalloc(1, sizeof *r);
+    r->perfmap_watch = -1;
     r->o = *o;
     r->st.child_status = -1;
     r->popts.freq = o->freq;
@@ -1105,12 +1622,14 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->popts.kernel = !o->no_kernel;
     r->popts.inherit = o->ntids == 0;
     r->popts.sideband = true;
+    r->popts.mono_clock = true;
     r->ring_pages = pick_ring_pages(&r->popts, sysconf(_SC_NPROCESSORS_CONF));
     r->popts.wakeup_bytes = wakeup_bytes_for(&r->popts, r->ring_pages);
     r->st.kernel = r->popts.kernel;
     r->follow = o->npids && !o->ntids;
     r->sym = ig_symtab_new();
     ig_symtab_set_cache_dir(r->sym, o->cache_dir);
+    watch_perfmaps(r);
     r->prof = new_profile(r);
     r->st.start_ns = r->prof_start_real;
     /* one fd per (thread, CPU): lift the soft limit to the hard one */
@@ -1121,7 +1640,18 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
+    uint64_t *cpu_ns = ig_xcalloc(o->npids ? o->npids : 1, sizeof *cpu_ns);
+    for (size_t i = 0; i < o->npids; i++) /* before any event opens */
+        cpu_ns[i] = cpu_now_ns(o->pids[i]);
     int rc = open_rings(r, err);
+    if (rc == 0) {
+        r->fronts = ig_xcalloc(r->nrings, sizeof *r->fronts);
+        r->max_events = event_budget();
+        double hold_ns = ring_seconds(&r->popts, r->ring_pages) * 1e9 / 8;
+        r->reorder_ns = hold_ns < (double)REORDER_MAX_NS ? (uint64_t)hold_ns : REORDER_MAX_NS;
+        if (wants_per_cpu(r))
+            try_per_cpu(r);
+    }
     if (rc == 0 && o->argv && o->argv[0]) {
         r->popts.enable_on_exec = true;
         rc = launch(r, err);
@@ -1130,7 +1660,8 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     for (size_t i = 0; rc == 0 && i < o->ntids; i++)
         rc = attach_tid(r, o->tids[i], err);
     for (size_t i = 0; rc == 0 && !o->ntids && i < o->npids; i++)
-        rc = attach_process(r, o->pids[i], err);
+        rc = attach_process(r, o->pids[i], cpu_ns[i], err);
+    free(cpu_ns);
     if (rc != 0) {
         ig_recorder_free(r);
         return NULL;
@@ -1141,11 +1672,14 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     return r;
 }
 
-static void reap_child(ig_recorder *r)
+static void reap_child(ig_recorder *r, int flags)
 {
     int status;
-    if (r->st.child > 0 && r->st.child_status < 0 && waitpid(r->st.child, &status, WNOHANG) == r->st.child)
+    struct rusage ru;
+    if (r->st.child > 0 && r->st.child_status < 0 && wait4(r->st.child, &status, flags, &ru) == r->st.child) {
         r->st.child_status = status;
+        note_child_rusage(r, &ru);
+    }
 }
 
 int ig_recorder_poll(ig_recorder *r, int timeout_ms)
@@ -1157,12 +1691,19 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     if (ppoll(r->pfds, r->npfds, wait_ms < 0 ? NULL : &ts, r->o.poll_sigmask) < 0 && errno != EINTR)
         return -1;
     retire_pidfds(r);
+    if (r->perfmap_watch >= 0)
+        hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
-    drain_all(r);
+    drain_all(r, false);
     close_hung_up_events(r);
-    reap_child(r);
+    reap_child(r, WNOHANG);
+    if (r->per_cpu && !followed_alive(r)) {
+        drain_all(r, true);
+        while (r->nevents)
+            close_event(r, r->nevents - 1);
+    }
     int64_t now = now_ns(CLOCK_MONOTONIC);
-    if (r->follow && now - r->last_scan >= r->rescan_ns) {
+    if (r->follow && !r->per_cpu && now - r->last_scan >= r->rescan_ns) {
         /* Only a thread created by one not attached yet can be missed, a
          * race of the first moments: back off while scans find nothing. */
         r->last_scan = now;
@@ -1173,19 +1714,16 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     }
     if (r->nevents)
         return 1;
-    drain_all(r);
-    if (r->follow) { /* a last look: threads may remain without events */
+    drain_all(r, true);
+    if (r->follow && !r->per_cpu) { /* a last look: threads may remain without events */
         for (size_t i = 0; i < r->o.npids; i++)
             scan_tasks(r, r->o.pids[i]);
         if (r->nevents)
             return 1;
     }
-    if (r->st.child > 0 && r->st.child_status < 0) {
-        /* its events hung up in do_exit: it is about to be a zombie */
-        int status;
-        if (waitpid(r->st.child, &status, 0) == r->st.child)
-            r->st.child_status = status;
-    }
+    /* its events hung up in do_exit: it is about to be a zombie */
+    reap_child(r, 0);
+    update_target_cpu(r);
     return 0;
 }
 
@@ -1196,6 +1734,8 @@ void ig_recorder_free(ig_recorder *r)
     while (r->nevents)
         close(r->events[--r->nevents].fd);
     close_pidfds(r);
+    if (r->perfmap_watch >= 0)
+        close(r->perfmap_watch);
     close_rings(r);
     if (r->st.child > 0 && r->st.child_status < 0) {
         kill(r->st.child, SIGTERM);
@@ -1216,12 +1756,14 @@ void ig_recorder_free(ig_recorder *r)
         free(r->procs[i]);
     }
     free(r->procs);
+    free(r->fronts);
     free(r->events);
     free(r->pfds);
     free(r->hup_pfds);
     free(r->threads);
     ig_u64map_clear(&r->tid_index);
     ig_u64map_clear(&r->dead_tids);
+    ig_u64map_clear(&r->failed_tids);
     ig_u64map_clear(&r->pid_index);
     ig_u64map_clear(&r->kern_locs);
     ig_modcache_free(&r->mods);

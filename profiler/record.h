@@ -58,14 +58,24 @@ typedef struct ig_record_opts {
 
 typedef struct ig_record_stats {
     uint64_t samples;      /* samples added to profiles */
-    uint64_t lost;         /* samples the kernel dropped (ring full) */
+    uint64_t lost;         /* records the kernel dropped (ring full); with per_cpu
+                            * events also other processes' */
     uint64_t partial;      /* samples not unwound to the thread root */
     uint64_t bad;          /* malformed records skipped */
     uint64_t threads;      /* distinct threads that were sampled */
     uint64_t events_open;  /* perf events currently open */
     uint64_t events_opened;/* perf events opened in total */
-    uint64_t attached;     /* threads attached directly (not inherited) */
+    uint64_t attached;     /* threads attached directly (not inherited); with
+                            * per_cpu events, the targets' threads at attach */
     uint64_t maps_reloads; /* /proc/PID/maps re-reads (new code seen) */
+    uint64_t unattached;   /* threads that could not be attached (not sampled) */
+    int unattached_errno;  /* ... the first reason (EMFILE: file descriptors) */
+    uint64_t throttled;    /* times the kernel throttled sampling (THROTTLE) */
+    bool per_cpu;          /* one event per CPU, filtered by process (many threads) */
+    uint64_t target_cpu_ns;    /* CPU time the targets used while recorded (their
+                                * /proc/PID/stat, a launched command's rusage); 0:
+                                * unknown (a target vanished between two looks) */
+    uint64_t target_sampled_ns;/* ... and the CPU time their samples account for */
     bool kernel;           /* kernel callchains are being recorded */
     pid_t child;           /* the launched command, 0 for -p */
     int child_status;      /* its wait status once it exited, else -1 */
@@ -92,8 +102,9 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms);
  * pace; every ring also wakes the poll early when it nears full. */
 int ig_recorder_drain_period_ms(const ig_recorder *r);
 
-/* The profile collected since the previous call; the caller owns it.  A
- * new empty profile starts.  Its duration is the time it covers. */
+/* The profile collected since the previous call, the rings drained first;
+ * the caller owns it.  A new empty profile starts.  Its duration is the
+ * time it covers. */
 ignis_profile *ig_recorder_take_profile(ig_recorder *r);
 
 /* Counters since ig_recorder_new (they are not reset by take_profile). */

@@ -41,6 +41,14 @@ void ig_symtab_free(ig_symtab *st);
 int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex,
                      uint64_t offset, ig_symframe *out, int max);
 
+/* The same for an ELF image that exists only in memory: the vDSO, read
+ * from the target.  `name` labels it ("[vdso]"); the image is copied on
+ * first use (it need not outlive the call) and known from then on by its
+ * build-id (build_id_hex, when given, finds it without a copy), else by a
+ * hash of its bytes.  Offsets are file offsets of the image, as above. */
+int ig_symtab_lookup_image(ig_symtab *st, const char *name, const char *build_id_hex, const void *image,
+                           size_t size, uint64_t offset, ig_symframe *out, int max);
+
 /* Reads the GNU build-id of a file as lowercase hex into buf (>= 41 bytes).
  * Returns 0 or -1. */
 int ig_symtab_build_id(ig_symtab *st, const char *path, char *buf, size_t len);
@@ -114,5 +122,15 @@ const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr);
 /* JIT code via /tmp/perf-PID.map (reloaded when it changes).  Returns the
  * symbol name or NULL. */
 const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr);
+
+/* Opens pid's perf map now, if it exists, and keeps it open, so that it
+ * can still be read after the process deleted it (JIT runtimes often
+ * unlink it at exit, before the recorder drains that process's samples).
+ * At most IG_PERFMAP_HELD files are held.  0 when held, -1 otherwise. */
+#define IG_PERFMAP_HELD 256
+int ig_symtab_perfmap_hold(ig_symtab *st, int pid);
+
+/* The folder perf maps are read from ("/tmp" unless set). */
+const char *ig_symtab_perfmap_dir(const ig_symtab *st);
 
 #endif

@@ -21,7 +21,12 @@
  *   access_reg       the sampled user registers (read-only)
  *   access_mem       the stack copy when the address is inside it, else the
  *                    module bytes (procmap.c), else an error, which ends the
- *                    unwind cleanly ("stack pointer outside the copy")
+ *                    unwind cleanly ("stack pointer outside the copy");
+ *                    addresses are the target's (a frame pointer of -8 asks
+ *                    for 2^64 - 8), so bounds are checked on offsets
+ *
+ * An unwind is whole only when it reaches the thread's first frame (see
+ * ig_unwind_end in unwind.h); the CFI rows cached here tell that too.
  *   find_proc_info   the module's .eh_frame_hdr search table, described as a
  *                    UNW_INFO_FORMAT_REMOTE_TABLE and searched by libunwind's
  *                    dwarf_search_unwind_table (as perf does)
@@ -48,8 +53,12 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 
 /* A cached CFI row, reduced to what stepping needs: the CFA as register +
  * offset and, per DWARF register (16 = return address), how the caller's
- * value is found. */
-enum { RULE_STEP, RULE_ROOT, RULE_SLOW };
+ * value is found.  Its kind: RULE_STEP the fast path steps it; RULE_ROOT
+ * the return address is undefined, the CFI's mark of the outermost frame
+ * of a thread (glibc's _start, clone and clone3 carry it); RULE_SLOW CFI
+ * of another shape, for libunwind; RULE_NONE no CFI covers the address,
+ * libunwind can only guess (the frame-pointer chain). */
+enum { RULE_STEP, RULE_ROOT, RULE_SLOW, RULE_NONE };
 enum { REG_SAME, REG_UNDEF, REG_AT_CFA, REG_VAL_CFA };
 #define NDWREG 17
 typedef struct cfi_rule {
@@ -73,14 +82,30 @@ struct ig_unwinder {
     size_t nrules, cap_rules;
 };
 
-/* What the accessors see while one sample is unwound. */
+/* What the accessors see while one sample is unwound.  The stack copy
+ * holds the `stack_size` bytes from the sampled SP (`stack_lo`) up; both
+ * come from the target, so no bound is ever computed as stack_lo + size
+ * (it wraps when the SP is near 2^64). */
 typedef struct sample_ctx {
     ig_unwinder *u;
     const ig_perf_sample *s;
     const uint64_t *regs;      /* registers of the frame libunwind starts at */
-    uint64_t stack_lo, stack_hi;
+    uint64_t stack_lo, stack_size;
     bool bad_stack;
 } sample_ctx;
+
+/* The word at addr in the stack copy; false when any of its 8 bytes lies
+ * outside.  addr is whatever a register or a stack slot said (a frame
+ * pointer of -8 asks for 2^64 - 8, where `addr + 8` wraps to 0), so the
+ * check is done on the offset, which cannot wrap. */
+static bool stack_word(const sample_ctx *c, uint64_t addr, uint64_t *val)
+{
+    uint64_t off = addr - c->stack_lo;
+    if (addr < c->stack_lo || c->stack_size < 8 || off > c->stack_size - 8)
+        return false;
+    memcpy(val, c->s->stack + off, 8);
+    return true;
+}
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
 {
@@ -116,12 +141,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
     sample_ctx *c = arg;
     if (write)
         return -UNW_EINVAL;
-    if (addr >= c->stack_lo && addr + 8 <= c->stack_hi) {
-        memcpy(val, c->s->stack + (addr - c->stack_lo), 8);
-        return 0;
-    }
     uint64_t v;
-    if (ig_maps_read_word(c->u->maps, addr, &v) == 0) {
+    if (stack_word(c, addr, &v) || ig_maps_read_word(c->u->maps, addr, &v) == 0) {
         *val = v;
         return 0;
     }
@@ -288,6 +309,14 @@ static bool decode_frame(Dwarf_Frame *fr, cfi_rule *rule)
     return true;
 }
 
+/* True when the row marks the return address undefined. */
+static bool ra_undefined(Dwarf_Frame *fr)
+{
+    Dwarf_Op mem[3], *ops;
+    size_t nops;
+    return dwarf_frame_register(fr, 16, mem, &ops, &nops) == 0 && nops == 0 && ops != NULL;
+}
+
 /* The cached rule for code at `pc` (already pc - 1 for return addresses). */
 static const cfi_rule *rule_for(ig_unwinder *u, uint64_t pc)
 {
@@ -296,14 +325,14 @@ static const cfi_rule *rule_for(ig_unwinder *u, uint64_t pc)
         return &u->rules[idx - 1];
     cfi_rule rule;
     memset(&rule, 0, sizeof rule);
-    rule.kind = RULE_SLOW;
+    rule.kind = RULE_NONE;
     ig_map *m = ig_maps_find(u->maps, pc);
     Dwarf_CFI *cfi = m && m->mod ? module_cfi(m->mod) : NULL;
     Dwarf_Frame *fr = NULL;
     if (cfi && dwarf_cfi_addrframe(cfi, pc - m->bias, &fr) == 0) {
         rule.kind = RULE_STEP;
         if (!decode_frame(fr, &rule))
-            rule.kind = RULE_SLOW;
+            rule.kind = ra_undefined(fr) ? RULE_ROOT : RULE_SLOW;
     }
     free(fr);
     if (u->nrules == u->cap_rules) {
@@ -321,14 +350,6 @@ typedef struct fast_state {
     uint64_t pc;
 } fast_state;
 
-static bool load_stack(const sample_ctx *c, uint64_t addr, uint64_t *val)
-{
-    if (addr < c->stack_lo || addr + 8 > c->stack_hi || addr + 8 < addr)
-        return false;
-    memcpy(val, c->s->stack + (addr - c->stack_lo), 8);
-    return true;
-}
-
 /* One step with a cached rule; returns an ig_unwind_end-like verdict:
  * 1 stepped, 0 root, -1 bad stack, -2 needs libunwind. */
 static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
@@ -338,7 +359,7 @@ static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
     if (rule->kind != RULE_STEP || !(st->valid & (1u << rule->cfa_reg)))
         return -2;
     uint64_t cfa = st->reg[rule->cfa_reg] + (uint64_t)rule->cfa_off, ra;
-    if (!load_stack(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
+    if (!stack_word(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
         return -1;
     uint16_t valid = st->valid & (uint16_t)~rule->undef_mask;
     for (int i = 0; i < rule->nsaved; i++) {
@@ -347,7 +368,7 @@ static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
         if (rule->saved_how[i] == REG_VAL_CFA) {
             st->reg[r] = at;
             valid |= (uint16_t)(1u << r);
-        } else if (load_stack(c, at, &st->reg[r])) {
+        } else if (stack_word(c, at, &st->reg[r])) {
             valid |= (uint16_t)(1u << r);
         } else {
             valid &= (uint16_t)~(1u << r);
@@ -400,6 +421,22 @@ void ig_unwinder_flush(ig_unwinder *u)
     u->nrules = 0;
 }
 
+/* Whether libunwind's "no caller" for the frame at pc is the end of the
+ * thread's stack rather than a guess that failed.  It is when the frame's
+ * CFI says so (the return address undefined, or computed as 0), or when a
+ * frame without CFI, reached by unwinding (not the sampled frame, whose
+ * registers may hold anything), has a zero frame pointer: the frame-chain
+ * convention of thread entries in code without CFI (musl's _start, Go).
+ * A stop because memory outside the stack copy was needed never is. */
+static bool libunwind_reached_root(sample_ctx *c, uint64_t pc, bool sampled, uint64_t fp)
+{
+    if (c->bad_stack)
+        return false;
+    if (rule_for(c->u, sampled ? pc : pc - 1)->kind != RULE_NONE)
+        return true;
+    return !sampled && fp == 0;
+}
+
 /* Continues with libunwind from the registers in `regs` (whose IP is
  * already ips[n-1]). */
 static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, int n, int max,
@@ -413,9 +450,15 @@ static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, 
     }
     uint64_t last_sp = regs[IG_PREG_SP];
     for (;;) {
+        unw_word_t fp = 1;
+        bool sampled = n == 1;
+        unw_get_reg(&cur, UNW_X86_64_RBP, &fp);
+        c->bad_stack = false;
         int r = unw_step(&cur);
         if (r == 0) {
-            *end = IG_UNWIND_ROOT;
+            *end = libunwind_reached_root(c, ips[n - 1], sampled, fp) ? IG_UNWIND_ROOT
+                   : c->bad_stack                                       ? IG_UNWIND_BAD_STACK
+                                                                        : IG_UNWIND_NO_INFO;
             return n;
         }
         if (r < 0) {
@@ -430,7 +473,7 @@ static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, 
         unw_get_reg(&cur, UNW_REG_IP, &ip);
         unw_get_reg(&cur, UNW_REG_SP, &sp);
         if (ip == 0) { /* some roots end with a zero return address */
-            *end = IG_UNWIND_ROOT;
+            *end = libunwind_reached_root(c, ips[n - 1], sampled, 0) ? IG_UNWIND_ROOT : IG_UNWIND_NO_INFO;
             return n;
         }
         if (!ig_maps_find(c->u->maps, ip)) { /* not code: a guess gone wrong */
@@ -452,7 +495,7 @@ int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, i
         *end = IG_UNWIND_NO_REGS;
         return 0;
     }
-    sample_ctx c = {u, s, s->regs, s->regs[IG_PREG_SP], s->regs[IG_PREG_SP] + s->stack_size, false};
+    sample_ctx c = {u, s, s->regs, s->regs[IG_PREG_SP], s->stack ? s->stack_size : 0, false};
     int n = 0;
     ips[n++] = s->regs[IG_PREG_IP];
     if (u->libunwind_only)

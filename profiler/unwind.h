@@ -28,9 +28,14 @@ void ig_unwinder_free(ig_unwinder *u);
 /* Forgets cached unwind state (after exec or munmap-like changes). */
 void ig_unwinder_flush(ig_unwinder *u);
 
-/* Why an unwind ended. */
+/* Why an unwind ended.  Only IG_UNWIND_ROOT means the stack is whole: the
+ * last frame is where its thread began, which the unwinder knows from the
+ * CFI (the return address marked undefined, as in glibc's _start, clone
+ * and clone3, or computed as 0), or, in code without CFI, from a frame
+ * pointer of 0 in a frame reached by unwinding (the frame-chain convention
+ * of musl's _start and Go).  Every other end is a truncated stack. */
 typedef enum ig_unwind_end {
-    IG_UNWIND_ROOT,      /* reached the outermost frame (fully unwound) */
+    IG_UNWIND_ROOT,      /* reached the thread's outermost frame (fully unwound) */
     IG_UNWIND_NO_REGS,   /* no user registers in the sample (kernel thread) */
     IG_UNWIND_NO_INFO,   /* code without unwind info (JIT, unknown module) */
     IG_UNWIND_BAD_STACK, /* needed memory outside the stack copy */

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # scripts/demo.sh — `make demo`: the main jobs of ignis on the bundled samples.
 #
-#   1. the two sample HTTP services, traced with libignis (spans to an
-#      OTLP-JSON lines file), under load, while `ignis record -p` profiles
-#      both processes;
+#   1. the two sample HTTP services, traced with libignis, under load,
+#      sending their spans over OTLP/HTTP to `ignis collect` (a local
+#      SQLite trace store), while `ignis record -p` profiles both processes;
 #   2. a CPU profile of the two-thread sample (`ignis record -- CMD`), shown
 #      as the pprof -top table, folded stacks and an SVG flame graph;
 #   3. an allocation profile of the allocation sample (`--alloc`);
-# and ends with the `ignis view` commands to explore what was written.
+# and ends with the `ignis view` commands to explore what was written,
+# the traces first.
 # Everything lands in demo-out/.  Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 B=${IGNIS_BUILD:-build}
@@ -35,12 +36,19 @@ start_service() {
   echo "$pid $port"
 }
 
-step "1. Two traced services under load, profiled live with ignis record -p"
-export OTEL_TRACES_EXPORTER=otlp_file OTEL_BSP_SCHEDULE_DELAY=200
-read -r be_pid be_port < <(IGNIS_TRACES_FILE=$OUT/traces-backend.jsonl OTEL_SERVICE_NAME=demo-backend \
+step "1. Two traced services under load, sending spans to ignis collect, profiled live with ignis record -p"
+"$IGNIS" collect --listen 127.0.0.1:0 --db "$OUT/traces.db" >"$OUT/collect.out" 2>"$OUT/collect.log" &
+collect_pid=$!
+pids+=("$collect_pid")
+for _ in $(seq 1 200); do grep -q '^listening on' "$OUT/collect.out" && break; sleep 0.05; done
+collect_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$OUT/collect.out")
+[ -n "$collect_port" ] || { echo "demo: ignis collect did not start:" >&2; cat "$OUT/collect.log" >&2; exit 1; }
+echo "ignis collect pid $collect_pid: OTLP/HTTP on 127.0.0.1:$collect_port, store $OUT/traces.db"
+export OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$collect_port OTEL_BSP_SCHEDULE_DELAY=200
+read -r be_pid be_port < <(OTEL_SERVICE_NAME=demo-backend \
   start_service "$OUT/backend.log" "$B/samples/sample-backend" --port 0)
 pids+=("$be_pid")
-read -r fe_pid fe_port < <(IGNIS_TRACES_FILE=$OUT/traces-frontend.jsonl OTEL_SERVICE_NAME=demo-frontend \
+read -r fe_pid fe_port < <(OTEL_SERVICE_NAME=demo-frontend \
   start_service "$OUT/frontend.log" "$B/samples/sample-frontend" --backend "http://127.0.0.1:$be_port" --port 0)
 pids+=("$fe_pid")
 echo "backend pid $be_pid on 127.0.0.1:$be_port, frontend pid $fe_pid on 127.0.0.1:$fe_port"
@@ -50,9 +58,13 @@ rec=$!
 wait "$rec"
 kill -TERM "$fe_pid" "$be_pid"; wait "$fe_pid" "$be_pid" 2>/dev/null || true
 grep -h '^counters' "$OUT/frontend.log" "$OUT/backend.log" || true
-spans=$(cat "$OUT"/traces-*.jsonl | grep -o '"spanId"' | wc -l)
-traces=$(cat "$OUT"/traces-*.jsonl | grep -o '"traceId":"[0-9a-f]*"' | sort -u | wc -l)
-echo "exported $spans spans in $traces traces to $OUT/traces-*.jsonl (OTLP JSON, one request per line)"
+curl -s "http://127.0.0.1:$collect_port/metrics" | grep -E '^ignis_span_duration_seconds_count' | head -4 || true
+kill -TERM "$collect_pid"; wait "$collect_pid" || true
+tail -1 "$OUT/collect.log"
+if command -v sqlite3 >/dev/null; then
+  sqlite3 -readonly "$OUT/traces.db" "SELECT count(*) || ' traces, ' || sum(span_count) || ' spans, ' ||
+    sum(error_count > 0) || ' with errors, in ' || '$OUT/traces.db' FROM traces"
+fi
 "$IGNIS" report "$OUT/services.pb.gz" --top 10
 
 step "2. CPU profile of a two-thread sample: ignis record -- CMD"
@@ -70,6 +82,7 @@ step "3. Allocation profile: ignis record --alloc -- CMD"
 
 step "Explore"
 cat <<EOF
+  $IGNIS view $OUT/traces.db         # the services' traces: list, waterfall, operations
   $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
   $IGNIS view $OUT/services.pb.gz
   $IGNIS view $OUT/heap.pb.gz         # s switches alloc_space / inuse_space

@@ -5,11 +5,13 @@
  * Unicode's Table 3-7 of well-formed sequences: the second byte's range
  * depends on the lead (E0 needs A0..BF, ED 80..9F, F0 90..BF, F4 80..8F),
  * later ones are 80..BF.  It stops at the first byte out of range, which
- * gives the "maximal subpart" for free.  Everything else is a loop over it.
+ * gives the "maximal subpart" for free.  Everything else is a loop over it,
+ * except that validation skips ASCII a 64-bit word at a time.
  */
 #include "utils/utf8.h"
 
 #include <stdio.h>
+#include <string.h>
 
 size_t ig_utf8_next(const char *s, size_t n, uint32_t *cp)
 {
@@ -46,31 +48,56 @@ size_t ig_utf8_next(const char *s, size_t n, uint32_t *cp)
     return need;
 }
 
-bool ig_utf8_valid(const char *s, size_t n)
+size_t ig_utf8_valid_prefix(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
         uint32_t cp;
-        i += ig_utf8_next(s + i, n - i, &cp);
+        size_t len = ig_utf8_next(s + i, n - i, &cp);
         if (cp == IG_UTF8_INVALID)
-            return false;
+            return i;
+        i += len;
     }
-    return true;
+    return n;
+}
+
+size_t ig_utf8_sanitize_to(char *dst, const char *s, size_t n)
+{
+    char *o = dst;
+    size_t i = 0;
+    while (i < n) {
+        size_t ok = ig_utf8_valid_prefix(s + i, n - i);
+        memcpy(o, s + i, ok);
+        o += ok;
+        i += ok;
+        if (i == n)
+            break;
+        uint32_t cp;
+        i += ig_utf8_next(s + i, n - i, &cp); /* the maximal ill-formed subpart */
+        memcpy(o, IG_UTF8_REPLACEMENT, 3);
+        o += 3;
+    }
+    return (size_t)(o - dst);
 }
 
 void ig_utf8_append_valid(ig_strbuf *out, const char *s, size_t n)
 {
-    size_t run = 0, i = 0; /* s[run..i) is well-formed and not yet copied */
-    while (i < n) {
-        uint32_t cp;
-        size_t len = ig_utf8_next(s + i, n - i, &cp);
-        if (cp == IG_UTF8_INVALID) {
-            ig_sb_append(out, s + run, i - run);
-            ig_sb_puts(out, IG_UTF8_REPLACEMENT);
-            run = i + len;
-        }
-        i += len;
-    }
-    ig_sb_append(out, s + run, n - run);
+    ig_sb_reserve(out, IG_UTF8_SANITIZED_MAX(n) + 1);
+    out->len += ig_utf8_sanitize_to(out->data + out->len, s, n);
+    out->data[out->len] = '\0';
 }
 
 bool ig_utf8_is_control(uint32_t cp)

@@ -2,8 +2,8 @@
  * utils/utf8.h — UTF-8 validation and repair for output formats that
  * require well-formed text (SVG/XML, OTLP JSON) and for terminals.
  *
- * Names in profiles and spans come from binaries and callers that owe us
- * nothing: any byte sequence.  Decoding follows Unicode's Table 3-7
+ * Names in profiles and spans, attribute values, baggage come from binaries,
+ * callers and environments that owe us nothing: any byte sequence.  Decoding follows Unicode's Table 3-7
  * (no overlongs, no surrogates, nothing above U+10FFFF), and an ill-formed
  * sequence is replaced by one U+FFFD per maximal subpart, as Unicode
  * recommends (so "\xe2\x82" is one U+FFFD, "\xff\xfe" two).
@@ -29,8 +29,23 @@
  * IG_UTF8_INVALID.  Returns 0 only when n is 0. */
 size_t ig_utf8_next(const char *s, size_t n, uint32_t *cp);
 
+/* Length of the longest prefix of s[0..n) that is well-formed UTF-8 (n
+ * when all of it is).  ASCII is skipped eight bytes at a time, so clean
+ * text costs a load and a mask per word: cheap enough for every string of
+ * every exported span. */
+size_t ig_utf8_valid_prefix(const char *s, size_t n);
+
 /* Whether s[0..n) is well-formed UTF-8. */
-bool ig_utf8_valid(const char *s, size_t n);
+static inline bool ig_utf8_valid(const char *s, size_t n) { return ig_utf8_valid_prefix(s, n) == n; }
+
+/* The most bytes ig_utf8_sanitize_to() writes for n input bytes (each
+ * byte may become a 3-byte U+FFFD). */
+#define IG_UTF8_SANITIZED_MAX(n) (3 * (n))
+
+/* Writes s[0..n) to dst, which has room for IG_UTF8_SANITIZED_MAX(n)
+ * bytes, each ill-formed sequence replaced by U+FFFD (no NUL is written).
+ * Returns the length written. */
+size_t ig_utf8_sanitize_to(char *dst, const char *s, size_t n);
 
 /* Appends s[0..n) to out, each ill-formed sequence replaced by U+FFFD. */
 void ig_utf8_append_valid(ig_strbuf *out, const char *s, size_t n);

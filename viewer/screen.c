@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile/truncated.h"
 #include "utils/strbuf.h"
 #include "viewer/tasks.h"
 
@@ -231,6 +232,9 @@ static void draw_header(ig_viewer *v, ig_screen *s)
         char total[48];
         fmt_value(ig_tree_value_unit(v->tree), ig_tree_total(v->tree), total, sizeof total);
         ig_sb_printf(&sb, " | %s | total %s", ig_tree_value_type(v->tree), total);
+        double truncated = v->profile && v->value >= 0 ? ig_truncated_percent_cached(v->profile, (size_t)v->value) : 0.0;
+        if (truncated > 0)
+            ig_sb_printf(&sb, " | truncated %.1f%%", truncated);
         if (v->built.gran)
             ig_sb_printf(&sb, " | %s", gran_name(v->built.gran));
         if (v->built.focus)

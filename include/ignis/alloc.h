@@ -16,6 +16,10 @@
  * exit; default ignis-heap.%p.pb.gz, %p = pid), IGNIS_ALLOC_SIGNAL (dump on
  * this signal, e.g. USR2), IGNIS_ALLOC_INTERVAL (dump every N seconds),
  * IGNIS_ALLOC_START=0 (load inactive, wait for ignis_alloc_start()).
+ * Preloaded this way, each process writes only its own allocations (a
+ * forked child starts empty), and a process that ends without exit() —
+ * _exit, a signal, exec — writes nothing; `ignis record --alloc -- CMD`
+ * keeps every process's records in a file as it runs and misses none.
  */
 #ifndef IGNIS_ALLOC_H
 #define IGNIS_ALLOC_H

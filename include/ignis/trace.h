@@ -31,7 +31,10 @@
  *   (tsc: timestamps from the CPU's invariant TSC, re-anchored to
  *   CLOCK_REALTIME every ~1 ms, cheaper than clock_gettime on VMs; the
  *   default auto uses it only when the kernel's own clocksource is tsc),
- *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging).  The OTLP
+ *   IGNIS_TRACE_QUIET=1 / IGNIS_TRACE_VERBOSE=1 (logging),
+ *   IGNIS_THREAD_CONTEXT=0 (publish nothing for profilers; see "Span context
+ *   publishing" below; wins over the provider option),
+ *   IGNIS_THREAD_ATTRIBUTES=0 (no thread.id / thread.name).  The OTLP
  *   exporter reads the
  *   OTEL_EXPORTER_OTLP_* variables.  Invalid values are warned about (see
  *   ignis_trace_set_logger) and replaced by the default.
@@ -48,6 +51,49 @@
  *   - All functions accept NULL handles and then do nothing (or return an
  *     invalid/empty value), so instrumented code needs no checks when
  *     tracing is not set up.
+ *
+ * Span context publishing (for profilers outside the process: ignis record,
+ * the OpenTelemetry eBPF profiler, Parca, Pyroscope).  On by default
+ * (ignis_provider_options.thread_context; off with IGNIS_THREAD_CONTEXT=0).
+ * The contract, all on Linux, native endianness:
+ *   - Process context, OTEP 4719 version 2: a mapping named in
+ *     /proc/PID/maps "/memfd:OTEL_CTX" (or "[anon:OTEL_CTX]" where memfd is
+ *     refused), MADV_DONTFORK, holding a 32-byte header: char[8] "OTEL_CTX"
+ *     (written last), uint32 version = 2, uint32 payload_size, uint64
+ *     published_at_ns (CLOCK_REALTIME; 0 while an update is in progress),
+ *     uint64 address of the payload, a protobuf
+ *     opentelemetry.proto.resource.v1.Resource: the first live publishing
+ *     provider's resource (service.name, ...) plus threadlocal.schema_version
+ *     = "tlsdesc_v1_dev", threadlocal.attribute_key_map = ["span_name"] and
+ *     ignis.threadlocal.directory (int: see below).  Readers re-read the
+ *     header after the payload and retry if published_at_ns changed.  When
+ *     the provider is freed the next publishing provider takes over; with
+ *     none left the mapping is removed.  A fork child publishes its own.
+ *   - Thread context, OTEP 4947: the thread-local `otel_thread_ctx_v1`
+ *     (exported in .dynsym; TLSDESC dialect in libignis.so; a program that
+ *     links libignis.a statically must keep it in its dynamic symbol table:
+ *     -Wl,--export-dynamic-symbol=otel_thread_ctx_v1) points, from a
+ *     thread's first use of the SDK to its exit, at that thread's record:
+ *     uint8 trace_id[16] @0, uint8 span_id[8] @16, uint8 valid @24 (1 =
+ *     valid), uint8 trace_flags @25, uint16 attrs_data_size @26, attrs @28
+ *     as {uint8 key index, uint8 length, bytes}: key 0 = span_name, the
+ *     span's name cut to 64 bytes at a UTF-8 boundary (recording spans only;
+ *     unsampled spans publish ids and flags without a name).  The pointer
+ *     stays fixed; `valid` is cleared, the record rewritten and `valid` set
+ *     again (release order) on every ignis_span_make_current,
+ *     ignis_context_attach and ignis_scope_end, so the record always
+ *     describes ignis_span_current() (or a current remote context); with no
+ *     span current `valid` is 0.  Span start and end alone publish nothing.
+ *   - ignis extension: 8 bytes before each record, uint32 owner thread id
+ *     (0 once the thread exited) and uint32 update count (+1 per update);
+ *     ignis.threadlocal.directory is the address of a list of 512-byte
+ *     chunks {char[8] "IGTCDIR1", uint32 count, uint32 capacity (61),
+ *     uint64 next chunk, uint64 record-block addresses[61]} (append-only),
+ *     so a reader without the thread's thread pointer finds its record.
+ *   - Spans also get the attributes thread.id (the OS thread id, gettid) and
+ *     thread.name (the name the thread had when it first used the SDK), set
+ *     before the application's own, which replace them
+ *     (ignis_provider_options.thread_attributes; IGNIS_THREAD_ATTRIBUTES=0).
  */
 #ifndef IGNIS_TRACE_H
 #define IGNIS_TRACE_H
@@ -70,6 +116,14 @@ typedef struct ignis_tracer ignis_tracer;
 typedef struct ignis_span ignis_span;
 /** Immutable propagation context: a (local or remote) span plus baggage. */
 typedef struct ignis_context ignis_context;
+/** Read-only view of an ended span, handed to custom exporters and span
+ *  processors (see "Custom exporters and span processors" below). */
+typedef struct ignis_span_data ignis_span_data;
+/** A span exporter made of application callbacks (ignis_span_exporter_new). */
+typedef struct ignis_span_exporter ignis_span_exporter;
+/** A span processor: batch or simple around an exporter, or application
+ *  callbacks (ignis_span_processor_new). */
+typedef struct ignis_span_processor ignis_span_processor;
 
 /* ------------------------------------------------------------------------ */
 /* Attributes                                                                */
@@ -136,7 +190,13 @@ typedef enum ignis_sampler_kind {
 typedef enum ignis_exporter_kind {
     IGNIS_EXPORTER_OTLP = 0,  /**< OTLP/HTTP, configured by OTEL_EXPORTER_OTLP_* */
     IGNIS_EXPORTER_CONSOLE,   /**< one readable line per span on stdout */
-    IGNIS_EXPORTER_NONE,      /**< spans are processed and discarded */
+    IGNIS_EXPORTER_NONE,      /**< no exporter: ended spans are processed and
+                                   discarded, and counted as spans_exported
+                                   (an exporter that accepts everything), so
+                                   the counters still show the SDK's work;
+                                   with custom processors
+                                   (ignis_tracer_provider_new_with_processors)
+                                   spans go to those alone */
     IGNIS_EXPORTER_OTLP_FILE, /**< OTLP-JSON lines written to `file_path` */
 } ignis_exporter_kind;
 
@@ -182,6 +242,10 @@ typedef struct ignis_provider_options {
     ignis_processor_kind processor;
     ignis_batch_options batch;
     ignis_span_limits limits;
+    bool thread_context;             /**< publish the current span per thread and the process
+                                          context for profilers (default true; see "Span context
+                                          publishing" below; IGNIS_THREAD_CONTEXT=0 turns it off) */
+    bool thread_attributes;          /**< thread.id / thread.name on recording spans (default true) */
 } ignis_provider_options;
 
 /** Fills `o` with the OpenTelemetry defaults (no environment). */
@@ -206,10 +270,16 @@ IGNIS_API ignis_tracer_provider *ignis_tracer_provider_from_env(char *errbuf, si
  *  `timeout_ms` elapsed first (always returns within the timeout). */
 IGNIS_API int ignis_tracer_provider_force_flush(ignis_tracer_provider *tp, int timeout_ms);
 
-/** Flushes and stops the processor and exporter; afterwards new spans are
+/** Flushes and stops the processors and exporters; afterwards new spans are
  *  non-recording.  Logs the counters once (info level).  Returns 0, or -1 if
- *  `timeout_ms` elapsed first (always returns within the timeout; a stuck
- *  exporter is then abandoned).  Idempotent. */
+ *  `timeout_ms` elapsed first (always returns within the timeout).  When
+ *  the time runs out no new export starts, the OTLP exporter's export in
+ *  flight is aborted, and every span not exported by then is counted as
+ *  dropped, so that once this returns the counters are final and
+ *  spans_sampled + spans_kept_errors == spans_exported + spans_dropped +
+ *  export_failures + export_rejected (for the built-in processor; spans
+ *  ending after shutdown began count as dropped).  A stuck exporter's
+ *  thread is abandoned.  Idempotent. */
 IGNIS_API int ignis_tracer_provider_shutdown(ignis_tracer_provider *tp, int timeout_ms);
 
 /** Frees the provider and its tracers (shuts down with a 30 s timeout if
@@ -224,14 +294,17 @@ IGNIS_API void ignis_tracer_provider_free(ignis_tracer_provider *tp);
 IGNIS_API void ignis_tracer_provider_set_global(ignis_tracer_provider *tp);
 IGNIS_API ignis_tracer_provider *ignis_tracer_provider_global(void);
 
-/** SDK counters (monotonic since the provider was created). */
+/** SDK counters (monotonic since the provider was created).  The export
+ *  figures add up over the provider's batch and simple processors (each
+ *  counts every span it is given); callback processors have none. */
 typedef struct ignis_trace_counters {
     uint64_t spans_started;      /**< ignis_span_start calls with a live provider */
     uint64_t spans_sampled;      /**< of those, sampled (recorded and exported) */
     uint64_t spans_ended;        /**< ignis_span_end calls */
     uint64_t spans_kept_errors;  /**< unsampled spans exported because they ended in error */
-    uint64_t spans_exported;     /**< accepted by the exporter / receiver */
-    uint64_t spans_dropped;      /**< dropped because the queue was full */
+    uint64_t spans_exported;     /**< accepted by the exporter / receiver (IGNIS_EXPORTER_NONE: discarded) */
+    uint64_t spans_dropped;      /**< dropped: the queue was full, shutdown's time ran out before
+                                      they were exported, or they ended after shutdown began */
     uint64_t export_failures;    /**< spans lost to failed exports */
     uint64_t export_rejected;    /**< spans the receiver rejected (partial success) */
     uint64_t export_retries;     /**< export attempts retried by the exporter */
@@ -494,7 +567,12 @@ IGNIS_API unsigned ignis_propagators_parse(const char *list);
 IGNIS_API void ignis_inject(const ignis_context *ctx, const ignis_carrier *c);
 
 /** Reads a remote span context and baggage from the carrier into a new
- *  context based on `base` (NULL: empty).  Invalid headers are ignored. */
+ *  context based on `base` (NULL: empty).  Invalid headers are ignored.
+ *  Baggage values are percent-decoded to UTF-8: escaped octets that are
+ *  not UTF-8 become U+FFFD (the W3C rule), and a member whose value holds
+ *  %00 is skipped (a C string cannot carry the NUL).  A B3 debug flag
+ *  ("d", X-B3-Flags: 1) is kept in the context and injected again for
+ *  spans of that trace. */
 IGNIS_API ignis_context *ignis_extract(const ignis_context *base, const ignis_carrier *c);
 
 /** Same with an explicit propagator mask. */
@@ -510,6 +588,152 @@ IGNIS_API ignis_context *ignis_extract_header_lines(const ignis_context *base, c
  *  lines[] (free each with free()) and returns how many were produced
  *  (may exceed max; the extra ones are not stored). */
 IGNIS_API size_t ignis_inject_header_lines(const ignis_context *ctx, char **lines, size_t max);
+
+
+/* ------------------------------------------------------------------------ */
+/* Custom exporters and span processors                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * As the OpenTelemetry SDK defines them: an exporter receives batches of
+ * ended spans (through a batch or simple processor); a span processor sees
+ * every recording span when it starts (and may add attributes) and when it
+ * ends.  Both are built from callbacks and handed to
+ * ignis_tracer_provider_new_with_processors().
+ *
+ * Options structs carry their own size (set `sz` to sizeof the struct, as
+ * libbpf does): a program built against an older header passes a smaller
+ * size and the fields it does not know are taken as zero.
+ *
+ * Callbacks run on SDK threads (the export thread, or the thread that
+ * starts or ends a span), possibly several at once for a span processor;
+ * they must not block for long and must not call back into the provider
+ * that calls them (shutdown, flush).  Strings and arrays reached through
+ * an ignis_span_data are valid only during the callback.
+ */
+
+/** Export results (OpenTelemetry ExportResult). */
+typedef enum ignis_export_result {
+    IGNIS_EXPORT_SUCCESS = 0, /**< the spans count as spans_exported */
+    IGNIS_EXPORT_FAILURE = 1, /**< the spans count as export_failures (not retried) */
+} ignis_export_result;
+
+/** Callbacks of a custom exporter. */
+typedef struct ignis_exporter_options {
+    size_t sz;        /**< sizeof(ignis_exporter_options) */
+    const char *name; /**< for log lines; copied (NULL: "custom") */
+    void *arg;        /**< passed to every callback */
+    /** Exports n ended spans; called from one thread at a time.  Should
+     *  return within timeout_ms.  Required. */
+    ignis_export_result (*export_spans)(void *arg, const ignis_span_data *const *spans, size_t n, int timeout_ms);
+    /** Flushes what the exporter buffers itself; 0 on success.  May be NULL. */
+    int (*force_flush)(void *arg, int timeout_ms);
+    /** Called once, after the last export (release arg here).  May be NULL. */
+    void (*shutdown)(void *arg);
+} ignis_exporter_options;
+
+/** Creates an exporter from callbacks.  Returns NULL when o is NULL, o->sz
+ *  is smaller than the fields up to export_spans, or export_spans is NULL. */
+IGNIS_API ignis_span_exporter *ignis_span_exporter_new(const ignis_exporter_options *o);
+
+/** Frees an exporter that was never given to a processor (calls its
+ *  shutdown callback).  Exporters given to a processor belong to it: for
+ *  those this only logs a warning. */
+IGNIS_API void ignis_span_exporter_free(ignis_span_exporter *e);
+
+/** A batch processor around `e`, which it takes over: spans are queued
+ *  (bounded by max_queue_size; a full queue drops and counts) and exported
+ *  from a background thread in batches, as with the built-in exporters.
+ *  o NULL: the defaults (5000, 30000, 2048, 512).  Returns NULL if e is
+ *  NULL or already belongs to a processor (warned). */
+IGNIS_API ignis_span_processor *ignis_batch_span_processor_new(ignis_span_exporter *e, const ignis_batch_options *o);
+
+/** A simple processor around `e`, which it takes over: each span is
+ *  exported synchronously in ignis_span_end, one export at a time
+ *  (debugging and tests).  export_timeout_ms <= 0: 30000.  NULL if e is
+ *  NULL or already belongs to a processor (warned). */
+IGNIS_API ignis_span_processor *ignis_simple_span_processor_new(ignis_span_exporter *e, int export_timeout_ms);
+
+/** Callbacks of a custom span processor (all may be NULL). */
+typedef struct ignis_processor_options {
+    size_t sz;  /**< sizeof(ignis_processor_options) */
+    void *arg;  /**< passed to every callback */
+    /** A recording span started: it may be changed (attributes, name) but
+     *  not ended here.  parent: the parent's span context, NULL for a root. */
+    void (*on_start)(void *arg, ignis_span *span, const ignis_span_context *parent);
+    /** A recording span ended (sampled or not: check the context's trace
+     *  flags); the view is valid during the call only. */
+    void (*on_end)(void *arg, const ignis_span_data *span);
+    /** Exports or flushes what it holds; 0 on success. */
+    int (*force_flush)(void *arg, int timeout_ms);
+    /** Called once by the provider's shutdown; no callback follows. */
+    int (*shutdown)(void *arg, int timeout_ms);
+} ignis_processor_options;
+
+/** Creates a span processor from callbacks.  NULL when o is NULL or o->sz
+ *  is smaller than the fields up to arg. */
+IGNIS_API ignis_span_processor *ignis_span_processor_new(const ignis_processor_options *o);
+
+/** Frees a processor that was never given to a provider (shuts it down
+ *  first, waiting up to 30 s).  Processors given to a provider belong to
+ *  it: for those this only logs a warning. */
+IGNIS_API void ignis_span_processor_free(ignis_span_processor *p);
+
+/** Creates a provider as ignis_tracer_provider_new does, with `n` more
+ *  processors (NULL entries are skipped).  Callback processors are called
+ *  first, in array order, from ignis_span_start / ignis_span_end; then
+ *  the batch and simple ones, in array order, get each span to export
+ *  (sampled, or kept by keep_errors), and last the exporter the options
+ *  select (choose IGNIS_EXPORTER_NONE for the given processors alone).
+ *  The provider takes the processors over, also when it returns NULL,
+ *  and shuts down, flushes and frees them with itself.  A processor
+ *  already given to a provider makes this fail (errbuf says so) and
+ *  nothing is taken. */
+IGNIS_API ignis_tracer_provider *ignis_tracer_provider_new_with_processors(const ignis_provider_options *o,
+                                                                          ignis_span_processor *const *procs, size_t n,
+                                                                          char *errbuf, size_t errlen);
+
+/* ---- the read-only span view (valid during the callback only) ---- */
+
+/** The span's name. */
+IGNIS_API const char *ignis_span_data_name(const ignis_span_data *d);
+/** The span's own context (is_remote false; tracestate borrowed). */
+IGNIS_API void ignis_span_data_context(const ignis_span_data *d, ignis_span_context *out);
+/** The parent span id: false (and zeros) for a root span; *remote (may
+ *  be NULL) tells whether the parent came from another process. */
+IGNIS_API bool ignis_span_data_parent(const ignis_span_data *d, uint8_t span_id[8], bool *remote);
+IGNIS_API ignis_span_kind ignis_span_data_kind(const ignis_span_data *d);
+/** Start / end time, ns since the epoch. */
+IGNIS_API uint64_t ignis_span_data_start_time(const ignis_span_data *d);
+IGNIS_API uint64_t ignis_span_data_end_time(const ignis_span_data *d);
+/** Status code, and its description (NULL when none) in *description. */
+IGNIS_API ignis_status_code ignis_span_data_status(const ignis_span_data *d, const char **description);
+/** Entries dropped by the span limits (any pointer may be NULL). */
+IGNIS_API void ignis_span_data_dropped(const ignis_span_data *d, uint32_t *attributes, uint32_t *events,
+                                       uint32_t *links);
+/** Attributes: count, and entry i (0 <= i < count) copied into *out with
+ *  borrowed key and value (false when i is out of range). */
+IGNIS_API size_t ignis_span_data_attribute_count(const ignis_span_data *d);
+IGNIS_API bool ignis_span_data_attribute(const ignis_span_data *d, size_t i, ignis_attribute *out);
+/** Events: count; event i's name, time and attribute count (any output
+ *  may be NULL); attribute j of event i. */
+IGNIS_API size_t ignis_span_data_event_count(const ignis_span_data *d);
+IGNIS_API bool ignis_span_data_event(const ignis_span_data *d, size_t i, const char **name, uint64_t *time_ns,
+                                     size_t *nattrs);
+IGNIS_API bool ignis_span_data_event_attribute(const ignis_span_data *d, size_t i, size_t j, ignis_attribute *out);
+/** Links: count; link i's span context and attribute count; attribute j
+ *  of link i. */
+IGNIS_API size_t ignis_span_data_link_count(const ignis_span_data *d);
+IGNIS_API bool ignis_span_data_link(const ignis_span_data *d, size_t i, ignis_span_context *out, size_t *nattrs);
+IGNIS_API bool ignis_span_data_link_attribute(const ignis_span_data *d, size_t i, size_t j, ignis_attribute *out);
+/** The instrumentation scope: name (returned), version (may be NULL;
+ *  `version` may be NULL) and attributes. */
+IGNIS_API const char *ignis_span_data_scope(const ignis_span_data *d, const char **version);
+IGNIS_API size_t ignis_span_data_scope_attribute_count(const ignis_span_data *d);
+IGNIS_API bool ignis_span_data_scope_attribute(const ignis_span_data *d, size_t i, ignis_attribute *out);
+/** The provider's resource attributes. */
+IGNIS_API size_t ignis_span_data_resource_count(const ignis_span_data *d);
+IGNIS_API bool ignis_span_data_resource_attribute(const ignis_span_data *d, size_t i, ignis_attribute *out);
 
 #ifdef __cplusplus
 }

@@ -2,22 +2,27 @@
  * profiler/alloc/alloc_record.c — `ignis record --alloc`: options, the
  * preload route, and the summary.
  *
- * Design (preload route).  ignis makes a private directory, starts the
+ * Design (preload route).  ignis makes a private directory and starts the
  * command with LD_PRELOAD=libignis-alloc.so (found through
  * IGNIS_ALLOC_LIB, next to the ignis binary, or in ../lib/ignis/) and
- * IGNIS_ALLOC_OUTPUT=DIR/heap.%p.pb.gz, so every process of the command
- * writes its own dump at exit.  ignis waits with sigtimedwait on SIGCHLD,
- * SIGINT and SIGTERM (forwarding the latter two); on -d expiry it sends
- * the dump signal (SIGUSR2), waits for the dump file to appear (dumps are
- * renamed into place, so existence means complete), then stops the
- * command.  Finally the dumps are merged and symbolized (collect.c) and
- * written in the format of -o's extension.  The attach route (-p) lives
- * in attach.c.
+ * IGNIS_ALLOC_TABLE_DIR=DIR: every process of the command (each fork
+ * child, each exec'd image) keeps its records in a file of its own there
+ * (heapfile.h) as it runs, so nothing depends on how it ends — exit,
+ * _exit, a signal, SIGKILL.  (A process that cannot create its file falls
+ * back to a dump at exit, DIR/heap.%p.pb.gz.)  ignis waits with
+ * sigtimedwait on SIGCHLD and the stop signals (cmd/stop.h: a stop
+ * signal is passed on to the command, which gets CMD_STOP_GRACE_S
+ * seconds to end).  Then it reads every file — at once when -d expires
+ * while the command runs, which is ended afterwards — merges and
+ * symbolizes them (collect.c) and writes the profile in the format of
+ * -o's extension.  It exits with the command's status (cmd/stop.h).  The
+ * attach route (-p) lives in attach.c.
  */
 #include "profiler/alloc/alloc_record.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,9 +35,12 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/stop.h"
 #include "exporters/formats.h"
+#include "utils/fileio.h"
 #include "profiler/alloc/attach.h"
 #include "profiler/alloc/collect.h"
+#include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/sampler.h"
 #include "utils/strbuf.h"
@@ -60,7 +68,7 @@ static void usage(FILE *out)
             "  -p, --pid PID        attach to a running process with uprobes on its allocator\n"
             "                       (glibc, jemalloc or tcmalloc): no restart, but every\n"
             "                       malloc/free traps into the kernel (about 1-3 us each)\n"
-            "  -d, --duration SECS  stop after SECS (the command is asked to dump, then ended)\n"
+            "  -d, --duration SECS  stop after SECS (the profile is taken, then the command ended)\n"
             "  -o, --output FILE    output file (default heap.pb.gz; .folded, .svg also work)\n"
             "      --sample-bytes N preload: mean bytes between samples (default 524288;\n"
             "                       1 records every allocation)\n"
@@ -69,7 +77,7 @@ static void usage(FILE *out)
             "      --stack-size N   attach: user stack bytes copied per allocation (default\n"
             "                       8192; less data, but deep stacks are cut short)\n"
             "  -q, --quiet          no summary\n"
-            "  -h, --help           this help\n");
+            "  -h, --help           this help\n\n" CMD_STOP_HELP);
 }
 
 static int parse_args(int argc, char **argv, alloc_args *a)
@@ -136,7 +144,7 @@ static int parse_args(int argc, char **argv, alloc_args *a)
         case 'q': a->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default:
-            cmd_error("record", "%s: unknown option (see 'ignis record --alloc --help')", argv[optind - 1]);
+            cmd_error("record", "%s: unknown option (ignis record --alloc --help)", argv[optind - 1]);
             return 2;
         }
     }
@@ -185,6 +193,13 @@ static int find_preload_lib(char *out, size_t len)
 
 /* ---- waiting for the command ---------------------------------------------- */
 
+/* Never runs (the signal is blocked and taken by sigtimedwait); it only
+ * makes a signal ignored at start deliverable. */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -192,52 +207,121 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Waits until the child exits or `deadline` (0 = none) passes, forwarding
- * SIGINT/SIGTERM.  Returns 1 when it exited (status filled), 0 on timeout. */
-static int wait_child(pid_t child, double deadline, int *status, const sigset_t *set)
+/* Why the command's profile was taken. */
+typedef enum { CMD_ENDED, CMD_DURATION, CMD_STOPPED, CMD_STOPPED_NOW } cmd_end;
+
+/* Waits for the command to exit (CMD_ENDED, *status filled), -d to pass
+ * (CMD_DURATION), or, after a stop signal was passed on, the grace period
+ * (CMD_STOPPED) or a second stop signal (CMD_STOPPED_NOW); all but the
+ * first leave it running. */
+static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *status, const sigset_t *set)
 {
+    double deadline = a->duration > 0 ? t0 + a->duration : 0;
+    bool stopping = false;
     for (;;) {
         pid_t w = waitpid(child, status, WNOHANG);
-        if (w == child)
-            return 1;
-        if (w < 0 && errno == ECHILD)
-            return 1;
+        if (w == child || (w < 0 && errno == ECHILD))
+            return CMD_ENDED;
         double left = deadline > 0 ? deadline - now_s() : 1.0;
         if (deadline > 0 && left <= 0)
-            return 0;
+            return stopping ? CMD_STOPPED : CMD_DURATION;
         if (left > 1.0)
             left = 1.0;
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        int sig = sigtimedwait(set, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM)
+        siginfo_t si;
+        int sig = sigtimedwait(set, &si, &ts);
+        if (sig <= 0 || sig == SIGCHLD)
+            continue;
+        if (stopping)
+            return CMD_STOPPED_NOW;
+        bool forward = cmd_stop_forward(si.si_code, si.si_pid, child);
+        if (forward)
             kill(child, sig);
+        if (!a->quiet)
+            cmd_stop_notice(sig, forward, a->argv[0], child);
+        stopping = true;
+        double grace = now_s() + CMD_STOP_GRACE_S;
+        if (deadline <= 0 || grace < deadline)
+            deadline = grace;
     }
 }
 
-static int collect_dir(const char *dir, ig_heapcollect *hc, int *nfiles, ig_err *err)
+/* Ends a command still running once its profile is taken: SIGTERM, and
+ * SIGKILL if it still runs 5 s later (after -d) or 2 s later (after the
+ * grace period of a stop signal), or at a stop signal; at once after a
+ * second stop signal.  Fills the wait status. */
+static void end_command(pid_t child, cmd_end why, int *status, const sigset_t *set)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return ig_err_set(err, "%s: %s", dir, strerror(errno));
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "heap.", 5) || n < 11 || strcmp(e->d_name + n - 6, ".pb.gz"))
-            continue;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        ig_err e2;
-        if (ig_heapcollect_add_file(hc, path, &e2) < 0) {
-            fprintf(stderr, "ignis record: skipping %s\n", e2.msg);
-            rc = -1;
-        } else {
-            (*nfiles)++;
+    if (why != CMD_STOPPED_NOW) {
+        kill(child, SIGTERM);
+        double give_up = now_s() + (why == CMD_DURATION ? 5 : 2);
+        while (now_s() < give_up) {
+            if (waitpid(child, status, WNOHANG) == child)
+                return;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            int sig = sigtimedwait(set, NULL, &ts);
+            if (sig > 0 && sig != SIGCHLD)
+                break;
         }
     }
+    kill(child, SIGKILL);
+    while (waitpid(child, status, 0) < 0 && errno == EINTR)
+        continue;
+}
+
+/* ---- reading the processes' tables and dumps ------------------------------- */
+
+typedef struct collected {
+    int processes;      /* table files and dumps merged */
+    uint64_t dropped;   /* samples the processes' tables had no room for */
+    uint64_t skipped;   /* records whose values would overflow the totals */
+} collected;
+
+static void collect_file(const char *path, const char *name, ig_heapcollect *hc, collected *c)
+{
+    size_t n = strlen(name);
+    bool table = n > 4 && !strcmp(name + n - 4, ".tab");
+    if (strncmp(name, "heap.", 5) || (!table && (n < 11 || strcmp(name + n - 6, ".pb.gz"))))
+        return;
+    ig_err err;
+    int rc = -1;
+    if (!table) {
+        rc = ig_heapcollect_add_file(hc, path, &err);
+    } else {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ig_heapfile_info info;
+        ignis_profile *p = fd < 0 ? NULL : ig_heapfile_read(fd, path, &info, &err);
+        if (fd < 0)
+            ig_err_set(&err, "%s: %s", path, strerror(errno));
+        else
+            close(fd);
+        if (p) {
+            rc = ig_heapcollect_add(hc, p, path, &err);
+            c->dropped += info.dropped;
+            c->skipped += info.skipped;
+        }
+        ignis_profile_free(p);
+    }
+    if (rc < 0)
+        fprintf(stderr, "ignis record: skipping %s\n", err.msg);
+    else
+        c->processes++;
+}
+
+static void collect_dir(const char *dir, ig_heapcollect *hc, collected *c)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "ignis record: %s: %s\n", dir, strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        collect_file(path, e->d_name, hc, c);
+    }
     closedir(d);
-    (void)rc;
-    return 0;
 }
 
 static void remove_dir(const char *dir)
@@ -257,16 +341,22 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-static void print_summary(const ignis_profile *p, const char *what, const char *output, int files)
+static void print_summary(const ignis_profile *p, const char *what, const char *output, const collected *c)
 {
     double alloc_b = (double)ignis_profile_total(p, IG_HEAP_ALLOC_SPACE);
     double inuse_b = (double)ignis_profile_total(p, IG_HEAP_INUSE_SPACE);
     fprintf(stderr,
             "ignis record: %s: est. %.0f allocations, %.1f MiB allocated; %.0f objects, %.3f MiB in use at the end; "
-            "%zu call sites; %d dump%s merged; wrote %s\n",
+            "%zu call sites; %d process%s merged; wrote %s\n",
             what, (double)ignis_profile_total(p, IG_HEAP_ALLOC_OBJECTS), alloc_b / 1048576.0,
             (double)ignis_profile_total(p, IG_HEAP_INUSE_OBJECTS), inuse_b / 1048576.0, ignis_profile_num_samples(p),
-            files, files == 1 ? "" : "s", output);
+            c->processes, c->processes == 1 ? "" : "es", output);
+    if (c->dropped)
+        fprintf(stderr, "ignis record: %llu sampled allocations dropped: a process's heap table was full\n",
+                (unsigned long long)c->dropped);
+    if (c->skipped)
+        fprintf(stderr, "ignis record: %llu records left out: their counts would overflow the profile's totals\n",
+                (unsigned long long)c->skipped);
 }
 
 /* The child side: environment for the shim, then exec. */
@@ -279,111 +369,130 @@ static void exec_with_shim(const alloc_args *a, const char *lib, const char *dir
     if (pre && *pre)
         ig_sb_printf(&sb, ":%s", pre);
     setenv("LD_PRELOAD", sb.data, 1);
+    setenv("IGNIS_ALLOC_TABLE_DIR", dir, 1);
     snprintf(buf, sizeof buf, "%s/heap.%%p.pb.gz", dir);
     setenv("IGNIS_ALLOC_OUTPUT", buf, 1);
     snprintf(buf, sizeof buf, "%lld", a->sample_bytes);
     setenv("IGNIS_ALLOC_SAMPLE_BYTES", buf, 1);
-    if (a->duration > 0)
-        setenv("IGNIS_ALLOC_SIGNAL", "USR2", 1);
+    unsetenv("IGNIS_ALLOC_SIGNAL");
+    unsetenv("IGNIS_ALLOC_INTERVAL");
     unsetenv("IGNIS_ALLOC_START");
     execvp(a->argv[0], a->argv);
-    fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], strerror(errno));
-    _exit(127);
+    int e = errno;
+    fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], strerror(e));
+    _exit(e == ENOENT ? CMD_EXIT_NOT_FOUND : CMD_EXIT_CANNOT_RUN);
 }
 
-/* -d expired: ask the command for a dump (SIGUSR2), wait until the file
- * is renamed into place (or 30 s), then end it: SIGTERM, SIGKILL after
- * 5 s.  Fills the wait status. */
-static void end_after_duration(pid_t child, const char *dir, int *status, const sigset_t *set)
+/* A private directory for the tables: in $TMPDIR, else /tmp. */
+static int make_table_dir(char *dir, size_t len)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/heap.%d.pb.gz", dir, (int)child);
-    unlink(path);
-    kill(child, SIGUSR2);
-    double give_up = now_s() + 30;
-    while (!file_exists(path) && now_s() < give_up) {
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        if (sigtimedwait(set, NULL, &ts) == SIGCHLD && waitpid(child, status, WNOHANG) == child)
-            return; /* it exited by itself (and dumped at exit) */
-    }
-    kill(child, SIGTERM);
-    if (!wait_child(child, now_s() + 5, status, set)) {
-        kill(child, SIGKILL);
-        waitpid(child, status, 0);
-    }
+    const char *base = getenv("TMPDIR");
+    if (!base || base[0] != '/')
+        base = "/tmp";
+    snprintf(dir, len, "%s/ignis-alloc.XXXXXX", base);
+    if (mkdtemp(dir))
+        return 0;
+    cmd_error("record", "%s: cannot create a directory for the heap tables: %s", base, strerror(errno));
+    return -1;
 }
 
-static int run_preload(const alloc_args *a)
+/* Reads the tables, writes the profile and the summary; the exit status. */
+static int write_preload_profile(const alloc_args *a, ig_ofile *out, const char *dir, pid_t child, cmd_end why,
+                                 int status, double t0)
+{
+    ig_heapcollect *hc = ig_heapcollect_new();
+    collected c = {0};
+    collect_dir(dir, hc, &c);
+    c.skipped += ig_heapcollect_skipped(hc);
+    ignis_profile *p = ig_heapcollect_profile(hc);
+    int cmd_status = why == CMD_DURATION ? 0 : cmd_exit_status(status);
+    if (!p && why == CMD_ENDED && (cmd_status == CMD_EXIT_NOT_FOUND || cmd_status == CMD_EXIT_CANNOT_RUN)) {
+        ig_heapcollect_free(hc); /* exec failed, and the child said why */
+        ig_ofile_abort(out);
+        return cmd_status;
+    }
+    if (!p) {
+        cmd_error("record", "%s: no process of the command loaded libignis-alloc.so (statically linked, setuid, "
+                            "or LD_PRELOAD cleared?): no heap profile",
+                  a->argv[0]);
+        ig_heapcollect_free(hc);
+        ig_ofile_abort(out);
+        return CMD_EXIT_FAILED;
+    }
+    ignis_profile_set_time(p, ignis_profile_time_nanos(p), (int64_t)((now_s() - t0) * 1e9));
+    ig_err err;
+    int rc = cmd_status;
+    if (ig_profile_save_to(p, out, a->output, NULL, NULL, &err) < 0) {
+        cmd_error("record", "%s", err.msg);
+        rc = CMD_EXIT_FAILED;
+    } else if (!a->quiet) {
+        char what[256];
+        if (why == CMD_DURATION)
+            snprintf(what, sizeof what, "%s (pid %d) ran for -d %g s", a->argv[0], (int)child, a->duration);
+        else if (why != CMD_ENDED)
+            snprintf(what, sizeof what, "%s (pid %d) still ran after the stop signal (now ended)", a->argv[0],
+                     (int)child);
+        else if (WIFEXITED(status))
+            snprintf(what, sizeof what, "%s (pid %d) exited %d", a->argv[0], (int)child, WEXITSTATUS(status));
+        else
+            snprintf(what, sizeof what, "%s (pid %d) ended by signal %d", a->argv[0], (int)child,
+                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        print_summary(p, what, a->output, &c);
+        fprintf(stderr, "ignis record: preload sampling, mean interval %lld bytes (--sample-bytes)\n",
+                a->sample_bytes);
+    }
+    ig_heapcollect_free(hc);
+    return rc;
+}
+
+static int run_preload(const alloc_args *a, ig_ofile *out)
 {
     char lib[PATH_MAX];
     if (find_preload_lib(lib, sizeof lib) < 0) {
         cmd_error("record", "libignis-alloc.so: not found next to the ignis binary or in ../lib/ignis "
                             "(set IGNIS_ALLOC_LIB to its path)");
-        return 1;
+        return CMD_EXIT_FAILED;
     }
-    char dir[] = "/tmp/ignis-alloc.XXXXXX";
-    if (!mkdtemp(dir)) {
-        cmd_error("record", "/tmp: cannot create a directory for the dumps: %s", strerror(errno));
-        return 1;
-    }
+    char dir[PATH_MAX];
+    if (make_table_dir(dir, sizeof dir) < 0)
+        return CMD_EXIT_FAILED;
     sigset_t set, old;
-    sigemptyset(&set);
+    cmd_stop_signals(&set);
     sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
     sigprocmask(SIG_BLOCK, &set, &old);
     double t0 = now_s();
     pid_t child = fork();
     if (child < 0) {
         cmd_error("record", "fork: %s", strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
         remove_dir(dir);
-        return 1;
+        return CMD_EXIT_FAILED;
     }
     if (child == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         exec_with_shim(a, lib, dir);
     }
+    /* After the fork, so the command keeps our dispositions: a closed stderr
+     * must not cost the profile, and a stop signal ignored at start (a
+     * script's background job) must still reach sigtimedwait, which an
+     * ignored signal never does. */
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&set, sig) == 1 && sig != SIGCHLD)
+            sigaction(sig, &sa, NULL);
     int status = 0;
-    bool stopped_by_us = false;
-    if (!wait_child(child, a->duration > 0 ? t0 + a->duration : 0, &status, &set)) {
-        end_after_duration(child, dir, &status, &set);
-        stopped_by_us = true;
+    cmd_end why = wait_command(child, a, t0, &status, &set);
+    int rc = write_preload_profile(a, out, dir, child, why, status, t0);
+    if (why != CMD_ENDED) {
+        end_command(child, why, &status, &set);
+        if (why != CMD_DURATION && rc != CMD_EXIT_FAILED)
+            rc = cmd_exit_status(status);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
-    ig_heapcollect *hc = ig_heapcollect_new();
-    int files = 0;
-    ig_err err;
-    collect_dir(dir, hc, &files, &err);
     remove_dir(dir);
-    ignis_profile *p = ig_heapcollect_profile(hc);
-    if (!p && !stopped_by_us && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        ig_heapcollect_free(hc); /* the child already said why exec failed */
-        return 1;
-    }
-    if (!p) {
-        cmd_error("record", "%s: no heap profile was written (the command exited through _exit, exec "
-                            "failed, was killed, or is statically linked so LD_PRELOAD had no effect)",
-                  a->argv[0]);
-        ig_heapcollect_free(hc);
-        return 1;
-    }
-    ignis_profile_set_time(p, ignis_profile_time_nanos(p), (int64_t)((now_s() - t0) * 1e9));
-    int rc = 0;
-    if (ig_profile_save(p, a->output, NULL, NULL, &err) < 0) {
-        cmd_error("record", "%s", err.msg);
-        rc = 1;
-    } else if (!a->quiet) {
-        char what[256];
-        if (WIFEXITED(status))
-            snprintf(what, sizeof what, "%s (pid %d) exited %d", a->argv[0], (int)child, WEXITSTATUS(status));
-        else
-            snprintf(what, sizeof what, "%s (pid %d) ended by signal %d", a->argv[0], (int)child,
-                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        print_summary(p, what, a->output, files);
-        fprintf(stderr, "ignis record: preload sampling, mean interval %lld bytes (--sample-bytes)\n",
-                a->sample_bytes);
-    }
-    ig_heapcollect_free(hc);
     return rc;
 }
 
@@ -393,9 +502,22 @@ int ig_alloc_record_main(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    if (a.argv)
-        return run_preload(&a);
-    ig_attach_opts o = {.pid = a.pid, .duration = a.duration, .every = a.every, .output = a.output,
+    /* The output is created before anything runs: a bad -o must not cost
+     * the run (nor start the command). */
+    ig_ofile out;
+    ig_err err;
+    if (!ig_ofile_open(&out, a.output, &err)) {
+        cmd_error("record", "%s", err.msg);
+        return a.argv ? CMD_EXIT_FAILED : 1;
+    }
+    if (a.argv) {
+        rc = run_preload(&a, &out);
+        ig_ofile_abort(&out); /* a no-op once committed */
+        return rc;
+    }
+    ig_attach_opts o = {.pid = a.pid, .duration = a.duration, .every = a.every, .output = a.output, .out = &out,
                         .quiet = a.quiet, .stack_size = a.stack_size};
-    return ig_alloc_attach(&o);
+    rc = ig_alloc_attach(&o);
+    ig_ofile_abort(&out);
+    return rc;
 }

@@ -67,7 +67,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/stop.h"
 #include "exporters/formats.h"
+#include "utils/fileio.h"
 #include "profiler/alloc/collect.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/heaptab.h"
@@ -455,11 +457,16 @@ static int attach_thread(session *s, pid_t tid, ig_err *err)
     return 0;
 }
 
-/* Releases the ring and events of a thread that exited (already drained:
- * a dead thread writes nothing more), so short-lived threads leak no
- * file descriptors or ring memory. */
+static void drain_ring(session *s, thread_ring *tr);
+
+/* Releases the ring and events of a thread that exited, so short-lived
+ * threads leak no file descriptors or ring memory.  The ring is drained
+ * first: the thread may have written its last calls between the loop's
+ * drain and the rescan that found it gone (a dead thread writes nothing
+ * more, so this drain is its last). */
 static void release_thread(session *s, thread_ring *tr)
 {
+    drain_ring(s, tr);
     ig_ring_unmap(&tr->ring);
     for (size_t k = tr->fd_lo; k < tr->fd_hi; k++)
         if (s->fds[k] >= 0) {
@@ -673,22 +680,26 @@ static void take_sideband(session *s, const struct perf_event_header *h)
     ig_maps_add(&s->maps, &s->mc, s->pid, addr, len, pgoff, name, ((uint64_t)maj << 8) | min, ino);
 }
 
+static void drain_ring(session *s, thread_ring *tr)
+{
+    if (tr->closed)
+        return;
+    ig_ring *r = &tr->ring;
+    ig_ring_begin(r);
+    const struct perf_event_header *h;
+    while ((h = ig_ring_next(r))) {
+        if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof *h + 16)
+            take_sample(s, h);
+        else
+            take_sideband(s, h);
+    }
+    ig_ring_end(r);
+}
+
 static void drain(session *s)
 {
-    for (size_t i = 0; i < s->nrings; i++) {
-        if (s->rings[i].closed)
-            continue;
-        ig_ring *r = &s->rings[i].ring;
-        ig_ring_begin(r);
-        const struct perf_event_header *h;
-        while ((h = ig_ring_next(r))) {
-            if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof *h + 16)
-                take_sample(s, h);
-            else
-                take_sideband(s, h);
-        }
-        ig_ring_end(r);
-    }
+    for (size_t i = 0; i < s->nrings; i++)
+        drain_ring(s, &s->rings[i]);
 }
 
 /* ---- replaying events in time order ---------------------------------------------- */
@@ -897,6 +908,24 @@ static void on_stop(int sig)
     g_stop = 1;
 }
 
+/* Every stop signal (cmd/stop.h) ends the session after its next drain,
+ * and the profile is written; set before attaching, so one that comes
+ * while probes are being placed is not fatal either. */
+static void catch_stop_signals(void)
+{
+    sigset_t stops;
+    cmd_stop_signals(&stops);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* nor does a closed stderr */
+    g_stop = 0;
+}
+
 /* Everything up to the first drain: the PMU, the allocator's symbols, the
  * probe cost, the target's maps and the probes on its threads. */
 static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
@@ -920,15 +949,9 @@ static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
     return attach_all(s, err);
 }
 
-/* Drains until the target exits, -d passes, or SIGINT/SIGTERM. */
+/* Drains until the target exits, -d passes, or a stop signal. */
 static void session_run(session *s, const ig_attach_opts *o)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    g_stop = 0;
     s->t0 = mono_ns();
     s->cpu0 = s->cpu1 = cpu_seconds(s->pid);
     /* The target produces records as fast as its threads trap; give the
@@ -991,9 +1014,11 @@ int ig_alloc_attach(const ig_attach_opts *o)
 {
     session s;
     ig_err err;
+    catch_stop_signals();
     if (session_start(&s, o, &err) < 0) {
         record_error("%s", err.msg);
         session_free(&s);
+        ig_ofile_abort(o->out);
         return 1;
     }
     if (!o->quiet)
@@ -1003,7 +1028,7 @@ int ig_alloc_attach(const ig_attach_opts *o)
     ignis_profile *p = build_profile(&s);
     ignis_profile_set_time(p, (int64_t)time(NULL) * 1000000000, (int64_t)(mono_ns() - s.t0));
     int rc = 0;
-    if (ig_profile_save(p, o->output, NULL, NULL, &err) < 0) {
+    if (ig_profile_save_to(p, o->out, o->output, NULL, NULL, &err) < 0) {
         record_error("%s", err.msg);
         rc = 1;
     } else if (!o->quiet) {

@@ -21,6 +21,7 @@ typedef struct ig_attach_opts {
     long every;           /* record one allocation in `every` per probe */
     unsigned stack_size;  /* user stack bytes copied per allocation; 0 = 8192 */
     const char *output;
+    struct ig_ofile *out; /* output already opened (checked before attaching); committed or aborted here */
     bool quiet;
 } ig_attach_opts;
 

@@ -1,19 +1,22 @@
 # profiler/alloc/ — allocation (heap) profiles: the LD_PRELOAD sampler
 # (libignis-alloc.so), the uprobe attach route and `ignis record --alloc`.
-CLI_SRCS += profiler/alloc/heaptab.c profiler/alloc/heapprof.c profiler/alloc/collect.c \
+CLI_SRCS += profiler/alloc/heaptab.c profiler/alloc/heapprof.c profiler/alloc/heapfile.c profiler/alloc/collect.c \
             profiler/alloc/alloc_record.c profiler/alloc/attach.c
 LIB_SRCS += profiler/alloc/api.c
 CLI_PKGS += libelf
-TEST_BINS += tests/alloc/test_sampler tests/alloc/test_heaptab tests/alloc/test_heapprof
+TEST_BINS += tests/alloc/test_sampler tests/alloc/test_heaptab tests/alloc/test_heapprof tests/alloc/test_heapfile
+# the heap table file reader's fuzz target and its corpus replay
+FUZZERS += fuzz/fuzz_heapfile.c
+TEST_BINS += tests/fuzz/replay_fuzz_heapfile
 TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh \
-                tests/alloc/t_attach_allocators.sh
+                tests/alloc/t_attach_allocators.sh tests/alloc/t_fork.sh tests/alloc/t_signals.sh
 BENCH_SCRIPTS += bench/alloc.sh
 
 # The preload library: shim objects plus the profile model and pprof writer
 # from libignis.a.  Not built in sanitizer variants: a preloaded malloc
 # cannot run under ASan/TSan (they own malloc themselves).
 ALLOC_SHIM_OBJS := $(B)/obj/profiler/alloc/shim.o $(B)/obj/profiler/alloc/heaptab.o \
-                   $(B)/obj/profiler/alloc/heapprof.o
+                   $(B)/obj/profiler/alloc/heapprof.o $(B)/obj/profiler/alloc/heapfile.o
 ifeq ($(SANITIZE)$(TSAN)$(FUZZ),)
 EXTRA_TARGETS += $(B)/libignis-alloc.so
 INSTALL_EXTRA += install -d $(DESTDIR)$(PREFIX)/lib/ignis && \

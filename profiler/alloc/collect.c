@@ -10,7 +10,8 @@
  * address the symbolizer cannot name keeps the input's lines (dladdr
  * names) or none, and then reads as module+0xoffset.  Sample values add
  * up, so dumps of several processes (a shell and its children) make one
- * profile.
+ * profile; a sample that would carry a total past INT64_MAX (hostile
+ * input) is left out and counted, so totals never wrap.
  */
 #include "profiler/alloc/collect.h"
 
@@ -25,6 +26,8 @@ struct ig_heapcollect {
     ignis_profile *out;
     ig_symtab *st;
     int inputs;
+    int64_t totals[IG_HEAP_NVALUES];
+    uint64_t skipped;
 };
 
 ig_heapcollect *ig_heapcollect_new(void)
@@ -52,6 +55,23 @@ ignis_profile *ig_heapcollect_profile(ig_heapcollect *c)
 int ig_heapcollect_inputs(const ig_heapcollect *c)
 {
     return c->inputs;
+}
+
+uint64_t ig_heapcollect_skipped(const ig_heapcollect *c)
+{
+    return c->skipped;
+}
+
+/* Adds v to the running totals unless a value is negative or a total
+ * would pass INT64_MAX. */
+static bool take_values(ig_heapcollect *c, const int64_t *v)
+{
+    int64_t t[IG_HEAP_NVALUES];
+    for (int k = 0; k < IG_HEAP_NVALUES; k++)
+        if (v[k] < 0 || __builtin_add_overflow(c->totals[k], v[k], &t[k]))
+            return false;
+    memcpy(c->totals, t, sizeof t);
+    return true;
 }
 
 static const char *const heap_types[IG_HEAP_NVALUES] = {"alloc_objects", "alloc_space", "inuse_objects",
@@ -178,7 +198,9 @@ int ig_heapcollect_add(ig_heapcollect *c, const ignis_profile *in, const char *n
         int64_t v[IG_HEAP_NVALUES];
         for (int k = 0; k < IG_HEAP_NVALUES; k++)
             v[k] = smp.values[idx[k]];
-        if (stack)
+        if (!take_values(c, v))
+            c->skipped++;
+        else if (stack)
             ignis_profile_add_sample(c->out, stack, copy_labels(c->out, in, smp.labels), v);
     }
     free(locmap);

@@ -32,6 +32,10 @@ int ig_heapcollect_add_file(ig_heapcollect *c, const char *path, ig_err *err);
 ignis_profile *ig_heapcollect_profile(ig_heapcollect *c);
 int ig_heapcollect_inputs(const ig_heapcollect *c);
 
+/* Samples left out because a value was negative or a total of the merged
+ * profile would have passed INT64_MAX (hostile input). */
+uint64_t ig_heapcollect_skipped(const ig_heapcollect *c);
+
 /* Symbolizes an address of a mapped file into locations of p (shared with
  * the attach route): file offset `offset` in `path`; falls back to a
  * module+offset location in mapping `mapping_id`.  Returns a location id. */

@@ -69,11 +69,15 @@ size_t ig_heapprof_add_records(ignis_profile *p, const ig_heaprec *recs, size_t 
         if (!r->count)
             continue;
         size_t d = 0;
-        for (uint32_t f = 0; f < r->depth; f++) {
-            uint32_t id = locate(ctx, p, r->ips[f], (int)f);
-            if (id)
-                locs[d++] = id;
-        }
+        if (r->depth == 1 && r->ips[0] == IG_HEAP_IP_SIGNAL)
+            locs[d++] = ignis_profile_location_for_function(
+                p, ignis_profile_function_named(p, IG_HEAP_SIGNAL_FRAME, NULL, 0), IGNIS_FRAME_USER);
+        else
+            for (uint32_t f = 0; f < r->depth; f++) {
+                uint32_t id = locate(ctx, p, r->ips[f], (int)f);
+                if (id)
+                    locs[d++] = id;
+            }
         if (!d) /* keep the bytes even without a stack */
             locs[d++] = ignis_profile_location_for_function(
                 p, ignis_profile_function_named(p, "[unknown stack]", NULL, 0), IGNIS_FRAME_USER);

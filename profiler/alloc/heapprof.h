@@ -31,9 +31,14 @@ int ig_heapprof_add(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t co
 /* Resolves a return address to a location id in p. */
 typedef uint32_t (*ig_heap_locate)(void *ctx, ignis_profile *p, uint64_t ip, int frame);
 
+/* The frame of allocations a signal handler made while its thread was
+ * inside the sampler's unwinder (IG_HEAP_IP_SIGNAL). */
+#define IG_HEAP_SIGNAL_FRAME "[in a signal handler: stack not taken]"
+
 /* Adds every record (from ig_heaptab_snapshot) to p, turning addresses
- * into locations through `locate` (frames that give 0 are skipped).
- * Returns the number of samples added. */
+ * into locations through `locate` (frames that give 0 are skipped; a
+ * stack of IG_HEAP_IP_SIGNAL gets IG_HEAP_SIGNAL_FRAME).  Returns the
+ * number of samples added. */
 size_t ig_heapprof_add_records(ignis_profile *p, const ig_heaprec *recs, size_t n, int64_t interval,
                                ig_heap_locate locate, void *ctx);
 

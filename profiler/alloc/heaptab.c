@@ -9,7 +9,10 @@
  *   stripes  64 stripes, each a spin lock and a linear-probing array of
  *            (ptr, record id) with backward-shift deletion (no tombstones,
  *            so a stripe never degrades).
- *   records  a dense array of ig_heaprec and an index of 2x its size.
+ *   records  a dense array of ig_heaprec and an index of 2x its size;
+ *            the array and its counters (count of records, drops) are
+ *            in this mapping or in a caller's store (heaptab.h), which
+ *            grows through its reserve callback as records are added.
  * Locks are test-and-test-and-set spin locks on an int (sched_yield while
  * contended): no allocation, trivially reset after fork.  Counters in
  * records are updated with atomics so free() needs only its stripe lock.
@@ -45,10 +48,13 @@ struct ig_heaptab {
     uint32_t live_cap;      /* slots per stripe, power of two */
     int rec_lock;
     uint32_t rec_cap;       /* max records, power of two */
-    uint32_t nrecs;
+    uint32_t usable;        /* records the store made writable */
     uint32_t *rec_index;    /* 2*rec_cap slots: record id + 1, 0 empty */
     ig_heaprec *recs;
-    uint64_t dropped_records, dropped_live;
+    ig_heaptab_shared *sh;  /* nrecs and drops: own_shared or the store's */
+    uint32_t (*reserve)(void *ctx, uint32_t need);
+    void *reserve_ctx;
+    ig_heaptab_shared own_shared;
 };
 
 static void spin_lock(int *l)
@@ -74,15 +80,20 @@ static uint32_t pow2_at_least(uint32_t n)
     return c;
 }
 
-ig_heaptab *ig_heaptab_new(uint32_t max_records, uint32_t live_per_stripe)
+uint32_t ig_heaptab_capacity(uint32_t max_records)
 {
-    uint32_t rc = pow2_at_least(max_records ? max_records : 1);
+    return pow2_at_least(max_records ? max_records : 1);
+}
+
+ig_heaptab *ig_heaptab_new_with(uint32_t max_records, uint32_t live_per_stripe, const ig_heaptab_store *store)
+{
+    uint32_t rc = ig_heaptab_capacity(max_records);
     uint32_t lc = pow2_at_least(live_per_stripe ? live_per_stripe : 1);
     size_t off_filter = (sizeof(ig_heaptab) + 63) & ~(size_t)63;
     size_t off_live = off_filter + ((size_t)1 << FILTER_BITS) * sizeof(uint16_t);
     size_t off_index = off_live + (size_t)NSTRIPES * lc * sizeof(live_ent);
     size_t off_recs = (off_index + (size_t)rc * 2 * sizeof(uint32_t) + 63) & ~(size_t)63;
-    size_t len = off_recs + (size_t)rc * sizeof(ig_heaprec);
+    size_t len = off_recs + (store ? 0 : (size_t)rc * sizeof(ig_heaprec));
     uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
@@ -94,8 +105,23 @@ ig_heaptab *ig_heaptab_new(uint32_t max_records, uint32_t live_per_stripe)
         t->stripes[i].slots = (live_ent *)(m + off_live) + (size_t)i * lc;
     t->rec_cap = rc;
     t->rec_index = (uint32_t *)(m + off_index);
-    t->recs = (ig_heaprec *)(m + off_recs);
+    if (store) {
+        t->recs = store->recs;
+        t->sh = store->shared;
+        t->reserve = store->reserve;
+        t->reserve_ctx = store->ctx;
+        t->usable = store->reserve ? 0 : rc;
+    } else {
+        t->recs = (ig_heaprec *)(m + off_recs);
+        t->sh = &t->own_shared;
+        t->usable = rc;
+    }
     return t;
+}
+
+ig_heaptab *ig_heaptab_new(uint32_t max_records, uint32_t live_per_stripe)
+{
+    return ig_heaptab_new_with(max_records, live_per_stripe, NULL);
 }
 
 void ig_heaptab_destroy(ig_heaptab *t)
@@ -124,17 +150,24 @@ static int find_record(ig_heaptab *t, uint64_t size, const uint64_t *ips, int de
     for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
         uint32_t id = t->rec_index[i];
         if (!id) {
-            if (t->nrecs >= t->rec_cap)
+            uint32_t n = t->sh->nrecs;
+            if (n >= t->rec_cap)
                 return -1;
-            ig_heaprec *r = &t->recs[t->nrecs];
+            if (n >= t->usable) {
+                uint32_t got = t->reserve(t->reserve_ctx, n + 1);
+                t->usable = got < t->rec_cap ? got : t->rec_cap;
+                if (n >= t->usable)
+                    return -1;
+            }
+            ig_heaprec *r = &t->recs[n];
             r->hash = h;
             r->size = size;
             r->depth = (uint32_t)depth;
             memcpy(r->ips, ips, (size_t)depth * sizeof *ips);
             /* Publish the filled record before the count that exposes it. */
-            __atomic_store_n(&t->nrecs, t->nrecs + 1, __ATOMIC_RELEASE);
-            t->rec_index[i] = t->nrecs;
-            return (int)(t->nrecs - 1);
+            __atomic_store_n(&t->sh->nrecs, n + 1, __ATOMIC_RELEASE);
+            t->rec_index[i] = n + 1;
+            return (int)n;
         }
         if (rec_equal(&t->recs[id - 1], h, size, ips, depth))
             return (int)(id - 1);
@@ -173,7 +206,7 @@ static int64_t live_put(ig_heaptab *t, stripe *s, uint64_t h, uint64_t ptr, uint
                 return -1; /* keep probe chains short: at most 7/8 full */
             e->ptr = ptr;
             e->rec = rec;
-            s->count++;
+            __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED); /* read without the lock */
             return 0;
         }
     }
@@ -190,7 +223,7 @@ int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *i
     int id = find_record(t, size, ips, depth);
     spin_unlock(&t->rec_lock);
     if (id < 0) {
-        __atomic_add_fetch(&t->dropped_records, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&t->sh->dropped_records, 1, __ATOMIC_RELAXED);
         return -1;
     }
     ig_heaprec *r = &t->recs[id];
@@ -209,7 +242,7 @@ int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *i
     if (old > 0) /* the address was reused without a free we saw */
         __atomic_sub_fetch(&t->recs[old - 1].inuse, 1, __ATOMIC_RELAXED);
     else if (old < 0)
-        __atomic_add_fetch(&t->dropped_live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&t->sh->dropped_live, 1, __ATOMIC_RELAXED);
     return id;
 }
 
@@ -230,7 +263,7 @@ static void live_delete(ig_heaptab *t, stripe *s, uint32_t i)
         }
     }
     s->slots[i].ptr = 0;
-    s->count--;
+    __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
 }
 
 bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr)
@@ -263,7 +296,7 @@ bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr)
 
 size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max)
 {
-    size_t n = __atomic_load_n(&t->nrecs, __ATOMIC_ACQUIRE);
+    size_t n = __atomic_load_n(&t->sh->nrecs, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < n && i < max; i++) {
         const ig_heaprec *r = &t->recs[i];
         out[i].hash = r->hash;
@@ -280,33 +313,17 @@ size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max)
 void ig_heaptab_get_stats(ig_heaptab *t, ig_heaptab_stats *st)
 {
     memset(st, 0, sizeof *st);
-    st->records = __atomic_load_n(&t->nrecs, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < NSTRIPES; i++) {
-        spin_lock(&t->stripes[i].lock);
-        st->live += t->stripes[i].count;
-        spin_unlock(&t->stripes[i].lock);
-    }
-    st->dropped_records = __atomic_load_n(&t->dropped_records, __ATOMIC_RELAXED);
-    st->dropped_live = __atomic_load_n(&t->dropped_live, __ATOMIC_RELAXED);
-}
-
-void ig_heaptab_lock_all(ig_heaptab *t)
-{
-    spin_lock(&t->rec_lock);
+    st->records = __atomic_load_n(&t->sh->nrecs, __ATOMIC_ACQUIRE);
     for (int i = 0; i < NSTRIPES; i++)
-        spin_lock(&t->stripes[i].lock);
+        st->live += __atomic_load_n(&t->stripes[i].count, __ATOMIC_RELAXED);
+    st->dropped_records = __atomic_load_n(&t->sh->dropped_records, __ATOMIC_RELAXED);
+    st->dropped_live = __atomic_load_n(&t->sh->dropped_live, __ATOMIC_RELAXED);
 }
 
-void ig_heaptab_unlock_all(ig_heaptab *t)
+void ig_heaptab_count_dropped(ig_heaptab *t, uint64_t records, uint64_t live)
 {
-    for (int i = NSTRIPES - 1; i >= 0; i--)
-        spin_unlock(&t->stripes[i].lock);
-    spin_unlock(&t->rec_lock);
-}
-
-void ig_heaptab_reset_locks(ig_heaptab *t)
-{
-    t->rec_lock = 0;
-    for (int i = 0; i < NSTRIPES; i++)
-        t->stripes[i].lock = 0;
+    if (records)
+        __atomic_add_fetch(&t->sh->dropped_records, records, __ATOMIC_RELAXED);
+    if (live)
+        __atomic_add_fetch(&t->sh->dropped_live, live, __ATOMIC_RELAXED);
 }

@@ -14,6 +14,10 @@
  *            sampled" for almost every free() without taking a lock.
  * Both are fixed-size (chosen at creation); when full, new records or
  * live entries are dropped and counted, never a crash.  Thread-safe.
+ * The records and their counters may live in memory the caller provides
+ * (ig_heaptab_store: the preload shim keeps them in a file that `ignis
+ * record` reads however the process ends); the live table, its filter and
+ * the record index are always private to the process.
  */
 #ifndef IG_ALLOC_HEAPTAB_H
 #define IG_ALLOC_HEAPTAB_H
@@ -23,6 +27,11 @@
 #include <stdint.h>
 
 #define IG_HEAP_MAX_DEPTH 64
+
+/* A one-frame stack of this address stands for "allocated in a signal
+ * handler while its thread was inside the sampler's unwinder": counted,
+ * its stack not taken (heapprof names the frame). */
+#define IG_HEAP_IP_SIGNAL 1u
 
 typedef struct ig_heaprec {
     uint64_t hash;
@@ -36,6 +45,26 @@ typedef struct ig_heaprec {
 
 typedef struct ig_heaptab ig_heaptab;
 
+/* The counters readers of the records need, next to them in a store. */
+typedef struct ig_heaptab_shared {
+    uint32_t nrecs;           /* records in use, published with release order */
+    uint32_t reserved_;
+    uint64_t dropped_records; /* samples lost: record table full */
+    uint64_t dropped_live;    /* live entries lost: stripe full */
+} ig_heaptab_shared;
+
+/* Caller-provided memory for the records: room for max_records records at
+ * recs, the counters at shared (both zeroed), and reserve(ctx, need), called
+ * with the record lock held before record need - 1 is first written, which
+ * makes records [0, n) safe to write and returns n (n < need: the table is
+ * full).  reserve may be NULL when all the memory is usable. */
+typedef struct ig_heaptab_store {
+    ig_heaprec *recs;
+    ig_heaptab_shared *shared;
+    uint32_t (*reserve)(void *ctx, uint32_t need);
+    void *ctx;
+} ig_heaptab_store;
+
 typedef struct ig_heaptab_stats {
     uint64_t records;         /* distinct (stack, size) records */
     uint64_t live;            /* live sampled allocations tracked */
@@ -47,6 +76,15 @@ typedef struct ig_heaptab_stats {
  * max_records and live_per_stripe are rounded up to powers of two.
  * NULL when the mapping fails. */
 ig_heaptab *ig_heaptab_new(uint32_t max_records, uint32_t live_per_stripe);
+
+/* The same with the records in store (max_records rounded up must fit
+ * it: ig_heaptab_capacity tells how many).  Uses only mmap: callable in
+ * a forked child of a threaded process. */
+ig_heaptab *ig_heaptab_new_with(uint32_t max_records, uint32_t live_per_stripe, const ig_heaptab_store *store);
+uint32_t ig_heaptab_capacity(uint32_t max_records);
+
+/* Unmaps the table (not a caller's store).  Writes nothing: safe on the
+ * copy of a table a forked child inherited. */
 void ig_heaptab_destroy(ig_heaptab *t);
 
 /* Records a sampled allocation of `size` bytes at `ptr` with its stack
@@ -72,12 +110,12 @@ bool ig_heaptab_remove(ig_heaptab *t, uint64_t ptr);
  * many records exist (may exceed max). */
 size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max);
 
+/* Counts without taking a lock (safe anywhere, even in a signal handler
+ * that interrupted a table operation); live is a moment's sum. */
 void ig_heaptab_get_stats(ig_heaptab *t, ig_heaptab_stats *st);
 
-/* fork() support: take every lock before fork, release after in the
- * parent, and reset them in the child (only the forking thread exists). */
-void ig_heaptab_lock_all(ig_heaptab *t);
-void ig_heaptab_unlock_all(ig_heaptab *t);
-void ig_heaptab_reset_locks(ig_heaptab *t);
+/* Counts samples (records) and live entries lost outside the table, e.g.
+ * by a caller's full queue.  Lock-free. */
+void ig_heaptab_count_dropped(ig_heaptab *t, uint64_t records, uint64_t live);
 
 #endif

@@ -14,24 +14,38 @@
  *   - Early use.  dlsym itself may allocate; while the real functions are
  *     being resolved, requests are served from a static bootstrap buffer
  *     (never freed; free() and realloc() recognise its addresses).
- *   - Re-entry.  A thread-local guard is set while we unwind, record or
- *     write a profile; allocations made meanwhile (by libunwind, libc,
- *     the profile writer) go straight to the real allocator unsampled.
- *     Thread-locals use the initial-exec TLS model, so touching them
- *     never allocates.
+ *   - Re-entry.  A thread-local guard is set while we initialise, write a
+ *     profile or run the unwinder for the first time in a thread (when
+ *     libunwind allocates for itself); allocations made meanwhile go
+ *     straight to the real allocator unsampled.  While a sample is taken
+ *     the thread is "busy" instead (next rule).  Thread-locals use the
+ *     initial-exec TLS model, so touching them never allocates.
  *   - libunwind is dlopen'ed RTLD_LOCAL: its _Unwind_* and backtrace
  *     exports must not interpose the target's C++ exception machinery.
  *   - Threads.  Counters are per thread; the tables are lock-striped.
- *   - fork.  pthread_atfork takes every table lock before fork and
- *     releases (parent) or resets (child) them afterwards; the child gets a
- *     new wake-up pipe and dumper thread.
+ *   - Signal handlers that allocate.  A handler that allocates or frees
+ *     while its thread is inside the sampler (unwinding, or holding a
+ *     table lock) has its operations queued and applied when the thread
+ *     leaves the sampler: counted, never waiting on its own thread, no
+ *     system call on the way (see "re-entry" for when its stack is left
+ *     out).
+ *   - fork.  A child starts with empty tables of its own (the parent's
+ *     allocations stay the parent's: counted once, not once per process)
+ *     and a new wake-up pipe and dumper thread.  Built with system calls
+ *     only, in the atfork child handler.  A raw clone() that skips the
+ *     atfork handlers is not supported.
  *   - Double free, realloc(p, 0), realloc(NULL, n), calloc overflow: we
  *     only ever look up the pointer (absent the second time) and pass the
  *     call on unchanged, so the target sees libc's own behaviour.
  *
- * Delivery.  A profile is written (guarded, outside any table lock) at
- * exit, on IGNIS_ALLOC_SIGNAL, every IGNIS_ALLOC_INTERVAL seconds, or on
- * request through the API.  The signal handler only writes a byte into a
+ * Delivery.  Under `ignis record --alloc` (IGNIS_ALLOC_TABLE_DIR set) the
+ * records live in a file of the process's own (heapfile.h) that ignis
+ * reads after the process ended, whichever way it ended (exit, _exit, a
+ * signal, exec): nothing is written at exit.  If that file cannot be
+ * created, and when the shim is preloaded on its own, a profile is
+ * written (guarded, signals blocked, taking no table lock) at exit, on
+ * IGNIS_ALLOC_SIGNAL, every IGNIS_ALLOC_INTERVAL seconds, or on request
+ * through the API.  The signal handler only writes a byte into a
  * pipe; a dumper thread (started only when a signal or an interval is
  * configured) does the work, so no profile is ever written inside a
  * signal handler or a malloc hook.  Profiles carry raw addresses, the
@@ -42,7 +56,8 @@
  * 524288; 1 = every allocation), IGNIS_ALLOC_OUTPUT (default
  * ignis-heap.%p.pb.gz, %p = pid), IGNIS_ALLOC_SIGNAL (USR1, USR2 or a
  * number), IGNIS_ALLOC_INTERVAL (seconds), IGNIS_ALLOC_START=0 (load
- * inactive; start through ignis_alloc_start()).
+ * inactive; start through ignis_alloc_start()), IGNIS_ALLOC_TABLE_DIR
+ * (set by `ignis record`: keep the records in a file there).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -55,10 +70,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exporters/formats.h"
+#include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/heaptab.h"
 #include "profiler/alloc/sampler.h"
@@ -68,6 +85,8 @@
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define SKIP_FRAMES_MAX 8
+#define MAX_RECORDS (1u << 16)
+#define LIVE_PER_STRIPE (1u << 13)
 
 /* ---- the real allocator and the bootstrap buffer ------------------------- */
 
@@ -151,25 +170,169 @@ static TLS unsigned tls_gen;   /* g_gen when this thread drew its countdown */
 static unsigned g_gen = 1;     /* bumped when the interval changes */
 
 static ig_heaptab *g_tab;
+static ig_heapfile *g_file;     /* g_tab's records under ignis record, else NULL */
+static char g_table_dir[2048];  /* IGNIS_ALLOC_TABLE_DIR */
 static int64_t g_interval = IG_ALLOC_DEFAULT_INTERVAL;
 static int g_active;
 static uint64_t g_self_lo, g_self_hi; /* our own text: frames skipped */
 static int (*unw_backtrace_fn)(void **, int);
 static uint64_t g_samples;
 
-static void record_sample(void *p, size_t size)
+/* Blocks every signal of the calling thread (dumps, and the rare drain). */
+static inline void block_signals(sigset_t *old)
 {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+static inline void restore_signals(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* ---- re-entry from signal handlers -----------------------------------------
+ *
+ * A thread is "busy" while it unwinds or works in the tables.  A signal
+ * handler that allocates or frees on that thread meanwhile must not wait
+ * for a lock its own thread holds: its operations go to the thread's
+ * queue and the thread applies them in order when it leaves.  Its stack is
+ * taken at once with unw_backtrace — unless the thread was inside the
+ * dynamic loader's lists (unw_backtrace, or logging modules, both run
+ * dl_iterate_phdr, whose lock is not async-signal-safe: a handler that
+ * interrupts taking it and takes it again waits forever).  Then the
+ * allocation is counted under the synthetic frame IG_HEAP_IP_SIGNAL.
+ * Slots are reserved with a compare-and-swap (handlers may nest); the
+ * queue is only compacted with signals blocked, which happens only after
+ * a handler queued something.  No system call on the common paths. */
+
+enum { OP_ADD, OP_REMOVE };
+
+typedef struct queued_op {
+    uint64_t ptr, size;
+    uint32_t op;
+    int32_t stack; /* slot in tls_stacks, or -1: IG_HEAP_IP_SIGNAL */
+} queued_op;
+
+typedef struct queued_stack {
+    int32_t depth;
+    uint64_t ips[IG_HEAP_MAX_DEPTH];
+} queued_stack;
+
+#define NQUEUED 32
+#define NSTACKS 4 /* more adds in one stay counted, under IG_HEAP_IP_SIGNAL */
+static TLS queued_op tls_ops[NQUEUED];
+static TLS queued_stack tls_stacks[NSTACKS];
+static TLS unsigned tls_nops, tls_nstacks;
+static TLS int tls_busy, tls_in_loader, tls_warm;
+
+/* The caller's stack, leaf first, without the shim's own frames. */
+static int capture_stack(uint64_t *ips)
+{
+    if (tls_in_loader) { /* a handler that interrupted dl_iterate_phdr */
+        ips[0] = IG_HEAP_IP_SIGNAL;
+        return 1;
+    }
     void *buf[IG_HEAP_MAX_DEPTH + SKIP_FRAMES_MAX];
+    tls_in_loader = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int n = unw_backtrace_fn ? unw_backtrace_fn(buf, IG_HEAP_MAX_DEPTH + SKIP_FRAMES_MAX) : 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_in_loader = 0;
     int skip = 0;
     while (skip < n && (uint64_t)(uintptr_t)buf[skip] >= g_self_lo && (uint64_t)(uintptr_t)buf[skip] < g_self_hi)
         skip++;
-    uint64_t ips[IG_HEAP_MAX_DEPTH];
     int d = 0;
     for (int i = skip; i < n && d < IG_HEAP_MAX_DEPTH; i++)
         ips[d++] = (uint64_t)(uintptr_t)buf[i];
-    ig_heaptab_add(g_tab, (uint64_t)(uintptr_t)p, size, ips, d);
+    return d;
+}
+
+/* Reserves slot *out of [0, cap) in *count; false when all are taken. */
+static bool reserve_slot(unsigned *count, unsigned cap, unsigned *out)
+{
+    unsigned i = __atomic_load_n(count, __ATOMIC_RELAXED);
+    do {
+        if (i >= cap)
+            return false;
+    } while (!__atomic_compare_exchange_n(count, &i, i + 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    *out = i;
+    return true;
+}
+
+/* Queues an operation of a signal handler (tls_busy); a full queue drops
+ * it, counted. */
+static void queue_op(uint32_t op, uint64_t ptr, uint64_t size)
+{
+    unsigned i, k;
+    if (!reserve_slot(&tls_nops, NQUEUED, &i)) {
+        ig_heaptab_count_dropped(g_tab, op == OP_ADD, op == OP_REMOVE);
+        return;
+    }
+    int32_t stack = -1;
+    if (op == OP_ADD && reserve_slot(&tls_nstacks, NSTACKS, &k)) {
+        tls_stacks[k].depth = capture_stack(tls_stacks[k].ips);
+        stack = (int32_t)k;
+    }
+    tls_ops[i] = (queued_op){ptr, size, op, stack};
+}
+
+static void add_sample(uint64_t p, uint64_t size, const uint64_t *ips, int depth)
+{
+    if (g_file) {
+        tls_in_loader = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        ig_heapfile_note_modules(g_file); /* a dlopen'ed library is logged before its frames */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_in_loader = 0;
+        ig_heapfile_count_sample(g_file);
+    }
+    ig_heaptab_add(g_tab, p, size, ips, depth);
     __atomic_add_fetch(&g_samples, 1, __ATOMIC_RELAXED);
+}
+
+static void apply(const queued_op *q)
+{
+    static const uint64_t signal_stack[1] = {IG_HEAP_IP_SIGNAL};
+    if (q->op == OP_REMOVE)
+        ig_heaptab_remove(g_tab, q->ptr);
+    else if (q->stack < 0)
+        add_sample(q->ptr, q->size, signal_stack, 1);
+    else
+        add_sample(q->ptr, q->size, tls_stacks[q->stack].ips, tls_stacks[q->stack].depth);
+}
+
+static inline void enter_busy(void)
+{
+    tls_busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Applies what handlers queued meanwhile, in order (handlers may queue
+ * more while it runs, past the ones applied), then stops being busy.
+ * Stack slots are freed once the queue is empty. */
+static void leave_busy(void)
+{
+    for (;;) {
+        unsigned n;
+        while ((n = __atomic_load_n(&tls_nops, __ATOMIC_RELAXED)) != 0) {
+            for (unsigned i = 0; i < n; i++)
+                apply(&tls_ops[i]);
+            sigset_t old;
+            block_signals(&old);
+            memmove(tls_ops, tls_ops + n, (tls_nops - n) * sizeof tls_ops[0]);
+            tls_nops -= n;
+            if (!tls_nops)
+                tls_nstacks = 0;
+            restore_signals(&old);
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_busy = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&tls_nops, __ATOMIC_RELAXED))
+            return;
+        enter_busy(); /* a handler queued between the last look and now */
+    }
 }
 
 static uint64_t thread_seed(void)
@@ -178,6 +341,19 @@ static uint64_t thread_seed(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ig_hash_mix((uint64_t)syscall(SYS_gettid) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)ts.tv_nsec ^
                        (uint64_t)(uintptr_t)&tls_sampler);
+}
+
+/* A thread's first unwind allocates for libunwind itself (the loader
+ * gives its thread-local storage a block): done once, guarded, before the
+ * thread's first sample, so that it is not counted as the program's. */
+static void warm_unwinder(void)
+{
+    void *buf[4];
+    tls_warm = 1;
+    tls_guard = 1;
+    if (unw_backtrace_fn)
+        unw_backtrace_fn(buf, 4);
+    tls_guard = 0;
 }
 
 static __attribute__((noinline)) void sample_slow(void *p, size_t size)
@@ -195,9 +371,17 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     s->countdown = ig_sampler_next(s, interval);
     if (tls_guard || !p || !__atomic_load_n(&g_active, __ATOMIC_RELAXED))
         return;
-    tls_guard = 1;
-    record_sample(p, size);
-    tls_guard = 0;
+    if (tls_busy) { /* a signal handler, inside the sampler of its own thread */
+        queue_op(OP_ADD, (uint64_t)(uintptr_t)p, size);
+        return;
+    }
+    if (!tls_warm)
+        warm_unwinder();
+    enter_busy();
+    uint64_t ips[IG_HEAP_MAX_DEPTH];
+    int depth = capture_stack(ips);
+    add_sample((uint64_t)(uintptr_t)p, size, ips, depth);
+    leave_busy();
 }
 
 /* The only per-allocation cost: a thread-local subtraction and two
@@ -211,13 +395,40 @@ static inline void account(void *p, size_t size)
 
 static const uint16_t *g_filter; /* the live filter of g_tab */
 
-/* free()'s cost: one multiply and one load unless p may be sampled. */
+static __attribute__((noinline)) void forget_slow(uint64_t a)
+{
+    if (tls_busy) { /* a signal handler, inside the sampler of its own thread */
+        queue_op(OP_REMOVE, a, 0);
+        return;
+    }
+    enter_busy();
+    ig_heaptab_remove(g_tab, a);
+    leave_busy();
+}
+
+/* A handler frees what it allocated while its add waits in the queue
+ * (the filter does not know it yet): the remove follows the add. */
+static __attribute__((noinline)) void forget_queued(uint64_t a)
+{
+    if (!tls_busy)
+        return;
+    unsigned n = __atomic_load_n(&tls_nops, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < n; i++)
+        if (tls_ops[i].op == OP_ADD && tls_ops[i].ptr == a) {
+            queue_op(OP_REMOVE, a, 0);
+            return;
+        }
+}
+
+/* free()'s cost: one multiply and two loads unless p may be sampled. */
 static inline void forget(void *p)
 {
     const uint16_t *f = __atomic_load_n(&g_filter, __ATOMIC_ACQUIRE);
     uint64_t a = (uint64_t)(uintptr_t)p;
     if (f && __builtin_expect(__atomic_load_n(&f[ig_heaptab_filter_index(a)], __ATOMIC_RELAXED) != 0, 0))
-        ig_heaptab_remove(g_tab, a);
+        forget_slow(a);
+    else if (__builtin_expect(__atomic_load_n(&tls_nops, __ATOMIC_RELAXED) != 0, 0))
+        forget_queued(a);
 }
 
 /* ---- the interposed functions -------------------------------------------- */
@@ -408,6 +619,8 @@ static int dump_profile(const char *path, ig_err *err)
 {
     if (!g_tab)
         return ig_err_set(err, "heap sampler not initialised");
+    sigset_t old;
+    block_signals(&old);
     int saved_guard = tls_guard;
     tls_guard = 1;
     while (__atomic_exchange_n(&g_dump_lock, 1, __ATOMIC_ACQUIRE))
@@ -417,6 +630,7 @@ static int dump_profile(const char *path, ig_err *err)
     int rc = write_profile(full, err);
     __atomic_store_n(&g_dump_lock, 0, __ATOMIC_RELEASE);
     tls_guard = saved_guard;
+    restore_signals(&old);
     return rc;
 }
 
@@ -474,28 +688,79 @@ static void start_dumper(void)
     pthread_attr_destroy(&at);
 }
 
+/* ---- the tables ------------------------------------------------------------ */
+
+/* "ignis-alloc: MSG\n" with write(2) alone (usable in a fork child). */
+static void complain_async(const char *msg)
+{
+    struct iovec iov[3] = {{(void *)"ignis-alloc: ", 13}, {(void *)msg, strlen(msg)}, {(void *)"\n", 1}};
+    if (writev(2, iov, 3) < 0)
+        return;
+}
+
+/* Makes empty tables the current ones: records in a new file of
+ * g_table_dir when set (its module log copied from `parent`'s, else read
+ * from the loader), else in anonymous memory.  System calls only when
+ * parent is given (the atfork child handler).  0 or -1. */
+static int start_tables(const ig_heapfile *parent)
+{
+    ig_heapfile *file = NULL;
+    int64_t interval = __atomic_load_n(&g_interval, __ATOMIC_RELAXED);
+    if (g_table_dir[0]) {
+        file = ig_heapfile_create(g_table_dir, interval, MAX_RECORDS);
+        if (!file)
+            complain_async("cannot create a heap table file in IGNIS_ALLOC_TABLE_DIR; writing a profile at exit "
+                           "instead (lost if the process does not end through exit)");
+        else if (parent)
+            ig_heapfile_copy_modules(file, parent);
+        else
+            ig_heapfile_note_modules(file);
+    }
+    ig_heaptab_store store;
+    if (file)
+        ig_heapfile_store(file, &store);
+    ig_heaptab *tab = ig_heaptab_new_with(MAX_RECORDS, LIVE_PER_STRIPE, file ? &store : NULL);
+    if (!tab) {
+        ig_heapfile_close(file);
+        return -1;
+    }
+    g_file = file;
+    g_tab = tab;
+    __atomic_store_n(&g_filter, ig_heaptab_filter(tab), __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 static void before_fork(void)
 {
     while (__atomic_exchange_n(&g_dump_lock, 1, __ATOMIC_ACQUIRE))
         sched_yield();
-    if (g_tab)
-        ig_heaptab_lock_all(g_tab);
 }
 
 static void after_fork_parent(void)
 {
-    if (g_tab)
-        ig_heaptab_unlock_all(g_tab);
     __atomic_store_n(&g_dump_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* The child's allocations are its own: it drops the copy of the parent's
+ * tables (and its mapping of the parent's file, untouched) for new ones. */
 static void after_fork_child(void)
 {
-    if (g_tab)
-        ig_heaptab_reset_locks(g_tab);
     g_dump_lock = 0;
+    tls_nops = tls_nstacks = 0; /* a handler's leftovers belong to the parent */
+    tls_busy = tls_in_loader = 0;
+    ig_heaptab *old_tab = g_tab;
+    ig_heapfile *old_file = g_file;
+    __atomic_store_n(&g_filter, NULL, __ATOMIC_RELEASE);
+    g_tab = NULL;
+    g_file = NULL;
+    g_samples = 0;
+    if (old_tab && start_tables(old_file) < 0)
+        complain_async("cannot map heap tables in a forked child; not sampling it");
+    if (old_tab)
+        ig_heaptab_destroy(old_tab);
+    ig_heapfile_close(old_file);
     if (g_pipe[0] >= 0) { /* the parent's dumper is not ours: start our own */
         close(g_pipe[0]);
         close(g_pipe[1]);
@@ -564,6 +829,12 @@ static void read_environment(void)
     }
     if ((v = getenv("IGNIS_ALLOC_INTERVAL")) && *v)
         g_period_s = atoi(v);
+    if ((v = getenv("IGNIS_ALLOC_TABLE_DIR")) && *v) {
+        if (strlen(v) < sizeof g_table_dir - 64)
+            snprintf(g_table_dir, sizeof g_table_dir, "%s", v);
+        else
+            fprintf(stderr, "ignis-alloc: IGNIS_ALLOC_TABLE_DIR: path too long; writing a profile at exit\n");
+    }
 }
 
 static void load_unwinder(void)
@@ -583,13 +854,11 @@ __attribute__((constructor(101))) static void shim_init(void)
     read_environment();
     dl_iterate_phdr(find_self, NULL);
     load_unwinder();
-    g_tab = ig_heaptab_new(1u << 16, 1u << 13);
-    if (!g_tab) {
+    if (start_tables(NULL) < 0) {
         fprintf(stderr, "ignis-alloc: cannot map the heap tables; not sampling\n");
         tls_guard = 0;
         return;
     }
-    __atomic_store_n(&g_filter, ig_heaptab_filter(g_tab), __ATOMIC_RELEASE);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     start_dumper();
     if (g_signal && g_pipe[0] >= 0) {
@@ -605,9 +874,11 @@ __attribute__((constructor(101))) static void shim_init(void)
     tls_guard = 0;
 }
 
+/* Without a table file, the profile is written at exit.  (A file needs
+ * nothing: ignis reads it.) */
 __attribute__((destructor)) static void shim_fini(void)
 {
-    if (g_tab && __atomic_load_n(&g_active, __ATOMIC_RELAXED))
+    if (g_tab && !g_file && __atomic_load_n(&g_active, __ATOMIC_RELAXED))
         dump_or_complain();
 }
 
@@ -619,6 +890,8 @@ EXPORT int ig_alloc_shim_start(int64_t sample_bytes)
         return -1;
     if (sample_bytes > 0) {
         __atomic_store_n(&g_interval, sample_bytes, __ATOMIC_RELAXED);
+        if (g_file)
+            ig_heapfile_set_interval(g_file, sample_bytes);
         __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELAXED); /* every thread redraws its countdown */
     }
     __atomic_store_n(&g_active, 1, __ATOMIC_RELEASE);

@@ -349,19 +349,6 @@ uint8_t *ig_ksymcache_encode(const ig_ksymtab *tab, const ig_ksymkey *key, size_
 
 /* ---- loading ------------------------------------------------------------- */
 
-static char *read_text(const char *path, size_t *len)
-{
-    uint8_t *data = NULL;
-    if (ig_read_file(path, &data, len, NULL) < 0)
-        return NULL;
-    if (!data) {
-        data = ig_xmalloc(1);
-        data[0] = 0;
-        *len = 0;
-    }
-    return (char *)data;
-}
-
 /* /proc files report size 0: read in big steps into one growing buffer
  * (the kernel formats /proc/kallsyms per read call, ~5 MB). */
 /* Reads a /proc text file whole, in reads of about `chunk` bytes: large
@@ -587,12 +574,68 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int ig_perfmap_hold(ig_perfmap *pm, const char *path)
+{
+    if (pm->fd < 0)
+        pm->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    return pm->fd >= 0 ? 0 : -1;
+}
+
+/* The file now at path if it is not the one held (a new process reusing
+ * the pid, a runtime rewriting its map by rename): it replaces the held one. */
+static void perfmap_follow_path(ig_perfmap *pm, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct stat now, held;
+    if (pm->fd >= 0 && fstat(fd, &now) == 0 && fstat(pm->fd, &held) == 0 && now.st_ino == held.st_ino &&
+        now.st_dev == held.st_dev) {
+        close(fd);
+        return;
+    }
+    if (pm->fd >= 0)
+        close(pm->fd);
+    pm->fd = fd;
+}
+
+/* Reads a held regular file whole, from its start; NULL on error. */
+static char *read_held(int fd, off_t size, size_t *len)
+{
+    if (size < 0 || (uint64_t)size > ((uint64_t)1 << 30))
+        return NULL; /* a perf map of over 1 GiB is not one */
+    size_t cap = (size_t)size + 1, n = 0;
+    char *buf = ig_xmalloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap > ((size_t)1 << 30))
+                break;
+            cap *= 2;
+            buf = ig_xrealloc(buf, cap + 1);
+        }
+        ssize_t got = pread(fd, buf + n, cap - n, (off_t)n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(buf);
+            return NULL;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 /* Re-reads the map when the file changed; returns 1 when it did. */
 static int perfmap_refresh(ig_perfmap *pm, const char *path)
 {
     pm->checked_ns = now_ns();
+    perfmap_follow_path(pm, path);
     struct stat st;
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (pm->fd < 0 || fstat(pm->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         int had = pm->loaded;
         ig_ksymtab_free(&pm->tab);
         pm->loaded = 0;
@@ -601,8 +644,8 @@ static int perfmap_refresh(ig_perfmap *pm, const char *path)
     if (pm->loaded && st.st_size == pm->size && st.st_ino == pm->ino && st.st_mtim.tv_sec == pm->mtime.tv_sec &&
         st.st_mtim.tv_nsec == pm->mtime.tv_nsec)
         return 0;
-    size_t len;
-    char *text = read_text(path, &len);
+    size_t len = 0;
+    char *text = read_held(pm->fd, st.st_size, &len);
     ig_ksymtab_free(&pm->tab);
     pm->loaded = 1;
     pm->size = st.st_size;
@@ -611,6 +654,14 @@ static int perfmap_refresh(ig_perfmap *pm, const char *path)
     if (text)
         ig_perfmap_parse(&pm->tab, text, len);
     return 1;
+}
+
+void ig_perfmap_free(ig_perfmap *pm)
+{
+    if (pm->fd >= 0)
+        close(pm->fd);
+    pm->fd = -1;
+    ig_ksymtab_free(&pm->tab);
 }
 
 const char *ig_perfmap_find(ig_perfmap *pm, const char *path, uint64_t addr)

@@ -143,19 +143,65 @@ static int bind_rank(int bind)
     return bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 }
 
+/* Code sections by index: flags and extent, for the symbols that point
+ * into them. */
+typedef struct code_sections {
+    GElf_Shdr *v;
+    size_t n;
+} code_sections;
+
+static void read_sections(Elf *elf, code_sections *cs)
+{
+    cs->v = NULL;
+    cs->n = 0;
+    size_t n;
+    if (elf_getshdrnum(elf, &n) != 0 || n == 0 || n > 65536)
+        return;
+    cs->v = ig_xcalloc(n, sizeof *cs->v);
+    cs->n = n;
+    for (size_t i = 0; i < n; i++) {
+        Elf_Scn *scn = elf_getscn(elf, i);
+        if (!scn || !gelf_getshdr(scn, &cs->v[i]))
+            memset(&cs->v[i], 0, sizeof cs->v[i]);
+    }
+}
+
+/* A function symbol, or a label in code (perf's rule: STT_NOTYPE, named,
+ * defined, visible); *limit is the end of its section. */
+static bool wanted_symbol(const GElf_Sym *s, const code_sections *cs, uint64_t *limit, uint8_t *label)
+{
+    int type = GELF_ST_TYPE(s->st_info), vis = GELF_ST_VISIBILITY(s->st_other);
+    *label = type == STT_NOTYPE;
+    if ((type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) || s->st_shndx == SHN_UNDEF ||
+        s->st_value == 0 || s->st_name == 0)
+        return false;
+    const GElf_Shdr *sh = s->st_shndx < cs->n ? &cs->v[s->st_shndx] : NULL;
+    if (*label && (!sh || !(sh->sh_flags & SHF_EXECINSTR) || vis == STV_HIDDEN || vis == STV_INTERNAL))
+        return false;
+    *limit = UINT64_MAX;
+    if (sh && (sh->sh_flags & SHF_ALLOC) && s->st_value >= sh->sh_addr && s->st_value - sh->sh_addr < sh->sh_size)
+        *limit = sh->sh_addr + sh->sh_size;
+    else if (*label)
+        return false; /* a label outside its section names nothing */
+    return true;
+}
+
 static void push_symbols(ig_module *m, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, size_t *cap)
 {
     Elf_Data *d = elf_getdata(scn, NULL);
     size_t esz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
     if (!d || !d->d_buf || esz == 0)
         return;
+    code_sections cs;
+    read_sections(elf, &cs);
     size_t n = d->d_size / esz;
     for (size_t i = 1; i < n; i++) {
         GElf_Sym s;
         if (!gelf_getsym(d, (int)i, &s))
             break;
-        int type = GELF_ST_TYPE(s.st_info);
-        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || s.st_value == 0)
+        uint64_t limit;
+        uint8_t label;
+        if (!wanted_symbol(&s, &cs, &limit, &label))
             continue;
         const char *name = elf_strptr(elf, sh->sh_link, s.st_name);
         if (!name || !*name)
@@ -164,8 +210,10 @@ static void push_symbols(ig_module *m, Elf *elf, Elf_Scn *scn, const GElf_Shdr *
             *cap = *cap ? *cap * 2 : 256;
             m->syms = ig_xrealloc(m->syms, *cap * sizeof *m->syms);
         }
-        m->syms[m->nsyms++] = (ig_elfsym){s.st_value, s.st_size, name, bind_rank(GELF_ST_BIND(s.st_info))};
+        m->syms[m->nsyms++] =
+            (ig_elfsym){s.st_value, s.st_size, limit, name, (uint8_t)bind_rank(GELF_ST_BIND(s.st_info)), label};
     }
+    free(cs.v);
 }
 
 static void load_symbols_of_type(ig_module *m, Elf *elf, Elf64_Word type)
@@ -179,9 +227,12 @@ static void load_symbols_of_type(ig_module *m, Elf *elf, Elf64_Word type)
     }
 }
 
-/* Aliases at one address: keep the global, sized, non-underscore one. */
+/* Aliases at one address: keep a function over a label, then the global,
+ * sized, non-underscore one. */
 static int better_alias(const ig_elfsym *a, const ig_elfsym *b)
 {
+    if (a->label != b->label)
+        return !a->label;
     if (a->rank != b->rank)
         return a->rank < b->rank;
     if ((a->size > 0) != (b->size > 0))
@@ -197,6 +248,34 @@ static int cmp_elfsym(const void *pa, const void *pb)
     return better_alias(a, b) ? -1 : better_alias(b, a) ? 1 : 0;
 }
 
+/* Gives each unsized symbol the extent up to the next symbol, at most to
+ * its section's end, and drops labels inside a sized function (a label
+ * there is a jump target, not a function).  Sizes stay as the file says
+ * otherwise (a sized symbol followed by a gap names nothing in the gap). */
+static void size_unsized_symbols(ig_module *m)
+{
+    uint64_t covered_to = 0; /* end of the last sized symbol kept */
+    size_t w = 0;
+    for (size_t i = 0; i < m->nsyms; i++) {
+        ig_elfsym s = m->syms[i];
+        if (s.size == 0 && s.label && s.addr < covered_to)
+            continue;
+        if (s.size > 0 && s.addr + s.size > covered_to)
+            covered_to = s.addr + s.size < s.addr ? UINT64_MAX : s.addr + s.size;
+        m->syms[w++] = s;
+    }
+    m->nsyms = w;
+    for (size_t i = 0; i < m->nsyms; i++) {
+        ig_elfsym *s = &m->syms[i];
+        if (s->size)
+            continue;
+        uint64_t end = i + 1 < m->nsyms ? m->syms[i + 1].addr : s->limit;
+        if (end > s->limit)
+            end = s->limit;
+        s->size = end > s->addr && end != UINT64_MAX ? end - s->addr : 0;
+    }
+}
+
 static void sort_symbols(ig_module *m)
 {
     if (!m->nsyms)
@@ -207,6 +286,7 @@ static void sort_symbols(ig_module *m)
         if (w == 0 || m->syms[w - 1].addr != m->syms[i].addr)
             m->syms[w++] = m->syms[i];
     m->nsyms = w;
+    size_unsized_symbols(m);
 }
 
 /* .symtab of the file, else .symtab of the debug file, else .dynsym. */
@@ -240,12 +320,7 @@ const ig_elfsym *ig_module_elfsym(ig_module *m, uint64_t vaddr)
     if (lo == 0)
         return NULL;
     const ig_elfsym *s = &m->syms[lo - 1];
-    if (s->size > 0)
-        return vaddr - s->addr < s->size ? s : NULL;
-    /* Unsized (hand-written asm): up to the next symbol, never unbounded. */
-    if (lo < m->nsyms)
-        return s;
-    return NULL;
+    return vaddr - s->addr < s->size ? s : NULL; /* unsized ones were given a size */
 }
 
 /* ---- separate debug info ------------------------------------------------- */
@@ -335,6 +410,8 @@ static int find_by_build_id(ig_module *m, const char *bid, const char *path, con
 
 static int find_by_debuglink(ig_module *m, const char *path, const ig_debug_dirs *dd, debug_want *w)
 {
+    if (m->image)
+        return 0; /* an image from memory (the vDSO) has no directory */
     GElf_Word crc = 0;
     const char *link = dwelf_elf_gnu_debuglink(m->elf, &crc);
     if (!link || !*link || strchr(link, '/') || strlen(link) > 255)
@@ -438,7 +515,7 @@ Dwarf *ig_dwarf_open(Elf *elf)
  * carries the module's build-id; otherwise libdw inflates it in memory. */
 static Dwarf *open_dwarf_cached(ig_module *m, Elf *elf, int elf_fd, ig_symcache *cache)
 {
-    if (!cache || !m->build_id[0] || !ig_elf_has_compressed_debug(elf))
+    if (!cache || elf_fd < 0 || !m->build_id[0] || !ig_elf_has_compressed_debug(elf))
         return ig_dwarf_open(elf);
     char bid[41] = "";
     if (ig_elf_build_id_hex(elf, bid, sizeof bid) != 0 || strcmp(bid, m->build_id) != 0)
@@ -541,9 +618,15 @@ Dwarf *ig_module_dwarf(ig_module *m)
     return m->dwarf;
 }
 
+/* Revision of the rules that name addresses from the ELF symbol table,
+ * kept in bits 8-15 of the debug kind: 1 named only sized functions, 2
+ * also labels and unsized symbols.  Frames cached under other rules are
+ * dropped silently and named again. */
+#define SYMBOL_RULES 2u
+
 unsigned ig_module_debug_kind(const ig_module *m)
 {
-    return (m->dwarf || m->dwarf_elf ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u);
+    return (m->dwarf || m->dwarf_elf ? 1u : 0u) | (m->dbg_elf || m->cache_elf ? 2u : 0u) | SYMBOL_RULES << 8;
 }
 
 /* ---- the module ---------------------------------------------------------- */
@@ -602,6 +685,7 @@ void ig_module_close(ig_module *m)
     free(m->fc_new);
     if (m->elf)
         elf_end(m->elf);
+    free(m->image);
     if (m->dbg_fd >= 0)
         close(m->dbg_fd);
     if (m->fd >= 0)

@@ -29,12 +29,17 @@ typedef struct ig_load {
     uint64_t off, filesz, vaddr;
 } ig_load;
 
-/* One function symbol from .symtab/.dynsym; name points into libelf data
- * owned by the module's Elf. */
+/* One function symbol from .symtab/.dynsym, or a label (an STT_NOTYPE
+ * symbol in code, like ld.so's _start); name points into libelf data
+ * owned by the module's Elf.  A symbol without a size (labels, assembly
+ * without .size) gets one when the table is sorted: up to the next symbol,
+ * at most to the end of its section (`limit`), as perf does. */
 typedef struct ig_elfsym {
     uint64_t addr, size;
+    uint64_t limit; /* end of its section (vaddr) */
     const char *name;
-    int rank; /* 0 global, 1 weak, 2 local: picks among aliases */
+    uint8_t rank;   /* 0 global, 1 weak, 2 local: picks among aliases */
+    uint8_t label;  /* STT_NOTYPE: loses to a typed alias */
 } ig_elfsym;
 
 /* An address interval [lo, hi) belonging to a CU or a function DIE. */
@@ -96,6 +101,7 @@ typedef struct ig_module {
     ig_fc_view fc;
     uint32_t *fc_new;   /* results (symbols.c ids) to add to it */
     size_t nfc_new, cap_fc_new;
+    void *image;        /* an ELF image from memory (the vDSO): our copy, which elf reads */
     int syms_pending;   /* the ELF symbol table is read on its first use */
     int usable;         /* 0: nothing can be named (missing/corrupt file) */
 } ig_module;
@@ -135,7 +141,8 @@ void ig_module_close(ig_module *m);
 Dwarf *ig_module_dwarf(ig_module *m);
 
 /* What the frames of a module are made from, as kept with the frames
- * cache: bit 0 DWARF, bit 1 a separate or cached debug file. */
+ * cache: bit 0 DWARF, bit 1 a separate or cached debug file, bits 8-15
+ * the revision of the symbol-table naming rules (module.c). */
 unsigned ig_module_debug_kind(const ig_module *m);
 
 /* Reads the GNU build-id note of elf as lowercase hex; 0 or -1. */
@@ -308,6 +315,7 @@ void ig_kernsyms_free(ig_kernsyms *k);
 
 typedef struct ig_perfmap {
     int pid;
+    int fd;              /* the file held open (read even once unlinked), or -1 */
     int loaded;
     off_t size;
     struct timespec mtime;
@@ -326,8 +334,16 @@ void ig_perfmap_parse(ig_ksymtab *tab, char *text, size_t len);
 /* Reads and parses a kallsyms file; leaves tab empty when unreadable. */
 void ig_kallsyms_load(ig_ksymtab *tab, const char *path);
 
-/* Name of addr in the perf map at path, re-reading it when it changed. */
+/* Name of addr in the perf map at path, re-reading it when it changed.
+ * The file is held open (pm->fd): once the path is gone, the held file is
+ * still read; a new file at the path replaces it. */
 const char *ig_perfmap_find(ig_perfmap *pm, const char *path, uint64_t addr);
+
+/* Opens path into pm->fd when nothing is held yet; 0 when held. */
+int ig_perfmap_hold(ig_perfmap *pm, const char *path);
+
+/* Closes the held file and frees the table. */
+void ig_perfmap_free(ig_perfmap *pm);
 
 /* Symbol containing addr, or NULL. */
 const char *ig_ksymtab_find(const ig_ksymtab *tab, uint64_t addr);

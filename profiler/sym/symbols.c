@@ -89,6 +89,7 @@ struct ig_symtab {
     ig_kernsyms kernel;
     ig_perfmap *pmaps;
     size_t npmaps;
+    size_t pmaps_held;     /* perf map files opened by ig_symtab_perfmap_hold */
 
     ig_symtab_stats stats;
 };
@@ -528,15 +529,10 @@ static result *resolve(ig_symtab *st, uint32_t mod, uint64_t offset, uint64_t ha
     return r;
 }
 
-int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, uint64_t offset, ig_symframe *out,
-                     int max)
+/* The frames of offset in module mod (0: none), from the results cache
+ * or resolved now. */
+static int lookup_in_module(ig_symtab *st, uint32_t mod, uint64_t offset, ig_symframe *out, int max)
 {
-    if (!st || !path || !out || max <= 0)
-        return 0;
-    st->stats.lookups++;
-    if (build_id_hex && !*build_id_hex)
-        build_id_hex = NULL;
-    uint32_t mod = module_for_path(st, path, build_id_hex);
     if (!mod)
         return 0;
     load_module(st, &st->mods[mod - 1]);
@@ -556,6 +552,64 @@ int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, 
     if (n > 0)
         memcpy(out, &st->frames[r->first], (size_t)n * sizeof *out);
     return n;
+}
+
+int ig_symtab_lookup(ig_symtab *st, const char *path, const char *build_id_hex, uint64_t offset, ig_symframe *out,
+                     int max)
+{
+    if (!st || !path || !out || max <= 0)
+        return 0;
+    st->stats.lookups++;
+    if (build_id_hex && !*build_id_hex)
+        build_id_hex = NULL;
+    return lookup_in_module(st, module_for_path(st, path, build_id_hex), offset, out, max);
+}
+
+/* The module of an ELF image in memory, known by its own build-id (else a
+ * hash of its bytes): copied on first sight, the copy owned by the module.
+ * A build-id from the caller that is already known skips even the copy. */
+static uint32_t module_for_image(ig_symtab *st, const char *name, const char *bid, const void *image, size_t size)
+{
+    char ident[200];
+    if (bid) {
+        snprintf(ident, sizeof ident, "b:%s", bid);
+        uint32_t id = find_module(st, ident);
+        if (id)
+            return id;
+    }
+    void *copy = ig_xmalloc(size);
+    memcpy(copy, image, size);
+    Elf *elf = elf_memory(copy, size);
+    char own[41];
+    if (elf && elf_kind(elf) == ELF_K_ELF && ig_elf_build_id_hex(elf, own, sizeof own) == 0)
+        snprintf(ident, sizeof ident, "b:%s", own);
+    else
+        snprintf(ident, sizeof ident, "img:%.64s:%016llx:%zu", name,
+                 (unsigned long long)ig_hash_bytes(image, size, 0x1a6e), size);
+    uint32_t id = find_module(st, ident);
+    if (id || !elf || elf_kind(elf) != ELF_K_ELF) {
+        if (elf)
+            elf_end(elf);
+        free(copy);
+        return id ? id : add_module(st, ident, name, -1, NULL, NULL, NULL);
+    }
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    sb.st_size = (off_t)size;
+    id = add_module(st, ident, name, -1, elf, &sb, NULL);
+    st->mods[id - 1].image = copy;
+    return id;
+}
+
+int ig_symtab_lookup_image(ig_symtab *st, const char *name, const char *build_id_hex, const void *image, size_t size,
+                           uint64_t offset, ig_symframe *out, int max)
+{
+    if (!st || !name || !image || !size || !out || max <= 0)
+        return 0;
+    st->stats.lookups++;
+    if (build_id_hex && !*build_id_hex)
+        build_id_hex = NULL;
+    return lookup_in_module(st, module_for_image(st, name, build_id_hex, image, size), offset, out, max);
 }
 
 /* ---- build-id, kernel, perf maps ----------------------------------------- */
@@ -580,21 +634,50 @@ const char *ig_symtab_kernel(ig_symtab *st, uint64_t addr)
     return name;
 }
 
+/* The perf map state of pid, created on first use. */
+static ig_perfmap *perfmap_of(ig_symtab *st, int pid)
+{
+    for (size_t i = 0; i < st->npmaps; i++)
+        if (st->pmaps[i].pid == pid)
+            return &st->pmaps[i];
+    st->pmaps = ig_xrealloc(st->pmaps, (st->npmaps + 1) * sizeof *st->pmaps);
+    ig_perfmap *pm = &st->pmaps[st->npmaps++];
+    memset(pm, 0, sizeof *pm);
+    pm->pid = pid;
+    pm->fd = -1;
+    return pm;
+}
+
+static void perfmap_path(const ig_symtab *st, int pid, char *path, size_t len)
+{
+    snprintf(path, len, "%s/perf-%d.map", ig_symtab_perfmap_dir(st), pid);
+}
+
 const char *ig_symtab_perfmap(ig_symtab *st, int pid, uint64_t addr)
 {
-    ig_perfmap *pm = NULL;
-    for (size_t i = 0; i < st->npmaps && !pm; i++)
-        if (st->pmaps[i].pid == pid)
-            pm = &st->pmaps[i];
-    if (!pm) {
-        st->pmaps = ig_xrealloc(st->pmaps, (st->npmaps + 1) * sizeof *st->pmaps);
-        pm = &st->pmaps[st->npmaps++];
-        memset(pm, 0, sizeof *pm);
-        pm->pid = pid;
-    }
     char path[4096];
-    snprintf(path, sizeof path, "%s/perf-%d.map", st->perfmap_dir ? st->perfmap_dir : "/tmp", pid);
-    return ig_perfmap_find(pm, path, addr);
+    perfmap_path(st, pid, path, sizeof path);
+    return ig_perfmap_find(perfmap_of(st, pid), path, addr);
+}
+
+int ig_symtab_perfmap_hold(ig_symtab *st, int pid)
+{
+    if (st->pmaps_held >= IG_PERFMAP_HELD)
+        return -1;
+    char path[4096];
+    perfmap_path(st, pid, path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return -1; /* the common case: no JIT, no state */
+    ig_perfmap *pm = perfmap_of(st, pid);
+    int had = pm->fd >= 0;
+    int rc = ig_perfmap_hold(pm, path);
+    st->pmaps_held += !had && pm->fd >= 0;
+    return rc;
+}
+
+const char *ig_symtab_perfmap_dir(const ig_symtab *st)
+{
+    return st->perfmap_dir ? st->perfmap_dir : "/tmp";
 }
 
 /* ---- life cycle and settings --------------------------------------------- */
@@ -673,7 +756,7 @@ void ig_symtab_free(ig_symtab *st)
     for (size_t i = 0; i < st->nchunks; i++)
         free(st->chunks[i]);
     for (size_t i = 0; i < st->npmaps; i++)
-        ig_ksymtab_free(&st->pmaps[i].tab);
+        ig_perfmap_free(&st->pmaps[i]);
     free(st->mods);
     free(st->mod_ids);
     free(st->paths);

@@ -1,6 +1,7 @@
 # samples/alloc/ — programs for the heap profiler's tests, demo and bench.
 # -O2 without frame pointers, so stacks need real (DWARF) unwinding.
-SAMPLE_BINS += $(B)/samples/alloc/allocsites $(B)/samples/alloc/allocfaults $(B)/samples/alloc/allocbench
+SAMPLE_BINS += $(B)/samples/alloc/allocsites $(B)/samples/alloc/allocfaults $(B)/samples/alloc/allocbench \
+               $(B)/samples/alloc/allocfork $(B)/samples/alloc/allocsig
 ALLOC_SAMPLE_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -D_GNU_SOURCE -Wall -Wextra -Werror
 $(B)/samples/alloc/%: samples/alloc/%.c
 	@mkdir -p $(dir $@)

@@ -7,12 +7,17 @@
  * the symbolized profile must show inlined_hot as its own frame under
  * inline_caller although no call instruction exists.  recurse is noipa
  * and uses its callee's result after the call, so the compiler can
- * neither inline nor turn the recursion into a loop.
- *   usage: cpu_recurse [SECONDS]
+ * neither inline nor turn the recursion into a loop.  A DEPTH of a few
+ * thousand puts the hot leaf deeper than a sampled stack copy reaches
+ * (16 KiB by default), so its stacks cannot be unwound to _start while
+ * inline_caller's still can: the ground truth for truncated stacks.
+ *   usage: cpu_recurse [SECONDS [DEPTH]]
  */
 #include "cpu_common.h"
 
 #define DEPTH 20
+
+static int depth = DEPTH;
 
 __attribute__((noipa)) uint64_t recurse_leaf(uint64_t x) { CPU_SPIN(x, CPU_UNIT_ITERS); return x; }
 
@@ -40,7 +45,7 @@ __attribute__((noipa)) static uint64_t run(uint64_t x)
 {
     while (cpu_running())
         for (int i = 0; i < 20; i++) {
-            x = recurse(DEPTH, x);
+            x = recurse(depth, x);
             x = inline_caller(x);
         }
     return x;
@@ -49,5 +54,8 @@ __attribute__((noipa)) static uint64_t run(uint64_t x)
 int main(int argc, char **argv)
 {
     cpu_setup(argc, argv);
-    return (int)(run(7) & 1);
+    if (argc > 2 && atoi(argv[2]) > 0)
+        depth = atoi(argv[2]);
+    cpu_result = run(7);
+    return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `ignis record --alloc -- CMD` end to end: the preload route writes a
-# symbolized profile that `ignis report` reads; -d ends a long-running
-# command after asking it to dump (its leak must be in the profile);
-# bad options and a missing command give one-line errors; the dumps of
+# symbolized profile that `ignis report` reads; -d reads the tables of a
+# long-running command, then ends it (its leak must be in the profile);
+# bad options and a missing command give one-line errors; the tables of
 # every process a command starts are merged.
 set -u
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ cat "$TMP/d.txt"
 "${RECORD[@]}" --alloc --sample-bytes 1 -o "$TMP/m.pb.gz" -- sh -c "'$SITES' -r 100 && '$SITES' -r 100" \
   > /dev/null 2> "$TMP/err" || { cat "$TMP/err"; fail "record of sh -c failed"; }
 cat "$TMP/err"
-grep -q "dumps merged" "$TMP/err" || fail "several processes: not merged"
+grep -q "processes merged" "$TMP/err" || fail "several processes: not merged"
 "$CHECK" "$TMP/m.pb.gz" > "$TMP/m.txt" || fail heapcheck
 [ "$(value "$TMP/m.txt" leak_site 5)" -eq 9600 ] || fail "merged dumps: leak_site in-use != 2 x 4800"
 

@@ -98,6 +98,17 @@ chrome "file://$dir/roundtrip.svg" --dump-dom > "$dir/roundtrip.xml"
 grep -q 'data-roundtrip="true true true \[\]"' "$dir/roundtrip.xml" ||
   fail "zoom/search round trip: $(grep -o 'data-roundtrip="[^"]*"' "$dir/roundtrip.xml" || echo 'script failed')"
 
+# ---- a diff: a frame only in the base is drawn and zooms with the others ------
+printf 'top;main;a 50\ntop;main;b 48\ntop;main;c 2\ntop;other 100\n' > "$dir/new.folded"
+printf 'top;main;a 52\ntop;main;b 28\ntop;main;gone 20\ntop;main;c 100\ntop;other 100\n' > "$dir/base.folded"
+"$IGNIS" flame -q "$dir/new.folded" --diff "$dir/base.folded" -o "$dir/diff.svg"
+idx=$(grep -o '<title>.*$' "$dir/diff.svg" | grep -n '^<title>main$' | cut -d: -f1)
+chrome "file://$dir/diff.svg?z=$((idx - 1))" --dump-dom > "$dir/dzoom.xml"
+tr -d '\n' < "$dir/dzoom.xml" | grep -o '<g [^>]*><title>[^<]*</title><rect [^>]*>' > "$dir/dzoomed"
+grep -q 'v="120"[^>]*><title>main.*x="10" y="[0-9.]*" width="1180"' "$dir/dzoomed" || fail "diff: main (100 + 20 removed) not full width"
+# gone, after a, b and c (100 of main's 120): 10 + 983.3 px
+grep -q 'class="rm[^"]*"><title>gone.*x="993.3" y="[0-9.]*" width="196.7"' "$dir/dzoomed" || fail "diff: removed frame misplaced: $(grep gone "$dir/dzoomed")"
+
 # ---- a screenshot to look at -------------------------------------------------
 chrome "file://$dir/out.svg" --window-size=1200,"$(grep -o 'height="[0-9]*"' "$dir/out.svg" | head -1 | tr -dc 0-9)" --screenshot="$dir/flame.png" > /dev/null
 [ -s "$dir/flame.png" ] || fail "no screenshot"

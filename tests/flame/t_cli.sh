@@ -46,7 +46,11 @@ grep -A2 '<title>a$' "$dir/diff.svg" | grep -q 'fill="#[0-9a-f]\{4\}ff"' || fail
 [ "$(grep -c '<title>main$' "$dir/rev.svg")" -eq 2 ] || fail "--reverse: main should appear under b and under c"
 
 "$IGNIS" flame "$dir/prof.folded" -o "$dir/focus.svg" --focus '^b$' --value samples || fail "--focus"
-grep -A1 '<title>all$' "$dir/focus.svg" | grep -q '30 samples (100.00%)' || fail "--focus keeps 30 of 100"
+# percentages are of the whole profile, as pprof shows them, unless --relative-percentages
+grep -A1 '<title>all$' "$dir/focus.svg" | grep -q '30 samples (30.00%)' || fail "--focus keeps 30 of 100"
+grep -q 'focus=^b\$ kept 30 (30.00%) of 100' "$dir/focus.svg" || fail "--focus: the subtitle names the filter and what it kept"
+"$IGNIS" flame "$dir/prof.folded" -o "$dir/focus.svg" --focus '^b$' --relative-percentages || fail "--relative-percentages"
+grep -A1 '<title>all$' "$dir/focus.svg" | grep -q '30 samples (100.00%)' || fail "--relative-percentages: 30 of 30 kept"
 
 # pprof input: ".pb.gz" is replaced as a whole
 "$IGNIS" convert "$dir/prof.folded" -o "$dir/p2.pb.gz" || fail "convert to pprof"

@@ -59,7 +59,9 @@ expect "unknown input format" tests/data/go_cpu.pb.gz "unknown format 'xml'" --f
 rc=$?
 if [ $rc -ne 1 ] || [ -n "$(ls -A "$tmp/out")" ]; then echo "FAIL --value out of range: rc $rc, files: $(ls -A "$tmp/out")"; fail=1; fi
 
-# and the good path works
+# and the good path works: folded output holds sample counts, nanoseconds on request
 "$IGNIS" convert tests/data/go_cpu.pb.gz -o "$tmp/out/ok.folded" || fail=1
-grep -q '^runtime.main;main.main;main.hotLoop 1800000000$' "$tmp/out/ok.folded" || { echo "FAIL good conversion"; fail=1; }
+grep -q '^runtime.main;main.main;main.hotLoop 180$' "$tmp/out/ok.folded" || { echo "FAIL good conversion"; fail=1; }
+"$IGNIS" convert tests/data/go_cpu.pb.gz -o "$tmp/out/ns.folded" --value cpu || fail=1
+grep -q '^runtime.main;main.main;main.hotLoop 1800000000$' "$tmp/out/ns.folded" || { echo "FAIL --value cpu"; fail=1; }
 exit $fail

@@ -34,8 +34,8 @@ printf 'main;a 30\nmain;b 70\n' >"$T/p.folded"
 writers() {
   local target=$1
   "$IGNIS" flame "$T/p.folded" -o "$target" 2>"$T/err" || return 1
-  "$IGNIS" convert "$T/p.folded" -o "$target" --format folded 2>"$T/err" || return 1
-  "$IGNIS" convert "$T/p.folded" -o "$target" --format pprof 2>"$T/err" || return 1
+  "$IGNIS" convert "$T/p.folded" -o "$target" --to folded 2>"$T/err" || return 1
+  "$IGNIS" convert "$T/p.folded" -o "$target" --to pprof 2>"$T/err" || return 1
 }
 
 no_temp_files() { # DIR...: no "*.tmp.*" left
@@ -68,7 +68,7 @@ fi
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from-fifo" &
 reader=$!
-"$IGNIS" convert "$T/p.folded" -o "$T/fifo" --format folded 2>"$T/err" || bad "writing to a FIFO: $(cat "$T/err")"
+"$IGNIS" convert "$T/p.folded" -o "$T/fifo" --to folded 2>"$T/err" || bad "writing to a FIFO: $(cat "$T/err")"
 wait "$reader"
 [ -p "$T/fifo" ] || bad "the FIFO was replaced"
 cmp -s "$T/from-fifo" "$T/want.folded" && ok "a FIFO gets the bytes" || bad "the FIFO reader got: $(head -c 200 "$T/from-fifo")"
@@ -113,7 +113,7 @@ ln -s rel.svg "$T/a/chain.svg"
 check_link "a chain of symlinks" "$T/a/chain.svg" "$T/b/target.svg"
 ln -s ../b/dangling.svg "$T/a/dangling.svg"
 check_link "a dangling relative symlink creates its target" "$T/a/dangling.svg" "$T/b/dangling.svg"
-(cd "$T/a" && "$IGNIS" convert "$T/p.folded" -o rel.svg --format folded 2>"$T/err") || bad "relative path to a link: $(cat "$T/err")"
+(cd "$T/a" && "$IGNIS" convert "$T/p.folded" -o rel.svg --to folded 2>"$T/err") || bad "relative path to a link: $(cat "$T/err")"
 [ -L "$T/a/rel.svg" ] && cmp -s "$T/b/target.svg" "$T/want.folded" && ok "a link named by a relative path" ||
   bad "link named by a relative path"
 ln -s loop1 "$T/loop2"; ln -s loop2 "$T/loop1"
@@ -175,12 +175,27 @@ fi
 if "$IGNIS" record -q -o "$T/rec.pb.gz" -- true 2>"$T/err"; then
   "$IGNIS" record -q -o "$T/nodir/x.pb.gz" -- touch "$T/ran" 2>"$T/err"
   rc=$?
-  if [ $rc -eq 1 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/x.pb.gz: cannot create" "$T/err"; then
+  if [ $rc -eq 125 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/x.pb.gz: cannot create" "$T/err"; then
     ok "record -o UNWRITABLE fails before the command runs: $(cat "$T/err")"
   else
     bad "record -o UNWRITABLE: exit $rc, command ran: $([ -e "$T/ran" ] && echo yes || echo no), stderr: $(cat "$T/err")"
   fi
   no_temp_files "$T"
+  # The same for allocation profiles, launched (preload) and attached (-p).
+  "$IGNIS" record --alloc -q -o "$T/nodir/h.pb.gz" -- touch "$T/ran" 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 125 ] && [ ! -e "$T/ran" ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/h.pb.gz: cannot create" "$T/err"; then
+    ok "record --alloc -o UNWRITABLE fails before the command runs"
+  else
+    bad "record --alloc -o UNWRITABLE: exit $rc, command ran: $([ -e "$T/ran" ] && echo yes || echo no), stderr: $(cat "$T/err")"
+  fi
+  "$IGNIS" record --alloc -q -p $$ -o "$T/nodir/h.pb.gz" 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "$T/nodir/h.pb.gz: cannot create" "$T/err"; then
+    ok "record --alloc -p PID -o UNWRITABLE fails before attaching"
+  else
+    bad "record --alloc -p -o UNWRITABLE: exit $rc, stderr: $(cat "$T/err")"
+  fi
   # A recorder killed while its output is open leaves no temporary file:
   # the output is an unnamed file (O_TMPFILE) until it is committed.
   mkdir "$T/k"

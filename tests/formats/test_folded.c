@@ -268,11 +268,11 @@ static void value_choice(void **state)
     uint32_t loc = ignis_profile_location_for_function(p, f, IGNIS_FRAME_USER);
     int64_t v[] = {3, 30000};
     ignis_profile_add_sample(p, ignis_profile_add_stack(p, &loc, 1), 0, v);
-    char *out = write_folded(p, -1); /* default = last value */
-    assert_string_equal(out, "f 30000\n");
-    free(out);
-    out = write_folded(p, 0);
+    char *out = write_folded(p, -1); /* default: sample counts, as flamegraph.pl expects */
     assert_string_equal(out, "f 3\n");
+    free(out);
+    out = write_folded(p, 1);
+    assert_string_equal(out, "f 30000\n");
     free(out);
     ig_write_opts o = {.tree = {.value = 2}};
     ig_strbuf sb = IG_STRBUF_INIT;

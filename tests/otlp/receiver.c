@@ -8,7 +8,8 @@
  * tests can walk them; a condition variable lets tests wait for "n spans
  * arrived" with a bound instead of sleeping.  A small script queue makes
  * the next requests fail (503 + Retry-After, 400, ...) so the exporter's
- * retry rules can be checked against ground truth.
+ * retry rules can be checked against ground truth, and a delay makes
+ * every answer late (a slow collector).
  */
 #include "tests/otlp/receiver.h"
 
@@ -41,6 +42,7 @@ struct rcv {
     pthread_cond_t cv;
     rcv_reply script[32];
     size_t nscript;
+    int delay_ms;
     int64_t partial_rejected;
     char partial_msg[128];
     char capture_name[64];
@@ -220,6 +222,13 @@ static enum MHD_Result finish_post(rcv *r, struct MHD_Connection *c, rcv_conn *c
     enum MHD_Result ret;
 
     pthread_mutex_lock(&r->mu);
+    int delay = r->delay_ms;
+    pthread_mutex_unlock(&r->mu);
+    if (delay > 0) { /* a slow collector, not synchronisation: nothing waits for it */
+        struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&r->mu);
     r->posts++;
     r->bytes += conn->body.len;
     r->gzip_posts += gz;
@@ -359,6 +368,13 @@ void rcv_script(rcv *r, int status, const char *retry_after, int times)
         s->times = times;
         snprintf(s->retry_after, sizeof s->retry_after, "%s", retry_after ? retry_after : "");
     }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void rcv_set_delay(rcv *r, int ms)
+{
+    pthread_mutex_lock(&r->mu);
+    r->delay_ms = ms;
     pthread_mutex_unlock(&r->mu);
 }
 

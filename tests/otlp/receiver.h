@@ -43,6 +43,8 @@ const char *rcv_url(const rcv *r);
 /* The next `times` requests get `status` (with Retry-After when
  * retry_after is non-NULL) and are not recorded.  Calls queue up. */
 void rcv_script(rcv *r, int status, const char *retry_after, int times);
+/* Every later POST is answered `ms` milliseconds late (a slow collector). */
+void rcv_set_delay(rcv *r, int ms);
 /* Successful responses carry partial_success{rejected, msg} (0: none). */
 void rcv_set_partial_success(rcv *r, int64_t rejected, const char *msg);
 /* Remember the value of this request header (last request wins). */

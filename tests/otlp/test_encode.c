@@ -11,12 +11,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <json-c/json.h>
 
 #include "exporters/otlp.h"
+#include "utils/utf8.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "tests/otlp/fixture.h"
 
@@ -204,6 +207,67 @@ static void test_proto_arena_reuse_and_large_batch(void **state)
     free(batch);
 }
 
+/* The attribute cache (packed KeyValues reused from span to span) against
+ * ground truth: the same key with other values and other types, values
+ * that differ only past their first eight bytes, thousands of distinct
+ * values (more than the cache takes in one batch), values too large to
+ * cache and arrays, over several batches through one arena — every
+ * attribute decodes to exactly what its span held. */
+static void test_proto_attribute_cache(void **state)
+{
+    (void)state;
+    enum { N = 3000, PER = 6 };
+    static ig_span_data spans[N];
+    static const ig_span_data *ptrs[N];
+    static ig_attr attrs[N][PER];
+    static char uniq[N][40], big[2][700];
+    static const int64_t ia[] = {1, 2, 3};
+    memset(big[0], 'x', sizeof big[0] - 1);
+    memset(big[1], 'x', sizeof big[1] - 1);
+    big[1][650] = 'y'; /* differs far from the start */
+    for (int i = 0; i < N; i++) {
+        snprintf(uniq[i], sizeof uniq[i], "value-differs-after-eight-%06d", i);
+        spans[i] = fx_spans[2];
+        spans[i].span_id[0] = (uint8_t)i;
+        attrs[i][0] = (ig_attr){.key = "k", .type = IG_ATTR_STRING, .v.s = i % 3 ? "GET" : "PUT"};
+        attrs[i][1] = (ig_attr){.key = "t", .type = (uint8_t)(i % 3 == 0 ? IG_ATTR_INT : i % 3 == 1 ? IG_ATTR_BOOL
+                                                                                                    : IG_ATTR_DOUBLE)};
+        if (i % 3 == 0)
+            attrs[i][1].v.i = 1;
+        else if (i % 3 == 1)
+            attrs[i][1].v.b = true;
+        else
+            attrs[i][1].v.d = 1.0;
+        attrs[i][2] = (ig_attr){.key = "unique", .type = IG_ATTR_STRING, .v.s = uniq[i]};
+        attrs[i][3] = (ig_attr){.key = "big", .type = IG_ATTR_STRING, .v.s = big[i % 2]};
+        attrs[i][4] = (ig_attr){.key = "ia", .type = IG_ATTR_INT_ARRAY, .len = 3, .v.ia = ia};
+        attrs[i][5] = (ig_attr){.key = i % 2 ? "same-value-key-a" : "same-value-key-b", .type = IG_ATTR_INT,
+                                .v.i = 200};
+        spans[i].attrs = attrs[i];
+        spans[i].nattrs = PER;
+        ptrs[i] = &spans[i];
+    }
+    ig_otlp_arena arena = {0};
+    /* one batch of all (more distinct attributes than the cache takes),
+     * then batches of 1000 through the same (reset, then warm) cache */
+    const size_t batches[][2] = {{0, N}, {0, 1000}, {1000, 1000}, {2000, 1000}, {0, 1000}, {500, 1000}};
+    for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+        size_t first = batches[b][0], n = batches[b][1];
+        ig_strbuf buf = IG_STRBUF_INIT;
+        ig_otlp_encode_proto(ptrs + first, n, &arena, &buf);
+        Req *r = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, buf.len, (uint8_t *)buf.data);
+        assert_non_null(r);
+        const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = r->resource_spans[0]->scope_spans[0];
+        assert_int_equal(ss->n_spans, n);
+        for (size_t i = 0; i < n; i++)
+            check_span(ss->spans[i], &spans[first + i]);
+        free_req(r);
+        ig_sb_free(&buf);
+    }
+    ig_otlp_arena_free(&arena);
+}
+
 static void test_proto_empty_batch(void **state)
 {
     (void)state;
@@ -370,6 +434,122 @@ static void test_json_escaping_round_trips(void **state)
     ig_sb_free(&buf);
 }
 
+/* ---- invalid UTF-8 ---------------------------------------------------------- */
+
+/* A span whose every string field holds bytes that are not UTF-8: each
+ * must come out as valid UTF-8 with one U+FFFD per maximal ill-formed
+ * subsequence (JSON strings and protobuf `string` fields require UTF-8:
+ * a Collector rejects the whole request otherwise). */
+#define FFFD "\xEF\xBF\xBD"
+static const char *const bad_sa[] = {"ok", "\xC3(", "\xF0\x9F\x98"};
+static const ig_attr bad_attrs[] = {
+    {.key = "k\xFF", .type = IG_ATTR_STRING, .len = 5, .v.s = "v\xFF\xFEw"},
+    {.key = "arr", .type = IG_ATTR_STRING_ARRAY, .len = 3, .v.sa = bad_sa},
+    {.key = "fine", .type = IG_ATTR_STRING, .len = 8, .v.s = "caf\xC3\xA9 ok"},
+};
+static const ig_attr bad_res_attrs[] = {{.key = "service.name", .type = IG_ATTR_STRING, .len = 4, .v.s = "s\xC0\xAFx"}};
+static const ig_resource bad_res = {bad_res_attrs, 1};
+static const ig_scope bad_scope = {"lib\x80", "1\xED\xA0\x80", NULL, 0};
+static const ig_event bad_events[] = {{"ev\xE2\x82", 1, bad_attrs, 1, 0}};
+static const ig_link bad_links[] = {{{1}, {2}, 1, "k=\xFEv", bad_attrs, 1, 0}};
+
+static void bad_span(ig_span_data *s)
+{
+    *s = fx_spans[1];
+    s->resource = &bad_res;
+    s->scope = &bad_scope;
+    s->name = "GET /\xFF\xFE/x";
+    s->tracestate = "v=\x80";
+    s->attrs = bad_attrs;
+    s->nattrs = 3;
+    s->events = bad_events;
+    s->nevents = 1;
+    s->links = bad_links;
+    s->nlinks = 1;
+    s->status_message = "boom\xC3";
+}
+
+static void test_json_invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    ig_span_data s;
+    bad_span(&s);
+    const ig_span_data *batch[] = {&s};
+    ig_strbuf buf = IG_STRBUF_INIT;
+    ig_otlp_encode_json(batch, 1, &buf);
+    json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *root = json_tokener_parse_ex(tok, buf.data, (int)buf.len);
+    assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+    json_tokener_free(tok);
+    assert_non_null(root);
+    json_object *rs = idx(get(root, "resourceSpans"), 0);
+    assert_string_equal(str(get(idx(get(get(rs, "resource"), "attributes"), 0), "value"), "stringValue"), "s" FFFD FFFD "x");
+    json_object *ss = idx(get(rs, "scopeSpans"), 0);
+    assert_string_equal(str(get(ss, "scope"), "name"), "lib" FFFD);
+    assert_string_equal(str(get(ss, "scope"), "version"), "1" FFFD FFFD FFFD);
+    json_object *span = idx(get(ss, "spans"), 0);
+    assert_string_equal(str(span, "name"), "GET /" FFFD FFFD "/x");
+    assert_string_equal(str(span, "traceState"), "v=" FFFD);
+    json_object *a = get(span, "attributes");
+    assert_string_equal(str(idx(a, 0), "key"), "k" FFFD);
+    assert_string_equal(str(get(idx(a, 0), "value"), "stringValue"), "v" FFFD FFFD "w");
+    json_object *arr = get(get(get(idx(a, 1), "value"), "arrayValue"), "values");
+    assert_string_equal(str(idx(arr, 1), "stringValue"), FFFD "(");
+    assert_string_equal(str(idx(arr, 2), "stringValue"), FFFD);
+    assert_string_equal(str(get(idx(a, 2), "value"), "stringValue"), "caf\xC3\xA9 ok");
+    assert_string_equal(str(idx(get(span, "events"), 0), "name"), "ev" FFFD);
+    assert_string_equal(str(idx(get(span, "links"), 0), "traceState"), "k=" FFFD "v");
+    assert_string_equal(str(get(span, "status"), "message"), "boom" FFFD);
+    json_object_put(root);
+
+    /* Python's json module, reading the bytes as strict UTF-8, agrees. */
+    FILE *py = popen("python3 -c 'import json,sys; json.loads(sys.stdin.buffer.read().decode(\"utf-8\", \"strict\"))' "
+                     "2>/dev/null", "w");
+    if (py) {
+        fwrite(buf.data, 1, buf.len, py);
+        int rc = pclose(py);
+        if (WIFEXITED(rc) && WEXITSTATUS(rc) != 127) /* 127: no python3 here */
+            assert_int_equal(WEXITSTATUS(rc), 0);
+    }
+    ig_sb_free(&buf);
+}
+
+static bool pb_valid(const char *s) { return s && ig_utf8_valid(s, strlen(s)); }
+
+static void test_proto_invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    ig_span_data s;
+    bad_span(&s);
+    const ig_span_data *batch[] = {&s, &s};
+    Req *r = encode_decode(batch, 2);
+    const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = r->resource_spans[0];
+    assert_string_equal(rs->resource->attributes[0]->value->string_value, "s" FFFD FFFD "x");
+    const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[0];
+    assert_string_equal(ss->scope->name, "lib" FFFD);
+    assert_string_equal(ss->scope->version, "1" FFFD FFFD FFFD);
+    assert_int_equal(ss->n_spans, 2);
+    for (size_t i = 0; i < ss->n_spans; i++) {
+        const Span *p = ss->spans[i];
+        assert_string_equal(p->name, "GET /" FFFD FFFD "/x");
+        assert_string_equal(p->trace_state, "v=" FFFD);
+        assert_string_equal(p->attributes[0]->key, "k" FFFD);
+        assert_string_equal(p->attributes[0]->value->string_value, "v" FFFD FFFD "w");
+        const Opentelemetry__Proto__Common__V1__ArrayValue *arr = p->attributes[1]->value->array_value;
+        assert_string_equal(arr->values[0]->string_value, "ok");
+        assert_string_equal(arr->values[1]->string_value, FFFD "(");
+        assert_string_equal(arr->values[2]->string_value, FFFD);
+        assert_string_equal(p->attributes[2]->value->string_value, "caf\xC3\xA9 ok");
+        assert_string_equal(p->events[0]->name, "ev" FFFD);
+        assert_true(pb_valid(p->events[0]->attributes[0]->key));
+        assert_string_equal(p->links[0]->trace_state, "k=" FFFD "v");
+        assert_true(pb_valid(p->links[0]->attributes[0]->value->string_value));
+        assert_string_equal(p->status->message, "boom" FFFD);
+    }
+    free_req(r);
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
 static void test_response_partial_success_proto(void **state)
@@ -424,10 +604,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_round_trip_every_field),
         cmocka_unit_test(test_proto_arena_reuse_and_large_batch),
+        cmocka_unit_test(test_proto_attribute_cache),
         cmocka_unit_test(test_proto_empty_batch),
         cmocka_unit_test(test_json_mapping),
         cmocka_unit_test(test_json_non_finite_doubles),
         cmocka_unit_test(test_json_escaping_round_trips),
+        cmocka_unit_test(test_json_invalid_utf8_replaced),
+        cmocka_unit_test(test_proto_invalid_utf8_replaced),
         cmocka_unit_test(test_response_partial_success_proto),
         cmocka_unit_test(test_response_partial_success_json),
     };

@@ -3,16 +3,24 @@
 # samples/cpu programs (shares, recursion, inlining, dlopen and late
 # threads, thread churn, killed targets, bad input, options, deleted and
 # stripped binaries, JIT perf maps, agreement with perf).
-TEST_BINS += tests/profiler/test_record
+TEST_BINS += tests/profiler/test_record tests/profiler/test_truncated
 TEST_PKGS += libelf
 TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/profiler/t_late.sh \
                 tests/profiler/t_churn.sh tests/profiler/t_killed.sh tests/profiler/t_errors.sh \
                 tests/profiler/t_small_stack.sh tests/profiler/t_options.sh tests/profiler/t_deleted.sh \
                 tests/profiler/t_stripped.sh tests/profiler/t_jit.sh tests/profiler/t_perf_compare.sh \
-                tests/profiler/t_short.sh
+                tests/profiler/t_short.sh tests/profiler/t_nocfi.sh \
+                tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
+                tests/profiler/t_mntns.sh tests/profiler/t_threads.sh
+# stop signals in every mode (and `ignis top -o`), and record's exit status
+TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
 # the ring reader / sample parser fuzz target and its corpus replay
 FUZZERS += fuzz/fuzz_perf_records.c
 TEST_BINS += tests/fuzz/replay_fuzz_perf_records
+# the unwinder (registers + stack bytes against this process's real
+# modules) and the symbolizer's offsets: fuzz target and corpus replay
+FUZZERS += fuzz/fuzz_unwind.c
+TEST_BINS += tests/fuzz/replay_fuzz_unwind
 # the persistent symbol cache (profiler/sym/cache.c): warm = cold answers,
 # corrupt entries rebuilt, --no-cache, unwritable directories; the fuzz
 # targets of its four entry readers and their corpus replays

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bad input: every case ends with a one-line "ignis record: ..." message
-# naming the flag or PID, exit status 1 (error) or 2 (usage), never a
+# naming the flag or PID, exit status 1 (error), 2 (usage) or, for a
+# command that does not exist, 127 (as shells and `time` say it), never a
 # crash, a hang or an output file.
 . "$(dirname "$0")/lib.sh"
 
@@ -36,7 +37,7 @@ expect 2 "mutually exclusive" -p 1 -- true
 expect 2 "-o x.weird: unknown extension" -p 1 -o x.weird
 expect 2 "--bogus: unknown option" --bogus
 expect 1 "--tid $gone: no such thread" --tid "$gone"
-expect 1 "/nonexistent/cmd: No such file" -o "$T/o.folded" -- /nonexistent/cmd
+expect 127 "/nonexistent/cmd: No such file" -o "$T/o.folded" -- /nonexistent/cmd
 
 # a process that exits at once: either not found or exited before attach,
 # or (if it lives long enough) an empty profile written; never a crash

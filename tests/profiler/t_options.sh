@@ -39,7 +39,8 @@ for _ in $(seq 600); do   # both running their loops (bounded wait)
 done
 [ -n "$ran" ] || fail "the two samples did not get CPU time within 30 s"
 t1=$(cputicks "$rec1"); t2=$(cputicks "$rec2")
-"$IGNIS" record -p "$rec1,$rec2" -F 499 -d 3 --per-thread -o "$T/two.folded" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
+"$IGNIS" record -p "$rec1,$rec2" -F 499 -d 3 --per-thread -o "$T/two.pb.gz" 2>"$T/rec.err" || { cat "$T/rec.err"; fail "-p A,B failed"; }
+"$IGNIS" convert -q "$T/two.pb.gz" -o "$T/two.folded" --value cpu || fail "-p A,B: convert --value cpu"
 d1=$(( $(cputicks "$rec1") - t1 )); d2=$(( $(cputicks "$rec2") - t2 ))
 echo "CPU ticks while recording: $d1 and $d2"
 hz=$(getconf CLK_TCK)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# A command that exits before the recorder's first timed drain (0.4 s at
+# A command that exits before the recorder's first timed drain (0.4 s of CPU at
 # 99 Hz, drained every 2 s): its samples are read after its /proc entries
 # are gone, yet every frame must be named and unwound as for a long run
 # (regression: they came out as cpu_recurse+0x... with nothing unwound).
 . "$(dirname "$0")/lib.sh"
-"$IGNIS" record -o "$T/out.folded" -- "$S/cpu_recurse" 0.4 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
+CPU_SAMPLE_CLOCK=cpu "$IGNIS" record -o "$T/out.folded" -- "$S/cpu_recurse" 0.4 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
 cat "$T/rec.err"
 f=$T/out.folded
 total=$(summary samples)

@@ -132,6 +132,54 @@ static void test_ring_partial_and_corrupt(void **state)
     free(f);
 }
 
+/* A record left in the ring by ig_ring_peek stays there (the published
+ * tail does not pass it) until ig_ring_advance steps over it. */
+static void test_ring_peek_holds(void **state)
+{
+    (void)state;
+    fake_ring *f = malloc(sizeof *f);
+    fake_init(f, 4096 - 40);
+    fake_write(f, 9, 24, 1);
+    fake_write(f, 10, 200, 2); /* straddles the end: served from scratch */
+    ig_ring_begin(&f->r);
+    const struct perf_event_header *h = ig_ring_peek(&f->r);
+    check_record(h, 9, 24, 1);
+    check_record(ig_ring_peek(&f->r), 9, 24, 1); /* the same again */
+    ig_ring_advance(&f->r, h);
+    h = ig_ring_peek(&f->r);
+    check_record(h, 10, 200, 2);
+    ig_ring_end(&f->r);
+    assert_int_equal(f->meta.data_tail, 4096 - 40 + 24); /* held: not released */
+    ig_ring_begin(&f->r); /* a later drain finds it first */
+    h = ig_ring_peek(&f->r);
+    check_record(h, 10, 200, 2);
+    ig_ring_advance(&f->r, h);
+    assert_null(ig_ring_peek(&f->r));
+    ig_ring_end(&f->r);
+    assert_int_equal(f->meta.data_tail, 4096 - 40 + 224);
+    free(f->r.scratch);
+    free(f);
+}
+
+/* Samples carry their time after ip and pid/tid; every other record ends
+ * with the sample_id {pid/tid, time}; too short a record has none (0). */
+static void test_record_time(void **state)
+{
+    (void)state;
+    uint64_t buf[8] = {0};
+    struct perf_event_header *h = (struct perf_event_header *)buf;
+    *h = (struct perf_event_header){PERF_RECORD_SAMPLE, 0, 8 + 32};
+    buf[1] = 0x401000, buf[2] = 7 | (uint64_t)8 << 32, buf[3] = 123456789, buf[4] = 10101010;
+    assert_int_equal(ig_perf_record_time(h), 123456789);
+    h->size = 8 + 16;
+    assert_int_equal(ig_perf_record_time(h), 0);
+    *h = (struct perf_event_header){PERF_RECORD_FORK, 0, 8 + 24 + 16}; /* pid ppid tid ptid time, id */
+    buf[4] = 7 | (uint64_t)7 << 32, buf[5] = 987654321;
+    assert_int_equal(ig_perf_record_time(h), 987654321);
+    h->size = 8 + 8;
+    assert_int_equal(ig_perf_record_time(h), 0);
+}
+
 /* ---- sample parsing ----------------------------------------------------- */
 
 static size_t build_sample(uint8_t *buf, uint64_t nr_chain, uint64_t stack_size, uint64_t dyn)
@@ -428,6 +476,8 @@ int main(void)
         cmocka_unit_test(test_ring_wraps),
         cmocka_unit_test(test_ring_header_split),
         cmocka_unit_test(test_ring_partial_and_corrupt),
+        cmocka_unit_test(test_ring_peek_holds),
+        cmocka_unit_test(test_record_time),
         cmocka_unit_test(test_parse_sample),
         cmocka_unit_test(test_pid_list),
         cmocka_unit_test(test_u64map),

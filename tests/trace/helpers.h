@@ -255,6 +255,7 @@ __attribute__((unused)) static void test_options(ignis_provider_options *o, bool
     o->sampler = IGNIS_SAMPLER_ALWAYS_ON;
     o->service_name = "test-svc";
     o->processor = simple ? IGNIS_PROCESSOR_SIMPLE : IGNIS_PROCESSOR_BATCH;
+    o->thread_attributes = false; /* attribute counts below are the test's own (test_span checks these) */
 }
 
 /* Captured log lines. */

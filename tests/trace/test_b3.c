@@ -149,6 +149,93 @@ static void b3_extract_inject(void **st)
     collector_fini(&col);
 }
 
+/* The debug flag ("d" / X-B3-Flags: 1) is carried in the context and
+ * injected again (the OTel B3 spec: it MUST be propagated), also by a child
+ * span of the debug trace, but not into an unrelated trace. */
+static void b3_debug_propagated(void **st)
+{
+    (void)st;
+    unsigned b3 = IGNIS_PROPAGATE_B3 | IGNIS_PROPAGATE_B3MULTI;
+    ig_remote r;
+    assert_true(single_ok(T32 "-" S16 "-d", &r));
+    assert_true(r.debug);
+    assert_true(single_ok(T32 "-" S16 "-1", &r));
+    assert_false(r.debug);
+    assert_int_equal(ig_b3_parse_multi(T32, S16, NULL, "1", &r), 0);
+    assert_true(r.debug);
+
+    const char *inputs[][2] = {{"b3", T32 "-" S16 "-d"}, {"X-B3-Flags", "1"}};
+    for (int k = 0; k < 2; k++) {
+        hdrs in = {{inputs[k][0], "X-B3-TraceId", "X-B3-SpanId"}, {inputs[k][1], T32, S16}, 3};
+        ignis_carrier c = {&in, hget, hset};
+        ignis_context *ctx = ignis_extract_with(b3, NULL, &c);
+        hdrs out = {0};
+        ignis_carrier oc = {&out, hget, hset};
+        ignis_inject_with(b3, ctx, &oc);
+        assert_string_equal(hfind(&out, "b3"), T32 "-" S16 "-d");
+        assert_string_equal(hfind(&out, "X-B3-Flags"), "1");
+        assert_null(hfind(&out, "X-B3-Sampled")); /* debug implies accept: not sent */
+        ignis_context_release(ctx);
+    }
+
+    collector col;
+    collector_init(&col);
+    ignis_provider_options o;
+    test_options(&o, true);
+    ignis_tracer_provider *tp = ig_tracer_provider_new_with_exporter(&o, &col.base, NULL, 0);
+    ignis_tracer *t = ignis_tracer_get(tp, "b3", NULL, NULL, 0);
+    hdrs in = {{"b3"}, {T32 "-" S16 "-d"}, 1};
+    ignis_carrier c = {&in, hget, hset};
+    ignis_context *ctx = ignis_extract_with(b3, NULL, &c);
+    ignis_scope scope = ignis_context_attach(ctx);
+    ignis_span *s = ignis_span_start(t, "child", NULL);
+    ignis_scope s2 = ignis_span_make_current(s);
+    hdrs out = {0};
+    ignis_carrier oc = {&out, hget, hset};
+    ignis_inject_with(b3, NULL, &oc);
+    ignis_span_context sc;
+    ignis_span_get_context(s, &sc);
+    char sid[17], want[80];
+    ignis_span_id_hex(sc.span_id, sid);
+    snprintf(want, sizeof want, T32 "-%s-d", sid);
+    assert_string_equal(hfind(&out, "b3"), want);
+    assert_string_equal(hfind(&out, "X-B3-Flags"), "1");
+    /* a context captured here (for another thread) keeps it */
+    ignis_context *cur = ignis_context_current();
+    hdrs out2 = {0};
+    oc.arg = &out2;
+    ignis_inject_with(IGNIS_PROPAGATE_B3, cur, &oc);
+    assert_string_equal(hfind(&out2, "b3"), want);
+    ignis_context_release(cur);
+    /* a new trace started inside the debug context is not debug */
+    ignis_span *other = ignis_span_start(t, "other", &(ignis_span_options){.parent_mode = IGNIS_PARENT_NONE});
+    ignis_scope s3 = ignis_span_make_current(other);
+    hdrs out3 = {0};
+    oc.arg = &out3;
+    ignis_inject_with(b3, NULL, &oc);
+    assert_non_null(hfind(&out3, "b3"));
+    assert_string_equal(hfind(&out3, "b3") + strlen(hfind(&out3, "b3")) - 2, "-1");
+    assert_null(hfind(&out3, "X-B3-Flags"));
+    assert_string_equal(hfind(&out3, "X-B3-Sampled"), "1");
+    ignis_scope_end(s3);
+    ignis_span_end(other, 0);
+    ignis_scope_end(s2);
+    ignis_span_end(s, 0);
+    ignis_scope_end(scope);
+    ignis_context_release(ctx);
+    /* W3C trace context alone carries no debug flag */
+    hdrs w3c = {{"traceparent"}, {"00-" T32 "-" S16 "-01"}, 1};
+    c.arg = &w3c;
+    ctx = ignis_extract_with(IGNIS_PROPAGATE_TRACECONTEXT | b3, NULL, &c);
+    hdrs out4 = {0};
+    oc.arg = &out4;
+    ignis_inject_with(IGNIS_PROPAGATE_B3, ctx, &oc);
+    assert_string_equal(hfind(&out4, "b3"), T32 "-" S16 "-1");
+    ignis_context_release(ctx);
+    ignis_tracer_provider_free(tp);
+    collector_fini(&col);
+}
+
 static void propagators_env(void **st)
 {
     (void)st;
@@ -234,6 +321,7 @@ int main(void)
         cmocka_unit_test(b3_single_vectors), cmocka_unit_test(b3_multi_vectors),
         cmocka_unit_test(b3_extract_inject), cmocka_unit_test(propagators_env),
         cmocka_unit_test(composite_order),   cmocka_unit_test(header_lines),
+        cmocka_unit_test(b3_debug_propagated),
     };
     return cmocka_run_group_tests_name("trace_b3", tests, NULL, NULL);
 }

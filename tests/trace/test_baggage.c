@@ -165,11 +165,46 @@ static void context_api(void **st)
     ignis_context_release(c4);
 }
 
+/* W3C baggage: "percent-encoded octet sequences that do not match the
+ * UTF-8 encoding scheme MUST be replaced with the replacement code point
+ * (U+FFFD)".  A value with %00 is refused (its member is skipped): a C
+ * string cannot carry the NUL, and a value silently cut at it would be a
+ * different value. */
+static void decoded_values_are_utf8(void **st)
+{
+    (void)st;
+    ig_baggage *b = parse("a=%FF%FE,b=x%E2%82,c=caf%C3%A9,d=%ED%A0%80z");
+    assert_non_null(b);
+    assert_string_equal(find(b, "a")->value, "\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(find(b, "b")->value, "x\xEF\xBF\xBD");
+    assert_string_equal(find(b, "c")->value, "caf\xC3\xA9");
+    assert_string_equal(find(b, "d")->value, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz");
+    ig_baggage_unref(b);
+
+    b = parse("user=admin%00evil,ok=1,nul=%00");
+    assert_non_null(b);
+    assert_int_equal(b->n, 1);
+    assert_null(find(b, "user"));
+    assert_null(find(b, "nul"));
+    assert_string_equal(find(b, "ok")->value, "1");
+    ig_baggage_unref(b);
+
+    /* through extraction and back out: U+FFFD is percent-encoded */
+    const char *lines[] = {"baggage: k=%FF"};
+    ignis_context *ctx = ignis_extract_header_lines(NULL, lines, 1);
+    assert_string_equal(ignis_baggage_get(ctx, "k"), "\xEF\xBF\xBD");
+    char *v = ig_baggage_format(ig_context_baggage(ctx));
+    assert_string_equal(v, "k=%EF%BF%BD");
+    free(v);
+    ignis_context_release(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_members), cmocka_unit_test(invalid_members_skipped), cmocka_unit_test(limits),
         cmocka_unit_test(format_encoding), cmocka_unit_test(context_api),
+        cmocka_unit_test(decoded_values_are_utf8),
     };
     return cmocka_run_group_tests_name("trace_baggage", tests, NULL, NULL);
 }

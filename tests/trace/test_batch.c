@@ -100,7 +100,7 @@ static void full_queue_drops_and_counts(void **st)
     ignis_tracer_provider_free(tp);
     assert_int_equal(g_logcap.infos, 1);
     assert_non_null(strstr(g_logcap.last_info, "spans started 14 sampled 14 ended 14"));
-    assert_non_null(strstr(g_logcap.last_info, "exported 9 dropped(queue full) 5"));
+    assert_non_null(strstr(g_logcap.last_info, "exported 9 dropped 5"));
     ignis_trace_set_logger(NULL, NULL);
     collector_fini(&c);
 }
@@ -129,6 +129,26 @@ static void destroy_and_signal(ig_exporter *e)
     c->destroyed++;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
+}
+
+/* Producers take queue credits in chunks (2 here: batch 8, queue 64) and
+ * wake the export thread when the credits taken reach a batch.  After 7
+ * spans 8 credits are taken, one still in the producer's hand; the 8th
+ * span would use it and wake nobody.  The export thread must then not
+ * sleep for the schedule delay (10 minutes here): before the fix it did
+ * whenever it looked before the 8th span was queued, which made
+ * stuck_exporter_timeouts hang under TSan; with 7 spans it always did. */
+static void credits_in_hand_wake_export(void **st)
+{
+    (void)st;
+    collector c;
+    collector_init(&c);
+    ignis_tracer_provider *tp = make(&c, 64, 8, 600000);
+    ignis_tracer *t = ignis_tracer_get(tp, "batch", NULL, NULL, 0);
+    end_n(t, 7, "in-hand");
+    assert_int_equal(collector_wait(&c, 7), 7);
+    ignis_tracer_provider_free(tp);
+    collector_fini(&c);
 }
 
 static void stuck_exporter_timeouts(void **st)
@@ -241,7 +261,7 @@ int main(void)
         cmocka_unit_test(delivers_full_batches), cmocka_unit_test(schedule_delay_timer),
         cmocka_unit_test(full_queue_drops_and_counts), cmocka_unit_test(stuck_exporter_timeouts),
         cmocka_unit_test(shutdown_delivers_queue), cmocka_unit_test(failed_exports_counted),
-        cmocka_unit_test(retained_and_large_spans),
+        cmocka_unit_test(retained_and_large_spans), cmocka_unit_test(credits_in_hand_wake_export),
     };
     return cmocka_run_group_tests_name("trace_batch", tests, NULL, NULL);
 }

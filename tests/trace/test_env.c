@@ -13,6 +13,9 @@
 
 #include "tests/trace/helpers.h"
 
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *vars[] = {
@@ -216,6 +219,9 @@ static void resource_build(void **st)
     ignis_tracer_provider_free(tp);
 }
 
+/* OTEL_TRACES_EXPORTER=none: spans are processed and discarded, which the
+ * counters show (discarded spans count as exported, as the header says);
+ * spans ending after shutdown count as dropped. */
 static void exporter_none_and_disabled(void **st)
 {
     (void)st;
@@ -224,15 +230,25 @@ static void exporter_none_and_disabled(void **st)
     ignis_tracer_provider *tp = ignis_tracer_provider_from_env(NULL, 0);
     assert_non_null(tp);
     ignis_tracer *t = ignis_tracer_get(tp, "x", NULL, NULL, 0);
-    ignis_span *s = ignis_span_start(t, "a", NULL);
-    assert_true(ignis_span_is_recording(s));
-    ignis_span_end(s, 0);
+    for (int i = 0; i < 3; i++) {
+        ignis_span *s = ignis_span_start(t, "a", NULL);
+        assert_true(ignis_span_is_recording(s));
+        ignis_span_end(s, 0);
+    }
+    ignis_span *late = ignis_span_start(t, "late", NULL);
     ignis_trace_counters c;
     ignis_tracer_provider_counters(tp, &c);
-    assert_int_equal(c.spans_sampled, 1);
-    assert_int_equal(c.spans_exported, 0);
+    assert_int_equal(c.spans_sampled, 4);
+    assert_int_equal(c.spans_ended, 3);
+    assert_int_equal(c.spans_exported, 3);
     assert_int_equal(ignis_tracer_provider_force_flush(tp, 100), 0);
+    assert_int_equal(ignis_tracer_provider_shutdown(tp, 100), 0);
+    ignis_span_end(late, 0);
+    ignis_tracer_provider_counters(tp, &c);
+    assert_int_equal(c.spans_exported, 3);
+    assert_int_equal(c.spans_dropped, 1);
     ignis_tracer_provider_free(tp);
+    ignis_span *s;
 
     setenv("OTEL_SDK_DISABLED", "true", 1);
     tp = ignis_tracer_provider_from_env(NULL, 0);
@@ -279,6 +295,62 @@ static void exporter_otlp_file(void **st)
     unlink(path);
 }
 
+/* otlp_file with text that is not UTF-8 (a resource value percent-decoded
+ * from OTEL_RESOURCE_ATTRIBUTES, a span name, an attribute): every line
+ * is strict UTF-8 JSON for json-c and for Python's json module, with
+ * U+FFFD where the bytes were. */
+static void exporter_otlp_file_invalid_utf8(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/ignis-trace-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    setenv("OTEL_TRACES_EXPORTER", "otlp_file", 1);
+    setenv("IGNIS_TRACES_FILE", path, 1);
+    setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
+    setenv("OTEL_RESOURCE_ATTRIBUTES", "team=ops%FF%FE", 1);
+    char err[256] = "";
+    ignis_tracer_provider *tp = ignis_tracer_provider_from_env(err, sizeof err);
+    assert_non_null(tp);
+    ignis_tracer *t = ignis_tracer_get(tp, "file\xC0", NULL, NULL, 0);
+    ignis_span *s = ignis_span_start(t, "GET /\xFF\xFE", NULL);
+    ignis_span_set_string(s, "path\x80", "/caf\xE9");
+    ignis_span_end(s, 0);
+    assert_int_equal(ignis_tracer_provider_shutdown(tp, 10000), 0);
+    ignis_tracer_provider_free(tp);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    assert_true(n > 0);
+    fclose(f);
+    assert_int_equal(line[n - 1], '\n');
+    json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *root = json_tokener_parse_ex(tok, line, (int)n - 1);
+    assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+    json_tokener_free(tok);
+    assert_non_null(root);
+    json_object_put(root);
+    assert_non_null(strstr(line, "\"stringValue\":\"ops\xEF\xBF\xBD\xEF\xBF\xBD\""));
+    assert_non_null(strstr(line, "\"name\":\"GET /\xEF\xBF\xBD\xEF\xBF\xBD\""));
+    assert_non_null(strstr(line, "\"key\":\"path\xEF\xBF\xBD\""));
+    assert_non_null(strstr(line, "\"stringValue\":\"/caf\xEF\xBF\xBD\""));
+    assert_non_null(strstr(line, "\"name\":\"file\xEF\xBF\xBD\""));
+    free(line);
+
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys\nfor l in open(sys.argv[1], \"rb\"): json.loads(l.decode(\"utf-8\", \"strict\"))' "
+             "%s 2>/dev/null", path);
+    int rc = system(cmd);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) != 127) /* 127: no python3 here */
+        assert_int_equal(WEXITSTATUS(rc), 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +361,7 @@ int main(void)
         cmocka_unit_test_setup(resource_build, clear_env),
         cmocka_unit_test_setup(exporter_none_and_disabled, clear_env),
         cmocka_unit_test_setup(exporter_otlp_file, clear_env),
+        cmocka_unit_test_setup(exporter_otlp_file_invalid_utf8, clear_env),
     };
     return cmocka_run_group_tests_name("trace_env", tests, NULL, NULL);
 }

@@ -30,6 +30,15 @@ static void collector_after_fork(ig_exporter *e)
     forked_child++;
 }
 
+/* process.pid of an exported span's resource (-1 if absent). */
+static int64_t resource_pid(const ig_resource *r)
+{
+    for (size_t i = 0; r && i < r->nattrs; i++)
+        if (!strcmp(r->attrs[i].key, "process.pid") && r->attrs[i].type == IG_ATTR_INT)
+            return r->attrs[i].v.i;
+    return -1;
+}
+
 static int child_main(collector *c, ignis_tracer_provider *tp, ignis_tracer *t, const uint8_t parent_trace[16])
 {
     if (forked_child != 1)
@@ -46,6 +55,8 @@ static int child_main(collector *c, ignis_tracer_provider *tp, ignis_tracer *t, 
         return 12;
     if (c->n != 1 || strcmp(c->spans[0].name, "child-span") != 0)
         return 13; /* only its own span, none of the parent's queue */
+    if (resource_pid(c->spans[0].resource) != (int64_t)getpid())
+        return 14; /* the child's spans carry the child's process.pid */
     return 0;
 }
 
@@ -96,6 +107,7 @@ static void fork_mid_export(void **st)
     ignis_span_end(s, 0);
     assert_int_equal(ignis_tracer_provider_shutdown(tp, 20000), 0);
     assert_int_equal(c.n, 5);
+    assert_int_equal(resource_pid(c.spans[4].resource), (int64_t)getpid());
     assert_int_equal(forked_child, 0);
     ignis_tracer_provider_free(tp);
     collector_fini(&c);

@@ -12,6 +12,8 @@
 
 #include "tests/trace/helpers.h"
 
+#include <unistd.h>
+
 typedef struct fx {
     collector col;
     ignis_tracer_provider *tp;
@@ -444,6 +446,73 @@ static void scopes_nest(void **st)
     fx_free(f);
 }
 
+static void thread_attrs_on(ignis_provider_options *o) { o->thread_attributes = true; }
+static void thread_attrs_tight(ignis_provider_options *o)
+{
+    o->thread_attributes = true;
+    o->limits.attribute_value_length = 3;
+}
+static void thread_attrs_one(ignis_provider_options *o)
+{
+    o->thread_attributes = true;
+    o->limits.attribute_count = 1;
+}
+
+typedef struct named_run {
+    ignis_tracer *t;
+    int64_t tid;
+} named_run;
+
+static void *named_thread(void *arg)
+{
+    named_run *r = arg;
+    pthread_setname_np(pthread_self(), "ig-worker-7");
+    r->tid = (int64_t)gettid();
+    ignis_span_end(ignis_span_start(r->t, "on-worker", NULL), 0);
+    return NULL;
+}
+
+/* thread.id (the OS thread id) and thread.name on recording spans, per
+ * thread; the application's own value replaces ours; limits apply. */
+static void thread_attributes(void **st)
+{
+    (void)st;
+    fx *f = fx_new(thread_attrs_on);
+    ignis_span *s = ignis_span_start(f->t, "on-main", NULL);
+    ignis_span_set_int(s, "k", 1);
+    ignis_span_end(s, 0);
+    char main_name[16] = "";
+    pthread_getname_np(pthread_self(), main_name, sizeof main_name); /* named before its first span */
+    named_run r = {f->t, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, named_thread, &r);
+    pthread_join(th, NULL);
+    s = ignis_span_start(f->t, "replaced", NULL);
+    ignis_span_set_int(s, "thread.id", 42);
+    ignis_span_end(s, 0);
+    const rec_span *m = collector_find(&f->col, "on-main"), *w = collector_find(&f->col, "on-worker");
+    assert_int_equal(m->nattrs, 3);
+    assert_int_equal(rec_find_attr(m, "thread.id")->i, (int64_t)gettid());
+    assert_string_equal(rec_find_attr(m, "thread.name")->s, main_name);
+    assert_int_equal(rec_find_attr(w, "thread.id")->i, r.tid);
+    assert_true(r.tid != (int64_t)gettid());
+    assert_string_equal(rec_find_attr(w, "thread.name")->s, "ig-worker-7");
+    const rec_span *x = collector_find(&f->col, "replaced");
+    assert_int_equal(x->nattrs, 2);
+    assert_int_equal(rec_find_attr(x, "thread.id")->i, 42);
+    fx_free(f);
+    f = fx_new(thread_attrs_tight); /* the value length limit cuts the name */
+    ignis_span_end(ignis_span_start(f->t, "tight", NULL), 0);
+    char cut[4];
+    snprintf(cut, sizeof cut, "%s", main_name);
+    assert_string_equal(rec_find_attr(collector_find(&f->col, "tight"), "thread.name")->s, cut);
+    fx_free(f);
+    f = fx_new(thread_attrs_one); /* no room for both: neither is added */
+    ignis_span_end(ignis_span_start(f->t, "one", NULL), 0);
+    assert_int_equal(collector_find(&f->col, "one")->nattrs, 0);
+    fx_free(f);
+}
+
 static void console_line(void **st)
 {
     (void)st;
@@ -480,7 +549,7 @@ int main(void)
         cmocka_unit_test(events_status_times), cmocka_unit_test(unsampled_and_keep_errors),
         cmocka_unit_test(null_safety),      cmocka_unit_test(tracers_by_scope),
         cmocka_unit_test(context_to_thread), cmocka_unit_test(scopes_nest),
-        cmocka_unit_test(console_line),
+        cmocka_unit_test(console_line),     cmocka_unit_test(thread_attributes),
     };
     return cmocka_run_group_tests_name("trace_span", tests, NULL, NULL);
 }

@@ -1,0 +1,440 @@
+/*
+ * collect/receiver.c — the OTLP/HTTP endpoints (see collect/receiver.h).
+ *
+ * libmicrohttpd runs a small pool of threads (epoll); the access handler
+ * is called once with the headers, then once per chunk of body, then once
+ * more at the end.  The headers decide everything that does not need the
+ * body (route, method, content type and encoding, a Content-Length over
+ * the limit), so such requests are answered before any body is read.
+ * Body chunks are appended to a per-request buffer and counted against a
+ * global in-flight budget, so many slow or large uploads cannot add up to
+ * unbounded memory.  At the end the body is inflated (capped at max_body
+ * while inflating), decoded (collect/decode.h), and the batch's bytes are
+ * reserved in the writer's queue; only then are the spans counted in the
+ * metrics, the body queued for forwarding, the batch pushed to the writer
+ * and 200 sent.  All of this runs on the HTTP thread; the disk is the
+ * writer thread's.  HTTP threads lower their own priority (nice +5): when
+ * the CPUs are short, the one writer thread, the pipeline's narrowest
+ * point, runs first and drains the queue, so senders are slowed by later
+ * answers more often than turned away with 429.
+ */
+#include "collect/receiver.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "collect/decode.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "utils/fileio.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse PbResponse;
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess PbPartialSuccess;
+
+struct ig_receiver {
+    ig_receiver_config cfg;
+    struct MHD_Daemon *d;
+    int port;
+    _Atomic uint64_t inflight;  /* body bytes held by requests in progress */
+};
+
+enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_UNAVAILABLE = 14 };
+enum { HTTP_NICE = 5 };
+
+/* One request in progress. */
+typedef struct request {
+    bool traces;                /* POST /v1/traces with an acceptable type */
+    bool json, gzip;
+    bool answered;              /* a response is queued; ignore the rest of the body */
+    ig_strbuf body;
+    uint64_t reserved;          /* bytes counted in inflight */
+} request;
+
+/* ---- responses ---------------------------------------------------------------------- */
+
+static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, void *body, size_t len,
+                                     enum MHD_ResponseMemoryMode mode, const char *ctype, int retry_after)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+    if (!resp)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (retry_after > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* An error answer: a google.rpc.Status in the request's encoding. */
+static enum MHD_Result send_status(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned http, int code,
+                                   const char *message, int retry_after)
+{
+    ig_collect_count_status(r->cfg.counters, http);
+    if (q)
+        q->answered = true;
+    if (q && q->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "code", json_object_new_int(code));
+        json_object_object_add(o, "message", json_object_new_string(message));
+        size_t n;
+        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        enum MHD_Result ret = send_response(c, http, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", retry_after);
+        json_object_put(o);
+        return ret;
+    }
+    Google__Rpc__Status st;
+    google__rpc__status__init(&st);
+    st.code = code;
+    st.message = (char *)message;
+    size_t n = google__rpc__status__get_packed_size(&st);
+    uint8_t *buf = ig_xmalloc(n ? n : 1);
+    google__rpc__status__pack(&st, buf);
+    return send_response(c, http, buf, n, MHD_RESPMEM_MUST_FREE, "application/x-protobuf", retry_after);
+}
+
+static enum MHD_Result send_success(ig_receiver *r, struct MHD_Connection *c, request *q, const ig_decode_stats *st)
+{
+    ig_collect_count_status(r->cfg.counters, 200);
+    char msg[256];
+    ig_decode_message(st, msg, sizeof msg);
+    if (q->json) {
+        json_object *o = json_object_new_object();
+        if (st->rejected) {
+            json_object *ps = json_object_new_object();
+            char n[24];
+            snprintf(n, sizeof n, "%u", st->rejected); /* int64 fields are strings in OTLP/JSON */
+            json_object_object_add(ps, "rejectedSpans", json_object_new_string(n));
+            json_object_object_add(ps, "errorMessage", json_object_new_string(msg));
+            json_object_object_add(o, "partialSuccess", ps);
+        }
+        size_t n;
+        const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        enum MHD_Result ret = send_response(c, 200, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", 0);
+        json_object_put(o);
+        return ret;
+    }
+    PbResponse resp;
+    PbPartialSuccess ps;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_response__init(&resp);
+    opentelemetry__proto__collector__trace__v1__export_trace_partial_success__init(&ps);
+    if (st->rejected) {
+        ps.rejected_spans = st->rejected;
+        ps.error_message = msg;
+        resp.partial_success = &ps;
+    }
+    uint8_t buf[512];
+    size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&resp, buf);
+    return send_response(c, 200, buf, n, MHD_RESPMEM_MUST_COPY, "application/x-protobuf", 0);
+}
+
+static enum MHD_Result send_metrics(ig_receiver *r, struct MHD_Connection *c)
+{
+    ig_strbuf out = IG_STRBUF_INIT;
+    ig_metrics_render(r->cfg.metrics, r->cfg.counters, &out);
+    size_t len;
+    char *text = ig_sb_detach(&out, &len);
+    return send_response(c, 200, text ? text : ig_xstrdup(""), len, MHD_RESPMEM_MUST_FREE,
+                         "text/plain; version=0.0.4; charset=utf-8", 0);
+}
+
+/* ---- headers ------------------------------------------------------------------------------ */
+
+/* The media type without parameters equals `want` (case-insensitive). */
+static bool media_type_is(const char *v, const char *want)
+{
+    size_t n = strlen(want);
+    while (*v == ' ')
+        v++;
+    if (strncasecmp(v, want, n))
+        return false;
+    v += n;
+    while (*v == ' ')
+        v++;
+    return *v == '\0' || *v == ';';
+}
+
+/* Decides a POST /v1/traces from its headers; answers it when it can. */
+static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, request *q)
+{
+    const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cenc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    q->json = ctype && media_type_is(ctype, "application/json");
+    bool proto = ctype && (media_type_is(ctype, "application/x-protobuf") || media_type_is(ctype, "application/protobuf"));
+    if (!q->json && !proto) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "Content-Type '%.100s' is not supported: use application/x-protobuf or application/json",
+                 ctype ? ctype : "");
+        return send_status(r, c, q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, msg, 0);
+    }
+    if (cenc && !media_type_is(cenc, "identity")) {
+        if (!media_type_is(cenc, "gzip")) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "Content-Encoding '%.100s' is not supported: use gzip or none", cenc);
+            return send_status(r, c, q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, msg, 0);
+        }
+        q->gzip = true;
+    }
+    if (clen && strtoull(clen, NULL, 10) > r->cfg.max_body) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", r->cfg.max_body);
+        return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
+    }
+    q->traces = true;
+    if (clen) /* one allocation for the body when its size is announced */
+        ig_sb_reserve(&q->body, strtoull(clen, NULL, 10) + 1);
+    return MHD_YES;
+}
+
+/* ---- body ------------------------------------------------------------------------------------ */
+
+static enum MHD_Result take_chunk(ig_receiver *r, struct MHD_Connection *c, request *q, const char *data, size_t n)
+{
+    if (q->body.len + n > r->cfg.max_body) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", r->cfg.max_body);
+        return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
+    }
+    /* over budget unless this request is the only one holding bytes: one
+     * body up to max_body always gets through */
+    uint64_t before = atomic_fetch_add(&r->inflight, n);
+    if (before + n > r->cfg.max_inflight && before > q->reserved) {
+        atomic_fetch_sub(&r->inflight, n);
+        return send_status(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, RPC_RESOURCE_EXHAUSTED,
+                           "too many request bodies in flight; retry later", 1);
+    }
+    q->reserved += n;
+    ig_sb_append(&q->body, data, n);
+    return MHD_YES;
+}
+
+/* The body, inflated when it is gzip; *plain may be the body itself. */
+static enum MHD_Result inflate_body(ig_receiver *r, struct MHD_Connection *c, request *q, uint8_t **plain,
+                                    size_t *len, bool *answered)
+{
+    *answered = false;
+    *plain = (uint8_t *)(q->body.data ? q->body.data : "");
+    *len = q->body.len;
+    if (!q->gzip)
+        return MHD_YES;
+    ig_err err;
+    if (ig_gunzip((const uint8_t *)*plain, *len, plain, len, r->cfg.max_body, &err) == 0)
+        return MHD_YES;
+    *answered = true;
+    if (!strncmp(err.msg, "decompressed data larger", 24)) { /* ig_gunzip's message for its cap */
+        char msg[120];
+        snprintf(msg, sizeof msg, "inflated body larger than %zu bytes (--max-body)", r->cfg.max_body);
+        return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "gzip body: %s", err.msg);
+    return send_status(r, c, q, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, msg, 0);
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Hands an accepted batch to the metrics, the forwarder and the writer. */
+static enum MHD_Result accept_batch(ig_receiver *r, struct MHD_Connection *c, request *q, ig_batch *b,
+                                    const ig_decode_stats *st)
+{
+    ig_collect_counters *k = r->cfg.counters;
+    uint64_t bytes = ig_batch_bytes(b);
+    ig_submit_result res = b->nspans ? ig_writer_reserve(r->cfg.writer, bytes) : IG_SUBMIT_OK;
+    if (res != IG_SUBMIT_OK) {
+        atomic_fetch_add(&k->spans_refused, b->nspans);
+        ig_batch_free(b);
+        int after = ig_writer_retry_after(r->cfg.writer);
+        if (res == IG_SUBMIT_FULL)
+            return send_status(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, RPC_RESOURCE_EXHAUSTED,
+                               "the store's queue is full; retry later", after);
+        return send_status(r, c, q, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_UNAVAILABLE,
+                           "the trace store cannot write (disk full?); retry later", after);
+    }
+    atomic_fetch_add(&k->spans_accepted, b->nspans);
+    if (r->cfg.forwarder && b->nspans)
+        ig_forwarder_submit(r->cfg.forwarder, q->body.data, q->body.len, q->json, q->gzip, st->spans);
+    if (b->nspans) {
+        b->received_ns = wall_ns();
+        ig_metrics_observe(r->cfg.metrics, b);
+        ig_writer_push(r->cfg.writer, b, bytes);
+    } else {
+        ig_batch_free(b);
+    }
+    return send_success(r, c, q, st);
+}
+
+static enum MHD_Result finish_traces(ig_receiver *r, struct MHD_Connection *c, request *q)
+{
+    uint8_t *plain;
+    size_t len;
+    bool answered;
+    enum MHD_Result ret = inflate_body(r, c, q, &plain, &len, &answered);
+    if (answered)
+        return ret;
+    ig_decode_stats st;
+    ig_err err;
+    ig_batch *b = q->json ? ig_decode_json((const char *)plain, len, &st, &err) : ig_decode_proto(plain, len, &st, &err);
+    if (plain != (uint8_t *)q->body.data && q->gzip)
+        free(plain);
+    if (!b)
+        return send_status(r, c, q, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, err.msg, 0);
+    atomic_fetch_add(&r->cfg.counters->spans_received, st.spans);
+    atomic_fetch_add(&r->cfg.counters->spans_rejected, st.rejected);
+    return accept_batch(r, c, q, b, &st);
+}
+
+/* ---- the handler ------------------------------------------------------------------------------- */
+
+static enum MHD_Result route(ig_receiver *r, struct MHD_Connection *c, request *q, const char *url, const char *method)
+{
+    if (!strcmp(url, "/v1/traces")) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST))
+            return send_status(r, c, q, MHD_HTTP_METHOD_NOT_ALLOWED, RPC_INVALID_ARGUMENT, "use POST", 0);
+        return start_traces(r, c, q);
+    }
+    if (!strcmp(url, "/metrics") && (!strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD))) {
+        q->answered = true;
+        return send_metrics(r, c);
+    }
+    q->answered = true;
+    ig_collect_count_status(r->cfg.counters, 404);
+    static const char nf[] = "not found: ignis collect serves POST /v1/traces and GET /metrics\n";
+    return send_response(c, MHD_HTTP_NOT_FOUND, (void *)nf, sizeof nf - 1, MHD_RESPMEM_PERSISTENT, "text/plain", 0);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    ig_receiver *r = cls;
+    (void)version;
+    static __thread bool reniced;
+    if (!reniced) { /* see the top comment */
+        reniced = true;
+        setpriority(PRIO_PROCESS, (id_t)gettid(), HTTP_NICE);
+    }
+    request *q = *con_cls;
+    if (!q) {
+        q = *con_cls = ig_xcalloc(1, sizeof *q);
+        return route(r, c, q, url, method);
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (q->answered || !q->traces)
+            return MHD_YES; /* the answer is out; the rest is discarded */
+        return take_chunk(r, c, q, upload, n);
+    }
+    if (q->answered || !q->traces)
+        return MHD_YES;
+    return finish_traces(r, c, q);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    ig_receiver *r = cls;
+    (void)c;
+    (void)toe;
+    request *q = *con_cls;
+    if (!q)
+        return;
+    atomic_fetch_sub(&r->inflight, q->reserved);
+    ig_sb_free(&q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------ */
+
+/* Resolves "ADDR:PORT" ("[v6]:PORT") to one socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen, ig_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen)
+        return ig_err_set(err, "--listen %s: expected ADDR:PORT (e.g. 127.0.0.1:4318)", listen);
+    size_t hl = (size_t)(colon - listen);
+    const char *h = listen;
+    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return ig_err_set(err, "--listen %s: address too long", listen);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || port > 65535)
+        return ig_err_set(err, "--listen %s: invalid port", listen);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0)
+        return ig_err_set(err, "--listen %s: %s", listen, gai_strerror(rc));
+    memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (parse_listen(cfg->listen, &sa, &salen, err) < 0)
+        return NULL;
+    ig_receiver *r = ig_xcalloc(1, sizeof *r);
+    r->cfg = *cfg;
+    if (!r->cfg.threads)
+        r->cfg.threads = 2;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+                            MHD_OPTION_END);
+    if (!r->d) {
+        ig_err_set(err, "--listen %s: cannot listen there (in use, or not an address of this host)", cfg->listen);
+        free(r);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
+    r->port = info ? info->port : 0;
+    return r;
+}
+
+int ig_receiver_port(const ig_receiver *r)
+{
+    return r->port;
+}
+
+void ig_receiver_stop(ig_receiver *r)
+{
+    if (!r)
+        return;
+    MHD_stop_daemon(r->d);
+    free(r);
+}

@@ -1,0 +1,6 @@
+# tests/cli/ — the command line as a user types it: diffs (order by change,
+# removed functions and frames, incompatible types, --normalize), pprof's
+# filters (percentages of the whole, matched-nothing errors, hide/show,
+# tags, threads), one option parser (spellings, errors, help) and files
+# (gzipped text inputs, folded counts), pprof's list (report --list).
+TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_files.sh tests/cli/t_list.sh

@@ -1,0 +1,24 @@
+# tests/collect — `ignis collect` and the trace store: decoders, store,
+# metrics, writer (cmocka, linked with the collector's archive by the rule
+# in collect/build.mk) and shell tests that run the real command with
+# libignis services, curl, sqlite3 and Prometheus.
+TEST_BINS += tests/collect/test_decode tests/collect/test_store tests/collect/test_metrics tests/collect/test_receiver
+
+# A service traced with libignis (public API and the static library, like
+# a real one): the load and the ground truth of the shell tests and bench.
+EXTRA_TARGETS += $(B)/tests/collect/emit
+$(B)/tests/collect/emit: tests/collect/emit.c $(B)/libignis.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< $(B)/libignis.a \
+	    $(LDSAN) $(LIB_LDLIBS)
+TEST_SCRIPTS += tests/collect/t_receiver.sh
+TEST_SCRIPTS += tests/collect/t_prometheus.sh
+TEST_SCRIPTS += tests/collect/t_signals.sh
+TEST_SCRIPTS += tests/collect/t_disk_full.sh
+TEST_SCRIPTS += tests/collect/t_bad_db.sh
+TEST_SCRIPTS += tests/collect/t_import.sh
+TEST_SCRIPTS += tests/collect/t_forward.sh
+
+# Fuzz targets for the request decoders, and their corpus replays.
+FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c
+TEST_BINS += tests/fuzz/replay_fuzz_collect_proto tests/fuzz/replay_fuzz_collect_json

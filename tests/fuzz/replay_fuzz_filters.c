@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_filters.c"
+#define FUZZ_NAME "fuzz_filters"
+#include "fuzz/replay.c"

@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_spanctx.c"
+#define FUZZ_NAME "fuzz_spanctx"
+#include "fuzz/replay.c"
