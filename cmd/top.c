@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,54 +152,56 @@ struct top_opts {
     char **argv;
 };
 
-static int parse(int argc, char **argv, struct top_opts *o)
+enum { OPT_PID = 1, OPT_FREQ, OPT_WINDOW, OPT_OUTPUT, OPT_NO_KERNEL, OPT_CMD_OUTPUT, OPT_HELP };
+
+/* Returns -1 to go on, else the exit status; -- COMMAND (or the first
+ * operand) ends the options. */
+static int parse(int argc, char **argv, struct top_opts *o, cmd_opts *a)
 {
-    static const struct option longopts[] = {
-        {"pid", required_argument, 0, 'p'},    {"freq", required_argument, 0, 'F'},
-        {"window", required_argument, 0, 'w'}, {"output", required_argument, 0, 'o'},
-        {"no-kernel", no_argument, 0, 'K'},    {"help", no_argument, 0, 'h'},
-        {"cmd-output", required_argument, 0, 'C'}, {0, 0, 0, 0}};
-    int c;
+    static const cmd_opt own[] = {
+        {"pid", 'p', CMD_ARG_REQUIRED, 0, OPT_PID},
+        {"freq", 'F', CMD_ARG_REQUIRED, 0, OPT_FREQ},
+        {"window", 'w', CMD_ARG_REQUIRED, 0, OPT_WINDOW},
+        {"output", 'o', CMD_ARG_REQUIRED, 0, OPT_OUTPUT},
+        {"no-kernel", 0, CMD_ARG_NONE, 0, OPT_NO_KERNEL},
+        {"cmd-output", 0, CMD_ARG_REQUIRED, 0, OPT_CMD_OUTPUT},
+        {"help", 'h', CMD_ARG_NONE, 0, OPT_HELP},
+        {NULL, 0, 0, 0, 0},
+    };
+    static const cmd_opt *const tables[] = {own, NULL};
+    cmd_opts_init(a, "top", tables, argc, argv, 1);
     char *end;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:F:w:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p': o->pids = optarg; break;
-        case 'o': o->output = optarg; break;
-        case 'K': o->no_kernel = 1; break;
-        case 'C': o->cmd_output = optarg; break;
-        case 'F':
-            o->freq = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || o->freq == 0 || o->freq > IG_RECORD_MAX_FREQ) {
-                cmd_error("top", "--freq: '%s' is not a rate between 1 and %u", optarg, IG_RECORD_MAX_FREQ);
-                return 2;
-            }
+    for (int id; (id = cmd_opts_next(a)) != CMD_OPTS_END;) {
+        switch (id) {
+        case CMD_OPTS_ERROR: return 2;
+        case OPT_PID: o->pids = a->arg; break;
+        case OPT_OUTPUT: o->output = a->arg; break;
+        case OPT_NO_KERNEL: o->no_kernel = 1; break;
+        case OPT_CMD_OUTPUT: o->cmd_output = a->arg; break;
+        case OPT_FREQ:
+            o->freq = (unsigned)strtoul(a->arg, &end, 10);
+            if (!*a->arg || *end || o->freq == 0 || o->freq > IG_RECORD_MAX_FREQ)
+                return cmd_usage_error("top", a->spelled, "'%s' is not a rate between 1 and %u", a->arg,
+                                       IG_RECORD_MAX_FREQ);
             break;
-        case 'w':
-            o->window = (int)strtol(optarg, &end, 10);
-            if (*end || o->window < 1 || o->window > IG_LIVE_MAX_SLOTS) {
-                cmd_error("top", "--window: '%s' is not a number of seconds (1-%d)", optarg, IG_LIVE_MAX_SLOTS);
-                return 2;
-            }
+        case OPT_WINDOW:
+            o->window = (int)strtol(a->arg, &end, 10);
+            if (!*a->arg || *end || o->window < 1 || o->window > IG_LIVE_MAX_SLOTS)
+                return cmd_usage_error("top", a->spelled, "'%s' is not a number of seconds (1-%d)", a->arg,
+                                       IG_LIVE_MAX_SLOTS);
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case OPT_HELP: usage(stdout); return 0;
         }
     }
-    if (optind < argc)
-        o->argv = argv + optind;
-    if (!o->pids == !o->argv) {
-        cmd_error("top", "give either -p PID or -- COMMAND (see --help)");
-        return 2;
-    }
-    if (o->cmd_output && !o->argv) {
-        cmd_error("top", "--cmd-output: only with -- COMMAND");
-        return 2;
-    }
-    if (o->output && !ig_format_for_path(o->output)) {
-        cmd_error("top", "-o: %s: unknown extension (use .pb.gz, .folded or .svg)", o->output);
-        return 2;
-    }
+    if (a->noperands)
+        o->argv = a->operands;
+    if (!o->pids == !o->argv)
+        return cmd_usage_error("top", o->pids ? "-p" : "-p PID", "%s", o->pids ? "give -p PID or -- COMMAND, not both"
+                                                                               : "give -p PID or -- COMMAND");
+    if (o->cmd_output && !o->argv)
+        return cmd_usage_error("top", "--cmd-output", "only with -- COMMAND");
+    if (o->output && !ig_format_for_path(o->output))
+        return cmd_usage_error("top", "-o", "%s: unknown extension (use .pb.gz, .folded or .svg)", o->output);
     return -1;
 }
 
@@ -319,20 +320,30 @@ static int run(top_state *t, const struct top_opts *o, cmd_io *io)
     return rc;
 }
 
+static int top(const struct top_opts *o);
+
 int cmd_top(int argc, char **argv)
 {
     struct top_opts o = {NULL, NULL, NULL, IG_RECORD_DEFAULT_FREQ, 10, 0, NULL};
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
+    cmd_opts args; /* o.argv points into its operands */
+    int rc = parse(argc, argv, &o, &args);
+    if (rc < 0)
+        rc = top(&o);
+    cmd_opts_free(&args);
+    return rc;
+}
+
+static int top(const struct top_opts *op)
+{
+    struct top_opts o = *op;
+    int rc;
     top_state t = {0};
     ig_record_opts ro = IG_RECORD_OPTS_INIT;
     pid_t *pids = NULL;
     if (o.pids) {
         int n = ig_parse_pid_list(o.pids, &pids);
         if (n <= 0) {
-            cmd_error("top", "-p: '%s' is not a list of process ids", o.pids);
-            return 2;
+            return cmd_usage_error("top", "-p", "'%s' is not a list of process ids", o.pids);
         }
         ro.pids = pids;
         ro.npids = (size_t)n;

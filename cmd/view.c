@@ -17,7 +17,6 @@
  * tree, per keystroke, for callers, search and the top table, and the
  * peak RSS; bench/viewer.sh and bench/traces_view.sh use it.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,81 +49,71 @@ static void usage(FILE *out)
             "Or the traces of a trace store (what `ignis collect` writes) or of an\n"
             "OTLP-JSON lines file: trace list, waterfall, span details, operations.\n\n"
             "Options:\n"
-            "  --collect          the store `ignis collect` writes by default\n"
-            "                     ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
-            "                     refreshed as spans arrive\n"
-            "  --diff BASE        compare NEW against BASE (colours by growth/shrink)\n"
-            "  -s, --value TYPE   value to show (e.g. cpu, samples, alloc_space)\n"
-            "  --format FMT       input format: pprof, folded, perf-script (default: detect)\n"
-            "  --focus RE         keep only samples with a frame matching RE\n"
-            "  --ignore RE        drop samples with a frame matching RE\n"
-            "  --thread RE        keep only samples of threads matching RE\n"
-            "  --granularity G    what a frame is: function (default), line, file, module\n"
-            "  --source-path DIRS where the source view looks for moved files (':'-separated)\n"
-            "  --icicle           start with the root at the top\n"
-            "  -h, --help         this help\n\n"
+            "      --collect         the store `ignis collect` writes by default\n"
+            "                        ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
+            "                        refreshed as spans arrive\n"
+            CMD_HELP_DIFF
+            CMD_HELP_INPUT
+            "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
+            CMD_HELP_GRANULARITY
+            CMD_HELP_FILTERS
+            "      --source-path DIRS  where the source view looks for moved files (':'-separated)\n"
+            "      --inverted        start with the root at the top (also --icicle)\n"
+            "  -h, --help            this help\n\n"
             "Press ? in the viewer for its keys (the same in `ignis top`).\n");
 }
 
 struct view_opts {
-    const char *diff, *value, *format, *focus, *ignore, *thread, *source_path;
-    int icicle, collect;
-    ig_granularity gran;
+    cmd_common c;
+    const char *source_path, *path;
+    int collect;
+    ig_tree_opts fixed; /* the filters no key changes (--hide, --show, ...) */
 };
 
-static int parse_granularity(const char *s, ig_granularity *g)
-{
-    static const char *const names[] = {"function", "line", "file", "module"};
-    for (int i = 0; i < 4; i++) {
-        size_t n = strlen(names[i]);
-        if (!strncmp(s, names[i], n) && (!s[n] || !strcmp(s + n, "s"))) {
-            *g = (ig_granularity)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+enum { OPT_COLLECT = 1, OPT_SOURCE_PATH };
 
+/* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct view_opts *o)
 {
-    static const struct option longopts[] = {
-        {"diff", required_argument, 0, 'd'},   {"value", required_argument, 0, 's'},
-        {"format", required_argument, 0, 'F'}, {"focus", required_argument, 0, 'f'},
-        {"ignore", required_argument, 0, 'x'}, {"thread", required_argument, 0, 'T'},
-        {"icicle", no_argument, 0, 'i'},       {"help", no_argument, 0, 'h'},
-        {"collect", no_argument, 0, 'C'},      {"granularity", required_argument, 0, 'g'},
-        {"source-path", required_argument, 0, 'P'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->diff = optarg; break;
-        case 's': o->value = optarg; break;
-        case 'F': o->format = optarg; break;
-        case 'f': o->focus = optarg; break;
-        case 'x': o->ignore = optarg; break;
-        case 'T': o->thread = optarg; break;
-        case 'i': o->icicle = 1; break;
-        case 'C': o->collect = 1; break;
-        case 'P': o->source_path = optarg; break;
-        case 'g':
-            if (parse_granularity(optarg, &o->gran) < 0) {
-                cmd_error("view", "--granularity: '%s' is not function, line, file or module", optarg);
-                return 2;
-            }
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+    static const cmd_opt own[] = {
+        {"collect", 0, CMD_ARG_NONE, 0, OPT_COLLECT},
+        {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
+        {NULL, 0, 0, 0, 0},
+    };
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
+                                            cmd_inverted_opts, cmd_granularity_opts, NULL};
+    cmd_opts a;
+    cmd_opts_init(&a, "view", tables, argc, argv, 0);
+    int id, rc = -1;
+    while (rc < 0 && (id = cmd_opts_next(&a)) != CMD_OPTS_END) {
+        switch (id) {
+        case CMD_OPTS_ERROR: rc = 2; break;
+        case OPT_COLLECT: o->collect = 1; break;
+        case OPT_SOURCE_PATH: o->source_path = a.arg; break;
+        default:
+            if (cmd_common_option("view", &o->c, id, a.arg))
+                rc = 2;
         }
     }
-    if (o->collect && optind == argc)
+    if (rc < 0 && o->collect && !o->c.help && a.noperands == 0) {
+        cmd_opts_free(&a);
         return -1;
-    if (optind != argc - 1) {
-        cmd_error("view", optind >= argc ? "missing the profile file (see --help)"
-                                         : "too many arguments (see --help)");
-        return 2;
     }
-    return -1;
+    rc = cmd_one_input("view", &o->c, &a, usage, rc);
+    if (rc < 0) {
+        o->path = a.operands[0];
+        cmd_common_tree_opts(&o->c, &o->fixed);
+    }
+    cmd_opts_free(&a);
+    return rc;
+}
+
+/* Options that only mean something for a profile. */
+static int profile_options_given(const struct view_opts *o)
+{
+    const cmd_common *c = &o->c;
+    return c->diff || c->value || c->format || c->nactive || c->inverted || c->granularity || c->sort >= 0 ||
+           c->normalize || o->source_path;
 }
 
 static double now_ms(void)
@@ -442,10 +431,9 @@ static int run_trace_bench(trace_ui *u, int n, cost open)
 
 static int view_traces(const struct view_opts *o, const char *path, int kind)
 {
-    if (o->diff || o->value || o->format || o->focus || o->ignore || o->thread || o->icicle || o->gran ||
-        o->source_path) {
-        cmd_error("view", "%s: --diff, --value, --format, --focus, --ignore, --thread, --granularity, "
-                          "--source-path and --icicle are for profiles, not traces", path);
+    if (profile_options_given(o)) {
+        cmd_error("view", "%s: --diff, --value, --format, the filters, --sort, --granularity, --source-path "
+                          "and --inverted are for profiles, not traces", path);
         return 2;
     }
     double t0 = now_ms(), c0 = cpu_ms();
@@ -481,33 +469,20 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     return rc;
 }
 
-int cmd_view(int argc, char **argv)
+static int view_profile(const struct view_opts *o)
 {
-    struct view_opts o = {0};
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
-    if (o.collect) {
-        char def[4096];
-        const char *store = optind < argc ? argv[argc - 1] : ig_store_default_path(def, sizeof def);
-        if (!store) {
-            cmd_error("view", "--collect: no default trace store path (set IGNIS_TRACE_DB or HOME)");
-            return 1;
-        }
-        return view_traces(&o, store, INPUT_STORE);
-    }
-    const char *path = argv[argc - 1];
-    int kind = input_kind(path);
-    if (kind != INPUT_PROFILE)
-        return view_traces(&o, path, kind);
     double t0 = now_ms(), c0 = cpu_ms();
     const char *bench = getenv("IGNIS_VIEW_BENCH");
-    ig_viewer_load load = {path, o.diff, o.format, o.value, o.focus, o.ignore, o.thread, o.gran, o.icicle,
-                           o.source_path};
+    const cmd_common *c = &o->c;
+    ig_viewer_load load = {o->path, c->diff, c->format, c->value, c->focus, c->ignore, c->thread,
+                           (ig_granularity)c->granularity, c->inverted, o->source_path};
+    load.fixed = &o->fixed;
     ig_viewer *v = ig_viewer_new_loading(&load, 1);
+    if (c->sort >= 0)
+        v->sort = (ig_top_sort)c->sort;
     /* a quick load (or failure) never opens the screen */
     ig_viewer_pump(v, 300);
-    rc = 1;
+    int rc = 1;
     if (v->quit) {
         cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");
     } else if (bench && atoi(bench) > 0) {
@@ -522,5 +497,26 @@ int cmd_view(int argc, char **argv)
             rc = 0;
     }
     ig_viewer_free(v);
+    return rc;
+}
+
+int cmd_view(int argc, char **argv)
+{
+    struct view_opts o = {.c = CMD_COMMON_INIT};
+    int rc = parse(argc, argv, &o);
+    if (rc < 0 && o.collect) {
+        char def[4096];
+        const char *store = o.path ? o.path : ig_store_default_path(def, sizeof def);
+        if (!store) {
+            cmd_error("view", "--collect: no default trace store path (set IGNIS_TRACE_DB or HOME)");
+            rc = 1;
+        } else {
+            rc = view_traces(&o, store, INPUT_STORE);
+        }
+    } else if (rc < 0) {
+        int kind = input_kind(o.path);
+        rc = kind != INPUT_PROFILE ? view_traces(&o, o.path, kind) : view_profile(&o);
+    }
+    cmd_common_free(&o.c);
     return rc;
 }

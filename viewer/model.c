@@ -104,6 +104,7 @@ void ig_viewer_copy_view_opts(ig_view_opts *dst, const ig_viewer *v)
     set_str(&dst->ignore, v->ignore);
     set_str(&dst->thread, v->thread);
     dst->gran = v->gran;
+    dst->fixed = v->fixed;
 }
 
 void ig_viewer_restore_opts(ig_viewer *v)
@@ -308,6 +309,7 @@ ig_viewer *ig_viewer_new_loading(const ig_viewer_load *load, int threaded)
 #undef DUP
     v->icicle = load->icicle;
     v->gran = load->gran;
+    v->fixed = load->fixed;
     v->source_path = load->source_path ? ig_xstrdup(load->source_path) : NULL;
     ig_viewer_request(v, IG_NEED_LOAD);
     return v;

@@ -64,6 +64,7 @@ typedef struct ig_view_opts {
     int value;
     char *focus, *ignore, *thread;
     ig_granularity gran;
+    const ig_tree_opts *fixed;            /* the viewer's fixed filters (ig_viewer.fixed) */
 } ig_view_opts;
 
 /* What `ignis view` asks for before the profile is loaded
@@ -75,6 +76,7 @@ typedef struct ig_viewer_load {
     ig_granularity gran;
     int icicle;
     const char *source_path;            /* search path of the source view */
+    const ig_tree_opts *fixed;          /* NULL, or filters no key changes (ig_viewer.fixed) */
 } ig_viewer_load;
 
 struct ig_task;
@@ -108,6 +110,11 @@ typedef struct ig_viewer {
     char *source_want;                    /* requested, being built */
     char *export_want;                    /* path of a requested export */
     char *source_path;                    /* search path for source files */
+    /* Filters from the command line that no key changes (hide, show,
+     * show_from, prune_from, tagfocus, tagignore, normalize); every tree
+     * and table is built with them.  NULL, or owned by the caller, which
+     * keeps it (and its strings) until ig_viewer_free. */
+    const ig_tree_opts *fixed;
     size_t source_sel, source_scroll;     /* selected listing line */
 
     /* view state */

@@ -223,6 +223,20 @@ static const char *gran_name(ig_granularity g)
     return names[g];
 }
 
+/* The command line's filters that no key changes (--hide, --tagfocus, ...). */
+static void fixed_filters(ig_strbuf *sb, const ig_tree_opts *f)
+{
+    const char *const names[] = {"show_from", "hide", "show", "prune_from"};
+    const char *const values[] = {f->root, f->hide, f->show, f->prune_from};
+    for (int i = 0; i < 4; i++)
+        if (values[i])
+            ig_sb_printf(sb, " | %s=%s", names[i], values[i]);
+    for (const char *const *t = f->tagfocus; t && *t; t++)
+        ig_sb_printf(sb, " | tagfocus=%s", *t);
+    for (const char *const *t = f->tagignore; t && *t; t++)
+        ig_sb_printf(sb, " | tagignore=%s", *t);
+}
+
 static void draw_header(ig_viewer *v, ig_screen *s)
 {
     ig_screen_fill(s, 0, 0, s->w, ' ', IG_ST_HEADER);
@@ -243,6 +257,8 @@ static void draw_header(ig_viewer *v, ig_screen *s)
             ig_sb_printf(&sb, " | ignore=%s", v->built.ignore);
         if (v->built.thread)
             ig_sb_printf(&sb, " | thread=%s", v->built.thread);
+        if (v->fixed)
+            fixed_filters(&sb, v->fixed);
         if (v->nzoom > 1)
             ig_sb_printf(&sb, " | zoom %d", v->nzoom - 1);
         if (v->mode == IG_MODE_FLAME) {

@@ -76,7 +76,20 @@ static int foreground(const ig_task *t)
 
 static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
 {
-    ig_tree_opts t = {.value = o->value, .focus = o->focus, .ignore = o->ignore, .thread = o->thread};
+    ig_tree_opts t = {0};
+    if (o->fixed) { /* hide, show, tagfocus, ...: what the keys do not change */
+        t.root = o->fixed->root;
+        t.hide = o->fixed->hide;
+        t.show = o->fixed->show;
+        t.prune_from = o->fixed->prune_from;
+        t.tagfocus = o->fixed->tagfocus;
+        t.tagignore = o->fixed->tagignore;
+        t.normalize = o->fixed->normalize;
+    }
+    t.value = o->value;
+    t.focus = o->focus;
+    t.ignore = o->ignore;
+    t.thread = o->thread;
     t.granularity = o->gran;
     t.progress = pr;
     return t;

@@ -9,7 +9,8 @@
 # file:line); shares of a zoom never above 100%; granularity (g) and the
 # source view (L); folded C++ names (F); the selected diff frame keeping
 # its colour; a load that does not finish (a FIFO) showing its progress
-# and stopped by Esc.  Every check polls the pane (bounded, 10 s); nothing
+# and stopped by Esc; view's and top's options and errors read like
+# report's (-s sorts, --hide, one error style).  Every check polls the pane (bounded, 10 s); nothing
 # waits for a fixed time.
 set -u
 command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
@@ -134,6 +135,33 @@ start df 120 30 --diff $tmp/base.folded $tmp/new.folded
 keys df k k k; expect df "| lex"
 expect df "[lex"
 keys df q; expect df "exited rc=0"
+
+# ---- one command line: view and top parse options like report and flame ----------------
+# -s sorts the table (as in report), the filters report has (--hide here)
+# apply to every tree and are named in the header
+start cl 100 20 -s cum --hide "'^render\$'" $tmp/new.folded
+expect cl 'hide=^render$'
+expect cl 'alloc     draw      parse'
+keys cl t; expect cl 'sorted by cum'
+expect cl '         0   0.00%   0.00%        100 100.00%  main'
+keys cl q; expect cl "exited rc=0"
+cli() { # cli WANT_STATUS WANT_STDERR ARGS...: one line, the shared error style
+  local want=$1 msg=$2; shift 2
+  local err rc
+  err=$("$IGNIS" "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -eq "$want" ] && [ "$err" = "$msg" ]; then pass=$((pass + 1)); else
+    echo "FAIL: ignis $*: rc=$rc, want $want; stderr [$err], want [$msg]"; fails=$((fails + 1)); fi
+}
+for cmd in view top; do
+  cli 2 "ignis $cmd: --xyz: unknown option (ignis $cmd --help)" $cmd --xyz $tmp/new.folded
+  cli 2 "ignis $cmd: -Z: unknown option (ignis $cmd --help)" $cmd -Z $tmp/new.folded
+done
+cli 2 "ignis view: --value: missing value (ignis view --help)" view $tmp/new.folded --value
+cli 2 "ignis view: --sort: 'bogus' is not flat or cum (ignis view --help)" view -s bogus $tmp/new.folded
+cli 2 "ignis view: IN: missing input file (ignis view --help)" view
+cli 2 "ignis top: -p: missing value (ignis top --help)" top -p
+cli 2 "ignis top: -F: '0' is not a rate between 1 and 100000 (ignis top --help)" top -p 1 -F 0
+cli 2 "ignis top: -p: give -p PID or -- COMMAND, not both (ignis top --help)" top -p 1 -- true
 
 # ---- long work: a load that does not end shows why, and Esc stops it ---------------------
 mkfifo $tmp/slow.folded
