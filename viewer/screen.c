@@ -246,6 +246,11 @@ static void draw_header(ig_viewer *v, ig_screen *s)
         char total[48];
         fmt_value(ig_tree_value_unit(v->tree), ig_tree_total(v->tree), total, sizeof total);
         ig_sb_printf(&sb, " | %s | total %s", ig_tree_value_type(v->tree), total);
+        if (v->base) { /* a diff: the base and its total */
+            fmt_value(ig_tree_value_unit(v->tree), ig_tree_node_at(v->tree, 0)->base_total, total, sizeof total);
+            ig_sb_printf(&sb, " | base %s%stotal %s", v->load && v->load->base_path ? v->load->base_path : "",
+                         v->load && v->load->base_path ? " " : "", total);
+        }
         double truncated = v->profile && v->value >= 0 ? ig_truncated_percent_cached(v->profile, (size_t)v->value) : 0.0;
         if (truncated > 0)
             ig_sb_printf(&sb, " | truncated %.1f%%", truncated);

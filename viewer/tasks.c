@@ -442,6 +442,15 @@ static void apply_load(ig_viewer *v, ig_task *t)
         }
         v->value = vi;
     }
+    ig_err err;
+    if (v->base && ig_diff_base_value(v->profile, v->value, l->value != NULL, v->base, &err) < 0) {
+        /* as pprof and report: other sample types only with --value */
+        ig_strbuf sb = IG_STRBUF_INIT;
+        ig_sb_printf(&sb, "%s: %s", l->base_path, err.msg);
+        v->fatal = ig_sb_detach(&sb, NULL);
+        v->quit = 1;
+        return;
+    }
     static const char *const flag[] = {"--focus", "--ignore", "--thread"};
     const char *re[] = {l->focus, l->ignore, l->thread};
     for (int i = 0; i < 3; i++) {

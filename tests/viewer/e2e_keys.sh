@@ -8,7 +8,7 @@
 # over; the status line (numbers first, then the name, module and
 # file:line); shares of a zoom never above 100%; granularity (g) and the
 # source view (L); folded C++ names (F); the selected diff frame keeping
-# its colour; a load that does not finish (a FIFO) showing its progress
+# its colour and the header naming the base and its total; a load that does not finish (a FIFO) showing its progress
 # and stopped by Esc; view's and top's options and errors read like
 # report's (-s sorts, --hide, one error style).  Every check polls the pane (bounded, 10 s); nothing
 # waits for a fixed time.
@@ -132,6 +132,7 @@ keys cx q; expect cx "exited rc=0"
 
 # a diff frame keeps its colour when selected: brackets and reverse video
 start df 120 30 --diff $tmp/base.folded $tmp/new.folded
+expect df "| total 100 | base $tmp/base.folded total 100"
 keys df k k k; expect df "| lex"
 expect df "[lex"
 keys df q; expect df "exited rc=0"
@@ -162,6 +163,11 @@ cli 2 "ignis view: IN: missing input file (ignis view --help)" view
 cli 2 "ignis top: -p: missing value (ignis top --help)" top -p
 cli 2 "ignis top: -F: '0' is not a rate between 1 and 100000 (ignis top --help)" top -p 1 -F 0
 cli 2 "ignis top: -p: give -p PID or -- COMMAND, not both (ignis top --help)" top -p 1 -- true
+# a diff of profiles with other sample types is refused, as in report, unless --value picks one
+cli 1 "ignis view: $go: incompatible sample types [samples/count] and [samples/count cpu/nanoseconds] (--value picks one both have)" view --diff $go $tmp/new.folded
+start dv 100 20 --value samples --diff $go $tmp/new.folded
+expect dv "ignis diff $tmp/new.folded | samples | total 100"
+keys dv q; expect dv "exited rc=0"
 
 # ---- long work: a load that does not end shows why, and Esc stops it ---------------------
 mkfifo $tmp/slow.folded
