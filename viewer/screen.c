@@ -264,6 +264,9 @@ static void draw_header(ig_viewer *v, ig_screen *s)
             ig_sb_printf(&sb, " | thread=%s", v->built.thread);
         if (v->fixed)
             fixed_filters(&sb, v->fixed);
+        int64_t all = ig_tree_total_all(v->tree);
+        if (all != ig_tree_total(v->tree)) /* the share the filters kept */
+            ig_sb_printf(&sb, " | kept %.2f%%", pct(ig_tree_total(v->tree), all));
         if (v->nzoom > 1)
             ig_sb_printf(&sb, " | zoom %d", v->nzoom - 1);
         if (v->mode == IG_MODE_FLAME) {
@@ -283,7 +286,7 @@ static void draw_header(ig_viewer *v, ig_screen *s)
 static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n, int compact, ig_strbuf *sb)
 {
     const char *unit = ig_tree_value_unit(t);
-    int64_t whole = ig_tree_total(v->tree);
+    int64_t whole = ig_tree_pct_total(v->tree); /* of the whole profile, as pprof, filters or not */
     char self[48], total[48];
     fmt_value(unit, n->self, self, sizeof self);
     fmt_value(unit, n->total, total, sizeof total);
@@ -588,7 +591,7 @@ static void draw_top(ig_viewer *v, ig_screen *s)
         v->top_scroll = v->top_sel;
     if (rows > 0 && v->top_sel >= v->top_scroll + (size_t)rows)
         v->top_scroll = v->top_sel - (size_t)rows + 1;
-    int64_t total = ig_top_total(v->top), btotal = diff ? top_base_total(v->top) : 0;
+    int64_t total = ig_top_pct_total(v->top), btotal = diff ? top_base_total(v->top) : 0;
     const char *unit = ig_top_value_unit(v->top);
     double sum = 0;
     for (size_t i = 0; i < v->top_scroll && i < n; i++)

@@ -10,7 +10,8 @@
 # source view (L); folded C++ names (F); the selected diff frame keeping
 # its colour and the header naming the base and its total; a load that does not finish (a FIFO) showing its progress
 # and stopped by Esc; view's and top's options and errors read like
-# report's (-s sorts, --hide, one error style).  Every check polls the pane (bounded, 10 s); nothing
+# report's (-s sorts, --hide, one error style, shares of the whole profile
+# under filters).  Every check polls the pane (bounded, 10 s); nothing
 # waits for a fixed time.
 set -u
 command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
@@ -146,6 +147,12 @@ expect cl 'alloc     draw      parse'
 keys cl t; expect cl 'sorted by cum'
 expect cl '         0   0.00%   0.00%        100 100.00%  main'
 keys cl q; expect cl "exited rc=0"
+# with filters, shares are of the whole profile (as pprof and report) and the
+# header says what the filters kept
+start fk 100 20 --focus "'^lex\$'" $tmp/new.folded
+expect fk "| total 70 | focus=^lex\$ | kept 70.00%"
+keys fk t; expect fk '        70  70.00%  70.00%         70  70.00%  lex'
+keys fk q; expect fk "exited rc=0"
 cli() { # cli WANT_STATUS WANT_STDERR ARGS...: one line, the shared error style
   local want=$1 msg=$2; shift 2
   local err rc
