@@ -161,8 +161,8 @@ test:
 check: tests-build
 	@IGNIS_BUILD=$(B) bash tests/run.sh $(B) $(TEST_OUT) -- $(TEST_SCRIPTS)
 
-# The threaded tests (SDK, exporter, heap table, live view, collector) under ThreadSanitizer.
-TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live tests/collect/test_metrics tests/collect/test_receiver,$(TEST_BINS))
+# The threaded tests (SDK, exporter, heap table, live view, viewer tasks, collector) under ThreadSanitizer.
+TSAN_TESTS := $(filter tests/trace/% tests/otlp/% tests/alloc/test_heaptab tests/viewer/test_live tests/viewer/test_tasks tests/collect/test_metrics tests/collect/test_receiver,$(TEST_BINS))
 check-tsan:
 	@$(MAKE) --no-print-directory TSAN=1 tests-build
 	@IGNIS_BUILD=build-tsan bash tests/run.sh build-tsan $(TSAN_TESTS:%=build-tsan/%) --

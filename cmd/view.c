@@ -2,23 +2,26 @@
  * cmd/view.c — `ignis view FILE`, `ignis view --diff BASE NEW` and
  * `ignis view traces.db` / `ignis view --collect` / `ignis view FILE.jsonl`.
  *
- * Loads the profile(s) with the format registry before touching the
- * terminal, so a file that cannot be read prints one line and exits 1
- * without ever opening a screen.  Then hands a viewer model to the curses
- * loop.  A trace store (an SQLite file: the store itself checks its
+ * The viewer loads the profile(s) on a worker thread (viewer/tasks.c).
+ * The command waits for that up to 300 ms before it touches the terminal,
+ * so a small file that cannot be read prints one line and exits 1 without
+ * ever opening a screen; a big one opens the screen at once with a
+ * progress line (Esc cancels), and a late error closes it and is printed
+ * the same way.  A trace store (an SQLite file: the store itself checks its
  * application_id) or OTLP-JSON lines go to the trace views instead
  * (viewer/tmodel.h): a store file is opened read-only and refreshed live
  * while `ignis collect` writes to it; a .jsonl file is imported into a
  * private in-memory store first.  IGNIS_VIEW_BENCH=N replaces the loop
  * with an offscreen benchmark (N keystrokes rendered through curses into
- * /dev/null) that prints the open time, the time per keystroke and the
+ * /dev/null) that prints the time to the first frame and to the full
+ * tree, per keystroke, for callers, search and the top table, and the
  * peak RSS; bench/viewer.sh and bench/traces_view.sh use it.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,64 +44,76 @@ static void usage(FILE *out)
             "       ignis view [options] --diff BASE NEW\n"
             "       ignis view traces.db | FILE.jsonl\n"
             "       ignis view --collect [traces.db]\n\n"
-            "Explore a profile (pprof, OTLP profiles, folded stacks, perf script; a file or\n"
-            "an http(s):// URL such as http://host:6060/debug/pprof/profile?seconds=30) in\n"
-            "the terminal: flame graph, top table, callers/callees, search, filters, export.\n"
+            "Explore a profile (pprof, folded stacks, perf script) in the terminal:\n"
+            "flame graph, top table, callers/callees, search, filters, export.\n"
             "Or the traces of a trace store (what `ignis collect` writes) or of an\n"
             "OTLP-JSON lines file: trace list, waterfall, span details, operations.\n\n"
             "Options:\n"
-            "  --collect          the store `ignis collect` writes by default\n"
-            "                     ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
-            "                     refreshed as spans arrive\n"
-            "  --diff BASE        compare NEW against BASE (colours by growth/shrink)\n"
-            "  -s, --value TYPE   value to show (e.g. cpu, samples, alloc_space)\n"
-            "  --format FMT       input format: pprof, otlp, otlp-json, folded, perf-script\n"
-            "                     (default: detect)\n"
-            "  --focus RE         keep only samples with a frame matching RE\n"
-            "  --ignore RE        drop samples with a frame matching RE\n"
-            "  --thread RE        keep only samples of threads matching RE\n"
-            "  --icicle           start with the root at the top\n"
-            "  -h, --help         this help\n\n"
-            "Press ? in the viewer for its keys.\n");
+            "      --collect         the store `ignis collect` writes by default\n"
+            "                        ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
+            "                        refreshed as spans arrive\n"
+            CMD_HELP_DIFF
+            CMD_HELP_INPUT
+            "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
+            CMD_HELP_GRANULARITY
+            CMD_HELP_FILTERS
+            "      --source-path DIRS  where the source view looks for moved files (':'-separated)\n"
+            "      --inverted        start with the root at the top (also --icicle)\n"
+            "  -h, --help            this help\n\n"
+            "Press ? in the viewer for its keys (the same in `ignis top`).\n");
 }
 
 struct view_opts {
-    const char *diff, *value, *format, *focus, *ignore, *thread;
-    int icicle, collect;
+    cmd_common c;
+    const char *source_path, *path;
+    int collect;
+    ig_tree_opts fixed; /* the filters no key changes (--hide, --show, ...) */
 };
 
+enum { OPT_COLLECT = 1, OPT_SOURCE_PATH };
+
+/* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct view_opts *o)
 {
-    static const struct option longopts[] = {
-        {"diff", required_argument, 0, 'd'},   {"value", required_argument, 0, 's'},
-        {"format", required_argument, 0, 'F'}, {"focus", required_argument, 0, 'f'},
-        {"ignore", required_argument, 0, 'x'}, {"thread", required_argument, 0, 'T'},
-        {"icicle", no_argument, 0, 'i'},       {"help", no_argument, 0, 'h'},
-        {"collect", no_argument, 0, 'C'},      {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->diff = optarg; break;
-        case 's': o->value = optarg; break;
-        case 'F': o->format = optarg; break;
-        case 'f': o->focus = optarg; break;
-        case 'x': o->ignore = optarg; break;
-        case 'T': o->thread = optarg; break;
-        case 'i': o->icicle = 1; break;
-        case 'C': o->collect = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+    static const cmd_opt own[] = {
+        {"collect", 0, CMD_ARG_NONE, 0, OPT_COLLECT},
+        {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
+        {NULL, 0, 0, 0, 0},
+    };
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
+                                            cmd_inverted_opts, cmd_granularity_opts, NULL};
+    cmd_opts a;
+    cmd_opts_init(&a, "view", tables, argc, argv, 0);
+    int id, rc = -1;
+    while (rc < 0 && (id = cmd_opts_next(&a)) != CMD_OPTS_END) {
+        switch (id) {
+        case CMD_OPTS_ERROR: rc = 2; break;
+        case OPT_COLLECT: o->collect = 1; break;
+        case OPT_SOURCE_PATH: o->source_path = a.arg; break;
+        default:
+            if (cmd_common_option("view", &o->c, id, a.arg))
+                rc = 2;
         }
     }
-    if (o->collect && optind == argc)
+    if (rc < 0 && o->collect && !o->c.help && a.noperands == 0) {
+        cmd_opts_free(&a);
         return -1;
-    if (optind != argc - 1) {
-        cmd_error("view", optind >= argc ? "missing the profile file (see --help)"
-                                         : "too many arguments (see --help)");
-        return 2;
     }
-    return -1;
+    rc = cmd_one_input("view", &o->c, &a, usage, rc);
+    if (rc < 0) {
+        o->path = a.operands[0];
+        cmd_common_tree_opts(&o->c, &o->fixed);
+    }
+    cmd_opts_free(&a);
+    return rc;
+}
+
+/* Options that only mean something for a profile. */
+static int profile_options_given(const struct view_opts *o)
+{
+    const cmd_common *c = &o->c;
+    return c->diff || c->value || c->format || c->nactive || c->inverted || c->granularity || c->sort >= 0 ||
+           c->normalize || o->source_path;
 }
 
 static double now_ms(void)
@@ -128,9 +143,46 @@ static long peak_rss_kb(void)
     return kb;
 }
 
-/* Keys of a typical session: move, zoom, back, flip, search, next match. */
-static int run_bench(ig_viewer *v, int n, double load_ms, double open_ms, double open_cpu_ms)
+/* Waits for the viewer's work (polling, so the first frame is seen as
+ * soon as it exists); returns the milliseconds since t0. */
+static double settle(ig_viewer *v, double t0)
 {
+    while (ig_viewer_pump(v, 20))
+        ;
+    return now_ms() - t0;
+}
+
+/* Milliseconds until an action's work is done. */
+static double timed_action(ig_viewer *v, int key)
+{
+    double t0 = now_ms();
+    ig_viewer_key(v, key);
+    return settle(v, t0);
+}
+
+/* Keys of a typical session: move, zoom, back, flip, search as you type,
+ * next match.  Then callers of the root's heaviest child and of a frame
+ * four levels down, a search and the top table, each timed to the end of
+ * its work. */
+static int run_bench(ig_viewer *v, int n, double t0, double c0)
+{
+    /* the first frame: a preview tree on a big profile, drawn once */
+    double load_ms = -1;
+    while (!v->tree && !v->quit) {
+        ig_viewer_pump(v, 5);
+        if (load_ms < 0 && v->profile)
+            load_ms = now_ms() - t0;
+    }
+    if (v->quit) {
+        cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");
+        return 1;
+    }
+    ig_screen scr;
+    ig_screen_init(&scr, 120, 40, 1);
+    ig_viewer_render(v, &scr);
+    double first_ms = now_ms() - t0, first_cpu_ms = cpu_ms() - c0;
+    double full_ms = settle(v, t0);
+    double open_cpu_ms = cpu_ms() - c0;
     static const int session[] = {IG_KEY_UP, IG_KEY_UP, IG_KEY_UP, IG_KEY_RIGHT, IG_KEY_LEFT,
                                   IG_KEY_ENTER, IG_KEY_UP, IG_KEY_UP, IG_KEY_ENTER, IG_KEY_ESC,
                                   IG_KEY_ESC, IG_KEY_DOWN, 'i', 'i', '/', 'f', 'u', 'n', 'c', '0',
@@ -143,44 +195,47 @@ static int run_bench(ig_viewer *v, int n, double load_ms, double open_ms, double
     ig_err err;
     ig_tui_timing small, wide;
     int rc = ig_tui_bench(v, 80, 24, keys, n, &small, &err);
+    settle(v, now_ms());
     if (rc == 0)
         rc = ig_tui_bench(v, 300, 80, keys, n, &wide, &err);
+    settle(v, now_ms());
     free(keys);
     if (rc < 0) {
         cmd_error("view", "%s", err.msg);
+        ig_screen_free(&scr);
         return 1;
     }
-    double t0 = now_ms();
-    ig_viewer_show_top(v);
-    double top_ms = now_ms() - t0;
-    printf("load_ms=%.1f open_ms=%.1f open_cpu_ms=%.1f", load_ms, open_ms, open_cpu_ms);
+    ig_viewer_set_search(v, NULL);
+    settle(v, now_ms());
+    while (v->nzoom > 1)
+        ig_viewer_zoom_out(v);
+    v->sel = 0;
+    ig_viewer_navigate(v, IG_NAV_CHILD);
+    double callers_root_ms = timed_action(v, 'c');
+    size_t callees_nodes = v->callees ? ig_tree_size(v->callees) : 0;
+    ig_viewer_zoom_out(v);
+    v->sel = 0;
+    for (int i = 0; i < 4; i++)
+        ig_viewer_navigate(v, IG_NAV_CHILD);
+    double callers_mid_ms = timed_action(v, 'c');
+    ig_viewer_zoom_out(v);
+    double t1 = now_ms();
+    ig_viewer_set_search(v, "func0001");
+    double search_ms = settle(v, t1);
+    ig_viewer_set_search(v, NULL);
+    double top_ms = timed_action(v, 't');
+    ig_viewer_render(v, &scr);
+    ig_screen_free(&scr);
+    printf("load_ms=%.1f first_frame_ms=%.1f first_frame_cpu_ms=%.1f open_ms=%.1f open_cpu_ms=%.1f", load_ms,
+           first_ms, first_cpu_ms, full_ms, open_cpu_ms);
     printf(" key_ms_80x24=%.2f key_max_ms_80x24=%.2f key_cpu_ms_80x24=%.2f key_cpu_max_ms_80x24=%.2f",
            small.wall_mean, small.wall_max, small.cpu_mean, small.cpu_max);
     printf(" key_ms_300x80=%.2f key_max_ms_300x80=%.2f key_cpu_ms_300x80=%.2f key_cpu_max_ms_300x80=%.2f",
            wide.wall_mean, wide.wall_max, wide.cpu_mean, wide.cpu_max);
-    printf(" top_table_ms=%.1f tree_nodes=%zu peak_rss_mb=%.1f\n", top_ms, ig_tree_size(v->tree),
+    printf(" callers_root_ms=%.1f callers_mid_ms=%.1f callees_nodes=%zu search_ms=%.1f top_table_ms=%.1f"
+           " tree_nodes=%zu peak_rss_mb=%.1f\n",
+           callers_root_ms, callers_mid_ms, callees_nodes, search_ms, top_ms, v->tree ? ig_tree_size(v->tree) : 0,
            (double)peak_rss_kb() / 1024.0);
-    return 0;
-}
-
-static int apply_options(ig_viewer *v, const struct view_opts *o, const ignis_profile *p)
-{
-    if (o->value) {
-        int vi = ignis_profile_find_value(p, o->value);
-        if (vi < 0 || ig_viewer_set_value(v, vi) < 0) {
-            cmd_error("view", "--value: the profile has no value '%s'", o->value);
-            return -1;
-        }
-    }
-    static const char which[] = {'f', 'x', 'T'};
-    const char *re[] = {o->focus, o->ignore, o->thread};
-    for (int i = 0; i < 3; i++)
-        if (re[i] && ig_viewer_set_filter(v, which[i], re[i]) < 0) {
-            cmd_error("view", "%s", v->message);
-            return -1;
-        }
-    v->message[0] = 0;
-    v->icicle = o->icicle;
     return 0;
 }
 
@@ -203,8 +258,11 @@ enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
  * and refuses another application's database with one line. */
 static int input_kind(const char *path)
 {
-    if (!strcmp(path, "-") || ig_is_url(path)) /* a URL is a profile, whatever it ends with */
+    struct stat st;
+    if (!strcmp(path, "-"))
         return INPUT_PROFILE;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* a FIFO is read once, by the profile loader */
+        return has_suffix(path, ".jsonl") ? INPUT_OTLP_JSON : INPUT_PROFILE;
     char head[512];
     size_t n = 0;
     FILE *f = fopen(path, "rb");
@@ -373,9 +431,9 @@ static int run_trace_bench(trace_ui *u, int n, cost open)
 
 static int view_traces(const struct view_opts *o, const char *path, int kind)
 {
-    if (o->diff || o->value || o->format || o->focus || o->ignore || o->thread || o->icicle) {
-        cmd_error("view", "%s: --diff, --value, --format, --focus, --ignore, --thread and --icicle are for "
-                          "profiles, not traces", path);
+    if (profile_options_given(o)) {
+        cmd_error("view", "%s: --diff, --value, --format, the filters, --sort, --granularity, --source-path "
+                          "and --inverted are for profiles, not traces", path);
         return 2;
     }
     double t0 = now_ms(), c0 = cpu_ms();
@@ -411,51 +469,54 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     return rc;
 }
 
-int cmd_view(int argc, char **argv)
+static int view_profile(const struct view_opts *o)
 {
-    struct view_opts o = {0};
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
-    if (o.collect) {
-        char def[4096];
-        const char *store = optind < argc ? argv[argc - 1] : ig_store_default_path(def, sizeof def);
-        if (!store) {
-            cmd_error("view", "--collect: no default trace store path (set IGNIS_TRACE_DB or HOME)");
-            return 1;
-        }
-        return view_traces(&o, store, INPUT_STORE);
-    }
-    const char *path = argv[argc - 1];
-    int kind = input_kind(path);
-    if (kind != INPUT_PROFILE)
-        return view_traces(&o, path, kind);
     double t0 = now_ms(), c0 = cpu_ms();
-    ignis_profile *p = NULL, *base = NULL;
-    ig_err err;
-    if (ig_profile_load(path, o.format, &p, &err) < 0 ||
-        (o.diff && ig_profile_load(o.diff, o.format, &base, &err) < 0)) {
-        cmd_error("view", "%s", err.msg);
-        ignis_profile_free(p);
-        return 1;
-    }
-    double load_ms = now_ms() - t0;
-    ig_viewer *v = ig_viewer_new(p, base, path, &err);
-    rc = 1;
-    if (!v) {
-        cmd_error("view", "%s", err.msg);
-    } else if (apply_options(v, &o, p) == 0) {
-        double open_ms = now_ms() - t0;
-        const char *bench = getenv("IGNIS_VIEW_BENCH");
-        if (bench && atoi(bench) > 0)
-            rc = run_bench(v, atoi(bench), load_ms, open_ms, cpu_ms() - c0);
-        else if (ig_tui_run(v, NULL, &err) < 0)
+    const char *bench = getenv("IGNIS_VIEW_BENCH");
+    const cmd_common *c = &o->c;
+    ig_viewer_load load = {o->path, c->diff, c->format, c->value, c->focus, c->ignore, c->thread,
+                           (ig_granularity)c->granularity, c->inverted, o->source_path};
+    load.fixed = &o->fixed;
+    ig_viewer *v = ig_viewer_new_loading(&load, 1);
+    if (c->sort >= 0)
+        v->sort = (ig_top_sort)c->sort;
+    /* a quick load (or failure) never opens the screen */
+    ig_viewer_pump(v, 300);
+    int rc = 1;
+    if (v->quit) {
+        cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");
+    } else if (bench && atoi(bench) > 0) {
+        rc = run_bench(v, atoi(bench), t0, c0);
+    } else {
+        ig_err err;
+        if (ig_tui_run(v, NULL, &err) < 0)
             cmd_error("view", "%s", err.msg);
+        else if (v->fatal)
+            cmd_error("view", "%s", v->fatal);
         else
             rc = 0;
     }
     ig_viewer_free(v);
-    ignis_profile_free(p);
-    ignis_profile_free(base);
+    return rc;
+}
+
+int cmd_view(int argc, char **argv)
+{
+    struct view_opts o = {.c = CMD_COMMON_INIT};
+    int rc = parse(argc, argv, &o);
+    if (rc < 0 && o.collect) {
+        char def[4096];
+        const char *store = o.path ? o.path : ig_store_default_path(def, sizeof def);
+        if (!store) {
+            cmd_error("view", "--collect: no default trace store path (set IGNIS_TRACE_DB or HOME)");
+            rc = 1;
+        } else {
+            rc = view_traces(&o, store, INPUT_STORE);
+        }
+    } else if (rc < 0) {
+        int kind = input_kind(o.path);
+        rc = kind != INPUT_PROFILE ? view_traces(&o, o.path, kind) : view_profile(&o);
+    }
+    cmd_common_free(&o.c);
     return rc;
 }

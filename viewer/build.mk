@@ -1,12 +1,13 @@
 # viewer/ — `ignis view` and `ignis top`: a curses-free model (layout,
 # search, filters, keys, rendering into a cell grid) and a thin curses layer.
-CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c \
-            viewer/tui.c viewer/live.c cmd/view.c cmd/top.c
+CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c viewer/tui.c \
+            viewer/live.c viewer/job.c viewer/tasks.c viewer/prompt.c viewer/cxxname.c cmd/view.c cmd/top.c
 # the trace views (a store of collect/): waterfall geometry, model, keys, rendering
 CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c
 CLI_PKGS += ncursesw
-TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live
-TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh
+TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live tests/viewer/test_prompt \
+             tests/viewer/test_tasks tests/viewer/test_keys
+TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh tests/viewer/e2e_keys.sh
 BENCH_SCRIPTS += bench/viewer.sh
 BENCH_BINS += bench/gen_traces
 BENCH_SCRIPTS += bench/traces_view.sh

@@ -174,6 +174,7 @@ struct walk {
 
 typedef struct layout_ctx {
     const ig_layout_spec *s;
+    ig_child_cache *children;
     ig_frames *out;
     double scale;     /* columns per unit of value */
     int *row_end;     /* per visible row: column where the last frame ended */
@@ -233,21 +234,119 @@ static int cell_of(const layout_ctx *c, int64_t offset)
     return c->s->col0 + (int)floor((double)offset * c->scale + 0.5);
 }
 
+/* ---- children of wide nodes --------------------------------------------- */
+
+static size_t walk_children(const ig_tree *t, uint32_t node, ig_child **buf, size_t *cap)
+{
+    size_t n = 0;
+    for (uint32_t ch = ig_tree_node_at(t, node)->first_child; ch; ch = ig_tree_node_at(t, ch)->next_sibling) {
+        if (n == *cap) {
+            *cap = *cap ? 2 * *cap : 64;
+            *buf = ig_xrealloc(*buf, *cap * sizeof **buf);
+        }
+        (*buf)[n++] = (ig_child){ch, ig_tree_node_at(t, ch)->total};
+    }
+    return n;
+}
+
+static void cache_reset(ig_child_cache *c, const ig_tree *t)
+{
+    ig_child *scratch = c->scratch;
+    size_t capscratch = c->capscratch;
+    free(c->slots);
+    free(c->first);
+    free(c->count);
+    free(c->kids);
+    memset(c, 0, sizeof *c);
+    c->tree = t;
+    c->scratch = scratch;
+    c->capscratch = capscratch;
+}
+
+static size_t cache_slot(const ig_child_cache *c, uint32_t node)
+{
+    size_t i = ig_hash_u64(3, node) & (c->nslots - 1);
+    while (c->slots[i] && c->slots[i] != node + 1)
+        i = (i + 1) & (c->nslots - 1);
+    return i;
+}
+
+static void cache_grow(ig_child_cache *c)
+{
+    ig_child_cache old = *c;
+    c->nslots = old.nslots ? 2 * old.nslots : 64;
+    c->slots = ig_xcalloc(c->nslots, sizeof *c->slots);
+    c->first = ig_xcalloc(c->nslots, sizeof *c->first);
+    c->count = ig_xcalloc(c->nslots, sizeof *c->count);
+    for (size_t i = 0; i < old.nslots; i++)
+        if (old.slots[i]) {
+            size_t j = cache_slot(c, old.slots[i] - 1);
+            c->slots[j] = old.slots[i];
+            c->first[j] = old.first[i];
+            c->count[j] = old.count[i];
+        }
+    free(old.slots);
+    free(old.first);
+    free(old.count);
+}
+
+size_t ig_tree_children(ig_child_cache *c, const ig_tree *t, uint32_t node, const ig_child **out)
+{
+    if (c->tree != t || c->nkids >= IG_CHILD_CACHE_MAX)
+        cache_reset(c, t);
+    if (c->nslots) {
+        size_t i = cache_slot(c, node);
+        if (c->slots[i]) {
+            *out = c->kids + c->first[i];
+            return c->count[i];
+        }
+    }
+    size_t n = walk_children(t, node, &c->scratch, &c->capscratch);
+    *out = c->scratch;
+    if (n < IG_WIDE_NODE)
+        return n;
+    if (2 * (c->used + 1) > c->nslots)
+        cache_grow(c);
+    if (c->nkids + n > c->capkids) {
+        while (c->nkids + n > c->capkids)
+            c->capkids = c->capkids ? 2 * c->capkids : 1024;
+        c->kids = ig_xrealloc(c->kids, c->capkids * sizeof *c->kids);
+    }
+    memcpy(c->kids + c->nkids, c->scratch, n * sizeof *c->kids);
+    size_t i = cache_slot(c, node);
+    c->slots[i] = node + 1;
+    c->first[i] = (uint32_t)c->nkids;
+    c->count[i] = (uint32_t)n;
+    c->used++;
+    *out = c->kids + c->nkids;
+    c->nkids += n;
+    return n;
+}
+
+void ig_child_cache_free(ig_child_cache *c)
+{
+    cache_reset(c, NULL);
+    free(c->scratch);
+    memset(c, 0, sizeof *c);
+}
+
 static void push_children(layout_ctx *c, struct walk **stack, size_t *n, size_t *cap,
-                          const ig_tree_node *parent, int64_t offset)
+                          uint32_t parent, int64_t offset)
 {
     /* Children are pushed right to left so the stack pops them in order. */
     size_t first = *n;
-    for (uint32_t ch = parent->first_child; ch; ch = ig_tree_node_at(c->s->tree, ch)->next_sibling) {
-        const ig_tree_node *cn = ig_tree_node_at(c->s->tree, ch);
-        if (cell_of(c, offset + cn->total) > cell_of(c, offset)) {
+    const ig_child *kids;
+    size_t nk = ig_tree_children(c->children, c->s->tree, parent, &kids);
+    for (size_t k = 0; k < nk; k++) {
+        int64_t total = kids[k].total;
+        if (cell_of(c, offset + total) > cell_of(c, offset)) {
             if (*n == *cap) {
                 *cap *= 2;
                 *stack = ig_xrealloc(*stack, *cap * sizeof **stack);
             }
-            (*stack)[(*n)++] = (struct walk){ch, offset};
+            (*stack)[(*n)++] = (struct walk){kids[k].node, offset};
         }
-        offset += cn->total > 0 ? cn->total : 0;
+        offset += total > 0 ? total : 0;
     }
     for (size_t i = first, j = *n ? *n - 1 : 0; i < j; i++, j--) {
         struct walk t = (*stack)[i];
@@ -260,7 +359,8 @@ void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
 {
     if (s->width <= 0 || s->nrows <= 0 || s->zoom >= ig_tree_size(s->tree))
         return;
-    layout_ctx c = {s, out, 0, ig_xcalloc((size_t)s->nrows, sizeof(int)),
+    ig_child_cache own = {0}; /* without the caller's cache: one for this walk */
+    layout_ctx c = {s, s->children ? s->children : &own, out, 0, ig_xcalloc((size_t)s->nrows, sizeof(int)),
                     ig_xcalloc((size_t)s->nrows, 1)};
     for (int i = 0; i < s->nrows; i++)
         c.row_end[i] = -1;
@@ -290,10 +390,11 @@ void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
         }
         if (depth_visible(s, depth))
             emit(&c, w.node, depth, col, end - col, 0);
-        push_children(&c, &stack, &n, &cap, node, w.offset);
+        push_children(&c, &stack, &n, &cap, w.node, w.offset);
     }
     free(stack);
 done:
     free(c.row_end);
     free(c.row_style);
+    ig_child_cache_free(&own);
 }

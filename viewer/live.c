@@ -223,7 +223,4 @@ ignis_profile *ig_live_push(ig_live *l, ignis_profile *p)
 void ig_live_reset(ig_live *l)
 {
     drop_slots(l);
-    ignis_profile *s = ignis_profile_new();
-    ignis_profile_free(l->session);
-    l->session = s;
 }

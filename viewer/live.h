@@ -4,7 +4,7 @@
  * The recorder hands over one profile per refresh (about a second of
  * samples).  The window keeps the last N of them and merges them into the
  * profile the viewer shows; a session profile accumulates everything since
- * the start (or the last reset) for `-o FILE`.
+ * the start, resets of the window included, for `-o FILE`.
  */
 #ifndef IG_VIEWER_LIVE_H
 #define IG_VIEWER_LIVE_H
@@ -16,7 +16,7 @@
 typedef struct ig_live {
     ignis_profile *slots[IG_LIVE_MAX_SLOTS]; /* ring, oldest first from head */
     int nslots, head, window;
-    ignis_profile *session;  /* since the start / last reset */
+    ignis_profile *session;  /* everything since the start */
     ignis_profile *view;     /* the merged window */
     ignis_profile *retired;  /* the previous view, freed on the next push */
 } ig_live;
@@ -29,7 +29,7 @@ void ig_live_free(ig_live *l);
  * the window view, which stays valid until the push after the next. */
 ignis_profile *ig_live_push(ig_live *l, ignis_profile *p);
 
-/* Forgets the window and the session. */
+/* Forgets the window; the session keeps everything for -o. */
 void ig_live_reset(ig_live *l);
 
 /* Adds every sample of src to dst, copying what the samples refer to

@@ -2,32 +2,35 @@
  * viewer/model.c — the state of the viewer and the actions on it.
  *
  * Every view is derived from the profile through profile/tree.h: the flame
- * graph is one ig_tree built with the current filters and value, the top
- * table an ig_top.  The sandwich view is two more trees built from the
- * flame graph's own tree (viewer/treeprof.c): "callers" holds, for each
- * outermost occurrence of the function, its path to the root reversed;
- * "callees" the subtrees below it — so both honour the filters and a diff
- * carries over.  Changing a filter or the value rebuilds everything (the
- * table and sandwich on screen included); zoom and selection survive a
+ * graph is one ig_tree built with the current filters, value and
+ * granularity, the top table an ig_top, the source view an ig_source.  The
+ * sandwich view is two more trees merged from the flame graph's own tree
+ * (viewer/treeprof.c), so both honour the filters and a diff carries over.
+ * Building any of them is a task (viewer/tasks.c): the model records what
+ * it wants (the filter, the function) and asks for the work; the result
+ * replaces the old view when it is ready.  Zoom and selection survive a
  * rebuild by the path of frame names from the root, which is also what
  * keeps a live `ignis top` flame graph steady while it refreshes.
  *
  * Navigation is geometric: left/right move to the neighbouring frame on the
  * same row, up/down to the parent or the widest visible child, so what the
- * keys do always matches what is on screen.  Search results are cached per
- * distinct name (20k names, not millions of nodes) and the matched share is
- * computed in one pass over the depth-first node array, counting a match
- * only when no ancestor already matched.
+ * keys do always matches what is on screen.  Search matches are cached per
+ * distinct name (20k names, not millions of nodes); the matched share is a
+ * task too, counted in one pass over the depth-first node array where a
+ * match's subtree is skipped.
  */
 #include "viewer/model.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporters/formats.h"
 #include "utils/strbuf.h"
-#include "viewer/treeprof.h"
+#include "viewer/cxxname.h"
+#include "viewer/tasks.h"
 
 void ig_viewer_message(ig_viewer *v, int is_error, const char *fmt, ...)
 {
@@ -51,22 +54,77 @@ char *ig_regex_exact(const char *name)
     return ig_sb_detach(&sb, NULL);
 }
 
-static ig_tree_opts tree_opts(const ig_viewer *v)
+int ig_search_compile(regex_t *re, const char *pattern, int *icase)
 {
-    ig_tree_opts o = {.value = v->value, .focus = v->focus, .ignore = v->ignore, .thread = v->thread};
-    return o;
+    int flags = REG_EXTENDED | REG_NOSUB;
+    *icase = 1;
+    if (!strncmp(pattern, "(?i)", 4)) {
+        pattern += 4;
+    } else {
+        for (const char *p = pattern; *p; p++)
+            if (isupper((unsigned char)*p))
+                *icase = 0;
+    }
+    if (*icase)
+        flags |= REG_ICASE;
+    return regcomp(re, pattern, flags);
+}
+
+const char *ig_viewer_display_name(const ig_viewer *v, const char *name, char *buf, size_t len)
+{
+    if (v->full_names || (!strchr(name, '<') && !strchr(name, '(')))
+        return name;
+    return ig_short_name(name, buf, len, v->utf8);
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+static void set_str(char **slot, const char *s)
+{
+    char *old = *slot;
+    *slot = s && *s ? ig_xstrdup(s) : NULL;
+    free(old);
+}
+
+void ig_viewer_free_view_opts(ig_view_opts *o)
+{
+    free(o->focus);
+    free(o->ignore);
+    free(o->thread);
+    memset(o, 0, sizeof *o);
+}
+
+void ig_viewer_copy_view_opts(ig_view_opts *dst, const ig_viewer *v)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->profile = v->profile;
+    dst->generation = v->generation;
+    dst->value = v->value;
+    set_str(&dst->focus, v->focus);
+    set_str(&dst->ignore, v->ignore);
+    set_str(&dst->thread, v->thread);
+    dst->gran = v->gran;
+    dst->fixed = v->fixed;
+}
+
+void ig_viewer_restore_opts(ig_viewer *v)
+{
+    if (!v->built.profile)
+        return;
+    v->profile = v->built.profile;
+    v->generation = v->built.generation;
+    v->value = v->built.value;
+    set_str(&v->focus, v->built.focus);
+    set_str(&v->ignore, v->built.ignore);
+    set_str(&v->thread, v->built.thread);
+    v->gran = v->built.gran;
 }
 
 /* ---- paths of names (zoom and selection survive rebuilds) --------------- */
 
-typedef struct name_path {
-    char **names;
-    int n;
-} name_path;
-
-static name_path path_of(const ig_tree *t, uint32_t node)
+ig_name_path ig_name_path_of(const ig_tree *t, uint32_t node)
 {
-    name_path p = {0, 0};
+    ig_name_path p = {0, 0};
     if (!t)
         return p;
     int depth = (int)ig_tree_node_at(t, node)->depth;
@@ -77,10 +135,10 @@ static name_path path_of(const ig_tree *t, uint32_t node)
     return p;
 }
 
-static uint32_t find_path(const ig_tree *t, const name_path *p)
+uint32_t ig_name_path_find(const ig_tree *t, const ig_name_path *p)
 {
     uint32_t node = 0;
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; p && i < p->n; i++) {
         uint32_t ch = ig_tree_node_at(t, node)->first_child;
         while (ch && strcmp(ig_tree_name(t, ig_tree_node_at(t, ch)->name), p->names[i]))
             ch = ig_tree_node_at(t, ch)->next_sibling;
@@ -91,135 +149,233 @@ static uint32_t find_path(const ig_tree *t, const name_path *p)
     return node;
 }
 
-static void path_free(name_path *p)
+void ig_name_path_free(ig_name_path *p)
 {
     for (int i = 0; i < p->n; i++)
         free(p->names[i]);
     free(p->names);
+    p->names = NULL;
+    p->n = 0;
 }
 
 /* ---- building ----------------------------------------------------------- */
 
+static void reset_name_match(ig_viewer *v)
+{
+    free(v->name_match);
+    v->name_match = NULL;
+    v->name_match_len = 0;
+    v->match_ready = 0;
+}
+
+/* Drops what was derived from the tree and the options. */
 static void drop_derived(ig_viewer *v)
 {
     ig_top_free(v->top);
     ig_tree_free(v->callers);
     ig_tree_free(v->callees);
+    ig_child_cache_free(&v->children[IG_PANE_CALLERS]);
+    ig_child_cache_free(&v->children[IG_PANE_CALLEES]);
     v->top = NULL;
     v->callers = v->callees = NULL;
-    free(v->name_match);
-    v->name_match = NULL;
-    v->name_match_len = 0;
+    reset_name_match(v);
     v->layout_valid = 0;
 }
 
-static void compute_match_stats(ig_viewer *v);
-static void compute_view_match(ig_viewer *v);
-
-static ig_tree *build_tree(const ig_viewer *v, const ig_tree_opts *o, ig_err *err)
+/* After a rebuild, what is on screen besides the graph is built again:
+ * in the background when the old one stays on screen meanwhile (a live
+ * refresh), else in the foreground.  keep_opts: the options did not
+ * change (the full tree after its preview), so the table and the source
+ * listing are still right. */
+static void refresh_mode(ig_viewer *v, int background, int keep_opts)
 {
-    ig_tree *t = ig_tree_build(v->profile, o, err);
-    if (t && v->base && ig_tree_add_base(t, v->base, err) < 0) {
-        ig_tree_free(t);
-        return NULL;
+    ig_view_mode shown = v->mode == IG_MODE_HELP || v->mode == IG_MODE_PICK ? v->back_mode : v->mode;
+    unsigned needs = 0;
+    if (!keep_opts && (shown == IG_MODE_TOP || v->back_mode == IG_MODE_TOP || v->top))
+        needs |= IG_NEED_TOP;
+    if (v->sandwich_fn && (shown == IG_MODE_SANDWICH || v->callers)) {
+        if (!v->sandwich_want)
+            v->sandwich_want = ig_xstrdup(v->sandwich_fn);
+        needs |= IG_NEED_SANDWICH;
     }
-    return t;
+    if (!keep_opts && shown == IG_MODE_SOURCE && v->source_fn && !v->source_want) {
+        v->source_want = ig_xstrdup(v->source_fn);
+        needs |= IG_NEED_SOURCE;
+    }
+    if (v->has_search)
+        needs |= IG_NEED_MATCH;
+    if (!background) { /* nothing stale stays on screen */
+        if (!keep_opts) {
+            ig_top_free(v->top);
+            v->top = NULL;
+        }
+        ig_tree_free(v->callers);
+        ig_tree_free(v->callees);
+        ig_child_cache_free(&v->children[IG_PANE_CALLERS]);
+        ig_child_cache_free(&v->children[IG_PANE_CALLEES]);
+        v->callers = v->callees = NULL;
+        if (shown == IG_MODE_SANDWICH)
+            v->mode = v->back_mode == IG_MODE_TOP ? IG_MODE_TOP : IG_MODE_FLAME;
+    }
+    unsigned fg_queued = v->needs & ~v->bg_needs;
+    v->needs |= needs;
+    if (background)
+        v->bg_needs |= needs & ~fg_queued;
+    else
+        v->bg_needs &= ~needs;
 }
 
-static int ensure_top(ig_viewer *v);
-
-/* After a rebuild, the table or sandwich on screen is built again. */
-static void refresh_mode(ig_viewer *v)
+void ig_viewer_install_tree(ig_viewer *v, ig_tree *t, const ig_name_path *zp, const ig_name_path *sp, int background,
+                            int keep_opts)
 {
-    if (v->mode == IG_MODE_TOP || (v->mode != IG_MODE_FLAME && v->back_mode == IG_MODE_TOP))
-        ensure_top(v);
-    if (v->mode == IG_MODE_SANDWICH && v->sandwich_fn) {
-        char *fn = ig_xstrdup(v->sandwich_fn);
-        if (ig_viewer_show_sandwich(v, fn) < 0)
-            v->mode = IG_MODE_FLAME;
-        free(fn);
-    }
-}
-
-static int rebuild(ig_viewer *v, ig_err *err)
-{
-    ig_tree_opts o = tree_opts(v);
-    ig_tree *t = build_tree(v, &o, err);
-    if (!t)
-        return -1;
-    name_path zp = path_of(v->tree, ig_viewer_zoom_node(v));
-    name_path sp = path_of(v->tree, v->sel_pane == IG_PANE_MAIN ? v->sel : ig_viewer_zoom_node(v));
+    ig_child_cache_free(&v->children[IG_PANE_MAIN]); /* a new tree may take the old one's address */
     ig_tree_free(v->tree);
-    drop_derived(v);
+    reset_name_match(v); /* it is indexed by the old tree's names */
+    v->layout_valid = 0;
     v->tree = t;
-    uint32_t z = find_path(t, &zp);
     v->nzoom = 1;
     v->zoom[0] = 0;
+    if (v->sel_pane == IG_PANE_MAIN || !background || !v->callers) {
+        v->sel = 0;
+        v->sel_pane = IG_PANE_MAIN;
+    }
+    if (!t) {
+        drop_derived(v);
+        return;
+    }
+    uint32_t z = ig_name_path_find(t, zp);
     if (z != 0)
         v->zoom[v->nzoom++] = z;
-    v->sel = find_path(t, &sp);
-    if (v->sel < z || (v->sel != z && ig_tree_node_at(t, v->sel)->depth <= ig_tree_node_at(t, z)->depth))
-        v->sel = z;
-    v->sel_pane = IG_PANE_MAIN;
-    path_free(&zp);
-    path_free(&sp);
-    compute_match_stats(v);
-    refresh_mode(v);
-    return 0;
+    if (v->sel_pane == IG_PANE_MAIN) {
+        v->sel = ig_name_path_find(t, sp);
+        if (v->sel < z || (v->sel != z && ig_tree_node_at(t, v->sel)->depth <= ig_tree_node_at(t, z)->depth))
+            v->sel = z;
+    }
+    refresh_mode(v, background, keep_opts);
+}
+
+/* Asks for the tree the options describe: the screen waits for it. */
+static void rebuild(ig_viewer *v)
+{
+    ig_viewer_request(v, IG_NEED_TREE);
+}
+
+static void init_view(ig_viewer *v, const char *title)
+{
+    v->title = ig_xstrdup(title ? title : "");
+    v->width = 80;
+    v->height = 24;
+    v->nzoom = 1;
+    v->sort = IG_SORT_FLAT;
 }
 
 ig_viewer *ig_viewer_new(const ignis_profile *p, const ignis_profile *base, const char *title, ig_err *err)
 {
     ig_viewer *v = ig_xcalloc(1, sizeof *v);
+    init_view(v, title);
     v->profile = p;
     v->base = base;
-    v->title = ig_xstrdup(title ? title : "");
     v->value = ignis_profile_default_value(p);
     if (v->value < 0) {
         ig_err_set(err, "%s: profile has no sample values", v->title);
         ig_viewer_free(v);
         return NULL;
     }
-    v->width = 80;
-    v->height = 24;
-    v->nzoom = 1;
-    v->sort = IG_SORT_FLAT;
-    if (rebuild(v, err) < 0) {
+    rebuild(v);
+    if (!v->tree) {
+        ig_err_set(err, "%s", v->fatal ? v->fatal : v->message);
         ig_viewer_free(v);
         return NULL;
     }
     return v;
 }
 
+ig_viewer *ig_viewer_new_loading(const ig_viewer_load *load, int threaded)
+{
+    ig_viewer *v = ig_xcalloc(1, sizeof *v);
+    init_view(v, load->path);
+    v->threaded = threaded;
+    v->load = ig_xcalloc(1, sizeof *v->load);
+    *v->load = *load;
+#define DUP(f) v->load->f = load->f ? ig_xstrdup(load->f) : NULL
+    DUP(path);
+    DUP(base_path);
+    DUP(format);
+    DUP(value);
+    DUP(focus);
+    DUP(ignore);
+    DUP(thread);
+    DUP(source_path);
+#undef DUP
+    v->icicle = load->icicle;
+    v->gran = load->gran;
+    v->fixed = load->fixed;
+    v->source_path = load->source_path ? ig_xstrdup(load->source_path) : NULL;
+    ig_viewer_request(v, IG_NEED_LOAD);
+    return v;
+}
+
+static void free_load(ig_viewer_load *l)
+{
+    if (!l)
+        return;
+    free((char *)l->path);
+    free((char *)l->base_path);
+    free((char *)l->format);
+    free((char *)l->value);
+    free((char *)l->focus);
+    free((char *)l->ignore);
+    free((char *)l->thread);
+    free((char *)l->source_path);
+    free(l);
+}
+
 void ig_viewer_free(ig_viewer *v)
 {
     if (!v)
         return;
+    ig_viewer_tasks_free(v);
     drop_derived(v);
     ig_tree_free(v->tree);
+    ig_source_free(v->source);
     ig_frames_free(&v->frames);
+    for (int pane = 0; pane < 3; pane++)
+        ig_child_cache_free(&v->children[pane]);
     if (v->has_search)
         regfree(&v->search_re);
     for (size_t i = 0; i < v->npick; i++)
         free(v->pick_items[i]);
+    for (int k = 0; k < IG_PROMPT_KINDS; k++)
+        ig_history_free(&v->history[k]);
+    ig_name_path_free(&v->keep_zoom);
+    ig_name_path_free(&v->keep_sel);
+    ig_viewer_free_view_opts(&v->built);
     free(v->pick_items);
     free(v->search);
+    free(v->search_before);
     free(v->focus);
     free(v->ignore);
     free(v->thread);
     free(v->sandwich_fn);
+    free(v->sandwich_want);
+    free(v->source_fn);
+    free(v->source_want);
+    free(v->source_path);
+    free(v->export_want);
+    free(v->fatal);
     free(v->title);
+    free_load(v->load);
+    ignis_profile_free(v->owned);
+    ignis_profile_free(v->owned_base);
     free(v);
 }
 
 int ig_viewer_set_profile(ig_viewer *v, const ignis_profile *p, ig_err *err)
 {
-    const ignis_profile *old = v->profile;
+    (void)err;
     v->profile = p;
-    if (rebuild(v, err) < 0) {
-        v->profile = old;
-        return -1;
-    }
+    v->generation++;
+    ig_viewer_request_bg(v, IG_NEED_TREE_BG);
     return 0;
 }
 
@@ -245,7 +401,25 @@ const ig_tree *ig_viewer_pane_tree(const ig_viewer *v, int pane)
 const char *ig_viewer_selected_name(const ig_viewer *v)
 {
     const ig_tree *t = ig_viewer_pane_tree(v, v->sel_pane);
-    return ig_tree_name(t, ig_tree_node_at(t, v->sel)->name);
+    return t ? ig_tree_name(t, ig_tree_node_at(t, v->sel)->name) : "";
+}
+
+const char *ig_viewer_selected_function(const ig_viewer *v)
+{
+    if (v->mode == IG_MODE_TOP) {
+        if (!v->top || v->top_sel >= ig_top_rows(v->top))
+            return "";
+        uint32_t name = ig_top_row_at(v->top, v->top_sel)->name;
+        ig_frame_source fs = ig_top_frame_source(v->top, name);
+        return v->gran == IG_GRAN_FUNCTION ? ig_top_name(v->top, name) : fs.function;
+    }
+    const ig_tree *t = ig_viewer_pane_tree(v, v->sel_pane);
+    if (!t || v->sel == 0)
+        return "";
+    uint32_t name = ig_tree_node_at(t, v->sel)->name;
+    if (v->sel_pane != IG_PANE_MAIN || v->gran == IG_GRAN_FUNCTION)
+        return ig_tree_name(t, name); /* sandwich panes name functions (or lines) */
+    return ig_tree_frame_source(t, name).function;
 }
 
 /* ---- layout ------------------------------------------------------------ */
@@ -286,7 +460,7 @@ static void layout_flame(ig_viewer *v)
     int rows = flame_rows(v);
     ig_layout_spec s = {.tree = v->tree, .pane = IG_PANE_MAIN, .zoom = ig_viewer_zoom_node(v),
                         .col0 = 0, .width = v->width, .nrows = rows, .first_depth = v->scroll,
-                        .show_ancestors = 1};
+                        .show_ancestors = 1, .children = &v->children[IG_PANE_MAIN]};
     s.row0 = v->icicle ? 1 : 1 + rows - 1;
     s.dir = v->icicle ? 1 : -1;
     ig_layout_flame(&v->frames, &s);
@@ -299,11 +473,13 @@ static void layout_sandwich(ig_viewer *v)
     uint32_t cr = pane_root(v->callers), ce = pane_root(v->callees);
     ig_layout_spec s = {.tree = v->callers, .pane = IG_PANE_CALLERS, .zoom = cr, .width = v->width,
                         .row0 = up, .dir = -1, .nrows = up,
-                        .first_depth = (int)ig_tree_node_at(v->callers, cr)->depth};
+                        .first_depth = (int)ig_tree_node_at(v->callers, cr)->depth,
+                        .children = &v->children[IG_PANE_CALLERS]};
     ig_layout_flame(&v->frames, &s);
     s = (ig_layout_spec){.tree = v->callees, .pane = IG_PANE_CALLEES, .zoom = ce, .width = v->width,
                          .row0 = up + 1, .dir = 1, .nrows = down,
-                         .first_depth = (int)ig_tree_node_at(v->callees, ce)->depth};
+                         .first_depth = (int)ig_tree_node_at(v->callees, ce)->depth,
+                         .children = &v->children[IG_PANE_CALLEES]};
     ig_layout_flame(&v->frames, &s);
 }
 
@@ -312,6 +488,10 @@ void ig_viewer_settle(ig_viewer *v)
     /* Outside the sandwich view the selection lives in the flame graph
      * (help and pickers return to the view they were opened from). */
     ig_view_mode shown = v->mode == IG_MODE_HELP || v->mode == IG_MODE_PICK ? v->back_mode : v->mode;
+    if (shown == IG_MODE_SANDWICH && (!v->callers || !v->callees)) {
+        v->mode = v->back_mode == IG_MODE_TOP ? IG_MODE_TOP : IG_MODE_FLAME;
+        shown = v->mode;
+    }
     if (shown != IG_MODE_SANDWICH && v->sel_pane != IG_PANE_MAIN) {
         v->sel_pane = IG_PANE_MAIN;
         v->sel = ig_viewer_zoom_node(v);
@@ -326,6 +506,8 @@ const ig_frames *ig_viewer_layout(ig_viewer *v)
         return &v->frames;
     for (;;) {
         ig_frames_reset(&v->frames);
+        if (!v->tree)
+            break;
         if (v->mode == IG_MODE_FLAME)
             layout_flame(v);
         else if (v->mode == IG_MODE_SANDWICH)
@@ -383,10 +565,12 @@ static void navigate_vertical(ig_viewer *v, ig_nav dir)
     }
     uint32_t best = 0;
     int64_t best_total = -1;
-    for (uint32_t ch = n->first_child; ch; ch = ig_tree_node_at(t, ch)->next_sibling)
-        if (ig_tree_node_at(t, ch)->total > best_total) {
-            best = ch;
-            best_total = ig_tree_node_at(t, ch)->total;
+    const ig_child *kids;
+    size_t nk = ig_tree_children(&v->children[v->sel_pane], t, v->sel, &kids);
+    for (size_t k = 0; k < nk; k++)
+        if (kids[k].total > best_total) {
+            best = kids[k].node;
+            best_total = kids[k].total;
         }
     if (best)
         try_select(v, v->sel_pane, best);
@@ -415,17 +599,28 @@ static void navigate_horizontal(ig_viewer *v, ig_nav dir)
 
 void ig_viewer_navigate(ig_viewer *v, ig_nav dir)
 {
+    if (!v->tree)
+        return;
     if (dir == IG_NAV_PARENT || dir == IG_NAV_CHILD)
         navigate_vertical(v, dir);
     else
         navigate_horizontal(v, dir);
 }
 
+/* The search's share of the view follows the zoom (the share of the
+ * whole does not change). */
+static void zoom_changed(ig_viewer *v)
+{
+    v->layout_valid = 0;
+    ig_viewer_request_match(v);
+}
+
 void ig_viewer_zoom_in(ig_viewer *v)
 {
+    if (!v->tree)
+        return;
     if (v->mode == IG_MODE_SANDWICH) {
-        const char *name = ig_viewer_selected_name(v);
-        char *fn = ig_xstrdup(name);
+        char *fn = ig_xstrdup(ig_viewer_selected_name(v));
         ig_viewer_show_sandwich(v, fn);
         free(fn);
         return;
@@ -446,15 +641,20 @@ void ig_viewer_zoom_in(ig_viewer *v)
         else
             v->zoom[v->nzoom - 1] = v->sel;
     }
-    v->layout_valid = 0;
-    compute_view_match(v);
+    zoom_changed(v);
 }
 
 void ig_viewer_zoom_out(ig_viewer *v)
 {
-    if (v->mode == IG_MODE_SANDWICH || v->mode == IG_MODE_TOP || v->mode == IG_MODE_HELP ||
-        v->mode == IG_MODE_PICK) {
-        v->mode = v->mode == IG_MODE_SANDWICH && v->back_mode == IG_MODE_TOP ? IG_MODE_TOP : IG_MODE_FLAME;
+    if (v->mode != IG_MODE_FLAME) {
+        ig_view_mode back = v->mode == IG_MODE_HELP || v->mode == IG_MODE_PICK ? v->back_mode : v->mode;
+        if (v->mode == IG_MODE_SANDWICH || v->mode == IG_MODE_SOURCE || v->mode == IG_MODE_OUTPUT)
+            back = v->back_mode == IG_MODE_TOP ? IG_MODE_TOP : IG_MODE_FLAME;
+        else if (v->mode == IG_MODE_TOP)
+            back = IG_MODE_FLAME;
+        if (back == IG_MODE_TOP && !v->top)
+            back = IG_MODE_FLAME;
+        v->mode = back;
         if (v->mode == IG_MODE_FLAME && v->sel_pane != IG_PANE_MAIN) {
             v->sel_pane = IG_PANE_MAIN;
             v->sel = ig_viewer_zoom_node(v);
@@ -465,8 +665,7 @@ void ig_viewer_zoom_out(ig_viewer *v)
     if (v->nzoom <= 1)
         return;
     v->sel = v->zoom[--v->nzoom];
-    v->layout_valid = 0;
-    compute_view_match(v);
+    zoom_changed(v);
 }
 
 /* ---- search -------------------------------------------------------------- */
@@ -494,102 +693,33 @@ int ig_viewer_node_matches(ig_viewer *v, const ig_tree *t, uint32_t node)
     return regexec(&v->search_re, ig_tree_name(t, name), 0, NULL, 0) == 0;
 }
 
-/* The first node after node's subtree, within the subtree [from, to) of
- * `from`: the next sibling of node or of its nearest ancestor that has
- * one (the node array is in depth-first pre-order, profile/tree.h). */
-static uint32_t after_subtree(const ig_tree_node *nodes, uint32_t node, uint32_t from, uint32_t to)
-{
-    for (uint32_t j = node;; j = nodes[j].parent) {
-        if (j == from)
-            return to;
-        if (nodes[j].next_sibling)
-            return nodes[j].next_sibling;
-    }
-}
-
-/* Sum of totals of matched nodes in the subtree [from, to) of `from` not
- * below another match.  A match covers its whole subtree, which is skipped
- * unread, so a search that matches often touches few nodes. */
-static int64_t matched_sum(ig_viewer *v, uint32_t from, uint32_t to)
-{
-    const ig_tree_node *nodes = ig_tree_node_at(v->tree, 0);
-    int64_t sum = 0;
-    for (uint32_t i = from; i < to;) {
-        const ig_tree_node *n = &nodes[i];
-        int m = n->name < v->name_match_len ? v->name_match[n->name] : -1;
-        if (m < 0)
-            m = name_matches(v, n->name);
-        if (!m) {
-            i++;
-            continue;
-        }
-        sum += n->total;
-        i = after_subtree(nodes, i, from, to);
-    }
-    return sum;
-}
-
-/* End (exclusive) of the subtree of node in depth-first order. */
-static uint32_t subtree_end(const ig_tree *t, uint32_t node)
-{
-    const ig_tree_node *nodes = ig_tree_node_at(t, 0);
-    size_t n = ig_tree_size(t);
-    uint32_t depth = nodes[node].depth;
-    uint32_t i = node + 1;
-    while (i < n && nodes[i].depth > depth)
-        i++;
-    return i;
-}
-
-/* The share of the zoom that matches; the share of the whole is kept
- * from the last search (zooming does not change it). */
-static void compute_view_match(ig_viewer *v)
-{
-    uint32_t z = ig_viewer_zoom_node(v);
-    if (!v->has_search || !v->tree || z == 0) {
-        v->match_view = v->match_total;
-        return;
-    }
-    uint32_t end = subtree_end(v->tree, z);
-    int64_t ztotal = ig_tree_node_at(v->tree, z)->total;
-    v->match_view = ztotal > 0 ? (double)matched_sum(v, z, end) / (double)ztotal : 0;
-}
-
-static void compute_match_stats(ig_viewer *v)
-{
-    v->match_total = v->match_view = 0;
-    if (!v->has_search || !v->tree)
-        return;
-    size_t n = ig_tree_size(v->tree);
-    int64_t total = ig_tree_node_at(v->tree, 0)->total;
-    v->match_total = total > 0 ? (double)matched_sum(v, 0, (uint32_t)n) / (double)total : 0;
-    compute_view_match(v);
-}
-
 int ig_viewer_set_search(ig_viewer *v, const char *regex)
 {
+    regex_t re;
+    int icase = 0;
+    int rc = regex && *regex ? ig_search_compile(&re, regex, &icase) : -1;
+    if (rc > 0) {
+        char buf[128];
+        regerror(rc, &re, buf, sizeof buf);
+        ig_viewer_message(v, 1, "search: invalid regular expression '%s': %s", regex, buf);
+        return -1;
+    }
     if (v->has_search)
         regfree(&v->search_re);
     v->has_search = 0;
     free(v->search);
     v->search = NULL;
-    free(v->name_match);
-    v->name_match = NULL;
-    v->name_match_len = 0;
+    reset_name_match(v);
     v->layout_valid = 0;
     v->match_total = v->match_view = 0;
-    if (!regex || !*regex)
+    ig_viewer_drop(v, IG_NEED_MATCH);
+    if (rc < 0)
         return 0;
-    int rc = regcomp(&v->search_re, regex, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char buf[128];
-        regerror(rc, &v->search_re, buf, sizeof buf);
-        ig_viewer_message(v, 1, "search: invalid regular expression '%s': %s", regex, buf);
-        return -1;
-    }
+    v->search_re = re;
+    v->search_icase = icase;
     v->has_search = 1;
     v->search = ig_xstrdup(regex);
-    compute_match_stats(v);
+    ig_viewer_request_match(v);
     return 0;
 }
 
@@ -617,7 +747,7 @@ static void next_top_match(ig_viewer *v, int dir)
 
 void ig_viewer_next_match(ig_viewer *v, int dir)
 {
-    if (!v->has_search)
+    if (!v->has_search || !v->tree)
         return;
     if (v->mode == IG_MODE_TOP) {
         if (v->top && ig_top_rows(v->top))
@@ -644,7 +774,7 @@ void ig_viewer_next_match(ig_viewer *v, int dir)
         ig_viewer_message(v, 0, "no other match on screen");
 }
 
-/* ---- filters and values --------------------------------------------------- */
+/* ---- filters, values, granularity ------------------------------------------ */
 
 static char **filter_slot(ig_viewer *v, char which)
 {
@@ -656,68 +786,55 @@ int ig_viewer_set_filter(ig_viewer *v, char which, const char *regex)
     char **slot = filter_slot(v, which);
     if (!slot)
         return -1;
-    char *old = *slot;
-    *slot = regex && *regex ? ig_xstrdup(regex) : NULL;
-    ig_err err;
-    if (rebuild(v, &err) < 0) {
-        free(*slot);
-        *slot = old;
-        ig_viewer_message(v, 1, "%s", err.msg);
-        return -1;
+    const char *flag = which == 'f' ? "--focus" : which == 'x' ? "--ignore" : "--thread";
+    if (regex && *regex) {
+        regex_t re;
+        int rc = regcomp(&re, regex, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &re, msg, sizeof msg);
+            ig_viewer_message(v, 1, "%s: invalid regular expression '%s': %s", flag, regex, msg);
+            return -1;
+        }
+        regfree(&re);
     }
-    free(old);
+    set_str(slot, regex);
     const char *what = which == 'f' ? "focus" : which == 'x' ? "ignore" : "thread";
     if (*slot)
         ig_viewer_message(v, 0, "%s: %s", what, *slot);
     else
         ig_viewer_message(v, 0, "%s filter cleared", what);
+    rebuild(v);
     return 0;
 }
 
 int ig_viewer_set_value(ig_viewer *v, int value)
 {
-    if (value < 0 || (size_t)value >= ignis_profile_num_values(v->profile))
+    if (!v->profile || value < 0 || (size_t)value >= ignis_profile_num_values(v->profile))
         return -1;
-    int old = v->value;
     v->value = value;
-    ig_err err;
-    if (rebuild(v, &err) < 0) {
-        v->value = old;
-        ig_viewer_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    ig_viewer_message(v, 0, "showing %s", ig_tree_value_type(v->tree));
+    ignis_value_type vt = ignis_profile_value_type(v->profile, (size_t)value);
+    ig_viewer_message(v, 0, "showing %s", ignis_profile_string(v->profile, vt.type));
+    rebuild(v);
     return 0;
+}
+
+void ig_viewer_set_granularity(ig_viewer *v, ig_granularity g)
+{
+    static const char *const names[] = {"functions", "functions and lines", "files", "modules"};
+    v->gran = g;
+    ig_viewer_message(v, 0, "frames are %s", names[g]);
+    rebuild(v);
 }
 
 /* ---- top table ------------------------------------------------------------ */
 
-static int ensure_top(ig_viewer *v)
-{
-    if (v->top)
-        return 0;
-    ig_tree_opts o = tree_opts(v);
-    ig_err err;
-    v->top = ig_top_build(v->profile, &o, v->sort, &err);
-    if (v->top && v->base && ig_top_add_base(v->top, v->base, v->sort, &err) < 0) {
-        ig_top_free(v->top);
-        v->top = NULL;
-    }
-    if (!v->top) {
-        ig_viewer_message(v, 1, "%s", err.msg);
-        return -1;
-    }
-    if (v->top_sel >= ig_top_rows(v->top))
-        v->top_sel = 0;
-    return 0;
-}
-
 void ig_viewer_show_top(ig_viewer *v)
 {
-    if (ensure_top(v) < 0)
-        return;
     v->mode = IG_MODE_TOP;
     v->layout_valid = 0;
+    if (!v->top)
+        ig_viewer_request(v, IG_NEED_TOP);
 }
 
 void ig_viewer_set_sort(ig_viewer *v, ig_top_sort sort)
@@ -728,7 +845,7 @@ void ig_viewer_set_sort(ig_viewer *v, ig_top_sort sort)
     ig_top_free(v->top);
     v->top = NULL;
     v->top_sel = v->top_scroll = 0;
-    ensure_top(v);
+    ig_viewer_request(v, IG_NEED_TOP);
 }
 
 void ig_viewer_focus_row(ig_viewer *v)
@@ -744,49 +861,40 @@ void ig_viewer_focus_row(ig_viewer *v)
     free(re);
 }
 
-/* ---- sandwich ------------------------------------------------------------ */
-
-/* Builds a sandwich tree from a profile of tree paths (and its base side). */
-static ig_tree *sandwich_tree(const ig_viewer *v, ignis_profile *p, ignis_profile *base, ig_err *err)
-{
-    ig_tree_opts o = {.value = 0};
-    ig_tree *t = ig_tree_build(p, &o, err);
-    if (t && v->base && ig_tree_add_base(t, base, err) < 0) {
-        ig_tree_free(t);
-        t = NULL;
-    }
-    return t;
-}
+/* ---- sandwich, source, export ------------------------------------------------- */
 
 int ig_viewer_show_sandwich(ig_viewer *v, const char *function)
 {
-    ignis_profile *up, *down, *bup = NULL, *bdown = NULL;
-    ig_sandwich_profiles(v->tree, function, 0, &up, &down);
-    if (v->base)
-        ig_sandwich_profiles(v->tree, function, 1, &bup, &bdown);
-    ig_err err;
-    ig_tree *callers = sandwich_tree(v, up, bup, &err);
-    ig_tree *callees = callers ? sandwich_tree(v, down, bdown, &err) : NULL;
-    ignis_profile_free(up);
-    ignis_profile_free(down);
-    ignis_profile_free(bup);
-    ignis_profile_free(bdown);
-    if (!callees) {
-        ig_tree_free(callers);
-        ig_viewer_message(v, 1, "%s", err.msg);
+    if (!v->tree || !*function)
+        return -1;
+    set_str(&v->sandwich_want, function);
+    ig_viewer_request(v, IG_NEED_SANDWICH);
+    return v->mode == IG_MODE_SANDWICH || v->sandwich_want ? 0 : -1;
+}
+
+int ig_viewer_show_source(ig_viewer *v, const char *function)
+{
+    if (!function || !*function) {
+        ig_viewer_message(v, 1, "source: the selection is not a function (frames are %s)",
+                          v->gran == IG_GRAN_FILE ? "files" : v->gran == IG_GRAN_MODULE ? "modules" : "roots");
         return -1;
     }
-    ig_tree_free(v->callers);
-    ig_tree_free(v->callees);
-    v->callers = callers;
-    v->callees = callees;
-    free(v->sandwich_fn);
-    v->sandwich_fn = ig_xstrdup(function);
-    if (v->mode != IG_MODE_SANDWICH)
-        v->back_mode = v->mode;
-    v->mode = IG_MODE_SANDWICH;
-    v->sel_pane = IG_PANE_CALLEES;
-    v->sel = pane_root(callees);
-    v->layout_valid = 0;
+    set_str(&v->source_want, function);
+    ig_viewer_request(v, IG_NEED_SOURCE);
     return 0;
+}
+
+int ig_viewer_export(ig_viewer *v, const char *path)
+{
+    const char *fmt = ig_format_for_path(path);
+    if (!fmt || !strcmp(fmt, "perf-script")) {
+        ig_viewer_message(v, 1, "export: %s: use a .svg, .folded or .pb.gz file name", path);
+        return -1;
+    }
+    if (!v->tree)
+        return -1;
+    set_str(&v->export_want, path);
+    ig_viewer_message(v, 0, "exporting to %s", path);
+    ig_viewer_request(v, IG_NEED_EXPORT);
+    return v->message_is_error ? -1 : 0;
 }

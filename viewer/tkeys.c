@@ -3,8 +3,9 @@
  *
  * The same conventions as the profile viewer (viewer/keys.c): arrows or
  * h j k l move, Enter opens, Esc and Backspace go back, / n N search,
- * ? help, q quit, 'o' changes the sort order; prompts edit one line with
- * ig_prompt_edit; a picker is a list moved with up/down.  Keys that only
+ * ? help, q quit, 'o' changes the sort order; prompts edit one line like
+ * a shell (viewer/prompt.h, the same editor as the profile views, with a
+ * history per prompt); a picker is a list moved with up/down.  Keys that only
  * mean something on one page are looked up per page after the common
  * ones.  Clicks use the geometry the renderer uses (ig_tview_column_at,
  * ig_tview_name_width, ig_tview_hist_cells), so a click always lands on
@@ -23,29 +24,23 @@
 static void prompt_begin(ig_tview *v, ig_tprompt kind, const char *initial)
 {
     v->prompt = kind;
-    v->input_len = 0;
-    if (initial) {
-        size_t n = strlen(initial);
-        if (n >= IG_PROMPT_MAX)
-            n = IG_PROMPT_MAX - 1;
-        memcpy(v->input, initial, n);
-        v->input_len = n;
-    }
-    v->input[v->input_len] = 0;
+    ig_line_edit_begin(&v->edit, initial, &v->history[kind]);
 }
 
 static void prompt_submit(ig_tview *v)
 {
     ig_tprompt kind = v->prompt;
     v->prompt = IG_TPROMPT_NONE;
+    ig_history_add(&v->history[kind], v->edit.text);
+    const char *input = v->edit.text;
     switch (kind) {
     case IG_TPROMPT_SEARCH:
-        if (ig_tview_set_search(v, v->input) == 0 && v->has_search)
+        if (ig_tview_set_search(v, input) == 0 && v->has_search)
             ig_tview_next_match(v, 1);
         break;
-    case IG_TPROMPT_NAME: ig_tview_filter_name(v, v->input); break;
-    case IG_TPROMPT_ATTR: ig_tview_filter_attr(v, v->input); break;
-    case IG_TPROMPT_DURATION: ig_tview_filter_duration(v, v->input); break;
+    case IG_TPROMPT_NAME: ig_tview_filter_name(v, input); break;
+    case IG_TPROMPT_ATTR: ig_tview_filter_attr(v, input); break;
+    case IG_TPROMPT_DURATION: ig_tview_filter_duration(v, input); break;
     default: break;
     }
 }
@@ -277,10 +272,10 @@ static int common_key(ig_tview *v, int key)
 void ig_tview_key(ig_tview *v, int key)
 {
     if (v->prompt != IG_TPROMPT_NONE) {
-        int done = ig_prompt_edit(v->input, &v->input_len, key);
-        if (done > 0)
+        int done = ig_line_edit_key(&v->edit, &v->history[v->prompt], key);
+        if (done == IG_EDIT_SUBMIT)
             prompt_submit(v);
-        else if (done < 0)
+        else if (done == IG_EDIT_CANCEL)
             v->prompt = IG_TPROMPT_NONE;
         return;
     }

@@ -1140,6 +1140,8 @@ void ig_tview_free(ig_tview *v)
     for (size_t i = 0; i < v->npick; i++)
         free(v->pick_items[i]);
     free(v->pick_items);
+    for (int k = 0; k < IG_TPROMPT_KINDS; k++)
+        ig_history_free(&v->history[k]);
     free(v->search);
     free(v->title);
     free(v);

@@ -40,6 +40,7 @@ typedef enum ig_tprompt {
     IG_TPROMPT_NAME,     /* span name regex */
     IG_TPROMPT_ATTR,     /* key=value */
     IG_TPROMPT_DURATION, /* 10ms..2s, >100ms, <1s */
+    IG_TPROMPT_KINDS
 } ig_tprompt;
 
 /* A trace list's conditions, owning their strings (NULL = none). */
@@ -159,8 +160,8 @@ typedef struct ig_tview {
     int has_search;
 
     ig_tprompt prompt;
-    char input[IG_PROMPT_MAX];
-    size_t input_len;
+    ig_line_edit edit;                     /* the prompt's line (viewer/prompt.h) */
+    ig_history history[IG_TPROMPT_KINDS];
     char **pick_items;                   /* the service picker when npick > 0 */
     size_t npick, pick_sel;
 

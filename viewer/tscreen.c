@@ -207,9 +207,7 @@ static void draw_bottom(ig_tview *v, ig_screen *s)
     int row = s->h - 1;
     char buf[512];
     if (v->prompt != IG_TPROMPT_NONE) {
-        snprintf(buf, sizeof buf, "%s%.*s", prompt_label(v->prompt), (int)v->input_len, v->input);
-        int n = ig_screen_text(s, row, 0, -1, IG_ST_PROMPT, buf);
-        ig_screen_fill(s, row, n, 1, '_', IG_ST_PROMPT);
+        ig_screen_prompt(s, row, prompt_label(v->prompt), &v->edit);
         return;
     }
     if (v->message[0]) {

@@ -9,7 +9,11 @@
  * classes map to colour pairs: a 256-colour palette when the terminal has
  * one, the eight basic colours otherwise, and attributes alone without
  * colour support.  The loop drives an ig_tui_app (render, key, click,
- * tick), so the profile viewer and the trace viewer share it.
+ * tick), so the profile viewer and the trace viewer share it.  Long work
+ * runs on the model's worker thread: after a key the loop waits up to
+ * 60 ms for it (quick work shows no progress at all), then redraws every
+ * 100 ms while it lasts, so the progress line moves and Esc is read.
+ * Ctrl-L repaints the whole terminal.
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include "viewer/tui.h"
@@ -26,6 +30,7 @@
 #include <wchar.h>
 
 #include "viewer/screen.h"
+#include "viewer/tasks.h"
 
 int ig_tui_locale_utf8(void)
 {
@@ -143,18 +148,18 @@ static void blit(const ig_screen *s)
         int c = 0;
         while (c < s->w) {
             const ig_cell *row = &s->cells[(size_t)r * (size_t)s->w];
-            uint8_t st = row[c].style;
+            uint8_t st = row[c].style, at = row[c].attr;
             int n = 0;
             /* The bottom-right cell would scroll the screen: leave it. */
             int end = r == s->h - 1 ? s->w - 1 : s->w;
-            while (c + n < end && row[c + n].style == st && n < 1023) {
+            while (c + n < end && row[c + n].style == st && row[c + n].attr == at && n < 1023) {
                 wbuf[n] = (wchar_t)row[c + n].ch;
                 cbuf[n] = row[c + n].ch < 0x80 ? (char)row[c + n].ch : '?';
                 n++;
             }
             if (n == 0)
                 break;
-            attrset(style_attr[st]);
+            attrset(style_attr[st] | (at & IG_ATTR_REVERSE ? A_REVERSE : 0) | (at & IG_ATTR_BOLD ? A_BOLD : 0));
             if (s->utf8)
                 mvaddnwstr(r, c, wbuf, n);
             else
@@ -192,7 +197,8 @@ static int translate_key(int ch)
     case KEY_HOME: return IG_KEY_HOME;
     case KEY_END: return IG_KEY_END;
     case KEY_ENTER: case '\r': case '\n': return IG_KEY_ENTER;
-    case KEY_BACKSPACE: case 8: case 127: return IG_KEY_BACKSPACE;
+    case KEY_BACKSPACE: case 127: return IG_KEY_BACKSPACE;
+    case KEY_DC: return IG_KEY_DELETE;
     default: return ch;
     }
 }
@@ -214,12 +220,28 @@ static void handle_mouse(const ig_tui_app *app)
 #endif
 }
 
+/* Home, End and Delete as the common terminals send them, whatever TERM
+ * says (a tmux or screen pane often runs with another terminal's TERM):
+ * an unknown sequence would reach the prompt as a lone Esc. */
+static void define_keys(void)
+{
+    static const struct { const char *seq; int key; } keys[] = {
+        {"\033[1~", KEY_HOME}, {"\033[7~", KEY_HOME}, {"\033[H", KEY_HOME}, {"\033OH", KEY_HOME},
+        {"\033[4~", KEY_END},  {"\033[8~", KEY_END},  {"\033[F", KEY_END},  {"\033OF", KEY_END},
+        {"\033[3~", KEY_DC},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_defined(keys[i].seq) <= 0)
+            define_key(keys[i].seq, keys[i].key);
+}
+
 static void setup_terminal(void)
 {
     cbreak();
     noecho();
     nonl();
     keypad(stdscr, TRUE);
+    define_keys();
     set_escdelay(25);
     curs_set(0);
     mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
@@ -241,6 +263,7 @@ typedef struct viewer_app {
 static void viewer_render(void *m, ig_screen *s) { ig_viewer_render(((viewer_app *)m)->v, s); }
 static void viewer_click(void *m, int row, int col, int dbl) { ig_viewer_click(((viewer_app *)m)->v, row, col, dbl); }
 static int viewer_done(void *m) { return ((viewer_app *)m)->v->quit; }
+static int viewer_pump(void *m, int wait_ms) { return ig_viewer_pump(((viewer_app *)m)->v, wait_ms); }
 
 /* A key hook sees every key first, outside prompts. */
 static void viewer_key(void *m, int key)
@@ -259,7 +282,7 @@ static void viewer_tick(void *m)
 
 static ig_tui_app viewer_as_app(viewer_app *a)
 {
-    ig_tui_app app = {a, viewer_render, viewer_key, viewer_click, viewer_done, 0, NULL};
+    ig_tui_app app = {a, viewer_render, viewer_key, viewer_click, viewer_done, 0, NULL, viewer_pump};
     if (a->hooks && a->hooks->tick) {
         app.tick = viewer_tick;
         app.tick_ms = a->hooks->tick_ms;
@@ -298,8 +321,10 @@ int ig_tui_run_app(const ig_tui_app *app, ig_err *err)
     setup_terminal();
     ig_screen s;
     ig_screen_init(&s, COLS, LINES, utf8);
-    timeout(app->tick && app->tick_ms > 0 ? app->tick_ms : -1);
+    int idle_timeout = app->tick && app->tick_ms > 0 ? app->tick_ms : -1;
     while (!app->done(app->model)) {
+        int working = app->pump && app->pump(app->model, 0);
+        timeout(working && (idle_timeout < 0 || idle_timeout > 100) ? 100 : idle_timeout);
         draw(app, &s);
         int ch = getch();
         /* Ticks run whether or not a key came: typing must not stall a
@@ -312,9 +337,13 @@ int ig_tui_run_app(const ig_tui_app *app, ig_err *err)
             continue;
         if (ch == KEY_MOUSE) {
             handle_mouse(app);
-            continue;
+        } else {
+            if (ch == IG_KEY_CTRL_L)
+                clearok(curscr, TRUE);
+            app->key(app->model, translate_key(ch));
         }
-        app->key(app->model, translate_key(ch));
+        if (app->pump)
+            app->pump(app->model, 60);
     }
     ig_screen_free(&s);
     endwin();
@@ -365,6 +394,8 @@ int ig_tui_bench_app(const ig_tui_app *app, int w, int h, const int *keys, int n
     for (int i = 0; i < nkeys; i++) {
         double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         app->key(app->model, keys[i]);
+        if (app->pump) /* what the terminal loop does: the key's own work, none of a task's */
+            app->pump(app->model, 0);
         draw(app, &s);
         double dt = clock_ms(CLOCK_MONOTONIC) - t0, dc = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
         t->wall_mean += dt / nkeys;

@@ -26,6 +26,10 @@ typedef struct ig_tui_app {
     int (*done)(void *model);
     int tick_ms;
     void (*tick)(void *model);
+    /* optional: long work.  pump finishes what is done (waiting up to
+     * wait_ms) and says whether work remains; while it does, the screen is
+     * redrawn every 100 ms so its progress moves. */
+    int (*pump)(void *model, int wait_ms);
 } ig_tui_app;
 
 /* tick is called after every key and at least every tick_ms (live views;

@@ -85,7 +85,7 @@ expect_row tr 3 "1ms      2      0 frontend         GET /item"
 keys tr e; expect tr "| errors only"
 expect tr " trace 1 of 2 |"
 keys tr c; expect tr " trace 1 of 26 |"
-keys tr f; expect tr "span name (regex, empty clears): "
+keys tr f; expect tr "span name (regex, empty clears):"
 type_text tr '^SELECT'; keys tr Enter
 expect tr "| name~^SELECT"
 expect tr " trace 1 of 21 |"

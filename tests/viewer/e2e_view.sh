@@ -54,15 +54,16 @@ if [ -f $go ]; then
   start go C.UTF-8 120 40 $go
   expect go "ignis view $go | cpu | total"
   expect go "main.hotLoop"
-  expect go " root | total"
-  keys go k; expect go " runtime.main | total"
-  keys go k k; expect go " main.hotLoop | total 1.80s (75.00% of all, 75.00% of zoom)"
-  keys go Enter; expect go " main.hotLoop | total 1.80s (75.00% of all, 100.00% of zoom)"
+  # the status line: numbers first, then the name, then module and file
+  expect go " total 2.40s (100.00% of all) | self 0 (0.00%) | root"
+  keys go k; expect go "| self 0 (0.00%) | runtime.main"
+  keys go k k; expect go " total 1.80s (75.00% of all) | self 1.80s (75.00%) | main.hotLoop | gopprof "
+  keys go Enter; expect go " total 1.80s (100.00% of zoom, 75.00% of all) | self 1.80s (100.00% of zoom) | main.hotLoop"
   expect go "| zoom 1"
   expect_not go "main.warmLoop"
   keys go Escape; expect go "main.warmLoop"
   keys go / w a r m Enter; expect go "/warm: matched 25.00% of total / 25.00% of view"
-  expect go " main.warmLoop | total 600ms"
+  expect go " total 600ms (25.00% of all) | self 600ms (25.00%) | main.warmLoop"
   keys go t; expect go "      flat   flat%    sum%        cum    cum%  name"
   expect go "     1.80s  75.00%  75.00%      1.80s  75.00%  main.hotLoop"
   keys go o; expect go "sorted by cum"
@@ -72,14 +73,14 @@ if [ -f $go ]; then
   # mouse (SGR 1006 reports, as xterm sends them): a click selects the frame
   # under the pointer, a double click zooms into it
   start mouse C.UTF-8 120 30 $go
-  expect mouse " root | total"
+  expect mouse "| self 0 (0.00%) | root"
   row=$(screen mouse | grep -n "main.warmLoop" | cut -d: -f1)
   col=$(screen mouse | grep "main.warmLoop" | awk '{ print index($0, "main.warmLoop") }')
   press() { printf '\e[<0;%d;%dM\e[<0;%d;%dm' "$1" "$2" "$1" "$2"; }
   keys mouse -l "$(press $((col + 2)) "$row")"
-  expect mouse " main.warmLoop | total 600ms (25.00% of all, 25.00% of zoom)"
+  expect mouse " total 600ms (25.00% of all) | self 600ms (25.00%) | main.warmLoop"
   keys mouse -l "$(press 3 "$row")$(press 3 "$row")" # one write: well inside the double-click interval
-  expect mouse " main.hotLoop | total 1.80s (75.00% of all, 100.00% of zoom)"
+  expect mouse " total 1.80s (100.00% of zoom, 75.00% of all) | self 1.80s (100.00% of zoom) | main.hotLoop"
   keys mouse q; expect mouse "exited rc=0"
 else
   echo "FAIL: $go missing"; fails=$((fails + 1))
@@ -100,14 +101,14 @@ main;render;alloc 10
 EOF
 start fo C.UTF-8 100 30 $tmp/new.folded
 expect fo "main"
-keys fo k k; expect fo " parse | total 80 (80.00% of all"
-keys fo k; expect fo " lex | total 70"
-keys fo l; expect fo " alloc | total 10"
+keys fo k k; expect fo " total 80 (80.00% of all) | self 0 (0.00%) | parse"
+keys fo k; expect fo " total 70 (70.00% of all) | self 70 (70.00%) | lex"
+keys fo l; expect fo " total 10 (10.00% of all) | self 10 (10.00%) | alloc"
 keys fo c; expect fo "callers of alloc"
 expect fo "callees of alloc"
 expect fo "render"
 keys fo Escape; expect fo "arrows move  Enter zoom"
-keys fo e; expect fo "export view to (.svg/.folded): ignis-view.svg"
+keys fo e; expect fo "export view to (.svg/.folded/.pb.gz): ignis-view.svg"
 for i in $(seq 14); do keys fo BSpace; done
 keys fo -l "$tmp/out.folded"; keys fo Enter
 expect fo "exported the view to $tmp/out.folded (folded)"
@@ -121,7 +122,7 @@ keys fo q; expect fo "exited rc=0"
 
 start df C.UTF-8 120 30 --diff $tmp/base.folded $tmp/new.folded
 expect df "ignis diff $tmp/new.folded"
-keys df k k k; expect df " lex | total 70 (70.00% of all, 70.00% of zoom) | self 70 (70.00%) | diff +30.00% (base 40.00%)"
+keys df k k k; expect df " total 70 (70.00% of all) | self 70 (70.00%) | diff +30.00% (base 40.00%) | lex"
 keys df t; expect df "cum%       dflat       dcum  name"
 expect df "        70  70.00%  70.00%         70  70.00%         +30        +30  lex"
 expect df "-30        -30  draw"
@@ -184,7 +185,7 @@ keys sm q; expect sm "exited rc=0"
 # a profile on standard input: keys still come from the terminal
 start si C.UTF-8 80 24 "- < $tmp/new.folded"
 expect si "ignis view - | samples | total 100"
-keys si k; expect si " main | total 100"
+keys si k; expect si " total 100 (100.00% of all) | self 0 (0.00%) | main"
 keys si q; expect si "exited rc=0"
 
 printf 'main;a_function_with_a_very_long_name_that_is_cut 1\nmain;b 1\n' > $tmp/long.folded
@@ -201,7 +202,7 @@ for i in $(seq 0 49); do printf 'f%02d;' $i; done | sed 's/;$/ 10\n/' > $tmp/dee
 start dp C.UTF-8 120 24 $tmp/deep.folded
 expect dp "| depth 0-20+"
 for i in $(seq 30); do keys dp k; done
-expect dp " f29 | total 10"
+expect dp "| self 0 (0.00%) | f29"
 expect dp "| depth 10-30+"
 keys dp q; expect dp "exited rc=0"
 

@@ -7,6 +7,8 @@
  */
 #include "tests/viewer/helpers.h"
 
+#include <stdio.h>
+
 #include "profile/tree.h"
 #include "viewer/layout.h"
 
@@ -233,6 +235,69 @@ static void test_fit_and_utf8(void **state)
     assert_int_equal(cp, 0xfffd);
 }
 
+/* A node with IG_WIDE_NODE or more children has them cached: the cached
+ * list is the tree's, in order, the frames drawn with the cache are the
+ * ones drawn without it, and another tree is never answered from the
+ * first one's cache. */
+static void test_wide_node_children(void **state)
+{
+    (void)state;
+    enum { N = IG_WIDE_NODE * 3 };
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    for (int i = 0; i < N; i++) {
+        char stack[64];
+        snprintf(stack, sizeof stack, "main;f%03d;leaf", i);
+        int64_t v = 1 + i % 7;
+        test_add(p, stack, &v, NULL);
+    }
+    ig_tree_opts o = {.value = 0};
+    ig_err err;
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    assert_non_null(t);
+    uint32_t main_node = node_by_path(t, (const char *[]){"main", NULL});
+    ig_child_cache cache = {0};
+    for (int round = 0; round < 2; round++) { /* the second round is answered from the cache */
+        const ig_child *kids;
+        size_t n = ig_tree_children(&cache, t, main_node, &kids);
+        assert_int_equal(n, N);
+        uint32_t ch = ig_tree_node_at(t, main_node)->first_child;
+        for (size_t k = 0; k < n; k++, ch = ig_tree_node_at(t, ch)->next_sibling) {
+            assert_int_equal(kids[k].node, ch);
+            assert_int_equal(kids[k].total, ig_tree_node_at(t, ch)->total);
+        }
+        assert_int_equal(ch, 0);
+    }
+    ig_frames plain = {0}, cached = {0};
+    ig_layout_spec s = {.tree = t, .width = 3 * N, .row0 = 10, .dir = -1, .nrows = 10};
+    ig_layout_flame(&plain, &s);
+    s.children = &cache;
+    ig_layout_flame(&cached, &s);
+    ig_layout_flame(&cached, &s);
+    assert_int_equal(cached.n, 2 * plain.n);
+    assert_true(plain.n > N);
+    for (size_t i = 0; i < plain.n; i++) {
+        assert_int_equal(cached.v[i].node, plain.v[i].node);
+        assert_int_equal(cached.v[i].col, plain.v[i].col);
+        assert_int_equal(cached.v[i].width, plain.v[i].width);
+        assert_int_equal(cached.v[plain.n + i].node, plain.v[i].node);
+    }
+
+    ignis_profile *p2;
+    ig_tree *t2 = tree_of(simple, &p2); /* the same cache, another tree */
+    const ig_child *kids;
+    size_t n = ig_tree_children(&cache, t2, node_by_path(t2, (const char *[]){"main", NULL}), &kids);
+    assert_int_equal(n, 2);
+    assert_string_equal(ig_tree_name(t2, ig_tree_node_at(t2, kids[0].node)->name), "a");
+    ig_child_cache_free(&cache);
+    ig_frames_free(&plain);
+    ig_frames_free(&cached);
+    ig_tree_free(t);
+    ig_tree_free(t2);
+    ignis_profile_free(p);
+    ignis_profile_free(p2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,7 +305,7 @@ int main(void)
         cmocka_unit_test(test_rounding_tiles),      cmocka_unit_test(test_narrow_frames_pruned),
         cmocka_unit_test(test_zoom_and_ancestors),  cmocka_unit_test(test_vertical_window),
         cmocka_unit_test(test_styles_by_kind),      cmocka_unit_test(test_diff_levels),
-        cmocka_unit_test(test_fit_and_utf8),
+        cmocka_unit_test(test_fit_and_utf8),        cmocka_unit_test(test_wide_node_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,7 +96,7 @@ static void test_initial_screen(void **state)
     /* root at the bottom of the graph (row 21), main above it */
     assert_int_equal(screen_find(f, "main"), 20);
     assert_int_equal(screen_find(f, "root"), 21);
-    assert_on_screen(f, "total 100 (100.00% of all, 100.00% of zoom)");
+    assert_on_screen(f, " total 100 (100.00% of all) | self 0 (0.00%) | root");
     close_viewer(f);
 }
 
@@ -118,7 +118,7 @@ static void test_navigation(void **state)
     assert_string_equal(selected(f), "b");
     keys(f, "l");
     assert_string_equal(selected(f), "c");
-    assert_on_screen(f, " c | total 30 (30.00% of all, 30.00% of zoom) | self 30 (30.00%)");
+    assert_on_screen(f, " total 30 (30.00% of all) | self 30 (30.00%) | c");
     keys(f, "jj");
     assert_string_equal(selected(f), "main");
     /* icicle: up goes to the parent */
@@ -134,13 +134,13 @@ static void test_zoom_stack(void **state)
     fixture *f = open_viewer(simple, NULL, 80, 24);
     keys(f, "kk\n"); /* zoom into a (80) */
     assert_int_equal(ig_viewer_zoom_node(f->v), f->v->sel);
-    assert_on_screen(f, " a | total 80 (80.00% of all, 100.00% of zoom)");
+    assert_on_screen(f, " total 80 (100.00% zoom, 80.00% all) | self 0 (0.00% zoom) | a");
     assert_on_screen(f, "| zoom 1");
     keys(f, "l"); /* d is outside the zoom: not drawn, a has no right neighbour */
     assert_string_equal(selected(f), "a");
     keys(f, "k");
     assert_string_equal(selected(f), "b");
-    assert_on_screen(f, " b | total 50 (50.00% of all, 62.50% of zoom)");
+    assert_on_screen(f, " total 50 (62.50% zoom, 50.00% all) | self 50 (62.50% zoom) | b");
     keys(f, "\n"); /* zoom into b */
     assert_int_equal(f->v->nzoom, 3);
     key(f, IG_KEY_ESC);
@@ -183,9 +183,10 @@ static void test_search(void **state)
     assert_string_equal(selected(f), "y");
     keys(f, "\n");
     assert_on_screen(f, "matched 30.00% of total / 40.00% of view");
-    /* a bad regex is reported and leaves no search */
+    /* a bad regex is reported and keeps the search there was */
     keys(f, "/(\n");
-    assert_false(f->v->has_search);
+    assert_true(f->v->has_search);
+    assert_string_equal(f->v->search, "^f$");
     assert_on_screen(f, "search: invalid regular expression '('");
     close_viewer(f);
 }
@@ -197,7 +198,7 @@ static void test_filters(void **state)
     keys(f, "f^c$\n");
     assert_on_screen(f, "total 30 | focus=^c$");
     keys(f, "f");
-    assert_string_equal(f->v->input, "^c$"); /* the prompt starts with the filter */
+    assert_string_equal(f->v->edit.text, "^c$"); /* the prompt starts with the filter */
     for (int i = 0; i < 3; i++)
         key(f, IG_KEY_BACKSPACE);
     keys(f, "\n");
@@ -405,8 +406,8 @@ static void test_export_zoomed_view(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/view.folded", dir);
     keys(f, "e");
-    assert_string_equal(f->v->input, "ignis-view.svg");
-    while (f->v->input_len)
+    assert_string_equal(f->v->edit.text, "ignis-view.svg");
+    while (f->v->edit.len)
         key(f, IG_KEY_BACKSPACE);
     keys(f, path);
     keys(f, "\n");
@@ -485,7 +486,7 @@ static void test_set_profile_keeps_zoom(void **state)
     ig_err err;
     assert_int_equal(ig_viewer_set_profile(f->v, p2, &err), 0);
     ig_viewer_render(f->v, &f->s);
-    assert_on_screen(f, " a | total 10 (66.67% of all, 100.00% of zoom)");
+    assert_on_screen(f, " total 10 (100.00% zoom, 66.67% all) | self 0 (0.00% zoom) | a");
     ignis_profile_free(f->p);
     f->p = p2;
     close_viewer(f);
@@ -536,6 +537,290 @@ static void test_random_keys_keep_invariants(void **state)
     close_viewer(f);
 }
 
+
+/* Search as you type: every edit searches; Esc puts the previous search
+ * back; smart case (a capital letter makes case count, "(?i)" ignores it). */
+static void test_search_as_you_type(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {"main;Hot 30", "main;hot 20", "main;cold 50", NULL};
+    fixture *f = open_viewer(lines, NULL, 120, 30);
+    keys(f, "/ho");
+    assert_int_equal(f->v->prompt, IG_PROMPT_SEARCH);
+    assert_true(f->v->has_search); /* before Enter */
+    assert_string_equal(f->v->search, "ho");
+    assert_true(f->v->search_icase);
+    assert_true(f->v->match_ready);
+    assert_true(f->v->match_total > 0.499 && f->v->match_total < 0.501); /* Hot and hot: 50 of 100 */
+    keys(f, "\n");
+    assert_on_screen(f, "/ho: matched 50.00% of total / 50.00% of view (n/N: next/prev; any case)");
+    keys(f, "/H");
+    assert_false(f->v->search_icase);
+    assert_true(f->v->match_total > 0.299 && f->v->match_total < 0.301); /* Hot only */
+    key(f, IG_KEY_ESC); /* back to the search before the prompt */
+    assert_string_equal(f->v->search, "ho");
+    keys(f, "/(?i)HOT\n");
+    assert_true(f->v->match_total > 0.499 && f->v->match_total < 0.501);
+    /* Up recalls the last search */
+    keys(f, "/");
+    key(f, IG_KEY_UP);
+    assert_string_equal(f->v->edit.text, "(?i)HOT");
+    key(f, IG_KEY_ESC);
+    close_viewer(f);
+}
+
+/* q and Esc close the help; q does not quit there. */
+static void test_help_closes_with_q(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 80, 30);
+    keys(f, "?");
+    assert_on_screen(f, "ignis view: keys (the same in ignis top)");
+    assert_on_screen(f, "reset the sliding window (the -o file keeps all)  [top]");
+    keys(f, "q");
+    assert_false(f->v->quit);
+    assert_int_equal(f->v->mode, IG_MODE_FLAME);
+    keys(f, "t?");
+    key(f, IG_KEY_ESC);
+    assert_int_equal(f->v->mode, IG_MODE_TOP);
+    key(f, IG_KEY_CTRL_L); /* a redraw changes nothing */
+    assert_int_equal(f->v->mode, IG_MODE_TOP);
+    close_viewer(f);
+}
+
+/* Zoomed, shares are of the zoom and never above 100%: the zoom's
+ * ancestors (drawn dimmed) say they contain it. */
+static void test_zoom_percentages(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 120, 24);
+    keys(f, "kk\n"); /* zoom a (80) */
+    keys(f, "j");    /* main, an ancestor: 100 of a zoom of 80 */
+    assert_string_equal(selected(f), "main");
+    assert_on_screen(f, " total 100 (contains the zoom, 100.00% of all) | self 0 (0.00% of all) | main");
+    for (int r = 0; r < f->s.h; r++) {
+        char *row = ig_screen_row(&f->s, r);
+        assert_null(strstr(row, "125.00%"));
+        free(row);
+    }
+    keys(f, "kk"); /* b: 50 of 80 */
+    assert_on_screen(f, " total 50 (62.50% of zoom, 50.00% of all) | self 50 (62.50% of zoom) | b");
+    close_viewer(f);
+}
+
+/* In a diff the selected frame keeps its diff colour, marked by reverse
+ * video and brackets; in the table the deltas keep their colours. */
+static void test_diff_selection_keeps_colour(void **state)
+{
+    (void)state;
+    static const char *const base[] = {"main;a 50", "main;b 50", NULL};
+    static const char *const now[] = {"main;a 80", "main;b 20", NULL};
+    fixture *f = open_viewer(now, base, 120, 24);
+    keys(f, "kk");
+    assert_string_equal(selected(f), "a");
+    int row = screen_find(f, "[a");
+    assert_true(row >= 0);
+    char *text = ig_screen_row(&f->s, row);
+    int col = (int)(strstr(text, "[a") - text);
+    free(text);
+    const ig_cell *c = ig_screen_cell(&f->s, row, col + 1);
+    assert_int_equal(c->style, IG_ST_GROW2); /* a grew: its colour stays */
+    assert_true(c->attr & IG_ATTR_REVERSE);
+    assert_on_screen(f, "]");
+    keys(f, "t");
+    row = screen_find(f, "+30        +30  a");
+    assert_true(row >= 0);
+    text = ig_screen_row(&f->s, row);
+    col = (int)(strstr(text, "+30") - text);
+    free(text);
+    /* the selected row is b or a; a grew, its delta stays red */
+    assert_int_equal(ig_screen_cell(&f->s, row, col)->style, IG_ST_GROW2);
+    close_viewer(f);
+}
+
+/* Long C++ names are folded in frames, the table and the status line; F
+ * shows them whole. */
+static void test_cxx_names_folded(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {"main;std::vector<int, std::allocator<int> >::push_back(int const&) 10", NULL};
+    fixture *f = open_viewer(lines, NULL, 120, 24);
+    keys(f, "kk");
+    assert_on_screen(f, "| std::vector<\xe2\x80\xa6>::push_back(\xe2\x80\xa6)");
+    keys(f, "F");
+    assert_on_screen(f, "| std::vector<int, std::allocator<int> >::push_back(int const&)");
+    keys(f, "F");
+    keys(f, "t");
+    assert_on_screen(f, "  std::vector<\xe2\x80\xa6>::push_back(\xe2\x80\xa6)");
+    close_viewer(f);
+}
+
+/* The status line: numbers first, the name cut to what is left, then the
+ * module and file:line of the frame. */
+static void test_status_line_order(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_mapping m = {0x1000, 0x2000, 0, ignis_profile_intern(p, "/usr/lib/libwork.so"), 0, true, true, true, true};
+    uint32_t mid = ignis_profile_add_mapping(p, &m);
+    char longname[200];
+    memset(longname, 'w', 120);
+    longname[120] = 0;
+    uint32_t fmain = ignis_profile_function_named(p, "main", "src/main.c", 3);
+    uint32_t fwork = ignis_profile_function_named(p, longname, "src/work.c", 40);
+    ignis_line lm = {fmain, 7, 0}, lw = {fwork, 42, 0};
+    ignis_location locm = {mid, 0x1010, &lm, 1, IGNIS_FRAME_USER, false};
+    ignis_location locw = {mid, 0x1020, &lw, 1, IGNIS_FRAME_USER, false};
+    uint32_t locs[2] = {ignis_profile_add_location(p, &locw), ignis_profile_add_location(p, &locm)};
+    int64_t val = 5;
+    ignis_profile_add_sample(p, ignis_profile_add_stack(p, locs, 2), 0, &val);
+    ig_err err;
+    ig_viewer *v = ig_viewer_new(p, NULL, "t", &err);
+    assert_non_null(v);
+    ig_screen s;
+    ig_screen_init(&s, 100, 20, 1);
+    ig_viewer_key(v, 'k');
+    ig_viewer_key(v, 'k');
+    ig_viewer_render(v, &s);
+    char *row = ig_screen_row(&s, s.h - 2);
+    /* numbers whole, the long name cut, the location at the end */
+    assert_non_null(strstr(row, " total 5 (100.00% of all) | self 5 (100.00%) | www"));
+    assert_non_null(strstr(row, "\xe2\x80\xa6 | libwork.so src/work.c:40"));
+    free(row);
+    /* by line: the frame's own line */
+    ig_viewer_key(v, 'g');
+    ig_viewer_render(v, &s);
+    row = ig_screen_row(&s, 0);
+    assert_non_null(strstr(row, "| by line"));
+    free(row);
+    ig_viewer_key(v, 'k');
+    ig_viewer_key(v, 'k');
+    ig_viewer_render(v, &s);
+    row = ig_screen_row(&s, s.h - 2);
+    assert_non_null(strstr(row, "libwork.so src/work.c:42"));
+    free(row);
+    ig_screen_free(&s);
+    ig_viewer_free(v);
+    ignis_profile_free(p);
+}
+
+/* g cycles what a frame is: function, line, file, module. */
+static void test_granularity_key(void **state)
+{
+    (void)state;
+    fixture *f = open_viewer(simple, NULL, 120, 24);
+    keys(f, "g");
+    assert_int_equal(f->v->gran, IG_GRAN_LINE);
+    keys(f, "g");
+    assert_on_screen(f, "| by file");
+    assert_on_screen(f, "[no file]"); /* a folded profile knows no files */
+    keys(f, "gg");
+    assert_int_equal(f->v->gran, IG_GRAN_FUNCTION);
+    assert_on_screen(f, "main");
+    close_viewer(f);
+}
+
+/* L: the selected function's lines with their costs beside the source. */
+static void test_source_view(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ig-src-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/work.c", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int i = 1; i <= 20; i++)
+        fprintf(fp, "line %d of work.c\n", i);
+    fclose(fp);
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    uint32_t fmain = ignis_profile_function_named(p, "main", "main.c", 1);
+    uint32_t fwork = ignis_profile_function_named(p, "work", path, 10);
+    for (int64_t line = 11; line <= 12; line++) {
+        ignis_line lm = {fmain, 2, 0}, lw = {fwork, line, 0};
+        ignis_location locm = {0, 0x10, &lm, 1, IGNIS_FRAME_USER, false};
+        ignis_location locw = {0, 0x20 + (uint64_t)line, &lw, 1, IGNIS_FRAME_USER, false};
+        uint32_t locs[2] = {ignis_profile_add_location(p, &locw), ignis_profile_add_location(p, &locm)};
+        int64_t val = line == 11 ? 7 : 3;
+        ignis_profile_add_sample(p, ignis_profile_add_stack(p, locs, 2), 0, &val);
+    }
+    ig_err err;
+    ig_viewer *v = ig_viewer_new(p, NULL, "t", &err);
+    ig_screen s;
+    ig_screen_init(&s, 100, 24, 1);
+    ig_viewer_key(v, 'k');
+    ig_viewer_key(v, 'k');
+    assert_string_equal(ig_viewer_selected_name(v), "work");
+    ig_viewer_key(v, 'L');
+    ig_viewer_render(v, &s);
+    assert_int_equal(v->mode, IG_MODE_SOURCE);
+    int seen = 0;
+    for (int r = 0; r < s.h; r++) {
+        char *row = ig_screen_row(&s, r);
+        if (strstr(row, "       7        7     11  line 11 of work.c"))
+            seen |= 1;
+        if (strstr(row, "       3        3     12  line 12 of work.c"))
+            seen |= 2;
+        if (strstr(row, "       .        .     10  line 10 of work.c"))
+            seen |= 4;
+        if (strstr(row, "flat 10 (100.00%) | cum 10 (100.00%) | work"))
+            seen |= 8;
+        free(row);
+    }
+    assert_int_equal(seen, 15);
+    assert_string_equal(ig_source_at(v->source, 0)->name, "work");
+    ig_viewer_key(v, IG_KEY_ESC);
+    assert_int_equal(v->mode, IG_MODE_FLAME);
+    /* the root is no function */
+    v->sel = 0;
+    ig_viewer_key(v, 'L');
+    assert_int_equal(v->mode, IG_MODE_FLAME);
+    assert_true(v->message_is_error);
+    ig_screen_free(&s);
+    ig_viewer_free(v);
+    ignis_profile_free(p);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Callers/callees of a function with thousands of tiny callees: the tiny
+ * ones merge into cut leaves, the totals stay exact. */
+static void test_sandwich_cuts_tiny_frames(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    int64_t big = 100000, one = 1;
+    test_add(p, "main;f;g", &big, NULL);
+    char stack[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(stack, sizeof stack, "main;f;tiny%04d;deeper", i);
+        test_add(p, stack, &one, NULL);
+    }
+    ig_err err;
+    ig_viewer *v = ig_viewer_new(p, NULL, "t", &err);
+    assert_int_equal(ig_viewer_show_sandwich(v, "f"), 0);
+    const ig_tree *down = v->callees;
+    const ig_tree_node *fd = ig_tree_node_at(down, ig_tree_node_at(down, 0)->first_child);
+    assert_int_equal(fd->total, 105000);
+    assert_int_equal(fd->self, 0);
+    /* g is kept whole; each tinyNNNN (1 < 105000/4096) is a leaf: "deeper" is cut */
+    size_t tiny = 0, deeper = 0;
+    for (uint32_t i = 0; i < ig_tree_size(down); i++) {
+        const char *n = ig_tree_name(down, ig_tree_node_at(down, i)->name);
+        tiny += !strncmp(n, "tiny", 4);
+        deeper += !strcmp(n, "deeper");
+    }
+    assert_int_equal(tiny, 5000);
+    assert_int_equal(deeper, 0);
+    const ig_tree *up = v->callers;
+    assert_int_equal(ig_tree_node_at(up, 0)->total, 105000);
+    ig_viewer_free(v);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +839,15 @@ int main(void)
         cmocka_unit_test(test_help_and_quit),
         cmocka_unit_test(test_set_profile_keeps_zoom),
         cmocka_unit_test(test_random_keys_keep_invariants),
+        cmocka_unit_test(test_search_as_you_type),
+        cmocka_unit_test(test_help_closes_with_q),
+        cmocka_unit_test(test_zoom_percentages),
+        cmocka_unit_test(test_diff_selection_keeps_colour),
+        cmocka_unit_test(test_cxx_names_folded),
+        cmocka_unit_test(test_status_line_order),
+        cmocka_unit_test(test_granularity_key),
+        cmocka_unit_test(test_source_view),
+        cmocka_unit_test(test_sandwich_cuts_tiny_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
