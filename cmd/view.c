@@ -44,8 +44,9 @@ static void usage(FILE *out)
             "       ignis view [options] --diff BASE NEW\n"
             "       ignis view traces.db | FILE.jsonl\n"
             "       ignis view --collect [traces.db]\n\n"
-            "Explore a profile (pprof, folded stacks, perf script) in the terminal:\n"
-            "flame graph, top table, callers/callees, search, filters, export.\n"
+            "Explore a profile (pprof, OTLP profiles, folded stacks, perf script; a file or\n"
+            "an http(s):// URL such as http://host:6060/debug/pprof/profile?seconds=30) in\n"
+            "the terminal: flame graph, top table, callers/callees, search, filters, export.\n"
             "Or the traces of a trace store (what `ignis collect` writes) or of an\n"
             "OTLP-JSON lines file: trace list, waterfall, span details, operations.\n\n"
             "Options:\n"
@@ -57,6 +58,7 @@ static void usage(FILE *out)
             "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
             CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
+            CMD_HELP_SPANS
             "      --source-path DIRS  where the source view looks for moved files (':'-separated)\n"
             "      --inverted        start with the root at the top (also --icicle)\n"
             "  -h, --help            this help\n\n"
@@ -81,7 +83,7 @@ static int parse(int argc, char **argv, struct view_opts *o)
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
-                                            cmd_inverted_opts, cmd_granularity_opts, NULL};
+                                            cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts, NULL};
     cmd_opts a;
     cmd_opts_init(&a, "view", tables, argc, argv, 0);
     int id, rc = -1;
@@ -108,12 +110,17 @@ static int parse(int argc, char **argv, struct view_opts *o)
     return rc;
 }
 
+static int span_options_given(const cmd_common *c)
+{
+    return c->nspan_ids || c->trace_id || c->span_name || c->spans_src || c->slow_vs_fast || c->threshold;
+}
+
 /* Options that only mean something for a profile. */
 static int profile_options_given(const struct view_opts *o)
 {
     const cmd_common *c = &o->c;
     return c->diff || c->value || c->format || c->nactive || c->inverted || c->granularity || c->sort >= 0 ||
-           c->normalize || o->source_path;
+           c->normalize || o->source_path || span_options_given(c);
 }
 
 static double now_ms(void)
@@ -259,7 +266,7 @@ enum { INPUT_PROFILE = 0, INPUT_STORE, INPUT_OTLP_JSON };
 static int input_kind(const char *path)
 {
     struct stat st;
-    if (!strcmp(path, "-"))
+    if (!strcmp(path, "-") || ig_is_url(path)) /* a URL is a profile, whatever it ends with */
         return INPUT_PROFILE;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* a FIFO is read once, by the profile loader */
         return has_suffix(path, ".jsonl") ? INPUT_OTLP_JSON : INPUT_PROFILE;
@@ -469,14 +476,32 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     return rc;
 }
 
-static int view_profile(const struct view_opts *o)
+static int view_profile(struct view_opts *o)
 {
     double t0 = now_ms(), c0 = cpu_ms();
     const char *bench = getenv("IGNIS_VIEW_BENCH");
-    const cmd_common *c = &o->c;
+    cmd_common *c = &o->c;
+    ignis_profile *pre = NULL, *pre_base = NULL;
+    if (span_options_given(c)) { /* they need the profile: loaded here, before the screen */
+        int src;
+        if (!(pre = cmd_load_profile("view", o->path, c->format)))
+            return 1;
+        if ((src = cmd_apply_spans("view", c, &pre, &pre_base)) != 0) {
+            ignis_profile_free(pre);
+            ignis_profile_free(pre_base);
+            return src;
+        }
+        if (!pre_base && c->diff && !(pre_base = cmd_load_profile("view", c->diff, c->format))) {
+            ignis_profile_free(pre);
+            return 1;
+        }
+        cmd_common_tree_opts(c, &o->fixed);
+    }
     ig_viewer_load load = {o->path, c->diff, c->format, c->value, c->focus, c->ignore, c->thread,
                            (ig_granularity)c->granularity, c->inverted, o->source_path};
     load.fixed = &o->fixed;
+    load.preloaded = pre;
+    load.preloaded_base = pre_base;
     ig_viewer *v = ig_viewer_new_loading(&load, 1);
     if (c->sort >= 0)
         v->sort = (ig_top_sort)c->sort;

@@ -77,6 +77,10 @@ typedef struct ig_viewer_load {
     int icicle;
     const char *source_path;            /* search path of the source view */
     const ig_tree_opts *fixed;          /* NULL, or filters no key changes (ig_viewer.fixed) */
+    /* Profiles the command loaded already (e.g. the two halves of
+     * --slow-vs-fast): the load task adopts them instead of reading path
+     * and base_path, and the viewer frees them. */
+    struct ignis_profile *preloaded, *preloaded_base;
 } ig_viewer_load;
 
 struct ig_task;

@@ -85,6 +85,8 @@ static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
         t.tagfocus = o->fixed->tagfocus;
         t.tagignore = o->fixed->tagignore;
         t.normalize = o->fixed->normalize;
+        t.keep_labels = o->fixed->keep_labels; /* --span, --trace, --span-name */
+        t.keep_labels_ctx = o->fixed->keep_labels_ctx;
     }
     t.value = o->value;
     t.focus = o->focus;
@@ -99,6 +101,8 @@ static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
 
 static void run_load(ig_task *t, ig_progress *pr)
 {
+    if (t->out_profile) /* preloaded by the command */
+        return;
     ig_progress_step(pr, "reading", 0);
     if (ig_profile_load(t->load.path, t->load.format, &t->out_profile, &t->err) < 0) {
         t->failed = 1;
@@ -275,6 +279,9 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
         t->load.path = t->arg = ig_xstrdup(v->load->path);
         t->load.base_path = t->arg2 = v->load->base_path ? ig_xstrdup(v->load->base_path) : NULL;
         t->load.format = t->title = v->load->format ? ig_xstrdup(v->load->format) : NULL;
+        t->out_profile = v->load->preloaded; /* the task owns them now */
+        t->out_base = v->load->preloaded_base;
+        v->load->preloaded = v->load->preloaded_base = NULL;
         break;
     case IG_NEED_TREE:
     case IG_NEED_TREE_BG:

@@ -71,6 +71,14 @@ run svg flame "$P" --slow-vs-fast "GET /orders" -o "$T/svf.svg"
 [ "$RC" -eq 0 ] || fail "flame --slow-vs-fast: exit $RC: $(cat "$T/svg.err")"
 grep -q "lock_wait" "$T/svf.svg" || fail "the diff flame graph lacks lock_wait"
 
+# the viewer selects the same samples (its bench mode counts the tree's nodes)
+IGNIS_VIEW_BENCH=1 "$IGNIS" view "$P" --span-name "GET /health" >"$T/vh.out" 2>"$T/vh.err" </dev/null
+grep -q "tree_nodes=3 " "$T/vh.out" || fail "view --span-name: $(cat "$T/vh.out" "$T/vh.err")"
+IGNIS_VIEW_BENCH=1 "$IGNIS" view "$P" --slow-vs-fast "GET /orders" >"$T/vs.out" 2>"$T/vs.err" </dev/null
+grep -q "tree_nodes=5 " "$T/vs.out" || fail "view --slow-vs-fast: $(cat "$T/vs.out" "$T/vs.err")"
+grep -q "2 of 20 spans above 20ms" "$T/vs.err" || fail "view --slow-vs-fast summary: $(cat "$T/vs.err")"
+run e view "$P" --span-name nosuch; one_line_error e 1 "ignis view: --span-name: no sample was taken"
+
 # ---- bad input ------------------------------------------------------------------------
 run e report "$P" --span xyz;            one_line_error e 2 "--span: 'xyz' is not a span id"
 run e report "$P" --trace 00;            one_line_error e 2 "--trace: '00' is not a trace id"
