@@ -21,6 +21,7 @@
 #pragma weak cmd_report
 #pragma weak cmd_convert
 #pragma weak cmd_collect
+#pragma weak cmd_agent
 
 struct command {
     const char *name;
@@ -35,6 +36,7 @@ static const struct command commands[] = {
     {"convert", cmd_convert, "convert between pprof, folded stacks and perf script"},
     {"view", cmd_view, "explore a profile in the terminal (flame graph, top, callers)"},
     {"top", cmd_top, "live view of a running process's hottest functions"},
+    {"agent", cmd_agent, "profile every process continuously: one profile per interval (record -a --every)"},
     {"collect", cmd_collect, "receive OpenTelemetry traces (OTLP/HTTP) into a local trace store"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,6 +1,8 @@
 # profiler/ — the sampling engine (perf events, unwinding, recording) behind
 # `ignis record` and `ignis top`; the symbolizer lives in profiler/sym/.
 CLI_SRCS += profiler/perf.c profiler/procmap.c profiler/unwind.c profiler/record.c cmd/record.c
+# system-wide recording (-a, --cgroup): /proc and cgroupfs
+CLI_SRCS += profiler/syswide.c cmd/agent.c
 # the OTEP 4719/4947 span context reader (profiler/spanctx.c), its test and fuzz target
 CLI_SRCS += profiler/spanctx.c
 TEST_BINS += tests/profiler/test_spanctx tests/fuzz/replay_fuzz_spanctx

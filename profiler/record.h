@@ -48,6 +48,9 @@ typedef struct ig_record_opts {
                                    * elsewhere ends the wait at once; NULL:
                                    * the caller's mask.  Must outlive the
                                    * recorder. */
+    bool all;              /* every process on every CPU (-a), but this one;
+                            * narrowed by pids (and their children) or cgroup */
+    const char *cgroup;    /* with all: only the tasks of this cgroup directory */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
@@ -80,6 +83,8 @@ typedef struct ig_record_stats {
     pid_t child;           /* the launched command, 0 for -p */
     int child_status;      /* its wait status once it exited, else -1 */
     int64_t start_ns;      /* CLOCK_REALTIME at attach */
+    uint64_t procs;        /* with all: processes in the table now (pruned at exit) */
+    uint64_t procs_seen;   /* ... and in total */
 } ig_record_stats;
 
 typedef struct ig_recorder ig_recorder;
@@ -87,7 +92,9 @@ typedef struct ig_recorder ig_recorder;
 /* Validates options, attaches (or forks and execs argv, attaching before
  * the exec) and returns a recorder that is sampling.  On failure returns
  * NULL with a one-line reason in err (no such process, permission with the
- * perf_event_paranoid / CAP_PERFMON fix, bad option value, exec failure). */
+ * perf_event_paranoid / CAP_PERFMON fix, bad option value, exec failure).
+ * With o->all every process but this one is sampled (labels pid, process,
+ * thread, tid); processes are pruned from its tables when they exit. */
 ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err);
 
 /* Waits up to timeout_ms for data, then drains every ring into the current
