@@ -30,7 +30,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"record", cmd_record, "profile a running process (-p PID) or a command (-- CMD)"},
+    {"record", cmd_record, "profile a running process (-p PID), a command (-- CMD) or all (-a)"},
     {"report", cmd_report, "print the top functions of a profile, like pprof -top"},
     {"flame", cmd_flame, "write an interactive SVG flame graph of a profile"},
     {"convert", cmd_convert, "convert between pprof, folded stacks and perf script"},

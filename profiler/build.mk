@@ -10,3 +10,5 @@ FUZZERS += fuzz/fuzz_spanctx.c
 CLI_PKGS += libunwind-generic libdw libelf
 BENCH_BINS += bench/profiler_engine
 BENCH_SCRIPTS += bench/profiler.sh
+# continuous system-wide profiling: ignis agent CPU% and RSS at 19 and 99 Hz
+BENCH_SCRIPTS += bench/agent.sh

@@ -71,4 +71,18 @@ echo "cpu_blip: $blip of $blip_all samples in main;blip_run;blip_hot"
 table=$(sed -n 's/^  processes *\([0-9]*\) in the table at the end, \([0-9]*\) seen.*/\1/p' "$T/rec.err")
 seen=$(sed -n 's/^  processes *\([0-9]*\) in the table at the end, \([0-9]*\) seen.*/\2/p' "$T/rec.err")
 [ -n "$table" ] && [ $((seen - table)) -ge 20 ] || fail "process table not pruned: $table of $seen"
+
+# -a -p narrows to the listed processes (and their children)
+start_record -a -p "$shares" -d 600 -o "$T/p.folded"
+wait_recording
+s0=$(cpu_ticks "$shares")
+for _ in $(seq 2400); do
+  [ $(( $(cpu_ticks "$shares") - s0 )) -ge $((hz / 2)) ] && break
+  sleep 0.05
+done
+kill -INT "$REC_PID"
+wait_record
+[ "$REC_STATUS" = 0 ] || { cat "$T/rec.err"; fail "record -a -p exited $REC_STATUS"; }
+[ "$(folded_sum "$T/p.folded" ';hot_[abcd]$')" -gt 0 ] || fail "record -a -p: $SH not sampled"
+[ "$(folded_sum "$T/p.folded" 'recurse_leaf|inlined_hot')" = 0 ] || fail "record -a -p: $RC sampled too"
 echo ok
