@@ -511,8 +511,9 @@ int cmd_record(int argc, char **argv)
     if (written && !a.quiet)
         print_summary(&final, secs, cpu_seconds() - cpu0, a.output);
     if (written && !a.quiet && a.o.all)
-        fprintf(stderr, "  processes         %llu in the table at the end, %llu seen (pruned at exit)\n",
-                (unsigned long long)final.procs, (unsigned long long)final.procs_seen);
+        fprintf(stderr, "  processes         %llu in the table at the end, %llu seen (pruned at exit); caches rebuilt %llu times\n",
+                (unsigned long long)final.procs, (unsigned long long)final.procs_seen,
+                (unsigned long long)final.cache_trims);
     free(a.pids), free(a.tids);
     return rc;
 }

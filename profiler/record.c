@@ -133,7 +133,7 @@ struct ig_recorder {
     bool all;             /* -a: labels pid and process; processes pruned at exit */
     bool everyone;        /* -a without -p: every process is followed */
     pid_t self;           /* never followed */
-    uint64_t cache_trims; /* module and symbol caches dropped (see trim_caches) */
+    size_t max_modules;   /* -a: module files kept before the caches are rebuilt (trim_caches) */
     size_t ring_pages;
     bool follow;
 
@@ -340,7 +340,8 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * before it has been symbolized into the profile by then, and the table
  * holds only what is alive.  Modules (mmapped ELF files) and the
  * symbolizer's caches outlive processes, so between profiles they are
- * dropped once they exceed SYSWIDE_MAX_MODULES files and rebuilt from the
+ * dropped once they exceed SYSWIDE_MAX_MODULES files ($IGNIS_MAX_MODULES
+ * overrides it, for tests) and rebuilt from the
  * live processes' /proc maps (trim_caches): a machine that runs ever new
  * binaries for days keeps a bounded footprint. */
 #define SYSWIDE_MAX_MODULES 1024
@@ -407,7 +408,7 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
  * rebuilds the live processes' maps from /proc. */
 static void trim_caches(ig_recorder *r)
 {
-    if (!r->all || r->mods.n <= SYSWIDE_MAX_MODULES)
+    if (!r->all || r->mods.n <= r->max_modules)
         return;
     for (size_t i = 0; i < r->nprocs; i++) {
         ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
@@ -424,7 +425,7 @@ static void trim_caches(ig_recorder *r)
         p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
         ig_symtab_perfmap_hold(r->sym, p->pid);
     }
-    r->cache_trims++;
+    r->st.cache_trims++;
 }
 
 /* ---- how much of the targets' CPU time was sampled ----------------------------
@@ -834,6 +835,8 @@ static int attach_all(ig_recorder *r, ig_err *err)
     r->all = true;
     r->everyone = !r->o.npids;
     r->self = getpid();
+    const char *limit = getenv("IGNIS_MAX_MODULES"); /* tests: trim at every interval */
+    r->max_modules = limit && atol(limit) > 0 ? (size_t)atol(limit) : SYSWIDE_MAX_MODULES;
     if (r->o.cgroup && (r->popts.cgroup_fd = ig_cgroup_open(r->o.cgroup, err)) < 0) {
         r->popts.cgroup_fd = 0;
         return -1;

@@ -85,6 +85,8 @@ typedef struct ig_record_stats {
     int64_t start_ns;      /* CLOCK_REALTIME at attach */
     uint64_t procs;        /* with all: processes in the table now (pruned at exit) */
     uint64_t procs_seen;   /* ... and in total */
+    uint64_t cache_trims;  /* ... module and symbol caches rebuilt (more than
+                            * 1024 files, or $IGNIS_MAX_MODULES, at a profile's end) */
 } ig_record_stats;
 
 typedef struct ig_recorder ig_recorder;
