@@ -303,7 +303,7 @@ static int parse_args(int argc, char **argv, record_args *a)
     if (a->o.all && (a->o.ntids || a->o.argv))
         return cmd_error("record", "%s: -a takes -p or --cgroup, not %s", a->o.argv ? a->o.argv[0] : "--tid",
                          a->o.argv ? "a command" : "--tid"), 2;
-    if (a->every > 0 && !a->output)
+    if (a->every > 0 && (!a->output || !strcmp(a->output, "-")))
         return cmd_error("record", "--every: give the folder for the profiles with -o DIR/"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;

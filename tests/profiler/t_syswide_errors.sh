@@ -18,6 +18,7 @@ expect 2 '^ignis record: --tid: -a takes -p or --cgroup, not --tid' -a --tid 1
 expect 2 '^ignis record: --every 5x: expected an interval' -a --every 5x -o "$T/d/"
 expect 2 '^ignis record: --every 0: expected an interval' -a --every 0 -o "$T/d/"
 expect 2 '^ignis record: --every: give the folder' -a --every 1s
+expect 2 '^ignis record: --every: give the folder' -a --every 1s -o -
 : >"$T/file"
 expect 1 "^ignis record: -o $T/file: not a directory" -a --every 1s -o "$T/file"
 expect 1 "^ignis record: -o $T/no/such/: No such file" -a --every 1s -o "$T/no/such/"
