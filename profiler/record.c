@@ -341,9 +341,9 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * holds only what is alive.  Modules (mmapped ELF files) and the
  * symbolizer's caches outlive processes, so between profiles they are
  * dropped once they exceed SYSWIDE_MAX_MODULES files ($IGNIS_MAX_MODULES
- * overrides it, for tests) and rebuilt from the
- * live processes' /proc maps (trim_caches): a machine that runs ever new
- * binaries for days keeps a bounded footprint. */
+ * overrides it, for tests); a live process reads its /proc maps again at
+ * its next sample (trim_caches), so a trim costs what is sampled next: a
+ * machine that runs ever new binaries for days keeps a bounded footprint. */
 #define SYSWIDE_MAX_MODULES 1024
 
 /* The process of a record in everyone mode: found or made known now; NULL
@@ -404,8 +404,8 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
         forget_proc(r, pid);
 }
 
-/* Drops every module and symbol cache when they grew past the limit, and
- * rebuilds the live processes' maps from /proc. */
+/* Drops every module and symbol cache when they grew past the limit; each
+ * process reads its /proc maps again when it is next sampled. */
 static void trim_caches(ig_recorder *r)
 {
     if (!r->all || r->mods.n <= r->max_modules)
@@ -413,18 +413,14 @@ static void trim_caches(ig_recorder *r)
     for (size_t i = 0; i < r->nprocs; i++) {
         ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
         proc_invalidate(r->procs[i]);
+        r->procs[i]->maps_stale = true; /* read again at its next sample, and only then */
     }
     ig_modcache_free(&r->mods);
     ig_symtab_free(r->sym);
     r->sym = ig_symtab_new();
     ig_symtab_set_cache_dir(r->sym, r->o.cache_dir);
-    for (size_t i = 0; i < r->nprocs; i++) {
-        proc *p = r->procs[i];
-        if (ig_maps_load(&p->maps, &r->mods, p->pid) == 0)
-            hold_module_files(r, &p->maps);
-        p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
-        ig_symtab_perfmap_hold(r->sym, p->pid);
-    }
+    for (size_t i = 0; i < r->nprocs; i++)
+        ig_symtab_perfmap_hold(r->sym, r->procs[i]->pid);
     r->st.cache_trims++;
 }
 
