@@ -29,6 +29,7 @@ int cmd_record(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* Prints "ignis CMD: msg" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -21,6 +21,7 @@
 #pragma weak cmd_report
 #pragma weak cmd_convert
 #pragma weak cmd_collect
+#pragma weak cmd_agent
 
 struct command {
     const char *name;
@@ -29,12 +30,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"record", cmd_record, "profile a running process (-p PID) or a command (-- CMD)"},
+    {"record", cmd_record, "profile a running process (-p PID), a command (-- CMD) or all (-a)"},
     {"report", cmd_report, "print the top functions of a profile, like pprof -top"},
     {"flame", cmd_flame, "write an interactive SVG flame graph of a profile"},
     {"convert", cmd_convert, "convert between pprof, folded stacks and perf script"},
     {"view", cmd_view, "explore a profile in the terminal (flame graph, top, callers)"},
     {"top", cmd_top, "live view of a running process's hottest functions"},
+    {"agent", cmd_agent, "profile every process continuously: one profile per interval (record -a --every)"},
     {"collect", cmd_collect, "receive OpenTelemetry traces (OTLP/HTTP) into a local trace store"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -16,8 +16,11 @@
  * status (cmd/stop.h).  The symbolizer's
  * persistent cache lives in ig_symtab_default_cache_dir() unless
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
- * attach until the profile and the cache are written.
+ * attach until the profile and the cache are written.  -a samples every
+ * process (profiler/syswide.c); --every writes one profile per interval
+ * into a folder (cmd/agent.c).
  */
+#include "cmd/agent.h"
 #include "cmd/cmd.h"
 #include "cmd/stop.h"
 
@@ -75,12 +78,18 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ignis record [options] -p PID[,PID...]\n"
-            "       ignis record [options] -- CMD [ARGS...]\n\n"
+            "       ignis record [options] -- CMD [ARGS...]\n"
+            "       ignis record [options] -a [--cgroup PATH] [--every DUR -o DIR/]\n\n"
             "Samples the threads of running processes (or a command it launches, following\n"
             "every thread and process it creates), unwinds their stacks with DWARF and\n"
             "writes a symbolized CPU profile.\n\n"
             "Options:\n"
             "  -p, --pid PID[,PID]   processes to attach to\n"
+            "  -a, --all-cpus        every process on every CPU (root, CAP_PERFMON or\n"
+            "                        perf_event_paranoid <= 0); with -p only those and\n"
+            "                        their children; labels pid, process, thread, tid\n"
+            "      --cgroup PATH     only the tasks of this cgroup (implies -a)\n"
+            "      --every DUR       one profile per interval (60s, 5m, 1h) into -o DIR/\n"
             "      --tid TID[,TID]   only these threads (not followed)\n"
             "  -F, --freq HZ         samples per second per thread (default 99, max %u)\n"
             "  -d, --duration SECS   stop after this long (default: until Ctrl-C or exit)\n"
@@ -247,6 +256,7 @@ typedef struct record_args {
     ig_record_opts o;
     const char *output;
     double duration;
+    double every;         /* --every: seconds per profile written into the folder output */
     bool quiet;
     bool no_cache;
     bool export_otlp;
@@ -256,7 +266,7 @@ typedef struct record_args {
 
 enum {
     OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
-    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_CGROUP, OPT_EVERY
 };
 
 /* Returns -1 on success (continue), else the exit status. */
@@ -279,6 +289,9 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"no-span-labels", no_argument, NULL, OPT_NO_SPAN_LABELS},
         {"export", no_argument, NULL, OPT_EXPORT},
         {"quiet", no_argument, NULL, 'q'},
+        {"all-cpus", no_argument, NULL, 'a'},
+        {"cgroup", required_argument, NULL, OPT_CGROUP},
+        {"every", required_argument, NULL, OPT_EVERY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -286,7 +299,7 @@ static int parse_args(int argc, char **argv, record_args *a)
     unsigned long v;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:F:d:o:qgh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:F:d:o:qgha", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             free(a->pids);
@@ -344,6 +357,13 @@ static int parse_args(int argc, char **argv, record_args *a)
             break;
         case OPT_EXPORT: a->export_otlp = true; break;
         case 'q': a->quiet = true; break;
+        case 'a': a->o.all = true; break;
+        case OPT_CGROUP: a->o.cgroup = optarg, a->o.all = true; break;
+        case OPT_EVERY:
+            if (agent_parse_every(optarg, &a->every))
+                return cmd_error("record", "--every %s: expected an interval of 0.1 s to 24 h (60s, 5m, 1h)",
+                                 optarg), 2;
+            break;
         case 'h': usage(stdout); return 0;
         default:
             if (optopt > 0 && optopt < 256)
@@ -357,8 +377,13 @@ static int parse_args(int argc, char **argv, record_args *a)
     }
     if (optind < argc)
         a->o.argv = argv + optind;
-    if (!a->o.npids && !a->o.ntids && !a->o.argv)
-        return cmd_error("record", "nothing to record: give -p PID, --tid TID or -- CMD (see --help)"), 2;
+    if (!a->o.all && !a->o.npids && !a->o.ntids && !a->o.argv)
+        return cmd_error("record", "nothing to record: give -a, -p PID, --tid TID or -- CMD (see --help)"), 2;
+    if (a->o.all && (a->o.ntids || a->o.argv))
+        return cmd_error("record", "%s: -a takes -p or --cgroup, not %s", a->o.argv ? a->o.argv[0] : "--tid",
+                         a->o.argv ? "a command" : "--tid"), 2;
+    if (a->every > 0 && (!a->output || !strcmp(a->output, "-")))
+        return cmd_error("record", "--every: give the folder for the profiles with -o DIR/"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
     if (a->o.off_cpu && a->o.wall)
@@ -367,7 +392,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         a->output = "ignis.pb.gz";
     if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
         a->o.cache_dir = a->cache_dir;
-    if (!ig_format_for_path(a->output) && strcmp(a->output, "-"))
+    if (a->every <= 0 && !ig_format_for_path(a->output) && strcmp(a->output, "-"))
         return cmd_error("record", "-o %s: unknown extension (use .pb.gz, .folded or .svg)", a->output), 2;
     return -1;
 }
@@ -411,10 +436,10 @@ static void show_span_notes(const ig_record_stats *st, const record_args *a, boo
         fprintf(stderr, "%signis record: %s\n", live ? "\r\033[K" : "", st->span_note);
 }
 
-static rec_end record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0)
+static rec_end record_loop(ig_recorder *r, const record_args *a, const struct timespec *t0, unsigned *seq)
 {
     bool live = !a->quiet && isatty(2);
-    double last_status = -1, grace_end = 0;
+    double last_status = -1, grace_end = 0, next_interval = a->every;
     rec_end why;
     for (;;) {
         double secs = elapsed_since(t0);
@@ -437,6 +462,15 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
                 break;
             }
             until = a->duration;
+        }
+        if (a->every > 0) { /* continuous: hand over a profile per interval */
+            if (secs >= next_interval) {
+                agent_write_interval(r, a->output, seq, a->quiet || live);
+                while (next_interval <= secs)
+                    next_interval += a->every;
+            }
+            if (!until || next_interval < until)
+                until = next_interval;
         }
         if (until > 0) {
             double left_ms = (until - secs) * 1000.0;
@@ -510,7 +544,7 @@ int cmd_record(int argc, char **argv)
     catch_stops(&stops, true); /* a signal while attaching stops at once after it */
     ig_err err;
     ig_ofile out; /* created before sampling: a bad -o must not cost the run */
-    if (!ig_ofile_open(&out, a.output, &err)) {
+    if (a.every > 0 ? agent_prepare_dir(a.output, &err) != 0 : !ig_ofile_open(&out, a.output, &err)) {
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
         return a.o.argv ? CMD_EXIT_FAILED : 1;
@@ -524,7 +558,8 @@ int cmd_record(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &stops, &saved);
     if (!r) {
         sigprocmask(SIG_SETMASK, &saved, NULL);
-        ig_ofile_abort(&out);
+        if (a.every <= 0)
+            ig_ofile_abort(&out);
         cmd_error("record", "%s", err.msg);
         free(a.pids), free(a.tids);
         if (!a.o.argv)
@@ -547,29 +582,39 @@ int cmd_record(int argc, char **argv)
             snprintf(how, sizeof how, "at %u Hz", a.o.freq);
         if (a.o.argv)
             fprintf(stderr, "ignis record: recording %s (pid %d) %s\n", a.o.argv[0], (int)st->child, how);
+        else if (a.o.all)
+            fprintf(stderr, "ignis record: recording %s%s%s on every CPU %s; Ctrl-C to stop\n",
+                    a.o.cgroup ? "cgroup " : a.o.npids ? "the targets and their children" : "every process",
+                    a.o.cgroup ? a.o.cgroup : "", a.o.cgroup && a.o.npids ? " (and -p)" : "", how);
         else
             fprintf(stderr, "ignis record: recording %llu threads %s; Ctrl-C to stop\n",
                     (unsigned long long)st->attached, how);
         if (st->switch_note[0])
             fprintf(stderr, "ignis record: %s\n", st->switch_note);
     }
-    rec_end why = record_loop(r, &a, &t0);
+    unsigned seq = 0;
+    rec_end why = record_loop(r, &a, &t0, &seq);
     if (why == REC_STOPPED && command_running(st))
         end_command(r);
     sigprocmask(SIG_SETMASK, &saved, NULL);
-    ignis_profile *p = ig_recorder_take_profile(r);
     double secs = elapsed_since(&t0);
     rc = a.o.argv ? command_status(st, why) : 0;
-    bool written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;
-    if (!written) {
-        cmd_error("record", "%s", err.msg);
-        rc = a.o.argv ? CMD_EXIT_FAILED : 1;
+    bool written;
+    if (a.every > 0) { /* the last, partial interval */
+        written = agent_write_interval(r, a.output, &seq, a.quiet) == 0;
+    } else {
+        ignis_profile *p = ig_recorder_take_profile(r);
+        written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;
+        if (!written)
+            cmd_error("record", "%s", err.msg);
+        /* a profile that was not sent is an ignis failure; a command's own
+         * failure status is kept (it says more) */
+        if (written && a.export_otlp && cmd_record_export(p, &a.o, st, a.quiet) && rc == 0)
+            rc = a.o.argv ? CMD_EXIT_FAILED : 1;
+        ignis_profile_free(p);
     }
-    /* a profile that was not sent is an ignis failure; a command's own
-     * failure status is kept (it says more) */
-    if (written && a.export_otlp && cmd_record_export(p, &a.o, st, a.quiet) && rc == 0)
+    if (!written)
         rc = a.o.argv ? CMD_EXIT_FAILED : 1;
-    ignis_profile_free(p);
     ig_record_stats final = *st;
     ig_recorder_free(r); /* also writes the symbol cache back (and ends a command -d left running) */
     if (written && !a.quiet) {
@@ -578,6 +623,10 @@ int cmd_record(int argc, char **argv)
         if (a.o.off_cpu || a.o.wall)
             print_offcpu_summary(&final, cpu);
     }
+    if (written && !a.quiet && a.o.all)
+        fprintf(stderr, "  processes         %llu in the table at the end, %llu seen (pruned at exit); caches rebuilt %llu times\n",
+                (unsigned long long)final.procs, (unsigned long long)final.procs_seen,
+                (unsigned long long)final.cache_trims);
     free(a.pids), free(a.tids);
     return rc;
 }

@@ -2,6 +2,8 @@
 # `ignis record` and `ignis top`; the symbolizer lives in profiler/sym/.
 CLI_SRCS += profiler/perf.c profiler/procmap.c profiler/unwind.c profiler/record.c cmd/record.c \
             profiler/offcpu.c profiler/sched_switch.c
+# system-wide recording (-a, --cgroup): /proc and cgroupfs
+CLI_SRCS += profiler/syswide.c cmd/agent.c
 # the OTEP 4719/4947 span context reader (profiler/spanctx.c), its test and fuzz target
 CLI_SRCS += profiler/spanctx.c
 TEST_BINS += tests/profiler/test_spanctx tests/fuzz/replay_fuzz_spanctx
@@ -39,3 +41,5 @@ TEST_SCRIPTS += tests/profiler/t_spanbpf_pidns.sh
 FUZZERS += fuzz/fuzz_spanbpf.c
 BENCH_BINS += bench/spanbpf_bench
 BENCH_SCRIPTS += bench/spanbpf.sh
+# continuous system-wide profiling: ignis agent CPU% and RSS at 19 and 99 Hz
+BENCH_SCRIPTS += bench/agent.sh

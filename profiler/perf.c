@@ -100,6 +100,9 @@ int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu)
 {
     struct perf_event_attr a;
     fill_attr(o, &a);
+    if (tid == -1 && o->cgroup_fd > 0)
+        return (int)syscall(SYS_perf_event_open, &a, o->cgroup_fd, cpu, -1,
+                            PERF_FLAG_FD_CLOEXEC | PERF_FLAG_PID_CGROUP);
     return (int)syscall(SYS_perf_event_open, &a, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 

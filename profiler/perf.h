@@ -60,6 +60,8 @@ typedef struct ig_perf_opts {
     bool sideband;         /* ask for MMAP2/COMM/FORK/EXIT records */
     bool mono_clock;       /* timestamps on CLOCK_MONOTONIC (use_clockid) */
     unsigned wakeup_bytes; /* wake a poller when this much is waiting */
+    int cgroup_fd;         /* > 0: CPU-wide events (tid -1) count only the tasks
+                            * of this cgroup directory (PERF_FLAG_PID_CGROUP) */
 } ig_perf_opts;
 
 /* True for the kinds that sample switch-outs.  Those events sample kernel
@@ -72,7 +74,8 @@ bool ig_perf_kind_switches(ig_perf_kind k);
  * kernel refuses to mmap an inherited event that is not bound to a CPU, so
  * inherited sampling takes one event per (thread, CPU), all redirected into
  * one ring per CPU.  tid -1 samples every thread on the CPU (inherit must
- * be off; needs CAP_PERFMON or perf_event_paranoid <= 0).  Returns the fd,
+ * be off; needs CAP_PERFMON or perf_event_paranoid <= 0), only the tasks
+ * of o->cgroup_fd's cgroup when that is set.  Returns the fd,
  * or -1 with errno set (EACCES/EPERM: not permitted, ESRCH: no such
  * thread, ENODEV: CPU offline, EINVAL: CPU offline or mono_clock refused). */
 int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu);

@@ -53,6 +53,14 @@
  * Off-CPU intervals are not labelled (the switch events are tracepoints or
  * software events the program does not run on).
  *
+ * System-wide (-a) is the per-CPU mode with every process followed: the
+ * processes running at start are read from /proc (or the --cgroup's
+ * cgroup.procs), later ones come with their FORK, COMM and MMAP2 records,
+ * so a process that lived 50 ms is named and symbolized from what the
+ * records told after it is gone; its EXIT record prunes it (records are
+ * handled in time order, so its samples were resolved before).  See the
+ * "system-wide" section below.
+ *
  * Profile ids are only valid in the profile they were made in; each
  * ig_recorder_take_profile() bumps a generation number and every cached
  * id carries the generation it belongs to.
@@ -83,6 +91,7 @@
 #include "profiler/spanbpf.h"
 #include "profiler/spanctx.h"
 #include "profiler/symbols.h"
+#include "profiler/syswide.h"
 #include "profiler/u64map.h"
 #include "profiler/unwind.h"
 #include "profile/truncated.h"
@@ -159,6 +168,10 @@ struct ig_recorder {
     size_t nvalues;
     uint64_t last_time;   /* the latest record time handled */
     uint32_t waiting_loc, waiting_gen; /* WAITING_FRAME's location (gen + 1) */
+    bool all;             /* -a: labels pid and process; processes pruned at exit */
+    bool everyone;        /* -a without -p: every process is followed */
+    pid_t self;           /* never followed */
+    size_t max_modules;   /* -a: module files kept before the caches are rebuilt (trim_caches) */
     bool follow;
 
     ig_ring *rings;       /* one per CPU and kind, owned by a dummy sink event */
@@ -258,6 +271,7 @@ static uint64_t records_now(const ig_recorder *r)
     uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
     return r->popts.mono_clock ? (now > r->last_time ? now : r->last_time) : r->last_time;
 }
+static void trim_caches(ig_recorder *r);
 
 ignis_profile *ig_recorder_take_profile(ig_recorder *r)
 {
@@ -268,6 +282,7 @@ ignis_profile *ig_recorder_take_profile(ig_recorder *r)
     ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
     r->prof = new_profile(r);
     r->gen++;
+    trim_caches(r);
     return p;
 }
 
@@ -357,6 +372,8 @@ static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
     }
     r->procs[r->nprocs++] = p;
     ig_u64map_put(&r->pid_index, (uint64_t)pid, r->nprocs);
+    r->st.procs = r->nprocs;
+    r->st.procs_seen++;
     return p;
 }
 
@@ -376,6 +393,99 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
     p->maps_stale = false;
     proc_invalidate(p);
     r->st.maps_reloads++;
+}
+
+/* ---- system-wide (-a) ----------------------------------------------------------
+ *
+ * Every process is followed: a record of an unknown one (it ran before
+ * the recorder and was not in the start list, or its FORK was lost) makes
+ * it known from /proc.  Processes and threads are pruned at their EXIT
+ * record: the drain handles records in time order, so every sample taken
+ * before it has been symbolized into the profile by then, and the table
+ * holds only what is alive.  Modules (mmapped ELF files) and the
+ * symbolizer's caches outlive processes, so between profiles they are
+ * dropped once they exceed SYSWIDE_MAX_MODULES files ($IGNIS_MAX_MODULES
+ * overrides it, for tests); a live process reads its /proc maps again at
+ * its next sample (trim_caches), so a trim costs what is sampled next: a
+ * machine that runs ever new binaries for days keeps a bounded footprint. */
+#define SYSWIDE_MAX_MODULES 1024
+
+/* The process of a record in everyone mode: found or made known now; NULL
+ * for the idle task and the recorder itself. */
+static proc *everyone_proc(ig_recorder *r, pid_t pid)
+{
+    if (pid <= 0 || pid == r->self)
+        return NULL;
+    proc *p = find_proc(r, pid);
+    if (!p) {
+        p = get_proc(r, pid, NULL);
+        get_thread(r, pid, pid); /* its name, for the process label */
+    }
+    return p;
+}
+
+static void free_proc(proc *p)
+{
+    ig_unwinder_free(p->unw);
+    ig_maps_clear(&p->maps);
+    ig_u64map_clear(&p->locs);
+    free(p);
+}
+
+static void forget_thread(ig_recorder *r, pid_t tid)
+{
+    uint64_t i;
+    if (!ig_u64map_get(&r->tid_index, (uint64_t)tid, &i))
+        return;
+    ig_u64map_del(&r->tid_index, (uint64_t)tid);
+    if (--r->nthreads != i - 1) { /* the last one takes its slot */
+        r->threads[i - 1] = r->threads[r->nthreads];
+        ig_u64map_put(&r->tid_index, (uint64_t)r->threads[i - 1].tid, i);
+    }
+}
+
+static void forget_proc(ig_recorder *r, pid_t pid)
+{
+    uint64_t i;
+    if (!ig_u64map_get(&r->pid_index, (uint64_t)pid, &i))
+        return;
+    ig_u64map_del(&r->pid_index, (uint64_t)pid);
+    free_proc(r->procs[i - 1]);
+    if (--r->nprocs != i - 1) {
+        r->procs[i - 1] = r->procs[r->nprocs];
+        ig_u64map_put(&r->pid_index, (uint64_t)r->procs[i - 1]->pid, i);
+    }
+    r->st.procs = r->nprocs;
+}
+
+/* A thread exited; with it its process when it is the main thread (a
+ * process whose main thread ends first comes back from /proc if more of
+ * its threads are sampled). */
+static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    forget_thread(r, tid);
+    if (pid == tid)
+        forget_proc(r, pid);
+}
+
+/* Drops every module and symbol cache when they grew past the limit; each
+ * process reads its /proc maps again when it is next sampled. */
+static void trim_caches(ig_recorder *r)
+{
+    if (!r->all || r->mods.n <= r->max_modules)
+        return;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
+        proc_invalidate(r->procs[i]);
+        r->procs[i]->maps_stale = true; /* read again at its next sample, and only then */
+    }
+    ig_modcache_free(&r->mods);
+    ig_symtab_free(r->sym);
+    r->sym = ig_symtab_new();
+    ig_symtab_set_cache_dir(r->sym, r->o.cache_dir);
+    for (size_t i = 0; i < r->nprocs; i++)
+        ig_symtab_perfmap_hold(r->sym, r->procs[i]->pid);
+    r->st.cache_trims++;
 }
 
 /* ---- how much of the targets' CPU time was sampled ----------------------------
@@ -699,6 +809,20 @@ static size_t pick_ring_pages(const ig_perf_opts *po, long nrings)
     return pages;
 }
 
+/* -a: every CPU's ring holds the whole machine's records, and a drain
+ * symbolizes every new program it meets (seconds of CPU on a busy machine
+ * that starts compilers all the time), so rings are four times larger,
+ * within the same budget. */
+static size_t syswide_ring_pages(const ig_perf_opts *po, size_t pages)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    uint64_t budget = RING_BUDGET / (uint64_t)(ncpu > 0 ? ncpu : 1);
+    (void)po;
+    for (int i = 0; i < 2 && pages < RING_MAX_PAGES && (uint64_t)pages * 2 * 4096 <= budget; i++)
+        pages *= 2;
+    return pages;
+}
+
 /* Seconds of samples a ring of `pages` holds at the sampling rate. */
 static double ring_seconds(const ig_perf_opts *po, size_t pages)
 {
@@ -979,6 +1103,38 @@ static bool try_per_cpu(ig_recorder *r)
     return true;
 }
 
+/* -a: one event per CPU for every thread (of the --cgroup), and with no
+ * -p every process already running is known from the start. */
+static int attach_all(ig_recorder *r, ig_err *err)
+{
+    r->all = true;
+    r->everyone = !r->o.npids;
+    r->self = getpid();
+    const char *limit = getenv("IGNIS_MAX_MODULES"); /* tests: trim at every interval */
+    r->max_modules = limit && atol(limit) > 0 ? (size_t)atol(limit) : SYSWIDE_MAX_MODULES;
+    if (r->o.cgroup && (r->popts.cgroup_fd = ig_cgroup_open(r->o.cgroup, err)) < 0) {
+        r->popts.cgroup_fd = 0;
+        return -1;
+    }
+    r->swopts.cgroup_fd = r->popts.cgroup_fd; /* --off-cpu, --wall: the same tasks */
+    for (size_t k = 0; k < r->nrings; k++) {
+        int fd = open_event(r, -1, k);
+        if (fd < 0)
+            return ig_syswide_open_error(err, errno, r->o.cgroup);
+        add_event(r, fd, -1);
+    }
+    r->per_cpu = r->st.per_cpu = true;
+    if (!r->everyone)
+        return 0; /* the -p targets are followed by attach_process */
+    pid_t *pids;
+    size_t n = ig_syswide_pids(r->o.cgroup ? r->popts.cgroup_fd : -1, &pids);
+    for (size_t i = 0; i < n; i++)
+        if (everyone_proc(r, pids[i]))
+            r->st.attached++;
+    free(pids);
+    return 0;
+}
+
 /* Per-CPU events never hang up: the recording ends when the targets and
  * every process they started are gone. */
 static bool followed_alive(ig_recorder *r)
@@ -1185,16 +1341,28 @@ static uint32_t kernel_location(ig_recorder *r, uint64_t addr)
     return (uint32_t)id;
 }
 
+/* -a: which process a thread's sample is of (labels pid and process). */
+static size_t process_labels(ig_recorder *r, thread *t, ignis_label *l)
+{
+    if (!r->all)
+        return 0;
+    thread *leader = find_thread(r, t->pid);
+    l[0] = (ignis_label){ignis_profile_intern(r->prof, "pid"), 0, t->pid, 0};
+    l[1] = (ignis_label){ignis_profile_intern(r->prof, "process"),
+                         ignis_profile_intern(r->prof, leader ? leader->comm : t->comm), 0, 0};
+    return 2;
+}
+
 static uint32_t thread_labels(ig_recorder *r, thread *t)
 {
     if (t->labels_gen == r->gen)
         return t->labels;
-    ignis_label l[2] = {{0}, {0}};
+    ignis_label l[4] = {{0}, {0}, {0}, {0}};
     l[0].key = ignis_profile_intern(r->prof, "thread");
     l[0].str = ignis_profile_intern(r->prof, t->comm);
     l[1].key = ignis_profile_intern(r->prof, "tid");
     l[1].num = t->tid;
-    t->labels = ignis_profile_add_labels(r->prof, l, 2);
+    t->labels = ignis_profile_add_labels(r->prof, l, 2 + process_labels(r, t, l + 2));
     t->labels_gen = r->gen;
     return t->labels;
 }
@@ -1219,12 +1387,13 @@ static uint32_t state_labels(ig_recorder *r, thread *t, const char *state, uint6
 {
     if (t->slabels_gen == r->gen && t->slabels_state == state && t->slabels_wchan == wchan)
         return t->slabels;
-    ignis_label l[4] = {{0}, {0}, {0}, {0}};
+    ignis_label l[6] = {{0}, {0}, {0}, {0}, {0}, {0}};
     size_t n = 0;
     l[n].key = ignis_profile_intern(r->prof, "thread");
     l[n++].str = ignis_profile_intern(r->prof, t->comm);
     l[n].key = ignis_profile_intern(r->prof, "tid");
     l[n++].num = t->tid;
+    n += process_labels(r, t, l + n);
     l[n].key = ignis_profile_intern(r->prof, "state");
     l[n++].str = ignis_profile_intern(r->prof, state);
     const char *wname = wchan ? ig_symtab_kernel(r->sym, wchan) : NULL;
@@ -1245,12 +1414,13 @@ static uint32_t state_labels(ig_recorder *r, thread *t, const char *state, uint6
  * Pyroscope's span profiles use).  Interned by the profile. */
 static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const ig_spanbpf_label *sl)
 {
-    ignis_label l[6] = {{0}, {0}, {0}, {0}, {0}, {0}};
+    ignis_label l[8] = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
     size_t n = 0;
     l[n].key = ignis_profile_intern(r->prof, "thread");
     l[n++].str = ignis_profile_intern(r->prof, t->comm);
     l[n].key = ignis_profile_intern(r->prof, "tid");
     l[n++].num = t->tid;
+    n += process_labels(r, t, l + n);
     if (state) {
         l[n].key = ignis_profile_intern(r->prof, "state");
         l[n++].str = ignis_profile_intern(r->prof, state);
@@ -1282,7 +1452,8 @@ static bool tid_wanted(const ig_recorder *r, pid_t tid)
  * for a CPU-wide event's sample of a process we do not follow. */
 static proc *sample_proc(ig_recorder *r, const ig_perf_sample *s)
 {
-    proc *p = r->per_cpu ? find_proc(r, (pid_t)s->pid) : get_proc(r, (pid_t)s->pid, NULL);
+    proc *p = r->everyone  ? everyone_proc(r, (pid_t)s->pid)
+              : r->per_cpu ? find_proc(r, (pid_t)s->pid) : get_proc(r, (pid_t)s->pid, NULL);
     if (!p)
         return NULL;
     if (p->maps_stale) /* launched or exec'd: read the new program's maps */
@@ -1306,7 +1477,8 @@ static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint
     int u = ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end);
     *nk = k;
     *nu = u > 0 ? (uint32_t)u : 0;
-    *whole = end == IG_UNWIND_ROOT;
+    /* -a: a kernel thread has no user stack to reach, so it is whole */
+    *whole = end == IG_UNWIND_ROOT || (r->all && end == IG_UNWIND_NO_REGS);
 }
 
 /* The frame of waits that began before the recording: their stacks were
@@ -1494,9 +1666,11 @@ static void handle_fork(ig_recorder *r, const struct perf_event_header *h)
         return;
     task_rec tr;
     memcpy(&tr, h + 1, sizeof tr);
-    proc *parent = find_proc(r, (pid_t)tr.ppid);
+    proc *parent = r->everyone ? everyone_proc(r, (pid_t)tr.ppid) : find_proc(r, (pid_t)tr.ppid);
     if (r->per_cpu && !parent)
         return; /* not a process we follow */
+    if (r->all && tr.pid != tr.ppid)
+        forget_proc(r, (pid_t)tr.pid); /* an EXIT we did not see: the pid is new again */
     if (tr.pid != tr.ppid && parent)
         get_proc(r, (pid_t)tr.pid, parent);
     thread *t = find_thread(r, (pid_t)tr.tid);
@@ -1531,6 +1705,8 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
     const ig_offcpu_interval *iv = r->oc ? ig_offcpu_in(r->oc, (pid_t)tr.tid, tr.time) : NULL;
     if (iv) /* its switch-in was lost: the wait ended by the exit at the latest */
         add_interval(iv, r);
+    if (r->all)
+        prune_exited(r, (pid_t)tr.pid, (pid_t)tr.tid);
 }
 
 static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
@@ -1541,7 +1717,7 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
     uint32_t pid, tid;
     memcpy(&pid, b, 4);
     memcpy(&tid, b + 4, 4);
-    if (r->per_cpu && !find_proc(r, (pid_t)pid))
+    if (r->everyone ? !everyone_proc(r, (pid_t)pid) : r->per_cpu && !find_proc(r, (pid_t)pid))
         return;
     const char *name = (const char *)(b + 8);
     size_t len = strnlen(name, (size_t)(end - b - 8));
@@ -1580,7 +1756,7 @@ static void handle_mmap2(ig_recorder *r, const struct perf_event_header *h)
     size_t maxlen = h->size - sizeof *h - sizeof m;
     if (strnlen(name, maxlen) == maxlen || !(m.prot & 4 /* PROT_EXEC */))
         return;
-    proc *p = find_proc(r, (pid_t)m.pid);
+    proc *p = r->everyone ? everyone_proc(r, (pid_t)m.pid) : find_proc(r, (pid_t)m.pid);
     if (!p)
         return; /* its maps are read from /proc when its first sample arrives */
     bool overlaps = false;
@@ -1969,8 +2145,12 @@ static int launch(ig_recorder *r, ig_err *err)
 
 static int check_opts(const ig_record_opts *o, ig_err *err)
 {
-    if (!o->npids && !o->ntids && !(o->argv && o->argv[0]))
-        return ig_err_set(err, "nothing to record: give -p PID, --tid TID or -- CMD");
+    if (!o->all && !o->npids && !o->ntids && !(o->argv && o->argv[0]))
+        return ig_err_set(err, "nothing to record: give -a, -p PID, --tid TID or -- CMD");
+    if (o->all && (o->ntids || (o->argv && o->argv[0])))
+        return ig_err_set(err, "-a: --tid and a command cannot be narrowed to (use -p or --cgroup)");
+    if (o->cgroup && !o->all)
+        return ig_err_set(err, "--cgroup %s: only with -a", o->cgroup);
     if (o->argv && o->argv[0] && (o->npids || o->ntids))
         return ig_err_set(err, "-p/--tid and a command are mutually exclusive");
     if (o->freq < 1 || o->freq > IG_RECORD_MAX_FREQ)
@@ -2023,7 +2203,7 @@ static void open_pidfds(ig_recorder *r)
 {
     size_t n = r->st.child > 0 ? 1 : r->o.ntids ? r->o.ntids : r->o.npids;
     r->pidfds = ig_xcalloc(n ? n : 1, sizeof *r->pidfds);
-    r->wait_pidfds = n > 0;
+    r->wait_pidfds = n > 0 || r->all; /* -a: CPU-wide events never hang up; the timer drains */
     for (size_t i = 0; i < n; i++) {
         pid_t pid = target_pid(r, i);
         int fd = pidfd_open_for(pid, r->o.ntids ? PIDFD_THREAD : 0);
@@ -2255,6 +2435,8 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
         r->oc = ig_offcpu_new();
     long nrings = sysconf(_SC_NPROCESSORS_CONF) * (r->cpu_events + r->switch_events);
     r->ring_pages = pick_ring_pages(&r->popts, nrings);
+    if (o->all) /* a drain that meets many new binaries takes long: rings of 4x the time */
+        r->ring_pages = syswide_ring_pages(&r->popts, r->ring_pages);
     r->popts.wakeup_bytes = wakeup_bytes_for(&r->popts, r->ring_pages);
     r->sw_ring_pages = pick_ring_pages(&r->swopts, nrings);
     r->swopts.wakeup_bytes = wakeup_bytes_for(&r->swopts, r->sw_ring_pages);
@@ -2290,7 +2472,9 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
          * machine, which a wall-clock profile's threads did not live) */
         r->prof_start_real = r->st.start_ns = now_ns(CLOCK_REALTIME);
         r->prof_start_mono = now_ns(CLOCK_MONOTONIC);
-        if (wants_per_cpu(r))
+        if (o->all)
+            rc = attach_all(r, err);
+        else if (wants_per_cpu(r))
             try_per_cpu(r);
     }
     if (rc == 0 && o->argv && o->argv[0]) {
@@ -2339,7 +2523,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     span_look_all(r);
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
-    if (r->per_cpu && !followed_alive(r)) {
+    if (r->per_cpu && !r->everyone && !followed_alive(r)) {
         drain_all(r, true);
         while (r->nevents)
             close_event(r, r->nevents - 1);
@@ -2391,12 +2575,10 @@ void ig_recorder_free(ig_recorder *r)
             waitpid(r->st.child, &status, 0);
         }
     }
-    for (size_t i = 0; i < r->nprocs; i++) {
-        ig_unwinder_free(r->procs[i]->unw);
-        ig_maps_clear(&r->procs[i]->maps);
-        ig_u64map_clear(&r->procs[i]->locs);
-        free(r->procs[i]);
-    }
+    for (size_t i = 0; i < r->nprocs; i++)
+        free_proc(r->procs[i]);
+    if (r->popts.cgroup_fd > 0)
+        close(r->popts.cgroup_fd);
     free(r->procs);
     free(r->fronts);
     free(r->events);

@@ -65,6 +65,9 @@ typedef struct ig_record_opts {
                             * publishes OTEP 4947 thread context (libignis) with
                             * trace_id, span_id, span_name (profiler/spanbpf.h);
                             * without BPF, a note and no labels */
+    bool all;              /* every process on every CPU (-a), but this one;
+                            * narrowed by pids (and their children) or cgroup */
+    const char *cgroup;    /* with all: only the tasks of this cgroup directory */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
@@ -116,6 +119,10 @@ typedef struct ig_record_stats {
     unsigned span_notes;     /* notes so far (one line each: a process followed,
                               * or why span labels are off); the last in span_note */
     char span_note[512];
+    uint64_t procs;        /* with all: processes in the table now (pruned at exit) */
+    uint64_t procs_seen;   /* ... and in total */
+    uint64_t cache_trims;  /* ... module and symbol caches rebuilt (more than
+                            * 1024 files, or $IGNIS_MAX_MODULES, at a profile's end) */
 } ig_record_stats;
 
 typedef struct ig_recorder ig_recorder;
@@ -123,7 +130,9 @@ typedef struct ig_recorder ig_recorder;
 /* Validates options, attaches (or forks and execs argv, attaching before
  * the exec) and returns a recorder that is sampling.  On failure returns
  * NULL with a one-line reason in err (no such process, permission with the
- * perf_event_paranoid / CAP_PERFMON fix, bad option value, exec failure). */
+ * perf_event_paranoid / CAP_PERFMON fix, bad option value, exec failure).
+ * With o->all every process but this one is sampled (labels pid, process,
+ * thread, tid); processes are pruned from its tables when they exit. */
 ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err);
 
 /* Waits up to timeout_ms for data, then drains every ring into the current

@@ -74,6 +74,33 @@ static inline void ig_u64map_put(ig_u64map *m, uint64_t key, uint64_t val)
     }
 }
 
+/* Removes key (backward-shift deletion: no tombstones, so a map whose
+ * keys come and go stays as small as its live keys need). */
+static inline void ig_u64map_del(ig_u64map *m, uint64_t key)
+{
+    if (!m->cap || !key)
+        return;
+    size_t mask = m->cap - 1, i = (size_t)ig_hash_mix(key) & mask;
+    for (;; i = (i + 1) & mask) {
+        if (!m->keys[i])
+            return;
+        if (m->keys[i] == key)
+            break;
+    }
+    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+        size_t home = (size_t)ig_hash_mix(m->keys[j]) & mask;
+        bool stays = i < j ? home > i && home <= j : home > i || home <= j; /* home in (i, j] */
+        if (!stays) {
+            m->keys[i] = m->keys[j];
+            m->vals[i] = m->vals[j];
+            i = j;
+        }
+    }
+    m->keys[i] = 0;
+    m->vals[i] = 0;
+    m->count--;
+}
+
 static inline void ig_u64map_clear(ig_u64map *m)
 {
     free(m->keys);

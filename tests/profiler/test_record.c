@@ -285,6 +285,38 @@ static void test_u64map(void **state)
     assert_false(ig_u64map_get(&m, 0x9e3779b97f4a7c15ULL, &v));
 }
 
+/* Deletion (the -a process and thread tables): backward shifts keep every
+ * other key reachable, through collisions and the wrap at the table's end,
+ * and a map whose keys come and go does not grow. */
+static void test_u64map_del(void **state)
+{
+    (void)state;
+    ig_u64map m = {0};
+    uint64_t v;
+    for (uint64_t k = 1; k <= 5000; k++)
+        ig_u64map_put(&m, k, k + 1);
+    for (uint64_t k = 1; k <= 5000; k += 2)
+        ig_u64map_del(&m, k);
+    ig_u64map_del(&m, 999999); /* absent */
+    ig_u64map_del(&m, 0);
+    assert_int_equal(m.count, 2500);
+    for (uint64_t k = 1; k <= 5000; k++)
+        assert_int_equal(ig_u64map_get(&m, k, &v), k % 2 == 0);
+    for (uint64_t k = 2; k <= 5000; k += 2) {
+        assert_true(ig_u64map_get(&m, k, &v));
+        assert_int_equal(v, k + 1);
+    }
+    size_t cap = m.cap;
+    for (uint64_t round = 0; round < 100; round++) /* churn: pids that come and go */
+        for (uint64_t k = 1; k <= 1000; k++) {
+            ig_u64map_put(&m, 100000 + round * 1000 + k, k);
+            ig_u64map_del(&m, 100000 + round * 1000 + k);
+        }
+    assert_int_equal(m.count, 2500);
+    assert_int_equal(m.cap, cap);
+    ig_u64map_clear(&m);
+}
+
 /* ---- the recorder on a real process ------------------------------------- */
 
 static const char *build_dir(void)
@@ -481,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_parse_sample),
         cmocka_unit_test(test_pid_list),
         cmocka_unit_test(test_u64map),
+        cmocka_unit_test(test_u64map_del),
         cmocka_unit_test(test_recorder_profile),
         cmocka_unit_test(test_recorder_launch_and_exit),
     };

@@ -1,0 +1,32 @@
+/*
+ * cmd/agent.h — continuous recording (`ignis record --every D -o DIR/`,
+ * `ignis agent`): the interval spelling, the output folder and the writer
+ * of one profile per interval, shared by cmd/record.c and cmd/agent.c.
+ */
+#ifndef IG_CMD_AGENT_H
+#define IG_CMD_AGENT_H
+
+#include <stdbool.h>
+
+#include "profiler/record.h"
+
+/* The longest --every: a day. */
+#define AGENT_MAX_EVERY_S 86400.0
+
+/* Parses an interval: a positive number with an optional unit ms, s, m or
+ * h (seconds without one), e.g. "60s", "5m", "0.5".  0 or -1. */
+int agent_parse_every(const char *s, double *secs);
+
+/* Makes sure dir is a writable folder (created, mode 0755 less the umask,
+ * when missing; its parent must exist).  0, or -1 with err set. */
+int agent_prepare_dir(const char *dir, ig_err *err);
+
+/* Takes the profile the recorder collected since the previous interval
+ * and writes it to DIR/ignis-YYYYmmddTHHMMSSZ-SEQ.pb.gz (its start time,
+ * UTC; SEQ counts this run's intervals), through a temporary file renamed
+ * into place, so a reader of the folder never sees half a file.  The
+ * profile is freed: memory does not grow with intervals.  0, or -1 with
+ * the error printed (recording goes on: the next interval may succeed). */
+int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet);
+
+#endif
