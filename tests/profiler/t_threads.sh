@@ -53,7 +53,14 @@ check_threads() {
   # the recorder's measure of the target's CPU time is within what it used around the record
   in_range "$used" 0 "$(awk -v a="$t1" -v b="$t0" -v hz="$hz" 'BEGIN { print (a - b) / hz + 0.2 }')" \
     "$n threads: target cpu (s)"
-  [ "$(folded_sum "$out.folded" ';threads_hot$')" -gt 0 ] || fail "$n threads: threads_hot not sampled"
+  # unprivileged on a loaded machine, the few threads attached may get no
+  # sample at all (per-thread cpu-clock timers rarely fire on threads
+  # preempted within 10 ms): allowed only when the summary says why
+  if [ "$(folded_sum "$out.folded" ';threads_hot$')" -eq 0 ]; then
+    { [ -n "$unattached" ] && [ "$unattached" -gt 0 ] && grep -q 'share CPUs poorly' "$out.err"; } ||
+      fail "$n threads: threads_hot not sampled"
+    echo "$n threads: no sample of the attached threads, and the summary says why"
+  fi
   in_range "$share" 0 130 "$n threads: share of the target's CPU time sampled (%)"
   if [ "$share" -ge 60 ]; then
     echo "$n threads: $share% of the target's CPU time sampled"
