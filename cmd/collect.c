@@ -17,39 +17,13 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "utils/plugin.h"
 
 static const char LIB[] = "libignis-collect.so";
 
-/* Directory of the running binary into dir; false when unknown. */
-static bool exe_dir(char *dir, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
-    if (n <= 0)
-        return false;
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return false;
-    *slash = '\0';
-    return true;
-}
-
 static void *open_collector(void)
 {
-    const char *env = getenv("IGNIS_COLLECT_LIB");
-    if (env && *env)
-        return dlopen(env, RTLD_NOW | RTLD_LOCAL);
-    char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (!exe_dir(dir, sizeof dir))
-        return NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, LIB);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h)
-        return h;
-    if (access(path, F_OK) == 0) /* there, but it does not load: say why */
-        return NULL;
-    snprintf(path, sizeof path, "%s/../lib/ignis/%s", dir, LIB);
-    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    return ig_plugin_open(LIB, "IGNIS_COLLECT_LIB");
 }
 
 int cmd_collect(int argc, char **argv)

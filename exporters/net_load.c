@@ -9,6 +9,7 @@
  */
 #include "exporters/formats.h"
 #include "exporters/net.h"
+#include "utils/plugin.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -24,39 +25,9 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const ig_net_api *loaded;
 static char why[400];
 
-/* Directory of the running binary into dir; false when unknown. */
-static bool exe_dir(char *dir, size_t len)
-{
-    ssize_t n = readlink("/proc/self/exe", dir, len - 1);
-    if (n <= 0)
-        return false;
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return false;
-    *slash = '\0';
-    return true;
-}
-
-static void *open_lib(void)
-{
-    const char *env = getenv("IGNIS_NET_LIB");
-    if (env && *env)
-        return dlopen(env, RTLD_NOW | RTLD_LOCAL);
-    char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (!exe_dir(dir, sizeof dir))
-        return NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, LIB);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h || access(path, F_OK) == 0) /* there, but it does not load: say why */
-        return h;
-    snprintf(path, sizeof path, "%s/../lib/ignis/%s", dir, LIB);
-    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
-}
-
 static void load(void)
 {
-    void *h = open_lib();
+    void *h = ig_plugin_open(LIB, "IGNIS_NET_LIB");
     if (!h) {
         const char *e = dlerror();
         snprintf(why, sizeof why, "%s: cannot load (%s); it is looked for in $IGNIS_NET_LIB, next to the ignis "
