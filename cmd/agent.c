@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exporters/formats.h"
+#include "exporters/net.h"
 #include "utils/strbuf.h"
 
 int agent_parse_every(const char *s, double *secs)
@@ -62,7 +63,7 @@ int agent_prepare_dir(const char *dir, ig_err *err)
     return 0;
 }
 
-int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet)
+int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet, struct ig_net_stream *stream)
 {
     ignis_profile *p = ig_recorder_take_profile(r);
     time_t start = (time_t)(ignis_profile_time_nanos(p) / 1000000000LL);
@@ -84,7 +85,10 @@ int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool qu
         cmd_error("record", "%s", err.msg);
     else if (!quiet)
         fprintf(stderr, "ignis record: wrote %s\n", path);
-    ignis_profile_free(p);
+    if (stream && ignis_profile_num_samples(p))
+        ig_net_stream_send(stream, p); /* takes p; a full queue drops (and counts) the oldest */
+    else
+        ignis_profile_free(p);
     return rc ? -1 : 0;
 }
 

@@ -27,6 +27,10 @@ int agent_prepare_dir(const char *dir, ig_err *err);
  * into place, so a reader of the folder never sees half a file.  The
  * profile is freed: memory does not grow with intervals.  0, or -1 with
  * the error printed (recording goes on: the next interval may succeed). */
-int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet);
+struct ig_net_stream;
+/* With stream (--export), the profile is also queued for the collector
+ * (ig_net_stream_send: a collector that is down costs neither time nor
+ * memory here; what it drops is counted). */
+int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet, struct ig_net_stream *stream);
 
 #endif

@@ -25,6 +25,7 @@
 #include "cmd/stop.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include "cmd/record_export.h"
+#include "exporters/net.h"
 #include "exporters/formats.h"
 #include "profiler/alloc/alloc_record.h"
 #include "profiler/perf.h"
@@ -106,7 +108,8 @@ static void usage(FILE *out)
             "                        (OTEL_EXPORTER_OTLP_[PROFILES_]ENDPOINT, default\n"
             "                        http://localhost:4318/v1development/profiles); if it\n"
             "                        cannot be sent the file is still written, exit status\n"
-            "                        125 (-- CMD) or 1 (-p)\n"
+            "                        125 (-- CMD) or 1 (-p); with --every each interval is\n"
+            "                        queued (8 at most) and what is lost is counted\n"
             "  -q, --quiet           no status line or summary\n"
             "      --off-cpu         record where threads wait instead of where they run: every\n"
             "                        switch-out with its stacks, valued by the time off the CPU\n"
@@ -260,6 +263,8 @@ typedef struct record_args {
     bool quiet;
     bool no_cache;
     bool export_otlp;
+    struct ig_net_stream *stream; /* --every with --export: the intervals to the collector */
+    char stream_url[1024];
     char cache_dir[4096];
     pid_t *pids, *tids;
 } record_args;
@@ -465,7 +470,7 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
         }
         if (a->every > 0) { /* continuous: hand over a profile per interval */
             if (secs >= next_interval) {
-                agent_write_interval(r, a->output, seq, a->quiet || live);
+                agent_write_interval(r, a->output, seq, a->quiet || live, a->stream);
                 while (next_interval <= secs)
                     next_interval += a->every;
             }
@@ -549,6 +554,14 @@ int cmd_record(int argc, char **argv)
         free(a.pids), free(a.tids);
         return a.o.argv ? CMD_EXIT_FAILED : 1;
     }
+    if (a.every > 0 && a.export_otlp) { /* a bad endpoint must not cost the run either */
+        ig_net_send_opts so = {a.o.npids == 1 ? a.o.pids[0] : 0, NULL, false, true, NULL, NULL};
+        if (!(a.stream = ig_net_stream_open(&so, 0, a.stream_url, sizeof a.stream_url, &err))) {
+            cmd_error("record", "--export: %s", err.msg);
+            free(a.pids), free(a.tids);
+            return a.o.argv ? CMD_EXIT_FAILED : 1;
+        }
+    }
     struct timespec t0;
     double cpu0 = cpu_seconds();
     sigprocmask(SIG_BLOCK, NULL, &wait_mask); /* the mask during the wait: stops deliverable */
@@ -601,7 +614,15 @@ int cmd_record(int argc, char **argv)
     rc = a.o.argv ? command_status(st, why) : 0;
     bool written;
     if (a.every > 0) { /* the last, partial interval */
-        written = agent_write_interval(r, a.output, &seq, a.quiet) == 0;
+        written = agent_write_interval(r, a.output, &seq, a.quiet, a.stream) == 0;
+        if (a.stream) {
+            ig_otlp_profiles_stats ps;
+            ig_net_stream_close(a.stream, 5000, &ps);
+            if (!a.quiet || ps.failed || ps.dropped)
+                fprintf(stderr, "ignis record: --export: %" PRIu64 " profile%s sent to %s, %" PRIu64 " failed, %"
+                        PRIu64 " dropped (queue full, or unsent 5 s after the end)\n", ps.exported,
+                        ps.exported == 1 ? "" : "s", a.stream_url, ps.failed, ps.dropped);
+        }
     } else {
         ignis_profile *p = ig_recorder_take_profile(r);
         written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;

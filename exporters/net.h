@@ -98,4 +98,24 @@ typedef struct ig_net_send_opts {
 int ig_net_send_profile(const ignis_profile *p, const ig_net_send_opts *o, char *url, size_t urllen,
                         ig_otlp_profiles_stats *st, ig_err *err);
 
+/* A continuous export (`ignis record --every D --export`, `ignis agent
+ * --export`): one exporter whose sending thread posts the intervals in
+ * order from a bounded queue, so a collector that is slow or down never
+ * stalls the recording nor grows memory: the oldest waiting interval is
+ * dropped and counted instead.  In the ignis command only. */
+typedef struct ig_net_stream ig_net_stream;
+
+/* Opens the stream to the endpoint the environment configures; the
+ * resource is detected once, from o.  Copies the URL into url.  NULL with
+ * one line in err. */
+ig_net_stream *ig_net_stream_open(const ig_net_send_opts *o, size_t max_queue, char *url, size_t urllen,
+                                  ig_err *err);
+/* Queues p (the stream takes and frees it).  0, or 1 when the queue was
+ * full and the oldest waiting interval was dropped. */
+int ig_net_stream_send(ig_net_stream *s, ignis_profile *p);
+/* Waits up to timeout_ms for the queue to drain, copies the counters into
+ * st (when not NULL; what is still unsent then counts as dropped), and
+ * closes the stream (NULL allowed). */
+void ig_net_stream_close(ig_net_stream *s, int timeout_ms, ig_otlp_profiles_stats *st);
+
 #endif

@@ -74,6 +74,54 @@ int ig_net_send_profile(const ignis_profile *p, const ig_net_send_opts *so, char
     return rc;
 }
 
+struct ig_net_stream {
+    const ig_net_api *net;
+    ig_otlp_profiles_exporter *x;
+    ig_profile_resource res;
+    uint64_t queued; /* profiles handed to the queue */
+};
+
+ig_net_stream *ig_net_stream_open(const ig_net_send_opts *so, size_t max_queue, char *url, size_t urllen,
+                                  ig_err *err)
+{
+    const ig_net_api *net = ig_net_load(err);
+    if (!net)
+        return NULL;
+    ig_otlp_profiles_opts o = {max_queue, so->htlhash ? net->htlhash : NULL, NULL, so->warn, so->warn_ctx};
+    ig_otlp_profiles_exporter *x = net->exporter_from_env(&o, err);
+    if (!x)
+        return NULL;
+    ig_net_stream *s = ig_xcalloc(1, sizeof *s);
+    s->net = net;
+    s->x = x;
+    net->resource_detect(&s->res, so->pid, so->exe, so->launched);
+    if (url)
+        snprintf(url, urllen, "%s", net->exporter_url(x));
+    return s;
+}
+
+int ig_net_stream_send(ig_net_stream *s, ignis_profile *p)
+{
+    s->queued++;
+    return s->net->enqueue(s->x, p, &s->res);
+}
+
+void ig_net_stream_close(ig_net_stream *s, int timeout_ms, ig_otlp_profiles_stats *st)
+{
+    if (!s)
+        return;
+    s->net->flush(s->x, timeout_ms);
+    if (st) { /* what the flush left (still queued or in flight) is dropped by the free below */
+        s->net->stats(s->x, st);
+        uint64_t done = st->exported + st->failed + st->dropped;
+        st->dropped += s->queued > done ? s->queued - done : 0;
+        st->queued = 0;
+    }
+    s->net->exporter_free(s->x, 0);
+    s->net->resource_free(&s->res);
+    free(s);
+}
+
 static int fetch_profile(const char *url, uint8_t **data, size_t *len, ig_err *err)
 {
     const ig_net_api *net = ig_net_load(err);

@@ -90,6 +90,34 @@ if "$IGNIS" record -q -o "$dir/probe.pb.gz" -- true 2>"$dir/probe.err"; then
     || { cat "$dir/down.err"; fail "no one-line error for a collector that is down"; }
   [ -s "$dir/down.pb.gz" ] || fail "the profile was not written when the export failed"
   echo "ok   record --export to a collector that is down"
+
+  # continuous: one profile per interval, each sent as written (in order,
+  # through the bounded queue); the first request is the first file
+  start cont
+  OTEL_EXPORTER_OTLP_ENDPOINT=$URL "$IGNIS" record --every 0.5s --export -o "$dir/cont/" \
+    -- "$B/samples/cpu/cpu_shares" 2 >/dev/null 2>"$dir/cont.err" || { cat "$dir/cont.err"; fail "record --every --export"; }
+  files=$(ls "$dir/cont/" | wc -l)
+  n=$(posts cont)
+  [ "$files" -ge 2 ] && [ "$n" -ge $((files - 1)) ] && [ "$n" -le "$files" ] ||
+    { cat "$dir/cont.err"; fail "record --every --export: $n requests for $files interval files"; }
+  grep -q "ignis record: --export: $n profiles sent to $URL/v1development/profiles, 0 failed, 0 dropped" "$dir/cont.err" ||
+    { cat "$dir/cont.err"; fail "record --every --export: no summary of what was sent"; }
+  head -1 "$dir/cont.jsonl" >"$dir/cont1.jsonl"
+  python3 "$COLLECTOR" compare --requests "$dir/cont1.jsonl" --pprof "$(ls "$dir"/cont/*.pb.gz | head -1)" ||
+    fail "record --every --export: the first request differs from the first interval's file"
+  echo "ok   record --every --export: $n intervals sent for $files files"
+
+  # continuous to a collector that is down: the recording and its files go
+  # on, what could not be sent is counted, the command's status is kept
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 IGNIS_OTLP_RETRY_MAX_ATTEMPTS=2 \
+    "$IGNIS" record --every 0.5s --export -o "$dir/contdown/" -- "$B/samples/cpu/cpu_shares" 1 >/dev/null 2>"$dir/contdown.err"
+  [ $? -eq 0 ] || { cat "$dir/contdown.err"; fail "record --every --export to a collector that is down failed"; }
+  [ "$(ls "$dir/contdown/" | wc -l)" -ge 2 ] || fail "record --every --export (down): interval files missing"
+  lost=$(sed -n 's|^ignis record: --export: 0 profiles sent to http://127.0.0.1:1/v1development/profiles, \([0-9]*\) failed, \([0-9]*\) dropped.*|\1 \2|p' "$dir/contdown.err")
+  files=$(ls "$dir/contdown/" | wc -l) # (an empty last interval is not sent)
+  [ -n "$lost" ] && [ $(( ${lost% *} + ${lost#* } )) -ge $((files - 1)) ] && [ $(( ${lost% *} + ${lost#* } )) -le "$files" ] ||
+    { cat "$dir/contdown.err"; fail "record --every --export (down): the losses ($lost) are not every interval"; }
+  echo "ok   record --every --export to a collector that is down: files written, losses counted"
 else
   echo "skip record --export: ignis record cannot sample here ($(tail -1 "$dir/probe.err"))"
 fi
