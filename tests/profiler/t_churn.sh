@@ -18,6 +18,8 @@ cat "$T/rec.err"
 threads=$(summary 'threads seen')
 echo "max fds $maxfd, threads seen $threads"
 [ "$threads" -ge 20 ] || fail "only $threads threads seen"
-[ "$maxfd" -le 32 ] || fail "$maxfd file descriptors open"
+# 32 for the events, rings, pidfds and caches, plus 7 of the span-label
+# BPF program (its maps, BTF and program): hundreds of threads came and went
+[ "$maxfd" -le 40 ] || fail "$maxfd file descriptors open"
 [ "$(folded_sum "$T/out.folded" ';start_thread;(short_thread;)?churn_work$')" -gt 0 ] || fail "no churn_work samples"
 echo ok
