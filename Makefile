@@ -145,7 +145,7 @@ $(B)/ignis.pc: Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
 	  'Name: ignis' 'Description: ignis tracing SDK and profile model' 'Version: 0.1.0' \
 	  'Requires.private: $(LIB_PKGS)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lignis' \
-	  'Libs.private: -lpthread -lm' > $@
+	  'Libs.private: -lpthread -lm -Wl,--export-dynamic-symbol=otel_thread_ctx_v1' > $@
 
 # ---- tests ------------------------------------------------------------------
 $(B)/tests/%: tests/%.c $(INTERNAL_A)

@@ -66,6 +66,9 @@ if command -v sqlite3 >/dev/null; then
     sum(error_count > 0) || ' with errors, in ' || '$OUT/traces.db' FROM traces"
 fi
 "$IGNIS" report "$OUT/services.pb.gz" --top 10
+echo
+echo "Samples taken inside a span carry trace_id, span_id and span_name: the backend's 'GET /work' spans alone"
+"$IGNIS" report "$OUT/services.pb.gz" --span-name 'GET /work' --top 5 || true
 
 step "2. CPU profile of a two-thread sample: ignis record -- CMD"
 "$IGNIS" record -F 999 -o "$OUT/cpu.pb.gz" -- "$B/samples/cpu/cpu_shares" 3
@@ -84,7 +87,8 @@ step "Explore"
 cat <<EOF
   $IGNIS view $OUT/traces.db         # the services' traces: list, waterfall, operations
   $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
-  $IGNIS view $OUT/services.pb.gz
+  $IGNIS view $OUT/services.pb.gz --span-name 'GET /work'   # one operation's samples (span labels)
+  $IGNIS flame $OUT/services.pb.gz --slow-vs-fast 'GET /work' -o $OUT/slow-vs-fast.svg  # slowest spans vs the rest
   $IGNIS view $OUT/heap.pb.gz         # s switches alloc_space / inuse_space
   open $OUT/cpu.svg in a browser; go tool pprof -top $OUT/cpu.pb.gz agrees with ignis report
 EOF

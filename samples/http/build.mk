@@ -1,5 +1,7 @@
 # samples/http — two traced HTTP services (frontend -> backend) and a load
-# driver, linked against the public static library like a real service.
+# driver, linked against the public static library like a real service
+# (the OTEP 4947 TLS symbol exported, as `pkg-config --static ignis` says, so
+# `ignis record` can label samples with their span).
 HTTP_D := $(B)/samples
 HTTP_SAMPLE_PKGS := libmicrohttpd libcurl
 # Compiled as a service outside the tree would be: public headers only.
@@ -9,7 +11,8 @@ SAMPLE_BINS += $(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend $(HTTP_D)/samp
 
 $(HTTP_D)/sample-frontend $(HTTP_D)/sample-backend: $(HTTP_D)/sample-%: samples/http/%.c samples/http/common.h $(B)/libignis.a
 	@mkdir -p $(dir $@)
-	$(CC) $(HTTP_SAMPLE_CFLAGS) -o $@ $< $(B)/libignis.a $(LDSAN) $(call pkg_libs,$(HTTP_SAMPLE_PKGS)) $(LIB_LDLIBS)
+	$(CC) $(HTTP_SAMPLE_CFLAGS) -o $@ $< $(B)/libignis.a -Wl,--export-dynamic-symbol=otel_thread_ctx_v1 $(LDSAN) \
+	    $(call pkg_libs,$(HTTP_SAMPLE_PKGS)) $(LIB_LDLIBS)
 
 $(HTTP_D)/sample-load: samples/http/load.c
 	@mkdir -p $(dir $@)
