@@ -16,7 +16,7 @@ IGNIS=$B/ignis
 S=$B/samples/cpu
 D=${BENCH_AGENT_SECONDS:-60}
 EVERY=${BENCH_AGENT_EVERY:-10s}
-T=$(mktemp -d /tmp/ignis-bench-agent.XXXXXX)
+T=$(mktemp -d -t ignis-bench-agent.XXXXXX)
 WORK=
 cleanup() { [ -n "$WORK" ] && kill "$WORK" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT

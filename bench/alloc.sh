@@ -23,7 +23,7 @@ else
   RECORD=("$B/tests/alloc/alloc_record" record)
 fi
 export IGNIS_ALLOC_LIB=$SHIM
-TMP=$(mktemp -d /tmp/ignis-alloc-bench.XXXXXX)
+TMP=$(mktemp -d -t ignis-alloc-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 # cpu_ns_per_op CMD...: min over 5 runs of the program's CPU ns per op

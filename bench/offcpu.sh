@@ -27,7 +27,7 @@ IGNIS=$B/ignis
 S=$B/samples/offcpu
 PAIRS=${OFFCPU_PAIRS:-5}
 SECS=${OFFCPU_SECONDS:-3}
-T=$(mktemp -d /tmp/ignis-bench-offcpu.XXXXXX)
+T=$(mktemp -d -t ignis-bench-offcpu.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 [ -x "$IGNIS" ] && [ -x "$S/offcpu_phases" ] && [ -x "$S/offcpu_pingpong" ] ||
   { echo "bench/offcpu.sh: build first ($IGNIS, $S/offcpu_*)"; exit 1; }

@@ -40,7 +40,7 @@ D=${BENCH_SECONDS:-30}
 PAIRS=${BENCH_PAIRS:-5}
 PD=${BENCH_PAIR_SECONDS:-3}
 WARM_RUNS=${BENCH_WARM_RUNS:-5}
-T=$(mktemp -d /tmp/ignis-bench-prof.XXXXXX)
+T=$(mktemp -d -t ignis-bench-prof.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 [ -x "$IGNIS" ] && [ -x "$S/cpu_shares" ] || { echo "bench/profiler.sh: build first ($IGNIS, $S/cpu_shares)"; exit 1; }
 export IGNIS_CACHE_DIR=$T/cache # never the user's cache

@@ -56,7 +56,9 @@ static void push_label(void *ctx, const ig_spanbpf_label *l) { ig_spanjoin_push(
 /* One run of spanwork under the sampling events, with the program or not. */
 static int run_once(const char *spanwork, const char *rounds, ig_spanbpf *sb, run_result *out)
 {
-    char logp[] = "/tmp/ignis-spanbpf-bench-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char logp[4096];
+    snprintf(logp, sizeof logp, "%s/ignis-spanbpf-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int lfd = mkstemp(logp);
     if (lfd < 0)
         return -1;
