@@ -35,7 +35,7 @@ $(B)/obj/exporters/svg.o: $(B)/gen/exporters/svg_js.h
 # ---- end SVG flame graphs ----
 
 # ---- profile formats (pprof, folded, perf script; cmd/convert.c) ----
-LIB_SRCS += exporters/pprof.c exporters/folded.c exporters/perfscript.c exporters/formats.c
+LIB_SRCS += exporters/pprof.c exporters/pbarena.c exporters/folded.c exporters/perfscript.c exporters/formats.c
 PROTOS   += profile.proto
 CLI_SRCS += cmd/convert.c
 TEST_BINS += tests/formats/test_pprof tests/formats/test_folded tests/formats/test_perfscript \

@@ -34,6 +34,7 @@
  * encodings share one validation.
  */
 #include "exporters/otlp_profiles.h"
+#include "exporters/pbarena.h"
 #include "exporters/pbjson.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 #include "utils/fileio.h"
@@ -121,86 +122,6 @@ static int next_field(const uint8_t **p, const uint8_t *end, field *f)
     return 0;
 }
 
-/* ---- budgeted arenas (one per depth) -------------------------------------------- */
-
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, size;
-    max_align_t data[];
-} chunk;
-
-typedef struct arena {
-    chunk *head;
-    size_t spent, budget;
-    int over;
-} arena;
-
-/* protobuf-c spends tens of bytes per sub-message and 8 per packed value:
- * 8 bytes per wire byte plus 1 MiB lets any real element through and
- * refuses one of millions of empty sub-messages (see exporters/pprof.c). */
-#define ARENA_BYTES_PER_WIRE_BYTE 8
-#define ARENA_SLACK ((size_t)1 << 20)
-
-static void *arena_alloc(void *ctx, size_t n)
-{
-    arena *a = ctx;
-    n = (n + 15) & ~(size_t)15;
-    if (n > a->budget - a->spent) {
-        a->over = 1;
-        return NULL;
-    }
-    a->spent += n;
-    chunk *c = a->head;
-    if (!c || c->size - c->used < n) {
-        size_t size = a->budget - a->spent + n;
-        if (size > ((size_t)64 << 20))
-            size = (size_t)64 << 20;
-        if (size < n)
-            size = n;
-        c = ig_xmalloc(sizeof *c + size);
-        c->size = size;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_noop_free(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p;
-}
-
-static void arena_reset(arena *a, size_t wire)
-{
-    chunk *c = a->head;
-    if (c) {
-        chunk *old = c->next;
-        c->next = NULL;
-        c->used = 0;
-        while (old) {
-            chunk *next = old->next;
-            free(old);
-            old = next;
-        }
-    }
-    a->spent = 0;
-    a->over = 0;
-    a->budget = wire * ARENA_BYTES_PER_WIRE_BYTE + ARENA_SLACK;
-}
-
-static void arena_release(arena *a)
-{
-    while (a->head) {
-        chunk *next = a->head->next;
-        free(a->head);
-        a->head = next;
-    }
-}
-
 /* ---- the decoder -------------------------------------------------------------------- */
 
 enum { T_MAPPING = 1, T_LOCATION, T_FUNCTION, T_LINK, T_STRING, T_ATTRIBUTE, T_STACK, T_LAST = T_STACK };
@@ -267,7 +188,7 @@ typedef struct dec {
     size_t len;
     ig_err *err;
     ignis_profile *p;
-    arena ar[NARENAS];
+    ig_pb_arena ar[NARENAS];
     offsets tab[T_LAST + 1];
     uint32_t *memo[T_LAST + 1]; /* value + 1; 0 = not resolved yet */
     attr *attrs;                /* decoded attributes, memo[T_ATTRIBUTE] - 1 indexes them */
@@ -301,10 +222,8 @@ static int fail(dec *d, const char *fmt, ...)
 static void *unpack(dec *d, int depth, const ProtobufCMessageDescriptor *desc, const char *what, size_t index,
                     const uint8_t *payload, size_t plen)
 {
-    arena *a = &d->ar[depth];
-    arena_reset(a, plen);
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, a};
-    void *m = protobuf_c_message_unpack(desc, &alloc, plen, payload);
+    ig_pb_arena *a = &d->ar[depth];
+    void *m = ig_pb_arena_unpack(a, desc, plen, payload);
     if (m)
         return m;
     if (a->over)
@@ -1223,7 +1142,7 @@ static int read_samples(dec *d)
 static void dec_free(dec *d)
 {
     for (int i = 0; i < NARENAS; i++)
-        arena_release(&d->ar[i]);
+        ig_pb_arena_release(&d->ar[i]);
     for (int t = 0; t <= T_LAST; t++) {
         free(d->tab[t].off);
         free(d->memo[t]);

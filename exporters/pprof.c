@@ -35,6 +35,7 @@
  * tries to symbolize it nor loses the kind.
  */
 #include "exporters/formats.h"
+#include "exporters/pbarena.h"
 #include "profile.pb-c.h"
 #include "utils/fileio.h"
 
@@ -145,97 +146,7 @@ static void idmap_set(ig_idmap *m, size_t i, size_t count, uint64_t pprof_id, ui
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* protobuf-c allocates every decoded message, array and string separately;
- * a bump arena makes those allocations nearly free and releases them all
- * at once.  The arena is refilled for each message, and each fill has a
- * budget proportional to the message's wire size: protobuf-c spends tens
- * of bytes on an empty sub-message of two wire bytes, so without it a
- * small hostile file could claim gigabytes. */
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, size;
-    max_align_t data[];
-} arena_chunk;
-
-typedef struct arena {
-    arena_chunk *head;
-    size_t spent, budget; /* bytes handed out since the last reset, and the most allowed */
-    int over;             /* an allocation was refused */
-} arena;
-
-/* 8: a packed array costs 8 bytes per element of at least one wire byte.
- * protobuf-c also spends 32-64 bytes of bookkeeping per field of a message
- * with more than 16 fields, and 50-70 bytes per repeated sub-message (a
- * line, a label): the slack lets a real element (thousands of lines or
- * labels) through, while an element of millions of empty sub-messages is
- * refused at 8 times its size plus the slack. */
-#define ARENA_BYTES_PER_WIRE_BYTE 8
-#define ARENA_SLACK ((size_t)1 << 20)
-
-static void *arena_alloc(void *ctx, size_t n)
-{
-    arena *a = ctx;
-    n = (n + 15) & ~(size_t)15;
-    if (n > a->budget - a->spent) {
-        a->over = 1;
-        return NULL;
-    }
-    a->spent += n;
-    arena_chunk *c = a->head;
-    if (!c || c->size - c->used < n) {
-        /* one chunk for what the budget still allows (up to 64 MiB): a
-         * message rarely needs a second, and the newest chunk is kept for
-         * the next message, so small messages allocate nothing */
-        size_t size = a->budget - a->spent + n;
-        if (size > ((size_t)64 << 20))
-            size = (size_t)64 << 20;
-        if (size < n)
-            size = n;
-        c = ig_xmalloc(sizeof *c + size);
-        c->size = size;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_noop_free(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p;
-}
-
-/* Empties the arena for a message of `wire` bytes: keeps the newest
- * (largest) chunk, frees the others, sets the budget. */
-static void arena_reset(arena *a, size_t wire)
-{
-    arena_chunk *c = a->head;
-    if (c) {
-        arena_chunk *old = c->next;
-        c->next = NULL;
-        c->used = 0;
-        while (old) {
-            arena_chunk *next = old->next;
-            free(old);
-            old = next;
-        }
-    }
-    a->spent = 0;
-    a->over = 0;
-    a->budget = wire * ARENA_BYTES_PER_WIRE_BYTE + ARENA_SLACK;
-}
-
-static void arena_release(arena *a)
-{
-    while (a->head) {
-        arena_chunk *next = a->head->next;
-        free(a->head);
-        a->head = next;
-    }
-}
+/* Elements are decoded into a budgeted arena (exporters/pbarena.h). */
 
 /* Profile fields (profile.proto).  The repeated ones are streamed one
  * element at a time; of the scalars only the last occurrence counts. */
@@ -265,7 +176,8 @@ typedef struct reader {
     ignis_line *lines;      /* one location's lines */
     size_t scap, lcap, linecap;
     uint64_t *mag;          /* |value| sums per type, to refuse overflow */
-    arena arena;            /* the element being decoded */
+    ig_pb_arena arena;      /* the element being decoded */
+    ig_pb_arena rest_arena; /* r->pb, the fields outside the tables */
     ig_err *err;
 } reader;
 
@@ -276,9 +188,7 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 static void *unpack_element(reader *r, const ProtobufCMessageDescriptor *d, const char *what, size_t index,
                             const uint8_t *payload, size_t plen)
 {
-    arena_reset(&r->arena, plen);
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &r->arena};
-    void *m = protobuf_c_message_unpack(d, &alloc, plen, payload);
+    void *m = ig_pb_arena_unpack(&r->arena, d, plen, payload);
     if (m)
         return m;
     if (r->arena.over)
@@ -633,14 +543,12 @@ static int read_table(reader *r, const uint8_t *data, size_t len, uint64_t field
 /* The scalar fields (their last occurrences): a small Profile message. */
 static int unpack_rest(reader *r, const ig_strbuf *rest)
 {
-    const uint8_t *d = rest->data ? (const uint8_t *)rest->data : (const uint8_t *)"";
-    arena_reset(&r->arena, rest->len);
-    ProtobufCAllocator alloc = {arena_alloc, arena_noop_free, &r->arena};
-    r->pb = perftools__profiles__profile__unpack(&alloc, rest->len, d);
+    r->pb = ig_pb_arena_unpack(&r->rest_arena, &perftools__profiles__profile__descriptor, rest->len,
+                               (const uint8_t *)rest->data);
     if (!r->pb)
-        return r->arena.over ? ig_err_set(r->err, "not a pprof profile (decoding its %zu bytes of fields outside the "
-                                                  "tables needs more than %zu bytes of memory)", rest->len,
-                                          r->arena.budget)
+        return r->rest_arena.over ? ig_err_set(r->err, "not a pprof profile (decoding its %zu bytes of fields outside "
+                                                       "the tables needs more than %zu bytes of memory)", rest->len,
+                                               r->rest_arena.budget)
                              : ig_err_set(r->err, "not a pprof profile (invalid protobuf data)");
     return 0;
 }
@@ -678,7 +586,8 @@ static void reader_free(reader *r)
     free(r->labels);
     free(r->lines);
     free(r->mag);
-    arena_release(&r->arena);
+    ig_pb_arena_release(&r->arena);
+    ig_pb_arena_release(&r->rest_arena);
 }
 
 /* Decodes raw (not gzipped) profile.proto bytes into r->p. */
@@ -697,14 +606,7 @@ static int read_message(reader *r, const uint8_t *data, size_t len)
     ig_sb_free(&rest);
     if (rc)
         return -1;
-    /* r->pb lives in the arena: its chunks are set aside while the
-     * tables reuse the arena element by element */
-    arena_chunk *keep = r->arena.head;
-    r->arena.head = NULL;
-    rc = read_tables(r, data, len);
-    arena_release(&r->arena);
-    r->arena.head = keep;
-    return rc;
+    return read_tables(r, data, len);
 }
 
 int ig_pprof_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
