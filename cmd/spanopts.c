@@ -33,19 +33,6 @@ const cmd_opt cmd_span_opts[] = {
 
 #define IMPORT_MAX_LINE (64u << 20)
 
-static uint64_t id_of(const uint8_t b[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 static void import_warn(void *ctx, const char *msg)
 {
     unsigned *n = ctx;
@@ -70,40 +57,15 @@ static ig_store *open_source(const char *path, ig_err *err)
     return s;
 }
 
-/* Span times of the traces the profile's samples belong to. */
+/* Span times of the traces the profile's samples belong to (the same
+ * reading as the trace views' F key, viewer/tflame.c). */
 static int load_times(const char *path, const ignis_profile *p, ig_span_times *t, ig_err *err)
 {
     ig_store *s = open_source(path, err);
     if (!s)
         return -1;
     size_t n;
-    char(*ids)[33] = ig_span_trace_ids(p, &n);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        uint8_t tid[16];
-        for (int k = 0; k < 16; k++)
-            tid[k] = (uint8_t)(hexval(ids[i][2 * k]) << 4 | hexval(ids[i][2 * k + 1]));
-        int64_t id;
-        int found = ig_store_find_trace(s, tid, &id, err);
-        if (found < 0)
-            rc = -1;
-        if (found <= 0)
-            continue;
-        ig_store_trace tr;
-        if (ig_store_load_trace(s, id, &tr, err) < 0) {
-            rc = -1;
-            break;
-        }
-        for (size_t k = 0; k < tr.nspans; k++) {
-            const ig_store_span *sp = &tr.spans[k];
-            uint64_t parent = sp->parent >= 0 ? id_of(tr.spans[sp->parent].span_id)
-                              : sp->parent_state == IG_PARENT_CYCLE ? 0 : id_of(sp->parent_span_id);
-            uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
-            ig_span_times_add(t, id_of(sp->span_id), parent, dur, sp->name);
-        }
-        ig_store_trace_free(&tr);
-    }
-    free(ids);
+    int rc = ig_tspan_times_load(s, p, t, &n, err);
     ig_store_close(s);
     if (rc == 0 && !t->n)
         rc = ig_err_set(err, "%s: none of the profile's %zu trace%s is there", path, n, n == 1 ? "" : "s");
@@ -149,13 +111,6 @@ static int select_spans(const char *cmd, cmd_common *c, const ignis_profile *p, 
     return 0;
 }
 
-static ignis_profile *select_copy(const ignis_profile *p, ig_span_select *sel, ig_err *err)
-{
-    ig_tree_opts o = {.value = -1, .keep_labels = ig_span_keep_labels, .keep_labels_ctx = sel};
-    char why[64];
-    return ig_profile_filter(p, &o, why, sizeof why, err);
-}
-
 static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis_profile **base,
                         const ig_span_times *times)
 {
@@ -176,7 +131,7 @@ static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis
         cmd_error(cmd, "%s", err.msg);
         return 1;
     }
-    ignis_profile *s = select_copy(*p, &slow, &err), *f = s ? select_copy(*p, &fast, &err) : NULL;
+    ignis_profile *s = ig_span_select_profile(*p, &slow, &err), *f = s ? ig_span_select_profile(*p, &fast, &err) : NULL;
     ig_span_select_free(&slow);
     ig_span_select_free(&fast);
     if (!f) {

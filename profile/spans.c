@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile/tree.h"
 #include "utils/strbuf.h"
 
 #define MAX_SPAN_DEPTH 1024 /* parent chains longer than this are cut */
@@ -135,6 +136,13 @@ int ig_span_keep_labels(void *ctx, const ignis_profile *p, uint32_t labels)
             return 0;
     }
     return 1;
+}
+
+ignis_profile *ig_span_select_profile(const ignis_profile *p, ig_span_select *sel, ig_err *err)
+{
+    ig_tree_opts o = {.value = -1, .keep_labels = ig_span_keep_labels, .keep_labels_ctx = sel};
+    char why[64];
+    return ig_profile_filter(p, &o, why, sizeof why, err);
 }
 
 size_t ig_span_labelled_samples(const ignis_profile *p)

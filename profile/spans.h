@@ -77,6 +77,10 @@ size_t ig_span_labelled_samples(const ignis_profile *p);
  * malloc'd array of char[33]; *n their count. */
 char (*ig_span_trace_ids(const ignis_profile *p, size_t *n))[33];
 
+/* A new profile of the samples sel keeps (every value, labels and
+ * metadata as in p); NULL with err set. */
+ignis_profile *ig_span_select_profile(const ignis_profile *p, ig_span_select *sel, ig_err *err);
+
 typedef struct ig_span_split_stats {
     size_t spans, slow;  /* spans of the operation; how many are slow */
     uint64_t cut_ns;     /* slow: duration > cut (the p90), or >= the threshold */
