@@ -18,6 +18,7 @@
 #include "viewer/tmodel.h"
 
 #include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ const cmd_opt cmd_span_opts[] = {
     {"spans", 0, CMD_ARG_REQUIRED, 0, CMD_O_SPANS},
     {"slow-vs-fast", 0, CMD_ARG_REQUIRED, 0, CMD_O_SLOW_VS_FAST},
     {"threshold", 0, CMD_ARG_REQUIRED, 0, CMD_O_THRESHOLD},
+    {"join-spans", 0, CMD_ARG_NONE, 0, CMD_O_JOIN_SPANS},
     {NULL, 0, 0, 0, 0},
 };
 
@@ -165,9 +167,13 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_pro
     int selecting = c->nspan_ids || c->trace_id || c->span_name;
     if (c->threshold && !c->slow_vs_fast)
         return cmd_usage_error(cmd, "--threshold", "only with --slow-vs-fast");
+    if (c->join_spans && !c->spans_src)
+        return cmd_usage_error(cmd, "--join-spans", "needs --spans STORE|FILE.jsonl, the spans to join with");
+    if (c->join_spans && cmd_join_spans(cmd, c->spans_src, p) != 0)
+        return 1;
     if (!selecting && !c->slow_vs_fast) {
-        if (c->spans_src)
-            return cmd_usage_error(cmd, "--spans", "needs --span, --trace, --span-name or --slow-vs-fast");
+        if (c->spans_src && !c->join_spans)
+            return cmd_usage_error(cmd, "--spans", "needs --span, --trace, --span-name, --slow-vs-fast or --join-spans");
         return 0;
     }
     if (c->slow_vs_fast && (selecting || c->diff))
@@ -186,4 +192,77 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_pro
     int rc = c->slow_vs_fast ? slow_vs_fast(cmd, c, p, base, tp) : select_spans(cmd, c, *p, tp);
     ig_span_times_free(&times);
     return rc;
+}
+
+/* ---- joining by thread and time --------------------------------------------------------- */
+
+static void add_thread_span(void *ctx, int64_t tid, uint64_t start_ns, uint64_t end_ns, const uint8_t trace_id[16],
+                            const uint8_t span_id[8], const char *name)
+{
+    char t[33], sp[17];
+    ig_hex(trace_id, 16, t);
+    ig_hex(span_id, 8, sp);
+    ig_thread_spans_add(ctx, tid, start_ns, end_ns, t, sp, name);
+}
+
+static void utc(uint64_t ns, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The spans of src in the samples' time that carry thread.id. */
+static int thread_spans(const char *src, uint64_t first, uint64_t last, ig_thread_spans *spans, ig_err *err)
+{
+    ig_store *s = open_source(src, err);
+    if (!s)
+        return -1;
+    int rc = ig_store_thread_spans(s, first, last + 1, add_thread_span, spans, &spans->without_thread, err);
+    uint64_t all = 0;
+    if (rc == 0 && !spans->n && (rc = ig_store_count_thread_spans(s, &all, err)) == 0) {
+        char a[40], b[40];
+        utc(first, a, sizeof a);
+        utc(last, b, sizeof b);
+        if (all)
+            rc = ig_err_set(err, "%s: %" PRIu64 " spans carry thread.id, but none is in the samples' time (%s to "
+                                 "%s): the spans' clock disagrees with this machine's, or they are of another run",
+                            src, all, a, b);
+        else
+            rc = ig_err_set(err, "%s: no span carries the attribute thread.id (%" PRIu64 " spans in the samples' "
+                                 "time, %s to %s): nothing to join by thread", src, spans->without_thread, a, b);
+    }
+    ig_store_close(s);
+    return rc;
+}
+
+int cmd_join_spans(const char *cmd, const char *src, ignis_profile **p)
+{
+    ig_err err;
+    uint64_t first, last;
+    if (!ig_span_time_range(*p, &first, &last)) {
+        cmd_error(cmd, "--join-spans: no sample carries the labels tid and time_ns that joining by thread and "
+                       "time needs (`ignis record --spans SRC` writes them)");
+        return 1;
+    }
+    ig_thread_spans spans = {0};
+    ig_span_join_stats st;
+    ignis_profile *q = NULL;
+    if (thread_spans(src, first, last, &spans, &err) == 0)
+        q = ig_span_join_threads(*p, &spans, &st, &err);
+    uint64_t skipped = spans.without_thread;
+    ig_thread_spans_free(&spans);
+    if (!q) {
+        cmd_error(cmd, "--spans: %s", err.msg);
+        return 1;
+    }
+    fprintf(stderr,
+            "ignis %s: --spans: %" PRIu64 " of %" PRIu64 " samples joined to their thread's span by time; %" PRIu64
+            " labelled already (kept), %" PRIu64 " in no span, %" PRIu64 " without tid or time; %" PRIu64
+            " spans without thread.id skipped\n",
+            cmd, st.joined, st.samples, st.had_span, st.outside, st.no_time, skipped);
+    ignis_profile_free(*p);
+    *p = q;
+    return 0;
 }
