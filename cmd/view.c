@@ -118,7 +118,8 @@ static int parse(int argc, char **argv, struct view_opts *o)
 
 static int span_options_given(const cmd_common *c)
 {
-    return c->nspan_ids || c->trace_id || c->span_name || c->spans_src || c->slow_vs_fast || c->threshold;
+    return c->nspan_ids || c->trace_id || c->span_name || c->spans_src || c->slow_vs_fast || c->threshold ||
+           c->join_spans;
 }
 
 /* Options that only mean something for a profile. */
