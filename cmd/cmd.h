@@ -124,7 +124,7 @@ enum {
     CMD_O_INVERTED,                                              /* cmd_inverted_opts */
     CMD_O_GRANULARITY, CMD_O_FUNCTIONS, CMD_O_LINES, CMD_O_FILES, /* cmd_granularity_opts */
     CMD_O_SPAN, CMD_O_TRACE, CMD_O_SPAN_NAME, CMD_O_SPANS,       /* cmd_span_opts */
-    CMD_O_SLOW_VS_FAST, CMD_O_THRESHOLD,
+    CMD_O_SLOW_VS_FAST, CMD_O_THRESHOLD, CMD_O_JOIN_SPANS,
 };
 
 /* -h/--help; --format F (the INPUT format, in every command); --value V
@@ -169,6 +169,7 @@ typedef struct cmd_common {
     char **span_ids;               /* NULL-terminated, or NULL */
     size_t nspan_ids;
     const char *trace_id, *span_name, *spans_src, *slow_vs_fast, *threshold;
+    int join_spans;                /* --join-spans: by thread and time with --spans first */
     struct ig_span_select *span_sel; /* the sample filter cmd_common_tree_opts passes on */
     char *span_base;               /* --slow-vs-fast: what the base is, for headers */
 } cmd_common;
@@ -193,6 +194,11 @@ void cmd_common_tree_opts(const cmd_common *c, struct ig_tree_opts *o);
  * with normalize on and c->diff naming the base.  Prints what it compared.
  * Returns 0, 1 after printing an error, 2 after a usage error. */
 int cmd_apply_spans(const char *cmd, cmd_common *c, struct ignis_profile **p, struct ignis_profile **base);
+/* Joins the samples of *p that no span labels with the spans of src (a
+ * store or OTLP-JSON file) that carry thread.id, by thread and time
+ * (profile/spans.h); replaces *p and prints one line of what it did.
+ * Returns 0, or 1 after printing why not (*p then unchanged). */
+int cmd_join_spans(const char *cmd, const char *src, struct ignis_profile **p);
 void cmd_common_free(cmd_common *c);
 
 /* Help text of the shared options, to embed in a command's usage. */
@@ -224,7 +230,10 @@ void cmd_common_free(cmd_common *c);
     "                        the others: what slow requests do that fast ones don't\n" \
     "      --threshold DUR   --slow-vs-fast: slow means at least DUR (e.g. 200ms)\n" \
     "      --spans SRC       span times and parents from a trace store or OTLP-JSON\n" \
-    "                        file (default: durations estimated from the profile)\n"
+    "                        file (default: durations estimated from the profile)\n" \
+    "      --join-spans      first label samples no span labels with the spans of\n" \
+    "                        --spans that carry thread.id, by thread and time\n" \
+    "                        (a profile of `ignis record --spans`: labels tid, time_ns)\n"
 #define CMD_HELP_DIFF \
     "      --diff BASE       compare with profile BASE (pprof -diff_base=BASE)\n" \
     "      --normalize       scale BASE to the same total first\n"

@@ -363,6 +363,7 @@ int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
     case CMD_O_SPANS: c->spans_src = arg; break;
     case CMD_O_SLOW_VS_FAST: c->slow_vs_fast = arg; break;
     case CMD_O_THRESHOLD: c->threshold = arg; break;
+    case CMD_O_JOIN_SPANS: c->join_spans = 1; break;
     case CMD_O_RELATIVE: c->relative = 1; break;
     case CMD_O_DIFF: c->diff = arg; break;
     case CMD_O_NORMALIZE: c->normalize = 1; break;

@@ -121,6 +121,9 @@ static void usage(FILE *out)
             "      --no-span-labels  do not label CPU samples with the libignis span they ran in\n"
             "                        (trace_id, span_id, span_name; needs BPF: root or\n"
             "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
+            "      --spans SRC       label samples no libignis span labels with the spans of\n"
+            "                        SRC (a trace store or OTLP-JSON file) that carry\n"
+            "                        thread.id, by thread and time (see docs/ARCHITECTURE.md)\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"
             "  -h, --help            this help\n\n" CMD_STOP_HELP,
             IG_RECORD_MAX_FREQ, IG_PERF_MAX_STACK);
@@ -267,11 +270,13 @@ typedef struct record_args {
     char stream_url[1024];
     char cache_dir[4096];
     pid_t *pids, *tids;
+    const char *spans;    /* --spans: join with other SDKs' spans by thread and time */
 } record_args;
 
 enum {
     OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
-    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_CGROUP, OPT_EVERY
+    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_CGROUP, OPT_EVERY,
+    OPT_SPANS
 };
 
 /* Returns -1 on success (continue), else the exit status. */
@@ -297,6 +302,7 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"all-cpus", no_argument, NULL, 'a'},
         {"cgroup", required_argument, NULL, OPT_CGROUP},
         {"every", required_argument, NULL, OPT_EVERY},
+        {"spans", required_argument, NULL, OPT_SPANS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -369,6 +375,7 @@ static int parse_args(int argc, char **argv, record_args *a)
                 return cmd_error("record", "--every %s: expected an interval of 0.1 s to 24 h (60s, 5m, 1h)",
                                  optarg), 2;
             break;
+        case OPT_SPANS: a->spans = optarg, a->o.sample_times = true; break;
         case 'h': usage(stdout); return 0;
         default:
             if (optopt > 0 && optopt < 256)
@@ -391,6 +398,8 @@ static int parse_args(int argc, char **argv, record_args *a)
         return cmd_error("record", "--every: give the folder for the profiles with -o DIR/"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
         return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
+    if (a->spans && a->every > 0)
+        return cmd_error("record", "--spans: not with --every (join each profile with ignis convert --join-spans)"), 2;
     if (a->o.off_cpu && a->o.wall)
         return cmd_error("record", "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
     if (!a->output)
@@ -625,6 +634,9 @@ int cmd_record(int argc, char **argv)
         }
     } else {
         ignis_profile *p = ig_recorder_take_profile(r);
+        if (a.spans && cmd_join_spans("record", a.spans, &p) != 0)
+            fprintf(stderr, "ignis record: --spans: the profile keeps its tid and time_ns labels: join it later "
+                            "with `ignis convert %s --spans SRC --join-spans -o OUT`\n", a.output);
         written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;
         if (!written)
             cmd_error("record", "%s", err.msg);

@@ -18,6 +18,7 @@
 #include "viewer/tmodel.h"
 
 #include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,23 +29,11 @@ const cmd_opt cmd_span_opts[] = {
     {"spans", 0, CMD_ARG_REQUIRED, 0, CMD_O_SPANS},
     {"slow-vs-fast", 0, CMD_ARG_REQUIRED, 0, CMD_O_SLOW_VS_FAST},
     {"threshold", 0, CMD_ARG_REQUIRED, 0, CMD_O_THRESHOLD},
+    {"join-spans", 0, CMD_ARG_NONE, 0, CMD_O_JOIN_SPANS},
     {NULL, 0, 0, 0, 0},
 };
 
 #define IMPORT_MAX_LINE (64u << 20)
-
-static uint64_t id_of(const uint8_t b[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
 
 static void import_warn(void *ctx, const char *msg)
 {
@@ -70,40 +59,15 @@ static ig_store *open_source(const char *path, ig_err *err)
     return s;
 }
 
-/* Span times of the traces the profile's samples belong to. */
+/* Span times of the traces the profile's samples belong to (the same
+ * reading as the trace views' F key, viewer/tflame.c). */
 static int load_times(const char *path, const ignis_profile *p, ig_span_times *t, ig_err *err)
 {
     ig_store *s = open_source(path, err);
     if (!s)
         return -1;
     size_t n;
-    char(*ids)[33] = ig_span_trace_ids(p, &n);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        uint8_t tid[16];
-        for (int k = 0; k < 16; k++)
-            tid[k] = (uint8_t)(hexval(ids[i][2 * k]) << 4 | hexval(ids[i][2 * k + 1]));
-        int64_t id;
-        int found = ig_store_find_trace(s, tid, &id, err);
-        if (found < 0)
-            rc = -1;
-        if (found <= 0)
-            continue;
-        ig_store_trace tr;
-        if (ig_store_load_trace(s, id, &tr, err) < 0) {
-            rc = -1;
-            break;
-        }
-        for (size_t k = 0; k < tr.nspans; k++) {
-            const ig_store_span *sp = &tr.spans[k];
-            uint64_t parent = sp->parent >= 0 ? id_of(tr.spans[sp->parent].span_id)
-                              : sp->parent_state == IG_PARENT_CYCLE ? 0 : id_of(sp->parent_span_id);
-            uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
-            ig_span_times_add(t, id_of(sp->span_id), parent, dur, sp->name);
-        }
-        ig_store_trace_free(&tr);
-    }
-    free(ids);
+    int rc = ig_tspan_times_load(s, p, t, &n, err);
     ig_store_close(s);
     if (rc == 0 && !t->n)
         rc = ig_err_set(err, "%s: none of the profile's %zu trace%s is there", path, n, n == 1 ? "" : "s");
@@ -149,13 +113,6 @@ static int select_spans(const char *cmd, cmd_common *c, const ignis_profile *p, 
     return 0;
 }
 
-static ignis_profile *select_copy(const ignis_profile *p, ig_span_select *sel, ig_err *err)
-{
-    ig_tree_opts o = {.value = -1, .keep_labels = ig_span_keep_labels, .keep_labels_ctx = sel};
-    char why[64];
-    return ig_profile_filter(p, &o, why, sizeof why, err);
-}
-
 static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis_profile **base,
                         const ig_span_times *times)
 {
@@ -176,7 +133,7 @@ static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis
         cmd_error(cmd, "%s", err.msg);
         return 1;
     }
-    ignis_profile *s = select_copy(*p, &slow, &err), *f = s ? select_copy(*p, &fast, &err) : NULL;
+    ignis_profile *s = ig_span_select_profile(*p, &slow, &err), *f = s ? ig_span_select_profile(*p, &fast, &err) : NULL;
     ig_span_select_free(&slow);
     ig_span_select_free(&fast);
     if (!f) {
@@ -210,9 +167,13 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_pro
     int selecting = c->nspan_ids || c->trace_id || c->span_name;
     if (c->threshold && !c->slow_vs_fast)
         return cmd_usage_error(cmd, "--threshold", "only with --slow-vs-fast");
+    if (c->join_spans && !c->spans_src)
+        return cmd_usage_error(cmd, "--join-spans", "needs --spans STORE|FILE.jsonl, the spans to join with");
+    if (c->join_spans && cmd_join_spans(cmd, c->spans_src, p) != 0)
+        return 1;
     if (!selecting && !c->slow_vs_fast) {
-        if (c->spans_src)
-            return cmd_usage_error(cmd, "--spans", "needs --span, --trace, --span-name or --slow-vs-fast");
+        if (c->spans_src && !c->join_spans)
+            return cmd_usage_error(cmd, "--spans", "needs --span, --trace, --span-name, --slow-vs-fast or --join-spans");
         return 0;
     }
     if (c->slow_vs_fast && (selecting || c->diff))
@@ -231,4 +192,77 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_pro
     int rc = c->slow_vs_fast ? slow_vs_fast(cmd, c, p, base, tp) : select_spans(cmd, c, *p, tp);
     ig_span_times_free(&times);
     return rc;
+}
+
+/* ---- joining by thread and time --------------------------------------------------------- */
+
+static void add_thread_span(void *ctx, int64_t tid, uint64_t start_ns, uint64_t end_ns, const uint8_t trace_id[16],
+                            const uint8_t span_id[8], const char *name)
+{
+    char t[33], sp[17];
+    ig_hex(trace_id, 16, t);
+    ig_hex(span_id, 8, sp);
+    ig_thread_spans_add(ctx, tid, start_ns, end_ns, t, sp, name);
+}
+
+static void utc(uint64_t ns, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The spans of src in the samples' time that carry thread.id. */
+static int thread_spans(const char *src, uint64_t first, uint64_t last, ig_thread_spans *spans, ig_err *err)
+{
+    ig_store *s = open_source(src, err);
+    if (!s)
+        return -1;
+    int rc = ig_store_thread_spans(s, first, last + 1, add_thread_span, spans, &spans->without_thread, err);
+    uint64_t all = 0;
+    if (rc == 0 && !spans->n && (rc = ig_store_count_thread_spans(s, &all, err)) == 0) {
+        char a[40], b[40];
+        utc(first, a, sizeof a);
+        utc(last, b, sizeof b);
+        if (all)
+            rc = ig_err_set(err, "%s: %" PRIu64 " spans carry thread.id, but none is in the samples' time (%s to "
+                                 "%s): the spans' clock disagrees with this machine's, or they are of another run",
+                            src, all, a, b);
+        else
+            rc = ig_err_set(err, "%s: no span carries the attribute thread.id (%" PRIu64 " spans in the samples' "
+                                 "time, %s to %s): nothing to join by thread", src, spans->without_thread, a, b);
+    }
+    ig_store_close(s);
+    return rc;
+}
+
+int cmd_join_spans(const char *cmd, const char *src, ignis_profile **p)
+{
+    ig_err err;
+    uint64_t first, last;
+    if (!ig_span_time_range(*p, &first, &last)) {
+        cmd_error(cmd, "--join-spans: no sample carries the labels tid and time_ns that joining by thread and "
+                       "time needs (`ignis record --spans SRC` writes them)");
+        return 1;
+    }
+    ig_thread_spans spans = {0};
+    ig_span_join_stats st;
+    ignis_profile *q = NULL;
+    if (thread_spans(src, first, last, &spans, &err) == 0)
+        q = ig_span_join_threads(*p, &spans, &st, &err);
+    uint64_t skipped = spans.without_thread;
+    ig_thread_spans_free(&spans);
+    if (!q) {
+        cmd_error(cmd, "--spans: %s", err.msg);
+        return 1;
+    }
+    fprintf(stderr,
+            "ignis %s: --spans: %" PRIu64 " of %" PRIu64 " samples joined to their thread's span by time; %" PRIu64
+            " labelled already (kept), %" PRIu64 " in no span, %" PRIu64 " without tid or time; %" PRIu64
+            " spans without thread.id skipped\n",
+            cmd, st.joined, st.samples, st.had_span, st.outside, st.no_time, skipped);
+    ignis_profile_free(*p);
+    *p = q;
+    return 0;
 }

@@ -42,7 +42,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: ignis view [options] FILE\n"
             "       ignis view [options] --diff BASE NEW\n"
-            "       ignis view traces.db | FILE.jsonl\n"
+            "       ignis view traces.db | FILE.jsonl [--profile FILE]\n"
             "       ignis view --collect [traces.db]\n\n"
             "Explore a profile (pprof, OTLP profiles, folded stacks, perf script; a file or\n"
             "an http(s):// URL such as http://host:6060/debug/pprof/profile?seconds=30) in\n"
@@ -53,6 +53,10 @@ static void usage(FILE *out)
             "      --collect         the store `ignis collect` writes by default\n"
             "                        ($IGNIS_TRACE_DB, else ~/.local/share/ignis/traces.db),\n"
             "                        refreshed as spans arrive\n"
+            "      --profile FILE    with traces: the profile F opens for the selected span,\n"
+            "                        trace or operation (samples labelled with their span\n"
+            "                        by `ignis record`; a --wall profile has cpu, off_cpu\n"
+            "                        and wall values, s picks one)\n"
             CMD_HELP_DIFF
             CMD_HELP_INPUT
             "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
@@ -67,12 +71,12 @@ static void usage(FILE *out)
 
 struct view_opts {
     cmd_common c;
-    const char *source_path, *path;
+    const char *source_path, *path, *profile;
     int collect;
     ig_tree_opts fixed; /* the filters no key changes (--hide, --show, ...) */
 };
 
-enum { OPT_COLLECT = 1, OPT_SOURCE_PATH };
+enum { OPT_COLLECT = 1, OPT_SOURCE_PATH, OPT_PROFILE };
 
 /* Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, struct view_opts *o)
@@ -80,6 +84,7 @@ static int parse(int argc, char **argv, struct view_opts *o)
     static const cmd_opt own[] = {
         {"collect", 0, CMD_ARG_NONE, 0, OPT_COLLECT},
         {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
+        {"profile", 0, CMD_ARG_REQUIRED, 0, OPT_PROFILE},
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
@@ -92,6 +97,7 @@ static int parse(int argc, char **argv, struct view_opts *o)
         case CMD_OPTS_ERROR: rc = 2; break;
         case OPT_COLLECT: o->collect = 1; break;
         case OPT_SOURCE_PATH: o->source_path = a.arg; break;
+        case OPT_PROFILE: o->profile = a.arg; break;
         default:
             if (cmd_common_option("view", &o->c, id, a.arg))
                 rc = 2;
@@ -112,7 +118,8 @@ static int parse(int argc, char **argv, struct view_opts *o)
 
 static int span_options_given(const cmd_common *c)
 {
-    return c->nspan_ids || c->trace_id || c->span_name || c->spans_src || c->slow_vs_fast || c->threshold;
+    return c->nspan_ids || c->trace_id || c->span_name || c->spans_src || c->slow_vs_fast || c->threshold ||
+           c->join_spans;
 }
 
 /* Options that only mean something for a profile. */
@@ -333,6 +340,7 @@ static void tui_render(void *m, ig_screen *s) { ig_tview_render(((trace_ui *)m)-
 static void tui_key(void *m, int key) { ig_tview_key(((trace_ui *)m)->v, key); }
 static void tui_click(void *m, int row, int col, int dbl) { ig_tview_click(((trace_ui *)m)->v, row, col, dbl); }
 static int tui_done(void *m) { return ((trace_ui *)m)->v->quit; }
+static int tui_pump(void *m, int wait_ms) { return ig_tview_pump(((trace_ui *)m)->v, wait_ms); }
 
 static void tui_tick(void *m)
 {
@@ -346,7 +354,7 @@ static void tui_tick(void *m)
 
 static ig_tui_app trace_app(trace_ui *u)
 {
-    ig_tui_app app = {u, tui_render, tui_key, tui_click, tui_done, 0, NULL};
+    ig_tui_app app = {u, tui_render, tui_key, tui_click, tui_done, 0, NULL, tui_pump};
     if (u->v->live) {
         app.tick_ms = 250;
         app.tick = tui_tick;
@@ -445,17 +453,24 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     }
     double t0 = now_ms(), c0 = cpu_ms();
     ig_err err;
+    ignis_profile *prof = NULL; /* read first: a bad file is one line before the screen */
+    if (o->profile && !(prof = cmd_load_profile("view", o->profile, NULL)))
+        return 1;
     ig_store *s = open_traces(path, kind, o->collect, &err);
     if (!s) {
         cmd_error("view", "%s", err.msg);
+        ignis_profile_free(prof);
         return 1;
     }
     trace_ui u = {ig_tview_new(s, path, &err), 0};
     int rc = 1;
     if (!u.v) {
         cmd_error("view", "%s", err.msg);
+        ignis_profile_free(prof);
     } else {
         u.v->live = kind == INPUT_STORE;
+        ig_tview_set_profile(u.v, prof, o->profile);
+        u.v->flame_threaded = 1;
         const char *bench = getenv("IGNIS_VIEW_BENCH");
         if (bench && atoi(bench) > 0) {
             ig_screen scr;
@@ -482,6 +497,11 @@ static int view_profile(struct view_opts *o)
     const char *bench = getenv("IGNIS_VIEW_BENCH");
     cmd_common *c = &o->c;
     ignis_profile *pre = NULL, *pre_base = NULL;
+    if (o->profile) {
+        cmd_error("view", "--profile: only with a trace store or an OTLP-JSON file (the profile the trace "
+                          "views' F key opens)");
+        return 2;
+    }
     if (span_options_given(c)) { /* they need the profile: loaded here, before the screen */
         int src;
         if (!(pre = cmd_load_profile("view", o->path, c->format)))

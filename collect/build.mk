@@ -3,7 +3,7 @@
 #
 # The store and the request decoders are part of the ignis binary (the
 # viewer opens stores and OTLP-JSON files).
-CLI_SRCS += collect/arena.c collect/batch.c collect/store.c collect/store_write.c collect/store_read.c \
+CLI_SRCS += collect/arena.c collect/batch.c collect/store.c collect/store_write.c collect/store_read.c collect/store_threads.c \
             collect/retention.c collect/decode.c collect/decode_json.c collect/base64.c collect/import.c
 CLI_PKGS += sqlite3 json-c
 PROTOS   += opentelemetry/ignis/collect_request.proto google/rpc/status.proto

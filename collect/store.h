@@ -341,4 +341,15 @@ int ig_store_checkpoint_in_background(ig_store *s, ig_err *err);
 int ig_store_retain(ig_store *s, uint64_t received_before_ns, uint64_t max_bytes, size_t max_traces,
                     uint64_t *deleted_traces, uint64_t *deleted_spans, ig_err *err);
 
+/* ---- spans by thread (collect/store_threads.c) --------------------------------- */
+/* Calls fn for each span overlapping [from_ns, to_ns) that carries the
+ * attribute thread.id (an integer or a string of digits); *without counts
+ * the window's other spans.  0, or -1 with err set. */
+typedef void (*ig_store_thread_span_fn)(void *ctx, int64_t tid, uint64_t start_ns, uint64_t end_ns,
+                                        const uint8_t trace_id[16], const uint8_t span_id[8], const char *name);
+int ig_store_thread_spans(ig_store *s, uint64_t from_ns, uint64_t to_ns, ig_store_thread_span_fn fn, void *ctx,
+                          uint64_t *without, ig_err *err);
+/* Spans of the whole store that carry thread.id. */
+int ig_store_count_thread_spans(ig_store *s, uint64_t *n, ig_err *err);
+
 #endif

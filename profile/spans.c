@@ -12,10 +12,12 @@
 #include "profile/spans.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile/tree.h"
 #include "utils/strbuf.h"
 
 #define MAX_SPAN_DEPTH 1024 /* parent chains longer than this are cut */
@@ -135,6 +137,13 @@ int ig_span_keep_labels(void *ctx, const ignis_profile *p, uint32_t labels)
             return 0;
     }
     return 1;
+}
+
+ignis_profile *ig_span_select_profile(const ignis_profile *p, ig_span_select *sel, ig_err *err)
+{
+    ig_tree_opts o = {.value = -1, .keep_labels = ig_span_keep_labels, .keep_labels_ctx = sel};
+    char why[64];
+    return ig_profile_filter(p, &o, why, sizeof why, err);
 }
 
 size_t ig_span_labelled_samples(const ignis_profile *p)
@@ -268,4 +277,227 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
         ig_span_select_add(i >= first_slow ? slow : fast, d[i].span_id, times);
     free(d);
     return 0;
+}
+
+/* ---- joining samples to spans by thread and time ------------------------------------ */
+
+void ig_thread_spans_add(ig_thread_spans *t, int64_t tid, uint64_t start_ns, uint64_t end_ns,
+                         const char *trace_id, const char *span_id, const char *name)
+{
+    ig_thread_span r = {tid, start_ns, end_ns, "", "", NULL};
+    if (hex_id(trace_id, 32, r.trace_id) < 0 || hex_id(span_id, 16, r.span_id) < 0 || end_ns <= start_ns) {
+        t->without_thread++; /* not a span we can place in time */
+        return;
+    }
+    if (t->n == t->cap)
+        t->rows = ig_xrealloc(t->rows, (t->cap = t->cap ? t->cap * 2 : 256) * sizeof *t->rows);
+    r.name = ig_xstrdup(name ? name : "");
+    t->rows[t->n++] = r;
+}
+
+void ig_thread_spans_free(ig_thread_spans *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->rows[i].name);
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+/* By thread, then start; of two spans that start together the longer
+ * (the outer) first, so the scan below meets the inner one first. */
+static int by_thread_start(const void *a, const void *b)
+{
+    const ig_thread_span *x = a, *y = b;
+    if (x->tid != y->tid)
+        return x->tid < y->tid ? -1 : 1;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return (x->end_ns < y->end_ns) - (x->end_ns > y->end_ns);
+}
+
+typedef struct joiner {
+    ig_thread_spans *s;
+    uint64_t *reach;  /* per row: the latest end of its thread's rows up to it */
+    ig_u64map by_id;  /* span id -> 1 + row */
+    ig_span_join_stats *st;
+} joiner;
+
+static void joiner_init(joiner *j, ig_thread_spans *s, ig_span_join_stats *st)
+{
+    memset(j, 0, sizeof *j);
+    j->s = s;
+    j->st = st;
+    qsort(s->rows, s->n, sizeof *s->rows, by_thread_start);
+    j->reach = ig_xmalloc((s->n + 1) * sizeof *j->reach);
+    for (size_t i = 0; i < s->n; i++) {
+        uint64_t before = i && s->rows[i - 1].tid == s->rows[i].tid ? j->reach[i - 1] : 0;
+        j->reach[i] = s->rows[i].end_ns > before ? s->rows[i].end_ns : before;
+        uint64_t id = strtoull(s->rows[i].span_id, NULL, 16), v;
+        if (!ig_u64map_get(&j->by_id, id, &v))
+            ig_u64map_put(&j->by_id, id, i + 1);
+    }
+}
+
+static void joiner_free(joiner *j)
+{
+    free(j->reach);
+    ig_u64map_clear(&j->by_id);
+}
+
+/* The innermost span of thread tid at time t: of those that contain t,
+ * the one that started last. */
+static const ig_thread_span *span_at(const joiner *j, int64_t tid, uint64_t t)
+{
+    const ig_thread_span *r = j->s->rows;
+    size_t lo = 0, hi = j->s->n;
+    while (lo < hi) { /* the first row after (tid, t) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].tid < tid || (r[mid].tid == tid && r[mid].start_ns <= t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) {
+        if (r[i].tid != tid || j->reach[i] <= t)
+            return NULL; /* no earlier span of the thread reaches t */
+        if (r[i].end_ns > t)
+            return &r[i];
+    }
+    return NULL;
+}
+
+static int thread_known(const joiner *j, int64_t tid)
+{
+    const ig_thread_span *r = j->s->rows;
+    size_t lo = 0, hi = j->s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < j->s->n && r[lo].tid == tid;
+}
+
+/* The first pass: what the join would do, and whether the clocks agree. */
+static void survey(joiner *j, const ignis_profile *p, uint64_t *known_threads)
+{
+    ig_span_join_stats *st = j->st;
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t labels = ignis_profile_sample(p, i).labels;
+        int64_t tid, t;
+        int timed = ignis_profile_label_num(p, labels, "tid", &tid) &&
+                    ignis_profile_label_num(p, labels, "time_ns", &t) && t > 0;
+        uint64_t span = label_span_id(p, labels), row;
+        st->samples++;
+        if (timed) {
+            st->first_ns = !st->first_ns || (uint64_t)t < st->first_ns ? (uint64_t)t : st->first_ns;
+            st->last_ns = (uint64_t)t > st->last_ns ? (uint64_t)t : st->last_ns;
+        }
+        if (span) {
+            st->had_span++;
+            if (timed && ig_u64map_get(&j->by_id, span, &row) && j->s->rows[row - 1].tid == tid) {
+                const ig_thread_span *r = &j->s->rows[row - 1];
+                st->checked++;
+                st->disagree += (uint64_t)t < r->start_ns || (uint64_t)t >= r->end_ns;
+            }
+        } else if (!timed) {
+            st->no_time++;
+        } else if (span_at(j, tid, (uint64_t)t)) {
+            st->joined++;
+        } else {
+            st->outside++;
+            *known_threads += thread_known(j, tid);
+        }
+    }
+}
+
+/* The second pass (ig_profile_filter's relabel): time_ns goes, the span
+ * labels come. */
+static uint32_t relabel(void *ctx, ignis_profile *q, uint32_t labels)
+{
+    const joiner *j = ctx;
+    size_t n;
+    const ignis_label *l = ignis_profile_labels(q, labels, &n);
+    ignis_label *out = ig_xmalloc((n + 3) * sizeof *out);
+    uint32_t k_time = ignis_profile_intern(q, "time_ns"), k_tid = ignis_profile_intern(q, "tid");
+    uint32_t k_span = ignis_profile_intern(q, "span_id");
+    l = ignis_profile_labels(q, labels, &n); /* interning may have moved them */
+    size_t m = 0;
+    int64_t tid = 0, t = 0;
+    int has_tid = 0, has_time = 0, has_span = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (l[i].key == k_time && !l[i].str) {
+            t = l[i].num, has_time = 1;
+            continue;
+        }
+        if (l[i].key == k_tid && !l[i].str)
+            tid = l[i].num, has_tid = 1;
+        has_span |= l[i].key == k_span;
+        out[m++] = l[i];
+    }
+    const ig_thread_span *s = has_tid && has_time && t > 0 && !has_span ? span_at(j, tid, (uint64_t)t) : NULL;
+    if (s) {
+        out[m++] = (ignis_label){ignis_profile_intern(q, "trace_id"), ignis_profile_intern(q, s->trace_id), 0, 0};
+        out[m++] = (ignis_label){k_span, ignis_profile_intern(q, s->span_id), 0, 0};
+        out[m++] = (ignis_label){ignis_profile_intern(q, "span_name"), ignis_profile_intern(q, s->name), 0, 0};
+    }
+    uint32_t id = m == n && !s ? labels : ignis_profile_add_labels(q, out, m);
+    free(out);
+    return id;
+}
+
+int ig_span_time_range(const ignis_profile *p, uint64_t *first, uint64_t *last)
+{
+    *first = *last = 0;
+    ig_u64map seen = {0};
+    size_t ns = ignis_profile_num_samples(p);
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t labels = ignis_profile_sample(p, i).labels;
+        int64_t tid, t;
+        uint64_t v;
+        if (ig_u64map_get(&seen, (uint64_t)labels + 1, &v))
+            continue;
+        ig_u64map_put(&seen, (uint64_t)labels + 1, 1);
+        if (!ignis_profile_label_num(p, labels, "tid", &tid) || !ignis_profile_label_num(p, labels, "time_ns", &t) ||
+            t <= 0)
+            continue;
+        if (!*first || (uint64_t)t < *first)
+            *first = (uint64_t)t;
+        if ((uint64_t)t > *last)
+            *last = (uint64_t)t;
+    }
+    ig_u64map_clear(&seen);
+    return *first != 0;
+}
+
+ignis_profile *ig_span_join_threads(const ignis_profile *p, ig_thread_spans *spans, ig_span_join_stats *st,
+                                    ig_err *err)
+{
+    memset(st, 0, sizeof *st);
+    joiner j;
+    joiner_init(&j, spans, st);
+    uint64_t known_threads = 0;
+    survey(&j, p, &known_threads);
+    ignis_profile *q = NULL;
+    if (!st->first_ns) {
+        ig_err_set(err, "no sample carries the labels tid and time_ns that joining by thread and time needs "
+                        "(record with `ignis record --spans SRC`)");
+    } else if (st->checked && st->disagree * 10 > st->checked) {
+        ig_err_set(err, "the spans' clock disagrees with the profile's: %" PRIu64 " of %" PRIu64
+                        " samples labelled with a span fall outside its times there; no sample joined",
+                   st->disagree, st->checked);
+    } else if (!st->joined && known_threads) {
+        ig_err_set(err, "no sample falls in a span of its thread, though %" PRIu64 " samples are of threads "
+                        "the spans name: the spans' clock disagrees with the profile's (or they are of another "
+                        "run); no sample joined", known_threads);
+    } else {
+        ig_tree_opts o = {.value = -1, .relabel = relabel, .relabel_ctx = &j};
+        char why[64];
+        q = ig_profile_filter(p, &o, why, sizeof why, err);
+    }
+    joiner_free(&j);
+    return q;
 }

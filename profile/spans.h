@@ -77,6 +77,10 @@ size_t ig_span_labelled_samples(const ignis_profile *p);
  * malloc'd array of char[33]; *n their count. */
 char (*ig_span_trace_ids(const ignis_profile *p, size_t *n))[33];
 
+/* A new profile of the samples sel keeps (every value, labels and
+ * metadata as in p); NULL with err set. */
+ignis_profile *ig_span_select_profile(const ignis_profile *p, ig_span_select *sel, ig_err *err);
+
 typedef struct ig_span_split_stats {
     size_t spans, slow;  /* spans of the operation; how many are slow */
     uint64_t cut_ns;     /* slow: duration > cut (the p90), or >= the threshold */
@@ -93,5 +97,63 @@ typedef struct ig_span_split_stats {
 int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,
                   uint64_t threshold_ns, ig_span_select *slow, ig_span_select *fast, ig_span_split_stats *st,
                   ig_err *err);
+
+/* ---- joining samples to spans by thread and time ----------------------------------
+ *
+ * Spans from SDKs that publish no thread context (OpenTelemetry's, other
+ * languages') can still be joined with samples when they carry the
+ * semantic-convention attribute `thread.id`: a sample of thread T taken
+ * at time t belongs to the innermost span with thread.id == T and
+ * start <= t < end (the one that started last).  Samples must carry the
+ * labels `tid` (numeric, as `ignis record` writes it) and `time_ns`
+ * (numeric: nanoseconds since the Unix epoch, CLOCK_REALTIME, the clock
+ * OTLP span times are in; `ignis record --spans` writes it).  Samples
+ * already labelled with a span (libignis' thread context) keep their
+ * labels; samples without tid or time, or in no span, stay unlabelled.
+ * time_ns is dropped from the result, so samples merge again.
+ *
+ * Clocks: both sides must be the same machine's CLOCK_REALTIME.  When
+ * they are not, the join refuses rather than mislabels: no span of a
+ * sampled thread overlaps the samples' time range, or samples that
+ * libignis labelled with a span fall outside that span's times in the
+ * source (more than 1 in 10 of those checked). */
+typedef struct ig_thread_span {
+    int64_t tid;
+    uint64_t start_ns, end_ns;
+    char trace_id[33], span_id[17];
+    char *name;
+} ig_thread_span;
+
+typedef struct ig_thread_spans {
+    ig_thread_span *rows;
+    size_t n, cap;
+    uint64_t without_thread; /* spans of the source without a usable thread.id (skipped) */
+} ig_thread_spans;
+
+/* Adds a span (ids lowercase hex; copied). */
+void ig_thread_spans_add(ig_thread_spans *t, int64_t tid, uint64_t start_ns, uint64_t end_ns,
+                         const char *trace_id, const char *span_id, const char *name);
+void ig_thread_spans_free(ig_thread_spans *t);
+
+typedef struct ig_span_join_stats {
+    uint64_t samples;       /* samples read */
+    uint64_t joined;        /* ... labelled by the join */
+    uint64_t had_span;      /* ... labelled already (kept) */
+    uint64_t no_time;       /* ... without tid or time_ns labels (unlabelled) */
+    uint64_t outside;       /* ... of a thread and time no span covers (unlabelled) */
+    uint64_t checked, disagree; /* labelled-already samples whose span the source has with
+                                 * thread.id, and of those, taken outside its times */
+    uint64_t first_ns, last_ns; /* the samples' time range */
+} ig_span_join_stats;
+
+/* The time range of the samples with tid and time_ns labels; 0 when none
+ * has them. */
+int ig_span_time_range(const ignis_profile *p, uint64_t *first, uint64_t *last);
+
+/* A new profile: p with the span labels of the join (see above); NULL
+ * with err set when no sample has times, or the clocks disagree (err
+ * says how). */
+ignis_profile *ig_span_join_threads(const ignis_profile *p, ig_thread_spans *spans, ig_span_join_stats *st,
+                                    ig_err *err);
 
 #endif

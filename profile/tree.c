@@ -2250,7 +2250,10 @@ ignis_profile *ig_profile_filter(const ignis_profile *p, const ig_tree_opts *opt
             st[b - 1] = t;
         }
         uint32_t sid = ignis_profile_add_stack(c.q, st, stack.len);
-        ignis_profile_add_sample(c.q, sid, copy_labels(&c, s.labels), s.values);
+        uint32_t labels = copy_labels(&c, s.labels);
+        if (opts && opts->relabel)
+            labels = opts->relabel(opts->relabel_ctx, c.q, labels);
+        ignis_profile_add_sample(c.q, sid, labels, s.values);
     }
     free(tmp.data);
     free(keep.data);

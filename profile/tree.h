@@ -96,6 +96,11 @@ typedef struct ig_tree_opts {
      * returns non-zero.  Asked once per label set; NULL = no such filter. */
     int (*keep_labels)(void *ctx, const ignis_profile *p, uint32_t labels);
     void *keep_labels_ctx;
+    /* ig_profile_filter only: each kept sample's label set, copied into
+     * the new profile q, is replaced by what this returns (a label set of
+     * q); the span join of profile/spans.h.  NULL = labels as they are. */
+    uint32_t (*relabel)(void *ctx, ignis_profile *q, uint32_t labels);
+    void *relabel_ctx;
 } ig_tree_opts;
 
 typedef struct ig_tree_node {

@@ -1436,6 +1436,24 @@ static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const 
     return ignis_profile_add_labels(r->prof, l, n);
 }
 
+/* With sample_times: labels plus time_ns, a CLOCK_MONOTONIC stamp moved
+ * to CLOCK_REALTIME by the offset read at the profile's start. */
+static uint32_t with_time(ig_recorder *r, uint32_t labels, uint64_t mono_ns)
+{
+    if (!r->o.sample_times || !mono_ns || !r->popts.mono_clock) /* perf's own clock: no realtime */
+        return labels;
+    size_t n;
+    const ignis_label *l = ignis_profile_labels(r->prof, labels, &n);
+    ignis_label out[16];
+    if (n >= sizeof out / sizeof out[0])
+        return labels;
+    memcpy(out, l, n * sizeof *l);
+    out[n++] = (ignis_label){ignis_profile_intern(r->prof, "time_ns"), 0,
+                             (int64_t)mono_ns - r->prof_start_mono + r->prof_start_real,
+                             ignis_profile_intern(r->prof, "nanoseconds")};
+    return ignis_profile_add_labels(r->prof, out, n);
+}
+
 /* ---- records ----------------------------------------------------------------- */
 
 static bool tid_wanted(const ig_recorder *r, pid_t tid)
@@ -1552,7 +1570,7 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     uint32_t labels = span         ? span_labels(r, t, r->o.wall ? IG_STATE_RUNNING : NULL, span)
                       : r->o.wall ? state_labels(r, t, IG_STATE_RUNNING, 0)
                                   : thread_labels(r, t);
-    ignis_profile_add_sample(r->prof, stack, labels, values);
+    ignis_profile_add_sample(r->prof, stack, with_time(r, labels, s.time), values);
     r->st.samples++;
     if (p->target || r->st.child > 0)
         r->st.target_sampled_ns += s.period;
@@ -1583,7 +1601,7 @@ static void add_interval(const ig_offcpu_interval *iv, void *ctx)
         stack = frames_stack(r, p, t, iv->ips, iv->nkernel, iv->nuser, !iv->truncated, 0);
     }
     bool waiting = strcmp(iv->state, IG_STATE_RUNNABLE) != 0; /* a preempted thread waits for no channel */
-    uint32_t labels = state_labels(r, t, iv->state, waiting ? iv->wchan : 0);
+    uint32_t labels = with_time(r, state_labels(r, t, iv->state, waiting ? iv->wchan : 0), iv->start);
     int64_t values[4] = {1, 0, 0, 0};
     values[r->vi_off] = (int64_t)ns;
     if (r->vi_wall >= 0)

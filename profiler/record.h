@@ -68,6 +68,12 @@ typedef struct ig_record_opts {
     bool all;              /* every process on every CPU (-a), but this one;
                             * narrowed by pids (and their children) or cgroup */
     const char *cgroup;    /* with all: only the tasks of this cgroup directory */
+    bool sample_times;     /* label each sample with time_ns, when it was taken (an
+                            * off-CPU interval: when it began), ns since the epoch
+                            * on CLOCK_REALTIME (the kernel's CLOCK_MONOTONIC stamp
+                            * plus the offset read at the profile's start), for a
+                            * join with spans by thread and time (profile/spans.h);
+                            * every sample is then its own */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u

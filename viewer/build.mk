@@ -3,7 +3,7 @@
 CLI_SRCS += viewer/layout.c viewer/model.c viewer/keys.c viewer/screen.c viewer/export.c viewer/treeprof.c viewer/tui.c \
             viewer/live.c viewer/job.c viewer/tasks.c viewer/prompt.c viewer/cxxname.c cmd/view.c cmd/top.c
 # the trace views (a store of collect/): waterfall geometry, model, keys, rendering
-CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c
+CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c viewer/tkeys.c viewer/tscreen.c viewer/tflame.c
 CLI_PKGS += ncursesw
 TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live tests/viewer/test_prompt \
              tests/viewer/test_tasks tests/viewer/test_keys
@@ -12,7 +12,7 @@ BENCH_SCRIPTS += bench/viewer.sh
 BENCH_BINS += bench/gen_traces
 BENCH_SCRIPTS += bench/traces_view.sh
 TEST_BINS += tests/viewer/test_traces
-TEST_SCRIPTS += tests/viewer/e2e_traces.sh
+TEST_SCRIPTS += tests/viewer/e2e_traces.sh tests/viewer/e2e_traces_flame.sh
 # writes the known traces into a store file for e2e_traces.sh (the archive is
 # named in full: INTERNAL_A is defined after the fragments are included)
 EXTRA_TARGETS += $(B)/tests/viewer/trace_store

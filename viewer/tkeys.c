@@ -3,7 +3,8 @@
  *
  * The same conventions as the profile viewer (viewer/keys.c): arrows or
  * h j k l move, Enter opens, Esc and Backspace go back, / n N search,
- * ? help, q quit, 'o' changes the sort order; prompts edit one line like
+ * ? help, q quit, 'o' changes the sort order, F the span's flame graph
+ * (viewer/tflame.c, which then gets every key until its q); prompts edit one line like
  * a shell (viewer/prompt.h, the same editor as the profile views, with a
  * history per prompt); a picker is a list moved with up/down.  Keys that only
  * mean something on one page are looked up per page after the common
@@ -265,12 +266,17 @@ static int common_key(ig_tview *v, int key)
         ig_tview_open_operations(v);
         return 1;
     case 'r': ig_tview_refresh(v); return 1;
+    case 'F': ig_tview_open_flame(v); return 1;
     default: return 0;
     }
 }
 
 void ig_tview_key(ig_tview *v, int key)
 {
+    if (v->flame) {
+        ig_tflame_key(v, key);
+        return;
+    }
     if (v->prompt != IG_TPROMPT_NONE) {
         int done = ig_line_edit_key(&v->edit, &v->history[v->prompt], key);
         if (done == IG_EDIT_SUBMIT)
@@ -352,6 +358,10 @@ static void click_hist(ig_tview *v, ig_thist *h, int row, int col, int dbl)
 
 void ig_tview_click(ig_tview *v, int row, int col, int dbl)
 {
+    if (v->flame) {
+        ig_tflame_click(v, row, col, dbl);
+        return;
+    }
     if (v->prompt != IG_TPROMPT_NONE || v->help || v->npick)
         return;
     v->message[0] = 0;

@@ -1133,6 +1133,8 @@ void ig_tview_free(ig_tview *v)
 {
     if (!v)
         return;
+    ig_tview_close_flame(v);
+    ig_tview_set_profile(v, NULL, NULL);
     while (v->npages)
         ig_tpage_free(v->pages[--v->npages]);
     if (v->has_search)

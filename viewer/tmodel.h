@@ -20,6 +20,8 @@
 #include <stdint.h>
 
 #include "collect/store.h"
+#include "profile/spans.h"
+#include "profile/tree.h"
 #include "utils/err.h"
 #include "viewer/model.h"
 #include "viewer/waterfall.h"
@@ -173,6 +175,13 @@ typedef struct ig_tview {
                                           * it took at most this long (default 150 ms) */
     size_t max_trace_spans;              /* bigger traces are not opened (IG_TRACE_SPANS_MAX) */
     int quit;
+
+    /* span profiles (viewer/tflame.c) */
+    ignis_profile *profile;              /* --profile: samples labelled with spans, or NULL */
+    char *profile_path;
+    ig_viewer *flame;                    /* the open flame graph (F), shown instead of the pages */
+    ig_tree_opts flame_fixed;            /* its fixed options (a slow-vs-fast diff is normalized) */
+    int flame_threaded;                  /* build it on a worker thread (the terminal; 0 in tests) */
 } ig_tview;
 
 /* Opens the trace list of store s (borrowed; must outlive the viewer),
@@ -220,6 +229,32 @@ void ig_tview_collapse(ig_tview *v, int how);
 void ig_tview_zoom_span(ig_tview *v);      /* the time axis to the selected span */
 void ig_tview_zoom(ig_tview *v, int in);   /* by 2 around the selection; in 0 zooms out */
 void ig_tview_pan(ig_tview *v, int dir);   /* a quarter of the window */
+
+/* ---- span profiles (viewer/tflame.c) --------------------------------------------
+ * F opens, from the trace list, the flame graph of the selected trace; from
+ * a waterfall or span details, of the selected span and its descendants;
+ * from the operations or a histogram, the slow-vs-fast diff of the
+ * operation (`--slow-vs-fast NAME --spans STORE`).  The flame graph is an
+ * ordinary profile viewer (viewer/model.h) over a copy of the selected
+ * samples; while v->flame is set, keys, clicks and rendering go to it, and
+ * its `q` comes back.  Without a profile, or without samples in the
+ * selection, a one-line message says so and nothing opens. */
+/* Takes p over (NULL: none); path names it in messages. */
+void ig_tview_set_profile(ig_tview *v, ignis_profile *p, const char *path);
+int ig_tview_open_flame(ig_tview *v);
+void ig_tview_close_flame(ig_tview *v);
+/* Runs the flame graph's work (ig_viewer_pump); 1 while some remains. */
+int ig_tview_pump(ig_tview *v, int wait_ms);
+/* What ig_tview_key/click/render do while the flame graph is open. */
+void ig_tflame_key(ig_tview *v, int key);
+void ig_tflame_click(ig_tview *v, int row, int col, int dbl);
+void ig_tflame_render(ig_tview *v, struct ig_screen *s);
+
+/* Span times (profile/spans.h) of one stored trace; of every trace of
+ * store s the samples of p name (*ntraces: how many they name).  The
+ * join of samples and spans is by ids, never by clock. */
+void ig_tspan_times_trace(ig_span_times *t, const ig_store_trace *tr);
+int ig_tspan_times_load(ig_store *s, const ignis_profile *p, ig_span_times *t, size_t *ntraces, ig_err *err);
 
 /* ---- queries ------------------------------------------------------------- */
 const ig_trace_row *ig_tview_selected_trace(const ig_tview *v);   /* list page */

@@ -190,14 +190,16 @@ static const char *hints(ig_tpage_kind kind)
 {
     switch (kind) {
     case IG_TP_LIST:
-        return "Enter open  o sort  s service  f name  a attribute  d duration  e errors  c clear  "
-               "p operations  / search  ? help  q quit";
+        return "Enter open  F flame graph  o sort  s service  f name  a attribute  d duration  e errors  "
+               "c clear  p operations  / search  ? help  q quit";
     case IG_TP_TRACE:
-        return "Enter details  Space fold  z zoom  +/- zoom  </> pan  c critical path  / search  Esc back  "
+        return "Enter details  F flame graph  Space fold  z zoom  +/- zoom  </> pan  c critical path  / search  "
+               "Esc back  ? help";
+    case IG_TP_SPAN: return "up/down move  Enter follow a link  F flame graph  / search  Esc back  ? help  q quit";
+    case IG_TP_OPS:
+        return "Enter latency histogram  F slow vs fast  o sort  1-7 sort by column  / search  t traces  Esc back  "
                "? help";
-    case IG_TP_SPAN: return "up/down move  Enter follow a link  / search  Esc back  ? help  q quit";
-    case IG_TP_OPS: return "Enter latency histogram  o sort  1-7 sort by column  / search  t traces  Esc back  ? help";
-    case IG_TP_HIST: return "left/right choose a bucket  Enter its traces  Esc back  ? help  q quit";
+    case IG_TP_HIST: return "left/right choose a bucket  Enter its traces  F slow vs fast  Esc back  ? help  q quit";
     }
     return "";
 }
@@ -655,6 +657,10 @@ static const char *help_lines[] = {
     "  c                 (waterfall) critical path highlight on/off",
     "  /  n  N           search by regex; next / previous match",
     "  r                 reload from the store (the operations are not reloaded by themselves)",
+    "  F                 the flame graph (of --profile FILE) of the selected span and its",
+    "                    descendants, or trace; in the operations: the slow-vs-fast diff of",
+    "                    the operation (spans above its p90 against the rest); in the flame",
+    "                    graph s picks the value (cpu, off_cpu, wall), q comes back here",
     "  mouse             click selects, double click opens, a click on a title sorts",
     "  ?  q              this help; quit",
     "",
@@ -713,6 +719,10 @@ static void draw_status(ig_tview *v, ig_screen *s)
 
 void ig_tview_render(ig_tview *v, ig_screen *s)
 {
+    if (v->flame) {
+        ig_tflame_render(v, s);
+        return;
+    }
     ig_screen_clear(s);
     if (s->w < IG_MIN_W || s->h < IG_MIN_H) {
         char buf[96];

@@ -194,7 +194,8 @@ int main(int argc, char **argv)
     ignis_provider_options o;
     ignis_provider_options_from_env(&o);
     o.service_name = "spanwork";
-    o.exporter = IGNIS_EXPORTER_NONE;
+    if (!getenv("OTEL_TRACES_EXPORTER")) /* otlp_file: the spans for a join by thread and time */
+        o.exporter = IGNIS_EXPORTER_NONE;
     o.sampler = IGNIS_SAMPLER_ALWAYS_ON;
     char err[256];
     ignis_tracer_provider *tp = ignis_tracer_provider_new(&o, err, sizeof err);

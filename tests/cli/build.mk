@@ -11,3 +11,9 @@ EXTRA_TARGETS += $(B)/tests/cli/mkspanprof
 $(B)/tests/cli/mkspanprof: tests/cli/mkspanprof.c $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)
+# joining samples to other SDKs' spans by thread and time (--join-spans)
+TEST_SCRIPTS += tests/cli/t_spans_join.sh tests/cli/t_spans_record.sh
+EXTRA_TARGETS += $(B)/tests/cli/mkjoinprof
+$(B)/tests/cli/mkjoinprof: tests/cli/mkjoinprof.c $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)

@@ -1093,12 +1093,148 @@ static void test_durations(void **state)
     assert_string_equal(buf, "0");
 }
 
+/* ---- F: the flame graph of a span, a trace, an operation's slow vs fast ---------------- */
+
+static uint32_t fn_loc(ignis_profile *p, const char *fn)
+{
+    return ignis_profile_location_for_function(p, ignis_profile_function_named(p, fn, "svc.c", 1),
+                                               IGNIS_FRAME_USER);
+}
+
+static void span_sample(ignis_profile *p, const char *fn, uint64_t trace, uint64_t span, const char *name,
+                        int64_t v)
+{
+    uint32_t stack[2] = {fn_loc(p, fn), fn_loc(p, "main")};
+    ignis_label l[3];
+    size_t n = 0;
+    if (span) {
+        uint8_t t[16], s[8];
+        char th[33], sh[17];
+        tf_trace_id(trace, t);
+        tf_span_id(span, s);
+        ig_hex(t, 16, th);
+        ig_hex(s, 8, sh);
+        l[n++] = (ignis_label){ignis_profile_intern(p, "trace_id"), ignis_profile_intern(p, th), 0, 0};
+        l[n++] = (ignis_label){ignis_profile_intern(p, "span_id"), ignis_profile_intern(p, sh), 0, 0};
+        l[n++] = (ignis_label){ignis_profile_intern(p, "span_name"), ignis_profile_intern(p, name), 0, 0};
+    }
+    ignis_profile_add_sample(p, ignis_profile_add_stack(p, stack, 2), ignis_profile_add_labels(p, l, n), &v);
+}
+
+/* pay_fn 1 in POST /pay (trace 5, span 0x51), charge_fn 2 in its child
+ * charge card (0x52); item_fn 1 in each GET /item (traces 6..25), slow_fn
+ * 5 more in the two slowest (24, 25: 19 and 20 ms, above the p90 18 ms);
+ * idle_fn 7 in no span. */
+static ignis_profile *span_profile(void)
+{
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "wall", "nanoseconds");
+    span_sample(p, "pay_fn", 5, 0x51, "POST /pay", 1000000);
+    span_sample(p, "charge_fn", 5, 0x52, "charge card", 2000000);
+    for (uint64_t k = 6; k <= 25; k++) {
+        span_sample(p, "item_fn", k, 0x100 + k, "GET /item", 1000000);
+        if (k >= 24)
+            span_sample(p, "slow_fn", k, 0x100 + k, "GET /item", 5000000);
+    }
+    span_sample(p, "idle_fn", 0, 0, NULL, 7000000);
+    return p;
+}
+
+static void settle_flame(fixture *f)
+{
+    while (ig_tview_pump(f->v, 0))
+        ;
+    render(f);
+}
+
+static void test_flame_of_span_trace_and_operation(void **state)
+{
+    (void)state;
+    fixture *f = open_known(120, 40);
+    keys(f, "F"); /* no profile yet */
+    assert_null(f->v->flame);
+    assert_on_screen(f, "no profile loaded: start with `ignis view test.db --profile FILE`");
+    ig_tview_set_profile(f->v, span_profile(), "spans.pb.gz");
+    keys(f, "2"); /* by duration: trace 5 (200 ms) first */
+    keys(f, "\n");
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_TRACE);
+    keys(f, "F");
+    assert_non_null(f->v->flame);
+    settle_flame(f);
+    assert_on_screen(f, "span 0000000000000051 'POST /pay' and 1 descendant");
+    assert_on_screen(f, "pay_fn");
+    assert_on_screen(f, "charge_fn");
+    assert_on_screen(f, "total 3ms");
+    assert_not_on_screen(f, "idle_fn");
+    assert_not_on_screen(f, "item_fn");
+    keys(f, "q"); /* back to the waterfall, not out */
+    assert_null(f->v->flame);
+    assert_false(f->v->quit);
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_TRACE);
+    key(f, IG_KEY_DOWN); /* charge card alone */
+    keys(f, "F");
+    settle_flame(f);
+    assert_on_screen(f, "span 0000000000000052 'charge card' and 0 descendants");
+    assert_on_screen(f, "charge_fn");
+    assert_not_on_screen(f, "pay_fn");
+    keys(f, "q");
+    /* the list: the whole trace */
+    keys(f, "t");
+    keys(f, "F");
+    settle_flame(f);
+    assert_on_screen(f, "trace 00000000000000000000000000000005 'POST /pay'");
+    assert_on_screen(f, "pay_fn");
+    keys(f, "q");
+    /* a trace no sample was taken in */
+    keys(f, "j");
+    keys(f, "F");
+    assert_null(f->v->flame);
+    assert_on_screen(f, "no sample of spans.pb.gz was taken in it");
+    /* the operations: GET /item slow vs fast, from the store's durations */
+    keys(f, "p");
+    ig_tops *o = &ig_tview_page(f->v)->ops;
+    for (o->sel = 0; strcmp(o->ops.ops[o->order[o->sel]].name, "GET /item"); o->sel++)
+        ;
+    keys(f, "F");
+    assert_non_null(f->v->flame);
+    settle_flame(f);
+    assert_on_screen(f, "slow vs fast 'GET /item': 2 of 20 spans above 18ms");
+    assert_on_screen(f, "slow_fn");
+    assert_non_null(f->v->flame->base);
+    keys(f, "q");
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_OPS);
+    /* an operation of one span cannot be split */
+    for (o->sel = 0; strcmp(o->ops.ops[o->order[o->sel]].name, "POST /pay"); o->sel++)
+        ;
+    keys(f, "F");
+    assert_null(f->v->flame);
+    assert_on_screen(f, "all 1 spans named 'POST /pay' are");
+    close_view(f);
+}
+
+/* A profile without span labels says so. */
+static void test_flame_needs_span_labels(void **state)
+{
+    (void)state;
+    fixture *f = open_known(120, 40);
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    span_sample(p, "idle_fn", 0, 0, NULL, 1);
+    ig_tview_set_profile(f->v, p, "plain.pb.gz");
+    keys(f, "F");
+    assert_null(f->v->flame);
+    assert_on_screen(f, "plain.pb.gz: no sample carries span labels");
+    close_view(f);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_opens_newest_first),
+        cmocka_unit_test(test_flame_of_span_trace_and_operation),
+        cmocka_unit_test(test_flame_needs_span_labels),
         cmocka_unit_test(test_list_sorts),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_list_bad_filters),
