@@ -14,11 +14,13 @@
  *     writer.c: transactions of at most 200 ms) into a new store with
  *     background checkpoints, as `ignis collect` runs it; the writer's and
  *     the checkpointer's CPU time together (the process's minus this
- *     thread's).
+ *     thread's); with RATE, requests arrive at RATE spans/s (senders
+ *     slower than the writer, as live), otherwise as fast as the writer
+ *     takes them.
  * Each batch gets fresh trace ids, so every trace is new as in the live
  * collector.  Prints the minimum over REPS runs and the spread.
  *
- *   usage: collect_ingest [SPANS] [REPS]      (default 200000 spans, 3 runs)
+ *   usage: collect_ingest [SPANS] [REPS] [RATE]   (default 200000 spans, 3 runs, unpaced)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -178,7 +180,12 @@ static double decode_run(uint8_t **bodies, size_t *lens, long spans, ig_metrics 
 }
 
 /* Writer and checkpointer CPU for spans spans into a new store in dir. */
-static double store_run(const char *dir, int rep, uint8_t **bodies, size_t *lens, long spans, ig_metrics *m)
+static double wall_s(void)
+{
+    return cpu_s(CLOCK_MONOTONIC);
+}
+
+static double store_run(const char *dir, int rep, uint8_t **bodies, size_t *lens, long spans, long rate, ig_metrics *m)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/ingest%d.db", dir, rep);
@@ -196,7 +203,13 @@ static double store_run(const char *dir, int rep, uint8_t **bodies, size_t *lens
         fprintf(stderr, "collect_ingest: %s\n", err.msg);
         exit(1);
     }
+    double start = wall_s();
     for (long n = 0, i = 0; n < spans; n += PER_REQUEST, i++) {
+        if (rate) { /* requests arrive at `rate` spans/s, as from senders slower than the writer */
+            double at = start + (double)n / (double)rate, now = wall_s();
+            if (at > now)
+                usleep((useconds_t)((at - now) * 1e6));
+        }
         ig_batch *b = decode(bodies[i % REQUESTS], lens[i % REQUESTS], m);
         fresh_traces(b);
         while (ig_writer_submit(w, b) == IG_SUBMIT_FULL)
@@ -224,7 +237,7 @@ static void report(const char *what, const double *v, int reps, long spans)
         lo = v[i] < lo ? v[i] : lo;
         hi = v[i] > hi ? v[i] : hi;
     }
-    printf("  %-44s %5.2f us per span (min of %d; max %.2f)\n", what, lo * 1e6 / (double)spans, reps,
+    printf("  %-56s %5.2f us per span (min of %d; max %.2f)\n", what, lo * 1e6 / (double)spans, reps,
            hi * 1e6 / (double)spans);
 }
 
@@ -232,8 +245,9 @@ int main(int argc, char **argv)
 {
     long spans = argc > 1 ? atol(argv[1]) : 200000;
     int reps = argc > 2 ? atoi(argv[2]) : 3;
-    if (spans <= 0 || reps <= 0 || reps > 20) {
-        fprintf(stderr, "usage: collect_ingest [SPANS] [REPS]\n");
+    long rate = argc > 3 ? atol(argv[3]) : 0;
+    if (spans <= 0 || reps <= 0 || reps > 20 || rate < 0) {
+        fprintf(stderr, "usage: collect_ingest [SPANS] [REPS] [RATE]\n");
         return 2;
     }
     uint8_t *bodies[REQUESTS];
@@ -254,13 +268,18 @@ int main(int argc, char **argv)
     double dec[20], sto[20];
     for (int r = 0; r < reps; r++) {
         dec[r] = decode_run(bodies, lens, spans, m);
-        sto[r] = store_run(dir, r, bodies, lens, spans, m);
+        sto[r] = store_run(dir, r, bodies, lens, spans, rate, m);
     }
     rmdir(dir);
     printf("== ignis collect, CPU per span by stage (%ld spans of %zu-byte requests, %d per request)\n", spans, lens[0],
            PER_REQUEST);
     report("decode + metrics (an HTTP thread):", dec, reps, spans);
-    report("store (writer thread + checkpoints):", sto, reps, spans);
+    char what[80];
+    if (rate)
+        snprintf(what, sizeof what, "store at %ld spans/s (writer + checkpoints):", rate);
+    else
+        snprintf(what, sizeof what, "store, queue always full (writer + checkpoints):");
+    report(what, sto, reps, spans);
     ig_metrics_free(m);
     return 0;
 }
