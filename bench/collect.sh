@@ -72,3 +72,4 @@ echo "== the store ignis view reads (median of 5, read-only connection)"
 "$READ" "$dir/bench.db"
 echo "  for scale: otel-tui keeps the last 1000 root spans in memory; Jaeger all-in-one needs a storage service"
 "$STAGES" "${COLLECT_STAGE_SPANS:-300000}" 5
+"$STAGES" "${COLLECT_STAGE_SPANS:-300000}" 3 50000 | tail -1

@@ -22,6 +22,7 @@
  *
  *   usage: collect_ingest [SPANS] [REPS] [RATE]   (default 200000 spans, 3 runs, unpaced)
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: collect_ingest [SPANS] [REPS] [RATE]\n");
         return 2;
     }
+    mallopt(M_MMAP_THRESHOLD, 64 << 20); /* as the collector (collect/main.c) */
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     uint8_t *bodies[REQUESTS];
     size_t lens[REQUESTS];
     for (int i = 0; i < REQUESTS; i++)
