@@ -102,6 +102,7 @@ static void creates_and_stamps(void **state)
     assert_int_equal(sql_int(path, "PRAGMA application_id"), IG_STORE_APPLICATION_ID);
     assert_int_equal(sql_int(path, "PRAGMA user_version"), IG_STORE_SCHEMA_VERSION);
     assert_int_equal(sql_int(path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(sql_int(path, "PRAGMA page_size"), 16384); /* appending spans costs per page */
     assert_int_equal(sql_int(path, "SELECT value FROM meta WHERE key = 'schema'"), 1);
     ig_err err;
     s = ig_store_open(path, IG_STORE_READONLY, &err);
