@@ -257,6 +257,21 @@ static void summary_follows_the_root(void **state)
     assert_true(l.rows[0].start_ns == T0 - MS);
     ig_trace_list_free(&l);
     ig_store_close(s);
+
+    /* a new writer (an empty trace cache) adds to the stored trace */
+    s = open_new();
+    PbSpan *again = h_span(7, 10, 1, "retry", T0 + MS, T0 + 12 * MS);
+    h_status(again, 2, "timeout");
+    PbSpan *ag[] = {again};
+    put(s, "backend", ag, 1, T0 + 3);
+    assert_int_equal(ig_store_list_traces(s, NULL, IG_TRACE_SORT_START, false, 0, 10, &l, &err), 0);
+    assert_int_equal(l.total, 1);
+    assert_string_equal(l.rows[0].root_name, "GET /page");
+    assert_true(l.rows[0].start_ns == T0 - MS && l.rows[0].end_ns == T0 + 12 * MS);
+    assert_int_equal(l.rows[0].span_count, 5);
+    assert_int_equal(l.rows[0].error_count, 2);
+    ig_trace_list_free(&l);
+    ig_store_close(s);
 }
 
 /* ---- the list: sorting and filters ------------------------------------------------------ */
