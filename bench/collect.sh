@@ -11,13 +11,16 @@
 # spans is added, then bench/collect_read times what `ignis view` reads:
 # the trace list, that trace, the operations.  On 2 cores the services,
 # the HTTP threads and the writer share the CPUs; wall-clock figures
-# depend on what else runs.
+# depend on what else runs.  So bench/collect_ingest then prints the
+# collector's own CPU per span by stage (decode, store) without the load
+# generator, in CPU time: the figure that holds on a busy machine.
 set -euo pipefail
 B=${IGNIS_BUILD:-build}
 IGNIS=$B/ignis
 EMIT=$B/tests/collect/emit
 READ=$B/bench/collect_read
-for f in "$IGNIS" "$EMIT" "$READ" "$B/libignis-collect.so"; do
+STAGES=$B/bench/collect_ingest
+for f in "$IGNIS" "$EMIT" "$READ" "$STAGES" "$B/libignis-collect.so"; do
   [ -e "$f" ] || { echo "collect.sh: $f not built (make bench)"; exit 1; }
 done
 SPANS=${COLLECT_BENCH_SPANS:-500000} # per service
@@ -68,3 +71,5 @@ cpid=""
 echo "== the store ignis view reads (median of 5, read-only connection)"
 "$READ" "$dir/bench.db"
 echo "  for scale: otel-tui keeps the last 1000 root spans in memory; Jaeger all-in-one needs a storage service"
+"$STAGES" "${COLLECT_STAGE_SPANS:-300000}" 5
+"$STAGES" "${COLLECT_STAGE_SPANS:-300000}" 3 50000 | tail -1

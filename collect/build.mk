@@ -53,3 +53,10 @@ $(B)/tests/collect/%: tests/collect/%.c $(COLLECT_A) $(B)/libignis-internal.a
 # (tests/collect/emit, built with the tests).
 BENCH_BINS    += bench/collect_read
 BENCH_SCRIPTS += bench/collect.sh
+
+# The collector's CPU per span by stage, without the network (links the
+# collector's archive for its writer thread).
+BENCH_BINS += bench/collect_ingest
+$(B)/bench/collect_ingest: bench/collect_ingest.c $(COLLECT_A) $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(COLLECT_PKGS)) -MMD -MP -o $@ $< $(COLLECT_A) $(INTERNAL_A) $(LDSAN) $(TEST_LDLIBS)

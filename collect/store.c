@@ -18,6 +18,13 @@
  * loses at most the last transactions and never the file's integrity.
  * The collector moves checkpoints (the only step that fsyncs) to a thread
  * of their own with its own connection; the writer's WAL hook wakes it.
+ *
+ * A new store gets 16 KiB pages instead of SQLite's 4 KiB: appending
+ * spans costs per page (b-tree splits, pointer-map entries of
+ * auto_vacuum, WAL frames, checkpoint copies), and four times fewer pages
+ * cut the writer's and the checkpointer's CPU per span by about a third
+ * (bench/collect_ingest) while reads stay as fast (bench/collect_read).
+ * Stores created before keep their page size.
  */
 #include "collect/store_impl.h"
 
@@ -297,7 +304,7 @@ ig_store *ig_store_open(const char *path, int flags, ig_err *err)
         goto fail;
     /* before WAL mode, which writes the first page: set while no table exists */
     if (kind == STORE_EMPTY && !(flags & IG_STORE_MEMORY) &&
-        ig_store_exec(s, "PRAGMA auto_vacuum = INCREMENTAL", err) < 0)
+        ig_store_exec(s, "PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL", err) < 0)
         goto fail;
     if (configure(s, err) < 0)
         goto fail;

@@ -133,12 +133,14 @@ static const char SQL_SCOPE[] =
 static const char SQL_OPERATION[] =
     "INSERT INTO operations (service, name) VALUES (?1, ?2) "
     "ON CONFLICT (service, name) DO UPDATE SET name = excluded.name RETURNING id";
-/* Traces: found through the writer's cache or the unique index, then
- * updated by row id or inserted (single-row statements need no statement
- * journal, unlike an upsert). */
+/* Traces: found through the writer's cache and updated by row id, or
+ * else inserted; only when the insert is ignored (a trace stored before
+ * the cache knew it) looked up through the unique index and updated.  Most
+ * traces are new, and this way cost one index search instead of two.
+ * Single-row statements need no statement journal, unlike an upsert. */
 static const char SQL_TRACE_FIND[] = "SELECT id FROM traces WHERE trace_id = ?1";
 static const char SQL_TRACE_NEW[] =
-    "INSERT INTO traces (trace_id, received_ns, start_ns, end_ns, root_service, root_name, has_root, span_count, error_count) "
+    "INSERT OR IGNORE INTO traces (trace_id, received_ns, start_ns, end_ns, root_service, root_name, has_root, span_count, error_count) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_TRACE_ADD[] =
     "UPDATE traces SET "
@@ -405,22 +407,16 @@ static uint64_t trace_hash(const uint8_t *trace_id)
     return ig_hash_bytes(trace_id, 16, 0x7472);
 }
 
-/* traces.id of a stored trace, or 0. */
+/* traces.id of a stored trace (the unique index), or 0. */
 static int find_trace(ig_store *s, const uint8_t *trace_id, int64_t *id, ig_err *err)
 {
-    struct store_writer *w = s->w;
-    uint64_t h = trace_hash(trace_id);
-    if ((*id = cache_get(&w->traces_by_id, h, trace_id, 16)))
-        return 0;
-    sqlite3_stmt *st = w->trace_find;
+    sqlite3_stmt *st = s->w->trace_find;
     sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     *id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return ig_store_fail(s, rc, "find trace", err);
-    if (*id)
-        cache_put(&w->traces_by_id, h, trace_id, 16, *id);
     return 0;
 }
 
@@ -443,10 +439,10 @@ static int add_to_trace(ig_store *s, const ig_batch *b, const trace_agg *a, int6
     return rc;
 }
 
+/* Inserts the trace; a->id = 0 when it is stored already. */
 static int new_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
 {
-    struct store_writer *w = s->w;
-    sqlite3_stmt *st = w->trace_new;
+    sqlite3_stmt *st = s->w->trace_new;
     const ig_batch_span *root = &b->spans[a->root];
     sqlite3_bind_blob(st, 1, a->trace_id, 16, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)b->received_ns);
@@ -458,23 +454,31 @@ static int new_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
     sqlite3_bind_int64(st, 8, a->spans);
     sqlite3_bind_int64(st, 9, a->errors);
     int rc = step_done(s, st, "insert trace", err);
-    if (rc)
-        return rc;
-    a->id = sqlite3_last_insert_rowid(s->db);
-    cache_put(&w->traces_by_id, trace_hash(a->trace_id), a->trace_id, 16, a->id);
-    return 0;
+    a->id = rc == 0 && sqlite3_changes(s->db) == 1 ? sqlite3_last_insert_rowid(s->db) : 0;
+    return rc;
 }
 
 static int store_trace(ig_store *s, const ig_batch *b, trace_agg *a, ig_err *err)
 {
-    int rc = find_trace(s, a->trace_id, &a->id, err);
-    if (rc || !a->id)
-        return rc ? rc : new_trace(s, b, a, err);
-    bool gone;
-    if ((rc = add_to_trace(s, b, a, a->id, &gone, err)) || !gone)
+    struct store_writer *w = s->w;
+    uint64_t h = trace_hash(a->trace_id);
+    bool gone = true;
+    int rc = 0;
+    if ((a->id = cache_get(&w->traces_by_id, h, a->trace_id, 16)) &&
+        ((rc = add_to_trace(s, b, a, a->id, &gone, err)) || !gone))
         return rc;
-    cache_clear(&s->w->traces_by_id); /* stale: the trace was deleted */
-    return new_trace(s, b, a, err);
+    if (a->id) /* stale: retention deleted the trace */
+        cache_clear(&w->traces_by_id);
+    if ((rc = new_trace(s, b, a, err)))
+        return rc;
+    if (!a->id) { /* stored before the cache knew it */
+        if ((rc = find_trace(s, a->trace_id, &a->id, err)) || (rc = add_to_trace(s, b, a, a->id, &gone, err)))
+            return rc;
+        if (!a->id || gone)
+            return ig_err_set(err, "%s: trace row neither inserted nor found", s->path);
+    }
+    cache_put(&w->traces_by_id, h, a->trace_id, 16, a->id);
+    return 0;
 }
 
 /* ---- spans, events, links ------------------------------------------------------------------- */

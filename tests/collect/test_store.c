@@ -102,6 +102,7 @@ static void creates_and_stamps(void **state)
     assert_int_equal(sql_int(path, "PRAGMA application_id"), IG_STORE_APPLICATION_ID);
     assert_int_equal(sql_int(path, "PRAGMA user_version"), IG_STORE_SCHEMA_VERSION);
     assert_int_equal(sql_int(path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(sql_int(path, "PRAGMA page_size"), 16384); /* appending spans costs per page */
     assert_int_equal(sql_int(path, "SELECT value FROM meta WHERE key = 'schema'"), 1);
     ig_err err;
     s = ig_store_open(path, IG_STORE_READONLY, &err);
@@ -254,6 +255,21 @@ static void summary_follows_the_root(void **state)
     assert_int_equal(ig_store_list_traces(s, NULL, IG_TRACE_SORT_START, false, 0, 10, &l, &err), 0);
     assert_string_equal(l.rows[0].root_name, "GET /page");
     assert_true(l.rows[0].start_ns == T0 - MS);
+    ig_trace_list_free(&l);
+    ig_store_close(s);
+
+    /* a new writer (an empty trace cache) adds to the stored trace */
+    s = open_new();
+    PbSpan *again = h_span(7, 10, 1, "retry", T0 + MS, T0 + 12 * MS);
+    h_status(again, 2, "timeout");
+    PbSpan *ag[] = {again};
+    put(s, "backend", ag, 1, T0 + 3);
+    assert_int_equal(ig_store_list_traces(s, NULL, IG_TRACE_SORT_START, false, 0, 10, &l, &err), 0);
+    assert_int_equal(l.total, 1);
+    assert_string_equal(l.rows[0].root_name, "GET /page");
+    assert_true(l.rows[0].start_ns == T0 - MS && l.rows[0].end_ns == T0 + 12 * MS);
+    assert_int_equal(l.rows[0].span_count, 5);
+    assert_int_equal(l.rows[0].error_count, 2);
     ig_trace_list_free(&l);
     ig_store_close(s);
 }
