@@ -17,6 +17,7 @@
  * tree, per keystroke, for callers, search and the top table, and the
  * peak RSS; bench/viewer.sh and bench/traces_view.sh use it.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +179,19 @@ static double timed_action(ig_viewer *v, int key)
  * next match.  Then callers of the root's heaviest child and of a frame
  * four levels down, a search and the top table, each timed to the end of
  * its work. */
+/* Whether the viewer will find a terminal to draw on (ig_tui_run opens
+ * /dev/tty when stdin or stdout is redirected). */
+static int have_terminal(void)
+{
+    if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return 1;
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 static int run_bench(ig_viewer *v, int n, double t0, double c0)
 {
     /* the first frame: a preview tree on a big profile, drawn once */
@@ -525,8 +539,10 @@ static int view_profile(struct view_opts *o)
     ig_viewer *v = ig_viewer_new_loading(&load, 1);
     if (c->sort >= 0)
         v->sort = (ig_top_sort)c->sort;
-    /* a quick load (or failure) never opens the screen */
-    ig_viewer_pump(v, 300);
+    /* a quick load (or failure) never opens the screen; without a
+     * terminal to draw on, the load's own error (a bad file, a failed
+     * fetch) is the one worth reporting, so it is awaited */
+    ig_viewer_pump(v, have_terminal() ? 300 : -1);
     int rc = 1;
     if (v->quit) {
         cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");

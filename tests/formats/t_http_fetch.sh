@@ -179,6 +179,10 @@ SILENT=http://127.0.0.1:$(cat "$dir/silent.port")
 BIG=http://127.0.0.1:$(cat "$dir/big.port")
 expect_error timeout "no complete answer within 2 s (set IGNIS_FETCH_TIMEOUT" \
   env IGNIS_FETCH_TIMEOUT=2 "$IGNIS" report "$SILENT/debug/pprof/profile?seconds=1"
+# without a terminal the view waits for its load: the fetch's error, not
+# "no terminal", however long the fetch takes
+expect_error view_no_tty "no complete answer within 1 s" \
+  env IGNIS_FETCH_TIMEOUT=1 setsid "$IGNIS" view "$SILENT/debug/pprof/profile?seconds=1" </dev/null
 expect_error cap_stream "the answer is larger than 1000000 bytes" \
   env IGNIS_FETCH_MAX_BYTES=1000000 "$IGNIS" report "$BIG/stream"
 expect_error cap_sized "the answer is larger than 1000000 bytes" \
