@@ -58,6 +58,7 @@ static void usage(FILE *out)
             "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
             CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
+            CMD_HELP_PERCENT
             CMD_HELP_SPANS
             "      --source-path DIRS  where the source view looks for moved files (':'-separated)\n"
             "      --inverted        start with the root at the top (also --icicle)\n"
@@ -82,8 +83,8 @@ static int parse(int argc, char **argv, struct view_opts *o)
         {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
         {NULL, 0, 0, 0, 0},
     };
-    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
-                                            cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts, NULL};
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
+                                            cmd_sort_opts, cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts, NULL};
     cmd_opts a;
     cmd_opts_init(&a, "view", tables, argc, argv, 0);
     int id, rc = -1;
@@ -120,7 +121,7 @@ static int profile_options_given(const struct view_opts *o)
 {
     const cmd_common *c = &o->c;
     return c->diff || c->value || c->format || c->nactive || c->inverted || c->granularity || c->sort >= 0 ||
-           c->normalize || o->source_path || span_options_given(c);
+           c->normalize || c->relative || o->source_path || span_options_given(c);
 }
 
 static double now_ms(void)

@@ -1072,6 +1072,7 @@ struct ig_tree {
     int64_t total_all;    /* every sample, before filters */
     int64_t base_total_all;
     double base_scale;    /* diff: base values were multiplied by this */
+    int64_t *widths;      /* diff with removed frames: drawn width per node (ig_tree_draw_width) */
     char unmatched[256];  /* the first filter that matched nothing, or "" */
     char vtype[64], vunit[64];
 };
@@ -1476,6 +1477,7 @@ void ig_tree_free(ig_tree *t)
         return;
     names_free(&t->nm);
     free(t->nodes.data);
+    free(t->widths);
     opts_release(&t->opts);
     free(t->types);
     free(t);
@@ -1493,6 +1495,41 @@ typedef struct merge_item {
     uint32_t a, b;      /* node in new tree / base tree; UINT32_MAX = absent */
     uint32_t parent;    /* index in the merged array */
 } merge_item;
+
+int ig_tree_node_removed(const ig_tree *t, const ig_tree_node *n)
+{
+    return t->diff && n->total == 0 && n->base_total > 0;
+}
+
+/* A diff's drawn widths: a removed frame is as wide as its base total, any
+ * other node as its total plus the widths of the removed frames below it.
+ * Nodes are in pre-order, so a backward pass sees children first.  Kept
+ * only when some frame is removed (else the totals are the widths). */
+static void diff_widths(ig_tree *t)
+{
+    const ig_tree_node *nodes = t->nodes.data;
+    size_t n = t->nodes.len, nremoved = 0;
+    free(t->widths);
+    t->widths = NULL;
+    for (size_t i = 0; i < n; i++)
+        nremoved += ig_tree_node_removed(t, &nodes[i]);
+    if (!nremoved)
+        return;
+    int64_t *w = ig_xmalloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = ig_tree_node_removed(t, &nodes[i]) ? nodes[i].base_total : nodes[i].total;
+    for (size_t i = n; i-- > 1;) {
+        uint32_t p = nodes[i].parent;
+        if (!ig_tree_node_removed(t, &nodes[p]))
+            w[p] = ig_sat_add(w[p], ig_sat_sub(w[i], nodes[i].total));
+    }
+    t->widths = w;
+}
+
+int64_t ig_tree_draw_width(const ig_tree *t, uint32_t node)
+{
+    return t->widths ? t->widths[node] : ((const ig_tree_node *)t->nodes.data)[node].total;
+}
 
 int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
 {
@@ -1587,6 +1624,7 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     arr_shrink(&out);
     t->nodes = out;
     t->diff = 1;
+    diff_widths(t);
     free(bt->nodes.data);
     free(bt);
     free(lastc.data);

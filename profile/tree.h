@@ -130,6 +130,15 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err);
 
 void ig_tree_free(ig_tree *t);
 
+/* Diff trees: whether a node is a removed frame (a path only in the base:
+ * total 0, base total > 0). */
+int ig_tree_node_removed(const ig_tree *t, const ig_tree_node *n);
+/* How wide a node is drawn, in value units: in a diff tree a removed frame
+ * is as wide as its base total and any other node as its total plus the
+ * widths of the removed frames below it (so removed frames get room beside
+ * their siblings); elsewhere its total. */
+int64_t ig_tree_draw_width(const ig_tree *t, uint32_t node);
+
 size_t ig_tree_size(const ig_tree *t);                 /* number of nodes (root included) */
 const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i);
 const char *ig_tree_name(const ig_tree *t, uint32_t name);

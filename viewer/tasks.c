@@ -85,6 +85,7 @@ static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
         t.tagfocus = o->fixed->tagfocus;
         t.tagignore = o->fixed->tagignore;
         t.normalize = o->fixed->normalize;
+        t.relative = o->fixed->relative; /* --relative-percentages */
         t.keep_labels = o->fixed->keep_labels; /* --span, --trace, --span-name */
         t.keep_labels_ctx = o->fixed->keep_labels_ctx;
     }
