@@ -50,10 +50,12 @@ static void parses_lines(void **state)
     ignis_profile_free(p);
 }
 
-/* Files of 1 MB or more are parsed in two threads and merged in file
- * order: a generated 3 MB file must give exactly the sums computed here,
- * stacks merged across the split, and the same output as the text read
- * line by line in small pieces (the one-pass reader). */
+/* Files of 1 MB or more are parsed in chunks by two threads and merged in
+ * file order: a generated 3 MB file (three chunks) must give exactly the
+ * sums computed here, stacks merged across the chunks, and the same output
+ * as the text read line by line in small pieces (the one-pass reader);
+ * a fraction in the last chunk makes the whole file be read again at the
+ * finer scale. */
 static void large_file_two_threads(void **state)
 {
     (void)state;
@@ -111,6 +113,14 @@ static void large_file_two_threads(void **state)
     free(out_ref);
     ignis_profile_free(again);
     ig_sb_free(&merged);
+    /* a fraction on the last line: every count is read in milli-counts */
+    ig_sb_puts(&big, "main;late 0.5\n");
+    ignis_profile *frac = read_folded_text(big.data);
+    ignis_value_type vt = ignis_profile_value_type(frac, 0);
+    assert_string_equal(ignis_profile_string(frac, vt.unit), "milli-count");
+    assert_int_equal(ignis_profile_total(frac, 0), total * 1000 + 500);
+    assert_int_equal(ignis_profile_num_samples(frac), ignis_profile_num_samples(p) + 1);
+    ignis_profile_free(frac);
     ig_sb_free(&big);
     ignis_profile_free(p);
 }
