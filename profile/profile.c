@@ -96,6 +96,7 @@ struct ignis_profile {
     vec samples;   /* sample_rec */
     vec values;    /* int64_t, nvalues per sample */
     ig_idtab sample_ids;
+    uint32_t max_sample_stack; /* no sample has a stack above it: a new stack's sample is new */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -681,7 +682,8 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
         return -1;
     sample_rec key = {stack, labels};
     uint64_t h = ig_hash_u64(ig_hash_u64(0x736d70, stack), labels);
-    uint32_t id = ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
+    /* a stack no sample has yet (a reader's fresh stack) needs no probe */
+    uint32_t id = stack > p->max_sample_stack ? 0 : ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
     int64_t *v;
     if (id) {
         v = &AT(p->values, int64_t, (size_t)(id - 1) * nv);
@@ -690,6 +692,8 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
         v = vec_push(&p->values, nv);
         memset(v, 0, nv * sizeof *v);
         ig_idtab_insert(&p->sample_ids, h, (uint32_t)p->samples.len);
+        if (stack > p->max_sample_stack)
+            p->max_sample_stack = stack;
     }
     for (size_t i = 0; i < nv; i++)
         v[i] = ig_sat_add(v[i], values[i]); /* clamps, never wraps */
