@@ -1321,6 +1321,11 @@ static void note_modules(expander *x, const path *P, size_t np, int reverse, arr
 static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nframes)
 {
     size_t ns = ignis_profile_num_samples(x->p);
+    /* once every location has its frames, stacks need not be read here:
+     * a path is a pointer to its stack (1M stacks: 120 MB not read) */
+    size_t nloc = ignis_profile_num_locations(x->p), unexpanded = 0;
+    for (size_t id = 1; id <= nloc; id++)
+        unexpanded += id >= x->loc_off.len || EL(x->loc_off, uint32_t, id) == UINT32_MAX;
     int modules = 0;
     *nframes = 0;
     ig_progress_step(x->progress, "reading the samples", ns);
@@ -1336,10 +1341,11 @@ static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nf
             continue;
         size_t depth;
         const uint32_t *locs = ignis_profile_stack(x->p, s.stack, &depth);
-        for (size_t j = depth; j-- > 0;)
+        for (size_t j = depth; unexpanded && j-- > 0;)
             if (EL(x->loc_off, uint32_t, locs[j]) == UINT32_MAX) {
                 uint32_t n;
                 modules |= location_frames(x, locs[j], &n)->module != 0;
+                unexpanded--;
             }
         *(path *)arr_push(paths, 1) = (path){locs, (uint32_t)depth, v};
         *nframes += depth;
