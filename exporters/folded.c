@@ -749,7 +749,7 @@ static size_t split_chunks(const char *s, const char *end, part **out)
 }
 
 /* The fast path: 0 = *out read, 1 = not the common case (read it the
- * one-pass way).  Files of 1 MB and more are a pipeline: a worker thread
+ * one-pass way), 2 = cancelled through ig_reading_progress().  Files of 1 MB and more are a pipeline: a worker thread
  * and this one tokenise chunks in any order while this one merges them in
  * file order as soon as the next is ready, so merging overlaps tokenising. */
 static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
@@ -767,7 +767,9 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
     group_cache global = {0};
     uint32_t *cur = NULL;
     size_t ccap = 0;
-    int rc = 0;
+    int rc = 0, cancelled = 0;
+    ig_progress *pr = ig_reading_progress(); /* the viewer's progress line: bytes merged */
+    ig_progress_step(pr, "reading", len);
     for (size_t m = 0; m < pl.nparts && !rc; m++) {
         pthread_mutex_lock(&pl.mu);
         while (!pl.ready[m]) { /* tokenise ahead while the next chunk is not ready */
@@ -779,6 +781,8 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
         }
         pthread_mutex_unlock(&pl.mu);
         rc = pl.parts[m].fail || merge_part(&r, &pl.parts[m], &global, &cur, &ccap);
+        if (!rc && ig_progress_add(pr, (uint64_t)(pl.parts[m].end - pl.parts[m].s)))
+            rc = cancelled = 2; /* Esc in the viewer: not worth reading again */
         part_free(&pl.parts[m]);
         pthread_mutex_lock(&pl.mu);
         pl.merged = m + 1;
@@ -806,13 +810,16 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
     free(pl.ready);
     pthread_mutex_destroy(&pl.mu);
     pthread_cond_destroy(&pl.cv);
-    return rc;
+    return cancelled ? 2 : rc;
 }
 
 int ig_folded_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
 {
-    if (!read_parallel(data, len, out))
+    int fast = read_parallel(data, len, out);
+    if (fast == 0)
         return 0;
+    if (fast == 2)
+        return ig_err_set(err, "cancelled");
     folded_reader r = {.scale = 1, .err = err};
     *out = NULL;
     int rc;

@@ -67,6 +67,14 @@ bool ig_is_url(const char *path);
  * failed). */
 int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);
 
+/* ig_profile_load reporting how far the reading is (bytes of the input,
+ * where a reader counts them: the folded reader, chunk by chunk) on pr,
+ * which may be NULL.  A reader finds it with ig_reading_progress(). */
+int ig_profile_load_progress(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
+                             ig_err *err);
+/* The progress of the load running on this thread, or NULL. */
+ig_progress *ig_reading_progress(void);
+
 /* Encodes p into out in `format` (NULL: by path's extension, default
  * pprof); errors are prefixed with path.  o may be NULL. */
 int ig_profile_encode(const ignis_profile *p, const char *path, const char *format, const ig_write_opts *o,

@@ -105,7 +105,7 @@ static void run_load(ig_task *t, ig_progress *pr)
     if (t->out_profile) /* preloaded by the command */
         return;
     ig_progress_step(pr, "reading", 0);
-    if (ig_profile_load(t->load.path, t->load.format, &t->out_profile, &t->err) < 0) {
+    if (ig_profile_load_progress(t->load.path, t->load.format, &t->out_profile, pr, &t->err) < 0) {
         t->failed = 1;
         return;
     }
