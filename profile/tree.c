@@ -1073,6 +1073,8 @@ struct ig_tree {
     int64_t base_total_all;
     double base_scale;    /* diff: base values were multiplied by this */
     int64_t *widths;      /* diff with removed frames: drawn width per node (ig_tree_draw_width) */
+    uint32_t *name_module;/* per name id: its module's name id (0 = none) */
+    size_t nname_module;
     char unmatched[256];  /* the first filter that matched nothing, or "" */
     char vtype[64], vunit[64];
 };
@@ -1187,7 +1189,7 @@ static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *s
  * key only when the node is emitted, and a run below min_total is skipped
  * whole, so neither it nor its subtree is ever sorted or materialised. */
 static int build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k, const uint32_t *rank_name,
-                            const uint32_t *name_module, int64_t min_total, ig_progress *pr)
+                            int64_t min_total, ig_progress *pr)
 {
     ig_progress_step(pr, "building the call tree", np);
     uint64_t ended = 0; /* paths that ended (at a node or in a pruned run): the progress */
@@ -1230,7 +1232,6 @@ static int build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k
         if (g.depth) {
             nd->name = rank_name[g.key >> 3];
             nd->kind = (uint8_t)(g.key & 7);
-            nd->module = name_module[nd->name];
             nd->parent = g.parent;
             ig_tree_node *nodes = t->nodes.data;
             uint32_t prev = EL(last, uint32_t, g.depth);
@@ -1445,8 +1446,12 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         nframes = keys.len;
     }
     arr_reserve(&t->nodes, t->nodes.len + nframes + 1); /* a node per frame at most */
-    int rc = build_from_paths(t, P, paths.len, &k, order, name_module.data, o ? o->min_total : 0, x.progress);
+    int rc = build_from_paths(t, P, paths.len, &k, order, o ? o->min_total : 0, x.progress);
     arr_shrink(&t->nodes);
+    free(t->name_module); /* the tree keeps the modules of its names */
+    t->name_module = name_module.data;
+    t->nname_module = name_module.len;
+    name_module = (arr)ARR(uint32_t);
     free(loc_key);
     free(order);
     free(rank);
@@ -1484,6 +1489,7 @@ void ig_tree_free(ig_tree *t)
     names_free(&t->nm);
     free(t->nodes.data);
     free(t->widths);
+    free(t->name_module);
     opts_release(&t->opts);
     free(t->types);
     free(t);
@@ -1501,6 +1507,28 @@ typedef struct merge_item {
     uint32_t a, b;      /* node in new tree / base tree; UINT32_MAX = absent */
     uint32_t parent;    /* index in the merged array */
 } merge_item;
+
+/* 14M nodes for 1M stacks: every 8 bytes is 110 MB of the viewer's peak */
+_Static_assert(sizeof(ig_tree_node) == 56, "ig_tree_node grew");
+
+uint32_t ig_tree_node_module(const ig_tree *t, const ig_tree_node *n)
+{
+    return n->name < t->nname_module ? t->name_module[n->name] : 0;
+}
+
+/* A diff's names come from both trees (they share the name table): a name
+ * only in the base takes its module from the base. */
+static void merge_name_modules(ig_tree *t, ig_tree *bt)
+{
+    if (bt->nname_module > t->nname_module) {
+        t->name_module = ig_xrealloc(t->name_module, bt->nname_module * sizeof *t->name_module);
+        memset(t->name_module + t->nname_module, 0, (bt->nname_module - t->nname_module) * sizeof *t->name_module);
+        t->nname_module = bt->nname_module;
+    }
+    for (size_t i = 0; i < bt->nname_module; i++)
+        if (!t->name_module[i])
+            t->name_module[i] = bt->name_module[i];
+}
 
 int ig_tree_node_removed(const ig_tree *t, const ig_tree_node *n)
 {
@@ -1562,11 +1590,13 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
         free(bt->nodes.data);
+        free(bt->name_module);
         free(bt);
         return ig_err_prefix(err, "base profile");
     }
     t->base_total_all = bt->total_all;
     t->base_scale = scale;
+    merge_name_modules(t, bt);
     if (scale != 1) {
         ig_tree_node *bn = bt->nodes.data;
         for (size_t i = 0; i < bt->nodes.len; i++) {
@@ -1632,6 +1662,7 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     t->diff = 1;
     diff_widths(t);
     free(bt->nodes.data);
+    free(bt->name_module);
     free(bt);
     free(lastc.data);
     free(stack.data);

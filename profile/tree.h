@@ -104,8 +104,7 @@ typedef struct ig_tree_node {
     uint32_t first_child; /* 0 = none (node 0 is the root, never a child) */
     uint32_t next_sibling;/* 0 = none */
     uint32_t depth;       /* root = 0 */
-    uint32_t module;      /* index into names of the module (mapping file base name), 0 = none */
-    uint8_t kind;         /* IG_NODE_* (after module: the node packs into 56 bytes) */
+    uint8_t kind;         /* IG_NODE_* (after depth: the node packs into 56 bytes) */
     int64_t total;        /* value of this node and its descendants */
     int64_t self;         /* value where this node is the leaf */
     int64_t base_total;   /* diff trees: total of the same path in the base */
@@ -142,6 +141,10 @@ int64_t ig_tree_draw_width(const ig_tree *t, uint32_t node);
 size_t ig_tree_size(const ig_tree *t);                 /* number of nodes (root included) */
 const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i);
 const char *ig_tree_name(const ig_tree *t, uint32_t name);
+/* The module of a node (mapping file base name) as an index into the
+ * names, 0 = none: a name has one module in a tree, so it is kept per
+ * name rather than in every node (8 bytes of 64 per node). */
+uint32_t ig_tree_node_module(const ig_tree *t, const ig_tree_node *n);
 int ig_tree_is_diff(const ig_tree *t);
 int64_t ig_tree_total(const ig_tree *t);               /* root total: what the filters kept */
 int64_t ig_tree_total_all(const ig_tree *t);           /* the whole profile, before filters */

@@ -143,7 +143,8 @@ int ig_layout_diff_level(int64_t v, int64_t total, int64_t base_v, int64_t base_
 
 static uint8_t user_shade(const ig_tree *t, const ig_tree_node *n)
 {
-    const char *key = ig_tree_name(t, n->module ? n->module : n->name);
+    uint32_t module = ig_tree_node_module(t, n);
+    const char *key = ig_tree_name(t, module ? module : n->name);
     return (uint8_t)(IG_ST_USER0 + ig_hash_bytes(key, strlen(key), 7) % IG_USER_SHADES);
 }
 

@@ -325,8 +325,9 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
 /* Module and file:line of a frame (each "" when unknown). */
 static void frame_location(ig_viewer *v, const ig_tree *t, const ig_tree_node *n, ig_strbuf *mod, ig_strbuf *file)
 {
-    if (n->module && !(t == v->tree && v->built.gran == IG_GRAN_MODULE))
-        ig_sb_puts(mod, ig_tree_name(t, n->module));
+    uint32_t module = ig_tree_node_module(t, n);
+    if (module && !(t == v->tree && v->built.gran == IG_GRAN_MODULE))
+        ig_sb_puts(mod, ig_tree_name(t, module));
     if (t != v->tree || v->built.gran == IG_GRAN_FILE)
         return;
     ig_frame_source fs = ig_tree_frame_source(t, n->name);

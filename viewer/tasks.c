@@ -109,12 +109,15 @@ static void run_load(ig_task *t, ig_progress *pr)
         t->failed = 1;
         return;
     }
+    ig_profile_compact(t->out_profile); /* read-only from here: the tree needs the room */
     if (ig_progress_cancelled(pr))
         return;
     if (t->load.base_path) {
         ig_progress_step(pr, "reading the base", 0);
         if (ig_profile_load(t->load.base_path, t->load.format, &t->out_base, &t->err) < 0)
             t->failed = 1;
+        else
+            ig_profile_compact(t->out_base);
     }
 }
 
