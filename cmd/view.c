@@ -63,6 +63,7 @@ static void usage(FILE *out)
             "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
             CMD_HELP_GRANULARITY
             CMD_HELP_FILTERS
+            CMD_HELP_PERCENT
             CMD_HELP_SPANS
             "      --source-path DIRS  where the source view looks for moved files (':'-separated)\n"
             "      --inverted        start with the root at the top (also --icicle)\n"
@@ -88,8 +89,8 @@ static int parse(int argc, char **argv, struct view_opts *o)
         {"profile", 0, CMD_ARG_REQUIRED, 0, OPT_PROFILE},
         {NULL, 0, 0, 0, 0},
     };
-    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_diff_opts, cmd_sort_opts,
-                                            cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts, NULL};
+    static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
+                                            cmd_sort_opts, cmd_inverted_opts, cmd_granularity_opts, cmd_span_opts, NULL};
     cmd_opts a;
     cmd_opts_init(&a, "view", tables, argc, argv, 0);
     int id, rc = -1;
@@ -128,7 +129,7 @@ static int profile_options_given(const struct view_opts *o)
 {
     const cmd_common *c = &o->c;
     return c->diff || c->value || c->format || c->nactive || c->inverted || c->granularity || c->sort >= 0 ||
-           c->normalize || o->source_path || span_options_given(c);
+           c->normalize || c->relative || o->source_path || span_options_given(c);
 }
 
 static double now_ms(void)
@@ -195,11 +196,13 @@ static int have_terminal(void)
 static int run_bench(ig_viewer *v, int n, double t0, double c0)
 {
     /* the first frame: a preview tree on a big profile, drawn once */
-    double load_ms = -1;
+    double load_ms = -1, load_cpu_ms = -1;
     while (!v->tree && !v->quit) {
         ig_viewer_pump(v, 5);
-        if (load_ms < 0 && v->profile)
+        if (load_ms < 0 && v->profile) {
             load_ms = now_ms() - t0;
+            load_cpu_ms = cpu_ms() - c0;
+        }
     }
     if (v->quit) {
         cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");
@@ -254,8 +257,8 @@ static int run_bench(ig_viewer *v, int n, double t0, double c0)
     double top_ms = timed_action(v, 't');
     ig_viewer_render(v, &scr);
     ig_screen_free(&scr);
-    printf("load_ms=%.1f first_frame_ms=%.1f first_frame_cpu_ms=%.1f open_ms=%.1f open_cpu_ms=%.1f", load_ms,
-           first_ms, first_cpu_ms, full_ms, open_cpu_ms);
+    printf("load_ms=%.1f load_cpu_ms=%.1f first_frame_ms=%.1f first_frame_cpu_ms=%.1f open_ms=%.1f open_cpu_ms=%.1f",
+           load_ms, load_cpu_ms, first_ms, first_cpu_ms, full_ms, open_cpu_ms);
     printf(" key_ms_80x24=%.2f key_max_ms_80x24=%.2f key_cpu_ms_80x24=%.2f key_cpu_max_ms_80x24=%.2f",
            small.wall_mean, small.wall_max, small.cpu_mean, small.cpu_max);
     printf(" key_ms_300x80=%.2f key_max_ms_300x80=%.2f key_cpu_ms_300x80=%.2f key_cpu_max_ms_300x80=%.2f",

@@ -374,6 +374,22 @@ static int fetch_input(const char *url, input *in, ig_err *err)
     return fetcher(url, &in->data, &in->len, err);
 }
 
+static _Thread_local ig_progress *reading; /* ig_profile_load_progress's, for the readers */
+
+ig_progress *ig_reading_progress(void)
+{
+    return reading;
+}
+
+int ig_profile_load_progress(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
+                             ig_err *err)
+{
+    reading = pr;
+    int rc = ig_profile_load(path, format, out, err);
+    reading = NULL;
+    return rc;
+}
+
 int ig_profile_load(const char *path, const char *format_name, ignis_profile **out, ig_err *err)
 {
     *out = NULL;

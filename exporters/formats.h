@@ -67,6 +67,20 @@ bool ig_is_url(const char *path);
  * failed). */
 int ig_profile_load(const char *path, const char *format, ignis_profile **out, ig_err *err);
 
+/* ig_profile_load reporting how far the reading is (bytes of the input,
+ * where a reader counts them: the folded reader, chunk by chunk) on pr,
+ * which may be NULL.  A reader finds it with ig_reading_progress(). */
+int ig_profile_load_progress(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
+                             ig_err *err);
+/* The progress of the load running on this thread, or NULL. */
+ig_progress *ig_reading_progress(void);
+
+/* Drops the stack and sample lookup tables of a profile that is done
+ * growing and fits its pools to their contents (about 50 MB on 1M stacks:
+ * the viewer keeps a loaded profile read-only beside its call tree).
+ * Adding to it afterwards rebuilds the tables.  (profile/profile.c) */
+void ig_profile_compact(ignis_profile *p);
+
 /* Encodes p into out in `format` (NULL: by path's extension, default
  * pprof); errors are prefixed with path.  o may be NULL. */
 int ig_profile_encode(const ignis_profile *p, const char *path, const char *format, const ig_write_opts *o,

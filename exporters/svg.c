@@ -342,9 +342,10 @@ static void put_tooltip(const svg_ctx *c, const ig_tree_node *n)
         ig_sb_puts(sb, " [jit]");
     else if (n->kind == IG_NODE_INLINED)
         ig_sb_puts(sb, " [inlined]");
-    if (n->module && ig_tree_name(c->tree, n->module)[0]) {
+    uint32_t module = ig_tree_node_module(c->tree, n);
+    if (module && ig_tree_name(c->tree, module)[0]) {
         ig_sb_puts(sb, " in ");
-        put_text(sb, ig_tree_name(c->tree, n->module));
+        put_text(sb, ig_tree_name(c->tree, module));
     }
 }
 

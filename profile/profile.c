@@ -96,6 +96,8 @@ struct ignis_profile {
     vec samples;   /* sample_rec */
     vec values;    /* int64_t, nvalues per sample */
     ig_idtab sample_ids;
+    uint32_t max_sample_stack; /* no sample has a stack above it: a new stack's sample is new */
+    int compact;   /* stack_ids and sample_ids dropped (ig_profile_compact) */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -530,13 +532,60 @@ static int stack_eq(const void *ctx, uint32_t id, const void *key)
            (k->n == 0 || !memcmp(&AT(p->stack_pool, uint32_t, s->off), k->ids, k->n * sizeof(uint32_t)));
 }
 
+/* ---- compacting: a profile done growing ---------------------------------- */
+
+static void vec_fit(vec *v)
+{
+    if (v->len && v->len < v->cap) {
+        v->data = ig_xrealloc(v->data, v->len * v->elem);
+        v->cap = v->len;
+    }
+}
+
+void ig_profile_compact(ignis_profile *p)
+{
+    ig_idtab_free(&p->stack_ids);
+    ig_idtab_free(&p->sample_ids);
+    vec_fit(&p->stack_pool);
+    vec_fit(&p->stacks);
+    vec_fit(&p->samples);
+    vec_fit(&p->values);
+    p->compact = 1;
+}
+
+static uint64_t stack_hash(const uint32_t *locations, size_t n)
+{
+    return ig_hash_bytes(locations, n * sizeof(uint32_t), 0x737461);
+}
+
+static uint64_t sample_hash(uint32_t stack, uint32_t labels)
+{
+    return ig_hash_u64(ig_hash_u64(0x736d70, stack), labels);
+}
+
+/* Adding to a compacted profile: its tables again, from its elements. */
+static void reindex(ignis_profile *p)
+{
+    p->compact = 0;
+    for (size_t i = 0; i < p->stacks.len; i++) {
+        const span_rec *s = &AT(p->stacks, span_rec, i);
+        ig_idtab_insert(&p->stack_ids, stack_hash(&AT(p->stack_pool, uint32_t, s->off), s->len), (uint32_t)i + 1);
+    }
+    for (size_t i = 0; i < p->samples.len; i++) {
+        const sample_rec *r = &AT(p->samples, sample_rec, i);
+        ig_idtab_insert(&p->sample_ids, sample_hash(r->stack, r->labels), (uint32_t)i + 1);
+    }
+}
+
 IGNIS_API uint32_t ignis_profile_add_stack(ignis_profile *p, const uint32_t *locations, size_t n)
 {
+    if (p->compact)
+        reindex(p);
     for (size_t i = 0; i < n; i++)
         if (locations[i] < 1 || locations[i] > p->locations.len)
             return 0;
     ids_key k = {locations, n, sizeof(uint32_t)};
-    uint64_t h = ig_hash_bytes(locations, n * sizeof(uint32_t), 0x737461);
+    uint64_t h = stack_hash(locations, n);
     uint32_t id = ig_idtab_find(&p->stack_ids, h, &k, stack_eq, p);
     if (id)
         return id;
@@ -679,9 +728,12 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
     size_t nv = p->value_types.len;
     if (!nv || stack < 1 || stack > p->stacks.len || labels > p->labelsets.len)
         return -1;
+    if (p->compact)
+        reindex(p);
     sample_rec key = {stack, labels};
-    uint64_t h = ig_hash_u64(ig_hash_u64(0x736d70, stack), labels);
-    uint32_t id = ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
+    uint64_t h = sample_hash(stack, labels);
+    /* a stack no sample has yet (a reader's fresh stack) needs no probe */
+    uint32_t id = stack > p->max_sample_stack ? 0 : ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
     int64_t *v;
     if (id) {
         v = &AT(p->values, int64_t, (size_t)(id - 1) * nv);
@@ -690,6 +742,8 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
         v = vec_push(&p->values, nv);
         memset(v, 0, nv * sizeof *v);
         ig_idtab_insert(&p->sample_ids, h, (uint32_t)p->samples.len);
+        if (stack > p->max_sample_stack)
+            p->max_sample_stack = stack;
     }
     for (size_t i = 0; i < nv; i++)
         v[i] = ig_sat_add(v[i], values[i]); /* clamps, never wraps */

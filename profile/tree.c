@@ -1072,6 +1072,9 @@ struct ig_tree {
     int64_t total_all;    /* every sample, before filters */
     int64_t base_total_all;
     double base_scale;    /* diff: base values were multiplied by this */
+    int64_t *widths;      /* diff with removed frames: drawn width per node (ig_tree_draw_width) */
+    uint32_t *name_module;/* per name id: its module's name id (0 = none) */
+    size_t nname_module;
     char unmatched[256];  /* the first filter that matched nothing, or "" */
     char vtype[64], vunit[64];
 };
@@ -1186,7 +1189,7 @@ static void sort_level(const path *P, const keyer *k, uint32_t *ord, uint64_t *s
  * key only when the node is emitted, and a run below min_total is skipped
  * whole, so neither it nor its subtree is ever sorted or materialised. */
 static int build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k, const uint32_t *rank_name,
-                            const uint32_t *name_module, int64_t min_total, ig_progress *pr)
+                            int64_t min_total, ig_progress *pr)
 {
     ig_progress_step(pr, "building the call tree", np);
     uint64_t ended = 0; /* paths that ended (at a node or in a pruned run): the progress */
@@ -1229,7 +1232,6 @@ static int build_from_paths(ig_tree *t, const path *P, size_t np, const keyer *k
         if (g.depth) {
             nd->name = rank_name[g.key >> 3];
             nd->kind = (uint8_t)(g.key & 7);
-            nd->module = name_module[nd->name];
             nd->parent = g.parent;
             ig_tree_node *nodes = t->nodes.data;
             uint32_t prev = EL(last, uint32_t, g.depth);
@@ -1320,6 +1322,11 @@ static void note_modules(expander *x, const path *P, size_t np, int reverse, arr
 static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nframes)
 {
     size_t ns = ignis_profile_num_samples(x->p);
+    /* once every location has its frames, stacks need not be read here:
+     * a path is a pointer to its stack (1M stacks: 120 MB not read) */
+    size_t nloc = ignis_profile_num_locations(x->p), unexpanded = 0;
+    for (size_t id = 1; id <= nloc; id++)
+        unexpanded += id >= x->loc_off.len || EL(x->loc_off, uint32_t, id) == UINT32_MAX;
     int modules = 0;
     *nframes = 0;
     ig_progress_step(x->progress, "reading the samples", ns);
@@ -1335,10 +1342,11 @@ static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nf
             continue;
         size_t depth;
         const uint32_t *locs = ignis_profile_stack(x->p, s.stack, &depth);
-        for (size_t j = depth; j-- > 0;)
+        for (size_t j = depth; unexpanded && j-- > 0;)
             if (EL(x->loc_off, uint32_t, locs[j]) == UINT32_MAX) {
                 uint32_t n;
                 modules |= location_frames(x, locs[j], &n)->module != 0;
+                unexpanded--;
             }
         *(path *)arr_push(paths, 1) = (path){locs, (uint32_t)depth, v};
         *nframes += depth;
@@ -1438,8 +1446,12 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
         nframes = keys.len;
     }
     arr_reserve(&t->nodes, t->nodes.len + nframes + 1); /* a node per frame at most */
-    int rc = build_from_paths(t, P, paths.len, &k, order, name_module.data, o ? o->min_total : 0, x.progress);
+    int rc = build_from_paths(t, P, paths.len, &k, order, o ? o->min_total : 0, x.progress);
     arr_shrink(&t->nodes);
+    free(t->name_module); /* the tree keeps the modules of its names */
+    t->name_module = name_module.data;
+    t->nname_module = name_module.len;
+    name_module = (arr)ARR(uint32_t);
     free(loc_key);
     free(order);
     free(rank);
@@ -1476,6 +1488,8 @@ void ig_tree_free(ig_tree *t)
         return;
     names_free(&t->nm);
     free(t->nodes.data);
+    free(t->widths);
+    free(t->name_module);
     opts_release(&t->opts);
     free(t->types);
     free(t);
@@ -1493,6 +1507,63 @@ typedef struct merge_item {
     uint32_t a, b;      /* node in new tree / base tree; UINT32_MAX = absent */
     uint32_t parent;    /* index in the merged array */
 } merge_item;
+
+/* 14M nodes for 1M stacks: every 8 bytes is 110 MB of the viewer's peak */
+_Static_assert(sizeof(ig_tree_node) == 56, "ig_tree_node grew");
+
+uint32_t ig_tree_node_module(const ig_tree *t, const ig_tree_node *n)
+{
+    return n->name < t->nname_module ? t->name_module[n->name] : 0;
+}
+
+/* A diff's names come from both trees (they share the name table): a name
+ * only in the base takes its module from the base. */
+static void merge_name_modules(ig_tree *t, ig_tree *bt)
+{
+    if (bt->nname_module > t->nname_module) {
+        t->name_module = ig_xrealloc(t->name_module, bt->nname_module * sizeof *t->name_module);
+        memset(t->name_module + t->nname_module, 0, (bt->nname_module - t->nname_module) * sizeof *t->name_module);
+        t->nname_module = bt->nname_module;
+    }
+    for (size_t i = 0; i < bt->nname_module; i++)
+        if (!t->name_module[i])
+            t->name_module[i] = bt->name_module[i];
+}
+
+int ig_tree_node_removed(const ig_tree *t, const ig_tree_node *n)
+{
+    return t->diff && n->total == 0 && n->base_total > 0;
+}
+
+/* A diff's drawn widths: a removed frame is as wide as its base total, any
+ * other node as its total plus the widths of the removed frames below it.
+ * Nodes are in pre-order, so a backward pass sees children first.  Kept
+ * only when some frame is removed (else the totals are the widths). */
+static void diff_widths(ig_tree *t)
+{
+    const ig_tree_node *nodes = t->nodes.data;
+    size_t n = t->nodes.len, nremoved = 0;
+    free(t->widths);
+    t->widths = NULL;
+    for (size_t i = 0; i < n; i++)
+        nremoved += ig_tree_node_removed(t, &nodes[i]);
+    if (!nremoved)
+        return;
+    int64_t *w = ig_xmalloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = ig_tree_node_removed(t, &nodes[i]) ? nodes[i].base_total : nodes[i].total;
+    for (size_t i = n; i-- > 1;) {
+        uint32_t p = nodes[i].parent;
+        if (!ig_tree_node_removed(t, &nodes[p]))
+            w[p] = ig_sat_add(w[p], ig_sat_sub(w[i], nodes[i].total));
+    }
+    t->widths = w;
+}
+
+int64_t ig_tree_draw_width(const ig_tree *t, uint32_t node)
+{
+    return t->widths ? t->widths[node] : ((const ig_tree_node *)t->nodes.data)[node].total;
+}
 
 int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
 {
@@ -1519,11 +1590,13 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     t->nm = bt->nm; /* it may have grown */
     if (rc) {
         free(bt->nodes.data);
+        free(bt->name_module);
         free(bt);
         return ig_err_prefix(err, "base profile");
     }
     t->base_total_all = bt->total_all;
     t->base_scale = scale;
+    merge_name_modules(t, bt);
     if (scale != 1) {
         ig_tree_node *bn = bt->nodes.data;
         for (size_t i = 0; i < bt->nodes.len; i++) {
@@ -1587,7 +1660,9 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
     arr_shrink(&out);
     t->nodes = out;
     t->diff = 1;
+    diff_widths(t);
     free(bt->nodes.data);
+    free(bt->name_module);
     free(bt);
     free(lastc.data);
     free(stack.data);

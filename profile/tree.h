@@ -109,8 +109,7 @@ typedef struct ig_tree_node {
     uint32_t first_child; /* 0 = none (node 0 is the root, never a child) */
     uint32_t next_sibling;/* 0 = none */
     uint32_t depth;       /* root = 0 */
-    uint32_t module;      /* index into names of the module (mapping file base name), 0 = none */
-    uint8_t kind;         /* IG_NODE_* (after module: the node packs into 56 bytes) */
+    uint8_t kind;         /* IG_NODE_* (after depth: the node packs into 56 bytes) */
     int64_t total;        /* value of this node and its descendants */
     int64_t self;         /* value where this node is the leaf */
     int64_t base_total;   /* diff trees: total of the same path in the base */
@@ -135,9 +134,22 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err);
 
 void ig_tree_free(ig_tree *t);
 
+/* Diff trees: whether a node is a removed frame (a path only in the base:
+ * total 0, base total > 0). */
+int ig_tree_node_removed(const ig_tree *t, const ig_tree_node *n);
+/* How wide a node is drawn, in value units: in a diff tree a removed frame
+ * is as wide as its base total and any other node as its total plus the
+ * widths of the removed frames below it (so removed frames get room beside
+ * their siblings); elsewhere its total. */
+int64_t ig_tree_draw_width(const ig_tree *t, uint32_t node);
+
 size_t ig_tree_size(const ig_tree *t);                 /* number of nodes (root included) */
 const ig_tree_node *ig_tree_node_at(const ig_tree *t, uint32_t i);
 const char *ig_tree_name(const ig_tree *t, uint32_t name);
+/* The module of a node (mapping file base name) as an index into the
+ * names, 0 = none: a name has one module in a tree, so it is kept per
+ * name rather than in every node (8 bytes of 64 per node). */
+uint32_t ig_tree_node_module(const ig_tree *t, const ig_tree_node *n);
 int ig_tree_is_diff(const ig_tree *t);
 int64_t ig_tree_total(const ig_tree *t);               /* root total: what the filters kept */
 int64_t ig_tree_total_all(const ig_tree *t);           /* the whole profile, before filters */

@@ -12,7 +12,10 @@
  *
  * Colours are classes (enum ig_style), not curses pairs: the model decides
  * what a frame means (kernel, JIT, inlined, module shade, diff growth), the
- * curses layer decides what that looks like.
+ * curses layer decides what that looks like.  Widths are the tree's drawn
+ * widths (ig_tree_draw_width): in a diff, frames only in the base are laid
+ * out as wide as their base value, beside their siblings, in a style of
+ * their own (IG_ST_REMOVED).
  */
 #include "viewer/layout.h"
 
@@ -140,13 +143,16 @@ int ig_layout_diff_level(int64_t v, int64_t total, int64_t base_v, int64_t base_
 
 static uint8_t user_shade(const ig_tree *t, const ig_tree_node *n)
 {
-    const char *key = ig_tree_name(t, n->module ? n->module : n->name);
+    uint32_t module = ig_tree_node_module(t, n);
+    const char *key = ig_tree_name(t, module ? module : n->name);
     return (uint8_t)(IG_ST_USER0 + ig_hash_bytes(key, strlen(key), 7) % IG_USER_SHADES);
 }
 
 uint8_t ig_layout_style(const ig_tree *t, uint32_t node)
 {
     const ig_tree_node *n = ig_tree_node_at(t, node);
+    if (ig_tree_node_removed(t, n))
+        return IG_ST_REMOVED;
     if (ig_tree_is_diff(t)) {
         const ig_tree_node *root = ig_tree_node_at(t, 0);
         int level = ig_layout_diff_level(n->total, root->total, n->base_total, root->base_total);
@@ -244,7 +250,7 @@ static size_t walk_children(const ig_tree *t, uint32_t node, ig_child **buf, siz
             *cap = *cap ? 2 * *cap : 64;
             *buf = ig_xrealloc(*buf, *cap * sizeof **buf);
         }
-        (*buf)[n++] = (ig_child){ch, ig_tree_node_at(t, ch)->total};
+        (*buf)[n++] = (ig_child){ch, ig_tree_draw_width(t, ch)};
     }
     return n;
 }
@@ -367,12 +373,13 @@ void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
     if (s->show_ancestors)
         emit_ancestors(&c);
     const ig_tree_node *z = ig_tree_node_at(s->tree, s->zoom);
-    if (z->total <= 0) {
+    int64_t zwidth = ig_tree_draw_width(s->tree, s->zoom);
+    if (zwidth <= 0) {
         if (depth_visible(s, (int)z->depth))
             emit(&c, s->zoom, (int)z->depth, s->col0, s->width, 0);
         goto done;
     }
-    c.scale = (double)s->width / (double)z->total;
+    c.scale = (double)s->width / (double)zwidth;
     size_t cap = 256, n = 0;
     struct walk *stack = ig_xmalloc(cap * sizeof *stack);
     stack[n++] = (struct walk){s->zoom, 0};
@@ -381,7 +388,7 @@ void ig_layout_flame(ig_frames *out, const ig_layout_spec *s)
         const ig_tree_node *node = ig_tree_node_at(s->tree, w.node);
         int depth = (int)node->depth;
         int col = cell_of(&c, w.offset);
-        int end = cell_of(&c, w.offset + node->total);
+        int end = cell_of(&c, w.offset + ig_tree_draw_width(s->tree, w.node));
         if (end <= col)
             continue;
         if (depth - s->first_depth >= s->nrows) {

@@ -39,7 +39,8 @@ enum ig_style {
     IG_ST_SHRINK3,
     IG_ST_TABLE_HEADER,
     IG_ST_SVC0,       /* trace views: a service's bars, IG_SVC_SHADES colours */
-    IG_ST_COUNT = IG_ST_SVC0 + 8
+    IG_ST_REMOVED = IG_ST_SVC0 + 8, /* diff: a frame only in the base */
+    IG_ST_COUNT
 };
 #define IG_USER_SHADES 6
 #define IG_SVC_SHADES 8
@@ -113,7 +114,8 @@ typedef struct ig_layout_spec {
  * is skipped otherwise. */
 void ig_layout_flame(ig_frames *out, const ig_layout_spec *spec);
 
-/* The base colour of a node: by diff growth in a diff tree, else by kind,
+/* The base colour of a node: IG_ST_REMOVED for a frame only in the base
+ * of a diff, by diff growth for others in a diff tree, else by kind,
  * and for user code by a hash of its module (or name when unknown). */
 uint8_t ig_layout_style(const ig_tree *t, uint32_t node);
 

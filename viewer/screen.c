@@ -287,6 +287,8 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
 {
     const char *unit = ig_tree_value_unit(t);
     int64_t whole = ig_tree_pct_total(v->tree); /* of the whole profile, as pprof, filters or not */
+    /* with --relative-percentages, of what the filters kept */
+    const char *all = whole != ig_tree_total_all(v->tree) ? "kept" : "all";
     char self[48], total[48];
     fmt_value(unit, n->self, self, sizeof self);
     fmt_value(unit, n->total, total, sizeof total);
@@ -296,30 +298,36 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
     int64_t base = main_pane ? ig_tree_node_at(t, z)->total : ig_tree_node_at(t, 0)->total;
     const char *of = main_pane ? "zoom" : "pane";
     int outside = main_pane && zoomed && n->depth < ig_tree_node_at(t, z)->depth; /* an ancestor of the zoom */
-    if (!zoomed)
-        ig_sb_printf(sb, compact ? "total %s (%.2f%%) | self %s (%.2f%%)" : "total %s (%.2f%% of all) | self %s (%.2f%%)",
-                     total, pct(n->total, whole), self, pct(n->self, whole));
+    if (!zoomed && compact)
+        ig_sb_printf(sb, "total %s (%.2f%%) | self %s (%.2f%%)", total, pct(n->total, whole), self,
+                     pct(n->self, whole));
+    else if (!zoomed)
+        ig_sb_printf(sb, "total %s (%.2f%% of %s) | self %s (%.2f%%)", total, pct(n->total, whole), all, self,
+                     pct(n->self, whole));
     else if (outside)
-        ig_sb_printf(sb, compact ? "total %s (>%s, %.2f%% all) | self %s (%.2f%% all)"
-                                 : "total %s (contains the %s, %.2f%% of all) | self %s (%.2f%% of all)",
-                     total, of, pct(n->total, whole), self, pct(n->self, whole));
+        ig_sb_printf(sb, compact ? "total %s (>%s, %.2f%% %s) | self %s (%.2f%% %s)"
+                                 : "total %s (contains the %s, %.2f%% of %s) | self %s (%.2f%% of %s)",
+                     total, of, pct(n->total, whole), all, self, pct(n->self, whole), all);
     else
-        ig_sb_printf(sb, compact ? "total %s (%.2f%% %s, %.2f%% all) | self %s (%.2f%% %s)"
-                                 : "total %s (%.2f%% of %s, %.2f%% of all) | self %s (%.2f%% of %s)",
-                     total, pct(n->total, base), of, pct(n->total, whole), self, pct(n->self, base), of);
+        ig_sb_printf(sb, compact ? "total %s (%.2f%% %s, %.2f%% %s) | self %s (%.2f%% %s)"
+                                 : "total %s (%.2f%% of %s, %.2f%% of %s) | self %s (%.2f%% of %s)",
+                     total, pct(n->total, base), of, pct(n->total, whole), all, self, pct(n->self, base), of);
     if (ig_tree_is_diff(t)) {
         const ig_tree_node *r = ig_tree_node_at(t, 0);
         double d = pct(n->total, r->total) - pct(n->base_total, r->base_total);
         ig_sb_printf(sb, compact ? " | %+.2f%% (base %.2f%%)" : " | diff %+.2f%% (base %.2f%%)", d,
                      pct(n->base_total, r->base_total));
+        if (ig_tree_node_removed(t, n))
+            ig_sb_puts(sb, compact ? " | removed" : " | removed: only in the base");
     }
 }
 
 /* Module and file:line of a frame (each "" when unknown). */
 static void frame_location(ig_viewer *v, const ig_tree *t, const ig_tree_node *n, ig_strbuf *mod, ig_strbuf *file)
 {
-    if (n->module && !(t == v->tree && v->built.gran == IG_GRAN_MODULE))
-        ig_sb_puts(mod, ig_tree_name(t, n->module));
+    uint32_t module = ig_tree_node_module(t, n);
+    if (module && !(t == v->tree && v->built.gran == IG_GRAN_MODULE))
+        ig_sb_puts(mod, ig_tree_name(t, module));
     if (t != v->tree || v->built.gran == IG_GRAN_FILE)
         return;
     ig_frame_source fs = ig_tree_frame_source(t, n->name);
@@ -513,7 +521,9 @@ static void draw_frame(ig_viewer *v, ig_screen *s, const ig_frame *f)
     int mark = selected && ig_tree_is_diff(t) && !(f->flags & IG_FRAME_DIM);
     if (selected && !mark)
         style = IG_ST_SELECTED;
-    ig_screen_fill(s, f->row, f->col, f->width, ' ', style);
+    /* a frame only in the base of a diff: its own colour and a '-' fill */
+    int removed = ig_tree_node_removed(t, ig_tree_node_at(t, f->node));
+    ig_screen_fill(s, f->row, f->col, f->width, removed ? '-' : ' ', style);
     int col = f->col, width = f->width;
     if (mark) {
         ig_screen_attr(s, f->row, f->col, f->width, IG_ATTR_REVERSE | IG_ATTR_BOLD);

@@ -85,6 +85,7 @@ static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
         t.tagfocus = o->fixed->tagfocus;
         t.tagignore = o->fixed->tagignore;
         t.normalize = o->fixed->normalize;
+        t.relative = o->fixed->relative; /* --relative-percentages */
         t.keep_labels = o->fixed->keep_labels; /* --span, --trace, --span-name */
         t.keep_labels_ctx = o->fixed->keep_labels_ctx;
     }
@@ -104,16 +105,19 @@ static void run_load(ig_task *t, ig_progress *pr)
     if (t->out_profile) /* preloaded by the command */
         return;
     ig_progress_step(pr, "reading", 0);
-    if (ig_profile_load(t->load.path, t->load.format, &t->out_profile, &t->err) < 0) {
+    if (ig_profile_load_progress(t->load.path, t->load.format, &t->out_profile, pr, &t->err) < 0) {
         t->failed = 1;
         return;
     }
+    ig_profile_compact(t->out_profile); /* read-only from here: the tree needs the room */
     if (ig_progress_cancelled(pr))
         return;
     if (t->load.base_path) {
         ig_progress_step(pr, "reading the base", 0);
         if (ig_profile_load(t->load.base_path, t->load.format, &t->out_base, &t->err) < 0)
             t->failed = 1;
+        else
+            ig_profile_compact(t->out_base);
     }
 }
 

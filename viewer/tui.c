@@ -79,6 +79,7 @@ static const struct colour palette256[IG_ST_COUNT] = {
     [IG_ST_SVC0 + 5] = {16, 222, 0},
     [IG_ST_SVC0 + 6] = {16, 147, 0},
     [IG_ST_SVC0 + 7] = {16, 209, 0},
+    [IG_ST_REMOVED] = {250, 236, 0},
 };
 
 static const struct colour palette8[IG_ST_COUNT] = {
@@ -116,6 +117,7 @@ static const struct colour palette8[IG_ST_COUNT] = {
     [IG_ST_SVC0 + 5] = {COLOR_WHITE, COLOR_RED, A_BOLD},
     [IG_ST_SVC0 + 6] = {COLOR_BLACK, COLOR_WHITE, 0},
     [IG_ST_SVC0 + 7] = {COLOR_WHITE, COLOR_GREEN, A_BOLD},
+    [IG_ST_REMOVED] = {COLOR_WHITE, COLOR_BLACK, A_DIM},
 };
 
 static attr_t style_attr[IG_ST_COUNT];

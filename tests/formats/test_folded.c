@@ -3,6 +3,8 @@
  */
 #include "helpers.h"
 
+#include <unistd.h>
+
 static char *write_folded(const ignis_profile *p, int value)
 {
     ig_write_opts o = {.tree = {.value = value}};
@@ -50,10 +52,12 @@ static void parses_lines(void **state)
     ignis_profile_free(p);
 }
 
-/* Files of 1 MB or more are parsed in two threads and merged in file
- * order: a generated 3 MB file must give exactly the sums computed here,
- * stacks merged across the split, and the same output as the text read
- * line by line in small pieces (the one-pass reader). */
+/* Files of 1 MB or more are parsed in chunks by two threads and merged in
+ * file order: a generated 3 MB file (three chunks) must give exactly the
+ * sums computed here, stacks merged across the chunks, and the same output
+ * as the text read line by line in small pieces (the one-pass reader);
+ * a fraction in the last chunk makes the whole file be read again at the
+ * finer scale. */
 static void large_file_two_threads(void **state)
 {
     (void)state;
@@ -111,8 +115,50 @@ static void large_file_two_threads(void **state)
     free(out_ref);
     ignis_profile_free(again);
     ig_sb_free(&merged);
+    /* a fraction on the last line: every count is read in milli-counts */
+    ig_sb_puts(&big, "main;late 0.5\n");
+    ignis_profile *frac = read_folded_text(big.data);
+    ignis_value_type vt = ignis_profile_value_type(frac, 0);
+    assert_string_equal(ignis_profile_string(frac, vt.unit), "milli-count");
+    assert_int_equal(ignis_profile_total(frac, 0), total * 1000 + 500);
+    assert_int_equal(ignis_profile_num_samples(frac), ignis_profile_num_samples(p) + 1);
+    ignis_profile_free(frac);
     ig_sb_free(&big);
     ignis_profile_free(p);
+}
+
+/* A load reports the bytes merged on the progress it is given (the
+ * viewer's progress line: "reading FILE 40%") and stops, with "cancelled",
+ * when that progress is cancelled. */
+static void reading_reports_progress(void **state)
+{
+    (void)state;
+    ig_strbuf big = IG_STRBUF_INIT;
+    for (int i = 0; i < 60000; i++)
+        ig_sb_printf(&big, "main;loop_%d;work_function_with_a_long_name_%d;leaf_%d %d\n", i % 7, i % 29, i % 97,
+                     i % 3 + 1);
+    char path[] = "/tmp/ignis-test-folded-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, big.data, big.len), (ssize_t)big.len);
+    close(fd);
+    ig_progress pr = {0};
+    ignis_profile *p = NULL;
+    ig_err err;
+    assert_int_equal(ig_profile_load_progress(path, NULL, &p, &pr, &err), 0);
+    assert_non_null(p);
+    assert_int_equal(atomic_load(&pr.total), big.len);
+    assert_int_equal(atomic_load(&pr.done), big.len);
+    assert_null(ig_reading_progress()); /* only during the load */
+    ignis_profile_free(p);
+    p = NULL;
+    ig_progress stop = {0};
+    ig_progress_cancel(&stop);
+    assert_int_equal(ig_profile_load_progress(path, NULL, &p, &stop, &err), -1);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "cancelled"));
+    unlink(path);
+    ig_sb_free(&big);
 }
 
 static void writer_sorts_and_merges(void **state)
@@ -331,6 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_lines),
         cmocka_unit_test(large_file_two_threads),
+        cmocka_unit_test(reading_reports_progress),
         cmocka_unit_test(writer_sorts_and_merges),
         cmocka_unit_test(annotations_are_kinds),
         cmocka_unit_test(shared_prefixes),

@@ -50,7 +50,7 @@ static void test_function(void **state)
     assert_string_equal(fs.function, "hot");
     assert_string_equal(fs.file, "src/hot.c");
     assert_int_equal(fs.line, 4); /* the function's start line */
-    assert_string_equal(ig_tree_name(t, ig_tree_node_at(t, 2)->module), "app");
+    assert_string_equal(ig_tree_name(t, ig_tree_node_module(t, ig_tree_node_at(t, 2))), "app");
     ig_tree_free(t);
     ignis_profile_free(p);
 }

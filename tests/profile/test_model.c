@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ignis/profile.h"
+#include "exporters/formats.h" /* ig_profile_compact */
 
 static uint32_t loc_named(ignis_profile *p, const char *name)
 {
@@ -76,6 +77,25 @@ static void test_samples_merge(void **state)
     ignis_profile_set_default_sample_type(p, "samples");
     assert_int_equal(ignis_profile_default_value(p), 0);
     assert_int_equal(ignis_profile_find_value(p, "cpu"), 1);
+    /* compacted (lookup tables dropped, as the viewer does after a load),
+     * it still merges what it has and adds what it has not */
+    ig_profile_compact(p);
+    assert_int_equal(ignis_profile_add_stack(p, st, 2), s1);
+    assert_int_equal(ignis_profile_add_sample(p, s1, 0, v), 0);
+    assert_int_equal(ignis_profile_num_samples(p), 2);
+    assert_int_equal(ignis_profile_total(p, 0), 1002);
+    ig_profile_compact(p);
+    assert_int_equal(ignis_profile_add_sample(p, s2, 0, v), 0);
+    assert_int_equal(ignis_profile_num_samples(p), 2);
+    uint32_t st3[] = {l_main, l_work};
+    uint32_t s3 = ignis_profile_add_stack(p, st3, 2);
+    assert_true(s3 != s1 && s3 != s2);
+    assert_int_equal(ignis_profile_add_sample(p, s3, 0, v), 0);
+    assert_int_equal(ignis_profile_num_samples(p), 3);
+    size_t depth;
+    const uint32_t *got = ignis_profile_stack(p, s1, &depth);
+    assert_int_equal(depth, 2);
+    assert_memory_equal(got, st, sizeof st);
     ignis_profile_free(p);
 }
 

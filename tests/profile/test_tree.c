@@ -229,6 +229,15 @@ static void test_tree_diff(void **state)
     char s[512];
     render(t, s, sizeof s);
     assert_string_equal(s, "root(15/0) main(14/0) a(12/4) b(5/5) c(3/3) d(2/2) x(0/0) other(1/1)");
+    /* drawn widths: x, only in the base, as wide as its base value, and
+     * its ancestors wider by as much; a has nothing removed below it */
+    int64_t widths[8];
+    for (uint32_t i = 0; i < 8; i++)
+        widths[i] = ig_tree_draw_width(t, i);
+    int64_t want[8] = {16, 15, 12, 5, 3, 2, 1, 1};
+    assert_memory_equal(widths, want, sizeof want);
+    assert_true(ig_tree_node_removed(t, ig_tree_node_at(t, 6)));
+    assert_false(ig_tree_node_removed(t, ig_tree_node_at(t, 3)));
     ig_tree_free(t);
     ignis_profile_free(base);
     ignis_profile_free(p);
