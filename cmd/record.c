@@ -235,6 +235,10 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
         fprintf(stderr, "  span labels       %llu samples in spans, %llu outside, %llu not told (unlabelled)\n",
                 (unsigned long long)st->span_labelled, (unsigned long long)st->span_outside,
                 (unsigned long long)st->span_unlabelled);
+    if (st->span_procs && (st->span_sw_labelled || st->span_sw_outside || st->span_sw_unlabelled))
+        fprintf(stderr, "  span labels       %llu switch-outs in spans, %llu outside, %llu not told (unlabelled)\n",
+                (unsigned long long)st->span_sw_labelled, (unsigned long long)st->span_sw_outside,
+                (unsigned long long)st->span_sw_unlabelled);
     if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }

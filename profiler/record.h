@@ -116,6 +116,9 @@ typedef struct ig_record_stats {
     uint64_t span_labelled;  /* CPU samples labelled with their span */
     uint64_t span_outside;   /* ... of those processes, taken outside any span */
     uint64_t span_unlabelled;/* ... whose span could not be told (left unlabelled) */
+    uint64_t span_sw_labelled;   /* switch-outs (off_cpu, wall) labelled with their span */
+    uint64_t span_sw_outside;    /* ... of those processes, outside any span */
+    uint64_t span_sw_unlabelled; /* ... whose span could not be told (left unlabelled) */
     unsigned span_notes;     /* notes so far (one line each: a process followed,
                               * or why span labels are off); the last in span_note */
     char span_note[512];

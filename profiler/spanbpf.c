@@ -50,6 +50,7 @@ typedef struct jslot {
 typedef struct jcpu {
     uint32_t first, last;   /* slot + 1 of this CPU's queue, 0: empty */
     uint32_t drops;         /* the program's drop count at this CPU's last event */
+    uint32_t drops_now;     /* ... as read after the latest drain (ig_spanjoin_note_drops) */
     uint64_t evicted_until; /* samples up to this time may have lost their event (0: none) */
 } jcpu;
 
@@ -164,6 +165,51 @@ const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sampl
     return &j->out;
 }
 
+void ig_spanjoin_note_drops(ig_spanjoin *j, uint32_t cpu, uint32_t drops)
+{
+    jcpu *c = cpu_queue(j, cpu, true);
+    if (c)
+        c->drops_now = drops;
+}
+
+const ig_spanbpf_label *ig_spanjoin_take_switch(ig_spanjoin *j, const ig_spanjoin_sample *s)
+{
+    jcpu *c = cpu_queue(j, s->cpu, false);
+    if (!c) {
+        j->st.unlabelled++;
+        return NULL;
+    }
+    /* the CPU's last event stamped before the sample; earlier ones are of
+     * switch-outs never asked about */
+    while (c->first) {
+        const jslot *e = &j->slots[c->first - 1];
+        const jslot *next = e->next ? &j->slots[e->next - 1] : NULL;
+        if (!next || next->l.time >= s->time)
+            break;
+        pop_front(j, c);
+        j->st.skipped++;
+    }
+    const jslot *e = c->first ? &j->slots[c->first - 1] : NULL;
+    if (!e || e->l.time >= s->time || (c->evicted_until && e->l.time <= c->evicted_until)) {
+        j->st.unlabelled++; /* none before it: lost, or pushed out */
+        return NULL;
+    }
+    const jslot *next = e->next ? &j->slots[e->next - 1] : NULL;
+    bool lost_after = next ? next->gap : c->drops_now != e->l.cpu_drops;
+    if (e->l.tid != s->tid || lost_after) {
+        j->st.unlabelled++; /* another thread's (the sample's own event was not written), or maybe lost */
+        return NULL;
+    }
+    j->out = e->l;
+    pop_front(j, c);
+    if (!j->out.in_span) {
+        j->st.outside++;
+        return NULL;
+    }
+    j->st.labelled++;
+    return &j->out;
+}
+
 size_t ig_spanjoin_pending(const ig_spanjoin *j)
 {
     size_t n = 0;
@@ -184,7 +230,8 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
         return -1;
     memcpy(&e, data, size < sizeof e ? size : sizeof e);
     *out = (ig_spanbpf_label){.tgid = e.h.tgid, .tid = e.h.tid, .cpu = e.h.cpu, .cpu_drops = e.h.drops,
-                              .time = e.h.time, .ip = e.h.ip, .period = e.h.period};
+                              .time = e.h.time, .ip = e.h.ip, .period = e.h.period,
+                              .from_switch = e.h.src == IG_SPANBPF_SRC_SWITCH};
     ig_spanlabel sl;
     if (e.h.kind != IG_SPANBPF_SPAN || size < sizeof e)
         return 0;
@@ -212,6 +259,7 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
@@ -219,6 +267,7 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 struct ig_spanbpf {
     struct ig_spanctx_bpf *skel;
     struct ring_buffer *rb;
+    int switch_fd;          /* the perf event the sched_switch program hangs on, -1: none */
     ig_spanbpf_label_fn cb; /* during a drain */
     void *cb_ctx;
     size_t delivered;
@@ -311,6 +360,7 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
     libbpf_set_print(keep_libbpf_message);
     g_libbpf_msg[0] = '\0';
     ig_spanbpf *sb = ig_xcalloc(1, sizeof *sb);
+    sb->switch_fd = -1;
     sb->ncpus = libbpf_num_possible_cpus();
     if (sb->ncpus < 1)
         sb->ncpus = 1;
@@ -349,6 +399,8 @@ void ig_spanbpf_free(ig_spanbpf *sb)
 {
     if (!sb)
         return;
+    if (sb->switch_fd >= 0)
+        close(sb->switch_fd); /* detaches the sched_switch program */
     ring_buffer__free(sb->rb);
     ig_spanctx_bpf__destroy(sb->skel);
     free(sb);
@@ -423,6 +475,40 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err)
     return 0;
 }
 
+int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
+{
+    if (sb->switch_fd >= 0)
+        return 0;
+    /* Disabled, it never samples; the kernel registers its tracepoint probe
+     * when the event is created, and a program attached to a tracepoint
+     * event runs at every hit of the tracepoint, on every CPU. */
+    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof a, .config = tp_id, .disabled = 1};
+    int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0)
+        return ig_err_set(err, "sched:sched_switch (id %u): perf_event_open: %s", tp_id, strerror(errno));
+    int prog = bpf_program__fd(sb->skel->progs.ig_span_switch);
+    if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) != 0) {
+        int e = errno;
+        close(fd);
+        return ig_err_set(err, "attaching the span-label program to sched:sched_switch: %s", strerror(e));
+    }
+    sb->switch_fd = fd;
+    return 0;
+}
+
+size_t ig_spanbpf_switch_drops(ig_spanbpf *sb, uint32_t *out, size_t ncpus)
+{
+    uint64_t *per_cpu = ig_xcalloc((size_t)sb->ncpus, sizeof *per_cpu);
+    uint32_t k = IG_SPANBPF_ST_SW_DROPPED;
+    size_t n = 0;
+    if (bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu, 0) ==
+        0)
+        for (; n < ncpus && n < (size_t)sb->ncpus; n++)
+            out[n] = (uint32_t)per_cpu[n];
+    free(per_cpu);
+    return n;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
     ig_spanbpf *sb = ctx;
@@ -462,7 +548,10 @@ void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out)
                               .no_span = sum[IG_SPANBPF_ST_NO_SPAN],
                               .stale = sum[IG_SPANBPF_ST_STALE],
                               .unreadable = sum[IG_SPANBPF_ST_UNREADABLE],
-                              .dropped = sum[IG_SPANBPF_ST_DROPPED]};
+                              .dropped = sum[IG_SPANBPF_ST_DROPPED],
+                              .sw_seen = sum[IG_SPANBPF_ST_SW_SEEN],
+                              .sw_labelled = sum[IG_SPANBPF_ST_SW_LABELLED],
+                              .sw_dropped = sum[IG_SPANBPF_ST_SW_DROPPED]};
 }
 
 int ig_spanbpf_prog_fd(const ig_spanbpf *sb) { return bpf_program__fd(sb->skel->progs.ig_span_label); }
@@ -493,6 +582,16 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int fd, ig_err *err)
 {
     (void)sb, (void)fd;
     return ig_err_set(err, "no span-label program in this build");
+}
+int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
+{
+    (void)sb, (void)tp_id;
+    return ig_err_set(err, "no span-label program in this build");
+}
+size_t ig_spanbpf_switch_drops(ig_spanbpf *sb, uint32_t *out, size_t ncpus)
+{
+    (void)sb, (void)out, (void)ncpus;
+    return 0;
 }
 size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
 {

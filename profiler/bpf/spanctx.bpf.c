@@ -179,4 +179,56 @@ int ig_span_label(struct bpf_perf_event_data *ctx)
     return 1;
 }
 
+/* sched:sched_switch (BPF_PROG_TYPE_TRACEPOINT, attached to the tracepoint
+ * through a perf event of its own): runs once per switch-out on the
+ * machine, in the context of the thread leaving the CPU (prev is still
+ * current), just before the kernel writes the switch-out samples of the
+ * same tracepoint hit (perf_trace_run_bpf_submit: the program first, then
+ * perf_tp_event, with interrupts off).  So on one CPU, the event written
+ * here is the last one before that hit's sample.  Only threads of
+ * followed processes get an event (a short one when there is no span);
+ * a lost one counts a drop of this source, so user space never takes an
+ * older event of the same thread for it. */
+SEC("tracepoint/sched/sched_switch")
+int ig_span_switch(void *ctx)
+{
+    (void)ctx;
+    __u64 ids = current_ids();
+    __u32 tgid = ids >> 32;
+    struct ig_spanbpf_proc *p = tgid ? bpf_map_lookup_elem(&procs, &tgid) : 0;
+    if (!p)
+        return 1;
+    __u64 *drops = counter(IG_SPANBPF_ST_SW_DROPPED);
+    struct ig_spanbpf_head h = {
+        .time = bpf_ktime_get_ns(),
+        .tgid = tgid,
+        .tid = (__u32)ids,
+        .cpu = bpf_get_smp_processor_id(),
+        .drops = drops ? (__u32)*drops : 0,
+        .kind = IG_SPANBPF_NONE,
+        .src = IG_SPANBPF_SRC_SWITCH,
+    };
+    count(IG_SPANBPF_ST_SW_SEEN);
+    __u64 rec = 0;
+    if (find_record(p, &rec) == IG_SPANBPF_ST_LABELLED) {
+        struct ig_spanbpf_event *e = bpf_ringbuf_reserve(&labels, sizeof *e, 0);
+        if (!e) {
+            count(IG_SPANBPF_ST_SW_DROPPED);
+            return 1;
+        }
+        e->h = h;
+        e->h.name_key = (__s16)p->name_key;
+        if (copy_record(e, rec) == IG_SPANBPF_ST_LABELLED) {
+            e->h.kind = IG_SPANBPF_SPAN;
+            bpf_ringbuf_submit(e, 0);
+            count(IG_SPANBPF_ST_SW_LABELLED);
+            return 1;
+        }
+        bpf_ringbuf_discard(e, 0);
+    }
+    if (bpf_ringbuf_output(&labels, &h, sizeof h, 0))
+        count(IG_SPANBPF_ST_SW_DROPPED);
+    return 1;
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -107,6 +107,63 @@ static void test_join_in_step(void **state)
     ig_spanjoin_free(j);
 }
 
+/* The switch-out join: the event comes just BEFORE its sample on the same
+ * CPU, and only threads of followed processes get one. */
+static const ig_spanbpf_label *take_sw(ig_spanjoin *j, uint32_t cpu, uint32_t tid, uint64_t time)
+{
+    ig_spanjoin_sample s = {.cpu = cpu, .tid = tid, .time = time};
+    return ig_spanjoin_take_switch(j, &s);
+}
+
+static void test_switch_join(void **state)
+{
+    (void)state;
+    ig_spanjoin *j = ig_spanjoin_new(0);
+    /* CPU 0: switch-outs of threads 7 and 8 at 1 ms steps, each event 2 us before its sample */
+    for (int i = 0; i < 10; i++)
+        push(j, ev(0, 7 + i % 2, 1000000ull * i - 2000 + 1000000, 0, i % 3 ? i : -1));
+    ig_spanjoin_note_drops(j, 0, 0);
+    for (int i = 0; i < 10; i++) {
+        if (i == 4)
+            continue; /* its sample was lost: its event is skipped */
+        const ig_spanbpf_label *l = take_sw(j, 0, 7 + i % 2, 1000000ull * i + 1000000);
+        if (i % 3) {
+            assert_non_null(l);
+            assert_int_equal(l->span_id[0], i);
+        } else {
+            assert_null(l);
+        }
+    }
+    assert_int_equal(ig_spanjoin_pending(j), 0);
+    /* a sample whose own event is missing never takes an older one:
+     * another thread's last event before it */
+    push(j, ev(1, 7, 20000000, 0, 1));
+    push(j, ev(1, 8, 20100000, 0, 2)); /* 8's sample lost */
+    assert_null(take_sw(j, 1, 7, 20200000)); /* the program did not write 7's: not followed */
+    /* the same thread's older event, but the program lost events after it
+     * (the next one says so): not told */
+    push(j, ev(1, 7, 21000000, 0, 3));
+    ig_spanbpf_label e = ev(1, 9, 22000000, 0, 4);
+    e.cpu_drops = 1;
+    push(j, e);
+    assert_null(take_sw(j, 1, 7, 21500000));
+    /* ... or no event after it yet, and the count read after the drain moved past it */
+    e = ev(1, 7, 23000000, 0, 5);
+    e.cpu_drops = 1;
+    push(j, e);
+    ig_spanjoin_note_drops(j, 1, 2);
+    assert_null(take_sw(j, 1, 7, 23100000));
+    /* the count read after the drain is the event's: nothing lost since, its own */
+    e = ev(1, 7, 24000000, 0, 6);
+    e.cpu_drops = 2;
+    push(j, e);
+    const ig_spanbpf_label *l = take_sw(j, 1, 7, 24100000);
+    assert_non_null(l);
+    assert_int_equal(l->span_id[0], 6);
+    assert_int_equal(ig_spanjoin_pending(j), 0);
+    ig_spanjoin_free(j);
+}
+
 static void test_join_lost_samples_and_events(void **state)
 {
     (void)state;
@@ -889,6 +946,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_event),
         cmocka_unit_test(test_join_in_step),
+        cmocka_unit_test(test_switch_join),
         cmocka_unit_test(test_join_lost_samples_and_events),
         cmocka_unit_test(test_join_checks),
         cmocka_unit_test(test_join_capacity),
