@@ -607,15 +607,15 @@ static void spans_on(ig_recorder *r)
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     /* the events of all CPUs for 3 s: a drain period (2 s at most) and the hold-back */
     uint64_t events = (uint64_t)(ncpu > 0 ? ncpu : 1) * r->popts.freq * 3;
-    if (events < 16384)
-        events = 16384;
+    if (events < 4096) /* the ring buffer's pages are cleared at every load: no more than needed */
+        events = 4096;
     if (events > (1u << 20))
         events = 1u << 20;
     /* switch-outs: as many as the targets make; room for SWITCH_EVENTS
      * between two drains (SWITCH_DRAIN_MS), beyond that they are counted
      * and their intervals left unlabelled */
     uint64_t sw_events = r->switch_events ? SWITCH_EVENTS : 0;
-    ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160};
+    ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir};
     ig_err e;
     r->sb = ig_spanbpf_new_opts(&so, &e);
     if (!r->sb) {

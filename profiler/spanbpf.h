@@ -65,7 +65,8 @@
  * need the kernel to break the order above.
  *
  * Costs and limits: x86-64 (the thread pointer is task->thread.fsbase);
- * Linux 5.11 or later with BTF (CO-RE, bpf_get_current_task_btf); the
+ * Linux 5.11 or later with BTF (five field offsets read from it, cached
+ * per boot: no CO-RE, so a load does not parse the kernel's BTF); the
  * loader needs CAP_BPF + CAP_PERFMON (or root).  bench/spanbpf.sh measures
  * the program's time per sample.  Only static TLS (the executable or a library loaded at start)
  * is supported, as ig_spanctx_tls_offset says.  The kernel skips a BPF
@@ -119,6 +120,9 @@ typedef struct ig_spanbpf ig_spanbpf;
 typedef struct ig_spanbpf_opts {
     size_t ring_bytes;    /* event ring buffer (rounded up to a power of two); 0: 64 KiB per CPU, 256 KiB at least */
     const char *btf_path; /* kernel BTF; NULL: /sys/kernel/btf/vmlinux */
+    const char *cache_dir; /* keeps the kernel field offsets found in the BTF, per boot
+                            * (spanbpf/<boot id>.offsets); NULL: none, the BTF is read at
+                            * every load (~80 ms of CPU); unused with btf_path */
 } ig_spanbpf_opts;
 
 /* Loads the program.  NULL with one line naming what is missing when BPF

@@ -929,6 +929,54 @@ static void test_missing_btf(void **state)
     assert_null(strchr(err.msg, '\n'));
 }
 
+/* The kernel field offsets are found in the kernel's BTF once per boot and
+ * cached (no CO-RE: a load must not parse the 5 MB BTF every time): a load
+ * with a cache directory writes them; a later one reads them (the same
+ * for the same boot); a
+ * damaged entry is found again and rewritten. */
+static void test_offsets_cache(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ignis-spanbpf-cache-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ig_spanbpf_opts o = {.cache_dir = dir};
+    ig_spanbpf *sb = load_or_skip_opts(&o);
+    ig_spanbpf_free(sb);
+    char boot[64] = "", path[512], line[256] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    assert_non_null(f);
+    assert_non_null(fgets(boot, sizeof boot, f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(path, sizeof path, "%s/spanbpf/%s.offsets", dir, boot);
+    f = fopen(path, "re");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    unsigned v[5];
+    assert_int_equal(sscanf(line, "ignis-spanbpf-offsets 1 %u %u %u %u %u", &v[0], &v[1], &v[2], &v[3], &v[4]), 5);
+    /* damaged: found again, rewritten, the load succeeds */
+    f = fopen(path, "we");
+    assert_non_null(f);
+    fputs("ignis-spanbpf-offsets 1 3 5 7\n", f);
+    fclose(f);
+    ig_err err = {{0}};
+    sb = ig_spanbpf_new_opts(&o, &err);
+    assert_non_null(sb);
+    ig_spanbpf_free(sb);
+    f = fopen(path, "re");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    unsigned w[5];
+    assert_int_equal(sscanf(line, "ignis-spanbpf-offsets 1 %u %u %u %u %u", &w[0], &w[1], &w[2], &w[3], &w[4]), 5);
+    assert_memory_equal(v, w, sizeof v);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/spanbpf", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const char *b = getenv("IGNIS_BUILD");
@@ -958,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_publishing_off),
         cmocka_unit_test(test_not_permitted),
         cmocka_unit_test(test_missing_btf),
+        cmocka_unit_test(test_offsets_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
