@@ -118,7 +118,7 @@ static void usage(FILE *out)
             "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
             "                        (label state = running for the CPU samples)\n"
             "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
-            "      --no-span-labels  do not label CPU samples with the libignis span they ran in\n"
+            "      --no-span-labels  do not label CPU samples and off-CPU intervals with their libignis span\n"
             "                        (trace_id, span_id, span_name; needs BPF: root or\n"
             "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
             "      --alloc           record allocations instead of CPU (see --alloc --help)\n"

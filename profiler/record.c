@@ -615,7 +615,8 @@ static void spans_on(ig_recorder *r)
      * between two drains (SWITCH_DRAIN_MS), beyond that they are counted
      * and their intervals left unlabelled */
     uint64_t sw_events = r->switch_events ? SWITCH_EVENTS : 0;
-    ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir};
+    ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir,
+                          .switches = r->switch_events && r->swopts.kind == IG_PERF_SCHED_SWITCH};
     ig_err e;
     r->sb = ig_spanbpf_new_opts(&so, &e);
     if (!r->sb) {

@@ -61,7 +61,8 @@ typedef struct ig_record_opts {
                             * off_cpu/ns, wall/ns (on-CPU samples at freq) */
     uint64_t off_cpu_min_ns; /* off-CPU intervals shorter than this are left
                               * out (counted in stats.offcpu_short) */
-    bool span_labels;      /* label CPU samples taken in a span of a target that
+    bool span_labels;      /* label CPU samples and off-CPU intervals (with
+                            * sched_switch) taken in a span of a target that
                             * publishes OTEP 4947 thread context (libignis) with
                             * trace_id, span_id, span_name (profiler/spanbpf.h);
                             * without BPF, a note and no labels */

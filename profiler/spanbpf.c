@@ -519,6 +519,7 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
     sb->skel->rodata->off_task_mm = k.mm;
     sb->skel->rodata->off_task_start_boottime = k.start_boottime;
     sb->skel->rodata->off_mm_start_stack = k.start_stack;
+    bpf_program__set_autoload(sb->skel->progs.ig_span_switch, o && o->switches);
     bpf_map__set_max_entries(sb->skel->maps.labels, (uint32_t)ring_size(o, sb->ncpus));
     int rc = ig_spanctx_bpf__load(sb->skel);
     if (rc) {
@@ -619,6 +620,9 @@ int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
 {
     if (sb->switch_fd >= 0)
         return 0;
+    int prog = bpf_program__fd(sb->skel->progs.ig_span_switch);
+    if (prog < 0)
+        return ig_err_set(err, "the span-label program was loaded without its sched_switch half");
     /* Disabled, it never samples; the kernel registers its tracepoint probe
      * when the event is created, and a program attached to a tracepoint
      * event runs at every hit of the tracepoint, on every CPU. */
@@ -626,7 +630,6 @@ int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
     int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
     if (fd < 0)
         return ig_err_set(err, "sched:sched_switch (id %u): perf_event_open: %s", tp_id, strerror(errno));
-    int prog = bpf_program__fd(sb->skel->progs.ig_span_switch);
     if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) != 0) {
         int e = errno;
         close(fd);

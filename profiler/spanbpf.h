@@ -123,6 +123,7 @@ typedef struct ig_spanbpf_opts {
     const char *cache_dir; /* keeps the kernel field offsets found in the BTF, per boot
                             * (spanbpf/<boot id>.offsets); NULL: none, the BTF is read at
                             * every load (~80 ms of CPU); unused with btf_path */
+    bool switches;         /* load the sched_switch half too (ig_spanbpf_attach_switches) */
 } ig_spanbpf_opts;
 
 /* Loads the program.  NULL with one line naming what is missing when BPF
@@ -150,7 +151,8 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err);
  * disabled perf event of its own (the program then runs at every
  * switch-out on the machine and writes an event for the threads of
  * followed processes only; see ig_spanjoin_take_switch).  Its events come
- * out of ig_spanbpf_drain with from_switch set.  0, or -1 with a reason. */
+ * out of ig_spanbpf_drain with from_switch set.  Needs opts.switches at
+ * load.  0, or -1 with a reason. */
 int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err);
 
 /* The switch program's drop count on each CPU now (cpu_drops of the events
