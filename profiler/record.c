@@ -654,10 +654,7 @@ static void spans_drain(ig_recorder *r)
     ig_spanbpf_drain(r->sb, span_label_event, r);
     if (!r->swjoin)
         return;
-    uint32_t drops[1024];
-    size_t n = ig_spanbpf_switch_drops(r->sb, drops, sizeof drops / sizeof drops[0]);
-    for (size_t c = 0; c < n; c++)
-        ig_spanjoin_note_drops(r->swjoin, (uint32_t)c, drops[c]);
+    ig_spanbpf_note_switch_drops(r->sb, r->swjoin);
 }
 
 /* Span labels are off from now on (the program could not be attached,

@@ -639,17 +639,16 @@ int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
     return 0;
 }
 
-size_t ig_spanbpf_switch_drops(ig_spanbpf *sb, uint32_t *out, size_t ncpus)
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j)
 {
     uint64_t *per_cpu = ig_xcalloc((size_t)sb->ncpus, sizeof *per_cpu);
     uint32_t k = IG_SPANBPF_ST_SW_DROPPED;
-    size_t n = 0;
-    if (bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu, 0) ==
-        0)
-        for (; n < ncpus && n < (size_t)sb->ncpus; n++)
-            out[n] = (uint32_t)per_cpu[n];
+    int rc = bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu,
+                                  0) == 0 ? 0 : -1;
+    for (int c = 0; c < sb->ncpus; c++)
+        ig_spanjoin_note_drops(j, (uint32_t)c, rc == 0 ? (uint32_t)per_cpu[c] : UINT32_MAX);
     free(per_cpu);
-    return n;
+    return rc;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -731,10 +730,10 @@ int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
     (void)sb, (void)tp_id;
     return ig_err_set(err, "no span-label program in this build");
 }
-size_t ig_spanbpf_switch_drops(ig_spanbpf *sb, uint32_t *out, size_t ncpus)
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j)
 {
-    (void)sb, (void)out, (void)ncpus;
-    return 0;
+    (void)sb, (void)j;
+    return -1;
 }
 size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
 {

@@ -155,10 +155,13 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err);
  * load.  0, or -1 with a reason. */
 int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err);
 
-/* The switch program's drop count on each CPU now (cpu_drops of the events
- * it writes next), for ig_spanjoin_note_drops: out[ncpus]; returns the
- * number of CPUs filled (0 on failure). */
-size_t ig_spanbpf_switch_drops(ig_spanbpf *sb, uint32_t *out, size_t ncpus);
+typedef struct ig_spanjoin ig_spanjoin;
+
+/* Notes the switch program's drop count on each CPU now (the cpu_drops of
+ * the events it writes next) in join j (ig_spanjoin_note_drops), after a
+ * drain.  -1 when it cannot be read: then every CPU is noted as having
+ * lost events, and switch-outs without a later event stay unlabelled. */
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j);
 
 /* Calls cb for every event since the last drain (one per sample, in the
  * order the program ran on each CPU); returns how many.  The label is
@@ -176,8 +179,6 @@ void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out);
 int ig_spanbpf_prog_fd(const ig_spanbpf *sb);
 
 /* ---- the join ------------------------------------------------------------------ */
-
-typedef struct ig_spanjoin ig_spanjoin;
 
 /* A sample to find the label of, as parsed from the perf ring. */
 typedef struct ig_spanjoin_sample {
