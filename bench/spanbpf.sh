@@ -4,7 +4,8 @@
 # and the user-space drain and join (profiler/spanbpf.c), on
 # samples/spans/spanwork -i (2 threads of spans doing fixed work) sampled at
 # 999 Hz with the recorder's 16 KiB stack copies.  See bench/spanbpf_bench.c
-# for what each line measures.  Needs BPF (root, or CAP_BPF + CAP_PERFMON):
+# for what each line measures (and the load line: the CPU a load costs with
+# and without the cached kernel field offsets).  Needs BPF (root, or CAP_BPF + CAP_PERFMON):
 # otherwise it says why and skips.
 # BENCH_PAIRS (default 5): runs without/with the program, alternating;
 # BENCH_SPAN_ROUNDS (default 10): spanwork rounds per run (~75 ms of work each).

@@ -118,7 +118,7 @@ static void usage(FILE *out)
             "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
             "                        (label state = running for the CPU samples)\n"
             "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
-            "      --no-span-labels  do not label CPU samples with the libignis span they ran in\n"
+            "      --no-span-labels  do not label CPU samples and off-CPU intervals with their libignis span\n"
             "                        (trace_id, span_id, span_name; needs BPF: root or\n"
             "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
             "      --spans SRC       label samples no libignis span labels with the spans of\n"
@@ -238,6 +238,10 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
         fprintf(stderr, "  span labels       %llu samples in spans, %llu outside, %llu not told (unlabelled)\n",
                 (unsigned long long)st->span_labelled, (unsigned long long)st->span_outside,
                 (unsigned long long)st->span_unlabelled);
+    if (st->span_procs && (st->span_sw_labelled || st->span_sw_outside || st->span_sw_unlabelled))
+        fprintf(stderr, "  span labels       %llu switch-outs in spans, %llu outside, %llu not told (unlabelled)\n",
+                (unsigned long long)st->span_sw_labelled, (unsigned long long)st->span_sw_outside,
+                (unsigned long long)st->span_sw_unlabelled);
     if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
 }

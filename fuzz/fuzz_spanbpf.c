@@ -3,10 +3,10 @@
  * decoder and the join (profiler/spanbpf.c).  The input is decoded as one
  * ring buffer record (a decoded name must be terminated and fit), then
  * replayed as a sequence of join operations, 16 bytes each: byte 0 picks
- * push or take, then CPU, thread, a time step, IP, period and drop count
+ * push, take or take a switch-out's (bit 1; bit 2 notes a drop count), then CPU, thread, a time step, IP, period and drop count
  * from small ranges so that pushes and takes meet.  Whatever the order,
  * the join must never hand a sample an event of another CPU or thread, or
- * one stamped before the sample, and must hold no more than its capacity.
+ * one stamped before the sample (a switch-out: after it), and must hold no more than its capacity.
  */
 #include "profiler/spanbpf.h"
 
@@ -39,10 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             ig_spanjoin_sample s = {.cpu = op[1] % 5 == 4 ? 70000u + op[1] : op[1] % 5, .tid = 1 + op[2] % 4,
                                     .time = now, .ip = op[4] % 3, .period = op[5] % 2};
-            const ig_spanbpf_label *got = ig_spanjoin_take(j, &s);
-            if (got && (got->cpu != s.cpu || got->tid != s.tid || got->time < s.time || !got->in_span ||
-                        (s.ip && got->ip != s.ip) || (s.period && got->period != s.period)))
-                abort();
+            if (op[0] & 2) { /* a switch-out: its event came before it */
+                if (op[0] & 4)
+                    ig_spanjoin_note_drops(j, s.cpu, op[9] % 2);
+                const ig_spanbpf_label *got = ig_spanjoin_take_switch(j, &s);
+                if (got && (got->cpu != s.cpu || got->tid != s.tid || got->time >= s.time || !got->in_span))
+                    abort();
+            } else {
+                const ig_spanbpf_label *got = ig_spanjoin_take(j, &s);
+                if (got && (got->cpu != s.cpu || got->tid != s.tid || got->time < s.time || !got->in_span ||
+                            (s.ip && got->ip != s.ip) || (s.period && got->period != s.period)))
+                    abort();
+            }
         }
         if (ig_spanjoin_pending(j) > CAPACITY)
             abort();

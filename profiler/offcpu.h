@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "profiler/spanbpf.h"
+
 typedef struct ig_offcpu ig_offcpu;
 
 /* One interval.  ips holds nkernel kernel frames (leaf first), then nuser
@@ -43,6 +45,8 @@ typedef struct ig_offcpu_interval {
     bool truncated;        /* the user stack was not unwound to its root */
     bool before_start;     /* the thread was off the CPU when recording began:
                             * no stacks, out_time is when it was found so */
+    bool has_span;         /* the thread was in a span when it switched out: */
+    ig_spanbpf_label span; /* ... that span (profiler/spanbpf.h), copied */
 } ig_offcpu_interval;
 
 typedef struct ig_offcpu_stats {

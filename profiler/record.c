@@ -50,8 +50,15 @@
  * 2 s: thousands of children must not cost a /proc read each per second).  If BPF cannot load, nothing is labelled
  * and a process that publishes gets a one-line note saying why; a sample
  * whose span cannot be told stays unlabelled, never wrongly labelled.
- * Off-CPU intervals are not labelled (the switch events are tracepoints or
- * software events the program does not run on).
+ * Off-CPU intervals (--off-cpu, --wall) carry the span their thread was in
+ * when it switched out: the program's sched:sched_switch half writes, for a
+ * thread of a followed process, the record it reads at the switch-out just
+ * before the kernel writes the switch-out sample of the same tracepoint hit,
+ * and ig_spanjoin_take_switch() gives each switch-out sample that event (the
+ * CPU's last before the sample, same thread, nothing lost in between) or
+ * none.  Only samples of a process followed since before the sample are
+ * asked (the program writes nothing for others).  With the context-switches
+ * event instead of the tracepoint, intervals stay unlabelled (a note says so).
  *
  * System-wide (-a) is the per-CPU mode with every process followed: the
  * processes running at start are read from /proc (or the --cgroup's
@@ -146,6 +153,7 @@ typedef struct proc {
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
     int64_t span_next_ns, span_backoff_ns;             /* ... the next look, and the interval */
     uint64_t span_found_ns;                            /* ... when it was found publishing */
+    uint64_t span_since_ns; /* ... when the program began following it (switch-outs before: unlabelled) */
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -218,7 +226,9 @@ struct ig_recorder {
 
     ig_spanbpf *sb;       /* span labels: the program, NULL when off or not loadable */
     ig_spanjoin *join;    /* ... its events waiting for their samples */
+    ig_spanjoin *swjoin;  /* ... the sched_switch half's, waiting for switch-out samples (NULL: not labelled) */
     char span_err[512];   /* ... why it is not loaded */
+    char sw_span_err[600]; /* ... why off-CPU intervals are not labelled */
 
     uint64_t ips[MAX_KERNEL_FRAMES + MAX_FRAMES];       /* kernel frames, then user frames */
     uint32_t stack[MAX_FRAMES + MAX_KERNEL_FRAMES + 2]; /* + [truncated] + thread */
@@ -581,13 +591,15 @@ static void span_note(ig_recorder *r, const char *fmt, ...)
 
 static bool spans_wanted(const ig_recorder *r)
 {
-    return r->o.span_labels && r->cpu_events;
+    return r->o.span_labels && (r->cpu_events || r->switch_events);
 }
 
 /* Loads the program before the profile starts (loading takes 0.1 s or
  * more: not recording time) and before any sampling event opens.
  * Failing is not an error: why is kept for the note of a process that
  * publishes its context. */
+#define SWITCH_EVENTS 65536 /* switch-out events held between drains (a switch ring holds ~2000 stacks) */
+
 static void spans_on(ig_recorder *r)
 {
     if (!spans_wanted(r))
@@ -595,11 +607,16 @@ static void spans_on(ig_recorder *r)
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     /* the events of all CPUs for 3 s: a drain period (2 s at most) and the hold-back */
     uint64_t events = (uint64_t)(ncpu > 0 ? ncpu : 1) * r->popts.freq * 3;
-    if (events < 16384)
-        events = 16384;
+    if (events < 4096) /* the ring buffer's pages are cleared at every load: no more than needed */
+        events = 4096;
     if (events > (1u << 20))
         events = 1u << 20;
-    ig_spanbpf_opts so = {.ring_bytes = (size_t)events * 160};
+    /* switch-outs: as many as the targets make; room for SWITCH_EVENTS
+     * between two drains (SWITCH_DRAIN_MS), beyond that they are counted
+     * and their intervals left unlabelled */
+    uint64_t sw_events = r->switch_events ? SWITCH_EVENTS : 0;
+    ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir,
+                          .switches = r->switch_events && r->swopts.kind == IG_PERF_SCHED_SWITCH};
     ig_err e;
     r->sb = ig_spanbpf_new_opts(&so, &e);
     if (!r->sb) {
@@ -607,6 +624,37 @@ static void spans_on(ig_recorder *r)
         return;
     }
     r->join = ig_spanjoin_new((size_t)events);
+    if (!r->switch_events)
+        return;
+    if (r->swopts.kind != IG_PERF_SCHED_SWITCH) {
+        snprintf(r->sw_span_err, sizeof r->sw_span_err,
+                 "off-CPU intervals get no span labels: they need the sched:sched_switch tracepoint");
+        return;
+    }
+    if (ig_spanbpf_attach_switches(r->sb, r->ssfmt.id, &e) != 0) {
+        snprintf(r->sw_span_err, sizeof r->sw_span_err, "off-CPU intervals get no span labels: %s", e.msg);
+        return;
+    }
+    r->swjoin = ig_spanjoin_new((size_t)sw_events);
+}
+
+/* Drains the program's events into the joins (sample events and switch-out
+ * events each to their own), then notes each CPU's switch drop count. */
+static void span_label_event(void *ctx, const ig_spanbpf_label *l)
+{
+    ig_recorder *r = ctx;
+    if (!l->from_switch)
+        ig_spanjoin_push(r->join, l);
+    else if (r->swjoin)
+        ig_spanjoin_push(r->swjoin, l);
+}
+
+static void spans_drain(ig_recorder *r)
+{
+    ig_spanbpf_drain(r->sb, span_label_event, r);
+    if (!r->swjoin)
+        return;
+    ig_spanbpf_note_switch_drops(r->sb, r->swjoin);
 }
 
 /* Span labels are off from now on (the program could not be attached,
@@ -615,8 +663,9 @@ static void spans_off(ig_recorder *r, const char *why)
 {
     snprintf(r->span_err, sizeof r->span_err, "%s", why);
     ig_spanjoin_free(r->join);
+    ig_spanjoin_free(r->swjoin);
     ig_spanbpf_free(r->sb);
-    r->join = NULL;
+    r->join = r->swjoin = NULL;
     r->sb = NULL;
     if (r->st.span_procs)
         span_note(r, "span labels off from here on: %s", why);
@@ -656,8 +705,14 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
         return;
     }
     p->span = SPAN_FOLLOWED;
+    p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program writes its switch-outs from here on */
     r->st.span_procs++;
-    span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name", (int)p->pid);
+    if (r->switch_events && !r->swjoin)
+        span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
+                  r->sw_span_err);
+    else
+        span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
 }
 
 static void span_look_all(ig_recorder *r)
@@ -727,6 +782,26 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const 
     r->st.span_labelled += after.labelled - before.labelled;
     r->st.span_outside += after.outside - before.outside;
     r->st.span_unlabelled += after.unlabelled - before.unlabelled;
+    return l;
+}
+
+/* The span a switch-out sample s (of ring CPU cpu) left the CPU in, NULL
+ * if none or not known.  Every switch-out sample of a process is asked
+ * for, in time order per CPU. */
+static const ig_spanbpf_label *switch_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+{
+    if (!r->swjoin)
+        return NULL;
+    ig_spanjoin_stats before, after;
+    ig_spanjoin_stats_get(r->swjoin, &before);
+    ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, 0, 0};
+    const ig_spanbpf_label *l = ig_spanjoin_take_switch(r->swjoin, &js);
+    if (p->span != SPAN_FOLLOWED || s->time <= p->span_since_ns)
+        return NULL; /* not followed then: its event, if any, is not this switch-out's */
+    ig_spanjoin_stats_get(r->swjoin, &after);
+    r->st.span_sw_labelled += after.labelled - before.labelled;
+    r->st.span_sw_outside += after.outside - before.outside;
+    r->st.span_sw_unlabelled += after.unlabelled - before.unlabelled;
     return l;
 }
 
@@ -1412,9 +1487,9 @@ static uint32_t state_labels(ig_recorder *r, thread *t, const char *state, uint6
  * wall-clock profile), then trace_id, span_id (lowercase hex, as W3C
  * traceparent writes them) and span_name (pprof string labels, the names
  * Pyroscope's span profiles use).  Interned by the profile. */
-static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const ig_spanbpf_label *sl)
+static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, uint64_t wchan, const ig_spanbpf_label *sl)
 {
-    ignis_label l[8] = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
+    ignis_label l[10] = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};
     size_t n = 0;
     l[n].key = ignis_profile_intern(r->prof, "thread");
     l[n++].str = ignis_profile_intern(r->prof, t->comm);
@@ -1424,6 +1499,11 @@ static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, const 
     if (state) {
         l[n].key = ignis_profile_intern(r->prof, "state");
         l[n++].str = ignis_profile_intern(r->prof, state);
+    }
+    const char *wname = wchan ? ig_symtab_kernel(r->sym, wchan) : NULL;
+    if (wname) {
+        l[n].key = ignis_profile_intern(r->prof, "wchan");
+        l[n++].str = ignis_profile_intern(r->prof, wname);
     }
     l[n].key = ignis_profile_intern(r->prof, "trace_id");
     l[n++].str = hex_string(r, sl->trace_id, sizeof sl->trace_id);
@@ -1567,7 +1647,7 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     values[r->vi_cpu] = (int64_t)s.period;
     if (r->vi_wall >= 0)
         values[r->vi_wall] = (int64_t)s.period;
-    uint32_t labels = span         ? span_labels(r, t, r->o.wall ? IG_STATE_RUNNING : NULL, span)
+    uint32_t labels = span         ? span_labels(r, t, r->o.wall ? IG_STATE_RUNNING : NULL, 0, span)
                       : r->o.wall ? state_labels(r, t, IG_STATE_RUNNING, 0)
                                   : thread_labels(r, t);
     ignis_profile_add_sample(r->prof, stack, with_time(r, labels, s.time), values);
@@ -1601,7 +1681,10 @@ static void add_interval(const ig_offcpu_interval *iv, void *ctx)
         stack = frames_stack(r, p, t, iv->ips, iv->nkernel, iv->nuser, !iv->truncated, 0);
     }
     bool waiting = strcmp(iv->state, IG_STATE_RUNNABLE) != 0; /* a preempted thread waits for no channel */
-    uint32_t labels = with_time(r, state_labels(r, t, iv->state, waiting ? iv->wchan : 0), iv->start);
+    uint64_t wchan = waiting ? iv->wchan : 0;
+    uint32_t labels = iv->has_span ? span_labels(r, t, iv->state, wchan, &iv->span)
+                                   : state_labels(r, t, iv->state, wchan);
+    labels = with_time(r, labels, iv->start);
     int64_t values[4] = {1, 0, 0, 0};
     values[r->vi_off] = (int64_t)ns;
     if (r->vi_wall >= 0)
@@ -1620,7 +1703,7 @@ static const char *kernel_name(uint64_t addr, void *ctx)
 /* A switch-out sample: opens the thread's off-CPU interval with its stacks
  * and the state it left the CPU in (the tracepoint's prev_state; the
  * context-switches event's comes with the switch-out record next). */
-static void handle_switch_sample(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind)
+static void handle_switch_sample(ig_recorder *r, const struct perf_event_header *h, ig_perf_kind kind, int cpu)
 {
     ig_perf_sample s;
     if (ig_perf_parse_sample_of(h, kind, &s) != 0) {
@@ -1643,7 +1726,12 @@ static void handle_switch_sample(ig_recorder *r, const struct perf_event_header 
     if (!p)
         return;
     r->st.switches++;
+    const ig_spanbpf_label *span = switch_span(r, p, &s, cpu);
     ig_offcpu_interval iv = {0};
+    if (span) {
+        iv.has_span = true;
+        iv.span = *span;
+    }
     iv.pid = (pid_t)s.pid;
     iv.tid = (pid_t)s.tid;
     iv.out_time = s.time;
@@ -1794,7 +1882,7 @@ static void handle_record(ig_recorder *r, const struct perf_event_header *h, ig_
     switch (h->type) {
     case PERF_RECORD_SAMPLE:
         if (ig_perf_kind_switches(kind))
-            handle_switch_sample(r, h, kind);
+            handle_switch_sample(r, h, kind, cpu);
         else
             handle_sample(r, h, cpu);
         break;
@@ -1903,7 +1991,7 @@ static void drain_all(ig_recorder *r, bool flush)
             heap_push(hp, &n, (ring_front){merge_time(r, h, now), i, h});
     }
     if (r->sb) /* after every ring's begin: each sample visible has its event in by now */
-        ig_spanbpf_drain(r->sb, ig_spanjoin_push, r->join);
+        spans_drain(r);
     while (n && hp[0].time <= horizon) {
         ig_ring *ring = &r->rings[hp[0].ring];
         if (hp[0].time > r->last_time) /* a stamp from the future was made 0 */
@@ -2610,6 +2698,7 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->kern_locs);
     ig_offcpu_free(r->oc);
     ig_spanjoin_free(r->join);
+    ig_spanjoin_free(r->swjoin);
     ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)

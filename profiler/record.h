@@ -61,7 +61,8 @@ typedef struct ig_record_opts {
                             * off_cpu/ns, wall/ns (on-CPU samples at freq) */
     uint64_t off_cpu_min_ns; /* off-CPU intervals shorter than this are left
                               * out (counted in stats.offcpu_short) */
-    bool span_labels;      /* label CPU samples taken in a span of a target that
+    bool span_labels;      /* label CPU samples and off-CPU intervals (with
+                            * sched_switch) taken in a span of a target that
                             * publishes OTEP 4947 thread context (libignis) with
                             * trace_id, span_id, span_name (profiler/spanbpf.h);
                             * without BPF, a note and no labels */
@@ -122,6 +123,9 @@ typedef struct ig_record_stats {
     uint64_t span_labelled;  /* CPU samples labelled with their span */
     uint64_t span_outside;   /* ... of those processes, taken outside any span */
     uint64_t span_unlabelled;/* ... whose span could not be told (left unlabelled) */
+    uint64_t span_sw_labelled;   /* switch-outs (off_cpu, wall) labelled with their span */
+    uint64_t span_sw_outside;    /* ... of those processes, outside any span */
+    uint64_t span_sw_unlabelled; /* ... whose span could not be told (left unlabelled) */
     unsigned span_notes;     /* notes so far (one line each: a process followed,
                               * or why span labels are off); the last in span_note */
     char span_note[512];

@@ -5,7 +5,8 @@
  *
  * Design.  The program's object is compiled with clang -target bpf at
  * build time and embedded in the binary as a bpftool skeleton, so nothing
- * is read from disk at run time but the kernel's BTF (for CO-RE).  libbpf
+ * is read from disk at run time but five field offsets from the kernel's
+ * BTF, once per boot (see "kernel field offsets" below).  libbpf
  * is linked (a small library; its own dependencies, libelf and zlib, the
  * command loads anyway).  libbpf's messages are kept, not printed: the
  * first warning completes our one-line error when loading fails.
@@ -25,6 +26,7 @@
 #include "profiler/spanbpf.h"
 #include "profiler/spanctx.h"
 #include "profiler/bpf/spanctx_abi.h"
+#include "utils/fileio.h"
 #include "utils/strbuf.h"
 
 #include <errno.h>
@@ -50,6 +52,7 @@ typedef struct jslot {
 typedef struct jcpu {
     uint32_t first, last;   /* slot + 1 of this CPU's queue, 0: empty */
     uint32_t drops;         /* the program's drop count at this CPU's last event */
+    uint32_t drops_now;     /* ... as read after the latest drain (ig_spanjoin_note_drops) */
     uint64_t evicted_until; /* samples up to this time may have lost their event (0: none) */
 } jcpu;
 
@@ -164,6 +167,51 @@ const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sampl
     return &j->out;
 }
 
+void ig_spanjoin_note_drops(ig_spanjoin *j, uint32_t cpu, uint32_t drops)
+{
+    jcpu *c = cpu_queue(j, cpu, true);
+    if (c)
+        c->drops_now = drops;
+}
+
+const ig_spanbpf_label *ig_spanjoin_take_switch(ig_spanjoin *j, const ig_spanjoin_sample *s)
+{
+    jcpu *c = cpu_queue(j, s->cpu, false);
+    if (!c) {
+        j->st.unlabelled++;
+        return NULL;
+    }
+    /* the CPU's last event stamped before the sample; earlier ones are of
+     * switch-outs never asked about */
+    while (c->first) {
+        const jslot *e = &j->slots[c->first - 1];
+        const jslot *next = e->next ? &j->slots[e->next - 1] : NULL;
+        if (!next || next->l.time >= s->time)
+            break;
+        pop_front(j, c);
+        j->st.skipped++;
+    }
+    const jslot *e = c->first ? &j->slots[c->first - 1] : NULL;
+    if (!e || e->l.time >= s->time || (c->evicted_until && e->l.time <= c->evicted_until)) {
+        j->st.unlabelled++; /* none before it: lost, or pushed out */
+        return NULL;
+    }
+    const jslot *next = e->next ? &j->slots[e->next - 1] : NULL;
+    bool lost_after = next ? next->gap : c->drops_now != e->l.cpu_drops;
+    if (e->l.tid != s->tid || lost_after) {
+        j->st.unlabelled++; /* another thread's (the sample's own event was not written), or maybe lost */
+        return NULL;
+    }
+    j->out = e->l;
+    pop_front(j, c);
+    if (!j->out.in_span) {
+        j->st.outside++;
+        return NULL;
+    }
+    j->st.labelled++;
+    return &j->out;
+}
+
 size_t ig_spanjoin_pending(const ig_spanjoin *j)
 {
     size_t n = 0;
@@ -184,7 +232,8 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
         return -1;
     memcpy(&e, data, size < sizeof e ? size : sizeof e);
     *out = (ig_spanbpf_label){.tgid = e.h.tgid, .tid = e.h.tid, .cpu = e.h.cpu, .cpu_drops = e.h.drops,
-                              .time = e.h.time, .ip = e.h.ip, .period = e.h.period};
+                              .time = e.h.time, .ip = e.h.ip, .period = e.h.period,
+                              .from_switch = e.h.src == IG_SPANBPF_SRC_SWITCH};
     ig_spanlabel sl;
     if (e.h.kind != IG_SPANBPF_SPAN || size < sizeof e)
         return 0;
@@ -206,12 +255,14 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 #ifdef IG_HAVE_SPANBPF
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "profiler/bpf/spanctx.skel.h"
 
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
@@ -219,6 +270,7 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 struct ig_spanbpf {
     struct ig_spanctx_bpf *skel;
     struct ring_buffer *rb;
+    int switch_fd;          /* the perf event the sched_switch program hangs on, -1: none */
     ig_spanbpf_label_fn cb; /* during a drain */
     void *cb_ctx;
     size_t delivered;
@@ -296,6 +348,141 @@ static size_t ring_size(const ig_spanbpf_opts *o, int ncpus)
     return sz;
 }
 
+/* ---- kernel field offsets -------------------------------------------------------
+ *
+ * The program reads five kernel fields at offsets set before the load, not
+ * through CO-RE relocations: with those, libbpf parses the kernel's whole
+ * BTF (5 MB read from sysfs, then indexed) at every load, about 80 ms of CPU
+ * per recording.  The offsets are found in that BTF once per boot and kept
+ * in the cache directory (spanbpf/<boot id>.offsets, one line, checked when
+ * read); a wrong one could only make the program see a changed process
+ * image (the identity checks) or an unreadable record, never another span. */
+
+typedef struct kernel_offsets {
+    uint32_t fsbase, group_leader, mm, start_boottime, start_stack;
+} kernel_offsets;
+
+#define OFFSETS_FORMAT "ignis-spanbpf-offsets 1 %u %u %u %u %u\n"
+#define OFFSET_MAX 65536 /* task_struct is a few KiB */
+
+/* Byte offset of member `name` in struct/union type_id, looking into
+ * anonymous members; 0 with *out, -1 when absent or a bitfield. */
+static int member_offset(const struct btf *btf, uint32_t type_id, const char *name, uint32_t *out, uint32_t *member_type,
+                         int depth)
+{
+    const struct btf_type *t = btf__type_by_id(btf, type_id);
+    if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 8)
+        return -1;
+    const struct btf_member *m = btf_members(t);
+    for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+        uint32_t bits = btf_member_bit_offset(t, i);
+        if (bits % 8 || btf_member_bitfield_size(t, i))
+            continue;
+        const char *mn = btf__name_by_offset(btf, m->name_off);
+        if (mn && !strcmp(mn, name)) {
+            *out = bits / 8;
+            if (member_type)
+                *member_type = (uint32_t)btf__resolve_type(btf, m->type);
+            return 0;
+        }
+        uint32_t inner;
+        if ((!mn || !*mn) && member_offset(btf, (uint32_t)btf__resolve_type(btf, m->type), name, &inner, member_type,
+                                           depth + 1) == 0) {
+            *out = bits / 8 + inner;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int offsets_from_btf(const char *btf_path, kernel_offsets *k, ig_err *err)
+{
+    struct btf *btf = btf__parse(btf_path, NULL);
+    if (!btf)
+        return ig_err_set(err, "span labels need BPF: kernel BTF %s: %s", btf_path, strerror(errno));
+    int task = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+    int mm = btf__find_by_name_kind(btf, "mm_struct", BTF_KIND_STRUCT);
+    uint32_t thread = 0, thread_type = 0, fsbase = 0;
+    int rc = -1;
+    if (task > 0 && mm > 0 && member_offset(btf, (uint32_t)task, "thread", &thread, &thread_type, 0) == 0 &&
+        member_offset(btf, thread_type, "fsbase", &fsbase, NULL, 0) == 0 &&
+        member_offset(btf, (uint32_t)task, "group_leader", &k->group_leader, NULL, 0) == 0 &&
+        member_offset(btf, (uint32_t)task, "mm", &k->mm, NULL, 0) == 0 &&
+        member_offset(btf, (uint32_t)task, "start_boottime", &k->start_boottime, NULL, 0) == 0 &&
+        member_offset(btf, (uint32_t)mm, "start_stack", &k->start_stack, NULL, 0) == 0) {
+        k->fsbase = thread + fsbase;
+        rc = 0;
+    } else {
+        ig_err_set(err, "span labels need BPF: kernel BTF %s: no task_struct.thread.fsbase, group_leader, mm, "
+                        "start_boottime or mm_struct.start_stack (not an x86-64 kernel?)",
+                   btf_path);
+    }
+    btf__free(btf);
+    return rc;
+}
+
+static bool offsets_valid(const kernel_offsets *k)
+{
+    const uint32_t v[] = {k->fsbase, k->group_leader, k->mm, k->start_boottime, k->start_stack};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i] >= OFFSET_MAX || v[i] % 8)
+            return false;
+    return true;
+}
+
+/* <cache_dir>/spanbpf/<boot id>.offsets into path; false without a boot id. */
+static bool offsets_cache_path(const char *cache_dir, char *path, size_t size)
+{
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (f) {
+        if (!fgets(boot, sizeof boot, f))
+            boot[0] = '\0';
+        fclose(f);
+    }
+    boot[strcspn(boot, "\n")] = '\0';
+    if (strlen(boot) < 8 || strspn(boot, "0123456789abcdef-") != strlen(boot))
+        return false;
+    return (size_t)snprintf(path, size, "%s/spanbpf/%s.offsets", cache_dir, boot) < size;
+}
+
+/* The offsets: from the cache when it holds them for this boot, else from
+ * btf_path (the cache then keeps them). */
+static int find_kernel_offsets(const char *btf_path, const char *cache_dir, kernel_offsets *k, ig_err *err)
+{
+    char path[4096];
+    bool cached = cache_dir && *cache_dir && offsets_cache_path(cache_dir, path, sizeof path);
+    if (cached) {
+        FILE *f = fopen(path, "re");
+        if (f) {
+            int got = fscanf(f, "ignis-spanbpf-offsets 1 %u %u %u %u %u", &k->fsbase, &k->group_leader, &k->mm,
+                             &k->start_boottime, &k->start_stack);
+            fclose(f);
+            if (got == 5 && offsets_valid(k))
+                return 0; /* else found again and rewritten */
+        }
+    }
+    if (access(btf_path, R_OK) != 0)
+        return ig_err_set(err, "span labels need BPF: kernel BTF %s: %s (a kernel built with CONFIG_DEBUG_INFO_BTF)",
+                          btf_path, strerror(errno));
+    if (offsets_from_btf(btf_path, k, err) != 0)
+        return -1;
+    if (!offsets_valid(k))
+        return ig_err_set(err, "span labels need BPF: kernel BTF %s: unexpected task_struct layout", btf_path);
+    if (cached) {
+        char line[160], dir[4096];
+        int n = snprintf(line, sizeof line, OFFSETS_FORMAT, k->fsbase, k->group_leader, k->mm, k->start_boottime,
+                         k->start_stack);
+        snprintf(dir, sizeof dir, "%s", cache_dir);
+        mkdir(dir, 0700);
+        snprintf(dir, sizeof dir, "%s/spanbpf", cache_dir);
+        ig_err ignored;
+        if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && n > 0)
+            ig_write_cache_file(path, line, (size_t)n, &ignored); /* a cache: failing costs the next load the BTF */
+    }
+    return 0;
+}
+
 static int on_event(void *ctx, void *data, size_t size);
 
 ig_spanbpf *ig_spanbpf_new(ig_err *err) { return ig_spanbpf_new_opts(NULL, err); }
@@ -303,22 +490,20 @@ ig_spanbpf *ig_spanbpf_new(ig_err *err) { return ig_spanbpf_new_opts(NULL, err);
 ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
 {
     const char *btf = o && o->btf_path ? o->btf_path : DEFAULT_BTF;
-    if (access(btf, R_OK) != 0) {
-        ig_err_set(err, "span labels need BPF: kernel BTF %s: %s (a kernel built with CONFIG_DEBUG_INFO_BTF)", btf,
-                   strerror(errno));
+    kernel_offsets k;
+    if (find_kernel_offsets(btf, o && !o->btf_path ? o->cache_dir : NULL, &k, err) != 0)
         return NULL;
-    }
     libbpf_set_print(keep_libbpf_message);
     g_libbpf_msg[0] = '\0';
     ig_spanbpf *sb = ig_xcalloc(1, sizeof *sb);
+    sb->switch_fd = -1;
     sb->ncpus = libbpf_num_possible_cpus();
     if (sb->ncpus < 1)
         sb->ncpus = 1;
     long hz = sysconf(_SC_CLK_TCK);
     sb->ns_per_tick = 1000000000L / (hz > 0 ? hz : 100);
     sb->boot_offset_ns = boottime_offset_ns();
-    LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o && o->btf_path ? o->btf_path : NULL);
-    sb->skel = ig_spanctx_bpf__open_opts(&oo);
+    sb->skel = ig_spanctx_bpf__open();
     if (!sb->skel) {
         load_error(errno, err);
         ig_spanbpf_free(sb);
@@ -329,6 +514,12 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
         sb->skel->rodata->pidns_dev = (uint64_t)st.st_dev;
         sb->skel->rodata->pidns_ino = (uint64_t)st.st_ino;
     }
+    sb->skel->rodata->off_task_fsbase = k.fsbase;
+    sb->skel->rodata->off_task_group_leader = k.group_leader;
+    sb->skel->rodata->off_task_mm = k.mm;
+    sb->skel->rodata->off_task_start_boottime = k.start_boottime;
+    sb->skel->rodata->off_mm_start_stack = k.start_stack;
+    bpf_program__set_autoload(sb->skel->progs.ig_span_switch, o && o->switches);
     bpf_map__set_max_entries(sb->skel->maps.labels, (uint32_t)ring_size(o, sb->ncpus));
     int rc = ig_spanctx_bpf__load(sb->skel);
     if (rc) {
@@ -349,6 +540,8 @@ void ig_spanbpf_free(ig_spanbpf *sb)
 {
     if (!sb)
         return;
+    if (sb->switch_fd >= 0)
+        close(sb->switch_fd); /* detaches the sched_switch program */
     ring_buffer__free(sb->rb);
     ig_spanctx_bpf__destroy(sb->skel);
     free(sb);
@@ -423,6 +616,41 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err)
     return 0;
 }
 
+int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
+{
+    if (sb->switch_fd >= 0)
+        return 0;
+    int prog = bpf_program__fd(sb->skel->progs.ig_span_switch);
+    if (prog < 0)
+        return ig_err_set(err, "the span-label program was loaded without its sched_switch half");
+    /* Disabled, it never samples; the kernel registers its tracepoint probe
+     * when the event is created, and a program attached to a tracepoint
+     * event runs at every hit of the tracepoint, on every CPU. */
+    struct perf_event_attr a = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof a, .config = tp_id, .disabled = 1};
+    int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0)
+        return ig_err_set(err, "sched:sched_switch (id %u): perf_event_open: %s", tp_id, strerror(errno));
+    if (ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog) != 0) {
+        int e = errno;
+        close(fd);
+        return ig_err_set(err, "attaching the span-label program to sched:sched_switch: %s", strerror(e));
+    }
+    sb->switch_fd = fd;
+    return 0;
+}
+
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j)
+{
+    uint64_t *per_cpu = ig_xcalloc((size_t)sb->ncpus, sizeof *per_cpu);
+    uint32_t k = IG_SPANBPF_ST_SW_DROPPED;
+    int rc = bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu,
+                                  0) == 0 ? 0 : -1;
+    for (int c = 0; c < sb->ncpus; c++)
+        ig_spanjoin_note_drops(j, (uint32_t)c, rc == 0 ? (uint32_t)per_cpu[c] : UINT32_MAX);
+    free(per_cpu);
+    return rc;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
     ig_spanbpf *sb = ctx;
@@ -462,7 +690,10 @@ void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out)
                               .no_span = sum[IG_SPANBPF_ST_NO_SPAN],
                               .stale = sum[IG_SPANBPF_ST_STALE],
                               .unreadable = sum[IG_SPANBPF_ST_UNREADABLE],
-                              .dropped = sum[IG_SPANBPF_ST_DROPPED]};
+                              .dropped = sum[IG_SPANBPF_ST_DROPPED],
+                              .sw_seen = sum[IG_SPANBPF_ST_SW_SEEN],
+                              .sw_labelled = sum[IG_SPANBPF_ST_SW_LABELLED],
+                              .sw_dropped = sum[IG_SPANBPF_ST_SW_DROPPED]};
 }
 
 int ig_spanbpf_prog_fd(const ig_spanbpf *sb) { return bpf_program__fd(sb->skel->progs.ig_span_label); }
@@ -493,6 +724,16 @@ int ig_spanbpf_attach(ig_spanbpf *sb, int fd, ig_err *err)
 {
     (void)sb, (void)fd;
     return ig_err_set(err, "no span-label program in this build");
+}
+int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
+{
+    (void)sb, (void)tp_id;
+    return ig_err_set(err, "no span-label program in this build");
+}
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j)
+{
+    (void)sb, (void)j;
+    return -1;
 }
 size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
 {

@@ -65,7 +65,8 @@
  * need the kernel to break the order above.
  *
  * Costs and limits: x86-64 (the thread pointer is task->thread.fsbase);
- * Linux 5.11 or later with BTF (CO-RE, bpf_get_current_task_btf); the
+ * Linux 5.11 or later with BTF (five field offsets read from it, cached
+ * per boot: no CO-RE, so a load does not parse the kernel's BTF); the
  * loader needs CAP_BPF + CAP_PERFMON (or root).  bench/spanbpf.sh measures
  * the program's time per sample.  Only static TLS (the executable or a library loaded at start)
  * is supported, as ig_spanctx_tls_offset says.  The kernel skips a BPF
@@ -91,7 +92,8 @@ typedef struct ig_spanbpf_label {
     uint32_t cpu_drops;    /* events the program dropped on this CPU before this one */
     uint64_t time;         /* CLOCK_MONOTONIC ns, after the sample's stamp, before the CPU's next */
     uint64_t ip;           /* the sampled instruction pointer */
-    uint64_t period;       /* the sample's period */
+    uint64_t period;       /* the sample's period (0 for a switch-out) */
+    bool from_switch;      /* written by the sched_switch program (a switch-out), not at a sample */
     bool in_span;          /* false: no span (or none readable); the fields below are zero */
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -108,6 +110,9 @@ typedef struct ig_spanbpf_stats {
     uint64_t stale;      /* the pid is another process image now (exec, pid reuse) */
     uint64_t unreadable; /* TLS slot or record not readable at that moment */
     uint64_t dropped;    /* events lost: the ring buffer was full */
+    uint64_t sw_seen;    /* switch-outs of followed processes (ig_spanbpf_attach_switches) */
+    uint64_t sw_labelled;/* ... in a span */
+    uint64_t sw_dropped; /* ... whose event was lost */
 } ig_spanbpf_stats;
 
 typedef struct ig_spanbpf ig_spanbpf;
@@ -115,6 +120,10 @@ typedef struct ig_spanbpf ig_spanbpf;
 typedef struct ig_spanbpf_opts {
     size_t ring_bytes;    /* event ring buffer (rounded up to a power of two); 0: 64 KiB per CPU, 256 KiB at least */
     const char *btf_path; /* kernel BTF; NULL: /sys/kernel/btf/vmlinux */
+    const char *cache_dir; /* keeps the kernel field offsets found in the BTF, per boot
+                            * (spanbpf/<boot id>.offsets); NULL: none, the BTF is read at
+                            * every load (~80 ms of CPU); unused with btf_path */
+    bool switches;         /* load the sched_switch half too (ig_spanbpf_attach_switches) */
 } ig_spanbpf_opts;
 
 /* Loads the program.  NULL with one line naming what is missing when BPF
@@ -136,6 +145,24 @@ void ig_spanbpf_remove_process(ig_spanbpf *sb, pid_t pid);
  * 0, or -1 with a reason (e.g. the event already has a program). */
 int ig_spanbpf_attach(ig_spanbpf *sb, int perf_event_fd, ig_err *err);
 
+/* Labels switch-outs too: attaches the program's sched:sched_switch half
+ * to the tracepoint whose perf id is tp_id (tracefs
+ * events/sched/sched_switch/id, profiler/sched_switch.h), through a
+ * disabled perf event of its own (the program then runs at every
+ * switch-out on the machine and writes an event for the threads of
+ * followed processes only; see ig_spanjoin_take_switch).  Its events come
+ * out of ig_spanbpf_drain with from_switch set.  Needs opts.switches at
+ * load.  0, or -1 with a reason. */
+int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err);
+
+typedef struct ig_spanjoin ig_spanjoin;
+
+/* Notes the switch program's drop count on each CPU now (the cpu_drops of
+ * the events it writes next) in join j (ig_spanjoin_note_drops), after a
+ * drain.  -1 when it cannot be read: then every CPU is noted as having
+ * lost events, and switch-outs without a later event stay unlabelled. */
+int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j);
+
 /* Calls cb for every event since the last drain (one per sample, in the
  * order the program ran on each CPU); returns how many.  The label is
  * valid during the call. */
@@ -152,8 +179,6 @@ void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out);
 int ig_spanbpf_prog_fd(const ig_spanbpf *sb);
 
 /* ---- the join ------------------------------------------------------------------ */
-
-typedef struct ig_spanjoin ig_spanjoin;
 
 /* A sample to find the label of, as parsed from the perf ring. */
 typedef struct ig_spanjoin_sample {
@@ -186,6 +211,24 @@ void ig_spanjoin_push(void *join, const ig_spanbpf_label *l);
  * could not be told).  Samples of one CPU must come in time order.  The
  * pointer is valid until the next push or take. */
 const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sample *s);
+
+/* The join of switch-outs (a join of its own, fed only events with
+ * from_switch).  The sched_switch program writes its event for a hit just
+ * before the kernel writes that hit's switch-out sample, both on the CPU
+ * the thread leaves, with interrupts off: so the sample's event is the
+ * CPU's last one stamped before the sample, and nothing of another hit of
+ * that CPU comes between.  It is taken if its thread is the sample's and
+ * no event of that CPU was lost after it (the next event's drop count, or
+ * the count ig_spanjoin_note_drops gave when none follows yet); events
+ * before it are of switch-outs never asked about.  The caller asks only
+ * for samples of processes followed since before the sample (an event is
+ * written only for those), so an older event of the same thread can never
+ * stand in for a missing one. */
+const ig_spanbpf_label *ig_spanjoin_take_switch(ig_spanjoin *j, const ig_spanjoin_sample *s);
+
+/* The program's drop count on `cpu` read after the latest drain (see
+ * ig_spanjoin_take_switch). */
+void ig_spanjoin_note_drops(ig_spanjoin *j, uint32_t cpu, uint32_t drops);
 
 /* Events queued now. */
 size_t ig_spanjoin_pending(const ig_spanjoin *j);

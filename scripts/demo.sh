@@ -3,7 +3,10 @@
 #
 #   1. the two sample HTTP services, traced with libignis, under load,
 #      sending their spans over OTLP/HTTP to `ignis collect` (a local
-#      SQLite trace store), while `ignis record -p` profiles both processes;
+#      SQLite trace store), while `ignis record --wall -p` profiles both
+#      processes (on and off the CPU, samples labelled with their span);
+#      every 10th request takes the backend's slow path, which blocks on a
+#      lock (record_in_ledger) inside its 'GET /work' span;
 #   2. a CPU profile of the two-thread sample (`ignis record -- CMD`), shown
 #      as the pprof -top table, folded stacks and an SVG flame graph;
 #   3. an allocation profile of the allocation sample (`--alloc`);
@@ -36,7 +39,7 @@ start_service() {
   echo "$pid $port"
 }
 
-step "1. Two traced services under load, sending spans to ignis collect, profiled live with ignis record -p"
+step "1. Two traced services under load, sending spans to ignis collect, profiled live with ignis record --wall -p"
 "$IGNIS" collect --listen 127.0.0.1:0 --db "$OUT/traces.db" >"$OUT/collect.out" 2>"$OUT/collect.log" &
 collect_pid=$!
 pids+=("$collect_pid")
@@ -52,9 +55,10 @@ read -r fe_pid fe_port < <(OTEL_SERVICE_NAME=demo-frontend \
   start_service "$OUT/frontend.log" "$B/samples/sample-frontend" --backend "http://127.0.0.1:$be_port" --port 0)
 pids+=("$fe_pid")
 echo "backend pid $be_pid on 127.0.0.1:$be_port, frontend pid $fe_pid on 127.0.0.1:$fe_port"
-"$IGNIS" record -p "$fe_pid,$be_pid" -F 999 -d 4 -o "$OUT/services.pb.gz" &
+"$IGNIS" record --wall -p "$fe_pid,$be_pid" -F 999 -d 4 -o "$OUT/services.pb.gz" &
 rec=$!
-"$B/samples/sample-load" --url "http://127.0.0.1:$fe_port/hello?items=20000" --count 3000 --fail-every 100
+"$B/samples/sample-load" --url "http://127.0.0.1:$fe_port/hello?items=20000" --count 3000 --fail-every 100 \
+  --slow-every 10
 wait "$rec"
 kill -TERM "$fe_pid" "$be_pid"; wait "$fe_pid" "$be_pid" 2>/dev/null || true
 grep -h '^counters' "$OUT/frontend.log" "$OUT/backend.log" || true
@@ -67,8 +71,14 @@ if command -v sqlite3 >/dev/null; then
 fi
 "$IGNIS" report "$OUT/services.pb.gz" --top 10
 echo
-echo "Samples taken inside a span carry trace_id, span_id and span_name: the backend's 'GET /work' spans alone"
+echo "Samples taken inside a span carry trace_id, span_id and span_name: the 'GET /work' spans alone"
 "$IGNIS" report "$OUT/services.pb.gz" --span-name 'GET /work' --top 5 || true
+echo
+echo "Why the slow 'GET /work' requests were slow: their wall time off the CPU, blocked on the ledger lock"
+BLOCKED_CMD=("$IGNIS" report "$OUT/services.pb.gz" --span-name 'GET /work' --tagignore state=running
+  --focus record_in_ledger --top 8)
+echo "  $(printf '%q ' "${BLOCKED_CMD[@]}")"
+"${BLOCKED_CMD[@]}" || true
 
 step "2. CPU profile of a two-thread sample: ignis record -- CMD"
 "$IGNIS" record -F 999 -o "$OUT/cpu.pb.gz" -- "$B/samples/cpu/cpu_shares" 3
@@ -87,7 +97,9 @@ step "Explore"
 cat <<EOF
   $IGNIS view $OUT/traces.db         # the services' traces: list, waterfall, operations
   $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
-  $IGNIS view $OUT/services.pb.gz --span-name 'GET /work'   # one operation's samples (span labels)
+  $IGNIS view $OUT/services.pb.gz --span-name 'GET /work'   # one operation's wall time (span labels)
+  $IGNIS report $OUT/services.pb.gz --span-name 'GET /work' --tagignore state=running --focus record_in_ledger
+                                      # the slow path's blocked stack under its span (futex wait on the ledger lock)
   $IGNIS flame $OUT/services.pb.gz --slow-vs-fast 'GET /work' -o $OUT/slow-vs-fast.svg  # slowest spans vs the rest
   $IGNIS view $OUT/heap.pb.gz         # s switches alloc_space / inuse_space
   open $OUT/cpu.svg in a browser; go tool pprof -top $OUT/cpu.pb.gz agrees with ignis report

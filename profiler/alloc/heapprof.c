@@ -1,8 +1,8 @@
 /*
  * profiler/alloc/heapprof.c — building heap profiles from sampled records.
  *
- * Design.  A record is (stack of return addresses, size, sampled count,
- * sampled live count).  Each becomes one pprof sample whose four values
+ * Design.  A record is (stack of return addresses, size, the span it was
+ * made in, sampled count, sampled live count).  Each becomes one pprof sample whose four values
  * are the counts and bytes multiplied by the pprof unbiasing scale for
  * that size.  Locations come from a caller-supplied resolver so the same
  * code serves the shim (its own address space: dl_iterate_phdr + dladdr)
@@ -24,6 +24,7 @@
 #include "profiler/alloc/sampler.h"
 #include "profiler/u64map.h"
 #include "utils/strbuf.h"
+#include "utils/utf8.h"
 
 ignis_profile *ig_heapprof_new(int64_t interval)
 {
@@ -44,8 +45,47 @@ static int64_t scaled(double v)
     return v >= 9.0e18 ? INT64_MAX : (int64_t)(v + 0.5);
 }
 
+static uint32_t hex_string(ignis_profile *p, const uint8_t *b, size_t n)
+{
+    char hex[2 * 16 + 1];
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", b[i]);
+    return ignis_profile_intern(p, hex);
+}
+
+/* The labels of a record: bytes, and the span it was made in as CPU
+ * samples name it (trace_id, span_id lowercase hex, span_name).  The span
+ * comes from a file a process wrote: its name is cut to its bounds and to
+ * valid UTF-8. */
+static uint32_t record_labels(ignis_profile *p, uint64_t size, const ig_heapspan *span)
+{
+    ignis_label l[4] = {{.key = ignis_profile_intern(p, "bytes"), .num = (int64_t)size,
+                         .num_unit = ignis_profile_intern(p, "bytes")}};
+    size_t n = 1;
+    if (span && span->in_span) {
+        l[n].key = ignis_profile_intern(p, "trace_id");
+        l[n++].str = hex_string(p, span->trace_id, sizeof span->trace_id);
+        l[n].key = ignis_profile_intern(p, "span_id");
+        l[n++].str = hex_string(p, span->span_id, sizeof span->span_id);
+        size_t len = span->name_len < IG_HEAP_SPAN_NAME_MAX ? span->name_len : IG_HEAP_SPAN_NAME_MAX;
+        len = strnlen(span->name, len);
+        len = ig_utf8_valid_prefix(span->name, len);
+        if (len) {
+            l[n].key = ignis_profile_intern(p, "span_name");
+            l[n++].str = ignis_profile_intern_n(p, span->name, len);
+        }
+    }
+    return ignis_profile_add_labels(p, l, n);
+}
+
 int ig_heapprof_add(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t count, uint64_t inuse,
                     int64_t interval)
+{
+    return ig_heapprof_add_span(p, stack, size, count, inuse, interval, NULL);
+}
+
+int ig_heapprof_add_span(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t count, uint64_t inuse,
+                         int64_t interval, const ig_heapspan *span)
 {
     double scale = ig_sampler_scale((double)size, (double)interval);
     int64_t v[IG_HEAP_NVALUES];
@@ -53,10 +93,7 @@ int ig_heapprof_add(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t co
     v[IG_HEAP_ALLOC_SPACE] = scaled((double)count * (double)size * scale);
     v[IG_HEAP_INUSE_OBJECTS] = scaled((double)inuse * scale);
     v[IG_HEAP_INUSE_SPACE] = scaled((double)inuse * (double)size * scale);
-    ignis_label l = {.key = ignis_profile_intern(p, "bytes"), .num = (int64_t)size,
-                     .num_unit = ignis_profile_intern(p, "bytes")};
-    uint32_t labels = ignis_profile_add_labels(p, &l, 1);
-    return ignis_profile_add_sample(p, stack, labels, v);
+    return ignis_profile_add_sample(p, stack, record_labels(p, size, span), v);
 }
 
 size_t ig_heapprof_add_records(ignis_profile *p, const ig_heaprec *recs, size_t n, int64_t interval,
@@ -82,7 +119,7 @@ size_t ig_heapprof_add_records(ignis_profile *p, const ig_heaprec *recs, size_t 
             locs[d++] = ignis_profile_location_for_function(
                 p, ignis_profile_function_named(p, "[unknown stack]", NULL, 0), IGNIS_FRAME_USER);
         uint32_t stack = ignis_profile_add_stack(p, locs, d);
-        if (stack && ig_heapprof_add(p, stack, r->size, r->count, r->inuse, interval) == 0)
+        if (stack && ig_heapprof_add_span(p, stack, r->size, r->count, r->inuse, interval, &r->span) == 0)
             added++;
     }
     return added;

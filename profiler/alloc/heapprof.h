@@ -27,6 +27,10 @@ ignis_profile *ig_heapprof_new(int64_t interval);
  * of them still live, at stack id `stack`, scaled by the interval. */
 int ig_heapprof_add(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t count, uint64_t inuse,
                     int64_t interval);
+/* The same for allocations made in span *span (NULL or not in_span: none):
+ * the sample also carries trace_id, span_id and span_name labels. */
+int ig_heapprof_add_span(ignis_profile *p, uint32_t stack, uint64_t size, uint64_t count, uint64_t inuse,
+                         int64_t interval, const ig_heapspan *span);
 
 /* Resolves a return address to a location id in p. */
 typedef uint32_t (*ig_heap_locate)(void *ctx, ignis_profile *p, uint64_t ip, int frame);

@@ -130,22 +130,27 @@ void ig_heaptab_destroy(ig_heaptab *t)
         munmap(t, t->map_len);
 }
 
-static uint64_t stack_hash(uint64_t size, const uint64_t *ips, int depth)
+static const ig_heapspan no_span;
+
+static uint64_t stack_hash(uint64_t size, const uint64_t *ips, int depth, const ig_heapspan *span)
 {
     uint64_t h = ig_hash_bytes(ips, (size_t)depth * sizeof *ips, size);
+    if (span->in_span)
+        h = ig_hash_bytes(span, sizeof *span, h);
     return h ? h : 1;
 }
 
-static bool rec_equal(const ig_heaprec *r, uint64_t h, uint64_t size, const uint64_t *ips, int depth)
+static bool rec_equal(const ig_heaprec *r, uint64_t h, uint64_t size, const uint64_t *ips, int depth,
+                      const ig_heapspan *span)
 {
     return r->hash == h && r->size == size && r->depth == (uint32_t)depth &&
-           !memcmp(r->ips, ips, (size_t)depth * sizeof *ips);
+           !memcmp(r->ips, ips, (size_t)depth * sizeof *ips) && !memcmp(&r->span, span, sizeof *span);
 }
 
 /* Finds or creates the record; called with rec_lock held. */
-static int find_record(ig_heaptab *t, uint64_t size, const uint64_t *ips, int depth)
+static int find_record(ig_heaptab *t, uint64_t size, const uint64_t *ips, int depth, const ig_heapspan *span)
 {
-    uint64_t h = stack_hash(size, ips, depth);
+    uint64_t h = stack_hash(size, ips, depth, span);
     uint32_t mask = t->rec_cap * 2 - 1;
     for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
         uint32_t id = t->rec_index[i];
@@ -164,12 +169,13 @@ static int find_record(ig_heaptab *t, uint64_t size, const uint64_t *ips, int de
             r->size = size;
             r->depth = (uint32_t)depth;
             memcpy(r->ips, ips, (size_t)depth * sizeof *ips);
+            r->span = *span;
             /* Publish the filled record before the count that exposes it. */
             __atomic_store_n(&t->sh->nrecs, n + 1, __ATOMIC_RELEASE);
             t->rec_index[i] = n + 1;
             return (int)n;
         }
-        if (rec_equal(&t->recs[id - 1], h, size, ips, depth))
+        if (rec_equal(&t->recs[id - 1], h, size, ips, depth, span))
             return (int)(id - 1);
     }
 }
@@ -215,12 +221,20 @@ static int64_t live_put(ig_heaptab *t, stripe *s, uint64_t h, uint64_t ptr, uint
 
 int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *ips, int depth)
 {
+    return ig_heaptab_add_span(t, ptr, size, ips, depth, NULL);
+}
+
+int ig_heaptab_add_span(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *ips, int depth,
+                        const ig_heapspan *span)
+{
+    if (!span || !span->in_span)
+        span = &no_span;
     if (depth > IG_HEAP_MAX_DEPTH)
         depth = IG_HEAP_MAX_DEPTH;
     if (depth < 0)
         depth = 0;
     spin_lock(&t->rec_lock);
-    int id = find_record(t, size, ips, depth);
+    int id = find_record(t, size, ips, depth, span);
     spin_unlock(&t->rec_lock);
     if (id < 0) {
         __atomic_add_fetch(&t->sh->dropped_records, 1, __ATOMIC_RELAXED);
@@ -304,6 +318,7 @@ size_t ig_heaptab_snapshot(ig_heaptab *t, ig_heaprec *out, size_t max)
         out[i].depth = r->depth;
         out[i].flags = r->flags;
         memcpy(out[i].ips, r->ips, r->depth * sizeof r->ips[0]);
+        out[i].span = r->span;
         out[i].count = __atomic_load_n(&r->count, __ATOMIC_RELAXED);
         out[i].inuse = __atomic_load_n(&r->inuse, __ATOMIC_RELAXED);
     }

@@ -33,6 +33,21 @@
  * its stack not taken (heapprof names the frame). */
 #define IG_HEAP_IP_SIGNAL 1u
 
+/* The span a sampled allocation was made in (OTEP 4947 thread context of
+ * the allocating thread, read by the preload shim at the allocation):
+ * part of a record's key, so each span's allocations are records of
+ * their own.  All zero (in_span 0) outside any span.  No padding holes:
+ * records are compared with memcmp. */
+#define IG_HEAP_SPAN_NAME_MAX 62
+typedef struct ig_heapspan {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t in_span;
+    uint8_t name_len; /* span_name bytes, 0: none */
+    char name[IG_HEAP_SPAN_NAME_MAX];
+} ig_heapspan;
+_Static_assert(sizeof(ig_heapspan) == 88, "ig_heapspan layout");
+
 typedef struct ig_heaprec {
     uint64_t hash;
     uint64_t size;   /* bytes per allocation */
@@ -41,6 +56,7 @@ typedef struct ig_heaprec {
     uint32_t depth;
     uint32_t flags;
     uint64_t ips[IG_HEAP_MAX_DEPTH]; /* return addresses, leaf first */
+    ig_heapspan span;                /* the span it was made in */
 } ig_heaprec;
 
 typedef struct ig_heaptab ig_heaptab;
@@ -92,6 +108,9 @@ void ig_heaptab_destroy(ig_heaptab *t);
  * allocation without tracking it as live.  Returns the record id or -1
  * when the record table is full. */
 int ig_heaptab_add(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *ips, int depth);
+/* The same for an allocation made in span *span (NULL: outside any span). */
+int ig_heaptab_add_span(ig_heaptab *t, uint64_t ptr, uint64_t size, const uint64_t *ips, int depth,
+                        const ig_heapspan *span);
 
 /* The live filter: filter[ig_heaptab_filter_index(ptr)] is 0 when ptr is
  * certainly not a live sampled allocation.  Lets free() hooks decide

@@ -61,6 +61,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
@@ -75,6 +76,7 @@
 #include <unistd.h>
 
 #include "exporters/formats.h"
+#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
 #include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/heaptab.h"
@@ -277,7 +279,7 @@ static void queue_op(uint32_t op, uint64_t ptr, uint64_t size)
     tls_ops[i] = (queued_op){ptr, size, op, stack};
 }
 
-static void add_sample(uint64_t p, uint64_t size, const uint64_t *ips, int depth)
+static void add_sample(uint64_t p, uint64_t size, const uint64_t *ips, int depth, const ig_heapspan *span)
 {
     if (g_file) {
         tls_in_loader = 1;
@@ -287,7 +289,7 @@ static void add_sample(uint64_t p, uint64_t size, const uint64_t *ips, int depth
         tls_in_loader = 0;
         ig_heapfile_count_sample(g_file);
     }
-    ig_heaptab_add(g_tab, p, size, ips, depth);
+    ig_heaptab_add_span(g_tab, p, size, ips, depth, span);
     __atomic_add_fetch(&g_samples, 1, __ATOMIC_RELAXED);
 }
 
@@ -297,9 +299,9 @@ static void apply(const queued_op *q)
     if (q->op == OP_REMOVE)
         ig_heaptab_remove(g_tab, q->ptr);
     else if (q->stack < 0)
-        add_sample(q->ptr, q->size, signal_stack, 1);
+        add_sample(q->ptr, q->size, signal_stack, 1, NULL);
     else
-        add_sample(q->ptr, q->size, tls_stacks[q->stack].ips, tls_stacks[q->stack].depth);
+        add_sample(q->ptr, q->size, tls_stacks[q->stack].ips, tls_stacks[q->stack].depth, NULL);
 }
 
 static inline void enter_busy(void)
@@ -356,6 +358,133 @@ static void warm_unwinder(void)
     tls_guard = 0;
 }
 
+/* ---- span labels -----------------------------------------------------------
+ *
+ * A sampled allocation carries the span its thread is in: the thread's own
+ * OTEP 4947 record, read in place by the thread that writes it (we are in
+ * its malloc call), so it cannot change while it is read: exact, no race.
+ * The slot otel_thread_ctx_v1 is found once per thread with dlsym (which
+ * gives the calling thread's instance, static or dynamic TLS alike), the
+ * key index of span_name once per process in the OTEP 4719 process
+ * context (the payload the OTEL_CTX mapping points to, a protobuf
+ * Resource: threadlocal.attribute_key_map).  Both are looked up with the
+ * re-entry guard set (dlsym, reading /proc/self/maps and decoding
+ * allocate).  Signal handlers' queued samples are not labelled.  A record
+ * that is not valid, or a process context that cannot be read, labels
+ * nothing. */
+
+#define OTEL_REC_VALID 24
+#define OTEL_REC_ATTRS_SIZE 26
+#define OTEL_REC_ATTRS 28
+#define OTEL_REC_MAX 640
+
+static TLS void *const *tls_ctx_slot; /* this thread's otel_thread_ctx_v1, NULL: none */
+static TLS int tls_ctx_looked;
+static int g_name_key = -2;            /* span_name's key index; -1: none; -2: not read yet */
+
+/* span_name's index in the process context's attribute_key_map: -1 if it
+ * has none, -2 if it cannot be read now (not published yet, updating). */
+static int read_name_key(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -2;
+    char line[512];
+    uint64_t start = 0, end = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "OTEL_CTX") && sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2)
+            break;
+        else
+            start = end = 0;
+    fclose(f);
+    if (end - start < 32)
+        return -2;
+    const volatile uint8_t *hdr = (const volatile uint8_t *)(uintptr_t)start;
+    uint64_t sig, published, payload;
+    uint32_t version, psize;
+    memcpy(&sig, (const void *)hdr, 8);
+    memcpy(&version, (const void *)(hdr + 8), 4);
+    memcpy(&psize, (const void *)(hdr + 12), 4);
+    memcpy(&published, (const void *)(hdr + 16), 8);
+    memcpy(&payload, (const void *)(hdr + 24), 8);
+    if (memcmp(&sig, "OTEL_CTX", 8) || version != 2 || !published || !payload || psize > (1u << 20))
+        return -2;
+    Opentelemetry__Proto__Resource__V1__Resource *res =
+        opentelemetry__proto__resource__v1__resource__unpack(NULL, psize, (const uint8_t *)(uintptr_t)payload);
+    int key = -2;
+    uint64_t again;
+    memcpy(&again, (const void *)(hdr + 16), 8);
+    if (res && again == published) {
+        key = -1;
+        for (size_t i = 0; i < res->n_attributes && key == -1; i++) {
+            const Opentelemetry__Proto__Common__V1__KeyValue *kv = res->attributes[i];
+            if (!kv->key || strcmp(kv->key, "threadlocal.attribute_key_map") || !kv->value ||
+                kv->value->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE ||
+                !kv->value->array_value)
+                continue;
+            const Opentelemetry__Proto__Common__V1__ArrayValue *a = kv->value->array_value;
+            for (size_t k = 0; k < a->n_values && k < 256; k++)
+                if (a->values[k]->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+                    !strcmp(a->values[k]->string_value, "span_name")) {
+                    key = (int)k;
+                    break;
+                }
+        }
+    }
+    if (res)
+        opentelemetry__proto__resource__v1__resource__free_unpacked(res, NULL);
+    return key;
+}
+
+/* The span this thread is in, into *out; false when none (or not known). */
+static bool current_span(ig_heapspan *out)
+{
+    if (!tls_ctx_looked) {
+        int saved = tls_guard;
+        tls_guard = 1;
+        /* dlsym is declared leaf (it never calls into this file, says glibc):
+         * without the fence the guard's store could be moved past it, yet
+         * it allocates through our malloc */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_ctx_slot = (void *const *)dlsym(RTLD_DEFAULT, "otel_thread_ctx_v1");
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_guard = saved;
+        tls_ctx_looked = 1;
+    }
+    const uint8_t *rec = tls_ctx_slot ? (const uint8_t *)*tls_ctx_slot : NULL;
+    if (!rec || ((uintptr_t)rec & 1) || rec[OTEL_REC_VALID] != 1)
+        return false;
+    memset(out, 0, sizeof *out);
+    memcpy(out->trace_id, rec, 16);
+    memcpy(out->span_id, rec + 16, 8);
+    out->in_span = 1;
+    int key = __atomic_load_n(&g_name_key, __ATOMIC_RELAXED);
+    if (key == -2) {
+        int saved = tls_guard;
+        tls_guard = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        key = read_name_key();
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_guard = saved;
+        __atomic_store_n(&g_name_key, key, __ATOMIC_RELAXED);
+    }
+    uint16_t attrs;
+    memcpy(&attrs, rec + OTEL_REC_ATTRS_SIZE, 2);
+    if (attrs > OTEL_REC_MAX - OTEL_REC_ATTRS)
+        attrs = OTEL_REC_MAX - OTEL_REC_ATTRS;
+    const uint8_t *a = rec + OTEL_REC_ATTRS, *end = a + attrs;
+    while (key >= 0 && end - a >= 2 && a[1] <= end - a - 2) { /* {key, len, bytes}... */
+        if (a[0] == key) {
+            size_t n = a[1] < IG_HEAP_SPAN_NAME_MAX ? a[1] : IG_HEAP_SPAN_NAME_MAX;
+            memcpy(out->name, a + 2, n);
+            out->name_len = (uint8_t)n;
+            break;
+        }
+        a += 2 + a[1];
+    }
+    return true;
+}
+
 static __attribute__((noinline)) void sample_slow(void *p, size_t size)
 {
     ig_sampler *s = &tls_sampler;
@@ -377,10 +506,12 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     }
     if (!tls_warm)
         warm_unwinder();
+    ig_heapspan span;
+    bool in_span = current_span(&span);
     enter_busy();
     uint64_t ips[IG_HEAP_MAX_DEPTH];
     int depth = capture_stack(ips);
-    add_sample((uint64_t)(uintptr_t)p, size, ips, depth);
+    add_sample((uint64_t)(uintptr_t)p, size, ips, depth, in_span ? &span : NULL);
     leave_busy();
 }
 

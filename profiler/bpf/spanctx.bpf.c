@@ -16,9 +16,8 @@
  * when there is.  For a thread of a process user space follows (map
  * `procs`: tgid -> TLS offset of otel_thread_ctx_v1 and the process
  * image's identity) it reads the thread pointer (task->thread.fsbase,
- * through bpf_get_current_task_btf(), Linux 5.11; CO-RE: the few kernel
- * fields are declared here with preserve_access_index and libbpf resolves
- * their offsets from the kernel's BTF), the TLS slot and the record, accepted only if `valid` is 1
+ * with bpf_probe_read_kernel at the offset the loader found in the
+ * kernel's BTF), the TLS slot and the record, accepted only if `valid` is 1
  * before and after the copy.  A run that finds the ring buffer full counts
  * a drop on its CPU, and every event carries its CPU's drop count, so user
  * space sees the gap instead of pairing the next event with the wrong
@@ -32,29 +31,30 @@
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 
 #include "profiler/bpf/spanctx_abi.h"
 
-/* The kernel fields we read; offsets come from the running kernel's BTF. */
-struct thread_struct {
-    unsigned long fsbase;
-} __attribute__((preserve_access_index));
+/* Offsets of the few kernel fields we read, set by the loader before the
+ * load (from the kernel's BTF, cached per boot: profiler/spanbpf.c).  No
+ * CO-RE relocation, so libbpf never has to parse the kernel's 5 MB BTF. */
+const volatile __u32 off_task_fsbase = 0;       /* task_struct.thread.fsbase */
+const volatile __u32 off_task_group_leader = 0; /* task_struct.group_leader */
+const volatile __u32 off_task_mm = 0;           /* task_struct.mm */
+const volatile __u32 off_task_start_boottime = 0; /* task_struct.start_boottime */
+const volatile __u32 off_mm_start_stack = 0;    /* mm_struct.start_stack */
 
-struct mm_struct {
-    unsigned long start_stack;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-    struct thread_struct thread;
-    struct task_struct *group_leader;
-    struct mm_struct *mm;
-    __u64 start_boottime;
-} __attribute__((preserve_access_index));
+static __always_inline __u64 kernel_u64(__u64 base, __u32 off)
+{
+    __u64 v = 0;
+    if (bpf_probe_read_kernel(&v, sizeof v, (void *)(base + off)))
+        return 0;
+    return v;
+}
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, IG_SPANBPF_MAX_PROCS);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* entries as processes come: no 4096 allocated at every load */
     __type(key, __u32);
     __type(value, struct ig_spanbpf_proc);
 } procs SEC(".maps");
@@ -99,13 +99,13 @@ static __always_inline __u64 current_ids(void)
  * *rec when it is IG_SPANBPF_ST_LABELLED. */
 static __always_inline __u32 find_record(const struct ig_spanbpf_proc *p, __u64 *rec)
 {
-    /* a BTF pointer: plain loads the verifier checks, no helper calls */
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct mm_struct *mm = task->mm;
-    __u64 started = task->group_leader->start_boottime;
-    if (!mm || started < p->start_lo || started >= p->start_hi || mm->start_stack != p->start_stack)
+    __u64 task = bpf_get_current_task();
+    __u64 mm = kernel_u64(task, off_task_mm);
+    __u64 leader = kernel_u64(task, off_task_group_leader);
+    __u64 started = leader ? kernel_u64(leader, off_task_start_boottime) : 0;
+    if (!mm || started < p->start_lo || started >= p->start_hi || kernel_u64(mm, off_mm_start_stack) != p->start_stack)
         return IG_SPANBPF_ST_STALE;
-    __u64 tp = task->thread.fsbase;
+    __u64 tp = kernel_u64(task, off_task_fsbase);
     if (!tp || bpf_probe_read_user(rec, sizeof *rec, (void *)(tp + p->tls_offset)))
         return IG_SPANBPF_ST_UNREADABLE;
     if (!*rec)
@@ -176,6 +176,58 @@ int ig_span_label(struct bpf_perf_event_data *ctx)
     /* no span: a short event, so that the sample still has its place */
     if (bpf_ringbuf_output(&labels, &h, sizeof h, 0))
         count(IG_SPANBPF_ST_DROPPED);
+    return 1;
+}
+
+/* sched:sched_switch (BPF_PROG_TYPE_TRACEPOINT, attached to the tracepoint
+ * through a perf event of its own): runs once per switch-out on the
+ * machine, in the context of the thread leaving the CPU (prev is still
+ * current), just before the kernel writes the switch-out samples of the
+ * same tracepoint hit (perf_trace_run_bpf_submit: the program first, then
+ * perf_tp_event, with interrupts off).  So on one CPU, the event written
+ * here is the last one before that hit's sample.  Only threads of
+ * followed processes get an event (a short one when there is no span);
+ * a lost one counts a drop of this source, so user space never takes an
+ * older event of the same thread for it. */
+SEC("tracepoint/sched/sched_switch")
+int ig_span_switch(void *ctx)
+{
+    (void)ctx;
+    __u64 ids = current_ids();
+    __u32 tgid = ids >> 32;
+    struct ig_spanbpf_proc *p = tgid ? bpf_map_lookup_elem(&procs, &tgid) : 0;
+    if (!p)
+        return 1;
+    __u64 *drops = counter(IG_SPANBPF_ST_SW_DROPPED);
+    struct ig_spanbpf_head h = {
+        .time = bpf_ktime_get_ns(),
+        .tgid = tgid,
+        .tid = (__u32)ids,
+        .cpu = bpf_get_smp_processor_id(),
+        .drops = drops ? (__u32)*drops : 0,
+        .kind = IG_SPANBPF_NONE,
+        .src = IG_SPANBPF_SRC_SWITCH,
+    };
+    count(IG_SPANBPF_ST_SW_SEEN);
+    __u64 rec = 0;
+    if (find_record(p, &rec) == IG_SPANBPF_ST_LABELLED) {
+        struct ig_spanbpf_event *e = bpf_ringbuf_reserve(&labels, sizeof *e, 0);
+        if (!e) {
+            count(IG_SPANBPF_ST_SW_DROPPED);
+            return 1;
+        }
+        e->h = h;
+        e->h.name_key = (__s16)p->name_key;
+        if (copy_record(e, rec) == IG_SPANBPF_ST_LABELLED) {
+            e->h.kind = IG_SPANBPF_SPAN;
+            bpf_ringbuf_submit(e, 0);
+            count(IG_SPANBPF_ST_SW_LABELLED);
+            return 1;
+        }
+        bpf_ringbuf_discard(e, 0);
+    }
+    if (bpf_ringbuf_output(&labels, &h, sizeof h, 0))
+        count(IG_SPANBPF_ST_SW_DROPPED);
     return 1;
 }
 

@@ -39,6 +39,11 @@ struct ig_spanbpf_proc {
  * and the samples are the same sequence.  Only IG_SPANBPF_SPAN events carry
  * the record bytes; the others end at `rec`. */
 enum { IG_SPANBPF_NONE = 0, IG_SPANBPF_SPAN = 1 };
+/* Which program wrote an event: the one on the sampling events (one event
+ * per sample), or the one on sched:sched_switch (one event per switch-out
+ * of a followed process, written just before the kernel writes the
+ * switch-out sample of that same tracepoint hit). */
+enum { IG_SPANBPF_SRC_SAMPLE = 0, IG_SPANBPF_SRC_SWITCH = 1 };
 
 struct ig_spanbpf_head {
     __u64 time;         /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
@@ -46,9 +51,9 @@ struct ig_spanbpf_head {
     __u64 period;       /* the sample's period */
     __u32 tgid, tid;    /* in the loader's pid namespace */
     __u32 cpu;
-    __u32 drops;        /* events this CPU dropped before this one (ring full) */
+    __u32 drops;        /* events of this source this CPU dropped before this one (ring full) */
     __u8 kind;          /* IG_SPANBPF_NONE or IG_SPANBPF_SPAN */
-    __u8 pad;
+    __u8 src;           /* IG_SPANBPF_SRC_SAMPLE or IG_SPANBPF_SRC_SWITCH */
     __u16 rec_len;      /* bytes of rec copied (28..96) */
     __s16 name_key;     /* the process's, when the sample was taken */
     __u16 pad2;
@@ -72,6 +77,9 @@ enum {
     IG_SPANBPF_ST_STALE,      /* the tgid is another process image now */
     IG_SPANBPF_ST_UNREADABLE, /* TLS slot or record not readable at that moment */
     IG_SPANBPF_ST_DROPPED,    /* ring buffer full: events lost */
+    IG_SPANBPF_ST_SW_SEEN,    /* switch-outs of followed processes */
+    IG_SPANBPF_ST_SW_LABELLED,/* ... in a span */
+    IG_SPANBPF_ST_SW_DROPPED, /* ... whose event was lost (ring buffer full) */
     IG_SPANBPF_ST_COUNT
 };
 

@@ -1,12 +1,12 @@
 /*
  * samples/http/frontend.c — the front sample service.
  *
- * GET /hello?items=N[&fail=1] extracts the incoming trace context (W3C
+ * GET /hello?items=N[&fail=1][&slow=1] extracts the incoming trace context (W3C
  * traceparent/baggage by default, OTEL_PROPAGATORS selects), starts a
  * SERVER span, and calls the backend over libcurl inside a CLIENT span
  * whose context it injects into the outgoing headers — so the backend's
  * spans join the same trace.  A backend error (5xx) marks both spans as
- * errors and is answered 502.
+ * errors and is answered 502.  fail and slow are passed on to the backend.
  *
  *   usage: sample-frontend --backend http://127.0.0.1:PORT [--port N]
  */
@@ -60,7 +60,9 @@ static void query_string(struct MHD_Connection *c, char *q, size_t len)
 {
     const char *items = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items");
     const char *fail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail");
-    snprintf(q, len, "items=%d%s", items ? atoi(items) : 3, fail && atoi(fail) ? "&fail=1" : "");
+    const char *slow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "slow");
+    snprintf(q, len, "items=%d%s%s", items ? atoi(items) : 3, fail && atoi(fail) ? "&fail=1" : "",
+             slow && atoi(slow) ? "&slow=1" : "");
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,

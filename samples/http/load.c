@@ -2,11 +2,12 @@
  * samples/http/load.c — a bounded load driver for the sample frontend.
  *
  * Sends COUNT sequential GET requests to a 127.0.0.1 URL over one
- * kept-alive libcurl handle (every K-th with fail=1 when --fail-every K),
+ * kept-alive libcurl handle (every K-th with fail=1 when --fail-every K,
+ * every S-th with slow=1 when --slow-every S),
  * and prints "requests N ok N errors N max_ms X".  It refuses any host
  * other than 127.0.0.1 and more than a million requests.
  *
- *   usage: sample-load --url http://127.0.0.1:PORT/hello --count N [--fail-every K]
+ *   usage: sample-load --url http://127.0.0.1:PORT/hello --count N [--fail-every K] [--slow-every S]
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -44,7 +45,7 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
     const char *url = NULL;
-    long count = 0, fail_every = 0;
+    long count = 0, fail_every = 0, slow_every = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--url") && i + 1 < argc)
             url = argv[++i];
@@ -52,8 +53,10 @@ int main(int argc, char **argv)
             count = int_arg("--count", argv[++i], 1, 1000000);
         else if (!strcmp(argv[i], "--fail-every") && i + 1 < argc)
             fail_every = int_arg("--fail-every", argv[++i], 0, 1000000);
+        else if (!strcmp(argv[i], "--slow-every") && i + 1 < argc)
+            slow_every = int_arg("--slow-every", argv[++i], 0, 1000000);
         else if (!strcmp(argv[i], "--help")) {
-            printf("usage: sample-load --url http://127.0.0.1:PORT/PATH --count N [--fail-every K]\n");
+            printf("usage: sample-load --url http://127.0.0.1:PORT/PATH --count N [--fail-every K] [--slow-every S]\n");
             return 0;
         } else {
             fprintf(stderr, "sample-load: unknown argument '%s'\n", argv[i]);
@@ -74,8 +77,9 @@ int main(int argc, char **argv)
     for (long i = 1; i <= count; i++) {
         char full[1024];
         bool fail = fail_every && i % fail_every == 0;
-        snprintf(full, sizeof full, "%s%sitems=%ld%s", url, strchr(url, '?') ? "&" : "?", i % 10 + 1,
-                 fail ? "&fail=1" : "");
+        bool slow = slow_every && i % slow_every == 0;
+        snprintf(full, sizeof full, "%s%sitems=%ld%s%s", url, strchr(url, '?') ? "&" : "?", i % 10 + 1,
+                 fail ? "&fail=1" : "", slow ? "&slow=1" : "");
         curl_easy_setopt(curl, CURLOPT_URL, full);
         double t0 = now_ms();
         long status = 0;

@@ -1,4 +1,5 @@
-# samples/spans/ — services whose spans do known CPU work, the ground truth
+# samples/spans/ — services whose spans do known CPU work (and, spanwork -w / -m,
+# known waits and allocations), the ground truth
 # for span labels on samples (tests/profiler/test_spanbpf.c, bench/spanbpf.sh):
 # spanwork (linked with libignis.so, as a real service is) and spanfake (no
 # libignis; a fake record everywhere in its TLS, exec'd by spanwork -x).

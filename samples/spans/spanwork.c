@@ -28,7 +28,22 @@
  * threads' work>" and exits, or, with -x PROG, execs PROG (the same pid
  * becomes another program).
  *
- *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-x PROG]
+ * With -w the rounds wait instead, the ground truth for off-CPU and wall
+ * profiles labelled with spans: per round, span "wait-a" current: block_a()
+ * takes a mutex all threads share and sleeps 1 ms holding it (so the
+ * other threads wait on the mutex, inside block_a and that span too);
+ * then span "calc-b" current: work_b() 2 ms of CPU; then no span:
+ * idle_none() sleeps 1 ms.  So every switch-out whose stack passes
+ * block_a is in a "wait-a" span, every one in idle_none in none, and the
+ * only off-CPU time of "calc-b" is preemption.
+ *
+ * With -m the rounds allocate instead, the ground truth for allocation
+ * profiles labelled with spans: per round, span "alloc-a" current:
+ * alloc_a() allocates 4 MiB in 64 blocks and frees them; then no span:
+ * alloc_none() does the same.  So every sampled allocation in alloc_a is
+ * in an "alloc-a" span, every one in alloc_none in none.
+ *
+ *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-w|-m] [-x PROG]
  */
 #include "ignis/trace.h"
 
@@ -146,6 +161,101 @@ static void *run(void *arg)
     return NULL;
 }
 
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void sleep_us(unsigned us)
+{
+    struct timespec ts = {0, (long)us * 1000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+__attribute__((noinline)) void block_a(void)
+{
+    pthread_mutex_lock(&g_lock);
+    sleep_us(1000);
+    pthread_mutex_unlock(&g_lock);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: block_a stays on the stack */
+}
+
+__attribute__((noinline)) void idle_none(void)
+{
+    sleep_us(1000);
+    __asm__ volatile("" ::: "memory");
+}
+
+#define ALLOC_BLOCKS 64
+#define ALLOC_BLOCK (64 * 1024)
+
+static void release(void **blocks)
+{
+    for (int i = 0; i < ALLOC_BLOCKS; i++)
+        free(blocks[i]);
+}
+
+__attribute__((noinline)) void alloc_a(void **blocks)
+{
+    for (int i = 0; i < ALLOC_BLOCKS; i++)
+        if (!(blocks[i] = malloc(ALLOC_BLOCK)))
+            abort();
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void alloc_none(void **blocks)
+{
+    for (int i = 0; i < ALLOC_BLOCKS; i++)
+        if (!(blocks[i] = malloc(ALLOC_BLOCK)))
+            abort();
+    __asm__ volatile("" ::: "memory");
+}
+
+/* -m: the rounds allocate (see the file comment). */
+static void *run_alloc(void *arg)
+{
+    worker *w = arg;
+    void *blocks[ALLOC_BLOCKS];
+    for (int r = 0; r < w->rounds; r++) {
+        ignis_span *a = ignis_span_start(g_tracer, "alloc-a", NULL);
+        ignis_scope sa = ignis_span_make_current(a);
+        span_log *la = log_begin(w, a, "alloc-a");
+        alloc_a(blocks);
+        release(blocks);
+        la->end = now_ns(CLOCK_MONOTONIC);
+        ignis_scope_end(sa);
+        ignis_span_end(a, 0);
+
+        alloc_none(blocks);
+        release(blocks);
+    }
+    return NULL;
+}
+
+/* -w: the rounds wait (see the file comment). */
+static void *run_wait(void *arg)
+{
+    worker *w = arg;
+    for (int r = 0; r < w->rounds; r++) {
+        ignis_span *a = ignis_span_start(g_tracer, "wait-a", NULL);
+        ignis_scope sa = ignis_span_make_current(a);
+        span_log *la = log_begin(w, a, "wait-a");
+        block_a();
+        la->end = now_ns(CLOCK_MONOTONIC);
+        ignis_scope_end(sa);
+        ignis_span_end(a, 0);
+
+        ignis_span *b = ignis_span_start(g_tracer, "calc-b", NULL);
+        ignis_scope sb = ignis_span_make_current(b);
+        span_log *lb = log_begin(w, b, "calc-b");
+        work_b(2000);
+        lb->end = now_ns(CLOCK_MONOTONIC);
+        ignis_scope_end(sb);
+        ignis_span_end(b, 0);
+
+        idle_none();
+    }
+    return NULL;
+}
+
 static void hex(FILE *f, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -172,8 +282,8 @@ static int write_log(const char *path, worker *ws, int n)
 int main(int argc, char **argv)
 {
     const char *log = NULL, *exec_prog = NULL;
-    int rounds = 10, threads = 2, opt;
-    while ((opt = getopt(argc, argv, "l:r:t:ix:")) != -1) {
+    int rounds = 10, threads = 2, opt, waits = 0, allocs = 0;
+    while ((opt = getopt(argc, argv, "l:r:t:iwmx:")) != -1) {
         if (opt == 'l')
             log = optarg;
         else if (opt == 'r')
@@ -184,11 +294,15 @@ int main(int argc, char **argv)
             exec_prog = optarg;
         else if (opt == 'i')
             g_fixed = 1;
+        else if (opt == 'w')
+            waits = 1;
+        else if (opt == 'm')
+            allocs = 1;
         else
             return 2;
     }
     if (!log || rounds < 1 || threads < 1 || threads > 64) {
-        fprintf(stderr, "usage: spanwork -l LOG [-r ROUNDS] [-t THREADS (1..64)] [-i] [-x PROG]\n");
+        fprintf(stderr, "usage: spanwork -l LOG [-r ROUNDS] [-t THREADS (1..64)] [-i] [-w|-m] [-x PROG]\n");
         return 2;
     }
     ignis_provider_options o;
@@ -214,7 +328,7 @@ int main(int argc, char **argv)
     worker *ws = calloc((size_t)threads, sizeof *ws);
     for (int t = 0; t < threads; t++) {
         ws[t].rounds = rounds;
-        pthread_create(&ws[t].th, NULL, run, &ws[t]);
+        pthread_create(&ws[t].th, NULL, waits ? run_wait : allocs ? run_alloc : run, &ws[t]);
     }
     for (int t = 0; t < threads; t++)
         pthread_join(ws[t].th, NULL);

@@ -18,6 +18,10 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
+# ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)
+TEST_SCRIPTS += tests/profiler/t_offcpu_spans.sh
+# ... and on allocation samples (--alloc, the preload shim; spanwork -m ground truth)
+TEST_SCRIPTS += tests/profiler/t_alloc_spans.sh
 # system-wide: ignis record -a (long and short-lived processes under their
 # labels), --cgroup, its errors; continuous mode (--every, ignis agent)
 TEST_SCRIPTS += tests/profiler/t_syswide.sh tests/profiler/t_syswide_cgroup.sh tests/profiler/t_syswide_errors.sh \
