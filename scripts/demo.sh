@@ -96,7 +96,7 @@ step "3. Allocation profile: ignis record --alloc -- CMD"
 step "Explore"
 cat <<EOF
   $IGNIS view $OUT/traces.db         # the services' traces: list, waterfall, operations
-  $IGNIS view $OUT/traces.db --profile $OUT/services.pb.gz   # F: a span's (or trace's) flame graph; in operations (o), slow vs fast
+  $IGNIS view $OUT/traces.db --profile $OUT/services.pb.gz   # F: a span's (or trace's) flame graph; in operations (p), slow vs fast
   $IGNIS view $OUT/cpu.pb.gz          # flame graph, top table (t), callers (c), search (/)
   $IGNIS view $OUT/services.pb.gz --span-name 'GET /work'   # one operation's wall time (span labels)
   $IGNIS report $OUT/services.pb.gz --span-name 'GET /work' --tagignore state=running --focus record_in_ledger
