@@ -22,6 +22,8 @@ TEST_SCRIPTS += tests/profiler/t_spans.sh
 # labels), --cgroup, its errors; continuous mode (--every, ignis agent)
 TEST_SCRIPTS += tests/profiler/t_syswide.sh tests/profiler/t_syswide_cgroup.sh tests/profiler/t_syswide_errors.sh \
                 tests/profiler/t_agent.sh
+# ignis top -a / --cgroup: the live view of every process (tmux)
+TEST_SCRIPTS += tests/profiler/t_top_all.sh
 # stop signals in every mode (and `ignis top -o`), and record's exit status
 TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
 # the ring reader / sample parser fuzz target and its corpus replay (also
