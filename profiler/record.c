@@ -141,6 +141,7 @@ typedef struct proc {
     bool maps_stale;
     bool exited;          /* gone (pidfd, kill), or it may be gone */
     bool target;          /* a -p process or the launched command: its CPU is measured */
+    bool sampled;         /* a sample of it came (-a: only then is its span context looked for) */
     bool cpu_unknown;     /* it vanished before its CPU time could be read */
     uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
@@ -364,7 +365,6 @@ static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
     else if (ig_maps_load(&p->maps, &r->mods, pid) == 0)
         hold_module_files(r, &p->maps);
     p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
-    p->unw = ig_unwinder_new(&p->maps);
     ig_symtab_perfmap_hold(r->sym, pid); /* a JIT's map, if it has one yet */
     if (r->nprocs == r->cap_procs) {
         r->cap_procs = r->cap_procs ? r->cap_procs * 2 : 8;
@@ -660,6 +660,14 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
     span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name", (int)p->pid);
 }
 
+/* Whether p's span context is to be looked for now or later.  With -a,
+ * only once it was sampled: thousands of idle processes, each read again
+ * at backoff for seconds, cost more than the sampling. */
+static bool span_lookable(const ig_recorder *r, const proc *p)
+{
+    return p->span == SPAN_LOOK && !p->exited && (p->sampled || !r->everyone);
+}
+
 static void span_look_all(ig_recorder *r)
 {
     if (!spans_wanted(r))
@@ -667,7 +675,7 @@ static void span_look_all(ig_recorder *r)
     int64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < r->nprocs; i++) {
         proc *p = r->procs[i];
-        if (p->span == SPAN_LOOK && !p->exited && now >= p->span_next_ns)
+        if (span_lookable(r, p) && now >= p->span_next_ns)
             span_look(r, p, now);
     }
 }
@@ -680,7 +688,7 @@ static int span_wait_ms(const ig_recorder *r, int wait_ms)
     int64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < r->nprocs; i++) {
         const proc *p = r->procs[i];
-        if (p->span != SPAN_LOOK || p->exited)
+        if (!span_lookable(r, p))
             continue;
         int64_t left = p->span_next_ns > now ? (p->span_next_ns - now + 999999) / 1000000 : 0;
         if (wait_ms < 0 || left < wait_ms)
@@ -1456,6 +1464,7 @@ static proc *sample_proc(ig_recorder *r, const ig_perf_sample *s)
               : r->per_cpu ? find_proc(r, (pid_t)s->pid) : get_proc(r, (pid_t)s->pid, NULL);
     if (!p)
         return NULL;
+    p->sampled = true;
     if (p->maps_stale) /* launched or exec'd: read the new program's maps */
         proc_reload_maps(r, p);
     else if (s->regs_abi && !ig_maps_find(&p->maps, s->regs[IG_PREG_IP]) &&
@@ -1474,7 +1483,9 @@ static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint
         if (s->chain[i] < (uint64_t)PERF_CONTEXT_MAX)
             r->ips[k++] = s->chain[i];
     ig_unwind_end end = IG_UNWIND_ROOT;
-    int u = ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end);
+    if (!p->unw) /* made at the first sample: most processes of a machine never have one */
+        p->unw = ig_unwinder_new(&p->maps);
+    int u = p->unw ? ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end) : (end = IG_UNWIND_NO_INFO, 0);
     *nk = k;
     *nu = u > 0 ? (uint32_t)u : 0;
     /* -a: a kernel thread has no user stack to reach, so it is whole */

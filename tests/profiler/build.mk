@@ -42,3 +42,11 @@ TEST_BINS += tests/profiler/test_symcache tests/fuzz/replay_fuzz_ksym_cache test
              tests/fuzz/replay_fuzz_debug_cache tests/fuzz/replay_fuzz_frames_cache
 TEST_SCRIPTS += tests/profiler/t_cache.sh
 FUZZERS += fuzz/fuzz_ksym_cache.c fuzz/fuzz_cuindex_cache.c fuzz/fuzz_debug_cache.c fuzz/fuzz_frames_cache.c
+# ignis record -a and --every with 10k processes (sleeping, and short-lived
+# ones exec'd meanwhile): bounded memory and descriptors, pruned process
+# table, every sample in the interval files (manyprocs spawns and reaps them)
+TEST_SCRIPTS += tests/profiler/t_manyprocs.sh
+EXTRA_TARGETS += $(B)/tests/profiler/manyprocs
+$(B)/tests/profiler/manyprocs: tests/profiler/manyprocs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDSAN)
