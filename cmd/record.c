@@ -691,10 +691,14 @@ int record_main(const char *cmd, int argc, char **argv)
         if (a.o.off_cpu || a.o.wall)
             print_offcpu_summary(&final, cpu);
     }
-    if (written && !a.quiet && a.o.all)
+    if (written && !a.quiet && a.o.all) {
         fprintf(stderr, "  processes         %llu in the table at the end, %llu seen (pruned at exit); caches rebuilt %llu times\n",
                 (unsigned long long)final.procs, (unsigned long long)final.procs_seen,
                 (unsigned long long)final.cache_trims);
+        if (final.procs_swept)
+            fprintf(stderr, "  exits lost        %llu processes pruned once gone from /proc (their EXIT record was lost)\n",
+                    (unsigned long long)final.procs_swept);
+    }
     record_args_free(&a);
     return rc;
 }

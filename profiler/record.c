@@ -142,6 +142,7 @@ typedef struct proc {
     bool exited;          /* gone (pidfd, kill), or it may be gone */
     bool target;          /* a -p process or the launched command: its CPU is measured */
     bool sampled;         /* a sample of it came (-a: only then is its span context looked for) */
+    bool gone;            /* -a: not in /proc at the last sweep (sweep_gone) */
     bool cpu_unknown;     /* it vanished before its CPU time could be read */
     uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
@@ -212,6 +213,7 @@ struct ig_recorder {
     uint32_t kern_gen;
     int64_t prof_start_real, prof_start_mono;
     int64_t last_scan;
+    int64_t last_sweep;   /* -a: the last sweep_gone (monotonic ns) */
     int64_t rescan_ns;    /* current rescan period (backs off, see poll) */
     struct rlimit nofile_saved; /* restored for a launched command */
     bool nofile_raised;
@@ -273,6 +275,7 @@ static uint64_t records_now(const ig_recorder *r)
     return r->popts.mono_clock ? (now > r->last_time ? now : r->last_time) : r->last_time;
 }
 static void trim_caches(ig_recorder *r);
+static void sweep_gone(ig_recorder *r, bool flushed);
 
 ignis_profile *ig_recorder_take_profile(ig_recorder *r)
 {
@@ -283,6 +286,7 @@ ignis_profile *ig_recorder_take_profile(ig_recorder *r)
     ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
     r->prof = new_profile(r);
     r->gen++;
+    sweep_gone(r, true);
     trim_caches(r);
     return p;
 }
@@ -466,6 +470,41 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
     forget_thread(r, tid);
     if (pid == tid)
         forget_proc(r, pid);
+}
+
+/* With -a, a process whose EXIT record was lost (a full ring) would stay
+ * in the table for good: the table is swept for processes gone from /proc.
+ * After a flush (a profile handed over) every record they wrote has been
+ * handled, so they go at once; between flushes, records may still wait in
+ * the rings, so a process goes when it was already gone at the previous
+ * sweep (SWEEP_NS earlier, more than a drain period). */
+#define SWEEP_NS 10000000000LL
+
+static void span_exit(ig_recorder *r, pid_t pid);
+
+static void sweep_gone(ig_recorder *r, bool flushed)
+{
+    if (!r->all)
+        return;
+    r->last_sweep = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = r->nprocs; i-- > 0;) {
+        proc *p = r->procs[i];
+        if (kill(p->pid, 0) == 0 || errno != ESRCH) {
+            p->gone = false;
+            continue;
+        }
+        if (!flushed && !p->gone) {
+            p->gone = true;
+            continue;
+        }
+        pid_t pid = p->pid;
+        span_exit(r, pid);
+        for (size_t k = r->nthreads; k-- > 0;)
+            if (r->threads[k].pid == pid)
+                forget_thread(r, r->threads[k].tid);
+        forget_proc(r, pid); /* the last proc takes slot i: already looked at */
+        r->st.procs_swept++;
+    }
 }
 
 /* Drops every module and symbol cache when they grew past the limit; each
@@ -2532,6 +2571,8 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     /* drain everything, then close events whose threads all exited */
     drain_all(r, false);
     span_look_all(r);
+    if (r->all && now_ns(CLOCK_MONOTONIC) - r->last_sweep >= SWEEP_NS)
+        sweep_gone(r, false);
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
     if (r->per_cpu && !r->everyone && !followed_alive(r)) {
