@@ -412,7 +412,8 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * holds only what is alive.  Modules (mmapped ELF files) and the
  * symbolizer's caches outlive processes, so between profiles they are
  * dropped once they exceed SYSWIDE_MAX_MODULES files ($IGNIS_MAX_MODULES
- * overrides it, for tests); a live process reads its /proc maps again at
+ * overrides it, for tests) or the heap grew SYSWIDE_CACHE_BUDGET_MB since
+ * the last rebuild ($IGNIS_CACHE_BUDGET_MB); a live process reads its /proc maps again at
  * its next sample (trim_caches), so a trim costs what is sampled next: a
  * machine that runs ever new binaries for days keeps a bounded footprint. */
 #define SYSWIDE_MAX_MODULES 1024
