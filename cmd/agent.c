@@ -118,7 +118,7 @@ int cmd_agent(int argc, char **argv)
         args[i] = (char *)defaults[i];
     for (int i = 1; i < argc; i++)
         args[nd + (size_t)i - 1] = argv[i];
-    int rc = cmd_record((int)nd + argc - 1, args);
+    int rc = record_main("agent", (int)nd + argc - 1, args);
     free(args);
     return rc;
 }

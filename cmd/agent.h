@@ -33,4 +33,9 @@ struct ig_net_stream;
  * memory here; what it drops is counted). */
 int agent_write_interval(ig_recorder *r, const char *dir, unsigned *seq, bool quiet, struct ig_net_stream *stream);
 
+/* `ignis record` under the name cmd ("record", or "agent": its option
+ * errors then read "ignis agent: --xyz: unknown option (ignis agent
+ * --help)"); argv[0] is skipped, as in cmd_record. */
+int record_main(const char *cmd, int argc, char **argv);
+
 #endif

@@ -73,7 +73,7 @@ enum { CMD_OPT_PPROF = 1 }; /* cmd_opt.flags: only as "-name" (pprof's -top), ne
 enum { CMD_OPTS_END = -1, CMD_OPTS_ERROR = -2 };
 
 typedef struct cmd_opt {
-    const char *name;  /* long name without dashes; NULL ends a table */
+    const char *name;  /* long name without dashes, "" for none; NULL ends a table */
     char short_name;   /* 'n' for -n, 0 for none */
     uint8_t arg;       /* CMD_ARG_* */
     uint8_t flags;     /* CMD_OPT_* */

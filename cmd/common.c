@@ -87,6 +87,8 @@ static const cmd_opt *find_long(const cmd_opts *o, const char *name, size_t len,
         for (const cmd_opt *const *t = o->tables; *t; t++)
             for (const cmd_opt *r = *t; r->name; r++) {
                 int pprof_only = (r->flags & CMD_OPT_PPROF) != 0;
+                if (!*r->name) /* a short option only (record's -g) */
+                    continue;
                 if (single_dash ? pprof_only != (pass == 0) : pprof_only || pass)
                     continue;
                 if (strlen(r->name) == len && !strncmp(r->name, name, len))

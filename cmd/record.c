@@ -18,7 +18,9 @@
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
  * attach until the profile and the cache are written.  -a samples every
  * process (profiler/syswide.c); --every writes one profile per interval
- * into a folder (cmd/agent.c).
+ * into a folder (cmd/agent.c).  Options go through the parser every
+ * command shares (cmd/common.c), so they are spelled, and their errors
+ * read, as everywhere else; the first operand (or "--") is the command.
  */
 #include "cmd/agent.h"
 #include "cmd/cmd.h"
@@ -26,9 +28,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +266,7 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
 
 typedef struct record_args {
     ig_record_opts o;
+    const char *cmd;      /* "record", or "agent" when cmd/agent.c runs us */
     const char *output;
     double duration;
     double every;         /* --every: seconds per profile written into the folder output */
@@ -275,144 +278,176 @@ typedef struct record_args {
     char cache_dir[4096];
     pid_t *pids, *tids;
     const char *spans;    /* --spans: join with other SDKs' spans by thread and time */
+    cmd_opts args;        /* o.argv (-- CMD) points into its operands */
 } record_args;
 
 enum {
-    OPT_TID = 256, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD, OPT_NO_CACHE, OPT_CALL_GRAPH,
-    OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_CGROUP, OPT_EVERY,
-    OPT_SPANS
+    OPT_PID = 1, OPT_TID, OPT_FREQ, OPT_DURATION, OPT_OUTPUT, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD,
+    OPT_NO_CACHE, OPT_CALL_GRAPH_FLAG, OPT_CALL_GRAPH, OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN,
+    OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_QUIET, OPT_ALL, OPT_CGROUP, OPT_EVERY, OPT_SPANS, OPT_HELP
 };
 
-/* Returns -1 on success (continue), else the exit status. */
-static int parse_args(int argc, char **argv, record_args *a)
+/* record's options, in the shared parser's table (cmd/cmd.h): the
+ * spellings, errors and "--" of every other command. */
+static const cmd_opt record_opts[] = {
+    {"pid", 'p', CMD_ARG_REQUIRED, 0, OPT_PID},
+    {"tid", 0, CMD_ARG_REQUIRED, 0, OPT_TID},
+    {"freq", 'F', CMD_ARG_REQUIRED, 0, OPT_FREQ},
+    {"duration", 'd', CMD_ARG_REQUIRED, 0, OPT_DURATION},
+    {"output", 'o', CMD_ARG_REQUIRED, 0, OPT_OUTPUT},
+    {"stack-size", 0, CMD_ARG_REQUIRED, 0, OPT_STACK},
+    {"no-kernel", 0, CMD_ARG_NONE, 0, OPT_NO_KERNEL},
+    {"per-thread", 0, CMD_ARG_NONE, 0, OPT_PER_THREAD},
+    {"no-cache", 0, CMD_ARG_NONE, 0, OPT_NO_CACHE},
+    {"call-graph", 0, CMD_ARG_REQUIRED, 0, OPT_CALL_GRAPH},
+    {"", 'g', CMD_ARG_NONE, 0, OPT_CALL_GRAPH_FLAG}, /* perf -g: no long name */
+    {"off-cpu", 0, CMD_ARG_NONE, 0, OPT_OFF_CPU},
+    {"wall", 0, CMD_ARG_NONE, 0, OPT_WALL},
+    {"off-cpu-min", 0, CMD_ARG_REQUIRED, 0, OPT_OFF_CPU_MIN},
+    {"no-span-labels", 0, CMD_ARG_NONE, 0, OPT_NO_SPAN_LABELS},
+    {"export", 0, CMD_ARG_NONE, 0, OPT_EXPORT},
+    {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
+    {"all-cpus", 'a', CMD_ARG_NONE, 0, OPT_ALL},
+    {"cgroup", 0, CMD_ARG_REQUIRED, 0, OPT_CGROUP},
+    {"every", 0, CMD_ARG_REQUIRED, 0, OPT_EVERY},
+    {"spans", 0, CMD_ARG_REQUIRED, 0, OPT_SPANS},
+    {"help", 'h', CMD_ARG_NONE, 0, OPT_HELP},
+    {NULL, 0, 0, 0, 0},
+};
+
+/* A bad value: "ignis record: -F 0: reason (ignis record --help)", the
+ * option as it was typed.  Returns 2. */
+static int bad_value(const record_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad_value(const record_args *a, const char *fmt, ...)
 {
-    static const struct option longopts[] = {
-        {"pid", required_argument, NULL, 'p'},
-        {"tid", required_argument, NULL, OPT_TID},
-        {"freq", required_argument, NULL, 'F'},
-        {"duration", required_argument, NULL, 'd'},
-        {"output", required_argument, NULL, 'o'},
-        {"stack-size", required_argument, NULL, OPT_STACK},
-        {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
-        {"per-thread", no_argument, NULL, OPT_PER_THREAD},
-        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-        {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
-        {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
-        {"wall", no_argument, NULL, OPT_WALL},
-        {"off-cpu-min", required_argument, NULL, OPT_OFF_CPU_MIN},
-        {"no-span-labels", no_argument, NULL, OPT_NO_SPAN_LABELS},
-        {"export", no_argument, NULL, OPT_EXPORT},
-        {"quiet", no_argument, NULL, 'q'},
-        {"all-cpus", no_argument, NULL, 'a'},
-        {"cgroup", required_argument, NULL, OPT_CGROUP},
-        {"every", required_argument, NULL, OPT_EVERY},
-        {"spans", required_argument, NULL, OPT_SPANS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c, n;
+    char flag[192], why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    snprintf(flag, sizeof flag, "%s %s", a->args.spelled, a->args.arg);
+    return cmd_usage_error(a->cmd, flag, "%s", why);
+}
+
+/* --call-graph dwarf[,SIZE] (perf's spelling; SIZE is --stack-size). */
+static int parse_call_graph(record_args *a, const char *s)
+{
+    if (strncmp(s, "dwarf", 5) || (s[5] && s[5] != ','))
+        return bad_value(a, "ignis unwinds with DWARF: use dwarf[,SIZE]");
+    if (s[5] && (parse_stack_size(s + 6, &a->o.stack_size) || a->o.stack_size < 64 ||
+                 a->o.stack_size > IG_PERF_MAX_STACK))
+        return bad_value(a, "expected dwarf,64..%u (bytes, K suffix allowed)", IG_PERF_MAX_STACK);
+    a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+    return 0;
+}
+
+/* Stores one option's value: 0, or the exit status after an error. */
+static int take_option(record_args *a, int id, const char *arg)
+{
+    int n;
     unsigned long v;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:F:d:o:qgha", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            free(a->pids);
-            if ((n = ig_parse_pid_list(optarg, &a->pids)) < 0)
-                return cmd_error("record", "-p %s: expected PID[,PID...]", optarg), 2;
-            a->o.pids = a->pids, a->o.npids = (size_t)n;
-            break;
-        case OPT_TID:
-            free(a->tids);
-            if ((n = ig_parse_pid_list(optarg, &a->tids)) < 0)
-                return cmd_error("record", "--tid %s: expected TID[,TID...]", optarg), 2;
-            a->o.tids = a->tids, a->o.ntids = (size_t)n;
-            break;
-        case 'F':
-            if (parse_uint(optarg, IG_RECORD_MAX_FREQ, &v) || v == 0)
-                return cmd_error("record", "-F %s: frequency must be an integer in 1..%u Hz", optarg,
-                                 IG_RECORD_MAX_FREQ), 2;
-            a->o.freq = (unsigned)v;
-            break;
-        case 'd': {
-            char *end;
-            errno = 0;
-            a->duration = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !isfinite(a->duration) || a->duration <= 0 || a->duration > 1e7)
-                return cmd_error("record", "-d %s: expected a positive number of seconds", optarg), 2;
-            break;
-        }
-        case 'o': a->output = optarg; break;
-        case OPT_STACK:
-            if (parse_stack_size(optarg, &a->o.stack_size) || a->o.stack_size < 64 ||
-                a->o.stack_size > IG_PERF_MAX_STACK)
-                return cmd_error("record", "--stack-size %s: expected 64..%u bytes (K suffix allowed)", optarg,
-                                 IG_PERF_MAX_STACK), 2;
-            a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
-            break;
-        case 'g': break; /* perf -g: call graphs are always on */
-        case OPT_CALL_GRAPH: /* perf --call-graph dwarf[,SIZE] */
-            if (strncmp(optarg, "dwarf", 5) || (optarg[5] && optarg[5] != ','))
-                return cmd_error("record", "--call-graph %s: ignis unwinds with DWARF: use dwarf[,SIZE]", optarg), 2;
-            if (optarg[5] && (parse_stack_size(optarg + 6, &a->o.stack_size) || a->o.stack_size < 64 ||
-                              a->o.stack_size > IG_PERF_MAX_STACK))
-                return cmd_error("record", "--call-graph %s: expected dwarf,64..%u (bytes, K suffix allowed)", optarg,
-                                 IG_PERF_MAX_STACK), 2;
-            a->o.stack_size &= ~7u;
-            break;
-        case OPT_NO_KERNEL: a->o.no_kernel = true; break;
-        case OPT_PER_THREAD: a->o.per_thread = true; break;
-        case OPT_NO_CACHE: a->no_cache = true; break;
-        case OPT_OFF_CPU: a->o.off_cpu = true; break;
-        case OPT_WALL: a->o.wall = true; break;
-        case OPT_NO_SPAN_LABELS: a->o.span_labels = false; break;
-        case OPT_OFF_CPU_MIN:
-            if (parse_duration_ns(optarg, &a->o.off_cpu_min_ns))
-                return cmd_error("record", "--off-cpu-min %s: expected a duration such as 10us, 1ms or 0", optarg), 2;
-            break;
-        case OPT_EXPORT: a->export_otlp = true; break;
-        case 'q': a->quiet = true; break;
-        case 'a': a->o.all = true; break;
-        case OPT_CGROUP: a->o.cgroup = optarg, a->o.all = true; break;
-        case OPT_EVERY:
-            if (agent_parse_every(optarg, &a->every))
-                return cmd_error("record", "--every %s: expected an interval of 0.1 s to 24 h (60s, 5m, 1h)",
-                                 optarg), 2;
-            break;
-        case OPT_SPANS: a->spans = optarg, a->o.sample_times = true; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            if (optopt > 0 && optopt < 256)
-                cmd_error("record", "-%c: %s (ignis record --help)", optopt,
-                          strchr("pFdo", optopt) ? "missing value" : "unknown option");
-            else
-                cmd_error("record", "%s: %s (ignis record --help)", argv[optind - 1],
-                          optopt ? "missing value" : "unknown option");
-            return 2;
-        }
+    char *end;
+    switch (id) {
+    case OPT_PID:
+        free(a->pids);
+        if ((n = ig_parse_pid_list(arg, &a->pids)) < 0)
+            return bad_value(a, "expected PID[,PID...]");
+        a->o.pids = a->pids, a->o.npids = (size_t)n;
+        break;
+    case OPT_TID:
+        free(a->tids);
+        if ((n = ig_parse_pid_list(arg, &a->tids)) < 0)
+            return bad_value(a, "expected TID[,TID...]");
+        a->o.tids = a->tids, a->o.ntids = (size_t)n;
+        break;
+    case OPT_FREQ:
+        if (parse_uint(arg, IG_RECORD_MAX_FREQ, &v) || v == 0)
+            return bad_value(a, "frequency must be an integer in 1..%u Hz", IG_RECORD_MAX_FREQ);
+        a->o.freq = (unsigned)v;
+        break;
+    case OPT_DURATION:
+        errno = 0;
+        a->duration = strtod(arg, &end);
+        if (end == arg || *end || errno || !isfinite(a->duration) || a->duration <= 0 || a->duration > 1e7)
+            return bad_value(a, "expected a positive number of seconds");
+        break;
+    case OPT_OUTPUT: a->output = arg; break;
+    case OPT_STACK:
+        if (parse_stack_size(arg, &a->o.stack_size) || a->o.stack_size < 64 || a->o.stack_size > IG_PERF_MAX_STACK)
+            return bad_value(a, "expected 64..%u bytes (K suffix allowed)", IG_PERF_MAX_STACK);
+        a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+        break;
+    case OPT_CALL_GRAPH_FLAG: break; /* perf -g: call graphs are always on */
+    case OPT_CALL_GRAPH: return parse_call_graph(a, arg);
+    case OPT_NO_KERNEL: a->o.no_kernel = true; break;
+    case OPT_PER_THREAD: a->o.per_thread = true; break;
+    case OPT_NO_CACHE: a->no_cache = true; break;
+    case OPT_OFF_CPU: a->o.off_cpu = true; break;
+    case OPT_WALL: a->o.wall = true; break;
+    case OPT_NO_SPAN_LABELS: a->o.span_labels = false; break;
+    case OPT_OFF_CPU_MIN:
+        if (parse_duration_ns(arg, &a->o.off_cpu_min_ns))
+            return bad_value(a, "expected a duration such as 10us, 1ms or 0");
+        break;
+    case OPT_EXPORT: a->export_otlp = true; break;
+    case OPT_QUIET: a->quiet = true; break;
+    case OPT_ALL: a->o.all = true; break;
+    case OPT_CGROUP: a->o.cgroup = arg, a->o.all = true; break;
+    case OPT_EVERY:
+        if (agent_parse_every(arg, &a->every))
+            return bad_value(a, "expected an interval of 0.1 s to 24 h (60s, 5m, 1h)");
+        break;
+    case OPT_SPANS: a->spans = arg, a->o.sample_times = true; break;
+    default: break;
     }
-    if (optind < argc)
-        a->o.argv = argv + optind;
+    return 0;
+}
+
+/* The options that make sense together.  -1, or the exit status. */
+static int check_args(record_args *a)
+{
+    const char *cmd = a->cmd;
     if (!a->o.all && !a->o.npids && !a->o.ntids && !a->o.argv)
-        return cmd_error("record", "nothing to record: give -a, -p PID, --tid TID or -- CMD (see --help)"), 2;
+        return cmd_error(cmd, "nothing to record: give -a, -p PID, --tid TID or -- CMD (see --help)"), 2;
     if (a->o.all && (a->o.ntids || a->o.argv))
-        return cmd_error("record", "%s: -a takes -p or --cgroup, not %s", a->o.argv ? a->o.argv[0] : "--tid",
+        return cmd_error(cmd, "%s: -a takes -p or --cgroup, not %s", a->o.argv ? a->o.argv[0] : "--tid",
                          a->o.argv ? "a command" : "--tid"), 2;
     if (a->every > 0 && (!a->output || !strcmp(a->output, "-")))
-        return cmd_error("record", "--every: give the folder for the profiles with -o DIR/"), 2;
+        return cmd_error(cmd, "--every: give the folder for the profiles with -o DIR/"), 2;
     if (a->o.argv && (a->o.npids || a->o.ntids))
-        return cmd_error("record", "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
+        return cmd_error(cmd, "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
     if (a->spans && a->every > 0)
-        return cmd_error("record", "--spans: not with --every (join each profile with ignis convert --join-spans)"), 2;
+        return cmd_error(cmd, "--spans: not with --every (join each profile with ignis convert --join-spans)"), 2;
     if (a->o.off_cpu && a->o.wall)
-        return cmd_error("record", "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
+        return cmd_error(cmd, "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
     if (!a->output)
         a->output = "ignis.pb.gz";
     if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
         a->o.cache_dir = a->cache_dir;
     if (a->every <= 0 && !ig_format_for_path(a->output) && strcmp(a->output, "-"))
-        return cmd_error("record", "-o %s: unknown extension (use .pb.gz, .folded or .svg)", a->output), 2;
+        return cmd_error(cmd, "-o %s: unknown extension (use .pb.gz, .folded or .svg)", a->output), 2;
     return -1;
+}
+
+/* Returns -1 on success (continue), else the exit status.  The first
+ * operand (or "--") ends the options: it is the command to launch. */
+static int parse_args(int argc, char **argv, record_args *a)
+{
+    static const cmd_opt *const tables[] = {record_opts, NULL};
+    cmd_opts_init(&a->args, a->cmd, tables, argc, argv, 1);
+    for (int id, rc; (id = cmd_opts_next(&a->args)) != CMD_OPTS_END;) {
+        if (id == CMD_OPTS_ERROR)
+            return 2;
+        if (id == OPT_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        if ((rc = take_option(a, id, a->args.arg)))
+            return rc;
+    }
+    if (a->args.noperands)
+        a->o.argv = a->args.operands;
+    return check_args(a);
 }
 
 /* Why the recording ended. */
@@ -546,15 +581,27 @@ static bool wants_alloc(int argc, char **argv)
     return false;
 }
 
+static void record_args_free(record_args *a)
+{
+    free(a->pids);
+    free(a->tids);
+    cmd_opts_free(&a->args);
+}
+
 int cmd_record(int argc, char **argv)
+{
+    return record_main("record", argc, argv);
+}
+
+int record_main(const char *cmd, int argc, char **argv)
 {
     if (wants_alloc(argc, argv))
         return ig_alloc_record_main(argc, argv);
-    record_args a = {.o = IG_RECORD_OPTS_INIT};
+    record_args a = {.o = IG_RECORD_OPTS_INIT, .cmd = cmd};
     a.o.span_labels = true;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
-        free(a.pids), free(a.tids);
+        record_args_free(&a);
         return rc;
     }
     sigset_t stops, wait_mask, saved;
@@ -563,15 +610,15 @@ int cmd_record(int argc, char **argv)
     ig_err err;
     ig_ofile out; /* created before sampling: a bad -o must not cost the run */
     if (a.every > 0 ? agent_prepare_dir(a.output, &err) != 0 : !ig_ofile_open(&out, a.output, &err)) {
-        cmd_error("record", "%s", err.msg);
-        free(a.pids), free(a.tids);
+        cmd_error(cmd, "%s", err.msg);
+        record_args_free(&a);
         return a.o.argv ? CMD_EXIT_FAILED : 1;
     }
     if (a.every > 0 && a.export_otlp) { /* a bad endpoint must not cost the run either */
         ig_net_send_opts so = {a.o.npids == 1 ? a.o.pids[0] : 0, NULL, false, true, NULL, NULL};
         if (!(a.stream = ig_net_stream_open(&so, 0, a.stream_url, sizeof a.stream_url, &err))) {
-            cmd_error("record", "--export: %s", err.msg);
-            free(a.pids), free(a.tids);
+            cmd_error(cmd, "--export: %s", err.msg);
+            record_args_free(&a);
             return a.o.argv ? CMD_EXIT_FAILED : 1;
         }
     }
@@ -586,12 +633,11 @@ int cmd_record(int argc, char **argv)
         sigprocmask(SIG_SETMASK, &saved, NULL);
         if (a.every <= 0)
             ig_ofile_abort(&out);
-        cmd_error("record", "%s", err.msg);
-        free(a.pids), free(a.tids);
-        if (!a.o.argv)
-            return 1;
-        int not_run = cmd_lookup_status(a.o.argv[0]);
-        return not_run ? not_run : CMD_EXIT_FAILED;
+        cmd_error(cmd, "%s", err.msg);
+        int not_run = a.o.argv ? cmd_lookup_status(a.o.argv[0]) : 0;
+        rc = !a.o.argv ? 1 : not_run ? not_run : CMD_EXIT_FAILED;
+        record_args_free(&a);
+        return rc;
     }
     /* A closed stderr (a pipe whose reader is gone) must not cost the
      * profile; set after the launch, so the command keeps its SIGPIPE. */
@@ -638,12 +684,12 @@ int cmd_record(int argc, char **argv)
         }
     } else {
         ignis_profile *p = ig_recorder_take_profile(r);
-        if (a.spans && cmd_join_spans("record", a.spans, &p) != 0)
-            fprintf(stderr, "ignis record: --spans: the profile keeps its tid and time_ns labels: join it later "
-                            "with `ignis convert %s --spans SRC --join-spans -o OUT`\n", a.output);
+        if (a.spans && cmd_join_spans(cmd, a.spans, &p) != 0)
+            fprintf(stderr, "ignis %s: --spans: the profile keeps its tid and time_ns labels: join it later "
+                            "with `ignis convert %s --spans SRC --join-spans -o OUT`\n", cmd, a.output);
         written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;
         if (!written)
-            cmd_error("record", "%s", err.msg);
+            cmd_error(cmd, "%s", err.msg);
         /* a profile that was not sent is an ignis failure; a command's own
          * failure status is kept (it says more) */
         if (written && a.export_otlp && cmd_record_export(p, &a.o, st, a.quiet) && rc == 0)
@@ -660,10 +706,14 @@ int cmd_record(int argc, char **argv)
         if (a.o.off_cpu || a.o.wall)
             print_offcpu_summary(&final, cpu);
     }
-    if (written && !a.quiet && a.o.all)
+    if (written && !a.quiet && a.o.all) {
         fprintf(stderr, "  processes         %llu in the table at the end, %llu seen (pruned at exit); caches rebuilt %llu times\n",
                 (unsigned long long)final.procs, (unsigned long long)final.procs_seen,
                 (unsigned long long)final.cache_trims);
-    free(a.pids), free(a.tids);
+        if (final.procs_swept)
+            fprintf(stderr, "  exits lost        %llu processes pruned once gone from /proc (their EXIT record was lost)\n",
+                    (unsigned long long)final.procs_swept);
+    }
+    record_args_free(&a);
     return rc;
 }

@@ -18,6 +18,12 @@
  * $TMPDIR) that `O` shows, and its standard input is /dev/null, so it
  * cannot steal the keys.  While the screen is open our own standard error
  * goes there too; the file is named on screen and again on exit.
+ *
+ * `ignis top -a` is system-wide, as `record -a` (profiler/syswide.c): one
+ * event per CPU follows every process (`--cgroup PATH`: those of a cgroup;
+ * `-a -p`: those processes and their children), and the samples carry
+ * pid and process labels (the thread picker and --tagfocus see them).
+ * The window never freezes then: processes come and go.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,11 +46,16 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ignis top [options] -p PID[,PID...]\n"
-            "       ignis top [options] -- COMMAND [ARGS...]\n\n"
+            "       ignis top [options] -- COMMAND [ARGS...]\n"
+            "       ignis top [options] -a [--cgroup PATH]\n\n"
             "Live view of the hottest functions of running processes, refreshed\n"
             "every second over a sliding window (like perf top).\n\n"
             "Options:\n"
             "  -p, --pid PIDS       processes to sample (comma-separated)\n"
+            "  -a, --all-cpus       every process on every CPU, as record -a (root,\n"
+            "                       CAP_PERFMON or perf_event_paranoid <= 0); with -p\n"
+            "                       only those and their children\n"
+            "      --cgroup PATH    only the tasks of this cgroup (implies -a)\n"
             "  -F, --freq HZ        samples per second per thread (default 99)\n"
             "  -w, --window SECS    length of the sliding window (default 10)\n"
             "  -o, --output FILE    on quit, write everything sampled since the start,\n"
@@ -62,6 +73,7 @@ typedef struct top_state {
     ig_recorder *rec;
     ig_live live;
     pid_t pid;
+    const char *scope; /* -a: "every process", "cgroup X"; NULL: PID */
     int window;
     int alive;
     int frozen; /* the target exited and its last samples are shown */
@@ -86,8 +98,12 @@ static double now_ms(void)
 static void set_title(ig_viewer *v, const top_state *t)
 {
     const ig_record_stats *st = ig_recorder_stats(t->rec);
-    char buf[256];
-    snprintf(buf, sizeof buf, "PID %d, last %ds | %llu samples, %llu lost%s", (int)t->pid, t->window,
+    char buf[512], who[300];
+    if (t->scope)
+        snprintf(who, sizeof who, "%s", t->scope);
+    else
+        snprintf(who, sizeof who, "PID %d", (int)t->pid);
+    snprintf(buf, sizeof buf, "%s, last %ds | %llu samples, %llu lost%s", who, t->window,
              (unsigned long long)st->samples, (unsigned long long)st->lost, t->alive ? "" : " | exited");
     free(v->title);
     v->title = strdup(buf);
@@ -146,13 +162,13 @@ static int key(ig_viewer *v, int k, void *ctx)
 }
 
 struct top_opts {
-    const char *pids, *output, *cmd_output;
+    const char *pids, *output, *cmd_output, *cgroup;
     unsigned freq;
-    int window, no_kernel;
+    int window, no_kernel, all;
     char **argv;
 };
 
-enum { OPT_PID = 1, OPT_FREQ, OPT_WINDOW, OPT_OUTPUT, OPT_NO_KERNEL, OPT_CMD_OUTPUT, OPT_HELP };
+enum { OPT_PID = 1, OPT_FREQ, OPT_WINDOW, OPT_OUTPUT, OPT_NO_KERNEL, OPT_CMD_OUTPUT, OPT_HELP, OPT_ALL, OPT_CGROUP };
 
 /* Returns -1 to go on, else the exit status; -- COMMAND (or the first
  * operand) ends the options. */
@@ -166,6 +182,8 @@ static int parse(int argc, char **argv, struct top_opts *o, cmd_opts *a)
         {"no-kernel", 0, CMD_ARG_NONE, 0, OPT_NO_KERNEL},
         {"cmd-output", 0, CMD_ARG_REQUIRED, 0, OPT_CMD_OUTPUT},
         {"help", 'h', CMD_ARG_NONE, 0, OPT_HELP},
+        {"all-cpus", 'a', CMD_ARG_NONE, 0, OPT_ALL},
+        {"cgroup", 0, CMD_ARG_REQUIRED, 0, OPT_CGROUP},
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, NULL};
@@ -178,6 +196,8 @@ static int parse(int argc, char **argv, struct top_opts *o, cmd_opts *a)
         case OPT_OUTPUT: o->output = a->arg; break;
         case OPT_NO_KERNEL: o->no_kernel = 1; break;
         case OPT_CMD_OUTPUT: o->cmd_output = a->arg; break;
+        case OPT_ALL: o->all = 1; break;
+        case OPT_CGROUP: o->cgroup = a->arg, o->all = 1; break;
         case OPT_FREQ:
             o->freq = (unsigned)strtoul(a->arg, &end, 10);
             if (!*a->arg || *end || o->freq == 0 || o->freq > IG_RECORD_MAX_FREQ)
@@ -195,7 +215,9 @@ static int parse(int argc, char **argv, struct top_opts *o, cmd_opts *a)
     }
     if (a->noperands)
         o->argv = a->operands;
-    if (!o->pids == !o->argv)
+    if (o->all && o->argv)
+        return cmd_usage_error("top", o->argv[0], "-a takes -p or --cgroup, not a command");
+    if (!o->all && !o->pids == !o->argv)
         return cmd_usage_error("top", o->pids ? "-p" : "-p PID", "%s", o->pids ? "give -p PID or -- COMMAND, not both"
                                                                                : "give -p PID or -- COMMAND");
     if (o->cmd_output && !o->argv)
@@ -324,7 +346,7 @@ static int top(const struct top_opts *o);
 
 int cmd_top(int argc, char **argv)
 {
-    struct top_opts o = {NULL, NULL, NULL, IG_RECORD_DEFAULT_FREQ, 10, 0, NULL};
+    struct top_opts o = {NULL, NULL, NULL, NULL, IG_RECORD_DEFAULT_FREQ, 10, 0, 0, NULL};
     cmd_opts args; /* o.argv points into its operands */
     int rc = parse(argc, argv, &o, &args);
     if (rc < 0)
@@ -352,6 +374,14 @@ static int top(const struct top_opts *op)
     ro.argv = o.argv;
     ro.freq = o.freq;
     ro.no_kernel = o.no_kernel;
+    ro.all = o.all;
+    ro.cgroup = o.cgroup;
+    char scope[300];
+    if (o.all) {
+        snprintf(scope, sizeof scope, "%s%s%s", o.cgroup ? "cgroup " : o.pids ? "PIDs and children " : "every process",
+                 o.cgroup ? o.cgroup : o.pids ? o.pids : "", o.cgroup && o.pids ? " (and -p)" : "");
+        t.scope = scope;
+    }
     sigset_t stops;
     cmd_stop_signals(&stops);
     struct sigaction sa = {0};

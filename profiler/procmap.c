@@ -227,8 +227,11 @@ static ig_module *own_vdso_module(ig_modcache *mc)
 #define VDSO_MAX (1u << 20)
 #define VDSO_DEV UINT64_MAX /* modcache key of vDSO images read from a target */
 
-/* The target's vDSO at [start, end) read from /proc/PID/mem into a
- * private read-only mapping (own_bytes); NULL when it cannot be read. */
+/* The target's vDSO at [start, end) read from /proc/PID/mem into a heap
+ * buffer (the caller frees it); NULL when it cannot be read.  Every
+ * process has one and nearly all are our own image, so no mapping is made
+ * for the comparison: an munmap per process costs a TLB shootdown on
+ * every CPU, which dominated attaching to 10k processes (-a). */
 static uint8_t *read_vdso(pid_t pid, uint64_t start, uint64_t end, size_t *size)
 {
     if (end <= start || end - start > VDSO_MAX)
@@ -239,14 +242,28 @@ static uint8_t *read_vdso(pid_t pid, uint64_t start, uint64_t end, size_t *size)
     if (fd < 0)
         return NULL;
     *size = (size_t)(end - start);
-    uint8_t *b = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ssize_t got = b == MAP_FAILED ? -1 : pread(fd, b, *size, (off_t)start);
+    uint8_t *b = ig_xmalloc(*size);
+    ssize_t got = pread(fd, b, *size, (off_t)start);
     close(fd);
-    if (b != MAP_FAILED && (got < 0 || (size_t)got != *size || mprotect(b, *size, PROT_READ) != 0)) {
-        munmap(b, *size);
+    if (got < 0 || (size_t)got != *size) {
+        free(b);
         return NULL;
     }
-    return b == MAP_FAILED ? NULL : b;
+    return b;
+}
+
+/* A read-only private copy of a new vDSO image, kept for the module. */
+static uint8_t *keep_vdso(const uint8_t *img, size_t size)
+{
+    uint8_t *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return NULL;
+    memcpy(b, img, size);
+    if (mprotect(b, size, PROT_READ) != 0) {
+        munmap(b, size);
+        return NULL;
+    }
+    return b;
 }
 
 /* The vDSO of process pid mapped at [start, end): the image the target
@@ -262,13 +279,13 @@ static ig_module *vdso_module(ig_modcache *mc, pid_t pid, uint64_t start, uint64
     if (!img)
         return own;
     if (own && own->size == size && !memcmp(own->bytes, img, size)) {
-        munmap(img, size);
+        free(img);
         return own;
     }
     uint64_t key = ig_hash_bytes(img, size, 0xd50) | 1;
     ig_module *m = cache_find(mc, VDSO_DEV, key, "[vdso]");
     if (m) {
-        munmap(img, size);
+        free(img);
         return m->bytes ? m : NULL;
     }
     m = ig_xcalloc(1, sizeof *m);
@@ -276,12 +293,15 @@ static ig_module *vdso_module(ig_modcache *mc, pid_t pid, uint64_t start, uint64
     m->open_path = ig_xstrdup("");
     m->dev = VDSO_DEV;
     m->ino = key;
-    m->bytes = img;
+    m->bytes = keep_vdso(img, size);
     m->size = size;
-    m->own_bytes = true;
+    m->own_bytes = m->bytes != NULL;
+    free(img);
     cache_add(mc, m);
+    if (!m->bytes)
+        return NULL;
     if (!parse_elf(m)) {
-        munmap(img, size);
+        munmap((void *)m->bytes, size);
         m->bytes = NULL;
         return NULL;
     }

@@ -86,6 +86,7 @@
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <malloc.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -148,6 +149,8 @@ typedef struct proc {
     bool maps_stale;
     bool exited;          /* gone (pidfd, kill), or it may be gone */
     bool target;          /* a -p process or the launched command: its CPU is measured */
+    bool sampled;         /* a sample of it came (-a: only then is its span context looked for) */
+    bool gone;            /* -a: not in /proc at the last sweep (sweep_gone) */
     bool cpu_unknown;     /* it vanished before its CPU time could be read */
     uint64_t cpu_base_ns, cpu_seen_ns; /* its CPU time when attached, when last read */
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
@@ -180,6 +183,8 @@ struct ig_recorder {
     bool everyone;        /* -a without -p: every process is followed */
     pid_t self;           /* never followed */
     size_t max_modules;   /* -a: module files kept before the caches are rebuilt (trim_caches) */
+    size_t cache_budget;  /* -a: heap bytes the caches may grow by before they are rebuilt ... */
+    size_t heap_base;     /* ... over the heap in use after the last rebuild (or the attach) */
     bool follow;
 
     ig_ring *rings;       /* one per CPU and kind, owned by a dummy sink event */
@@ -219,6 +224,7 @@ struct ig_recorder {
     uint32_t kern_gen;
     int64_t prof_start_real, prof_start_mono;
     int64_t last_scan;
+    int64_t last_sweep;   /* -a: the last sweep_gone (monotonic ns) */
     int64_t rescan_ns;    /* current rescan period (backs off, see poll) */
     struct rlimit nofile_saved; /* restored for a launched command */
     bool nofile_raised;
@@ -282,6 +288,7 @@ static uint64_t records_now(const ig_recorder *r)
     return r->popts.mono_clock ? (now > r->last_time ? now : r->last_time) : r->last_time;
 }
 static void trim_caches(ig_recorder *r);
+static void sweep_gone(ig_recorder *r, bool flushed);
 
 ignis_profile *ig_recorder_take_profile(ig_recorder *r)
 {
@@ -292,6 +299,7 @@ ignis_profile *ig_recorder_take_profile(ig_recorder *r)
     ignis_profile_set_time(p, r->prof_start_real, now_ns(CLOCK_MONOTONIC) - r->prof_start_mono);
     r->prof = new_profile(r);
     r->gen++;
+    sweep_gone(r, true);
     trim_caches(r);
     return p;
 }
@@ -374,7 +382,6 @@ static proc *get_proc(ig_recorder *r, pid_t pid, const proc *parent)
     else if (ig_maps_load(&p->maps, &r->mods, pid) == 0)
         hold_module_files(r, &p->maps);
     p->maps_loaded_ns = now_ns(CLOCK_MONOTONIC);
-    p->unw = ig_unwinder_new(&p->maps);
     ig_symtab_perfmap_hold(r->sym, pid); /* a JIT's map, if it has one yet */
     if (r->nprocs == r->cap_procs) {
         r->cap_procs = r->cap_procs ? r->cap_procs * 2 : 8;
@@ -415,10 +422,12 @@ static void proc_reload_maps(ig_recorder *r, proc *p)
  * holds only what is alive.  Modules (mmapped ELF files) and the
  * symbolizer's caches outlive processes, so between profiles they are
  * dropped once they exceed SYSWIDE_MAX_MODULES files ($IGNIS_MAX_MODULES
- * overrides it, for tests); a live process reads its /proc maps again at
+ * overrides it, for tests) or the heap grew SYSWIDE_CACHE_BUDGET_MB since
+ * the last rebuild ($IGNIS_CACHE_BUDGET_MB); a live process reads its /proc maps again at
  * its next sample (trim_caches), so a trim costs what is sampled next: a
  * machine that runs ever new binaries for days keeps a bounded footprint. */
 #define SYSWIDE_MAX_MODULES 1024
+#define SYSWIDE_CACHE_BUDGET_MB 48 /* heap growth past the last rebuild */
 
 /* The process of a record in everyone mode: found or made known now; NULL
  * for the idle task and the recorder itself. */
@@ -478,11 +487,59 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
         forget_proc(r, pid);
 }
 
-/* Drops every module and symbol cache when they grew past the limit; each
- * process reads its /proc maps again when it is next sampled. */
+/* With -a, a process whose EXIT record was lost (a full ring) would stay
+ * in the table for good: the table is swept for processes gone from /proc.
+ * After a flush (a profile handed over) every record they wrote has been
+ * handled, so they go at once; between flushes, records may still wait in
+ * the rings, so a process goes when it was already gone at the previous
+ * sweep (SWEEP_NS earlier, more than a drain period). */
+#define SWEEP_NS 10000000000LL
+
+static void span_exit(ig_recorder *r, pid_t pid);
+
+static void sweep_gone(ig_recorder *r, bool flushed)
+{
+    if (!r->all)
+        return;
+    r->last_sweep = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = r->nprocs; i-- > 0;) {
+        proc *p = r->procs[i];
+        if (kill(p->pid, 0) == 0 || errno != ESRCH) {
+            p->gone = false;
+            continue;
+        }
+        if (!flushed && !p->gone) {
+            p->gone = true;
+            continue;
+        }
+        pid_t pid = p->pid;
+        span_exit(r, pid);
+        for (size_t k = r->nthreads; k-- > 0;)
+            if (r->threads[k].pid == pid)
+                forget_thread(r, r->threads[k].tid);
+        forget_proc(r, pid); /* the last proc takes slot i: already looked at */
+        r->st.procs_swept++;
+    }
+}
+
+/* Heap bytes in use (0 where malloc does not say, as under ASan). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* Drops every module and symbol cache when they grew past the limits (the
+ * files, or the heap: a few programs with big debug information, the
+ * compilers of a busy build machine, grew a 19 Hz agent from 170 to 390 MB
+ * in 10 minutes under 1024 files); each process reads its /proc maps again
+ * when it is next sampled. */
 static void trim_caches(ig_recorder *r)
 {
-    if (!r->all || r->mods.n <= r->max_modules)
+    if (!r->all)
+        return;
+    bool heap_over = r->cache_budget && heap_in_use() > r->heap_base + r->cache_budget;
+    if (r->mods.n <= r->max_modules && !heap_over)
         return;
     for (size_t i = 0; i < r->nprocs; i++) {
         ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
@@ -496,6 +553,8 @@ static void trim_caches(ig_recorder *r)
     for (size_t i = 0; i < r->nprocs; i++)
         ig_symtab_perfmap_hold(r->sym, r->procs[i]->pid);
     r->st.cache_trims++;
+    malloc_trim(0); /* give the freed pages back: RSS is what is measured */
+    r->heap_base = heap_in_use();
 }
 
 /* ---- how much of the targets' CPU time was sampled ----------------------------
@@ -715,6 +774,14 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
                   (int)p->pid);
 }
 
+/* Whether p's span context is to be looked for now or later.  With -a,
+ * only once it was sampled: thousands of idle processes, each read again
+ * at backoff for seconds, cost more than the sampling. */
+static bool span_lookable(const ig_recorder *r, const proc *p)
+{
+    return p->span == SPAN_LOOK && !p->exited && (p->sampled || !r->everyone);
+}
+
 static void span_look_all(ig_recorder *r)
 {
     if (!spans_wanted(r))
@@ -722,7 +789,7 @@ static void span_look_all(ig_recorder *r)
     int64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < r->nprocs; i++) {
         proc *p = r->procs[i];
-        if (p->span == SPAN_LOOK && !p->exited && now >= p->span_next_ns)
+        if (span_lookable(r, p) && now >= p->span_next_ns)
             span_look(r, p, now);
     }
 }
@@ -735,7 +802,7 @@ static int span_wait_ms(const ig_recorder *r, int wait_ms)
     int64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < r->nprocs; i++) {
         const proc *p = r->procs[i];
-        if (p->span != SPAN_LOOK || p->exited)
+        if (!span_lookable(r, p))
             continue;
         int64_t left = p->span_next_ns > now ? (p->span_next_ns - now + 999999) / 1000000 : 0;
         if (wait_ms < 0 || left < wait_ms)
@@ -1187,6 +1254,8 @@ static int attach_all(ig_recorder *r, ig_err *err)
     r->self = getpid();
     const char *limit = getenv("IGNIS_MAX_MODULES"); /* tests: trim at every interval */
     r->max_modules = limit && atol(limit) > 0 ? (size_t)atol(limit) : SYSWIDE_MAX_MODULES;
+    const char *budget = getenv("IGNIS_CACHE_BUDGET_MB"); /* tests: a rebuild at every interval */
+    r->cache_budget = (budget && atol(budget) > 0 ? (size_t)atol(budget) : SYSWIDE_CACHE_BUDGET_MB) << 20;
     if (r->o.cgroup && (r->popts.cgroup_fd = ig_cgroup_open(r->o.cgroup, err)) < 0) {
         r->popts.cgroup_fd = 0;
         return -1;
@@ -1207,6 +1276,7 @@ static int attach_all(ig_recorder *r, ig_err *err)
         if (everyone_proc(r, pids[i]))
             r->st.attached++;
     free(pids);
+    r->heap_base = heap_in_use(); /* the table of processes is not cache */
     return 0;
 }
 
@@ -1554,6 +1624,7 @@ static proc *sample_proc(ig_recorder *r, const ig_perf_sample *s)
               : r->per_cpu ? find_proc(r, (pid_t)s->pid) : get_proc(r, (pid_t)s->pid, NULL);
     if (!p)
         return NULL;
+    p->sampled = true;
     if (p->maps_stale) /* launched or exec'd: read the new program's maps */
         proc_reload_maps(r, p);
     else if (s->regs_abi && !ig_maps_find(&p->maps, s->regs[IG_PREG_IP]) &&
@@ -1572,7 +1643,9 @@ static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint
         if (s->chain[i] < (uint64_t)PERF_CONTEXT_MAX)
             r->ips[k++] = s->chain[i];
     ig_unwind_end end = IG_UNWIND_ROOT;
-    int u = ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end);
+    if (!p->unw) /* made at the first sample: most processes of a machine never have one */
+        p->unw = ig_unwinder_new(&p->maps);
+    int u = p->unw ? ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end) : (end = IG_UNWIND_NO_INFO, 0);
     *nk = k;
     *nu = u > 0 ? (uint32_t)u : 0;
     /* -a: a kernel thread has no user stack to reach, so it is whole */
@@ -2627,6 +2700,8 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     /* drain everything, then close events whose threads all exited */
     drain_all(r, false);
     span_look_all(r);
+    if (r->all && now_ns(CLOCK_MONOTONIC) - r->last_sweep >= SWEEP_NS)
+        sweep_gone(r, false);
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
     if (r->per_cpu && !r->everyone && !followed_alive(r)) {

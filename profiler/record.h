@@ -131,6 +131,8 @@ typedef struct ig_record_stats {
     char span_note[512];
     uint64_t procs;        /* with all: processes in the table now (pruned at exit) */
     uint64_t procs_seen;   /* ... and in total */
+    uint64_t procs_swept;  /* ... pruned without their EXIT record (it was lost):
+                            * found gone in /proc after their records were drained */
     uint64_t cache_trims;  /* ... module and symbol caches rebuilt (more than
                             * 1024 files, or $IGNIS_MAX_MODULES, at a profile's end) */
 } ig_record_stats;

@@ -3,7 +3,7 @@
 # filters (percentages of the whole, matched-nothing errors, hide/show,
 # tags, threads), one option parser (spellings, errors, help) and files
 # (gzipped text inputs, folded counts), pprof's list (report --list).
-TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_files.sh tests/cli/t_list.sh
+TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_record_cli.sh tests/cli/t_files.sh tests/cli/t_list.sh
 # span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
 # (a generated profile and spans file whose every number is known)
 TEST_SCRIPTS += tests/cli/t_spans.sh

@@ -26,6 +26,8 @@ TEST_SCRIPTS += tests/profiler/t_alloc_spans.sh
 # labels), --cgroup, its errors; continuous mode (--every, ignis agent)
 TEST_SCRIPTS += tests/profiler/t_syswide.sh tests/profiler/t_syswide_cgroup.sh tests/profiler/t_syswide_errors.sh \
                 tests/profiler/t_agent.sh
+# ignis top -a / --cgroup: the live view of every process (tmux)
+TEST_SCRIPTS += tests/profiler/t_top_all.sh
 # stop signals in every mode (and `ignis top -o`), and record's exit status
 TEST_SCRIPTS += tests/profiler/t_signals.sh tests/profiler/t_status.sh tests/profiler/t_top_signals.sh
 # the ring reader / sample parser fuzz target and its corpus replay (also
@@ -44,3 +46,11 @@ TEST_BINS += tests/profiler/test_symcache tests/fuzz/replay_fuzz_ksym_cache test
              tests/fuzz/replay_fuzz_debug_cache tests/fuzz/replay_fuzz_frames_cache
 TEST_SCRIPTS += tests/profiler/t_cache.sh
 FUZZERS += fuzz/fuzz_ksym_cache.c fuzz/fuzz_cuindex_cache.c fuzz/fuzz_debug_cache.c fuzz/fuzz_frames_cache.c
+# ignis record -a and --every with 10k processes (sleeping, and short-lived
+# ones exec'd meanwhile): bounded memory and descriptors, pruned process
+# table, every sample in the interval files (manyprocs spawns and reaps them)
+TEST_SCRIPTS += tests/profiler/t_manyprocs.sh
+EXTRA_TARGETS += $(B)/tests/profiler/manyprocs
+$(B)/tests/profiler/manyprocs: tests/profiler/manyprocs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDSAN)
