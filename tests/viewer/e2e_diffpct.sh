@@ -6,35 +6,7 @@
 # filters kept, as in `ignis report`.
 # Keys are sent with `tmux send-keys` and `capture-pane` is polled (bounded,
 # 10 s) until the expected text shows; nothing waits for a fixed time.
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
-cd "$(dirname "$0")/../.."
-IGNIS=${IGNIS:-${IGNIS_BUILD:-build}/ignis}
-case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
-[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
-
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
-T() { tmux -S "$sock" "$@"; }
-fails=0
-pass=0
-start() {
-  local name=$1 w=$2 h=$3; shift 3
-  T new-session -d -s "$name" -x "$w" -y "$h" \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
-}
-screen() { T capture-pane -t "$1" -p; }
-expect() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
+. "$(dirname "$0")/lib.sh"
 
 # ---- --relative-percentages ----------------------------------------------------
 cat > $tmp/p.folded <<'EOF'
@@ -91,5 +63,4 @@ T new-session -d -s dfa -x 120 -y 30 \
 expect dfa "slowpath"
 keys dfa q; expect dfa "exited rc=0"
 
-echo "$pass checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish

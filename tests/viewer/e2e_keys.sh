@@ -13,46 +13,8 @@
 # report's (-s sorts, --hide, one error style, shares of the whole profile
 # under filters).  Every check polls the pane (bounded, 10 s); nothing
 # waits for a fixed time.
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
-cd "$(dirname "$0")/../.."
-IGNIS=${IGNIS:-${IGNIS_BUILD:-build}/ignis}
-case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
-[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
-T() { tmux -S "$sock" "$@"; }
-fails=0
-pass=0
-
-start() {
-  local name=$1 w=$2 h=$3; shift 3
-  T new-session -d -s "$name" -x "$w" -y "$h" \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
-}
-screen() { T capture-pane -t "$1" -p; }
-expect() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-# expect_not NAME TEXT: TEXT leaves the screen (polled: the keys sent
-# before may not be handled yet on a loaded machine).
-expect_not() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if ! screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: unexpected on screen: $text"; screen "$name" | sed 's/^/    |/'; fails=$((fails + 1)); return 1
-}
-keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
 
 go=tests/data/go_cpu.pb.gz
 cat > $tmp/new.folded <<'EOF'
@@ -186,5 +148,4 @@ expect ld "reading $tmp/slow.folded"
 expect ld "(Esc cancels)"
 keys ld Escape; expect ld "exited rc=0"
 
-echo "$pass checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -9,60 +9,13 @@
 # a column title), filters, operations -> histogram -> bucket -> traces, a
 # link to another trace, help, search, the live refresh while a writer
 # adds spans, --collect, OTLP-JSON files, and bad input.
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
-cd "$(dirname "$0")/../.."
-B=${IGNIS_BUILD:-build}
-case $B in /*) ;; *) B=$PWD/$B;; esac
-IGNIS=${IGNIS:-$B/ignis}
-case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
+. "$(dirname "$0")/lib.sh"
 STORE_TOOL=$B/tests/viewer/trace_store
-[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
 [ -x "$STORE_TOOL" ] || { echo "no $STORE_TOOL (make builds it)"; exit 1; }
-
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
-T() { tmux -S "$sock" "$@"; }
-fails=0
-pass=0
 db=$tmp/traces.db
 "$STORE_TOOL" "$db" || { echo "cannot write $db"; exit 1; }
 
-# start NAME W H ARGS...: runs ignis view in a detached session (UTC, UTF-8);
-# when it exits the pane shows "exited rc=N" (and stays open).
-start() {
-  local name=$1 w=$2 h=$3; shift 3
-  T new-session -d -s "$name" -x "$w" -y "$h" \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
-}
-screen() { T capture-pane -t "$1" -p; }
-expect() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-# expect_row NAME N TEXT: screen row N (1-based) contains TEXT
-expect_row() {
-  local name=$1 n=$2 text=$3 i
-  for i in $(seq 100); do
-    if screen "$name" | sed -n "${n}p" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on row $n: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
-type_text() { T send-keys -t "$1" -l "$2"; }
-# check NAME CONDITION...: a plain command check
-check() {
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
+VIEW_ENV="$VIEW_ENV TZ=UTC"
 
 # ---- list -> waterfall -> details -> back; sorting; filters --------------------
 start tr 120 40 "$db"
@@ -209,5 +162,4 @@ start pf 80 24 $tmp/p.folded
 expect pf "ignis view $tmp/p.folded | samples | total 1"
 keys pf q; expect pf "exited rc=0"
 
-echo "$pass checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish

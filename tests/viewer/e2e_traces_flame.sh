@@ -13,23 +13,9 @@
 # without samples, an operation that cannot be split, a missing profile,
 # --profile with a profile.  Nothing waits a fixed time: every check polls
 # capture-pane (bounded, 10 s).
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
-cd "$(dirname "$0")/../.."
-B=${IGNIS_BUILD:-build}
-case $B in /*) ;; *) B=$PWD/$B;; esac
-IGNIS=${IGNIS:-$B/ignis}
-case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
+. "$(dirname "$0")/lib.sh"
 MK=$B/tests/cli/mkspanprof
-[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
 [ -x "$MK" ] || { echo "no $MK (make builds it)"; exit 1; }
-
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
-T() { tmux -S "$sock" "$@"; }
-fails=0
-pass=0
 "$MK" "$tmp" || { echo "mkspanprof failed"; exit 1; }
 P=$tmp/spans.pb.gz
 # a span of trace a000 in which no sample was taken
@@ -38,34 +24,7 @@ printf '%s\n' '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name
 db=$tmp/traces.db
 "$IGNIS" collect --import "$tmp/spans.jsonl" --db "$db" -q || { echo "cannot import the spans"; exit 1; }
 
-start() {
-  local name=$1 w=$2 h=$3; shift 3
-  T new-session -d -s "$name" -x "$w" -y "$h" \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
-}
-screen() { T capture-pane -t "$1" -p; }
-expect() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-absent() { # NAME TEXT: TEXT is not on the screen now (after an expect settled it)
-  if screen "$1" | grep -qF -- "$2"; then
-    echo "FAIL [$1]: unexpected on screen: $2"; screen "$1" | sed 's/^/    |/'; fails=$((fails + 1))
-  else
-    pass=$((pass + 1))
-  fi
-}
-keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
-type_text() { T send-keys -t "$1" -l "$2"; }
-check() {
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
+VIEW_ENV="$VIEW_ENV TZ=UTC"
 
 # ---- a span and its descendants; a span without samples; back ------------------------------
 start fl 200 40 "$db" --profile "$P"
@@ -148,5 +107,4 @@ check "--profile with a profile: says why" grep -qF -- "--profile: only with a t
 "$IGNIS" view --help > $tmp/help 2>&1
 check "--help documents --profile" grep -qF -- "--profile FILE" $tmp/help
 
-echo "$pass checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -7,19 +7,7 @@
 # perf-script file: flame graph, navigation, zoom, search, top table,
 # callers, diff, export, help, quit, mouse clicks, bad input, a too-small terminal, the
 # ASCII fallback and resizing.
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "tmux is not installed"; exit 77; }
-cd "$(dirname "$0")/../.."
-IGNIS=${IGNIS:-${IGNIS_BUILD:-build}/ignis}
-case $IGNIS in /*) ;; *) IGNIS=$PWD/$IGNIS;; esac
-[ -x "$IGNIS" ] || { echo "no $IGNIS"; exit 1; }
-
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-trap 'tmux -S "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
-T() { tmux -S "$sock" "$@"; }
-fails=0
-pass=0
+. "$(dirname "$0")/lib.sh"
 
 # start NAME LANG W H ARGS...: runs ignis view in a detached session; when
 # it exits the pane shows "exited rc=N" (and stays open).
@@ -28,28 +16,6 @@ start() {
   T new-session -d -s "$name" -x "$w" -y "$h" \
     "env LANG=$lang LC_ALL=$lang TERM=xterm-256color $IGNIS view $*; echo exited rc=\$?; read x"
 }
-screen() { T capture-pane -t "$1" -p; }
-# expect NAME TEXT: polls the pane until TEXT (fixed string) shows up.
-expect() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: expected on screen: $text"; screen "$name" | sed 's/^/    |/'
-  fails=$((fails + 1)); return 1
-}
-# expect_not NAME TEXT: TEXT leaves the screen (polled: the keys sent
-# before may not be handled yet on a loaded machine).
-expect_not() {
-  local name=$1 text=$2 i
-  for i in $(seq 100); do
-    if ! screen "$name" | grep -qF -- "$text"; then pass=$((pass + 1)); return 0; fi
-    sleep 0.1
-  done
-  echo "FAIL [$name]: unexpected on screen: $text"; fails=$((fails + 1)); return 1
-}
-keys() { local name=$1; shift; T send-keys -t "$name" "$@"; }
 
 # ---- Go runtime pprof -------------------------------------------------------
 go=tests/data/go_cpu.pb.gz
@@ -209,5 +175,4 @@ expect dp "| self 0 (0.00%) | f29"
 expect dp "| depth 10-30+"
 keys dp q; expect dp "exited rc=0"
 
-echo "$pass checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish
