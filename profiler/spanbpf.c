@@ -140,6 +140,20 @@ void ig_spanjoin_push(void *join, const ig_spanbpf_label *l)
     c->last = i + 1u;
 }
 
+/* Takes the CPU's first event as the sample's: its label when it was in
+ * a span, else NULL (counted). */
+static const ig_spanbpf_label *take_front(ig_spanjoin *j, jcpu *c)
+{
+    j->out = j->slots[c->first - 1].l;
+    pop_front(j, c);
+    if (!j->out.in_span) {
+        j->st.outside++;
+        return NULL;
+    }
+    j->st.labelled++;
+    return &j->out;
+}
+
 const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sample *s)
 {
     jcpu *c = cpu_queue(j, s->cpu, false);
@@ -157,14 +171,7 @@ const ig_spanbpf_label *ig_spanjoin_take(ig_spanjoin *j, const ig_spanjoin_sampl
         j->st.unlabelled++; /* not drained yet, or maybe a later sample's: left for it */
         return NULL;
     }
-    j->out = e->l;
-    pop_front(j, c);
-    if (!j->out.in_span) {
-        j->st.outside++;
-        return NULL;
-    }
-    j->st.labelled++;
-    return &j->out;
+    return take_front(j, c);
 }
 
 void ig_spanjoin_note_drops(ig_spanjoin *j, uint32_t cpu, uint32_t drops)
@@ -202,14 +209,7 @@ const ig_spanbpf_label *ig_spanjoin_take_switch(ig_spanjoin *j, const ig_spanjoi
         j->st.unlabelled++; /* another thread's (the sample's own event was not written), or maybe lost */
         return NULL;
     }
-    j->out = e->l;
-    pop_front(j, c);
-    if (!j->out.in_span) {
-        j->st.outside++;
-        return NULL;
-    }
-    j->st.labelled++;
-    return &j->out;
+    return take_front(j, c);
 }
 
 size_t ig_spanjoin_pending(const ig_spanjoin *j)
