@@ -17,11 +17,7 @@ BENCH=$B/samples/alloc/allocbench
 SHIM=$B/libignis-alloc.so
 case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac
 [ -x "$BENCH" ] && [ -f "$SHIM" ] || { echo "bench/alloc.sh: build first (make B=$B)"; exit 0; }
-if "$B/ignis" record --alloc --help 2>/dev/null | grep -q -- --sample-bytes; then
-  RECORD=("$B/ignis" record)
-else
-  RECORD=("$B/tests/alloc/alloc_record" record)
-fi
+RECORD=("$B/ignis" record)
 export IGNIS_ALLOC_LIB=$SHIM
 TMP=$(mktemp -d -t ignis-alloc-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT

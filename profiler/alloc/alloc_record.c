@@ -23,7 +23,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,8 +51,10 @@ typedef struct alloc_args {
     long long sample_bytes;
     long every;
     unsigned stack_size;
-    char **argv;
+    char **argv;       /* -- CMD ARGS (points into opts' operands) */
     bool quiet;
+    bool no_span_labels;
+    cmd_opts opts;
 } alloc_args;
 
 static void usage(FILE *out)
@@ -76,86 +77,106 @@ static void usage(FILE *out)
             "                       frees are always recorded so in-use stays right\n"
             "      --stack-size N   attach: user stack bytes copied per allocation (default\n"
             "                       8192; less data, but deep stacks are cut short)\n"
+            "      --no-span-labels preload: no trace_id/span_id/span_name labels (they come\n"
+            "                       from the thread's OpenTelemetry context, OTEP 4947)\n"
             "  -q, --quiet          no summary\n"
             "  -h, --help           this help\n\n" CMD_STOP_HELP);
 }
 
+enum { OPT_ALLOC = 1, OPT_PID, OPT_DURATION, OPT_OUTPUT, OPT_SAMPLE_BYTES, OPT_EVERY, OPT_STACK, OPT_QUIET,
+       OPT_NO_SPAN_LABELS, OPT_HELP };
+
+/* record --alloc's options, in the shared parser's table (cmd/cmd.h): the
+ * spellings and errors of every other command. */
+static const cmd_opt alloc_opts[] = {
+    {"alloc", 0, CMD_ARG_NONE, 0, OPT_ALLOC},
+    {"pid", 'p', CMD_ARG_REQUIRED, 0, OPT_PID},
+    {"duration", 'd', CMD_ARG_REQUIRED, 0, OPT_DURATION},
+    {"output", 'o', CMD_ARG_REQUIRED, 0, OPT_OUTPUT},
+    {"sample-bytes", 0, CMD_ARG_REQUIRED, 0, OPT_SAMPLE_BYTES},
+    {"every", 0, CMD_ARG_REQUIRED, 0, OPT_EVERY},
+    {"stack-size", 0, CMD_ARG_REQUIRED, 0, OPT_STACK},
+    {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
+    {"no-span-labels", 0, CMD_ARG_NONE, 0, OPT_NO_SPAN_LABELS},
+    {"help", 'h', CMD_ARG_NONE, 0, OPT_HELP},
+    {NULL, 0, 0, 0, 0},
+};
+
+/* A bad value: "ignis record: -d abc: reason (ignis record --help)", the
+ * option as typed.  Returns 2. */
+static int bad_value(const cmd_opts *o, const char *why)
+{
+    char flag[192];
+    snprintf(flag, sizeof flag, "%s %s", o->spelled, o->arg);
+    return cmd_usage_error("record", flag, "%s", why);
+}
+
+/* Stores one option's value: 0, or the exit status after an error. */
+static int take_option(alloc_args *a, const cmd_opts *o, int id)
+{
+    const char *arg = o->arg;
+    char *end;
+    long v;
+    switch (id) {
+    case OPT_PID:
+        v = strtol(arg, &end, 10);
+        if (end == arg || *end || v <= 0 || v > INT_MAX)
+            return bad_value(o, "not a process id");
+        a->pid = (pid_t)v;
+        break;
+    case OPT_DURATION:
+        a->duration = strtod(arg, &end);
+        if (end == arg || *end || !(a->duration > 0) || a->duration > 1e7)
+            return bad_value(o, "not a positive number of seconds");
+        break;
+    case OPT_OUTPUT: a->output = arg; break;
+    case OPT_SAMPLE_BYTES:
+        a->sample_bytes = strtoll(arg, &end, 10);
+        if (end == arg || *end || a->sample_bytes < 1)
+            return bad_value(o, "not a positive integer");
+        break;
+    case OPT_EVERY:
+        a->every = strtol(arg, &end, 10);
+        if (end == arg || *end || a->every < 1 || a->every > 1000000000)
+            return bad_value(o, "not a positive integer");
+        break;
+    case OPT_STACK:
+        v = strtol(arg, &end, 10);
+        if (end == arg || *end || v < 512 || v > 65528 || v % 8)
+            return bad_value(o, "need a multiple of 8 from 512 to 65528");
+        a->stack_size = (unsigned)v;
+        break;
+    case OPT_QUIET: a->quiet = true; break;
+    case OPT_NO_SPAN_LABELS: a->no_span_labels = true; break;
+    default: break; /* --alloc */
+    }
+    return 0;
+}
+
+/* -1 to go on, else the exit status (0 after --help). */
 static int parse_args(int argc, char **argv, alloc_args *a)
 {
-    static const struct option longopts[] = {
-        {"alloc", no_argument, NULL, 'A'},        {"pid", required_argument, NULL, 'p'},
-        {"duration", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
-        {"sample-bytes", required_argument, NULL, 'S'}, {"every", required_argument, NULL, 'E'},
-        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"stack-size", required_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0},
-    };
+    static const cmd_opt *const tables[] = {alloc_opts, NULL};
     memset(a, 0, sizeof *a);
     a->output = "heap.pb.gz";
     a->sample_bytes = IG_ALLOC_DEFAULT_INTERVAL;
     a->every = 1;
-    optind = 1;
-    opterr = 0;
-    int c;
-    char *end;
-    while ((c = getopt_long(argc, argv, "+p:d:o:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'A': break;
-        case 'p': {
-            long v = strtol(optarg, &end, 10);
-            if (*end || v <= 0 || v > INT_MAX) {
-                cmd_error("record", "-p %s: not a process id", optarg);
-                return 2;
-            }
-            a->pid = (pid_t)v;
-            break;
-        }
-        case 'd':
-            a->duration = strtod(optarg, &end);
-            if (*end || !(a->duration > 0) || a->duration > 1e7) {
-                cmd_error("record", "-d %s: not a positive number of seconds", optarg);
-                return 2;
-            }
-            break;
-        case 'o': a->output = optarg; break;
-        case 'S':
-            a->sample_bytes = strtoll(optarg, &end, 10);
-            if (*end || a->sample_bytes < 1) {
-                cmd_error("record", "--sample-bytes %s: not a positive integer", optarg);
-                return 2;
-            }
-            break;
-        case 'E':
-            a->every = strtol(optarg, &end, 10);
-            if (*end || a->every < 1 || a->every > 1000000000) {
-                cmd_error("record", "--every %s: not a positive integer", optarg);
-                return 2;
-            }
-            break;
-        case 'K': {
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 512 || v > 65528 || v % 8) {
-                cmd_error("record", "--stack-size %s: need a multiple of 8 from 512 to 65528", optarg);
-                return 2;
-            }
-            a->stack_size = (unsigned)v;
-            break;
-        }
-        case 'q': a->quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            cmd_error("record", "%s: unknown option (ignis record --alloc --help)", argv[optind - 1]);
+    cmd_opts_init(&a->opts, "record", tables, argc, argv, 1);
+    for (int id, rc; (id = cmd_opts_next(&a->opts)) != CMD_OPTS_END;) {
+        if (id == CMD_OPTS_ERROR)
             return 2;
+        if (id == OPT_HELP) {
+            usage(stdout);
+            return 0;
         }
+        if ((rc = take_option(a, &a->opts, id)))
+            return rc;
     }
-    if (optind < argc)
-        a->argv = argv + optind;
+    if (a->opts.noperands)
+        a->argv = a->opts.operands;
     if (!a->pid == !a->argv) {
         cmd_error("record", a->pid ? "--alloc: give -p PID or -- CMD, not both" : "--alloc: need -p PID or -- CMD");
         return 2;
-    }
-    if (!ig_format_for_path(a->output) && strcmp(a->output, "-")) {
-        /* unknown extensions are written as pprof, like `ignis record` does */
     }
     return -1;
 }
@@ -374,6 +395,10 @@ static void exec_with_shim(const alloc_args *a, const char *lib, const char *dir
     setenv("IGNIS_ALLOC_OUTPUT", buf, 1);
     snprintf(buf, sizeof buf, "%lld", a->sample_bytes);
     setenv("IGNIS_ALLOC_SAMPLE_BYTES", buf, 1);
+    if (a->no_span_labels)
+        setenv("IGNIS_ALLOC_SPAN_LABELS", "0", 1);
+    else
+        unsetenv("IGNIS_ALLOC_SPAN_LABELS");
     unsetenv("IGNIS_ALLOC_SIGNAL");
     unsetenv("IGNIS_ALLOC_INTERVAL");
     unsetenv("IGNIS_ALLOC_START");
@@ -496,28 +521,36 @@ static int run_preload(const alloc_args *a, ig_ofile *out)
     return rc;
 }
 
-int ig_alloc_record_main(int argc, char **argv)
+/* Records with parsed options: the exit status. */
+static int record(alloc_args *a)
 {
-    alloc_args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
+    int rc;
     /* The output is created before anything runs: a bad -o must not cost
      * the run (nor start the command). */
     ig_ofile out;
     ig_err err;
-    if (!ig_ofile_open(&out, a.output, &err)) {
+    if (!ig_ofile_open(&out, a->output, &err)) {
         cmd_error("record", "%s", err.msg);
-        return a.argv ? CMD_EXIT_FAILED : 1;
+        return a->argv ? CMD_EXIT_FAILED : 1;
     }
-    if (a.argv) {
-        rc = run_preload(&a, &out);
+    if (a->argv) {
+        rc = run_preload(a, &out);
         ig_ofile_abort(&out); /* a no-op once committed */
         return rc;
     }
-    ig_attach_opts o = {.pid = a.pid, .duration = a.duration, .every = a.every, .output = a.output, .out = &out,
-                        .quiet = a.quiet, .stack_size = a.stack_size};
+    ig_attach_opts o = {.pid = a->pid, .duration = a->duration, .every = a->every, .output = a->output, .out = &out,
+                        .quiet = a->quiet, .stack_size = a->stack_size};
     rc = ig_alloc_attach(&o);
     ig_ofile_abort(&out);
+    return rc;
+}
+
+int ig_alloc_record_main(int argc, char **argv)
+{
+    alloc_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc < 0)
+        rc = record(&a);
+    cmd_opts_free(&a.opts);
     return rc;
 }

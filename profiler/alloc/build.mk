@@ -26,12 +26,6 @@ $(B)/libignis-alloc.so: $(ALLOC_SHIM_OBJS) $(B)/libignis.a profiler/alloc/shim.m
 	$(CC) -shared -Wl,--version-script=profiler/alloc/shim.map -Wl,-z,nodelete -o $@ \
 	    $(ALLOC_SHIM_OBJS) $(B)/libignis.a $(call pkg_libs,zlib libprotobuf-c) -ldl -lpthread -lm
 
-# A standalone `record --alloc` driver for the shell tests (tests/alloc/*.sh
-# use `ignis record --alloc` when cmd/record.c dispatches it, else this).
-EXTRA_TARGETS += $(B)/tests/alloc/alloc_record
-$(B)/tests/alloc/alloc_record: tests/alloc/alloc_record_main.c $(B)/libignis-internal.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)
 EXTRA_TARGETS += $(B)/tests/alloc/heapcheck
 $(B)/tests/alloc/heapcheck: tests/alloc/heapcheck.c $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)

@@ -380,6 +380,7 @@ static void warm_unwinder(void)
 
 static TLS void *const *tls_ctx_slot; /* this thread's otel_thread_ctx_v1, NULL: none */
 static TLS int tls_ctx_looked;
+static bool g_span_labels = true;      /* IGNIS_ALLOC_SPAN_LABELS=0 turns them off */
 static int g_name_key = -2;            /* span_name's key index; -1: none; -2: not read yet */
 
 /* span_name's index in the process context's attribute_key_map: -1 if it
@@ -507,7 +508,7 @@ static __attribute__((noinline)) void sample_slow(void *p, size_t size)
     if (!tls_warm)
         warm_unwinder();
     ig_heapspan span;
-    bool in_span = current_span(&span);
+    bool in_span = g_span_labels && current_span(&span);
     enter_busy();
     uint64_t ips[IG_HEAP_MAX_DEPTH];
     int depth = capture_stack(ips);
@@ -950,6 +951,8 @@ static void read_environment(void)
          * countdown from the default interval: make them redraw */
         __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELAXED);
     }
+    if ((v = getenv("IGNIS_ALLOC_SPAN_LABELS")) && !strcmp(v, "0"))
+        g_span_labels = false;
     if ((v = getenv("IGNIS_ALLOC_OUTPUT")) && *v)
         snprintf(g_output, sizeof g_output, "%s", v);
     g_signal = parse_signal(getenv("IGNIS_ALLOC_SIGNAL"));

@@ -17,12 +17,7 @@ skip() { echo "$*"; exit 77; }
 
 [ -x "$SITES" ] && [ -x "$CHECK" ] || skip "alloc samples not built in $B"
 
-# `ignis record --alloc` once cmd/record.c dispatches it, else the driver.
-if "$IGNIS" record --alloc --help 2>/dev/null | grep -q -- --sample-bytes; then
-  RECORD=("$IGNIS" record)
-else
-  RECORD=("$B/tests/alloc/alloc_record" record)
-fi
+RECORD=("$IGNIS" record)
 
 # value FILE FUNC COLUMN: one value of heapcheck's table (0 when absent).
 # Columns: 2 alloc_objects, 3 alloc_space, 4 inuse_objects, 5 inuse_space.

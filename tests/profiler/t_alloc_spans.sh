@@ -54,6 +54,14 @@ got=$(awk '{ s += $NF } END { printf "%.0f\n", s }' "$T/a.folded")
 want=$(awk -F'\t' '$6 == "alloc-a" { s += $1 } END { printf "%.0f\n", s }' "$T/dump")
 [ "$got" -gt 0 ] && [ "$got" = "$want" ] || fail "--tagfocus span_name=alloc-a kept $got, $want are labelled so"
 
+# --no-span-labels: the same run, no labels
+printf g | "$IGNIS" record --alloc --no-span-labels -o "$T/nl.pb.gz" -- "$W" -m -l "$T/log2" -r 30 -t 2 \
+  >"$T/nl.out" 2>"$T/nl.err" || { cat "$T/nl.err"; fail "record --alloc --no-span-labels"; }
+"$DUMP" "$T/nl.pb.gz" alloc_objects span_name span_id trace_id >"$T/dump3" || fail "profdump"
+[ -s "$T/dump3" ] || fail "--no-span-labels: no samples"
+awk -F'\t' '$6 != "-" || $7 != "-" || $8 != "-" { bad = 1 } END { exit bad }' "$T/dump3" ||
+  fail "--no-span-labels: span labels recorded"
+
 # without libignis: no span labels, the profile as before
 A=$B/samples/alloc/allocsites
 if [ -x "$A" ]; then
