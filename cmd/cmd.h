@@ -103,7 +103,9 @@ void cmd_opts_init(cmd_opts *o, const char *cmd, const cmd_opt *const *tables, i
 int cmd_opts_next(cmd_opts *o);
 void cmd_opts_free(cmd_opts *o);
 
-/* Prints "ignis CMD: FLAG: msg (ignis CMD --help)" and returns 2. */
+/* Prints "ignis CMD: FLAG: msg (ignis CMD --help)" and returns 2.  A CMD
+ * of two words ("record --alloc") names the first and asks for the help
+ * of both. */
 int cmd_usage_error(const char *cmd, const char *flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- shared options ------------------------------------------------------

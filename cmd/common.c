@@ -38,7 +38,8 @@ int cmd_usage_error(const char *cmd, const char *flag, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "ignis %s: %s: ", cmd, flag);
+    /* "record --alloc": the command is "record", the help "record --alloc --help" */
+    fprintf(stderr, "ignis %.*s: %s: ", (int)strcspn(cmd, " "), cmd, flag);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (ignis %s --help)\n", cmd);
     va_end(ap);

@@ -102,13 +102,13 @@ static const cmd_opt alloc_opts[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-/* A bad value: "ignis record: -d abc: reason (ignis record --help)", the
+/* A bad value: "ignis record: -d abc: reason (ignis record --alloc --help)", the
  * option as typed.  Returns 2. */
 static int bad_value(const cmd_opts *o, const char *why)
 {
     char flag[192];
     snprintf(flag, sizeof flag, "%s %s", o->spelled, o->arg);
-    return cmd_usage_error("record", flag, "%s", why);
+    return cmd_usage_error("record --alloc", flag, "%s", why);
 }
 
 /* Stores one option's value: 0, or the exit status after an error. */
@@ -161,7 +161,7 @@ static int parse_args(int argc, char **argv, alloc_args *a)
     a->output = "heap.pb.gz";
     a->sample_bytes = IG_ALLOC_DEFAULT_INTERVAL;
     a->every = 1;
-    cmd_opts_init(&a->opts, "record", tables, argc, argv, 1);
+    cmd_opts_init(&a->opts, "record --alloc", tables, argc, argv, 1);
     for (int id, rc; (id = cmd_opts_next(&a->opts)) != CMD_OPTS_END;) {
         if (id == CMD_OPTS_ERROR)
             return 2;

@@ -26,6 +26,9 @@ one_line_error miss 2 "ignis record: -p: missing value (ignis record --help)"
 run bad record --alloc --xyz -- true
 [ "$(cat "$T/bad.err")" = "ignis record: --xyz: unknown option (ignis record --alloc --help)" ] ||
   fail "record --alloc: '$(cat "$T/bad.err")'"
+run bad record --alloc -d x -- true
+[ "$(cat "$T/bad.err")" = "ignis record: -d x: not a positive number of seconds (ignis record --alloc --help)" ] ||
+  fail "record --alloc -d x: '$(cat "$T/bad.err")'"
 run miss report "$T/new.folded" --reverse=yes
 one_line_error miss 2 "ignis report: --reverse: takes no value (ignis report --help)"
 run cmd bogus
