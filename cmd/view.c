@@ -30,6 +30,7 @@
 #include "collect/import.h"
 #include "collect/store.h"
 #include "exporters/formats.h"
+#include "profile/spans.h"
 #include "viewer/model.h"
 #include "viewer/screen.h"
 #include "viewer/tmodel.h"
@@ -57,7 +58,9 @@ static void usage(FILE *out)
             "      --profile FILE    with traces: the profile F opens for the selected span,\n"
             "                        trace or operation (samples labelled with their span\n"
             "                        by `ignis record`; a --wall profile has cpu, off_cpu\n"
-            "                        and wall values, s picks one)\n"
+            "                        and wall values, s picks one); one with tid and time_ns\n"
+            "                        labels (record --spans) is first joined with these\n"
+            "                        traces by thread and time, as --join-spans does\n"
             CMD_HELP_DIFF
             CMD_HELP_INPUT
             "  -s, --sort flat|cum   order of the top table (t): self or cumulative value\n"
@@ -473,6 +476,11 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     ignis_profile *prof = NULL; /* read first: a bad file is one line before the screen */
     if (o->profile && !(prof = cmd_load_profile("view", o->profile, NULL)))
         return 1;
+    uint64_t first, last;
+    if (prof && ig_span_time_range(prof, &first, &last) && cmd_join_spans("view", path, &prof) != 0) {
+        ignis_profile_free(prof);
+        return 1;
+    }
     ig_store *s = open_traces(path, kind, o->collect, &err);
     if (!s) {
         cmd_error("view", "%s", err.msg);

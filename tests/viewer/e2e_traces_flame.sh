@@ -96,6 +96,22 @@ expect nl " trace 1 of 25 |"
 keys nl F; expect nl "$tmp/plain.folded: no sample carries span labels"
 keys nl q; expect nl "exited rc=0"
 
+# ---- a profile with tid and time_ns labels (record --spans) is joined with the traces first ----------
+JOIN=$B/tests/cli/mkjoinprof
+if [ -x "$JOIN" ]; then
+  mkdir -p $tmp/join && "$JOIN" $tmp/join || { echo "mkjoinprof failed"; exit 1; }
+  "$IGNIS" collect --import $tmp/join/join.jsonl --db $tmp/join/traces.db -q || { echo "cannot import"; exit 1; }
+  start jn 140 30 $tmp/join/traces.db --profile $tmp/join/join.pb.gz
+  expect jn "4 traces, 5 spans"
+  keys jn End; expect jn "trace 4 of 4"
+  expect jn "0000000000000000000000000000c001"
+  # GET /a (a_work 2ms) and its child db (db_work 1ms): samples of other SDKs' spans, joined by thread and time
+  keys jn F; expect jn "ignis view trace 0000000000000000000000000000c001 'GET /a' | wall | total 3ms"
+  expect jn "db_work"
+  keys jn q; expect jn "4 traces, 5 spans"
+  keys jn q; expect jn "exited rc=0"
+fi
+
 # ---- bad input -------------------------------------------------------------------------------------
 out=$("$IGNIS" view "$db" --profile $tmp/missing.pb.gz 2>$tmp/err </dev/null); rc=$?
 check "a missing --profile: rc=$rc out=[$out] err=[$(cat $tmp/err)]" \
