@@ -552,12 +552,14 @@ static int view_profile(struct view_opts *o)
         v->sort = (ig_top_sort)c->sort;
     /* a quick load (or failure) never opens the screen; without a
      * terminal to draw on, the load's own error (a bad file, a failed
-     * fetch) is the one worth reporting, so it is awaited */
-    ig_viewer_pump(v, have_terminal() ? 300 : -1);
+     * fetch) is the one worth reporting, so it is awaited (not by the
+     * bench, which times the first frame itself) */
+    bool benching = bench && atoi(bench) > 0;
+    ig_viewer_pump(v, benching || have_terminal() ? 300 : -1);
     int rc = 1;
     if (v->quit) {
         cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");
-    } else if (bench && atoi(bench) > 0) {
+    } else if (benching) {
         rc = run_bench(v, atoi(bench), t0, c0);
     } else {
         ig_err err;
