@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utils/mapguard.h"
+
 #pragma weak cmd_record
 #pragma weak cmd_view
 #pragma weak cmd_top
@@ -93,6 +95,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* a file we map (a target's library, an input profile) may shrink
+     * under us: its vanished pages read as zeros instead of SIGBUS */
+    ig_mapguard_install();
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h"))
         return usage(stdout), 0;

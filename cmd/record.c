@@ -45,6 +45,7 @@
 #include "profiler/perf.h"
 #include "profiler/record.h"
 #include "profiler/symbols.h"
+#include "utils/mapguard.h"
 
 /* Set by the stop-signal handler, which runs only inside ppoll: how many
  * came (at most 2), and who sent the first. */
@@ -246,6 +247,10 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
                 (unsigned long long)st->span_sw_unlabelled);
     if (!st->samples && st->target_cpu_ns < 10000000 && st->cpu_events)
         fprintf(stderr, "  (no samples: the targets used no CPU while recording)\n");
+    if (ig_mapguard_pages())
+        fprintf(stderr, "  files changed     %llu page%s of mapped files vanished: a file shrank while recording\n"
+                        "                    (its frames may have lost their callers or names)\n",
+                (unsigned long long)ig_mapguard_pages(), ig_mapguard_pages() == 1 ? "" : "s");
 }
 
 /* The off-CPU lines of the summary (--off-cpu, --wall). */

@@ -34,6 +34,7 @@
 #include "exporters/formats.h"
 #include "exporters/otlp_profiles.h"
 #include "utils/fileio.h"
+#include "utils/mapguard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,7 @@ static int open_input(const char *path, input *in, ig_err *err)
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (m != MAP_FAILED) {
             close(fd);
+            ig_mapguard_add(m, (size_t)st.st_size); /* the file may shrink under us */
             in->data = m;
             in->len = (size_t)st.st_size;
             in->mapped = 1;
@@ -275,8 +277,10 @@ static int open_input(const char *path, input *in, ig_err *err)
 
 static void close_input(input *in)
 {
-    if (in->mapped)
+    if (in->mapped) {
+        ig_mapguard_remove(in->data);
         munmap(in->data, in->len);
+    }
     else
         free(in->data);
 }
@@ -409,11 +413,17 @@ int ig_profile_load(const char *path, const char *format_name, ignis_profile **o
 /* Reads a profile from the bytes of in (which it releases). */
 static int load_input(input *in, const char *path, const format *f, ignis_profile **out, ig_err *err)
 {
+    uint64_t vanished = ig_mapguard_pages();
     int rc = in->len == 0 ? ig_err_set(err, "empty file") : inflate_input(in, err);
     if (!rc && in->len == 0)
         rc = ig_err_set(err, "empty file (after decompression)");
     else if (!rc)
         rc = f ? f->read(in->data, in->len, out, err) : read_detected(in->data, in->len, out, err);
+    if (in->mapped && ig_mapguard_pages() != vanished) { /* zeros were read where the file shrank */
+        if (!rc)
+            ignis_profile_free(*out), *out = NULL;
+        rc = ig_err_set(err, "the file shrank while it was read");
+    }
     close_input(in);
     if (rc)
         ig_err_prefix(err, display_name(path));

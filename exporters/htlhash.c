@@ -30,7 +30,7 @@
 static bool has_build_id(int fd, const char *want)
 {
     elf_version(EV_CURRENT);
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     if (!elf)
         return false;
     const void *id = NULL;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "utils/hash.h"
+#include "utils/mapguard.h"
 #include "utils/strbuf.h"
 
 /* DWARF exception-header pointer encodings we accept in .eh_frame_hdr. */
@@ -139,6 +140,23 @@ static bool parse_elf(ig_module *m)
     return true;
 }
 
+/* A module file mapped read-only, guarded against the file shrinking
+ * while we read it (utils/mapguard.h). */
+static const uint8_t *map_file(int fd, size_t size)
+{
+    void *b = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (b == MAP_FAILED)
+        return NULL;
+    ig_mapguard_add(b, size);
+    return b;
+}
+
+static void unmap_file(const uint8_t *b, size_t size)
+{
+    ig_mapguard_remove(b);
+    munmap((void *)b, size);
+}
+
 static void module_free(ig_module *m)
 {
     if (m->cfi)
@@ -146,7 +164,7 @@ static void module_free(ig_module *m)
     if (m->elf)
         elf_end(m->elf);
     if (m->own_bytes && m->bytes)
-        munmap((void *)m->bytes, m->size);
+        unmap_file(m->bytes, m->size);
     free(m->loads);
     free(m->name);
     free(m->open_path);
@@ -377,15 +395,15 @@ ig_module *ig_module_get(ig_modcache *mc, pid_t pid, const char *name, uint64_t 
     m->dev = st.st_dev;
     m->ino = st.st_ino;
     cache_add(mc, m);
-    void *b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const uint8_t *b = map_file(fd, (size_t)st.st_size);
     close(fd);
-    if (b == MAP_FAILED)
+    if (!b)
         return NULL;
     m->bytes = b;
     m->size = (size_t)st.st_size;
     m->own_bytes = true;
     if (!parse_elf(m)) {
-        munmap(b, m->size);
+        unmap_file(b, m->size);
         m->bytes = NULL;
         return NULL;
     }

@@ -38,6 +38,7 @@
  * rename, no fsync: entries are checked when read), so readers see whole
  * entries or none.
  */
+#include "utils/mapguard.h"
 #include "profiler/sym/sym_internal.h"
 #include "utils/fileio.h"
 #include "utils/strbuf.h"
@@ -192,7 +193,33 @@ const uint8_t *ig_symcache_map(ig_symcache *c, const char *sub, const char *name
     if (p == MAP_FAILED)
         return NULL;
     *len = (size_t)st.st_size;
+    ig_mapguard_add(p, *len);
     return p;
+}
+
+void ig_symcache_unmap(const uint8_t *p, size_t len)
+{
+    if (!p)
+        return;
+    ig_mapguard_remove(p);
+    munmap((void *)p, len);
+}
+
+/* The cached debug copy's mapping, guarded like ig_symcache_map's. */
+static void guard_elf(Elf *e, bool on)
+{
+    size_t n = 0;
+    char *raw = e ? elf_rawfile(e, &n) : NULL;
+    if (raw && on)
+        ig_mapguard_add(raw, n);
+    else if (raw)
+        ig_mapguard_remove(raw);
+}
+
+void ig_symcache_elf_end(Elf *e)
+{
+    guard_elf(e, false);
+    elf_end(e);
 }
 
 void ig_symcache_remove(ig_symcache *c, const char *sub, const char *name, const char *why)
@@ -269,10 +296,10 @@ int ig_symcache_debug_open(ig_symcache *c, const char *bid, int *fd, Elf **elf)
     else if (!(e = elf_begin(f, ELF_C_READ_MMAP, NULL)))
         why = "not an ELF file";
     else
-        why = ig_symcache_debug_check(e, (size_t)st.st_size, bid);
+        guard_elf(e, true), why = ig_symcache_debug_check(e, (size_t)st.st_size, bid);
     if (why) {
         if (e)
-            elf_end(e);
+            ig_symcache_elf_end(e);
         close(f);
         char msg[256];
         snprintf(msg, sizeof msg, "%s; ignored and rebuilt", why);

@@ -480,13 +480,13 @@ static int load_cached(ig_kernsyms *k, ig_symcache *cache, const ig_ksymkey *wan
         return -1;
     const char *why = ig_ksymcache_view(&k->view, map, len);
     if (why) {
-        munmap((void *)map, len);
+        ig_symcache_unmap(map, len);
         ig_symcache_remove(cache, "kallsyms", name, why);
         return -1;
     }
     if (strcmp(k->view.key.boot_id, want->boot_id) != 0 || k->view.key.modules_hash != want->modules_hash) {
         /* another boot under this name (copied?) or modules came and went */
-        munmap((void *)map, len);
+        ig_symcache_unmap(map, len);
         return -1;
     }
     k->map = map;
@@ -508,7 +508,7 @@ static void release_table(ig_kernsyms *k)
 {
     ig_ksymtab_free(&k->tab);
     if (k->map)
-        munmap((void *)k->map, k->map_len);
+        ig_symcache_unmap(k->map, k->map_len);
     k->map = NULL;
     free(k->cover);
     k->cover = NULL;

@@ -526,7 +526,7 @@ static Dwarf *open_dwarf_cached(ig_module *m, Elf *elf, int elf_fd, ig_symcache 
         return ig_dwarf_open(elf);
     Dwarf *dw = ig_dwarf_open(cached);
     if (!dw) {
-        elf_end(cached);
+        ig_symcache_elf_end(cached);
         close(fd);
         return ig_dwarf_open(elf);
     }
@@ -606,7 +606,7 @@ Dwarf *ig_module_dwarf(ig_module *m)
     if ((m->dwarf = ig_dwarf_open(elf)))
         return m->dwarf;
     if (elf == m->cache_elf) { /* refused: search as if it were not cached */
-        elf_end(m->cache_elf);
+        ig_symcache_elf_end(m->cache_elf);
         close(m->cache_fd);
         m->cache_elf = NULL;
         m->cache_fd = -1;
@@ -677,11 +677,11 @@ void ig_module_close(ig_module *m)
     if (m->dbg_elf)
         elf_end(m->dbg_elf);
     if (m->cache_elf)
-        elf_end(m->cache_elf);
+        ig_symcache_elf_end(m->cache_elf);
     if (m->cache_fd >= 0)
         close(m->cache_fd);
     if (m->fc_map)
-        munmap((void *)m->fc_map, m->fc_len);
+        ig_symcache_unmap(m->fc_map, m->fc_len);
     free(m->fc_new);
     if (m->elf)
         elf_end(m->elf);

@@ -178,6 +178,9 @@ void ig_symcache_free(ig_symcache *c);
  * validated); 0, or -1 when there is none or it is corrupt (then it is
  * removed with a one-line warning). */
 int ig_symcache_debug_open(ig_symcache *c, const char *bid, int *fd, Elf **elf);
+/* Ends an Elf that ig_symcache_debug_open/_store returned (its mapping is
+ * guarded against the file shrinking, utils/mapguard.h). */
+void ig_symcache_elf_end(Elf *e);
 
 /* Writes a copy of the ELF file open at src_fd with its compressed
  * sections decompressed as the entry of bid, atomically, then opens it
@@ -195,6 +198,8 @@ void ig_symcache_warn(const char *path, const char *why);
 /* Maps c->dir/sub/name read-only (entries are replaced by rename, never
  * truncated in place); NULL when absent or empty. */
 const uint8_t *ig_symcache_map(ig_symcache *c, const char *sub, const char *name, size_t *len);
+/* Unmaps what ig_symcache_map returned (NULL is ignored). */
+void ig_symcache_unmap(const uint8_t *p, size_t len);
 
 /* Checks an opened cache entry: an ELF carrying build-id bid, no
  * compressed section, every section inside the file.  NULL when valid,

@@ -381,7 +381,7 @@ static void drop_frames_cache(ig_symtab *st, ig_module *m, const char *why)
     if (why)
         ig_symcache_remove(st->cache, sub, name, why);
     if (m->fc_map)
-        munmap((void *)m->fc_map, m->fc_len);
+        ig_symcache_unmap(m->fc_map, m->fc_len);
     m->fc_map = NULL;
     m->fc_state = 2;
 }

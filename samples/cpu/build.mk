@@ -6,7 +6,7 @@ CPU_SAMPLE_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werro
 SAMPLE_BINS += $(CPU_D)/cpu_shares $(CPU_D)/cpu_recurse $(CPU_D)/cpu_late $(CPU_D)/libcpu_late.so \
                $(CPU_D)/cpu_churn $(CPU_D)/cpu_jit $(CPU_D)/cpu_nocfi $(CPU_D)/cpu_static \
                $(CPU_D)/cpu_static_nocfi $(CPU_D)/cpu_vdso $(CPU_D)/cpu_forkexec $(CPU_D)/cpu_exec_child \
-               $(CPU_D)/cpu_threads $(CPU_D)/cpu_blip
+               $(CPU_D)/cpu_threads $(CPU_D)/cpu_blip $(CPU_D)/cpu_shrink $(CPU_D)/libcpu_shrink.so
 
 $(CPU_D)/cpu_%: samples/cpu/cpu_%.c samples/cpu/cpu_common.h
 	@mkdir -p $(dir $@)
@@ -16,6 +16,10 @@ $(CPU_D)/cpu_%: samples/cpu/cpu_%.c samples/cpu/cpu_common.h
 $(CPU_D)/cpu_forkexec $(CPU_D)/cpu_exec_child: CPU_SAMPLE_CFLAGS += -no-pie
 
 $(CPU_D)/libcpu_late.so: samples/cpu/cpu_late_lib.c samples/cpu/cpu_common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPU_SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
+
+$(CPU_D)/libcpu_shrink.so: samples/cpu/cpu_shrink_lib.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPU_SAMPLE_CFLAGS) -fPIC -shared -o $@ $<
 
