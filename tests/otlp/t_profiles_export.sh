@@ -110,9 +110,9 @@ if "$IGNIS" record -q -o "$dir/probe.pb.gz" -- true 2>"$dir/probe.err"; then
   # continuous to a collector that is down: the recording and its files go
   # on, what could not be sent is counted, the command's status is kept
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 IGNIS_OTLP_RETRY_MAX_ATTEMPTS=2 \
-    "$IGNIS" record --every 0.5s --export -o "$dir/contdown/" -- "$B/samples/cpu/cpu_shares" 1 >/dev/null 2>"$dir/contdown.err"
+    "$IGNIS" record --every 0.5s --export -o "$dir/contdown/" -- "$B/samples/cpu/cpu_shares" 2 >/dev/null 2>"$dir/contdown.err"
   [ $? -eq 0 ] || { cat "$dir/contdown.err"; fail "record --every --export to a collector that is down failed"; }
-  [ "$(ls "$dir/contdown/" | wc -l)" -ge 2 ] || fail "record --every --export (down): interval files missing"
+  [ "$(ls "$dir/contdown/" | wc -l)" -ge 2 ] || { ls -l "$dir/contdown/"; cat "$dir/contdown.err"; fail "record --every --export (down): interval files missing"; }
   lost=$(sed -n 's|^ignis record: --export: 0 profiles sent to http://127.0.0.1:1/v1development/profiles, \([0-9]*\) failed, \([0-9]*\) dropped.*|\1 \2|p' "$dir/contdown.err")
   files=$(ls "$dir/contdown/" | wc -l) # (an empty last interval is not sent)
   [ -n "$lost" ] && [ $(( ${lost% *} + ${lost#* } )) -ge $((files - 1)) ] && [ $(( ${lost% *} + ${lost#* } )) -le "$files" ] ||
