@@ -44,6 +44,7 @@
 /* A caller path under a --reverse row is shown when it holds this share
  * of the total or more (pprof's default node fraction). */
 #define CALLER_FRACTION 0.005
+#define CALLER_MAX_INDENT 32u /* levels of callers indented; deeper ones are numbered */
 
 static void usage(FILE *out)
 {
@@ -210,7 +211,15 @@ static void print_callers(const ig_tree *rev, const char *name, int64_t total, c
             char v[32], p[16];
             ig_format_value(n->total, unit, v, sizeof v);
             pct(p, sizeof p, n->total, total);
-            printf("%10s %6s %6s %10s %s  %*s<- %s\n", "", "", "", v, p, (int)(2 * (n->depth - 2)), "",
+            /* the indent stops growing at CALLER_MAX_INDENT levels (a
+             * 100k-deep recursion would otherwise print gigabytes of
+             * spaces); deeper lines say their level instead */
+            uint32_t level = n->depth - 2;
+            char deep[32] = "";
+            if (level > CALLER_MAX_INDENT)
+                snprintf(deep, sizeof deep, "[level %u] ", (unsigned)level);
+            printf("%10s %6s %6s %10s %s  %*s<- %s%s\n", "", "", "", v, p,
+                   (int)(2 * (level > CALLER_MAX_INDENT ? CALLER_MAX_INDENT : level)), "", deep,
                    printable(ig_tree_name(rev, n->name)));
         }
     }

@@ -70,6 +70,13 @@ run rev report "$T/threads.perf" --reverse -n 1
 [ "$(tr -s ' ' <"$T/rev.out" | tail -3 | sed 's/^ //')" = "6ms 60.00% 60.00% 6ms 60.00% hot_a
 6ms 60.00% <- run
 6ms 60.00% <- main" ] || fail "--reverse: callers of hot_a: $(cat "$T/rev.out")"
+# a 10k-deep recursion: the callers' indent stops at 32 levels (it grew
+# with depth: 100 MB of spaces for a 10 KB profile)
+awk 'BEGIN { s = "main"; for (i = 0; i < 10000; i++) s = s ";rec"; print s ";leaf 1" }' >"$T/deep.folded"
+run deep report "$T/deep.folded" --reverse -n 2
+[ "$RC" -eq 0 ] || fail "--reverse on a deep stack: $(cat "$T/deep.err")"
+[ "$(wc -c <"$T/deep.out")" -lt 3000000 ] || fail "--reverse on a deep stack: $(wc -c <"$T/deep.out") bytes of output"
+grep -qE '^ *[0-9.]+ +100(\.00)?% +<- \[level 9999\] rec$' "$T/deep.out" || fail "--reverse: deep callers not numbered: $(tail -2 "$T/deep.out")"
 
 # ---- --inverted = --icicle -------------------------------------------------------------------
 run inv flame "$T/new.folded" --inverted -q -o "$T/inv.svg"
