@@ -286,10 +286,9 @@ void ig_tview_key(ig_tview *v, int key)
         return;
     }
     v->message[0] = 0;
-    if (v->help) {
+    if (v->help) { /* any key closes the help; q too, as in the profile views */
         v->help = 0;
-        if (key != 'q')
-            return;
+        return;
     }
     if (v->npick) {
         pick_key(v, key);

@@ -77,6 +77,9 @@ keys tr z; expect tr "zoom 1: 50ms"
 keys tr 0; expect tr " POST /charge (backend) | 50ms at +10ms | critical path"
 keys tr '?'; expect tr "ignis view: trace keys"
 keys tr x; expect tr "-   frontend GET /checkout"
+keys tr '?'; expect tr "ignis view: trace keys"
+keys tr q; expect_not tr "ignis view: trace keys" # q closes the help, not the viewer
+expect tr "-   frontend GET /checkout"
 keys tr Escape; expect tr "by span count, largest first"
 
 # ---- operations -> histogram -> bucket -> traces ---------------------------------
