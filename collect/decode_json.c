@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "collect/base64.h"
+#include "utils/jsonbudget.h"
 
 #define JSON_MAX_DEPTH 64
 
@@ -482,6 +483,8 @@ static json_object *parse_body(const char *body, size_t len, ig_err *err)
         ig_err_set(err, "malformed OTLP/JSON: body too large");
         return NULL;
     }
+    if (ig_json_check_budget(body, len, "OTLP/JSON", err))
+        return NULL;
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "utils/jsonbudget.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue PbAny;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue PbArray;
@@ -1039,6 +1040,8 @@ static json_object *js_member(json_object *o, const char *camel, const char *sna
 
 static int parse_response_json(const uint8_t *body, size_t len, int64_t *rejected, char *msg, size_t msglen, ig_err *err)
 {
+    if (len > INT32_MAX || ig_json_check_budget((const char *)body, len, "response", err))
+        return -1;
     json_tokener *tok = json_tokener_new();
     json_object *root = json_tokener_parse_ex(tok, (const char *)body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);

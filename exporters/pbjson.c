@@ -15,6 +15,7 @@
  */
 #include "exporters/pbjson.h"
 #include "utils/utf8.h"
+#include "utils/jsonbudget.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -657,6 +658,8 @@ int ig_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_
 {
     if (len > INT_MAX)
         return ig_err_set(err, "malformed OTLP/JSON: %zu bytes is too large", len);
+    if (ig_json_check_budget(json, len, "OTLP/JSON", err))
+        return -1;
     json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
     if (!tok)
         return ig_err_set(err, "out of memory");

@@ -51,6 +51,11 @@ grep -q 'inflated body larger than' "$dir/resp" || fail "gzip bomb: $(cat "$dir/
 printf '{"resourceSpans":[]}' | gzip | head -c 20 >"$dir/truncated.gz"
 [ "$(post application/json "$dir/truncated.gz" -H 'Content-Encoding: gzip')" = 400 ] || fail "truncated gzip: not 400"
 grep -q 'gzip' "$dir/resp" || fail "truncated gzip: $(cat "$dir/resp")"
+# 1.5 MB of empty spans (a 2 KB gzip): json-c would spend 320 MB on them
+{ printf '{"resourceSpans":[{"scopeSpans":[{"spans":['; head -c 1500000 /dev/zero | tr '\0' 'x' | sed 's/xxx/{},/g'; printf '{}]}]}]}'; } |
+  gzip >"$dir/empties.gz"
+[ "$(post application/json "$dir/empties.gz" -H 'Content-Encoding: gzip')" = 400 ] || fail "500k empty spans: not 400"
+grep -q 'MiB to parse' "$dir/resp" || fail "500k empty spans: $(cat "$dir/resp")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" = 405 ] || fail "GET /v1/traces: not 405"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nothing")" = 404 ] || fail "404"
 echo "ok   400 with Status (protobuf, JSON), 413 (body, gzip bomb), 415 (type, encoding), 405, 404"
