@@ -20,6 +20,8 @@
 #include "collect/store.h"
 #include "utils/hash.h"
 
+#define LABEL_MAX 256u /* bytes of a service or span name kept as a label value */
+
 typedef struct series {
     char *service, *name;      /* NULL for the overflow series */
     uint8_t kind, status;
@@ -81,10 +83,37 @@ static uint64_t series_hash(ig_bstr service, ig_bstr name, uint8_t kind, uint8_t
     return ig_hash_u64(h, (uint64_t)kind << 8 | status);
 }
 
+static bool same_text(const char *kept, ig_bstr v)
+{
+    return !strncmp(kept, v.s, v.len) && kept[v.len] == '\0';
+}
+
 static bool series_is(const series *s, uint64_t h, ig_bstr service, ig_bstr name, uint8_t kind, uint8_t status)
 {
-    return s->hash == h && s->kind == kind && s->status == status && !strcmp(s->service, service.s) &&
-           !strcmp(s->name, name.s);
+    return s->hash == h && s->kind == kind && s->status == status && same_text(s->service, service) &&
+           same_text(s->name, name);
+}
+
+/* A label value is at most LABEL_MAX bytes, cut at a UTF-8 character
+ * boundary: names longer than that share a series (a span named with
+ * 4 MiB of text must not become 4 MiB on every /metrics line). */
+static ig_bstr label_value(ig_bstr v)
+{
+    if (v.len <= LABEL_MAX)
+        return v;
+    uint32_t n = LABEL_MAX;
+    while (n > 0 && ((unsigned char)v.s[n] & 0xc0) == 0x80)
+        n--;
+    v.len = n;
+    return v;
+}
+
+static char *keep_text(ig_bstr v)
+{
+    char *t = ig_xmalloc((size_t)v.len + 1);
+    memcpy(t, v.s, v.len);
+    t[v.len] = '\0';
+    return t;
 }
 
 static void rehash(ig_metrics *m)
@@ -103,11 +132,11 @@ static void rehash(ig_metrics *m)
 
 static series *find_series(ig_metrics *m, const ig_batch *b, const ig_batch_span *sp)
 {
-    ig_bstr service = b->resources[sp->resource].service;
-    uint64_t h = series_hash(service, sp->name, sp->kind, sp->status_code);
+    ig_bstr service = label_value(b->resources[sp->resource].service), name = label_value(sp->name);
+    uint64_t h = series_hash(service, name, sp->kind, sp->status_code);
     if (m->nslots) {
         for (size_t j = h & (m->nslots - 1); m->slots[j]; j = (j + 1) & (m->nslots - 1))
-            if (series_is(&m->all[m->slots[j] - 1], h, service, sp->name, sp->kind, sp->status_code))
+            if (series_is(&m->all[m->slots[j] - 1], h, service, name, sp->kind, sp->status_code))
                 return &m->all[m->slots[j] - 1];
     }
     if (m->n >= m->max)
@@ -118,8 +147,8 @@ static series *find_series(ig_metrics *m, const ig_batch *b, const ig_batch_span
     }
     series *s = &m->all[m->n++];
     memset(s, 0, sizeof *s);
-    s->service = ig_xstrdup(service.s);
-    s->name = ig_xstrdup(sp->name.s);
+    s->service = keep_text(service);
+    s->name = keep_text(name);
     s->kind = sp->kind;
     s->status = sp->status_code;
     s->hash = h;

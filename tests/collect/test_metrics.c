@@ -109,6 +109,38 @@ static void labels_are_escaped(void **state)
     ig_batch_free(b);
 }
 
+/* names longer than 256 bytes are cut (at a character boundary) and share
+ * a series: a 4 MiB span name made every /metrics line 4 MiB */
+static void long_names_are_cut(void **state)
+{
+    (void)state;
+    char *a = malloc(1 << 20), *b = malloc(1 << 20);
+    memset(a, 'x', 255);
+    memcpy(a + 255, "\xc3\xa9", 2); /* a 2-byte character across the cut */
+    memset(a + 257, 'a', (1 << 20) - 258);
+    a[(1 << 20) - 1] = '\0';
+    memcpy(b, a, 1 << 20);
+    b[1000] = 'b';
+    PbSpan *spans[] = {h_span(1, 1, 0, a, T0, T0 + 1), h_span(1, 2, 0, b, T0, T0 + 1)};
+    ig_batch *bt = batch_of("svc", spans, 2);
+    ig_metrics *m = ig_metrics_new(10);
+    ig_metrics_observe(m, bt);
+    ig_strbuf out = IG_STRBUF_INIT;
+    ig_metrics_render(m, NULL, &out);
+    char want[512];
+    snprintf(want, sizeof want,
+             "ignis_span_duration_seconds_count{service_name=\"svc\",span_name=\"%.255s\",span_kind=\"SPAN_KIND_SERVER\","
+             "status_code=\"STATUS_CODE_UNSET\"}",
+             a);
+    assert_int_equal(metric(out.data, want), 2);
+    assert_true(out.len < 64 * 1024);
+    ig_sb_free(&out);
+    ig_metrics_free(m);
+    ig_batch_free(bt);
+    free(a);
+    free(b);
+}
+
 static void series_are_capped(void **state)
 {
     (void)state;
@@ -307,6 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(buckets_are_cumulative, teardown),
         cmocka_unit_test_teardown(labels_are_escaped, teardown),
+        cmocka_unit_test_teardown(long_names_are_cut, teardown),
         cmocka_unit_test_teardown(series_are_capped, teardown),
         cmocka_unit_test_teardown(counters_are_rendered, teardown),
         cmocka_unit_test_teardown(writer_commits_everything, teardown),
