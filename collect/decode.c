@@ -407,9 +407,20 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return false;
 }
 
+/* Nested messages (attributes, events, links, values) one span, scope or
+ * resource may hold: protobuf-c spends about 100 bytes on each, so a
+ * span of empty events ("5a 00" repeated, 2 bytes each) would otherwise
+ * decode to 50 times its size (a 14 KB gzip took 1.35 GB).  The SDKs'
+ * default limits are 128 attributes, events and links per span. */
+#define MAX_ELEMENTS (1u << 18)
+/* The shallow request's arrays may take this much beyond the body's size. */
+#define MAX_SHALLOW_BYTES (16u << 20)
+
 /* False when any-values nest deeper than IG_DECODE_MAX_DEPTH below this
- * message.  Malformed wire data is left for protobuf-c to report (true). */
-static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth)
+ * message, or when it holds more than MAX_ELEMENTS nested messages
+ * (counted in *elements).  Malformed wire data is left for protobuf-c to
+ * report (true). */
+static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth, size_t *elements)
 {
     if (k == M_ANY && ++depth > IG_DECODE_MAX_DEPTH)
         return false;
@@ -437,7 +448,7 @@ static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth)
             if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
                 return true;
             msg_kind child = child_kind(k, (uint32_t)(tag >> 3));
-            if (child != M_NONE && !nesting_ok(p, (size_t)n, child, depth))
+            if (child != M_NONE && (++*elements > MAX_ELEMENTS || !nesting_ok(p, (size_t)n, child, depth, elements)))
                 return false;
             p += n;
             break;
@@ -452,6 +463,63 @@ static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth)
 /* ---- protobuf requests ------------------------------------------------------------------------ */
 
 static const char too_deep[] = "attribute values nested deeper than 32 levels";
+static const char too_big[] = "more than 262144 attributes, events, links and values";
+
+/* NULL when the message at p passes nesting_ok, else why it does not. */
+static const char *wire_problem(const uint8_t *p, size_t len, msg_kind k)
+{
+    size_t elements = 0;
+    if (nesting_ok(p, len, k, 0, &elements))
+        return NULL;
+    return elements > MAX_ELEMENTS ? too_big : too_deep;
+}
+
+/* The length-delimited field `field` of the message at *p..end, one at a
+ * time: true with its bytes in *f, *n; false at the end (or on malformed
+ * wire data, which protobuf-c reports when it unpacks). */
+static bool next_field(const uint8_t **p, const uint8_t *end, uint32_t field, const uint8_t **f, uint64_t *n)
+{
+    while (*p < end) {
+        uint64_t tag, v;
+        if (!read_varint(p, end, &tag))
+            return false;
+        switch (tag & 7) {
+        case 0: if (!read_varint(p, end, &v)) return false; break;
+        case 1: if ((size_t)(end - *p) < 8) return false; *p += 8; break;
+        case 5: if ((size_t)(end - *p) < 4) return false; *p += 4; break;
+        case 2:
+            if (!read_varint(p, end, &v) || v > (uint64_t)(end - *p))
+                return false;
+            if ((tag >> 3) == field) {
+                *f = *p, *n = v, *p += v;
+                return true;
+            }
+            *p += v;
+            break;
+        default: return false;
+        }
+    }
+    return false;
+}
+
+/* The spans of a request counted on the wire, before anything is unpacked
+ * (stops counting past max): resource_spans (1) -> scope_spans (2) ->
+ * spans (2). */
+static size_t spans_on_wire(const uint8_t *body, size_t len, size_t max)
+{
+    size_t spans = 0;
+    const uint8_t *p = body, *end = body + len, *rs, *ss, *sp;
+    uint64_t rn, sn, pn;
+    while (spans <= max && next_field(&p, end, 1, &rs, &rn)) {
+        const uint8_t *q = rs, *qend = rs + rn;
+        while (spans <= max && next_field(&q, qend, 2, &ss, &sn)) {
+            const uint8_t *r = ss, *rend = ss + sn;
+            while (spans <= max && next_field(&r, rend, 2, &sp, &pn))
+                spans++;
+        }
+    }
+    return spans;
+}
 
 /* Counts every span of a scope as rejected for `why`. */
 static void reject_scope(decode_ctx *c, const ShallowScopeSpans *ss, const char *why)
@@ -465,8 +533,9 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
     c->st->spans += (uint32_t)ss->n_spans;
     PbScope *scope = NULL;
     if (ss->scope.len) {
-        if (!nesting_ok(ss->scope.data, ss->scope.len, M_SCOPE, 0)) {
-            reject_scope(c, ss, too_deep);
+        const char *why = wire_problem(ss->scope.data, ss->scope.len, M_SCOPE);
+        if (why) {
+            reject_scope(c, ss, why);
             return 0;
         }
         ig_arena_reset(&c->scratch);
@@ -477,8 +546,9 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
     uint32_t sc = ig_decode_add_scope(c, scope, ss->schema_url);
     for (size_t k = 0; k < ss->n_spans; k++) {
         const ProtobufCBinaryData *raw = &ss->spans[k];
-        if (!nesting_ok(raw->data, raw->len, M_SPAN, 0)) {
-            ig_decode_reject(c, too_deep);
+        const char *why = wire_problem(raw->data, raw->len, M_SPAN);
+        if (why) {
+            ig_decode_reject(c, why);
             continue;
         }
         ig_arena_reset(&c->scratch);
@@ -494,10 +564,11 @@ static int decode_resource_spans(decode_ctx *c, const ShallowResourceSpans *rs, 
 {
     PbResource *res = NULL;
     if (rs->resource.len) {
-        if (!nesting_ok(rs->resource.data, rs->resource.len, M_RESOURCE, 0)) {
+        const char *why = wire_problem(rs->resource.data, rs->resource.len, M_RESOURCE);
+        if (why) {
             for (size_t j = 0; j < rs->n_scope_spans; j++) {
                 c->st->spans += (uint32_t)rs->scope_spans[j]->n_spans;
-                reject_scope(c, rs->scope_spans[j], too_deep);
+                reject_scope(c, rs->scope_spans[j], why);
             }
             return 0;
         }
@@ -515,6 +586,15 @@ static int decode_resource_spans(decode_ctx *c, const ShallowResourceSpans *rs, 
 
 ig_batch *ig_decode_proto(const uint8_t *body, size_t len, ig_decode_stats *st, ig_err *err)
 {
+    /* each span costs 16 bytes of the shallow request and a batch slot
+     * before it is even looked at: 8M empty spans ("0a 00") in a 16 MB
+     * body took 400 MB */
+    size_t max_spans = (MAX_SHALLOW_BYTES + len) / 16, spans_seen = spans_on_wire(body, len, max_spans);
+    if (spans_seen > max_spans) {
+        memset(st, 0, sizeof *st);
+        ig_err_set(err, "ExportTraceServiceRequest: more than %zu spans in %zu bytes", max_spans, len);
+        return NULL;
+    }
     decode_ctx c;
     ig_decode_ctx_init(&c, st);
     ig_store_arena request = {0};
@@ -526,6 +606,8 @@ ig_batch *ig_decode_proto(const uint8_t *body, size_t len, ig_decode_stats *st, 
         for (size_t i = 0; i < req->n_resource_spans; i++)
             for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
                 spans += req->resource_spans[i]->scope_spans[j]->n_spans;
+        if (spans > len / 32 + 64) /* a real span is never under 32 bytes: grow past that only as spans are kept */
+            spans = len / 32 + 64;
         ig_batch_reserve(c.b, spans < UINT32_MAX ? (uint32_t)spans : 0, len + len / 4 + 4096);
     }
     for (size_t i = 0; req && rc == 0 && i < req->n_resource_spans; i++)

@@ -333,6 +333,67 @@ static void hostile_nesting_on_the_wire(void **state)
     ig_sb_free(&span);
 }
 
+/* A span of 300,000 empty events ("5a 00"): 600 KB on the wire, 30 MB
+ * once protobuf-c has unpacked it; refused on the wire (1.35 GB for
+ * 7M events before), the valid span next to it kept. */
+static void empty_events_are_counted_on_the_wire(void **state)
+{
+    (void)state;
+    ig_strbuf ev = IG_STRBUF_INIT;
+    for (int i = 0; i < 300000; i++)
+        ig_sb_append(&ev, "\x5a\x00", 2);
+    PbSpan *ok = h_span(1, 1, 0, "ok", T0, T0 + 1);
+    PbSpan *spans[] = {ok};
+    ig_strbuf req = IG_STRBUF_INIT;
+    /* the valid span, then the same span with the events appended */
+    ig_strbuf one = IG_STRBUF_INIT;
+    size_t n = opentelemetry__proto__trace__v1__span__get_packed_size(ok);
+    ig_sb_reserve(&one, n);
+    opentelemetry__proto__trace__v1__span__pack(ok, (uint8_t *)one.data);
+    one.len = n;
+    ig_strbuf big = IG_STRBUF_INIT;
+    ig_sb_append(&big, one.data, one.len);
+    ig_sb_append(&big, ev.data, ev.len);
+    wrap(&one, 2);
+    wrap(&big, 2);
+    ig_sb_append(&req, one.data, one.len);
+    ig_sb_append(&req, big.data, big.len);
+    wrap(&req, 2); /* ResourceSpans.scope_spans */
+    wrap(&req, 1); /* Request.resource_spans */
+    ig_decode_stats st;
+    ig_err err;
+    ig_batch *b = ig_decode_proto((const uint8_t *)req.data, req.len, &st, &err);
+    assert_non_null(b);
+    assert_int_equal(st.spans, 2);
+    assert_int_equal(st.rejected, 1);
+    assert_string_equal(st.reason, "more than 262144 attributes, events, links and values");
+    assert_int_equal(b->nspans, 1);
+    ig_batch_free(b);
+    (void)spans;
+    ig_sb_free(&ev);
+    ig_sb_free(&one);
+    ig_sb_free(&big);
+    ig_sb_free(&req);
+}
+
+/* 4M empty spans ("12 00") in 8 MB: the request is refused before the
+ * shallow unpack gives each a 16-byte slot and the batch a span (400 MB
+ * for 8M before). */
+static void empty_spans_are_counted_on_the_wire(void **state)
+{
+    (void)state;
+    ig_strbuf req = IG_STRBUF_INIT;
+    for (int i = 0; i < 4000000; i++)
+        ig_sb_append(&req, "\x12\x00", 2);
+    wrap(&req, 2);
+    wrap(&req, 1);
+    ig_decode_stats st;
+    ig_err err;
+    assert_null(ig_decode_proto((const uint8_t *)req.data, req.len, &st, &err));
+    assert_non_null(strstr(err.msg, "spans in 8000"));
+    ig_sb_free(&req);
+}
+
 /* ---- malformed bodies ---------------------------------------------------------------- */
 
 static void malformed_protobuf(void **state)
@@ -517,6 +578,8 @@ int main(void)
         cmocka_unit_test_teardown(long_attribute_value, teardown),
         cmocka_unit_test_teardown(nesting_limit, teardown),
         cmocka_unit_test_teardown(hostile_nesting_on_the_wire, teardown),
+        cmocka_unit_test_teardown(empty_events_are_counted_on_the_wire, teardown),
+        cmocka_unit_test_teardown(empty_spans_are_counted_on_the_wire, teardown),
         cmocka_unit_test_teardown(malformed_protobuf, teardown),
         cmocka_unit_test_teardown(malformed_json, teardown),
         cmocka_unit_test_teardown(json_fields, teardown),
