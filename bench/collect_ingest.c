@@ -16,8 +16,9 @@
  *     thread's); with RATE, requests arrive at RATE spans/s (senders
  *     slower than the writer, as live), otherwise as fast as the writer
  *     takes them.
- * Each request gets fresh trace ids before it is decoded, so every trace
- * is new as in the live collector.  Prints the minimum over REPS runs and the spread.
+ * Each request gets fresh trace ids and the current time before it is
+ * decoded, so every trace is new and starts after the ones before, as
+ * in the live collector.  Prints the minimum over REPS runs and the spread.
  *
  *   usage: collect_ingest [SPANS] [REPS] [RATE]   (default 200000 spans, 3 runs, unpaced)
  */
@@ -98,7 +99,7 @@ static double store_run(const char *dir, int rep, bench_request *reqs, long span
                 usleep((useconds_t)((at - now) * 1e6));
         }
         bench_request *q = &reqs[i % REQUESTS];
-        bench_request_new_traces(q, &rng); /* every trace is new, as live */
+        bench_request_new_traces(q, &rng, bench_now_ns()); /* new traces, in time order, as live */
         ig_batch *b = decode(q->body, q->len, m);
         while (ig_writer_submit(w, b) == IG_SUBMIT_FULL)
             usleep(1000);

@@ -9,7 +9,8 @@
  * spans in traces of 20, like a libignis service's batches, services
  * bench-a and bench-b alternating) and one curl handle, and posts them in
  * turn until it has sent its share of SPANS.  Before each post the body
- * gets new trace ids in place, so every trace the collector sees is new.
+ * gets new trace ids and the current time in place, so every trace the
+ * collector sees is new and starts after the ones before, as live.
  * A 429 or 503 is counted and the same body posted again after a pause of
  * RETRY_MS (the Retry-After of whole seconds would idle the benchmark);
  * any other answer stops the sender with an error.
@@ -89,7 +90,7 @@ static void *send_main(void *arg)
     uint64_t rng = 0xb5ad4eceda1ce2a9ull * (uint64_t)(s->index + 1);
     for (; s->sent < s->requests; s->sent++) {
         bench_request *q = &s->pool[s->sent % POOL];
-        bench_request_new_traces(q, &rng);
+        bench_request_new_traces(q, &rng, bench_now_ns());
         if (post(s, c, q) < 0)
             break;
     }
