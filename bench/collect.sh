@@ -17,8 +17,11 @@
 # receiver's peak RSS comes from /proc.  On 2 cores the load, the HTTP
 # threads and the writer share the CPUs; wall-clock figures depend on what
 # else runs (the load average is printed).  So the CPU per span is printed
-# too, and bench/collect_ingest then prints the collector's own CPU per
-# span by stage (decode, store) without load generator or network.
+# too, with the rate it allows on 2 idle cores (the smaller of: 2 cores
+# over the receiver's and the load's CPU per span; the writer thread, the
+# one stage that cannot be split, over its own), and bench/collect_ingest
+# then prints the collector's own CPU per span by stage (decode, store)
+# without load generator or network.
 # After the services' run a trace of 10,000 spans is added, then
 # bench/collect_read times what `ignis view` reads: the trace list, that
 # trace, the operations.
@@ -56,19 +59,23 @@ stop_collector() {
 stored() { curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^ignis_collect_spans_stored_total //p'; }
 # Prints the rate, the receiver's figures and the load's CPU (LOAD_CPU seconds).
 report() { # SPANS T0 T_SENT T1 LOAD_CPU LOAD_WHAT
-  local hwm threads refused cpu
+  local hwm threads refused cpu writer
   hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$cpid/status")
   threads=$(for t in /proc/$cpid/task/*; do awk -v n="$(cat "$t/comm")" '{printf "%s %.2f s, ", n, ($14 + $15) / 100}' "$t/stat"; done)
   refused=$(curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^ignis_collect_requests_total{code="429"} //p')
   cpu=$(awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$cpid/stat")
+  writer=$(for t in /proc/$cpid/task/*; do [ "$(cat "$t/comm")" = ig-writer ] && awk '{printf "%.2f", ($14 + $15) / 100}' "$t/stat"; done)
   awk -v n="$1" -v t0="$2" -v ts="$3" -v t1="$4" -v hwm="$hwm" -v cpu="$cpu" -v lcpu="$5" -v what="$6" \
-      -v refused="${refused:-0}" -v threads="${threads%, }" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+      -v refused="${refused:-0}" -v threads="${threads%, }" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v writer="${writer:-0}" 'BEGIN {
   printf "  %d spans stored in %.2f s = %.0f spans/s (load done after %.2f s; %d requests answered 429; load average %s)\n",
          n, t1 - t0, n / (t1 - t0), ts - t0, refused, load
   printf "  receiver: peak RSS %.1f MB, CPU %.2f s = %.2f us per span (HTTP threads + writer + checkpoints)\n",
          hwm / 1024, cpu, cpu * 1e6 / n
   printf "  receiver threads: %s\n", threads
-  printf "  load: CPU %.2f s = %.2f us per span (%s)\n", lcpu, lcpu * 1e6 / n, what }'
+  printf "  load: CPU %.2f s = %.2f us per span (%s)\n", lcpu, lcpu * 1e6 / n, what
+  both = 2 * n / (cpu + lcpu); alone = writer > 0 ? n / writer : both
+  printf "  CPU bound on 2 idle cores: %.0f spans/s (2 cores over receiver + load CPU per span; the writer thread alone %.0f spans/s)\n",
+         both < alone ? both : alone, alone }'
 }
 wait_stored() { until [ "$(stored)" -ge "$1" ]; do sleep 0.02; done; }
 
