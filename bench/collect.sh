@@ -61,10 +61,10 @@ stored() { curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^ignis_collect_
 report() { # SPANS T0 T_SENT T1 LOAD_CPU LOAD_WHAT
   local hwm threads refused cpu writer
   hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$cpid/status")
-  threads=$(for t in /proc/$cpid/task/*; do awk -v n="$(cat "$t/comm")" '{printf "%s %.2f s, ", n, ($14 + $15) / 100}' "$t/stat"; done)
+  threads=$(for t in /proc/$cpid/task/*; do awk -v n="$(cat "$t/comm")" '{printf "%s %.2f s, ", n, ($14 + $15) / 100}' "$t/stat"; done; true)
   refused=$(curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^ignis_collect_requests_total{code="429"} //p')
   cpu=$(awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$cpid/stat")
-  writer=$(for t in /proc/$cpid/task/*; do [ "$(cat "$t/comm")" = ig-writer ] && awk '{printf "%.2f", ($14 + $15) / 100}' "$t/stat"; done)
+  writer=$(for t in /proc/$cpid/task/*; do [ "$(cat "$t/comm")" = ig-writer ] && awk '{printf "%.2f", ($14 + $15) / 100}' "$t/stat"; done; true)
   awk -v n="$1" -v t0="$2" -v ts="$3" -v t1="$4" -v hwm="$hwm" -v cpu="$cpu" -v lcpu="$5" -v what="$6" \
       -v refused="${refused:-0}" -v threads="${threads%, }" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v writer="${writer:-0}" 'BEGIN {
   printf "  %d spans stored in %.2f s = %.0f spans/s (load done after %.2f s; %d requests answered 429; load average %s)\n",
@@ -90,6 +90,9 @@ t1=$(date +%s.%N)
 report "$total" "$t0" "$t_sent" "$t1" "$(awk '/^cpu/ {printf "%.2f", $2 + $3}' "$dir/send.time")" \
        "bench/collect_send: copies of encoded requests, new trace ids patched in"
 stop_collector
+# every copy carried new trace ids: 26 traces per request of 512 spans in traces of 20
+traces=$(sqlite3 "$dir/send.db" 'SELECT count(*) FROM traces')
+[ "$traces" -eq $((total / 512 * 26)) ] || { echo "collect.sh: $traces traces stored, not $((total / 512 * 26)): the sender repeated trace ids"; exit 1; }
 
 echo "== ignis collect: OTLP/HTTP protobuf from 2 libignis services into the store"
 start_collector "$dir/bench.db"
