@@ -23,6 +23,7 @@
  *   usage: collect_ingest [SPANS] [REPS] [RATE]   (default 200000 spans, 3 runs, unpaced)
  */
 #include <malloc.h>
+#include <sqlite3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
     }
     mallopt(M_MMAP_THRESHOLD, 64 << 20); /* as the collector (collect/main.c) */
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     static bench_request reqs[REQUESTS];
     for (int i = 0; i < REQUESTS; i++)
         bench_request_build(&reqs[i], i, "bench-a");
