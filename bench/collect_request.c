@@ -167,7 +167,7 @@ void bench_request_build(bench_request *r, int number, const char *service)
     scope.name = "emit";
     scope.version = "1.0";
     Span *spans[BENCH_PER_REQUEST];
-    static uint8_t ids[BENCH_PER_REQUEST][32];
+    uint8_t ids[BENCH_PER_REQUEST][32];
     uint64_t t = 1796177472509383486ull + (uint64_t)number * 100000000ull;
     for (int i = 0; i < BENCH_PER_REQUEST; i++) {
         int k = i % BENCH_PER_TRACE;
