@@ -4,10 +4,9 @@
  * in each of its stages, measured in CPU time (not wall time), so the
  * figure holds on a machine shared with other work.
  *
- * Requests are built once like libignis's (tests/collect/emit): one
+ * Requests are built once like libignis's (bench/collect_request.c: one
  * resource with the SDK's attributes, one scope, 512 spans per request in
- * traces of 20 (a SERVER root and CLIENT/INTERNAL children with five
- * attributes).  Then, for SPANS spans:
+ * traces of 20).  Then, for SPANS spans:
  *   - decode: ig_decode_proto and ig_metrics_observe, the HTTP thread's
  *     work per request (its CPU time, this thread);
  *   - store: the batches go through the real writer thread (collect/
@@ -17,146 +16,34 @@
  *     thread's); with RATE, requests arrive at RATE spans/s (senders
  *     slower than the writer, as live), otherwise as fast as the writer
  *     takes them.
- * Each batch gets fresh trace ids, so every trace is new as in the live
- * collector.  Prints the minimum over REPS runs and the spread.
+ * Each request gets fresh trace ids and the current time before it is
+ * decoded, so every trace is new and starts after the ones before, as
+ * in the live collector.  Prints the minimum over REPS runs and the spread.
  *
  *   usage: collect_ingest [SPANS] [REPS] [RATE]   (default 200000 spans, 3 runs, unpaced)
  */
 #include <malloc.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/collect_request.h"
 #include "collect/decode.h"
 #include "collect/metrics.h"
 #include "collect/store.h"
 #include "collect/writer.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
-enum { PER_REQUEST = 512, PER_TRACE = 20, REQUESTS = 16 };
-
-typedef Opentelemetry__Proto__Common__V1__KeyValue KV;
-typedef Opentelemetry__Proto__Common__V1__AnyValue AV;
-
-static KV *kv_str(const char *k, const char *v)
-{
-    KV *kv = calloc(1, sizeof *kv);
-    AV *av = calloc(1, sizeof *av);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(av);
-    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    av->string_value = strdup(v);
-    kv->key = strdup(k);
-    kv->value = av;
-    return kv;
-}
-
-static KV *kv_int(const char *k, int64_t v)
-{
-    KV *kv = kv_str(k, "");
-    free(kv->value->string_value);
-    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-    kv->value->int_value = v;
-    return kv;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static void random_bytes(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        p[i] = (uint8_t)(rng >> 56) | (i == 0); /* never all zero */
-    }
-}
-
-/* One ExportTraceServiceRequest of PER_REQUEST spans, packed. */
-static uint8_t *make_request(int number, size_t *len)
-{
-    Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    KV *rattrs[] = {kv_str("telemetry.sdk.name", "ignis"), kv_str("telemetry.sdk.language", "c"),
-                    kv_str("telemetry.sdk.version", "0.1.0"), kv_int("process.pid", 12718),
-                    kv_str("process.executable.name", "emit"), kv_str("host.name", "vm"),
-                    kv_str("service.name", "bench-a")};
-    res.attributes = rattrs;
-    res.n_attributes = sizeof rattrs / sizeof rattrs[0];
-    Opentelemetry__Proto__Common__V1__InstrumentationScope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-    scope.name = "emit";
-    scope.version = "1.0";
-    static const char *const routes[] = {"GET /api/users", "GET /api/orders", "POST /api/items", "GET /health"};
-    Opentelemetry__Proto__Trace__V1__Span *spans[PER_REQUEST], **sp = spans;
-    uint8_t ids[PER_REQUEST][32];
-    uint64_t t = 1796177472509383486ull + (uint64_t)number * 100000000ull;
-    for (int i = 0; i < PER_REQUEST; i++) {
-        Opentelemetry__Proto__Trace__V1__Span *s = sp[i] = calloc(1, sizeof *s);
-        opentelemetry__proto__trace__v1__span__init(s);
-        int k = i % PER_TRACE;
-        random_bytes(ids[i], 32);
-        if (k)
-            memcpy(ids[i], ids[i - k], 16); /* same trace as its root */
-        s->trace_id = (ProtobufCBinaryData){16, ids[i]};
-        s->span_id = (ProtobufCBinaryData){8, ids[i] + 16};
-        if (k)
-            s->parent_span_id = (ProtobufCBinaryData){8, ids[i - k] + 16};
-        s->name = (char *)(k ? (k % 2 ? "SELECT users" : "render") : routes[(i / PER_TRACE) % 4]);
-        s->kind = k ? (k % 2 ? 3 : 1) : 2;
-        s->start_time_unix_nano = t + (uint64_t)i * 1000;
-        s->end_time_unix_nano = s->start_time_unix_nano + 300 + (uint64_t)k * 17;
-        s->flags = 257;
-        KV *a[5] = {kv_int("thread.id", 12718), kv_str("thread.name", "emit")};
-        if (k) {
-            a[2] = kv_str("db.system", "sqlite");
-            a[3] = kv_int("rows", k);
-            a[4] = kv_str("peer.service", "db");
-        } else {
-            a[2] = kv_str("http.request.method", "GET");
-            a[3] = kv_int("http.response.status_code", 200);
-            a[4] = kv_int("trace.number", i / PER_TRACE);
-        }
-        s->attributes = malloc(sizeof a);
-        memcpy(s->attributes, a, sizeof a);
-        s->n_attributes = 5;
-    }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.scope = &scope;
-    ss.spans = spans;
-    ss.n_spans = PER_REQUEST;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.resource = &res;
-    rs.scope_spans = &ssp;
-    rs.n_scope_spans = 1;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.resource_spans = &rsp;
-    req.n_resource_spans = 1;
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
-    uint8_t *buf = malloc(*len);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf);
-    /* the messages leak on purpose: built once, the process exits soon */
-    return buf;
-}
+enum { PER_REQUEST = BENCH_PER_REQUEST, REQUESTS = 16 };
 
 static double cpu_s(clockid_t clock)
 {
     struct timespec ts;
     clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Gives every trace of the batch new ids (spans of a trace stay together). */
-static void fresh_traces(ig_batch *b)
-{
-    uint8_t id[16];
-    for (uint32_t i = 0; i < b->nspans; i++) {
-        if (i % PER_TRACE == 0)
-            random_bytes(id, 16);
-        memcpy(b->spans[i].trace_id, id, 16);
-    }
 }
 
 static ig_batch *decode(const uint8_t *body, size_t len, ig_metrics *m)
@@ -172,11 +59,11 @@ static ig_batch *decode(const uint8_t *body, size_t len, ig_metrics *m)
     return b;
 }
 
-static double decode_run(uint8_t **bodies, size_t *lens, long spans, ig_metrics *m)
+static double decode_run(bench_request *reqs, long spans, ig_metrics *m)
 {
     double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     for (long n = 0, i = 0; n < spans; n += PER_REQUEST, i++)
-        ig_batch_free(decode(bodies[i % REQUESTS], lens[i % REQUESTS], m));
+        ig_batch_free(decode(reqs[i % REQUESTS].body, reqs[i % REQUESTS].len, m));
     return cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
 
@@ -186,7 +73,7 @@ static double wall_s(void)
     return cpu_s(CLOCK_MONOTONIC);
 }
 
-static double store_run(const char *dir, int rep, uint8_t **bodies, size_t *lens, long spans, long rate, ig_metrics *m)
+static double store_run(const char *dir, int rep, bench_request *reqs, long spans, long rate, ig_metrics *m)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/ingest%d.db", dir, rep);
@@ -205,14 +92,16 @@ static double store_run(const char *dir, int rep, uint8_t **bodies, size_t *lens
         exit(1);
     }
     double start = wall_s();
+    uint64_t rng = 0x5eed0000u + (uint64_t)rep;
     for (long n = 0, i = 0; n < spans; n += PER_REQUEST, i++) {
         if (rate) { /* requests arrive at `rate` spans/s, as from senders slower than the writer */
             double at = start + (double)n / (double)rate, now = wall_s();
             if (at > now)
                 usleep((useconds_t)((at - now) * 1e6));
         }
-        ig_batch *b = decode(bodies[i % REQUESTS], lens[i % REQUESTS], m);
-        fresh_traces(b);
+        bench_request *q = &reqs[i % REQUESTS];
+        bench_request_new_traces(q, &rng, bench_now_ns()); /* new traces, in time order, as live */
+        ig_batch *b = decode(q->body, q->len, m);
         while (ig_writer_submit(w, b) == IG_SUBMIT_FULL)
             usleep(1000);
     }
@@ -253,10 +142,10 @@ int main(int argc, char **argv)
     }
     mallopt(M_MMAP_THRESHOLD, 64 << 20); /* as the collector (collect/main.c) */
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    uint8_t *bodies[REQUESTS];
-    size_t lens[REQUESTS];
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    static bench_request reqs[REQUESTS];
     for (int i = 0; i < REQUESTS; i++)
-        bodies[i] = make_request(i, &lens[i]);
+        bench_request_build(&reqs[i], i, "bench-a");
     const char *tmp = getenv("TMPDIR");
     char dir[4096];
     if (snprintf(dir, sizeof dir, "%s/collect_ingest.XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)sizeof dir - 64) {
@@ -270,11 +159,11 @@ int main(int argc, char **argv)
     ig_metrics *m = ig_metrics_new(10000);
     double dec[20], sto[20];
     for (int r = 0; r < reps; r++) {
-        dec[r] = decode_run(bodies, lens, spans, m);
-        sto[r] = store_run(dir, r, bodies, lens, spans, rate, m);
+        dec[r] = decode_run(reqs, spans, m);
+        sto[r] = store_run(dir, r, reqs, spans, rate, m);
     }
     rmdir(dir);
-    printf("== ignis collect, CPU per span by stage (%ld spans of %zu-byte requests, %d per request)\n", spans, lens[0],
+    printf("== ignis collect, CPU per span by stage (%ld spans of %zu-byte requests, %d per request)\n", spans, reqs[0].len,
            PER_REQUEST);
     report("decode + metrics (an HTTP thread):", dec, reps, spans);
     char what[80];

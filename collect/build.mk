@@ -57,6 +57,15 @@ BENCH_SCRIPTS += bench/collect.sh
 # The collector's CPU per span by stage, without the network (links the
 # collector's archive for its writer thread).
 BENCH_BINS += bench/collect_ingest
-$(B)/bench/collect_ingest: bench/collect_ingest.c $(COLLECT_A) $(B)/libignis-internal.a
+# Both build their requests with bench/collect_request.c.
+$(B)/bench/collect_ingest: bench/collect_ingest.c bench/collect_request.c $(COLLECT_A) $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,$(COLLECT_PKGS)) -MMD -MP -o $@ $< $(COLLECT_A) $(INTERNAL_A) $(LDSAN) $(TEST_LDLIBS)
+	$(CC) $(CFLAGS) $(call pkg_cflags,$(COLLECT_PKGS)) -MMD -MP -o $@ $< bench/collect_request.c $(COLLECT_A) $(INTERNAL_A) \
+	    $(LDSAN) $(TEST_LDLIBS)
+
+# The load generator of the ingest figure: pre-encoded requests over
+# libcurl keep-alive connections (bench/collect_send.c).
+BENCH_BINS += bench/collect_send
+$(B)/bench/collect_send: bench/collect_send.c bench/collect_request.c $(B)/libignis-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,libcurl) -MMD -MP -o $@ $< bench/collect_request.c $(INTERNAL_A) $(LDSAN) $(TEST_LDLIBS)

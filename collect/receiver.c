@@ -17,14 +17,26 @@
  * the CPUs are short, the one writer thread, the pipeline's narrowest
  * point, runs first and drains the queue, so senders are slowed by later
  * answers more often than turned away with 429.
+ *
+ * The receiver accepts connections itself, on a thread of its own
+ * (ig-accept), and hands each to the daemon with MHD_add_connection,
+ * which deals them out over the HTTP threads in turn (by descriptor).
+ * Left to accept, libmicrohttpd's first idle thread takes every
+ * connection that is waiting: senders that connect at once (services
+ * starting together, a load generator) all landed on one thread, and the
+ * other idled while it decoded everything.
  */
 #include "collect/receiver.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +59,13 @@ struct ig_receiver {
     struct MHD_Daemon *d;
     int port;
     _Atomic uint64_t inflight;  /* body bytes held by requests in progress */
+    int listen_fd;
+    int wake[2];                /* a byte in wake[1] stops the acceptor */
+    pthread_t acceptor;
 };
 
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_UNAVAILABLE = 14 };
-enum { HTTP_NICE = 5 };
+enum { HTTP_NICE = 5, ACCEPT_BACKOFF_MS = 100 };
 
 /* One request in progress. */
 typedef struct request {
@@ -399,30 +414,101 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen
     return 0;
 }
 
+/* A listening socket on sa, or -1. */
+static int listen_on(const struct sockaddr_storage *sa, socklen_t salen)
+{
+    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (sa->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind(fd, (const struct sockaddr *)sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int bound_port(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return 0;
+    return ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port : ((struct sockaddr_in *)&sa)->sin_port);
+}
+
+/* Waits until the listening socket has a connection (true) or the
+ * receiver stops (false); with only_wake, just waits timeout_ms for stop. */
+static bool wait_for_connection(ig_receiver *r, bool only_wake, int timeout_ms)
+{
+    struct pollfd p[2] = {{.fd = r->wake[0], .events = POLLIN}, {.fd = r->listen_fd, .events = POLLIN}};
+    for (;;) {
+        int n = poll(p, only_wake ? 1 : 2, only_wake ? timeout_ms : -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (p[0].revents)
+            return false;
+        return true; /* a connection, a timeout, or a poll error (accept tells) */
+    }
+}
+
+/* The acceptor thread: every connection goes to the daemon, which picks
+ * its HTTP thread.  Out of descriptors or memory, it pauses rather than
+ * spinning on the connection it cannot take. */
+static void *accept_main(void *arg)
+{
+    ig_receiver *r = arg;
+    pthread_setname_np(pthread_self(), "ig-accept"); /* in top -H and /proc */
+    while (wait_for_connection(r, false, 0)) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        int fd = accept4(r->listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            MHD_add_connection(r->d, fd, (const struct sockaddr *)&sa, len); /* closes fd when it fails */
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            if (!wait_for_connection(r, true, ACCEPT_BACKOFF_MS))
+                break;
+        }
+    }
+    return NULL;
+}
+
 ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
 {
     struct sockaddr_storage sa;
-    socklen_t salen;
+    socklen_t salen = 0;
     if (parse_listen(cfg->listen, &sa, &salen, err) < 0)
         return NULL;
     ig_receiver *r = ig_xcalloc(1, sizeof *r);
     r->cfg = *cfg;
     if (!r->cfg.threads)
         r->cfg.threads = 2;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
-    if (sa.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, 1024u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
-                            MHD_OPTION_END);
-    if (!r->d) {
-        ig_err_set(err, "--listen %s: cannot listen there (in use, or not an address of this host)", cfg->listen);
+    r->wake[0] = r->wake[1] = -1;
+    if ((r->listen_fd = listen_on(&sa, salen)) < 0) {
+        ig_err_set(err, "--listen %s: cannot listen there (%s)", cfg->listen, strerror(errno));
         free(r);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
-    r->port = info ? info->port : 0;
+    r->port = bound_port(r->listen_fd);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+    r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads,
+                            MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_END);
+    if (!r->d || pipe2(r->wake, O_CLOEXEC) < 0 || pthread_create(&r->acceptor, NULL, accept_main, r) != 0) {
+        ig_err_set(err, "--listen %s: cannot start the HTTP threads", cfg->listen);
+        if (r->d)
+            MHD_stop_daemon(r->d);
+        if (r->wake[0] >= 0) {
+            close(r->wake[0]);
+            close(r->wake[1]);
+        }
+        close(r->listen_fd);
+        free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -435,6 +521,12 @@ void ig_receiver_stop(ig_receiver *r)
 {
     if (!r)
         return;
+    while (write(r->wake[1], "x", 1) < 0 && errno == EINTR)
+        ;
+    pthread_join(r->acceptor, NULL);
+    close(r->listen_fd); /* no new connections; those open finish below */
     MHD_stop_daemon(r->d);
+    close(r->wake[0]);
+    close(r->wake[1]);
     free(r);
 }

@@ -48,6 +48,14 @@ expect "unknown option" 2 "--frobnicate: unknown option" "" --db "$dir/x.db" --f
 timeout 30 "$IGNIS" collect --listen 999.1.1.1:80 --db "$dir/y.db" >"$dir/out" 2>"$dir/err"
 [ $? = 1 ] && grep -q -- '--listen 999.1.1.1:80' "$dir/err" || fail "bad --listen: $(cat "$dir/err")"
 echo "ok   bad --listen: $(cat "$dir/err")"
+DB=$dir/listen.db
+start_collect # the receiver binds its socket itself: a port in use is one line naming --listen
+timeout 30 "$IGNIS" collect --listen "127.0.0.1:$PORT" --db "$dir/z.db" >"$dir/out" 2>"$dir/err"
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$dir/err")" = 1 ] && grep -q -- "--listen 127.0.0.1:$PORT: cannot listen there (Address already in use)" "$dir/err" ||
+  fail "--listen on a port in use: exit $rc: $(cat "$dir/err")"
+stop_collect
+echo "ok   --listen on a port in use: $(cat "$dir/err")"
 
 # a fresh store in a directory that does not exist yet
 DB=$dir/new/dir/traces.db
