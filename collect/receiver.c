@@ -417,7 +417,9 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen
 /* A listening socket on sa, or -1. */
 static int listen_on(const struct sockaddr_storage *sa, socklen_t salen)
 {
-    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: a connection reset between poll and accept must not
+     * leave the acceptor blocked in accept, where stop cannot wake it */
+    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -1;
     int on = 1;
