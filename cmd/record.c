@@ -27,6 +27,7 @@
 #include "cmd/stop.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -408,6 +409,33 @@ static int take_option(record_args *a, int id, const char *arg)
     return 0;
 }
 
+/* --spans SRC is read when the recording ends (the traced program or a
+ * collector may still be writing it), so only what can never be read is
+ * refused up front: a directory, a device, a FIFO.  One that does not
+ * exist yet gets a note. */
+static bool spans_source_refused(const char *cmd, const char *src, bool quiet)
+{
+    struct stat st;
+    if (!strcmp(src, "-")) {
+        cmd_error(cmd, "--spans -: the spans are read when the recording ends; give a file or a store");
+        return true;
+    }
+    if (stat(src, &st) != 0) {
+        if (errno != ENOENT) {
+            cmd_error(cmd, "--spans %s: %s", src, strerror(errno));
+            return true;
+        }
+        if (!quiet)
+            fprintf(stderr, "ignis %s: --spans %s: does not exist yet; it is read when the recording ends\n", cmd, src);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cmd_error(cmd, "--spans %s: not a regular file (a trace store or an OTLP/JSON file)", src);
+        return true;
+    }
+    return false;
+}
+
 /* The options that make sense together.  -1, or the exit status. */
 static int check_args(record_args *a)
 {
@@ -423,6 +451,8 @@ static int check_args(record_args *a)
         return cmd_error(cmd, "%s: -p/--tid and a command are mutually exclusive", a->o.argv[0]), 2;
     if (a->spans && a->every > 0)
         return cmd_error(cmd, "--spans: not with --every (join each profile with ignis convert --join-spans)"), 2;
+    if (a->spans && spans_source_refused(cmd, a->spans, a->quiet))
+        return 2;
     if (a->o.off_cpu && a->o.wall)
         return cmd_error(cmd, "--off-cpu and --wall: choose one (--wall includes the off-CPU time)"), 2;
     if (!a->output)
@@ -689,7 +719,9 @@ int record_main(const char *cmd, int argc, char **argv)
         }
     } else {
         ignis_profile *p = ig_recorder_take_profile(r);
-        if (a.spans && cmd_join_spans(cmd, a.spans, &p) != 0)
+        if (a.spans && !ignis_profile_num_samples(p))
+            fprintf(stderr, "ignis %s: --spans: no samples to join with %s\n", cmd, a.spans);
+        else if (a.spans && cmd_join_spans(cmd, a.spans, &p) != 0)
             fprintf(stderr, "ignis %s: --spans: the profile keeps its tid and time_ns labels: join it later "
                             "with `ignis convert %s --spans SRC --join-spans -o OUT`\n", cmd, a.output);
         written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;

@@ -62,4 +62,13 @@ run la report "$T/later.pb.gz" --span-name span-b --focus '^work_b$'
 [ "$RC" -eq 0 ] || fail "the later join labelled no work_b sample span-b: $(cat "$T/la.err")"
 "$IGNIS" record --spans x.jsonl --every 1s -o "$T/dir/" -- true >"$T/ev.out" 2>"$T/ev.err"
 [ $? -eq 2 ] || fail "--spans with --every: $(cat "$T/ev.err")"
+# what can never be read is refused before recording; a file that does
+# not exist yet (the traced program writes it) gets a note; no samples, no join
+"$IGNIS" record --spans "$T" -o "$T/d.pb.gz" -- true >/dev/null 2>"$T/dir.err"
+[ $? -eq 2 ] && grep -q "^ignis record: --spans $T: not a regular file" "$T/dir.err" && [ ! -e "$T/d.pb.gz" ] ||
+  fail "--spans DIR: $(cat "$T/dir.err")"
+"$IGNIS" record --spans "$T/later.jsonl" -o "$T/n.pb.gz" -- true >/dev/null 2>"$T/new.err"
+[ $? -eq 0 ] && grep -q "^ignis record: --spans $T/later.jsonl: does not exist yet" "$T/new.err" &&
+  grep -q "^ignis record: --spans: no samples to join" "$T/new.err" && ! grep -q join-spans "$T/new.err" ||
+  fail "--spans NEW: $(cat "$T/new.err")"
 finish
