@@ -199,8 +199,9 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, struct ignis_profile **p, st
 /* Joins the samples of *p that no span labels with the spans of src (a
  * store or OTLP-JSON file) that carry thread.id, by thread and time
  * (profile/spans.h); replaces *p and prints one line of what it did.
+ * `what` names the option the lines are about ("--spans").
  * Returns 0, or 1 after printing why not (*p then unchanged). */
-int cmd_join_spans(const char *cmd, const char *src, struct ignis_profile **p);
+int cmd_join_spans(const char *cmd, const char *what, const char *src, struct ignis_profile **p);
 void cmd_common_free(cmd_common *c);
 
 /* Help text of the shared options, to embed in a command's usage. */

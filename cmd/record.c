@@ -721,7 +721,7 @@ int record_main(const char *cmd, int argc, char **argv)
         ignis_profile *p = ig_recorder_take_profile(r);
         if (a.spans && !ignis_profile_num_samples(p))
             fprintf(stderr, "ignis %s: --spans: no samples to join with %s\n", cmd, a.spans);
-        else if (a.spans && cmd_join_spans(cmd, a.spans, &p) != 0)
+        else if (a.spans && cmd_join_spans(cmd, "--spans", a.spans, &p) != 0)
             fprintf(stderr, "ignis %s: --spans: the profile keeps its tid and time_ns labels: join it later "
                             "with `ignis convert %s --spans SRC --join-spans -o OUT`\n", cmd, a.output);
         written = ig_profile_save_to(p, &out, a.output, NULL, NULL, &err) == 0;

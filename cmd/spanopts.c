@@ -169,7 +169,7 @@ int cmd_apply_spans(const char *cmd, cmd_common *c, ignis_profile **p, ignis_pro
         return cmd_usage_error(cmd, "--threshold", "only with --slow-vs-fast");
     if (c->join_spans && !c->spans_src)
         return cmd_usage_error(cmd, "--join-spans", "needs --spans STORE|FILE.jsonl, the spans to join with");
-    if (c->join_spans && cmd_join_spans(cmd, c->spans_src, p) != 0)
+    if (c->join_spans && cmd_join_spans(cmd, "--spans", c->spans_src, p) != 0)
         return 1;
     if (!selecting && !c->slow_vs_fast) {
         if (c->spans_src && !c->join_spans)
@@ -237,7 +237,7 @@ static int thread_spans(const char *src, uint64_t first, uint64_t last, ig_threa
     return rc;
 }
 
-int cmd_join_spans(const char *cmd, const char *src, ignis_profile **p)
+int cmd_join_spans(const char *cmd, const char *what, const char *src, ignis_profile **p)
 {
     ig_err err;
     uint64_t first, last;
@@ -254,14 +254,14 @@ int cmd_join_spans(const char *cmd, const char *src, ignis_profile **p)
     uint64_t skipped = spans.without_thread;
     ig_thread_spans_free(&spans);
     if (!q) {
-        cmd_error(cmd, "--spans: %s", err.msg);
+        cmd_error(cmd, "%s: %s", what, err.msg);
         return 1;
     }
     fprintf(stderr,
-            "ignis %s: --spans: %" PRIu64 " of %" PRIu64 " samples joined to their thread's span by time; %" PRIu64
+            "ignis %s: %s: %" PRIu64 " of %" PRIu64 " samples joined to their thread's span by time; %" PRIu64
             " labelled already (kept), %" PRIu64 " in no span, %" PRIu64 " without tid or time; %" PRIu64
             " spans without thread.id skipped\n",
-            cmd, st.joined, st.samples, st.had_span, st.outside, st.no_time, skipped);
+            cmd, what, st.joined, st.samples, st.had_span, st.outside, st.no_time, skipped);
     ignis_profile_free(*p);
     *p = q;
     return 0;

@@ -477,10 +477,10 @@ static int view_traces(const struct view_opts *o, const char *path, int kind)
     if (o->profile && !(prof = cmd_load_profile("view", o->profile, NULL)))
         return 1;
     uint64_t first, last;
-    if (prof && ig_span_time_range(prof, &first, &last) && cmd_join_spans("view", path, &prof) != 0) {
-        ignis_profile_free(prof);
-        return 1;
-    }
+    /* a join that finds nothing leaves the profile as it was: its samples
+     * that libignis labelled still open with F */
+    if (prof && ig_span_time_range(prof, &first, &last) && cmd_join_spans("view", "--profile", path, &prof) != 0)
+        fprintf(stderr, "ignis view: --profile %s: shown with the span labels it has\n", o->profile);
     ig_store *s = open_traces(path, kind, o->collect, &err);
     if (!s) {
         cmd_error("view", "%s", err.msg);

@@ -110,6 +110,14 @@ if [ -x "$JOIN" ]; then
   expect jn "db_work"
   keys jn q; expect jn "4 traces, 5 spans"
   keys jn q; expect jn "exited rc=0"
+  # traces with no thread.id: the join finds nothing, the viewer opens
+  # anyway (it refused to, naming --spans, an option not given)
+  printf '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0000000000000000000000000000c001","spanId":"000000000000a001","name":"a","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000100000000"}]}]}]}\n' >$tmp/join/nothread.jsonl
+  start nj 140 30 "$tmp/join/nothread.jsonl --profile $tmp/join/join.pb.gz 2>$tmp/nj.err"
+  expect nj "1 trace, 1 span"
+  keys nj q; expect nj "exited rc=0"
+  check "a join that finds nothing is a note: $(cat $tmp/nj.err)" grep -q "^ignis view: --profile .*: shown with the span labels it has" $tmp/nj.err
+  check "the note names --profile, not --spans: $(cat $tmp/nj.err)" test -z "$(grep -e '--spans' $tmp/nj.err)"
 fi
 
 # ---- bad input -------------------------------------------------------------------------------------
