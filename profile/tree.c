@@ -430,14 +430,15 @@ static const unit_def *unit_named(const char *s, size_t len)
     return NULL;
 }
 
-/* Parses "12", "1.5kb", "10ms" (all of [s, end)) into a value in base
+/* Parses "12", "-3", "1.5kb", "10ms" (all of [s, end)) into a value in base
  * units and its unit kind.  Returns 0, or -1 if it is not a quantity. */
 static int parse_quantity(const char *s, const char *end, double *v, int *kind)
 {
-    const char *q = s;
+    const char *digits = s < end && *s == '-' ? s + 1 : s; /* pprof's bounds may be negative */
+    const char *q = digits;
     while (q < end && (isdigit((unsigned char)*q) || *q == '.'))
         q++;
-    if (q == s || !isdigit((unsigned char)*s))
+    if (q == digits || !isdigit((unsigned char)*digits))
         return -1;
     char num[64];
     if ((size_t)(q - s) >= sizeof num)

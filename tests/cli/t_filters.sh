@@ -49,6 +49,9 @@ has prune "10ms 100% 100% 10ms 100% run"
 # ---- label filters -------------------------------------------------------------------------
 run tid report "$T/threads.perf" --tagfocus tid=101:102
 has tid "Kept by filters: 9ms, 90.00% of 10ms total"
+run tidneg report "$T/threads.perf" --tagfocus tid=-1:101 # a negative bound is a number, as in pprof
+run tidopen report "$T/threads.perf" --tagfocus tid=:101
+[ "$RC" -eq 0 ] && [ "$(grep -v tagfocus= "$T/tidneg.out")" = "$(grep -v tagfocus= "$T/tidopen.out")" ] || fail "--tagfocus tid=-1:101 is not tid=:101: $(cat "$T/tidneg.err")"
 run tidx report "$T/threads.perf" --tagignore tid=101
 has tidx "Kept by filters: 4ms, 40.00% of 10ms total"
 run tname report "$T/threads.perf" --tagfocus 'thread_name=^worker' --tagfocus tid=:101
