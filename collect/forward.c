@@ -10,6 +10,7 @@
  */
 #include "collect/forward.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,13 @@ static char *forward_url(const char *url, ig_err *err)
     const char *rest = !strncasecmp(url, "http://", 7) ? url + 7 : !strncasecmp(url, "https://", 8) ? url + 8 : NULL;
     if (!rest || !*rest || *rest == '/') {
         ig_err_set(err, "--forward: '%s' is not an http:// or https:// URL", url);
+        return NULL;
+    }
+    CURLU *u = curl_url();
+    CURLUcode rc = u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK) { /* e.g. "http://[::1": refused now, not at the first send */
+        ig_err_set(err, "--forward: '%s' is not a valid URL (%s)", url, curl_url_strerror(rc));
         return NULL;
     }
     const char *path = strchr(rest, '/');

@@ -44,6 +44,7 @@ expect "bad --retain" 2 "--retain: invalid value 'soon'" "" --db "$dir/x.db" --r
 expect "bad --max-body" 2 "--max-body: invalid value '12'" "" --db "$dir/x.db" --max-body 12
 expect "too big --max-body" 2 "--max-body: invalid value '1G'" "" --db "$dir/x.db" --max-body 1G
 expect "bad --forward" 1 "--forward: 'ftp://x' is not an http:// or https:// URL" "" --db "$dir/x.db" --forward ftp://x
+expect "bad --forward URL" 1 "--forward: 'http://[::1' is not a valid URL (Bad IPv6 address)" "" --db "$dir/x.db" --forward 'http://[::1'
 expect "unknown option" 2 "--frobnicate: unknown option" "" --db "$dir/x.db" --frobnicate
 timeout 30 "$IGNIS" collect --listen 999.1.1.1:80 --db "$dir/y.db" >"$dir/out" 2>"$dir/err"
 [ $? = 1 ] && grep -q -- '--listen 999.1.1.1:80' "$dir/err" || fail "bad --listen: $(cat "$dir/err")"
