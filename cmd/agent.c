@@ -47,12 +47,14 @@ int agent_parse_every(const char *s, double *secs)
     return 0;
 }
 
-int agent_prepare_dir(const char *dir, ig_err *err)
+int agent_prepare_dir(const char *dir, bool *created, ig_err *err)
 {
     struct stat sb;
+    *created = false;
     if (stat(dir, &sb) != 0) {
         if (errno != ENOENT || mkdir(dir, 0755) != 0)
             return ig_err_set(err, "-o %s: %s", dir, strerror(errno));
+        *created = true;
         if (stat(dir, &sb) != 0)
             return ig_err_set(err, "-o %s: %s", dir, strerror(errno));
     }

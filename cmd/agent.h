@@ -19,7 +19,7 @@ int agent_parse_every(const char *s, double *secs);
 
 /* Makes sure dir is a writable folder (created, mode 0755 less the umask,
  * when missing; its parent must exist).  0, or -1 with err set. */
-int agent_prepare_dir(const char *dir, ig_err *err);
+int agent_prepare_dir(const char *dir, bool *created, ig_err *err);
 
 /* Takes the profile the recorder collected since the previous interval
  * and writes it to DIR/ignis-YYYYmmddTHHMMSSZ-SEQ.pb.gz (its start time,

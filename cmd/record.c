@@ -644,7 +644,8 @@ int record_main(const char *cmd, int argc, char **argv)
     catch_stops(&stops, true); /* a signal while attaching stops at once after it */
     ig_err err;
     ig_ofile out; /* created before sampling: a bad -o must not cost the run */
-    if (a.every > 0 ? agent_prepare_dir(a.output, &err) != 0 : !ig_ofile_open(&out, a.output, &err)) {
+    bool made_dir = false; /* --every: removed again (if still empty) when the recording cannot start */
+    if (a.every > 0 ? agent_prepare_dir(a.output, &made_dir, &err) != 0 : !ig_ofile_open(&out, a.output, &err)) {
         cmd_error(cmd, "%s", err.msg);
         record_args_free(&a);
         return a.o.argv ? CMD_EXIT_FAILED : 1;
@@ -653,6 +654,8 @@ int record_main(const char *cmd, int argc, char **argv)
         ig_net_send_opts so = {a.o.npids == 1 ? a.o.pids[0] : 0, NULL, false, true, NULL, NULL};
         if (!(a.stream = ig_net_stream_open(&so, 0, a.stream_url, sizeof a.stream_url, &err))) {
             cmd_error(cmd, "--export: %s", err.msg);
+            if (made_dir)
+                rmdir(a.output);
             record_args_free(&a);
             return a.o.argv ? CMD_EXIT_FAILED : 1;
         }
@@ -668,6 +671,8 @@ int record_main(const char *cmd, int argc, char **argv)
         sigprocmask(SIG_SETMASK, &saved, NULL);
         if (a.every <= 0)
             ig_ofile_abort(&out);
+        else if (made_dir)
+            rmdir(a.output);
         cmd_error(cmd, "%s", err.msg);
         int not_run = a.o.argv ? cmd_lookup_status(a.o.argv[0]) : 0;
         rc = !a.o.argv ? 1 : not_run ? not_run : CMD_EXIT_FAILED;

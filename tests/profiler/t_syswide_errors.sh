@@ -25,6 +25,8 @@ expect 1 "^ignis record: -o $T/no/such/: No such file" -a --every 1s -o "$T/no/s
 expect 1 '^ignis record: --cgroup /nonexistent-ignis: No such file or directory' --cgroup /nonexistent-ignis -d 1 -o "$T/x.pb.gz"
 expect 1 "^ignis record: --cgroup $T: not a cgroup directory" --cgroup "$T" -d 1 -o "$T/x.pb.gz"
 [ ! -e "$T/x.pb.gz" ] || fail "a failed record left $T/x.pb.gz"
+expect 1 '^ignis record: --cgroup /nonexistent-ignis: No such file or directory' --cgroup /nonexistent-ignis --every 1s -o "$T/newdir/"
+[ ! -e "$T/newdir" ] || fail "a failed record --every left the folder it made"
 "$IGNIS" agent --help | grep -q 'record -a -F 19 --every 60s' || fail "agent --help"
 "$IGNIS" help agent >/dev/null || fail "ignis help agent"
 
