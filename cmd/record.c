@@ -257,6 +257,9 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
             (unsigned long long)st->switches, st->switch_states ? "sched:sched_switch" : "context-switches",
             st->switches ? cpu * 1e6 / (double)st->switches : 0.0, (unsigned long long)st->intervals,
             (double)st->offcpu_ns / 1e9);
+    if (st->switch_unwinds_cached || st->switch_memo_differs)
+        fprintf(stderr, "  repeated stacks   %llu switch-outs unwound from the stack memo (%llu differed)\n",
+                (unsigned long long)st->switch_unwinds_cached, (unsigned long long)st->switch_memo_differs);
     if (st->offcpu_short)
         fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
     if (st->offcpu_unmatched)

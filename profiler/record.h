@@ -111,6 +111,10 @@ typedef struct ig_record_stats {
     bool cpu_events;       /* on-CPU samples are taken (not with off_cpu) */
     /* off_cpu and wall */
     uint64_t switches;     /* switch-outs recorded */
+    uint64_t switch_unwinds_cached; /* ... whose user stack was a repeat, taken
+                                     * from the stack memo (unwind.h) */
+    uint64_t switch_memo_differs;   /* IGNIS_UNWIND_CACHE=verify: memo answers that
+                                     * a fresh unwind contradicted (a bug) */
     uint64_t intervals;    /* off-CPU intervals in the profiles */
     uint64_t offcpu_ns;    /* ... their time */
     uint64_t offcpu_short; /* intervals under off_cpu_min_ns, left out */
