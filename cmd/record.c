@@ -98,8 +98,8 @@ static void usage(FILE *out)
             "  -F, --freq HZ         samples per second per thread (default 99, max %u)\n"
             "  -d, --duration SECS   stop after this long (default: until Ctrl-C or exit)\n"
             "  -o, --output FILE     .pb.gz (pprof, default ignis.pb.gz), .folded or .svg\n"
-            "      --stack-size N    user stack bytes copied per sample (default 16K,\n"
-            "                        max %u; K suffix allowed)\n"
+            "      --stack-size N    user stack bytes copied per sample (default 16K, 8K\n"
+            "                        per switch-out of --off-cpu/--wall; max %u; K suffix)\n"
             "  -g, --call-graph dwarf[,N]  perf's spellings: call graphs are always recorded\n"
             "                        and unwound with DWARF; N is --stack-size\n"
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
@@ -341,6 +341,7 @@ static int parse_call_graph(record_args *a, const char *s)
                  a->o.stack_size > IG_PERF_MAX_STACK))
         return bad_value(a, "expected dwarf,64..%u (bytes, K suffix allowed)", IG_PERF_MAX_STACK);
     a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+    a->o.switch_stack_size = a->o.stack_size;
     return 0;
 }
 
@@ -379,6 +380,7 @@ static int take_option(record_args *a, int id, const char *arg)
         if (parse_stack_size(arg, &a->o.stack_size) || a->o.stack_size < 64 || a->o.stack_size > IG_PERF_MAX_STACK)
             return bad_value(a, "expected 64..%u bytes (K suffix allowed)", IG_PERF_MAX_STACK);
         a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+        a->o.switch_stack_size = a->o.stack_size; /* switch-outs too */
         break;
     case OPT_CALL_GRAPH_FLAG: break; /* perf -g: call graphs are always on */
     case OPT_CALL_GRAPH: return parse_call_graph(a, arg);

@@ -2343,6 +2343,10 @@ static int check_opts(const ig_record_opts *o, ig_err *err)
         return ig_err_set(err, "-p/--tid and a command are mutually exclusive");
     if (o->freq < 1 || o->freq > IG_RECORD_MAX_FREQ)
         return ig_err_set(err, "-F %u: frequency must be 1..%u Hz", o->freq, IG_RECORD_MAX_FREQ);
+    if (o->switch_stack_size && (o->switch_stack_size < 64 || o->switch_stack_size > IG_PERF_MAX_STACK ||
+                                 o->switch_stack_size % 8))
+        return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->switch_stack_size,
+                          IG_PERF_MAX_STACK);
     if (o->stack_size < 64 || o->stack_size > IG_PERF_MAX_STACK || o->stack_size % 8)
         return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->stack_size,
                           IG_PERF_MAX_STACK);
@@ -2615,6 +2619,9 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->popts.mono_clock = true;
     r->swopts = r->popts;
     r->swopts.sideband = true;
+    r->swopts.stack_size = o->switch_stack_size                       ? o->switch_stack_size
+                           : o->stack_size < IG_RECORD_SWITCH_STACK ? o->stack_size
+                                                                      : IG_RECORD_SWITCH_STACK;
     if (r->switch_events && choose_switch_kind(r, err) != 0) {
         free(r);
         return NULL;
