@@ -14,10 +14,17 @@
 #     (where the kernel's work at each recorded switch-out is charged)
 #     alone and recorded, in PAIRED runs whose order alternates so load
 #     drifting on a shared machine hits both sides alike; medians.  Recorded
-#     by ignis with the default 16 KiB stack copy and with 4 KiB, and by perf
-#     (same events, 16 KiB).  And ignis's own CPU per switch-out: total
-#     (the summary's attach-to-profile figure over the switch-outs) and
-#     marginal (two record lengths: the cost of one more switch-out).
+#     by ignis with its default stack copy for switch-outs (8 KiB), with
+#     16 KiB and 4 KiB, and by perf (same events, 16 KiB).  Beside each: the switch-outs the
+#     recorder wrote per round trip (the kernel's copy of the stack is paid
+#     at each; a slower target blocks more often, so this grows under
+#     recording) and the share lost to full rings (records the kernel never
+#     copied: cheaper for the target, missing from the profile).  And
+#     ignis's own CPU per switch-out: total (the summary's
+#     attach-to-profile figure over the switch-outs) and marginal (two
+#     record lengths: the cost of one more switch-out), with the stack memo
+#     (profiler/unwind.c: repeated switch-outs are not unwound again) and
+#     without it (IGNIS_UNWIND_CACHE=0).
 # Targets (issue 13): <= 2 us of profiler CPU per switch-out recorded; the
 # target's switch rate down by <= 5%.
 # OFFCPU_PAIRS (default 5) and OFFCPU_SECONDS (default 3) set the cost runs.
@@ -89,33 +96,51 @@ done
 echo
 echo "== cost on a switch-heavy target (offcpu_pingpong, ${SECS}s runs, $PAIRS alternating pairs, medians)"
 echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
-pp() { "$@" 2>"$T/rec.err" | awk '/^round_trips_per_sec/ { r = $2 } /^cpu_us_per_round_trip/ { c = $2 } END { print r, c }'; }
+pp() { "$@" 2>"$T/rec.err" | awk '/^round_trips_per_sec/ { r = $2 } /^round_trips / { n = $2 } /^cpu_us_per_round_trip/ { c = $2 }
+                                   END { print r, c, n }'; }
+# what the last recorded run wrote: "SWITCH_OUTS LOST" (ignis's summary; perf's --stats)
+written_ignis() {
+  local n l
+  n=$(sed -n 's/^  switch-outs *\([0-9]*\).*/\1/p' "$T/rec.err")
+  l=$(sed -n 's/^  lost samples *\([0-9]*\).*/\1/p' "$T/rec.err")
+  echo "${n:-0} ${l:-0}"
+}
+written_perf() {
+  perf report -i "$T/pp.data" --stats 2>/dev/null |
+    awk '/SAMPLE events:/ && !n { n = $3 } /LOST_SAMPLES events:/ { l = $3 } END { print n + 0, l + 0 }'
+  rm -f "$T/pp.data"
+}
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-cost_row() { # LABEL RECORDER...: paired runs against the bare target
-  local label=$1; shift
+cost_row() { # LABEL WRITTEN RECORDER...: paired runs against the bare target
+  local label=$1 written=$2; shift 2
   : >"$T/pairs"
   for i in $(seq "$PAIRS"); do
     if [ $((i % 2)) -eq 1 ]; then
-      read -r r0 c0 <<<"$(pp "$S/offcpu_pingpong" "$SECS")"; read -r r1 c1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"
+      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS")"; read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"
+      read -r w1 l1 <<<"$($written)"
     else
-      read -r r1 c1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"; read -r r0 c0 <<<"$(pp "$S/offcpu_pingpong" "$SECS")"
+      read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"; read -r w1 l1 <<<"$($written)"
+      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS")"
     fi
-    echo "$r0 $c0 $r1 $c1" >>"$T/pairs"
+    echo "$r0 $c0 $r1 $c1 $(awk -v w="$w1" -v l="$l1" -v n="$n1" 'BEGIN { print (n ? w / n : 0), (w + l ? 100 * l / (w + l) : 0) }')" >>"$T/pairs"
   done
-  local base rate cb c drop
+  local base rate cb c drop wrt lost
   base=$(awk '{ print $1 }' "$T/pairs" | median); rate=$(awk '{ print $3 }' "$T/pairs" | median)
   cb=$(awk '{ print $2 }' "$T/pairs" | median); c=$(awk '{ print $4 }' "$T/pairs" | median)
   drop=$(awk '{ print 100 * (1 - $3 / $1) }' "$T/pairs" | median)
-  printf '%-28s %9.0f %9.0f %8.1f%% %9.2f %9.2f\n' "$label" "$base" "$rate" "$drop" "$cb" "$c"
+  wrt=$(awk '{ print $5 }' "$T/pairs" | median); lost=$(awk '{ print $6 }' "$T/pairs" | median)
+  printf '%-28s %9.0f %9.0f %8.1f%% %9.2f %9.2f %8.2f %6.1f%%\n' "$label" "$base" "$rate" "$drop" "$cb" "$c" "$wrt" "$lost"
 }
-printf '%-28s %9s %9s %9s %9s %9s\n' recorder "alone/s" "recorded/s" "drop" "cpu_us/rt" "(recorded)"
-cost_row "ignis --off-cpu" "$IGNIS" record --off-cpu -q -o "$T/pp.pb.gz" --
-cost_row "ignis --off-cpu, 4K stacks" "$IGNIS" record --off-cpu --stack-size 4K -q -o "$T/pp.pb.gz" --
+printf '%-28s %9s %9s %9s %9s %9s %8s %7s\n' recorder "alone/s" "recorded/s" "drop" "cpu_us/rt" "(recorded)" "written/rt" "lost"
+cost_row "ignis --off-cpu (8K stacks)" written_ignis "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" --
+cost_row "ignis --off-cpu, 16K stacks" written_ignis "$IGNIS" record --off-cpu --stack-size 16K -o "$T/pp.pb.gz" --
+cost_row "ignis --off-cpu, 4K stacks" written_ignis "$IGNIS" record --off-cpu --stack-size 4K -o "$T/pp.pb.gz" --
 if [ "$perf_ok" -eq 1 ]; then
   perf_pp() { perf_tp -o "$T/pp.data" -- "$@"; }
-  cost_row "perf sched_switch dwarf" perf_pp
-  rm -f "$T/pp.data"
+  cost_row "perf sched_switch dwarf" written_perf perf_pp
 fi
+echo "   (written/rt: switch-outs the recorder wrote per round trip; lost: records lost to full rings,"
+echo "    ignis: every lost record (switch records too) over switch-outs + lost; perf: lost samples)"
 
 echo
 echo "== ignis profiler CPU per switch-out (offcpu_pingpong; total: attach to written profile)"
@@ -127,11 +152,18 @@ per_switch() { # SECS: one record; prints "switch-outs cpu_ms lost"
   lost=$(sed -n 's/^  lost samples *\([0-9]*\).*/\1/p' "$T/rec.err")
   echo "${n:-0} ${ms:-0} ${lost:-0}"
 }
-read -r n1 ms1 l1 <<<"$(per_switch 1)"
-read -r n2 ms2 l2 <<<"$(per_switch $((SECS * 2)))"
-printf '  1 s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' "$n1" "$ms1" \
-  "$(awk -v c="$ms1" -v n="$n1" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l1"
-printf '  %d s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' $((SECS * 2)) "$n2" "$ms2" \
-  "$(awk -v c="$ms2" -v n="$n2" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l2"
-printf '  marginal:    %.2f us per switch-out\n' \
-  "$(awk -v a="$ms1" -v b="$ms2" -v m="$n1" -v n="$n2" 'BEGIN { print (n > m) ? (b - a) * 1e3 / (n - m) : 0 }')"
+per_switch_rows() { # LABEL: both record lengths, and the marginal cost
+  local n1 ms1 l1 n2 ms2 l2
+  read -r n1 ms1 l1 <<<"$(per_switch 1)"
+  read -r n2 ms2 l2 <<<"$(per_switch $((SECS * 2)))"
+  echo "  $1"
+  printf '    1 s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' "$n1" "$ms1" \
+    "$(awk -v c="$ms1" -v n="$n1" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l1"
+  printf '    %d s record:  %8d switch-outs, %7.1f ms, %.2f us each (%d lost)\n' $((SECS * 2)) "$n2" "$ms2" \
+    "$(awk -v c="$ms2" -v n="$n2" 'BEGIN { print n ? c * 1e3 / n : 0 }')" "$l2"
+  printf '    marginal:    %.2f us per switch-out\n' \
+    "$(awk -v a="$ms1" -v b="$ms2" -v m="$n1" -v n="$n2" 'BEGIN { print (n > m) ? (b - a) * 1e3 / (n - m) : 0 }')"
+}
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
+per_switch_rows "with the stack memo (default)"
+IGNIS_UNWIND_CACHE=0 per_switch_rows "without it (IGNIS_UNWIND_CACHE=0)"

@@ -100,8 +100,8 @@ static void usage(FILE *out)
             "  -F, --freq HZ         samples per second per thread (default 99, max %u)\n"
             "  -d, --duration SECS   stop after this long (default: until Ctrl-C or exit)\n"
             "  -o, --output FILE     .pb.gz (pprof, default ignis.pb.gz), .folded or .svg\n"
-            "      --stack-size N    user stack bytes copied per sample (default 16K,\n"
-            "                        max %u; K suffix allowed)\n"
+            "      --stack-size N    user stack bytes copied per sample (default 16K, 8K\n"
+            "                        per switch-out of --off-cpu/--wall; max %u; K suffix)\n"
             "  -g, --call-graph dwarf[,N]  perf's spellings: call graphs are always recorded\n"
             "                        and unwound with DWARF; N is --stack-size\n"
             "      --no-kernel       user frames only (no samples in kernel mode)\n"
@@ -263,6 +263,9 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
             (unsigned long long)st->switches, st->switch_states ? "sched:sched_switch" : "context-switches",
             st->switches ? cpu * 1e6 / (double)st->switches : 0.0, (unsigned long long)st->intervals,
             (double)st->offcpu_ns / 1e9);
+    if (st->switch_unwinds_cached || st->switch_memo_differs)
+        fprintf(stderr, "  repeated stacks   %llu switch-outs unwound from the stack memo (%llu differed)\n",
+                (unsigned long long)st->switch_unwinds_cached, (unsigned long long)st->switch_memo_differs);
     if (st->offcpu_short)
         fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
     if (st->offcpu_unmatched)
@@ -344,6 +347,7 @@ static int parse_call_graph(record_args *a, const char *s)
                  a->o.stack_size > IG_PERF_MAX_STACK))
         return bad_value(a, "expected dwarf,64..%u (bytes, K suffix allowed)", IG_PERF_MAX_STACK);
     a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+    a->o.switch_stack_size = a->o.stack_size;
     return 0;
 }
 
@@ -382,6 +386,7 @@ static int take_option(record_args *a, int id, const char *arg)
         if (parse_stack_size(arg, &a->o.stack_size) || a->o.stack_size < 64 || a->o.stack_size > IG_PERF_MAX_STACK)
             return bad_value(a, "expected 64..%u bytes (K suffix allowed)", IG_PERF_MAX_STACK);
         a->o.stack_size &= ~7u; /* perf wants a multiple of 8 */
+        a->o.switch_stack_size = a->o.stack_size; /* switch-outs too */
         break;
     case OPT_CALL_GRAPH_FLAG: break; /* perf -g: call graphs are always on */
     case OPT_CALL_GRAPH: return parse_call_graph(a, arg);

@@ -1635,8 +1635,12 @@ static proc *sample_proc(ig_recorder *r, const ig_perf_sample *s)
 
 /* A sample's frames as addresses in r->ips: the kernel callchain (*nk
  * frames, context markers left out), then the unwound user stack (*nu).
- * *whole: the user stack reached its thread's first frame. */
-static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint32_t *nk, uint32_t *nu, bool *whole)
+ * *whole: the user stack reached its thread's first frame.  A switch-out
+ * (`repeats`) is unwound through the stack memo: a thread blocked where
+ * it blocked before has the same registers and stack bytes, and takes
+ * the unwind then made (unwind.h, ig_unwind_repeated). */
+static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, bool repeats, uint32_t *nk, uint32_t *nu,
+                          bool *whole)
 {
     uint32_t k = 0;
     for (uint64_t i = 0; i < s->nr_chain && k < MAX_KERNEL_FRAMES; i++)
@@ -1645,7 +1649,12 @@ static void sample_frames(ig_recorder *r, proc *p, const ig_perf_sample *s, uint
     ig_unwind_end end = IG_UNWIND_ROOT;
     if (!p->unw) /* made at the first sample: most processes of a machine never have one */
         p->unw = ig_unwinder_new(&p->maps);
-    int u = p->unw ? ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end) : (end = IG_UNWIND_NO_INFO, 0);
+    ig_unwind_from from = IG_UNWIND_FRESH;
+    int u = !p->unw   ? (end = IG_UNWIND_NO_INFO, 0)
+            : repeats ? ig_unwind_repeated(p->unw, s, r->ips + k, MAX_FRAMES, &end, &from)
+                      : ig_unwind(p->unw, s, r->ips + k, MAX_FRAMES, &end);
+    r->st.switch_unwinds_cached += from == IG_UNWIND_FROM_MEMO;
+    r->st.switch_memo_differs += from == IG_UNWIND_MEMO_DIFFERS;
     *nk = k;
     *nu = u > 0 ? (uint32_t)u : 0;
     /* -a: a kernel thread has no user stack to reach, so it is whole */
@@ -1714,7 +1723,7 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
     uint32_t nk, nu;
     bool whole;
-    sample_frames(r, p, &s, &nk, &nu, &whole);
+    sample_frames(r, p, &s, false, &nk, &nu, &whole);
     uint32_t stack = frames_stack(r, p, t, r->ips, nk, nu, whole, s.ip);
     int64_t values[4] = {1, 0, 0, 0};
     values[r->vi_cpu] = (int64_t)s.period;
@@ -1811,7 +1820,7 @@ static void handle_switch_sample(ig_recorder *r, const struct perf_event_header 
     iv.state = state;
     iv.wchan = ig_offcpu_wchan(r->oc, s.chain, s.nr_chain, kernel_name, r);
     bool whole;
-    sample_frames(r, p, &s, &iv.nkernel, &iv.nuser, &whole);
+    sample_frames(r, p, &s, true, &iv.nkernel, &iv.nuser, &whole);
     iv.truncated = !whole;
     iv.ips = r->ips;
     ig_offcpu_out(r->oc, &iv);
@@ -2334,6 +2343,10 @@ static int check_opts(const ig_record_opts *o, ig_err *err)
         return ig_err_set(err, "-p/--tid and a command are mutually exclusive");
     if (o->freq < 1 || o->freq > IG_RECORD_MAX_FREQ)
         return ig_err_set(err, "-F %u: frequency must be 1..%u Hz", o->freq, IG_RECORD_MAX_FREQ);
+    if (o->switch_stack_size && (o->switch_stack_size < 64 || o->switch_stack_size > IG_PERF_MAX_STACK ||
+                                 o->switch_stack_size % 8))
+        return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->switch_stack_size,
+                          IG_PERF_MAX_STACK);
     if (o->stack_size < 64 || o->stack_size > IG_PERF_MAX_STACK || o->stack_size % 8)
         return ig_err_set(err, "--stack-size %u: must be a multiple of 8 in 64..%u", o->stack_size,
                           IG_PERF_MAX_STACK);
@@ -2606,6 +2619,9 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->popts.mono_clock = true;
     r->swopts = r->popts;
     r->swopts.sideband = true;
+    r->swopts.stack_size = o->switch_stack_size                       ? o->switch_stack_size
+                           : o->stack_size < IG_RECORD_SWITCH_STACK ? o->stack_size
+                                                                      : IG_RECORD_SWITCH_STACK;
     if (r->switch_events && choose_switch_kind(r, err) != 0) {
         free(r);
         return NULL;

@@ -75,10 +75,18 @@ typedef struct ig_record_opts {
                             * plus the offset read at the profile's start), for a
                             * join with spans by thread and time (profile/spans.h);
                             * every sample is then its own */
+    unsigned switch_stack_size; /* user stack bytes per switch-out sample (off_cpu,
+                                 * wall); 0: the smaller of stack_size and
+                                 * IG_RECORD_SWITCH_STACK.  Every switch-out
+                                 * copies it in the target's context, so it is
+                                 * most of what recording costs a thread that
+                                 * blocks often (bench/offcpu.sh); 8K is perf's
+                                 * default for DWARF call graphs too */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
 #define IG_RECORD_DEFAULT_STACK 16384u
+#define IG_RECORD_SWITCH_STACK 8192u
 #define IG_RECORD_MAX_FREQ 100000u
 #define IG_RECORD_OPTS_INIT                                                                                        \
     {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL,             \
@@ -111,6 +119,10 @@ typedef struct ig_record_stats {
     bool cpu_events;       /* on-CPU samples are taken (not with off_cpu) */
     /* off_cpu and wall */
     uint64_t switches;     /* switch-outs recorded */
+    uint64_t switch_unwinds_cached; /* ... whose user stack was a repeat, taken
+                                     * from the stack memo (unwind.h) */
+    uint64_t switch_memo_differs;   /* IGNIS_UNWIND_CACHE=verify: memo answers that
+                                     * a fresh unwind contradicted (a bug) */
     uint64_t intervals;    /* off-CPU intervals in the profiles */
     uint64_t offcpu_ns;    /* ... their time */
     uint64_t offcpu_short; /* intervals under off_cpu_min_ns, left out */

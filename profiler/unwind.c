@@ -34,6 +34,28 @@
  * Per-process address spaces keep libunwind's IP-keyed caches from mixing
  * up two processes with different layouts.  The cache is global and large
  * (UNW_CACHE_GLOBAL, 8192 entries) so a steady-state step is a cache hit.
+ *
+ * The stack memo (ig_unwind_repeated).  A thread that blocks again and
+ * again at the same place (a read loop, a lock, a worker waiting for
+ * work) gives switch-out samples that repeat: same registers, same words
+ * in the stack copy where the unwind looks.  An unwind is a function of
+ * what it depends on (and of the process's maps and modules, which
+ * ig_unwinder_flush forgets with the memo), so its result is kept with
+ * those inputs: the sampled registers it used (IP and SP always, those a
+ * CFA was computed from while they still held their sampled value, all
+ * those handed to libunwind), the copy's size (where reads fail), and
+ * the words of the copy it depended on: each return address read, each
+ * saved register that a CFA was later computed from or that libunwind
+ * was handed, and every word libunwind read.  A later sample is looked
+ * up by IP and SP and taken from the memo only if all of those compare
+ * equal: a hit gives what unwinding would have, never an approximation.
+ * Values the unwind never depends on (a loop counter in a register or a
+ * stack slot, saved registers never used as a CFA base) do not spoil the
+ * match.  A set of MEMO_WAYS slots per IP and SP keeps a call blocked on
+ * from several callers (same PC, same SP, other return addresses) for
+ * each of them; an unwind that depends on more than MEMO_MAX_WORDS words
+ * is not kept.  IGNIS_UNWIND_CACHE=0 turns the memo off, =verify unwinds
+ * every hit as well and counts a difference (tests).
  */
 #include "profiler/unwind.h"
 
@@ -73,10 +95,35 @@ typedef struct cfi_rule {
     int64_t cfa_off;
 } cfi_rule;
 
+/* One remembered unwind (the stack memo, see the top of the file). */
+#define MEMO_SETS 8          /* per process, found by IP and SP ... */
+#define MEMO_WAYS 4          /* ... each of a few unwinds (one call blocked on from several callers) */
+#define MEMO_SLOTS (MEMO_SETS * MEMO_WAYS)
+#define MEMO_MAX_WORDS 64    /* unwinds that depend on more words of the copy are not kept */
+typedef struct stack_memo {
+    bool full;
+    uint64_t regs[IG_PREG_COUNT];
+    uint32_t regs_used;      /* the registers it depended on (always IP and SP) */
+    uint64_t stack_size;     /* the copy's size (dyn_size): where reads fail */
+    size_t nmaps;            /* the process's mappings then (a new one can extend an unwind) */
+    int max;                 /* the frame limit asked for */
+    ig_unwind_end end;
+    int n;                   /* frames in ips */
+    uint32_t nwords;         /* words of the copy it depended on: */
+    uint32_t word_off[MEMO_MAX_WORDS]; /* ... their offsets in the copy */
+    uint64_t word[MEMO_MAX_WORDS];     /* ... and values */
+    uint64_t *ips;
+    int cap_ips;
+} stack_memo;
+
 struct ig_unwinder {
     unw_addr_space_t as;
     ig_maps *maps;
     bool libunwind_only;  /* IGNIS_UNWINDER=libunwind (benchmarks) */
+    bool no_memo;         /* IGNIS_UNWIND_CACHE=0 */
+    bool memo_verify;     /* IGNIS_UNWIND_CACHE=verify: a hit is unwound too, and compared */
+    stack_memo *memo;     /* MEMO_SLOTS, made at the first ig_unwind_repeated */
+    unsigned memo_next;   /* the way to fill next (round robin) */
     ig_u64map rule_index; /* lookup pc -> index + 1 into rules */
     cfi_rule *rules;
     size_t nrules, cap_rules;
@@ -91,19 +138,45 @@ typedef struct sample_ctx {
     const ig_perf_sample *s;
     const uint64_t *regs;      /* registers of the frame libunwind starts at */
     uint64_t stack_lo, stack_size;
+    uint32_t regs_used;        /* sampled registers the unwind depended on (bit per IG_PREG_) */
+    uint32_t nwords;           /* words of the copy it depended on (offsets) */
+    uint32_t word_off[MEMO_MAX_WORDS];
+    bool too_many_words;       /* more than MEMO_MAX_WORDS: not kept in the memo */
     bool bad_stack;
 } sample_ctx;
+
+/* The unwind depends on the word at offset off of the copy. */
+static void depends_on_word(sample_ctx *c, uint64_t off)
+{
+    for (uint32_t i = 0; i < c->nwords; i++)
+        if (c->word_off[i] == off)
+            return;
+    if (c->nwords == MEMO_MAX_WORDS)
+        c->too_many_words = true;
+    else
+        c->word_off[c->nwords++] = (uint32_t)off;
+}
 
 /* The word at addr in the stack copy; false when any of its 8 bytes lies
  * outside.  addr is whatever a register or a stack slot said (a frame
  * pointer of -8 asks for 2^64 - 8, where `addr + 8` wraps to 0), so the
- * check is done on the offset, which cannot wrap. */
-static bool stack_word(const sample_ctx *c, uint64_t addr, uint64_t *val)
+ * check is done on the offset, which cannot wrap.  *off: where it is. */
+static bool stack_word_at(const sample_ctx *c, uint64_t addr, uint64_t *val, uint64_t *off)
 {
-    uint64_t off = addr - c->stack_lo;
-    if (addr < c->stack_lo || c->stack_size < 8 || off > c->stack_size - 8)
+    *off = addr - c->stack_lo;
+    if (addr < c->stack_lo || c->stack_size < 8 || *off > c->stack_size - 8)
         return false;
-    memcpy(val, c->s->stack + off, 8);
+    memcpy(val, c->s->stack + *off, 8);
+    return true;
+}
+
+/* stack_word_at for a word the unwind depends on (the memo's key). */
+static bool stack_word(sample_ctx *c, uint64_t addr, uint64_t *val)
+{
+    uint64_t off;
+    if (!stack_word_at(c, addr, val, &off))
+        return false;
+    depends_on_word(c, off);
     return true;
 }
 
@@ -347,29 +420,50 @@ static const cfi_rule *rule_for(ig_unwinder *u, uint64_t pc)
 typedef struct fast_state {
     uint64_t reg[16];
     uint16_t valid;      /* bit per DWARF register */
+    uint16_t sampled;    /* ... still holding the sampled value */
+    uint16_t loaded;     /* ... restored from the copy, at offset from[r] */
+    uint32_t from[16];
     uint64_t pc;
 } fast_state;
 
+/* The unwind depends on DWARF register r's value now (a CFA is computed
+ * from it, or libunwind is handed it): on the sampled register or on the
+ * stack word it was restored from. */
+static void depends_on_reg(sample_ctx *c, const fast_state *st, int r)
+{
+    if (st->sampled & (1u << r))
+        c->regs_used |= 1u << dw_to_preg[r];
+    else if (st->loaded & (1u << r))
+        depends_on_word(c, st->from[r]);
+}
+
 /* One step with a cached rule; returns an ig_unwind_end-like verdict:
  * 1 stepped, 0 root, -1 bad stack, -2 needs libunwind. */
-static int fast_step(const sample_ctx *c, const cfi_rule *rule, fast_state *st)
+static int fast_step(sample_ctx *c, const cfi_rule *rule, fast_state *st)
 {
     if (rule->kind == RULE_ROOT)
         return 0;
     if (rule->kind != RULE_STEP || !(st->valid & (1u << rule->cfa_reg)))
         return -2;
+    depends_on_reg(c, st, rule->cfa_reg);
     uint64_t cfa = st->reg[rule->cfa_reg] + (uint64_t)rule->cfa_off, ra;
     if (!stack_word(c, cfa + (uint64_t)(int64_t)rule->ra_off, &ra))
         return -1;
     uint16_t valid = st->valid & (uint16_t)~rule->undef_mask;
+    st->sampled &= (uint16_t)~(rule->undef_mask | 1u << 7);
+    st->loaded &= (uint16_t)~(rule->undef_mask | 1u << 7);
     for (int i = 0; i < rule->nsaved; i++) {
         int r = rule->saved_reg[i];
-        uint64_t at = cfa + (uint64_t)(int64_t)rule->saved_off[i];
-        if (rule->saved_how[i] == REG_VAL_CFA) {
+        st->sampled &= (uint16_t)~(1u << r);
+        st->loaded &= (uint16_t)~(1u << r);
+        uint64_t at = cfa + (uint64_t)(int64_t)rule->saved_off[i], off;
+        if (rule->saved_how[i] == REG_VAL_CFA) { /* from the CFA: depends on what it does */
             st->reg[r] = at;
             valid |= (uint16_t)(1u << r);
-        } else if (stack_word(c, at, &st->reg[r])) {
+        } else if (stack_word_at(c, at, &st->reg[r], &off)) { /* a dependency once used */
             valid |= (uint16_t)(1u << r);
+            st->loaded |= (uint16_t)(1u << r);
+            st->from[r] = (uint32_t)off;
         } else {
             valid &= (uint16_t)~(1u << r);
         }
@@ -388,6 +482,20 @@ static void state_to_regs(const fast_state *st, uint64_t *regs)
     regs[IG_PREG_IP] = st->pc;
 }
 
+static void memo_forget(ig_unwinder *u, bool release)
+{
+    for (int i = 0; u->memo && i < MEMO_SLOTS; i++) {
+        u->memo[i].full = false;
+        if (release) {
+            free(u->memo[i].ips);
+        }
+    }
+    if (release) {
+        free(u->memo);
+        u->memo = NULL;
+    }
+}
+
 ig_unwinder *ig_unwinder_new(ig_maps *maps)
 {
     ig_unwinder *u = ig_xcalloc(1, sizeof *u);
@@ -401,6 +509,9 @@ ig_unwinder *ig_unwinder_new(ig_maps *maps)
     unw_set_cache_size(u->as, 8192, 0);
     const char *mode = getenv("IGNIS_UNWINDER");
     u->libunwind_only = mode && !strcmp(mode, "libunwind");
+    const char *memo = getenv("IGNIS_UNWIND_CACHE");
+    u->no_memo = memo && !strcmp(memo, "0");
+    u->memo_verify = memo && !strcmp(memo, "verify");
     return u;
 }
 
@@ -409,6 +520,7 @@ void ig_unwinder_free(ig_unwinder *u)
     if (!u)
         return;
     unw_destroy_addr_space(u->as);
+    memo_forget(u, true);
     ig_u64map_clear(&u->rule_index);
     free(u->rules);
     free(u);
@@ -416,6 +528,7 @@ void ig_unwinder_free(ig_unwinder *u)
 
 void ig_unwinder_flush(ig_unwinder *u)
 {
+    memo_forget(u, false);
     unw_flush_cache(u->as, 0, 0);
     ig_u64map_clear(&u->rule_index);
     u->nrules = 0;
@@ -489,23 +602,24 @@ static int unwind_libunwind(sample_ctx *c, const uint64_t *regs, uint64_t *ips, 
     }
 }
 
-int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end)
+/* Unwinds the sample of c (registers present, max > 0). */
+static int unwind_sample(sample_ctx *c, uint64_t *ips, int max, ig_unwind_end *end)
 {
-    if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE || max <= 0) {
-        *end = IG_UNWIND_NO_REGS;
-        return 0;
-    }
-    sample_ctx c = {u, s, s->regs, s->regs[IG_PREG_SP], s->stack ? s->stack_size : 0, false};
+    ig_unwinder *u = c->u;
+    const ig_perf_sample *s = c->s;
     int n = 0;
     ips[n++] = s->regs[IG_PREG_IP];
-    if (u->libunwind_only)
-        return unwind_libunwind(&c, s->regs, ips, n, max, end);
-    fast_state st = {{0}, 0xffff, s->regs[IG_PREG_IP]};
+    c->regs_used = 1u << IG_PREG_IP | 1u << IG_PREG_SP; /* where it starts; SP places the copy */
+    if (u->libunwind_only) {
+        c->regs_used = (1u << IG_PREG_COUNT) - 1; /* libunwind may read any */
+        return unwind_libunwind(c, s->regs, ips, n, max, end);
+    }
+    fast_state st = {.valid = 0xffff, .sampled = 0xffff, .pc = s->regs[IG_PREG_IP]};
     for (int r = 0; r < 16; r++)
         st.reg[r] = s->regs[dw_to_preg[r]];
     for (;;) {
         uint64_t last_sp = st.reg[7];
-        int rc = fast_step(&c, rule_for(u, n == 1 ? st.pc : st.pc - 1), &st);
+        int rc = fast_step(c, rule_for(u, n == 1 ? st.pc : st.pc - 1), &st);
         if (rc == 0 || (rc == 1 && st.pc == 0)) {
             *end = IG_UNWIND_ROOT;
             return n;
@@ -516,8 +630,11 @@ int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, i
         }
         if (rc == -2) {
             uint64_t regs[IG_PREG_COUNT];
+            for (int r = 0; r < 16; r++) /* libunwind may read any register it is handed */
+                if (st.valid & (1u << r))
+                    depends_on_reg(c, &st, r);
             state_to_regs(&st, regs);
-            return unwind_libunwind(&c, regs, ips, n, max, end);
+            return unwind_libunwind(c, regs, ips, n, max, end);
         }
         if (n == max) {
             *end = IG_UNWIND_TOO_DEEP;
@@ -529,4 +646,113 @@ int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, i
         }
         ips[n++] = st.pc;
     }
+}
+
+static sample_ctx sample_context(ig_unwinder *u, const ig_perf_sample *s)
+{
+    return (sample_ctx){.u = u, .s = s, .regs = s->regs, .stack_lo = s->regs[IG_PREG_SP],
+                        .stack_size = s->stack ? s->stack_size : 0};
+}
+
+int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end)
+{
+    if (s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE || max <= 0) {
+        *end = IG_UNWIND_NO_REGS;
+        return 0;
+    }
+    sample_ctx c = sample_context(u, s);
+    return unwind_sample(&c, ips, max, end);
+}
+
+/* ---- the stack memo ------------------------------------------------------- */
+
+/* The first slot of a sample's set: by where it stands (IP, SP), the
+ * registers every unwind depends on. */
+static stack_memo *memo_set(ig_unwinder *u, const uint64_t *regs)
+{
+    uint64_t h = (regs[IG_PREG_IP] ^ (regs[IG_PREG_SP] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    return &u->memo[(size_t)(h >> 32) % MEMO_SETS * MEMO_WAYS];
+}
+
+/* The memo's words against the copy (whose size is the memo's: each is in it). */
+static bool same_words(const stack_memo *m, const uint8_t *stack)
+{
+    for (uint32_t i = 0; i < m->nwords; i++) {
+        uint64_t v;
+        memcpy(&v, stack + m->word_off[i], 8);
+        if (v != m->word[i])
+            return false;
+    }
+    return true;
+}
+
+static bool same_regs(const uint64_t *a, const uint64_t *b, uint32_t mask)
+{
+    for (int i = 0; i < IG_PREG_COUNT; i++)
+        if ((mask & (1u << i)) && a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* True when m's unwind is the one sample c would give: same registers,
+ * copy size, mappings and frame limit, and the same bytes where it read. */
+static bool memo_matches(const stack_memo *m, const sample_ctx *c, int max)
+{
+    return m->full && m->max == max && m->stack_size == c->stack_size && m->nmaps == c->u->maps->n &&
+           same_regs(m->regs, c->s->regs, m->regs_used) && same_words(m, c->s->stack);
+}
+
+static void memo_keep(stack_memo *m, const sample_ctx *c, int max, const uint64_t *ips, int n, ig_unwind_end end)
+{
+    if (n > m->cap_ips) {
+        free(m->ips);
+        m->cap_ips = n < 16 ? 16 : n;
+        m->ips = ig_xmalloc((size_t)m->cap_ips * sizeof *m->ips);
+    }
+    memcpy(m->regs, c->s->regs, sizeof m->regs);
+    m->regs_used = c->regs_used;
+    m->stack_size = c->stack_size;
+    m->nmaps = c->u->maps->n;
+    m->max = max;
+    m->end = end;
+    m->n = n;
+    m->nwords = c->nwords;
+    for (uint32_t i = 0; i < c->nwords; i++) {
+        m->word_off[i] = c->word_off[i];
+        memcpy(&m->word[i], c->s->stack + c->word_off[i], 8);
+    }
+    if (n)
+        memcpy(m->ips, ips, (size_t)n * sizeof *ips);
+    m->full = true;
+}
+
+int ig_unwind_repeated(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end,
+                       ig_unwind_from *from)
+{
+    *from = IG_UNWIND_FRESH;
+    if (u->no_memo || s->regs_abi == PERF_SAMPLE_REGS_ABI_NONE || max <= 0)
+        return ig_unwind(u, s, ips, max, end);
+    if (!u->memo)
+        u->memo = ig_xcalloc(MEMO_SLOTS, sizeof *u->memo);
+    sample_ctx c = sample_context(u, s);
+    stack_memo *set = memo_set(u, s->regs), *m = NULL;
+    for (int w = 0; w < MEMO_WAYS && !m; w++)
+        if (memo_matches(&set[w], &c, max))
+            m = &set[w];
+    if (m) {
+        if (u->memo_verify) { /* the memo's answer against a fresh unwind, which is returned */
+            int n = unwind_sample(&c, ips, max, end);
+            bool same = n == m->n && *end == m->end && !memcmp(ips, m->ips, (size_t)n * sizeof *ips);
+            *from = same ? IG_UNWIND_FROM_MEMO : IG_UNWIND_MEMO_DIFFERS;
+            return n;
+        }
+        memcpy(ips, m->ips, (size_t)m->n * sizeof *ips);
+        *end = m->end;
+        *from = IG_UNWIND_FROM_MEMO;
+        return m->n;
+    }
+    int n = unwind_sample(&c, ips, max, end);
+    if (!c.too_many_words)
+        memo_keep(&set[u->memo_next++ % MEMO_WAYS], &c, max, ips, n, *end);
+    return n;
 }

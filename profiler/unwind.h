@@ -46,4 +46,23 @@ typedef enum ig_unwind_end {
  * sampled PC, later ones return addresses).  `*end` says why it stopped. */
 int ig_unwind(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end);
 
+/* Where ig_unwind_repeated's frames came from. */
+typedef enum ig_unwind_from {
+    IG_UNWIND_FRESH,        /* unwound (no memo entry matched) */
+    IG_UNWIND_FROM_MEMO,    /* the memo's, for a repeated sample */
+    IG_UNWIND_MEMO_DIFFERS, /* IGNIS_UNWIND_CACHE=verify: the memo's frames
+                             * differed from a fresh unwind (which is
+                             * returned): a bug, counted by tests */
+} ig_unwind_from;
+
+/* ig_unwind for samples that often repeat exactly (a blocked thread's
+ * switch-outs): a sample whose registers the unwind uses, stack copy size
+ * and the bytes of the copy its unwind reads equal those of a recent one
+ * of the process gets that unwind's frames without unwinding again; the
+ * result is always ig_unwind's.  *from says which.  IGNIS_UNWIND_CACHE=0
+ * in the environment turns the memo off; =verify unwinds every hit too
+ * and compares.  The memo is forgotten with ig_unwinder_flush. */
+int ig_unwind_repeated(ig_unwinder *u, const ig_perf_sample *s, uint64_t *ips, int max, ig_unwind_end *end,
+                       ig_unwind_from *from);
+
 #endif

@@ -8,23 +8,71 @@
  * bench/offcpu.sh compares with and without a recorder attached: the rate
  * depends on what else the machine runs, the CPU per round trip much less
  * (a recorder's work in the kernel at each switch is charged to it).
- *   usage: offcpu_pingpong [SECONDS]   (default 2)
+ * With `two-sites` the peer waits for its byte through two functions
+ * in turn, peer_wait_even and peer_wait_odd, whose frames are alike: the
+ * blocked read has the same PC, stack pointer and registers at both, only
+ * the return address on the stack tells them apart, so half of the
+ * peer's waits are at each (tests/profiler/t_offcpu_memo.sh: a stack memo
+ * keyed on registers alone would file them all under one).  With `deep`
+ * the peer waits under peer_deep, 12 levels of 1 KiB frames: a stack
+ * over 12 KiB deep, whole only with a stack copy larger than that
+ * (tests/profiler/t_offcpu_stack.sh: the switch-outs' default copy of 8K
+ * and --stack-size).
+ *   usage: offcpu_pingpong [SECONDS [two-sites|deep]]   (default 2)
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 static int to_peer[2], to_main[2];
+static int two_sites, deep;
+
+#define DEEP_LEVELS 12
+
+/* Waits for one byte DEEP_LEVELS frames of 1 KiB down; false at the end. */
+__attribute__((noipa)) static int peer_deep(int level, char *c)
+{
+    volatile char frame[1024];
+    frame[0] = (char)level;
+    int ok = level ? peer_deep(level - 1, c) : read(to_peer[0], c, 1) == 1 && *c != 'q';
+    return ok + frame[0] - (char)level;
+}
+
+/* One byte from the main thread; false at its end ('q').  Two copies, so
+ * that the result is used after the call (no tail call: each stays on
+ * the stack while the read blocks). */
+__attribute__((noipa)) static int peer_wait_even(char *c)
+{
+    return read(to_peer[0], c, 1) == 1 && *c != 'q';
+}
+
+__attribute__((noipa)) static int peer_wait_odd(char *c)
+{
+    return read(to_peer[0], c, 1) == 1 && *c != 'q';
+}
 
 __attribute__((noipa)) static void *peer(void *arg)
 {
     char c;
     (void)arg;
-    while (read(to_peer[0], &c, 1) == 1 && c != 'q')
-        if (write(to_main[1], &c, 1) != 1)
+    if (deep) {
+        while (peer_deep(DEEP_LEVELS - 1, &c))
+            if (write(to_main[1], &c, 1) != 1)
+                break;
+        return NULL;
+    }
+    if (!two_sites) {
+        while (read(to_peer[0], &c, 1) == 1 && c != 'q')
+            if (write(to_main[1], &c, 1) != 1)
+                break;
+        return NULL;
+    }
+    for (unsigned long i = 0;; i++)
+        if (!((i & 1) ? peer_wait_odd(&c) : peer_wait_even(&c)) || write(to_main[1], &c, 1) != 1)
             break;
     return NULL;
 }
@@ -56,6 +104,8 @@ int main(int argc, char **argv)
     double secs = argc > 1 ? atof(argv[1]) : 2.0, elapsed;
     if (secs <= 0)
         secs = 2.0;
+    two_sites = argc > 2 && !strcmp(argv[2], "two-sites");
+    deep = argc > 2 && !strcmp(argv[2], "deep");
     if (pipe(to_peer) || pipe(to_main))
         return 1;
     pthread_t t;

@@ -5,7 +5,9 @@
 # stripped binaries, JIT perf maps, agreement with perf); off-CPU and
 # wall-clock profiles on samples/offcpu (test_offcpu: formats, records,
 # pairing, wait channels; t_offcpu, t_wall: shares against the threads' own
-# measurements; t_offcpu_edges: no tracefs, permission, attach, kill).
+# measurements; t_offcpu_edges: no tracefs, permission, attach, kill;
+# t_offcpu_memo: the stack memo of switch-outs gives the same profile;
+# t_offcpu_stack: the 8K default stack copy of switch-outs, --stack-size).
 TEST_BINS += tests/profiler/test_record tests/profiler/test_truncated tests/profiler/test_offcpu
 TEST_PKGS += libelf
 TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/profiler/t_late.sh tests/profiler/t_shrink.sh \
@@ -15,7 +17,8 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_short.sh tests/profiler/t_nocfi.sh \
                 tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
                 tests/profiler/t_mntns.sh tests/profiler/t_threads.sh tests/profiler/t_offcpu.sh \
-                tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh
+                tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh tests/profiler/t_offcpu_memo.sh \
+                tests/profiler/t_offcpu_stack.sh
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
 # ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)
