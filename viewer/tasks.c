@@ -36,8 +36,10 @@
 /* A profile with this many distinct samples gets a quick preview first. */
 #define IG_PREVIEW_SAMPLES 100000
 #define IG_PREVIEW_DETAIL 8192
-/* A load still reading after this long shows what it has read so far. */
+/* A load still reading after this long, with at least IG_PARTIAL_LEFT_MS
+ * to go at its pace so far, shows what it has read meanwhile. */
 #define IG_PARTIAL_AFTER_MS 400
+#define IG_PARTIAL_LEFT_MS 500
 
 void (*ig_viewer_test_partial)(ig_progress *progress);
 
@@ -121,15 +123,25 @@ static double now_ms(void)
 
 /* ---- the work (worker thread: reads the task's inputs, writes its outputs) ---- */
 
+/* Whether a load that has read done of total bytes so far is worth a
+ * partial view: it has taken a while and will take a while longer. */
+static int worth_partial(const ig_task *t, uint64_t done, uint64_t total)
+{
+    double spent = now_ms() - t->load_started_ms;
+    if (ig_viewer_test_partial)
+        return 1;
+    return spent >= IG_PARTIAL_AFTER_MS && done > 0 && done < total &&
+           spent * (double)(total - done) / (double)done >= IG_PARTIAL_LEFT_MS;
+}
+
 /* The reader's offer of the profile read so far (ig_partial_fn): once per
- * load, when the reading takes long and most of the file is still to come,
- * a preview tree of it is left for the model to show (ig_viewer_pump). */
+ * load, when the reading takes long and will take longer, a preview tree
+ * of it is left for the model to show (ig_viewer_pump).  Building it holds
+ * the merge up for about a fifth of what the whole file's preview costs. */
 static void offer_partial(void *ctx, const ignis_profile *so_far, uint64_t done, uint64_t total)
 {
     ig_task *t = ctx;
-    if (t->partial_offered || ig_progress_cancelled(t->load_progress))
-        return;
-    if (!ig_viewer_test_partial && (now_ms() - t->load_started_ms < IG_PARTIAL_AFTER_MS || done > total / 4 * 3))
+    if (t->partial_offered || ig_progress_cancelled(t->load_progress) || !worth_partial(t, done, total))
         return;
     int vi = t->value_name ? ignis_profile_find_value(so_far, t->value_name) : ignis_profile_default_value(so_far);
     if (vi < 0)
