@@ -17,6 +17,11 @@
  * again from the options it had, and that rebuild cannot be cancelled.
  * Background work (the full tree after a quick preview, a live refresh,
  * search statistics) leaves the keys alone.
+ *
+ * A load that reads in steps (a big folded file) and takes long hands
+ * the model a preview tree of the part read so far (offer_partial, under
+ * partial_mu); the model shows it, marked partial, while the load goes on,
+ * and the whole profile's trees replace it as they would have come.
  */
 #include "viewer/tasks.h"
 
