@@ -7,7 +7,8 @@
 #
 # IGNIS_VIEW_BENCH=N makes `ignis view` load the file (on its worker
 # thread, as on a terminal), time the first frame (a preview on a big
-# profile) and the full tree, then render N keystrokes (moves, zoom in/out,
+# profile: of the part read so far when reading takes over 0.4 s, marked
+# partial, then of the whole file) and the full tree, then render N keystrokes (moves, zoom in/out,
 # icicle flip, search as you type, next match) through curses into an
 # offscreen xterm-256color screen at 80x24 and at 300x80, then time
 # callers/callees of the root's heaviest child and of a frame four levels
@@ -52,6 +53,8 @@ line=$(IGNIS_VIEW_BENCH=${KEYS:-100} "$IGNIS" view "$huge")
 echo "ignis view: $line"
 verdict "first frame (preview), wall" "$(get first_frame_ms)" 2000 ms
 verdict "first frame (preview), cpu" "$(get first_frame_cpu_ms)" 2000 ms
+echo "  (first frame of the part read so far: $(get first_frame_partial); of the whole file: $(get whole_frame_ms) ms;"
+echo "   read and merged: $(get load_ms) ms wall, $(get load_cpu_ms) ms cpu)"
 for size in 80x24 300x80; do
   verdict "every key $size, wall worst" "$(get key_max_ms_$size)" 100 ms
   verdict "every key $size, cpu worst" "$(get key_cpu_max_ms_$size)" 100 ms

@@ -26,7 +26,8 @@
  * previous line without hashing at all.  Files of 1 MB and more are
  * tokenised by two threads in chunks, merged in file order as soon as
  * each is ready (see "reading in two threads" below), so the model is the
- * same as a one-pass read.
+ * same as a one-pass read; between two chunks the profile merged so far is
+ * offered to the load's ig_partial_fn (the viewer's first frame).
  *
  * The writer renders each location once (its lines joined by ';' with
  * annotations), assembles every sample's line in one arena, sorts the lines
@@ -808,6 +809,8 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
         rc = pl.parts[m].fail || merge_part(&r, &pl.parts[m], &global, &cur, &ccap);
         if (!rc && ig_progress_add(pr, (uint64_t)(pl.parts[m].end - pl.parts[m].s)))
             rc = cancelled = 2; /* Esc in the viewer: not worth reading again */
+        if (!rc && m + 1 < pl.nparts) /* the viewer may draw what is read so far */
+            ig_reading_partial(r.p, (uint64_t)(pl.parts[m].end - (const char *)data), len);
         pthread_mutex_lock(&pl.mu);
         if (pl.nspare < sizeof pl.spare / sizeof pl.spare[0] && pl.parts[m].cache.slots) {
             pl.spare[pl.nspare++] = pl.parts[m];

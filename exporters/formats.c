@@ -379,19 +379,37 @@ static int fetch_input(const char *url, input *in, ig_err *err)
 }
 
 static _Thread_local ig_progress *reading; /* ig_profile_load_progress's, for the readers */
+static _Thread_local ig_partial_fn partial_fn; /* ig_profile_load_partial's */
+static _Thread_local void *partial_ctx;
 
 ig_progress *ig_reading_progress(void)
 {
     return reading;
 }
 
+void ig_reading_partial(const ignis_profile *so_far, uint64_t done, uint64_t total)
+{
+    if (partial_fn)
+        partial_fn(partial_ctx, so_far, done, total);
+}
+
+int ig_profile_load_partial(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
+                            ig_partial_fn fn, void *ctx, ig_err *err)
+{
+    reading = pr;
+    partial_fn = fn;
+    partial_ctx = ctx;
+    int rc = ig_profile_load(path, format, out, err);
+    reading = NULL;
+    partial_fn = NULL;
+    partial_ctx = NULL;
+    return rc;
+}
+
 int ig_profile_load_progress(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
                              ig_err *err)
 {
-    reading = pr;
-    int rc = ig_profile_load(path, format, out, err);
-    reading = NULL;
-    return rc;
+    return ig_profile_load_partial(path, format, out, pr, NULL, NULL, err);
 }
 
 int ig_profile_load(const char *path, const char *format_name, ignis_profile **out, ig_err *err)

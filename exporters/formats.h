@@ -75,6 +75,18 @@ int ig_profile_load_progress(const char *path, const char *format, ignis_profile
 /* The progress of the load running on this thread, or NULL. */
 ig_progress *ig_reading_progress(void);
 
+/* What a reader that builds a big profile in steps (the folded reader,
+ * chunk by chunk) shows between two steps: the profile of the first `done`
+ * of `total` input bytes, complete for them and not changed while the call
+ * runs (it runs on the reading thread).  The final profile is what
+ * ig_profile_load returns, whatever was offered before. */
+typedef void (*ig_partial_fn)(void *ctx, const ignis_profile *so_far, uint64_t done, uint64_t total);
+/* ig_profile_load_progress offering partial profiles to fn (may be NULL). */
+int ig_profile_load_partial(const char *path, const char *format, ignis_profile **out, ig_progress *pr,
+                            ig_partial_fn fn, void *ctx, ig_err *err);
+/* For readers: offers the profile read so far to the load's ig_partial_fn. */
+void ig_reading_partial(const ignis_profile *so_far, uint64_t done, uint64_t total);
+
 /* Drops the stack and sample lookup tables of a profile that is done
  * growing and fits its pools to their contents (about 50 MB on 1M stacks:
  * the viewer keeps a loaded profile read-only beside its call tree).

@@ -104,6 +104,7 @@ typedef struct ig_viewer {
     ig_granularity gran;                  /* what a frame is */
     ig_view_opts built;                   /* what v->tree shows */
     ig_tree *tree;                        /* main flame graph tree (NULL while the first builds) */
+    int tree_partial;                     /* tree is of the part of the file read so far */
     int tree_pruned;                      /* a quick preview: small frames left out */
     ig_top *top;                          /* built on demand */
     ig_tree *callers, *callees;           /* sandwich trees, on demand */

@@ -17,9 +17,15 @@
  * again from the options it had, and that rebuild cannot be cancelled.
  * Background work (the full tree after a quick preview, a live refresh,
  * search statistics) leaves the keys alone.
+ *
+ * A load that reads in steps (a big folded file) and takes long hands
+ * the model a preview tree of the part read so far (offer_partial, under
+ * partial_mu); the model shows it, marked partial, while the load goes on,
+ * and the whole profile's trees replace it as they would have come.
  */
 #include "viewer/tasks.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +41,12 @@
 /* A profile with this many distinct samples gets a quick preview first. */
 #define IG_PREVIEW_SAMPLES 100000
 #define IG_PREVIEW_DETAIL 8192
+/* A load still reading after this long, with at least IG_PARTIAL_LEFT_MS
+ * to go at its pace so far, shows what it has read meanwhile. */
+#define IG_PARTIAL_AFTER_MS 400
+#define IG_PARTIAL_LEFT_MS 500
+
+void (*ig_viewer_test_partial)(ig_progress *progress);
 
 typedef struct ig_task {
     unsigned kind; /* one IG_NEED_* */
@@ -55,6 +67,15 @@ typedef struct ig_task {
     int8_t *match;
     size_t match_len;
     ig_viewer_load load;
+    /* a load's partial view: what the tree of the part read so far is
+     * built from (copies: an abandoned load outlives the viewer) */
+    int partial_ok, relative;
+    char *value_name, *focus, *ignore, *thread, *root, *hide, *show, *prune_from;
+    ig_progress *load_progress; /* worker only */
+    double load_started_ms;     /* worker only */
+    int partial_offered;        /* worker only */
+    pthread_mutex_t partial_mu; /* guards partial: the worker puts, the model takes */
+    ig_tree *partial;
     /* outputs */
     ignis_profile *out_profile, *out_base;
     ig_tree *out_tree, *out_callers, *out_callees;
@@ -98,14 +119,64 @@ static ig_tree_opts tree_opts(const ig_view_opts *o, ig_progress *pr)
     return t;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /* ---- the work (worker thread: reads the task's inputs, writes its outputs) ---- */
+
+/* Whether a load that has read done of total bytes so far is worth a
+ * partial view: it has taken a while and will take a while longer. */
+static int worth_partial(const ig_task *t, uint64_t done, uint64_t total)
+{
+    double spent = now_ms() - t->load_started_ms;
+    if (ig_viewer_test_partial)
+        return 1;
+    return spent >= IG_PARTIAL_AFTER_MS && done > 0 && done < total &&
+           spent * (double)(total - done) / (double)done >= IG_PARTIAL_LEFT_MS;
+}
+
+/* The reader's offer of the profile read so far (ig_partial_fn): once per
+ * load, when the reading takes long and will take longer, a preview tree
+ * of it is left for the model to show (ig_viewer_pump).  Building it holds
+ * the merge up for about a fifth of what the whole file's preview costs. */
+static void offer_partial(void *ctx, const ignis_profile *so_far, uint64_t done, uint64_t total)
+{
+    ig_task *t = ctx;
+    if (t->partial_offered || ig_progress_cancelled(t->load_progress) || !worth_partial(t, done, total))
+        return;
+    int vi = t->value_name ? ignis_profile_find_value(so_far, t->value_name) : ignis_profile_default_value(so_far);
+    if (vi < 0)
+        return;
+    t->partial_offered = 1;
+    ig_tree_opts o = {.value = vi, .focus = t->focus, .ignore = t->ignore, .thread = t->thread,
+                      .granularity = t->load.gran, .root = t->root, .hide = t->hide, .show = t->show,
+                      .prune_from = t->prune_from};
+    o.relative = t->relative;
+    o.min_total = ignis_profile_total(so_far, (size_t)vi) / IG_PREVIEW_DETAIL;
+    ig_err err;
+    ig_tree *tree = ig_tree_build(so_far, &o, &err); /* a bad filter is the full load's to report */
+    if (!tree)
+        return;
+    pthread_mutex_lock(&t->partial_mu);
+    t->partial = tree;
+    pthread_mutex_unlock(&t->partial_mu);
+    if (ig_viewer_test_partial)
+        ig_viewer_test_partial(t->load_progress);
+}
 
 static void run_load(ig_task *t, ig_progress *pr)
 {
     if (t->out_profile) /* preloaded by the command */
         return;
     ig_progress_step(pr, "reading", 0);
-    if (ig_profile_load_progress(t->load.path, t->load.format, &t->out_profile, pr, &t->err) < 0) {
+    t->load_progress = pr;
+    t->load_started_ms = now_ms();
+    if (ig_profile_load_partial(t->load.path, t->load.format, &t->out_profile, pr,
+                                t->partial_ok ? offer_partial : NULL, t, &t->err) < 0) {
         t->failed = 1;
         return;
     }
@@ -267,6 +338,28 @@ static char *dup_or_null(const char *s)
     return s ? ig_xstrdup(s) : NULL;
 }
 
+/* What a load's partial view is built from, copied; none for a diff or
+ * with label filters (the partial view shows what the full one will). */
+static void prepare_partial(ig_task *t, const ig_viewer_load *l)
+{
+    const ig_tree_opts *f = l->fixed;
+    if (l->base_path || l->preloaded || (f && (f->tagfocus || f->tagignore || f->keep_labels)))
+        return;
+    t->partial_ok = 1;
+    t->load.gran = l->gran;
+    t->value_name = dup_or_null(l->value);
+    t->focus = l->focus && *l->focus ? ig_xstrdup(l->focus) : NULL;
+    t->ignore = l->ignore && *l->ignore ? ig_xstrdup(l->ignore) : NULL;
+    t->thread = l->thread && *l->thread ? ig_xstrdup(l->thread) : NULL;
+    if (f) {
+        t->root = dup_or_null(f->root);
+        t->hide = dup_or_null(f->hide);
+        t->show = dup_or_null(f->show);
+        t->prune_from = dup_or_null(f->prune_from);
+        t->relative = f->relative;
+    }
+}
+
 static void fill_opts(ig_task *t, const ig_viewer *v)
 {
     ig_viewer_copy_view_opts(&t->opts, v);
@@ -278,6 +371,7 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
 {
     ig_task *t = ig_xcalloc(1, sizeof *t);
     t->kind = k;
+    pthread_mutex_init(&t->partial_mu, NULL);
     switch (k) {
     case IG_NEED_LOAD: /* copied: a load left behind on Esc outlives the viewer */
         t->load.path = t->arg = ig_xstrdup(v->load->path);
@@ -286,17 +380,19 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
         t->out_profile = v->load->preloaded; /* the task owns them now */
         t->out_base = v->load->preloaded_base;
         v->load->preloaded = v->load->preloaded_base = NULL;
+        prepare_partial(t, v->load);
         break;
     case IG_NEED_TREE:
     case IG_NEED_TREE_BG:
         if (!v->profile)
             goto moot;
-        if (!v->tree)
-            t->kind = k = IG_NEED_TREE; /* nothing to show meanwhile: the screen waits */
+        if (!v->tree || v->tree_partial)
+            t->kind = k = IG_NEED_TREE; /* nothing (whole) to show meanwhile: the screen waits */
         fill_opts(t, v);
         t->restore = v->restoring;
         v->restoring = 0;
-        if (!v->tree && ignis_profile_num_samples(v->profile) >= IG_PREVIEW_SAMPLES && k == IG_NEED_TREE &&
+        if ((!v->tree || v->tree_partial) && ignis_profile_num_samples(v->profile) >= IG_PREVIEW_SAMPLES &&
+            k == IG_NEED_TREE &&
             !t->restore) {
             /* first a preview without the small frames, then the rest */
             t->min_total = ignis_profile_total(v->profile, (size_t)v->value) / IG_PREVIEW_DETAIL;
@@ -359,6 +455,7 @@ static ig_task *prepare(ig_viewer *v, unsigned k)
     }
     return t;
 moot:
+    pthread_mutex_destroy(&t->partial_mu);
     free(t);
     return NULL;
 }
@@ -373,6 +470,16 @@ static void free_task(ig_task *t)
     free(t->arg2);
     free(t->title);
     free(t->match);
+    free(t->value_name);
+    free(t->focus);
+    free(t->ignore);
+    free(t->thread);
+    free(t->root);
+    free(t->hide);
+    free(t->show);
+    free(t->prune_from);
+    ig_tree_free(t->partial);
+    pthread_mutex_destroy(&t->partial_mu);
     ignis_profile_free(t->out_profile);
     ignis_profile_free(t->out_base);
     ig_tree_free(t->out_tree);
@@ -501,6 +608,7 @@ static void apply_tree(ig_viewer *v, ig_task *t)
 {
     ig_tree *tree = t->out_tree;
     t->out_tree = NULL;
+    v->tree_partial = 0; /* the whole profile's from now on */
     int keep_opts = v->tree && same_opts(&v->built, &t->opts);
     if (v->keep_paths || !v->tree) {
         ig_viewer_install_tree(v, tree, &v->keep_zoom, &v->keep_sel, t->background, keep_opts);
@@ -623,7 +731,7 @@ static void discard(ig_viewer *v, ig_task *t)
         return;
     case IG_NEED_TREE:
     case IG_NEED_TREE_BG:
-        if (!v->tree && !v->built.profile) { /* the first tree: nothing to go back to */
+        if ((!v->tree || v->tree_partial) && !v->built.profile) { /* the first tree: nothing to go back to */
             if (!cancelled)
                 v->fatal = ig_xstrdup(t->err.msg);
             v->quit = 1;
@@ -717,11 +825,21 @@ static void cancel_running(ig_viewer *v, int by_user)
     free_task(t);
 }
 
-static double now_ms(void)
+/* Shows the partial view a load left (offer_partial) until the whole
+ * profile's tree replaces it. */
+static void take_partial(ig_viewer *v)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    ig_task *t = v->task;
+    if (!t || t->kind != IG_NEED_LOAD)
+        return;
+    pthread_mutex_lock(&t->partial_mu);
+    ig_tree *tree = t->partial;
+    t->partial = NULL;
+    pthread_mutex_unlock(&t->partial_mu);
+    if (!tree)
+        return;
+    ig_viewer_install_tree(v, tree, NULL, NULL, 0, 0);
+    v->tree_partial = 1;
 }
 
 int ig_viewer_pump(ig_viewer *v, int wait_ms)
@@ -730,8 +848,11 @@ int ig_viewer_pump(ig_viewer *v, int wait_ms)
     for (;;) {
         if (v->task) {
             int left = wait_ms < 0 ? -1 : (int)(deadline - now_ms());
-            if (!ig_job_wait(v->task->job, left < 0 && wait_ms >= 0 ? 0 : left))
+            take_partial(v);
+            if (!ig_job_wait(v->task->job, left < 0 && wait_ms >= 0 ? 0 : left)) {
+                take_partial(v);
                 return 1;
+            }
             finish(v);
         }
         if (!start_next(v))
@@ -828,7 +949,8 @@ void ig_viewer_progress_text(const ig_viewer *v, char *buf, size_t len)
     if (total)
         snprintf(pct, sizeof pct, " %3.0f%%", 100.0 * (double)(done < total ? done : total) / (double)total);
     const char *what = v->task->kind == IG_NEED_LOAD ? v->task->load.path : "";
-    snprintf(buf, len, "%s%s%s%s %.1fs%s", step ? step : "working", *what ? " " : "", what, pct, secs,
+    snprintf(buf, len, "%s%s%s%s%s %.1fs%s", v->tree_partial ? "partial view, " : "", step ? step : "working",
+             *what ? " " : "", what, pct, secs,
              v->task->restore ? "" : foreground(v->task) ? " (Esc cancels)" : " (in the background)");
 }
 

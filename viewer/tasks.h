@@ -32,6 +32,10 @@ void ig_viewer_request_match(ig_viewer *v);
 void ig_viewer_tasks_free(ig_viewer *v);
 
 
+/* Test hook: when set, a load that reads in steps (a folded file of
+ * several chunks) leaves its partial view at the first step, then calls
+ * this on the worker thread (a test holds the load there). */
+extern void (*ig_viewer_test_partial)(ig_progress *progress);
 /* Paths of names that keep zoom and selection across a rebuild. */
 ig_name_path ig_name_path_of(const ig_tree *t, uint32_t node);
 uint32_t ig_name_path_find(const ig_tree *t, const ig_name_path *p);

@@ -17,9 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporters/formats.h"
 #include "viewer/job.h"
 #include "viewer/model.h"
 #include "viewer/screen.h"
+#include "viewer/tasks.h"
 
 static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
@@ -72,6 +74,7 @@ static int teardown(void **state)
 {
     (void)state;
     ig_job_test_hold = NULL;
+    ig_viewer_test_partial = NULL;
     return 0;
 }
 
@@ -304,6 +307,100 @@ static void test_loading(void **state)
     rmdir(dir);
 }
 
+/* A folded file of several read chunks (over 1.5 MB): stacks of three
+ * frames under main, counts 1..7. */
+static char *write_chunked_folded(const char *dir)
+{
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/big.folded", dir) > 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "main;caller_%03d;middle_function_%03d;leaf_function_number_%05d %d\n", i % 37, i % 101, i,
+                1 + i % 7);
+    fclose(f);
+    return path;
+}
+
+/* Same shape, names and values, node by node. */
+static void assert_same_tree(const ig_tree *a, const ig_tree *b)
+{
+    assert_int_equal(ig_tree_size(a), ig_tree_size(b));
+    for (uint32_t i = 0; i < ig_tree_size(a); i++) {
+        const ig_tree_node *x = ig_tree_node_at(a, i), *y = ig_tree_node_at(b, i);
+        assert_string_equal(ig_tree_name(a, x->name), ig_tree_name(b, y->name));
+        assert_int_equal(x->parent, y->parent);
+        assert_int_equal(x->first_child, y->first_child);
+        assert_int_equal(x->next_sibling, y->next_sibling);
+        assert_int_equal(x->total, y->total);
+        assert_int_equal(x->self, y->self);
+    }
+}
+
+/* A big load shows the part read so far, marked partial, and then becomes
+ * exactly the view of the whole file. */
+static void test_partial_load_becomes_whole(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ig-partial-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = write_chunked_folded(dir);
+    ig_err err;
+    ignis_profile *whole = NULL;
+    assert_int_equal(ig_profile_load(path, NULL, &whole, &err), 0);
+    ig_tree_opts o = {.value = -1};
+    ig_tree *want = ig_tree_build(whole, &o, &err);
+    assert_non_null(want);
+
+    ig_job_test_hold = NULL;
+    ig_viewer_test_partial = hold; /* the load stops after its partial view */
+    ig_viewer_load load = {.path = path};
+    ig_viewer *v = ig_viewer_new_loading(&load, 1);
+    while (!v->tree && ig_viewer_pump(v, 10)) /* the model takes the partial view on a pump */
+        ;
+    assert_true(v->tree_partial);
+    wait_held(1); /* the load waits after its partial view */
+    assert_null(v->profile);
+    int64_t part = ig_tree_total(v->tree);
+    assert_true(part > 0);
+    assert_true(part < ig_tree_total(want));
+    ig_screen s;
+    ig_screen_init(&s, 120, 24, 1);
+    ig_viewer_render(v, &s);
+    assert_true(screen_has(&s, "partial view, reading"));
+    assert_true(screen_has(&s, "main"));
+    assert_true(screen_has(&s, "(Esc cancels)"));
+    release();
+    while (ig_viewer_pump(v, -1))
+        ;
+    assert_false(v->quit);
+    assert_false(v->tree_partial);
+    assert_non_null(v->profile);
+    assert_same_tree(v->tree, want);
+    ig_viewer_render(v, &s);
+    assert_false(screen_has(&s, "partial view"));
+    ig_viewer_free(v);
+
+    /* Esc while the partial view is up gives the load up, without an error */
+    held = released = 0;
+    v = ig_viewer_new_loading(&load, 1);
+    while (!v->tree && ig_viewer_pump(v, 10))
+        ;
+    assert_true(v->tree_partial);
+    ig_viewer_key(v, IG_KEY_ESC);
+    assert_true(v->quit);
+    assert_null(v->fatal);
+    ig_viewer_free(v);
+    release();
+
+    ig_screen_free(&s);
+    ig_tree_free(want);
+    ignis_profile_free(whole);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_refresh_leaves_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandwich_and_table_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_load_becomes_whole, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
