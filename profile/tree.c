@@ -2376,6 +2376,20 @@ void ig_format_value(int64_t v, const char *unit, char *buf, size_t len)
         snprintf(buf, len, "%s%s", num, scales[s].names[k]);
         return;
     }
+    /* fractional counts (a folded file with "1.5"), stored scaled */
+    static const struct { const char *unit; int digits; int64_t scale; } counts[] = {
+        {"milli-count", 3, 1000}, {"micro-count", 6, 1000000}, {"nano-count", 9, 1000000000}};
+    for (size_t s = 0; unit && s < sizeof counts / sizeof counts[0]; s++) {
+        if (strcmp(unit, counts[s].unit))
+            continue;
+        uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, m = (uint64_t)counts[s].scale;
+        char frac[16];
+        int fl = snprintf(frac, sizeof frac, "%0*" PRIu64, counts[s].digits, a % m);
+        while (fl > 0 && frac[fl - 1] == '0')
+            frac[--fl] = '\0';
+        snprintf(buf, len, "%s%" PRIu64 "%s%s", v < 0 ? "-" : "", a / m, fl ? "." : "", frac);
+        return;
+    }
     snprintf(buf, len, "%" PRId64, v);
 }
 

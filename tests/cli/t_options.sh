@@ -70,6 +70,11 @@ run rev report "$T/threads.perf" --reverse -n 1
 [ "$(tr -s ' ' <"$T/rev.out" | tail -3 | sed 's/^ //')" = "6ms 60.00% 60.00% 6ms 60.00% hot_a
 6ms 60.00% <- run
 6ms 60.00% <- main" ] || fail "--reverse: callers of hot_a: $(cat "$T/rev.out")"
+# fractional folded counts are shown as read (they were 1000 times larger)
+printf 'a;b 1.5\nc 2\n' >"$T/frac.folded"
+run frac report "$T/frac.folded"
+grep -q 'Showing nodes accounting for 3.5, *100% of 3.5 total' "$T/frac.out" && grep -qE '^ +1\.5 42\.86% +100% +1\.5 42\.86%  b$' "$T/frac.out" ||
+  fail "fractional counts: $(cat "$T/frac.out")"
 # a 10k-deep recursion: the callers' indent stops at 32 levels (it grew
 # with depth: 100 MB of spaces for a 10 KB profile)
 awk 'BEGIN { s = "main"; for (i = 0; i < 10000; i++) s = s ";rec"; print s ";leaf 1" }' >"$T/deep.folded"
