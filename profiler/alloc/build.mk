@@ -25,6 +25,9 @@ TEST_BINS += tests/alloc/test_sampler tests/alloc/test_heaptab tests/alloc/test_
 # the heap table file reader's fuzz target and its corpus replay
 FUZZERS += fuzz/fuzz_heapfile.c
 TEST_BINS += tests/fuzz/replay_fuzz_heapfile
+# the span-label events' decoder and count join (allocbpf.c)
+FUZZERS += fuzz/fuzz_allocspan.c
+TEST_BINS += tests/fuzz/replay_fuzz_allocspan
 TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh \
                 tests/alloc/t_attach_allocators.sh tests/alloc/t_fork.sh tests/alloc/t_signals.sh \
                 tests/alloc/t_attach_spans.sh
