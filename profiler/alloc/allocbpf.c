@@ -371,6 +371,18 @@ void ig_allocbpf_stats_get(const ig_allocbpf *ab, ig_spanbpf_stats *out)
                               .dropped = sum[IG_SPANBPF_ST_DROPPED]};
 }
 
+void ig_allocbpf_run_time(const ig_allocbpf *ab, uint64_t *runs, uint64_t *ns)
+{
+    struct bpf_prog_info info;
+    uint32_t len = sizeof info;
+    memset(&info, 0, sizeof info);
+    *runs = *ns = 0;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(ab->skel->progs.ig_alloc_span), &info, &len) == 0) {
+        *runs = info.run_cnt;
+        *ns = info.run_time_ns;
+    }
+}
+
 #else /* no BPF program in this build */
 
 struct ig_allocbpf {
@@ -399,6 +411,11 @@ ig_allocjoin *ig_allocbpf_join(ig_allocbpf *ab)
 {
     (void)ab;
     return NULL;
+}
+void ig_allocbpf_run_time(const ig_allocbpf *ab, uint64_t *runs, uint64_t *ns)
+{
+    (void)ab;
+    *runs = *ns = 0;
 }
 void ig_allocbpf_stats_get(const ig_allocbpf *ab, ig_spanbpf_stats *out)
 {

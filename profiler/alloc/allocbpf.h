@@ -118,5 +118,9 @@ size_t ig_allocbpf_drain(ig_allocbpf *ab);
 ig_allocjoin *ig_allocbpf_join(ig_allocbpf *ab);
 /* The program's counters. */
 void ig_allocbpf_stats_get(const ig_allocbpf *ab, ig_spanbpf_stats *out);
+/* The kernel's count of the program's runs and their total time (both 0
+ * unless kernel.bpf_stats_enabled is 1): every hit of a probed entry, by
+ * any thread of the target, runs it once per attached thread. */
+void ig_allocbpf_run_time(const ig_allocbpf *ab, uint64_t *runs, uint64_t *ns);
 
 #endif

@@ -1072,6 +1072,11 @@ static void print_span_summary(const session *s)
             (unsigned long long)j.labelled, (unsigned long long)j.outside,
             (unsigned long long)(j.unknown + s->span_unknown), (unsigned long long)b.dropped,
             (unsigned long long)s->span_unattached);
+    uint64_t runs, ns;
+    ig_allocbpf_run_time(s->spans, &runs, &ns);
+    if (runs) /* kernel.bpf_stats_enabled=1 */
+        fprintf(stderr, "ignis record: span-label program: %llu runs, %.0f ns per run\n", (unsigned long long)runs,
+                (double)ns / (double)runs);
 }
 
 static void print_summary(const session *s, const ignis_profile *p, const char *output)

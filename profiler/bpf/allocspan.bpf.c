@@ -19,6 +19,10 @@
  * slot's run count and the program's drop count, so user space can tell
  * when an event it would need may have been lost (see allocbpf.h).
  *
+ * Nobody waits on the ring buffer (the recorder drains it with its perf
+ * rings, on its own timer), so the program never wakes a reader: a
+ * wake-up is an irq_work per event, which cost more than the rest.
+ *
  * The object is spanctx.bpf.c plus this program: the same maps (followed
  * processes, ring buffer, counters) and the same reading of a thread's
  * OTEP 4947 record; its loader loads only this program.
@@ -93,15 +97,15 @@ int ig_alloc_span(struct pt_regs *ctx)
         found = copy_record(&e->e, rec);
         if (found == IG_SPANBPF_ST_LABELLED) {
             e->e.h.kind = IG_SPANBPF_SPAN;
-            bpf_ringbuf_submit(e, 0);
+            bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
             count(found);
             return 1;
         }
-        bpf_ringbuf_discard(e, 0);
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
     }
     if (found < IG_SPANBPF_ST_COUNT)
         count(found);
-    if (bpf_ringbuf_output(&labels, &s, sizeof s, 0)) {
+    if (bpf_ringbuf_output(&labels, &s, sizeof s, BPF_RB_NO_WAKEUP)) {
         __sync_fetch_and_add(drops, 1);
         count(IG_SPANBPF_ST_DROPPED);
     }
