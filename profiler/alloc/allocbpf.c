@@ -64,7 +64,7 @@ ig_allocjoin *ig_allocjoin_new(size_t per_slot)
 {
     ig_allocjoin *j = ig_xcalloc(1, sizeof *j);
     j->per_slot = 16;
-    while (j->per_slot < (per_slot ? per_slot : 8192) && j->per_slot < (1u << 24))
+    while (j->per_slot < (per_slot ? per_slot : 2048) && j->per_slot < (1u << 24))
         j->per_slot *= 2;
     return j;
 }

@@ -78,7 +78,7 @@ typedef struct ig_allocjoin_stats {
 
 typedef struct ig_allocjoin ig_allocjoin;
 
-/* per_slot: events held per probe event at most (0: 8192), the oldest
+/* per_slot: events held per probe event at most (0: 2048, ~350 KiB), the oldest
  * pushed out first. */
 ig_allocjoin *ig_allocjoin_new(size_t per_slot);
 void ig_allocjoin_free(ig_allocjoin *j);

@@ -394,6 +394,7 @@ typedef struct session {
     ig_allocbpf *spans;         /* NULL: no span labels */
     ig_u64map span_cookies;     /* event id -> cookie of an entry probe with the program */
     uint64_t span_unattached;   /* entry probe events the program could not be attached to */
+    char no_spans_why[sizeof(ig_err)];     /* why there are no span labels ("": there are, or not asked for) */
     ig_u64map ids;              /* event id -> probe index + 1 */
     probe probes[2 * IG_FN_COUNT];
     int nprobes;
@@ -1017,8 +1018,8 @@ static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
     if (!o->no_span_labels) {
         ig_err why;
         s->spans = ig_allocbpf_new(s->pid, o->cache_dir, &why);
-        if (!s->spans && !o->quiet)
-            fprintf(stderr, "ignis record: no span labels: %s\n", why.msg);
+        if (!s->spans)
+            snprintf(s->no_spans_why, sizeof s->no_spans_why, "%s", why.msg);
     }
     return attach_all(s, err);
 }
@@ -1121,6 +1122,8 @@ int ig_alloc_attach(const ig_attach_opts *o)
     if (!o->quiet)
         fprintf(stderr, "ignis record: attached to %d: %d probes on %s in %zu threads\n", (int)s.pid, s.nprobes,
                 s.lib_path, s.threads_attached);
+    if (!o->quiet && s.no_spans_why[0]) /* after "attached", which scripts wait for */
+        fprintf(stderr, "ignis record: no span labels: %s\n", s.no_spans_why);
     session_run(&s, o);
     ignis_profile *p = build_profile(&s);
     ignis_profile_set_time(p, (int64_t)time(NULL) * 1000000000, (int64_t)(mono_ns() - s.t0));

@@ -31,7 +31,7 @@ TEST_BINS += tests/fuzz/replay_fuzz_allocspan
 TEST_SCRIPTS += tests/alloc/t_preload.sh tests/alloc/t_faults.sh tests/alloc/t_record.sh tests/alloc/t_attach.sh \
                 tests/alloc/t_attach_allocators.sh tests/alloc/t_fork.sh tests/alloc/t_signals.sh \
                 tests/alloc/t_attach_spans.sh
-BENCH_SCRIPTS += bench/alloc.sh
+BENCH_SCRIPTS += bench/alloc.sh bench/alloc_spans.sh
 
 # The preload library: shim objects plus the profile model and pprof writer
 # from libignis.a.  Not built in sanitizer variants: a preloaded malloc
