@@ -51,6 +51,10 @@ typedef struct jqueue {
     ig_allocspan *ev;   /* circular, cap a power of two */
     uint32_t cap, first, n;
     uint64_t evicted_hit; /* samples up to this count may have lost their event */
+    uint64_t last_hit;    /* the latest take's count, thread, answer and span */
+    uint32_t last_tid;
+    ig_allocjoin_result last;
+    ig_heapspan last_span;
 } jqueue;
 
 struct ig_allocjoin {
@@ -137,7 +141,7 @@ void ig_allocjoin_push(void *join, const ig_allocspan *e)
     if (q->cookie != e->cookie) { /* the slot's next owner: its former events are void */
         q->cookie = e->cookie;
         q->n = q->first = 0;
-        q->evicted_hit = 0;
+        q->evicted_hit = q->last_hit = 0;
     }
     make_room(j, q);
     q->ev[(q->first + q->n) & (q->cap - 1)] = *e;
@@ -162,12 +166,32 @@ static ig_allocjoin_result unknown(ig_allocjoin *j)
     return IG_ALLOCJOIN_UNKNOWN;
 }
 
+static ig_allocjoin_result take(ig_allocjoin *j, jqueue *q, uint64_t hit, uint32_t tid, ig_heapspan *out);
+
 ig_allocjoin_result ig_allocjoin_take(ig_allocjoin *j, uint64_t cookie, uint64_t hit, uint32_t tid,
                                       ig_heapspan *out)
 {
     jqueue *q = queue_of(j, cookie, false);
     if (!q || q->cookie != cookie)
         return unknown(j);
+    if (hit && hit == q->last_hit && tid == q->last_tid) { /* the kernel's second sample of a hit */
+        if (q->last == IG_ALLOCJOIN_SPAN)
+            *out = q->last_span;
+        j->st.labelled += q->last == IG_ALLOCJOIN_SPAN;
+        j->st.outside += q->last == IG_ALLOCJOIN_OUTSIDE;
+        j->st.unknown += q->last == IG_ALLOCJOIN_UNKNOWN;
+        return q->last;
+    }
+    q->last_hit = hit;
+    q->last_tid = tid;
+    q->last = take(j, q, hit, tid, &q->last_span);
+    if (q->last == IG_ALLOCJOIN_SPAN)
+        *out = q->last_span;
+    return q->last;
+}
+
+static ig_allocjoin_result take(ig_allocjoin *j, jqueue *q, uint64_t hit, uint32_t tid, ig_heapspan *out)
+{
     while (q->n && front(q)->hit < hit) { /* hits that wrote no sample */
         pop(q);
         j->st.skipped++;
@@ -239,7 +263,7 @@ static int on_event(void *ctx, void *data, size_t size)
     return 0;
 }
 
-ig_allocbpf *ig_allocbpf_new(pid_t pid, const char *cache_dir, ig_err *err)
+ig_allocbpf *ig_allocbpf_new(pid_t pid, uint64_t every, size_t per_slot, const char *cache_dir, ig_err *err)
 {
     struct ig_spanbpf_proc proc;
     if (ig_spanbpf_proc_entry(pid, &proc, err) < 0)
@@ -253,7 +277,7 @@ ig_allocbpf *ig_allocbpf_new(pid_t pid, const char *cache_dir, ig_err *err)
     for (uint32_t i = 0; i < IG_ALLOCSPAN_MAX_SLOTS; i++)
         ab->links[i] = -1;
     ab->gens = ig_xcalloc(IG_ALLOCSPAN_MAX_SLOTS, sizeof *ab->gens);
-    ab->join = ig_allocjoin_new(0);
+    ab->join = ig_allocjoin_new(per_slot);
     ab->ncpus = libbpf_num_possible_cpus();
     if (ab->ncpus < 1)
         ab->ncpus = 1;
@@ -270,6 +294,7 @@ ig_allocbpf *ig_allocbpf_new(pid_t pid, const char *cache_dir, ig_err *err)
     ab->skel->rodata->off_mm_start_stack = k.start_stack;
     ab->skel->rodata->pidns_dev = k.pidns_dev;
     ab->skel->rodata->pidns_ino = k.pidns_ino;
+    ab->skel->rodata->sample_every = every ? every : 1;
     bpf_program__set_autoload(ab->skel->progs.ig_span_label, false);
     bpf_program__set_autoload(ab->skel->progs.ig_span_switch, false);
     bpf_map__set_max_entries(ab->skel->maps.labels, RING_BYTES);
@@ -389,9 +414,9 @@ struct ig_allocbpf {
     int unused;
 };
 
-ig_allocbpf *ig_allocbpf_new(pid_t pid, const char *cache_dir, ig_err *err)
+ig_allocbpf *ig_allocbpf_new(pid_t pid, uint64_t every, size_t per_slot, const char *cache_dir, ig_err *err)
 {
-    (void)pid, (void)cache_dir;
+    (void)pid, (void)every, (void)per_slot, (void)cache_dir;
     ig_err_set(err, "span labels need BPF: this build has no span-label program (x86-64 only)");
     return NULL;
 }

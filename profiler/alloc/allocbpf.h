@@ -14,7 +14,7 @@
  *     per attached event, and the one of a given sample.
  *
  * Exactness.  The program writes, for every hit of a probe event in the
- * event's own thread, the event's count plus one: the count the kernel
+ * event's own thread that the kernel samples, the event's count plus one: the count the kernel
  * gives that hit a moment later, which the sample of the hit (if the
  * period says to write one) carries as its PERF_SAMPLE_READ value.  So a
  * sample's event is the one of its cookie with its count, whatever the
@@ -53,7 +53,7 @@
 typedef struct ig_allocspan {
     uint64_t cookie; /* the probe event's slot (low 32 bits) and generation (high 32) */
     uint64_t hit;    /* the probe event's count with this hit */
-    uint64_t seq;    /* the program's runs for this slot, this one included */
+    uint64_t seq;    /* the program's events for this slot (written or lost), this one included */
     uint64_t drops;  /* events the program lost before this one */
     ig_spanbpf_label l;
 } ig_allocspan;
@@ -78,8 +78,10 @@ typedef struct ig_allocjoin_stats {
 
 typedef struct ig_allocjoin ig_allocjoin;
 
-/* per_slot: events held per probe event at most (0: 2048, ~350 KiB), the oldest
- * pushed out first. */
+/* per_slot: events held per probe event at most (0: 2048), the oldest
+ * pushed out first: at least the samples its perf ring can hold, since the
+ * program's events run ahead of the samples read by as many.  A queue
+ * holds only what the samples read are behind by (~170 bytes an event). */
 ig_allocjoin *ig_allocjoin_new(size_t per_slot);
 void ig_allocjoin_free(ig_allocjoin *j);
 /* Queues an event (j is the join: usable as a drain callback).  The
@@ -88,7 +90,9 @@ void ig_allocjoin_push(void *j, const ig_allocspan *e);
 /* The program's drop count read after the latest drain. */
 void ig_allocjoin_note_drops(ig_allocjoin *j, uint64_t drops);
 /* The span of the sample of probe event `cookie` whose count is `hit`,
- * taken by thread tid.  Samples of one cookie come in count order. */
+ * taken by thread tid.  Samples of one cookie come in count order; the
+ * same count twice in a row (the kernel writes two samples for a first hit
+ * with a period above 1) gets the same answer. */
 ig_allocjoin_result ig_allocjoin_take(ig_allocjoin *j, uint64_t cookie, uint64_t hit, uint32_t tid,
                                       ig_heapspan *out);
 /* Forgets every event of the cookie's slot (its event was closed). */
@@ -99,10 +103,11 @@ void ig_allocjoin_stats_get(const ig_allocjoin *j, ig_allocjoin_stats *out);
 
 typedef struct ig_allocbpf ig_allocbpf;
 
-/* Loads the program and follows process pid.  NULL with one line when BPF
- * is not available or pid does not publish its span context (then there
- * is nothing to label). */
-ig_allocbpf *ig_allocbpf_new(pid_t pid, const char *cache_dir, ig_err *err);
+/* Loads the program and follows process pid, whose entry probes sample
+ * every `every` hits; the join holds per_slot events per probe event
+ * (ig_allocjoin_new).  NULL with one line when BPF is not available or pid
+ * does not publish its span context (then there is nothing to label). */
+ig_allocbpf *ig_allocbpf_new(pid_t pid, uint64_t every, size_t per_slot, const char *cache_dir, ig_err *err);
 void ig_allocbpf_free(ig_allocbpf *ab);
 
 /* Attaches the program to entry uprobe event perf_fd (per thread);

@@ -1017,7 +1017,10 @@ static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
     s->ring_pages = ring_pages_for(s->pid);
     if (!o->no_span_labels) {
         ig_err why;
-        s->spans = ig_allocbpf_new(s->pid, o->cache_dir, &why);
+        /* the program's events run ahead of the samples read by up to a
+         * ring of samples (each at least ~256 bytes: regs, a short stack) */
+        size_t ring_samples = s->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 256;
+        s->spans = ig_allocbpf_new(s->pid, (uint64_t)s->every, ring_samples, o->cache_dir, &why);
         if (!s->spans)
             snprintf(s->no_spans_why, sizeof s->no_spans_why, "%s", why.msg);
     }

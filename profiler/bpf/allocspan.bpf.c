@@ -12,7 +12,7 @@
  * own count (bpf_perf_event_read_value on the perf event array slot the
  * cookie names) and writes it, plus one, in its event; the sample of that
  * hit carries the event's count after the hit (PERF_SAMPLE_READ), the same
- * number.  The read succeeds only in the event's own thread (a per-thread
+ * number (only hits the kernel samples get one, see sample_every).  The read succeeds only in the event's own thread (a per-thread
  * event is readable only by its task), so the program's runs for the
  * hits of the probe by other threads of the process (each thread's
  * events share the uprobe) write nothing.  Each event also carries the
@@ -53,6 +53,13 @@ struct {
     __type(value, __u64);
 } lost SEC(".maps");
 
+/* The entry probes' sample period (record --alloc --every): the kernel
+ * samples a hit of a tracepoint-like event when its count is 1 or a
+ * multiple of the period (perf_swevent_set_period), so only those hits get
+ * an event.  Were that ever not so, samples would find no event and stay
+ * unlabelled, never take another's. */
+const volatile __u64 sample_every = 1;
+
 struct ig_allocspan_short {
     struct ig_allocspan_head a;
     struct ig_spanbpf_head h;
@@ -66,6 +73,9 @@ int ig_alloc_span(struct pt_regs *ctx)
     struct bpf_perf_event_value v = {};
     if (bpf_perf_event_read_value(&probes, slot, &v, sizeof v))
         return 1; /* another thread's hit: no sample of this event follows */
+    __u64 hit = v.counter + 1;
+    if (sample_every > 1 && hit != 1 && hit % sample_every)
+        return 1; /* a hit the kernel writes no sample of */
     __u32 zero = 0;
     __u64 *run = bpf_map_lookup_elem(&runs, &slot);
     __u64 *drops = bpf_map_lookup_elem(&lost, &zero);
@@ -74,7 +84,7 @@ int ig_alloc_span(struct pt_regs *ctx)
     *run += 1; /* only this slot's thread gets here */
     __u64 ids = current_ids();
     struct ig_allocspan_short s = {
-        .a = {.cookie = cookie, .hit = v.counter + 1, .seq = *run, .drops = *drops},
+        .a = {.cookie = cookie, .hit = hit, .seq = *run, .drops = *drops},
         .h = {.time = bpf_ktime_get_ns(), .ip = ctx->rip, .tgid = ids >> 32, .tid = (__u32)ids,
               .cpu = bpf_get_smp_processor_id(), .kind = IG_SPANBPF_NONE, .src = IG_ALLOCSPAN_SRC},
     };

@@ -23,7 +23,7 @@
 struct ig_allocspan_head {
     __u64 cookie; /* the attach cookie: slot (low 32 bits), generation (high 32) */
     __u64 hit;    /* the probe event's count including this hit */
-    __u64 seq;    /* the program's runs for this slot so far, this one included */
+    __u64 seq;    /* the program's events for this slot so far (written or lost), this one included */
     __u64 drops;  /* events the program could not write (all slots) before this one */
 };
 
