@@ -923,7 +923,7 @@ static void session_free(session *s)
     for (size_t i = 0; i < s->nfds; i++)
         if (s->fds[i] >= 0)
             close(s->fds[i]);
-    ig_allocbpf_free(s->spans); /* its links first: they hold the events */
+    ig_allocbpf_free(s->spans); /* closes its links, which held the events until now */
     free(s->rings);
     free(s->fds);
     free(s->cookies);
