@@ -364,8 +364,10 @@ int main(int argc, char **argv)
     printf("READY pid=%d work_a=%p\n", (int)getpid(), (void *)work_a);
     fflush(stdout);
     char c;
-    if (read(0, &c, 1) != 1)
-        return 3; /* the driver went away */
+    if (read(0, &c, 1) != 1) {
+        free(ws);
+        return 3; /* the driver went away (waiting threads end with the process) */
+    }
 
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
     if (started)
