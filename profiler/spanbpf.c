@@ -314,13 +314,13 @@ static int load_error(int e, ig_err *err)
     libbpf_strerror(e, why, sizeof why); /* knows libbpf's own codes (4000+) too */
     if (e == EPERM || e == EACCES)
         return ig_err_set(err,
-                          "span labels need BPF: loading the perf_event program is not permitted (%s); run as "
+                          "span labels need BPF: loading the BPF program is not permitted (%s); run as "
                           "root or with CAP_BPF and CAP_PERFMON (kernel.unprivileged_bpf_disabled=%d)",
                           why, read_int_file("/proc/sys/kernel/unprivileged_bpf_disabled"));
     if (g_libbpf_msg[0])
-        return ig_err_set(err, "span labels need BPF: loading the perf_event program failed: %s (libbpf: %s)", why,
+        return ig_err_set(err, "span labels need BPF: loading the BPF program failed: %s (libbpf: %s)", why,
                           g_libbpf_msg);
-    return ig_err_set(err, "span labels need BPF: loading the perf_event program failed: %s", why);
+    return ig_err_set(err, "span labels need BPF: loading the BPF program failed: %s", why);
 }
 
 /* The boottime offset of our time namespace (0 outside one). */
@@ -575,7 +575,9 @@ static int read_identity(pid_t pid, uint64_t *start_ticks, uint64_t *start_stack
     return 0;
 }
 
-int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
+/* The map entry of process pid, its start time bounds from ticks of
+ * ns_per_tick in a time namespace whose boottime is boot_offset_ns ahead. */
+static int proc_entry(pid_t pid, long ns_per_tick, int64_t boot_offset_ns, struct ig_spanbpf_proc *out, ig_err *err)
 {
     ig_spanctx *c;
     if (ig_spanctx_open(pid, &c, err) < 0)
@@ -591,9 +593,44 @@ int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
         return -1;
     p.tls_offset = offset;
     p.start_stack = stack;
-    int64_t lo = (int64_t)ticks * sb->ns_per_tick - sb->boot_offset_ns;
+    int64_t lo = (int64_t)ticks * ns_per_tick - boot_offset_ns;
     p.start_lo = lo > 0 ? (uint64_t)lo : 0;
-    p.start_hi = (uint64_t)(lo + sb->ns_per_tick);
+    p.start_hi = (uint64_t)(lo + ns_per_tick);
+    *out = p;
+    return 0;
+}
+
+int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    return proc_entry(pid, 1000000000L / (hz > 0 ? hz : 100), boottime_offset_ns(), out, err);
+}
+
+int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err *err)
+{
+    const char *btf = o && o->btf_path ? o->btf_path : DEFAULT_BTF;
+    kernel_offsets ko;
+    if (find_kernel_offsets(btf, o && !o->btf_path ? o->cache_dir : NULL, &ko, err) != 0)
+        return -1;
+    *k = (ig_spanbpf_kernel){.fsbase = ko.fsbase, .group_leader = ko.group_leader, .mm = ko.mm,
+                             .start_boottime = ko.start_boottime, .start_stack = ko.start_stack};
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != PROC_PID_INIT_INO) {
+        k->pidns_dev = (uint64_t)st.st_dev;
+        k->pidns_ino = (uint64_t)st.st_ino;
+    }
+    libbpf_set_print(keep_libbpf_message);
+    g_libbpf_msg[0] = '\0';
+    return 0;
+}
+
+int ig_spanbpf_load_error(int e, ig_err *err) { return load_error(e, err); }
+
+int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
+{
+    struct ig_spanbpf_proc p;
+    if (proc_entry(pid, sb->ns_per_tick, sb->boot_offset_ns, &p, err) < 0)
+        return -1;
     uint32_t key = (uint32_t)pid;
     if (bpf_map__update_elem(sb->skel->maps.procs, &key, sizeof key, &p, sizeof p, BPF_ANY) != 0)
         return ig_err_set(err, "process %d: cannot follow it for span labels: %s (%d processes at most)", (int)pid,
@@ -729,6 +766,21 @@ int ig_spanbpf_attach_switches(ig_spanbpf *sb, unsigned tp_id, ig_err *err)
 {
     (void)sb, (void)tp_id;
     return ig_err_set(err, "no span-label program in this build");
+}
+int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err *err)
+{
+    (void)o;
+    memset(k, 0, sizeof *k);
+    return ig_err_set(err, "span labels need BPF: this build has no span-label program (x86-64 only)");
+}
+int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err)
+{
+    (void)out;
+    return ig_err_set(err, "process %d: no span-label program in this build", (int)pid);
+}
+int ig_spanbpf_load_error(int e, ig_err *err)
+{
+    return ig_err_set(err, "span labels need BPF: %s", strerror(e));
 }
 int ig_spanbpf_note_switch_drops(ig_spanbpf *sb, ig_spanjoin *j)
 {

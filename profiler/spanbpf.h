@@ -178,6 +178,30 @@ void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out);
 /* The loaded program's fd (for bpf_prog_get_info_by_fd run-time stats). */
 int ig_spanbpf_prog_fd(const ig_spanbpf *sb);
 
+/* ---- for other programs built on spanctx.bpf.c -----------------------------------
+ * (profiler/bpf/allocspan.bpf.c, loaded by profiler/alloc/allocbpf.c): what
+ * they must be given before and after their load, found as ig_spanbpf_new
+ * and ig_spanbpf_add_process find it. */
+
+struct ig_spanbpf_proc;
+
+/* The read-only values a program must be loaded with. */
+typedef struct ig_spanbpf_kernel {
+    uint32_t fsbase, group_leader, mm, start_boottime, start_stack; /* kernel field offsets */
+    uint64_t pidns_dev, pidns_ino; /* the loader's pid namespace (0, 0: the initial one) */
+} ig_spanbpf_kernel;
+
+/* Finds them (the BTF, or the per-boot cache: o's btf_path and cache_dir),
+ * and keeps libbpf's messages from now on for ig_spanbpf_load_error.  0, or
+ * -1 with a reason. */
+int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err *err);
+/* The entry of the followed processes' map for process pid.  0, or -1 with
+ * a reason (e.g. it does not publish its span context). */
+int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err);
+/* The one line for a load that failed with errno e (libbpf's first warning
+ * included); returns -1. */
+int ig_spanbpf_load_error(int e, ig_err *err);
+
 /* ---- the join ------------------------------------------------------------------ */
 
 /* A sample to find the label of, as parsed from the perf ring. */

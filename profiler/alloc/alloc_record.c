@@ -42,6 +42,7 @@
 #include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/sampler.h"
+#include "profiler/symbols.h"
 #include "utils/strbuf.h"
 
 typedef struct alloc_args {
@@ -77,8 +78,9 @@ static void usage(FILE *out)
             "                       frees are always recorded so in-use stays right\n"
             "      --stack-size N   attach: user stack bytes copied per allocation (default\n"
             "                       8192; less data, but deep stacks are cut short)\n"
-            "      --no-span-labels preload: no trace_id/span_id/span_name labels (they come\n"
-            "                       from the thread's OpenTelemetry context, OTEP 4947)\n"
+            "      --no-span-labels no trace_id/span_id/span_name labels (they come from the\n"
+            "                       thread's OpenTelemetry context, OTEP 4947; -p reads it\n"
+            "                       with a BPF program at each probed call)\n"
             "  -q, --quiet          no summary\n"
             "  -h, --help           this help\n\n" CMD_STOP_HELP);
 }
@@ -538,8 +540,11 @@ static int record(alloc_args *a)
         ig_ofile_abort(&out); /* a no-op once committed */
         return rc;
     }
+    char cache_dir[4096];
     ig_attach_opts o = {.pid = a->pid, .duration = a->duration, .every = a->every, .output = a->output, .out = &out,
-                        .quiet = a->quiet, .stack_size = a->stack_size};
+                        .quiet = a->quiet, .stack_size = a->stack_size, .no_span_labels = a->no_span_labels};
+    if (ig_symtab_default_cache_dir(cache_dir, sizeof cache_dir) == 0)
+        o.cache_dir = cache_dir;
     rc = ig_alloc_attach(&o);
     ig_ofile_abort(&out);
     return rc;

@@ -40,12 +40,21 @@
  *   for the recorded allocations.  posix_memalign's pointer is read from
  *   *memptr with process_vm_readv when its return is replayed (best
  *   effort: the variable may have changed by then).
+ *   Span labels.  When the target publishes its span context (libignis,
+ *   OTEP 4719/4947), a BPF program on each thread's entry probes reads the
+ *   span the thread is in at the call and the probe event's count, which
+ *   the call's sample carries too (PERF_SAMPLE_READ): the entry sample is
+ *   joined with the program's event by that count (allocbpf.h), and the
+ *   allocation's record is keyed by its span as the preload shim's are.
+ *   Samples whose event cannot be told safely keep no span, and are
+ *   counted in the summary.
  *   Cost.  Every probed call traps whether recorded or not; before
  *   attaching we time a uprobe on a function of our own (thread CPU time,
  *   median of 5) and report that cost times the calls seen, next to the
  *   target's own CPU time while attached.
  */
 #include "profiler/alloc/attach.h"
+#include "profiler/alloc/allocbpf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -97,9 +106,10 @@ const char *const ig_alloc_fn_names[IG_FN_COUNT] = {"malloc", "calloc", "realloc
 
 #define DEFAULT_STACK 8192u
 /* No PERF_SAMPLE_PERIOD: with it the kernel samples every hit of a
- * tracepoint-like event whatever sample_period says. */
+ * tracepoint-like event whatever sample_period says.  PERF_SAMPLE_READ:
+ * the event's count, which numbers the hit (the span-label join). */
 #define SAMPLE_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | \
-                     PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
+                     PERF_SAMPLE_READ | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
 
 /* ---- symbol offsets (libelf) ----------------------------------------------- */
 
@@ -343,6 +353,7 @@ typedef struct pending {
     uint64_t a0, a1;          /* rdi, rsi (or rdx for posix_memalign's size) */
     int depth;
     uint64_t ips[IG_HEAP_MAX_DEPTH];
+    ig_heapspan span;         /* in_span 0: none */
 } pending;
 
 typedef struct thread_state {
@@ -357,6 +368,7 @@ typedef struct event {
     uint64_t a0, a1, rax;
     int depth;
     uint64_t *ips;     /* entry stacks, owned by the batch */
+    ig_heapspan span;  /* the span of an entry (in_span 0: none) */
 } event;
 
 typedef struct thread_ring {
@@ -377,7 +389,12 @@ typedef struct session {
     size_t nrings, caprings, ring_pages;
     size_t threads_attached;
     int *fds;
+    uint64_t *cookies;          /* per fd: its span-label attach (allocbpf), 0: none */
     size_t nfds, capfds;
+    ig_allocbpf *spans;         /* NULL: no span labels */
+    ig_u64map span_cookies;     /* event id -> cookie of an entry probe with the program */
+    uint64_t span_unattached;   /* entry probe events the program could not be attached to */
+    char no_spans_why[sizeof(ig_err)];     /* why there are no span labels ("": there are, or not asked for) */
     ig_u64map ids;              /* event id -> probe index + 1 */
     probe probes[2 * IG_FN_COUNT];
     int nprobes;
@@ -392,6 +409,7 @@ typedef struct session {
     size_t nbatch, capbatch;
     _Alignas(8) uint8_t scratch[65536]; /* one sample record without its identifier */
     uint64_t hits, records, bad, nested, unmatched, partial, lost;
+    uint64_t span_unknown;              /* entry samples of probes without the program */
     uint64_t alloc_calls, free_calls;   /* probed calls (records x period) */
     double entry_ns, pair_ns;           /* calibrated probe cost */
     double t0, cpu0, cpu1;              /* start; target CPU seconds */
@@ -402,8 +420,24 @@ static void add_fd(session *s, int fd)
     if (s->nfds == s->capfds) {
         s->capfds = s->capfds ? s->capfds * 2 : 64;
         s->fds = ig_xrealloc(s->fds, s->capfds * sizeof *s->fds);
+        s->cookies = ig_xrealloc(s->cookies, s->capfds * sizeof *s->cookies);
     }
+    s->cookies[s->nfds] = 0;
     s->fds[s->nfds++] = fd;
+}
+
+/* Attaches the span-label program to an entry probe event; one that
+ * cannot have it is counted, its samples unlabelled. */
+static void label_probe(session *s, int fd, uint64_t id)
+{
+    uint64_t cookie;
+    ig_err err;
+    if (ig_allocbpf_attach(s->spans, fd, &cookie, &err) < 0) {
+        s->span_unattached++;
+        return;
+    }
+    s->cookies[s->nfds - 1] = cookie;
+    ig_u64map_put(&s->span_cookies, id, cookie);
 }
 
 /* Opens every probe on thread tid; all of them write into one ring of
@@ -434,6 +468,8 @@ static int attach_thread(session *s, pid_t tid, ig_err *err)
         if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
             return ig_err_set(err, "PERF_EVENT_IOC_ID: %s", strerror(errno));
         ig_u64map_put(&s->ids, id, (uint64_t)i + 1);
+        if (s->spans && alloc && !pr->ret)
+            label_probe(s, fd, id);
         if (leader < 0) {
             if (s->nrings == s->caprings) {
                 s->caprings = s->caprings ? s->caprings * 2 : 16;
@@ -468,11 +504,15 @@ static void release_thread(session *s, thread_ring *tr)
 {
     drain_ring(s, tr);
     ig_ring_unmap(&tr->ring);
-    for (size_t k = tr->fd_lo; k < tr->fd_hi; k++)
+    for (size_t k = tr->fd_lo; k < tr->fd_hi; k++) {
+        if (s->cookies[k])
+            ig_allocbpf_detach(s->spans, s->cookies[k]); /* its events are void now */
+        s->cookies[k] = 0;
         if (s->fds[k] >= 0) {
             close(s->fds[k]);
             s->fds[k] = -1;
         }
+    }
     tr->closed = true;
 }
 
@@ -593,11 +633,12 @@ static uint64_t read_target_word(pid_t pid, uint64_t addr)
 
 static void take_sample(session *s, const struct perf_event_header *h)
 {
-    /* Layout: header, identifier, ip, tid, time, then the CPU profiler's
-     * layout from the callchain on.  The ring is read-only to us, so the
-     * record is copied without the identifier and with the period slot
-     * ig_perf_parse_sample() expects after the time. */
-    if (h->size < sizeof *h + 32) {
+    /* Layout: header, identifier, ip, tid, time, count (read_format 0),
+     * then the CPU profiler's layout from the callchain on.  The ring is
+     * read-only to us, so the record is copied without the identifier and
+     * with the period ig_perf_parse_sample() expects after the time in
+     * place of the count. */
+    if (h->size < sizeof *h + 40) {
         s->bad++;
         return;
     }
@@ -611,12 +652,14 @@ static void take_sample(session *s, const struct perf_event_header *h)
     }
     const probe *pr = &s->probes[pi - 1];
     struct perf_event_header *fake = (struct perf_event_header *)s->scratch;
-    *fake = *h; /* same size: 8 bytes of identifier out, 8 of period in */
+    *fake = *h;
+    fake->size = (uint16_t)(h->size - 8); /* identifier and count out, period in */
     uint8_t *out = (uint8_t *)(fake + 1);
-    uint64_t period = pr->fn == IG_FN_FREE ? 1 : (uint64_t)s->every;
+    uint64_t period = pr->fn == IG_FN_FREE ? 1 : (uint64_t)s->every, hit;
+    memcpy(&hit, body + 32, 8);
     memcpy(out, body + 8, 24);
     memcpy(out + 24, &period, 8);
-    memcpy(out + 32, body + 32, h->size - sizeof *h - 32);
+    memcpy(out + 32, body + 40, h->size - sizeof *h - 40);
     ig_perf_sample smp;
     if (ig_perf_parse_sample(fake, &smp) < 0 || smp.regs_abi == PERF_SAMPLE_REGS_ABI_NONE) {
         s->bad++;
@@ -637,6 +680,11 @@ static void take_sample(session *s, const struct perf_event_header *h)
     e->a1 = pr->fn == IG_FN_POSIX_MEMALIGN ? smp.regs[IG_PREG_DX] : smp.regs[IG_PREG_SI];
     e->rax = smp.regs[IG_PREG_AX];
     if (pr->fn != IG_FN_FREE && !pr->ret) {
+        uint64_t cookie;
+        if (s->spans && ig_u64map_get(&s->span_cookies, id, &cookie))
+            ig_allocjoin_take(ig_allocbpf_join(s->spans), cookie, hit, smp.tid, &e->span);
+        else if (s->spans)
+            s->span_unknown++;
         uint64_t ips[IG_HEAP_MAX_DEPTH + 1];
         ig_unwind_end end;
         int n = ig_unwind(s->uw, &smp, ips, IG_HEAP_MAX_DEPTH + 1, &end);
@@ -680,12 +728,10 @@ static void take_sideband(session *s, const struct perf_event_header *h)
     ig_maps_add(&s->maps, &s->mc, s->pid, addr, len, pgoff, name, ((uint64_t)maj << 8) | min, ino);
 }
 
-static void drain_ring(session *s, thread_ring *tr)
+/* Reads a ring from the head ig_ring_begin saw. */
+static void walk_ring(session *s, thread_ring *tr)
 {
-    if (tr->closed)
-        return;
     ig_ring *r = &tr->ring;
-    ig_ring_begin(r);
     const struct perf_event_header *h;
     while ((h = ig_ring_next(r))) {
         if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof *h + 16)
@@ -696,10 +742,29 @@ static void drain_ring(session *s, thread_ring *tr)
     ig_ring_end(r);
 }
 
+/* The span-label program writes its event before the kernel writes the
+ * sample: drained after the rings' heads are seen, it has the events of
+ * every sample read. */
+static void drain_ring(session *s, thread_ring *tr)
+{
+    if (tr->closed)
+        return;
+    ig_ring_begin(&tr->ring);
+    if (s->spans)
+        ig_allocbpf_drain(s->spans);
+    walk_ring(s, tr);
+}
+
 static void drain(session *s)
 {
     for (size_t i = 0; i < s->nrings; i++)
-        drain_ring(s, &s->rings[i]);
+        if (!s->rings[i].closed)
+            ig_ring_begin(&s->rings[i].ring);
+    if (s->spans)
+        ig_allocbpf_drain(s->spans);
+    for (size_t i = 0; i < s->nrings; i++)
+        if (!s->rings[i].closed)
+            walk_ring(s, &s->rings[i]);
 }
 
 /* ---- replaying events in time order ---------------------------------------------- */
@@ -756,7 +821,7 @@ static void on_return(session *s, thread_state *t, const event *e)
         ptr = read_target_word(s->pid, pd->a0); /* *memptr, read now (best effort) */
     }
     if (ptr)
-        ig_heaptab_add(s->tab, ptr, size, pd->ips, pd->depth);
+        ig_heaptab_add_span(s->tab, ptr, size, pd->ips, pd->depth, &pd->span);
 }
 
 static void replay(session *s)
@@ -780,6 +845,7 @@ static void replay(session *s)
                 pd->a0 = e->a0;
                 pd->a1 = e->a1;
                 pd->depth = e->depth;
+                pd->span = e->span;
                 if (e->depth)
                     memcpy(pd->ips, e->ips, (size_t)e->depth * sizeof *e->ips);
             }
@@ -857,8 +923,11 @@ static void session_free(session *s)
     for (size_t i = 0; i < s->nfds; i++)
         if (s->fds[i] >= 0)
             close(s->fds[i]);
+    ig_allocbpf_free(s->spans); /* closes its links, which held the events until now */
     free(s->rings);
     free(s->fds);
+    free(s->cookies);
+    ig_u64map_clear(&s->span_cookies);
     for (size_t i = 0; i < s->threads.cap; i++)
         if (s->threads.keys[i])
             free((void *)(uintptr_t)s->threads.vals[i]);
@@ -946,6 +1015,15 @@ static int session_start(session *s, const ig_attach_opts *o, ig_err *err)
         return ig_err_set(err, "-p %d: cannot read the process's mappings", (int)s->pid);
     s->uw = ig_unwinder_new(&s->maps);
     s->ring_pages = ring_pages_for(s->pid);
+    if (!o->no_span_labels) {
+        ig_err why;
+        /* the program's events run ahead of the samples read by up to a
+         * ring of samples (each at least ~256 bytes: regs, a short stack) */
+        size_t ring_samples = s->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 256;
+        s->spans = ig_allocbpf_new(s->pid, (uint64_t)s->every, ring_samples, o->cache_dir, &why);
+        if (!s->spans)
+            snprintf(s->no_spans_why, sizeof s->no_spans_why, "%s", why.msg);
+    }
     return attach_all(s, err);
 }
 
@@ -983,6 +1061,28 @@ static void session_run(session *s, const ig_attach_opts *o)
     free(pfd);
 }
 
+/* How the recorded allocations were labelled with their spans. */
+static void print_span_summary(const session *s)
+{
+    if (!s->spans)
+        return;
+    ig_allocjoin_stats j;
+    ig_allocjoin_stats_get(ig_allocbpf_join(s->spans), &j);
+    ig_spanbpf_stats b;
+    ig_allocbpf_stats_get(s->spans, &b);
+    fprintf(stderr,
+            "ignis record: span labels: %llu allocation samples in a span, %llu outside any, %llu unlabelled "
+            "(their span could not be told: %llu events lost, %llu probe events without the program)\n",
+            (unsigned long long)j.labelled, (unsigned long long)j.outside,
+            (unsigned long long)(j.unknown + s->span_unknown), (unsigned long long)b.dropped,
+            (unsigned long long)s->span_unattached);
+    uint64_t runs, ns;
+    ig_allocbpf_run_time(s->spans, &runs, &ns);
+    if (runs) /* kernel.bpf_stats_enabled=1 */
+        fprintf(stderr, "ignis record: span-label program: %llu runs, %.0f ns per run\n", (unsigned long long)runs,
+                (double)ns / (double)runs);
+}
+
 static void print_summary(const session *s, const ignis_profile *p, const char *output)
 {
     fprintf(stderr,
@@ -998,6 +1098,7 @@ static void print_summary(const session *s, const ignis_profile *p, const char *
             (unsigned long long)s->hits, (unsigned long long)s->records, s->every, (unsigned long long)s->lost,
             (unsigned long long)s->partial, (unsigned long long)s->nested, (unsigned long long)s->unmatched,
             s->threads.count);
+    print_span_summary(s);
     if (s->entry_ns < 0)
         return;
     double added_ms = ((double)s->alloc_calls * s->pair_ns + (double)s->free_calls * s->entry_ns) / 1e6;
@@ -1024,6 +1125,8 @@ int ig_alloc_attach(const ig_attach_opts *o)
     if (!o->quiet)
         fprintf(stderr, "ignis record: attached to %d: %d probes on %s in %zu threads\n", (int)s.pid, s.nprobes,
                 s.lib_path, s.threads_attached);
+    if (!o->quiet && s.no_spans_why[0]) /* after "attached", which scripts wait for */
+        fprintf(stderr, "ignis record: no span labels: %s\n", s.no_spans_why);
     session_run(&s, o);
     ignis_profile *p = build_profile(&s);
     ignis_profile_set_time(p, (int64_t)time(NULL) * 1000000000, (int64_t)(mono_ns() - s.t0));

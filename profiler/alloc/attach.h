@@ -6,7 +6,8 @@
  * tcmalloc when loaded.  Sizes and pointers come from the sampled user
  * registers, stacks from the copied user stack unwound with the CPU
  * profiler's unwinder (profiler/unwind.h), frees match allocations so
- * in-use is exact for what was recorded.
+ * in-use is exact for what was recorded.  Allocations made while a
+ * libignis span was current carry its labels (profiler/alloc/allocbpf.h).
  */
 #ifndef IG_ALLOC_ATTACH_H
 #define IG_ALLOC_ATTACH_H
@@ -23,6 +24,8 @@ typedef struct ig_attach_opts {
     const char *output;
     struct ig_ofile *out; /* output already opened (checked before attaching); committed or aborted here */
     bool quiet;
+    bool no_span_labels;  /* no trace_id/span_id/span_name labels (allocbpf.h) */
+    const char *cache_dir; /* ignis's cache (kernel field offsets for the BPF program); NULL: none */
 } ig_attach_opts;
 
 /* Runs `ignis record --alloc -p PID`; returns the exit status. */

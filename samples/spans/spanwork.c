@@ -43,7 +43,11 @@
  * alloc_none() does the same.  So every sampled allocation in alloc_a is
  * in an "alloc-a" span, every one in alloc_none in none.
  *
- *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-w|-m] [-x PROG]
+ * With -s the threads are started before READY and wait for the byte
+ * (a profiler that attaches to the threads present, as record --alloc -p
+ * does with its per-thread uprobes, then sees all of their work).
+ *
+ *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-w|-m] [-s] [-x PROG]
  */
 #include "ignis/trace.h"
 
@@ -74,6 +78,27 @@ typedef struct worker {
 static ignis_tracer *g_tracer;
 static volatile uint64_t g_sink;
 static int g_fixed; /* -i: iterations, not CPU time */
+
+/* -s: the threads wait here until main has read its byte. */
+static pthread_mutex_t g_go_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_go_cond = PTHREAD_COND_INITIALIZER;
+static int g_go = 1;
+
+static void wait_for_go(void)
+{
+    pthread_mutex_lock(&g_go_lock);
+    while (!g_go)
+        pthread_cond_wait(&g_go_cond, &g_go_lock);
+    pthread_mutex_unlock(&g_go_lock);
+}
+
+static void let_go(void)
+{
+    pthread_mutex_lock(&g_go_lock);
+    g_go = 1;
+    pthread_cond_broadcast(&g_go_cond);
+    pthread_mutex_unlock(&g_go_lock);
+}
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -128,6 +153,7 @@ static span_log *log_begin(worker *w, ignis_span *s, const char *name)
 static void *run(void *arg)
 {
     worker *w = arg;
+    wait_for_go();
     for (int r = 0; r < w->rounds; r++) {
         ignis_span *a = ignis_span_start(g_tracer, "span-a", NULL);
         ignis_scope sa = ignis_span_make_current(a);
@@ -214,6 +240,7 @@ static void *run_alloc(void *arg)
 {
     worker *w = arg;
     void *blocks[ALLOC_BLOCKS];
+    wait_for_go();
     for (int r = 0; r < w->rounds; r++) {
         ignis_span *a = ignis_span_start(g_tracer, "alloc-a", NULL);
         ignis_scope sa = ignis_span_make_current(a);
@@ -234,6 +261,7 @@ static void *run_alloc(void *arg)
 static void *run_wait(void *arg)
 {
     worker *w = arg;
+    wait_for_go();
     for (int r = 0; r < w->rounds; r++) {
         ignis_span *a = ignis_span_start(g_tracer, "wait-a", NULL);
         ignis_scope sa = ignis_span_make_current(a);
@@ -279,11 +307,19 @@ static int write_log(const char *path, worker *ws, int n)
     return fclose(f);
 }
 
+static void start_threads(worker *ws, int threads, int rounds, int waits, int allocs)
+{
+    for (int t = 0; t < threads; t++) {
+        ws[t].rounds = rounds;
+        pthread_create(&ws[t].th, NULL, waits ? run_wait : allocs ? run_alloc : run, &ws[t]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *log = NULL, *exec_prog = NULL;
-    int rounds = 10, threads = 2, opt, waits = 0, allocs = 0;
-    while ((opt = getopt(argc, argv, "l:r:t:iwmx:")) != -1) {
+    int rounds = 10, threads = 2, opt, waits = 0, allocs = 0, started = 0;
+    while ((opt = getopt(argc, argv, "l:r:t:iwmsx:")) != -1) {
         if (opt == 'l')
             log = optarg;
         else if (opt == 'r')
@@ -298,11 +334,13 @@ int main(int argc, char **argv)
             waits = 1;
         else if (opt == 'm')
             allocs = 1;
+        else if (opt == 's')
+            started = 1;
         else
             return 2;
     }
     if (!log || rounds < 1 || threads < 1 || threads > 64) {
-        fprintf(stderr, "usage: spanwork -l LOG [-r ROUNDS] [-t THREADS (1..64)] [-i] [-w|-m] [-x PROG]\n");
+        fprintf(stderr, "usage: spanwork -l LOG [-r ROUNDS] [-t THREADS (1..64)] [-i] [-w|-m] [-s] [-x PROG]\n");
         return 2;
     }
     ignis_provider_options o;
@@ -318,18 +356,24 @@ int main(int argc, char **argv)
         return 2;
     }
     g_tracer = ignis_tracer_get(tp, "spanwork", "1", NULL, 0);
+    worker *ws = calloc((size_t)threads, sizeof *ws);
+    if (started) {
+        g_go = 0;
+        start_threads(ws, threads, rounds, waits, allocs);
+    }
     printf("READY pid=%d work_a=%p\n", (int)getpid(), (void *)work_a);
     fflush(stdout);
     char c;
-    if (read(0, &c, 1) != 1)
-        return 3; /* the driver went away */
+    if (read(0, &c, 1) != 1) {
+        free(ws);
+        return 3; /* the driver went away (waiting threads end with the process) */
+    }
 
     uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-    worker *ws = calloc((size_t)threads, sizeof *ws);
-    for (int t = 0; t < threads; t++) {
-        ws[t].rounds = rounds;
-        pthread_create(&ws[t].th, NULL, waits ? run_wait : allocs ? run_alloc : run, &ws[t]);
-    }
+    if (started)
+        let_go();
+    else
+        start_threads(ws, threads, rounds, waits, allocs);
     for (int t = 0; t < threads; t++)
         pthread_join(ws[t].th, NULL);
     uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - t0;

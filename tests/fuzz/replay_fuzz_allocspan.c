@@ -1,0 +1,3 @@
+#include "fuzz/fuzz_allocspan.c"
+#define FUZZ_NAME "fuzz_allocspan"
+#include "fuzz/replay.c"
