@@ -287,7 +287,7 @@ ignis_scope ignis_context_attach(ignis_context *ctx)
     return push(tc, NULL, ctx ? ignis_context_retain(ctx) : ctx_alloc());
 }
 
-static void ctx_release(ignis_context *ctx)
+static __attribute__((noinline)) void ctx_release(ignis_context *ctx)
 {
     if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
         return;
