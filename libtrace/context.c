@@ -262,10 +262,11 @@ static inline ignis_scope push(ig_tcache *tc, ignis_span *span, ignis_context *c
     if (IG_UNLIKELY(tc->depth == tc->cap))
         grow_scopes(tc);
     tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
-    if (span && IG_LIKELY(tc->tctx != NULL))
-        ig_tctx_publish_span(tc->tctx, span); /* the common case, without looking at the stack */
-    else
-        ig_tctx_sync(tc);
+    ig_tctx_block *b = tc->tctx;
+    if (span && IG_LIKELY(b != NULL))
+        ig_tctx_publish_span(b, span); /* the common case, without looking at the stack */
+    else if (b || IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_sync(tc); /* a context, or the thread's first publication */
     return (ignis_scope){tc->depth};
 }
 
@@ -329,8 +330,8 @@ void ignis_scope_end(ignis_scope scope)
     ig_tctx_block *b = tc->tctx;
     if (IG_LIKELY(b != NULL) && !tc->depth)
         ig_tctx_begin(b); /* nothing current any more: the record stays invalid */
-    else
-        ig_tctx_sync(tc);
+    else if (b || IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_sync(tc); /* the new top, or the thread's first publication */
 }
 
 void ig_tcache_stack_clear(ig_tcache *tc)
