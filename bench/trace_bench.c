@@ -27,7 +27,9 @@
  *
  * With --profile, runs each loop once without timing, for instruction
  * counts under `valgrind --tool=callgrind --toggle-collect=sampled_loop`
- * (or unsampled_loop / export_main), which are repeatable under load.
+ * (or current_published_loop / current_unpublished_loop: the sampled span
+ * made current with publishing on and off; unsampled_loop / export_main),
+ * which are repeatable under load.
  *
  *   usage: trace_bench [spans-per-figure] [--sampled-only | --current-only | --profile]
  */
@@ -138,6 +140,11 @@ static void *current_loop(void *arg)
     r->cpu = cpu_s() - c0;
     return NULL;
 }
+
+/* The same loop under names of its own, for callgrind's --toggle-collect
+ * (--profile: instruction counts with publishing on and off). */
+__attribute__((noinline, noipa)) static void *current_published_loop(void *arg) { return current_loop(arg); }
+__attribute__((noinline, noipa)) static void *current_unpublished_loop(void *arg) { return current_loop(arg); }
 
 __attribute__((noinline, noipa)) static void *unsampled_loop(void *arg)
 {
@@ -468,31 +475,32 @@ static void current_figures(ignis_sampler_kind sampler, void *(*plain_loop)(void
     }
 }
 
+/* One sampler's three figures, then the two differences as rows. */
+static void report_current(const char *plain_what, const double ns[3], const double cpu[3], const char *target)
+{
+    report(plain_what, ns[0], cpu[0], "-", "-");
+    report("  made current, publishing off", ns[1], cpu[1], "-", "-");
+    report("  made current, publishing on (start+scope+end)", ns[2], cpu[2], "-", "-");
+    printf("  publishing the current span: %+.1f ns (cpu %+.1f); scope push+pop with publishing: %+.1f ns "
+           "(cpu %+.1f)\n",
+           ns[2] - ns[1], cpu[2] - cpu[1], ns[2] - ns[0], cpu[2] - cpu[0]);
+    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[1], .cpu_ns = cpu[2] - cpu[1], .drop_pct = -1, .target = target,
+                              .otel = "-"};
+    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  publishing added (on - off)");
+    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[0], .cpu_ns = cpu[2] - cpu[0], .drop_pct = -1, .target = "-",
+                              .otel = "-"};
+    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  push+pop+publish added (on - plain)");
+}
+
 /* Plain spans against the same spans made current, without and with
  * the thread context published (OTEP 4947). */
 static void bench_current(long n)
 {
     double ns[3], cpu[3];
     current_figures(IGNIS_SAMPLER_ALWAYS_ON, sampled_loop, n, ns, cpu);
-    report("sampled span, 3 attrs, no exporter, 1 thread", ns[0], cpu[0], "-", "-");
-    report("  made current, publishing off", ns[1], cpu[1], "-", "-");
-    report("  made current, publishing on (start+scope+end)", ns[2], cpu[2], "-", "-");
-    printf("  publishing the current span: %+.1f ns (cpu %+.1f); scope push+pop with publishing: %+.1f ns "
-           "(cpu %+.1f)\n",
-           ns[2] - ns[1], cpu[2] - cpu[1], ns[2] - ns[0], cpu[2] - cpu[0]);
-    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[1], .cpu_ns = cpu[2] - cpu[1], .drop_pct = -1, .target = "<= 5 ns",
-                              .otel = "-"};
-    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  publishing added (on - off)");
-    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[0], .cpu_ns = cpu[2] - cpu[0], .drop_pct = -1, .target = "-",
-                              .otel = "-"};
-    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  push+pop+publish added (on - plain)");
+    report_current("sampled span, 3 attrs, no exporter, 1 thread", ns, cpu, "<= 5 ns");
     current_figures(IGNIS_SAMPLER_ALWAYS_OFF, unsampled_loop, n, ns, cpu);
-    report("unsampled span (start + 1 attr + end), no exporter", ns[0], cpu[0], "-", "-");
-    report("  made current, publishing off", ns[1], cpu[1], "-", "-");
-    report("  made current, publishing on (start+scope+end)", ns[2], cpu[2], "-", "-");
-    printf("  publishing the current span: %+.1f ns (cpu %+.1f); scope push+pop with publishing: %+.1f ns "
-           "(cpu %+.1f)\n",
-           ns[2] - ns[1], cpu[2] - cpu[1], ns[2] - ns[0], cpu[2] - cpu[0]);
+    report_current("unsampled span (start + 1 attr + end), no exporter", ns, cpu, "<= 5 ns");
 }
 
 static void bench_unsampled(long n)
@@ -600,6 +608,10 @@ int main(int argc, char **argv)
         ignis_tracer_provider *tp = make_provider(IGNIS_SAMPLER_ALWAYS_ON);
         run r = {ignis_tracer_get(tp, "bench", "1", NULL, 0), n, 0, 0};
         sampled_loop(&r);
+        current_published_loop(&r);
+        publishing(false);
+        current_unpublished_loop(&r);
+        publishing(true);
         ignis_tracer_provider_free(tp);
         tp = make_provider(IGNIS_SAMPLER_ALWAYS_OFF);
         r.t = ignis_tracer_get(tp, "bench", "1", NULL, 0);
