@@ -218,7 +218,7 @@ static void print_summary(void)
         char wall[24], cpu[24];
         if (r->drop_pct < 0) { /* a time figure */
             snprintf(wall, sizeof wall, "%.1f ns", r->ns);
-            snprintf(cpu, sizeof cpu, r->cpu_ns >= 0 ? "%.1f ns" : "-", r->cpu_ns);
+            snprintf(cpu, sizeof cpu, "%.1f ns", r->cpu_ns); /* differences may be negative */
         } else {
             snprintf(wall, sizeof wall, "%.2f%% drop", r->drop_pct);
             snprintf(cpu, sizeof cpu, "-");
