@@ -9,9 +9,12 @@
  *     unsampled parent (parent-based sampler, the usual case in a service
  *     that receives unsampled requests);
  *   - the same sampled and unsampled spans made current for their life
- *     (start, make_current, scope_end, end): a scope push and pop
- *     republish the thread's span for profilers (OTEP 4947), and the
- *     difference to the plain figures is what that costs;
+ *     (start, make_current, scope_end, end), with the thread's span
+ *     published for profilers (OTEP 4947, the default) and without: the
+ *     difference of the two is what publishing costs (issue 13's target:
+ *     <= 5 ns), the difference to the plain spans what scope push+pop
+ *     and publishing cost together.  These three loops run alternated, 7
+ *     rounds of best-of-25 each, and each figure is the median of its 7;
  *   - inject + extract of a W3C traceparent through a carrier;
  *   - drops at the default queue for a paced 500k spans/s producer.
  * Prints ns per span (wall and thread CPU time), then a summary table of
@@ -24,7 +27,9 @@
  *
  * With --profile, runs each loop once without timing, for instruction
  * counts under `valgrind --tool=callgrind --toggle-collect=sampled_loop`
- * (or unsampled_loop / export_main), which are repeatable under load.
+ * (or current_published_loop / current_unpublished_loop: the sampled span
+ * made current with publishing on and off; unsampled_loop / export_main),
+ * which are repeatable under load.
  *
  *   usage: trace_bench [spans-per-figure] [--sampled-only | --current-only | --profile]
  */
@@ -136,6 +141,11 @@ static void *current_loop(void *arg)
     return NULL;
 }
 
+/* The same loop under names of its own, for callgrind's --toggle-collect
+ * (--profile: instruction counts with publishing on and off). */
+__attribute__((noinline, noipa)) static void *current_published_loop(void *arg) { return current_loop(arg); }
+__attribute__((noinline, noipa)) static void *current_unpublished_loop(void *arg) { return current_loop(arg); }
+
 __attribute__((noinline, noipa)) static void *unsampled_loop(void *arg)
 {
     run *r = arg;
@@ -176,7 +186,7 @@ typedef struct row {
     const char *target, *otel;
 } row;
 
-static row g_rows[24];
+static row g_rows[32];
 static int g_nrows;
 
 static void report(const char *what, double ns, double cpu_ns, const char *target, const char *otel)
@@ -208,7 +218,7 @@ static void print_summary(void)
         char wall[24], cpu[24];
         if (r->drop_pct < 0) { /* a time figure */
             snprintf(wall, sizeof wall, "%.1f ns", r->ns);
-            snprintf(cpu, sizeof cpu, r->cpu_ns >= 0 ? "%.1f ns" : "-", r->cpu_ns);
+            snprintf(cpu, sizeof cpu, "%.1f ns", r->cpu_ns); /* differences may be negative */
         } else {
             snprintf(wall, sizeof wall, "%.2f%% drop", r->drop_pct);
             snprintf(cpu, sizeof cpu, "-");
@@ -379,16 +389,21 @@ static void bench_with_work(int nthreads, long n)
     ignis_tracer_provider_free(tp);
 }
 
+static void publishing(bool on);
+
 /* Best of REPS runs of loop (n/REPS spans each) on this thread, with no
  * exporter (a span's block returns to the thread at once: the SDK's own
- * cost, without the queue's cache misses, which vary with load). */
-static void best_of(ignis_sampler_kind sampler, void *(*loop)(void *), long n, double *ns, double *cpu_ns)
+ * cost, without the queue's cache misses, which vary with load), thread
+ * context publishing on or off. */
+static void best_of(ignis_sampler_kind sampler, void *(*loop)(void *), bool publish, long n, double *ns,
+                    double *cpu_ns)
 {
     ignis_provider_options o;
     ignis_provider_options_init(&o);
     o.sampler = sampler;
     o.service_name = "bench";
     ignis_tracer_provider *tp = ig_tracer_provider_new_with_exporter(&o, NULL, NULL, 0);
+    publishing(publish); /* after the provider, which turns publishing on */
     run r = {ignis_tracer_get(tp, "bench", "1", NULL, 0), n / 10, 0, 0};
     loop(&r);
     ignis_tracer_provider_force_flush(tp, 10000);
@@ -402,35 +417,90 @@ static void best_of(ignis_sampler_kind sampler, void *(*loop)(void *), long n, d
     }
     *ns = best * 1e9 / (double)(n / REPS);
     *cpu_ns = best_cpu * 1e9 / (double)(n / REPS);
+    publishing(true);
     ignis_tracer_provider_free(tp);
 }
 
-/* Plain spans against the same spans made current, run alternately. */
+
+/* Thread context publishing off or on for this thread (bench only: the
+ * record stays where it is, scope changes just stop updating it, as in a
+ * process whose providers do not publish). */
+static ig_tctx_block *g_saved_tctx;
+static void publishing(bool on)
+{
+    ig_tcache *tc = ig_tcache_get();
+    if (!on && tc->tctx) {
+        g_saved_tctx = tc->tctx;
+        tc->tctx = NULL;
+        atomic_store(&ig_tctx_enabled, 0);
+    } else if (on && g_saved_tctx) {
+        tc->tctx = g_saved_tctx;
+        g_saved_tctx = NULL;
+        atomic_store(&ig_tctx_enabled, 1);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define CUR_ROUNDS 7 /* alternated rounds; each figure is the median of their bests */
+
+/* The three loops of one sampler, alternated round by round so that load
+ * changes hit all of them: plain spans, the same spans made current with
+ * publishing off, and with publishing on (the default).  The cost of
+ * publishing is the difference of the last two (same loop, same process);
+ * push+pop+publish is the difference of the last and the first. */
+static void current_figures(ignis_sampler_kind sampler, void *(*plain_loop)(void *), long n, double ns[3],
+                            double cpu[3])
+{
+    double w[3][CUR_ROUNDS], c[3][CUR_ROUNDS];
+    for (int round = 0; round < CUR_ROUNDS; round++) {
+        for (int k = 0; k < 3; k++) {
+            int v = (round + k) % 3; /* rotate the order too */
+            best_of(sampler, v == 0 ? plain_loop : current_loop, v != 1, n, &w[v][round], &c[v][round]);
+        }
+    }
+    for (int v = 0; v < 3; v++) {
+        ns[v] = median(w[v], CUR_ROUNDS);
+        cpu[v] = median(c[v], CUR_ROUNDS);
+    }
+}
+
+/* One sampler's three figures, then the two differences as rows. */
+static void report_current(const char *plain_what, const double ns[3], const double cpu[3], const char *target)
+{
+    report(plain_what, ns[0], cpu[0], "-", "-");
+    report("  made current, publishing off", ns[1], cpu[1], "-", "-");
+    report("  made current, publishing on (start+scope+end)", ns[2], cpu[2], "-", "-");
+    printf("  publishing the current span: %+.1f ns (cpu %+.1f); scope push+pop with publishing: %+.1f ns "
+           "(cpu %+.1f)\n",
+           ns[2] - ns[1], cpu[2] - cpu[1], ns[2] - ns[0], cpu[2] - cpu[0]);
+    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[1], .cpu_ns = cpu[2] - cpu[1], .drop_pct = -1, .target = target,
+                              .otel = "-"};
+    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  publishing added (on - off)");
+    g_rows[g_nrows++] = (row){.ns = ns[2] - ns[0], .cpu_ns = cpu[2] - cpu[0], .drop_pct = -1, .target = "-",
+                              .otel = "-"};
+    snprintf(g_rows[g_nrows - 1].what, sizeof g_rows[0].what, "  push+pop+publish added (on - plain)");
+}
+
+/* Plain spans against the same spans made current, without and with
+ * the thread context published (OTEP 4947). */
 static void bench_current(long n)
 {
-    double plain = 1e30, plain_cpu = 1e30, cur = 1e30, cur_cpu = 1e30;
-    for (int round = 0; round < 3; round++) { /* alternated, so load changes hit both */
-        double a, ac, b, bc;
-        best_of(IGNIS_SAMPLER_ALWAYS_ON, sampled_loop, n, &a, &ac);
-        best_of(IGNIS_SAMPLER_ALWAYS_ON, current_loop, n, &b, &bc);
-        plain = a < plain ? a : plain, plain_cpu = ac < plain_cpu ? ac : plain_cpu;
-        cur = b < cur ? b : cur, cur_cpu = bc < cur_cpu ? bc : cur_cpu;
-    }
-    report("sampled span, 3 attrs, no exporter, 1 thread", plain, plain_cpu, "-", "-");
-    report("  the same made current (start+scope+end)", cur, cur_cpu, "-", "-");
-    char what[96];
-    snprintf(what, sizeof what, "  scope push+pop, span published: %+.1f ns", cur - plain);
-    printf("%s\n", what);
-    double u = 1e30, uc = 1e30, w = 1e30, wc = 1e30;
-    for (int round = 0; round < 3; round++) {
-        double a, ac, b, bc;
-        best_of(IGNIS_SAMPLER_ALWAYS_OFF, unsampled_loop, n, &a, &ac);
-        best_of(IGNIS_SAMPLER_ALWAYS_OFF, current_loop, n, &b, &bc);
-        u = a < u ? a : u, uc = ac < uc ? ac : uc;
-        w = b < w ? b : w, wc = bc < wc ? bc : wc;
-    }
-    report("unsampled span (start + 1 attr + end), no exporter", u, uc, "-", "-");
-    report("  the same made current (start+scope+end)", w, wc, "-", "-");
+    double ns[3], cpu[3];
+    current_figures(IGNIS_SAMPLER_ALWAYS_ON, sampled_loop, n, ns, cpu);
+    report_current("sampled span, 3 attrs, no exporter, 1 thread", ns, cpu, "<= 5 ns");
+    current_figures(IGNIS_SAMPLER_ALWAYS_OFF, unsampled_loop, n, ns, cpu);
+    report_current("unsampled span (start + 1 attr + end), no exporter", ns, cpu, "<= 5 ns");
 }
 
 static void bench_unsampled(long n)
@@ -538,6 +608,10 @@ int main(int argc, char **argv)
         ignis_tracer_provider *tp = make_provider(IGNIS_SAMPLER_ALWAYS_ON);
         run r = {ignis_tracer_get(tp, "bench", "1", NULL, 0), n, 0, 0};
         sampled_loop(&r);
+        current_published_loop(&r);
+        publishing(false);
+        current_unpublished_loop(&r);
+        publishing(true);
         ignis_tracer_provider_free(tp);
         tp = make_provider(IGNIS_SAMPLER_ALWAYS_OFF);
         r.t = ignis_tracer_get(tp, "bench", "1", NULL, 0);

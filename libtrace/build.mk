@@ -13,7 +13,7 @@ $(B)/obj/libtrace/threadctx.o: CFLAGS += $(TLSDESC_FLAG)
 TEST_BINS += tests/trace/test_w3c tests/trace/test_b3 tests/trace/test_baggage \
              tests/trace/test_sampler tests/trace/test_span tests/trace/test_env \
              tests/trace/test_batch tests/trace/test_fork tests/trace/test_stress \
-             tests/trace/test_clock tests/trace/test_percent tests/trace/test_rings tests/trace/test_utf8 tests/trace/test_plugin \
+             tests/trace/test_clock tests/trace/test_percent tests/trace/test_rings tests/trace/test_utf8 tests/trace/test_plugin tests/trace/test_scopes \
              tests/fuzz/replay_fuzz_traceparent tests/fuzz/replay_fuzz_tracestate \
              tests/fuzz/replay_fuzz_baggage tests/fuzz/replay_fuzz_b3
 TEST_SCRIPTS += tests/trace/t_link.sh

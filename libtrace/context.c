@@ -12,7 +12,11 @@
  * making a span current keeps the baggage around it (and the B3 debug
  * flag, which applies to the trace it was extracted with).  Scope tokens are
  * stack depths, which makes out-of-order ends detectable.  Every push and
- * pop republishes the new top for profilers (ig_tctx_sync, threadctx.c).
+ * pop republishes the new top for profilers (ig_tctx_sync, threadctx.c):
+ * inline stores into the thread's record, no call.  A span entry holds a
+ * reference; its scope's end parks it rather than dropping it, so that the
+ * usual scope_end + span_end pair costs one atomic read-modify-write (the
+ * make_current's), not two (ig_span_park, internal.h).
  */
 #include "libtrace/internal.h"
 #include "utils/strbuf.h"
@@ -69,7 +73,7 @@ static ignis_context *ctx_clone(const ignis_context *base)
     ignis_context *c = ctx_alloc();
     if (!base)
         return c;
-    c->span = base->span ? ignis_span_retain(base->span) : NULL;
+    c->span = base->span ? ig_span_ref(base->span) : NULL;
     c->has_remote = base->has_remote;
     memcpy(c->trace_id, base->trace_id, 16);
     memcpy(c->span_id, base->span_id, 8);
@@ -103,13 +107,12 @@ ignis_context *ignis_context_retain(ignis_context *ctx)
     return ctx;
 }
 
+static void ctx_release(ignis_context *ctx);
+
 void ignis_context_release(ignis_context *ctx)
 {
-    if (!ctx || atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    ctx_clear_span(ctx);
-    ig_baggage_unref(ctx->bag);
-    free(ctx);
+    if (ctx)
+        ctx_release(ctx);
 }
 
 ignis_context *ignis_context_empty(void) { return ctx_alloc(); }
@@ -118,7 +121,7 @@ ignis_context *ignis_context_with_span(const ignis_context *base, ignis_span *sp
 {
     ignis_context *c = ctx_clone(base);
     ctx_clear_span(c);
-    c->span = span ? ignis_span_retain(span) : NULL;
+    c->span = span ? ig_span_ref(span) : NULL;
     return c;
 }
 
@@ -247,60 +250,98 @@ bool ignis_baggage_entry(const ignis_context *ctx, size_t i, const char **key, c
 
 /* ---- the thread-local stack ------------------------------------------------------------ */
 
-static ignis_scope push(ignis_span *span, ignis_context *ctx)
+static __attribute__((noinline)) void grow_scopes(ig_tcache *tc)
 {
-    ig_tcache *tc = ig_tcache_get();
-    if (tc->depth == tc->cap) {
-        tc->cap = tc->cap ? tc->cap * 2 : 16;
-        tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
-    }
+    tc->cap = tc->cap ? tc->cap * 2 : 16;
+    tc->scopes = ig_xrealloc(tc->scopes, tc->cap * sizeof *tc->scopes);
+}
+
+/* Pushes an entry whose references the caller took. */
+static inline ignis_scope push(ig_tcache *tc, ignis_span *span, ignis_context *ctx)
+{
+    if (IG_UNLIKELY(tc->depth == tc->cap))
+        grow_scopes(tc);
     tc->scopes[tc->depth++] = (ig_stack_entry){span, ctx};
-    if (span && IG_LIKELY(tc->tctx != NULL))
-        ig_tctx_publish_span(tc->tctx, span); /* the common case, without looking at the stack */
-    else
-        ig_tctx_sync(tc);
+    ig_tctx_block *b = tc->tctx;
+    if (span && IG_LIKELY(b != NULL))
+        ig_tctx_publish_span(b, span); /* the common case, without looking at the stack */
+    else if (b || IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_sync(tc); /* a context, or the thread's first publication */
     return (ignis_scope){tc->depth};
 }
 
 ignis_scope ignis_span_make_current(ignis_span *s)
 {
-    return push(s ? ignis_span_retain(s) : NULL, s ? NULL : ctx_alloc());
+    ig_tcache *tc = ig_tcache_get();
+    if (IG_UNLIKELY(!s))
+        return push(tc, NULL, ctx_alloc());
+    if (tc->parked == s)
+        tc->parked = NULL; /* made current again before it ended: the parked reference is the scope's */
+    else
+        ig_span_ref(s);
+    return push(tc, s, NULL);
 }
 
 ignis_scope ignis_context_attach(ignis_context *ctx)
 {
-    return push(NULL, ctx ? ignis_context_retain(ctx) : ctx_alloc());
+    ig_tcache *tc = ig_tcache_get();
+    return push(tc, NULL, ctx ? ignis_context_retain(ctx) : ctx_alloc());
 }
 
-static void pop_one(ig_tcache *tc)
+static __attribute__((noinline)) void ctx_release(ignis_context *ctx)
+{
+    if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    ctx_clear_span(ctx);
+    ig_baggage_unref(ctx->bag);
+    free(ctx);
+}
+
+/* A span entry's reference is parked (ig_span_park, internal.h). */
+static inline void pop_one(ig_tcache *tc)
 {
     ig_stack_entry e = tc->scopes[--tc->depth];
     if (e.span)
-        ignis_span_release(e.span);
+        ig_span_park(tc, e.span);
     if (e.ctx)
-        ignis_context_release(e.ctx);
+        ctx_release(e.ctx);
 }
 
-void ignis_scope_end(ignis_scope scope)
+static __attribute__((noinline)) void scope_end_slow(ig_tcache *tc, ignis_scope scope)
 {
-    ig_tcache *tc = ig_tcache_get();
     if (scope.depth == 0 || scope.depth > tc->depth) {
         ig_tlog(IGNIS_LOG_WARN, "ignis_scope_end: scope %u is not active (depth %u); ignored", scope.depth,
                 tc->depth);
         return;
     }
-    if (scope.depth != tc->depth)
-        ig_tlog(IGNIS_LOG_WARN, "ignis_scope_end: ending scope %u also ends %u inner scope(s)", scope.depth,
-                tc->depth - scope.depth);
+    ig_tlog(IGNIS_LOG_WARN, "ignis_scope_end: ending scope %u also ends %u inner scope(s)", scope.depth,
+            tc->depth - scope.depth);
     while (tc->depth >= scope.depth)
         pop_one(tc);
     ig_tctx_sync(tc);
+}
+
+void ignis_scope_end(ignis_scope scope)
+{
+    ig_tcache *tc = ig_tcache_get();
+    if (IG_UNLIKELY(scope.depth != tc->depth || scope.depth == 0))
+        return scope_end_slow(tc, scope);
+    pop_one(tc);
+    ig_tctx_block *b = tc->tctx;
+    if (IG_LIKELY(b != NULL) && !tc->depth)
+        ig_tctx_begin(b); /* nothing current any more: the record stays invalid */
+    else if (b || IG_UNLIKELY(atomic_load_explicit(&ig_tctx_enabled, memory_order_relaxed)))
+        ig_tctx_sync(tc); /* the new top, or the thread's first publication */
 }
 
 void ig_tcache_stack_clear(ig_tcache *tc)
 {
     while (tc->depth)
         pop_one(tc);
+    ignis_span *parked = tc->parked;
+    tc->parked = NULL;
+    if (parked)
+        ig_span_unref(parked);
     if (tc->tctx)
         ig_tctx_publish(tc->tctx, tc);
 }
@@ -338,7 +379,7 @@ ignis_context *ignis_context_current(void)
     if (e->ctx)
         return ignis_context_retain(e->ctx);
     ignis_context *c = ctx_alloc();
-    c->span = ignis_span_retain(e->span);
+    c->span = ig_span_ref(e->span);
     const ignis_context *around = ig_current_context_entry();
     if (around) {
         c->bag = bag_ref(around->bag);

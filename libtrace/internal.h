@@ -82,6 +82,7 @@ struct ig_tcache {
     bool owns_stripe;                    /* stripe used by this cache only */
     ig_stack_entry *scopes;              /* current span/context stack */
     uint32_t depth, cap;
+    ignis_span *parked;                  /* last span whose scope ended here, its ref still held (context.c) */
     uint64_t clk_tsc, clk_ns;            /* TSC clock anchor (clock.c) */
     ig_tcache *next;                     /* registry */
     bool orphan;                         /* thread exited; adoptable */
@@ -417,6 +418,37 @@ static inline void ig_span_unref(ignis_span *s)
     } else if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
         ig_span_free(s);
     }
+}
+
+static inline ignis_span *ig_span_ref(ignis_span *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+/* Scope references without a second atomic read-modify-write: a scope's
+ * end parks its span's reference in tc->parked instead of dropping it;
+ * when the span then ends on this thread (the usual order: scope_end,
+ * span_end), both of its references are this thread's and refs == 2
+ * proves that nobody else holds one (a holder would make it 3), so the
+ * parked one is dropped with a plain store.  Otherwise the next parked
+ * span, or the thread's exit, drops it the usual way. */
+static inline void ig_span_park(ig_tcache *tc, ignis_span *s)
+{
+    ignis_span *old = tc->parked;
+    tc->parked = s;
+    if (IG_UNLIKELY(old != NULL))
+        ig_span_unref(old);
+}
+
+/* Called by ignis_span_end(s) on tc's thread with tc->parked == s. */
+static inline void ig_span_unpark(ig_tcache *tc, ignis_span *s)
+{
+    tc->parked = NULL;
+    if (atomic_load_explicit(&s->refs, memory_order_acquire) == 2)
+        atomic_store_explicit(&s->refs, 1, memory_order_relaxed); /* the caller's ref is the other */
+    else
+        atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel); /* not the last: the caller's is left */
 }
 
 /* A parent span context as seen by span start and inject. */

@@ -484,12 +484,7 @@ bool ignis_span_context_is_valid(const ignis_span_context *sc)
     return sc && !ig_all_zero(sc->trace_id, 16) && !ig_all_zero(sc->span_id, 8);
 }
 
-ignis_span *ignis_span_retain(ignis_span *s)
-{
-    if (s)
-        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-    return s;
-}
+ignis_span *ignis_span_retain(ignis_span *s) { return s ? ig_span_ref(s) : NULL; }
 
 void ignis_span_release(ignis_span *s)
 {
@@ -677,6 +672,9 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
 {
     if (IG_UNLIKELY(!s))
         return;
+    ig_tcache *own = ig_tls_cache;
+    if (own && own->parked == s)
+        ig_span_unpark(own, s); /* its scope ended here: that reference goes without an atomic RMW */
     uint8_t st = s->st;
     if ((st & (IG_SPAN_COUNTED | IG_SPAN_ENDED)) == IG_SPAN_COUNTED) {
         ig_tcache *tc = ig_tcache_get();

@@ -94,6 +94,7 @@ ig_tcache *ig_tcache_slow(void)
     if (tc) {
         tc->orphan = false;
         tc->depth = 0; /* a fork orphan may hold a dead thread's stack */
+        tc->parked = NULL;
     } else {
         tc = calloc(1, sizeof *tc);
         if (!tc)
