@@ -5,9 +5,10 @@
  * A selection is asked once per label set, so its cost is one label lookup
  * and one hash probe per distinct (thread, span, ...) set, not per sample.
  * Span ids are kept as 64-bit integers (id 0 is invalid in W3C trace
- * context, and the hash map never stores key 0).  Descendants are found by
- * walking each known span's parent chain (bounded, so a cycle in a hostile
- * span file ends).
+ * context, and the hash map never stores key 0).  Descendants of a set of
+ * spans are found in one pass over the span times, each row's distance to
+ * its nearest selected ancestor memoised (parent chains longer than
+ * MAX_SPAN_DEPTH are cut, and a cycle in a hostile span file ends).
  */
 #include "profile/spans.h"
 
@@ -86,29 +87,68 @@ static uint64_t label_span_id(const ignis_profile *p, uint32_t labels)
     return strtoull(buf, NULL, 16);
 }
 
-/* Is `ancestor` span_id itself or one of its ancestors? */
-static int descends_from(const ig_span_times *t, uint64_t span_id, uint64_t ancestor)
+/* Adds to s every row of t that descends from a span of chosen, in one
+ * pass: a row's distance to its nearest chosen ancestor is 1 when its parent
+ * is chosen, else its parent row's distance + 1, so each row is resolved
+ * once by walking up to the first resolved row and back (O(rows), however
+ * many spans are chosen).  Distances beyond MAX_SPAN_DEPTH count as
+ * none, and a parent cycle without a chosen span resolves to none. */
+enum { UNRESOLVED = 0, VISITING = UINT16_MAX - 1, NONE = UINT16_MAX };
+
+static void select_descendants(ig_span_select *s, const ig_u64map *chosen, const ig_span_times *t)
 {
-    for (int depth = 0; span_id && depth < MAX_SPAN_DEPTH; depth++) {
-        if (span_id == ancestor)
-            return 1;
-        uint64_t row;
-        if (!ig_u64map_get(&t->index, span_id, &row))
-            return 0;
-        span_id = t->rows[row - 1].parent_id;
+    uint16_t *dist = ig_xcalloc(t->n + 1, sizeof *dist);
+    size_t *path = ig_xmalloc((t->n + 1) * sizeof *path);
+    for (size_t r = 0; r < t->n; r++) {
+        size_t len = 0, cur = r;
+        uint16_t d; /* the distance of the row above the path's top */
+        for (;;) {
+            if (dist[cur] != UNRESOLVED) { /* resolved before, or on this path: a cycle */
+                d = dist[cur] == VISITING ? NONE : dist[cur];
+                break;
+            }
+            uint64_t parent = t->rows[cur].parent_id, row, v;
+            s->steps++;
+            dist[cur] = VISITING;
+            path[len++] = cur;
+            if (parent && ig_u64map_get(chosen, parent, &v)) {
+                d = 0;
+                break;
+            }
+            if (!parent || !ig_u64map_get(&t->index, parent, &row)) {
+                d = NONE;
+                break;
+            }
+            cur = row - 1;
+        }
+        while (len--) {
+            d = d == NONE || d >= MAX_SPAN_DEPTH ? NONE : (uint16_t)(d + 1);
+            dist[path[len]] = d;
+        }
     }
-    return 0;
+    for (size_t r = 0; r < t->n; r++)
+        if (dist[r] != NONE)
+            ig_u64map_put(&s->spans, t->rows[r].span_id, 1);
+    free(path);
+    free(dist);
+}
+
+void ig_span_select_add_all(ig_span_select *s, const uint64_t *span_ids, size_t n, const ig_span_times *times)
+{
+    ig_u64map chosen = {0};
+    s->by_span = 1;
+    for (size_t i = 0; i < n; i++) {
+        ig_u64map_put(&s->spans, span_ids[i], 1);
+        ig_u64map_put(&chosen, span_ids[i], 1);
+    }
+    if (times && n)
+        select_descendants(s, &chosen, times);
+    ig_u64map_clear(&chosen);
 }
 
 void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times *times)
 {
-    s->by_span = 1;
-    ig_u64map_put(&s->spans, span_id, 1);
-    if (!times)
-        return;
-    for (size_t i = 0; i < times->n; i++)
-        if (times->rows[i].span_id != span_id && descends_from(times, times->rows[i].parent_id, span_id))
-            ig_u64map_put(&s->spans, times->rows[i].span_id, 1);
+    ig_span_select_add_all(s, &span_id, 1, times);
 }
 
 void ig_span_select_free(ig_span_select *s)
@@ -273,8 +313,12 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
     st->slow_p50_ns = d[first_slow + st->slow / 2].ns;
     memset(slow, 0, sizeof *slow);
     memset(fast, 0, sizeof *fast);
+    uint64_t *ids = ig_xmalloc(n * sizeof *ids);
     for (size_t i = 0; i < n; i++)
-        ig_span_select_add(i >= first_slow ? slow : fast, d[i].span_id, times);
+        ids[i] = d[i].span_id;
+    ig_span_select_add_all(fast, ids, first_slow, times);
+    ig_span_select_add_all(slow, ids + first_slow, n - first_slow, times);
+    free(ids);
     free(d);
     return 0;
 }
@@ -315,10 +359,15 @@ static int by_thread_start(const void *a, const void *b)
     return (x->end_ns < y->end_ns) - (x->end_ns > y->end_ns);
 }
 
+/* The rows of a thread that start by t are a run of the sorted rows; the
+ * innermost span at t is the last row of that run that ends after t.  A
+ * max-of-ends segment tree over the rows finds it in O(log rows) however
+ * the spans overlap (a worker-loop span around thousands of requests). */
 typedef struct joiner {
     ig_thread_spans *s;
-    uint64_t *reach;  /* per row: the latest end of its thread's rows up to it */
-    ig_u64map by_id;  /* span id -> 1 + row */
+    uint64_t *max_end; /* segment tree: node k covers its leaves; leaves at leaves + row */
+    size_t leaves;     /* a power of two >= rows */
+    ig_u64map by_id;   /* span id -> 1 + row */
     ig_span_join_stats *st;
 } joiner;
 
@@ -328,56 +377,73 @@ static void joiner_init(joiner *j, ig_thread_spans *s, ig_span_join_stats *st)
     j->s = s;
     j->st = st;
     qsort(s->rows, s->n, sizeof *s->rows, by_thread_start);
-    j->reach = ig_xmalloc((s->n + 1) * sizeof *j->reach);
+    for (j->leaves = 1; j->leaves < s->n; j->leaves *= 2)
+        ;
+    j->max_end = ig_xcalloc(2 * j->leaves, sizeof *j->max_end);
     for (size_t i = 0; i < s->n; i++) {
-        uint64_t before = i && s->rows[i - 1].tid == s->rows[i].tid ? j->reach[i - 1] : 0;
-        j->reach[i] = s->rows[i].end_ns > before ? s->rows[i].end_ns : before;
+        j->max_end[j->leaves + i] = s->rows[i].end_ns;
         uint64_t id = strtoull(s->rows[i].span_id, NULL, 16), v;
         if (!ig_u64map_get(&j->by_id, id, &v))
             ig_u64map_put(&j->by_id, id, i + 1);
     }
+    for (size_t k = j->leaves; k-- > 1;)
+        j->max_end[k] = j->max_end[2 * k] > j->max_end[2 * k + 1] ? j->max_end[2 * k] : j->max_end[2 * k + 1];
 }
 
 static void joiner_free(joiner *j)
 {
-    free(j->reach);
+    free(j->max_end);
     ig_u64map_clear(&j->by_id);
 }
 
-/* The innermost span of thread tid at time t: of those that contain t,
- * the one that started last. */
-static const ig_thread_span *span_at(const joiner *j, int64_t tid, uint64_t t)
+/* The last row in [from, to) of node k (covering [lo, hi)) that ends after
+ * t, or SIZE_MAX.  Only the O(log rows) nodes on the range's edges are
+ * entered without a row that qualifies below them. */
+static size_t last_ending_after(const joiner *j, size_t k, size_t lo, size_t hi, size_t from, size_t to,
+                                uint64_t t)
 {
-    const ig_thread_span *r = j->s->rows;
-    size_t lo = 0, hi = j->s->n;
-    while (lo < hi) { /* the first row after (tid, t) */
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].tid < tid || (r[mid].tid == tid && r[mid].start_ns <= t))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; i-- > 0;) {
-        if (r[i].tid != tid || j->reach[i] <= t)
-            return NULL; /* no earlier span of the thread reaches t */
-        if (r[i].end_ns > t)
-            return &r[i];
-    }
-    return NULL;
+    j->st->lookup_steps++;
+    if (hi <= from || to <= lo || j->max_end[k] <= t)
+        return SIZE_MAX;
+    if (hi - lo == 1)
+        return lo;
+    size_t mid = lo + (hi - lo) / 2;
+    size_t r = last_ending_after(j, 2 * k + 1, mid, hi, from, to, t);
+    return r != SIZE_MAX ? r : last_ending_after(j, 2 * k, lo, mid, from, to, t);
 }
 
-static int thread_known(const joiner *j, int64_t tid)
+/* The first row of the sorted rows after (tid, t); with t = -1 after all
+ * of tid's rows, and with a tid before it, the first of tid's. */
+static size_t first_after(const joiner *j, int64_t tid, uint64_t t, int before_tid)
 {
     const ig_thread_span *r = j->s->rows;
     size_t lo = 0, hi = j->s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].tid < tid)
+        if (r[mid].tid < tid || (!before_tid && r[mid].tid == tid && r[mid].start_ns <= t))
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < j->s->n && r[lo].tid == tid;
+    return lo;
+}
+
+/* The innermost span of thread tid at time t: of those that contain t,
+ * the one that started last (of two that start together, the shorter:
+ * the sort puts it after the longer). */
+static const ig_thread_span *span_at(const joiner *j, int64_t tid, uint64_t t)
+{
+    size_t from = first_after(j, tid, 0, 1), to = first_after(j, tid, t, 0);
+    if (from >= to)
+        return NULL;
+    size_t row = last_ending_after(j, 1, 0, j->leaves, from, to, t);
+    return row == SIZE_MAX ? NULL : &j->s->rows[row];
+}
+
+static int thread_known(const joiner *j, int64_t tid)
+{
+    size_t first = first_after(j, tid, 0, 1);
+    return first < j->s->n && j->s->rows[first].tid == tid;
 }
 
 /* The first pass: what the join would do, and whether the clocks agree. */

@@ -55,6 +55,7 @@ typedef struct ig_span_select {
     int by_span;       /* the span condition is set (spans may be empty) */
     char trace_id[33]; /* lowercase hex, "" = any trace */
     char *name;        /* span_name, NULL = any */
+    uint64_t steps;    /* parent links followed selecting descendants (tests bound the work) */
 } ig_span_select;
 
 /* Parses a span id (16 hex digits) or trace id (32) as printed by
@@ -63,8 +64,11 @@ typedef struct ig_span_select {
 int ig_span_parse_span_id(const char *s, const char *flag, uint64_t *out, ig_err *err);
 int ig_span_parse_trace_id(const char *s, const char *flag, char out[33], ig_err *err);
 
-/* Selects span id (and its descendants when times is not NULL). */
+/* Selects span id (and its descendants when times is not NULL: those
+ * whose chain of parents reaches it within 1024 links). */
 void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times *times);
+/* The same for n span ids at once, in one pass over times (O(rows)). */
+void ig_span_select_add_all(ig_span_select *s, const uint64_t *span_ids, size_t n, const ig_span_times *times);
 void ig_span_select_free(ig_span_select *s);
 
 /* The predicate for ig_tree_opts.keep_labels (ctx: an ig_span_select). */
@@ -144,6 +148,7 @@ typedef struct ig_span_join_stats {
     uint64_t checked, disagree; /* labelled-already samples whose span the source has with
                                  * thread.id, and of those, taken outside its times */
     uint64_t first_ns, last_ns; /* the samples' time range */
+    uint64_t lookup_steps;      /* tree nodes visited finding samples' spans (tests bound the work) */
 } ig_span_join_stats;
 
 /* The time range of the samples with tid and time_ns labels; 0 when none
