@@ -14,8 +14,8 @@
 #     (where the kernel's work at each recorded switch-out is charged)
 #     alone and recorded, in PAIRED runs whose order alternates so load
 #     drifting on a shared machine hits both sides alike; medians.  Recorded
-#     by ignis with its default stack copy for switch-outs (8 KiB), with
-#     16 KiB and 4 KiB, and by perf (same events, 16 KiB).  Beside each: the switch-outs the
+#     by ignis with its default stack copy (16 KiB), with 8 KiB and
+#     4 KiB, and by perf (same events, 16 KiB).  Beside each: the switch-outs the
 #     recorder wrote per round trip (the kernel's copy of the stack is paid
 #     at each; a slower target blocks more often, so this grows under
 #     recording) and the share lost to full rings (records the kernel never
@@ -132,8 +132,8 @@ cost_row() { # LABEL WRITTEN RECORDER...: paired runs against the bare target
   printf '%-28s %9.0f %9.0f %8.1f%% %9.2f %9.2f %8.2f %6.1f%%\n' "$label" "$base" "$rate" "$drop" "$cb" "$c" "$wrt" "$lost"
 }
 printf '%-28s %9s %9s %9s %9s %9s %8s %7s\n' recorder "alone/s" "recorded/s" "drop" "cpu_us/rt" "(recorded)" "written/rt" "lost"
-cost_row "ignis --off-cpu (8K stacks)" written_ignis "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" --
-cost_row "ignis --off-cpu, 16K stacks" written_ignis "$IGNIS" record --off-cpu --stack-size 16K -o "$T/pp.pb.gz" --
+cost_row "ignis --off-cpu (16K stacks)" written_ignis "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" --
+cost_row "ignis --off-cpu, 8K stacks" written_ignis "$IGNIS" record --off-cpu --stack-size 8K -o "$T/pp.pb.gz" --
 cost_row "ignis --off-cpu, 4K stacks" written_ignis "$IGNIS" record --off-cpu --stack-size 4K -o "$T/pp.pb.gz" --
 if [ "$perf_ok" -eq 1 ]; then
   perf_pp() { perf_tp -o "$T/pp.data" -- "$@"; }

@@ -80,13 +80,14 @@ typedef struct ig_record_opts {
                                  * IG_RECORD_SWITCH_STACK.  Every switch-out
                                  * copies it in the target's context, so it is
                                  * most of what recording costs a thread that
-                                 * blocks often (bench/offcpu.sh); 8K is perf's
-                                 * default for DWARF call graphs too */
+                                 * blocks often (bench/offcpu.sh).  16K: a thread
+                                 * blocked in read() into an 8K buffer on its
+                                 * stack (BUFSIZ, coreutils) is truncated at 8K */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
 #define IG_RECORD_DEFAULT_STACK 16384u
-#define IG_RECORD_SWITCH_STACK 8192u
+#define IG_RECORD_SWITCH_STACK 16384u
 #define IG_RECORD_MAX_FREQ 100000u
 #define IG_RECORD_OPTS_INIT                                                                                        \
     {NULL, 0, NULL, 0, NULL, IG_RECORD_DEFAULT_FREQ, IG_RECORD_DEFAULT_STACK, false, false, NULL, NULL,             \
