@@ -26,6 +26,14 @@ exported=$(echo "$out" | tail -1 | sed -n 's/^exported \([0-9]*\) .*/\1/p')
 failed=$(echo "$out" | tail -1 | sed -n 's/.* failed \([0-9]*\)$/\1/p')
 [ -n "$exported" ] || fail "service: $out"
 [ "$failed" -gt 0 ] || fail "the disk never filled up (exported $exported)"
+# the service may have been turned away by a full queue (429) before the
+# writer met the full disk: once it has, new spans get 503
+_disk_full() { grep -q 'cannot write the trace store' "$dir/collect.err"; }
+poll 120 _disk_full || fail "the writer never met the full disk (exported $exported)"
+out=$(IGNIS_OTLP_RETRY_MAX_ATTEMPTS=1 OTEL_SERVICE_NAME=full emit 200 10)
+more=$(echo "$out" | tail -1 | sed -n 's/^exported \([0-9]*\) .*/\1/p')
+[ -n "$more" ] || fail "service: $out"
+exported=$((exported + more))
 [ "$(metric 'ignis_collect_requests_total{code="503"}')" -gt 0 ] || fail "no 503"
 [ "$(metric ignis_collect_store_retries_total)" -gt 0 ] || fail "no failed transaction"
 kill -0 "$CPID" || fail "collect died"
