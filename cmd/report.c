@@ -29,6 +29,7 @@
 #include "profile/source.h"
 #include "profile/tree.h"
 #include "profile/truncated.h"
+#include "utils/percent.h"
 #include "utils/satmath.h"
 #include "utils/utf8.h"
 
@@ -83,14 +84,8 @@ static const char *printable(const char *s)
     return sb.data ? sb.data : "";
 }
 
-static void pct(char *buf, size_t len, int64_t v, int64_t total)
-{
-    double p = total ? 100.0 * (double)v / (double)total : 0.0;
-    if (p >= 99.995 && p < 100.005)
-        snprintf(buf, len, "  100%%");
-    else
-        snprintf(buf, len, "%5.2f%%", p);
-}
+/* v's share of total, pprof's rule (utils/percent.h). */
+static void pct(char *buf, size_t len, int64_t v, int64_t total) { ig_percent_format(buf, len, v, total); }
 
 /* A change: "+40", "-1.50s", and 0 as "0". */
 static void delta(char *buf, size_t len, int64_t d, const char *unit)
@@ -123,7 +118,7 @@ static void print_time(const ignis_profile *p, const char *unit, int64_t total)
         ig_format_value(d, "nanoseconds", dur, sizeof dur);
         ig_format_value(total, unit, tot, sizeof tot);
         if (!strcmp(unit, "nanoseconds"))
-            printf("Duration: %s, Total samples = %s (%.2f%%)\n", dur, tot, 100.0 * (double)total / (double)d);
+            printf("Duration: %s, Total samples = %s (%.2f%%)\n", dur, tot, ig_percent(total, d));
         else
             printf("Duration: %s\n", dur);
     }
@@ -140,7 +135,9 @@ static void print_truncated(const ignis_profile *p, const ig_top *t)
                "(rooted at " IG_TRUNCATED_FRAME ")\n", truncated);
 }
 
-/* "Active filters:" and the share they kept. */
+/* "Active filters:" and the share they kept: kept and all are percentage
+ * bases (ig_tree_pct_total: sums of absolute values), so a mixed-sign
+ * profile whose filters kept everything says 100%. */
 static void print_filters(const report_args *a, const char *unit, int64_t kept, int64_t all)
 {
     if (!a->c.nactive)
@@ -162,9 +159,9 @@ static void print_header(const report_args *a, const ignis_profile *p, const ig_
     if (a->c.diff)
         printf("Base: %s\n", printable(a->c.diff));
     printf("Type: %s\n", printable(ig_top_value_type(t)));
-    print_time(p, unit, ig_top_total_all(t));
+    print_time(p, unit, ig_top_pct_total_all(t));
     print_truncated(p, t);
-    print_filters(a, unit, ig_top_total(t), ig_top_total_all(t));
+    print_filters(a, unit, ig_top_pct_total_kept(t), ig_top_pct_total_all(t));
     char tot[32], sf[32], pc[16];
     if (ig_top_is_diff(t)) {
         char bt[32], d[40], raw[32];
@@ -206,7 +203,7 @@ static void print_callers(const ig_tree *rev, const char *name, int64_t total, c
             const ig_tree_node *n = ig_tree_node_at(rev, i);
             if (n->depth <= top->depth)
                 break;
-            if (n->total < min || n->total <= 0)
+            if (ig_sat_abs(n->total) < min || !n->total)
                 continue;
             char v[32], p[16];
             ig_format_value(n->total, unit, v, sizeof v);
@@ -268,10 +265,10 @@ static int print_threads(const report_args *a, const ignis_profile *p, const ig_
     ignis_value_type vt = ignis_profile_value_type(p, (size_t)(to->value < 0 ? ignis_profile_default_value(p)
                                                                                 : to->value));
     const char *unit = ignis_profile_string(p, vt.unit);
-    int64_t total = a->c.relative ? ig_threads_total(th) : ig_threads_total_all(th);
+    int64_t total = ig_threads_pct_total(th, a->c.relative);
     printf("File: %s\n", printable(a->in));
     printf("Type: %s\n", printable(ignis_profile_string(p, vt.type)));
-    print_filters(a, unit, ig_threads_total(th), ig_threads_total_all(th));
+    print_filters(a, unit, ig_threads_pct_total(th, 1), ig_threads_pct_total(th, 0));
     printf("%10s %6s  %s\n", "value", "%", "thread");
     for (size_t i = 0; i < ig_threads_count(th); i++) {
         const ig_thread_row *r = ig_threads_row(th, i);
@@ -330,11 +327,11 @@ static int print_list(const report_args *a, const ignis_profile *p, const ig_tre
         return 1;
     }
     const char *unit = ig_source_value_unit(src);
-    int64_t total = a->c.relative ? ig_source_total(src) : ig_source_profile_total(src);
+    int64_t total = ig_source_pct_total(src, a->c.relative);
     char tot[32], pc[16];
     printf("File: %s\n", printable(a->in));
     printf("Type: %s\n", printable(ig_source_value_type(src)));
-    print_filters(a, unit, ig_source_total(src), ig_source_profile_total(src));
+    print_filters(a, unit, ig_source_pct_total(src, 1), ig_source_pct_total(src, 0));
     ig_format_value(total, unit, tot, sizeof tot);
     printf("Total: %s\n", tot);
     for (size_t i = 0; i < ig_source_count(src); i++) {
@@ -430,7 +427,7 @@ static int report(report_args *a, const ignis_profile *p, const ignis_profile *b
         cmd_error(CMD, "%s", why);
         goto out;
     }
-    if (a->c.nactive && !ig_top_total(t) && ig_top_total_all(t)) {
+    if (a->c.nactive && !ig_top_pct_total_kept(t) && ig_top_pct_total_all(t)) {
         cmd_error(CMD, "the filters together kept no samples");
         goto out;
     }

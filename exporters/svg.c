@@ -41,6 +41,7 @@
 #include "exporters/formats.h"
 #include "exporters/svg_js.h"
 #include "utils/hash.h"
+#include "utils/percent.h"
 #include "utils/satmath.h"
 #include "utils/utf8.h"
 
@@ -293,10 +294,8 @@ static int put_label(ig_strbuf *sb, const char *name, double w)
     return 1;
 }
 
-static double pct(int64_t v, int64_t total)
-{
-    return total > 0 ? 100.0 * (double)v / (double)total : 0;
-}
+/* v's share of total, pprof's rule (utils/percent.h). */
+static double pct(int64_t v, int64_t total) { return ig_percent(v, total); }
 
 /* "1.50s cpu" / "1234 samples" */
 static void put_value(const svg_ctx *c, int64_t v)
@@ -519,11 +518,13 @@ static void write_filters(svg_ctx *c, const ig_tree_opts *t)
     if (!n)
         return;
     char kept[64], all[64];
-    ig_format_value(c->total, c->unit, kept, sizeof kept);
-    ig_format_value(ig_tree_total_all(c->tree), c->unit, all, sizeof all);
+    /* of absolute values, as percentages (utils/percent.h) */
+    int64_t kept_v = ig_tree_pct_total_kept(c->tree), all_v = ig_tree_pct_total_all(c->tree);
+    ig_format_value(kept_v, c->unit, kept, sizeof kept);
+    ig_format_value(all_v, c->unit, all, sizeof all);
     ig_sb_puts(c->out, " kept ");
     put_text(c->out, kept);
-    ig_sb_printf(c->out, " (%.2f%%) of ", pct(c->total, ig_tree_total_all(c->tree)));
+    ig_sb_printf(c->out, " (%.2f%%) of ", pct(kept_v, all_v));
     put_text(c->out, all);
 }
 
@@ -679,8 +680,7 @@ int ig_svg_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *out,
     c.total = ig_tree_total(t);
     c.base_total = ig_tree_node_at(t, 0)->base_total;
     c.pct_total = ig_tree_pct_total(t);
-    c.base_pct_total = o->tree.relative ? c.base_total
-                                        : (int64_t)((double)ig_tree_base_total_all(t) * ig_tree_base_scale(t));
+    c.base_pct_total = ig_tree_base_pct_total(t);
     c.span = frame_widths(&c);
     c.px_per_unit = c.span[0] > 0 ? c.frame_w / (double)c.span[0] : 0;
     if (c.span[0] > 0)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "utils/hash.h"
+#include "utils/percent.h"
 #include "utils/satmath.h"
 #include "utils/strbuf.h"
 
@@ -63,6 +64,7 @@ struct ig_source {
     char **strs; /* every string the listing owns */
     size_t nstrs, capstrs;
     int64_t total, all;
+    ig_pct_total pct_kept, pct_all; /* percentage bases (utils/percent.h) */
     char vtype[64], vunit[64];
 };
 
@@ -473,9 +475,12 @@ ig_source *ig_source_list(const ignis_profile *p, const char *regex, const ig_so
             cancelled = ig_progress_add(topts.progress, 65536);
         ignis_sample smp = ignis_profile_sample(p, i);
         s->all = ig_sat_add(s->all, smp.values[vi]);
+        int in_base = ig_labels_in_diff_base(p, smp.labels);
+        ig_pct_total_add(&s->pct_all, smp.values[vi], in_base);
         if (!keep[i])
             continue;
         s->total = ig_sat_add(s->total, smp.values[vi]);
+        ig_pct_total_add(&s->pct_kept, smp.values[vi], in_base);
         walk_sample(&w, smp, vi, (uint64_t)i + 1);
     }
     if (!cancelled)
@@ -511,5 +516,9 @@ size_t ig_source_count(const ig_source *s) { return s->nfns; }
 const ig_source_fn *ig_source_at(const ig_source *s, size_t i) { return i < s->nfns ? &s->fns[i] : NULL; }
 int64_t ig_source_total(const ig_source *s) { return s->total; }
 int64_t ig_source_profile_total(const ig_source *s) { return s->all; }
+int64_t ig_source_pct_total(const ig_source *s, int relative)
+{
+    return ig_pct_total_get(relative ? &s->pct_kept : &s->pct_all);
+}
 const char *ig_source_value_type(const ig_source *s) { return s->vtype; }
 const char *ig_source_value_unit(const ig_source *s) { return s->vunit; }

@@ -68,6 +68,9 @@ const ig_source_fn *ig_source_at(const ig_source *s, size_t i);
 /* Total of the samples the filters kept, and of all samples (percent bases). */
 int64_t ig_source_total(const ig_source *s);
 int64_t ig_source_profile_total(const ig_source *s);
+/* What percentages are of (utils/percent.h): the whole profile, or with
+ * relative what the filters kept. */
+int64_t ig_source_pct_total(const ig_source *s, int relative);
 const char *ig_source_value_type(const ig_source *s);
 const char *ig_source_value_unit(const ig_source *s);
 

@@ -30,6 +30,7 @@
  */
 #include "profile/tree.h"
 #include "utils/hash.h"
+#include "utils/percent.h"
 #include "utils/satmath.h"
 #include "utils/strbuf.h"
 
@@ -245,11 +246,13 @@ typedef struct expander {
     size_t ntags;
     unsigned matched;   /* RE_BIT(r): regex r matched (a frame, or a thread) */
     int64_t all;        /* value of every sample read, before filters */
+    ig_pct_total pct_all, pct_kept; /* percentage bases (utils/percent.h): every sample read, those kept */
     arr loc_off;   /* uint32_t per location id: offset into pool, UINT32_MAX = not yet */
     arr loc_n;     /* uint32_t per location id */
     arr pool;      /* frame */
     arr name_flags;/* uint8_t per name: bit 0 computed, RE_BIT(r) match of frame regex r */
     arr labels_ok; /* int8_t per label set: 0 unknown, 1 keep, -1 drop */
+    arr in_base;   /* int8_t per label set: 0 unknown, 1 a diff's base (pprof::base), -1 not */
 } expander;
 
 static void expander_free(expander *x)
@@ -269,6 +272,7 @@ static void expander_free(expander *x)
     free(x->pool.data);
     free(x->name_flags.data);
     free(x->labels_ok.data);
+    free(x->in_base.data);
 }
 
 /* ---- regexes --------------------------------------------------------------- */
@@ -595,6 +599,7 @@ static int expander_init(expander *x, const ignis_profile *p, names *nm, const i
     x->pool = (arr)ARR(frame);
     x->name_flags = (arr)ARR(uint8_t);
     x->labels_ok = (arr)ARR(int8_t);
+    x->in_base = (arr)ARR(int8_t);
     static const ig_tree_opts none = {.value = -1};
     if (!o)
         o = &none;
@@ -743,6 +748,43 @@ static const char *thread_name(const ignis_profile *p, uint32_t labels, char num
         t = num;
     }
     return t;
+}
+
+int ig_labels_in_diff_base(const ignis_profile *p, uint32_t labels)
+{
+    size_t n;
+    const ignis_label *l = labels ? ignis_profile_labels(p, labels, &n) : NULL;
+    for (size_t i = 0; l && i < n; i++)
+        if (l[i].str && !strcmp(ignis_profile_string(p, l[i].key), IG_PCT_DIFF_BASE_KEY) &&
+            !strcmp(ignis_profile_string(p, l[i].str), IG_PCT_DIFF_BASE_VALUE))
+            return 1;
+    return 0;
+}
+
+/* ig_labels_in_diff_base, cached per label set. */
+static int in_diff_base(expander *x, uint32_t labels)
+{
+    if (!labels)
+        return 0;
+    while (x->in_base.len <= labels)
+        *(int8_t *)arr_push(&x->in_base, 1) = 0;
+    int8_t *b = &EL(x->in_base, int8_t, labels);
+    if (!*b)
+        *b = ig_labels_in_diff_base(x->p, labels) ? 1 : -1;
+    return *b > 0;
+}
+
+/* A sample read (before filters): its value counts in the totals. */
+static void count_read(expander *x, const ignis_sample *s, int64_t v)
+{
+    x->all = ig_sat_add(x->all, v);
+    ig_pct_total_add(&x->pct_all, v, in_diff_base(x, s->labels));
+}
+
+/* A sample the filters kept: its value counts in the relative percentages' base. */
+static void count_kept(expander *x, const ignis_sample *s, int64_t v)
+{
+    ig_pct_total_add(&x->pct_kept, v, in_diff_base(x, s->labels));
 }
 
 /* Do the label filters (thread, tagfocus, tagignore) keep a label set?
@@ -1072,6 +1114,8 @@ struct ig_tree {
     char *types;          /* the profile's value types (value_types) */
     int64_t total_all;    /* every sample, before filters */
     int64_t base_total_all;
+    int64_t pct_all, pct_kept;           /* percentage bases (utils/percent.h): every sample, those kept */
+    int64_t base_pct_all, base_pct_kept; /* the same of a diff's base, unscaled */
     double base_scale;    /* diff: base values were multiplied by this */
     int64_t *widths;      /* diff with removed frames: drawn width per node (ig_tree_draw_width) */
     uint32_t *name_module;/* per name id: its module's name id (0 = none) */
@@ -1338,9 +1382,10 @@ static size_t collect_fast(expander *x, arr *paths, arr *name_module, size_t *nf
         int64_t v = s.values[x->vi];
         if (!v)
             continue;
-        x->all = ig_sat_add(x->all, v);
+        count_read(x, &s, v);
         if (!labels_ok(x, s.labels))
             continue;
+        count_kept(x, &s, v);
         size_t depth;
         const uint32_t *locs = ignis_profile_stack(x->p, s.stack, &depth);
         for (size_t j = depth; unexpanded && j-- > 0;)
@@ -1370,10 +1415,11 @@ static void collect_keys(expander *x, arr *paths, arr *keys, arr *name_module)
         int64_t v = s.values[x->vi];
         if (!v)
             continue;
-        x->all = ig_sat_add(x->all, v);
+        count_read(x, &s, v);
         long n = expand(x, &s, &tmp);
         if (n < 0)
             continue;
+        count_kept(x, &s, v);
         *(path *)arr_push(paths, 1) = (path){NULL, (uint32_t)n, v};
         uint32_t *k = arr_push(keys, (size_t)n);
         grow_names(name_module, x->nm->strs.len);
@@ -1460,6 +1506,8 @@ static int build_into(ig_tree *t, const ignis_profile *p, const ig_tree_opts *o,
     free(name_module.data);
     free(paths.data);
     t->total_all = x.all;
+    t->pct_all = ig_pct_total_get(&x.pct_all);
+    t->pct_kept = ig_pct_total_get(&x.pct_kept);
     if (o)
         describe_unmatched(&x, o, t->unmatched, sizeof t->unmatched);
     expander_free(&x);
@@ -1596,6 +1644,8 @@ int ig_tree_add_base(ig_tree *t, const ignis_profile *base, ig_err *err)
         return ig_err_prefix(err, "base profile");
     }
     t->base_total_all = bt->total_all;
+    t->base_pct_all = bt->pct_all;
+    t->base_pct_kept = bt->pct_kept;
     t->base_scale = scale;
     merge_name_modules(t, bt);
     if (scale != 1) {
@@ -1682,7 +1732,13 @@ const char *ig_tree_name(const ig_tree *t, uint32_t name) { return names_get(&t-
 int ig_tree_is_diff(const ig_tree *t) { return t->diff; }
 int64_t ig_tree_total(const ig_tree *t) { return EL(t->nodes, ig_tree_node, 0).total; }
 int64_t ig_tree_total_all(const ig_tree *t) { return t->total_all; }
-int64_t ig_tree_pct_total(const ig_tree *t) { return t->opts.relative ? ig_tree_total(t) : t->total_all; }
+int64_t ig_tree_pct_total(const ig_tree *t) { return t->opts.relative ? t->pct_kept : t->pct_all; }
+int64_t ig_tree_pct_total_all(const ig_tree *t) { return t->pct_all; }
+int64_t ig_tree_pct_total_kept(const ig_tree *t) { return t->pct_kept; }
+int64_t ig_tree_base_pct_total(const ig_tree *t)
+{
+    return scale_value(t->opts.relative ? t->base_pct_kept : t->base_pct_all, t->base_scale);
+}
 int64_t ig_tree_base_total_all(const ig_tree *t) { return t->base_total_all; }
 double ig_tree_base_scale(const ig_tree *t) { return t->base_scale; }
 
@@ -1730,6 +1786,7 @@ struct ig_top {
     int diff;
     int64_t total, total_all;           /* kept / every sample */
     int64_t base_total, base_total_all; /* diff: the base's (kept scaled, all raw) */
+    int64_t pct_all, pct_kept;          /* percentage bases (utils/percent.h): every sample, those kept */
     double base_scale;
     ig_tree_opts opts;                  /* filters, applied to a diff base too */
     char *types;                        /* the profile's value types (value_types) */
@@ -1837,16 +1894,19 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         int64_t v = s.values[x.vi];
         if (!v)
             continue;
-        x.all = ig_sat_add(x.all, v);
+        count_read(&x, &s, v);
         if (!x.frame_filters) {
-            if (top_add_stack(t, acc, &x, base, i, &s))
+            if (top_add_stack(t, acc, &x, base, i, &s)) {
                 kept = ig_sat_add(kept, v);
+                count_kept(&x, &s, v);
+            }
             continue;
         }
         long n = expand(&x, &s, &tmp);
         if (n < 0)
             continue;
         kept = ig_sat_add(kept, v);
+        count_kept(&x, &s, v);
         top_grow(t, acc);
         top_cum(acc, base, top_stamp(base, i), v, tmp.data, (size_t)n);
         if (n > 0)
@@ -1858,6 +1918,8 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
     } else {
         t->total = kept;
         t->total_all = x.all;
+        t->pct_all = ig_pct_total_get(&x.pct_all);
+        t->pct_kept = ig_pct_total_get(&x.pct_kept);
         describe_unmatched(&x, o, t->unmatched, sizeof t->unmatched);
     }
     free(tmp.data);
@@ -1887,8 +1949,8 @@ static int row_cmp_flat(const void *a, const void *b, void *ctx)
     int c = 0;
     if (ro->diff && !(c = cmp_desc(abs_delta(x->flat, x->base_flat), abs_delta(y->flat, y->base_flat))))
         c = cmp_desc(abs_delta(x->cum, x->base_cum), abs_delta(y->cum, y->base_cum));
-    if (!c && !(c = cmp_desc(x->flat, y->flat)))
-        c = cmp_desc(x->cum, y->cum);
+    if (!c && !(c = cmp_desc(ig_sat_abs(x->flat), ig_sat_abs(y->flat))))
+        c = cmp_desc(ig_sat_abs(x->cum), ig_sat_abs(y->cum));
     return c ? c : strcmp(names_get(ro->nm, x->name), names_get(ro->nm, y->name));
 }
 
@@ -1897,7 +1959,7 @@ static int row_cmp_cum(const void *a, const void *b, void *ctx)
     const ig_top_row *x = a, *y = b;
     const row_order *ro = ctx;
     int c = ro->diff ? cmp_desc(abs_delta(x->cum, x->base_cum), abs_delta(y->cum, y->base_cum))
-                     : cmp_desc(x->cum, y->cum);
+                     : cmp_desc(ig_sat_abs(x->cum), ig_sat_abs(y->cum));
     return c ? c : row_cmp_flat(a, b, ctx);
 }
 
@@ -2011,7 +2073,9 @@ const ig_top_row *ig_top_row_at(const ig_top *t, size_t i)
 const char *ig_top_name(const ig_top *t, uint32_t name) { return names_get(&t->nm, name); }
 int64_t ig_top_total(const ig_top *t) { return t->total; }
 int64_t ig_top_total_all(const ig_top *t) { return t->total_all; }
-int64_t ig_top_pct_total(const ig_top *t) { return t->opts.relative ? t->total : t->total_all; }
+int64_t ig_top_pct_total(const ig_top *t) { return t->opts.relative ? t->pct_kept : t->pct_all; }
+int64_t ig_top_pct_total_all(const ig_top *t) { return t->pct_all; }
+int64_t ig_top_pct_total_kept(const ig_top *t) { return t->pct_kept; }
 int ig_top_is_diff(const ig_top *t) { return t->diff; }
 int64_t ig_top_base_total(const ig_top *t) { return t->base_total; }
 int64_t ig_top_base_total_all(const ig_top *t) { return t->base_total_all; }
@@ -2032,6 +2096,7 @@ struct ig_threads {
     names nm;
     arr rows;        /* ig_thread_row */
     int64_t total, total_all;
+    int64_t pct_all, pct_kept; /* percentage bases (utils/percent.h): every sample, those kept */
 };
 
 static int thread_row_cmp(const void *a, const void *b)
@@ -2064,9 +2129,10 @@ ig_threads *ig_threads_build(const ignis_profile *p, const ig_tree_opts *opts, i
         int64_t v = s.values[x.vi];
         if (!v)
             continue;
-        x.all = ig_sat_add(x.all, v);
+        count_read(&x, &s, v);
         if (expand(&x, &s, &tmp) < 0)
             continue;
+        count_kept(&x, &s, v);
         grow_names(&by_labels, (size_t)s.labels + 1);
         uint32_t *id = &EL(by_labels, uint32_t, s.labels);
         if (!*id) {
@@ -2085,6 +2151,8 @@ ig_threads *ig_threads_build(const ignis_profile *p, const ig_tree_opts *opts, i
     if (t->rows.len)
         qsort(t->rows.data, t->rows.len, sizeof(ig_thread_row), thread_row_cmp);
     t->total_all = x.all;
+    t->pct_all = ig_pct_total_get(&x.pct_all);
+    t->pct_kept = ig_pct_total_get(&x.pct_kept);
     free(tmp.data);
     free(value.data);
     free(by_labels.data);
@@ -2109,6 +2177,7 @@ const ig_thread_row *ig_threads_row(const ig_threads *t, size_t i)
 }
 int64_t ig_threads_total(const ig_threads *t) { return t->total; }
 int64_t ig_threads_total_all(const ig_threads *t) { return t->total_all; }
+int64_t ig_threads_pct_total(const ig_threads *t, int relative) { return relative ? t->pct_kept : t->pct_all; }
 
 char *ig_thread_regex(const char *const *names_, size_t n)
 {

@@ -154,8 +154,15 @@ int ig_tree_is_diff(const ig_tree *t);
 int64_t ig_tree_total(const ig_tree *t);               /* root total: what the filters kept */
 int64_t ig_tree_total_all(const ig_tree *t);           /* the whole profile, before filters */
 /* The total percentages are of: the whole profile, or with opts.relative
- * what the filters kept. */
+ * what the filters kept, by pprof's rule (utils/percent.h: the sum of
+ * absolute values, or of a diff's base samples when the profile has
+ * pprof::base ones), so it is never negative.  Print shares with
+ * ig_percent(). */
 int64_t ig_tree_pct_total(const ig_tree *t);
+int64_t ig_tree_pct_total_all(const ig_tree *t);  /* that base for the whole profile, */
+int64_t ig_tree_pct_total_kept(const ig_tree *t); /* and for what the filters kept */
+/* Diffs: the same for the base (scaled like its values). */
+int64_t ig_tree_base_pct_total(const ig_tree *t);
 /* Diffs: the base's totals before filters, unscaled, and the factor its
  * values were multiplied by (1 unless normalize). */
 int64_t ig_tree_base_total_all(const ig_tree *t);
@@ -190,6 +197,11 @@ ig_frame_source ig_tree_frame_source(const ig_tree *t, uint32_t name);
  * or -1 with err set (bad regex, bad value, cancelled). */
 int ig_tree_keep_samples(const ignis_profile *p, const ig_tree_opts *opts, uint8_t *keep, ig_err *err);
 
+/* Is label set `labels` of p a diff's base (pprof::base=true, what pprof
+ * -diff_base writes)?  Such samples alone make the percentage base
+ * (utils/percent.h), as in pprof. */
+int ig_labels_in_diff_base(const ignis_profile *p, uint32_t labels);
+
 /* ---- top table (flat / cumulative per function) ------------------------ */
 
 typedef struct ig_top_row {
@@ -219,6 +231,8 @@ const char *ig_top_name(const ig_top *t, uint32_t name);
 int64_t ig_top_total(const ig_top *t);     /* total of the samples the filters kept */
 int64_t ig_top_total_all(const ig_top *t); /* the whole profile, before filters */
 int64_t ig_top_pct_total(const ig_top *t); /* what percentages are of (see ig_tree_pct_total) */
+int64_t ig_top_pct_total_all(const ig_top *t);  /* that base for the whole profile, */
+int64_t ig_top_pct_total_kept(const ig_top *t); /* and for what the filters kept */
 int ig_top_is_diff(const ig_top *t);
 /* Diffs: the base's kept total (scaled like its rows), its whole total
  * (unscaled), and the scale factor (1 unless normalize). */
@@ -251,7 +265,10 @@ void ig_threads_free(ig_threads *t);
 size_t ig_threads_count(const ig_threads *t);
 const ig_thread_row *ig_threads_row(const ig_threads *t, size_t i);
 int64_t ig_threads_total(const ig_threads *t);     /* the rows' sum: what the other filters kept */
-int64_t ig_threads_total_all(const ig_threads *t); /* the whole profile: per-thread % are of this */
+int64_t ig_threads_total_all(const ig_threads *t); /* the whole profile */
+/* What per-thread % are of (see ig_tree_pct_total): the whole profile, or
+ * with relative what the other filters kept. */
+int64_t ig_threads_pct_total(const ig_threads *t, int relative);
 
 /* A regex for ig_tree_opts.thread that matches exactly these thread names
  * ("^(a|b\.c)$"); malloc'ed. */

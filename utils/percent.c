@@ -7,10 +7,18 @@
  * sees each byte that is not part of an escape, byte_ok each decoded
  * byte.  A '%' must be followed by two hex digits, else the whole input is
  * invalid — callers decide whether that drops one member or all.
+ *
+ * Percentages (see percent.h) are of absolute values, pprof's rule, so
+ * the sum of a mixed-sign profile (which can be 0 or negative) is never a
+ * divisor.
  */
 #include "utils/percent.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "utils/satmath.h"
 
 static int hex_value(unsigned char c)
 {
@@ -81,4 +89,33 @@ void ig_percent_encode(ig_strbuf *out, const char *s, ig_pct_pred *keep)
             ig_sb_append(out, esc, 3);
         }
     }
+}
+
+void ig_pct_total_add(ig_pct_total *t, int64_t value, bool in_diff_base)
+{
+    int64_t magnitude = ig_sat_abs(value);
+    t->all = ig_sat_add(t->all, magnitude);
+    if (in_diff_base)
+        t->diff_base = ig_sat_add(t->diff_base, magnitude);
+}
+
+int64_t ig_pct_total_get(const ig_pct_total *t)
+{
+    return t->diff_base > 0 ? t->diff_base : t->all;
+}
+
+double ig_percent(int64_t value, int64_t total)
+{
+    if (total <= 0)
+        return 0.0;
+    return 100.0 * fabs((double)value) / (double)total;
+}
+
+void ig_percent_format(char *buf, size_t len, int64_t value, int64_t total)
+{
+    double p = ig_percent(value, total);
+    if (p >= 99.995 && p < 100.005)
+        snprintf(buf, len, "  100%%");
+    else
+        snprintf(buf, len, "%5.2f%%", p);
 }

@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "profile/truncated.h"
+#include "utils/percent.h"
+#include "utils/satmath.h"
 #include "utils/strbuf.h"
 #include "viewer/tasks.h"
 
@@ -126,10 +128,9 @@ char *ig_screen_row(const ig_screen *s, int row)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static double pct(int64_t part, int64_t whole)
-{
-    return whole != 0 ? 100.0 * (double)part / (double)whole : 0.0;
-}
+/* part's share of whole, pprof's rule (utils/percent.h): never negative,
+ * 0 when whole is not positive. */
+static double pct(int64_t part, int64_t whole) { return ig_percent(part, whole); }
 
 static void fmt_value(const char *unit, int64_t v, char *buf, size_t len)
 {
@@ -264,9 +265,9 @@ static void draw_header(ig_viewer *v, ig_screen *s)
             ig_sb_printf(&sb, " | thread=%s", v->built.thread);
         if (v->fixed)
             fixed_filters(&sb, v->fixed);
-        int64_t all = ig_tree_total_all(v->tree);
-        if (all != ig_tree_total(v->tree)) /* the share the filters kept */
-            ig_sb_printf(&sb, " | kept %.2f%%", pct(ig_tree_total(v->tree), all));
+        int64_t kept = ig_tree_pct_total_kept(v->tree), all = ig_tree_pct_total_all(v->tree);
+        if (kept != all) /* the share the filters kept (of absolute values, as percentages) */
+            ig_sb_printf(&sb, " | kept %.2f%%", pct(kept, all));
         if (v->nzoom > 1)
             ig_sb_printf(&sb, " | zoom %d", v->nzoom - 1);
         if (v->mode == IG_MODE_FLAME) {
@@ -288,7 +289,7 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
     const char *unit = ig_tree_value_unit(t);
     int64_t whole = ig_tree_pct_total(v->tree); /* of the whole profile, as pprof, filters or not */
     /* with --relative-percentages, of what the filters kept */
-    const char *all = whole != ig_tree_total_all(v->tree) ? "kept" : "all";
+    const char *all = whole != ig_tree_pct_total_all(v->tree) ? "kept" : "all";
     char self[48], total[48];
     fmt_value(unit, n->self, self, sizeof self);
     fmt_value(unit, n->total, total, sizeof total);
@@ -313,10 +314,9 @@ static void frame_numbers(ig_viewer *v, const ig_tree *t, const ig_tree_node *n,
                                  : "total %s (%.2f%% of %s, %.2f%% of %s) | self %s (%.2f%% of %s)",
                      total, pct(n->total, base), of, pct(n->total, whole), all, self, pct(n->self, base), of);
     if (ig_tree_is_diff(t)) {
-        const ig_tree_node *r = ig_tree_node_at(t, 0);
-        double d = pct(n->total, r->total) - pct(n->base_total, r->base_total);
-        ig_sb_printf(sb, compact ? " | %+.2f%% (base %.2f%%)" : " | diff %+.2f%% (base %.2f%%)", d,
-                     pct(n->base_total, r->base_total));
+        /* shares of the two profiles' percentage bases, signed as the change */
+        double now = pct(n->total, whole), was = pct(n->base_total, ig_tree_base_pct_total(v->tree));
+        ig_sb_printf(sb, compact ? " | %+.2f%% (base %.2f%%)" : " | diff %+.2f%% (base %.2f%%)", now - was, was);
         if (ig_tree_node_removed(t, n))
             ig_sb_puts(sb, compact ? " | removed" : " | removed: only in the base");
     }
@@ -405,7 +405,7 @@ static void draw_source_status(ig_viewer *v, ig_screen *s, int row)
     if (!f)
         return;
     const char *unit = ig_source_value_unit(v->source);
-    int64_t total = ig_source_total(v->source);
+    int64_t total = ig_source_pct_total(v->source, 1);
     char flat[48], cum[48];
     fmt_value(unit, f->flat, flat, sizeof flat);
     fmt_value(unit, f->cum, cum, sizeof cum);
@@ -603,18 +603,18 @@ static void draw_top(ig_viewer *v, ig_screen *s)
         v->top_scroll = v->top_sel - (size_t)rows + 1;
     int64_t total = ig_top_pct_total(v->top), btotal = diff ? top_base_total(v->top) : 0;
     const char *unit = ig_top_value_unit(v->top);
-    double sum = 0;
+    int64_t sum = 0; /* of the flat values, as report's sum% */
     for (size_t i = 0; i < v->top_scroll && i < n; i++)
-        sum += pct(ig_top_row_at(v->top, i)->flat, total);
+        sum = ig_sat_add(sum, ig_top_row_at(v->top, i)->flat);
     for (int r = 0; r < rows && v->top_scroll + (size_t)r < n; r++) {
         size_t i = v->top_scroll + (size_t)r;
         const ig_top_row *row = ig_top_row_at(v->top, i);
-        sum += pct(row->flat, total);
+        sum = ig_sat_add(sum, row->flat);
         char flat[32], cum[32], fp[16], sp[16], cp[16], line[256], name[1024];
         fmt_value(unit, row->flat, flat, sizeof flat);
         fmt_value(unit, row->cum, cum, sizeof cum);
         snprintf(fp, sizeof fp, "%.2f%%", pct(row->flat, total));
-        snprintf(sp, sizeof sp, "%.2f%%", sum);
+        snprintf(sp, sizeof sp, "%.2f%%", pct(sum, total));
         snprintf(cp, sizeof cp, "%.2f%%", pct(row->cum, total));
         snprintf(line, sizeof line, "%10s %7s %7s %10s %7s  ", flat, fp, sp, cum, cp);
         const char *full = ig_top_name(v->top, row->name);

@@ -32,6 +32,8 @@
 #include <time.h>
 
 #include "exporters/formats.h"
+#include "utils/percent.h"
+#include "utils/satmath.h"
 #include "utils/strbuf.h"
 #include "viewer/job.h"
 #include "viewer/treeprof.h"
@@ -265,9 +267,9 @@ static int match_name(ig_task *t, const regex_t *re, uint32_t name)
 }
 
 /* Sum of totals of matched nodes of the subtree of `from` that are not
- * below another match; a match's subtree is skipped unread.  -1 when
- * cancelled. */
-static int64_t matched_sum(ig_task *t, const regex_t *re, uint32_t from, ig_progress *pr)
+ * below another match, into *out; a match's subtree is skipped unread.
+ * -1 when cancelled (a sum may be negative: a mixed-sign profile). */
+static int matched_sum(ig_task *t, const regex_t *re, uint32_t from, ig_progress *pr, int64_t *out)
 {
     const ig_tree_node *nodes = ig_tree_node_at(t->tree, 0);
     size_t n = ig_tree_size(t->tree);
@@ -284,7 +286,7 @@ static int64_t matched_sum(ig_task *t, const regex_t *re, uint32_t from, ig_prog
             i++;
             continue;
         }
-        sum += nodes[i].total;
+        sum = ig_sat_add(sum, nodes[i].total);
         uint32_t j = i; /* the next sibling of i or of its nearest ancestor below `from` */
         while (j != from && !nodes[j].next_sibling)
             j = nodes[j].parent;
@@ -292,7 +294,8 @@ static int64_t matched_sum(ig_task *t, const regex_t *re, uint32_t from, ig_prog
             break;
         i = nodes[j].next_sibling;
     }
-    return sum;
+    *out = sum;
+    return 0;
 }
 
 static void run_match(ig_task *t, ig_progress *pr)
@@ -304,16 +307,21 @@ static void run_match(ig_task *t, ig_progress *pr)
         return;
     }
     ig_progress_step(pr, "searching", ig_tree_size(t->tree));
-    int64_t whole = ig_tree_node_at(t->tree, 0)->total, zt = ig_tree_node_at(t->tree, t->zoom)->total;
-    int64_t all = t->total_too ? matched_sum(t, &re, 0, pr) : 0;
-    int64_t view = all >= 0 ? (t->zoom == 0 && t->total_too ? all : matched_sum(t, &re, t->zoom, pr)) : -1;
+    int64_t zt = ig_tree_node_at(t->tree, t->zoom)->total;
+    int64_t all = 0, view = 0;
+    int rc = t->total_too ? matched_sum(t, &re, 0, pr, &all) : 0;
+    if (!rc && t->zoom == 0 && t->total_too)
+        view = all;
+    else if (!rc)
+        rc = matched_sum(t, &re, t->zoom, pr, &view);
     regfree(&re);
-    if (all < 0 || view < 0) {
+    if (rc) {
         t->failed = 1;
         return;
     }
-    t->out_total = whole > 0 ? (double)all / (double)whole : 0;
-    t->out_view = zt > 0 ? (double)view / (double)zt : 0;
+    /* shares by pprof's rule (utils/percent.h); the tree's are of absolute values */
+    t->out_total = ig_percent(all, ig_tree_pct_total_kept(t->tree)) / 100;
+    t->out_view = ig_percent(view, zt) / 100;
 }
 
 static void run(void *ctx, ig_progress *pr)

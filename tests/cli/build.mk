@@ -4,6 +4,8 @@
 # tags, threads), one option parser (spellings, errors, help) and files
 # (gzipped text inputs, folded counts), pprof's list (report --list).
 TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_record_cli.sh tests/cli/t_files.sh tests/cli/t_list.sh
+# percentages of negative and mixed-sign profiles, against go tool pprof -top
+TEST_SCRIPTS += tests/cli/t_pct_signs.sh
 # span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
 # (a generated profile and spans file whose every number is known)
 TEST_SCRIPTS += tests/cli/t_spans.sh

@@ -619,6 +619,86 @@ static void test_profile_filter(void **state)
     ignis_profile_free(p);
 }
 
+/* Adds stack `leaf` under main with value v, labelled pprof::base=true
+ * (what pprof -diff_base puts on the base's negated samples) when base. */
+static void add_signed(ignis_profile *p, const char *leaf, int64_t v, int base)
+{
+    uint32_t locs[2] = {
+        ignis_profile_location_for_function(p, ignis_profile_function_named(p, leaf, "", 0), IGNIS_FRAME_USER),
+        ignis_profile_location_for_function(p, ignis_profile_function_named(p, "main", "", 0), IGNIS_FRAME_USER)};
+    ignis_label l = {ignis_profile_intern(p, "pprof::base"), ignis_profile_intern(p, "true"), 0, 0};
+    int64_t vals[2] = {1, v};
+    assert_int_equal(
+        ignis_profile_add_sample(p, ignis_profile_add_stack(p, locs, 2), base ? ignis_profile_add_labels(p, &l, 1) : 0,
+                                 vals),
+        0);
+}
+
+/* Percentages of a mixed-sign profile, as `go tool pprof -top` prints
+ * them: of the sum of absolute values (850 here, where the values sum to
+ * -50), rows by the size of their flat value. */
+static void test_mixed_sign_percent_base(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_profile_add_value_type(p, "delta", "count");
+    add_signed(p, "hot", 300, 0);
+    add_signed(p, "cold", -200, 0);
+    add_signed(p, "c", 100, 0);
+    add_signed(p, "d", -250, 0);
+    ig_err err;
+    ig_tree_opts o = {.value = 1};
+    ig_top *top = ig_top_build(p, &o, IG_SORT_FLAT, &err);
+    assert_non_null(top);
+    assert_int_equal(ig_top_total_all(top), -50);
+    assert_int_equal(ig_top_pct_total(top), 850);
+    const char *order[] = {"hot", "d", "cold", "c", "main"};
+    assert_int_equal(ig_top_rows(top), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(ig_top_name(top, ig_top_row_at(top, i)->name), order[i]);
+    ig_top_free(top);
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    assert_int_equal(ig_tree_total(t), -50);
+    assert_int_equal(ig_tree_pct_total(t), 850);
+    ig_tree_free(t);
+    o.focus = "^(hot|d)$"; /* relative: of what was kept, 300 + |-250| */
+    o.relative = 1;
+    top = ig_top_build(p, &o, IG_SORT_FLAT, &err);
+    assert_int_equal(ig_top_pct_total(top), 550);
+    assert_int_equal(ig_top_pct_total_all(top), 850);
+    ig_top_free(top);
+    ig_threads *th = ig_threads_build(p, &o, &err);
+    assert_int_equal(ig_threads_pct_total(th, 0), 850);
+    assert_int_equal(ig_threads_pct_total(th, 1), 550);
+    ig_threads_free(th);
+    ignis_profile_free(p);
+}
+
+/* A profile written by pprof -proto -diff_base: percentages are of the
+ * base's samples alone (go tool pprof -top: "0, 0% of 100 total"). */
+static void test_diff_base_samples_are_the_percent_base(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    ignis_profile_add_value_type(p, "delta", "count");
+    add_signed(p, "a", 30, 0);
+    add_signed(p, "b", 50, 0);
+    add_signed(p, "c", 20, 0);
+    add_signed(p, "a", -60, 1);
+    add_signed(p, "b", -40, 1);
+    ig_err err;
+    ig_tree_opts o = {.value = 1};
+    ig_top *top = ig_top_build(p, &o, IG_SORT_FLAT, &err);
+    assert_int_equal(ig_top_pct_total(top), 100);
+    ig_top_free(top);
+    ig_tree *t = ig_tree_build(p, &o, &err);
+    assert_int_equal(ig_tree_pct_total(t), 100);
+    ig_tree_free(t);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_unmatched_filters_and_totals), cmocka_unit_test(test_tag_filters),
         cmocka_unit_test(test_diff_order_normalize_removed), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_profile_filter),
+        cmocka_unit_test(test_mixed_sign_percent_base), cmocka_unit_test(test_diff_base_samples_are_the_percent_base),
     };
     return cmocka_run_group_tests_name("call tree", tests, NULL, NULL);
 }

@@ -333,6 +333,22 @@ static void test_sandwich_from_keys(void **state)
     close_viewer(f);
 }
 
+/* A profile of mixed signs (a diff saved as pprof): shares are of the sum
+ * of absolute values (400 here; the values sum to 200), as `go tool pprof
+ * -top` and `ignis report` print them, never negative or over 100%. */
+static void test_mixed_sign_percentages(void **state)
+{
+    (void)state;
+    static const char *const now[] = {"main;a 300", "main;b -100", NULL};
+    fixture *f = open_viewer(now, NULL, 120, 24);
+    assert_on_screen(f, "total 200 (50.00% of all) | self 0 (0.00%)");
+    keys(f, "t");
+    assert_on_screen(f, "       300  75.00%  75.00%        300  75.00%  a");
+    assert_on_screen(f, "      -100  25.00%  50.00%       -100  25.00%  b");
+    assert_on_screen(f, "         0   0.00%  50.00%        200  50.00%  main");
+    close_viewer(f);
+}
+
 static void test_diff(void **state)
 {
     (void)state;
@@ -833,7 +849,7 @@ int main(void)
         cmocka_unit_test(test_top_table),
         cmocka_unit_test(test_sandwich),
         cmocka_unit_test(test_sandwich_from_keys),
-        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_mixed_sign_percentages), cmocka_unit_test(test_diff),
         cmocka_unit_test(test_export_zoomed_view),
         cmocka_unit_test(test_small_ascii_and_mouse),
         cmocka_unit_test(test_help_and_quit),
