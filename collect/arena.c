@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "utils/strbuf.h"
+#include "utils/utf8.h"
 
 struct ig_arena_chunk {
     struct ig_arena_chunk *next;
@@ -62,6 +63,32 @@ char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len)
         memcpy(p, s, len);
     p[len] = '\0';
     return p;
+}
+
+char *ig_arena_text(ig_store_arena *a, const char *s, size_t len, size_t *out_len)
+{
+    static const char nul[] = IG_NUL_SHOWN;
+    size_t nuls = 0;
+    for (const char *p = len ? memchr(s, '\0', len) : NULL; p; p = memchr(p + 1, '\0', len - (size_t)(p + 1 - s)))
+        nuls++;
+    if (!nuls) {
+        if (out_len)
+            *out_len = len;
+        return ig_arena_strndup(a, s, len);
+    }
+    size_t n = len + nuls * (sizeof nul - 2); /* NUL -> 6 bytes */
+    char *t = ig_arena_alloc(a, n + 1), *o = t;
+    for (size_t i = 0; i < len; i++)
+        if (s[i]) {
+            *o++ = s[i];
+        } else {
+            memcpy(o, nul, sizeof nul - 1);
+            o += sizeof nul - 1;
+        }
+    *o = '\0';
+    if (out_len)
+        *out_len = n;
+    return t;
 }
 
 char *ig_arena_strdup(ig_store_arena *a, const char *s)

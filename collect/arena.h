@@ -26,6 +26,11 @@ void ig_arena_reserve(ig_store_arena *a, size_t n);
 /* Copies len bytes and a NUL. */
 char *ig_arena_strndup(ig_store_arena *a, const char *s, size_t len);
 char *ig_arena_strdup(ig_store_arena *a, const char *s);
+/* Copies len bytes of stored text as a C string for display: each NUL
+ * (OTLP strings may hold U+0000; the store keeps it) becomes the six
+ * characters \u0000, so the text is shown whole rather than cut there.
+ * *out_len (if not NULL) receives the copy's length. */
+char *ig_arena_text(ig_store_arena *a, const char *s, size_t len, size_t *out_len);
 /* Forgets every allocation but keeps the newest (largest) chunk, so an
  * arena reused for one item after another settles on one chunk. */
 void ig_arena_reset(ig_store_arena *a);

@@ -53,9 +53,64 @@ void ig_decode_ctx_init(decode_ctx *c, ig_decode_stats *st)
     c->str = json_object_new_string("");
 }
 
+/* ---- strings holding a NUL ------------------------------------------------------------ */
+
+static int same_pointer(const void *ctx, uint32_t id, const void *key)
+{
+    const nul_strings *t = ctx;
+    return t->s[id - 1] == key;
+}
+
+static uint64_t pointer_hash(const char *s)
+{
+    return ig_hash_u64(0x6e75, (uint64_t)(uintptr_t)s);
+}
+
+void ig_decode_scratch_reset(decode_ctx *c)
+{
+    ig_arena_reset(&c->scratch);
+    if (c->nuls.n) { /* the pointers may come back for other strings */
+        c->nuls.n = 0;
+        ig_idtab_free(&c->nuls.ids);
+        memset(&c->nuls.ids, 0, sizeof c->nuls.ids);
+    }
+}
+
+char *ig_decode_strndup(decode_ctx *c, const char *s, size_t len)
+{
+    char *p = ig_arena_strndup(&c->scratch, s, len);
+    if (!memchr(p, '\0', len))
+        return p;
+    nul_strings *t = &c->nuls;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->s = ig_xrealloc(t->s, t->cap * sizeof *t->s);
+        t->len = ig_xrealloc(t->len, t->cap * sizeof *t->len);
+    }
+    t->s[t->n] = p;
+    t->len[t->n] = len;
+    ig_idtab_insert(&t->ids, pointer_hash(p), (uint32_t)++t->n);
+    return p;
+}
+
+size_t ig_decode_strlen(const decode_ctx *c, const char *s)
+{
+    if (!s)
+        return 0;
+    if (c->nuls.n) {
+        uint32_t id = ig_idtab_find(&c->nuls.ids, pointer_hash(s), s, same_pointer, &c->nuls);
+        if (id)
+            return c->nuls.len[id - 1];
+    }
+    return strlen(s);
+}
+
 void ig_decode_ctx_done(decode_ctx *c)
 {
     ig_arena_free(&c->scratch);
+    free(c->nuls.s);
+    free(c->nuls.len);
+    ig_idtab_free(&c->nuls.ids);
     ig_sb_free(&c->json);
     json_object_put(c->str);
 }
@@ -116,7 +171,7 @@ static void put_int(decode_ctx *c, int64_t v)
 
 static void put_cstring(decode_ctx *c, const char *s)
 {
-    put_string(c, s ? s : "", s ? strlen(s) : 0);
+    put_string(c, s ? s : "", ig_decode_strlen(c, s));
 }
 
 static void put_double(decode_ctx *c, double d)
@@ -204,18 +259,20 @@ static ig_bstr attrs_json(decode_ctx *c, PbKV *const *kv, size_t n)
 
 static ig_bstr str_of(decode_ctx *c, const char *s)
 {
-    return ig_batch_str(c->b, s ? s : "", s ? strlen(s) : 0);
+    return ig_batch_str(c->b, s ? s : "", ig_decode_strlen(c, s));
 }
 
 /* ---- resources and scopes -------------------------------------------------------------- */
 
-static const char *service_name(const PbResource *r)
+/* The key is exactly service.name ("service.name\u0000x" is another key). */
+static const char *service_name(const decode_ctx *c, const PbResource *r)
 {
+    static const char key[] = "service.name";
     for (size_t i = 0; r && i < r->n_attributes; i++) {
         const PbKV *kv = r->attributes[i];
-        if (kv && kv->key && !strcmp(kv->key, "service.name") && kv->value &&
-            kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-            kv->value->string_value && *kv->value->string_value)
+        if (kv && kv->key && ig_decode_strlen(c, kv->key) == sizeof key - 1 && !memcmp(kv->key, key, sizeof key) &&
+            kv->value && kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+            ig_decode_strlen(c, kv->value->string_value))
             return kv->value->string_value;
     }
     return "unknown_service";
@@ -225,7 +282,7 @@ uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, const char *
 {
     ig_batch_resource *x = ig_batch_add_resource(c->b);
     x->attrs = r ? attrs_json(c, r->attributes, r->n_attributes) : ig_batch_str(c->b, "{}", 2);
-    x->service = str_of(c, service_name(r));
+    x->service = str_of(c, service_name(c, r));
     x->schema_url = str_of(c, schema_url);
     x->dropped_attrs = r ? r->dropped_attributes_count : 0;
     uint64_t h = ig_hash_bytes(x->attrs.s, x->attrs.len, 0x7265);
@@ -538,7 +595,7 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
             reject_scope(c, ss, why);
             return 0;
         }
-        ig_arena_reset(&c->scratch);
+        ig_decode_scratch_reset(c);
         scope = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&c->alloc, ss->scope.len, ss->scope.data);
         if (!scope)
             return ig_err_set(err, "malformed InstrumentationScope");
@@ -551,7 +608,7 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
             ig_decode_reject(c, why);
             continue;
         }
-        ig_arena_reset(&c->scratch);
+        ig_decode_scratch_reset(c);
         PbSpan *span = opentelemetry__proto__trace__v1__span__unpack(&c->alloc, raw->len, raw->data);
         if (!span)
             return ig_err_set(err, "malformed Span");
@@ -572,7 +629,7 @@ static int decode_resource_spans(decode_ctx *c, const ShallowResourceSpans *rs, 
             }
             return 0;
         }
-        ig_arena_reset(&c->scratch);
+        ig_decode_scratch_reset(c);
         res = opentelemetry__proto__resource__v1__resource__unpack(&c->alloc, rs->resource.len, rs->resource.data);
         if (!res)
             return ig_err_set(err, "malformed Resource");

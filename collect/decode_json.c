@@ -63,7 +63,7 @@ static int get_string(jctx *j, json_object *o, const char *camel, const char *sn
         return 0;
     if (!json_object_is_type(v, json_type_string))
         return type_error(j, camel, "a string");
-    *out = ig_arena_strndup(&j->c->scratch, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    *out = ig_decode_strndup(j->c, json_object_get_string(v), (size_t)json_object_get_string_len(v));
     return 0;
 }
 
@@ -245,7 +245,7 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
         if (!json_object_is_type(x, json_type_string))
             return type_error(j, "stringValue", "a string");
         out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        out->string_value = ig_arena_strndup(&j->c->scratch, json_object_get_string(x), (size_t)json_object_get_string_len(x));
+        out->string_value = ig_decode_strndup(j->c, json_object_get_string(x), (size_t)json_object_get_string_len(x));
     } else if ((x = member(v, "boolValue", "bool_value"))) {
         if (!json_object_is_type(x, json_type_boolean))
             return type_error(j, "boolValue", "true or false");
@@ -437,14 +437,14 @@ static int json_scope_spans(jctx *j, json_object *ss, uint32_t resource)
     size_t n;
     if (get_array(j, ss, "spans", NULL, &spans, &n) < 0)
         return -1;
-    ig_arena_reset(&c->scratch);
+    ig_decode_scratch_reset(c);
     PbScope *sc = scope ? scratch(j, sizeof *sc) : NULL;
     if ((sc && json_scope(j, scope, sc) < 0) || get_string(j, ss, "schemaUrl", "schema_url", &schema_url) < 0)
         return -1;
     uint32_t si = ig_decode_add_scope(c, sc, schema_url);
     c->st->spans += (uint32_t)n;
     for (size_t k = 0; k < n; k++) {
-        ig_arena_reset(&c->scratch);
+        ig_decode_scratch_reset(c);
         PbSpan *span = scratch(j, sizeof *span);
         j->reject = NULL;
         if (json_span(j, json_object_array_get_idx(spans, k), span) < 0)
@@ -465,7 +465,7 @@ static int json_resource_spans(jctx *j, json_object *rs)
     json_object *res = member(rs, "resource", NULL), *sss;
     size_t n;
     char *schema_url;
-    ig_arena_reset(&c->scratch);
+    ig_decode_scratch_reset(c);
     PbResource *r = res ? scratch(j, sizeof *r) : NULL;
     if ((r && json_resource(j, res, r) < 0) || get_string(j, rs, "schemaUrl", "schema_url", &schema_url) < 0 ||
         get_array(j, rs, "scopeSpans", "scope_spans", &sss, &n) < 0)

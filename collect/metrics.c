@@ -9,7 +9,9 @@
  * rendered.  Label values are escaped as the exposition format wants
  * (backslash, quote, newline) and made valid UTF-8 (an invalid byte
  * becomes U+FFFD), since Prometheus rejects a whole scrape over one bad
- * label.
+ * label.  Names are kept with their lengths: OTLP strings may hold U+0000,
+ * so "a\u0000b" is its own series, labelled with the text the viewer shows
+ * (\u0000, its backslash escaped), never cut to "a".
  */
 #include "collect/metrics.h"
 
@@ -24,6 +26,7 @@
 
 typedef struct series {
     char *service, *name;      /* NULL for the overflow series */
+    uint32_t service_len, name_len; /* they may hold a NUL */
     uint8_t kind, status;
     uint64_t hash;
     uint64_t buckets[IG_SPAN_BOUNDS + 1];
@@ -83,15 +86,15 @@ static uint64_t series_hash(ig_bstr service, ig_bstr name, uint8_t kind, uint8_t
     return ig_hash_u64(h, (uint64_t)kind << 8 | status);
 }
 
-static bool same_text(const char *kept, ig_bstr v)
+static bool same_text(const char *kept, uint32_t kept_len, ig_bstr v)
 {
-    return !strncmp(kept, v.s, v.len) && kept[v.len] == '\0';
+    return kept_len == v.len && !memcmp(kept, v.s, v.len);
 }
 
 static bool series_is(const series *s, uint64_t h, ig_bstr service, ig_bstr name, uint8_t kind, uint8_t status)
 {
-    return s->hash == h && s->kind == kind && s->status == status && same_text(s->service, service) &&
-           same_text(s->name, name);
+    return s->hash == h && s->kind == kind && s->status == status && same_text(s->service, s->service_len, service) &&
+           same_text(s->name, s->name_len, name);
 }
 
 /* A label value is at most LABEL_MAX bytes, cut at a UTF-8 character
@@ -149,6 +152,8 @@ static series *find_series(ig_metrics *m, const ig_batch *b, const ig_batch_span
     memset(s, 0, sizeof *s);
     s->service = keep_text(service);
     s->name = keep_text(name);
+    s->service_len = service.len;
+    s->name_len = name.len;
     s->kind = sp->kind;
     s->status = sp->status_code;
     s->hash = h;
@@ -203,15 +208,17 @@ static size_t utf8_seq(const unsigned char *p, size_t left)
     return n;
 }
 
-static void put_label_value(ig_strbuf *out, const char *s)
+static void put_label_value(ig_strbuf *out, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t left = strlen(s);
+    size_t left = len;
     while (left) {
         size_t n = utf8_seq(p, left);
         if (!n) {
             ig_sb_puts(out, "\xef\xbf\xbd");
             n = 1;
+        } else if (!*p) {
+            ig_sb_puts(out, "\\\\u0000");
         } else if (*p == '\\') {
             ig_sb_puts(out, "\\\\");
         } else if (*p == '"') {
@@ -237,9 +244,9 @@ static void put_labels(ig_strbuf *out, const series *s)
         return;
     }
     ig_sb_puts(out, "service_name=\"");
-    put_label_value(out, s->service);
+    put_label_value(out, s->service, s->service_len);
     ig_sb_puts(out, "\",span_name=\"");
-    put_label_value(out, s->name);
+    put_label_value(out, s->name, s->name_len);
     ig_sb_printf(out, "\",span_kind=\"%s\",status_code=\"%s\"", kind_names[s->kind < 6 ? s->kind : 0],
                  status_names[s->status < 3 ? s->status : 0]);
 }

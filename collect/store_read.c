@@ -43,7 +43,8 @@ static void regex_free(void *p)
 }
 
 /* text REGEXP pattern: calls regexp(pattern, text); POSIX ERE, compiled
- * once per statement (auxdata). */
+ * once per statement (auxdata).  Text holding a NUL is matched as shown
+ * (ig_arena_text: \u0000), so "^a$" never matches "a\u0000b". */
 static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -63,6 +64,13 @@ static void sql_regexp(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     }
     const char *text = (const char *)sqlite3_value_text(argv[1]);
+    size_t len = text ? (size_t)sqlite3_value_bytes(argv[1]) : 0;
+    if (text && memchr(text, '\0', len)) {
+        ig_store_arena shown = {0};
+        sqlite3_result_int(ctx, regexec(re, ig_arena_text(&shown, text, len, NULL), 0, NULL, 0) == 0);
+        ig_arena_free(&shown);
+        return;
+    }
     sqlite3_result_int(ctx, text && regexec(re, text, 0, NULL, 0) == 0);
 }
 
@@ -74,10 +82,16 @@ int ig_store_register_functions(ig_store *s)
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static const char *col_text(sqlite3_stmt *st, int i, ig_store_arena *a)
+/* Column i as display text: whole, a NUL in it shown as \u0000 (ig_arena_text). */
+static const char *col_text_len(sqlite3_stmt *st, int i, ig_store_arena *a, size_t *len)
 {
     const char *t = (const char *)sqlite3_column_text(st, i);
-    return ig_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+    return ig_arena_text(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0, len);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, ig_store_arena *a)
+{
+    return col_text_len(st, i, a, NULL);
 }
 
 static void col_blob(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
@@ -365,11 +379,15 @@ int ig_store_services(ig_store *s, char ***names, size_t *n, ig_err *err)
     ig_strbuf text = IG_STRBUF_INIT;
     size_t count = 0;
     int rc;
+    ig_store_arena shown = {0};
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        ig_sb_append(&text, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, 0) + 1 : 1);
+        size_t len;
+        ig_arena_reset(&shown);
+        const char *t = col_text_len(st, 0, &shown, &len);
+        ig_sb_append(&text, t, len + 1);
         count++;
     }
+    ig_arena_free(&shown);
     if (finish(s, st, rc, "services", err)) {
         ig_sb_free(&text);
         return -1;
@@ -679,6 +697,36 @@ static uint8_t vtype(const char *json_type)
     }
 }
 
+/* Stored JSON whose strings hold U+0000 ("\u0000"; OTLP strings may)
+ * with each such escape turned into an escaped backslash and "u0000":
+ * SQLite's json_each cuts a string at a decoded NUL, and the text
+ * \u0000 is how a NUL is shown (ig_arena_text).  Backslashes occur only in
+ * escapes, which are skipped in pairs, so "\\u0000" stays as it is.
+ * Returns json itself when there is nothing to change. */
+static const char *nul_escapes_shown(const char *json, int *len, ig_store_arena *a)
+{
+    static const char nul[] = "\\u0000";
+    size_t n = (size_t)*len;
+    if (!memmem(json, n, nul, sizeof nul - 1))
+        return json;
+    ig_strbuf sb = IG_STRBUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (json[i] == '\\' && n - i >= sizeof nul - 1 && !memcmp(json + i, nul, sizeof nul - 1)) {
+            ig_sb_puts(&sb, "\\\\u0000");
+            i += sizeof nul - 2;
+        } else if (json[i] == '\\' && i + 1 < n) {
+            ig_sb_append(&sb, json + i, 2);
+            i++;
+        } else {
+            ig_sb_putc(&sb, json[i]);
+        }
+    }
+    char *t = ig_arena_strndup(a, sb.data, sb.len);
+    *len = (int)sb.len;
+    ig_sb_free(&sb);
+    return t;
+}
+
 /* Parses a stored JSON object of attributes with json_each. */
 static int parse_attrs(ig_store *s, const char *json, int len, uint32_t dropped, ig_store_attrs *out,
                        ig_store_arena *a, ig_err *err)
@@ -687,6 +735,7 @@ static int parse_attrs(ig_store *s, const char *json, int len, uint32_t dropped,
     out->dropped = dropped;
     if (!json || len <= 2)
         return 0;
+    json = nul_escapes_shown(json, &len, a);
     sqlite3_stmt *st;
     if (prepare(s, "SELECT key, type, CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
                    "WHEN 'null' THEN '' ELSE CAST(value AS TEXT) END FROM json_each(?1)",
@@ -706,8 +755,7 @@ static int parse_attrs(ig_store *s, const char *json, int len, uint32_t dropped,
         ig_store_kv *kv = &out->kv[out->n++];
         kv->key = col_text(st, 0, a);
         kv->type = vtype((const char *)sqlite3_column_text(st, 1));
-        kv->value = col_text(st, 2, a);
-        kv->value_len = (size_t)sqlite3_column_bytes(st, 2);
+        kv->value = col_text_len(st, 2, a, &kv->value_len);
     }
     return finish(s, st, rc, "attributes", err);
 }

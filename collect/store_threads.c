@@ -52,16 +52,20 @@ int ig_store_thread_spans(ig_store *s, uint64_t from_ns, uint64_t to_ns, ig_stor
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(from_ns > INT64_MAX ? INT64_MAX : from_ns));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(to_ns > INT64_MAX ? INT64_MAX : to_ns));
     *without = 0;
+    ig_store_arena names = {0}; /* a name as shown: whole, a NUL as \u0000 (ig_arena_text) */
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t tid;
         if (sqlite3_column_bytes(st, 0) != 16 || sqlite3_column_bytes(st, 1) != 8 || !tid_of(st, 5, &tid)) {
             ++*without;
             continue;
         }
-        const char *name = (const char *)sqlite3_column_text(st, 2);
+        const char *raw = (const char *)sqlite3_column_text(st, 2);
+        ig_arena_reset(&names);
+        const char *name = ig_arena_text(&names, raw ? raw : "", raw ? (size_t)sqlite3_column_bytes(st, 2) : 0, NULL);
         fn(ctx, tid, (uint64_t)sqlite3_column_int64(st, 3), (uint64_t)sqlite3_column_int64(st, 4),
-           sqlite3_column_blob(st, 0), sqlite3_column_blob(st, 1), name ? name : "");
+           sqlite3_column_blob(st, 0), sqlite3_column_blob(st, 1), name);
     }
+    ig_arena_free(&names);
     if (rc != SQLITE_DONE) {
         ig_store_fail(s, rc, "thread spans", err);
         sqlite3_finalize(st);

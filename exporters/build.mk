@@ -43,6 +43,8 @@ TEST_BINS += tests/formats/test_pprof tests/formats/test_folded tests/formats/te
              tests/fuzz/replay_fuzz_perfscript
 TEST_SCRIPTS += tests/formats/t_bad_input.sh tests/formats/t_go_pprof.sh tests/formats/t_output_files.sh tests/formats/t_detect.sh tests/formats/t_overflow.sh \
                 tests/formats/t_http_fetch.sh tests/formats/t_otlp_convert.sh
+# a NUL inside pprof and OTLP/JSON strings: kept whole (shown as \u0000), never cut into a shorter name
+TEST_SCRIPTS += tests/formats/t_nul_strings.sh
 FUZZERS  += fuzz/fuzz_pprof.c fuzz/fuzz_folded.c fuzz/fuzz_perfscript.c
 BENCH_BINS += bench/gen_folded bench/read_profile
 BENCH_SCRIPTS += bench/formats.sh

@@ -265,7 +265,7 @@ static uint32_t string_id(dec *d, int64_t idx)
         const uint8_t *s;
         size_t n;
         element(d, T_STRING, (size_t)idx, &s, &n);
-        *m = ignis_profile_intern_n(d->p, (const char *)s, n ? strnlen((const char *)s, n) : 0) + 1;
+        *m = ig_pb_intern_string(d->p, (const char *)s, n) + 1; /* whole, a NUL shown as \u0000 */
     }
     return *m - 1;
 }

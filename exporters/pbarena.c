@@ -12,8 +12,10 @@
  */
 #include "exporters/pbarena.h"
 #include "utils/strbuf.h"
+#include "utils/utf8.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define BYTES_PER_WIRE_BYTE 8
 #define SLACK ((size_t)1 << 20)
@@ -94,4 +96,15 @@ void ig_pb_arena_release(ig_pb_arena *a)
 {
     free_chunks(a->head);
     a->head = NULL;
+}
+
+uint32_t ig_pb_intern_string(ignis_profile *p, const char *s, size_t n)
+{
+    if (!n || !memchr(s, '\0', n))
+        return ignis_profile_intern_n(p, s, n);
+    ig_strbuf shown = IG_STRBUF_INIT;
+    ig_utf8_append_nul_shown(&shown, s, n);
+    uint32_t id = ignis_profile_intern_n(p, shown.data, shown.len);
+    ig_sb_free(&shown);
+    return id;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignis/profile.h"
+
 typedef struct ig_pb_arena {
     struct ig_pb_chunk *head; /* newest chunk first */
     size_t spent, budget;     /* bytes handed out since the last unpack, and the most allowed */
@@ -29,6 +31,11 @@ typedef struct ig_pb_arena {
  * needs more than its budget; then a->over tells which, and a->budget is
  * the budget that was refused. */
 void *ig_pb_arena_unpack(ig_pb_arena *a, const ProtobufCMessageDescriptor *desc, size_t len, const uint8_t *data);
+
+/* Interns the wire string s[0..n) into p whole: one holding a NUL gets
+ * each NUL as \u0000 (IG_NUL_SHOWN, utils/utf8.h), since the model's
+ * strings are C strings, rather than being cut into a shorter name. */
+uint32_t ig_pb_intern_string(ignis_profile *p, const char *s, size_t n);
 
 /* Frees every chunk; the arena can be used again. */
 void ig_pb_arena_release(ig_pb_arena *a);

@@ -209,14 +209,13 @@ static int string_at(reader *r, int64_t idx, uint32_t *out, const char *what, ui
     return 0;
 }
 
-/* One string of the table, interned straight from the wire bytes (up to a
- * NUL, as a C string would end). */
+/* One string of the table, interned straight from the wire bytes, whole
+ * (a NUL shown as \u0000: ig_pb_intern_string). */
 static int read_string(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    size_t len = plen ? strnlen((const char *)payload, plen) : 0;
-    if (i == 0 && len)
+    if (i == 0 && plen)
         return ig_err_set(r->err, "not a pprof profile (string table must start with \"\")");
-    r->str[i] = ignis_profile_intern_n(r->p, (const char *)payload, len);
+    r->str[i] = ig_pb_intern_string(r->p, (const char *)payload, plen);
     r->nstrings = i + 1;
     return 0;
 }

@@ -105,6 +105,18 @@ bool ig_utf8_is_control(uint32_t cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
+void ig_utf8_append_nul_shown(ig_strbuf *out, const char *s, size_t n)
+{
+    for (const char *end = s + n, *nul; s < end; s = nul + 1) {
+        if (!(nul = memchr(s, '\0', (size_t)(end - s)))) {
+            ig_sb_append(out, s, (size_t)(end - s));
+            return;
+        }
+        ig_sb_append(out, s, (size_t)(nul - s));
+        ig_sb_puts(out, IG_NUL_SHOWN);
+    }
+}
+
 void ig_utf8_append_escaped(ig_strbuf *out, const char *s, size_t n)
 {
     size_t run = 0, i = 0;

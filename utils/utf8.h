@@ -59,4 +59,14 @@ bool ig_utf8_is_control(uint32_t cp);
  * byte), a backslash stays as it is, everything else is copied. */
 void ig_utf8_append_escaped(ig_strbuf *out, const char *s, size_t n);
 
+/* How a NUL inside a string is kept where strings are C strings (the
+ * profile model, the trace store's read API): U+0000 is valid UTF-8 and
+ * OTLP and pprof strings may hold it, so rather than ending the string
+ * there (a shorter name, merged with another), it becomes the six
+ * characters \u0000, as JSON writes it. */
+#define IG_NUL_SHOWN "\\u0000"
+
+/* Appends s[0..n) to out with each NUL as IG_NUL_SHOWN. */
+void ig_utf8_append_nul_shown(ig_strbuf *out, const char *s, size_t n);
+
 #endif

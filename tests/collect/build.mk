@@ -18,6 +18,8 @@ TEST_SCRIPTS += tests/collect/t_disk_full.sh
 TEST_SCRIPTS += tests/collect/t_bad_db.sh
 TEST_SCRIPTS += tests/collect/t_import.sh
 TEST_SCRIPTS += tests/collect/t_forward.sh
+# "\u0000" in OTLP/JSON strings: kept whole through the receiver, --import, the store and /metrics
+TEST_SCRIPTS += tests/collect/t_json_nul.sh
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c

@@ -481,6 +481,48 @@ static void json_fields(void **state)
     ig_batch_free(b);
 }
 
+/* U+0000 is valid UTF-8, so a proto3 string may hold it (the OpenTelemetry
+ * Collector keeps it): every string of an OTLP/JSON request keeps its
+ * whole length, NUL included, never cut at the NUL into a shorter name. */
+static void json_strings_keep_nul(void **state)
+{
+    (void)state;
+    const char *body =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"s\\u0000vc\"}},"
+        "{\"key\":\"r\\u0000k\",\"value\":{\"stringValue\":\"r\\u0000v\"}}]},"
+        "\"scopeSpans\":[{\"scope\":{\"name\":\"sc\\u0000ope\",\"version\":\"1\\u00002\"},\"spans\":["
+        "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"1112131415161718\","
+        "\"name\":\"a\\u0000b\",\"startTimeUnixNano\":\"1700000000000000000\","
+        "\"endTimeUnixNano\":\"1700000000000000500\",\"status\":{\"code\":2,\"message\":\"m\\u0000x\"},"
+        "\"traceState\":\"k=v\\u0000\","
+        "\"attributes\":[{\"key\":\"k\\u0000ey\",\"value\":{\"stringValue\":\"a\\u0000b\"}},"
+        "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"\\u0000\"}]}}}],"
+        "\"events\":[{\"timeUnixNano\":\"1700000000000000001\",\"name\":\"e\\u0000v\"}]}"
+        "]}]}]}";
+    ig_decode_stats st;
+    ig_err err;
+    ig_batch *b = ig_decode_json(body, strlen(body), &st, &err);
+    assert_non_null(b);
+    assert_int_equal(b->nspans, 1);
+    const ig_batch_span *x = &b->spans[0];
+    assert_int_equal(x->name.len, 3);
+    assert_memory_equal(x->name.s, "a\0b", 4);
+    assert_int_equal(x->status_message.len, 3);
+    assert_memory_equal(x->status_message.s, "m\0x", 4);
+    assert_int_equal(x->trace_state.len, 4);
+    assert_memory_equal(x->trace_state.s, "k=v\0", 5);
+    assert_bstr(x->attrs, "{\"k\\u0000ey\":\"a\\u0000b\",\"arr\":[\"\\u0000\"]}");
+    assert_int_equal(b->events[0].name.len, 3);
+    assert_memory_equal(b->events[0].name.s, "e\0v", 4);
+    assert_int_equal(b->resources[0].service.len, 4);
+    assert_memory_equal(b->resources[0].service.s, "s\0vc", 5);
+    assert_bstr(b->resources[0].attrs, "{\"service.name\":\"s\\u0000vc\",\"r\\u0000k\":\"r\\u0000v\"}");
+    assert_int_equal(b->scopes[0].name.len, 6);
+    assert_memory_equal(b->scopes[0].name.s, "sc\0ope", 7);
+    assert_int_equal(b->scopes[0].version.len, 3);
+    ig_batch_free(b);
+}
+
 /* ---- the two encodings of one request give one batch ---------------------------------- */
 
 static void compare_batches(const ig_batch *a, const ig_batch *b)
@@ -583,6 +625,7 @@ int main(void)
         cmocka_unit_test_teardown(malformed_protobuf, teardown),
         cmocka_unit_test_teardown(malformed_json, teardown),
         cmocka_unit_test_teardown(json_fields, teardown),
+        cmocka_unit_test_teardown(json_strings_keep_nul, teardown),
         cmocka_unit_test_teardown(proto_and_json_agree, teardown),
     };
     return cmocka_run_group_tests_name("collect/decode", tests, NULL, NULL);

@@ -817,6 +817,65 @@ static void import_into_memory(void **state)
     ig_store_close(s);
 }
 
+/* Strings holding U+0000 (valid in OTLP: "a\u0000b" in OTLP/JSON) are
+ * stored whole and read back for display with the NUL as the text
+ * \u0000: shown whole, never cut into a shorter name. */
+static void nul_in_strings_is_shown_escaped(void **state)
+{
+    (void)state;
+    static const char line[] =
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"s\\u0000vc\"}}]},"
+        "\"scopeSpans\":[{\"scope\":{\"name\":\"sc\\u0000\"},\"spans\":[{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\","
+        "\"spanId\":\"1112131415161718\",\"name\":\"a\\u0000b\",\"startTimeUnixNano\":\"1700000000000000000\","
+        "\"endTimeUnixNano\":\"1700000000000000500\",\"status\":{\"code\":2,\"message\":\"m\\u0000\"},"
+        "\"attributes\":[{\"key\":\"k\\u0000\",\"value\":{\"stringValue\":\"\\u0000v\\u0000\"}}],"
+        "\"events\":[{\"timeUnixNano\":\"1700000000000000001\",\"name\":\"\\u0000\"}]}]}]}]}\n";
+    char file[400];
+    snprintf(file, sizeof file, "%s/nul.jsonl", dir);
+    assert_int_equal(ig_write_file_atomic(file, line, sizeof line - 1, NULL), 0);
+    ig_err err;
+    ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+    assert_non_null(s);
+    ig_import_stats st;
+    assert_int_equal(ig_import_jsonl(s, file, 1 << 20, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.spans, 1);
+    ig_trace_list l;
+    assert_int_equal(ig_store_list_traces(s, NULL, IG_TRACE_SORT_START, false, 0, 10, &l, &err), 0);
+    assert_string_equal(l.rows[0].root_name, "a\\u0000b");
+    assert_string_equal(l.rows[0].root_service, "s\\u0000vc");
+    ig_trace_list none;
+    ig_trace_filter f = {.name_regex = "^a$"}; /* the name is not "a" */
+    assert_int_equal(ig_store_list_traces(s, &f, IG_TRACE_SORT_START, false, 0, 10, &none, &err), 0);
+    assert_int_equal(none.total, 0);
+    ig_trace_list_free(&none);
+    f.name_regex = "^a\\\\u0000b$"; /* as shown */
+    assert_int_equal(ig_store_list_traces(s, &f, IG_TRACE_SORT_START, false, 0, 10, &none, &err), 0);
+    assert_int_equal(none.total, 1);
+    ig_trace_list_free(&none);
+    ig_store_trace t;
+    assert_int_equal(ig_store_load_trace(s, l.rows[0].id, &t, &err), 0);
+    assert_string_equal(t.spans[0].name, "a\\u0000b");
+    assert_string_equal(t.spans[0].status_message, "m\\u0000");
+    assert_string_equal(t.events[0].name, "\\u0000");
+    ig_store_span_details d;
+    assert_int_equal(ig_store_span_details_load(s, t.spans[0].id, &d, &err), 0);
+    assert_int_equal(d.attrs.n, 1);
+    assert_string_equal(d.attrs.kv[0].key, "k\\u0000");
+    assert_string_equal(d.attrs.kv[0].value, "\\u0000v\\u0000");
+    assert_int_equal(d.attrs.kv[0].value_len, 13);
+    assert_string_equal(d.scope_name, "sc\\u0000");
+    ig_store_span_details_free(&d);
+    ig_store_trace_free(&t);
+    ig_trace_list_free(&l);
+    char **services;
+    size_t n;
+    assert_int_equal(ig_store_services(s, &services, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(services[0], "s\\u0000vc");
+    free(services);
+    ig_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rollback_forgets_new_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(data_version_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(import_into_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(nul_in_strings_is_shown_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(background_checkpoints, setup, teardown),
     };
     return cmocka_run_group_tests_name("collect/store", tests, NULL, NULL);
