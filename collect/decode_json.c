@@ -9,6 +9,10 @@
  * names (the .proto's names are accepted too), trace and span ids as hex,
  * 64-bit integers as strings or numbers, enums as numbers or names,
  * doubles as numbers or "NaN"/"Infinity"/"-Infinity", bytes as base64.
+ * Strings are copied with their json-c length: one holding "\u0000"
+ * (valid UTF-8, as the Collector keeps it) is recorded with its length
+ * (ig_decode_strndup), so it reaches the batch whole although protobuf-c
+ * strings are C strings.
  * Unknown fields are ignored.  A value of the wrong JSON type makes the
  * whole request malformed (400), as in protobuf; ids that are not hex
  * only reject their span.

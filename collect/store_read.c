@@ -19,6 +19,10 @@
  * start, end and status) collects every span's duration per operation;
  * sorting each operation's durations gives exact nearest-rank
  * percentiles.
+ *
+ * Text comes back as C strings for display: a stored NUL (OTLP strings
+ * may hold U+0000) is shown as \u0000 (ig_arena_text), in names, values
+ * and what REGEXP matches, so a name is never cut into a shorter one.
  */
 #include "collect/store_impl.h"
 
