@@ -573,6 +573,8 @@ ignis_tracer *ignis_tracer_get(ignis_tracer_provider *tp, const char *name, cons
 {
     if (!tp)
         return NULL;
+    if (!attrs)
+        nattrs = 0;
     if (!name || !*name) {
         ig_tlog(IGNIS_LOG_WARN, "ignis_tracer_get: empty instrumentation scope name");
         name = "";

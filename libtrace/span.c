@@ -152,28 +152,30 @@ void ig_attr_copy_value(ig_attr *d, const ignis_attribute *a, int vlimit, ig_all
     case IGNIS_ATTR_INT: d->v.i = a->v.i; return;
     case IGNIS_ATTR_DOUBLE: d->v.d = a->v.d; return;
     case IGNIS_ATTR_STRING_ARRAY: {
-        const char **sa = alloc(ctx, (a->len + 1) * sizeof *sa);
-        for (size_t i = 0; i < a->len; i++) {
+        size_t len = a->v.sa ? a->len : 0; /* no array: an empty one, whatever len says */
+        const char **sa = alloc(ctx, (len + 1) * sizeof *sa);
+        for (size_t i = 0; i < len; i++) {
             const char *v = a->v.sa[i] ? a->v.sa[i] : "";
             size_t n = utf8_cut(v, strlen(v), vlimit);
             char *p = alloc(ctx, n + 1);
             copy_str(p, v, n);
             sa[i] = p;
         }
-        sa[a->len] = NULL;
+        sa[len] = NULL;
         d->v.sa = sa;
-        d->len = (uint32_t)a->len;
+        d->len = (uint32_t)len;
         return;
     }
     case IGNIS_ATTR_BOOL_ARRAY:
     case IGNIS_ATTR_INT_ARRAY:
     case IGNIS_ATTR_DOUBLE_ARRAY: {
         size_t es = a->type == IGNIS_ATTR_BOOL_ARRAY ? sizeof(bool) : 8;
-        void *p = alloc(ctx, a->len * es + 1);
-        if (a->len)
-            memcpy(p, a->v.ia, a->len * es);
+        size_t len = a->v.ia ? a->len : 0;
+        void *p = alloc(ctx, len * es + 1);
+        if (len)
+            memcpy(p, a->v.ia, len * es);
         d->v.ia = p;
-        d->len = (uint32_t)a->len;
+        d->len = (uint32_t)len;
         return;
     }
     }
@@ -282,7 +284,7 @@ static const ig_attr *attr_list(ignis_span *s, const ignis_attribute *a, size_t 
     ig_attr *arr = NULL;
     uint32_t cap = 0;
     *count = *dropped = 0;
-    if (n == 0)
+    if (n == 0 || !a) /* no array: nothing, whatever n says */
         return NULL;
     size_t want = limit >= 0 && (size_t)limit < n ? (size_t)limit : n;
     if (want) {
@@ -296,7 +298,7 @@ static const ig_attr *attr_list(ignis_span *s, const ignis_attribute *a, size_t 
 
 void ignis_span_set_attributes(ignis_span *s, const ignis_attribute *attrs, size_t n)
 {
-    if (!writable(s))
+    if (!writable(s) || !attrs)
         return;
     for (size_t i = 0; i < n; i++)
         span_put(s, &attrs[i]);
@@ -411,7 +413,7 @@ void ignis_span_record_exception(ignis_span *s, const char *type, const char *me
         a[k++] = IGNIS_ATTR_STR("exception.message", message);
     if (stacktrace)
         a[k++] = IGNIS_ATTR_STR("exception.stacktrace", stacktrace);
-    for (size_t i = 0; i < n && k < sizeof a / sizeof *a; i++)
+    for (size_t i = 0; attrs && i < n && k < sizeof a / sizeof *a; i++)
         a[k++] = attrs[i];
     ignis_span_add_event(s, "exception", a, k, 0);
 }
@@ -668,6 +670,22 @@ static __attribute__((noinline)) void end_recording(ignis_span *s, ig_tcache *tc
     }
 }
 
+/* A second ignis_span_end of a span still alive (queued for export, or
+ * held by ignis_span_retain): the OpenTelemetry rule is that later calls
+ * to End are ignored.  Dropping the reference again would free the span
+ * while its exporter or holder still uses it, and the pool would hand the
+ * same memory to a new span (two exported spans with one id, one lost).
+ * So nothing is dropped; the first such call in the process is logged.
+ * (A span already freed and reused cannot be told apart: ending a
+ * handle twice stays a caller bug, as freeing twice is.) */
+static __attribute__((noinline, cold)) void ended_again(void)
+{
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true))
+        ig_tlog(IGNIS_LOG_WARN, "ignis_span_end called again on an ended span (ignored: end consumes the "
+                                "handle; hold one with ignis_span_retain to use it after its end)");
+}
+
 void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
 {
     if (IG_UNLIKELY(!s))
@@ -676,10 +694,14 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
     if (own && own->parked == s)
         ig_span_unpark(own, s); /* its scope ended here: that reference goes without an atomic RMW */
     uint8_t st = s->st;
-    if ((st & (IG_SPAN_COUNTED | IG_SPAN_ENDED)) == IG_SPAN_COUNTED) {
+    if (IG_UNLIKELY(st & IG_SPAN_ENDED)) {
+        ended_again();
+        return;
+    }
+    s->st = st | IG_SPAN_ENDED;
+    if (st & IG_SPAN_COUNTED) {
         ig_tcache *tc = ig_tcache_get();
         ig_count(tc, &s->tracer->tp->stripes[tc->stripe].ended);
-        s->st = st | IG_SPAN_ENDED;
         if (st & IG_SPAN_RECORDING)
             return end_recording(s, tc, st, end_time_ns);
     }

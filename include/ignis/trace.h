@@ -409,7 +409,10 @@ IGNIS_API ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const 
 
 /** Ends the span at `end_time_ns` (0 = now), hands it to the processor
  *  and releases the caller's handle.  Never blocks on I/O: with the batch
- *  processor a full queue drops the span (counted). */
+ *  processor a full queue drops the span (counted).  Ending a span again
+ *  while it is still alive (queued for export, or retained) is ignored,
+ *  as the OpenTelemetry spec asks, and logged once; the handle is still
+ *  consumed by the first call. */
 IGNIS_API void ignis_span_end(ignis_span *s, uint64_t end_time_ns);
 
 /** Takes / releases an extra reference (the span stays readable, e.g. for

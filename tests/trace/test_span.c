@@ -355,6 +355,70 @@ static void null_safety(void **st)
     assert_false(ignis_span_context_is_valid(&sc));
 }
 
+/* Ending a span twice (a caller bug the OpenTelemetry spec says to
+ * ignore) must not drop its reference twice: the pool then handed the
+ * same memory to the next two spans, exported as one id twice. */
+static void end_twice_is_ignored(void **st)
+{
+    (void)st;
+    fx *f = fx_new(NULL);
+    ignis_span *s = ignis_span_start(f->t, "S", NULL);
+    ignis_span_end(s, 0);
+    ignis_span_end(s, 0);
+    ignis_span *a = ignis_span_start(f->t, "a", NULL);
+    ignis_span *b = ignis_span_start(f->t, "b", NULL);
+    assert_ptr_not_equal(a, b);
+    ignis_span_end(a, 0);
+    ignis_span_end(b, 0);
+    /* retained, ended twice, released once: still one export, no reuse while held */
+    ignis_span *r = ignis_span_start(f->t, "r", NULL);
+    ignis_span_retain(r);
+    ignis_span_end(r, 0);
+    ignis_span_end(r, 0);
+    ignis_span *c = ignis_span_start(f->t, "c", NULL);
+    assert_ptr_not_equal(c, r);
+    ignis_span_end(c, 0);
+    ignis_span_release(r);
+    assert_int_equal(f->col.n, 5);
+    const char *want[] = {"S", "a", "b", "r", "c"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(f->col.spans[i].name, want[i]);
+        for (size_t j = 0; j < i; j++)
+            assert_memory_not_equal(f->col.spans[i].span_id, f->col.spans[j].span_id, 8);
+    }
+    fx_free(f);
+}
+
+/* NULL arrays with a count: nothing is read from them (the header's
+ * promise that NULL arguments are safe). */
+static void null_arrays_with_counts(void **st)
+{
+    (void)st;
+    fx *f = fx_new(NULL);
+    ignis_span *s = ignis_span_start(f->t, "nulls", NULL);
+    ignis_span_set_string_array(s, "sa", NULL, 5);
+    ignis_span_set_int_array(s, "ia", NULL, 1000000);
+    ignis_span_set_double_array(s, "da", NULL, 3);
+    ignis_span_set_bool_array(s, "ba", NULL, 3);
+    ignis_span_set_attributes(s, NULL, 100);
+    ignis_span_add_event(s, "e", NULL, 5, 0);
+    ignis_span_record_exception(s, NULL, NULL, NULL, NULL, 3);
+    ignis_span_add_link(s, &(ignis_link){.context = {.trace_id = {1}, .span_id = {1}}, .attrs = NULL, .nattrs = 7});
+    assert_non_null(ignis_tracer_get(f->tp, "other", NULL, NULL, 9));
+    ignis_span_end(s, 0);
+    assert_int_equal(f->col.n, 1);
+    const rec_span *r = &f->col.spans[0];
+    assert_int_equal(rec_find_attr(r, "sa")->len, 0);
+    assert_int_equal(rec_find_attr(r, "ia")->len, 0);
+    assert_int_equal(rec_find_attr(r, "ba")->len, 0);
+    assert_int_equal(r->nevents, 2);
+    assert_int_equal(r->event_nattrs[0], 0);
+    assert_int_equal(r->event_nattrs[1], 0);
+    assert_int_equal(r->nlinks, 1);
+    assert_int_equal(r->link0_nattrs, 0);
+    fx_free(f);
+}
+
 static void tracers_by_scope(void **st)
 {
     (void)st;
@@ -547,7 +611,8 @@ int main(void)
         cmocka_unit_test(parents),          cmocka_unit_test(attributes), cmocka_unit_test(many_keys_replaced),
         cmocka_unit_test(big_values),       cmocka_unit_test(limits),
         cmocka_unit_test(events_status_times), cmocka_unit_test(unsampled_and_keep_errors),
-        cmocka_unit_test(null_safety),      cmocka_unit_test(tracers_by_scope),
+        cmocka_unit_test(null_safety),      cmocka_unit_test(end_twice_is_ignored),
+        cmocka_unit_test(null_arrays_with_counts),      cmocka_unit_test(tracers_by_scope),
         cmocka_unit_test(context_to_thread), cmocka_unit_test(scopes_nest),
         cmocka_unit_test(console_line),     cmocka_unit_test(thread_attributes),
     };
