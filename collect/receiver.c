@@ -62,10 +62,20 @@ struct ig_receiver {
     int listen_fd;
     int wake[2];                /* a byte in wake[1] stops the acceptor */
     pthread_t acceptor;
+    _Atomic unsigned conns;     /* connections handed to the daemon and not yet closed */
 };
 
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_UNAVAILABLE = 14 };
 enum { HTTP_NICE = 5, ACCEPT_BACKOFF_MS = 100 };
+/* Open connections at most.  The acceptor counts them itself and stops
+ * accepting at the limit (new ones wait in the listen backlog, then get
+ * in as others close) instead of relying on libmicrohttpd's limit: it
+ * checks a worker's count before the worker has taken the connections
+ * handed to it, and a worker that finds itself over its share deadlocks
+ * (0.9.75: both HTTP threads blocked for good once ~1030 clients were
+ * connected at once; even SIGTERM then hung).  The daemon's own limit is
+ * set so high that it is never the one reached. */
+enum { MAX_CONNECTIONS = 1000 };
 
 /* One request in progress. */
 typedef struct request {
@@ -381,6 +391,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
+/* Counts connections closed (the acceptor counted them when it handed
+ * them over). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+    ig_receiver *r = cls;
+    (void)c;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&r->conns, 1);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
 
 /* Resolves "ADDR:PORT" ("[v6]:PORT") to one socket address. */
@@ -465,11 +486,18 @@ static void *accept_main(void *arg)
     ig_receiver *r = arg;
     pthread_setname_np(pthread_self(), "ig-accept"); /* in top -H and /proc */
     while (wait_for_connection(r, false, 0)) {
+        if (atomic_load(&r->conns) >= MAX_CONNECTIONS) { /* full: wait for one to close */
+            if (!wait_for_connection(r, true, ACCEPT_BACKOFF_MS / 10))
+                break;
+            continue;
+        }
         struct sockaddr_storage sa;
         socklen_t len = sizeof sa;
         int fd = accept4(r->listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
-            MHD_add_connection(r->d, fd, (const struct sockaddr *)&sa, len); /* closes fd when it fails */
+            atomic_fetch_add(&r->conns, 1);
+            if (MHD_add_connection(r->d, fd, (const struct sockaddr *)&sa, len) != MHD_YES) /* closes fd */
+                atomic_fetch_sub(&r->conns, 1);
         } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             if (!wait_for_connection(r, true, ACCEPT_BACKOFF_MS))
                 break;
@@ -497,8 +525,9 @@ ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
     r->port = bound_port(r->listen_fd);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads,
-                            MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS * 2 * r->cfg.threads,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, r, MHD_OPTION_END);
     if (!r->d || pipe2(r->wake, O_CLOEXEC) < 0 || pthread_create(&r->acceptor, NULL, accept_main, r) != 0) {
         ig_err_set(err, "--listen %s: cannot start the HTTP threads", cfg->listen);
         if (r->d)

@@ -11,7 +11,7 @@ $(B)/tests/collect/emit: tests/collect/emit.c $(B)/libignis.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< $(B)/libignis.a \
 	    $(LDSAN) $(LIB_LDLIBS)
-TEST_SCRIPTS += tests/collect/t_receiver.sh
+TEST_SCRIPTS += tests/collect/t_receiver.sh tests/collect/t_many_conns.sh
 TEST_SCRIPTS += tests/collect/t_prometheus.sh
 TEST_SCRIPTS += tests/collect/t_signals.sh
 TEST_SCRIPTS += tests/collect/t_disk_full.sh

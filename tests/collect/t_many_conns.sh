@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/collect/t_many_conns.sh — more clients at once than the receiver
+# keeps connections for.  1100 clients connect together and each sends
+# the start of an OTLP/JSON request (Connection: close); only when all
+# are connected does each send the rest, and only then are answers read:
+# every one must be answered 200, the later ones as the earlier ones
+# close, and the collector must still stop on SIGTERM.  Before the
+# acceptor counted connections itself, libmicrohttpd's HTTP threads took
+# more than their share and deadlocked for good (no answer ever, SIGTERM
+# ignored).
+. "$(dirname "$0")/lib.sh"
+
+ulimit -n 4096 2>/dev/null || { echo "cannot raise the descriptor limit: skipped"; exit 77; }
+start_collect
+body='{"resourceSpans":[]}'
+printf -v head 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+printf -v rest 'Content-Length: %d\r\nConnection: close\r\n\r\n%s' "${#body}" "$body"
+N=1100
+fds=()
+for i in $(seq $N); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || fail "connection $i refused"
+  printf '%s' "$head" >&"$fd"
+  fds+=("$fd")
+done
+for fd in "${fds[@]}"; do printf '%s' "$rest" >&"$fd"; done
+ok=0
+for fd in "${fds[@]}"; do
+  IFS= read -r -t 60 line <&"$fd" && [[ $line == "HTTP/1.1 200"* ]] && ok=$((ok + 1))
+  exec {fd}>&-
+done
+[ "$ok" = $N ] || fail "$ok of $N clients connected at once were answered 200"
+echo "ok   $N clients connected at once: all answered 200"
+
+# the same clients, but they never finish their requests: they are held
+# until the collector has taken 1000 of them, then all hang up
+fds=()
+for i in $(seq $N); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || fail "connection $i refused"
+  printf '%s' "$head" >&"$fd"
+  fds+=("$fd")
+done
+held() { [ "$(ls /proc/"$CPID"/fd | wc -l)" -ge 1000 ]; }
+poll 60 held || fail "the collector took only $(ls /proc/"$CPID"/fd | wc -l) connections"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+answers() { [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" = 200 ]; }
+poll 60 answers || fail "no answer on /metrics after $N held clients hung up"
+echo "ok   $N clients held, then gone: the collector answers again"
+stop_collect TERM
+[ "$CRC" = 0 ] || fail "exit status $CRC after SIGTERM"
+echo "ok   stops on SIGTERM afterwards"
