@@ -7,9 +7,13 @@
  * sample values) live in pools: one growable array per kind, elements
  * pointing into them by offset.  So adding a sample with a known stack costs
  * one hash probe and an addition, and memory grows only with what is
- * distinct.  A pool that grows has its new capacity prefaulted at once
- * (ig_prefault): filling big pools page fault by page fault cost more than
- * the interning itself on a VM.
+ * distinct.  Pools double; those of a megabyte and more are page blocks
+ * (ig_pages_resize), which grow by moving page tables rather than by
+ * copying into fresh pages, and are faulted in a few megabytes at a time
+ * just ahead of what is written (ig_prefault): filling big pools page
+ * fault by page fault cost more than the interning itself on a VM, and
+ * prefaulting a whole doubled capacity made the kernel zero pages that
+ * were never used.
  */
 #include "ignis/profile.h"
 #include "utils/hash.h"
@@ -20,28 +24,84 @@
 #include <string.h>
 #include <stdio.h>
 
-/* A growable array of fixed-size elements. */
+/* A growable array of fixed-size elements.  Its first `ready` elements'
+ * pages are faulted in (all of a small vec's, which lives in malloc's heap). */
 typedef struct vec {
     void *data;
-    size_t len, cap, elem;
+    size_t len, cap, elem, ready;
 } vec;
+
+enum {
+    VEC_PAGES_MIN = 128 << 10, /* a vec this big is a page block */
+    VEC_AHEAD = 4 << 20,     /* bytes of a page block faulted in at once */
+};
+
+static int vec_paged(const vec *v, size_t cap)
+{
+    return cap * v->elem >= VEC_PAGES_MIN;
+}
+
+/* Gives v room for exactly cap elements (cap >= len). */
+static void vec_resize(vec *v, size_t cap)
+{
+    size_t have = v->cap * v->elem, want = cap * v->elem, used = v->len * v->elem;
+    if (vec_paged(v, cap) && vec_paged(v, v->cap)) {
+        v->data = ig_pages_resize(v->data, have, want);
+    } else if (vec_paged(v, cap)) { /* out of the heap: copied once */
+        void *d = ig_pages_resize(NULL, 0, want);
+        ig_prefault(d, used);
+        if (used)
+            memcpy(d, v->data, used);
+        free(v->data);
+        v->data = d;
+        v->ready = v->len;
+    } else if (vec_paged(v, v->cap)) { /* back into the heap */
+        void *d = ig_xmalloc(want ? want : 1);
+        if (used)
+            memcpy(d, v->data, used);
+        ig_pages_resize(v->data, have, 0);
+        v->data = d;
+    } else {
+        v->data = ig_xrealloc(v->data, want);
+    }
+    v->cap = cap;
+    if (!vec_paged(v, cap) || v->ready > cap)
+        v->ready = cap;
+}
+
+static void vec_free(vec *v)
+{
+    if (vec_paged(v, v->cap))
+        ig_pages_resize(v->data, v->cap * v->elem, 0);
+    else
+        free(v->data);
+    v->data = NULL;
+    v->len = v->cap = v->ready = 0;
+}
 
 static void *vec_push(vec *v, size_t n)
 {
-    if (v->len + n > v->cap) {
-        size_t cap = v->cap ? v->cap : 16;
-        while (cap < v->len + n)
-            cap *= 2;
-        v->data = ig_xrealloc(v->data, cap * v->elem);
-        ig_prefault((char *)v->data + v->len * v->elem, (cap - v->len) * v->elem);
-        v->cap = cap;
+    if (v->len + n > v->ready) {
+        if (v->len + n > v->cap) {
+            size_t cap = v->cap ? v->cap : 16;
+            while (cap < v->len + n)
+                cap *= 2;
+            vec_resize(v, cap);
+        }
+        if (v->len + n > v->ready) { /* a page block: fault in what comes next */
+            size_t ahead = v->len + n + VEC_AHEAD / v->elem;
+            if (ahead > v->cap)
+                ahead = v->cap;
+            ig_prefault((char *)v->data + v->ready * v->elem, (ahead - v->ready) * v->elem);
+            v->ready = ahead;
+        }
     }
     void *p = (char *)v->data + v->len * v->elem;
     v->len += n;
     return p;
 }
 
-#define VEC(type) {NULL, 0, 0, sizeof(type)}
+#define VEC(type) {NULL, 0, 0, sizeof(type), 0}
 #define AT(v, type, i) (((type *)(v).data)[i])
 
 /* String arena: chunks that never move, so interned pointers are stable. */
@@ -136,7 +196,7 @@ IGNIS_API void ignis_profile_free(ignis_profile *p)
                    &p->locations, &p->lines, &p->stacks, &p->stack_pool,
                    &p->labelsets, &p->label_pool, &p->samples, &p->values};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
-        free(vecs[i]->data);
+        vec_free(vecs[i]);
     ig_idtab *tabs[] = {&p->string_ids, &p->mapping_ids, &p->function_ids, &p->location_ids,
                         &p->stack_ids, &p->labelset_ids, &p->sample_ids};
     for (size_t i = 0; i < sizeof tabs / sizeof tabs[0]; i++)
@@ -536,10 +596,8 @@ static int stack_eq(const void *ctx, uint32_t id, const void *key)
 
 static void vec_fit(vec *v)
 {
-    if (v->len && v->len < v->cap) {
-        v->data = ig_xrealloc(v->data, v->len * v->elem);
-        v->cap = v->len;
-    }
+    if (v->len && v->len < v->cap)
+        vec_resize(v, v->len);
 }
 
 void ig_profile_compact(ignis_profile *p)
