@@ -13,7 +13,8 @@
  * just ahead of what is written (ig_prefault): filling big pools page
  * fault by page fault cost more than the interning itself on a VM, and
  * prefaulting a whole doubled capacity made the kernel zero pages that
- * were never used.
+ * were never used.  The sample table is filled only as lookups need it
+ * (a folded file's distinct stacks never need one).
  */
 #include "ignis/profile.h"
 #include "utils/hash.h"
@@ -156,6 +157,7 @@ struct ignis_profile {
     vec samples;   /* sample_rec */
     vec values;    /* int64_t, nvalues per sample */
     ig_idtab sample_ids;
+    size_t samples_indexed;    /* samples [0, this) are in sample_ids (see index_samples) */
     uint32_t max_sample_stack; /* no sample has a stack above it: a new stack's sample is new */
     int compact;   /* stack_ids and sample_ids dropped (ig_profile_compact) */
 };
@@ -604,6 +606,7 @@ void ig_profile_compact(ignis_profile *p)
 {
     ig_idtab_free(&p->stack_ids);
     ig_idtab_free(&p->sample_ids);
+    p->samples_indexed = 0;
     vec_fit(&p->stack_pool);
     vec_fit(&p->stacks);
     vec_fit(&p->samples);
@@ -621,7 +624,8 @@ static uint64_t sample_hash(uint32_t stack, uint32_t labels)
     return ig_hash_u64(ig_hash_u64(0x736d70, stack), labels);
 }
 
-/* Adding to a compacted profile: its tables again, from its elements. */
+/* Adding to a compacted profile: its stack table again, from its elements
+ * (the sample table comes back as lookups need it, index_samples). */
 static void reindex(ignis_profile *p)
 {
     p->compact = 0;
@@ -629,10 +633,19 @@ static void reindex(ignis_profile *p)
         const span_rec *s = &AT(p->stacks, span_rec, i);
         ig_idtab_insert(&p->stack_ids, stack_hash(&AT(p->stack_pool, uint32_t, s->off), s->len), (uint32_t)i + 1);
     }
-    for (size_t i = 0; i < p->samples.len; i++) {
+}
+
+/* Samples are indexed only when a lookup needs them: a sample whose stack
+ * no sample had is new without a probe, so a reader whose stacks are all
+ * distinct (a folded file) never builds the sample table at all, and one
+ * that repeats stacks indexes what was added since its last lookup. */
+static void index_samples(ignis_profile *p)
+{
+    for (size_t i = p->samples_indexed; i < p->samples.len; i++) {
         const sample_rec *r = &AT(p->samples, sample_rec, i);
         ig_idtab_insert(&p->sample_ids, sample_hash(r->stack, r->labels), (uint32_t)i + 1);
     }
+    p->samples_indexed = p->samples.len;
 }
 
 IGNIS_API uint32_t ignis_profile_add_stack(ignis_profile *p, const uint32_t *locations, size_t n)
@@ -789,17 +802,18 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
     if (p->compact)
         reindex(p);
     sample_rec key = {stack, labels};
-    uint64_t h = sample_hash(stack, labels);
-    /* a stack no sample has yet (a reader's fresh stack) needs no probe */
-    uint32_t id = stack > p->max_sample_stack ? 0 : ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
+    uint32_t id = 0;
+    if (stack <= p->max_sample_stack) { /* a stack no sample has yet (a reader's fresh stack) needs no probe */
+        index_samples(p);
+        id = ig_idtab_find(&p->sample_ids, sample_hash(stack, labels), &key, sample_eq, p);
+    }
     int64_t *v;
     if (id) {
         v = &AT(p->values, int64_t, (size_t)(id - 1) * nv);
-    } else {
+    } else { /* indexed by the next lookup */
         *(sample_rec *)vec_push(&p->samples, 1) = key;
         v = vec_push(&p->values, nv);
         memset(v, 0, nv * sizeof *v);
-        ig_idtab_insert(&p->sample_ids, h, (uint32_t)p->samples.len);
         if (stack > p->max_sample_stack)
             p->max_sample_stack = stack;
     }
