@@ -112,10 +112,30 @@ static inline int key_eq(const char *a, const char *b, size_t len)
     return 1;
 }
 
+/* Slot arrays of 128 KB and more are page blocks (ig_pages_resize): zero
+ * when fresh and faulted in at once, where calloc cleared heap pages that
+ * then faulted in one at a time. */
+static group_slot *slots_new(size_t cap)
+{
+    if (cap * sizeof(group_slot) < (128 << 10))
+        return ig_xcalloc(cap, sizeof(group_slot));
+    group_slot *s = ig_pages_resize(NULL, 0, cap * sizeof *s);
+    ig_prefault(s, cap * sizeof *s);
+    return s;
+}
+
+static void slots_free(group_cache *c)
+{
+    if (c->cap * sizeof(group_slot) < (128 << 10))
+        free(c->slots);
+    else
+        ig_pages_resize(c->slots, c->cap * sizeof(group_slot), 0);
+}
+
 static void cache_grow(group_cache *c)
 {
     size_t ncap = c->cap ? c->cap * 2 : 4096;
-    group_slot *ns = ig_xcalloc(ncap, sizeof *ns);
+    group_slot *ns = slots_new(ncap);
     for (size_t i = 0; i < c->cap; i++) {
         if (!c->slots[i].loc)
             continue;
@@ -124,7 +144,7 @@ static void cache_grow(group_cache *c)
             j = (j + 1) & (ncap - 1);
         ns[j] = c->slots[i];
     }
-    free(c->slots);
+    slots_free(c);
     c->slots = ns;
     c->cap = ncap;
 }
@@ -430,7 +450,7 @@ static void reader_reset(folded_reader *r)
 {
     ignis_profile_free(r->p);
     r->p = NULL;
-    free(r->cache.slots);
+    slots_free(&r->cache);
     ig_sb_free(&r->cache.keys);
     memset(&r->cache, 0, sizeof r->cache);
     r->prev = NULL;
@@ -471,7 +491,7 @@ typedef struct part {
 
 static void part_free(part *pt)
 {
-    free(pt->cache.slots);
+    slots_free(&pt->cache);
     ig_sb_free(&pt->cache.keys);
     free(pt->key_off);
     free(pt->key_len);
@@ -832,7 +852,7 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
         r.p = NULL;
     }
     ignis_profile_free(r.p);
-    free(global.slots);
+    slots_free(&global);
     ig_sb_free(&global.keys);
     free(cur);
     free(r.stack);

@@ -6,7 +6,9 @@
  * Loading maps the whole file (profiles are parsed from one buffer, which
  * lets the text readers avoid copying lines; stdin and pipes are read into
  * memory instead), inflates it if it is gzip (any format; capped at
- * IG_PROFILE_MAX_SIZE while inflating), then picks a reader: the one named
+ * IG_PROFILE_MAX_SIZE while inflating; a mapped file whose own mapping
+ * read zeros where it shrank, utils/mapguard.h, fails the load, whatever
+ * other mappings do meanwhile), then picks a reader: the one named
  * by `format`, else by content.  Each format has a sniffer: pprof when the
  * whole buffer walks as Profile fields with their wire types, perf script
  * when the first record is a sample header (with a time, or a stack under
@@ -293,7 +295,13 @@ static int inflate_input(input *in, ig_err *err)
         return 0;
     uint8_t *raw;
     size_t rawlen;
-    if (ig_gunzip(in->data, in->len, &raw, &rawlen, IG_PROFILE_MAX_SIZE, err))
+    int rc = ig_gunzip(in->data, in->len, &raw, &rawlen, IG_PROFILE_MAX_SIZE, err);
+    if (in->mapped && ig_mapguard_faults(in->data)) { /* what was inflated had zeros in it */
+        if (!rc)
+            free(raw);
+        return ig_err_set(err, "the file shrank while it was read");
+    }
+    if (rc)
         return -1;
     close_input(in);
     *in = (input){raw, rawlen, 0};
@@ -431,13 +439,12 @@ int ig_profile_load(const char *path, const char *format_name, ignis_profile **o
 /* Reads a profile from the bytes of in (which it releases). */
 static int load_input(input *in, const char *path, const format *f, ignis_profile **out, ig_err *err)
 {
-    uint64_t vanished = ig_mapguard_pages();
     int rc = in->len == 0 ? ig_err_set(err, "empty file") : inflate_input(in, err);
     if (!rc && in->len == 0)
         rc = ig_err_set(err, "empty file (after decompression)");
     else if (!rc)
         rc = f ? f->read(in->data, in->len, out, err) : read_detected(in->data, in->len, out, err);
-    if (in->mapped && ig_mapguard_pages() != vanished) { /* zeros were read where the file shrank */
+    if (in->mapped && ig_mapguard_faults(in->data)) { /* zeros were read where this file shrank */
         if (!rc)
             ignis_profile_free(*out), *out = NULL;
         rc = ig_err_set(err, "the file shrank while it was read");

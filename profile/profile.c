@@ -7,9 +7,14 @@
  * sample values) live in pools: one growable array per kind, elements
  * pointing into them by offset.  So adding a sample with a known stack costs
  * one hash probe and an addition, and memory grows only with what is
- * distinct.  A pool that grows has its new capacity prefaulted at once
- * (ig_prefault): filling big pools page fault by page fault cost more than
- * the interning itself on a VM.
+ * distinct.  Pools double; those of a megabyte and more are page blocks
+ * (ig_pages_resize), which grow by moving page tables rather than by
+ * copying into fresh pages, and are faulted in a few megabytes at a time
+ * just ahead of what is written (ig_prefault): filling big pools page
+ * fault by page fault cost more than the interning itself on a VM, and
+ * prefaulting a whole doubled capacity made the kernel zero pages that
+ * were never used.  The sample table is filled only as lookups need it
+ * (a folded file's distinct stacks never need one).
  */
 #include "ignis/profile.h"
 #include "utils/hash.h"
@@ -20,28 +25,84 @@
 #include <string.h>
 #include <stdio.h>
 
-/* A growable array of fixed-size elements. */
+/* A growable array of fixed-size elements.  Its first `ready` elements'
+ * pages are faulted in (all of a small vec's, which lives in malloc's heap). */
 typedef struct vec {
     void *data;
-    size_t len, cap, elem;
+    size_t len, cap, elem, ready;
 } vec;
+
+enum {
+    VEC_PAGES_MIN = 128 << 10, /* a vec this big is a page block */
+    VEC_AHEAD = 4 << 20,     /* bytes of a page block faulted in at once */
+};
+
+static int vec_paged(const vec *v, size_t cap)
+{
+    return cap * v->elem >= VEC_PAGES_MIN;
+}
+
+/* Gives v room for exactly cap elements (cap >= len). */
+static void vec_resize(vec *v, size_t cap)
+{
+    size_t have = v->cap * v->elem, want = cap * v->elem, used = v->len * v->elem;
+    if (vec_paged(v, cap) && vec_paged(v, v->cap)) {
+        v->data = ig_pages_resize(v->data, have, want);
+    } else if (vec_paged(v, cap)) { /* out of the heap: copied once */
+        void *d = ig_pages_resize(NULL, 0, want);
+        ig_prefault(d, used);
+        if (used)
+            memcpy(d, v->data, used);
+        free(v->data);
+        v->data = d;
+        v->ready = v->len;
+    } else if (vec_paged(v, v->cap)) { /* back into the heap */
+        void *d = ig_xmalloc(want ? want : 1);
+        if (used)
+            memcpy(d, v->data, used);
+        ig_pages_resize(v->data, have, 0);
+        v->data = d;
+    } else {
+        v->data = ig_xrealloc(v->data, want);
+    }
+    v->cap = cap;
+    if (!vec_paged(v, cap) || v->ready > cap)
+        v->ready = cap;
+}
+
+static void vec_free(vec *v)
+{
+    if (vec_paged(v, v->cap))
+        ig_pages_resize(v->data, v->cap * v->elem, 0);
+    else
+        free(v->data);
+    v->data = NULL;
+    v->len = v->cap = v->ready = 0;
+}
 
 static void *vec_push(vec *v, size_t n)
 {
-    if (v->len + n > v->cap) {
-        size_t cap = v->cap ? v->cap : 16;
-        while (cap < v->len + n)
-            cap *= 2;
-        v->data = ig_xrealloc(v->data, cap * v->elem);
-        ig_prefault((char *)v->data + v->len * v->elem, (cap - v->len) * v->elem);
-        v->cap = cap;
+    if (v->len + n > v->ready) {
+        if (v->len + n > v->cap) {
+            size_t cap = v->cap ? v->cap : 16;
+            while (cap < v->len + n)
+                cap *= 2;
+            vec_resize(v, cap);
+        }
+        if (v->len + n > v->ready) { /* a page block: fault in what comes next */
+            size_t ahead = v->len + n + VEC_AHEAD / v->elem;
+            if (ahead > v->cap)
+                ahead = v->cap;
+            ig_prefault((char *)v->data + v->ready * v->elem, (ahead - v->ready) * v->elem);
+            v->ready = ahead;
+        }
     }
     void *p = (char *)v->data + v->len * v->elem;
     v->len += n;
     return p;
 }
 
-#define VEC(type) {NULL, 0, 0, sizeof(type)}
+#define VEC(type) {NULL, 0, 0, sizeof(type), 0}
 #define AT(v, type, i) (((type *)(v).data)[i])
 
 /* String arena: chunks that never move, so interned pointers are stable. */
@@ -96,6 +157,7 @@ struct ignis_profile {
     vec samples;   /* sample_rec */
     vec values;    /* int64_t, nvalues per sample */
     ig_idtab sample_ids;
+    size_t samples_indexed;    /* samples [0, this) are in sample_ids (see index_samples) */
     uint32_t max_sample_stack; /* no sample has a stack above it: a new stack's sample is new */
     int compact;   /* stack_ids and sample_ids dropped (ig_profile_compact) */
 };
@@ -136,7 +198,7 @@ IGNIS_API void ignis_profile_free(ignis_profile *p)
                    &p->locations, &p->lines, &p->stacks, &p->stack_pool,
                    &p->labelsets, &p->label_pool, &p->samples, &p->values};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
-        free(vecs[i]->data);
+        vec_free(vecs[i]);
     ig_idtab *tabs[] = {&p->string_ids, &p->mapping_ids, &p->function_ids, &p->location_ids,
                         &p->stack_ids, &p->labelset_ids, &p->sample_ids};
     for (size_t i = 0; i < sizeof tabs / sizeof tabs[0]; i++)
@@ -536,16 +598,15 @@ static int stack_eq(const void *ctx, uint32_t id, const void *key)
 
 static void vec_fit(vec *v)
 {
-    if (v->len && v->len < v->cap) {
-        v->data = ig_xrealloc(v->data, v->len * v->elem);
-        v->cap = v->len;
-    }
+    if (v->len && v->len < v->cap)
+        vec_resize(v, v->len);
 }
 
 void ig_profile_compact(ignis_profile *p)
 {
     ig_idtab_free(&p->stack_ids);
     ig_idtab_free(&p->sample_ids);
+    p->samples_indexed = 0;
     vec_fit(&p->stack_pool);
     vec_fit(&p->stacks);
     vec_fit(&p->samples);
@@ -563,7 +624,8 @@ static uint64_t sample_hash(uint32_t stack, uint32_t labels)
     return ig_hash_u64(ig_hash_u64(0x736d70, stack), labels);
 }
 
-/* Adding to a compacted profile: its tables again, from its elements. */
+/* Adding to a compacted profile: its stack table again, from its elements
+ * (the sample table comes back as lookups need it, index_samples). */
 static void reindex(ignis_profile *p)
 {
     p->compact = 0;
@@ -571,10 +633,19 @@ static void reindex(ignis_profile *p)
         const span_rec *s = &AT(p->stacks, span_rec, i);
         ig_idtab_insert(&p->stack_ids, stack_hash(&AT(p->stack_pool, uint32_t, s->off), s->len), (uint32_t)i + 1);
     }
-    for (size_t i = 0; i < p->samples.len; i++) {
+}
+
+/* Samples are indexed only when a lookup needs them: a sample whose stack
+ * no sample had is new without a probe, so a reader whose stacks are all
+ * distinct (a folded file) never builds the sample table at all, and one
+ * that repeats stacks indexes what was added since its last lookup. */
+static void index_samples(ignis_profile *p)
+{
+    for (size_t i = p->samples_indexed; i < p->samples.len; i++) {
         const sample_rec *r = &AT(p->samples, sample_rec, i);
         ig_idtab_insert(&p->sample_ids, sample_hash(r->stack, r->labels), (uint32_t)i + 1);
     }
+    p->samples_indexed = p->samples.len;
 }
 
 IGNIS_API uint32_t ignis_profile_add_stack(ignis_profile *p, const uint32_t *locations, size_t n)
@@ -731,17 +802,18 @@ IGNIS_API int ignis_profile_add_sample(ignis_profile *p, uint32_t stack, uint32_
     if (p->compact)
         reindex(p);
     sample_rec key = {stack, labels};
-    uint64_t h = sample_hash(stack, labels);
-    /* a stack no sample has yet (a reader's fresh stack) needs no probe */
-    uint32_t id = stack > p->max_sample_stack ? 0 : ig_idtab_find(&p->sample_ids, h, &key, sample_eq, p);
+    uint32_t id = 0;
+    if (stack <= p->max_sample_stack) { /* a stack no sample has yet (a reader's fresh stack) needs no probe */
+        index_samples(p);
+        id = ig_idtab_find(&p->sample_ids, sample_hash(stack, labels), &key, sample_eq, p);
+    }
     int64_t *v;
     if (id) {
         v = &AT(p->values, int64_t, (size_t)(id - 1) * nv);
-    } else {
+    } else { /* indexed by the next lookup */
         *(sample_rec *)vec_push(&p->samples, 1) = key;
         v = vec_push(&p->values, nv);
         memset(v, 0, nv * sizeof *v);
-        ig_idtab_insert(&p->sample_ids, h, (uint32_t)p->samples.len);
         if (stack > p->max_sample_stack)
             p->max_sample_stack = stack;
     }

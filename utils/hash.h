@@ -7,7 +7,8 @@
  * model (strings, functions, locations, stacks, samples) share one hash
  * implementation while keeping the elements in their own dense arrays.
  *
- * ig_prefault is the memory helper those tables and pools share.
+ * ig_prefault and ig_pages_resize are the memory helpers those tables and
+ * pools share.
  */
 #ifndef IG_HASH_H
 #define IG_HASH_H
@@ -73,5 +74,16 @@ void ig_idtab_free(ig_idtab *t);
  * whole pages inside the range are touched; content is unchanged; a kernel
  * without the feature simply faults as before. */
 void ig_prefault(void *p, size_t bytes);
+
+/* Big tables and pools (a megabyte and more) live in blocks of their own
+ * pages rather than in malloc's heap: a fresh block is already zero (no
+ * memset), and growing one moves its page tables (mremap) instead of
+ * copying its bytes into fresh pages that fault in one at a time, which
+ * realloc does whenever malloc kept the block in its heap.  Blocks of 8 MB
+ * and more are asked for transparent huge pages.  Resizes the block p of
+ * old_bytes (NULL, 0: none yet) to new_bytes, keeping the common prefix;
+ * new_bytes 0 frees it and returns NULL.  Never fails (exits on out of
+ * memory, as ig_xmalloc).  Such a block is freed only through this. */
+void *ig_pages_resize(void *p, size_t old_bytes, size_t new_bytes);
 
 #endif

@@ -1,16 +1,21 @@
 /*
  * utils/mapguard.c — see mapguard.h.
  *
- * The table is SLOTS pairs of atomic words.  A writer (under the mutex)
- * fills a free slot's end, then its start with release order; removal
+ * The table is SLOTS triples of atomic words: start, end and the faults
+ * of the registration.  A writer (under the mutex) zeroes a free slot's
+ * faults, fills its end, then its start with release order; removal
  * clears start.  The handler scans every slot with acquire loads and no
  * lock, so it never waits for a writer it interrupted.  A slot reused
  * while the handler scans can at worst match a mapping that is also ours.
  *
  * On a hit the handler maps an anonymous zero page over the faulting page
- * (MAP_FIXED replaces just that page of our private read-only mapping) and
- * returns; the faulting load is restarted and reads zeros.  mmap is a plain
- * system call, safe in a signal handler on Linux.
+ * (MAP_FIXED replaces just that page of our private read-only mapping),
+ * adds one to that slot's faults and to the program's total (lock-free
+ * atomic additions, no allocation: async-signal-safe) and returns; the
+ * faulting load is restarted and reads zeros.  mmap is a plain system
+ * call, safe in a signal handler on Linux.  A registration's count is
+ * read by its start address (ig_mapguard_faults), so a reader asks about
+ * its own file only, whatever other threads' mappings do meanwhile.
  */
 #include "utils/mapguard.h"
 
@@ -26,6 +31,7 @@
 
 typedef struct slot {
     _Atomic uintptr_t start, end;
+    _Atomic uint64_t faults; /* pages zeroed since this registration */
 } slot;
 
 static slot table[SLOTS];
@@ -37,15 +43,16 @@ static pthread_once_t installed = PTHREAD_ONCE_INIT;
 static int install_status = -1;
 static uintptr_t page_size = 4096;
 
-static bool guarded(uintptr_t a)
+/* The registered slot holding address a, or NULL. */
+static slot *guarding(uintptr_t a)
 {
     size_t n = atomic_load_explicit(&used, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s = atomic_load_explicit(&table[i].start, memory_order_acquire);
         if (s && a >= s && a < atomic_load_explicit(&table[i].end, memory_order_relaxed))
-            return true;
+            return &table[i];
     }
-    return false;
+    return NULL;
 }
 
 static void pass_on(int sig, siginfo_t *info, void *ctx)
@@ -67,9 +74,11 @@ static void pass_on(int sig, siginfo_t *info, void *ctx)
 static void on_sigbus(int sig, siginfo_t *info, void *ctx)
 {
     uintptr_t a = (uintptr_t)info->si_addr;
-    if (info->si_code == BUS_ADRERR && guarded(a)) {
+    slot *hit = info->si_code == BUS_ADRERR ? guarding(a) : NULL;
+    if (hit) {
         void *p = (void *)(a & ~(page_size - 1));
         if (mmap(p, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p) {
+            atomic_fetch_add_explicit(&hit->faults, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&zeroed_pages, 1, memory_order_relaxed);
             return;
         }
@@ -107,6 +116,7 @@ int ig_mapguard_add(const void *addr, size_t len)
     for (size_t i = 0; i <= n && i < SLOTS; i++) {
         if (atomic_load_explicit(&table[i].start, memory_order_relaxed))
             continue;
+        atomic_store_explicit(&table[i].faults, 0, memory_order_relaxed);
         atomic_store_explicit(&table[i].end, s + len, memory_order_relaxed);
         atomic_store_explicit(&table[i].start, s, memory_order_release);
         if (i == n)
@@ -136,4 +146,16 @@ void ig_mapguard_remove(const void *addr)
 uint64_t ig_mapguard_pages(void)
 {
     return atomic_load_explicit(&zeroed_pages, memory_order_relaxed);
+}
+
+uint64_t ig_mapguard_faults(const void *addr)
+{
+    uintptr_t s = (uintptr_t)addr;
+    if (!s)
+        return 0;
+    size_t n = atomic_load_explicit(&used, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load_explicit(&table[i].start, memory_order_acquire) == s)
+            return atomic_load_explicit(&table[i].faults, memory_order_relaxed);
+    return 0;
 }

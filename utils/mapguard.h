@@ -15,9 +15,11 @@
  * one, so the read that faulted sees zeros and goes on; the readers
  * already treat every byte they map as hostile (bounds and encodings are
  * checked), so zeros end in "no unwind info" or "not an ELF", never in a
- * crash.  Each such page is counted (ig_mapguard_pages) so the command
- * can say that a file changed under it.  A SIGBUS anywhere else is passed
- * to the handler that was there before, or gets the default action.
+ * crash.  Each such page is counted, per registration
+ * (ig_mapguard_faults: did this file change while I read it?) and for the
+ * whole program (ig_mapguard_pages: did any?), so a command can say that a
+ * file changed under it.  A SIGBUS anywhere else is passed to the handler
+ * that was there before, or gets the default action.
  *
  * The library never installs the handler itself: a program that links
  * libignis keeps its own signal dispositions; only the ignis command opts
@@ -42,7 +44,12 @@ int ig_mapguard_add(const void *addr, size_t len);
 /* Forgets the mapping that starts at addr (before it is unmapped). */
 void ig_mapguard_remove(const void *addr);
 
-/* Pages replaced by zeros since the program started. */
+/* Pages replaced by zeros since the program started, in every mapping. */
 uint64_t ig_mapguard_pages(void);
+
+/* Pages replaced by zeros in the mapping registered at addr, since it was
+ * registered; 0 when none is registered there.  A fault in any other
+ * mapping, on any thread, never changes it. */
+uint64_t ig_mapguard_faults(const void *addr);
 
 #endif

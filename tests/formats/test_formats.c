@@ -1,12 +1,18 @@
 /*
  * tests/formats/test_formats.c — the format registry: choosing formats by
  * extension and by content, loading with file-named errors, atomic saving,
- * and the public ignis_profile_read_file/write_file.
+ * the public ignis_profile_read_file/write_file, and a mapped input that
+ * shrinks while it is read (and only that) failing the load.
  */
 #include "helpers.h"
+#include "utils/mapguard.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -242,6 +248,103 @@ static void sums_saturate(void **state)
     ignis_profile_free(p);
 }
 
+/* ---- a mapped input that shrinks while it is read ------------------------ */
+
+/* A folded file of 11 MB (read in eighths, offered to the partial
+ * callback between them, so most of it is read after the first offer):
+ * SHRINK_STACKS distinct stacks of count 1. */
+enum { SHRINK_STACKS = 400000 };
+
+static const char *big_folded(void)
+{
+    const char *path = path_in("shrink.folded");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < SHRINK_STACKS; i++)
+        fprintf(f, "main;work_%d;leaf_%d 1\n", i % 1000, i);
+    fclose(f);
+    return path;
+}
+
+typedef struct shrink_ctx {
+    int fd;                             /* truncated at the first offer */
+    const volatile unsigned char *read; /* read past the cut then, when not NULL */
+    int offers;
+} shrink_ctx;
+
+static void on_partial(void *ctx, const ignis_profile *so_far, uint64_t done, uint64_t total)
+{
+    (void)so_far, (void)done, (void)total;
+    shrink_ctx *c = ctx;
+    if (c->offers++)
+        return;
+    if (ftruncate(c->fd, 4096) != 0)
+        _exit(90);
+    if (c->read && c->read[2 * 4096] != 0) /* a page of zeros now */
+        _exit(91);
+}
+
+/* In a child (cmocka has its own SIGBUS handler): the guard installed,
+ * path loaded while ctx's file is cut at the first partial offer.
+ * Exits 0 when the load succeeded with every sample, 1 when it failed
+ * saying the file shrank, other codes on anything else. */
+static int load_while_cutting(const char *path, shrink_ctx *ctx)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGBUS, SIG_DFL);
+        if (ig_mapguard_install() != 0)
+            _exit(100);
+        ignis_profile *p = NULL;
+        ig_err err;
+        int rc = ig_profile_load_partial(path, NULL, &p, NULL, on_partial, ctx, &err);
+        if (ctx->offers == 0)
+            _exit(92);
+        if (rc == 0)
+            _exit(ignis_profile_num_samples(p) == SHRINK_STACKS ? 0 : 93);
+        fprintf(stderr, "%s\n", err.msg);
+        _exit(strstr(err.msg, "shrank while it was read") ? 1 : 94);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void input_that_shrinks_fails(void **state)
+{
+    (void)state;
+    const char *path = big_folded();
+    shrink_ctx ctx = {open(path, O_RDWR | O_CLOEXEC), NULL, 0};
+    assert_true(ctx.fd >= 0);
+    assert_int_equal(load_while_cutting(path, &ctx), 1);
+    close(ctx.fd);
+}
+
+/* Another guarded mapping whose file shrinks, read during the load (as
+ * `record` reads a target's ELF files on other threads): the input did
+ * not change, so the load succeeds. */
+static void other_mapping_shrinking_is_not_the_input(void **state)
+{
+    (void)state;
+    const char *path = big_folded();
+    const char *other = path_in("other.bin");
+    static unsigned char bytes[4 * 4096];
+    memset(bytes, 0xab, sizeof bytes);
+    write_text(other, bytes, sizeof bytes);
+    shrink_ctx ctx = {open(other, O_RDWR | O_CLOEXEC), NULL, 0};
+    assert_true(ctx.fd >= 0);
+    void *m = mmap(NULL, sizeof bytes, PROT_READ, MAP_PRIVATE, ctx.fd, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(ig_mapguard_add(m, sizeof bytes), 0);
+    ctx.read = m;
+    assert_int_equal(load_while_cutting(path, &ctx), 0);
+    ig_mapguard_remove(m);
+    munmap(m, sizeof bytes);
+    close(ctx.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +354,8 @@ int main(void)
         cmocka_unit_test(save_is_atomic),
         cmocka_unit_test(public_api),
         cmocka_unit_test(sums_saturate),
+        cmocka_unit_test(input_that_shrinks_fails),
+        cmocka_unit_test(other_mapping_shrinking_is_not_the_input),
     };
     return cmocka_run_group_tests_name("formats/registry", tests, make_dir, remove_dir);
 }

@@ -1,6 +1,8 @@
 /*
  * tests/profile/test_model.c — the profile model: interning, dedup,
- * merging of identical samples, labels, naming of unnamed frames.
+ * merging of identical samples, labels, naming of unnamed frames; pools
+ * and tables big enough to live in page blocks (growing, compacting back
+ * into the heap, growing again).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +172,101 @@ static void test_locations_inline_and_names(void **state)
     ignis_profile_free(p);
 }
 
+/* Stack i of test_big_pools: 2 to 8 frames, unique per i (its first two
+ * frames are i % NLOC and i / NLOC). */
+enum { NLOC = 3000, NSTACK = 60000 };
+
+static size_t big_stack(const uint32_t *locs, uint32_t i, uint32_t *frames)
+{
+    size_t n = 2 + i % 7;
+    frames[0] = locs[i % NLOC];
+    frames[1] = locs[i / NLOC];
+    for (size_t d = 2; d < n; d++)
+        frames[d] = locs[(i * 7 + d * 131) % NLOC];
+    return n;
+}
+
+/* 60,000 stacks over 3,000 locations: the stack pool, the stacks, samples
+ * and values and their lookup tables pass 128 KB and become page blocks,
+ * the line pool moves while locations are added; everything reads back, a
+ * compacted profile shrinks them (the smallest back into the heap) and
+ * still merges and grows. */
+static void test_big_pools(void **state)
+{
+    (void)state;
+    ignis_profile *p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    static uint32_t locs[NLOC];
+    char name[32], buf[64];
+    for (int i = 0; i < NLOC; i++) {
+        snprintf(name, sizeof name, "fn%d", i);
+        locs[i] = loc_named(p, name);
+        assert_int_equal(locs[i], i + 1);
+    }
+    uint32_t frames[8];
+    int64_t v[1] = {1};
+    for (uint32_t i = 0; i < NSTACK; i++) {
+        size_t n = big_stack(locs, i, frames);
+        uint32_t s = ignis_profile_add_stack(p, frames, n);
+        assert_int_equal(s, i + 1);
+        assert_int_equal(ignis_profile_add_sample(p, s, 0, v), 0);
+    }
+    assert_int_equal(ignis_profile_num_stacks(p), NSTACK);
+    assert_int_equal(ignis_profile_num_samples(p), NSTACK);
+    for (int i = 0; i < NLOC; i += 997) {
+        snprintf(name, sizeof name, "fn%d", i);
+        assert_string_equal(ignis_profile_frame_name(p, locs[i], 0, buf, sizeof buf), name);
+    }
+    int64_t total = NSTACK;
+    for (int round = 0; round < 2; round++) {
+        for (uint32_t i = 0; i < NSTACK; i += 4999) {
+            size_t n = big_stack(locs, i, frames), depth;
+            const uint32_t *got = ignis_profile_stack(p, i + 1, &depth);
+            assert_int_equal(depth, n);
+            assert_memory_equal(got, frames, n * sizeof *frames);
+            assert_int_equal(ignis_profile_add_stack(p, frames, n), i + 1); /* merged, not added */
+            assert_int_equal(ignis_profile_add_sample(p, i + 1, 0, v), 0);
+            total++;
+        }
+        assert_int_equal(ignis_profile_num_stacks(p), NSTACK);
+        assert_int_equal(ignis_profile_num_samples(p), NSTACK);
+        ig_profile_compact(p);
+    }
+    /* growing again after compaction */
+    for (uint32_t i = NSTACK; i < NSTACK + 5000; i++) {
+        size_t n = big_stack(locs, i, frames);
+        assert_int_equal(ignis_profile_add_stack(p, frames, n), i + 1);
+        assert_int_equal(ignis_profile_add_sample(p, i + 1, 0, v), 0);
+        total++;
+    }
+    assert_int_equal(ignis_profile_num_samples(p), NSTACK + 5000);
+    assert_int_equal(ignis_profile_total(p, 0), total);
+    ignis_profile_free(p);
+
+    /* 9,000 samples: 72 KB of samples in a 128 KB page block, compacted
+     * back into the heap, then grown into a page block again */
+    p = ignis_profile_new();
+    ignis_profile_add_value_type(p, "samples", "count");
+    for (int i = 0; i < NLOC; i++) {
+        snprintf(name, sizeof name, "fn%d", i);
+        loc_named(p, name);
+    }
+    for (uint32_t i = 0; i < 18000; i++) {
+        if (i == 9000)
+            ig_profile_compact(p);
+        size_t n = big_stack(locs, i, frames);
+        assert_int_equal(ignis_profile_add_stack(p, frames, n), i + 1);
+        assert_int_equal(ignis_profile_add_sample(p, i + 1, 0, v), 0);
+    }
+    for (uint32_t i = 0; i < 18000; i += 1999) {
+        size_t n = big_stack(locs, i, frames), depth;
+        assert_memory_equal(ignis_profile_stack(p, i + 1, &depth), frames, n * sizeof *frames);
+        assert_int_equal(ignis_profile_sample(p, i).stack, i + 1);
+    }
+    assert_int_equal(ignis_profile_total(p, 0), 18000);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_samples_merge),
         cmocka_unit_test(test_labels_order_insensitive),
         cmocka_unit_test(test_locations_inline_and_names),
+        cmocka_unit_test(test_big_pools),
     };
     return cmocka_run_group_tests_name("profile model", tests, NULL, NULL);
 }

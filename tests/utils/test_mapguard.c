@@ -1,7 +1,9 @@
 /*
  * tests/utils/test_mapguard.c — a registered read-only file mapping whose
  * file shrinks reads zeros past the new end, and each such page is
- * counted; an unregistered one still dies of SIGBUS (checked in a child),
+ * counted, for its own registration and for the program (a fault in one
+ * mapping leaves another's count alone); an unregistered one still dies
+ * of SIGBUS (checked in a child),
  * so the handler hides nothing it was not asked to.  cmocka puts its own
  * SIGBUS handler around each test, so every case runs in a child that
  * starts from the default disposition and installs the guard itself.
@@ -74,9 +76,49 @@ static int read_past_the_cut(void)
     CHECK(m[3 * 4096] == 0);
     CHECK(m[3 * 4096 + 1] == 0); /* the same page: counted once */
     CHECK(ig_mapguard_pages() == 2);
+    CHECK(ig_mapguard_faults((const void *)m) == 2);
     ig_mapguard_remove((const void *)m);
+    CHECK(ig_mapguard_faults((const void *)m) == 0); /* forgotten */
     munmap((void *)m, PAGES * 4096);
     return 0;
+}
+
+/* Two guarded mappings, A's file cut: A's faults count for A (and the
+ * program), never for B; a fresh registration in A's slot starts at 0. */
+static int faults_per_mapping(void)
+{
+    int fa, fb;
+    const volatile unsigned char *a = mapped_file(&fa), *b = mapped_file(&fb);
+    CHECK(a && b);
+    CHECK(ig_mapguard_add((const void *)a, PAGES * 4096) == 0);
+    CHECK(ig_mapguard_add((const void *)b, PAGES * 4096) == 0);
+    CHECK(ftruncate(fa, 4096) == 0);
+    CHECK(a[2 * 4096] == 0 && a[3 * 4096] == 0);
+    CHECK(b[3 * 4096] == 0xab);
+    CHECK(ig_mapguard_faults((const void *)a) == 2);
+    CHECK(ig_mapguard_faults((const void *)b) == 0);
+    CHECK(ig_mapguard_pages() == 2);
+    CHECK(ig_mapguard_faults((const void *)(a + 4096)) == 0); /* asked by start address only */
+    CHECK(ftruncate(fb, 4096) == 0);
+    CHECK(b[3 * 4096] == 0);
+    CHECK(ig_mapguard_faults((const void *)b) == 1);
+    CHECK(ig_mapguard_faults((const void *)a) == 2);
+    CHECK(ig_mapguard_pages() == 3);
+    ig_mapguard_remove((const void *)a);
+    int fc;
+    const volatile unsigned char *c = mapped_file(&fc);
+    CHECK(c && ig_mapguard_add((const void *)c, PAGES * 4096) == 0); /* takes A's slot */
+    CHECK(ig_mapguard_faults((const void *)c) == 0);
+    CHECK(ig_mapguard_faults((const void *)b) == 1);
+    return 0;
+}
+
+static void faults_count_per_mapping(void **state)
+{
+    (void)state;
+    int status = in_child(faults_per_mapping);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void shrunk_pages_read_as_zeros(void **state)
@@ -119,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shrunk_pages_read_as_zeros),
+        cmocka_unit_test(faults_count_per_mapping),
         cmocka_unit_test(unregistered_mappings_still_fault),
         cmocka_unit_test(bad_registrations_are_refused),
     };
