@@ -274,7 +274,7 @@ static int open_input(const char *path, input *in, ig_err *err)
     }
     if (fd >= 0)
         close(fd);
-    return ig_read_file(path, &in->data, &in->len, err);
+    return ig_read_file_max(path, &in->data, &in->len, IG_PROFILE_MAX_SIZE, err); /* a device or FIFO may not end */
 }
 
 static void close_input(input *in)

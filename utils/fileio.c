@@ -351,14 +351,26 @@ int ig_write_cache_file(const char *path, const void *data, size_t len, ig_err *
 
 int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err)
 {
+    return ig_read_file_max(path, data, len, SIZE_MAX, err);
+}
+
+int ig_read_file_max(const char *path, uint8_t **data, size_t *len, size_t max, ig_err *err)
+{
     FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!fp)
         return ig_err_set(err, "%s: %s", path, strerror(errno));
     ig_strbuf sb = IG_STRBUF_INIT;
     char buf[65536];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+        if (n > max - sb.len) { /* a device, FIFO or /proc file that does not end */
+            ig_sb_free(&sb);
+            if (fp != stdin)
+                fclose(fp);
+            return ig_err_set(err, "%s: more than %zu bytes: too large to read", path, max);
+        }
         ig_sb_append(&sb, buf, n);
+    }
     int bad = ferror(fp);
     int saved = errno;
     if (fp != stdin)

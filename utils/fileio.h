@@ -56,6 +56,9 @@ int ig_write_cache_file(const char *path, const void *data, size_t len, ig_err *
 /* Reads a whole file ("-" = stdin) into a malloc'd, NUL-terminated buffer.
  * Returns 0 or -1 with err set naming the file. */
 int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err);
+/* The same, failing (err set, nothing kept) once more than max bytes
+ * have been read: for inputs that need not be regular files. */
+int ig_read_file_max(const char *path, uint8_t **data, size_t *len, size_t max, ig_err *err);
 
 /* True when data starts with the gzip magic bytes. */
 int ig_is_gzip(const uint8_t *data, size_t len);
