@@ -7,7 +7,7 @@ CLI_SRCS += viewer/waterfall.c viewer/tmodel.c viewer/tdetails.c viewer/tops.c v
 CLI_PKGS += ncursesw
 TEST_BINS += tests/viewer/test_layout tests/viewer/test_model tests/viewer/test_live tests/viewer/test_prompt \
              tests/viewer/test_tasks tests/viewer/test_keys
-TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh tests/viewer/e2e_keys.sh tests/viewer/e2e_diffpct.sh
+TEST_SCRIPTS += tests/viewer/e2e_view.sh tests/viewer/e2e_top.sh tests/viewer/e2e_keys.sh tests/viewer/e2e_diffpct.sh tests/viewer/e2e_badload.sh
 BENCH_SCRIPTS += bench/viewer.sh
 BENCH_BINS += bench/gen_traces
 BENCH_SCRIPTS += bench/traces_view.sh

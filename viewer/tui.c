@@ -326,6 +326,8 @@ int ig_tui_run_app(const ig_tui_app *app, ig_err *err)
     int idle_timeout = app->tick && app->tick_ms > 0 ? app->tick_ms : -1;
     while (!app->done(app->model)) {
         int working = app->pump && app->pump(app->model, 0);
+        if (app->done(app->model)) /* the work just finished may end the app (a load that failed) */
+            break;
         timeout(working && (idle_timeout < 0 || idle_timeout > 100) ? 100 : idle_timeout);
         draw(app, &s);
         int ch = getch();
