@@ -16,12 +16,17 @@ body='{"resourceSpans":[]}'
 printf -v head 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
 printf -v rest 'Content-Length: %d\r\nConnection: close\r\n\r\n%s' "${#body}" "$body"
 N=1100
-fds=()
-for i in $(seq $N); do
-  exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || fail "connection $i refused"
-  printf '%s' "$head" >&"$fd"
-  fds+=("$fd")
-done
+# N clients connect, each sending the start of its request; fds: theirs
+connect_all() {
+  fds=()
+  local i fd
+  for i in $(seq $N); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || fail "connection $i refused"
+    printf '%s' "$head" >&"$fd"
+    fds+=("$fd")
+  done
+}
+connect_all
 for fd in "${fds[@]}"; do printf '%s' "$rest" >&"$fd"; done
 ok=0
 for fd in "${fds[@]}"; do
@@ -33,12 +38,7 @@ echo "ok   $N clients connected at once: all answered 200"
 
 # the same clients, but they never finish their requests: they are held
 # until the collector has taken 1000 of them, then all hang up
-fds=()
-for i in $(seq $N); do
-  exec {fd}<>"/dev/tcp/127.0.0.1/$PORT" || fail "connection $i refused"
-  printf '%s' "$head" >&"$fd"
-  fds+=("$fd")
-done
+connect_all
 held() { [ "$(ls /proc/"$CPID"/fd | wc -l)" -ge 1000 ]; }
 poll 60 held || fail "the collector took only $(ls /proc/"$CPID"/fd | wc -l) connections"
 for fd in "${fds[@]}"; do exec {fd}>&-; done
