@@ -284,6 +284,8 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
                 (unsigned long long)st->bpf_sampled_out, (unsigned long long)st->bpf_below_min,
                 (unsigned long long)st->bpf_dropped, (unsigned long long)st->bpf_mismatch,
                 (unsigned long long)st->bpf_exits);
+        fprintf(stderr, "  drawn waits       valued %.3f s in all (the exact %.3f s in expectation)\n",
+                (double)st->bpf_value_ns / 1e9, (double)st->bpf_off_ns / 1e9);
         if (st->bpf_late_in)
             fprintf(stderr, "  late switch-ins   %llu (not seen by the program; timed at the next switch-out)\n",
                     (unsigned long long)st->bpf_late_in);
@@ -291,8 +293,9 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
             fprintf(stderr, "  BPF programs      %.1f ms of CPU in the kernel (counted in the line above)\n",
                     (double)st->bpf_prog_ns / 1e6);
     }
-    if (st->offcpu_short)
-        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
+    if (st->offcpu_short || st->bpf_below_min) /* the BPF engine leaves them out in the kernel */
+        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n",
+                (unsigned long long)(st->offcpu_short + st->bpf_below_min));
     if (st->offcpu_unmatched)
         fprintf(stderr, "  unmatched         %llu switch-outs dropped: their switch-in was lost\n",
                 (unsigned long long)st->offcpu_unmatched);

@@ -40,8 +40,11 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
     out->tid = (pid_t)b.tid;
     out->out_time = b.out_time;
     out->in_time = b.in_time;
-    if (b.kind == IG_OFFBPF_IN)
+    if (b.kind == IG_OFFBPF_IN) {
+        out->value = b.value;
+        out->drop = (b.pad0 & IG_OFFBPF_IN_DROP) != 0;
         return 0;
+    }
     struct ig_offbpf_head h;
     if (size < sizeof h || b.stack_len > IG_OFFBPF_MAX_STACK || b.stack_len > size - sizeof h ||
         b.nkernel > IG_OFFBPF_KFRAMES || b.out_time == 0)
@@ -72,7 +75,8 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #include "profiler/bpf/offcpu.skel.h"
 
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
-#define RING_BYTES (16u << 20)        /* ~1000 stacks of 16K: a drain period of a busy target */
+#define RING_BYTES (64u << 20)        /* nobody is woken per event (the recorder drains on its
+                                       * timer): ~12000 events of a 4K stack between drains */
 
 struct ig_offbpf {
     struct ig_offcpu_bpf *skel;
@@ -251,7 +255,8 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
                              .dropped = sum[IG_OFFBPF_ST_DROPPED],
                              .mismatch = sum[IG_OFFBPF_ST_MISMATCH],
                              .exits = sum[IG_OFFBPF_ST_EXITS],
-                             .late_in = sum[IG_OFFBPF_ST_LATE_IN]};
+                             .late_in = sum[IG_OFFBPF_ST_LATE_IN],
+                             .value_ns = sum[IG_OFFBPF_ST_VALUE_NS]};
     out->prog_ns = prog_ns(ob->skel->progs.ig_offcpu_switch) + prog_ns(ob->skel->progs.ig_offcpu_sys_exit) +
                    prog_ns(ob->skel->progs.ig_offcpu_exit) + prog_ns(ob->skel->progs.ig_offcpu_fork) +
                    prog_ns(ob->skel->progs.ig_offcpu_exec);

@@ -38,7 +38,10 @@ typedef struct ig_offbpf_event {
     int kind;                  /* IG_OFFBPF_WAIT, _OUT or _IN (profiler/bpf/offcpu_abi.h) */
     pid_t pid, tid;
     uint64_t out_time, in_time;
-    uint64_t value;            /* WAIT: ns it stands for */
+    uint64_t value;            /* WAIT: ns it stands for; IN: ns its OUT's wait stands
+                                * for (its length over the probability it was drawn
+                                * with), 0: its length */
+    bool drop;                 /* IN: its OUT was not drawn; the interval is dropped */
     int64_t state;             /* prev_state of the switch-out */
     bool has_regs;             /* regs and stack are the thread's user ones */
     uint64_t regs[IG_OFFBPF_EV_REGS];
@@ -100,6 +103,7 @@ typedef struct ig_offbpf_stats {
     uint64_t mismatch;     /* drawn waits dropped: registers changed before the exit */
     uint64_t exits;        /* drawn waits dropped: the thread exited in them */
     uint64_t late_in;      /* switch-ins found at the next switch-out (see offcpu.bpf.c) */
+    uint64_t value_ns;     /* the values of the waits drawn: off_ns, in expectation */
     uint64_t prog_ns;      /* the programs' run time, when the kernel counts it
                             * (kernel.bpf_stats_enabled, or IGNIS_BPF_STATS=1) */
 } ig_offbpf_stats;

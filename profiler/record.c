@@ -177,8 +177,8 @@ struct ig_recorder {
     ig_sched_switch_fmt ssfmt; /* swopts.kind IG_PERF_SCHED_SWITCH: its raw data */
     ig_offcpu *oc;        /* open off-CPU intervals */
     ig_offbpf *ob;        /* the BPF engine (NULL: the perf switch events) */
-    struct pending_wait *pend; /* its events not handled yet, by time (see offbpf_drain) */
-    size_t npend, cap_pend;
+    struct pending_wait **pend; /* its events not handled yet, [pend_first, npend) by time */
+    size_t pend_first, npend, cap_pend;
     int vi_cpu, vi_off, vi_wall; /* value indices (-1 absent); samples is 0 */
     size_t nvalues;
     uint64_t last_time;   /* the latest record time handled */
@@ -1886,7 +1886,7 @@ static void offbpf_queue(void *ctx, const ig_offbpf_event *e)
         r->cap_pend = r->cap_pend ? r->cap_pend * 2 : 256;
         r->pend = ig_xrealloc(r->pend, r->cap_pend * sizeof *r->pend);
     }
-    pending_wait *w = &r->pend[r->npend++];
+    pending_wait *w = r->pend[r->npend++] = ig_xmalloc(sizeof *w);
     w->e = *e;
     w->time = e->kind == IG_OFFBPF_OUT ? e->out_time : e->in_time;
     w->stack = NULL;
@@ -1899,7 +1899,7 @@ static void offbpf_queue(void *ctx, const ig_offbpf_event *e)
 
 static int by_time(const void *a, const void *b)
 {
-    uint64_t x = ((const pending_wait *)a)->time, y = ((const pending_wait *)b)->time;
+    uint64_t x = (*(pending_wait *const *)a)->time, y = (*(pending_wait *const *)b)->time;
     return x < y ? -1 : x > y;
 }
 
@@ -1952,8 +1952,13 @@ static void offbpf_handle(ig_recorder *r, const ig_offbpf_event *e)
     ig_offcpu_interval iv;
     if (e->kind == IG_OFFBPF_IN) {
         const ig_offcpu_interval *closed = ig_offcpu_in(r->oc, e->tid, e->in_time);
-        if (closed)
-            add_interval(closed, r);
+        if (!closed || (e->drop && !closed->before_start))
+            return;
+        iv = *closed;
+        uint64_t d = e->in_time > iv.out_time ? e->in_time - iv.out_time : 0;
+        if (e->value && d && e->value != d && !iv.before_start) /* drawn with probability d / value */
+            iv.end = iv.start + (uint64_t)((double)(iv.end - iv.start) * ((double)e->value / (double)d));
+        add_interval(&iv, r);
     } else if (offbpf_interval(r, e, &iv)) {
         if (e->kind == IG_OFFBPF_OUT) {
             ig_offcpu_out(r->oc, &iv);
@@ -1968,13 +1973,20 @@ static void offbpf_handle(ig_recorder *r, const ig_offbpf_event *e)
 /* Hands over the queued events stamped up to `time`. */
 static void offbpf_until(ig_recorder *r, uint64_t time)
 {
-    size_t i = 0;
-    while (i < r->npend && r->pend[i].time <= time)
-        offbpf_handle(r, &r->pend[i++].e);
-    for (size_t k = 0; k < i; k++)
-        free(r->pend[k].stack);
-    memmove(r->pend, r->pend + i, (r->npend - i) * sizeof *r->pend);
-    r->npend -= i;
+    while (r->pend_first < r->npend && r->pend[r->pend_first]->time <= time) {
+        pending_wait *w = r->pend[r->pend_first++];
+        offbpf_handle(r, &w->e);
+        free(w->stack);
+        free(w);
+    }
+}
+
+/* Drops the handled events from the queue's front (once per drain). */
+static void offbpf_compact(ig_recorder *r)
+{
+    memmove(r->pend, r->pend + r->pend_first, (r->npend - r->pend_first) * sizeof *r->pend);
+    r->npend -= r->pend_first;
+    r->pend_first = 0;
 }
 
 static void offbpf_stats(ig_recorder *r)
@@ -1990,6 +2002,7 @@ static void offbpf_stats(ig_recorder *r)
     r->st.bpf_mismatch = b.mismatch;
     r->st.bpf_exits = b.exits;
     r->st.bpf_late_in = b.late_in;
+    r->st.bpf_value_ns = b.value_ns;
     r->st.bpf_prog_ns = b.prog_ns;
     r->st.lost = r->st.lost > r->st.bpf_dropped ? r->st.lost : r->st.bpf_dropped;
 }
@@ -2231,7 +2244,7 @@ static void drain_all(ig_recorder *r, bool flush)
         qsort(r->pend, r->npend, sizeof *r->pend, by_time);
     while (n && hp[0].time <= horizon) {
         ig_ring *ring = &r->rings[hp[0].ring];
-        if (r->npend && r->pend[0].time < hp[0].time)
+        if (r->pend_first < r->npend && r->pend[r->pend_first]->time < hp[0].time)
             offbpf_until(r, hp[0].time - 1);
         if (hp[0].time > r->last_time) /* a stamp from the future was made 0 */
             r->last_time = hp[0].time;
@@ -2249,6 +2262,7 @@ static void drain_all(ig_recorder *r, bool flush)
         ig_ring_end(&r->rings[i]); /* records skipped as corrupt */
     if (r->ob) {
         offbpf_until(r, horizon);
+        offbpf_compact(r);
         offbpf_stats(r);
     }
     if (r->oc)
@@ -2988,8 +3002,10 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->kern_locs);
     ig_offcpu_free(r->oc);
     ig_offbpf_free(r->ob);
-    for (size_t i = 0; i < r->npend; i++)
-        free(r->pend[i].stack);
+    for (size_t i = r->pend_first; i < r->npend; i++) {
+        free(r->pend[i]->stack);
+        free(r->pend[i]);
+    }
     free(r->pend);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);

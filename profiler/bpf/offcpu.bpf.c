@@ -76,7 +76,12 @@ const volatile __u8 kernel_stacks = 1;
 #define TASK_STOPPED_BITS (0x4 | 0x8 | 0x8000) /* __TASK_STOPPED, __TASK_TRACED, TASK_FROZEN */
 
 /* A thread's wait (map `waits`). */
-enum { W_PENDING = 1, W_CHOSEN = 2, W_OUT_OPEN = 4 };
+struct event {
+    struct ig_offbpf_head h;
+    __u8 stack[IG_OFFBPF_MAX_STACK + 8192]; /* + the copy loop's bound on a chunk */
+};
+
+enum { W_PENDING = 1, W_CHOSEN = 2, W_COPIED = 4, W_NONSYS = 8 };
 struct wait {
     __u64 out;       /* switch-out of the segment open now, 0: on the CPU */
     __u64 first_out; /* the system call's first switch-out */
@@ -89,6 +94,7 @@ struct wait {
     __u32 flags;
     __u32 nk;
     __u64 kstack[IG_OFFBPF_KFRAMES];
+    struct event ev; /* a wait outside a system call: copied at its switch-out */
 };
 
 /* tid -> its wait.  Not task storage: on this kernel the syscall
@@ -113,6 +119,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* a few entries: nothing to allocate at load */
     __uint(max_entries, 65536);
     __type(key, __u32);
     __type(value, __u32);
@@ -124,6 +131,7 @@ struct {
  * is skipped when none are left). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(max_entries, 65536);
     __type(key, __u32);
     __type(value, __u32);
@@ -134,11 +142,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 1 << 24); /* the loader may size it */
 } offcpu_events SEC(".maps");
-
-struct event {
-    struct ig_offbpf_head h;
-    __u8 stack[IG_OFFBPF_MAX_STACK + 8192]; /* + the copy loop's bound on a chunk */
-};
 
 /* Per CPU: [0] for sched_switch (interrupts off), [1] for sys_exit, which
  * runs preemptible here: a second sys_exit on the CPU while one is
@@ -277,16 +280,18 @@ static __always_inline struct event *new_event(__u8 kind, __u64 ids, __u32 slot)
     return e;
 }
 
-/* The switch-out of a thread outside a system call: copied now. */
-static __always_inline void write_out(void *ctx, const struct pt_regs *r, bool user, struct wait *w, __u64 now,
-                                      __s64 state, __u64 ids)
+/* The switch-out of a thread outside a system call: its stacks are
+ * copied now, into its wait entry (the draw is at its end, nonsys_in). */
+static __always_inline void copy_out(void *ctx, const struct pt_regs *r, bool user, struct wait *w,
+                                     __s64 state, __u64 ids)
 {
-    struct event *e = new_event(IG_OFFBPF_OUT, ids, SCRATCH_SWITCH);
-    if (!e)
-        return;
+    struct event *e = &w->ev;
     __u32 len = 0;
-    e->h.b.out_time = now;
-    e->h.b.in_time = 0;
+    e->h.b.kind = IG_OFFBPF_WAIT;
+    e->h.b.has_regs = e->h.b.has_span = 0;
+    e->h.b.nkernel = 0;
+    e->h.b.pid = ids >> 32;
+    e->h.b.tid = (__u32)ids;
     e->h.b.state = state;
     if (user) {
         perf_regs(r, e->h.regs);
@@ -298,18 +303,12 @@ static __always_inline void write_out(void *ctx, const struct pt_regs *r, bool u
         e->h.b.nkernel = n > 0 ? (__u32)n / 8 : 0;
     }
     add_span(e, ids >> 32);
-    submit(e, len);
-    w->flags |= W_OUT_OPEN;
+    e->h.b.stack_len = len;
+    /* The wait is timed from the end of the copy: the copy is ours. */
+    e->h.b.out_time = w->out = bpf_ktime_get_ns();
+    w->flags |= W_COPIED;
 }
 
-static __always_inline void write_in(struct wait *w, __u64 pid_tid, __u64 now)
-{
-    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid_tid >> 32, .tid = (__u32)pid_tid,
-                               .in_time = now};
-    if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
-        add(IG_OFFBPF_ST_DROPPED, 1);
-    w->flags &= ~W_OUT_OPEN;
-}
 
 /* Draws whether a wait of d ns in a system call is recorded; its value. */
 static __always_inline __u64 draw(__u64 d)
@@ -325,6 +324,39 @@ static __always_inline __u64 draw(__u64 d)
         return period_ns;
     add(IG_OFFBPF_ST_SAMPLED_OUT, 1);
     return 0;
+}
+
+/* A wait outside a system call ended at `in`: drawn as a system call's
+ * wait is (draw), written with the stacks its switch-out copied.  Drawing
+ * before the copy (the length unknown yet) with a predicted probability
+ * and weighting by its inverse was tried: on offcpu_pingpong the copied
+ * waits came out 5 times as long as the others (42 us against 8.7 us on
+ * average), even timed from the end of the copy, and the estimate 2.5 to 3
+ * times the exact total: a copy perturbs the very wait it is for.  So each
+ * is copied, and only the ring buffer and the recorder are spared. */
+static __always_inline void nonsys_in(struct wait *w, __u64 in)
+{
+    __u64 d = in - w->out;
+    add(IG_OFFBPF_ST_OFF_NS, d);
+    w->out = 0;
+    w->last_in = in;
+    w->flags &= ~W_NONSYS;
+    if (!(w->flags & W_COPIED))
+        return;
+    w->flags &= ~W_COPIED;
+    __u64 value = draw(d);
+    if (!value)
+        return;
+    w->ev.h.b.in_time = in;
+    w->ev.h.b.value = value;
+    add(IG_OFFBPF_ST_VALUE_NS, value);
+    __u32 len = w->ev.h.b.stack_len;
+    if (len > IG_OFFBPF_MAX_STACK)
+        len = IG_OFFBPF_MAX_STACK;
+    if (bpf_ringbuf_output(&offcpu_events, &w->ev, sizeof w->ev.h + len, BPF_RB_NO_WAKEUP))
+        add(IG_OFFBPF_ST_DROPPED, 1);
+    else
+        add(IG_OFFBPF_ST_RECORDED, 1);
 }
 
 /* next's wait in a system call ended now (its OUT events: see below);
@@ -368,14 +400,10 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
             __u64 ran = prev->se.sum_exec_runtime - w->ran_at_out;
             __u64 in = ran < now - w->out ? now - ran : now;
             add(IG_OFFBPF_ST_LATE_IN, 1);
-            if (w->flags & W_OUT_OPEN) {
-                add(IG_OFFBPF_ST_OFF_NS, in - w->out);
-                w->out = 0;
-                w->last_in = in;
-                write_in(w, ids, in);
-            } else {
+            if (w->flags & W_NONSYS)
+                nonsys_in(w, in);
+            else
                 switch_in(0, w, in);
-            }
         }
         if (w) {
             add(IG_OFFBPF_ST_SEEN, 1);
@@ -396,8 +424,8 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
                     w->sp = r.rsp;
                 }
             } else {
-                w->flags &= ~(W_PENDING | W_CHOSEN);
-                write_out(ctx, &r, user, w, now, state, ids);
+                w->flags = W_NONSYS;
+                copy_out(ctx, &r, user, w, state, ids);
             }
         }
     }
@@ -414,15 +442,10 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
         }
     }
     if (n && n->out) {
-        if (n->flags & W_OUT_OPEN) {
-            __u64 nids = (__u64)next->tgid << 32 | next_tid;
-            add(IG_OFFBPF_ST_OFF_NS, now - n->out);
-            n->out = 0;
-            n->last_in = now;
-            write_in(n, nids, now);
-        } else {
+        if (n->flags & W_NONSYS)
+            nonsys_in(n, now);
+        else
             switch_in(next, n, now);
-        }
     }
     return 0;
 }
@@ -461,6 +484,7 @@ int BPF_PROG(ig_offcpu_sys_exit, struct pt_regs *regs, long ret)
     e->h.b.out_time = w->first_out;
     e->h.b.in_time = w->last_in;
     e->h.b.value = w->value;
+    add(IG_OFFBPF_ST_VALUE_NS, w->value);
     e->h.b.state = w->chosen_state;
     perf_regs(&r, e->h.regs);
     e->h.b.has_regs = 1;
@@ -489,8 +513,8 @@ int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
         return 0;
     if ((w->flags & (W_PENDING | W_CHOSEN)) == (W_PENDING | W_CHOSEN))
         add(IG_OFFBPF_ST_EXITS, 1);
-    if (w->flags & W_OUT_OPEN)
-        write_in(w, ids, bpf_ktime_get_ns());
+    if (w->out && (w->flags & W_NONSYS))
+        nonsys_in(w, bpf_ktime_get_ns()); /* its wait ended by the exit */
     bpf_map_delete_elem(&waits, &tid);
     return 0;
 }

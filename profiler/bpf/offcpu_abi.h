@@ -29,6 +29,9 @@ enum { IG_OFFBPF_FOLLOW_AT_EXEC = 1, IG_OFFBPF_FOLLOW = 2 };
  * system call (preempted in user code, a page fault, a stop), with its
  * stacks; its IN (same tid) closes it.  */
 enum { IG_OFFBPF_WAIT = 1, IG_OFFBPF_OUT = 2, IG_OFFBPF_IN = 3 };
+/* An IN's flags (its base's pad0): its OUT was not drawn (see offcpu.bpf.c,
+ * nonsys_in), the interval is dropped. */
+#define IG_OFFBPF_IN_DROP 1
 
 /* Every event begins so; an IN event is only this. */
 struct ig_offbpf_base {
@@ -71,6 +74,8 @@ enum {
     IG_OFFBPF_ST_EXITS,      /* chosen waits dropped: the thread exited first */
     IG_OFFBPF_ST_LATE_IN,    /* switch-ins the program did not see, found at the
                               * next switch-out (timed from the run time) */
+    IG_OFFBPF_ST_VALUE_NS,   /* the values of the waits recorded (drawn), ns: its
+                              * expectation is OFF_NS */
     IG_OFFBPF_ST_COUNT
 };
 
