@@ -167,7 +167,7 @@ echo "== ignis profiler CPU per switch-out (offcpu_pingpong; total: attach to wr
 echo "   BPF engine (IGNIS_BPF_STATS=1: its programs' kernel time counted in; per event written and per switch-out seen)"
 bpf_cost() { # ARGS...: one 3 s record
   IGNIS_BPF_STATS=1 "$IGNIS" record --off-cpu "$@" -o "$T/pp.pb.gz" -- "$S/offcpu_pingpong" "$SECS" >/dev/null 2>"$T/rec.err"
-  printf '   %-22s %s\n' "${*:-period 1ms}:" "$(tr -s ' ' <"$T/rec.err" | awk '/^ BPF engine/ { seen = $3; ev = $(NF - 1) } /^ \(/ && !per { per = $1 " " $9 } /^ BPF programs/ { prog = $3 }
+  printf '   %-22s %s\n' "${*:-period 1ms}:" "$(tr -s ' ' <"$T/rec.err" | awk '/^ BPF engine/ { seen = $3; ev = $(NF - 1) } /^ \(/ && !per { per = $1 " " $8 } /^ BPF programs/ { prog = $3 }
       /^ profiler cpu/ { cpu = $3 } END { sub(/^\(/, "", per); split(per, p, " ");
       printf "%d switch-outs seen, %d events; %s ms recorder + %s ms BPF programs: %.2f us per event, %.3f us per switch-out", seen, ev, cpu, prog, p[1], p[2] }')"
 }

@@ -9,13 +9,13 @@
  * ping-pong's switch rate by 72%).  The programs:
  *
  *   tp_btf/sched_switch, in prev's context: a followed prev inside a system
- *   call only notes in its wait entry when it left, its state and its
- *   user IP and SP (no copy).  A prev outside a system call (preempted in
- *   user code, a page fault, a stop: bounded by the tick) is copied at once
- *   as an OUT event; its switch-in writes an IN event.  For next, a wait in
- *   a system call just ended: its length d decides (below) whether it is
- *   recorded; if it is, next's kernel stack (still the one it blocked on)
- *   is kept in its storage.
+ *   call (ax still -ENOSYS) only notes in its wait entry when it left, its
+ *   state and its user IP and SP (no copy).  A prev outside a system call
+ *   (preempted in user code or on its way back from a call, a page fault,
+ *   a stop) has its stacks copied now into its wait entry.  For next, a
+ *   wait just ended: its length d decides (below) whether it is recorded;
+ *   a chosen wait in a system call keeps next's kernel stack (still the
+ *   one it blocked on); a chosen wait outside one is written now.
  *
  *   tp_btf/sys_exit, in the thread's context: a chosen wait whose thread
  *   still has the IP and SP it blocked with is written as one WAIT event:
@@ -35,8 +35,11 @@
  *
  * Followed: the tgids of map `follow` (a process forking follows its child
  * from the fork; a launched command from its exec), or every task
- * (everyone, -a).  Counters per CPU (offcpu_abi.h); a full ring buffer is
- * counted, never silent.
+ * (everyone, -a).  A thread exiting in a chosen wait is counted (its user
+ * memory is gone); one exiting outside a system call has its wait written.
+ * Threads found waiting at attach (map `presumed`) get an IN event at their
+ * first switch-in, closing what user space opened for them.  Counters per
+ * CPU (offcpu_abi.h); a full ring buffer is counted, never silent.
  *
  * The object includes spanctx.bpf.c for its followed-process map `procs`
  * and its OTEP 4947 reading (find_record, copy_record); the loader loads
@@ -74,6 +77,18 @@ const volatile __u8 kernel_stacks = 1;
  * its sys_exit, from a wait inside the call. */
 #define ENOSYS_ 38
 #define TASK_STOPPED_BITS (0x4 | 0x8 | 0x8000) /* __TASK_STOPPED, __TASK_TRACED, TASK_FROZEN */
+
+/* prev_state as the sched_switch trace event reports it (TASK_REPORT
+ * bits, what ig_sched_state_name reads): 0 (runnable) when preempted,
+ * whatever state it was setting up; TASK_IDLE as 0x80. */
+static __always_inline __s64 report_state(bool preempt, unsigned int raw)
+{
+    if (preempt)
+        return 0;
+    if ((raw & 0x402) == 0x402) /* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
+        return 0x80;
+    return raw & 0x7f;
+}
 
 /* A thread's wait (map `waits`). */
 struct event {
@@ -298,7 +313,11 @@ static __always_inline void copy_out(void *ctx, const struct pt_regs *r, bool us
         e->h.b.has_regs = 1;
         len = copy_user_stack(e, r->rsp);
     }
-    if (kernel_stacks) {
+    /* A preempted thread waits for no channel: its kernel frames (the
+     * scheduler's, on its way back to user space) are not worth their
+     * walk at the commonest switch-out there is (a wake-up preempting the
+     * waker) */
+    if (kernel_stacks && (state != 0 || !user)) {
         long n = bpf_get_stack(ctx, e->h.kstack, sizeof e->h.kstack, 0);
         e->h.b.nkernel = n > 0 ? (__u32)n / 8 : 0;
     }
@@ -388,7 +407,6 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
-    (void)preempt;
     __u64 now = bpf_ktime_get_ns();
     __u64 ids = bpf_get_current_pid_tgid(); /* prev's */
     if (followed(ids >> 32)) {
@@ -409,10 +427,10 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
             add(IG_OFFBPF_ST_SEEN, 1);
             w->ran_at_out = prev->se.sum_exec_runtime;
             struct pt_regs r;
-            __s64 state = (__s64)prev_state;
+            __s64 state = report_state(preempt, prev_state);
             bool user = user_regs(prev, &r);
             bool in_syscall = user && (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ &&
-                              !(state & TASK_STOPPED_BITS);
+                              !(prev_state & TASK_STOPPED_BITS);
             w->out = now;
             w->state = state;
             if (in_syscall) {
