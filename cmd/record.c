@@ -725,10 +725,11 @@ int record_main(const char *cmd, int argc, char **argv)
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
         char how[96];
+        const char *waits = st->offcpu_bpf ? "each wait drawn at its end" : "every switch-out";
         if (a.o.off_cpu)
-            snprintf(how, sizeof how, "off the CPU (every switch-out)");
+            snprintf(how, sizeof how, "off the CPU (%s)", waits);
         else if (a.o.wall)
-            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it at every switch-out)", a.o.freq);
+            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it: %s)", a.o.freq, waits);
         else
             snprintf(how, sizeof how, "at %u Hz", a.o.freq);
         if (a.o.argv)
