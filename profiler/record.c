@@ -60,6 +60,11 @@
  * asked (the program writes nothing for others).  With the context-switches
  * event instead of the tracepoint, intervals stay unlabelled (a note says so).
  *
+ * Off-CPU and wall profiles have two engines: the BPF one (profiler/offbpf.h,
+ * each wait drawn at its end, its events merged in time order with the
+ * perf rings, which then carry side-band records only; see "the BPF
+ * engine" below), and the perf sched_switch events as its fallback.
+ *
  * System-wide (-a) is the per-CPU mode with every process followed: the
  * processes running at start are read from /proc (or the --cgroup's
  * cgroup.procs), later ones come with their FORK, COMM and MMAP2 records,

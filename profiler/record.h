@@ -15,9 +15,11 @@
  *     ignis_profile *p = ig_recorder_take_profile(r);
  *     ig_recorder_free(r);
  *
- * With off_cpu the recorder samples every switch-out of the targets'
- * threads instead of their CPU, and each sample's value is how long the
- * thread stayed off the CPU (ns) from that switch-out to its next switch-in;
+ * With off_cpu the recorder records the targets' waits instead of their
+ * CPU: each sample's value is how long the thread stayed off the CPU (ns)
+ * from a switch-out to its next switch-in (with the BPF engine, waits
+ * shorter than off_cpu_period_ns drawn with probability wait/period and
+ * valued the period, profiler/offbpf.h; else every switch-out is sampled);
  * with wall, on-CPU samples and off-CPU intervals go into one profile
  * valued in wall time.  Both label each sample with the thread's `state`
  * (running, runnable, sleeping, uninterruptible, ...) and, for waits, its
