@@ -1989,6 +1989,8 @@ static void offbpf_until(ig_recorder *r, uint64_t time)
 /* Drops the handled events from the queue's front (once per drain). */
 static void offbpf_compact(ig_recorder *r)
 {
+    if (!r->pend_first)
+        return;
     memmove(r->pend, r->pend + r->pend_first, (r->npend - r->pend_first) * sizeof *r->pend);
     r->npend -= r->pend_first;
     r->pend_first = 0;

@@ -22,7 +22,11 @@ for engine in bpf perf; do
   start_record --off-cpu --off-cpu-period 0 -o "$T/stop.pb.gz" -- cat "$T/in"
   wait_recording
   exec 3<>"$T/in" # a writer, so cat's open returns and it blocks in read
-  cat_pid=$(pgrep -P "$REC_PID" -x cat)
+  cat_pid=
+  for _ in $(seq 400); do # the recorder's child execs cat after the status line
+    cat_pid=$(pgrep -P "$REC_PID" -x cat) && break
+    sleep 0.02
+  done
   [ -n "$cat_pid" ] || fail "no cat under the recorder"
   wait_state "$cat_pid" S
   kill -STOP "$cat_pid"
