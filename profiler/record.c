@@ -1965,6 +1965,11 @@ static void offbpf_handle(ig_recorder *r, const ig_offbpf_event *e)
             iv.end = iv.start + (uint64_t)((double)(iv.end - iv.start) * ((double)e->value / (double)d));
         add_interval(&iv, r);
     } else if (offbpf_interval(r, e, &iv)) {
+        /* a wait opened for the thread at attach whose IN was missed ended,
+         * at the latest, when this one began */
+        const ig_offcpu_interval *before = e->kind == IG_OFFBPF_WAIT ? ig_offcpu_in(r->oc, e->tid, e->out_time) : NULL;
+        if (before)
+            add_interval(before, r);
         if (e->kind == IG_OFFBPF_OUT) {
             ig_offcpu_out(r->oc, &iv);
         } else {

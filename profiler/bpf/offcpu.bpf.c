@@ -403,6 +403,19 @@ static __always_inline void switch_in(struct task_struct *next, struct wait *w, 
     }
 }
 
+/* A thread user space found waiting at attach is on the CPU (by `in` at
+ * the latest): an IN closes the wait it opened for it. */
+static __always_inline void presumed_in(__u64 ids, __u64 in)
+{
+    __u32 tid = (__u32)ids;
+    if (bpf_map_delete_elem(&presumed, &tid))
+        return;
+    __sync_fetch_and_add(&presumed_left, -1);
+    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = ids >> 32, .tid = tid, .in_time = in};
+    if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
+        add(IG_OFFBPF_ST_DROPPED, 1);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
@@ -423,6 +436,8 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
             else
                 switch_in(0, w, in);
         }
+        if (w && presumed_left) /* it ran: a switch-in we missed (it was followed, not yet presumed) */
+            presumed_in(ids, now);
         if (w) {
             add(IG_OFFBPF_ST_SEEN, 1);
             w->ran_at_out = prev->se.sum_exec_runtime;
@@ -449,16 +464,8 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
     }
     __u32 next_tid = next->pid;
     struct wait *n = next_tid ? wait_of(next_tid, false) : 0;
-    if (!n && presumed_left) {
-        __u32 tid = next_tid;
-        if (bpf_map_delete_elem(&presumed, &tid) == 0) {
-            __sync_fetch_and_add(&presumed_left, -1);
-            struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = BPF_CORE_READ(next, tgid), .tid = tid,
-                                       .in_time = now};
-            if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
-                add(IG_OFFBPF_ST_DROPPED, 1);
-        }
-    }
+    if (presumed_left && next_tid)
+        presumed_in((__u64)next->tgid << 32 | next_tid, now);
     if (n && n->out) {
         if (n->flags & W_NONSYS)
             nonsys_in(n, now);
