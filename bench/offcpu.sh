@@ -31,7 +31,16 @@
 # perf sched_switch events (IGNIS_OFFCPU_BPF=0: a stack copy at every
 # switch-out).
 # Targets (issue 13): <= 2 us of profiler CPU per switch-out recorded; the
-# target's switch rate down by <= 5%.
+# target's switch rate down by <= 5%.  Measured 2026-12-02 (2 shared CPUs,
+# load average 9-80, so every figure is noisy): ping-pong drop BPF 1ms
+# 17.5% (42.6% in a run at load 5), BPF period 0 27.5%, perf engine 16K
+# 54.2% (67.6%), perf 17.0% losing half its samples; BPF engine 2.6 us of
+# recorder + program CPU per switch-out seen, 185 us per event written
+# (mostly the 0.3 s load spread over few events).  What is left of the BPF
+# engine's cost there: the ping-pong's writer is preempted on its way back
+# from write() at most switches, outside a system call, so its stacks are
+# copied at the switch-out (see offcpu.bpf.c nonsys_in for why that copy
+# is not drawn in advance).
 # OFFCPU_PAIRS (default 5) and OFFCPU_SECONDS (default 3) set the cost runs.
 set -u
 B=${IGNIS_BUILD:-build}
