@@ -122,6 +122,11 @@ static void usage(FILE *out)
             "      --wall            CPU samples and off-CPU time in one wall-clock profile\n"
             "                        (label state = running for the CPU samples)\n"
             "      --off-cpu-min T   leave out waits shorter than T (e.g. 10us, 1ms; default 0)\n"
+            "      --off-cpu-period T  (BPF engine) record every wait of T or more exactly, and a\n"
+            "                        shorter wait of d with probability d/T, valued T: the\n"
+            "                        expected time per stack is the true one, as with CPU\n"
+            "                        sampling, at a fraction of the cost (default 1ms; 0:\n"
+            "                        every wait).  IGNIS_OFFCPU_BPF=0: the perf engine\n"
             "      --no-span-labels  do not label CPU samples and off-CPU intervals with their libignis span\n"
             "                        (trace_id, span_id, span_name; needs BPF: root or\n"
             "                        CAP_BPF+CAP_PERFMON, a kernel with BTF)\n"
@@ -260,14 +265,37 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
     fprintf(stderr,
             "  switch-outs       %llu (%s; %.2f us of profiler cpu each)\n"
             "  off-CPU intervals %llu, %.3f s\n",
-            (unsigned long long)st->switches, st->switch_states ? "sched:sched_switch" : "context-switches",
+            (unsigned long long)st->switches,
+            st->offcpu_bpf ? "BPF" : st->switch_states ? "sched:sched_switch" : "context-switches",
             st->switches ? cpu * 1e6 / (double)st->switches : 0.0, (unsigned long long)st->intervals,
             (double)st->offcpu_ns / 1e9);
     if (st->switch_unwinds_cached || st->switch_memo_differs)
         fprintf(stderr, "  repeated stacks   %llu switch-outs unwound from the stack memo (%llu differed)\n",
                 (unsigned long long)st->switch_unwinds_cached, (unsigned long long)st->switch_memo_differs);
-    if (st->offcpu_short)
-        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n", (unsigned long long)st->offcpu_short);
+    if (st->offcpu_bpf) {
+        fprintf(stderr,
+                "  BPF engine        %llu switch-outs seen, %.3f s off the CPU (exact, in-kernel); %llu events\n"
+                "                    (%.2f us of profiler cpu per event, %.3f per switch-out); %llu waits not drawn\n"
+                "                    (--off-cpu-period), %llu under --off-cpu-min, %llu lost (ring full), %llu\n"
+                "                    dropped (registers changed), %llu dropped (exited in the wait)\n",
+                (unsigned long long)st->bpf_seen, (double)st->bpf_off_ns / 1e9, (unsigned long long)st->bpf_recorded,
+                st->bpf_recorded ? (cpu * 1e9 + (double)st->bpf_prog_ns) / 1e3 / (double)st->bpf_recorded : 0.0,
+                st->bpf_seen ? (cpu * 1e9 + (double)st->bpf_prog_ns) / 1e3 / (double)st->bpf_seen : 0.0,
+                (unsigned long long)st->bpf_sampled_out, (unsigned long long)st->bpf_below_min,
+                (unsigned long long)st->bpf_dropped, (unsigned long long)st->bpf_mismatch,
+                (unsigned long long)st->bpf_exits);
+        fprintf(stderr, "  drawn waits       valued %.3f s in all (the exact %.3f s in expectation)\n",
+                (double)st->bpf_value_ns / 1e9, (double)st->bpf_off_ns / 1e9);
+        if (st->bpf_late_in)
+            fprintf(stderr, "  late switch-ins   %llu (not seen by the program; timed at the next switch-out)\n",
+                    (unsigned long long)st->bpf_late_in);
+        if (st->bpf_prog_ns)
+            fprintf(stderr, "  BPF programs      %.1f ms of CPU in the kernel (counted in the line above)\n",
+                    (double)st->bpf_prog_ns / 1e6);
+    }
+    if (st->offcpu_short || st->bpf_below_min) /* the BPF engine leaves them out in the kernel */
+        fprintf(stderr, "  shorter waits     %llu left out (--off-cpu-min)\n",
+                (unsigned long long)(st->offcpu_short + st->bpf_below_min));
     if (st->offcpu_unmatched)
         fprintf(stderr, "  unmatched         %llu switch-outs dropped: their switch-in was lost\n",
                 (unsigned long long)st->offcpu_unmatched);
@@ -292,7 +320,7 @@ typedef struct record_args {
 
 enum {
     OPT_PID = 1, OPT_TID, OPT_FREQ, OPT_DURATION, OPT_OUTPUT, OPT_STACK, OPT_NO_KERNEL, OPT_PER_THREAD,
-    OPT_NO_CACHE, OPT_CALL_GRAPH_FLAG, OPT_CALL_GRAPH, OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN,
+    OPT_NO_CACHE, OPT_CALL_GRAPH_FLAG, OPT_CALL_GRAPH, OPT_OFF_CPU, OPT_WALL, OPT_OFF_CPU_MIN, OPT_OFF_CPU_PERIOD,
     OPT_NO_SPAN_LABELS, OPT_EXPORT, OPT_QUIET, OPT_ALL, OPT_CGROUP, OPT_EVERY, OPT_SPANS, OPT_HELP
 };
 
@@ -313,6 +341,7 @@ static const cmd_opt record_opts[] = {
     {"off-cpu", 0, CMD_ARG_NONE, 0, OPT_OFF_CPU},
     {"wall", 0, CMD_ARG_NONE, 0, OPT_WALL},
     {"off-cpu-min", 0, CMD_ARG_REQUIRED, 0, OPT_OFF_CPU_MIN},
+    {"off-cpu-period", 0, CMD_ARG_REQUIRED, 0, OPT_OFF_CPU_PERIOD},
     {"no-span-labels", 0, CMD_ARG_NONE, 0, OPT_NO_SPAN_LABELS},
     {"export", 0, CMD_ARG_NONE, 0, OPT_EXPORT},
     {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
@@ -399,6 +428,10 @@ static int take_option(record_args *a, int id, const char *arg)
     case OPT_OFF_CPU_MIN:
         if (parse_duration_ns(arg, &a->o.off_cpu_min_ns))
             return bad_value(a, "expected a duration such as 10us, 1ms or 0");
+        break;
+    case OPT_OFF_CPU_PERIOD:
+        if (parse_duration_ns(arg, &a->o.off_cpu_period_ns))
+            return bad_value(a, "expected a duration such as 1ms, 200us or 0");
         break;
     case OPT_EXPORT: a->export_otlp = true; break;
     case OPT_QUIET: a->quiet = true; break;
@@ -639,6 +672,7 @@ int record_main(const char *cmd, int argc, char **argv)
         return ig_alloc_record_main(argc, argv);
     record_args a = {.o = IG_RECORD_OPTS_INIT, .cmd = cmd};
     a.o.span_labels = true;
+    a.o.off_cpu_period_ns = 1000000; /* --off-cpu-period 1ms */
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
         record_args_free(&a);
@@ -691,10 +725,11 @@ int record_main(const char *cmd, int argc, char **argv)
     const ig_record_stats *st = ig_recorder_stats(r);
     if (!a.quiet) {
         char how[96];
+        const char *waits = st->offcpu_bpf ? "each wait drawn at its end" : "every switch-out";
         if (a.o.off_cpu)
-            snprintf(how, sizeof how, "off the CPU (every switch-out)");
+            snprintf(how, sizeof how, "off the CPU (%s)", waits);
         else if (a.o.wall)
-            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it at every switch-out)", a.o.freq);
+            snprintf(how, sizeof how, "in wall-clock time (on the CPU at %u Hz, off it: %s)", a.o.freq, waits);
         else
             snprintf(how, sizeof how, "at %u Hz", a.o.freq);
         if (a.o.argv)
@@ -706,6 +741,8 @@ int record_main(const char *cmd, int argc, char **argv)
         else
             fprintf(stderr, "ignis record: recording %llu threads %s; Ctrl-C to stop\n",
                     (unsigned long long)st->attached, how);
+        if ((a.o.off_cpu || a.o.wall) && st->offcpu_engine[0])
+            fprintf(stderr, "ignis record: %s\n", st->offcpu_engine);
         if (st->switch_note[0])
             fprintf(stderr, "ignis record: %s\n", st->switch_note);
     }

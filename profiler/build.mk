@@ -20,7 +20,7 @@ $(B)/tests/profiler/profdump: tests/profiler/profdump.c $(B)/libignis.a
 # exact span labels at sample time: a BPF program on the sampling events
 # (profiler/bpf/spanctx.bpf.c, x86-64), compiled with clang -target bpf and
 # embedded as a bpftool skeleton; loaded with libbpf by profiler/spanbpf.c
-CLI_SRCS += profiler/spanbpf.c
+CLI_SRCS += profiler/spanbpf.c profiler/offbpf.c
 ifeq ($(shell uname -m),x86_64)
 CLI_PKGS += libbpf
 BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
@@ -33,6 +33,17 @@ $(SPANBPF_GEN)/spanctx.skel.h: $(SPANBPF_GEN)/spanctx.bpf.o
 	$(BPFTOOL) gen skeleton $< name ig_spanctx_bpf > $@.tmp && mv $@.tmp $@
 $(B)/obj/profiler/spanbpf.o: $(SPANBPF_GEN)/spanctx.skel.h
 $(B)/obj/profiler/spanbpf.o: CFLAGS += -DIG_HAVE_SPANBPF
+# off-CPU waits decided at their end (profiler/bpf/offcpu.bpf.c: spanctx.bpf.c
+# plus tp_btf programs), loaded by profiler/offbpf.c
+$(SPANBPF_GEN)/offcpu.bpf.o: profiler/bpf/offcpu.bpf.c profiler/bpf/offcpu_abi.h profiler/bpf/spanctx.bpf.c \
+                             profiler/bpf/spanctx_abi.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I/usr/include/$(shell gcc -print-multiarch) -I. -Wall \
+	    -Werror -c $< -o $@
+$(SPANBPF_GEN)/offcpu.skel.h: $(SPANBPF_GEN)/offcpu.bpf.o
+	$(BPFTOOL) gen skeleton $< name ig_offcpu_bpf > $@.tmp && mv $@.tmp $@
+$(B)/obj/profiler/offbpf.o: $(SPANBPF_GEN)/offcpu.skel.h
+$(B)/obj/profiler/offbpf.o: CFLAGS += -DIG_HAVE_OFFBPF
 endif
 # its test (against samples/spans/ ground truth), fuzz target (event decoder
 # and join) and benchmark
@@ -43,3 +54,6 @@ BENCH_BINS += bench/spanbpf_bench
 BENCH_SCRIPTS += bench/spanbpf.sh
 # continuous system-wide profiling: ignis agent CPU% and RSS at 19 and 99 Hz
 BENCH_SCRIPTS += bench/agent.sh
+# the off-CPU BPF events' decoder
+FUZZERS += fuzz/fuzz_offbpf.c
+TEST_BINS += tests/fuzz/replay_fuzz_offbpf

@@ -53,6 +53,10 @@ static void fill_kind(const ig_perf_opts *o, struct perf_event_attr *a)
         a->type = PERF_TYPE_SOFTWARE;
         a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
         break;
+    case IG_PERF_SIDEBAND:
+        a->type = PERF_TYPE_SOFTWARE;
+        a->config = PERF_COUNT_SW_DUMMY;
+        return;
     default:
         a->type = PERF_TYPE_SOFTWARE;
         a->config = PERF_COUNT_SW_CPU_CLOCK;

@@ -47,6 +47,8 @@ typedef enum ig_perf_kind {
                                * `tp_id`), with its raw data */
     IG_PERF_CONTEXT_SWITCHES, /* every switch-out: the context-switches software
                                * event (no tracefs, no raw data) */
+    IG_PERF_SIDEBAND,         /* no samples: only the side-band records (the
+                               * off-CPU BPF engine, profiler/offbpf.h) */
 } ig_perf_kind;
 
 typedef struct ig_perf_opts {

@@ -60,6 +60,11 @@
  * asked (the program writes nothing for others).  With the context-switches
  * event instead of the tracepoint, intervals stay unlabelled (a note says so).
  *
+ * Off-CPU and wall profiles have two engines: the BPF one (profiler/offbpf.h,
+ * each wait drawn at its end, its events merged in time order with the
+ * perf rings, which then carry side-band records only; see "the BPF
+ * engine" below), and the perf sched_switch events as its fallback.
+ *
  * System-wide (-a) is the per-CPU mode with every process followed: the
  * processes running at start are read from /proc (or the --cgroup's
  * cgroup.procs), later ones come with their FORK, COMM and MMAP2 records,
@@ -92,6 +97,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profiler/offbpf.h"
 #include "profiler/offcpu.h"
 #include "profiler/perf.h"
 #include "profiler/procmap.h"
@@ -175,6 +181,9 @@ struct ig_recorder {
     bool cpu_events, switch_events;
     ig_sched_switch_fmt ssfmt; /* swopts.kind IG_PERF_SCHED_SWITCH: its raw data */
     ig_offcpu *oc;        /* open off-CPU intervals */
+    ig_offbpf *ob;        /* the BPF engine (NULL: the perf switch events) */
+    struct pending_wait **pend; /* its events not handled yet, [pend_first, npend) by time */
+    size_t pend_first, npend, cap_pend;
     int vi_cpu, vi_off, vi_wall; /* value indices (-1 absent); samples is 0 */
     size_t nvalues;
     uint64_t last_time;   /* the latest record time handled */
@@ -683,7 +692,7 @@ static void spans_on(ig_recorder *r)
         return;
     }
     r->join = ig_spanjoin_new((size_t)events);
-    if (!r->switch_events)
+    if (!r->switch_events || r->ob) /* the BPF engine reads the span itself */
         return;
     if (r->swopts.kind != IG_PERF_SCHED_SWITCH) {
         snprintf(r->sw_span_err, sizeof r->sw_span_err,
@@ -766,7 +775,12 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
     p->span = SPAN_FOLLOWED;
     p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program writes its switch-outs from here on */
     r->st.span_procs++;
-    if (r->switch_events && !r->swjoin)
+    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
+        span_note(r, "%s", e.msg);
+    else if (r->ob)
+        span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
+    else if (r->switch_events && !r->swjoin)
         span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
                   r->sw_span_err);
     else
@@ -819,6 +833,8 @@ static void span_exec(ig_recorder *r, proc *p, uint64_t time)
         return;
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, p->pid);
+    if (p->span == SPAN_FOLLOWED && r->ob)
+        ig_offbpf_remove_span_process(r->ob, p->pid);
     p->span = SPAN_LOOK;
     p->span_next_ns = p->span_backoff_ns = 0;
 }
@@ -830,6 +846,8 @@ static void span_exit(ig_recorder *r, pid_t pid)
         return;
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, pid);
+    if (p->span == SPAN_FOLLOWED && r->ob)
+        ig_offbpf_remove_span_process(r->ob, pid);
     p->span = SPAN_DONE;
 }
 
@@ -1002,9 +1020,11 @@ int ig_recorder_drain_period_ms(const ig_recorder *r)
 }
 
 /* The options and ring size of events of ring k's kind. */
+static bool switch_ring(ig_perf_kind k) { return ig_perf_kind_switches(k) || k == IG_PERF_SIDEBAND; }
+
 static ig_perf_opts *kind_opts(ig_recorder *r, size_t k)
 {
-    return ig_perf_kind_switches(r->ring_kind[k]) ? &r->swopts : &r->popts;
+    return switch_ring(r->ring_kind[k]) ? &r->swopts : &r->popts;
 }
 
 /* Opens a ring per CPU for the events of po (pages each). */
@@ -1119,7 +1139,7 @@ static int open_event(ig_recorder *r, pid_t tid, size_t k)
         errno = saved;
     }
     ig_err e;
-    if (fd >= 0 && r->sb && !ig_perf_kind_switches(po->kind) && ig_spanbpf_attach(r->sb, fd, &e) != 0)
+    if (fd >= 0 && r->sb && !switch_ring(po->kind) && ig_spanbpf_attach(r->sb, fd, &e) != 0)
         spans_off(r, e.msg); /* before the event is enabled, as spanbpf.h asks */
     return fd;
 }
@@ -1843,6 +1863,162 @@ static void handle_switch(ig_recorder *r, const struct perf_event_header *h)
         add_interval(iv, r);
 }
 
+/* ---- the BPF engine (profiler/offbpf.h) ------------------------------------
+ *
+ * Its events come through a BPF ring buffer, beside the perf rings that
+ * still give the side-band records (MMAP2, COMM, FORK, EXIT) of dummy
+ * events.  So that a wait's stack is read with the maps of its time, each
+ * drain copies the events into a queue sorted by time (a WAIT's switch-in,
+ * an OUT's switch-out, an IN's switch-in) and the merge hands each one
+ * over before the first perf record stamped after it; those newer than
+ * the merge's horizon wait for the next drain, as perf records do.  Each
+ * becomes what a switch-out sample would: an ig_perf_sample (registers,
+ * stack bytes, the kernel chain with its PERF_CONTEXT_KERNEL marker), so
+ * the unwinding, stack memo and symbolization are the perf path's.  A
+ * WAIT is a whole interval with its value; OUT and IN go through
+ * ig_offcpu_out / ig_offcpu_in. */
+
+typedef struct pending_wait {
+    uint64_t time;
+    ig_offbpf_event e;
+    uint8_t *stack; /* e.stack's bytes, owned */
+} pending_wait;
+
+static void offbpf_queue(void *ctx, const ig_offbpf_event *e)
+{
+    ig_recorder *r = ctx;
+    if (r->npend == r->cap_pend) {
+        r->cap_pend = r->cap_pend ? r->cap_pend * 2 : 256;
+        r->pend = ig_xrealloc(r->pend, r->cap_pend * sizeof *r->pend);
+    }
+    pending_wait *w = r->pend[r->npend++] = ig_xmalloc(sizeof *w);
+    w->e = *e;
+    w->time = e->kind == IG_OFFBPF_OUT ? e->out_time : e->in_time;
+    w->stack = NULL;
+    if (e->stack_len) {
+        w->stack = ig_xmalloc(e->stack_len);
+        memcpy(w->stack, e->stack, e->stack_len);
+    }
+    w->e.stack = w->stack;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    uint64_t x = (*(pending_wait *const *)a)->time, y = (*(pending_wait *const *)b)->time;
+    return x < y ? -1 : x > y;
+}
+
+/* A WAIT or OUT event as the interval its switch-out sample would open. */
+static bool offbpf_interval(ig_recorder *r, const ig_offbpf_event *e, ig_offcpu_interval *iv)
+{
+    uint64_t chain[IG_OFFBPF_EV_KFRAMES + 1];
+    ig_perf_sample s = {.pid = (uint32_t)e->pid, .tid = (uint32_t)e->tid, .time = e->out_time, .chain = chain};
+    if (e->nkernel) {
+        chain[0] = (uint64_t)PERF_CONTEXT_KERNEL;
+        memcpy(chain + 1, e->kstack, e->nkernel * sizeof *chain);
+        s.nr_chain = e->nkernel + 1;
+    }
+    if (e->has_regs) {
+        s.regs_abi = PERF_SAMPLE_REGS_ABI_64;
+        memcpy(s.regs, e->regs, sizeof s.regs);
+        s.ip = e->regs[IG_PREG_IP];
+        s.stack = e->stack;
+        s.stack_size = e->stack_len;
+    }
+    if (!tid_wanted(r, e->tid))
+        return false;
+    proc *p = sample_proc(r, &s);
+    if (!p)
+        return false;
+    *iv = (ig_offcpu_interval){.pid = e->pid, .tid = e->tid, .out_time = e->out_time,
+                               .state = ig_sched_state_name(e->state)};
+    if (e->has_span && p->span == SPAN_FOLLOWED) {
+        iv->has_span = true;
+        iv->span = e->span;
+        r->st.span_sw_labelled++;
+    }
+    iv->wchan = ig_offcpu_wchan(r->oc, s.chain, s.nr_chain, kernel_name, r);
+    /* a blocked task's stack (a WAIT's, taken at its switch-in) begins
+     * below the scheduler's frames: its first other frame is the channel */
+    for (uint32_t i = 0; !iv->wchan && e->kind == IG_OFFBPF_WAIT && i < e->nkernel; i++) {
+        const char *name = kernel_name(e->kstack[i], r);
+        if (!name || !ig_offcpu_is_sched_function(name))
+            iv->wchan = e->kstack[i];
+    }
+    bool whole;
+    sample_frames(r, p, &s, true, &iv->nkernel, &iv->nuser, &whole);
+    iv->truncated = !whole;
+    iv->ips = r->ips;
+    return true;
+}
+
+static void offbpf_handle(ig_recorder *r, const ig_offbpf_event *e)
+{
+    ig_offcpu_interval iv;
+    if (e->kind == IG_OFFBPF_IN) {
+        const ig_offcpu_interval *closed = ig_offcpu_in(r->oc, e->tid, e->in_time);
+        if (!closed || (e->drop && !closed->before_start))
+            return;
+        iv = *closed;
+        uint64_t d = e->in_time > iv.out_time ? e->in_time - iv.out_time : 0;
+        if (e->value && d && e->value != d && !iv.before_start) /* drawn with probability d / value */
+            iv.end = iv.start + (uint64_t)((double)(iv.end - iv.start) * ((double)e->value / (double)d));
+        add_interval(&iv, r);
+    } else if (offbpf_interval(r, e, &iv)) {
+        /* a wait opened for the thread at attach whose IN was missed ended,
+         * at the latest, when this one began */
+        const ig_offcpu_interval *before = e->kind == IG_OFFBPF_WAIT ? ig_offcpu_in(r->oc, e->tid, e->out_time) : NULL;
+        if (before)
+            add_interval(before, r);
+        if (e->kind == IG_OFFBPF_OUT) {
+            ig_offcpu_out(r->oc, &iv);
+        } else {
+            iv.start = e->out_time; /* the value it stands for, from its start */
+            iv.end = e->out_time + e->value;
+            add_interval(&iv, r);
+        }
+    }
+}
+
+/* Hands over the queued events stamped up to `time`. */
+static void offbpf_until(ig_recorder *r, uint64_t time)
+{
+    while (r->pend_first < r->npend && r->pend[r->pend_first]->time <= time) {
+        pending_wait *w = r->pend[r->pend_first++];
+        offbpf_handle(r, &w->e);
+        free(w->stack);
+        free(w);
+    }
+}
+
+/* Drops the handled events from the queue's front (once per drain). */
+static void offbpf_compact(ig_recorder *r)
+{
+    if (!r->pend_first)
+        return;
+    memmove(r->pend, r->pend + r->pend_first, (r->npend - r->pend_first) * sizeof *r->pend);
+    r->npend -= r->pend_first;
+    r->pend_first = 0;
+}
+
+static void offbpf_stats(ig_recorder *r)
+{
+    ig_offbpf_stats b;
+    ig_offbpf_stats_get(r->ob, &b);
+    r->st.bpf_seen = r->st.switches = b.seen;
+    r->st.bpf_off_ns = b.off_ns;
+    r->st.bpf_recorded = b.recorded;
+    r->st.bpf_sampled_out = b.sampled_out;
+    r->st.bpf_below_min = b.below_min;
+    r->st.bpf_dropped = b.dropped;
+    r->st.bpf_mismatch = b.mismatch;
+    r->st.bpf_exits = b.exits;
+    r->st.bpf_late_in = b.late_in;
+    r->st.bpf_value_ns = b.value_ns;
+    r->st.bpf_prog_ns = b.prog_ns;
+    r->st.lost = r->st.lost > r->st.bpf_dropped ? r->st.lost : r->st.bpf_dropped;
+}
+
 typedef struct task_rec {
     uint32_t pid, ppid, tid, ptid;
     uint64_t time;
@@ -1890,6 +2066,8 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
         t->dead = true;
     if (tr.pid == tr.tid)
         span_exit(r, (pid_t)tr.pid);
+    if (tr.pid == tr.tid && r->ob && !r->everyone)
+        ig_offbpf_unfollow(r->ob, (pid_t)tr.pid); /* its pid may be another's next */
     const ig_offcpu_interval *iv = r->oc ? ig_offcpu_in(r->oc, (pid_t)tr.tid, tr.time) : NULL;
     if (iv) /* its switch-in was lost: the wait ended by the exit at the latest */
         add_interval(iv, r);
@@ -2074,8 +2252,12 @@ static void drain_all(ig_recorder *r, bool flush)
     }
     if (r->sb) /* after every ring's begin: each sample visible has its event in by now */
         spans_drain(r);
+    if (r->ob && ig_offbpf_drain(r->ob, offbpf_queue, r))
+        qsort(r->pend, r->npend, sizeof *r->pend, by_time);
     while (n && hp[0].time <= horizon) {
         ig_ring *ring = &r->rings[hp[0].ring];
+        if (r->pend_first < r->npend && r->pend[r->pend_first]->time < hp[0].time)
+            offbpf_until(r, hp[0].time - 1);
         if (hp[0].time > r->last_time) /* a stamp from the future was made 0 */
             r->last_time = hp[0].time;
         handle_record(r, hp[0].h, r->ring_kind[hp[0].ring], r->ring_cpu[hp[0].ring]);
@@ -2090,6 +2272,11 @@ static void drain_all(ig_recorder *r, bool flush)
     }
     for (size_t i = 0; i < r->nrings; i++)
         ig_ring_end(&r->rings[i]); /* records skipped as corrupt */
+    if (r->ob) {
+        offbpf_until(r, horizon);
+        offbpf_compact(r);
+        offbpf_stats(r);
+    }
     if (r->oc)
         r->st.offcpu_unmatched = ig_offcpu_get_stats(r->oc)->unmatched;
 }
@@ -2133,6 +2320,8 @@ static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
             iv.state = ig_sched_state_name(states[i].bits);
             iv.before_start = true;
             ig_offcpu_out(r->oc, &iv);
+            if (r->ob)
+                ig_offbpf_presume_waiting(r->ob, tid);
             return;
         }
 }
@@ -2224,6 +2413,8 @@ static int attach_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *er
 {
     if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
         return ig_err_set(err, "-p %d: no such process", (int)pid);
+    if (r->ob && ig_offbpf_follow(r->ob, pid, false, err) != 0)
+        return -1;
     if (r->per_cpu)
         return follow_process(r, pid, cpu_ns, err);
     mark_target(get_proc(r, pid, NULL), cpu_now_ns(pid));
@@ -2304,6 +2495,9 @@ static int launch(ig_recorder *r, ig_err *err)
     r->st.child = pid;
     proc *p = get_proc(r, pid, NULL);
     p->maps_stale = true;
+    ig_err ferr;
+    if (r->ob && ig_offbpf_follow(r->ob, pid, true, &ferr) != 0)
+        snprintf(r->st.offcpu_engine, sizeof r->st.offcpu_engine, "%.300s", ferr.msg);
     mark_target(p, cpu_now_ns(pid));
     int rc = open_thread(r, pid, pid);
     int open_errno = errno;
@@ -2423,7 +2617,7 @@ static void rebuild_pollfds(ig_recorder *r)
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
     for (size_t i = 0; i < r->nrings; i++) {
-        bool switches = ig_perf_kind_switches(r->ring_kind[i]);
+        bool switches = switch_ring(r->ring_kind[i]);
         if (!rings_timed(kind_opts(r, i), switches ? r->sw_ring_pages : r->ring_pages))
             r->pfds[n++] = (struct pollfd){r->rings[i].fd, POLLIN, 0};
     }
@@ -2532,6 +2726,37 @@ static int choose_switch_kind(ig_recorder *r, ig_err *err)
     return 0;
 }
 
+/* The BPF engine, where it can load: not with --tid or --cgroup (it
+ * follows whole processes, or every task), nor with IGNIS_OFFCPU_BPF=0.
+ * On success the switch events are side-band-only dummies. */
+static bool offbpf_on(ig_recorder *r)
+{
+    const char *env = getenv("IGNIS_OFFCPU_BPF");
+    const char *why = env && !strcmp(env, "0") ? "IGNIS_OFFCPU_BPF=0"
+                      : r->o.ntids               ? "--tid follows threads, the BPF engine processes"
+                      : r->o.cgroup              ? "--cgroup"
+                                                 : NULL;
+    ig_err err;
+    if (!why) {
+        ig_offbpf_opts bo = {.period_ns = r->o.off_cpu_period_ns, .min_ns = r->o.off_cpu_min_ns,
+                             .stack_size = r->swopts.stack_size, .kernel = r->swopts.kernel,
+                             .everyone = r->o.all && !r->o.npids, .cache_dir = r->o.cache_dir};
+        r->ob = ig_offbpf_new(&bo, &err);
+        if (r->ob) {
+            r->swopts.kind = IG_PERF_SIDEBAND;
+            r->st.switch_states = r->st.offcpu_bpf = true;
+            snprintf(r->st.offcpu_engine, sizeof r->st.offcpu_engine,
+                     "off-CPU engine: BPF (waits decided at their end, --off-cpu-period %.3g ms)",
+                     (double)r->o.off_cpu_period_ns / 1e6);
+            return true;
+        }
+        why = err.msg;
+    }
+    snprintf(r->st.offcpu_engine, sizeof r->st.offcpu_engine,
+             "off-CPU engine: perf sched_switch events, every switch-out (not BPF: %.300s)", why);
+    return false;
+}
+
 /* JIT runtimes announce their code in /tmp/perf-PID.map, and many delete
  * it when they exit; the recorder reads a process's samples up to two
  * seconds later, when the map may be gone.  So the recorder watches the
@@ -2622,7 +2847,7 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
     r->swopts.stack_size = o->switch_stack_size                       ? o->switch_stack_size
                            : o->stack_size < IG_RECORD_SWITCH_STACK ? o->stack_size
                                                                       : IG_RECORD_SWITCH_STACK;
-    if (r->switch_events && choose_switch_kind(r, err) != 0) {
+    if (r->switch_events && !offbpf_on(r) && choose_switch_kind(r, err) != 0) {
         free(r);
         return NULL;
     }
@@ -2788,6 +3013,12 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->pid_index);
     ig_u64map_clear(&r->kern_locs);
     ig_offcpu_free(r->oc);
+    ig_offbpf_free(r->ob);
+    for (size_t i = r->pend_first; i < r->npend; i++) {
+        free(r->pend[i]->stack);
+        free(r->pend[i]);
+    }
+    free(r->pend);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
     ig_spanbpf_free(r->sb);

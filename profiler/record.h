@@ -15,9 +15,11 @@
  *     ignis_profile *p = ig_recorder_take_profile(r);
  *     ig_recorder_free(r);
  *
- * With off_cpu the recorder samples every switch-out of the targets'
- * threads instead of their CPU, and each sample's value is how long the
- * thread stayed off the CPU (ns) from that switch-out to its next switch-in;
+ * With off_cpu the recorder records the targets' waits instead of their
+ * CPU: each sample's value is how long the thread stayed off the CPU (ns)
+ * from a switch-out to its next switch-in (with the BPF engine, waits
+ * shorter than off_cpu_period_ns drawn with probability wait/period and
+ * valued the period, profiler/offbpf.h; else every switch-out is sampled);
  * with wall, on-CPU samples and off-CPU intervals go into one profile
  * valued in wall time.  Both label each sample with the thread's `state`
  * (running, runnable, sleeping, uninterruptible, ...) and, for waits, its
@@ -83,6 +85,11 @@ typedef struct ig_record_opts {
                                  * blocks often (bench/offcpu.sh).  16K: a thread
                                  * blocked in read() into an 8K buffer on its
                                  * stack (BUFSIZ, coreutils) is truncated at 8K */
+    uint64_t off_cpu_period_ns; /* off_cpu, wall with the BPF engine: waits of at
+                                 * least this are recorded exactly, shorter ones
+                                 * with probability wait/period and value period
+                                 * (time-weighted sampling, profiler/offbpf.h);
+                                 * 0: every wait (the perf engine always) */
 } ig_record_opts;
 
 #define IG_RECORD_DEFAULT_FREQ 99u
@@ -131,6 +138,19 @@ typedef struct ig_record_stats {
     bool switch_states;    /* states from sched:sched_switch (else only
                             * runnable/blocked, from context-switch events) */
     char switch_note[640]; /* why sched:sched_switch is not used; "" if it is */
+    bool offcpu_bpf;       /* the BPF engine records the waits (profiler/offbpf.h) */
+    char offcpu_engine[400]; /* which engine, and why not BPF when not */
+    uint64_t bpf_seen;       /* BPF engine: switch-outs of followed threads */
+    uint64_t bpf_off_ns;     /* ... their exact off-CPU time (in-kernel) */
+    uint64_t bpf_recorded;   /* ... events written */
+    uint64_t bpf_sampled_out;/* ... waits not drawn (--off-cpu-period) */
+    uint64_t bpf_below_min;  /* ... waits under --off-cpu-min */
+    uint64_t bpf_dropped;    /* ... events lost (ring buffer full) */
+    uint64_t bpf_mismatch;   /* ... drawn waits dropped: registers changed (exec) */
+    uint64_t bpf_exits;      /* ... drawn waits dropped: the thread exited in them */
+    uint64_t bpf_late_in;    /* ... switch-ins the program missed, timed later */
+    uint64_t bpf_value_ns;   /* ... the values of the waits drawn (bpf_off_ns in expectation) */
+    uint64_t bpf_prog_ns;    /* ... the programs' CPU time (IGNIS_BPF_STATS=1) */
     /* span_labels */
     uint64_t span_procs;     /* processes whose samples get span labels */
     uint64_t span_labelled;  /* CPU samples labelled with their span */

@@ -21,7 +21,10 @@
  * time a phase spent off the CPU is wall - cpu.  At exit it prints, per
  * worker, one line of nanoseconds:
  *   worker NAME life WALL CPU sleep WALL CPU mutex WALL CPU pipe WALL CPU compute WALL CPU
- *   usage: offcpu_phases [CYCLES] [WORKERS]   (default 30 cycles of ~100 ms, 2 workers)
+ * With `short`, phase_sleep sleeps its 40 ms in steps of 150 us: many short
+ * waits, the ones the off-CPU BPF engine records by time-weighted sampling
+ * (tests/profiler/t_offcpu_sampling.sh).
+ *   usage: offcpu_phases [CYCLES] [WORKERS] [short]   (default 30 cycles of ~100 ms, 2 workers)
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -64,10 +67,17 @@ static void sleep_ns(int64_t ns)
 }
 
 static volatile uint64_t sink;
+static int64_t sleep_step_ns; /* `short`: phase_sleep's steps */
 
 __attribute__((noipa)) void phase_sleep(void)
 {
-    sleep_ns(SLEEP_NS);
+    if (!sleep_step_ns) {
+        sleep_ns(SLEEP_NS);
+        return;
+    }
+    int64_t end = clock_ns(CLOCK_MONOTONIC) + SLEEP_NS;
+    while (clock_ns(CLOCK_MONOTONIC) < end)
+        sleep_ns(sleep_step_ns);
 }
 
 __attribute__((noipa)) void phase_mutex(worker *w)
@@ -141,10 +151,12 @@ static void *worker_main(void *arg)
 int main(int argc, char **argv)
 {
     int cycles = argc > 1 ? atoi(argv[1]) : 30, nworkers = argc > 2 ? atoi(argv[2]) : 2;
-    if (cycles < 1 || nworkers < 1 || nworkers > MAX_WORKERS) {
-        fprintf(stderr, "usage: offcpu_phases [CYCLES] [WORKERS (1-%d)]\n", MAX_WORKERS);
+    if (cycles < 1 || nworkers < 1 || nworkers > MAX_WORKERS || (argc > 3 && strcmp(argv[3], "short"))) {
+        fprintf(stderr, "usage: offcpu_phases [CYCLES] [WORKERS (1-%d)] [short]\n", MAX_WORKERS);
         return 2;
     }
+    if (argc > 3)
+        sleep_step_ns = 150000;
     static worker ws[MAX_WORKERS];
     for (int i = 0; i < nworkers; i++) {
         worker *w = &ws[i];

@@ -18,7 +18,8 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_truncated.sh tests/profiler/t_vdso.sh tests/profiler/t_forkexec.sh \
                 tests/profiler/t_mntns.sh tests/profiler/t_threads.sh tests/profiler/t_offcpu.sh \
                 tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh tests/profiler/t_offcpu_memo.sh \
-                tests/profiler/t_offcpu_stack.sh
+                tests/profiler/t_offcpu_stack.sh tests/profiler/t_offcpu_sampling.sh \
+                tests/profiler/t_offcpu_counters.sh tests/profiler/t_offcpu_stop.sh
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
 # ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)

@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # ---- no tracefs where IGNIS_TRACEFS points: context-switch events ----------
-IGNIS_TRACEFS=$T/nowhere "$IGNIS" record --off-cpu -o "$T/cs.pb.gz" -- "$PHASES" 3 >"$T/truth" 2>"$T/rec.err"
+# (the perf engine's fallback: the BPF engine needs no tracefs)
+IGNIS_OFFCPU_BPF=0 IGNIS_TRACEFS=$T/nowhere "$IGNIS" record --off-cpu -o "$T/cs.pb.gz" -- "$PHASES" 3 >"$T/truth" 2>"$T/rec.err"
 rc=$?
 cat "$T/rec.err"
 [ "$rc" -eq 0 ] || fail "record without tracefs exited $rc"
@@ -38,6 +39,8 @@ bad --off-cpu --wall -p 1
 bad --off-cpu-min 10 -p 1
 bad --off-cpu-min -5ms -p 1
 bad --off-cpu-min 3h -p 1
+bad --off-cpu-period -1ms -p 1
+bad --off-cpu-period soon -p 1
 bad --off-cpu-min '' -p 1
 bad --off-cpu-min 1e300s -p 1
 

@@ -11,8 +11,8 @@
 PINGPONG=$B/samples/offcpu/offcpu_pingpong
 [ -x "$PINGPONG" ] || fail "$PINGPONG not built"
 
-deep_waits() { # RECORD_OPTION... -> "WHOLE TRUNCATED": peer_deep's waits
-  "$IGNIS" record --off-cpu "$@" -o "$T/deep.pb.gz" -- "$PINGPONG" 0.5 deep >"$T/pp.out" 2>"$T/rec.err" ||
+deep_waits() { # RECORD_OPTION... -> "WHOLE TRUNCATED": peer_deep's waits (every one: period 0)
+  "$IGNIS" record --off-cpu --off-cpu-period 0 "$@" -o "$T/deep.pb.gz" -- "$PINGPONG" 0.5 deep >"$T/pp.out" 2>"$T/rec.err" ||
     { cat "$T/rec.err"; fail "record $* exited non-zero"; }
   cat "$T/rec.err" >&2
   "$PROFDUMP" "$T/deep.pb.gz" samples |

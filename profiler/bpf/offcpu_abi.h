@@ -1,0 +1,82 @@
+/*
+ * profiler/bpf/offcpu_abi.h — what the off-CPU BPF program (offcpu.bpf.c)
+ * and its loader (profiler/offbpf.c) agree on: the event the program
+ * writes to its ring buffer, the per-process follow flags and the
+ * counters.  Included by both sides: fixed-width kernel types only, no
+ * padding holes (the asserts check the layout is the same for both).
+ */
+#ifndef IG_PROFILER_BPF_OFFCPU_ABI_H
+#define IG_PROFILER_BPF_OFFCPU_ABI_H
+
+#include <linux/types.h>
+
+#include "profiler/bpf/spanctx_abi.h"
+
+/* Largest user stack copy (bytes) and kernel frames per event. */
+#define IG_OFFBPF_MAX_STACK 16384u
+#define IG_OFFBPF_KFRAMES 64
+/* Threads with a wait entry at once (map `waits`). */
+#define IG_OFFBPF_MAX_THREADS 65536
+/* User registers in perf's x86-64 order (profiler/perf.h, IG_PREG_*). */
+#define IG_OFFBPF_NREGS 17
+
+/* followed tgid -> one of these (map `follow`) */
+enum { IG_OFFBPF_FOLLOW_AT_EXEC = 1, IG_OFFBPF_FOLLOW = 2 };
+
+/* Event kinds.  WAIT: a whole wait inside one system call, decided at its
+ * switch-in and written at the system call's exit with the stacks it
+ * blocked with and its (time-weighted) value.  OUT: a switch-out outside a
+ * system call (preempted in user code, a page fault, a stop), with its
+ * stacks; its IN (same tid) closes it.  */
+enum { IG_OFFBPF_WAIT = 1, IG_OFFBPF_OUT = 2, IG_OFFBPF_IN = 3 };
+/* An IN's flags (its base's pad0): its OUT was not drawn (see offcpu.bpf.c,
+ * nonsys_in), the interval is dropped. */
+#define IG_OFFBPF_IN_DROP 1
+
+/* Every event begins so; an IN event is only this. */
+struct ig_offbpf_base {
+    __u8 kind;
+    __u8 has_regs;    /* regs are the thread's user registers */
+    __u8 has_span;    /* span holds an IG_SPANBPF_SPAN event */
+    __u8 pad0;
+    __u32 nkernel;    /* kernel frames in kstack (leaf first) */
+    __u32 pid, tid;   /* the initial pid namespace's (the loader's) */
+    __u64 out_time;   /* the (first) switch-out, bpf_ktime_get_ns */
+    __u64 in_time;    /* the (last) switch-in */
+    __u64 value;      /* WAIT: off-CPU ns it stands for (see offcpu.bpf.c) */
+    __s64 state;      /* prev_state (TASK_REPORT bits) of the switch-out */
+    __u32 stack_len;  /* user stack bytes after the head (from regs SP) */
+    __u32 pad1;
+};
+
+struct ig_offbpf_head {
+    struct ig_offbpf_base b;
+    __u64 regs[IG_OFFBPF_NREGS];
+    __u64 kstack[IG_OFFBPF_KFRAMES];
+    struct ig_spanbpf_event span;
+};
+
+_Static_assert(sizeof(struct ig_offbpf_base) == 56, "ig_offbpf_base layout");
+_Static_assert(sizeof(struct ig_offbpf_head) == 56 + 8 * IG_OFFBPF_NREGS + 8 * IG_OFFBPF_KFRAMES +
+                                                    sizeof(struct ig_spanbpf_event),
+               "ig_offbpf_head layout");
+
+/* Per-CPU counters (array index). */
+enum {
+    IG_OFFBPF_ST_SEEN,       /* switch-outs of followed threads */
+    IG_OFFBPF_ST_OFF_NS,     /* their off-CPU time, ns (exact, in-kernel) */
+    IG_OFFBPF_ST_RECORDED,   /* events written (WAIT and OUT) */
+    IG_OFFBPF_ST_SAMPLED_OUT,/* waits not chosen by the time-weighted draw */
+    IG_OFFBPF_ST_BELOW_MIN,  /* waits under --off-cpu-min */
+    IG_OFFBPF_ST_DROPPED,    /* events lost: ring buffer full */
+    IG_OFFBPF_ST_MISMATCH,   /* chosen waits dropped: registers changed before
+                              * the system call's exit (exec, sigreturn) */
+    IG_OFFBPF_ST_EXITS,      /* chosen waits dropped: the thread exited first */
+    IG_OFFBPF_ST_LATE_IN,    /* switch-ins the program did not see, found at the
+                              * next switch-out (timed from the run time) */
+    IG_OFFBPF_ST_VALUE_NS,   /* the values of the waits recorded (drawn), ns: its
+                              * expectation is OFF_NS */
+    IG_OFFBPF_ST_COUNT
+};
+
+#endif

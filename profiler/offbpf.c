@@ -1,0 +1,302 @@
+/*
+ * profiler/offbpf.c — loads the off-CPU BPF program, follows processes,
+ * drains and decodes its events (see offbpf.h for the contract and
+ * profiler/bpf/offcpu.bpf.c for the program).
+ *
+ * Design.  The object is compiled with clang -target bpf at build time and
+ * embedded as a bpftool skeleton, as spanctx.bpf.c is; it includes
+ * spanctx.bpf.c for the reading of a thread's span, so the same kernel
+ * field offsets and per-process entries (profiler/spanbpf.c's helpers) are
+ * given to it.  Its programs are tp_btf ones, so libbpf reads the kernel's
+ * BTF at load (about 0.1 s of CPU, before the profile's clock starts).
+ * The ring buffer is drained by the recorder with its perf rings; nobody
+ * is woken per event (BPF_RB_NO_WAKEUP).
+ */
+#include "profiler/offbpf.h"
+#include "profiler/bpf/offcpu_abi.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "utils/strbuf.h"
+
+_Static_assert(IG_OFFBPF_EV_REGS == IG_OFFBPF_NREGS, "register count");
+_Static_assert(IG_OFFBPF_EV_KFRAMES == IG_OFFBPF_KFRAMES, "kernel frames");
+
+int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ig_offbpf_base b;
+    if (!data || size < sizeof b)
+        return -1;
+    memcpy(&b, data, sizeof b); /* ring buffer records are only 8-byte aligned */
+    if (b.kind != IG_OFFBPF_WAIT && b.kind != IG_OFFBPF_OUT && b.kind != IG_OFFBPF_IN)
+        return -1;
+    out->kind = b.kind;
+    out->pid = (pid_t)b.pid;
+    out->tid = (pid_t)b.tid;
+    out->out_time = b.out_time;
+    out->in_time = b.in_time;
+    if (b.kind == IG_OFFBPF_IN) {
+        out->value = b.value;
+        out->drop = (b.pad0 & IG_OFFBPF_IN_DROP) != 0;
+        return 0;
+    }
+    struct ig_offbpf_head h;
+    if (size < sizeof h || b.stack_len > IG_OFFBPF_MAX_STACK || b.stack_len > size - sizeof h ||
+        b.nkernel > IG_OFFBPF_KFRAMES || b.out_time == 0)
+        return -1;
+    memcpy(&h, data, sizeof h);
+    out->value = b.value;
+    out->state = b.state;
+    out->has_regs = b.has_regs != 0;
+    memcpy(out->regs, h.regs, sizeof out->regs);
+    out->nkernel = b.nkernel;
+    memcpy(out->kstack, h.kstack, b.nkernel * sizeof *out->kstack);
+    out->stack = out->has_regs ? (const uint8_t *)data + sizeof h : NULL;
+    out->stack_len = out->has_regs ? b.stack_len : 0;
+    if (b.kind == IG_OFFBPF_WAIT && (b.in_time < b.out_time || b.value == 0))
+        return -1;
+    if (b.has_span && ig_spanbpf_decode_event(&h.span, sizeof h.span, &out->span) == 0 && out->span.in_span)
+        out->has_span = true;
+    else
+        memset(&out->span, 0, sizeof out->span);
+    return 0;
+}
+
+#ifdef IG_HAVE_OFFBPF
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "profiler/bpf/offcpu.skel.h"
+
+#define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
+#define RING_BYTES (64u << 20)        /* nobody is woken per event (the recorder drains on its
+                                       * timer): ~12000 events of a 4K stack between drains */
+
+struct ig_offbpf {
+    struct ig_offcpu_bpf *skel;
+    struct ring_buffer *rb;
+    void (*cb)(void *ctx, const ig_offbpf_event *e);
+    void *cb_ctx;
+    size_t delivered;
+    int ncpus;
+    int stats_fd;         /* holds the kernel's run-time counting on (IGNIS_BPF_STATS=1) */
+    ig_offbpf_event ev;   /* the event being handed */
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+    ig_offbpf *ob = ctx;
+    if (ig_offbpf_decode(data, size, &ob->ev) != 0)
+        return 0;
+    ob->delivered++;
+    if (ob->cb)
+        ob->cb(ob->cb_ctx, &ob->ev);
+    return 0;
+}
+
+static ig_offbpf *fail(ig_offbpf *ob, ig_err *err, const char *what, int e)
+{
+    char why[128];
+    libbpf_strerror(e, why, sizeof why);
+    if (e == EPERM || e == EACCES)
+        ig_err_set(err, "off-CPU BPF: %s: not permitted (%s): needs root, or CAP_BPF and CAP_PERFMON", what, why);
+    else
+        ig_err_set(err, "off-CPU BPF: %s: %s", what, why);
+    ig_offbpf_free(ob);
+    return NULL;
+}
+
+ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
+{
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != PROC_PID_INIT_INO) {
+        ig_err_set(err, "off-CPU BPF: the recorder runs in a pid namespace (the program names threads by the "
+                        "initial namespace's ids)");
+        return NULL;
+    }
+    if (o->stack_size > IG_OFFBPF_MAX_STACK) {
+        ig_err_set(err, "off-CPU BPF: --stack-size %u is over its %u bytes", o->stack_size, IG_OFFBPF_MAX_STACK);
+        return NULL;
+    }
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        ig_err_set(err, "off-CPU BPF: no kernel BTF (/sys/kernel/btf/vmlinux: %s)", strerror(errno));
+        return NULL;
+    }
+    ig_spanbpf_kernel k;
+    ig_spanbpf_opts so = {.cache_dir = o->cache_dir};
+    ig_err kerr;
+    if (ig_spanbpf_kernel_get(&so, &k, &kerr) != 0)
+        memset(&k, 0, sizeof k); /* no span labels on waits; the rest works */
+    ig_offbpf *ob = ig_xcalloc(1, sizeof *ob);
+    ob->stats_fd = -1;
+    ob->ncpus = libbpf_num_possible_cpus();
+    if (ob->ncpus < 1)
+        ob->ncpus = 1;
+    ob->skel = ig_offcpu_bpf__open();
+    if (!ob->skel)
+        return fail(ob, err, "opening the program", errno);
+    ob->skel->rodata->off_task_fsbase = k.fsbase;
+    ob->skel->rodata->off_task_group_leader = k.group_leader;
+    ob->skel->rodata->off_task_mm = k.mm;
+    ob->skel->rodata->off_task_start_boottime = k.start_boottime;
+    ob->skel->rodata->off_mm_start_stack = k.start_stack;
+    ob->skel->rodata->period_ns = o->period_ns;
+    ob->skel->rodata->min_ns = o->min_ns;
+    ob->skel->rodata->stack_bytes = o->stack_size & ~7u;
+    ob->skel->rodata->everyone = o->everyone;
+    ob->skel->rodata->kernel_stacks = o->kernel;
+    bpf_program__set_autoload(ob->skel->progs.ig_span_label, false);
+    bpf_program__set_autoload(ob->skel->progs.ig_span_switch, false);
+    bpf_map__set_max_entries(ob->skel->maps.labels, 4096); /* spanctx's, unused here */
+    bpf_map__set_max_entries(ob->skel->maps.offcpu_events, RING_BYTES);
+    int rc = ig_offcpu_bpf__load(ob->skel);
+    if (rc)
+        return fail(ob, err, "loading the program", -rc);
+    rc = ig_offcpu_bpf__attach(ob->skel);
+    if (rc)
+        return fail(ob, err, "attaching to sched_switch, sys_exit, sched_process_exit/fork/exec", -rc);
+    ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.offcpu_events), on_event, ob, NULL);
+    if (!ob->rb)
+        return fail(ob, err, "its ring buffer", errno);
+    const char *stats = getenv("IGNIS_BPF_STATS");
+    if (stats && !strcmp(stats, "1"))
+        ob->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    return ob;
+}
+
+void ig_offbpf_free(ig_offbpf *ob)
+{
+    if (!ob)
+        return;
+    ring_buffer__free(ob->rb);
+    ig_offcpu_bpf__destroy(ob->skel);
+    if (ob->stats_fd >= 0)
+        close(ob->stats_fd);
+    free(ob);
+}
+
+int ig_offbpf_follow(ig_offbpf *ob, pid_t pid, bool at_exec, ig_err *err)
+{
+    uint32_t key = (uint32_t)pid, v = at_exec ? IG_OFFBPF_FOLLOW_AT_EXEC : IG_OFFBPF_FOLLOW;
+    if (bpf_map__update_elem(ob->skel->maps.follow, &key, sizeof key, &v, sizeof v, BPF_ANY) != 0)
+        return ig_err_set(err, "off-CPU BPF: process %d: cannot follow it: %s", (int)pid, strerror(errno));
+    return 0;
+}
+
+void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid)
+{
+    uint32_t key = (uint32_t)pid;
+    bpf_map__delete_elem(ob->skel->maps.follow, &key, sizeof key, 0);
+}
+
+void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+{
+    uint32_t key = (uint32_t)tid, one = 1;
+    if (bpf_map__update_elem(ob->skel->maps.presumed, &key, sizeof key, &one, sizeof one, BPF_NOEXIST) == 0)
+        __atomic_fetch_add(&ob->skel->bss->presumed_left, 1, __ATOMIC_SEQ_CST);
+}
+
+int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
+{
+    struct ig_spanbpf_proc p;
+    if (ig_spanbpf_proc_entry(pid, &p, err) != 0)
+        return -1;
+    uint32_t key = (uint32_t)pid;
+    if (bpf_map__update_elem(ob->skel->maps.procs, &key, sizeof key, &p, sizeof p, BPF_ANY) != 0)
+        return ig_err_set(err, "process %d: off-CPU waits get no span labels: %s", (int)pid, strerror(errno));
+    return 0;
+}
+
+void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid)
+{
+    uint32_t key = (uint32_t)pid;
+    bpf_map__delete_elem(ob->skel->maps.procs, &key, sizeof key, 0);
+}
+
+size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx)
+{
+    ob->cb = cb;
+    ob->cb_ctx = ctx;
+    ob->delivered = 0;
+    ring_buffer__consume(ob->rb);
+    ob->cb = NULL;
+    return ob->delivered;
+}
+
+static uint64_t prog_ns(const struct bpf_program *p)
+{
+    struct bpf_prog_info info;
+    uint32_t len = sizeof info;
+    memset(&info, 0, sizeof info);
+    return bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0 ? info.run_time_ns : 0;
+}
+
+void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
+{
+    uint64_t sum[IG_OFFBPF_ST_COUNT] = {0};
+    uint64_t *per_cpu = ig_xcalloc((size_t)ob->ncpus, sizeof *per_cpu);
+    for (uint32_t k = 0; k < IG_OFFBPF_ST_COUNT; k++)
+        if (bpf_map__lookup_elem(ob->skel->maps.offcpu_stats, &k, sizeof k, per_cpu,
+                                 (size_t)ob->ncpus * sizeof *per_cpu, 0) == 0)
+            for (int c = 0; c < ob->ncpus; c++)
+                sum[k] += per_cpu[c];
+    free(per_cpu);
+    *out = (ig_offbpf_stats){.seen = sum[IG_OFFBPF_ST_SEEN],
+                             .off_ns = sum[IG_OFFBPF_ST_OFF_NS],
+                             .recorded = sum[IG_OFFBPF_ST_RECORDED],
+                             .sampled_out = sum[IG_OFFBPF_ST_SAMPLED_OUT],
+                             .below_min = sum[IG_OFFBPF_ST_BELOW_MIN],
+                             .dropped = sum[IG_OFFBPF_ST_DROPPED],
+                             .mismatch = sum[IG_OFFBPF_ST_MISMATCH],
+                             .exits = sum[IG_OFFBPF_ST_EXITS],
+                             .late_in = sum[IG_OFFBPF_ST_LATE_IN],
+                             .value_ns = sum[IG_OFFBPF_ST_VALUE_NS]};
+    out->prog_ns = prog_ns(ob->skel->progs.ig_offcpu_switch) + prog_ns(ob->skel->progs.ig_offcpu_sys_exit) +
+                   prog_ns(ob->skel->progs.ig_offcpu_exit) + prog_ns(ob->skel->progs.ig_offcpu_fork) +
+                   prog_ns(ob->skel->progs.ig_offcpu_exec);
+}
+
+#else /* no BPF program in this build */
+
+struct ig_offbpf {
+    int unused;
+};
+
+ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
+{
+    (void)o;
+    ig_err_set(err, "off-CPU BPF: this build has no off-CPU program (x86-64 only)");
+    return NULL;
+}
+void ig_offbpf_free(ig_offbpf *ob) { free(ob); }
+int ig_offbpf_follow(ig_offbpf *ob, pid_t pid, bool at_exec, ig_err *err)
+{
+    (void)ob, (void)at_exec;
+    return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
+}
+void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
+int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
+{
+    (void)ob;
+    return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
+}
+void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
+void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid) { (void)ob, (void)tid; }
+size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx)
+{
+    (void)ob, (void)cb, (void)ctx;
+    return 0;
+}
+void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
+{
+    (void)ob;
+    memset(out, 0, sizeof *out);
+}
+
+#endif
