@@ -3043,8 +3043,18 @@ int ig_parse_pid_list(const char *s, pid_t **out)
             *out = NULL;
             return -1;
         }
-        *out = ig_xrealloc(*out, (size_t)(n + 1) * sizeof **out);
-        (*out)[n++] = (pid_t)v;
+        bool seen = false; /* a pid listed twice is followed once */
+        for (int i = 0; i < n && !seen; i++)
+            seen = (*out)[i] == (pid_t)v;
+        if (!seen) {
+            if (n == IG_MAX_PID_LIST) {
+                free(*out);
+                *out = NULL;
+                return -1;
+            }
+            *out = ig_xrealloc(*out, (size_t)(n + 1) * sizeof **out);
+            (*out)[n++] = (pid_t)v;
+        }
         p = *end ? end + 1 : end;
         if (*end == ',' && !*p) {
             free(*out);

@@ -204,7 +204,10 @@ const ig_record_stats *ig_recorder_stats(const ig_recorder *r);
  * running gets SIGTERM and is reaped. */
 void ig_recorder_free(ig_recorder *r);
 
-/* Parses "1234,5678" into pids; returns the count or -1 on a bad list. */
+/* Parses "1234,5678" into pids, each once (a repeated one is dropped);
+ * returns the count or -1 on a bad list or one of more than
+ * IG_MAX_PID_LIST pids. */
+#define IG_MAX_PID_LIST 4096
 int ig_parse_pid_list(const char *s, pid_t **out);
 
 #endif

@@ -252,6 +252,12 @@ static void test_pid_list(void **state)
     assert_int_equal(p[0], 12);
     assert_int_equal(p[2], 5);
     free(p);
+    /* a pid listed twice is followed once (record -p P,P used to fail:
+     * the second attach found every thread taken and called it exited) */
+    assert_int_equal(ig_parse_pid_list("7,8,7,8,8", &p), 2);
+    assert_int_equal(p[0], 7);
+    assert_int_equal(p[1], 8);
+    free(p);
     const char *bad[] = {"", ",", "1,", ",1", "1,,2", "x", "0", "-3", "12a", "99999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(ig_parse_pid_list(bad[i], &p), -1);
