@@ -475,6 +475,14 @@ static bool spans_source_refused(const char *cmd, const char *src, bool quiet)
 }
 
 /* The options that make sense together.  -1, or the exit status. */
+/* An existing device or FIFO (e.g. /dev/null) is written in place, as
+ * pprof: it has no extension to tell the format by. */
+static bool is_device_or_fifo(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
 static int check_args(record_args *a)
 {
     const char *cmd = a->cmd;
@@ -497,7 +505,7 @@ static int check_args(record_args *a)
         a->output = "ignis.pb.gz";
     if (!a->no_cache && ig_symtab_default_cache_dir(a->cache_dir, sizeof a->cache_dir) == 0)
         a->o.cache_dir = a->cache_dir;
-    if (a->every <= 0 && !ig_format_for_path(a->output) && strcmp(a->output, "-"))
+    if (a->every <= 0 && !ig_format_for_path(a->output) && strcmp(a->output, "-") && !is_device_or_fifo(a->output))
         return cmd_error(cmd, "-o %s: unknown extension (use .pb.gz, .folded or .svg)", a->output), 2;
     return -1;
 }

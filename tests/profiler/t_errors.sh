@@ -35,6 +35,8 @@ expect 2 "--stack-size 16Q: expected" -p 1 --stack-size 16Q
 expect 2 "nothing to record" -F 99
 expect 2 "mutually exclusive" -p 1 -- true
 expect 2 "-o x.weird: unknown extension" -p 1 -o x.weird
+# a device has no extension: written in place as pprof (it was refused as one)
+"$IGNIS" record -q -o /dev/null -d 1 -- true || fail "record -o /dev/null failed"
 expect 2 "--bogus: unknown option" --bogus
 expect 1 "--tid $gone: no such thread" --tid "$gone"
 expect 127 "/nonexistent/cmd: No such file" -o "$T/o.folded" -- /nonexistent/cmd
