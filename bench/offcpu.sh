@@ -144,11 +144,11 @@ cost_row() { # LABEL WRITTEN RECORDER...: paired runs against the bare target
   : >"$T/pairs"
   for i in $(seq "$PAIRS"); do
     if [ $((i % 2)) -eq 1 ]; then
-      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS")"; read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"
+      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS" ${PP_MODE:+"$PP_MODE"})"; read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS" ${PP_MODE:+"$PP_MODE"})"
       read -r w1 l1 <<<"$($written)"
     else
-      read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS")"; read -r w1 l1 <<<"$($written)"
-      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS")"
+      read -r r1 c1 n1 <<<"$(pp "$@" "$S/offcpu_pingpong" "$SECS" ${PP_MODE:+"$PP_MODE"})"; read -r w1 l1 <<<"$($written)"
+      read -r r0 c0 _ <<<"$(pp "$S/offcpu_pingpong" "$SECS" ${PP_MODE:+"$PP_MODE"})"
     fi
     echo "$r0 $c0 $r1 $c1 $(awk -v w="$w1" -v l="$l1" -v n="$n1" 'BEGIN { print (n ? w / n : 0), (w + l ? 100 * l / (w + l) : 0) }')" >>"$T/pairs"
   done
@@ -170,6 +170,17 @@ if [ "$perf_ok" -eq 1 ]; then
 fi
 echo "   (written/rt: switch-outs the recorder wrote per round trip; lost: records lost to full rings,"
 echo "    ignis: every lost record (switch records too) over switch-outs + lost; perf: lost samples)"
+
+echo
+echo "== cost at a busy service's switch rate (offcpu_pingpong work=20: each thread computes 20 us"
+echo "   after each byte, as a service handles a request between two waits)"
+echo "   load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-28s %9s %9s %9s %9s %9s %8s %7s\n' recorder "alone/s" "recorded/s" "drop" "cpu_us/rt" "(recorded)" "written/rt" "lost"
+PP_MODE=work=20 cost_row "ignis BPF, period 1ms" written_ignis "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" --
+PP_MODE=work=20 cost_row "ignis perf engine, 16K" written_ignis env IGNIS_OFFCPU_BPF=0 "$IGNIS" record --off-cpu -o "$T/pp.pb.gz" --
+if [ "$perf_ok" -eq 1 ]; then
+  PP_MODE=work=20 cost_row "perf sched_switch dwarf" written_perf perf_pp
+fi
 
 echo
 echo "== ignis profiler CPU per switch-out (offcpu_pingpong; total: attach to written profile)"

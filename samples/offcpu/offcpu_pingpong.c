@@ -17,8 +17,11 @@
  * the peer waits under peer_deep, 12 levels of 1 KiB frames: a stack
  * over 12 KiB deep, whole only with a stack copy larger than that
  * (tests/profiler/t_offcpu_stack.sh: the switch-outs' default copy of 8K
- * and --stack-size).
- *   usage: offcpu_pingpong [SECONDS [two-sites|deep]]   (default 2)
+ * and --stack-size).  With `work=US` each thread computes for US
+ * microseconds after each byte it receives, as a service handles a
+ * request between two waits: the switch rate of a busy service rather
+ * than the highest the kernel allows (bench/offcpu.sh).
+ *   usage: offcpu_pingpong [SECONDS [two-sites|deep|work=US]]   (default 2)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,8 +33,33 @@
 
 static int to_peer[2], to_main[2];
 static int two_sites, deep;
+static double work_s; /* CPU seconds of work after each byte received */
 
 #define DEEP_LEVELS 12
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The work after a byte: work_s of this thread's CPU time. */
+__attribute__((noipa)) static void handle(void)
+{
+    if (work_s <= 0)
+        return;
+    double end = thread_cpu_s() + work_s;
+    while (thread_cpu_s() < end)
+        ;
+}
 
 /* Waits for one byte DEEP_LEVELS frames of 1 KiB down; false at the end. */
 __attribute__((noipa)) static int peer_deep(int level, char *c)
@@ -66,9 +94,11 @@ __attribute__((noipa)) static void *peer(void *arg)
         return NULL;
     }
     if (!two_sites) {
-        while (read(to_peer[0], &c, 1) == 1 && c != 'q')
+        while (read(to_peer[0], &c, 1) == 1 && c != 'q') {
+            handle();
             if (write(to_main[1], &c, 1) != 1)
                 break;
+        }
         return NULL;
     }
     for (unsigned long i = 0;; i++)
@@ -77,12 +107,6 @@ __attribute__((noipa)) static void *peer(void *arg)
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((noipa)) static long ping(double secs, double *elapsed)
 {
@@ -92,6 +116,7 @@ __attribute__((noipa)) static long ping(double secs, double *elapsed)
     while (t - t0 < secs) {
         if (write(to_peer[1], &c, 1) != 1 || read(to_main[0], &c, 1) != 1)
             abort();
+        handle();
         if ((++n & 255) == 0)
             t = now_s();
     }
@@ -106,6 +131,8 @@ int main(int argc, char **argv)
         secs = 2.0;
     two_sites = argc > 2 && !strcmp(argv[2], "two-sites");
     deep = argc > 2 && !strcmp(argv[2], "deep");
+    if (argc > 2 && !strncmp(argv[2], "work=", 5))
+        work_s = atof(argv[2] + 5) / 1e6;
     if (pipe(to_peer) || pipe(to_main))
         return 1;
     pthread_t t;
