@@ -239,14 +239,8 @@ static uint64_t prog_ns(const struct bpf_program *p)
 
 void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {
-    uint64_t sum[IG_OFFBPF_ST_COUNT] = {0};
-    uint64_t *per_cpu = ig_xcalloc((size_t)ob->ncpus, sizeof *per_cpu);
-    for (uint32_t k = 0; k < IG_OFFBPF_ST_COUNT; k++)
-        if (bpf_map__lookup_elem(ob->skel->maps.offcpu_stats, &k, sizeof k, per_cpu,
-                                 (size_t)ob->ncpus * sizeof *per_cpu, 0) == 0)
-            for (int c = 0; c < ob->ncpus; c++)
-                sum[k] += per_cpu[c];
-    free(per_cpu);
+    uint64_t sum[IG_OFFBPF_ST_COUNT];
+    ig_bpf_percpu_sums(ob->skel->maps.offcpu_stats, ob->ncpus, sum, IG_OFFBPF_ST_COUNT);
     *out = (ig_offbpf_stats){.seen = sum[IG_OFFBPF_ST_SEEN],
                              .off_ns = sum[IG_OFFBPF_ST_OFF_NS],
                              .recorded = sum[IG_OFFBPF_ST_RECORDED],

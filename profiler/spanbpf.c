@@ -626,6 +626,18 @@ int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err
 
 int ig_spanbpf_load_error(int e, ig_err *err) { return load_error(e, err); }
 
+void ig_bpf_percpu_sums(const struct bpf_map *map, int ncpus, uint64_t *sums, uint32_t nkeys)
+{
+    uint64_t *per_cpu = ig_xcalloc((size_t)ncpus, sizeof *per_cpu);
+    for (uint32_t k = 0; k < nkeys; k++) {
+        sums[k] = 0;
+        if (bpf_map__lookup_elem(map, &k, sizeof k, per_cpu, (size_t)ncpus * sizeof *per_cpu, 0) == 0)
+            for (int c = 0; c < ncpus; c++)
+                sums[k] += per_cpu[c];
+    }
+    free(per_cpu);
+}
+
 int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
 {
     struct ig_spanbpf_proc p;
@@ -712,16 +724,8 @@ size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
 
 void ig_spanbpf_stats_get(const ig_spanbpf *sb, ig_spanbpf_stats *out)
 {
-    uint64_t sum[IG_SPANBPF_ST_COUNT] = {0};
-    uint64_t *per_cpu = ig_xcalloc((size_t)sb->ncpus, sizeof *per_cpu);
-    for (uint32_t k = 0; k < IG_SPANBPF_ST_COUNT; k++) {
-        if (bpf_map__lookup_elem(sb->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)sb->ncpus * sizeof *per_cpu,
-                                 0) != 0)
-            continue;
-        for (int c = 0; c < sb->ncpus; c++)
-            sum[k] += per_cpu[c];
-    }
-    free(per_cpu);
+    uint64_t sum[IG_SPANBPF_ST_COUNT];
+    ig_bpf_percpu_sums(sb->skel->maps.stats, sb->ncpus, sum, IG_SPANBPF_ST_COUNT);
     *out = (ig_spanbpf_stats){.samples = sum[IG_SPANBPF_ST_SAMPLES],
                               .labelled = sum[IG_SPANBPF_ST_LABELLED],
                               .no_span = sum[IG_SPANBPF_ST_NO_SPAN],

@@ -201,6 +201,11 @@ int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err);
 /* The one line for a load that failed with errno e (libbpf's first warning
  * included); returns -1. */
 int ig_spanbpf_load_error(int e, ig_err *err);
+/* Sums over the ncpus CPUs of each of keys 0..nkeys-1 of a per-CPU array
+ * of u64 counters (every ignis BPF program's `stats`), into sums[]; a key
+ * that cannot be read sums to 0.  BPF builds only. */
+struct bpf_map;
+void ig_bpf_percpu_sums(const struct bpf_map *map, int ncpus, uint64_t *sums, uint32_t nkeys);
 
 /* ---- the join ------------------------------------------------------------------ */
 

@@ -380,14 +380,8 @@ ig_allocjoin *ig_allocbpf_join(ig_allocbpf *ab) { return ab->join; }
 
 void ig_allocbpf_stats_get(const ig_allocbpf *ab, ig_spanbpf_stats *out)
 {
-    uint64_t sum[IG_SPANBPF_ST_COUNT] = {0};
-    uint64_t *per_cpu = ig_xcalloc((size_t)ab->ncpus, sizeof *per_cpu);
-    for (uint32_t k = 0; k < IG_SPANBPF_ST_COUNT; k++)
-        if (bpf_map__lookup_elem(ab->skel->maps.stats, &k, sizeof k, per_cpu, (size_t)ab->ncpus * sizeof *per_cpu,
-                                 0) == 0)
-            for (int c = 0; c < ab->ncpus; c++)
-                sum[k] += per_cpu[c];
-    free(per_cpu);
+    uint64_t sum[IG_SPANBPF_ST_COUNT];
+    ig_bpf_percpu_sums(ab->skel->maps.stats, ab->ncpus, sum, IG_SPANBPF_ST_COUNT);
     *out = (ig_spanbpf_stats){.samples = sum[IG_SPANBPF_ST_SAMPLES],
                               .labelled = sum[IG_SPANBPF_ST_LABELLED],
                               .no_span = sum[IG_SPANBPF_ST_NO_SPAN],
