@@ -70,6 +70,7 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #ifdef IG_HAVE_OFFBPF
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "profiler/bpf/offcpu.skel.h"
@@ -110,6 +111,18 @@ static ig_offbpf *fail(ig_offbpf *ob, ig_err *err, const char *what, int e)
         ig_err_set(err, "off-CPU BPF: %s: %s", what, why);
     ig_offbpf_free(ob);
     return NULL;
+}
+
+/* Whether the kernel has the task work kfunc the program calls (asked only
+ * when the load failed, to say why). */
+static bool kernel_has_task_work(void)
+{
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux)
+        return true; /* unknown: the load's own error stands */
+    bool has = btf__find_by_name_kind(vmlinux, "bpf_task_work_schedule_resume_impl", BTF_KIND_FUNC) > 0;
+    btf__free(vmlinux);
+    return has;
 }
 
 ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
@@ -156,11 +169,17 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     bpf_map__set_max_entries(ob->skel->maps.labels, 4096); /* spanctx's, unused here */
     bpf_map__set_max_entries(ob->skel->maps.offcpu_events, RING_BYTES);
     int rc = ig_offcpu_bpf__load(ob->skel);
+    if (rc && !kernel_has_task_work()) {
+        ig_err_set(err, "off-CPU BPF: this kernel has no bpf_task_work (Linux 6.18 or later), which writes "
+                        "each chosen wait in its own thread");
+        ig_offbpf_free(ob);
+        return NULL;
+    }
     if (rc)
         return fail(ob, err, "loading the program", -rc);
     rc = ig_offcpu_bpf__attach(ob->skel);
     if (rc)
-        return fail(ob, err, "attaching to sched_switch, sys_exit, sched_process_exit/fork/exec", -rc);
+        return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
     ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.offcpu_events), on_event, ob, NULL);
     if (!ob->rb)
         return fail(ob, err, "its ring buffer", errno);
@@ -251,9 +270,13 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
                              .exits = sum[IG_OFFBPF_ST_EXITS],
                              .late_in = sum[IG_OFFBPF_ST_LATE_IN],
                              .value_ns = sum[IG_OFFBPF_ST_VALUE_NS]};
-    out->prog_ns = prog_ns(ob->skel->progs.ig_offcpu_switch) + prog_ns(ob->skel->progs.ig_offcpu_sys_exit) +
+    out->prog_ns = prog_ns(ob->skel->progs.ig_offcpu_switch) +
                    prog_ns(ob->skel->progs.ig_offcpu_exit) + prog_ns(ob->skel->progs.ig_offcpu_fork) +
                    prog_ns(ob->skel->progs.ig_offcpu_exec);
+    /* The task works that write the chosen waits run outside the programs'
+     * counting (a callback the kernel calls): their own clock. */
+    if (ob->stats_fd >= 0)
+        out->prog_ns += sum[IG_OFFBPF_ST_WORK_NS];
 }
 
 #else /* no BPF program in this build */
@@ -261,6 +284,18 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 struct ig_offbpf {
     int unused;
 };
+
+/* Whether the kernel has the task work kfunc the program calls (asked only
+ * when the load failed, to say why). */
+static bool kernel_has_task_work(void)
+{
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux)
+        return true; /* unknown: the load's own error stands */
+    bool has = btf__find_by_name_kind(vmlinux, "bpf_task_work_schedule_resume_impl", BTF_KIND_FUNC) > 0;
+    btf__free(vmlinux);
+    return has;
+}
 
 ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
 {

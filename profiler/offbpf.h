@@ -8,13 +8,14 @@
  * (ig_offbpf_follow; children follow themselves from their fork), and in
  * each drain hands every event to its callback (ig_offbpf_drain).  Events
  * are decoded by one function, ig_offbpf_decode (fuzzed: fuzz/fuzz_offbpf.c):
- *   IG_OFFBPF_WAIT  a whole wait in a system call: its stacks, state, first
- *                   switch-out, last switch-in and the value it stands for
- *                   (time-weighted sampling: `value` ns, see --off-cpu-period);
- *   IG_OFFBPF_OUT   a switch-out outside a system call, with its stacks;
- *   IG_OFFBPF_IN    the switch-in (or exit) that closes that thread's OUT.
+ *   IG_OFFBPF_WAIT  a whole wait: its stacks, state, first switch-out, last
+ *                   switch-in and the value it stands for (time-weighted
+ *                   sampling: `value` ns, see --off-cpu-period);
+ *   IG_OFFBPF_IN    a thread presumed waiting at attach is on the CPU;
+ *   IG_OFFBPF_OUT   (not written any more) a switch-out with its stacks.
  * Times are bpf_ktime_get_ns(): CLOCK_MONOTONIC, the perf events' clock.
- * x86-64, Linux with BTF and task storage (5.11+), root or CAP_BPF +
+ * x86-64, Linux 6.18+ (BTF, bpf_task_work: the chosen waits are written by
+ * their threads on their way back to user space), root or CAP_BPF +
  * CAP_PERFMON; pids are the initial pid namespace's, so the engine is not
  * used from inside another one.
  */

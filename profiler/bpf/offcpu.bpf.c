@@ -1,45 +1,54 @@
 /*
  * profiler/bpf/offcpu.bpf.c — off-CPU waits of followed threads, decided
- * when they end (`ignis record --off-cpu`, `--wall`; loaded by
- * profiler/offbpf.c).
+ * when they end and written by the thread itself on its way back to user
+ * space (`ignis record --off-cpu`, `--wall`; loaded by profiler/offbpf.c).
  *
  * A thread's user registers and user stack do not change while it is off
  * the CPU, so there is no need to copy them at every switch-out (16 KiB of
  * stack: 8-14 us, the cost that made perf's tracepoint path cut a
  * ping-pong's switch rate by 72%).  The programs:
  *
- *   tp_btf/sched_switch, in prev's context: a followed prev inside a system
- *   call (ax still -ENOSYS) only notes in its wait entry when it left, its
- *   state and its user IP and SP (no copy).  A prev outside a system call
- *   (preempted in user code or on its way back from a call, a page fault,
- *   a stop) has its stacks copied now into its wait entry.  For next, a
- *   wait just ended: its length d decides (below) whether it is recorded;
- *   a chosen wait in a system call keeps next's kernel stack (still the
- *   one it blocked on); a chosen wait outside one is written now.
+ *   tp_btf/sched_switch.  For prev (the current task), a followed thread:
+ *   only when it left, its state, its user IP and SP and whether it is in a
+ *   system call (ax still -ENOSYS) are noted in its wait entry; nothing is
+ *   copied.  For next, a wait just ended: its length d decides (below)
+ *   whether it is recorded.  A chosen wait keeps next's kernel stack (still
+ *   the one it blocked on; not for a thread preempted outside a system
+ *   call, which waits for no channel) and gives the thread a task work
+ *   (bpf_task_work, Linux 6.18), which the kernel runs in that thread
+ *   before it returns to user space: write_wait.
  *
- *   tp_btf/sys_exit, in the thread's context: a chosen wait whose thread
- *   still has the IP and SP it blocked with is written as one WAIT event:
- *   user registers, user stack (page by page from SP, up to stack_bytes,
- *   stopping at the first unreadable page), the kernel stack taken at the
- *   switch-in, state, times, value, and the span the thread is in (the
- *   OTEP 4947 record, read as spanctx.bpf.c reads it).  Registers that
- *   changed (exec, sigreturn) drop the wait and count it: a wait is never
- *   given another stack.
+ *   write_wait, in the thread's own context: if the thread still has the
+ *   user SP and IP it blocked with (or the IP 2 bytes back: the system call
+ *   a signal interrupted is restarted), one WAIT event is written: user
+ *   registers, user stack (page by page from SP, up to stack_bytes,
+ *   stopping at the first page not resident), the kernel stack, state,
+ *   times, value, and the span the thread is in (the OTEP 4947 record,
+ *   read as spanctx.bpf.c reads it).  Registers that changed (exec, a
+ *   signal handler) drop the wait and count it: a wait is never given
+ *   another stack.  Other waits of the same system call that end before
+ *   the work ran and are chosen add their values to it.
+ *
+ * So the work at a switch is a few map lookups, and the copy is paid only
+ * for the chosen waits, by the threads that waited.  No system call
+ * tracepoint is used (one makes every system call of every process take
+ * the kernel's slow path).
  *
  * The decision is time-weighted sampling: a wait of d >= period_ns is
  * recorded with value d; a shorter one with probability d / period_ns and
  * value period_ns.  The expected value recorded per stack is its true
  * off-CPU time, as with CPU sampling; long waits are exact.  period_ns 0
- * records every wait.  A system call that blocks several times draws for
- * each; the values of those drawn add up.  Waits under min_ns are left out.
+ * records every wait.  Waits under min_ns are left out.  A kernel thread
+ * (no user stack, never back in user space) has its wait written at the
+ * switch-in.
  *
  * Followed: the tgids of map `follow` (a process forking follows its child
  * from the fork; a launched command from its exec), or every task
- * (everyone, -a).  A thread exiting in a chosen wait is counted (its user
- * memory is gone); one exiting outside a system call has its wait written.
- * Threads found waiting at attach (map `presumed`) get an IN event at their
- * first switch-in, closing what user space opened for them.  Counters per
- * CPU (offcpu_abi.h); a full ring buffer is counted, never silent.
+ * (everyone, -a).  A thread exiting before its chosen wait was written is
+ * counted (deleting its entry cancels the work).  Threads found waiting at
+ * attach (map `presumed`) get an IN event at their first switch-in,
+ * closing what user space opened for them.  Counters per CPU
+ * (offcpu_abi.h); a full ring buffer is counted, never silent.
  *
  * The object includes spanctx.bpf.c for its followed-process map `procs`
  * and its OTEP 4947 reading (find_record, copy_record); the loader loads
@@ -73,8 +82,8 @@ const volatile __u8 kernel_stacks = 1;
 /* In a system call's body: x86-64 entry saves orig_ax = the call's number
  * (-1 for interrupts; an exception's error code, >= 0, for a page fault)
  * and ax = -ENOSYS until the call returns its value.  So ax tells a
- * page fault, and a thread preempted on its way back to user space after
- * its sys_exit, from a wait inside the call. */
+ * page fault, and a thread preempted on its way back to user space, from
+ * a wait inside the call (whose kernel stack names what it waited for). */
 #define ENOSYS_ 38
 #define TASK_STOPPED_BITS (0x4 | 0x8 | 0x8000) /* __TASK_STOPPED, __TASK_TRACED, TASK_FROZEN */
 
@@ -90,33 +99,55 @@ static __always_inline __s64 report_state(bool preempt, unsigned int raw)
     return raw & 0x7f;
 }
 
-/* A thread's wait (map `waits`). */
+/* A wait's event, written by the thread itself (write_wait). */
 struct event {
     struct ig_offbpf_head h;
     __u8 stack[IG_OFFBPF_MAX_STACK + 8192]; /* + the copy loop's bound on a chunk */
 };
 
-enum { W_PENDING = 1, W_CHOSEN = 2, W_COPIED = 4, W_NONSYS = 8 };
+/* The kernel's handle for a task work in a map value (include/uapi/linux/
+ * bpf.h, 6.18); the verifier finds it by name.  bpf_map is defined (not
+ * declared) so that libbpf's check of the kfunc's prototype sees a struct
+ * on both sides. */
+struct bpf_task_work {
+    __u64 __opaque;
+} __attribute__((aligned(8)));
+struct bpf_map {
+    __u32 id;
+} __attribute__((preserve_access_index));
+
+/* Runs callback(map, key, value) in task's own context when it next
+ * returns to user space (TWA_RESUME); callable with the runqueue locked
+ * (the kernel queues it through an irq_work).  The callback runs sleepable
+ * and its time is charged to the task. */
+extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct bpf_task_work *tw, void *map__map,
+                                              int (*callback)(struct bpf_map *map, void *key, void *value),
+                                              void *aux__prog) __ksym;
+
+enum { W_CHOSEN = 1, W_WRITING = 2 }; /* WRITING: write_wait runs (it may be preempted) */
 struct wait {
-    __u64 out;       /* switch-out of the segment open now, 0: on the CPU */
-    __u64 first_out; /* the system call's first switch-out */
-    __u64 last_in;
+    __u64 out;        /* switch-out of the wait open now, 0: on the CPU */
     __u64 ran_at_out; /* its se.sum_exec_runtime at the switch-out */
-    __u64 value;     /* chosen segments' values */
-    __u64 ip, sp;
-    __s64 state;     /* the state of the segment open now */
-    __s64 chosen_state;
+    __u64 ip, sp;     /* its user IP and SP at the switch-out */
+    __s64 state;      /* its state */
+    __u8 user;        /* ip, sp are user registers */
+    __u8 syscall;     /* it blocked inside a system call */
+    __u8 pad[6];
+    /* The chosen wait, until the thread writes it on its way back to user
+     * space (write_wait): */
     __u32 flags;
     __u32 nk;
+    __u64 first_out, last_in;
+    __u64 value; /* the values of its chosen segments */
+    __u64 cip, csp;
+    __s64 chosen_state;
     __u64 kstack[IG_OFFBPF_KFRAMES];
-    struct event ev; /* a wait outside a system call: copied at its switch-out */
+    struct bpf_task_work tw;
+    struct event ev; /* write_wait's buffer: the thread's own */
 };
 
-/* tid -> its wait.  Not task storage: on this kernel the syscall
- * tracepoints run preemptible, and a sys_exit program preempted inside a
- * task storage access made every task storage access on its CPU fail
- * until it ran again (the storage's per-CPU busy guard), losing switches.
- * A hash map's bucket locks are taken with preemption off. */
+/* tid -> its wait.  A hash map, not task storage: a task work needs its
+ * handle in an array or hash map value. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(map_flags, BPF_F_NO_PREALLOC);
@@ -125,12 +156,17 @@ struct {
     __type(value, struct wait);
 } waits SEC(".maps");
 
+/* A new entry's value, all zero: bytes, since a value holding a task work
+ * handle cannot be the source of an update. */
+struct wait_bytes {
+    __u8 b[sizeof(struct wait)];
+};
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct wait);
-} zero_wait SEC(".maps"); /* all zero: a new entry's value */
+    __type(value, struct wait_bytes);
+} zero_wait SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -158,23 +194,14 @@ struct {
     __uint(max_entries, 1 << 24); /* the loader may size it */
 } offcpu_events SEC(".maps");
 
-/* Per CPU: [0] for sched_switch (interrupts off), [1] for sys_exit, which
- * runs preemptible here: a second sys_exit on the CPU while one is
- * preempted finds it busy (scratch_busy) and drops its wait, counted. */
-enum { SCRATCH_SWITCH, SCRATCH_SYS_EXIT };
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 2);
-    __type(key, __u32);
-    __type(value, struct event);
-} scratch SEC(".maps");
-
+/* Per CPU, for sched_switch (interrupts off): a kernel thread's wait,
+ * written at its switch-in. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u32);
-} scratch_busy SEC(".maps");
+    __type(value, struct ig_offbpf_head);
+} scratch SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,19 +209,6 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } offcpu_stats SEC(".maps");
-
-/* tid's wait, made when create is set (NULL: none, or the map is full). */
-static __always_inline struct wait *wait_of(__u32 tid, bool create)
-{
-    struct wait *w = bpf_map_lookup_elem(&waits, &tid);
-    if (w || !create)
-        return w;
-    __u32 zero = 0;
-    struct wait *z = bpf_map_lookup_elem(&zero_wait, &zero);
-    if (!z || bpf_map_update_elem(&waits, &tid, z, BPF_NOEXIST))
-        return 0;
-    return bpf_map_lookup_elem(&waits, &tid);
-}
 
 static __always_inline void add(__u32 which, __u64 n)
 {
@@ -213,8 +227,23 @@ static __always_inline bool followed(__u32 tgid)
     return f && *f == IG_OFFBPF_FOLLOW;
 }
 
-/* The user registers of the current thread in perf's order; false when
- * it has none (a kernel thread). */
+/* prev's wait entry: made at its first switch-out once followed (NULL:
+ * not followed, or the map is full). */
+static __always_inline struct wait *wait_of_prev(__u64 ids)
+{
+    __u32 tid = (__u32)ids;
+    struct wait *w = bpf_map_lookup_elem(&waits, &tid);
+    if (w || !followed(ids >> 32))
+        return w;
+    __u32 zero = 0;
+    struct wait_bytes *z = bpf_map_lookup_elem(&zero_wait, &zero);
+    if (!z || bpf_map_update_elem(&waits, &tid, z, BPF_NOEXIST))
+        return 0;
+    return bpf_map_lookup_elem(&waits, &tid);
+}
+
+/* The user registers of a task in perf's order; false when it has none
+ * (a kernel thread). */
 static __always_inline bool user_regs(struct task_struct *task, struct pt_regs *r)
 {
     struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -232,7 +261,7 @@ static __always_inline void perf_regs(const struct pt_regs *r, __u64 *out)
 }
 
 /* The current thread's user stack from sp into e->stack, page by page,
- * up to stack_bytes; the bytes copied. */
+ * up to stack_bytes, never faulting a page in; the bytes copied. */
 static __always_inline __u32 copy_user_stack(struct event *e, __u64 sp)
 {
     __u32 want = stack_bytes, got = 0;
@@ -253,83 +282,32 @@ static __always_inline __u32 copy_user_stack(struct event *e, __u64 sp)
     return got;
 }
 
-/* The span the current thread is in, into e (when its process is one
+/* The span the current thread is in, into h (when its process is one
  * followed for span labels). */
-static __always_inline void add_span(struct event *e, __u32 tgid)
+static __always_inline void add_span(struct ig_offbpf_head *h, __u32 tgid)
 {
     struct ig_spanbpf_proc *p = bpf_map_lookup_elem(&procs, &tgid);
     __u64 rec = 0;
-    e->h.b.has_span = 0;
+    h->b.has_span = 0;
     if (!p || find_record(p, &rec) != IG_SPANBPF_ST_LABELLED)
         return;
-    e->h.span.h.name_key = (__s16)p->name_key;
-    e->h.span.h.tgid = tgid;
-    if (copy_record(&e->h.span, rec) == IG_SPANBPF_ST_LABELLED) {
-        e->h.span.h.kind = IG_SPANBPF_SPAN;
-        e->h.b.has_span = 1;
+    h->span.h.name_key = (__s16)p->name_key;
+    h->span.h.tgid = tgid;
+    if (copy_record(&h->span, rec) == IG_SPANBPF_ST_LABELLED) {
+        h->span.h.kind = IG_SPANBPF_SPAN;
+        h->b.has_span = 1;
     }
 }
 
-static __always_inline void submit(struct event *e, __u32 len)
+static __always_inline void submit(void *e, __u64 size)
 {
-    if (len > IG_OFFBPF_MAX_STACK)
-        len = IG_OFFBPF_MAX_STACK;
-    e->h.b.stack_len = len;
-    if (bpf_ringbuf_output(&offcpu_events, e, sizeof e->h + len, BPF_RB_NO_WAKEUP))
+    if (bpf_ringbuf_output(&offcpu_events, e, size, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
     else
         add(IG_OFFBPF_ST_RECORDED, 1);
 }
 
-static __always_inline struct event *new_event(__u8 kind, __u64 ids, __u32 slot)
-{
-    struct event *e = bpf_map_lookup_elem(&scratch, &slot);
-    if (!e)
-        return 0;
-    e->h.b.kind = kind;
-    e->h.b.has_regs = e->h.b.has_span = 0;
-    e->h.b.nkernel = 0;
-    e->h.b.pid = ids >> 32;
-    e->h.b.tid = (__u32)ids;
-    e->h.b.value = 0;
-    return e;
-}
-
-/* The switch-out of a thread outside a system call: its stacks are
- * copied now, into its wait entry (the draw is at its end, nonsys_in). */
-static __always_inline void copy_out(void *ctx, const struct pt_regs *r, bool user, struct wait *w,
-                                     __s64 state, __u64 ids)
-{
-    struct event *e = &w->ev;
-    __u32 len = 0;
-    e->h.b.kind = IG_OFFBPF_WAIT;
-    e->h.b.has_regs = e->h.b.has_span = 0;
-    e->h.b.nkernel = 0;
-    e->h.b.pid = ids >> 32;
-    e->h.b.tid = (__u32)ids;
-    e->h.b.state = state;
-    if (user) {
-        perf_regs(r, e->h.regs);
-        e->h.b.has_regs = 1;
-        len = copy_user_stack(e, r->rsp);
-    }
-    /* A preempted thread waits for no channel: its kernel frames (the
-     * scheduler's, on its way back to user space) are not worth their
-     * walk at the commonest switch-out there is (a wake-up preempting the
-     * waker) */
-    if (kernel_stacks && (state != 0 || !user)) {
-        long n = bpf_get_stack(ctx, e->h.kstack, sizeof e->h.kstack, 0);
-        e->h.b.nkernel = n > 0 ? (__u32)n / 8 : 0;
-    }
-    add_span(e, ids >> 32);
-    e->h.b.stack_len = len;
-    /* The wait is timed from the end of the copy: the copy is ours. */
-    e->h.b.out_time = w->out = bpf_ktime_get_ns();
-    w->flags |= W_COPIED;
-}
-
-
-/* Draws whether a wait of d ns in a system call is recorded; its value. */
+/* Draws whether a wait of d ns is recorded; its value. */
 static __always_inline __u64 draw(__u64 d)
 {
     if (d < min_ns) {
@@ -345,62 +323,138 @@ static __always_inline __u64 draw(__u64 d)
     return 0;
 }
 
-/* A wait outside a system call ended at `in`: drawn as a system call's
- * wait is (draw), written with the stacks its switch-out copied.  Drawing
- * before the copy (the length unknown yet) with a predicted probability
- * and weighting by its inverse was tried: on offcpu_pingpong the copied
- * waits came out 5 times as long as the others (42 us against 8.7 us on
- * average), even timed from the end of the copy, and the estimate 2.5 to 3
- * times the exact total: a copy perturbs the very wait it is for.  So each
- * is copied, and only the ring buffer and the recorder are spared. */
-static __always_inline void nonsys_in(struct wait *w, __u64 in)
+/* The chosen wait of the current thread, written by the thread itself on
+ * its way back to user space (a task work: see chosen_in), with the user
+ * registers and stack it blocked with.  Registers that changed since
+ * (exec, a signal handler, a restarted system call) drop it, counted: a
+ * wait is never given another stack. */
+static int write_wait(struct bpf_map *map, void *key, void *value)
 {
-    __u64 d = in - w->out;
-    add(IG_OFFBPF_ST_OFF_NS, d);
-    w->out = 0;
-    w->last_in = in;
-    w->flags &= ~W_NONSYS;
-    if (!(w->flags & W_COPIED))
-        return;
-    w->flags &= ~W_COPIED;
-    __u64 value = draw(d);
-    if (!value)
-        return;
-    w->ev.h.b.in_time = in;
-    w->ev.h.b.value = value;
-    add(IG_OFFBPF_ST_VALUE_NS, value);
-    __u32 len = w->ev.h.b.stack_len;
+    (void)map;
+    __u64 t0 = bpf_ktime_get_ns();
+    struct wait *w = value;
+    __u64 ids = bpf_get_current_pid_tgid();
+    if (w->flags != W_CHOSEN)
+        return 0;
+    w->flags = W_WRITING;
+    struct pt_regs r;
+    if (*(__u32 *)key != (__u32)ids) /* never: the work runs in the thread it was given */
+        goto out;
+    /* A system call a signal interrupted and that is restarted (SA_RESTART,
+     * or after a stop) returns with its IP moved back over the 2-byte
+     * syscall instruction: the same frame, the same stack. */
+    if (!user_regs(bpf_get_current_task_btf(), &r) || r.rsp != w->csp ||
+        (r.rip != w->cip && r.rip + 2 != w->cip)) {
+        add(IG_OFFBPF_ST_MISMATCH, 1);
+        goto out;
+    }
+    r.rip = w->cip;
+    struct event *e = &w->ev;
+    e->h.b.kind = IG_OFFBPF_WAIT;
+    e->h.b.has_regs = 1;
+    e->h.b.pid = ids >> 32;
+    e->h.b.tid = (__u32)ids;
+    e->h.b.out_time = w->first_out;
+    e->h.b.in_time = w->last_in;
+    e->h.b.value = w->value;
+    e->h.b.state = w->chosen_state;
+    add(IG_OFFBPF_ST_VALUE_NS, w->value);
+    perf_regs(&r, e->h.regs);
+    __u32 nk = w->nk;
+    if (nk > IG_OFFBPF_KFRAMES)
+        nk = IG_OFFBPF_KFRAMES;
+    e->h.b.nkernel = nk;
+    __builtin_memcpy(e->h.kstack, w->kstack, sizeof e->h.kstack);
+    __u32 len = copy_user_stack(e, r.rsp);
     if (len > IG_OFFBPF_MAX_STACK)
         len = IG_OFFBPF_MAX_STACK;
-    if (bpf_ringbuf_output(&offcpu_events, &w->ev, sizeof w->ev.h + len, BPF_RB_NO_WAKEUP))
-        add(IG_OFFBPF_ST_DROPPED, 1);
-    else
-        add(IG_OFFBPF_ST_RECORDED, 1);
+    e->h.b.stack_len = len;
+    add_span(&e->h, ids >> 32);
+    submit(e, sizeof e->h + len);
+out:
+    w->flags = 0;
+    add(IG_OFFBPF_ST_WORK_NS, bpf_ktime_get_ns() - t0);
+    return 0;
 }
 
-/* next's wait in a system call ended now (its OUT events: see below);
- * next NULL: a switch-in found late (no kernel stack to take). */
-static __always_inline void switch_in(struct task_struct *next, struct wait *w, __u64 now)
+/* A kernel thread's chosen wait (no user stack, no return to user space):
+ * written now, at its switch-in. */
+static __always_inline void write_kernel_wait(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
 {
-    __u64 d = now - w->out;
-    w->out = 0;
-    w->last_in = now;
-    add(IG_OFFBPF_ST_OFF_NS, d);
-    if (!(w->flags & W_PENDING))
+    __u32 zero = 0;
+    struct ig_offbpf_head *h = bpf_map_lookup_elem(&scratch, &zero);
+    if (!h)
         return;
-    __u64 v = draw(d);
-    if (!v)
+    h->b.kind = IG_OFFBPF_WAIT;
+    h->b.has_regs = h->b.has_span = 0;
+    h->b.pid = next->tgid;
+    h->b.tid = next->pid;
+    h->b.out_time = w->out;
+    h->b.in_time = in;
+    h->b.value = value;
+    h->b.state = w->state;
+    h->b.stack_len = 0;
+    h->b.nkernel = 0;
+    if (kernel_stacks) {
+        long n = bpf_get_task_stack(next, h->kstack, sizeof h->kstack, 0);
+        h->b.nkernel = n > 0 ? (__u32)n / 8 : 0;
+    }
+    add(IG_OFFBPF_ST_VALUE_NS, value);
+    submit(h, sizeof *h);
+}
+
+/* next's wait ended now and was drawn (value): its kernel stack is taken
+ * now (still the one it blocked on) and the thread is given the task work
+ * that writes it (write_wait).  Another wait of the same system call ended
+ * before that work ran adds its value to the chosen one. */
+static __always_inline void chosen_in(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
+{
+    if (w->flags & W_WRITING) { /* a wait inside write_wait: its stack is being written */
+        add(IG_OFFBPF_ST_DROPPED, 1);
         return;
-    w->value += v;
-    if (w->flags & W_CHOSEN)
+    }
+    if (w->flags & W_CHOSEN) {
+        w->value += value;
+        w->last_in = in;
         return;
-    w->flags |= W_CHOSEN;
+    }
+    if (!w->user) {
+        write_kernel_wait(next, w, value, in);
+        return;
+    }
+    w->first_out = w->out;
+    w->last_in = in;
+    w->value = value;
+    w->cip = w->ip;
+    w->csp = w->sp;
     w->chosen_state = w->state;
     w->nk = 0;
-    if (kernel_stacks && next) {
+    /* A preempted thread waits for no channel: its kernel frames (the
+     * scheduler's, on its way back to user space) are not worth their
+     * walk. */
+    if (kernel_stacks && (w->state != 0 || w->syscall)) {
         long n = bpf_get_task_stack(next, w->kstack, sizeof w->kstack, 0);
         w->nk = n > 0 ? (__u32)n / 8 : 0;
     }
+    w->flags = W_CHOSEN;
+    if (bpf_task_work_schedule_resume_impl(next, &w->tw, &waits, write_wait, 0)) {
+        w->flags = 0;
+        add(IG_OFFBPF_ST_DROPPED, 1);
+    }
+}
+
+/* A wait ended at `in`; next: the thread switched in (NULL: a switch-in
+ * the program missed, found late: its stacks are not known any more). */
+static __always_inline void wait_ended(struct task_struct *next, struct wait *w, __u64 in)
+{
+    __u64 d = in - w->out;
+    add(IG_OFFBPF_ST_OFF_NS, d);
+    if (next) {
+        __u64 value = draw(d);
+        if (value)
+            chosen_in(next, w, value, in);
+    }
+    w->out = 0;
 }
 
 /* A thread user space found waiting at attach is on the CPU (by `in` at
@@ -416,130 +470,68 @@ static __always_inline void presumed_in(__u64 ids, __u64 in)
         add(IG_OFFBPF_ST_DROPPED, 1);
 }
 
+/* prev leaves the CPU: when, its state, and where (user IP and SP). */
+static __always_inline void switch_out(struct task_struct *prev, struct wait *w, bool preempt,
+                                       unsigned int prev_state, __u64 now)
+{
+    struct pt_regs r;
+    bool user = user_regs(prev, &r);
+    add(IG_OFFBPF_ST_SEEN, 1);
+    w->ran_at_out = prev->se.sum_exec_runtime;
+    w->out = now;
+    w->state = report_state(preempt, prev_state);
+    w->user = user;
+    w->syscall = user && (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !(prev_state & TASK_STOPPED_BITS);
+    w->ip = r.rip;
+    w->sp = r.rsp;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
     __u64 now = bpf_ktime_get_ns();
     __u64 ids = bpf_get_current_pid_tgid(); /* prev's */
-    if (followed(ids >> 32)) {
-        struct wait *w = wait_of((__u32)ids, true);
-        if (w && w->out) {
+    struct wait *w = ids >> 32 ? wait_of_prev(ids) : 0;
+    if (w) {
+        if (w->out) {
             /* Its switch-in was not seen (this kernel runs some switches
              * past the program, rarely): it ran, since then, for its
              * run-time delta, so it came in that long before now. */
             __u64 ran = prev->se.sum_exec_runtime - w->ran_at_out;
-            __u64 in = ran < now - w->out ? now - ran : now;
             add(IG_OFFBPF_ST_LATE_IN, 1);
-            if (w->flags & W_NONSYS)
-                nonsys_in(w, in);
-            else
-                switch_in(0, w, in);
+            wait_ended(0, w, ran < now - w->out ? now - ran : now);
         }
-        if (w && presumed_left) /* it ran: a switch-in we missed (it was followed, not yet presumed) */
+        if (presumed_left) /* it ran: a switch-in we missed (it was followed, not yet presumed) */
             presumed_in(ids, now);
-        if (w) {
-            add(IG_OFFBPF_ST_SEEN, 1);
-            w->ran_at_out = prev->se.sum_exec_runtime;
-            struct pt_regs r;
-            __s64 state = report_state(preempt, prev_state);
-            bool user = user_regs(prev, &r);
-            bool in_syscall = user && (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ &&
-                              !(prev_state & TASK_STOPPED_BITS);
-            w->out = now;
-            w->state = state;
-            if (in_syscall) {
-                if (!(w->flags & W_PENDING)) {
-                    w->flags = W_PENDING;
-                    w->first_out = now;
-                    w->value = 0;
-                    w->ip = r.rip;
-                    w->sp = r.rsp;
-                }
-            } else {
-                w->flags = W_NONSYS;
-                copy_out(ctx, &r, user, w, state, ids);
-            }
-        }
+        switch_out(prev, w, preempt, prev_state, now);
     }
     __u32 next_tid = next->pid;
-    struct wait *n = next_tid ? wait_of(next_tid, false) : 0;
-    if (presumed_left && next_tid)
+    if (!next_tid)
+        return 0;
+    if (presumed_left)
         presumed_in((__u64)next->tgid << 32 | next_tid, now);
-    if (n && n->out) {
-        if (n->flags & W_NONSYS)
-            nonsys_in(n, now);
-        else
-            switch_in(next, n, now);
-    }
+    struct wait *n = bpf_map_lookup_elem(&waits, &next_tid);
+    if (n && n->out)
+        wait_ended(next, n, now);
     return 0;
 }
 
-/* The system call's exit: a chosen wait is written now, with the stacks it
- * blocked with. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(ig_offcpu_sys_exit, struct pt_regs *regs, long ret)
-{
-    (void)regs, (void)ret;
-    struct task_struct *task = bpf_get_current_task_btf();
-    __u64 ids = bpf_get_current_pid_tgid();
-    struct wait *w = wait_of((__u32)ids, false);
-    if (!w || !(w->flags & W_PENDING))
-        return 0;
-    __u32 flags = w->flags;
-    w->flags &= ~(W_PENDING | W_CHOSEN);
-    if (!(flags & W_CHOSEN))
-        return 0;
-    struct pt_regs r;
-    if (!user_regs(task, &r) || r.rip != w->ip || r.rsp != w->sp) {
-        add(IG_OFFBPF_ST_MISMATCH, 1);
-        return 0;
-    }
-    __u32 zero = 0;
-    __u32 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
-    if (!busy || __sync_lock_test_and_set(busy, 1)) {
-        add(IG_OFFBPF_ST_DROPPED, 1);
-        return 0;
-    }
-    struct event *e = new_event(IG_OFFBPF_WAIT, ids, SCRATCH_SYS_EXIT);
-    if (!e) {
-        __sync_lock_test_and_set(busy, 0);
-        return 0;
-    }
-    e->h.b.out_time = w->first_out;
-    e->h.b.in_time = w->last_in;
-    e->h.b.value = w->value;
-    add(IG_OFFBPF_ST_VALUE_NS, w->value);
-    e->h.b.state = w->chosen_state;
-    perf_regs(&r, e->h.regs);
-    e->h.b.has_regs = 1;
-    __u32 nk = w->nk;
-    if (nk > IG_OFFBPF_KFRAMES)
-        nk = IG_OFFBPF_KFRAMES;
-    e->h.b.nkernel = nk;
-    __builtin_memcpy(e->h.kstack, w->kstack, sizeof e->h.kstack);
-    __u32 len = copy_user_stack(e, r.rsp);
-    add_span(e, ids >> 32);
-    submit(e, len);
-    __sync_lock_test_and_set(busy, 0);
-    return 0;
-}
-
-/* A thread exits: a chosen wait it never returned from is counted (its
- * user memory is gone by now); an open OUT event gets its IN. */
+/* A thread exits: a chosen wait it never wrote is counted (its user
+ * memory is gone by now; deleting its entry cancels the work). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
 {
     (void)task; /* the current task */
     __u64 ids = bpf_get_current_pid_tgid();
     __u32 tid = (__u32)ids;
-    struct wait *w = wait_of(tid, false);
+    struct wait *w = bpf_map_lookup_elem(&waits, &tid);
     if (!w)
         return 0;
-    if ((w->flags & (W_PENDING | W_CHOSEN)) == (W_PENDING | W_CHOSEN))
+    if (w->flags & W_CHOSEN)
         add(IG_OFFBPF_ST_EXITS, 1);
-    if (w->out && (w->flags & W_NONSYS))
-        nonsys_in(w, bpf_ktime_get_ns()); /* its wait ended by the exit */
+    if (w->out)
+        wait_ended(0, w, bpf_ktime_get_ns());
     bpf_map_delete_elem(&waits, &tid);
     return 0;
 }

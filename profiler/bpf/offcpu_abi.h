@@ -23,11 +23,12 @@
 /* followed tgid -> one of these (map `follow`) */
 enum { IG_OFFBPF_FOLLOW_AT_EXEC = 1, IG_OFFBPF_FOLLOW = 2 };
 
-/* Event kinds.  WAIT: a whole wait inside one system call, decided at its
- * switch-in and written at the system call's exit with the stacks it
- * blocked with and its (time-weighted) value.  OUT: a switch-out outside a
- * system call (preempted in user code, a page fault, a stop), with its
- * stacks; its IN (same tid) closes it.  */
+/* Event kinds.  WAIT: a whole wait (the chosen waits of one stay in the
+ * kernel add up), decided at its switch-in and written by the thread on
+ * its way back to user space with the stacks it blocked with and its
+ * (time-weighted) value.  IN: a thread user space presumed waiting at
+ * attach is on the CPU.  OUT: a switch-out with its stacks, closed by its
+ * IN (the recorder still takes it; this program no longer writes it). */
 enum { IG_OFFBPF_WAIT = 1, IG_OFFBPF_OUT = 2, IG_OFFBPF_IN = 3 };
 /* An IN's flags (its base's pad0): its OUT was not drawn (see offcpu.bpf.c,
  * nonsys_in), the interval is dropped. */
@@ -68,14 +69,17 @@ enum {
     IG_OFFBPF_ST_RECORDED,   /* events written (WAIT and OUT) */
     IG_OFFBPF_ST_SAMPLED_OUT,/* waits not chosen by the time-weighted draw */
     IG_OFFBPF_ST_BELOW_MIN,  /* waits under --off-cpu-min */
-    IG_OFFBPF_ST_DROPPED,    /* events lost: ring buffer full */
+    IG_OFFBPF_ST_DROPPED,    /* events lost: ring buffer full, or the thread's
+                              * write could not be queued */
     IG_OFFBPF_ST_MISMATCH,   /* chosen waits dropped: registers changed before
-                              * the system call's exit (exec, sigreturn) */
+                              * the return to user space (exec, a signal) */
     IG_OFFBPF_ST_EXITS,      /* chosen waits dropped: the thread exited first */
     IG_OFFBPF_ST_LATE_IN,    /* switch-ins the program did not see, found at the
                               * next switch-out (timed from the run time) */
     IG_OFFBPF_ST_VALUE_NS,   /* the values of the waits recorded (drawn), ns: its
                               * expectation is OFF_NS */
+    IG_OFFBPF_ST_WORK_NS,    /* the threads' own time writing their chosen waits
+                              * (offcpu.bpf.c write_wait, a task work), ns */
     IG_OFFBPF_ST_COUNT
 };
 
