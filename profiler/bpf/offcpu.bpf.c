@@ -9,12 +9,13 @@
  * ping-pong's switch rate by 72%).  The programs:
  *
  *   tp_btf/sched_switch.  For prev (the current task), a followed thread:
- *   only when it left, its state, its user IP and SP and whether it is in a
- *   system call (ax still -ENOSYS) are noted in its wait entry; nothing is
- *   copied.  For next, a wait just ended: its length d decides (below)
- *   whether it is recorded.  A chosen wait keeps next's kernel stack (still
- *   the one it blocked on; not for a thread preempted outside a system
- *   call, which waits for no channel) and gives the thread a task work
+ *   only when it left and its state are noted in its wait entry; nothing
+ *   is read or copied.  For next, a wait just ended: its length d decides
+ *   (below) whether it is recorded.  A chosen wait keeps next's user IP
+ *   and SP (next has not run since it left: they are those it blocked
+ *   with) and its kernel stack (still the one it blocked on; not for a
+ *   thread preempted outside a system call, ax no longer -ENOSYS, which
+ *   waits for no channel), and gives the thread a task work
  *   (bpf_task_work, Linux 6.18), which the kernel runs in that thread
  *   before it returns to user space: write_wait.
  *
@@ -128,11 +129,9 @@ enum { W_CHOSEN = 1, W_WRITING = 2 }; /* WRITING: write_wait runs (it may be pre
 struct wait {
     __u64 out;        /* switch-out of the wait open now, 0: on the CPU */
     __u64 ran_at_out; /* its se.sum_exec_runtime at the switch-out */
-    __u64 ip, sp;     /* its user IP and SP at the switch-out */
     __s64 state;      /* its state */
-    __u8 user;        /* ip, sp are user registers */
-    __u8 syscall;     /* it blocked inside a system call */
-    __u8 pad[6];
+    __u8 stopped;     /* stopped, traced or frozen */
+    __u8 pad[7];
     /* The chosen wait, until the thread writes it on its way back to user
      * space (write_wait): */
     __u32 flags;
@@ -316,7 +315,9 @@ static __always_inline __u64 draw(__u64 d)
     }
     if (!period_ns || d >= period_ns)
         return d;
-    __u64 r = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32();
+    __u64 r = bpf_get_prandom_u32();
+    if (period_ns >> 32) /* over 4.3 s */
+        r = r << 32 | bpf_get_prandom_u32();
     if (r % period_ns < d)
         return period_ns;
     add(IG_OFFBPF_ST_SAMPLED_OUT, 1);
@@ -377,6 +378,14 @@ out:
     return 0;
 }
 
+/* The part of struct pt_regs read at a chosen switch-in: ax .. sp. */
+struct regs_tail {
+    __u64 rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp;
+};
+_Static_assert(__builtin_offsetof(struct pt_regs, rsp) - __builtin_offsetof(struct pt_regs, rax) ==
+                   __builtin_offsetof(struct regs_tail, rsp),
+               "pt_regs layout");
+
 /* A kernel thread's chosen wait (no user stack, no return to user space):
  * written now, at its switch-in. */
 static __always_inline void write_kernel_wait(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
@@ -418,21 +427,26 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
         w->last_in = in;
         return;
     }
-    if (!w->user) {
+    /* next has not run since it left: its user registers are those it
+     * blocked with. */
+    struct regs_tail r;
+    struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(next);
+    if (!p || bpf_probe_read_kernel(&r, sizeof r, &p->rax) || (r.cs & 3) != 3) {
         write_kernel_wait(next, w, value, in);
         return;
     }
+    bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->stopped;
     w->first_out = w->out;
     w->last_in = in;
     w->value = value;
-    w->cip = w->ip;
-    w->csp = w->sp;
+    w->cip = r.rip;
+    w->csp = r.rsp;
     w->chosen_state = w->state;
     w->nk = 0;
-    /* A preempted thread waits for no channel: its kernel frames (the
-     * scheduler's, on its way back to user space) are not worth their
-     * walk. */
-    if (kernel_stacks && (w->state != 0 || w->syscall)) {
+    /* A thread preempted outside a system call waits for no channel: its
+     * kernel frames (the scheduler's, on its way back to user space) are
+     * not worth their walk. */
+    if (kernel_stacks && (w->state != 0 || syscall)) {
         long n = bpf_get_task_stack(next, w->kstack, sizeof w->kstack, 0);
         w->nk = n > 0 ? (__u32)n / 8 : 0;
     }
@@ -471,19 +485,17 @@ static __always_inline void presumed_in(__u64 ids, __u64 in)
 }
 
 /* prev leaves the CPU: when, its state, and where (user IP and SP). */
+/* prev leaves the CPU: when, and its state.  Its registers are read only
+ * if the wait is chosen, at its end (they do not change meanwhile: the
+ * thread does not run). */
 static __always_inline void switch_out(struct task_struct *prev, struct wait *w, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
-    struct pt_regs r;
-    bool user = user_regs(prev, &r);
     add(IG_OFFBPF_ST_SEEN, 1);
     w->ran_at_out = prev->se.sum_exec_runtime;
     w->out = now;
     w->state = report_state(preempt, prev_state);
-    w->user = user;
-    w->syscall = user && (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !(prev_state & TASK_STOPPED_BITS);
-    w->ip = r.rip;
-    w->sp = r.rsp;
+    w->stopped = (prev_state & TASK_STOPPED_BITS) != 0;
 }
 
 SEC("tp_btf/sched_switch")
