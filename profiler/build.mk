@@ -44,7 +44,17 @@ $(SPANBPF_GEN)/offcpu.skel.h: $(SPANBPF_GEN)/offcpu.bpf.o
 	$(BPFTOOL) gen skeleton $< name ig_offcpu_bpf > $@.tmp && mv $@.tmp $@
 $(B)/obj/profiler/offbpf.o: $(SPANBPF_GEN)/offcpu.skel.h
 $(B)/obj/profiler/offbpf.o: CFLAGS += -DIG_HAVE_OFFBPF
+# the floor under any off-CPU hook: an empty program on sched_switch (bench/offcpu.sh)
+$(B)/gen/bench/bpf/switch_floor.bpf.o: bench/bpf/switch_floor.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(shell gcc -print-multiarch) -Wall -Werror \
+	    -c $< -o $@
+$(B)/gen/bench/bpf/switch_floor.skel.h: $(B)/gen/bench/bpf/switch_floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name ig_floor_bpf > $@.tmp && mv $@.tmp $@
+$(B)/bench/switch_floor: $(B)/gen/bench/bpf/switch_floor.skel.h
+$(B)/bench/switch_floor: CFLAGS += -DIG_HAVE_FLOORBPF
 endif
+BENCH_BINS += bench/switch_floor
 # its test (against samples/spans/ ground truth), fuzz target (event decoder
 # and join) and benchmark
 TEST_BINS += tests/profiler/test_spanbpf tests/fuzz/replay_fuzz_spanbpf
