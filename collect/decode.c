@@ -439,6 +439,8 @@ static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth, size
 {
     if (k == M_ANY && ++depth > IG_DECODE_MAX_DEPTH)
         return false;
+    if (!len) /* an empty message: protobuf-c gives its bytes as NULL */
+        return true;
     const uint8_t *end = p + len;
     while (p < end) {
         uint64_t tag, n;
