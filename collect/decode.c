@@ -12,10 +12,11 @@
  * then unpacked into a scratch arena that is rewound after every span,
  * as OTLP's message with every string declared bytes (proto/opentelemetry/
  * ignis/text.proto): protobuf-c's strings are C strings, which would cut
- * a string holding U+0000 at its NUL; these keep their length.  The conversion copies what the store keeps
- * into the batch: ids, times, names, and every attribute list rendered as
- * one JSON object ({"key":value,...}, docs/TRACE_STORE.md); json-c
- * escapes strings that need it.
+ * a string holding U+0000 at its NUL; these keep their length.  The
+ * conversion copies what the store keeps into the batch: ids, times,
+ * names, and every attribute list rendered as one JSON object
+ * ({"key":value,...}, docs/TRACE_STORE.md); json-c escapes strings that
+ * need it.
  */
 #include "collect/decode_impl.h"
 
@@ -126,6 +127,8 @@ static void put_int(decode_ctx *c, int64_t v)
     ig_sb_append(&c->json, p, (size_t)(buf + sizeof buf - p));
 }
 
+static const ProtobufCBinaryData no_text = {0, NULL};
+
 static void put_text(decode_ctx *c, ProtobufCBinaryData s)
 {
     put_string(c, s.len ? (const char *)s.data : "", s.len);
@@ -199,7 +202,7 @@ static void put_attrs(decode_ctx *c, PbKV *const *kv, size_t n, int depth)
     for (size_t i = 0; i < n; i++) {
         if (i)
             ig_sb_putc(&c->json, ',');
-        put_text(c, kv[i] ? kv[i]->key : (ProtobufCBinaryData){0, NULL});
+        put_text(c, kv[i] ? kv[i]->key : no_text);
         ig_sb_putc(&c->json, ':');
         put_value(c, kv[i] ? kv[i]->value : NULL, depth);
     }
@@ -218,8 +221,6 @@ static ig_bstr str_of(decode_ctx *c, ProtobufCBinaryData s)
 {
     return ig_batch_str(c->b, s.len ? (const char *)s.data : "", s.len);
 }
-
-static const ProtobufCBinaryData no_text = {0, NULL};
 
 /* ---- resources and scopes -------------------------------------------------------------- */
 
