@@ -9,11 +9,14 @@
  * values nest (span -> attributes/events/links -> key-value -> any-value
  * -> array/kvlist -> ...) and refuses more than IG_DECODE_MAX_DEPTH levels
  * — protobuf-c recurses once per level with no limit of its own — and is
- * then unpacked with the real message type into a scratch arena that is
- * rewound after every span.  The conversion copies what the store keeps
- * into the batch: ids, times, names, and every attribute list rendered as
- * one JSON object ({"key":value,...}, docs/TRACE_STORE.md); json-c
- * escapes strings that need it.
+ * then unpacked into a scratch arena that is rewound after every span,
+ * as OTLP's message with every string declared bytes (proto/opentelemetry/
+ * ignis/text.proto): protobuf-c's strings are C strings, which would cut
+ * a string holding U+0000 at its NUL; these keep their length.  The
+ * conversion copies what the store keeps into the batch: ids, times,
+ * names, and every attribute list rendered as one JSON object
+ * ({"key":value,...}, docs/TRACE_STORE.md); json-c escapes strings that
+ * need it.
  */
 #include "collect/decode_impl.h"
 
@@ -53,64 +56,19 @@ void ig_decode_ctx_init(decode_ctx *c, ig_decode_stats *st)
     c->str = json_object_new_string("");
 }
 
-/* ---- strings holding a NUL ------------------------------------------------------------ */
-
-static int same_pointer(const void *ctx, uint32_t id, const void *key)
-{
-    const nul_strings *t = ctx;
-    return t->s[id - 1] == key;
-}
-
-static uint64_t pointer_hash(const char *s)
-{
-    return ig_hash_u64(0x6e75, (uint64_t)(uintptr_t)s);
-}
-
 void ig_decode_scratch_reset(decode_ctx *c)
 {
     ig_arena_reset(&c->scratch);
-    if (c->nuls.n) { /* the pointers may come back for other strings */
-        c->nuls.n = 0;
-        ig_idtab_free(&c->nuls.ids);
-        memset(&c->nuls.ids, 0, sizeof c->nuls.ids);
-    }
 }
 
-char *ig_decode_strndup(decode_ctx *c, const char *s, size_t len)
+ProtobufCBinaryData ig_decode_text(decode_ctx *c, const char *s, size_t len)
 {
-    char *p = ig_arena_strndup(&c->scratch, s, len);
-    if (!memchr(p, '\0', len))
-        return p;
-    nul_strings *t = &c->nuls;
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 16;
-        t->s = ig_xrealloc(t->s, t->cap * sizeof *t->s);
-        t->len = ig_xrealloc(t->len, t->cap * sizeof *t->len);
-    }
-    t->s[t->n] = p;
-    t->len[t->n] = len;
-    ig_idtab_insert(&t->ids, pointer_hash(p), (uint32_t)++t->n);
-    return p;
-}
-
-size_t ig_decode_strlen(const decode_ctx *c, const char *s)
-{
-    if (!s)
-        return 0;
-    if (c->nuls.n) {
-        uint32_t id = ig_idtab_find(&c->nuls.ids, pointer_hash(s), s, same_pointer, &c->nuls);
-        if (id)
-            return c->nuls.len[id - 1];
-    }
-    return strlen(s);
+    return (ProtobufCBinaryData){len, (uint8_t *)ig_arena_strndup(&c->scratch, s, len)};
 }
 
 void ig_decode_ctx_done(decode_ctx *c)
 {
     ig_arena_free(&c->scratch);
-    free(c->nuls.s);
-    free(c->nuls.len);
-    ig_idtab_free(&c->nuls.ids);
     ig_sb_free(&c->json);
     json_object_put(c->str);
 }
@@ -169,9 +127,11 @@ static void put_int(decode_ctx *c, int64_t v)
     ig_sb_append(&c->json, p, (size_t)(buf + sizeof buf - p));
 }
 
-static void put_cstring(decode_ctx *c, const char *s)
+static const ProtobufCBinaryData no_text = {0, NULL};
+
+static void put_text(decode_ctx *c, ProtobufCBinaryData s)
 {
-    put_string(c, s ? s : "", ig_decode_strlen(c, s));
+    put_string(c, s.len ? (const char *)s.data : "", s.len);
 }
 
 static void put_double(decode_ctx *c, double d)
@@ -198,19 +158,19 @@ static void put_value(decode_ctx *c, const PbAny *v, int depth)
         return;
     }
     switch (v->value_case) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        put_cstring(c, v->string_value);
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE:
+        put_text(c, v->string_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE:
         ig_sb_puts(&c->json, v->bool_value ? "true" : "false");
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE:
         put_int(c, v->int_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_DOUBLE_VALUE:
         put_double(c, v->double_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE:
         ig_sb_putc(&c->json, '[');
         for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
             if (i)
@@ -219,13 +179,13 @@ static void put_value(decode_ctx *c, const PbAny *v, int depth)
         }
         ig_sb_putc(&c->json, ']');
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_KVLIST_VALUE:
         if (v->kvlist_value)
             put_attrs(c, v->kvlist_value->values, v->kvlist_value->n_values, depth + 1);
         else
             ig_sb_puts(&c->json, "{}");
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BYTES_VALUE:
         ig_sb_putc(&c->json, '"');
         ig_base64_encode(v->bytes_value.data, v->bytes_value.len, &c->json);
         ig_sb_putc(&c->json, '"');
@@ -242,7 +202,7 @@ static void put_attrs(decode_ctx *c, PbKV *const *kv, size_t n, int depth)
     for (size_t i = 0; i < n; i++) {
         if (i)
             ig_sb_putc(&c->json, ',');
-        put_cstring(c, kv[i] ? kv[i]->key : "");
+        put_text(c, kv[i] ? kv[i]->key : no_text);
         ig_sb_putc(&c->json, ':');
         put_value(c, kv[i] ? kv[i]->value : NULL, depth);
     }
@@ -257,32 +217,31 @@ static ig_bstr attrs_json(decode_ctx *c, PbKV *const *kv, size_t n)
     return ig_batch_str(c->b, c->json.data, c->json.len);
 }
 
-static ig_bstr str_of(decode_ctx *c, const char *s)
+static ig_bstr str_of(decode_ctx *c, ProtobufCBinaryData s)
 {
-    return ig_batch_str(c->b, s ? s : "", ig_decode_strlen(c, s));
+    return ig_batch_str(c->b, s.len ? (const char *)s.data : "", s.len);
 }
 
 /* ---- resources and scopes -------------------------------------------------------------- */
 
 /* The key is exactly service.name ("service.name\u0000x" is another key). */
-static const char *service_name(const decode_ctx *c, const PbResource *r)
+static ProtobufCBinaryData service_name(const PbResource *r)
 {
-    static const char key[] = "service.name";
+    static const char key[] = "service.name", unknown[] = "unknown_service";
     for (size_t i = 0; r && i < r->n_attributes; i++) {
         const PbKV *kv = r->attributes[i];
-        if (kv && kv->key && ig_decode_strlen(c, kv->key) == sizeof key - 1 && !memcmp(kv->key, key, sizeof key) &&
-            kv->value && kv->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-            ig_decode_strlen(c, kv->value->string_value))
+        if (kv && kv->key.len == sizeof key - 1 && !memcmp(kv->key.data, key, sizeof key - 1) && kv->value &&
+            kv->value->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE && kv->value->string_value.len)
             return kv->value->string_value;
     }
-    return "unknown_service";
+    return (ProtobufCBinaryData){sizeof unknown - 1, (uint8_t *)unknown};
 }
 
-uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, const char *schema_url)
+uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, ProtobufCBinaryData schema_url)
 {
     ig_batch_resource *x = ig_batch_add_resource(c->b);
     x->attrs = r ? attrs_json(c, r->attributes, r->n_attributes) : ig_batch_str(c->b, "{}", 2);
-    x->service = str_of(c, service_name(c, r));
+    x->service = str_of(c, service_name(r));
     x->schema_url = str_of(c, schema_url);
     x->dropped_attrs = r ? r->dropped_attributes_count : 0;
     uint64_t h = ig_hash_bytes(x->attrs.s, x->attrs.len, 0x7265);
@@ -291,12 +250,12 @@ uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, const char *
     return c->b->nresources - 1;
 }
 
-uint32_t ig_decode_add_scope(decode_ctx *c, const PbScope *s, const char *schema_url)
+uint32_t ig_decode_add_scope(decode_ctx *c, const PbScope *s, ProtobufCBinaryData schema_url)
 {
     ig_batch_scope *x = ig_batch_add_scope(c->b);
     x->attrs = s ? attrs_json(c, s->attributes, s->n_attributes) : ig_batch_str(c->b, "{}", 2);
-    x->name = str_of(c, s ? s->name : NULL);
-    x->version = str_of(c, s ? s->version : NULL);
+    x->name = str_of(c, s ? s->name : no_text);
+    x->version = str_of(c, s ? s->version : no_text);
     x->schema_url = str_of(c, schema_url);
     x->dropped_attrs = s ? s->dropped_attributes_count : 0;
     uint64_t h = ig_hash_bytes(x->attrs.s, x->attrs.len, 0x7363);
@@ -424,7 +383,7 @@ void ig_decode_add_span(decode_ctx *c, const PbSpan *s, uint32_t resource, uint3
         x->status_code = s->status->code >= 0 && s->status->code <= 2 ? (uint8_t)s->status->code : 0;
         x->status_message = str_of(c, s->status->message);
     } else {
-        x->status_message = str_of(c, NULL);
+        x->status_message = str_of(c, no_text);
     }
     add_events(c, s, x); /* x stays valid: events and links are other arrays */
     add_links(c, s, x);
@@ -481,6 +440,8 @@ static bool nesting_ok(const uint8_t *p, size_t len, msg_kind k, int depth, size
 {
     if (k == M_ANY && ++depth > IG_DECODE_MAX_DEPTH)
         return false;
+    if (!len) /* an empty message: protobuf-c gives its bytes as NULL */
+        return true;
     const uint8_t *end = p + len;
     while (p < end) {
         uint64_t tag, n;
@@ -596,7 +557,7 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
             return 0;
         }
         ig_decode_scratch_reset(c);
-        scope = opentelemetry__proto__common__v1__instrumentation_scope__unpack(&c->alloc, ss->scope.len, ss->scope.data);
+        scope = ignis__otlp__text__instrumentation_scope__unpack(&c->alloc, ss->scope.len, ss->scope.data);
         if (!scope)
             return ig_err_set(err, "malformed InstrumentationScope");
     }
@@ -609,7 +570,7 @@ static int decode_scope_spans(decode_ctx *c, const ShallowScopeSpans *ss, uint32
             continue;
         }
         ig_decode_scratch_reset(c);
-        PbSpan *span = opentelemetry__proto__trace__v1__span__unpack(&c->alloc, raw->len, raw->data);
+        PbSpan *span = ignis__otlp__text__span__unpack(&c->alloc, raw->len, raw->data);
         if (!span)
             return ig_err_set(err, "malformed Span");
         ig_decode_add_span(c, span, resource, sc);
@@ -630,7 +591,7 @@ static int decode_resource_spans(decode_ctx *c, const ShallowResourceSpans *rs, 
             return 0;
         }
         ig_decode_scratch_reset(c);
-        res = opentelemetry__proto__resource__v1__resource__unpack(&c->alloc, rs->resource.len, rs->resource.data);
+        res = ignis__otlp__text__resource__unpack(&c->alloc, rs->resource.len, rs->resource.data);
         if (!res)
             return ig_err_set(err, "malformed Resource");
     }

@@ -12,36 +12,27 @@
 
 #include "collect/arena.h"
 #include "collect/decode.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-#include "utils/hash.h"
+#include "opentelemetry/ignis/text.pb-c.h"
 #include "utils/strbuf.h"
 
-typedef Opentelemetry__Proto__Common__V1__AnyValue PbAny;
-typedef Opentelemetry__Proto__Common__V1__ArrayValue PbArray;
-typedef Opentelemetry__Proto__Common__V1__KeyValueList PbKVList;
-typedef Opentelemetry__Proto__Common__V1__KeyValue PbKV;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope PbScope;
-typedef Opentelemetry__Proto__Resource__V1__Resource PbResource;
-typedef Opentelemetry__Proto__Trace__V1__Span PbSpan;
-typedef Opentelemetry__Proto__Trace__V1__Span__Event PbEvent;
-typedef Opentelemetry__Proto__Trace__V1__Span__Link PbLink;
-typedef Opentelemetry__Proto__Trace__V1__Status PbStatus;
-
-/* Strings of the scratch messages that hold a NUL, with their lengths:
- * protobuf-c strings are C strings, but OTLP/JSON's "a\u0000b" is a
- * valid proto3 string of 3 bytes, kept whole (ig_decode_strlen). */
-typedef struct nul_strings {
-    const char **s;
-    size_t *len;
-    size_t n, cap;
-    ig_idtab ids;             /* hash of the pointer -> index + 1 */
-} nul_strings;
+/* The messages a request's parts are decoded into: OTLP's, with every
+ * string as bytes (proto/opentelemetry/ignis/text.proto), so a string
+ * holding U+0000 keeps its length (protobuf-c strings are C strings). */
+typedef Ignis__Otlp__Text__AnyValue PbAny;
+typedef Ignis__Otlp__Text__ArrayValue PbArray;
+typedef Ignis__Otlp__Text__KeyValueList PbKVList;
+typedef Ignis__Otlp__Text__KeyValue PbKV;
+typedef Ignis__Otlp__Text__InstrumentationScope PbScope;
+typedef Ignis__Otlp__Text__Resource PbResource;
+typedef Ignis__Otlp__Text__Span PbSpan;
+typedef Ignis__Otlp__Text__Span__Event PbEvent;
+typedef Ignis__Otlp__Text__Span__Link PbLink;
+typedef Ignis__Otlp__Text__Status PbStatus;
 
 typedef struct decode_ctx {
     ig_batch *b;
     ig_decode_stats *st;
     ig_store_arena scratch;   /* one message tree at a time (reset per span: ig_decode_scratch_reset) */
-    nul_strings nuls;         /* strings of scratch holding a NUL */
     ProtobufCAllocator alloc; /* bump allocation from scratch */
     ig_strbuf json;           /* attributes being rendered */
     json_object *str;         /* reused to escape strings */
@@ -51,20 +42,15 @@ void ig_decode_ctx_init(decode_ctx *c, ig_decode_stats *st);
 /* Frees the scratch memory; the batch is the caller's (c->b). */
 void ig_decode_ctx_done(decode_ctx *c);
 
-/* Rewinds the scratch arena (and forgets its strings' lengths). */
+/* Rewinds the scratch arena. */
 void ig_decode_scratch_reset(decode_ctx *c);
 
-/* Copies len bytes of a JSON string into scratch, NUL-terminated; one
- * holding a NUL keeps its length for ig_decode_strlen. */
-char *ig_decode_strndup(decode_ctx *c, const char *s, size_t len);
-
-/* The length of a string of the scratch messages: its recorded length
- * when it holds a NUL, else strlen.  NULL is 0. */
-size_t ig_decode_strlen(const decode_ctx *c, const char *s);
+/* A copy of len bytes of a JSON string in scratch, as a message's string. */
+ProtobufCBinaryData ig_decode_text(decode_ctx *c, const char *s, size_t len);
 
 /* Adds a resource (NULL = empty) / scope (NULL = empty); returns its index. */
-uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, const char *schema_url);
-uint32_t ig_decode_add_scope(decode_ctx *c, const PbScope *s, const char *schema_url);
+uint32_t ig_decode_add_resource(decode_ctx *c, const PbResource *r, ProtobufCBinaryData schema_url);
+uint32_t ig_decode_add_scope(decode_ctx *c, const PbScope *s, ProtobufCBinaryData schema_url);
 
 /* Validates a span; adds it or counts it rejected. */
 void ig_decode_add_span(decode_ctx *c, const PbSpan *s, uint32_t resource, uint32_t scope);

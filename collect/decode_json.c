@@ -9,10 +9,9 @@
  * names (the .proto's names are accepted too), trace and span ids as hex,
  * 64-bit integers as strings or numbers, enums as numbers or names,
  * doubles as numbers or "NaN"/"Infinity"/"-Infinity", bytes as base64.
- * Strings are copied with their json-c length: one holding "\u0000"
- * (valid UTF-8, as the Collector keeps it) is recorded with its length
- * (ig_decode_strndup), so it reaches the batch whole although protobuf-c
- * strings are C strings.
+ * Strings are copied with their json-c length into the messages' bytes
+ * fields (proto/opentelemetry/ignis/text.proto), so one holding "\u0000"
+ * (valid UTF-8, as the Collector keeps it) reaches the batch whole.
  * Unknown fields are ignored.  A value of the wrong JSON type makes the
  * whole request malformed (400), as in protobuf; ids that are not hex
  * only reject their span.
@@ -59,15 +58,15 @@ static int type_error(jctx *j, const char *field, const char *want)
 
 /* ---- scalars ---------------------------------------------------------------------------- */
 
-static int get_string(jctx *j, json_object *o, const char *camel, const char *snake, char **out)
+static int get_string(jctx *j, json_object *o, const char *camel, const char *snake, ProtobufCBinaryData *out)
 {
     json_object *v = member(o, camel, snake);
-    *out = (char *)"";
+    *out = (ProtobufCBinaryData){0, NULL};
     if (!v)
         return 0;
     if (!json_object_is_type(v, json_type_string))
         return type_error(j, camel, "a string");
-    *out = ig_decode_strndup(j->c, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    *out = ig_decode_text(j->c, json_object_get_string(v), (size_t)json_object_get_string_len(v));
     return 0;
 }
 
@@ -241,29 +240,29 @@ static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, siz
 
 static int json_any(jctx *j, json_object *v, PbAny *out)
 {
-    opentelemetry__proto__common__v1__any_value__init(out);
+    ignis__otlp__text__any_value__init(out);
     if (want_object(j, v, "value") < 0)
         return -1;
     json_object *x;
     if ((x = member(v, "stringValue", "string_value"))) {
         if (!json_object_is_type(x, json_type_string))
             return type_error(j, "stringValue", "a string");
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        out->string_value = ig_decode_strndup(j->c, json_object_get_string(x), (size_t)json_object_get_string_len(x));
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE;
+        out->string_value = ig_decode_text(j->c, json_object_get_string(x), (size_t)json_object_get_string_len(x));
     } else if ((x = member(v, "boolValue", "bool_value"))) {
         if (!json_object_is_type(x, json_type_boolean))
             return type_error(j, "boolValue", "true or false");
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE;
         out->bool_value = json_object_get_boolean(x);
     } else if ((x = member(v, "intValue", "int_value"))) {
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE;
         return get_i64_value(j, x, &out->int_value);
     } else if ((x = member(v, "doubleValue", "double_value"))) {
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_DOUBLE_VALUE;
         return get_double_value(j, x, &out->double_value);
     } else if ((x = member(v, "bytesValue", "bytes_value"))) {
         size_t len = (size_t)json_object_get_string_len(x);
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BYTES_VALUE;
         out->bytes_value.data = scratch(j, len / 4 * 3 + 3);
         if (!json_object_is_type(x, json_type_string) ||
             !ig_base64_decode(json_object_get_string(x), len, out->bytes_value.data, &out->bytes_value.len))
@@ -274,7 +273,7 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
         if (want_object(j, x, "arrayValue") < 0 || get_array(j, x, "values", NULL, &values, &n) < 0)
             return -1;
         PbArray *arr = scratch(j, sizeof *arr);
-        opentelemetry__proto__common__v1__array_value__init(arr);
+        ignis__otlp__text__array_value__init(arr);
         arr->values = scratch(j, (n ? n : 1) * sizeof *arr->values);
         for (size_t i = 0; i < n; i++) {
             arr->values[i] = scratch(j, sizeof(PbAny));
@@ -282,16 +281,16 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
                 return -1;
         }
         arr->n_values = n;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE;
         out->array_value = arr;
     } else if ((x = member(v, "kvlistValue", "kvlist_value"))) {
         if (want_object(j, x, "kvlistValue") < 0)
             return -1;
         PbKVList *list = scratch(j, sizeof *list);
-        opentelemetry__proto__common__v1__key_value_list__init(list);
+        ignis__otlp__text__key_value_list__init(list);
         if (json_kvs(j, x, "values", &list->values, &list->n_values) < 0)
             return -1;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+        out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_KVLIST_VALUE;
         out->kvlist_value = list;
     }
     return 0;
@@ -308,7 +307,7 @@ static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, siz
         if (want_object(j, e, "attribute") < 0)
             return -1;
         PbKV *kv = (*out)[i] = scratch(j, sizeof *kv);
-        opentelemetry__proto__common__v1__key_value__init(kv);
+        ignis__otlp__text__key_value__init(kv);
         if (get_string(j, e, "key", NULL, &kv->key) < 0)
             return -1;
         json_object *v = member(e, "value", NULL);
@@ -325,7 +324,7 @@ static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, siz
 
 static int json_resource(jctx *j, json_object *o, PbResource *r)
 {
-    opentelemetry__proto__resource__v1__resource__init(r);
+    ignis__otlp__text__resource__init(r);
     if (want_object(j, o, "resource") < 0)
         return -1;
     if (json_kvs(j, o, "attributes", &r->attributes, &r->n_attributes) < 0)
@@ -335,7 +334,7 @@ static int json_resource(jctx *j, json_object *o, PbResource *r)
 
 static int json_scope(jctx *j, json_object *o, PbScope *s)
 {
-    opentelemetry__proto__common__v1__instrumentation_scope__init(s);
+    ignis__otlp__text__instrumentation_scope__init(s);
     if (want_object(j, o, "scope") < 0 || get_string(j, o, "name", NULL, &s->name) < 0 ||
         get_string(j, o, "version", NULL, &s->version) < 0 ||
         json_kvs(j, o, "attributes", &s->attributes, &s->n_attributes) < 0)
@@ -345,7 +344,7 @@ static int json_scope(jctx *j, json_object *o, PbScope *s)
 
 static int json_event(jctx *j, json_object *o, PbEvent *e)
 {
-    opentelemetry__proto__trace__v1__span__event__init(e);
+    ignis__otlp__text__span__event__init(e);
     if (want_object(j, o, "event") < 0 || get_u64(j, o, "timeUnixNano", "time_unix_nano", &e->time_unix_nano) < 0 ||
         get_string(j, o, "name", NULL, &e->name) < 0 || json_kvs(j, o, "attributes", &e->attributes, &e->n_attributes) < 0)
         return -1;
@@ -354,7 +353,7 @@ static int json_event(jctx *j, json_object *o, PbEvent *e)
 
 static int json_link(jctx *j, json_object *o, PbLink *l)
 {
-    opentelemetry__proto__trace__v1__span__link__init(l);
+    ignis__otlp__text__span__link__init(l);
     if (want_object(j, o, "link") < 0 || get_id(j, o, "traceId", "trace_id", &l->trace_id) < 0 ||
         get_id(j, o, "spanId", "span_id", &l->span_id) < 0 ||
         get_string(j, o, "traceState", "trace_state", &l->trace_state) < 0 ||
@@ -376,7 +375,7 @@ static int json_status(jctx *j, json_object *o, PbSpan *s)
     if (want_object(j, st, "status") < 0)
         return -1;
     s->status = scratch(j, sizeof *s->status);
-    opentelemetry__proto__trace__v1__status__init(s->status);
+    ignis__otlp__text__status__init(s->status);
     int code;
     if (get_string(j, st, "message", NULL, &s->status->message) < 0 || get_enum(j, st, "code", status_names, 3, &code) < 0)
         return -1;
@@ -409,7 +408,7 @@ static int json_span_lists(jctx *j, json_object *o, PbSpan *s)
 
 static int json_span(jctx *j, json_object *o, PbSpan *s)
 {
-    opentelemetry__proto__trace__v1__span__init(s);
+    ignis__otlp__text__span__init(s);
     int kind;
     if (want_object(j, o, "span") < 0 || get_id(j, o, "traceId", "trace_id", &s->trace_id) < 0 ||
         get_id(j, o, "spanId", "span_id", &s->span_id) < 0 ||
@@ -436,7 +435,7 @@ static int json_scope_spans(jctx *j, json_object *ss, uint32_t resource)
     decode_ctx *c = j->c;
     if (want_object(j, ss, "scopeSpans") < 0)
         return -1;
-    char *schema_url;
+    ProtobufCBinaryData schema_url;
     json_object *spans, *scope = member(ss, "scope", NULL);
     size_t n;
     if (get_array(j, ss, "spans", NULL, &spans, &n) < 0)
@@ -468,7 +467,7 @@ static int json_resource_spans(jctx *j, json_object *rs)
         return -1;
     json_object *res = member(rs, "resource", NULL), *sss;
     size_t n;
-    char *schema_url;
+    ProtobufCBinaryData schema_url;
     ig_decode_scratch_reset(c);
     PbResource *r = res ? scratch(j, sizeof *r) : NULL;
     if ((r && json_resource(j, res, r) < 0) || get_string(j, rs, "schemaUrl", "schema_url", &schema_url) < 0 ||

@@ -6,7 +6,7 @@ PROTOS   += opentelemetry/proto/common/v1/common.proto \
             opentelemetry/proto/resource/v1/resource.proto \
             opentelemetry/proto/trace/v1/trace.proto \
             opentelemetry/proto/collector/trace/v1/trace_service.proto \
-            opentelemetry/ignis/trace_shallow.proto \
+            opentelemetry/ignis/trace_shallow.proto opentelemetry/ignis/text.proto \
             opentelemetry/proto/profiles/v1development/profiles.proto \
             opentelemetry/proto/collector/profiles/v1development/profiles_service.proto
 LIB_PKGS += libcurl json-c

@@ -36,6 +36,7 @@
 #include "exporters/otlp_profiles.h"
 #include "exporters/pbarena.h"
 #include "exporters/pbjson.h"
+#include "opentelemetry/ignis/text.pb-c.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 #include "utils/fileio.h"
 
@@ -51,14 +52,18 @@ typedef Opentelemetry__Proto__Profiles__V1development__Location pb_location;
 typedef Opentelemetry__Proto__Profiles__V1development__Function pb_function;
 typedef Opentelemetry__Proto__Profiles__V1development__Stack pb_stack;
 typedef Opentelemetry__Proto__Profiles__V1development__Link pb_link;
-typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit pb_kvu;
+typedef Ignis__Otlp__Text__KeyValueAndUnit pb_kvu; /* strings as bytes: see below */
 typedef Opentelemetry__Proto__Profiles__V1development__Sample pb_sample;
 typedef Opentelemetry__Proto__Profiles__V1development__ValueType pb_value_type;
 typedef Opentelemetry__Proto__Profiles__V1development__Profile pb_profile;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+/* Attributes, scopes and resources decode into OTLP's messages with every
+ * string declared bytes (proto/opentelemetry/ignis/text.proto):
+ * protobuf-c's strings are C strings, cut at a NUL, these keep their
+ * length, and a NUL is then shown as \u0000 (ig_pb_intern_string). */
+typedef Ignis__Otlp__Text__AnyValue pb_any;
+typedef Ignis__Otlp__Text__KeyValue pb_kv;
+typedef Ignis__Otlp__Text__InstrumentationScope pb_scope;
+typedef Ignis__Otlp__Text__Resource pb_resource;
 
 #define D_PROFILES(x) opentelemetry__proto__profiles__v1development__##x##__descriptor
 #define MAX_VALUE_DEPTH 32
@@ -325,18 +330,30 @@ static int check_any(const uint8_t *p, size_t n, int depth)
     return 0;
 }
 
+/* A string of a decoded message, interned whole (a NUL shown as \u0000). */
+static uint32_t intern_text(dec *d, ProtobufCBinaryData s)
+{
+    return ig_pb_intern_string(d->p, s.len ? (const char *)s.data : "", s.len);
+}
+
+/* Whether a string of a decoded message is exactly `want`. */
+static bool text_is(ProtobufCBinaryData s, const char *want)
+{
+    return s.len == strlen(want) && !memcmp(s.data, want, s.len);
+}
+
 /* Text for a value that is neither a string nor an integer. */
 static uint32_t value_text(dec *d, const pb_any *v, const uint8_t *wire, size_t wlen)
 {
     ig_sb_reset(&d->text);
     switch (v->value_case) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE:
         ig_sb_puts(&d->text, v->bool_value ? "true" : "false");
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_DOUBLE_VALUE:
         ig_sb_printf(&d->text, "%.17g", v->double_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BYTES_VALUE:
         for (size_t i = 0; i < v->bytes_value.len; i++)
             ig_sb_printf(&d->text, "%02x", v->bytes_value.data[i]);
         break;
@@ -368,21 +385,21 @@ static attr make_attr(dec *d, uint32_t key, const pb_any *v, uint32_t unit, cons
     if (!v)
         return a;
     switch (v->value_case) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE:
         a.kind = K_STR;
-        a.label.str = ignis_profile_intern(d->p, v->string_value);
+        a.label.str = intern_text(d, v->string_value);
         if (!a.label.str) /* "" would read as a number: keep it as text */
             a.kind = K_NONE;
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE:
         a.kind = K_INT;
         a.label.num = v->int_value;
         a.label.num_unit = unit;
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET: break;
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE__NOT_SET: break;
     default:
-        a.kind = v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE ? K_BOOL : K_OTHER;
-        a.flag = v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE && v->bool_value;
+        a.kind = v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE ? K_BOOL : K_OTHER;
+        a.flag = v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE && v->bool_value;
         a.label.str = value_text(d, v, wire, wlen);
     }
     return a;
@@ -415,7 +432,7 @@ static const attr *attribute(dec *d, int64_t idx, int *rc)
         *rc = fail(d, "attribute %" PRId64 ": invalid or nested deeper than %d levels", idx, MAX_VALUE_DEPTH);
         return NULL;
     }
-    pb_kvu *kv = unpack(d, A_ATTR, &D_PROFILES(key_value_and_unit), "attribute", (size_t)idx, payload, plen);
+    pb_kvu *kv = unpack(d, A_ATTR, &ignis__otlp__text__key_value_and_unit__descriptor, "attribute", (size_t)idx, payload, plen);
     uint32_t key = 0, unit = 0;
     if (!kv || string_at(d, kv->key_strindex, &key, "attribute", (size_t)idx) ||
         string_at(d, kv->unit_strindex, &unit, "attribute", (size_t)idx)) {
@@ -762,7 +779,7 @@ static int resource_labels(dec *d, size_t r, const uint8_t *p, size_t n)
 {
     if (check_kv_list(d, p, n, 1, "resource", r))
         return -1;
-    pb_resource *res = unpack(d, A_META, &opentelemetry__proto__resource__v1__resource__descriptor, "resource", r, p, n);
+    pb_resource *res = unpack(d, A_META, &ignis__otlp__text__resource__descriptor, "resource", r, p, n);
     if (!res)
         return -1;
     free(d->res_labels[r]);
@@ -770,7 +787,7 @@ static int resource_labels(dec *d, size_t r, const uint8_t *p, size_t n)
     d->res_nlabels[r] = 0;
     for (size_t i = 0; i < res->n_attributes; i++) {
         const pb_kv *kv = res->attributes[i];
-        attr a = make_attr(d, ignis_profile_intern(d->p, kv->key), kv->value, 0, (const uint8_t *)"", 0);
+        attr a = make_attr(d, intern_text(d, kv->key), kv->value, 0, (const uint8_t *)"", 0);
         if (a.kind != K_NONE)
             d->res_labels[r][d->res_nlabels[r]++] = a.label;
     }
@@ -787,7 +804,7 @@ static int read_scope(dec *d, size_t at, const uint8_t *p, size_t n, scope_info 
 {
     if (check_kv_list(d, p, n, 3, "scope", at))
         return -1;
-    pb_scope *sc = unpack(d, A_META, &opentelemetry__proto__common__v1__instrumentation_scope__descriptor, "scope",
+    pb_scope *sc = unpack(d, A_META, &ignis__otlp__text__instrumentation_scope__descriptor, "scope",
                           at, p, n);
     if (!sc)
         return -1;
@@ -796,18 +813,18 @@ static int read_scope(dec *d, size_t at, const uint8_t *p, size_t n, scope_info 
         const pb_any *v = kv->value;
         if (!v)
             continue;
-        if (!strcmp(kv->key, "pprof.scope.default_sample_type") &&
-            v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
-            si->default_type = ignis_profile_intern(d->p, v->string_value);
-        } else if (!strcmp(kv->key, "pprof.scope.sample_type_order") &&
-                   v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
+        if (text_is(kv->key, "pprof.scope.default_sample_type") &&
+            v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE) {
+            si->default_type = intern_text(d, v->string_value);
+        } else if (text_is(kv->key, "pprof.scope.sample_type_order") &&
+                   v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
             size_t m = v->array_value->n_values;
             free(si->order);
             si->order = ig_xcalloc(m + 1, sizeof *si->order);
             si->norder = m;
             for (size_t j = 0; j < m; j++) {
                 const pb_any *e = v->array_value->values[j];
-                si->order[j] = e->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+                si->order[j] = e->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE
                                    ? e->int_value
                                    : -1;
             }
@@ -862,7 +879,7 @@ static int profile_metadata(dec *d, const pb_profile *pp, size_t at)
         element(d, T_ATTRIBUTE, (size_t)idx, &payload, &plen);
         if (check_kv(payload, plen, 0))
             return fail(d, "attribute %" PRId64 ": invalid or nested deeper than %d levels", idx, MAX_VALUE_DEPTH);
-        pb_kvu *kv = unpack(d, A_ATTR, &D_PROFILES(key_value_and_unit), "attribute", (size_t)idx, payload, plen);
+        pb_kvu *kv = unpack(d, A_ATTR, &ignis__otlp__text__key_value_and_unit__descriptor, "attribute", (size_t)idx, payload, plen);
         uint32_t key;
         if (!kv || string_at(d, kv->key_strindex, &key, "attribute", (size_t)idx))
             return -1;
@@ -870,18 +887,18 @@ static int profile_metadata(dec *d, const pb_profile *pp, size_t at)
         if (!v)
             continue;
         const char *k = str(d, key);
-        bool is_str = v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        bool is_str = v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE;
         if (!strcmp(k, "pprof.profile.comment") &&
-            v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
+            v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
             for (size_t j = 0; j < v->array_value->n_values; j++) {
                 const pb_any *c = v->array_value->values[j];
-                if (c->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
-                    ignis_profile_add_comment(d->p, c->string_value);
+                if (c->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE)
+                    ignis_profile_add_comment(d->p, str(d, intern_text(d, c->string_value)));
             }
         } else if (is_str && !strcmp(k, "pprof.profile.drop_frames")) {
-            drop = ignis_profile_intern(d->p, v->string_value);
+            drop = intern_text(d, v->string_value);
         } else if (is_str && !strcmp(k, "pprof.profile.keep_frames")) {
-            keep = ignis_profile_intern(d->p, v->string_value);
+            keep = intern_text(d, v->string_value);
         }
     }
     if (drop || keep)

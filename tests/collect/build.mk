@@ -18,8 +18,13 @@ TEST_SCRIPTS += tests/collect/t_disk_full.sh
 TEST_SCRIPTS += tests/collect/t_bad_db.sh
 TEST_SCRIPTS += tests/collect/t_import.sh
 TEST_SCRIPTS += tests/collect/t_forward.sh
-# "\u0000" in OTLP/JSON strings: kept whole through the receiver, --import, the store and /metrics
-TEST_SCRIPTS += tests/collect/t_json_nul.sh
+# U+0000 in OTLP/JSON and protobuf strings: kept whole through the receiver, --import, the store and /metrics
+TEST_SCRIPTS += tests/collect/t_nul.sh
+# t_nul.sh's protobuf request: strings holding a NUL, built with protobuf-c
+EXTRA_TARGETS += $(B)/tests/collect/nul_request
+$(B)/tests/collect/nul_request: tests/collect/nul_request.c $(INTERNAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c

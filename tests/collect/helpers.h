@@ -8,12 +8,26 @@
 #ifndef IG_TESTS_COLLECT_HELPERS_H
 #define IG_TESTS_COLLECT_HELPERS_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "collect/arena.h"
-#include "collect/decode_impl.h"
+#include "collect/decode.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
+/* The real OTLP messages (strings as C strings), as senders build them. */
+typedef Opentelemetry__Proto__Common__V1__AnyValue PbAny;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue PbArray;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList PbKVList;
+typedef Opentelemetry__Proto__Common__V1__KeyValue PbKV;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope PbScope;
+typedef Opentelemetry__Proto__Resource__V1__Resource PbResource;
+typedef Opentelemetry__Proto__Trace__V1__Span PbSpan;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event PbEvent;
+typedef Opentelemetry__Proto__Trace__V1__Span__Link PbLink;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest PbRequest;
 typedef Opentelemetry__Proto__Trace__V1__ResourceSpans PbResourceSpans;
 typedef Opentelemetry__Proto__Trace__V1__ScopeSpans PbScopeSpans;
@@ -234,6 +248,18 @@ static inline uint8_t *h_pack(const PbRequest *r, size_t *len)
     uint8_t *buf = h_alloc(*len ? *len : 1);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, buf);
     return buf;
+}
+
+/* Turns each '~' of every occurrence of `marker` in a packed body into a
+ * NUL (the messages' strings are C strings, so a NUL cannot be packed
+ * directly; '~' keeps the length).  Returns the occurrences patched. */
+static inline size_t h_nul(uint8_t *body, size_t len, const char *marker)
+{
+    size_t n = strlen(marker), found = 0;
+    for (uint8_t *p = body; (p = memmem(p, len - (size_t)(p - body), marker, n)); p += n, found++)
+        for (size_t i = 0; i < n; i++)
+            p[i] = p[i] == '~' ? 0 : p[i];
+    return found;
 }
 
 /* Decodes a packed request; asserts it is well-formed. */

@@ -523,6 +523,72 @@ static void json_strings_keep_nul(void **state)
     ig_batch_free(b);
 }
 
+/* The same in a protobuf request: protobuf-c gives `string` fields as C
+ * strings, which would cut each one at its NUL ("a\0b" -> "a"). */
+static void proto_strings_keep_nul(void **state)
+{
+    (void)state;
+    PbSpan *s = h_span(0xabc, 0x11, 0, "a~b", T0, T0 + 500);
+    PbAny *arr = h_any();
+    PbArray *a = h_alloc(sizeof *a);
+    opentelemetry__proto__common__v1__array_value__init(a);
+    a->n_values = 1;
+    a->values = h_alloc(sizeof *a->values);
+    a->values[0] = h_str("unused", "~")->value;
+    arr->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+    arr->array_value = a;
+    h_attrs(s, 2, h_str("k~ey", "va~l"), h_kv("arr", arr));
+    h_status(s, 2, "m~x");
+    s->trace_state = (char *)"k=v~";
+    h_event(s, "e~v", T0 + 1, h_str("ek~", "ev~"));
+    h_link(s, 0xdef, 0x33, 16, h_str("lk~", "lv~"));
+    PbRequest *r = h_request("s~vc", &s, 1);
+    PbResource *res = r->resource_spans[0]->resource;
+    res->attributes[1] = h_str("r~k", "r~v");
+    PbScope *sc = r->resource_spans[0]->scope_spans[0]->scope;
+    sc->name = (char *)"sc~ope";
+    sc->version = (char *)"1~2";
+    r->resource_spans[0]->schema_url = (char *)"rs~url";
+    r->resource_spans[0]->scope_spans[0]->schema_url = (char *)"ss~url";
+    size_t len;
+    uint8_t *body = h_pack(r, &len);
+    static const char *const markers[] = {"a~b", "k~ey", "va~l", "m~x", "k=v~", "e~v", "ek~", "ev~", "lk~", "lv~",
+                                          "s~vc", "r~k", "r~v", "sc~ope", "1~2", "rs~url", "ss~url"};
+    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++)
+        assert_int_equal(h_nul(body, len, markers[i]), 1);
+    assert_non_null(memmem(body, len, "\x0a\x01~", 3)); /* the array's "~": a string of its own */
+    h_nul(body, len, "\x0a\x01~");
+    ig_decode_stats st;
+    ig_err err;
+    ig_batch *b = ig_decode_proto(body, len, &st, &err);
+    assert_non_null(b);
+    assert_int_equal(b->nspans, 1);
+    const ig_batch_span *x = &b->spans[0];
+    assert_int_equal(x->name.len, 3);
+    assert_memory_equal(x->name.s, "a\0b", 4);
+    assert_int_equal(x->status_message.len, 3);
+    assert_memory_equal(x->status_message.s, "m\0x", 4);
+    assert_int_equal(x->trace_state.len, 4);
+    assert_memory_equal(x->trace_state.s, "k=v\0", 5);
+    assert_bstr(x->attrs, "{\"k\\u0000ey\":\"va\\u0000l\",\"arr\":[\"\\u0000\"]}");
+    assert_int_equal(b->events[0].name.len, 3);
+    assert_memory_equal(b->events[0].name.s, "e\0v", 4);
+    assert_bstr(b->events[0].attrs, "{\"ek\\u0000\":\"ev\\u0000\"}");
+    assert_int_equal(b->links[0].trace_state.len, 3);
+    assert_bstr(b->links[0].attrs, "{\"lk\\u0000\":\"lv\\u0000\"}");
+    assert_int_equal(b->resources[0].service.len, 4);
+    assert_memory_equal(b->resources[0].service.s, "s\0vc", 5);
+    assert_bstr(b->resources[0].attrs, "{\"service.name\":\"s\\u0000vc\",\"r\\u0000k\":\"r\\u0000v\"}");
+    assert_int_equal(b->resources[0].schema_url.len, 6);
+    assert_memory_equal(b->resources[0].schema_url.s, "rs\0url", 7);
+    assert_int_equal(b->scopes[0].name.len, 6);
+    assert_memory_equal(b->scopes[0].name.s, "sc\0ope", 7);
+    assert_int_equal(b->scopes[0].version.len, 3);
+    assert_memory_equal(b->scopes[0].version.s, "1\0" "2", 4);
+    assert_int_equal(b->scopes[0].schema_url.len, 6);
+    ig_batch_free(b);
+}
+
 /* ---- the two encodings of one request give one batch ---------------------------------- */
 
 static void compare_batches(const ig_batch *a, const ig_batch *b)
@@ -626,6 +692,7 @@ int main(void)
         cmocka_unit_test_teardown(malformed_json, teardown),
         cmocka_unit_test_teardown(json_fields, teardown),
         cmocka_unit_test_teardown(json_strings_keep_nul, teardown),
+        cmocka_unit_test_teardown(proto_strings_keep_nul, teardown),
         cmocka_unit_test_teardown(proto_and_json_agree, teardown),
     };
     return cmocka_run_group_tests_name("collect/decode", tests, NULL, NULL);

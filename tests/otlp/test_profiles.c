@@ -436,6 +436,67 @@ static void test_decode_foreign(void **state)
     ignis_profile_free(p);
 }
 
+/* U+0000 is valid UTF-8, so any string of a request may hold it; the
+ * model's strings are C strings, so the decoder keeps such a string whole
+ * with the NUL shown as \u0000 (as it does in the string table), in
+ * attribute values, resource attribute keys, comments and drop_frames,
+ * never cut into a shorter one.  Read as protobuf and as OTLP/JSON. */
+static void test_decode_keeps_nul(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"resourceProfiles\":["
+        " {\"resource\":{\"attributes\":[{\"key\":\"pid\\u0000x\",\"value\":{\"intValue\":\"10\"}}]},"
+        "  \"scopeProfiles\":[{\"profiles\":[{\"sampleType\":{\"typeStrindex\":1,\"unitStrindex\":2},"
+        "   \"attributeIndices\":[3,4],"
+        "   \"samples\":[{\"stackIndex\":1,\"attributeIndices\":[1],\"values\":[\"5\"]},"
+        "                {\"stackIndex\":1,\"attributeIndices\":[2],\"values\":[\"7\"]}]}]}]},"
+        " {\"resource\":{\"attributes\":[{\"key\":\"pid\",\"value\":{\"intValue\":\"11\"}}]},"
+        "  \"scopeProfiles\":[{\"profiles\":[{\"sampleType\":{\"typeStrindex\":1,\"unitStrindex\":2},"
+        "   \"samples\":[{\"stackIndex\":1,\"values\":[1]}]}]}]}],"
+        " \"dictionary\":{\"stringTable\":[\"\",\"samples\",\"count\",\"hot\",\"thread.name\",\"pprof.profile.comment\","
+        "  \"pprof.profile.drop_frames\"],"
+        "  \"functionTable\":[{},{\"nameStrindex\":3}],"
+        "  \"locationTable\":[{},{\"lines\":[{\"functionIndex\":1}]}],"
+        "  \"stackTable\":[{},{\"locationIndices\":[1]}],"
+        "  \"attributeTable\":[{},{\"keyStrindex\":4,\"value\":{\"stringValue\":\"w\\u0000x\"}},"
+        "   {\"keyStrindex\":4,\"value\":{\"stringValue\":\"w\"}},"
+        "   {\"keyStrindex\":5,\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":\"c\\u0000d\"}]}}},"
+        "   {\"keyStrindex\":6,\"value\":{\"stringValue\":\"^a\\u0000b$\"}}]}}";
+    ig_strbuf pb = IG_STRBUF_INIT;
+    ig_err err;
+    assert_int_equal(ig_pbjson_to_pb(&REQ(descriptor), json, strlen(json), &pb, &err), 0);
+    for (int as_json = 0; as_json < 2; as_json++) {
+        ignis_profile *p = NULL;
+        int rc = as_json ? ig_otlp_profiles_read_json((const uint8_t *)json, strlen(json), &p, &err)
+                         : ig_otlp_profiles_read((const uint8_t *)pb.data, pb.len, &p, &err);
+        if (rc)
+            fail_msg("%s: %s", as_json ? "json" : "protobuf", err.msg);
+        assert_int_equal(ignis_profile_num_samples(p), 3);
+        size_t seen = 0;
+        for (size_t i = 0; i < ignis_profile_num_samples(p); i++) {
+            ignis_sample s = ignis_profile_sample(p, i);
+            const char *t = ignis_profile_label_str(p, s.labels, "thread");
+            int64_t pid = 0;
+            if (s.values[0] == 5) {
+                assert_string_equal(t, "w\\u0000x"); /* not "w", the other sample's */
+                assert_true(ignis_profile_label_num(p, s.labels, "pid\\u0000x", &pid));
+                assert_int_equal(pid, 10);
+                seen++;
+            } else if (s.values[0] == 7) {
+                assert_string_equal(t, "w");
+                seen++;
+            }
+        }
+        assert_int_equal(seen, 2);
+        assert_int_equal(ignis_profile_num_comments(p), 1);
+        assert_string_equal(ignis_profile_string(p, ignis_profile_comment(p, 0)), "c\\u0000d");
+        assert_string_equal(ignis_profile_string(p, ignis_profile_drop_frames(p)), "^a\\u0000b$");
+        ignis_profile_free(p);
+    }
+    ig_sb_free(&pb);
+}
+
 /* Builds a request from JSON and expects the decoder to refuse it with
  * an error containing `why`. */
 static void expect_refused(const char *json, const char *why)
@@ -733,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_wire_layout),
         cmocka_unit_test(test_sample_ranges),
         cmocka_unit_test(test_decode_foreign),
+        cmocka_unit_test(test_decode_keeps_nul),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_decode_refuses_deep_values),
         cmocka_unit_test(test_decode_budget),

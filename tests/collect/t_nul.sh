@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# tests/collect/t_json_nul.sh — "\u0000" inside OTLP/JSON strings.  U+0000
+# tests/collect/t_nul.sh — U+0000 inside OTLP/JSON ("\u0000") and
+# OTLP/protobuf strings.  U+0000
 # is valid UTF-8, so a proto3 string may hold it and the OpenTelemetry
 # Collector keeps it: span, event and scope names, attribute keys and
 # values and service.name are stored whole, NUL included (SQLite text
 # bound with its length), through `collect --import` and the receiver
-# alike; "a\u0000b" is an operation of its own, never cut into "a", a key
+# alike, and the same request in protobuf (tests/collect/nul_request.c;
+# protobuf-c's strings are C strings, which cut "a<NUL>b" into "a");
+# "a\u0000b" is an operation of its own, never cut into "a", a key
 # "service.name\u0000x" never names the service, and /metrics labels the
 # series with the text the viewer shows (a\u0000b).
 . "$(dirname "$0")/lib.sh"
@@ -48,3 +51,16 @@ grep -qF 'span_name="a\\u0000b"' "$dir/metrics" || fail "/metrics: no series a\\
 [ "$(grep -c '^ignis_span_duration_seconds_count{.*span_name="a",' "$dir/metrics")" = 1 ] || fail "/metrics: series a: $(grep _count "$dir/metrics")"
 stop_collect
 echo "ok   the receiver stores the same; /metrics has a series a\\u0000b beside a"
+
+# the same two spans as OTLP/protobuf
+rm -f "$DB"*
+start_collect
+"$B/tests/collect/nul_request" 'a~b' 1 >"$dir/body1.pb" && "$B/tests/collect/nul_request" a 2 >"$dir/body2.pb" ||
+  fail "nul_request"
+for i in 1 2; do
+  [ "$(post application/x-protobuf "$dir/body$i.pb")" = 200 ] || fail "POST protobuf $i: $(cat "$dir/resp")"
+done
+poll 30 sql_is 'SELECT count(*) FROM spans' 2 || fail "the receiver stored $(sql 'SELECT count(*) FROM spans') protobuf spans"
+check_store protobuf
+stop_collect
+echo "ok   protobuf: the receiver stores the same names, keys and values, NUL included"
