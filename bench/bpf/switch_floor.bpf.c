@@ -7,6 +7,7 @@
  * (the trampoline and the program call at every context switch).
  */
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
