@@ -12,7 +12,7 @@
 #   - the same with --every 3 (events of hits that wrote no sample);
 #   - the same when the program's runs stall while writing their event
 #     (IGNIS_TEST_SPAN_HOLD=16: every 16th hit in a span holds its reserved
-#     record for about a millisecond, as a run preempted or stalled by a
+#     record for about a tenth of a millisecond, as a run preempted or stalled by a
 #     loaded machine does): the other thread's events committed meanwhile
 #     sit behind the unfinished record, and a drain must wait for it, not
 #     take their samples as unlabelled (the flake "60 of 61 labelled");
