@@ -262,7 +262,9 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
@@ -270,6 +272,7 @@ int ig_spanbpf_decode_event(const void *data, size_t size, ig_spanbpf_label *out
 struct ig_spanbpf {
     struct ig_spanctx_bpf *skel;
     struct ring_buffer *rb;
+    ig_bpf_ringpos *rpos;   /* rb's positions (NULL: unmappable, plain consume) */
     int switch_fd;          /* the perf event the sched_switch program hangs on, -1: none */
     ig_spanbpf_label_fn cb; /* during a drain */
     void *cb_ctx;
@@ -533,6 +536,7 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
         ig_spanbpf_free(sb);
         return NULL;
     }
+    sb->rpos = ig_bpf_ringpos_new(bpf_map__fd(sb->skel->maps.labels));
     return sb;
 }
 
@@ -543,6 +547,7 @@ void ig_spanbpf_free(ig_spanbpf *sb)
     if (sb->switch_fd >= 0)
         close(sb->switch_fd); /* detaches the sched_switch program */
     ring_buffer__free(sb->rb);
+    ig_bpf_ringpos_free(sb->rpos);
     ig_spanctx_bpf__destroy(sb->skel);
     free(sb);
 }
@@ -638,6 +643,61 @@ void ig_bpf_percpu_sums(const struct bpf_map *map, int ncpus, uint64_t *sums, ui
     free(per_cpu);
 }
 
+struct ig_bpf_ringpos {
+    const uint8_t *pages; /* consumer position page, then producer position page */
+    size_t page;
+};
+
+ig_bpf_ringpos *ig_bpf_ringpos_new(int ringbuf_map_fd)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (ringbuf_map_fd < 0 || page <= 0)
+        return NULL;
+    void *m = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, ringbuf_map_fd, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    ig_bpf_ringpos *p = ig_xcalloc(1, sizeof *p);
+    p->pages = m;
+    p->page = (size_t)page;
+    return p;
+}
+
+void ig_bpf_ringpos_free(ig_bpf_ringpos *p)
+{
+    if (!p)
+        return;
+    munmap((void *)p->pages, 2 * p->page);
+    free(p);
+}
+
+static uint64_t ring_position(const ig_bpf_ringpos *p, size_t which)
+{
+    return __atomic_load_n((const unsigned long *)(const void *)(p->pages + which * p->page), __ATOMIC_ACQUIRE);
+}
+
+#define RING_WAIT_STEP_NS 20000L      /* a sleep while a program run finishes its record */
+#define RING_WAIT_MAX_NS 50000000L    /* then the record is left for the next drain */
+
+int ig_bpf_ring_consume_all(struct ring_buffer *rb, const ig_bpf_ringpos *p)
+{
+    if (!p)
+        return ring_buffer__consume(rb);
+    uint64_t mark = ring_position(p, 1); /* everything reserved before this call */
+    int rc = ring_buffer__consume(rb);
+    struct timespec t0, now, step = {0, RING_WAIT_STEP_NS};
+    bool waiting = false;
+    while (rc >= 0 && (int64_t)(ring_position(p, 0) - mark) < 0) { /* stopped at an unfinished record */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!waiting)
+            t0 = now, waiting = true;
+        else if ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > RING_WAIT_MAX_NS)
+            break; /* left for the next drain */
+        nanosleep(&step, NULL); /* the unfinished run may be waiting for this CPU */
+        rc = ring_buffer__consume(rb);
+    }
+    return rc;
+}
+
 int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
 {
     struct ig_spanbpf_proc p;
@@ -717,7 +777,7 @@ size_t ig_spanbpf_drain(ig_spanbpf *sb, ig_spanbpf_label_fn cb, void *ctx)
     sb->cb = cb;
     sb->cb_ctx = ctx;
     sb->delivered = 0;
-    ring_buffer__consume(sb->rb);
+    ig_bpf_ring_consume_all(sb->rb, sb->rpos);
     sb->cb = NULL;
     return sb->delivered;
 }

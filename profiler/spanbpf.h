@@ -207,6 +207,27 @@ int ig_spanbpf_load_error(int e, ig_err *err);
 struct bpf_map;
 void ig_bpf_percpu_sums(const struct bpf_map *map, int ncpus, uint64_t *sums, uint32_t nkeys);
 
+/* A BPF ring buffer read up to what was written before the read began.
+ * libbpf's ring_buffer__consume stops at the first record still being
+ * written (reserved by a program run that has not committed it yet: a run
+ * on another CPU, or one stalled or preempted mid-write: uprobe programs
+ * run preemptibly) and leaves every record behind it, committed or not,
+ * for its next call.  So a sample already in a perf ring could miss its
+ * event, committed before the sample was written, but queued behind
+ * another thread's unfinished record.  ig_bpf_ring_consume_all notes the
+ * producer position first and consumes until everything reserved before
+ * it is delivered, sleeping 20 us at a time (about 50 ms in all at most,
+ * then the rest waits for the next drain) while a record is unfinished;
+ * it returns what ring_buffer__consume returned last.
+ * ig_bpf_ringpos_new maps the positions of ring buffer map fd read-only
+ * (NULL when it cannot: ig_bpf_ring_consume_all then consumes once).  BPF
+ * builds only. */
+typedef struct ig_bpf_ringpos ig_bpf_ringpos;
+struct ring_buffer;
+ig_bpf_ringpos *ig_bpf_ringpos_new(int ringbuf_map_fd);
+void ig_bpf_ringpos_free(ig_bpf_ringpos *p);
+int ig_bpf_ring_consume_all(struct ring_buffer *rb, const ig_bpf_ringpos *p);
+
 /* ---- the join ------------------------------------------------------------------ */
 
 /* A sample to find the label of, as parsed from the perf ring. */

@@ -68,6 +68,7 @@
 
 #include "profiler/u64map.h"
 
+#include "utils/mapguard.h"
 #include "utils/strbuf.h"
 
 extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
@@ -186,6 +187,11 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
     ig_map *m = ig_maps_find(c->u->maps, ip);
     if (!m || !m->mod || !m->mod->has_table)
         return -UNW_ENOINFO;
+    /* libunwind calls this (and reads the FDE and CFI through access_mem
+     * after it) holding its cache lock, with every signal blocked: a page
+     * of a file that shrank would be a SIGBUS the guard never sees.  The
+     * lock's release restores the mask libunwind saved. */
+    ig_mapguard_unblock();
     unw_dyn_info_t di;
     memset(&di, 0, sizeof di);
     di.format = UNW_INFO_FORMAT_REMOTE_TABLE;

@@ -16,6 +16,11 @@
  * call, safe in a signal handler on Linux.  A registration's count is
  * read by its start address (ig_mapguard_faults), so a reader asks about
  * its own file only, whatever other threads' mappings do meanwhile.
+ *
+ * A fault while SIGBUS is blocked is not delivered at all: the kernel
+ * kills the process with the default action.  libunwind blocks every
+ * signal while it holds its cache lock, and reads unwind tables through
+ * our callbacks meanwhile; ig_mapguard_unblock is for such callbacks.
  */
 #include "utils/mapguard.h"
 
@@ -103,6 +108,14 @@ int ig_mapguard_install(void)
 {
     pthread_once(&installed, install_once);
     return install_status;
+}
+
+void ig_mapguard_unblock(void)
+{
+    sigset_t bus;
+    sigemptyset(&bus);
+    sigaddset(&bus, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 }
 
 int ig_mapguard_add(const void *addr, size_t len)

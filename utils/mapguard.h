@@ -37,6 +37,16 @@
  * or -1 when sigaction fails. */
 int ig_mapguard_install(void);
 
+/* Unblocks SIGBUS in the calling thread (one system call).  A fault with
+ * SIGBUS blocked never reaches the handler: the kernel ends the process
+ * on the spot, silently ("Bus error").  So code that reads registered
+ * mappings from inside a library that blocks every signal around its
+ * callbacks calls this first: libunwind's register-state cache lock does
+ * so around the unwind-table reads it asks ignis for (profiler/unwind.c).
+ * The library restores the mask it saved, which is how SIGBUS gets
+ * blocked again, if it was. */
+void ig_mapguard_unblock(void);
+
 /* Registers the read-only mapping [addr, addr + len).  Returns 0, or -1
  * when the table is full (the mapping then stays unguarded). */
 int ig_mapguard_add(const void *addr, size_t len);

@@ -244,6 +244,7 @@ void ig_allocjoin_stats_get(const ig_allocjoin *j, ig_allocjoin_stats *out) { *o
 struct ig_allocbpf {
     struct ig_allocspan_bpf *skel;
     struct ring_buffer *rb;
+    ig_bpf_ringpos *rpos; /* rb's positions: a drain waits for records being written */
     ig_allocjoin *join;
     int *links;     /* per slot: its BPF link, -1 free */
     uint32_t *gens; /* per slot: its generation (of the cookie) */
@@ -295,6 +296,8 @@ ig_allocbpf *ig_allocbpf_new(pid_t pid, uint64_t every, size_t per_slot, const c
     ab->skel->rodata->pidns_dev = k.pidns_dev;
     ab->skel->rodata->pidns_ino = k.pidns_ino;
     ab->skel->rodata->sample_every = every ? every : 1;
+    const char *hold = getenv("IGNIS_TEST_SPAN_HOLD"); /* tests only: see allocspan.bpf.c */
+    ab->skel->rodata->test_hold_every = hold ? (uint32_t)strtoul(hold, NULL, 10) : 0;
     bpf_program__set_autoload(ab->skel->progs.ig_span_label, false);
     bpf_program__set_autoload(ab->skel->progs.ig_span_switch, false);
     bpf_map__set_max_entries(ab->skel->maps.labels, RING_BYTES);
@@ -304,6 +307,8 @@ ig_allocbpf *ig_allocbpf_new(pid_t pid, uint64_t every, size_t per_slot, const c
         rc = -errno;
     if (rc == 0 && !(ab->rb = ring_buffer__new(bpf_map__fd(ab->skel->maps.labels), on_event, ab, NULL)))
         rc = -errno;
+    if (rc == 0)
+        ab->rpos = ig_bpf_ringpos_new(bpf_map__fd(ab->skel->maps.labels));
     if (rc) {
         ig_spanbpf_load_error(-rc, err);
         ig_allocbpf_free(ab);
@@ -320,6 +325,7 @@ void ig_allocbpf_free(ig_allocbpf *ab)
         if (ab->links[i] >= 0)
             close(ab->links[i]);
     ring_buffer__free(ab->rb);
+    ig_bpf_ringpos_free(ab->rpos);
     ig_allocspan_bpf__destroy(ab->skel);
     ig_allocjoin_free(ab->join);
     free(ab->links);
@@ -367,7 +373,10 @@ void ig_allocbpf_detach(ig_allocbpf *ab, uint64_t cookie)
 size_t ig_allocbpf_drain(ig_allocbpf *ab)
 {
     ab->delivered = 0;
-    ring_buffer__consume(ab->rb);
+    /* every event of a sample the caller's ring heads show, even one
+     * behind a record another thread's run is still writing (uprobe
+     * programs run preemptibly) */
+    ig_bpf_ring_consume_all(ab->rb, ab->rpos);
     uint32_t zero = 0;
     uint64_t drops = UINT64_MAX; /* unknown: no latest event is taken */
     if (bpf_map__lookup_elem(ab->skel->maps.lost, &zero, sizeof zero, &drops, sizeof drops, 0) != 0)

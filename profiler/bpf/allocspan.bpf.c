@@ -60,6 +60,19 @@ struct {
  * unlabelled, never take another's. */
 const volatile __u64 sample_every = 1;
 
+/* For tests only (tests/alloc/t_attach_spans.sh, through allocbpf.c's
+ * IGNIS_TEST_SPAN_HOLD): every Nth hit holds its reserved record for a
+ * tenth of a millisecond or so before committing it, as a run stalled or
+ * preempted in the middle of its write does; 0 (always, outside that
+ * test): never, and the verifier drops the branch. */
+const volatile __u32 test_hold_every = 0;
+
+static long hold_step(__u64 i, void *ctx)
+{
+    (void)i, (void)ctx;
+    return 0;
+}
+
 struct ig_allocspan_short {
     struct ig_allocspan_head a;
     struct ig_spanbpf_head h;
@@ -101,6 +114,8 @@ int ig_alloc_span(struct pt_regs *ctx)
             count(IG_SPANBPF_ST_DROPPED);
             return 1;
         }
+        if (test_hold_every && hit % test_hold_every == 0)
+            bpf_loop(1 << 16, hold_step, 0, 0);
         e->a = s.a;
         e->e.h = s.h;
         e->e.h.name_key = (__s16)p->name_key;
