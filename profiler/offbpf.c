@@ -87,6 +87,7 @@ struct ig_offbpf {
     size_t delivered;
     int ncpus;
     int stats_fd;         /* holds the kernel's run-time counting on (IGNIS_BPF_STATS=1) */
+    ig_bpf_ringpos *rpos; /* rb's positions (NULL: unmappable, plain consume) */
     ig_offbpf_event ev;   /* the event being handed */
 };
 
@@ -183,6 +184,7 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.offcpu_events), on_event, ob, NULL);
     if (!ob->rb)
         return fail(ob, err, "its ring buffer", errno);
+    ob->rpos = ig_bpf_ringpos_new(bpf_map__fd(ob->skel->maps.offcpu_events));
     const char *stats = getenv("IGNIS_BPF_STATS");
     if (stats && !strcmp(stats, "1"))
         ob->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -194,6 +196,7 @@ void ig_offbpf_free(ig_offbpf *ob)
     if (!ob)
         return;
     ring_buffer__free(ob->rb);
+    ig_bpf_ringpos_free(ob->rpos);
     ig_offcpu_bpf__destroy(ob->skel);
     if (ob->stats_fd >= 0)
         close(ob->stats_fd);
@@ -243,7 +246,9 @@ size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_even
     ob->cb = cb;
     ob->cb_ctx = ctx;
     ob->delivered = 0;
-    ring_buffer__consume(ob->rb);
+    /* Everything written before the drain, also behind a record another
+     * thread's write_wait (preemptible) has not committed yet. */
+    ig_bpf_ring_consume_all(ob->rb, ob->rpos);
     ob->cb = NULL;
     return ob->delivered;
 }
