@@ -10,9 +10,10 @@
  * SIGQUIT) only count themselves in a flag; they are blocked except while
  * the recorder waits in ppoll(), so a stop signal ends the wait at once
  * however long it is, and the profile is still written.  With -- CMD the
- * first one is passed on to the command and recording goes on until it
- * ends (at most CMD_STOP_GRACE_S; a second signal stops at once, and a
- * command still running is ended); ignis then exits with the command's
+ * first one is passed on to the command and every process it started
+ * (ig_recorder_signal_command) and recording goes on until they end (at
+ * most CMD_STOP_GRACE_S; a second signal stops at once, and what still
+ * runs is ended, as after -d); ignis then exits with the command's
  * status (cmd/stop.h).  The symbolizer's
  * persistent cache lives in ig_symtab_default_cache_dir() unless
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
