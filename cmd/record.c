@@ -10,9 +10,10 @@
  * SIGQUIT) only count themselves in a flag; they are blocked except while
  * the recorder waits in ppoll(), so a stop signal ends the wait at once
  * however long it is, and the profile is still written.  With -- CMD the
- * first one is passed on to the command and recording goes on until it
- * ends (at most CMD_STOP_GRACE_S; a second signal stops at once, and a
- * command still running is ended); ignis then exits with the command's
+ * first one is passed on to the command and every process it started
+ * (ig_recorder_signal_command) and recording goes on until they end (at
+ * most CMD_STOP_GRACE_S; a second signal stops at once, and what still
+ * runs is ended, as after -d); ignis then exits with the command's
  * status (cmd/stop.h).  The symbolizer's
  * persistent cache lives in ig_symtab_default_cache_dir() unless
  * --no-cache; the summary's "profiler cpu" is this process's CPU time from
@@ -534,22 +535,17 @@ static int parse_args(int argc, char **argv, record_args *a)
 /* Why the recording ended. */
 typedef enum { REC_EXITED, REC_DURATION, REC_STOPPED } rec_end;
 
-static bool command_running(const ig_record_stats *st)
-{
-    return st->child > 0 && st->child_status < 0;
-}
-
-/* The first stop signal: passed on to a command still running, which then
- * has CMD_STOP_GRACE_S seconds to end.  Returns that deadline in seconds
- * since the start, or 0 to stop now. */
+/* The first stop signal: passed on to a command still running (and every
+ * process it started), which then has CMD_STOP_GRACE_S seconds to end.
+ * Returns that deadline in seconds since the start, or 0 to stop now. */
 static double pass_stop_on(ig_recorder *r, const record_args *a, double secs, bool live)
 {
     const ig_record_stats *st = ig_recorder_stats(r);
-    if (!command_running(st))
+    if (!ig_recorder_command_alive(r))
         return 0;
     bool forward = cmd_stop_forward(stop_code, stop_sender, st->child);
     if (forward)
-        kill(st->child, stop_signal);
+        ig_recorder_signal_command(r, stop_signal);
     if (!a->quiet) {
         if (live)
             fprintf(stderr, "\r\033[K");
@@ -627,21 +623,21 @@ static rec_end record_loop(ig_recorder *r, const record_args *a, const struct ti
     return why;
 }
 
-/* A command still running after a stop signal's grace period gets
- * SIGTERM, and SIGKILL 2 s later; after a second stop signal, SIGKILL at
- * once.  It is reaped through the recorder. */
+/* A command (or a process it started) still running after a stop
+ * signal's grace period gets SIGTERM, and SIGKILL 2 s later; after a
+ * second stop signal, SIGKILL at once, repeated as new processes turn up.
+ * The command is reaped through the recorder. */
 static void end_command(ig_recorder *r)
 {
-    const ig_record_stats *st = ig_recorder_stats(r);
     if (stop_count < 2) {
-        kill(st->child, SIGTERM);
-        for (int i = 0; i < 40 && stop_count < 2 && command_running(st); i++)
+        ig_recorder_signal_command(r, SIGTERM);
+        for (int i = 0; i < 40 && stop_count < 2 && ig_recorder_command_alive(r); i++)
             ig_recorder_poll(r, 50);
     }
-    if (command_running(st))
-        kill(st->child, SIGKILL);
-    for (int i = 0; i < 100 && command_running(st); i++)
+    for (int i = 0; i < 100 && ig_recorder_command_alive(r); i++) {
+        ig_recorder_signal_command(r, SIGKILL);
         ig_recorder_poll(r, 50);
+    }
 }
 
 /* The exit status with a command (cmd/stop.h): the command's, or 0 when
@@ -756,7 +752,7 @@ int record_main(const char *cmd, int argc, char **argv)
     }
     unsigned seq = 0;
     rec_end why = record_loop(r, &a, &t0, &seq);
-    if (why == REC_STOPPED && command_running(st))
+    if (why == REC_STOPPED && ig_recorder_command_alive(r))
         end_command(r);
     sigprocmask(SIG_SETMASK, &saved, NULL);
     double secs = elapsed_since(&t0);

@@ -10,10 +10,12 @@
  */
 #include "cmd/stop.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,12 +58,15 @@ void cmd_stop_notice(int sig, bool forwarded, const char *name, pid_t child)
     fprintf(stderr, "; waiting up to %d s for it to end (again to stop now)\n", CMD_STOP_GRACE_S);
 }
 
-/* Whether `name` names an existing file (and an executable one). */
+/* Whether `name` names an existing file (and an executable regular one:
+ * access(X_OK) also succeeds on a directory, and for root on any file
+ * with an x bit). */
 static int probe(const char *path)
 {
-    if (access(path, F_OK) != 0)
-        return CMD_EXIT_NOT_FOUND;
-    return access(path, X_OK) == 0 ? 0 : CMD_EXIT_CANNOT_RUN;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? CMD_EXIT_NOT_FOUND : CMD_EXIT_CANNOT_RUN;
+    return S_ISREG(st.st_mode) && access(path, X_OK) == 0 ? 0 : CMD_EXIT_CANNOT_RUN;
 }
 
 int cmd_lookup_status(const char *file)

@@ -10,11 +10,14 @@
  * the dispositions ignis started with (an ignored signal is caught only
  * once it is launched).  A stop signal that only ignis received (kill,
  * timeout, a service manager sending it to the main process) is passed on
- * to the command; one the terminal sent went to the whole foreground
+ * to the command and every process it started (its own process group when
+ * ignis has no controlling terminal, and each process of its tree ignis
+ * knows of); one the terminal sent went to the whole foreground
  * process group, the command included, and is not sent twice.  ignis then waits for the command to end, at most
  * CMD_STOP_GRACE_S seconds (a second stop signal ends the wait at once),
- * writes the profile, and ends a command still running (SIGTERM, SIGKILL
- * 2 s later; SIGKILL at once after a second stop signal).
+ * writes the profile, and ends a command still running, with everything it
+ * started, as `timeout` does (SIGTERM, SIGKILL 2 s later; SIGKILL at once
+ * after a second stop signal; -d ends it the same way).
  *
  * Exit status with a command: the command's (128 + N when signal N ended
  * it, as shells and `time` report it; 0 when -d ended the recording while
@@ -38,9 +41,10 @@
 /* The help text's paragraph about stop signals and exit statuses. */
 #define CMD_STOP_HELP                                                                                        \
     "Stopping: SIGINT, SIGTERM, SIGHUP or SIGQUIT ends the recording and the profile is\n"                   \
-    "written.  With -- CMD the signal is passed on to CMD (unless the terminal sent it to\n"               \
-    "both), ignis waits up to " CMD_STOP_STR(CMD_STOP_GRACE_S) " s for CMD to end (a second signal: at once)\n" \
-    "and ends it if it still runs (SIGTERM, then SIGKILL; SIGKILL after a second signal).\n\n"               \
+    "written.  With -- CMD the signal is passed on to CMD and the processes it started\n"                  \
+    "(unless the terminal sent it to all), ignis waits up to " CMD_STOP_STR(CMD_STOP_GRACE_S) " s for them to end (a second\n" \
+    "signal: at once) and ends what still runs (SIGTERM, then SIGKILL; SIGKILL after a\n"                    \
+    "second signal).  -d ends them the same way.\n\n"                                                        \
     "Exit status: with -- CMD, CMD's exit status (128+N if signal N ended it; 0 if -d\n"                   \
     "ended the recording while it ran), 126/127 if it could not be run; with -p, 0.\n"                     \
     "125 (-- CMD) or 1 (-p) if ignis failed and no profile was written; 2 for bad usage.\n"

@@ -129,6 +129,7 @@ typedef struct event {
     int fd;
     pid_t tid;            /* -1: a CPU-wide event */
     bool doomed;          /* its thread turned out to be inherited: close */
+    bool command_cpu;     /* a cpu-clock event of the launched command: its count is the tree's CPU */
 } event;
 
 typedef struct thread {
@@ -210,6 +211,8 @@ struct ig_recorder {
     bool pfds_dirty;
     int perfmap_watch;    /* inotify on the perf map folder, or -1 (see watch_perfmaps) */
     struct pollfd *hup_pfds; /* every event, polled for hang-ups after a drain */
+    pid_t cmd_pgid;       /* the launched command's own process group, or 0 (see launch) */
+    uint64_t cmd_cpu_closed_ns; /* counts of the command's cpu-clock events already closed */
     int *pidfds;          /* one per target process (or --tid thread); -1 once it fired */
     size_t npidfds;
     bool wait_pidfds;     /* sleep on the pidfds rather than the event fds */
@@ -574,9 +577,12 @@ static void trim_caches(ig_recorder *r)
  * while recorded: utime + stime of /proc/PID/stat before their events
  * opened and as each drain begins, so a drain that takes long (a cold
  * symbol cache on a busy machine) does not count CPU time it could not
- * sample (a launched command's: its rusage once reaped).  A -p target's
- * samples count (its threads, not processes it started); a launched
- * command's whole tree counts, as its rusage does. */
+ * sample.  A -p target's samples count (its threads, not processes it
+ * started).  A launched command's whole tree counts: the counts of its
+ * cpu-clock events, which every process and thread it starts inherits, so
+ * they sum the CPU time of the tree since the exec (the kernel folds an
+ * exited child's count into its parent event's), including processes the
+ * command never waited for, which its rusage would leave out. */
 
 static bool read_cpu_ns(pid_t pid, uint64_t *ns)
 {
@@ -612,6 +618,23 @@ static uint64_t cpu_now_ns(pid_t pid)
     return read_cpu_ns(pid, &ns) ? ns : 0;
 }
 
+/* The count of a cpu-clock event (ns), children included; 0 if unread. */
+static uint64_t event_count(int fd)
+{
+    uint64_t v;
+    return read(fd, &v, sizeof v) == (ssize_t)sizeof v ? v : 0;
+}
+
+/* The launched command's tree: the counts of its cpu-clock events. */
+static uint64_t command_cpu_ns(const ig_recorder *r)
+{
+    uint64_t ns = r->cmd_cpu_closed_ns;
+    for (size_t i = 0; i < r->nevents; i++)
+        if (r->events[i].command_cpu)
+            ns += event_count(r->events[i].fd);
+    return ns;
+}
+
 static void update_target_cpu(ig_recorder *r)
 {
     uint64_t used = 0;
@@ -621,8 +644,8 @@ static void update_target_cpu(ig_recorder *r)
         if (!p->target)
             continue;
         uint64_t ns;
-        if (p->pid == r->st.child && r->st.child_status >= 0)
-            ; /* reaped: its rusage is in */
+        if (p->pid == r->st.child)
+            p->cpu_seen_ns = p->cpu_base_ns + command_cpu_ns(r);
         else if (read_cpu_ns(p->pid, &ns))
             p->cpu_seen_ns = ns > p->cpu_seen_ns ? ns : p->cpu_seen_ns;
         else
@@ -631,18 +654,6 @@ static void update_target_cpu(ig_recorder *r)
         used += p->cpu_seen_ns - p->cpu_base_ns;
     }
     r->st.target_cpu_ns = known ? used : 0;
-}
-
-/* The launched command was reaped: its rusage covers it and what it waited for. */
-static void note_child_rusage(ig_recorder *r, const struct rusage *ru)
-{
-    proc *p = find_proc(r, r->st.child);
-    if (!p)
-        return;
-    uint64_t ns = (uint64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000000ULL +
-                  (uint64_t)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000ULL;
-    p->cpu_seen_ns = ns > p->cpu_base_ns ? ns : p->cpu_base_ns;
-    p->cpu_unknown = false;
 }
 
 /* ---- span labels (see the file comment) ---------------------------------------- */
@@ -1185,6 +1196,7 @@ static int open_thread(ig_recorder *r, pid_t pid, pid_t tid)
             return -1;
         }
         add_event(r, fd, tid);
+        r->events[r->nevents - 1].command_cpu = tid == r->st.child && r->ring_kind[k] == IG_PERF_CPU_CLOCK;
     }
     get_thread(r, pid, tid)->direct = true;
     r->st.attached++;
@@ -1320,9 +1332,13 @@ static bool followed_alive(ig_recorder *r)
     return alive;
 }
 
+static uint64_t event_count(int fd);
+
 /* Closes event i (moving the last event into its slot). */
 static void close_event(ig_recorder *r, size_t i)
 {
+    if (r->events[i].command_cpu)
+        r->cmd_cpu_closed_ns += event_count(r->events[i].fd);
     close(r->events[i].fd);
     r->events[i] = r->events[--r->nevents];
     r->pfds_dirty = true;
@@ -2460,10 +2476,36 @@ static int attach_tid(ig_recorder *r, pid_t tid, ig_err *err)
     return 0;
 }
 
+/* Whether ignis has a controlling terminal (then its shell's job control
+ * owns the process groups). */
+static bool has_controlling_tty(void)
+{
+    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* Why exec of file failed: "is a directory" rather than EACCES's text. */
+static const char *exec_error(const char *file, int e)
+{
+    struct stat st;
+    if (e == EACCES && strchr(file, '/') && stat(file, &st) == 0 && S_ISDIR(st.st_mode))
+        return "is a directory";
+    return strerror(e);
+}
+
 /* Forks the command stopped on a pipe, attaches, then lets it exec.  A
- * second (close-on-exec) pipe reports an exec failure back. */
+ * second (close-on-exec) pipe reports an exec failure back.  Without a
+ * controlling terminal the command gets a process group of its own, so
+ * ending it ends everything it started (ig_recorder_signal_command); with
+ * one it stays in ignis's group, which the terminal's job control owns
+ * (Ctrl-C, Ctrl-Z and tty reads must reach it as they reach ignis, as
+ * `timeout --foreground`). */
 static int launch(ig_recorder *r, ig_err *err)
 {
+    bool own_group = !has_controlling_tty();
     int go[2], fail[2];
     if (pipe2(go, O_CLOEXEC) != 0)
         return ig_err_set(err, "pipe: %s", strerror(errno));
@@ -2482,6 +2524,8 @@ static int launch(ig_recorder *r, ig_err *err)
         close(fail[0]);
         if (read(go[0], &c, 1) != 1)
             _exit(127);
+        if (own_group)
+            setpgid(0, 0);
         if (r->nofile_raised)
             setrlimit(RLIMIT_NOFILE, &r->nofile_saved);
         execvp(r->o.argv[0], r->o.argv);
@@ -2492,6 +2536,8 @@ static int launch(ig_recorder *r, ig_err *err)
     }
     close(go[0]);
     close(fail[1]);
+    if (own_group && (setpgid(pid, pid) == 0 || errno == EACCES)) /* EACCES: it set it itself */
+        r->cmd_pgid = pid;
     r->st.child = pid;
     proc *p = get_proc(r, pid, NULL);
     p->maps_stale = true;
@@ -2513,12 +2559,13 @@ static int launch(ig_recorder *r, ig_err *err)
             kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         r->st.child = 0;
+        r->cmd_pgid = 0;
         if (rc != 0) {
             if (open_errno == EACCES || open_errno == EPERM)
                 return permission_error(err, pid);
             return ig_err_set(err, "perf_event_open: %s", strerror(open_errno));
         }
-        return ig_err_set(err, "%s: %s", r->o.argv[0], strerror(e));
+        return ig_err_set(err, "%s: %s", r->o.argv[0], exec_error(r->o.argv[0], e));
     }
     return 0;
 }
@@ -2920,11 +2967,8 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
 static void reap_child(ig_recorder *r, int flags)
 {
     int status;
-    struct rusage ru;
-    if (r->st.child > 0 && r->st.child_status < 0 && wait4(r->st.child, &status, flags, &ru) == r->st.child) {
+    if (r->st.child > 0 && r->st.child_status < 0 && waitpid(r->st.child, &status, flags) == r->st.child)
         r->st.child_status = status;
-        note_child_rusage(r, &ru);
-    }
 }
 
 int ig_recorder_poll(ig_recorder *r, int timeout_ms)
@@ -2975,10 +3019,61 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     return 0;
 }
 
+/* ---- ending a launched command ------------------------------------------------
+ *
+ * Ending the command ends everything it started, as `timeout` does: a
+ * signal goes to the command's process group (when it has one: see launch),
+ * which takes in processes forked a moment ago, and to every process the
+ * recorder follows (all the command forked, through FORK records) not
+ * known to have exited, which takes in those that left the group
+ * (setsid, daemons) or that share ignis's group on a terminal.  The rings
+ * are drained first, so EXIT records up to the last few milliseconds are
+ * known and a pid used again by another process is not signalled. */
+
+bool ig_recorder_command_alive(const ig_recorder *r)
+{
+    return r->st.child > 0 && (r->st.child_status < 0 || r->nevents > 0);
+}
+
+int ig_recorder_signal_command(ig_recorder *r, int sig)
+{
+    if (r->st.child <= 0)
+        return 0;
+    drain_all(r, false);
+    int sent = 0;
+    if (r->cmd_pgid > 0 && kill(-r->cmd_pgid, sig) == 0)
+        sent++;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        pid_t pid = r->procs[i]->pid;
+        const thread *t = find_thread(r, pid);
+        if (pid == r->self || (pid == r->st.child && r->st.child_status >= 0) || (t && t->dead))
+            continue;
+        sent += kill(pid, sig) == 0;
+    }
+    return sent;
+}
+
+/* SIGTERM to the command's tree, SIGKILL to what still runs 2 s later
+ * (again as new processes turn up), until it is gone (at most 5 s more). */
+static void end_command(ig_recorder *r)
+{
+    ig_recorder_signal_command(r, SIGTERM);
+    for (int i = 0; i < 40 && ig_recorder_command_alive(r); i++)
+        if (ig_recorder_poll(r, 50) < 0)
+            break;
+    for (int i = 0; i < 100 && ig_recorder_command_alive(r); i++) {
+        ig_recorder_signal_command(r, SIGKILL);
+        if (ig_recorder_poll(r, 50) < 0)
+            break;
+    }
+}
+
 void ig_recorder_free(ig_recorder *r)
 {
     if (!r)
         return;
+    if (ig_recorder_command_alive(r))
+        end_command(r);
     while (r->nevents)
         close(r->events[--r->nevents].fd);
     close_pidfds(r);

@@ -117,7 +117,8 @@ typedef struct ig_record_stats {
     uint64_t throttled;    /* times the kernel throttled sampling (THROTTLE) */
     bool per_cpu;          /* one event per CPU, filtered by process (many threads) */
     uint64_t target_cpu_ns;    /* CPU time the targets used while recorded (their
-                                * /proc/PID/stat, a launched command's rusage); 0:
+                                * /proc/PID/stat; a launched command's whole tree:
+                                * its cpu-clock events' counts); 0:
                                 * unknown (a target vanished between two looks) */
     uint64_t target_sampled_ns;/* ... and the CPU time their samples account for */
     bool kernel;           /* kernel callchains are being recorded */
@@ -200,8 +201,18 @@ ignis_profile *ig_recorder_take_profile(ig_recorder *r);
 /* Counters since ig_recorder_new (they are not reset by take_profile). */
 const ig_record_stats *ig_recorder_stats(const ig_recorder *r);
 
-/* Stops sampling and frees everything.  A launched command that is still
- * running gets SIGTERM and is reaped. */
+/* Whether the launched command, or a process it started, may still run. */
+bool ig_recorder_command_alive(const ig_recorder *r);
+
+/* Sends sig to the launched command and every process it started: its
+ * process group (it has one of its own when ignis has no controlling
+ * terminal) and each process followed and not known to have exited (the
+ * rings are drained first).  Returns how many kill() calls succeeded. */
+int ig_recorder_signal_command(ig_recorder *r, int sig);
+
+/* Stops sampling and frees everything.  A launched command that still
+ * runs, or processes it started, get SIGTERM, then SIGKILL 2 s later, and
+ * the command is reaped. */
 void ig_recorder_free(ig_recorder *r);
 
 /* Parses "1234,5678" into pids, each once (a repeated one is dropped);

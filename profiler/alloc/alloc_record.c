@@ -236,8 +236,11 @@ typedef enum { CMD_ENDED, CMD_DURATION, CMD_STOPPED, CMD_STOPPED_NOW } cmd_end;
 /* Waits for the command to exit (CMD_ENDED, *status filled), -d to pass
  * (CMD_DURATION), or, after a stop signal was passed on, the grace period
  * (CMD_STOPPED) or a second stop signal (CMD_STOPPED_NOW); all but the
- * first leave it running. */
-static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *status, const sigset_t *set)
+ * first leave it running.  A stop signal passed on goes to all of it. */
+static void signal_tree(pid_t child, pid_t pgid, const char *dir, int sig);
+
+static cmd_end wait_command(pid_t child, pid_t pgid, const char *dir, const alloc_args *a, double t0, int *status,
+                            const sigset_t *set)
 {
     double deadline = a->duration > 0 ? t0 + a->duration : 0;
     bool stopping = false;
@@ -259,7 +262,7 @@ static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *st
             return CMD_STOPPED_NOW;
         bool forward = cmd_stop_forward(si.si_code, si.si_pid, child);
         if (forward)
-            kill(child, sig);
+            signal_tree(child, pgid, dir, sig);
         if (!a->quiet)
             cmd_stop_notice(sig, forward, a->argv[0], child);
         stopping = true;
@@ -269,14 +272,79 @@ static cmd_end wait_command(pid_t child, const alloc_args *a, double t0, int *st
     }
 }
 
-/* Ends a command still running once its profile is taken: SIGTERM, and
- * SIGKILL if it still runs 5 s later (after -d) or 2 s later (after the
- * grace period of a stop signal), or at a stop signal; at once after a
- * second stop signal.  Fills the wait status. */
-static void end_command(pid_t child, cmd_end why, int *status, const sigset_t *set)
+/* ---- the command's tree ------------------------------------------------------
+ *
+ * Ending the command ends everything it started, as `timeout` does.
+ * Without a controlling terminal the command runs in a process group of
+ * its own, and the signal goes to the group.  Processes that left it
+ * (setsid), or all of them when the command shares ignis's group on a
+ * terminal (whose job control owns the groups), are found by their heap
+ * table files (DIR/heap.PID.N.tab: every process the shim runs in has
+ * one), each checked to still carry this recording's IGNIS_ALLOC_TABLE_DIR
+ * in its environment, so a pid used again by another process is left
+ * alone. */
+
+/* Whether ignis has a controlling terminal. */
+static bool has_controlling_tty(void)
+{
+    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* Whether process pid's environment holds IGNIS_ALLOC_TABLE_DIR=dir. */
+static bool runs_for_dir(pid_t pid, const char *dir)
+{
+    char path[64], want[PATH_MAX + 32];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int n = snprintf(want, sizeof want, "IGNIS_ALLOC_TABLE_DIR=%s", dir);
+    FILE *f = fopen(path, "re");
+    if (!f || n < 0 || (size_t)n >= sizeof want) {
+        if (f)
+            fclose(f);
+        return false;
+    }
+    char *var = NULL;
+    size_t cap = 0;
+    bool found = false;
+    while (!found && getdelim(&var, &cap, 0, f) > 0)
+        found = !strcmp(var, want);
+    free(var);
+    fclose(f);
+    return found;
+}
+
+/* Sends sig to the command's group (pgid, 0: none) and to every process
+ * with a heap table in dir that still runs for it. */
+static void signal_tree(pid_t child, pid_t pgid, const char *dir, int sig)
+{
+    kill(pgid > 0 ? -pgid : child, sig);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "heap.", 5))
+            continue;
+        long pid = strtol(e->d_name + 5, &end, 10);
+        if (pid > 0 && pid <= INT_MAX && *end == '.' && pid != getpid() && runs_for_dir((pid_t)pid, dir))
+            kill((pid_t)pid, sig);
+    }
+    closedir(d);
+}
+
+/* Ends a command still running once its profile is taken, and every
+ * process it started: SIGTERM, and SIGKILL if it still runs 5 s later
+ * (after -d) or 2 s later (after the grace period of a stop signal), or
+ * at a stop signal; at once after a second stop signal.  Fills the wait
+ * status. */
+static void end_command(pid_t child, pid_t pgid, const char *dir, cmd_end why, int *status, const sigset_t *set)
 {
     if (why != CMD_STOPPED_NOW) {
-        kill(child, SIGTERM);
+        signal_tree(child, pgid, dir, SIGTERM);
         double give_up = now_s() + (why == CMD_DURATION ? 5 : 2);
         while (now_s() < give_up) {
             if (waitpid(child, status, WNOHANG) == child)
@@ -287,10 +355,11 @@ static void end_command(pid_t child, cmd_end why, int *status, const sigset_t *s
                 break;
         }
     }
-    kill(child, SIGKILL);
+    signal_tree(child, pgid, dir, SIGKILL);
     while (waitpid(child, status, 0) < 0 && errno == EINTR)
         continue;
 }
+
 
 /* ---- reading the processes' tables and dumps ------------------------------- */
 
@@ -406,7 +475,9 @@ static void exec_with_shim(const alloc_args *a, const char *lib, const char *dir
     unsetenv("IGNIS_ALLOC_START");
     execvp(a->argv[0], a->argv);
     int e = errno;
-    fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], strerror(e));
+    struct stat st;
+    bool is_dir = e == EACCES && strchr(a->argv[0], '/') && stat(a->argv[0], &st) == 0 && S_ISDIR(st.st_mode);
+    fprintf(stderr, "ignis record: %s: %s\n", a->argv[0], is_dir ? "is a directory" : strerror(e));
     _exit(e == ENOENT ? CMD_EXIT_NOT_FOUND : CMD_EXIT_CANNOT_RUN);
 }
 
@@ -488,6 +559,7 @@ static int run_preload(const alloc_args *a, ig_ofile *out)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
     double t0 = now_s();
+    bool own_group = !has_controlling_tty();
     pid_t child = fork();
     if (child < 0) {
         cmd_error("record", "fork: %s", strerror(errno));
@@ -496,9 +568,12 @@ static int run_preload(const alloc_args *a, ig_ofile *out)
         return CMD_EXIT_FAILED;
     }
     if (child == 0) {
+        if (own_group)
+            setpgid(0, 0);
         sigprocmask(SIG_SETMASK, &old, NULL);
         exec_with_shim(a, lib, dir);
     }
+    pid_t pgid = own_group && (setpgid(child, child) == 0 || errno == EACCES) ? child : 0;
     /* After the fork, so the command keeps our dispositions: a closed stderr
      * must not cost the profile, and a stop signal ignored at start (a
      * script's background job) must still reach sigtimedwait, which an
@@ -511,10 +586,10 @@ static int run_preload(const alloc_args *a, ig_ofile *out)
         if (sigismember(&set, sig) == 1 && sig != SIGCHLD)
             sigaction(sig, &sa, NULL);
     int status = 0;
-    cmd_end why = wait_command(child, a, t0, &status, &set);
+    cmd_end why = wait_command(child, pgid, dir, a, t0, &status, &set);
     int rc = write_preload_profile(a, out, dir, child, why, status, t0);
     if (why != CMD_ENDED) {
-        end_command(child, why, &status, &set);
+        end_command(child, pgid, dir, why, &status, &set);
         if (why != CMD_DURATION && rc != CMD_EXIT_FAILED)
             rc = cmd_exit_status(status);
     }

@@ -11,7 +11,7 @@
 TEST_BINS += tests/profiler/test_record tests/profiler/test_truncated tests/profiler/test_offcpu
 TEST_PKGS += libelf
 TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/profiler/t_late.sh tests/profiler/t_shrink.sh \
-                tests/profiler/t_churn.sh tests/profiler/t_killed.sh tests/profiler/t_errors.sh \
+                tests/profiler/t_churn.sh tests/profiler/t_killed.sh tests/profiler/t_errors.sh tests/profiler/t_tree_end.sh \
                 tests/profiler/t_small_stack.sh tests/profiler/t_options.sh tests/profiler/t_deleted.sh \
                 tests/profiler/t_stripped.sh tests/profiler/t_jit.sh tests/profiler/t_perf_compare.sh \
                 tests/profiler/t_short.sh tests/profiler/t_nocfi.sh \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input: every case ends with a one-line "ignis record: ..." message
 # naming the flag or PID, exit status 1 (error), 2 (usage) or, for a
-# command that does not exist, 127 (as shells and `time` say it), never a
+# command that does not exist, 127 (126: one that cannot be run, as a
+# directory), as shells and `time` say it, never a
 # crash, a hang or an output file.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +41,11 @@ expect 2 "-o x.weird: unknown extension" -p 1 -o x.weird
 expect 2 "--bogus: unknown option" --bogus
 expect 1 "--tid $gone: no such thread" --tid "$gone"
 expect 127 "/nonexistent/cmd: No such file" -o "$T/o.folded" -- /nonexistent/cmd
+# a directory cannot be run: 126, as a file without the x bit (access(X_OK)
+# succeeds on a directory; it was 125, "ignis failed")
+mkdir -p "$T/adir"
+expect 126 "$T/adir: is a directory" -o "$T/o.folded" -- "$T/adir"
+expect 126 "$T/adir: is a directory" --alloc -o "$T/o.folded" -- "$T/adir"
 
 # a process that exits at once: either not found or exited before attach,
 # or (if it lives long enough) an empty profile written; never a crash
