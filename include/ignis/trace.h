@@ -296,7 +296,14 @@ IGNIS_API ignis_tracer_provider *ignis_tracer_provider_global(void);
 
 /** SDK counters (monotonic since the provider was created).  The export
  *  figures add up over the provider's batch and simple processors (each
- *  counts every span it is given); callback processors have none. */
+ *  counts every span it is given); callback processors have none.
+ *  The counters are per process: in a child after fork() they start at
+ *  zero and count only the child's own spans.  Spans queued (or being
+ *  exported) at the fork belong to the parent, which exports and counts
+ *  them, and so does a span the parent started: the child's
+ *  ignis_span_end of its copy is not counted, exported nor passed to
+ *  processors.  So the balance given at ignis_tracer_provider_shutdown
+ *  holds in the parent and in every child. */
 typedef struct ignis_trace_counters {
     uint64_t spans_started;      /**< ignis_span_start calls with a live provider */
     uint64_t spans_sampled;      /**< of those, sampled (recorded and exported) */
