@@ -244,8 +244,13 @@ static ig_exporter *make_exporter(const ignis_provider_options *o, char *errbuf,
         e = ig_otlp_http_exporter_from_env(&err);
         break;
     }
-    if (!e && errbuf && errlen)
-        snprintf(errbuf, errlen, "%s", err.msg[0] ? err.msg : "cannot create the trace exporter");
+    if (!e) {
+        const char *why = err.msg[0] ? err.msg : "cannot create the trace exporter";
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "%s", why);
+        else /* nowhere else to say it: a silent NULL would turn tracing off unseen */
+            ig_tlog(IGNIS_LOG_ERROR, "no tracer provider: %s", why);
+    }
     return e;
 }
 

@@ -257,9 +257,13 @@ IGNIS_API void ignis_provider_options_init(ignis_provider_options *o);
  *  into the environment (valid until it changes). */
 IGNIS_API void ignis_provider_options_from_env(ignis_provider_options *o);
 
-/** Creates a provider.  Returns NULL and writes a one-line reason into
- *  errbuf (if non-NULL) when the exporter cannot be created (e.g. the
- *  output file cannot be opened). */
+/** Creates a provider.  Returns NULL when the exporter cannot be created
+ *  (e.g. the output file cannot be opened) and writes a one-line reason
+ *  into errbuf, or logs it as an error through the logger when errbuf is
+ *  NULL.  A bad OTLP endpoint variable does not fail: one without a scheme
+ *  (`collector:4318`) is taken as http://, one that is not an http(s) URL
+ *  is replaced by OTEL_EXPORTER_OTLP_ENDPOINT or the default, each with a
+ *  warning. */
 IGNIS_API ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o,
                                                            char *errbuf, size_t errlen);
 
