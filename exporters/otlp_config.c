@@ -8,9 +8,14 @@
  * names that prefix and the path a base endpoint gets (v1/traces,
  * v1development/profiles); everything else is shared by every signal.  A bad value never stops the service: it is reported
  * once through the warning callback (by default the SDK's logger, see
- * ignis_trace_set_logger) and replaced by its default.  The only
- * hard error is an endpoint that is not an http(s) URL, because guessing a
- * destination for telemetry would be worse than not exporting.
+ * ignis_trace_set_logger) and replaced by its default.  That includes the
+ * endpoints: a value without a scheme (`collector:4318`) is taken as
+ * http://, as the OpenTelemetry SDKs do, and one that is still not an
+ * http(s) URL (another scheme, no host, what libcurl cannot parse) gives
+ * way to the general endpoint or the default, each with a warning naming
+ * the variable, its value and what is used.  An endpoint passed in
+ * explicitly (ig_otlp_signal_url: a command-line flag) is a hard error
+ * instead, which its caller reports.
  *
  * The two parsers that read text from outside (the W3C-baggage-like header
  * list and the Retry-After value of responses) are pure functions with
@@ -262,13 +267,86 @@ static void config_compression(const ig_otlp_signal *sig, ig_otlp_config *cfg, i
         warnf(warn, ctx, "%s: unsupported compression '%s', sending uncompressed", name, v);
 }
 
+/* An endpoint variable's value as libcurl would post to it. */
+typedef struct env_endpoint {
+    const char *name, *value; /* value NULL: unset or empty */
+    char *url;                /* what is used; NULL if unset or unusable */
+    bool schemeless;          /* http:// was put in front */
+} env_endpoint;
+
+static bool usable_http_url(const char *u)
+{
+    if (!is_http_url(u))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return false;
+    CURLU *h = curl_url();
+    if (!h)
+        return false;
+    bool ok = curl_url_set(h, CURLUPART_URL, u, 0) == CURLUE_OK;
+    curl_url_cleanup(h);
+    return ok;
+}
+
+static env_endpoint read_endpoint(const char *name)
+{
+    env_endpoint ep = {name, getenv(name), NULL, false};
+    if (!ep.value || !*ep.value) {
+        ep.value = NULL;
+        return ep;
+    }
+    ig_strbuf u = IG_STRBUF_INIT;
+    ep.schemeless = !strstr(ep.value, "://");
+    if (ep.schemeless)
+        ig_sb_puts(&u, "http://");
+    ig_sb_puts(&u, ep.value);
+    if (usable_http_url(u.data))
+        ep.url = ig_sb_detach(&u, NULL);
+    else
+        ig_sb_free(&u);
+    return ep;
+}
+
+/* One warning for a value that was mended or cannot be used (instead:
+ * what is used in its place). */
+static void warn_endpoint(const env_endpoint *ep, const char *instead, ig_otlp_warn_fn *warn, void *ctx)
+{
+    if (ep->value && !ep->url)
+        warnf(warn, ctx, "%s: '%s' is not an http:// or https:// URL; using %s", ep->name, ep->value, instead);
+    else if (ep->value && ep->schemeless)
+        warnf(warn, ctx, "%s: '%s' has no scheme; using %s", ep->name, ep->value, ep->url);
+}
+
+/* The signal's URL from its endpoint variable, else the general one
+ * (with the signal's path), else the default; a bad value is warned about
+ * and skipped (the general variable only when it would be used). */
+static char *env_signal_url(const ig_otlp_signal *sig, ig_otlp_warn_fn *warn, void *ctx, ig_err *err)
+{
+    char name[96];
+    snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", sig->env_name);
+    env_endpoint own = read_endpoint(name), base = {"OTEL_EXPORTER_OTLP_ENDPOINT", NULL, NULL, false};
+    if (!own.url) {
+        base = read_endpoint(base.name);
+        warn_endpoint(&base, "the default " DEFAULT_ENDPOINT, warn, ctx);
+    }
+    char instead[160];
+    if (base.url)
+        snprintf(instead, sizeof instead, "OTEL_EXPORTER_OTLP_ENDPOINT (%s)", base.url);
+    else
+        snprintf(instead, sizeof instead, "the default %s", DEFAULT_ENDPOINT);
+    warn_endpoint(&own, instead, warn, ctx);
+    char *url = ig_otlp_signal_url(sig, own.url, base.url, err);
+    free(own.url);
+    free(base.url);
+    return url;
+}
+
 int ig_otlp_config_from_env_for(const ig_otlp_signal *sig, ig_otlp_config *cfg, ig_otlp_warn_fn *warn, void *ctx,
                                 ig_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    char name_buf[96];
-    snprintf(name_buf, sizeof name_buf, "OTEL_EXPORTER_OTLP_%s_ENDPOINT", sig->env_name);
-    cfg->url = ig_otlp_signal_url(sig, getenv(name_buf), getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), err);
+    cfg->url = env_signal_url(sig, warn, ctx, err);
     if (!cfg->url)
         return -1;
     config_protocol(sig, cfg, warn, ctx);

@@ -36,10 +36,10 @@
  *
  * Fork: the prepare handler takes the processor mutex (never held during
  * I/O, so this cannot deadlock on a mid-export thread); in the child the
- * mutex, condition and eventfd are recreated, queued spans are released,
- * the rings and the credit budget are reset, the exporter drops its
- * parent state (after_fork_child) and the export thread restarts on the
- * next span.
+ * mutex, condition and eventfd are recreated, queued spans are released
+ * uncounted (they are the parent's, which exports them), the counters,
+ * rings and credit budget are reset, the exporter drops its parent state
+ * (after_fork_child) and the export thread restarts on the next span.
  *
  * Simple: exports each span synchronously from ignis_span_end under a
  * mutex (debugging only).
@@ -962,9 +962,31 @@ void ig_processor_atfork_parent(ig_processor *p)
         pthread_mutex_unlock(&p->emu);
 }
 
+/* The child's counters start at zero: they describe its own spans.  The
+ * spans queued or in an export at the fork are the parent's (it exports
+ * and counts them), so the child counts them nowhere, and the balance
+ * sampled = exported + dropped + failures + rejected holds in both. */
+static void reset_counters(ig_processor *p)
+{
+    for (ig_ring *r = atomic_load_explicit(&p->rings, memory_order_relaxed); r; r = r->next)
+        atomic_store_explicit(&r->dropped, 0, memory_order_relaxed);
+    atomic_store(&p->late_dropped, 0);
+    p->inflight = 0;
+    p->inflight_base = 0;
+    memset(p->final, 0, sizeof p->final);
+    if (!atomic_load(&p->snapped) && p->e) {
+        atomic_store(&p->e->counters.exported, 0);
+        atomic_store(&p->e->counters.failed, 0);
+        atomic_store(&p->e->counters.rejected, 0);
+        atomic_store(&p->e->counters.retries, 0);
+    }
+}
+
 void ig_processor_atfork_child(ig_processor *p)
 {
     init_sync(p);
+    if (p->kind != IG_PROC_CALLBACKS)
+        reset_counters(p);
     if (p->is_batch) {
         /* Release the spans still queued and reset the budget.  Spans the
          * parent's export thread held mid-export are leaked (bounded by

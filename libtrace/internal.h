@@ -153,6 +153,10 @@ void ig_tcache_forget_ring(uint64_t proc);
 void ig_tcache_atfork_prepare(void);
 void ig_tcache_atfork_parent(void);
 void ig_tcache_atfork_child(void);
+/* Forks this process is down from (bumped in each child, single-threaded
+ * then): a counted span keeps it from its start, and a fork child neither
+ * counts nor exports the end of a span its parent started. */
+extern uint16_t ig_fork_gen;
 
 /* ---- counters --------------------------------------------------------------- */
 typedef struct ig_stripe {
@@ -348,6 +352,7 @@ struct ignis_span {
     /* first cache line: what the export thread touches besides the record */
     _Atomic uint32_t refs;
     uint8_t st;
+    uint16_t fork_gen;     /* ig_fork_gen when it started: a span started before a fork is the parent's */
     ig_tcache *home;
     ignis_span *next_free;
     ig_chunk *chunks;

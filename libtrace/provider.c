@@ -16,7 +16,9 @@
  * processor before fork() and resets them in the child (empty queue, no
  * export thread until the next span ends, exporter->after_fork_child, the
  * resource's process.pid set to the child's, the process context published
- * again for the child).
+ * again for the child, counters from zero: the child's are its own, and
+ * the end of a span its parent started is neither counted nor exported
+ * there, see ig_fork_gen).
  */
 #include "libtrace/internal.h"
 #include "exporters/otlp.h"
@@ -174,6 +176,9 @@ static void atfork_child(void)
     for (ignis_tracer_provider *p = g_live; p; p = p->next_live) {
         pthread_mutex_init(&p->lock, NULL);
         update_pid(p, pid);
+        /* the child's counters are its own (its processors reset theirs) */
+        memset(p->stripes, 0, IG_NSTRIPES * sizeof *p->stripes);
+        atomic_store(&p->dropped_late, 0);
         for (size_t i = 0; i < p->nqueues; i++)
             ig_processor_atfork_child(p->queues[i]);
     }
@@ -239,8 +244,13 @@ static ig_exporter *make_exporter(const ignis_provider_options *o, char *errbuf,
         e = ig_otlp_http_exporter_from_env(&err);
         break;
     }
-    if (!e && errbuf && errlen)
-        snprintf(errbuf, errlen, "%s", err.msg[0] ? err.msg : "cannot create the trace exporter");
+    if (!e) {
+        const char *why = err.msg[0] ? err.msg : "cannot create the trace exporter";
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "%s", why);
+        else /* nowhere else to say it: a silent NULL would turn tracing off unseen */
+            ig_tlog(IGNIS_LOG_ERROR, "no tracer provider: %s", why);
+    }
     return e;
 }
 

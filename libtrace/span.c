@@ -578,6 +578,7 @@ ignis_span *ignis_span_start(ignis_tracer *t, const char *name, const ignis_span
         return s;
     }
     ig_stripe *stripe = &tp->stripes[tc->stripe];
+    s->fork_gen = ig_fork_gen;
     ig_count(tc, &stripe->started);
     bool sampled = ig_sampler_should_sample(&tp->sampler, s->d.trace_id, p.valid, p.valid && p.remote,
                                             p.valid && (p.flags & IGNIS_TRACE_FLAG_SAMPLED));
@@ -699,6 +700,8 @@ void ignis_span_end(ignis_span *s, uint64_t end_time_ns)
         return;
     }
     s->st = st | IG_SPAN_ENDED;
+    if (IG_UNLIKELY((st & IG_SPAN_COUNTED) && s->fork_gen != ig_fork_gen))
+        st = 0; /* a fork child's copy of its parent's span: the parent counts and exports it */
     if (st & IG_SPAN_COUNTED) {
         ig_tcache *tc = ig_tcache_get();
         ig_count(tc, &s->tracer->tp->stripes[tc->stripe].ended);

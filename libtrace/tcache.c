@@ -196,8 +196,11 @@ void ig_tcache_forget_ring(uint64_t proc)
 void ig_tcache_atfork_prepare(void) { pthread_mutex_lock(&g_reg_mu); }
 void ig_tcache_atfork_parent(void) { pthread_mutex_unlock(&g_reg_mu); }
 
+uint16_t ig_fork_gen;
+
 void ig_tcache_atfork_child(void)
 {
+    ig_fork_gen++;
     pthread_mutex_init(&g_reg_mu, NULL);
     /* The other threads are gone: their caches become adoptable. */
     for (ig_tcache *c = g_caches; c; c = c->next)

@@ -257,9 +257,13 @@ IGNIS_API void ignis_provider_options_init(ignis_provider_options *o);
  *  into the environment (valid until it changes). */
 IGNIS_API void ignis_provider_options_from_env(ignis_provider_options *o);
 
-/** Creates a provider.  Returns NULL and writes a one-line reason into
- *  errbuf (if non-NULL) when the exporter cannot be created (e.g. the
- *  output file cannot be opened). */
+/** Creates a provider.  Returns NULL when the exporter cannot be created
+ *  (e.g. the output file cannot be opened) and writes a one-line reason
+ *  into errbuf, or logs it as an error through the logger when errbuf is
+ *  NULL.  A bad OTLP endpoint variable does not fail: one without a scheme
+ *  (`collector:4318`) is taken as http://, one that is not an http(s) URL
+ *  is replaced by OTEL_EXPORTER_OTLP_ENDPOINT or the default, each with a
+ *  warning. */
 IGNIS_API ignis_tracer_provider *ignis_tracer_provider_new(const ignis_provider_options *o,
                                                            char *errbuf, size_t errlen);
 
@@ -296,7 +300,14 @@ IGNIS_API ignis_tracer_provider *ignis_tracer_provider_global(void);
 
 /** SDK counters (monotonic since the provider was created).  The export
  *  figures add up over the provider's batch and simple processors (each
- *  counts every span it is given); callback processors have none. */
+ *  counts every span it is given); callback processors have none.
+ *  The counters are per process: in a child after fork() they start at
+ *  zero and count only the child's own spans.  Spans queued (or being
+ *  exported) at the fork belong to the parent, which exports and counts
+ *  them, and so does a span the parent started: the child's
+ *  ignis_span_end of its copy is not counted, exported nor passed to
+ *  processors.  So the balance given at ignis_tracer_provider_shutdown
+ *  holds in the parent and in every child. */
 typedef struct ignis_trace_counters {
     uint64_t spans_started;      /**< ignis_span_start calls with a live provider */
     uint64_t spans_sampled;      /**< of those, sampled (recorded and exported) */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tests/trace/helpers.h"
+#include "exporters/otlp.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ static const char *vars[] = {
     "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT",
     "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED", "IGNIS_KEEP_ERRORS", "IGNIS_TRACES_PROCESSOR", "IGNIS_TRACES_FILE",
-    "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 };
 
 static int clear_env(void **st)
@@ -351,6 +352,80 @@ static void exporter_otlp_file_invalid_utf8(void **st)
     unlink(path);
 }
 
+/* ---- endpoints ----------------------------------------------------------------- */
+
+/* A bad endpoint variable is warned about (one line naming the variable
+ * and the value, and what is used instead) and the provider still comes
+ * up: a scheme-less host[:port] is taken as http://, anything else that is
+ * not an http(s) URL gives way to the next setting or the default. */
+static void bad_endpoints_warned_and_replaced(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *var, *value, *other, *other_value, *said, *url;
+    } cases[] = {
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", NULL, NULL, "http://collector:4318",
+         "http://collector:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces", NULL, NULL,
+         "http://collector:4318/v1/traces", "http://collector:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector", NULL, NULL, "http://localhost:4318",
+         "http://localhost:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "unix:///run/otel.sock", NULL, NULL, "http://localhost:4318",
+         "http://localhost:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://", "OTEL_EXPORTER_OTLP_ENDPOINT", "https://gw:4318",
+         "OTEL_EXPORTER_OTLP_ENDPOINT", "https://gw:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "://", NULL, NULL, "http://localhost:4318",
+         "http://localhost:4318/v1/traces"},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "collector 4318", NULL, NULL, "http://localhost:4318",
+         "http://localhost:4318/v1/traces"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        clear_env(NULL);
+        setenv(cases[i].var, cases[i].value, 1);
+        if (cases[i].other)
+            setenv(cases[i].other, cases[i].other_value, 1);
+        ignis_tracer_provider *tp = ignis_tracer_provider_from_env(NULL, 0);
+        assert_non_null(tp);
+        assert_int_equal(g_logcap.warnings, 1);
+        assert_non_null(strstr(g_logcap.last, cases[i].var));
+        char quoted[128];
+        snprintf(quoted, sizeof quoted, "'%s'", cases[i].value);
+        assert_non_null(strstr(g_logcap.last, quoted));
+        assert_non_null(strstr(g_logcap.last, cases[i].said));
+        assert_null(strchr(g_logcap.last, '\n'));
+        ignis_tracer_provider_free(tp);
+
+        /* the URL the exporter posts to */
+        ig_otlp_config cfg;
+        ig_err err = {{0}};
+        assert_int_equal(ig_otlp_config_from_env(&cfg, ig_otlp_warn_log, NULL, &err), 0);
+        assert_string_equal(cfg.url, cases[i].url);
+        ig_otlp_config_free(&cfg);
+    }
+    clear_env(NULL);
+}
+
+/* A provider that cannot be made says why through the logger when the
+ * caller gave no errbuf (README's ignis_tracer_provider_from_env(NULL, 0)). */
+static void provider_failure_logged_without_errbuf(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/ignis-env-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/missing/traces.jsonl", dir);
+    setenv("OTEL_TRACES_EXPORTER", "otlp_file", 1);
+    setenv("IGNIS_TRACES_FILE", path, 1);
+    assert_null(ignis_tracer_provider_from_env(NULL, 0));
+    assert_int_equal(g_logcap.warnings, 1);
+    assert_non_null(strstr(g_logcap.last, path));
+    char buf[256];
+    assert_null(ignis_tracer_provider_from_env(buf, sizeof buf)); /* the caller gets the reason: not logged */
+    assert_int_equal(g_logcap.warnings, 1);
+    assert_non_null(strstr(buf, path));
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup(exporter_none_and_disabled, clear_env),
         cmocka_unit_test_setup(exporter_otlp_file, clear_env),
         cmocka_unit_test_setup(exporter_otlp_file_invalid_utf8, clear_env),
+        cmocka_unit_test_setup(bad_endpoints_warned_and_replaced, clear_env),
+        cmocka_unit_test_setup(provider_failure_logged_without_errbuf, clear_env),
     };
     return cmocka_run_group_tests_name("trace_env", tests, NULL, NULL);
 }
