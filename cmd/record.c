@@ -288,8 +288,10 @@ static void print_offcpu_summary(const ig_record_stats *st, double cpu)
         fprintf(stderr, "  drawn waits       valued %.3f s in all (the exact %.3f s in expectation)\n",
                 (double)st->bpf_value_ns / 1e9, (double)st->bpf_off_ns / 1e9);
         if (st->bpf_late_in)
-            fprintf(stderr, "  late switch-ins   %llu (not seen by the program; timed at the next switch-out)\n",
-                    (unsigned long long)st->bpf_late_in);
+            fprintf(stderr,
+                    "  late switch-ins   %llu (not seen by the program; timed at the next switch-out);"
+                    " %.3f s drawn among them left out (their stacks are not known)\n",
+                    (unsigned long long)st->bpf_late_in, (double)st->bpf_late_ns / 1e9);
         if (st->bpf_prog_ns)
             fprintf(stderr, "  BPF programs      %.1f ms of CPU in the kernel (counted in the line above)\n",
                     (double)st->bpf_prog_ns / 1e6);

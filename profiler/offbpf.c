@@ -274,6 +274,7 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
                              .mismatch = sum[IG_OFFBPF_ST_MISMATCH],
                              .exits = sum[IG_OFFBPF_ST_EXITS],
                              .late_in = sum[IG_OFFBPF_ST_LATE_IN],
+                             .late_ns = sum[IG_OFFBPF_ST_LATE_NS],
                              .value_ns = sum[IG_OFFBPF_ST_VALUE_NS]};
     out->prog_ns = prog_ns(ob->skel->progs.ig_offcpu_switch) +
                    prog_ns(ob->skel->progs.ig_offcpu_exit) + prog_ns(ob->skel->progs.ig_offcpu_fork) +

@@ -104,6 +104,7 @@ typedef struct ig_offbpf_stats {
     uint64_t mismatch;     /* drawn waits dropped: registers changed before the exit */
     uint64_t exits;        /* drawn waits dropped: the thread exited in them */
     uint64_t late_in;      /* switch-ins found at the next switch-out (see offcpu.bpf.c) */
+    uint64_t late_ns;      /* ... the values of those drawn, not written (stacks unknown) */
     uint64_t value_ns;     /* the values of the waits drawn: off_ns, in expectation */
     uint64_t prog_ns;      /* the programs' run time, when the kernel counts it
                             * (kernel.bpf_stats_enabled, or IGNIS_BPF_STATS=1) */

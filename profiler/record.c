@@ -2030,6 +2030,7 @@ static void offbpf_stats(ig_recorder *r)
     r->st.bpf_mismatch = b.mismatch;
     r->st.bpf_exits = b.exits;
     r->st.bpf_late_in = b.late_in;
+    r->st.bpf_late_ns = b.late_ns;
     r->st.bpf_value_ns = b.value_ns;
     r->st.bpf_prog_ns = b.prog_ns;
     r->st.lost = r->st.lost > r->st.bpf_dropped ? r->st.lost : r->st.bpf_dropped;

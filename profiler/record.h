@@ -150,6 +150,7 @@ typedef struct ig_record_stats {
     uint64_t bpf_mismatch;   /* ... drawn waits dropped: registers changed (exec) */
     uint64_t bpf_exits;      /* ... drawn waits dropped: the thread exited in them */
     uint64_t bpf_late_in;    /* ... switch-ins the program missed, timed later */
+    uint64_t bpf_late_ns;    /* ... drawn values among those, left out (stacks unknown) */
     uint64_t bpf_value_ns;   /* ... the values of the waits drawn (bpf_off_ns in expectation) */
     uint64_t bpf_prog_ns;    /* ... the programs' CPU time (IGNIS_BPF_STATS=1) */
     /* span_labels */

@@ -484,16 +484,18 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
 }
 
 /* A wait ended at `in`; next: the thread switched in (NULL: a switch-in
- * the program missed, found late: its stacks are not known any more). */
+ * the program missed, found late: the thread has run since, so the stacks
+ * it waited with are not known any more; a drawn one is counted with its
+ * value, never given the stacks of now). */
 static __always_inline void wait_ended(struct task_struct *next, struct wait *w, __u64 in)
 {
     __u64 d = in - w->out;
     add(IG_OFFBPF_ST_OFF_NS, d);
-    if (next) {
-        __u64 value = draw(d);
-        if (value)
-            chosen_in(next, w, value, in);
-    }
+    __u64 value = draw(d);
+    if (value && next)
+        chosen_in(next, w, value, in);
+    else if (value)
+        add(IG_OFFBPF_ST_LATE_NS, value);
     w->out = 0;
 }
 

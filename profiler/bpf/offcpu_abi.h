@@ -78,6 +78,8 @@ enum {
                               * next switch-out (timed from the run time) */
     IG_OFFBPF_ST_VALUE_NS,   /* the values of the waits recorded (drawn), ns: its
                               * expectation is OFF_NS */
+    IG_OFFBPF_ST_LATE_NS,    /* the values of drawn waits whose switch-in was found
+                              * late: not written (their stacks are not known) */
     IG_OFFBPF_ST_WORK_NS,    /* the threads' own time writing their chosen waits
                               * (offcpu.bpf.c write_wait, a task work), ns */
     IG_OFFBPF_ST_COUNT

@@ -30,7 +30,11 @@ echo "events $events, waits not drawn $not_drawn"
 [ "${not_drawn:-0}" -gt "${events:-0}" ] || fail "most short waits should not be drawn ($not_drawn not drawn, $events events)"
 
 read -r valued exact <<<"$(sed -n 's/^  drawn waits *valued \([0-9.]*\) s in all (the exact \([0-9.]*\) s.*/\1 \2/p' "$T/rec.err")"
-echo "drawn waits valued $valued s, exact $exact s"
+# waits whose switch-in the program missed (rare; more under load) are
+# drawn but left out, counted: compare what was drawn in all
+late=$(sed -n 's/^  late switch-ins .*; \([0-9.]*\) s drawn among them left out.*/\1/p' "$T/rec.err")
+valued=$(awk -v v="$valued" -v l="${late:-0}" 'BEGIN { printf "%.3f", v + l }')
+echo "drawn waits valued $valued s (late ones included: ${late:-0} s), exact $exact s"
 awk -v v="$valued" -v e="$exact" 'BEGIN { exit !(e > 0 && v / e > 0.95 && v / e < 1.05) }' ||
   fail "drawn waits valued $valued s against the exact $exact s"
 
