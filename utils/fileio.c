@@ -28,7 +28,7 @@
  * whole; bytes after the last member are an error.  ig_gunzip_checked
  * hands the first IG_GUNZIP_HEAD inflated bytes to the caller's check
  * before the trailer's size is reserved or the rest inflated, so a bomb
- * that cannot be what the caller reads costs 64 KiB, not the cap.
+ * that cannot be what the caller reads costs about 128 KiB, not the cap.
  */
 #include "utils/fileio.h"
 #include "utils/hash.h"
@@ -506,8 +506,8 @@ static int gunzip_fail(z_stream *zs, ig_strbuf *sb, int rc)
 }
 
 /* The head check once IG_GUNZIP_HEAD bytes are out, then the room the
- * trailer promises: a refused input
- * never reserves it.  0, or -1 with err set by the check. */
+ * trailer promises: a refused input never reserves it.  0, or -1 with err
+ * set by the check. */
 static int check_head(ig_strbuf *sb, const uint8_t *in, size_t inlen, size_t max_out, ig_gunzip_check_fn check,
                       void *ctx, ig_err *err)
 {
