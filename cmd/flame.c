@@ -137,12 +137,12 @@ static int parse_args(int argc, char **argv, flame_args *a)
         case OPT_TITLE: a->w.title = o.arg; break;
         case OPT_WIDTH:
             if (parse_long("--width", o.arg, 100, 100000, &width))
-                rc = 1;
+                rc = 2; /* a usage error, as every other command's */
             a->w.width = (int)width;
             break;
         case OPT_MINWIDTH:
             if (parse_pixels("--minwidth", o.arg, &a->w.minwidth))
-                rc = 1;
+                rc = 2;
             break;
         case OPT_QUIET: a->quiet = 1; break;
         default:

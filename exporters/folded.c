@@ -2,7 +2,11 @@
  * exporters/folded.c — folded stacks (Brendan Gregg's FlameGraph format).
  *
  * One line per stack: frames root first joined by ';', then the count after
- * the LAST space.  '#' lines and blank lines are ignored.  A frame name may
+ * the LAST space.  '#' lines and blank lines are ignored.  A profile
+ * without samples is written as an empty file, and an empty input reads
+ * back as a profile without samples (formats.c hands it over only when
+ * the name or the format asked for says folded); text without a stack is
+ * an error.  A frame name may
  * end in an annotation: "_[k]" kernel, "_[j]" JIT, "_[i]" inlined.  An
  * inlined frame is a callee inlined into the frame before it, so a run
  * "caller;a_[i];b_[i]" becomes ONE location whose lines are b, a, caller
@@ -870,6 +874,11 @@ static int read_parallel(const uint8_t *data, size_t len, ignis_profile **out)
 
 int ig_folded_read(const uint8_t *data, size_t len, ignis_profile **out, ig_err *err)
 {
+    if (len == 0) { /* what the writer makes of a profile without samples */
+        *out = ignis_profile_new();
+        ignis_profile_add_value_type(*out, "samples", unit_for_digits(0));
+        return 0;
+    }
     int fast = read_parallel(data, len, out);
     if (fast == 0)
         return 0;

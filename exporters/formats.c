@@ -287,15 +287,48 @@ static void close_input(input *in)
         free(in->data);
 }
 
+/* Whether the first inflated bytes can start a profile: protobuf (pprof,
+ * OTLP) when they walk as Profile fields up to where they are cut, text
+ * (folded, perf script, OTLP/JSON) when they hold no NUL byte.  The full
+ * detection decides once everything is inflated; this only stops a bomb
+ * (1 MB of gzip, 1 GB of zeros) before it costs the cap. */
+static int head_can_start_profile(const uint8_t *d, size_t len, void *ctx, ig_err *err)
+{
+    (void)ctx;
+    const uint8_t *p = d, *end = d + len, *at = d;
+    while ((at = p) < end) {
+        uint64_t tag, v;
+        if (get_varint(&p, end, &tag) || get_varint(&p, end, &v))
+            return 0; /* cut inside a tag or value */
+        int wire = (int)(tag & 7), want = profile_wire_type(tag >> 3);
+        if (want < 0 || (wire != want && !(tag >> 3 == 13 && wire == 2)))
+            break;
+        if (wire == 2 && v >= (uint64_t)(end - p))
+            return 0; /* a field that runs on past the head */
+        if (wire == 2)
+            p += v;
+    }
+    if (at == end)
+        return 0;
+    const uint8_t *nul = memchr(d, '\0', len);
+    if (!nul)
+        return 0;
+    return ig_err_set(err, "not a profile in a format ignis reads (the first %zu bytes inflated are not protobuf: "
+                           "byte %zu is not a Profile field tag; not text: a NUL byte at byte %zu)",
+                      len, (size_t)(at - d), (size_t)(nul - d));
+}
+
 /* Replaces gzip-compressed input by its inflated bytes (any format may be
- * compressed; the cap bounds memory while inflating). */
+ * compressed; the cap bounds memory while inflating, and the first bytes
+ * are checked before the rest is inflated). */
 static int inflate_input(input *in, ig_err *err)
 {
     if (!ig_is_gzip(in->data, in->len))
         return 0;
     uint8_t *raw;
     size_t rawlen;
-    int rc = ig_gunzip(in->data, in->len, &raw, &rawlen, IG_PROFILE_MAX_SIZE, err);
+    int rc = ig_gunzip_checked(in->data, in->len, &raw, &rawlen, IG_PROFILE_MAX_SIZE, head_can_start_profile, NULL,
+                               err);
     if (in->mapped && ig_mapguard_faults(in->data)) { /* what was inflated had zeros in it */
         if (!rc)
             free(raw);
@@ -436,12 +469,30 @@ int ig_profile_load(const char *path, const char *format_name, ignis_profile **o
     return load_input(&in, path, f, out, err);
 }
 
+/* An empty input that says it is folded stacks (the format asked for, or
+ * the name, ".gz" aside): a profile without samples, as ignis writes one. */
+static int empty_folded(const char *path, const format *f)
+{
+    if (f)
+        return f->read == ig_folded_read;
+    char name[4096];
+    size_t n = strlen(path);
+    if (n < sizeof name && has_suffix(path, ".gz"))
+        n -= 3;
+    snprintf(name, sizeof name, "%.*s", (int)n, path);
+    const char *by_name = ig_format_for_path(name);
+    return by_name && !strcmp(by_name, "folded");
+}
+
 /* Reads a profile from the bytes of in (which it releases). */
 static int load_input(input *in, const char *path, const format *f, ignis_profile **out, ig_err *err)
 {
-    int rc = in->len == 0 ? ig_err_set(err, "empty file") : inflate_input(in, err);
-    if (!rc && in->len == 0)
-        rc = ig_err_set(err, "empty file (after decompression)");
+    int was_empty = in->len == 0;
+    int rc = was_empty ? 0 : inflate_input(in, err);
+    if (!rc && in->len == 0 && empty_folded(path, f))
+        rc = ig_folded_read((const uint8_t *)"", 0, out, err);
+    else if (!rc && in->len == 0)
+        rc = ig_err_set(err, was_empty ? "empty file" : "empty file (after decompression)");
     else if (!rc)
         rc = f ? f->read(in->data, in->len, out, err) : read_detected(in->data, in->len, out, err);
     if (in->mapped && ig_mapguard_faults(in->data)) { /* zeros were read where this file shrank */

@@ -238,7 +238,7 @@ static const char *lines_get(void *arg, const char *name)
 
 ignis_context *ignis_extract_header_lines(const ignis_context *base, const char *const *lines, size_t n)
 {
-    lines_carrier lc = {.lines = lines, .n = n};
+    lines_carrier lc = {.lines = lines, .n = lines ? n : 0}; /* NULL: no lines, whatever n says */
     ignis_carrier c = {&lc, lines_get, NULL};
     ignis_context *ctx = ignis_extract(base, &c);
     for (size_t i = 0; i < lc.nvals; i++)
@@ -264,7 +264,7 @@ static void lines_set(void *arg, const char *name, const char *value)
 
 size_t ignis_inject_header_lines(const ignis_context *ctx, char **lines, size_t max)
 {
-    lines_out lo = {lines, max, 0};
+    lines_out lo = {lines, lines ? max : 0, 0}; /* NULL: only counted */
     ignis_carrier c = {&lo, NULL, lines_set};
     ignis_inject(ctx, &c);
     return lo.n;

@@ -11,6 +11,11 @@
  * them, are copied onto the temporary file before it is renamed over the
  * target.  Devices and FIFOs are opened for writing in place, never
  * created, truncated or renamed over; sockets and directories are refused.
+ * A path (or a hop of its symlink chain) that names one of our own
+ * descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
+ * /proc/OURPID/fd/N) is written through a duplicate of that descriptor:
+ * reopening would lose the shell's O_APPEND and offset, renaming over the
+ * file behind it would drop what others wrote, and a pipe has no name.
  * Every failure names the path and the reason from errno ("out.svg: No
  * space left on device").
  *
@@ -20,7 +25,10 @@
  * The output never grows past the caller's cap: inflate is handed at most
  * the room left under it, so a gzip bomb costs the cap, not its size.
  * Concatenated gzip members (as `cat a.gz b.gz` or pigz make) are read
- * whole; bytes after the last member are an error.
+ * whole; bytes after the last member are an error.  ig_gunzip_checked
+ * hands the first IG_GUNZIP_HEAD inflated bytes to the caller's check
+ * before the trailer's size is reserved or the rest inflated, so a bomb
+ * that cannot be what the caller reads costs about 128 KiB, not the cap.
  */
 #include "utils/fileio.h"
 #include "utils/hash.h"
@@ -73,12 +81,56 @@ static char *link_target(const char *link, ig_err *err, const char *shown)
     return t;
 }
 
+/* The descriptor number in "N" (the whole string), or -1. */
+static int fd_number(const char *s)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    long n = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        if ((n = n * 10 + (*s - '0')) > INT_MAX)
+            return -1;
+    return *s ? -1 : (int)n;
+}
+
+/* The descriptor of ours a path names: /dev/stdin, /dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N and
+ * /proc/PID/fd/N with our own pid.  -1 for any other path. */
+static int own_descriptor(const char *path)
+{
+    static const char *const std[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(path, std[i]))
+            return i;
+    if (!strncmp(path, "/dev/fd/", 8))
+        return fd_number(path + 8);
+    if (strncmp(path, "/proc/", 6))
+        return -1;
+    const char *rest = path + 6, *slash = strchr(rest, '/');
+    if (!slash || strncmp(slash, "/fd/", 4))
+        return -1;
+    size_t n = (size_t)(slash - rest);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    int ours = (n == 4 && !strncmp(rest, "self", 4)) || (n == 11 && !strncmp(rest, "thread-self", 11)) ||
+               (n == strlen(pid) && !strncmp(rest, pid, n));
+    return ours ? fd_number(slash + 4) : -1;
+}
+
 /* Follows symlinks from path to the file that gets written.  Returns the
- * malloc'd path and sets *exists and *st (lstat of it when it exists). */
-static char *resolve_output(const char *path, struct stat *st, int *exists, ig_err *err)
+ * malloc'd path and sets *exists and *st (lstat of it when it exists).
+ * A hop that names one of our descriptors (/dev/stdout, /proc/self/fd/1)
+ * ends the walk there with *fd set: its magic link names the file the
+ * shell opened (or "pipe:[N]"), which must be written through that
+ * descriptor, never reopened or replaced.  *fd is -1 otherwise. */
+static char *resolve_output(const char *path, struct stat *st, int *exists, int *fd, ig_err *err)
 {
     char *cur = ig_xstrdup(path);
     for (int hops = 0;; hops++) {
+        if ((*fd = own_descriptor(cur)) >= 0) {
+            *exists = 1;
+            return cur;
+        }
         if (lstat(cur, st) != 0) {
             if (errno == ENOENT) {
                 *exists = 0;
@@ -221,6 +273,30 @@ static FILE *open_in_place(ig_ofile *o, const char *path, const char *target, ig
     return stream_for(o, fd, path, err);
 }
 
+/* One of our descriptors (-o /dev/stdout, /dev/fd/3): written through a
+ * duplicate, as "-" writes stdout, so its offset and O_APPEND are the
+ * shell's and whatever else was written to it stays. */
+static FILE *open_descriptor(ig_ofile *o, const char *path, int n, ig_err *err)
+{
+    int flags = fcntl(n, F_GETFL);
+    if (flags < 0) {
+        ig_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+        ig_err_set(err, "%s: descriptor %d is not open for writing", path, n);
+        return NULL;
+    }
+    if (n == STDOUT_FILENO || n == STDERR_FILENO)
+        fflush(n == STDOUT_FILENO ? stdout : stderr); /* what we printed there comes first */
+    int fd = fcntl(n, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        ig_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    return stream_for(o, fd, path, err);
+}
+
 static FILE *open_temp(ig_ofile *o, const char *path, const char *target, const struct stat *st, ig_err *err)
 {
     int fd = create_temp(o, target, st ? 0600 : 0666);
@@ -252,12 +328,14 @@ FILE *ig_ofile_open(ig_ofile *o, const char *path, ig_err *err)
         return o->fp;
     }
     struct stat st;
-    int exists;
-    char *target = resolve_output(path, &st, &exists, err);
+    int exists, fd;
+    char *target = resolve_output(path, &st, &exists, &fd, err);
     if (!target)
         return NULL;
     FILE *fp = NULL;
-    if (!exists || S_ISREG(st.st_mode))
+    if (fd >= 0)
+        fp = open_descriptor(o, path, fd, err);
+    else if (!exists || S_ISREG(st.st_mode))
         fp = open_temp(o, path, target, exists ? &st : NULL, err);
     else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
         fp = open_in_place(o, path, target, err);
@@ -427,7 +505,35 @@ static int gunzip_fail(z_stream *zs, ig_strbuf *sb, int rc)
     return rc;
 }
 
+/* The head check once IG_GUNZIP_HEAD bytes are out, then the room the
+ * trailer promises: a refused input never reserves it.  0, or -1 with err
+ * set by the check. */
+static int check_head(ig_strbuf *sb, const uint8_t *in, size_t inlen, size_t max_out, ig_gunzip_check_fn check,
+                      void *ctx, ig_err *err)
+{
+    sb->data[sb->len] = '\0'; /* grow_output keeps room for it */
+    if (check && check((const uint8_t *)sb->data, sb->len, ctx, err))
+        return -1;
+    ig_strbuf hinted = IG_STRBUF_INIT;
+    reserve_from_trailer(&hinted, in, inlen, max_out);
+    if (hinted.cap > sb->cap) {
+        memcpy(hinted.data, sb->data, sb->len);
+        hinted.len = sb->len;
+        ig_sb_free(sb);
+        *sb = hinted;
+    }
+    else
+        ig_sb_free(&hinted);
+    return 0;
+}
+
 int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err)
+{
+    return ig_gunzip_checked(in, inlen, out, outlen, max_out, NULL, NULL, err);
+}
+
+int ig_gunzip_checked(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out,
+                      ig_gunzip_check_fn check, void *ctx, ig_err *err)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -436,7 +542,9 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
     if (max_out > SIZE_MAX / 2)
         max_out = SIZE_MAX / 2; /* room for the +2 below */
     ig_strbuf sb = IG_STRBUF_INIT;
-    reserve_from_trailer(&sb, in, inlen, max_out);
+    int head_checked = !check;
+    if (!check)
+        reserve_from_trailer(&sb, in, inlen, max_out);
     int gzip = ig_is_gzip(in, inlen);
     zs.next_in = (Bytef *)in;
     zs.avail_in = inlen > UINT_MAX ? UINT_MAX : (uInt)inlen;
@@ -450,6 +558,11 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
         sb.len += before - zs.avail_out;
         if (sb.len > max_out)
             return gunzip_fail(&zs, &sb, ig_err_set(err, "decompressed data larger than %zu bytes", max_out));
+        if (!head_checked && sb.len >= IG_GUNZIP_HEAD) {
+            head_checked = 1;
+            if (check_head(&sb, in, inlen, max_out, check, ctx, err))
+                return gunzip_fail(&zs, &sb, -1);
+        }
         if (zs.avail_in == 0 && fed < inlen) { /* inputs over 4 GiB go in slices */
             size_t more = inlen - fed > UINT_MAX ? UINT_MAX : inlen - fed;
             zs.avail_in = (uInt)more;
@@ -474,6 +587,7 @@ int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, si
     if (!sb.data)
         grow_output(&sb, max_out);
     sb.data[sb.len] = '\0';
+
     *out = (uint8_t *)ig_sb_detach(&sb, outlen);
     return 0;
 }

@@ -9,7 +9,10 @@
  * ig_ofile_abort()) the temporary file is removed, so a failed command
  * leaves no half-written file.  A symlink is followed (its target is
  * replaced, the link stays); a device or FIFO is written in place, never
- * replaced; a socket or directory is refused.  A replaced file keeps its
+ * replaced; /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N (also
+ * at the end of a symlink chain) are written through a duplicate of that
+ * open descriptor, as "-" writes stdout (appending when the shell's
+ * redirection appends); a socket or directory is refused.  A replaced file keeps its
  * mode (and owner, where permitted); a new one gets 0666 minus the umask.
  * The path "-" means standard input/output.  Errors read "PATH: reason",
  * e.g. "out.svg: No space left on device".
@@ -69,6 +72,21 @@ int ig_is_gzip(const uint8_t *data, size_t len);
  * The output is capped at max_out bytes while inflating, so memory stays
  * under max_out whatever the input claims; it is NUL-terminated. */
 int ig_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out, ig_err *err);
+
+/* How many inflated bytes ig_gunzip_checked's check sees first. */
+#define IG_GUNZIP_HEAD ((size_t)64 << 10)
+
+/* Looks at the first inflated bytes (at least IG_GUNZIP_HEAD of them,
+ * NUL-terminated): 0 to go on, or -1 with err set.  Data that inflates to
+ * less is never checked: the caller reads all of it anyway. */
+typedef int (*ig_gunzip_check_fn)(const uint8_t *head, size_t len, void *ctx, ig_err *err);
+
+/* ig_gunzip, stopping early when check refuses the first inflated bytes
+ * (before the rest is inflated or the trailer's size reserved): a small
+ * input claiming a huge output that cannot be what the caller reads costs
+ * IG_GUNZIP_HEAD bytes, not max_out.  check's error is returned as is. */
+int ig_gunzip_checked(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out,
+                      ig_gunzip_check_fn check, void *ctx, ig_err *err);
 
 /* Compresses into a gzip stream at the given level (1..9). */
 int ig_gzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, int level, ig_err *err);

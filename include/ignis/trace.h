@@ -595,12 +595,15 @@ IGNIS_API ignis_context *ignis_extract_with(unsigned propagators, const ignis_co
 
 /** Extract from an array of "Name: value" header lines (names compared
  *  case-insensitively, values trimmed, trailing CR/LF ignored, repeated
- *  headers joined with ","). */
+ *  headers joined with ",").  NULL elements are skipped; a NULL `lines`
+ *  is no lines at all (whatever `n` says): the result is then based on
+ *  `base` alone, as ignis_extract with no headers. */
 IGNIS_API ignis_context *ignis_extract_header_lines(const ignis_context *base, const char *const *lines, size_t n);
 
 /** Inject as "name: value" lines: stores up to `max` malloc'd strings in
  *  lines[] (free each with free()) and returns how many were produced
- *  (may exceed max; the extra ones are not stored). */
+ *  (may exceed max; the extra ones are not stored).  A NULL `lines`
+ *  stores nothing (as max 0) and only counts. */
 IGNIS_API size_t ignis_inject_header_lines(const ignis_context *ctx, char **lines, size_t max);
 
 

@@ -106,6 +106,9 @@ static const cmd_opt alloc_opts[] = {
 
 /* A bad value: "ignis record: -d abc: reason (ignis record --alloc --help)", the
  * option as typed.  Returns 2. */
+/* --sample-bytes beyond this would sample nothing a process allocates. */
+#define MAX_SAMPLE_BYTES (1LL << 40)
+
 static int bad_value(const cmd_opts *o, const char *why)
 {
     char flag[192];
@@ -133,9 +136,10 @@ static int take_option(alloc_args *a, const cmd_opts *o, int id)
         break;
     case OPT_OUTPUT: a->output = arg; break;
     case OPT_SAMPLE_BYTES:
+        errno = 0;
         a->sample_bytes = strtoll(arg, &end, 10);
-        if (end == arg || *end || a->sample_bytes < 1)
-            return bad_value(o, "not a positive integer");
+        if (end == arg || *end || errno || a->sample_bytes < 1 || a->sample_bytes > MAX_SAMPLE_BYTES)
+            return bad_value(o, "need a whole number of bytes from 1 to 1099511627776 (1 TiB)");
         break;
     case OPT_EVERY:
         a->every = strtol(arg, &end, 10);

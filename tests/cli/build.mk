@@ -6,6 +6,9 @@
 TEST_SCRIPTS += tests/cli/t_diff.sh tests/cli/t_filters.sh tests/cli/t_options.sh tests/cli/t_record_cli.sh tests/cli/t_files.sh tests/cli/t_list.sh
 # percentages of negative and mixed-sign profiles, against go tool pprof -top
 TEST_SCRIPTS += tests/cli/t_pct_signs.sh
+# -o /dev/stdout, /dev/fd/N, /proc/self/fd/N written through the descriptor;
+# empty folded files; gzip inputs that cannot be profiles; usage exits
+TEST_SCRIPTS += tests/cli/t_outfd.sh tests/cli/t_inputs_edge.sh
 # span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
 # (a generated profile and spans file whose every number is known)
 TEST_SCRIPTS += tests/cli/t_spans.sh

@@ -71,9 +71,9 @@ expect_error() {
   ! ls "$dir" | grep -q '\.tmp\.' || fail "flame $*: temporary file left behind"
 }
 expect_error 1 "$dir/missing.folded" "$dir/missing.svg" -- "$dir/missing.folded"
-expect_error 1 "--width" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --width abc
-expect_error 1 "--width" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --width 0
-expect_error 1 "--minwidth" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --minwidth -3
+expect_error 2 "--width" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --width abc
+expect_error 2 "--width" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --width 0
+expect_error 2 "--minwidth" "$dir/w.svg" -- "$dir/prof.folded" -o "$dir/w.svg" --minwidth -3
 expect_error 1 "--focus" "$dir/re.svg" -- "$dir/prof.folded" -o "$dir/re.svg" --focus '(unclosed'
 expect_error 1 "--ignore" "$dir/re.svg" -- "$dir/prof.folded" -o "$dir/re.svg" --ignore '[z-a]'
 expect_error 1 "--value" "$dir/v.svg" -- "$dir/prof.folded" -o "$dir/v.svg" --value nosuch

@@ -26,8 +26,10 @@ expect "truncated gzip" "$tmp/truncated.pb.gz" "$tmp/truncated.pb.gz: truncated 
 
 expect "not a profile (ELF)" /bin/true "/bin/true: not a profile in a format ignis reads (pprof: not protobuf data"
 
-: >"$tmp/empty.folded"
-expect "empty file" "$tmp/empty.folded" "$tmp/empty.folded: empty file"
+# an empty file of no known format (an empty .folded is a profile without
+# samples: tests/cli/t_inputs_edge.sh)
+: >"$tmp/empty.data"
+expect "empty file" "$tmp/empty.data" "$tmp/empty.data: empty file"
 
 printf 'main;a 1\n# fine\n\nmain;b\n' >"$tmp/nocount.folded"
 expect "folded line without a count" "$tmp/nocount.folded" "$tmp/nocount.folded: line 4: missing sample count"

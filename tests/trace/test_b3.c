@@ -315,13 +315,34 @@ static void header_lines(void **st)
     ignis_context_release(ctx);
 }
 
+/* A NULL array is no lines (whatever n says), as documented in trace.h:
+ * extraction keeps the base, injection only counts. */
+static void header_lines_null(void **state)
+{
+    (void)state;
+    ignis_set_propagators(IGNIS_PROPAGATE_TRACECONTEXT | IGNIS_PROPAGATE_BAGGAGE);
+    ignis_context *none = ignis_extract_header_lines(NULL, NULL, 5);
+    ignis_span_context sc;
+    assert_false(ignis_context_span_context(none, &sc));
+    assert_int_equal(ignis_baggage_count(none), 0);
+    const char *lines[] = {"traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "baggage: a=1"};
+    ignis_context *base = ignis_extract_header_lines(NULL, lines, 2);
+    ignis_context *kept = ignis_extract_header_lines(base, NULL, 5);
+    assert_true(ignis_context_span_context(kept, &sc));
+    assert_string_equal(ignis_baggage_get(kept, "a"), "1");
+    assert_int_equal(ignis_inject_header_lines(kept, NULL, 4), 2);
+    ignis_context_release(kept);
+    ignis_context_release(base);
+    ignis_context_release(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(b3_single_vectors), cmocka_unit_test(b3_multi_vectors),
         cmocka_unit_test(b3_extract_inject), cmocka_unit_test(propagators_env),
         cmocka_unit_test(composite_order),   cmocka_unit_test(header_lines),
-        cmocka_unit_test(b3_debug_propagated),
+        cmocka_unit_test(b3_debug_propagated), cmocka_unit_test(header_lines_null),
     };
     return cmocka_run_group_tests_name("trace_b3", tests, NULL, NULL);
 }
