@@ -291,18 +291,6 @@ struct ig_offbpf {
     int unused;
 };
 
-/* Whether the kernel has the task work kfunc the program calls (asked only
- * when the load failed, to say why). */
-static bool kernel_has_task_work(void)
-{
-    struct btf *vmlinux = btf__load_vmlinux_btf();
-    if (!vmlinux)
-        return true; /* unknown: the load's own error stands */
-    bool has = btf__find_by_name_kind(vmlinux, "bpf_task_work_schedule_resume_impl", BTF_KIND_FUNC) > 0;
-    btf__free(vmlinux);
-    return has;
-}
-
 ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
 {
     (void)o;

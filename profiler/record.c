@@ -2477,9 +2477,7 @@ static int attach_tid(ig_recorder *r, pid_t tid, ig_err *err)
     return 0;
 }
 
-/* Whether ignis has a controlling terminal (then its shell's job control
- * owns the process groups). */
-static bool has_controlling_tty(void)
+bool ig_has_controlling_tty(void)
 {
     int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
@@ -2506,7 +2504,7 @@ static const char *exec_error(const char *file, int e)
  * `timeout --foreground`). */
 static int launch(ig_recorder *r, ig_err *err)
 {
-    bool own_group = !has_controlling_tty();
+    bool own_group = !ig_has_controlling_tty();
     int go[2], fail[2];
     if (pipe2(go, O_CLOEXEC) != 0)
         return ig_err_set(err, "pipe: %s", strerror(errno));

@@ -222,4 +222,8 @@ void ig_recorder_free(ig_recorder *r);
 #define IG_MAX_PID_LIST 4096
 int ig_parse_pid_list(const char *s, pid_t **out);
 
+/* Whether ignis has a controlling terminal (then its shell's job control
+ * owns the process groups: a launched command stays in ignis's group). */
+bool ig_has_controlling_tty(void);
+
 #endif

@@ -40,6 +40,7 @@
 #include "profiler/alloc/attach.h"
 #include "profiler/alloc/collect.h"
 #include "profiler/alloc/heapfile.h"
+#include "profiler/record.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/sampler.h"
 #include "profiler/symbols.h"
@@ -287,16 +288,6 @@ static cmd_end wait_command(pid_t child, pid_t pgid, const char *dir, const allo
  * one), each checked to still carry this recording's IGNIS_ALLOC_TABLE_DIR
  * in its environment, so a pid used again by another process is left
  * alone. */
-
-/* Whether ignis has a controlling terminal. */
-static bool has_controlling_tty(void)
-{
-    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
 
 /* Whether process pid's environment holds IGNIS_ALLOC_TABLE_DIR=dir. */
 static bool runs_for_dir(pid_t pid, const char *dir)
@@ -563,7 +554,7 @@ static int run_preload(const alloc_args *a, ig_ofile *out)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
     double t0 = now_s();
-    bool own_group = !has_controlling_tty();
+    bool own_group = !ig_has_controlling_tty();
     pid_t child = fork();
     if (child < 0) {
         cmd_error("record", "fork: %s", strerror(errno));
