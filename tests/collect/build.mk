@@ -20,6 +20,8 @@ TEST_SCRIPTS += tests/collect/t_import.sh
 TEST_SCRIPTS += tests/collect/t_forward.sh
 # "\u0000" in OTLP/JSON strings: kept whole through the receiver, --import, the store and /metrics
 TEST_SCRIPTS += tests/collect/t_json_nul.sh
+# refused bodies get their 413/429 (chunked, budget), conflicting Content-Length headers 400
+TEST_SCRIPTS += tests/collect/t_refusals.sh
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c
