@@ -1,8 +1,8 @@
 /*
  * collect/decode_json.c — OTLP/JSON requests (see collect/decode.h).
  *
- * json-c parses the body (depth limited to 64, which bounds every
- * recursion below); each resource, scope and span is then mapped onto the
+ * json-c parses the body (depth limited to JSON_MAX_DEPTH, which bounds
+ * every recursion below); each resource, scope and span is then mapped onto the
  * protobuf-c message it stands for, built in the shared scratch arena, and
  * handed to the same conversion as protobuf requests (collect/decode.c).
  * The mapping follows the protobuf JSON rules OTLP uses: lowerCamelCase
@@ -12,6 +12,11 @@
  * Strings are copied with their json-c length into the messages' bytes
  * fields (proto/opentelemetry/ignis/text.proto), so one holding "\u0000"
  * (valid UTF-8, as the Collector keeps it) reaches the batch whole.
+ * Attribute values nested deeper than IG_DECODE_MAX_DEPTH reject their
+ * span (or every span of their scope or resource), as in protobuf; the
+ * parser's depth leaves room for that many levels in the deepest place
+ * they can be (event and link attributes) and a little more, so only
+ * values nested far beyond the rule make the whole request malformed.
  * Unknown fields are ignored.  A value of the wrong JSON type makes the
  * whole request malformed (400), as in protobuf; ids that are not hex
  * only reject their span.
@@ -26,7 +31,18 @@
 #include "collect/base64.h"
 #include "utils/jsonbudget.h"
 
-#define JSON_MAX_DEPTH 64
+/* JSON containers around the first any-value of an event's attributes
+ * (request{ resourceSpans[ { scopeSpans[ { spans[ { events[ { attributes[
+ * { value{ ), and those each level of any-value adds at most
+ * (kvlistValue{ values[ { value{ ; arrayValue takes 3). */
+#define JSON_ENVELOPE_DEPTH 12
+#define JSON_LEVEL_DEPTH 4
+/* Room for the level that breaks the rule and its contents; json-c's
+ * depth counts one more than the containers it lets nest. */
+#define JSON_MAX_DEPTH (JSON_ENVELOPE_DEPTH + JSON_LEVEL_DEPTH * (IG_DECODE_MAX_DEPTH + 1) + 1)
+
+/* The reason decode.c gives for the same span. */
+static const char too_deep[] = "attribute values nested deeper than 32 levels";
 
 /* Either the request is malformed (err set, -1) or fine (0); a span may
  * also carry a reason to reject it. */
@@ -236,11 +252,17 @@ static int want_object(jctx *j, json_object *v, const char *what)
 
 /* ---- attributes ---------------------------------------------------------------------------- */
 
-static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, size_t *n);
+static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, size_t *n, int depth);
 
-static int json_any(jctx *j, json_object *v, PbAny *out)
+/* An any-value `depth` levels down (1: an attribute's own value). */
+static int json_any(jctx *j, json_object *v, PbAny *out, int depth)
 {
     ignis__otlp__text__any_value__init(out);
+    if (depth > IG_DECODE_MAX_DEPTH) {
+        if (!j->reject)
+            j->reject = too_deep;
+        return 0;
+    }
     if (want_object(j, v, "value") < 0)
         return -1;
     json_object *x;
@@ -277,7 +299,7 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
         arr->values = scratch(j, (n ? n : 1) * sizeof *arr->values);
         for (size_t i = 0; i < n; i++) {
             arr->values[i] = scratch(j, sizeof(PbAny));
-            if (json_any(j, json_object_array_get_idx(values, i), arr->values[i]) < 0)
+            if (json_any(j, json_object_array_get_idx(values, i), arr->values[i], depth + 1) < 0)
                 return -1;
         }
         arr->n_values = n;
@@ -288,7 +310,7 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
             return -1;
         PbKVList *list = scratch(j, sizeof *list);
         ignis__otlp__text__key_value_list__init(list);
-        if (json_kvs(j, x, "values", &list->values, &list->n_values) < 0)
+        if (json_kvs(j, x, "values", &list->values, &list->n_values, depth + 1) < 0)
             return -1;
         out->value_case = IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_KVLIST_VALUE;
         out->kvlist_value = list;
@@ -296,7 +318,8 @@ static int json_any(jctx *j, json_object *v, PbAny *out)
     return 0;
 }
 
-static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, size_t *n)
+/* Key-values whose values are `depth` levels down. */
+static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, size_t *n, int depth)
 {
     json_object *arr;
     if (get_array(j, o, camel, NULL, &arr, n) < 0)
@@ -313,7 +336,7 @@ static int json_kvs(jctx *j, json_object *o, const char *camel, PbKV ***out, siz
         json_object *v = member(e, "value", NULL);
         if (v) {
             kv->value = scratch(j, sizeof *kv->value);
-            if (json_any(j, v, kv->value) < 0)
+            if (json_any(j, v, kv->value, depth) < 0)
                 return -1;
         }
     }
@@ -327,7 +350,7 @@ static int json_resource(jctx *j, json_object *o, PbResource *r)
     ignis__otlp__text__resource__init(r);
     if (want_object(j, o, "resource") < 0)
         return -1;
-    if (json_kvs(j, o, "attributes", &r->attributes, &r->n_attributes) < 0)
+    if (json_kvs(j, o, "attributes", &r->attributes, &r->n_attributes, 1) < 0)
         return -1;
     return get_u32(j, o, "droppedAttributesCount", "dropped_attributes_count", &r->dropped_attributes_count);
 }
@@ -337,7 +360,7 @@ static int json_scope(jctx *j, json_object *o, PbScope *s)
     ignis__otlp__text__instrumentation_scope__init(s);
     if (want_object(j, o, "scope") < 0 || get_string(j, o, "name", NULL, &s->name) < 0 ||
         get_string(j, o, "version", NULL, &s->version) < 0 ||
-        json_kvs(j, o, "attributes", &s->attributes, &s->n_attributes) < 0)
+        json_kvs(j, o, "attributes", &s->attributes, &s->n_attributes, 1) < 0)
         return -1;
     return get_u32(j, o, "droppedAttributesCount", "dropped_attributes_count", &s->dropped_attributes_count);
 }
@@ -346,7 +369,7 @@ static int json_event(jctx *j, json_object *o, PbEvent *e)
 {
     ignis__otlp__text__span__event__init(e);
     if (want_object(j, o, "event") < 0 || get_u64(j, o, "timeUnixNano", "time_unix_nano", &e->time_unix_nano) < 0 ||
-        get_string(j, o, "name", NULL, &e->name) < 0 || json_kvs(j, o, "attributes", &e->attributes, &e->n_attributes) < 0)
+        get_string(j, o, "name", NULL, &e->name) < 0 || json_kvs(j, o, "attributes", &e->attributes, &e->n_attributes, 1) < 0)
         return -1;
     return get_u32(j, o, "droppedAttributesCount", "dropped_attributes_count", &e->dropped_attributes_count);
 }
@@ -357,7 +380,7 @@ static int json_link(jctx *j, json_object *o, PbLink *l)
     if (want_object(j, o, "link") < 0 || get_id(j, o, "traceId", "trace_id", &l->trace_id) < 0 ||
         get_id(j, o, "spanId", "span_id", &l->span_id) < 0 ||
         get_string(j, o, "traceState", "trace_state", &l->trace_state) < 0 ||
-        json_kvs(j, o, "attributes", &l->attributes, &l->n_attributes) < 0 ||
+        json_kvs(j, o, "attributes", &l->attributes, &l->n_attributes, 1) < 0 ||
         get_u32(j, o, "flags", NULL, &l->flags) < 0)
         return -1;
     return get_u32(j, o, "droppedAttributesCount", "dropped_attributes_count", &l->dropped_attributes_count);
@@ -418,7 +441,7 @@ static int json_span(jctx *j, json_object *o, PbSpan *s)
         get_enum(j, o, "kind", kind_names, 6, &kind) < 0 ||
         get_u64(j, o, "startTimeUnixNano", "start_time_unix_nano", &s->start_time_unix_nano) < 0 ||
         get_u64(j, o, "endTimeUnixNano", "end_time_unix_nano", &s->end_time_unix_nano) < 0 ||
-        json_kvs(j, o, "attributes", &s->attributes, &s->n_attributes) < 0 ||
+        json_kvs(j, o, "attributes", &s->attributes, &s->n_attributes, 1) < 0 ||
         get_u32(j, o, "droppedAttributesCount", "dropped_attributes_count", &s->dropped_attributes_count) < 0 ||
         get_u32(j, o, "droppedEventsCount", "dropped_events_count", &s->dropped_events_count) < 0 ||
         get_u32(j, o, "droppedLinksCount", "dropped_links_count", &s->dropped_links_count) < 0 ||
@@ -429,6 +452,26 @@ static int json_span(jctx *j, json_object *o, PbSpan *s)
 }
 
 /* ---- the request ------------------------------------------------------------------------------ */
+
+/* Counts n spans as received and rejected for `why` (their scope or
+ * resource is nested too deep), as decode.c does. */
+static void reject_spans(jctx *j, size_t n, const char *why)
+{
+    j->c->st->spans += (uint32_t)n;
+    for (size_t k = 0; k < n; k++)
+        ig_decode_reject(j->c, why);
+}
+
+/* The spans of a scopeSpans, rejected for `why` unread. */
+static int reject_scope_spans(jctx *j, json_object *ss, const char *why)
+{
+    json_object *spans;
+    size_t n;
+    if (want_object(j, ss, "scopeSpans") < 0 || get_array(j, ss, "spans", NULL, &spans, &n) < 0)
+        return -1;
+    reject_spans(j, n, why);
+    return 0;
+}
 
 static int json_scope_spans(jctx *j, json_object *ss, uint32_t resource)
 {
@@ -442,8 +485,13 @@ static int json_scope_spans(jctx *j, json_object *ss, uint32_t resource)
         return -1;
     ig_decode_scratch_reset(c);
     PbScope *sc = scope ? scratch(j, sizeof *sc) : NULL;
+    j->reject = NULL;
     if ((sc && json_scope(j, scope, sc) < 0) || get_string(j, ss, "schemaUrl", "schema_url", &schema_url) < 0)
         return -1;
+    if (j->reject) {
+        reject_spans(j, n, j->reject);
+        return 0;
+    }
     uint32_t si = ig_decode_add_scope(c, sc, schema_url);
     c->st->spans += (uint32_t)n;
     for (size_t k = 0; k < n; k++) {
@@ -470,9 +518,17 @@ static int json_resource_spans(jctx *j, json_object *rs)
     ProtobufCBinaryData schema_url;
     ig_decode_scratch_reset(c);
     PbResource *r = res ? scratch(j, sizeof *r) : NULL;
+    j->reject = NULL;
     if ((r && json_resource(j, res, r) < 0) || get_string(j, rs, "schemaUrl", "schema_url", &schema_url) < 0 ||
         get_array(j, rs, "scopeSpans", "scope_spans", &sss, &n) < 0)
         return -1;
+    if (j->reject) {
+        const char *why = j->reject;
+        for (size_t i = 0; i < n; i++)
+            if (reject_scope_spans(j, json_object_array_get_idx(sss, i), why) < 0)
+                return -1;
+        return 0;
+    }
     uint32_t ri = ig_decode_add_resource(c, r, schema_url);
     for (size_t i = 0; i < n; i++)
         if (json_scope_spans(j, json_object_array_get_idx(sss, i), ri) < 0)

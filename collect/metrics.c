@@ -306,6 +306,9 @@ static void put_counters(ig_strbuf *out, const ig_collect_counters *c)
         ig_sb_printf(out, "ignis_collect_requests_total{code=\"%u\"} %llu\n", status_codes[i],
                      (unsigned long long)atomic_load(&c->requests[i]));
     ig_sb_printf(out, "ignis_collect_requests_total{code=\"other\"} %llu\n", (unsigned long long)LOAD(c, requests_other));
+    put_counter(out, "ignis_collect_requests_closed_total",
+                "OTLP requests closed without an answer (a refused body went on beyond twice --max-body).", "counter",
+                LOAD(c, requests_closed));
 }
 
 void ig_metrics_render(ig_metrics *m, const ig_collect_counters *counters, ig_strbuf *out)

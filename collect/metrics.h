@@ -42,6 +42,7 @@ typedef struct ig_collect_counters {
     _Atomic uint64_t store_retries;    /* transactions that failed and will be retried (disk full) */
     _Atomic uint64_t requests[6];      /* by status: 200, 400, 413, 415, 429, 503 */
     _Atomic uint64_t requests_other;   /* 404, 405, 500 */
+    _Atomic uint64_t requests_closed;  /* cut off unanswered: a refused body went on too long */
 } ig_collect_counters;
 
 /* Counts one answered request in counters->requests. */

@@ -4,11 +4,15 @@
  * libmicrohttpd runs a small pool of threads (epoll); the access handler
  * is called once with the headers, then once per chunk of body, then once
  * more at the end.  The headers decide everything that does not need the
- * body (route, method, content type and encoding, a Content-Length over
- * the limit), so such requests are answered before any body is read.
- * Body chunks are appended to a per-request buffer and counted against a
- * global in-flight budget, so many slow or large uploads cannot add up to
- * unbounded memory.  At the end the body is inflated (capped at max_body
+ * body (route, method, content type and encoding, conflicting
+ * Content-Length headers, a Content-Length over the limit or over the
+ * in-flight budget), so such requests are answered before any body is
+ * read.  Body chunks are appended to a per-request buffer and counted
+ * against a global in-flight budget, so many slow or large uploads cannot
+ * add up to unbounded memory.  libmicrohttpd (0.9.75) sends an answer
+ * queued with the headers or at the end of the body, never one queued in
+ * between: a chunked body that proves too large or over the budget is
+ * read on and dropped, answered at its end (take_chunk).  At the end the body is inflated (capped at max_body
  * while inflating), decoded (collect/decode.h), and the batch's bytes are
  * reserved in the writer's queue; only then are the spans counted in the
  * metrics, the body queued for forwarding, the batch pushed to the writer
@@ -82,8 +86,10 @@ typedef struct request {
     bool traces;                /* POST /v1/traces with an acceptable type */
     bool json, gzip;
     bool answered;              /* a response is queued; ignore the rest of the body */
+    unsigned refusal;           /* 413 or 429 decided partway through the body, sent at its end */
     ig_strbuf body;
     uint64_t reserved;          /* bytes counted in inflight */
+    uint64_t read;              /* body bytes read, kept or discarded */
 } request;
 
 /* ---- responses ---------------------------------------------------------------------- */
@@ -108,20 +114,30 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, 
     return ret;
 }
 
+/* Queues an answer to /v1/traces and counts it in /metrics if it is out:
+ * answers are queued only when the library sends them (before the body
+ * is read, or after all of it), so what is counted is what senders get. */
+static enum MHD_Result send_counted(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned status, void *body,
+                                    size_t len, enum MHD_ResponseMemoryMode mode, const char *ctype, int retry_after)
+{
+    q->answered = true;
+    enum MHD_Result ret = send_response(c, status, body, len, mode, ctype, retry_after);
+    if (ret == MHD_YES)
+        ig_collect_count_status(r->cfg.counters, status);
+    return ret;
+}
+
 /* An error answer: a google.rpc.Status in the request's encoding. */
 static enum MHD_Result send_status(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned http, int code,
                                    const char *message, int retry_after)
 {
-    ig_collect_count_status(r->cfg.counters, http);
-    if (q)
-        q->answered = true;
-    if (q && q->json) {
+    if (q->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "code", json_object_new_int(code));
         json_object_object_add(o, "message", json_object_new_string(message));
         size_t n;
         const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        enum MHD_Result ret = send_response(c, http, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", retry_after);
+        enum MHD_Result ret = send_counted(r, c, q, http, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", retry_after);
         json_object_put(o);
         return ret;
     }
@@ -132,12 +148,11 @@ static enum MHD_Result send_status(ig_receiver *r, struct MHD_Connection *c, req
     size_t n = google__rpc__status__get_packed_size(&st);
     uint8_t *buf = ig_xmalloc(n ? n : 1);
     google__rpc__status__pack(&st, buf);
-    return send_response(c, http, buf, n, MHD_RESPMEM_MUST_FREE, "application/x-protobuf", retry_after);
+    return send_counted(r, c, q, http, buf, n, MHD_RESPMEM_MUST_FREE, "application/x-protobuf", retry_after);
 }
 
 static enum MHD_Result send_success(ig_receiver *r, struct MHD_Connection *c, request *q, const ig_decode_stats *st)
 {
-    ig_collect_count_status(r->cfg.counters, 200);
     char msg[256];
     ig_decode_message(st, msg, sizeof msg);
     if (q->json) {
@@ -152,7 +167,7 @@ static enum MHD_Result send_success(ig_receiver *r, struct MHD_Connection *c, re
         }
         size_t n;
         const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        enum MHD_Result ret = send_response(c, 200, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", 0);
+        enum MHD_Result ret = send_counted(r, c, q, 200, (void *)t, n, MHD_RESPMEM_MUST_COPY, "application/json", 0);
         json_object_put(o);
         return ret;
     }
@@ -167,7 +182,7 @@ static enum MHD_Result send_success(ig_receiver *r, struct MHD_Connection *c, re
     }
     uint8_t buf[512];
     size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&resp, buf);
-    return send_response(c, 200, buf, n, MHD_RESPMEM_MUST_COPY, "application/x-protobuf", 0);
+    return send_counted(r, c, q, 200, buf, n, MHD_RESPMEM_MUST_COPY, "application/x-protobuf", 0);
 }
 
 static enum MHD_Result send_metrics(ig_receiver *r, struct MHD_Connection *c)
@@ -196,7 +211,38 @@ static bool media_type_is(const char *v, const char *want)
     return *v == '\0' || *v == ';';
 }
 
-/* Decides a POST /v1/traces from its headers; answers it when it can. */
+/* Counts n more body bytes of q against the in-flight budget; false when
+ * that would exceed it, unless q is the only request holding bytes (one
+ * body up to max_body always gets through). */
+static bool reserve_inflight(ig_receiver *r, request *q, uint64_t n)
+{
+    uint64_t before = atomic_fetch_add(&r->inflight, n);
+    if (before + n > r->cfg.max_inflight && before > q->reserved) {
+        atomic_fetch_sub(&r->inflight, n);
+        return false;
+    }
+    q->reserved += n;
+    return true;
+}
+
+static enum MHD_Result send_too_large(ig_receiver *r, struct MHD_Connection *c, request *q)
+{
+    char msg[120];
+    snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", r->cfg.max_body);
+    return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
+}
+
+static enum MHD_Result send_too_many(ig_receiver *r, struct MHD_Connection *c, request *q)
+{
+    return send_status(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, RPC_RESOURCE_EXHAUSTED,
+                       "too many request bodies in flight; retry later", 1);
+}
+
+/* Decides a POST /v1/traces from its headers; answers it when it can.
+ * A body whose Content-Length is over the limit or over the in-flight
+ * budget is refused here, before any of it is read: libmicrohttpd sends
+ * an answer queued now and closes the connection, while one queued in
+ * the middle of an upload is never sent (0.9.75). */
 static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, request *q)
 {
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -218,36 +264,50 @@ static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, re
         }
         q->gzip = true;
     }
-    if (clen && strtoull(clen, NULL, 10) > r->cfg.max_body) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", r->cfg.max_body);
-        return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
-    }
+    uint64_t announced = clen ? strtoull(clen, NULL, 10) : 0;
+    if (announced > r->cfg.max_body)
+        return send_too_large(r, c, q);
+    if (announced && !reserve_inflight(r, q, announced))
+        return send_too_many(r, c, q);
     q->traces = true;
-    if (clen) /* one allocation for the body when its size is announced */
-        ig_sb_reserve(&q->body, strtoull(clen, NULL, 10) + 1);
+    if (announced) /* one allocation for the body when its size is announced */
+        ig_sb_reserve(&q->body, announced + 1);
     return MHD_YES;
 }
 
 /* ---- body ------------------------------------------------------------------------------------ */
 
-static enum MHD_Result take_chunk(ig_receiver *r, struct MHD_Connection *c, request *q, const char *data, size_t n)
+/* Frees what a refused body held, in memory and in the budget. */
+static void drop_body(ig_receiver *r, request *q)
 {
-    if (q->body.len + n > r->cfg.max_body) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "body larger than %zu bytes (--max-body)", r->cfg.max_body);
-        return send_status(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, RPC_INVALID_ARGUMENT, msg, 0);
+    atomic_fetch_sub(&r->inflight, q->reserved);
+    q->reserved = 0;
+    ig_sb_free(&q->body);
+}
+
+/* Keeps a chunk of body, or decides to refuse the request (a chunked body
+ * going over the limit or the budget: only known partway).  A refused
+ * body is read on and dropped, counted but not kept, and the answer is
+ * queued once it has all arrived (the only time after the headers when
+ * libmicrohttpd sends one); a 429 becomes a 413 if the body turns out
+ * too large.  A sender that goes on beyond twice the limit is cut off
+ * without an answer, and counted as such. */
+static enum MHD_Result take_chunk(ig_receiver *r, request *q, const char *data, size_t n)
+{
+    q->read += n;
+    if (q->read > r->cfg.max_body)
+        q->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
+    else if (!q->refusal && q->body.len + n > q->reserved && !reserve_inflight(r, q, q->body.len + n - q->reserved))
+        q->refusal = MHD_HTTP_TOO_MANY_REQUESTS;
+    if (!q->refusal) {
+        ig_sb_append(&q->body, data, n);
+        return MHD_YES;
     }
-    /* over budget unless this request is the only one holding bytes: one
-     * body up to max_body always gets through */
-    uint64_t before = atomic_fetch_add(&r->inflight, n);
-    if (before + n > r->cfg.max_inflight && before > q->reserved) {
-        atomic_fetch_sub(&r->inflight, n);
-        return send_status(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, RPC_RESOURCE_EXHAUSTED,
-                           "too many request bodies in flight; retry later", 1);
+    drop_body(r, q);
+    if (q->read > r->cfg.max_body && q->read - r->cfg.max_body > r->cfg.max_body) {
+        atomic_fetch_add(&r->cfg.counters->requests_closed, 1);
+        return MHD_NO;
     }
-    q->reserved += n;
-    ig_sb_append(&q->body, data, n);
     return MHD_YES;
 }
 
@@ -333,8 +393,39 @@ static enum MHD_Result finish_traces(ig_receiver *r, struct MHD_Connection *c, r
 
 /* ---- the handler ------------------------------------------------------------------------------- */
 
+/* Notes a Content-Length header that differs from the first one seen. */
+static enum MHD_Result note_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    const char **first = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        return MHD_YES;
+    if (!*first) {
+        *first = value;
+        return MHD_YES;
+    }
+    if (strcmp(*first, value)) {
+        *first = NULL; /* conflicting: stop */
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Two Content-Length headers with different values (RFC 9112 6.3: a
+ * request to refuse, as a proxy in front may have framed the body by the
+ * other one).  Identical repeats are accepted. */
+static bool lengths_conflict(struct MHD_Connection *c)
+{
+    const char *first = NULL;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, note_length, &first);
+    return first == NULL && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) != NULL;
+}
+
 static enum MHD_Result route(ig_receiver *r, struct MHD_Connection *c, request *q, const char *url, const char *method)
 {
+    if (lengths_conflict(c))
+        return send_status(r, c, q, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT,
+                           "conflicting Content-Length headers", 0);
     if (!strcmp(url, "/v1/traces")) {
         if (strcmp(method, MHD_HTTP_METHOD_POST))
             return send_status(r, c, q, MHD_HTTP_METHOD_NOT_ALLOWED, RPC_INVALID_ARGUMENT, "use POST", 0);
@@ -344,10 +435,8 @@ static enum MHD_Result route(ig_receiver *r, struct MHD_Connection *c, request *
         q->answered = true;
         return send_metrics(r, c);
     }
-    q->answered = true;
-    ig_collect_count_status(r->cfg.counters, 404);
     static const char nf[] = "not found: ignis collect serves POST /v1/traces and GET /metrics\n";
-    return send_response(c, MHD_HTTP_NOT_FOUND, (void *)nf, sizeof nf - 1, MHD_RESPMEM_PERSISTENT, "text/plain", 0);
+    return send_counted(r, c, q, MHD_HTTP_NOT_FOUND, (void *)nf, sizeof nf - 1, MHD_RESPMEM_PERSISTENT, "text/plain", 0);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -370,10 +459,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         if (q->answered || !q->traces)
             return MHD_YES; /* the answer is out; the rest is discarded */
-        return take_chunk(r, c, q, upload, n);
+        return take_chunk(r, q, upload, n);
     }
     if (q->answered || !q->traces)
         return MHD_YES;
+    if (q->refusal == MHD_HTTP_CONTENT_TOO_LARGE)
+        return send_too_large(r, c, q);
+    if (q->refusal)
+        return send_too_many(r, c, q);
     return finish_traces(r, c, q);
 }
 

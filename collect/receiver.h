@@ -12,6 +12,7 @@
  * (compressed or inflated: the inflated size is capped while inflating),
  * 415 for another content type or encoding, 429 (queue full, or too many
  * bodies in flight) and 503 (the store cannot write) with Retry-After.
+ * Two Content-Length headers that differ get 400.
  * Responses use the request's encoding.  A request is acknowledged only
  * once its batch is queued for the store, so nothing answered 200 is
  * dropped silently.

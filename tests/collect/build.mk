@@ -25,6 +25,8 @@ EXTRA_TARGETS += $(B)/tests/collect/nul_request
 $(B)/tests/collect/nul_request: tests/collect/nul_request.c $(INTERNAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)
+# refused bodies get their 413/429 (chunked, budget), conflicting Content-Length headers 400
+TEST_SCRIPTS += tests/collect/t_refusals.sh
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c

@@ -229,6 +229,8 @@ static void long_attribute_value(void **state)
 
 /* ---- nesting ----------------------------------------------------------------------- */
 
+static void compare_batches(const ig_batch *a, const ig_batch *b);
+
 static void nesting_limit(void **state)
 {
     (void)state;
@@ -244,6 +246,125 @@ static void nesting_limit(void **state)
     assert_int_equal(st.rejected, 1);
     assert_string_equal(st.reason, "attribute values nested deeper than 32 levels");
     ig_batch_free(b);
+}
+
+/* An any-value nested `depth` key-value lists deep around the int 7
+ * (the deepest JSON per level: kvlistValue{ values[ { value{ ). */
+static PbAny *kvlists_nested(int depth)
+{
+    PbAny *v = h_nested(0);
+    for (int i = 0; i < depth; i++) {
+        PbAny *outer = h_any();
+        PbKVList *l = h_alloc(sizeof *l);
+        opentelemetry__proto__common__v1__key_value_list__init(l);
+        l->n_values = 1;
+        l->values = h_alloc(sizeof *l->values);
+        l->values[0] = h_kv("k", v);
+        outer->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+        outer->kvlist_value = l;
+        v = outer;
+    }
+    return v;
+}
+
+/* The OTLP/JSON of h_nested(depth) (arrays) or kvlists_nested(depth). */
+static void json_nested(ig_strbuf *out, int depth, bool kvlists)
+{
+    for (int i = 0; i < depth; i++)
+        ig_sb_puts(out, kvlists ? "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":" : "{\"arrayValue\":{\"values\":[");
+    ig_sb_puts(out, "{\"intValue\":\"7\"}");
+    for (int i = 0; i < depth; i++)
+        ig_sb_puts(out, kvlists ? "}]}}" : "]}}");
+}
+
+/* A span of trace 1 with id `id`, its one attribute "deep" nested `depth`
+ * levels (arrays) in the span, in an event (key-value lists) and in a
+ * link (key-value lists): protobuf and OTLP/JSON. */
+static PbSpan *deep_span(ig_strbuf *js, uint64_t id, const char *name, int depth)
+{
+    PbSpan *s = h_span(1, id, 0, name, T0, T0 + 1);
+    h_attrs(s, 1, h_kv("deep", h_nested(depth)));
+    h_event(s, "e", T0, h_kv("deep", kvlists_nested(depth)));
+    h_link(s, 9, 9, 16, h_kv("deep", kvlists_nested(depth)));
+    ig_sb_printf(js, "{\"traceId\":\"00000000000000000000000000000001\",\"spanId\":\"%016llx\",\"name\":\"%s\","
+                     "\"kind\":2,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\",\"attributes\":[{\"key\":\"deep\",\"value\":",
+                 (unsigned long long)id, name, (unsigned long long)T0, (unsigned long long)T0 + 1);
+    json_nested(js, depth, false);
+    ig_sb_printf(js, "}],\"events\":[{\"name\":\"e\",\"timeUnixNano\":\"%llu\",\"attributes\":[{\"key\":\"deep\",\"value\":",
+                 (unsigned long long)T0);
+    json_nested(js, depth, true);
+    ig_sb_puts(js, "}]}],\"links\":[{\"traceId\":\"00000000000000000000000000000009\",\"spanId\":\"0000000000000009\","
+                   "\"traceState\":\"k=v\",\"attributes\":[{\"key\":\"deep\",\"value\":");
+    json_nested(js, depth, true);
+    ig_sb_puts(js, "}]}]}");
+    return s;
+}
+
+/* What protobuf takes, OTLP/JSON takes: values 32 levels deep (31
+ * nestings around a scalar) are stored alike in both encodings, even in
+ * event and link attributes where JSON nests deepest; one level more
+ * rejects that span alone, with the same reason, in both. */
+static void nesting_limit_json_as_protobuf(void **state)
+{
+    (void)state;
+    ig_strbuf js = IG_STRBUF_INIT;
+    ig_sb_puts(&js, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+                    "\"svc\"}},{\"key\":\"host.name\",\"value\":{\"stringValue\":\"box\"}}]},\"scopeSpans\":[{\"scope\":"
+                    "{\"name\":\"test.scope\",\"version\":\"1.2\"},\"spans\":[");
+    PbSpan *at = deep_span(&js, 1, "at-limit", IG_DECODE_MAX_DEPTH - 1);
+    ig_sb_puts(&js, ",");
+    PbSpan *over = deep_span(&js, 2, "over", IG_DECODE_MAX_DEPTH);
+    ig_sb_puts(&js, ",");
+    PbSpan *shallow = deep_span(&js, 3, "shallow", 1);
+    ig_sb_puts(&js, "]}]}]}");
+    PbSpan *spans[] = {at, over, shallow};
+    ig_decode_stats st1, st2;
+    ig_batch *a = h_decode(h_request("svc", spans, 3), &st1);
+    assert_non_null(a);
+    ig_err err;
+    ig_batch *b = ig_decode_json(js.data, js.len, &st2, &err);
+    if (!b)
+        fail_msg("%s", err.msg);
+    compare_batches(a, b);
+    assert_int_equal(b->nspans, 2);
+    assert_bstr(b->spans[0].name, "at-limit");
+    assert_bstr(b->spans[1].name, "shallow");
+    assert_int_equal(st1.spans, 3);
+    assert_int_equal(st2.spans, 3);
+    assert_int_equal(st2.rejected, 1);
+    assert_string_equal(st1.reason, st2.reason);
+    assert_string_equal(st2.reason, "attribute values nested deeper than 32 levels");
+    ig_batch_free(a);
+    ig_batch_free(b);
+    ig_sb_free(&js);
+}
+
+/* A resource or scope nested too deep rejects every span under it, in
+ * OTLP/JSON as in protobuf. */
+static void nesting_limit_resource_and_scope(void **state)
+{
+    (void)state;
+    ig_strbuf js = IG_STRBUF_INIT;
+    for (int where = 0; where < 2; where++) {
+        ig_sb_reset(&js);
+        ig_sb_puts(&js, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"r\",\"value\":");
+        json_nested(&js, where == 0 ? IG_DECODE_MAX_DEPTH : 1, true);
+        ig_sb_puts(&js, "}]},\"scopeSpans\":[{\"scope\":{\"name\":\"s\",\"attributes\":[{\"key\":\"s\",\"value\":");
+        json_nested(&js, where == 1 ? IG_DECODE_MAX_DEPTH : 1, true);
+        ig_sb_puts(&js, "}]},\"spans\":[{\"name\":\"a\"},{\"name\":\"b\"}]},{\"spans\":[{\"name\":\"c\"}]}]}]}");
+        ig_decode_stats st;
+        ig_err err;
+        ig_batch *b = ig_decode_json(js.data, js.len, &st, &err);
+        if (!b)
+            fail_msg("%s", err.msg);
+        assert_int_equal(b->nspans, 0);
+        assert_int_equal(st.spans, 3);
+        /* a deep resource rejects all 3; a deep scope its 2, and the third span has no ids */
+        assert_int_equal(st.rejected, 3);
+        assert_string_equal(st.reason, "attribute values nested deeper than 32 levels");
+        ig_batch_free(b);
+    }
+    ig_sb_free(&js);
 }
 
 static void put_varint(ig_strbuf *b, uint64_t v)
@@ -685,6 +806,8 @@ int main(void)
         cmocka_unit_test_teardown(zero_parent_is_root_and_unknown_enums, teardown),
         cmocka_unit_test_teardown(long_attribute_value, teardown),
         cmocka_unit_test_teardown(nesting_limit, teardown),
+        cmocka_unit_test_teardown(nesting_limit_json_as_protobuf, teardown),
+        cmocka_unit_test_teardown(nesting_limit_resource_and_scope, teardown),
         cmocka_unit_test_teardown(hostile_nesting_on_the_wire, teardown),
         cmocka_unit_test_teardown(empty_events_are_counted_on_the_wire, teardown),
         cmocka_unit_test_teardown(empty_spans_are_counted_on_the_wire, teardown),
