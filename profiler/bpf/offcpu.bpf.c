@@ -315,12 +315,16 @@ static __always_inline void add_span(struct ig_offbpf_head *h, __u32 tgid)
     }
 }
 
-static __always_inline void submit(void *e, __u64 size)
+/* Writes a WAIT of `value` ns; its value is counted as recorded only when
+ * the ring buffer took it. */
+static __always_inline void submit(void *e, __u64 size, __u64 value)
 {
-    if (bpf_ringbuf_output(&offcpu_events, e, size, BPF_RB_NO_WAKEUP))
+    if (bpf_ringbuf_output(&offcpu_events, e, size, BPF_RB_NO_WAKEUP)) {
         add(IG_OFFBPF_ST_DROPPED, 1);
-    else
-        add(IG_OFFBPF_ST_RECORDED, 1);
+        return;
+    }
+    add(IG_OFFBPF_ST_RECORDED, 1);
+    add(IG_OFFBPF_ST_VALUE_NS, value);
 }
 
 /* Draws whether a wait of d ns is recorded; its value. */
@@ -384,7 +388,6 @@ static int write_wait(struct bpf_map *map, void *key, void *value)
     e->h.b.in_time = w->last_in;
     e->h.b.value = w->value;
     e->h.b.state = w->chosen_state;
-    add(IG_OFFBPF_ST_VALUE_NS, w->value);
     perf_regs(&r, e->h.regs);
     __u32 nk = w->nk;
     if (nk > IG_OFFBPF_KFRAMES)
@@ -396,7 +399,7 @@ static int write_wait(struct bpf_map *map, void *key, void *value)
         len = IG_OFFBPF_MAX_STACK;
     e->h.b.stack_len = len;
     add_span(&e->h, ids >> 32);
-    submit(e, sizeof e->h + len);
+    submit(e, sizeof e->h + len, e->h.b.value);
     __sync_lock_test_and_set(busy, 0);
 out:
     w->flags = 0;
@@ -434,8 +437,7 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
         long n = bpf_get_task_stack(next, h->kstack, sizeof h->kstack, 0);
         h->b.nkernel = n > 0 ? (__u32)n / 8 : 0;
     }
-    add(IG_OFFBPF_ST_VALUE_NS, value);
-    submit(h, sizeof *h);
+    submit(h, sizeof *h, value);
 }
 
 /* next's wait ended now and was drawn (value): its kernel stack is taken
