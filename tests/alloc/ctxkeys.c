@@ -3,16 +3,20 @@
  * as an SDK other than libignis may, with a process context whose
  * threadlocal.attribute_key_map is ["span_name\0x", "span_name"]: the
  * first entry holds U+0000 and is NOT span_name.  Its thread record
- * carries attribute 0 = "wrong" and attribute 1 = "right", so a reader
- * that cuts strings at the NUL labels its allocations span_name=wrong,
- * one that keeps them whole span_name=right.
+ * carries attribute 0 = "wrong" and attribute 1 = "rig\0ht" (a span name
+ * holding U+0000 too), so a reader that cuts strings at the NUL labels its
+ * allocations span_name=wrong, one that keeps them whole
+ * span_name=rig\u0000ht (the profile model shows a NUL as that text).
  *
  * OTEP 4719: a memfd named OTEL_CTX holding the 32-byte header (version 2,
  * payload size, a non-zero timestamp, the payload's address); OTEP 4947:
  * the TLS pointer otel_thread_ctx_v1 (exported: built with -rdynamic, so
  * dlsym finds it) to a record {trace id, span id, valid, flags,
  * attrs-size, {key, len, bytes}...}.  Then it allocates 64 MiB in 4 KiB
- * blocks inside that span, and exits 0.
+ * blocks inside that span, and exits 0.  With -c it computes instead, in
+ * burn(), inside that span (for CPU samples' span labels): it starts when
+ * it reads a byte on stdin, so that a recorder can say first that it
+ * follows the process, and does a fixed amount of work.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -67,8 +71,20 @@ static int publish(void)
     return 0;
 }
 
-int main(void)
+static __attribute__((noinline)) uint64_t burn(void)
 {
+    uint64_t x = 88172645463325252ull;
+    for (long i = 0; i < 600000000L; i++) { /* xorshift: no call, no memory */
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    return x;
+}
+
+int main(int argc, char **argv)
+{
+    int cpu = argc > 1 && !strcmp(argv[1], "-c");
     if (publish() < 0) {
         perror("ctxkeys: OTEL_CTX");
         return 1;
@@ -78,14 +94,20 @@ int main(void)
     memset(rec + 16, 0x22, 8);  /* span id */
     rec[24] = 1;                /* valid */
     rec[25] = 1;                /* sampled */
-    const uint8_t attrs[] = {0, 5, 'w', 'r', 'o', 'n', 'g', 1, 5, 'r', 'i', 'g', 'h', 't'};
+    const uint8_t attrs[] = {0, 5, 'w', 'r', 'o', 'n', 'g', 1, 6, 'r', 'i', 'g', 0, 'h', 't'};
     uint16_t asize = sizeof attrs;
     memcpy(rec + 26, &asize, 2);
     memcpy(rec + 28, attrs, sizeof attrs);
     /* volatile stores: gcc knows malloc and free read no memory of ours,
      * and would drop a plain store overwritten after the loop */
     *(void *volatile *)&otel_thread_ctx_v1 = rec;
-    for (int i = 0; i < 16384; i++) {
+    if (cpu) {
+        char go;
+        if (read(0, &go, 1) != 1)
+            return 1;
+        printf("%llu\n", (unsigned long long)burn());
+    }
+    for (int i = 0; !cpu && i < 16384; i++) {
         volatile char *p = malloc(4096);
         if (p)
             p[0] = 1;
