@@ -10,8 +10,9 @@
  * read when the sender waits for "100 Continue"; a sender that does not
  * is already sending its body, which is then read on and discarded (up
  * to twice the limit) and answered at its end, so that the answer is not
- * lost to the reset of a connection closed with its body unread.  Body chunks are appended to a per-request buffer and counted
- * against a global in-flight budget, so many slow or large uploads cannot
+ * lost to the reset of a connection closed with its body unread.  Body
+ * chunks are appended to a per-request buffer and counted against a
+ * global in-flight budget, so many slow or large uploads cannot
  * add up to unbounded memory.  libmicrohttpd (0.9.75) sends an answer
  * queued with the headers or at the end of the body, never one queued in
  * between: a chunked body that proves too large or over the budget is
