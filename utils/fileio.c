@@ -19,6 +19,13 @@
  * Every failure names the path and the reason from errno ("out.svg: No
  * space left on device").
  *
+ * Input: ig_input_open opens a path once ("-" and our own descriptors'
+ * names through a duplicate of the descriptor, as output does), and
+ * ig_read_fd_max reads that descriptor to its end under a cap, showing
+ * its first 64 KiB to the caller's check: a FIFO's bytes are there only
+ * for the first open, a socket has no name to open, and an endless device
+ * that can be no input is refused at once.
+ *
  * ig_gunzip sizes its output from the gzip trailer (ISIZE, the size mod
  * 2^32) when that is plausible, so a big profile is inflated into one
  * prefaulted buffer instead of one that doubles and faults page by page.
