@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli/t_fifo_input.sh — inputs that can be read only once: a FIFO, a
 # pipe or socket behind /dev/stdin or /dev/fd/N, and endless devices.
-# report, flame and convert open a FIFO once and read its bytes from that
+# report, flame, convert and view open a FIFO once and read its bytes from that
 # descriptor (they used to open it, look at it, close it and open it again:
 # the writer's bytes went with the first open and the second open waited
 # for a writer that never came).  A socket as stdin, which no open(2) of
@@ -22,7 +22,7 @@ feed() {
 
 # ---- a FIFO read by each command ------------------------------------------------------
 printf 'main;a 3\nmain;b 1\n' >"$T/p.folded"
-for cmd in report flame convert; do
+for cmd in report flame convert view; do
   for round in 1 2 3; do
     rm -f "$T/ff"; mkfifo "$T/ff"
     feed "$T/ff" "$T/p.folded"
@@ -30,6 +30,7 @@ for cmd in report flame convert; do
       report) timeout "$GUARD" "$IGNIS" report "$T/ff" -n 2 >"$T/$cmd.out" 2>"$T/$cmd.err" ;;
       flame) timeout "$GUARD" "$IGNIS" flame "$T/ff" -o "$T/$cmd.out" 2>"$T/$cmd.err" ;;
       convert) timeout "$GUARD" "$IGNIS" convert "$T/ff" --to folded -o "$T/$cmd.out" 2>"$T/$cmd.err" ;;
+      view) IGNIS_VIEW_BENCH=1 timeout "$GUARD" "$IGNIS" view "$T/ff" >"$T/$cmd.out" 2>"$T/$cmd.err" </dev/null ;;
     esac
     RC=$?
     kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
@@ -38,6 +39,7 @@ for cmd in report flame convert; do
       report) grep -q ' a$' "$T/$cmd.out" && grep -q ' b$' "$T/$cmd.out" || fail "report FIFO: $(cat "$T/$cmd.out")" ;;
       flame) grep -q '<title>a$' "$T/$cmd.out" || fail "flame FIFO: no frame a in the SVG" ;;
       convert) [ "$(cat "$T/$cmd.out")" = "$(cat "$T/p.folded")" ] || fail "convert FIFO: $(cat "$T/$cmd.out")" ;;
+      view) grep -q "tree_nodes=4 " "$T/$cmd.out" || fail "view FIFO: $(cat "$T/$cmd.out")" ;; # all, main, a, b
     esac
   done
 done
