@@ -375,9 +375,9 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
     }
     if (!n) {
         free(d);
-        if (times && st->cov.labelled)
+        if (times && st->cov.missing)
             return ig_err_set(err, "--slow-vs-fast: no span named '%s' in the span source (the profile's %zu spans "
-                                   "of that name are not there)", name, st->cov.labelled);
+                                   "of that name are not there)", name, st->cov.missing);
         return ig_err_set(err, "--slow-vs-fast: no span named '%s'%s", name,
                           times ? " in the span source" : " labels any sample");
     }
