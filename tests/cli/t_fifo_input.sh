@@ -85,8 +85,8 @@ cat "$T/p.folded" | timeout "$GUARD" "$IGNIS" convert - --to folded -o "$T/dash.
   fail "convert -: $(cat "$T/dash.err")"
 cmp -s "$T/dash.out" "$T/p.folded" || fail "convert -: $(cat "$T/dash.out")"
 # a descriptor that is not open is an error naming the path
-run badfd convert /dev/fd/9 --to folded -o "$T/x.folded"
-one_line_error badfd 1 "/dev/fd/9: "
+run badfd convert /dev/fd/987 --to folded -o "$T/x.folded"
+one_line_error badfd 1 "/dev/fd/987: Bad file descriptor"
 
 # ---- endless streams ------------------------------------------------------------------
 # /dev/zero is refused from its first bytes (NUL bytes: not text; byte 0 is
