@@ -228,9 +228,11 @@ void cmd_common_free(cmd_common *c);
 #define CMD_HELP_SPANS \
     "      --span ID         only samples taken in span ID (and its children, with --spans)\n" \
     "      --trace ID        only samples of trace ID\n" \
-    "      --span-name NAME  only samples of the spans named NAME (one operation)\n" \
+    "      --span-name NAME  only samples of the spans named NAME (one operation;\n" \
+    "                        and their children, with --spans)\n" \
     "      --slow-vs-fast NAME  diff of NAME's slowest spans (above its p90) against\n" \
     "                        the others: what slow requests do that fast ones don't\n" \
+    "                        (with --spans: a span of NAME inside another is part of it)\n" \
     "      --threshold DUR   --slow-vs-fast: slow means at least DUR (e.g. 200ms)\n" \
     "      --spans SRC       span times and parents from a trace store or OTLP-JSON\n" \
     "                        file (default: durations estimated from the profile)\n" \

@@ -44,6 +44,7 @@ static void usage(FILE *out)
                  CMD_HELP_FILTERS
                  "      --span ID, --trace ID, --span-name NAME  only samples of that span (with\n"
                  "                        its children given --spans SRC), trace or operation\n"
+                 "                        (with its spans' children given --spans SRC)\n"
                  "  -q, --quiet           do not say what was written\n"
                  "  -h, --help            this help\n");
 }

@@ -98,7 +98,7 @@ static int select_spans(const char *cmd, cmd_common *c, const ignis_profile *p, 
     if (c->trace_id && ig_span_parse_trace_id(c->trace_id, "--trace", sel->trace_id, &err) < 0)
         return cmd_usage_error(cmd, "--trace", "%s", strchr(err.msg, ' ') + 1);
     if (c->span_name)
-        sel->name = ig_xstrdup(c->span_name);
+        ig_span_select_name(sel, c->span_name, p, times, NULL);
     const char *what = c->nspan_ids ? "--span" : c->trace_id ? "--trace" : "--span-name";
     if (!ig_span_labelled_samples(p)) {
         cmd_error(cmd, "%s: no sample of this profile carries span labels (record a libignis service with "
@@ -145,15 +145,26 @@ static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis
     ig_format_duration(st.cut_ns, cut, sizeof cut);
     ig_format_duration(st.slow_p50_ns, sp50, sizeof sp50);
     ig_format_duration(st.fast_p50_ns, fp50, sizeof fp50);
+    char partial[512] = "";
+    if (st.cov.missing) /* never shown as the whole operation */
+        snprintf(partial, sizeof partial,
+                 " (PARTIAL: %zu of the profile's %zu spans of '%s' are not in %s: left out, their samples on "
+                 "neither side)",
+                 st.cov.missing, st.cov.labelled, c->slow_vs_fast, c->spans_src);
     fprintf(stderr,
-            "ignis %s: --slow-vs-fast %s: %zu of %zu spans %s %s (%s; durations %s): slow p50 %s, "
+            "ignis %s: --slow-vs-fast %s: %zu of %zu spans%s %s %s (%s; durations %s): slow p50 %s, "
             "others p50 %s; the diff shows the slow spans' samples against the others', normalized\n",
-            cmd, c->slow_vs_fast, st.slow, st.spans, threshold ? "at least" : "above", cut,
+            cmd, c->slow_vs_fast, st.slow, st.spans, partial, threshold ? "at least" : "above", cut,
             threshold ? "--threshold" : "their p90", st.from_times ? "from the spans" : "estimated from the profile",
             sp50, fp50);
-    size_t len = strlen(c->slow_vs_fast) + 64;
+    if (st.nested)
+        fprintf(stderr, "ignis %s: --slow-vs-fast %s: %zu spans of that name inside another one are counted as part "
+                        "of it: a sample goes with the outermost span of the name above it\n",
+                cmd, c->slow_vs_fast, st.nested);
+    size_t len = strlen(c->slow_vs_fast) + 128;
     c->span_base = ig_xmalloc(len);
-    snprintf(c->span_base, len, "spans of '%s' up to %s (the fast ones)", c->slow_vs_fast, cut);
+    snprintf(c->span_base, len, "spans of '%s' up to %s (the fast ones%s)", c->slow_vs_fast, cut,
+             st.cov.missing ? "; PARTIAL: some spans of the profile are not in --spans" : "");
     c->diff = c->span_base;
     c->normalize = 1;
     ignis_profile_free(*p);

@@ -248,7 +248,8 @@ static int parse_count(folded_reader *r, const char *s, size_t len, int64_t *out
         r->need_digits = d <= 3 ? 3 : d <= 6 ? 6 : 9;
         return -1;
     }
-    if (v > (uint64_t)(INT64_MAX / r->scale))
+    uint64_t limit = (uint64_t)INT64_MAX + (uint64_t)neg; /* INT64_MIN is in range */
+    if (v > limit / (uint64_t)r->scale)
         return ig_err_set(r->err, "line %zu: sample count too large", lineno);
     v *= (uint64_t)r->scale;
     int64_t unit = r->scale;
@@ -256,9 +257,20 @@ static int parse_count(folded_reader *r, const char *s, size_t len, int64_t *out
         unit /= 10;
         v += (uint64_t)(*c - '0') * (uint64_t)unit;
     }
-    if (v > (uint64_t)INT64_MAX)
+    if (v > limit)
         return ig_err_set(r->err, "line %zu: sample count too large", lineno);
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    *out = !neg ? (int64_t)v : v ? -(int64_t)(v - 1) - 1 : 0;
+    return 0;
+}
+
+/* Adds |count| to the file's total of magnitudes; -1 when it no longer
+ * fits an int64 (as INT64_MIN's 2^63 never does, like the pprof reader). */
+static int add_magnitude(int64_t *total, int64_t count)
+{
+    uint64_t mag = count < 0 ? 0 - (uint64_t)count : (uint64_t)count;
+    if (mag > (uint64_t)INT64_MAX - (uint64_t)*total)
+        return -1;
+    *total += (int64_t)mag;
     return 0;
 }
 
@@ -418,8 +430,7 @@ static int parse_line(folded_reader *r, const char *s, size_t len, size_t lineno
     uint32_t stack;
     if (parse_stack(r, s + lead, slen - lead, lineno, &stack))
         return -1;
-    int64_t mag = count < 0 ? -count : count;
-    if (__builtin_add_overflow(r->total, mag, &r->total))
+    if (add_magnitude(&r->total, count))
         return ig_err_set(r->err, "line %zu: sample counts overflow 64 bits", lineno);
     return ignis_profile_add_sample(r->p, stack, 0, &count) ? ig_err_set(r->err, "line %zu: invalid sample", lineno)
                                                             : 0;
@@ -687,8 +698,7 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
         for (size_t k = 0; k < n; k++)
             r->stack[k] = (*cur)[n - 1 - k];
         uint32_t stack = ignis_profile_add_stack(r->p, r->stack, n);
-        int64_t mag = count < 0 ? -count : count;
-        if (!stack || __builtin_add_overflow(r->total, mag, &r->total) ||
+        if (!stack || add_magnitude(&r->total, count) ||
             ignis_profile_add_sample(r->p, stack, 0, &count)) {
             free(map);
             return 1;

@@ -4,8 +4,10 @@
  * (plus the public ignis_profile_read_file/write_file built on them).
  *
  * Loading maps the whole file (profiles are parsed from one buffer, which
- * lets the text readers avoid copying lines; stdin and pipes are read into
- * memory instead), inflates it if it is gzip (any format; capped at
+ * lets the text readers avoid copying lines; stdin, pipes, FIFOs and
+ * devices are read into memory instead, from the one descriptor the input
+ * was opened with, up to IG_PROFILE_MAX_SIZE, and refused from their first
+ * 64 KiB when those can start no profile), inflates it if it is gzip (any format; capped at
  * IG_PROFILE_MAX_SIZE while inflating; a mapped file whose own mapping
  * read zeros where it shrank, utils/mapguard.h, fails the load, whatever
  * other mappings do meanwhile), then picks a reader: the one named
@@ -256,25 +258,40 @@ typedef struct input {
     int mapped;
 } input;
 
+static int stream_can_start_profile(const uint8_t *d, size_t len, void *ctx, ig_err *err);
+
+/* Maps a regular file that we opened (or a descriptor of ours still at its
+ * start); 1 when mapped, 0 to read it instead. */
+static int map_input(int fd, int own, input *in)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (own && lseek(fd, 0, SEEK_CUR) != 0))
+        return 0;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    ig_mapguard_add(m, (size_t)st.st_size); /* the file may shrink under us */
+    in->data = m;
+    in->len = (size_t)st.st_size;
+    in->mapped = 1;
+    return 1;
+}
+
+/* Opens the input once and takes its bytes from that descriptor: a FIFO,
+ * pipe, socket or device can be read only once (reopening a FIFO by name
+ * loses what its writer wrote and waits for a writer that never comes). */
 static int open_input(const char *path, input *in, ig_err *err)
 {
     memset(in, 0, sizeof *in);
-    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (m != MAP_FAILED) {
-            close(fd);
-            ig_mapguard_add(m, (size_t)st.st_size); /* the file may shrink under us */
-            in->data = m;
-            in->len = (size_t)st.st_size;
-            in->mapped = 1;
-            return 0;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    return ig_read_file_max(path, &in->data, &in->len, IG_PROFILE_MAX_SIZE, err); /* a device or FIFO may not end */
+    int own, fd = ig_input_open(path, &own, err);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    if (!map_input(fd, own, in) &&
+        (rc = ig_read_fd_max(fd, &in->data, &in->len, IG_PROFILE_MAX_SIZE, stream_can_start_profile, NULL, err)))
+        ig_err_prefix(err, display_name(path)); /* a device or FIFO may not end: bounded */
+    close(fd);
+    return rc;
 }
 
 static void close_input(input *in)
@@ -294,7 +311,7 @@ static void close_input(input *in)
  * (1 MB of gzip, 1 GB of zeros) before it costs the cap. */
 static int head_can_start_profile(const uint8_t *d, size_t len, void *ctx, ig_err *err)
 {
-    (void)ctx;
+    const char *what = ctx ? ctx : "inflated";
     const uint8_t *p = d, *end = d + len, *at = d;
     while ((at = p) < end) {
         uint64_t tag, v;
@@ -313,9 +330,18 @@ static int head_can_start_profile(const uint8_t *d, size_t len, void *ctx, ig_er
     const uint8_t *nul = memchr(d, '\0', len);
     if (!nul)
         return 0;
-    return ig_err_set(err, "not a profile in a format ignis reads (the first %zu bytes inflated are not protobuf: "
+    return ig_err_set(err, "not a profile in a format ignis reads (the first %zu bytes %s are not protobuf: "
                            "byte %zu is not a Profile field tag; not text: a NUL byte at byte %zu)",
-                      len, (size_t)(at - d), (size_t)(nul - d));
+                      len, what, (size_t)(at - d), (size_t)(nul - d));
+}
+
+/* The same check on the first bytes of a stream (FIFO, device, stdin),
+ * so one that never ends (/dev/zero) is refused there and not at the
+ * cap; gzip is checked once inflated. */
+static int stream_can_start_profile(const uint8_t *d, size_t len, void *ctx, ig_err *err)
+{
+    (void)ctx;
+    return ig_is_gzip(d, len) ? 0 : head_can_start_profile(d, len, "read", err);
 }
 
 /* Replaces gzip-compressed input by its inflated bytes (any format may be

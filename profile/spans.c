@@ -9,12 +9,19 @@
  * spans are found in one pass over the span times, each row's distance to
  * its nearest selected ancestor memoised (parent chains longer than
  * MAX_SPAN_DEPTH are cut, and a cycle in a hostile span file ends).
+ * An operation (--span-name) with span times is its spans with their
+ * descendants, as one span is.  Slow vs fast with span times takes the
+ * outermost spans of the operation as its instances (a nested span of the
+ * same name is part of its outer one, so no sample is on both sides) and
+ * counts the profile's spans of the operation that the times lack, whose
+ * samples are on neither side.
  */
 #include "profile/spans.h"
 
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,7 +102,7 @@ static uint64_t label_span_id(const ignis_profile *p, uint32_t labels)
  * none, and a parent cycle without a chosen span resolves to none. */
 enum { UNRESOLVED = 0, VISITING = UINT16_MAX - 1, NONE = UINT16_MAX };
 
-static void select_descendants(ig_span_select *s, const ig_u64map *chosen, const ig_span_times *t)
+static void select_descendants(ig_u64map *out, uint64_t *steps, const ig_u64map *chosen, const ig_span_times *t)
 {
     uint16_t *dist = ig_xcalloc(t->n + 1, sizeof *dist);
     size_t *path = ig_xmalloc((t->n + 1) * sizeof *path);
@@ -108,7 +115,7 @@ static void select_descendants(ig_span_select *s, const ig_u64map *chosen, const
                 break;
             }
             uint64_t parent = t->rows[cur].parent_id, row, v;
-            s->steps++;
+            ++*steps;
             dist[cur] = VISITING;
             path[len++] = cur;
             if (parent && ig_u64map_get(chosen, parent, &v)) {
@@ -128,7 +135,7 @@ static void select_descendants(ig_span_select *s, const ig_u64map *chosen, const
     }
     for (size_t r = 0; r < t->n; r++)
         if (dist[r] != NONE)
-            ig_u64map_put(&s->spans, t->rows[r].span_id, 1);
+            ig_u64map_put(out, t->rows[r].span_id, 1);
     free(path);
     free(dist);
 }
@@ -142,8 +149,56 @@ void ig_span_select_add_all(ig_span_select *s, const uint64_t *span_ids, size_t 
         ig_u64map_put(&chosen, span_ids[i], 1);
     }
     if (times && n)
-        select_descendants(s, &chosen, times);
+        select_descendants(&s->spans, &s->steps, &chosen, times);
     ig_u64map_clear(&chosen);
+}
+
+/* Puts into ids (and, when not NULL, into also) the distinct span ids of
+ * p's samples labelled `name`, counting in *cov those times lacks. */
+static void label_spans_named(const ignis_profile *p, const char *name, const ig_span_times *times, ig_u64map *ids,
+                              ig_u64map *also, ig_span_coverage *cov)
+{
+    ig_u64map seen = {0};
+    size_t ns = ignis_profile_num_samples(p);
+    memset(cov, 0, sizeof *cov);
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t labels = ignis_profile_sample(p, i).labels;
+        uint64_t v, id;
+        if (ig_u64map_get(&seen, (uint64_t)labels + 1, &v))
+            continue;
+        ig_u64map_put(&seen, (uint64_t)labels + 1, 1);
+        const char *sn = ignis_profile_label_str(p, labels, "span_name");
+        if (!sn || strcmp(sn, name) || !(id = label_span_id(p, labels)) || ig_u64map_get(ids, id, &v))
+            continue;
+        ig_u64map_put(ids, id, 1);
+        if (also)
+            ig_u64map_put(also, id, 1);
+        cov->labelled++;
+        cov->missing += times && !ig_u64map_get(&times->index, id, &v);
+    }
+    ig_u64map_clear(&seen);
+}
+
+void ig_span_select_name(ig_span_select *s, const char *name, const ignis_profile *p, const ig_span_times *times,
+                         ig_span_coverage *cov)
+{
+    ig_span_coverage c;
+    free(s->name);
+    s->name = ig_xstrdup(name);
+    ig_u64map chosen = {0};
+    label_spans_named(p, name, times, &chosen, times ? &s->named : NULL, &c);
+    if (times) {
+        for (size_t i = 0; i < times->n; i++)
+            if (!strcmp(times->rows[i].name, name)) {
+                ig_u64map_put(&chosen, times->rows[i].span_id, 1);
+                ig_u64map_put(&s->named, times->rows[i].span_id, 1);
+            }
+        select_descendants(&s->named, &s->steps, &chosen, times);
+        s->by_named = 1;
+    }
+    ig_u64map_clear(&chosen);
+    if (cov)
+        *cov = c;
 }
 
 void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times *times)
@@ -154,6 +209,7 @@ void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times
 void ig_span_select_free(ig_span_select *s)
 {
     ig_u64map_clear(&s->spans);
+    ig_u64map_clear(&s->named);
     free(s->name);
     memset(s, 0, sizeof *s);
 }
@@ -163,7 +219,11 @@ int ig_span_keep_labels(void *ctx, const ignis_profile *p, uint32_t labels)
     const ig_span_select *s = ctx;
     if (s->name) {
         const char *n = ignis_profile_label_str(p, labels, "span_name");
-        if (!n || strcmp(n, s->name))
+        uint64_t v, id;
+        int named = n && !strcmp(n, s->name);
+        if (!named && s->by_named)
+            named = (id = label_span_id(p, labels)) && ig_u64map_get(&s->named, id, &v);
+        if (!named)
             return 0;
     }
     if (s->trace_id[0]) {
@@ -276,6 +336,27 @@ static span_dur *operation_spans(const ignis_profile *p, int vi, const char *nam
     return d;
 }
 
+/* Keeps the outermost of the n spans d: one that descends from another of
+ * them is part of that span (its samples go where the outer one's go),
+ * counted in *nested.  Returns how many are left. */
+static size_t drop_nested(span_dur *d, size_t n, const ig_span_times *times, size_t *nested)
+{
+    ig_u64map chosen = {0}, inner = {0};
+    uint64_t steps = 0, v;
+    for (size_t i = 0; i < n; i++)
+        ig_u64map_put(&chosen, d[i].span_id, 1);
+    if (n)
+        select_descendants(&inner, &steps, &chosen, times);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ig_u64map_get(&inner, d[i].span_id, &v))
+            d[kept++] = d[i];
+    *nested = n - kept;
+    ig_u64map_clear(&chosen);
+    ig_u64map_clear(&inner);
+    return kept;
+}
+
 int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,
                   uint64_t threshold_ns, ig_span_select *slow, ig_span_select *fast, ig_span_split_stats *st,
                   ig_err *err)
@@ -286,8 +367,17 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
                                "with `ignis record`, which labels samples with the span current on their thread");
     size_t n;
     span_dur *d = operation_spans(p, vi, name, times, &n);
+    if (times) {
+        ig_u64map ids = {0};
+        label_spans_named(p, name, times, &ids, NULL, &st->cov);
+        ig_u64map_clear(&ids);
+        n = drop_nested(d, n, times, &st->nested);
+    }
     if (!n) {
         free(d);
+        if (times && st->cov.missing)
+            return ig_err_set(err, "--slow-vs-fast: no span named '%s' in the span source (the profile's %zu spans "
+                                   "of that name are not there)", name, st->cov.missing);
         return ig_err_set(err, "--slow-vs-fast: no span named '%s'%s", name,
                           times ? " in the span source" : " labels any sample");
     }
@@ -305,8 +395,12 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
     st->slow = n - first_slow;
     if (!st->slow || first_slow == 0) {
         free(d);
-        return ig_err_set(err, "--slow-vs-fast: all %zu spans named '%s' are %s %s; nothing to compare", n, name,
-                          st->slow ? "slow at" : "fast at",
+        char partial[96] = "";
+        if (st->cov.missing)
+            snprintf(partial, sizeof partial, " of the span source (%zu more of the profile are not there)",
+                     st->cov.missing);
+        return ig_err_set(err, "--slow-vs-fast: all %zu spans named '%s'%s are %s %s; nothing to compare", n, name,
+                          partial, st->slow ? "slow at" : "fast at",
                           threshold_ns ? "that --threshold" : "their p90 (they take the same time)");
     }
     st->fast_p50_ns = d[first_slow / 2].ns;

@@ -55,8 +55,17 @@ typedef struct ig_span_select {
     int by_span;       /* the span condition is set (spans may be empty) */
     char trace_id[33]; /* lowercase hex, "" = any trace */
     char *name;        /* span_name, NULL = any */
+    ig_u64map named;   /* with span times: the spans of name and their descendants */
+    int by_named;      /* name is matched through named (a sample labelled name passes too) */
     uint64_t steps;    /* parent links followed selecting descendants (tests bound the work) */
 } ig_span_select;
+
+/* The spans named `name` that label samples of p, and how many of them
+ * times lacks (their descendants cannot be found: a span source that
+ * sampled, or kept less than the profile covers). */
+typedef struct ig_span_coverage {
+    size_t labelled, missing;
+} ig_span_coverage;
 
 /* Parses a span id (16 hex digits) or trace id (32) as printed by
  * traces and logs; case-insensitive.  Returns 0, or -1 with err naming
@@ -69,6 +78,13 @@ int ig_span_parse_trace_id(const char *s, const char *flag, char out[33], ig_err
 void ig_span_select_add(ig_span_select *s, uint64_t span_id, const ig_span_times *times);
 /* The same for n span ids at once, in one pass over times (O(rows)). */
 void ig_span_select_add_all(ig_span_select *s, const uint64_t *span_ids, size_t n, const ig_span_times *times);
+/* Selects the operation `name`: samples labelled with it and, when times
+ * is not NULL, those of the descendants of its spans (of times, and of
+ * the profile's labels) — the operation with its children, as a span
+ * with its children.  *cov (may be NULL) says how many of the profile's
+ * spans of name times lacks. */
+void ig_span_select_name(ig_span_select *s, const char *name, const ignis_profile *p, const ig_span_times *times,
+                         ig_span_coverage *cov);
 void ig_span_select_free(ig_span_select *s);
 
 /* The predicate for ig_tree_opts.keep_labels (ctx: an ig_span_select). */
@@ -90,12 +106,20 @@ typedef struct ig_span_split_stats {
     uint64_t cut_ns;     /* slow: duration > cut (the p90), or >= the threshold */
     int from_times;      /* durations from span times, not estimated */
     uint64_t slow_p50_ns, fast_p50_ns;
+    ig_span_coverage cov; /* with times: the profile's spans of name that times lacks (left out) */
+    size_t nested;        /* with times: spans of name inside another span of name (part of it) */
 } ig_span_split_stats;
 
 /* Splits the spans named `name` into slow and fast: durations from times
  * when given, else estimated from value vi of p (see the file comment);
  * slow are those above the p90 or, with threshold_ns > 0, at least the
  * threshold.  Fills two selections (descendants included with times).
+ * With times, a sample belongs to the OUTERMOST span of name above it:
+ * a span of name nested in another (recursion, middleware and handler
+ * under one route name) is part of that span, not an instance of its
+ * own, so its samples go to one side only, the outer span's (counted in
+ * st->nested).  The spans of name that label samples but are missing
+ * from times are left out of both sides (counted in st->cov: say so).
  * Errors: no sample carries span labels, no span has that name, or one
  * side would be empty. */
 int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,

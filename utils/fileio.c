@@ -19,6 +19,13 @@
  * Every failure names the path and the reason from errno ("out.svg: No
  * space left on device").
  *
+ * Input: ig_input_open opens a path once ("-" and our own descriptors'
+ * names through a duplicate of the descriptor, as output does), and
+ * ig_read_fd_max reads that descriptor to its end under a cap, showing
+ * its first 64 KiB to the caller's check: a FIFO's bytes are there only
+ * for the first open, a socket has no name to open, and an endless device
+ * that can be no input is refused at once.
+ *
  * ig_gunzip sizes its output from the gzip trailer (ISIZE, the size mod
  * 2^32) when that is plausible, so a big profile is inflated into one
  * prefaulted buffer instead of one that doubles and faults page by page.
@@ -432,33 +439,56 @@ int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err)
     return ig_read_file_max(path, data, len, SIZE_MAX, err);
 }
 
-int ig_read_file_max(const char *path, uint8_t **data, size_t *len, size_t max, ig_err *err)
+int ig_input_open(const char *path, int *own, ig_err *err)
 {
-    FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!fp)
+    int n = strcmp(path, "-") ? own_descriptor(path) : STDIN_FILENO;
+    *own = n >= 0;
+    int fd = n >= 0 ? fcntl(n, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return ig_err_set(err, "%s: %s", path, strerror(errno));
+    return fd;
+}
+
+int ig_read_fd_max(int fd, uint8_t **data, size_t *len, size_t max, ig_gunzip_check_fn check, void *ctx,
+                   ig_err *err)
+{
     ig_strbuf sb = IG_STRBUF_INIT;
     char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
-        if (n > max - sb.len) { /* a device, FIFO or /proc file that does not end */
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
             ig_sb_free(&sb);
-            if (fp != stdin)
-                fclose(fp);
-            return ig_err_set(err, "%s: more than %zu bytes: too large to read", path, max);
+            return ig_err_set(err, "read error: %s", strerror(saved));
         }
-        ig_sb_append(&sb, buf, n);
-    }
-    int bad = ferror(fp);
-    int saved = errno;
-    if (fp != stdin)
-        fclose(fp);
-    if (bad) {
-        ig_sb_free(&sb);
-        return ig_err_set(err, "%s: read error: %s", path, strerror(saved));
+        if (n == 0)
+            break;
+        if ((size_t)n > max - sb.len) { /* a device, FIFO or /proc file that does not end */
+            ig_sb_free(&sb);
+            return ig_err_set(err, "more than %zu bytes: too large to read", max);
+        }
+        size_t before = sb.len;
+        ig_sb_append(&sb, buf, (size_t)n);
+        if (check && before < IG_GUNZIP_HEAD && sb.len >= IG_GUNZIP_HEAD &&
+            check((const uint8_t *)sb.data, sb.len, ctx, err)) {
+            ig_sb_free(&sb);
+            return -1;
+        }
     }
     *data = (uint8_t *)ig_sb_detach(&sb, len);
     return 0;
+}
+
+int ig_read_file_max(const char *path, uint8_t **data, size_t *len, size_t max, ig_err *err)
+{
+    int own, fd = ig_input_open(path, &own, err);
+    if (fd < 0)
+        return -1;
+    int rc = ig_read_fd_max(fd, data, len, max, NULL, NULL, err);
+    close(fd);
+    return rc ? ig_err_prefix(err, path) : 0;
 }
 
 int ig_is_gzip(const uint8_t *data, size_t len)

@@ -63,6 +63,14 @@ int ig_read_file(const char *path, uint8_t **data, size_t *len, ig_err *err);
  * have been read: for inputs that need not be regular files. */
 int ig_read_file_max(const char *path, uint8_t **data, size_t *len, size_t max, ig_err *err);
 
+/* Opens an input once, for reading: "-" and a path that names one of our
+ * own descriptors (/dev/stdin, /dev/fd/N, /proc/self/fd/N) give a
+ * duplicate of that descriptor, *own set (a pipe or socket is never
+ * reopened by name: a socket cannot be, and a FIFO's bytes would be lost);
+ * any other path is opened.  The descriptor is O_CLOEXEC; -1 with err
+ * "path: reason". */
+int ig_input_open(const char *path, int *own, ig_err *err);
+
 /* True when data starts with the gzip magic bytes. */
 int ig_is_gzip(const uint8_t *data, size_t len);
 
@@ -87,6 +95,16 @@ typedef int (*ig_gunzip_check_fn)(const uint8_t *head, size_t len, void *ctx, ig
  * IG_GUNZIP_HEAD bytes, not max_out.  check's error is returned as is. */
 int ig_gunzip_checked(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, size_t max_out,
                       ig_gunzip_check_fn check, void *ctx, ig_err *err);
+
+/* Reads fd to its end into a malloc'd, NUL-terminated buffer, failing
+ * (nothing kept) once more than max bytes arrive.  With check, the first
+ * bytes (IG_GUNZIP_HEAD or a little more) are shown to it as soon as that
+ * many are read, and its refusal ends the read with its error: an endless
+ * stream that cannot be what the caller reads costs 64 KiB, not max.
+ * Errors name no file ("read error: ...", "more than N bytes: too large to
+ * read"): the caller prefixes its name. */
+int ig_read_fd_max(int fd, uint8_t **data, size_t *len, size_t max, ig_gunzip_check_fn check, void *ctx,
+                   ig_err *err);
 
 /* Compresses into a gzip stream at the given level (1..9). */
 int ig_gzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen, int level, ig_err *err);

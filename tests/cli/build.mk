@@ -9,9 +9,15 @@ TEST_SCRIPTS += tests/cli/t_pct_signs.sh
 # -o /dev/stdout, /dev/fd/N, /proc/self/fd/N written through the descriptor;
 # empty folded files; gzip inputs that cannot be profiles; usage exits
 TEST_SCRIPTS += tests/cli/t_outfd.sh tests/cli/t_inputs_edge.sh
+# inputs read once: FIFOs, sockets and pipes behind /dev/stdin and /dev/fd/N;
+# /dev/zero refused from its first bytes
+TEST_SCRIPTS += tests/cli/t_fifo_input.sh
 # span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
 # (a generated profile and spans file whose every number is known)
 TEST_SCRIPTS += tests/cli/t_spans.sh
+# --span-name with its children; --slow-vs-fast with spans missing from --spans
+# (said, never shown as whole) and nested spans of one name (each sample on one side)
+TEST_SCRIPTS += tests/cli/t_spans_sets.sh
 EXTRA_TARGETS += $(B)/tests/cli/mkspanprof
 $(B)/tests/cli/mkspanprof: tests/cli/mkspanprof.c $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)

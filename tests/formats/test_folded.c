@@ -286,6 +286,33 @@ static void decimal_counts(void **state)
     expect_folded_error("x 9000000000000000000\ny 9000000000000000000\n", "line 2: sample counts overflow");
 }
 
+/* INT64_MIN is a count in range, refused for the reason a sum of two
+ * other negative counts is: its magnitude, 2^63, does not fit the int64
+ * total (as the pprof reader refuses it); it used to be "too large". */
+static void extreme_negative_counts(void **state)
+{
+    (void)state;
+    ignis_profile *p = read_folded_text("x -9223372036854775807\n");
+    assert_int_equal(value_of_stack(p, "x", 0), -INT64_MAX);
+    ignis_profile_free(p);
+    expect_folded_error("x -9223372036854775808\n", "line 1: sample counts overflow 64 bits");
+    expect_folded_error("x -9223372036854775.808\n", "line 1: sample counts overflow 64 bits");
+    expect_folded_error("x -9223372036854775807\ny -1\n", "line 2: sample counts overflow 64 bits");
+    expect_folded_error("x -9223372036854775809\n", "line 1: sample count too large");
+    expect_folded_error("x 9223372036854775808\n", "line 1: sample count too large");
+    /* the same in a file read by two threads (1 MB and more) */
+    ig_strbuf big = IG_STRBUF_INIT;
+    for (int i = 0; i < 40000; i++)
+        ig_sb_printf(&big, "main;service_loop;handler_%d;leaf_%d 1\n", i % 13, i % 31);
+    size_t lines = 40000;
+    ig_sb_puts(&big, "main;y -9223372036854775808\n");
+    assert_true(big.len > 1000 * 1000);
+    char want[64];
+    snprintf(want, sizeof want, "line %zu: sample counts overflow 64 bits", lines + 1);
+    expect_folded_error(big.data, want);
+    ig_sb_free(&big);
+}
+
 static void errors_name_the_line(void **state)
 {
     (void)state;
@@ -383,6 +410,7 @@ int main(void)
         cmocka_unit_test(shared_prefixes),
         cmocka_unit_test(decimal_counts),
         cmocka_unit_test(errors_name_the_line),
+        cmocka_unit_test(extreme_negative_counts),
         cmocka_unit_test(value_choice),
         cmocka_unit_test(round_trips_with_pprof),
     };

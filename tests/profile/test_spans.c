@@ -7,6 +7,10 @@
  *     1024 links) gives, on random forests with unknown parents, cycles and
  *     a chain longer than the bound, and follows each row's parent link
  *     once per selection however many spans are chosen;
+ *   - slow vs fast with span times takes an operation's outermost spans
+ *     as its instances (no span on both sides when spans of one name
+ *     nest) and counts the profile's spans the times lack;
+ *   - --span-name with span times keeps the operation's descendants;
  *   - joining samples to spans by thread and time labels each sample with
  *     the innermost span of its thread (latest start, then earliest end),
  *     and visits O(log spans) tree nodes per lookup when one long span
@@ -216,6 +220,104 @@ static void test_split_deep_chain_is_linear(void **state)
     ig_span_times_free(&t);
 }
 
+/* Recursive operations: spans of "op" at random depths under other spans
+ * of "op" (and "db" children), on random forests with cycles.  The
+ * operation's instances are its outermost spans, and no span is on both
+ * sides (the inner ones used to be on the fast side and, as descendants
+ * of a slow outer one, on the slow side too). */
+static void test_split_nested_spans_one_side(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        ig_span_times t = {0};
+        size_t n = 100 + rnd(300), ops = 0, roots = 0;
+        for (uint64_t i = 1; i <= n; i++) {
+            uint64_t kind = rnd(10), parent = kind < 3 ? 0 : kind < 4 ? n + 7 : 1 + rnd(n);
+            int op = rnd(3) != 0;
+            ops += op;
+            roots += op && !parent;
+            ig_span_times_add(&t, i, parent, 1 + rnd(1000), op ? "op" : "db");
+        }
+        ignis_profile *p = one_sample_per_span(1, n, "op");
+        ig_span_select slow, fast;
+        ig_span_split_stats st;
+        ig_err err;
+        if (ig_span_split(p, 0, "op", &t, 500, &slow, &fast, &st, &err) == 0) {
+            assert_int_equal(st.spans + st.nested, ops);
+            assert_true(st.spans >= roots); /* a root is never inside another span */
+            uint64_t v;
+            for (uint64_t i = 1; i <= n; i++)
+                if (ig_u64map_get(&slow.spans, i, &v) && ig_u64map_get(&fast.spans, i, &v))
+                    fail_msg("round %d: span %llu on both sides", round, (unsigned long long)i);
+            ig_span_select_free(&slow);
+            ig_span_select_free(&fast);
+        }
+        assert_int_equal(st.cov.missing, 0);
+        ignis_profile_free(p);
+        ig_span_times_free(&t);
+    }
+    /* the reviewer's shape: each "op" of 30 ms has an "op" child of 10 ms */
+    ig_span_times t = {0};
+    for (uint64_t i = 1; i <= 20; i++) {
+        ig_span_times_add(&t, i, 0, i <= 2 ? 90 : 30, "op");
+        ig_span_times_add(&t, 100 + i, i, 10, "op");
+    }
+    ignis_profile *p = one_sample_per_span(1, 20, "op");
+    ig_span_select slow, fast;
+    ig_span_split_stats st;
+    ig_err err;
+    assert_int_equal(ig_span_split(p, 0, "op", &t, 0, &slow, &fast, &st, &err), 0);
+    assert_int_equal(st.spans, 20);
+    assert_int_equal(st.nested, 20);
+    assert_int_equal(st.slow, 2);
+    assert_int_equal(slow.spans.count, 4); /* 2 outer spans, each with its inner one */
+    assert_int_equal(fast.spans.count, 36);
+    ig_span_select_free(&slow);
+    ig_span_select_free(&fast);
+    ignis_profile_free(p);
+    ig_span_times_free(&t);
+}
+
+/* The profile's spans of the operation that the span times lack are
+ * counted; --span-name with times keeps the operation's descendants. */
+static void test_coverage_and_name_selection(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    ig_span_times t = {0};
+    for (uint64_t i = 1; i <= N; i += 2) /* the odd ones only */
+        ig_span_times_add(&t, i, 0, i, "req");
+    for (uint64_t i = 1; i <= N; i++) /* each with a child, whose row is there */
+        ig_span_times_add(&t, 1000 + i, i, 1, "db");
+    ignis_profile *p = one_sample_per_span(1, N, "req");
+    ig_span_select slow, fast;
+    ig_span_split_stats st;
+    ig_err err;
+    assert_int_equal(ig_span_split(p, 0, "req", &t, 0, &slow, &fast, &st, &err), 0);
+    assert_int_equal(st.spans, N / 2);
+    assert_int_equal(st.cov.labelled, N);
+    assert_int_equal(st.cov.missing, N / 2);
+    uint64_t v;
+    assert_false(ig_u64map_get(&slow.spans, 2, &v) || ig_u64map_get(&fast.spans, 2, &v)); /* left out */
+    ig_span_select_free(&slow);
+    ig_span_select_free(&fast);
+    ig_span_select sel = {0};
+    ig_span_coverage cov;
+    ig_span_select_name(&sel, "req", p, &t, &cov);
+    assert_int_equal(cov.missing, N / 2);
+    for (uint64_t i = 1; i <= N; i++) { /* every span of req, missing or not, brings its child */
+        assert_true(ig_u64map_get(&sel.named, i, &v));
+        assert_true(ig_u64map_get(&sel.named, 1000 + i, &v));
+    }
+    ig_span_select_free(&sel);
+    ig_span_select_name(&sel, "req", p, NULL, &cov); /* without times: the name alone */
+    assert_false(sel.by_named);
+    assert_int_equal(sel.named.count, 0);
+    ig_span_select_free(&sel);
+    ignis_profile_free(p);
+    ig_span_times_free(&t);
+}
+
 /* ---- joining by thread and time ----------------------------------------------------- */
 
 typedef struct span_row {
@@ -373,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_descendants_chain_bound),
         cmocka_unit_test(test_split_many_spans_is_linear),
         cmocka_unit_test(test_split_deep_chain_is_linear),
+        cmocka_unit_test(test_split_nested_spans_one_side),
+        cmocka_unit_test(test_coverage_and_name_selection),
         cmocka_unit_test(test_join_matches_reference),
         cmocka_unit_test(test_join_long_span_is_logarithmic),
     };

@@ -6,7 +6,9 @@
  * is read whole.  ig_gunzip_checked shows its check the first inflated
  * bytes of a big stream, stops there when the check refuses them, and
  * never checks (nor stops) a stream that inflates to less; an ig_ofile
- * on /dev/fd/N writes through that descriptor (its O_APPEND kept).
+ * on /dev/fd/N writes through that descriptor (its O_APPEND kept); an
+ * input read from a descriptor shows its check the first bytes and stops
+ * when refused, and /dev/fd/N of a socket is read through the descriptor.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "utils/err.h"
@@ -101,6 +104,59 @@ static void gunzip_check_sees_the_head_only(void **state)
     free(plain);
 }
 
+/* A stream's first bytes go to the check as soon as they are read: an
+ * endless device it refuses costs the head, not the cap. */
+static void read_fd_check_stops_an_endless_stream(void **state)
+{
+    (void)state;
+    int fd = open("/dev/zero", O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ig_err err = {0};
+    seen s = {.refuse = 1};
+    assert_int_equal(ig_read_fd_max(fd, &data, &len, (size_t)1 << 30, note_head, &s, &err), -1);
+    assert_int_equal(s.calls, 1);
+    assert_true(s.len >= IG_GUNZIP_HEAD && s.len < 2 * IG_GUNZIP_HEAD);
+    assert_null(data);
+    assert_non_null(strstr(err.msg, "refused at"));
+    close(fd);
+    /* accepted: read on to the cap, checked once */
+    fd = open("/dev/zero", O_RDONLY);
+    s = (seen){0};
+    assert_int_equal(ig_read_fd_max(fd, &data, &len, 1 << 20, note_head, &s, &err), -1);
+    assert_int_equal(s.calls, 1);
+    assert_non_null(strstr(err.msg, "too large to read"));
+    close(fd);
+}
+
+/* "-" and /dev/fd/N are read through the descriptor, from its offset,
+ * never reopened by name. */
+static void input_open_uses_own_descriptors(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(write(sv[0], "abc", 3), 3);
+    close(sv[0]);
+    char name[64];
+    snprintf(name, sizeof name, "/dev/fd/%d", sv[1]);
+    ig_err err = {0};
+    int own = 0, fd = ig_input_open(name, &own, &err); /* a socket: open(2) of the name fails */
+    assert_true(fd >= 0 && fd != sv[1]);
+    assert_true(own);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(ig_read_fd_max(fd, &data, &len, 100, NULL, NULL, &err), 0);
+    assert_int_equal(len, 3);
+    assert_string_equal((char *)data, "abc");
+    free(data);
+    close(fd);
+    close(sv[1]);
+    assert_int_equal(ig_input_open(name, &own, &err), -1); /* closed now */
+    assert_non_null(strstr(err.msg, name));
+}
+
 static void ofile_on_own_descriptor_appends(void **state)
 {
     (void)state;
@@ -134,6 +190,8 @@ int main(void)
         cmocka_unit_test(file_within_the_limit_is_read_whole),
         cmocka_unit_test(gunzip_check_sees_the_head_only),
         cmocka_unit_test(ofile_on_own_descriptor_appends),
+        cmocka_unit_test(read_fd_check_stops_an_endless_stream),
+        cmocka_unit_test(input_open_uses_own_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
