@@ -9,14 +9,19 @@
  * field offsets and per-process entries (profiler/spanbpf.c's helpers) are
  * given to it.  Its programs are tp_btf ones, so libbpf reads the kernel's
  * BTF at load (about 0.1 s of CPU, before the profile's clock starts).
- * The ring buffer is drained by the recorder with its perf rings; nobody
- * is woken per event (BPF_RB_NO_WAKEUP).
+ * The ring buffer is drained by the recorder with its perf rings, on its
+ * timer; nobody is woken per event (BPF_RB_NO_WAKEUP).  A record that
+ * takes the ring past a quarter full wakes the recorder
+ * (BPF_RB_FORCE_WAKEUP), through an edge-triggered epoll on the ring
+ * (ig_offbpf_wake_fd): the ring's own fd polls readable whenever it holds
+ * a record, which would wake the recorder for every one.
  */
 #include "profiler/offbpf.h"
 #include "profiler/bpf/offcpu_abi.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,8 +81,12 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #include "profiler/bpf/offcpu.skel.h"
 
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
-#define RING_BYTES (64u << 20)        /* nobody is woken per event (the recorder drains on its
-                                       * timer): ~12000 events of a 4K stack between drains */
+/* 16 MiB: about 1000 waits of a 16 KiB stack, 4 MiB of them between the
+ * recorder's wake-ups.  Not larger: the first write of each ring page
+ * costs a VM thousands of cycles, paid by the waiting thread on the
+ * ring's first lap (64 MiB made a write 50-70 us in a 3 s ping-pong,
+ * 4 MiB 8 us). */
+#define RING_BYTES (16u << 20)
 
 struct ig_offbpf {
     struct ig_offcpu_bpf *skel;
@@ -88,6 +97,7 @@ struct ig_offbpf {
     int ncpus;
     int stats_fd;         /* holds the kernel's run-time counting on (IGNIS_BPF_STATS=1) */
     ig_bpf_ringpos *rpos; /* rb's positions (NULL: unmappable, plain consume) */
+    int wake_fd;          /* epoll, edge-triggered, on the ring: its wake-ups only */
     ig_offbpf_event ev;   /* the event being handed */
 };
 
@@ -149,6 +159,7 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
         memset(&k, 0, sizeof k); /* no span labels on waits; the rest works */
     ig_offbpf *ob = ig_xcalloc(1, sizeof *ob);
     ob->stats_fd = -1;
+    ob->wake_fd = -1;
     ob->ncpus = libbpf_num_possible_cpus();
     if (ob->ncpus < 1)
         ob->ncpus = 1;
@@ -169,6 +180,7 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     bpf_program__set_autoload(ob->skel->progs.ig_span_switch, false);
     bpf_map__set_max_entries(ob->skel->maps.labels, 4096); /* spanctx's, unused here */
     bpf_map__set_max_entries(ob->skel->maps.offcpu_events, RING_BYTES);
+    ob->skel->rodata->ring_bytes = RING_BYTES;
     int rc = ig_offcpu_bpf__load(ob->skel);
     if (rc && !kernel_has_task_work()) {
         ig_err_set(err, "off-CPU BPF: this kernel has no bpf_task_work (Linux 6.18 or later), which writes "
@@ -185,6 +197,10 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     if (!ob->rb)
         return fail(ob, err, "its ring buffer", errno);
     ob->rpos = ig_bpf_ringpos_new(bpf_map__fd(ob->skel->maps.offcpu_events));
+    ob->wake_fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+    if (ob->wake_fd < 0 || epoll_ctl(ob->wake_fd, EPOLL_CTL_ADD, bpf_map__fd(ob->skel->maps.offcpu_events), &ev))
+        return fail(ob, err, "polling its ring buffer", errno);
     const char *stats = getenv("IGNIS_BPF_STATS");
     if (stats && !strcmp(stats, "1"))
         ob->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -197,6 +213,8 @@ void ig_offbpf_free(ig_offbpf *ob)
         return;
     ring_buffer__free(ob->rb);
     ig_bpf_ringpos_free(ob->rpos);
+    if (ob->wake_fd >= 0)
+        close(ob->wake_fd);
     ig_offcpu_bpf__destroy(ob->skel);
     if (ob->stats_fd >= 0)
         close(ob->stats_fd);
@@ -246,12 +264,17 @@ size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_even
     ob->cb = cb;
     ob->cb_ctx = ctx;
     ob->delivered = 0;
+    struct epoll_event ev;
+    while (epoll_wait(ob->wake_fd, &ev, 1, 0) > 0) /* the wake-up, taken before what woke it */
+        ;
     /* Everything written before the drain, also behind a record another
      * thread's write_wait (preemptible) has not committed yet. */
     ig_bpf_ring_consume_all(ob->rb, ob->rpos);
     ob->cb = NULL;
     return ob->delivered;
 }
+
+int ig_offbpf_wake_fd(const ig_offbpf *ob) { return ob->wake_fd; }
 
 static uint64_t prog_ns(const struct bpf_program *p)
 {
@@ -315,6 +338,11 @@ size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_even
 {
     (void)ob, (void)cb, (void)ctx;
     return 0;
+}
+int ig_offbpf_wake_fd(const ig_offbpf *ob)
+{
+    (void)ob;
+    return -1;
 }
 void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {

@@ -93,6 +93,11 @@ void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid);
  * handed. */
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx);
 
+/* An fd that polls readable (POLLIN) when the ring buffer went past a
+ * quarter full since the last drain: the recorder sleeps on it beside its
+ * timer (-1: none). */
+int ig_offbpf_wake_fd(const ig_offbpf *ob);
+
 /* The program's counters, summed over CPUs (offcpu_abi.h). */
 typedef struct ig_offbpf_stats {
     uint64_t seen;         /* switch-outs of followed threads */

@@ -2658,7 +2658,7 @@ static void close_pidfds(ig_recorder *r)
 
 static void rebuild_pollfds(ig_recorder *r)
 {
-    size_t cap = r->nrings + r->npidfds + r->nevents + 2;
+    size_t cap = r->nrings + r->npidfds + r->nevents + 3;
     r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
@@ -2674,6 +2674,8 @@ static void rebuild_pollfds(ig_recorder *r)
         r->pfds[n++] = (struct pollfd){r->events[i].fd, 0, 0};
     if (r->perfmap_watch >= 0)
         r->pfds[n++] = (struct pollfd){r->perfmap_watch, POLLIN, 0};
+    if (r->ob && ig_offbpf_wake_fd(r->ob) >= 0)
+        r->pfds[n++] = (struct pollfd){ig_offbpf_wake_fd(r->ob), POLLIN, 0};
     r->npfds = n;
     for (size_t i = 0; i < r->nevents; i++)
         r->hup_pfds[i] = (struct pollfd){r->events[i].fd, 0, 0};

@@ -64,7 +64,16 @@
 #include <bpf/bpf_tracing.h>
 
 /* CO-RE: libbpf loads the kernel's BTF for tp_btf programs anyway. */
+struct rq {
+    __u64 clock;
+} __attribute__((preserve_access_index));
+
+struct cfs_rq {
+    struct rq *rq; /* CONFIG_FAIR_GROUP_SCHED */
+} __attribute__((preserve_access_index));
+
 struct sched_entity {
+    struct cfs_rq *cfs_rq; /* CONFIG_FAIR_GROUP_SCHED */
     __u64 sum_exec_runtime;
 } __attribute__((preserve_access_index));
 
@@ -79,6 +88,37 @@ const volatile __u64 min_ns = 0;
 const volatile __u32 stack_bytes = IG_OFFBPF_MAX_STACK;
 const volatile __u8 everyone = 0;
 const volatile __u8 kernel_stacks = 1;
+
+/* The clock of the switches: the scheduler's clock of the runqueue a
+ * task is on (rq->clock, which __schedule updates just before the
+ * switch; reached through the task's cfs_rq, set for tasks of every
+ * class), in ns.  It is a load, where bpf_ktime_get_ns() reads the
+ * clocksource: 150-200 ns a call on a guest whose TSC is unstable
+ * (kvm-clock then makes every read globally monotonic with an atomic on
+ * one shared line), which was most of the program's cost at each switch.
+ * Its base is not CLOCK_MONOTONIC's: a chosen wait keeps the difference,
+ * read once when it is chosen, and its event is written in
+ * CLOCK_MONOTONIC.  Two CPUs' clocks may differ slightly: a wait that
+ * seems to end before it began lasts 0.  A kernel without group
+ * scheduling uses bpf_ktime_get_ns(). */
+static __always_inline bool clock_is_rq(void)
+{
+    return bpf_core_field_exists(struct sched_entity, cfs_rq) && bpf_core_field_exists(struct cfs_rq, rq);
+}
+
+static __always_inline __u64 switch_clock(struct task_struct *on_this_cpu)
+{
+    if (clock_is_rq())
+        return on_this_cpu->se.cfs_rq->rq->clock;
+    return bpf_ktime_get_ns();
+}
+
+/* What to add to a switch_clock() time, read about now, to make it a
+ * CLOCK_MONOTONIC time. */
+static __always_inline __u64 to_monotonic(__u64 clock_now)
+{
+    return clock_is_rq() ? bpf_ktime_get_ns() - clock_now : 0;
+}
 
 /* In a system call's body: x86-64 entry saves orig_ax = the call's number
  * (-1 for interrupts; an exception's error code, >= 0, for a page fault)
@@ -99,12 +139,6 @@ static __always_inline __s64 report_state(bool preempt, unsigned int raw)
         return 0x80;
     return raw & 0x7f;
 }
-
-/* A wait's event, written by the thread itself (write_wait). */
-struct event {
-    struct ig_offbpf_head h;
-    __u8 stack[IG_OFFBPF_MAX_STACK + 8192]; /* + the copy loop's bound on a chunk */
-};
 
 /* The kernel's handle for a task work in a map value (include/uapi/linux/
  * bpf.h, 6.18); the verifier finds it by name.  bpf_map is defined (not
@@ -138,6 +172,7 @@ struct wait {
     __u32 nk;
     __u64 first_out, last_in;
     __u64 value; /* the values of its chosen segments */
+    __u64 mono_off; /* + first_out or last_in: CLOCK_MONOTONIC (to_monotonic) */
     __u64 cip, csp;
     __s64 chosen_state;
     __u64 kstack[IG_OFFBPF_KFRAMES];
@@ -192,6 +227,10 @@ struct {
     __uint(max_entries, 1 << 24); /* the loader may size it */
 } offcpu_events SEC(".maps");
 
+/* The ring's size (set by the loader): a writer that takes its fill past
+ * a quarter wakes the recorder (wake_flags). */
+const volatile __u64 ring_bytes = 1 << 24;
+
 /* Per CPU, for sched_switch (interrupts off): a kernel thread's wait,
  * written at its switch-in. */
 struct {
@@ -200,24 +239,6 @@ struct {
     __type(key, __u32);
     __type(value, struct ig_offbpf_head);
 } scratch SEC(".maps");
-
-/* Per CPU, write_wait's event: it runs with migration off but may be
- * preempted, and another thread's write_wait on the CPU then finds the
- * buffer busy (wbusy) and drops its wait, counted.  (A buffer per thread
- * would make every wait entry 25 KiB: 250 MB for -a on 10000 threads.) */
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct event);
-} wscratch SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u32);
-} wbusy SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -276,22 +297,47 @@ static __always_inline void perf_regs(const struct pt_regs *r, __u64 *out)
     out[13] = r->r12, out[14] = r->r13, out[15] = r->r14, out[16] = r->r15;
 }
 
-/* The current thread's user stack from sp into e->stack, page by page,
- * up to stack_bytes, never faulting a page in; the bytes copied. */
-static __always_inline __u32 copy_user_stack(struct event *e, __u64 sp)
+/* The end of the current thread's mapping that holds sp (its stack). */
+struct vm_area_struct {
+    unsigned long vm_end;
+} __attribute__((preserve_access_index));
+
+static long note_vma_end(struct task_struct *task, struct vm_area_struct *vma, void *end)
 {
-    __u32 want = stack_bytes, got = 0;
-    if (want > IG_OFFBPF_MAX_STACK)
-        want = IG_OFFBPF_MAX_STACK;
+    (void)task;
+    *(__u64 *)end = vma->vm_end;
+    return 0;
+}
+
+/* The bytes of user stack worth copying from sp: stack_bytes, or less
+ * when the stack's mapping ends sooner (a shallow thread: no copying of
+ * the mapping that happens to follow it). */
+static __always_inline __u32 stack_to_copy(__u64 sp)
+{
+    __u32 want = stack_bytes < IG_OFFBPF_MAX_STACK ? stack_bytes : IG_OFFBPF_MAX_STACK;
+    __u64 end = 0;
+    if (bpf_find_vma(bpf_get_current_task_btf(), sp, note_vma_end, &end, 0) == 0 && end > sp && end - sp < want)
+        want = (__u32)(end - sp);
+    return want;
+}
+
+/* Reads user memory into a dynptr (Linux 6.16), never faulting it in. */
+extern int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u32 off, __u32 size,
+                                      const void *unsafe_ptr__ign) __ksym;
+
+/* The current thread's user stack from sp into the record at `off`,
+ * page by page, up to `want` bytes, never faulting a page in; the bytes
+ * copied. */
+static __always_inline __u32 copy_user_stack(struct bpf_dynptr *rec, __u32 off, __u64 sp, __u32 want)
+{
+    __u32 got = 0;
     for (int i = 0; i < IG_OFFBPF_MAX_STACK / 4096 + 1; i++) {
-        if (got >= want || got >= IG_OFFBPF_MAX_STACK)
+        if (got >= want)
             break;
         __u32 chunk = 4096 - (__u32)((sp + got) & 4095);
         if (chunk > want - got)
             chunk = want - got;
-        barrier_var(chunk); /* a bound the verifier sees on the register used (chunk <= 4096 anyway) */
-        chunk &= 0x1fff;
-        if (bpf_probe_read_user(e->stack + got, chunk, (void *)(sp + got)))
+        if (bpf_probe_read_user_dynptr(rec, off + got, chunk, (void *)(sp + got)))
             break; /* past the top of the stack, or not resident */
         got += chunk;
     }
@@ -315,11 +361,20 @@ static __always_inline void add_span(struct ig_offbpf_head *h, __u32 tgid)
     }
 }
 
+/* Nobody is woken per record (a wake-up is an interrupt and a switch
+ * into the recorder): the recorder drains on its timer, and is woken
+ * when a record takes the ring past a quarter full. */
+static __always_inline __u64 wake_flags(__u64 size)
+{
+    __u64 avail = bpf_ringbuf_query(&offcpu_events, BPF_RB_AVAIL_DATA);
+    return avail < ring_bytes / 4 && avail + size >= ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Writes a WAIT of `value` ns; its value is counted as recorded only when
  * the ring buffer took it. */
 static __always_inline void submit(void *e, __u64 size, __u64 value)
 {
-    if (bpf_ringbuf_output(&offcpu_events, e, size, BPF_RB_NO_WAKEUP)) {
+    if (bpf_ringbuf_output(&offcpu_events, e, size, wake_flags(size))) {
         add(IG_OFFBPF_ST_DROPPED, 1);
         return;
     }
@@ -336,11 +391,16 @@ static __always_inline __u64 draw(__u64 d)
     }
     if (!period_ns || d >= period_ns)
         return d;
+    /* Chosen with probability d / period_ns: r / 2^32 < d / period_ns,
+     * without a division (d < period_ns < 2^32: no overflow). */
     __u64 r = bpf_get_prandom_u32();
-    if (period_ns >> 32) /* over 4.3 s */
+    if (period_ns >> 32) { /* over 4.3 s */
         r = r << 32 | bpf_get_prandom_u32();
-    if (r % period_ns < d)
+        if (r % period_ns < d)
+            return period_ns;
+    } else if (r * period_ns < d << 32) {
         return period_ns;
+    }
     add(IG_OFFBPF_ST_SAMPLED_OUT, 1);
     return 0;
 }
@@ -371,36 +431,44 @@ static int write_wait(struct bpf_map *map, void *key, void *value)
         goto out;
     }
     r.rip = w->cip;
-    __u32 zero = 0;
-    __u32 *busy = bpf_map_lookup_elem(&wbusy, &zero);
-    struct event *e = bpf_map_lookup_elem(&wscratch, &zero);
-    if (!busy || !e)
-        goto out;
-    if (__sync_lock_test_and_set(busy, 1)) {
+    /* The record is reserved in the ring and the stack read into it:
+     * copied once, into ring pages written on every lap (a page written
+     * for the first time costs a VM thousands of cycles). */
+    __u32 want = stack_to_copy(r.rsp);
+    __u64 size = sizeof(struct ig_offbpf_head) + want;
+    struct bpf_dynptr rec;
+    if (bpf_ringbuf_reserve_dynptr(&offcpu_events, size, 0, &rec)) {
+        bpf_ringbuf_discard_dynptr(&rec, BPF_RB_NO_WAKEUP);
         add(IG_OFFBPF_ST_DROPPED, 1);
         goto out;
     }
-    e->h.b.kind = IG_OFFBPF_WAIT;
-    e->h.b.has_regs = 1;
-    e->h.b.pid = ids >> 32;
-    e->h.b.tid = (__u32)ids;
-    e->h.b.out_time = w->first_out;
-    e->h.b.in_time = w->last_in;
-    e->h.b.value = w->value;
-    e->h.b.state = w->chosen_state;
-    perf_regs(&r, e->h.regs);
+    struct ig_offbpf_head *h = bpf_dynptr_data(&rec, 0, sizeof *h);
+    if (!h) { /* never: the record is larger */
+        bpf_ringbuf_discard_dynptr(&rec, BPF_RB_NO_WAKEUP);
+        goto out;
+    }
+    h->b.kind = IG_OFFBPF_WAIT;
+    h->b.has_regs = 1;
+    h->b.pid = ids >> 32;
+    h->b.tid = (__u32)ids;
+    h->b.out_time = w->first_out + w->mono_off;
+    h->b.in_time = w->last_in + w->mono_off;
+    h->b.value = w->value;
+    h->b.state = w->chosen_state;
+    perf_regs(&r, h->regs);
     __u32 nk = w->nk;
     if (nk > IG_OFFBPF_KFRAMES)
         nk = IG_OFFBPF_KFRAMES;
-    e->h.b.nkernel = nk;
-    __builtin_memcpy(e->h.kstack, w->kstack, sizeof e->h.kstack);
-    __u32 len = copy_user_stack(e, r.rsp);
-    if (len > IG_OFFBPF_MAX_STACK)
-        len = IG_OFFBPF_MAX_STACK;
-    e->h.b.stack_len = len;
-    add_span(&e->h, ids >> 32);
-    submit(e, sizeof e->h + len, e->h.b.value);
-    __sync_lock_test_and_set(busy, 0);
+    h->b.nkernel = nk;
+    __builtin_memcpy(h->kstack, w->kstack, sizeof h->kstack);
+    add_span(h, ids >> 32);
+    /* The bytes not copied (a page not resident) stay in the record,
+     * unread: the decoder takes stack_len. */
+    h->b.stack_len = copy_user_stack(&rec, sizeof *h, r.rsp, want);
+    __u64 recorded = w->value;
+    bpf_ringbuf_submit_dynptr(&rec, wake_flags(size));
+    add(IG_OFFBPF_ST_RECORDED, 1);
+    add(IG_OFFBPF_ST_VALUE_NS, recorded);
 out:
     w->flags = 0;
     add(IG_OFFBPF_ST_WORK_NS, bpf_ktime_get_ns() - t0);
@@ -427,8 +495,9 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
     h->b.has_regs = h->b.has_span = 0;
     h->b.pid = next->tgid;
     h->b.tid = next->pid;
-    h->b.out_time = w->out;
-    h->b.in_time = in;
+    __u64 mono_off = to_monotonic(in);
+    h->b.out_time = w->out + mono_off;
+    h->b.in_time = in + mono_off;
     h->b.value = value;
     h->b.state = w->state;
     h->b.stack_len = 0;
@@ -466,6 +535,7 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
     bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->stopped;
     w->first_out = w->out;
     w->last_in = in;
+    w->mono_off = to_monotonic(in);
     w->value = value;
     w->cip = r.rip;
     w->csp = r.rsp;
@@ -491,7 +561,7 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
  * value, never given the stacks of now). */
 static __always_inline void wait_ended(struct task_struct *next, struct wait *w, __u64 in)
 {
-    __u64 d = in - w->out;
+    __u64 d = in > w->out ? in - w->out : 0;
     add(IG_OFFBPF_ST_OFF_NS, d);
     __u64 value = draw(d);
     if (value && next)
@@ -501,20 +571,21 @@ static __always_inline void wait_ended(struct task_struct *next, struct wait *w,
     w->out = 0;
 }
 
-/* A thread user space found waiting at attach is on the CPU (by `in` at
- * the latest): an IN closes the wait it opened for it. */
-static __always_inline void presumed_in(__u64 ids, __u64 in)
+/* A thread user space found waiting at attach is on the CPU (by now at
+ * the latest): an IN, in CLOCK_MONOTONIC as user space's times, closes
+ * the wait it opened for it. */
+static __always_inline void presumed_in(__u64 ids)
 {
     __u32 tid = (__u32)ids;
     if (bpf_map_delete_elem(&presumed, &tid))
         return;
+    __u64 in = bpf_ktime_get_ns();
     __sync_fetch_and_add(&presumed_left, -1);
     struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = ids >> 32, .tid = tid, .in_time = in};
     if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
 }
 
-/* prev leaves the CPU: when, its state, and where (user IP and SP). */
 /* prev leaves the CPU: when, and its state.  Its registers are read only
  * if the wait is chosen, at its end (they do not change meanwhile: the
  * thread does not run). */
@@ -532,7 +603,7 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
              unsigned int prev_state)
 {
-    __u64 now = bpf_ktime_get_ns();
+    __u64 now = switch_clock(prev);
     __u64 ids = bpf_get_current_pid_tgid(); /* prev's */
     struct wait *w = ids >> 32 ? wait_of_prev(ids) : 0;
     if (w) {
@@ -545,14 +616,14 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
             wait_ended(0, w, ran < now - w->out ? now - ran : now);
         }
         if (presumed_left) /* it ran: a switch-in we missed (it was followed, not yet presumed) */
-            presumed_in(ids, now);
+            presumed_in(ids);
         switch_out(prev, w, preempt, prev_state, now);
     }
     __u32 next_tid = next->pid;
     if (!next_tid)
         return 0;
     if (presumed_left)
-        presumed_in((__u64)next->tgid << 32 | next_tid, now);
+        presumed_in((__u64)next->tgid << 32 | next_tid);
     struct wait *n = bpf_map_lookup_elem(&waits, &next_tid);
     if (n && n->out)
         wait_ended(next, n, now);
@@ -564,8 +635,7 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
 {
-    (void)task; /* the current task */
-    __u64 ids = bpf_get_current_pid_tgid();
+    __u64 ids = bpf_get_current_pid_tgid(); /* task is the current task */
     __u32 tid = (__u32)ids;
     struct wait *w = bpf_map_lookup_elem(&waits, &tid);
     if (!w)
@@ -573,7 +643,7 @@ int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
     if (w->flags & W_CHOSEN)
         add(IG_OFFBPF_ST_EXITS, 1);
     if (w->out)
-        wait_ended(0, w, bpf_ktime_get_ns());
+        wait_ended(0, w, switch_clock(task)); /* its runqueue's clock at its last switch: late anyway */
     bpf_map_delete_elem(&waits, &tid);
     return 0;
 }
