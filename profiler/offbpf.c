@@ -81,12 +81,13 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #include "profiler/bpf/offcpu.skel.h"
 
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
-/* 16 MiB: about 1000 waits of a 16 KiB stack, 4 MiB of them between the
- * recorder's wake-ups.  Not larger: the first write of each ring page
- * costs a VM thousands of cycles, paid by the waiting thread on the
- * ring's first lap (64 MiB made a write 50-70 us in a 3 s ping-pong,
- * 4 MiB 8 us). */
-#define RING_BYTES (16u << 20)
+/* 4 MiB: 250-1000 waits (a 16 KiB stack at most, 4-8 KiB usually: the
+ * stack's mapping bounds the copy), 1 MiB of them between the recorder's
+ * wake-ups.  Not larger: the first write of each ring page costs this VM
+ * about 17 us, paid by the waiting thread on the ring's first lap (3 s
+ * of a ping-pong, 2300 waits written: 45-50 us a write with 16 MiB,
+ * 24 with 8, 10-17 with 4, 7-12 with 2, most of it the first lap's). */
+#define RING_BYTES (4u << 20)
 
 struct ig_offbpf {
     struct ig_offcpu_bpf *skel;
