@@ -81,13 +81,10 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #include "profiler/bpf/offcpu.skel.h"
 
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
-/* 4 MiB: 250-1000 waits (a 16 KiB stack at most, 4-8 KiB usually: the
- * stack's mapping bounds the copy), 1 MiB of them between the recorder's
- * wake-ups.  Not larger: the first write of each ring page costs this VM
- * about 17 us, paid by the waiting thread on the ring's first lap (3 s
- * of a ping-pong, 2300 waits written: 45-50 us a write with 16 MiB,
- * 24 with 8, 10-17 with 4, 7-12 with 2, most of it the first lap's). */
-#define RING_BYTES (4u << 20)
+/* 16 MiB: 1000-4000 waits (a 16 KiB stack at most, 4-8 KiB usually:
+ * the stack's mapping bounds the copy), 4 MiB of them between the
+ * recorder's wake-ups.  Warmed at load (warm_ring). */
+#define RING_BYTES (16u << 20)
 
 struct ig_offbpf {
     struct ig_offcpu_bpf *skel;
@@ -101,6 +98,26 @@ struct ig_offbpf {
     int wake_fd;          /* epoll, edge-triggered, on the ring: its wake-ups only */
     ig_offbpf_event ev;   /* the event being handed */
 };
+
+/* The first write of each ring page costs a VM about 17 us (3 s of a
+ * ping-pong, 2300 waits written: 45-50 us a write with a 16 MiB ring
+ * written for the first time, 7-12 with a 2 MiB one that went round
+ * several times), paid by the waiting threads on the ring's first lap.
+ * So the loader writes the ring round once, before anything is attached:
+ * the program ig_offcpu_warm fills what is free with records it discards,
+ * consumed here between runs (about 70 ms for 16 MiB).  A failure only
+ * leaves the cost to the threads. */
+static void warm_ring(ig_offbpf *ob)
+{
+    int fd = bpf_program__fd(ob->skel->progs.ig_offcpu_warm);
+    for (size_t written = 0; written < RING_BYTES;) {
+        LIBBPF_OPTS(bpf_test_run_opts, run);
+        if (bpf_prog_test_run_opts(fd, &run) != 0 || run.retval == 0)
+            return;
+        written += (size_t)run.retval * IG_OFFBPF_WARM_BYTES;
+        ring_buffer__consume(ob->rb);
+    }
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -191,12 +208,14 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     }
     if (rc)
         return fail(ob, err, "loading the program", -rc);
-    rc = ig_offcpu_bpf__attach(ob->skel);
-    if (rc)
-        return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
     ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.offcpu_events), on_event, ob, NULL);
     if (!ob->rb)
         return fail(ob, err, "its ring buffer", errno);
+    warm_ring(ob);
+    rc = ig_offcpu_bpf__attach(ob->skel);
+    if (rc)
+        return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
+
     ob->rpos = ig_bpf_ringpos_new(bpf_map__fd(ob->skel->maps.offcpu_events));
     ob->wake_fd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
@@ -236,11 +255,45 @@ void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid)
     bpf_map__delete_elem(ob->skel->maps.follow, &key, sizeof key, 0);
 }
 
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
 {
-    uint32_t key = (uint32_t)tid, one = 1;
-    if (bpf_map__update_elem(ob->skel->maps.presumed, &key, sizeof key, &one, sizeof one, BPF_NOEXIST) == 0)
-        __atomic_fetch_add(&ob->skel->bss->presumed_left, 1, __ATOMIC_SEQ_CST);
+    /* Its entry, made now unless the program made it first (the thread
+     * switched out since it was followed: its wait is the program's). */
+    size_t size = bpf_map__value_size(ob->skel->maps.waits);
+    struct ig_offbpf_thread *t = ig_xcalloc(1, size);
+    t->flags = IG_OFFBPF_T_PRESUMED;
+    uint32_t key = (uint32_t)tid;
+    bool made = bpf_map__update_elem(ob->skel->maps.waits, &key, sizeof key, t, size, BPF_NOEXIST) == 0;
+    free(t);
+    return made;
+}
+
+/* Adds the counters of the threads alive (their entries in `waits`) to
+ * sum: the program adds a thread's own at its exit. */
+static void add_thread_counters(const ig_offbpf *ob, uint64_t *sum)
+{
+    enum { BATCH = 256 };
+    size_t size = bpf_map__value_size(ob->skel->maps.waits);
+    int fd = bpf_map__fd(ob->skel->maps.waits);
+    uint32_t keys[BATCH], in = 0, out = 0;
+    char *values = ig_xmalloc(size * BATCH);
+    bool first = true, more = true;
+    while (more) {
+        uint32_t n = BATCH;
+        int rc = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, values, &n, NULL);
+        more = rc == 0;
+        if (rc != 0 && errno != ENOENT)
+            break;
+        for (uint32_t i = 0; i < n; i++) {
+            const struct ig_offbpf_thread *t = (const void *)(values + (size_t)i * size);
+            sum[IG_OFFBPF_ST_SEEN] += t->seen;
+            sum[IG_OFFBPF_ST_OFF_NS] += t->off_ns;
+            sum[IG_OFFBPF_ST_SAMPLED_OUT] += t->sampled_out;
+        }
+        in = out;
+        first = false;
+    }
+    free(values);
 }
 
 int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
@@ -289,6 +342,7 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {
     uint64_t sum[IG_OFFBPF_ST_COUNT];
     ig_bpf_percpu_sums(ob->skel->maps.offcpu_stats, ob->ncpus, sum, IG_OFFBPF_ST_COUNT);
+    add_thread_counters(ob, sum);
     *out = (ig_offbpf_stats){.seen = sum[IG_OFFBPF_ST_SEEN],
                              .off_ns = sum[IG_OFFBPF_ST_OFF_NS],
                              .recorded = sum[IG_OFFBPF_ST_RECORDED],
@@ -334,7 +388,11 @@ int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
     return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
 }
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid) { (void)ob, (void)tid; }
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+{
+    (void)ob, (void)tid;
+    return false;
+}
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx)
 {
     (void)ob, (void)cb, (void)ctx;

@@ -81,8 +81,11 @@ int ig_offbpf_follow(ig_offbpf *ob, pid_t pid, bool at_exec, ig_err *err);
 void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid);
 
 /* Thread tid was found off the CPU at attach (its wait opened by the
- * caller, ig_offcpu before_start): its first switch-in writes an IN. */
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid);
+ * caller, ig_offcpu before_start): its first switch-in writes an IN.
+ * False when the program has followed the thread already (it switched
+ * out since it was followed: its wait is the program's, the caller's is
+ * to be dropped), or has no room for it. */
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid);
 
 /* Labels pid's waits with their span (its entry as ig_spanbpf_proc_entry
  * makes it), or stops doing so. */

@@ -2337,8 +2337,8 @@ static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
             iv.state = ig_sched_state_name(states[i].bits);
             iv.before_start = true;
             ig_offcpu_out(r->oc, &iv);
-            if (r->ob)
-                ig_offbpf_presume_waiting(r->ob, tid);
+            if (r->ob && !ig_offbpf_presume_waiting(r->ob, tid))
+                ig_offcpu_in(r->oc, tid, iv.out_time); /* the program's wait, not ours: dropped */
             return;
         }
 }

@@ -47,9 +47,15 @@
  * from the fork; a launched command from its exec), or every task
  * (everyone, -a).  A thread exiting before its chosen wait was written is
  * counted (deleting its entry cancels the work).  Threads found waiting at
- * attach (map `presumed`) get an IN event at their first switch-in,
- * closing what user space opened for them.  Counters per CPU
+ * attach (entries user space made, W_PRESUMED) get an IN event at their
+ * first switch-in, closing what user space opened for them.  Counters per
+ * thread for what every switch counts, per CPU for the rest
  * (offcpu_abi.h); a full ring buffer is counted, never silent.
+ *
+ * A switch touches, beside the scheduler's own lines, only its threads'
+ * entries (struct ig_offbpf_thread, a line each, and their hash buckets):
+ * no clocksource, no per-CPU counter, no global.  On this VM a switch-in
+ * on a CPU that was idle finds every other line cold. 
  *
  * The object includes spanctx.bpf.c for its followed-process map `procs`
  * and its OTEP 4947 reading (find_record, copy_record); the loader loads
@@ -159,17 +165,13 @@ extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct b
                                               int (*callback)(struct bpf_map *map, void *key, void *value),
                                               void *aux__prog) __ksym;
 
-enum { W_CHOSEN = 1, W_WRITING = 2 }; /* WRITING: write_wait runs (it may be preempted) */
+enum { W_CHOSEN = IG_OFFBPF_T_CHOSEN, W_WRITING = IG_OFFBPF_T_WRITING, W_PRESUMED = IG_OFFBPF_T_PRESUMED };
 struct wait {
-    __u64 out;        /* switch-out of the wait open now, 0: on the CPU */
-    __u64 ran_at_out; /* its se.sum_exec_runtime at the switch-out */
-    __s64 state;      /* its state */
-    __u8 stopped;     /* stopped, traced or frozen */
-    __u8 pad[7];
+    struct ig_offbpf_thread t; /* the open wait and the counters: what every switch touches */
     /* The chosen wait, until the thread writes it on its way back to user
      * space (write_wait): */
-    __u32 flags;
     __u32 nk;
+    __u32 pad;
     __u64 first_out, last_in;
     __u64 value; /* the values of its chosen segments */
     __u64 mono_off; /* + first_out or last_in: CLOCK_MONOTONIC (to_monotonic) */
@@ -209,18 +211,6 @@ struct {
     __type(value, __u32);
 } follow SEC(".maps");
 
-/* Threads user space found off the CPU when it began following them
- * (tid -> 1): their first switch-in writes an IN, closing the wait user
- * space opened for them.  presumed_left: entries not met yet (the lookup
- * is skipped when none are left). */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(max_entries, 65536);
-    __type(key, __u32);
-    __type(value, __u32);
-} presumed SEC(".maps");
-__u32 presumed_left = 0;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -382,8 +372,23 @@ static __always_inline void submit(void *e, __u64 size, __u64 value)
     add(IG_OFFBPF_ST_VALUE_NS, value);
 }
 
+/* The thread's next pseudo-random 64 bits (xorshift64, Marsaglia): its
+ * state is in the line the switch touches anyway, where the kernel's
+ * generator is a per-CPU line more. */
+static __always_inline __u64 next_random(struct ig_offbpf_thread *t)
+{
+    __u64 x = t->rng;
+    if (!x)
+        x = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    t->rng = x;
+    return x;
+}
+
 /* Draws whether a wait of d ns is recorded; its value. */
-static __always_inline __u64 draw(__u64 d)
+static __always_inline __u64 draw(struct ig_offbpf_thread *t, __u64 d)
 {
     if (d < min_ns) {
         add(IG_OFFBPF_ST_BELOW_MIN, 1);
@@ -393,15 +398,14 @@ static __always_inline __u64 draw(__u64 d)
         return d;
     /* Chosen with probability d / period_ns: r / 2^32 < d / period_ns,
      * without a division (d < period_ns < 2^32: no overflow). */
-    __u64 r = bpf_get_prandom_u32();
+    __u64 r = next_random(t);
     if (period_ns >> 32) { /* over 4.3 s */
-        r = r << 32 | bpf_get_prandom_u32();
         if (r % period_ns < d)
             return period_ns;
-    } else if (r * period_ns < d << 32) {
+    } else if ((r >> 32) * period_ns < d << 32) {
         return period_ns;
     }
-    add(IG_OFFBPF_ST_SAMPLED_OUT, 1);
+    t->sampled_out++;
     return 0;
 }
 
@@ -416,9 +420,9 @@ static int write_wait(struct bpf_map *map, void *key, void *value)
     __u64 t0 = bpf_ktime_get_ns();
     struct wait *w = value;
     __u64 ids = bpf_get_current_pid_tgid();
-    if (w->flags != W_CHOSEN)
+    if ((w->t.flags & (W_CHOSEN | W_WRITING)) != W_CHOSEN)
         return 0;
-    w->flags = W_WRITING;
+    w->t.flags = (w->t.flags & ~W_CHOSEN) | W_WRITING;
     struct pt_regs r;
     if (*(__u32 *)key != (__u32)ids) /* never: the work runs in the thread it was given */
         goto out;
@@ -470,7 +474,7 @@ static int write_wait(struct bpf_map *map, void *key, void *value)
     add(IG_OFFBPF_ST_RECORDED, 1);
     add(IG_OFFBPF_ST_VALUE_NS, recorded);
 out:
-    w->flags = 0;
+    w->t.flags &= ~(W_CHOSEN | W_WRITING);
     add(IG_OFFBPF_ST_WORK_NS, bpf_ktime_get_ns() - t0);
     return 0;
 }
@@ -496,10 +500,10 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
     h->b.pid = next->tgid;
     h->b.tid = next->pid;
     __u64 mono_off = to_monotonic(in);
-    h->b.out_time = w->out + mono_off;
+    h->b.out_time = w->t.out + mono_off;
     h->b.in_time = in + mono_off;
     h->b.value = value;
-    h->b.state = w->state;
+    h->b.state = w->t.state;
     h->b.stack_len = 0;
     h->b.nkernel = 0;
     if (kernel_stacks) {
@@ -515,11 +519,11 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
  * before that work ran adds its value to the chosen one. */
 static __always_inline void chosen_in(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
 {
-    if (w->flags & W_WRITING) { /* a wait inside write_wait: its stack is being written */
+    if (w->t.flags & W_WRITING) { /* a wait inside write_wait: its stack is being written */
         add(IG_OFFBPF_ST_DROPPED, 1);
         return;
     }
-    if (w->flags & W_CHOSEN) {
+    if (w->t.flags & W_CHOSEN) {
         w->value += value;
         w->last_in = in;
         return;
@@ -532,25 +536,25 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
         write_kernel_wait(next, w, value, in);
         return;
     }
-    bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->stopped;
-    w->first_out = w->out;
+    bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->t.stopped;
+    w->first_out = w->t.out;
     w->last_in = in;
     w->mono_off = to_monotonic(in);
     w->value = value;
     w->cip = r.rip;
     w->csp = r.rsp;
-    w->chosen_state = w->state;
+    w->chosen_state = w->t.state;
     w->nk = 0;
     /* A thread preempted outside a system call waits for no channel: its
      * kernel frames (the scheduler's, on its way back to user space) are
      * not worth their walk. */
-    if (kernel_stacks && (w->state != 0 || syscall)) {
+    if (kernel_stacks && (w->t.state != 0 || syscall)) {
         long n = bpf_get_task_stack(next, w->kstack, sizeof w->kstack, 0);
         w->nk = n > 0 ? (__u32)n / 8 : 0;
     }
-    w->flags = W_CHOSEN;
+    w->t.flags |= W_CHOSEN;
     if (bpf_task_work_schedule_resume_impl(next, &w->tw, &waits, write_wait, 0)) {
-        w->flags = 0;
+        w->t.flags &= ~W_CHOSEN;
         add(IG_OFFBPF_ST_DROPPED, 1);
     }
 }
@@ -561,27 +565,23 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
  * value, never given the stacks of now). */
 static __always_inline void wait_ended(struct task_struct *next, struct wait *w, __u64 in)
 {
-    __u64 d = in > w->out ? in - w->out : 0;
-    add(IG_OFFBPF_ST_OFF_NS, d);
-    __u64 value = draw(d);
+    __u64 d = in > w->t.out ? in - w->t.out : 0;
+    w->t.off_ns += d;
+    __u64 value = draw(&w->t, d);
     if (value && next)
         chosen_in(next, w, value, in);
     else if (value)
         add(IG_OFFBPF_ST_LATE_NS, value);
-    w->out = 0;
+    w->t.out = 0;
 }
 
-/* A thread user space found waiting at attach is on the CPU (by now at
- * the latest): an IN, in CLOCK_MONOTONIC as user space's times, closes
- * the wait it opened for it. */
-static __always_inline void presumed_in(__u64 ids)
+/* A thread user space found waiting at attach (W_PRESUMED: it made its
+ * entry) is on the CPU, by now at the latest: an IN, in CLOCK_MONOTONIC as
+ * user space's times, closes the wait it opened for it. */
+static __always_inline void presumed_in(struct wait *w, __u32 pid, __u32 tid)
 {
-    __u32 tid = (__u32)ids;
-    if (bpf_map_delete_elem(&presumed, &tid))
-        return;
-    __u64 in = bpf_ktime_get_ns();
-    __sync_fetch_and_add(&presumed_left, -1);
-    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = ids >> 32, .tid = tid, .in_time = in};
+    w->t.flags &= ~W_PRESUMED;
+    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid, .tid = tid, .in_time = bpf_ktime_get_ns()};
     if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
 }
@@ -592,11 +592,11 @@ static __always_inline void presumed_in(__u64 ids)
 static __always_inline void switch_out(struct task_struct *prev, struct wait *w, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
-    add(IG_OFFBPF_ST_SEEN, 1);
-    w->ran_at_out = prev->se.sum_exec_runtime;
-    w->out = now;
-    w->state = report_state(preempt, prev_state);
-    w->stopped = (prev_state & TASK_STOPPED_BITS) != 0;
+    w->t.seen++;
+    w->t.ran_at_out = prev->se.sum_exec_runtime;
+    w->t.out = now;
+    w->t.state = report_state(preempt, prev_state);
+    w->t.stopped = (prev_state & TASK_STOPPED_BITS) != 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -607,26 +607,28 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
     __u64 ids = bpf_get_current_pid_tgid(); /* prev's */
     struct wait *w = ids >> 32 ? wait_of_prev(ids) : 0;
     if (w) {
-        if (w->out) {
+        if (w->t.out) {
             /* Its switch-in was not seen (this kernel runs some switches
              * past the program, rarely): it ran, since then, for its
              * run-time delta, so it came in that long before now. */
-            __u64 ran = prev->se.sum_exec_runtime - w->ran_at_out;
+            __u64 ran = prev->se.sum_exec_runtime - w->t.ran_at_out;
             add(IG_OFFBPF_ST_LATE_IN, 1);
-            wait_ended(0, w, ran < now - w->out ? now - ran : now);
+            wait_ended(0, w, ran < now - w->t.out ? now - ran : now);
         }
-        if (presumed_left) /* it ran: a switch-in we missed (it was followed, not yet presumed) */
-            presumed_in(ids);
+        if (w->t.flags & W_PRESUMED) /* it ran: its switch-in was missed */
+            presumed_in(w, ids >> 32, (__u32)ids);
         switch_out(prev, w, preempt, prev_state, now);
     }
     __u32 next_tid = next->pid;
     if (!next_tid)
         return 0;
-    if (presumed_left)
-        presumed_in((__u64)next->tgid << 32 | next_tid);
     struct wait *n = bpf_map_lookup_elem(&waits, &next_tid);
-    if (n && n->out)
+    if (!n)
+        return 0;
+    if (n->t.out)
         wait_ended(next, n, now);
+    else if (n->t.flags & W_PRESUMED)
+        presumed_in(n, next->tgid, next_tid);
     return 0;
 }
 
@@ -640,12 +642,37 @@ int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
     struct wait *w = bpf_map_lookup_elem(&waits, &tid);
     if (!w)
         return 0;
-    if (w->flags & W_CHOSEN)
+    if (w->t.flags & W_CHOSEN)
         add(IG_OFFBPF_ST_EXITS, 1);
-    if (w->out)
+    if (w->t.out)
         wait_ended(0, w, switch_clock(task)); /* its runqueue's clock at its last switch: late anyway */
+    add(IG_OFFBPF_ST_SEEN, w->t.seen); /* its counters, now with the per-CPU ones */
+    add(IG_OFFBPF_ST_OFF_NS, w->t.off_ns);
+    add(IG_OFFBPF_ST_SAMPLED_OUT, w->t.sampled_out);
     bpf_map_delete_elem(&waits, &tid);
     return 0;
+}
+
+/* Touches every page of the ring once, run by the loader (BPF_PROG_TEST_RUN)
+ * before anything is attached, the ring consumed between runs: the first
+ * write of a ring page costs this VM about 17 us (the kernel's mapping of
+ * it is made then), which the waiting threads would pay on the ring's
+ * first lap.  Each run writes up to WARM_RECORDS records of IG_OFFBPF_WARM_BYTES,
+ * discarded. */
+#define WARM_RECORDS 64
+SEC("syscall")
+int ig_offcpu_warm(void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < WARM_RECORDS; i++) {
+        __u8 *p = bpf_ringbuf_reserve(&offcpu_events, IG_OFFBPF_WARM_BYTES, 0);
+        if (!p)
+            return i;
+        for (int j = 0; j < IG_OFFBPF_WARM_BYTES / 4096; j++)
+            p[j * 4096] = 0;
+        bpf_ringbuf_discard(p, BPF_RB_NO_WAKEUP);
+    }
+    return WARM_RECORDS;
 }
 
 /* A followed process's child is followed from its first instruction. */

@@ -62,6 +62,37 @@ _Static_assert(sizeof(struct ig_offbpf_head) == 56 + 8 * IG_OFFBPF_NREGS + 8 * I
                                                     sizeof(struct ig_spanbpf_event),
                "ig_offbpf_head layout");
 
+/* The head of a followed thread's entry in map `waits` (tid ->): all that
+ * a switch reads and writes, in one cache line.  Counters are kept here
+ * rather than in the per-CPU ones: a switch on a CPU that was idle finds
+ * every line cold on this VM (the host ran others meanwhile), and each
+ * line more cost it 30-80 ns.  The exit program adds a thread's counters
+ * to the per-CPU ones; user space adds those of the threads alive.  User
+ * space makes the entry of a thread it found waiting at attach, with
+ * IG_OFFBPF_T_PRESUMED (see ig_offbpf_presume_waiting). */
+enum {
+    IG_OFFBPF_T_CHOSEN = 1,   /* a chosen wait awaits its write (write_wait) */
+    IG_OFFBPF_T_WRITING = 2,  /* write_wait runs (it may be preempted) */
+    IG_OFFBPF_T_PRESUMED = 4, /* found waiting at attach: an IN at its first switch-in */
+};
+struct ig_offbpf_thread {
+    __u32 flags;      /* IG_OFFBPF_T_* */
+    __u8 stopped;     /* the open wait: stopped, traced or frozen */
+    __u8 pad[3];
+    __u64 out;        /* switch-out of the wait open now, 0: on the CPU */
+    __u64 ran_at_out; /* its se.sum_exec_runtime at the switch-out */
+    __s64 state;      /* its state (TASK_REPORT bits) */
+    __u64 rng;        /* its draws' xorshift state (0: not seeded yet) */
+    __u64 seen;       /* counters: IG_OFFBPF_ST_SEEN, _OFF_NS, _SAMPLED_OUT */
+    __u64 off_ns;
+    __u64 sampled_out;
+};
+_Static_assert(sizeof(struct ig_offbpf_thread) == 64, "ig_offbpf_thread layout");
+
+/* The records the loader has the program write to warm the ring
+ * (offcpu.bpf.c ig_offcpu_warm, offbpf.c warm_ring). */
+#define IG_OFFBPF_WARM_BYTES (64u << 10)
+
 /* Per-CPU counters (array index). */
 enum {
     IG_OFFBPF_ST_SEEN,       /* switch-outs of followed threads */
