@@ -96,6 +96,7 @@ struct ig_offbpf {
     int stats_fd;         /* holds the kernel's run-time counting on (IGNIS_BPF_STATS=1) */
     ig_bpf_ringpos *rpos; /* rb's positions (NULL: unmappable, plain consume) */
     int wake_fd;          /* epoll, edge-triggered, on the ring: its wake-ups only */
+    uint64_t thread_sums[IG_OFFBPF_ST_COUNT]; /* the live threads' counters (ig_offbpf_stats_refresh) */
     ig_offbpf_event ev;   /* the event being handed */
 };
 
@@ -268,10 +269,12 @@ bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
     return made;
 }
 
-/* Adds the counters of the threads alive (their entries in `waits`) to
- * sum: the program adds a thread's own at its exit. */
-static void add_thread_counters(const ig_offbpf *ob, uint64_t *sum)
+/* Sums the counters of the threads alive (their entries in `waits`; the
+ * program adds a thread's own to the per-CPU ones at its exit). */
+void ig_offbpf_stats_refresh(ig_offbpf *ob)
 {
+    uint64_t *sum = ob->thread_sums;
+    memset(ob->thread_sums, 0, sizeof ob->thread_sums);
     enum { BATCH = 256 };
     size_t size = bpf_map__value_size(ob->skel->maps.waits);
     int fd = bpf_map__fd(ob->skel->maps.waits);
@@ -342,7 +345,8 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {
     uint64_t sum[IG_OFFBPF_ST_COUNT];
     ig_bpf_percpu_sums(ob->skel->maps.offcpu_stats, ob->ncpus, sum, IG_OFFBPF_ST_COUNT);
-    add_thread_counters(ob, sum);
+    for (int i = 0; i < IG_OFFBPF_ST_COUNT; i++)
+        sum[i] += ob->thread_sums[i];
     *out = (ig_offbpf_stats){.seen = sum[IG_OFFBPF_ST_SEEN],
                              .off_ns = sum[IG_OFFBPF_ST_OFF_NS],
                              .recorded = sum[IG_OFFBPF_ST_RECORDED],
@@ -408,5 +412,6 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
     (void)ob;
     memset(out, 0, sizeof *out);
 }
+void ig_offbpf_stats_refresh(ig_offbpf *ob) { (void)ob; }
 
 #endif

@@ -117,6 +117,12 @@ typedef struct ig_offbpf_stats {
     uint64_t prog_ns;      /* the programs' run time, when the kernel counts it
                             * (kernel.bpf_stats_enabled, or IGNIS_BPF_STATS=1) */
 } ig_offbpf_stats;
+
+/* The counters: the per-CPU ones now, with the live threads' own as of
+ * the last ig_offbpf_stats_refresh (seen, off_ns, sampled_out are kept
+ * per thread; reading them copies every thread's entry, so the caller
+ * refreshes now and then, and before its last reading). */
 void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out);
+void ig_offbpf_stats_refresh(ig_offbpf *ob);
 
 #endif

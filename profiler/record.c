@@ -183,6 +183,7 @@ struct ig_recorder {
     ig_sched_switch_fmt ssfmt; /* swopts.kind IG_PERF_SCHED_SWITCH: its raw data */
     ig_offcpu *oc;        /* open off-CPU intervals */
     ig_offbpf *ob;        /* the BPF engine (NULL: the perf switch events) */
+    uint64_t ob_stats_at; /* when its threads' counters were last read (offbpf_stats) */
     struct pending_wait **pend; /* its events not handled yet, [pend_first, npend) by time */
     size_t pend_first, npend, cap_pend;
     int vi_cpu, vi_off, vi_wall; /* value indices (-1 absent); samples is 0 */
@@ -2017,8 +2018,15 @@ static void offbpf_compact(ig_recorder *r)
     r->pend_first = 0;
 }
 
-static void offbpf_stats(ig_recorder *r)
+/* The BPF engine's counters; its threads' own are read at most once a
+ * second (each read copies every thread's entry), and at the last drain. */
+static void offbpf_stats(ig_recorder *r, bool flush)
 {
+    uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    if (flush || now - r->ob_stats_at >= 1000000000u) {
+        ig_offbpf_stats_refresh(r->ob);
+        r->ob_stats_at = now;
+    }
     ig_offbpf_stats b;
     ig_offbpf_stats_get(r->ob, &b);
     r->st.bpf_seen = r->st.switches = b.seen;
@@ -2292,7 +2300,7 @@ static void drain_all(ig_recorder *r, bool flush)
     if (r->ob) {
         offbpf_until(r, horizon);
         offbpf_compact(r);
-        offbpf_stats(r);
+        offbpf_stats(r, flush);
     }
     if (r->oc)
         r->st.offcpu_unmatched = ig_offcpu_get_stats(r->oc)->unmatched;
