@@ -55,7 +55,7 @@
  * A switch touches, beside the scheduler's own lines, only its threads'
  * entries (struct ig_offbpf_thread, a line each, and their hash buckets):
  * no clocksource, no per-CPU counter, no global.  On this VM a switch-in
- * on a CPU that was idle finds every other line cold. 
+ * on a CPU that was idle finds every other line cold.
  *
  * The object includes spanctx.bpf.c for its followed-process map `procs`
  * and its OTEP 4947 reading (find_record, copy_record); the loader loads
@@ -210,7 +210,6 @@ struct {
     __type(key, __u32);
     __type(value, __u32);
 } follow SEC(".maps");
-
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -42,7 +42,7 @@ struct ig_offbpf_base {
     __u8 pad0;
     __u32 nkernel;    /* kernel frames in kstack (leaf first) */
     __u32 pid, tid;   /* the initial pid namespace's (the loader's) */
-    __u64 out_time;   /* the (first) switch-out, bpf_ktime_get_ns */
+    __u64 out_time;   /* the (first) switch-out, CLOCK_MONOTONIC ns */
     __u64 in_time;    /* the (last) switch-in */
     __u64 value;      /* WAIT: off-CPU ns it stands for (see offcpu.bpf.c) */
     __s64 state;      /* prev_state (TASK_REPORT bits) of the switch-out */
