@@ -515,17 +515,19 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
 /* next's wait ended now and was drawn (value): its kernel stack is taken
  * now (still the one it blocked on) and the thread is given the task work
  * that writes it (write_wait).  Another wait of the same system call ended
- * before that work ran adds its value to the chosen one. */
-static __always_inline void chosen_in(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
+ * before that work ran adds its value to the chosen one.  Not inlined, as
+ * the other rare paths: the code a switch runs stays a few lines (a CPU
+ * that was idle has a cold instruction cache too). */
+static __noinline int chosen_in(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
 {
     if (w->t.flags & W_WRITING) { /* a wait inside write_wait: its stack is being written */
         add(IG_OFFBPF_ST_DROPPED, 1);
-        return;
+        return 0;
     }
     if (w->t.flags & W_CHOSEN) {
         w->value += value;
         w->last_in = in;
-        return;
+        return 0;
     }
     /* next has not run since it left: its user registers are those it
      * blocked with. */
@@ -533,7 +535,7 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
     struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(next);
     if (!p || bpf_probe_read_kernel(&r, sizeof r, &p->rax) || (r.cs & 3) != 3) {
         write_kernel_wait(next, w, value, in);
-        return;
+        return 0;
     }
     bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->t.stopped;
     w->first_out = w->t.out;
@@ -556,6 +558,7 @@ static __always_inline void chosen_in(struct task_struct *next, struct wait *w, 
         w->t.flags &= ~W_CHOSEN;
         add(IG_OFFBPF_ST_DROPPED, 1);
     }
+    return 0;
 }
 
 /* A wait ended at `in`; next: the thread switched in (NULL: a switch-in
@@ -577,12 +580,13 @@ static __always_inline void wait_ended(struct task_struct *next, struct wait *w,
 /* A thread user space found waiting at attach (W_PRESUMED: it made its
  * entry) is on the CPU, by now at the latest: an IN, in CLOCK_MONOTONIC as
  * user space's times, closes the wait it opened for it. */
-static __always_inline void presumed_in(struct wait *w, __u32 pid, __u32 tid)
+static __noinline int presumed_in(struct wait *w, __u32 pid, __u32 tid)
 {
     w->t.flags &= ~W_PRESUMED;
     struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid, .tid = tid, .in_time = bpf_ktime_get_ns()};
     if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
+    return 0;
 }
 
 /* prev leaves the CPU: when, and its state.  Its registers are read only
