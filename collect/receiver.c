@@ -7,8 +7,12 @@
  * body (route, method, content type and encoding, conflicting
  * Content-Length headers, a Content-Length over the limit or over the
  * in-flight budget), so such requests are answered before any body is
- * read.  Body chunks are appended to a per-request buffer and counted
- * against a global in-flight budget, so many slow or large uploads cannot
+ * read when the sender waits for "100 Continue"; a sender that does not
+ * is already sending its body, which is then read on and discarded (up
+ * to twice the limit) and answered at its end, so that the answer is not
+ * lost to the reset of a connection closed with its body unread.  Body
+ * chunks are appended to a per-request buffer and counted against a
+ * global in-flight budget, so many slow or large uploads cannot
  * add up to unbounded memory.  libmicrohttpd (0.9.75) sends an answer
  * queued with the headers or at the end of the body, never one queued in
  * between: a chunked body that proves too large or over the budget is
@@ -238,11 +242,39 @@ static enum MHD_Result send_too_many(ig_receiver *r, struct MHD_Connection *c, r
                        "too many request bodies in flight; retry later", 1);
 }
 
+/* Does the sender wait for "100 Continue" before it sends the body? */
+static bool expects_continue(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return v && media_type_is(v, "100-continue");
+}
+
+/* A refusal decided from the headers.  A sender that waits for "100
+ * Continue" gets it now, before it sends the body: libmicrohttpd sends an
+ * answer queued with the headers and closes the connection.  One that
+ * does not is already writing its body: answered now, the connection
+ * would close with the body unread and the kernel's reset could throw the
+ * answer away before the sender reads it.  So its body is read on and
+ * discarded (take_chunk: nothing kept, nothing reserved) and the answer
+ * goes out at its end, as for a chunked body; a body announced beyond
+ * twice --max-body, which take_chunk would cut off anyway, is answered
+ * now, the best that can be done. */
+static enum MHD_Result refuse_early(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned status,
+                                    uint64_t announced)
+{
+    bool beyond = announced > r->cfg.max_body && announced - r->cfg.max_body > r->cfg.max_body;
+    if (expects_continue(c) || beyond)
+        return status == MHD_HTTP_CONTENT_TOO_LARGE ? send_too_large(r, c, q) : send_too_many(r, c, q);
+    q->traces = true;
+    q->refusal = status;
+    return MHD_YES;
+}
+
 /* Decides a POST /v1/traces from its headers; answers it when it can.
  * A body whose Content-Length is over the limit or over the in-flight
- * budget is refused here, before any of it is read: libmicrohttpd sends
- * an answer queued now and closes the connection, while one queued in
- * the middle of an upload is never sent (0.9.75). */
+ * budget is refused here (refuse_early): libmicrohttpd sends an answer
+ * queued now or at the end of the body, while one queued in the middle
+ * of an upload is never sent (0.9.75). */
 static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, request *q)
 {
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -266,9 +298,9 @@ static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, re
     }
     uint64_t announced = clen ? strtoull(clen, NULL, 10) : 0;
     if (announced > r->cfg.max_body)
-        return send_too_large(r, c, q);
+        return refuse_early(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, announced);
     if (announced && !reserve_inflight(r, q, announced))
-        return send_too_many(r, c, q);
+        return refuse_early(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, announced);
     q->traces = true;
     if (announced) /* one allocation for the body when its size is announced */
         ig_sb_reserve(&q->body, announced + 1);

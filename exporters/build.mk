@@ -22,6 +22,8 @@ LIB_SRCS += exporters/svg.c
 CLI_SRCS += cmd/flame.c
 TEST_BINS += tests/flame/test_svg
 TEST_SCRIPTS += tests/flame/t_cli.sh tests/flame/t_chromium.sh tests/flame/t_hostile_names.sh
+# negative and mixed-sign values: SVG geometry (parsed), folded and report output
+TEST_SCRIPTS += tests/flame/t_signs.sh
 BENCH_BINS += bench/flame_phases
 BENCH_SCRIPTS += bench/flame.sh
 # svg.js becomes a C string: whole-line comments dropped, lines trimmed.

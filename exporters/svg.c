@@ -33,6 +33,13 @@
  * removed frames below it, computed bottom-up (frame_widths), and <g v>
  * carries that width, so the script's zoom still adds up.
  *
+ * Negative values (a diff saved as one profile, a signed counter) are
+ * drawn by magnitude: a width is the larger of |total| and |self| plus its
+ * children's widths, so no width is negative and no child leaves its
+ * parent's box however the signs mix (a zero total with +5 and -5 below
+ * is 10 wide); frames whose values sum below zero are blue, and the
+ * subtitle says so.  Tooltips keep the signed values.
+ *
  * Percentages are of the whole profile, before filters (pprof's rule),
  * unless the tree was built with `relative`; the subtitle lists the
  * filters and the share they kept.  The output is deterministic: same
@@ -81,6 +88,7 @@ typedef struct svg_ctx {
     size_t removed;      /* frames only in the base drawn */
     double max_delta;    /* diff: largest |share change| */
     unsigned kinds;      /* bit per IG_NODE_* kind drawn */
+    size_t negative;     /* frames drawn whose total is below zero */
 } svg_ctx;
 
 typedef void (*frame_fn)(svg_ctx *c, const ig_tree_node *n, int64_t offset);
@@ -179,6 +187,14 @@ static void kind_colour(int kind, const char *name, char out[8])
         hsl_hex(h, 0.72 + 0.2 * v[1], 0.58 + 0.08 * v[2], out);
     }
     }
+}
+
+/* A frame whose values sum below zero (not a diff): blues, by name. */
+static void negative_colour(const char *name, char out[8])
+{
+    double v[3];
+    name_hash(name, v);
+    hsl_hex(200 + 30 * v[0], 0.55 + 0.2 * v[1], 0.62 + 0.08 * v[2], out);
 }
 
 /* Share change of a node between base and new profile, in [-1, 1]. */
@@ -368,20 +384,35 @@ static int drawn(const svg_ctx *c, const ig_tree_node *n)
     return w > 0 && (double)w * c->px_per_unit >= c->minwidth;
 }
 
-/* Each node's width in value units: its total, plus the widths of the
- * removed frames below it; a removed frame is as wide as its base value.
- * Nodes are in pre-order, so a backward pass sees children first. */
+/* A node's own value, the part no child covers: its self value, or for a
+ * removed frame its base self value. */
+static int64_t own_value(const svg_ctx *c, const ig_tree_node *n)
+{
+    return removed(c, n) ? n->base_self : n->self;
+}
+
+/* Each node's width in value units, by magnitude (as a differential flame
+ * graph draws): the larger of |total| and |own value| plus the widths of
+ * its children; a removed frame's total is its base value.  In a profile
+ * whose values are all positive that is the total (plus the removed frames
+ * below), as before.  With negative values (a diff written as one profile,
+ * a signed counter) a total can be smaller than its children's magnitudes
+ * (+100 and -90 under a frame of 10) or zero or negative; this rule keeps
+ * every width >= 0, never below |total|, and every child inside its
+ * parent's box.  Nodes are in pre-order, so a backward pass sees children
+ * first: w[] sums the children's widths until the node itself is reached. */
 static int64_t *frame_widths(const svg_ctx *c)
 {
     size_t n = ig_tree_size(c->tree);
     const ig_tree_node *nodes = ig_tree_node_at(c->tree, 0);
-    int64_t *w = ig_xmalloc(n * sizeof *w);
-    for (size_t i = 0; i < n; i++)
-        w[i] = removed(c, &nodes[i]) ? nodes[i].base_total : nodes[i].total;
-    for (size_t i = n; i-- > 1;) {
-        uint32_t p = nodes[i].parent;
-        if (!removed(c, &nodes[p]))
-            w[p] = ig_sat_add(w[p], ig_sat_sub(w[i], nodes[i].total));
+    int64_t *w = ig_xcalloc(n, sizeof *w);
+    for (size_t i = n; i-- > 0;) {
+        const ig_tree_node *nd = &nodes[i];
+        int64_t total = ig_sat_abs(removed(c, nd) ? nd->base_total : nd->total);
+        int64_t packed = ig_sat_add(ig_sat_abs(own_value(c, nd)), w[i]);
+        w[i] = total > packed ? total : packed;
+        if (i)
+            w[nd->parent] = ig_sat_add(w[nd->parent], w[i]);
     }
     return w;
 }
@@ -403,8 +434,7 @@ static void walk(svg_ctx *c, frame_fn fn)
         if (!top->next_child) {
             /* what neither self nor a drawn child covers was hidden */
             const ig_tree_node *nd = top->node;
-            int64_t own = removed(c, nd) ? nd->base_self : nd->self;
-            int64_t covered = ig_sat_add(own, ig_sat_sub(top->child_offset, top->offset));
+            int64_t covered = ig_sat_add(ig_sat_abs(own_value(c, nd)), ig_sat_sub(top->child_offset, top->offset));
             c->hidden = ig_sat_add(c->hidden, ig_sat_sub(width_of(c, nd), covered));
             sp--;
             continue;
@@ -431,6 +461,7 @@ static void measure_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
     c->frames++;
     c->removed += removed(c, n);
     c->kinds |= 1u << n->kind;
+    c->negative += !c->diff && n->total < 0;
     if (n->depth > c->max_depth)
         c->max_depth = n->depth;
     if (c->diff) {
@@ -449,6 +480,8 @@ static void write_frame(svg_ctx *c, const ig_tree_node *n, int64_t offset)
     char fill[8];
     if (c->diff && n->kind != IG_NODE_ROOT)
         diff_colour(c, n, fill);
+    else if (!c->diff && n->total < 0)
+        negative_colour(node_name(c, n), fill);
     else
         kind_colour(n->kind, node_name(c, n), fill);
 
@@ -551,6 +584,8 @@ static void write_subtitle(svg_ctx *c, const ig_write_opts *o)
         if (c->removed)
             ig_sb_puts(sb, ", dashed only in the base");
     }
+    if (c->negative)
+        ig_sb_puts(sb, " \xc2\xb7 widths by magnitude, blue sums below zero");
     write_filters(c, &o->tree);
     if (o->tree.reverse)
         ig_sb_puts(sb, " \xc2\xb7 callers (reversed)");
@@ -647,6 +682,10 @@ static int64_t prune_threshold(const ignis_profile *p, const ig_write_opts *o)
     int vi = t->value < 0 ? ignis_profile_default_value(p) : t->value;
     if (vi < 0 || (size_t)vi >= ignis_profile_num_values(p))
         return 0;
+    /* the tree prunes by signed sums: a large negative frame would go */
+    for (size_t i = 0, n = ignis_profile_num_samples(p); i < n; i++)
+        if (ignis_profile_sample(p, i).values[vi] < 0)
+            return 0;
     int width = o->width ? o->width : DEFAULT_WIDTH;
     double minwidth = o->minwidth < 0 ? DEFAULT_MINWIDTH : o->minwidth;
     double frame_w = width > 2 * XPAD ? width - 2 * XPAD : 1;

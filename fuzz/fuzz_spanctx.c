@@ -30,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ig_spanctx *c = ig_spanctx_new_detached();
     ig_err err;
     if (ig_spanctx_decode_payload(c, data + 1, size - 1, &err) == 0) {
-        const char *k, *v;
-        for (size_t i = 0; ig_spanctx_resource_at(c, i, &k, &v); i++)
-            if (!k || !v)
-                abort();
+        ig_spanctx_attr a;
+        for (size_t i = 0; ig_spanctx_resource_at(c, i, &a); i++)
+            if (!a.key || !a.value || a.key[a.key_len] || a.value[a.value_len] || a.key_len > size)
+                abort(); /* whole, terminated, and no longer than the input */
     }
     ig_spanctx_free(c);
     return 0;

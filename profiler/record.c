@@ -97,6 +97,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exporters/pbarena.h"
 #include "profiler/offbpf.h"
 #include "profiler/offcpu.h"
 #include "profiler/perf.h"
@@ -1618,7 +1619,7 @@ static uint32_t span_labels(ig_recorder *r, thread *t, const char *state, uint64
     l[n++].str = hex_string(r, sl->span_id, sizeof sl->span_id);
     if (sl->name_len) {
         l[n].key = ignis_profile_intern(r->prof, "span_name");
-        l[n++].str = ignis_profile_intern(r->prof, sl->name);
+        l[n++].str = ig_pb_intern_string(r->prof, sl->name, sl->name_len); /* whole: a NUL as \u0000 */
     }
     return ignis_profile_add_labels(r->prof, l, n);
 }

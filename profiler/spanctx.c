@@ -5,7 +5,11 @@
  *
  * Design: the process context is read once at open, following the spec's
  * reading protocol (header, payload, header again, retry on a changed
- * timestamp, at most a few times) and decoded with protobuf-c.  Thread ids
+ * timestamp, at most a few times) and decoded with protobuf-c as
+ * ignis.otlp.text.Resource, whose strings are `bytes`
+ * (proto/opentelemetry/ignis/text.proto): a value holding U+0000 is kept
+ * whole, with its length, and keys are matched on all their bytes (a key
+ * map entry "span_name\0x" is not span_name).  Thread ids
  * map to record addresses through libignis's thread directory, walked
  * again only when an unknown thread shows up (a miss is remembered until
  * the next walk, so a thread that never publishes costs one walk).  A read
@@ -22,7 +26,7 @@
  */
 #include "profiler/spanctx.h"
 #include "profiler/u64map.h"
-#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+#include "opentelemetry/ignis/text.pb-c.h"
 #include "utils/strbuf.h"
 
 #include <errno.h>
@@ -43,9 +47,15 @@
 #define BLOCK_HDR 8
 #define TLS_SYMBOL "otel_thread_ctx_v1"
 
+/* A resource attribute, both sides kept whole: a string may hold U+0000
+ * (proto3 allows it), so each has its length (and a NUL after it). */
 typedef struct kv {
     char *key, *value;
+    size_t key_len, value_len;
 } kv;
+
+typedef Ignis__Otlp__Text__AnyValue PbAny;
+typedef Ignis__Otlp__Text__KeyValue PbKV;
 
 struct ig_spanctx {
     pid_t pid;
@@ -98,29 +108,42 @@ static bool is_ctx_mapping(const char *path)
            !strcmp(path, "[anon_shmem:OTEL_CTX]");
 }
 
-static char *render_any(const Opentelemetry__Proto__Common__V1__AnyValue *v, int depth)
+static bool bytes_are(ProtobufCBinaryData b, const char *s)
+{
+    size_t n = strlen(s);
+    return b.len == n && (!n || !memcmp(b.data, s, n));
+}
+
+static bool is_string(const PbAny *v)
+{
+    return v && v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE;
+}
+
+/* A value as text, every byte of a string kept (its length in *len). */
+static char *render_any(const PbAny *v, int depth, size_t *len)
 {
     ig_strbuf sb = {0};
     switch (v ? v->value_case : 0) {
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        ig_sb_puts(&sb, v->string_value ? v->string_value : "");
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE:
+        ig_sb_append(&sb, v->string_value.data, v->string_value.len);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_BOOL_VALUE:
         ig_sb_puts(&sb, v->bool_value ? "true" : "false");
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE:
         ig_sb_printf(&sb, "%" PRId64, v->int_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_DOUBLE_VALUE:
         ig_sb_printf(&sb, "%g", v->double_value);
         break;
-    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    case IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE:
         ig_sb_putc(&sb, '[');
         for (size_t i = 0; v->array_value && depth < 4 && i < v->array_value->n_values; i++) {
-            char *e = render_any(v->array_value->values[i], depth + 1);
+            size_t n;
+            char *e = render_any(v->array_value->values[i], depth + 1, &n);
             if (i)
                 ig_sb_putc(&sb, ',');
-            ig_sb_puts(&sb, e);
+            ig_sb_append(&sb, e, n);
             free(e);
         }
         ig_sb_putc(&sb, ']');
@@ -128,8 +151,18 @@ static char *render_any(const Opentelemetry__Proto__Common__V1__AnyValue *v, int
     default:
         break;
     }
+    *len = sb.len;
     ig_sb_putc(&sb, '\0');
     return ig_sb_detach(&sb, NULL);
+}
+
+static char *dup_bytes(ProtobufCBinaryData b)
+{
+    char *s = ig_xmalloc(b.len + 1);
+    if (b.len)
+        memcpy(s, b.data, b.len);
+    s[b.len] = '\0';
+    return s;
 }
 
 static void clear_attrs(ig_spanctx *c)
@@ -147,45 +180,46 @@ static void clear_attrs(ig_spanctx *c)
     c->directory = 0;
 }
 
-static void take_threadlocal(ig_spanctx *c, const Opentelemetry__Proto__Common__V1__KeyValue *a)
+static void take_threadlocal(ig_spanctx *c, const PbKV *a)
 {
-    const Opentelemetry__Proto__Common__V1__AnyValue *v = a->value;
-    if (!strcmp(a->key, "threadlocal.attribute_key_map") && v &&
-        v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
+    const PbAny *v = a->value;
+    if (bytes_are(a->key, "threadlocal.attribute_key_map") && v &&
+        v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value) {
         for (size_t i = 0; i < v->array_value->n_values && i < 256; i++) {
-            const Opentelemetry__Proto__Common__V1__AnyValue *e = v->array_value->values[i];
-            if (e && e->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-                e->string_value && !strcmp(e->string_value, "span_name")) {
+            const PbAny *e = v->array_value->values[i];
+            if (is_string(e) && bytes_are(e->string_value, "span_name")) {
                 c->name_key = (int)i;
                 break;
             }
         }
-    } else if (!strcmp(a->key, "ignis.threadlocal.directory") && v &&
-               v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE) {
+    } else if (bytes_are(a->key, "ignis.threadlocal.directory") && v &&
+               v->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_INT_VALUE) {
         c->directory = (uint64_t)v->int_value;
-    } else if (!strcmp(a->key, "threadlocal.schema_version") && v &&
-               v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE && v->string_value) {
-        free(c->schema);
-        c->schema = ig_xstrdup(v->string_value);
+    } else if (bytes_are(a->key, "threadlocal.schema_version") && is_string(v) &&
+               !memchr(v->string_value.data, '\0', v->string_value.len)) {
+        free(c->schema); /* a schema name with a NUL names no schema we know: none */
+        c->schema = dup_bytes(v->string_value);
     }
 }
 
 int ig_spanctx_decode_payload(ig_spanctx *c, const uint8_t *buf, size_t n, ig_err *err)
 {
     clear_attrs(c);
-    Opentelemetry__Proto__Resource__V1__Resource *r = opentelemetry__proto__resource__v1__resource__unpack(NULL, n, buf);
+    Ignis__Otlp__Text__Resource *r = ignis__otlp__text__resource__unpack(NULL, n, buf);
     if (!r)
         return ig_err_set(err, "process context payload is not a protobuf Resource");
     c->attrs = ig_xcalloc(r->n_attributes + 1, sizeof *c->attrs);
     for (size_t i = 0; i < r->n_attributes; i++) {
-        const Opentelemetry__Proto__Common__V1__KeyValue *a = r->attributes[i];
-        if (!a || !a->key)
+        const PbKV *a = r->attributes[i];
+        if (!a)
             continue;
         take_threadlocal(c, a);
-        c->attrs[c->nattrs].key = ig_xstrdup(a->key);
-        c->attrs[c->nattrs++].value = render_any(a->value, 0);
+        kv *e = &c->attrs[c->nattrs++];
+        e->key = dup_bytes(a->key);
+        e->key_len = a->key.len;
+        e->value = render_any(a->value, 0, &e->value_len);
     }
-    opentelemetry__proto__resource__v1__resource__free_unpacked(r, NULL);
+    ignis__otlp__text__resource__free_unpacked(r, NULL);
     return 0;
 }
 
@@ -284,22 +318,25 @@ void ig_spanctx_free(ig_spanctx *c)
     free(c);
 }
 
-const char *ig_spanctx_resource(const ig_spanctx *c, const char *key)
+const char *ig_spanctx_resource(const ig_spanctx *c, const char *key, size_t *len)
 {
+    size_t n = strlen(key);
     for (size_t i = 0; c && i < c->nattrs; i++)
-        if (!strcmp(c->attrs[i].key, key))
+        if (c->attrs[i].key_len == n && !memcmp(c->attrs[i].key, key, n)) {
+            if (len)
+                *len = c->attrs[i].value_len;
             return c->attrs[i].value;
+        }
     return NULL;
 }
 
 size_t ig_spanctx_resource_count(const ig_spanctx *c) { return c ? c->nattrs : 0; }
 
-bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, const char **key, const char **value)
+bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, ig_spanctx_attr *out)
 {
     if (!c || i >= c->nattrs)
         return false;
-    *key = c->attrs[i].key;
-    *value = c->attrs[i].value;
+    *out = (ig_spanctx_attr){c->attrs[i].key, c->attrs[i].key_len, c->attrs[i].value, c->attrs[i].value_len};
     return true;
 }
 

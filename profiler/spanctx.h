@@ -68,10 +68,20 @@ int ig_spanctx_open(pid_t pid, ig_spanctx **out, ig_err *err);
 void ig_spanctx_free(ig_spanctx *c);
 
 /* The process context's resource attributes, values rendered as text
- * (strings as they are, numbers in decimal, arrays as [a,b]); NULL if absent. */
-const char *ig_spanctx_resource(const ig_spanctx *c, const char *key);
+ * (strings as they are, numbers in decimal, arrays as [a,b]).  Keys and
+ * values are kept whole: a string may hold U+0000, so each comes with its
+ * length (and a NUL after it, for text that holds none).  A key matches
+ * only on all its bytes. */
+typedef struct ig_spanctx_attr {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+} ig_spanctx_attr;
+/* The value of `key` (its length in *len if len is not NULL); NULL if absent. */
+const char *ig_spanctx_resource(const ig_spanctx *c, const char *key, size_t *len);
 size_t ig_spanctx_resource_count(const ig_spanctx *c);
-bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, const char **key, const char **value);
+bool ig_spanctx_resource_at(const ig_spanctx *c, size_t i, ig_spanctx_attr *out);
 /* The index of "span_name" in threadlocal.attribute_key_map, -1 if absent
  * (the name_key of ig_spanctx_decode_record). */
 int ig_spanctx_name_key(const ig_spanctx *c);

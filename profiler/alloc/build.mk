@@ -51,3 +51,11 @@ EXTRA_TARGETS += $(B)/tests/alloc/heapcheck
 $(B)/tests/alloc/heapcheck: tests/alloc/heapcheck.c $(B)/libignis-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libignis-internal.a $(LDSAN) $(CLI_LDLIBS)
+
+# a target publishing its own span context with a key map entry that holds
+# U+0000 (t_ctx_keys.sh): exported TLS, so the shim's dlsym finds it
+EXTRA_TARGETS += $(B)/tests/alloc/ctxkeys
+$(B)/tests/alloc/ctxkeys: tests/alloc/ctxkeys.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -rdynamic -o $@ $<
+TEST_SCRIPTS += tests/alloc/t_ctx_keys.sh

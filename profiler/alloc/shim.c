@@ -76,7 +76,7 @@
 #include <unistd.h>
 
 #include "exporters/formats.h"
-#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+#include "opentelemetry/ignis/text.pb-c.h"
 #include "profiler/alloc/heapfile.h"
 #include "profiler/alloc/heapprof.h"
 #include "profiler/alloc/heaptab.h"
@@ -383,8 +383,18 @@ static TLS int tls_ctx_looked;
 static bool g_span_labels = true;      /* IGNIS_ALLOC_SPAN_LABELS=0 turns them off */
 static int g_name_key = -2;            /* span_name's key index; -1: none; -2: not read yet */
 
+/* Does a protobuf string (decoded as bytes, ignis/text.proto) hold exactly s?
+ * All its bytes count: "span_name\0x" is not span_name. */
+static bool bytes_are(ProtobufCBinaryData b, const char *s)
+{
+    size_t n = strlen(s);
+    return b.len == n && (!n || !memcmp(b.data, s, n));
+}
+
 /* span_name's index in the process context's attribute_key_map: -1 if it
- * has none, -2 if it cannot be read now (not published yet, updating). */
+ * has none, -2 if it cannot be read now (not published yet, updating).
+ * Decoded as ignis.otlp.text.Resource, strings as bytes, so an entry
+ * holding U+0000 is compared whole, not cut at the NUL. */
 static int read_name_key(void)
 {
     FILE *f = fopen("/proc/self/maps", "re");
@@ -410,30 +420,29 @@ static int read_name_key(void)
     memcpy(&payload, (const void *)(hdr + 24), 8);
     if (memcmp(&sig, "OTEL_CTX", 8) || version != 2 || !published || !payload || psize > (1u << 20))
         return -2;
-    Opentelemetry__Proto__Resource__V1__Resource *res =
-        opentelemetry__proto__resource__v1__resource__unpack(NULL, psize, (const uint8_t *)(uintptr_t)payload);
+    Ignis__Otlp__Text__Resource *res =
+        ignis__otlp__text__resource__unpack(NULL, psize, (const uint8_t *)(uintptr_t)payload);
     int key = -2;
     uint64_t again;
     memcpy(&again, (const void *)(hdr + 16), 8);
     if (res && again == published) {
         key = -1;
         for (size_t i = 0; i < res->n_attributes && key == -1; i++) {
-            const Opentelemetry__Proto__Common__V1__KeyValue *kv = res->attributes[i];
-            if (!kv->key || strcmp(kv->key, "threadlocal.attribute_key_map") || !kv->value ||
-                kv->value->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE ||
-                !kv->value->array_value)
+            const Ignis__Otlp__Text__KeyValue *kv = res->attributes[i];
+            if (!bytes_are(kv->key, "threadlocal.attribute_key_map") || !kv->value ||
+                kv->value->value_case != IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_ARRAY_VALUE || !kv->value->array_value)
                 continue;
-            const Opentelemetry__Proto__Common__V1__ArrayValue *a = kv->value->array_value;
+            const Ignis__Otlp__Text__ArrayValue *a = kv->value->array_value;
             for (size_t k = 0; k < a->n_values && k < 256; k++)
-                if (a->values[k]->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-                    !strcmp(a->values[k]->string_value, "span_name")) {
+                if (a->values[k]->value_case == IGNIS__OTLP__TEXT__ANY_VALUE__VALUE_STRING_VALUE &&
+                    bytes_are(a->values[k]->string_value, "span_name")) {
                     key = (int)k;
                     break;
                 }
         }
     }
     if (res)
-        opentelemetry__proto__resource__v1__resource__free_unpacked(res, NULL);
+        ignis__otlp__text__resource__free_unpacked(res, NULL);
     return key;
 }
 

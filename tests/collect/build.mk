@@ -27,6 +27,8 @@ $(B)/tests/collect/nul_request: tests/collect/nul_request.c $(INTERNAL_A)
 	$(CC) $(CFLAGS) -o $@ $< $(INTERNAL_A) $(LDSAN) $(CLI_LDLIBS)
 # refused bodies get their 413/429 (chunked, budget), conflicting Content-Length headers 400
 TEST_SCRIPTS += tests/collect/t_refusals.sh
+# ... also to senders without "Expect: 100-continue" (the body read on and discarded, then the answer)
+TEST_SCRIPTS += tests/collect/t_refusals_noexpect.sh
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c

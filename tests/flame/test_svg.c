@@ -524,6 +524,185 @@ static void frames_are_depth_first_with_compact_numbers(void **state)
     ignis_profile_free(p);
 }
 
+/* ---- mixed signs: geometry invariants ---------------------------------------- */
+
+typedef struct rect_row {
+    double x, y, w;
+    long long v;
+} rect_row;
+
+/* Every frame's <g v> and rect, in document order (depth-first). */
+static size_t parse_frames(const char *svg, rect_row *out, size_t cap)
+{
+    const char *at = strstr(svg, "<g id=\"frames\">");
+    assert_non_null(at);
+    const char *stop = strstr(at, "</g>\n<script");
+    assert_non_null(stop);
+    size_t n = 0;
+    for (const char *g = strstr(at, "<g v=\""); g && g < stop; g = strstr(g + 1, "<g v=\"")) {
+        const char *end = strstr(g, "</g>");
+        const char *rect = strstr(g, "<rect");
+        assert_true(n < cap);
+        out[n].v = strtoll(g + 6, NULL, 10);
+        out[n].x = attr_num(rect, end, "x");
+        out[n].y = attr_num(rect, end, "y");
+        out[n].w = attr_num(rect, end, "width");
+        n++;
+    }
+    return n;
+}
+
+/* The invariants of any flame graph: widths finite, >= 0, within the
+ * frame area; each frame inside the one it stands on (the closest
+ * earlier frame one row down), siblings not overlapping.  Coordinates
+ * are rounded to 0.1 px, hence the tolerance. */
+static void check_geometry(const char *svg)
+{
+    assert_null(strstr(svg, "nan"));
+    assert_null(strstr(svg, "inf\""));
+    assert_null(strstr(svg, "width=\"-"));
+    rect_row f[64];
+    size_t n = parse_frames(svg, f, 64);
+    assert_true(n > 0);
+    const double eps = 0.11;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(isfinite(f[i].w) && isfinite(f[i].x));
+        assert_true(f[i].v >= 0);
+        assert_true(f[i].w >= 0);
+        assert_true(f[i].x >= 10 - eps && f[i].x + f[i].w <= 1190 + eps);
+        if (i == 0)
+            continue;
+        size_t p = i;
+        while (p-- > 0 && fabs(f[p].y - (f[i].y + 16)) > 0.01)
+            ;
+        assert_true(p < i); /* it has a parent row */
+        assert_true(f[i].x >= f[p].x - eps);
+        assert_true(f[i].x + f[i].w <= f[p].x + f[p].w + eps);
+        assert_true(f[i].v <= f[p].v);
+        for (size_t s = p + 1; s < i; s++) /* an earlier sibling ends where this starts or before */
+            if (fabs(f[s].y - f[i].y) < 0.01)
+                assert_true(f[s].x + f[s].w <= f[i].x + eps);
+    }
+}
+
+static double frame_width(const char *svg, const char *name, long long *v, unsigned rgb[3])
+{
+    frame_info fi;
+    assert_int_equal(find_frame(svg, name, &fi), 1);
+    if (v)
+        *v = fi.v;
+    if (rgb)
+        memcpy(rgb, fi.rgb, sizeof fi.rgb);
+    return fi.w;
+}
+
+/* main 10 = a +100, b -90: drawn by magnitude, 190 wide; b is blue. */
+static void mixed_signs_are_drawn_by_magnitude(void **state)
+{
+    (void)state;
+    ignis_profile *p = new_profile();
+    add(p, "main;a", 100);
+    add(p, "main;b", -90);
+    ig_write_opts o = default_opts();
+    char *svg = render(p, &o);
+    check_geometry(svg);
+    long long v;
+    unsigned rgb[3];
+    assert_true(fabs(frame_width(svg, "all", &v, NULL) - 1180) < 0.051);
+    assert_int_equal(v, 190);
+    assert_true(fabs(frame_width(svg, "main", &v, NULL) - 1180) < 0.051);
+    assert_true(fabs(frame_width(svg, "a", &v, rgb) - 1180 * 100.0 / 190) < 0.051);
+    assert_true(rgb[0] > rgb[2]); /* warm */
+    assert_true(fabs(frame_width(svg, "b", &v, rgb) - 1180 * 90.0 / 190) < 0.051);
+    assert_int_equal(v, 90);
+    assert_true(rgb[2] > rgb[0]); /* blue: below zero */
+    frame_info b;
+    find_frame(svg, "b", &b);
+    assert_non_null(strstr(b.title, "-90 samples")); /* the tooltip keeps the sign */
+    assert_non_null(strstr(svg, "widths by magnitude"));
+    free(svg);
+    ignis_profile_free(p);
+}
+
+/* A frame whose own value is negative while its children add up to more
+ * than its total: main self -50, a +40, b +30 (total 20). */
+static void children_larger_than_the_parent_total_fit(void **state)
+{
+    (void)state;
+    ignis_profile *p = new_profile();
+    add(p, "main", -50);
+    add(p, "main;a", 40);
+    add(p, "main;b;c", 30);
+    add(p, "main;b;d", -35);
+    ig_write_opts o = default_opts();
+    char *svg = render(p, &o);
+    check_geometry(svg);
+    long long v;
+    frame_width(svg, "main", &v, NULL);
+    assert_int_equal(v, 50 + 40 + 65);
+    frame_width(svg, "b", &v, NULL);
+    assert_int_equal(v, 65);
+    free(svg);
+    ignis_profile_free(p);
+}
+
+/* Zero total (+5, -5) and a negative total: still drawn, still inside. */
+static void zero_and_negative_totals_are_drawn(void **state)
+{
+    (void)state;
+    ignis_profile *p = new_profile();
+    add(p, "main;a", 5);
+    add(p, "main;b", -5);
+    ig_write_opts o = default_opts();
+    char *svg = render(p, &o);
+    check_geometry(svg);
+    assert_null(strstr(svg, "No samples"));
+    assert_true(fabs(frame_width(svg, "a", NULL, NULL) - 590) < 0.051);
+    free(svg);
+    ignis_profile_free(p);
+
+    p = new_profile();
+    add(p, "main;a", -30);
+    add(p, "main;b", -10);
+    svg = render(p, &o);
+    check_geometry(svg);
+    long long v;
+    assert_true(fabs(frame_width(svg, "all", &v, NULL) - 1180) < 0.051);
+    assert_int_equal(v, 40);
+    assert_true(fabs(frame_width(svg, "a", NULL, NULL) - 885) < 0.051);
+    assert_true(fabs(frame_width(svg, "b", NULL, NULL) - 295) < 0.051);
+    free(svg);
+    ignis_profile_free(p);
+
+    p = new_profile(); /* all zero: nothing to draw */
+    add(p, "main;a", 0);
+    svg = render(p, &o);
+    assert_non_null(strstr(svg, "No samples"));
+    free(svg);
+    ignis_profile_free(p);
+}
+
+/* A big negative frame is not pruned as "narrow" by its signed sum. */
+static void negative_frames_are_not_pruned(void **state)
+{
+    (void)state;
+    ignis_profile *p = new_profile();
+    add(p, "main;a", 1000000);
+    add(p, "main;b", -400000);
+    for (int i = 0; i < 20; i++) {
+        char st[32];
+        snprintf(st, sizeof st, "main;t%d", i);
+        add(p, st, 1);
+    }
+    ig_write_opts o = default_opts();
+    char *svg = render(p, &o);
+    check_geometry(svg);
+    long long v;
+    assert_true(fabs(frame_width(svg, "b", &v, NULL) - 1180 * 400000.0 / 1400020) < 0.051);
+    free(svg);
+    ignis_profile_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +719,10 @@ int main(void)
         cmocka_unit_test(reverse_merges_from_the_leaf),
         cmocka_unit_test(focus_filters_and_bad_regex_fails),
         cmocka_unit_test(frames_are_depth_first_with_compact_numbers),
+        cmocka_unit_test(mixed_signs_are_drawn_by_magnitude),
+        cmocka_unit_test(children_larger_than_the_parent_total_fit),
+        cmocka_unit_test(zero_and_negative_totals_are_drawn),
+        cmocka_unit_test(negative_frames_are_not_pruned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

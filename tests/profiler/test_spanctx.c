@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,9 +180,9 @@ static void test_reads_known_spans(void **state)
     ig_err err = {{0}};
     if (ig_spanctx_open(c.pid, &ctx, &err) < 0)
         fail_msg("open: %s", err.msg);
-    assert_string_equal(ig_spanctx_resource(ctx, "service.name"), "spanctx-child");
+    assert_string_equal(ig_spanctx_resource(ctx, "service.name", NULL), "spanctx-child");
     assert_string_equal(ig_spanctx_schema(ctx), "tlsdesc_v1_dev");
-    assert_string_equal(ig_spanctx_resource(ctx, "threadlocal.attribute_key_map"), "[span_name]");
+    assert_string_equal(ig_spanctx_resource(ctx, "threadlocal.attribute_key_map", NULL), "[span_name]");
     int64_t off;
     if (ig_spanctx_tls_offset(ctx, &off, &err) < 0)
         fail_msg("tls: %s", err.msg);
@@ -311,6 +312,124 @@ static void test_decode_record_bounds(void **state)
     assert_int_equal(ig_spanctx_decode_record(b, sizeof b, 0, &l), 0);
 }
 
+/* ---- a process context another SDK wrote: strings holding U+0000 ---------------------- */
+
+/* Protobuf by hand: a length-delimited field (tag byte, one-byte length). */
+static size_t put_ld(uint8_t *out, uint8_t tag, const void *data, size_t len)
+{
+    assert_true(len < 128);
+    out[0] = tag;
+    out[1] = (uint8_t)len;
+    memcpy(out + 2, data, len);
+    return 2 + len;
+}
+
+/* KeyValue{key, AnyValue{string_value}} as a Resource attribute (field 1). */
+static size_t put_string_attr(uint8_t *out, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    uint8_t any[128], kv[256];
+    size_t na = put_ld(any, 0x0a, val, vlen);
+    size_t nk = put_ld(kv, 0x0a, key, klen);
+    nk += put_ld(kv + nk, 0x12, any, na);
+    return put_ld(out, 0x0a, kv, nk);
+}
+
+/* threadlocal.attribute_key_map = ["span_name\0x", "span_name"]. */
+static size_t put_key_map(uint8_t *out)
+{
+    uint8_t e1[32], e2[32], arr[96], any[128], kv[192];
+    size_t n1 = put_ld(e1, 0x0a, "span_name\0x", 11), n2 = put_ld(e2, 0x0a, "span_name", 9);
+    size_t na = put_ld(arr, 0x0a, e1, n1);
+    na += put_ld(arr + na, 0x0a, e2, n2);
+    size_t ny = put_ld(any, 0x2a, arr, na); /* AnyValue.array_value */
+    const char *key = "threadlocal.attribute_key_map";
+    size_t nk = put_ld(kv, 0x0a, key, strlen(key));
+    nk += put_ld(kv + nk, 0x12, any, ny);
+    return put_ld(out, 0x0a, kv, nk);
+}
+
+/* A child that publishes this payload as its OTEP 4719 process context
+ * (a memfd named OTEL_CTX, version 2), as any SDK may, then waits. */
+static pid_t publish_child(const uint8_t *payload, size_t n, int *release)
+{
+    int ready[2], go[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(go[1]);
+        int fd = memfd_create("OTEL_CTX", MFD_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, 4096) < 0)
+            _exit(1);
+        uint8_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+            _exit(1);
+        uint8_t *copy = malloc(n);
+        memcpy(copy, payload, n);
+        uint32_t version = 2, size = (uint32_t)n;
+        uint64_t at = 1, addr = (uint64_t)(uintptr_t)copy;
+        memcpy(m + 8, &version, 4);
+        memcpy(m + 12, &size, 4);
+        memcpy(m + 16, &at, 8);
+        memcpy(m + 24, &addr, 8);
+        memcpy(m, "OTEL_CTX", 8);
+        char c = 'r';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(go[0]);
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *release = go[1];
+    return pid;
+}
+
+/* A resource string holding U+0000 is kept whole (key and value, with
+ * their lengths), and a key map entry "span_name\0x" is not span_name:
+ * the name is at index 1, so span labels read the right attribute. */
+static void test_resource_strings_with_nul(void **state)
+{
+    (void)state;
+    uint8_t payload[1024];
+    size_t n = put_string_attr(payload, "service.name", 12, "svc\0tail", 8);
+    n += put_string_attr(payload + n, "deployment\0env", 14, "prod", 4);
+    n += put_key_map(payload + n);
+    int release;
+    pid_t pid = publish_child(payload, n, &release);
+    ig_spanctx *ctx;
+    ig_err err = {{0}};
+    int rc = ig_spanctx_open(pid, &ctx, &err);
+    close(release);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (rc < 0)
+        fail_msg("open: %s", err.msg);
+    assert_int_equal(ig_spanctx_name_key(ctx), 1);
+    size_t len = 0;
+    const char *v = ig_spanctx_resource(ctx, "service.name", &len);
+    assert_non_null(v);
+    assert_int_equal(len, 8);
+    assert_memory_equal(v, "svc\0tail", 9);
+    assert_null(ig_spanctx_resource(ctx, "deployment", NULL)); /* a key is matched whole */
+    assert_int_equal(ig_spanctx_resource_count(ctx), 3);
+    ig_spanctx_attr a;
+    assert_true(ig_spanctx_resource_at(ctx, 1, &a));
+    assert_int_equal(a.key_len, 14);
+    assert_memory_equal(a.key, "deployment\0env", 15);
+    assert_int_equal(a.value_len, 4);
+    assert_string_equal(a.value, "prod");
+    assert_true(ig_spanctx_resource_at(ctx, 2, &a));
+    assert_int_equal(a.value_len, 23); /* [span_name\0x,span_name] */
+    assert_memory_equal(a.value, "[span_name\0x,span_name]", 24);
+    ig_spanctx_free(ctx);
+}
+
 int main(void)
 {
     const char *b = getenv("IGNIS_BUILD");
@@ -322,7 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_known_spans), cmocka_unit_test(test_seq_counts_updates),
         cmocka_unit_test(test_publishing_off),    cmocka_unit_test(test_no_libignis),
-        cmocka_unit_test(test_decode_record_bounds),
+        cmocka_unit_test(test_decode_record_bounds), cmocka_unit_test(test_resource_strings_with_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
