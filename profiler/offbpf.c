@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +98,8 @@ struct ig_offbpf {
     ig_bpf_ringpos *rpos; /* rb's positions (NULL: unmappable, plain consume) */
     int wake_fd;          /* epoll, edge-triggered, on the ring: its wake-ups only */
     uint64_t thread_sums[IG_OFFBPF_ST_COUNT]; /* the live threads' counters (ig_offbpf_stats_refresh) */
+    const struct ig_offbpf_thread *slots;     /* map `slots`, mapped (NULL: not mappable) */
+    uint32_t nslots;
     ig_offbpf_event ev;   /* the event being handed */
 };
 
@@ -200,6 +203,13 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     bpf_map__set_max_entries(ob->skel->maps.labels, 4096); /* spanctx's, unused here */
     bpf_map__set_max_entries(ob->skel->maps.offcpu_events, RING_BYTES);
     ob->skel->rodata->ring_bytes = RING_BYTES;
+    /* IGNIS_OFFBPF_SLOTS (a power of two up to IG_OFFBPF_SLOTS): tests make
+     * threads share slots, to take the hash map's way. */
+    const char *slots_env = getenv("IGNIS_OFFBPF_SLOTS");
+    unsigned long nslots = slots_env ? strtoul(slots_env, NULL, 10) : IG_OFFBPF_SLOTS;
+    ob->nslots = nslots && nslots <= IG_OFFBPF_SLOTS && !(nslots & (nslots - 1)) ? (uint32_t)nslots : IG_OFFBPF_SLOTS;
+    bpf_map__set_max_entries(ob->skel->maps.slots, ob->nslots);
+    ob->skel->rodata->slot_mask = ob->nslots - 1;
     int rc = ig_offcpu_bpf__load(ob->skel);
     if (rc && !kernel_has_task_work()) {
         ig_err_set(err, "off-CPU BPF: this kernel has no bpf_task_work (Linux 6.18 or later), which writes "
@@ -218,6 +228,9 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
         return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
 
     ob->rpos = ig_bpf_ringpos_new(bpf_map__fd(ob->skel->maps.offcpu_events));
+    void *slots = mmap(NULL, (size_t)ob->nslots * sizeof(struct ig_offbpf_thread), PROT_READ, MAP_SHARED,
+                       bpf_map__fd(ob->skel->maps.slots), 0);
+    ob->slots = slots == MAP_FAILED ? NULL : slots; /* without: the live threads' counters are not summed */
     ob->wake_fd = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
     if (ob->wake_fd < 0 || epoll_ctl(ob->wake_fd, EPOLL_CTL_ADD, bpf_map__fd(ob->skel->maps.offcpu_events), &ev))
@@ -236,6 +249,8 @@ void ig_offbpf_free(ig_offbpf *ob)
     ig_bpf_ringpos_free(ob->rpos);
     if (ob->wake_fd >= 0)
         close(ob->wake_fd);
+    if (ob->slots)
+        munmap((void *)ob->slots, (size_t)ob->nslots * sizeof(struct ig_offbpf_thread));
     ig_offcpu_bpf__destroy(ob->skel);
     if (ob->stats_fd >= 0)
         close(ob->stats_fd);
@@ -258,12 +273,16 @@ void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid)
 
 bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
 {
-    /* Its entry, made now unless the program made it first (the thread
-     * switched out since it was followed: its wait is the program's). */
+    /* Its entry, made now unless the program followed it first (the
+     * thread switched out since it was followed: its wait is the
+     * program's), spilled: only the program takes slots (atomically). */
+    uint32_t key = (uint32_t)tid;
+    if (ob->slots && __atomic_load_n(&ob->slots[key & (ob->nslots - 1)].tid, __ATOMIC_ACQUIRE) == key)
+        return false;
     size_t size = bpf_map__value_size(ob->skel->maps.waits);
     struct ig_offbpf_thread *t = ig_xcalloc(1, size);
-    t->flags = IG_OFFBPF_T_PRESUMED;
-    uint32_t key = (uint32_t)tid;
+    t->flags = IG_OFFBPF_T_PRESUMED | IG_OFFBPF_T_SPILLED;
+    __atomic_store_n(&ob->skel->bss->spilled, 1, __ATOMIC_RELEASE);
     bool made = bpf_map__update_elem(ob->skel->maps.waits, &key, sizeof key, t, size, BPF_NOEXIST) == 0;
     free(t);
     return made;
@@ -289,6 +308,8 @@ void ig_offbpf_stats_refresh(ig_offbpf *ob)
             break;
         for (uint32_t i = 0; i < n; i++) {
             const struct ig_offbpf_thread *t = (const void *)(values + (size_t)i * size);
+            if (!(t->flags & IG_OFFBPF_T_SPILLED))
+                continue; /* its state is in its slot */
             sum[IG_OFFBPF_ST_SEEN] += t->seen;
             sum[IG_OFFBPF_ST_OFF_NS] += t->off_ns;
             sum[IG_OFFBPF_ST_SAMPLED_OUT] += t->sampled_out;
@@ -297,6 +318,14 @@ void ig_offbpf_stats_refresh(ig_offbpf *ob)
         first = false;
     }
     free(values);
+    for (uint32_t i = 0; ob->slots && i < ob->nslots; i++) {
+        const struct ig_offbpf_thread *t = &ob->slots[i];
+        if (!__atomic_load_n(&t->tid, __ATOMIC_RELAXED))
+            continue;
+        sum[IG_OFFBPF_ST_SEEN] += __atomic_load_n(&t->seen, __ATOMIC_RELAXED);
+        sum[IG_OFFBPF_ST_OFF_NS] += __atomic_load_n(&t->off_ns, __ATOMIC_RELAXED);
+        sum[IG_OFFBPF_ST_SAMPLED_OUT] += __atomic_load_n(&t->sampled_out, __ATOMIC_RELAXED);
+    }
 }
 
 int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)

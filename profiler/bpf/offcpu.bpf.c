@@ -165,9 +165,34 @@ extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct b
                                               int (*callback)(struct bpf_map *map, void *key, void *value),
                                               void *aux__prog) __ksym;
 
-enum { W_CHOSEN = IG_OFFBPF_T_CHOSEN, W_WRITING = IG_OFFBPF_T_WRITING, W_PRESUMED = IG_OFFBPF_T_PRESUMED };
+enum {
+    W_CHOSEN = IG_OFFBPF_T_CHOSEN,
+    W_WRITING = IG_OFFBPF_T_WRITING,
+    W_PRESUMED = IG_OFFBPF_T_PRESUMED,
+    W_SPILLED = IG_OFFBPF_T_SPILLED
+};
+
+/* tid % IG_OFFBPF_SLOTS -> the state of the thread holding the slot. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE); /* user space reads the counters in place */
+    __uint(max_entries, IG_OFFBPF_SLOTS);
+    __type(key, __u32);
+    __type(value, struct ig_offbpf_thread);
+} slots SEC(".maps");
+
+/* The slot of tid is tid & slot_mask (the loader sizes `slots`; a test
+ * makes it tiny so that threads spill). */
+const volatile __u32 slot_mask = IG_OFFBPF_SLOTS - 1;
+
+/* Some thread's state is in `waits` (W_SPILLED): a slot that does not
+ * hold the thread is worth a look there. */
+__u32 spilled = 0;
+
+/* A thread's entry in `waits`: its chosen wait, and its state when it has
+ * no slot (W_SPILLED). */
 struct wait {
-    struct ig_offbpf_thread t; /* the open wait and the counters: what every switch touches */
+    struct ig_offbpf_thread t; /* flags W_CHOSEN, W_WRITING always here; the rest when W_SPILLED */
     /* The chosen wait, until the thread writes it on its way back to user
      * space (write_wait): */
     __u32 nk;
@@ -253,19 +278,59 @@ static __always_inline bool followed(__u32 tgid)
     return f && *f == IG_OFFBPF_FOLLOW;
 }
 
-/* prev's wait entry: made at its first switch-out once followed (NULL:
- * not followed, or the map is full). */
-static __always_inline struct wait *wait_of_prev(__u64 ids)
+/* tid's entry in `waits`, made if it has none (NULL: the map is full). */
+static __always_inline struct wait *entry_of(__u32 tid, __u16 flags)
 {
-    __u32 tid = (__u32)ids;
     struct wait *w = bpf_map_lookup_elem(&waits, &tid);
-    if (w || !followed(ids >> 32))
-        return w;
-    __u32 zero = 0;
-    struct wait_bytes *z = bpf_map_lookup_elem(&zero_wait, &zero);
-    if (!z || bpf_map_update_elem(&waits, &tid, z, BPF_NOEXIST))
+    if (!w) {
+        __u32 zero = 0;
+        struct wait_bytes *z = bpf_map_lookup_elem(&zero_wait, &zero);
+        if (!z || bpf_map_update_elem(&waits, &tid, z, BPF_NOEXIST))
+            return 0;
+        w = bpf_map_lookup_elem(&waits, &tid);
+    }
+    if (w)
+        w->t.flags |= flags;
+    return w;
+}
+
+/* tid's state (NULL: not followed yet). */
+static __always_inline struct ig_offbpf_thread *thread_of(__u32 tid)
+{
+    __u32 i = tid & slot_mask;
+    struct ig_offbpf_thread *t = bpf_map_lookup_elem(&slots, &i);
+    if (t && t->tid == tid)
+        return t;
+    if (!spilled)
         return 0;
-    return bpf_map_lookup_elem(&waits, &tid);
+    struct wait *w = bpf_map_lookup_elem(&waits, &tid);
+    return w && (w->t.flags & W_SPILLED) ? &w->t : 0;
+}
+
+/* A state for tid, followed from now: its slot if free, else an entry in
+ * `waits` (NULL: the map is full, counted). */
+static __noinline struct ig_offbpf_thread *new_thread(__u32 tid)
+{
+    __u32 i = tid & slot_mask;
+    struct ig_offbpf_thread *t = bpf_map_lookup_elem(&slots, &i);
+    if (t && __sync_val_compare_and_swap(&t->tid, 0, tid) == 0)
+        return t; /* freed zeroed (ig_offcpu_exit) */
+    spilled = 1;
+    struct wait *w = entry_of(tid, W_SPILLED);
+    if (w && (w->t.flags & W_SPILLED))
+        return &w->t;
+    add(IG_OFFBPF_ST_DROPPED, 1);
+    return 0;
+}
+
+/* prev's state: made at its first switch-out once followed (NULL: not
+ * followed). */
+static __always_inline struct ig_offbpf_thread *thread_of_prev(__u64 ids)
+{
+    struct ig_offbpf_thread *t = thread_of((__u32)ids);
+    if (t || !followed(ids >> 32))
+        return t;
+    return new_thread((__u32)ids);
 }
 
 /* The user registers of a task in perf's order; false when it has none
@@ -488,7 +553,8 @@ _Static_assert(__builtin_offsetof(struct pt_regs, rsp) - __builtin_offsetof(stru
 
 /* A kernel thread's chosen wait (no user stack, no return to user space):
  * written now, at its switch-in. */
-static __always_inline void write_kernel_wait(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
+static __always_inline void write_kernel_wait(struct task_struct *next, struct ig_offbpf_thread *t, __u64 value,
+                                              __u64 in)
 {
     __u32 zero = 0;
     struct ig_offbpf_head *h = bpf_map_lookup_elem(&scratch, &zero);
@@ -499,10 +565,10 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
     h->b.pid = next->tgid;
     h->b.tid = next->pid;
     __u64 mono_off = to_monotonic(in);
-    h->b.out_time = w->t.out + mono_off;
+    h->b.out_time = t->out + mono_off;
     h->b.in_time = in + mono_off;
     h->b.value = value;
-    h->b.state = w->t.state;
+    h->b.state = t->state;
     h->b.stack_len = 0;
     h->b.nkernel = 0;
     if (kernel_stacks) {
@@ -518,8 +584,13 @@ static __always_inline void write_kernel_wait(struct task_struct *next, struct w
  * before that work ran adds its value to the chosen one.  Not inlined, as
  * the other rare paths: the code a switch runs stays a few lines (a CPU
  * that was idle has a cold instruction cache too). */
-static __noinline int chosen_in(struct task_struct *next, struct wait *w, __u64 value, __u64 in)
+static __noinline int chosen_in(struct task_struct *next, struct ig_offbpf_thread *t, __u64 value, __u64 in)
 {
+    struct wait *w = entry_of(next->pid, 0);
+    if (!w) {
+        add(IG_OFFBPF_ST_DROPPED, 1);
+        return 0;
+    }
     if (w->t.flags & W_WRITING) { /* a wait inside write_wait: its stack is being written */
         add(IG_OFFBPF_ST_DROPPED, 1);
         return 0;
@@ -534,22 +605,22 @@ static __noinline int chosen_in(struct task_struct *next, struct wait *w, __u64 
     struct regs_tail r;
     struct pt_regs *p = (struct pt_regs *)bpf_task_pt_regs(next);
     if (!p || bpf_probe_read_kernel(&r, sizeof r, &p->rax) || (r.cs & 3) != 3) {
-        write_kernel_wait(next, w, value, in);
+        write_kernel_wait(next, t, value, in);
         return 0;
     }
-    bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !w->t.stopped;
-    w->first_out = w->t.out;
+    bool syscall = (long)r.orig_rax >= 0 && (long)r.rax == -ENOSYS_ && !t->stopped;
+    w->first_out = t->out;
     w->last_in = in;
     w->mono_off = to_monotonic(in);
     w->value = value;
     w->cip = r.rip;
     w->csp = r.rsp;
-    w->chosen_state = w->t.state;
+    w->chosen_state = t->state;
     w->nk = 0;
     /* A thread preempted outside a system call waits for no channel: its
      * kernel frames (the scheduler's, on its way back to user space) are
      * not worth their walk. */
-    if (kernel_stacks && (w->t.state != 0 || syscall)) {
+    if (kernel_stacks && (t->state != 0 || syscall)) {
         long n = bpf_get_task_stack(next, w->kstack, sizeof w->kstack, 0);
         w->nk = n > 0 ? (__u32)n / 8 : 0;
     }
@@ -565,24 +636,24 @@ static __noinline int chosen_in(struct task_struct *next, struct wait *w, __u64 
  * the program missed, found late: the thread has run since, so the stacks
  * it waited with are not known any more; a drawn one is counted with its
  * value, never given the stacks of now). */
-static __always_inline void wait_ended(struct task_struct *next, struct wait *w, __u64 in)
+static __always_inline void wait_ended(struct task_struct *next, struct ig_offbpf_thread *t, __u64 in)
 {
-    __u64 d = in > w->t.out ? in - w->t.out : 0;
-    w->t.off_ns += d;
-    __u64 value = draw(&w->t, d);
+    __u64 d = in > t->out ? in - t->out : 0;
+    t->off_ns += d;
+    __u64 value = draw(t, d);
     if (value && next)
-        chosen_in(next, w, value, in);
+        chosen_in(next, t, value, in);
     else if (value)
         add(IG_OFFBPF_ST_LATE_NS, value);
-    w->t.out = 0;
+    t->out = 0;
 }
 
 /* A thread user space found waiting at attach (W_PRESUMED: it made its
  * entry) is on the CPU, by now at the latest: an IN, in CLOCK_MONOTONIC as
  * user space's times, closes the wait it opened for it. */
-static __noinline int presumed_in(struct wait *w, __u32 pid, __u32 tid)
+static __noinline int presumed_in(struct ig_offbpf_thread *t, __u32 pid, __u32 tid)
 {
-    w->t.flags &= ~W_PRESUMED;
+    t->flags &= ~W_PRESUMED;
     struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid, .tid = tid, .in_time = bpf_ktime_get_ns()};
     if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
@@ -592,14 +663,14 @@ static __noinline int presumed_in(struct wait *w, __u32 pid, __u32 tid)
 /* prev leaves the CPU: when, and its state.  Its registers are read only
  * if the wait is chosen, at its end (they do not change meanwhile: the
  * thread does not run). */
-static __always_inline void switch_out(struct task_struct *prev, struct wait *w, bool preempt,
+static __always_inline void switch_out(struct task_struct *prev, struct ig_offbpf_thread *t, bool preempt,
                                        unsigned int prev_state, __u64 now)
 {
-    w->t.seen++;
-    w->t.ran_at_out = prev->se.sum_exec_runtime;
-    w->t.out = now;
-    w->t.state = report_state(preempt, prev_state);
-    w->t.stopped = (prev_state & TASK_STOPPED_BITS) != 0;
+    t->seen++;
+    t->ran_at_out = prev->se.sum_exec_runtime;
+    t->out = now;
+    t->state = report_state(preempt, prev_state);
+    t->stopped = (prev_state & TASK_STOPPED_BITS) != 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -608,29 +679,29 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
 {
     __u64 now = switch_clock(prev);
     __u64 ids = bpf_get_current_pid_tgid(); /* prev's */
-    struct wait *w = ids >> 32 ? wait_of_prev(ids) : 0;
-    if (w) {
-        if (w->t.out) {
+    struct ig_offbpf_thread *t = ids >> 32 ? thread_of_prev(ids) : 0;
+    if (t) {
+        if (t->out) {
             /* Its switch-in was not seen (this kernel runs some switches
              * past the program, rarely): it ran, since then, for its
              * run-time delta, so it came in that long before now. */
-            __u64 ran = prev->se.sum_exec_runtime - w->t.ran_at_out;
+            __u64 ran = prev->se.sum_exec_runtime - t->ran_at_out;
             add(IG_OFFBPF_ST_LATE_IN, 1);
-            wait_ended(0, w, ran < now - w->t.out ? now - ran : now);
+            wait_ended(0, t, ran < now - t->out ? now - ran : now);
         }
-        if (w->t.flags & W_PRESUMED) /* it ran: its switch-in was missed */
-            presumed_in(w, ids >> 32, (__u32)ids);
-        switch_out(prev, w, preempt, prev_state, now);
+        if (t->flags & W_PRESUMED) /* it ran: its switch-in was missed */
+            presumed_in(t, ids >> 32, (__u32)ids);
+        switch_out(prev, t, preempt, prev_state, now);
     }
     __u32 next_tid = next->pid;
     if (!next_tid)
         return 0;
-    struct wait *n = bpf_map_lookup_elem(&waits, &next_tid);
+    struct ig_offbpf_thread *n = thread_of(next_tid);
     if (!n)
         return 0;
-    if (n->t.out)
+    if (n->out)
         wait_ended(next, n, now);
-    else if (n->t.flags & W_PRESUMED)
+    else if (n->flags & W_PRESUMED)
         presumed_in(n, next->tgid, next_tid);
     return 0;
 }
@@ -640,18 +711,25 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ig_offcpu_exit, struct task_struct *task)
 {
-    __u64 ids = bpf_get_current_pid_tgid(); /* task is the current task */
-    __u32 tid = (__u32)ids;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid(); /* task is the current task */
+    struct ig_offbpf_thread *t = thread_of(tid);
+    if (t) {
+        if (t->out)
+            wait_ended(0, t, switch_clock(task)); /* its runqueue's clock at its last switch: late anyway */
+        add(IG_OFFBPF_ST_SEEN, t->seen); /* its counters, now with the per-CPU ones */
+        add(IG_OFFBPF_ST_OFF_NS, t->off_ns);
+        add(IG_OFFBPF_ST_SAMPLED_OUT, t->sampled_out);
+        if (!(t->flags & W_SPILLED)) { /* its slot, freed zeroed */
+            t->flags = 0, t->stopped = 0, t->out = 0, t->ran_at_out = 0, t->state = 0, t->rng = 0;
+            t->seen = 0, t->off_ns = 0, t->sampled_out = 0;
+            t->tid = 0;
+        }
+    }
     struct wait *w = bpf_map_lookup_elem(&waits, &tid);
     if (!w)
         return 0;
     if (w->t.flags & W_CHOSEN)
         add(IG_OFFBPF_ST_EXITS, 1);
-    if (w->t.out)
-        wait_ended(0, w, switch_clock(task)); /* its runqueue's clock at its last switch: late anyway */
-    add(IG_OFFBPF_ST_SEEN, w->t.seen); /* its counters, now with the per-CPU ones */
-    add(IG_OFFBPF_ST_OFF_NS, w->t.off_ns);
-    add(IG_OFFBPF_ST_SAMPLED_OUT, w->t.sampled_out);
     bpf_map_delete_elem(&waits, &tid);
     return 0;
 }
