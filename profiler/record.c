@@ -1245,8 +1245,16 @@ static size_t count_tasks(pid_t pid)
     return n;
 }
 
+/* Per CPU also for --off-cpu on the BPF engine, where the events only
+ * carry side-band records (maps, names, forks): an event per thread gives
+ * every target thread a perf context that the kernel switches out and in
+ * at each of its context switches, a cost on the very switches recorded;
+ * per CPU, the target's switches pay the BPF program alone, and the
+ * recorder drops other processes' records. */
 static bool wants_per_cpu(const ig_recorder *r)
 {
+    if (r->ob && !r->cpu_events && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD"))
+        return true;
     if (!r->o.npids || r->o.ntids || r->switch_events)
         return false; /* switch events stay per thread: per CPU they would copy every task's stacks */
     size_t threads = 0;
@@ -2419,6 +2427,21 @@ static int scan_tasks(ig_recorder *r, pid_t pid)
  * thread must still be one we may sample on its own (the same permission
  * check as per-thread events).  cpu_ns: its CPU time before the events
  * opened. */
+/* presume_waiting for every thread of pid (per CPU, no thread is
+ * attached one by one). */
+static void presume_all_waiting(ig_recorder *r, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (atoi(de->d_name) > 0)
+            presume_waiting(r, pid, (pid_t)atoi(de->d_name));
+    if (d)
+        closedir(d);
+}
+
 static int follow_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *err)
 {
     int fd = open_event(r, pid, 0);
@@ -2432,6 +2455,8 @@ static int follow_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *er
     close(fd);
     mark_target(get_proc(r, pid, NULL), cpu_ns);
     r->st.attached += count_tasks(pid);
+    if (r->ob) /* the BPF engine follows it from now: its threads waiting now are presumed so */
+        presume_all_waiting(r, pid);
     return 0;
 }
 
