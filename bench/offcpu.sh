@@ -186,6 +186,35 @@ if [ "$perf_ok" -eq 1 ]; then
 fi
 
 echo
+echo "== the sched_switch program's own time per call (offcpu_pingpong, kernel.bpf_stats_enabled, read"
+echo "   with bpftool 2 s into a 3 s run; $PAIRS alternating runs each, medians): ignis's against the floor's"
+BPFTOOL_BIN=$(command -v bpftool || ls /usr/sbin/bpftool 2>/dev/null)
+prog_ns_per_call() { # PROG_NAME RECORDER...: ns per call of that program
+  local name=$1 was; shift
+  was=$(cat /proc/sys/kernel/bpf_stats_enabled)
+  sysctl -q kernel.bpf_stats_enabled=1
+  "$@" "$S/offcpu_pingpong" 3 >/dev/null 2>&1 &
+  local pid=$!
+  sleep 2
+  "$BPFTOOL_BIN" prog show 2>/dev/null | awk -v n="$name" '$0 ~ "name " n " " { for (i = 1; i <= NF; i++) { if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) } }
+      END { if (c) printf "%.0f\n", t / c; else print "n/a" }'
+  wait "$pid"
+  sysctl -q kernel.bpf_stats_enabled="$was"
+}
+if [ -n "$BPFTOOL_BIN" ] && [ "$floor_ok" -eq 1 ] && [ "$(id -u)" = 0 ]; then
+  : >"$T/percall"
+  for i in $(seq "$PAIRS"); do
+    echo "ignis $(prog_ns_per_call ig_offcpu_switch "$IGNIS" record -q --off-cpu -o "$T/pp.pb.gz" --)" >>"$T/percall"
+    echo "floor $(prog_ns_per_call ig_floor_switch "$FLOOR")" >>"$T/percall"
+  done
+  printf '   ignis ig_offcpu_switch %s ns per call; floor (empty program) %s ns per call\n' \
+    "$(awk '$1 == "ignis" && $2 != "n/a" { print $2 }' "$T/percall" | median)" \
+    "$(awk '$1 == "floor" && $2 != "n/a" { print $2 }' "$T/percall" | median)"
+else
+  echo "   (needs root, bpftool and bench/switch_floor)"
+fi
+
+echo
 echo "== ignis profiler CPU per switch-out (offcpu_pingpong; total: attach to written profile)"
 echo "   BPF engine (IGNIS_BPF_STATS=1: its programs' kernel time counted in; per event written and per switch-out seen)"
 bpf_cost() { # ARGS...: one 3 s record

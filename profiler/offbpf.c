@@ -9,14 +9,20 @@
  * field offsets and per-process entries (profiler/spanbpf.c's helpers) are
  * given to it.  Its programs are tp_btf ones, so libbpf reads the kernel's
  * BTF at load (about 0.1 s of CPU, before the profile's clock starts).
- * The ring buffer is drained by the recorder with its perf rings; nobody
- * is woken per event (BPF_RB_NO_WAKEUP).
+ * The ring buffer is drained by the recorder with its perf rings, on its
+ * timer; nobody is woken per event (BPF_RB_NO_WAKEUP).  A record that
+ * takes the ring past a quarter full wakes the recorder
+ * (BPF_RB_FORCE_WAKEUP), through an edge-triggered epoll on the ring
+ * (ig_offbpf_wake_fd): the ring's own fd polls readable whenever it holds
+ * a record, which would wake the recorder for every one.
  */
 #include "profiler/offbpf.h"
 #include "profiler/bpf/offcpu_abi.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,8 +82,10 @@ int ig_offbpf_decode(const void *data, size_t size, ig_offbpf_event *out)
 #include "profiler/bpf/offcpu.skel.h"
 
 #define PROC_PID_INIT_INO 0xEFFFFFFCu /* the initial pid namespace's inode */
-#define RING_BYTES (64u << 20)        /* nobody is woken per event (the recorder drains on its
-                                       * timer): ~12000 events of a 4K stack between drains */
+/* 16 MiB: 1000-4000 waits (a 16 KiB stack at most, 4-8 KiB usually:
+ * the stack's mapping bounds the copy), 4 MiB of them between the
+ * recorder's wake-ups.  Warmed at load (warm_ring). */
+#define RING_BYTES (16u << 20)
 
 struct ig_offbpf {
     struct ig_offcpu_bpf *skel;
@@ -88,8 +96,32 @@ struct ig_offbpf {
     int ncpus;
     int stats_fd;         /* holds the kernel's run-time counting on (IGNIS_BPF_STATS=1) */
     ig_bpf_ringpos *rpos; /* rb's positions (NULL: unmappable, plain consume) */
+    int wake_fd;          /* epoll, edge-triggered, on the ring: its wake-ups only */
+    uint64_t thread_sums[IG_OFFBPF_ST_COUNT]; /* the live threads' counters (ig_offbpf_stats_refresh) */
+    const struct ig_offbpf_thread *slots;     /* map `slots`, mapped (NULL: not mappable) */
+    uint32_t nslots;
     ig_offbpf_event ev;   /* the event being handed */
 };
+
+/* The first write of each ring page costs a VM about 17 us (3 s of a
+ * ping-pong, 2300 waits written: 45-50 us a write with a 16 MiB ring
+ * written for the first time, 7-12 with a 2 MiB one that went round
+ * several times), paid by the waiting threads on the ring's first lap.
+ * So the loader writes the ring round once, before anything is attached:
+ * the program ig_offcpu_warm fills what is free with records it discards,
+ * consumed here between runs (about 70 ms for 16 MiB).  A failure only
+ * leaves the cost to the threads. */
+static void warm_ring(ig_offbpf *ob)
+{
+    int fd = bpf_program__fd(ob->skel->progs.ig_offcpu_warm);
+    for (size_t written = 0; written < RING_BYTES;) {
+        LIBBPF_OPTS(bpf_test_run_opts, run);
+        if (bpf_prog_test_run_opts(fd, &run) != 0 || run.retval == 0)
+            return;
+        written += (size_t)run.retval * IG_OFFBPF_WARM_BYTES;
+        ring_buffer__consume(ob->rb);
+    }
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -149,6 +181,7 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
         memset(&k, 0, sizeof k); /* no span labels on waits; the rest works */
     ig_offbpf *ob = ig_xcalloc(1, sizeof *ob);
     ob->stats_fd = -1;
+    ob->wake_fd = -1;
     ob->ncpus = libbpf_num_possible_cpus();
     if (ob->ncpus < 1)
         ob->ncpus = 1;
@@ -169,6 +202,14 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     bpf_program__set_autoload(ob->skel->progs.ig_span_switch, false);
     bpf_map__set_max_entries(ob->skel->maps.labels, 4096); /* spanctx's, unused here */
     bpf_map__set_max_entries(ob->skel->maps.offcpu_events, RING_BYTES);
+    ob->skel->rodata->ring_bytes = RING_BYTES;
+    /* IGNIS_OFFBPF_SLOTS (a power of two up to IG_OFFBPF_SLOTS): tests make
+     * threads share slots, to take the hash map's way. */
+    const char *slots_env = getenv("IGNIS_OFFBPF_SLOTS");
+    unsigned long nslots = slots_env ? strtoul(slots_env, NULL, 10) : IG_OFFBPF_SLOTS;
+    ob->nslots = nslots && nslots <= IG_OFFBPF_SLOTS && !(nslots & (nslots - 1)) ? (uint32_t)nslots : IG_OFFBPF_SLOTS;
+    bpf_map__set_max_entries(ob->skel->maps.slots, ob->nslots);
+    ob->skel->rodata->slot_mask = ob->nslots - 1;
     int rc = ig_offcpu_bpf__load(ob->skel);
     if (rc && !kernel_has_task_work()) {
         ig_err_set(err, "off-CPU BPF: this kernel has no bpf_task_work (Linux 6.18 or later), which writes "
@@ -178,13 +219,22 @@ ig_offbpf *ig_offbpf_new(const ig_offbpf_opts *o, ig_err *err)
     }
     if (rc)
         return fail(ob, err, "loading the program", -rc);
-    rc = ig_offcpu_bpf__attach(ob->skel);
-    if (rc)
-        return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
     ob->rb = ring_buffer__new(bpf_map__fd(ob->skel->maps.offcpu_events), on_event, ob, NULL);
     if (!ob->rb)
         return fail(ob, err, "its ring buffer", errno);
+    warm_ring(ob);
+    rc = ig_offcpu_bpf__attach(ob->skel);
+    if (rc)
+        return fail(ob, err, "attaching to sched_switch, sched_process_exit/fork/exec", -rc);
+
     ob->rpos = ig_bpf_ringpos_new(bpf_map__fd(ob->skel->maps.offcpu_events));
+    void *slots = mmap(NULL, (size_t)ob->nslots * sizeof(struct ig_offbpf_thread), PROT_READ, MAP_SHARED,
+                       bpf_map__fd(ob->skel->maps.slots), 0);
+    ob->slots = slots == MAP_FAILED ? NULL : slots; /* without: the live threads' counters are not summed */
+    ob->wake_fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+    if (ob->wake_fd < 0 || epoll_ctl(ob->wake_fd, EPOLL_CTL_ADD, bpf_map__fd(ob->skel->maps.offcpu_events), &ev))
+        return fail(ob, err, "polling its ring buffer", errno);
     const char *stats = getenv("IGNIS_BPF_STATS");
     if (stats && !strcmp(stats, "1"))
         ob->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
@@ -197,6 +247,10 @@ void ig_offbpf_free(ig_offbpf *ob)
         return;
     ring_buffer__free(ob->rb);
     ig_bpf_ringpos_free(ob->rpos);
+    if (ob->wake_fd >= 0)
+        close(ob->wake_fd);
+    if (ob->slots)
+        munmap((void *)ob->slots, (size_t)ob->nslots * sizeof(struct ig_offbpf_thread));
     ig_offcpu_bpf__destroy(ob->skel);
     if (ob->stats_fd >= 0)
         close(ob->stats_fd);
@@ -217,11 +271,61 @@ void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid)
     bpf_map__delete_elem(ob->skel->maps.follow, &key, sizeof key, 0);
 }
 
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
 {
-    uint32_t key = (uint32_t)tid, one = 1;
-    if (bpf_map__update_elem(ob->skel->maps.presumed, &key, sizeof key, &one, sizeof one, BPF_NOEXIST) == 0)
-        __atomic_fetch_add(&ob->skel->bss->presumed_left, 1, __ATOMIC_SEQ_CST);
+    /* Its entry, made now unless the program followed it first (the
+     * thread switched out since it was followed: its wait is the
+     * program's), spilled: only the program takes slots (atomically). */
+    uint32_t key = (uint32_t)tid;
+    if (ob->slots && __atomic_load_n(&ob->slots[key & (ob->nslots - 1)].tid, __ATOMIC_ACQUIRE) == key)
+        return false;
+    size_t size = bpf_map__value_size(ob->skel->maps.waits);
+    struct ig_offbpf_thread *t = ig_xcalloc(1, size);
+    t->flags = IG_OFFBPF_T_PRESUMED | IG_OFFBPF_T_SPILLED;
+    __atomic_store_n(&ob->skel->bss->spilled, 1, __ATOMIC_RELEASE);
+    bool made = bpf_map__update_elem(ob->skel->maps.waits, &key, sizeof key, t, size, BPF_NOEXIST) == 0;
+    free(t);
+    return made;
+}
+
+/* Sums the counters of the threads alive (their entries in `waits`; the
+ * program adds a thread's own to the per-CPU ones at its exit). */
+void ig_offbpf_stats_refresh(ig_offbpf *ob)
+{
+    uint64_t *sum = ob->thread_sums;
+    memset(ob->thread_sums, 0, sizeof ob->thread_sums);
+    enum { BATCH = 256 };
+    size_t size = bpf_map__value_size(ob->skel->maps.waits);
+    int fd = bpf_map__fd(ob->skel->maps.waits);
+    uint32_t keys[BATCH], in = 0, out = 0;
+    char *values = ig_xmalloc(size * BATCH);
+    bool first = true, more = true;
+    while (more) {
+        uint32_t n = BATCH;
+        int rc = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, values, &n, NULL);
+        more = rc == 0;
+        if (rc != 0 && errno != ENOENT)
+            break;
+        for (uint32_t i = 0; i < n; i++) {
+            const struct ig_offbpf_thread *t = (const void *)(values + (size_t)i * size);
+            if (!(t->flags & IG_OFFBPF_T_SPILLED))
+                continue; /* its state is in its slot */
+            sum[IG_OFFBPF_ST_SEEN] += t->seen;
+            sum[IG_OFFBPF_ST_OFF_NS] += t->off_ns;
+            sum[IG_OFFBPF_ST_SAMPLED_OUT] += t->sampled_out;
+        }
+        in = out;
+        first = false;
+    }
+    free(values);
+    for (uint32_t i = 0; ob->slots && i < ob->nslots; i++) {
+        const struct ig_offbpf_thread *t = &ob->slots[i];
+        if (!__atomic_load_n(&t->tid, __ATOMIC_RELAXED))
+            continue;
+        sum[IG_OFFBPF_ST_SEEN] += __atomic_load_n(&t->seen, __ATOMIC_RELAXED);
+        sum[IG_OFFBPF_ST_OFF_NS] += __atomic_load_n(&t->off_ns, __ATOMIC_RELAXED);
+        sum[IG_OFFBPF_ST_SAMPLED_OUT] += __atomic_load_n(&t->sampled_out, __ATOMIC_RELAXED);
+    }
 }
 
 int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
@@ -246,12 +350,17 @@ size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_even
     ob->cb = cb;
     ob->cb_ctx = ctx;
     ob->delivered = 0;
+    struct epoll_event ev;
+    while (epoll_wait(ob->wake_fd, &ev, 1, 0) > 0) /* the wake-up, taken before what woke it */
+        ;
     /* Everything written before the drain, also behind a record another
      * thread's write_wait (preemptible) has not committed yet. */
     ig_bpf_ring_consume_all(ob->rb, ob->rpos);
     ob->cb = NULL;
     return ob->delivered;
 }
+
+int ig_offbpf_wake_fd(const ig_offbpf *ob) { return ob->wake_fd; }
 
 static uint64_t prog_ns(const struct bpf_program *p)
 {
@@ -265,6 +374,8 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {
     uint64_t sum[IG_OFFBPF_ST_COUNT];
     ig_bpf_percpu_sums(ob->skel->maps.offcpu_stats, ob->ncpus, sum, IG_OFFBPF_ST_COUNT);
+    for (int i = 0; i < IG_OFFBPF_ST_COUNT; i++)
+        sum[i] += ob->thread_sums[i];
     *out = (ig_offbpf_stats){.seen = sum[IG_OFFBPF_ST_SEEN],
                              .off_ns = sum[IG_OFFBPF_ST_OFF_NS],
                              .recorded = sum[IG_OFFBPF_ST_RECORDED],
@@ -310,16 +421,26 @@ int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
     return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
 }
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid) { (void)ob, (void)tid; }
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+{
+    (void)ob, (void)tid;
+    return false;
+}
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx)
 {
     (void)ob, (void)cb, (void)ctx;
     return 0;
+}
+int ig_offbpf_wake_fd(const ig_offbpf *ob)
+{
+    (void)ob;
+    return -1;
 }
 void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
 {
     (void)ob;
     memset(out, 0, sizeof *out);
 }
+void ig_offbpf_stats_refresh(ig_offbpf *ob) { (void)ob; }
 
 #endif

@@ -81,8 +81,11 @@ int ig_offbpf_follow(ig_offbpf *ob, pid_t pid, bool at_exec, ig_err *err);
 void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid);
 
 /* Thread tid was found off the CPU at attach (its wait opened by the
- * caller, ig_offcpu before_start): its first switch-in writes an IN. */
-void ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid);
+ * caller, ig_offcpu before_start): its first switch-in writes an IN.
+ * False when the program has followed the thread already (it switched
+ * out since it was followed: its wait is the program's, the caller's is
+ * to be dropped), or has no room for it. */
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid);
 
 /* Labels pid's waits with their span (its entry as ig_spanbpf_proc_entry
  * makes it), or stops doing so. */
@@ -92,6 +95,11 @@ void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid);
 /* Hands each event written since the last drain to cb.  The events
  * handed. */
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx);
+
+/* An fd that polls readable (POLLIN) when the ring buffer went past a
+ * quarter full since the last drain: the recorder sleeps on it beside its
+ * timer (-1: none). */
+int ig_offbpf_wake_fd(const ig_offbpf *ob);
 
 /* The program's counters, summed over CPUs (offcpu_abi.h). */
 typedef struct ig_offbpf_stats {
@@ -109,6 +117,12 @@ typedef struct ig_offbpf_stats {
     uint64_t prog_ns;      /* the programs' run time, when the kernel counts it
                             * (kernel.bpf_stats_enabled, or IGNIS_BPF_STATS=1) */
 } ig_offbpf_stats;
+
+/* The counters: the per-CPU ones now, with the live threads' own as of
+ * the last ig_offbpf_stats_refresh (seen, off_ns, sampled_out are kept
+ * per thread; reading them copies every thread's entry, so the caller
+ * refreshes now and then, and before its last reading). */
 void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out);
+void ig_offbpf_stats_refresh(ig_offbpf *ob);
 
 #endif

@@ -184,6 +184,7 @@ struct ig_recorder {
     ig_sched_switch_fmt ssfmt; /* swopts.kind IG_PERF_SCHED_SWITCH: its raw data */
     ig_offcpu *oc;        /* open off-CPU intervals */
     ig_offbpf *ob;        /* the BPF engine (NULL: the perf switch events) */
+    uint64_t ob_stats_at; /* when its threads' counters were last read (offbpf_stats) */
     struct pending_wait **pend; /* its events not handled yet, [pend_first, npend) by time */
     size_t pend_first, npend, cap_pend;
     int vi_cpu, vi_off, vi_wall; /* value indices (-1 absent); samples is 0 */
@@ -1244,8 +1245,16 @@ static size_t count_tasks(pid_t pid)
     return n;
 }
 
+/* Per CPU also for --off-cpu on the BPF engine, where the events only
+ * carry side-band records (maps, names, forks): an event per thread gives
+ * every target thread a perf context that the kernel switches out and in
+ * at each of its context switches, a cost on the very switches recorded;
+ * per CPU, the target's switches pay the BPF program alone, and the
+ * recorder drops other processes' records. */
 static bool wants_per_cpu(const ig_recorder *r)
 {
+    if (r->ob && !r->cpu_events && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD"))
+        return true;
     if (!r->o.npids || r->o.ntids || r->switch_events)
         return false; /* switch events stay per thread: per CPU they would copy every task's stacks */
     size_t threads = 0;
@@ -2018,8 +2027,15 @@ static void offbpf_compact(ig_recorder *r)
     r->pend_first = 0;
 }
 
-static void offbpf_stats(ig_recorder *r)
+/* The BPF engine's counters; its threads' own are read at most once a
+ * second (each read copies every thread's entry), and at the last drain. */
+static void offbpf_stats(ig_recorder *r, bool flush)
 {
+    uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    if (flush || now - r->ob_stats_at >= 1000000000u) {
+        ig_offbpf_stats_refresh(r->ob);
+        r->ob_stats_at = now;
+    }
     ig_offbpf_stats b;
     ig_offbpf_stats_get(r->ob, &b);
     r->st.bpf_seen = r->st.switches = b.seen;
@@ -2293,7 +2309,7 @@ static void drain_all(ig_recorder *r, bool flush)
     if (r->ob) {
         offbpf_until(r, horizon);
         offbpf_compact(r);
-        offbpf_stats(r);
+        offbpf_stats(r, flush);
     }
     if (r->oc)
         r->st.offcpu_unmatched = ig_offcpu_get_stats(r->oc)->unmatched;
@@ -2338,8 +2354,8 @@ static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
             iv.state = ig_sched_state_name(states[i].bits);
             iv.before_start = true;
             ig_offcpu_out(r->oc, &iv);
-            if (r->ob)
-                ig_offbpf_presume_waiting(r->ob, tid);
+            if (r->ob && !ig_offbpf_presume_waiting(r->ob, tid))
+                ig_offcpu_in(r->oc, tid, iv.out_time); /* the program's wait, not ours: dropped */
             return;
         }
 }
@@ -2411,6 +2427,21 @@ static int scan_tasks(ig_recorder *r, pid_t pid)
  * thread must still be one we may sample on its own (the same permission
  * check as per-thread events).  cpu_ns: its CPU time before the events
  * opened. */
+/* presume_waiting for every thread of pid (per CPU, no thread is
+ * attached one by one). */
+static void presume_all_waiting(ig_recorder *r, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (atoi(de->d_name) > 0)
+            presume_waiting(r, pid, (pid_t)atoi(de->d_name));
+    if (d)
+        closedir(d);
+}
+
 static int follow_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *err)
 {
     int fd = open_event(r, pid, 0);
@@ -2424,6 +2455,8 @@ static int follow_process(ig_recorder *r, pid_t pid, uint64_t cpu_ns, ig_err *er
     close(fd);
     mark_target(get_proc(r, pid, NULL), cpu_ns);
     r->st.attached += count_tasks(pid);
+    if (r->ob) /* the BPF engine follows it from now: its threads waiting now are presumed so */
+        presume_all_waiting(r, pid);
     return 0;
 }
 
@@ -2659,7 +2692,7 @@ static void close_pidfds(ig_recorder *r)
 
 static void rebuild_pollfds(ig_recorder *r)
 {
-    size_t cap = r->nrings + r->npidfds + r->nevents + 2;
+    size_t cap = r->nrings + r->npidfds + r->nevents + 3;
     r->pfds = ig_xrealloc(r->pfds, cap * sizeof *r->pfds);
     r->hup_pfds = ig_xrealloc(r->hup_pfds, (r->nevents + 1) * sizeof *r->hup_pfds);
     size_t n = 0;
@@ -2675,6 +2708,8 @@ static void rebuild_pollfds(ig_recorder *r)
         r->pfds[n++] = (struct pollfd){r->events[i].fd, 0, 0};
     if (r->perfmap_watch >= 0)
         r->pfds[n++] = (struct pollfd){r->perfmap_watch, POLLIN, 0};
+    if (r->ob && ig_offbpf_wake_fd(r->ob) >= 0)
+        r->pfds[n++] = (struct pollfd){ig_offbpf_wake_fd(r->ob), POLLIN, 0};
     r->npfds = n;
     for (size_t i = 0; i < r->nevents; i++)
         r->hup_pfds[i] = (struct pollfd){r->events[i].fd, 0, 0};

@@ -42,7 +42,7 @@ struct ig_offbpf_base {
     __u8 pad0;
     __u32 nkernel;    /* kernel frames in kstack (leaf first) */
     __u32 pid, tid;   /* the initial pid namespace's (the loader's) */
-    __u64 out_time;   /* the (first) switch-out, bpf_ktime_get_ns */
+    __u64 out_time;   /* the (first) switch-out, CLOCK_MONOTONIC ns */
     __u64 in_time;    /* the (last) switch-in */
     __u64 value;      /* WAIT: off-CPU ns it stands for (see offcpu.bpf.c) */
     __s64 state;      /* prev_state (TASK_REPORT bits) of the switch-out */
@@ -61,6 +61,44 @@ _Static_assert(sizeof(struct ig_offbpf_base) == 56, "ig_offbpf_base layout");
 _Static_assert(sizeof(struct ig_offbpf_head) == 56 + 8 * IG_OFFBPF_NREGS + 8 * IG_OFFBPF_KFRAMES +
                                                     sizeof(struct ig_spanbpf_event),
                "ig_offbpf_head layout");
+
+/* A followed thread's state: all that a switch reads and writes, in one
+ * cache line, in its slot of map `slots` (tid % IG_OFFBPF_SLOTS: an array,
+ * so a lookup is one line and no hashing), or, when another thread holds
+ * that slot or user space made it, in the head of its entry in the hash
+ * map `waits` (IG_OFFBPF_T_SPILLED).  Counters are kept here rather than
+ * in the per-CPU ones: a switch on a CPU that was idle finds every line
+ * cold on this VM (the host ran others meanwhile), and each line more
+ * cost it 30-80 ns.  The exit program adds a thread's counters to the
+ * per-CPU ones and frees its slot; user space adds those of the threads
+ * alive.  User space makes the entry of a thread it found waiting at
+ * attach, IG_OFFBPF_T_PRESUMED | IG_OFFBPF_T_SPILLED (see
+ * ig_offbpf_presume_waiting). */
+#define IG_OFFBPF_SLOTS 65536u
+enum {
+    IG_OFFBPF_T_CHOSEN = 1,   /* (waits) a chosen wait awaits its write (write_wait) */
+    IG_OFFBPF_T_WRITING = 2,  /* (waits) write_wait runs (it may be preempted) */
+    IG_OFFBPF_T_PRESUMED = 4, /* found waiting at attach: an IN at its first switch-in */
+    IG_OFFBPF_T_SPILLED = 8,  /* (waits) the thread's state is this entry's head */
+};
+struct ig_offbpf_thread {
+    __u32 tid;        /* (slots) the slot's thread, 0: free */
+    __u16 flags;      /* IG_OFFBPF_T_* */
+    __u8 stopped;     /* the open wait: stopped, traced or frozen */
+    __u8 pad;
+    __u64 out;        /* switch-out of the wait open now, 0: on the CPU */
+    __u64 ran_at_out; /* its se.sum_exec_runtime at the switch-out */
+    __s64 state;      /* its state (TASK_REPORT bits) */
+    __u64 rng;        /* its draws' xorshift state (0: not seeded yet) */
+    __u64 seen;       /* counters: IG_OFFBPF_ST_SEEN, _OFF_NS, _SAMPLED_OUT */
+    __u64 off_ns;
+    __u64 sampled_out;
+};
+_Static_assert(sizeof(struct ig_offbpf_thread) == 64, "ig_offbpf_thread layout");
+
+/* The records the loader has the program write to warm the ring
+ * (offcpu.bpf.c ig_offcpu_warm, offbpf.c warm_ring). */
+#define IG_OFFBPF_WARM_BYTES (64u << 10)
 
 /* Per-CPU counters (array index). */
 enum {
