@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exporters/pbarena.h"
 #include "profiler/alloc/sampler.h"
 #include "profiler/u64map.h"
-#include "utils/strbuf.h"
 #include "utils/utf8.h"
 
 ignis_profile *ig_heapprof_new(int64_t interval)
@@ -57,20 +57,6 @@ static uint32_t hex_string(ignis_profile *p, const uint8_t *b, size_t n)
  * samples name it (trace_id, span_id lowercase hex, span_name).  The span
  * comes from a file a process wrote: its name is cut to its bounds and to
  * valid UTF-8. */
-/* A span name whole: the record's attribute is bytes, so a NUL in it is
- * kept as the text \u0000 (the profile model's strings are C strings;
- * see IG_NUL_SHOWN), never taken for its end. */
-static uint32_t intern_shown(ignis_profile *p, const char *s, size_t n)
-{
-    if (!memchr(s, '\0', n))
-        return ignis_profile_intern_n(p, s, n);
-    ig_strbuf shown = IG_STRBUF_INIT;
-    ig_utf8_append_nul_shown(&shown, s, n);
-    uint32_t id = ignis_profile_intern_n(p, shown.data, shown.len);
-    ig_sb_free(&shown);
-    return id;
-}
-
 static uint32_t record_labels(ignis_profile *p, uint64_t size, const ig_heapspan *span)
 {
     ignis_label l[4] = {{.key = ignis_profile_intern(p, "bytes"), .num = (int64_t)size,
@@ -85,7 +71,7 @@ static uint32_t record_labels(ignis_profile *p, uint64_t size, const ig_heapspan
         len = ig_utf8_valid_prefix(span->name, len); /* a name cut at the bound may end mid-character */
         if (len) {
             l[n].key = ignis_profile_intern(p, "span_name");
-            l[n++].str = intern_shown(p, span->name, len);
+            l[n++].str = ig_pb_intern_string(p, span->name, len); /* a NUL kept as \u0000 */
         }
     }
     return ignis_profile_add_labels(p, l, n);
