@@ -2436,8 +2436,10 @@ static void presume_all_waiting(ig_recorder *r, pid_t pid)
     DIR *d = opendir(path);
     struct dirent *de;
     while (d && (de = readdir(d)))
-        if (atoi(de->d_name) > 0)
+        if (atoi(de->d_name) > 0) {
+            get_thread(r, pid, (pid_t)atoi(de->d_name)); /* its name now: it may never write a record */
             presume_waiting(r, pid, (pid_t)atoi(de->d_name));
+        }
     if (d)
         closedir(d);
 }
