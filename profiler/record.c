@@ -120,8 +120,10 @@
 #define REORDER_MAX_NS 20000000ULL /* records this recent wait for the next drain (see drain_all) */
 #define FUTURE_NS 1000000000ULL   /* a stamp further ahead than this is not our clock's */
 #define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
-#define SPAN_RETRY_MIN_NS 10000000LL   /* a process not publishing yet: looked at again */
+#define SPAN_RETRY_MIN_NS 2000000LL    /* a process not publishing yet: looked at again */
 #define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
+#define SPAN_EAGER_NS 1000000000LL     /* ... but every SPAN_RETRY_MIN_NS this long after its start or exec */
+#define SPAN_RETRY_RUN_NS 64000000LL   /* ... and up to this while a target process runs */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -163,7 +165,10 @@ typedef struct proc {
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
     int64_t span_next_ns, span_backoff_ns;             /* ... the next look, and the interval */
     uint64_t span_found_ns;                            /* ... when it was found publishing */
-    uint64_t span_since_ns; /* ... when the program began following it (switch-outs before: unlabelled) */
+    uint64_t span_since_ns; /* ... when the program began following it (samples before: unlabelled) */
+    uint64_t span_image_ns; /* ... when its program started (launch, exec; 0: before the recording) */
+    uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
+    bool span_ran;          /* ... sampled since the last look */
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -609,6 +614,7 @@ static bool read_cpu_ns(pid_t pid, uint64_t *ns)
 static void mark_target(proc *p, uint64_t base_ns)
 {
     p->target = true;
+    p->span_image_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* its context is looked for eagerly (span_look) */
     p->cpu_base_ns = p->cpu_seen_ns = base_ns;
 }
 
@@ -750,12 +756,30 @@ static void spans_off(ig_recorder *r, const char *why)
         span_note(r, "span labels off from here on: %s", why);
 }
 
+/* The interval before the next look at p, which does not publish its
+ * span context yet.  A program publishes it as it starts and may open
+ * spans a moment later without waiting for any profiler, and samples
+ * taken before the look that finds it cannot be labelled: so in the first
+ * second of a launched command, a -p target or an exec'd image, every
+ * SPAN_RETRY_MIN_NS; later, doubling, up to SPAN_RETRY_RUN_NS while a
+ * target is sampled, else up to SPAN_RETRY_MAX_NS. */
+static int64_t span_retry_ns(const proc *p, int64_t now, bool ran)
+{
+    if (p->span_image_ns && (uint64_t)now - p->span_image_ns < (uint64_t)SPAN_EAGER_NS)
+        return SPAN_RETRY_MIN_NS;
+    int64_t cap = p->target && ran ? SPAN_RETRY_RUN_NS : SPAN_RETRY_MAX_NS;
+    int64_t next = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
+    return next > cap ? cap : next;
+}
+
 /* Does p publish its span context yet?  If so, follow it (or say why its
  * samples get no span labels); if not, look again later. */
 static void span_look(ig_recorder *r, proc *p, int64_t now)
 {
     ig_spanctx *c;
     ig_err e;
+    bool ran = p->span_ran;
+    p->span_ran = false;
     if (ig_spanctx_open(p->pid, &c, &e) < 0) {
         if (kill(p->pid, 0) != 0 && errno == ESRCH) {
             p->span = SPAN_DONE;
@@ -765,9 +789,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
             p->span = SPAN_DONE; /* a child that publishes nothing: its exec, if any, looks again */
             return;
         }
-        p->span_backoff_ns = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
-        if (p->span_backoff_ns > SPAN_RETRY_MAX_NS)
-            p->span_backoff_ns = SPAN_RETRY_MAX_NS;
+        p->span_backoff_ns = span_retry_ns(p, now, ran);
         p->span_next_ns = now + p->span_backoff_ns;
         return;
     }
@@ -784,7 +806,9 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
         return;
     }
     p->span = SPAN_FOLLOWED;
-    p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program writes its switch-outs from here on */
+    p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program labels its samples from here on */
+    r->st.span_unlabelled += p->span_early; /* its samples before: it may have been in a span, not known */
+    p->span_early = 0;
     r->st.span_procs++;
     if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
         span_note(r, "%s", e.msg);
@@ -848,6 +872,8 @@ static void span_exec(ig_recorder *r, proc *p, uint64_t time)
         ig_offbpf_remove_span_process(r->ob, p->pid);
     p->span = SPAN_LOOK;
     p->span_next_ns = p->span_backoff_ns = 0;
+    p->span_image_ns = time ? time : (uint64_t)now_ns(CLOCK_MONOTONIC);
+    p->span_early = 0; /* the old image's samples were not a span process's */
 }
 
 static void span_exit(ig_recorder *r, pid_t pid)
@@ -863,8 +889,11 @@ static void span_exit(ig_recorder *r, pid_t pid)
 }
 
 /* The span sample s (of ring CPU cpu) ran in, NULL if none or not known.
- * Every sample of a followed process is asked for, in time order per CPU. */
-static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+ * Every sample is asked for, in time order per CPU.  A sample taken before
+ * its process was followed is not told (the program wrote "no span" for
+ * it, not knowing the process): counted so once the process is followed,
+ * never as outside a span. */
+static const ig_spanbpf_label *sample_span(ig_recorder *r, proc *p, const ig_perf_sample *s, int cpu)
 {
     if (!r->join)
         return NULL;
@@ -872,8 +901,20 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const 
     ig_spanjoin_stats_get(r->join, &before);
     ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, s->ip, s->period};
     const ig_spanbpf_label *l = ig_spanjoin_take(r->join, &js);
+    if (p->span == SPAN_LOOK) { /* it runs: look now if due (a drain can take long) */
+        p->span_ran = true;
+        p->span_early++;
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        if (span_lookable(r, p) && now >= p->span_next_ns)
+            span_look(r, p, now);
+        return NULL; /* counted in span_early, found now or not */
+    }
     if (p->span != SPAN_FOLLOWED)
         return NULL;
+    if (s->time <= p->span_since_ns) {
+        r->st.span_unlabelled++;
+        return NULL;
+    }
     ig_spanjoin_stats_get(r->join, &after);
     r->st.span_labelled += after.labelled - before.labelled;
     r->st.span_outside += after.outside - before.outside;
@@ -2982,6 +3023,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     if (r->perfmap_watch >= 0)
         hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
+    span_look_all(r); /* before the drain too: symbolizing a new program's first samples takes a while */
     drain_all(r, false);
     span_look_all(r);
     if (r->all && now_ns(CLOCK_MONOTONIC) - r->last_sweep >= SWEEP_NS)
