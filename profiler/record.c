@@ -83,6 +83,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,6 +170,7 @@ typedef struct proc {
     uint64_t span_image_ns; /* ... when its program started (launch, exec; 0: before the recording) */
     uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
     bool span_ran;          /* ... sampled since the last look */
+    bool span_finding;      /* ... handed to the finder thread (span_finder) */
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -201,6 +203,7 @@ struct ig_recorder {
     size_t cache_budget;  /* -a: heap bytes the caches may grow by before they are rebuilt ... */
     size_t heap_base;     /* ... over the heap in use after the last rebuild (or the attach) */
     bool follow;
+    struct span_finder *finder; /* looks for new programs' span contexts on its own thread */
 
     ig_ring *rings;       /* one per CPU and kind, owned by a dummy sink event */
     int *ring_cpu;
@@ -513,6 +516,8 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
 #define SWEEP_NS 10000000000LL
 
 static void span_exit(ig_recorder *r, pid_t pid);
+static void finder_start(ig_recorder *r);
+static void finder_stop(ig_recorder *r);
 
 static void sweep_gone(ig_recorder *r, bool flushed)
 {
@@ -709,6 +714,7 @@ static void spans_on(ig_recorder *r)
         return;
     }
     r->join = ig_spanjoin_new((size_t)events);
+    finder_start(r);
     if (!r->switch_events || r->ob) /* the BPF engine reads the span itself */
         return;
     if (r->swopts.kind != IG_PERF_SCHED_SWITCH) {
@@ -747,6 +753,7 @@ static void spans_drain(ig_recorder *r)
 static void spans_off(ig_recorder *r, const char *why)
 {
     snprintf(r->span_err, sizeof r->span_err, "%s", why);
+    finder_stop(r);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
     ig_spanbpf_free(r->sb);
@@ -772,14 +779,248 @@ static int64_t span_retry_ns(const proc *p, int64_t now, bool ran)
     return next > cap ? cap : next;
 }
 
+/* ---- the span finder thread ------------------------------------------------------
+ *
+ * Samples taken before a process's context is in the program's map cannot
+ * be labelled, and a service opens spans right after it publishes its
+ * context.  The recorder's thread can be held for hundreds of ms by the
+ * first samples of a new program (its modules' symbols, its unwinder), so
+ * the processes in their first second (span_retry_ns) are looked for on a
+ * thread of their own: every SPAN_RETRY_MIN_NS, and a context found is put
+ * in the program's map at once (a map update: no state shared with the
+ * recorder's thread but this list).  The recorder's thread takes the result
+ * at its next look (span_take_found) and does the rest (counts, notes). */
+typedef struct span_find {
+    pid_t pid;
+    uint64_t until_ns;   /* looked for until then */
+    uint64_t found_ns;   /* in the map since (0: not found) */
+    bool done;           /* found, failed to be added, or past until_ns */
+    char why[sizeof(ig_err){0}.msg]; /* ... when it could not be added */
+} span_find;
+
+typedef struct span_finder {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* CLOCK_MONOTONIC: a new pid, stop, or the next round */
+    bool stop;
+    ig_spanbpf *sb;
+    span_find *v;
+    size_t n, cap;
+} span_finder;
+
+/* One look at pid for the finder: 1 found and added (*found_ns set), 0 not
+ * publishing yet, -1 publishing but not added (why). */
+static int finder_look(ig_spanbpf *sb, pid_t pid, uint64_t *found_ns, char *why, size_t whylen)
+{
+    ig_spanctx *c;
+    ig_err e;
+    if (ig_spanctx_open(pid, &c, &e) < 0)
+        return 0;
+    ig_spanctx_free(c);
+    if (ig_spanbpf_add_process(sb, pid, &e) != 0) {
+        snprintf(why, whylen, "%s", e.msg);
+        return -1;
+    }
+    *found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    return 1;
+}
+
+static void *finder_main(void *arg)
+{
+    span_finder *f = arg;
+    pthread_mutex_lock(&f->mu);
+    while (!f->stop) {
+        uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+        size_t pending = 0;
+        for (size_t i = 0; i < f->n && !f->stop; i++) {
+            if (f->v[i].done)
+                continue;
+            if (now >= f->v[i].until_ns) {
+                f->v[i].done = true; /* the recorder's own backoff takes over */
+                continue;
+            }
+            pid_t pid = f->v[i].pid;
+            char why[sizeof f->v[i].why] = "";
+            uint64_t found = 0;
+            pthread_mutex_unlock(&f->mu);
+            int rc = finder_look(f->sb, pid, &found, why, sizeof why);
+            pthread_mutex_lock(&f->mu);
+            /* the list may have changed meanwhile: find pid again */
+            size_t j = i < f->n && f->v[i].pid == pid ? i : f->n;
+            for (size_t k = 0; j == f->n && k < f->n; k++)
+                if (f->v[k].pid == pid)
+                    j = k;
+            if (j == f->n) { /* forgotten (exec, exit) while looked at */
+                if (rc > 0)
+                    ig_spanbpf_remove_process(f->sb, pid);
+                continue;
+            }
+            if (rc != 0) {
+                f->v[j].done = true;
+                f->v[j].found_ns = found;
+                snprintf(f->v[j].why, sizeof f->v[j].why, "%s", why);
+            } else {
+                pending++;
+            }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += SPAN_RETRY_MIN_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!f->stop)
+            pending ? pthread_cond_timedwait(&f->cv, &f->mu, &ts) : pthread_cond_wait(&f->cv, &f->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void finder_start(ig_recorder *r)
+{
+    span_finder *f = ig_xcalloc(1, sizeof *f);
+    f->sb = r->sb;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&f->mu, NULL);
+    if (pthread_create(&f->th, NULL, finder_main, f) != 0) {
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+        return; /* the recorder's thread looks by itself */
+    }
+    r->finder = f;
+}
+
+static void finder_stop(ig_recorder *r)
+{
+    span_finder *f = r->finder;
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->th, NULL);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f->v);
+    free(f);
+    r->finder = NULL;
+}
+
+/* Hands p to the finder until `until`. */
+static void finder_want(ig_recorder *r, proc *p, uint64_t until)
+{
+    span_finder *f = r->finder;
+    pthread_mutex_lock(&f->mu);
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 16;
+        f->v = ig_xrealloc(f->v, f->cap * sizeof *f->v);
+    }
+    f->v[f->n++] = (span_find){.pid = p->pid, .until_ns = until};
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    p->span_finding = true;
+}
+
+/* Takes p off the finder's list; whether its look is over, with the result. */
+static bool finder_take(ig_recorder *r, proc *p, bool force, span_find *out)
+{
+    span_finder *f = r->finder;
+    bool taken = false;
+    if (!f) { /* stopped (span labels off) */
+        p->span_finding = false;
+        return false;
+    }
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->v[i].pid != p->pid || (!f->v[i].done && !force))
+            continue;
+        *out = f->v[i];
+        f->v[i] = f->v[--f->n];
+        taken = true;
+        break;
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (taken)
+        p->span_finding = false;
+    return taken;
+}
+
+/* p is in the program's map since `since`, found publishing at `found`. */
+static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t since)
+{
+    ig_err e;
+    p->span = SPAN_FOLLOWED;
+    p->span_found_ns = found;
+    p->span_since_ns = since;                /* the program labels its samples from here on */
+    r->st.span_unlabelled += p->span_early; /* its samples before: it may have been in a span, not known */
+    p->span_early = 0;
+    r->st.span_procs++;
+    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
+        span_note(r, "%s", e.msg);
+    else if (r->ob)
+        span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
+    else if (r->switch_events && !r->swjoin)
+        span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
+                  r->sw_span_err);
+    else
+        span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
+}
+
+/* The finder's result for p, if its look is over: true if that settled p. */
+static bool span_take_found(ig_recorder *r, proc *p)
+{
+    span_find got;
+    if (!p->span_finding || !finder_take(r, p, false, &got))
+        return false;
+    if (got.found_ns) {
+        span_followed(r, p, got.found_ns, got.found_ns);
+        return true;
+    }
+    if (got.why[0]) {
+        p->span = SPAN_DONE;
+        p->span_found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+        span_note(r, "process %d: no span labels: %s", (int)p->pid, got.why);
+        return true;
+    }
+    return false; /* its first second is over: looked for by the recorder's backoff */
+}
+
+/* p leaves the finder's list (exec, exit); if the finder had added it to
+ * the program's map, it leaves that too. */
+static void span_unfind(ig_recorder *r, proc *p)
+{
+    span_find got;
+    if (p->span_finding && finder_take(r, p, true, &got) && got.found_ns && r->sb)
+        ig_spanbpf_remove_process(r->sb, p->pid);
+}
+
 /* Does p publish its span context yet?  If so, follow it (or say why its
- * samples get no span labels); if not, look again later. */
+ * samples get no span labels); if not, look again later.  In its first
+ * second the finder thread looks (see above). */
 static void span_look(ig_recorder *r, proc *p, int64_t now)
 {
     ig_spanctx *c;
     ig_err e;
     bool ran = p->span_ran;
     p->span_ran = false;
+    if (span_take_found(r, p))
+        return;
+    bool eager = p->span_image_ns && (uint64_t)now - p->span_image_ns < (uint64_t)SPAN_EAGER_NS;
+    if (eager && r->finder && r->sb) {
+        if (!p->span_finding)
+            finder_want(r, p, p->span_image_ns + (uint64_t)SPAN_EAGER_NS);
+        p->span_next_ns = now + SPAN_RETRY_MIN_NS; /* for its result */
+        return;
+    }
     if (ig_spanctx_open(p->pid, &c, &e) < 0) {
         if (kill(p->pid, 0) != 0 && errno == ESRCH) {
             p->span = SPAN_DONE;
@@ -805,22 +1046,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
         span_note(r, "process %d: no span labels: %s", (int)p->pid, e.msg);
         return;
     }
-    p->span = SPAN_FOLLOWED;
-    p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program labels its samples from here on */
-    r->st.span_unlabelled += p->span_early; /* its samples before: it may have been in a span, not known */
-    p->span_early = 0;
-    r->st.span_procs++;
-    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
-        span_note(r, "%s", e.msg);
-    else if (r->ob)
-        span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
-                  (int)p->pid);
-    else if (r->switch_events && !r->swjoin)
-        span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
-                  r->sw_span_err);
-    else
-        span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name",
-                  (int)p->pid);
+    span_followed(r, p, (uint64_t)now, (uint64_t)now_ns(CLOCK_MONOTONIC));
 }
 
 /* Whether p's span context is to be looked for now or later.  With -a,
@@ -864,8 +1090,11 @@ static int span_wait_ms(const ig_recorder *r, int wait_ms)
  * An exec drained after the look that found the new image is not news. */
 static void span_exec(ig_recorder *r, proc *p, uint64_t time)
 {
+    if (p->span == SPAN_LOOK)
+        span_take_found(r, p); /* found after this exec: the new image's */
     if (p->span != SPAN_LOOK && time && time < p->span_found_ns)
         return;
+    span_unfind(r, p);
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, p->pid);
     if (p->span == SPAN_FOLLOWED && r->ob)
@@ -881,6 +1110,7 @@ static void span_exit(ig_recorder *r, pid_t pid)
     proc *p = find_proc(r, pid);
     if (!p)
         return;
+    span_unfind(r, p);
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, pid);
     if (p->span == SPAN_FOLLOWED && r->ob)
@@ -3157,6 +3387,7 @@ void ig_recorder_free(ig_recorder *r)
     free(r->pend);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
+    finder_stop(r);
     ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)
