@@ -171,6 +171,10 @@ typedef struct proc {
     uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
     bool span_ran;          /* ... sampled since the last look */
     bool span_finding;      /* ... handed to the finder thread (span_finder) */
+    /* the image before its last exec, kept for the samples taken inside
+     * execve after the switch (see exec_image), and that exec's time */
+    struct proc *old_image;
+    uint64_t exec_ns;
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -465,6 +469,8 @@ static proc *everyone_proc(ig_recorder *r, pid_t pid)
 
 static void free_proc(proc *p)
 {
+    if (p->old_image)
+        free_proc(p->old_image);
     ig_unwinder_free(p->unw);
     ig_maps_clear(&p->maps);
     ig_u64map_clear(&p->locs);
@@ -518,6 +524,7 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
 static void span_exit(ig_recorder *r, pid_t pid);
 static void finder_start(ig_recorder *r);
 static void finder_stop(ig_recorder *r);
+static proc *exec_image(proc *p, const ig_perf_sample *s);
 
 static void sweep_gone(ig_recorder *r, bool flushed)
 {
@@ -565,6 +572,10 @@ static void trim_caches(ig_recorder *r)
         return;
     for (size_t i = 0; i < r->nprocs; i++) {
         ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
+        if (r->procs[i]->old_image) { /* its maps too */
+            free_proc(r->procs[i]->old_image);
+            r->procs[i]->old_image = NULL;
+        }
         proc_invalidate(r->procs[i]);
         r->procs[i]->maps_stale = true; /* read again at its next sample, and only then */
     }
@@ -2030,8 +2041,9 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
     uint32_t nk, nu;
     bool whole;
-    sample_frames(r, p, &s, false, &nk, &nu, &whole);
-    uint32_t stack = frames_stack(r, p, t, r->ips, nk, nu, whole, s.ip);
+    proc *image = exec_image(p, &s);
+    sample_frames(r, image, &s, false, &nk, &nu, &whole);
+    uint32_t stack = frames_stack(r, image, t, r->ips, nk, nu, whole, s.ip);
     int64_t values[4] = {1, 0, 0, 0};
     values[r->vi_cpu] = (int64_t)s.period;
     if (r->vi_wall >= 0)
@@ -2363,6 +2375,52 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
         prune_exited(r, (pid_t)tr.pid, (pid_t)tr.tid);
 }
 
+/* ---- exec: the old image's last samples -------------------------------------------
+ *
+ * The kernel writes the COMM exec record from begin_new_exec, while the
+ * thread is still inside execve (load_elf_binary, the new image's first
+ * page faults): samples taken until execve returns are in the kernel with
+ * the old program's user registers and stack.  As perf does (it keeps the
+ * old maps until the new image's replace them), the old image (maps and
+ * symbol cache) is kept beside the new one: a kernel-mode sample after the
+ * exec whose user IP is in no mapping of the new image but in one of the
+ * old is unwound with the old; the first user-mode sample after the exec
+ * (the new program runs) or the next exec lets it go. */
+static void keep_old_image(proc *p, uint64_t time)
+{
+    if (p->old_image)
+        free_proc(p->old_image);
+    proc *old = ig_xcalloc(1, sizeof *old);
+    old->pid = p->pid;
+    old->maps = p->maps; /* moved: the unwinder holds &p->maps, so it is remade for each */
+    old->locs = p->locs;
+    old->locs_gen = p->locs_gen;
+    old->maps_loaded_ns = INT64_MAX; /* never read again from /proc: that is the new image now */
+    memset(&p->maps, 0, sizeof p->maps);
+    memset(&p->locs, 0, sizeof p->locs);
+    ig_unwinder_free(p->unw);
+    p->unw = NULL;
+    p->old_image = old;
+    p->exec_ns = time;
+}
+
+/* The image sample s of p ran with (p, or the one before its exec). */
+static proc *exec_image(proc *p, const ig_perf_sample *s)
+{
+    proc *old = p->old_image;
+    if (!old || s->time < p->exec_ns)
+        return p;
+    if (s->user_mode) { /* execve returned: the new program runs */
+        free_proc(old);
+        p->old_image = NULL;
+        return p;
+    }
+    if (!s->regs_abi || ig_maps_find(&p->maps, s->regs[IG_PREG_IP]) ||
+        !ig_maps_find(&old->maps, s->regs[IG_PREG_IP]))
+        return p;
+    return old;
+}
+
 static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
 {
     const uint8_t *b = (const uint8_t *)(h + 1), *end = (const uint8_t *)h + h->size;
@@ -2386,9 +2444,8 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
     if (h->misc & PERF_RECORD_MISC_COMM_EXEC) {
         proc *p = find_proc(r, (pid_t)pid);
         if (p) { /* a new program: its mappings arrive next */
-            ig_maps_clear(&p->maps);
+            keep_old_image(p, ig_perf_record_time(h));
             p->maps_stale = true;
-            proc_invalidate(p);
             span_exec(r, p, ig_perf_record_time(h));
         }
     }
