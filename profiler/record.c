@@ -803,6 +803,7 @@ static int64_t span_retry_ns(const proc *p, int64_t now, bool ran)
  * at its next look (span_take_found) and does the rest (counts, notes). */
 typedef struct span_find {
     pid_t pid;
+    uint64_t gen;        /* which handing over (a pid handed again after an exec is another) */
     uint64_t until_ns;   /* looked for until then */
     uint64_t found_ns;   /* in the map since (0: not found) */
     bool done;           /* found, failed to be added, or past until_ns */
@@ -817,6 +818,7 @@ typedef struct span_finder {
     ig_spanbpf *sb;
     span_find *v;
     size_t n, cap;
+    uint64_t gen;
 } span_finder;
 
 /* One look at pid for the finder: 1 found and added (*found_ns set), 0 not
@@ -851,17 +853,18 @@ static void *finder_main(void *arg)
                 continue;
             }
             pid_t pid = f->v[i].pid;
+            uint64_t gen = f->v[i].gen;
             char why[sizeof f->v[i].why] = "";
             uint64_t found = 0;
             pthread_mutex_unlock(&f->mu);
             int rc = finder_look(f->sb, pid, &found, why, sizeof why);
             pthread_mutex_lock(&f->mu);
-            /* the list may have changed meanwhile: find pid again */
-            size_t j = i < f->n && f->v[i].pid == pid ? i : f->n;
+            /* the list may have changed meanwhile: find the entry again */
+            size_t j = i < f->n && f->v[i].gen == gen ? i : f->n;
             for (size_t k = 0; j == f->n && k < f->n; k++)
-                if (f->v[k].pid == pid)
+                if (f->v[k].gen == gen)
                     j = k;
-            if (j == f->n) { /* forgotten (exec, exit) while looked at */
+            if (j == f->n) { /* forgotten (exec, exit) while looked at: what it found is stale */
                 if (rc > 0)
                     ig_spanbpf_remove_process(f->sb, pid);
                 continue;
@@ -933,7 +936,7 @@ static void finder_want(ig_recorder *r, proc *p, uint64_t until)
         f->cap = f->cap ? 2 * f->cap : 16;
         f->v = ig_xrealloc(f->v, f->cap * sizeof *f->v);
     }
-    f->v[f->n++] = (span_find){.pid = p->pid, .until_ns = until};
+    f->v[f->n++] = (span_find){.pid = p->pid, .gen = ++f->gen, .until_ns = until};
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
     p->span_finding = true;
