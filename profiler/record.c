@@ -124,7 +124,9 @@
 #define SPAN_RETRY_MIN_NS 2000000LL    /* a process not publishing yet: looked at again */
 #define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
 #define SPAN_EAGER_NS 1000000000LL     /* ... but every SPAN_RETRY_MIN_NS this long after its start or exec */
-#define SPAN_RETRY_RUN_NS 64000000LL   /* ... and up to this while a target process runs */
+#define SPAN_EAGER_SAMPLES 500         /* ... or until it has had this many samples (a loaded machine) */
+#define SPAN_EAGER_MAX_NS 10000000000LL /* ... within this long */
+#define SPAN_RETRY_TARGET_NS 64000000LL /* ... and up to this for a target process, never giving up */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -169,7 +171,6 @@ typedef struct proc {
     uint64_t span_since_ns; /* ... when the program began following it (samples before: unlabelled) */
     uint64_t span_image_ns; /* ... when its program started (launch, exec; 0: before the recording) */
     uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
-    bool span_ran;          /* ... sampled since the last look */
     bool span_finding;      /* ... handed to the finder thread (span_finder) */
     /* the image before its last exec, kept for the samples taken inside
      * execve after the switch (see exec_image), and that exec's time */
@@ -774,18 +775,29 @@ static void spans_off(ig_recorder *r, const char *why)
         span_note(r, "span labels off from here on: %s", why);
 }
 
-/* The interval before the next look at p, which does not publish its
- * span context yet.  A program publishes it as it starts and may open
- * spans a moment later without waiting for any profiler, and samples
- * taken before the look that finds it cannot be labelled: so in the first
- * second of a launched command, a -p target or an exec'd image, every
- * SPAN_RETRY_MIN_NS; later, doubling, up to SPAN_RETRY_RUN_NS while a
- * target is sampled, else up to SPAN_RETRY_MAX_NS. */
-static int64_t span_retry_ns(const proc *p, int64_t now, bool ran)
+/* Whether p is in its program's first moments: a program publishes its
+ * context as it starts and may open spans right after, without waiting
+ * for any profiler, and samples taken before the look that finds it
+ * cannot be labelled.  So a launched command, a -p target or an exec'd
+ * image is looked at every SPAN_RETRY_MIN_NS in its first second, and on
+ * a loaded machine (where that second may hold little of its start) until
+ * it has had SPAN_EAGER_SAMPLES samples, within SPAN_EAGER_MAX_NS. */
+static bool span_eager(const proc *p, int64_t now)
 {
-    if (p->span_image_ns && (uint64_t)now - p->span_image_ns < (uint64_t)SPAN_EAGER_NS)
+    if (!p->span_image_ns)
+        return false;
+    uint64_t age = (uint64_t)now - p->span_image_ns;
+    return age < (uint64_t)SPAN_EAGER_NS || (age < (uint64_t)SPAN_EAGER_MAX_NS && p->span_early < SPAN_EAGER_SAMPLES);
+}
+
+/* The interval before the next look at p, which does not publish its
+ * span context yet (when the finder thread does not look): doubling, up
+ * to SPAN_RETRY_TARGET_NS for a target, else up to SPAN_RETRY_MAX_NS. */
+static int64_t span_retry_ns(const proc *p, int64_t now)
+{
+    if (span_eager(p, now))
         return SPAN_RETRY_MIN_NS;
-    int64_t cap = p->target && ran ? SPAN_RETRY_RUN_NS : SPAN_RETRY_MAX_NS;
+    int64_t cap = p->target ? SPAN_RETRY_TARGET_NS : SPAN_RETRY_MAX_NS;
     int64_t next = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
     return next > cap ? cap : next;
 }
@@ -796,7 +808,7 @@ static int64_t span_retry_ns(const proc *p, int64_t now, bool ran)
  * be labelled, and a service opens spans right after it publishes its
  * context.  The recorder's thread can be held for hundreds of ms by the
  * first samples of a new program (its modules' symbols, its unwinder), so
- * the processes in their first second (span_retry_ns) are looked for on a
+ * the processes in their first moments (span_eager) are looked for on a
  * thread of their own: every SPAN_RETRY_MIN_NS, and a context found is put
  * in the program's map at once (a map update: no state shared with the
  * recorder's thread but this list).  The recorder's thread takes the result
@@ -1005,7 +1017,7 @@ static bool span_take_found(ig_recorder *r, proc *p)
         span_note(r, "process %d: no span labels: %s", (int)p->pid, got.why);
         return true;
     }
-    return false; /* its first second is over: looked for by the recorder's backoff */
+    return false; /* its first moments are over: looked for at the recorder's backoff */
 }
 
 /* p leaves the finder's list (exec, exit); if the finder had added it to
@@ -1019,22 +1031,20 @@ static void span_unfind(ig_recorder *r, proc *p)
 
 /* Does p publish its span context yet?  If so, follow it (or say why its
  * samples get no span labels); if not, look again later.  In its first
- * second the finder thread looks (see above). */
+ * moments the finder thread looks (see above). */
 static void span_look(ig_recorder *r, proc *p, int64_t now)
 {
     ig_spanctx *c;
     ig_err e;
-    bool ran = p->span_ran;
-    p->span_ran = false;
     if (span_take_found(r, p))
         return;
-    bool eager = p->span_image_ns && (uint64_t)now - p->span_image_ns < (uint64_t)SPAN_EAGER_NS;
-    if (eager && r->finder && r->sb) {
+    if (span_eager(p, now) && r->finder && r->sb) {
         if (!p->span_finding)
-            finder_want(r, p, p->span_image_ns + (uint64_t)SPAN_EAGER_NS);
+            finder_want(r, p, p->span_image_ns + (uint64_t)SPAN_EAGER_MAX_NS);
         p->span_next_ns = now + SPAN_RETRY_MIN_NS; /* for its result */
         return;
     }
+    span_unfind(r, p); /* its first moments are over: looked for at backoff */
     if (ig_spanctx_open(p->pid, &c, &e) < 0) {
         if (kill(p->pid, 0) != 0 && errno == ESRCH) {
             p->span = SPAN_DONE;
@@ -1044,7 +1054,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
             p->span = SPAN_DONE; /* a child that publishes nothing: its exec, if any, looks again */
             return;
         }
-        p->span_backoff_ns = span_retry_ns(p, now, ran);
+        p->span_backoff_ns = span_retry_ns(p, now);
         p->span_next_ns = now + p->span_backoff_ns;
         return;
     }
@@ -1146,7 +1156,6 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, proc *p, const ig_per
     ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, s->ip, s->period};
     const ig_spanbpf_label *l = ig_spanjoin_take(r->join, &js);
     if (p->span == SPAN_LOOK) { /* it runs: look now if due (a drain can take long) */
-        p->span_ran = true;
         p->span_early++;
         int64_t now = now_ns(CLOCK_MONOTONIC);
         if (span_lookable(r, p) && now >= p->span_next_ns)
