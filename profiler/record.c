@@ -1158,8 +1158,12 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, proc *p, const ig_per
     if (p->span == SPAN_LOOK) { /* it runs: look now if due (a drain can take long) */
         p->span_early++;
         int64_t now = now_ns(CLOCK_MONOTONIC);
-        if (span_lookable(r, p) && now >= p->span_next_ns)
+        if (now >= p->span_next_ns && span_lookable(r, p)) {
             span_look(r, p, now);
+        } else if (now >= p->span_next_ns && p->span_finding) {
+            span_take_found(r, p); /* gone by now (a recorder behind), but found while it ran? */
+            p->span_next_ns = now + SPAN_RETRY_MIN_NS;
+        }
         return NULL; /* counted in span_early, found now or not */
     }
     if (p->span != SPAN_FOLLOWED)
