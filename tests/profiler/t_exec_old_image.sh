@@ -9,6 +9,9 @@
 # a fork/exec-heavy recording).  Ground truth: a bash loop of /bin/true and
 # /bin/echo; every sample whose kernel stack is in execve has a user frame,
 # which is libc's execve wrapper of the program that called it.
+# A few may stay raw: a recorder running far behind (a sanitizer build)
+# reads a forked child's maps from /proc after it exec'd, so that child's
+# old image is unknown; hence at most 3% (before the fix: 35-40%).
 # Needs kernel symbols (the stacks are matched on __x64_sys_execve).
 . "$(dirname "$0")/lib.sh"
 "$IGNIS" record -F 999 -o "$T/b.folded" -- bash -c 'for i in $(seq 1 200); do /bin/true; /bin/echo -n; done' \
@@ -22,6 +25,6 @@ read -r n raw named <<<"$(awk '/__x64_sys_execve_\[k\]/ {
   } END { printf "%d %d %d\n", n, raw, named }' "$T/b.folded")"
 echo "samples in execve: $n, with a raw user address: $raw, under libc's execve: $named"
 [ "$n" -ge 20 ] || fail "too few samples in execve ($n) to judge"
-[ $((raw * 100)) -le "$n" ] || fail "$raw of $n samples in execve have a raw user address (the old image's maps were dropped)"
+[ $((raw * 100)) -le $((n * 3)) ] || fail "$raw of $n samples in execve have a raw user address (the old image's maps were dropped)"
 [ $((named * 100)) -ge $((n * 95)) ] || fail "only $named of $n samples in execve are under libc's execve"
 echo ok
