@@ -44,10 +44,14 @@
  * followed process (profiler/spanbpf.h has the contract this file keeps:
  * attach before enabling, drain the program's events after ig_ring_begin
  * of every ring, join them per CPU in time order).  A process is followed
- * once it publishes its context (OTEP 4719), looked for when first seen,
- * after an exec, and again at growing intervals (10 ms to 1 s) since its
- * tracer provider may come later (a process the targets started, for about
- * 2 s: thousands of children must not cost a /proc read each per second).  If BPF cannot load, nothing is labelled
+ * once it publishes its context (OTEP 4719): in a program's first moments
+ * (launch, -p attach, exec) by the span finder thread every 2 ms (a
+ * service opens spans right after it publishes, and the recorder's thread
+ * can be busy with the program's first samples), then at growing intervals
+ * (2 ms to 64 ms for a target; to 1 s for a process the targets started,
+ * given up after about 2 s: thousands of children must not cost a /proc
+ * read each per second).  Samples taken before their process was followed
+ * count as not told, never as outside a span.  If BPF cannot load, nothing is labelled
  * and a process that publishes gets a one-line note saying why; a sample
  * whose span cannot be told stays unlabelled, never wrongly labelled.
  * Off-CPU intervals (--off-cpu, --wall) carry the span their thread was in
