@@ -230,13 +230,25 @@ static int thread_spans(const char *src, uint64_t first, uint64_t last, ig_threa
     ig_store *s = open_source(src, err);
     if (!s)
         return -1;
-    int rc = ig_store_thread_spans(s, first, last + 1, add_thread_span, spans, &spans->without_thread, err);
+    ig_store_thread_skips skips;
+    int rc = ig_store_thread_spans(s, first, last + 1, add_thread_span, spans, &skips, err);
+    spans->without_thread = skips.no_thread;
+    spans->bad_thread = skips.bad_thread;
+    spans->unplaceable += skips.bad_ids;
     uint64_t all = 0;
     if (rc == 0 && !spans->n && (rc = ig_store_count_thread_spans(s, &all, err)) == 0) {
         char a[40], b[40];
         utc(first, a, sizeof a);
         utc(last, b, sizeof b);
-        if (all)
+        if (spans->bad_thread) /* in the samples' time: the clocks agree, the thread ids do not parse */
+            rc = ig_err_set(err, "%s: %" PRIu64 " spans in the samples' time (%s to %s) carry thread.id, but none "
+                                 "as a thread id (a positive integer, or a string of digits: not a double, not a "
+                                 "name): nothing to join by thread", src, spans->bad_thread, a, b);
+        else if (spans->unplaceable)
+            rc = ig_err_set(err, "%s: the %" PRIu64 " spans with thread.id in the samples' time (%s to %s) have "
+                                 "no duration (end <= start) or bad ids: nothing to join by thread", src,
+                            spans->unplaceable, a, b);
+        else if (all)
             rc = ig_err_set(err, "%s: %" PRIu64 " spans carry thread.id, but none is in the samples' time (%s to "
                                  "%s): the spans' clock disagrees with this machine's, or they are of another run",
                             src, all, a, b);
@@ -262,7 +274,7 @@ int cmd_join_spans(const char *cmd, const char *what, const char *src, ignis_pro
     ignis_profile *q = NULL;
     if (thread_spans(src, first, last, &spans, &err) == 0)
         q = ig_span_join_threads(*p, &spans, &st, &err);
-    uint64_t skipped = spans.without_thread;
+    uint64_t no_thread = spans.without_thread, bad_thread = spans.bad_thread, unplaceable = spans.unplaceable;
     ig_thread_spans_free(&spans);
     if (!q) {
         cmd_error(cmd, "%s: %s", what, err.msg);
@@ -270,9 +282,11 @@ int cmd_join_spans(const char *cmd, const char *what, const char *src, ignis_pro
     }
     fprintf(stderr,
             "ignis %s: %s: %" PRIu64 " of %" PRIu64 " samples joined to their thread's span by time; %" PRIu64
-            " labelled already (kept), %" PRIu64 " in no span, %" PRIu64 " without tid or time; %" PRIu64
-            " spans without thread.id skipped\n",
-            cmd, what, st.joined, st.samples, st.had_span, st.outside, st.no_time, skipped);
+            " labelled already (kept), %" PRIu64 " in no span, %" PRIu64 " without tid or time; spans skipped: %" PRIu64
+            " without thread.id, %" PRIu64 " whose thread.id is no thread id, %" PRIu64
+            " of no duration or with bad ids\n",
+            cmd, what, st.joined, st.samples, st.had_span, st.outside, st.no_time, no_thread, bad_thread,
+            unplaceable);
     ignis_profile_free(*p);
     *p = q;
     return 0;

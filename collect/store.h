@@ -343,12 +343,17 @@ int ig_store_retain(ig_store *s, uint64_t received_before_ns, uint64_t max_bytes
 
 /* ---- spans by thread (collect/store_threads.c) --------------------------------- */
 /* Calls fn for each span overlapping [from_ns, to_ns) that carries the
- * attribute thread.id (an integer or a string of digits); *without counts
- * the window's other spans.  0, or -1 with err set. */
+ * attribute thread.id (an integer or a string of digits); *skips counts
+ * the window's other spans, by reason.  0, or -1 with err set. */
 typedef void (*ig_store_thread_span_fn)(void *ctx, int64_t tid, uint64_t start_ns, uint64_t end_ns,
                                         const uint8_t trace_id[16], const uint8_t span_id[8], const char *name);
+typedef struct ig_store_thread_skips {
+    uint64_t no_thread;  /* no attribute thread.id */
+    uint64_t bad_thread; /* a thread.id that is no positive integer (a double, a name, 0) */
+    uint64_t bad_ids;    /* trace or span id of the wrong size */
+} ig_store_thread_skips;
 int ig_store_thread_spans(ig_store *s, uint64_t from_ns, uint64_t to_ns, ig_store_thread_span_fn fn, void *ctx,
-                          uint64_t *without, ig_err *err);
+                          ig_store_thread_skips *skips, ig_err *err);
 /* Spans of the whole store that carry thread.id. */
 int ig_store_count_thread_spans(ig_store *s, uint64_t *n, ig_err *err);
 

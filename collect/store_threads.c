@@ -16,26 +16,30 @@
 
 #include "collect/store_impl.h"
 
+/* 1: a thread id in *tid; 0: no thread.id; -1: one that is no thread id
+ * (a double, a name, 0 or negative). */
 static int tid_of(sqlite3_stmt *st, int col, int64_t *tid)
 {
     int type = sqlite3_column_type(st, col);
+    if (type == SQLITE_NULL)
+        return 0;
     if (type == SQLITE_INTEGER) {
         *tid = sqlite3_column_int64(st, col);
-        return *tid > 0;
+        return *tid > 0 ? 1 : -1;
     }
     if (type != SQLITE_TEXT)
-        return 0;
+        return -1;
     const char *t = (const char *)sqlite3_column_text(st, col);
     char *end;
     long long v = t && *t ? strtoll(t, &end, 10) : 0;
     if (!t || !*t || *end || v <= 0)
-        return 0;
+        return -1;
     *tid = v;
     return 1;
 }
 
 int ig_store_thread_spans(ig_store *s, uint64_t from_ns, uint64_t to_ns, ig_store_thread_span_fn fn, void *ctx,
-                          uint64_t *without, ig_err *err)
+                          ig_store_thread_skips *skips, ig_err *err)
 {
     static const char sql[] =
         "SELECT t.trace_id, s.span_id, o.name, s.start_ns, s.end_ns, json_extract(s.attributes, '$.\"thread.id\"')"
@@ -51,12 +55,17 @@ int ig_store_thread_spans(ig_store *s, uint64_t from_ns, uint64_t to_ns, ig_stor
     }
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(from_ns > INT64_MAX ? INT64_MAX : from_ns));
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(to_ns > INT64_MAX ? INT64_MAX : to_ns));
-    *without = 0;
+    *skips = (ig_store_thread_skips){0};
     ig_store_arena names = {0}; /* a name as shown: whole, a NUL as \u0000 (ig_arena_text) */
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t tid;
-        if (sqlite3_column_bytes(st, 0) != 16 || sqlite3_column_bytes(st, 1) != 8 || !tid_of(st, 5, &tid)) {
-            ++*without;
+        int has_tid = tid_of(st, 5, &tid);
+        if (has_tid <= 0) {
+            ++*(has_tid ? &skips->bad_thread : &skips->no_thread);
+            continue;
+        }
+        if (sqlite3_column_bytes(st, 0) != 16 || sqlite3_column_bytes(st, 1) != 8) {
+            skips->bad_ids++;
             continue;
         }
         const char *raw = (const char *)sqlite3_column_text(st, 2);

@@ -424,7 +424,7 @@ void ig_thread_spans_add(ig_thread_spans *t, int64_t tid, uint64_t start_ns, uin
 {
     ig_thread_span r = {tid, start_ns, end_ns, "", "", NULL};
     if (hex_id(trace_id, 32, r.trace_id) < 0 || hex_id(span_id, 16, r.span_id) < 0 || end_ns <= start_ns) {
-        t->without_thread++; /* not a span we can place in time */
+        t->unplaceable++; /* not a span we can place in time */
         return;
     }
     if (t->n == t->cap)

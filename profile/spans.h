@@ -141,10 +141,11 @@ int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_spa
  * time_ns is dropped from the result, so samples merge again.
  *
  * Clocks: both sides must be the same machine's CLOCK_REALTIME.  When
- * they are not, the join refuses rather than mislabels: no span of a
- * sampled thread overlaps the samples' time range, or samples that
+ * they are far apart, the join refuses rather than mislabels: no span of
+ * a sampled thread overlaps the samples' time range, or samples that
  * libignis labelled with a span fall outside that span's times in the
- * source (more than 1 in 10 of those checked). */
+ * source (more than 1 in 10 of those checked).  A skew shorter than the
+ * recording is not detected when no sample carries a libignis label. */
 typedef struct ig_thread_span {
     int64_t tid;
     uint64_t start_ns, end_ns;
@@ -155,7 +156,9 @@ typedef struct ig_thread_span {
 typedef struct ig_thread_spans {
     ig_thread_span *rows;
     size_t n, cap;
-    uint64_t without_thread; /* spans of the source without a usable thread.id (skipped) */
+    uint64_t without_thread; /* spans of the source without thread.id (skipped) */
+    uint64_t bad_thread;     /* ... whose thread.id is no thread id: a double, a name (skipped) */
+    uint64_t unplaceable;    /* ... of no duration (end <= start) or with bad ids (skipped) */
 } ig_thread_spans;
 
 /* Adds a span (ids lowercase hex; copied). */

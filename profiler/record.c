@@ -44,10 +44,14 @@
  * followed process (profiler/spanbpf.h has the contract this file keeps:
  * attach before enabling, drain the program's events after ig_ring_begin
  * of every ring, join them per CPU in time order).  A process is followed
- * once it publishes its context (OTEP 4719), looked for when first seen,
- * after an exec, and again at growing intervals (10 ms to 1 s) since its
- * tracer provider may come later (a process the targets started, for about
- * 2 s: thousands of children must not cost a /proc read each per second).  If BPF cannot load, nothing is labelled
+ * once it publishes its context (OTEP 4719): in a program's first moments
+ * (launch, -p attach, exec) by the span finder thread every 2 ms (a
+ * service opens spans right after it publishes, and the recorder's thread
+ * can be busy with the program's first samples), then at growing intervals
+ * (2 ms to 64 ms for a target; to 1 s for a process the targets started,
+ * given up after about 2 s: thousands of children must not cost a /proc
+ * read each per second).  Samples taken before their process was followed
+ * count as not told, never as outside a span.  If BPF cannot load, nothing is labelled
  * and a process that publishes gets a one-line note saying why; a sample
  * whose span cannot be told stays unlabelled, never wrongly labelled.
  * Off-CPU intervals (--off-cpu, --wall) carry the span their thread was in
@@ -83,6 +87,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,8 +126,12 @@
 #define REORDER_MAX_NS 20000000ULL /* records this recent wait for the next drain (see drain_all) */
 #define FUTURE_NS 1000000000ULL   /* a stamp further ahead than this is not our clock's */
 #define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
-#define SPAN_RETRY_MIN_NS 10000000LL   /* a process not publishing yet: looked at again */
+#define SPAN_RETRY_MIN_NS 2000000LL    /* a process not publishing yet: looked at again */
 #define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
+#define SPAN_EAGER_NS 1000000000LL     /* ... but every SPAN_RETRY_MIN_NS this long after its start or exec */
+#define SPAN_EAGER_SAMPLES 500         /* ... or until it has had this many samples (a loaded machine) */
+#define SPAN_EAGER_MAX_NS 10000000000LL /* ... within this long */
+#define SPAN_RETRY_TARGET_NS 64000000LL /* ... and up to this for a target process, never giving up */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -164,7 +173,14 @@ typedef struct proc {
     enum { SPAN_LOOK, SPAN_FOLLOWED, SPAN_DONE } span; /* span labels: looking for its context, ... */
     int64_t span_next_ns, span_backoff_ns;             /* ... the next look, and the interval */
     uint64_t span_found_ns;                            /* ... when it was found publishing */
-    uint64_t span_since_ns; /* ... when the program began following it (switch-outs before: unlabelled) */
+    uint64_t span_since_ns; /* ... when the program began following it (samples before: unlabelled) */
+    uint64_t span_image_ns; /* ... when its program started (launch, exec; 0: before the recording) */
+    uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
+    bool span_finding;      /* ... handed to the finder thread (span_finder) */
+    /* the image before its last exec, kept for the samples taken inside
+     * execve after the switch (see exec_image), and that exec's time */
+    struct proc *old_image;
+    uint64_t exec_ns;
 } proc;
 
 /* A ring's oldest record not handled yet, in the merge of the rings. */
@@ -198,6 +214,7 @@ struct ig_recorder {
     size_t cache_budget;  /* -a: heap bytes the caches may grow by before they are rebuilt ... */
     size_t heap_base;     /* ... over the heap in use after the last rebuild (or the attach) */
     bool follow;
+    struct span_finder *finder; /* looks for new programs' span contexts on its own thread */
 
     ig_ring *rings;       /* one per CPU and kind, owned by a dummy sink event */
     int *ring_cpu;
@@ -459,6 +476,8 @@ static proc *everyone_proc(ig_recorder *r, pid_t pid)
 
 static void free_proc(proc *p)
 {
+    if (p->old_image)
+        free_proc(p->old_image);
     ig_unwinder_free(p->unw);
     ig_maps_clear(&p->maps);
     ig_u64map_clear(&p->locs);
@@ -510,6 +529,9 @@ static void prune_exited(ig_recorder *r, pid_t pid, pid_t tid)
 #define SWEEP_NS 10000000000LL
 
 static void span_exit(ig_recorder *r, pid_t pid);
+static void finder_start(ig_recorder *r);
+static void finder_stop(ig_recorder *r);
+static proc *exec_image(proc *p, const ig_perf_sample *s);
 
 static void sweep_gone(ig_recorder *r, bool flushed)
 {
@@ -557,6 +579,10 @@ static void trim_caches(ig_recorder *r)
         return;
     for (size_t i = 0; i < r->nprocs; i++) {
         ig_maps_clear(&r->procs[i]->maps); /* before the modules they point to go */
+        if (r->procs[i]->old_image) { /* its maps too */
+            free_proc(r->procs[i]->old_image);
+            r->procs[i]->old_image = NULL;
+        }
         proc_invalidate(r->procs[i]);
         r->procs[i]->maps_stale = true; /* read again at its next sample, and only then */
     }
@@ -611,6 +637,7 @@ static bool read_cpu_ns(pid_t pid, uint64_t *ns)
 static void mark_target(proc *p, uint64_t base_ns)
 {
     p->target = true;
+    p->span_image_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* its context is looked for eagerly (span_look) */
     p->cpu_base_ns = p->cpu_seen_ns = base_ns;
 }
 
@@ -705,6 +732,7 @@ static void spans_on(ig_recorder *r)
         return;
     }
     r->join = ig_spanjoin_new((size_t)events);
+    finder_start(r);
     if (!r->switch_events || r->ob) /* the BPF engine reads the span itself */
         return;
     if (r->swopts.kind != IG_PERF_SCHED_SWITCH) {
@@ -743,6 +771,7 @@ static void spans_drain(ig_recorder *r)
 static void spans_off(ig_recorder *r, const char *why)
 {
     snprintf(r->span_err, sizeof r->span_err, "%s", why);
+    finder_stop(r);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
     ig_spanbpf_free(r->sb);
@@ -752,12 +781,276 @@ static void spans_off(ig_recorder *r, const char *why)
         span_note(r, "span labels off from here on: %s", why);
 }
 
+/* Whether p is in its program's first moments: a program publishes its
+ * context as it starts and may open spans right after, without waiting
+ * for any profiler, and samples taken before the look that finds it
+ * cannot be labelled.  So a launched command, a -p target or an exec'd
+ * image is looked at every SPAN_RETRY_MIN_NS in its first second, and on
+ * a loaded machine (where that second may hold little of its start) until
+ * it has had SPAN_EAGER_SAMPLES samples, within SPAN_EAGER_MAX_NS. */
+static bool span_eager(const proc *p, int64_t now)
+{
+    if (!p->span_image_ns)
+        return false;
+    uint64_t age = (uint64_t)now - p->span_image_ns;
+    return age < (uint64_t)SPAN_EAGER_NS || (age < (uint64_t)SPAN_EAGER_MAX_NS && p->span_early < SPAN_EAGER_SAMPLES);
+}
+
+/* The interval before the next look at p, which does not publish its
+ * span context yet (when the finder thread does not look): doubling, up
+ * to SPAN_RETRY_TARGET_NS for a target, else up to SPAN_RETRY_MAX_NS. */
+static int64_t span_retry_ns(const proc *p, int64_t now)
+{
+    if (span_eager(p, now))
+        return SPAN_RETRY_MIN_NS;
+    int64_t cap = p->target ? SPAN_RETRY_TARGET_NS : SPAN_RETRY_MAX_NS;
+    int64_t next = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
+    return next > cap ? cap : next;
+}
+
+/* ---- the span finder thread ------------------------------------------------------
+ *
+ * Samples taken before a process's context is in the program's map cannot
+ * be labelled, and a service opens spans right after it publishes its
+ * context.  The recorder's thread can be held for hundreds of ms by the
+ * first samples of a new program (its modules' symbols, its unwinder), so
+ * the processes in their first moments (span_eager) are looked for on a
+ * thread of their own: every SPAN_RETRY_MIN_NS, and a context found is put
+ * in the program's map at once (a map update: no state shared with the
+ * recorder's thread but this list).  The recorder's thread takes the result
+ * at its next look (span_take_found) and does the rest (counts, notes). */
+typedef struct span_find {
+    pid_t pid;
+    uint64_t gen;        /* which handing over (a pid handed again after an exec is another) */
+    uint64_t until_ns;   /* looked for until then */
+    uint64_t found_ns;   /* in the map since (0: not found) */
+    bool done;           /* found, failed to be added, or past until_ns */
+    char why[sizeof(ig_err){0}.msg]; /* ... when it could not be added */
+} span_find;
+
+typedef struct span_finder {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* CLOCK_MONOTONIC: a new pid, stop, or the next round */
+    bool stop;
+    ig_spanbpf *sb;
+    span_find *v;
+    size_t n, cap;
+    uint64_t gen;
+} span_finder;
+
+/* One look at pid for the finder: 1 found and added (*found_ns set), 0 not
+ * publishing yet, -1 publishing but not added (why). */
+static int finder_look(ig_spanbpf *sb, pid_t pid, uint64_t *found_ns, char *why, size_t whylen)
+{
+    ig_spanctx *c;
+    ig_err e;
+    if (ig_spanctx_open(pid, &c, &e) < 0)
+        return 0;
+    ig_spanctx_free(c);
+    if (ig_spanbpf_add_process(sb, pid, &e) != 0) {
+        snprintf(why, whylen, "%s", e.msg);
+        return -1;
+    }
+    *found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    return 1;
+}
+
+static void *finder_main(void *arg)
+{
+    span_finder *f = arg;
+    pthread_mutex_lock(&f->mu);
+    while (!f->stop) {
+        uint64_t now = (uint64_t)now_ns(CLOCK_MONOTONIC);
+        size_t pending = 0;
+        for (size_t i = 0; i < f->n && !f->stop; i++) {
+            if (f->v[i].done)
+                continue;
+            if (now >= f->v[i].until_ns) {
+                f->v[i].done = true; /* the recorder's own backoff takes over */
+                continue;
+            }
+            pid_t pid = f->v[i].pid;
+            uint64_t gen = f->v[i].gen;
+            char why[sizeof f->v[i].why] = "";
+            uint64_t found = 0;
+            pthread_mutex_unlock(&f->mu);
+            int rc = finder_look(f->sb, pid, &found, why, sizeof why);
+            pthread_mutex_lock(&f->mu);
+            /* the list may have changed meanwhile: find the entry again */
+            size_t j = i < f->n && f->v[i].gen == gen ? i : f->n;
+            for (size_t k = 0; j == f->n && k < f->n; k++)
+                if (f->v[k].gen == gen)
+                    j = k;
+            if (j == f->n) { /* forgotten (exec, exit) while looked at: what it found is stale */
+                if (rc > 0)
+                    ig_spanbpf_remove_process(f->sb, pid);
+                continue;
+            }
+            if (rc != 0) {
+                f->v[j].done = true;
+                f->v[j].found_ns = found;
+                snprintf(f->v[j].why, sizeof f->v[j].why, "%s", why);
+            } else {
+                pending++;
+            }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += SPAN_RETRY_MIN_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!f->stop)
+            pending ? pthread_cond_timedwait(&f->cv, &f->mu, &ts) : pthread_cond_wait(&f->cv, &f->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void finder_start(ig_recorder *r)
+{
+    span_finder *f = ig_xcalloc(1, sizeof *f);
+    f->sb = r->sb;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&f->mu, NULL);
+    if (pthread_create(&f->th, NULL, finder_main, f) != 0) {
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+        return; /* the recorder's thread looks by itself */
+    }
+    r->finder = f;
+}
+
+static void finder_stop(ig_recorder *r)
+{
+    span_finder *f = r->finder;
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->th, NULL);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f->v);
+    free(f);
+    r->finder = NULL;
+}
+
+/* Hands p to the finder until `until`. */
+static void finder_want(ig_recorder *r, proc *p, uint64_t until)
+{
+    span_finder *f = r->finder;
+    pthread_mutex_lock(&f->mu);
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 16;
+        f->v = ig_xrealloc(f->v, f->cap * sizeof *f->v);
+    }
+    f->v[f->n++] = (span_find){.pid = p->pid, .gen = ++f->gen, .until_ns = until};
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    p->span_finding = true;
+}
+
+/* Takes p off the finder's list; whether its look is over, with the result. */
+static bool finder_take(ig_recorder *r, proc *p, bool force, span_find *out)
+{
+    span_finder *f = r->finder;
+    bool taken = false;
+    if (!f) { /* stopped (span labels off) */
+        p->span_finding = false;
+        return false;
+    }
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->v[i].pid != p->pid || (!f->v[i].done && !force))
+            continue;
+        *out = f->v[i];
+        f->v[i] = f->v[--f->n];
+        taken = true;
+        break;
+    }
+    pthread_mutex_unlock(&f->mu);
+    if (taken)
+        p->span_finding = false;
+    return taken;
+}
+
+/* p is in the program's map since `since`, found publishing at `found`. */
+static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t since)
+{
+    ig_err e;
+    p->span = SPAN_FOLLOWED;
+    p->span_found_ns = found;
+    p->span_since_ns = since;                /* the program labels its samples from here on */
+    r->st.span_unlabelled += p->span_early; /* its samples before: it may have been in a span, not known */
+    p->span_early = 0;
+    r->st.span_procs++;
+    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
+        span_note(r, "%s", e.msg);
+    else if (r->ob)
+        span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
+    else if (r->switch_events && !r->swjoin)
+        span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
+                  r->sw_span_err);
+    else
+        span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name",
+                  (int)p->pid);
+}
+
+/* The finder's result for p, if its look is over: true if that settled p. */
+static bool span_take_found(ig_recorder *r, proc *p)
+{
+    span_find got;
+    if (!p->span_finding || !finder_take(r, p, false, &got))
+        return false;
+    if (got.found_ns) {
+        span_followed(r, p, got.found_ns, got.found_ns);
+        return true;
+    }
+    if (got.why[0]) {
+        p->span = SPAN_DONE;
+        p->span_found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+        span_note(r, "process %d: no span labels: %s", (int)p->pid, got.why);
+        return true;
+    }
+    return false; /* its first moments are over: looked for at the recorder's backoff */
+}
+
+/* p leaves the finder's list (exec, exit); if the finder had added it to
+ * the program's map, it leaves that too. */
+static void span_unfind(ig_recorder *r, proc *p)
+{
+    span_find got;
+    if (p->span_finding && finder_take(r, p, true, &got) && got.found_ns && r->sb)
+        ig_spanbpf_remove_process(r->sb, p->pid);
+}
+
 /* Does p publish its span context yet?  If so, follow it (or say why its
- * samples get no span labels); if not, look again later. */
+ * samples get no span labels); if not, look again later.  In its first
+ * moments the finder thread looks (see above). */
 static void span_look(ig_recorder *r, proc *p, int64_t now)
 {
     ig_spanctx *c;
     ig_err e;
+    if (span_take_found(r, p))
+        return;
+    if (span_eager(p, now) && r->finder && r->sb) {
+        if (!p->span_finding)
+            finder_want(r, p, p->span_image_ns + (uint64_t)SPAN_EAGER_MAX_NS);
+        p->span_next_ns = now + SPAN_RETRY_MIN_NS; /* for its result */
+        return;
+    }
+    span_unfind(r, p); /* its first moments are over: looked for at backoff */
     if (ig_spanctx_open(p->pid, &c, &e) < 0) {
         if (kill(p->pid, 0) != 0 && errno == ESRCH) {
             p->span = SPAN_DONE;
@@ -767,9 +1060,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
             p->span = SPAN_DONE; /* a child that publishes nothing: its exec, if any, looks again */
             return;
         }
-        p->span_backoff_ns = p->span_backoff_ns ? p->span_backoff_ns * 2 : SPAN_RETRY_MIN_NS;
-        if (p->span_backoff_ns > SPAN_RETRY_MAX_NS)
-            p->span_backoff_ns = SPAN_RETRY_MAX_NS;
+        p->span_backoff_ns = span_retry_ns(p, now);
         p->span_next_ns = now + p->span_backoff_ns;
         return;
     }
@@ -785,20 +1076,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
         span_note(r, "process %d: no span labels: %s", (int)p->pid, e.msg);
         return;
     }
-    p->span = SPAN_FOLLOWED;
-    p->span_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC); /* the program writes its switch-outs from here on */
-    r->st.span_procs++;
-    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
-        span_note(r, "%s", e.msg);
-    else if (r->ob)
-        span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
-                  (int)p->pid);
-    else if (r->switch_events && !r->swjoin)
-        span_note(r, "span labels for process %d: %s; %s", (int)p->pid, r->cpu_events ? "CPU samples only" : "none",
-                  r->sw_span_err);
-    else
-        span_note(r, "span labels for process %d: samples in a span carry trace_id, span_id, span_name",
-                  (int)p->pid);
+    span_followed(r, p, (uint64_t)now, (uint64_t)now_ns(CLOCK_MONOTONIC));
 }
 
 /* Whether p's span context is to be looked for now or later.  With -a,
@@ -842,14 +1120,19 @@ static int span_wait_ms(const ig_recorder *r, int wait_ms)
  * An exec drained after the look that found the new image is not news. */
 static void span_exec(ig_recorder *r, proc *p, uint64_t time)
 {
+    if (p->span == SPAN_LOOK)
+        span_take_found(r, p); /* found after this exec: the new image's */
     if (p->span != SPAN_LOOK && time && time < p->span_found_ns)
         return;
+    span_unfind(r, p);
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, p->pid);
     if (p->span == SPAN_FOLLOWED && r->ob)
         ig_offbpf_remove_span_process(r->ob, p->pid);
     p->span = SPAN_LOOK;
     p->span_next_ns = p->span_backoff_ns = 0;
+    p->span_image_ns = time ? time : (uint64_t)now_ns(CLOCK_MONOTONIC);
+    p->span_early = 0; /* the old image's samples were not a span process's */
 }
 
 static void span_exit(ig_recorder *r, pid_t pid)
@@ -857,6 +1140,7 @@ static void span_exit(ig_recorder *r, pid_t pid)
     proc *p = find_proc(r, pid);
     if (!p)
         return;
+    span_unfind(r, p);
     if (p->span == SPAN_FOLLOWED && r->sb)
         ig_spanbpf_remove_process(r->sb, pid);
     if (p->span == SPAN_FOLLOWED && r->ob)
@@ -865,8 +1149,11 @@ static void span_exit(ig_recorder *r, pid_t pid)
 }
 
 /* The span sample s (of ring CPU cpu) ran in, NULL if none or not known.
- * Every sample of a followed process is asked for, in time order per CPU. */
-static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+ * Every sample is asked for, in time order per CPU.  A sample taken before
+ * its process was followed is not told (the program wrote "no span" for
+ * it, not knowing the process): counted so once the process is followed,
+ * never as outside a span. */
+static const ig_spanbpf_label *sample_span(ig_recorder *r, proc *p, const ig_perf_sample *s, int cpu)
 {
     if (!r->join)
         return NULL;
@@ -874,8 +1161,23 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, const proc *p, const 
     ig_spanjoin_stats_get(r->join, &before);
     ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, s->ip, s->period};
     const ig_spanbpf_label *l = ig_spanjoin_take(r->join, &js);
+    if (p->span == SPAN_LOOK) { /* it runs: look now if due (a drain can take long) */
+        p->span_early++;
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        if (now >= p->span_next_ns && span_lookable(r, p)) {
+            span_look(r, p, now);
+        } else if (now >= p->span_next_ns && p->span_finding) {
+            span_take_found(r, p); /* gone by now (a recorder behind), but found while it ran? */
+            p->span_next_ns = now + SPAN_RETRY_MIN_NS;
+        }
+        return NULL; /* counted in span_early, found now or not */
+    }
     if (p->span != SPAN_FOLLOWED)
         return NULL;
+    if (s->time <= p->span_since_ns) {
+        r->st.span_unlabelled++;
+        return NULL;
+    }
     ig_spanjoin_stats_get(r->join, &after);
     r->st.span_labelled += after.labelled - before.labelled;
     r->st.span_outside += after.outside - before.outside;
@@ -1769,8 +2071,9 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
     uint32_t nk, nu;
     bool whole;
-    sample_frames(r, p, &s, false, &nk, &nu, &whole);
-    uint32_t stack = frames_stack(r, p, t, r->ips, nk, nu, whole, s.ip);
+    proc *image = exec_image(p, &s);
+    sample_frames(r, image, &s, false, &nk, &nu, &whole);
+    uint32_t stack = frames_stack(r, image, t, r->ips, nk, nu, whole, s.ip);
     int64_t values[4] = {1, 0, 0, 0};
     values[r->vi_cpu] = (int64_t)s.period;
     if (r->vi_wall >= 0)
@@ -2109,6 +2412,52 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
         prune_exited(r, (pid_t)tr.pid, (pid_t)tr.tid);
 }
 
+/* ---- exec: the old image's last samples -------------------------------------------
+ *
+ * The kernel writes the COMM exec record from begin_new_exec, while the
+ * thread is still inside execve (load_elf_binary, the new image's first
+ * page faults): samples taken until execve returns are in the kernel with
+ * the old program's user registers and stack.  As perf does (it keeps the
+ * old maps until the new image's replace them), the old image (maps and
+ * symbol cache) is kept beside the new one: a kernel-mode sample after the
+ * exec whose user IP is in no mapping of the new image but in one of the
+ * old is unwound with the old; the first user-mode sample after the exec
+ * (the new program runs) or the next exec lets it go. */
+static void keep_old_image(proc *p, uint64_t time)
+{
+    if (p->old_image)
+        free_proc(p->old_image);
+    proc *old = ig_xcalloc(1, sizeof *old);
+    old->pid = p->pid;
+    old->maps = p->maps; /* moved: the unwinder holds &p->maps, so it is remade for each */
+    old->locs = p->locs;
+    old->locs_gen = p->locs_gen;
+    old->maps_loaded_ns = INT64_MAX; /* never read again from /proc: that is the new image now */
+    memset(&p->maps, 0, sizeof p->maps);
+    memset(&p->locs, 0, sizeof p->locs);
+    ig_unwinder_free(p->unw);
+    p->unw = NULL;
+    p->old_image = old;
+    p->exec_ns = time;
+}
+
+/* The image sample s of p ran with (p, or the one before its exec). */
+static proc *exec_image(proc *p, const ig_perf_sample *s)
+{
+    proc *old = p->old_image;
+    if (!old || s->time < p->exec_ns)
+        return p;
+    if (s->user_mode) { /* execve returned: the new program runs */
+        free_proc(old);
+        p->old_image = NULL;
+        return p;
+    }
+    if (!s->regs_abi || ig_maps_find(&p->maps, s->regs[IG_PREG_IP]) ||
+        !ig_maps_find(&old->maps, s->regs[IG_PREG_IP]))
+        return p;
+    return old;
+}
+
 static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
 {
     const uint8_t *b = (const uint8_t *)(h + 1), *end = (const uint8_t *)h + h->size;
@@ -2132,9 +2481,8 @@ static void handle_comm(ig_recorder *r, const struct perf_event_header *h)
     if (h->misc & PERF_RECORD_MISC_COMM_EXEC) {
         proc *p = find_proc(r, (pid_t)pid);
         if (p) { /* a new program: its mappings arrive next */
-            ig_maps_clear(&p->maps);
+            keep_old_image(p, ig_perf_record_time(h));
             p->maps_stale = true;
-            proc_invalidate(p);
             span_exec(r, p, ig_perf_record_time(h));
         }
     }
@@ -3020,6 +3368,7 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     if (r->perfmap_watch >= 0)
         hold_new_perfmaps(r);
     /* drain everything, then close events whose threads all exited */
+    span_look_all(r); /* before the drain too: symbolizing a new program's first samples takes a while */
     drain_all(r, false);
     span_look_all(r);
     if (r->all && now_ns(CLOCK_MONOTONIC) - r->last_sweep >= SWEEP_NS)
@@ -3153,6 +3502,7 @@ void ig_recorder_free(ig_recorder *r)
     free(r->pend);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
+    finder_stop(r);
     ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)

@@ -6,7 +6,8 @@
  *
  *   usage: mkjoinprof DIR   writes DIR/join.pb.gz, DIR/join.jsonl,
  *                           DIR/far.jsonl (spans 1 h later: another clock),
- *                           DIR/skew.jsonl (spans 8 ms later), DIR/nothread.jsonl
+ *                           DIR/skew.jsonl (spans 8 ms later), DIR/nothread.jsonl,
+ *                           DIR/double.jsonl (thread.id as doubleValue: no thread id)
  *
  * Times are ms after T0 = 1700000000 s (Unix).  Spans (join.jsonl):
  *   A "GET /a" 000000000000a001, trace ...c001, thread.id 101, [0, 100)
@@ -14,6 +15,8 @@
  *   C "GET /c" 000000000000a003, trace ...c003, thread.id "102" (a string), [0, 50)
  *   D "lib op" 000000000000d001, trace ...d001, thread.id 101, [55, 65)
  *   N "GET /n" 000000000000a004, trace ...c004, no thread.id, [0, 100)
+ *   E "GET /e" 000000000000a005, trace ...c005, thread.id 101, [70, 70): no duration
+ *   F "GET /f" 000000000000a006, trace ...c006, thread.id 101.5 (a double), [0, 100)
  * Samples, 1 ms each (value wall/nanoseconds):
  *   tid 101 at 10 a_work -> A; at 30 db_work -> B (the innermost);
  *           at 50 a_work -> A; at 150 idle_work -> none;
@@ -22,7 +25,8 @@
  *   tid 103 at 10 other_work -> none (no span of that thread)
  *   tid 104 without time_ns: old_work -> none
  * So: 8 samples, 4 joined, 1 labelled already, 2 in no span, 1 without
- * time; 1 span without thread.id in the window.
+ * time; skipped: 1 span without thread.id, 1 whose thread.id is no
+ * thread id, 1 of no duration.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,22 +75,29 @@ static void span(FILE *f, const char *trace, const char *id, const char *parent,
             trace, id, parent, name, T0 + (from_ms + shift_ms) * MS, T0 + (to_ms + shift_ms) * MS, attrs);
 }
 
+/* with_threads: 0 none, 1 as above, 2 every thread.id a double */
 static int spans_file(const char *dir, const char *name, long long shift_ms, int with_threads)
 {
+    const char *t101 = with_threads == 2 ? "{\"doubleValue\":101.0}" : "{\"intValue\":\"101\"}";
+    const char *t102 = with_threads == 2 ? "{\"doubleValue\":102.0}" : "{\"stringValue\":\"102\"}";
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    span(f, "c001", "000000000000a001", "", "GET /a", with_threads ? "{\"intValue\":\"101\"}" : NULL, 0, 100,
+    span(f, "c001", "000000000000a001", "", "GET /a", with_threads ? t101 : NULL, 0, 100,
          shift_ms);
-    span(f, "c001", "000000000000a002", "000000000000a001", "db", with_threads ? "{\"intValue\":\"101\"}" : NULL,
+    span(f, "c001", "000000000000a002", "000000000000a001", "db", with_threads ? t101 : NULL,
          20, 40, shift_ms);
-    span(f, "c003", "000000000000a003", "", "GET /c", with_threads ? "{\"stringValue\":\"102\"}" : NULL, 0, 50,
+    span(f, "c003", "000000000000a003", "", "GET /c", with_threads ? t102 : NULL, 0, 50,
          shift_ms);
-    span(f, "d001", "000000000000d001", "", "lib op", with_threads ? "{\"intValue\":\"101\"}" : NULL, 55, 65,
+    span(f, "d001", "000000000000d001", "", "lib op", with_threads ? t101 : NULL, 55, 65,
          shift_ms);
     span(f, "c004", "000000000000a004", "", "GET /n", NULL, 0, 100, shift_ms);
+    if (with_threads == 1) {
+        span(f, "c005", "000000000000a005", "", "GET /e", t101, 70, 70, shift_ms);
+        span(f, "c006", "000000000000a006", "", "GET /f", "{\"doubleValue\":101.5}", 0, 100, shift_ms);
+    }
     return fclose(f);
 }
 
@@ -97,7 +108,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (spans_file(argv[1], "join.jsonl", 0, 1) || spans_file(argv[1], "far.jsonl", 3600000, 1) ||
-        spans_file(argv[1], "skew.jsonl", 8, 1) || spans_file(argv[1], "nothread.jsonl", 0, 0))
+        spans_file(argv[1], "skew.jsonl", 8, 1) || spans_file(argv[1], "nothread.jsonl", 0, 0) ||
+        spans_file(argv[1], "double.jsonl", 0, 2))
         return 1;
     P = ignis_profile_new();
     ignis_profile_add_value_type(P, "wall", "nanoseconds");

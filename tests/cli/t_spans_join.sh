@@ -17,7 +17,7 @@ P=$T/join.pb.gz
 
 run j convert "$P" --spans "$T/join.jsonl" --join-spans -o "$T/joined.pb.gz"
 [ "$RC" -eq 0 ] || fail "convert --join-spans: exit $RC: $(cat "$T/j.err")"
-grep -Fq "4 of 8 samples joined to their thread's span by time; 1 labelled already (kept), 2 in no span, 1 without tid or time; 1 spans without thread.id skipped" \
+grep -Fq "4 of 8 samples joined to their thread's span by time; 1 labelled already (kept), 2 in no span, 1 without tid or time; spans skipped: 1 without thread.id, 1 whose thread.id is no thread id, 1 of no duration or with bad ids" \
   "$T/j.err" || fail "join summary: $(cat "$T/j.err")"
 J=$T/joined.pb.gz
 run a report "$J" --span-name "GET /a"
@@ -52,12 +52,15 @@ has s "1ms 12.50% 37.50% 1ms 12.50% db_work"      # B is A's child
 
 # ---- clocks that disagree, spans without thread.id, profiles without times ----------------
 run far convert "$P" --spans "$T/far.jsonl" --join-spans -o "$T/far.pb.gz"
-one_line_error far 1 "4 spans carry thread.id, but none is in the samples' time (2023-11-14 22:13:20 UTC to 2023-11-14 22:13:20 UTC): the spans' clock disagrees"
+one_line_error far 1 "6 spans carry thread.id, but none is in the samples' time (2023-11-14 22:13:20 UTC to 2023-11-14 22:13:20 UTC): the spans' clock disagrees"
 [ -e "$T/far.pb.gz" ] && fail "a refused join wrote its output"
 run skew convert "$P" --spans "$T/skew.jsonl" --join-spans -o "$T/skew.pb.gz"
 one_line_error skew 1 "the spans' clock disagrees with the profile's: 1 of 1 samples labelled with a span fall outside its times there; no sample joined"
 run nt convert "$P" --spans "$T/nothread.jsonl" --join-spans -o "$T/nt.pb.gz"
 one_line_error nt 1 "no span carries the attribute thread.id (5 spans in the samples' time"
+# thread.id as a double: the ids are at fault, not the clocks (regression: "the spans' clock disagrees")
+run db convert "$P" --spans "$T/double.jsonl" --join-spans -o "$T/db.pb.gz"
+one_line_error db 1 "4 spans in the samples' time (2023-11-14 22:13:20 UTC to 2023-11-14 22:13:20 UTC) carry thread.id, but none as a thread id"
 printf 'main;a 1\n' >"$T/plain.folded"
 run pl convert "$T/plain.folded" --spans "$T/join.jsonl" --join-spans -o "$T/pl.pb.gz"
 one_line_error pl 1 "--join-spans: no sample carries the labels tid and time_ns"

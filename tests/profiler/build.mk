@@ -22,6 +22,8 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_offcpu_counters.sh tests/profiler/t_offcpu_stop.sh
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
+TEST_SCRIPTS += tests/profiler/t_spans_early.sh
+TEST_SCRIPTS += tests/profiler/t_exec_old_image.sh
 # ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)
 TEST_SCRIPTS += tests/profiler/t_offcpu_spans.sh tests/profiler/t_offcpu_ringfull.sh tests/profiler/t_offcpu_spill.sh
 # ... and on allocation samples (--alloc, the preload shim; spanwork -m ground truth)
