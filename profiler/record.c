@@ -48,7 +48,7 @@
  * (launch, -p attach, exec) by the span finder thread every 2 ms (a
  * service opens spans right after it publishes, and the recorder's thread
  * can be busy with the program's first samples), then at growing intervals
- * (2 ms to 64 ms for a target; to 1 s for a process the targets started,
+ * (2 ms to 256 ms for a target; to 1 s for a process the targets started,
  * given up after about 2 s: thousands of children must not cost a /proc
  * read each per second).  Samples taken before their process was followed
  * count as not told, never as outside a span.  If BPF cannot load, nothing is labelled
@@ -128,10 +128,15 @@
 #define PER_CPU_THREADS_PER_CPU 4  /* more threads than this per CPU: one event per CPU */
 #define SPAN_RETRY_MIN_NS 2000000LL    /* a process not publishing yet: looked at again */
 #define SPAN_RETRY_MAX_NS 1000000000LL /* ... at doubling intervals up to this */
-#define SPAN_EAGER_NS 1000000000LL     /* ... but every SPAN_RETRY_MIN_NS this long after its start or exec */
-#define SPAN_EAGER_SAMPLES 500         /* ... or until it has had this many samples (a loaded machine) */
-#define SPAN_EAGER_MAX_NS 10000000000LL /* ... within this long */
-#define SPAN_RETRY_TARGET_NS 64000000LL /* ... and up to this for a target process, never giving up */
+/* A look reads /proc/PID/maps (0.2-0.4 ms for a small process, holding
+ * its mmap lock; far more for a large one): every 2 ms for 1 s, and for
+ * 10 s when no sample came (--off-cpu), cost a recording 190 ms of CPU in
+ * its first 3 s, and a wake-up of each recorder thread every 2 ms, beside
+ * a ping-pong's threads on 2 CPUs. */
+#define SPAN_EAGER_NS 200000000LL      /* ... but every SPAN_RETRY_MIN_NS this long after its start or exec */
+#define SPAN_EAGER_SAMPLES 50          /* ... or until it has had this many samples (a loaded machine) */
+#define SPAN_EAGER_MAX_NS 1000000000LL /* ... within this long */
+#define SPAN_RETRY_TARGET_NS 256000000LL /* ... and up to this for a target process, never giving up */
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -785,8 +790,8 @@ static void spans_off(ig_recorder *r, const char *why)
  * context as it starts and may open spans right after, without waiting
  * for any profiler, and samples taken before the look that finds it
  * cannot be labelled.  So a launched command, a -p target or an exec'd
- * image is looked at every SPAN_RETRY_MIN_NS in its first second, and on
- * a loaded machine (where that second may hold little of its start) until
+ * image is looked at every SPAN_RETRY_MIN_NS for SPAN_EAGER_NS after it starts, and on
+ * a loaded machine (where that time may hold little of its start) until
  * it has had SPAN_EAGER_SAMPLES samples, within SPAN_EAGER_MAX_NS. */
 static bool span_eager(const proc *p, int64_t now)
 {
@@ -1107,8 +1112,8 @@ static int span_wait_ms(const ig_recorder *r, int wait_ms)
     int64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < r->nprocs; i++) {
         const proc *p = r->procs[i];
-        if (!span_lookable(r, p))
-            continue;
+        if (!span_lookable(r, p) || p->span_finding)
+            continue; /* the finder thread looks at it: its result is taken at the next drain */
         int64_t left = p->span_next_ns > now ? (p->span_next_ns - now + 999999) / 1000000 : 0;
         if (wait_ms < 0 || left < wait_ms)
             wait_ms = (int)left;
