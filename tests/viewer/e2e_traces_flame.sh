@@ -102,13 +102,13 @@ if [ -x "$JOIN" ]; then
   mkdir -p $tmp/join && "$JOIN" $tmp/join || { echo "mkjoinprof failed"; exit 1; }
   "$IGNIS" collect --import $tmp/join/join.jsonl --db $tmp/join/traces.db -q || { echo "cannot import"; exit 1; }
   start jn 140 30 $tmp/join/traces.db --profile $tmp/join/join.pb.gz
-  expect jn "4 traces, 5 spans"
-  keys jn End; expect jn "trace 4 of 4"
+  expect jn "6 traces, 7 spans"
+  keys jn End; expect jn "trace 6 of 6"
   expect jn "0000000000000000000000000000c001"
   # GET /a (a_work 2ms) and its child db (db_work 1ms): samples of other SDKs' spans, joined by thread and time
   keys jn F; expect jn "ignis view trace 0000000000000000000000000000c001 'GET /a' | wall | total 3ms"
   expect jn "db_work"
-  keys jn q; expect jn "4 traces, 5 spans"
+  keys jn q; expect jn "6 traces, 7 spans"
   keys jn q; expect jn "exited rc=0"
   # traces with no thread.id: the join finds nothing, the viewer opens
   # anyway (it refused to, naming --spans, an option not given)
