@@ -271,7 +271,7 @@ void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid)
     bpf_map__delete_elem(ob->skel->maps.follow, &key, sizeof key, 0);
 }
 
-bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable)
 {
     /* Its entry, made now unless the program followed it first (the
      * thread switched out since it was followed: its wait is the
@@ -281,7 +281,7 @@ bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
         return false;
     size_t size = bpf_map__value_size(ob->skel->maps.waits);
     struct ig_offbpf_thread *t = ig_xcalloc(1, size);
-    t->flags = IG_OFFBPF_T_PRESUMED | IG_OFFBPF_T_SPILLED;
+    t->flags = IG_OFFBPF_T_PRESUMED | IG_OFFBPF_T_SPILLED | (runnable ? IG_OFFBPF_T_PRESUMED_RUNNABLE : 0);
     __atomic_store_n(&ob->skel->bss->spilled, 1, __ATOMIC_RELEASE);
     bool made = bpf_map__update_elem(ob->skel->maps.waits, &key, sizeof key, t, size, BPF_NOEXIST) == 0;
     free(t);
@@ -421,9 +421,9 @@ int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
     return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
 }
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
-bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid)
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable)
 {
-    (void)ob, (void)tid;
+    (void)ob, (void)tid, (void)runnable;
     return false;
 }
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx)

@@ -42,7 +42,7 @@ typedef struct ig_offbpf_event {
     uint64_t value;            /* WAIT: ns it stands for; IN: ns its OUT's wait stands
                                 * for (its length over the probability it was drawn
                                 * with), 0: its length */
-    bool drop;                 /* IN: its OUT was not drawn; the interval is dropped */
+    bool drop;                 /* IN: the presumed wait is dropped (a thread found runnable was on a CPU) */
     int64_t state;             /* prev_state of the switch-out */
     bool has_regs;             /* regs and stack are the thread's user ones */
     uint64_t regs[IG_OFFBPF_EV_REGS];
@@ -82,10 +82,12 @@ void ig_offbpf_unfollow(ig_offbpf *ob, pid_t pid);
 
 /* Thread tid was found off the CPU at attach (its wait opened by the
  * caller, ig_offcpu before_start): its first switch-in writes an IN.
+ * runnable: it was found runnable (on a CPU, or waiting for one); if its
+ * first switch is a switch-out, it was on one, and the IN says drop.
  * False when the program has followed the thread already (it switched
  * out since it was followed: its wait is the program's, the caller's is
  * to be dropped), or has no room for it. */
-bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid);
+bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable);
 
 /* Labels pid's waits with their span (its entry as ig_spanbpf_proc_entry
  * makes it), or stops doing so. */

@@ -2291,7 +2291,7 @@ static void offbpf_handle(ig_recorder *r, const ig_offbpf_event *e)
     ig_offcpu_interval iv;
     if (e->kind == IG_OFFBPF_IN) {
         const ig_offcpu_interval *closed = ig_offcpu_in(r->oc, e->tid, e->in_time);
-        if (!closed || (e->drop && !closed->before_start))
+        if (!closed || e->drop) /* drop: a thread presumed runnable was on a CPU */
             return;
         iv = *closed;
         uint64_t d = e->in_time > iv.out_time ? e->in_time - iv.out_time : 0;
@@ -2695,8 +2695,15 @@ static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
     const char *paren = n > 0 ? (buf[n] = '\0', strrchr(buf, ')')) : NULL;
     if (!paren || paren[1] != ' ')
         return;
+    /* R: on a CPU, or waiting for one (a loaded machine's runqueue can
+     * hold a thread for hundreds of ms): presumed waiting for the BPF
+     * engine, which drops the wait if the thread's first switch is a
+     * switch-out (it was on a CPU). */
+    bool runnable = paren[2] == 'R';
+    if (runnable && !r->ob)
+        return;
     static const struct { char c; int64_t bits; } states[] = {
-        {'S', 1}, {'D', 2}, {'T', 4}, {'t', 8}, {'P', 64}, {'I', 128},
+        {'S', 1}, {'D', 2}, {'T', 4}, {'t', 8}, {'P', 64}, {'I', 128}, {'R', 0},
     };
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
         if (paren[2] == states[i].c) {
@@ -2707,7 +2714,7 @@ static void presume_waiting(ig_recorder *r, pid_t pid, pid_t tid)
             iv.state = ig_sched_state_name(states[i].bits);
             iv.before_start = true;
             ig_offcpu_out(r->oc, &iv);
-            if (r->ob && !ig_offbpf_presume_waiting(r->ob, tid))
+            if (r->ob && !ig_offbpf_presume_waiting(r->ob, tid, runnable))
                 ig_offcpu_in(r->oc, tid, iv.out_time); /* the program's wait, not ours: dropped */
             return;
         }

@@ -169,7 +169,8 @@ enum {
     W_CHOSEN = IG_OFFBPF_T_CHOSEN,
     W_WRITING = IG_OFFBPF_T_WRITING,
     W_PRESUMED = IG_OFFBPF_T_PRESUMED,
-    W_SPILLED = IG_OFFBPF_T_SPILLED
+    W_SPILLED = IG_OFFBPF_T_SPILLED,
+    W_PRESUMED_RUNNABLE = IG_OFFBPF_T_PRESUMED_RUNNABLE
 };
 
 /* tid % IG_OFFBPF_SLOTS -> the state of the thread holding the slot. */
@@ -651,10 +652,15 @@ static __always_inline void wait_ended(struct task_struct *next, struct ig_offbp
 /* A thread user space found waiting at attach (W_PRESUMED: it made its
  * entry) is on the CPU, by now at the latest: an IN, in CLOCK_MONOTONIC as
  * user space's times, closes the wait it opened for it. */
-static __noinline int presumed_in(struct ig_offbpf_thread *t, __u32 pid, __u32 tid)
+static __noinline int presumed_in(struct ig_offbpf_thread *t, __u32 pid, __u32 tid, bool switching_out)
 {
-    t->flags &= ~W_PRESUMED;
-    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid, .tid = tid, .in_time = bpf_ktime_get_ns()};
+    /* A thread found runnable (state R) was on a CPU or waiting for one:
+     * a switch-out first means it was on one, and user space's wait is
+     * dropped (IN_DROP). */
+    bool drop = switching_out && (t->flags & W_PRESUMED_RUNNABLE);
+    t->flags &= ~(W_PRESUMED | W_PRESUMED_RUNNABLE);
+    struct ig_offbpf_base h = {.kind = IG_OFFBPF_IN, .pid = pid, .tid = tid, .in_time = bpf_ktime_get_ns(),
+                               .pad0 = drop ? IG_OFFBPF_IN_DROP : 0};
     if (bpf_ringbuf_output(&offcpu_events, &h, sizeof h, BPF_RB_NO_WAKEUP))
         add(IG_OFFBPF_ST_DROPPED, 1);
     return 0;
@@ -690,7 +696,7 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
             wait_ended(0, t, ran < now - t->out ? now - ran : now);
         }
         if (t->flags & W_PRESUMED) /* it ran: its switch-in was missed */
-            presumed_in(t, ids >> 32, (__u32)ids);
+            presumed_in(t, ids >> 32, (__u32)ids, true);
         switch_out(prev, t, preempt, prev_state, now);
     }
     __u32 next_tid = next->pid;
@@ -702,7 +708,7 @@ int BPF_PROG(ig_offcpu_switch, bool preempt, struct task_struct *prev, struct ta
     if (n->out)
         wait_ended(next, n, now);
     else if (n->flags & W_PRESUMED)
-        presumed_in(n, next->tgid, next_tid);
+        presumed_in(n, next->tgid, next_tid, false);
     return 0;
 }
 

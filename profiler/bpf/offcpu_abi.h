@@ -30,8 +30,9 @@ enum { IG_OFFBPF_FOLLOW_AT_EXEC = 1, IG_OFFBPF_FOLLOW = 2 };
  * attach is on the CPU.  OUT: a switch-out with its stacks, closed by its
  * IN (the recorder still takes it; this program no longer writes it). */
 enum { IG_OFFBPF_WAIT = 1, IG_OFFBPF_OUT = 2, IG_OFFBPF_IN = 3 };
-/* An IN's flags (its base's pad0): its OUT was not drawn (see offcpu.bpf.c,
- * nonsys_in), the interval is dropped. */
+/* An IN's flags (its base's pad0): the wait user space presumed is dropped
+ * (a thread found runnable at attach whose first switch was a switch-out:
+ * it was on a CPU; offcpu.bpf.c presumed_in). */
 #define IG_OFFBPF_IN_DROP 1
 
 /* Every event begins so; an IN event is only this. */
@@ -80,6 +81,7 @@ enum {
     IG_OFFBPF_T_WRITING = 2,  /* (waits) write_wait runs (it may be preempted) */
     IG_OFFBPF_T_PRESUMED = 4, /* found waiting at attach: an IN at its first switch-in */
     IG_OFFBPF_T_SPILLED = 8,  /* (waits) the thread's state is this entry's head */
+    IG_OFFBPF_T_PRESUMED_RUNNABLE = 16, /* ... runnable then: on a CPU, or waiting for one */
 };
 struct ig_offbpf_thread {
     __u32 tid;        /* (slots) the slot's thread, 0: free */

@@ -18,7 +18,9 @@ PINGPONG=$B/samples/offcpu/offcpu_pingpong
 [ -x "$PINGPONG" ] || fail "$PINGPONG not built"
 
 record_pingpong() { # MEMO_MODE OUT
-  IGNIS_UNWIND_CACHE=$1 "$IGNIS" record --off-cpu -o "$2" -- "$PINGPONG" 1 two-sites >"$T/pp.out" 2>"$T/rec.err"
+  # period 100us: enough waits at both sites however slowly a loaded machine
+  # runs the ping-pong (at 1ms, 2800 round trips drew 62)
+  IGNIS_UNWIND_CACHE=$1 "$IGNIS" record --off-cpu --off-cpu-period 100us -o "$2" -- "$PINGPONG" 1 two-sites >"$T/pp.out" 2>"$T/rec.err"
   local rc=$?
   cat "$T/rec.err" "$T/pp.out"
   [ "$rc" -eq 0 ] || fail "record (IGNIS_UNWIND_CACHE=$1) exited $rc"
