@@ -16,8 +16,10 @@ deep_waits() { # RECORD_OPTION... -> "WHOLE TRUNCATED": peer_deep's waits (every
     { cat "$T/rec.err"; fail "record $* exited non-zero"; }
   cat "$T/rec.err" >&2
   "$PROFDUMP" "$T/deep.pb.gz" samples |
-    awk -F'\t' '$5 ~ /;peer_deep(;|$)/ { if ($5 ~ /^\[truncated\]/) t += $1; else w += $1 } END { printf "%d %d\n", w, t }'
+    awk -F'\t' '$5 ~ /;peer_deep(;|$)/ && $3 == "sleeping" { if ($5 ~ /^\[truncated\]/) t += $1; else w += $1 } END { printf "%d %d\n", w, t }'
 }
+# (sleeping: the waits in read() at the bottom, 12 KiB down; with every
+# wait recorded, a preemption on the way down, shallower, is whole)
 
 read -r whole truncated <<<"$(deep_waits --stack-size 8K)"
 echo "--stack-size 8K: peer_deep waits whole $whole, truncated $truncated"
