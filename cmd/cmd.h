@@ -174,6 +174,7 @@ typedef struct cmd_common {
     int join_spans;                /* --join-spans: by thread and time with --spans first */
     struct ig_span_select *span_sel; /* the sample filter cmd_common_tree_opts passes on */
     char *span_base;               /* --slow-vs-fast: what the base is, for headers */
+    char *span_partial;            /* --slow-vs-fast --spans: the spans left out (ig_span_split_partial), or NULL */
 } cmd_common;
 
 #define CMD_COMMON_INIT {.sort = -1}
@@ -193,7 +194,8 @@ void cmd_common_tree_opts(const cmd_common *c, struct ig_tree_opts *o);
  * --span/--trace/--span-name become c->span_sel (call
  * cmd_common_tree_opts again afterwards); --slow-vs-fast replaces *p by the
  * samples of the operation's slow spans and sets *base to the others',
- * with normalize on and c->diff naming the base.  Prints what it compared.
+ * with normalize on and c->diff naming the base, and c->span_partial
+ * when --spans lacks some of them.  Prints what it compared.
  * Returns 0, 1 after printing an error, 2 after a usage error. */
 int cmd_apply_spans(const char *cmd, cmd_common *c, struct ignis_profile **p, struct ignis_profile **base);
 /* Joins the samples of *p that no span labels with the spans of src (a

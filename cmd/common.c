@@ -435,6 +435,7 @@ void cmd_common_free(cmd_common *c)
         ig_span_select_free(c->span_sel);
     free(c->span_sel);
     free(c->span_base);
+    free(c->span_partial);
     memset(c, 0, sizeof *c);
     c->sort = -1;
 }

@@ -145,12 +145,10 @@ static int slow_vs_fast(const char *cmd, cmd_common *c, ignis_profile **p, ignis
     ig_format_duration(st.cut_ns, cut, sizeof cut);
     ig_format_duration(st.slow_p50_ns, sp50, sizeof sp50);
     ig_format_duration(st.fast_p50_ns, fp50, sizeof fp50);
-    char partial[512] = "";
-    if (st.cov.missing) /* never shown as the whole operation */
-        snprintf(partial, sizeof partial,
-                 " (PARTIAL: %zu of the profile's %zu spans of '%s' are not in %s: left out, their samples on "
-                 "neither side)",
-                 st.cov.missing, st.cov.labelled, c->slow_vs_fast, c->spans_src);
+    char partial[512];
+    ig_span_split_partial(&st, c->slow_vs_fast, c->spans_src, partial, sizeof partial);
+    if (*partial) /* the viewer's title says it too */
+        c->span_partial = ig_xstrdup(partial);
     fprintf(stderr,
             "ignis %s: --slow-vs-fast %s: %zu of %zu spans%s %s %s (%s; durations %s): slow p50 %s, "
             "others p50 %s; the diff shows the slow spans' samples against the others', normalized\n",

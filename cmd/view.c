@@ -557,7 +557,15 @@ static int view_profile(struct view_opts *o)
     load.fixed = &o->fixed;
     load.preloaded = pre;
     load.preloaded_base = pre_base;
+    char *title = NULL; /* a slow-vs-fast diff that left spans out says so where the file is named */
+    if (c->span_partial) {
+        size_t len = strlen(o->path) + strlen(c->span_partial) + 1;
+        title = ig_xmalloc(len);
+        snprintf(title, len, "%s%s", o->path, c->span_partial);
+        load.path = title; /* only a title: the profiles are preloaded */
+    }
     ig_viewer *v = ig_viewer_new_loading(&load, 1);
+    free(title);
     if (c->sort >= 0)
         v->sort = (ig_top_sort)c->sort;
     /* a quick load (or failure) never opens the screen; without a

@@ -8,15 +8,17 @@
  * Content-Length headers, a Content-Length over the limit or over the
  * in-flight budget), so such requests are answered before any body is
  * read when the sender waits for "100 Continue"; a sender that does not
- * is already sending its body, which is then read on and discarded (up
- * to twice the limit) and answered at its end, so that the answer is not
- * lost to the reset of a connection closed with its body unread.  Body
- * chunks are appended to a per-request buffer and counted against a
- * global in-flight budget, so many slow or large uploads cannot
- * add up to unbounded memory.  libmicrohttpd (0.9.75) sends an answer
- * queued with the headers or at the end of the body, never one queued in
- * between: a chunked body that proves too large or over the budget is
- * read on and dropped, answered at its end (take_chunk).  At the end the body is inflated (capped at max_body
+ * is already sending its body, which is then read on and discarded (up to
+ * twice the limit) and answered at its end, so that the answer is not
+ * lost to the reset of a connection closed with its body unread: every
+ * answer decided from the headers is built by send_counted and held until
+ * then (hold_answers).  Body chunks are appended to a per-request buffer
+ * and counted against a global in-flight budget, so many slow or large
+ * uploads cannot add up to unbounded memory.  libmicrohttpd (0.9.75)
+ * sends an answer queued with the headers or at the end of the body,
+ * never one queued in between: a chunked body that proves too large or
+ * over the budget is read on and dropped, answered at its end
+ * (take_chunk).  At the end the body is inflated (capped at max_body
  * while inflating), decoded (collect/decode.h), and the batch's bytes are
  * reserved in the writer's queue; only then are the spans counted in the
  * metrics, the body queued for forwarding, the batch pushed to the writer
@@ -89,7 +91,10 @@ enum { MAX_CONNECTIONS = 1000 };
 typedef struct request {
     bool traces;                /* POST /v1/traces with an acceptable type */
     bool json, gzip;
-    bool answered;              /* a response is queued; ignore the rest of the body */
+    bool answered;              /* a response is queued or held; ignore the rest of the body */
+    bool hold;                  /* answers decided now wait for the end of the body (hold_answers) */
+    struct MHD_Response *held;  /* such an answer, its status in held_status */
+    unsigned held_status;
     unsigned refusal;           /* 413 or 429 decided partway through the body, sent at its end */
     ig_strbuf body;
     uint64_t reserved;          /* bytes counted in inflight */
@@ -98,12 +103,12 @@ typedef struct request {
 
 /* ---- responses ---------------------------------------------------------------------- */
 
-static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, void *body, size_t len,
-                                     enum MHD_ResponseMemoryMode mode, const char *ctype, int retry_after)
+static struct MHD_Response *new_response(unsigned status, void *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                                         const char *ctype, int retry_after)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
     if (!resp)
-        return MHD_NO;
+        return NULL;
     if (ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (retry_after > 0) {
@@ -113,22 +118,52 @@ static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status, 
     }
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    return resp;
+}
+
+/* Queues resp (NULL: it could not be built) and lets go of it. */
+static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-/* Queues an answer to /v1/traces and counts it in /metrics if it is out:
- * answers are queued only when the library sends them (before the body
- * is read, or after all of it), so what is counted is what senders get. */
+/* Queues an answer and counts it in /metrics if it is out: answers are
+ * queued only when the library sends them (before the body is read, or
+ * after all of it), so what is counted is what senders get. */
+static enum MHD_Result queue_counted(ig_receiver *r, struct MHD_Connection *c, unsigned status,
+                                     struct MHD_Response *resp)
+{
+    enum MHD_Result ret = queue_response(c, status, resp);
+    if (ret == MHD_YES)
+        ig_collect_count_status(r->cfg.counters, status);
+    return ret;
+}
+
+/* Answers a request counted in /metrics: now, or, while q->hold is set
+ * (an answer decided from the headers of a body on its way), at the end
+ * of the body (send_held). */
 static enum MHD_Result send_counted(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned status, void *body,
                                     size_t len, enum MHD_ResponseMemoryMode mode, const char *ctype, int retry_after)
 {
     q->answered = true;
-    enum MHD_Result ret = send_response(c, status, body, len, mode, ctype, retry_after);
-    if (ret == MHD_YES)
-        ig_collect_count_status(r->cfg.counters, status);
-    return ret;
+    struct MHD_Response *resp = new_response(status, body, len, mode, ctype, retry_after);
+    if (!resp || !q->hold)
+        return queue_counted(r, c, status, resp);
+    q->held = resp;
+    q->held_status = status;
+    return MHD_YES;
+}
+
+/* The end of a body read on and discarded: its held answer goes out. */
+static enum MHD_Result send_held(ig_receiver *r, struct MHD_Connection *c, request *q)
+{
+    struct MHD_Response *resp = q->held;
+    q->held = NULL;
+    return queue_counted(r, c, q->held_status, resp);
 }
 
 /* An error answer: a google.rpc.Status in the request's encoding. */
@@ -195,8 +230,8 @@ static enum MHD_Result send_metrics(ig_receiver *r, struct MHD_Connection *c)
     ig_metrics_render(r->cfg.metrics, r->cfg.counters, &out);
     size_t len;
     char *text = ig_sb_detach(&out, &len);
-    return send_response(c, 200, text ? text : ig_xstrdup(""), len, MHD_RESPMEM_MUST_FREE,
-                         "text/plain; version=0.0.4; charset=utf-8", 0);
+    return queue_response(c, 200, new_response(200, text ? text : ig_xstrdup(""), len, MHD_RESPMEM_MUST_FREE,
+                                               "text/plain; version=0.0.4; charset=utf-8", 0));
 }
 
 /* ---- headers ------------------------------------------------------------------------------ */
@@ -242,39 +277,11 @@ static enum MHD_Result send_too_many(ig_receiver *r, struct MHD_Connection *c, r
                        "too many request bodies in flight; retry later", 1);
 }
 
-/* Does the sender wait for "100 Continue" before it sends the body? */
-static bool expects_continue(struct MHD_Connection *c)
-{
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-    return v && media_type_is(v, "100-continue");
-}
-
-/* A refusal decided from the headers.  A sender that waits for "100
- * Continue" gets it now, before it sends the body: libmicrohttpd sends an
- * answer queued with the headers and closes the connection.  One that
- * does not is already writing its body: answered now, the connection
- * would close with the body unread and the kernel's reset could throw the
- * answer away before the sender reads it.  So its body is read on and
- * discarded (take_chunk: nothing kept, nothing reserved) and the answer
- * goes out at its end, as for a chunked body; a body announced beyond
- * twice --max-body, which take_chunk would cut off anyway, is answered
- * now, the best that can be done. */
-static enum MHD_Result refuse_early(ig_receiver *r, struct MHD_Connection *c, request *q, unsigned status,
-                                    uint64_t announced)
-{
-    bool beyond = announced > r->cfg.max_body && announced - r->cfg.max_body > r->cfg.max_body;
-    if (expects_continue(c) || beyond)
-        return status == MHD_HTTP_CONTENT_TOO_LARGE ? send_too_large(r, c, q) : send_too_many(r, c, q);
-    q->traces = true;
-    q->refusal = status;
-    return MHD_YES;
-}
-
 /* Decides a POST /v1/traces from its headers; answers it when it can.
  * A body whose Content-Length is over the limit or over the in-flight
- * budget is refused here (refuse_early): libmicrohttpd sends an answer
- * queued now or at the end of the body, while one queued in the middle
- * of an upload is never sent (0.9.75). */
+ * budget is refused here, now or at the end of the body (hold_answers):
+ * libmicrohttpd never sends an answer queued in the middle of an upload
+ * (0.9.75). */
 static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, request *q)
 {
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -298,9 +305,9 @@ static enum MHD_Result start_traces(ig_receiver *r, struct MHD_Connection *c, re
     }
     uint64_t announced = clen ? strtoull(clen, NULL, 10) : 0;
     if (announced > r->cfg.max_body)
-        return refuse_early(r, c, q, MHD_HTTP_CONTENT_TOO_LARGE, announced);
+        return send_too_large(r, c, q);
     if (announced && !reserve_inflight(r, q, announced))
-        return refuse_early(r, c, q, MHD_HTTP_TOO_MANY_REQUESTS, announced);
+        return send_too_many(r, c, q);
     q->traces = true;
     if (announced) /* one allocation for the body when its size is announced */
         ig_sb_reserve(&q->body, announced + 1);
@@ -317,30 +324,43 @@ static void drop_body(ig_receiver *r, request *q)
     ig_sb_free(&q->body);
 }
 
-/* Keeps a chunk of body, or decides to refuse the request (a chunked body
- * going over the limit or the budget: only known partway).  A refused
- * body is read on and dropped, counted but not kept, and the answer is
- * queued once it has all arrived (the only time after the headers when
- * libmicrohttpd sends one); a 429 becomes a 413 if the body turns out
- * too large.  A sender that goes on beyond twice the limit is cut off
- * without an answer, and counted as such. */
-static enum MHD_Result take_chunk(ig_receiver *r, request *q, const char *data, size_t n)
+/* More than twice the limit: a refused body read on that far is cut off. */
+static bool beyond_twice_limit(const ig_receiver *r, uint64_t n)
+{
+    return n > r->cfg.max_body && n - r->cfg.max_body > r->cfg.max_body;
+}
+
+/* n more bytes of a refused body, read on and dropped until its end; a
+ * sender that goes on beyond twice the limit is cut off without an
+ * answer, and counted as such. */
+static enum MHD_Result discard_chunk(ig_receiver *r, request *q, size_t n)
 {
     q->read += n;
-    if (q->read > r->cfg.max_body)
+    if (!beyond_twice_limit(r, q->read))
+        return MHD_YES;
+    atomic_fetch_add(&r->cfg.counters->requests_closed, 1);
+    return MHD_NO;
+}
+
+/* Keeps a chunk of body, or decides to refuse the request (a chunked body
+ * going over the limit or the budget: only known partway).  A refused
+ * body is read on and dropped (discard_chunk), and the answer is queued
+ * once it has all arrived (the only time after the headers when
+ * libmicrohttpd sends one); a 429 becomes a 413 if the body turns out
+ * too large. */
+static enum MHD_Result take_chunk(ig_receiver *r, request *q, const char *data, size_t n)
+{
+    if (q->read + n > r->cfg.max_body)
         q->refusal = MHD_HTTP_CONTENT_TOO_LARGE;
     else if (!q->refusal && q->body.len + n > q->reserved && !reserve_inflight(r, q, q->body.len + n - q->reserved))
         q->refusal = MHD_HTTP_TOO_MANY_REQUESTS;
     if (!q->refusal) {
+        q->read += n;
         ig_sb_append(&q->body, data, n);
         return MHD_YES;
     }
     drop_body(r, q);
-    if (q->read > r->cfg.max_body && q->read - r->cfg.max_body > r->cfg.max_body) {
-        atomic_fetch_add(&r->cfg.counters->requests_closed, 1);
-        return MHD_NO;
-    }
-    return MHD_YES;
+    return discard_chunk(r, q, n);
 }
 
 /* The body, inflated when it is gzip; *plain may be the body itself. */
@@ -453,6 +473,36 @@ static bool lengths_conflict(struct MHD_Connection *c)
     return first == NULL && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) != NULL;
 }
 
+/* Does the sender wait for "100 Continue" before it sends the body? */
+static bool expects_continue(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return v && media_type_is(v, "100-continue");
+}
+
+/* Do answers decided from these headers wait for the end of the body?
+ * A sender that waits for "100 Continue" gets them now, before it sends
+ * the body: libmicrohttpd sends an answer queued with the headers and
+ * closes the connection.  One that does not is already writing its body:
+ * answered now, the connection would close with the body unread and the
+ * kernel's reset could throw the answer away before the sender reads it.
+ * So its body is read on and discarded (discard_chunk: nothing kept,
+ * nothing reserved) and the answer goes out at its end (send_held), as
+ * for a chunked body refused partway.  Answered now all the same: a
+ * request without a body, one whose body is announced beyond twice
+ * --max-body (discard_chunk would cut it off: the best that can be done),
+ * and one with conflicting Content-Length headers, whose body's end is
+ * in doubt. */
+static bool hold_answers(const ig_receiver *r, struct MHD_Connection *c)
+{
+    const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    bool chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+    uint64_t announced = clen ? strtoull(clen, NULL, 10) : 0;
+    if (expects_continue(c) || (!announced && !chunked) || beyond_twice_limit(r, announced))
+        return false;
+    return !lengths_conflict(c);
+}
+
 static enum MHD_Result route(ig_receiver *r, struct MHD_Connection *c, request *q, const char *url, const char *method)
 {
     if (lengths_conflict(c))
@@ -484,15 +534,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     request *q = *con_cls;
     if (!q) {
         q = *con_cls = ig_xcalloc(1, sizeof *q);
-        return route(r, c, q, url, method);
+        q->hold = hold_answers(r, c);
+        enum MHD_Result ret = route(r, c, q, url, method);
+        q->hold = false; /* only the answers decided from the headers */
+        return ret;
     }
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
+        if (q->held)
+            return discard_chunk(r, q, n);
         if (q->answered || !q->traces)
             return MHD_YES; /* the answer is out; the rest is discarded */
         return take_chunk(r, q, upload, n);
     }
+    if (q->held)
+        return send_held(r, c, q);
     if (q->answered || !q->traces)
         return MHD_YES;
     if (q->refusal == MHD_HTTP_CONTENT_TOO_LARGE)
@@ -512,6 +569,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     atomic_fetch_sub(&r->inflight, q->reserved);
     ig_sb_free(&q->body);
+    if (q->held) /* cut off, or the sender went away */
+        MHD_destroy_response(q->held);
     free(q);
     *con_cls = NULL;
 }

@@ -357,6 +357,18 @@ static size_t drop_nested(span_dur *d, size_t n, const ig_span_times *times, siz
     return kept;
 }
 
+const char *ig_span_split_partial(const ig_span_split_stats *st, const char *name, const char *src, char *out,
+                                  size_t len)
+{
+    *out = '\0';
+    if (st->cov.missing) /* never shown as the whole operation */
+        snprintf(out, len,
+                 " (PARTIAL: %zu of the profile's %zu spans of '%s' are not in %s: left out, their samples on "
+                 "neither side)",
+                 st->cov.missing, st->cov.labelled, name, src);
+    return out;
+}
+
 int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,
                   uint64_t threshold_ns, ig_span_select *slow, ig_span_select *fast, ig_span_split_stats *st,
                   ig_err *err)

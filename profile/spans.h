@@ -125,6 +125,13 @@ typedef struct ig_span_split_stats {
 int ig_span_split(const ignis_profile *p, int vi, const char *name, const ig_span_times *times,
                   uint64_t threshold_ns, ig_span_select *slow, ig_span_select *fast, ig_span_split_stats *st,
                   ig_err *err);
+/* What a split of `name` with span times from src left out, said after
+ * its span count ("2 of 10 spans" + this): " (PARTIAL: N of the profile's
+ * M spans of 'name' are not in src: left out, their samples on neither
+ * side)", or "" when src has them all.  The one wording of the command
+ * line's summary and the viewer's title.  Returns out (len > 0). */
+const char *ig_span_split_partial(const ig_span_split_stats *st, const char *name, const char *src, char *out,
+                                  size_t len);
 
 /* ---- joining samples to spans by thread and time ----------------------------------
  *

@@ -13,6 +13,8 @@ BENCH_BINS += bench/gen_traces
 BENCH_SCRIPTS += bench/traces_view.sh
 TEST_BINS += tests/viewer/test_traces
 TEST_SCRIPTS += tests/viewer/e2e_traces.sh tests/viewer/e2e_traces_flame.sh
+# a slow-vs-fast diff with spans missing from its source says PARTIAL in the title, as the command line does
+TEST_SCRIPTS += tests/viewer/e2e_slow_partial.sh
 # writes the known traces into a store file for e2e_traces.sh (the archive is
 # named in full: INTERNAL_A is defined after the fragments are included)
 EXTRA_TARGETS += $(B)/tests/viewer/trace_store

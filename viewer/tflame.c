@@ -233,11 +233,13 @@ static int slow_vs_fast(ig_tview *v, const char *name)
                          st.slow);
         return -1;
     }
-    char cut[32], sp50[32], fp50[32], title[512], note[160];
+    char cut[32], sp50[32], fp50[32], partial[512], title[1024], note[160];
     ig_format_duration(st.cut_ns, cut, sizeof cut);
     ig_format_duration(st.slow_p50_ns, sp50, sizeof sp50);
     ig_format_duration(st.fast_p50_ns, fp50, sizeof fp50);
-    snprintf(title, sizeof title, "slow vs fast '%s': %zu of %zu spans above %s", name, st.slow, st.spans, cut);
+    ig_span_split_partial(&st, name, v->title, partial, sizeof partial); /* as the command line says it */
+    snprintf(title, sizeof title, "slow vs fast '%s': %zu of %zu spans%s above %s", name, st.slow, st.spans, partial,
+             cut);
     snprintf(note, sizeof note, "slow spans (p50 %s) against the others (p50 %s), normalized", sp50, fp50);
     open_viewer(v, sp, fp, title, note);
     return 0;

@@ -29,6 +29,8 @@ $(B)/tests/collect/nul_request: tests/collect/nul_request.c $(INTERNAL_A)
 TEST_SCRIPTS += tests/collect/t_refusals.sh
 # ... also to senders without "Expect: 100-continue" (the body read on and discarded, then the answer)
 TEST_SCRIPTS += tests/collect/t_refusals_noexpect.sh
+# ... and every other answer decided from the headers: 404, 405, 415 (type, encoding)
+TEST_SCRIPTS += tests/collect/t_early_noexpect.sh
 
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c
