@@ -227,6 +227,8 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             "  profiler cpu      %.1f ms (%s, attach to written profile)\n",
             out, (unsigned long long)st->samples, (unsigned long long)st->lost, (unsigned long long)st->partial,
             pct, (unsigned long long)st->threads, secs, cpu * 1e3, per_sample);
+    fprintf(stderr, "  perf events       %llu opened, %s\n", (unsigned long long)st->events_opened,
+            st->per_cpu ? "per CPU (for every thread)" : "per thread");
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;

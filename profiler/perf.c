@@ -126,6 +126,13 @@ int ig_perf_open_sink(int cpu, const ig_perf_opts *o)
         a.use_clockid = 1;
         a.clockid = CLOCK_MONOTONIC;
     }
+    /* CPU-wide where permitted: an event of a task (the recorder's own)
+     * turns on the kernel's perf hooks at every context switch of every
+     * task (perf_sched_events), a cost on the very switches an off-CPU
+     * profile records; a CPU-wide one does not. */
+    int fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd >= 0 || (errno != EACCES && errno != EPERM))
+        return fd;
     return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 

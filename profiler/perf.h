@@ -82,8 +82,9 @@ bool ig_perf_kind_switches(ig_perf_kind k);
  * thread, ENODEV: CPU offline, EINVAL: CPU offline or mono_clock refused). */
 int ig_perf_open(const ig_perf_opts *o, pid_t tid, int cpu);
 
-/* Opens the owner of a CPU's ring: a dummy event on the calling thread,
- * which never produces records itself but whose ring the sampling events
+/* Opens the owner of a CPU's ring: a dummy event on that CPU (on the
+ * calling thread where CPU-wide events are not permitted), which never
+ * produces records itself but whose ring the sampling events
  * of that CPU write to (ig_perf_redirect).  Uses wakeup_bytes and
  * mono_clock of opts (the kernel redirects only between events of one
  * clock). */

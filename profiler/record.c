@@ -181,6 +181,8 @@ typedef struct proc {
     uint64_t span_since_ns; /* ... when the program began following it (samples before: unlabelled) */
     uint64_t span_image_ns; /* ... when its program started (launch, exec; 0: before the recording) */
     uint64_t span_early;    /* ... its samples while looking: not told, once it is followed */
+    uint64_t span_early_sw; /* ... its switch-outs (waits) while looking: likewise */
+    uint64_t span_ob_since_ns; /* ... when the off-CPU program began labelling its waits */
     bool span_finding;      /* ... handed to the finder thread (span_finder) */
     /* the image before its last exec, kept for the samples taken inside
      * execve after the switch (see exec_image), and that exec's time */
@@ -798,7 +800,8 @@ static bool span_eager(const proc *p, int64_t now)
     if (!p->span_image_ns)
         return false;
     uint64_t age = (uint64_t)now - p->span_image_ns;
-    return age < (uint64_t)SPAN_EAGER_NS || (age < (uint64_t)SPAN_EAGER_MAX_NS && p->span_early < SPAN_EAGER_SAMPLES);
+    return age < (uint64_t)SPAN_EAGER_NS ||
+           (age < (uint64_t)SPAN_EAGER_MAX_NS && p->span_early + p->span_early_sw < SPAN_EAGER_SAMPLES);
 }
 
 /* The interval before the next look at p, which does not publish its
@@ -997,8 +1000,10 @@ static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t sinc
     p->span_found_ns = found;
     p->span_since_ns = since;                /* the program labels its samples from here on */
     r->st.span_unlabelled += p->span_early; /* its samples before: it may have been in a span, not known */
-    p->span_early = 0;
+    r->st.span_sw_unlabelled += p->span_early_sw;
+    p->span_early = p->span_early_sw = 0;
     r->st.span_procs++;
+    p->span_ob_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
     if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
         span_note(r, "%s", e.msg);
     else if (r->ob)
@@ -1137,7 +1142,7 @@ static void span_exec(ig_recorder *r, proc *p, uint64_t time)
     p->span = SPAN_LOOK;
     p->span_next_ns = p->span_backoff_ns = 0;
     p->span_image_ns = time ? time : (uint64_t)now_ns(CLOCK_MONOTONIC);
-    p->span_early = 0; /* the old image's samples were not a span process's */
+    p->span_early = p->span_early_sw = 0; /* the old image's samples were not a span process's */
 }
 
 static void span_exit(ig_recorder *r, pid_t pid)
@@ -1193,7 +1198,7 @@ static const ig_spanbpf_label *sample_span(ig_recorder *r, proc *p, const ig_per
 /* The span a switch-out sample s (of ring CPU cpu) left the CPU in, NULL
  * if none or not known.  Every switch-out sample of a process is asked
  * for, in time order per CPU. */
-static const ig_spanbpf_label *switch_span(ig_recorder *r, const proc *p, const ig_perf_sample *s, int cpu)
+static const ig_spanbpf_label *switch_span(ig_recorder *r, proc *p, const ig_perf_sample *s, int cpu)
 {
     if (!r->swjoin)
         return NULL;
@@ -1201,6 +1206,8 @@ static const ig_spanbpf_label *switch_span(ig_recorder *r, const proc *p, const 
     ig_spanjoin_stats_get(r->swjoin, &before);
     ig_spanjoin_sample js = {(uint32_t)cpu, s->tid, s->time, 0, 0};
     const ig_spanbpf_label *l = ig_spanjoin_take_switch(r->swjoin, &js);
+    if (p->span == SPAN_LOOK)
+        p->span_early_sw++;
     if (p->span != SPAN_FOLLOWED || s->time <= p->span_since_ns)
         return NULL; /* not followed then: its event, if any, is not this switch-out's */
     ig_spanjoin_stats_get(r->swjoin, &after);
@@ -2243,6 +2250,27 @@ static int by_time(const void *a, const void *b)
 }
 
 /* A WAIT or OUT event as the interval its switch-out sample would open. */
+/* Counts the span of a wait the program wrote (it labels the waits of
+ * the processes in its map, from span_followed on); whether it has one.
+ * The waits of a process still looked at are not told, once it is
+ * followed, and count towards the end of its first moments (span_eager). */
+static bool offbpf_span_count(ig_recorder *r, proc *p, const ig_offbpf_event *e)
+{
+    if (p->span == SPAN_LOOK) {
+        p->span_early_sw++;
+        return false;
+    }
+    if (p->span != SPAN_FOLLOWED)
+        return false;
+    if (e->has_span)
+        r->st.span_sw_labelled++;
+    else if (e->in_time >= p->span_ob_since_ns)
+        r->st.span_sw_outside++;
+    else
+        r->st.span_sw_unlabelled++; /* it ended before the program knew its process */
+    return e->has_span;
+}
+
 static bool offbpf_interval(ig_recorder *r, const ig_offbpf_event *e, ig_offcpu_interval *iv)
 {
     uint64_t chain[IG_OFFBPF_EV_KFRAMES + 1];
@@ -2266,10 +2294,9 @@ static bool offbpf_interval(ig_recorder *r, const ig_offbpf_event *e, ig_offcpu_
         return false;
     *iv = (ig_offcpu_interval){.pid = e->pid, .tid = e->tid, .out_time = e->out_time,
                                .state = ig_sched_state_name(e->state)};
-    if (e->has_span && p->span == SPAN_FOLLOWED) {
+    if (e->kind != IG_OFFBPF_IN && offbpf_span_count(r, p, e)) {
         iv->has_span = true;
         iv->span = e->span;
-        r->st.span_sw_labelled++;
     }
     iv->wchan = ig_offcpu_wchan(r->oc, s.chain, s.nr_chain, kernel_name, r);
     /* a blocked task's stack (a WAIT's, taken at its switch-in) begins
@@ -2940,8 +2967,13 @@ static int launch(ig_recorder *r, ig_err *err)
     if (r->ob && ig_offbpf_follow(r->ob, pid, true, &ferr) != 0)
         snprintf(r->st.offcpu_engine, sizeof r->st.offcpu_engine, "%.300s", ferr.msg);
     mark_target(p, cpu_now_ns(pid));
-    int rc = open_thread(r, pid, pid);
+    /* Per CPU, the CPU-wide events see it already: an event of its own
+     * would give its threads (inheriting it) a perf context that the
+     * kernel switches out and in at each of their context switches. */
+    int rc = r->per_cpu ? 0 : open_thread(r, pid, pid);
     int open_errno = errno;
+    if (r->per_cpu)
+        r->st.attached++;
     if (rc == 0 && write(go[1], "g", 1) != 1)
         rc = -1, open_errno = errno;
     close(go[1]);

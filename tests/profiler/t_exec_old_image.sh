@@ -7,14 +7,16 @@
 # (perf names them __GI___execve), not left as raw addresses under
 # [truncated] (regression: the maps were cleared at the COMM record; 6-8% of
 # a fork/exec-heavy recording).  Ground truth: a bash loop of /bin/true and
-# /bin/echo; every sample whose kernel stack is in execve has a user frame,
-# which is libc's execve wrapper of the program that called it.
+# /bin/echo (600 rounds at 4999 Hz: a fast machine spends little time in
+# execve, and 200 rounds at 999 Hz gave it 1-3 samples); every sample
+# whose kernel stack is in execve has a user frame, which is libc's execve
+# wrapper of the program that called it.
 # A few may stay raw: a recorder running far behind (a sanitizer build)
 # reads a forked child's maps from /proc after it exec'd, so that child's
 # old image is unknown; hence at most 3% (before the fix: 35-40%).
 # Needs kernel symbols (the stacks are matched on __x64_sys_execve).
 . "$(dirname "$0")/lib.sh"
-"$IGNIS" record -F 999 -o "$T/b.folded" -- bash -c 'for i in $(seq 1 200); do /bin/true; /bin/echo -n; done' \
+"$IGNIS" record -F 4999 -o "$T/b.folded" -- bash -c 'for i in $(seq 1 600); do /bin/true; /bin/echo -n; done' \
   >/dev/null 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record failed"; }
 grep -q '__x64_sys_execve_\[k\]' "$T/b.folded" || skip "no kernel symbols in the stacks (kptr_restrict?)"
 # samples in execve: all, and those with a raw (unsymbolized) user address

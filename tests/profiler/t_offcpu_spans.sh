@@ -100,6 +100,10 @@ judge() { # DUMP KIND
 
 record_waits "$T/off.pb.gz" --off-cpu
 grep -q "switch-outs in spans" "$T/rec.err" || fail "--off-cpu: the summary does not count labelled switch-outs"
+# ... and those outside any span (idle_none's sleeps), on either engine
+read -r in_spans outside <<<"$(sed -n 's/^  span labels *\([0-9]*\) switch-outs in spans, \([0-9]*\) outside.*/\1 \2/p' "$T/rec.err")"
+echo "summary: $in_spans switch-outs in spans, $outside outside"
+[ "${in_spans:-0}" -gt 0 ] && [ "${outside:-0}" -gt 0 ] || fail "--off-cpu: the summary counts ${outside:-no} switch-outs outside spans"
 # VALUE THREAD STATE WCHAN STACK span_name span_id trace_id
 "$DUMP" "$T/off.pb.gz" off_cpu span_name span_id trace_id >"$T/dump" || fail "profdump"
 judge "$T/dump" off-cpu

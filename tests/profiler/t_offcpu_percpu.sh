@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# --off-cpu on the BPF engine opens perf events only per CPU (side-band:
+# maps, names, forks), for a launched command as for -p: an event of the
+# target's own would be inherited by all its threads and give each a perf
+# context that the kernel switches out and in at every context switch,
+# the very switches recorded (it cut offcpu_pingpong's round trips by
+# 15-20% on a 2-CPU VM, where the BPF program alone costs a few %).  The
+# summary's "perf events" line counts what was opened: one per online CPU.
+# Also checks the profile has both threads' waits in read(), named.
+. "$(dirname "$0")/lib.sh"
+PINGPONG=$B/samples/offcpu/offcpu_pingpong
+[ -x "$PINGPONG" ] || fail "$PINGPONG not built"
+cpus=$(getconf _NPROCESSORS_ONLN)
+check() { # WHAT: the summary in $T/rec.err
+  cat "$T/rec.err"
+  grep -q '^ignis record: off-CPU engine: BPF' "$T/rec.err" || skip "not the BPF engine here"
+  line=$(grep '^  perf events ' "$T/rec.err") || fail "$1: no perf events line in the summary"
+  read -r n how <<<"$(sed -n 's/^  perf events *\([0-9]*\) opened, \(.*\)$/\1 \2/p' <<<"$line")"
+  echo "$1: $n perf events, $how ($cpus CPUs)"
+  [ "$how" = "per CPU (for every thread)" ] || fail "$1: events $how, not per CPU"
+  [ "$n" -eq "$cpus" ] || fail "$1: $n perf events opened for $cpus CPUs (the target's own: per-thread contexts)"
+  "$PROFDUMP" "$2" off_cpu >"$T/dump" || fail "$1: profdump"
+  for fn in peer ping; do # both threads' waits for their byte
+    grep -qP "\tsleeping\tanon_pipe_read\t.*;$fn;.*read" "$T/dump" || fail "$1: no wait of $fn in read() in the profile"
+  done
+}
+"$IGNIS" record --off-cpu -o "$T/launch.pb.gz" -- "$PINGPONG" 0.5 >/dev/null 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record -- CMD"; }
+check "-- CMD" "$T/launch.pb.gz"
+
+"$PINGPONG" 3 >/dev/null &
+pid=$!
+"$IGNIS" record --off-cpu -p "$pid" -d 0.5 -o "$T/pid.pb.gz" 2>"$T/rec.err" || { kill "$pid"; cat "$T/rec.err"; fail "record -p"; }
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "-p" "$T/pid.pb.gz"
+echo ok
