@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --off-cpu on the BPF engine opens perf events only per CPU (side-band:
-# maps, names, forks), for a launched command as for -p: an event of the
+# maps, names, forks; with --wall the CPU samples too), for a launched
+# command as for -p: an event of the
 # target's own would be inherited by all its threads and give each a perf
 # context that the kernel switches out and in at every context switch,
 # the very switches recorded (it cut offcpu_pingpong's round trips by
@@ -11,15 +12,15 @@
 PINGPONG=$B/samples/offcpu/offcpu_pingpong
 [ -x "$PINGPONG" ] || fail "$PINGPONG not built"
 cpus=$(getconf _NPROCESSORS_ONLN)
-check() { # WHAT: the summary in $T/rec.err
+check() { # WHAT PROFILE [KINDS]: the summary in $T/rec.err (KINDS events per CPU: 1, side-band)
   cat "$T/rec.err"
   grep -q '^ignis record: off-CPU engine: BPF' "$T/rec.err" || skip "not the BPF engine here"
   line=$(grep '^  perf events ' "$T/rec.err") || fail "$1: no perf events line in the summary"
   read -r n how <<<"$(sed -n 's/^  perf events *\([0-9]*\) opened, \(.*\)$/\1 \2/p' <<<"$line")"
   echo "$1: $n perf events, $how ($cpus CPUs)"
   [ "$how" = "per CPU (for every thread)" ] || fail "$1: events $how, not per CPU"
-  [ "$n" -eq "$cpus" ] || fail "$1: $n perf events opened for $cpus CPUs (the target's own: per-thread contexts)"
-  "$PROFDUMP" "$2" off_cpu >"$T/dump" || fail "$1: profdump"
+  [ "$n" -eq $((cpus * ${3:-1})) ] || fail "$1: $n perf events opened for $cpus CPUs (the target's own: per-thread contexts)"
+  "$PROFDUMP" "$2" "${4:-off_cpu}" >"$T/dump" || fail "$1: profdump"
   for fn in peer ping; do # both threads' waits for their byte
     grep -qP "\tsleeping\tanon_pipe_read\t.*;$fn;.*read" "$T/dump" || fail "$1: no wait of $fn in read() in the profile"
   done
@@ -33,4 +34,8 @@ pid=$!
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "-p" "$T/pid.pb.gz"
+
+# --wall: the CPU samples per CPU too (cpu-clock and side-band: 2 per CPU)
+"$IGNIS" record --wall -o "$T/wall.pb.gz" -- "$PINGPONG" 0.5 >/dev/null 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record --wall"; }
+check "--wall" "$T/wall.pb.gz" 2 wall
 echo ok
