@@ -1559,18 +1559,15 @@ static size_t count_tasks(pid_t pid)
     return n;
 }
 
-/* Per CPU also for --off-cpu and --wall on the BPF engine, where the
- * events carry side-band records (maps, names, forks) and, for --wall, the
- * CPU samples: an event per thread gives every target thread a perf
- * context that the kernel switches out and in at each of its context
- * switches, a cost on the very switches recorded (a ping-pong's round
- * trips: -20% with --wall per thread, within noise per CPU); per CPU, the
- * target's switches pay the BPF program alone, and the recorder drops
- * other processes' records (their samples cost them a stack copy each,
- * at -F per CPU). */
+/* Per CPU also for --off-cpu on the BPF engine, where the events only
+ * carry side-band records (maps, names, forks): an event per thread gives
+ * every target thread a perf context that the kernel switches out and in
+ * at each of its context switches, a cost on the very switches recorded;
+ * per CPU, the target's switches pay the BPF program alone, and the
+ * recorder drops other processes' records. */
 static bool wants_per_cpu(const ig_recorder *r)
 {
-    if (r->ob && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD"))
+    if (r->ob && !r->cpu_events && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD"))
         return true;
     if (!r->o.npids || r->o.ntids || r->switch_events)
         return false; /* switch events stay per thread: per CPU they would copy every task's stacks */
