@@ -1003,8 +1003,10 @@ static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t sinc
     r->st.span_sw_unlabelled += p->span_early_sw;
     p->span_early = p->span_early_sw = 0;
     r->st.span_procs++;
-    p->span_ob_since_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
-    if (r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) != 0)
+    bool ob_labels = r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) == 0;
+    /* the off-CPU program labels its waits from now (not at all: not told) */
+    p->span_ob_since_ns = ob_labels ? (uint64_t)now_ns(CLOCK_MONOTONIC) : UINT64_MAX;
+    if (r->ob && !ob_labels)
         span_note(r, "%s", e.msg);
     else if (r->ob)
         span_note(r, "span labels for process %d: samples and waits in a span carry trace_id, span_id, span_name",
@@ -1638,6 +1640,34 @@ static int attach_all(ig_recorder *r, ig_err *err)
 
 /* Per-CPU events never hang up: the recording ends when the targets and
  * every process they started are gone. */
+/* Whether pid's threads have all exited: not there, or a zombie whose
+ * parent has not reaped it (a subreaper that never does would keep it so
+ * forever) with no thread left but its leader (a leader that exited
+ * before its threads is a zombie too, with more). */
+static bool process_gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return true;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ESRCH;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *end = strrchr(buf, ')'); /* the name may hold anything */
+    char state = 0;
+    long threads = 0;
+    /* after the name: state (field 3) ... num_threads (field 20) */
+    if (!end || sscanf(end + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %ld", &state,
+                       &threads) != 2)
+        return false;
+    return (state == 'Z' || state == 'X') && threads <= 1;
+}
+
 static bool followed_alive(ig_recorder *r)
 {
     for (size_t i = 0; i < r->npidfds; i++)
@@ -1648,7 +1678,7 @@ static bool followed_alive(ig_recorder *r)
         proc *p = r->procs[i];
         if (p->exited)
             continue;
-        if (kill(p->pid, 0) == 0 || errno == EPERM)
+        if (!process_gone(p->pid))
             alive = true;
         else
             p->exited = true;
@@ -2249,7 +2279,6 @@ static int by_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* A WAIT or OUT event as the interval its switch-out sample would open. */
 /* Counts the span of a wait the program wrote (it labels the waits of
  * the processes in its map, from span_followed on); whether it has one.
  * The waits of a process still looked at are not told, once it is
@@ -2271,6 +2300,7 @@ static bool offbpf_span_count(ig_recorder *r, proc *p, const ig_offbpf_event *e)
     return e->has_span;
 }
 
+/* A WAIT or OUT event as the interval its switch-out sample would open. */
 static bool offbpf_interval(ig_recorder *r, const ig_offbpf_event *e, ig_offcpu_interval *iv)
 {
     uint64_t chain[IG_OFFBPF_EV_KFRAMES + 1];
@@ -3420,8 +3450,10 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
     close_hung_up_events(r);
     reap_child(r, WNOHANG);
     if (r->per_cpu && !r->everyone && !followed_alive(r)) {
+        /* the records held back for ordering may name a child forked at
+         * the last moment, still running: looked at again after them */
         drain_all(r, true);
-        while (r->nevents)
+        while (r->nevents && !followed_alive(r))
             close_event(r, r->nevents - 1);
     }
     int64_t now = now_ns(CLOCK_MONOTONIC);

@@ -126,7 +126,7 @@ static int64_t run_delay_ns(void)
     int n = f ? fscanf(f, "%lld %lld", &ran, &waited) : 0;
     if (f)
         fclose(f);
-    return n == 2 ? waited : -1;
+    return n == 2 && ran > 0 ? waited : -1; /* "0 0 0": sched_info off (before 5.14) */
 }
 
 /* What the host took from a phase that never blocks: its wall time not

@@ -26,7 +26,7 @@ TEST_SCRIPTS += tests/profiler/t_spans_early.sh
 TEST_SCRIPTS += tests/profiler/t_exec_old_image.sh
 # ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)
 TEST_SCRIPTS += tests/profiler/t_offcpu_spans.sh tests/profiler/t_offcpu_ringfull.sh tests/profiler/t_offcpu_spill.sh \
-                tests/profiler/t_offcpu_percpu.sh
+                tests/profiler/t_offcpu_percpu.sh tests/profiler/t_offcpu_leftover.sh
 # ... and on allocation samples (--alloc, the preload shim; spanwork -m ground truth)
 TEST_SCRIPTS += tests/profiler/t_alloc_spans.sh
 # system-wide: ignis record -a (long and short-lived processes under their

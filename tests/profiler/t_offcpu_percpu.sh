@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # --off-cpu on the BPF engine opens perf events only per CPU (side-band:
-# maps, names, forks; with --wall the CPU samples too), for a launched
-# command as for -p: an event of the
+# maps, names, forks), for a launched command as for -p: an event of the
 # target's own would be inherited by all its threads and give each a perf
 # context that the kernel switches out and in at every context switch,
 # the very switches recorded (it cut offcpu_pingpong's round trips by
@@ -34,8 +33,4 @@ pid=$!
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "-p" "$T/pid.pb.gz"
-
-# --wall: the CPU samples per CPU too (cpu-clock and side-band: 2 per CPU)
-"$IGNIS" record --wall -o "$T/wall.pb.gz" -- "$PINGPONG" 0.5 >/dev/null 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record --wall"; }
-check "--wall" "$T/wall.pb.gz" 2 wall
 echo ok
