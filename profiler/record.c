@@ -619,21 +619,30 @@ static void trim_caches(ig_recorder *r)
  * exited child's count into its parent event's), including processes the
  * command never waited for, which its rusage would leave out. */
 
-static bool read_cpu_ns(pid_t pid, uint64_t *ns)
+/* The fields of /proc/PID/stat after the name (the state first), read
+ * into buf; NULL (errno set) if it cannot be read. */
+static const char *proc_stat_fields(pid_t pid, char *buf, size_t size)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+        return NULL;
+    ssize_t n = read(fd, buf, size - 1);
+    int saved = n < 0 ? errno : EIO;
     close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the comm may hold anything */
+    buf[n > 0 ? n : 0] = '\0';
+    const char *end = strrchr(buf, ')'); /* the name may hold anything */
+    errno = saved;
+    return end ? end + 1 : NULL;
+}
+
+static bool read_cpu_ns(pid_t pid, uint64_t *ns)
+{
+    char buf[1024];
+    const char *p = proc_stat_fields(pid, buf, sizeof buf);
     unsigned long long utime, stime;
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return false;
     long hz = sysconf(_SC_CLK_TCK);
     *ns = (uint64_t)(utime + stime) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
@@ -1638,8 +1647,6 @@ static int attach_all(ig_recorder *r, ig_err *err)
     return 0;
 }
 
-/* Per-CPU events never hang up: the recording ends when the targets and
- * every process they started are gone. */
 /* Whether pid's threads have all exited: not there, or a zombie whose
  * parent has not reaped it (a subreaper that never does would keep it so
  * forever) with no thread left but its leader (a leader that exited
@@ -1648,26 +1655,21 @@ static bool process_gone(pid_t pid)
 {
     if (kill(pid, 0) != 0 && errno != EPERM)
         return true;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char buf[1024];
+    const char *fields = proc_stat_fields(pid, buf, sizeof buf);
+    if (!fields)
         return errno == ENOENT || errno == ESRCH;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *end = strrchr(buf, ')'); /* the name may hold anything */
     char state = 0;
     long threads = 0;
-    /* after the name: state (field 3) ... num_threads (field 20) */
-    if (!end || sscanf(end + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %ld", &state,
-                       &threads) != 2)
+    /* state (field 3) ... num_threads (field 20) */
+    if (sscanf(fields, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %ld", &state, &threads) !=
+        2)
         return false;
     return (state == 'Z' || state == 'X') && threads <= 1;
 }
 
+/* Per-CPU events never hang up: the recording ends when the targets and
+ * every process they started are gone. */
 static bool followed_alive(ig_recorder *r)
 {
     for (size_t i = 0; i < r->npidfds; i++)
