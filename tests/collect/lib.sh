@@ -105,3 +105,31 @@ sql_is() {
 emit() {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=$URL OTEL_BSP_SCHEDULE_DELAY=${DELAY:-100} IGNIS_TRACE_QUIET=1 "$EMIT" "$@"
 }
+
+# raw_post FILE METHOD PATH CTYPE [HEADER...]: sends FILE as one request's
+# body, without Expect, from a client that writes the whole body and only
+# then reads, as most SDKs' HTTP clients do; prints the status code of the
+# answer, or "reset" (the connection was reset) or "none".
+raw_post() {
+  python3 - "$PORT" "$@" <<'PY'
+import socket, sys
+port, path, method, target, ctype = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+extra = "".join(h + "\r\n" for h in sys.argv[6:])
+body = open(path, "rb").read()
+s = socket.create_connection(("127.0.0.1", port), timeout=60)
+s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n"
+           % (method, target, ctype, extra, len(body))).encode())
+try:
+    s.sendall(body)
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except (ConnectionResetError, BrokenPipeError):
+    print("reset")
+    sys.exit(0)
+print(data.split(b" ")[1].decode() if data.startswith(b"HTTP/1.1 ") else "none")
+PY
+}
