@@ -89,14 +89,8 @@ struct task_struct {
     struct sched_entity se;
 } __attribute__((preserve_access_index));
 
-/* What a switch-in reads, first, so that it is one line of .rodata with
- * spanctx.bpf.c's (a switch-in on a CPU that was idle finds every line
- * cold): */
 const volatile __u64 period_ns = 1000000;
 const volatile __u64 min_ns = 0;
-/* The slot of tid is tid & slot_mask (the loader sizes `slots`; a test
- * makes it tiny so that threads spill). */
-const volatile __u32 slot_mask = IG_OFFBPF_SLOTS - 1;
 const volatile __u32 stack_bytes = IG_OFFBPF_MAX_STACK;
 const volatile __u8 everyone = 0;
 const volatile __u8 kernel_stacks = 1;
@@ -188,6 +182,9 @@ struct {
     __type(value, struct ig_offbpf_thread);
 } slots SEC(".maps");
 
+/* The slot of tid is tid & slot_mask (the loader sizes `slots`; a test
+ * makes it tiny so that threads spill). */
+const volatile __u32 slot_mask = IG_OFFBPF_SLOTS - 1;
 
 /* Some thread's state is in `waits` (W_SPILLED): a slot that does not
  * hold the thread is worth a look there. */
