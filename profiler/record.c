@@ -1650,11 +1650,15 @@ static int attach_all(ig_recorder *r, ig_err *err)
 /* Whether pid's threads have all exited: not there, or a zombie whose
  * parent has not reaped it (a subreaper that never does would keep it so
  * forever) with no thread left but its leader (a leader that exited
- * before its threads is a zombie too, with more). */
-static bool process_gone(pid_t pid)
+ * before its threads is a zombie too, with more).  /proc is read only once
+ * the leader's EXIT record came: a poll of a live process is one kill(). */
+static bool process_gone(ig_recorder *r, pid_t pid)
 {
     if (kill(pid, 0) != 0 && errno != EPERM)
         return true;
+    const thread *leader = find_thread(r, pid);
+    if (!leader || !leader->dead)
+        return false;
     char buf[1024];
     const char *fields = proc_stat_fields(pid, buf, sizeof buf);
     if (!fields)
@@ -1680,7 +1684,7 @@ static bool followed_alive(ig_recorder *r)
         proc *p = r->procs[i];
         if (p->exited)
             continue;
-        if (!process_gone(p->pid))
+        if (!process_gone(r, p->pid))
             alive = true;
         else
             p->exited = true;
@@ -2326,7 +2330,7 @@ static bool offbpf_interval(ig_recorder *r, const ig_offbpf_event *e, ig_offcpu_
         return false;
     *iv = (ig_offcpu_interval){.pid = e->pid, .tid = e->tid, .out_time = e->out_time,
                                .state = ig_sched_state_name(e->state)};
-    if (e->kind != IG_OFFBPF_IN && offbpf_span_count(r, p, e)) {
+    if (offbpf_span_count(r, p, e)) {
         iv->has_span = true;
         iv->span = e->span;
     }
@@ -3455,8 +3459,9 @@ int ig_recorder_poll(ig_recorder *r, int timeout_ms)
         /* the records held back for ordering may name a child forked at
          * the last moment, still running: looked at again after them */
         drain_all(r, true);
-        while (r->nevents && !followed_alive(r))
-            close_event(r, r->nevents - 1);
+        if (!followed_alive(r))
+            while (r->nevents)
+                close_event(r, r->nevents - 1);
     }
     int64_t now = now_ns(CLOCK_MONOTONIC);
     if (r->follow && !r->per_cpu && now - r->last_scan >= r->rescan_ns) {
