@@ -229,6 +229,9 @@ static void print_summary(const ig_record_stats *st, double secs, double cpu, co
             pct, (unsigned long long)st->threads, secs, cpu * 1e3, per_sample);
     fprintf(stderr, "  perf events       %llu opened, %s\n", (unsigned long long)st->events_opened,
             st->per_cpu ? "per CPU (for every thread)" : "per thread");
+    if (st->per_cpu && st->cpu_events && st->foreign_samples)
+        fprintf(stderr, "  other processes   %llu samples dropped (CPU-wide events sample every process)\n",
+                (unsigned long long)st->foreign_samples);
     if (!st->kernel)
         fprintf(stderr, "  (user frames only: kernel callchains off or not permitted)\n");
     double covered = st->target_cpu_ns ? (double)st->target_sampled_ns / (double)st->target_cpu_ns : 1.0;

@@ -259,7 +259,7 @@ void ig_offbpf_free(ig_offbpf *ob)
 
 int ig_offbpf_follow(ig_offbpf *ob, pid_t pid, bool at_exec, ig_err *err)
 {
-    uint32_t key = (uint32_t)pid, v = at_exec ? IG_OFFBPF_FOLLOW_AT_EXEC : IG_OFFBPF_FOLLOW;
+    uint32_t key = (uint32_t)pid, v = at_exec ? IG_FOLLOW_AT_EXEC : IG_FOLLOW;
     if (bpf_map__update_elem(ob->skel->maps.follow, &key, sizeof key, &v, sizeof v, BPF_ANY) != 0)
         return ig_err_set(err, "off-CPU BPF: process %d: cannot follow it: %s", (int)pid, strerror(errno));
     return 0;
@@ -361,6 +361,14 @@ size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_even
 }
 
 int ig_offbpf_wake_fd(const ig_offbpf *ob) { return ob->wake_fd; }
+int ig_offbpf_follow_fd(const ig_offbpf *ob)
+{
+    return ob->skel->rodata->everyone ? -1 : bpf_map__fd(ob->skel->maps.follow);
+}
+int ig_offbpf_cpu_filter_fd(const ig_offbpf *ob)
+{
+    return ob->skel->rodata->everyone ? -1 : bpf_program__fd(ob->skel->progs.ig_offcpu_cpu_filter);
+}
 
 static uint64_t prog_ns(const struct bpf_program *p)
 {
@@ -442,5 +450,15 @@ void ig_offbpf_stats_get(const ig_offbpf *ob, ig_offbpf_stats *out)
     memset(out, 0, sizeof *out);
 }
 void ig_offbpf_stats_refresh(ig_offbpf *ob) { (void)ob; }
+int ig_offbpf_follow_fd(const ig_offbpf *ob)
+{
+    (void)ob;
+    return -1;
+}
+int ig_offbpf_cpu_filter_fd(const ig_offbpf *ob)
+{
+    (void)ob;
+    return -1;
+}
 
 #endif

@@ -94,6 +94,16 @@ bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable);
 int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err);
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid);
 
+/* The map of followed processes, for a span-label program that drops
+ * CPU-wide samples of other processes (ig_spanbpf_opts.follow_fd); -1:
+ * none (everyone is followed). */
+int ig_offbpf_follow_fd(const ig_offbpf *ob);
+/* A perf_event program that drops every sample of a thread not followed
+ * (or before a launched command's exec), to attach to CPU-wide sampling
+ * events (PERF_EVENT_IOC_SET_BPF) that have no span-label program; -1:
+ * none (everyone is followed: nothing to drop). */
+int ig_offbpf_cpu_filter_fd(const ig_offbpf *ob);
+
 /* Hands each event written since the last drain to cb.  The events
  * handed. */
 size_t ig_offbpf_drain(ig_offbpf *ob, void (*cb)(void *ctx, const ig_offbpf_event *e), void *ctx);

@@ -141,6 +141,8 @@ int ig_perf_redirect(int fd, int sink_fd)
     return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, sink_fd);
 }
 
+int ig_perf_set_bpf(int fd, int prog_fd) { return ioctl(fd, PERF_EVENT_IOC_SET_BPF, prog_fd); }
+
 int ig_ring_map(ig_ring *r, int fd, size_t pages)
 {
     memset(r, 0, sizeof *r);

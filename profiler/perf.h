@@ -92,6 +92,9 @@ int ig_perf_open_sink(int cpu, const ig_perf_opts *o);
 
 /* Sends event fd's records to the ring of sink_fd (same CPU).  0 or -1. */
 int ig_perf_redirect(int fd, int sink_fd);
+/* Runs BPF program prog_fd (BPF_PROG_TYPE_PERF_EVENT) at each of event
+ * fd's samples; one that returns 0 drops its sample.  0 or -1. */
+int ig_perf_set_bpf(int fd, int prog_fd);
 
 typedef struct ig_ring {
     int fd;

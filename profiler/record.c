@@ -35,7 +35,10 @@
  * threads that take turns on a CPU poorly, and attaching hundreds of them
  * took longer than the record and could exhaust the file descriptors.
  * Those events sample every thread on the CPU; records of processes that
- * are not followed are dropped.  What cannot be sampled (threads not
+ * are not followed are dropped (on the BPF off-CPU engine, which opens its
+ * events per CPU whatever the thread count, a program on each sampling
+ * event drops other processes' samples in the kernel: wants_per_cpu).
+ * What cannot be sampled (threads not
  * attached, throttling, lost records) is counted, and the targets' CPU
  * time is measured beside what the samples account for, for the summary.
  *
@@ -239,6 +242,7 @@ struct ig_recorder {
     struct pollfd *hup_pfds; /* every event, polled for hang-ups after a drain */
     pid_t cmd_pgid;       /* the launched command's own process group, or 0 (see launch) */
     uint64_t cmd_cpu_closed_ns; /* counts of the command's cpu-clock events already closed */
+    uint64_t cmd_rusage_ns;     /* the reaped command's rusage: user + system time, ns */
     int *pidfds;          /* one per target process (or --tid thread); -1 once it fired */
     size_t npidfds;
     bool wait_pidfds;     /* sleep on the pidfds rather than the event fds */
@@ -617,7 +621,11 @@ static void trim_caches(ig_recorder *r)
  * cpu-clock events, which every process and thread it starts inherits, so
  * they sum the CPU time of the tree since the exec (the kernel folds an
  * exited child's count into its parent event's), including processes the
- * command never waited for, which its rusage would leave out. */
+ * command never waited for, which its rusage would leave out.  Sampled
+ * with CPU-wide events (the BPF engine's --wall), it has no event of its
+ * own (one would cost its every context switch): its rusage, and
+ * /proc/PID/stat's with the children it reaped while it runs
+ * (command_tree_ns). */
 
 /* The fields of /proc/PID/stat after the name (the state first), read
  * into buf; NULL (errno set) if it cannot be read. */
@@ -637,17 +645,23 @@ static const char *proc_stat_fields(pid_t pid, char *buf, size_t size)
     return end ? end + 1 : NULL;
 }
 
-static bool read_cpu_ns(pid_t pid, uint64_t *ns)
+/* pid's CPU time (utime + stime), with children: that of the children it
+ * reaped too (cutime + cstime). */
+static bool read_cpu_time(pid_t pid, bool children, uint64_t *ns)
 {
     char buf[1024];
     const char *p = proc_stat_fields(pid, buf, sizeof buf);
-    unsigned long long utime, stime;
-    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    unsigned long long utime, stime, cutime = 0, cstime = 0;
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &utime, &stime,
+                     &cutime, &cstime) < 2)
         return false;
+    unsigned long long ticks = utime + stime + (children ? cutime + cstime : 0);
     long hz = sysconf(_SC_CLK_TCK);
-    *ns = (uint64_t)(utime + stime) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
+    *ns = (uint64_t)ticks * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
     return true;
 }
+
+static bool read_cpu_ns(pid_t pid, uint64_t *ns) { return read_cpu_time(pid, false, ns); }
 
 /* p's CPU time counts from base_ns, read before its first event opened. */
 static void mark_target(proc *p, uint64_t base_ns)
@@ -680,6 +694,20 @@ static uint64_t command_cpu_ns(const ig_recorder *r)
     return ns;
 }
 
+/* A launched command recorded with CPU-wide events (no cpu-clock event
+ * of its own to count): its CPU time and that of the children it reaped,
+ * from /proc while it runs, from its rusage once the recorder reaped it.
+ * Processes it never waited for are left out. */
+static uint64_t command_tree_ns(const ig_recorder *r, const proc *p)
+{
+    uint64_t ns = 0;
+    if (r->st.child_status >= 0)
+        ns = r->cmd_rusage_ns;
+    else if (!read_cpu_time(p->pid, true, &ns))
+        ns = 0;
+    return ns > p->cpu_seen_ns ? ns : p->cpu_seen_ns;
+}
+
 static void update_target_cpu(ig_recorder *r)
 {
     uint64_t used = 0;
@@ -689,7 +717,9 @@ static void update_target_cpu(ig_recorder *r)
         if (!p->target)
             continue;
         uint64_t ns;
-        if (p->pid == r->st.child)
+        if (p->pid == r->st.child && r->per_cpu)
+            p->cpu_seen_ns = command_tree_ns(r, p);
+        else if (p->pid == r->st.child)
             p->cpu_seen_ns = p->cpu_base_ns + command_cpu_ns(r);
         else if (read_cpu_ns(p->pid, &ns))
             p->cpu_seen_ns = ns > p->cpu_seen_ns ? ns : p->cpu_seen_ns;
@@ -722,6 +752,8 @@ static bool spans_wanted(const ig_recorder *r)
  * more: not recording time) and before any sampling event opens.
  * Failing is not an error: why is kept for the note of a process that
  * publishes its context. */
+static bool ob_per_cpu(const ig_recorder *r);
+
 #define SWITCH_EVENTS 65536 /* switch-out events held between drains (a switch ring holds ~2000 stacks) */
 
 static void spans_on(ig_recorder *r)
@@ -740,7 +772,8 @@ static void spans_on(ig_recorder *r)
      * and their intervals left unlabelled */
     uint64_t sw_events = r->switch_events ? SWITCH_EVENTS : 0;
     ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir,
-                          .switches = r->switch_events && r->swopts.kind == IG_PERF_SCHED_SWITCH};
+                          .switches = r->switch_events && r->swopts.kind == IG_PERF_SCHED_SWITCH,
+                          .follow_fd = ob_per_cpu(r) ? ig_offbpf_follow_fd(r->ob) : -1};
     ig_err e;
     r->sb = ig_spanbpf_new_opts(&so, &e);
     if (!r->sb) {
@@ -1455,6 +1488,20 @@ static void add_event(ig_recorder *r, int fd, pid_t tid)
     r->st.events_opened++;
 }
 
+/* The program of a sampling event, before it is enabled (as spanbpf.h
+ * asks): the span-label program; for a CPU-wide event of the BPF engine
+ * without one, the filter that drops other processes' samples
+ * (wants_per_cpu).  -1 (errno set) when that filter cannot be attached:
+ * the event would sample the whole machine. */
+static int attach_sample_program(ig_recorder *r, int fd, pid_t tid)
+{
+    ig_err e;
+    if (r->sb && ig_spanbpf_attach(r->sb, fd, &e) != 0)
+        spans_off(r, e.msg);
+    int filter = r->sb || tid >= 0 || !r->ob ? -1 : ig_offbpf_cpu_filter_fd(r->ob);
+    return filter < 0 ? 0 : ig_perf_set_bpf(fd, filter);
+}
+
 /* Opens the event of ring k's kind for thread tid (-1: every thread) on
  * its CPU, redirected into that ring.  Kernel callchains that are not
  * permitted are turned off for good.  Returns the fd, or -1 with errno. */
@@ -1476,9 +1523,12 @@ static int open_event(ig_recorder *r, pid_t tid, size_t k)
         fd = -1;
         errno = saved;
     }
-    ig_err e;
-    if (fd >= 0 && r->sb && !switch_ring(po->kind) && ig_spanbpf_attach(r->sb, fd, &e) != 0)
-        spans_off(r, e.msg); /* before the event is enabled, as spanbpf.h asks */
+    if (fd >= 0 && !switch_ring(po->kind) && attach_sample_program(r, fd, tid) != 0) {
+        int saved = errno;
+        close(fd);
+        fd = -1;
+        errno = saved;
+    }
     return fd;
 }
 
@@ -1570,15 +1620,26 @@ static size_t count_tasks(pid_t pid)
     return n;
 }
 
-/* Per CPU also for --off-cpu on the BPF engine, where the events only
- * carry side-band records (maps, names, forks): an event per thread gives
- * every target thread a perf context that the kernel switches out and in
- * at each of its context switches, a cost on the very switches recorded;
- * per CPU, the target's switches pay the BPF program alone, and the
- * recorder drops other processes' records. */
+/* Per CPU also on the BPF engine (--off-cpu, --wall), where the events
+ * carry side-band records (maps, names, forks) and --wall's CPU samples:
+ * an event per thread gives every target thread a perf context that the
+ * kernel switches out and in at each of its context switches, a cost on
+ * the very switches recorded (a ping-pong lost 15-20% of its round trips
+ * to it).  Per CPU, the target's switches pay the BPF program alone; a
+ * program on each sampling event drops the samples of threads not
+ * followed before any stack is copied (the span-label program sharing the
+ * off-CPU program's map of followed processes, or ig_offbpf_cpu_filter_fd),
+ * so other processes cost a program run, not a ring's room, and a
+ * launched command is sampled from its exec, as enable_on_exec would; the
+ * recorder drops other processes' side-band records. */
+static bool ob_per_cpu(const ig_recorder *r)
+{
+    return r->ob && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD");
+}
+
 static bool wants_per_cpu(const ig_recorder *r)
 {
-    if (r->ob && !r->cpu_events && !r->o.ntids && !getenv("IGNIS_SIDEBAND_PER_THREAD"))
+    if (ob_per_cpu(r))
         return true;
     if (!r->o.npids || r->o.ntids || r->switch_events)
         return false; /* switch events stay per thread: per CPU they would copy every task's stacks */
@@ -2113,8 +2174,10 @@ static void handle_sample(ig_recorder *r, const struct perf_event_header *h, int
     if (!tid_wanted(r, (pid_t)s.tid))
         return;
     proc *p = sample_proc(r, &s);
-    if (!p)
-        return; /* a CPU-wide event's sample of a process we do not follow */
+    if (!p) { /* a CPU-wide event's sample of a process we do not follow */
+        r->st.foreign_samples += !r->everyone;
+        return;
+    }
     const ig_spanbpf_label *span = sample_span(r, p, &s, cpu);
     thread *t = get_thread(r, (pid_t)s.pid, (pid_t)s.tid);
     uint32_t nk, nu;
@@ -3432,8 +3495,12 @@ ig_recorder *ig_recorder_new(const ig_record_opts *o, ig_err *err)
 static void reap_child(ig_recorder *r, int flags)
 {
     int status;
-    if (r->st.child > 0 && r->st.child_status < 0 && waitpid(r->st.child, &status, flags) == r->st.child)
+    struct rusage ru;
+    if (r->st.child > 0 && r->st.child_status < 0 && wait4(r->st.child, &status, flags, &ru) == r->st.child) {
         r->st.child_status = status;
+        r->cmd_rusage_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ULL + (uint64_t)ru.ru_utime.tv_usec * 1000 +
+                           (uint64_t)ru.ru_stime.tv_sec * 1000000000ULL + (uint64_t)ru.ru_stime.tv_usec * 1000;
+    }
 }
 
 int ig_recorder_poll(ig_recorder *r, int timeout_ms)

@@ -109,6 +109,9 @@ typedef struct ig_record_stats {
     uint64_t threads;      /* distinct threads that were sampled */
     uint64_t events_open;  /* perf events currently open */
     uint64_t events_opened;/* perf events opened in total */
+    uint64_t foreign_samples; /* CPU-wide events' samples of processes not
+                            * followed, dropped here (a BPF filter drops them
+                            * in the kernel, where it can: wants_per_cpu) */
     uint64_t attached;     /* threads attached directly (not inherited); with
                             * per_cpu events, the targets' threads at attach */
     uint64_t maps_reloads; /* /proc/PID/maps re-reads (new code seen) */

@@ -523,6 +523,14 @@ ig_spanbpf *ig_spanbpf_new_opts(const ig_spanbpf_opts *o, ig_err *err)
     sb->skel->rodata->off_task_start_boottime = k.start_boottime;
     sb->skel->rodata->off_mm_start_stack = k.start_stack;
     bpf_program__set_autoload(sb->skel->progs.ig_span_switch, o && o->switches);
+    if (o && o->follow_fd > 0) {
+        if (bpf_map__reuse_fd(sb->skel->maps.follow, o->follow_fd) != 0) {
+            load_error(errno, err);
+            ig_spanbpf_free(sb);
+            return NULL;
+        }
+        sb->skel->rodata->follow_only = 1;
+    }
     bpf_map__set_max_entries(sb->skel->maps.labels, (uint32_t)ring_size(o, sb->ncpus));
     int rc = ig_spanctx_bpf__load(sb->skel);
     if (rc) {

@@ -124,6 +124,9 @@ typedef struct ig_spanbpf_opts {
                             * (spanbpf/<boot id>.offsets); NULL: none, the BTF is read at
                             * every load (~80 ms of CPU); unused with btf_path */
     bool switches;         /* load the sched_switch half too (ig_spanbpf_attach_switches) */
+    int follow_fd;         /* > 0: the off-CPU program's map of followed processes
+                            * (ig_offbpf_follow_fd); the program then drops every
+                            * sample of a thread not followed (for CPU-wide events) */
 } ig_spanbpf_opts;
 
 /* Loads the program.  NULL with one line naming what is missing when BPF

@@ -43,9 +43,10 @@
  * (no user stack, never back in user space) has its wait written at the
  * switch-in.
  *
- * Followed: the tgids of map `follow` (a process forking follows its child
- * from the fork; a launched command from its exec), or every task
- * (everyone, -a).  A thread exiting before its chosen wait was written is
+ * Followed: the tgids of map `follow` (defined in spanctx.bpf.c, whose
+ * ig_span_label shares it to drop CPU-wide samples of other processes; a
+ * process forking follows its child from the fork; a launched command
+ * from its exec), or every task (everyone, -a).  A thread exiting before its chosen wait was written is
  * counted (deleting its entry cancels the work).  Threads found waiting at
  * attach (entries user space made, W_PRESUMED) get an IN event at their
  * first switch-in, closing what user space opened for them.  Counters per
@@ -230,14 +231,6 @@ struct {
 } zero_wait SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(map_flags, BPF_F_NO_PREALLOC); /* a few entries: nothing to allocate at load */
-    __uint(max_entries, 65536);
-    __type(key, __u32);
-    __type(value, __u32);
-} follow SEC(".maps");
-
-struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 1 << 24); /* the loader may size it */
 } offcpu_events SEC(".maps");
@@ -276,7 +269,7 @@ static __always_inline bool followed(__u32 tgid)
     if (everyone)
         return true;
     __u32 *f = bpf_map_lookup_elem(&follow, &tgid);
-    return f && *f == IG_OFFBPF_FOLLOW;
+    return f && *f == IG_FOLLOW;
 }
 
 /* tid's entry in `waits`, made if it has none (NULL: the map is full). */
@@ -781,6 +774,18 @@ int BPF_PROG(ig_offcpu_fork, struct task_struct *parent, struct task_struct *chi
     return 0;
 }
 
+/* The CPU samples of CPU-wide events (--wall with no span labels; with
+ * them, spanctx.bpf.c's ig_span_label filters the same way): a sample of
+ * a thread not followed returns 0, and the kernel drops it before it
+ * copies any stack.  A launched command is followed from its exec, so
+ * ignis's own copy of itself before the exec is not sampled either. */
+SEC("perf_event")
+int ig_offcpu_cpu_filter(void *ctx)
+{
+    (void)ctx;
+    return followed(bpf_get_current_pid_tgid() >> 32);
+}
+
 /* A launched command is followed from its exec (as perf's enable_on_exec). */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ig_offcpu_exec, struct task_struct *task)
@@ -788,7 +793,7 @@ int BPF_PROG(ig_offcpu_exec, struct task_struct *task)
     (void)task;
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     __u32 *f = bpf_map_lookup_elem(&follow, &tgid);
-    if (f && *f == IG_OFFBPF_FOLLOW_AT_EXEC)
-        *f = IG_OFFBPF_FOLLOW;
+    if (f && *f == IG_FOLLOW_AT_EXEC)
+        *f = IG_FOLLOW;
     return 0;
 }

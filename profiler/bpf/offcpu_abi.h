@@ -20,8 +20,6 @@
 /* User registers in perf's x86-64 order (profiler/perf.h, IG_PREG_*). */
 #define IG_OFFBPF_NREGS 17
 
-/* followed tgid -> one of these (map `follow`) */
-enum { IG_OFFBPF_FOLLOW_AT_EXEC = 1, IG_OFFBPF_FOLLOW = 2 };
 
 /* Event kinds.  WAIT: a whole wait (the chosen waits of one stay in the
  * kernel add up), decided at its switch-in and written by the thread on

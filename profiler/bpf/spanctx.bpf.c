@@ -26,7 +26,11 @@
  *
  * Everything is bounded (fixed-size copies, no loops), every user read may
  * fault (then the run reports no span and counts why), and the program
- * always returns 1: the sample is kept whatever happens here.
+ * returns 1: the sample is kept whatever happens here.  The one exception
+ * is a CPU-wide event of a recording that follows processes (follow_only,
+ * set by the loader with the off-CPU engine's map `follow` in place of its
+ * own): a sample of a thread not followed returns 0 at once, so the kernel
+ * drops it before copying any stack, and no event is written for it.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
@@ -63,6 +67,28 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024); /* the loader sizes it by CPU count */
 } labels SEC(".maps");
+
+/* Followed tgids (the kernel's ids) -> IG_FOLLOW_*: kept by the off-CPU
+ * program (offcpu.bpf.c: from a fork, from an exec) and the recorder; a
+ * loader that shares it sets follow_only. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* a few entries: nothing to allocate at load */
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u32);
+} follow SEC(".maps");
+
+const volatile __u8 follow_only = 0;
+
+/* Whether a CPU-wide event's sample of the current thread is kept: the
+ * thread is of a followed process (a launched command from its exec). */
+static __always_inline int keep_sample(void)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    __u32 *f = tgid ? bpf_map_lookup_elem(&follow, &tgid) : 0;
+    return f && *f == IG_FOLLOW;
+}
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -137,6 +163,8 @@ static __always_inline __u32 copy_record(struct ig_spanbpf_event *e, __u64 rec)
 SEC("perf_event")
 int ig_span_label(struct bpf_perf_event_data *ctx)
 {
+    if (follow_only && !keep_sample())
+        return 0;
     __u64 ids = current_ids();
     __u64 *drops = counter(IG_SPANBPF_ST_DROPPED);
     struct ig_spanbpf_head h = {

@@ -18,6 +18,9 @@
 #define IG_SPANBPF_REC_VALID 24      /* uint8: 1 = valid */
 #define IG_SPANBPF_REC_ATTRS_SIZE 26 /* uint16 */
 
+/* Map `follow` (shared with the off-CPU program): tgid -> one of these. */
+enum { IG_FOLLOW_AT_EXEC = 1, IG_FOLLOW = 2 };
+
 /* Processes followed: tgid -> ig_spanbpf_proc. */
 #define IG_SPANBPF_MAX_PROCS 4096
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --off-cpu on the BPF engine opens perf events only per CPU (side-band:
-# maps, names, forks), for a launched command as for -p: an event of the
+# maps, names, forks; with --wall the CPU samples too), for a launched
+# command as for -p: an event of the
 # target's own would be inherited by all its threads and give each a perf
 # context that the kernel switches out and in at every context switch,
 # the very switches recorded (it cut offcpu_pingpong's round trips by
@@ -33,4 +34,25 @@ pid=$!
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "-p" "$T/pid.pb.gz"
+
+# --wall: the CPU samples per CPU too (cpu-clock and side-band: 2 per CPU),
+# with the span-label program and without it.  Two busy loops keep every
+# CPU full of other processes' samples: a program on the sampling events
+# drops them in the kernel, so none reaches the recorder (the summary's
+# "other processes" line counts those that do), and the launched
+# command's CPU time is still measured ("target cpu", from its rusage).
+hogs=()
+for _ in 1 2; do timeout 20 sh -c 'while :; do :; done' & hogs+=($!); done
+trap 'kill "${hogs[@]}" 2>/dev/null' EXIT
+for labels in "" --no-span-labels; do
+  "$IGNIS" record --wall -F 999 $labels -o "$T/wall.pb.gz" -- "$PINGPONG" 0.5 >/dev/null 2>"$T/rec.err" ||
+    { cat "$T/rec.err"; fail "record --wall $labels"; }
+  check "--wall $labels" "$T/wall.pb.gz" 2 wall
+  ! grep '^  other processes ' "$T/rec.err" || fail "--wall $labels: other processes' samples reached the recorder"
+  share=$(sed -n 's/^  target cpu .* s, \([0-9]*\)% of it sampled$/\1/p' "$T/rec.err")
+  [ -n "$share" ] || fail "--wall $labels: the command's CPU time is not measured (no target cpu line)"
+  [ "$share" -ge 50 ] || fail "--wall $labels: $share% of the command's CPU time sampled"
+  "$PROFDUMP" "$T/wall.pb.gz" wall state >"$T/dump" || fail "profdump"
+  grep -qP '\trunning\t.*;(ping|peer);' "$T/dump" || fail "--wall $labels: no running samples of ping or peer"
+done
 echo ok
