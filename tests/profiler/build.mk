@@ -23,6 +23,10 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
 TEST_SCRIPTS += tests/profiler/t_spans_early.sh
+# ... from a service's very first instruction (launch, -p before it publishes,
+# spans from its first moments and after a start of its own; CPU, off-CPU,
+# wall, allocations: samples/spans/spanstart ground truth, issue #13)
+TEST_SCRIPTS += tests/profiler/t_spans_start.sh
 TEST_SCRIPTS += tests/profiler/t_exec_old_image.sh
 # ... and on off-CPU intervals (--off-cpu, --wall; spanwork -w ground truth)
 TEST_SCRIPTS += tests/profiler/t_offcpu_spans.sh tests/profiler/t_offcpu_ringfull.sh tests/profiler/t_offcpu_spill.sh \
