@@ -53,7 +53,13 @@
  * can be busy with the program's first samples), then at growing intervals
  * (2 ms to 256 ms for a target; to 1 s for a process the targets started,
  * given up after about 2 s: thousands of children must not cost a /proc
- * read each per second).  Samples taken before their process was followed
+ * read each per second).  A target whose image links a publishing SDK
+ * (defines otel_thread_ctx_v1) stays in its first moments for up to 10 s,
+ * looked at every 2 ms once its address space changed (a service's own
+ * start before its tracer provider: 300 ms of it left 2-12% of its first
+ * spans' samples unlabelled).  The finder puts a process it finds in the
+ * off-CPU program's map too, so waits are labelled from then on, not from
+ * the recorder's next drain.  Samples taken before their process was followed
  * count as not told, never as outside a span.  If BPF cannot load, nothing is labelled
  * and a process that publishes gets a one-line note saying why; a sample
  * whose span cannot be told stays unlabelled, never wrongly labelled.
@@ -140,6 +146,13 @@
 #define SPAN_EAGER_SAMPLES 50          /* ... or until it has had this many samples (a loaded machine) */
 #define SPAN_EAGER_MAX_NS 1000000000LL /* ... within this long */
 #define SPAN_RETRY_TARGET_NS 256000000LL /* ... and up to this for a target process, never giving up */
+/* A target whose image defines otel_thread_ctx_v1 (it links libignis)
+ * but publishes nothing yet is still in its start, which may take
+ * seconds before its tracer provider exists: looked at every
+ * SPAN_RETRY_MIN_NS for this long after it started, each look only once
+ * its address space changed (vsize of /proc/PID/stat, ~15 us: publishing
+ * maps OTEL_CTX), so a service that never publishes costs little. */
+#define SPAN_LINKED_NS 10000000000LL
 #define FD_RESERVE_MIN 64         /* descriptors kept from events (a quarter of the limit, at least
                                    * this) for the files the symbolizer holds, pidfds, the output */
 
@@ -187,6 +200,7 @@ typedef struct proc {
     uint64_t span_early_sw; /* ... its switch-outs (waits) while looking: likewise */
     uint64_t span_ob_since_ns; /* ... when the off-CPU program began labelling its waits */
     bool span_finding;      /* ... handed to the finder thread (span_finder) */
+    int8_t span_links;      /* ... its image defines otel_thread_ctx_v1: 1, -1 not, 0 not known yet */
     /* the image before its last exec, kept for the samples taken inside
      * execve after the switch (see exec_image), and that exec's time */
     struct proc *old_image;
@@ -837,13 +851,23 @@ static void spans_off(ig_recorder *r, const char *why)
  * image is looked at every SPAN_RETRY_MIN_NS for SPAN_EAGER_NS after it starts, and on
  * a loaded machine (where that time may hold little of its start) until
  * it has had SPAN_EAGER_SAMPLES samples, within SPAN_EAGER_MAX_NS. */
-static bool span_eager(const proc *p, int64_t now)
+static bool span_first_moments(const proc *p, int64_t now)
 {
     if (!p->span_image_ns)
         return false;
     uint64_t age = (uint64_t)now - p->span_image_ns;
     return age < (uint64_t)SPAN_EAGER_NS ||
            (age < (uint64_t)SPAN_EAGER_MAX_NS && p->span_early + p->span_early_sw < SPAN_EAGER_SAMPLES);
+}
+
+/* ... or a target that links a publishing SDK and is still starting
+ * (SPAN_LINKED_NS; span_look finds out, once its first moments are over). */
+static bool span_eager(const proc *p, int64_t now)
+{
+    if (span_first_moments(p, now))
+        return true;
+    return p->span_image_ns && p->target && p->span_links > 0 &&
+           (uint64_t)now - p->span_image_ns < (uint64_t)SPAN_LINKED_NS;
 }
 
 /* The interval before the next look at p, which does not publish its
@@ -874,6 +898,9 @@ typedef struct span_find {
     uint64_t gen;        /* which handing over (a pid handed again after an exec is another) */
     uint64_t until_ns;   /* looked for until then */
     uint64_t found_ns;   /* in the map since (0: not found) */
+    uint64_t ob_ns;      /* in the off-CPU program's map since (0: not) */
+    bool gated;          /* looked at only when its vsize changed (SPAN_LINKED_NS) */
+    uint64_t vsize;      /* ... its vsize at the last look */
     bool done;           /* found, failed to be added, or past until_ns */
     char why[sizeof(ig_err){0}.msg]; /* ... when it could not be added */
 } span_find;
@@ -884,26 +911,43 @@ typedef struct span_finder {
     pthread_cond_t cv;   /* CLOCK_MONOTONIC: a new pid, stop, or the next round */
     bool stop;
     ig_spanbpf *sb;
+    ig_offbpf *ob;       /* labels waits too, from the moment it is found (NULL: none) */
     span_find *v;
     size_t n, cap;
     uint64_t gen;
 } span_finder;
 
-/* One look at pid for the finder: 1 found and added (*found_ns set), 0 not
- * publishing yet, -1 publishing but not added (why). */
-static int finder_look(ig_spanbpf *sb, pid_t pid, uint64_t *found_ns, char *why, size_t whylen)
+/* One look at pid for the finder: 1 found and added (*found_ns set; and
+ * *ob_ns once in the off-CPU program's map too), 0 not publishing yet, -1
+ * publishing but not added (why). */
+static int finder_look(const span_finder *f, pid_t pid, uint64_t *found_ns, uint64_t *ob_ns, char *why,
+                       size_t whylen)
 {
     ig_spanctx *c;
     ig_err e;
     if (ig_spanctx_open(pid, &c, &e) < 0)
         return 0;
     ig_spanctx_free(c);
-    if (ig_spanbpf_add_process(sb, pid, &e) != 0) {
+    if (ig_spanbpf_add_process(f->sb, pid, &e) != 0) {
         snprintf(why, whylen, "%s", e.msg);
         return -1;
     }
     *found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
+    if (f->ob && ig_offbpf_add_span_process(f->ob, pid, &e) == 0) /* else span_followed says why */
+        *ob_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
     return 1;
+}
+
+/* pid's virtual memory size (/proc/PID/stat), 0 if not read. */
+static uint64_t proc_vsize(pid_t pid)
+{
+    char buf[1024];
+    const char *p = proc_stat_fields(pid, buf, sizeof buf);
+    unsigned long long vsize = 0;
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %llu",
+                     &vsize) != 1)
+        return 0;
+    return vsize;
 }
 
 static void *finder_main(void *arg)
@@ -921,11 +965,13 @@ static void *finder_main(void *arg)
                 continue;
             }
             pid_t pid = f->v[i].pid;
-            uint64_t gen = f->v[i].gen;
+            uint64_t gen = f->v[i].gen, vsize = f->v[i].vsize;
+            bool gated = f->v[i].gated;
             char why[sizeof f->v[i].why] = "";
-            uint64_t found = 0;
+            uint64_t found = 0, ob_found = 0;
             pthread_mutex_unlock(&f->mu);
-            int rc = finder_look(f->sb, pid, &found, why, sizeof why);
+            uint64_t vsize_now = gated ? proc_vsize(pid) : 0;
+            int rc = gated && vsize_now == vsize ? 0 : finder_look(f, pid, &found, &ob_found, why, sizeof why);
             pthread_mutex_lock(&f->mu);
             /* the list may have changed meanwhile: find the entry again */
             size_t j = i < f->n && f->v[i].gen == gen ? i : f->n;
@@ -935,16 +981,22 @@ static void *finder_main(void *arg)
             if (j == f->n) { /* forgotten (exec, exit) while looked at: what it found is stale */
                 if (rc > 0)
                     ig_spanbpf_remove_process(f->sb, pid);
+                if (ob_found)
+                    ig_offbpf_remove_span_process(f->ob, pid);
                 continue;
             }
+            f->v[j].vsize = vsize_now;
             if (rc != 0) {
                 f->v[j].done = true;
                 f->v[j].found_ns = found;
+                f->v[j].ob_ns = ob_found;
                 snprintf(f->v[j].why, sizeof f->v[j].why, "%s", why);
-            } else {
-                pending++;
             }
         }
+        /* the list may have changed while a look ran (an exec hands a new
+         * entry over): every entry not done is looked at next round */
+        for (size_t k = 0; k < f->n; k++)
+            pending += !f->v[k].done;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += SPAN_RETRY_MIN_NS;
@@ -963,6 +1015,7 @@ static void finder_start(ig_recorder *r)
 {
     span_finder *f = ig_xcalloc(1, sizeof *f);
     f->sb = r->sb;
+    f->ob = r->ob;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -995,8 +1048,8 @@ static void finder_stop(ig_recorder *r)
     r->finder = NULL;
 }
 
-/* Hands p to the finder until `until`. */
-static void finder_want(ig_recorder *r, proc *p, uint64_t until)
+/* Hands p to the finder until `until` (gated: see span_find). */
+static void finder_want(ig_recorder *r, proc *p, uint64_t until, bool gated)
 {
     span_finder *f = r->finder;
     pthread_mutex_lock(&f->mu);
@@ -1004,7 +1057,7 @@ static void finder_want(ig_recorder *r, proc *p, uint64_t until)
         f->cap = f->cap ? 2 * f->cap : 16;
         f->v = ig_xrealloc(f->v, f->cap * sizeof *f->v);
     }
-    f->v[f->n++] = (span_find){.pid = p->pid, .gen = ++f->gen, .until_ns = until};
+    f->v[f->n++] = (span_find){.pid = p->pid, .gen = ++f->gen, .until_ns = until, .gated = gated};
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
     p->span_finding = true;
@@ -1034,8 +1087,9 @@ static bool finder_take(ig_recorder *r, proc *p, bool force, span_find *out)
     return taken;
 }
 
-/* p is in the program's map since `since`, found publishing at `found`. */
-static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t since)
+/* p is in the program's map since `since`, found publishing at `found`
+ * (and in the off-CPU program's since ob_since; 0: not yet). */
+static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t since, uint64_t ob_since)
 {
     ig_err e;
     p->span = SPAN_FOLLOWED;
@@ -1045,9 +1099,9 @@ static void span_followed(ig_recorder *r, proc *p, uint64_t found, uint64_t sinc
     r->st.span_sw_unlabelled += p->span_early_sw;
     p->span_early = p->span_early_sw = 0;
     r->st.span_procs++;
-    bool ob_labels = r->ob && ig_offbpf_add_span_process(r->ob, p->pid, &e) == 0;
-    /* the off-CPU program labels its waits from now (not at all: not told) */
-    p->span_ob_since_ns = ob_labels ? (uint64_t)now_ns(CLOCK_MONOTONIC) : UINT64_MAX;
+    bool ob_labels = r->ob && (ob_since || ig_offbpf_add_span_process(r->ob, p->pid, &e) == 0);
+    /* the off-CPU program labels its waits from then (not at all: not told) */
+    p->span_ob_since_ns = !ob_labels ? UINT64_MAX : ob_since ? ob_since : (uint64_t)now_ns(CLOCK_MONOTONIC);
     if (r->ob && !ob_labels)
         span_note(r, "%s", e.msg);
     else if (r->ob)
@@ -1068,7 +1122,7 @@ static bool span_take_found(ig_recorder *r, proc *p)
     if (!p->span_finding || !finder_take(r, p, false, &got))
         return false;
     if (got.found_ns) {
-        span_followed(r, p, got.found_ns, got.found_ns);
+        span_followed(r, p, got.found_ns, got.found_ns, got.ob_ns);
         return true;
     }
     if (got.why[0]) {
@@ -1085,8 +1139,12 @@ static bool span_take_found(ig_recorder *r, proc *p)
 static void span_unfind(ig_recorder *r, proc *p)
 {
     span_find got;
-    if (p->span_finding && finder_take(r, p, true, &got) && got.found_ns && r->sb)
+    if (!p->span_finding || !finder_take(r, p, true, &got))
+        return;
+    if (got.found_ns && r->sb)
         ig_spanbpf_remove_process(r->sb, p->pid);
+    if (got.ob_ns && r->ob)
+        ig_offbpf_remove_span_process(r->ob, p->pid);
 }
 
 /* Does p publish its span context yet?  If so, follow it (or say why its
@@ -1098,9 +1156,12 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
     ig_err e;
     if (span_take_found(r, p))
         return;
+    bool first = span_first_moments(p, now);
+    if (!first && p->target && p->span_image_ns && !p->span_links) /* once per image */
+        p->span_links = ig_spanctx_defines_tls(p->pid) ? 1 : -1;
     if (span_eager(p, now) && r->finder && r->sb) {
         if (!p->span_finding)
-            finder_want(r, p, p->span_image_ns + (uint64_t)SPAN_EAGER_MAX_NS);
+            finder_want(r, p, p->span_image_ns + (uint64_t)(first ? SPAN_EAGER_MAX_NS : SPAN_LINKED_NS), !first);
         p->span_next_ns = now + SPAN_RETRY_MIN_NS; /* for its result */
         return;
     }
@@ -1130,7 +1191,7 @@ static void span_look(ig_recorder *r, proc *p, int64_t now)
         span_note(r, "process %d: no span labels: %s", (int)p->pid, e.msg);
         return;
     }
-    span_followed(r, p, (uint64_t)now, (uint64_t)now_ns(CLOCK_MONOTONIC));
+    span_followed(r, p, (uint64_t)now, (uint64_t)now_ns(CLOCK_MONOTONIC), 0);
 }
 
 /* Whether p's span context is to be looked for now or later.  With -a,
@@ -1187,6 +1248,7 @@ static void span_exec(ig_recorder *r, proc *p, uint64_t time)
     p->span_next_ns = p->span_backoff_ns = 0;
     p->span_image_ns = time ? time : (uint64_t)now_ns(CLOCK_MONOTONIC);
     p->span_early = p->span_early_sw = 0; /* the old image's samples were not a span process's */
+    p->span_links = 0;
 }
 
 static void span_exit(ig_recorder *r, pid_t pid)

@@ -536,19 +536,16 @@ static bool module_tls(pid_t pid, const module *m, tls_def *d)
     return ok;
 }
 
-static int resolve_tls(ig_spanctx *c, ig_err *err)
+/* The first module mapped in pid that defines the TLS symbol, into m and
+ * d; false (errno set if /proc/PID/maps could not be read) if none. */
+static bool find_tls_module(pid_t pid, module *m, tls_def *d)
 {
-#ifndef __x86_64__
-    return ig_err_set(err, "reading " TLS_SYMBOL " by thread pointer is implemented for x86-64 only");
-#endif
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)c->pid);
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
-        return ig_err_set(err, "%s: %s", path, strerror(errno));
+        return false;
     char line[4600];
-    module m;
-    tls_def d;
     bool found = false;
     while (!found && fgets(line, sizeof line, f)) {
         unsigned long lo, hi, off;
@@ -557,16 +554,37 @@ static int resolve_tls(ig_spanctx *c, ig_err *err)
             continue;
         char *name = line + name_at;
         name[strcspn(name, "\n")] = '\0';
-        if (name[0] != '/' || strlen(name) >= sizeof m.path)
+        if (name[0] != '/' || strlen(name) >= sizeof m->path)
             continue;
-        snprintf(m.path, sizeof m.path, "%s", name);
-        m.base = lo;
-        memset(&d, 0, sizeof d);
-        found = module_tls(c->pid, &m, &d);
+        snprintf(m->path, sizeof m->path, "%s", name);
+        m->base = lo;
+        memset(d, 0, sizeof *d);
+        found = module_tls(pid, m, d);
     }
     fclose(f);
-    if (!found)
+    errno = 0;
+    return found;
+}
+
+bool ig_spanctx_defines_tls(pid_t pid)
+{
+    module m;
+    tls_def d;
+    return find_tls_module(pid, &m, &d);
+}
+
+static int resolve_tls(ig_spanctx *c, ig_err *err)
+{
+#ifndef __x86_64__
+    return ig_err_set(err, "reading " TLS_SYMBOL " by thread pointer is implemented for x86-64 only");
+#endif
+    module m;
+    tls_def d;
+    if (!find_tls_module(c->pid, &m, &d)) {
+        if (errno)
+            return ig_err_set(err, "/proc/%d/maps: %s", (int)c->pid, strerror(errno));
         return ig_err_set(err, "process %d: no module defines the TLS symbol " TLS_SYMBOL, (int)c->pid);
+    }
     uint64_t bias = m.base - d.vaddr0;
     if (d.rtype == R_X86_64_TLSDESC) { /* {resolver, argument}: static TLS gives a TP offset */
         uint8_t desc[16];

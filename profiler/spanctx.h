@@ -65,6 +65,11 @@ typedef struct ig_spanctx ig_spanctx;
  * -1 with a one-line reason when the process publishes none (no libignis,
  * publishing off) or it cannot be read (permissions, a bad header). */
 int ig_spanctx_open(pid_t pid, ig_spanctx **out, ig_err *err);
+/* Whether a module mapped in `pid` defines the OTEP 4947 TLS symbol
+ * (otel_thread_ctx_v1): it links libignis, or another SDK that publishes,
+ * whether or not it publishes yet.  Reads /proc/PID/maps and the
+ * modules' dynamic symbols. */
+bool ig_spanctx_defines_tls(pid_t pid);
 void ig_spanctx_free(ig_spanctx *c);
 
 /* The process context's resource attributes, values rendered as text
