@@ -3706,6 +3706,7 @@ void ig_recorder_free(ig_recorder *r)
     ig_u64map_clear(&r->pid_index);
     ig_u64map_clear(&r->kern_locs);
     ig_offcpu_free(r->oc);
+    finder_stop(r); /* before the off-CPU program it adds processes to */
     ig_offbpf_free(r->ob);
     for (size_t i = r->pend_first; i < r->npend; i++) {
         free(r->pend[i]->stack);
@@ -3714,7 +3715,6 @@ void ig_recorder_free(ig_recorder *r)
     free(r->pend);
     ig_spanjoin_free(r->join);
     ig_spanjoin_free(r->swjoin);
-    finder_stop(r);
     ig_spanbpf_free(r->sb);
     ig_modcache_free(&r->mods);
     if (r->sym)
