@@ -41,6 +41,8 @@ static void usage(FILE *out)
             "      --format F        input format: pprof, folded, perf-script (default: detect)\n"
             "      --value V         sample value to draw (index, type or type/unit)\n"
             CMD_HELP_GRANULARITY
+            "      --addresses       a frame without a symbol is its address (libfoo.so+0x1a2b),\n"
+            "                        not its module ([libfoo.so]) (pprof -addresses)\n"
             CMD_HELP_FILTERS
             CMD_HELP_SPANS
             CMD_HELP_PERCENT
@@ -110,7 +112,7 @@ typedef struct flame_args {
     ig_write_opts w;
 } flame_args;
 
-enum { OPT_OUTPUT = 1, OPT_TITLE, OPT_WIDTH, OPT_MINWIDTH, OPT_QUIET };
+enum { OPT_OUTPUT = 1, OPT_TITLE, OPT_WIDTH, OPT_MINWIDTH, OPT_QUIET, OPT_ADDRESSES };
 
 /* Returns -1 to continue, else the exit status. */
 static int parse_args(int argc, char **argv, flame_args *a)
@@ -121,6 +123,8 @@ static int parse_args(int argc, char **argv, flame_args *a)
         {"width", 0, CMD_ARG_REQUIRED, 0, OPT_WIDTH},
         {"minwidth", 0, CMD_ARG_REQUIRED, 0, OPT_MINWIDTH},
         {"quiet", 'q', CMD_ARG_NONE, 0, OPT_QUIET},
+        {"addresses", 0, CMD_ARG_NONE, 0, OPT_ADDRESSES},
+        {"addresses", 0, CMD_ARG_NONE, CMD_OPT_PPROF, OPT_ADDRESSES},
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
@@ -145,6 +149,7 @@ static int parse_args(int argc, char **argv, flame_args *a)
                 rc = 2;
             break;
         case OPT_QUIET: a->quiet = 1; break;
+        case OPT_ADDRESSES: a->c.granularity = IG_GRAN_ADDRESS; break;
         default:
             if (cmd_common_option(CMD, &a->c, id, o.arg))
                 rc = 2;

@@ -66,6 +66,8 @@ static void usage(FILE *out)
             CMD_HELP_INPUT
             CMD_HELP_DIFF
             CMD_HELP_GRANULARITY
+            "      --addresses       a frame without a symbol is its address (libfoo.so+0x1a2b),\n"
+            "                        not its module ([libfoo.so]) (pprof -addresses)\n"
             CMD_HELP_FILTERS
             CMD_HELP_SPANS
             CMD_HELP_PERCENT
@@ -357,7 +359,7 @@ static int print_list(const report_args *a, const ignis_profile *p, const ig_tre
     return 0;
 }
 
-enum { OPT_TOP = 1, OPT_PPROF_TOP, OPT_THREADS, OPT_LIST, OPT_SOURCE_PATH };
+enum { OPT_TOP = 1, OPT_PPROF_TOP, OPT_THREADS, OPT_LIST, OPT_SOURCE_PATH, OPT_ADDRESSES };
 
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, report_args *a)
@@ -370,6 +372,8 @@ static int parse_args(int argc, char **argv, report_args *a)
         {"list", 0, CMD_ARG_REQUIRED, 0, OPT_LIST},
         {"source-path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
         {"source_path", 0, CMD_ARG_REQUIRED, 0, OPT_SOURCE_PATH},
+        {"addresses", 0, CMD_ARG_NONE, 0, OPT_ADDRESSES},
+        {"addresses", 0, CMD_ARG_NONE, CMD_OPT_PPROF, OPT_ADDRESSES},
         {NULL, 0, 0, 0, 0},
     };
     static const cmd_opt *const tables[] = {own, cmd_input_opts, cmd_filter_opts, cmd_percent_opts, cmd_diff_opts,
@@ -393,6 +397,8 @@ static int parse_args(int argc, char **argv, report_args *a)
             a->list = o.arg;
         } else if (id == OPT_SOURCE_PATH) {
             a->source_path = o.arg;
+        } else if (id == OPT_ADDRESSES) {
+            a->c.granularity = IG_GRAN_ADDRESS;
         } else if (id >= CMD_O_FIRST && cmd_common_option(CMD, &a->c, id, o.arg)) {
             rc = 2;
         }

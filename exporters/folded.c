@@ -36,12 +36,18 @@
  * The writer renders each location once (its lines joined by ';' with
  * annotations), assembles every sample's line in one arena, sorts the lines
  * and merges equal stacks (labels are not representable and merge away).
+ * A frame without a symbol is named by its module, "[libfoo.so]" as
+ * stackcollapse-perf names it (profile/framename.h; its address with the
+ * address granularity).  Unlike the views of profile/tree.h, a run of
+ * such frames stays a run: consumers of the format count frames (stack
+ * depth), and stackcollapse-perf keeps them too.
  * Samples whose chosen value is 0 are not written.  Unless a value is
  * chosen, a sampled profile is written as sample counts ("samples"/"count"),
  * which is what flamegraph.pl and speedscope expect of folded stacks; other
  * profiles (heap) as their default value.
  */
 #include "exporters/formats.h"
+#include "profile/framename.h"
 #include "utils/hash.h"
 
 #include <inttypes.h>
@@ -965,7 +971,7 @@ static void put_name(ig_strbuf *sb, const char *name)
 }
 
 /* The text of one location: caller first, inlined callees after. */
-static void render_location(const ignis_profile *p, uint32_t id, ig_strbuf *sb)
+static void render_location(const ignis_profile *p, uint32_t id, int addresses, ig_strbuf *sb)
 {
     const ignis_location *loc = ignis_profile_location(p, id);
     char buf[4096];
@@ -974,7 +980,7 @@ static void render_location(const ignis_profile *p, uint32_t id, ig_strbuf *sb)
         uint32_t li = n - 1 - k;
         if (k)
             ig_sb_putc(sb, ';');
-        put_name(sb, ignis_profile_frame_name(p, id, li, buf, sizeof buf));
+        put_name(sb, ig_frame_display_name(p, id, li, addresses, buf, sizeof buf));
         if (k)
             ig_sb_puts(sb, "_[i]");
         else if (loc->kind == IGNIS_FRAME_KERNEL)
@@ -1029,9 +1035,10 @@ int ig_folded_write(const ignis_profile *p, const ig_write_opts *o, ig_strbuf *o
     size_t nloc = ignis_profile_num_locations(p);
     ig_strbuf names = IG_STRBUF_INIT;
     size_t *name_off = ig_xcalloc(nloc + 2, sizeof *name_off);
+    int addresses = o && o->tree.granularity == IG_GRAN_ADDRESS;
     for (uint32_t id = 1; id <= nloc; id++) {
         name_off[id] = names.len;
-        render_location(p, id, &names);
+        render_location(p, id, addresses, &names);
     }
     name_off[nloc + 1] = names.len;
     /* every sample's line, into one arena */

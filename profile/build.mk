@@ -1,6 +1,7 @@
 # profile/ — the one profile model (samples, stacks, locations, functions,
 # mappings, labels) and the call tree built from it.
 LIB_SRCS += profile/version.c profile/profile.c profile/tree.c profile/truncated.c profile/source.c profile/spans.c
+LIB_SRCS += profile/framename.c
 TEST_BINS += tests/profile/test_model tests/profile/test_tree
 # span selections and the thread-time join against brute force, with their work bounded
 TEST_BINS += tests/profile/test_spans

@@ -16,8 +16,9 @@
  * (an MSD sort fused with the depth-first walk), so each new node is
  * appended in depth-first pre-order, children come out sorted by name, and
  * a run of paths below min_total is skipped before it is ever sorted.
- * When every location is a single frame and no regex looks at frames, the
- * paths are the profile's own stacks read in place through a per-location
+ * When every location is a single frame, no regex looks at frames and no
+ * two frames without a symbol of one module are neighbours (they merge:
+ * profile/framename.h), the paths are the profile's own stacks read in place through a per-location
  * key table, so nothing is copied per frame (100 MB inputs have 6M).
  * A diff tree merges two such trees (the base's values as base_total /
  * base_self, scaled when normalized; base-only paths as nodes of total 0).
@@ -29,6 +30,7 @@
  * new profile, rebuilding locations whose inlined lines a frame filter cut.
  */
 #include "profile/tree.h"
+#include "profile/framename.h"
 #include "utils/hash.h"
 #include "utils/percent.h"
 #include "utils/satmath.h"
@@ -199,6 +201,7 @@ typedef struct frame {
     uint32_t name;
     uint32_t module;
     uint8_t kind;
+    uint8_t unsym; /* named by its module: merges with a like frame next to it */
 } frame;
 
 /* The frame regexes (cached per name as bits of name_flags), then the
@@ -654,7 +657,7 @@ static const char *base_name(const char *path)
 static uint32_t frame_name(expander *x, uint32_t loc_id, const ignis_location *loc, uint32_t li, uint32_t module)
 {
     char buf[1024], full[1100];
-    const char *fname = ignis_profile_frame_name(x->p, loc_id, li, buf, sizeof buf);
+    const char *fname = ig_frame_display_name(x->p, loc_id, li, x->gran == IG_GRAN_ADDRESS, buf, sizeof buf);
     const ignis_line *ln = li < loc->nlines ? &loc->lines[li] : NULL;
     const ignis_function *fn = ln ? ignis_profile_function(x->p, ln->function) : NULL;
     const char *file = fn ? ignis_profile_string(x->p, fn->filename) : "";
@@ -710,6 +713,7 @@ static const frame *location_frames(expander *x, uint32_t loc_id, uint32_t *n)
             f->name = frame_name(x, loc_id, loc, li, module);
             f->module = module;
             f->kind = li + 1 < nl && !whole ? IG_NODE_INLINED : loc->kind;
+            f->unsym = x->gran != IG_GRAN_ADDRESS && ig_frame_unsymbolized(x->p, loc, li);
         }
         EL(x->loc_off, uint32_t, loc_id) = (uint32_t)off;
         EL(x->loc_n, uint32_t, loc_id) = nl;
@@ -861,6 +865,26 @@ static int frame_shown(expander *x, const frame *f)
     return !(fl & RE_BIT(RE_HIDE)) && (!x->has_re[RE_SHOW] || (fl & RE_BIT(RE_SHOW)));
 }
 
+/* Do two frames next to each other in a path merge into one?  At file and
+ * module granularity when they are of one file or module; else when both
+ * are named by the module of code without a symbol (the same module). */
+static int frames_merge(const expander *x, const frame *a, const frame *b)
+{
+    if (a->name != b->name)
+        return 0;
+    return x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE || (a->unsym && b->unsym);
+}
+
+static void merge_neighbours(const expander *x, arr *path)
+{
+    frame *fr = path->data;
+    size_t k = 0;
+    for (size_t i = 0; i < path->len; i++)
+        if (!k || !frames_merge(x, &fr[k - 1], &fr[i]))
+            fr[k++] = fr[i];
+    path->len = k;
+}
+
 /* Expands sample s into out, root-first and unedited, and applies the
  * sample filters (labels, focus, ignore).  Returns the path length, or -1
  * when the filters drop the sample. */
@@ -876,14 +900,7 @@ static long sample_frames(expander *x, const ignis_sample *s, arr *out)
         const frame *f = location_frames(x, locs[i - 1], &n);
         memcpy(arr_push(out, n), f, n * sizeof *f);
     }
-    if (x->gran == IG_GRAN_FILE || x->gran == IG_GRAN_MODULE) {
-        frame *fr = out->data;
-        size_t k = 0; /* consecutive frames of one file or module merge */
-        for (size_t i = 0; i < out->len; i++)
-            if (!k || fr[k - 1].name != fr[i].name)
-                fr[k++] = fr[i];
-        out->len = k;
-    }
+    merge_neighbours(x, out);
     if (x->frame_filters) {
         const frame *fr = out->data;
         unsigned any = 0;
@@ -1332,8 +1349,40 @@ static void set_value_names(ig_tree *t, const ignis_profile *p)
     snprintf(t->vunit, sizeof t->vunit, "%s", ignis_profile_string(p, vt.unit));
 }
 
+/* Is location id a frame without a symbol (one that may merge)?  Asked of
+ * the profile, not through location_frames, so that names are interned in
+ * the order the paths meet them. */
+static int unsymbolized_location(const expander *x, uint32_t id)
+{
+    const ignis_location *loc = ignis_profile_location(x->p, id);
+    return x->gran != IG_GRAN_ADDRESS && loc->nlines <= 1 && ig_frame_unsymbolized(x->p, loc, 0);
+}
+
+/* Does a stack hold two locations without a symbol of one module next to
+ * each other (frames that merge, so its path is not the stack)? */
+static int unsymbolized_neighbours(const expander *x)
+{
+    size_t nloc = ignis_profile_num_locations(x->p), ns = ignis_profile_num_stacks(x->p);
+    uint32_t id = 1;
+    while (id <= nloc && !unsymbolized_location(x, id))
+        id++;
+    if (id > nloc)
+        return 0; /* every frame has a symbol: no stack to look at */
+    char a[512], b[512];
+    for (uint32_t s = 1; s <= ns; s++) {
+        size_t depth;
+        const uint32_t *locs = ignis_profile_stack(x->p, s, &depth);
+        for (size_t i = 1; i < depth; i++)
+            if (unsymbolized_location(x, locs[i - 1]) && unsymbolized_location(x, locs[i]) &&
+                !strcmp(ig_frame_region_name(x->p, ignis_profile_location(x->p, locs[i - 1]), a, sizeof a),
+                        ig_frame_region_name(x->p, ignis_profile_location(x->p, locs[i]), b, sizeof b)))
+                return 1;
+    }
+    return 0;
+}
+
 /* Can paths be read straight from the profile's stacks?  Yes when every
- * location is one frame and no regex looks at frames. */
+ * location is one frame, no regex looks at frames and no frames merge. */
 static int fast_paths(const expander *x)
 {
     if (x->frame_filters)
@@ -1344,7 +1393,7 @@ static int fast_paths(const expander *x)
     for (uint32_t id = 1; id <= nloc; id++)
         if (ignis_profile_location(x->p, id)->nlines > 1)
             return 0;
-    return 1;
+    return !unsymbolized_neighbours(x);
 }
 
 /* Records the module of each name: the first frame met with one, in path

@@ -48,12 +48,18 @@ enum { IG_NODE_USER = IGNIS_FRAME_USER, IG_NODE_KERNEL = IGNIS_FRAME_KERNEL,
 /* What one frame of a tree or top table stands for, as pprof's
  * -functions/-lines/-files and perf's --sort sym/srcline/dso choose it.
  * At file and module granularity consecutive frames of the same file or
- * module merge into one (a call inside libc is one "libc.so.6" frame). */
+ * module merge into one (a call inside libc is one "libc.so.6" frame).
+ * A frame without a symbol is named by its module (profile/framename.h:
+ * "[libfoo.so]") except at address granularity, and consecutive such
+ * frames of one module merge: the calls inside a stripped library are
+ * not known, only that the time was spent in it. */
 typedef enum ig_granularity {
     IG_GRAN_FUNCTION = 0, /* the function (default) */
     IG_GRAN_LINE,         /* function and source line: "fn file.c:12" (fn alone without a line) */
     IG_GRAN_FILE,         /* the source file as recorded ("[no file]" when unknown) */
     IG_GRAN_MODULE,       /* the mapped file's base name ("[kernel]", "[no module]") */
+    IG_GRAN_ADDRESS,      /* as function, but a frame without a symbol is its address
+                             ("libfoo.so+0x1a2b", pprof -addresses) rather than its module */
 } ig_granularity;
 
 typedef struct ig_tree_opts {

@@ -411,13 +411,13 @@ const char *ig_viewer_selected_function(const ig_viewer *v)
             return "";
         uint32_t name = ig_top_row_at(v->top, v->top_sel)->name;
         ig_frame_source fs = ig_top_frame_source(v->top, name);
-        return v->gran == IG_GRAN_FUNCTION ? ig_top_name(v->top, name) : fs.function;
+        return v->gran == IG_GRAN_FUNCTION || v->gran == IG_GRAN_ADDRESS ? ig_top_name(v->top, name) : fs.function;
     }
     const ig_tree *t = ig_viewer_pane_tree(v, v->sel_pane);
     if (!t || v->sel == 0)
         return "";
     uint32_t name = ig_tree_node_at(t, v->sel)->name;
-    if (v->sel_pane != IG_PANE_MAIN || v->gran == IG_GRAN_FUNCTION)
+    if (v->sel_pane != IG_PANE_MAIN || v->gran == IG_GRAN_FUNCTION || v->gran == IG_GRAN_ADDRESS)
         return ig_tree_name(t, name); /* sandwich panes name functions (or lines) */
     return ig_tree_frame_source(t, name).function;
 }

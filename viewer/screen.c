@@ -220,7 +220,7 @@ void ig_screen_prompt(ig_screen *s, int row, const char *label, const ig_line_ed
 
 static const char *gran_name(ig_granularity g)
 {
-    static const char *const names[] = {"", "by line", "by file", "by module"};
+    static const char *const names[] = {"", "by line", "by file", "by module", "by address"};
     return names[g];
 }
 

@@ -15,6 +15,6 @@ cat "$T/rec.err"
 n=$(folded_sum "$T/out.folded" "^_start;.*;main;run$(printf ';recurse%.0s' $(seq 20));recurse_leaf(;|\$)")
 echo "full recurse_leaf stacks: $n"
 [ "$n" -gt 0 ] || fail "deleted binary not unwound/symbolized"
-grep -q 'hot_a\|victim+0x' "$T/out.folded" && fail "frames from the wrong file or unnamed"
+grep -q 'hot_a\|\[victim' "$T/out.folded" && fail "frames from the wrong file or unnamed"
 in_range "$(partial_pct)" 0 1 "not fully unwound (%)"
 echo ok

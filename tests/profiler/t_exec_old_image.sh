@@ -22,7 +22,7 @@ grep -q '__x64_sys_execve_\[k\]' "$T/b.folded" || skip "no kernel symbols in the
 # samples in execve: all, and those with a raw (unsymbolized) user address
 read -r n raw named <<<"$(awk '/__x64_sys_execve_\[k\]/ {
     c = $NF; n += c; s = $0; sub(/ [0-9]+$/, "", s); k = split(s, f, ";")
-    for (i = 1; i <= k; i++) if (f[i] ~ /^0x[0-9a-f]+$/) { raw += c; break }
+    for (i = 1; i <= k; i++) if (f[i] ~ /^\[unknown\]$/) { raw += c; break }
     for (i = 1; i <= k; i++) if (f[i] ~ /^(__GI_)?_*execve$/) { named += c; break }
   } END { printf "%d %d %d\n", n, raw, named }' "$T/b.folded")"
 echo "samples in execve: $n, with a raw user address: $raw, under libc's execve: $named"

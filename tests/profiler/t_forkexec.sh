@@ -4,7 +4,7 @@
 # are in one CPU's ring, its exec (COMM) and new mappings in another's.
 # Records must be handled in time order across the rings, so the children's
 # hot loop gets nearly every sample, under the child's name (regression:
-# the samples went to the parent's functions, cpu_forkexec+0x...,
+# the samples went to the parent's functions, [cpu_forkexec],
 # labelled with a tid, because CPU 0's ring was drained before CPU 1's).
 # Six children of 0.2 s of CPU each: most of a child's samples fall in the
 # drain that also holds its exec, where the order matters.
@@ -17,7 +17,7 @@ f=$T/out.folded
 total=$(folded_sum "$f" '.')
 n=$(summary samples)
 hot=$(folded_sum "$f" '^cpu_exec_child \[[0-9]+\];_start;.*;main;child_hot(;|$)')
-parent=$(folded_sum "$f" 'parent_spawn|parent_wait|cpu_forkexec\+0x')
+parent=$(folded_sum "$f" 'parent_spawn|parent_wait|\[cpu_forkexec\]')
 tid_only=$(folded_sum "$f" '^[0-9]+ \[[0-9]+\];')
 echo "total $total, child_hot under cpu_exec_child $hot, parent's functions $parent, labelled by tid $tid_only"
 [ "$n" -gt 20 ] || fail "only $n samples"

@@ -6,7 +6,7 @@
 # still be named: the symbolizer opens such files when the mapping is seen
 # at attach, through /proc/PID/root while that still leads to them
 # (regression: reopened by path after the process was gone, every frame of
-# the program came out as cpu_exec_child+0x...).
+# the program came out as [cpu_exec_child]).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root for unshare -m"
 command -v unshare >/dev/null || skip "no unshare"
@@ -31,7 +31,7 @@ cat "$T/rec.err"
 [ "$REC_STATUS" -eq 0 ] || fail "record exited $REC_STATUS"
 f=$T/out.folded
 named=$(folded_sum "$f" ';main;child_hot(;|$)')
-unnamed=$(folded_sum "$f" 'cpu_exec_child\+0x')
+unnamed=$(folded_sum "$f" '\[cpu_exec_child\]')
 echo "child_hot $named, unnamed frames of the program $unnamed"
 [ "$(summary samples)" -gt 0 ] || fail "no samples"
 [ "$named" -gt 0 ] || fail "child_hot not named"

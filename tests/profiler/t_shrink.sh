@@ -44,7 +44,7 @@ shrink_run() {
   cat "$T/rec.err"
   [ "$REC_STATUS" -eq 0 ] || fail "$1: record exited $REC_STATUS after $lib shrank"
   kill -0 "$SAMPLE_PID" 2>/dev/null || fail "cpu_shrink died: the test cut too much"
-  after=$(folded_sum "$T/out-$1.folded" 'shrink_after|after_leaf|libshrink\.so\+0x11')
+  after=$(folded_sum "$T/out-$1.folded" 'shrink_after|after_leaf|\[libshrink\.so\]')
   echo "$1: samples in the library after the cut: $after"
   [ "$after" -gt 0 ] || fail "$1: no samples in the library after the cut"
   grep -q 'shrank while recording' "$T/rec.err" || fail "$1: the summary does not say a file shrank"

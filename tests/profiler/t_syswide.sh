@@ -59,7 +59,7 @@ blip=$(folded_sum "$T/blip.folded" '^_start;.*;main;blip_run;blip_hot$')
 blip_all=$(folded_sum "$T/blip.folded" '.')
 echo "cpu_blip: $blip of $blip_all samples in main;blip_run;blip_hot"
 [ "$blip" -gt 0 ] || fail "short-lived cpu_blip processes not symbolized"
-[ "$(folded_sum "$T/blip.folded" "$BL"'\+0x')" = 0 ] || fail "cpu_blip frames left unnamed"
+[ "$(folded_sum "$T/blip.folded" '\['"$BL"'\]')" = 0 ] || fail "cpu_blip frames left unnamed"
 # threads are labelled too (worker-a / worker-b are cpu_shares's threads)
 "$IGNIS" convert --tagfocus thread=worker-a -o "$T/wa.folded" "$T/shares_pid.pb.gz" || fail "convert thread=worker-a"
 [ "$(folded_sum "$T/wa.folded" ';hot_a$')" -gt 0 ] || fail "thread label worker-a missing"

@@ -9,3 +9,9 @@ SAMPLE_BINS += $(B)/tests/symbols/libsizeless.so
 $(B)/tests/symbols/libsizeless.so: tests/symbols/sizeless.S
 	@mkdir -p $(dir $@)
 	$(CC) -shared -nostdlib -Wl,--build-id -o $@ $<
+# frames without a symbol named by their module ("[libunsym.so]") in report,
+# folded, flame and diff, per address with --addresses and in the pprof
+# export: a recorded program with a library stripped in the test
+TEST_SCRIPTS += tests/symbols/t_unsymbolized.sh
+# the same in trees, top tables, diffs and folded stacks, on a hand-made profile
+TEST_BINS += tests/symbols/test_unsym_views
