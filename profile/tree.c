@@ -1862,9 +1862,13 @@ static uint64_t top_stamp(int base, size_t i)
 /* Without frame filters a sample's frames are its locations' frames in
  * any order (cum counts distinct names, and merging equal neighbours at
  * file or module granularity changes no name), the leaf location's last
- * frame flat: read in place, nothing is copied.  0 when the labels drop
- * the sample. */
-static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s)
+ * frame flat: read in place, nothing is copied.  single[loc] is the name
+ * of a location that is one frame (0: not known yet or a frame named "",
+ * UINT32_MAX: several frames), so the common frame costs one small array
+ * read rather than location_frames' three.  0 when the labels drop the
+ * sample. */
+static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s,
+                         uint32_t *single)
 {
     if (!labels_ok(x, s->labels))
         return 0;
@@ -1874,7 +1878,16 @@ static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t 
     int64_t v = s->values[x->vi];
     uint64_t stamp = top_stamp(base, i);
     for (size_t j = 0; j < depth; j++) {
+        uint32_t name = single[locs[j]];
+        if (name && name != UINT32_MAX) {
+            frame one = {.name = name};
+            top_cum(acc, stamp, v, &one, 1);
+            if (j == 0)
+                top_flat(acc, base, name, v);
+            continue;
+        }
         const frame *fr = location_frames(x, locs[j], &n);
+        single[locs[j]] = n == 1 ? fr[0].name : UINT32_MAX;
         if (acc->hot.len < t->nm.strs.len) /* the location brought new names */
             top_grow(t, acc);
         top_cum(acc, stamp, v, fr, n);
@@ -1901,6 +1914,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
     arr tmp = ARR(frame);
     int64_t kept = 0;
     size_t ns = ignis_profile_num_samples(p);
+    uint32_t *single = ig_xcalloc(ignis_profile_num_locations(p) + 1, sizeof *single);
     int cancelled = 0;
     ig_progress_step(x.progress, "counting per function", ns);
     for (size_t i = 0; i < ns; i++) {
@@ -1912,7 +1926,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
             continue;
         count_read(&x, &s, v);
         if (!x.frame_filters) {
-            if (top_add_stack(t, acc, &x, base, i, &s)) {
+            if (top_add_stack(t, acc, &x, base, i, &s, single)) {
                 kept = ig_sat_add(kept, v);
                 count_kept(&x, &s, v);
             }
@@ -1928,6 +1942,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         if (n > 0)
             top_flat(acc, base, EL(tmp, frame, n - 1).name, v);
     }
+    free(single);
     top_grow(t, acc);
     top_cum_done(acc, base);
     if (base) {
