@@ -12,8 +12,9 @@
  * (every pprof string index becomes a model string id), then sample types,
  * mappings, functions, locations and samples.  pprof ids
  * are arbitrary nonzero integers; an ig_idmap translates them to the model's
- * own ids (identity fast path when a producer numbered them 1..n, as Go and
- * pprof do; otherwise a sorted table searched by bisection).  Every index is
+ * own ids (a dense table when a producer numbered them 1..n, as Go and
+ * pprof do, and nothing to look up when the model's ids are those too;
+ * otherwise a sorted table searched by bisection).  Every index is
  * checked before use and every failure is one line saying which element is
  * wrong ("location 7: mapping id 99 does not exist").  Sample values may be
  * negative (diff profiles) but their absolute sum per value type must fit
@@ -86,6 +87,7 @@ typedef struct ig_idmap {
     idpair *pairs; /* sorted by pprof_id unless dense */
     size_t n, cap;
     int dense;     /* pprof ids are exactly 1..n in order */
+    int identity;  /* dense, and each model id is its pprof id: nothing to look up */
 } ig_idmap;
 
 static int idpair_cmp(const void *a, const void *b)
@@ -97,10 +99,14 @@ static int idpair_cmp(const void *a, const void *b)
 /* Sorts the pairs and rejects zero or duplicate ids; what names the table. */
 static int idmap_finish(ig_idmap *m, const char *what, ig_err *err)
 {
-    m->dense = 1;
-    for (size_t i = 0; i < m->n; i++)
+    m->dense = m->identity = 1;
+    for (size_t i = 0; i < m->n; i++) {
         if (m->pairs[i].pprof_id != i + 1)
             m->dense = 0;
+        if (m->pairs[i].model_id != i + 1)
+            m->identity = 0;
+    }
+    m->identity &= m->dense;
     if (m->dense)
         return 0;
     qsort(m->pairs, m->n, sizeof *m->pairs, idpair_cmp);
@@ -114,8 +120,10 @@ static int idmap_finish(ig_idmap *m, const char *what, ig_err *err)
 }
 
 /* The model id for a pprof id, 0 when it does not exist. */
-static uint32_t idmap_get(const ig_idmap *m, uint64_t id)
+static inline uint32_t idmap_get(const ig_idmap *m, uint64_t id)
 {
+    if (m->identity)
+        return id >= 1 && id <= m->n ? (uint32_t)id : 0;
     if (m->dense)
         return id >= 1 && id <= m->n ? m->pairs[id - 1].model_id : 0;
     size_t lo = 0, hi = m->n;
@@ -176,6 +184,8 @@ typedef struct reader {
     ignis_line *lines;      /* one location's lines */
     size_t scap, lcap, linecap;
     uint64_t *mag;          /* |value| sums per type, to refuse overflow */
+    int64_t *values;        /* one sample's values (read_plain_sample) */
+    size_t vcap;
     ig_pb_arena arena;      /* the element being decoded */
     ig_pb_arena rest_arena; /* r->pb, the fields outside the tables */
     ig_err *err;
@@ -388,8 +398,111 @@ static int add_magnitude(uint64_t *sum, int64_t v)
     return *sum <= (uint64_t)INT64_MAX;
 }
 
+/* ---- samples without labels, straight from the wire ---------------------- */
+
+/* Most samples are two packed runs of varints and nothing else; decoding
+ * them with protobuf-c (two passes, a message and two arrays in the arena
+ * per sample) took more time than everything else a pprof file costs to
+ * read.  read_plain_sample decodes those itself; anything else (labels,
+ * fields profile.proto does not give a Sample, a malformed varint, a
+ * location id that does not exist, values that overflow) is left to
+ * protobuf-c and read_sample's checks, with their messages.  Nothing is
+ * changed before the sample is known to be plain, so the slow path starts
+ * from where it would have. */
+
+/* A varint protobuf-c reads the same: at most 10 bytes, the 10th 0 or 1. */
+static int plain_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (int k = 0; k < 10 && *p < end; k++) {
+        uint8_t b = *(*p)++;
+        if (k == 9 && b > 1)
+            return -1;
+        r |= (uint64_t)(b & 0x7f) << (7 * k);
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Appends the varints of one field occurrence (packed: all of a payload)
+ * to the stack (field 1, as model location ids) or to the values (2). */
+static int plain_field(reader *r, int field, const uint8_t *c, const uint8_t *end, size_t *nloc, size_t *nval)
+{
+    while (c < end) {
+        uint64_t v;
+        if (plain_varint(&c, end, &v))
+            return -1;
+        if (field == 1) {
+            if (*nloc == r->scap) {
+                r->scap = r->scap ? r->scap * 2 : 64;
+                r->scratch = ig_xrealloc(r->scratch, r->scap * sizeof *r->scratch);
+            }
+            if (!(r->scratch[(*nloc)++] = idmap_get(&r->locations, v)))
+                return -1;
+        } else {
+            if (*nval == r->vcap) {
+                r->vcap = r->vcap ? r->vcap * 2 : 8;
+                r->values = ig_xrealloc(r->values, r->vcap * sizeof *r->values);
+            }
+            r->values[(*nval)++] = (int64_t)v;
+        }
+    }
+    return 0;
+}
+
+/* 0: the sample was plain and is added; 1: let read_sample decode it;
+ * -1: the model refused it (err set). */
+static int read_plain_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
+{
+    const uint8_t *c = payload, *end = payload + plen;
+    size_t nloc = 0, nval = 0;
+    while (c < end) {
+        uint64_t tag, len = 1;
+        if (plain_varint(&c, end, &tag) || (tag >> 3) < 1 || (tag >> 3) > 2)
+            return 1;
+        const uint8_t *body = c;
+        if ((tag & 7) == 2) {
+            if (plain_varint(&c, end, &len) || len == 0 || len > (uint64_t)(end - c))
+                return 1;
+            body = c;
+        } else if ((tag & 7) != 0) {
+            return 1;
+        }
+        const uint8_t *stop = (tag & 7) == 2 ? body + len : NULL;
+        if (!stop) { /* one varint */
+            uint64_t v;
+            const uint8_t *q = c;
+            if (plain_varint(&q, end, &v))
+                return 1;
+            stop = q;
+        }
+        if (plain_field(r, (int)(tag >> 3), body, stop, &nloc, &nval))
+            return 1;
+        c = stop;
+    }
+    if (nval != r->nvalues)
+        return 1;
+    for (size_t k = 0; k < nval; k++) { /* checked before any sum changes */
+        uint64_t sum = r->mag[k];
+        if (!add_magnitude(&sum, r->values[k]))
+            return 1;
+    }
+    for (size_t k = 0; k < nval; k++)
+        add_magnitude(&r->mag[k], r->values[k]);
+    uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, nloc);
+    if (!stack || ignis_profile_add_sample(r->p, stack, 0, r->values) < 0)
+        return ig_err_set(r->err, "sample %zu: invalid", i);
+    return 0;
+}
+
 static int read_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
+    int plain = read_plain_sample(r, payload, plen, i);
+    if (plain <= 0)
+        return plain;
     const pb_sample *ps = unpack_element(r, &perftools__profiles__sample__descriptor, "sample", i, payload, plen);
     if (!ps)
         return -1;
@@ -585,6 +698,7 @@ static void reader_free(reader *r)
     free(r->labels);
     free(r->lines);
     free(r->mag);
+    free(r->values);
     ig_pb_arena_release(&r->arena);
     ig_pb_arena_release(&r->rest_arena);
 }
