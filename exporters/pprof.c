@@ -410,9 +410,14 @@ static int add_magnitude(uint64_t *sum, int64_t v)
  * changed before the sample is known to be plain, so the slow path starts
  * from where it would have. */
 
-/* A varint protobuf-c reads the same: at most 10 bytes, the 10th 0 or 1. */
-static int plain_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* A varint protobuf-c reads the same: at most 10 bytes, the 10th 0 or 1.
+ * Inline, with one byte (ids below 128, small counts) on the short path. */
+static inline int plain_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
+    if (*p < end && !(**p & 0x80)) {
+        *v = *(*p)++;
+        return 0;
+    }
     uint64_t r = 0;
     for (int k = 0; k < 10 && *p < end; k++) {
         uint8_t b = *(*p)++;
