@@ -55,15 +55,24 @@ enum { KIND_INLINED = 3 };
 /* ---- frame-group cache ------------------------------------------------- */
 
 /* Keys are copied into the cache's own arena: comparing against the first
- * occurrence in a 100 MB input would cost a cache miss per lookup.  A slot
- * is 16 bytes, so a cache of 20,000 frames takes 1 MB rather than 1.5:
- * the lookups, a cache miss each on a big profile, were a third of the
- * time a folded file took to read.  Key offsets are 32 bits (keys_fit). */
+ * occurrence in a 100 MB input would cost a cache miss per lookup.  A key
+ * of up to SLOT_INLINE bytes is also kept in its slot and compared there:
+ * on a big profile every lookup is a cache miss or two, and they were a
+ * third of the time a folded file took to read, so a hit costs one cache
+ * line rather than a slot's and then the arena's.  A longer key's slot
+ * holds its hash (the low bits, which reject most mismatches) and its
+ * offset in the arena, 32 bits (keys_fit). */
+enum { SLOT_INLINE = 24 };
+
 typedef struct group_slot {
-    uint32_t hash; /* the key's hash, low bits: picks the slot, rejects most mismatches */
-    uint32_t loc;  /* 0 = empty */
-    uint32_t off;  /* key offset in the arena */
+    uint32_t loc; /* 0 = empty */
     uint32_t len;
+    union {
+        char text[SLOT_INLINE];
+        struct {
+            uint32_t hash, off;
+        } far;
+    } key;
 } group_slot;
 
 typedef struct group_cache {
@@ -153,7 +162,8 @@ static void cache_grow(group_cache *c)
     for (size_t i = 0; i < c->cap; i++) {
         if (!c->slots[i].loc)
             continue;
-        size_t j = c->slots[i].hash & (ncap - 1);
+        const group_slot *s = &c->slots[i];
+        size_t j = (s->len <= SLOT_INLINE ? key_hash(s->key.text, s->len) : s->key.far.hash) & (ncap - 1);
         while (ns[j].loc)
             j = (j + 1) & (ncap - 1);
         ns[j] = c->slots[i];
@@ -171,10 +181,29 @@ static group_slot *cache_slot(group_cache *c, const char *text, uint32_t len, ui
     size_t j = hash & (c->cap - 1);
     for (;;) {
         group_slot *s = &c->slots[j];
-        if (!s->loc || (s->hash == (uint32_t)hash && s->len == len && key_eq(c->keys.data + s->off, text, len)))
+        if (!s->loc)
+            return s;
+        if (s->len == len && (len <= SLOT_INLINE ? key_eq(s->key.text, text, len)
+                                                 : s->key.far.hash == (uint32_t)hash &&
+                                                       key_eq(c->keys.data + s->key.far.off, text, len)))
             return s;
         j = (j + 1) & (c->cap - 1);
     }
+}
+
+/* Fills the empty slot s (from cache_slot) with key text and its value loc. */
+static void cache_put(group_cache *c, group_slot *s, const char *text, uint32_t len, uint64_t hash, uint32_t loc)
+{
+    s->loc = loc;
+    s->len = len;
+    if (len <= SLOT_INLINE) {
+        memcpy(s->key.text, text, len);
+    } else {
+        s->key.far.hash = (uint32_t)hash;
+        s->key.far.off = (uint32_t)c->keys.len;
+    }
+    ig_sb_append(&c->keys, text, len);
+    c->count++;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -389,9 +418,7 @@ static int parse_group(folded_reader *r, const char *s, size_t len, size_t *pos,
         uint32_t loc = add_group(r, frames, n);
         if (!loc)
             return ig_err_set(r->err, "line %zu: cannot add frame", lineno);
-        *slot = (group_slot){(uint32_t)h, loc, (uint32_t)r->cache.keys.len, glen};
-        ig_sb_append(&r->cache.keys, s + start, glen);
-        r->cache.count++;
+        cache_put(&r->cache, slot, s + start, glen, h, loc);
     }
     push_group(r, (uint32_t)*gend, slot->loc);
     return 0;
@@ -560,9 +587,8 @@ static int plain_count(const char *s, const char *e, int64_t *out)
 }
 
 /* The local id of a frame, interning it on first sight. */
-static uint32_t part_frame(part *pt, const char *f, uint32_t len)
+static uint32_t part_frame(part *pt, const char *f, uint32_t len, uint64_t h)
 {
-    uint64_t h = key_hash(f, len);
     group_slot *slot = cache_slot(&pt->cache, f, len, h);
     if (slot->loc)
         return slot->loc;
@@ -576,11 +602,11 @@ static uint32_t part_frame(part *pt, const char *f, uint32_t len)
     uint32_t id = (uint32_t)++pt->nlocal;
     pt->key_off[id] = (uint32_t)pt->cache.keys.len;
     pt->key_len[id] = len;
-    *slot = (group_slot){(uint32_t)h, id, (uint32_t)pt->cache.keys.len, len};
-    ig_sb_append(&pt->cache.keys, f, len);
-    pt->cache.count++;
+    cache_put(&pt->cache, slot, f, len, h, id);
     return id;
 }
+
+enum { PART_BATCH = 32 }; /* frames of a line hashed and prefetched at once */
 
 /* Tokenises one stack (trimmed, non-empty) sharing what it can with the
  * previous line prev/prev_len. */
@@ -610,22 +636,36 @@ static int part_stack(part *pt, const char *s, size_t len, const char *prev, siz
     pt->nf = g;
     size_t pos = g ? pt->fend[g - 1] + 1 : 0, nnew = 0;
     while (pos <= len) {
-        const char *f = s + pos;
-        const char *semi = memchr(f, ';', len - pos);
-        size_t flen = semi ? (size_t)(semi - f) : len - pos;
-        if (!flen || flen > UINT32_MAX || is_inlined_frame(f, flen))
-            return -1;
-        uint32_t id = part_frame(pt, f, (uint32_t)flen);
-        if (!id)
-            return -1;
-        *part_rec(pt, 1) = id;
-        nnew++;
-        if (pt->nf == pt->fcap) {
-            pt->fcap = pt->fcap ? pt->fcap * 2 : 64;
-            pt->fend = ig_xrealloc(pt->fend, pt->fcap * sizeof *pt->fend);
+        /* a batch of frames is split and hashed and their slots are
+         * prefetched before any is looked up: the lookups' cache misses
+         * then overlap rather than come one after the other */
+        struct { uint32_t pos, len; uint64_t hash; } batch[PART_BATCH];
+        size_t nb = 0;
+        for (; pos <= len && nb < PART_BATCH; nb++) {
+            const char *f = s + pos;
+            const char *semi = memchr(f, ';', len - pos);
+            size_t flen = semi ? (size_t)(semi - f) : len - pos;
+            if (!flen || flen > UINT32_MAX || is_inlined_frame(f, flen))
+                return -1;
+            batch[nb].pos = (uint32_t)pos;
+            batch[nb].len = (uint32_t)flen;
+            batch[nb].hash = key_hash(f, flen);
+            if (pt->cache.cap)
+                __builtin_prefetch(&pt->cache.slots[batch[nb].hash & (pt->cache.cap - 1)]);
+            pos += flen + 1;
         }
-        pt->fend[pt->nf++] = (uint32_t)(pos + flen);
-        pos += flen + 1;
+        for (size_t b = 0; b < nb; b++) {
+            uint32_t id = part_frame(pt, s + batch[b].pos, batch[b].len, batch[b].hash);
+            if (!id)
+                return -1;
+            *part_rec(pt, 1) = id;
+            nnew++;
+            if (pt->nf == pt->fcap) {
+                pt->fcap = pt->fcap ? pt->fcap * 2 : 64;
+                pt->fend = ig_xrealloc(pt->fend, pt->fcap * sizeof *pt->fend);
+            }
+            pt->fend[pt->nf++] = batch[b].pos + batch[b].len;
+        }
     }
     pt->rec[at + 1] = (uint32_t)nnew;
     return 0;
@@ -678,7 +718,8 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
     for (uint32_t id = 1; id <= pt->nlocal; id++) {
         const char *text = pt->cache.keys.data + pt->key_off[id];
         uint32_t len = pt->key_len[id];
-        group_slot *slot = cache_slot(global, text, len, key_hash(text, len));
+        uint64_t h = key_hash(text, len);
+        group_slot *slot = cache_slot(global, text, len, h);
         if (!slot->loc) {
             frame f = parse_frame(text, len);
             uint32_t loc = keys_fit(global, len) ? add_group(r, &f, 1) : 0;
@@ -686,9 +727,7 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
                 free(map);
                 return 1;
             }
-            *slot = (group_slot){(uint32_t)key_hash(text, len), loc, (uint32_t)global->keys.len, len};
-            ig_sb_append(&global->keys, text, len);
-            global->count++;
+            cache_put(global, slot, text, len, h, loc);
         }
         map[id] = slot->loc;
     }
