@@ -42,6 +42,7 @@
  * profiles (heap) as their default value.
  */
 #include "exporters/formats.h"
+#include "profile/batch.h"
 #include "utils/hash.h"
 
 #include <inttypes.h>
@@ -711,6 +712,8 @@ fail:
     return NULL;
 }
 
+enum { MERGE_BATCH = 16, MERGE_BATCH_FRAMES = 1 << 20 };
+
 /* Interns a part's frames and adds its lines.  0 done, 1 give up. */
 static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t **cur, size_t *ccap)
 {
@@ -731,10 +734,16 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
         }
         map[id] = slot->loc;
     }
+    /* lines are added MERGE_BATCH at a time (profile/batch.h): their
+     * stacks side by side in r->stack, leaf first */
+    uint32_t off[MERGE_BATCH + 1], ids[MERGE_BATCH];
+    int64_t counts[MERGE_BATCH];
+    size_t nb = 0;
+    off[0] = 0;
     for (size_t i = 0; i < pt->nrec;) {
         const uint32_t *h = pt->rec + i;
         size_t g = h[0], nnew = h[1], n = g + nnew;
-        int64_t count = (int64_t)((uint64_t)h[2] | (uint64_t)h[3] << 32);
+        counts[nb] = (int64_t)((uint64_t)h[2] | (uint64_t)h[3] << 32);
         if (n > *ccap) {
             *ccap = n * 2;
             *cur = ig_xrealloc(*cur, *ccap * sizeof **cur);
@@ -742,18 +751,25 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
         for (size_t k = 0; k < nnew; k++)
             (*cur)[g + k] = map[h[4 + k]];
         i += 4 + nnew;
-        if (n > r->scap) {
-            r->scap = n * 2;
+        if (off[nb] + n > r->scap) {
+            r->scap = (off[nb] + n) * 2;
             r->stack = ig_xrealloc(r->stack, r->scap * sizeof *r->stack);
         }
+        uint32_t *stack = r->stack + off[nb];
         for (size_t k = 0; k < n; k++)
-            r->stack[k] = (*cur)[n - 1 - k];
-        uint32_t stack = ignis_profile_add_stack(r->p, r->stack, n);
-        if (!stack || add_magnitude(&r->total, count) ||
-            ignis_profile_add_sample(r->p, stack, 0, &count)) {
-            free(map);
-            return 1;
-        }
+            stack[k] = (*cur)[n - 1 - k];
+        off[nb + 1] = off[nb] + (uint32_t)n;
+        nb++;
+        if (nb < MERGE_BATCH && off[nb] < MERGE_BATCH_FRAMES && i < pt->nrec)
+            continue;
+        ig_profile_add_stacks(r->p, r->stack, off, nb, ids);
+        for (size_t k = 0; k < nb; k++)
+            if (!ids[k] || add_magnitude(&r->total, counts[k]) ||
+                ignis_profile_add_sample(r->p, ids[k], 0, &counts[k])) {
+                free(map);
+                return 1;
+            }
+        nb = 0;
     }
     free(map);
     return 0;
