@@ -37,6 +37,7 @@
  */
 #include "exporters/formats.h"
 #include "exporters/pbarena.h"
+#include "profile/batch.h"
 #include "profile.pb-c.h"
 #include "utils/fileio.h"
 
@@ -170,6 +171,8 @@ enum {
     F_LAST = 14
 };
 
+enum { SAMPLE_BATCH = 16, SAMPLE_BATCH_FRAMES = 1 << 24 };
+
 typedef struct reader {
     const pb_profile *pb; /* the scalar fields (period, time, drop/keep frames, ...) */
     ignis_profile *p;
@@ -184,8 +187,13 @@ typedef struct reader {
     ignis_line *lines;      /* one location's lines */
     size_t scap, lcap, linecap;
     uint64_t *mag;          /* |value| sums per type, to refuse overflow */
-    int64_t *values;        /* one sample's values (read_plain_sample) */
+    /* plain samples decoded but not added yet (add_pending): their stacks
+     * side by side in scratch, pend_off[k] where the k-th starts, their
+     * values nvalues apiece in values */
+    int64_t *values;
     size_t vcap;
+    uint32_t pend_off[SAMPLE_BATCH + 1];
+    size_t pend_index[SAMPLE_BATCH], npend;
     ig_pb_arena arena;      /* the element being decoded */
     ig_pb_arena rest_arena; /* r->pb, the fields outside the tables */
     ig_err *err;
@@ -408,7 +416,9 @@ static int add_magnitude(uint64_t *sum, int64_t v)
  * location id that does not exist, values that overflow) is left to
  * protobuf-c and read_sample's checks, with their messages.  Nothing is
  * changed before the sample is known to be plain, so the slow path starts
- * from where it would have. */
+ * from where it would have.  Plain samples are added SAMPLE_BATCH at a
+ * time (profile/batch.h: their stack table lookups overlap), and always
+ * before a sample that is not plain, so the model is built in file order. */
 
 /* A varint protobuf-c reads the same: at most 10 bytes, the 10th 0 or 1.
  * Inline, with one byte (ids below 128, small counts) on the short path. */
@@ -433,7 +443,8 @@ static inline int plain_varint(const uint8_t **p, const uint8_t *end, uint64_t *
 }
 
 /* Appends the varints of one field occurrence (packed: all of a payload)
- * to the stack (field 1, as model location ids) or to the values (2). */
+ * to the stacks (field 1, as model location ids) or to the values (2);
+ * nloc and nval index scratch and values. */
 static int plain_field(reader *r, int field, const uint8_t *c, const uint8_t *end, size_t *nloc, size_t *nval)
 {
     while (c < end) {
@@ -458,12 +469,27 @@ static int plain_field(reader *r, int field, const uint8_t *c, const uint8_t *en
     return 0;
 }
 
-/* 0: the sample was plain and is added; 1: let read_sample decode it;
- * -1: the model refused it (err set). */
+/* Adds the pending samples; -1 with err set when the model refuses one. */
+static int add_pending(reader *r)
+{
+    uint32_t ids[SAMPLE_BATCH];
+    size_t n = r->npend;
+    r->npend = 0;
+    if (!n)
+        return 0;
+    ig_profile_add_stacks(r->p, r->scratch, r->pend_off, n, ids);
+    for (size_t k = 0; k < n; k++)
+        if (!ids[k] || ignis_profile_add_sample(r->p, ids[k], 0, r->values + k * r->nvalues) < 0)
+            return ig_err_set(r->err, "sample %zu: invalid", r->pend_index[k]);
+    return 0;
+}
+
+/* 0: the sample was plain and is pending; 1: let read_sample decode it. */
 static int read_plain_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
     const uint8_t *c = payload, *end = payload + plen;
-    size_t nloc = 0, nval = 0;
+    size_t first = r->npend ? r->pend_off[r->npend] : 0, vfirst = r->npend * r->nvalues;
+    size_t nloc = first, nval = vfirst;
     while (c < end) {
         uint64_t tag, len = 1;
         if (plain_varint(&c, end, &tag) || (tag >> 3) < 1 || (tag >> 3) > 2)
@@ -488,26 +514,28 @@ static int read_plain_sample(reader *r, const uint8_t *payload, size_t plen, siz
             return 1;
         c = stop;
     }
-    if (nval != r->nvalues)
+    const int64_t *values = r->values + vfirst;
+    if (nval - vfirst != r->nvalues)
         return 1;
-    for (size_t k = 0; k < nval; k++) { /* checked before any sum changes */
+    for (size_t k = 0; k < r->nvalues; k++) { /* checked before any sum changes */
         uint64_t sum = r->mag[k];
-        if (!add_magnitude(&sum, r->values[k]))
+        if (!add_magnitude(&sum, values[k]))
             return 1;
     }
-    for (size_t k = 0; k < nval; k++)
-        add_magnitude(&r->mag[k], r->values[k]);
-    uint32_t stack = ignis_profile_add_stack(r->p, r->scratch, nloc);
-    if (!stack || ignis_profile_add_sample(r->p, stack, 0, r->values) < 0)
-        return ig_err_set(r->err, "sample %zu: invalid", i);
+    for (size_t k = 0; k < r->nvalues; k++)
+        add_magnitude(&r->mag[k], values[k]);
+    r->pend_off[r->npend] = (uint32_t)first;
+    r->pend_index[r->npend++] = i;
+    r->pend_off[r->npend] = (uint32_t)nloc;
     return 0;
 }
 
 static int read_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
-    int plain = read_plain_sample(r, payload, plen, i);
-    if (plain <= 0)
-        return plain;
+    if (read_plain_sample(r, payload, plen, i) == 0)
+        return r->npend == SAMPLE_BATCH || r->pend_off[r->npend] >= SAMPLE_BATCH_FRAMES ? add_pending(r) : 0;
+    if (add_pending(r)) /* the samples before this one come first */
+        return -1;
     const pb_sample *ps = unpack_element(r, &perftools__profiles__sample__descriptor, "sample", i, payload, plen);
     if (!ps)
         return -1;
@@ -690,7 +718,9 @@ static int read_tables(reader *r, const uint8_t *data, size_t len)
     r->lcap = 8;
     r->scratch = ig_xmalloc(r->scap * sizeof *r->scratch);
     r->labels = ig_xmalloc(r->lcap * sizeof *r->labels);
-    return read_table(r, data, len, F_SAMPLE, read_sample);
+    if (read_table(r, data, len, F_SAMPLE, read_sample))
+        return -1;
+    return add_pending(r);
 }
 
 static void reader_free(reader *r)
