@@ -164,7 +164,7 @@ static void cache_grow(group_cache *c)
         if (!c->slots[i].loc)
             continue;
         const group_slot *s = &c->slots[i];
-        size_t j = (s->len <= SLOT_INLINE ? key_hash(s->key.text, s->len) : s->key.far.hash) & (ncap - 1);
+        size_t j = (s->len <= SLOT_INLINE ? (uint32_t)key_hash(s->key.text, s->len) : s->key.far.hash) & (ncap - 1);
         while (ns[j].loc)
             j = (j + 1) & (ncap - 1);
         ns[j] = c->slots[i];
@@ -179,7 +179,7 @@ static group_slot *cache_slot(group_cache *c, const char *text, uint32_t len, ui
 {
     if ((c->count + 1) * 2 > c->cap)
         cache_grow(c);
-    size_t j = hash & (c->cap - 1);
+    size_t j = (uint32_t)hash & (c->cap - 1); /* 32 bits: what far keys and key_hash[] keep */
     for (;;) {
         group_slot *s = &c->slots[j];
         if (!s->loc)
@@ -536,6 +536,7 @@ typedef struct part {
     group_cache cache;     /* slot->loc is the local id */
     uint32_t *key_off;     /* per local id: key offset in cache.keys */
     uint32_t *key_len;
+    uint32_t *key_hash;    /* per local id: the key's hash, low bits (all a cache of < 2^32 slots uses) */
     size_t nlocal, lcap;
     uint32_t *rec;         /* per line: shared, nnew, count lo, count hi, ids */
     size_t nrec, reccap;
@@ -550,6 +551,7 @@ static void part_free(part *pt)
     ig_sb_free(&pt->cache.keys);
     free(pt->key_off);
     free(pt->key_len);
+    free(pt->key_hash);
     free(pt->rec);
     free(pt->fend);
     *pt = (part){.s = pt->s, .end = pt->end, .fail = pt->fail}; /* freed twice is harmless */
@@ -599,10 +601,12 @@ static uint32_t part_frame(part *pt, const char *f, uint32_t len, uint64_t h)
         pt->lcap = pt->lcap ? pt->lcap * 2 : 1024;
         pt->key_off = ig_xrealloc(pt->key_off, pt->lcap * sizeof *pt->key_off);
         pt->key_len = ig_xrealloc(pt->key_len, pt->lcap * sizeof *pt->key_len);
+        pt->key_hash = ig_xrealloc(pt->key_hash, pt->lcap * sizeof *pt->key_hash);
     }
     uint32_t id = (uint32_t)++pt->nlocal;
     pt->key_off[id] = (uint32_t)pt->cache.keys.len;
     pt->key_len[id] = len;
+    pt->key_hash[id] = (uint32_t)h;
     cache_put(&pt->cache, slot, f, len, h, id);
     return id;
 }
@@ -652,7 +656,7 @@ static int part_stack(part *pt, const char *s, size_t len, const char *prev, siz
             batch[nb].len = (uint32_t)flen;
             batch[nb].hash = key_hash(f, flen);
             if (pt->cache.cap)
-                __builtin_prefetch(&pt->cache.slots[batch[nb].hash & (pt->cache.cap - 1)]);
+                __builtin_prefetch(&pt->cache.slots[(uint32_t)batch[nb].hash & (pt->cache.cap - 1)]);
             pos += flen + 1;
         }
         for (size_t b = 0; b < nb; b++) {
@@ -719,9 +723,14 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
 {
     uint32_t *map = ig_xmalloc((pt->nlocal + 1) * sizeof *map);
     for (uint32_t id = 1; id <= pt->nlocal; id++) {
+        /* the tokeniser's hashes pick the slots: the global cache's slots
+         * of the frames a batch ahead are prefetched (this is the serial part) */
+        uint32_t ahead = id + PART_BATCH;
+        if (ahead <= pt->nlocal && global->cap)
+            __builtin_prefetch(&global->slots[pt->key_hash[ahead] & (global->cap - 1)]);
         const char *text = pt->cache.keys.data + pt->key_off[id];
         uint32_t len = pt->key_len[id];
-        uint64_t h = key_hash(text, len);
+        uint64_t h = pt->key_hash[id];
         group_slot *slot = cache_slot(global, text, len, h);
         if (!slot->loc) {
             frame f = parse_frame(text, len);
@@ -819,6 +828,7 @@ static void part_reuse(part *dst, part *old)
         dst->cache.keys.data[0] = '\0';
     dst->key_off = old->key_off;
     dst->key_len = old->key_len;
+    dst->key_hash = old->key_hash;
     dst->lcap = old->lcap;
     dst->rec = old->rec;
     dst->reccap = old->reccap;
