@@ -25,7 +25,10 @@
  * Speed.  The reader never copies a line: it walks the buffer with memchr,
  * and caches frame groups (a physical frame plus its inlined callees) by
  * their bytes in a private hash table, so each distinct group is interned
- * in the model once.  Consecutive lines of sorted files share long
+ * in the model once; on a big profile those lookups are cache misses, so
+ * a line's frames are hashed in batches whose slots are prefetched first,
+ * and stacks go into the model in batches too (profile/batch.h).
+ * Consecutive lines of sorted files share long
  * prefixes; the location ids of the shared prefix are reused from the
  * previous line without hashing at all.  Files of 1 MB and more are
  * tokenised by two threads in chunks, merged in file order as soon as
@@ -725,7 +728,7 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
     for (uint32_t id = 1; id <= pt->nlocal; id++) {
         /* the tokeniser's hashes pick the slots: the global cache's slots
          * of the frames a batch ahead are prefetched (this is the serial part) */
-        uint32_t ahead = id + PART_BATCH;
+        size_t ahead = (size_t)id + PART_BATCH;
         if (ahead <= pt->nlocal && global->cap)
             __builtin_prefetch(&global->slots[pt->key_hash[ahead] & (global->cap - 1)]);
         const char *text = pt->cache.keys.data + pt->key_off[id];

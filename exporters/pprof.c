@@ -8,6 +8,9 @@
  * tables"), each into a recycled bump arena whose budget is a small
  * multiple of the element's wire size, so memory follows the input and
  * the model, never protobuf-c's tens of bytes per empty sub-message.
+ * Samples that are only location ids and values, the bulk of a big
+ * profile, are decoded straight from the wire instead and added to the
+ * model in batches (see "samples without labels").
  * Elements are validated and copied into an ignis_profile: strings first
  * (every pprof string index becomes a model string id), then sample types,
  * mappings, functions, locations and samples.  pprof ids
