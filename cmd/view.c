@@ -3,11 +3,12 @@
  * `ignis view traces.db` / `ignis view --collect` / `ignis view FILE.jsonl`.
  *
  * The viewer loads the profile(s) on a worker thread (viewer/tasks.c).
- * The command waits for that up to 300 ms before it touches the terminal,
- * so a small file that cannot be read prints one line and exits 1 without
- * ever opening a screen; a big one opens the screen at once with a
- * progress line (Esc cancels), and a late error closes it and is printed
- * the same way.  A trace store (an SQLite file: the store itself checks its
+ * The command waits for that up to 300 ms before it touches the terminal
+ * (until the first frame can be drawn: the rest of the work goes on behind
+ * the screen), so a small file that cannot be read prints one line and
+ * exits 1 without ever opening a screen; a big one opens the screen at
+ * once with a progress line (Esc cancels), and a late error closes it and
+ * is printed the same way.  A trace store (an SQLite file: the store itself checks its
  * application_id) or OTLP-JSON lines go to the trace views instead
  * (viewer/tmodel.h): a store file is opened read-only and refreshed live
  * while `ignis collect` writes to it; a .jsonl file is imported into a
@@ -169,6 +170,26 @@ static double settle(ig_viewer *v, double t0)
     while (ig_viewer_pump(v, 20))
         ;
     return now_ms() - t0;
+}
+
+/* Runs the viewer's work until its first frame can be drawn (a tree,
+ * perhaps a preview) or the load failed, for at most max_ms; -1: until
+ * all of it is done.  The background work after the first tree (the full
+ * tree behind a preview, the top table) goes on with the screen open:
+ * waiting for it held a big profile's first screen back to the whole
+ * 300 ms. */
+static void await_first_frame(ig_viewer *v, int max_ms)
+{
+    if (max_ms < 0) {
+        ig_viewer_pump(v, -1);
+        return;
+    }
+    double deadline = now_ms() + max_ms;
+    while (!v->tree && !v->quit) {
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || !ig_viewer_pump(v, left < 5 ? left : 5))
+            break;
+    }
 }
 
 /* Milliseconds until an action's work is done. */
@@ -573,7 +594,7 @@ static int view_profile(struct view_opts *o)
      * fetch) is the one worth reporting, so it is awaited (not by the
      * bench, which times the first frame itself) */
     bool benching = bench && atoi(bench) > 0;
-    ig_viewer_pump(v, benching || have_terminal() ? 300 : -1);
+    await_first_frame(v, benching || have_terminal() ? 300 : -1);
     int rc = 1;
     if (v->quit) {
         cmd_error("view", "%s", v->fatal ? v->fatal : "cancelled");

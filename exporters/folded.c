@@ -25,7 +25,10 @@
  * Speed.  The reader never copies a line: it walks the buffer with memchr,
  * and caches frame groups (a physical frame plus its inlined callees) by
  * their bytes in a private hash table, so each distinct group is interned
- * in the model once.  Consecutive lines of sorted files share long
+ * in the model once; on a big profile those lookups are cache misses, so
+ * a line's frames are hashed in batches whose slots are prefetched first,
+ * and stacks go into the model in batches too (profile/batch.h).
+ * Consecutive lines of sorted files share long
  * prefixes; the location ids of the shared prefix are reused from the
  * previous line without hashing at all.  Files of 1 MB and more are
  * tokenised by two threads in chunks, merged in file order as soon as
@@ -47,6 +50,7 @@
  * profiles (heap) as their default value.
  */
 #include "exporters/formats.h"
+#include "profile/batch.h"
 #include "profile/framename.h"
 #include "utils/hash.h"
 
@@ -61,12 +65,24 @@ enum { KIND_INLINED = 3 };
 /* ---- frame-group cache ------------------------------------------------- */
 
 /* Keys are copied into the cache's own arena: comparing against the first
- * occurrence in a 100 MB input would cost a cache miss per lookup. */
+ * occurrence in a 100 MB input would cost a cache miss per lookup.  A key
+ * of up to SLOT_INLINE bytes is also kept in its slot and compared there:
+ * on a big profile every lookup is a cache miss or two, and they were a
+ * third of the time a folded file took to read, so a hit costs one cache
+ * line rather than a slot's and then the arena's.  A longer key's slot
+ * holds its hash (the low bits, which reject most mismatches) and its
+ * offset in the arena, 32 bits (keys_fit). */
+enum { SLOT_INLINE = 24 };
+
 typedef struct group_slot {
-    uint64_t hash;
-    size_t off;   /* key offset in the arena */
-    uint32_t len;
     uint32_t loc; /* 0 = empty */
+    uint32_t len;
+    union {
+        char text[SLOT_INLINE];
+        struct {
+            uint32_t hash, off;
+        } far;
+    } key;
 } group_slot;
 
 typedef struct group_cache {
@@ -74,6 +90,13 @@ typedef struct group_cache {
     size_t cap, count; /* cap is a power of two */
     ig_strbuf keys;
 } group_cache;
+
+/* Whether len more bytes of keys keep every offset within 32 bits (more
+ * than 4 GB of distinct frame names is refused). */
+static int keys_fit(const group_cache *c, size_t len)
+{
+    return c->keys.len + len < UINT32_MAX;
+}
 
 /* A hash for short keys (frame names): one multiply per 8 bytes and the
  * tail read as two overlapping words.  ig_hash_bytes mixes harder, which
@@ -149,7 +172,8 @@ static void cache_grow(group_cache *c)
     for (size_t i = 0; i < c->cap; i++) {
         if (!c->slots[i].loc)
             continue;
-        size_t j = c->slots[i].hash & (ncap - 1);
+        const group_slot *s = &c->slots[i];
+        size_t j = (s->len <= SLOT_INLINE ? (uint32_t)key_hash(s->key.text, s->len) : s->key.far.hash) & (ncap - 1);
         while (ns[j].loc)
             j = (j + 1) & (ncap - 1);
         ns[j] = c->slots[i];
@@ -164,13 +188,32 @@ static group_slot *cache_slot(group_cache *c, const char *text, uint32_t len, ui
 {
     if ((c->count + 1) * 2 > c->cap)
         cache_grow(c);
-    size_t j = hash & (c->cap - 1);
+    size_t j = (uint32_t)hash & (c->cap - 1); /* 32 bits: what far keys and key_hash[] keep */
     for (;;) {
         group_slot *s = &c->slots[j];
-        if (!s->loc || (s->hash == hash && s->len == len && key_eq(c->keys.data + s->off, text, len)))
+        if (!s->loc)
+            return s;
+        if (s->len == len && (len <= SLOT_INLINE ? key_eq(s->key.text, text, len)
+                                                 : s->key.far.hash == (uint32_t)hash &&
+                                                       key_eq(c->keys.data + s->key.far.off, text, len)))
             return s;
         j = (j + 1) & (c->cap - 1);
     }
+}
+
+/* Fills the empty slot s (from cache_slot) with key text and its value loc. */
+static void cache_put(group_cache *c, group_slot *s, const char *text, uint32_t len, uint64_t hash, uint32_t loc)
+{
+    s->loc = loc;
+    s->len = len;
+    if (len <= SLOT_INLINE) {
+        memcpy(s->key.text, text, len);
+    } else {
+        s->key.far.hash = (uint32_t)hash;
+        s->key.far.off = (uint32_t)c->keys.len;
+    }
+    ig_sb_append(&c->keys, text, len);
+    c->count++;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -380,12 +423,12 @@ static int parse_group(folded_reader *r, const char *s, size_t len, size_t *pos,
         /* checked here, on first sight of a group, not on every line */
         if (memchr(s + start, '\0', glen))
             return ig_err_set(r->err, "line %zu: NUL byte (not a folded stacks file)", lineno);
+        if (!keys_fit(&r->cache, glen))
+            return ig_err_set(r->err, "line %zu: more than 4 GB of distinct frame names", lineno);
         uint32_t loc = add_group(r, frames, n);
         if (!loc)
             return ig_err_set(r->err, "line %zu: cannot add frame", lineno);
-        *slot = (group_slot){h, r->cache.keys.len, glen, loc};
-        ig_sb_append(&r->cache.keys, s + start, glen);
-        r->cache.count++;
+        cache_put(&r->cache, slot, s + start, glen, h, loc);
     }
     push_group(r, (uint32_t)*gend, slot->loc);
     return 0;
@@ -502,6 +545,7 @@ typedef struct part {
     group_cache cache;     /* slot->loc is the local id */
     uint32_t *key_off;     /* per local id: key offset in cache.keys */
     uint32_t *key_len;
+    uint32_t *key_hash;    /* per local id: the key's hash, low bits (all a cache of < 2^32 slots uses) */
     size_t nlocal, lcap;
     uint32_t *rec;         /* per line: shared, nnew, count lo, count hi, ids */
     size_t nrec, reccap;
@@ -516,6 +560,7 @@ static void part_free(part *pt)
     ig_sb_free(&pt->cache.keys);
     free(pt->key_off);
     free(pt->key_len);
+    free(pt->key_hash);
     free(pt->rec);
     free(pt->fend);
     *pt = (part){.s = pt->s, .end = pt->end, .fail = pt->fail}; /* freed twice is harmless */
@@ -554,27 +599,28 @@ static int plain_count(const char *s, const char *e, int64_t *out)
 }
 
 /* The local id of a frame, interning it on first sight. */
-static uint32_t part_frame(part *pt, const char *f, uint32_t len)
+static uint32_t part_frame(part *pt, const char *f, uint32_t len, uint64_t h)
 {
-    uint64_t h = key_hash(f, len);
     group_slot *slot = cache_slot(&pt->cache, f, len, h);
     if (slot->loc)
         return slot->loc;
-    if (memchr(f, '\0', len) || pt->nlocal + 1 >= UINT32_MAX)
+    if (memchr(f, '\0', len) || pt->nlocal + 1 >= UINT32_MAX || !keys_fit(&pt->cache, len))
         return 0;
     if (pt->nlocal + 2 > pt->lcap) {
         pt->lcap = pt->lcap ? pt->lcap * 2 : 1024;
         pt->key_off = ig_xrealloc(pt->key_off, pt->lcap * sizeof *pt->key_off);
         pt->key_len = ig_xrealloc(pt->key_len, pt->lcap * sizeof *pt->key_len);
+        pt->key_hash = ig_xrealloc(pt->key_hash, pt->lcap * sizeof *pt->key_hash);
     }
     uint32_t id = (uint32_t)++pt->nlocal;
     pt->key_off[id] = (uint32_t)pt->cache.keys.len;
     pt->key_len[id] = len;
-    *slot = (group_slot){h, pt->cache.keys.len, len, id};
-    ig_sb_append(&pt->cache.keys, f, len);
-    pt->cache.count++;
+    pt->key_hash[id] = (uint32_t)h;
+    cache_put(&pt->cache, slot, f, len, h, id);
     return id;
 }
+
+enum { PART_BATCH = 32 }; /* frames of a line hashed and prefetched at once */
 
 /* Tokenises one stack (trimmed, non-empty) sharing what it can with the
  * previous line prev/prev_len. */
@@ -604,22 +650,36 @@ static int part_stack(part *pt, const char *s, size_t len, const char *prev, siz
     pt->nf = g;
     size_t pos = g ? pt->fend[g - 1] + 1 : 0, nnew = 0;
     while (pos <= len) {
-        const char *f = s + pos;
-        const char *semi = memchr(f, ';', len - pos);
-        size_t flen = semi ? (size_t)(semi - f) : len - pos;
-        if (!flen || flen > UINT32_MAX || is_inlined_frame(f, flen))
-            return -1;
-        uint32_t id = part_frame(pt, f, (uint32_t)flen);
-        if (!id)
-            return -1;
-        *part_rec(pt, 1) = id;
-        nnew++;
-        if (pt->nf == pt->fcap) {
-            pt->fcap = pt->fcap ? pt->fcap * 2 : 64;
-            pt->fend = ig_xrealloc(pt->fend, pt->fcap * sizeof *pt->fend);
+        /* a batch of frames is split and hashed and their slots are
+         * prefetched before any is looked up: the lookups' cache misses
+         * then overlap rather than come one after the other */
+        struct { uint32_t pos, len; uint64_t hash; } batch[PART_BATCH];
+        size_t nb = 0;
+        for (; pos <= len && nb < PART_BATCH; nb++) {
+            const char *f = s + pos;
+            const char *semi = memchr(f, ';', len - pos);
+            size_t flen = semi ? (size_t)(semi - f) : len - pos;
+            if (!flen || flen > UINT32_MAX || is_inlined_frame(f, flen))
+                return -1;
+            batch[nb].pos = (uint32_t)pos;
+            batch[nb].len = (uint32_t)flen;
+            batch[nb].hash = key_hash(f, flen);
+            if (pt->cache.cap)
+                __builtin_prefetch(&pt->cache.slots[(uint32_t)batch[nb].hash & (pt->cache.cap - 1)]);
+            pos += flen + 1;
         }
-        pt->fend[pt->nf++] = (uint32_t)(pos + flen);
-        pos += flen + 1;
+        for (size_t b = 0; b < nb; b++) {
+            uint32_t id = part_frame(pt, s + batch[b].pos, batch[b].len, batch[b].hash);
+            if (!id)
+                return -1;
+            *part_rec(pt, 1) = id;
+            nnew++;
+            if (pt->nf == pt->fcap) {
+                pt->fcap = pt->fcap ? pt->fcap * 2 : 64;
+                pt->fend = ig_xrealloc(pt->fend, pt->fcap * sizeof *pt->fend);
+            }
+            pt->fend[pt->nf++] = batch[b].pos + batch[b].len;
+        }
     }
     pt->rec[at + 1] = (uint32_t)nnew;
     return 0;
@@ -665,31 +725,43 @@ fail:
     return NULL;
 }
 
+enum { MERGE_BATCH = 16, MERGE_BATCH_FRAMES = 1 << 20 };
+
 /* Interns a part's frames and adds its lines.  0 done, 1 give up. */
 static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t **cur, size_t *ccap)
 {
     uint32_t *map = ig_xmalloc((pt->nlocal + 1) * sizeof *map);
     for (uint32_t id = 1; id <= pt->nlocal; id++) {
+        /* the tokeniser's hashes pick the slots: the global cache's slots
+         * of the frames a batch ahead are prefetched (this is the serial part) */
+        size_t ahead = (size_t)id + PART_BATCH;
+        if (ahead <= pt->nlocal && global->cap)
+            __builtin_prefetch(&global->slots[pt->key_hash[ahead] & (global->cap - 1)]);
         const char *text = pt->cache.keys.data + pt->key_off[id];
         uint32_t len = pt->key_len[id];
-        group_slot *slot = cache_slot(global, text, len, key_hash(text, len));
+        uint64_t h = pt->key_hash[id];
+        group_slot *slot = cache_slot(global, text, len, h);
         if (!slot->loc) {
             frame f = parse_frame(text, len);
-            uint32_t loc = add_group(r, &f, 1);
+            uint32_t loc = keys_fit(global, len) ? add_group(r, &f, 1) : 0;
             if (!loc) {
                 free(map);
                 return 1;
             }
-            *slot = (group_slot){key_hash(text, len), global->keys.len, len, loc};
-            ig_sb_append(&global->keys, text, len);
-            global->count++;
+            cache_put(global, slot, text, len, h, loc);
         }
         map[id] = slot->loc;
     }
+    /* lines are added MERGE_BATCH at a time (profile/batch.h): their
+     * stacks side by side in r->stack, leaf first */
+    uint32_t off[MERGE_BATCH + 1], ids[MERGE_BATCH];
+    int64_t counts[MERGE_BATCH];
+    size_t nb = 0;
+    off[0] = 0;
     for (size_t i = 0; i < pt->nrec;) {
         const uint32_t *h = pt->rec + i;
         size_t g = h[0], nnew = h[1], n = g + nnew;
-        int64_t count = (int64_t)((uint64_t)h[2] | (uint64_t)h[3] << 32);
+        counts[nb] = (int64_t)((uint64_t)h[2] | (uint64_t)h[3] << 32);
         if (n > *ccap) {
             *ccap = n * 2;
             *cur = ig_xrealloc(*cur, *ccap * sizeof **cur);
@@ -697,18 +769,25 @@ static int merge_part(folded_reader *r, part *pt, group_cache *global, uint32_t 
         for (size_t k = 0; k < nnew; k++)
             (*cur)[g + k] = map[h[4 + k]];
         i += 4 + nnew;
-        if (n > r->scap) {
-            r->scap = n * 2;
+        if (off[nb] + n > r->scap) {
+            r->scap = (off[nb] + n) * 2;
             r->stack = ig_xrealloc(r->stack, r->scap * sizeof *r->stack);
         }
+        uint32_t *stack = r->stack + off[nb];
         for (size_t k = 0; k < n; k++)
-            r->stack[k] = (*cur)[n - 1 - k];
-        uint32_t stack = ignis_profile_add_stack(r->p, r->stack, n);
-        if (!stack || add_magnitude(&r->total, count) ||
-            ignis_profile_add_sample(r->p, stack, 0, &count)) {
-            free(map);
-            return 1;
-        }
+            stack[k] = (*cur)[n - 1 - k];
+        off[nb + 1] = off[nb] + (uint32_t)n;
+        nb++;
+        if (nb < MERGE_BATCH && off[nb] < MERGE_BATCH_FRAMES && i < pt->nrec)
+            continue;
+        ig_profile_add_stacks(r->p, r->stack, off, nb, ids);
+        for (size_t k = 0; k < nb; k++)
+            if (!ids[k] || add_magnitude(&r->total, counts[k]) ||
+                ignis_profile_add_sample(r->p, ids[k], 0, &counts[k])) {
+                free(map);
+                return 1;
+            }
+        nb = 0;
     }
     free(map);
     return 0;
@@ -758,6 +837,7 @@ static void part_reuse(part *dst, part *old)
         dst->cache.keys.data[0] = '\0';
     dst->key_off = old->key_off;
     dst->key_len = old->key_len;
+    dst->key_hash = old->key_hash;
     dst->lcap = old->lcap;
     dst->rec = old->rec;
     dst->reccap = old->reccap;

@@ -8,12 +8,16 @@
  * tables"), each into a recycled bump arena whose budget is a small
  * multiple of the element's wire size, so memory follows the input and
  * the model, never protobuf-c's tens of bytes per empty sub-message.
+ * Samples that are only location ids and values, the bulk of a big
+ * profile, are decoded straight from the wire instead and added to the
+ * model in batches (see "samples without labels").
  * Elements are validated and copied into an ignis_profile: strings first
  * (every pprof string index becomes a model string id), then sample types,
  * mappings, functions, locations and samples.  pprof ids
  * are arbitrary nonzero integers; an ig_idmap translates them to the model's
- * own ids (identity fast path when a producer numbered them 1..n, as Go and
- * pprof do; otherwise a sorted table searched by bisection).  Every index is
+ * own ids (a dense table when a producer numbered them 1..n, as Go and
+ * pprof do, and nothing to look up when the model's ids are those too;
+ * otherwise a sorted table searched by bisection).  Every index is
  * checked before use and every failure is one line saying which element is
  * wrong ("location 7: mapping id 99 does not exist").  Sample values may be
  * negative (diff profiles) but their absolute sum per value type must fit
@@ -36,6 +40,7 @@
  */
 #include "exporters/formats.h"
 #include "exporters/pbarena.h"
+#include "profile/batch.h"
 #include "profile.pb-c.h"
 #include "utils/fileio.h"
 
@@ -86,6 +91,7 @@ typedef struct ig_idmap {
     idpair *pairs; /* sorted by pprof_id unless dense */
     size_t n, cap;
     int dense;     /* pprof ids are exactly 1..n in order */
+    int identity;  /* dense, and each model id is its pprof id: nothing to look up */
 } ig_idmap;
 
 static int idpair_cmp(const void *a, const void *b)
@@ -97,10 +103,14 @@ static int idpair_cmp(const void *a, const void *b)
 /* Sorts the pairs and rejects zero or duplicate ids; what names the table. */
 static int idmap_finish(ig_idmap *m, const char *what, ig_err *err)
 {
-    m->dense = 1;
-    for (size_t i = 0; i < m->n; i++)
+    m->dense = m->identity = 1;
+    for (size_t i = 0; i < m->n; i++) {
         if (m->pairs[i].pprof_id != i + 1)
             m->dense = 0;
+        if (m->pairs[i].model_id != i + 1)
+            m->identity = 0;
+    }
+    m->identity &= m->dense;
     if (m->dense)
         return 0;
     qsort(m->pairs, m->n, sizeof *m->pairs, idpair_cmp);
@@ -114,8 +124,10 @@ static int idmap_finish(ig_idmap *m, const char *what, ig_err *err)
 }
 
 /* The model id for a pprof id, 0 when it does not exist. */
-static uint32_t idmap_get(const ig_idmap *m, uint64_t id)
+static inline uint32_t idmap_get(const ig_idmap *m, uint64_t id)
 {
+    if (m->identity)
+        return id >= 1 && id <= m->n ? (uint32_t)id : 0;
     if (m->dense)
         return id >= 1 && id <= m->n ? m->pairs[id - 1].model_id : 0;
     size_t lo = 0, hi = m->n;
@@ -162,6 +174,8 @@ enum {
     F_LAST = 14
 };
 
+enum { SAMPLE_BATCH = 16, SAMPLE_BATCH_FRAMES = 1 << 24 };
+
 typedef struct reader {
     const pb_profile *pb; /* the scalar fields (period, time, drop/keep frames, ...) */
     ignis_profile *p;
@@ -176,6 +190,13 @@ typedef struct reader {
     ignis_line *lines;      /* one location's lines */
     size_t scap, lcap, linecap;
     uint64_t *mag;          /* |value| sums per type, to refuse overflow */
+    /* plain samples decoded but not added yet (add_pending): their stacks
+     * side by side in scratch, pend_off[k] where the k-th starts, their
+     * values nvalues apiece in values */
+    int64_t *values;
+    size_t vcap;
+    uint32_t pend_off[SAMPLE_BATCH + 1];
+    size_t pend_index[SAMPLE_BATCH], npend;
     ig_pb_arena arena;      /* the element being decoded */
     ig_pb_arena rest_arena; /* r->pb, the fields outside the tables */
     ig_err *err;
@@ -388,8 +409,136 @@ static int add_magnitude(uint64_t *sum, int64_t v)
     return *sum <= (uint64_t)INT64_MAX;
 }
 
+/* ---- samples without labels, straight from the wire ---------------------- */
+
+/* Most samples are two packed runs of varints and nothing else; decoding
+ * them with protobuf-c (two passes, a message and two arrays in the arena
+ * per sample) took more time than everything else a pprof file costs to
+ * read.  read_plain_sample decodes those itself; anything else (labels,
+ * fields profile.proto does not give a Sample, a malformed varint, a
+ * location id that does not exist, values that overflow) is left to
+ * protobuf-c and read_sample's checks, with their messages.  Nothing is
+ * changed before the sample is known to be plain, so the slow path starts
+ * from where it would have.  Plain samples are added SAMPLE_BATCH at a
+ * time (profile/batch.h: their stack table lookups overlap), and always
+ * before a sample that is not plain, so the model is built in file order. */
+
+/* A varint protobuf-c reads the same: at most 10 bytes, the 10th 0 or 1.
+ * Inline, with one byte (ids below 128, small counts) on the short path. */
+static inline int plain_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    if (*p < end && !(**p & 0x80)) {
+        *v = *(*p)++;
+        return 0;
+    }
+    uint64_t r = 0;
+    for (int k = 0; k < 10 && *p < end; k++) {
+        uint8_t b = *(*p)++;
+        if (k == 9 && b > 1)
+            return -1;
+        r |= (uint64_t)(b & 0x7f) << (7 * k);
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Appends the varints of one field occurrence (packed: all of a payload)
+ * to the stacks (field 1, as model location ids) or to the values (2);
+ * nloc and nval index scratch and values. */
+static int plain_field(reader *r, int field, const uint8_t *c, const uint8_t *end, size_t *nloc, size_t *nval)
+{
+    while (c < end) {
+        uint64_t v;
+        if (plain_varint(&c, end, &v))
+            return -1;
+        if (field == 1) {
+            if (*nloc == r->scap) {
+                r->scap = r->scap ? r->scap * 2 : 64;
+                r->scratch = ig_xrealloc(r->scratch, r->scap * sizeof *r->scratch);
+            }
+            if (!(r->scratch[(*nloc)++] = idmap_get(&r->locations, v)))
+                return -1;
+        } else {
+            if (*nval == r->vcap) {
+                r->vcap = r->vcap ? r->vcap * 2 : 8;
+                r->values = ig_xrealloc(r->values, r->vcap * sizeof *r->values);
+            }
+            r->values[(*nval)++] = (int64_t)v;
+        }
+    }
+    return 0;
+}
+
+/* Adds the pending samples; -1 with err set when the model refuses one. */
+static int add_pending(reader *r)
+{
+    uint32_t ids[SAMPLE_BATCH];
+    size_t n = r->npend;
+    r->npend = 0;
+    if (!n)
+        return 0;
+    ig_profile_add_stacks(r->p, r->scratch, r->pend_off, n, ids);
+    for (size_t k = 0; k < n; k++)
+        if (!ids[k] || ignis_profile_add_sample(r->p, ids[k], 0, r->values + k * r->nvalues) < 0)
+            return ig_err_set(r->err, "sample %zu: invalid", r->pend_index[k]);
+    return 0;
+}
+
+/* 0: the sample was plain and is pending; 1: let read_sample decode it. */
+static int read_plain_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
+{
+    const uint8_t *c = payload, *end = payload + plen;
+    size_t first = r->npend ? r->pend_off[r->npend] : 0, vfirst = r->npend * r->nvalues;
+    size_t nloc = first, nval = vfirst;
+    while (c < end) {
+        uint64_t tag, len = 1;
+        if (plain_varint(&c, end, &tag) || (tag >> 3) < 1 || (tag >> 3) > 2)
+            return 1;
+        const uint8_t *body = c;
+        if ((tag & 7) == 2) {
+            if (plain_varint(&c, end, &len) || len == 0 || len > (uint64_t)(end - c))
+                return 1;
+            body = c;
+        } else if ((tag & 7) != 0) {
+            return 1;
+        }
+        const uint8_t *stop = (tag & 7) == 2 ? body + len : NULL;
+        if (!stop) { /* one varint */
+            uint64_t v;
+            const uint8_t *q = c;
+            if (plain_varint(&q, end, &v))
+                return 1;
+            stop = q;
+        }
+        if (plain_field(r, (int)(tag >> 3), body, stop, &nloc, &nval))
+            return 1;
+        c = stop;
+    }
+    const int64_t *values = r->values + vfirst;
+    if (nval - vfirst != r->nvalues)
+        return 1;
+    for (size_t k = 0; k < r->nvalues; k++) { /* checked before any sum changes */
+        uint64_t sum = r->mag[k];
+        if (!add_magnitude(&sum, values[k]))
+            return 1;
+    }
+    for (size_t k = 0; k < r->nvalues; k++)
+        add_magnitude(&r->mag[k], values[k]);
+    r->pend_off[r->npend] = (uint32_t)first;
+    r->pend_index[r->npend++] = i;
+    r->pend_off[r->npend] = (uint32_t)nloc;
+    return 0;
+}
+
 static int read_sample(reader *r, const uint8_t *payload, size_t plen, size_t i)
 {
+    if (read_plain_sample(r, payload, plen, i) == 0)
+        return r->npend == SAMPLE_BATCH || r->pend_off[r->npend] >= SAMPLE_BATCH_FRAMES ? add_pending(r) : 0;
+    if (add_pending(r)) /* the samples before this one come first */
+        return -1;
     const pb_sample *ps = unpack_element(r, &perftools__profiles__sample__descriptor, "sample", i, payload, plen);
     if (!ps)
         return -1;
@@ -572,7 +721,9 @@ static int read_tables(reader *r, const uint8_t *data, size_t len)
     r->lcap = 8;
     r->scratch = ig_xmalloc(r->scap * sizeof *r->scratch);
     r->labels = ig_xmalloc(r->lcap * sizeof *r->labels);
-    return read_table(r, data, len, F_SAMPLE, read_sample);
+    if (read_table(r, data, len, F_SAMPLE, read_sample))
+        return -1;
+    return add_pending(r);
 }
 
 static void reader_free(reader *r)
@@ -585,6 +736,7 @@ static void reader_free(reader *r)
     free(r->labels);
     free(r->lines);
     free(r->mag);
+    free(r->values);
     ig_pb_arena_release(&r->arena);
     ig_pb_arena_release(&r->rest_arena);
 }

@@ -10,3 +10,5 @@ TEST_BINS += tests/profile/test_source tests/profile/test_granularity
 # the filters (regexes, label filter specs): fuzz target and corpus replay
 FUZZERS += fuzz/fuzz_filters.c
 TEST_BINS += tests/fuzz/replay_fuzz_filters
+# opening the 200k-stack profile: report, flame, view's first frame, beside go tool pprof -top
+BENCH_SCRIPTS += bench/load.sh

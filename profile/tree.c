@@ -1843,8 +1843,17 @@ struct ig_top {
     char vtype[64], vunit[64];
 };
 
+/* A name's cum while samples are counted, beside the stamp that says
+ * whether the sample being counted has added to it already: one cache
+ * line per frame rather than two (the counting is a random access per
+ * frame of every sample, the most of `ignis report`'s own time). */
+typedef struct name_hot {
+    uint64_t stamp;
+    int64_t cum;
+} name_hot;
+
 typedef struct top_acc {
-    arr flat, cum, stamp, bflat, bcum; /* int64_t / int64_t / uint64_t per name */
+    arr flat, cum, hot, bflat, bcum; /* int64_t / int64_t / name_hot per name */
 } top_acc;
 
 static void grow_to(arr *a, size_t n)
@@ -1861,24 +1870,31 @@ static void top_grow(ig_top *t, top_acc *acc)
 {
     size_t nn = t->nm.strs.len;
     grow_to(&acc->flat, nn);
-    grow_to(&acc->cum, nn);
     grow_to(&acc->bflat, nn);
-    grow_to(&acc->bcum, nn);
-    grow_to(&acc->stamp, nn);
+    grow_to(&acc->hot, nn);
 }
 
 /* Adds v to the cum of every name of fr[0, n) not yet stamped (stamp: one
  * per sample, so a name counts once per sample). */
-static void top_cum(top_acc *acc, int base, uint64_t stamp, int64_t v, const frame *fr, size_t n)
+static void top_cum(top_acc *acc, uint64_t stamp, int64_t v, const frame *fr, size_t n)
 {
-    arr *cum = base ? &acc->bcum : &acc->cum;
     for (size_t j = 0; j < n; j++) {
-        uint64_t *st = &EL(acc->stamp, uint64_t, fr[j].name);
-        if (*st != stamp) {
-            *st = stamp;
-            EL(*cum, int64_t, fr[j].name) = ig_sat_add(EL(*cum, int64_t, fr[j].name), v);
+        name_hot *h = &EL(acc->hot, name_hot, fr[j].name);
+        if (h->stamp != stamp) {
+            h->stamp = stamp;
+            h->cum = ig_sat_add(h->cum, v);
         }
     }
+}
+
+/* Moves the cums counted in hot into cum (base: bcum), which hold none yet. */
+static void top_cum_done(top_acc *acc, int base)
+{
+    arr *cum = base ? &acc->bcum : &acc->cum;
+    grow_to(cum, acc->hot.len);
+    for (size_t i = 0; i < acc->hot.len; i++)
+        EL(*cum, int64_t, i) = EL(acc->hot, name_hot, i).cum;
+    acc->hot.len = 0;
 }
 
 static void top_flat(top_acc *acc, int base, uint32_t name, int64_t v)
@@ -1895,22 +1911,35 @@ static uint64_t top_stamp(int base, size_t i)
 /* Without frame filters a sample's frames are its locations' frames in
  * any order (cum counts distinct names, and merging equal neighbours at
  * file or module granularity changes no name), the leaf location's last
- * frame flat: read in place, nothing is copied.  0 when the labels drop
- * the sample. */
-static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s)
+ * frame flat: read in place, nothing is copied.  single[loc] is the name
+ * of a location that is one frame (0: not known yet or a frame named "",
+ * UINT32_MAX: several frames), so the common frame costs one small array
+ * read rather than location_frames' three.  0 when the labels drop the
+ * sample. */
+static int top_add_stack(ig_top *t, top_acc *acc, expander *x, int base, size_t i, const ignis_sample *s,
+                         uint32_t *single)
 {
     if (!labels_ok(x, s->labels))
         return 0;
     size_t depth;
     uint32_t n;
     const uint32_t *locs = ignis_profile_stack(x->p, s->stack, &depth);
-    for (size_t j = 0; j < depth; j++) /* names first, so the arrays grow once */
-        location_frames(x, locs[j], &n);
-    top_grow(t, acc);
     int64_t v = s->values[x->vi];
+    uint64_t stamp = top_stamp(base, i);
     for (size_t j = 0; j < depth; j++) {
+        uint32_t name = single[locs[j]];
+        if (name && name != UINT32_MAX) {
+            frame one = {.name = name};
+            top_cum(acc, stamp, v, &one, 1);
+            if (j == 0)
+                top_flat(acc, base, name, v);
+            continue;
+        }
         const frame *fr = location_frames(x, locs[j], &n);
-        top_cum(acc, base, top_stamp(base, i), v, fr, n);
+        single[locs[j]] = n == 1 ? fr[0].name : UINT32_MAX;
+        if (acc->hot.len < t->nm.strs.len) /* the location brought new names */
+            top_grow(t, acc);
+        top_cum(acc, stamp, v, fr, n);
         if (j == 0)
             top_flat(acc, base, fr[n - 1].name, v);
     }
@@ -1934,6 +1963,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
     arr tmp = ARR(frame);
     int64_t kept = 0;
     size_t ns = ignis_profile_num_samples(p);
+    uint32_t *single = ig_xcalloc(ignis_profile_num_locations(p) + 1, sizeof *single);
     int cancelled = 0;
     ig_progress_step(x.progress, "counting per function", ns);
     for (size_t i = 0; i < ns; i++) {
@@ -1945,7 +1975,7 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
             continue;
         count_read(&x, &s, v);
         if (!x.frame_filters) {
-            if (top_add_stack(t, acc, &x, base, i, &s)) {
+            if (top_add_stack(t, acc, &x, base, i, &s, single)) {
                 kept = ig_sat_add(kept, v);
                 count_kept(&x, &s, v);
             }
@@ -1957,10 +1987,13 @@ static int top_accumulate(ig_top *t, top_acc *acc, const ignis_profile *p, const
         kept = ig_sat_add(kept, v);
         count_kept(&x, &s, v);
         top_grow(t, acc);
-        top_cum(acc, base, top_stamp(base, i), v, tmp.data, (size_t)n);
+        top_cum(acc, top_stamp(base, i), v, tmp.data, (size_t)n);
         if (n > 0)
             top_flat(acc, base, EL(tmp, frame, n - 1).name, v);
     }
+    free(single);
+    top_grow(t, acc);
+    top_cum_done(acc, base);
     if (base) {
         t->base_total = kept;
         t->base_total_all = x.all;
@@ -2042,7 +2075,7 @@ static void acc_free(top_acc *acc)
 {
     free(acc->flat.data);
     free(acc->cum.data);
-    free(acc->stamp.data);
+    free(acc->hot.data);
     free(acc->bflat.data);
     free(acc->bcum.data);
 }
@@ -2055,7 +2088,7 @@ ig_top *ig_top_build(const ignis_profile *p, const ig_tree_opts *opts, ig_top_so
     t->base_scale = 1;
     opts_keep(&t->opts, opts);
     t->types = value_types(p);
-    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
+    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(name_hot), ARR(int64_t), ARR(int64_t)};
     if (top_accumulate(t, &acc, p, &t->opts, 0, err)) {
         acc_free(&acc);
         ig_top_free(t);
@@ -2071,7 +2104,7 @@ int ig_top_add_base(ig_top *t, const ignis_profile *base, ig_top_sort sort, ig_e
     int vi = base_value(t->types, t->vtype, t->vunit, t->opts.value >= 0, base, err);
     if (vi < 0)
         return ig_err_prefix(err, "base profile");
-    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(uint64_t), ARR(int64_t), ARR(int64_t)};
+    top_acc acc = {ARR(int64_t), ARR(int64_t), ARR(name_hot), ARR(int64_t), ARR(int64_t)};
     grow_to(&acc.flat, t->nm.strs.len);
     grow_to(&acc.cum, t->nm.strs.len);
     for (size_t i = 0; i < t->rows.len; i++) {
