@@ -41,9 +41,8 @@
 # command as a user would; on the BPF engine its perf events are per CPU
 # (a per-thread event's perf context is switched at every context switch
 # of the target: that alone cost the ping-pong 15-20%).  --wall rows: the
-# same with CPU samples at 99 Hz, whose events stay per thread (per CPU,
-# they would sample every process on the machine into the recorder's
-# rings), so they pay that perf context.
+# same with CPU samples at 99 Hz, per CPU too: a BPF program on each
+# sampling event drops other processes' samples before any stack copy.
 set -u
 B=${IGNIS_BUILD:-build}
 IGNIS=$B/ignis
