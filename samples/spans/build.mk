@@ -7,16 +7,16 @@
 SPANS_D := $(B)/samples/spans
 SAMPLE_BINS += $(SPANS_D)/spanwork $(SPANS_D)/spanfake $(SPANS_D)/spanstart
 
-$(SPANS_D)/spanwork: samples/spans/spanwork.c $(B)/libignis.so $(B)/libignis.so.0
+$(SPANS_D)/spanwork: samples/spans/spanwork.c samples/spans/spanlog.h $(B)/libignis.so $(B)/libignis.so.0
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< -L$(B) \
+	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -I. $(SANFLAGS) -o $@ $< -L$(B) \
 	  -Wl,-rpath,$(abspath $(B)) -lignis -lpthread
 
 $(SPANS_D)/spanfake: samples/spans/spanfake.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
 
-$(SPANS_D)/spanstart: samples/spans/spanstart.c $(B)/libignis.so $(B)/libignis.so.0
+$(SPANS_D)/spanstart: samples/spans/spanstart.c samples/spans/spanlog.h $(B)/libignis.so $(B)/libignis.so.0
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude $(SANFLAGS) -o $@ $< -L$(B) \
+	$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Iinclude -I. $(SANFLAGS) -o $@ $< -L$(B) \
 	  -Wl,-rpath,$(abspath $(B)) -lignis -lpthread

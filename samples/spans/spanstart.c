@@ -29,6 +29,7 @@
  *   usage: spanstart -l LOG [-r ROUNDS (100)] [-t THREADS (2)] [-s MS (0)] [-w|-m] [-g]
  */
 #include "ignis/trace.h"
+#include "samples/spans/spanlog.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -41,17 +42,10 @@
 #define ALLOC_BLOCKS 64
 #define ALLOC_BLOCK (64 * 1024)
 
-typedef struct span_log {
-    int tid;
-    const char *name;
-    uint8_t trace[16], span[8];
-} span_log;
-
 typedef struct worker {
+    span_logbook book;
     pthread_t th;
     int rounds;
-    span_log *log;
-    size_t nlog, caplog;
 } worker;
 
 enum mode { SPIN, WAIT, ALLOC };
@@ -138,29 +132,12 @@ __attribute__((noinline)) void block_out(void)
 __attribute__((noinline)) void alloc_in(void) { allocate(); }
 __attribute__((noinline)) void alloc_out(void) { allocate(); }
 
-static void log_span(worker *w, ignis_span *s, const char *name)
-{
-    if (w->nlog == w->caplog) {
-        w->caplog = w->caplog ? 2 * w->caplog : 256;
-        w->log = realloc(w->log, w->caplog * sizeof *w->log);
-        if (!w->log)
-            abort();
-    }
-    span_log *l = &w->log[w->nlog++];
-    ignis_span_context sc;
-    ignis_span_get_context(s, &sc);
-    l->tid = (int)gettid();
-    l->name = name;
-    memcpy(l->trace, sc.trace_id, 16);
-    memcpy(l->span, sc.span_id, 8);
-}
-
 /* One span `name` current around work_in (and block_in or alloc_in). */
 static void in_span(worker *w, ignis_tracer *t, const char *name, unsigned us)
 {
     ignis_span *s = ignis_span_start(t, name, NULL);
     ignis_scope sc = ignis_span_make_current(s);
-    log_span(w, s, name);
+    span_log_add(&w->book, s, name);
     work_in(us);
     if (g_mode == WAIT)
         block_in();
@@ -190,28 +167,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void hex(FILE *f, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%02x", p[i]);
-}
-
-static int write_log(const char *path, worker *ws, int n)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    for (int t = 0; t < n; t++)
-        for (size_t i = 0; i < ws[t].nlog; i++) {
-            const span_log *l = &ws[t].log[i];
-            fprintf(f, "SPAN %d %s ", l->tid, l->name);
-            hex(f, l->trace, 16);
-            fputc(' ', f);
-            hex(f, l->span, 8);
-            fputc('\n', f);
-        }
-    return fclose(f);
-}
 
 static ignis_tracer_provider *provider_new(void)
 {
@@ -276,9 +231,9 @@ int main(int argc, char **argv)
     for (int t = 0; t < threads; t++)
         pthread_join(ws[t].th, NULL);
 
-    int wrote = write_log(log, ws, threads + 1);
+    int wrote = span_log_write(log, &ws[0].book, sizeof *ws, threads + 1, false);
     for (int t = 0; t <= threads; t++)
-        free(ws[t].log);
+        free(ws[t].book.v);
     free(ws);
     ignis_tracer_provider_free(tp);
     if (wrote != 0) {

@@ -50,6 +50,7 @@
  *   usage: spanwork -l LOG [-r ROUNDS (10)] [-t THREADS (2)] [-i] [-w|-m] [-s] [-x PROG]
  */
 #include "ignis/trace.h"
+#include "samples/spans/spanlog.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -61,18 +62,10 @@
 
 #define SHORT_SPANS 20
 
-typedef struct span_log {
-    int tid;
-    const char *name;
-    uint8_t trace[16], span[8];
-    uint64_t start, end;
-} span_log;
-
 typedef struct worker {
+    span_logbook book;
     pthread_t th;
     int rounds;
-    span_log *log;
-    size_t nlog, caplog;
 } worker;
 
 static ignis_tracer *g_tracer;
@@ -133,19 +126,8 @@ __attribute__((noinline)) void work_none(unsigned us) { spin_us(us); }
 
 static span_log *log_begin(worker *w, ignis_span *s, const char *name)
 {
-    if (w->nlog == w->caplog) {
-        w->caplog = w->caplog ? 2 * w->caplog : 256;
-        w->log = realloc(w->log, w->caplog * sizeof *w->log);
-        if (!w->log)
-            abort();
-    }
-    span_log *l = &w->log[w->nlog++];
-    ignis_span_context sc;
-    ignis_span_get_context(s, &sc);
-    l->tid = (int)gettid();
-    l->name = name;
-    memcpy(l->trace, sc.trace_id, 16);
-    memcpy(l->span, sc.span_id, 8);
+    size_t i = span_log_add(&w->book, s, name); /* it may move the book */
+    span_log *l = &w->book.v[i];
     l->start = now_ns(CLOCK_MONOTONIC);
     return l;
 }
@@ -158,6 +140,7 @@ static void *run(void *arg)
         ignis_span *a = ignis_span_start(g_tracer, "span-a", NULL);
         ignis_scope sa = ignis_span_make_current(a);
         span_log *la = log_begin(w, a, "span-a");
+        size_t ia = (size_t)(la - w->book.v); /* span-b's entry may move the book */
         work_a(10000);
         ignis_span *b = ignis_span_start(g_tracer, "span-b", NULL);
         ignis_scope sb = ignis_span_make_current(b);
@@ -167,7 +150,7 @@ static void *run(void *arg)
         ignis_scope_end(sb);
         ignis_span_end(b, 0);
         work_a(10000);
-        w->log[la - w->log].end = now_ns(CLOCK_MONOTONIC);
+        w->book.v[ia].end = now_ns(CLOCK_MONOTONIC);
         ignis_scope_end(sa);
         ignis_span_end(a, 0);
 
@@ -284,28 +267,6 @@ static void *run_wait(void *arg)
     return NULL;
 }
 
-static void hex(FILE *f, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%02x", p[i]);
-}
-
-static int write_log(const char *path, worker *ws, int n)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    for (int t = 0; t < n; t++)
-        for (size_t i = 0; i < ws[t].nlog; i++) {
-            const span_log *l = &ws[t].log[i];
-            fprintf(f, "SPAN %d %s ", l->tid, l->name);
-            hex(f, l->trace, 16);
-            fputc(' ', f);
-            hex(f, l->span, 8);
-            fprintf(f, " %llu %llu\n", (unsigned long long)l->start, (unsigned long long)l->end);
-        }
-    return fclose(f);
-}
 
 static void start_threads(worker *ws, int threads, int rounds, int waits, int allocs)
 {
@@ -377,9 +338,9 @@ int main(int argc, char **argv)
     for (int t = 0; t < threads; t++)
         pthread_join(ws[t].th, NULL);
     uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - t0;
-    int wrote = write_log(log, ws, threads);
+    int wrote = span_log_write(log, &ws[0].book, sizeof *ws, threads, true);
     for (int t = 0; t < threads; t++)
-        free(ws[t].log);
+        free(ws[t].book.v);
     free(ws);
     if (wrote != 0) {
         fprintf(stderr, "spanwork: cannot write %s\n", log);
