@@ -225,8 +225,8 @@ void cmd_common_free(cmd_common *c);
     "      --format F        input format: pprof, folded, perf-script (default: detect)\n" \
     "      --value V         sample value: index, type or type/unit (pprof -sample_index=V)\n"
 #define CMD_HELP_GRANULARITY \
-    "      --granularity G   what a frame is: function (default), line, file, module\n" \
-    "                        (pprof -functions, -lines, -files)\n"
+    "      --granularity G   what a frame is: function (default), line, file, module,\n" \
+    "                        address (pprof -functions, -lines, -files, -addresses)\n"
 #define CMD_HELP_SPANS \
     "      --span ID         only samples taken in span ID (and its children, with --spans)\n" \
     "      --trace ID        only samples of trace ID\n" \

@@ -251,11 +251,12 @@ const cmd_opt cmd_granularity_opts[] = {
     {NULL, 0, 0, 0, 0},
 };
 
-/* "function", "line", "file", "module", or their plurals. */
+/* "function", "line", "file", "module", "address", or their plurals
+ * (in ig_granularity's order). */
 static int parse_granularity(const char *s)
 {
-    static const char *const names[] = {"function", "line", "file", "module"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const names[] = {"function", "line", "file", "module", "address"};
+    for (int i = 0; i < 5; i++) {
         size_t n = strlen(names[i]);
         if (!strncmp(s, names[i], n) && (!s[n] || !strcmp(s + n, "s")))
             return i;
@@ -377,7 +378,7 @@ int cmd_common_option(const char *cmd, cmd_common *c, int id, const char *arg)
     case CMD_O_FILES: c->granularity = IG_GRAN_FILE; break;
     case CMD_O_GRANULARITY:
         if ((c->granularity = parse_granularity(arg)) < 0)
-            return cmd_usage_error(cmd, "--granularity", "'%s' is not function, line, file or module", arg);
+            return cmd_usage_error(cmd, "--granularity", "'%s' is not function, line, file, module or address", arg);
         break;
     case CMD_O_SORT:
         if (!strcmp(arg, "flat"))

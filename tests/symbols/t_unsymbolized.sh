@@ -96,6 +96,10 @@ $(cat "$T/diff.out")"
 run addr report -n 0 --addresses "$T/prof.pb.gz"
 [ "$(grep -c 'libunsym\.so+0x[0-9a-f]*$' "$T/addr.out")" -ge 2 ] || fail "report --addresses: fewer than 2 library addresses:
 $(head -20 "$T/addr.out")"
+# --granularity address is the same (the option view and convert share)
+run gran report -n 0 --granularity address "$T/prof.pb.gz"
+[ "$RC" -eq 0 ] || fail "report --granularity address: exit $RC: $(cat "$T/gran.err")"
+cmp -s "$T/addr.out" "$T/gran.out" || fail "--granularity address differs from --addresses"
 
 # the pprof export keeps one location per address, with its mapping
 if command -v go >/dev/null; then
