@@ -333,6 +333,12 @@ int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
     struct ig_spanbpf_proc p;
     if (ig_spanbpf_proc_entry(pid, &p, err) != 0)
         return -1;
+    return ig_offbpf_add_span_entry(ob, pid, &p, err);
+}
+
+int ig_offbpf_add_span_entry(ig_offbpf *ob, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err)
+{
+    struct ig_spanbpf_proc p = *e;
     uint32_t key = (uint32_t)pid;
     if (bpf_map__update_elem(ob->skel->maps.procs, &key, sizeof key, &p, sizeof p, BPF_ANY) != 0)
         return ig_err_set(err, "process %d: off-CPU waits get no span labels: %s", (int)pid, strerror(errno));
@@ -429,6 +435,11 @@ int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err)
     return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
 }
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid) { (void)ob, (void)pid; }
+int ig_offbpf_add_span_entry(ig_offbpf *ob, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err)
+{
+    (void)ob, (void)e;
+    return ig_err_set(err, "process %d: no off-CPU program in this build", (int)pid);
+}
 bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable)
 {
     (void)ob, (void)tid, (void)runnable;

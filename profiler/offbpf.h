@@ -92,6 +92,9 @@ bool ig_offbpf_presume_waiting(ig_offbpf *ob, pid_t tid, bool runnable);
 /* Labels pid's waits with their span (its entry as ig_spanbpf_proc_entry
  * makes it), or stops doing so. */
 int ig_offbpf_add_span_process(ig_offbpf *ob, pid_t pid, ig_err *err);
+/* The same with an entry made once for both programs
+ * (ig_spanbpf_proc_entry_from). */
+int ig_offbpf_add_span_entry(ig_offbpf *ob, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err);
 void ig_offbpf_remove_span_process(ig_offbpf *ob, pid_t pid);
 
 /* The map of followed processes, for a span-label program that drops

@@ -893,6 +893,18 @@ static int64_t span_retry_ns(const proc *p, int64_t now)
  * in the program's map at once (a map update: no state shared with the
  * recorder's thread but this list).  The recorder's thread takes the result
  * at its next look (span_take_found) and does the rest (counts, notes). */
+/* A process's TP offset of otel_thread_ctx_v1, found while it does not
+ * publish yet (libignis is loaded at its start, its provider made later;
+ * resolving parses its modules' ELF, several ms): the look that finds its
+ * context then only reads the context.  Tried at one look in
+ * SPAN_TLS_EVERY (the loader may not have mapped or relocated it yet). */
+#define SPAN_TLS_EVERY 8
+typedef struct span_tls {
+    bool known;
+    int64_t offset;
+    uint32_t tries;
+} span_tls;
+
 typedef struct span_find {
     pid_t pid;
     uint64_t gen;        /* which handing over (a pid handed again after an exec is another) */
@@ -901,6 +913,7 @@ typedef struct span_find {
     uint64_t ob_ns;      /* in the off-CPU program's map since (0: not) */
     bool gated;          /* looked at only when its vsize changed (SPAN_LINKED_NS) */
     uint64_t vsize;      /* ... its vsize at the last look */
+    span_tls tls;        /* its TLS offset, resolved ahead of its context */
     bool done;           /* found, failed to be added, or past until_ns */
     char why[sizeof(ig_err){0}.msg]; /* ... when it could not be added */
 } span_find;
@@ -920,20 +933,25 @@ typedef struct span_finder {
 /* One look at pid for the finder: 1 found and added (*found_ns set; and
  * *ob_ns once in the off-CPU program's map too), 0 not publishing yet, -1
  * publishing but not added (why). */
-static int finder_look(const span_finder *f, pid_t pid, uint64_t *found_ns, uint64_t *ob_ns, char *why,
-                       size_t whylen)
+static int finder_look(const span_finder *f, pid_t pid, span_tls *tls, uint64_t *found_ns, uint64_t *ob_ns,
+                       char *why, size_t whylen)
 {
     ig_spanctx *c;
     ig_err e;
-    if (ig_spanctx_open(pid, &c, &e) < 0)
+    if (ig_spanctx_open(pid, &c, &e) < 0) {
+        if (!tls->known && tls->tries++ % SPAN_TLS_EVERY == 0)
+            tls->known = ig_spanctx_tls_offset_of(pid, &tls->offset, &e) == 0;
         return 0;
+    }
+    struct ig_spanbpf_proc entry;
+    int rc = ig_spanbpf_proc_entry_from(pid, c, tls->known ? &tls->offset : NULL, &entry, &e);
     ig_spanctx_free(c);
-    if (ig_spanbpf_add_process(f->sb, pid, &e) != 0) {
+    if (rc != 0 || ig_spanbpf_add_entry(f->sb, pid, &entry, &e) != 0) {
         snprintf(why, whylen, "%s", e.msg);
         return -1;
     }
     *found_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
-    if (f->ob && ig_offbpf_add_span_process(f->ob, pid, &e) == 0) /* else span_followed says why */
+    if (f->ob && ig_offbpf_add_span_entry(f->ob, pid, &entry, &e) == 0) /* else span_followed says why */
         *ob_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
     return 1;
 }
@@ -967,11 +985,12 @@ static void *finder_main(void *arg)
             pid_t pid = f->v[i].pid;
             uint64_t gen = f->v[i].gen, vsize = f->v[i].vsize;
             bool gated = f->v[i].gated;
+            span_tls tls = f->v[i].tls;
             char why[sizeof f->v[i].why] = "";
             uint64_t found = 0, ob_found = 0;
             pthread_mutex_unlock(&f->mu);
             uint64_t vsize_now = gated ? proc_vsize(pid) : 0;
-            int rc = gated && vsize_now == vsize ? 0 : finder_look(f, pid, &found, &ob_found, why, sizeof why);
+            int rc = gated && vsize_now == vsize ? 0 : finder_look(f, pid, &tls, &found, &ob_found, why, sizeof why);
             pthread_mutex_lock(&f->mu);
             /* the list may have changed meanwhile: find the entry again */
             size_t j = i < f->n && f->v[i].gen == gen ? i : f->n;
@@ -986,6 +1005,7 @@ static void *finder_main(void *arg)
                 continue;
             }
             f->v[j].vsize = vsize_now;
+            f->v[j].tls = tls;
             if (rc != 0) {
                 f->v[j].done = true;
                 f->v[j].found_ns = found;

@@ -590,16 +590,14 @@ static int read_identity(pid_t pid, uint64_t *start_ticks, uint64_t *start_stack
 
 /* The map entry of process pid, its start time bounds from ticks of
  * ns_per_tick in a time namespace whose boottime is boot_offset_ns ahead. */
-static int proc_entry(pid_t pid, long ns_per_tick, int64_t boot_offset_ns, struct ig_spanbpf_proc *out, ig_err *err)
+static int entry_from(pid_t pid, ig_spanctx *c, const int64_t *tls, long ns_per_tick, int64_t boot_offset_ns,
+                      struct ig_spanbpf_proc *out, ig_err *err)
 {
-    ig_spanctx *c;
-    if (ig_spanctx_open(pid, &c, err) < 0)
-        return -1;
     int64_t offset;
     struct ig_spanbpf_proc p = {.name_key = ig_spanctx_name_key(c)};
-    int rc = ig_spanctx_tls_offset(c, &offset, err);
-    ig_spanctx_free(c);
-    if (rc < 0)
+    if (tls)
+        offset = *tls;
+    else if (ig_spanctx_tls_offset(c, &offset, err) < 0)
         return -1;
     uint64_t ticks, stack;
     if (read_identity(pid, &ticks, &stack, err) < 0)
@@ -613,10 +611,27 @@ static int proc_entry(pid_t pid, long ns_per_tick, int64_t boot_offset_ns, struc
     return 0;
 }
 
+static int proc_entry(pid_t pid, long ns_per_tick, int64_t boot_offset_ns, struct ig_spanbpf_proc *out, ig_err *err)
+{
+    ig_spanctx *c;
+    if (ig_spanctx_open(pid, &c, err) < 0)
+        return -1;
+    int rc = entry_from(pid, c, NULL, ns_per_tick, boot_offset_ns, out, err);
+    ig_spanctx_free(c);
+    return rc;
+}
+
 int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err)
 {
     long hz = sysconf(_SC_CLK_TCK);
     return proc_entry(pid, 1000000000L / (hz > 0 ? hz : 100), boottime_offset_ns(), out, err);
+}
+
+int ig_spanbpf_proc_entry_from(pid_t pid, struct ig_spanctx *c, const int64_t *tls, struct ig_spanbpf_proc *out,
+                               ig_err *err)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    return entry_from(pid, c, tls, 1000000000L / (hz > 0 ? hz : 100), boottime_offset_ns(), out, err);
 }
 
 int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err *err)
@@ -711,6 +726,12 @@ int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err)
     struct ig_spanbpf_proc p;
     if (proc_entry(pid, sb->ns_per_tick, sb->boot_offset_ns, &p, err) < 0)
         return -1;
+    return ig_spanbpf_add_entry(sb, pid, &p, err);
+}
+
+int ig_spanbpf_add_entry(ig_spanbpf *sb, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err)
+{
+    struct ig_spanbpf_proc p = *e;
     uint32_t key = (uint32_t)pid;
     if (bpf_map__update_elem(sb->skel->maps.procs, &key, sizeof key, &p, sizeof p, BPF_ANY) != 0)
         return ig_err_set(err, "process %d: cannot follow it for span labels: %s (%d processes at most)", (int)pid,
@@ -848,6 +869,17 @@ int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err
 int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err)
 {
     (void)out;
+    return ig_err_set(err, "process %d: no span-label program in this build", (int)pid);
+}
+int ig_spanbpf_proc_entry_from(pid_t pid, struct ig_spanctx *c, const int64_t *tls, struct ig_spanbpf_proc *out,
+                               ig_err *err)
+{
+    (void)c, (void)tls, (void)out;
+    return ig_err_set(err, "process %d: no span-label program in this build", (int)pid);
+}
+int ig_spanbpf_add_entry(ig_spanbpf *sb, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err)
+{
+    (void)sb, (void)e;
     return ig_err_set(err, "process %d: no span-label program in this build", (int)pid);
 }
 int ig_spanbpf_load_error(int e, ig_err *err)

@@ -141,6 +141,10 @@ void ig_spanbpf_free(ig_spanbpf *sb);
  * with a reason; a process without libignis (or with publishing off) is
  * simply not labelled.  Calling it again refreshes the entry (exec). */
 int ig_spanbpf_add_process(ig_spanbpf *sb, pid_t pid, ig_err *err);
+/* The same with an entry made by ig_spanbpf_proc_entry_from (one entry for
+ * this program's map and the off-CPU program's). */
+struct ig_spanbpf_proc;
+int ig_spanbpf_add_entry(ig_spanbpf *sb, pid_t pid, const struct ig_spanbpf_proc *e, ig_err *err);
 /* Stops following `pid` (it exited). */
 void ig_spanbpf_remove_process(ig_spanbpf *sb, pid_t pid);
 
@@ -201,6 +205,11 @@ int ig_spanbpf_kernel_get(const ig_spanbpf_opts *o, ig_spanbpf_kernel *k, ig_err
 /* The entry of the followed processes' map for process pid.  0, or -1 with
  * a reason (e.g. it does not publish its span context). */
 int ig_spanbpf_proc_entry(pid_t pid, struct ig_spanbpf_proc *out, ig_err *err);
+/* The same from c, pid's context already read, and its TLS offset when
+ * known (NULL: resolved now, which parses its modules' ELF). */
+struct ig_spanctx;
+int ig_spanbpf_proc_entry_from(pid_t pid, struct ig_spanctx *c, const int64_t *tls, struct ig_spanbpf_proc *out,
+                               ig_err *err);
 /* The one line for a load that failed with errno e (libbpf's first warning
  * included); returns -1. */
 int ig_spanbpf_load_error(int e, ig_err *err);

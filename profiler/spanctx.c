@@ -573,41 +573,54 @@ bool ig_spanctx_defines_tls(pid_t pid)
     return find_tls_module(pid, &m, &d);
 }
 
-static int resolve_tls(ig_spanctx *c, ig_err *err)
+/* The TP offset of the TLS symbol in process pid. */
+static int resolve_tls_of(pid_t pid, int64_t *offset, ig_err *err)
 {
 #ifndef __x86_64__
     return ig_err_set(err, "reading " TLS_SYMBOL " by thread pointer is implemented for x86-64 only");
 #endif
     module m;
     tls_def d;
-    if (!find_tls_module(c->pid, &m, &d)) {
+    if (!find_tls_module(pid, &m, &d)) {
         if (errno)
-            return ig_err_set(err, "/proc/%d/maps: %s", (int)c->pid, strerror(errno));
-        return ig_err_set(err, "process %d: no module defines the TLS symbol " TLS_SYMBOL, (int)c->pid);
+            return ig_err_set(err, "/proc/%d/maps: %s", (int)pid, strerror(errno));
+        return ig_err_set(err, "process %d: no module defines the TLS symbol " TLS_SYMBOL, (int)pid);
     }
     uint64_t bias = m.base - d.vaddr0;
     if (d.rtype == R_X86_64_TLSDESC) { /* {resolver, argument}: static TLS gives a TP offset */
         uint8_t desc[16];
-        if (peek(c->pid, bias + d.roff + 8, desc, 8) < 0)
+        if (peek(pid, bias + d.roff + 8, desc, 8) < 0)
             return ig_err_set(err, "%s: cannot read the TLS descriptor of " TLS_SYMBOL, m.path);
         int64_t off = (int64_t)rd64(desc);
         if (off >= 0 || off < -(int64_t)(1u << 30))
             return ig_err_set(err, "%s: " TLS_SYMBOL " is in dynamic TLS (a dlopen'ed library)", m.path);
-        c->tls_offset = off;
+        *offset = off;
     } else if (d.rtype == R_X86_64_TPOFF64) { /* initial-exec: the GOT slot holds the offset */
         uint8_t slot[8];
-        if (peek(c->pid, bias + d.roff, slot, 8) < 0)
+        if (peek(pid, bias + d.roff, slot, 8) < 0)
             return ig_err_set(err, "%s: cannot read the GOT slot of " TLS_SYMBOL, m.path);
-        c->tls_offset = (int64_t)rd64(slot);
+        int64_t off = (int64_t)rd64(slot);
+        if (off >= 0) /* static TLS is below TP: a slot the loader has not relocated yet */
+            return ig_err_set(err, "%s: the GOT slot of " TLS_SYMBOL " is not relocated", m.path);
+        *offset = off;
     } else if (d.exec && d.tls_memsz) { /* local-exec: the executable's block ends at TP */
         uint64_t a = d.tls_align, size = (d.tls_memsz + a - 1) / a * a;
-        c->tls_offset = (int64_t)d.value - (int64_t)size;
+        *offset = (int64_t)d.value - (int64_t)size;
     } else {
         return ig_err_set(err, "%s: unsupported TLS access model for " TLS_SYMBOL, m.path);
     }
+    return 0;
+}
+
+static int resolve_tls(ig_spanctx *c, ig_err *err)
+{
+    if (resolve_tls_of(c->pid, &c->tls_offset, err) < 0)
+        return -1;
     c->tls_known = true;
     return 0;
 }
+
+int ig_spanctx_tls_offset_of(pid_t pid, int64_t *offset, ig_err *err) { return resolve_tls_of(pid, offset, err); }
 
 int ig_spanctx_tls_offset(ig_spanctx *c, int64_t *offset, ig_err *err)
 {

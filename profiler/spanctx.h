@@ -101,6 +101,10 @@ int ig_spanctx_read(ig_spanctx *c, pid_t tid, ig_spanlabel *out);
  * executable's or a library loaded at start; TLSDESC, initial-exec or
  * local-exec).  -1 with a reason otherwise (e.g. a dlopen'ed library). */
 int ig_spanctx_tls_offset(ig_spanctx *c, int64_t *offset, ig_err *err);
+/* The same for process pid, whether or not it publishes its context yet
+ * (libignis is loaded at its start, its provider made later): a recorder
+ * resolves it ahead, so the look that finds the context is quick. */
+int ig_spanctx_tls_offset_of(pid_t pid, int64_t *offset, ig_err *err);
 /* The span of the thread whose thread pointer is `tp` (read as the spec
  * says: pointer, then record); same results as ig_spanctx_read. */
 int ig_spanctx_read_tp(ig_spanctx *c, uint64_t tp, ig_spanlabel *out);
