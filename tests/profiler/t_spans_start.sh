@@ -92,6 +92,17 @@ tally() {
     END { printf "%d %.0f %d %.0f %d %d\n", n, v, right, rv, wrong, unknown }' FS=' ' "$T/log" FS='\t' "$1"
 }
 
+# The share that must be labelled: 99%.  The recorder finds a service's
+# context by looking at it every 2 ms, and the first samples of a span
+# opened at once are labelled only from that look on: an ASan build's
+# recorder, several times slower on 2 loaded CPUs, took 6-9 ms of a 20 ms
+# first span (98.7-99.3%); there 97%.
+NEED=99
+if readelf -d "$IGNIS" 2>/dev/null | grep -q libasan; then
+  NEED=97
+  echo "ASan build: >= $NEED% of in-span samples must be labelled"
+fi
+
 # judge NAME DUMP IN_FN OUT_FN MIN: the checks above, on the samples'
 # values (CPU samples, off-CPU ns, allocated objects: a profile merges
 # the samples of one stack and labels); MIN: the least value of each
@@ -104,8 +115,8 @@ judge() {
   [ "$v" -ge "$min" ] || fail "$name: $infn: too little ($v) to judge"
   [ "$wrong" -eq 0 ] || fail "$name: $infn: $wrong samples labelled with another span"
   [ "$unknown" -eq 0 ] || fail "$name: $infn: $unknown samples labelled with a span id spanstart did not log so"
-  awk -v a="$rv" -v b="$v" 'BEGIN { exit !(a * 100 >= b * 99) }' ||
-    fail "$name: $infn: only $rv of $v in a span carry its labels"
+  awk -v a="$rv" -v b="$v" -v p="$NEED" 'BEGIN { exit !(a * 100 >= b * p) }' ||
+    fail "$name: $infn: only $rv of $v in a span carry its labels (want $NEED%)"
   read -r n v right rv wrong unknown <<<"$(tally "$dump" "$outfn" -)"
   echo "$name: $outfn: $v in $n rows, $wrong rows labelled with a span"
   [ "$v" -ge "$min" ] || fail "$name: $outfn: too little ($v) to judge"
