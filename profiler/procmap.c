@@ -22,6 +22,7 @@
  */
 #include "profiler/procmap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <elfutils/libdw.h>
@@ -507,14 +508,10 @@ void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint
     add_mapping(maps, NULL, mc, pid, start, len, pgoff, name, dev, ino);
 }
 
-int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
+/* Adds the executable mappings listed in maps file f to fresh; their
+ * files are opened through /proc/VIA (the process, or a live thread). */
+static void read_maps(FILE *f, ig_maps *fresh, const ig_maps *reuse, ig_modcache *mc, pid_t via)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    ig_maps fresh = {0};
     char line[4400];
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi, off, ino;
@@ -527,9 +524,48 @@ int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
             continue;
         char *name = line + name_at;
         name[strcspn(name, "\n")] = '\0';
-        add_mapping(&fresh, maps, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
+        add_mapping(fresh, reuse, mc, via, lo, hi - lo, off, name, makedev(maj, min), ino);
     }
+}
+
+/* A process whose main thread exited (pthread_exit) runs on with a zombie
+ * leader, whose maps, root and map_files are empty: the maps of its first
+ * live thread, whose /proc/TID entries also lead to its files. */
+static void read_thread_maps(ig_maps *fresh, const ig_maps *reuse, ig_modcache *mc, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while (!fresh->n && (e = readdir(d))) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (*end || tid <= 0 || tid == pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%ld/maps", (int)pid, tid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        read_maps(f, fresh, reuse, mc, (pid_t)tid);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    ig_maps fresh = {0};
+    read_maps(f, &fresh, maps, mc, pid);
     fclose(f);
+    if (!fresh.n)
+        read_thread_maps(&fresh, maps, mc, pid);
     if (!fresh.n) { /* an exited process (a zombie's maps are empty): keep
                      * what the MMAP2 records told */
         ig_maps_clear(&fresh);
