@@ -9,6 +9,9 @@
  * offset through the load bias and the PT_LOAD headers.  Files are opened
  * through /proc/PID/root (containers); a deleted or replaced file is taken
  * from /proc/PID/map_files, which pins the inode the target really maps.
+ * The target chooses what those paths name in its own mount namespace: a
+ * candidate is opened O_NONBLOCK and kept only if it is a regular file
+ * (a FIFO bind-mounted over a mapped file must not hang the recorder).
  * The vDSO has no file: its image is read from the target's memory when
  * the mapping is added (shared with our own, AT_SYSINFO_EHDR, when the
  * bytes match; ours serves when the target's cannot be read).
@@ -19,6 +22,7 @@
  */
 #include "profiler/procmap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <elfutils/libdw.h>
@@ -327,6 +331,24 @@ static ig_module *vdso_module(ig_modcache *mc, pid_t pid, uint64_t start, uint64
     return m;
 }
 
+/* A descriptor of the regular file at path, the inode ino when ino is
+ * not 0; -1 otherwise.  The path comes from the target, which can make
+ * it name anything in its own mount namespace: O_NONBLOCK, so a FIFO
+ * bind-mounted over a mapped file (no privilege needed: unshare -Urm)
+ * opens at once instead of waiting for a writer forever, and is dropped. */
+static int open_regular(const char *path, uint64_t ino)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (ino && st.st_ino != ino)) {
+        close(fd); /* not a file, or replaced since it was mapped */
+        return -1;
+    }
+    return fd;
+}
+
 static int open_mapped_file(pid_t pid, const char *name, uint64_t start, uint64_t end, uint64_t ino,
                             char *path, size_t len)
 {
@@ -335,28 +357,18 @@ static int open_mapped_file(pid_t pid, const char *name, uint64_t start, uint64_
     int fd = -1;
     if (!deleted) {
         snprintf(path, len, "/proc/%d/root%s", (int)pid, name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd >= 0 && ino && fstat(fd, &st) == 0 && st.st_ino != ino) {
-            close(fd); /* replaced since it was mapped */
-            fd = -1;
-        }
+        fd = open_regular(path, ino);
     }
     if (fd < 0 && start) {
         snprintf(path, len, "/proc/%d/map_files/%lx-%lx", (int)pid, (unsigned long)start, (unsigned long)end);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open_regular(path, 0);
     }
     if (fd < 0 && !deleted && ino) {
         /* The process exited (its samples are drained late) and took its
          * /proc entries along: the same path in our namespace, if it is
          * the very inode it mapped. */
         snprintf(path, len, "%s", name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_ino != ino)) {
-            close(fd);
-            fd = -1;
-        }
+        fd = open_regular(path, ino);
     }
     return fd;
 }
@@ -496,14 +508,10 @@ void ig_maps_add(ig_maps *maps, ig_modcache *mc, pid_t pid, uint64_t start, uint
     add_mapping(maps, NULL, mc, pid, start, len, pgoff, name, dev, ino);
 }
 
-int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
+/* Adds the executable mappings listed in maps file f to fresh; their
+ * files are opened through /proc/VIA (the process, or a live thread). */
+static void read_maps(FILE *f, ig_maps *fresh, const ig_maps *reuse, ig_modcache *mc, pid_t via)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    ig_maps fresh = {0};
     char line[4400];
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi, off, ino;
@@ -516,9 +524,48 @@ int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
             continue;
         char *name = line + name_at;
         name[strcspn(name, "\n")] = '\0';
-        add_mapping(&fresh, maps, mc, pid, lo, hi - lo, off, name, makedev(maj, min), ino);
+        add_mapping(fresh, reuse, mc, via, lo, hi - lo, off, name, makedev(maj, min), ino);
     }
+}
+
+/* A process whose main thread exited (pthread_exit) runs on with a zombie
+ * leader, whose maps, root and map_files are empty: the maps of its first
+ * live thread, whose /proc/TID entries also lead to its files. */
+static void read_thread_maps(ig_maps *fresh, const ig_maps *reuse, ig_modcache *mc, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while (!fresh->n && (e = readdir(d))) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (*end || tid <= 0 || tid == pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%ld/maps", (int)pid, tid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        read_maps(f, fresh, reuse, mc, (pid_t)tid);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+int ig_maps_load(ig_maps *maps, ig_modcache *mc, pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    ig_maps fresh = {0};
+    read_maps(f, &fresh, maps, mc, pid);
     fclose(f);
+    if (!fresh.n)
+        read_thread_maps(&fresh, maps, mc, pid);
     if (!fresh.n) { /* an exited process (a zombie's maps are empty): keep
                      * what the MMAP2 records told */
         ig_maps_clear(&fresh);

@@ -71,6 +71,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -156,9 +157,17 @@ int ig_alloc_find_offsets(const char *path, uint64_t offsets[IG_FN_COUNT])
 {
     memset(offsets, 0, IG_FN_COUNT * sizeof offsets[0]);
     elf_version(EV_CURRENT);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* path is /proc/PID/root/<lib>: the target can make it a FIFO in its
+     * own mount namespace; O_NONBLOCK so that cannot hang us, then only a
+     * regular file is read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
     Elf *e = elf_begin(fd, ELF_C_READ, NULL);
     if (!e || elf_kind(e) != ELF_K_ELF) {
         if (e)

@@ -6,7 +6,8 @@ CPU_SAMPLE_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werro
 SAMPLE_BINS += $(CPU_D)/cpu_shares $(CPU_D)/cpu_recurse $(CPU_D)/cpu_late $(CPU_D)/libcpu_late.so \
                $(CPU_D)/cpu_churn $(CPU_D)/cpu_jit $(CPU_D)/cpu_nocfi $(CPU_D)/cpu_static \
                $(CPU_D)/cpu_static_nocfi $(CPU_D)/cpu_vdso $(CPU_D)/cpu_forkexec $(CPU_D)/cpu_exec_child \
-               $(CPU_D)/cpu_threads $(CPU_D)/cpu_blip $(CPU_D)/cpu_shrink $(CPU_D)/libcpu_shrink.so
+               $(CPU_D)/cpu_threads $(CPU_D)/cpu_blip $(CPU_D)/cpu_shrink $(CPU_D)/libcpu_shrink.so \
+               $(CPU_D)/cpu_leader_exit
 
 $(CPU_D)/cpu_%: samples/cpu/cpu_%.c samples/cpu/cpu_common.h
 	@mkdir -p $(dir $@)

@@ -20,6 +20,14 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
                 tests/profiler/t_wall.sh tests/profiler/t_offcpu_edges.sh tests/profiler/t_offcpu_memo.sh \
                 tests/profiler/t_offcpu_stack.sh tests/profiler/t_offcpu_sampling.sh \
                 tests/profiler/t_offcpu_counters.sh tests/profiler/t_offcpu_stop.sh
+# a target that bind-mounts a FIFO over its mapped executable (unshare -Urm)
+# must not hang record -p / -a: mapped files are opened O_NONBLOCK, regular only
+TEST_SCRIPTS += tests/profiler/t_fifo_maps.sh
+# ... nor record --alloc -p over a FIFO bind-mounted on its libc
+TEST_SCRIPTS += tests/profiler/t_fifo_alloc.sh
+# -p on a process whose main thread exited (pthread_exit; cpu_leader_exit):
+# its zombie leader's maps are empty, a live thread's are read
+TEST_SCRIPTS += tests/profiler/t_leader_exit.sh
 # span labels on CPU samples through `ignis record -- CMD` (samples/spans ground truth)
 TEST_SCRIPTS += tests/profiler/t_spans.sh
 TEST_SCRIPTS += tests/profiler/t_spans_early.sh
