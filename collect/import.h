@@ -36,7 +36,7 @@ typedef struct ig_import_limits {
 
 /* The limits of spans read into memory (`ignis view FILE.jsonl`, --spans). */
 #define IG_IMPORT_MEMORY_MAX_BYTES ((uint64_t)1 << 30)
-#define IG_IMPORT_MEMORY_MAX_SPANS ((uint64_t)4 << 20)
+#define IG_IMPORT_MEMORY_MAX_SPANS ((uint64_t)1 << 20) /* about 350 MB of SQLite in memory */
 
 /* Reads path ("-" = standard input; gzip-compressed files are inflated)
  * and stores every valid span, committing every 50,000 spans.  A line
