@@ -203,6 +203,14 @@ static int file_force_flush(ig_exporter *e, int timeout_ms)
     return 0; /* every batch is already written */
 }
 
+/* The child after fork(): the tail of a line the parent left pending is
+ * the parent's to write, not written twice. */
+static void file_after_fork_child(ig_exporter *e)
+{
+    otlp_file *f = (otlp_file *)e;
+    f->sent = f->line.len;
+}
+
 static void file_destroy(ig_exporter *e)
 {
     otlp_file *f = (otlp_file *)e;
@@ -237,6 +245,7 @@ ig_exporter *ig_otlp_file_exporter_new(const char *path, ig_err *err)
     f->base.name = "otlp/file";
     f->base.export_spans = file_export;
     f->base.force_flush = file_force_flush;
+    f->base.after_fork_child = file_after_fork_child;
     f->base.destroy = file_destroy;
     f->fifo = own && (no_reader || fd_is_fifo(fd));
     if (no_reader)
