@@ -366,7 +366,8 @@ static ig_store *open_traces(const char *path, int kind, int collect, ig_err *er
         ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, err);
         ig_import_stats st = {0};
         unsigned warned = 0;
-        if (s && ig_import_jsonl(s, path, IMPORT_MAX_LINE, import_warn, &warned, &st, err) < 0) {
+        const ig_import_limits lim = {IMPORT_MAX_LINE, IG_IMPORT_MEMORY_MAX_BYTES, IG_IMPORT_MEMORY_MAX_SPANS};
+        if (s && ig_import_jsonl_limited(s, path, &lim, import_warn, &warned, &st, err) < 0) {
             ig_store_close(s);
             return NULL;
         }

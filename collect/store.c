@@ -455,7 +455,7 @@ int ig_store_summary_get(ig_store *s, ig_store_summary *out, ig_err *err)
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT count(*), total(span_count), min(start_ns), max(start_ns), "
+                                "SELECT count(*), total(max(span_count, 0)), min(start_ns), max(start_ns), "
                                 "(SELECT page_count FROM pragma_page_count()) - "
                                 "(SELECT freelist_count FROM pragma_freelist_count()), "
                                 "(SELECT page_size FROM pragma_page_size()) FROM traces",

@@ -23,6 +23,11 @@
  * Text comes back as C strings for display: a stored NUL (OTLP strings
  * may hold U+0000) is shown as \u0000 (ig_arena_text), in names, values
  * and what REGEXP matches, so a name is never cut into a shorter one.
+ *
+ * Values the writer never stores are not trusted either (a store copied
+ * and edited by hand): a negative count reads as 0, and an id of the
+ * wrong size as the all-zero (invalid) id — never a count of 2^32 - 5 nor
+ * a prefix shown as a real id.
  */
 #include "collect/store_impl.h"
 
@@ -98,13 +103,23 @@ static const char *col_text(sqlite3_stmt *st, int i, ig_store_arena *a)
     return col_text_len(st, i, a, NULL);
 }
 
+/* Column i as an id of n bytes.  The store writes ids of exactly their
+ * size; one of another size (a store edited by hand) reads as the all-zero
+ * id, which OTLP calls invalid, never as a prefix passed off as a real id. */
 static void col_blob(sqlite3_stmt *st, int i, uint8_t *out, size_t n)
 {
     memset(out, 0, n);
     const void *p = sqlite3_column_blob(st, i);
-    size_t len = (size_t)sqlite3_column_bytes(st, i);
-    if (p)
-        memcpy(out, p, len < n ? len : n);
+    if (p && (size_t)sqlite3_column_bytes(st, i) == n)
+        memcpy(out, p, n);
+}
+
+/* Column i as a count: the store writes 0 or more; a negative one (a store
+ * edited by hand) reads as 0, and one past 32 bits as UINT32_MAX. */
+static uint32_t col_count(sqlite3_stmt *st, int i)
+{
+    int64_t v = sqlite3_column_int64(st, i);
+    return v < 0 ? 0 : v > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 /* Finishes a statement that stepped until rc; 0 when it ended well. */
@@ -297,8 +312,8 @@ static void read_trace_row(sqlite3_stmt *st, ig_trace_row *r, ig_store_arena *a)
     r->root_service = col_text(st, 4, a);
     r->root_name = col_text(st, 5, a);
     r->has_root = sqlite3_column_int(st, 6) != 0;
-    r->span_count = (uint32_t)sqlite3_column_int64(st, 7);
-    r->error_count = (uint32_t)sqlite3_column_int64(st, 8);
+    r->span_count = col_count(st, 7);
+    r->error_count = col_count(st, 8);
 }
 
 static int select_traces(ig_store *s, const ig_trace_filter *f, const where_clause *w, ig_trace_sort sort,
@@ -783,19 +798,19 @@ static int load_span_row(ig_store *s, int64_t span, ig_store_span_details *d, ig
         return finish(s, st, rc, "span details", err);
     ig_store_arena *a = d->arena;
 #define JSON_COL(i) (const char *)sqlite3_column_text(st, i), sqlite3_column_bytes(st, i)
-    int r = parse_attrs(s, JSON_COL(0), (uint32_t)sqlite3_column_int64(st, 1), &d->attrs, a, err);
-    d->dropped_events = (uint32_t)sqlite3_column_int64(st, 2);
-    d->dropped_links = (uint32_t)sqlite3_column_int64(st, 3);
+    int r = parse_attrs(s, JSON_COL(0), col_count(st, 1), &d->attrs, a, err);
+    d->dropped_events = col_count(st, 2);
+    d->dropped_links = col_count(st, 3);
     d->trace_state = col_text(st, 4, a);
     d->flags = (uint32_t)sqlite3_column_int64(st, 5);
     d->service = col_text(st, 6, a);
     if (r == 0)
-        r = parse_attrs(s, JSON_COL(7), (uint32_t)sqlite3_column_int64(st, 8), &d->resource, a, err);
+        r = parse_attrs(s, JSON_COL(7), col_count(st, 8), &d->resource, a, err);
     d->resource_schema_url = col_text(st, 9, a);
     d->scope_name = col_text(st, 10, a);
     d->scope_version = col_text(st, 11, a);
     if (r == 0)
-        r = parse_attrs(s, JSON_COL(12), (uint32_t)sqlite3_column_int64(st, 13), &d->scope, a, err);
+        r = parse_attrs(s, JSON_COL(12), col_count(st, 13), &d->scope, a, err);
 #undef JSON_COL
     sqlite3_finalize(st);
     return r;
@@ -820,7 +835,7 @@ static int load_span_events(ig_store *s, int64_t span, ig_store_span_details *d,
         e->time_ns = (uint64_t)sqlite3_column_int64(st, 0);
         e->name = col_text(st, 1, d->arena);
         r = parse_attrs(s, (const char *)sqlite3_column_text(st, 2), sqlite3_column_bytes(st, 2),
-                        (uint32_t)sqlite3_column_int64(st, 3), &e->attrs, d->arena, err);
+                        col_count(st, 3), &e->attrs, d->arena, err);
     }
     if (r) {
         sqlite3_finalize(st);
@@ -850,7 +865,7 @@ static int load_span_links(ig_store *s, int64_t span, ig_store_span_details *d, 
         l->trace_state = col_text(st, 2, d->arena);
         l->flags = (uint32_t)sqlite3_column_int64(st, 3);
         r = parse_attrs(s, (const char *)sqlite3_column_text(st, 4), sqlite3_column_bytes(st, 4),
-                        (uint32_t)sqlite3_column_int64(st, 5), &l->attrs, d->arena, err);
+                        col_count(st, 5), &l->attrs, d->arena, err);
     }
     if (r) {
         sqlite3_finalize(st);

@@ -15,6 +15,8 @@ TEST_SCRIPTS += tests/cli/t_fifo_input.sh
 # span-linked profiles: --span, --trace, --span-name, --slow-vs-fast, --spans
 # (a generated profile and spans file whose every number is known)
 TEST_SCRIPTS += tests/cli/t_spans.sh
+# span inputs that never end (/dev/zero as --spans, view FILE.jsonl, collect --import): refused, never a hang
+TEST_SCRIPTS += tests/cli/t_spans_endless.sh
 # --span-name with its children; --slow-vs-fast with spans missing from --spans
 # (said, never shown as whole) and nested spans of one name (each sample on one side)
 TEST_SCRIPTS += tests/cli/t_spans_sets.sh

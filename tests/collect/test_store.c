@@ -817,6 +817,72 @@ static void import_into_memory(void **state)
     ig_store_close(s);
 }
 
+/* Limits of an import: a line past max_line stops it with an error naming
+ * the file and line (a file without newlines, /dev/zero, can neither hang
+ * nor fill memory), and so do input past max_bytes and spans past
+ * max_spans (the in-memory stores); input of exactly max_bytes is whole. */
+static void import_limits_stop_with_an_error(void **state)
+{
+    (void)state;
+    ig_attr rattr[] = {{.key = "service.name", .type = IG_ATTR_STRING, .len = 4, .v.s = "file"}};
+    ig_resource res = {rattr, 1};
+    ig_scope scope = {.name = "lib"};
+    ig_strbuf lines = IG_STRBUF_INIT;
+    for (int line = 0; line < 10; line++) {
+        ig_span_data sp[2];
+        const ig_span_data *ptrs[2] = {&sp[0], &sp[1]};
+        for (int i = 0; i < 2; i++) {
+            memset(&sp[i], 0, sizeof sp[i]);
+            sp[i].resource = &res;
+            sp[i].scope = &scope;
+            memset(sp[i].trace_id, 0x10 + line, 16);
+            memset(sp[i].span_id, 0x20 + i, 8);
+            sp[i].name = "op";
+            sp[i].start_ns = T0;
+            sp[i].end_ns = T0 + MS;
+        }
+        ig_otlp_encode_json(ptrs, 2, &lines);
+        ig_sb_putc(&lines, '\n');
+    }
+    char file[400], endless[400];
+    snprintf(file, sizeof file, "%s/ten.jsonl", dir);
+    assert_int_equal(ig_write_file_atomic(file, lines.data, lines.len, NULL), 0);
+    snprintf(endless, sizeof endless, "%s/endless.jsonl", dir);
+    char zeros[5000] = {0};
+    assert_int_equal(ig_write_file_atomic(endless, zeros, sizeof zeros, NULL), 0);
+    ig_err err;
+    ig_import_stats st;
+    struct {
+        const char *path;
+        ig_import_limits lim;
+        const char *said;
+    } cases[] = {
+        {file, {1 << 20, 0, 5}, "ten.jsonl:3: more than 5 spans: the limit for spans read into memory"},
+        {file, {1 << 20, lines.len - 1, 0}, "ten.jsonl: more than"},
+        {endless, {1000, 0, 0}, "endless.jsonl:1: line longer than 1000 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+        assert_non_null(s);
+        assert_int_equal(ig_import_jsonl_limited(s, cases[i].path, &cases[i].lim, NULL, NULL, &st, &err), -1);
+        assert_non_null(strstr(err.msg, cases[i].said));
+        assert_null(strchr(err.msg, '\n'));
+        ig_store_close(s);
+    }
+    /* the line limit of a store on disk: an endless line is an error too */
+    ig_store *s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+    assert_int_equal(ig_import_jsonl(s, endless, 1000, NULL, NULL, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "endless.jsonl:1: line longer than 1000 bytes"));
+    ig_store_close(s);
+    /* exactly at the byte limit: all of it */
+    s = ig_store_open(NULL, IG_STORE_MEMORY, &err);
+    const ig_import_limits exact = {1 << 20, lines.len, 20};
+    assert_int_equal(ig_import_jsonl_limited(s, file, &exact, NULL, NULL, &st, &err), 0);
+    assert_int_equal(st.spans, 20);
+    ig_store_close(s);
+    ig_sb_free(&lines);
+}
+
 /* Strings holding U+0000 (valid in OTLP: "a\u0000b" in OTLP/JSON) are
  * stored whole and read back for display with the NUL as the text
  * \u0000: shown whole, never cut into a shorter name. */
@@ -896,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rollback_forgets_new_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(data_version_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(import_into_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(import_limits_stop_with_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(nul_in_strings_is_shown_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(background_checkpoints, setup, teardown),
     };

@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -352,6 +354,168 @@ static void exporter_otlp_file_invalid_utf8(void **st)
     unlink(path);
 }
 
+/* ---- a FIFO as IGNIS_TRACES_FILE ----------------------------------------------- */
+
+/* The application's side of the FIFO tests runs in a child with an alarm:
+ * an exporter that blocks the application shows as a child killed by
+ * SIGALRM, not as a test that never ends. */
+static int run_app_child(int (*app)(const char *fifo), const char *fifo)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        _exit(app(fifo));
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "app child killed by signal %d\n", WTERMSIG(status));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static ignis_tracer_provider *fifo_provider(const char *fifo)
+{
+    setenv("OTEL_TRACES_EXPORTER", "otlp_file", 1);
+    setenv("IGNIS_TRACES_FILE", fifo, 1);
+    setenv("OTEL_TRACES_SAMPLER", "always_on", 1);
+    return ignis_tracer_provider_from_env(NULL, 0);
+}
+
+static void end_span(ignis_tracer_provider *tp, const char *name)
+{
+    ignis_span_end(ignis_span_start(ignis_tracer_get(tp, "fifo", NULL, NULL, 0), name, NULL), 0);
+}
+
+/* No reader: the provider comes up, spans end, shutdown returns, and the
+ * spans are counted as lost (no abandoned export thread). */
+static int app_without_reader(const char *fifo)
+{
+    ignis_tracer_provider *tp = fifo_provider(fifo);
+    if (!tp)
+        return 2;
+    for (int i = 0; i < 3; i++)
+        end_span(tp, "unread");
+    if (ignis_tracer_provider_shutdown(tp, 10000) != 0)
+        return 3;
+    ignis_trace_counters c;
+    ignis_tracer_provider_counters(tp, &c);
+    ignis_tracer_provider_free(tp);
+    if (c.spans_exported != 0 || c.export_failures + c.spans_dropped != 3)
+        return 4;
+    return g_logcap.warnings >= 1 && strstr(g_logcap.last, fifo) && strstr(g_logcap.last, "no reader") ? 0 : 5;
+}
+
+static void fifo_without_reader_does_not_block(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/ignis-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(run_app_child(app_without_reader, fifo), 0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* Reads what is in the pipe now (the export that wrote it has returned). */
+static void read_available(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = 0;
+}
+
+/* A reader that comes after the provider: spans ended before it are
+ * counted as lost, those after it arrive as whole lines. */
+static int app_reader_later(const char *fifo)
+{
+    ignis_tracer_provider *tp = fifo_provider(fifo);
+    if (!tp)
+        return 2;
+    end_span(tp, "before-reader");
+    if (ignis_tracer_provider_force_flush(tp, 10000) != 0)
+        return 3;
+    int rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (rfd < 0)
+        return 4;
+    end_span(tp, "after-reader");
+    if (ignis_tracer_provider_force_flush(tp, 10000) != 0)
+        return 5;
+    static char got[1 << 16];
+    read_available(rfd, got, sizeof got);
+    close(rfd);
+    if (!strstr(got, "\"after-reader\"") || strstr(got, "before-reader") || got[strlen(got) - 1] != '\n')
+        return 6;
+    ignis_tracer_provider_shutdown(tp, 10000);
+    ignis_trace_counters c;
+    ignis_tracer_provider_counters(tp, &c);
+    ignis_tracer_provider_free(tp);
+    return c.spans_exported == 1 && c.export_failures == 1 ? 0 : 7;
+}
+
+static void fifo_reader_that_comes_later_gets_spans(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/ignis-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(run_app_child(app_reader_later, fifo), 0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* The simple processor exports on the application's thread: a reader that
+ * never reads makes it wait at most the export timeout per span, and a
+ * reader that went away neither kills it (SIGPIPE) nor stops later spans
+ * from reaching the next reader. */
+static int app_simple_stuck_then_gone(const char *fifo)
+{
+    setenv("IGNIS_TRACES_PROCESSOR", "simple", 1);
+    setenv("OTEL_BSP_EXPORT_TIMEOUT", "100", 1);
+    int rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (rfd < 0)
+        return 2;
+    ignis_tracer_provider *tp = fifo_provider(fifo);
+    if (!tp)
+        return 3;
+    ignis_trace_counters c;
+    do { /* fill the pipe: the reader never reads */
+        end_span(tp, "fill");
+        ignis_tracer_provider_counters(tp, &c);
+    } while (c.export_failures == 0);
+    close(rfd); /* the reader goes away */
+    end_span(tp, "gone");
+    rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (rfd < 0)
+        return 4;
+    end_span(tp, "next-reader");
+    static char got[1 << 16];
+    read_available(rfd, got, sizeof got);
+    close(rfd);
+    ignis_tracer_provider_shutdown(tp, 10000);
+    ignis_tracer_provider_free(tp);
+    return strncmp(got, "{", 1) == 0 && strstr(got, "\"next-reader\"") ? 0 : 5;
+}
+
+static void fifo_simple_processor_never_blocked_nor_killed(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/ignis-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(run_app_child(app_simple_stuck_then_gone, fifo), 0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 /* ---- endpoints ----------------------------------------------------------------- */
 
 /* A bad endpoint variable is warned about (one line naming the variable
@@ -437,6 +601,9 @@ int main(void)
         cmocka_unit_test_setup(exporter_none_and_disabled, clear_env),
         cmocka_unit_test_setup(exporter_otlp_file, clear_env),
         cmocka_unit_test_setup(exporter_otlp_file_invalid_utf8, clear_env),
+        cmocka_unit_test_setup(fifo_without_reader_does_not_block, clear_env),
+        cmocka_unit_test_setup(fifo_reader_that_comes_later_gets_spans, clear_env),
+        cmocka_unit_test_setup(fifo_simple_processor_never_blocked_nor_killed, clear_env),
         cmocka_unit_test_setup(bad_endpoints_warned_and_replaced, clear_env),
         cmocka_unit_test_setup(provider_failure_logged_without_errbuf, clear_env),
     };

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1227,6 +1228,43 @@ static void test_flame_needs_span_labels(void **state)
     close_view(f);
 }
 
+/* ---- a hostile store ----------------------------------------------------------------------- */
+
+/* A copy of a store edited by hand: a negative span and error count and a
+ * trace id of one byte.  The counts are read as 0 (never 2^64 - 5 nor
+ * 2^32 - 5), the id as the invalid all-zero id (not the byte padded into
+ * a real-looking one), and Enter opens the trace from its spans. */
+static void test_hostile_counts_and_ids(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ignis-tview-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/h1.db", dir);
+    ig_err err;
+    ig_store *w = ig_store_open(path, IG_STORE_CREATE, &err);
+    assert_non_null(w);
+    assert_int_equal(tf_insert(w, tf_known, 5), 0); /* trace 1 */
+    ig_store_close(w);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE traces SET span_count = -5, error_count = -5, trace_id = x'01'", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ig_store *r = ig_store_open(path, IG_STORE_READONLY, &err);
+    assert_non_null(r);
+    fixture *f = open_view(r, 100, 30);
+    assert_on_screen(f, "| 1 trace, 0 spans");
+    assert_not_on_screen(f, "18446744073709551611");
+    assert_not_on_screen(f, "4294967291");
+    assert_on_screen(f, "| 00000000000000000000000000000000"); /* the 1-byte id: invalid, not 01000000... */
+    key(f, IG_KEY_ENTER);
+    assert_int_equal(ig_tview_page(f->v)->kind, IG_TP_TRACE);
+    assert_int_equal(ig_tview_page(f->v)->trace.trace.nspans, 5);
+    close_view(f);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -1263,6 +1301,7 @@ int main(void)
         cmocka_unit_test(test_live_refresh),
         cmocka_unit_test(test_bar_edges),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_hostile_counts_and_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
