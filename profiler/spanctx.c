@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PAYLOAD_MAX (1u << 20)
@@ -522,7 +523,14 @@ static bool module_tls(pid_t pid, const module *m, tls_def *d)
 {
     char path[4200];
     snprintf(path, sizeof path, "/proc/%d/root%s", (int)pid, m->path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* the target's mount namespace may have a FIFO at that path: never
+     * wait for a writer, read regular files only */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
     if (fd < 0)
         return false;
     elf_version(EV_CURRENT);

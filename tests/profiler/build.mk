@@ -23,6 +23,7 @@ TEST_SCRIPTS += tests/profiler/t_shares.sh tests/profiler/t_recurse.sh tests/pro
 # a target that bind-mounts a FIFO over its mapped executable (unshare -Urm)
 # must not hang record -p / -a: mapped files are opened O_NONBLOCK, regular only
 TEST_SCRIPTS += tests/profiler/t_fifo_maps.sh
+TEST_SCRIPTS += tests/profiler/t_fifo_spans.sh
 # ... nor record --alloc -p over a FIFO bind-mounted on its libc
 TEST_SCRIPTS += tests/profiler/t_fifo_alloc.sh
 # -p on a process whose main thread exited (pthread_exit; cpu_leader_exit):
