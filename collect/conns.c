@@ -22,7 +22,11 @@
 #include "utils/strbuf.h"
 
 enum { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWER, PHASE_IDLE };
+/* Eviction looks at the 16 connections waiting longest, and only at those
+ * waiting for a second or more: a connection just accepted, or whose
+ * headers an HTTP thread has read but not yet handed over, is not stalled. */
 enum { EVICT_TRIES = 16 };
+#define EVICT_MIN_WAIT_NS 1000000000ull
 
 struct ig_conn {
     int fd;                      /* -1: free */
@@ -74,10 +78,11 @@ void ig_conns_free(ig_conns *t)
 
 /* ---- under the lock ------------------------------------------------------------- */
 
-static bool waiting_for_request(const ig_conn *c)
+static bool waiting_for_request(const ig_conn *c, uint64_t now_ns)
 {
     int p = atomic_load(&c->phase);
-    return c->fd >= 0 && !c->cut && (p == PHASE_HEADERS || p == PHASE_IDLE);
+    return c->fd >= 0 && !c->cut && (p == PHASE_HEADERS || p == PHASE_IDLE) &&
+           now_ns - atomic_load(&c->since_ns) >= EVICT_MIN_WAIT_NS;
 }
 
 static void cut(ig_conns *t, ig_conn *c, _Atomic uint64_t *counter)
@@ -108,14 +113,14 @@ static bool waited_longer(const ig_conns *t, const ig_conn *a, const ig_conn *b)
 /* The connection waiting for a request the longest (from host addr only,
  * unless addr is NULL) with nothing unread, among the EVICT_TRIES that
  * waited longest; or NULL. */
-static ig_conn *oldest_waiting(ig_conns *t, const uint8_t *addr)
+static ig_conn *oldest_waiting(ig_conns *t, const uint8_t *addr, uint64_t now_ns)
 {
     const ig_conn *after = NULL;
     for (int tries = 0; tries < EVICT_TRIES; tries++) {
         ig_conn *best = NULL;
         for (unsigned i = 0; i < t->cap; i++) {
             ig_conn *c = &t->slots[i];
-            if (!waiting_for_request(c) || (addr && (c->local || memcmp(c->addr, addr, 16))))
+            if (!waiting_for_request(c, now_ns) || (addr && (c->local || memcmp(c->addr, addr, 16))))
                 continue;
             if ((!after || waited_longer(t, after, c)) && (!best || waited_longer(t, c, best)))
                 best = c;
@@ -178,11 +183,10 @@ static bool peer_key(const struct sockaddr *sa, socklen_t len, uint8_t key[16])
 
 bool ig_conns_make_room(ig_conns *t, uint64_t now_ns)
 {
-    (void)now_ns;
     pthread_mutex_lock(&t->mu);
     bool room = t->used < t->cap;
     if (room && t->live >= t->lim.max) {
-        ig_conn *victim = oldest_waiting(t, NULL);
+        ig_conn *victim = oldest_waiting(t, NULL, now_ns);
         if (victim)
             cut(t, victim, &t->cuts->evicted);
         room = victim != NULL;
@@ -198,7 +202,7 @@ ig_conn *ig_conns_admit(ig_conns *t, int fd, const struct sockaddr *peer, sockle
     pthread_mutex_lock(&t->mu);
     ig_conn *c = free_slot(t, fd);
     if (c && !local && host_connections(t, key) >= t->lim.per_host) {
-        ig_conn *victim = oldest_waiting(t, key);
+        ig_conn *victim = oldest_waiting(t, key, now_ns);
         if (victim)
             cut(t, victim, &t->cuts->evicted);
         else
@@ -230,9 +234,9 @@ uint64_t ig_conns_sweep(ig_conns *t, uint64_t now_ns)
         uint64_t d = atomic_load(&c->deadline_ns);
         if (c->fd < 0 || c->cut || !d)
             continue;
-        if (now_ns >= d)
+        if (now_ns >= d && all_read(c)) /* bytes unread: the server is behind, not the client */
             cut(t, c, &t->cuts->slow);
-        else if (d < next)
+        else if (d > now_ns && d < next) /* one spared stays overdue: looked at again by the next sweep */
             next = d;
     }
     pthread_mutex_unlock(&t->mu);

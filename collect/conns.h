@@ -13,10 +13,12 @@
  *     bytes received (a body that keeps coming at that rate is never cut;
  *     a trickle is); the next request on a kept-alive connection must be
  *     complete idle_timeout after the last answer.  A connection past its
- *     deadline is shut down (counted as slow).
+ *     deadline is shut down (counted as slow), unless bytes it sent are
+ *     still unread (then the server, not the client, is behind).
  *   - a full pool: when max connections are open, the oldest connection
- *     that is waiting for its headers or idle between requests is closed
- *     to make room (counted as evicted); only when every one is in the
+ *     that is waiting for its headers or idle between requests (for a
+ *     second at least, with all it sent read) is closed to make room
+ *     (counted as evicted); only when every one is in the
  *     middle of a request do new ones wait in the listen backlog (bodies
  *     have deadlines, so not for long).
  *   - a share per host: one peer address holds at most per_host of them;

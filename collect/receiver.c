@@ -48,7 +48,8 @@
  * IDLE_TIMEOUT_S (60 s) of the last answer; libmicrohttpd's own idle
  * timeout (30 s) still closes connections that send nothing.  At
  * --max-connections (1000) the oldest connection waiting for its headers
- * or idle between requests is shut down to make room for the new one
+ * or idle between requests (a second at least, everything it sent read)
+ * is shut down to make room for the new one
  * (libmicrohttpd has no such policy: its limit only refuses the new
  * connection; the acceptor shuts the old one's socket down and its HTTP
  * thread closes it); only when all are in the middle of a request do new

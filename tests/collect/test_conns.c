@@ -2,11 +2,12 @@
  * tests/collect/test_conns.c — the receiver's connection table
  * (collect/conns.h) with socket pairs for connections and a clock of its
  * own: a full pool closes the connection waiting longest for a request
- * (not one in the middle of a request, nor one whose bytes the server has
- * yet to read), a host other than loopback holds its share at most (its
+ * (for a second at least; not one in the middle of a request, nor one
+ * whose bytes the server has yet to read), a host other than loopback holds its share at most (its
  * own oldest waiting one closed beyond, or the new one refused), and the
  * deadlines of headers, bodies (extended by what arrives at the minimum
- * rate) and kept-alive connections cut what misses them.  A connection
+ * rate) and kept-alive connections cut what misses them, unless the
+ * server has yet to read what the client sent.  A connection
  * cut is one whose peer reads the end of the stream.
  */
 #include <setjmp.h>
@@ -99,6 +100,16 @@ static void full_pool_closes_the_longest_waiting(void **state)
     assert_int_equal(atomic_load(&f->cuts.evicted), 1);
 }
 
+static void only_a_second_of_waiting_is_stalling(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < MAXC; i++)
+        connect_from(f, "127.0.0.1", 1);
+    assert_false(ig_conns_make_room(f->t, 1 * S + S / 2));
+    assert_true(ig_conns_make_room(f->t, 2 * S));
+    assert_int_equal(atomic_load(&f->cuts.evicted), 1);
+}
+
 static void a_host_holds_its_share(void **state)
 {
     fixture *f = *state;
@@ -137,6 +148,19 @@ static void headers_must_arrive_in_time(void **state)
     assert_int_equal(ig_conns_sweep(f->t, 11 * S), UINT64_MAX); /* cut once */
 }
 
+static void a_server_behind_spares_the_client(void **state)
+{
+    fixture *f = *state;
+    connect_from(f, "127.0.0.1", 0);
+    assert_int_equal(write(f->peers[0], "POST", 4), 4); /* sent, not yet read by the server */
+    assert_int_equal(ig_conns_sweep(f->t, 11 * S), UINT64_MAX);
+    assert_false(was_cut(f, 0));
+    char buf[4];
+    assert_int_equal(read(f->ours[0], buf, sizeof buf), 4);
+    ig_conns_sweep(f->t, 11 * S);
+    assert_true(was_cut(f, 0));
+}
+
 static void a_body_earns_time_at_the_minimum_rate(void **state)
 {
     fixture *f = *state;
@@ -168,9 +192,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(full_pool_closes_the_longest_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_a_second_of_waiting_is_stalling, setup, teardown),
         cmocka_unit_test_setup_teardown(a_host_holds_its_share, setup, teardown),
         cmocka_unit_test_setup_teardown(loopback_has_no_share, setup, teardown),
         cmocka_unit_test_setup_teardown(headers_must_arrive_in_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_server_behind_spares_the_client, setup, teardown),
         cmocka_unit_test_setup_teardown(a_body_earns_time_at_the_minimum_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(answering_has_no_deadline_and_idle_has_its_own, setup, teardown),
     };
