@@ -81,8 +81,9 @@ void ig_conns_free(ig_conns *t)
 static bool waiting_for_request(const ig_conn *c, uint64_t now_ns)
 {
     int p = atomic_load(&c->phase);
-    return c->fd >= 0 && !c->cut && (p == PHASE_HEADERS || p == PHASE_IDLE) &&
-           now_ns - atomic_load(&c->since_ns) >= EVICT_MIN_WAIT_NS;
+    uint64_t since = atomic_load(&c->since_ns); /* an HTTP thread's clock may be ahead of now_ns */
+    return c->fd >= 0 && !c->cut && (p == PHASE_HEADERS || p == PHASE_IDLE) && now_ns >= since &&
+           now_ns - since >= EVICT_MIN_WAIT_NS;
 }
 
 static void cut(ig_conns *t, ig_conn *c, _Atomic uint64_t *counter)
