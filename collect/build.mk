@@ -23,7 +23,7 @@ $(B)/obj/collect/store.o: $(B)/gen/collect/schema_sql.h
 # links libmicrohttpd and libcurl, so it is a library the command loads
 # with dlopen (cmd/collect.c), like libignis-alloc.so: plain `ignis` starts
 # without their TLS stacks.  Its tests link the same objects as an archive.
-COLLECT_SRCS := collect/main.c collect/receiver.c collect/writer.c collect/forward.c collect/metrics.c
+COLLECT_SRCS := collect/main.c collect/receiver.c collect/conns.c collect/writer.c collect/forward.c collect/metrics.c
 COLLECT_OBJS := $(COLLECT_SRCS:%.c=$(B)/obj/%.o)
 COLLECT_PKGS := libmicrohttpd libcurl
 COLLECT_A    := $(B)/libignis-collect.a

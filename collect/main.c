@@ -43,6 +43,7 @@ typedef struct collect_opts {
     size_t nimports;
     uint64_t retain_ns, max_db_bytes, max_body, max_queue_bytes;
     size_t max_series;
+    unsigned max_connections, header_timeout_s, body_timeout_s;
     int shutdown_ms;
     bool quiet;
 } collect_opts;
@@ -83,6 +84,13 @@ static void usage(FILE *out)
             "  --forward URL        also send every accepted request, unchanged, to this OTLP/HTTP\n"
             "                       endpoint (OTEL_EXPORTER_OTLP_HEADERS etc. apply)\n"
             "  --max-series N       histogram series in /metrics (default 10000)\n"
+            "  --max-connections N  open connections at most (default 1000); when all are taken,\n"
+            "                       the oldest one waiting for a request is closed; one address\n"
+            "                       other than loopback holds at most a quarter of them\n"
+            "  --header-timeout DURATION  a request's headers must arrive within this of the\n"
+            "                       connection (default 10s), however slowly they trickle\n"
+            "  --body-timeout DURATION    its body within this of its headers, plus 1s per\n"
+            "                       64 KiB received (default 10s)\n"
             "  --import FILE        store the OTLP-JSON lines of FILE (libignis otlp_file or the\n"
             "                       Collector's file exporter; gzip ok; - = stdin) and exit\n"
             "  -q, --quiet          only errors on stderr\n"
@@ -160,6 +168,8 @@ static int parse_options(int argc, char **argv, collect_opts *o)
         {"max-body", required_argument, 0, 'b'}, {"max-queue-mb", required_argument, 0, 'Q'},
         {"forward", required_argument, 0, 'f'},  {"max-series", required_argument, 0, 'S'},
         {"import", required_argument, 0, 'i'},   {"quiet", no_argument, 0, 'q'},
+        {"max-connections", required_argument, 0, 'C'}, {"header-timeout", required_argument, 0, 'H'},
+        {"body-timeout", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     uint64_t n;
     int c;
@@ -195,6 +205,18 @@ static int parse_options(int argc, char **argv, collect_opts *o)
             if (parse_size(optarg, &n) < 0 || n < 1 || n > 10000000)
                 return bad_value("--max-series", optarg, "a count from 1");
             o->max_series = (size_t)n;
+            break;
+        case 'C':
+            if (parse_size(optarg, &n) < 0 || n < 2 || n > 100000)
+                return bad_value("--max-connections", optarg, "a count from 2 to 100000");
+            o->max_connections = (unsigned)n;
+            break;
+        case 'H':
+        case 'B':
+            if (parse_duration(optarg, &n) < 0 || n < 1000000000ull || n > 3600ull * 1000000000ull)
+                return bad_value(c == 'H' ? "--header-timeout" : "--body-timeout", optarg,
+                                 "a duration from 1s to 1h, like 10s");
+            *(c == 'H' ? &o->header_timeout_s : &o->body_timeout_s) = (unsigned)(n / 1000000000ull);
             break;
         case 'i':
             o->imports = realloc(o->imports, (o->nimports + 1) * sizeof *o->imports);
@@ -314,7 +336,8 @@ static int serve(const collect_opts *o, ig_store *s)
         }
     }
     ig_metrics *m = ig_metrics_new(o->max_series);
-    ig_receiver_config rc = {o->listen, o->max_body, 2 * o->max_body, 2, w, f, m, &counters};
+    ig_receiver_config rc = {o->listen, o->max_body, 2 * o->max_body, 2, w, f, m, &counters,
+                             o->max_connections, o->header_timeout_s, o->body_timeout_s};
     ig_receiver *r = ig_receiver_start(&rc, &err);
     int status = 1;
     if (!r) {

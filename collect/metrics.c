@@ -309,6 +309,14 @@ static void put_counters(ig_strbuf *out, const ig_collect_counters *c)
     put_counter(out, "ignis_collect_requests_closed_total",
                 "OTLP requests closed without an answer (a refused body went on beyond twice --max-body).", "counter",
                 LOAD(c, requests_closed));
+    ig_sb_puts(out, "# HELP ignis_collect_connections_cut_total Connections closed by the collector: past a deadline for "
+                    "their headers or body (slow), waiting for a request when all were taken (evicted), a host over its "
+                    "share (refused).\n# TYPE ignis_collect_connections_cut_total counter\n");
+    ig_sb_printf(out, "ignis_collect_connections_cut_total{reason=\"slow\"} %llu\n", (unsigned long long)LOAD(c, conns_cut.slow));
+    ig_sb_printf(out, "ignis_collect_connections_cut_total{reason=\"evicted\"} %llu\n",
+                 (unsigned long long)LOAD(c, conns_cut.evicted));
+    ig_sb_printf(out, "ignis_collect_connections_cut_total{reason=\"refused\"} %llu\n",
+                 (unsigned long long)LOAD(c, conns_cut.refused));
 }
 
 void ig_metrics_render(ig_metrics *m, const ig_collect_counters *counters, ig_strbuf *out)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "collect/batch.h"
+#include "collect/conns.h"
 #include "utils/strbuf.h"
 
 /* Counters shared by the receiver, the writer and the forwarder. */
@@ -43,6 +44,7 @@ typedef struct ig_collect_counters {
     _Atomic uint64_t requests[6];      /* by status: 200, 400, 413, 415, 429, 503 */
     _Atomic uint64_t requests_other;   /* 404, 405, 500 */
     _Atomic uint64_t requests_closed;  /* cut off unanswered: a refused body went on too long */
+    ig_conn_cuts conns_cut;            /* connections cut: slow, evicted, refused (collect/conns.h) */
 } ig_collect_counters;
 
 /* Counts one answered request in counters->requests. */

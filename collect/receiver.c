@@ -35,6 +35,29 @@
  * connection that is waiting: senders that connect at once (services
  * starting together, a load generator) all landed on one thread, and the
  * other idled while it decoded everything.
+ *
+ * Slow clients: an idle timeout cannot stop a client that sends a byte
+ * now and then, so 1000 such connections from one script used to hold
+ * every connection the acceptor allowed, for as long as they went on,
+ * and real senders waited in the listen backlog for good.  Every
+ * connection now has its place in a table (collect/conns.h) from its
+ * accept to its close, with total deadlines the acceptor enforces: the
+ * headers within --header-timeout (10 s) of the accept, the body within
+ * --body-timeout (10 s) of the headers plus one second per MIN_BODY_RATE
+ * (64 KiB) received, the next request on a kept-alive connection within
+ * IDLE_TIMEOUT_S (60 s) of the last answer; libmicrohttpd's own idle
+ * timeout (30 s) still closes connections that send nothing.  At
+ * --max-connections (1000) the oldest connection waiting for its headers
+ * or idle between requests (a second at least, everything it sent read)
+ * is shut down to make room for the new one
+ * (libmicrohttpd has no such policy: its limit only refuses the new
+ * connection; the acceptor shuts the old one's socket down and its HTTP
+ * thread closes it); only when all are in the middle of a request do new
+ * ones wait, and those have deadlines.  One peer address other than
+ * loopback holds at most a quarter of the connections (its own oldest
+ * waiting one is closed beyond, or the new one refused); a loopback peer
+ * is every local process at once and has no share.  What was cut is
+ * counted: ignis_collect_connections_cut_total{reason=slow|evicted|refused}.
  */
 #include "collect/receiver.h"
 
@@ -56,6 +79,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "collect/conns.h"
 #include "collect/decode.h"
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -72,20 +96,25 @@ struct ig_receiver {
     int listen_fd;
     int wake[2];                /* a byte in wake[1] stops the acceptor */
     pthread_t acceptor;
-    _Atomic unsigned conns;     /* connections handed to the daemon and not yet closed */
+    ig_conns *conns;            /* connections handed to the daemon and not yet closed */
+    ig_conn_limits lim;
 };
 
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_UNAVAILABLE = 14 };
-enum { HTTP_NICE = 5, ACCEPT_BACKOFF_MS = 100 };
-/* Open connections at most.  The acceptor counts them itself and stops
- * accepting at the limit (new ones wait in the listen backlog, then get
- * in as others close) instead of relying on libmicrohttpd's limit: it
- * checks a worker's count before the worker has taken the connections
- * handed to it, and a worker that finds itself over its share deadlocks
- * (0.9.75: both HTTP threads blocked for good once ~1030 clients were
- * connected at once; even SIGTERM then hung).  The daemon's own limit is
- * set so high that it is never the one reached. */
-enum { MAX_CONNECTIONS = 1000 };
+enum { HTTP_NICE = 5, ACCEPT_BACKOFF_MS = 100, FULL_RETRY_MS = 10, SWEEP_MS = 250 };
+/* Open connections at most, by default (--max-connections).  The
+ * acceptor counts them itself (collect/conns.h) and, when no connection
+ * can be evicted, stops accepting at the limit (new ones wait in the
+ * listen backlog) instead of relying on libmicrohttpd's limit: it checks
+ * a worker's count before the worker has taken the connections handed to
+ * it, and a worker that finds itself over its share deadlocks (0.9.75:
+ * both HTTP threads blocked for good once ~1030 clients were connected at
+ * once; even SIGTERM then hung).  The daemon's own limit is set so high
+ * that it is never the one reached. */
+enum { MAX_CONNECTIONS = 1000, PER_HOST_SHARE = 4 /* a host holds at most 1/4 of them */ };
+/* Deadlines by default (see the top comment): seconds, and bytes/s. */
+enum { HEADER_TIMEOUT_S = 10, BODY_TIMEOUT_S = 10, IDLE_TIMEOUT_S = 60, MIN_BODY_RATE = 64 << 10 };
+enum { IDLE_TIMEOUT_MHD_S = 30 }; /* libmicrohttpd's: no byte at all for that long */
 
 /* One request in progress. */
 typedef struct request {
@@ -96,6 +125,7 @@ typedef struct request {
     struct MHD_Response *held;  /* such an answer, its status in held_status */
     unsigned held_status;
     unsigned refusal;           /* 413 or 429 decided partway through the body, sent at its end */
+    ig_conn *conn;              /* its connection's place in r->conns (NULL: none) */
     ig_strbuf body;
     uint64_t reserved;          /* bytes counted in inflight */
     uint64_t read;              /* body bytes read, kept or discarded */
@@ -521,6 +551,12 @@ static enum MHD_Result route(ig_receiver *r, struct MHD_Connection *c, request *
     return send_counted(r, c, q, MHD_HTTP_NOT_FOUND, (void *)nf, sizeof nf - 1, MHD_RESPMEM_PERSISTENT, "text/plain", 0);
 }
 
+static ig_conn *connection_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -534,6 +570,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     request *q = *con_cls;
     if (!q) {
         q = *con_cls = ig_xcalloc(1, sizeof *q);
+        q->conn = connection_of(c);
+        if (q->conn)
+            ig_conn_headers_done(r->conns, q->conn, ig_conns_now());
         q->hold = hold_answers(r, c);
         enum MHD_Result ret = route(r, c, q, url, method);
         q->hold = false; /* only the answers decided from the headers */
@@ -542,12 +581,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
+        if (q->conn)
+            ig_conn_body_read(r->conns, q->conn, n);
         if (q->held)
             return discard_chunk(r, q, n);
         if (q->answered || !q->traces)
             return MHD_YES; /* the answer is out; the rest is discarded */
         return take_chunk(r, q, upload, n);
     }
+    if (q->conn)
+        ig_conn_body_done(q->conn);
     if (q->held)
         return send_held(r, c, q);
     if (q->answered || !q->traces)
@@ -567,6 +610,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     request *q = *con_cls;
     if (!q)
         return;
+    if (q->conn)
+        ig_conn_answered(r->conns, q->conn, ig_conns_now());
     atomic_fetch_sub(&r->inflight, q->reserved);
     ig_sb_free(&q->body);
     if (q->held) /* cut off, or the sender went away */
@@ -575,15 +620,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
-/* Counts connections closed (the acceptor counted them when it handed
- * them over). */
+/* A connection's place in r->conns: found by its descriptor when
+ * libmicrohttpd starts it (the acceptor admitted it), released when it
+ * closes it, before its descriptor is closed. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode toe)
 {
     ig_receiver *r = cls;
-    (void)c;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        atomic_fetch_sub(&r->conns, 1);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = i ? ig_conns_find(r->conns, i->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        ig_conns_release(r->conns, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------------ */
@@ -647,47 +696,112 @@ static int bound_port(int fd)
     return ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port : ((struct sockaddr_in *)&sa)->sin_port);
 }
 
-/* Waits until the listening socket has a connection (true) or the
- * receiver stops (false); with only_wake, just waits timeout_ms for stop. */
-static bool wait_for_connection(ig_receiver *r, bool only_wake, int timeout_ms)
+enum wake { WAKE_STOP, WAKE_CONNECTION, WAKE_TIMEOUT };
+
+/* Waits for the receiver to stop, for a connection (unless listen is
+ * false) or for timeout_ms (-1: no timeout). */
+static enum wake wait_for(ig_receiver *r, bool listen, int timeout_ms)
 {
     struct pollfd p[2] = {{.fd = r->wake[0], .events = POLLIN}, {.fd = r->listen_fd, .events = POLLIN}};
     for (;;) {
-        int n = poll(p, only_wake ? 1 : 2, only_wake ? timeout_ms : -1);
+        int n = poll(p, listen ? 2 : 1, timeout_ms);
         if (n < 0 && errno == EINTR)
             continue;
         if (p[0].revents)
-            return false;
-        return true; /* a connection, a timeout, or a poll error (accept tells) */
+            return WAKE_STOP;
+        return n == 0 ? WAKE_TIMEOUT : WAKE_CONNECTION; /* or a poll error: accept tells */
     }
 }
 
+/* Milliseconds from now to deadline, rounded up (-1: no deadline). */
+static int ms_until(uint64_t deadline, uint64_t now)
+{
+    if (deadline == UINT64_MAX)
+        return -1;
+    uint64_t ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Accepts one connection and hands it to the daemon; false when out of
+ * descriptors or memory (the caller pauses). */
+static bool accept_one(ig_receiver *r, uint64_t now)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(r->listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return !(errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM);
+    ig_conn *c = ig_conns_admit(r->conns, fd, (const struct sockaddr *)&sa, len, now);
+    if (!c) { /* its host is over its share, all of it busy */
+        close(fd);
+        return true;
+    }
+    if (MHD_add_connection(r->d, fd, (const struct sockaddr *)&sa, len) != MHD_YES) /* closes fd */
+        ig_conns_release(r->conns, c);
+    return true;
+}
+
+/* Cuts the connections past their deadlines; when to look again: at the
+ * nearest deadline, and while connections are open at least every
+ * SWEEP_MS (a request's progress can bring a deadline nearer, or give one
+ * to a connection that had none: the end of its headers starts the
+ * body's, an answer sent the idle one). */
+static uint64_t sweep_next(ig_receiver *r, uint64_t now)
+{
+    uint64_t next = ig_conns_sweep(r->conns, now), soon = now + SWEEP_MS * 1000000ull;
+    return ig_conns_live(r->conns) && next > soon ? soon : next;
+}
+
 /* The acceptor thread: every connection goes to the daemon, which picks
- * its HTTP thread.  Out of descriptors or memory, it pauses rather than
- * spinning on the connection it cannot take. */
+ * its HTTP thread.  Between connections it cuts those past their
+ * deadlines (sweep_next).  With no room even after evicting
+ * (every connection in the middle of a request), it stops listening for
+ * a moment; out of descriptors or memory, it pauses rather than spinning
+ * on the connection it cannot take. */
 static void *accept_main(void *arg)
 {
     ig_receiver *r = arg;
     pthread_setname_np(pthread_self(), "ig-accept"); /* in top -H and /proc */
-    while (wait_for_connection(r, false, 0)) {
-        if (atomic_load(&r->conns) >= MAX_CONNECTIONS) { /* full: wait for one to close */
-            if (!wait_for_connection(r, true, ACCEPT_BACKOFF_MS / 10))
-                break;
+    uint64_t next = UINT64_MAX; /* the nearest deadline known */
+    bool full = false;
+    for (;;) {
+        uint64_t now = ig_conns_now();
+        if (now >= next)
+            next = sweep_next(r, now);
+        int ms = ms_until(next, now);
+        if (full && (ms < 0 || ms > FULL_RETRY_MS))
+            ms = FULL_RETRY_MS;
+        enum wake w = wait_for(r, !full, ms);
+        if (w == WAKE_STOP)
+            break;
+        full = false;
+        if (w != WAKE_CONNECTION)
+            continue;
+        now = ig_conns_now();
+        if (!ig_conns_make_room(r->conns, now)) {
+            full = true;
             continue;
         }
-        struct sockaddr_storage sa;
-        socklen_t len = sizeof sa;
-        int fd = accept4(r->listen_fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd >= 0) {
-            atomic_fetch_add(&r->conns, 1);
-            if (MHD_add_connection(r->d, fd, (const struct sockaddr *)&sa, len) != MHD_YES) /* closes fd */
-                atomic_fetch_sub(&r->conns, 1);
-        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            if (!wait_for_connection(r, true, ACCEPT_BACKOFF_MS))
-                break;
-        }
+        if (now + SWEEP_MS * 1000000ull < next)
+            next = now + SWEEP_MS * 1000000ull;
+        if (!accept_one(r, now) && wait_for(r, false, ACCEPT_BACKOFF_MS) == WAKE_STOP)
+            break;
     }
     return NULL;
+}
+
+/* The limits of cfg, defaults where it leaves them 0. */
+static ig_conn_limits conn_limits(const ig_receiver_config *cfg)
+{
+    ig_conn_limits l = {
+        .max = cfg->max_connections ? cfg->max_connections : MAX_CONNECTIONS,
+        .header_timeout_ns = (cfg->header_timeout_s ? cfg->header_timeout_s : HEADER_TIMEOUT_S) * 1000000000ull,
+        .body_timeout_ns = (cfg->body_timeout_s ? cfg->body_timeout_s : BODY_TIMEOUT_S) * 1000000000ull,
+        .min_body_rate = MIN_BODY_RATE,
+        .idle_timeout_ns = IDLE_TIMEOUT_S * 1000000000ull,
+    };
+    l.per_host = l.max / PER_HOST_SHARE ? l.max / PER_HOST_SHARE : 1;
+    return l;
 }
 
 ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
@@ -707,10 +821,12 @@ ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
         return NULL;
     }
     r->port = bound_port(r->listen_fd);
+    r->lim = conn_limits(cfg);
+    r->conns = ig_conns_new(&r->lim, &r->cfg.counters->conns_cut);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     r->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS * 2 * r->cfg.threads,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+                            MHD_OPTION_CONNECTION_LIMIT, r->lim.max * 2 * r->cfg.threads,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_MHD_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, r, MHD_OPTION_END);
     if (!r->d || pipe2(r->wake, O_CLOEXEC) < 0 || pthread_create(&r->acceptor, NULL, accept_main, r) != 0) {
         ig_err_set(err, "--listen %s: cannot start the HTTP threads", cfg->listen);
@@ -721,6 +837,7 @@ ig_receiver *ig_receiver_start(const ig_receiver_config *cfg, ig_err *err)
             close(r->wake[1]);
         }
         close(r->listen_fd);
+        ig_conns_free(r->conns);
         free(r);
         return NULL;
     }
@@ -743,5 +860,6 @@ void ig_receiver_stop(ig_receiver *r)
     MHD_stop_daemon(r->d);
     close(r->wake[0]);
     close(r->wake[1]);
+    ig_conns_free(r->conns);
     free(r);
 }

@@ -13,6 +13,9 @@
  * 415 for another content type or encoding, 429 (queue full, or too many
  * bodies in flight) and 503 (the store cannot write) with Retry-After.
  * Two Content-Length headers that differ get 400.
+ * Slow clients are cut: total deadlines for a request's headers and body,
+ * the oldest waiting connection closed when all are taken, a share of
+ * them per peer address (collect/conns.h).
  * Responses use the request's encoding.  A request is acknowledged only
  * once its batch is queued for the store, so nothing answered 200 is
  * dropped silently.
@@ -39,6 +42,9 @@ typedef struct ig_receiver_config {
     ig_forwarder *forwarder;     /* or NULL */
     ig_metrics *metrics;
     ig_collect_counters *counters;
+    unsigned max_connections;    /* open at most (0: 1000); see collect/conns.h */
+    unsigned header_timeout_s;   /* accept -> end of headers (0: 10) */
+    unsigned body_timeout_s;     /* end of headers -> end of body, plus 1 s per 64 KiB (0: 10) */
 } ig_receiver_config;
 
 /* Binds and starts serving; NULL with err set ("--listen ADDR: reason"). */

@@ -3,6 +3,8 @@
 # in collect/build.mk) and shell tests that run the real command with
 # libignis services, curl, sqlite3 and Prometheus.
 TEST_BINS += tests/collect/test_decode tests/collect/test_store tests/collect/test_metrics tests/collect/test_receiver
+# the receiver's connection table: eviction, a share per host, deadlines (collect/conns.h)
+TEST_BINS += tests/collect/test_conns
 
 # A service traced with libignis (public API and the static library, like
 # a real one): the load and the ground truth of the shell tests and bench.
@@ -35,3 +37,5 @@ TEST_SCRIPTS += tests/collect/t_early_noexpect.sh
 # Fuzz targets for the request decoders, and their corpus replays.
 FUZZERS   += fuzz/fuzz_collect_proto.c fuzz/fuzz_collect_json.c
 TEST_BINS += tests/fuzz/replay_fuzz_collect_proto tests/fuzz/replay_fuzz_collect_json
+# slow clients: a full pool evicts the oldest waiting connection, trickled headers and bodies are cut at their deadlines
+TEST_SCRIPTS += tests/collect/t_slow_clients.sh

@@ -169,6 +169,8 @@ static void counters_are_rendered(void **state)
     static ig_collect_counters c;
     atomic_store(&c.spans_received, 12);
     atomic_store(&c.spans_rejected, 2);
+    atomic_store(&c.conns_cut.slow, 3);
+    atomic_store(&c.conns_cut.evicted, 4);
     ig_collect_count_status(&c, 200);
     ig_collect_count_status(&c, 200);
     ig_collect_count_status(&c, 413);
@@ -181,6 +183,9 @@ static void counters_are_rendered(void **state)
     assert_int_equal(metric(out.data, "ignis_collect_requests_total{code=\"200\"}"), 2);
     assert_int_equal(metric(out.data, "ignis_collect_requests_total{code=\"413\"}"), 1);
     assert_int_equal(metric(out.data, "ignis_collect_requests_total{code=\"other\"}"), 1);
+    assert_int_equal(metric(out.data, "ignis_collect_connections_cut_total{reason=\"slow\"}"), 3);
+    assert_int_equal(metric(out.data, "ignis_collect_connections_cut_total{reason=\"evicted\"}"), 4);
+    assert_int_equal(metric(out.data, "ignis_collect_connections_cut_total{reason=\"refused\"}"), 0);
     assert_non_null(strstr(out.data, "# TYPE ignis_collect_spans_stored_total counter\n"));
     ig_sb_free(&out);
     ig_metrics_free(m);
