@@ -787,7 +787,7 @@ static void spans_on(ig_recorder *r)
     uint64_t sw_events = r->switch_events ? SWITCH_EVENTS : 0;
     ig_spanbpf_opts so = {.ring_bytes = (size_t)(events + sw_events) * 160, .cache_dir = r->o.cache_dir,
                           .switches = r->switch_events && r->swopts.kind == IG_PERF_SCHED_SWITCH,
-                          .follow_fd = ob_per_cpu(r) ? ig_offbpf_follow_fd(r->ob) : -1};
+                          .follow_fd = r->ob ? ig_offbpf_follow_fd(r->ob) : -1};
     ig_err e;
     r->sb = ig_spanbpf_new_opts(&so, &e);
     if (!r->sb) {
@@ -2605,6 +2605,22 @@ static void handle_fork(ig_recorder *r, const struct perf_event_header *h)
     t->dead = false;
 }
 
+/* A process leaves the span and off-CPU programs' maps (its pid may be
+ * another's next) once no thread of it is left: its leader's EXIT does not
+ * say so (the leader may exit before its threads; a thread's exec takes
+ * the leader's place), so this is asked at each EXIT of its threads once
+ * the leader's came.  Leaving early stopped every CPU sample of the rest
+ * of the process (the off-CPU map is the CPU-wide events' filter). */
+static void process_left(ig_recorder *r, pid_t pid, pid_t tid)
+{
+    const thread *leader = find_thread(r, pid);
+    if (leader ? !leader->dead || !process_gone(r, pid) : tid != pid)
+        return; /* (a leader never seen: gone at its EXIT, as before) */
+    span_exit(r, pid);
+    if (r->ob && !r->everyone)
+        ig_offbpf_unfollow(r->ob, pid);
+}
+
 static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
 {
     if (h->size < sizeof *h + sizeof(task_rec))
@@ -2614,10 +2630,7 @@ static void handle_exit(ig_recorder *r, const struct perf_event_header *h)
     thread *t = find_thread(r, (pid_t)tr.tid);
     if (t)
         t->dead = true;
-    if (tr.pid == tr.tid)
-        span_exit(r, (pid_t)tr.pid);
-    if (tr.pid == tr.tid && r->ob && !r->everyone)
-        ig_offbpf_unfollow(r->ob, (pid_t)tr.pid); /* its pid may be another's next */
+    process_left(r, (pid_t)tr.pid, (pid_t)tr.tid);
     const ig_offcpu_interval *iv = r->oc ? ig_offcpu_in(r->oc, (pid_t)tr.tid, tr.time) : NULL;
     if (iv) /* its switch-in was lost: the wait ended by the exit at the latest */
         add_interval(iv, r);

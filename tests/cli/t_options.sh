@@ -59,7 +59,7 @@ has gl "1.39s 57.92% 57.92% 1.39s 57.92% main.hotLoop gopprof.go:28"
 run gl2 report "$DATA/go_cpu.pb.gz" -lines -n 1
 cmp -s "$T/gl.out" "$T/gl2.out" || fail "-lines is not --granularity line"
 run gl3 report "$DATA/go_cpu.pb.gz" --granularity=bogus
-one_line_error gl3 2 "ignis report: --granularity: 'bogus' is not function, line, file or module (ignis report --help)"
+one_line_error gl3 2 "ignis report: --granularity: 'bogus' is not function, line, file, module or address (ignis report --help)"
 
 # ---- -s and --reverse in report --------------------------------------------------------------
 run sort report "$T/threads.perf" -s cum -n 1

