@@ -902,6 +902,7 @@ static int64_t span_retry_ns(const proc *p, int64_t now)
 typedef struct span_tls {
     bool known;
     int64_t offset;
+    uint64_t start_stack; /* ... of the image it was resolved in (an exec makes another) */
     uint32_t tries;
 } span_tls;
 
@@ -933,6 +934,8 @@ typedef struct span_finder {
 /* One look at pid for the finder: 1 found and added (*found_ns set; and
  * *ob_ns once in the off-CPU program's map too), 0 not publishing yet, -1
  * publishing but not added (why). */
+static void resolve_tls_ahead(pid_t pid, span_tls *tls);
+
 static int finder_look(const span_finder *f, pid_t pid, span_tls *tls, uint64_t *found_ns, uint64_t *ob_ns,
                        char *why, size_t whylen)
 {
@@ -940,11 +943,13 @@ static int finder_look(const span_finder *f, pid_t pid, span_tls *tls, uint64_t 
     ig_err e;
     if (ig_spanctx_open(pid, &c, &e) < 0) {
         if (!tls->known && tls->tries++ % SPAN_TLS_EVERY == 0)
-            tls->known = ig_spanctx_tls_offset_of(pid, &tls->offset, &e) == 0;
+            resolve_tls_ahead(pid, tls);
         return 0;
     }
     struct ig_spanbpf_proc entry;
     int rc = ig_spanbpf_proc_entry_from(pid, c, tls->known ? &tls->offset : NULL, &entry, &e);
+    if (rc == 0 && tls->known && entry.start_stack != tls->start_stack) /* it exec'd since: resolve it anew */
+        rc = ig_spanbpf_proc_entry_from(pid, c, NULL, &entry, &e);
     ig_spanctx_free(c);
     if (rc != 0 || ig_spanbpf_add_entry(f->sb, pid, &entry, &e) != 0) {
         snprintf(why, whylen, "%s", e.msg);
@@ -954,6 +959,29 @@ static int finder_look(const span_finder *f, pid_t pid, span_tls *tls, uint64_t 
     if (f->ob && ig_offbpf_add_span_entry(f->ob, pid, &entry, &e) == 0) /* else span_followed says why */
         *ob_ns = (uint64_t)now_ns(CLOCK_MONOTONIC);
     return 1;
+}
+
+/* pid's stack top (startstack of /proc/PID/stat: each exec's image has
+ * its own), 0 if not read. */
+static uint64_t proc_start_stack(pid_t pid)
+{
+    char buf[1024];
+    const char *p = proc_stat_fields(pid, buf, sizeof buf);
+    unsigned long long v = 0;
+    if (!p || sscanf(p, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                        "%*s %*s %*s %*s %llu", &v) != 1)
+        return 0;
+    return v;
+}
+
+/* pid's TLS offset resolved ahead, in tls, if pid's image stayed the same
+ * meanwhile. */
+static void resolve_tls_ahead(pid_t pid, span_tls *tls)
+{
+    ig_err e;
+    uint64_t before = proc_start_stack(pid);
+    tls->known = before && ig_spanctx_tls_offset_of(pid, &tls->offset, &e) == 0 && proc_start_stack(pid) == before;
+    tls->start_stack = before;
 }
 
 /* pid's virtual memory size (/proc/PID/stat), 0 if not read. */

@@ -134,6 +134,43 @@ attach "$T/pid.pb.gz" -r 100 -t 2 -s 300
 "$DUMP" "$T/pid.pb.gz" samples span_name span_id trace_id >"$T/dump" || fail "profdump"
 judge "-p, after its start" "$T/dump" work_in work_out 1000
 
+# A wrapper that links libignis but never publishes, with a TLS block of
+# its own (so its libignis's TLS offset is another), works 100 ms and execs
+# spanstart: the offset the recorder resolved ahead in the wrapper must not
+# be the one spanstart's samples are read with (regression: every sample
+# came out "outside", 0 of ~4100 labelled).
+cat >"$T/wrap.c" <<'C'
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+__thread volatile char pad[65536];
+int main(int argc, char **argv)
+{
+    (void)argc;
+    volatile unsigned long x = 0;
+    pad[0] = 1;
+    for (struct timespec t = {0, 0}; t.tv_nsec < 100000000 && !t.tv_sec;
+         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t))
+        for (int i = 0; i < 100000; i++)
+            x++;
+    execv(argv[1], argv + 1);
+    return 127;
+}
+C
+libdir=$(cd "$B" && pwd)
+if cc -O1 -o "$T/wrap" "$T/wrap.c" -L"$libdir" -Wl,--no-as-needed -lignis -Wl,-rpath,"$libdir" 2>"$T/cc.err"; then
+  "$IGNIS" record -o "$T/wrap.pb.gz" -F 4999 -- "$T/wrap" "$W" -l "$T/log" -r 100 -t 2 </dev/null >"$T/out" 2>"$T/rec.err"
+  rc=$?
+  cat "$T/rec.err"
+  [ "$rc" -eq 0 ] || fail "record of the wrapper exited $rc"
+  need_labels
+  "$DUMP" "$T/wrap.pb.gz" samples span_name span_id trace_id >"$T/dump" || fail "profdump"
+  judge "exec'd by a wrapper linking libignis" "$T/dump" work_in work_out 1000
+else
+  cat "$T/cc.err"
+  echo "(no C compiler to build the wrapper: not checked)"
+fi
+
 # switch-outs of spans that sleep (--off-cpu, --wall)
 for mode in off-cpu wall; do
   launch "$T/$mode.pb.gz" -F 4999 "--$mode" -- -w -r 100 -t 2 -s 300
