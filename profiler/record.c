@@ -899,6 +899,10 @@ static int64_t span_retry_ns(const proc *p, int64_t now)
  * context then only reads the context.  Tried at one look in
  * SPAN_TLS_EVERY (the loader may not have mapped or relocated it yet). */
 #define SPAN_TLS_EVERY 8
+/* A gated process is looked at for this many rounds (2 ms each) after its
+ * vsize changed: publishing maps OTEL_CTX, then writes its signature, and
+ * a look in between (the process preempted there) finds nothing. */
+#define SPAN_UNGATED_ROUNDS 64
 typedef struct span_tls {
     bool known;
     int64_t offset;
@@ -914,6 +918,7 @@ typedef struct span_find {
     uint64_t ob_ns;      /* in the off-CPU program's map since (0: not) */
     bool gated;          /* looked at only when its vsize changed (SPAN_LINKED_NS) */
     uint64_t vsize;      /* ... its vsize at the last look */
+    uint32_t ungated;    /* ... and for this many rounds after a change */
     span_tls tls;        /* its TLS offset, resolved ahead of its context */
     bool done;           /* found, failed to be added, or past until_ns */
     char why[sizeof(ig_err){0}.msg]; /* ... when it could not be added */
@@ -1012,13 +1017,15 @@ static void *finder_main(void *arg)
             }
             pid_t pid = f->v[i].pid;
             uint64_t gen = f->v[i].gen, vsize = f->v[i].vsize;
-            bool gated = f->v[i].gated;
+            bool gated = f->v[i].gated, look_anyway = f->v[i].ungated > 0;
             span_tls tls = f->v[i].tls;
             char why[sizeof f->v[i].why] = "";
             uint64_t found = 0, ob_found = 0;
             pthread_mutex_unlock(&f->mu);
             uint64_t vsize_now = gated ? proc_vsize(pid) : 0;
-            int rc = gated && vsize_now == vsize ? 0 : finder_look(f, pid, &tls, &found, &ob_found, why, sizeof why);
+            bool changed = gated && vsize_now != vsize;
+            int rc = gated && !changed && !look_anyway ? 0
+                                                         : finder_look(f, pid, &tls, &found, &ob_found, why, sizeof why);
             pthread_mutex_lock(&f->mu);
             /* the list may have changed meanwhile: find the entry again */
             size_t j = i < f->n && f->v[i].gen == gen ? i : f->n;
@@ -1033,6 +1040,7 @@ static void *finder_main(void *arg)
                 continue;
             }
             f->v[j].vsize = vsize_now;
+            f->v[j].ungated = changed ? SPAN_UNGATED_ROUNDS : f->v[j].ungated ? f->v[j].ungated - 1 : 0;
             f->v[j].tls = tls;
             if (rc != 0) {
                 f->v[j].done = true;

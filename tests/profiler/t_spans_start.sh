@@ -171,6 +171,94 @@ else
   echo "(no C compiler to build the wrapper: not checked)"
 fi
 
+# A service preempted between mapping OTEL_CTX and writing its signature
+# (a preload makes libignis's madvise(MADV_DONTFORK) there take 50 ms),
+# after 1.2 s of its own start (past its first moments), that then makes no thread and maps
+# nothing: a look in that gap sees its address space grown but no context
+# yet, and the looks that follow must not wait for its next change
+# (regression: never labelled).  One span "boot" around work_in.
+cat >"$T/slowpub.c" <<'C'
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+int madvise(void *a, size_t l, int adv)
+{
+    long r = syscall(SYS_madvise, a, l, adv);
+    if (adv == MADV_DONTFORK) {
+        struct timespec t = {0, 50000000};
+        nanosleep(&t, 0);
+    }
+    return (int)r;
+}
+C
+cat >"$T/steady.c" <<'C'
+#include "ignis/trace.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+static volatile uint64_t sink;
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static void spin_ms(unsigned ms)
+{
+    uint64_t end = cpu_ns() + ms * 1000000ull, x = sink;
+    do {
+        for (int i = 0; i < 5000; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+        sink = x;
+    } while (cpu_ns() < end);
+}
+__attribute__((noinline)) void work_out(void) { spin_ms(1200); }
+__attribute__((noinline)) void work_in(void) { spin_ms(1000); }
+int main(void)
+{
+    work_out();
+    ignis_provider_options o;
+    ignis_provider_options_from_env(&o);
+    o.service_name = "steady";
+    o.exporter = IGNIS_EXPORTER_NONE;
+    o.sampler = IGNIS_SAMPLER_ALWAYS_ON;
+    char err[256];
+    ignis_tracer_provider *tp = ignis_tracer_provider_new(&o, err, sizeof err);
+    if (!tp)
+        return fprintf(stderr, "%s\n", err), 2;
+    ignis_span *s = ignis_span_start(ignis_tracer_get(tp, "steady", "1", NULL, 0), "boot", NULL);
+    ignis_scope sc = ignis_span_make_current(s);
+    work_in();
+    ignis_scope_end(sc);
+    ignis_span_end(s, 0);
+    ignis_tracer_provider_free(tp);
+    return 0;
+}
+C
+if cc -O1 -shared -fPIC -o "$T/slowpub.so" "$T/slowpub.c" 2>"$T/cc.err" &&
+  cc -O1 -I"$(dirname "$0")/../../include" -o "$T/steady" "$T/steady.c" -L"$libdir" -lignis -Wl,-rpath,"$libdir" \
+    2>>"$T/cc.err"; then
+  "$IGNIS" record -o "$T/slow.pb.gz" -F 4999 -- env LD_PRELOAD="$T/slowpub.so" "$T/steady" \
+    </dev/null >"$T/out" 2>"$T/rec.err"
+  rc=$?
+  cat "$T/rec.err"
+  [ "$rc" -eq 0 ] || fail "record of the slow publisher exited $rc"
+  need_labels
+  "$DUMP" "$T/slow.pb.gz" samples span_name span_id trace_id >"$T/dump" || fail "profdump"
+  read -r rv v wrong <<<"$(awk -F'\t' '$5 ~ /(^|;)work_in(;|$)/ { v += $1; if ($6 == "boot") rv += $1 }
+    $5 ~ /(^|;)work_out(;|$)/ && $6 != "-" { wrong++ } END { print rv + 0, v + 0, wrong + 0 }' "$T/dump")"
+  echo "preempted while publishing: work_in: $rv of $v labelled boot; $wrong work_out rows labelled"
+  [ "$v" -ge 1000 ] || fail "preempted while publishing: too little ($v) to judge"
+  awk -v a="$rv" -v b="$v" -v p="$NEED" 'BEGIN { exit !(a * 100 >= b * p) }' ||
+    fail "preempted while publishing: only $rv of $v in span boot carry its labels (want $NEED%)"
+  [ "$wrong" -eq 0 ] || fail "preempted while publishing: work_out samples carry a span"
+else
+  cat "$T/cc.err"
+  echo "(no C compiler to build the preload: not checked)"
+fi
+
 # switch-outs of spans that sleep (--off-cpu, --wall)
 for mode in off-cpu wall; do
   launch "$T/$mode.pb.gz" -F 4999 "--$mode" -- -w -r 100 -t 2 -s 300
