@@ -710,15 +710,24 @@ static uint64_t command_cpu_ns(const ig_recorder *r)
 
 /* A launched command recorded with CPU-wide events (no cpu-clock event
  * of its own to count): its CPU time and that of the children it reaped,
- * from /proc while it runs, from its rusage once the recorder reaped it.
- * Processes it never waited for are left out. */
+ * from /proc while it runs, from its rusage once the recorder reaped it;
+ * and that of the other processes of its tree still there (with the
+ * children they reaped): a child's time moves into its parent's once
+ * reaped, and the child leaves the count, so nothing counts twice.  A
+ * process that exited and was reaped by a process outside the tree (an
+ * orphan, by init) is left out from then on; the total never decreases. */
 static uint64_t command_tree_ns(const ig_recorder *r, const proc *p)
 {
-    uint64_t ns = 0;
+    uint64_t ns = 0, other;
     if (r->st.child_status >= 0)
         ns = r->cmd_rusage_ns;
     else if (!read_cpu_time(p->pid, true, &ns))
         ns = 0;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const proc *q = r->procs[i];
+        if (q != p && !q->exited && read_cpu_time(q->pid, true, &other))
+            ns += other;
+    }
     return ns > p->cpu_seen_ns ? ns : p->cpu_seen_ns;
 }
 

@@ -65,4 +65,14 @@ cat "$T/rec.err"
 share=$(sed -n 's/^  target cpu .* s, \([0-9]*\)% of it sampled$/\1/p' "$T/rec.err")
 [ -n "$share" ] || fail "leader exit: no target cpu line"
 [ "$share" -ge 50 ] || fail "leader exit: $share% of the process's CPU time sampled"
+
+# A child the command never waits for counts in its CPU time too
+# (regression: only the command and the children it reaped were counted,
+# and the summary said 300% of it sampled).
+"$IGNIS" record --wall -F 999 -o "$T/tree.pb.gz" -- sh -c "\"$S/cpu_leader_exit\" 1 & \"$S/cpu_leader_exit\" 1" \
+  >/dev/null 2>"$T/rec.err" || { cat "$T/rec.err"; fail "record --wall sh -c 'A & B'"; }
+cat "$T/rec.err"
+share=$(sed -n 's/^  target cpu .* s, \([0-9]*\)% of it sampled$/\1/p' "$T/rec.err")
+[ -n "$share" ] || fail "tree: no target cpu line"
+[ "$share" -ge 50 ] && [ "$share" -le 150 ] || fail "tree: $share% of the tree's CPU time sampled"
 echo ok
