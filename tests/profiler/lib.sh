@@ -105,3 +105,42 @@ dump_sum() {
 # Percentage points a/b*100 - c/d*100 (3 decimals); abs_le X LIM: |X| <= LIM.
 points() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.3f\n", 100 * a / b - 100 * c / d }'; }
 abs_le() { awk -v x="$1" -v l="$2" 'BEGIN { exit !(x <= l && -x <= l) }'; }
+
+# A target that plants a FIFO over one of its own mapped files, in a mount
+# namespace of its own (unshare -Urm: no privilege needed), so that a
+# recorder reopening that file through /proc/PID/root would wait for a
+# writer forever.   fifo_over_mapped REGEX CMD [ARGS...]
+# runs CMD there and, once it maps a file whose path matches REGEX (grep -o
+# on its maps), bind-mounts a FIFO over that path (after which no program
+# can start in the namespace if it was libc: builtins only); sets FIFO_PID
+# and FIFO_PATH.  Skips where unshare -Urm + mount --bind is not permitted.
+fifo_over_mapped() {
+  local re=$1 ns
+  shift
+  command -v unshare >/dev/null || skip "no unshare"
+  rm -f "$T/ready" "$T/planted"
+  mkfifo "$T/planted"
+  unshare -Urm --propagation private bash -c '
+    re=$1 fifo=$2 ready=$3
+    shift 3
+    "$@" & p=$!
+    f=
+    for _ in $(seq 400); do f=$(grep -m1 -o "$re" /proc/$p/maps 2>/dev/null) && break; sleep 0.05; done
+    [ -n "$f" ] || exit 3
+    mount --bind "$fifo" "$f" || exit 3
+    echo "$p $f" >"$ready"
+    wait "$p"' sh "$re" "$T/planted" "$T/ready" "$@" >"$T/ns.out" 2>&1 &
+  ns=$!
+  PIDS+=("$ns")
+  for _ in $(seq 400); do
+    [ -s "$T/ready" ] && break
+    kill -0 "$ns" 2>/dev/null || { cat "$T/ns.out"; skip "unshare -Urm + mount --bind not permitted here"; }
+    sleep 0.05
+  done
+  [ -s "$T/ready" ] || fail "the namespaced target did not start"
+  read -r FIFO_PID FIFO_PATH <"$T/ready"
+  PIDS+=("$FIFO_PID")
+  [ -p "/proc/$FIFO_PID/root$FIFO_PATH" ] || fail "the target's $FIFO_PATH is not a FIFO in its namespace"
+  [ -p "$FIFO_PATH" ] && fail "the bind mount is visible outside the namespace"
+  return 0
+}

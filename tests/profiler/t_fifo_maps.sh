@@ -10,28 +10,10 @@
 # `timeout -s KILL 30` is only a safety net so a hang fails, not waits.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root for record -a"
-command -v unshare >/dev/null || skip "no unshare"
 [ -x "$S/cpu_blip" ] || fail "$S/cpu_blip not built"
 cp "$S/cpu_blip" "$T/spin_u"
-mkfifo "$T/uff"
-unshare -Urm --propagation private bash -c '
-  "$1" 60 & p=$!
-  for _ in $(seq 400); do [ "$(cat /proc/$p/comm 2>/dev/null)" = spin_u ] && break; sleep 0.05; done
-  mount --bind "$2" "$1" || exit 3
-  echo "$p" >"$3.tmp" && mv "$3.tmp" "$3"
-  wait "$p"' sh "$T/spin_u" "$T/uff" "$T/ready" >"$T/ns.out" 2>&1 &
-PIDS+=("$!")
-ns=$!
-for _ in $(seq 400); do
-  [ -s "$T/ready" ] && break
-  kill -0 "$ns" 2>/dev/null || { cat "$T/ns.out"; skip "unshare -Urm + mount --bind not permitted here"; }
-  sleep 0.05
-done
-[ -s "$T/ready" ] || fail "the namespaced target did not start"
-pid=$(cat "$T/ready")
-PIDS+=("$pid")
-[ -p "/proc/$pid/root$T/spin_u" ] || fail "the target's executable is not a FIFO in its namespace"
-[ -p "$T/spin_u" ] && fail "the bind mount is visible outside the namespace"
+fifo_over_mapped "$T/spin_u" "$T/spin_u" 60
+pid=$FIFO_PID
 
 # record MODE... : runs ignis record -d 1 with the safety net; checks it
 # ended by itself with status 0 and that the target's hot function is named.

@@ -9,30 +9,12 @@
 # profile; the service's spans cannot be labelled then, and the recorder
 # says why.  `timeout -s KILL 30` is only a safety net so a hang fails.
 . "$(dirname "$0")/lib.sh"
-command -v unshare >/dev/null || skip "no unshare"
 W=$B/samples/spans/spanstart
 [ -x "$W" ] || fail "$W not built"
 lib=$(readlink -f "$B/libignis.so.0")
 [ -f "$lib" ] || fail "$lib not built"
-mkfifo "$T/fifo"
-unshare -Urm --propagation private bash -c '
-  "$1" -l "$4/log" -r 3000 -t 2 & p=$!
-  for _ in $(seq 400); do grep -q "$3" /proc/$p/maps 2>/dev/null && break; sleep 0.05; done
-  mount --bind "$2" "$3" || exit 3
-  echo "$p" >"$4/ready.tmp" && mv "$4/ready.tmp" "$4/ready"
-  wait "$p"' sh "$W" "$T/fifo" "$lib" "$T" >"$T/ns.out" 2>&1 &
-ns=$!
-PIDS+=("$ns")
-for _ in $(seq 400); do
-  [ -s "$T/ready" ] && break
-  kill -0 "$ns" 2>/dev/null || { cat "$T/ns.out"; skip "unshare -Urm + mount --bind not permitted here"; }
-  sleep 0.05
-done
-[ -s "$T/ready" ] || fail "the namespaced service did not start"
-pid=$(cat "$T/ready")
-PIDS+=("$pid")
-[ -p "/proc/$pid/root$lib" ] || fail "the service's libignis.so is not a FIFO in its namespace"
-grep -q libignis "/proc/$pid/maps" || fail "the service does not map libignis"
+fifo_over_mapped "$lib" "$W" -l "$T/log" -r 3000 -t 2
+pid=$FIFO_PID
 
 timeout -s KILL 30 "$IGNIS" record -p "$pid" -d 1 --no-cache -o "$T/out.pb.gz" 2>"$T/rec.err"
 rc=$?

@@ -406,17 +406,23 @@ static int app_without_reader(const char *fifo)
     return g_logcap.warnings >= 1 && strstr(g_logcap.last, fifo) && strstr(g_logcap.last, "no reader") ? 0 : 5;
 }
 
-static void fifo_without_reader_does_not_block(void **st)
+/* Runs app in a child with a new FIFO (no reader) as its traces file. */
+static void run_with_fifo(int (*app)(const char *fifo))
 {
-    (void)st;
     char dir[] = "/tmp/ignis-fifo-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char fifo[64];
     snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
-    assert_int_equal(run_app_child(app_without_reader, fifo), 0);
+    assert_int_equal(run_app_child(app, fifo), 0);
     unlink(fifo);
     rmdir(dir);
+}
+
+static void fifo_without_reader_does_not_block(void **st)
+{
+    (void)st;
+    run_with_fifo(app_without_reader);
 }
 
 /* Reads what is in the pipe now (the export that wrote it has returned). */
@@ -460,14 +466,7 @@ static int app_reader_later(const char *fifo)
 static void fifo_reader_that_comes_later_gets_spans(void **st)
 {
     (void)st;
-    char dir[] = "/tmp/ignis-fifo-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char fifo[64];
-    snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    assert_int_equal(run_app_child(app_reader_later, fifo), 0);
-    unlink(fifo);
-    rmdir(dir);
+    run_with_fifo(app_reader_later);
 }
 
 /* The simple processor exports on the application's thread: a reader that
@@ -506,14 +505,7 @@ static int app_simple_stuck_then_gone(const char *fifo)
 static void fifo_simple_processor_never_blocked_nor_killed(void **st)
 {
     (void)st;
-    char dir[] = "/tmp/ignis-fifo-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char fifo[64];
-    snprintf(fifo, sizeof fifo, "%s/traces.jsonl", dir);
-    assert_int_equal(mkfifo(fifo, 0600), 0);
-    assert_int_equal(run_app_child(app_simple_stuck_then_gone, fifo), 0);
-    unlink(fifo);
-    rmdir(dir);
+    run_with_fifo(app_simple_stuck_then_gone);
 }
 
 /* ---- endpoints ----------------------------------------------------------------- */
