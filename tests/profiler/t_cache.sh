@@ -47,7 +47,11 @@ cat "$T/rec.err"
 grep -q 'ignis: cache:' "$T/rec.err" && fail "warnings on a warm record"
 fixed_entries >"$T/inodes.warm"
 ls "$IGNIS_CACHE_DIR"/debug/*/*.frames >/dev/null 2>&1 || fail "no frames entries cached"
-diff "$T/inodes.cold" "$T/inodes.warm" || fail "a warm record rewrote cache entries"
+# every entry of the cold record is still the same file (an entry the cold
+# record had no use for, e.g. kallsyms when none of its samples was in the
+# kernel, may be added)
+rewritten=$(awk 'NR == FNR { warm[$2] = $1; next } !($2 in warm) || warm[$2] != $1' "$T/inodes.warm" "$T/inodes.cold")
+[ -z "$rewritten" ] || fail "a warm record rewrote cache entries: $rewritten"
 check_frames "$T/cold.folded" cold
 check_frames "$T/warm.folded" warm
 # the same functions name the same code: every user stack sampled >= 20
